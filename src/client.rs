@@ -1,0 +1,221 @@
+//! A connected client: its socket, query buffer and parse progress, reply
+//! buffer, selected db, protocol version and the state CLIENT LIST shows.
+
+use crate::protocol::parse::ParseState;
+use crate::protocol::reply::ReplyBuf;
+use mio::net::TcpStream;
+use std::io::{self, Read, Write};
+
+/// Initial / per-read size of the query buffer (Redis's PROTO_IOBUF_LEN).
+pub const IOBUF_LEN: usize = 16 * 1024;
+
+/// How CLIENT REPLY is set.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    SkipNext,
+    /// Skipping the current command's reply.
+    Skip,
+}
+
+pub struct Client {
+    pub id: u64,
+    /// mio token / slot index.
+    pub token: usize,
+    pub sock: TcpStream,
+    pub fd: i32,
+    pub addr: String,
+    pub laddr: String,
+    /// Query buffer. Its `len()` is its capacity: bytes `qstart..qend` are
+    /// unread input; the rest is scratch space that is never re-zeroed.
+    pub qbuf: Vec<u8>,
+    pub qstart: usize,
+    pub qend: usize,
+    pub parse: ParseState,
+    /// Argument ranges of the command being parsed/executed.
+    pub argv: Vec<(usize, usize)>,
+    /// Unquoted arguments of an inline command.
+    pub inline_args: Vec<u8>,
+    /// Peak of the query buffer since the last cron resize check.
+    pub qbuf_peak: usize,
+    pub out: ReplyBuf,
+    /// Bytes of `out.buf` already written to the socket.
+    pub out_pos: usize,
+    /// Unix ms when the output buffer first exceeded the soft limit.
+    pub obuf_soft_since: Option<i64>,
+    pub db: usize,
+    pub name: Option<Vec<u8>>,
+    pub lib_name: Option<Vec<u8>>,
+    pub lib_ver: Option<Vec<u8>>,
+    pub authenticated: bool,
+    /// Unix ms of creation and of the last command.
+    pub ctime_ms: i64,
+    pub last_interaction_ms: i64,
+    pub reply_mode: ReplyMode,
+    pub no_evict: bool,
+    /// Close once the pending output is written (QUIT, protocol error).
+    pub close_after_reply: bool,
+    /// Close at the next opportunity, dropping output (CLIENT KILL, limits).
+    pub close_asap: bool,
+    pub is_monitor: bool,
+    /// Full name of the last command (CLIENT LIST cmd=).
+    pub last_cmd: Option<usize>,
+    /// The socket reported writable but we had nothing to send.
+    pub writable: bool,
+    /// Unix ms until which this client is blocked by DEBUG SLEEP-like waits
+    /// or by CLIENT PAUSE; its input stays queued.
+    pub local: bool,
+    pub total_net_in: u64,
+    pub total_net_out: u64,
+}
+
+impl Client {
+    pub fn new(id: u64, token: usize, sock: TcpStream, now_ms: i64, authenticated: bool) -> Client {
+        let fd = {
+            use std::os::unix::io::AsRawFd;
+            sock.as_raw_fd()
+        };
+        let addr = sock
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| "?:0".into());
+        let laddr = sock
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| "?:0".into());
+        let local = sock
+            .peer_addr()
+            .map(|a| a.ip().is_loopback())
+            .unwrap_or(false);
+        Client {
+            id,
+            token,
+            sock,
+            fd,
+            addr,
+            laddr,
+            qbuf: Vec::new(),
+            qstart: 0,
+            qend: 0,
+            parse: ParseState::default(),
+            argv: Vec::new(),
+            inline_args: Vec::new(),
+            qbuf_peak: 0,
+            out: ReplyBuf::new(),
+            out_pos: 0,
+            obuf_soft_since: None,
+            db: 0,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            authenticated,
+            ctime_ms: now_ms,
+            last_interaction_ms: now_ms,
+            reply_mode: ReplyMode::On,
+            no_evict: false,
+            close_after_reply: false,
+            close_asap: false,
+            is_monitor: false,
+            last_cmd: None,
+            writable: false,
+            local,
+            total_net_in: 0,
+            total_net_out: 0,
+        }
+    }
+
+    /// Unread bytes in the query buffer.
+    pub fn pending_input(&self) -> usize {
+        self.qend - self.qstart
+    }
+
+    /// Bytes of output not yet written.
+    pub fn pending_output(&self) -> usize {
+        self.out.buf.len() - self.out_pos
+    }
+
+    /// Reads everything the socket has (edge-triggered readiness).
+    /// Returns Ok(false) on EOF.
+    pub fn read_socket(&mut self, query_limit: usize) -> io::Result<bool> {
+        loop {
+            // Drop consumed bytes when nothing is in flight, or when the
+            // buffer is full, so reads never need to zero new memory.
+            if self.qstart == self.qend && !self.parse.in_progress() {
+                self.qstart = 0;
+                self.qend = 0;
+            }
+            if self.qbuf.len() - self.qend < IOBUF_LEN / 2 {
+                if self.qstart > 0 {
+                    let shift = self.qstart;
+                    self.qbuf.copy_within(shift..self.qend, 0);
+                    self.qend -= shift;
+                    self.qstart = 0;
+                    if self.parse.in_progress() {
+                        self.parse.shift(shift, &mut self.argv);
+                    }
+                }
+                if self.qbuf.len() - self.qend < IOBUF_LEN / 2 {
+                    let grow = self.qbuf.len().max(IOBUF_LEN);
+                    self.qbuf.resize(self.qbuf.len() + grow, 0);
+                }
+            }
+            let end = self.qend;
+            match self.sock.read(&mut self.qbuf[end..]) {
+                Ok(0) => return Ok(false),
+                Ok(n) => {
+                    self.qend += n;
+                    self.total_net_in += n as u64;
+                    self.qbuf_peak = self.qbuf_peak.max(self.qend - self.qstart);
+                    if self.qend - self.qstart > query_limit {
+                        return Err(io::Error::new(io::ErrorKind::Other, "query buffer limit"));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Makes room for a large bulk argument that is still arriving, so the
+    /// buffer grows once to the exact size instead of doubling.
+    pub fn reserve_query(&mut self, need: usize) {
+        let want = self.qend + need;
+        if want > self.qbuf.len() {
+            self.qbuf.resize(want, 0);
+        }
+    }
+
+    /// Writes pending output. Returns Ok(true) when everything is written.
+    pub fn write_socket(&mut self) -> io::Result<bool> {
+        while self.out_pos < self.out.buf.len() {
+            match self.sock.write(&self.out.buf[self.out_pos..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.out_pos += n;
+                    self.total_net_out += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.writable = false;
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        self.out.buf.clear();
+        self.out_pos = 0;
+        // Don't hold on to a huge buffer after a big reply.
+        if self.out.buf.capacity() > 1 << 20 {
+            self.out.buf = Vec::new();
+        }
+        Ok(true)
+    }
+
+    /// Memory used by this client's buffers (CLIENT LIST qbuf/omem).
+    pub fn query_buf_size(&self) -> usize {
+        self.qbuf.len()
+    }
+}

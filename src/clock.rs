@@ -1,0 +1,59 @@
+//! The cached clock: Redis keeps `server.mstime` and the LRU clock in
+//! globals refreshed once per command; so do we, in relaxed atomics that
+//! compile to plain loads on the single keyspace thread.
+
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+static NOW_MS: AtomicI64 = AtomicI64::new(0);
+static LRU_CLOCK: AtomicU32 = AtomicU32::new(0);
+
+/// Redis's LRU_CLOCK_MAX: the LRU clock is 24 bits of seconds.
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+
+/// Wall-clock milliseconds since the epoch, read from the OS.
+pub fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Wall-clock microseconds since the epoch.
+pub fn wall_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// Refreshes the cached time (once per command, like Redis's call()).
+#[inline]
+pub fn update() -> i64 {
+    let ms = wall_ms();
+    NOW_MS.store(ms, Ordering::Relaxed);
+    LRU_CLOCK.store(((ms / 1000) as u32) & LRU_CLOCK_MAX, Ordering::Relaxed);
+    ms
+}
+
+/// The cached time in milliseconds.
+#[inline]
+pub fn now_ms() -> i64 {
+    NOW_MS.load(Ordering::Relaxed)
+}
+
+/// The cached LRU clock (seconds, 24 bits).
+#[inline]
+pub fn lru_clock() -> u32 {
+    LRU_CLOCK.load(Ordering::Relaxed)
+}
+
+/// Seconds an object with this LRU stamp has been idle (OBJECT IDLETIME).
+pub fn idle_secs(lru: u32) -> u64 {
+    let now = lru_clock();
+    if now >= lru {
+        (now - lru) as u64
+    } else {
+        (LRU_CLOCK_MAX - lru + now) as u64
+    }
+}

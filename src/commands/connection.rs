@@ -1,0 +1,230 @@
+//! Connection commands: PING ECHO QUIT RESET HELLO AUTH SELECT.
+
+use super::{
+    spec, Args, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, NO_AUTH, STALE,
+};
+use crate::client::{Client, ReplyMode};
+use crate::error::{self, CmdError, CmdResult};
+use crate::server::{Server, REDIS_VERSION};
+
+const G: Group = Group::Connection;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec(
+        "ping",
+        -1,
+        FAST,
+        NOKEYS,
+        G,
+        "1.0.0",
+        "Returns the server's liveliness response.",
+        ping,
+    ),
+    spec(
+        "echo",
+        2,
+        FAST,
+        NOKEYS,
+        G,
+        "1.0.0",
+        "Returns the given string.",
+        echo,
+    ),
+    spec(
+        "quit",
+        -1,
+        ALLOW_BUSY | NOSCRIPT | STALE | LOADING | FAST | NO_AUTH,
+        NOKEYS,
+        G,
+        "1.0.0",
+        "Closes the connection.",
+        quit,
+    ),
+    spec(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        NOKEYS,
+        G,
+        "6.2.0",
+        "Resets the connection.",
+        reset,
+    ),
+    spec(
+        "hello",
+        -1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        NOKEYS,
+        G,
+        "6.0.0",
+        "Handshakes with the Redis server.",
+        hello,
+    ),
+    spec(
+        "auth",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        NOKEYS,
+        G,
+        "1.0.0",
+        "Authenticates the connection.",
+        auth,
+    ),
+    spec(
+        "select",
+        2,
+        LOADING | STALE | FAST,
+        NOKEYS,
+        G,
+        "1.0.0",
+        "Changes the selected database.",
+        select,
+    ),
+];
+
+fn ping(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    match a.len() {
+        1 => c.out.simple("PONG"),
+        2 => c.out.bulk(a.get(1)),
+        _ => return Err(error::wrong_arity("ping")),
+    }
+    Ok(())
+}
+
+fn echo(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    c.out.bulk(a.get(1));
+    Ok(())
+}
+
+fn quit(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    c.out.ok();
+    c.close_after_reply = true;
+    Ok(())
+}
+
+fn reset(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    c.db = 0;
+    c.out.resp = 2;
+    c.name = None;
+    c.reply_mode = ReplyMode::On;
+    c.no_evict = false;
+    c.is_monitor = false;
+    c.authenticated = _srv.config.requirepass.is_none();
+    c.out.simple("RESET");
+    Ok(())
+}
+
+/// Checks a password for the default user.
+fn check_password(srv: &Server, user: Option<&[u8]>, pass: &[u8]) -> Result<(), CmdError> {
+    if let Some(u) = user {
+        if u != b"default" {
+            return Err(CmdError::Static(error::WRONGPASS));
+        }
+    }
+    match &srv.config.requirepass {
+        None => {
+            if user.is_some() {
+                // `nopass` default user: any password works with AUTH user pass.
+                Ok(())
+            } else {
+                Err(CmdError::Static(error::AUTH_NOT_CONFIGURED))
+            }
+        }
+        Some(p) if p.as_slice() == pass => Ok(()),
+        Some(_) => Err(CmdError::Static(error::WRONGPASS)),
+    }
+}
+
+fn auth(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if a.len() > 3 {
+        return Err(CmdError::Syntax);
+    }
+    let (user, pass) = if a.len() == 2 {
+        (None, a.get(1))
+    } else {
+        (Some(a.get(1)), a.get(2))
+    };
+    check_password(srv, user, pass)?;
+    c.authenticated = true;
+    c.out.ok();
+    Ok(())
+}
+
+/// HELLO [protover [AUTH username password] [SETNAME clientname]]
+fn hello(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let mut ver = c.out.resp as i64;
+    let mut i = 1;
+    if a.len() >= 2 {
+        ver = match crate::util::num::parse_i64(a.get(1)) {
+            Some(v) => v,
+            None => {
+                return Err(CmdError::Static(
+                    "ERR Protocol version is not an integer or out of range",
+                ))
+            }
+        };
+        i = 2;
+        if !(2..=3).contains(&ver) {
+            return Err(CmdError::Static(error::NOPROTO));
+        }
+    }
+    let mut setname: Option<&[u8]> = None;
+    let mut creds: Option<(&[u8], &[u8])> = None;
+    while i < a.len() {
+        let more = a.len() - i - 1;
+        if a.is(i, "AUTH") && more >= 2 {
+            creds = Some((a.get(i + 1), a.get(i + 2)));
+            i += 3;
+        } else if a.is(i, "SETNAME") && more >= 1 {
+            setname = Some(a.get(i + 1));
+            i += 2;
+        } else {
+            return Err(error::custom(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                a.str_lossy(i)
+            )));
+        }
+    }
+    if let Some((u, p)) = creds {
+        check_password(srv, Some(u), p)?;
+        c.authenticated = true;
+    }
+    if !c.authenticated {
+        return Err(CmdError::Static(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
+    }
+    if let Some(n) = setname {
+        super::client_cmd::validate_name(n)?;
+        c.name = if n.is_empty() { None } else { Some(n.to_vec()) };
+    }
+    c.out.resp = ver as u8;
+    c.out.map(7);
+    c.out.bulk(b"server");
+    c.out.bulk(b"redis");
+    c.out.bulk(b"version");
+    c.out.bulk(REDIS_VERSION.as_bytes());
+    c.out.bulk(b"proto");
+    c.out.int(ver);
+    c.out.bulk(b"id");
+    c.out.int(c.id as i64);
+    c.out.bulk(b"mode");
+    c.out.bulk(b"standalone");
+    c.out.bulk(b"role");
+    c.out.bulk(b"master");
+    c.out.bulk(b"modules");
+    c.out.array(0);
+    Ok(())
+}
+
+fn select(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let id = crate::util::num::parse_i64(a.get(1)).ok_or(CmdError::Static(
+        "ERR value is not an integer or out of range",
+    ))?;
+    if id < 0 || id as usize >= srv.dbs.len() {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    c.db = id as usize;
+    c.out.ok();
+    Ok(())
+}

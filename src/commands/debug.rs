@@ -1,0 +1,3 @@
+//! (placeholder: filled in below)
+use super::CommandSpec;
+pub static COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,548 @@
+//! The command table — the one place a command is registered — and the
+//! dispatcher that looks a command up, checks arity and permissions, runs
+//! its handler and accounts for it (Redis's server.c `call()`).
+//!
+//! Handlers live in one module per group, like Redis's t_string.c etc.:
+//! `strings`, `keys`, `bitmap`, `hyperloglog`, `connection`, `server_cmds`,
+//! `client_cmd`, `config_cmd`, `info`, `debug`, `command_cmd`.
+
+pub mod args;
+pub mod bitmap;
+pub mod client_cmd;
+pub mod command_cmd;
+pub mod config_cmd;
+pub mod connection;
+pub mod debug;
+pub mod hyperloglog;
+pub mod info;
+pub mod keys;
+pub mod server_cmds;
+pub mod strings;
+
+pub use args::Args;
+
+use crate::client::{Client, ReplyMode};
+use crate::clock;
+use crate::error::{self, CmdError, CmdResult};
+use crate::server::{CmdStats, Server, SlowlogEntry};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// A command handler: reads `args`, writes the reply into `client.out`.
+pub type Handler = fn(&mut Server, &mut Client, &Args) -> CmdResult;
+
+// Command flags (Redis's CMD_*). COMMAND INFO prints their names.
+pub const WRITE: u32 = 1 << 0;
+pub const READONLY: u32 = 1 << 1;
+pub const DENYOOM: u32 = 1 << 2;
+pub const ADMIN: u32 = 1 << 3;
+pub const PUBSUB: u32 = 1 << 4;
+pub const NOSCRIPT: u32 = 1 << 5;
+pub const BLOCKING: u32 = 1 << 6;
+pub const LOADING: u32 = 1 << 7;
+pub const STALE: u32 = 1 << 8;
+pub const SKIP_MONITOR: u32 = 1 << 9;
+pub const SKIP_SLOWLOG: u32 = 1 << 10;
+pub const ASKING: u32 = 1 << 11;
+pub const FAST: u32 = 1 << 12;
+pub const NO_AUTH: u32 = 1 << 13;
+pub const MAY_REPLICATE: u32 = 1 << 14;
+pub const SENTINEL: u32 = 1 << 15;
+pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
+pub const PROTECTED: u32 = 1 << 17;
+pub const NO_ASYNC_LOADING: u32 = 1 << 18;
+pub const NO_MULTI: u32 = 1 << 19;
+pub const MOVABLE_KEYS: u32 = 1 << 20;
+pub const ALLOW_BUSY: u32 = 1 << 21;
+
+pub const FLAG_NAMES: &[(u32, &str)] = &[
+    (WRITE, "write"),
+    (READONLY, "readonly"),
+    (DENYOOM, "denyoom"),
+    (ADMIN, "admin"),
+    (PUBSUB, "pubsub"),
+    (NOSCRIPT, "noscript"),
+    (BLOCKING, "blocking"),
+    (LOADING, "loading"),
+    (STALE, "stale"),
+    (SKIP_MONITOR, "skip_monitor"),
+    (SKIP_SLOWLOG, "skip_slowlog"),
+    (ASKING, "asking"),
+    (FAST, "fast"),
+    (NO_AUTH, "no_auth"),
+    (MAY_REPLICATE, "may_replicate"),
+    (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+    (NO_ASYNC_LOADING, "no_async_loading"),
+    (NO_MULTI, "no_multi"),
+    (MOVABLE_KEYS, "movablekeys"),
+    (ALLOW_BUSY, "allow_busy"),
+];
+
+/// The command groups COMMAND DOCS reports (and ACL categories derive from).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Group {
+    Generic,
+    String,
+    Bitmap,
+    HyperLogLog,
+    Connection,
+    Server,
+}
+
+impl Group {
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Generic => "generic",
+            Group::String => "string",
+            Group::Bitmap => "bitmap",
+            Group::HyperLogLog => "hyperloglog",
+            Group::Connection => "connection",
+            Group::Server => "server",
+        }
+    }
+
+    fn acl_category(self) -> &'static str {
+        match self {
+            Group::Generic => "@keyspace",
+            Group::String => "@string",
+            Group::Bitmap => "@bitmap",
+            Group::HyperLogLog => "@hyperloglog",
+            Group::Connection => "@connection",
+            Group::Server => "",
+        }
+    }
+}
+
+/// Everything known about one command or subcommand.
+pub struct CommandSpec {
+    /// Lowercase name (for a subcommand, just the subcommand part).
+    pub name: &'static str,
+    /// Redis arity: N = exactly N args (incl. name), -N = at least N.
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub group: Group,
+    pub since: &'static str,
+    pub summary: &'static str,
+    pub complexity: &'static str,
+    pub handler: Handler,
+    pub subcommands: &'static [CommandSpec],
+    /// Extra ACL categories beyond those derived from flags and group.
+    pub acl: &'static [&'static str],
+}
+
+/// Builds a `CommandSpec` with defaults for the rarely set fields.
+#[allow(clippy::too_many_arguments)]
+pub const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    group: Group,
+    since: &'static str,
+    summary: &'static str,
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        group,
+        since,
+        summary,
+        complexity: "",
+        handler,
+        subcommands: &[],
+        acl: &[],
+    }
+}
+
+/// A container command (CONFIG, CLIENT, ...) whose subcommands are specs.
+pub const fn container(
+    name: &'static str,
+    group: Group,
+    since: &'static str,
+    summary: &'static str,
+    subcommands: &'static [CommandSpec],
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity: -2,
+        flags: 0,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        group,
+        since,
+        summary,
+        complexity: "",
+        handler: container_placeholder,
+        subcommands,
+        acl: &[],
+    }
+}
+
+fn container_placeholder(_: &mut Server, _: &mut Client, _: &Args) -> CmdResult {
+    Err(CmdError::Syntax)
+}
+
+/// No keys: (0, 0, 0).
+pub const NOKEYS: (i32, i32, i32) = (0, 0, 0);
+/// One key at position 1.
+pub const KEY1: (i32, i32, i32) = (1, 1, 1);
+
+impl CommandSpec {
+    /// ACL categories as COMMAND INFO lists them.
+    pub fn acl_categories(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.flags & WRITE != 0 {
+            v.push("@write");
+        }
+        if self.flags & READONLY != 0 {
+            v.push("@read");
+        }
+        if self.flags & ADMIN != 0 {
+            v.push("@admin");
+            v.push("@dangerous");
+        }
+        if self.flags & PUBSUB != 0 {
+            v.push("@pubsub");
+        }
+        if self.flags & FAST != 0 {
+            v.push("@fast");
+        } else {
+            v.push("@slow");
+        }
+        if self.flags & BLOCKING != 0 {
+            v.push("@blocking");
+        }
+        let g = self.group.acl_category();
+        if !g.is_empty() {
+            v.push(g);
+        }
+        v.extend_from_slice(self.acl);
+        v
+    }
+}
+
+/// One registered command or subcommand, with its statistics.
+pub struct Entry {
+    pub spec: &'static CommandSpec,
+    /// "get", or "config|get" for a subcommand.
+    pub fullname: String,
+    pub stats: CmdStats,
+    /// For containers: subcommand name -> entry index.
+    pub subs: Vec<(&'static str, usize)>,
+    pub parent: Option<usize>,
+}
+
+/// All commands, looked up by lowercase name.
+pub struct CommandTable {
+    pub entries: Vec<Entry>,
+    by_name: HashMap<&'static [u8], usize, FastHash>,
+}
+
+/// FNV-1a for the command-name map: names are short and trusted-size.
+#[derive(Default, Clone, Copy)]
+pub struct FastHash;
+pub struct FnvHasher(u64);
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf29ce484222325)
+    }
+}
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x100000001b3);
+        }
+    }
+}
+
+/// Every command group's table, in one list.
+fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
+    strings::COMMANDS
+        .iter()
+        .chain(keys::COMMANDS)
+        .chain(bitmap::COMMANDS)
+        .chain(hyperloglog::COMMANDS)
+        .chain(connection::COMMANDS)
+        .chain(server_cmds::COMMANDS)
+        .chain(client_cmd::COMMANDS)
+        .chain(config_cmd::COMMANDS)
+        .chain(info::COMMANDS)
+        .chain(debug::COMMANDS)
+        .chain(command_cmd::COMMANDS)
+}
+
+impl CommandTable {
+    pub fn build() -> CommandTable {
+        let mut t = CommandTable {
+            entries: Vec::new(),
+            by_name: HashMap::with_hasher(FastHash),
+        };
+        for spec in all_specs() {
+            let idx = t.entries.len();
+            t.entries.push(Entry {
+                spec,
+                fullname: spec.name.to_string(),
+                stats: CmdStats::default(),
+                subs: Vec::new(),
+                parent: None,
+            });
+            t.by_name.insert(spec.name.as_bytes(), idx);
+            for sub in spec.subcommands {
+                let sidx = t.entries.len();
+                t.entries.push(Entry {
+                    spec: sub,
+                    fullname: format!("{}|{}", spec.name, sub.name),
+                    stats: CmdStats::default(),
+                    subs: Vec::new(),
+                    parent: Some(idx),
+                });
+                t.entries[idx].subs.push((sub.name, sidx));
+            }
+        }
+        t
+    }
+
+    /// Looks a command up by (any-case) name.
+    #[inline]
+    pub fn lookup(&self, name: &[u8]) -> Option<usize> {
+        let mut lower = [0u8; 32];
+        if name.len() > lower.len() {
+            return None;
+        }
+        for (d, s) in lower.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        self.by_name.get(&lower[..name.len()]).copied()
+    }
+
+    /// Looks up a subcommand of container `idx`.
+    pub fn lookup_sub(&self, idx: usize, sub: &[u8]) -> Option<usize> {
+        self.entries[idx]
+            .subs
+            .iter()
+            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(sub))
+            .map(|&(_, i)| i)
+    }
+
+    /// Resolves argv to a command entry the way Redis's lookupCommand does.
+    pub fn resolve(&self, args: &Args) -> Option<usize> {
+        let idx = self.lookup(args.get(0))?;
+        if self.entries[idx].subs.is_empty() || args.len() < 2 {
+            return Some(idx);
+        }
+        self.lookup_sub(idx, args.get(1))
+    }
+
+    /// Top-level commands (no subcommands), for COMMAND and the README.
+    pub fn top_level(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| e.parent.is_none())
+    }
+}
+
+fn arity_ok(arity: i32, argc: usize) -> bool {
+    (arity > 0 && argc as i32 == arity) || (arity < 0 && argc as i32 >= -arity)
+}
+
+/// Runs one command for `c`: lookup, checks, handler, accounting.
+pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
+    let now = clock::update();
+    c.last_interaction_ms = now;
+    if c.reply_mode == ReplyMode::SkipNext {
+        c.reply_mode = ReplyMode::Skip;
+    }
+    let reply_start = c.out.buf.len();
+
+    let name = args.get(0);
+    let Some(top) = srv.commands.lookup(name) else {
+        let rest: Vec<&[u8]> = args.iter().skip(1).collect();
+        reject(srv, c, None, &error::unknown_command(name, &rest));
+        finish_reply(c, reply_start);
+        return;
+    };
+    let mut idx = top;
+    if !srv.commands.entries[top].subs.is_empty() {
+        if args.len() < 2 {
+            let e = error::wrong_arity(&srv.commands.entries[top].fullname);
+            reject(srv, c, Some(top), &e);
+            finish_reply(c, reply_start);
+            return;
+        }
+        match srv.commands.lookup_sub(top, args.get(1)) {
+            Some(s) => idx = s,
+            None => {
+                let e = error::unknown_subcommand(args.get(1), srv.commands.entries[top].spec.name);
+                reject(srv, c, Some(top), &e);
+                finish_reply(c, reply_start);
+                return;
+            }
+        }
+    }
+    let spec = srv.commands.entries[idx].spec;
+    if !arity_ok(spec.arity, args.len()) {
+        let e = error::wrong_arity(&srv.commands.entries[idx].fullname);
+        reject(srv, c, Some(idx), &e);
+        finish_reply(c, reply_start);
+        return;
+    }
+    if !c.authenticated && spec.flags & NO_AUTH == 0 && srv.config.requirepass.is_some() {
+        reject(srv, c, Some(idx), &CmdError::NoAuth);
+        finish_reply(c, reply_start);
+        return;
+    }
+    if spec.flags & DENYOOM != 0
+        && srv.config.maxmemory > 0
+        && crate::alloc::used_memory() as u64 > srv.config.maxmemory
+    {
+        reject(srv, c, Some(idx), &CmdError::Static(error::OOM));
+        finish_reply(c, reply_start);
+        return;
+    }
+
+    if !srv.monitors.is_empty() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 {
+        feed_monitors(srv, c, args);
+    }
+
+    let start = Instant::now();
+    let dirty_before = srv.dirty;
+    let result = (spec.handler)(srv, c, args);
+    let dur_us = start.elapsed().as_micros() as u64;
+
+    let entry = &mut srv.commands.entries[idx];
+    entry.stats.calls += 1;
+    entry.stats.usec += dur_us;
+    c.last_cmd = Some(idx);
+    if let Err(e) = &result {
+        entry.stats.failed += 1;
+        count_error(srv, e);
+        c.out.error(e);
+    }
+    srv.stats.commands_processed += 1;
+    let _ = dirty_before;
+
+    if spec.flags & SKIP_SLOWLOG == 0 {
+        slowlog_push(srv, c, args, dur_us);
+        let ms = dur_us / 1000;
+        if ms > 0 {
+            let ev = if spec.flags & FAST != 0 {
+                "fast-command"
+            } else {
+                "command"
+            };
+            srv.latency_add(ev, ms);
+        }
+    }
+    finish_reply(c, reply_start);
+}
+
+/// Applies CLIENT REPLY OFF/SKIP: drops what the command wrote.
+fn finish_reply(c: &mut Client, reply_start: usize) {
+    match c.reply_mode {
+        ReplyMode::On | ReplyMode::SkipNext => {}
+        ReplyMode::Off => c.out.buf.truncate(reply_start),
+        ReplyMode::Skip => {
+            c.out.buf.truncate(reply_start);
+            c.reply_mode = ReplyMode::On;
+        }
+    }
+}
+
+/// A command refused before running (unknown, arity, auth...).
+fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
+    if let Some(i) = idx {
+        srv.commands.entries[i].stats.rejected += 1;
+    }
+    count_error(srv, e);
+    c.out.error(e);
+}
+
+fn count_error(srv: &mut Server, e: &CmdError) {
+    srv.stats.total_error_replies += 1;
+    let code = e.code();
+    if let Some(n) = srv.stats.errorstats.get_mut(&code) {
+        *n += 1;
+    } else if srv.stats.errorstats.len() < 128 {
+        srv.stats.errorstats.insert(code, 1);
+    }
+}
+
+/// Maximum args and bytes per arg a slow log entry keeps (Redis's values).
+const SLOWLOG_MAX_ARGC: usize = 32;
+const SLOWLOG_MAX_ARGLEN: usize = 128;
+
+fn slowlog_push(srv: &mut Server, c: &Client, args: &Args, dur_us: u64) {
+    let thr = srv.config.slowlog_log_slower_than;
+    if thr < 0 || (dur_us as i64) < thr {
+        return;
+    }
+    let mut v = Vec::new();
+    let argc = args.len();
+    let keep = argc.min(SLOWLOG_MAX_ARGC);
+    for i in 0..keep {
+        if keep != argc && i == keep - 1 {
+            v.push(format!("... ({} more arguments)", argc - keep + 1).into_bytes());
+            break;
+        }
+        let a = args.get(i);
+        if a.len() > SLOWLOG_MAX_ARGLEN {
+            let mut t = a[..SLOWLOG_MAX_ARGLEN].to_vec();
+            t.extend_from_slice(
+                format!("... ({} more bytes)", a.len() - SLOWLOG_MAX_ARGLEN).as_bytes(),
+            );
+            v.push(t);
+        } else {
+            v.push(a.to_vec());
+        }
+    }
+    let entry = SlowlogEntry {
+        id: srv.slowlog_next_id,
+        time: clock::now_ms() / 1000,
+        duration_us: dur_us,
+        args: v,
+        peer: c.addr.clone(),
+        name: c.name.clone().unwrap_or_default(),
+    };
+    srv.slowlog_next_id += 1;
+    srv.slowlog.push_front(entry);
+    while srv.slowlog.len() > srv.config.slowlog_max_len {
+        srv.slowlog.pop_back();
+    }
+}
+
+/// Sends the command to every MONITOR client, formatted as Redis does:
+/// `+<secs>.<usecs> [<db> <addr>] "arg" "arg"`.
+fn feed_monitors(srv: &mut Server, c: &Client, args: &Args) {
+    let us = clock::wall_us();
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        us / 1_000_000,
+        us % 1_000_000,
+        c.db,
+        c.addr
+    )
+    .into_bytes();
+    for a in args.iter() {
+        line.push(b' ');
+        crate::util::repr::quote_into(a, &mut line);
+    }
+    line.extend_from_slice(b"\r\n");
+    let tokens = srv.monitors.clone();
+    for t in tokens {
+        if let Some(Some(m)) = srv.clients.get_mut(t) {
+            m.out.raw(&line);
+        }
+    }
+}

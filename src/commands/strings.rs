@@ -1,0 +1,601 @@
+//! String commands (Redis's t_string.c): GET/SET and friends, counters,
+//! ranges and LCS.
+
+use super::{spec, Args, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
+use crate::client::Client;
+use crate::clock;
+use crate::db::Db;
+use crate::error::{self, CmdError, CmdResult};
+use crate::object::{ObjType, Value};
+use crate::server::Server;
+use crate::util::{lcs, num};
+
+const G: Group = Group::String;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("get", 2, READONLY | FAST, KEY1, G, "1.0.0", "Returns the string value of a key.", get),
+    spec("set", -3, WRITE | DENYOOM, KEY1, G, "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", set),
+    spec("setnx", 3, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Set the string value of a key only when the key doesn't exist.", setnx),
+    spec("setex", 4, WRITE | DENYOOM, KEY1, G, "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", setex),
+    spec("psetex", 4, WRITE | DENYOOM, KEY1, G, "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", psetex),
+    spec("getex", -2, WRITE | FAST, KEY1, G, "6.2.0", "Returns the string value of a key after setting its expiration time.", getex),
+    spec("getdel", 2, WRITE | FAST, KEY1, G, "6.2.0", "Returns the string value of a key after deleting the key.", getdel),
+    spec("getset", 3, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Returns the previous string value of a key after setting it to a new value.", getset),
+    spec("mget", -2, READONLY | FAST, (1, -1, 1), G, "1.0.0", "Atomically returns the string values of one or more keys.", mget),
+    spec("mset", -3, WRITE | DENYOOM, (1, -1, 2), G, "1.0.1", "Atomically creates or modifies the string values of one or more keys.", mset),
+    spec("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), G, "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", msetnx),
+    spec("append", 3, WRITE | DENYOOM | FAST, KEY1, G, "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", append),
+    spec("strlen", 2, READONLY | FAST, KEY1, G, "2.2.0", "Returns the length of a string value.", strlen),
+    spec("incr", 2, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", incr),
+    spec("decr", 2, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", decr),
+    spec("incrby", 3, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrby),
+    spec("decrby", 3, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", decrby),
+    spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, KEY1, G, "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrbyfloat),
+    spec("getrange", 4, READONLY, KEY1, G, "2.4.0", "Returns a substring of the string stored at a key.", getrange),
+    spec("substr", 4, READONLY, KEY1, G, "1.0.0", "Returns a substring from a string value.", getrange),
+    spec("setrange", 4, WRITE | DENYOOM, KEY1, G, "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", setrange),
+    spec("lcs", -3, READONLY, (1, 2, 1), G, "7.0.0", "Finds the longest common substring.", lcs_cmd),
+];
+
+#[inline]
+pub(crate) fn db<'a>(srv: &'a mut Server, c: &Client) -> &'a mut Db {
+    &mut srv.dbs[c.db]
+}
+
+/// Writes a string value (or nil) as a bulk reply.
+#[inline]
+pub(crate) fn reply_value(c: &mut Client, v: Option<&Value>) {
+    match v {
+        None => c.out.null(),
+        Some(v) => {
+            let mut tmp = [0u8; 20];
+            match v.str_bytes(&mut tmp) {
+                Some(b) => c.out.bulk(b),
+                None => c.out.null(),
+            }
+        }
+    }
+}
+
+fn get(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let v = srv.dbs[c.db].read_string(a.get(1))?;
+    reply_value(c, v);
+    Ok(())
+}
+
+/// SET's parsed options (Redis's parseExtendedStringArgumentsOrReply).
+#[derive(Default)]
+struct SetOpts {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    /// Absolute expire time in ms.
+    expire_at: Option<i64>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum ExpireUnit {
+    Seconds,
+    Millis,
+}
+
+/// Parses an expire argument into an absolute unix time in ms with
+/// Redis's range checks and wording.
+pub(crate) fn parse_expire(
+    arg: &[u8],
+    unit: ExpireUnit,
+    absolute: bool,
+    cmd: &str,
+) -> Result<i64, CmdError> {
+    let v = num::parse_i64(arg).ok_or(CmdError::NotInteger)?;
+    if v <= 0 || (unit == ExpireUnit::Seconds && v > i64::MAX / 1000) {
+        return Err(error::invalid_expire(cmd));
+    }
+    let ms = if unit == ExpireUnit::Seconds {
+        v * 1000
+    } else {
+        v
+    };
+    if absolute {
+        return Ok(ms);
+    }
+    let now = clock::now_ms();
+    if ms > i64::MAX - now {
+        return Err(error::invalid_expire(cmd));
+    }
+    Ok(ms + now)
+}
+
+fn parse_set_opts(a: &Args, from: usize, cmd: &str, getex: bool) -> Result<SetOpts, CmdError> {
+    let mut o = SetOpts::default();
+    let mut persist = false;
+    let mut i = from;
+    while i < a.len() {
+        let opt = a.get(i);
+        let has_next = i + 1 < a.len();
+        let upper = opt.to_ascii_uppercase();
+        let expire_set = o.expire_at.is_some();
+        match upper.as_slice() {
+            b"NX" if !getex && !o.xx => o.nx = true,
+            b"XX" if !getex && !o.nx => o.xx = true,
+            b"GET" if !getex => o.get = true,
+            b"KEEPTTL" if !getex && !expire_set => o.keepttl = true,
+            b"PERSIST" if getex && !expire_set => persist = true,
+            b"EX" | b"PX" | b"EXAT" | b"PXAT"
+                if !o.keepttl && !persist && !expire_set && has_next =>
+            {
+                let unit = if upper[0] == b'E' {
+                    ExpireUnit::Seconds
+                } else {
+                    ExpireUnit::Millis
+                };
+                let absolute = upper.len() == 4;
+                i += 1;
+                o.expire_at = Some(parse_expire(a.get(i), unit, absolute, cmd)?);
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 1;
+    }
+    if persist {
+        o.keepttl = false;
+        o.nx = true; // reuse as a "persist" marker for GETEX
+    }
+    Ok(o)
+}
+
+/// setGenericCommand.
+fn set_generic(srv: &mut Server, c: &mut Client, key: &[u8], val: &[u8], o: &SetOpts) -> CmdResult {
+    let db = &mut srv.dbs[c.db];
+    if o.get {
+        // GET needs the old value before anything changes.
+        let old = db.read_string(key)?;
+        reply_value(c, old);
+    }
+    let db = &mut srv.dbs[c.db];
+    let exists = if o.nx || o.xx { db.exists(key) } else { false };
+    if (o.nx && exists) || (o.xx && !exists) {
+        if !o.get {
+            c.out.null();
+        }
+        return Ok(());
+    }
+    db.set(key, Value::from_bytes(val), o.keepttl);
+    srv.dirty += 1;
+    if let Some(when) = o.expire_at {
+        let db = &mut srv.dbs[c.db];
+        if when <= clock::now_ms() {
+            db.delete(key);
+        } else {
+            db.set_expire(key, when);
+        }
+    }
+    if !o.get {
+        c.out.ok();
+    }
+    Ok(())
+}
+
+fn set(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let o = if a.len() == 3 {
+        SetOpts::default()
+    } else {
+        parse_set_opts(a, 3, "set", false)?
+    };
+    set_generic(srv, c, a.get(1), a.get(2), &o)
+}
+
+fn setnx(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let db = db(srv, c);
+    if db.exists(a.get(1)) {
+        c.out.int(0);
+    } else {
+        db.add(a.get(1), Value::from_bytes(a.get(2)));
+        srv.dirty += 1;
+        c.out.int(1);
+    }
+    Ok(())
+}
+
+fn setex_generic(
+    srv: &mut Server,
+    c: &mut Client,
+    a: &Args,
+    unit: ExpireUnit,
+    cmd: &str,
+) -> CmdResult {
+    let when = parse_expire(a.get(2), unit, false, cmd)?;
+    let o = SetOpts {
+        expire_at: Some(when),
+        ..Default::default()
+    };
+    set_generic(srv, c, a.get(1), a.get(3), &o)
+}
+
+fn setex(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    setex_generic(srv, c, a, ExpireUnit::Seconds, "setex")
+}
+
+fn psetex(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    setex_generic(srv, c, a, ExpireUnit::Millis, "psetex")
+}
+
+fn getex(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let o = parse_set_opts(a, 2, "getex", true)?;
+    let key = a.get(1);
+    let db = db(srv, c);
+    let Some(v) = db.read_string(key)? else {
+        c.out.null();
+        return Ok(());
+    };
+    reply_value(c, Some(v));
+    if let Some(when) = o.expire_at {
+        if when <= clock::now_ms() {
+            db.delete(key);
+        } else {
+            db.set_expire(key, when);
+        }
+        srv.dirty += 1;
+    } else if o.nx && db.remove_expire(key) {
+        srv.dirty += 1;
+    }
+    Ok(())
+}
+
+fn getdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let db = db(srv, c);
+    let v = db.read_string(a.get(1))?;
+    reply_value(c, v);
+    if v.is_some() {
+        db.delete(a.get(1));
+        srv.dirty += 1;
+    }
+    Ok(())
+}
+
+fn getset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let db = db(srv, c);
+    let v = db.read_string(a.get(1))?;
+    reply_value(c, v);
+    db.set(a.get(1), Value::from_bytes(a.get(2)), false);
+    srv.dirty += 1;
+    Ok(())
+}
+
+fn mget(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let db = &mut srv.dbs[c.db];
+    c.out.array(a.len() - 1);
+    for key in a.iter().skip(1) {
+        match db.lookup_read(key) {
+            Some(o) if o.value.obj_type() == ObjType::String => reply_value(c, Some(&o.value)),
+            _ => c.out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn mset_generic(srv: &mut Server, c: &mut Client, a: &Args, nx: bool) -> CmdResult {
+    if a.len() % 2 == 0 {
+        let name = if nx { "msetnx" } else { "mset" };
+        return Err(error::wrong_arity(name));
+    }
+    let db = &mut srv.dbs[c.db];
+    if nx && (1..a.len()).step_by(2).any(|i| db.exists(a.get(i))) {
+        c.out.int(0);
+        return Ok(());
+    }
+    for i in (1..a.len()).step_by(2) {
+        db.set(a.get(i), Value::from_bytes(a.get(i + 1)), false);
+    }
+    srv.dirty += ((a.len() - 1) / 2) as u64;
+    if nx {
+        c.out.int(1);
+    } else {
+        c.out.ok();
+    }
+    Ok(())
+}
+
+fn mset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    mset_generic(srv, c, a, false)
+}
+
+fn msetnx(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    mset_generic(srv, c, a, true)
+}
+
+/// checkStringLength: refuses strings over proto-max-bulk-len.
+pub(crate) fn check_string_length(srv: &Server, size: u64) -> CmdResult {
+    if size > srv.config.proto_max_bulk_len as u64 {
+        return Err(CmdError::StringTooLong);
+    }
+    Ok(())
+}
+
+fn append(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let (key, extra) = (a.get(1), a.get(2));
+    let max = srv.config.proto_max_bulk_len as u64;
+    let db = db(srv, c);
+    let len = match db.lookup_write(key) {
+        None => {
+            db.add(key, Value::from_bytes(extra));
+            extra.len()
+        }
+        Some(o) => {
+            if o.value.obj_type() != ObjType::String {
+                return Err(CmdError::WrongType);
+            }
+            let cur = o.value.str_len().unwrap_or(0);
+            if (cur + extra.len()) as u64 > max {
+                return Err(CmdError::StringTooLong);
+            }
+            let buf = o.value.make_raw().ok_or(CmdError::WrongType)?;
+            buf.extend_from_slice(extra);
+            buf.len()
+        }
+    };
+    srv.dirty += 1;
+    c.out.int(len as i64);
+    Ok(())
+}
+
+fn strlen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let n = srv.dbs[c.db]
+        .read_string(a.get(1))?
+        .and_then(|v| v.str_len())
+        .unwrap_or(0);
+    c.out.int(n as i64);
+    Ok(())
+}
+
+/// incrDecrCommand.
+fn incr_by(srv: &mut Server, c: &mut Client, key: &[u8], by: i64) -> CmdResult {
+    let db = db(srv, c);
+    let new = match db.lookup_write(key) {
+        None => {
+            db.add(key, Value::Int(by));
+            by
+        }
+        Some(o) => {
+            let cur = match &o.value {
+                Value::Int(n) => *n,
+                v if v.obj_type() != ObjType::String => return Err(CmdError::WrongType),
+                v => {
+                    let mut tmp = [0u8; 20];
+                    let b = v.str_bytes(&mut tmp).unwrap_or(b"");
+                    num::parse_i64(b).ok_or(CmdError::NotInteger)?
+                }
+            };
+            let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
+            o.value = Value::Int(new);
+            new
+        }
+    };
+    srv.dirty += 1;
+    c.out.int(new);
+    Ok(())
+}
+
+fn incr(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    incr_by(srv, c, a.get(1), 1)
+}
+
+fn decr(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    incr_by(srv, c, a.get(1), -1)
+}
+
+fn incrby(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let by = a.i64(2)?;
+    incr_by(srv, c, a.get(1), by)
+}
+
+fn decrby(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let by = a.i64(2)?;
+    if by == i64::MIN {
+        return Err(CmdError::Static("ERR decrement would overflow"));
+    }
+    incr_by(srv, c, a.get(1), -by)
+}
+
+fn incrbyfloat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let key = a.get(1);
+    let db = db(srv, c);
+    let cur = match db.lookup_write(key) {
+        None => 0.0,
+        Some(o) => {
+            if o.value.obj_type() != ObjType::String {
+                return Err(CmdError::WrongType);
+            }
+            let mut tmp = [0u8; 20];
+            let b = o.value.str_bytes(&mut tmp).unwrap_or(b"");
+            num::parse_long_double(b).ok_or(CmdError::NotFloat)?
+        }
+    };
+    let by = num::parse_long_double(a.get(2)).ok_or(CmdError::NotFloat)?;
+    let new = cur + by;
+    if new.is_nan() || new.is_infinite() {
+        return Err(CmdError::NanOrInfinity);
+    }
+    let mut out = Vec::with_capacity(32);
+    num::format_long_double_human(new, &mut out);
+    db.set(key, Value::embstr(&out), true);
+    srv.dirty += 1;
+    c.out.bulk(&out);
+    Ok(())
+}
+
+/// Normalises a [start, end] byte range the way GETRANGE does; None = empty.
+pub(crate) fn string_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    if start < 0 && end < 0 && start > end {
+        return None;
+    }
+    let mut s = if start < 0 { len + start } else { start };
+    let mut e = if end < 0 { len + end } else { end };
+    if s < 0 {
+        s = 0;
+    }
+    if e < 0 {
+        e = 0;
+    }
+    if e >= len {
+        e = len - 1;
+    }
+    if s > e || len == 0 {
+        return None;
+    }
+    Some((s as usize, e as usize))
+}
+
+fn getrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let start = a.i64(2)?;
+    let end = a.i64(3)?;
+    let Some(v) = srv.dbs[c.db].read_string(a.get(1))? else {
+        c.out.bulk(b"");
+        return Ok(());
+    };
+    let mut tmp = [0u8; 20];
+    let b = v.str_bytes(&mut tmp).unwrap_or(b"");
+    match string_range(start, end, b.len()) {
+        Some((s, e)) => c.out.bulk(&b[s..=e]),
+        None => c.out.bulk(b""),
+    }
+    Ok(())
+}
+
+fn setrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let (key, val) = (a.get(1), a.get(3));
+    let offset = a.i64(2)?;
+    if offset < 0 {
+        return Err(CmdError::Static(error::OFFSET_OUT_OF_RANGE));
+    }
+    let offset = offset as u64;
+    let max = srv.config.proto_max_bulk_len as u64;
+    let db = db(srv, c);
+    match db.lookup_write(key) {
+        None => {
+            if val.is_empty() {
+                c.out.int(0);
+                return Ok(());
+            }
+            if offset + val.len() as u64 > max {
+                return Err(CmdError::StringTooLong);
+            }
+            let mut buf = vec![0u8; offset as usize + val.len()];
+            buf[offset as usize..].copy_from_slice(val);
+            let n = buf.len();
+            db.add(key, Value::raw(buf));
+            c.out.int(n as i64);
+        }
+        Some(o) => {
+            if o.value.obj_type() != ObjType::String {
+                return Err(CmdError::WrongType);
+            }
+            let cur = o.value.str_len().unwrap_or(0);
+            if val.is_empty() {
+                c.out.int(cur as i64);
+                return Ok(());
+            }
+            if offset + val.len() as u64 > max {
+                return Err(CmdError::StringTooLong);
+            }
+            let buf = o.value.make_raw().ok_or(CmdError::WrongType)?;
+            let end = offset as usize + val.len();
+            if buf.len() < end {
+                buf.resize(end, 0);
+            }
+            buf[offset as usize..end].copy_from_slice(val);
+            c.out.int(buf.len() as i64);
+        }
+    }
+    srv.dirty += 1;
+    Ok(())
+}
+
+fn lcs_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let mut get_len = false;
+    let mut get_idx = false;
+    let mut with_match_len = false;
+    let mut min_match_len: i64 = 0;
+    let mut i = 3;
+    while i < a.len() {
+        if a.is(i, "IDX") {
+            get_idx = true;
+        } else if a.is(i, "LEN") {
+            get_len = true;
+        } else if a.is(i, "WITHMATCHLEN") {
+            with_match_len = true;
+        } else if a.is(i, "MINMATCHLEN") && i + 1 < a.len() {
+            i += 1;
+            min_match_len = a.i64(i)?.max(0);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    if get_len && get_idx {
+        return Err(CmdError::Static(error::LCS_IDX_AND_LEN));
+    }
+    let db = &mut srv.dbs[c.db];
+    let mut fetch = |key: &[u8]| -> Result<Vec<u8>, CmdError> {
+        match db.lookup_read(key) {
+            None => Ok(Vec::new()),
+            Some(o) if o.value.obj_type() == ObjType::String => {
+                let mut tmp = [0u8; 20];
+                Ok(o.value.str_bytes(&mut tmp).unwrap_or(b"").to_vec())
+            }
+            Some(_) => Err(CmdError::Static(
+                "ERR The specified keys must contain string values",
+            )),
+        }
+    };
+    let sa = fetch(a.get(1))?;
+    let sb = fetch(a.get(2))?;
+    let r = lcs::lcs(
+        &sa,
+        &sb,
+        !get_len && !get_idx,
+        get_idx,
+        min_match_len as usize,
+    )
+    .map_err(|_| CmdError::Static(error::LCS_TOO_BIG))?;
+    if get_idx {
+        c.out.map(2);
+        c.out.bulk(b"matches");
+        c.out.array(r.matches.len());
+        for &((a0, a1), (b0, b1), len) in &r.matches {
+            c.out.array(if with_match_len { 3 } else { 2 });
+            c.out.array(2);
+            c.out.int(a0 as i64);
+            c.out.int(a1 as i64);
+            c.out.array(2);
+            c.out.int(b0 as i64);
+            c.out.int(b1 as i64);
+            if with_match_len {
+                c.out.int(len as i64);
+            }
+        }
+        c.out.bulk(b"len");
+        c.out.int(r.len as i64);
+    } else if get_len {
+        c.out.int(r.len as i64);
+    } else {
+        c.out.bulk(&r.string);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::string_range;
+
+    #[test]
+    fn getrange_normalisation() {
+        assert_eq!(string_range(0, -1, 5), Some((0, 4)));
+        assert_eq!(string_range(-3, -1, 5), Some((2, 4)));
+        assert_eq!(string_range(-1, -3, 5), None);
+        assert_eq!(string_range(3, 100, 5), Some((3, 4)));
+        assert_eq!(string_range(0, 0, 0), None);
+    }
+}

@@ -1,0 +1,875 @@
+//! Configuration: every supported directive, its type and default, parsing
+//! of redis.conf syntax and `--directive value` arguments, and the typed
+//! values the rest of the server reads (CONFIG GET/SET go through here).
+
+use crate::protocol::parse::split_args;
+use crate::util::glob::string_match;
+
+/// How a directive's value is parsed and printed.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Bool,
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// Bytes, accepting 1k/1kb/1m/1mb/1g/1gb suffixes; printed in bytes.
+    Memory {
+        min: i64,
+        max: i64,
+    },
+    Enum(&'static [&'static str]),
+    Str,
+}
+
+/// One directive.
+pub struct Def {
+    pub name: &'static str,
+    pub alias: Option<&'static str>,
+    pub kind: Kind,
+    pub default: &'static str,
+    /// Only settable at startup (CONFIG SET refuses it).
+    pub immutable: bool,
+}
+
+const fn d(name: &'static str, kind: Kind, default: &'static str) -> Def {
+    Def {
+        name,
+        alias: None,
+        kind,
+        default,
+        immutable: false,
+    }
+}
+const fn imm(name: &'static str, kind: Kind, default: &'static str) -> Def {
+    Def {
+        name,
+        alias: None,
+        kind,
+        default,
+        immutable: true,
+    }
+}
+const fn al(name: &'static str, alias: &'static str, kind: Kind, default: &'static str) -> Def {
+    Def {
+        name,
+        alias: Some(alias),
+        kind,
+        default,
+        immutable: false,
+    }
+}
+
+const BOOL: Kind = Kind::Bool;
+const STR: Kind = Kind::Str;
+const fn int(min: i64, max: i64) -> Kind {
+    Kind::Int { min, max }
+}
+const fn mem(min: i64, max: i64) -> Kind {
+    Kind::Memory { min, max }
+}
+const I32: i64 = i32::MAX as i64;
+const LL: i64 = i64::MAX;
+
+pub const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
+pub const MAXMEMORY_POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+const ENABLE_PROTECTED: &[&str] = &["no", "yes", "local"];
+const APPENDFSYNC: &[&str] = &["always", "everysec", "no"];
+const SUPERVISED: &[&str] = &["upstart", "systemd", "auto", "no"];
+const SHUTDOWN_ON_SIG: &[&str] = &["default", "save", "nosave", "now", "force"];
+const OOM_SCORE_ADJ: &[&str] = &["no", "yes", "relative", "absolute"];
+const SANITIZE_DUMP: &[&str] = &["no", "yes", "clients"];
+const PROPAGATION_ERROR: &[&str] = &["ignore", "panic", "panic-on-replicas"];
+
+/// Every directive ferrokv accepts, in redis.conf order. Directives for
+/// features not built yet are accepted and stored so CONFIG GET/SET and
+/// existing config files work; redis.conf.example says which ones act.
+pub static DEFS: &[Def] = &[
+    // network
+    d("bind", STR, "127.0.0.1 -::1"),
+    d("protected-mode", BOOL, "yes"),
+    d("port", int(0, 65535), "6379"),
+    imm("tcp-backlog", int(0, I32), "511"),
+    imm("unixsocket", STR, ""),
+    imm("unixsocketperm", int(0, 0o777), "0"),
+    d("timeout", int(0, I32), "0"),
+    d("tcp-keepalive", int(0, I32), "300"),
+    // general
+    imm("daemonize", BOOL, "no"),
+    imm("supervised", Kind::Enum(SUPERVISED), "no"),
+    d("pidfile", STR, ""),
+    d("loglevel", Kind::Enum(LOGLEVELS), "notice"),
+    imm("logfile", STR, ""),
+    imm("syslog-enabled", BOOL, "no"),
+    imm("syslog-ident", STR, "redis"),
+    imm("databases", int(1, I32), "16"),
+    d("always-show-logo", BOOL, "no"),
+    d("set-proc-title", BOOL, "yes"),
+    d(
+        "proc-title-template",
+        STR,
+        "{title} {listen-addr} {server-mode}",
+    ),
+    d("crash-log-enabled", BOOL, "yes"),
+    d("crash-memcheck-enabled", BOOL, "yes"),
+    imm(
+        "enable-protected-configs",
+        Kind::Enum(ENABLE_PROTECTED),
+        "no",
+    ),
+    imm("enable-debug-command", Kind::Enum(ENABLE_PROTECTED), "no"),
+    imm("enable-module-command", Kind::Enum(ENABLE_PROTECTED), "no"),
+    // snapshotting
+    d("save", STR, "3600 1 300 100 60 10000"),
+    d("stop-writes-on-bgsave-error", BOOL, "yes"),
+    d("rdbcompression", BOOL, "yes"),
+    d("rdbchecksum", BOOL, "yes"),
+    d("sanitize-dump-payload", Kind::Enum(SANITIZE_DUMP), "no"),
+    d("dbfilename", STR, "dump.rdb"),
+    d("rdb-del-sync-files", BOOL, "no"),
+    d("dir", STR, "./"),
+    d("rdb-key-save-delay", int(i32::MIN as i64, I32), "0"),
+    d("key-load-delay", int(i32::MIN as i64, I32), "0"),
+    // replication
+    d("replicaof", STR, ""),
+    d("masterauth", STR, ""),
+    d("masteruser", STR, ""),
+    d("replica-serve-stale-data", BOOL, "yes"),
+    al("replica-read-only", "slave-read-only", BOOL, "yes"),
+    d("repl-diskless-sync", BOOL, "yes"),
+    d("repl-diskless-sync-delay", int(0, I32), "5"),
+    d("repl-diskless-sync-max-replicas", int(0, I32), "0"),
+    d(
+        "repl-diskless-load",
+        Kind::Enum(&["disabled", "on-empty-db", "swapdb"]),
+        "disabled",
+    ),
+    d("repl-ping-replica-period", int(1, I32), "10"),
+    d("repl-timeout", int(1, I32), "60"),
+    d("repl-disable-tcp-nodelay", BOOL, "no"),
+    d("repl-backlog-size", mem(1, LL), "1048576"),
+    d("repl-backlog-ttl", int(0, I32), "3600"),
+    d("replica-priority", int(0, I32), "100"),
+    d("replica-announced", BOOL, "yes"),
+    d("min-replicas-to-write", int(0, I32), "0"),
+    d("min-replicas-max-lag", int(0, I32), "10"),
+    d("replica-announce-ip", STR, ""),
+    d("replica-announce-port", int(0, 65535), "0"),
+    d("replica-lazy-flush", BOOL, "no"),
+    d("replica-ignore-maxmemory", BOOL, "yes"),
+    d(
+        "propagation-error-behavior",
+        Kind::Enum(PROPAGATION_ERROR),
+        "ignore",
+    ),
+    d("replica-ignore-disk-write-errors", BOOL, "no"),
+    // tracking
+    d("tracking-table-max-keys", int(0, LL), "1000000"),
+    // security
+    d("requirepass", STR, ""),
+    d("acllog-max-len", int(0, LL), "128"),
+    imm("aclfile", STR, ""),
+    d(
+        "acl-pubsub-default",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        "resetchannels",
+    ),
+    // clients / memory
+    d("maxclients", int(1, I32), "10000"),
+    d("maxmemory", mem(0, LL), "0"),
+    d(
+        "maxmemory-policy",
+        Kind::Enum(MAXMEMORY_POLICIES),
+        "noeviction",
+    ),
+    d("maxmemory-samples", int(1, I32), "5"),
+    d("maxmemory-eviction-tenacity", int(0, 100), "10"),
+    d("maxmemory-clients", mem(0, LL), "0"),
+    d("lazyfree-lazy-eviction", BOOL, "no"),
+    d("lazyfree-lazy-expire", BOOL, "no"),
+    d("lazyfree-lazy-server-del", BOOL, "no"),
+    d("lazyfree-lazy-user-del", BOOL, "no"),
+    d("lazyfree-lazy-user-flush", BOOL, "no"),
+    d("replica-lazy-flush-placeholder-unused", BOOL, "no"),
+    imm("io-threads", int(1, 128), "1"),
+    d("io-threads-do-reads", BOOL, "no"),
+    d("oom-score-adj", Kind::Enum(OOM_SCORE_ADJ), "no"),
+    d("oom-score-adj-values", STR, "0 200 800"),
+    imm("disable-thp", BOOL, "yes"),
+    // append only
+    d("appendonly", BOOL, "no"),
+    imm("appendfilename", STR, "appendonly.aof"),
+    imm("appenddirname", STR, "appendonlydir"),
+    d("appendfsync", Kind::Enum(APPENDFSYNC), "everysec"),
+    d("no-appendfsync-on-rewrite", BOOL, "no"),
+    d("auto-aof-rewrite-percentage", int(0, I32), "100"),
+    d("auto-aof-rewrite-min-size", mem(0, LL), "67108864"),
+    d("aof-load-truncated", BOOL, "yes"),
+    d("aof-use-rdb-preamble", BOOL, "yes"),
+    d("aof-timestamp-enabled", BOOL, "no"),
+    d("aof-rewrite-incremental-fsync", BOOL, "yes"),
+    d("rdb-save-incremental-fsync", BOOL, "yes"),
+    // shutdown
+    d("shutdown-timeout", int(0, I32), "10"),
+    d("shutdown-on-sigint", Kind::Enum(SHUTDOWN_ON_SIG), "default"),
+    d(
+        "shutdown-on-sigterm",
+        Kind::Enum(SHUTDOWN_ON_SIG),
+        "default",
+    ),
+    // scripting
+    al("busy-reply-threshold", "lua-time-limit", int(0, LL), "5000"),
+    // cluster
+    imm("cluster-enabled", BOOL, "no"),
+    imm("cluster-config-file", STR, "nodes.conf"),
+    d("cluster-node-timeout", int(0, LL), "15000"),
+    // slow log / latency
+    d("slowlog-log-slower-than", int(-1, LL), "10000"),
+    d("slowlog-max-len", int(0, LL), "128"),
+    d("latency-monitor-threshold", int(0, LL), "0"),
+    d("latency-tracking", BOOL, "yes"),
+    d("latency-tracking-info-percentiles", STR, "50 99 99.9"),
+    // events
+    d("notify-keyspace-events", STR, ""),
+    // advanced
+    al(
+        "hash-max-listpack-entries",
+        "hash-max-ziplist-entries",
+        int(0, LL),
+        "128",
+    ),
+    al(
+        "hash-max-listpack-value",
+        "hash-max-ziplist-value",
+        int(0, LL),
+        "64",
+    ),
+    al(
+        "list-max-listpack-size",
+        "list-max-ziplist-size",
+        int(i32::MIN as i64, I32),
+        "-2",
+    ),
+    d("list-compress-depth", int(0, I32), "0"),
+    d("set-max-intset-entries", int(0, LL), "512"),
+    al(
+        "zset-max-listpack-entries",
+        "zset-max-ziplist-entries",
+        int(0, LL),
+        "128",
+    ),
+    al(
+        "zset-max-listpack-value",
+        "zset-max-ziplist-value",
+        int(0, LL),
+        "64",
+    ),
+    d("hll-sparse-max-bytes", mem(0, LL), "3000"),
+    d("stream-node-max-bytes", mem(0, LL), "4096"),
+    d("stream-node-max-entries", int(0, LL), "100"),
+    d("activerehashing", BOOL, "yes"),
+    d(
+        "client-output-buffer-limit",
+        STR,
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+    ),
+    d(
+        "client-query-buffer-limit",
+        mem(1024 * 1024, LL),
+        "1073741824",
+    ),
+    d("proto-max-bulk-len", mem(1024 * 1024, LL), "536870912"),
+    d("hz", int(0, I32), "10"),
+    d("dynamic-hz", BOOL, "yes"),
+    d("lfu-log-factor", int(0, I32), "10"),
+    d("lfu-decay-time", int(0, I32), "1"),
+    d("activedefrag", BOOL, "no"),
+    d("active-defrag-ignore-bytes", mem(1, LL), "104857600"),
+    d("active-defrag-threshold-lower", int(0, 1000), "10"),
+    d("active-defrag-threshold-upper", int(0, 1000), "100"),
+    d("active-defrag-cycle-min", int(1, 99), "1"),
+    d("active-defrag-cycle-max", int(1, 99), "25"),
+    d("active-defrag-max-scan-fields", int(1, LL), "1000"),
+    d("active-expire-effort", int(1, 10), "1"),
+    imm("jemalloc-bg-thread", BOOL, "yes"),
+    d("lazyfree-lazy-user-flush-unused", BOOL, "no"),
+];
+
+/// Errors from loading a config file or argument list.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub line: usize,
+    pub text: String,
+    pub reason: String,
+}
+
+/// The parsed configuration. Values are stored as canonical strings in
+/// `DEFS` order; the fields the hot path reads are cached as typed values.
+#[derive(Clone)]
+pub struct Config {
+    values: Vec<String>,
+    /// Path of the config file given on the command line, if any.
+    pub config_file: Option<String>,
+
+    // ---- cached typed values (refreshed by `refresh`) ----
+    pub port: u16,
+    pub databases: usize,
+    pub timeout_secs: i64,
+    pub maxclients: usize,
+    pub hz: u32,
+    pub proto_max_bulk_len: i64,
+    pub client_query_buffer_limit: usize,
+    pub requirepass: Option<Vec<u8>>,
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: usize,
+    pub latency_monitor_threshold: i64,
+    pub maxmemory: u64,
+    pub active_expire_effort: u32,
+    pub activerehashing: bool,
+    pub hll_sparse_max_bytes: usize,
+    /// client-output-buffer-limit for the normal class: hard, soft, seconds.
+    pub obuf_normal: (u64, u64, u64),
+    pub obuf_pubsub: (u64, u64, u64),
+    pub obuf_replica: (u64, u64, u64),
+    pub enable_debug: u8,
+    pub loglevel: u8,
+    pub dynamic_hz: bool,
+}
+
+fn def_index(name: &str) -> Option<usize> {
+    DEFS.iter().position(|d| {
+        d.name.eq_ignore_ascii_case(name) || d.alias.is_some_and(|a| a.eq_ignore_ascii_case(name))
+    })
+}
+
+/// Parses "1gb", "100k", "42" as Redis's memtoull does.
+pub fn parse_memory(s: &str) -> Option<i64> {
+    let lower = s.to_ascii_lowercase();
+    let (digits, mul): (&str, i64) = if let Some(p) = lower.strip_suffix("gb") {
+        (p, 1024 * 1024 * 1024)
+    } else if let Some(p) = lower.strip_suffix("mb") {
+        (p, 1024 * 1024)
+    } else if let Some(p) = lower.strip_suffix("kb") {
+        (p, 1024)
+    } else if let Some(p) = lower.strip_suffix('g') {
+        (p, 1000 * 1000 * 1000)
+    } else if let Some(p) = lower.strip_suffix('m') {
+        (p, 1000 * 1000)
+    } else if let Some(p) = lower.strip_suffix('k') {
+        (p, 1000)
+    } else if let Some(p) = lower.strip_suffix('b') {
+        (p, 1)
+    } else {
+        (lower.as_str(), 1)
+    };
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit() || c == '-' as u8) {
+        return None;
+    }
+    let n: i64 = digits.parse().ok()?;
+    n.checked_mul(mul)
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Validates and canonicalises a value for a directive; Err is the reason
+/// text Redis puts after "CONFIG SET failed ... - ".
+fn canonical(def: &Def, raw: &str) -> Result<String, String> {
+    match def.kind {
+        Kind::Bool => parse_bool(raw)
+            .map(|b| if b { "yes" } else { "no" }.to_string())
+            .ok_or_else(|| "argument must be 'yes' or 'no'".to_string()),
+        Kind::Int { min, max } => {
+            let n: i64 = raw
+                .parse()
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            if n < min || n > max {
+                return Err(format!(
+                    "argument must be between {} and {} inclusive",
+                    min, max
+                ));
+            }
+            Ok(n.to_string())
+        }
+        Kind::Memory { min, max } => {
+            let n =
+                parse_memory(raw).ok_or_else(|| "argument must be a memory value".to_string())?;
+            if n < min || n > max {
+                return Err(format!(
+                    "argument must be between {} and {} inclusive",
+                    min, max
+                ));
+            }
+            Ok(n.to_string())
+        }
+        Kind::Enum(names) => {
+            let l = raw.to_ascii_lowercase();
+            if names.contains(&l.as_str()) {
+                Ok(l)
+            } else {
+                Err(format!(
+                    "argument(s) must be one of the following: {}",
+                    names.join(", ")
+                ))
+            }
+        }
+        Kind::Str => special_canonical(def.name, raw),
+    }
+}
+
+/// Validation for the structured string directives.
+fn special_canonical(name: &str, raw: &str) -> Result<String, String> {
+    match name {
+        "save" => {
+            let parts: Vec<&str> = raw.split_whitespace().collect();
+            if parts.len() % 2 != 0 || parts.iter().any(|p| p.parse::<u64>().is_err()) {
+                return Err("Invalid save parameters".to_string());
+            }
+            Ok(parts.join(" "))
+        }
+        "client-output-buffer-limit" => {
+            let parts: Vec<&str> = raw.split_whitespace().collect();
+            if parts.is_empty() || parts.len() % 4 != 0 {
+                return Err("Wrong number of arguments in buffer limit configuration.".to_string());
+            }
+            for chunk in parts.chunks(4) {
+                if !matches!(
+                    chunk[0].to_ascii_lowercase().as_str(),
+                    "normal" | "slave" | "replica" | "pubsub"
+                ) {
+                    return Err(
+                        "Invalid client class specified in buffer limit configuration.".to_string(),
+                    );
+                }
+                if parse_memory(chunk[1]).is_none()
+                    || parse_memory(chunk[2]).is_none()
+                    || chunk[3].parse::<u64>().is_err()
+                {
+                    return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".to_string());
+                }
+            }
+            Ok(raw.to_string())
+        }
+        "notify-keyspace-events" => {
+            if raw.chars().all(|c| "KEg$lshzxetmdnA".contains(c)) {
+                Ok(raw.to_string())
+            } else {
+                Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string())
+            }
+        }
+        _ => Ok(raw.to_string()),
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config::new()
+    }
+}
+
+impl Config {
+    pub fn new() -> Config {
+        let mut c = Config {
+            values: DEFS.iter().map(|d| d.default.to_string()).collect(),
+            config_file: None,
+            port: 6379,
+            databases: 16,
+            timeout_secs: 0,
+            maxclients: 10000,
+            hz: 10,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1 << 30,
+            requirepass: None,
+            slowlog_log_slower_than: 10000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
+            maxmemory: 0,
+            active_expire_effort: 1,
+            activerehashing: true,
+            hll_sparse_max_bytes: 3000,
+            obuf_normal: (0, 0, 0),
+            obuf_pubsub: (32 << 20, 8 << 20, 60),
+            obuf_replica: (256 << 20, 64 << 20, 60),
+            enable_debug: 0,
+            loglevel: 2,
+            dynamic_hz: true,
+        };
+        c.refresh();
+        c
+    }
+
+    /// The canonical string value of a directive (None if unknown).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        def_index(name).map(|i| self.values[i].as_str())
+    }
+
+    fn get_i64(&self, name: &str) -> i64 {
+        self.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
+    }
+
+    pub fn get_bool(&self, name: &str) -> bool {
+        self.get(name) == Some("yes")
+    }
+
+    /// Sets a directive. Err carries the reason text.
+    pub fn set(&mut self, name: &str, raw: &str, startup: bool) -> Result<(), SetError> {
+        let i = def_index(name).ok_or(SetError::Unknown)?;
+        let def = &DEFS[i];
+        if def.immutable && !startup {
+            return Err(SetError::Immutable);
+        }
+        let v = canonical(def, raw).map_err(SetError::Invalid)?;
+        if def.name == "dir" {
+            if !startup || std::path::Path::new(&v).exists() {
+                std::env::set_current_dir(&v).map_err(|e| SetError::Invalid(e.to_string()))?;
+            } else {
+                return Err(SetError::Invalid(format!("No such file or directory")));
+            }
+        }
+        self.values[i] = v;
+        self.refresh();
+        Ok(())
+    }
+
+    /// Pairs of (name, value) whose name matches `pattern` (CONFIG GET).
+    pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (i, d) in DEFS.iter().enumerate() {
+            for name in std::iter::once(d.name).chain(d.alias) {
+                if string_match(pattern, name.as_bytes(), true) {
+                    out.push((name, self.display_value(i)));
+                }
+            }
+        }
+        out
+    }
+
+    fn display_value(&self, i: usize) -> String {
+        if DEFS[i].name == "dir" {
+            if let Ok(p) = std::env::current_dir() {
+                return p.to_string_lossy().into_owned();
+            }
+        }
+        self.values[i].clone()
+    }
+
+    /// Canonical directive name for a name or alias.
+    pub fn canonical_name(name: &str) -> Option<&'static str> {
+        def_index(name).map(|i| DEFS[i].name)
+    }
+
+    fn refresh(&mut self) {
+        self.port = self.get_i64("port") as u16;
+        self.databases = self.get_i64("databases").max(1) as usize;
+        self.timeout_secs = self.get_i64("timeout");
+        self.maxclients = self.get_i64("maxclients") as usize;
+        self.hz = (self.get_i64("hz").clamp(1, 500)) as u32;
+        self.proto_max_bulk_len = self.get_i64("proto-max-bulk-len");
+        self.client_query_buffer_limit = self.get_i64("client-query-buffer-limit") as usize;
+        self.requirepass = self
+            .get("requirepass")
+            .filter(|p| !p.is_empty())
+            .map(|p| p.as_bytes().to_vec());
+        self.slowlog_log_slower_than = self.get_i64("slowlog-log-slower-than");
+        self.slowlog_max_len = self.get_i64("slowlog-max-len") as usize;
+        self.latency_monitor_threshold = self.get_i64("latency-monitor-threshold");
+        self.maxmemory = self.get_i64("maxmemory") as u64;
+        self.active_expire_effort = self.get_i64("active-expire-effort") as u32;
+        self.activerehashing = self.get_bool("activerehashing");
+        self.hll_sparse_max_bytes = self.get_i64("hll-sparse-max-bytes") as usize;
+        self.dynamic_hz = self.get_bool("dynamic-hz");
+        self.enable_debug = match self.get("enable-debug-command") {
+            Some("yes") => 1,
+            Some("local") => 2,
+            _ => 0,
+        };
+        self.loglevel = LOGLEVELS
+            .iter()
+            .position(|l| Some(*l) == self.get("loglevel"))
+            .unwrap_or(2) as u8;
+        let obl = self
+            .get("client-output-buffer-limit")
+            .unwrap_or("")
+            .to_string();
+        let parts: Vec<&str> = obl.split_whitespace().collect();
+        for chunk in parts.chunks(4) {
+            if chunk.len() < 4 {
+                break;
+            }
+            let lim = (
+                parse_memory(chunk[1]).unwrap_or(0) as u64,
+                parse_memory(chunk[2]).unwrap_or(0) as u64,
+                chunk[3].parse().unwrap_or(0),
+            );
+            match chunk[0].to_ascii_lowercase().as_str() {
+                "normal" => self.obuf_normal = lim,
+                "pubsub" => self.obuf_pubsub = lim,
+                _ => self.obuf_replica = lim,
+            }
+        }
+        // Normalise the printed form like Redis does (replica class is "slave").
+        let v = format!(
+            "normal {} {} {} slave {} {} {} pubsub {} {} {}",
+            self.obuf_normal.0,
+            self.obuf_normal.1,
+            self.obuf_normal.2,
+            self.obuf_replica.0,
+            self.obuf_replica.1,
+            self.obuf_replica.2,
+            self.obuf_pubsub.0,
+            self.obuf_pubsub.1,
+            self.obuf_pubsub.2
+        );
+        if let Some(i) = def_index("client-output-buffer-limit") {
+            self.values[i] = v;
+        }
+    }
+
+    /// Applies config text in redis.conf syntax. `save ""` clears, repeated
+    /// `save` lines accumulate, as in Redis.
+    pub fn load_text(&mut self, text: &str) -> Result<(), ConfigError> {
+        let mut saw_save = false;
+        for (lineno, line) in text.lines().enumerate() {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let mut scratch = Vec::new();
+            let mut ranges = Vec::new();
+            let err = |reason: &str| ConfigError {
+                line: lineno + 1,
+                text: trimmed.to_string(),
+                reason: reason.to_string(),
+            };
+            if !split_args(trimmed.as_bytes(), &mut scratch, &mut ranges) {
+                return Err(err("Unbalanced quotes in configuration line"));
+            }
+            let args: Vec<String> = ranges
+                .iter()
+                .map(|&(o, l)| String::from_utf8_lossy(&scratch[o..o + l]).into_owned())
+                .collect();
+            if args.is_empty() {
+                continue;
+            }
+            let name = args[0].to_ascii_lowercase();
+            if name == "include" {
+                if args.len() != 2 {
+                    return Err(err("Bad directive or wrong number of arguments"));
+                }
+                let inc = std::fs::read_to_string(&args[1])
+                    .map_err(|e| err(&format!("Can't open include file: {}", e)))?;
+                self.load_text(&inc)?;
+                continue;
+            }
+            // Directives that Redis accepts but ferrokv has no use for.
+            if matches!(
+                name.as_str(),
+                "rename-command" | "user" | "loadmodule" | "slaveof" | "ignore-warnings"
+            ) {
+                if name == "slaveof" && args.len() == 3 {
+                    let _ = self.set("replicaof", &args[1..].join(" "), true);
+                }
+                continue;
+            }
+            let Some(i) = def_index(&name) else {
+                return Err(err("Bad directive or wrong number of arguments"));
+            };
+            let def = &DEFS[i];
+            let value = if name == "save" {
+                if args.len() == 2 && args[1].is_empty() {
+                    saw_save = true;
+                    String::new()
+                } else {
+                    let mut v = if saw_save {
+                        self.values[i].clone()
+                    } else {
+                        String::new()
+                    };
+                    saw_save = true;
+                    for a in &args[1..] {
+                        if !v.is_empty() {
+                            v.push(' ');
+                        }
+                        v.push_str(a);
+                    }
+                    v
+                }
+            } else if matches!(def.kind, Kind::Str) {
+                args[1..].join(" ")
+            } else {
+                if args.len() != 2 {
+                    return Err(err("wrong number of arguments"));
+                }
+                args[1].clone()
+            };
+            if args.len() < 2 && !matches!(def.kind, Kind::Str) {
+                return Err(err("Bad directive or wrong number of arguments"));
+            }
+            self.set(def.name, &value, true).map_err(|e| match e {
+                SetError::Invalid(r) => err(&r),
+                _ => err("Bad directive or wrong number of arguments"),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Builds config text from `--name value ...` arguments as redis-server
+    /// does: each `--name` starts a new line; following words are values.
+    pub fn args_to_text(args: &[String]) -> String {
+        let mut text = String::new();
+        let mut first = true;
+        for a in args {
+            if let Some(name) = a.strip_prefix("--") {
+                if !first {
+                    text.push('\n');
+                }
+                first = false;
+                text.push_str(name);
+            } else {
+                text.push(' ');
+                text.push_str(&quote(a));
+            }
+        }
+        text.push('\n');
+        text
+    }
+
+    /// `CONFIG REWRITE`: writes the non-default values back to the config
+    /// file, keeping its comments and other lines.
+    pub fn rewrite(&self) -> Result<(), String> {
+        let path = self
+            .config_file
+            .as_ref()
+            .ok_or("The server is running without a config file")?;
+        let old = std::fs::read_to_string(path).unwrap_or_default();
+        let mut out = String::new();
+        let mut written = vec![false; DEFS.len()];
+        for line in old.lines() {
+            let t = line.trim();
+            let name = t
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if t.starts_with('#') || name.is_empty() {
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            match def_index(&name) {
+                Some(i) => {
+                    if !written[i] {
+                        written[i] = true;
+                        out.push_str(&self.directive_line(i));
+                    }
+                }
+                None => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        for (i, d) in DEFS.iter().enumerate() {
+            if !written[i] && self.values[i] != d.default && d.name != "dir" {
+                out.push_str(&self.directive_line(i));
+            }
+        }
+        std::fs::write(path, out).map_err(|e| e.to_string())
+    }
+
+    fn directive_line(&self, i: usize) -> String {
+        let name = DEFS[i].name;
+        let v = &self.values[i];
+        if name == "save" && v.is_empty() {
+            return "save \"\"\n".to_string();
+        }
+        if matches!(DEFS[i].kind, Kind::Str)
+            && name != "save"
+            && name != "client-output-buffer-limit"
+            && name != "bind"
+        {
+            format!("{} {}\n", name, quote(v))
+        } else {
+            format!("{} {}\n", name, v)
+        }
+    }
+}
+
+/// Quotes a value for redis.conf if it is empty or has spaces/quotes.
+fn quote(v: &str) -> String {
+    if v.is_empty() || v.contains([' ', '"', '\'', '\\', '\t']) {
+        let mut s = String::from("\"");
+        for c in v.chars() {
+            match c {
+                '"' => s.push_str("\\\""),
+                '\\' => s.push_str("\\\\"),
+                c => s.push(c),
+            }
+        }
+        s.push('"');
+        s
+    } else {
+        v.to_string()
+    }
+}
+
+/// Why a CONFIG SET failed.
+#[derive(Debug)]
+pub enum SetError {
+    Unknown,
+    Immutable,
+    Invalid(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_set() {
+        let mut c = Config::new();
+        assert_eq!(c.get("port"), Some("6379"));
+        assert_eq!(c.get("hash-max-ziplist-entries"), Some("128"));
+        c.set("maxmemory", "1mb", false).unwrap();
+        assert_eq!(c.get("maxmemory"), Some("1048576"));
+        assert!(matches!(
+            c.set("maxclients", "abc", false),
+            Err(SetError::Invalid(_))
+        ));
+        assert!(matches!(c.set("nope", "1", false), Err(SetError::Unknown)));
+        assert!(matches!(
+            c.set("databases", "3", false),
+            Err(SetError::Immutable)
+        ));
+    }
+
+    #[test]
+    fn file_syntax() {
+        let mut c = Config::new();
+        c.load_text("# comment\nport 7000\nsave \"\"\nloglevel warning\n")
+            .unwrap();
+        assert_eq!(c.port, 7000);
+        assert_eq!(c.get("save"), Some(""));
+        let e = c.load_text("port 1\nbogus 1\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        let text =
+            Config::args_to_text(&["--port".into(), "7001".into(), "--save".into(), "".into()]);
+        c.load_text(&text).unwrap();
+        assert_eq!(c.port, 7001);
+        assert_eq!(c.get("save"), Some(""));
+    }
+}

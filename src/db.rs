@@ -1,0 +1,181 @@
+//! One logical database (SELECT n): the main dict of keys and the expires
+//! dict, with lazy expiry on access — Redis's db.c.
+
+use crate::clock;
+use crate::ds::dict::Dict;
+use crate::ds::sds::Sds;
+use crate::error::CmdError;
+use crate::object::{Obj, ObjType, Value};
+
+pub struct Db {
+    pub id: usize,
+    pub dict: Dict<Sds, Obj>,
+    /// Keys with a TTL -> absolute unix time in ms.
+    pub expires: Dict<Sds, i64>,
+    /// Where the active expire cycle resumes its scan of `expires`.
+    pub expires_cursor: u64,
+    /// Running average TTL of sampled keys (INFO keyspace avg_ttl).
+    pub avg_ttl: i64,
+    /// Counters folded into INFO stats.
+    pub stat_expired: u64,
+    pub stat_hits: u64,
+    pub stat_misses: u64,
+}
+
+impl Db {
+    pub fn new(id: usize) -> Db {
+        Db {
+            id,
+            dict: Dict::new(),
+            expires: Dict::new(),
+            expires_cursor: 0,
+            avg_ttl: 0,
+            stat_expired: 0,
+            stat_hits: 0,
+            stat_misses: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    /// The key's expire time in ms, if it has one.
+    #[inline]
+    pub fn get_expire(&self, key: &[u8]) -> Option<i64> {
+        if self.expires.is_empty() {
+            return None;
+        }
+        self.expires.get(key).copied()
+    }
+
+    /// Deletes the key if its TTL has passed. Returns true if it did.
+    #[inline]
+    pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        match self.get_expire(key) {
+            Some(when) if when <= clock::now_ms() => {
+                self.delete(key);
+                self.stat_expired += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Looks a key up for reading (counts hits/misses, touches the LRU).
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Obj> {
+        self.expire_if_needed(key);
+        match self.dict.get_mut(key) {
+            Some(o) => {
+                o.lru = clock::lru_clock();
+                self.stat_hits += 1;
+                Some(o)
+            }
+            None => {
+                self.stat_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Looks a key up for writing (no hit/miss accounting).
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Obj> {
+        self.expire_if_needed(key);
+        match self.dict.get_mut(key) {
+            Some(o) => {
+                o.lru = clock::lru_clock();
+                Some(o)
+            }
+            None => None,
+        }
+    }
+
+    /// Looks a key up without side effects other than lazy expiry
+    /// (EXISTS-style checks, TYPE, OBJECT).
+    pub fn lookup_notouch(&mut self, key: &[u8]) -> Option<&mut Obj> {
+        self.expire_if_needed(key);
+        self.dict.get_mut(key)
+    }
+
+    /// Reads a string value; Err(WrongType) for other types.
+    pub fn read_string(&mut self, key: &[u8]) -> Result<Option<&Value>, CmdError> {
+        match self.lookup_read(key) {
+            None => Ok(None),
+            Some(o) if o.value.obj_type() == ObjType::String => Ok(Some(&o.value)),
+            Some(_) => Err(CmdError::WrongType),
+        }
+    }
+
+    /// Does the key exist (after lazy expiry)?
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.expire_if_needed(key);
+        self.dict.contains_key(key)
+    }
+
+    /// setKey(): stores `value` under `key`, replacing any old value; the
+    /// TTL is cleared unless `keep_ttl`.
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
+        let lru = clock::lru_clock();
+        let mut value = Some(value);
+        let (slot, inserted) =
+            self.dict
+                .get_or_insert_with(key, || Sds::new(key), || Obj::new(Value::Int(0), lru));
+        if let Some(v) = value.take() {
+            slot.value = v;
+            slot.lru = lru;
+        }
+        if !inserted && !keep_ttl && !self.expires.is_empty() {
+            self.expires.remove(key);
+        }
+    }
+
+    /// dbAdd(): the caller knows the key is absent.
+    pub fn add(&mut self, key: &[u8], value: Value) {
+        self.dict
+            .insert(Sds::new(key), Obj::new(value, clock::lru_clock()));
+    }
+
+    /// Removes a key and its TTL. Returns the removed object.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
+        let (_, obj) = self.dict.remove(key)?;
+        if !self.expires.is_empty() {
+            self.expires.remove(key);
+        }
+        Some(obj)
+    }
+
+    /// Deletes a key; true if it existed.
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        self.remove(key).is_some()
+    }
+
+    /// Sets an absolute expire time in ms (the key must exist).
+    pub fn set_expire(&mut self, key: &[u8], when_ms: i64) {
+        match self.expires.get_mut(key) {
+            Some(w) => *w = when_ms,
+            None => self
+                .expires
+                .insert(Sds::new(key), when_ms)
+                .map_or((), |_| ()),
+        }
+    }
+
+    /// PERSIST: true if a TTL was removed.
+    pub fn remove_expire(&mut self, key: &[u8]) -> bool {
+        self.expires.remove(key).is_some()
+    }
+
+    /// FLUSHDB: drops every key; returns how many there were.
+    pub fn flush(&mut self) -> usize {
+        let n = self.dict.len();
+        self.dict = Dict::new();
+        self.expires = Dict::new();
+        self.expires_cursor = 0;
+        self.avg_ttl = 0;
+        n
+    }
+}

@@ -1,0 +1,1913 @@
+//! `ds::dict` — ferrokv's own chained hash table, modelled on Redis's `dict.c`.
+//!
+//! This module owns:
+//! * [`Dict`]: a power-of-two, separately chained hash table with two tables
+//!   and a rehash index, doing *incremental* rehashing exactly like Redis
+//!   (one bucket moved per mutating access, or in bulk via
+//!   [`Dict::rehash_steps`] / [`Dict::rehash_for`] from a cron).
+//! * The process-wide keyed hash ([`hash_bytes`], [`hash_bytes_nocase`]),
+//!   SipHash-1-3 seeded randomly once per process (hash-flooding resistant).
+//! * The global resize policy ([`ResizePolicy`], [`set_resize_policy`]), the
+//!   equivalent of Redis's `dict_can_resize`, switched to `Avoid` while a fork
+//!   child is alive so that copy-on-write pages are not touched needlessly.
+//! * Redis-compatible helpers built on the table layout: reverse-binary
+//!   cursor [`Dict::scan`], [`Dict::random_entry`], [`Dict::fair_random_entry`],
+//!   [`Dict::some_entries`] (eviction sampling), [`Dict::stats`]
+//!   (`DEBUG HTSTATS` text) and memory accounting.
+//!
+//! Keys are anything that is `AsRef<[u8]>`; all lookups take `&[u8]`.
+//! Per-entry memory is one `Box<Entry>` = `{ next, key, val }` (no cached
+//! hash); each bucket is one nullable pointer (8 bytes).
+
+use rand::Rng;
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::fmt::Write as _;
+use std::hash::{BuildHasher, Hasher};
+use std::mem;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Initial size of every hash table (`DICT_HT_INITIAL_SIZE`).
+pub const DICT_HT_INITIAL_SIZE: usize = 4;
+/// Load factor above which we expand even when resizing is avoided
+/// (`dict_force_resize_ratio`).
+pub const DICT_FORCE_RESIZE_RATIO: usize = 5;
+/// Minimal fill percentage below which a table should be shrunk
+/// (`HASHTABLE_MIN_FILL`).
+pub const HASHTABLE_MIN_FILL: usize = 10;
+const DICT_STATS_VECTLEN: usize = 50;
+const GETFAIR_NUM_ENTRIES: usize = 15;
+
+// ---------------------------------------------------------------------------
+// Hashing
+// ---------------------------------------------------------------------------
+
+static HASH_SEED: OnceLock<RandomState> = OnceLock::new();
+
+#[inline]
+fn seed() -> &'static RandomState {
+    HASH_SEED.get_or_init(RandomState::new)
+}
+
+/// Keyed (per-process random seed) SipHash-1-3 of `b`.
+#[inline]
+pub fn hash_bytes(b: &[u8]) -> u64 {
+    let mut h = seed().build_hasher();
+    h.write(b);
+    h.finish()
+}
+
+/// Like [`hash_bytes`] but ASCII case-insensitive:
+/// `hash_bytes_nocase(b"FoO") == hash_bytes(b"foo")`.
+pub fn hash_bytes_nocase(b: &[u8]) -> u64 {
+    let mut h = seed().build_hasher();
+    let mut buf = [0u8; 64];
+    for chunk in b.chunks(buf.len()) {
+        let out = &mut buf[..chunk.len()];
+        for (o, c) in out.iter_mut().zip(chunk) {
+            *o = c.to_ascii_lowercase();
+        }
+        // SipHash's `write` is streaming, so chunked writes hash exactly like
+        // one write of the whole lower-cased buffer.
+        h.write(out);
+    }
+    h.finish()
+}
+
+// ---------------------------------------------------------------------------
+// Resize policy
+// ---------------------------------------------------------------------------
+
+/// Global resize policy (Redis `dict_can_resize`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ResizePolicy {
+    /// Expand at load factor 1, shrinking allowed.
+    Enable = 0,
+    /// A fork child is alive: expand only past load factor
+    /// [`DICT_FORCE_RESIZE_RATIO`], never shrink.
+    Avoid = 1,
+    /// Never expand (besides the first allocation) nor shrink.
+    /// Rehashes already in progress still advance.
+    Forbid = 2,
+}
+
+static RESIZE_POLICY: AtomicU8 = AtomicU8::new(ResizePolicy::Enable as u8);
+
+/// Set the process-wide resize policy.
+pub fn set_resize_policy(p: ResizePolicy) {
+    RESIZE_POLICY.store(p as u8, Ordering::Relaxed);
+}
+
+/// Current process-wide resize policy.
+pub fn resize_policy() -> ResizePolicy {
+    match RESIZE_POLICY.load(Ordering::Relaxed) {
+        0 => ResizePolicy::Enable,
+        1 => ResizePolicy::Avoid,
+        _ => ResizePolicy::Forbid,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Tables
+// ---------------------------------------------------------------------------
+
+struct Entry<K, V> {
+    next: Link<K, V>,
+    key: K,
+    val: V,
+}
+
+type Link<K, V> = Option<Box<Entry<K, V>>>;
+
+/// Drop a chain iteratively (the derived drop would recurse once per node).
+fn drop_chain<K, V>(mut cur: Link<K, V>) {
+    while let Some(mut e) = cur {
+        cur = e.next.take();
+    }
+}
+
+/// Walk `slot`'s chain to the link holding `key`, or to the trailing `None`.
+#[inline]
+fn find_slot<'a, K: AsRef<[u8]>, V>(
+    mut slot: &'a mut Link<K, V>,
+    key: &[u8],
+) -> &'a mut Link<K, V> {
+    loop {
+        if !matches!(slot, Some(e) if e.key.as_ref() != key) {
+            return slot;
+        }
+        match slot {
+            Some(e) => slot = &mut e.next,
+            None => return slot,
+        }
+    }
+}
+
+struct Table<K, V> {
+    buckets: Box<[Link<K, V>]>,
+    used: usize,
+}
+
+impl<K, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Table {
+            buckets: Box::default(),
+            used: 0,
+        }
+    }
+}
+
+impl<K, V> Drop for Table<K, V> {
+    fn drop(&mut self) {
+        for b in self.buckets.iter_mut() {
+            drop_chain(b.take());
+        }
+    }
+}
+
+impl<K: AsRef<[u8]>, V> Table<K, V> {
+    /// Allocate `n` empty buckets, `None` if the allocation fails.
+    fn try_with_size(n: usize) -> Option<Self> {
+        let mut v: Vec<Link<K, V>> = Vec::new();
+        v.try_reserve_exact(n).ok()?;
+        v.resize_with(n, || None);
+        Some(Table {
+            buckets: v.into_boxed_slice(),
+            used: 0,
+        })
+    }
+
+    #[inline]
+    fn size(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// `size - 1`; for an unallocated table this is `usize::MAX`, which makes
+    /// every `buckets.get(h & mask)` miss instead of panicking.
+    #[inline]
+    fn mask(&self) -> usize {
+        self.buckets.len().wrapping_sub(1)
+    }
+
+    #[inline]
+    fn find(&self, h: u64, key: &[u8]) -> Option<&Entry<K, V>> {
+        let mut cur = self.buckets.get(h as usize & self.mask())?.as_deref();
+        while let Some(e) = cur {
+            if e.key.as_ref() == key {
+                return Some(e);
+            }
+            cur = e.next.as_deref();
+        }
+        None
+    }
+
+    #[inline]
+    fn find_mut(&mut self, h: u64, key: &[u8]) -> Option<&mut Entry<K, V>> {
+        let m = self.mask();
+        let mut cur = self.buckets.get_mut(h as usize & m)?.as_deref_mut();
+        while let Some(e) = cur {
+            if e.key.as_ref() == key {
+                return Some(e);
+            }
+            cur = e.next.as_deref_mut();
+        }
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Dict
+// ---------------------------------------------------------------------------
+
+/// Redis-style incrementally rehashed chained hash table.
+///
+/// `ht[0]` is the main table; while rehashing, `ht[1]` is the target and
+/// buckets `[0, rehash_idx)` of `ht[0]` are already empty. New entries always
+/// go to the target table while rehashing.
+pub struct Dict<K, V> {
+    ht: [Table<K, V>; 2],
+    /// Next bucket of `ht[0]` to migrate; meaningful only while rehashing.
+    rehash_idx: usize,
+}
+
+impl<K: AsRef<[u8]>, V> Default for Dict<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: AsRef<[u8]>, V> Dict<K, V> {
+    /// An empty dict; no memory is allocated until the first insertion.
+    pub fn new() -> Self {
+        Dict {
+            ht: [Table::default(), Table::default()],
+            rehash_idx: 0,
+        }
+    }
+
+    /// An empty dict pre-sized for `n` entries (see [`Dict::expand`]).
+    pub fn with_capacity(n: usize) -> Self {
+        let mut d = Self::new();
+        d.expand(n);
+        d
+    }
+
+    /// Number of entries.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.ht[0].used + self.ht[1].used
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True while an incremental rehash is in progress.
+    #[inline]
+    pub fn is_rehashing(&self) -> bool {
+        !self.ht[1].buckets.is_empty()
+    }
+
+    /// Total buckets in both tables (Redis `dictSlots`).
+    pub fn bucket_count(&self) -> usize {
+        self.ht[0].size() + self.ht[1].size()
+    }
+
+    /// Bytes used by the dict itself: the struct, both bucket arrays and one
+    /// entry box per element. Heap memory owned by keys/values is not counted.
+    pub fn mem_overhead(&self) -> usize {
+        mem::size_of::<Self>()
+            + self.bucket_count() * mem::size_of::<Link<K, V>>()
+            + self.len() * mem::size_of::<Entry<K, V>>()
+    }
+
+    // ----- lookups --------------------------------------------------------
+
+    #[inline]
+    fn find_entry(&self, key: &[u8]) -> Option<&Entry<K, V>> {
+        if self.is_empty() {
+            return None;
+        }
+        let h = hash_bytes(key);
+        if let Some(e) = self.ht[0].find(h, key) {
+            return Some(e);
+        }
+        if self.is_rehashing() {
+            self.ht[1].find(h, key)
+        } else {
+            None
+        }
+    }
+
+    /// Read-only lookup; works during rehash (looks in both tables) but does
+    /// not advance the rehash.
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Option<&V> {
+        self.find_entry(key).map(|e| &e.val)
+    }
+
+    /// Read-only lookup returning the stored key too.
+    #[inline]
+    pub fn get_key_value(&self, key: &[u8]) -> Option<(&K, &V)> {
+        self.find_entry(key).map(|e| (&e.key, &e.val))
+    }
+
+    #[inline]
+    pub fn contains_key(&self, key: &[u8]) -> bool {
+        self.find_entry(key).is_some()
+    }
+
+    /// Mutable lookup (Redis `dictFind`): performs one rehash step.
+    #[inline]
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
+        self.get_key_value_mut(key).map(|(_, v)| v)
+    }
+
+    /// Mutable lookup returning the stored key; performs one rehash step.
+    pub fn get_key_value_mut(&mut self, key: &[u8]) -> Option<(&K, &mut V)> {
+        if self.is_empty() {
+            return None;
+        }
+        self.rehash_step();
+        let h = hash_bytes(key);
+        let rehashing = self.is_rehashing();
+        let [t0, t1] = &mut self.ht;
+        if let Some(e) = t0.find_mut(h, key) {
+            return Some((&e.key, &mut e.val));
+        }
+        if rehashing {
+            t1.find_mut(h, key).map(|e| (&e.key, &mut e.val))
+        } else {
+            None
+        }
+    }
+
+    // ----- insertion ------------------------------------------------------
+
+    /// One rehash step + expansion check, run before every addition.
+    /// Guarantees `ht[0]` is allocated afterwards.
+    #[inline]
+    fn prepare_add(&mut self) {
+        self.rehash_step();
+        self.expand_if_needed();
+        if self.ht[0].size() == 0 {
+            // Only reachable if the fallible first allocation failed: use the
+            // infallible path (aborts on OOM like any other Box allocation).
+            self.ht[0] = Table {
+                buckets: (0..DICT_HT_INITIAL_SIZE).map(|_| None).collect(),
+                used: 0,
+            };
+        }
+    }
+
+    /// Insert or replace. If `key` is present the value is replaced, the old
+    /// key is kept and the old value returned.
+    pub fn insert(&mut self, key: K, val: V) -> Option<V> {
+        self.prepare_add();
+        let h = hash_bytes(key.as_ref());
+        let rehashing = self.is_rehashing();
+        let [t0, t1] = &mut self.ht;
+        // Masks are in range: prepare_add() allocated ht[0]; ht[1] is
+        // allocated whenever `rehashing`.
+        let m0 = t0.mask();
+        let s0 = find_slot(&mut t0.buckets[h as usize & m0], key.as_ref());
+        match s0 {
+            Some(e) => Some(mem::replace(&mut e.val, val)),
+            None if !rehashing => {
+                *s0 = Some(Box::new(Entry {
+                    next: None,
+                    key,
+                    val,
+                }));
+                t0.used += 1;
+                None
+            }
+            None => {
+                let m1 = t1.mask();
+                let s1 = find_slot(&mut t1.buckets[h as usize & m1], key.as_ref());
+                match s1 {
+                    Some(e) => Some(mem::replace(&mut e.val, val)),
+                    None => {
+                        *s1 = Some(Box::new(Entry {
+                            next: None,
+                            key,
+                            val,
+                        }));
+                        t1.used += 1;
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// Insert a key the caller knows is absent (no chain walk).
+    pub fn insert_new(&mut self, key: K, val: V) {
+        debug_assert!(
+            !self.contains_key(key.as_ref()),
+            "insert_new: key already present"
+        );
+        self.prepare_add();
+        let h = hash_bytes(key.as_ref());
+        let t = if self.is_rehashing() {
+            &mut self.ht[1]
+        } else {
+            &mut self.ht[0]
+        };
+        let m = t.mask();
+        let slot = &mut t.buckets[h as usize & m];
+        let next = slot.take();
+        *slot = Some(Box::new(Entry { next, key, val }));
+        t.used += 1;
+    }
+
+    /// Look `key` up, inserting `(make_key(), make_val())` if absent.
+    /// Returns the value and whether it was inserted. `make_key()` must
+    /// return a key equal to `key`.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: &[u8],
+        make_key: impl FnOnce() -> K,
+        make_val: impl FnOnce() -> V,
+    ) -> (&mut V, bool) {
+        self.prepare_add();
+        let h = hash_bytes(key);
+        let rehashing = self.is_rehashing();
+        let [t0, t1] = &mut self.ht;
+        let new_entry = || {
+            let k = make_key();
+            debug_assert_eq!(
+                k.as_ref(),
+                key,
+                "get_or_insert_with: make_key() differs from key"
+            );
+            Box::new(Entry {
+                next: None,
+                key: k,
+                val: make_val(),
+            })
+        };
+        let m0 = t0.mask();
+        let s0 = find_slot(&mut t0.buckets[h as usize & m0], key);
+        match s0 {
+            Some(e) => (&mut e.val, false),
+            None if !rehashing => {
+                t0.used += 1;
+                (&mut s0.insert(new_entry()).val, true)
+            }
+            None => {
+                let m1 = t1.mask();
+                let s1 = find_slot(&mut t1.buckets[h as usize & m1], key);
+                match s1 {
+                    Some(e) => (&mut e.val, false),
+                    None => {
+                        t1.used += 1;
+                        (&mut s1.insert(new_entry()).val, true)
+                    }
+                }
+            }
+        }
+    }
+
+    // ----- removal --------------------------------------------------------
+
+    /// Remove `key`, returning the stored key and value. One rehash step.
+    pub fn remove(&mut self, key: &[u8]) -> Option<(K, V)> {
+        if self.is_empty() {
+            return None;
+        }
+        self.rehash_step();
+        let h = hash_bytes(key);
+        let tables = if self.is_rehashing() { 2 } else { 1 };
+        for t in self.ht[..tables].iter_mut() {
+            let m = t.mask();
+            let Some(bucket) = t.buckets.get_mut(h as usize & m) else {
+                continue;
+            };
+            let slot = find_slot(bucket, key);
+            if let Some(mut e) = slot.take() {
+                *slot = e.next.take();
+                t.used -= 1;
+                let Entry { key, val, .. } = *e;
+                return Some((key, val));
+            }
+        }
+        None
+    }
+
+    /// Remove everything and release both tables (Redis `dictEmpty`).
+    pub fn clear(&mut self) {
+        self.ht = [Table::default(), Table::default()];
+        self.rehash_idx = 0;
+    }
+
+    /// Keep only the entries for which `f` returns true.
+    pub fn retain<F: FnMut(&K, &mut V) -> bool>(&mut self, mut f: F) {
+        for t in self.ht.iter_mut() {
+            for b in t.buckets.iter_mut() {
+                let mut cur = b.take();
+                while let Some(mut e) = cur {
+                    cur = e.next.take();
+                    if f(&e.key, &mut e.val) {
+                        e.next = b.take();
+                        *b = Some(e);
+                    } else {
+                        t.used -= 1;
+                    }
+                }
+            }
+        }
+        if self.is_rehashing() && self.ht[0].used == 0 {
+            self.rehash_steps(0); // just completes the rehash
+        }
+    }
+
+    // ----- resizing / rehashing -----------------------------------------
+
+    /// `_dictExpand`: start growing/shrinking to the next power of two
+    /// `>= size` (min 4). False if rehashing, `size < len`, same size, or the
+    /// allocation failed.
+    fn expand_to(&mut self, size: usize) -> bool {
+        if self.is_rehashing() || self.ht[0].used > size {
+            return false;
+        }
+        let Some(real) = size.max(DICT_HT_INITIAL_SIZE).checked_next_power_of_two() else {
+            return false;
+        };
+        if real == self.ht[0].size() {
+            return false;
+        }
+        let Some(t) = Table::try_with_size(real) else {
+            return false;
+        };
+        if self.ht[0].size() == 0 {
+            self.ht[0] = t; // first initialisation: nothing to rehash
+        } else {
+            self.ht[1] = t;
+            self.rehash_idx = 0;
+        }
+        true
+    }
+
+    /// `dictExpand`: make room for `n` entries (e.g. before loading). Returns
+    /// true if a new table was created (possibly starting a rehash).
+    pub fn expand(&mut self, n: usize) -> bool {
+        self.expand_to(n)
+    }
+
+    /// `_dictExpandIfNeeded` (Redis 7.0 rules plus the `Forbid` policy).
+    #[inline]
+    fn expand_if_needed(&mut self) {
+        if self.is_rehashing() {
+            return;
+        }
+        let size = self.ht[0].size();
+        if size == 0 {
+            self.expand_to(DICT_HT_INITIAL_SIZE);
+            return;
+        }
+        let used = self.ht[0].used;
+        if used >= size {
+            let grow = match resize_policy() {
+                ResizePolicy::Enable => true,
+                ResizePolicy::Avoid => used / size > DICT_FORCE_RESIZE_RATIO,
+                ResizePolicy::Forbid => false,
+            };
+            if grow {
+                self.expand_to(used + 1);
+            }
+        }
+    }
+
+    /// Redis `htNeedsResize`: more than 4 buckets and fill below 10%.
+    pub fn needs_shrink(&self) -> bool {
+        let size = self.bucket_count();
+        size > DICT_HT_INITIAL_SIZE && self.len() * 100 / size < HASHTABLE_MIN_FILL
+    }
+
+    /// Redis `dictResize`: start shrinking to the minimal power of two
+    /// holding all entries (at least 4). Only when not rehashing and the
+    /// policy is `Enable`.
+    pub fn shrink_to_fit(&mut self) -> bool {
+        if resize_policy() != ResizePolicy::Enable || self.is_rehashing() {
+            return false;
+        }
+        self.expand_to(self.ht[0].used.max(DICT_HT_INITIAL_SIZE))
+    }
+
+    #[inline]
+    fn rehash_step(&mut self) {
+        if self.is_rehashing() {
+            self.rehash_steps(1);
+        }
+    }
+
+    /// `dictRehash`: migrate up to `n` buckets, visiting at most `n * 10`
+    /// empty ones. Returns true if there is more to do.
+    pub fn rehash_steps(&mut self, n: usize) -> bool {
+        if !self.is_rehashing() {
+            return false;
+        }
+        let mut empty_visits = n.saturating_mul(10);
+        let mut n = n;
+        let [t0, t1] = &mut self.ht;
+        let m1 = t1.mask();
+        'outer: while n > 0 && t0.used != 0 {
+            n -= 1;
+            // Buckets before rehash_idx are empty and t0.used != 0, so a
+            // non-empty bucket exists at or after rehash_idx.
+            let slot = loop {
+                match t0.buckets.get_mut(self.rehash_idx) {
+                    Some(s) if s.is_some() => break s,
+                    Some(_) => {
+                        self.rehash_idx += 1;
+                        empty_visits -= 1;
+                        if empty_visits == 0 {
+                            return true;
+                        }
+                    }
+                    None => {
+                        debug_assert!(false, "rehash index past the end with entries left");
+                        break 'outer;
+                    }
+                }
+            };
+            let mut cur = slot.take();
+            while let Some(mut e) = cur {
+                cur = e.next.take();
+                // m1 < t1.size(), so the index is in range.
+                let dst = &mut t1.buckets[hash_bytes(e.key.as_ref()) as usize & m1];
+                e.next = dst.take();
+                *dst = Some(e);
+                t0.used -= 1;
+                t1.used += 1;
+            }
+            self.rehash_idx += 1;
+        }
+        if self.ht[0].used == 0 {
+            self.ht[0] = mem::take(&mut self.ht[1]);
+            self.rehash_idx = 0;
+            return false;
+        }
+        true
+    }
+
+    /// `dictRehashMilliseconds`: rehash in chunks of 100 steps until done or
+    /// `dur` elapsed. Returns the number of steps performed (multiple of 100).
+    pub fn rehash_for(&mut self, dur: Duration) -> usize {
+        let start = Instant::now();
+        let mut rehashes = 0;
+        while self.rehash_steps(100) {
+            rehashes += 100;
+            if start.elapsed() > dur {
+                break;
+            }
+        }
+        rehashes
+    }
+
+    // ----- iteration ------------------------------------------------------
+
+    /// Iterate over `(&K, &V)` in both tables (unspecified order).
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        Iter {
+            buckets: self.ht[0].buckets.iter().chain(self.ht[1].buckets.iter()),
+            cur: None,
+            remaining: self.len(),
+        }
+    }
+
+    /// Iterate over `(&K, &mut V)` in both tables.
+    pub fn iter_mut(&mut self) -> IterMut<'_, K, V> {
+        let remaining = self.len();
+        let [t0, t1] = &mut self.ht;
+        IterMut {
+            buckets: t0.buckets.iter_mut().chain(t1.buckets.iter_mut()),
+            cur: None,
+            remaining,
+        }
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.iter().map(|(_, v)| v)
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> + '_ {
+        self.iter_mut().map(|(_, v)| v)
+    }
+
+    /// Take every entry out, leaving the dict empty (and unallocated).
+    pub fn drain(&mut self) -> IntoIter<K, V> {
+        mem::take(self).into_iter()
+    }
+
+    // ----- SCAN -----------------------------------------------------------
+
+    /// Redis `dictScan`: visit one cursor position (a bucket of the smaller
+    /// table plus all its expansions in the larger one while rehashing),
+    /// calling `f` on each entry, and return the next cursor (0 = done).
+    ///
+    /// Every element present for the whole duration of a full scan is
+    /// reported at least once, even across expands, shrinks and rehash steps
+    /// between calls; some may be reported more than once.
+    pub fn scan<F: FnMut(&K, &V)>(&self, cursor: u64, f: F) -> u64 {
+        self.scan_inner(cursor, f)
+    }
+
+    /// [`Dict::scan`] collecting key references into `out`.
+    pub fn scan_keys<'a>(&'a self, cursor: u64, out: &mut Vec<&'a K>) -> u64 {
+        self.scan_inner(cursor, |k, _| out.push(k))
+    }
+
+    /// `scan` with the entry lifetime tied to `self` (for collecting refs).
+    fn scan_inner<'a, F: FnMut(&'a K, &'a V)>(&'a self, cursor: u64, mut f: F) -> u64 {
+        if self.is_empty() {
+            return 0;
+        }
+        let mut visit = |t: &'a Table<K, V>, idx: u64| {
+            let mut cur = t.buckets.get(idx as usize).and_then(|b| b.as_deref());
+            while let Some(e) = cur {
+                f(&e.key, &e.val);
+                cur = e.next.as_deref();
+            }
+        };
+        let next = |v: u64, mask: u64| (v | !mask).reverse_bits().wrapping_add(1).reverse_bits();
+        let mut v = cursor;
+        if !self.is_rehashing() {
+            let t = &self.ht[0];
+            let m0 = t.mask() as u64;
+            visit(t, v & m0);
+            v = next(v, m0);
+        } else {
+            let (small, big) = if self.ht[0].size() > self.ht[1].size() {
+                (&self.ht[1], &self.ht[0])
+            } else {
+                (&self.ht[0], &self.ht[1])
+            };
+            let m0 = small.mask() as u64;
+            let m1 = big.mask() as u64;
+            visit(small, v & m0);
+            loop {
+                visit(big, v & m1);
+                v = next(v, m1);
+                if v & (m0 ^ m1) == 0 {
+                    break;
+                }
+            }
+        }
+        v
+    }
+
+    // ----- random sampling -----------------------------------------------
+
+    /// Redis `dictGetRandomKey`: a random non-empty bucket (respecting the
+    /// rehash index), then a random element of its chain. Not perfectly
+    /// uniform (elements in long chains are under-represented).
+    pub fn random_entry<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(&K, &V)> {
+        if self.is_empty() {
+            return None;
+        }
+        let [t0, t1] = &self.ht;
+        let head: &Entry<K, V> = if self.is_rehashing() {
+            let s0 = t0.size();
+            let slots = s0 + t1.size();
+            if slots <= self.rehash_idx {
+                return None;
+            }
+            loop {
+                let h = self.rehash_idx + rng.gen_range(0..slots - self.rehash_idx);
+                let b = if h >= s0 {
+                    t1.buckets.get(h - s0)
+                } else {
+                    t0.buckets.get(h)
+                };
+                if let Some(e) = b.and_then(|b| b.as_deref()) {
+                    break e;
+                }
+            }
+        } else {
+            let m = t0.mask();
+            loop {
+                let h = rng.gen::<u64>() as usize & m;
+                if let Some(e) = t0.buckets.get(h).and_then(|b| b.as_deref()) {
+                    break e;
+                }
+            }
+        };
+        let mut len = 0usize;
+        let mut c = Some(head);
+        while let Some(e) = c {
+            len += 1;
+            c = e.next.as_deref();
+        }
+        let mut e = head;
+        for _ in 0..rng.gen_range(0..len) {
+            e = e.next.as_deref()?;
+        }
+        Some((&e.key, &e.val))
+    }
+
+    /// Redis `dictGetSomeKeys` core: walk from a random position over both
+    /// tables, handing out up to `count` entries (at most `count*10` steps).
+    fn sample_some<'a, R: Rng + ?Sized>(
+        &'a self,
+        rng: &mut R,
+        count: usize,
+        mut f: impl FnMut(&'a K, &'a V),
+    ) -> usize {
+        let count = count.min(self.len());
+        if count == 0 {
+            return 0;
+        }
+        let mut maxsteps = count.saturating_mul(10);
+        let tables = if self.is_rehashing() { 2 } else { 1 };
+        let maxmask = if tables == 2 {
+            self.ht[0].mask().max(self.ht[1].mask())
+        } else {
+            self.ht[0].mask()
+        };
+        let mut i = rng.gen::<u64>() as usize & maxmask;
+        let mut emptylen = 0usize;
+        let mut stored = 0usize;
+        while stored < count && maxsteps > 0 {
+            maxsteps -= 1;
+            for j in 0..tables {
+                // Buckets of ht[0] before rehash_idx are empty: skip them.
+                if tables == 2 && j == 0 && i < self.rehash_idx {
+                    if i >= self.ht[1].size() {
+                        i = self.rehash_idx;
+                    } else {
+                        continue;
+                    }
+                }
+                let Some(b) = self.ht[j].buckets.get(i) else {
+                    continue;
+                };
+                match b.as_deref() {
+                    None => {
+                        emptylen += 1;
+                        if emptylen >= 5 && emptylen > count {
+                            i = rng.gen::<u64>() as usize & maxmask;
+                            emptylen = 0;
+                        }
+                    }
+                    Some(head) => {
+                        emptylen = 0;
+                        let mut cur = Some(head);
+                        while let Some(e) = cur {
+                            f(&e.key, &e.val);
+                            stored += 1;
+                            if stored == count {
+                                return stored;
+                            }
+                            cur = e.next.as_deref();
+                        }
+                    }
+                }
+            }
+            i = i.wrapping_add(1) & maxmask;
+        }
+        stored
+    }
+
+    /// Redis `dictGetSomeKeys`: append up to `count` sampled entries to
+    /// `out` (fast, not uniform, may return fewer). Returns how many.
+    pub fn some_entries<'a, R: Rng + ?Sized>(
+        &'a self,
+        rng: &mut R,
+        count: usize,
+        out: &mut Vec<(&'a K, &'a V)>,
+    ) -> usize {
+        self.sample_some(rng, count, |k, v| out.push((k, v)))
+    }
+
+    /// Redis `dictGetFairRandomKey`: sample 15 entries with
+    /// [`Dict::some_entries`] and pick one, falling back to
+    /// [`Dict::random_entry`]. Fairer on tables with uneven chains.
+    pub fn fair_random_entry<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(&K, &V)> {
+        let mut buf: [Option<(&K, &V)>; GETFAIR_NUM_ENTRIES] = [None; GETFAIR_NUM_ENTRIES];
+        let mut n = 0usize;
+        self.sample_some(rng, GETFAIR_NUM_ENTRIES, |k, v| {
+            if let Some(slot) = buf.get_mut(n) {
+                *slot = Some((k, v));
+                n += 1;
+            }
+        });
+        if n == 0 {
+            return self.random_entry(rng);
+        }
+        buf[rng.gen_range(0..n)]
+    }
+
+    // ----- stats ----------------------------------------------------------
+
+    /// Text of Redis `dictGetStats` (as shown by `DEBUG HTSTATS`).
+    pub fn stats(&self) -> String {
+        let mut s = String::new();
+        self.stats_ht(0, &mut s);
+        if self.is_rehashing() {
+            self.stats_ht(1, &mut s);
+        }
+        s
+    }
+
+    fn stats_ht(&self, idx: usize, out: &mut String) {
+        let t = &self.ht[idx];
+        if t.used == 0 {
+            out.push_str("No stats available for empty dictionaries\n");
+            return;
+        }
+        let mut clvector = [0usize; DICT_STATS_VECTLEN];
+        let (mut slots, mut maxchainlen, mut totchainlen) = (0usize, 0usize, 0usize);
+        for b in t.buckets.iter() {
+            let mut cur = b.as_deref();
+            if cur.is_none() {
+                clvector[0] += 1;
+                continue;
+            }
+            slots += 1;
+            let mut chainlen = 0usize;
+            while let Some(e) = cur {
+                chainlen += 1;
+                cur = e.next.as_deref();
+            }
+            clvector[chainlen.min(DICT_STATS_VECTLEN - 1)] += 1;
+            maxchainlen = maxchainlen.max(chainlen);
+            totchainlen += chainlen;
+        }
+        let _ = write!(
+            out,
+            "Hash table {} stats ({}):\n table size: {}\n number of elements: {}\n \
+             different slots: {}\n max chain length: {}\n avg chain length (counted): {:.2}\n \
+             avg chain length (computed): {:.2}\n Chain length distribution:\n",
+            idx,
+            if idx == 0 {
+                "main hash table"
+            } else {
+                "rehashing target"
+            },
+            t.size(),
+            t.used,
+            slots,
+            maxchainlen,
+            totchainlen as f32 / slots as f32,
+            t.used as f32 / slots as f32,
+        );
+        // Like Redis, the last (">= 49") bucket of the vector is not printed.
+        for (i, &n) in clvector.iter().enumerate().take(DICT_STATS_VECTLEN - 1) {
+            if n == 0 {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "   {}: {} ({:.2}%)",
+                i,
+                n,
+                (n as f32 / t.size() as f32) * 100.0
+            );
+        }
+    }
+}
+
+impl<K: AsRef<[u8]> + fmt::Debug, V: fmt::Debug> fmt::Debug for Dict<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: AsRef<[u8]>, V> Extend<(K, V)> for Dict<K, V> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl<K: AsRef<[u8]>, V> FromIterator<(K, V)> for Dict<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut d = Dict::new();
+        d.extend(iter);
+        d
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Iterators
+// ---------------------------------------------------------------------------
+
+type BucketIter<'a, K, V> =
+    std::iter::Chain<std::slice::Iter<'a, Link<K, V>>, std::slice::Iter<'a, Link<K, V>>>;
+type BucketIterMut<'a, K, V> =
+    std::iter::Chain<std::slice::IterMut<'a, Link<K, V>>, std::slice::IterMut<'a, Link<K, V>>>;
+
+/// Iterator over `(&K, &V)`; see [`Dict::iter`].
+pub struct Iter<'a, K, V> {
+    buckets: BucketIter<'a, K, V>,
+    cur: Option<&'a Entry<K, V>>,
+    remaining: usize,
+}
+
+impl<'a, K, V> Iterator for Iter<'a, K, V> {
+    type Item = (&'a K, &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(e) = self.cur {
+                self.cur = e.next.as_deref();
+                self.remaining = self.remaining.saturating_sub(1);
+                return Some((&e.key, &e.val));
+            }
+            if self.remaining == 0 {
+                return None;
+            }
+            self.cur = self.buckets.next()?.as_deref();
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl<K, V> ExactSizeIterator for Iter<'_, K, V> {}
+
+/// Iterator over `(&K, &mut V)`; see [`Dict::iter_mut`].
+pub struct IterMut<'a, K, V> {
+    buckets: BucketIterMut<'a, K, V>,
+    cur: Option<&'a mut Entry<K, V>>,
+    remaining: usize,
+}
+
+impl<'a, K, V> Iterator for IterMut<'a, K, V> {
+    type Item = (&'a K, &'a mut V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(e) = self.cur.take() {
+                let Entry { next, key, val } = e;
+                self.cur = next.as_deref_mut();
+                self.remaining = self.remaining.saturating_sub(1);
+                return Some((&*key, val));
+            }
+            if self.remaining == 0 {
+                return None;
+            }
+            self.cur = self.buckets.next()?.as_deref_mut();
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl<K, V> ExactSizeIterator for IterMut<'_, K, V> {}
+
+/// Owning iterator; see [`Dict::drain`] / `into_iter`.
+pub struct IntoIter<K, V> {
+    tables: [Table<K, V>; 2],
+    table: usize,
+    bucket: usize,
+    cur: Link<K, V>,
+    remaining: usize,
+}
+
+impl<K, V> Iterator for IntoIter<K, V> {
+    type Item = (K, V);
+
+    fn next(&mut self) -> Option<(K, V)> {
+        loop {
+            if let Some(mut e) = self.cur.take() {
+                self.cur = e.next.take();
+                self.remaining = self.remaining.saturating_sub(1);
+                let Entry { key, val, .. } = *e;
+                return Some((key, val));
+            }
+            if self.remaining == 0 {
+                return None;
+            }
+            let t = self.tables.get_mut(self.table)?;
+            match t.buckets.get_mut(self.bucket) {
+                Some(b) => {
+                    self.cur = b.take();
+                    self.bucket += 1;
+                }
+                None => {
+                    self.table += 1;
+                    self.bucket = 0;
+                }
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl<K, V> ExactSizeIterator for IntoIter<K, V> {}
+
+impl<K, V> Drop for IntoIter<K, V> {
+    fn drop(&mut self) {
+        // The tables drop themselves iteratively; only the detached chain
+        // needs care.
+        drop_chain(self.cur.take());
+    }
+}
+
+impl<K: AsRef<[u8]>, V> IntoIterator for Dict<K, V> {
+    type Item = (K, V);
+    type IntoIter = IntoIter<K, V>;
+
+    fn into_iter(self) -> IntoIter<K, V> {
+        let remaining = self.len();
+        let Dict { ht, .. } = self;
+        IntoIter {
+            tables: ht,
+            table: 0,
+            bucket: 0,
+            cur: None,
+            remaining,
+        }
+    }
+}
+
+impl<'a, K: AsRef<[u8]>, V> IntoIterator for &'a Dict<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
+
+    fn into_iter(self) -> Iter<'a, K, V> {
+        self.iter()
+    }
+}
+
+impl<'a, K: AsRef<[u8]>, V> IntoIterator for &'a mut Dict<K, V> {
+    type Item = (&'a K, &'a mut V);
+    type IntoIter = IterMut<'a, K, V>;
+
+    fn into_iter(self) -> IterMut<'a, K, V> {
+        self.iter_mut()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::rngs::SmallRng;
+    use rand::SeedableRng;
+    use std::collections::{HashMap, HashSet};
+    use std::sync::{Mutex, MutexGuard};
+
+    /// Tests that depend on (or change) the global resize policy hold this.
+    static POLICY_LOCK: Mutex<()> = Mutex::new(());
+
+    fn policy_lock() -> MutexGuard<'static, ()> {
+        let g = POLICY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        set_resize_policy(ResizePolicy::Enable);
+        g
+    }
+
+    fn k(i: usize) -> Vec<u8> {
+        format!("key:{i}").into_bytes()
+    }
+
+    fn finish(d: &mut Dict<Vec<u8>, usize>) {
+        while d.rehash_steps(100) {}
+    }
+
+    /// Structural invariants of the two tables.
+    fn check_invariants<K: AsRef<[u8]>, V>(d: &Dict<K, V>) {
+        for (j, t) in d.ht.iter().enumerate() {
+            assert!(t.size() == 0 || t.size().is_power_of_two());
+            let mut n = 0;
+            for (i, b) in t.buckets.iter().enumerate() {
+                let mut cur = b.as_deref();
+                if j == 0 && d.is_rehashing() && i < d.rehash_idx {
+                    assert!(cur.is_none(), "bucket before rehash_idx not empty");
+                }
+                while let Some(e) = cur {
+                    assert_eq!(hash_bytes(e.key.as_ref()) as usize & t.mask(), i);
+                    n += 1;
+                    cur = e.next.as_deref();
+                }
+            }
+            assert_eq!(n, t.used, "used count of table {j}");
+        }
+        if !d.is_rehashing() {
+            assert_eq!(d.ht[1].used, 0);
+        } else {
+            assert!(d.ht[0].size() > 0);
+        }
+    }
+
+    #[test]
+    fn link_is_one_pointer() {
+        assert_eq!(
+            mem::size_of::<Link<Vec<u8>, u64>>(),
+            mem::size_of::<usize>()
+        );
+        assert_eq!(mem::size_of::<Entry<Vec<u8>, u64>>(), 8 + 24 + 8);
+    }
+
+    #[test]
+    fn hashes() {
+        assert_eq!(hash_bytes(b"abc"), hash_bytes(b"abc"));
+        assert_ne!(hash_bytes(b"abc"), hash_bytes(b"abd"));
+        assert_eq!(hash_bytes_nocase(b"FoO"), hash_bytes(b"foo"));
+        assert_eq!(hash_bytes_nocase(b""), hash_bytes(b""));
+        let long: Vec<u8> = (0..300u32).map(|i| b'A' + (i % 26) as u8).collect();
+        assert_eq!(
+            hash_bytes_nocase(&long),
+            hash_bytes(&long.to_ascii_lowercase())
+        );
+    }
+
+    #[test]
+    fn rehash_start_and_finish() {
+        let _g = policy_lock();
+        let mut d: Dict<Vec<u8>, usize> = Dict::new();
+        assert_eq!(d.bucket_count(), 0);
+        for i in 0..4 {
+            d.insert(k(i), i);
+        }
+        assert_eq!(d.bucket_count(), 4);
+        assert!(!d.is_rehashing());
+        d.insert(k(4), 4); // used(4) >= size(4): expand to 8
+        assert!(d.is_rehashing());
+        assert_eq!(d.bucket_count(), 4 + 8);
+        for i in 0..5 {
+            assert_eq!(d.get(&k(i)), Some(&i)); // read-only, both tables
+        }
+        check_invariants(&d);
+        let mut steps = 0;
+        while d.rehash_steps(1) {
+            steps += 1;
+            check_invariants(&d);
+        }
+        assert!(steps <= 4);
+        assert!(!d.is_rehashing());
+        assert_eq!(d.bucket_count(), 8);
+        assert_eq!(d.len(), 5);
+        for i in 0..5 {
+            assert_eq!(d.get(&k(i)), Some(&i));
+        }
+        // Mutating access advances the rehash one bucket at a time.
+        for i in 5..1000 {
+            d.insert(k(i), i);
+        }
+        assert!(d.bucket_count() >= 1024);
+        let before = d.is_rehashing();
+        let mut n = 0;
+        while d.is_rehashing() {
+            d.get_mut(&k(0));
+            n += 1;
+            assert!(n < 10_000);
+        }
+        let _ = before;
+        check_invariants(&d);
+        assert_eq!(d.rehash_for(Duration::from_millis(1)), 0);
+        assert_eq!(d.len(), 1000);
+    }
+
+    #[test]
+    fn rehash_for_completes() {
+        let _g = policy_lock();
+        let mut d: Dict<Vec<u8>, usize> = Dict::new();
+        for i in 0..5000 {
+            d.insert_new(k(i), i);
+        }
+        finish(&mut d);
+        assert!(d.expand(100_000));
+        assert!(d.is_rehashing());
+        while d.is_rehashing() {
+            d.rehash_for(Duration::from_millis(5));
+        }
+        check_invariants(&d);
+        assert_eq!(d.bucket_count(), 131_072);
+        assert!(d.needs_shrink());
+    }
+
+    #[test]
+    fn shrink() {
+        let _g = policy_lock();
+        let mut d: Dict<Vec<u8>, usize> = Dict::new();
+        for i in 0..1000 {
+            d.insert(k(i), i);
+        }
+        finish(&mut d);
+        assert_eq!(d.bucket_count(), 1024);
+        assert!(!d.needs_shrink());
+        for i in 5..1000 {
+            assert_eq!(d.remove(&k(i)), Some((k(i), i)));
+        }
+        finish(&mut d);
+        assert!(d.needs_shrink());
+        set_resize_policy(ResizePolicy::Avoid);
+        assert!(!d.shrink_to_fit());
+        set_resize_policy(ResizePolicy::Enable);
+        assert!(d.shrink_to_fit());
+        assert!(d.is_rehashing());
+        assert!(!d.shrink_to_fit()); // already rehashing
+        for i in 0..5 {
+            assert_eq!(d.get(&k(i)), Some(&i));
+        }
+        finish(&mut d);
+        check_invariants(&d);
+        assert_eq!(d.bucket_count(), 8);
+        assert!(!d.needs_shrink());
+        assert!(!d.shrink_to_fit()); // already minimal
+                                     // expand refuses sizes below the element count
+        assert!(!d.expand(2));
+        // tiny dict: never needs shrink at 4 buckets
+        let mut e: Dict<Vec<u8>, usize> = Dict::new();
+        e.insert(k(1), 1);
+        assert!(!e.needs_shrink());
+        assert_eq!(
+            e.mem_overhead(),
+            mem::size_of::<Dict<Vec<u8>, usize>>()
+                + 4 * 8
+                + mem::size_of::<Entry<Vec<u8>, usize>>()
+        );
+    }
+
+    #[test]
+    fn resize_policies() {
+        let _g = policy_lock();
+        set_resize_policy(ResizePolicy::Avoid);
+        let mut d: Dict<Vec<u8>, usize> = Dict::new();
+        for i in 0..24 {
+            d.insert(k(i), i);
+        }
+        // 24/4 = 6 > 5 only reached at the 25th add's check
+        assert_eq!(d.bucket_count(), 4);
+        d.insert(k(24), 24);
+        d.insert(k(25), 25);
+        assert!(d.is_rehashing() || d.bucket_count() == 32);
+        set_resize_policy(ResizePolicy::Forbid);
+        let mut f: Dict<Vec<u8>, usize> = Dict::new();
+        for i in 0..100 {
+            f.insert(k(i), i);
+        }
+        assert_eq!(f.bucket_count(), 4);
+        assert!(!f.shrink_to_fit());
+        check_invariants(&f);
+        set_resize_policy(ResizePolicy::Enable);
+        f.insert(k(100), 100);
+        assert!(f.is_rehashing());
+        assert_eq!(resize_policy(), ResizePolicy::Enable);
+    }
+
+    #[derive(Debug, Clone)]
+    struct TaggedKey {
+        bytes: Vec<u8>,
+        tag: u32,
+    }
+    impl AsRef<[u8]> for TaggedKey {
+        fn as_ref(&self) -> &[u8] {
+            &self.bytes
+        }
+    }
+
+    #[test]
+    fn replace_keeps_old_key() {
+        let mut d: Dict<TaggedKey, u32> = Dict::new();
+        assert_eq!(
+            d.insert(
+                TaggedKey {
+                    bytes: b"a".to_vec(),
+                    tag: 1
+                },
+                10
+            ),
+            None
+        );
+        assert_eq!(
+            d.insert(
+                TaggedKey {
+                    bytes: b"a".to_vec(),
+                    tag: 2
+                },
+                20
+            ),
+            Some(10)
+        );
+        assert_eq!(d.len(), 1);
+        let (key, val) = d.get_key_value(b"a").expect("present");
+        assert_eq!((key.tag, *val), (1, 20));
+        let (v, inserted) = d.get_or_insert_with(
+            b"a",
+            || TaggedKey {
+                bytes: b"a".to_vec(),
+                tag: 3,
+            },
+            || 30,
+        );
+        assert!(!inserted);
+        *v += 1;
+        assert_eq!(d.get(b"a"), Some(&21));
+        let (v, inserted) = d.get_or_insert_with(
+            b"b",
+            || TaggedKey {
+                bytes: b"b".to_vec(),
+                tag: 4,
+            },
+            || 40,
+        );
+        assert!(inserted);
+        assert_eq!(*v, 40);
+        let (rk, rv) = d.remove(b"a").expect("present");
+        assert_eq!((rk.tag, rv), (1, 21));
+        assert_eq!(d.remove(b"a").map(|(_, v)| v), None);
+        assert_eq!(d.len(), 1);
+    }
+
+    #[test]
+    fn remove_during_rehash() {
+        let _g = policy_lock();
+        let mut d: Dict<Vec<u8>, usize> = Dict::new();
+        for i in 0..64 {
+            d.insert(k(i), i);
+        }
+        finish(&mut d);
+        d.insert(k(64), 64); // 64 >= 64: starts rehash to 128
+        assert!(d.is_rehashing());
+        let mut removed = 0;
+        for i in (0..65).step_by(2) {
+            assert_eq!(d.remove(&k(i)), Some((k(i), i)));
+            removed += 1;
+            check_invariants(&d);
+            assert_eq!(d.remove(&k(i)), None);
+        }
+        assert_eq!(d.len(), 65 - removed);
+        for i in 0..65 {
+            assert_eq!(
+                d.get(&k(i)).copied(),
+                if i % 2 == 0 { None } else { Some(i) }
+            );
+        }
+        // Removing everything during a rehash completes it cleanly.
+        d.expand(10_000);
+        let keys: Vec<Vec<u8>> = d.keys().cloned().collect();
+        for key in keys {
+            assert!(d.remove(&key).is_some());
+        }
+        assert!(d.is_empty());
+        finish(&mut d);
+        check_invariants(&d);
+        assert_eq!(d.get(b"x"), None);
+        d.insert(k(1), 1);
+        assert_eq!(d.get(&k(1)), Some(&1));
+    }
+
+    #[test]
+    fn random_entry_sparse_and_sampling() {
+        let _g = policy_lock();
+        let mut rng = SmallRng::seed_from_u64(7);
+        let mut d: Dict<Vec<u8>, usize> = Dict::new();
+        assert!(d.random_entry(&mut rng).is_none());
+        assert!(d.fair_random_entry(&mut rng).is_none());
+        assert!(d.expand(1 << 16));
+        for i in 0..3 {
+            d.insert(k(i), i);
+        }
+        let mut seen = HashSet::new();
+        for _ in 0..300 {
+            let (key, v) = d.random_entry(&mut rng).expect("non-empty");
+            assert_eq!(key, &k(*v));
+            seen.insert(*v);
+        }
+        assert_eq!(seen.len(), 3);
+        let mut seen = HashSet::new();
+        for _ in 0..300 {
+            let (_, v) = d.fair_random_entry(&mut rng).expect("non-empty");
+            seen.insert(*v);
+        }
+        assert_eq!(seen.len(), 3);
+        // During a (shrinking) rehash.
+        assert!(d.shrink_to_fit());
+        d.rehash_steps(1);
+        assert!(d.is_rehashing());
+        let mut seen = HashSet::new();
+        for _ in 0..300 {
+            seen.insert(*d.random_entry(&mut rng).expect("non-empty").1);
+        }
+        assert_eq!(seen.len(), 3);
+        let mut out = Vec::new();
+        let n = d.some_entries(&mut rng, 10, &mut out);
+        assert!(n <= 3 && n == out.len());
+        // Larger dict, mid-rehash.
+        let mut d: Dict<Vec<u8>, usize> = Dict::new();
+        for i in 0..1000 {
+            d.insert(k(i), i);
+        }
+        finish(&mut d);
+        let mut out = Vec::new();
+        let n = d.some_entries(&mut rng, 20, &mut out);
+        assert_eq!(n, 20); // dense table: always fills the sample
+                           // Mid-rehash into a much larger, still sparse table the sampler may
+                           // come back short (as in Redis), but what it returns is valid.
+        d.expand(5000);
+        d.rehash_steps(10);
+        for _ in 0..50 {
+            let mut out = Vec::new();
+            let n = d.some_entries(&mut rng, 20, &mut out);
+            assert!(n <= 20 && n == out.len());
+            for (key, v) in out {
+                assert_eq!(key, &k(*v));
+            }
+            assert!(d.fair_random_entry(&mut rng).is_some());
+        }
+    }
+
+    #[test]
+    fn stats_text() {
+        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        assert_eq!(d.stats(), "No stats available for empty dictionaries\n");
+        // Build a known layout by hand: bucket 0 holds 2, bucket 1 holds 1.
+        let mut t: Table<Vec<u8>, u32> = Table::try_with_size(4).expect("alloc");
+        t.buckets[0] = Some(Box::new(Entry {
+            next: Some(Box::new(Entry {
+                next: None,
+                key: b"b".to_vec(),
+                val: 2,
+            })),
+            key: b"a".to_vec(),
+            val: 1,
+        }));
+        t.buckets[1] = Some(Box::new(Entry {
+            next: None,
+            key: b"c".to_vec(),
+            val: 3,
+        }));
+        t.used = 3;
+        d.ht[0] = t;
+        let expected = "Hash table 0 stats (main hash table):\n table size: 4\n number of elements: 3\n \
+                        different slots: 2\n max chain length: 2\n avg chain length (counted): 1.50\n \
+                        avg chain length (computed): 1.50\n Chain length distribution:\n   0: 2 (50.00%)\n   \
+                        1: 1 (25.00%)\n   2: 1 (25.00%)\n";
+        assert_eq!(d.stats(), expected);
+        // Rehashing: second section for the target table.
+        d.ht[1] = Table::try_with_size(8).expect("alloc");
+        let s = d.stats();
+        assert!(s.starts_with(expected));
+        assert!(s.ends_with("No stats available for empty dictionaries\n"));
+        let mut d: Dict<Vec<u8>, usize> = Dict::new();
+        for i in 0..5 {
+            d.insert(k(i), i);
+        }
+        if d.is_rehashing() {
+            d.rehash_steps(1);
+            if d.is_rehashing() {
+                let s = d.stats();
+                assert!(
+                    s.contains("Hash table 1 stats (rehashing target):\n table size: 8\n"),
+                    "{s}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn iterators_retain_clear() {
+        let mut d: Dict<Vec<u8>, usize> = (0..500).map(|i| (k(i), i)).collect();
+        d.expand(4096); // iterate while rehashing too
+        d.rehash_steps(3);
+        assert_eq!(d.iter().len(), 500);
+        let mut seen: Vec<usize> = d
+            .iter()
+            .map(|(key, v)| {
+                assert_eq!(key, &k(*v));
+                *v
+            })
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..500).collect::<Vec<_>>());
+        for (_, v) in d.iter_mut() {
+            *v *= 2;
+        }
+        assert_eq!(d.values().sum::<usize>(), 2 * (0..500).sum::<usize>());
+        d.retain(|_, v| *v % 4 == 0);
+        assert_eq!(d.len(), 250);
+        check_invariants(&d);
+        let mut drained: Vec<(Vec<u8>, usize)> = d.drain().collect();
+        assert!(d.is_empty() && d.bucket_count() == 0);
+        drained.sort_by_key(|(_, v)| *v);
+        assert_eq!(drained.len(), 250);
+        let mut d: Dict<Vec<u8>, usize> = (0..100).map(|i| (k(i), i)).collect();
+        let mut it = d.drain();
+        it.next();
+        drop(it); // partial consumption
+        d.extend((0..10).map(|i| (k(i), i)));
+        d.clear();
+        assert!(d.is_empty() && d.get(&k(1)).is_none() && d.scan(0, |_, _| {}) == 0);
+        d.insert(k(1), 1);
+        assert_eq!(format!("{:?}", d.iter().count()), "1");
+    }
+
+    #[test]
+    fn scan_simple_full_cycle() {
+        let mut d: Dict<Vec<u8>, usize> = (0..1000).map(|i| (k(i), i)).collect();
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        loop {
+            cursor = d.scan(cursor, |_, v| {
+                seen.insert(*v);
+            });
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 1000);
+        let mut keys = Vec::new();
+        let mut cursor = 0;
+        loop {
+            cursor = d.scan_keys(cursor, &mut keys);
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert!(keys.len() >= 1000);
+        d.clear();
+        assert_eq!(d.scan(0, |_, _| {}), 0);
+    }
+
+    /// Deterministic growth and shrink in the middle of a scan.
+    #[test]
+    fn scan_across_grow_and_shrink() {
+        let _g = policy_lock();
+        for shrink in [false, true] {
+            let mut d: Dict<Vec<u8>, usize> = Dict::new();
+            let stable: Vec<usize> = (0..50).collect();
+            for &i in &stable {
+                d.insert(k(i), i);
+            }
+            if shrink {
+                for i in 1000..5000 {
+                    d.insert(k(i), i);
+                }
+            }
+            finish(&mut d);
+            let start_buckets = d.bucket_count();
+            let mut seen = HashSet::new();
+            let mut cursor = 0;
+            let mut round = 0;
+            let mut next_new = 100_000;
+            loop {
+                cursor = d.scan(cursor, |_, v| {
+                    seen.insert(*v);
+                });
+                if cursor == 0 {
+                    break;
+                }
+                round += 1;
+                if round == 3 {
+                    if shrink {
+                        for i in 1000..5000 {
+                            d.remove(&k(i));
+                        }
+                        assert!(d.shrink_to_fit());
+                    } else {
+                        for _ in 0..3000 {
+                            d.insert(k(next_new), next_new);
+                            next_new += 1;
+                        }
+                    }
+                }
+                d.rehash_steps(2);
+            }
+            assert_ne!(d.bucket_count(), start_buckets);
+            for i in stable {
+                assert!(seen.contains(&i), "stable key {i} missed (shrink={shrink})");
+            }
+        }
+    }
+
+    #[test]
+    fn drop_million_entries() {
+        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        d.expand(1 << 20);
+        for i in 0..1_000_000u32 {
+            d.insert_new(i.to_le_bytes().to_vec(), i);
+        }
+        assert_eq!(d.len(), 1_000_000);
+        drop(d);
+        // Pathological single chain of 1M entries (as under Forbid with a
+        // tiny table): drop, and partial into_iter drop, must not recurse.
+        let build = || {
+            let mut d: Dict<Vec<u8>, u32> = Dict::new();
+            let mut t: Table<Vec<u8>, u32> = Table::try_with_size(4).expect("alloc");
+            let mut head: Link<Vec<u8>, u32> = None;
+            for i in 0..1_000_000u32 {
+                head = Some(Box::new(Entry {
+                    next: head,
+                    key: Vec::new(),
+                    val: i,
+                }));
+            }
+            t.buckets[0] = head;
+            t.used = 1_000_000;
+            d.ht[0] = t;
+            d
+        };
+        drop(build());
+        let mut it = build().into_iter();
+        assert!(it.next().is_some());
+        drop(it);
+    }
+
+    // ----- property tests ------------------------------------------------
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u8, u32),
+        InsertNew(u8, u32),
+        GetOrInsert(u8, u32),
+        Remove(u8),
+        Get(u8),
+        GetMut(u8, u32),
+        RehashSteps(u8),
+        Shrink,
+        Expand(u16),
+        Retain(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (any::<u8>(), any::<u32>()).prop_map(|(a, b)| Op::Insert(a % 80, b)),
+            2 => (any::<u8>(), any::<u32>()).prop_map(|(a, b)| Op::InsertNew(a % 80, b)),
+            2 => (any::<u8>(), any::<u32>()).prop_map(|(a, b)| Op::GetOrInsert(a % 80, b)),
+            3 => any::<u8>().prop_map(|a| Op::Remove(a % 80)),
+            2 => any::<u8>().prop_map(|a| Op::Get(a % 80)),
+            2 => (any::<u8>(), any::<u32>()).prop_map(|(a, b)| Op::GetMut(a % 80, b)),
+            1 => any::<u8>().prop_map(|n| Op::RehashSteps(n % 8)),
+            1 => Just(Op::Shrink),
+            1 => (0u16..300).prop_map(Op::Expand),
+            1 => any::<u8>().prop_map(|m| Op::Retain(m % 5 + 2)),
+        ]
+    }
+
+    fn pk(i: u8) -> Vec<u8> {
+        format!("p{i}").into_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn prop_matches_hashmap(ops in proptest::collection::vec(op(), 1..250)) {
+            let _g = policy_lock();
+            let mut d: Dict<Vec<u8>, u32> = Dict::new();
+            let mut m: HashMap<Vec<u8>, u32> = HashMap::new();
+            for o in ops {
+                match o {
+                    Op::Insert(a, v) => prop_assert_eq!(d.insert(pk(a), v), m.insert(pk(a), v)),
+                    Op::InsertNew(a, v) => {
+                        if let std::collections::hash_map::Entry::Vacant(slot) = m.entry(pk(a)) {
+                            d.insert_new(pk(a), v);
+                            slot.insert(v);
+                        }
+                    }
+                    Op::GetOrInsert(a, v) => {
+                        let (dv, ins) = d.get_or_insert_with(&pk(a), || pk(a), || v);
+                        let was = m.contains_key(&pk(a));
+                        let mv = m.entry(pk(a)).or_insert(v);
+                        prop_assert_eq!(ins, !was);
+                        prop_assert_eq!(*dv, *mv);
+                    }
+                    Op::Remove(a) => prop_assert_eq!(d.remove(&pk(a)), m.remove(&pk(a)).map(|v| (pk(a), v))),
+                    Op::Get(a) => prop_assert_eq!(d.get(&pk(a)), m.get(&pk(a))),
+                    Op::GetMut(a, v) => {
+                        let dv = d.get_mut(&pk(a)).map(|x| { *x = v; *x });
+                        let mv = m.get_mut(&pk(a)).map(|x| { *x = v; *x });
+                        prop_assert_eq!(dv, mv);
+                    }
+                    Op::RehashSteps(n) => { d.rehash_steps(n as usize); }
+                    Op::Shrink => { d.shrink_to_fit(); }
+                    Op::Expand(n) => { d.expand(n as usize); }
+                    Op::Retain(md) => {
+                        d.retain(|_, v| *v % md as u32 != 0);
+                        m.retain(|_, v| *v % md as u32 != 0);
+                    }
+                }
+                check_invariants(&d);
+                prop_assert_eq!(d.len(), m.len());
+                let got: HashMap<Vec<u8>, u32> = d.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                prop_assert_eq!(&got, &m);
+                for key in m.keys() {
+                    prop_assert!(d.contains_key(key));
+                }
+            }
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum ScanOp {
+        Grow(u16),
+        RemoveVolatile(u16),
+        Steps(u8),
+        Shrink,
+        Expand(u16),
+        Nothing,
+    }
+
+    fn scan_op() -> impl Strategy<Value = ScanOp> {
+        prop_oneof![
+            3 => (1u16..600).prop_map(ScanOp::Grow),
+            3 => (1u16..600).prop_map(ScanOp::RemoveVolatile),
+            2 => (0u8..20).prop_map(ScanOp::Steps),
+            2 => Just(ScanOp::Shrink),
+            1 => (0u16..4000).prop_map(ScanOp::Expand),
+            1 => Just(ScanOp::Nothing),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+
+        #[test]
+        fn prop_scan_guarantee(
+            n_stable in 1usize..120,
+            n_volatile in 0usize..1500,
+            ops in proptest::collection::vec(scan_op(), 0..80),
+            pre_steps in 0usize..5,
+            shrink_round in 0usize..12,
+            shrink_steps in 0usize..6,
+        ) {
+            let _g = policy_lock();
+            let mut d: Dict<Vec<u8>, usize> = Dict::new();
+            let vol = |i: usize| format!("v{i}").into_bytes();
+            for i in 0..n_stable {
+                d.insert(k(i), i);
+            }
+            let mut volatile: Vec<usize> = (0..n_volatile).collect();
+            for &i in &volatile {
+                d.insert(vol(i), usize::MAX);
+            }
+            // Sometimes start the scan in the middle of a rehash.
+            for _ in 0..pre_steps {
+                if !d.rehash_steps(1) { break; }
+            }
+            let mut next_new = 0usize;
+            let mut seen = HashSet::new();
+            let mut cursor = 0u64;
+            let mut ops = ops.into_iter();
+            let mut sizes = HashSet::new();
+            let mut round = 0usize;
+            loop {
+                sizes.insert((d.ht[0].size(), d.ht[1].size()));
+                cursor = d.scan(cursor, |_, v| { seen.insert(*v); });
+                if cursor == 0 { break; }
+                round += 1;
+                if round == shrink_round {
+                    // Forced shrink mid-scan: drop every volatile key, shrink
+                    // and leave the shrinking rehash partly done.
+                    for i in volatile.drain(..) {
+                        prop_assert!(d.remove(&vol(i)).is_some());
+                    }
+                    while d.rehash_steps(100) {}
+                    d.shrink_to_fit();
+                    d.rehash_steps(shrink_steps);
+                    continue;
+                }
+                match ops.next() {
+                    Some(ScanOp::Grow(n)) => {
+                        for _ in 0..n {
+                            d.insert(format!("n{next_new}").into_bytes(), usize::MAX);
+                            next_new += 1;
+                        }
+                    }
+                    Some(ScanOp::RemoveVolatile(n)) => {
+                        for _ in 0..n {
+                            let Some(i) = volatile.pop() else { break };
+                            prop_assert!(d.remove(&vol(i)).is_some());
+                        }
+                    }
+                    Some(ScanOp::Steps(n)) => { d.rehash_steps(n as usize); }
+                    Some(ScanOp::Shrink) => {
+                        while d.rehash_steps(100) {}
+                        d.shrink_to_fit();
+                    }
+                    Some(ScanOp::Expand(n)) => { d.expand(n as usize); }
+                    Some(ScanOp::Nothing) | None => {}
+                }
+            }
+            for i in 0..n_stable {
+                prop_assert!(seen.contains(&i), "stable key {} missed; table sizes seen {:?}", i, sizes);
+            }
+            check_invariants(&d);
+        }
+    }
+}

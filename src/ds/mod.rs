@@ -1,0 +1,6 @@
+//! Our own data structures, as Redis has them (dict.c, sds.c, bitops.c,
+//! hyperloglog.c): each in its own module with property tests.
+pub mod bitops;
+pub mod dict;
+pub mod hyperloglog;
+pub mod sds;

@@ -1,0 +1,172 @@
+//! `Sds`: a compact, immutable, heap-allocated byte string used for keys.
+//!
+//! Redis keys are `sds` strings: one allocation holding a small header and
+//! the bytes. A Rust `Box<[u8]>` is a 16-byte fat pointer; `Sds` is a thin
+//! 8-byte pointer to `[len: u32][bytes...]`, which keeps a keyspace dict entry
+//! (next pointer, key, value) within a 48-byte malloc chunk.
+
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::fmt;
+use std::ptr::NonNull;
+
+const HEADER: usize = std::mem::size_of::<u32>();
+
+/// Thin owned byte string: pointer to a `u32` length followed by the bytes.
+pub struct Sds(NonNull<u8>);
+
+// SAFETY: Sds owns its allocation exclusively, like Box<[u8]>.
+unsafe impl Send for Sds {}
+unsafe impl Sync for Sds {}
+
+impl Sds {
+    /// Largest length an `Sds` can hold (lengths are stored as u32).
+    pub const MAX_LEN: usize = u32::MAX as usize - HEADER;
+
+    fn layout(len: usize) -> Layout {
+        // Alignment 4 for the u32 header; size never zero because of the header.
+        match Layout::from_size_align(HEADER + len, 4) {
+            Ok(l) => l,
+            Err(_) => handle_alloc_error(Layout::new::<u32>()),
+        }
+    }
+
+    /// Copies `bytes` into a new allocation. Lengths above `MAX_LEN` are
+    /// truncated (the protocol layer caps bulk lengths far below that).
+    pub fn new(bytes: &[u8]) -> Sds {
+        let len = bytes.len().min(Self::MAX_LEN);
+        let layout = Self::layout(len);
+        // SAFETY: layout has non-zero size; we initialise header and bytes
+        // before anyone reads them.
+        unsafe {
+            let p = alloc(layout);
+            let Some(nn) = NonNull::new(p) else {
+                handle_alloc_error(layout)
+            };
+            (p as *mut u32).write(len as u32);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.add(HEADER), len);
+            Sds(nn)
+        }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        // SAFETY: the header was written in `new` and is 4-aligned.
+        unsafe { (self.0.as_ptr() as *const u32).read() as usize }
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: `len` bytes after the header were initialised in `new`.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(HEADER), self.len()) }
+    }
+
+    /// Bytes of heap this string occupies (for MEMORY USAGE estimates).
+    pub fn alloc_size(&self) -> usize {
+        HEADER + self.len()
+    }
+}
+
+impl Drop for Sds {
+    fn drop(&mut self) {
+        let layout = Self::layout(self.len());
+        // SAFETY: allocated in `new` with the same layout.
+        unsafe { dealloc(self.0.as_ptr(), layout) }
+    }
+}
+
+impl Clone for Sds {
+    fn clone(&self) -> Sds {
+        Sds::new(self.as_bytes())
+    }
+}
+
+impl std::ops::Deref for Sds {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl AsRef<[u8]> for Sds {
+    #[inline]
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Sds {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl PartialEq for Sds {
+    fn eq(&self, other: &Sds) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+impl Eq for Sds {}
+
+impl PartialOrd for Sds {
+    fn partial_cmp(&self, other: &Sds) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Sds {
+    fn cmp(&self, other: &Sds) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl std::hash::Hash for Sds {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state)
+    }
+}
+
+impl From<&[u8]> for Sds {
+    fn from(b: &[u8]) -> Sds {
+        Sds::new(b)
+    }
+}
+
+impl fmt::Debug for Sds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sds({:?})", String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn empty_and_small() {
+        let e = Sds::new(b"");
+        assert!(e.is_empty());
+        let s = Sds::new(b"hello");
+        assert_eq!(&*s, b"hello");
+        assert_eq!(s.clone(), s);
+        assert_eq!(std::mem::size_of::<Sds>(), 8);
+        assert_eq!(std::mem::size_of::<Option<Sds>>(), 8);
+    }
+
+    proptest! {
+        #[test]
+        fn roundtrip(v in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let s = Sds::new(&v);
+            prop_assert_eq!(s.as_bytes(), &v[..]);
+            prop_assert_eq!(s.len(), v.len());
+            let c = s.clone();
+            drop(s);
+            prop_assert_eq!(c.as_bytes(), &v[..]);
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Every error reply ferrokv sends, worded in one place.
+//!
+//! Handlers return `Err(CmdError::...)`; the dispatcher turns it into the
+//! exact text Redis 7.0 sends (clients and test suites match on these
+//! strings). Formatted errors are built by the constructor functions below,
+//! never by `format!` in a handler.
+
+use std::borrow::Cow;
+
+/// An error a command can reply with. `message()` is the full reply text
+/// without the leading '-' and trailing CRLF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CmdError {
+    WrongType,
+    NotInteger,
+    NotFloat,
+    Syntax,
+    NoSuchKey,
+    IndexOutOfRange,
+    Overflow,
+    NanOrInfinity,
+    StringTooLong,
+    DbIndexOutOfRange,
+    NoAuth,
+    /// A fixed message from the constants below.
+    Static(&'static str),
+    /// A message built by one of the constructor functions below.
+    Formatted(String),
+}
+
+pub type CmdResult = Result<(), CmdError>;
+
+impl CmdError {
+    pub fn message(&self) -> Cow<'_, str> {
+        Cow::Borrowed(match self {
+            CmdError::WrongType => {
+                "WRONGTYPE Operation against a key holding the wrong kind of value"
+            }
+            CmdError::NotInteger => "ERR value is not an integer or out of range",
+            CmdError::NotFloat => "ERR value is not a valid float",
+            CmdError::Syntax => "ERR syntax error",
+            CmdError::NoSuchKey => "ERR no such key",
+            CmdError::IndexOutOfRange => "ERR index out of range",
+            CmdError::Overflow => "ERR increment or decrement would overflow",
+            CmdError::NanOrInfinity => "ERR increment would produce NaN or Infinity",
+            CmdError::StringTooLong => {
+                "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+            }
+            CmdError::DbIndexOutOfRange => "ERR DB index is out of range",
+            CmdError::NoAuth => "NOAUTH Authentication required.",
+            CmdError::Static(s) => s,
+            CmdError::Formatted(s) => return Cow::Borrowed(s.as_str()),
+        })
+    }
+
+    /// The error code counted in INFO errorstats (first word of the message).
+    pub fn code(&self) -> String {
+        let m = self.message();
+        m.split(' ').next().unwrap_or("ERR").to_string()
+    }
+}
+
+impl From<&'static str> for CmdError {
+    fn from(s: &'static str) -> CmdError {
+        CmdError::Static(s)
+    }
+}
+
+// ---- fixed messages -------------------------------------------------------
+
+pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
+pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
+pub const BIT_VALUE: &str = "ERR bit is not an integer or out of range";
+pub const NOT_IN_RANGE_MAX: &str = "ERR value is out of range, must be positive";
+pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+pub const NX_XX: &str = "ERR XX and NX options at the same time are not compatible";
+pub const NX_XX_GT_LT: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
+pub const GT_LT: &str = "ERR GT and LT options at the same time are not compatible";
+pub const AUTH_NOT_CONFIGURED: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
+pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+pub const NOPROTO: &str = "NOPROTO unsupported protocol version";
+pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
+pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+pub const INVALID_DB_INDEX: &str = "ERR invalid DB index";
+pub const SWAPDB_INDEX: &str = "ERR invalid first DB index";
+pub const SWAPDB_INDEX2: &str = "ERR invalid second DB index";
+pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+pub const TIMEOUT_INVALID: &str = "ERR timeout is not a float or out of range";
+pub const CLIENT_NAME_SPACES: &str =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+pub const NO_SUCH_CLIENT: &str = "ERR No such client";
+pub const CLIENT_ID_INVALID: &str = "ERR client-id should be greater than 0";
+pub const DEBUG_DISABLED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+pub const LCS_TOO_BIG: &str =
+    "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
+pub const LCS_IDX_AND_LEN: &str =
+    "ERR If you want both the length and indexes, please just use IDX.";
+pub const RANGE_NEGATIVE_COUNT: &str = "ERR COUNT must be > 0";
+pub const SCAN_CURSOR: &str = "ERR invalid cursor";
+pub const UNKNOWN_TYPE: &str = "ERR unknown type name";
+pub const SETEX_PXAT_KEEPTTL: &str = "ERR syntax error";
+pub const SHUTDOWN_ERRORS: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+pub const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
+pub const PROTOCOL_INVALID_BULK_LEN: &str = "ERR Protocol error: invalid bulk length";
+pub const PROTOCOL_INVALID_MULTIBULK_LEN: &str = "ERR Protocol error: invalid multibulk length";
+pub const PROTOCOL_UNBALANCED_QUOTES: &str = "ERR Protocol error: unbalanced quotes in request";
+pub const PROTOCOL_TOO_BIG_INLINE: &str = "ERR Protocol error: too big inline request";
+pub const PROTOCOL_TOO_BIG_MBULK: &str = "ERR Protocol error: too big mbulk count string";
+pub const PROTOCOL_TOO_BIG_BULK: &str = "ERR Protocol error: too big bulk count string";
+pub const EXEC_NESTED: &str = "ERR MULTI calls can not be nested";
+pub const PUBSUB_CONTEXT: &str = "ERR Can't execute";
+pub const CONFIG_GET_ARGS: &str = "ERR wrong number of arguments for 'config|get' command";
+pub const DEBUG_RELOAD: &str = "ERR Error trying to load the RDB dump";
+pub const NEGATIVE_EXPIRE_NOT_ALLOWED: &str = "ERR invalid expire time";
+
+// ---- formatted messages ---------------------------------------------------
+
+/// Redis truncates argument echoes to 128 characters (`%.128s`).
+fn trunc(b: &[u8], max: usize) -> String {
+    let b = &b[..b.len().min(max)];
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Error strings may not contain CR/LF: Redis replaces them with spaces.
+fn sanitize(mut s: String) -> String {
+    if s.contains(['\r', '\n']) {
+        s = s.replace(['\r', '\n'], " ");
+    }
+    s
+}
+
+pub fn unknown_command(name: &[u8], args: &[&[u8]]) -> CmdError {
+    let mut list = String::new();
+    for a in args {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        list.push('\'');
+        list.push_str(&trunc(a, room));
+        list.push_str("' ");
+    }
+    CmdError::Formatted(sanitize(format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        trunc(name, 128),
+        list
+    )))
+}
+
+pub fn unknown_subcommand(sub: &[u8], cmd: &str) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        trunc(sub, 128),
+        cmd.to_ascii_uppercase()
+    )))
+}
+
+pub fn wrong_arity(fullname: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR wrong number of arguments for '{}' command",
+        fullname
+    ))
+}
+
+pub fn invalid_expire(cmd: &str) -> CmdError {
+    CmdError::Formatted(format!("ERR invalid expire time in '{}' command", cmd))
+}
+
+pub fn protocol_expected(what: char, got: u8) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Protocol error: expected '{}', got '{}'",
+        what, got as char
+    )))
+}
+
+pub fn unknown_config_get(_name: &[u8]) -> CmdError {
+    CmdError::Static("ERR syntax error")
+}
+
+pub fn config_set_unknown(name: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+        trunc(name, 128)
+    )))
+}
+
+pub fn config_set_failed(name: &str, reason: &str) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
+        name, reason
+    )))
+}
+
+pub fn config_set_duplicate(name: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR CONFIG SET failed (possibly related to argument '{}') - duplicate parameter",
+        name
+    ))
+}
+
+pub fn config_immutable(name: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR CONFIG SET failed (possibly related to argument '{}') - can't set immutable config",
+        name
+    ))
+}
+
+pub fn pubsub_context(cmd: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+        cmd
+    ))
+}
+
+pub fn unknown_option(opt: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR unknown option '{}'",
+        trunc(opt, 128)
+    )))
+}
+
+pub fn custom(msg: String) -> CmdError {
+    CmdError::Formatted(sanitize(msg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_command_text() {
+        let e = unknown_command(b"foo", &[b"a", b"b"]);
+        assert_eq!(
+            e.message(),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
+        assert_eq!(
+            unknown_command(b"foo", &[]).message(),
+            "ERR unknown command 'foo', with args beginning with: "
+        );
+    }
+
+    #[test]
+    fn codes() {
+        assert_eq!(CmdError::WrongType.code(), "WRONGTYPE");
+        assert_eq!(CmdError::Syntax.code(), "ERR");
+    }
+}

@@ -1,0 +1,494 @@
+//! The single-threaded event loop (Redis's ae + networking.c): accept
+//! connections, read every ready socket, execute every complete command in
+//! what was read, write replies with as few syscalls as possible, and run
+//! the cron `hz` times a second.
+
+use crate::client::Client;
+use crate::clock;
+use crate::commands::{self, Args};
+use crate::error::CmdError;
+use crate::protocol::parse::{self, ArgSource, ParseLimits, Parsed};
+use crate::server::Server;
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tracing::{info, warn};
+
+/// Listener tokens live above this; client tokens are slot indexes below it.
+const LISTENER_BASE: usize = usize::MAX / 2;
+
+static SHUTDOWN_SIGNAL: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_sig: libc::c_int) {
+    SHUTDOWN_SIGNAL.store(true, Ordering::SeqCst);
+}
+
+fn install_signal_handlers() {
+    // SAFETY: the handler only stores to an atomic (async-signal-safe).
+    unsafe {
+        libc::signal(libc::SIGTERM, on_signal as libc::sighandler_t);
+        libc::signal(libc::SIGINT, on_signal as libc::sighandler_t);
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// Expands the `bind` directive into socket addresses. A leading '-' marks
+/// an address whose failure to bind is not fatal.
+pub fn bind_addrs(bind: &str, port: u16) -> Vec<(SocketAddr, bool)> {
+    let mut out = Vec::new();
+    for item in bind.split_whitespace() {
+        let (optional, addr) = match item.strip_prefix('-') {
+            Some(a) => (true, a),
+            None => (false, item),
+        };
+        let ip = match addr {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            a => a,
+        };
+        if let Ok(ip) = ip.parse::<std::net::IpAddr>() {
+            out.push((SocketAddr::new(ip, port), optional));
+        }
+    }
+    out
+}
+
+/// Opens the listening sockets. Err carries Redis's log wording.
+pub fn listen(srv: &Server) -> Result<Vec<TcpListener>, String> {
+    let port = srv.config.port;
+    let mut ls = Vec::new();
+    if port == 0 {
+        return Ok(ls);
+    }
+    let bind = srv.config.get("bind").unwrap_or("127.0.0.1").to_string();
+    for (addr, optional) in bind_addrs(&bind, port) {
+        match TcpListener::bind(addr) {
+            Ok(l) => ls.push(l),
+            Err(e) => {
+                if optional
+                    && matches!(
+                        e.raw_os_error(),
+                        Some(libc::EADDRNOTAVAIL)
+                            | Some(libc::EAFNOSUPPORT)
+                            | Some(libc::EPROTONOSUPPORT)
+                    )
+                {
+                    continue;
+                }
+                return Err(
+                    format!("Failed listening on port {} (tcp), aborting.", port)
+                        + &format!(" ({}: {})", addr, e),
+                );
+            }
+        }
+    }
+    Ok(ls)
+}
+
+fn set_keepalive(fd: i32, secs: i64) {
+    if secs <= 0 {
+        return;
+    }
+    let on: libc::c_int = 1;
+    let idle = secs as libc::c_int;
+    let intvl = (secs / 3).max(1) as libc::c_int;
+    let cnt: libc::c_int = 3;
+    let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: setsockopt with valid pointers to c_ints of the given size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_KEEPALIVE,
+            &on as *const _ as *const libc::c_void,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPIDLE,
+            &idle as *const _ as *const libc::c_void,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPINTVL,
+            &intvl as *const _ as *const libc::c_void,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPCNT,
+            &cnt as *const _ as *const libc::c_void,
+            sz,
+        );
+    }
+}
+
+/// Runs until SHUTDOWN or a signal. Returns the process exit code.
+pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> {
+    install_signal_handlers();
+    let mut poll = Poll::new()?;
+    for (i, l) in listeners.iter_mut().enumerate() {
+        poll.registry()
+            .register(l, Token(LISTENER_BASE + i), Interest::READABLE)?;
+    }
+    let mut events = Events::with_capacity(1024);
+    let mut next_cron = Instant::now();
+    info!("Ready to accept connections tcp");
+
+    loop {
+        let now = Instant::now();
+        let timeout = next_cron.saturating_duration_since(now);
+        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        for ev in events.iter() {
+            let t = ev.token().0;
+            if t >= LISTENER_BASE {
+                accept_all(&mut srv, &poll, &listeners[t - LISTENER_BASE]);
+                continue;
+            }
+            if ev.is_writable() {
+                if let Some(Some(c)) = srv.clients.get_mut(t) {
+                    c.writable = true;
+                    if c.pending_output() > 0 {
+                        if c.write_socket().is_err() {
+                            srv.to_close.push(t);
+                        } else if c.close_after_reply && c.pending_output() == 0 {
+                            srv.to_close.push(t);
+                        }
+                    }
+                }
+            }
+            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                handle_readable(&mut srv, t);
+            }
+        }
+        if !srv.monitors.is_empty() {
+            flush_monitors(&mut srv);
+        }
+        if !srv.pending_input.is_empty() && srv.pause.is_none() {
+            let pending = std::mem::take(&mut srv.pending_input);
+            for t in pending {
+                process_client_input(&mut srv, t);
+            }
+        }
+        close_pending(&mut srv, &poll);
+
+        if Instant::now() >= next_cron {
+            srv.cron();
+            clients_cron(&mut srv);
+            close_pending(&mut srv, &poll);
+            next_cron = Instant::now() + Duration::from_millis(1000 / srv.hz.max(1) as u64);
+            if SHUTDOWN_SIGNAL.swap(false, Ordering::SeqCst) {
+                warn!("Received SIGTERM scheduling shutdown...");
+                srv.shutdown.get_or_insert_with(Default::default);
+            }
+        }
+        if srv.shutdown.is_some() {
+            return Ok(crate::commands::server_cmds::finish_shutdown(&mut srv));
+        }
+    }
+}
+
+fn accept_all(srv: &mut Server, poll: &Poll, listener: &TcpListener) {
+    loop {
+        let (sock, _addr) = match listener.accept() {
+            Ok(s) => s,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                warn!("Accepting client connection: {}", e);
+                return;
+            }
+        };
+        srv.stats.connections_received += 1;
+        let _ = sock.set_nodelay(true);
+        if srv.nclients >= srv.config.maxclients {
+            use std::io::Write;
+            let mut s = sock;
+            let _ = s.write(format!("-{}\r\n", crate::error::MAX_CLIENTS).as_bytes());
+            srv.stats.rejected_connections += 1;
+            continue;
+        }
+        let slot = match srv.free_slots.pop() {
+            Some(s) => s,
+            None => {
+                srv.clients.push(None);
+                srv.clients.len() - 1
+            }
+        };
+        let mut c = Client::new(
+            srv.next_client_id,
+            slot,
+            sock,
+            clock::wall_ms(),
+            srv.config.requirepass.is_none(),
+        );
+        set_keepalive(
+            c.fd,
+            srv.config
+                .get("tcp-keepalive")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        );
+        srv.next_client_id += 1;
+        if let Err(e) = poll.registry().register(
+            &mut c.sock,
+            Token(slot),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            warn!("Error registering fd event for the new client: {}", e);
+            srv.free_slots.push(slot);
+            continue;
+        }
+        srv.clients[slot] = Some(Box::new(c));
+        srv.nclients += 1;
+    }
+}
+
+fn handle_readable(srv: &mut Server, t: usize) {
+    let limit = srv.config.client_query_buffer_limit;
+    let Some(Some(c)) = srv.clients.get_mut(t) else {
+        return;
+    };
+    if c.close_asap {
+        return;
+    }
+    match c.read_socket(limit) {
+        Ok(true) => {}
+        Ok(false) => {
+            // EOF: still execute what arrived (a client may send QUIT-less
+            // commands and close its write side), then close.
+            process_client_input(srv, t);
+            srv.to_close.push(t);
+            return;
+        }
+        Err(e) => {
+            if e.to_string() == "query buffer limit" {
+                warn!(
+                    "Closing client that reached max query buffer length (qbuf initial bytes: ...)"
+                );
+                srv.stats.client_qbuf_limit_disconnections += 1;
+            }
+            srv.to_close.push(t);
+            return;
+        }
+    }
+    srv.stats.io_reads += 1;
+    process_client_input(srv, t);
+}
+
+/// Parses and executes every complete command in the client's buffer, then
+/// flushes the replies with one write.
+pub fn process_client_input(srv: &mut Server, t: usize) {
+    let Some(slot) = srv.clients.get_mut(t) else {
+        return;
+    };
+    let Some(mut c) = slot.take() else {
+        return;
+    };
+    let mut qbuf = std::mem::take(&mut c.qbuf);
+    let mut argv = std::mem::take(&mut c.argv);
+    let mut inline = std::mem::take(&mut c.inline_args);
+    let mut queued_for_later = false;
+
+    while c.qstart < c.qend && !c.close_after_reply && !c.close_asap {
+        if srv.pause.is_some() && srv.paused_for(true) {
+            // CLIENT PAUSE: keep input queued until the pause ends.
+            queued_for_later = true;
+            break;
+        }
+        let limits = ParseLimits {
+            proto_max_bulk_len: srv.config.proto_max_bulk_len,
+            authenticated: c.authenticated,
+        };
+        let parsed = parse::parse_command(
+            &qbuf[..c.qend],
+            c.qstart,
+            &mut c.parse,
+            &mut argv,
+            &mut inline,
+            limits,
+        );
+        match parsed {
+            Parsed::Command { next, source } => {
+                c.qstart = next;
+                if argv.is_empty() {
+                    continue;
+                }
+                let buf: &[u8] = if source == ArgSource::Query {
+                    &qbuf
+                } else {
+                    &inline
+                };
+                let args = Args::new(buf, &argv);
+                commands::execute(srv, &mut c, &args);
+                if c.is_monitor && !srv.monitors.contains(&t) {
+                    srv.monitors.push(t);
+                }
+            }
+            Parsed::Incomplete { need } => {
+                if need >= parse::MBULK_BIG_ARG {
+                    c.qbuf = std::mem::take(&mut qbuf);
+                    c.reserve_query(need);
+                    qbuf = std::mem::take(&mut c.qbuf);
+                }
+                break;
+            }
+            Parsed::Error(e) => {
+                protocol_error(srv, &mut c, &e);
+                break;
+            }
+        }
+    }
+    c.qbuf = qbuf;
+    c.argv = argv;
+    c.inline_args = inline;
+    if c.qstart == c.qend && !c.parse.in_progress() {
+        c.qstart = 0;
+        c.qend = 0;
+    }
+    if queued_for_later && !srv.pending_input.contains(&t) {
+        srv.pending_input.push(t);
+    }
+    let mut close = c.close_asap;
+    if !close && c.pending_output() > 0 {
+        if check_output_limit(srv, &mut c) {
+            close = true;
+        } else {
+            srv.stats.io_writes += 1;
+            match c.write_socket() {
+                Ok(done) => {
+                    if done && c.close_after_reply {
+                        close = true;
+                    }
+                }
+                Err(_) => close = true,
+            }
+        }
+    } else if c.close_after_reply && c.pending_output() == 0 {
+        close = true;
+    }
+    if close {
+        srv.to_close.push(t);
+    }
+    srv.clients[t] = Some(c);
+}
+
+/// Reply to a protocol error and close after the reply, as Redis does.
+fn protocol_error(srv: &mut Server, c: &mut Client, e: &CmdError) {
+    let msg = e.message();
+    tracing::debug!(
+        "Protocol error ({}) from client: id={} addr={}",
+        msg,
+        c.id,
+        c.addr
+    );
+    c.out.error(e);
+    srv.stats.total_error_replies += 1;
+    *srv.stats.errorstats.entry("ERR".to_string()).or_default() += 1;
+    c.close_after_reply = true;
+    c.qstart = c.qend;
+}
+
+/// client-output-buffer-limit for normal clients: true = disconnect.
+fn check_output_limit(srv: &mut Server, c: &mut Client) -> bool {
+    let (hard, soft, secs) = if c.is_monitor {
+        srv.config.obuf_replica
+    } else {
+        srv.config.obuf_normal
+    };
+    let used = c.pending_output() as u64;
+    if hard > 0 && used >= hard {
+        warn!("Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.", c.id, c.addr);
+        srv.stats.client_outbuf_limit_disconnections += 1;
+        return true;
+    }
+    if soft > 0 && used >= soft {
+        let now = clock::wall_ms();
+        let since = *c.obuf_soft_since.get_or_insert(now);
+        if (now - since) as u64 >= secs * 1000 {
+            srv.stats.client_outbuf_limit_disconnections += 1;
+            return true;
+        }
+    } else {
+        c.obuf_soft_since = None;
+    }
+    false
+}
+
+fn close_pending(srv: &mut Server, poll: &Poll) {
+    while let Some(t) = srv.to_close.pop() {
+        if let Some(slot) = srv.clients.get_mut(t) {
+            if let Some(mut c) = slot.take() {
+                let _ = poll.registry().deregister(&mut c.sock);
+                srv.stats.net_input_closed += c.total_net_in;
+                srv.stats.net_output_closed += c.total_net_out;
+                srv.nclients -= 1;
+                srv.free_slots.push(t);
+                srv.monitors.retain(|&m| m != t);
+                srv.pending_input.retain(|&m| m != t);
+            }
+        }
+    }
+}
+
+/// Per-client housekeeping: idle timeouts, output flushing for clients that
+/// got output from others (MONITOR), query buffer shrinking.
+fn clients_cron(srv: &mut Server) {
+    let now = clock::wall_ms();
+    let timeout_ms = srv.config.timeout_secs * 1000;
+    let mut to_close = Vec::new();
+    for (t, slot) in srv.clients.iter_mut().enumerate() {
+        let Some(c) = slot.as_deref_mut() else {
+            continue;
+        };
+        if c.close_asap {
+            to_close.push(t);
+            continue;
+        }
+        if timeout_ms > 0 && !c.is_monitor && now - c.last_interaction_ms > timeout_ms {
+            tracing::debug!("Closing idle client");
+            to_close.push(t);
+            continue;
+        }
+        if c.pending_output() > 0 && c.writable && c.write_socket().is_err() {
+            to_close.push(t);
+            continue;
+        }
+        // Give back big query buffers of idle clients.
+        if c.qstart == c.qend
+            && !c.parse.in_progress()
+            && c.qbuf.len() > 4 * crate::client::IOBUF_LEN
+            && now - c.last_interaction_ms > 2000
+        {
+            c.qbuf = Vec::new();
+            c.qstart = 0;
+            c.qend = 0;
+        }
+        c.qbuf_peak = 0;
+    }
+    srv.to_close.extend(to_close);
+}
+
+/// Flushes output of clients that received data produced by others (e.g.
+/// MONITOR feeds). Called after each command batch.
+pub fn flush_monitors(srv: &mut Server) {
+    let tokens = srv.monitors.clone();
+    for t in tokens {
+        if let Some(Some(c)) = srv.clients.get_mut(t) {
+            if c.pending_output() > 0 && c.write_socket().is_err() {
+                srv.to_close.push(t);
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Active expiry: Redis 7.0's adaptive activeExpireCycle. Each cron tick
+//! samples keys with a TTL in each db, deletes the expired ones, and keeps
+//! going on a db while more than `acceptable_stale`% of the sample was
+//! expired — bounded by a time budget of a percentage of the tick.
+
+use crate::clock;
+use crate::server::Server;
+use std::time::Instant;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum CycleKind {
+    Slow,
+}
+
+const KEYS_PER_LOOP: u64 = 20;
+const SLOW_TIME_PERC: u64 = 25;
+const ACCEPTABLE_STALE: u64 = 10;
+const DBS_PER_CALL: usize = 16;
+
+pub fn active_expire_cycle(srv: &mut Server, _kind: CycleKind) {
+    let effort = srv.config.active_expire_effort.saturating_sub(1) as u64;
+    let keys_per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * effort;
+    let slow_perc = SLOW_TIME_PERC + 2 * effort;
+    let acceptable = ACCEPTABLE_STALE.saturating_sub(effort);
+    let hz = srv.hz.max(1) as u64;
+    let time_limit_us = (1_000_000 * slow_perc / hz / 100).max(1);
+    let start = Instant::now();
+    let now = clock::update();
+    let ndbs = srv.dbs.len();
+    let mut total_sampled = 0u64;
+    let mut total_expired = 0u64;
+    let mut timed_out = false;
+    let mut iteration = 0u64;
+    let mut keys: Vec<crate::ds::sds::Sds> = Vec::new();
+
+    for _ in 0..ndbs.min(DBS_PER_CALL) {
+        if timed_out {
+            break;
+        }
+        let dbi = srv.expire_db_cursor % ndbs;
+        srv.expire_db_cursor = srv.expire_db_cursor.wrapping_add(1);
+        loop {
+            let db = &mut srv.dbs[dbi];
+            let num = db.expires.len() as u64;
+            if num == 0 {
+                db.avg_ttl = 0;
+                break;
+            }
+            iteration += 1;
+            let want = num.min(keys_per_loop);
+            let max_buckets = want * 20;
+            let mut sampled = 0u64;
+            let mut checked_buckets = 0u64;
+            let mut ttl_sum = 0i64;
+            let mut ttl_samples = 0i64;
+            keys.clear();
+            while sampled < want && checked_buckets < max_buckets {
+                let cursor = db.expires_cursor;
+                let next = db.expires.scan(cursor, |k, &when| {
+                    sampled += 1;
+                    if when <= now {
+                        keys.push(k.clone());
+                    } else {
+                        ttl_sum += when - now;
+                        ttl_samples += 1;
+                    }
+                });
+                checked_buckets += 1;
+                db.expires_cursor = next;
+                if next == 0 {
+                    break;
+                }
+            }
+            let expired = keys.len() as u64;
+            for k in keys.drain(..) {
+                db.delete(&k);
+            }
+            srv.stats.expired_keys_active += expired;
+            total_sampled += sampled;
+            total_expired += expired;
+            if ttl_samples > 0 {
+                let avg = ttl_sum / ttl_samples;
+                let db = &mut srv.dbs[dbi];
+                db.avg_ttl = if db.avg_ttl == 0 {
+                    avg
+                } else {
+                    (db.avg_ttl / 50) * 49 + avg / 50
+                };
+            }
+            if iteration % 16 == 0 && start.elapsed().as_micros() as u64 > time_limit_us {
+                timed_out = true;
+                srv.stats.expired_time_cap_reached += 1;
+                break;
+            }
+            // Repeat on this db while the sample was mostly stale.
+            if sampled == 0 || expired * 100 / sampled <= acceptable {
+                break;
+            }
+        }
+    }
+    let elapsed = start.elapsed().as_micros() as u64;
+    srv.stats.expire_cycle_time_used_us += elapsed;
+    let current_perc = if total_sampled > 0 {
+        total_expired as f64 / total_sampled as f64
+    } else {
+        0.0
+    };
+    srv.stats.expired_stale_perc = current_perc * 0.05 + srv.stats.expired_stale_perc * 0.95;
+    srv.latency_add("expire-cycle", elapsed / 1000);
+}

@@ -1,0 +1,20 @@
+//! ferrokv: a Redis 7.0-compatible in-memory key-value server.
+//!
+//! See docs/ARCHITECTURE.md for the module map and a command's path from
+//! socket to reply.
+
+pub mod alloc;
+pub mod client;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod ds;
+pub mod error;
+pub mod event_loop;
+pub mod expire;
+pub mod logging;
+pub mod object;
+pub mod protocol;
+pub mod server;
+pub mod util;

@@ -1,0 +1,139 @@
+//! Logging in Redis's format, through `tracing`:
+//! `<pid>:M 27 Nov 2026 11:26:18.123 * message`. Levels map as
+//! warning '#' (WARN/ERROR), notice '*' (INFO), verbose '-' (DEBUG),
+//! debug '.' (TRACE). `logfile ""` logs to stdout.
+
+use std::fmt;
+use std::io::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// 0 debug, 1 verbose, 2 notice, 3 warning (Redis's verbosity numbers).
+static VERBOSITY: AtomicU8 = AtomicU8::new(2);
+
+pub fn set_verbosity(level: u8) {
+    VERBOSITY.store(level, Ordering::Relaxed);
+}
+
+fn level_rank(l: &Level) -> u8 {
+    match *l {
+        Level::TRACE => 0,
+        Level::DEBUG => 1,
+        Level::INFO => 2,
+        _ => 3,
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z.rem_euclid(146097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// "27 Nov 2026 11:26:18.123" for a unix time in ms (UTC).
+pub fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86400));
+    let sod = secs.rem_euclid(86400);
+    format!(
+        "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
+        d,
+        MONTHS[(m - 1) as usize],
+        y,
+        sod / 3600,
+        (sod % 3600) / 60,
+        sod % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+struct RedisFormat {
+    pid: u32,
+}
+
+impl<S, N> FormatEvent<S, N> for RedisFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let c = match *event.metadata().level() {
+            Level::TRACE => '.',
+            Level::DEBUG => '-',
+            Level::INFO => '*',
+            _ => '#',
+        };
+        write!(
+            w,
+            "{}:M {} {} ",
+            self.pid,
+            format_time(crate::clock::wall_ms()),
+            c
+        )?;
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
+    }
+}
+
+/// Installs the global subscriber. `logfile` empty = stdout.
+pub fn init(logfile: &str, verbosity: u8) -> Result<(), String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::Layer;
+    set_verbosity(verbosity);
+    let filter = tracing_subscriber::filter::filter_fn(|meta| {
+        level_rank(meta.level()) >= VERBOSITY.load(Ordering::Relaxed)
+    });
+    let fmt = tracing_subscriber::fmt::layer()
+        .event_format(RedisFormat {
+            pid: std::process::id(),
+        })
+        .with_ansi(false);
+    let result = if logfile.is_empty() {
+        let layer = fmt.with_writer(std::io::stdout).with_filter(filter);
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+    } else {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(logfile)
+            .map_err(|e| format!("Can't open the log file: {}", e))?;
+        let file = std::sync::Mutex::new(file);
+        let layer = fmt.with_writer(file).with_filter(filter);
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+    };
+    result.map_err(|e| e.to_string())?;
+    let _ = std::io::stdout().flush();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn time_format() {
+        assert_eq!(super::format_time(0), "01 Jan 1970 00:00:00.000");
+        assert_eq!(
+            super::format_time(1_795_778_778_123),
+            "27 Nov 2026 11:26:18.123"
+        );
+    }
+}

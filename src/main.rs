@@ -1,0 +1,190 @@
+//! `ferrokv-server [config-file] [--directive value ...]`: loads the
+//! configuration like redis-server, sets up logging, opens the listening
+//! sockets and hands over to the event loop.
+
+use ferrokv::config::Config;
+use ferrokv::server::{Server, REDIS_VERSION, VERSION};
+use ferrokv::{event_loop, logging};
+use tracing::{info, warn};
+
+#[global_allocator]
+static GLOBAL: ferrokv::alloc::CountingAlloc = ferrokv::alloc::CountingAlloc;
+
+fn cli() -> clap::Command {
+    clap::Command::new("ferrokv-server")
+        .about("A Redis 7.0-compatible in-memory key-value server")
+        .override_usage(
+            "ferrokv-server [/path/to/redis.conf] [options] [-]\n       ferrokv-server - (read config from stdin)\n       ferrokv-server -v or --version\n       ferrokv-server -h or --help\n\nExamples:\n       ferrokv-server (run the server with default conf)\n       ferrokv-server /etc/redis/6379.conf\n       ferrokv-server --port 7777\n       ferrokv-server /etc/myredis.conf --loglevel verbose -",
+        )
+        .disable_version_flag(true)
+        .arg(
+            clap::Arg::new("version")
+                .short('v')
+                .long("version")
+                .action(clap::ArgAction::SetTrue)
+                .help("Print version and exit"),
+        )
+        .arg(
+            clap::Arg::new("args")
+                .num_args(0..)
+                .trailing_var_arg(true)
+                .allow_hyphen_values(true)
+                .help("Config file, then --directive value pairs as in redis.conf"),
+        )
+}
+
+fn fatal_config(file: &str, e: &ferrokv::config::ConfigError) -> ! {
+    eprintln!(
+        "\n*** FATAL CONFIG FILE ERROR (ferrokv {} / Redis {}) ***",
+        VERSION, REDIS_VERSION
+    );
+    eprintln!(
+        "Reading the configuration file {}, at line {}",
+        file, e.line
+    );
+    eprintln!(">>> '{}'", e.text);
+    eprintln!("{}", e.reason);
+    std::process::exit(1);
+}
+
+fn daemonize() {
+    // SAFETY: fork/setsid/dup2 before any threads are started.
+    unsafe {
+        match libc::fork() {
+            -1 => {
+                eprintln!("fork failed");
+                std::process::exit(1);
+            }
+            0 => {}
+            _ => std::process::exit(0),
+        }
+        libc::setsid();
+        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if fd >= 0 {
+            libc::dup2(fd, 0);
+            libc::dup2(fd, 1);
+            libc::dup2(fd, 2);
+            if fd > 2 {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
+fn main() {
+    let m = cli().get_matches();
+    if m.get_flag("version") {
+        println!(
+            "ferrokv server v={} redis_version={} bits=64 malloc=libc",
+            VERSION, REDIS_VERSION
+        );
+        return;
+    }
+    let raw: Vec<String> = m
+        .get_many::<String>("args")
+        .map(|v| v.cloned().collect())
+        .unwrap_or_default();
+
+    let mut config = Config::new();
+    let mut rest = &raw[..];
+    let mut config_file = None;
+    if let Some(first) = raw.first() {
+        if !first.starts_with("--") {
+            config_file = Some(first.clone());
+            rest = &raw[1..];
+        }
+    }
+    // A trailing "-" means: also read config from stdin.
+    let mut read_stdin = false;
+    if rest.last().map(|s| s.as_str()) == Some("-") {
+        read_stdin = true;
+        rest = &rest[..rest.len() - 1];
+    }
+    if let Some(path) = &config_file {
+        let text = if path == "-" {
+            std::io::read_to_string(std::io::stdin()).unwrap_or_default()
+        } else {
+            match std::fs::read_to_string(path) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("Fatal error, can't open config file '{}': {}", path, e);
+                    std::process::exit(1);
+                }
+            }
+        };
+        if let Err(e) = config.load_text(&text) {
+            fatal_config(path, &e);
+        }
+        if path != "-" {
+            config.config_file = std::fs::canonicalize(path)
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned());
+        }
+    }
+    if read_stdin {
+        let text = std::io::read_to_string(std::io::stdin()).unwrap_or_default();
+        if let Err(e) = config.load_text(&text) {
+            fatal_config("(stdin)", &e);
+        }
+    }
+    if !rest.is_empty() {
+        if !rest[0].starts_with("--") {
+            eprintln!("\n*** FATAL CONFIG FILE ERROR ***\nInvalid argument '{}': options must start with --", rest[0]);
+            std::process::exit(1);
+        }
+        let text = Config::args_to_text(rest);
+        if let Err(e) = config.load_text(&text) {
+            fatal_config("(command line)", &e);
+        }
+    }
+
+    if config.get_bool("daemonize") {
+        daemonize();
+    }
+    let logfile = config.get("logfile").unwrap_or("").to_string();
+    if let Err(e) = logging::init(&logfile, config.loglevel) {
+        eprintln!("{}", e);
+        std::process::exit(1);
+    }
+    let pid = std::process::id();
+    warn!("oO0OoO0OoO0Oo ferrokv is starting oO0OoO0OoO0Oo");
+    warn!(
+        "ferrokv version={}, redis_version={}, bits=64, pid={}, just started",
+        VERSION, REDIS_VERSION, pid
+    );
+    match &config.config_file {
+        Some(f) => warn!("Configuration loaded from {}", f),
+        None => warn!("Warning: no config file specified, using the default config. In order to specify a config file use ferrokv-server /path/to/redis.conf"),
+    }
+    let pidfile = config.get("pidfile").unwrap_or("").to_string();
+    if !pidfile.is_empty() {
+        let _ = std::fs::write(&pidfile, format!("{}\n", pid));
+    }
+
+    let mut srv = Server::new(config);
+    let listeners = match event_loop::listen(&srv) {
+        Ok(l) => l,
+        Err(msg) => {
+            warn!("{}", msg);
+            std::process::exit(1);
+        }
+    };
+    srv.tcp_port = srv.config.port;
+    info!(
+        "ferrokv {} (Redis {} compatible) 64 bit, standalone mode, Port: {} PID: {}",
+        VERSION, REDIS_VERSION, srv.tcp_port, pid
+    );
+    info!("Running mode=standalone, port={}.", srv.tcp_port);
+    warn!("Server initialized");
+    let code = match event_loop::run(srv, listeners) {
+        Ok(code) => code,
+        Err(e) => {
+            warn!("Event loop failed: {}", e);
+            1
+        }
+    };
+    if !pidfile.is_empty() {
+        let _ = std::fs::remove_file(&pidfile);
+    }
+    std::process::exit(code);
+}

@@ -1,0 +1,210 @@
+//! Values stored in the keyspace (Redis's `robj`): the type, the encoding
+//! that `OBJECT ENCODING` reports, and the LRU/LFU clock.
+//!
+//! Strings follow Redis's three encodings: `int` (a number that round-trips
+//! through `string2ll`), `embstr` (≤ 44 bytes, never modified in place) and
+//! `raw` (anything larger, or any string changed by APPEND/SETRANGE/SETBIT).
+//! Short strings are kept inline in the 16-byte `Value` to save an allocation.
+
+use crate::ds::sds::Sds;
+use crate::util::num;
+
+/// Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT.
+pub const EMBSTR_SIZE_LIMIT: usize = 44;
+/// Bytes a string can keep inline in `Value` without a heap allocation.
+pub const INLINE_CAP: usize = 14;
+
+/// A short string stored inline (reported as `embstr`).
+#[derive(Clone, Copy)]
+pub struct InlineStr {
+    len: u8,
+    buf: [u8; INLINE_CAP],
+}
+
+impl InlineStr {
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+}
+
+/// A keyspace value. 16 bytes; collections live behind a Box.
+pub enum Value {
+    /// Integer-encoded string.
+    Int(i64),
+    /// embstr up to INLINE_CAP bytes, no allocation.
+    Inline(InlineStr),
+    /// embstr of INLINE_CAP+1 ..= 44 bytes.
+    Emb(Sds),
+    /// raw string: any length, modifiable in place.
+    Raw(Box<Vec<u8>>),
+}
+
+/// The value plus its access clock (Redis's 24-bit lru field).
+pub struct Obj {
+    pub value: Value,
+    /// LRU clock in seconds (low 24 bits), or LFU data when the maxmemory
+    /// policy is an LFU one (16-bit minutes + 8-bit counter).
+    pub lru: u32,
+}
+
+/// The type names TYPE and SCAN TYPE use.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ObjType {
+    String,
+    List,
+    Set,
+    ZSet,
+    Hash,
+    Stream,
+}
+
+impl ObjType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjType::String => "string",
+            ObjType::List => "list",
+            ObjType::Set => "set",
+            ObjType::ZSet => "zset",
+            ObjType::Hash => "hash",
+            ObjType::Stream => "stream",
+        }
+    }
+
+    pub fn from_name(name: &[u8]) -> Option<ObjType> {
+        Some(match name.to_ascii_lowercase().as_slice() {
+            b"string" => ObjType::String,
+            b"list" => ObjType::List,
+            b"set" => ObjType::Set,
+            b"zset" => ObjType::ZSet,
+            b"hash" => ObjType::Hash,
+            b"stream" => ObjType::Stream,
+            _ => return None,
+        })
+    }
+}
+
+impl Value {
+    /// A string value from client bytes, choosing the encoding as Redis's
+    /// `createStringObject` + `tryObjectEncoding` do for SET.
+    pub fn from_bytes(b: &[u8]) -> Value {
+        if b.len() <= 20 {
+            if let Some(n) = num::parse_i64(b) {
+                return Value::Int(n);
+            }
+        }
+        Value::embstr(b)
+    }
+
+    /// A string that keeps exactly these bytes as embstr/raw (no int
+    /// conversion): what Redis does for values it does not try to encode.
+    pub fn embstr(b: &[u8]) -> Value {
+        if b.len() <= INLINE_CAP {
+            let mut buf = [0u8; INLINE_CAP];
+            buf[..b.len()].copy_from_slice(b);
+            Value::Inline(InlineStr {
+                len: b.len() as u8,
+                buf,
+            })
+        } else if b.len() <= EMBSTR_SIZE_LIMIT {
+            Value::Emb(Sds::new(b))
+        } else {
+            Value::Raw(Box::new(b.to_vec()))
+        }
+    }
+
+    pub fn raw(v: Vec<u8>) -> Value {
+        Value::Raw(Box::new(v))
+    }
+
+    pub fn obj_type(&self) -> ObjType {
+        match self {
+            Value::Int(_) | Value::Inline(_) | Value::Emb(_) | Value::Raw(_) => ObjType::String,
+        }
+    }
+
+    /// OBJECT ENCODING's answer.
+    pub fn encoding_name(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "int",
+            Value::Inline(_) | Value::Emb(_) => "embstr",
+            Value::Raw(_) => "raw",
+        }
+    }
+
+    pub fn is_string(&self) -> bool {
+        self.obj_type() == ObjType::String
+    }
+
+    /// The bytes of a string value; integers are formatted into `tmp`.
+    /// Returns None for non-string types.
+    #[inline]
+    pub fn str_bytes<'a>(&'a self, tmp: &'a mut [u8; 20]) -> Option<&'a [u8]> {
+        match self {
+            Value::Int(n) => Some(num::format_i64(*n, tmp)),
+            Value::Inline(s) => Some(s.as_bytes()),
+            Value::Emb(s) => Some(s.as_bytes()),
+            Value::Raw(v) => Some(v.as_slice()),
+        }
+    }
+
+    /// Length in bytes of a string value (STRLEN).
+    pub fn str_len(&self) -> Option<usize> {
+        let mut tmp = [0u8; 20];
+        self.str_bytes(&mut tmp).map(|b| b.len())
+    }
+
+    /// Converts a string value to the raw encoding and returns its buffer
+    /// for in-place modification (APPEND, SETRANGE, SETBIT...).
+    pub fn make_raw(&mut self) -> Option<&mut Vec<u8>> {
+        if !matches!(self, Value::Raw(_)) {
+            let mut tmp = [0u8; 20];
+            let bytes = self.str_bytes(&mut tmp)?.to_vec();
+            *self = Value::Raw(Box::new(bytes));
+        }
+        match self {
+            Value::Raw(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Approximate heap bytes owned by this value (MEMORY USAGE).
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Value::Int(_) | Value::Inline(_) => 0,
+            Value::Emb(s) => s.alloc_size(),
+            Value::Raw(v) => std::mem::size_of::<Vec<u8>>() + v.capacity(),
+        }
+    }
+}
+
+impl Obj {
+    pub fn new(value: Value, lru: u32) -> Obj {
+        Obj { value, lru }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_stay_compact() {
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+        assert_eq!(std::mem::size_of::<Obj>(), 24);
+    }
+
+    #[test]
+    fn encodings_match_redis() {
+        assert_eq!(Value::from_bytes(b"12345").encoding_name(), "int");
+        assert_eq!(Value::from_bytes(b"-0").encoding_name(), "embstr");
+        assert_eq!(Value::from_bytes(b"012").encoding_name(), "embstr");
+        assert_eq!(Value::from_bytes(&[b'a'; 44]).encoding_name(), "embstr");
+        assert_eq!(Value::from_bytes(&[b'a'; 45]).encoding_name(), "raw");
+        let mut v = Value::from_bytes(b"abc");
+        v.make_raw().unwrap().extend_from_slice(b"d");
+        assert_eq!(v.encoding_name(), "raw");
+        let mut t = [0u8; 20];
+        assert_eq!(v.str_bytes(&mut t).unwrap(), b"abcd");
+    }
+}

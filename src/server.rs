@@ -1,0 +1,342 @@
+//! Server state owned by the keyspace thread: databases, clients, config,
+//! command table, statistics, slow log and latency monitor — Redis's
+//! `struct redisServer` — plus the cron that runs `hz` times a second.
+
+use crate::client::Client;
+use crate::clock;
+use crate::commands::CommandTable;
+use crate::config::Config;
+use crate::db::Db;
+use crate::expire;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The Redis version we are compatible with; clients gate features on it.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// Per-command statistics (INFO commandstats).
+#[derive(Default, Clone)]
+pub struct CmdStats {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+/// Server-wide counters (INFO stats).
+#[derive(Default)]
+pub struct Stats {
+    pub connections_received: u64,
+    pub commands_processed: u64,
+    pub rejected_connections: u64,
+    /// Net bytes of clients that already disconnected.
+    pub net_input_closed: u64,
+    pub net_output_closed: u64,
+    pub expired_keys_active: u64,
+    pub expired_stale_perc: f64,
+    pub expired_time_cap_reached: u64,
+    pub expire_cycle_time_used_us: u64,
+    pub evicted_keys: u64,
+    pub evicted_clients: u64,
+    pub total_error_replies: u64,
+    pub errorstats: HashMap<String, u64>,
+    pub unexpected_error_replies: u64,
+    pub io_reads: u64,
+    pub io_writes: u64,
+    pub client_qbuf_limit_disconnections: u64,
+    pub client_outbuf_limit_disconnections: u64,
+    /// Samples for instantaneous_ops_per_sec: (ms, ops) per cron-second.
+    pub ops_samples: VecDeque<f64>,
+    pub last_sample_ms: i64,
+    pub last_sample_ops: u64,
+    pub net_in_samples: VecDeque<f64>,
+    pub net_out_samples: VecDeque<f64>,
+    pub last_sample_net_in: u64,
+    pub last_sample_net_out: u64,
+    pub peak_memory: usize,
+}
+
+/// One SLOWLOG entry.
+pub struct SlowlogEntry {
+    pub id: u64,
+    pub time: i64,
+    pub duration_us: u64,
+    pub args: Vec<Vec<u8>>,
+    pub peer: String,
+    pub name: Vec<u8>,
+}
+
+/// One latency-monitor event series.
+#[derive(Default)]
+pub struct LatencySeries {
+    pub samples: VecDeque<(i64, u64)>,
+    pub max: u64,
+}
+
+/// What CLIENT PAUSE blocks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PauseKind {
+    All,
+    Write,
+}
+
+/// A SHUTDOWN in progress.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShutdownFlags {
+    pub nosave: bool,
+    pub save: bool,
+    pub now: bool,
+    pub force: bool,
+}
+
+pub struct Server {
+    pub config: Config,
+    pub dbs: Vec<Db>,
+    /// Client slots indexed by mio token; the client executing a command
+    /// is temporarily taken out of its slot.
+    pub clients: Vec<Option<Box<Client>>>,
+    pub free_slots: Vec<usize>,
+    pub nclients: usize,
+    pub next_client_id: u64,
+    pub commands: CommandTable,
+    pub stats: Stats,
+    pub start_ms: i64,
+    pub start_instant: Instant,
+    pub run_id: String,
+    pub dirty: u64,
+    pub lastsave: i64,
+    pub slowlog: VecDeque<SlowlogEntry>,
+    pub slowlog_next_id: u64,
+    pub latency: HashMap<&'static str, LatencySeries>,
+    /// Tokens of clients in MONITOR mode.
+    pub monitors: Vec<usize>,
+    pub pause: Option<(i64, PauseKind)>,
+    pub shutdown: Option<ShutdownFlags>,
+    pub cronloops: u64,
+    pub rng: SmallRng,
+    pub executable: String,
+    /// The TCP port we actually listen on.
+    pub tcp_port: u16,
+    pub active_expire_enabled: bool,
+    /// Tokens of clients to close at the end of this event loop iteration.
+    pub to_close: Vec<usize>,
+    /// Tokens of clients whose input is waiting (e.g. for a pause to end).
+    pub pending_input: Vec<usize>,
+    /// Current hz (dynamic-hz scales it with the number of clients).
+    pub hz: u32,
+    pub resize_db_cursor: usize,
+    pub rehash_db_cursor: usize,
+    pub expire_db_cursor: usize,
+    pub loading: bool,
+}
+
+impl Server {
+    pub fn new(config: Config) -> Server {
+        let now = clock::update();
+        let mut rng = SmallRng::from_entropy();
+        let run_id: String = (0..40)
+            .map(|_| {
+                let v: u8 = rng.gen_range(0..16);
+                char::from_digit(v as u32, 16).unwrap_or('0')
+            })
+            .collect();
+        let dbs = (0..config.databases).map(Db::new).collect();
+        let hz = config.hz;
+        Server {
+            config,
+            dbs,
+            clients: Vec::new(),
+            free_slots: Vec::new(),
+            nclients: 0,
+            next_client_id: 1,
+            commands: CommandTable::build(),
+            stats: Stats::default(),
+            start_ms: now,
+            start_instant: Instant::now(),
+            run_id,
+            dirty: 0,
+            lastsave: now / 1000,
+            slowlog: VecDeque::new(),
+            slowlog_next_id: 0,
+            latency: HashMap::new(),
+            monitors: Vec::new(),
+            pause: None,
+            shutdown: None,
+            cronloops: 0,
+            rng,
+            executable: std::env::current_exe()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            tcp_port: 0,
+            active_expire_enabled: true,
+            to_close: Vec::new(),
+            pending_input: Vec::new(),
+            hz,
+            resize_db_cursor: 0,
+            rehash_db_cursor: 0,
+            expire_db_cursor: 0,
+            loading: false,
+        }
+    }
+
+    /// Iterates over connected clients except the one executing a command.
+    pub fn other_clients(&self) -> impl Iterator<Item = &Client> {
+        self.clients.iter().filter_map(|c| c.as_deref())
+    }
+
+    pub fn other_clients_mut(&mut self) -> impl Iterator<Item = &mut Client> {
+        self.clients.iter_mut().filter_map(|c| c.as_deref_mut())
+    }
+
+    /// Total keys with the given db filter.
+    pub fn total_keys(&self) -> usize {
+        self.dbs.iter().map(|d| d.len()).sum()
+    }
+
+    pub fn expired_keys(&self) -> u64 {
+        self.stats.expired_keys_active + self.dbs.iter().map(|d| d.stat_expired).sum::<u64>()
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        self.start_instant.elapsed().as_secs()
+    }
+
+    /// Records a latency event if it crosses latency-monitor-threshold.
+    pub fn latency_add(&mut self, event: &'static str, ms: u64) {
+        let thr = self.config.latency_monitor_threshold;
+        if thr <= 0 || (ms as i64) < thr {
+            return;
+        }
+        let now = clock::now_ms() / 1000;
+        let s = self.latency.entry(event).or_default();
+        if let Some(last) = s.samples.back_mut() {
+            if last.0 == now {
+                last.1 = last.1.max(ms);
+                s.max = s.max.max(ms);
+                return;
+            }
+        }
+        s.samples.push_back((now, ms));
+        if s.samples.len() > 160 {
+            s.samples.pop_front();
+        }
+        s.max = s.max.max(ms);
+    }
+
+    /// Is the server paused for this kind of command right now?
+    pub fn paused_for(&mut self, is_write: bool) -> bool {
+        match self.pause {
+            Some((until, kind)) => {
+                if clock::wall_ms() >= until {
+                    self.pause = None;
+                    false
+                } else {
+                    kind == PauseKind::All || is_write
+                }
+            }
+            None => false,
+        }
+    }
+
+    /// Runs `hz` times a second: expiry, rehashing, resizing, stats.
+    pub fn cron(&mut self) {
+        let now = clock::update();
+        self.cronloops += 1;
+        // instantaneous metrics, sampled every 100ms like Redis
+        if now - self.stats.last_sample_ms >= 100 {
+            let dt = (now - self.stats.last_sample_ms).max(1) as f64;
+            let ops = self.stats.commands_processed;
+            let (nin, nout) = self.net_totals();
+            let push = |q: &mut VecDeque<f64>, v: f64| {
+                q.push_back(v);
+                if q.len() > 16 {
+                    q.pop_front();
+                }
+            };
+            if self.stats.last_sample_ms > 0 {
+                push(
+                    &mut self.stats.ops_samples,
+                    (ops - self.stats.last_sample_ops) as f64 * 1000.0 / dt,
+                );
+                push(
+                    &mut self.stats.net_in_samples,
+                    (nin - self.stats.last_sample_net_in) as f64 * 1000.0 / dt,
+                );
+                push(
+                    &mut self.stats.net_out_samples,
+                    (nout - self.stats.last_sample_net_out) as f64 * 1000.0 / dt,
+                );
+            }
+            self.stats.last_sample_ms = now;
+            self.stats.last_sample_ops = ops;
+            self.stats.last_sample_net_in = nin;
+            self.stats.last_sample_net_out = nout;
+        }
+        let used = crate::alloc::used_memory();
+        if used > self.stats.peak_memory {
+            self.stats.peak_memory = used;
+        }
+        if self.active_expire_enabled {
+            expire::active_expire_cycle(self, expire::CycleKind::Slow);
+        }
+        self.databases_cron();
+        if self.config.dynamic_hz {
+            // Redis doubles hz per 200 clients (MAX_CLIENTS_PER_CLOCK_TICK).
+            let mut hz = self.config.hz;
+            while (self.nclients as u32) / hz.max(1) > 200 && hz < 500 {
+                hz *= 2;
+            }
+            self.hz = hz.min(500);
+        } else {
+            self.hz = self.config.hz;
+        }
+    }
+
+    /// Total network bytes in and out, including live clients.
+    pub fn net_totals(&self) -> (u64, u64) {
+        let mut i = self.stats.net_input_closed;
+        let mut o = self.stats.net_output_closed;
+        for c in self.other_clients() {
+            i += c.total_net_in;
+            o += c.total_net_out;
+        }
+        (i, o)
+    }
+
+    /// Shrinks sparse tables and advances incremental rehashing, a bounded
+    /// amount per tick (Redis's databasesCron).
+    fn databases_cron(&mut self) {
+        let n = self.dbs.len();
+        let per_call = n.min(16);
+        for _ in 0..per_call {
+            let db = &mut self.dbs[self.resize_db_cursor % n];
+            if db.dict.needs_shrink() {
+                db.dict.shrink_to_fit();
+            }
+            if db.expires.needs_shrink() {
+                db.expires.shrink_to_fit();
+            }
+            self.resize_db_cursor = (self.resize_db_cursor + 1) % n;
+        }
+        if self.config.activerehashing {
+            for _ in 0..per_call {
+                let db = &mut self.dbs[self.rehash_db_cursor % n];
+                let mut worked = false;
+                if db.dict.is_rehashing() {
+                    db.dict.rehash_for(std::time::Duration::from_millis(1));
+                    worked = true;
+                } else if db.expires.is_rehashing() {
+                    db.expires.rehash_for(std::time::Duration::from_millis(1));
+                    worked = true;
+                }
+                if worked {
+                    break;
+                }
+                self.rehash_db_cursor = (self.rehash_db_cursor + 1) % n;
+            }
+        }
+    }
+}
