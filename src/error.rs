@@ -93,6 +93,10 @@ pub const CLIENT_ID_INVALID: &str = "ERR client-id should be greater than 0";
 pub const DEBUG_DISABLED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 pub const LCS_TOO_BIG: &str =
     "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
+pub const LCS_TOO_LONG: &str = "ERR String too long for LCS";
+pub const LCS_ALLOC: &str = "ERR Insufficient memory, failed allocating transient memory for LCS";
+pub const OBJECT_IDLETIME_LFU: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+pub const OBJECT_FREQ_NOT_LFU: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 pub const LCS_IDX_AND_LEN: &str =
     "ERR If you want both the length and indexes, please just use IDX.";
 pub const RANGE_NEGATIVE_COUNT: &str = "ERR COUNT must be > 0";

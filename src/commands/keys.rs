@@ -1,3 +1,615 @@
-//! (placeholder: filled in below)
-use super::CommandSpec;
-pub static COMMANDS: &[CommandSpec] = &[];
+//! Generic keyspace commands (Redis's db.c / expire.c / object.c): DEL,
+//! EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE, TOUCH, the
+//! EXPIRE family, TTL family, PERSIST and OBJECT.
+
+use super::{
+    container, spec, Args, CommandSpec, Group, FAST, KEY1, LOADING, READONLY, STALE, WRITE,
+};
+use crate::client::Client;
+use crate::clock;
+use crate::error::{self, CmdError, CmdResult};
+use crate::object::{Obj, ObjType, Value};
+use crate::server::Server;
+use crate::util::glob::string_match;
+use crate::util::num;
+
+const G: Group = Group::Generic;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("del", -2, WRITE, (1, -1, 1), G, "1.0.0", "Deletes one or more keys.", del),
+    spec("unlink", -2, WRITE | FAST, (1, -1, 1), G, "4.0.0", "Asynchronously deletes one or more keys.", del),
+    spec("exists", -2, READONLY | FAST, (1, -1, 1), G, "1.0.0", "Determines whether one or more keys exist.", exists),
+    spec("type", 2, READONLY | FAST, KEY1, G, "1.0.0", "Determines the type of value stored at a key.", type_cmd),
+    spec("keys", 2, READONLY, (0, 0, 0), G, "1.0.0", "Returns all key names that match a pattern.", keys),
+    spec("scan", -2, READONLY, (0, 0, 0), G, "2.8.0", "Iterates over the key names in the database.", scan),
+    spec("randomkey", 1, READONLY, (0, 0, 0), G, "1.0.0", "Returns a random key name from the database.", randomkey),
+    spec("rename", 3, WRITE, (1, 2, 1), G, "1.0.0", "Renames a key and overwrites the destination.", rename),
+    spec("renamenx", 3, WRITE | FAST, (1, 2, 1), G, "1.0.0", "Renames a key only when the target key name doesn't exist.", renamenx),
+    spec("copy", -3, WRITE | super::DENYOOM, (1, 2, 1), G, "6.2.0", "Copies the value of a key to a new key.", copy),
+    spec("move", 3, WRITE | FAST, KEY1, G, "1.0.0", "Moves a key to another database.", move_cmd),
+    spec("touch", -2, READONLY | FAST, (1, -1, 1), G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", touch),
+    spec("expire", -3, WRITE | FAST, KEY1, G, "1.0.0", "Sets the expiration time of a key in seconds.", expire),
+    spec("pexpire", -3, WRITE | FAST, KEY1, G, "2.6.0", "Sets the expiration time of a key in milliseconds.", pexpire),
+    spec("expireat", -3, WRITE | FAST, KEY1, G, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", expireat),
+    spec("pexpireat", -3, WRITE | FAST, KEY1, G, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", pexpireat),
+    spec("ttl", 2, READONLY | FAST, KEY1, G, "1.0.0", "Returns the expiration time in seconds of a key.", ttl),
+    spec("pttl", 2, READONLY | FAST, KEY1, G, "2.6.0", "Returns the expiration time in milliseconds of a key.", pttl),
+    spec("expiretime", 2, READONLY | FAST, KEY1, G, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", expiretime),
+    spec("pexpiretime", 2, READONLY | FAST, KEY1, G, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", pexpiretime),
+    spec("persist", 2, WRITE | FAST, KEY1, G, "2.2.0", "Removes the expiration time of a key.", persist),
+    container("object", G, "2.2.3", "A container for object introspection commands.", OBJECT_SUBCOMMANDS),
+];
+
+static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
+    spec(
+        "encoding",
+        3,
+        READONLY,
+        (2, 2, 1),
+        G,
+        "2.2.3",
+        "Returns the internal encoding of a Redis object.",
+        object_encoding,
+    ),
+    spec(
+        "refcount",
+        3,
+        READONLY,
+        (2, 2, 1),
+        G,
+        "2.2.3",
+        "Returns the reference count of a value of a key.",
+        object_refcount,
+    ),
+    spec(
+        "idletime",
+        3,
+        READONLY,
+        (2, 2, 1),
+        G,
+        "2.2.3",
+        "Returns the time since the last access to a Redis object.",
+        object_idletime,
+    ),
+    spec(
+        "freq",
+        3,
+        READONLY,
+        (2, 2, 1),
+        G,
+        "4.0.0",
+        "Returns the logarithmic access frequency counter of a Redis object.",
+        object_freq,
+    ),
+    spec(
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "6.2.0",
+        "Returns helpful text about the different subcommands.",
+        object_help,
+    ),
+];
+
+fn del(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let db = &mut srv.dbs[c.db];
+    let mut n = 0;
+    for k in a.iter().skip(1) {
+        db.expire_if_needed(k);
+        if db.delete(k) {
+            n += 1;
+        }
+    }
+    srv.dirty += n;
+    c.out.int(n as i64);
+    Ok(())
+}
+
+fn exists(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let db = &mut srv.dbs[c.db];
+    let n = a.iter().skip(1).filter(|k| db.exists(k)).count();
+    c.out.int(n as i64);
+    Ok(())
+}
+
+fn type_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    match srv.dbs[c.db].lookup_notouch(a.get(1)) {
+        Some(o) => c.out.simple(o.value.obj_type().name()),
+        None => c.out.simple("none"),
+    }
+    Ok(())
+}
+
+fn keys(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let pat = a.get(1);
+    let all = pat == b"*";
+    let now = clock::now_ms();
+    let db = &srv.dbs[c.db];
+    let d = c.out.defer();
+    let mut n = 0;
+    for (k, _) in db.dict.iter() {
+        if !all && !string_match(pat, k, false) {
+            continue;
+        }
+        if matches!(db.get_expire(k), Some(w) if w <= now) {
+            continue;
+        }
+        c.out.bulk(k);
+        n += 1;
+    }
+    c.out.set_array(d, n);
+    Ok(())
+}
+
+/// Parses a SCAN cursor (an unsigned 64-bit decimal).
+pub fn parse_cursor(b: &[u8]) -> Result<u64, CmdError> {
+    num::parse_u64_strtoull(b).ok_or(CmdError::Static(error::SCAN_CURSOR))
+}
+
+fn scan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let cursor = parse_cursor(a.get(1))?;
+    let mut count: i64 = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut typ: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < a.len() {
+        let more = a.len() - i - 1;
+        if a.is(i, "COUNT") && more >= 1 {
+            count = a.i64(i + 1)?;
+            if count < 1 {
+                return Err(CmdError::Syntax);
+            }
+        } else if a.is(i, "MATCH") && more >= 1 {
+            pattern = Some(a.get(i + 1));
+        } else if a.is(i, "TYPE") && more >= 1 {
+            typ = Some(a.get(i + 1));
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    let pattern = pattern.filter(|p| *p != b"*");
+    let db = &mut srv.dbs[c.db];
+    let mut found: Vec<crate::ds::sds::Sds> = Vec::new();
+    let mut cur = cursor;
+    let mut max_iter = count.saturating_mul(10);
+    loop {
+        cur = db.dict.scan(cur, |k, _| found.push(k.clone()));
+        max_iter -= 1;
+        if cur == 0 || max_iter <= 0 || found.len() as i64 >= count {
+            break;
+        }
+    }
+    let now = clock::now_ms();
+    found.retain(|k| {
+        if let Some(p) = pattern {
+            if !string_match(p, k, false) {
+                return false;
+            }
+        }
+        if let Some(t) = typ {
+            match db.dict.get(k) {
+                Some(o) if o.value.obj_type().name().as_bytes().eq_ignore_ascii_case(t) => {}
+                _ => return false,
+            }
+        }
+        !matches!(db.get_expire(k), Some(w) if w <= now)
+    });
+    c.out.array(2);
+    c.out.bulk_str(&cur.to_string());
+    c.out.array(found.len());
+    for k in &found {
+        c.out.bulk(k);
+    }
+    Ok(())
+}
+
+fn randomkey(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    let db = &mut srv.dbs[c.db];
+    let mut tries = 0;
+    loop {
+        let key = match db.dict.fair_random_entry(&mut srv.rng) {
+            Some((k, _)) => k.clone(),
+            None => {
+                c.out.null();
+                return Ok(());
+            }
+        };
+        let all_volatile = db.expires.len() == db.dict.len();
+        tries += 1;
+        if all_volatile && tries > 100 {
+            c.out.bulk(&key);
+            return Ok(());
+        }
+        if db.expire_if_needed(&key) {
+            continue;
+        }
+        c.out.bulk(&key);
+        return Ok(());
+    }
+}
+
+fn rename_generic(srv: &mut Server, c: &mut Client, a: &Args, nx: bool) -> CmdResult {
+    let (src, dst) = (a.get(1), a.get(2));
+    let db = &mut srv.dbs[c.db];
+    if db.lookup_write(src).is_none() {
+        return Err(CmdError::NoSuchKey);
+    }
+    if src == dst {
+        if nx {
+            c.out.int(0);
+        } else {
+            c.out.ok();
+        }
+        return Ok(());
+    }
+    if db.exists(dst) {
+        if nx {
+            c.out.int(0);
+            return Ok(());
+        }
+        db.delete(dst);
+    }
+    let expire = db.get_expire(src);
+    let Some(obj) = db.remove(src) else {
+        return Err(CmdError::NoSuchKey);
+    };
+    db.add(dst, obj.value);
+    if let Some(w) = expire {
+        db.set_expire(dst, w);
+    }
+    srv.dirty += 1;
+    if nx {
+        c.out.int(1);
+    } else {
+        c.out.ok();
+    }
+    Ok(())
+}
+
+fn rename(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    rename_generic(srv, c, a, false)
+}
+
+fn renamenx(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    rename_generic(srv, c, a, true)
+}
+
+/// Parses a db index argument the way MOVE/COPY do.
+fn parse_db_index(srv: &Server, arg: &[u8]) -> Result<usize, CmdError> {
+    let id = num::parse_i64(arg).ok_or(CmdError::NotInteger)?;
+    if id < i32::MIN as i64 || id > i32::MAX as i64 {
+        return Err(CmdError::NotInteger);
+    }
+    if id < 0 || id as usize >= srv.dbs.len() {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    Ok(id as usize)
+}
+
+/// Deep copy of a value (COPY).
+pub fn dup_value(v: &Value) -> Value {
+    match v {
+        Value::Int(n) => Value::Int(*n),
+        Value::Inline(s) => Value::Inline(*s),
+        Value::Emb(s) => Value::Emb(s.clone()),
+        Value::Raw(b) => Value::Raw(b.clone()),
+    }
+}
+
+fn copy(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let (src, dst) = (a.get(1), a.get(2));
+    let mut dbid = c.db;
+    let mut replace = false;
+    let mut i = 3;
+    while i < a.len() {
+        if a.is(i, "REPLACE") {
+            replace = true;
+        } else if a.is(i, "DB") && i + 1 < a.len() {
+            dbid = parse_db_index(srv, a.get(i + 1))?;
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    if src == dst && dbid == c.db {
+        return Err(CmdError::Static(error::SAME_OBJECT));
+    }
+    let (value, expire) = {
+        let db = &mut srv.dbs[c.db];
+        let Some(o) = db.lookup_read(src) else {
+            c.out.int(0);
+            return Ok(());
+        };
+        let v = dup_value(&o.value);
+        (v, db.get_expire(src))
+    };
+    let ddb = &mut srv.dbs[dbid];
+    if ddb.exists(dst) {
+        if !replace {
+            c.out.int(0);
+            return Ok(());
+        }
+        ddb.delete(dst);
+    }
+    ddb.add(dst, value);
+    if let Some(w) = expire {
+        ddb.set_expire(dst, w);
+    }
+    srv.dirty += 1;
+    c.out.int(1);
+    Ok(())
+}
+
+fn move_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let key = a.get(1);
+    let dbid = parse_db_index(srv, a.get(2))?;
+    if dbid == c.db {
+        return Err(CmdError::Static(error::SAME_OBJECT));
+    }
+    if srv.dbs[c.db].lookup_write(key).is_none() {
+        c.out.int(0);
+        return Ok(());
+    }
+    if srv.dbs[dbid].exists(key) {
+        c.out.int(0);
+        return Ok(());
+    }
+    let expire = srv.dbs[c.db].get_expire(key);
+    let Some(Obj { value, .. }) = srv.dbs[c.db].remove(key) else {
+        c.out.int(0);
+        return Ok(());
+    };
+    let ddb = &mut srv.dbs[dbid];
+    ddb.add(key, value);
+    if let Some(w) = expire {
+        ddb.set_expire(key, w);
+    }
+    srv.dirty += 1;
+    c.out.int(1);
+    Ok(())
+}
+
+fn touch(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let db = &mut srv.dbs[c.db];
+    let n = a
+        .iter()
+        .skip(1)
+        .filter(|k| db.lookup_read(k).is_some())
+        .count();
+    c.out.int(n as i64);
+    Ok(())
+}
+
+/// expireGenericCommand: `basetime` is 0 for absolute forms.
+fn expire_generic(
+    srv: &mut Server,
+    c: &mut Client,
+    a: &Args,
+    relative: bool,
+    seconds: bool,
+    name: &str,
+) -> CmdResult {
+    let key = a.get(1);
+    let mut when = a.i64(2)?;
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for opt in a.iter().skip(3) {
+        match opt.to_ascii_uppercase().as_slice() {
+            b"NX" => nx = true,
+            b"XX" => xx = true,
+            b"GT" => gt = true,
+            b"LT" => lt = true,
+            _ => {
+                return Err(error::custom(format!(
+                    "ERR Unsupported option {}",
+                    String::from_utf8_lossy(opt)
+                )))
+            }
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return Err(CmdError::Static(error::NX_XX_GT_LT));
+    }
+    if gt && lt {
+        return Err(CmdError::Static(error::GT_LT));
+    }
+    if seconds {
+        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+            return Err(error::invalid_expire(name));
+        }
+        when *= 1000;
+    }
+    if relative {
+        let base = clock::now_ms();
+        if when > i64::MAX - base {
+            return Err(error::invalid_expire(name));
+        }
+        when += base;
+    }
+    let db = &mut srv.dbs[c.db];
+    if db.lookup_write(key).is_none() {
+        c.out.int(0);
+        return Ok(());
+    }
+    let current = db.get_expire(key);
+    let refuse = (nx && current.is_some())
+        || (xx && current.is_none())
+        || (gt && current.is_none_or(|cur| when <= cur))
+        || (lt && current.is_some_and(|cur| when >= cur));
+    if refuse {
+        c.out.int(0);
+        return Ok(());
+    }
+    if when <= clock::now_ms() {
+        db.delete(key);
+    } else {
+        db.set_expire(key, when);
+    }
+    srv.dirty += 1;
+    c.out.int(1);
+    Ok(())
+}
+
+fn expire(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    expire_generic(srv, c, a, true, true, "expire")
+}
+fn pexpire(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    expire_generic(srv, c, a, true, false, "pexpire")
+}
+fn expireat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    expire_generic(srv, c, a, false, true, "expireat")
+}
+fn pexpireat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    expire_generic(srv, c, a, false, false, "pexpireat")
+}
+
+/// ttlGenericCommand: relative (TTL/PTTL) or absolute (EXPIRETIME).
+fn ttl_generic(srv: &mut Server, c: &mut Client, a: &Args, ms: bool, absolute: bool) -> CmdResult {
+    let db = &mut srv.dbs[c.db];
+    if db.lookup_notouch(a.get(1)).is_none() {
+        c.out.int(-2);
+        return Ok(());
+    }
+    let Some(when) = db.get_expire(a.get(1)) else {
+        c.out.int(-1);
+        return Ok(());
+    };
+    let v = if absolute {
+        when
+    } else {
+        (when - clock::now_ms()).max(0)
+    };
+    c.out.int(if ms { v } else { (v + 500) / 1000 });
+    Ok(())
+}
+
+fn ttl(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    ttl_generic(srv, c, a, false, false)
+}
+fn pttl(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    ttl_generic(srv, c, a, true, false)
+}
+fn expiretime(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    ttl_generic(srv, c, a, false, true)
+}
+fn pexpiretime(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    ttl_generic(srv, c, a, true, true)
+}
+
+fn persist(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let db = &mut srv.dbs[c.db];
+    if db.lookup_write(a.get(1)).is_none() {
+        c.out.int(0);
+        return Ok(());
+    }
+    let removed = db.remove_expire(a.get(1));
+    if removed {
+        srv.dirty += 1;
+    }
+    c.out.int(removed as i64);
+    Ok(())
+}
+
+/// Redis's OBJ_SHARED_REFCOUNT: what OBJECT REFCOUNT says for shared integers.
+const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+const SHARED_INTEGERS: i64 = 10000;
+
+fn lfu_policy(srv: &Server) -> bool {
+    srv.config
+        .get("maxmemory-policy")
+        .is_some_and(|p| p.ends_with("lfu"))
+}
+
+fn lru_or_lfu_policy(srv: &Server) -> bool {
+    srv.config
+        .get("maxmemory-policy")
+        .is_some_and(|p| p.ends_with("lfu") || p.ends_with("lru"))
+}
+
+/// objectCommandLookupOrReply: replies nil and returns None if missing.
+fn object_lookup<'a>(srv: &'a mut Server, c: &mut Client, key: &[u8]) -> Option<&'a mut Obj> {
+    let o = srv.dbs[c.db].lookup_notouch(key);
+    if o.is_none() {
+        c.out.null();
+    }
+    o
+}
+
+fn object_encoding(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if let Some(o) = object_lookup(srv, c, a.get(2)) {
+        let name = o.value.encoding_name();
+        c.out.bulk_str(name);
+    }
+    Ok(())
+}
+
+fn object_refcount(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let shared_ok = !lru_or_lfu_policy(srv) && srv.config.maxmemory == 0;
+    if let Some(o) = object_lookup(srv, c, a.get(2)) {
+        let rc = match o.value {
+            Value::Int(n) if shared_ok && (0..SHARED_INTEGERS).contains(&n) => SHARED_REFCOUNT,
+            _ => 1,
+        };
+        c.out.int(rc);
+    }
+    Ok(())
+}
+
+fn object_idletime(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if lfu_policy(srv) {
+        // Redis checks the key first, then the policy.
+        if srv.dbs[c.db].lookup_notouch(a.get(2)).is_none() {
+            c.out.null();
+            return Ok(());
+        }
+        return Err(CmdError::Static(error::OBJECT_IDLETIME_LFU));
+    }
+    if let Some(o) = object_lookup(srv, c, a.get(2)) {
+        let idle = clock::idle_secs(o.lru);
+        c.out.int(idle as i64);
+    }
+    Ok(())
+}
+
+fn object_freq(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let lfu = lfu_policy(srv);
+    let Some(o) = object_lookup(srv, c, a.get(2)) else {
+        return Ok(());
+    };
+    if !lfu {
+        return Err(CmdError::Static(error::OBJECT_FREQ_NOT_LFU));
+    }
+    c.out.int((o.lru & 0xff) as i64);
+    Ok(())
+}
+
+fn object_help(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    const HELP: &[&str] = &[
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+    ];
+    super::help_reply(c, "OBJECT", HELP);
+    Ok(())
+}
+
+/// The type check shared by commands that only accept strings.
+pub fn require_type(o: &Obj, t: ObjType) -> CmdResult {
+    if o.value.obj_type() == t {
+        Ok(())
+    } else {
+        Err(CmdError::WrongType)
+    }
+}

@@ -353,6 +353,21 @@ impl CommandTable {
     }
 }
 
+/// A HELP reply as Redis's addReplyHelp writes it: a header naming the
+/// command, the given lines, then the HELP entry.
+pub fn help_reply(c: &mut Client, cmd: &str, lines: &[&str]) {
+    c.out.array(lines.len() + 3);
+    c.out.simple(&format!(
+        "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        cmd
+    ));
+    for l in lines {
+        c.out.simple(l);
+    }
+    c.out.simple("HELP");
+    c.out.simple("    Prints this help.");
+}
+
 fn arity_ok(arity: i32, argc: usize) -> bool {
     (arity > 0 && argc as i32 == arity) || (arity < 0 && argc as i32 >= -arity)
 }

@@ -401,27 +401,23 @@ fn decrby(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 fn incrbyfloat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let key = a.get(1);
     let db = db(srv, c);
-    let cur = match db.lookup_write(key) {
-        None => 0.0,
+    let mut tmp = [0u8; 20];
+    let new = match db.lookup_write(key) {
+        None => num::incr_by_float(b"0", a.get(2)),
         Some(o) => {
             if o.value.obj_type() != ObjType::String {
                 return Err(CmdError::WrongType);
             }
-            let mut tmp = [0u8; 20];
-            let b = o.value.str_bytes(&mut tmp).unwrap_or(b"");
-            num::parse_long_double(b).ok_or(CmdError::NotFloat)?
+            num::incr_by_float(o.value.str_bytes(&mut tmp).unwrap_or(b""), a.get(2))
         }
     };
-    let by = num::parse_long_double(a.get(2)).ok_or(CmdError::NotFloat)?;
-    let new = cur + by;
-    if new.is_nan() || new.is_infinite() {
-        return Err(CmdError::NanOrInfinity);
-    }
-    let mut out = Vec::with_capacity(32);
-    num::format_long_double_human(new, &mut out);
-    db.set(key, Value::embstr(&out), true);
+    let new = new.map_err(|e| match e {
+        num::IncrFloatError::NanOrInfinity => CmdError::NanOrInfinity,
+        _ => CmdError::NotFloat,
+    })?;
+    db.set(key, Value::embstr(&new), true);
     srv.dirty += 1;
-    c.out.bulk(&out);
+    c.out.bulk(&new);
     Ok(())
 }
 

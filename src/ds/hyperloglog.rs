@@ -1038,11 +1038,23 @@ mod tests {
     const W5_ADD: &str = "-INVALIDOBJ Corrupted HLL object detected";
     const W5_COUNT: i64 = 0;
     const DD_DECODE: &str = "-ERR HLL encoding is not sparse";
-    const T5_MERGE_PROMOTED: (usize, u64, &str) = (0, 0, "");
-    const BIG_ELEMENT: &str = "";
-    const BIG_COUNT: u64 = 0;
-    const BIG_DENSE: (usize, u64, &str) = (0, 0, "");
-    const BIG_AFTER_SPARSE: (usize, u64, &str) = (0, 0, "");
+    const T5_MERGE_PROMOTED: (usize, u64, &str) = (
+        12304,
+        0xee8f59c24cc6fe55,
+        "48594c4c00000000000000000000008000000000000000000000000000000000",
+    );
+    const BIG_DENSE: (usize, u64, &str) = (
+        12304,
+        0x7662e097ec7135ae,
+        "48594c4c00000000000000000000008000000000000000000000000000000000",
+    );
+    const BIG_ELEMENT: &str = "big6209776902";
+    const BIG_COUNT: u64 = 1;
+    const BIG_AFTER_SPARSE: (usize, u64, &str) = (
+        12304,
+        0x6a942e3daf10b4db,
+        "48594c4c00000000000000000000008000000000000000000000000000000000",
+    );
 
     const M: usize = HLL_SPARSE_MAX_BYTES_DEFAULT;
 
@@ -1063,8 +1075,8 @@ mod tests {
         assert_eq!(
             pat_len(b"hello"),
             (
-                0x0fc444011f57220c & 16383,
-                1 + ((0x0fc444011f57220cu64 >> 14).trailing_zeros() as u8)
+                0x0f656f01eecfe400 & 16383,
+                1 + (0x0f656f01eecfe400u64 >> 14).trailing_zeros() as u8
             )
         );
     }

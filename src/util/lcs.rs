@@ -15,6 +15,9 @@
 /// Redis default `proto-max-bulk-len` (512 MiB).
 pub const DEFAULT_PROTO_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
 
+/// One match: `((a_start, a_end), (b_start, b_end), match_len)`, inclusive.
+pub type LcsMatch = ((usize, usize), (usize, usize), usize);
+
 /// Result of [`lcs`]. `matches` holds `((a_start, a_end), (b_start, b_end),
 /// match_len)` with inclusive ranges, in Redis's reply order (last match
 /// first). `string` is empty unless requested.
@@ -22,7 +25,7 @@ pub const DEFAULT_PROTO_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
 pub struct LcsResult {
     pub len: usize,
     pub string: Vec<u8>,
-    pub matches: Vec<((usize, usize), (usize, usize), usize)>,
+    pub matches: Vec<LcsMatch>,
 }
 
 /// Why Redis would refuse the LCS computation.

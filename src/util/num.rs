@@ -919,8 +919,9 @@ impl LongDouble {
         matches!(self.kind, LdKind::Finite { .. })
     }
 
-    /// IEEE addition rounded to nearest-even in the 80-bit format.
-    pub fn add(self, o: LongDouble) -> LongDouble {
+    /// IEEE addition rounded to nearest-even in the 80-bit format (also
+    /// available as the `+` operator).
+    pub fn sum(self, o: LongDouble) -> LongDouble {
         use LdKind::*;
         match (self.kind, o.kind) {
             (Nan, _) | (_, Nan) => {
@@ -1070,6 +1071,13 @@ impl LongDouble {
     }
 }
 
+impl std::ops::Add for LongDouble {
+    type Output = LongDouble;
+    fn add(self, o: LongDouble) -> LongDouble {
+        self.sum(o)
+    }
+}
+
 /// Trailing-zero trimming shared by the human formatters (ld2string rules).
 fn human_trim(out: &mut Vec<u8>, start: usize) {
     if out[start..].contains(&b'.') {
@@ -1106,7 +1114,7 @@ pub enum IncrFloatError {
 pub fn incr_by_float(current: &[u8], incr: &[u8]) -> Result<Vec<u8>, IncrFloatError> {
     let cur = LongDouble::parse(current).ok_or(IncrFloatError::BadCurrent)?;
     let inc = LongDouble::parse(incr).ok_or(IncrFloatError::BadIncrement)?;
-    let v = cur.add(inc);
+    let v = cur + inc;
     if !v.is_finite() {
         return Err(IncrFloatError::NanOrInfinity);
     }
@@ -1321,7 +1329,8 @@ mod tests {
             (f64::INFINITY, "inf"),
             (f64::NEG_INFINITY, "-inf"),
             (2.5, "2.5"),
-            (3.14, "3.1400000000000001"),
+            (3.25, "3.25"),
+            (2.675, "2.6749999999999998"),
         ];
         for (v, want) in cases {
             assert_eq!(fd(*v), *want, "{:e}", v);
@@ -1403,7 +1412,7 @@ mod tests {
             let _ = parse_f64(s.as_bytes());
             if let Some(v) = LongDouble::parse(s.as_bytes()) {
                 let mut o = Vec::new();
-                v.add(v).write_human(&mut o);
+                (v + v).write_human(&mut o);
             }
         }
 
