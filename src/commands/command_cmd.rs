@@ -157,6 +157,31 @@ const HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
+/// Redis lists ACL categories in the order of its category bits.
+const ACL_ORDER: &[&str] = &[
+    "@keyspace",
+    "@read",
+    "@write",
+    "@set",
+    "@sortedset",
+    "@list",
+    "@hash",
+    "@string",
+    "@bitmap",
+    "@hyperloglog",
+    "@geo",
+    "@stream",
+    "@pubsub",
+    "@admin",
+    "@fast",
+    "@slow",
+    "@blocking",
+    "@dangerous",
+    "@connection",
+    "@transaction",
+    "@scripting",
+];
+
 /// Finds a command by name or by "container|sub" (Redis's
 /// lookupCommandBySds).
 fn lookup_by_fullname(t: &CommandTable, name: &[u8]) -> Option<usize> {
@@ -233,7 +258,13 @@ fn reply_info(out: &mut ReplyBuf, t: &CommandTable, idx: usize) {
     out.int(s.first_key as i64);
     out.int(s.last_key as i64);
     out.int(s.step as i64);
-    let cats = s.acl_categories();
+    let mut cats = s.acl_categories();
+    cats.sort_by_key(|c| {
+        ACL_ORDER
+            .iter()
+            .position(|o| o == c)
+            .unwrap_or(ACL_ORDER.len())
+    });
     out.set(cats.len());
     for cat in cats {
         out.simple(cat);
@@ -473,7 +504,7 @@ pub fn supported_commands_markdown(table: &CommandTable) -> String {
         total
     );
     for (g, mut items) in rows {
-        items.sort();
+        items.sort_by(|a, b| a.trim_matches('`').cmp(b.trim_matches('`')));
         s.push_str(&format!("| {} | {} |\n", g, items.join(", ")));
     }
     s
