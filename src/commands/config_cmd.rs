@@ -149,7 +149,7 @@ fn protected_denied(srv: &Server, c: &Client, name: &str) -> bool {
 }
 
 fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     // Pass 1: every name must be known, mutable and given once.
