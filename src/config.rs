@@ -184,7 +184,7 @@ pub static DEFS: &[Def] = &[
         "resetchannels",
     ),
     // clients / memory
-    d("maxclients", int(1, I32), "10000"),
+    d("maxclients", int(1, u32::MAX as i64), "10000"),
     d("maxmemory", mem(0, LL), "0"),
     d(
         "maxmemory-policy",

@@ -116,6 +116,11 @@ pub const PUBSUB_CONTEXT: &str = "ERR Can't execute";
 pub const CONFIG_GET_ARGS: &str = "ERR wrong number of arguments for 'config|get' command";
 pub const DEBUG_RELOAD: &str = "ERR Error trying to load the RDB dump";
 pub const NEGATIVE_EXPIRE_NOT_ALLOWED: &str = "ERR invalid expire time";
+pub const NO_CONFIG_FILE: &str = "ERR The server is running without a config file";
+pub const INVALID_COMMAND_SPECIFIED: &str = "ERR Invalid command specified";
+pub const INVALID_COMMAND_ARGC: &str = "ERR Invalid number of arguments specified for command";
+pub const INVALID_COMMAND_ARGS: &str = "ERR Invalid arguments specified for command";
+pub const COMMAND_NO_KEYS: &str = "ERR The command has no key arguments";
 
 // ---- formatted messages ---------------------------------------------------
 
@@ -207,6 +212,17 @@ pub fn config_immutable(name: &str) -> CmdError {
         "ERR CONFIG SET failed (possibly related to argument '{}') - can't set immutable config",
         name
     ))
+}
+
+pub fn config_protected(name: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR CONFIG SET failed (possibly related to argument '{}') - can't set protected config",
+        name
+    ))
+}
+
+pub fn config_rewrite_failed(reason: &str) -> CmdError {
+    CmdError::Formatted(sanitize(format!("ERR Rewriting config file: {}", reason)))
 }
 
 pub fn pubsub_context(cmd: &str) -> CmdError {

@@ -1,3 +1,246 @@
-//! (placeholder: filled in below)
-use super::CommandSpec;
-pub static COMMANDS: &[CommandSpec] = &[];
+//! CONFIG GET / SET / RESETSTAT / REWRITE / HELP (Redis's config.c
+//! `configGetCommand`, `configSetCommand`, ...).
+
+use super::{container, spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
+use crate::client::Client;
+use crate::config::{Config, SetError};
+use crate::error::{self, CmdError, CmdResult};
+use crate::server::{CmdStats, Server};
+
+const G: Group = Group::Server;
+const SUBFLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+
+static SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        complexity: "O(1)",
+        ..spec(
+            "help",
+            2,
+            LOADING | STALE,
+            NOKEYS,
+            G,
+            "5.0.0",
+            "Show helpful text about the different subcommands",
+            config_help,
+        )
+    },
+    CommandSpec {
+        complexity: "O(1)",
+        ..spec(
+            "resetstat",
+            2,
+            SUBFLAGS,
+            NOKEYS,
+            G,
+            "2.0.0",
+            "Reset the stats returned by INFO",
+            config_resetstat,
+        )
+    },
+    CommandSpec {
+        complexity: "O(1)",
+        ..spec(
+            "rewrite",
+            2,
+            SUBFLAGS,
+            NOKEYS,
+            G,
+            "2.8.0",
+            "Rewrite the configuration file with the in memory configuration",
+            config_rewrite,
+        )
+    },
+    CommandSpec {
+        complexity: "O(N) when N is the number of configuration parameters provided",
+        ..spec(
+            "get",
+            -3,
+            SUBFLAGS,
+            NOKEYS,
+            G,
+            "2.0.0",
+            "Get the values of configuration parameters",
+            config_get,
+        )
+    },
+    CommandSpec {
+        complexity: "O(N) when N is the number of configuration parameters provided",
+        ..spec(
+            "set",
+            -4,
+            SUBFLAGS,
+            NOKEYS,
+            G,
+            "2.0.0",
+            "Set configuration parameters to the given values",
+            config_set,
+        )
+    },
+];
+
+pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
+    complexity: "Depends on subcommand.",
+    ..container(
+        "config",
+        G,
+        "2.0.0",
+        "A container for server configuration commands",
+        SUBCOMMANDS,
+    )
+}];
+
+/// Directives CONFIG SET refuses unless enable-protected-configs allows it.
+const PROTECTED: &[&str] = &["dir", "dbfilename"];
+
+const HELP: &[&str] = &[
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// Replies with help lines as status strings (Redis's addReplyHelp).
+pub fn reply_help(c: &mut Client, lines: &[&str]) {
+    c.out.array(lines.len());
+    for l in lines {
+        c.out.simple(l);
+    }
+}
+
+fn config_help(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    reply_help(c, HELP);
+    Ok(())
+}
+
+fn config_get(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    for pat in args.iter().skip(2) {
+        for (name, value) in srv.config.matching(pat) {
+            if !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, value));
+            }
+        }
+    }
+    c.out.map(out.len());
+    for (n, v) in &out {
+        c.out.bulk_str(n);
+        c.out.bulk_str(v);
+    }
+    Ok(())
+}
+
+/// Is `name` protected and protected configs not enabled for this client?
+fn protected_denied(srv: &Server, c: &Client, name: &str) -> bool {
+    if !PROTECTED.contains(&name) {
+        return false;
+    }
+    match srv.config.get("enable-protected-configs") {
+        Some("yes") => false,
+        Some("local") => !c.local,
+        _ => true,
+    }
+}
+
+fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if !args.len().is_multiple_of(2) {
+        return Err(CmdError::Syntax);
+    }
+    // Pass 1: every name must be known, mutable and given once.
+    let mut pairs: Vec<(String, String)> = Vec::with_capacity((args.len() - 2) / 2);
+    for i in (2..args.len()).step_by(2) {
+        let typed = args.str_lossy(i);
+        let lower = typed.to_ascii_lowercase();
+        let Some(canon) = Config::canonical_name(&lower) else {
+            return Err(error::config_set_unknown(args.get(i)));
+        };
+        if crate::config::DEFS
+            .iter()
+            .any(|d| d.name == canon && d.immutable)
+        {
+            return Err(error::config_immutable(&lower));
+        }
+        if protected_denied(srv, c, canon) {
+            return Err(error::config_protected(&lower));
+        }
+        if pairs.iter().any(|(n, _)| *n == lower) {
+            return Err(error::config_set_duplicate(&lower));
+        }
+        pairs.push((lower, args.str_lossy(i + 1)));
+    }
+    // Pass 2: apply to a copy, so a failure leaves everything as it was.
+    let cwd = std::env::current_dir().ok();
+    let mut next = srv.config.clone();
+    for (name, value) in &pairs {
+        if let Err(e) = next.set(name, value, false) {
+            if let Some(d) = &cwd {
+                let _ = std::env::set_current_dir(d);
+            }
+            return Err(match e {
+                SetError::Unknown => error::config_set_unknown(name.as_bytes()),
+                SetError::Immutable => error::config_immutable(name),
+                SetError::Invalid(reason) => error::config_set_failed(name, &reason),
+            });
+        }
+    }
+    let old_loglevel = srv.config.loglevel;
+    srv.config = next;
+    if srv.config.loglevel != old_loglevel {
+        crate::logging::set_verbosity(srv.config.loglevel);
+    }
+    if !srv.config.dynamic_hz {
+        srv.hz = srv.config.hz;
+    }
+    c.out.ok();
+    Ok(())
+}
+
+/// CONFIG RESETSTAT: zeroes INFO stats, command stats and error stats.
+pub fn reset_stats(srv: &mut Server, c: &mut Client) {
+    let peak = crate::alloc::used_memory();
+    srv.stats = Default::default();
+    srv.stats.peak_memory = peak;
+    for db in &mut srv.dbs {
+        db.stat_expired = 0;
+        db.stat_hits = 0;
+        db.stat_misses = 0;
+    }
+    for e in &mut srv.commands.entries {
+        e.stats = CmdStats::default();
+    }
+    for o in srv.other_clients_mut() {
+        o.total_net_in = 0;
+        o.total_net_out = 0;
+    }
+    c.total_net_in = 0;
+    c.total_net_out = 0;
+}
+
+fn config_resetstat(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    reset_stats(srv, c);
+    c.out.ok();
+    Ok(())
+}
+
+fn config_rewrite(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    if srv.config.config_file.is_none() {
+        return Err(CmdError::Static(error::NO_CONFIG_FILE));
+    }
+    match srv.config.rewrite() {
+        Ok(()) => {
+            tracing::info!("CONFIG REWRITE executed with success.");
+            c.out.ok();
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!("CONFIG REWRITE failed: {}", e);
+            Err(error::config_rewrite_failed(&e))
+        }
+    }
+}

@@ -390,19 +390,23 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     };
     let mut idx = top;
     if !srv.commands.entries[top].subs.is_empty() {
-        if args.len() < 2 {
+        // A container whose own arity allows it (COMMAND) runs bare.
+        if args.len() < 2 && !arity_ok(srv.commands.entries[top].spec.arity, args.len()) {
             let e = error::wrong_arity(&srv.commands.entries[top].fullname);
             reject(srv, c, Some(top), &e);
             finish_reply(c, reply_start);
             return;
         }
-        match srv.commands.lookup_sub(top, args.get(1)) {
-            Some(s) => idx = s,
-            None => {
-                let e = error::unknown_subcommand(args.get(1), srv.commands.entries[top].spec.name);
-                reject(srv, c, Some(top), &e);
-                finish_reply(c, reply_start);
-                return;
+        if args.len() >= 2 {
+            match srv.commands.lookup_sub(top, args.get(1)) {
+                Some(s) => idx = s,
+                None => {
+                    let e =
+                        error::unknown_subcommand(args.get(1), srv.commands.entries[top].spec.name);
+                    reject(srv, c, Some(top), &e);
+                    finish_reply(c, reply_start);
+                    return;
+                }
             }
         }
     }
