@@ -182,7 +182,7 @@ fn pfdebug(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
     } else if sub.eq_ignore_ascii_case(b"decode") {
         let s = hll::pfdebug_decode(buf).map_err(hll_err)?;
-        c.out.simple(&s);
+        c.out.bulk(s.as_bytes());
     } else if sub.eq_ignore_ascii_case(b"encoding") {
         c.out.simple(hll::pfdebug_encoding(buf));
     } else if sub.eq_ignore_ascii_case(b"todense") {
