@@ -129,7 +129,7 @@ fn pfcount(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let buf = o.value.make_raw().ok_or(CmdError::WrongType)?;
     // Byte 15's top bit set = cached cardinality invalid: recomputing it
     // rewrites the header, which Redis counts as a change.
-    let recompute = buf.get(15).map_or(false, |b| b & 0x80 != 0);
+    let recompute = buf.get(15).is_some_and(|b| b & 0x80 != 0);
     let card = hll::pfcount(buf).map_err(hll_err)?;
     if recompute {
         srv.dirty += 1;
