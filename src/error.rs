@@ -121,6 +121,15 @@ pub const INVALID_COMMAND_SPECIFIED: &str = "ERR Invalid command specified";
 pub const INVALID_COMMAND_ARGC: &str = "ERR Invalid number of arguments specified for command";
 pub const INVALID_COMMAND_ARGS: &str = "ERR Invalid arguments specified for command";
 pub const COMMAND_NO_KEYS: &str = "ERR The command has no key arguments";
+pub const BITPOS_BIT: &str = "ERR The bit argument must be 1 or 0.";
+pub const BITFIELD_TYPE: &str = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+pub const BITFIELD_OVERFLOW: &str = "ERR Invalid OVERFLOW type specified";
+pub const BITFIELD_RO_GET_ONLY: &str = "ERR BITFIELD_RO only supports the GET subcommand";
+pub const BITOP_NOT_SINGLE: &str = "ERR BITOP NOT must be called with a single source key.";
+pub const HLL_WRONGTYPE: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+pub const HLL_INVALIDOBJ: &str = "INVALIDOBJ Corrupted HLL object detected";
+pub const HLL_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
+pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
 
 // ---- formatted messages ---------------------------------------------------
 
@@ -236,6 +245,13 @@ pub fn unknown_option(opt: &[u8]) -> CmdError {
     CmdError::Formatted(sanitize(format!(
         "ERR unknown option '{}'",
         trunc(opt, 128)
+    )))
+}
+
+pub fn pfdebug_unknown_subcommand(sub: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Unknown PFDEBUG subcommand '{}'",
+        String::from_utf8_lossy(sub)
     )))
 }
 

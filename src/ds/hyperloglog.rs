@@ -48,7 +48,7 @@ const HLL_REGISTER_MAX: u32 = (1 << HLL_BITS) - 1;
 /// Size of the `HYLL` header.
 pub const HLL_HDR_SIZE: usize = 16;
 /// Exact byte length of a dense HyperLogLog string.
-pub const HLL_DENSE_SIZE: usize = HLL_HDR_SIZE + (HLL_REGISTERS * HLL_BITS + 7) / 8;
+pub const HLL_DENSE_SIZE: usize = HLL_HDR_SIZE + (HLL_REGISTERS * HLL_BITS).div_ceil(8);
 /// Encoding byte of a dense HLL.
 pub const HLL_DENSE: u8 = 0;
 /// Encoding byte of a sparse HLL.
@@ -150,7 +150,7 @@ fn invalidate_cache(hll: &mut [u8]) {
 
 #[inline]
 fn cache_valid(hll: &[u8]) -> bool {
-    hll.get(15).map_or(false, |b| b & (1 << 7) == 0)
+    hll.get(15).is_some_and(|b| b & (1 << 7) == 0)
 }
 
 /// isHLLObjectOrReply: header present, magic `HYLL`, known encoding, exact
@@ -269,34 +269,36 @@ fn xzero_op(len: usize) -> [u8; 2] {
 }
 
 /// Walk the sparse opcodes, calling `f(first_register, runlen, value)` for
-/// each VAL run that fits; mirrors the shared loop of hllSparseToDense /
-/// hllMerge. Returns Err(Invalid) unless exactly HLL_REGISTERS are covered.
+/// each VAL run; mirrors the shared loop of hllSparseToDense / hllMerge.
+/// Returns Err(Invalid) if any opcode runs past the last register or the
+/// opcodes do not cover exactly HLL_REGISTERS registers (the strict check
+/// Redis applies since the CVE-2025-32023 fix, present in the reference
+/// 7.0.15 build; older builds only checked VAL runs for overflow).
 fn sparse_walk(hll: &[u8], mut f: impl FnMut(usize, usize, u8)) -> Result<(), HllError> {
     let end = hll.len();
     let mut p = HLL_HDR_SIZE;
     let mut idx: usize = 0;
     while p < end {
         let b = hll[p];
-        if is_zero(b) {
-            idx += zero_len(b);
+        let runlen = if is_zero(b) {
+            zero_len(b)
+        } else if is_xzero(b) {
+            xzero_len(hll, p)
+        } else {
+            val_len(b)
+        };
+        if runlen + idx > HLL_REGISTERS {
+            return Err(HllError::Invalid);
+        }
+        if is_val(b) {
+            f(idx, runlen, val_value(b));
             p += 1;
         } else if is_xzero(b) {
-            idx += xzero_len(hll, p);
             p += 2;
         } else {
-            let runlen = val_len(b);
-            if runlen + idx > HLL_REGISTERS {
-                break; // overflow
-            }
-            f(idx, runlen, val_value(b));
-            idx += runlen;
             p += 1;
         }
-        if idx > HLL_REGISTERS {
-            // Redis keeps scanning but can never get back to exactly
-            // HLL_REGISTERS (and writes nothing more): stop early.
-            break;
-        }
+        idx += runlen;
     }
     if idx != HLL_REGISTERS {
         return Err(HllError::Invalid);
@@ -435,14 +437,10 @@ fn sparse_set(
             return promote(hll, index, count);
         }
         let tail_start = (p + oldlen).min(end);
-        let mut out = Vec::with_capacity(newlen_total + 3);
-        out.extend_from_slice(&hll[..p]);
-        out.extend_from_slice(&seq);
-        out.extend_from_slice(&hll[tail_start..end]);
-        // A truncated trailing XZERO makes `out` one byte longer than Redis's
-        // resulting length: the excess byte is beyond the string there too.
-        out.truncate(newlen_total);
-        *hll = out;
+        hll.splice(p..tail_start, seq.iter().copied());
+        // A truncated trailing XZERO leaves one byte more than Redis's
+        // resulting length: that byte lies beyond the string there too.
+        hll.truncate(newlen_total);
         end = hll.len();
     }
 
@@ -491,31 +489,19 @@ fn promote(hll: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, HllError>
     Ok(changed)
 }
 
+/// Register histogram of a sparse HLL; false if the encoding is corrupted.
 fn sparse_reg_histo(hll: &[u8], histo: &mut [u32; 64]) -> bool {
-    let end = hll.len();
-    let mut p = HLL_HDR_SIZE;
-    let mut idx: u64 = 0;
-    while p < end {
-        let b = hll[p];
-        if is_zero(b) {
-            let r = zero_len(b);
-            idx += r as u64;
-            histo[0] = histo[0].wrapping_add(r as u32);
-            p += 1;
-        } else if is_xzero(b) {
-            let r = xzero_len(hll, p);
-            idx += r as u64;
-            histo[0] = histo[0].wrapping_add(r as u32);
-            p += 2;
-        } else {
-            let r = val_len(b);
-            idx += r as u64;
-            let v = usize::from(val_value(b));
-            histo[v] = histo[v].wrapping_add(r as u32);
-            p += 1;
-        }
+    if sparse_walk(hll, |_, runlen, val| {
+        histo[usize::from(val)] += runlen as u32
+    })
+    .is_err()
+    {
+        return false;
     }
-    idx == HLL_REGISTERS as u64
+    // Every register not covered by a VAL run is zero.
+    let nonzero: u32 = histo[1..].iter().sum();
+    histo[0] = HLL_REGISTERS as u32 - nonzero;
+    true
 }
 
 // ---------------------------------------------------------------------------
@@ -685,6 +671,7 @@ pub fn pfadd_create(elements: &[&[u8]], sparse_max_bytes: usize) -> Vec<u8> {
 /// PFCOUNT with a single existing key: returns the cached cardinality when
 /// valid, else computes it and stores it in the header (so the value
 /// changes: Redis signals the key as modified and bumps dirty then).
+#[allow(clippy::ptr_arg)] // same shape as the other in-place commands
 pub fn pfcount(hll: &mut Vec<u8>) -> Result<u64, HllError> {
     is_valid_hll(hll)?;
     if cache_valid(hll) {
@@ -1193,6 +1180,7 @@ mod tests {
         assert_dense(&s, BIG_AFTER_SPARSE);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn corrupt_case(
         input: &[u8],
         count0: &str,
@@ -1302,6 +1290,24 @@ mod tests {
             Err(HllError::WrongType)
         );
         assert_eq!(pfmerge(Some(&w3), &[], M), Err(HllError::WrongType));
+    }
+
+    #[test]
+    fn redis_trailing_opcode_past_last_register() {
+        // XZERO:16384 followed by a VAL: rejected everywhere by Redis 7.0.15
+        // (strict overflow checks of the CVE-2025-32023 fix).
+        let mut h = unhex("48594c4c0100000000000000000000807fff80");
+        assert_eq!(pfcount(&mut h), Err(HllError::Invalid));
+        assert_eq!(pfmerge(None, &[&h], M), Err(HllError::Invalid));
+        assert_eq!(pfcount_multi(&[&h]), Err(HllError::Invalid));
+        assert_eq!(pfadd(&mut h, &[b"a0"], M), Ok(true));
+        assert_eq!(hex(&h), "48594c4c0100000000000000000000807c5c8443a180");
+        assert_eq!(
+            pfadd(&mut h, &[BIG_ELEMENT.as_bytes()], M),
+            Err(HllError::Invalid)
+        );
+        assert_eq!(hex(&h), "48594c4c0100000000000000000000807c5c8443a180");
+        assert_eq!(pfdebug_getreg(&mut h), Err(HllError::Invalid));
     }
 
     #[test]
