@@ -221,7 +221,10 @@ fn split_args_like_redis_cli() {
             b"e".to_vec()
         ]
     );
-    assert_eq!(split_args(r#"set "" ''"#).unwrap(), vec![b"set".to_vec(), vec![], vec![]]);
+    assert_eq!(
+        split_args(r#"set "" ''"#).unwrap(),
+        vec![b"set".to_vec(), vec![], vec![]]
+    );
     assert!(split_args(r#"set "abc"#).is_err());
 }
 
@@ -268,4 +271,49 @@ fn resp3() {
 #[test]
 fn config() {
     run_script("config");
+}
+
+#[test]
+fn resp_framing() {
+    use common::frame_end;
+    let complete: &[&[u8]] = &[
+        b"+OK\r\n",
+        b"-ERR x\r\n",
+        b":-12\r\n",
+        b"$-1\r\n",
+        b"$0\r\n\r\n",
+        b"$5\r\na\r\nbc\r\n",
+        b"*-1\r\n",
+        b"*0\r\n",
+        b"*2\r\n$1\r\na\r\n*1\r\n:1\r\n",
+        b"_\r\n",
+        b",1.5\r\n",
+        b"#t\r\n",
+        b"(12345678901234567890\r\n",
+        b"!3\r\nERR\r\n",
+        b"=7\r\ntxt:abc\r\n",
+        b"%2\r\n+a\r\n:1\r\n+b\r\n%1\r\n+c\r\n_\r\n",
+        b"~2\r\n:1\r\n:2\r\n",
+        b">2\r\n+message\r\n$1\r\nx\r\n",
+        b"|1\r\n+key\r\n+val\r\n:42\r\n",
+    ];
+    for c in complete {
+        assert_eq!(frame_end(c, 0), Ok(Some(c.len())), "{}", escape(c));
+        for cut in 0..c.len() {
+            assert_eq!(
+                frame_end(&c[..cut], 0),
+                Ok(None),
+                "{} cut at {}",
+                escape(c),
+                cut
+            );
+        }
+        let mut two = c.to_vec();
+        two.extend_from_slice(b"+next\r\n");
+        assert_eq!(frame_end(&two, 0), Ok(Some(c.len())));
+    }
+    assert!(frame_end(b"?x\r\n", 0).is_err());
+    let mut f = flatten(b"*2\r\n$1\r\nb\r\n*1\r\n$1\r\na\r\n");
+    f.sort();
+    assert_eq!(f.len(), 4);
 }

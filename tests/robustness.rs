@@ -35,15 +35,27 @@ fn protocol_cases() -> Vec<(&'static str, Vec<u8>)> {
         ("unbalanced double quotes", b"set \"a b\r\n".to_vec()),
         ("unbalanced single quotes", b"set 'a b\r\n".to_vec()),
         ("quote not followed by space", b"set \"a\"b c\r\n".to_vec()),
-        ("multibulk count -1 is ignored", b"*-1\r\n*1\r\n$4\r\nPING\r\n".to_vec()),
-        ("multibulk count 0 is ignored", b"*0\r\n*1\r\n$4\r\nPING\r\n".to_vec()),
+        (
+            "multibulk count -1 is ignored",
+            b"*-1\r\n*1\r\n$4\r\nPING\r\n".to_vec(),
+        ),
+        (
+            "multibulk count 0 is ignored",
+            b"*0\r\n*1\r\n$4\r\nPING\r\n".to_vec(),
+        ),
         ("empty inline lines", b"\r\n\n\r\nPING\r\n".to_vec()),
         ("inline LF only", b"PING\nECHO x\n".to_vec()),
-        ("inline quoting", b"set \"a\\x41\" 'b c'\r\nget aA\r\nget 'aA'\r\n".to_vec()),
+        (
+            "inline quoting",
+            b"set \"a\\x41\" 'b c'\r\nget aA\r\nget 'aA'\r\n".to_vec(),
+        ),
         ("inline plus prefix", b"+PING\r\n".to_vec()),
         ("empty command name", b"*1\r\n$0\r\n\r\n".to_vec()),
         ("bulk without CRLF", b"*1\r\n$4\r\nPINGxx\r\n".to_vec()),
-        ("pipelined then error", b"PING\r\n*1\r\n$4\r\nPING\r\n*x\r\nPING\r\n".to_vec()),
+        (
+            "pipelined then error",
+            b"PING\r\n*1\r\n$4\r\nPING\r\n*x\r\nPING\r\n".to_vec(),
+        ),
     ];
     // Lines too long without a newline.
     let mut big_inline = vec![b'a'; 70 * 1024];
@@ -86,7 +98,7 @@ fn protocol_errors_match_redis() {
         }
     }
     let mut c = ours.conn();
-    assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
+    common::assert_reply(&c.cmd(&["PING"]), b"+PONG\r\n");
     ours.assert_no_panic();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -116,14 +128,17 @@ fn proto_max_bulk_len() {
     let input = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2097152\r\n";
     let (ra, ca) = transcript(&ours, input);
     let (rb, cb) = transcript(&reference, input);
-    assert_eq!(escape(&rb), "-ERR Protocol error: invalid bulk length\\r\\n");
+    assert_eq!(
+        escape(&rb),
+        "-ERR Protocol error: invalid bulk length\\r\\n"
+    );
     assert_eq!(escape(&ra), escape(&rb));
     assert!(ca && cb);
     // A bulk exactly at the limit is accepted.
     let mut c = ours.conn();
     let v = vec![b'x'; 1024 * 1024];
-    assert_eq!(c.cmd_bytes(&[b"SET", b"k", &v]), b"+OK\r\n");
-    assert_eq!(c.cmd(&["STRLEN", "k"]), b":1048576\r\n");
+    common::assert_reply(&c.cmd_bytes(&[b"SET", b"k", &v]), b"+OK\r\n");
+    common::assert_reply(&c.cmd(&["STRLEN", "k"]), b":1048576\r\n");
     ours.assert_no_panic();
 }
 
@@ -146,7 +161,7 @@ fn client_query_buffer_limit() {
         let (_, closed) = c.read_until_eof(Duration::from_secs(10));
         assert!(closed, "connection over the query buffer limit not closed");
         let mut ok = srv.conn();
-        assert_eq!(ok.cmd(&["PING"]), b"+PONG\r\n");
+        common::assert_reply(&ok.cmd(&["PING"]), b"+PONG\r\n");
     }
     ours.assert_no_panic();
 }
@@ -155,15 +170,15 @@ fn client_query_buffer_limit() {
 fn maxclients() {
     let srv = Server::start(&["--maxclients", "2"]);
     let mut c1 = srv.conn();
-    assert_eq!(c1.cmd(&["PING"]), b"+PONG\r\n");
+    common::assert_reply(&c1.cmd(&["PING"]), b"+PONG\r\n");
     let mut c2 = srv.conn();
-    assert_eq!(c2.cmd(&["PING"]), b"+PONG\r\n");
+    common::assert_reply(&c2.cmd(&["PING"]), b"+PONG\r\n");
     let mut c3 = srv.conn();
     let (out, closed) = c3.read_until_eof(Duration::from_secs(5));
     assert_eq!(escape(&out), "-ERR max number of clients reached\\r\\n");
     assert!(closed);
     // The two accepted clients still work; after one leaves, a new one fits.
-    assert_eq!(c1.cmd(&["PING"]), b"+PONG\r\n");
+    common::assert_reply(&c1.cmd(&["PING"]), b"+PONG\r\n");
     drop(c2);
     let ok = poll_until(Duration::from_secs(5), || {
         let mut c = srv.conn();
@@ -179,7 +194,7 @@ fn maxclients() {
 fn idle_timeout() {
     let srv = Server::start(&["--timeout", "1"]);
     let mut idle = srv.conn();
-    assert_eq!(idle.cmd(&["PING"]), b"+PONG\r\n");
+    common::assert_reply(&idle.cmd(&["PING"]), b"+PONG\r\n");
     let start = Instant::now();
     let (out, closed) = idle.read_until_eof(Duration::from_secs(10));
     assert!(closed, "idle client not disconnected within 10s");
@@ -193,7 +208,7 @@ fn idle_timeout() {
     let mut active = srv.conn();
     for _ in 0..8 {
         std::thread::sleep(Duration::from_millis(250));
-        assert_eq!(active.cmd(&["PING"]), b"+PONG\r\n");
+        common::assert_reply(&active.cmd(&["PING"]), b"+PONG\r\n");
     }
     srv.assert_no_panic();
 }
@@ -203,7 +218,7 @@ fn output_buffer_limit_normal() {
     let srv = Server::start(&["--client-output-buffer-limit", "normal 1mb 512kb 0"]);
     let mut setup = srv.conn();
     let value = vec![b'v'; 100 * 1024];
-    assert_eq!(setup.cmd_bytes(&[b"SET", b"big", &value]), b"+OK\r\n");
+    common::assert_reply(&setup.cmd_bytes(&[b"SET", b"big", &value]), b"+OK\r\n");
 
     let n = 500;
     let mut slow = srv.conn();
@@ -215,7 +230,7 @@ fn output_buffer_limit_normal() {
     // Others are served while the slow client is not reading.
     let mut other = srv.conn();
     for _ in 0..20 {
-        assert_eq!(other.cmd(&["PING"]), b"+PONG\r\n");
+        common::assert_reply(&other.cmd(&["PING"]), b"+PONG\r\n");
     }
     std::thread::sleep(Duration::from_millis(500));
     let (out, closed) = slow.read_until_eof(Duration::from_secs(20));
@@ -225,7 +240,7 @@ fn output_buffer_limit_normal() {
         "slow client received all {} bytes",
         out.len()
     );
-    assert_eq!(other.cmd(&["PING"]), b"+PONG\r\n");
+    common::assert_reply(&other.cmd(&["PING"]), b"+PONG\r\n");
     let got = other.cmd(&["GET", "big"]);
     assert_eq!(got.len(), value.len() + 2 + 2 + 6 + 1);
     srv.assert_no_panic();
@@ -272,7 +287,9 @@ fn abuse(port: u16, kind: usize, iters: usize, seed: u64) {
             }
             _ => {
                 // Abrupt disconnect mid-reply of a 10MB value.
-                let _ = c.try_send_raw(b"*4\r\n$8\r\nGETRANGE\r\n$7\r\nbig10mb\r\n$1\r\n0\r\n$2\r\n-1\r\n");
+                let _ = c.try_send_raw(
+                    b"*4\r\n$8\r\nGETRANGE\r\n$7\r\nbig10mb\r\n$1\r\n0\r\n$2\r\n-1\r\n",
+                );
                 if rng.gen_bool(0.5) {
                     let mut buf = [0u8; 1000];
                     let _ = std::io::Read::read(&mut c.stream, &mut buf);
@@ -288,7 +305,7 @@ fn bad_clients_do_not_disturb_good_one() {
     let port = srv.port();
     let mut setup = srv.conn();
     let big = vec![b'z'; 10 * 1024 * 1024];
-    assert_eq!(setup.cmd_bytes(&[b"SET", b"big10mb", &big]), b"+OK\r\n");
+    common::assert_reply(&setup.cmd_bytes(&[b"SET", b"big10mb", &big]), b"+OK\r\n");
     drop(setup);
 
     let stop = AtomicBool::new(false);
@@ -327,10 +344,14 @@ fn bad_clients_do_not_disturb_good_one() {
         stop.store(true, Ordering::Relaxed);
         good.join().expect("good client thread panicked")
     });
-    assert!(good_errors.is_empty(), "good client saw errors: {:?}", good_errors);
+    assert!(
+        good_errors.is_empty(),
+        "good client saw errors: {:?}",
+        good_errors
+    );
     assert!(rounds.load(Ordering::Relaxed) >= 100);
     let mut c = srv.conn();
-    assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
-    assert_eq!(c.cmd(&["STRLEN", "big10mb"]), b":10485760\r\n");
+    common::assert_reply(&c.cmd(&["PING"]), b"+PONG\r\n");
+    common::assert_reply(&c.cmd(&["STRLEN", "big10mb"]), b":10485760\r\n");
     srv.assert_no_panic();
 }

@@ -61,7 +61,15 @@ pub struct Server {
 
 impl Server {
     /// Starts ferrokv with `--save "" --logfile ""` plus `extra_args`.
+    ///
+    /// With FERROKV_TEST_REDIS=1 in the environment a real redis-server is
+    /// started instead, which validates the tests themselves.
     pub fn start(extra_args: &[&str]) -> Server {
+        if std::env::var_os("FERROKV_TEST_REDIS").is_some() {
+            let mut args = vec!["--enable-debug-command", "local"];
+            args.extend_from_slice(extra_args);
+            return RealRedis::start_with(&args);
+        }
         Self::spawn_retry("ferrokv", env!("CARGO_BIN_EXE_ferrokv-server"), |port| {
             let mut v: Vec<String> = vec![
                 "--port".into(),
@@ -78,11 +86,7 @@ impl Server {
         })
     }
 
-    fn spawn_retry(
-        name: &'static str,
-        bin: &str,
-        args: impl Fn(u16) -> Vec<String>,
-    ) -> Server {
+    fn spawn_retry(name: &'static str, bin: &str, args: impl Fn(u16) -> Vec<String>) -> Server {
         let mut last_log = String::new();
         for _attempt in 0..5 {
             let port = free_port();
@@ -118,7 +122,10 @@ impl Server {
                 }
             }
         }
-        panic!("{} failed to start after 5 attempts. Last log:\n{}", name, last_log)
+        panic!(
+            "{} failed to start after 5 attempts. Last log:\n{}",
+            name, last_log
+        )
     }
 
     /// Err(true) when the process exited, Err(false) on timeout.
@@ -359,7 +366,9 @@ impl RawConn {
     pub fn connect(port: u16) -> RawConn {
         let stream = TcpStream::connect(("127.0.0.1", port))
             .unwrap_or_else(|e| panic!("connect to port {}: {}", port, e));
-        stream.set_read_timeout(Some(READ_TIMEOUT)).expect("timeout");
+        stream
+            .set_read_timeout(Some(READ_TIMEOUT))
+            .expect("timeout");
         let _ = stream.set_nodelay(true);
         RawConn {
             stream,
@@ -518,4 +527,15 @@ pub fn redis_cli_stdin(port: u16, args: &[&str], stdin: Option<&[u8]>) -> String
         s.push_str(&String::from_utf8_lossy(&out.stderr));
     }
     s
+}
+
+/// Asserts a raw reply equals `want`, showing both escaped on failure.
+#[track_caller]
+pub fn assert_reply(got: &[u8], want: &[u8]) {
+    assert!(
+        got == want,
+        "reply mismatch\n  got:  \"{}\"\n  want: \"{}\"",
+        escape(got),
+        escape(want)
+    );
 }
