@@ -85,7 +85,7 @@ fn lazy_expiry_on_access() {
 /// (DBSIZE counts it) until it is accessed.
 #[test]
 fn lazy_expiry_with_active_expiry_disabled() {
-    let srv = Server::start(&[]);
+    let srv = Server::start(&["--enable-debug-command", "local"]);
     let mut c = srv.conn();
     common::assert_reply(&c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), b"+OK\r\n");
     common::assert_reply(&c.cmd(&["SET", "k", "v", "PX", "30"]), b"+OK\r\n");

@@ -66,7 +66,10 @@ impl Server {
     /// started instead, which validates the tests themselves.
     pub fn start(extra_args: &[&str]) -> Server {
         if std::env::var_os("FERROKV_TEST_REDIS").is_some() {
-            let mut args = vec!["--enable-debug-command", "local"];
+            let mut args: Vec<&str> = Vec::new();
+            if !extra_args.contains(&"--enable-debug-command") {
+                args.extend_from_slice(&["--enable-debug-command", "local"]);
+            }
             args.extend_from_slice(extra_args);
             return RealRedis::start_with(&args);
         }
@@ -135,7 +138,15 @@ impl Server {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return Err(true);
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                // Best effort: QUIT and wait for the server to close the
+                // probe connection, so it no longer counts as a client
+                // (matters for tests such as --maxclients).
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                if s.write_all(b"*1\r\n$4\r\nQUIT\r\n").is_ok() {
+                    let mut sink = Vec::new();
+                    let _ = s.read_to_end(&mut sink);
+                }
                 return Ok(());
             }
             if Instant::now() >= end {
