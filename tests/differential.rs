@@ -317,3 +317,40 @@ fn resp_framing() {
     f.sort();
     assert_eq!(f.len(), 4);
 }
+
+/// HELLO's reply differs only in the client id; CLIENT ID is an integer.
+#[test]
+fn hello_reply_shape() {
+    fn mask_id(r: &[u8]) -> String {
+        let s = escape(r);
+        match s.find("$2\\r\\nid\\r\\n:") {
+            Some(p) => {
+                let start = p + "$2\\r\\nid\\r\\n:".len();
+                let end = start + s[start..].find('\\').unwrap_or(0);
+                format!("{}ID{}", &s[..start], &s[end..])
+            }
+            None => s,
+        }
+    }
+    let ours = start_subject();
+    let reference = RealRedis::start();
+    let mut a = ours.conn();
+    let mut b = reference.conn();
+    for v in ["3", "2", "3"] {
+        let ra = mask_id(&a.cmd(&["HELLO", v]));
+        let rb = mask_id(&b.cmd(&["HELLO", v]));
+        assert_eq!(ra, rb, "HELLO {}", v);
+    }
+    let ra = mask_id(&a.cmd(&["HELLO", "3", "SETNAME", "n1"]));
+    let rb = mask_id(&b.cmd(&["HELLO", "3", "SETNAME", "n1"]));
+    assert_eq!(ra, rb);
+    assert_eq!(escape(&a.cmd(&["CLIENT", "GETNAME"])), "$2\\r\\nn1\\r\\n");
+    let id = a.cmd(&["CLIENT", "ID"]);
+    let s = String::from_utf8_lossy(&id);
+    assert!(
+        s.starts_with(':') && s[1..].trim_end().parse::<u64>().is_ok(),
+        "CLIENT ID reply {:?}",
+        s
+    );
+    ours.assert_no_panic();
+}
