@@ -175,7 +175,7 @@ pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> 
         if !srv.monitors.is_empty() {
             flush_monitors(&mut srv);
         }
-        if !srv.pending_input.is_empty() && srv.pause.is_none() {
+        if !srv.pending_input.is_empty() && !srv.paused_for(true) {
             let pending = std::mem::take(&mut srv.pending_input);
             for t in pending {
                 process_client_input(&mut srv, t);
