@@ -338,7 +338,14 @@ pub fn cat_client_info(
     } else {
         cl.qend - cl.qstart
     };
-    let qbuf_free = cl.qbuf.len().saturating_sub(qbuf);
+    // While a client's command runs the event loop holds its query buffer,
+    // so its capacity is estimated as the initial read buffer size.
+    let qbuf_cap = if current.is_some() {
+        cl.qbuf.len().max(crate::client::IOBUF_LEN).max(qbuf)
+    } else {
+        cl.qbuf.len()
+    };
+    let qbuf_free = qbuf_cap.saturating_sub(qbuf);
     let pending = cl.pending_output();
     let obl = pending.min(REPLY_CHUNK);
     let omem = pending - obl;
@@ -346,7 +353,7 @@ pub fn cat_client_info(
     let rbs = cl.out.buf.capacity().clamp(1024, REPLY_CHUNK);
     let rbp = cl.out.buf.len().min(rbs);
     let tot_mem = std::mem::size_of::<Client>()
-        + cl.qbuf.len()
+        + qbuf_cap
         + cl.out.buf.capacity()
         + cl.argv.capacity() * std::mem::size_of::<(usize, usize)>()
         + cl.inline_args.capacity()

@@ -181,11 +181,10 @@ fn debug(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             c.out.ok();
         }
         (b"error", 3) => {
-            let m = String::from_utf8_lossy(a.get(2));
-            return Err(error::custom(match m.strip_prefix('-') {
-                Some(rest) => rest.to_string(),
-                None => format!("ERR {}", m),
-            }));
+            // Sent verbatim as "-<string>", newlines turned into spaces.
+            return Err(error::custom(
+                String::from_utf8_lossy(a.get(2)).into_owned(),
+            ));
         }
         _ => return Err(error::subcommand_syntax(a.get(1), "debug")),
     }
