@@ -768,3 +768,83 @@ mod tests {
         assert_eq!(HELP.last(), Some(&"    Prints this help."));
     }
 }
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// A real loopback connection to build a `Client` from.
+    fn test_client(id: u64) -> (Client, std::net::TcpStream) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let peer = std::net::TcpStream::connect(l.local_addr().expect("addr")).expect("connect");
+        let (s, _) = l.accept().expect("accept");
+        s.set_nonblocking(true).expect("nonblocking");
+        let sock = mio::net::TcpStream::from_std(s);
+        (Client::new(id, 0, sock, 1_000_000, true), peer)
+    }
+
+    #[test]
+    fn client_list_line_has_redis_70_fields_in_order() {
+        let srv = Server::new(Config::new());
+        let (mut cl, _peer) = test_client(7);
+        cl.name = Some(b"worker".to_vec());
+        cl.no_evict = true;
+        let mut out = Vec::new();
+        let cur = Current {
+            cmd: "client|list",
+            argv_mem: 10,
+        };
+        cat_client_info(&mut out, &srv, &cl, 1_003_500, Some(&cur));
+        let line = String::from_utf8(out).expect("utf8");
+        let keys: Vec<&str> = line
+            .split(' ')
+            .map(|kv| kv.split('=').next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "addr",
+                "laddr",
+                "fd",
+                "name",
+                "age",
+                "idle",
+                "flags",
+                "db",
+                "sub",
+                "psub",
+                "ssub",
+                "multi",
+                "qbuf",
+                "qbuf-free",
+                "argv-mem",
+                "multi-mem",
+                "rbs",
+                "rbp",
+                "obl",
+                "oll",
+                "omem",
+                "tot-mem",
+                "events",
+                "cmd",
+                "user",
+                "redir",
+                "resp"
+            ]
+        );
+        assert!(line.starts_with("id=7 addr=127.0.0.1:"));
+        assert!(line.contains(" name=worker age=3 idle=3 flags=e db=0 "));
+        assert!(line.contains(" argv-mem=10 multi-mem=0 "));
+        assert!(line.ends_with(" events=r cmd=client|list user=default redir=-1 resp=2"));
+
+        let mut out = Vec::new();
+        cl.no_evict = false;
+        cl.is_monitor = true;
+        cat_client_info(&mut out, &srv, &cl, 1_000_000, None);
+        let line = String::from_utf8(out).expect("utf8");
+        assert!(line.contains(" flags=O "));
+        assert!(line.contains(" cmd=NULL "));
+    }
+}
