@@ -258,7 +258,7 @@ pub fn reply_help(c: &mut Client, lines: &[&str]) {
 
 /// Client names may not contain spaces or special characters.
 pub fn validate_name(n: &[u8]) -> Result<(), CmdError> {
-    if n.iter().any(|&b| b < b'!' || b > b'~') {
+    if n.iter().any(|b| !(b'!'..=b'~').contains(b)) {
         return Err(CmdError::Static(error::CLIENT_NAME_SPACES));
     }
     Ok(())
