@@ -130,6 +130,31 @@ pub const HLL_WRONGTYPE: &str = "WRONGTYPE Key is not a valid HyperLogLog string
 pub const HLL_INVALIDOBJ: &str = "INVALIDOBJ Corrupted HLL object detected";
 pub const HLL_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
 pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
+pub const TIMEOUT_OUT_OF_RANGE: &str = "ERR timeout is out of range";
+pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
+pub const CLIENT_PAUSE_MODE: &str = "ERR CLIENT PAUSE mode must be WRITE or ALL";
+pub const CLIENT_UNBLOCK_REASON: &str = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
+pub const CLIENT_CACHING_NOT_TRACKING: &str = "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled";
+/// ferrokv-specific: CLIENT TRACKING ON is refused rather than accepted
+/// without ever sending invalidation messages.
+pub const CLIENT_TRACKING_UNSUPPORTED: &str =
+    "ERR client-side caching (CLIENT TRACKING ON) is not supported by this server";
+pub const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
+pub const SLOWLOG_COUNT: &str = "ERR count should be greater than or equal to -1";
+pub const NO_SHUTDOWN_IN_PROGRESS: &str = "ERR No shutdown in progress.";
+pub const DEBUG_OUT_OF_RANGE_DB: &str = "ERR Out of range database";
+pub const DEBUG_NOT_HASH_TABLE: &str =
+    "ERR The value stored at the specified key is not represented using an hash table";
+pub const DEBUG_NOT_LISTPACK: &str = "ERR Not a listpack encoded object.";
+pub const DEBUG_PROTOCOL_TYPE: &str = "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false";
+pub const RESP2_NOT_SUPPORTED: &str = "ERR RESP2 is not supported by this command";
+pub const DEBUG_QUICKLIST_THRESHOLD: &str =
+    "ERR argument must be a memory value bigger than 1 and smaller than 4gb";
+pub const DEBUG_RELOAD_OPTIONS: &str =
+    "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";
+/// ferrokv-specific: no RDB persistence yet.
+pub const DEBUG_RELOAD_UNSUPPORTED: &str =
+    "ERR DEBUG RELOAD is not supported: RDB persistence is not implemented yet";
 
 // ---- formatted messages ---------------------------------------------------
 
@@ -252,6 +277,46 @@ pub fn pfdebug_unknown_subcommand(sub: &[u8]) -> CmdError {
     CmdError::Formatted(sanitize(format!(
         "ERR Unknown PFDEBUG subcommand '{}'",
         String::from_utf8_lossy(sub)
+    )))
+}
+
+/// `addReplySubcommandSyntaxError`: a known container's subcommand with a
+/// bad argument count, or DEBUG's unknown subcommands.
+pub fn subcommand_syntax(sub: &[u8], cmd: &str) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        trunc(sub, 128),
+        cmd.to_ascii_uppercase()
+    )))
+}
+
+pub fn unknown_client_type(name: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Unknown client type '{}'",
+        String::from_utf8_lossy(name)
+    )))
+}
+
+pub fn no_such_user(name: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR No such user '{}'",
+        String::from_utf8_lossy(name)
+    )))
+}
+
+/// CLIENT SETINFO: unknown attribute.
+pub fn unrecognized_option(attr: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Unrecognized option '{}'",
+        String::from_utf8_lossy(attr)
+    )))
+}
+
+/// CLIENT SETINFO: a value with spaces or special characters.
+pub fn client_attr_invalid(attr: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR {} cannot contain spaces, newlines or special characters.",
+        String::from_utf8_lossy(attr)
     )))
 }
 

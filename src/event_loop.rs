@@ -175,7 +175,8 @@ pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> 
         if !srv.monitors.is_empty() {
             flush_monitors(&mut srv);
         }
-        if !srv.pending_input.is_empty() && srv.pause.is_none() {
+        // Retried while a WRITE pause lasts too: queued reads may run.
+        if !srv.pending_input.is_empty() && !srv.paused_for(false) {
             let pending = std::mem::take(&mut srv.pending_input);
             for t in pending {
                 process_client_input(&mut srv, t);
@@ -302,11 +303,7 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
     let mut queued_for_later = false;
 
     while c.qstart < c.qend && !c.close_after_reply && !c.close_asap {
-        if srv.pause.is_some() && srv.paused_for(true) {
-            // CLIENT PAUSE: keep input queued until the pause ends.
-            queued_for_later = true;
-            break;
-        }
+        let cmd_start = c.qstart;
         let limits = ParseLimits {
             proto_max_bulk_len: srv.config.proto_max_bulk_len,
             authenticated: c.authenticated,
@@ -331,6 +328,13 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                     &inline
                 };
                 let args = Args::new(buf, &argv);
+                if srv.pause.is_some() && paused_for_command(srv, &args) {
+                    // CLIENT PAUSE: keep this command queued until the pause
+                    // ends (it is parsed again then).
+                    c.qstart = cmd_start;
+                    queued_for_later = true;
+                    break;
+                }
                 commands::execute(srv, &mut c, &args);
                 if c.is_monitor && !srv.monitors.contains(&t) {
                     srv.monitors.push(t);
@@ -382,6 +386,15 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
         srv.to_close.push(t);
     }
     srv.clients[t] = Some(c);
+}
+
+/// Does the current CLIENT PAUSE hold back this command? PAUSE WRITE holds
+/// commands that write or may replicate; PAUSE ALL holds everything.
+fn paused_for_command(srv: &mut Server, args: &Args) -> bool {
+    let is_write = srv.commands.resolve(args).is_some_and(|i| {
+        srv.commands.entries[i].spec.flags & (commands::WRITE | commands::MAY_REPLICATE) != 0
+    });
+    srv.paused_for(is_write)
 }
 
 /// Reply to a protocol error and close after the reply, as Redis does.

@@ -1,13 +1,850 @@
-//! CLIENT subcommands (Redis's networking.c clientCommand).
-use super::CommandSpec;
-use crate::error::{self, CmdError};
+//! CLIENT subcommands (Redis's networking.c clientCommand): connection
+//! introspection (ID, INFO, LIST, GETNAME), naming (SETNAME, SETINFO),
+//! killing, pausing, reply control and the tracking stubs.
+//!
+//! The client running the command is not in `srv.clients` while its handler
+//! runs, so LIST and KILL consider it explicitly.
 
-pub static COMMANDS: &[CommandSpec] = &[];
+use super::{spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
+use crate::client::{Client, ReplyMode};
+use crate::clock;
+use crate::error::{self, CmdError, CmdResult};
+use crate::server::{PauseKind, Server};
+use std::io::Write;
+
+const G: Group = Group::Connection;
+const NS: u32 = NOSCRIPT | LOADING | STALE;
+const ADM: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+
+static SUBCOMMANDS: &[CommandSpec] = &[
+    spec(
+        "caching",
+        3,
+        NS,
+        NOKEYS,
+        G,
+        "6.0.0",
+        "Instructs the server whether to track the keys in the next request.",
+        caching,
+    ),
+    spec(
+        "getname",
+        2,
+        NS,
+        NOKEYS,
+        G,
+        "2.6.9",
+        "Returns the name of the connection.",
+        getname,
+    ),
+    spec(
+        "getredir",
+        2,
+        NS,
+        NOKEYS,
+        G,
+        "6.0.0",
+        "Returns the client ID to which the connection's tracking notifications are redirected.",
+        getredir,
+    ),
+    spec(
+        "help",
+        2,
+        LOADING | STALE,
+        NOKEYS,
+        G,
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        help,
+    ),
+    spec(
+        "id",
+        2,
+        NS,
+        NOKEYS,
+        G,
+        "5.0.0",
+        "Returns the unique client ID of the connection.",
+        id,
+    ),
+    spec(
+        "info",
+        2,
+        NS,
+        NOKEYS,
+        G,
+        "6.2.0",
+        "Returns information about the connection.",
+        info,
+    ),
+    spec(
+        "kill",
+        -3,
+        ADM,
+        NOKEYS,
+        G,
+        "2.4.0",
+        "Terminates open connections.",
+        kill,
+    ),
+    spec(
+        "list",
+        -2,
+        ADM,
+        NOKEYS,
+        G,
+        "2.4.0",
+        "Lists open connections.",
+        list,
+    ),
+    spec(
+        "no-evict",
+        3,
+        ADM,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Sets the client eviction mode of the connection.",
+        no_evict,
+    ),
+    spec(
+        "pause",
+        -3,
+        ADM,
+        NOKEYS,
+        G,
+        "3.0.0",
+        "Suspends commands processing.",
+        pause,
+    ),
+    spec(
+        "reply",
+        3,
+        NS,
+        NOKEYS,
+        G,
+        "3.2.0",
+        "Instructs the server whether to reply to commands.",
+        reply,
+    ),
+    spec(
+        "setinfo",
+        4,
+        NS,
+        NOKEYS,
+        G,
+        "7.2.0",
+        "Sets information specific to the client or connection.",
+        setinfo,
+    ),
+    spec(
+        "setname",
+        3,
+        NS,
+        NOKEYS,
+        G,
+        "2.6.9",
+        "Sets the connection name.",
+        setname,
+    ),
+    spec(
+        "tracking",
+        -3,
+        NS,
+        NOKEYS,
+        G,
+        "6.0.0",
+        "Controls server-assisted client-side caching for the connection.",
+        tracking,
+    ),
+    spec(
+        "trackinginfo",
+        2,
+        NS,
+        NOKEYS,
+        G,
+        "6.2.0",
+        "Returns information about server-assisted client-side caching for the connection.",
+        trackinginfo,
+    ),
+    spec(
+        "unblock",
+        -3,
+        ADM,
+        NOKEYS,
+        G,
+        "5.0.0",
+        "Unblocks a client blocked by a blocking command from a different connection.",
+        unblock,
+    ),
+    spec(
+        "unpause",
+        2,
+        ADM,
+        NOKEYS,
+        G,
+        "6.2.0",
+        "Resumes processing commands from paused clients.",
+        unpause,
+    ),
+];
+
+pub static COMMANDS: &[CommandSpec] = &[super::container(
+    "client",
+    G,
+    "2.4.0",
+    "A container for client connection commands.",
+    SUBCOMMANDS,
+)];
+
+const HELP: &[&str] = &[
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// Replies with Redis's help format: an array of status lines.
+pub fn reply_help(c: &mut Client, lines: &[&str]) {
+    c.out.array(lines.len());
+    for l in lines {
+        c.out.simple(l);
+    }
+}
 
 /// Client names may not contain spaces or special characters.
 pub fn validate_name(n: &[u8]) -> Result<(), CmdError> {
-    if n.iter().any(|&b| b < b'!' || b > b'~') {
+    if n.iter().any(|b| !(b'!'..=b'~').contains(b)) {
         return Err(CmdError::Static(error::CLIENT_NAME_SPACES));
     }
     Ok(())
+}
+
+/// Redis's client types (getClientTypeByName).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ClientType {
+    Normal,
+    Replica,
+    PubSub,
+    Master,
+}
+
+fn client_type_by_name(name: &[u8]) -> Option<ClientType> {
+    let n = name.to_ascii_lowercase();
+    Some(match n.as_slice() {
+        b"normal" => ClientType::Normal,
+        b"slave" | b"replica" => ClientType::Replica,
+        b"pubsub" => ClientType::PubSub,
+        b"master" => ClientType::Master,
+        _ => return None,
+    })
+}
+
+/// MONITOR clients are reported as normal clients, as in Redis; there are
+/// no replica, master or pub/sub clients yet.
+fn client_type(_c: &Client) -> ClientType {
+    ClientType::Normal
+}
+
+/// What only the executing client has: its command and its argv.
+pub struct Current<'a> {
+    pub cmd: &'a str,
+    pub argv_mem: usize,
+}
+
+/// Size of the static reply buffer Redis reports as obl/rbs.
+const REPLY_CHUNK: usize = 16 * 1024;
+
+/// Appends one CLIENT LIST line (no trailing newline) in Redis 7.0's format.
+pub fn cat_client_info(
+    out: &mut Vec<u8>,
+    srv: &Server,
+    cl: &Client,
+    now_ms: i64,
+    current: Option<&Current>,
+) {
+    let mut flags = String::new();
+    if cl.is_monitor {
+        flags.push('O');
+    }
+    if cl.close_after_reply {
+        flags.push('c');
+    }
+    if cl.close_asap {
+        flags.push('A');
+    }
+    if cl.no_evict {
+        flags.push('e');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let cmd = match current {
+        Some(cur) => cur.cmd,
+        None => cl
+            .last_cmd
+            .and_then(|i| srv.commands.entries.get(i))
+            .map_or("NULL", |e| e.fullname.as_str()),
+    };
+    let argv_mem = current.map_or(0, |c| c.argv_mem);
+    // The executing client's query buffer still holds the command being
+    // run, as Redis's does until the whole batch is processed.
+    let qbuf = if current.is_some() {
+        cl.qend
+    } else {
+        cl.qend - cl.qstart
+    };
+    // While a client's command runs the event loop holds its query buffer,
+    // so its capacity is estimated as the initial read buffer size.
+    let qbuf_cap = if current.is_some() {
+        cl.qbuf.len().max(crate::client::IOBUF_LEN).max(qbuf)
+    } else {
+        cl.qbuf.len()
+    };
+    let qbuf_free = qbuf_cap.saturating_sub(qbuf);
+    let pending = cl.pending_output();
+    let obl = pending.min(REPLY_CHUNK);
+    let omem = pending - obl;
+    let oll = omem.div_ceil(REPLY_CHUNK);
+    let rbs = cl.out.buf.capacity().clamp(1024, REPLY_CHUNK);
+    let rbp = cl.out.buf.len().min(rbs);
+    let tot_mem = std::mem::size_of::<Client>()
+        + qbuf_cap
+        + cl.out.buf.capacity()
+        + cl.argv.capacity() * std::mem::size_of::<(usize, usize)>()
+        + cl.inline_args.capacity()
+        + argv_mem;
+    let now_s = now_ms / 1000;
+    let _ = write!(
+        out,
+        "id={} addr={} laddr={} fd={} name=",
+        cl.id, cl.addr, cl.laddr, cl.fd
+    );
+    if let Some(n) = &cl.name {
+        out.extend_from_slice(n);
+    }
+    let _ = write!(
+        out,
+        " age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} \
+         argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r \
+         cmd={} user=default redir=-1 resp={}",
+        now_s - cl.ctime_ms / 1000,
+        now_s - cl.last_interaction_ms / 1000,
+        flags,
+        cl.db,
+        qbuf,
+        qbuf_free,
+        argv_mem,
+        rbs,
+        rbp,
+        obl,
+        oll,
+        omem,
+        tot_mem,
+        cmd,
+        cl.out.resp
+    );
+}
+
+/// The executing client's command name and argv size, for its own line.
+fn current_of<'a>(srv: &'a Server, a: &Args) -> Current<'a> {
+    let cmd = srv
+        .commands
+        .resolve(a)
+        .and_then(|i| srv.commands.entries.get(i))
+        .map_or("NULL", |e| e.fullname.as_str());
+    Current {
+        cmd,
+        argv_mem: a.iter().map(|x| x.len()).sum(),
+    }
+}
+
+fn id(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    c.out.int(c.id as i64);
+    Ok(())
+}
+
+fn info(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let mut o = Vec::with_capacity(512);
+    let cur = current_of(srv, a);
+    cat_client_info(&mut o, srv, c, clock::wall_ms(), Some(&cur));
+    o.push(b'\n');
+    c.out.verbatim(&o, "txt");
+    Ok(())
+}
+
+fn list(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let now = clock::wall_ms();
+    let cur = current_of(srv, a);
+    let mut o = Vec::new();
+    if a.len() == 4 && a.is(2, "type") {
+        let Some(t) = client_type_by_name(a.get(3)) else {
+            return Err(error::unknown_client_type(a.get(3)));
+        };
+        let mut all: Vec<&Client> = srv.other_clients().collect();
+        all.push(c);
+        all.sort_by_key(|x| x.id);
+        for cl in all {
+            if client_type(cl) != t {
+                continue;
+            }
+            let is_cur = std::ptr::eq(cl, &*c);
+            cat_client_info(&mut o, srv, cl, now, is_cur.then_some(&cur));
+            o.push(b'\n');
+        }
+    } else if a.len() > 3 && a.is(2, "id") {
+        let mut ids = Vec::with_capacity(a.len() - 3);
+        for i in 3..a.len() {
+            match crate::util::num::parse_i64(a.get(i)) {
+                Some(v) => ids.push(v),
+                None => return Err(CmdError::Static(error::INVALID_CLIENT_ID)),
+            }
+        }
+        for want in ids {
+            if want == c.id as i64 {
+                cat_client_info(&mut o, srv, c, now, Some(&cur));
+                o.push(b'\n');
+            } else if let Some(cl) = srv.other_clients().find(|x| x.id as i64 == want) {
+                cat_client_info(&mut o, srv, cl, now, None);
+                o.push(b'\n');
+            }
+        }
+    } else if a.len() != 2 {
+        return Err(CmdError::Syntax);
+    } else {
+        let mut all: Vec<&Client> = srv.other_clients().collect();
+        all.push(c);
+        all.sort_by_key(|x| x.id);
+        for cl in all {
+            let is_cur = std::ptr::eq(cl, &*c);
+            cat_client_info(&mut o, srv, cl, now, is_cur.then_some(&cur));
+            o.push(b'\n');
+        }
+    }
+    c.out.verbatim(&o, "txt");
+    Ok(())
+}
+
+fn setname(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let n = a.get(2);
+    validate_name(n)?;
+    c.name = if n.is_empty() { None } else { Some(n.to_vec()) };
+    c.out.ok();
+    Ok(())
+}
+
+fn getname(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    match &c.name {
+        Some(n) => {
+            let n = n.clone();
+            c.out.bulk(&n);
+        }
+        None => c.out.null(),
+    }
+    Ok(())
+}
+
+/// CLIENT SETINFO LIB-NAME|LIB-VER value (Redis 7.2; redis-py sends it on
+/// connect, so it is accepted here too).
+fn setinfo(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let attr = a.get(2);
+    let val = a.get(3);
+    let is_name = attr.eq_ignore_ascii_case(b"lib-name");
+    if !is_name && !attr.eq_ignore_ascii_case(b"lib-ver") {
+        return Err(error::unrecognized_option(attr));
+    }
+    if validate_name(val).is_err() {
+        return Err(error::client_attr_invalid(attr));
+    }
+    let v = if val.is_empty() {
+        None
+    } else {
+        Some(val.to_vec())
+    };
+    if is_name {
+        c.lib_name = v;
+    } else {
+        c.lib_ver = v;
+    }
+    c.out.ok();
+    Ok(())
+}
+
+/// CLIENT KILL addr | CLIENT KILL <filter> <value> ...
+fn kill(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let mut addr: Option<&[u8]> = None;
+    let mut laddr: Option<&[u8]> = None;
+    let mut ctype: Option<ClientType> = None;
+    let mut want_id: u64 = 0;
+    let mut skipme = true;
+    let old_form = a.len() == 3;
+    if old_form {
+        addr = Some(a.get(2));
+        skipme = false;
+    } else {
+        let mut i = 2;
+        while i < a.len() {
+            let more = i + 1 < a.len();
+            if !more {
+                return Err(CmdError::Syntax);
+            }
+            let v = a.get(i + 1);
+            if a.is(i, "id") {
+                match crate::util::num::parse_i64(v) {
+                    Some(n) if n >= 1 => want_id = n as u64,
+                    _ => return Err(CmdError::Static(error::CLIENT_ID_INVALID)),
+                }
+            } else if a.is(i, "type") {
+                ctype = Some(client_type_by_name(v).ok_or_else(|| error::unknown_client_type(v))?);
+            } else if a.is(i, "addr") {
+                addr = Some(v);
+            } else if a.is(i, "laddr") {
+                laddr = Some(v);
+            } else if a.is(i, "user") {
+                // Only the default user exists until ACLs arrive.
+                if v != b"default" {
+                    return Err(error::no_such_user(v));
+                }
+            } else if a.is(i, "skipme") {
+                if v.eq_ignore_ascii_case(b"yes") {
+                    skipme = true;
+                } else if v.eq_ignore_ascii_case(b"no") {
+                    skipme = false;
+                } else {
+                    return Err(CmdError::Syntax);
+                }
+            } else {
+                return Err(CmdError::Syntax);
+            }
+            i += 2;
+        }
+    }
+    let matches = |cl: &Client| {
+        addr.is_none_or(|x| cl.addr.as_bytes() == x)
+            && laddr.is_none_or(|x| cl.laddr.as_bytes() == x)
+            && ctype.is_none_or(|t| client_type(cl) == t)
+            && (want_id == 0 || cl.id == want_id)
+    };
+    let mut killed = 0i64;
+    for cl in srv.clients.iter_mut().filter_map(|x| x.as_deref_mut()) {
+        if matches(cl) {
+            cl.close_asap = true;
+            srv.to_close.push(cl.token);
+            killed += 1;
+        }
+    }
+    let close_self = !skipme && matches(c);
+    if close_self {
+        killed += 1;
+    }
+    if old_form {
+        if killed == 0 {
+            return Err(CmdError::Static(error::NO_SUCH_CLIENT));
+        }
+        c.out.ok();
+    } else {
+        c.out.int(killed);
+    }
+    // Flag ourselves only after the reply is queued, as Redis does.
+    if close_self {
+        c.close_after_reply = true;
+    }
+    Ok(())
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL]
+fn pause(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if a.len() > 4 {
+        return Err(error::subcommand_syntax(a.get(1), &a.str_lossy(0)));
+    }
+    let mut kind = PauseKind::All;
+    if a.len() == 4 {
+        if a.is(3, "write") {
+            kind = PauseKind::Write;
+        } else if !a.is(3, "all") {
+            return Err(CmdError::Static(error::CLIENT_PAUSE_MODE));
+        }
+    }
+    let ms = crate::util::num::parse_i64(a.get(2))
+        .ok_or(CmdError::Static(error::TIMEOUT_NOT_INTEGER))?;
+    if ms < 0 {
+        return Err(CmdError::Static(error::TIMEOUT_NEGATIVE));
+    }
+    let end = if ms > 0 {
+        clock::wall_ms()
+            .checked_add(ms)
+            .ok_or(CmdError::Static(error::TIMEOUT_OUT_OF_RANGE))?
+    } else {
+        0
+    };
+    // A new pause never shortens or weakens one in progress.
+    srv.pause = Some(match srv.pause {
+        Some((old_end, old_kind)) if old_end > clock::wall_ms() => {
+            let k = if old_kind == PauseKind::All || kind == PauseKind::All {
+                PauseKind::All
+            } else {
+                PauseKind::Write
+            };
+            (old_end.max(end), k)
+        }
+        _ => (end, kind),
+    });
+    c.out.ok();
+    Ok(())
+}
+
+fn unpause(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    srv.pause = None;
+    c.out.ok();
+    Ok(())
+}
+
+/// CLIENT REPLY ON|OFF|SKIP: OFF and SKIP send no reply themselves.
+fn reply(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if a.is(2, "on") {
+        c.reply_mode = ReplyMode::On;
+        c.out.ok();
+    } else if a.is(2, "off") {
+        c.reply_mode = ReplyMode::Off;
+    } else if a.is(2, "skip") {
+        if c.reply_mode != ReplyMode::Off {
+            c.reply_mode = ReplyMode::SkipNext;
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    Ok(())
+}
+
+fn no_evict(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if a.is(2, "on") {
+        c.no_evict = true;
+    } else if a.is(2, "off") {
+        c.no_evict = false;
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    c.out.ok();
+    Ok(())
+}
+
+/// Tracking is never enabled, so CACHING is always out of context.
+fn caching(_srv: &mut Server, _c: &mut Client, _a: &Args) -> CmdResult {
+    Err(CmdError::Static(error::CLIENT_CACHING_NOT_TRACKING))
+}
+
+/// CLIENT TRACKING ON|OFF [options]: OFF is accepted; ON is refused since
+/// invalidation messages are not implemented (accepting it would let
+/// clients cache stale data).
+fn tracking(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let mut i = 3;
+    while i < a.len() {
+        let more = i + 1 < a.len();
+        if (a.is(i, "redirect") || a.is(i, "prefix")) && more {
+            if a.is(i, "redirect") && crate::util::num::parse_i64(a.get(i + 1)).is_none() {
+                return Err(CmdError::NotInteger);
+            }
+            i += 2;
+        } else if a.is(i, "bcast") || a.is(i, "optin") || a.is(i, "optout") || a.is(i, "noloop") {
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if a.is(2, "off") {
+        c.out.ok();
+        Ok(())
+    } else if a.is(2, "on") {
+        Err(CmdError::Static(error::CLIENT_TRACKING_UNSUPPORTED))
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+fn trackinginfo(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    c.out.map(3);
+    c.out.bulk(b"flags");
+    c.out.set(1);
+    c.out.bulk(b"off");
+    c.out.bulk(b"redirect");
+    c.out.int(-1);
+    c.out.bulk(b"prefixes");
+    c.out.array(0);
+    Ok(())
+}
+
+fn getredir(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    c.out.int(-1);
+    Ok(())
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: nothing blocks yet, so always 0.
+fn unblock(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if a.len() > 4 {
+        return Err(error::subcommand_syntax(a.get(1), &a.str_lossy(0)));
+    }
+    if a.len() == 4 && !a.is(3, "timeout") && !a.is(3, "error") {
+        return Err(CmdError::Static(error::CLIENT_UNBLOCK_REASON));
+    }
+    a.i64(2)?;
+    c.out.int(0);
+    Ok(())
+}
+
+fn help(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    reply_help(c, HELP);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(validate_name(b"abc-1").is_ok());
+        assert!(validate_name(b"a b").is_err());
+        assert!(validate_name(b"a\n").is_err());
+        assert!(validate_name(b"").is_ok());
+    }
+
+    #[test]
+    fn client_types() {
+        assert_eq!(client_type_by_name(b"SLAVE"), Some(ClientType::Replica));
+        assert_eq!(client_type_by_name(b"replica"), Some(ClientType::Replica));
+        assert_eq!(client_type_by_name(b"Normal"), Some(ClientType::Normal));
+        assert_eq!(client_type_by_name(b"pubsub"), Some(ClientType::PubSub));
+        assert_eq!(client_type_by_name(b"master"), Some(ClientType::Master));
+        assert_eq!(client_type_by_name(b"foo"), None);
+    }
+
+    #[test]
+    fn help_text_shape() {
+        assert!(HELP[0].starts_with("CLIENT <subcommand>"));
+        assert_eq!(HELP.last(), Some(&"    Prints this help."));
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// A real loopback connection to build a `Client` from.
+    fn test_client(id: u64) -> (Client, std::net::TcpStream) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let peer = std::net::TcpStream::connect(l.local_addr().expect("addr")).expect("connect");
+        let (s, _) = l.accept().expect("accept");
+        s.set_nonblocking(true).expect("nonblocking");
+        let sock = mio::net::TcpStream::from_std(s);
+        (Client::new(id, 0, sock, 1_000_000, true), peer)
+    }
+
+    #[test]
+    fn client_list_line_has_redis_70_fields_in_order() {
+        let srv = Server::new(Config::new());
+        let (mut cl, _peer) = test_client(7);
+        cl.name = Some(b"worker".to_vec());
+        cl.no_evict = true;
+        let mut out = Vec::new();
+        let cur = Current {
+            cmd: "client|list",
+            argv_mem: 10,
+        };
+        cat_client_info(&mut out, &srv, &cl, 1_003_500, Some(&cur));
+        let line = String::from_utf8(out).expect("utf8");
+        let keys: Vec<&str> = line
+            .split(' ')
+            .map(|kv| kv.split('=').next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "addr",
+                "laddr",
+                "fd",
+                "name",
+                "age",
+                "idle",
+                "flags",
+                "db",
+                "sub",
+                "psub",
+                "ssub",
+                "multi",
+                "qbuf",
+                "qbuf-free",
+                "argv-mem",
+                "multi-mem",
+                "rbs",
+                "rbp",
+                "obl",
+                "oll",
+                "omem",
+                "tot-mem",
+                "events",
+                "cmd",
+                "user",
+                "redir",
+                "resp"
+            ]
+        );
+        assert!(line.starts_with("id=7 addr=127.0.0.1:"));
+        assert!(line.contains(" name=worker age=3 idle=3 flags=e db=0 "));
+        assert!(line.contains(" argv-mem=10 multi-mem=0 "));
+        assert!(line.ends_with(" events=r cmd=client|list user=default redir=-1 resp=2"));
+
+        let mut out = Vec::new();
+        cl.no_evict = false;
+        cl.is_monitor = true;
+        cat_client_info(&mut out, &srv, &cl, 1_000_000, None);
+        let line = String::from_utf8(out).expect("utf8");
+        assert!(line.contains(" flags=O "));
+        assert!(line.contains(" cmd=NULL "));
+    }
 }

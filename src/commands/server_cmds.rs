@@ -1,11 +1,612 @@
-//! Server commands: SHUTDOWN, TIME, LASTSAVE, SLOWLOG, LATENCY, MONITOR.
-use super::CommandSpec;
-use crate::server::Server;
+//! Server commands: TIME, LASTSAVE, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB,
+//! SLOWLOG, LATENCY, MONITOR and SHUTDOWN (Redis's server.c, db.c,
+//! slowlog.c and latency.c).
 
-pub static COMMANDS: &[CommandSpec] = &[];
+use super::client_cmd::reply_help;
+use super::{
+    container, spec, Args, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT,
+    NO_MULTI, READONLY, STALE, WRITE,
+};
+use crate::client::Client;
+use crate::clock;
+use crate::error::{self, CmdError, CmdResult};
+use crate::server::{Server, ShutdownFlags};
+use std::fmt::Write as _;
+use tracing::{info, warn};
 
-/// Runs the shutdown sequence; returns the exit code.
-pub fn finish_shutdown(_srv: &mut Server) -> i32 {
-    tracing::warn!("Redis is now ready to exit, bye bye...");
+const G: Group = Group::Server;
+const ADM: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+
+/// A spec with extra ACL categories (COMMAND INFO lists them).
+const fn with_acl(s: CommandSpec, acl: &'static [&'static str]) -> CommandSpec {
+    CommandSpec { acl, ..s }
+}
+
+const KEYSPACE_DANGEROUS: &[&str] = &["@keyspace", "@dangerous"];
+
+static SLOWLOG_SUBS: &[CommandSpec] = &[
+    spec(
+        "get",
+        -2,
+        ADMIN | LOADING | STALE,
+        NOKEYS,
+        G,
+        "2.2.12",
+        "Returns the slow log's entries.",
+        slowlog_get,
+    ),
+    spec(
+        "help",
+        2,
+        LOADING | STALE,
+        NOKEYS,
+        G,
+        "6.2.0",
+        "Show helpful text about the different subcommands",
+        slowlog_help,
+    ),
+    spec(
+        "len",
+        2,
+        ADMIN | LOADING | STALE,
+        NOKEYS,
+        G,
+        "2.2.12",
+        "Returns the number of entries in the slow log.",
+        slowlog_len,
+    ),
+    spec(
+        "reset",
+        2,
+        ADMIN | LOADING | STALE,
+        NOKEYS,
+        G,
+        "2.2.12",
+        "Clears all entries from the slow log.",
+        slowlog_reset,
+    ),
+];
+
+static LATENCY_SUBS: &[CommandSpec] = &[
+    spec(
+        "doctor",
+        2,
+        ADM,
+        NOKEYS,
+        G,
+        "2.8.13",
+        "Returns a human-readable latency analysis report.",
+        latency_doctor,
+    ),
+    spec(
+        "help",
+        2,
+        LOADING | STALE,
+        NOKEYS,
+        G,
+        "2.8.13",
+        "Returns helpful text about the different subcommands.",
+        latency_help,
+    ),
+    spec(
+        "history",
+        3,
+        ADM,
+        NOKEYS,
+        G,
+        "2.8.13",
+        "Returns timestamp-latency samples for an event.",
+        latency_history,
+    ),
+    spec(
+        "latest",
+        2,
+        ADM,
+        NOKEYS,
+        G,
+        "2.8.13",
+        "Returns the latest latency samples for all events.",
+        latency_latest,
+    ),
+    spec(
+        "reset",
+        -2,
+        ADM,
+        NOKEYS,
+        G,
+        "2.8.13",
+        "Resets the latency data for one or more events.",
+        latency_reset,
+    ),
+];
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec(
+        "time",
+        1,
+        LOADING | STALE | FAST,
+        NOKEYS,
+        G,
+        "2.6.0",
+        "Returns the server time.",
+        time,
+    ),
+    with_acl(
+        spec(
+            "lastsave",
+            1,
+            LOADING | STALE | FAST,
+            NOKEYS,
+            G,
+            "1.0.0",
+            "Returns the Unix timestamp of the last successful save to disk.",
+            lastsave,
+        ),
+        &["@admin", "@dangerous"],
+    ),
+    with_acl(
+        spec(
+            "dbsize",
+            1,
+            READONLY | FAST,
+            NOKEYS,
+            G,
+            "1.0.0",
+            "Returns the number of keys in the database.",
+            dbsize,
+        ),
+        &["@keyspace"],
+    ),
+    with_acl(
+        spec(
+            "flushdb",
+            -1,
+            WRITE,
+            NOKEYS,
+            G,
+            "1.0.0",
+            "Remove all keys from the current database.",
+            flushdb,
+        ),
+        KEYSPACE_DANGEROUS,
+    ),
+    with_acl(
+        spec(
+            "flushall",
+            -1,
+            WRITE,
+            NOKEYS,
+            G,
+            "1.0.0",
+            "Removes all keys from all databases.",
+            flushall,
+        ),
+        KEYSPACE_DANGEROUS,
+    ),
+    with_acl(
+        spec(
+            "swapdb",
+            3,
+            WRITE | FAST,
+            NOKEYS,
+            G,
+            "4.0.0",
+            "Swaps two Redis databases.",
+            swapdb,
+        ),
+        KEYSPACE_DANGEROUS,
+    ),
+    spec(
+        "monitor",
+        1,
+        ADM,
+        NOKEYS,
+        G,
+        "1.0.0",
+        "Listens for all requests received by the server in real-time.",
+        monitor,
+    ),
+    spec(
+        "shutdown",
+        -1,
+        ADM | NO_MULTI | ALLOW_BUSY,
+        NOKEYS,
+        G,
+        "1.0.0",
+        "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+        shutdown,
+    ),
+    container(
+        "slowlog",
+        G,
+        "2.2.12",
+        "A container for slow log commands.",
+        SLOWLOG_SUBS,
+    ),
+    container(
+        "latency",
+        G,
+        "2.8.13",
+        "A container for latency diagnostics commands.",
+        LATENCY_SUBS,
+    ),
+];
+
+fn time(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    let us = clock::wall_us();
+    c.out.array(2);
+    c.out.bulk_i64(us / 1_000_000);
+    c.out.bulk_i64(us % 1_000_000);
+    Ok(())
+}
+
+fn lastsave(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    c.out.int(srv.lastsave);
+    Ok(())
+}
+
+fn dbsize(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    c.out.int(srv.dbs[c.db].len() as i64);
+    Ok(())
+}
+
+/// Redis's getFlushCommandFlags: only an optional ASYNC or SYNC. Freeing is
+/// always synchronous here, so both behave the same.
+fn check_flush_args(a: &Args) -> CmdResult {
+    match a.len() {
+        1 => Ok(()),
+        2 if a.is(1, "sync") || a.is(1, "async") => Ok(()),
+        _ => Err(CmdError::Syntax),
+    }
+}
+
+fn flushdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    check_flush_args(a)?;
+    let n = srv.dbs[c.db].flush();
+    srv.dirty += n as u64;
+    c.out.ok();
+    Ok(())
+}
+
+fn flushall(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    check_flush_args(a)?;
+    let n: usize = srv.dbs.iter_mut().map(|d| d.flush()).sum();
+    // Redis counts one extra change so that FLUSHALL always propagates.
+    srv.dirty += n as u64 + 1;
+    c.out.ok();
+    Ok(())
+}
+
+/// Parses a DB index the way getIntFromObjectOrReply does (a C int).
+fn db_index(b: &[u8]) -> Option<i64> {
+    crate::util::num::parse_i64(b).filter(|v| i32::try_from(*v).is_ok())
+}
+
+fn swapdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let x = db_index(a.get(1)).ok_or(CmdError::Static(error::SWAPDB_INDEX))?;
+    let y = db_index(a.get(2)).ok_or(CmdError::Static(error::SWAPDB_INDEX2))?;
+    let n = srv.dbs.len() as i64;
+    if x < 0 || x >= n || y < 0 || y >= n {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    let (lo, hi) = (x.min(y) as usize, x.max(y) as usize);
+    if lo != hi {
+        let (left, right) = srv.dbs.split_at_mut(hi);
+        let (d1, d2) = (&mut left[lo], &mut right[0]);
+        // The keyspace moves; ids and per-db counters stay with the index.
+        std::mem::swap(&mut d1.dict, &mut d2.dict);
+        std::mem::swap(&mut d1.expires, &mut d2.expires);
+        std::mem::swap(&mut d1.avg_ttl, &mut d2.avg_ttl);
+        std::mem::swap(&mut d1.expires_cursor, &mut d2.expires_cursor);
+    }
+    srv.dirty += 1;
+    c.out.ok();
+    Ok(())
+}
+
+fn monitor(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    // Already monitoring: Redis ignores the command without a reply.
+    if c.is_monitor {
+        return Ok(());
+    }
+    c.is_monitor = true;
+    c.out.ok();
+    Ok(())
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. On success the event loop
+/// exits at the end of this iteration and the connection gets no reply.
+fn shutdown(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let mut f = ShutdownFlags::default();
+    let mut abort = false;
+    for i in 1..a.len() {
+        if a.is(i, "nosave") {
+            f.nosave = true;
+        } else if a.is(i, "save") {
+            f.save = true;
+        } else if a.is(i, "now") {
+            f.now = true;
+        } else if a.is(i, "force") {
+            f.force = true;
+        } else if a.is(i, "abort") {
+            abort = true;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let any = f.nosave || f.save || f.now || f.force;
+    if (abort && any) || (f.nosave && f.save) {
+        return Err(CmdError::Syntax);
+    }
+    if abort {
+        // Shutdown never waits (no replicas to catch up), so there is
+        // never one in progress to abort.
+        return Err(CmdError::Static(error::NO_SHUTDOWN_IN_PROGRESS));
+    }
+    srv.shutdown = Some(f);
+    // Stop executing whatever this client pipelined after SHUTDOWN.
+    c.close_asap = true;
+    Ok(())
+}
+
+/// Runs the shutdown sequence (Redis's prepareForShutdown) and returns the
+/// process exit code.
+pub fn finish_shutdown(srv: &mut Server) -> i32 {
+    let f = srv.shutdown.unwrap_or_default();
+    warn!("User requested shutdown...");
+    let save_configured = srv.config.get("save").is_some_and(|s| !s.trim().is_empty());
+    if !f.nosave && (f.save || save_configured) {
+        // There is no RDB support in this version: nothing is written.
+        warn!(
+            "Not saving the final RDB snapshot: RDB persistence is not supported by this version."
+        );
+    }
+    if srv.config.get("pidfile").is_some_and(|p| !p.is_empty()) {
+        info!("Removing the pid file.");
+    }
+    warn!("Redis is now ready to exit, bye bye...");
     0
+}
+
+// ---- SLOWLOG ----------------------------------------------------------------
+
+const SLOWLOG_HELP: &[&str] = &[
+    "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET [<count>]",
+    "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+    "    Entries are made of:",
+    "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+    "    client name",
+    "LEN",
+    "    Return the length of the slowlog.",
+    "RESET",
+    "    Reset the slowlog.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn slowlog_help(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    reply_help(c, SLOWLOG_HELP);
+    Ok(())
+}
+
+fn slowlog_get(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if a.len() > 3 {
+        return Err(error::subcommand_syntax(a.get(1), &a.str_lossy(0)));
+    }
+    let mut count: usize = 10;
+    if a.len() == 3 {
+        match crate::util::num::parse_i64(a.get(2)) {
+            Some(-1) => count = srv.slowlog.len(),
+            Some(n) if n >= 0 => count = n as usize,
+            _ => return Err(CmdError::Static(error::SLOWLOG_COUNT)),
+        }
+    }
+    let n = count.min(srv.slowlog.len());
+    c.out.array(n);
+    for e in srv.slowlog.iter().take(n) {
+        c.out.array(6);
+        c.out.int(e.id as i64);
+        c.out.int(e.time);
+        c.out.int(e.duration_us as i64);
+        c.out.array(e.args.len());
+        for arg in &e.args {
+            c.out.bulk(arg);
+        }
+        c.out.bulk(e.peer.as_bytes());
+        c.out.bulk(&e.name);
+    }
+    Ok(())
+}
+
+fn slowlog_len(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    c.out.int(srv.slowlog.len() as i64);
+    Ok(())
+}
+
+fn slowlog_reset(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    srv.slowlog.clear();
+    c.out.ok();
+    Ok(())
+}
+
+// ---- LATENCY ----------------------------------------------------------------
+
+const LATENCY_HELP: &[&str] = &[
+    "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DOCTOR",
+    "    Return a human readable latency analysis report.",
+    "GRAPH <event>",
+    "    Return an ASCII latency graph for the <event> class.",
+    "HISTORY <event>",
+    "    Return time-latency samples for the <event> class.",
+    "LATEST",
+    "    Return the latest latency samples for all events.",
+    "RESET [<event> ...]",
+    "    Reset latency data of one or more <event> classes.",
+    "    (default: reset all data for all event classes)",
+    "HISTOGRAM [COMMAND ...]",
+    "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+    "    If no commands are specified then all histograms are replied.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn latency_help(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    reply_help(c, LATENCY_HELP);
+    Ok(())
+}
+
+/// Event names in a stable order (Redis walks its dict in hash order).
+fn event_names(srv: &Server) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = srv.latency.keys().copied().collect();
+    v.sort_unstable();
+    v
+}
+
+fn latency_latest(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    let names = event_names(srv);
+    c.out.array(names.len());
+    for name in names {
+        let s = &srv.latency[name];
+        let (t, ms) = s.samples.back().copied().unwrap_or((0, 0));
+        c.out.array(4);
+        c.out.bulk(name.as_bytes());
+        c.out.int(t);
+        c.out.int(ms as i64);
+        c.out.int(s.max as i64);
+    }
+    Ok(())
+}
+
+fn latency_history(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let ev = a.get(2);
+    match srv.latency.iter().find(|(k, _)| k.as_bytes() == ev) {
+        Some((_, s)) => {
+            c.out.array(s.samples.len());
+            for &(t, ms) in &s.samples {
+                c.out.array(2);
+                c.out.int(t);
+                c.out.int(ms as i64);
+            }
+        }
+        None => c.out.array(0),
+    }
+    Ok(())
+}
+
+fn latency_reset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let removed = if a.len() == 2 {
+        let n = srv.latency.len();
+        srv.latency.clear();
+        n
+    } else {
+        let mut n = 0;
+        for i in 2..a.len() {
+            let ev = a.get(i);
+            if let Some(k) = srv.latency.keys().copied().find(|k| k.as_bytes() == ev) {
+                srv.latency.remove(k);
+                n += 1;
+            }
+        }
+        n
+    };
+    c.out.int(removed as i64);
+    Ok(())
+}
+
+fn latency_doctor(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    let report = latency_report(srv, clock::wall_ms() / 1000);
+    c.out.verbatim(report.as_bytes(), "txt");
+    Ok(())
+}
+
+/// A reduced version of Redis's createLatencyReport: the same per-event
+/// statistics, and the advice Redis gives for command events.
+fn latency_report(srv: &Server, now_s: i64) -> String {
+    let thr = srv.config.latency_monitor_threshold;
+    let mut r = String::new();
+    if srv.latency.is_empty() && thr == 0 {
+        r.push_str("I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n");
+        return r;
+    }
+    let names = event_names(srv);
+    if names.is_empty() {
+        r.push_str("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think things over.\n");
+        return r;
+    }
+    r.push_str("Dave, I have observed latency spikes in this Redis instance. You don't mind talking about it, do you Dave?\n\n");
+    let (mut slowlog_enable, mut slowlog_tune, mut commands, mut scheduler) =
+        (false, false, false, false);
+    for (i, name) in names.iter().enumerate() {
+        let s = &srv.latency[name];
+        let n = s.samples.len().max(1) as u64;
+        let sum: u64 = s.samples.iter().map(|x| x.1).sum();
+        let avg = sum / n;
+        let mad = s.samples.iter().map(|x| x.1.abs_diff(avg)).sum::<u64>() / n;
+        let oldest = s.samples.iter().map(|x| x.0).min().unwrap_or(now_s);
+        let period = (now_s - oldest).max(1);
+        let _ = writeln!(
+            r,
+            "{}. {}: {} latency spikes (average {}ms, mean deviation {}ms, period {:.2} sec). Worst all time event {}ms.",
+            i + 1,
+            name,
+            s.samples.len(),
+            avg,
+            mad,
+            period as f64 / n as f64,
+            s.max
+        );
+        if *name == "command" {
+            let sl = srv.config.slowlog_log_slower_than;
+            if sl < 0 {
+                slowlog_enable = true;
+            } else if sl / 1000 > thr {
+                slowlog_tune = true;
+            }
+            commands = true;
+        } else if *name == "fast-command" {
+            scheduler = true;
+        }
+    }
+    if !(slowlog_enable || slowlog_tune || commands || scheduler) {
+        r.push_str("\nWhile there are latency events logged, I'm not able to suggest any easy fix. Please use the Redis community to get some help, providing this report in your help request.\n");
+        return r;
+    }
+    r.push_str("\nI have a few advices for you:\n\n");
+    if slowlog_enable {
+        let _ = writeln!(r, "- There are latency issues with potentially slow commands you are using. Try to enable the Slow Log Redis feature using the command 'CONFIG SET slowlog-log-slower-than {}'. If the Slow log is disabled Redis is not able to log slow commands execution for you.", thr * 1000);
+    }
+    if slowlog_tune {
+        let _ = writeln!(r, "- Your current Slow Log configuration only logs events that are slower than your configured latency monitor threshold. Please use 'CONFIG SET slowlog-log-slower-than {}'.", thr * 1000);
+    }
+    if commands {
+        r.push_str("- Check your Slow Log to understand what are the commands you are running which are too slow to execute. Please check https://redis.io/commands/slowlog for more information.\n");
+    }
+    if scheduler {
+        r.push_str("- The system is slow to execute Redis code paths not containing system calls. This usually means the system does not provide Redis CPU time to run for long periods. You should try to:\n  1) Lower the system load.\n  2) Use a computer / VM just for Redis if you are running in a shared system.\n  3) Check if you have a \"noisy neighbour\" problem.\n  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic latency in your system.\n  5) Check if the problem is allocator-related by recompiling Redis with MALLOC=libc, if you are using Jemalloc. However this may create fragmentation problems.\n");
+    }
+    if commands {
+        r.push_str("- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking operation. If you have very large objects that are often deleted, expired, or evicted, try to fragment those objects into multiple smaller objects.\n");
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn db_index_is_a_c_int() {
+        assert_eq!(db_index(b"3"), Some(3));
+        assert_eq!(db_index(b"-1"), Some(-1));
+        assert_eq!(db_index(b"99999999999"), None);
+        assert_eq!(db_index(b"a"), None);
+    }
+
+    #[test]
+    fn help_texts_end_with_help() {
+        assert_eq!(SLOWLOG_HELP.last(), Some(&"    Prints this help."));
+        assert_eq!(LATENCY_HELP.last(), Some(&"    Prints this help."));
+    }
 }

@@ -922,7 +922,17 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     fn stats_ht(&self, idx: usize, out: &mut String) {
         let t = &self.ht[idx];
         if t.used == 0 {
-            out.push_str("No stats available for empty dictionaries\n");
+            // Redis 7.0 prints the table header here too.
+            let _ = write!(
+                out,
+                "Hash table {} stats ({}):\nNo stats available for empty dictionaries\n",
+                idx,
+                if idx == 0 {
+                    "main hash table"
+                } else {
+                    "rehashing target"
+                }
+            );
             return;
         }
         let mut clvector = [0usize; DICT_STATS_VECTLEN];
@@ -1535,7 +1545,10 @@ mod tests {
     #[test]
     fn stats_text() {
         let mut d: Dict<Vec<u8>, u32> = Dict::new();
-        assert_eq!(d.stats(), "No stats available for empty dictionaries\n");
+        assert_eq!(
+            d.stats(),
+            "Hash table 0 stats (main hash table):\nNo stats available for empty dictionaries\n"
+        );
         // Build a known layout by hand: bucket 0 holds 2, bucket 1 holds 1.
         let mut t: Table<Vec<u8>, u32> = Table::try_with_size(4).expect("alloc");
         t.buckets[0] = Some(Box::new(Entry {
@@ -1563,7 +1576,9 @@ mod tests {
         d.ht[1] = Table::try_with_size(8).expect("alloc");
         let s = d.stats();
         assert!(s.starts_with(expected));
-        assert!(s.ends_with("No stats available for empty dictionaries\n"));
+        assert!(s.ends_with(
+            "Hash table 1 stats (rehashing target):\nNo stats available for empty dictionaries\n"
+        ));
         let mut d: Dict<Vec<u8>, usize> = Dict::new();
         for i in 0..5 {
             d.insert(k(i), i);
