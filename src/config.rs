@@ -241,11 +241,12 @@ pub static DEFS: &[Def] = &[
     // events
     d("notify-keyspace-events", STR, ""),
     // advanced
+    // 512 is Redis 7.0's built-in default (the shipped redis.conf says 128).
     al(
         "hash-max-listpack-entries",
         "hash-max-ziplist-entries",
         int(0, LL),
-        "128",
+        "512",
     ),
     al(
         "hash-max-listpack-value",
@@ -406,8 +407,9 @@ fn canonical(def: &Def, raw: &str) -> Result<String, String> {
             Ok(n.to_string())
         }
         Kind::Memory { min, max } => {
-            let n =
-                parse_memory(raw).ok_or_else(|| "argument must be a memory value".to_string())?;
+            let n = parse_memory(raw)
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| "argument must be a memory value".to_string())?;
             if n < min || n > max {
                 return Err(format!(
                     "argument must be between {} and {} inclusive",
@@ -556,6 +558,11 @@ impl Config {
             }
         }
         out
+    }
+
+    /// The value CONFIG GET shows for one directive name or alias.
+    pub fn display(&self, name: &str) -> Option<String> {
+        def_index(name).map(|i| self.display_value(i))
     }
 
     fn display_value(&self, i: usize) -> String {

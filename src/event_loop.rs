@@ -29,8 +29,8 @@ extern "C" fn on_signal(_sig: libc::c_int) {
 fn install_signal_handlers() {
     // SAFETY: the handler only stores to an atomic (async-signal-safe).
     unsafe {
-        libc::signal(libc::SIGTERM, on_signal as libc::sighandler_t);
-        libc::signal(libc::SIGINT, on_signal as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
 }

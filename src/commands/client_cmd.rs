@@ -128,16 +128,6 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         reply,
     ),
     spec(
-        "setinfo",
-        4,
-        NS,
-        NOKEYS,
-        G,
-        "7.2.0",
-        "Sets information specific to the client or connection.",
-        setinfo,
-    ),
-    spec(
         "setname",
         3,
         NS,
@@ -485,32 +475,6 @@ fn getname(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
         }
         None => c.out.null(),
     }
-    Ok(())
-}
-
-/// CLIENT SETINFO LIB-NAME|LIB-VER value (Redis 7.2; redis-py sends it on
-/// connect, so it is accepted here too).
-fn setinfo(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let attr = a.get(2);
-    let val = a.get(3);
-    let is_name = attr.eq_ignore_ascii_case(b"lib-name");
-    if !is_name && !attr.eq_ignore_ascii_case(b"lib-ver") {
-        return Err(error::unrecognized_option(attr));
-    }
-    if validate_name(val).is_err() {
-        return Err(error::client_attr_invalid(attr));
-    }
-    let v = if val.is_empty() {
-        None
-    } else {
-        Some(val.to_vec())
-    };
-    if is_name {
-        c.lib_name = v;
-    } else {
-        c.lib_ver = v;
-    }
-    c.out.ok();
     Ok(())
 }
 

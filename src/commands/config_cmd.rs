@@ -120,9 +120,21 @@ fn config_help(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
 }
 
 fn config_get(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    let mut out: Vec<(&'static str, String)> = Vec::new();
+    let mut out: Vec<(String, String)> = Vec::new();
     for pat in args.iter().skip(2) {
+        // Without glob characters Redis looks the name up directly and
+        // answers with the name exactly as the client spelled it.
+        if !pat.iter().any(|b| matches!(b, b'[' | b'*' | b'?')) {
+            let given = String::from_utf8_lossy(pat).into_owned();
+            if let Some(v) = srv.config.display(&given) {
+                if !out.iter().any(|(n, _)| *n == given) {
+                    out.push((given, v));
+                }
+            }
+            continue;
+        }
         for (name, value) in srv.config.matching(pat) {
+            let name = name.to_string();
             if !out.iter().any(|(n, _)| *n == name) {
                 out.push((name, value));
             }

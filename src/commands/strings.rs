@@ -75,7 +75,7 @@ struct SetOpts {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum ExpireUnit {
+pub(crate) enum ExpireUnit {
     Seconds,
     Millis,
 }
@@ -303,14 +303,6 @@ fn mset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 
 fn msetnx(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     mset_generic(srv, c, a, true)
-}
-
-/// checkStringLength: refuses strings over proto-max-bulk-len.
-pub(crate) fn check_string_length(srv: &Server, size: u64) -> CmdResult {
-    if size > srv.config.proto_max_bulk_len as u64 {
-        return Err(CmdError::StringTooLong);
-    }
-    Ok(())
 }
 
 fn append(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {

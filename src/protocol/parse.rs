@@ -281,7 +281,6 @@ pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usize
                     if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
                         return false;
                     }
-                    inq = false;
                     i += 1;
                     break;
                 } else {
@@ -299,7 +298,6 @@ pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usize
                     if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
                         return false;
                     }
-                    insq = false;
                     i += 1;
                     break;
                 } else {
