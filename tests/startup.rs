@@ -1,0 +1,84 @@
+//! Startup behaviour that tools and harnesses rely on: the log lines they
+//! parse, config errors naming file/line/directive with exit code 1, and
+//! `Failed listening on port` when the port is taken.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ferrokv-server");
+
+#[test]
+fn bad_directive_names_file_line_and_exits_1() {
+    let dir = std::env::temp_dir().join(format!("ferrokv-startup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("bad.conf");
+    let mut f = std::fs::File::create(&conf).unwrap();
+    writeln!(f, "# comment\nport 7000\nno-such-directive yes").unwrap();
+    let out = Command::new(BIN).arg(&conf).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.conf"), "{}", err);
+    assert!(err.contains("line 3"), "{}", err);
+    assert!(err.contains("no-such-directive"), "{}", err);
+
+    let out = Command::new(BIN)
+        .args(["--maxclients", "lots"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("maxclients"));
+}
+
+#[test]
+fn banner_ready_line_and_port_in_use() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    // Port taken: Redis's wording, exit code 1.
+    let out = Command::new(BIN)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        log.contains(&format!(
+            "Failed listening on port {} (tcp), aborting.",
+            port
+        )),
+        "{}",
+        log
+    );
+    drop(holder);
+
+    // Free port: banner with PID and the ready line, on stdout (logfile "").
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let mut child = Command::new(BIN)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let mut seen_pid = false;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "no ready line");
+        let Some(Ok(line)) = lines.next() else {
+            panic!("server exited")
+        };
+        if line.contains(&format!(" PID: {}", pid)) {
+            seen_pid = true;
+        }
+        if line.contains("Ready to accept connections") {
+            break;
+        }
+    }
+    assert!(seen_pid, "banner with PID missing");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"SHUTDOWN NOSAVE\r\n").unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
