@@ -165,11 +165,17 @@ impl Client {
             match self.sock.read(&mut self.qbuf[end..]) {
                 Ok(0) => return Ok(false),
                 Ok(n) => {
+                    let room = self.qbuf.len() - end;
                     self.qend += n;
                     self.total_net_in += n as u64;
                     self.qbuf_peak = self.qbuf_peak.max(self.qend - self.qstart);
                     if self.qend - self.qstart > query_limit {
                         return Err(io::Error::new(io::ErrorKind::Other, "query buffer limit"));
+                    }
+                    // A short read means the socket is drained (epoll(7)): no
+                    // need for a second read just to see EAGAIN.
+                    if n < room {
+                        return Ok(true);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
