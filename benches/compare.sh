@@ -167,6 +167,13 @@ info_field() { # PORT FIELD
     redis-cli -p "$1" info memory 2>/dev/null | tr -d '\r' | awk -F: -v f="$2" '$1 == f {print $2}'
 }
 
+# DBSIZE, or n/a if the server does not implement it.
+dbsize() {
+    local v
+    v=$(redis-cli -p "$1" dbsize 2>/dev/null || true)
+    case $v in '' | *[!0-9]*) echo n/a ;; *) echo "$v" ;; esac
+}
+
 rss_bytes() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
 
 header() {
@@ -312,7 +319,7 @@ mode_latency() {
         KEYSPACE=$LG_N
         out=$(bench "$port" "$pid" SET 16 "$LG_N")
         local keys
-        keys=$(redis-cli -p "$port" dbsize)
+        keys=$(dbsize "$port")
         echo "$name $out $keys" | awk -v n="$LG_N" '
             { printf "| %s | %.0f | %s | %s | %s | %s | %.1f |\n", $1, $2, $3, $4, $5, $7, $6 * n / 1e6 }'
         kill "$pid" 2>/dev/null || true
@@ -329,7 +336,7 @@ mode_memory() {
     header
     echo
     echo "$MEM_KEYS keys, 16-byte names, 3-byte values, loaded with redis-cli --pipe." \
-        "Bytes per key = (after - before) / keys. RSS is VmRSS from /proc."
+        "Bytes per key = (after - before) / $MEM_KEYS; keys = DBSIZE after loading. RSS is VmRSS from /proc."
     echo
     echo "| server | used_memory B/key | used_memory_rss B/key | RSS B/key | keys |"
     echo "|---|---:|---:|---:|---:|"
@@ -347,11 +354,11 @@ mode_memory() {
         um1=$(info_field "$port" used_memory)
         irss1=$(info_field "$port" used_memory_rss)
         rss1=$(rss_bytes "$pid")
-        keys=$(redis-cli -p "$port" dbsize)
-        awk -v s="$name" -v k="$keys" -v u0="$um0" -v u1="$um1" -v i0="$irss0" -v i1="$irss1" \
+        keys=$(dbsize "$port")
+        awk -v s="$name" -v k="$MEM_KEYS" -v shown="$keys" -v u0="$um0" -v u1="$um1" -v i0="$irss0" -v i1="$irss1" \
             -v r0="$rss0" -v r1="$rss1" '
             function per(a, b) { return (a == "" || b == "" || k == 0) ? "n/a" : sprintf("%.1f", (b - a) / k) }
-            BEGIN { printf "| %s | %s | %s | %s | %s |\n", s, per(u0, u1), per(i0, i1), per(r0, r1), k }'
+            BEGIN { printf "| %s | %s | %s | %s | %s |\n", s, per(u0, u1), per(i0, i1), per(r0, r1), shown }'
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
