@@ -247,10 +247,10 @@ mode_compare() {
 # Total Ir counted since the last zeroing, read from a fresh dump.
 cg_dump_ir() { # PID OUTPREFIX
     local pid=$1 prefix=$2 before after f
-    before=$(ls "$prefix".* 2>/dev/null | wc -l)
+    before=$( (ls "$prefix".* 2>/dev/null || true) | wc -l)
     callgrind_control -d "$pid" >/dev/null
     for _ in $(seq 1 300); do
-        after=$(ls "$prefix".* 2>/dev/null | wc -l)
+        after=$( (ls "$prefix".* 2>/dev/null || true) | wc -l)
         [ "$after" -gt "$before" ] && break
         sleep 0.1
     done
