@@ -19,6 +19,7 @@
 #   MEM_KEYS [1000000] keys for --memory
 #   FERROKV_BIN      server binary [$CARGO_TARGET_DIR/release/ferrokv-server]
 #   REDIS_SERVER     [/usr/bin/redis-server]
+#   KEEP_WORK=1      keep the temp dir (logs; callgrind dumps for callgrind_annotate)
 #
 # The script installs nothing. Servers it starts are killed on exit.
 set -euo pipefail
@@ -30,7 +31,7 @@ case "${1:-}" in
 --latency-growth) MODE=latency ;;
 --memory) MODE=memory ;;
 -h | --help)
-    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 *)
@@ -96,7 +97,11 @@ cleanup() {
         done
         kill -9 "$pid" 2>/dev/null || true
     done
-    rm -rf "$WORK"
+    if [ -n "${KEEP_WORK:-}" ]; then
+        echo "kept $WORK (server logs, callgrind dumps)" >&2
+    else
+        rm -rf "$WORK"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
