@@ -31,7 +31,7 @@ case "${1:-}" in
 --latency-growth) MODE=latency ;;
 --memory) MODE=memory ;;
 -h | --help)
-    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 *)
