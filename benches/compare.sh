@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# Compare ferrokv with a real redis-server 7.0 on the same machine.
+#
+# Modes:
+#   benches/compare.sh                   throughput / latency / CPU-per-request table
+#   benches/compare.sh --callgrind       user-space instructions per SET and GET (valgrind)
+#   benches/compare.sh --latency-growth  max latency while the keyspace grows to millions of keys
+#   benches/compare.sh --memory          bytes per key for 1M small string keys
+#
+# Environment (defaults in brackets):
+#   ROUNDS [3]       alternating rounds (ferrokv, redis, ferrokv, redis, ...)
+#   N [200000]       requests per redis-benchmark run
+#   CLIENTS [50]     redis-benchmark -c
+#   KEYSPACE [100000] redis-benchmark -r
+#   PIPELINES ["1 16"]
+#   TESTS [PING_INLINE,SET,GET,INCR,MSET]   redis-benchmark -t names
+#   CG_N [20000]     requests per callgrind run (a run of CG_N/10 is subtracted)
+#   LG_N [5000000]   requests (and -r range) for --latency-growth
+#   MEM_KEYS [1000000] keys for --memory
+#   FERROKV_BIN      server binary [$CARGO_TARGET_DIR/release/ferrokv-server]
+#   REDIS_SERVER     [/usr/bin/redis-server]
+#   KEEP_WORK=1      keep the temp dir (logs; callgrind dumps for callgrind_annotate)
+#
+# The script installs nothing. Servers it starts are killed on exit.
+set -euo pipefail
+
+MODE=compare
+case "${1:-}" in
+"") ;;
+--callgrind) MODE=callgrind ;;
+--latency-growth) MODE=latency ;;
+--memory) MODE=memory ;;
+-h | --help)
+    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+*)
+    echo "unknown option: $1 (try --help)" >&2
+    exit 2
+    ;;
+esac
+
+ROUNDS=${ROUNDS:-3}
+N=${N:-200000}
+CLIENTS=${CLIENTS:-50}
+KEYSPACE=${KEYSPACE:-100000}
+PIPELINES=${PIPELINES:-"1 16"}
+TESTS=${TESTS:-PING_INLINE,SET,GET,INCR,MSET}
+CG_N=${CG_N:-20000}
+LG_N=${LG_N:-5000000}
+MEM_KEYS=${MEM_KEYS:-1000000}
+REDIS_SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+FERROKV_BIN=${FERROKV_BIN:-$TARGET_DIR/release/ferrokv-server}
+
+# ---------------------------------------------------------------- prerequisites
+missing=()
+for tool in redis-benchmark redis-cli getconf ss awk; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+[ -x "$REDIS_SERVER" ] || missing+=("$REDIS_SERVER")
+if [ "$MODE" = callgrind ]; then
+    for tool in valgrind callgrind_control; do
+        command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+    done
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "missing: ${missing[*]}" >&2
+    echo "install with: apt install redis-server redis-tools valgrind iproute2 gawk" >&2
+    exit 1
+fi
+if ! redis-benchmark --version 2>/dev/null | grep -q '^redis-benchmark 7\.'; then
+    echo "warning: redis-benchmark 7.x expected (its --csv columns are parsed)" >&2
+fi
+
+if [ ! -x "$FERROKV_BIN" ]; then
+    echo "building $FERROKV_BIN ..." >&2
+    (cd "$ROOT" && cargo build --release --bin ferrokv-server) >&2
+fi
+
+CLK_TCK=$(getconf CLK_TCK)
+WORK=$(mktemp -d /tmp/ferrokv-compare.XXXXXX)
+PIDS=()
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        # valgrind can take a while to write its output
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$pid" 2>/dev/null || true
+    done
+    if [ -n "${KEEP_WORK:-}" ]; then
+        echo "kept $WORK (server logs, callgrind dumps)" >&2
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- helpers
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 30000))
+        if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
+            echo "$p"
+            return
+        fi
+    done
+}
+
+# start_server NAME PORT [WRAPPER...]  -> sets SERVER_PID
+start_server() {
+    local name=$1 port=$2
+    shift 2
+    local cmd
+    if [ "$name" = ferrokv ]; then
+        cmd=("$FERROKV_BIN" --port "$port" --bind 127.0.0.1 --save '' --appendonly no)
+    else
+        cmd=("$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save '' --appendonly no
+            --daemonize no --dir "$WORK")
+    fi
+    (cd "$WORK" && exec "$@" "${cmd[@]}") >"$WORK/$name.log" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    local i
+    for i in $(seq 1 600); do
+        if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
+            return 0
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    echo "$name did not start; log:" >&2
+    tail -n 20 "$WORK/$name.log" >&2
+    exit 1
+}
+
+# CPU ticks (utime+stime, all threads) of a pid.
+cpu_ticks() {
+    # Fields after the ")" closing comm: state is field 3, utime 14, stime 15.
+    sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+
+# bench PORT PID TEST PIPELINE NREQ -> "rps p50 p99 max cpu_us_per_req"
+bench() {
+    local port=$1 pid=$2 test=$3 pipe=$4 n=$5 t0 t1 out
+    t0=$(cpu_ticks "$pid")
+    out=$(redis-benchmark -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" -P "$pipe" \
+        -t "$(echo "$test" | tr 'A-Z' 'a-z')" --csv 2>/dev/null)
+    t1=$(cpu_ticks "$pid")
+    # Row whose test name (up to the first space, e.g. "MSET (10 keys)") matches.
+    echo "$out" | awk -F'"?,"?' -v t="$test" -v ticks=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$n" '
+        NR > 1 { gsub(/"/, ""); split($1, a, " ");
+                 if (toupper(a[1]) == toupper(t)) {
+                     printf "%s %s %s %s %.3f\n", $2, $5, $7, $8, ticks * 1e6 / hz / n; found = 1; exit } }
+        END { if (!found) print "0 0 0 0 0" }'
+}
+
+info_field() { # PORT FIELD
+    redis-cli -p "$1" info memory 2>/dev/null | tr -d '\r' | awk -F: -v f="$2" '$1 == f {print $2}'
+}
+
+# DBSIZE, or n/a if the server does not implement it.
+dbsize() {
+    local v
+    v=$(redis-cli -p "$1" dbsize 2>/dev/null || true)
+    case $v in '' | *[!0-9]*) echo n/a ;; *) echo "$v" ;; esac
+}
+
+rss_bytes() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
+
+header() {
+    echo "<!-- $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cpus, $(uname -sr)," \
+        "ferrokv $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')," \
+        "redis $("$REDIS_SERVER" --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') -->"
+}
+
+FPORT=$(free_port)
+RPORT=$(free_port)
+while [ "$RPORT" = "$FPORT" ]; do RPORT=$(free_port); done
+
+# ---------------------------------------------------------------- compare
+mode_compare() {
+    start_server ferrokv "$FPORT"
+    local fpid=$SERVER_PID
+    start_server redis "$RPORT"
+    local rpid=$SERVER_PID
+    local results="$WORK/results" r test p
+    : >"$results"
+    IFS=, read -r -a tests <<<"$TESTS"
+    for r in $(seq 1 "$ROUNDS"); do
+        for test in "${tests[@]}"; do
+            for p in $PIPELINES; do
+                echo "round $r/$ROUNDS $test -P $p" >&2
+                echo "ferrokv $test $p $(bench "$FPORT" "$fpid" "$test" "$p" "$N")" >>"$results"
+                echo "redis $test $p $(bench "$RPORT" "$rpid" "$test" "$p" "$N")" >>"$results"
+            done
+        done
+    done
+    header
+    echo
+    echo "redis-benchmark -c $CLIENTS -n $N -r $KEYSPACE, median of $ROUNDS alternating rounds;" \
+        "latency p50/p99 in ms; CPU = server utime+stime per request."
+    echo
+    echo "| test | -P | ferrokv ops/s | redis ops/s | ops/s ratio | ferrokv p50/p99 | redis p50/p99 | ferrokv CPU µs/req | redis CPU µs/req | CPU ratio |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for test in "${tests[@]}"; do
+        for p in $PIPELINES; do
+            awk -v t="$test" -v p="$p" '
+                function median(arr, k,   i, j, tmp) {
+                    for (i = 2; i <= k; i++) { tmp = arr[i]; j = i - 1
+                        while (j >= 1 && arr[j] > tmp) { arr[j + 1] = arr[j]; j-- }
+                        arr[j + 1] = tmp }
+                    return (k % 2) ? arr[(k + 1) / 2] : (arr[k / 2] + arr[k / 2 + 1]) / 2
+                }
+                $2 == t && $3 == p {
+                    s = $1; c[s]++
+                    rps[s, c[s]] = $4; p50[s, c[s]] = $5; p99[s, c[s]] = $6; cpu[s, c[s]] = $8
+                }
+                END {
+                    for (si = 1; si <= 2; si++) {
+                        s = si == 1 ? "ferrokv" : "redis"; k = c[s]
+                        for (i = 1; i <= k; i++) { a[i] = rps[s, i] } R[s] = median(a, k)
+                        for (i = 1; i <= k; i++) { a[i] = p50[s, i] } L50[s] = median(a, k)
+                        for (i = 1; i <= k; i++) { a[i] = p99[s, i] } L99[s] = median(a, k)
+                        for (i = 1; i <= k; i++) { a[i] = cpu[s, i] } C[s] = median(a, k)
+                    }
+                    printf "| %s | %s | %.0f | %.0f | %.2f | %.3f / %.3f | %.3f / %.3f | %.2f | %.2f | %s |\n",
+                        t, p, R["ferrokv"], R["redis"],
+                        (R["redis"] > 0 ? R["ferrokv"] / R["redis"] : 0),
+                        L50["ferrokv"], L99["ferrokv"], L50["redis"], L99["redis"],
+                        C["ferrokv"], C["redis"],
+                        (C["redis"] > 0 ? sprintf("%.2f", C["ferrokv"] / C["redis"]) : "n/a")
+                }' "$results"
+        done
+    done
+}
+
+# ---------------------------------------------------------------- callgrind
+# Total Ir counted since the last zeroing, read from a fresh dump.
+cg_dump_ir() { # PID OUTPREFIX
+    local pid=$1 prefix=$2 before after f
+    before=$( (ls "$prefix".* 2>/dev/null || true) | wc -l)
+    callgrind_control -d "$pid" >/dev/null
+    for _ in $(seq 1 300); do
+        after=$( (ls "$prefix".* 2>/dev/null || true) | wc -l)
+        [ "$after" -gt "$before" ] && break
+        sleep 0.1
+    done
+    f=$(ls -t "$prefix".* | head -n 1)
+    sleep 0.2 # let the dump finish writing
+    awk '/^(summary|totals):/ {print $2; exit}' "$f"
+}
+
+mode_callgrind() {
+    local small=$((CG_N / 10))
+    echo "| server | Ir per SET | Ir per GET |" >"$WORK/cg.md"
+    echo "|---|---:|---:|" >>"$WORK/cg.md"
+    local name port pid test n ir
+    declare -A IR
+    for name in ferrokv redis; do
+        port=$([ $name = ferrokv ] && echo "$FPORT" || echo "$RPORT")
+        start_server "$name" "$port" valgrind --tool=callgrind \
+            --callgrind-out-file="$WORK/cg.$name.out" --dump-instr=no --compress-strings=no
+        pid=$SERVER_PID
+        # Warm up: create the keys and grow buffers before measuring.
+        redis-benchmark -p "$port" -c "$CLIENTS" -n "$CG_N" -r "$KEYSPACE" -P 16 -t set,get \
+            -q >/dev/null 2>&1
+        for test in set get; do
+            for n in "$CG_N" "$small"; do
+                echo "callgrind $name $test -n $n" >&2
+                callgrind_control -z "$pid" >/dev/null
+                redis-benchmark -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" -P 16 -t "$test" \
+                    -q >/dev/null 2>&1
+                ir=$(cg_dump_ir "$pid" "$WORK/cg.$name.out")
+                IR[$name, $test, $n]=$ir
+            done
+        done
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    header
+    echo
+    echo "User-space instructions (callgrind Ir) per request, -c $CLIENTS -P 16 -r $KEYSPACE:" \
+        "(Ir(n=$CG_N) - Ir(n=$small)) / $((CG_N - small)), so connection setup cancels out."
+    echo
+    echo "| test | ferrokv Ir/req | redis Ir/req | ratio |"
+    echo "|---|---:|---:|---:|"
+    for test in set get; do
+        awk -v t="${test^^}" -v fb="${IR[ferrokv, $test, $CG_N]}" -v fs="${IR[ferrokv, $test, $small]}" \
+            -v rb="${IR[redis, $test, $CG_N]}" -v rs="${IR[redis, $test, $small]}" -v d=$((CG_N - small)) \
+            'BEGIN { f = (fb - fs) / d; r = (rb - rs) / d
+                     printf "| %s | %.0f | %.0f | %.2f |\n", t, f, r, (r > 0 ? f / r : 0) }'
+    done
+}
+
+# ---------------------------------------------------------------- latency growth
+mode_latency() {
+    local name port pid out
+    header
+    echo
+    echo "Keyspace growth: redis-benchmark -t set -c $CLIENTS -r $LG_N -n $LG_N -P 16" \
+        "(random keys: about 63% of the range ends up distinct)."
+    echo
+    echo "| server | ops/s | p50 ms | p99 ms | max ms | keys | server CPU s |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for name in ferrokv redis; do
+        port=$([ $name = ferrokv ] && echo "$FPORT" || echo "$RPORT")
+        start_server "$name" "$port"
+        pid=$SERVER_PID
+        echo "latency-growth $name" >&2
+        KEYSPACE=$LG_N
+        out=$(bench "$port" "$pid" SET 16 "$LG_N")
+        local keys
+        keys=$(dbsize "$port")
+        echo "$name $out $keys" | awk -v n="$LG_N" '
+            { printf "| %s | %.0f | %s | %s | %s | %s | %.1f |\n", $1, $2, $3, $4, $5, $7, $6 * n / 1e6 }'
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
+# ---------------------------------------------------------------- memory
+mode_memory() {
+    local name port pid um0 um1 rss0 rss1 irss0 irss1 keys
+    # 16-byte names "key:%012d", 3-byte values, as raw RESP for redis-cli --pipe.
+    awk -v n="$MEM_KEYS" 'BEGIN { for (i = 0; i < n; i++)
+        printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$3\r\nxxx\r\n", i }' >"$WORK/load.resp"
+    header
+    echo
+    echo "$MEM_KEYS keys, 16-byte names, 3-byte values, loaded with redis-cli --pipe." \
+        "Bytes per key = (after - before) / $MEM_KEYS; keys = DBSIZE after loading. RSS is VmRSS from /proc."
+    echo
+    echo "| server | used_memory B/key | used_memory_rss B/key | RSS B/key | keys |"
+    echo "|---|---:|---:|---:|---:|"
+    for name in ferrokv redis; do
+        port=$([ $name = ferrokv ] && echo "$FPORT" || echo "$RPORT")
+        start_server "$name" "$port"
+        pid=$SERVER_PID
+        echo "memory $name" >&2
+        sleep 1
+        um0=$(info_field "$port" used_memory)
+        irss0=$(info_field "$port" used_memory_rss)
+        rss0=$(rss_bytes "$pid")
+        redis-cli -p "$port" --pipe <"$WORK/load.resp" >/dev/null
+        sleep 1.5 # Redis refreshes used_memory_rss from its cron
+        um1=$(info_field "$port" used_memory)
+        irss1=$(info_field "$port" used_memory_rss)
+        rss1=$(rss_bytes "$pid")
+        keys=$(dbsize "$port")
+        awk -v s="$name" -v k="$MEM_KEYS" -v shown="$keys" -v u0="$um0" -v u1="$um1" -v i0="$irss0" -v i1="$irss1" \
+            -v r0="$rss0" -v r1="$rss1" '
+            function per(a, b) { return (a == "" || b == "" || k == 0) ? "n/a" : sprintf("%.1f", (b - a) / k) }
+            BEGIN { printf "| %s | %s | %s | %s | %s |\n", s, per(u0, u1), per(i0, i1), per(r0, r1), shown }'
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
+case $MODE in
+compare) mode_compare ;;
+callgrind) mode_callgrind ;;
+latency) mode_latency ;;
+memory) mode_memory ;;
+esac
