@@ -17,4 +17,5 @@ pub mod logging;
 pub mod object;
 pub mod protocol;
 pub mod server;
+pub mod types;
 pub mod util;

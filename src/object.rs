@@ -7,6 +7,10 @@
 //! Short strings are kept inline in the 16-byte `Value` to save an allocation.
 
 use crate::ds::sds::Sds;
+use crate::types::hash::HashValue;
+use crate::types::list::ListValue;
+use crate::types::set::SetValue;
+use crate::types::zset::ZSetValue;
 use crate::util::num;
 
 /// Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT.
@@ -38,6 +42,10 @@ pub enum Value {
     Emb(Sds),
     /// raw string: any length, modifiable in place.
     Raw(Box<Vec<u8>>),
+    List(Box<ListValue>),
+    Hash(Box<HashValue>),
+    Set(Box<SetValue>),
+    ZSet(Box<ZSetValue>),
 }
 
 /// The value plus its access clock (Redis's 24-bit lru field).
@@ -120,6 +128,10 @@ impl Value {
     pub fn obj_type(&self) -> ObjType {
         match self {
             Value::Int(_) | Value::Inline(_) | Value::Emb(_) | Value::Raw(_) => ObjType::String,
+            Value::List(_) => ObjType::List,
+            Value::Hash(_) => ObjType::Hash,
+            Value::Set(_) => ObjType::Set,
+            Value::ZSet(_) => ObjType::ZSet,
         }
     }
 
@@ -129,6 +141,10 @@ impl Value {
             Value::Int(_) => "int",
             Value::Inline(_) | Value::Emb(_) => "embstr",
             Value::Raw(_) => "raw",
+            Value::List(l) => l.encoding_name(),
+            Value::Hash(h) => h.encoding_name(),
+            Value::Set(v) => v.encoding_name(),
+            Value::ZSet(z) => z.encoding_name(),
         }
     }
 
@@ -145,6 +161,7 @@ impl Value {
             Value::Inline(s) => Some(s.as_bytes()),
             Value::Emb(s) => Some(s.as_bytes()),
             Value::Raw(v) => Some(v.as_slice()),
+            _ => None,
         }
     }
 
@@ -174,6 +191,37 @@ impl Value {
             Value::Int(_) | Value::Inline(_) => 0,
             Value::Emb(s) => s.alloc_size(),
             Value::Raw(v) => std::mem::size_of::<Vec<u8>>() + v.capacity(),
+            Value::List(l) => l.heap_size(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(v) => v.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
+        }
+    }
+
+    /// Mixes a collection into a DEBUG DIGEST (strings are handled by the caller).
+    pub fn collection_digest(&self, digest: &mut [u8; 20]) {
+        match self {
+            Value::List(l) => l.digest(digest),
+            Value::Hash(h) => h.digest(digest),
+            Value::Set(v) => v.digest(digest),
+            Value::ZSet(z) => z.digest(digest),
+            _ => {}
+        }
+    }
+}
+
+impl Clone for Value {
+    /// A deep copy (COPY, and later RDB/replication helpers).
+    fn clone(&self) -> Value {
+        match self {
+            Value::Int(n) => Value::Int(*n),
+            Value::Inline(s) => Value::Inline(*s),
+            Value::Emb(s) => Value::Emb(s.clone()),
+            Value::Raw(b) => Value::Raw(b.clone()),
+            Value::List(l) => Value::List(l.clone()),
+            Value::Hash(h) => Value::Hash(h.clone()),
+            Value::Set(v) => Value::Set(v.clone()),
+            Value::ZSet(z) => Value::ZSet(z.clone()),
         }
     }
 }

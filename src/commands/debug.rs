@@ -375,7 +375,7 @@ fn sha1(b: &[u8]) -> [u8; 20] {
 }
 
 /// Redis's xorDigest: digest ^= sha1(data).
-fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
+pub fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
     let h = sha1(data);
     for (d, x) in digest.iter_mut().zip(h) {
         *d ^= x;
@@ -383,7 +383,7 @@ fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
 }
 
 /// Redis's mixDigest: digest = sha1(digest ^ sha1(data)); order-dependent.
-fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
+pub fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
     xor_digest(digest, data);
     *digest = sha1(digest);
 }
@@ -406,6 +406,8 @@ fn xor_object_digest(db: &Db, key: &[u8], digest: &mut [u8; 20], o: &Obj) {
     let mut tmp = [0u8; 20];
     if let Some(b) = o.value.str_bytes(&mut tmp) {
         mix_digest(digest, b);
+    } else {
+        o.value.collection_digest(digest);
     }
     if db.get_expire(key).is_some() {
         xor_digest(digest, b"!!expire!!");

@@ -44,7 +44,7 @@ fn hll_bytes(v: &Value) -> &[u8] {
         Value::Inline(s) => s.as_bytes(),
         Value::Emb(s) => s.as_bytes(),
         Value::Raw(b) => b.as_slice(),
-        Value::Int(_) => &[],
+        _ => &[],
     }
 }
 

@@ -289,16 +289,6 @@ fn parse_db_index(srv: &Server, arg: &[u8]) -> Result<usize, CmdError> {
     Ok(id as usize)
 }
 
-/// Deep copy of a value (COPY).
-pub fn dup_value(v: &Value) -> Value {
-    match v {
-        Value::Int(n) => Value::Int(*n),
-        Value::Inline(s) => Value::Inline(*s),
-        Value::Emb(s) => Value::Emb(s.clone()),
-        Value::Raw(b) => Value::Raw(b.clone()),
-    }
-}
-
 fn copy(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let (src, dst) = (a.get(1), a.get(2));
     let mut dbid = c.db;
@@ -324,7 +314,7 @@ fn copy(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             c.out.int(0);
             return Ok(());
         };
-        let v = dup_value(&o.value);
+        let v = o.value.clone();
         (v, db.get_expire(src))
     };
     let ddb = &mut srv.dbs[dbid];

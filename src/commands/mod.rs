@@ -13,11 +13,15 @@ pub mod command_cmd;
 pub mod config_cmd;
 pub mod connection;
 pub mod debug;
+pub mod hashes;
 pub mod hyperloglog;
 pub mod info;
 pub mod keys;
+pub mod lists;
 pub mod server_cmds;
+pub mod sets;
 pub mod strings;
+pub mod zsets;
 
 pub use args::Args;
 
@@ -87,6 +91,11 @@ pub enum Group {
     HyperLogLog,
     Connection,
     Server,
+    List,
+    Hash,
+    Set,
+    SortedSet,
+    Geo,
 }
 
 impl Group {
@@ -98,6 +107,11 @@ impl Group {
             Group::HyperLogLog => "hyperloglog",
             Group::Connection => "connection",
             Group::Server => "server",
+            Group::List => "list",
+            Group::Hash => "hash",
+            Group::Set => "set",
+            Group::SortedSet => "sorted-set",
+            Group::Geo => "geo",
         }
     }
 
@@ -109,6 +123,11 @@ impl Group {
             Group::HyperLogLog => "@hyperloglog",
             Group::Connection => "@connection",
             Group::Server => "",
+            Group::List => "@list",
+            Group::Hash => "@hash",
+            Group::Set => "@set",
+            Group::SortedSet => "@sortedset",
+            Group::Geo => "@geo",
         }
     }
 }
@@ -283,6 +302,10 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(info::COMMANDS)
         .chain(debug::COMMANDS)
         .chain(command_cmd::COMMANDS)
+        .chain(lists::COMMANDS)
+        .chain(hashes::COMMANDS)
+        .chain(sets::COMMANDS)
+        .chain(zsets::COMMANDS)
 }
 
 impl CommandTable {
