@@ -850,7 +850,7 @@ mod tests {
     fn defaults_and_set() {
         let mut c = Config::new();
         assert_eq!(c.get("port"), Some("6379"));
-        assert_eq!(c.get("hash-max-ziplist-entries"), Some("128"));
+        assert_eq!(c.get("hash-max-ziplist-entries"), Some("512"));
         c.set("maxmemory", "1mb", false).unwrap();
         assert_eq!(c.get("maxmemory"), Some("1048576"));
         assert!(matches!(
