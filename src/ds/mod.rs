@@ -4,3 +4,5 @@ pub mod bitops;
 pub mod dict;
 pub mod hyperloglog;
 pub mod sds;
+pub mod listpack;
+pub mod quicklist;
