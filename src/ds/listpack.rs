@@ -215,7 +215,11 @@ fn encode_backlen(l: u64, buf: &mut [u8; 5]) -> usize {
     for (i, b) in buf.iter_mut().take(n).enumerate() {
         let shift = 7 * (n - 1 - i);
         let group = ((l >> shift) & 127) as u8;
-        *b = if i == 0 { (l >> shift) as u8 } else { group | 128 };
+        *b = if i == 0 {
+            (l >> shift) as u8
+        } else {
+            group | 128
+        };
     }
     n
 }
@@ -484,7 +488,13 @@ impl Listpack {
     /// Core of `lpInsert`: writes `ele` at `p`, either before the entry at
     /// `p` or replacing `replaced` bytes there. Returns the new entry's
     /// position, or `None` (unchanged) if the listpack would exceed 4GB.
-    fn write_entry(&mut self, p: usize, enc: &Enc, payload: &[u8], replaced: usize) -> Option<usize> {
+    fn write_entry(
+        &mut self,
+        p: usize,
+        enc: &Enc,
+        payload: &[u8],
+        replaced: usize,
+    ) -> Option<usize> {
         let enclen = enc.len();
         let mut bl = [0u8; 5];
         let bl_len = encode_backlen(enclen as u64, &mut bl);

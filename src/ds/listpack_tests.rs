@@ -36,16 +36,46 @@ fn values(name: &str) -> Vec<Vec<u8>> {
     match name {
         "small_strings" => vec![s("a"), s("hello"), s(""), s("foo bar")],
         "ints" => [
-            0i64, 1, 127, 128, -1, 4095, -4096, 4096, -4097, 32767, -32768, 32768, -32769,
-            8388607, -8388608, 8388608, -8388609, 2147483647, -2147483648, 2147483648,
-            -2147483649, i64::MAX, i64::MIN,
+            0i64,
+            1,
+            127,
+            128,
+            -1,
+            4095,
+            -4096,
+            4096,
+            -4097,
+            32767,
+            -32768,
+            32768,
+            -32769,
+            8388607,
+            -8388608,
+            8388608,
+            -8388609,
+            2147483647,
+            -2147483648,
+            2147483648,
+            -2147483649,
+            i64::MAX,
+            i64::MIN,
         ]
         .iter()
         .map(|v| v.to_string().into_bytes())
         .collect(),
         "non_canonical" => [
-            "007", "-0", "+1", " 1", "1 ", "00", "-", "9223372036854775808",
-            "-9223372036854775809", "18446744073709551616", "1.5", "0x10",
+            "007",
+            "-0",
+            "+1",
+            " 1",
+            "1 ",
+            "00",
+            "-",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551616",
+            "1.5",
+            "0x10",
         ]
         .iter()
         .map(|v| s(v))
@@ -166,7 +196,10 @@ fn find_with_skip() {
     let first = lp.first().unwrap();
     // Field lookup (skip values): "v1" only appears as a value.
     assert_eq!(lp.find(first, b"v1", 1), None);
-    assert_eq!(lp.find(first, b"12", 1).map(|p| lp.get(p)), Some(LpValue::Int(12)));
+    assert_eq!(
+        lp.find(first, b"12", 1).map(|p| lp.get(p)),
+        Some(LpValue::Int(12))
+    );
     assert!(lp.find(first, b"012", 0).is_none());
     let p = lp.find(first, b"v1", 0).unwrap();
     assert!(lp.eq(p, b"v1") && !lp.eq(p, b"v2"));

@@ -3,6 +3,6 @@
 pub mod bitops;
 pub mod dict;
 pub mod hyperloglog;
-pub mod sds;
 pub mod listpack;
 pub mod quicklist;
+pub mod sds;
