@@ -248,7 +248,7 @@ fn decode_backlen(buf: &[u8], end: usize) -> Option<u64> {
 #[inline]
 fn enc_size_bytes(b0: u8) -> usize {
     match b0 {
-        0x00..=0x7F | 0x80..=0xBF | 0xC0..=0xDF => 1,
+        0x00..=0xDF => 1,
         0xE0..=0xEF => 2,
         0xF0 => 5,
         0xF1..=0xF4 | 0xFF => 1,

@@ -20,7 +20,7 @@ fn unhex(s: &str) -> Vec<u8> {
     let mut out = Vec::new();
     for tok in s.split_whitespace() {
         if let Some(n) = tok.strip_prefix("x*") {
-            out.extend(std::iter::repeat(b'x').take(n.parse().unwrap()));
+            out.extend(std::iter::repeat_n(b'x', n.parse().unwrap()));
         } else {
             for i in (0..tok.len()).step_by(2) {
                 out.push(u8::from_str_radix(&tok[i..i + 2], 16).unwrap());

@@ -373,7 +373,7 @@ fn fnv(b: &[u8]) -> u64 {
 }
 
 fn value(i: usize, big: bool) -> Vec<u8> {
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         return (i as i64 * 7919 - 10000).to_string().into_bytes();
     }
     let n = if big && i % 5 == 1 {
@@ -403,7 +403,7 @@ fn scenario(fill: i32, big: bool, n: usize) -> Quicklist {
     for j in 0..60usize {
         let piv = value((j * 37) % n, big);
         let mut ins = format!("ins{j}").into_bytes();
-        ins.extend(std::iter::repeat(b'w').take(j * 3));
+        ins.extend(std::iter::repeat_n(b'w', j * 3));
         let idx = find_index(&ql, &piv).unwrap();
         if j % 2 == 1 {
             ql.insert_before(idx, &ins);
