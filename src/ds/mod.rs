@@ -3,4 +3,6 @@
 pub mod bitops;
 pub mod dict;
 pub mod hyperloglog;
+pub mod listpack;
+pub mod quicklist;
 pub mod sds;
