@@ -1,6 +1,7 @@
 //! Our own data structures, as Redis has them (dict.c, sds.c, bitops.c,
-//! hyperloglog.c): each in its own module with property tests.
+//! hyperloglog.c, intset.c, the zskiplist of t_zset.c): each in its own module with property tests.
 pub mod bitops;
 pub mod dict;
 pub mod hyperloglog;
+pub mod intset;
 pub mod sds;
