@@ -5,3 +5,4 @@ pub mod dict;
 pub mod hyperloglog;
 pub mod intset;
 pub mod sds;
+pub mod skiplist;
