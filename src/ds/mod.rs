@@ -6,3 +6,4 @@ pub mod hyperloglog;
 pub mod intset;
 pub mod sds;
 pub mod skiplist;
+pub mod zset;
