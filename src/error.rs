@@ -101,6 +101,9 @@ pub const LCS_IDX_AND_LEN: &str =
     "ERR If you want both the length and indexes, please just use IDX.";
 pub const RANGE_NEGATIVE_COUNT: &str = "ERR COUNT must be > 0";
 pub const SCAN_CURSOR: &str = "ERR invalid cursor";
+pub const ZSET_MINMAX_NOT_FLOAT: &str = "ERR min or max is not a float";
+pub const ZSET_MINMAX_NOT_LEX: &str = "ERR min or max not valid string range item";
+pub const ZSET_SCORE_NAN: &str = "ERR resulting score is not a number (NaN)";
 pub const UNKNOWN_TYPE: &str = "ERR unknown type name";
 pub const SETEX_PXAT_KEEPTTL: &str = "ERR syntax error";
 pub const SHUTDOWN_ERRORS: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
