@@ -344,6 +344,14 @@ pub struct Config {
     pub enable_debug: u8,
     pub loglevel: u8,
     pub dynamic_hz: bool,
+    // Collection encoding thresholds (Redis 7.0 names; *-ziplist-* aliases).
+    pub list_max_listpack_size: i32,
+    pub list_compress_depth: i32,
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
 }
 
 fn def_index(name: &str) -> Option<usize> {
@@ -509,6 +517,13 @@ impl Config {
             enable_debug: 0,
             loglevel: 2,
             dynamic_hz: true,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
         };
         c.refresh();
         c
@@ -599,6 +614,13 @@ impl Config {
         self.activerehashing = self.get_bool("activerehashing");
         self.hll_sparse_max_bytes = self.get_i64("hll-sparse-max-bytes") as usize;
         self.dynamic_hz = self.get_bool("dynamic-hz");
+        self.list_max_listpack_size = self.get_i64("list-max-listpack-size") as i32;
+        self.list_compress_depth = self.get_i64("list-compress-depth") as i32;
+        self.hash_max_listpack_entries = self.get_i64("hash-max-listpack-entries").max(0) as usize;
+        self.hash_max_listpack_value = self.get_i64("hash-max-listpack-value").max(0) as usize;
+        self.set_max_intset_entries = self.get_i64("set-max-intset-entries").max(0) as usize;
+        self.zset_max_listpack_entries = self.get_i64("zset-max-listpack-entries").max(0) as usize;
+        self.zset_max_listpack_value = self.get_i64("zset-max-listpack-value").max(0) as usize;
         self.enable_debug = match self.get("enable-debug-command") {
             Some("yes") => 1,
             Some("local") => 2,

@@ -4,6 +4,7 @@
 //! socket to reply.
 
 pub mod alloc;
+pub mod blocking;
 pub mod client;
 pub mod clock;
 pub mod commands;
