@@ -1,55 +1,213 @@
 //! Blocking operations (BLPOP, BLMOVE, BZPOPMIN, ...): clients waiting on
-//! keys, woken when another client pushes to one of them, or timed out.
-//! (API first; the event-loop side is completed in the same issue.)
+//! keys, woken when another client pushes to one of them, or timed out —
+//! Redis's blocked.c.
+//!
+//! A blocking command that finds nothing calls `block_on_keys`: the client
+//! keeps an owned copy of its argv and is queued (FIFO) on each key. Writers
+//! call `signal_key_ready`; after every command the event loop calls
+//! `serve_ready_keys`, which re-executes the blocked command of each waiting
+//! client in order until the key runs dry. Deadlines are kept in an ordered
+//! set checked every loop iteration. While blocked, a client's further input
+//! stays queued, as in Redis.
 
 use crate::client::Client;
-use crate::commands::Args;
-use crate::error::CmdError;
+use crate::clock;
+use crate::commands::{self, Args};
+use crate::error::{self, CmdError};
 use crate::server::Server;
 
+/// What a blocked client is waiting for.
+pub struct BlockedState {
+    pub db: usize,
+    pub keys: Vec<Vec<u8>>,
+    /// Unix ms; 0 = no deadline.
+    pub deadline_ms: i64,
+    /// The blocked command, re-executed when a key is ready.
+    pub argv: Vec<Vec<u8>>,
+}
+
 /// Parses a blocking timeout (seconds, may be fractional; 0 = forever)
-/// into an absolute unix-ms deadline, 0 meaning no deadline. Errors are
-/// Redis's "ERR timeout is not a float or out of range" and
-/// "ERR timeout is negative".
+/// into an absolute unix-ms deadline, 0 meaning no deadline.
 pub fn parse_timeout(arg: &[u8]) -> Result<i64, CmdError> {
     let secs = crate::util::num::parse_f64(arg)
         .filter(|v| v.is_finite())
-        .ok_or(CmdError::Static(crate::error::TIMEOUT_INVALID))?;
+        .ok_or(CmdError::Static(error::TIMEOUT_INVALID))?;
     if secs < 0.0 {
-        return Err(CmdError::Static(crate::error::TIMEOUT_NEGATIVE));
+        return Err(CmdError::Static(error::TIMEOUT_NEGATIVE));
     }
     if secs == 0.0 {
         return Ok(0);
     }
     let ms = (secs * 1000.0).ceil() as i64;
-    Ok(crate::clock::now_ms().saturating_add(ms))
+    Ok(clock::now_ms().saturating_add(ms))
 }
 
 /// Blocks client `c` on `keys` (in its current db) until one of them is
-/// signalled ready or `deadline_ms` passes (0 = never). The command in
-/// `args` is re-executed from scratch when a key is signalled; if it still
-/// finds nothing it blocks again. On timeout the client gets a null array.
-/// The handler must not write a reply when it blocks.
+/// signalled ready or `deadline_ms` passes (0 = never). The handler must
+/// not write a reply when it blocks.
 pub fn block_on_keys(
-    _srv: &mut Server,
+    srv: &mut Server,
     c: &mut Client,
-    _keys: &[&[u8]],
-    _deadline_ms: i64,
-    _args: &Args,
+    keys: &[&[u8]],
+    deadline_ms: i64,
+    args: &Args,
 ) {
-    // Placeholder until the event-loop side lands: behave like a timeout.
-    c.out.null_array();
+    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(keys.len());
+    for k in keys {
+        if !owned.iter().any(|o| o.as_slice() == *k) {
+            owned.push(k.to_vec());
+        }
+    }
+    for k in &owned {
+        srv.blocking_keys
+            .entry((c.db, k.clone()))
+            .or_default()
+            .push_back(c.token);
+    }
+    if deadline_ms > 0 {
+        srv.block_deadlines.insert((deadline_ms, c.token));
+    }
+    srv.blocked_clients += 1;
+    c.blocked = Some(Box::new(BlockedState {
+        db: c.db,
+        keys: owned,
+        deadline_ms,
+        argv: args.to_vec(),
+    }));
 }
 
-/// Must be called by every command that adds elements to a list or sorted
-/// set key (LPUSH, RPUSH, LINSERT, LMOVE's destination, ZADD, ZINCRBY,
-/// ZUNIONSTORE..., RENAME/MOVE/COPY of such a key, RESTORE), so clients
-/// blocked on it are served after the current command.
-pub fn signal_key_ready(_srv: &mut Server, _db: usize, _key: &[u8]) {}
+/// Called by every command that adds elements to a list or sorted set key,
+/// so clients blocked on it are served after the current command.
+pub fn signal_key_ready(srv: &mut Server, db: usize, key: &[u8]) {
+    if srv.blocking_keys.is_empty() {
+        return;
+    }
+    if !srv.blocking_keys.contains_key(&(db, key.to_vec())) {
+        return;
+    }
+    if !srv
+        .ready_keys
+        .iter()
+        .any(|(d, k)| *d == db && k.as_slice() == key)
+    {
+        srv.ready_keys.push((db, key.to_vec()));
+    }
+}
 
 /// True when the current command must not block (inside MULTI/EXEC or a
-/// script): blocking commands then behave like their non-blocking form
-/// and reply a null array when there is nothing to pop.
-pub fn must_not_block(_c: &Client) -> bool {
-    false
+/// script): blocking commands then behave like their non-blocking form.
+pub fn must_not_block(c: &Client) -> bool {
+    c.deny_blocking
+}
+
+/// Removes a client's registrations (served, timed out, killed).
+pub fn unblock(srv: &mut Server, c: &mut Client) -> Option<Box<BlockedState>> {
+    let st = c.blocked.take()?;
+    for k in &st.keys {
+        let entry = (st.db, k.clone());
+        if let Some(q) = srv.blocking_keys.get_mut(&entry) {
+            q.retain(|&t| t != c.token);
+            if q.is_empty() {
+                srv.blocking_keys.remove(&entry);
+            }
+        }
+    }
+    if st.deadline_ms > 0 {
+        srv.block_deadlines.remove(&(st.deadline_ms, c.token));
+    }
+    srv.blocked_clients -= 1;
+    Some(st)
+}
+
+/// Re-executes the blocked commands of clients waiting on ready keys.
+/// Returns the tokens of clients that got a reply (to flush and resume).
+pub fn serve_ready_keys(srv: &mut Server) -> Vec<usize> {
+    let mut served = Vec::new();
+    while !srv.ready_keys.is_empty() {
+        let ready = std::mem::take(&mut srv.ready_keys);
+        for (db, key) in ready {
+            let waiting: Vec<usize> = match srv.blocking_keys.get(&(db, key.clone())) {
+                Some(q) => q.iter().copied().collect(),
+                None => continue,
+            };
+            for t in waiting {
+                // Stop once the key is gone: the rest keep their place.
+                if !srv.dbs[db].exists(&key) {
+                    break;
+                }
+                let Some(mut c) = srv.clients.get_mut(t).and_then(|s| s.take()) else {
+                    continue;
+                };
+                if let Some(st) = unblock(srv, &mut c) {
+                    let saved_db = c.db;
+                    c.db = st.db;
+                    reexecute(srv, &mut c, &st.argv);
+                    if c.blocked.is_none() {
+                        c.db = saved_db;
+                        served.push(t);
+                    }
+                }
+                srv.clients[t] = Some(c);
+            }
+        }
+    }
+    served
+}
+
+/// Runs a blocked command again from its owned argv.
+fn reexecute(srv: &mut Server, c: &mut Client, argv: &[Vec<u8>]) {
+    let mut buf = Vec::with_capacity(argv.iter().map(|a| a.len()).sum());
+    let mut ranges = Vec::with_capacity(argv.len());
+    for a in argv {
+        ranges.push((buf.len(), a.len()));
+        buf.extend_from_slice(a);
+    }
+    let args = Args::new(&buf, &ranges);
+    c.reexecuting = true;
+    commands::execute(srv, c, &args);
+    c.reexecuting = false;
+}
+
+/// Times out clients whose deadline passed: null-array reply, as Redis's
+/// replyToBlockedClientTimedOut does for lists and sorted sets.
+pub fn expire_timeouts(srv: &mut Server) -> Vec<usize> {
+    let mut done = Vec::new();
+    if srv.block_deadlines.is_empty() {
+        return done;
+    }
+    let now = clock::wall_ms();
+    while let Some(&(when, t)) = srv.block_deadlines.iter().next() {
+        if when > now {
+            break;
+        }
+        srv.block_deadlines.remove(&(when, t));
+        let Some(mut c) = srv.clients.get_mut(t).and_then(|s| s.take()) else {
+            continue;
+        };
+        if unblock(srv, &mut c).is_some() {
+            c.out.null_array();
+            done.push(t);
+        }
+        srv.clients[t] = Some(c);
+    }
+    done
+}
+
+/// The earliest block deadline, for the poll timeout.
+pub fn next_deadline(srv: &Server) -> Option<i64> {
+    srv.block_deadlines.iter().next().map(|&(w, _)| w)
+}
+
+/// CLIENT UNBLOCK: unblocks `target` with a timeout-like null reply or the
+/// UNBLOCKED error. Returns false if it was not blocked.
+pub fn unblock_by_request(srv: &mut Server, target: &mut Client, with_error: bool) -> bool {
+    if unblock(srv, target).is_none() {
+        return false;
+    }
+    if with_error {
+        target.out.error(&CmdError::Static(error::UNBLOCKED));
+    } else {
+        target.out.null_array();
+    }
+    true
 }

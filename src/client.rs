@@ -69,6 +69,12 @@ pub struct Client {
     pub local: bool,
     pub total_net_in: u64,
     pub total_net_out: u64,
+    /// Waiting on keys (BLPOP...): input stays queued until unblocked.
+    pub blocked: Option<Box<crate::blocking::BlockedState>>,
+    /// Blocking commands must not block (MULTI/EXEC, scripts).
+    pub deny_blocking: bool,
+    /// The blocked command is being re-executed (not a new call).
+    pub reexecuting: bool,
 }
 
 impl Client {
@@ -123,6 +129,9 @@ impl Client {
             local,
             total_net_in: 0,
             total_net_out: 0,
+            blocked: None,
+            deny_blocking: false,
+            reexecuting: false,
         }
     }
 

@@ -68,6 +68,7 @@ impl From<&'static str> for CmdError {
 
 // ---- fixed messages -------------------------------------------------------
 
+pub const UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
 pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 pub const BIT_VALUE: &str = "ERR bit is not an integer or out of range";

@@ -3,6 +3,7 @@
 //! what was read, write replies with as few syscalls as possible, and run
 //! the cron `hz` times a second.
 
+use crate::blocking;
 use crate::client::Client;
 use crate::clock;
 use crate::commands::{self, Args};
@@ -144,7 +145,11 @@ pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> 
 
     loop {
         let now = Instant::now();
-        let timeout = next_cron.saturating_duration_since(now);
+        let mut timeout = next_cron.saturating_duration_since(now);
+        if let Some(deadline) = blocking::next_deadline(&srv) {
+            let wait = (deadline - clock::wall_ms()).max(0) as u64;
+            timeout = timeout.min(Duration::from_millis(wait));
+        }
         if let Err(e) = poll.poll(&mut events, Some(timeout)) {
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(e);
@@ -171,6 +176,13 @@ pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> 
             if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                 handle_readable(&mut srv, t);
             }
+        }
+        if !srv.block_deadlines.is_empty() {
+            let done = blocking::expire_timeouts(&mut srv);
+            srv.to_flush.extend(done);
+        }
+        if !srv.to_flush.is_empty() {
+            flush_unblocked(&mut srv);
         }
         if !srv.monitors.is_empty() {
             flush_monitors(&mut srv);
@@ -302,7 +314,7 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
     let mut inline = std::mem::take(&mut c.inline_args);
     let mut queued_for_later = false;
 
-    while c.qstart < c.qend && !c.close_after_reply && !c.close_asap {
+    while c.qstart < c.qend && !c.close_after_reply && !c.close_asap && c.blocked.is_none() {
         let cmd_start = c.qstart;
         let limits = ParseLimits {
             proto_max_bulk_len: srv.config.proto_max_bulk_len,
@@ -336,6 +348,10 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                     break;
                 }
                 commands::execute(srv, &mut c, &args);
+                if !srv.ready_keys.is_empty() {
+                    let served = blocking::serve_ready_keys(srv);
+                    srv.to_flush.extend(served);
+                }
                 if c.is_monitor && !srv.monitors.contains(&t) {
                     srv.monitors.push(t);
                 }
@@ -439,10 +455,29 @@ fn check_output_limit(srv: &mut Server, c: &mut Client) -> bool {
     false
 }
 
+/// Writes the output of clients that were served or timed out while
+/// blocked, and resumes their queued input.
+fn flush_unblocked(srv: &mut Server) {
+    let tokens = std::mem::take(&mut srv.to_flush);
+    for t in tokens {
+        let Some(Some(c)) = srv.clients.get_mut(t) else {
+            continue;
+        };
+        if c.pending_output() > 0 && c.write_socket().is_err() {
+            srv.to_close.push(t);
+            continue;
+        }
+        if c.pending_input() > 0 && c.blocked.is_none() && !srv.pending_input.contains(&t) {
+            srv.pending_input.push(t);
+        }
+    }
+}
+
 fn close_pending(srv: &mut Server, poll: &Poll) {
     while let Some(t) = srv.to_close.pop() {
         if let Some(slot) = srv.clients.get_mut(t) {
             if let Some(mut c) = slot.take() {
+                blocking::unblock(srv, &mut c);
                 let _ = poll.registry().deregister(&mut c.sock);
                 srv.stats.net_input_closed += c.total_net_in;
                 srv.stats.net_output_closed += c.total_net_out;

@@ -131,6 +131,16 @@ pub struct Server {
     pub rehash_db_cursor: usize,
     pub expire_db_cursor: usize,
     pub loading: bool,
+    /// (db, key) -> tokens of clients blocked on it, in arrival order.
+    pub blocking_keys: HashMap<(usize, Vec<u8>), VecDeque<usize>>,
+    /// Keys signalled by writers since the last serve.
+    pub ready_keys: Vec<(usize, Vec<u8>)>,
+    /// (deadline ms, token) of blocked clients with a timeout.
+    pub block_deadlines: std::collections::BTreeSet<(i64, usize)>,
+    pub blocked_clients: usize,
+    /// Clients that got output from outside their own batch (unblocked,
+    /// CLIENT UNBLOCK): flushed and resumed by the event loop.
+    pub to_flush: Vec<usize>,
 }
 
 impl Server {
@@ -179,6 +189,11 @@ impl Server {
             rehash_db_cursor: 0,
             expire_db_cursor: 0,
             loading: false,
+            blocking_keys: HashMap::new(),
+            ready_keys: Vec::new(),
+            block_deadlines: std::collections::BTreeSet::new(),
+            blocked_clients: 0,
+            to_flush: Vec::new(),
         }
     }
 

@@ -686,16 +686,30 @@ fn getredir(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: nothing blocks yet, so always 0.
-fn unblock(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if a blocked client was unblocked.
+fn unblock(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if a.len() > 4 {
         return Err(error::subcommand_syntax(a.get(1), &a.str_lossy(0)));
     }
-    if a.len() == 4 && !a.is(3, "timeout") && !a.is(3, "error") {
+    let with_error = a.len() == 4 && a.is(3, "error");
+    if a.len() == 4 && !a.is(3, "timeout") && !with_error {
         return Err(CmdError::Static(error::CLIENT_UNBLOCK_REASON));
     }
-    a.i64(2)?;
-    c.out.int(0);
+    let id = a.i64(2)?;
+    let target = srv.clients.iter().position(|s| {
+        s.as_ref()
+            .is_some_and(|t| t.id as i64 == id && t.blocked.is_some())
+    });
+    let done = match target.and_then(|t| srv.clients[t].take().map(|cl| (t, cl))) {
+        Some((t, mut target)) => {
+            let ok = crate::blocking::unblock_by_request(srv, &mut target, with_error);
+            srv.clients[t] = Some(target);
+            srv.to_flush.push(t);
+            ok
+        }
+        None => false,
+    };
+    c.out.int(done as i64);
     Ok(())
 }
 

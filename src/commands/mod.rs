@@ -454,7 +454,7 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         return;
     }
 
-    if !srv.monitors.is_empty() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 {
+    if !srv.monitors.is_empty() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 && !c.reexecuting {
         feed_monitors(srv, c, args);
     }
 
@@ -464,7 +464,10 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     let dur_us = start.elapsed().as_micros() as u64;
 
     let entry = &mut srv.commands.entries[idx];
-    entry.stats.calls += 1;
+    // A blocked command re-executed when its key is ready is the same call.
+    if !c.reexecuting {
+        entry.stats.calls += 1;
+    }
     entry.stats.usec += dur_us;
     c.last_cmd = Some(idx);
     if let Err(e) = &result {
