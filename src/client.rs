@@ -75,6 +75,14 @@ pub struct Client {
     pub deny_blocking: bool,
     /// The blocked command is being re-executed (not a new call).
     pub reexecuting: bool,
+    /// Inside MULTI: the queued transaction.
+    pub multi: Option<Box<crate::commands::multi::MultiState>>,
+    /// WATCHed keys.
+    pub watched: Vec<crate::commands::multi::WatchedKey>,
+    /// Pub/Sub subscriptions: channels, patterns, shard channels.
+    pub subs: Vec<Vec<u8>>,
+    pub psubs: Vec<Vec<u8>>,
+    pub ssubs: Vec<Vec<u8>>,
 }
 
 impl Client {
@@ -132,6 +140,11 @@ impl Client {
             blocked: None,
             deny_blocking: false,
             reexecuting: false,
+            multi: None,
+            watched: Vec::new(),
+            subs: Vec::new(),
+            psubs: Vec::new(),
+            ssubs: Vec::new(),
         }
     }
 

@@ -20,6 +20,9 @@ pub struct Db {
     pub stat_expired: u64,
     pub stat_hits: u64,
     pub stat_misses: u64,
+    /// Keys removed by expiry since the server last drained this log
+    /// (WATCH invalidation; keyspace events).
+    pub expired_log: Vec<Sds>,
 }
 
 impl Db {
@@ -33,6 +36,7 @@ impl Db {
             stat_expired: 0,
             stat_hits: 0,
             stat_misses: 0,
+            expired_log: Vec::new(),
         }
     }
 
@@ -58,7 +62,10 @@ impl Db {
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
         match self.get_expire(key) {
             Some(when) if when <= clock::now_ms() => {
-                self.delete(key);
+                if let Some((k, _)) = self.dict.remove(key) {
+                    self.expires.remove(key);
+                    self.expired_log.push(k);
+                }
                 self.stat_expired += 1;
                 true
             }
@@ -137,6 +144,14 @@ impl Db {
     pub fn add(&mut self, key: &[u8], value: Value) {
         self.dict
             .insert(Sds::new(key), Obj::new(value, clock::lru_clock()));
+    }
+
+    /// Removes a key because it expired (active expiry), logging it.
+    pub fn delete_expired(&mut self, key: &[u8]) {
+        if let Some((k, _)) = self.dict.remove(key) {
+            self.expires.remove(key);
+            self.expired_log.push(k);
+        }
     }
 
     /// Removes a key and its TTL. Returns the removed object.

@@ -478,6 +478,8 @@ fn close_pending(srv: &mut Server, poll: &Poll) {
         if let Some(slot) = srv.clients.get_mut(t) {
             if let Some(mut c) = slot.take() {
                 blocking::unblock(srv, &mut c);
+                commands::multi::unwatch_all(srv, &mut c);
+                commands::pubsub::unsubscribe_all(srv, &mut c);
                 let _ = poll.registry().deregister(&mut c.sock);
                 srv.stats.net_input_closed += c.total_net_in;
                 srv.stats.net_output_closed += c.total_net_out;

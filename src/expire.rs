@@ -73,7 +73,7 @@ pub fn active_expire_cycle(srv: &mut Server, _kind: CycleKind) {
             }
             let expired = keys.len() as u64;
             for k in keys.drain(..) {
-                db.delete(&k);
+                db.delete_expired(&k);
             }
             srv.stats.expired_keys_active += expired;
             total_sampled += sampled;

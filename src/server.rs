@@ -141,6 +141,14 @@ pub struct Server {
     /// Clients that got output from outside their own batch (unblocked,
     /// CLIENT UNBLOCK): flushed and resumed by the event loop.
     pub to_flush: Vec<usize>,
+    /// WATCH: (db, key) -> ids of clients watching it.
+    pub watched_keys: HashMap<(usize, Vec<u8>), Vec<u64>>,
+    /// Ids of clients whose watched keys were modified.
+    pub cas_dirty: std::collections::HashSet<u64>,
+    /// Pub/Sub: channel / pattern / shard channel -> subscriber tokens.
+    pub pubsub_channels: HashMap<Vec<u8>, Vec<usize>>,
+    pub pubsub_patterns: HashMap<Vec<u8>, Vec<usize>>,
+    pub pubsub_shard_channels: HashMap<Vec<u8>, Vec<usize>>,
 }
 
 impl Server {
@@ -194,6 +202,11 @@ impl Server {
             block_deadlines: std::collections::BTreeSet::new(),
             blocked_clients: 0,
             to_flush: Vec::new(),
+            watched_keys: HashMap::new(),
+            cas_dirty: std::collections::HashSet::new(),
+            pubsub_channels: HashMap::new(),
+            pubsub_patterns: HashMap::new(),
+            pubsub_shard_channels: HashMap::new(),
         }
     }
 
@@ -217,6 +230,20 @@ impl Server {
 
     pub fn uptime_secs(&self) -> u64 {
         self.start_instant.elapsed().as_secs()
+    }
+
+    /// Handles keys deleted by lazy or active expiry since the last call:
+    /// they count as modified for WATCH.
+    pub fn drain_expired(&mut self) {
+        for dbi in 0..self.dbs.len() {
+            if self.dbs[dbi].expired_log.is_empty() {
+                continue;
+            }
+            let log = std::mem::take(&mut self.dbs[dbi].expired_log);
+            for key in &log {
+                crate::commands::multi::touch_key(self, dbi, key);
+            }
+        }
     }
 
     /// Records a latency event if it crosses latency-monitor-threshold.
@@ -296,6 +323,7 @@ impl Server {
         }
         if self.active_expire_enabled {
             expire::active_expire_cycle(self, expire::CycleKind::Slow);
+            self.drain_expired();
         }
         self.databases_cron();
         if self.config.dynamic_hz {

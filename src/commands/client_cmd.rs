@@ -301,6 +301,18 @@ pub fn cat_client_info(
     if cl.is_monitor {
         flags.push('O');
     }
+    if super::pubsub::is_subscribed(cl) {
+        flags.push('P');
+    }
+    if cl.multi.is_some() {
+        flags.push('x');
+    }
+    if cl.blocked.is_some() {
+        flags.push('b');
+    }
+    if srv.cas_dirty.contains(&cl.id) {
+        flags.push('d');
+    }
     if cl.close_after_reply {
         flags.push('c');
     }
@@ -359,13 +371,17 @@ pub fn cat_client_info(
     }
     let _ = write!(
         out,
-        " age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} \
+        " age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} \
          argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r \
          cmd={} user=default redir=-1 resp={}",
         now_s - cl.ctime_ms / 1000,
         now_s - cl.last_interaction_ms / 1000,
         flags,
         cl.db,
+        cl.subs.len(),
+        cl.psubs.len(),
+        cl.ssubs.len(),
+        cl.multi.as_ref().map_or(-1, |m| m.commands.len() as i64),
         qbuf,
         qbuf_free,
         argv_mem,

@@ -83,6 +83,15 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn ping(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if a.len() > 2 {
+        return Err(error::wrong_arity("ping"));
+    }
+    if c.out.resp == 2 && super::pubsub::is_subscribed(c) {
+        c.out.array(2);
+        c.out.bulk(b"pong");
+        c.out.bulk(if a.len() == 2 { a.get(1) } else { b"" });
+        return Ok(());
+    }
     match a.len() {
         1 => c.out.simple("PONG"),
         2 => c.out.bulk(a.get(1)),
@@ -103,6 +112,9 @@ fn quit(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
 }
 
 fn reset(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    c.multi = None;
+    super::multi::unwatch_all(_srv, c);
+    super::pubsub::unsubscribe_all(_srv, c);
     c.db = 0;
     c.out.resp = 2;
     c.name = None;

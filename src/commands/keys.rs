@@ -317,6 +317,9 @@ fn copy(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         let v = o.value.clone();
         (v, db.get_expire(src))
     };
+    if dbid != c.db {
+        super::multi::touch_key(srv, dbid, dst);
+    }
     let ddb = &mut srv.dbs[dbid];
     if ddb.exists(dst) {
         if !replace {
@@ -353,6 +356,7 @@ fn move_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         c.out.int(0);
         return Ok(());
     };
+    super::multi::touch_key(srv, dbid, key);
     let ddb = &mut srv.dbs[dbid];
     ddb.add(key, value);
     if let Some(w) = expire {

@@ -18,6 +18,8 @@ pub mod hyperloglog;
 pub mod info;
 pub mod keys;
 pub mod lists;
+pub mod multi;
+pub mod pubsub;
 pub mod server_cmds;
 pub mod sets;
 pub mod strings;
@@ -96,6 +98,8 @@ pub enum Group {
     Set,
     SortedSet,
     Geo,
+    Transactions,
+    PubSub,
 }
 
 impl Group {
@@ -112,6 +116,8 @@ impl Group {
             Group::Set => "set",
             Group::SortedSet => "sorted-set",
             Group::Geo => "geo",
+            Group::Transactions => "transactions",
+            Group::PubSub => "pubsub",
         }
     }
 
@@ -128,6 +134,8 @@ impl Group {
             Group::Set => "@set",
             Group::SortedSet => "@sortedset",
             Group::Geo => "@geo",
+            Group::Transactions => "@transaction",
+            Group::PubSub => "",
         }
     }
 }
@@ -302,6 +310,8 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(info::COMMANDS)
         .chain(debug::COMMANDS)
         .chain(command_cmd::COMMANDS)
+        .chain(multi::COMMANDS)
+        .chain(pubsub::COMMANDS)
         .chain(lists::COMMANDS)
         .chain(hashes::COMMANDS)
         .chain(sets::COMMANDS)
@@ -454,6 +464,24 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         return;
     }
 
+    if c.out.resp == 2
+        && pubsub::is_subscribed(c)
+        && !pubsub::allowed_in_subscribed_context(&srv.commands.entries[idx].fullname)
+    {
+        let e = error::pubsub_context(&srv.commands.entries[idx].fullname);
+        reject(srv, c, Some(idx), &e);
+        finish_reply(c, reply_start);
+        return;
+    }
+    if c.multi.is_some() && !multi::runs_inside_multi(&srv.commands.entries[idx].fullname) {
+        if let Some(m) = c.multi.as_mut() {
+            m.commands.push(args.to_vec());
+        }
+        c.out.simple("QUEUED");
+        finish_reply(c, reply_start);
+        return;
+    }
+
     if !srv.monitors.is_empty() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 && !c.reexecuting {
         feed_monitors(srv, c, args);
     }
@@ -476,7 +504,12 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         c.out.error(e);
     }
     srv.stats.commands_processed += 1;
-    let _ = dirty_before;
+    if srv.dirty != dirty_before && !srv.watched_keys.is_empty() {
+        touch_command_keys(srv, c.db, spec, args);
+    }
+    if srv.dbs[c.db].expired_log.len() > 0 {
+        srv.drain_expired();
+    }
 
     if spec.flags & SKIP_SLOWLOG == 0 {
         slowlog_push(srv, c, args, dur_us);
@@ -505,8 +538,32 @@ fn finish_reply(c: &mut Client, reply_start: usize) {
     }
 }
 
-/// A command refused before running (unknown, arity, auth...).
+/// A write command changed the dataset: its declared keys count as
+/// modified for WATCH (Redis's signalModifiedKey, done centrally).
+fn touch_command_keys(srv: &mut Server, db: usize, spec: &CommandSpec, args: &Args) {
+    if spec.first_key <= 0 {
+        return;
+    }
+    let argc = args.len() as i32;
+    let last = if spec.last_key < 0 {
+        argc + spec.last_key
+    } else {
+        spec.last_key
+    };
+    let step = spec.step.max(1);
+    let mut i = spec.first_key;
+    while i <= last && i < argc {
+        multi::touch_key(srv, db, args.get(i as usize));
+        i += step;
+    }
+}
+
+/// A command refused before running (unknown, arity, auth...). Inside
+/// MULTI it also dooms the transaction (flagTransaction).
 fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
+    if let Some(m) = c.multi.as_mut() {
+        m.aborted = true;
+    }
     if let Some(i) = idx {
         srv.commands.entries[i].stats.rejected += 1;
     }

@@ -262,6 +262,7 @@ fn check_flush_args(a: &Args) -> CmdResult {
 
 fn flushdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     check_flush_args(a)?;
+    super::multi::touch_all_in_db(srv, c.db, None);
     let n = srv.dbs[c.db].flush();
     srv.dirty += n as u64;
     c.out.ok();
@@ -270,6 +271,9 @@ fn flushdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 
 fn flushall(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     check_flush_args(a)?;
+    for db in 0..srv.dbs.len() {
+        super::multi::touch_all_in_db(srv, db, None);
+    }
     let n: usize = srv.dbs.iter_mut().map(|d| d.flush()).sum();
     // Redis counts one extra change so that FLUSHALL always propagates.
     srv.dirty += n as u64 + 1;
@@ -291,6 +295,8 @@ fn swapdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     let (lo, hi) = (x.min(y) as usize, x.max(y) as usize);
     if lo != hi {
+        super::multi::touch_all_in_db(srv, lo, Some(hi));
+        super::multi::touch_all_in_db(srv, hi, Some(lo));
         let (left, right) = srv.dbs.split_at_mut(hi);
         let (d1, d2) = (&mut left[lo], &mut right[0]);
         // The keyspace moves; ids and per-db counters stay with the index.

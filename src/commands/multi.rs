@@ -1,0 +1,230 @@
+//! Transactions (Redis's multi.c): MULTI EXEC DISCARD WATCH UNWATCH, the
+//! queue of commands a client builds inside MULTI, and WATCH's
+//! check-and-set bookkeeping (`touch_key` marks watchers dirty).
+
+use super::{
+    spec, Args, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, SKIP_SLOWLOG,
+    STALE,
+};
+use crate::client::Client;
+use crate::clock;
+use crate::error::{CmdError, CmdResult};
+use crate::server::Server;
+
+const G: Group = Group::Transactions;
+const CTL: u32 = NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec(
+        "multi",
+        1,
+        CTL,
+        NOKEYS,
+        G,
+        "1.2.0",
+        "Starts a transaction.",
+        multi,
+    ),
+    spec(
+        "exec",
+        1,
+        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
+        NOKEYS,
+        G,
+        "1.2.0",
+        "Executes all commands in a transaction.",
+        exec,
+    ),
+    spec(
+        "discard",
+        1,
+        CTL,
+        NOKEYS,
+        G,
+        "2.0.0",
+        "Discards a transaction.",
+        discard,
+    ),
+    spec(
+        "watch",
+        -2,
+        CTL,
+        (1, -1, 1),
+        G,
+        "2.2.0",
+        "Monitors changes to keys to determine the execution of a transaction.",
+        watch,
+    ),
+    spec(
+        "unwatch",
+        1,
+        CTL,
+        NOKEYS,
+        G,
+        "2.2.0",
+        "Forgets about watched keys of a transaction.",
+        unwatch,
+    ),
+];
+
+/// Commands that run immediately even inside MULTI (processCommand's list).
+pub fn runs_inside_multi(fullname: &str) -> bool {
+    matches!(
+        fullname,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
+}
+
+/// A transaction being queued.
+#[derive(Default)]
+pub struct MultiState {
+    pub commands: Vec<Vec<Vec<u8>>>,
+    /// A command was rejected while queuing: EXEC answers EXECABORT.
+    pub aborted: bool,
+}
+
+/// One watched key of a client.
+pub struct WatchedKey {
+    pub db: usize,
+    pub key: Vec<u8>,
+    /// Already logically expired when WATCH ran (isWatchedKeyExpired).
+    pub expired_at_watch: bool,
+}
+
+/// signalModifiedKey for WATCH: every client watching `key` in `db` will
+/// fail its EXEC.
+pub fn touch_key(srv: &mut Server, db: usize, key: &[u8]) {
+    if srv.watched_keys.is_empty() {
+        return;
+    }
+    if let Some(ids) = srv.watched_keys.get(&(db, key.to_vec())) {
+        for &id in ids {
+            srv.cas_dirty.insert(id);
+        }
+    }
+}
+
+/// touchAllWatchedKeysInDb: before FLUSHDB/FLUSHALL/SWAPDB, dirty every
+/// watcher of a key that exists in `db` (or in `other`, for SWAPDB).
+pub fn touch_all_in_db(srv: &mut Server, db: usize, other: Option<usize>) {
+    if srv.watched_keys.is_empty() {
+        return;
+    }
+    let mut dirty = Vec::new();
+    for ((d, key), ids) in srv.watched_keys.iter() {
+        if *d != db {
+            continue;
+        }
+        let exists = srv.dbs[db].dict.contains_key(key)
+            || other.is_some_and(|o| srv.dbs[o].dict.contains_key(key));
+        if exists {
+            dirty.extend_from_slice(ids);
+        }
+    }
+    srv.cas_dirty.extend(dirty);
+}
+
+/// Forgets all of a client's watched keys (EXEC, DISCARD, UNWATCH, close).
+pub fn unwatch_all(srv: &mut Server, c: &mut Client) {
+    for w in c.watched.drain(..) {
+        let k = (w.db, w.key);
+        if let Some(ids) = srv.watched_keys.get_mut(&k) {
+            ids.retain(|&id| id != c.id);
+            if ids.is_empty() {
+                srv.watched_keys.remove(&k);
+            }
+        }
+    }
+    srv.cas_dirty.remove(&c.id);
+}
+
+fn key_is_expired(srv: &Server, db: usize, key: &[u8]) -> bool {
+    srv.dbs[db]
+        .get_expire(key)
+        .is_some_and(|w| w <= clock::now_ms())
+}
+
+fn multi(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    if c.multi.is_some() {
+        return Err(CmdError::Static(crate::error::EXEC_NESTED));
+    }
+    c.multi = Some(Box::default());
+    c.out.ok();
+    Ok(())
+}
+
+fn discard(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    if c.multi.take().is_none() {
+        return Err(CmdError::Static(crate::error::DISCARD_WITHOUT_MULTI));
+    }
+    unwatch_all(srv, c);
+    c.out.ok();
+    Ok(())
+}
+
+fn exec(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    let Some(m) = c.multi.take() else {
+        return Err(CmdError::Static(crate::error::EXEC_WITHOUT_MULTI));
+    };
+    if m.aborted {
+        unwatch_all(srv, c);
+        return Err(CmdError::Static(crate::error::EXECABORT));
+    }
+    let expired = c
+        .watched
+        .iter()
+        .any(|w| !w.expired_at_watch && key_is_expired(srv, w.db, &w.key));
+    if srv.cas_dirty.contains(&c.id) || expired {
+        unwatch_all(srv, c);
+        c.out.null_array();
+        return Ok(());
+    }
+    // Unwatch first: the transaction's own writes must not dirty it.
+    unwatch_all(srv, c);
+    c.out.array(m.commands.len());
+    let saved_deny = c.deny_blocking;
+    c.deny_blocking = true;
+    let mut buf = Vec::new();
+    let mut ranges = Vec::new();
+    for argv in &m.commands {
+        buf.clear();
+        ranges.clear();
+        for a in argv {
+            ranges.push((buf.len(), a.len()));
+            buf.extend_from_slice(a);
+        }
+        let args = Args::new(&buf, &ranges);
+        super::execute(srv, c, &args);
+    }
+    c.deny_blocking = saved_deny;
+    Ok(())
+}
+
+fn watch(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if c.multi.is_some() {
+        return Err(CmdError::Static(crate::error::WATCH_INSIDE_MULTI));
+    }
+    for key in a.iter().skip(1) {
+        if c.watched.iter().any(|w| w.db == c.db && w.key == key) {
+            continue;
+        }
+        let expired_at_watch = key_is_expired(srv, c.db, key);
+        srv.watched_keys
+            .entry((c.db, key.to_vec()))
+            .or_default()
+            .push(c.id);
+        c.watched.push(WatchedKey {
+            db: c.db,
+            key: key.to_vec(),
+            expired_at_watch,
+        });
+    }
+    c.out.ok();
+    Ok(())
+}
+
+fn unwatch(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    unwatch_all(srv, c);
+    c.out.ok();
+    Ok(())
+}
