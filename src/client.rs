@@ -83,6 +83,8 @@ pub struct Client {
     pub subs: Vec<Vec<u8>>,
     pub psubs: Vec<Vec<u8>>,
     pub ssubs: Vec<Vec<u8>>,
+    /// CLIENT TRACKING settings, when on.
+    pub tracking: Option<Box<crate::tracking::TrackingState>>,
 }
 
 impl Client {
@@ -145,6 +147,7 @@ impl Client {
             subs: Vec::new(),
             psubs: Vec::new(),
             ssubs: Vec::new(),
+            tracking: None,
         }
     }
 

@@ -69,6 +69,18 @@ impl From<&'static str> for CmdError {
 // ---- fixed messages -------------------------------------------------------
 
 pub const UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+pub const CLIENT_CACHING_YES_OPTIN: &str =
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
+pub const CLIENT_CACHING_NO_OPTOUT: &str =
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.";
+pub const TRACKING_SINGLE_REDIRECT: &str =
+    "ERR A client can only redirect to a single other client";
+pub const TRACKING_REDIRECT_MISSING: &str = "ERR The client ID you want redirect to does not exist";
+pub const TRACKING_PREFIX_NEEDS_BCAST: &str = "ERR PREFIX option requires BCAST mode to be enabled";
+pub const TRACKING_BCAST_SWITCH: &str = "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.";
+pub const TRACKING_OPT_BCAST: &str = "ERR OPTIN and OPTOUT are not compatible with BCAST";
+pub const TRACKING_OPTIN_OPTOUT: &str = "ERR You can't use both OPTIN and OPTOUT";
+pub const TRACKING_OPT_SWITCH: &str = "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.";
 pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
 pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 pub const BIT_VALUE: &str = "ERR bit is not an integer or out of range";
@@ -145,8 +157,6 @@ pub const CLIENT_UNBLOCK_REASON: &str = "ERR CLIENT UNBLOCK reason should be TIM
 pub const CLIENT_CACHING_NOT_TRACKING: &str = "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled";
 /// ferrokv-specific: CLIENT TRACKING ON is refused rather than accepted
 /// without ever sending invalidation messages.
-pub const CLIENT_TRACKING_UNSUPPORTED: &str =
-    "ERR client-side caching (CLIENT TRACKING ON) is not supported by this server";
 pub const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
 pub const SLOWLOG_COUNT: &str = "ERR count should be greater than or equal to -1";
 pub const NO_SHUTDOWN_IN_PROGRESS: &str = "ERR No shutdown in progress.";
@@ -325,6 +335,14 @@ pub fn client_attr_invalid(attr: &[u8]) -> CmdError {
     CmdError::Formatted(sanitize(format!(
         "ERR {} cannot contain spaces, newlines or special characters.",
         String::from_utf8_lossy(attr)
+    )))
+}
+
+pub fn tracking_prefix_overlap(a: &[u8], b: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+        String::from_utf8_lossy(a),
+        String::from_utf8_lossy(b)
     )))
 }
 

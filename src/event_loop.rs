@@ -181,6 +181,9 @@ pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> 
             let done = blocking::expire_timeouts(&mut srv);
             srv.to_flush.extend(done);
         }
+        if !srv.tracking.prefixes.is_empty() {
+            crate::tracking::broadcast_pending(&mut srv);
+        }
         if !srv.to_flush.is_empty() {
             flush_unblocked(&mut srv);
         }
@@ -263,6 +266,7 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: &TcpListener) {
             srv.free_slots.push(slot);
             continue;
         }
+        srv.client_tokens.insert(c.id, slot);
         srv.clients[slot] = Some(Box::new(c));
         srv.nclients += 1;
     }
@@ -480,6 +484,8 @@ fn close_pending(srv: &mut Server, poll: &Poll) {
                 blocking::unblock(srv, &mut c);
                 commands::multi::unwatch_all(srv, &mut c);
                 commands::pubsub::unsubscribe_all(srv, &mut c);
+                crate::tracking::disable(srv, &mut c);
+                srv.client_tokens.remove(&c.id);
                 let _ = poll.registry().deregister(&mut c.sock);
                 srv.stats.net_input_closed += c.total_net_in;
                 srv.stats.net_output_closed += c.total_net_out;

@@ -18,5 +18,6 @@ pub mod logging;
 pub mod object;
 pub mod protocol;
 pub mod server;
+pub mod tracking;
 pub mod types;
 pub mod util;

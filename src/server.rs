@@ -149,6 +149,10 @@ pub struct Server {
     pub pubsub_channels: HashMap<Vec<u8>, Vec<usize>>,
     pub pubsub_patterns: HashMap<Vec<u8>, Vec<usize>>,
     pub pubsub_shard_channels: HashMap<Vec<u8>, Vec<usize>>,
+    /// Client-side caching state.
+    pub tracking: crate::tracking::TrackingTable,
+    /// Client id -> slot token, for messages addressed by id.
+    pub client_tokens: HashMap<u64, usize>,
 }
 
 impl Server {
@@ -207,6 +211,8 @@ impl Server {
             pubsub_channels: HashMap::new(),
             pubsub_patterns: HashMap::new(),
             pubsub_shard_channels: HashMap::new(),
+            tracking: Default::default(),
+            client_tokens: HashMap::new(),
         }
     }
 
@@ -232,6 +238,21 @@ impl Server {
         self.start_instant.elapsed().as_secs()
     }
 
+    /// signalModifiedKey: WATCH invalidation and client-side caching
+    /// invalidation for a key that changed. `cur` is the client whose
+    /// command changed it, if any.
+    pub fn signal_modified_key(
+        &mut self,
+        cur: Option<&mut crate::client::Client>,
+        db: usize,
+        key: &[u8],
+    ) {
+        crate::commands::multi::touch_key(self, db, key);
+        if self.tracking.clients > 0 {
+            crate::tracking::invalidate_key(self, cur, key, true);
+        }
+    }
+
     /// Handles keys deleted by lazy or active expiry since the last call:
     /// they count as modified for WATCH.
     pub fn drain_expired(&mut self) {
@@ -241,7 +262,7 @@ impl Server {
             }
             let log = std::mem::take(&mut self.dbs[dbi].expired_log);
             for key in &log {
-                crate::commands::multi::touch_key(self, dbi, key);
+                self.signal_modified_key(None, dbi, key);
             }
         }
     }

@@ -653,52 +653,156 @@ fn no_evict(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 /// Tracking is never enabled, so CACHING is always out of context.
-fn caching(_srv: &mut Server, _c: &mut Client, _a: &Args) -> CmdResult {
-    Err(CmdError::Static(error::CLIENT_CACHING_NOT_TRACKING))
+fn caching(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let Some(st) = c.tracking.as_mut() else {
+        return Err(CmdError::Static(error::CLIENT_CACHING_NOT_TRACKING));
+    };
+    if a.is(2, "yes") {
+        if !st.optin {
+            return Err(CmdError::Static(error::CLIENT_CACHING_YES_OPTIN));
+        }
+    } else if a.is(2, "no") {
+        if !st.optout {
+            return Err(CmdError::Static(error::CLIENT_CACHING_NO_OPTOUT));
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    st.caching = true;
+    c.out.ok();
+    Ok(())
 }
 
-/// CLIENT TRACKING ON|OFF [options]: OFF is accepted; ON is refused since
-/// invalidation messages are not implemented (accepting it would let
-/// clients cache stale data).
-fn tracking(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN]
+/// [OPTOUT] [NOLOOP], validated in Redis 7.0's order.
+fn tracking(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    use crate::tracking::TrackingState;
+    let mut st = TrackingState::default();
     let mut i = 3;
     while i < a.len() {
         let more = i + 1 < a.len();
-        if (a.is(i, "redirect") || a.is(i, "prefix")) && more {
-            if a.is(i, "redirect") && crate::util::num::parse_i64(a.get(i + 1)).is_none() {
-                return Err(CmdError::NotInteger);
-            }
-            i += 2;
-        } else if a.is(i, "bcast") || a.is(i, "optin") || a.is(i, "optout") || a.is(i, "noloop") {
+        if a.is(i, "redirect") && more {
             i += 1;
+            if st.redirect != 0 {
+                return Err(CmdError::Static(error::TRACKING_SINGLE_REDIRECT));
+            }
+            let id = a.i64(i)?;
+            if id <= 0 || !srv.client_tokens.contains_key(&(id as u64)) && id as u64 != c.id {
+                return Err(CmdError::Static(error::TRACKING_REDIRECT_MISSING));
+            }
+            st.redirect = id as u64;
+        } else if a.is(i, "bcast") {
+            st.bcast = true;
+        } else if a.is(i, "optin") {
+            st.optin = true;
+        } else if a.is(i, "optout") {
+            st.optout = true;
+        } else if a.is(i, "noloop") {
+            st.noloop = true;
+        } else if a.is(i, "prefix") && more {
+            i += 1;
+            st.prefixes.push(a.get(i).to_vec());
         } else {
             return Err(CmdError::Syntax);
         }
+        i += 1;
     }
-    if a.is(2, "off") {
-        c.out.ok();
-        Ok(())
-    } else if a.is(2, "on") {
-        Err(CmdError::Static(error::CLIENT_TRACKING_UNSUPPORTED))
+    if a.is(2, "on") {
+        if !st.bcast && !st.prefixes.is_empty() {
+            return Err(CmdError::Static(error::TRACKING_PREFIX_NEEDS_BCAST));
+        }
+        if let Some(old) = &c.tracking {
+            if old.bcast != st.bcast {
+                return Err(CmdError::Static(error::TRACKING_BCAST_SWITCH));
+            }
+        }
+        if st.bcast && (st.optin || st.optout) {
+            return Err(CmdError::Static(error::TRACKING_OPT_BCAST));
+        }
+        if st.optin && st.optout {
+            return Err(CmdError::Static(error::TRACKING_OPTIN_OPTOUT));
+        }
+        if let Some(old) = &c.tracking {
+            if (st.optin && old.optout) || (st.optout && old.optin) {
+                return Err(CmdError::Static(error::TRACKING_OPT_SWITCH));
+            }
+        }
+        if st.bcast {
+            let mut all: Vec<&Vec<u8>> = st.prefixes.iter().collect();
+            let old: Vec<Vec<u8>> = c
+                .tracking
+                .as_ref()
+                .map(|t| t.prefixes.clone())
+                .unwrap_or_default();
+            all.extend(old.iter());
+            for (x, p) in st.prefixes.iter().enumerate() {
+                for (y, q) in all.iter().enumerate() {
+                    if x != y && p != *q && (p.starts_with(q) || q.starts_with(p)) {
+                        return Err(error::tracking_prefix_overlap(p, q));
+                    }
+                }
+            }
+        }
+        crate::tracking::enable(srv, c, st);
+    } else if a.is(2, "off") {
+        crate::tracking::disable(srv, c);
     } else {
-        Err(CmdError::Syntax)
+        return Err(CmdError::Syntax);
     }
+    c.out.ok();
+    Ok(())
 }
 
 fn trackinginfo(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    let st = c.tracking.as_deref().cloned();
+    let mut flags: Vec<&str> = Vec::new();
+    match &st {
+        None => flags.push("off"),
+        Some(t) => {
+            flags.push("on");
+            if t.bcast {
+                flags.push("bcast");
+            }
+            if t.optin {
+                flags.push("optin");
+                if t.caching {
+                    flags.push("caching-yes");
+                }
+            }
+            if t.optout {
+                flags.push("optout");
+                if t.caching {
+                    flags.push("caching-no");
+                }
+            }
+            if t.noloop {
+                flags.push("noloop");
+            }
+            if t.broken_redirect {
+                flags.push("broken_redirect");
+            }
+        }
+    }
     c.out.map(3);
     c.out.bulk(b"flags");
-    c.out.set(1);
-    c.out.bulk(b"off");
+    c.out.set(flags.len());
+    for f in flags {
+        c.out.bulk_str(f);
+    }
     c.out.bulk(b"redirect");
-    c.out.int(-1);
+    c.out.int(st.as_ref().map_or(-1, |t| t.redirect as i64));
     c.out.bulk(b"prefixes");
-    c.out.array(0);
+    let prefixes = st.map(|t| t.prefixes).unwrap_or_default();
+    c.out.array(prefixes.len());
+    for p in &prefixes {
+        c.out.bulk(p);
+    }
     Ok(())
 }
 
 fn getredir(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
-    c.out.int(-1);
+    let r = c.tracking.as_ref().map_or(-1, |t| t.redirect as i64);
+    c.out.int(r);
     Ok(())
 }
 

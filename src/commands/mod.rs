@@ -504,8 +504,20 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         c.out.error(e);
     }
     srv.stats.commands_processed += 1;
-    if srv.dirty != dirty_before && !srv.watched_keys.is_empty() {
-        touch_command_keys(srv, c.db, spec, args);
+    if srv.dirty != dirty_before && (!srv.watched_keys.is_empty() || srv.tracking.clients > 0) {
+        touch_command_keys(srv, c, spec, args);
+    }
+    if c.tracking.is_some() {
+        if spec.flags & READONLY != 0 {
+            let keys: Vec<&[u8]> = command_keys(spec, args).collect();
+            crate::tracking::remember_keys(srv, c, keys.into_iter());
+        }
+        // CLIENT CACHING applies to the next command only.
+        if spec.name != "caching" {
+            if let Some(t) = c.tracking.as_mut() {
+                t.caching = false;
+            }
+        }
     }
     if srv.dbs[c.db].expired_log.len() > 0 {
         srv.drain_expired();
@@ -538,23 +550,35 @@ fn finish_reply(c: &mut Client, reply_start: usize) {
     }
 }
 
-/// A write command changed the dataset: its declared keys count as
-/// modified for WATCH (Redis's signalModifiedKey, done centrally).
-fn touch_command_keys(srv: &mut Server, db: usize, spec: &CommandSpec, args: &Args) {
-    if spec.first_key <= 0 {
-        return;
-    }
+/// The keys a command names, from its first/last/step key positions.
+pub fn command_keys<'a>(
+    spec: &CommandSpec,
+    args: &'a Args<'a>,
+) -> impl Iterator<Item = &'a [u8]> + 'a {
     let argc = args.len() as i32;
+    let first = spec.first_key;
     let last = if spec.last_key < 0 {
         argc + spec.last_key
     } else {
         spec.last_key
     };
-    let step = spec.step.max(1);
-    let mut i = spec.first_key;
-    while i <= last && i < argc {
-        multi::touch_key(srv, db, args.get(i as usize));
-        i += step;
+    let step = spec.step.max(1) as usize;
+    let end = if first <= 0 {
+        0
+    } else {
+        (last.min(argc - 1) + 1).max(first) as usize
+    };
+    let start = first.max(0) as usize;
+    (start..end).step_by(step).map(move |i| args.get(i))
+}
+
+/// A write command changed the dataset: its declared keys count as
+/// modified (Redis's signalModifiedKey, done centrally) for WATCH and
+/// client-side caching.
+fn touch_command_keys(srv: &mut Server, c: &mut Client, spec: &CommandSpec, args: &Args) {
+    let db = c.db;
+    for key in command_keys(spec, args) {
+        srv.signal_modified_key(Some(&mut *c), db, key);
     }
 }
 

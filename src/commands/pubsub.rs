@@ -370,12 +370,16 @@ fn encode(parts: &[&[u8]]) -> Encoded {
     e
 }
 
-/// Appends a message to receiver `t` (or to the publisher itself when it
-/// is the receiver), enforcing the pubsub output buffer limit.
-fn deliver(srv: &mut Server, c: &mut Client, t: usize, msg: &Encoded) {
+/// Appends a message to receiver `t` (or to the current client itself when
+/// it is the receiver), enforcing the pubsub output buffer limit.
+fn deliver(srv: &mut Server, cur: &mut Option<&mut Client>, t: usize, msg: &Encoded) {
     let (hard, soft, secs) = srv.config.obuf_pubsub;
-    let target: &mut Client = if t == c.token {
-        c
+    let is_cur = cur.as_ref().is_some_and(|c| c.token == t);
+    let target: &mut Client = if is_cur {
+        match cur.as_deref_mut() {
+            Some(c) => c,
+            None => return,
+        }
     } else {
         match srv.clients.get_mut(t).and_then(|s| s.as_deref_mut()) {
             Some(r) => r,
@@ -412,15 +416,16 @@ fn deliver(srv: &mut Server, c: &mut Client, t: usize, msg: &Encoded) {
         srv.to_close.push(t);
         return;
     }
-    if t != c.token {
+    if !is_cur {
         srv.to_flush.push(t);
     }
 }
 
-/// pubsubPublishMessage: returns the number of receivers.
+/// pubsubPublishMessage: returns the number of receivers. `cur` is the
+/// client executing the current command, if any (it is out of its slot).
 pub fn publish_message(
     srv: &mut Server,
-    c: &mut Client,
+    mut cur: Option<&mut Client>,
     channel: &[u8],
     message: &[u8],
     shard: bool,
@@ -430,7 +435,7 @@ pub fn publish_message(
         if let Some(ts) = srv.pubsub_shard_channels.get(channel).cloned() {
             let msg = encode(&[b"smessage", channel, message]);
             for t in ts {
-                deliver(srv, c, t, &msg);
+                deliver(srv, &mut cur, t, &msg);
                 receivers += 1;
             }
         }
@@ -439,7 +444,7 @@ pub fn publish_message(
     if let Some(ts) = srv.pubsub_channels.get(channel).cloned() {
         let msg = encode(&[b"message", channel, message]);
         for t in ts {
-            deliver(srv, c, t, &msg);
+            deliver(srv, &mut cur, t, &msg);
             receivers += 1;
         }
     }
@@ -453,7 +458,7 @@ pub fn publish_message(
         for (pat, ts) in matching {
             let msg = encode(&[b"pmessage", &pat, channel, message]);
             for t in ts {
-                deliver(srv, c, t, &msg);
+                deliver(srv, &mut cur, t, &msg);
                 receivers += 1;
             }
         }
@@ -462,13 +467,13 @@ pub fn publish_message(
 }
 
 fn publish(srv: &mut Server, c: &mut Client, a: &Args) -> crate::error::CmdResult {
-    let n = publish_message(srv, c, a.get(1), a.get(2), false);
+    let n = publish_message(srv, Some(c), a.get(1), a.get(2), false);
     c.out.int(n);
     Ok(())
 }
 
 fn spublish(srv: &mut Server, c: &mut Client, a: &Args) -> crate::error::CmdResult {
-    let n = publish_message(srv, c, a.get(1), a.get(2), true);
+    let n = publish_message(srv, Some(c), a.get(1), a.get(2), true);
     c.out.int(n);
     Ok(())
 }

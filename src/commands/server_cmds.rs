@@ -263,6 +263,7 @@ fn check_flush_args(a: &Args) -> CmdResult {
 fn flushdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     check_flush_args(a)?;
     super::multi::touch_all_in_db(srv, c.db, None);
+    crate::tracking::invalidate_all(srv, Some(c));
     let n = srv.dbs[c.db].flush();
     srv.dirty += n as u64;
     c.out.ok();
@@ -274,6 +275,7 @@ fn flushall(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     for db in 0..srv.dbs.len() {
         super::multi::touch_all_in_db(srv, db, None);
     }
+    crate::tracking::invalidate_all(srv, Some(c));
     let n: usize = srv.dbs.iter_mut().map(|d| d.flush()).sum();
     // Redis counts one extra change so that FLUSHALL always propagates.
     srv.dirty += n as u64 + 1;
