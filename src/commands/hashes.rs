@@ -229,7 +229,7 @@ fn reply_lp(c: &mut Client, v: LpValue<'_>) {
 }
 
 fn hset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    if a.len() % 2 == 1 {
+    if !a.len().is_multiple_of(2) {
         let name = if a.get(0)[1].eq_ignore_ascii_case(&b's') {
             "hset"
         } else {

@@ -141,11 +141,7 @@ impl HashValue {
                     bytes += k.alloc_size() + v.alloc_size();
                     sampled += 1;
                 }
-                let elems = if sampled == 0 {
-                    0
-                } else {
-                    bytes * d.len() / sampled
-                };
+                let elems = (bytes * d.len()).checked_div(sampled).unwrap_or(0);
                 base + d.mem_overhead() + elems
             }
         }
