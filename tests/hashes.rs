@@ -14,7 +14,7 @@ fn bulks(reply: &[u8]) -> Vec<String> {
         .filter(|e| e[0] == b'$')
         .map(|e| {
             let s = String::from_utf8_lossy(&e).to_string();
-            let body = s.splitn(2, "\r\n").nth(1).unwrap_or("").to_string();
+            let body = s.split_once("\r\n").map_or("", |x| x.1).to_string();
             body.trim_end_matches("\r\n").to_string()
         })
         .collect()
