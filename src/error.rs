@@ -174,6 +174,12 @@ pub const DEBUG_RELOAD_OPTIONS: &str =
 pub const DEBUG_RELOAD_UNSUPPORTED: &str =
     "ERR DEBUG RELOAD is not supported: RDB persistence is not implemented yet";
 
+// hash type (t_hash.c)
+pub const HASH_NOT_INTEGER: &str = "ERR hash value is not an integer";
+pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
+pub const VALUE_NAN_OR_INF: &str = "ERR value is NaN or Infinity";
+pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
+
 // ---- formatted messages ---------------------------------------------------
 
 /// Redis truncates argument echoes to 128 characters (`%.128s`).
@@ -344,6 +350,14 @@ pub fn tracking_prefix_overlap(a: &[u8], b: &[u8]) -> CmdError {
         String::from_utf8_lossy(a),
         String::from_utf8_lossy(b)
     )))
+}
+
+/// `getRangeLongFromObjectOrReply` with the default message.
+pub fn value_must_between(min: i64, max: i64) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR value is out of range, value must between {} and {}",
+        min, max
+    ))
 }
 
 pub fn custom(msg: String) -> CmdError {

@@ -1,3 +1,530 @@
-//! (scaffolding: filled in with issue #3)
-use super::CommandSpec;
-pub static COMMANDS: &[CommandSpec] = &[];
+//! Hash commands (Redis 7.0's t_hash.c command half): HSET and friends,
+//! counters, HRANDFIELD and HSCAN. The encodings live in `types::hash`.
+
+use super::{spec, Args, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
+use crate::client::Client;
+use crate::clock;
+use crate::db::Db;
+use crate::ds::listpack::LpValue;
+use crate::ds::sds::Sds;
+use crate::error::{self, CmdError, CmdResult};
+use crate::object::{Obj, Value};
+use crate::server::Server;
+use crate::types::hash::{HashValue, Limits};
+use crate::util::glob::string_match;
+use crate::util::num;
+
+const G: Group = Group::Hash;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec(
+        "hset",
+        -4,
+        WRITE | DENYOOM | FAST,
+        KEY1,
+        G,
+        "2.0.0",
+        "Set the string value of a hash field",
+        hset,
+    ),
+    spec(
+        "hsetnx",
+        4,
+        WRITE | DENYOOM | FAST,
+        KEY1,
+        G,
+        "2.0.0",
+        "Set the value of a hash field, only if the field does not exist",
+        hsetnx,
+    ),
+    spec(
+        "hget",
+        3,
+        READONLY | FAST,
+        KEY1,
+        G,
+        "2.0.0",
+        "Get the value of a hash field",
+        hget,
+    ),
+    spec(
+        "hmset",
+        -4,
+        WRITE | DENYOOM | FAST,
+        KEY1,
+        G,
+        "2.0.0",
+        "Set multiple hash fields to multiple values",
+        hset,
+    ),
+    spec(
+        "hmget",
+        -3,
+        READONLY | FAST,
+        KEY1,
+        G,
+        "2.0.0",
+        "Get the values of all the given hash fields",
+        hmget,
+    ),
+    spec(
+        "hgetall",
+        2,
+        READONLY,
+        KEY1,
+        G,
+        "2.0.0",
+        "Get all the fields and values in a hash",
+        hgetall,
+    ),
+    spec(
+        "hdel",
+        -3,
+        WRITE | FAST,
+        KEY1,
+        G,
+        "2.0.0",
+        "Delete one or more hash fields",
+        hdel,
+    ),
+    spec(
+        "hexists",
+        3,
+        READONLY | FAST,
+        KEY1,
+        G,
+        "2.0.0",
+        "Determine if a hash field exists",
+        hexists,
+    ),
+    spec(
+        "hlen",
+        2,
+        READONLY | FAST,
+        KEY1,
+        G,
+        "2.0.0",
+        "Get the number of fields in a hash",
+        hlen,
+    ),
+    spec(
+        "hstrlen",
+        3,
+        READONLY | FAST,
+        KEY1,
+        G,
+        "3.2.0",
+        "Get the length of the value of a hash field",
+        hstrlen,
+    ),
+    spec(
+        "hkeys",
+        2,
+        READONLY,
+        KEY1,
+        G,
+        "2.0.0",
+        "Get all the fields in a hash",
+        hkeys,
+    ),
+    spec(
+        "hvals",
+        2,
+        READONLY,
+        KEY1,
+        G,
+        "2.0.0",
+        "Get all the values in a hash",
+        hvals,
+    ),
+    spec(
+        "hincrby",
+        4,
+        WRITE | DENYOOM | FAST,
+        KEY1,
+        G,
+        "2.0.0",
+        "Increment the integer value of a hash field by the given number",
+        hincrby,
+    ),
+    spec(
+        "hincrbyfloat",
+        4,
+        WRITE | DENYOOM | FAST,
+        KEY1,
+        G,
+        "2.6.0",
+        "Increment the float value of a hash field by the given amount",
+        hincrbyfloat,
+    ),
+    spec(
+        "hrandfield",
+        -2,
+        READONLY,
+        KEY1,
+        G,
+        "6.2.0",
+        "Get one or multiple random fields from a hash",
+        hrandfield,
+    ),
+    spec(
+        "hscan",
+        -3,
+        READONLY,
+        KEY1,
+        G,
+        "2.8.0",
+        "Incrementally iterate hash fields and associated values",
+        hscan,
+    ),
+];
+
+/// Looks a hash up for reading: Ok(None) when missing, WRONGTYPE for other types.
+fn read_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut HashValue>, CmdError> {
+    match db.lookup_read(key) {
+        None => Ok(None),
+        Some(Obj {
+            value: Value::Hash(h),
+            ..
+        }) => Ok(Some(h)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// Looks a hash up for writing: Ok(None) when missing.
+fn write_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut HashValue>, CmdError> {
+    match db.lookup_write(key) {
+        None => Ok(None),
+        Some(Obj {
+            value: Value::Hash(h),
+            ..
+        }) => Ok(Some(h)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// `hashTypeLookupWriteOrCreate`: the hash at `key`, created empty when
+/// missing (every caller adds at least one field before returning).
+fn write_or_create<'a>(db: &'a mut Db, key: &[u8]) -> Result<&'a mut HashValue, CmdError> {
+    db.expire_if_needed(key);
+    let lru = clock::lru_clock();
+    let (o, _) = db.dict.get_or_insert_with(
+        key,
+        || Sds::new(key),
+        || Obj::new(Value::Hash(Box::default()), lru),
+    );
+    o.lru = lru;
+    match &mut o.value {
+        Value::Hash(h) => Ok(h),
+        _ => Err(CmdError::WrongType),
+    }
+}
+
+#[inline]
+fn reply_lp(c: &mut Client, v: LpValue<'_>) {
+    match v {
+        LpValue::Str(s) => c.out.bulk(s),
+        LpValue::Int(n) => c.out.bulk_i64(n),
+    }
+}
+
+fn hset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if !a.len().is_multiple_of(2) {
+        let name = if a.get(0)[1].eq_ignore_ascii_case(&b's') {
+            "hset"
+        } else {
+            "hmset"
+        };
+        return Err(error::wrong_arity(name));
+    }
+    let limits = Limits::from_config(&srv.config);
+    let h = write_or_create(&mut srv.dbs[c.db], a.get(1))?;
+    h.try_conversion(a.iter().skip(2), limits);
+    let mut created = 0;
+    let mut i = 2;
+    while i + 1 < a.len() {
+        if !h.set(a.get(i), a.get(i + 1), limits) {
+            created += 1;
+        }
+        i += 2;
+    }
+    srv.dirty += ((a.len() - 2) / 2) as u64;
+    if a.get(0)[1].eq_ignore_ascii_case(&b's') {
+        c.out.int(created);
+    } else {
+        c.out.ok();
+    }
+    Ok(())
+}
+
+fn hsetnx(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let limits = Limits::from_config(&srv.config);
+    let h = write_or_create(&mut srv.dbs[c.db], a.get(1))?;
+    if h.exists(a.get(2)) {
+        c.out.int(0);
+    } else {
+        h.try_conversion(a.iter().skip(2), limits);
+        h.set(a.get(2), a.get(3), limits);
+        srv.dirty += 1;
+        c.out.int(1);
+    }
+    Ok(())
+}
+
+fn hget(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    match read_hash(&mut srv.dbs[c.db], a.get(1))?.and_then(|h| h.get(a.get(2))) {
+        Some(v) => reply_lp(c, v),
+        None => c.out.null(),
+    }
+    Ok(())
+}
+
+fn hmget(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let h = read_hash(&mut srv.dbs[c.db], a.get(1))?;
+    c.out.array(a.len() - 2);
+    for f in a.iter().skip(2) {
+        match h.as_ref().and_then(|h| h.get(f)) {
+            Some(v) => reply_lp(c, v),
+            None => c.out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// HGETALL / HKEYS / HVALS (`genericHgetallCommand`).
+fn getall(srv: &mut Server, c: &mut Client, a: &Args, keys: bool, vals: bool) -> CmdResult {
+    let Some(h) = read_hash(&mut srv.dbs[c.db], a.get(1))? else {
+        if keys && vals {
+            c.out.map(0);
+        } else {
+            c.out.array(0);
+        }
+        return Ok(());
+    };
+    if keys && vals {
+        c.out.map(h.len());
+    } else {
+        c.out.array(h.len());
+    }
+    for (f, v) in h.iter() {
+        if keys {
+            reply_lp(c, f);
+        }
+        if vals {
+            reply_lp(c, v);
+        }
+    }
+    Ok(())
+}
+
+fn hgetall(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    getall(srv, c, a, true, true)
+}
+
+fn hkeys(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    getall(srv, c, a, true, false)
+}
+
+fn hvals(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    getall(srv, c, a, false, true)
+}
+
+fn hdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let db = &mut srv.dbs[c.db];
+    let key = a.get(1);
+    let Some(h) = write_hash(db, key)? else {
+        c.out.int(0);
+        return Ok(());
+    };
+    let mut deleted = 0i64;
+    let mut emptied = false;
+    for f in a.iter().skip(2) {
+        if h.delete(f) {
+            deleted += 1;
+            if h.is_empty() {
+                emptied = true;
+                break;
+            }
+        }
+    }
+    if emptied {
+        db.delete(key);
+    }
+    srv.dirty += deleted as u64;
+    c.out.int(deleted);
+    Ok(())
+}
+
+fn hexists(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let found = read_hash(&mut srv.dbs[c.db], a.get(1))?.is_some_and(|h| h.exists(a.get(2)));
+    c.out.int(found as i64);
+    Ok(())
+}
+
+fn hlen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let n = read_hash(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |h| h.len());
+    c.out.int(n as i64);
+    Ok(())
+}
+
+fn hstrlen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let n = read_hash(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |h| h.strlen(a.get(2)));
+    c.out.int(n as i64);
+    Ok(())
+}
+
+fn hincrby(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let incr = a.i64(3)?;
+    let limits = Limits::from_config(&srv.config);
+    let h = write_or_create(&mut srv.dbs[c.db], a.get(1))?;
+    let r = h.incr_by(a.get(2), incr, limits);
+    let empty = h.is_empty();
+    if empty {
+        // Only possible on error: never leave the fresh empty hash behind.
+        srv.dbs[c.db].delete(a.get(1));
+    }
+    let v = r?;
+    srv.dirty += 1;
+    c.out.int(v);
+    Ok(())
+}
+
+fn hincrbyfloat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let incr = a.get(3);
+    match num::LongDouble::parse(incr) {
+        None => return Err(CmdError::NotFloat),
+        Some(v) if !v.is_finite() => return Err(CmdError::Static(error::VALUE_NAN_OR_INF)),
+        Some(_) => {}
+    }
+    let limits = Limits::from_config(&srv.config);
+    let h = write_or_create(&mut srv.dbs[c.db], a.get(1))?;
+    let r = h.incr_by_float(a.get(2), incr, limits);
+    if h.is_empty() {
+        srv.dbs[c.db].delete(a.get(1));
+    }
+    let v = r?;
+    srv.dirty += 1;
+    c.out.bulk(&v);
+    Ok(())
+}
+
+fn hrandfield(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if a.len() < 3 {
+        match read_hash(&mut srv.dbs[c.db], a.get(1))? {
+            None => c.out.null(),
+            Some(h) => match h.random_pair(&mut srv.rng) {
+                Some((f, _)) => reply_lp(c, f),
+                None => c.out.null(),
+            },
+        }
+        return Ok(());
+    }
+    let l = a.i64(2)?;
+    if l == i64::MIN {
+        return Err(error::value_must_between(-i64::MAX, i64::MAX));
+    }
+    let withvalues = match a.len() {
+        3 => false,
+        4 if a.is(3, "WITHVALUES") => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    if withvalues && !(i64::MIN / 2..=i64::MAX / 2).contains(&l) {
+        return Err(CmdError::Static(error::VALUE_OUT_OF_RANGE));
+    }
+    let Some(h) = read_hash(&mut srv.dbs[c.db], a.get(1))? else {
+        c.out.array(0);
+        return Ok(());
+    };
+    let resp3 = c.out.resp3();
+    let (count, uniq) = if l >= 0 {
+        (l as u64, true)
+    } else {
+        (l.unsigned_abs(), false)
+    };
+    let size = h.len() as u64;
+    if count == 0 || size == 0 {
+        c.out.array(0);
+        return Ok(());
+    }
+    let pair_header = |c: &mut Client| {
+        if withvalues && resp3 {
+            c.out.array(2);
+        }
+    };
+    if !uniq || count == 1 {
+        c.out.array(if withvalues && !resp3 {
+            count as usize * 2
+        } else {
+            count as usize
+        });
+        h.random_pairs_with_repetition(&mut srv.rng, count, |f, v| {
+            pair_header(c);
+            reply_lp(c, f);
+            if withvalues {
+                reply_lp(c, v);
+            }
+            !c.close_asap
+        });
+        return Ok(());
+    }
+    let pairs = h.random_distinct(&mut srv.rng, count.min(size) as usize);
+    c.out.array(if withvalues && !resp3 {
+        pairs.len() * 2
+    } else {
+        pairs.len()
+    });
+    for (f, v) in pairs {
+        pair_header(c);
+        reply_lp(c, f);
+        if withvalues {
+            reply_lp(c, v);
+        }
+    }
+    Ok(())
+}
+
+fn hscan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let cursor = super::keys::parse_cursor(a.get(2))?;
+    let Some(h) = read_hash(&mut srv.dbs[c.db], a.get(1))? else {
+        c.out.array(2);
+        c.out.bulk(b"0");
+        c.out.array(0);
+        return Ok(());
+    };
+    let mut count: i64 = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = 3;
+    while i < a.len() {
+        let more = a.len() - i - 1;
+        if a.is(i, "COUNT") && more >= 1 {
+            count = a.i64(i + 1)?;
+            if count < 1 {
+                return Err(CmdError::Syntax);
+            }
+        } else if a.is(i, "MATCH") && more >= 1 {
+            pattern = Some(a.get(i + 1));
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    let pattern = pattern.filter(|p| *p != b"*");
+    let mut found: Vec<(LpValue<'_>, LpValue<'_>)> = Vec::new();
+    let mut tmp = [0u8; 20];
+    let next = h.scan(cursor, count as usize, |f, v| {
+        if let Some(p) = pattern {
+            if !string_match(p, f.as_bytes(&mut tmp), false) {
+                return;
+            }
+        }
+        found.push((f, v));
+    });
+    c.out.array(2);
+    c.out.bulk_str(&next.to_string());
+    c.out.array(found.len() * 2);
+    for (f, v) in found {
+        reply_lp(c, f);
+        reply_lp(c, v);
+    }
+    Ok(())
+}

@@ -145,7 +145,28 @@ fn keys(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 
 /// Parses a SCAN cursor (an unsigned 64-bit decimal).
 pub fn parse_cursor(b: &[u8]) -> Result<u64, CmdError> {
-    num::parse_u64_strtoull(b).ok_or(CmdError::Static(error::SCAN_CURSOR))
+    // parseScanCursorOrReply: C strtoul() must consume the whole (NUL-ended)
+    // string without ERANGE; a sign is accepted ("-1" wraps to 2^64-1), the
+    // empty string is 0, leading whitespace is refused.
+    let err = CmdError::Static(error::SCAN_CURSOR);
+    let s = b.split(|&c| c == 0).next().unwrap_or(b);
+    let (neg, digits) = match s.first() {
+        None => return Ok(0),
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        Some(_) => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(err);
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|x| x.checked_add((d - b'0') as u64))
+            .ok_or(err.clone())?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 fn scan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {

@@ -743,6 +743,11 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
         self.scan_inner(cursor, |k, _| out.push(k))
     }
 
+    /// [`Dict::scan`] with entry references that live as long as `self`.
+    pub fn scan_refs<'a, F: FnMut(&'a K, &'a V)>(&'a self, cursor: u64, f: F) -> u64 {
+        self.scan_inner(cursor, f)
+    }
+
     /// `scan` with the entry lifetime tied to `self` (for collecting refs).
     fn scan_inner<'a, F: FnMut(&'a K, &'a V)>(&'a self, cursor: u64, mut f: F) -> u64 {
         if self.is_empty() {

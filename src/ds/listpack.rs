@@ -105,6 +105,12 @@ impl<'a> LpValue<'a> {
     }
 }
 
+/// Bytes `ele` takes as a listpack entry, backlen included.
+pub fn entry_size_for(ele: &[u8]) -> usize {
+    let l = encode(ele).len();
+    l + backlen_size(l as u64)
+}
+
 /// `lpStringToInt64`: `Some(v)` when `s` is the canonical decimal form of `v`.
 #[inline]
 pub fn string_to_int(s: &[u8]) -> Option<i64> {
@@ -382,6 +388,24 @@ impl Listpack {
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.buf[HDR_SIZE] == EOF
+    }
+
+    /// Bytes allocated for the listpack (>= `bytes_len`).
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Makes room for at least `add` more bytes without the `Vec` doubling
+    /// (Redis reallocs listpacks to their exact size).
+    #[inline]
+    pub fn reserve_exact(&mut self, add: usize) {
+        self.buf.reserve_exact(add);
+    }
+
+    /// Releases unused capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.buf.shrink_to_fit();
     }
 
     /// Whether adding `add` bytes keeps the listpack under 1GB (`lpSafeToAdd`).
