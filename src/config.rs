@@ -352,6 +352,8 @@ pub struct Config {
     pub set_max_intset_entries: usize,
     pub zset_max_listpack_entries: usize,
     pub zset_max_listpack_value: usize,
+    /// notify-keyspace-events as flag bits (crate::notify).
+    pub notify_flags: u32,
 }
 
 fn def_index(name: &str) -> Option<usize> {
@@ -474,13 +476,10 @@ fn special_canonical(name: &str, raw: &str) -> Result<String, String> {
             }
             Ok(raw.to_string())
         }
-        "notify-keyspace-events" => {
-            if raw.chars().all(|c| "KEg$lshzxetmdnA".contains(c)) {
-                Ok(raw.to_string())
-            } else {
-                Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string())
-            }
-        }
+        "notify-keyspace-events" => match crate::notify::parse_flags(raw) {
+            Some(f) => Ok(crate::notify::flags_to_string(f)),
+            None => Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
+        },
         _ => Ok(raw.to_string()),
     }
 }
@@ -524,6 +523,7 @@ impl Config {
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            notify_flags: 0,
         };
         c.refresh();
         c
@@ -621,6 +621,9 @@ impl Config {
         self.set_max_intset_entries = self.get_i64("set-max-intset-entries").max(0) as usize;
         self.zset_max_listpack_entries = self.get_i64("zset-max-listpack-entries").max(0) as usize;
         self.zset_max_listpack_value = self.get_i64("zset-max-listpack-value").max(0) as usize;
+        self.notify_flags =
+            crate::notify::parse_flags(self.get("notify-keyspace-events").unwrap_or(""))
+                .unwrap_or(0);
         self.enable_debug = match self.get("enable-debug-command") {
             Some("yes") => 1,
             Some("local") => 2,

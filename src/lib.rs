@@ -15,6 +15,7 @@ pub mod error;
 pub mod event_loop;
 pub mod expire;
 pub mod logging;
+pub mod notify;
 pub mod object;
 pub mod protocol;
 pub mod server;

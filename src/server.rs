@@ -262,6 +262,7 @@ impl Server {
             }
             let log = std::mem::take(&mut self.dbs[dbi].expired_log);
             for key in &log {
+                crate::notify::notify(self, None, crate::notify::EXPIRED, "expired", key, dbi);
                 self.signal_modified_key(None, dbi, key);
             }
         }
