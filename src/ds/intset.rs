@@ -144,6 +144,19 @@ impl Intset {
         self.buf
     }
 
+    /// Like `zrealloc` in `intsetResize`: the blob is grown to exactly the
+    /// new size (no amortized doubling), so memory stays at Redis's figure.
+    fn grow_exact(&mut self, new_len: usize) {
+        if new_len > self.buf.capacity() {
+            self.buf.reserve_exact(new_len - self.buf.len());
+        }
+    }
+
+    /// Heap bytes held by the blob (its allocation).
+    pub fn heap_size(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// `intsetBlobLen`: header plus contents, in bytes.
     pub fn blob_len(&self) -> usize {
         self.buf.len()
@@ -218,6 +231,7 @@ impl Intset {
             // so it goes first (negative) or last (positive).
             let prepend = usize::from(value < 0);
             let old = self.buf[HEADER..].to_vec();
+            self.grow_exact(HEADER + (len + 1) * valenc as usize);
             self.buf.resize(HEADER + (len + 1) * valenc as usize, 0);
             let contents = &mut self.buf[HEADER..];
             for i in (0..len).rev() {
@@ -233,6 +247,7 @@ impl Intset {
             Err(p) => p,
         };
         let w = enc as usize;
+        self.grow_exact(HEADER + (len + 1) * w);
         self.buf.resize(HEADER + (len + 1) * w, 0);
         let contents = &mut self.buf[HEADER..];
         if pos < len {
@@ -260,6 +275,10 @@ impl Intset {
             contents.copy_within((pos + 1) * w..len * w, pos * w);
         }
         self.buf.truncate(HEADER + (len - 1) * w);
+        // intsetResize shrinks on removal; give slack back once it is large.
+        if self.buf.capacity() > self.buf.len() + self.buf.len() / 4 + 16 {
+            self.buf.shrink_to_fit();
+        }
         self.set_header(enc, len - 1);
         true
     }
