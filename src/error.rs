@@ -159,6 +159,13 @@ pub const DEBUG_RELOAD_OPTIONS: &str =
 pub const DEBUG_RELOAD_UNSUPPORTED: &str =
     "ERR DEBUG RELOAD is not supported: RDB persistence is not implemented yet";
 
+// ---- sets (t_set.c) --------------------------------------------------------
+pub const SET_SRANDMEMBER_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+pub const SET_NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const SET_NUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
+pub const SET_LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+
 // ---- formatted messages ---------------------------------------------------
 
 /// Redis truncates argument echoes to 128 characters (`%.128s`).

@@ -143,9 +143,30 @@ fn keys(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Parses a SCAN cursor (an unsigned 64-bit decimal).
+/// Parses a SCAN cursor like Redis's parseScanCursorOrReply: `strtoul`
+/// over the whole string (no leading space; `+`/`-` accepted, `-N` wraps;
+/// "" is 0; overflow rejected).
 pub fn parse_cursor(b: &[u8]) -> Result<u64, CmdError> {
-    num::parse_u64_strtoull(b).ok_or(CmdError::Static(error::SCAN_CURSOR))
+    let err = CmdError::Static(error::SCAN_CURSOR);
+    // C sees the string only up to the first NUL.
+    let s = b.split(|&c| c == 0).next().unwrap_or(b);
+    let (neg, digits) = match s.first() {
+        None => return Ok(0),
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        Some(_) => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(err);
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|x| x.checked_add(u64::from(d - b'0')))
+            .ok_or(CmdError::Static(error::SCAN_CURSOR))?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 fn scan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {

@@ -36,7 +36,7 @@ pub enum SetValue {
 
 /// One member as seen while iterating or sampling: an integer from an
 /// intset or the bytes of a hash-table member.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Member<'a> {
     Int(i64),
     Str(&'a [u8]),
