@@ -31,7 +31,8 @@ pub enum SetValue {
     /// `OBJ_ENCODING_INTSET`: sorted integers in the narrowest width.
     Intset(Intset),
     /// `OBJ_ENCODING_HT`: a dict of members (values unused).
-    Hash(Dict<Sds, ()>),
+    /// Boxed to keep `SetValue` at 16 bytes (it is itself boxed in `Value`).
+    Hash(Box<Dict<Sds, ()>>),
 }
 
 /// One member as seen while iterating or sampling: an integer from an
@@ -120,7 +121,7 @@ impl Clone for SetValue {
                 for (k, _) in d.iter() {
                     nd.insert_new(k.clone(), ());
                 }
-                SetValue::Hash(nd)
+                SetValue::Hash(Box::new(nd))
             }
         }
     }
@@ -149,7 +150,7 @@ impl SetValue {
 
     /// `createSetObject`: an empty hashtable-encoded set.
     pub fn new_hashtable() -> SetValue {
-        SetValue::Hash(Dict::new())
+        SetValue::Hash(Box::default())
     }
 
     /// `setTypeCreate`: an empty set that can hold `first` (an intset when
@@ -182,15 +183,18 @@ impl SetValue {
         matches!(self, SetValue::Intset(_))
     }
 
-    /// Approximate heap bytes owned (MEMORY USAGE): the intset blob, or the
-    /// dict (buckets + entries) plus each member's allocation.
+    /// Heap bytes owned (MEMORY USAGE), counting this value's own box in
+    /// `Value::Set`: 16 bytes plus the exact intset blob (Redis: a 16-byte
+    /// robj plus the blob), or the dict (struct, buckets, entries) plus
+    /// each member's allocation.
     pub fn heap_size(&self) -> usize {
-        match self {
-            SetValue::Intset(is) => is.heap_size(),
-            SetValue::Hash(d) => {
-                d.mem_overhead() + d.iter().map(|(k, _)| k.alloc_size()).sum::<usize>()
+        std::mem::size_of::<SetValue>()
+            + match self {
+                SetValue::Intset(is) => is.heap_size(),
+                SetValue::Hash(d) => {
+                    d.mem_overhead() + d.iter().map(|(k, _)| k.alloc_size()).sum::<usize>()
+                }
             }
-        }
     }
 
     /// Mixes this value into a DEBUG DIGEST as Redis's xorObjectDigest
@@ -223,7 +227,7 @@ impl SetValue {
             for v in is.iter() {
                 d.insert_new(Sds::new(num::format_i64(v, &mut tmp)), ());
             }
-            *self = SetValue::Hash(d);
+            *self = SetValue::Hash(Box::new(d));
         }
     }
 
