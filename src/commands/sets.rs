@@ -517,6 +517,14 @@ fn sinter_generic(
         c.out.set(0);
         return Ok(());
     };
+    if sets.len() == 1 && dst.is_none() && !card_only {
+        // SMEMBERS / single-key SINTER: the size is known, no deferred header.
+        c.out.set(s0.len());
+        for m in s0.iter() {
+            reply_member(c, m);
+        }
+        return Ok(());
+    }
     let mut dstset = dst.map(|_| SetValue::new_intset());
     let deferred = (dst.is_none() && !card_only).then(|| c.out.defer());
     let mut card = 0usize;
