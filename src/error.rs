@@ -179,6 +179,12 @@ pub const HASH_NOT_INTEGER: &str = "ERR hash value is not an integer";
 pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
 pub const VALUE_NAN_OR_INF: &str = "ERR value is NaN or Infinity";
 pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
+// ---- sets (t_set.c) --------------------------------------------------------
+pub const SET_SRANDMEMBER_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+pub const SET_NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const SET_NUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
+pub const SET_LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
 
 // ---- formatted messages ---------------------------------------------------
 

@@ -359,3 +359,8 @@ fn hello_reply_shape() {
 fn hashes() {
     run_script("hashes");
 }
+
+#[test]
+fn sets() {
+    run_script("sets");
+}

@@ -143,7 +143,9 @@ fn keys(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Parses a SCAN cursor (an unsigned 64-bit decimal).
+/// Parses a SCAN cursor like Redis's parseScanCursorOrReply: `strtoul`
+/// over the whole string (no leading space; `+`/`-` accepted, `-N` wraps;
+/// "" is 0; overflow rejected).
 pub fn parse_cursor(b: &[u8]) -> Result<u64, CmdError> {
     // parseScanCursorOrReply: C strtoul() must consume the whole (NUL-ended)
     // string without ERANGE; a sign is accepted ("-1" wraps to 2^64-1), the

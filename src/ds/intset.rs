@@ -78,7 +78,9 @@ fn set_encoded(contents: &mut [u8], pos: usize, enc: u32, v: i64) {
 pub struct Intset {
     /// Header plus contents; always well formed (encoding in {2,4,8},
     /// `len(buf) == 8 + length * encoding`, contents strictly ascending).
-    buf: Vec<u8>,
+    /// A boxed slice, not a Vec: the allocation is exactly the blob (as
+    /// `zrealloc` keeps it in Redis) and the struct is 16 bytes.
+    buf: Box<[u8]>,
 }
 
 impl Default for Intset {
@@ -102,7 +104,9 @@ impl Intset {
         let mut buf = Vec::with_capacity(HEADER);
         buf.extend_from_slice(&ENC_INT16.to_le_bytes());
         buf.extend_from_slice(&0u32.to_le_bytes());
-        Intset { buf }
+        Intset {
+            buf: buf.into_boxed_slice(),
+        }
     }
 
     /// Adopts a serialized intset after `intsetValidateIntegrity(deep=1)`:
@@ -131,7 +135,9 @@ impl Intset {
             }
             prev = cur;
         }
-        Some(Intset { buf })
+        Some(Intset {
+            buf: buf.into_boxed_slice(),
+        })
     }
 
     /// The serialized blob (what RDB stores).
@@ -141,7 +147,23 @@ impl Intset {
 
     /// Consumes the set, returning its blob.
     pub fn into_bytes(self) -> Vec<u8> {
-        self.buf
+        self.buf.into_vec()
+    }
+
+    /// `intsetResize`: reallocates the blob to exactly `new_len` bytes
+    /// (zero-filling any growth), like `zrealloc` in Redis.
+    fn resize_exact(&mut self, new_len: usize) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        if new_len > v.len() {
+            v.reserve_exact(new_len - v.len());
+        }
+        v.resize(new_len, 0);
+        self.buf = v.into_boxed_slice();
+    }
+
+    /// Heap bytes held by the blob (its allocation is exactly the blob).
+    pub fn heap_size(&self) -> usize {
+        self.buf.len()
     }
 
     /// `intsetBlobLen`: header plus contents, in bytes.
@@ -218,7 +240,7 @@ impl Intset {
             // so it goes first (negative) or last (positive).
             let prepend = usize::from(value < 0);
             let old = self.buf[HEADER..].to_vec();
-            self.buf.resize(HEADER + (len + 1) * valenc as usize, 0);
+            self.resize_exact(HEADER + (len + 1) * valenc as usize);
             let contents = &mut self.buf[HEADER..];
             for i in (0..len).rev() {
                 set_encoded(contents, i + prepend, valenc, get_encoded(&old, i, enc));
@@ -233,7 +255,7 @@ impl Intset {
             Err(p) => p,
         };
         let w = enc as usize;
-        self.buf.resize(HEADER + (len + 1) * w, 0);
+        self.resize_exact(HEADER + (len + 1) * w);
         let contents = &mut self.buf[HEADER..];
         if pos < len {
             contents.copy_within(pos * w..len * w, (pos + 1) * w);
@@ -259,7 +281,7 @@ impl Intset {
         if pos + 1 < len {
             contents.copy_within((pos + 1) * w..len * w, pos * w);
         }
-        self.buf.truncate(HEADER + (len - 1) * w);
+        self.resize_exact(HEADER + (len - 1) * w);
         self.set_header(enc, len - 1);
         true
     }
