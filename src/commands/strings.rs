@@ -6,6 +6,7 @@ use crate::client::Client;
 use crate::clock;
 use crate::db::Db;
 use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
 use crate::object::{ObjType, Value};
 use crate::server::Server;
 use crate::util::{lcs, num};
@@ -163,12 +164,15 @@ fn set_generic(srv: &mut Server, c: &mut Client, key: &[u8], val: &[u8], o: &Set
     }
     db.set(key, Value::from_bytes(val), o.keepttl);
     srv.dirty += 1;
+    notify::event(srv, c, notify::STRING, "set", key);
     if let Some(when) = o.expire_at {
         let db = &mut srv.dbs[c.db];
         if when <= clock::now_ms() {
             db.delete(key);
+            notify::event(srv, c, notify::GENERIC, "del", key);
         } else {
             db.set_expire(key, when);
+            notify::event(srv, c, notify::GENERIC, "expire", key);
         }
     }
     if !o.get {
@@ -193,6 +197,7 @@ fn setnx(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     } else {
         db.add(a.get(1), Value::from_bytes(a.get(2)));
         srv.dirty += 1;
+        notify::event(srv, c, notify::STRING, "set", a.get(1));
         c.out.int(1);
     }
     Ok(())
@@ -233,12 +238,16 @@ fn getex(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if let Some(when) = o.expire_at {
         if when <= clock::now_ms() {
             db.delete(key);
+            srv.dirty += 1;
+            notify::event(srv, c, notify::GENERIC, "del", key);
         } else {
             db.set_expire(key, when);
+            srv.dirty += 1;
+            notify::event(srv, c, notify::GENERIC, "expire", key);
         }
-        srv.dirty += 1;
     } else if o.nx && db.remove_expire(key) {
         srv.dirty += 1;
+        notify::event(srv, c, notify::GENERIC, "persist", key);
     }
     Ok(())
 }
@@ -250,6 +259,7 @@ fn getdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if v.is_some() {
         db.delete(a.get(1));
         srv.dirty += 1;
+        notify::event(srv, c, notify::GENERIC, "del", a.get(1));
     }
     Ok(())
 }
@@ -260,6 +270,7 @@ fn getset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     reply_value(c, v);
     db.set(a.get(1), Value::from_bytes(a.get(2)), false);
     srv.dirty += 1;
+    notify::event(srv, c, notify::STRING, "set", a.get(1));
     Ok(())
 }
 
@@ -289,6 +300,9 @@ fn mset_generic(srv: &mut Server, c: &mut Client, a: &Args, nx: bool) -> CmdResu
         db.set(a.get(i), Value::from_bytes(a.get(i + 1)), false);
     }
     srv.dirty += ((a.len() - 1) / 2) as u64;
+    for i in (1..a.len()).step_by(2) {
+        notify::event(srv, c, notify::STRING, "set", a.get(i));
+    }
     if nx {
         c.out.int(1);
     } else {
@@ -328,6 +342,7 @@ fn append(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
     };
     srv.dirty += 1;
+    notify::event(srv, c, notify::STRING, "append", key);
     c.out.int(len as i64);
     Ok(())
 }
@@ -365,6 +380,7 @@ fn incr_by(srv: &mut Server, c: &mut Client, key: &[u8], by: i64) -> CmdResult {
         }
     };
     srv.dirty += 1;
+    notify::event(srv, c, notify::STRING, "incrby", key);
     c.out.int(new);
     Ok(())
 }
@@ -409,6 +425,7 @@ fn incrbyfloat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     })?;
     db.set(key, Value::embstr(&new), true);
     srv.dirty += 1;
+    notify::event(srv, c, notify::STRING, "incrbyfloat", key);
     c.out.bulk(&new);
     Ok(())
 }
@@ -498,6 +515,7 @@ fn setrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
     }
     srv.dirty += 1;
+    notify::event(srv, c, notify::STRING, "setrange", key);
     Ok(())
 }
 
