@@ -159,6 +159,14 @@ pub const DEBUG_RELOAD_OPTIONS: &str =
 pub const DEBUG_RELOAD_UNSUPPORTED: &str =
     "ERR DEBUG RELOAD is not supported: RDB persistence is not implemented yet";
 
+// lists (t_list.c, sort.c)
+pub const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+pub const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
+pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const MPOP_COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
+pub const SORT_SCORE_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
+
 // ---- formatted messages ---------------------------------------------------
 
 /// Redis truncates argument echoes to 128 characters (`%.128s`).
