@@ -42,23 +42,29 @@ struct Item {
 
 /// Hash field lookup for `BY`/`GET key->field`.
 ///
-/// Fallback: the hash type API is merged from another branch; until
-/// `HashValue` exposes a field getter this finds nothing (as if the field
-/// were missing). Replace the body with the type API's get.
+/// FALLBACK until the hash type API is merged (this branch only has the
+/// stub): finds nothing, as if the field were missing. With the hashes
+/// branch's API the body is `_h.get(_field).map(|v| v.to_vec())`.
 fn hash_field(_h: &HashValue, _field: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
 /// Members of a set in iteration order.
 ///
-/// Fallback until the set type API (with an iterator) is merged: empty.
+/// FALLBACK until the set type API is merged (stub here): empty, so SORT
+/// of a set returns nothing. With the sets branch's API the body is
+/// `_s.members_to_vec()`.
 fn set_members(_s: &SetValue) -> Vec<Vec<u8>> {
     Vec::new()
 }
 
 /// Members of a sorted set in score order.
 ///
-/// Fallback until the zset type API (with an iterator) is merged: empty.
+/// FALLBACK until the zset type API is merged (stub here): empty. With the
+/// zsets branch's API the body collects `_z.iter()` members. Note Redis
+/// 7.0's SORT also converts a listpack zset to skiplist first
+/// (`zsetConvert(sortval, OBJ_ENCODING_SKIPLIST)`), which OBJECT ENCODING
+/// shows afterwards; do that in `sort_generic` once the API exists.
 fn zset_members(_z: &ZSetValue) -> Vec<Vec<u8>> {
     Vec::new()
 }
@@ -299,7 +305,9 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
     let selected = if span == 0 {
         &vector[..0]
     } else {
-        &vector[start as usize..=end as usize]
+        vector
+            .get(start as usize..=end as usize)
+            .unwrap_or(&vector[..0])
     };
     match store {
         None => {
