@@ -367,3 +367,31 @@ fn limits(vectorlen: i64, limit_start: i64, limit_count: i64) -> (i64, i64) {
     }
     (start, end)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_like_redis() {
+        assert_eq!(limits(4, 0, -1), (0, 3));
+        assert_eq!(limits(4, 1, 2), (1, 2));
+        assert_eq!(limits(4, -5, 2), (0, 1));
+        assert_eq!(limits(4, 10, 2), (3, 2));
+        assert_eq!(limits(4, 0, 0), (0, -1));
+        assert_eq!(limits(0, 0, -1), (-1, -2));
+        assert_eq!(limits(4, 2, i64::MAX), (2, 3));
+    }
+
+    #[test]
+    fn scores_like_strtod() {
+        assert_eq!(sort_score(b""), Some(0.0));
+        assert_eq!(sort_score(b" 3"), Some(3.0));
+        assert_eq!(sort_score(b"3 "), None);
+        assert_eq!(sort_score(b"   "), None);
+        assert_eq!(sort_score(b"nan"), None);
+        assert_eq!(sort_score(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(sort_score(b"0x10"), Some(16.0));
+        assert_eq!(sort_score(b"1e400"), None);
+    }
+}
