@@ -185,6 +185,13 @@ pub const SET_SRANDMEMBER_RANGE: &str =
 pub const SET_NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
 pub const SET_NUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
 pub const SET_LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+// lists (t_list.c, sort.c)
+pub const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+pub const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
+pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const MPOP_COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
+pub const SORT_SCORE_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
 
 // ---- formatted messages ---------------------------------------------------
 

@@ -364,3 +364,8 @@ fn hashes() {
 fn sets() {
     run_script("sets");
 }
+
+#[test]
+fn lists() {
+    run_script("lists");
+}

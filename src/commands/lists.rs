@@ -1,3 +1,679 @@
-//! (scaffolding: filled in with issue #3)
-use super::CommandSpec;
-pub static COMMANDS: &[CommandSpec] = &[];
+//! List commands (Redis 7.0's t_list.c): pushes and pops (with COUNT),
+//! ranges, LSET/LINSERT/LREM/LTRIM/LPOS, LMOVE/LMPOP and the blocking
+//! forms, plus SORT/SORT_RO (sort.c, in the `sort` submodule). Replies
+//! stream borrowed listpack entries straight into the output buffer.
+
+mod sort;
+
+use super::{
+    spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, NOSCRIPT,
+    READONLY, WRITE,
+};
+use crate::blocking;
+use crate::client::Client;
+use crate::db::Db;
+use crate::ds::listpack::LpValue;
+use crate::error::{self, CmdError, CmdResult};
+use crate::object::Value;
+use crate::server::Server;
+use crate::types::list::{End, ListValue};
+use crate::util::num;
+
+const G: Group = Group::List;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("lpush", -3, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Prepend one or multiple elements to a list", lpush),
+    spec("rpush", -3, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Append one or multiple elements to a list", rpush),
+    spec("lpushx", -3, WRITE | DENYOOM | FAST, KEY1, G, "2.2.0", "Prepend an element to a list, only if the list exists", lpushx),
+    spec("rpushx", -3, WRITE | DENYOOM | FAST, KEY1, G, "2.2.0", "Append an element to a list, only if the list exists", rpushx),
+    spec("lpop", -2, WRITE | FAST, KEY1, G, "1.0.0", "Remove and get the first elements in a list", lpop),
+    spec("rpop", -2, WRITE | FAST, KEY1, G, "1.0.0", "Remove and get the last elements in a list", rpop),
+    spec("llen", 2, READONLY | FAST, KEY1, G, "1.0.0", "Get the length of a list", llen),
+    spec("lrange", 4, READONLY, KEY1, G, "1.0.0", "Get a range of elements from a list", lrange),
+    spec("lindex", 3, READONLY, KEY1, G, "1.0.0", "Get an element from a list by its index", lindex),
+    spec("lset", 4, WRITE | DENYOOM, KEY1, G, "1.0.0", "Set the value of an element in a list by its index", lset),
+    spec("linsert", 5, WRITE | DENYOOM, KEY1, G, "2.2.0", "Insert an element before or after another element in a list", linsert),
+    spec("lrem", 4, WRITE, KEY1, G, "1.0.0", "Remove elements from a list", lrem),
+    spec("ltrim", 4, WRITE, KEY1, G, "1.0.0", "Trim a list to the specified range", ltrim),
+    spec("lpos", -3, READONLY, KEY1, G, "6.0.6", "Return the index of matching elements on a list", lpos),
+    spec("lmove", 5, WRITE | DENYOOM, (1, 2, 1), G, "6.2.0", "Pop an element from a list, push it to another list and return it", lmove),
+    spec("rpoplpush", 3, WRITE | DENYOOM, (1, 2, 1), G, "1.2.0", "Remove the last element in a list, prepend it to another list and return it", rpoplpush),
+    spec("lmpop", -4, WRITE | MOVABLE_KEYS, NOKEYS, G, "7.0.0", "Pop elements from a list", lmpop),
+    spec("blpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), G, "2.0.0", "Remove and get the first element in a list, or block until one is available", blpop),
+    spec("brpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), G, "2.0.0", "Remove and get the last element in a list, or block until one is available", brpop),
+    spec("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, (1, 2, 1), G, "6.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available", blmove),
+    spec("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, (1, 2, 1), G, "2.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available", brpoplpush),
+    spec("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "7.0.0", "Pop elements from a list, or block until one is available", blmpop),
+    CommandSpec {
+        acl: &["@set", "@sortedset", "@list", "@dangerous"],
+        ..spec("sort", -2, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, Group::Generic, "1.0.0", "Sort the elements in a list, set or sorted set", sort::sort)
+    },
+    CommandSpec {
+        acl: &["@set", "@sortedset", "@list", "@dangerous"],
+        ..spec("sort_ro", -2, READONLY | MOVABLE_KEYS, KEY1, Group::Generic, "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", sort::sort_ro)
+    },
+];
+
+// ---- helpers ----------------------------------------------------------------
+
+/// Writes one list element as a bulk string (no allocation).
+#[inline]
+pub(crate) fn reply_lp(c: &mut Client, v: LpValue<'_>) {
+    match v {
+        LpValue::Str(s) => c.out.bulk(s),
+        LpValue::Int(i) => c.out.bulk_i64(i),
+    }
+}
+
+/// A new empty list with the configured node settings.
+pub(crate) fn new_list(srv: &Server) -> ListValue {
+    ListValue::new(
+        srv.config.list_max_listpack_size,
+        srv.config.list_compress_depth,
+    )
+}
+
+/// Looks a list up for writing: Ok(None) if missing, WRONGTYPE otherwise.
+#[inline]
+fn list_write<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut ListValue>, CmdError> {
+    match db.lookup_write(key) {
+        None => Ok(None),
+        Some(o) => match &mut o.value {
+            Value::List(l) => Ok(Some(l)),
+            _ => Err(CmdError::WrongType),
+        },
+    }
+}
+
+/// Looks a list up for reading (hit/miss accounting).
+#[inline]
+fn list_read<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a ListValue>, CmdError> {
+    match db.lookup_read(key) {
+        None => Ok(None),
+        Some(o) => match &o.value {
+            Value::List(l) => Ok(Some(l)),
+            _ => Err(CmdError::WrongType),
+        },
+    }
+}
+
+/// `getListPositionFromObjectOrReply`: LEFT or RIGHT.
+fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
+    if arg.eq_ignore_ascii_case(b"left") {
+        Ok(End::Head)
+    } else if arg.eq_ignore_ascii_case(b"right") {
+        Ok(End::Tail)
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+/// `getPositiveLongFromObjectOrReply(..., msg)`: any parse failure or a
+/// negative value replies `msg`.
+fn parse_non_negative(arg: &[u8], msg: &'static str) -> Result<i64, CmdError> {
+    num::parse_i64(arg)
+        .filter(|v| *v >= 0)
+        .ok_or(CmdError::Static(msg))
+}
+
+/// `getRangeLongFromObjectOrReply(1, LONG_MAX, msg)`.
+fn parse_positive(arg: &[u8], msg: &'static str) -> Result<i64, CmdError> {
+    num::parse_i64(arg)
+        .filter(|v| *v >= 1)
+        .ok_or(CmdError::Static(msg))
+}
+
+/// Replies the `n` (>= 1, <= len) elements a POP with COUNT removes from
+/// `end` (tail pops list tail-first), then removes them.
+fn pop_range_reply(c: &mut Client, l: &mut ListValue, n: usize, end: End) {
+    c.out.array(n);
+    match end {
+        End::Head => {
+            for v in l.range(0, n as i64 - 1) {
+                reply_lp(c, v);
+            }
+            l.delete_range(0, n as i64);
+        }
+        End::Tail => {
+            for v in l.iter_rev().take(n) {
+                reply_lp(c, v);
+            }
+            l.delete_range(-(n as i64), n as i64);
+        }
+    }
+}
+
+/// Pops one element from `end` replying it as a bulk string.
+fn pop_one_reply(c: &mut Client, l: &mut ListValue, end: End) {
+    let idx = if end == End::Head { 0 } else { -1 };
+    if let Some(v) = l.index(idx) {
+        reply_lp(c, v);
+    }
+    l.delete_range(idx, 1);
+}
+
+// ---- push / pop -------------------------------------------------------------
+
+/// `pushGenericCommand`: LPUSH/RPUSH, and with `xx` LPUSHX/RPUSHX.
+fn push_generic(srv: &mut Server, c: &mut Client, a: &Args, end: End, xx: bool) -> CmdResult {
+    let key = a.get(1);
+    let fresh = new_list(srv);
+    let db = &mut srv.dbs[c.db];
+    let len = match list_write(db, key)? {
+        Some(l) => {
+            for v in a.iter().skip(2) {
+                l.push(v, end);
+            }
+            l.len()
+        }
+        None => {
+            if xx {
+                c.out.int(0);
+                return Ok(());
+            }
+            let mut l = fresh;
+            for v in a.iter().skip(2) {
+                l.push(v, end);
+            }
+            let n = l.len();
+            db.add(key, Value::List(Box::new(l)));
+            n
+        }
+    };
+    srv.dirty += (a.len() - 2) as u64;
+    c.out.int(len as i64);
+    blocking::signal_key_ready(srv, c.db, key);
+    Ok(())
+}
+
+fn lpush(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    push_generic(srv, c, a, End::Head, false)
+}
+
+fn rpush(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    push_generic(srv, c, a, End::Tail, false)
+}
+
+fn lpushx(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    push_generic(srv, c, a, End::Head, true)
+}
+
+fn rpushx(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    push_generic(srv, c, a, End::Tail, true)
+}
+
+/// `popGenericCommand`: LPOP/RPOP key [count].
+fn pop_generic(srv: &mut Server, c: &mut Client, a: &Args, end: End) -> CmdResult {
+    if a.len() > 3 {
+        return Err(error::wrong_arity(if end == End::Head {
+            "lpop"
+        } else {
+            "rpop"
+        }));
+    }
+    let count = if a.len() == 3 {
+        Some(parse_non_negative(a.get(2), error::NOT_IN_RANGE_MAX)?)
+    } else {
+        None
+    };
+    let key = a.get(1);
+    let db = &mut srv.dbs[c.db];
+    let Some(l) = list_write(db, key)? else {
+        if count.is_some() {
+            c.out.null_array();
+        } else {
+            c.out.null();
+        }
+        return Ok(());
+    };
+    let n = match count {
+        Some(0) => {
+            c.out.empty_array();
+            return Ok(());
+        }
+        None => {
+            pop_one_reply(c, l, end);
+            1
+        }
+        Some(cnt) => {
+            let n = (cnt as u64).min(l.len() as u64) as usize;
+            pop_range_reply(c, l, n, end);
+            n
+        }
+    };
+    if l.is_empty() {
+        db.delete(key);
+    }
+    srv.dirty += n as u64;
+    Ok(())
+}
+
+fn lpop(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    pop_generic(srv, c, a, End::Head)
+}
+
+fn rpop(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    pop_generic(srv, c, a, End::Tail)
+}
+
+// ---- reads ------------------------------------------------------------------
+
+fn llen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let n = list_read(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |l| l.len());
+    c.out.int(n as i64);
+    Ok(())
+}
+
+fn lrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let start = a.i64(2)?;
+    let stop = a.i64(3)?;
+    let Some(l) = list_read(&mut srv.dbs[c.db], a.get(1))? else {
+        c.out.empty_array();
+        return Ok(());
+    };
+    match l.normalize_range(start, stop) {
+        None => c.out.empty_array(),
+        Some((s, e)) => {
+            c.out.array(e - s + 1);
+            for v in l.range(s as i64, e as i64) {
+                reply_lp(c, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn lindex(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let Some(l) = list_read(&mut srv.dbs[c.db], a.get(1))? else {
+        c.out.null();
+        return Ok(());
+    };
+    let idx = a.i64(2)?;
+    match l.index(idx) {
+        Some(v) => reply_lp(c, v),
+        None => c.out.null(),
+    }
+    Ok(())
+}
+
+fn lpos(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let ele = a.get(2);
+    let mut rank: i64 = 1;
+    let mut count: i64 = -1; // -1: COUNT not given
+    let mut maxlen: i64 = 0;
+    let mut j = 3;
+    while j < a.len() {
+        let more = j + 1 < a.len();
+        if a.is(j, "RANK") && more {
+            j += 1;
+            rank = a.i64(j)?;
+            if rank == 0 {
+                return Err(CmdError::Static(error::LPOS_RANK_ZERO));
+            }
+        } else if a.is(j, "COUNT") && more {
+            j += 1;
+            count = parse_non_negative(a.get(j), error::LPOS_COUNT_NEGATIVE)?;
+        } else if a.is(j, "MAXLEN") && more {
+            j += 1;
+            maxlen = parse_non_negative(a.get(j), error::LPOS_MAXLEN_NEGATIVE)?;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    // A negative rank searches from the tail (i64::MIN stays negative, as
+    // in C, and then matches from the first hit).
+    let from_tail = rank < 0;
+    if from_tail {
+        rank = rank.wrapping_neg();
+    }
+    let Some(l) = list_read(&mut srv.dbs[c.db], a.get(1))? else {
+        if count != -1 {
+            c.out.empty_array();
+        } else {
+            c.out.null();
+        }
+        return Ok(());
+    };
+    let llen = l.len() as i64;
+    let deferred = (count != -1).then(|| c.out.defer());
+    let mut matches: i64 = 0;
+    let mut found: Option<i64> = None;
+    let mut emitted = 0usize;
+    let mut fwd;
+    let mut rev;
+    let it: &mut dyn Iterator<Item = LpValue<'_>> = if from_tail {
+        rev = l.iter_rev();
+        &mut rev
+    } else {
+        fwd = l.iter();
+        &mut fwd
+    };
+    for (index, v) in it.enumerate() {
+        let index = index as i64;
+        if maxlen != 0 && index >= maxlen {
+            break;
+        }
+        if v.eq_bytes(ele) {
+            matches += 1;
+            let pos = if from_tail { llen - index - 1 } else { index };
+            if matches >= rank {
+                if deferred.is_some() {
+                    emitted += 1;
+                    c.out.int(pos);
+                    if count != 0 && matches.wrapping_sub(rank).wrapping_add(1) >= count {
+                        break;
+                    }
+                } else {
+                    found = Some(pos);
+                    break;
+                }
+            }
+        }
+    }
+    match deferred {
+        Some(d) => c.out.set_array(d, emitted),
+        None => match found {
+            Some(p) => c.out.int(p),
+            None => c.out.null(),
+        },
+    }
+    Ok(())
+}
+
+// ---- in-place edits ---------------------------------------------------------
+
+fn lset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let Some(l) = list_write(&mut srv.dbs[c.db], a.get(1))? else {
+        return Err(CmdError::NoSuchKey);
+    };
+    let idx = a.i64(2)?;
+    if !l.set(idx, a.get(3)) {
+        return Err(CmdError::IndexOutOfRange);
+    }
+    srv.dirty += 1;
+    c.out.ok();
+    Ok(())
+}
+
+fn linsert(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let after = if a.is(2, "AFTER") {
+        true
+    } else if a.is(2, "BEFORE") {
+        false
+    } else {
+        return Err(CmdError::Syntax);
+    };
+    let key = a.get(1);
+    let Some(l) = list_write(&mut srv.dbs[c.db], key)? else {
+        c.out.int(0);
+        return Ok(());
+    };
+    if !l.insert_at_pivot(a.get(3), a.get(4), after) {
+        c.out.int(-1);
+        return Ok(());
+    }
+    let n = l.len();
+    srv.dirty += 1;
+    c.out.int(n as i64);
+    blocking::signal_key_ready(srv, c.db, key);
+    Ok(())
+}
+
+fn lrem(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let count = a.i64(2)?;
+    let key = a.get(1);
+    let db = &mut srv.dbs[c.db];
+    let Some(l) = list_write(db, key)? else {
+        c.out.int(0);
+        return Ok(());
+    };
+    let removed = l.remove(a.get(3), count);
+    if l.is_empty() {
+        db.delete(key);
+    }
+    srv.dirty += removed as u64;
+    c.out.int(removed as i64);
+    Ok(())
+}
+
+fn ltrim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let start = a.i64(2)?;
+    let stop = a.i64(3)?;
+    let key = a.get(1);
+    let db = &mut srv.dbs[c.db];
+    let Some(l) = list_write(db, key)? else {
+        c.out.ok();
+        return Ok(());
+    };
+    let removed = l.trim(start, stop);
+    if l.is_empty() {
+        db.delete(key);
+    }
+    srv.dirty += removed as u64;
+    c.out.ok();
+    Ok(())
+}
+
+// ---- LMOVE family -----------------------------------------------------------
+
+/// `lmoveGenericCommand`: pops from `src`'s `from` end and pushes onto
+/// `dst`'s `to` end, replying the element (nil if `src` is missing).
+fn lmove_generic(
+    srv: &mut Server,
+    c: &mut Client,
+    src: &[u8],
+    dst: &[u8],
+    from: End,
+    to: End,
+) -> CmdResult {
+    let fresh = new_list(srv);
+    let db = &mut srv.dbs[c.db];
+    match list_write(db, src)? {
+        Some(l) if !l.is_empty() => {}
+        _ => {
+            c.out.null();
+            return Ok(());
+        }
+    }
+    if src != dst {
+        list_write(db, dst)?;
+    }
+    let mut val = Vec::new();
+    let Some(l) = list_write(db, src)? else {
+        c.out.null();
+        return Ok(());
+    };
+    l.pop_into(from, &mut val);
+    if src == dst {
+        l.push(&val, to);
+    } else {
+        if l.is_empty() {
+            db.delete(src);
+        }
+        match list_write(db, dst)? {
+            Some(d) => d.push(&val, to),
+            None => {
+                let mut d = fresh;
+                d.push(&val, to);
+                db.add(dst, Value::List(Box::new(d)));
+            }
+        }
+    }
+    srv.dirty += 1;
+    c.out.bulk(&val);
+    blocking::signal_key_ready(srv, c.db, dst);
+    Ok(())
+}
+
+fn lmove(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let from = parse_end(a.get(3))?;
+    let to = parse_end(a.get(4))?;
+    lmove_generic(srv, c, a.get(1), a.get(2), from, to)
+}
+
+fn rpoplpush(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    lmove_generic(srv, c, a.get(1), a.get(2), End::Tail, End::Head)
+}
+
+/// `blmoveGenericCommand`.
+fn blmove_generic(
+    srv: &mut Server,
+    c: &mut Client,
+    a: &Args,
+    from: End,
+    to: End,
+    deadline: i64,
+) -> CmdResult {
+    let src = a.get(1);
+    let exists = list_write(&mut srv.dbs[c.db], src)?.is_some_and(|l| !l.is_empty());
+    if exists {
+        return lmove_generic(srv, c, src, a.get(2), from, to);
+    }
+    if blocking::must_not_block(c) {
+        c.out.null();
+    } else {
+        blocking::block_on_keys(srv, c, &[src], deadline, a);
+    }
+    Ok(())
+}
+
+fn blmove(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let from = parse_end(a.get(3))?;
+    let to = parse_end(a.get(4))?;
+    let deadline = blocking::parse_timeout(a.get(5))?;
+    blmove_generic(srv, c, a, from, to, deadline)
+}
+
+fn brpoplpush(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let deadline = blocking::parse_timeout(a.get(3))?;
+    blmove_generic(srv, c, a, End::Tail, End::Head, deadline)
+}
+
+// ---- multi-key pops -------------------------------------------------------
+
+/// Pops from the first non-empty list among `keys` (argument indexes).
+/// `count` None: BLPOP/BRPOP reply `[key, element]`; Some(n): LMPOP reply
+/// `[key, [elements...]]`. Returns false (no reply written) when every
+/// key is missing or empty.
+fn pop_first_nonempty(
+    srv: &mut Server,
+    c: &mut Client,
+    a: &Args,
+    keys: std::ops::Range<usize>,
+    end: End,
+    count: Option<i64>,
+) -> Result<bool, CmdError> {
+    for i in keys {
+        let key = a.get(i);
+        let db = &mut srv.dbs[c.db];
+        let Some(l) = list_write(db, key)? else {
+            continue;
+        };
+        if l.is_empty() {
+            continue;
+        }
+        c.out.array(2);
+        c.out.bulk(key);
+        let n = match count {
+            None => {
+                pop_one_reply(c, l, end);
+                1
+            }
+            Some(cnt) => {
+                let n = (cnt as u64).min(l.len() as u64) as usize;
+                pop_range_reply(c, l, n, end);
+                n
+            }
+        };
+        if l.is_empty() {
+            db.delete(key);
+        }
+        srv.dirty += n as u64;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Blocks on the keys at `keys` (argument indexes), or replies a null
+/// array when blocking is not allowed.
+fn block_or_null(
+    srv: &mut Server,
+    c: &mut Client,
+    a: &Args,
+    keys: std::ops::Range<usize>,
+    deadline: i64,
+) {
+    if blocking::must_not_block(c) {
+        c.out.null_array();
+        return;
+    }
+    let keys: Vec<&[u8]> = keys.map(|i| a.get(i)).collect();
+    blocking::block_on_keys(srv, c, &keys, deadline, a);
+}
+
+fn blocking_pop(srv: &mut Server, c: &mut Client, a: &Args, end: End) -> CmdResult {
+    let last = a.len() - 1;
+    let deadline = blocking::parse_timeout(a.get(last))?;
+    if !pop_first_nonempty(srv, c, a, 1..last, end, None)? {
+        block_or_null(srv, c, a, 1..last, deadline);
+    }
+    Ok(())
+}
+
+fn blpop(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    blocking_pop(srv, c, a, End::Head)
+}
+
+fn brpop(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    blocking_pop(srv, c, a, End::Tail)
+}
+
+/// `lmpopGenericCommand`: [timeout] numkeys key... LEFT|RIGHT [COUNT n].
+fn lmpop_generic(
+    srv: &mut Server,
+    c: &mut Client,
+    a: &Args,
+    numkeys_idx: usize,
+    block: bool,
+) -> CmdResult {
+    let numkeys = parse_positive(a.get(numkeys_idx), error::NUMKEYS_NOT_POSITIVE)?;
+    let where_idx = (numkeys as u64).saturating_add(numkeys_idx as u64 + 1);
+    if where_idx >= a.len() as u64 {
+        return Err(CmdError::Syntax);
+    }
+    let where_idx = where_idx as usize;
+    let end = parse_end(a.get(where_idx))?;
+    let mut count: i64 = -1;
+    let mut j = where_idx + 1;
+    while j < a.len() {
+        if count == -1 && a.is(j, "COUNT") && j + 1 < a.len() {
+            j += 1;
+            count = parse_positive(a.get(j), error::MPOP_COUNT_NOT_POSITIVE)?;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    if count == -1 {
+        count = 1;
+    }
+    let keys = numkeys_idx + 1..where_idx;
+    if block {
+        let deadline = blocking::parse_timeout(a.get(1))?;
+        if !pop_first_nonempty(srv, c, a, keys.clone(), end, Some(count))? {
+            block_or_null(srv, c, a, keys, deadline);
+        }
+    } else if !pop_first_nonempty(srv, c, a, keys, end, Some(count))? {
+        c.out.null_array();
+    }
+    Ok(())
+}
+
+fn lmpop(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    lmpop_generic(srv, c, a, 1, false)
+}
+
+fn blmpop(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    lmpop_generic(srv, c, a, 2, true)
+}
