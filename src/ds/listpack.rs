@@ -337,6 +337,22 @@ impl Listpack {
         self.buf.len()
     }
 
+    /// Bytes allocated for the buffer (MEMORY USAGE accounting).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Makes room for `add` more bytes without the `Vec`'s doubling, so the
+    /// allocation tracks the size like Redis's per-insert `lpRealloc`.
+    pub fn reserve_exact(&mut self, add: usize) {
+        self.buf.reserve_exact(add);
+    }
+
+    /// Drops unused capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.buf.shrink_to_fit();
+    }
+
     /// Re-checks integrity (always true for a `Listpack`; for tests).
     pub fn validate(&self) -> bool {
         validate(&self.buf)
