@@ -354,3 +354,8 @@ fn hello_reply_shape() {
     );
     ours.assert_no_panic();
 }
+
+#[test]
+fn zsets() {
+    run_script("zsets");
+}

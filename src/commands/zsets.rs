@@ -720,7 +720,7 @@ fn zpop_cmd(srv: &mut Server, c: &mut Client, a: &Args, max: bool) -> CmdResult 
     }
     let mut count = -1;
     if a.len() == 3 {
-        count = a.i64(2)?;
+        count = num::parse_i64(a.get(2)).unwrap_or(-1);
         if count < 0 {
             return Err(CmdError::Static(error::NOT_IN_RANGE_MAX));
         }
@@ -886,10 +886,10 @@ fn zrandmember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             return Ok(());
         }
         let n = l as usize;
-        // CASE 2: the whole set.
+        // CASE 2: the whole set, from the tail as zuiInitIterator walks.
         if n >= size {
             c.out.array(if resp2_ws { 2 * size } else { size });
-            for (m, s) in z.iter() {
+            for (m, s) in z.iter_from_rank(0, true) {
                 reply_scored(&mut c.out, m.as_bytes(&mut b), s, withscores);
             }
             return Ok(());

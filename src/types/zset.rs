@@ -719,7 +719,7 @@ mod tests {
                 prop_assert_eq!(lp.rank(e, false), Some(i));
                 prop_assert_eq!(sl.rank(e, true), Some(m.len() - 1 - i));
                 let r: Model = lp.iter_from_rank(i, true).map(|(m, s)| (m.to_vec(), s)).collect();
-                let mut want: Model = m[..=i].to_vec();
+                let mut want: Model = m[..m.len() - i].to_vec();
                 want.reverse();
                 prop_assert_eq!(r, want);
             }
