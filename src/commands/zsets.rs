@@ -169,7 +169,7 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, a: &Args, incr_cmd: bool) -> C
     if flags.nx && flags.xx {
         return Err(CmdError::Static(error::NX_XX));
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
         return Err(CmdError::Static(error::ZADD_GT_LT_NX));
     }
     if flags.incr && elements > 1 {
@@ -492,7 +492,11 @@ fn zrange_generic(
                     if offset < 0 || (offset > 0 && offset >= len) {
                         emit(&mut c.out, &mut sink, std::iter::empty())
                     } else {
-                        let take = if limit < 0 { usize::MAX } else { limit as usize };
+                        let take = if limit < 0 {
+                            usize::MAX
+                        } else {
+                            limit as usize
+                        };
                         let it = z
                             .iter_score(r, rev)
                             .skip(offset as usize)
@@ -511,7 +515,11 @@ fn zrange_generic(
                     if offset < 0 || (offset > 0 && offset >= len) {
                         emit(&mut c.out, &mut sink, std::iter::empty())
                     } else {
-                        let take = if limit < 0 { usize::MAX } else { limit as usize };
+                        let take = if limit < 0 {
+                            usize::MAX
+                        } else {
+                            limit as usize
+                        };
                         let it = z
                             .iter_lex(r, rev)
                             .skip(offset as usize)
@@ -1083,6 +1091,7 @@ impl Src<'_> {
 }
 
 /// `zunionInterDiffGenericCommand`.
+#[allow(clippy::too_many_arguments)]
 fn zsetop_generic(
     srv: &mut Server,
     c: &mut Client,
@@ -1198,10 +1207,7 @@ fn zsetop_generic(
             SetOp::Inter => {
                 srcs.sort_by_key(|(s, _)| s.len());
                 if srcs[0].0.len() > 0 {
-                    let (first, rest) = srcs.split_first().map(|(f, r)| (f, r)).unwrap_or((
-                        &(Src::Missing, 1.0),
-                        &[],
-                    ));
+                    let (first, rest) = srcs.split_first().unwrap_or((&(Src::Missing, 1.0), &[]));
                     let mut stop = false;
                     first.0.for_each(|m, sc| {
                         if stop {
@@ -1229,10 +1235,7 @@ fn zsetop_generic(
                 }
             }
             SetOp::Diff => {
-                let (first, rest) = srcs.split_first().map(|(f, r)| (f, r)).unwrap_or((
-                    &(Src::Missing, 1.0),
-                    &[],
-                ));
+                let (first, rest) = srcs.split_first().unwrap_or((&(Src::Missing, 1.0), &[]));
                 first.0.for_each(|m, sc| {
                     if rest.iter().all(|(s, _)| s.score(m).is_none()) {
                         result.push((m.to_vec(), sc));
@@ -1254,8 +1257,11 @@ fn zsetop_generic(
         Some(d) => store_result(srv, c, d, result),
         None => {
             let n = result.len();
-            c.out
-                .array(if withscores && !c.out.resp3() { 2 * n } else { n });
+            c.out.array(if withscores && !c.out.resp3() {
+                2 * n
+            } else {
+                n
+            });
             for (m, s) in &result {
                 reply_scored(&mut c.out, m, *s, withscores);
             }
@@ -1277,15 +1283,42 @@ fn zdiff(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn zunionstore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    zsetop_generic(srv, c, a, Some(a.get(1)), 2, SetOp::Union, false, "zunionstore")
+    zsetop_generic(
+        srv,
+        c,
+        a,
+        Some(a.get(1)),
+        2,
+        SetOp::Union,
+        false,
+        "zunionstore",
+    )
 }
 
 fn zinterstore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    zsetop_generic(srv, c, a, Some(a.get(1)), 2, SetOp::Inter, false, "zinterstore")
+    zsetop_generic(
+        srv,
+        c,
+        a,
+        Some(a.get(1)),
+        2,
+        SetOp::Inter,
+        false,
+        "zinterstore",
+    )
 }
 
 fn zdiffstore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    zsetop_generic(srv, c, a, Some(a.get(1)), 2, SetOp::Diff, false, "zdiffstore")
+    zsetop_generic(
+        srv,
+        c,
+        a,
+        Some(a.get(1)),
+        2,
+        SetOp::Diff,
+        false,
+        "zdiffstore",
+    )
 }
 
 fn zintercard(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
