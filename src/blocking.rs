@@ -141,7 +141,9 @@ pub fn serve_ready_keys(srv: &mut Server) -> Vec<usize> {
                 if let Some(st) = unblock(srv, &mut c) {
                     let saved_db = c.db;
                     c.db = st.db;
+                    c.block_deadline_override = Some(st.deadline_ms);
                     reexecute(srv, &mut c, &st.argv);
+                    c.block_deadline_override = None;
                     if c.blocked.is_none() {
                         c.db = saved_db;
                         served.push(t);

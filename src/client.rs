@@ -75,6 +75,8 @@ pub struct Client {
     pub deny_blocking: bool,
     /// The blocked command is being re-executed (not a new call).
     pub reexecuting: bool,
+    /// While re-executing: the deadline the command first blocked with.
+    pub block_deadline_override: Option<i64>,
     /// Inside MULTI: the queued transaction.
     pub multi: Option<Box<crate::commands::multi::MultiState>>,
     /// WATCHed keys.
@@ -142,6 +144,7 @@ impl Client {
             blocked: None,
             deny_blocking: false,
             reexecuting: false,
+            block_deadline_override: None,
             multi: None,
             watched: Vec::new(),
             subs: Vec::new(),

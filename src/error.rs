@@ -400,3 +400,23 @@ mod tests {
         assert_eq!(CmdError::Syntax.code(), "ERR");
     }
 }
+
+// --- sorted sets (t_zset.c) ---
+pub const ZADD_GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
+pub const ZADD_INCR_PAIR: &str = "ERR INCR option supports a single increment-element pair";
+pub const ZSET_WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
+pub const ZRANGE_LIMIT_RANK: &str =
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX";
+pub const ZRANGE_WITHSCORES_LEX: &str =
+    "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
+pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const COUNT_POSITIVE: &str = "ERR count should be greater than 0";
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+
+/// "ERR at least 1 input key is needed for '<cmd>' command".
+pub fn zset_needs_input_key(cmd: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR at least 1 input key is needed for '{}' command",
+        cmd
+    ))
+}

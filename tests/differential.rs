@@ -369,3 +369,8 @@ fn sets() {
 fn lists() {
     run_script("lists");
 }
+
+#[test]
+fn zsets() {
+    run_script("zsets");
+}

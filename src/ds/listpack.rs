@@ -343,6 +343,22 @@ impl Listpack {
         self.buf.len()
     }
 
+    /// Bytes allocated for the buffer (MEMORY USAGE accounting).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Makes room for `add` more bytes without the `Vec`'s doubling, so the
+    /// allocation tracks the size like Redis's per-insert `lpRealloc`.
+    pub fn reserve_exact(&mut self, add: usize) {
+        self.buf.reserve_exact(add);
+    }
+
+    /// Drops unused capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.buf.shrink_to_fit();
+    }
+
     /// Re-checks integrity (always true for a `Listpack`; for tests).
     pub fn validate(&self) -> bool {
         validate(&self.buf)
@@ -388,24 +404,6 @@ impl Listpack {
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.buf[HDR_SIZE] == EOF
-    }
-
-    /// Bytes allocated for the listpack (>= `bytes_len`).
-    #[inline]
-    pub fn capacity(&self) -> usize {
-        self.buf.capacity()
-    }
-
-    /// Makes room for at least `add` more bytes without the `Vec` doubling
-    /// (Redis reallocs listpacks to their exact size).
-    #[inline]
-    pub fn reserve_exact(&mut self, add: usize) {
-        self.buf.reserve_exact(add);
-    }
-
-    /// Releases unused capacity.
-    pub fn shrink_to_fit(&mut self) {
-        self.buf.shrink_to_fit();
     }
 
     /// Whether adding `add` bytes keeps the listpack under 1GB (`lpSafeToAdd`).

@@ -40,33 +40,19 @@ struct Item {
     cmp: Option<Vec<u8>>,
 }
 
-/// Hash field lookup for `BY`/`GET key->field`.
-///
-/// FALLBACK until the hash type API is merged (this branch only has the
-/// stub): finds nothing, as if the field were missing. With the hashes
-/// branch's API the body is `_h.get(_field).map(|v| v.to_vec())`.
-fn hash_field(_h: &HashValue, _field: &[u8]) -> Option<Vec<u8>> {
-    None
+/// A hash field's value as bytes.
+fn hash_field(h: &HashValue, field: &[u8]) -> Option<Vec<u8>> {
+    h.get(field).map(|v| v.to_vec())
 }
 
 /// Members of a set in iteration order.
-///
-/// FALLBACK until the set type API is merged (stub here): empty, so SORT
-/// of a set returns nothing. With the sets branch's API the body is
-/// `_s.members_to_vec()`.
-fn set_members(_s: &SetValue) -> Vec<Vec<u8>> {
-    Vec::new()
+fn set_members(s: &SetValue) -> Vec<Vec<u8>> {
+    s.members_to_vec()
 }
 
 /// Members of a sorted set in score order.
-///
-/// FALLBACK until the zset type API is merged (stub here): empty. With the
-/// zsets branch's API the body collects `_z.iter()` members. Note Redis
-/// 7.0's SORT also converts a listpack zset to skiplist first
-/// (`zsetConvert(sortval, OBJ_ENCODING_SKIPLIST)`), which OBJECT ENCODING
-/// shows afterwards; do that in `sort_generic` once the API exists.
-fn zset_members(_z: &ZSetValue) -> Vec<Vec<u8>> {
-    Vec::new()
+fn zset_members(z: &ZSetValue) -> Vec<Vec<u8>> {
+    z.iter().map(|(m, _)| m.to_vec()).collect()
 }
 
 /// `lookupKeyByPattern`: `#` is the element itself; otherwise the first
@@ -153,11 +139,18 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
 
     let key = a.get(1);
     let db = &mut srv.dbs[c.db];
-    let found = if store.is_some() {
+    let mut found = if store.is_some() {
         db.lookup_write(key)
     } else {
         db.lookup_read(key)
     };
+    // Redis 7.0's SORT destructively converts a listpack zset first.
+    if let Some(o) = found.as_deref_mut() {
+        if let Value::ZSet(z) = &mut o.value {
+            z.convert_to_skiplist();
+        }
+    }
+    let found = found.map(|o| &*o);
     // Which kind of source, and (for the direct-load cases) its elements.
     enum Kind {
         List,
