@@ -15,6 +15,7 @@
 #   PIPELINES ["1 16"]
 #   TESTS [PING_INLINE,SET,GET,INCR,MSET]   redis-benchmark -t names
 #   CG_N [20000]     requests per callgrind run (a run of CG_N/10 is subtracted)
+#   CG_TESTS ["set get"] redis-benchmark tests measured by --callgrind
 #   LG_N [5000000]   requests (and -r range) for --latency-growth
 #   MEM_KEYS [1000000] keys for --memory
 #   FERROKV_BIN      server binary [$CARGO_TARGET_DIR/release/ferrokv-server]
@@ -47,6 +48,7 @@ KEYSPACE=${KEYSPACE:-100000}
 PIPELINES=${PIPELINES:-"1 16"}
 TESTS=${TESTS:-PING_INLINE,SET,GET,INCR,MSET}
 CG_N=${CG_N:-20000}
+CG_TESTS=${CG_TESTS:-set get}
 LG_N=${LG_N:-5000000}
 MEM_KEYS=${MEM_KEYS:-1000000}
 REDIS_SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
@@ -276,9 +278,9 @@ mode_callgrind() {
             --callgrind-out-file="$WORK/cg.$name.out" --dump-instr=no --compress-strings=no
         pid=$SERVER_PID
         # Warm up: create the keys and grow buffers before measuring.
-        redis-benchmark -p "$port" -c "$CLIENTS" -n "$CG_N" -r "$KEYSPACE" -P 16 -t set,get \
-            -q >/dev/null 2>&1
-        for test in set get; do
+        redis-benchmark -p "$port" -c "$CLIENTS" -n "$CG_N" -r "$KEYSPACE" -P 16 \
+            -t "${CG_TESTS// /,}" -q >/dev/null 2>&1
+        for test in $CG_TESTS; do
             for n in "$CG_N" "$small"; do
                 echo "callgrind $name $test -n $n" >&2
                 callgrind_control -z "$pid" >/dev/null
@@ -298,7 +300,7 @@ mode_callgrind() {
     echo
     echo "| test | ferrokv Ir/req | redis Ir/req | ratio |"
     echo "|---|---:|---:|---:|"
-    for test in set get; do
+    for test in $CG_TESTS; do
         awk -v t="${test^^}" -v fb="${IR[ferrokv, $test, $CG_N]}" -v fs="${IR[ferrokv, $test, $small]}" \
             -v rb="${IR[redis, $test, $CG_N]}" -v rs="${IR[redis, $test, $small]}" -v d=$((CG_N - small)) \
             'BEGIN { f = (fb - fs) / d; r = (rb - rs) / d

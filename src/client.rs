@@ -64,6 +64,8 @@ pub struct Client {
     pub last_cmd: Option<usize>,
     /// The socket reported writable but we had nothing to send.
     pub writable: bool,
+    /// Queued in `Server::to_flush` for a write this loop iteration.
+    pub write_queued: bool,
     /// Unix ms until which this client is blocked by DEBUG SLEEP-like waits
     /// or by CLIENT PAUSE; its input stays queued.
     pub local: bool,
@@ -138,6 +140,7 @@ impl Client {
             is_monitor: false,
             last_cmd: None,
             writable: false,
+            write_queued: false,
             local,
             total_net_in: 0,
             total_net_out: 0,

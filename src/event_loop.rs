@@ -146,6 +146,9 @@ pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> 
     loop {
         let now = Instant::now();
         let mut timeout = next_cron.saturating_duration_since(now);
+        if !srv.resume_input.is_empty() {
+            timeout = Duration::ZERO;
+        }
         if let Some(deadline) = blocking::next_deadline(&srv) {
             let wait = (deadline - clock::wall_ms()).max(0) as u64;
             timeout = timeout.min(Duration::from_millis(wait));
@@ -177,6 +180,20 @@ pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> 
                 handle_readable(&mut srv, t);
             }
         }
+        // Clients whose queued input can run again (unblocked, flushed).
+        if !srv.resume_input.is_empty() {
+            let resume = std::mem::take(&mut srv.resume_input);
+            for t in resume {
+                process_client_input(&mut srv, t);
+            }
+        }
+        // Retried while a WRITE pause lasts too: queued reads may run.
+        if !srv.pending_input.is_empty() && !srv.paused_for(false) {
+            let pending = std::mem::take(&mut srv.pending_input);
+            for t in pending {
+                process_client_input(&mut srv, t);
+            }
+        }
         if !srv.block_deadlines.is_empty() {
             let done = blocking::expire_timeouts(&mut srv);
             srv.to_flush.extend(done);
@@ -185,17 +202,10 @@ pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> 
             crate::tracking::broadcast_pending(&mut srv);
         }
         if !srv.to_flush.is_empty() {
-            flush_unblocked(&mut srv);
+            handle_pending_writes(&mut srv);
         }
         if !srv.monitors.is_empty() {
             flush_monitors(&mut srv);
-        }
-        // Retried while a WRITE pause lasts too: queued reads may run.
-        if !srv.pending_input.is_empty() && !srv.paused_for(false) {
-            let pending = std::mem::take(&mut srv.pending_input);
-            for t in pending {
-                process_client_input(&mut srv, t);
-            }
         }
         close_pending(&mut srv, &poll);
 
@@ -384,20 +394,16 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
     if queued_for_later && !srv.pending_input.contains(&t) {
         srv.pending_input.push(t);
     }
+    // Replies are written after every ready client has been processed
+    // (Redis's handleClientsWithPendingWrites in beforeSleep), so replies to
+    // many clients leave in one burst and their readers wake up once.
     let mut close = c.close_asap;
     if !close && c.pending_output() > 0 {
         if check_output_limit(srv, &mut c) {
             close = true;
-        } else {
-            srv.stats.io_writes += 1;
-            match c.write_socket() {
-                Ok(done) => {
-                    if done && c.close_after_reply {
-                        close = true;
-                    }
-                }
-                Err(_) => close = true,
-            }
+        } else if !c.write_queued {
+            c.write_queued = true;
+            srv.to_flush.push(t);
         }
     } else if c.close_after_reply && c.pending_output() == 0 {
         close = true;
@@ -459,20 +465,44 @@ fn check_output_limit(srv: &mut Server, c: &mut Client) -> bool {
     false
 }
 
-/// Writes the output of clients that were served or timed out while
-/// blocked, and resumes their queued input.
-fn flush_unblocked(srv: &mut Server) {
+/// Writes every client with pending output (its own replies, Pub/Sub
+/// messages, unblocked replies, invalidations) with one write each, and
+/// resumes clients that still have queued input.
+fn handle_pending_writes(srv: &mut Server) {
     let tokens = std::mem::take(&mut srv.to_flush);
     for t in tokens {
         let Some(Some(c)) = srv.clients.get_mut(t) else {
             continue;
         };
-        if c.pending_output() > 0 && c.write_socket().is_err() {
+        c.write_queued = false;
+        if c.close_asap {
+            continue;
+        }
+        if c.pending_output() > 0 {
+            srv.stats.io_writes += 1;
+            match c.write_socket() {
+                Ok(done) => {
+                    if done && c.close_after_reply {
+                        srv.to_close.push(t);
+                        continue;
+                    }
+                }
+                Err(_) => {
+                    srv.to_close.push(t);
+                    continue;
+                }
+            }
+        } else if c.close_after_reply {
             srv.to_close.push(t);
             continue;
         }
-        if c.pending_input() > 0 && c.blocked.is_none() && !srv.pending_input.contains(&t) {
-            srv.pending_input.push(t);
+        if c.pending_input() > 0
+            && c.blocked.is_none()
+            && !c.close_after_reply
+            && !srv.pending_input.contains(&t)
+            && !srv.resume_input.contains(&t)
+        {
+            srv.resume_input.push(t);
         }
     }
 }
@@ -493,6 +523,7 @@ fn close_pending(srv: &mut Server, poll: &Poll) {
                 srv.free_slots.push(t);
                 srv.monitors.retain(|&m| m != t);
                 srv.pending_input.retain(|&m| m != t);
+                srv.resume_input.retain(|&m| m != t);
             }
         }
     }

@@ -141,6 +141,9 @@ pub struct Server {
     /// Clients that got output from outside their own batch (unblocked,
     /// CLIENT UNBLOCK): flushed and resumed by the event loop.
     pub to_flush: Vec<usize>,
+    /// Clients with queued input that can run again now (after being
+    /// unblocked); processed without waiting for new events.
+    pub resume_input: Vec<usize>,
     /// WATCH: (db, key) -> ids of clients watching it.
     pub watched_keys: HashMap<(usize, Vec<u8>), Vec<u64>>,
     /// Ids of clients whose watched keys were modified.
@@ -206,6 +209,7 @@ impl Server {
             block_deadlines: std::collections::BTreeSet::new(),
             blocked_clients: 0,
             to_flush: Vec::new(),
+            resume_input: Vec::new(),
             watched_keys: HashMap::new(),
             cas_dirty: std::collections::HashSet::new(),
             pubsub_channels: HashMap::new(),
