@@ -3,10 +3,8 @@
 
 use super::{spec, Args, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::client::Client;
-use crate::clock;
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
-use crate::ds::sds::Sds;
 use crate::error::{self, CmdError, CmdResult};
 use crate::object::{Obj, Value};
 use crate::server::Server;
@@ -206,15 +204,7 @@ fn write_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut HashValue
 /// `hashTypeLookupWriteOrCreate`: the hash at `key`, created empty when
 /// missing (every caller adds at least one field before returning).
 fn write_or_create<'a>(db: &'a mut Db, key: &[u8]) -> Result<&'a mut HashValue, CmdError> {
-    db.expire_if_needed(key);
-    let lru = clock::lru_clock();
-    let (o, _) = db.dict.get_or_insert_with(
-        key,
-        || Sds::new(key),
-        || Obj::new(Value::Hash(Box::default()), lru),
-    );
-    o.lru = lru;
-    match &mut o.value {
+    match &mut db.get_or_create(key, || Value::Hash(Box::default())).value {
         Value::Hash(h) => Ok(h),
         _ => Err(CmdError::WrongType),
     }
