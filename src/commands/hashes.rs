@@ -6,6 +6,7 @@ use crate::client::Client;
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
 use crate::object::{Obj, Value};
 use crate::server::Server;
 use crate::types::hash::{HashValue, Limits};
@@ -239,6 +240,7 @@ fn hset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         i += 2;
     }
     srv.dirty += ((a.len() - 2) / 2) as u64;
+    notify::event(srv, c, notify::HASH, "hset", a.get(1));
     if a.get(0)[1].eq_ignore_ascii_case(&b's') {
         c.out.int(created);
     } else {
@@ -256,6 +258,7 @@ fn hsetnx(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         h.try_conversion(a.iter().skip(2), limits);
         h.set(a.get(2), a.get(3), limits);
         srv.dirty += 1;
+        notify::event(srv, c, notify::HASH, "hset", a.get(1));
         c.out.int(1);
     }
     Ok(())
@@ -341,6 +344,12 @@ fn hdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         db.delete(key);
     }
     srv.dirty += deleted as u64;
+    if deleted > 0 {
+        notify::event(srv, c, notify::HASH, "hdel", key);
+        if emptied {
+            notify::event(srv, c, notify::GENERIC, "del", key);
+        }
+    }
     c.out.int(deleted);
     Ok(())
 }
@@ -375,6 +384,7 @@ fn hincrby(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     let v = r?;
     srv.dirty += 1;
+    notify::event(srv, c, notify::HASH, "hincrby", a.get(1));
     c.out.int(v);
     Ok(())
 }
@@ -394,6 +404,7 @@ fn hincrbyfloat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     let v = r?;
     srv.dirty += 1;
+    notify::event(srv, c, notify::HASH, "hincrbyfloat", a.get(1));
     c.out.bulk(&v);
     Ok(())
 }
