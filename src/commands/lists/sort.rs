@@ -16,6 +16,7 @@ use crate::commands::Args;
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
 use crate::object::Value;
 use crate::server::Server;
 use crate::types::hash::HashValue;
@@ -332,9 +333,11 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
             if outputlen > 0 {
                 db.set(dest, Value::List(Box::new(list)), false);
                 srv.dirty += outputlen as u64;
+                notify::event(srv, c, notify::LIST, "sortstore", dest);
                 blocking::signal_key_ready(srv, c.db, dest);
             } else if db.delete(dest) {
                 srv.dirty += 1;
+                notify::event(srv, c, notify::GENERIC, "del", dest);
             }
             c.out.int(outputlen as i64);
         }
