@@ -130,6 +130,25 @@ impl Db {
         }
     }
 
+    /// lookupKeyReadWithFlags(LOOKUP_NOTOUCH) (EXISTS, TYPE, TTL): counts
+    /// hits/misses and raises "keymiss", but leaves the LRU alone.
+    pub fn lookup_read_notouch(&mut self, key: &[u8]) -> Option<&mut Obj> {
+        self.expire_if_needed(key);
+        match self.dict.get_mut(key) {
+            Some(o) => {
+                self.stat_hits += 1;
+                Some(o)
+            }
+            None => {
+                self.stat_misses += 1;
+                if self.event_mask & notify::KEY_MISS != 0 {
+                    self.events.push((KeyEvent::Miss, Sds::new(key)));
+                }
+                None
+            }
+        }
+    }
+
     /// Looks a key up for writing (no hit/miss accounting).
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Obj> {
         self.expire_if_needed(key);
@@ -167,6 +186,8 @@ impl Db {
     /// setKey(): stores `value` under `key`, replacing any old value; the
     /// TTL is cleared unless `keep_ttl`.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
+        // lookupKeyWrite first: a stale key expires ("expired", then "new").
+        self.expire_if_needed(key);
         let lru = clock::lru_clock();
         let mut value = Some(value);
         let (slot, inserted) =

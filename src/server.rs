@@ -294,7 +294,8 @@ impl Server {
         for db in &mut self.dbs {
             db.event_mask = mask;
             if mask == 0 {
-                db.events.retain(|(k, _)| *k == crate::db::KeyEvent::Expired);
+                db.events
+                    .retain(|(k, _)| *k == crate::db::KeyEvent::Expired);
             }
         }
     }

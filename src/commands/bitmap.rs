@@ -70,8 +70,8 @@ fn setbit(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     // bit flipped.
     if modified {
         srv.dirty += 1;
+        notify::event(srv, c, notify::STRING, "setbit", key);
     }
-    notify::event(srv, c, notify::STRING, "setbit", key);
     c.out.int(old as i64);
     Ok(())
 }

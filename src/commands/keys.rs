@@ -111,13 +111,17 @@ fn del(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 
 fn exists(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let db = &mut srv.dbs[c.db];
-    let n = a.iter().skip(1).filter(|k| db.exists(k)).count();
+    let n = a
+        .iter()
+        .skip(1)
+        .filter(|k| db.lookup_read_notouch(k).is_some())
+        .count();
     c.out.int(n as i64);
     Ok(())
 }
 
 fn type_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    match srv.dbs[c.db].lookup_notouch(a.get(1)) {
+    match srv.dbs[c.db].lookup_read_notouch(a.get(1)) {
         Some(o) => c.out.simple(o.value.obj_type().name()),
         None => c.out.simple("none"),
     }
@@ -497,7 +501,7 @@ fn pexpireat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 /// ttlGenericCommand: relative (TTL/PTTL) or absolute (EXPIRETIME).
 fn ttl_generic(srv: &mut Server, c: &mut Client, a: &Args, ms: bool, absolute: bool) -> CmdResult {
     let db = &mut srv.dbs[c.db];
-    if db.lookup_notouch(a.get(1)).is_none() {
+    if db.lookup_read_notouch(a.get(1)).is_none() {
         c.out.int(-2);
         return Ok(());
     }

@@ -1141,11 +1141,9 @@ fn zsetop_generic(
     let keys: Vec<&[u8]> = (0..setnum).map(|i| a.get(numkeys_idx + 1 + i)).collect();
     for &k in &keys {
         let db = &mut srv.dbs[c.db];
-        let o = if dst.is_some() {
-            db.lookup_write(k)
-        } else {
-            db.lookup_read(k)
-        };
+        // Redis 7.0 reads the sources with lookupKeyRead even for *STORE
+        // (a missing one raises "keymiss").
+        let o = db.lookup_read(k);
         if let Some(o) = o {
             if !matches!(o.value, Value::ZSet(_) | Value::Set(_)) {
                 return Err(CmdError::WrongType);

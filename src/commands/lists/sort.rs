@@ -140,11 +140,8 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
 
     let key = a.get(1);
     let db = &mut srv.dbs[c.db];
-    let mut found = if store.is_some() {
-        db.lookup_write(key)
-    } else {
-        db.lookup_read(key)
-    };
+    // lookupKeyRead even with STORE (Redis 7.0 raises "keymiss" for it).
+    let mut found = db.lookup_read(key);
     // Redis 7.0's SORT destructively converts a listpack zset first.
     if let Some(o) = found.as_deref_mut() {
         if let Value::ZSet(z) = &mut o.value {
