@@ -112,7 +112,7 @@ pub fn notify(
     }
     if flags & KEYEVENT != 0 {
         let chan = format!("__keyevent@{}__:{}", db, event).into_bytes();
-        publish_message(srv, cur.as_deref_mut(), &chan, key, false);
+        publish_message(srv, cur, &chan, key, false);
     }
 }
 

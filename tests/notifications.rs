@@ -490,6 +490,7 @@ fn keyspace_events_subsets() {
         ("Kg", false, KEYS),
         ("Kn", false, STRINGS),
         ("Em", false, SETS),
+        ("Kn", false, KEYS),
     ]);
 }
 

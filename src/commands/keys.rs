@@ -365,6 +365,8 @@ fn copy(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     srv.dirty += 1;
     notify::notify(srv, Some(c), notify::GENERIC, "copy_to", dst, dbid);
+    // A "new" logged in another db is not drained by the dispatcher.
+    srv.drain_key_events(Some(c));
     c.out.int(1);
     Ok(())
 }
@@ -398,6 +400,8 @@ fn move_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let src = c.db;
     notify::notify(srv, Some(c), notify::GENERIC, "move_from", key, src);
     notify::notify(srv, Some(c), notify::GENERIC, "move_to", key, dbid);
+    // A "new" logged in another db is not drained by the dispatcher.
+    srv.drain_key_events(Some(c));
     c.out.int(1);
     Ok(())
 }
