@@ -5,7 +5,22 @@ use crate::clock;
 use crate::ds::dict::Dict;
 use crate::ds::sds::Sds;
 use crate::error::CmdError;
+use crate::notify;
 use crate::object::{Obj, ObjType, Value};
+
+/// Keyspace events raised from inside `Db` itself, where Redis raises them
+/// from expireIfNeeded / lookupKey / dbAdd. They are queued in order and
+/// published by `Server::drain_key_events` before the command's own next
+/// event (so "expired" and "new" precede it, as in Redis).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum KeyEvent {
+    /// Lazily or actively expired (always logged: WATCH needs it too).
+    Expired,
+    /// Created (class NEW); logged only when that class is enabled.
+    New,
+    /// A read lookup missed (class KEY_MISS); logged only when enabled.
+    Miss,
+}
 
 pub struct Db {
     pub id: usize,
@@ -20,9 +35,13 @@ pub struct Db {
     pub stat_expired: u64,
     pub stat_hits: u64,
     pub stat_misses: u64,
-    /// Keys removed by expiry since the server last drained this log
-    /// (WATCH invalidation; keyspace events).
-    pub expired_log: Vec<Sds>,
+    /// Keys expired, created or missed since the server last drained this
+    /// log (WATCH invalidation; keyspace events).
+    pub events: Vec<(KeyEvent, Sds)>,
+    /// The `notify::NEW` / `notify::KEY_MISS` bits currently live, kept in
+    /// sync with notify-keyspace-events by `Server::sync_notify_mask` so
+    /// the hot paths only test a field.
+    pub event_mask: u32,
 }
 
 impl Db {
@@ -36,7 +55,25 @@ impl Db {
             stat_expired: 0,
             stat_hits: 0,
             stat_misses: 0,
-            expired_log: Vec::new(),
+            events: Vec::new(),
+            event_mask: 0,
+        }
+    }
+
+    /// Logs a "new" event for a key just created (dbAdd).
+    #[inline]
+    fn log_new(&mut self, key: &[u8]) {
+        if self.event_mask & notify::NEW != 0 {
+            self.events.push((KeyEvent::New, Sds::new(key)));
+        }
+    }
+
+    /// Logs a "keymiss" event (lookupKeyRead on a missing key).
+    #[inline]
+    pub fn log_miss(&mut self, key: &[u8]) {
+        self.stat_misses += 1;
+        if self.event_mask & notify::KEY_MISS != 0 {
+            self.events.push((KeyEvent::Miss, Sds::new(key)));
         }
     }
 
@@ -64,7 +101,7 @@ impl Db {
             Some(when) if when <= clock::now_ms() => {
                 if let Some((k, _)) = self.dict.remove(key) {
                     self.expires.remove(key);
-                    self.expired_log.push(k);
+                    self.events.push((KeyEvent::Expired, k));
                 }
                 self.stat_expired += 1;
                 true
@@ -83,7 +120,30 @@ impl Db {
                 Some(o)
             }
             None => {
+                // (fields, not log_miss(): `o` above borrows self.dict.)
                 self.stat_misses += 1;
+                if self.event_mask & notify::KEY_MISS != 0 {
+                    self.events.push((KeyEvent::Miss, Sds::new(key)));
+                }
+                None
+            }
+        }
+    }
+
+    /// lookupKeyReadWithFlags(LOOKUP_NOTOUCH) (EXISTS, TYPE, TTL): counts
+    /// hits/misses and raises "keymiss", but leaves the LRU alone.
+    pub fn lookup_read_notouch(&mut self, key: &[u8]) -> Option<&mut Obj> {
+        self.expire_if_needed(key);
+        match self.dict.get_mut(key) {
+            Some(o) => {
+                self.stat_hits += 1;
+                Some(o)
+            }
+            None => {
+                self.stat_misses += 1;
+                if self.event_mask & notify::KEY_MISS != 0 {
+                    self.events.push((KeyEvent::Miss, Sds::new(key)));
+                }
                 None
             }
         }
@@ -126,6 +186,8 @@ impl Db {
     /// setKey(): stores `value` under `key`, replacing any old value; the
     /// TTL is cleared unless `keep_ttl`.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
+        // lookupKeyWrite first: a stale key expires ("expired", then "new").
+        self.expire_if_needed(key);
         let lru = clock::lru_clock();
         let mut value = Some(value);
         let (slot, inserted) =
@@ -135,7 +197,9 @@ impl Db {
             slot.value = v;
             slot.lru = lru;
         }
-        if !inserted && !keep_ttl && !self.expires.is_empty() {
+        if inserted {
+            self.log_new(key);
+        } else if !keep_ttl && !self.expires.is_empty() {
             self.expires.remove(key);
         }
     }
@@ -144,13 +208,29 @@ impl Db {
     pub fn add(&mut self, key: &[u8], value: Value) {
         self.dict
             .insert(Sds::new(key), Obj::new(value, clock::lru_clock()));
+        self.log_new(key);
+    }
+
+    /// The object at `key` for writing, created by `make` when missing
+    /// (lookupKeyWrite + dbAdd, as the *WriteOrCreate helpers do).
+    pub fn get_or_create(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Obj {
+        self.expire_if_needed(key);
+        let lru = clock::lru_clock();
+        let (o, inserted) =
+            self.dict
+                .get_or_insert_with(key, || Sds::new(key), || Obj::new(make(), lru));
+        o.lru = lru;
+        if inserted && self.event_mask & notify::NEW != 0 {
+            self.events.push((KeyEvent::New, Sds::new(key)));
+        }
+        o
     }
 
     /// Removes a key because it expired (active expiry), logging it.
     pub fn delete_expired(&mut self, key: &[u8]) {
         if let Some((k, _)) = self.dict.remove(key) {
             self.expires.remove(key);
-            self.expired_log.push(k);
+            self.events.push((KeyEvent::Expired, k));
         }
     }
 

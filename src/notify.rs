@@ -100,6 +100,11 @@ pub fn notify(
     if flags & class == 0 || flags & (KEYSPACE | KEYEVENT) == 0 {
         return;
     }
+    // Events `Db` logged during this command (expired, new, keymiss) were
+    // raised before this one in Redis: publish them first.
+    if srv.dbs.iter().any(|d| !d.events.is_empty()) {
+        srv.drain_key_events(cur.as_deref_mut());
+    }
     if flags & KEYSPACE != 0 {
         let mut chan = format!("__keyspace@{}__:", db).into_bytes();
         chan.extend_from_slice(key);
@@ -107,7 +112,7 @@ pub fn notify(
     }
     if flags & KEYEVENT != 0 {
         let chan = format!("__keyevent@{}__:{}", db, event).into_bytes();
-        publish_message(srv, cur.as_deref_mut(), &chan, key, false);
+        publish_message(srv, cur, &chan, key, false);
     }
 }
 

@@ -170,7 +170,7 @@ impl Server {
             .collect();
         let dbs = (0..config.databases).map(Db::new).collect();
         let hz = config.hz;
-        Server {
+        let mut srv = Server {
             config,
             dbs,
             clients: Vec::new(),
@@ -217,7 +217,9 @@ impl Server {
             pubsub_shard_channels: HashMap::new(),
             tracking: Default::default(),
             client_tokens: HashMap::new(),
-        }
+        };
+        srv.sync_notify_mask();
+        srv
     }
 
     /// Iterates over connected clients except the one executing a command.
@@ -257,17 +259,47 @@ impl Server {
         }
     }
 
-    /// Handles keys deleted by lazy or active expiry since the last call:
-    /// they count as modified for WATCH.
-    pub fn drain_expired(&mut self) {
+    /// Publishes the events `Db` logged itself (expired / new / keymiss)
+    /// since the last call, in order; expired keys also count as modified
+    /// for WATCH. `cur` is the client running a command, if any, so it
+    /// receives its own push messages too.
+    pub fn drain_key_events(&mut self, mut cur: Option<&mut Client>) {
+        use crate::db::KeyEvent;
+        use crate::notify;
         for dbi in 0..self.dbs.len() {
-            if self.dbs[dbi].expired_log.is_empty() {
+            if self.dbs[dbi].events.is_empty() {
                 continue;
             }
-            let log = std::mem::take(&mut self.dbs[dbi].expired_log);
-            for key in &log {
-                crate::notify::notify(self, None, crate::notify::EXPIRED, "expired", key, dbi);
-                self.signal_modified_key(None, dbi, key);
+            let log = std::mem::take(&mut self.dbs[dbi].events);
+            for (kind, key) in &log {
+                let (class, name) = match kind {
+                    KeyEvent::Expired => (notify::EXPIRED, "expired"),
+                    KeyEvent::New => (notify::NEW, "new"),
+                    KeyEvent::Miss => (notify::KEY_MISS, "keymiss"),
+                };
+                notify::notify(self, cur.as_deref_mut(), class, name, key, dbi);
+                if *kind == KeyEvent::Expired {
+                    self.signal_modified_key(cur.as_deref_mut(), dbi, key);
+                }
+            }
+        }
+    }
+
+    /// Copies the NEW / KEY_MISS bits of notify-keyspace-events into every
+    /// `Db` (they log those events only when some subscriber could see them).
+    pub fn sync_notify_mask(&mut self) {
+        use crate::notify;
+        let f = self.config.notify_flags;
+        let mask = if f & (notify::KEYSPACE | notify::KEYEVENT) != 0 {
+            f & (notify::NEW | notify::KEY_MISS)
+        } else {
+            0
+        };
+        for db in &mut self.dbs {
+            db.event_mask = mask;
+            if mask == 0 {
+                db.events
+                    .retain(|(k, _)| *k == crate::db::KeyEvent::Expired);
             }
         }
     }
@@ -349,7 +381,7 @@ impl Server {
         }
         if self.active_expire_enabled {
             expire::active_expire_cycle(self, expire::CycleKind::Slow);
-            self.drain_expired();
+            self.drain_key_events(None);
         }
         self.databases_cron();
         if self.config.dynamic_hz {

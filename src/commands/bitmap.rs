@@ -9,6 +9,7 @@ use super::{spec, Args, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE
 use crate::client::Client;
 use crate::ds::bitops::{self, BitError, BitOp, BitfieldOp};
 use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
 use crate::object::Value;
 use crate::server::Server;
 
@@ -69,6 +70,7 @@ fn setbit(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     // bit flipped.
     if modified {
         srv.dirty += 1;
+        notify::event(srv, c, notify::STRING, "setbit", key);
     }
     c.out.int(old as i64);
     Ok(())
@@ -183,8 +185,10 @@ fn bitop(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if len > 0 {
         db.set(dest, Value::raw(result), false);
         srv.dirty += 1;
+        notify::event(srv, c, notify::STRING, "set", dest);
     } else if db.delete(dest) {
         srv.dirty += 1;
+        notify::event(srv, c, notify::GENERIC, "del", dest);
     }
     c.out.int(len as i64);
     Ok(())
@@ -253,6 +257,13 @@ fn bitfield_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) 
     };
     if changed {
         srv.dirty += 1;
+    }
+    // Redis counts every SET/INCRBY as a change for the event.
+    if ops
+        .iter()
+        .any(|o| matches!(o, BitfieldOp::Set { .. } | BitfieldOp::Incr { .. }))
+    {
+        notify::event(srv, c, notify::STRING, "setbit", key);
     }
     Ok(())
 }

@@ -209,6 +209,7 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if !srv.config.dynamic_hz {
         srv.hz = srv.config.hz;
     }
+    srv.sync_notify_mask();
     c.out.ok();
     Ok(())
 }

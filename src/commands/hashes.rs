@@ -3,11 +3,10 @@
 
 use super::{spec, Args, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::client::Client;
-use crate::clock;
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
-use crate::ds::sds::Sds;
 use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
 use crate::object::{Obj, Value};
 use crate::server::Server;
 use crate::types::hash::{HashValue, Limits};
@@ -206,15 +205,7 @@ fn write_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut HashValue
 /// `hashTypeLookupWriteOrCreate`: the hash at `key`, created empty when
 /// missing (every caller adds at least one field before returning).
 fn write_or_create<'a>(db: &'a mut Db, key: &[u8]) -> Result<&'a mut HashValue, CmdError> {
-    db.expire_if_needed(key);
-    let lru = clock::lru_clock();
-    let (o, _) = db.dict.get_or_insert_with(
-        key,
-        || Sds::new(key),
-        || Obj::new(Value::Hash(Box::default()), lru),
-    );
-    o.lru = lru;
-    match &mut o.value {
+    match &mut db.get_or_create(key, || Value::Hash(Box::default())).value {
         Value::Hash(h) => Ok(h),
         _ => Err(CmdError::WrongType),
     }
@@ -249,6 +240,7 @@ fn hset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         i += 2;
     }
     srv.dirty += ((a.len() - 2) / 2) as u64;
+    notify::event(srv, c, notify::HASH, "hset", a.get(1));
     if a.get(0)[1].eq_ignore_ascii_case(&b's') {
         c.out.int(created);
     } else {
@@ -266,6 +258,7 @@ fn hsetnx(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         h.try_conversion(a.iter().skip(2), limits);
         h.set(a.get(2), a.get(3), limits);
         srv.dirty += 1;
+        notify::event(srv, c, notify::HASH, "hset", a.get(1));
         c.out.int(1);
     }
     Ok(())
@@ -351,6 +344,12 @@ fn hdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         db.delete(key);
     }
     srv.dirty += deleted as u64;
+    if deleted > 0 {
+        notify::event(srv, c, notify::HASH, "hdel", key);
+        if emptied {
+            notify::event(srv, c, notify::GENERIC, "del", key);
+        }
+    }
     c.out.int(deleted);
     Ok(())
 }
@@ -385,6 +384,7 @@ fn hincrby(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     let v = r?;
     srv.dirty += 1;
+    notify::event(srv, c, notify::HASH, "hincrby", a.get(1));
     c.out.int(v);
     Ok(())
 }
@@ -404,6 +404,7 @@ fn hincrbyfloat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     let v = r?;
     srv.dirty += 1;
+    notify::event(srv, c, notify::HASH, "hincrbyfloat", a.get(1));
     c.out.bulk(&v);
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::client::Client;
 use crate::db::Db;
 use crate::ds::hyperloglog::{self as hll, HllError};
 use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
 use crate::object::Value;
 use crate::server::Server;
 
@@ -76,6 +77,7 @@ fn pfadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     };
     if updated {
         srv.dirty += 1;
+        notify::event(srv, c, notify::STRING, "pfadd", key);
     }
     c.out.int(updated as i64);
     Ok(())
@@ -160,6 +162,7 @@ fn pfmerge(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         db.add(dest, Value::raw(merged));
     }
     srv.dirty += 1;
+    notify::event(srv, c, notify::STRING, "pfadd", dest);
     c.out.ok();
     Ok(())
 }

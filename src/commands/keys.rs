@@ -8,6 +8,7 @@ use super::{
 use crate::client::Client;
 use crate::clock;
 use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
 use crate::object::{Obj, ObjType, Value};
 use crate::server::Server;
 use crate::util::glob::string_match;
@@ -94,12 +95,13 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 fn del(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let db = &mut srv.dbs[c.db];
     let mut n = 0;
     for k in a.iter().skip(1) {
+        let db = &mut srv.dbs[c.db];
         db.expire_if_needed(k);
         if db.delete(k) {
             n += 1;
+            notify::event(srv, c, notify::GENERIC, "del", k);
         }
     }
     srv.dirty += n;
@@ -109,13 +111,17 @@ fn del(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 
 fn exists(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let db = &mut srv.dbs[c.db];
-    let n = a.iter().skip(1).filter(|k| db.exists(k)).count();
+    let n = a
+        .iter()
+        .skip(1)
+        .filter(|k| db.lookup_read_notouch(k).is_some())
+        .count();
     c.out.int(n as i64);
     Ok(())
 }
 
 fn type_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    match srv.dbs[c.db].lookup_notouch(a.get(1)) {
+    match srv.dbs[c.db].lookup_read_notouch(a.get(1)) {
         Some(o) => c.out.simple(o.value.obj_type().name()),
         None => c.out.simple("none"),
     }
@@ -284,6 +290,8 @@ fn rename_generic(srv: &mut Server, c: &mut Client, a: &Args, nx: bool) -> CmdRe
         db.set_expire(dst, w);
     }
     srv.dirty += 1;
+    notify::event(srv, c, notify::GENERIC, "rename_from", src);
+    notify::event(srv, c, notify::GENERIC, "rename_to", dst);
     if nx {
         c.out.int(1);
     } else {
@@ -356,6 +364,9 @@ fn copy(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         ddb.set_expire(dst, w);
     }
     srv.dirty += 1;
+    notify::notify(srv, Some(c), notify::GENERIC, "copy_to", dst, dbid);
+    // A "new" logged in another db is not drained by the dispatcher.
+    srv.drain_key_events(Some(c));
     c.out.int(1);
     Ok(())
 }
@@ -386,6 +397,11 @@ fn move_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         ddb.set_expire(key, w);
     }
     srv.dirty += 1;
+    let src = c.db;
+    notify::notify(srv, Some(c), notify::GENERIC, "move_from", key, src);
+    notify::notify(srv, Some(c), notify::GENERIC, "move_to", key, dbid);
+    // A "new" logged in another db is not drained by the dispatcher.
+    srv.drain_key_events(Some(c));
     c.out.int(1);
     Ok(())
 }
@@ -460,12 +476,15 @@ fn expire_generic(
         c.out.int(0);
         return Ok(());
     }
-    if when <= clock::now_ms() {
+    let event = if when <= clock::now_ms() {
         db.delete(key);
+        "del"
     } else {
         db.set_expire(key, when);
-    }
+        "expire"
+    };
     srv.dirty += 1;
+    notify::event(srv, c, notify::GENERIC, event, key);
     c.out.int(1);
     Ok(())
 }
@@ -486,7 +505,7 @@ fn pexpireat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 /// ttlGenericCommand: relative (TTL/PTTL) or absolute (EXPIRETIME).
 fn ttl_generic(srv: &mut Server, c: &mut Client, a: &Args, ms: bool, absolute: bool) -> CmdResult {
     let db = &mut srv.dbs[c.db];
-    if db.lookup_notouch(a.get(1)).is_none() {
+    if db.lookup_read_notouch(a.get(1)).is_none() {
         c.out.int(-2);
         return Ok(());
     }
@@ -525,6 +544,7 @@ fn persist(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let removed = db.remove_expire(a.get(1));
     if removed {
         srv.dirty += 1;
+        notify::event(srv, c, notify::GENERIC, "persist", a.get(1));
     }
     c.out.int(removed as i64);
     Ok(())

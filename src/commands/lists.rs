@@ -14,6 +14,7 @@ use crate::client::Client;
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
 use crate::object::Value;
 use crate::server::Server;
 use crate::types::list::{End, ListValue};
@@ -94,6 +95,31 @@ fn list_read<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a ListValue>, Cm
             Value::List(l) => Ok(Some(l)),
             _ => Err(CmdError::WrongType),
         },
+    }
+}
+
+/// The keyspace event of a push onto `end`.
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    }
+}
+
+/// The keyspace event of a pop from `end`.
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
+    }
+}
+
+/// `listElementsRemoved`-style events after a pop from `key`: the pop,
+/// then "del" if the list was emptied (and removed).
+fn notify_popped(srv: &mut Server, c: &mut Client, key: &[u8], end: End, emptied: bool) {
+    notify::event(srv, c, notify::LIST, pop_event(end), key);
+    if emptied {
+        notify::event(srv, c, notify::GENERIC, "del", key);
     }
 }
 
@@ -181,6 +207,7 @@ fn push_generic(srv: &mut Server, c: &mut Client, a: &Args, end: End, xx: bool) 
         }
     };
     srv.dirty += (a.len() - 2) as u64;
+    notify::event(srv, c, notify::LIST, push_event(end), key);
     c.out.int(len as i64);
     blocking::signal_key_ready(srv, c.db, key);
     Ok(())
@@ -241,10 +268,12 @@ fn pop_generic(srv: &mut Server, c: &mut Client, a: &Args, end: End) -> CmdResul
             n
         }
     };
-    if l.is_empty() {
+    let emptied = l.is_empty();
+    if emptied {
         db.delete(key);
     }
     srv.dirty += n as u64;
+    notify_popped(srv, c, key, end, emptied);
     Ok(())
 }
 
@@ -392,6 +421,7 @@ fn lset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Err(CmdError::IndexOutOfRange);
     }
     srv.dirty += 1;
+    notify::event(srv, c, notify::LIST, "lset", a.get(1));
     c.out.ok();
     Ok(())
 }
@@ -415,6 +445,7 @@ fn linsert(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     let n = l.len();
     srv.dirty += 1;
+    notify::event(srv, c, notify::LIST, "linsert", key);
     c.out.int(n as i64);
     blocking::signal_key_ready(srv, c.db, key);
     Ok(())
@@ -429,10 +460,17 @@ fn lrem(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Ok(());
     };
     let removed = l.remove(a.get(3), count);
-    if l.is_empty() {
+    let emptied = l.is_empty();
+    if emptied {
         db.delete(key);
     }
     srv.dirty += removed as u64;
+    if removed > 0 {
+        notify::event(srv, c, notify::LIST, "lrem", key);
+        if emptied {
+            notify::event(srv, c, notify::GENERIC, "del", key);
+        }
+    }
     c.out.int(removed as i64);
     Ok(())
 }
@@ -447,10 +485,16 @@ fn ltrim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Ok(());
     };
     let removed = l.trim(start, stop);
-    if l.is_empty() {
+    let emptied = l.is_empty();
+    if emptied {
         db.delete(key);
     }
     srv.dirty += removed as u64;
+    // Redis notifies "ltrim" even when nothing was trimmed.
+    notify::event(srv, c, notify::LIST, "ltrim", key);
+    if emptied {
+        notify::event(srv, c, notify::GENERIC, "del", key);
+    }
     c.out.ok();
     Ok(())
 }
@@ -485,10 +529,12 @@ fn lmove_generic(
         return Ok(());
     };
     l.pop_into(from, &mut val);
+    let mut emptied = false;
     if src == dst {
         l.push(&val, to);
     } else {
-        if l.is_empty() {
+        emptied = l.is_empty();
+        if emptied {
             db.delete(src);
         }
         match list_write(db, dst)? {
@@ -501,6 +547,9 @@ fn lmove_generic(
         }
     }
     srv.dirty += 1;
+    // Redis: the push onto dst (lmoveHandlePush), then the pop from src.
+    notify::event(srv, c, notify::LIST, push_event(to), dst);
+    notify_popped(srv, c, src, from, emptied);
     c.out.bulk(&val);
     blocking::signal_key_ready(srv, c.db, dst);
     Ok(())
@@ -586,10 +635,12 @@ fn pop_first_nonempty(
                 n
             }
         };
-        if l.is_empty() {
+        let emptied = l.is_empty();
+        if emptied {
             db.delete(key);
         }
         srv.dirty += n as u64;
+        notify_popped(srv, c, key, end, emptied);
         return Ok(true);
     }
     Ok(false)

@@ -519,8 +519,8 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
             }
         }
     }
-    if srv.dbs[c.db].expired_log.len() > 0 {
-        srv.drain_expired();
+    if !srv.dbs[c.db].events.is_empty() {
+        srv.drain_key_events(Some(c));
     }
 
     if spec.flags & SKIP_SLOWLOG == 0 {

@@ -15,6 +15,7 @@ use crate::commands::keys::parse_cursor;
 use crate::db::Db;
 use crate::ds::sds::Sds;
 use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
 use crate::object::Value;
 use crate::server::Server;
 use crate::types::set::{Member, SetValue};
@@ -118,19 +119,27 @@ fn reply_union_of_one(c: &mut Client, s: &SetValue, max: usize) {
 }
 
 /// Stores a *STORE result (`setKey`, TTL cleared) or deletes the
-/// destination when it is empty; replies with the cardinality.
-fn store_result(srv: &mut Server, c: &mut Client, dst: &[u8], set: SetValue) {
+/// destination when it is empty; replies with the cardinality. `event`
+/// is the command's keyspace event ("sinterstore", ...).
+fn store_result(srv: &mut Server, c: &mut Client, dst: &[u8], set: SetValue, event: &str) {
     let db = &mut srv.dbs[c.db];
     if !set.is_empty() {
         let n = set.len();
         db.set(dst, Value::Set(Box::new(set)), false);
         c.out.int(n as i64);
+        notify::event(srv, c, notify::SET, event, dst);
         srv.dirty += 1;
     } else {
         c.out.int(0);
-        if db.delete(dst) {
-            srv.dirty += 1;
-        }
+        delete_dst(srv, c, dst);
+    }
+}
+
+/// An empty *STORE result: the destination is deleted ("del" if it existed).
+fn delete_dst(srv: &mut Server, c: &mut Client, dst: &[u8]) {
+    if srv.dbs[c.db].delete(dst) {
+        srv.dirty += 1;
+        notify::event(srv, c, notify::GENERIC, "del", dst);
     }
 }
 
@@ -156,6 +165,9 @@ fn sadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
     }
     srv.dirty += added;
+    if added > 0 {
+        notify::event(srv, c, notify::SET, "sadd", key);
+    }
     c.out.int(added as i64);
     Ok(())
 }
@@ -182,6 +194,12 @@ fn srem(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         db.delete(key);
     }
     srv.dirty += deleted;
+    if deleted > 0 {
+        notify::event(srv, c, notify::SET, "srem", key);
+        if emptied {
+            notify::event(srv, c, notify::GENERIC, "del", key);
+        }
+    }
     c.out.int(deleted as i64);
     Ok(())
 }
@@ -233,10 +251,15 @@ fn spop(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Ok(());
     };
     reply_member(c, p.as_member());
-    if s.is_empty() {
+    let emptied = s.is_empty();
+    if emptied {
         db.delete(key);
     }
     srv.dirty += 1;
+    notify::event(srv, c, notify::SET, "spop", key);
+    if emptied {
+        notify::event(srv, c, notify::GENERIC, "del", key);
+    }
     Ok(())
 }
 
@@ -263,6 +286,8 @@ fn spop_with_count(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         reply_union_of_one(c, s, max);
         db.delete(key);
         srv.dirty += size as u64;
+        notify::event(srv, c, notify::SET, "spop", key);
+        notify::event(srv, c, notify::GENERIC, "del", key);
         return Ok(());
     }
     let count = count as usize;
@@ -297,6 +322,7 @@ fn spop_with_count(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
     }
     srv.dirty += count as u64;
+    notify::event(srv, c, notify::SET, "spop", key);
     Ok(())
 }
 
@@ -418,6 +444,11 @@ fn smove(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         db.delete(src);
     }
     srv.dirty += 1;
+    notify::event(srv, c, notify::SET, "srem", src);
+    if emptied {
+        notify::event(srv, c, notify::GENERIC, "del", src);
+    }
+    let db = &mut srv.dbs[c.db];
     let added = match db.dict.get_mut(dst).map(|o| &mut o.value) {
         Some(Value::Set(s)) => s.add(ele, max),
         _ => {
@@ -429,6 +460,7 @@ fn smove(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     };
     if added {
         srv.dirty += 1;
+        notify::event(srv, c, notify::SET, "sadd", dst);
     }
     c.out.int(1);
     Ok(())
@@ -493,9 +525,7 @@ fn sinter_generic(
     }
     if empty {
         if let Some(d) = dst {
-            if db.delete(d) {
-                srv.dirty += 1;
-            }
+            delete_dst(srv, c, d);
             c.out.int(0);
         } else if card_only {
             c.out.int(0);
@@ -549,7 +579,7 @@ fn sinter_generic(
     if card_only {
         c.out.int(card as i64);
     } else if let (Some(d), Some(ds)) = (dst, dstset) {
-        store_result(srv, c, d, ds);
+        store_result(srv, c, d, ds, "sinterstore");
     } else if let Some(d) = deferred {
         c.out.set_set(d, card);
     }
@@ -662,7 +692,13 @@ fn sunion_diff_generic(
                 reply_member(c, m);
             }
         }
-        Some(d) => store_result(srv, c, d, dstset),
+        Some(d) => {
+            let event = match op {
+                SetOp::Union => "sunionstore",
+                SetOp::Diff => "sdiffstore",
+            };
+            store_result(srv, c, d, dstset, event)
+        }
     }
     Ok(())
 }

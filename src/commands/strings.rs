@@ -296,13 +296,12 @@ fn mset_generic(srv: &mut Server, c: &mut Client, a: &Args, nx: bool) -> CmdResu
         c.out.int(0);
         return Ok(());
     }
+    // Each key's "set" right after it is stored (after its "new", if any).
     for i in (1..a.len()).step_by(2) {
-        db.set(a.get(i), Value::from_bytes(a.get(i + 1)), false);
-    }
-    srv.dirty += ((a.len() - 1) / 2) as u64;
-    for i in (1..a.len()).step_by(2) {
+        srv.dbs[c.db].set(a.get(i), Value::from_bytes(a.get(i + 1)), false);
         notify::event(srv, c, notify::STRING, "set", a.get(i));
     }
+    srv.dirty += ((a.len() - 1) / 2) as u64;
     if nx {
         c.out.int(1);
     } else {

@@ -13,6 +13,7 @@ use crate::client::Client;
 use crate::ds::skiplist::{parse_lex_range, parse_range, ZLexRangeSpec, ZRangeSpec};
 use crate::ds::zset::{ZAddFlags, ZAddOutcome};
 use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
 use crate::object::Value;
 use crate::protocol::reply::ReplyBuf;
 use crate::server::Server;
@@ -97,13 +98,22 @@ fn zset_write<'a>(
     }
 }
 
-/// Deletes `key` if its zset became empty (Redis never keeps empty keys).
-fn delete_if_empty(srv: &mut Server, c: &Client, key: &[u8]) {
+/// Deletes `key` if its zset became empty (Redis never keeps empty keys);
+/// true if it did.
+fn delete_if_empty(srv: &mut Server, c: &Client, key: &[u8]) -> bool {
     let db = &mut srv.dbs[c.db];
-    if let Some(o) = db.dict.get(key) {
-        if matches!(&o.value, Value::ZSet(z) if z.is_empty()) {
-            db.delete(key);
-        }
+    match db.dict.get(key) {
+        Some(o) if matches!(&o.value, Value::ZSet(z) if z.is_empty()) => db.delete(key),
+        _ => false,
+    }
+}
+
+/// A command's own event on `key`, then "del" if it emptied the zset.
+fn notify_removed(srv: &mut Server, c: &mut Client, event: &str, key: &[u8]) {
+    let removed = delete_if_empty(srv, c, key);
+    notify::event(srv, c, notify::ZSET, event, key);
+    if removed {
+        notify::event(srv, c, notify::GENERIC, "del", key);
     }
 }
 
@@ -229,6 +239,8 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, a: &Args, incr_cmd: bool) -> C
     }
     if added + updated > 0 {
         srv.dirty += (added + updated) as u64;
+        let event = if flags.incr { "zincr" } else { "zadd" };
+        notify::event(srv, c, notify::ZSET, event, key);
     }
     if added > 0 {
         blocking::signal_key_ready(srv, c.db, key);
@@ -271,7 +283,9 @@ fn zrem(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             }
         }
     }
-    delete_if_empty(srv, c, key);
+    if deleted > 0 {
+        notify_removed(srv, c, "zrem", key);
+    }
     srv.dirty += deleted;
     c.out.int(deleted as i64);
     Ok(())
@@ -544,15 +558,22 @@ fn zrange_generic(
             items.reverse();
         }
         let dst = a.get(1);
-        store_result(srv, c, dst, items);
+        store_result(srv, c, dst, items, "zrangestore");
     }
     let _ = count;
     Ok(())
 }
 
 /// Stores a sorted result at `dst` (or deletes `dst` when empty) and
-/// replies its size, as the *STORE commands do.
-fn store_result(srv: &mut Server, c: &mut Client, dst: &[u8], items: Vec<(Vec<u8>, f64)>) {
+/// replies its size, as the *STORE commands do. `event` is the command's
+/// keyspace event ("zunionstore", ...).
+fn store_result(
+    srv: &mut Server,
+    c: &mut Client,
+    dst: &[u8],
+    items: Vec<(Vec<u8>, f64)>,
+    event: &str,
+) {
     let n = items.len();
     if n > 0 {
         let z = ZSetValue::from_sorted(
@@ -562,11 +583,13 @@ fn store_result(srv: &mut Server, c: &mut Client, dst: &[u8], items: Vec<(Vec<u8
         );
         srv.dbs[c.db].set(dst, Value::ZSet(Box::new(z)), false);
         srv.dirty += 1;
+        notify::event(srv, c, notify::ZSET, event, dst);
         blocking::signal_key_ready(srv, c.db, dst);
         c.out.int(n as i64);
     } else {
         if srv.dbs[c.db].delete(dst) {
             srv.dirty += 1;
+            notify::event(srv, c, notify::GENERIC, "del", dst);
         }
         c.out.int(0);
     }
@@ -637,7 +660,14 @@ fn zremrange_generic(srv: &mut Server, c: &mut Client, a: &Args, rt: RangeType) 
         Range::Score(r) => z.remove_range_by_score(&r),
         Range::Lex(r) => z.remove_range_by_lex(&r),
     };
-    delete_if_empty(srv, c, key);
+    if deleted > 0 {
+        let event = match rt {
+            RangeType::Score => "zremrangebyscore",
+            RangeType::Lex => "zremrangebylex",
+            _ => "zremrangebyrank",
+        };
+        notify_removed(srv, c, event, key);
+    }
     srv.dirty += deleted as u64;
     c.out.int(deleted as i64);
     Ok(())
@@ -717,7 +747,7 @@ fn zpop_generic(
         c.out.bulk(&m);
         c.out.double(s);
     }
-    delete_if_empty(srv, c, key);
+    notify_removed(srv, c, if max { "zpopmax" } else { "zpopmin" }, key);
     srv.dirty += n as u64;
     Ok(true)
 }
@@ -1111,11 +1141,9 @@ fn zsetop_generic(
     let keys: Vec<&[u8]> = (0..setnum).map(|i| a.get(numkeys_idx + 1 + i)).collect();
     for &k in &keys {
         let db = &mut srv.dbs[c.db];
-        let o = if dst.is_some() {
-            db.lookup_write(k)
-        } else {
-            db.lookup_read(k)
-        };
+        // Redis 7.0 reads the sources with lookupKeyRead even for *STORE
+        // (a missing one raises "keymiss").
+        let o = db.lookup_read(k);
         if let Some(o) = o {
             if !matches!(o.value, Value::ZSet(_) | Value::Set(_)) {
                 return Err(CmdError::WrongType);
@@ -1252,7 +1280,7 @@ fn zsetop_generic(
             .then_with(|| x.0.cmp(&y.0))
     });
     match dst {
-        Some(d) => store_result(srv, c, d, result),
+        Some(d) => store_result(srv, c, d, result, cmd),
         None => {
             let n = result.len();
             c.out.array(if withscores && !c.out.resp3() {

@@ -16,6 +16,7 @@ use crate::commands::Args;
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
 use crate::object::Value;
 use crate::server::Server;
 use crate::types::hash::HashValue;
@@ -139,11 +140,8 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
 
     let key = a.get(1);
     let db = &mut srv.dbs[c.db];
-    let mut found = if store.is_some() {
-        db.lookup_write(key)
-    } else {
-        db.lookup_read(key)
-    };
+    // lookupKeyRead even with STORE (Redis 7.0 raises "keymiss" for it).
+    let mut found = db.lookup_read(key);
     // Redis 7.0's SORT destructively converts a listpack zset first.
     if let Some(o) = found.as_deref_mut() {
         if let Value::ZSet(z) = &mut o.value {
@@ -332,9 +330,11 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
             if outputlen > 0 {
                 db.set(dest, Value::List(Box::new(list)), false);
                 srv.dirty += outputlen as u64;
+                notify::event(srv, c, notify::LIST, "sortstore", dest);
                 blocking::signal_key_ready(srv, c.db, dest);
             } else if db.delete(dest) {
                 srv.dirty += 1;
+                notify::event(srv, c, notify::GENERIC, "del", dest);
             }
             c.out.int(outputlen as i64);
         }
