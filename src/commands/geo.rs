@@ -153,7 +153,7 @@ fn geoadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         longidx += 1;
     }
-    if (a.len() - longidx) % 3 != 0 || (xx && nx) {
+    if !(a.len() - longidx).is_multiple_of(3) || (xx && nx) {
         return Err(CmdError::Syntax);
     }
     // Rewrite as ZADD key [NX|XX] [CH] score member ...
