@@ -11,6 +11,7 @@ use crate::client::Client;
 use crate::ds::geohash::{self, Shape, ShapeKind};
 use crate::ds::skiplist::ZRangeSpec;
 use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
 use crate::object::Value;
 use crate::server::Server;
 use crate::types::zset::ZSetValue;
@@ -486,6 +487,7 @@ fn georadius_generic(
                 if srv.dbs[c.db].delete(dst) {
                     let db = c.db;
                     srv.signal_modified_key(Some(&mut *c), db, dst);
+                    notify::event(srv, c, notify::GENERIC, "del", dst);
                     srv.dirty += 1;
                 }
                 c.out.int(0);
@@ -576,11 +578,18 @@ fn georadius_generic(
                 srv.dbs[c.db].set(dst, Value::ZSet(Box::new(z)), false);
                 let db = c.db;
                 srv.signal_modified_key(Some(&mut *c), db, dst);
+                let ev = if search {
+                    "geosearchstore"
+                } else {
+                    "georadiusstore"
+                };
+                notify::event(srv, c, notify::ZSET, ev, dst);
                 blocking::signal_key_ready(srv, c.db, dst);
                 srv.dirty += returned as u64;
             } else if srv.dbs[c.db].delete(dst) {
                 let db = c.db;
                 srv.signal_modified_key(Some(&mut *c), db, dst);
+                notify::event(srv, c, notify::GENERIC, "del", dst);
                 srv.dirty += 1;
             }
             c.out.int(returned as i64);
