@@ -420,3 +420,51 @@ pub fn zset_needs_input_key(cmd: &str) -> CmdError {
         cmd
     ))
 }
+
+// --- geo (geo.c) ---
+pub const GEO_UNSUPPORTED_UNIT: &str = "ERR unsupported unit provided. please use M, KM, FT, MI";
+pub const GEO_NEED_NUMERIC_RADIUS: &str = "ERR need numeric radius";
+pub const GEO_RADIUS_NEGATIVE: &str = "ERR radius cannot be negative";
+pub const GEO_NEED_NUMERIC_WIDTH: &str = "ERR need numeric width";
+pub const GEO_NEED_NUMERIC_HEIGHT: &str = "ERR need numeric height";
+pub const GEO_BOX_NEGATIVE: &str = "ERR height or width cannot be negative";
+pub const GEO_DECODE_MEMBER: &str = "ERR could not decode requested zset member";
+pub const GEO_COUNT_POSITIVE: &str = "ERR COUNT must be > 0";
+pub const GEO_ANY_NEEDS_COUNT: &str = "ERR the ANY argument requires COUNT argument";
+
+/// "ERR invalid longitude,latitude pair %f,%f".
+pub fn geo_invalid_pair(lon: f64, lat: f64) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR invalid longitude,latitude pair {:.6},{:.6}",
+        lon, lat
+    ))
+}
+
+/// "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for <cmd>".
+pub fn geo_need_from(cmd: &[u8]) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {}",
+        String::from_utf8_lossy(cmd)
+    ))
+}
+
+/// "ERR exactly one of BYRADIUS and BYBOX can be specified for <cmd>".
+pub fn geo_need_by(cmd: &[u8]) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR exactly one of BYRADIUS and BYBOX can be specified for {}",
+        String::from_utf8_lossy(cmd)
+    ))
+}
+
+/// "ERR <GEOSEARCHSTORE|STORE option in GEORADIUS> is not compatible with
+/// WITHDIST, WITHHASH and WITHCOORD options".
+pub fn geo_store_with(searchstore: bool) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR {} is not compatible with WITHDIST, WITHHASH and WITHCOORD options",
+        if searchstore {
+            "GEOSEARCHSTORE"
+        } else {
+            "STORE option in GEORADIUS"
+        }
+    ))
+}

@@ -374,3 +374,8 @@ fn lists() {
 fn zsets() {
     run_script("zsets");
 }
+
+#[test]
+fn geo() {
+    run_script("geo");
+}

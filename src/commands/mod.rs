@@ -13,6 +13,7 @@ pub mod command_cmd;
 pub mod config_cmd;
 pub mod connection;
 pub mod debug;
+pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod info;
@@ -316,6 +317,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(hashes::COMMANDS)
         .chain(sets::COMMANDS)
         .chain(zsets::COMMANDS)
+        .chain(geo::COMMANDS)
 }
 
 impl CommandTable {

@@ -260,7 +260,7 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, a: &Args, incr_cmd: bool) -> C
     Ok(())
 }
 
-fn zadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+pub(crate) fn zadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     zadd_generic(srv, c, a, false)
 }
 

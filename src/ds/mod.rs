@@ -3,6 +3,7 @@
 //! hyperloglog.c): each in its own module with property tests.
 pub mod bitops;
 pub mod dict;
+pub mod geohash;
 pub mod hyperloglog;
 pub mod intset;
 pub mod listpack;
