@@ -138,6 +138,12 @@ pub fn unwatch_all(srv: &mut Server, c: &mut Client) {
     srv.cas_dirty.remove(&c.id);
 }
 
+/// discardTransaction: leaves MULTI (if in it) and forgets watched keys.
+pub fn discard_transaction(srv: &mut Server, c: &mut Client) {
+    c.multi = None;
+    unwatch_all(srv, c);
+}
+
 fn key_is_expired(srv: &Server, db: usize, key: &[u8]) -> bool {
     srv.dbs[db]
         .get_expire(key)
