@@ -387,3 +387,8 @@ fn hello_reply_shape() {
 fn transactions() {
     run_script("transactions");
 }
+
+#[test]
+fn pubsub() {
+    run_script("pubsub");
+}
