@@ -141,8 +141,9 @@ pub struct Server {
     /// Clients that got output from outside their own batch (unblocked,
     /// CLIENT UNBLOCK): flushed and resumed by the event loop.
     pub to_flush: Vec<usize>,
-    /// WATCH: (db, key) -> ids of clients watching it.
-    pub watched_keys: HashMap<(usize, Vec<u8>), Vec<u64>>,
+    /// WATCH: (db, key) -> (id of a client watching it, whether the key was
+    /// already logically expired when it ran WATCH).
+    pub watched_keys: HashMap<(usize, Vec<u8>), Vec<(u64, bool)>>,
     /// Ids of clients whose watched keys were modified.
     pub cas_dirty: std::collections::HashSet<u64>,
     /// Pub/Sub: channel / pattern / shard channel -> subscriber tokens.
