@@ -132,6 +132,7 @@ pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
 pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
 pub const WATCH_INSIDE_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
 pub const EXEC_NESTED: &str = "ERR MULTI calls can not be nested";
+pub const NOT_ALLOWED_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
 pub const PUBSUB_CONTEXT: &str = "ERR Can't execute";
 pub const CONFIG_GET_ARGS: &str = "ERR wrong number of arguments for 'config|get' command";
 pub const DEBUG_RELOAD: &str = "ERR Error trying to load the RDB dump";
@@ -294,6 +295,17 @@ pub fn config_protected(name: &str) -> CmdError {
 
 pub fn config_rewrite_failed(reason: &str) -> CmdError {
     CmdError::Formatted(sanitize(format!("ERR Rewriting config file: {}", reason)))
+}
+
+/// execCommandAbort: EXEC itself was rejected (arity, auth, pubsub
+/// context...); Redis drops the "ERR " of a generic error but keeps other codes.
+pub fn exec_abort(e: &CmdError) -> CmdError {
+    let m = e.message();
+    let reason = m.strip_prefix("ERR ").unwrap_or(&m);
+    CmdError::Formatted(format!(
+        "EXECABORT Transaction discarded because of: {}",
+        reason
+    ))
 }
 
 pub fn pubsub_context(cmd: &str) -> CmdError {

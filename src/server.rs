@@ -144,8 +144,9 @@ pub struct Server {
     /// Clients with queued input that can run again now (after being
     /// unblocked); processed without waiting for new events.
     pub resume_input: Vec<usize>,
-    /// WATCH: (db, key) -> ids of clients watching it.
-    pub watched_keys: HashMap<(usize, Vec<u8>), Vec<u64>>,
+    /// WATCH: (db, key) -> (id of a client watching it, whether the key was
+    /// already logically expired when it ran WATCH).
+    pub watched_keys: HashMap<(usize, Vec<u8>), Vec<(u64, bool)>>,
     /// Ids of clients whose watched keys were modified.
     pub cas_dirty: std::collections::HashSet<u64>,
     /// Pub/Sub: channel / pattern / shard channel -> subscriber tokens.

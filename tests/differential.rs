@@ -9,6 +9,8 @@
 //! - `@skip-reply`: send the next command to both but don't compare replies.
 //! - `@sorted`: compare the next reply as a sorted multiset of its flattened
 //!   elements (for SCAN/KEYS whose order legitimately differs).
+//! - `@replies N`: the next command produces N replies (SUBSCRIBE a b, or a
+//!   PUBLISH that also delivers a push to the publisher); all are compared.
 //!
 //! Set FERROKV_DIFF_SELF=1 to run the scripts against two real redis-servers,
 //! which validates that a script has no legitimately differing lines.
@@ -118,6 +120,7 @@ fn run_script(name: &str) {
     let mut failures = Vec::new();
     let mut skip_next = false;
     let mut sorted_next = false;
+    let mut replies_next = 1usize;
     for (lineno, raw_line) in text.lines().enumerate() {
         let lineno = lineno + 1;
         let line = raw_line.trim();
@@ -149,6 +152,13 @@ fn run_script(name: &str) {
                 sorted_next = true;
                 continue;
             }
+            _ if line.starts_with("@replies ") => {
+                replies_next = line["@replies ".len()..]
+                    .trim()
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{}:{}: {}", name, lineno, e));
+                continue;
+            }
             _ if line.starts_with('@') => panic!("{}:{}: unknown directive {}", name, lineno, line),
             _ => {}
         }
@@ -156,8 +166,26 @@ fn run_script(name: &str) {
         let argv: Vec<&[u8]> = args.iter().map(|v| v.as_slice()).collect();
         a.send(&argv);
         b.send(&argv);
-        let rb = b.read_reply();
-        let ra = match a.try_read_reply() {
+        let n = std::mem::replace(&mut replies_next, 1);
+        let mut rb = Vec::new();
+        for _ in 0..n {
+            rb.extend_from_slice(&b.read_reply());
+        }
+        let mut got = Ok(Some(Vec::new()));
+        for _ in 0..n {
+            match a.try_read_reply() {
+                Ok(Some(r)) => {
+                    if let Ok(Some(acc)) = got.as_mut() {
+                        acc.extend_from_slice(&r);
+                    }
+                }
+                other => {
+                    got = other;
+                    break;
+                }
+            }
+        }
+        let ra = match got {
             Ok(Some(r)) => r,
             other => {
                 failures.push(format!(
@@ -378,4 +406,14 @@ fn zsets() {
 #[test]
 fn geo() {
     run_script("geo");
+}
+
+#[test]
+fn transactions() {
+    run_script("transactions");
+}
+
+#[test]
+fn pubsub() {
+    run_script("pubsub");
 }

@@ -475,6 +475,16 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         finish_reply(c, reply_start);
         return;
     }
+    if c.multi.is_some() && spec.flags & NO_MULTI != 0 {
+        reject(
+            srv,
+            c,
+            Some(idx),
+            &CmdError::Static(error::NOT_ALLOWED_IN_MULTI),
+        );
+        finish_reply(c, reply_start);
+        return;
+    }
     if c.multi.is_some() && !multi::runs_inside_multi(&srv.commands.entries[idx].fullname) {
         if let Some(m) = c.multi.as_mut() {
             m.commands.push(args.to_vec());
@@ -592,6 +602,14 @@ fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
     }
     if let Some(i) = idx {
         srv.commands.entries[i].stats.rejected += 1;
+        // EXEC itself rejected: the transaction is discarded (execCommandAbort).
+        if srv.commands.entries[i].fullname == "exec" {
+            multi::discard_transaction(srv, c);
+            let e = error::exec_abort(e);
+            count_error(srv, &e);
+            c.out.error(&e);
+            return;
+        }
     }
     count_error(srv, e);
     c.out.error(e);

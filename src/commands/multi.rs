@@ -83,42 +83,83 @@ pub struct MultiState {
     pub aborted: bool,
 }
 
-/// One watched key of a client.
+/// One watched key of a client (whether it was already expired at WATCH
+/// time is kept next to the client id in `Server::watched_keys`).
 pub struct WatchedKey {
     pub db: usize,
     pub key: Vec<u8>,
-    /// Already logically expired when WATCH ran (isWatchedKeyExpired).
-    pub expired_at_watch: bool,
 }
 
-/// signalModifiedKey for WATCH: every client watching `key` in `db` will
-/// fail its EXEC.
+/// signalModifiedKey for WATCH (touchWatchedKey): every client watching
+/// `key` in `db` will fail its EXEC. A watcher that saw the key already
+/// logically expired is not dirtied by that key's deletion (no logical
+/// change), nor while the same expired value is still there.
 pub fn touch_key(srv: &mut Server, db: usize, key: &[u8]) {
     if srv.watched_keys.is_empty() {
         return;
     }
-    if let Some(ids) = srv.watched_keys.get(&(db, key.to_vec())) {
-        for &id in ids {
-            srv.cas_dirty.insert(id);
+    let Some(ws) = srv.watched_keys.get_mut(&(db, key.to_vec())) else {
+        return;
+    };
+    let present = srv.dbs[db].dict.contains_key(key);
+    let still_expired = present
+        && srv.dbs[db]
+            .get_expire(key)
+            .is_some_and(|w| w <= clock::now_ms());
+    for (id, expired_at_watch) in ws.iter_mut() {
+        if *expired_at_watch {
+            if !present {
+                *expired_at_watch = false;
+                continue;
+            }
+            if still_expired {
+                continue;
+            }
         }
+        srv.cas_dirty.insert(*id);
     }
 }
 
 /// touchAllWatchedKeysInDb: before FLUSHDB/FLUSHALL/SWAPDB, dirty every
-/// watcher of a key that exists in `db` (or in `other`, for SWAPDB).
+/// watcher of a key that exists in `db` (or in `other`, for SWAPDB: the
+/// db whose contents replace `db`'s).
 pub fn touch_all_in_db(srv: &mut Server, db: usize, other: Option<usize>) {
     if srv.watched_keys.is_empty() {
         return;
     }
+    let now = clock::now_ms();
+    let dbs = &srv.dbs;
+    let expired_in = |d: usize, key: &[u8]| dbs[d].get_expire(key).is_some_and(|w| w <= now);
     let mut dirty = Vec::new();
-    for ((d, key), ids) in srv.watched_keys.iter() {
+    for ((d, key), ws) in srv.watched_keys.iter_mut() {
         if *d != db {
             continue;
         }
-        let exists = srv.dbs[db].dict.contains_key(key)
-            || other.is_some_and(|o| srv.dbs[o].dict.contains_key(key));
-        if exists {
-            dirty.extend_from_slice(ids);
+        let in_emptied = dbs[db].dict.contains_key(key);
+        let in_other = other.is_some_and(|o| dbs[o].dict.contains_key(key));
+        if !in_emptied && !in_other {
+            continue;
+        }
+        for (id, expired_at_watch) in ws.iter_mut() {
+            if *expired_at_watch {
+                match other {
+                    // Expired key now deleted: no logical change.
+                    Some(o) if in_other => {
+                        if expired_in(o, key) {
+                            continue; // expired key remains expired
+                        }
+                    }
+                    _ => {
+                        *expired_at_watch = false;
+                        continue;
+                    }
+                }
+            } else if !in_emptied && other.is_some_and(|o| expired_in(o, key)) {
+                // A missing key replaced with an expired one.
+                *expired_at_watch = true;
+                continue;
+            }
+            dirty.push(*id);
         }
     }
     srv.cas_dirty.extend(dirty);
@@ -129,13 +170,19 @@ pub fn unwatch_all(srv: &mut Server, c: &mut Client) {
     for w in c.watched.drain(..) {
         let k = (w.db, w.key);
         if let Some(ids) = srv.watched_keys.get_mut(&k) {
-            ids.retain(|&id| id != c.id);
+            ids.retain(|&(id, _)| id != c.id);
             if ids.is_empty() {
                 srv.watched_keys.remove(&k);
             }
         }
     }
     srv.cas_dirty.remove(&c.id);
+}
+
+/// discardTransaction: leaves MULTI (if in it) and forgets watched keys.
+pub fn discard_transaction(srv: &mut Server, c: &mut Client) {
+    c.multi = None;
+    unwatch_all(srv, c);
 }
 
 fn key_is_expired(srv: &Server, db: usize, key: &[u8]) -> bool {
@@ -170,10 +217,14 @@ fn exec(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
         unwatch_all(srv, c);
         return Err(CmdError::Static(crate::error::EXECABORT));
     }
-    let expired = c
-        .watched
-        .iter()
-        .any(|w| !w.expired_at_watch && key_is_expired(srv, w.db, &w.key));
+    // isWatchedKeyExpired: keys already expired at WATCH time are ignored.
+    let expired = c.watched.iter().any(|w| {
+        key_is_expired(srv, w.db, &w.key)
+            && !srv
+                .watched_keys
+                .get(&(w.db, w.key.clone()))
+                .is_some_and(|ws| ws.iter().any(|&(id, e)| id == c.id && e))
+    });
     if srv.cas_dirty.contains(&c.id) || expired {
         unwatch_all(srv, c);
         c.out.null_array();
@@ -212,11 +263,10 @@ fn watch(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         srv.watched_keys
             .entry((c.db, key.to_vec()))
             .or_default()
-            .push(c.id);
+            .push((c.id, expired_at_watch));
         c.watched.push(WatchedKey {
             db: c.db,
             key: key.to_vec(),
-            expired_at_watch,
         });
     }
     c.out.ok();

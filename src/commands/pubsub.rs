@@ -508,7 +508,8 @@ fn pubsub_shardchannels(srv: &mut Server, c: &mut Client, a: &Args) -> crate::er
 }
 
 fn numsub(c: &mut Client, a: &Args, map: &std::collections::HashMap<Vec<u8>, Vec<usize>>) {
-    c.out.map(a.len() - 2);
+    // Redis 7.0 replies a flat array even in RESP3 (addReplyArrayLen(argc-2)*2).
+    c.out.array((a.len() - 2) * 2);
     for ch in a.iter().skip(2) {
         c.out.bulk(ch);
         c.out.int(map.get(ch).map_or(0, |v| v.len()) as i64);
