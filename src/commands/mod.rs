@@ -18,6 +18,7 @@ pub mod hyperloglog;
 pub mod info;
 pub mod keys;
 pub mod lists;
+pub mod memory;
 pub mod multi;
 pub mod pubsub;
 pub mod server_cmds;
@@ -316,6 +317,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(hashes::COMMANDS)
         .chain(sets::COMMANDS)
         .chain(zsets::COMMANDS)
+        .chain(memory::COMMANDS)
 }
 
 impl CommandTable {
