@@ -218,3 +218,41 @@ fn memory_subcommands() {
     assert_eq!(names, want);
     srv.assert_no_panic();
 }
+
+#[test]
+fn memory_replies_match_redis() {
+    let cmds: &[&[&str]] = &[
+        &["MEMORY", "HELP"],
+        &["MEMORY", "USAGE", "nokey"],
+        &["MEMORY", "USAGE", "nokey", "SAMPLES"],
+        &["MEMORY", "USAGE", "nokey", "SAMPLES", "0"],
+        &["MEMORY", "USAGE", "nokey", "samples", "-1"],
+        &["MEMORY", "USAGE", "nokey", "SAMPLES", "1.5"],
+        &["MEMORY", "USAGE", "nokey", "FOO", "1"],
+        &["MEMORY", "USAGE"],
+        &["MEMORY"],
+        &["MEMORY", "FOO"],
+        &["MEMORY", "STATS", "x"],
+        &["MEMORY", "PURGE"],
+        &["MEMORY", "DOCTOR"],
+        &["HELLO", "3"],
+        &["MEMORY", "DOCTOR"],
+        &["MEMORY", "USAGE", "nokey"],
+    ];
+    let ours = Server::start(&[]);
+    let real = common::RealRedis::start();
+    let (mut a, mut b) = (ours.conn(), real.conn());
+    for args in cmds {
+        let (ra, rb) = (a.cmd(args), b.cmd(args));
+        if args[0] == "HELLO" {
+            continue;
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&ra),
+            String::from_utf8_lossy(&rb),
+            "{:?}",
+            args
+        );
+    }
+    ours.assert_no_panic();
+}

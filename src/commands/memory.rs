@@ -7,7 +7,7 @@
 //! allocation, its dict entry and bucket share, and `Value::heap_size()` —
 //! to stay comparable with the `used_memory` delta of creating the key.
 
-use super::{container, spec, Args, CommandSpec, Group, LOADING, READONLY, STALE};
+use super::{container, spec, Args, CommandSpec, Group, LOADING, NOKEYS, READONLY, STALE};
 use crate::client::Client;
 use crate::db::Db;
 use crate::ds::sds::Sds;
@@ -19,73 +19,88 @@ use std::mem::size_of;
 
 const G: Group = Group::Server;
 
-pub static COMMANDS: &[CommandSpec] = &[container(
-    "memory",
-    G,
-    "4.0.0",
-    "A container for memory diagnostics commands.",
-    SUBS,
-)];
+pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
+    complexity: "Depends on subcommand.",
+    ..container(
+        "memory",
+        G,
+        "4.0.0",
+        "A container for memory diagnostics commands",
+        SUBS,
+    )
+}];
+
+/// One subcommand with its COMMAND DOCS complexity.
+const fn sub(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    summary: &'static str,
+    complexity: &'static str,
+    handler: super::Handler,
+) -> CommandSpec {
+    CommandSpec {
+        complexity,
+        ..spec(name, arity, flags, keys, G, "4.0.0", summary, handler)
+    }
+}
+
+const SLOW: &str = "Depends on how much memory is allocated, could be slow";
 
 static SUBS: &[CommandSpec] = &[
-    spec(
+    sub(
         "doctor",
         2,
         0,
-        (0, 0, 0),
-        G,
-        "4.0.0",
-        "Outputs a memory problems report.",
+        NOKEYS,
+        "Outputs memory problems report",
+        "O(1)",
         doctor,
     ),
-    spec(
+    sub(
         "help",
         2,
         LOADING | STALE,
-        (0, 0, 0),
-        G,
-        "4.0.0",
-        "Returns helpful text about the different subcommands.",
+        NOKEYS,
+        "Show helpful text about the different subcommands",
+        "O(1)",
         help,
     ),
-    spec(
+    sub(
         "malloc-stats",
         2,
         0,
-        (0, 0, 0),
-        G,
-        "4.0.0",
-        "Returns the allocator statistics.",
+        NOKEYS,
+        "Show allocator internal stats",
+        SLOW,
         malloc_stats,
     ),
-    spec(
+    sub(
         "purge",
         2,
         0,
-        (0, 0, 0),
-        G,
-        "4.0.0",
-        "Asks the allocator to release memory.",
+        NOKEYS,
+        "Ask the allocator to release memory",
+        SLOW,
         purge,
     ),
-    spec(
+    sub(
         "stats",
         2,
         0,
-        (0, 0, 0),
-        G,
-        "4.0.0",
-        "Returns details about memory usage.",
+        NOKEYS,
+        "Show memory usage details",
+        "O(1)",
         stats,
     ),
-    spec(
+    sub(
         "usage",
         -3,
         READONLY,
         (2, 2, 1),
-        G,
-        "4.0.0",
-        "Estimates the memory usage of a key.",
+        "Estimate the memory usage of a key",
+        "O(N) where N is the number of samples.",
         usage,
     ),
 ];
