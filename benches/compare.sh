@@ -6,6 +6,7 @@
 #   benches/compare.sh --callgrind       user-space instructions per SET and GET (valgrind)
 #   benches/compare.sh --latency-growth  max latency while the keyspace grows to millions of keys
 #   benches/compare.sh --memory          bytes per key for 1M small string keys
+#   benches/compare.sh --collections-memory  bytes per key for hashes, sets and sorted sets
 #
 # Environment (defaults in brackets):
 #   ROUNDS [3]       alternating rounds (ferrokv, redis, ferrokv, redis, ...)
@@ -13,11 +14,16 @@
 #   CLIENTS [50]     redis-benchmark -c
 #   KEYSPACE [100000] redis-benchmark -r
 #   PIPELINES ["1 16"]
-#   TESTS [PING_INLINE,SET,GET,INCR,MSET]   redis-benchmark -t names
+#   TESTS [PING_INLINE,SET,GET,INCR,MSET]   redis-benchmark -t names; collection
+#                    tests work too (LPUSH,RPUSH,LPOP,RPOP,SADD,SPOP,HSET,ZADD,ZPOPMIN,
+#                    LRANGE_100,LRANGE_300,LRANGE_500,LRANGE_600). redis-benchmark
+#                    fills "mylist" with an LPUSH run before each LRANGE_* test; the
+#                    CPU of an equal LPUSH-only run is subtracted from those rows.
 #   CG_N [20000]     requests per callgrind run (a run of CG_N/10 is subtracted)
 #   CG_TESTS ["set get"] redis-benchmark tests measured by --callgrind
 #   LG_N [5000000]   requests (and -r range) for --latency-growth
 #   MEM_KEYS [1000000] keys for --memory
+#   CM_KEYS [10000]  keys per type for --collections-memory
 #   FERROKV_BIN      server binary [$CARGO_TARGET_DIR/release/ferrokv-server]
 #   REDIS_SERVER     [/usr/bin/redis-server]
 #   KEEP_WORK=1      keep the temp dir (logs; callgrind dumps for callgrind_annotate)
@@ -31,8 +37,9 @@ case "${1:-}" in
 --callgrind) MODE=callgrind ;;
 --latency-growth) MODE=latency ;;
 --memory) MODE=memory ;;
+--collections-memory) MODE=cmemory ;;
 -h | --help)
-    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 *)
@@ -51,6 +58,7 @@ CG_N=${CG_N:-20000}
 CG_TESTS=${CG_TESTS:-set get}
 LG_N=${LG_N:-5000000}
 MEM_KEYS=${MEM_KEYS:-1000000}
+CM_KEYS=${CM_KEYS:-10000}
 REDIS_SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -157,13 +165,31 @@ cpu_ticks() {
 
 # bench PORT PID TEST PIPELINE NREQ -> "rps p50 p99 max cpu_us_per_req"
 bench() {
-    local port=$1 pid=$2 test=$3 pipe=$4 n=$5 t0 t1 out
+    local port=$1 pid=$2 test=$3 pipe=$4 n=$5 t0 t1 out prep=0
+    local lc
+    lc=$(echo "$test" | tr 'A-Z' 'a-z')
+    case $lc in
+    lrange_*)
+        # redis-benchmark runs "LPUSH (needed to benchmark LRANGE)" with the
+        # same -n first; charge the LRANGE row only for its own CPU by
+        # subtracting an equal LPUSH-only run.
+        t0=$(cpu_ticks "$pid")
+        redis-benchmark -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" -P "$pipe" \
+            -t lpush -q >/dev/null 2>&1
+        t1=$(cpu_ticks "$pid")
+        prep=$((t1 - t0))
+        ;;
+    esac
     t0=$(cpu_ticks "$pid")
     out=$(redis-benchmark -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" -P "$pipe" \
-        -t "$(echo "$test" | tr 'A-Z' 'a-z')" --csv 2>/dev/null)
+        -t "$lc" --csv 2>/dev/null)
     t1=$(cpu_ticks "$pid")
-    # Row whose test name (up to the first space, e.g. "MSET (10 keys)") matches.
-    echo "$out" | awk -F'"?,"?' -v t="$test" -v ticks=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$n" '
+    local ticks=$((t1 - t0 - prep))
+    [ "$ticks" -lt 0 ] && ticks=0
+    # Row whose test name (up to the first space, e.g. "MSET (10 keys)",
+    # "LRANGE_100 (first 100 elements)") matches; the LPUSH preparation row
+    # of LRANGE_* ("LPUSH (needed to benchmark LRANGE)") does not.
+    echo "$out" | awk -F'"?,"?' -v t="$test" -v ticks=$ticks -v hz="$CLK_TCK" -v n="$n" '
         NR > 1 { gsub(/"/, ""); split($1, a, " ");
                  if (toupper(a[1]) == toupper(t)) {
                      printf "%s %s %s %s %.3f\n", $2, $5, $7, $8, ticks * 1e6 / hz / n; found = 1; exit } }
@@ -371,9 +397,68 @@ mode_memory() {
     done
 }
 
+# ---------------------------------------------------------------- collections memory
+# One type at a time: FLUSHALL, used_memory, load CM_KEYS keys with redis-cli
+# --pipe, used_memory again, MEMORY USAGE of one key.
+mode_cmemory() {
+    awk -v n="$CM_KEYS" 'BEGIN { for (i = 0; i < n; i++) {
+        k = sprintf("hash:%010d", i); printf "*202\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n", length(k), k
+        for (j = 0; j < 100; j++) { f = "field:" j; v = "value:" j
+            printf "$%d\r\n%s\r\n$%d\r\n%s\r\n", length(f), f, length(v), v } } }' >"$WORK/hash.resp"
+    awk -v n="$CM_KEYS" 'BEGIN { for (i = 0; i < n; i++) {
+        k = sprintf("set:%010d", i); printf "*502\r\n$4\r\nSADD\r\n$%d\r\n%s\r\n", length(k), k
+        for (j = 0; j < 500; j++) printf "$%d\r\n%d\r\n", length(j ""), j } }' >"$WORK/set.resp"
+    awk -v n="$CM_KEYS" 'BEGIN { for (i = 0; i < n; i++) {
+        k = sprintf("zset:%010d", i); printf "*202\r\n$4\r\nZADD\r\n$%d\r\n%s\r\n", length(k), k
+        for (j = 0; j < 100; j++) { m = "member:" j
+            printf "$%d\r\n%d\r\n$%d\r\n%s\r\n", length(j ""), j, length(m), m } } }' >"$WORK/zset.resp"
+    local name port pid type um0 um1 usage enc keys
+    : >"$WORK/cm"
+    for name in ferrokv redis; do
+        port=$([ $name = ferrokv ] && echo "$FPORT" || echo "$RPORT")
+        start_server "$name" "$port"
+        pid=$SERVER_PID
+        for type in hash set zset; do
+            echo "collections-memory $name $type" >&2
+            redis-cli -p "$port" flushall >/dev/null
+            sleep 0.5
+            um0=$(info_field "$port" used_memory)
+            redis-cli -p "$port" --pipe <"$WORK/$type.resp" >/dev/null
+            sleep 0.5 # let the --pipe client's buffers be freed
+            um1=$(info_field "$port" used_memory)
+            usage=$(redis-cli -p "$port" memory usage "$type:0000000001")
+            enc=$(redis-cli -p "$port" object encoding "$type:0000000001")
+            keys=$(dbsize "$port")
+            echo "$name $type $um0 $um1 $usage $enc $keys" >>"$WORK/cm"
+        done
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    header
+    echo
+    echo "$CM_KEYS keys per type loaded with redis-cli --pipe after FLUSHALL: hash = 100 fields" \
+        "(field:N value:N), set = integers 0..499, zset = 100 members (score N, member:N)." \
+        "used_memory B/key = INFO used_memory delta / keys; MEMORY USAGE of one key."
+    echo
+    echo "| type | encoding (ferrokv / redis) | ferrokv used_memory B/key | redis used_memory B/key | ratio | ferrokv MEMORY USAGE | redis MEMORY USAGE | ratio |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|"
+    for type in hash set zset; do
+        awk -v t="$type" '
+            $2 == t { u0[$1] = $3; u1[$1] = $4; mu[$1] = $5; en[$1] = $6; k[$1] = $7 }
+            END {
+                f = (k["ferrokv"] > 0) ? (u1["ferrokv"] - u0["ferrokv"]) / k["ferrokv"] : 0
+                r = (k["redis"] > 0) ? (u1["redis"] - u0["redis"]) / k["redis"] : 0
+                printf "| %s | %s / %s | %.1f | %.1f | %.2f | %s | %s | %s |\n", t, en["ferrokv"], en["redis"],
+                    f, r, (r > 0 ? f / r : 0), mu["ferrokv"], mu["redis"],
+                    (mu["redis"] > 0 ? sprintf("%.2f", mu["ferrokv"] / mu["redis"]) : "n/a")
+            }' "$WORK/cm"
+    done
+}
+
 case $MODE in
 compare) mode_compare ;;
 callgrind) mode_callgrind ;;
 latency) mode_latency ;;
 memory) mode_memory ;;
+cmemory) mode_cmemory ;;
 esac

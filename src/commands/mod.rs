@@ -19,6 +19,7 @@ pub mod hyperloglog;
 pub mod info;
 pub mod keys;
 pub mod lists;
+pub mod memory;
 pub mod multi;
 pub mod pubsub;
 pub mod server_cmds;
@@ -318,6 +319,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(sets::COMMANDS)
         .chain(zsets::COMMANDS)
         .chain(geo::COMMANDS)
+        .chain(memory::COMMANDS)
 }
 
 impl CommandTable {

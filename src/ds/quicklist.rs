@@ -154,6 +154,11 @@ impl Quicklist {
         self.nodes.iter()
     }
 
+    /// Node slots allocated in the node deque (MEMORY USAGE accounting).
+    pub fn node_capacity(&self) -> usize {
+        self.nodes.capacity()
+    }
+
     /// Number of nodes.
     pub fn node_count(&self) -> usize {
         self.nodes.len()

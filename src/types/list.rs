@@ -6,7 +6,7 @@
 
 use crate::commands::debug::mix_digest;
 use crate::ds::listpack::LpValue;
-use crate::ds::quicklist::{self, Quicklist};
+use crate::ds::quicklist::{self, QlNode, Quicklist};
 
 /// Which end of a list (Redis's LIST_HEAD / LIST_TAIL).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -51,15 +51,15 @@ impl ListValue {
         &mut self.ql
     }
 
-    /// Approximate heap bytes owned (MEMORY USAGE): node listpacks plus a
-    /// quicklistNode-sized header per node.
+    /// Heap bytes owned (MEMORY USAGE): this value's box, the node deque's
+    /// slots (nodes are stored inline) and each node's listpack allocation.
     pub fn heap_size(&self) -> usize {
-        const NODE_OVERHEAD: usize = 32;
-        std::mem::size_of::<Quicklist>()
+        std::mem::size_of::<ListValue>()
+            + self.ql.node_capacity() * std::mem::size_of::<QlNode>()
             + self
                 .ql
                 .nodes()
-                .map(|n| n.listpack().bytes_len() + NODE_OVERHEAD)
+                .map(|n| n.listpack().capacity())
                 .sum::<usize>()
     }
 
