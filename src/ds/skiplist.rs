@@ -49,13 +49,53 @@ const EMPTY_LEVEL: Level = Level {
     span: 0,
 };
 
+/// A node's levels: inline for the common heights (with p = 0.25, 94% of
+/// nodes have one or two levels), so a search step touches one cache line
+/// per node as Redis's flexible-array nodes do; boxed for taller nodes.
+#[derive(Debug)]
+enum Levels {
+    Inline(u8, [Level; 2]),
+    Heap(Box<[Level]>),
+}
+
+impl Levels {
+    fn new(n: usize) -> Levels {
+        if n <= 2 {
+            Levels::Inline(n as u8, [EMPTY_LEVEL; 2])
+        } else {
+            Levels::Heap(vec![EMPTY_LEVEL; n].into_boxed_slice())
+        }
+    }
+}
+
+impl std::ops::Deref for Levels {
+    type Target = [Level];
+    #[inline]
+    fn deref(&self) -> &[Level] {
+        match self {
+            Levels::Inline(n, a) => &a[..*n as usize],
+            Levels::Heap(b) => b,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Levels {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [Level] {
+        match self {
+            Levels::Inline(n, a) => &mut a[..*n as usize],
+            Levels::Heap(b) => b,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Node<E> {
     score: f64,
     ele: E,
     /// Previous node at level 0, `NIL` for the first node.
     backward: u32,
-    levels: Box<[Level]>,
+    levels: Levels,
 }
 
 /// `zrangespec`: a score interval, each end inclusive or exclusive.
@@ -392,7 +432,7 @@ impl<E: AsRef<[u8]>> Skiplist<E> {
             }
             self.level = level;
         }
-        let mut levels = vec![EMPTY_LEVEL; level].into_boxed_slice();
+        let mut levels = Levels::new(level);
         for (i, l) in levels.iter_mut().enumerate() {
             let u = self.lvl(update[i], i);
             l.forward = u.forward;
