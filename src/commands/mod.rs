@@ -20,6 +20,7 @@ pub mod keys;
 pub mod lists;
 pub mod multi;
 pub mod pubsub;
+pub mod scripting;
 pub mod server_cmds;
 pub mod sets;
 pub mod strings;
@@ -100,6 +101,7 @@ pub enum Group {
     Geo,
     Transactions,
     PubSub,
+    Scripting,
 }
 
 impl Group {
@@ -118,6 +120,7 @@ impl Group {
             Group::Geo => "geo",
             Group::Transactions => "transactions",
             Group::PubSub => "pubsub",
+            Group::Scripting => "scripting",
         }
     }
 
@@ -136,6 +139,7 @@ impl Group {
             Group::Geo => "@geo",
             Group::Transactions => "@transaction",
             Group::PubSub => "",
+            Group::Scripting => "@scripting",
         }
     }
 }
@@ -316,6 +320,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(hashes::COMMANDS)
         .chain(sets::COMMANDS)
         .chain(zsets::COMMANDS)
+        .chain(scripting::COMMANDS)
 }
 
 impl CommandTable {
@@ -452,6 +457,12 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     }
     if !c.authenticated && spec.flags & NO_AUTH == 0 && srv.config.requirepass.is_some() {
         reject(srv, c, Some(idx), &CmdError::NoAuth);
+        finish_reply(c, reply_start);
+        return;
+    }
+    if srv.scripting.busy_polling && spec.flags & ALLOW_BUSY == 0 {
+        let e = crate::scripting::busy_error(srv);
+        reject(srv, c, Some(idx), &e);
         finish_reply(c, reply_start);
         return;
     }
