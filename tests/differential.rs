@@ -374,3 +374,8 @@ fn lists() {
 fn zsets() {
     run_script("zsets");
 }
+
+#[test]
+fn scripting() {
+    run_script("scripting");
+}

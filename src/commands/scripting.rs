@@ -300,7 +300,7 @@ fn function_list(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
                 .collect();
             c.out.set(names.len());
             for n in names {
-                c.out.bulk(n.as_bytes());
+                c.out.simple(n);
             }
         }
         if with_code {

@@ -3,7 +3,7 @@
 //! debug, acl_check_cmd, version constants, the Redis `pcall` wrapper and
 //! the deterministic math.random/randomseed.
 
-use super::vm::{push_bytes, push_error_msg, push_error_table, push_str, set_fn, set_num, to_bytes, LuaState, VmKind};
+use super::vm::{push_error_msg, push_error_table, push_str, set_fn, set_num, to_bytes, LuaState, VmKind};
 use super::{current_run, lua_conv};
 use crate::commands::Args;
 use mlua::ffi;

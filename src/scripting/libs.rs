@@ -228,6 +228,7 @@ fn put_int(out: &mut Vec<u8>, v: u64, little: bool, size: usize) {
 }
 
 unsafe fn struct_pack_impl(l: LuaState) -> Result<c_int, ()> {
+    const FNAME: &str = "pack";
     let fmt = to_bytes(l, 1).map(|f| f.to_vec());
     let Some(fmt) = fmt else {
         push_error_msg(l, "bad argument #1 to 'pack' (string expected)");
@@ -300,7 +301,7 @@ unsafe fn struct_pack_impl(l: LuaState) -> Result<c_int, ()> {
             }
             _ => match controloptions(opt, &fmt, &mut i, &mut h) {
                 Ok(true) => {}
-                Ok(false) => return fail(l, format!("invalid format option '{}'", opt as char)),
+                Ok(false) => return fail(l, format!("bad argument #1 to '{}' (invalid format option '{}')", FNAME, opt as char)),
                 Err(m) => return fail(l, m),
             },
         }
@@ -321,6 +322,7 @@ unsafe fn type_name(l: LuaState, idx: c_int) -> String {
 }
 
 unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
+    const FNAME: &str = "unpack";
     let Some(fmt) = to_bytes(l, 1).map(|f| f.to_vec()) else {
         push_error_msg(l, "bad argument #1 to 'unpack' (string expected)");
         return Err(());
@@ -423,7 +425,7 @@ unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
             }
             _ => match controloptions(opt, &fmt, &mut i, &mut h) {
                 Ok(true) => {}
-                Ok(false) => return fail(l, format!("invalid format option '{}'", opt as char)),
+                Ok(false) => return fail(l, format!("bad argument #1 to '{}' (invalid format option '{}')", FNAME, opt as char)),
                 Err(m) => return fail(l, m),
             },
         }
@@ -457,9 +459,16 @@ unsafe fn struct_size_impl(l: LuaState) -> Result<c_int, ()> {
             push_error_msg(l, "bad argument #1 to 'size' (options 'c0' - 's' have undefined sizes)");
             return Err(());
         }
-        if let Err(m) = controloptions(opt, &fmt, &mut i, &mut h) {
-            push_error_msg(l, &m);
-            return Err(());
+        match controloptions(opt, &fmt, &mut i, &mut h) {
+            Err(m) => {
+                push_error_msg(l, &m);
+                return Err(());
+            }
+            Ok(false) if !b"bBhHlLTiIxfdcs".contains(&opt) => {
+                push_error_msg(l, &format!("bad argument #1 to 'size' (invalid format option '{}')", opt as char));
+                return Err(());
+            }
+            _ => {}
         }
         pos += size;
     }
