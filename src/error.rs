@@ -442,9 +442,11 @@ pub const FUNCTION_NO_NAME: &str = "ERR Library name was not given";
 pub const FUNCTION_NONE_REGISTERED: &str = "ERR No functions registered";
 pub const FUNCTION_LIB_NAME_INVALID: &str = "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
 pub const FUNCTION_RESTORE_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
-pub const FUNCTION_RESTORE_POLICY: &str = "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.";
+pub const FUNCTION_RESTORE_POLICY: &str =
+    "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.";
 pub const FCALL_BAD_NUMKEYS: &str = "ERR Bad number of keys provided";
 pub const SCRIPT_DEBUG_MODE: &str = "ERR Use SCRIPT DEBUG YES/SYNC/NO";
 /// ferrokv has no Lua debugger (LDB) yet.
-pub const SCRIPT_DEBUG_UNSUPPORTED: &str = "ERR SCRIPT DEBUG YES/SYNC is not supported by this server";
+pub const SCRIPT_DEBUG_UNSUPPORTED: &str =
+    "ERR SCRIPT DEBUG YES/SYNC is not supported by this server";
 pub const FUNCTION_LIST_NO_LIBNAME: &str = "ERR library name argument was not given";

@@ -14,8 +14,8 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use std::cell::RefCell;
 use std::io;
-use std::rc::Rc;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
@@ -325,11 +325,10 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: &TcpListener) {
         let Some(sock) = c.sock.as_mut() else {
             continue;
         };
-        if let Err(e) = poll.registry().register(
-            sock,
-            Token(slot),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
+        if let Err(e) =
+            poll.registry()
+                .register(sock, Token(slot), Interest::READABLE | Interest::WRITABLE)
+        {
             warn!("Error registering fd event for the new client: {}", e);
             srv.free_slots.push(slot);
             continue;

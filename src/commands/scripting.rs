@@ -17,24 +17,159 @@ const G: Group = Group::Scripting;
 const EVALF: u32 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS;
 
 static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
-    spec("load", 3, NOSCRIPT | STALE, NOKEYS, G, "2.6.0", "Load the specified Lua script into the script cache.", script_load),
-    spec("exists", -3, NOSCRIPT, NOKEYS, G, "2.6.0", "Check existence of scripts in the script cache.", script_exists),
-    spec("flush", -2, NOSCRIPT, NOKEYS, G, "2.6.0", "Remove all the scripts from the script cache.", script_flush),
-    spec("kill", 2, NOSCRIPT | ALLOW_BUSY, NOKEYS, G, "2.6.0", "Kill the script currently in execution.", script_kill),
-    spec("debug", 3, NOSCRIPT, NOKEYS, G, "3.2.0", "Set the debug mode for executed scripts.", script_debug),
-    spec("help", 2, LOADING | STALE, NOKEYS, G, "5.0.0", "Show helpful text about the different subcommands", script_help),
+    spec(
+        "load",
+        3,
+        NOSCRIPT | STALE,
+        NOKEYS,
+        G,
+        "2.6.0",
+        "Load the specified Lua script into the script cache.",
+        script_load,
+    ),
+    spec(
+        "exists",
+        -3,
+        NOSCRIPT,
+        NOKEYS,
+        G,
+        "2.6.0",
+        "Check existence of scripts in the script cache.",
+        script_exists,
+    ),
+    spec(
+        "flush",
+        -2,
+        NOSCRIPT,
+        NOKEYS,
+        G,
+        "2.6.0",
+        "Remove all the scripts from the script cache.",
+        script_flush,
+    ),
+    spec(
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        NOKEYS,
+        G,
+        "2.6.0",
+        "Kill the script currently in execution.",
+        script_kill,
+    ),
+    spec(
+        "debug",
+        3,
+        NOSCRIPT,
+        NOKEYS,
+        G,
+        "3.2.0",
+        "Set the debug mode for executed scripts.",
+        script_debug,
+    ),
+    spec(
+        "help",
+        2,
+        LOADING | STALE,
+        NOKEYS,
+        G,
+        "5.0.0",
+        "Show helpful text about the different subcommands",
+        script_help,
+    ),
 ];
 
 static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
-    spec("load", -3, WRITE | DENYOOM | NOSCRIPT, NOKEYS, G, "7.0.0", "Create a function with the given arguments (name, code, description)", function_load),
-    spec("delete", 3, WRITE | NOSCRIPT, NOKEYS, G, "7.0.0", "Delete a function by name", function_delete),
-    spec("list", -2, NOSCRIPT, NOKEYS, G, "7.0.0", "List information about all the functions", function_list),
-    spec("flush", -2, WRITE | NOSCRIPT, NOKEYS, G, "7.0.0", "Deleting all functions", function_flush),
-    spec("dump", 2, NOSCRIPT, NOKEYS, G, "7.0.0", "Dump all functions into a serialized binary payload", function_dump),
-    spec("restore", -3, WRITE | DENYOOM | NOSCRIPT, NOKEYS, G, "7.0.0", "Restore all the functions on the given payload", function_restore),
-    spec("stats", 2, NOSCRIPT | ALLOW_BUSY, NOKEYS, G, "7.0.0", "Return information about the function currently running (name, description, duration)", function_stats),
-    spec("kill", 2, NOSCRIPT | ALLOW_BUSY, NOKEYS, G, "7.0.0", "Kill the function currently in execution.", function_kill),
-    spec("help", 2, LOADING | STALE, NOKEYS, G, "7.0.0", "Show helpful text about the different subcommands", function_help),
+    spec(
+        "load",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Create a function with the given arguments (name, code, description)",
+        function_load,
+    ),
+    spec(
+        "delete",
+        3,
+        WRITE | NOSCRIPT,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Delete a function by name",
+        function_delete,
+    ),
+    spec(
+        "list",
+        -2,
+        NOSCRIPT,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "List information about all the functions",
+        function_list,
+    ),
+    spec(
+        "flush",
+        -2,
+        WRITE | NOSCRIPT,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Deleting all functions",
+        function_flush,
+    ),
+    spec(
+        "dump",
+        2,
+        NOSCRIPT,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Dump all functions into a serialized binary payload",
+        function_dump,
+    ),
+    spec(
+        "restore",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Restore all the functions on the given payload",
+        function_restore,
+    ),
+    spec(
+        "stats",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Return information about the function currently running (name, description, duration)",
+        function_stats,
+    ),
+    spec(
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Kill the function currently in execution.",
+        function_kill,
+    ),
+    spec(
+        "help",
+        2,
+        LOADING | STALE,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Show helpful text about the different subcommands",
+        function_help,
+    ),
 ];
 
 #[rustfmt::skip]
@@ -50,7 +185,10 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 /// Splits `<numkeys> key... arg...` (argv from index 2).
-fn split_keys<'a>(args: &'a Args<'a>, bad_numkeys: CmdError) -> Result<(Vec<&'a [u8]>, Vec<&'a [u8]>), CmdError> {
+fn split_keys<'a>(
+    args: &'a Args<'a>,
+    bad_numkeys: CmdError,
+) -> Result<(Vec<&'a [u8]>, Vec<&'a [u8]>), CmdError> {
     let numkeys = crate::util::num::parse_i64(args.get(2)).ok_or(bad_numkeys)?;
     if numkeys > (args.len() - 3) as i64 {
         return Err(CmdError::Static(error::NUMKEYS_TOO_BIG));
@@ -64,7 +202,13 @@ fn split_keys<'a>(args: &'a Args<'a>, bad_numkeys: CmdError) -> Result<(Vec<&'a 
     Ok((keys, argv))
 }
 
-fn eval_generic(srv: &mut Server, c: &mut Client, args: &Args, by_sha: bool, ro: bool) -> CmdResult {
+fn eval_generic(
+    srv: &mut Server,
+    c: &mut Client,
+    args: &Args,
+    by_sha: bool,
+    ro: bool,
+) -> CmdResult {
     let (keys, argv) = split_keys(args, CmdError::NotInteger)?;
     let sha = if by_sha {
         let s = args.get(1);
@@ -265,7 +409,10 @@ fn function_list(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             i += 2;
             continue;
         }
-        return Err(error::custom(format!("ERR Unknown argument {}", args.str_lossy(i))));
+        return Err(error::custom(format!(
+            "ERR Unknown argument {}",
+            args.str_lossy(i)
+        )));
     }
     let libs: Vec<_> = srv
         .scripting

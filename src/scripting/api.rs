@@ -3,7 +3,9 @@
 //! debug, acl_check_cmd, version constants, the Redis `pcall` wrapper and
 //! the deterministic math.random/randomseed.
 
-use super::vm::{push_error_msg, push_error_table, push_str, set_fn, set_num, to_bytes, LuaState, VmKind};
+use super::vm::{
+    push_error_msg, push_error_table, push_str, set_fn, set_num, to_bytes, LuaState, VmKind,
+};
 use super::{current_run, lua_conv};
 use crate::commands::Args;
 use mlua::ffi;
@@ -49,7 +51,12 @@ pub unsafe fn register(l: LuaState, kind: VmKind) {
     set_fn(l, t, c"debug", redis_debug);
     set_fn(l, t, c"acl_check_cmd", redis_acl_check_cmd);
     if kind == VmKind::Functions {
-        set_fn(l, t, c"register_function", super::functions::register_function);
+        set_fn(
+            l,
+            t,
+            c"register_function",
+            super::functions::register_function,
+        );
     }
     ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"redis".as_ptr());
 
@@ -64,12 +71,18 @@ pub unsafe fn register(l: LuaState, kind: VmKind) {
 
 unsafe fn generic_call(l: LuaState, raise: bool) -> Result<c_int, ()> {
     let Some(ctx) = current_run() else {
-        push_error_table(l, b"redis.call/pcall can only be called inside a script invocation");
+        push_error_table(
+            l,
+            b"redis.call/pcall can only be called inside a script invocation",
+        );
         return Err(());
     };
     let argc = ffi::lua_gettop(l);
     if argc == 0 {
-        push_error_table(l, b"Please specify at least one argument for this redis lib call");
+        push_error_table(
+            l,
+            b"Please specify at least one argument for this redis lib call",
+        );
         return if raise { Err(()) } else { Ok(1) };
     }
     let mut buf: Vec<u8> = Vec::new();
@@ -103,7 +116,10 @@ unsafe fn generic_call(l: LuaState, raise: bool) -> Result<c_int, ()> {
     }
     ffi::lua_settop(l, 0);
     if bad {
-        push_error_table(l, b"Lua redis lib command arguments must be strings or integers");
+        push_error_table(
+            l,
+            b"Lua redis lib command arguments must be strings or integers",
+        );
         return if raise { Err(()) } else { Ok(1) };
     }
     if ctx.in_call.get() {
@@ -259,7 +275,10 @@ crate::lua_cfn!(redis_log, redis_log_impl);
 
 unsafe fn redis_setresp_impl(l: LuaState) -> Result<c_int, ()> {
     let Some(ctx) = current_run() else {
-        push_error_table(l, b"redis.setresp can only be called inside a script invocation");
+        push_error_table(
+            l,
+            b"redis.setresp can only be called inside a script invocation",
+        );
         return Err(());
     };
     if ffi::lua_gettop(l) != 1 {
@@ -278,7 +297,10 @@ crate::lua_cfn!(redis_setresp, redis_setresp_impl);
 
 unsafe fn redis_set_repl_impl(l: LuaState) -> Result<c_int, ()> {
     if current_run().is_none() {
-        push_error_table(l, b"redis.set_repl can only be called inside a script invocation");
+        push_error_table(
+            l,
+            b"redis.set_repl can only be called inside a script invocation",
+        );
         return Err(());
     }
     if ffi::lua_gettop(l) != 1 {
@@ -315,12 +337,18 @@ unsafe extern "C-unwind" fn redis_debug(_l: LuaState) -> c_int {
 
 unsafe fn redis_acl_check_cmd_impl(l: LuaState) -> Result<c_int, ()> {
     let Some(ctx) = current_run() else {
-        push_error_table(l, b"redis.acl_check_cmd can only be called inside a script invocation");
+        push_error_table(
+            l,
+            b"redis.acl_check_cmd can only be called inside a script invocation",
+        );
         return Err(());
     };
     let argc = ffi::lua_gettop(l);
     if argc == 0 {
-        push_error_table(l, b"Please specify at least one argument for this redis lib call");
+        push_error_table(
+            l,
+            b"Please specify at least one argument for this redis lib call",
+        );
         return Err(());
     }
     let mut buf = Vec::new();
@@ -328,7 +356,10 @@ unsafe fn redis_acl_check_cmd_impl(l: LuaState) -> Result<c_int, ()> {
     for j in 1..=argc {
         let Some(s) = to_bytes(l, j) else {
             ffi::lua_settop(l, 0);
-            push_error_table(l, b"Lua redis lib command arguments must be strings or integers");
+            push_error_table(
+                l,
+                b"Lua redis lib command arguments must be strings or integers",
+            );
             return Err(());
         };
         ranges.push((buf.len(), s.len()));
@@ -370,7 +401,10 @@ const LRAND48_MAX: i64 = i32::MAX as i64;
 
 unsafe extern "C-unwind" fn math_random(l: LuaState) -> c_int {
     if current_run().is_none() {
-        push_error_msg(l, "math.random can only be called inside a script invocation");
+        push_error_msg(
+            l,
+            "math.random can only be called inside a script invocation",
+        );
         ffi::lua_error(l);
     }
     let r = (lrand48() as i64 % LRAND48_MAX) as f64 / LRAND48_MAX as f64;
@@ -401,11 +435,13 @@ unsafe extern "C-unwind" fn math_random(l: LuaState) -> c_int {
 
 unsafe extern "C-unwind" fn math_randomseed(l: LuaState) -> c_int {
     if current_run().is_none() {
-        push_error_msg(l, "math.randomseed can only be called inside a script invocation");
+        push_error_msg(
+            l,
+            "math.randomseed can only be called inside a script invocation",
+        );
         ffi::lua_error(l);
     }
     let seed = ffi::luaL_checkinteger(l, 1) as i32 as u32 as u64;
     RAND48.with(|s| s.set((seed << 16) | 0x330E));
     0
 }
-

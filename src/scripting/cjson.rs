@@ -82,7 +82,9 @@ unsafe fn encode(l: LuaState, out: &mut Vec<u8>, depth: usize) -> Result<(), Str
             b"false"
         }),
         ffi::LUA_TNIL => out.extend_from_slice(b"null"),
-        ffi::LUA_TLIGHTUSERDATA if ffi::lua_touserdata(l, -1).is_null() => out.extend_from_slice(b"null"),
+        ffi::LUA_TLIGHTUSERDATA if ffi::lua_touserdata(l, -1).is_null() => {
+            out.extend_from_slice(b"null")
+        }
         ffi::LUA_TTABLE => {
             let depth = depth + 1;
             if depth > MAX_DEPTH {
@@ -141,7 +143,10 @@ unsafe fn encode(l: LuaState, out: &mut Vec<u8>, depth: usize) -> Result<(), Str
                         }
                         _ => {
                             ffi::lua_pop(l, 2);
-                            return Err("Cannot serialise table: table key must be a number or string".into());
+                            return Err(
+                                "Cannot serialise table: table key must be a number or string"
+                                    .into(),
+                            );
                         }
                     }
                     out.push(b':');
@@ -156,7 +161,9 @@ unsafe fn encode(l: LuaState, out: &mut Vec<u8>, depth: usize) -> Result<(), Str
             }
         }
         t => {
-            let name = std::ffi::CStr::from_ptr(ffi::lua_typename(l, t)).to_string_lossy().into_owned();
+            let name = std::ffi::CStr::from_ptr(ffi::lua_typename(l, t))
+                .to_string_lossy()
+                .into_owned();
             return Err(format!("Cannot serialise {}: type not supported", name));
         }
     }
@@ -268,7 +275,11 @@ impl Parser<'_> {
             return self.string(tk);
         }
         let rest = &self.d[self.p..];
-        for (word, t, b) in [(&b"true"[..], Tok::Bool, true), (b"false", Tok::Bool, false), (b"null", Tok::Null, false)] {
+        for (word, t, b) in [
+            (&b"true"[..], Tok::Bool, true),
+            (b"false", Tok::Bool, false),
+            (b"null", Tok::Null, false),
+        ] {
             if rest.starts_with(word) {
                 self.p += word.len();
                 tk.t = t;
@@ -276,17 +287,26 @@ impl Parser<'_> {
                 return tk;
             }
         }
-        if c == b'-' || c.is_ascii_digit() || c == b'.' || rest.len() >= 3 && (rest[..3].eq_ignore_ascii_case(b"inf") || rest[..3].eq_ignore_ascii_case(b"nan")) {
+        if c == b'-'
+            || c.is_ascii_digit()
+            || c == b'.'
+            || rest.len() >= 3
+                && (rest[..3].eq_ignore_ascii_case(b"inf")
+                    || rest[..3].eq_ignore_ascii_case(b"nan"))
+        {
             let mut e = self.p;
-            while e < self.d.len() && (self.d[e].is_ascii_alphanumeric() || matches!(self.d[e], b'+' | b'-' | b'.')) {
+            while e < self.d.len()
+                && (self.d[e].is_ascii_alphanumeric() || matches!(self.d[e], b'+' | b'-' | b'.'))
+            {
                 e += 1;
             }
             let text = std::str::from_utf8(&self.d[self.p..e]).unwrap_or("");
-            let parsed = if let Some(h) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-                i64::from_str_radix(h, 16).ok().map(|v| v as f64)
-            } else {
-                text.parse::<f64>().ok()
-            };
+            let parsed =
+                if let Some(h) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+                    i64::from_str_radix(h, 16).ok().map(|v| v as f64)
+                } else {
+                    text.parse::<f64>().ok()
+                };
             match parsed {
                 Some(n) => {
                     self.p = e;
@@ -373,8 +393,17 @@ impl Parser<'_> {
 }
 
 fn parse_error(exp: &str, tk: &Token) -> String {
-    let found = if tk.t == Tok::Error { tk.err } else { tok_name(tk.t) };
-    format!("Expected {} but found {} at character {}", exp, found, tk.index + 1)
+    let found = if tk.t == Tok::Error {
+        tk.err
+    } else {
+        tok_name(tk.t)
+    };
+    format!(
+        "Expected {} but found {} at character {}",
+        exp,
+        found,
+        tk.index + 1
+    )
 }
 
 /// Pushes the value starting with token `tk`.
@@ -388,7 +417,11 @@ unsafe fn value(l: LuaState, ps: &mut Parser, tk: Token) -> Result<(), String> {
         Tok::ObjBegin | Tok::ArrBegin => {
             ps.depth += 1;
             if ps.depth > MAX_DEPTH {
-                return Err(format!("Found too many nested data structures ({}) at character {}", ps.depth, tk.index + 1));
+                return Err(format!(
+                    "Found too many nested data structures ({}) at character {}",
+                    ps.depth,
+                    tk.index + 1
+                ));
             }
             ffi::lua_createtable(l, 0, 0);
             if tk.t == Tok::ObjBegin {
@@ -458,14 +491,21 @@ unsafe fn json_decode_impl(l: LuaState) -> Result<c_int, ()> {
         return Err(());
     }
     let Some(data) = to_bytes(l, 1).map(|d| d.to_vec()) else {
-        push_error_msg(l, "bad argument #1 to 'decode' (string expected, got no value)");
+        push_error_msg(
+            l,
+            "bad argument #1 to 'decode' (string expected, got no value)",
+        );
         return Err(());
     };
     if data.len() >= 2 && (data[0] == 0 || data[1] == 0) {
         push_error_msg(l, "JSON parser does not support UTF-16 or UTF-32");
         return Err(());
     }
-    let mut ps = Parser { d: &data, p: 0, depth: 0 };
+    let mut ps = Parser {
+        d: &data,
+        p: 0,
+        depth: 0,
+    };
     let first = ps.next();
     let r = value(l, &mut ps, first).and_then(|()| {
         let t = ps.next();

@@ -70,7 +70,15 @@ impl Functions {
             let r = ffi::lua_gettop(l);
             set_fn(l, r, c"register_function", register_function);
             ffi::lua_getfield(l, ffi::LUA_GLOBALSINDEX, c"redis".as_ptr());
-            for name in [c"log", c"LOG_DEBUG", c"LOG_VERBOSE", c"LOG_NOTICE", c"LOG_WARNING", c"REDIS_VERSION", c"REDIS_VERSION_NUM"] {
+            for name in [
+                c"log",
+                c"LOG_DEBUG",
+                c"LOG_VERBOSE",
+                c"LOG_NOTICE",
+                c"LOG_WARNING",
+                c"REDIS_VERSION",
+                c"REDIS_VERSION_NUM",
+            ] {
                 ffi::lua_getfield(l, -1, name.as_ptr());
                 ffi::lua_setfield(l, r, name.as_ptr());
             }
@@ -113,9 +121,17 @@ impl Functions {
         ffi::lua_getmetatable(l, ffi::LUA_GLOBALSINDEX);
         ffi::lua_getfield(l, -1, c"__index".as_ptr());
         if load {
-            ffi::lua_rawgeti(l, ffi::LUA_REGISTRYINDEX, self.load_env_ref as ffi::lua_Integer);
+            ffi::lua_rawgeti(
+                l,
+                ffi::LUA_REGISTRYINDEX,
+                self.load_env_ref as ffi::lua_Integer,
+            );
         } else {
-            ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, super::vm::REG_REAL_GLOBALS.as_ptr());
+            ffi::lua_getfield(
+                l,
+                ffi::LUA_REGISTRYINDEX,
+                super::vm::REG_REAL_GLOBALS.as_ptr(),
+            );
         }
         ffi::lua_setupvalue(l, -2, 1);
         ffi::lua_pop(l, 2);
@@ -128,7 +144,10 @@ impl Functions {
             return Err(CmdError::Static(error::FUNCTION_LIB_NAME_INVALID));
         }
         if self.libs.contains_key(&name) && !replace {
-            return Err(error::custom(format!("ERR Library '{}' already exists", name)));
+            return Err(error::custom(format!(
+                "ERR Library '{}' already exists",
+                name
+            )));
         }
         self.vm
             .compile(body, c"@user_function")
@@ -163,7 +182,10 @@ impl Functions {
         };
         if let Some(msg) = err {
             unref_all(&functions);
-            return Err(error::custom(format!("ERR Error registering functions: {}", msg)));
+            return Err(error::custom(format!(
+                "ERR Error registering functions: {}",
+                msg
+            )));
         }
         if functions.is_empty() {
             return Err(CmdError::Static(error::FUNCTION_NONE_REGISTERED));
@@ -172,7 +194,10 @@ impl Functions {
             if let Some(owner) = self.index.get(fname) {
                 if *owner != name {
                     unref_all(&functions);
-                    return Err(error::custom(format!("ERR Function {} already exists", fname)));
+                    return Err(error::custom(format!(
+                        "ERR Function {} already exists",
+                        fname
+                    )));
                 }
             }
         }
@@ -410,7 +435,10 @@ unsafe fn extract_err_msg(l: LuaState) -> String {
 unsafe fn register_function_impl(l: LuaState) -> Result<c_int, ()> {
     let loading = LOADING.with(|c| c.borrow().is_some());
     if !loading {
-        push_error_table(l, b"redis.register_function can only be called on FUNCTION LOAD command");
+        push_error_table(
+            l,
+            b"redis.register_function can only be called on FUNCTION LOAD command",
+        );
         return Err(());
     }
     let argc = ffi::lua_gettop(l);
@@ -430,12 +458,20 @@ unsafe fn register_function_impl(l: LuaState) -> Result<c_int, ()> {
     };
     if argc == 2 {
         if ffi::lua_isstring(l, 1) == 0 {
-            fail(l, None, "first argument to redis.register_function must be a string");
+            fail(
+                l,
+                None,
+                "first argument to redis.register_function must be a string",
+            );
             return Err(());
         }
         name = Some(String::from_utf8_lossy(to_bytes(l, 1).unwrap_or_default()).into_owned());
         if ffi::lua_type(l, 2) != ffi::LUA_TFUNCTION {
-            fail(l, None, "second argument to redis.register_function must be a function");
+            fail(
+                l,
+                None,
+                "second argument to redis.register_function must be a function",
+            );
             return Err(());
         }
         ffi::lua_pushvalue(l, 2);
@@ -448,7 +484,11 @@ unsafe fn register_function_impl(l: LuaState) -> Result<c_int, ()> {
         ffi::lua_pushnil(l);
         while ffi::lua_next(l, 1) != 0 {
             if ffi::lua_type(l, -2) != ffi::LUA_TSTRING {
-                fail(l, fn_ref, "named argument key given to redis.register_function is not a string");
+                fail(
+                    l,
+                    fn_ref,
+                    "named argument key given to redis.register_function is not a string",
+                );
                 return Err(());
             }
             let key = to_bytes(l, -2).unwrap_or_default().to_ascii_lowercase();
@@ -459,7 +499,9 @@ unsafe fn register_function_impl(l: LuaState) -> Result<c_int, ()> {
                         return Err(());
                     }
                     ffi::lua_pushvalue(l, -1);
-                    name = Some(String::from_utf8_lossy(to_bytes(l, -1).unwrap_or_default()).into_owned());
+                    name = Some(
+                        String::from_utf8_lossy(to_bytes(l, -1).unwrap_or_default()).into_owned(),
+                    );
                     ffi::lua_pop(l, 1);
                 }
                 b"description" => {
@@ -473,7 +515,11 @@ unsafe fn register_function_impl(l: LuaState) -> Result<c_int, ()> {
                 }
                 b"callback" => {
                     if ffi::lua_type(l, -1) != ffi::LUA_TFUNCTION {
-                        fail(l, fn_ref, "callback argument given to redis.register_function must be a function");
+                        fail(
+                            l,
+                            fn_ref,
+                            "callback argument given to redis.register_function must be a function",
+                        );
                         return Err(());
                     }
                     if let Some(r) = fn_ref {
@@ -515,18 +561,30 @@ unsafe fn register_function_impl(l: LuaState) -> Result<c_int, ()> {
                     }
                 }
                 _ => {
-                    fail(l, fn_ref, "unknown argument given to redis.register_function");
+                    fail(
+                        l,
+                        fn_ref,
+                        "unknown argument given to redis.register_function",
+                    );
                     return Err(());
                 }
             }
             ffi::lua_pop(l, 1);
         }
         if name.is_none() {
-            fail(l, fn_ref, "redis.register_function must get a function name argument");
+            fail(
+                l,
+                fn_ref,
+                "redis.register_function must get a function name argument",
+            );
             return Err(());
         }
         if fn_ref.is_none() {
-            fail(l, None, "redis.register_function must get a callback argument");
+            fail(
+                l,
+                None,
+                "redis.register_function must get a callback argument",
+            );
             return Err(());
         }
     }

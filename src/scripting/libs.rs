@@ -127,7 +127,11 @@ unsafe extern "C-unwind" fn bit_tohex(l: LuaState) -> c_int {
         n = n.wrapping_neg();
     }
     let n = n.clamp(0, 8) as usize;
-    let digits: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+    let digits: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
     let mut buf = [0u8; 8];
     let mut v = b;
     for i in (0..n).rev() {
@@ -154,7 +158,9 @@ fn getnum(fmt: &[u8], i: &mut usize, default: usize) -> usize {
     }
     let mut a: usize = 0;
     while *i < fmt.len() && fmt[*i].is_ascii_digit() {
-        a = a.saturating_mul(10).saturating_add((fmt[*i] - b'0') as usize);
+        a = a
+            .saturating_mul(10)
+            .saturating_add((fmt[*i] - b'0') as usize);
         *i += 1;
     }
     a
@@ -234,7 +240,10 @@ unsafe fn struct_pack_impl(l: LuaState) -> Result<c_int, ()> {
         push_error_msg(l, "bad argument #1 to 'pack' (string expected)");
         return Err(());
     };
-    let mut h = Header { little: true, align: 1 };
+    let mut h = Header {
+        little: true,
+        align: 1,
+    };
     let mut arg = 2;
     let mut out = Vec::new();
     let mut i = 0;
@@ -254,7 +263,14 @@ unsafe fn struct_pack_impl(l: LuaState) -> Result<c_int, ()> {
         match opt {
             b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
                 if ffi::lua_isnumber(l, arg) == 0 {
-                    return fail(l, format!("bad argument #{} to 'pack' (number expected, got {})", arg, type_name(l, arg)));
+                    return fail(
+                        l,
+                        format!(
+                            "bad argument #{} to 'pack' (number expected, got {})",
+                            arg,
+                            type_name(l, arg)
+                        ),
+                    );
                 }
                 let n = ffi::lua_tonumber(l, arg);
                 arg += 1;
@@ -264,25 +280,54 @@ unsafe fn struct_pack_impl(l: LuaState) -> Result<c_int, ()> {
             b'x' => out.push(0),
             b'f' => {
                 if ffi::lua_isnumber(l, arg) == 0 {
-                    return fail(l, format!("bad argument #{} to 'pack' (number expected, got {})", arg, type_name(l, arg)));
+                    return fail(
+                        l,
+                        format!(
+                            "bad argument #{} to 'pack' (number expected, got {})",
+                            arg,
+                            type_name(l, arg)
+                        ),
+                    );
                 }
                 let f = ffi::lua_tonumber(l, arg) as f32;
                 arg += 1;
-                let b = if h.little { f.to_le_bytes() } else { f.to_be_bytes() };
+                let b = if h.little {
+                    f.to_le_bytes()
+                } else {
+                    f.to_be_bytes()
+                };
                 out.extend_from_slice(&b);
             }
             b'd' => {
                 if ffi::lua_isnumber(l, arg) == 0 {
-                    return fail(l, format!("bad argument #{} to 'pack' (number expected, got {})", arg, type_name(l, arg)));
+                    return fail(
+                        l,
+                        format!(
+                            "bad argument #{} to 'pack' (number expected, got {})",
+                            arg,
+                            type_name(l, arg)
+                        ),
+                    );
                 }
                 let d = ffi::lua_tonumber(l, arg);
                 arg += 1;
-                let b = if h.little { d.to_le_bytes() } else { d.to_be_bytes() };
+                let b = if h.little {
+                    d.to_le_bytes()
+                } else {
+                    d.to_be_bytes()
+                };
                 out.extend_from_slice(&b);
             }
             b'c' | b's' => {
                 let Some(s) = to_bytes(l, arg) else {
-                    return fail(l, format!("bad argument #{} to 'pack' (string expected, got {})", arg, type_name(l, arg)));
+                    return fail(
+                        l,
+                        format!(
+                            "bad argument #{} to 'pack' (string expected, got {})",
+                            arg,
+                            type_name(l, arg)
+                        ),
+                    );
                 };
                 let mut size = size;
                 if opt == b'c' {
@@ -290,7 +335,10 @@ unsafe fn struct_pack_impl(l: LuaState) -> Result<c_int, ()> {
                         size = s.len();
                     }
                     if s.len() < size {
-                        return fail(l, format!("bad argument #{} to 'pack' (string too short)", arg));
+                        return fail(
+                            l,
+                            format!("bad argument #{} to 'pack' (string too short)", arg),
+                        );
                     }
                     out.extend_from_slice(&s[..size]);
                 } else {
@@ -301,7 +349,15 @@ unsafe fn struct_pack_impl(l: LuaState) -> Result<c_int, ()> {
             }
             _ => match controloptions(opt, &fmt, &mut i, &mut h) {
                 Ok(true) => {}
-                Ok(false) => return fail(l, format!("bad argument #1 to '{}' (invalid format option '{}')", FNAME, opt as char)),
+                Ok(false) => {
+                    return fail(
+                        l,
+                        format!(
+                            "bad argument #1 to '{}' (invalid format option '{}')",
+                            FNAME, opt as char
+                        ),
+                    )
+                }
                 Err(m) => return fail(l, m),
             },
         }
@@ -328,7 +384,13 @@ unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
         return Err(());
     };
     let Some(data) = to_bytes(l, 2).map(|f| f.to_vec()) else {
-        push_error_msg(l, &format!("bad argument #2 to 'unpack' (string expected, got {})", type_name(l, 2)));
+        push_error_msg(
+            l,
+            &format!(
+                "bad argument #2 to 'unpack' (string expected, got {})",
+                type_name(l, 2)
+            ),
+        );
         return Err(());
     };
     let start = if ffi::lua_type(l, 3) > ffi::LUA_TNIL {
@@ -337,11 +399,17 @@ unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
         1
     };
     if start < 1 {
-        push_error_msg(l, "bad argument #3 to 'unpack' (offset must be 1 or greater)");
+        push_error_msg(
+            l,
+            "bad argument #3 to 'unpack' (offset must be 1 or greater)",
+        );
         return Err(());
     }
     let mut pos = (start - 1) as usize;
-    let mut h = Header { little: true, align: 1 };
+    let mut h = Header {
+        little: true,
+        align: 1,
+    };
     let mut i = 0;
     let mut n = 0;
     ffi::lua_settop(l, 2);
@@ -358,7 +426,10 @@ unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
         };
         pos += gettoalign(pos, &h, opt, size);
         if pos.checked_add(size).is_none_or(|e| e > data.len()) {
-            return fail(l, "bad argument #2 to 'unpack' (data string too short)".into());
+            return fail(
+                l,
+                "bad argument #2 to 'unpack' (data string too short)".into(),
+            );
         }
         ffi::lua_checkstack(l, 2);
         match opt {
@@ -386,13 +457,21 @@ unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
             b'x' => {}
             b'f' => {
                 let b: [u8; 4] = data[pos..pos + 4].try_into().unwrap_or([0; 4]);
-                let f = if h.little { f32::from_le_bytes(b) } else { f32::from_be_bytes(b) };
+                let f = if h.little {
+                    f32::from_le_bytes(b)
+                } else {
+                    f32::from_be_bytes(b)
+                };
                 ffi::lua_pushnumber(l, f as f64);
                 n += 1;
             }
             b'd' => {
                 let b: [u8; 8] = data[pos..pos + 8].try_into().unwrap_or([0; 8]);
-                let d = if h.little { f64::from_le_bytes(b) } else { f64::from_be_bytes(b) };
+                let d = if h.little {
+                    f64::from_le_bytes(b)
+                } else {
+                    f64::from_be_bytes(b)
+                };
                 ffi::lua_pushnumber(l, d);
                 n += 1;
             }
@@ -406,7 +485,10 @@ unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
                     ffi::lua_pop(l, 1);
                     n -= 1;
                     if pos.checked_add(size).is_none_or(|e| e > data.len()) {
-                        return fail(l, "bad argument #2 to 'unpack' (data string too short)".into());
+                        return fail(
+                            l,
+                            "bad argument #2 to 'unpack' (data string too short)".into(),
+                        );
                     }
                 }
                 push_bytes(l, &data[pos..pos + size]);
@@ -425,7 +507,15 @@ unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
             }
             _ => match controloptions(opt, &fmt, &mut i, &mut h) {
                 Ok(true) => {}
-                Ok(false) => return fail(l, format!("bad argument #1 to '{}' (invalid format option '{}')", FNAME, opt as char)),
+                Ok(false) => {
+                    return fail(
+                        l,
+                        format!(
+                            "bad argument #1 to '{}' (invalid format option '{}')",
+                            FNAME, opt as char
+                        ),
+                    )
+                }
                 Err(m) => return fail(l, m),
             },
         }
@@ -441,7 +531,10 @@ unsafe fn struct_size_impl(l: LuaState) -> Result<c_int, ()> {
         push_error_msg(l, "bad argument #1 to 'size' (string expected)");
         return Err(());
     };
-    let mut h = Header { little: true, align: 1 };
+    let mut h = Header {
+        little: true,
+        align: 1,
+    };
     let mut pos = 0usize;
     let mut i = 0;
     while i < fmt.len() {
@@ -456,7 +549,10 @@ unsafe fn struct_size_impl(l: LuaState) -> Result<c_int, ()> {
         };
         pos += gettoalign(pos, &h, opt, size);
         if opt == b's' || (opt == b'c' && size == 0) {
-            push_error_msg(l, "bad argument #1 to 'size' (options 'c0' - 's' have undefined sizes)");
+            push_error_msg(
+                l,
+                "bad argument #1 to 'size' (options 'c0' - 's' have undefined sizes)",
+            );
             return Err(());
         }
         match controloptions(opt, &fmt, &mut i, &mut h) {
@@ -465,7 +561,13 @@ unsafe fn struct_size_impl(l: LuaState) -> Result<c_int, ()> {
                 return Err(());
             }
             Ok(false) if !b"bBhHlLTiIxfdcs".contains(&opt) => {
-                push_error_msg(l, &format!("bad argument #1 to 'size' (invalid format option '{}')", opt as char));
+                push_error_msg(
+                    l,
+                    &format!(
+                        "bad argument #1 to 'size' (invalid format option '{}')",
+                        opt as char
+                    ),
+                );
                 return Err(());
             }
             _ => {}
@@ -529,10 +631,18 @@ fn mp_len(out: &mut Vec<u8>, n: usize, fix: u8, fixmax: usize, b16: u8, b32: u8)
 /// Encodes the value at the top of the stack (not popped).
 unsafe fn mp_encode(l: LuaState, out: &mut Vec<u8>, level: usize) {
     match ffi::lua_type(l, -1) {
-        ffi::LUA_TBOOLEAN => out.push(if ffi::lua_toboolean(l, -1) != 0 { 0xc3 } else { 0xc2 }),
+        ffi::LUA_TBOOLEAN => out.push(if ffi::lua_toboolean(l, -1) != 0 {
+            0xc3
+        } else {
+            0xc2
+        }),
         ffi::LUA_TNUMBER => {
             let n = ffi::lua_tonumber(l, -1);
-            if n.is_finite() && n.floor() == n && n >= -9.223372036854775808e18 && n < 9.223372036854775807e18 {
+            if n.is_finite()
+                && n.floor() == n
+                && n >= -9.223372036854775808e18
+                && n < 9.223372036854775807e18
+            {
                 mp_int(out, n as i64);
             } else {
                 let f = n as f32;
@@ -613,7 +723,10 @@ unsafe fn mp_encode(l: LuaState, out: &mut Vec<u8>, level: usize) {
 unsafe fn mp_pack_impl(l: LuaState) -> Result<c_int, ()> {
     let n = ffi::lua_gettop(l);
     if n == 0 {
-        push_error_msg(l, "bad argument #1 to 'pack' (MessagePack pack needs input.)");
+        push_error_msg(
+            l,
+            "bad argument #1 to 'pack' (MessagePack pack needs input.)",
+        );
         return Err(());
     }
     let mut out = Vec::new();
@@ -635,7 +748,9 @@ enum MpErr {
 /// Decodes one value at `*p`, pushing it.
 unsafe fn mp_decode(l: LuaState, b: &[u8], p: &mut usize) -> Result<(), MpErr> {
     fn take<'a>(b: &'a [u8], p: &mut usize, n: usize) -> Result<&'a [u8], MpErr> {
-        let s = b.get(*p..p.checked_add(n).ok_or(MpErr::Eof)?).ok_or(MpErr::Eof)?;
+        let s = b
+            .get(*p..p.checked_add(n).ok_or(MpErr::Eof)?)
+            .ok_or(MpErr::Eof)?;
         *p += n;
         Ok(s)
     }
@@ -738,7 +853,14 @@ unsafe fn mp_unpack_full(l: LuaState, limit: i64, offset: i64) -> Result<c_int, 
         return Err(());
     };
     if offset < 0 || limit < 0 {
-        push_error_msg(l, &format!("Invalid request to unpack with offset of {} and limit of {}.", offset, data.len()));
+        push_error_msg(
+            l,
+            &format!(
+                "Invalid request to unpack with offset of {} and limit of {}.",
+                offset,
+                data.len()
+            ),
+        );
         return Err(());
     }
     let mut p = offset as usize;
@@ -753,10 +875,13 @@ unsafe fn mp_unpack_full(l: LuaState, limit: i64, offset: i64) -> Result<c_int, 
             Ok(()) => count += 1,
             Err(e) => {
                 ffi::lua_settop(l, top);
-                push_error_msg(l, match e {
-                    MpErr::Eof => "Missing bytes in input.",
-                    MpErr::Bad => "Bad data format in input.",
-                });
+                push_error_msg(
+                    l,
+                    match e {
+                        MpErr::Eof => "Missing bytes in input.",
+                        MpErr::Bad => "Bad data format in input.",
+                    },
+                );
                 return Err(());
             }
         }

@@ -102,7 +102,11 @@ unsafe fn parse(l: LuaState, b: &[u8], p: &mut usize, push: bool) {
             if t == b'$' {
                 push_bytes(l, s);
             } else {
-                let (fmt, text) = if s.len() >= 4 { (&s[..3], &s[4..]) } else { (&b""[..], s) };
+                let (fmt, text) = if s.len() >= 4 {
+                    (&s[..3], &s[4..])
+                } else {
+                    (&b""[..], s)
+                };
                 ffi::lua_createtable(l, 0, 1);
                 ffi::lua_createtable(l, 0, 2);
                 push_bytes(l, text);

@@ -115,9 +115,9 @@ impl Scripting {
             return Ok(sha);
         }
         let (flags, code) = parse_eval_shebang(body)?;
-        self.eval_vm
-            .compile(code, c"@user_script")
-            .map_err(|m| error::custom(format!("ERR Error compiling script (new function): {}", m)))?;
+        self.eval_vm.compile(code, c"@user_script").map_err(|m| {
+            error::custom(format!("ERR Error compiling script (new function): {}", m))
+        })?;
         // SAFETY: the compiled function is on the stack.
         let fn_ref = unsafe { ffi::luaL_ref(self.eval_vm.l, ffi::LUA_REGISTRYINDEX) };
         self.scripts_bytes += body.len();
@@ -142,7 +142,10 @@ fn parse_eval_shebang(body: &[u8]) -> Result<(u32, &[u8]), CmdError> {
     }
     let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
     let line = &body[..end];
-    let parts: Vec<&[u8]> = line.split(|&b| b == b' ').filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&[u8]> = line
+        .split(|&b| b == b' ')
+        .filter(|p| !p.is_empty())
+        .collect();
     if parts.first().map(|p| &p[..]) != Some(&b"#!lua"[..]) {
         return Err(error::custom(format!(
             "ERR Unexpected engine in script shebang: {}",
@@ -317,7 +320,10 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
     };
     CURRENT.with(|cur| cur.set(prev));
     if ctx.timedout.get() {
-        tracing::warn!("Slow script finished after {} ms", ctx.start.elapsed().as_millis());
+        tracing::warn!(
+            "Slow script finished after {} ms",
+            ctx.start.elapsed().as_millis()
+        );
     }
     let script_resp = ctx.resp.get();
     let funcname = std::mem::take(&mut { ctx.funcname });

@@ -153,7 +153,9 @@ pub unsafe fn push_error_table(l: LuaState, err: &[u8]) {
 #[macro_export]
 macro_rules! lua_cfn {
     ($name:ident, $imp:path) => {
-        pub unsafe extern "C-unwind" fn $name(l: $crate::scripting::vm::LuaState) -> std::os::raw::c_int {
+        pub unsafe extern "C-unwind" fn $name(
+            l: $crate::scripting::vm::LuaState,
+        ) -> std::os::raw::c_int {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| $imp(l)));
             match r {
                 Ok(Ok(n)) => n,
@@ -195,7 +197,10 @@ unsafe fn globals_index_impl(l: LuaState) -> Result<c_int, ()> {
     };
     push_error_msg(
         l,
-        &format!("Script attempted to access nonexistent global variable '{}'", name),
+        &format!(
+            "Script attempted to access nonexistent global variable '{}'",
+            name
+        ),
     );
     Err(())
 }
@@ -340,7 +345,8 @@ impl Vm {
                 chunkname.as_ptr(),
             );
             if rc != 0 {
-                let msg = String::from_utf8_lossy(to_bytes(self.l, -1).unwrap_or(b"?")).into_owned();
+                let msg =
+                    String::from_utf8_lossy(to_bytes(self.l, -1).unwrap_or(b"?")).into_owned();
                 ffi::lua_pop(self.l, 1);
                 return Err(msg);
             }
