@@ -184,11 +184,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     container("function", G, "7.0.0", "A container for function commands", FUNCTION_SUBCOMMANDS),
 ];
 
+/// (keys, args) of an EVAL/FCALL call.
+type KeysArgs<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
+
 /// Splits `<numkeys> key... arg...` (argv from index 2).
-fn split_keys<'a>(
-    args: &'a Args<'a>,
-    bad_numkeys: CmdError,
-) -> Result<(Vec<&'a [u8]>, Vec<&'a [u8]>), CmdError> {
+fn split_keys<'a>(args: &'a Args<'a>, bad_numkeys: CmdError) -> Result<KeysArgs<'a>, CmdError> {
     let numkeys = crate::util::num::parse_i64(args.get(2)).ok_or(bad_numkeys)?;
     if numkeys > (args.len() - 3) as i64 {
         return Err(CmdError::Static(error::NUMKEYS_TOO_BIG));

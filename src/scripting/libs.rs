@@ -638,11 +638,7 @@ unsafe fn mp_encode(l: LuaState, out: &mut Vec<u8>, level: usize) {
         }),
         ffi::LUA_TNUMBER => {
             let n = ffi::lua_tonumber(l, -1);
-            if n.is_finite()
-                && n.floor() == n
-                && n >= -9.223372036854775808e18
-                && n < 9.223372036854775807e18
-            {
+            if n.is_finite() && n.floor() == n && (i64::MIN as f64..i64::MAX as f64).contains(&n) {
                 mp_int(out, n as i64);
             } else {
                 let f = n as f32;

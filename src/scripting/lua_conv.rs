@@ -213,7 +213,7 @@ unsafe fn parse(l: LuaState, b: &[u8], p: &mut usize, push: bool) {
 /// C's `(long long)d` on x86-64: truncation, and the "integer indefinite"
 /// value for NaN and out-of-range numbers.
 pub fn lua_number_to_i64(d: f64) -> i64 {
-    if d.is_nan() || d >= 9.223372036854775807e18 || d < -9.223372036854775808e18 {
+    if d.is_nan() || !(i64::MIN as f64..i64::MAX as f64).contains(&d) {
         i64::MIN
     } else {
         d as i64

@@ -299,18 +299,17 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
         ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, vm::REG_ERR_HANDLER.as_ptr());
         let errfunc = ffi::lua_gettop(l);
         ffi::lua_rawgeti(l, ffi::LUA_REGISTRYINDEX, spec.fn_ref as ffi::lua_Integer);
-        let nargs;
-        if eval_mode {
+        let nargs = if eval_mode {
             vm::push_string_array(l, spec.keys);
             set_real_global(l, c"KEYS");
             vm::push_string_array(l, spec.args);
             set_real_global(l, c"ARGV");
-            nargs = 0;
+            0
         } else {
             vm::push_string_array(l, spec.keys);
             vm::push_string_array(l, spec.args);
-            nargs = 2;
-        }
+            2
+        };
         if threshold > 0 {
             ffi::lua_sethook(l, Some(count_hook), ffi::LUA_MASKCOUNT, 100_000);
         }

@@ -153,6 +153,10 @@ pub unsafe fn push_error_table(l: LuaState, err: &[u8]) {
 #[macro_export]
 macro_rules! lua_cfn {
     ($name:ident, $imp:path) => {
+        /// A Lua C function (see the module doc for the error convention).
+        ///
+        /// # Safety
+        /// Only Lua calls it, with a valid state.
         pub unsafe extern "C-unwind" fn $name(
             l: $crate::scripting::vm::LuaState,
         ) -> std::os::raw::c_int {
