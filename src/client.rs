@@ -24,7 +24,8 @@ pub struct Client {
     pub id: u64,
     /// mio token / slot index.
     pub token: usize,
-    pub sock: TcpStream,
+    /// None for internal clients (the scripting engine's fake client).
+    pub sock: Option<TcpStream>,
     pub fd: i32,
     pub addr: String,
     pub laddr: String,
@@ -109,13 +110,28 @@ impl Client {
             .peer_addr()
             .map(|a| a.ip().is_loopback())
             .unwrap_or(false);
+        let mut c = Client::new_internal(id, now_ms);
+        c.token = token;
+        c.sock = Some(sock);
+        c.fd = fd;
+        c.addr = addr;
+        c.laddr = laddr;
+        c.authenticated = authenticated;
+        c.local = local;
+        c
+    }
+
+    /// A client with no connection (Redis's createClient(NULL)): the
+    /// scripting engine runs redis.call() through one. fd is -1 and the
+    /// address is empty, as CLIENT LIST would show for it.
+    pub fn new_internal(id: u64, now_ms: i64) -> Client {
         Client {
             id,
-            token,
-            sock,
-            fd,
-            addr,
-            laddr,
+            token: usize::MAX,
+            sock: None,
+            fd: -1,
+            addr: String::new(),
+            laddr: String::new(),
             qbuf: Vec::new(),
             qstart: 0,
             qend: 0,
@@ -130,7 +146,7 @@ impl Client {
             name: None,
             lib_name: None,
             lib_ver: None,
-            authenticated,
+            authenticated: true,
             ctime_ms: now_ms,
             last_interaction_ms: now_ms,
             reply_mode: ReplyMode::On,
@@ -141,7 +157,7 @@ impl Client {
             last_cmd: None,
             writable: false,
             write_queued: false,
-            local,
+            local: false,
             total_net_in: 0,
             total_net_out: 0,
             blocked: None,
@@ -193,7 +209,10 @@ impl Client {
                 }
             }
             let end = self.qend;
-            match self.sock.read(&mut self.qbuf[end..]) {
+            let Some(sock) = self.sock.as_mut() else {
+                return Ok(true);
+            };
+            match sock.read(&mut self.qbuf[end..]) {
                 Ok(0) => return Ok(false),
                 Ok(n) => {
                     let room = self.qbuf.len() - end;
@@ -228,7 +247,11 @@ impl Client {
     /// Writes pending output. Returns Ok(true) when everything is written.
     pub fn write_socket(&mut self) -> io::Result<bool> {
         while self.out_pos < self.out.buf.len() {
-            match self.sock.write(&self.out.buf[self.out_pos..]) {
+            let Some(sock) = self.sock.as_mut() else {
+                // Internal clients' output is consumed by their owner.
+                return Ok(true);
+            };
+            match sock.write(&self.out.buf[self.out_pos..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     self.out_pos += n;

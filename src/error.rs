@@ -480,3 +480,32 @@ pub fn geo_store_with(searchstore: bool) -> CmdError {
         }
     ))
 }
+// ---- scripting (EVAL / FUNCTION) ---------------------------------------------
+pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+pub const SCRIPT_NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
+pub const SCRIPT_UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+pub const BUSY_SCRIPT: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+pub const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+pub const NUMKEYS_TOO_BIG: &str = "ERR Number of keys can't be greater than number of args";
+pub const NUMKEYS_NEGATIVE: &str = "ERR Number of keys can't be negative";
+pub const SCRIPT_FLUSH_OPTION: &str = "ERR SCRIPT FLUSH only support SYNC|ASYNC option";
+pub const FUNCTION_FLUSH_OPTION: &str = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option";
+pub const SCRIPT_RO_WRITE: &str =
+    "ERR Can not execute a script with write flag using *_ro command.";
+pub const FUNCTION_NOT_FOUND: &str = "ERR Function not found";
+pub const LIBRARY_NOT_FOUND: &str = "ERR Library not found";
+pub const FUNCTION_MISSING_METADATA: &str = "ERR Missing library metadata";
+pub const FUNCTION_NO_NAME: &str = "ERR Library name was not given";
+pub const FUNCTION_NONE_REGISTERED: &str = "ERR No functions registered";
+pub const FUNCTION_LIB_NAME_INVALID: &str = "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
+pub const FUNCTION_RESTORE_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
+pub const FUNCTION_RESTORE_POLICY: &str =
+    "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.";
+pub const FCALL_BAD_NUMKEYS: &str = "ERR Bad number of keys provided";
+pub const SCRIPT_DEBUG_MODE: &str = "ERR Use SCRIPT DEBUG YES/SYNC/NO";
+/// ferrokv has no Lua debugger (LDB) yet.
+pub const SCRIPT_DEBUG_UNSUPPORTED: &str =
+    "ERR SCRIPT DEBUG YES/SYNC is not supported by this server";
+pub const FUNCTION_LIST_NO_LIBNAME: &str = "ERR library name argument was not given";

@@ -12,8 +12,10 @@ use crate::protocol::parse::{self, ArgSource, ParseLimits, Parsed};
 use crate::server::Server;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
+use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
@@ -131,14 +133,70 @@ fn set_keepalive(fd: i32, secs: i64) {
     }
 }
 
+/// The poller and listening sockets, shared with the busy-script path.
+struct LoopIo {
+    poll: Poll,
+    listeners: Vec<TcpListener>,
+}
+
+thread_local! {
+    static LOOP_IO: RefCell<Option<Rc<RefCell<LoopIo>>>> = const { RefCell::new(None) };
+    static MISSED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Serves other clients while a script runs past busy-reply-threshold
+/// (Redis's processEventsWhileBlocked): accepts connections, flushes
+/// output and executes input; `commands::execute` replies BUSY to
+/// everything but allow-busy commands while `srv.scripting.busy_polling`.
+/// Events of clients that are out of their slot (the one running the
+/// script) are remembered and handled by the main loop afterwards.
+pub fn process_events_while_busy(srv: &mut Server) {
+    let Some(io) = LOOP_IO.with(|l| l.borrow().clone()) else {
+        return;
+    };
+    let mut events = Events::with_capacity(256);
+    {
+        let Ok(mut g) = io.try_borrow_mut() else {
+            return;
+        };
+        if g.poll.poll(&mut events, Some(Duration::ZERO)).is_err() {
+            return;
+        }
+    }
+    for ev in events.iter() {
+        let t = ev.token().0;
+        if t >= LISTENER_BASE {
+            if let Ok(g) = io.try_borrow() {
+                accept_all(srv, &g.poll, &g.listeners[t - LISTENER_BASE]);
+            }
+            continue;
+        }
+        let Some(Some(c)) = srv.clients.get_mut(t) else {
+            MISSED.with(|m| m.borrow_mut().push(t));
+            continue;
+        };
+        if ev.is_writable() {
+            c.writable = true;
+            if c.pending_output() > 0 && c.write_socket().is_err() {
+                srv.to_close.push(t);
+            }
+        }
+        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+            handle_readable(srv, t);
+        }
+    }
+}
+
 /// Runs until SHUTDOWN or a signal. Returns the process exit code.
 pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> {
     install_signal_handlers();
-    let mut poll = Poll::new()?;
+    let poll = Poll::new()?;
     for (i, l) in listeners.iter_mut().enumerate() {
         poll.registry()
             .register(l, Token(LISTENER_BASE + i), Interest::READABLE)?;
     }
+    let io = Rc::new(RefCell::new(LoopIo { poll, listeners }));
+    LOOP_IO.with(|l| *l.borrow_mut() = Some(io.clone()));
     let mut events = Events::with_capacity(1024);
     let mut next_cron = Instant::now();
     info!("Ready to accept connections tcp");
@@ -153,7 +211,8 @@ pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> 
             let wait = (deadline - clock::wall_ms()).max(0) as u64;
             timeout = timeout.min(Duration::from_millis(wait));
         }
-        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
+        let polled = io.borrow_mut().poll.poll(&mut events, Some(timeout));
+        if let Err(e) = polled {
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(e);
             }
@@ -161,7 +220,8 @@ pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> 
         for ev in events.iter() {
             let t = ev.token().0;
             if t >= LISTENER_BASE {
-                accept_all(&mut srv, &poll, &listeners[t - LISTENER_BASE]);
+                let g = io.borrow();
+                accept_all(&mut srv, &g.poll, &g.listeners[t - LISTENER_BASE]);
                 continue;
             }
             if ev.is_writable() {
@@ -179,6 +239,11 @@ pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> 
             if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                 handle_readable(&mut srv, t);
             }
+        }
+        // Sockets whose events a busy script's event processing consumed
+        // while their client was executing (see process_events_while_busy).
+        for t in MISSED.with(|m| std::mem::take(&mut *m.borrow_mut())) {
+            handle_readable(&mut srv, t);
         }
         // Clients whose queued input can run again (unblocked, flushed).
         if !srv.resume_input.is_empty() {
@@ -207,12 +272,12 @@ pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> 
         if !srv.monitors.is_empty() {
             flush_monitors(&mut srv);
         }
-        close_pending(&mut srv, &poll);
+        close_pending(&mut srv, &io.borrow().poll);
 
         if Instant::now() >= next_cron {
             srv.cron();
             clients_cron(&mut srv);
-            close_pending(&mut srv, &poll);
+            close_pending(&mut srv, &io.borrow().poll);
             next_cron = Instant::now() + Duration::from_millis(1000 / srv.hz.max(1) as u64);
             if SHUTDOWN_SIGNAL.swap(false, Ordering::SeqCst) {
                 warn!("Received SIGTERM scheduling shutdown...");
@@ -267,11 +332,13 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: &TcpListener) {
                 .unwrap_or(0),
         );
         srv.next_client_id += 1;
-        if let Err(e) = poll.registry().register(
-            &mut c.sock,
-            Token(slot),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
+        let Some(sock) = c.sock.as_mut() else {
+            continue;
+        };
+        if let Err(e) =
+            poll.registry()
+                .register(sock, Token(slot), Interest::READABLE | Interest::WRITABLE)
+        {
             warn!("Error registering fd event for the new client: {}", e);
             srv.free_slots.push(slot);
             continue;
@@ -516,7 +583,9 @@ fn close_pending(srv: &mut Server, poll: &Poll) {
                 commands::pubsub::unsubscribe_all(srv, &mut c);
                 crate::tracking::disable(srv, &mut c);
                 srv.client_tokens.remove(&c.id);
-                let _ = poll.registry().deregister(&mut c.sock);
+                if let Some(sock) = c.sock.as_mut() {
+                    let _ = poll.registry().deregister(sock);
+                }
                 srv.stats.net_input_closed += c.total_net_in;
                 srv.stats.net_output_closed += c.total_net_out;
                 srv.nclients -= 1;

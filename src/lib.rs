@@ -18,6 +18,7 @@ pub mod logging;
 pub mod notify;
 pub mod object;
 pub mod protocol;
+pub mod scripting;
 pub mod server;
 pub mod tracking;
 pub mod types;

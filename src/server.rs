@@ -155,6 +155,8 @@ pub struct Server {
     pub pubsub_shard_channels: HashMap<Vec<u8>, Vec<usize>>,
     /// Client-side caching state.
     pub tracking: crate::tracking::TrackingTable,
+    /// Lua scripting: script cache, function libraries, interpreters.
+    pub scripting: crate::scripting::Scripting,
     /// Client id -> slot token, for messages addressed by id.
     pub client_tokens: HashMap<u64, usize>,
 }
@@ -217,6 +219,7 @@ impl Server {
             pubsub_patterns: HashMap::new(),
             pubsub_shard_channels: HashMap::new(),
             tracking: Default::default(),
+            scripting: crate::scripting::Scripting::new(),
             client_tokens: HashMap::new(),
         };
         srv.sync_notify_mask();

@@ -417,3 +417,8 @@ fn transactions() {
 fn pubsub() {
     run_script("pubsub");
 }
+
+#[test]
+fn scripting() {
+    run_script("scripting");
+}

@@ -22,6 +22,7 @@ pub mod lists;
 pub mod memory;
 pub mod multi;
 pub mod pubsub;
+pub mod scripting;
 pub mod server_cmds;
 pub mod sets;
 pub mod strings;
@@ -102,6 +103,7 @@ pub enum Group {
     Geo,
     Transactions,
     PubSub,
+    Scripting,
 }
 
 impl Group {
@@ -120,6 +122,7 @@ impl Group {
             Group::Geo => "geo",
             Group::Transactions => "transactions",
             Group::PubSub => "pubsub",
+            Group::Scripting => "scripting",
         }
     }
 
@@ -138,6 +141,7 @@ impl Group {
             Group::Geo => "@geo",
             Group::Transactions => "@transaction",
             Group::PubSub => "",
+            Group::Scripting => "@scripting",
         }
     }
 }
@@ -320,6 +324,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(zsets::COMMANDS)
         .chain(geo::COMMANDS)
         .chain(memory::COMMANDS)
+        .chain(scripting::COMMANDS)
 }
 
 impl CommandTable {
@@ -456,6 +461,12 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     }
     if !c.authenticated && spec.flags & NO_AUTH == 0 && srv.config.requirepass.is_some() {
         reject(srv, c, Some(idx), &CmdError::NoAuth);
+        finish_reply(c, reply_start);
+        return;
+    }
+    if srv.scripting.busy_polling && spec.flags & ALLOW_BUSY == 0 {
+        let e = crate::scripting::busy_error(srv);
+        reject(srv, c, Some(idx), &e);
         finish_reply(c, reply_start);
         return;
     }

@@ -490,7 +490,7 @@ pub fn format_double(v: f64, out: &mut Vec<u8>) {
 }
 
 /// C `%.{prec}g` for finite `v` (prec in 1..=40).
-fn format_g(v: f64, prec: usize, out: &mut Vec<u8>) {
+pub fn format_g(v: f64, prec: usize, out: &mut Vec<u8>) {
     let prec = prec.clamp(1, 40);
     // `{:.N e}` gives exactly `prec` correctly rounded significant digits.
     let s = format!("{:.*e}", prec - 1, v);

@@ -1,0 +1,614 @@
+//! Scripting commands (eval.c, functions.c): EVAL, EVALSHA, EVAL_RO,
+//! EVALSHA_RO, SCRIPT LOAD/EXISTS/FLUSH/KILL/DEBUG/HELP, FUNCTION
+//! LOAD/DELETE/LIST/FLUSH/DUMP/RESTORE/STATS/KILL/HELP, FCALL, FCALL_RO.
+//! The engine is in `crate::scripting`.
+
+use super::{
+    container, help_reply, spec, Args, CommandSpec, Group, ALLOW_BUSY, DENYOOM, LOADING,
+    MOVABLE_KEYS, NOKEYS, NOSCRIPT, NO_MANDATORY_KEYS, READONLY, SKIP_MONITOR, STALE, WRITE,
+};
+use crate::client::Client;
+use crate::error::{self, CmdError, CmdResult};
+use crate::scripting::{self, vm::VmKind, RunSpec, FLAG_EVAL_COMPAT, FLAG_NO_WRITES};
+use crate::server::Server;
+use crate::util::glob;
+
+const G: Group = Group::Scripting;
+const EVALF: u32 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS;
+
+static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
+    spec(
+        "load",
+        3,
+        NOSCRIPT | STALE,
+        NOKEYS,
+        G,
+        "2.6.0",
+        "Load the specified Lua script into the script cache.",
+        script_load,
+    ),
+    spec(
+        "exists",
+        -3,
+        NOSCRIPT,
+        NOKEYS,
+        G,
+        "2.6.0",
+        "Check existence of scripts in the script cache.",
+        script_exists,
+    ),
+    spec(
+        "flush",
+        -2,
+        NOSCRIPT,
+        NOKEYS,
+        G,
+        "2.6.0",
+        "Remove all the scripts from the script cache.",
+        script_flush,
+    ),
+    spec(
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        NOKEYS,
+        G,
+        "2.6.0",
+        "Kill the script currently in execution.",
+        script_kill,
+    ),
+    spec(
+        "debug",
+        3,
+        NOSCRIPT,
+        NOKEYS,
+        G,
+        "3.2.0",
+        "Set the debug mode for executed scripts.",
+        script_debug,
+    ),
+    spec(
+        "help",
+        2,
+        LOADING | STALE,
+        NOKEYS,
+        G,
+        "5.0.0",
+        "Show helpful text about the different subcommands",
+        script_help,
+    ),
+];
+
+static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
+    spec(
+        "load",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Create a function with the given arguments (name, code, description)",
+        function_load,
+    ),
+    spec(
+        "delete",
+        3,
+        WRITE | NOSCRIPT,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Delete a function by name",
+        function_delete,
+    ),
+    spec(
+        "list",
+        -2,
+        NOSCRIPT,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "List information about all the functions",
+        function_list,
+    ),
+    spec(
+        "flush",
+        -2,
+        WRITE | NOSCRIPT,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Deleting all functions",
+        function_flush,
+    ),
+    spec(
+        "dump",
+        2,
+        NOSCRIPT,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Dump all functions into a serialized binary payload",
+        function_dump,
+    ),
+    spec(
+        "restore",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Restore all the functions on the given payload",
+        function_restore,
+    ),
+    spec(
+        "stats",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Return information about the function currently running (name, description, duration)",
+        function_stats,
+    ),
+    spec(
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Kill the function currently in execution.",
+        function_kill,
+    ),
+    spec(
+        "help",
+        2,
+        LOADING | STALE,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Show helpful text about the different subcommands",
+        function_help,
+    ),
+];
+
+#[rustfmt::skip]
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("eval", -3, EVALF, NOKEYS, G, "2.6.0", "Execute a Lua script server side", eval),
+    spec("evalsha", -3, EVALF, NOKEYS, G, "2.6.0", "Execute a Lua script server side", evalsha),
+    spec("eval_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Execute a read-only Lua script server side", eval_ro),
+    spec("evalsha_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Execute a read-only Lua script server side", evalsha_ro),
+    spec("fcall", -3, EVALF, NOKEYS, G, "7.0.0", "Invoke a function", fcall),
+    spec("fcall_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Invoke a read-only function", fcall_ro),
+    container("script", G, "2.6.0", "A container for Lua scripts management commands", SCRIPT_SUBCOMMANDS),
+    container("function", G, "7.0.0", "A container for function commands", FUNCTION_SUBCOMMANDS),
+];
+
+/// (keys, args) of an EVAL/FCALL call.
+type KeysArgs<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
+
+/// Splits `<numkeys> key... arg...` (argv from index 2).
+fn split_keys<'a>(args: &'a Args<'a>, bad_numkeys: CmdError) -> Result<KeysArgs<'a>, CmdError> {
+    let numkeys = crate::util::num::parse_i64(args.get(2)).ok_or(bad_numkeys)?;
+    if numkeys > (args.len() - 3) as i64 {
+        return Err(CmdError::Static(error::NUMKEYS_TOO_BIG));
+    }
+    if numkeys < 0 {
+        return Err(CmdError::Static(error::NUMKEYS_NEGATIVE));
+    }
+    let n = numkeys as usize;
+    let keys = (3..3 + n).map(|i| args.get(i)).collect();
+    let argv = (3 + n..args.len()).map(|i| args.get(i)).collect();
+    Ok((keys, argv))
+}
+
+fn eval_generic(
+    srv: &mut Server,
+    c: &mut Client,
+    args: &Args,
+    by_sha: bool,
+    ro: bool,
+) -> CmdResult {
+    let (keys, argv) = split_keys(args, CmdError::NotInteger)?;
+    let sha = if by_sha {
+        let s = args.get(1);
+        if s.len() != 40 {
+            return Err(CmdError::Static(error::NOSCRIPT));
+        }
+        String::from_utf8_lossy(s).to_ascii_lowercase()
+    } else {
+        srv.scripting.create_script(args.get(1))?
+    };
+    let Some(script) = srv.scripting.scripts.get(&sha) else {
+        return Err(CmdError::Static(error::NOSCRIPT));
+    };
+    let (flags, fn_ref) = (script.flags, script.fn_ref);
+    let compat = flags & FLAG_EVAL_COMPAT != 0;
+    if ro && !compat && flags & FLAG_NO_WRITES == 0 {
+        return Err(CmdError::Static(error::SCRIPT_RO_WRITE));
+    }
+    let readonly = ro || (!compat && flags & FLAG_NO_WRITES != 0);
+    scripting::run(
+        srv,
+        c,
+        RunSpec {
+            kind: VmKind::Eval,
+            fn_ref,
+            keys: &keys,
+            args: &argv,
+            readonly,
+            funcname: sha,
+        },
+    )
+}
+
+fn eval(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    eval_generic(srv, c, args, false, false)
+}
+fn evalsha(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    eval_generic(srv, c, args, true, false)
+}
+fn eval_ro(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    eval_generic(srv, c, args, false, true)
+}
+fn evalsha_ro(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    eval_generic(srv, c, args, true, true)
+}
+
+fn fcall_generic(srv: &mut Server, c: &mut Client, args: &Args, ro: bool) -> CmdResult {
+    let (keys, argv) = split_keys(args, CmdError::Static(error::FCALL_BAD_NUMKEYS))?;
+    let name = String::from_utf8_lossy(args.get(1)).into_owned();
+    let Some(f) = srv.scripting.functions.get(&name) else {
+        return Err(CmdError::Static(error::FUNCTION_NOT_FOUND));
+    };
+    if ro && f.flags & FLAG_NO_WRITES == 0 {
+        return Err(CmdError::Static(error::SCRIPT_RO_WRITE));
+    }
+    let readonly = f.flags & FLAG_NO_WRITES != 0;
+    let fn_ref = f.fn_ref;
+    scripting::run(
+        srv,
+        c,
+        RunSpec {
+            kind: VmKind::Functions,
+            fn_ref,
+            keys: &keys,
+            args: &argv,
+            readonly,
+            funcname: name,
+        },
+    )
+}
+
+fn fcall(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    fcall_generic(srv, c, args, false)
+}
+fn fcall_ro(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    fcall_generic(srv, c, args, true)
+}
+
+// ---- SCRIPT -------------------------------------------------------------------
+
+fn script_load(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let sha = srv.scripting.create_script(args.get(2))?;
+    c.out.bulk(sha.as_bytes());
+    Ok(())
+}
+
+fn script_exists(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    c.out.array(args.len() - 2);
+    for i in 2..args.len() {
+        let sha = String::from_utf8_lossy(args.get(i)).to_ascii_lowercase();
+        c.out.int(srv.scripting.scripts.contains_key(&sha) as i64);
+    }
+    Ok(())
+}
+
+/// [ASYNC|SYNC]: both flush synchronously (the interpreter is small).
+fn flush_mode_ok(args: &Args) -> bool {
+    args.len() == 2 || (args.len() == 3 && (args.is(2, "sync") || args.is(2, "async")))
+}
+
+fn script_flush(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if !flush_mode_ok(args) {
+        return Err(CmdError::Static(error::SCRIPT_FLUSH_OPTION));
+    }
+    srv.scripting.flush_eval();
+    c.out.ok();
+    Ok(())
+}
+
+fn script_kill(_srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
+    scripting::kill(true)?;
+    c.out.ok();
+    Ok(())
+}
+
+fn script_debug(_srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if args.is(2, "no") {
+        c.out.ok();
+        return Ok(());
+    }
+    if args.is(2, "yes") || args.is(2, "sync") {
+        return Err(CmdError::Static(error::SCRIPT_DEBUG_UNSUPPORTED));
+    }
+    Err(CmdError::Static(error::SCRIPT_DEBUG_MODE))
+}
+
+fn script_help(_srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
+    help_reply(
+        c,
+        "SCRIPT",
+        &[
+            "DEBUG (YES|SYNC|NO)",
+            "    Set the debug mode for subsequent scripts executed.",
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache. Very dangerous on replicas.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the scripts cache.",
+            "    * SYNC: Synchronously flush the scripts cache.",
+            "KILL",
+            "    Kill the currently executing Lua script.",
+            "LOAD <script>",
+            "    Load a script into the scripts cache without executing it.",
+        ],
+    );
+    Ok(())
+}
+
+// ---- FUNCTION -----------------------------------------------------------------
+
+fn function_load(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let (replace, code) = if args.len() == 4 {
+        if !args.is(2, "replace") {
+            return Err(error::custom(format!(
+                "ERR Unknown option given: {}",
+                args.str_lossy(2)
+            )));
+        }
+        (true, args.get(3))
+    } else if args.len() == 3 {
+        (false, args.get(2))
+    } else {
+        return Err(error::wrong_arity("function|load"));
+    };
+    let name = srv.scripting.functions.load(code, replace)?;
+    srv.dirty += 1;
+    c.out.bulk(name.as_bytes());
+    Ok(())
+}
+
+fn function_delete(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let name = args.str_lossy(2);
+    if !srv.scripting.functions.delete(&name) {
+        return Err(CmdError::Static(error::LIBRARY_NOT_FOUND));
+    }
+    srv.dirty += 1;
+    c.out.ok();
+    Ok(())
+}
+
+fn function_list(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let mut with_code = false;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < args.len() {
+        if !with_code && args.is(i, "withcode") {
+            with_code = true;
+            i += 1;
+            continue;
+        }
+        if pattern.is_none() && args.is(i, "libraryname") {
+            if i >= args.len() - 1 {
+                return Err(CmdError::Static(error::FUNCTION_LIST_NO_LIBNAME));
+            }
+            pattern = Some(args.get(i + 1));
+            i += 2;
+            continue;
+        }
+        return Err(error::custom(format!(
+            "ERR Unknown argument {}",
+            args.str_lossy(i)
+        )));
+    }
+    let libs: Vec<_> = srv
+        .scripting
+        .functions
+        .libs
+        .values()
+        .filter(|l| pattern.is_none_or(|p| glob::string_match(p, l.name.as_bytes(), false)))
+        .collect();
+    c.out.array(libs.len());
+    for lib in libs {
+        c.out.map(if with_code { 4 } else { 3 });
+        c.out.bulk(b"library_name");
+        c.out.bulk(lib.name.as_bytes());
+        c.out.bulk(b"engine");
+        c.out.bulk(b"LUA");
+        c.out.bulk(b"functions");
+        c.out.array(lib.functions.len());
+        for f in lib.functions.values() {
+            c.out.map(3);
+            c.out.bulk(b"name");
+            c.out.bulk(f.name.as_bytes());
+            c.out.bulk(b"description");
+            match &f.desc {
+                Some(d) => c.out.bulk(d),
+                None => c.out.null(),
+            }
+            c.out.bulk(b"flags");
+            let names: Vec<&str> = scripting::FLAG_NAMES
+                .iter()
+                .filter(|(v, _)| f.flags & v != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            c.out.set(names.len());
+            for n in names {
+                c.out.simple(n);
+            }
+        }
+        if with_code {
+            c.out.bulk(b"library_code");
+            c.out.bulk(&lib.code);
+        }
+    }
+    Ok(())
+}
+
+fn function_flush(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if !flush_mode_ok(args) {
+        return Err(CmdError::Static(error::FUNCTION_FLUSH_OPTION));
+    }
+    srv.scripting.functions.flush();
+    srv.dirty += 1;
+    c.out.ok();
+    Ok(())
+}
+
+fn function_dump(srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
+    let payload = srv.scripting.functions.dump();
+    c.out.bulk(&payload);
+    Ok(())
+}
+
+fn function_restore(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    #[derive(PartialEq)]
+    enum Policy {
+        Flush,
+        Append,
+        Replace,
+    }
+    let policy = if args.len() == 3 {
+        Policy::Append
+    } else if args.len() == 4 && args.is(3, "flush") {
+        Policy::Flush
+    } else if args.len() == 4 && args.is(3, "append") {
+        Policy::Append
+    } else if args.len() == 4 && args.is(3, "replace") {
+        Policy::Replace
+    } else {
+        return Err(CmdError::Static(error::FUNCTION_RESTORE_POLICY));
+    };
+    let codes = scripting::functions::parse_dump(args.get(2))?;
+    // Load into a scratch set first so a failure leaves nothing changed.
+    let mut scratch = scripting::functions::Functions::new();
+    for code in &codes {
+        scratch.load(code, false)?;
+    }
+    let fs = &mut srv.scripting.functions;
+    if policy != Policy::Flush {
+        for lib in scratch.libs.values() {
+            if fs.libs.contains_key(&lib.name) && policy == Policy::Append {
+                return Err(error::custom(format!(
+                    "ERR Library {} already exists",
+                    lib.name
+                )));
+            }
+        }
+    }
+    // All-or-nothing: try on a copy of the codes currently loaded.
+    let mut result = scripting::functions::Functions::new();
+    let current: Vec<(String, Vec<u8>)> = if policy == Policy::Flush {
+        Vec::new()
+    } else {
+        fs.libs
+            .values()
+            .map(|l| (l.name.clone(), l.code.clone()))
+            .collect()
+    };
+    for (name, code) in &current {
+        if policy == Policy::Replace && scratch.libs.contains_key(name) {
+            continue;
+        }
+        result.load(code, false)?;
+    }
+    for code in &codes {
+        result.load(code, false)?;
+    }
+    *fs = result;
+    srv.dirty += 1;
+    c.out.ok();
+    Ok(())
+}
+
+fn function_stats(srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
+    c.out.map(2);
+    c.out.bulk(b"running_script");
+    match scripting::current_run() {
+        Some(ctx) if !ctx.eval_mode => {
+            c.out.map(3);
+            c.out.bulk(b"name");
+            c.out.bulk(ctx.funcname.as_bytes());
+            c.out.bulk(b"command");
+            c.out.array(0);
+            c.out.bulk(b"duration_ms");
+            c.out.int(ctx.start.elapsed().as_millis() as i64);
+        }
+        _ => c.out.null(),
+    }
+    c.out.bulk(b"engines");
+    c.out.map(1);
+    c.out.bulk(b"LUA");
+    c.out.map(2);
+    c.out.bulk(b"libraries_count");
+    c.out.int(srv.scripting.functions.libs.len() as i64);
+    c.out.bulk(b"functions_count");
+    c.out.int(srv.scripting.functions.functions_count() as i64);
+    Ok(())
+}
+
+fn function_kill(_srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
+    scripting::kill(false)?;
+    c.out.ok();
+    Ok(())
+}
+
+fn function_help(_srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
+    help_reply(
+        c,
+        "FUNCTION",
+        &[
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "    Create a new library with the given library name and code.",
+            "DELETE <LIBRARY NAME>",
+            "    Delete the given library.",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "    Return general information on all the libraries:",
+            "    * Library name",
+            "    * The engine used to run the Library",
+            "    * Library description",
+            "    * Functions list",
+            "    * Library code (if WITHCODE is given)",
+            "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+            "STATS",
+            "    Return information about the current function running:",
+            "    * Function name",
+            "    * Command used to run the function",
+            "    * Duration in MS that the function is running",
+            "    If no function is running, return nil",
+            "    In addition, returns a list of available engines.",
+            "KILL",
+            "    Kill the current running function.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the libraries.",
+            "    * SYNC: Synchronously flush the libraries.",
+            "DUMP",
+            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+            "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+            "    control how to handle existing libraries (default APPEND):",
+            "    * FLUSH: delete all existing libraries.",
+            "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+            "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+            "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+            "      in case of functions name collision with another library).",
+        ],
+    );
+    Ok(())
+}

@@ -1,0 +1,623 @@
+//! Redis 7.0 Functions (functions.c / function_lua.c): libraries loaded
+//! with FUNCTION LOAD, their registered functions, FCALL lookup, and the
+//! FUNCTION DUMP/RESTORE payload.
+//!
+//! A library's code starts with `#!lua name=<lib>`. It runs once at load
+//! time with a restricted global environment that only has `redis` with
+//! register_function/log/version fields (as Redis does); functions are
+//! stored as registry refs in a Lua state separate from EVAL's.
+//!
+//! DUMP payload: Redis's format — per library the RDB opcode 0xf5
+//! (RDB_OPCODE_FUNCTION2) and the code as an RDB string, then the RDB
+//! version (2 bytes LE, 10) and a CRC-64 (8 bytes LE). We write strings
+//! uncompressed and read both plain and LZF-compressed ones, so payloads
+//! are exchangeable with Redis 7.0. RDB persistence itself comes later.
+
+use super::vm::{push_error_table, set_fn, to_bytes, LuaState, Vm, VmKind};
+use crate::error::{self, CmdError};
+use mlua::ffi;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::os::raw::c_int;
+
+pub struct FunctionInfo {
+    pub name: String,
+    pub desc: Option<Vec<u8>>,
+    pub flags: u32,
+    pub fn_ref: c_int,
+}
+
+pub struct Library {
+    pub name: String,
+    pub code: Vec<u8>,
+    pub functions: BTreeMap<String, FunctionInfo>,
+}
+
+pub struct Functions {
+    pub vm: Vm,
+    pub libs: BTreeMap<String, Library>,
+    /// function name -> library name.
+    pub index: HashMap<String, String>,
+    /// Registry ref of the load-time globals table.
+    load_env_ref: c_int,
+}
+
+/// What register_function collects during a FUNCTION LOAD.
+struct LoadCtx {
+    functions: BTreeMap<String, FunctionInfo>,
+}
+
+thread_local! {
+    static LOADING: RefCell<Option<LoadCtx>> = const { RefCell::new(None) };
+}
+
+impl Default for Functions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Functions {
+    pub fn new() -> Functions {
+        let vm = Vm::new(VmKind::Functions);
+        // SAFETY: fresh state, balanced stack.
+        let load_env_ref = unsafe {
+            let l = vm.l;
+            // The load-time globals: only `redis` (register_function, log,
+            // version), missing names raise like the normal globals.
+            ffi::lua_createtable(l, 0, 1);
+            ffi::lua_createtable(l, 0, 8);
+            let r = ffi::lua_gettop(l);
+            set_fn(l, r, c"register_function", register_function);
+            ffi::lua_getfield(l, ffi::LUA_GLOBALSINDEX, c"redis".as_ptr());
+            for name in [
+                c"log",
+                c"LOG_DEBUG",
+                c"LOG_VERBOSE",
+                c"LOG_NOTICE",
+                c"LOG_WARNING",
+                c"REDIS_VERSION",
+                c"REDIS_VERSION_NUM",
+            ] {
+                ffi::lua_getfield(l, -1, name.as_ptr());
+                ffi::lua_setfield(l, r, name.as_ptr());
+            }
+            ffi::lua_pop(l, 1);
+            // Missing fields (redis.call...) raise like missing globals.
+            ffi::lua_createtable(l, 0, 1);
+            ffi::lua_createtable(l, 0, 0);
+            ffi::lua_pushcclosure(l, super::vm::globals_index, 1);
+            ffi::lua_setfield(l, -2, c"__index".as_ptr());
+            ffi::lua_setmetatable(l, r);
+            ffi::lua_setfield(l, -2, c"redis".as_ptr());
+            ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX)
+        };
+        Functions {
+            vm,
+            libs: BTreeMap::new(),
+            index: HashMap::new(),
+            load_env_ref,
+        }
+    }
+
+    pub fn flush(&mut self) {
+        *self = Functions::new();
+    }
+
+    pub fn functions_count(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Looks a function up: (library, info).
+    pub fn get(&self, name: &str) -> Option<&FunctionInfo> {
+        let lib = self.index.get(name)?;
+        self.libs.get(lib)?.functions.get(name)
+    }
+
+    /// Switches the globals proxy's lookup table (upvalue 1 of its __index)
+    /// to the load-time environment or back to the real globals.
+    unsafe fn set_globals_source(&self, load: bool) {
+        let l = self.vm.l;
+        ffi::lua_getmetatable(l, ffi::LUA_GLOBALSINDEX);
+        ffi::lua_getfield(l, -1, c"__index".as_ptr());
+        if load {
+            ffi::lua_rawgeti(
+                l,
+                ffi::LUA_REGISTRYINDEX,
+                self.load_env_ref as ffi::lua_Integer,
+            );
+        } else {
+            ffi::lua_getfield(
+                l,
+                ffi::LUA_REGISTRYINDEX,
+                super::vm::REG_REAL_GLOBALS.as_ptr(),
+            );
+        }
+        ffi::lua_setupvalue(l, -2, 1);
+        ffi::lua_pop(l, 2);
+    }
+
+    /// FUNCTION LOAD: returns the library name.
+    pub fn load(&mut self, code: &[u8], replace: bool) -> Result<String, CmdError> {
+        let (name, body) = parse_metadata(code)?;
+        if !valid_name(&name) {
+            return Err(CmdError::Static(error::FUNCTION_LIB_NAME_INVALID));
+        }
+        if self.libs.contains_key(&name) && !replace {
+            return Err(error::custom(format!(
+                "ERR Library '{}' already exists",
+                name
+            )));
+        }
+        self.vm
+            .compile(body, c"@user_function")
+            .map_err(|m| error::custom(format!("ERR Error compiling function: {}", m)))?;
+        LOADING.with(|c| {
+            *c.borrow_mut() = Some(LoadCtx {
+                functions: BTreeMap::new(),
+            })
+        });
+        let l = self.vm.l;
+        // SAFETY: the compiled chunk is on the stack; the load runs with
+        // no RunCtx, so redis.call is unavailable (as in Redis).
+        let err = unsafe {
+            self.set_globals_source(true);
+            let rc = ffi::lua_pcall(l, 0, 0, 0);
+            self.set_globals_source(false);
+            if rc != 0 {
+                let msg = extract_err_msg(l);
+                ffi::lua_pop(l, 1);
+                Some(msg)
+            } else {
+                None
+            }
+        };
+        let ctx = LOADING.with(|c| c.borrow_mut().take());
+        let functions = ctx.map(|c| c.functions).unwrap_or_default();
+        let unref_all = |fs: &BTreeMap<String, FunctionInfo>| {
+            for f in fs.values() {
+                // SAFETY: refs created by register_function in this state.
+                unsafe { ffi::luaL_unref(l, ffi::LUA_REGISTRYINDEX, f.fn_ref) };
+            }
+        };
+        if let Some(msg) = err {
+            unref_all(&functions);
+            return Err(error::custom(format!(
+                "ERR Error registering functions: {}",
+                msg
+            )));
+        }
+        if functions.is_empty() {
+            return Err(CmdError::Static(error::FUNCTION_NONE_REGISTERED));
+        }
+        for fname in functions.keys() {
+            if let Some(owner) = self.index.get(fname) {
+                if *owner != name {
+                    unref_all(&functions);
+                    return Err(error::custom(format!(
+                        "ERR Function {} already exists",
+                        fname
+                    )));
+                }
+            }
+        }
+        if let Some(old) = self.libs.remove(&name) {
+            for f in old.functions.values() {
+                self.index.remove(&f.name);
+                // SAFETY: refs owned by the replaced library.
+                unsafe { ffi::luaL_unref(l, ffi::LUA_REGISTRYINDEX, f.fn_ref) };
+            }
+        }
+        for fname in functions.keys() {
+            self.index.insert(fname.clone(), name.clone());
+        }
+        self.libs.insert(
+            name.clone(),
+            Library {
+                name: name.clone(),
+                code: code.to_vec(),
+                functions,
+            },
+        );
+        Ok(name)
+    }
+
+    /// FUNCTION DELETE.
+    pub fn delete(&mut self, name: &str) -> bool {
+        let Some(lib) = self.libs.remove(name) else {
+            return false;
+        };
+        for f in lib.functions.values() {
+            self.index.remove(&f.name);
+            // SAFETY: refs owned by the deleted library.
+            unsafe { ffi::luaL_unref(self.vm.l, ffi::LUA_REGISTRYINDEX, f.fn_ref) };
+        }
+        true
+    }
+
+    /// FUNCTION DUMP payload.
+    pub fn dump(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for lib in self.libs.values() {
+            out.push(0xf5);
+            rdb_write_len(&mut out, lib.code.len() as u64);
+            out.extend_from_slice(&lib.code);
+        }
+        out.extend_from_slice(&10u16.to_le_bytes());
+        let crc = crc::Crc::<u64>::new(&crc::CRC_64_REDIS).checksum(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+}
+
+/// Decodes a FUNCTION DUMP payload into library codes.
+pub fn parse_dump(payload: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {
+    let bad = || CmdError::Static(error::FUNCTION_RESTORE_PAYLOAD);
+    if payload.len() < 10 {
+        return Err(bad());
+    }
+    let (body, footer) = payload.split_at(payload.len() - 10);
+    let ver = u16::from_le_bytes([footer[0], footer[1]]);
+    if ver > 10 {
+        return Err(bad());
+    }
+    let crc = u64::from_le_bytes(footer[2..10].try_into().map_err(|_| bad())?);
+    let calc = crc::Crc::<u64>::new(&crc::CRC_64_REDIS).checksum(&payload[..payload.len() - 8]);
+    if crc != 0 && crc != calc {
+        return Err(bad());
+    }
+    let mut p = 0;
+    let mut out = Vec::new();
+    while p < body.len() {
+        if body[p] != 0xf5 {
+            return Err(error::custom("ERR given type is not a function".into()));
+        }
+        p += 1;
+        out.push(rdb_read_string(body, &mut p).ok_or_else(bad)?);
+    }
+    Ok(out)
+}
+
+fn rdb_write_len(out: &mut Vec<u8>, n: u64) {
+    if n < 64 {
+        out.push(n as u8);
+    } else if n < 16384 {
+        out.push(0x40 | (n >> 8) as u8);
+        out.push(n as u8);
+    } else if n <= u32::MAX as u64 {
+        out.push(0x80);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    } else {
+        out.push(0x81);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+/// Reads an RDB length; Err(enc) for the special encodings (0xC0 | enc).
+fn rdb_read_len(b: &[u8], p: &mut usize) -> Option<Result<u64, u8>> {
+    let first = *b.get(*p)?;
+    *p += 1;
+    Some(match first >> 6 {
+        0 => Ok((first & 0x3f) as u64),
+        1 => {
+            let second = *b.get(*p)?;
+            *p += 1;
+            Ok((((first & 0x3f) as u64) << 8) | second as u64)
+        }
+        2 => match first {
+            0x80 => {
+                let v = u32::from_be_bytes(b.get(*p..*p + 4)?.try_into().ok()?);
+                *p += 4;
+                Ok(v as u64)
+            }
+            0x81 => {
+                let v = u64::from_be_bytes(b.get(*p..*p + 8)?.try_into().ok()?);
+                *p += 8;
+                Ok(v)
+            }
+            _ => return None,
+        },
+        _ => Err(first & 0x3f),
+    })
+}
+
+fn rdb_read_string(b: &[u8], p: &mut usize) -> Option<Vec<u8>> {
+    match rdb_read_len(b, p)? {
+        Ok(n) => {
+            let n = n as usize;
+            let s = b.get(*p..p.checked_add(n)?)?.to_vec();
+            *p += n;
+            Some(s)
+        }
+        Err(3) => {
+            // LZF: compressed len, original len, data.
+            let clen = rdb_read_len(b, p)?.ok()? as usize;
+            let len = rdb_read_len(b, p)?.ok()? as usize;
+            let data = b.get(*p..p.checked_add(clen)?)?;
+            *p += clen;
+            lzf_decompress(data, len)
+        }
+        Err(enc) => {
+            let n = match enc {
+                0 => *b.get(*p)? as i8 as i64,
+                1 => i16::from_le_bytes(b.get(*p..*p + 2)?.try_into().ok()?) as i64,
+                2 => i32::from_le_bytes(b.get(*p..*p + 4)?.try_into().ok()?) as i64,
+                _ => return None,
+            };
+            *p += 1 << enc;
+            Some(n.to_string().into_bytes())
+        }
+    }
+}
+
+/// LZF decompression (liblzf's format, as RDB uses it).
+fn lzf_decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(out_len);
+    let mut i = 0;
+    while i < input.len() {
+        let ctrl = input[i] as usize;
+        i += 1;
+        if ctrl < 32 {
+            let n = ctrl + 1;
+            out.extend_from_slice(input.get(i..i + n)?);
+            i += n;
+        } else {
+            let mut len = ctrl >> 5;
+            if len == 7 {
+                len += *input.get(i)? as usize;
+                i += 1;
+            }
+            let back = ((ctrl & 0x1f) << 8) + *input.get(i)? as usize + 1;
+            i += 1;
+            let start = out.len().checked_sub(back)?;
+            for k in 0..len + 2 {
+                let c = out[start + k];
+                out.push(c);
+            }
+        }
+    }
+    (out.len() == out_len).then_some(out)
+}
+
+/// Parses `#!lua name=<lib>`; returns the name and the code Lua compiles
+/// (the shebang line blanked, so line numbers match).
+fn parse_metadata(code: &[u8]) -> Result<(String, &[u8]), CmdError> {
+    if !code.starts_with(b"#!") {
+        return Err(CmdError::Static(error::FUNCTION_MISSING_METADATA));
+    }
+    let end = code.iter().position(|&b| b == b'\n').unwrap_or(code.len());
+    let line = &code[..end];
+    let mut parts = line.split(|&b| b == b' ').filter(|p| !p.is_empty());
+    let engine = &parts.next().unwrap_or_default()[2..];
+    let mut name = None;
+    for p in parts {
+        match p.strip_prefix(b"name=") {
+            Some(n) => name = Some(String::from_utf8_lossy(n).into_owned()),
+            None => {
+                return Err(error::custom(format!(
+                    "ERR Invalid metadata value given: {}",
+                    String::from_utf8_lossy(p)
+                )))
+            }
+        }
+    }
+    if !engine.eq_ignore_ascii_case(b"lua") {
+        return Err(error::custom(format!(
+            "ERR Engine '{}' not found",
+            String::from_utf8_lossy(engine)
+        )));
+    }
+    let Some(name) = name else {
+        return Err(CmdError::Static(error::FUNCTION_NO_NAME));
+    };
+    Ok((name, &code[end..]))
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The message of a load-time error (luaExtractErrorInformation's msg).
+unsafe fn extract_err_msg(l: LuaState) -> String {
+    if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+        ffi::lua_getfield(l, -1, c"err".as_ptr());
+        let m = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+        ffi::lua_pop(l, 1);
+        m.unwrap_or_default()
+    } else {
+        let m = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+        format!("ERR {}", m.unwrap_or_default())
+    }
+}
+
+// ---- redis.register_function ------------------------------------------------
+
+unsafe fn register_function_impl(l: LuaState) -> Result<c_int, ()> {
+    let loading = LOADING.with(|c| c.borrow().is_some());
+    if !loading {
+        push_error_table(
+            l,
+            b"redis.register_function can only be called on FUNCTION LOAD command",
+        );
+        return Err(());
+    }
+    let argc = ffi::lua_gettop(l);
+    if !(1..=2).contains(&argc) {
+        push_error_table(l, b"wrong number of arguments to redis.register_function");
+        return Err(());
+    }
+    let mut name: Option<String> = None;
+    let mut desc: Option<Vec<u8>> = None;
+    let mut flags = 0u32;
+    let mut fn_ref: Option<c_int> = None;
+    let fail = |l: LuaState, fn_ref: Option<c_int>, msg: &str| {
+        if let Some(r) = fn_ref {
+            ffi::luaL_unref(l, ffi::LUA_REGISTRYINDEX, r);
+        }
+        push_error_table(l, msg.as_bytes());
+    };
+    if argc == 2 {
+        if ffi::lua_isstring(l, 1) == 0 {
+            fail(
+                l,
+                None,
+                "first argument to redis.register_function must be a string",
+            );
+            return Err(());
+        }
+        name = Some(String::from_utf8_lossy(to_bytes(l, 1).unwrap_or_default()).into_owned());
+        if ffi::lua_type(l, 2) != ffi::LUA_TFUNCTION {
+            fail(
+                l,
+                None,
+                "second argument to redis.register_function must be a function",
+            );
+            return Err(());
+        }
+        ffi::lua_pushvalue(l, 2);
+        fn_ref = Some(ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX));
+    } else {
+        if ffi::lua_type(l, 1) != ffi::LUA_TTABLE {
+            fail(l, None, "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).");
+            return Err(());
+        }
+        ffi::lua_pushnil(l);
+        while ffi::lua_next(l, 1) != 0 {
+            if ffi::lua_type(l, -2) != ffi::LUA_TSTRING {
+                fail(
+                    l,
+                    fn_ref,
+                    "named argument key given to redis.register_function is not a string",
+                );
+                return Err(());
+            }
+            let key = to_bytes(l, -2).unwrap_or_default().to_ascii_lowercase();
+            match &key[..] {
+                b"function_name" => {
+                    if ffi::lua_isstring(l, -1) == 0 {
+                        fail(l, fn_ref, "function_name argument given to redis.register_function must be a string");
+                        return Err(());
+                    }
+                    ffi::lua_pushvalue(l, -1);
+                    name = Some(
+                        String::from_utf8_lossy(to_bytes(l, -1).unwrap_or_default()).into_owned(),
+                    );
+                    ffi::lua_pop(l, 1);
+                }
+                b"description" => {
+                    if ffi::lua_isstring(l, -1) == 0 {
+                        fail(l, fn_ref, "description argument given to redis.register_function must be a string");
+                        return Err(());
+                    }
+                    ffi::lua_pushvalue(l, -1);
+                    desc = Some(to_bytes(l, -1).unwrap_or_default().to_vec());
+                    ffi::lua_pop(l, 1);
+                }
+                b"callback" => {
+                    if ffi::lua_type(l, -1) != ffi::LUA_TFUNCTION {
+                        fail(
+                            l,
+                            fn_ref,
+                            "callback argument given to redis.register_function must be a function",
+                        );
+                        return Err(());
+                    }
+                    if let Some(r) = fn_ref {
+                        ffi::luaL_unref(l, ffi::LUA_REGISTRYINDEX, r);
+                    }
+                    fn_ref = Some(ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX));
+                    continue;
+                }
+                b"flags" => {
+                    if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
+                        fail(l, fn_ref, "flags argument to redis.register_function must be a table representing function flags");
+                        return Err(());
+                    }
+                    let mut j = 1;
+                    loop {
+                        ffi::lua_rawgeti(l, -1, j);
+                        j += 1;
+                        if ffi::lua_type(l, -1) == ffi::LUA_TNIL {
+                            ffi::lua_pop(l, 1);
+                            break;
+                        }
+                        let f = if ffi::lua_isstring(l, -1) != 0 {
+                            let s = to_bytes(l, -1).unwrap_or_default();
+                            super::FLAG_NAMES
+                                .iter()
+                                .find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(s))
+                                .map(|(v, _)| *v)
+                        } else {
+                            None
+                        };
+                        ffi::lua_pop(l, 1);
+                        match f {
+                            Some(v) => flags |= v,
+                            None => {
+                                fail(l, fn_ref, "unknown flag given");
+                                return Err(());
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    fail(
+                        l,
+                        fn_ref,
+                        "unknown argument given to redis.register_function",
+                    );
+                    return Err(());
+                }
+            }
+            ffi::lua_pop(l, 1);
+        }
+        if name.is_none() {
+            fail(
+                l,
+                fn_ref,
+                "redis.register_function must get a function name argument",
+            );
+            return Err(());
+        }
+        if fn_ref.is_none() {
+            fail(
+                l,
+                None,
+                "redis.register_function must get a callback argument",
+            );
+            return Err(());
+        }
+    }
+    let (Some(name), Some(fn_ref)) = (name, fn_ref) else {
+        return Err(());
+    };
+    if !valid_name(&name) {
+        fail(l, Some(fn_ref), "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+        return Err(());
+    }
+    let dup = LOADING.with(|c| {
+        let mut c = c.borrow_mut();
+        let Some(ctx) = c.as_mut() else {
+            return true;
+        };
+        if ctx.functions.contains_key(&name) {
+            return true;
+        }
+        ctx.functions.insert(
+            name.clone(),
+            FunctionInfo {
+                name: name.clone(),
+                desc,
+                flags,
+                fn_ref,
+            },
+        );
+        false
+    });
+    if dup {
+        fail(l, Some(fn_ref), "Function already exists in the library");
+        return Err(());
+    }
+    Ok(0)
+}
+crate::lua_cfn!(register_function, register_function_impl);

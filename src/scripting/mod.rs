@@ -1,0 +1,464 @@
+//! Lua scripting (Redis's eval.c / script.c / script_lua.c / functions.c):
+//! the EVAL script cache, the FUNCTION libraries, and the machinery that
+//! runs a script atomically inside one command handler.
+//!
+//! redis.call() runs commands through the normal dispatcher
+//! (`commands::execute`) on a connection-less "script client"; its reply
+//! bytes are parsed back into Lua values (`lua_conv`), so RESP2/RESP3
+//! conversions are exactly those of the protocol.
+//!
+//! While a script runs, the Lua callbacks reach the server through the raw
+//! pointers in [`RunCtx`], registered in a thread-local for the duration of
+//! the run. SAFETY argument: the handler that starts the script derives the
+//! pointers from its `&mut Server` / the script client it owns, then does not
+//! touch either until `lua_pcall` returns; the script runs synchronously on
+//! this thread; callbacks never keep a reference across a return to Lua, so
+//! at any time exactly one live `&mut Server` exists.
+//!
+//! Busy scripts: when busy-reply-threshold > 0 a count hook runs every
+//! 100000 Lua instructions. Past the threshold it lets the event loop serve
+//! other clients in a restricted mode (`event_loop::process_events_while_busy`):
+//! they get BUSY errors except for allow-busy commands (SCRIPT KILL,
+//! FUNCTION KILL, SHUTDOWN NOSAVE...). SCRIPT KILL sets the kill flag the hook
+//! then turns into a Lua error.
+
+pub mod api;
+pub mod cjson;
+pub mod functions;
+pub mod libs;
+pub mod lua_conv;
+pub mod vm;
+
+use crate::client::Client;
+use crate::commands::{self, Args};
+use crate::error::{self, CmdError, CmdResult};
+use crate::server::Server;
+use mlua::ffi;
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::os::raw::c_int;
+use std::time::Instant;
+use vm::{LuaState, Vm, VmKind};
+
+/// Script flags (shebang `flags=` / register_function flags).
+pub const FLAG_NO_WRITES: u32 = 1 << 0;
+pub const FLAG_ALLOW_OOM: u32 = 1 << 1;
+pub const FLAG_ALLOW_STALE: u32 = 1 << 2;
+pub const FLAG_NO_CLUSTER: u32 = 1 << 3;
+pub const FLAG_ALLOW_CROSS_SLOT: u32 = 1 << 4;
+/// An EVAL script with no shebang: flags are not enforced (Redis's
+/// SCRIPT_FLAG_EVAL_COMPAT_MODE).
+pub const FLAG_EVAL_COMPAT: u32 = 1 << 5;
+
+pub const FLAG_NAMES: &[(u32, &str)] = &[
+    (FLAG_NO_WRITES, "no-writes"),
+    (FLAG_ALLOW_OOM, "allow-oom"),
+    (FLAG_ALLOW_STALE, "allow-stale"),
+    (FLAG_NO_CLUSTER, "no-cluster"),
+    (FLAG_ALLOW_CROSS_SLOT, "allow-cross-slot-keys"),
+];
+
+/// A cached EVAL script.
+pub struct Script {
+    pub body: Vec<u8>,
+    pub flags: u32,
+    /// luaL_ref of the compiled function in the eval interpreter's registry.
+    pub fn_ref: c_int,
+}
+
+/// All scripting state, owned by the server.
+pub struct Scripting {
+    pub eval_vm: Vm,
+    /// sha1 (lowercase hex) -> script.
+    pub scripts: HashMap<String, Script>,
+    /// Total body bytes (INFO used_memory_scripts_eval).
+    pub scripts_bytes: usize,
+    pub functions: functions::Functions,
+    /// The connection-less client redis.call runs commands on.
+    pub client: Option<Box<Client>>,
+    /// True while the busy hook lets the event loop serve other clients.
+    pub busy_polling: bool,
+    /// Set while a script runs: EVAL (true) or FCALL (false).
+    pub running_eval: Option<bool>,
+}
+
+impl Default for Scripting {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scripting {
+    pub fn new() -> Scripting {
+        Scripting {
+            eval_vm: Vm::new(VmKind::Eval),
+            scripts: HashMap::new(),
+            scripts_bytes: 0,
+            functions: functions::Functions::new(),
+            client: None,
+            busy_polling: false,
+            running_eval: None,
+        }
+    }
+
+    /// SCRIPT FLUSH: a fresh interpreter and an empty cache.
+    pub fn flush_eval(&mut self) {
+        self.scripts.clear();
+        self.scripts_bytes = 0;
+        self.eval_vm = Vm::new(VmKind::Eval);
+    }
+
+    /// Compiles and caches an EVAL body; returns its sha.
+    pub fn create_script(&mut self, body: &[u8]) -> Result<String, CmdError> {
+        let sha = api::sha1_hex(body);
+        if self.scripts.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let (flags, code) = parse_eval_shebang(body)?;
+        self.eval_vm.compile(code, c"@user_script").map_err(|m| {
+            error::custom(format!("ERR Error compiling script (new function): {}", m))
+        })?;
+        // SAFETY: the compiled function is on the stack.
+        let fn_ref = unsafe { ffi::luaL_ref(self.eval_vm.l, ffi::LUA_REGISTRYINDEX) };
+        self.scripts_bytes += body.len();
+        self.scripts.insert(
+            sha.clone(),
+            Script {
+                body: body.to_vec(),
+                flags,
+                fn_ref,
+            },
+        );
+        Ok(sha)
+    }
+}
+
+/// Parses an EVAL script's optional `#!lua [flags=a,b]` first line
+/// (evalExtractShebangFlags). Returns the flags and the code Lua compiles
+/// (the shebang line is blanked out so line numbers stay right).
+fn parse_eval_shebang(body: &[u8]) -> Result<(u32, &[u8]), CmdError> {
+    if !body.starts_with(b"#!") {
+        return Ok((FLAG_EVAL_COMPAT, body));
+    }
+    let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+    let line = &body[..end];
+    let parts: Vec<&[u8]> = line
+        .split(|&b| b == b' ')
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.first().map(|p| &p[..]) != Some(&b"#!lua"[..]) {
+        return Err(error::custom(format!(
+            "ERR Unexpected engine in script shebang: {}",
+            String::from_utf8_lossy(parts.first().copied().unwrap_or_default())
+        )));
+    }
+    let mut flags = 0;
+    for p in &parts[1..] {
+        let Some(list) = p.strip_prefix(b"flags=") else {
+            return Err(error::custom(format!(
+                "ERR Unknown lua shebang option: {}",
+                String::from_utf8_lossy(p)
+            )));
+        };
+        for f in list.split(|&b| b == b',').filter(|f| !f.is_empty()) {
+            match FLAG_NAMES.iter().find(|(_, n)| n.as_bytes() == f) {
+                Some((v, _)) => flags |= v,
+                None => {
+                    return Err(error::custom(format!(
+                        "ERR Unexpected flag in script shebang: {}",
+                        String::from_utf8_lossy(f)
+                    )))
+                }
+            }
+        }
+    }
+    // Lua must not see "#!": the line becomes a comment.
+    Ok((flags, &body[end..]))
+}
+
+/// The state of the script being run, reachable from Lua callbacks.
+pub struct RunCtx {
+    pub srv: *mut Server,
+    pub client: *mut Client,
+    /// Writes are refused (EVAL_RO, FCALL_RO, no-writes).
+    pub readonly: bool,
+    pub eval_mode: bool,
+    /// The sha (EVAL) or function name (FCALL) for error messages.
+    pub funcname: String,
+    pub resp: Cell<u8>,
+    /// A write command ran (SCRIPT KILL refuses then).
+    pub wrote: Cell<bool>,
+    pub kill: Cell<bool>,
+    pub timedout: Cell<bool>,
+    pub in_call: Cell<bool>,
+    pub start: Instant,
+    pub threshold_ms: u128,
+    /// A spare reply buffer for the script client (reused between calls).
+    pub spare: Cell<Option<Vec<u8>>>,
+}
+
+thread_local! {
+    static CURRENT: Cell<*const RunCtx> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The running script's context, if any.
+pub fn current_run<'a>() -> Option<&'a RunCtx> {
+    let p = CURRENT.with(|c| c.get());
+    // SAFETY: set only while `run` keeps the RunCtx alive on its stack.
+    unsafe { p.as_ref() }
+}
+
+/// Returns the reply buffer to the script client for reuse.
+pub fn give_back_reply_buf(ctx: &RunCtx, mut buf: Vec<u8>) {
+    buf.clear();
+    ctx.spare.set(Some(buf));
+}
+
+/// Runs one redis.call command (scriptCall): checks, then the dispatcher.
+/// Ok(reply bytes) or Err(message for luaPushError).
+pub fn script_call(ctx: &RunCtx, args: &Args) -> Result<Vec<u8>, String> {
+    // SAFETY: see the module doc; no other reference to the server or the
+    // script client is live while a Lua callback runs.
+    let srv = unsafe { &mut *ctx.srv };
+    let sc = unsafe { &mut *ctx.client };
+    let Some(idx) = srv.commands.resolve(args) else {
+        return Err("Unknown Redis command called from script".into());
+    };
+    let spec = srv.commands.entries[idx].spec;
+    let argc = args.len() as i32;
+    if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
+        return Err("Wrong number of args calling Redis command from script".into());
+    }
+    if spec.flags & commands::NOSCRIPT != 0 {
+        return Err("This Redis command is not allowed from script".into());
+    }
+    if spec.flags & commands::WRITE != 0 {
+        if ctx.readonly {
+            return Err("Write commands are not allowed from read-only scripts.".into());
+        }
+        ctx.wrote.set(true);
+    }
+    sc.out.buf = ctx.spare.take().unwrap_or_default();
+    sc.out.buf.clear();
+    sc.out.resp = ctx.resp.get();
+    commands::execute(srv, sc, args);
+    Ok(std::mem::take(&mut sc.out.buf))
+}
+
+/// What to run and how.
+pub struct RunSpec<'a> {
+    pub kind: VmKind,
+    pub fn_ref: c_int,
+    pub keys: &'a [&'a [u8]],
+    pub args: &'a [&'a [u8]],
+    pub readonly: bool,
+    pub funcname: String,
+}
+
+/// Runs a compiled script/function and writes its reply (or error) to `c`.
+pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
+    let mut sc = srv.scripting.client.take().unwrap_or_else(|| {
+        let mut sc = Box::new(Client::new_internal(u64::MAX, crate::clock::wall_ms()));
+        sc.addr = "lua".into();
+        sc
+    });
+    sc.db = c.db;
+    sc.deny_blocking = true;
+    sc.authenticated = true;
+    let threshold: u128 = srv
+        .config
+        .get("busy-reply-threshold")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let l: LuaState = match spec.kind {
+        VmKind::Eval => srv.scripting.eval_vm.l,
+        VmKind::Functions => srv.scripting.functions.vm.l,
+    };
+    let eval_mode = spec.kind == VmKind::Eval;
+    srv.scripting.running_eval = Some(eval_mode);
+    let ctx = RunCtx {
+        srv: srv as *mut Server,
+        client: &mut *sc as *mut Client,
+        readonly: spec.readonly,
+        eval_mode,
+        funcname: spec.funcname,
+        resp: Cell::new(2),
+        wrote: Cell::new(false),
+        kill: Cell::new(false),
+        timedout: Cell::new(false),
+        in_call: Cell::new(false),
+        start: Instant::now(),
+        threshold_ms: threshold,
+        spare: Cell::new(None),
+    };
+    let prev = CURRENT.with(|cur| cur.replace(&ctx as *const RunCtx));
+    // SAFETY: `l` is a valid interpreter; from here until lua_pcall
+    // returns, the server is reached only through `ctx` (module doc).
+    let rc = unsafe {
+        let base = ffi::lua_gettop(l);
+        ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, vm::REG_ERR_HANDLER.as_ptr());
+        let errfunc = ffi::lua_gettop(l);
+        ffi::lua_rawgeti(l, ffi::LUA_REGISTRYINDEX, spec.fn_ref as ffi::lua_Integer);
+        let nargs = if eval_mode {
+            vm::push_string_array(l, spec.keys);
+            set_real_global(l, c"KEYS");
+            vm::push_string_array(l, spec.args);
+            set_real_global(l, c"ARGV");
+            0
+        } else {
+            vm::push_string_array(l, spec.keys);
+            vm::push_string_array(l, spec.args);
+            2
+        };
+        if threshold > 0 {
+            ffi::lua_sethook(l, Some(count_hook), ffi::LUA_MASKCOUNT, 100_000);
+        }
+        let rc = ffi::lua_pcall(l, nargs, 1, errfunc);
+        ffi::lua_sethook(l, None, 0, 0);
+        (rc, base, errfunc)
+    };
+    CURRENT.with(|cur| cur.set(prev));
+    if ctx.timedout.get() {
+        tracing::warn!(
+            "Slow script finished after {} ms",
+            ctx.start.elapsed().as_millis()
+        );
+    }
+    let script_resp = ctx.resp.get();
+    let funcname = std::mem::take(&mut { ctx.funcname });
+    srv.scripting.running_eval = None;
+    sc.out.buf.clear();
+    srv.scripting.client = Some(sc);
+    let (rc, base, _errfunc) = rc;
+    let vmref = match spec.kind {
+        VmKind::Eval => &mut srv.scripting.eval_vm,
+        VmKind::Functions => &mut srv.scripting.functions.vm,
+    };
+    vmref.gc_count += 1;
+    // SAFETY: valid state; the result (or error) is on top.
+    unsafe {
+        if vmref.gc_count >= 50 {
+            ffi::lua_gc(l, ffi::LUA_GCSTEP, 50);
+            vmref.gc_count = 0;
+        }
+        let result = if rc != 0 {
+            Err(error_from_lua(l, &funcname))
+        } else {
+            lua_conv::to_reply(l, &mut c.out, script_resp);
+            Ok(())
+        };
+        ffi::lua_settop(l, base);
+        result
+    }
+}
+
+/// # Safety
+/// Value on top of the stack.
+unsafe fn set_real_global(l: LuaState, name: &std::ffi::CStr) {
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, vm::REG_REAL_GLOBALS.as_ptr());
+    ffi::lua_insert(l, -2);
+    ffi::lua_setfield(l, -2, name.as_ptr());
+    ffi::lua_pop(l, 1);
+}
+
+/// The error reply for a failed script (luaCallFunction's error path):
+/// "<err> script: <name>, on <source>:<line>.".
+///
+/// # Safety
+/// Error value on top of the stack (left there).
+unsafe fn error_from_lua(l: LuaState, funcname: &str) -> CmdError {
+    if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
+        let msg = vm::to_bytes(l, -1)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_else(|| "execution failure".into());
+        let msg: String = msg.chars().take(100).collect();
+        return error::custom(format!("ERR Error running script {}, {}", funcname, msg));
+    }
+    let get = |name: &std::ffi::CStr| -> Option<String> {
+        ffi::lua_getfield(l, -1, name.as_ptr());
+        let v = if ffi::lua_isstring(l, -1) != 0 {
+            vm::to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned())
+        } else {
+            None
+        };
+        ffi::lua_pop(l, 1);
+        v
+    };
+    let msg = get(c"err").unwrap_or_default();
+    let source = get(c"source");
+    let line = get(c"line");
+    let mut full = msg;
+    if let (Some(s), Some(n)) = (source, line) {
+        full.push_str(&format!(" script: {}, on {}:{}.", funcname, s, n));
+    }
+    error::custom(full)
+}
+
+/// The count hook: past the busy threshold, serve other clients (BUSY) and
+/// honour SCRIPT KILL / SHUTDOWN NOSAVE.
+unsafe extern "C-unwind" fn count_hook(l: LuaState, _ar: *mut ffi::lua_Debug) {
+    let kill = std::panic::catch_unwind(hook_check).unwrap_or(false);
+    if kill {
+        // Keep raising on every line so pcall cannot swallow the kill.
+        ffi::lua_sethook(l, Some(count_hook), ffi::LUA_MASKLINE, 0);
+        vm::push_error_table(l, b"Script killed by user with SCRIPT KILL...");
+        ffi::lua_error(l);
+    }
+}
+
+fn hook_check() -> bool {
+    let Some(ctx) = current_run() else {
+        return false;
+    };
+    if ctx.kill.get() {
+        return true;
+    }
+    if ctx.threshold_ms == 0 || ctx.start.elapsed().as_millis() < ctx.threshold_ms {
+        return false;
+    }
+    if !ctx.timedout.get() {
+        ctx.timedout.set(true);
+        tracing::warn!(
+            "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
+            ctx.start.elapsed().as_millis(),
+            if ctx.eval_mode { "SCRIPT KILL" } else { "FUNCTION KILL" },
+            ctx.funcname
+        );
+    }
+    // SAFETY: no other reference to the server is live inside the hook
+    // (the hook only fires while Lua code runs, never inside redis.call).
+    let srv = unsafe { &mut *ctx.srv };
+    srv.scripting.busy_polling = true;
+    crate::event_loop::process_events_while_busy(srv);
+    srv.scripting.busy_polling = false;
+    if srv.shutdown.is_some() {
+        ctx.kill.set(true);
+    }
+    ctx.kill.get()
+}
+
+/// SCRIPT KILL / FUNCTION KILL (scriptKill).
+pub fn kill(is_eval: bool) -> CmdResult {
+    let Some(ctx) = current_run() else {
+        return Err(CmdError::Static(error::SCRIPT_NOTBUSY));
+    };
+    if ctx.wrote.get() {
+        return Err(CmdError::Static(error::SCRIPT_UNKILLABLE));
+    }
+    if is_eval && !ctx.eval_mode {
+        return Err(CmdError::Static(error::BUSY_FUNCTION));
+    }
+    if !is_eval && ctx.eval_mode {
+        return Err(CmdError::Static(error::BUSY_SCRIPT));
+    }
+    ctx.kill.set(true);
+    Ok(())
+}
+
+/// The BUSY error other clients get while a script runs too long.
+pub fn busy_error(srv: &Server) -> CmdError {
+    match srv.scripting.running_eval {
+        Some(false) => CmdError::Static(error::BUSY_FUNCTION),
+        _ => CmdError::Static(error::BUSY_SCRIPT),
+    }
+}

@@ -1,0 +1,393 @@
+//! The Lua 5.1 interpreter state (Redis's script_lua.c initialisation):
+//! a raw `lua_State` built with mlua's vendored Lua 5.1 and driven through
+//! `mlua::ffi`, because Redis semantics need things mlua's safe API does not
+//! offer (raising tables as errors, Redis's exact error texts and stack
+//! levels, a count hook that may raise).
+//!
+//! Sandbox: only base/table/string/math (+debug for the error handler, then
+//! removed) and the cjson/struct/cmsgpack/bit libraries are loaded; `print`,
+//! `dofile` and `loadfile` are removed. The globals table is replaced by a
+//! proxy: reading a missing global raises "Script attempted to access
+//! nonexistent global variable", writing any global raises "Attempt to modify
+//! a readonly table" (Redis 7.0's readonly globals). Library tables (redis,
+//! string, math, ...) are proxies too, so they cannot be modified.
+//!
+//! Error convention of every C function here: an `*_impl` function does the
+//! work with Rust values; on error it leaves the error value on the Lua stack
+//! and returns `Err(())`; the `extern "C-unwind"` wrapper then calls
+//! `lua_error` with no Rust value left alive (the longjmp only crosses plain
+//! frames).
+
+use mlua::ffi;
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int};
+
+pub type LuaState = *mut ffi::lua_State;
+
+/// Registry keys.
+pub const REG_ERR_HANDLER: &CStr = c"__redis__err__handler";
+pub const REG_REAL_GLOBALS: &CStr = c"__ferrokv_real_globals";
+
+/// Which interpreter: EVAL scripts or FUNCTION libraries (Redis keeps the two
+/// in separate Lua states too).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum VmKind {
+    Eval,
+    Functions,
+}
+
+/// An owned Lua state.
+pub struct Vm {
+    pub l: LuaState,
+    pub kind: VmKind,
+    /// Calls since the last incremental GC step.
+    pub gc_count: u32,
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        // SAFETY: `l` was created by luaL_newstate and is closed only here.
+        unsafe { ffi::lua_close(self.l) }
+    }
+}
+
+// ---- small FFI helpers ----------------------------------------------------
+
+/// # Safety
+/// `l` must be a valid Lua state with one free stack slot.
+#[inline]
+pub unsafe fn push_bytes(l: LuaState, b: &[u8]) {
+    ffi::lua_pushlstring(l, b.as_ptr() as *const c_char, b.len());
+}
+
+/// # Safety
+/// `l` must be a valid Lua state with one free stack slot.
+#[inline]
+pub unsafe fn push_str(l: LuaState, s: &str) {
+    push_bytes(l, s.as_bytes());
+}
+
+/// The string (or number converted in place) at `idx`.
+///
+/// # Safety
+/// `l` must be valid; the returned slice lives as long as the value stays
+/// on the stack.
+#[inline]
+pub unsafe fn to_bytes<'a>(l: LuaState, idx: c_int) -> Option<&'a [u8]> {
+    let mut len = 0usize;
+    let p = ffi::lua_tolstring(l, idx, &mut len);
+    if p.is_null() {
+        None
+    } else {
+        Some(std::slice::from_raw_parts(p as *const u8, len))
+    }
+}
+
+/// Sets `t[name] = f` for the table at `idx` (absolute index).
+///
+/// # Safety
+/// `l` valid, `idx` a table.
+pub unsafe fn set_fn(l: LuaState, idx: c_int, name: &CStr, f: ffi::lua_CFunction) {
+    ffi::lua_pushcfunction(l, f);
+    ffi::lua_setfield(l, idx, name.as_ptr());
+}
+
+/// Sets `t[name] = n` for the table at `idx` (absolute index).
+///
+/// # Safety
+/// `l` valid, `idx` a table.
+pub unsafe fn set_num(l: LuaState, idx: c_int, name: &CStr, n: f64) {
+    ffi::lua_pushnumber(l, n);
+    ffi::lua_setfield(l, idx, name.as_ptr());
+}
+
+/// Pushes `"<where>msg"` (luaL_error's message: the calling Lua line).
+///
+/// # Safety
+/// `l` valid with two free slots.
+pub unsafe fn push_error_msg(l: LuaState, msg: &str) {
+    ffi::luaL_where(l, 1);
+    push_str(l, msg);
+    ffi::lua_concat(l, 2);
+}
+
+/// Pushes a Redis error table `{err="CODE msg"}` the way luaPushErrorBuff
+/// builds it: "-CODE msg" keeps its code, a plain message gets "ERR ".
+///
+/// # Safety
+/// `l` valid with three free slots.
+pub unsafe fn push_error_table(l: LuaState, err: &[u8]) {
+    let (code, msg): (&[u8], &[u8]) = if let Some(rest) = err.strip_prefix(b"-") {
+        match rest.iter().position(|&b| b == b' ') {
+            Some(p) => (&rest[..p], &rest[p + 1..]),
+            None => (b"ERR", rest),
+        }
+    } else {
+        (b"ERR", err)
+    };
+    let mut m = msg;
+    while let Some((&last, rest)) = m.split_last() {
+        if last == b'\r' || last == b'\n' {
+            m = rest;
+        } else {
+            break;
+        }
+    }
+    while let Some((&first, rest)) = m.split_first() {
+        if first == b'\r' || first == b'\n' {
+            m = rest;
+        } else {
+            break;
+        }
+    }
+    let mut full = Vec::with_capacity(code.len() + 1 + m.len());
+    full.extend_from_slice(code);
+    full.push(b' ');
+    full.extend_from_slice(m);
+    ffi::lua_createtable(l, 0, 1);
+    push_bytes(l, &full);
+    ffi::lua_setfield(l, -2, c"err".as_ptr());
+}
+
+/// Wraps an `*_impl` returning `Result<c_int, ()>` into a Lua C function.
+#[macro_export]
+macro_rules! lua_cfn {
+    ($name:ident, $imp:path) => {
+        /// A Lua C function (see the module doc for the error convention).
+        ///
+        /// # Safety
+        /// Only Lua calls it, with a valid state.
+        pub unsafe extern "C-unwind" fn $name(
+            l: $crate::scripting::vm::LuaState,
+        ) -> std::os::raw::c_int {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| $imp(l)));
+            match r {
+                Ok(Ok(n)) => n,
+                Ok(Err(())) => mlua::ffi::lua_error(l),
+                Err(_) => {
+                    $crate::scripting::vm::push_str(l, "internal error in a scripting function");
+                    mlua::ffi::lua_error(l)
+                }
+            }
+        }
+    };
+}
+
+// ---- globals protection ----------------------------------------------------
+
+/// __index of the globals proxy: real globals lookup, error when missing.
+unsafe fn globals_index_impl(l: LuaState) -> Result<c_int, ()> {
+    // args: proxy, key
+    ffi::lua_pushvalue(l, 2);
+    ffi::lua_rawget(l, ffi::lua_upvalueindex(1));
+    if ffi::lua_type(l, -1) != ffi::LUA_TNIL {
+        return Ok(1);
+    }
+    ffi::lua_pop(l, 1);
+    let name = match ffi::lua_type(l, 2) {
+        ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
+            ffi::lua_pushvalue(l, 2);
+            let n = String::from_utf8_lossy(to_bytes(l, -1).unwrap_or_default()).into_owned();
+            ffi::lua_pop(l, 1);
+            n
+        }
+        _ => {
+            push_error_msg(
+                l,
+                "Second argument to luaProtectedTableError must be a string or number",
+            );
+            return Err(());
+        }
+    };
+    push_error_msg(
+        l,
+        &format!(
+            "Script attempted to access nonexistent global variable '{}'",
+            name
+        ),
+    );
+    Err(())
+}
+crate::lua_cfn!(globals_index, globals_index_impl);
+
+unsafe fn readonly_newindex_impl(l: LuaState) -> Result<c_int, ()> {
+    push_error_msg(l, "Attempt to modify a readonly table");
+    Err(())
+}
+crate::lua_cfn!(readonly_newindex, readonly_newindex_impl);
+
+/// Replaces the table at `idx` (a field of the real globals named `name`)
+/// by a read-only proxy whose __index is the real table.
+unsafe fn protect_library(l: LuaState, real_globals: c_int, name: &CStr) {
+    ffi::lua_getfield(l, real_globals, name.as_ptr());
+    if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
+        ffi::lua_pop(l, 1);
+        return;
+    }
+    let real = ffi::lua_gettop(l);
+    ffi::lua_createtable(l, 0, 0); // proxy
+    ffi::lua_createtable(l, 0, 2); // metatable
+    ffi::lua_pushvalue(l, real);
+    ffi::lua_setfield(l, -2, c"__index".as_ptr());
+    ffi::lua_pushcfunction(l, readonly_newindex);
+    ffi::lua_setfield(l, -2, c"__newindex".as_ptr());
+    ffi::lua_setmetatable(l, -2);
+    ffi::lua_setfield(l, real_globals, name.as_ptr());
+    ffi::lua_pop(l, 1);
+}
+
+// ---- the error handler -----------------------------------------------------
+
+/// Redis 7.0's `__redis__err__handler`: turns any error into a table
+/// `{err=..., source=..., line=...}` naming the Lua line that failed (the
+/// caller of a failing C function).
+const ERR_HANDLER_SRC: &str = "local dbg = debug
+return function(err)
+  local i = dbg.getinfo(2,'nSl')
+  if i and i.what == 'C' then
+    i = dbg.getinfo(3,'nSl')
+  end
+  if type(err) ~= 'table' then
+    err = {err='ERR ' .. tostring(err)}
+  end
+  if i then
+    err['source'] = i.source
+    err['line'] = i.currentline
+  end
+  return err
+end
+";
+
+impl Vm {
+    pub fn new(kind: VmKind) -> Vm {
+        // SAFETY: a fresh state; every call below keeps the stack balanced
+        // and nothing here can raise except on out-of-memory at startup.
+        unsafe {
+            let l = ffi::luaL_newstate();
+            assert!(!l.is_null(), "cannot create the Lua state");
+            let libs: [(&CStr, ffi::lua_CFunction); 5] = [
+                (c"", ffi::luaopen_base),
+                (c"table", ffi::luaopen_table),
+                (c"string", ffi::luaopen_string),
+                (c"math", ffi::luaopen_math),
+                (c"debug", ffi::luaopen_debug),
+            ];
+            for (name, f) in libs {
+                ffi::lua_pushcfunction(l, f);
+                ffi::lua_pushstring(l, name.as_ptr());
+                ffi::lua_call(l, 1, 0);
+            }
+            super::libs::open_all(l);
+            super::api::register(l, kind);
+
+            // The error handler keeps `debug` as an upvalue; then debug goes.
+            let src = ERR_HANDLER_SRC.as_bytes();
+            if ffi::luaL_loadbuffer(
+                l,
+                src.as_ptr() as *const c_char,
+                src.len(),
+                c"@err_handler_def".as_ptr(),
+            ) == 0
+                && ffi::lua_pcall(l, 0, 1, 0) == 0
+            {
+                ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, REG_ERR_HANDLER.as_ptr());
+            } else {
+                ffi::lua_pop(l, 1);
+            }
+            for name in [c"debug", c"print", c"dofile", c"loadfile"] {
+                ffi::lua_pushnil(l);
+                ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, name.as_ptr());
+            }
+
+            // Globals proxy.
+            ffi::lua_pushvalue(l, ffi::LUA_GLOBALSINDEX);
+            let real = ffi::lua_gettop(l);
+            for name in [
+                c"redis",
+                c"string",
+                c"math",
+                c"table",
+                c"coroutine",
+                c"cjson",
+                c"bit",
+                c"struct",
+                c"cmsgpack",
+            ] {
+                protect_library(l, real, name);
+            }
+            ffi::lua_pushvalue(l, real);
+            ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, REG_REAL_GLOBALS.as_ptr());
+            ffi::lua_createtable(l, 0, 0); // proxy
+            ffi::lua_createtable(l, 0, 2);
+            ffi::lua_pushvalue(l, real);
+            ffi::lua_pushcclosure(l, globals_index, 1);
+            ffi::lua_setfield(l, -2, c"__index".as_ptr());
+            ffi::lua_pushcfunction(l, readonly_newindex);
+            ffi::lua_setfield(l, -2, c"__newindex".as_ptr());
+            ffi::lua_setmetatable(l, -2);
+            ffi::lua_pushvalue(l, -1);
+            ffi::lua_setfield(l, real, c"_G".as_ptr());
+            ffi::lua_replace(l, ffi::LUA_GLOBALSINDEX);
+            ffi::lua_settop(l, 0);
+            Vm {
+                l,
+                kind,
+                gc_count: 0,
+            }
+        }
+    }
+
+    /// Compiles `body` as a chunk named `chunkname` ("@user_script"); on
+    /// success the function is left on the stack.
+    pub fn compile(&self, body: &[u8], chunkname: &CStr) -> Result<(), String> {
+        // SAFETY: valid state; on failure the message is popped.
+        unsafe {
+            let rc = ffi::luaL_loadbuffer(
+                self.l,
+                body.as_ptr() as *const c_char,
+                body.len(),
+                chunkname.as_ptr(),
+            );
+            if rc != 0 {
+                let msg =
+                    String::from_utf8_lossy(to_bytes(self.l, -1).unwrap_or(b"?")).into_owned();
+                ffi::lua_pop(self.l, 1);
+                return Err(msg);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets a field of the real (unprotected) globals table from the value
+    /// on top of the stack (KEYS/ARGV), popping it.
+    ///
+    /// # Safety
+    /// One value on the stack.
+    pub unsafe fn set_real_global(&self, name: &CStr) {
+        ffi::lua_getfield(self.l, ffi::LUA_REGISTRYINDEX, REG_REAL_GLOBALS.as_ptr());
+        ffi::lua_insert(self.l, -2);
+        ffi::lua_setfield(self.l, -2, name.as_ptr());
+        ffi::lua_pop(self.l, 1);
+    }
+
+    /// Memory used by the interpreter (INFO used_memory_lua).
+    pub fn memory(&self) -> usize {
+        // SAFETY: valid state.
+        unsafe {
+            ffi::lua_gc(self.l, ffi::LUA_GCCOUNT, 0) as usize * 1024
+                + ffi::lua_gc(self.l, ffi::LUA_GCCOUNTB, 0) as usize
+        }
+    }
+}
+
+/// Pushes a Lua array of byte strings.
+///
+/// # Safety
+/// Valid state.
+pub unsafe fn push_string_array(l: LuaState, items: &[&[u8]]) {
+    ffi::lua_createtable(l, items.len() as c_int, 0);
+    for (i, it) in items.iter().enumerate() {
+        push_bytes(l, it);
+        ffi::lua_rawseti(l, -2, (i + 1) as ffi::lua_Integer);
+    }
+}

@@ -1,0 +1,420 @@
+//! Real-world Lua scripts through the `redis` crate: redis-py's Lock
+//! scripts, a sliding-window rate limiter, a small job queue, EVALSHA after
+//! SCRIPT LOAD, the `Script` type's NOSCRIPT -> EVAL fallback, FCALL, and
+//! the busy-script path (BUSY replies, SCRIPT KILL, UNKILLABLE).
+
+mod common;
+
+use common::Server;
+use std::time::{Duration, Instant};
+
+// redis-py redis/lock.py (Lock.LUA_RELEASE_SCRIPT etc.), verbatim.
+const LUA_RELEASE_SCRIPT: &str = "
+        local token = redis.call('get', KEYS[1])
+        if not token or token ~= ARGV[1] then
+            return 0
+        end
+        redis.call('del', KEYS[1])
+        return 1
+    ";
+
+const LUA_EXTEND_SCRIPT: &str = "
+        local token = redis.call('get', KEYS[1])
+        if not token or token ~= ARGV[1] then
+            return 0
+        end
+        local expiration = redis.call('pttl', KEYS[1])
+        if not expiration then
+            expiration = 0
+        end
+        if expiration < 0 then
+            return 0
+        end
+
+        local newttl = ARGV[2]
+        if ARGV[3] == \"0\" then
+            newttl = ARGV[2] + expiration
+        end
+        redis.call('pexpire', KEYS[1], newttl)
+        return 1
+    ";
+
+const LUA_REACQUIRE_SCRIPT: &str = "
+        local token = redis.call('get', KEYS[1])
+        if not token or token ~= ARGV[1] then
+            return 0
+        end
+        redis.call('pexpire', KEYS[1], ARGV[2])
+        return 1
+    ";
+
+const RATE_LIMITER: &str = "
+    local key = KEYS[1]
+    local now = tonumber(ARGV[1])
+    local window = tonumber(ARGV[2])
+    local limit = tonumber(ARGV[3])
+    redis.call('ZREMRANGEBYSCORE', key, 0, now - window)
+    local count = redis.call('ZCARD', key)
+    if count >= limit then
+        return 0
+    end
+    redis.call('ZADD', key, now, ARGV[4])
+    redis.call('EXPIRE', key, math.ceil(window / 1000))
+    return 1
+";
+
+const ENQUEUE: &str = "
+    local id = redis.call('INCR', KEYS[1])
+    redis.call('HSET', KEYS[3] .. id, 'payload', ARGV[1], 'state', 'queued')
+    redis.call('LPUSH', KEYS[2], id)
+    return id
+";
+
+const CLAIM: &str = "
+    local id = redis.call('RPOPLPUSH', KEYS[1], KEYS[2])
+    if not id then
+        return false
+    end
+    redis.call('HSET', KEYS[3] .. id, 'state', 'running')
+    return {id, redis.call('HGET', KEYS[3] .. id, 'payload')}
+";
+
+#[test]
+fn redis_py_lock_scripts() {
+    let srv = Server::start(&[]);
+    let mut con = srv.redis_client().get_connection().expect("connect");
+    let release = redis::Script::new(LUA_RELEASE_SCRIPT);
+    let extend = redis::Script::new(LUA_EXTEND_SCRIPT);
+    let reacquire = redis::Script::new(LUA_REACQUIRE_SCRIPT);
+
+    // acquire: SET NX PX (done by the client).
+    let ok: Option<String> = redis::cmd("SET")
+        .arg("lock")
+        .arg("tok1")
+        .arg("NX")
+        .arg("PX")
+        .arg(10_000)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(ok.as_deref(), Some("OK"));
+    let again: Option<String> = redis::cmd("SET")
+        .arg("lock")
+        .arg("tok2")
+        .arg("NX")
+        .arg("PX")
+        .arg(10_000)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(again, None);
+
+    // extend (add) and extend (replace)
+    let r: i64 = extend
+        .key("lock")
+        .arg("tok1")
+        .arg(5_000)
+        .arg("0")
+        .invoke(&mut con)
+        .unwrap();
+    assert_eq!(r, 1);
+    let pttl: i64 = redis::cmd("PTTL").arg("lock").query(&mut con).unwrap();
+    assert!(pttl > 10_000 && pttl <= 15_000, "{}", pttl);
+    let r: i64 = extend
+        .key("lock")
+        .arg("tok1")
+        .arg(2_000)
+        .arg("1")
+        .invoke(&mut con)
+        .unwrap();
+    assert_eq!(r, 1);
+    let pttl: i64 = redis::cmd("PTTL").arg("lock").query(&mut con).unwrap();
+    assert!(pttl <= 2_000, "{}", pttl);
+    // wrong token
+    let r: i64 = extend
+        .key("lock")
+        .arg("other")
+        .arg(5_000)
+        .arg("0")
+        .invoke(&mut con)
+        .unwrap();
+    assert_eq!(r, 0);
+    let r: i64 = reacquire
+        .key("lock")
+        .arg("other")
+        .arg(9_000)
+        .invoke(&mut con)
+        .unwrap();
+    assert_eq!(r, 0);
+    let r: i64 = reacquire
+        .key("lock")
+        .arg("tok1")
+        .arg(9_000)
+        .invoke(&mut con)
+        .unwrap();
+    assert_eq!(r, 1);
+    let pttl: i64 = redis::cmd("PTTL").arg("lock").query(&mut con).unwrap();
+    assert!(pttl > 8_000 && pttl <= 9_000, "{}", pttl);
+
+    // release
+    let r: i64 = release.key("lock").arg("other").invoke(&mut con).unwrap();
+    assert_eq!(r, 0);
+    let r: i64 = release.key("lock").arg("tok1").invoke(&mut con).unwrap();
+    assert_eq!(r, 1);
+    let exists: i64 = redis::cmd("EXISTS").arg("lock").query(&mut con).unwrap();
+    assert_eq!(exists, 0);
+    // extend of a released lock fails
+    let r: i64 = extend
+        .key("lock")
+        .arg("tok1")
+        .arg(1_000)
+        .arg("0")
+        .invoke(&mut con)
+        .unwrap();
+    assert_eq!(r, 0);
+    // a key without TTL cannot be extended (pttl -1)
+    let _: () = redis::cmd("SET")
+        .arg("lock")
+        .arg("tok3")
+        .query(&mut con)
+        .unwrap();
+    let r: i64 = extend
+        .key("lock")
+        .arg("tok3")
+        .arg(1_000)
+        .arg("0")
+        .invoke(&mut con)
+        .unwrap();
+    assert_eq!(r, 0);
+    srv.assert_no_panic();
+}
+
+#[test]
+fn sliding_window_rate_limiter() {
+    let srv = Server::start(&[]);
+    let mut con = srv.redis_client().get_connection().expect("connect");
+    let limiter = redis::Script::new(RATE_LIMITER);
+    let mut allowed = 0;
+    for i in 0..10 {
+        let now = 1_000_000 + i * 10;
+        let r: i64 = limiter
+            .key("rl:user1")
+            .arg(now)
+            .arg(1000)
+            .arg(5)
+            .arg(format!("req{}", i))
+            .invoke(&mut con)
+            .unwrap();
+        allowed += r;
+    }
+    assert_eq!(allowed, 5);
+    // After the window passes, requests are allowed again.
+    let r: i64 = limiter
+        .key("rl:user1")
+        .arg(1_000_000 + 2_000)
+        .arg(1000)
+        .arg(5)
+        .arg("late")
+        .invoke(&mut con)
+        .unwrap();
+    assert_eq!(r, 1);
+    let card: i64 = redis::cmd("ZCARD").arg("rl:user1").query(&mut con).unwrap();
+    assert_eq!(card, 1);
+    let ttl: i64 = redis::cmd("TTL").arg("rl:user1").query(&mut con).unwrap();
+    assert!(ttl > 0 && ttl <= 1);
+    srv.assert_no_panic();
+}
+
+#[test]
+fn job_queue() {
+    let srv = Server::start(&[]);
+    let mut con = srv.redis_client().get_connection().expect("connect");
+    let enqueue = redis::Script::new(ENQUEUE);
+    let claim = redis::Script::new(CLAIM);
+    for p in ["a", "b", "c"] {
+        let _: i64 = enqueue
+            .key("jobs:id")
+            .key("jobs:queue")
+            .key("job:")
+            .arg(p)
+            .invoke(&mut con)
+            .unwrap();
+    }
+    let first: (String, String) = claim
+        .key("jobs:queue")
+        .key("jobs:running")
+        .key("job:")
+        .invoke(&mut con)
+        .unwrap();
+    assert_eq!(first, ("1".to_string(), "a".to_string()));
+    let state: String = redis::cmd("HGET")
+        .arg("job:1")
+        .arg("state")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(state, "running");
+    let _: (String, String) = claim
+        .key("jobs:queue")
+        .key("jobs:running")
+        .key("job:")
+        .invoke(&mut con)
+        .unwrap();
+    let _: (String, String) = claim
+        .key("jobs:queue")
+        .key("jobs:running")
+        .key("job:")
+        .invoke(&mut con)
+        .unwrap();
+    let none: Option<(String, String)> = claim
+        .key("jobs:queue")
+        .key("jobs:running")
+        .key("job:")
+        .invoke(&mut con)
+        .unwrap();
+    assert_eq!(none, None);
+    let running: i64 = redis::cmd("LLEN")
+        .arg("jobs:running")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(running, 3);
+    srv.assert_no_panic();
+}
+
+#[test]
+fn evalsha_and_noscript_fallback() {
+    let srv = Server::start(&[]);
+    let mut con = srv.redis_client().get_connection().expect("connect");
+    let sha: String = redis::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg("return ARGV[1] .. '!'")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(sha.len(), 40);
+    let r: String = redis::cmd("EVALSHA")
+        .arg(&sha)
+        .arg(0)
+        .arg("hi")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(r, "hi!");
+    let _: () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut con).unwrap();
+    let err = redis::cmd("EVALSHA")
+        .arg(&sha)
+        .arg(0)
+        .arg("hi")
+        .query::<String>(&mut con)
+        .unwrap_err();
+    assert_eq!(err.code(), Some("NOSCRIPT"));
+    // The Script type retries with EVAL (which caches the script again).
+    let script = redis::Script::new("return ARGV[1] .. '!'");
+    assert_eq!(script.get_hash(), sha);
+    let r: String = script.arg("again").invoke(&mut con).unwrap();
+    assert_eq!(r, "again!");
+    let exists: Vec<i64> = redis::cmd("SCRIPT")
+        .arg("EXISTS")
+        .arg(&sha)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(exists, vec![1]);
+    srv.assert_no_panic();
+}
+
+#[test]
+fn functions_roundtrip_dump_restore() {
+    let srv = Server::start(&[]);
+    let mut con = srv.redis_client().get_connection().expect("connect");
+    let code = "#!lua name=counter\nredis.register_function('bump', function(keys, args) return redis.call('INCRBY', keys[1], args[1]) end)";
+    let name: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(code)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(name, "counter");
+    let v: i64 = redis::cmd("FCALL")
+        .arg("bump")
+        .arg(1)
+        .arg("c")
+        .arg(5)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(v, 5);
+    let dump: Vec<u8> = redis::cmd("FUNCTION").arg("DUMP").query(&mut con).unwrap();
+    let _: () = redis::cmd("FUNCTION").arg("FLUSH").query(&mut con).unwrap();
+    assert!(redis::cmd("FCALL")
+        .arg("bump")
+        .arg(1)
+        .arg("c")
+        .arg(1)
+        .query::<i64>(&mut con)
+        .is_err());
+    let _: () = redis::cmd("FUNCTION")
+        .arg("RESTORE")
+        .arg(&dump)
+        .query(&mut con)
+        .unwrap();
+    let v: i64 = redis::cmd("FCALL")
+        .arg("bump")
+        .arg(1)
+        .arg("c")
+        .arg(2)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(v, 7);
+    // APPEND (default) collides; REPLACE works.
+    assert!(redis::cmd("FUNCTION")
+        .arg("RESTORE")
+        .arg(&dump)
+        .query::<()>(&mut con)
+        .is_err());
+    let _: () = redis::cmd("FUNCTION")
+        .arg("RESTORE")
+        .arg(&dump)
+        .arg("REPLACE")
+        .query(&mut con)
+        .unwrap();
+    srv.assert_no_panic();
+}
+
+#[test]
+fn busy_script_kill() {
+    let srv = Server::start(&["--busy-reply-threshold", "100"]);
+    let mut killer = srv.conn();
+    let mut runner = srv.conn();
+    runner.send(&[b"EVAL", b"local i = 0 while true do i = i + 1 end", b"0"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let busy = killer.cmd_str(&["PING"]);
+    assert!(
+        busy.starts_with("-BUSY Redis is busy running a script"),
+        "{}",
+        busy
+    );
+    let start = Instant::now();
+    let ok = killer.cmd_str(&["SCRIPT", "KILL"]);
+    assert_eq!(ok, "+OK\r\n");
+    let reply = String::from_utf8_lossy(&runner.read_reply()).into_owned();
+    assert!(
+        reply.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+        "{}",
+        reply
+    );
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(killer.cmd_str(&["PING"]), "+PONG\r\n");
+    assert_eq!(runner.cmd_str(&["PING"]), "+PONG\r\n");
+
+    // A script that wrote cannot be killed.
+    runner.send(&[
+        b"EVAL",
+        b"redis.call('set','k','v') local t = redis.call('time') while true do if tonumber(redis.call('time')[1]) > tonumber(t[1]) + 1 then break end end return 'done'",
+        b"0",
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    let e = killer.cmd_str(&["SCRIPT", "KILL"]);
+    assert!(e.starts_with("-UNKILLABLE"), "{}", e);
+    let e = killer.cmd_str(&["FUNCTION", "KILL"]);
+    assert!(
+        e.starts_with("-UNKILLABLE") || e.starts_with("-BUSY"),
+        "{}",
+        e
+    );
+    let reply = runner.read_reply();
+    assert_eq!(reply, b"$4\r\ndone\r\n");
+    srv.assert_no_panic();
+}
