@@ -185,6 +185,10 @@ pub fn process_events_while_busy(srv: &mut Server) {
             handle_readable(srv, t);
         }
     }
+    // Other clients' BUSY replies go out now, not after the script.
+    if !srv.to_flush.is_empty() {
+        handle_pending_writes(srv);
+    }
 }
 
 /// Runs until SHUTDOWN or a signal. Returns the process exit code.
