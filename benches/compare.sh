@@ -14,7 +14,9 @@
 #   CLIENTS [50]     redis-benchmark -c
 #   KEYSPACE [100000] redis-benchmark -r
 #   PIPELINES ["1 16"]
-#   TESTS [PING_INLINE,SET,GET,INCR,MSET]   redis-benchmark -t names; collection
+#   TESTS [PING_INLINE,SET,GET,INCR,MSET]   redis-benchmark -t names, plus the
+#                    custom workloads EVALSHA (INCR+EXPIRE script), LINDEX_MID
+#                    (middle of a 1M list) and ZRANK_1M (~630k-member zset); collection
 #                    tests work too (LPUSH,RPUSH,LPOP,RPOP,SADD,SPOP,HSET,ZADD,ZPOPMIN,
 #                    LRANGE_100,LRANGE_300,LRANGE_500,LRANGE_600). redis-benchmark
 #                    fills "mylist" with an LPUSH run before each LRANGE_* test; the
@@ -180,9 +182,41 @@ bench() {
         prep=$((t1 - t0))
         ;;
     esac
+    # Custom workloads that redis-benchmark has no -t name for.
+    local custom=()
+    case $lc in
+    evalsha)
+        # A short script as rate limiters use: INCR + EXPIRE.
+        local sha
+        sha=$(redis-cli -p "$port" SCRIPT LOAD \
+            "local v = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], 60) return v")
+        custom=(EVALSHA "$sha" 1 "counter:__rand_int__")
+        ;;
+    lindex_mid)
+        # LINDEX in the middle of a 1M-element list.
+        if [ "$(redis-cli -p "$port" LLEN biglist)" != 1000000 ]; then
+            redis-cli -p "$port" DEL biglist >/dev/null
+            redis-benchmark -p "$port" -c 1 -n 1000000 -P 1000 RPUSH biglist element >/dev/null 2>&1
+        fi
+        custom=(LINDEX biglist 500000)
+        ;;
+    zrank_1m)
+        # ZRANK of random members of a sorted set with ~630k members.
+        if [ "$(redis-cli -p "$port" EXISTS bigzset)" != 1 ]; then
+            redis-benchmark -p "$port" -c 1 -n 1000000 -r 1000000 -P 1000 \
+                ZADD bigzset __rand_int__ member:__rand_int__ >/dev/null 2>&1
+        fi
+        custom=(ZRANK bigzset member:__rand_int__)
+        ;;
+    esac
     t0=$(cpu_ticks "$pid")
-    out=$(redis-benchmark -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" -P "$pipe" \
-        -t "$lc" --csv 2>/dev/null)
+    if [ ${#custom[@]} -gt 0 ]; then
+        out=$(redis-benchmark -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" -P "$pipe" \
+            --csv "${custom[@]}" 2>/dev/null | sed "2s/^\"[^\"]*\"/\"$test\"/")
+    else
+        out=$(redis-benchmark -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" -P "$pipe" \
+            -t "$lc" --csv 2>/dev/null)
+    fi
     t1=$(cpu_ticks "$pid")
     local ticks=$((t1 - t0 - prep))
     [ "$ticks" -lt 0 ] && ticks=0
