@@ -27,12 +27,40 @@ pub fn wall_us() -> i64 {
         .unwrap_or(0)
 }
 
-/// Refreshes the cached time (once per command, like Redis's call()).
+/// Refreshes the cached time from the OS wall clock (cron, startup).
 #[inline]
 pub fn update() -> i64 {
     let ms = wall_ms();
+    store(ms);
+    thread_local_base_reset(ms);
+    ms
+}
+
+#[inline]
+fn store(ms: i64) {
     NOW_MS.store(ms, Ordering::Relaxed);
     LRU_CLOCK.store(((ms / 1000) as u32) & LRU_CLOCK_MAX, Ordering::Relaxed);
+}
+
+thread_local! {
+    /// (wall ms, monotonic instant) pair the per-command clock derives from.
+    static BASE: std::cell::Cell<Option<(i64, std::time::Instant)>> = const { std::cell::Cell::new(None) };
+}
+
+fn thread_local_base_reset(ms: i64) {
+    BASE.with(|b| b.set(Some((ms, std::time::Instant::now()))));
+}
+
+/// Refreshes the cached time from a monotonic reading the caller already
+/// took (the command timer), saving a second clock read per command. The
+/// wall-clock base is re-read from the OS by `update()` in every cron tick.
+#[inline]
+pub fn update_from(now: std::time::Instant) -> i64 {
+    let ms = match BASE.with(|b| b.get()) {
+        Some((base_ms, base)) => base_ms + now.saturating_duration_since(base).as_millis() as i64,
+        None => return update(),
+    };
+    store(ms);
     ms
 }
 

@@ -467,7 +467,12 @@ fn expire_generic(
         c.out.int(0);
         return Ok(());
     }
-    let current = db.get_expire(key);
+    // Only the NX/XX/GT/LT forms need the current TTL.
+    let current = if nx || xx || gt || lt {
+        db.get_expire(key)
+    } else {
+        None
+    };
     let refuse = (nx && current.is_some())
         || (xx && current.is_none())
         || (gt && current.is_none_or(|cur| when <= cur))

@@ -414,9 +414,22 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
     (arity > 0 && argc as i32 == arity) || (arity < 0 && argc as i32 >= -arity)
 }
 
+thread_local! {
+    /// Depth of handlers currently running (EXEC and scripts nest).
+    static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 /// Runs one command for `c`: lookup, checks, handler, accounting.
 pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
-    let now = clock::update();
+    // One monotonic read per command: it dates the command (Redis's cached
+    // mstime) and starts its timer. Nested calls (scripts, EXEC) keep the
+    // outer command's time, as Redis 7.0 freezes time during a script.
+    let start = Instant::now();
+    let now = if c.reexecuting || NESTING.with(|n| n.get()) == 0 {
+        clock::update_from(start)
+    } else {
+        clock::now_ms()
+    };
     c.last_interaction_ms = now;
     if c.reply_mode == ReplyMode::SkipNext {
         c.reply_mode = ReplyMode::Skip;
@@ -511,9 +524,10 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         feed_monitors(srv, c, args);
     }
 
-    let start = Instant::now();
     let dirty_before = srv.dirty;
+    NESTING.with(|n| n.set(n.get() + 1));
     let result = (spec.handler)(srv, c, args);
+    NESTING.with(|n| n.set(n.get() - 1));
     let dur_us = start.elapsed().as_micros() as u64;
 
     let entry = &mut srv.commands.entries[idx];

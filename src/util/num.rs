@@ -492,6 +492,15 @@ pub fn format_double(v: f64, out: &mut Vec<u8>) {
 /// C `%.{prec}g` for finite `v` (prec in 1..=40).
 pub fn format_g(v: f64, prec: usize, out: &mut Vec<u8>) {
     let prec = prec.clamp(1, 40);
+    // Fast path: an integral value that %g prints without an exponent is
+    // just its integer digits (the common case of script arguments).
+    if v.fract() == 0.0 && v.abs() < 1e15 && (v != 0.0 || v.is_sign_positive()) {
+        let n = v as i64;
+        if ll2string_len(n) - (n < 0) as usize <= prec {
+            write_i64(out, n);
+            return;
+        }
+    }
     // `{:.N e}` gives exactly `prec` correctly rounded significant digits.
     let s = format!("{:.*e}", prec - 1, v);
     let (mant, exp) = match s.split_once('e') {
@@ -1431,5 +1440,54 @@ mod tests {
                 proptest::prop_assert_eq!(parse_f64(&o).map(f64::to_bits), Some(v.to_bits()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod format_g_fast_path_tests {
+    /// The integer fast path prints exactly what the general path prints.
+    #[test]
+    fn integers_match_general_path() {
+        fn slow(v: f64, prec: usize) -> Vec<u8> {
+            let mut out = Vec::new();
+            // Force the general path with a non-integral nudge check: format
+            // via Rust's exponent formatting, as format_g does.
+            let s = format!("{:.*e}", prec - 1, v);
+            let (m, e) = s.split_once('e').unwrap();
+            let x: i64 = e.parse().unwrap();
+            let neg = m.starts_with('-');
+            let digits: Vec<u8> = m.bytes().filter(u8::is_ascii_digit).collect();
+            if neg {
+                out.push(b'-');
+            }
+            if x < -4 || x >= prec as i64 {
+                return b"exp".to_vec();
+            }
+            let int_len = (x + 1) as usize;
+            out.extend_from_slice(&digits[..int_len.min(digits.len())]);
+            out
+        }
+        for &v in &[
+            0.0,
+            1.0,
+            -1.0,
+            60.0,
+            12345.0,
+            -99999999999999.0,
+            1e14,
+            123456789012345.0,
+        ] {
+            for prec in [14, 17] {
+                let mut fast = Vec::new();
+                super::format_g(v, prec, &mut fast);
+                let s = slow(v, prec);
+                if s != b"exp" {
+                    assert_eq!(fast, s, "{} %.{}g", v, prec);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        super::format_g(1e15, 14, &mut out);
+        assert_eq!(out, b"1e+15");
     }
 }
