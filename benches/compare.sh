@@ -6,6 +6,7 @@
 #   benches/compare.sh --callgrind       user-space instructions per SET and GET (valgrind)
 #   benches/compare.sh --latency-growth  max latency while the keyspace grows to millions of keys
 #   benches/compare.sh --memory          bytes per key for 1M small string keys
+#   benches/compare.sh --fanout          PUBLISH to 1000 subscribers (benches/pubsub_fanout.py)
 #   benches/compare.sh --collections-memory  bytes per key for hashes, sets and sorted sets
 #
 # Environment (defaults in brackets):
@@ -37,6 +38,7 @@ MODE=compare
 case "${1:-}" in
 "") ;;
 --callgrind) MODE=callgrind ;;
+--fanout) MODE=fanout ;;
 --latency-growth) MODE=latency ;;
 --memory) MODE=memory ;;
 --collections-memory) MODE=cmemory ;;
@@ -489,9 +491,38 @@ mode_cmemory() {
     done
 }
 
+# ---------------------------------------------------------------- pub/sub fan-out
+mode_fanout() {
+    start_server ferrokv "$FPORT"
+    local fpid=$SERVER_PID
+    start_server redis "$RPORT"
+    local rpid=$SERVER_PID
+    local r
+    : >"$WORK/fanout"
+    for r in $(seq 1 "$ROUNDS"); do
+        echo "fanout round $r/$ROUNDS" >&2
+        echo "ferrokv $(python3 "$ROOT/benches/pubsub_fanout.py" "$FPORT" "$fpid")" >>"$WORK/fanout"
+        echo "redis $(python3 "$ROOT/benches/pubsub_fanout.py" "$RPORT" "$rpid")" >>"$WORK/fanout"
+    done
+    header
+    echo
+    echo "PUBLISH of ${SIZE:-64}-byte messages to ${SUBS:-1000} subscribers of one channel," \
+        "${MSGS:-2000} publishes pipelined; median of $ROUNDS alternating rounds."
+    echo
+    echo "| server | publishes/s | messages delivered/s | server CPU µs per publish |"
+    echo "|---|---:|---:|---:|"
+    for s in ferrokv redis; do
+        # median by publishes/s (the row's other columns come from the same round)
+        awk -v s=$s '$1 == s' "$WORK/fanout" | sort -k2 -n |
+            awk '{ row[NR] = $0 } END { split(row[int((NR + 1) / 2)], f, " ")
+                  printf "| %s | %.0f | %.0f | %.1f |\n", f[1], f[2], f[3], f[4] }'
+    done
+}
+
 case $MODE in
 compare) mode_compare ;;
 callgrind) mode_callgrind ;;
+fanout) mode_fanout ;;
 latency) mode_latency ;;
 memory) mode_memory ;;
 cmemory) mode_cmemory ;;

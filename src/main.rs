@@ -71,6 +71,27 @@ fn daemonize() {
     }
 }
 
+/// Redis's adjustOpenFilesLimit: make room for maxclients + 32 descriptors,
+/// or log what the limit allows.
+fn adjust_open_files_limit(maxclients: usize) {
+    let want = (maxclients + 32) as libc::rlim_t;
+    // SAFETY: getrlimit/setrlimit with a valid rlimit struct.
+    unsafe {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 || lim.rlim_cur >= want {
+            return;
+        }
+        let target = want.min(lim.rlim_max);
+        let new = libc::rlimit { rlim_cur: target, rlim_max: lim.rlim_max };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &new) == 0 && target < want {
+            warn!(
+                "You requested maxclients of {} requiring at least {} max file descriptors. Server can't set maximum open files to {} because of OS error: the hard limit is {}.",
+                maxclients, want, want, lim.rlim_max
+            );
+        }
+    }
+}
+
 fn main() {
     let m = cli().get_matches();
     if m.get_flag("version") {
@@ -161,6 +182,7 @@ fn main() {
         let _ = std::fs::write(&pidfile, format!("{}\n", pid));
     }
 
+    adjust_open_files_limit(config.maxclients);
     let mut srv = Server::new(config);
     let listeners = match event_loop::listen(&srv) {
         Ok(l) => l,
