@@ -77,12 +77,18 @@ fn adjust_open_files_limit(maxclients: usize) {
     let want = (maxclients + 32) as libc::rlim_t;
     // SAFETY: getrlimit/setrlimit with a valid rlimit struct.
     unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 || lim.rlim_cur >= want {
             return;
         }
         let target = want.min(lim.rlim_max);
-        let new = libc::rlimit { rlim_cur: target, rlim_max: lim.rlim_max };
+        let new = libc::rlimit {
+            rlim_cur: target,
+            rlim_max: lim.rlim_max,
+        };
         if libc::setrlimit(libc::RLIMIT_NOFILE, &new) == 0 && target < want {
             warn!(
                 "You requested maxclients of {} requiring at least {} max file descriptors. Server can't set maximum open files to {} because of OS error: the hard limit is {}.",
