@@ -95,7 +95,9 @@ const PROPAGATION_ERROR: &[&str] = &["ignore", "panic", "panic-on-replicas"];
 /// existing config files work; redis.conf.example says which ones act.
 pub static DEFS: &[Def] = &[
     // network
-    d("bind", STR, "127.0.0.1 -::1"),
+    // Redis 7.0's built-in default: all interfaces, with protected mode
+    // refusing non-loopback clients until a password is set.
+    d("bind", STR, "* -::*"),
     d("protected-mode", BOOL, "yes"),
     d("port", int(0, 65535), "6379"),
     imm("tcp-backlog", int(0, I32), "511"),

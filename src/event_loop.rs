@@ -70,8 +70,13 @@ pub fn listen(srv: &Server) -> Result<Vec<TcpListener>, String> {
         return Ok(ls);
     }
     let bind = srv.config.get("bind").unwrap_or("127.0.0.1").to_string();
+    let backlog = srv
+        .config
+        .get("tcp-backlog")
+        .and_then(|v| v.parse::<i32>().ok())
+        .unwrap_or(511);
     for (addr, optional) in bind_addrs(&bind, port) {
-        match TcpListener::bind(addr) {
+        match bind_listener(addr, backlog) {
             Ok(l) => ls.push(l),
             Err(e) => {
                 if optional
@@ -92,6 +97,86 @@ pub fn listen(srv: &Server) -> Result<Vec<TcpListener>, String> {
         }
     }
     Ok(ls)
+}
+
+/// Opens a listening socket the way Redis's anetTcpServer does:
+/// SO_REUSEADDR, IPV6_V6ONLY on IPv6 sockets (so `* -::*` can bind both
+/// families on one port), and the configured backlog.
+fn bind_listener(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let one: libc::c_int = 1;
+    let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    let domain = if addr.is_ipv6() {
+        libc::AF_INET6
+    } else {
+        libc::AF_INET
+    };
+    // SAFETY: plain socket syscalls on a descriptor we own (closed by
+    // OwnedFd on every error path); the sockaddr structs are fully
+    // initialised and passed with their exact sizes.
+    unsafe {
+        let fd = libc::socket(
+            domain,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        );
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let owned = OwnedFd::from_raw_fd(fd);
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            &one as *const _ as *const libc::c_void,
+            sz,
+        );
+        let rc = match addr {
+            SocketAddr::V4(a) => {
+                let sin = libc::sockaddr_in {
+                    sin_family: libc::AF_INET as libc::sa_family_t,
+                    sin_port: a.port().to_be(),
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from_ne_bytes(a.ip().octets()),
+                    },
+                    sin_zero: [0; 8],
+                };
+                libc::bind(
+                    fd,
+                    &sin as *const _ as *const libc::sockaddr,
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            }
+            SocketAddr::V6(a) => {
+                libc::setsockopt(
+                    fd,
+                    libc::IPPROTO_IPV6,
+                    libc::IPV6_V6ONLY,
+                    &one as *const _ as *const libc::c_void,
+                    sz,
+                );
+                let sin6 = libc::sockaddr_in6 {
+                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                    sin6_port: a.port().to_be(),
+                    sin6_flowinfo: 0,
+                    sin6_addr: libc::in6_addr {
+                        s6_addr: a.ip().octets(),
+                    },
+                    sin6_scope_id: a.scope_id(),
+                };
+                libc::bind(
+                    fd,
+                    &sin6 as *const _ as *const libc::sockaddr,
+                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                )
+            }
+        };
+        if rc != 0 || libc::listen(fd, backlog) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let std_listener = std::net::TcpListener::from(owned);
+        Ok(TcpListener::from_std(std_listener))
+    }
 }
 
 fn set_keepalive(fd: i32, secs: i64) {
@@ -324,6 +409,15 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: &TcpListener) {
         };
         srv.stats.connections_received += 1;
         let _ = sock.set_nodelay(true);
+        if srv.config.requirepass.is_none()
+            && srv.config.get_bool("protected-mode")
+            && !_addr.ip().is_loopback()
+        {
+            use std::io::Write;
+            let mut s = sock;
+            let _ = s.write(crate::error::PROTECTED_MODE_DENIED.as_bytes());
+            continue;
+        }
         if srv.nclients >= srv.config.maxclients {
             use std::io::Write;
             let mut s = sock;
