@@ -3,8 +3,58 @@
 
 use crate::protocol::parse::ParseState;
 use crate::protocol::reply::ReplyBuf;
-use mio::net::TcpStream;
+use mio::net::{TcpStream, UnixStream};
 use std::io::{self, Read, Write};
+
+/// A client connection: TCP, or a unix domain socket (`unixsocket`).
+pub enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Read for Conn {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(buf),
+            Conn::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(buf),
+            Conn::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl mio::event::Source for Conn {
+    fn register(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        match self {
+            Conn::Tcp(s) => s.register(r, t, i),
+            Conn::Unix(s) => s.register(r, t, i),
+        }
+    }
+    fn reregister(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        match self {
+            Conn::Tcp(s) => s.reregister(r, t, i),
+            Conn::Unix(s) => s.reregister(r, t, i),
+        }
+    }
+    fn deregister(&mut self, r: &mio::Registry) -> io::Result<()> {
+        match self {
+            Conn::Tcp(s) => s.deregister(r),
+            Conn::Unix(s) => s.deregister(r),
+        }
+    }
+}
 
 /// Initial / per-read size of the query buffer (Redis's PROTO_IOBUF_LEN).
 pub const IOBUF_LEN: usize = 16 * 1024;
@@ -25,7 +75,9 @@ pub struct Client {
     /// mio token / slot index.
     pub token: usize,
     /// None for internal clients (the scripting engine's fake client).
-    pub sock: Option<TcpStream>,
+    pub sock: Option<Conn>,
+    /// Connected through the unix socket (CLIENT LIST flag U).
+    pub is_unix: bool,
     pub fd: i32,
     pub addr: String,
     pub laddr: String,
@@ -93,23 +145,36 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(id: u64, token: usize, sock: TcpStream, now_ms: i64, authenticated: bool) -> Client {
-        let fd = {
-            use std::os::unix::io::AsRawFd;
-            sock.as_raw_fd()
+    pub fn new(id: u64, token: usize, sock: Conn, now_ms: i64, authenticated: bool) -> Client {
+        use std::os::unix::io::AsRawFd;
+        let (fd, addr, laddr, local, is_unix) = match &sock {
+            Conn::Tcp(t) => (
+                t.as_raw_fd(),
+                t.peer_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|_| "?:0".into()),
+                t.local_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|_| "?:0".into()),
+                t.peer_addr().map(|a| a.ip().is_loopback()).unwrap_or(false),
+                false,
+            ),
+            Conn::Unix(u) => {
+                // Redis shows the socket path with port 0 for both ends.
+                let path = u
+                    .local_addr()
+                    .ok()
+                    .and_then(|a| a.as_pathname().map(|p| p.to_string_lossy().into_owned()))
+                    .unwrap_or_default();
+                (
+                    u.as_raw_fd(),
+                    format!("{}:0", path),
+                    format!("{}:0", path),
+                    true,
+                    true,
+                )
+            }
         };
-        let addr = sock
-            .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| "?:0".into());
-        let laddr = sock
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| "?:0".into());
-        let local = sock
-            .peer_addr()
-            .map(|a| a.ip().is_loopback())
-            .unwrap_or(false);
         let mut c = Client::new_internal(id, now_ms);
         c.token = token;
         c.sock = Some(sock);
@@ -118,6 +183,7 @@ impl Client {
         c.laddr = laddr;
         c.authenticated = authenticated;
         c.local = local;
+        c.is_unix = is_unix;
         c
     }
 
@@ -129,6 +195,7 @@ impl Client {
             id,
             token: usize::MAX,
             sock: None,
+            is_unix: false,
             fd: -1,
             addr: String::new(),
             laddr: String::new(),

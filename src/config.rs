@@ -406,6 +406,18 @@ fn canonical(def: &Def, raw: &str) -> Result<String, String> {
         Kind::Bool => parse_bool(raw)
             .map(|b| if b { "yes" } else { "no" }.to_string())
             .ok_or_else(|| "argument must be 'yes' or 'no'".to_string()),
+        Kind::Int { min, max } if def.name == "unixsocketperm" => {
+            // An octal mode, as Redis parses it (OCTAL_CONFIG).
+            let n = i64::from_str_radix(raw, 8)
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            if n < min || n > max {
+                return Err(format!(
+                    "argument must be between {:o} and {:o} inclusive",
+                    min, max
+                ));
+            }
+            Ok(format!("{:o}", n))
+        }
         Kind::Int { min, max } => {
             let n: i64 = raw
                 .parse()

@@ -5,12 +5,13 @@
 
 use crate::blocking;
 use crate::client::Client;
+use crate::client::Conn;
 use crate::clock;
 use crate::commands::{self, Args};
 use crate::error::CmdError;
 use crate::protocol::parse::{self, ArgSource, ParseLimits, Parsed};
 use crate::server::Server;
-use mio::net::TcpListener;
+use mio::net::{TcpListener, UnixListener};
 use mio::{Events, Interest, Poll, Token};
 use std::cell::RefCell;
 use std::io;
@@ -62,8 +63,68 @@ pub fn bind_addrs(bind: &str, port: u16) -> Vec<(SocketAddr, bool)> {
     out
 }
 
+/// A listening socket: TCP, or the unix domain socket.
+pub enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Listener {
+    /// Accepts one connection: the stream and whether the peer is local.
+    fn accept(&self) -> io::Result<(Conn, bool)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, addr) = l.accept()?;
+                let _ = s.set_nodelay(true);
+                Ok((Conn::Tcp(s), addr.ip().is_loopback()))
+            }
+            Listener::Unix(l) => {
+                let (s, _) = l.accept()?;
+                Ok((Conn::Unix(s), true))
+            }
+        }
+    }
+
+    fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Listener::Tcp(l) => l,
+            Listener::Unix(l) => l,
+        }
+    }
+}
+
+/// Opens the unix socket named by `unixsocket` (replacing a stale file) with
+/// `unixsocketperm`. Err carries Redis's log wording.
+fn listen_unix(srv: &Server) -> Result<Option<Listener>, String> {
+    let path = srv.config.get("unixsocket").unwrap_or("").to_string();
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let _ = std::fs::remove_file(&path);
+    let l = UnixListener::bind(&path)
+        .map_err(|e| format!("Failed opening Unix socket: {} ({})", e, path))?;
+    let perm = srv
+        .config
+        .get("unixsocketperm")
+        .and_then(|v| u32::from_str_radix(v, 8).ok())
+        .unwrap_or(0);
+    if perm != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm));
+    }
+    Ok(Some(Listener::Unix(l)))
+}
+
 /// Opens the listening sockets. Err carries Redis's log wording.
-pub fn listen(srv: &Server) -> Result<Vec<TcpListener>, String> {
+pub fn listen(srv: &Server) -> Result<Vec<Listener>, String> {
+    let mut ls = listen_tcp(srv)?;
+    if let Some(u) = listen_unix(srv)? {
+        ls.push(u);
+    }
+    Ok(ls)
+}
+
+fn listen_tcp(srv: &Server) -> Result<Vec<Listener>, String> {
     let port = srv.config.port;
     let mut ls = Vec::new();
     if port == 0 {
@@ -77,7 +138,7 @@ pub fn listen(srv: &Server) -> Result<Vec<TcpListener>, String> {
         .unwrap_or(511);
     for (addr, optional) in bind_addrs(&bind, port) {
         match bind_listener(addr, backlog) {
-            Ok(l) => ls.push(l),
+            Ok(l) => ls.push(Listener::Tcp(l)),
             Err(e) => {
                 if optional
                     && matches!(
@@ -224,7 +285,7 @@ fn set_keepalive(fd: i32, secs: i64) {
 /// The poller and listening sockets, shared with the busy-script path.
 struct LoopIo {
     poll: Poll,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
 }
 
 thread_local! {
@@ -280,19 +341,24 @@ pub fn process_events_while_busy(srv: &mut Server) {
 }
 
 /// Runs until SHUTDOWN or a signal. Returns the process exit code.
-pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> {
+pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
     install_signal_handlers();
     let poll = Poll::new()?;
     for (i, l) in listeners.iter_mut().enumerate() {
         poll.registry()
-            .register(l, Token(LISTENER_BASE + i), Interest::READABLE)?;
+            .register(l.source(), Token(LISTENER_BASE + i), Interest::READABLE)?;
     }
     let io = Rc::new(RefCell::new(LoopIo { poll, listeners }));
     LOOP_IO.with(|l| *l.borrow_mut() = Some(io.clone()));
     let mut events = Events::with_capacity(1024);
     let mut next_cron = Instant::now();
     let mut busy_last = false;
-    info!("Ready to accept connections tcp");
+    if srv.config.port != 0 {
+        info!("Ready to accept connections");
+    }
+    if let Some(path) = srv.config.get("unixsocket").filter(|p| !p.is_empty()) {
+        info!("The server is now ready to accept connections at {}", path);
+    }
 
     loop {
         let now = Instant::now();
@@ -396,9 +462,9 @@ pub fn run(mut srv: Server, mut listeners: Vec<TcpListener>) -> io::Result<i32> 
     }
 }
 
-fn accept_all(srv: &mut Server, poll: &Poll, listener: &TcpListener) {
+fn accept_all(srv: &mut Server, poll: &Poll, listener: &Listener) {
     loop {
-        let (sock, _addr) = match listener.accept() {
+        let (sock, local) = match listener.accept() {
             Ok(s) => s,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -408,11 +474,7 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: &TcpListener) {
             }
         };
         srv.stats.connections_received += 1;
-        let _ = sock.set_nodelay(true);
-        if srv.config.requirepass.is_none()
-            && srv.config.get_bool("protected-mode")
-            && !_addr.ip().is_loopback()
-        {
+        if srv.config.requirepass.is_none() && srv.config.get_bool("protected-mode") && !local {
             use std::io::Write;
             let mut s = sock;
             let _ = s.write(crate::error::PROTECTED_MODE_DENIED.as_bytes());
@@ -439,13 +501,15 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: &TcpListener) {
             clock::wall_ms(),
             srv.config.requirepass.is_none(),
         );
-        set_keepalive(
-            c.fd,
-            srv.config
-                .get("tcp-keepalive")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
-        );
+        if !c.is_unix {
+            set_keepalive(
+                c.fd,
+                srv.config
+                    .get("tcp-keepalive")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
+            );
+        }
         srv.next_client_id += 1;
         let Some(sock) = c.sock.as_mut() else {
             continue;

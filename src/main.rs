@@ -204,6 +204,7 @@ fn main() {
     );
     info!("Running mode=standalone, port={}.", srv.tcp_port);
     warn!("Server initialized");
+    let unixsocket = srv.config.get("unixsocket").unwrap_or("").to_string();
     let code = match event_loop::run(srv, listeners) {
         Ok(code) => code,
         Err(e) => {
@@ -213,6 +214,9 @@ fn main() {
     };
     if !pidfile.is_empty() {
         let _ = std::fs::remove_file(&pidfile);
+    }
+    if !unixsocket.is_empty() {
+        let _ = std::fs::remove_file(&unixsocket);
     }
     std::process::exit(code);
 }

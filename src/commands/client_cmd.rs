@@ -319,6 +319,9 @@ pub fn cat_client_info(
     if cl.close_asap {
         flags.push('A');
     }
+    if cl.is_unix {
+        flags.push('U');
+    }
     if cl.no_evict {
         flags.push('e');
     }
