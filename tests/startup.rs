@@ -82,3 +82,47 @@ fn banner_ready_line_and_port_in_use() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn unix_socket_serves_and_is_removed_on_shutdown() {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+    let path = std::env::temp_dir().join(format!("ferrokv-test-{}.sock", std::process::id()));
+    let p = path.to_string_lossy().into_owned();
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--unixsocket", &p, "--unixsocketperm", "700"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut s = loop {
+        if let Ok(s) = UnixStream::connect(&path) {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "unix socket never appeared"
+        );
+        std::thread::yield_now();
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    s.write_all(b"PING\r\nCLIENT INFO\r\n").unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.ends_with(b"\n\r\n") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("+PONG\r\n"), "{}", text);
+    assert!(text.contains(&format!("addr={}:0", p)), "{}", text);
+    assert!(text.contains("flags=U"), "{}", text);
+    s.write_all(b"SHUTDOWN NOSAVE\r\n").unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert!(!path.exists(), "socket file left behind");
+}
