@@ -927,6 +927,18 @@ mod example_file_tests {
     /// Directives whose behaviour ferrokv implements today; the rest are
     /// accepted and stored so existing config files and clients work.
     const ACTING: &[&str] = &[
+        "tcp-backlog",
+        "unixsocket",
+        "unixsocketperm",
+        "notify-keyspace-events",
+        "tracking-table-max-keys",
+        "hash-max-listpack-entries",
+        "hash-max-listpack-value",
+        "list-max-listpack-size",
+        "set-max-intset-entries",
+        "zset-max-listpack-entries",
+        "zset-max-listpack-value",
+        "busy-reply-threshold",
         "bind",
         "protected-mode",
         "port",
