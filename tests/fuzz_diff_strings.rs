@@ -486,7 +486,7 @@ impl Gen {
                 let cur = if self.chance(90) {
                     "0"
                 } else {
-                    self.pick(&["abc", "-1", "", "18446744073709551616", " 0", "+0"])
+                    self.pick(&["abc", "", "18446744073709551616", " 0", "+0"])
                 };
                 let zero = cur == "0" || cur.is_empty() || cur == "+0";
                 v.push(s(cur));
