@@ -51,7 +51,7 @@ pub fn active_expire_cycle(srv: &mut Server, _kind: CycleKind) {
             let max_buckets = want * 20;
             let mut sampled = 0u64;
             let mut checked_buckets = 0u64;
-            let mut ttl_sum = 0i64;
+            let mut ttl_sum = 0i128;
             let mut ttl_samples = 0i64;
             keys.clear();
             while sampled < want && checked_buckets < max_buckets {
@@ -61,7 +61,7 @@ pub fn active_expire_cycle(srv: &mut Server, _kind: CycleKind) {
                     if when <= now {
                         keys.push(k.clone());
                     } else {
-                        ttl_sum += when - now;
+                        ttl_sum += (when - now) as i128;
                         ttl_samples += 1;
                     }
                 });
@@ -79,7 +79,7 @@ pub fn active_expire_cycle(srv: &mut Server, _kind: CycleKind) {
             total_sampled += sampled;
             total_expired += expired;
             if ttl_samples > 0 {
-                let avg = ttl_sum / ttl_samples;
+                let avg = (ttl_sum / ttl_samples as i128) as i64;
                 let db = &mut srv.dbs[dbi];
                 db.avg_ttl = if db.avg_ttl == 0 {
                     avg

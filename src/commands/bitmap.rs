@@ -102,6 +102,11 @@ fn bitcount(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         4 | 5 => {
             let start = bitops::parse_index(a.get(2)).map_err(bit_err)?;
             let end = bitops::parse_index(a.get(3)).map_err(bit_err)?;
+            // Redis answers 0 here before looking at the unit argument.
+            if start < 0 && end < 0 && start > end {
+                c.out.int(0);
+                return Ok(());
+            }
             let unit_bit = if argc == 5 {
                 bitops::parse_unit(a.get(4)).map_err(bit_err)?
             } else {

@@ -427,7 +427,6 @@ fn expire_generic(
     name: &str,
 ) -> CmdResult {
     let key = a.get(1);
-    let mut when = a.i64(2)?;
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for opt in a.iter().skip(3) {
         match opt.to_ascii_uppercase().as_slice() {
@@ -436,10 +435,12 @@ fn expire_generic(
             b"GT" => gt = true,
             b"LT" => lt = true,
             _ => {
+                // Redis formats the option with %s: it ends at a NUL.
+                let opt = opt.split(|&b| b == 0).next().unwrap_or(b"");
                 return Err(error::custom(format!(
                     "ERR Unsupported option {}",
                     String::from_utf8_lossy(opt)
-                )))
+                )));
             }
         }
     }
@@ -449,6 +450,8 @@ fn expire_generic(
     if gt && lt {
         return Err(CmdError::Static(error::GT_LT));
     }
+    // Redis validates the options before the time argument.
+    let mut when = a.i64(2)?;
     if seconds {
         if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
             return Err(error::invalid_expire(name));

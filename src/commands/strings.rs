@@ -108,32 +108,52 @@ pub(crate) fn parse_expire(
     Ok(ms + now)
 }
 
-fn parse_set_opts(a: &Args, from: usize, cmd: &str, getex: bool) -> Result<SetOpts, CmdError> {
+/// Which expire option SET/GETEX saw (Redis's OBJ_EX/PX/EXAT/PXAT flags).
+#[derive(Clone, Copy, PartialEq)]
+enum ExpKind {
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+}
+
+/// Parses SET/GETEX options like parseExtendedStringArgumentsOrReply: only
+/// syntax is checked here (a repeated EX/PX/EXAT/PXAT wins over an earlier
+/// one of the same kind); the expire value is validated later, as Redis
+/// does, by `resolve_expire`.
+fn parse_set_opts(
+    a: &Args,
+    from: usize,
+    getex: bool,
+) -> Result<(SetOpts, Option<(ExpKind, usize)>), CmdError> {
     let mut o = SetOpts::default();
     let mut persist = false;
+    let mut exp: Option<(ExpKind, usize)> = None;
     let mut i = from;
     while i < a.len() {
         let opt = a.get(i);
         let has_next = i + 1 < a.len();
         let upper = opt.to_ascii_uppercase();
-        let expire_set = o.expire_at.is_some();
+        let kind = exp.map(|e| e.0);
+        let other_exp = |k: ExpKind| kind.is_some() && kind != Some(k);
         match upper.as_slice() {
             b"NX" if !getex && !o.xx => o.nx = true,
             b"XX" if !getex && !o.nx => o.xx = true,
             b"GET" if !getex => o.get = true,
-            b"KEEPTTL" if !getex && !expire_set => o.keepttl = true,
-            b"PERSIST" if getex && !expire_set => persist = true,
-            b"EX" | b"PX" | b"EXAT" | b"PXAT"
-                if !o.keepttl && !persist && !expire_set && has_next =>
-            {
-                let unit = if upper[0] == b'E' {
-                    ExpireUnit::Seconds
-                } else {
-                    ExpireUnit::Millis
+            b"KEEPTTL" if !getex && kind.is_none() => o.keepttl = true,
+            b"PERSIST" if getex && kind.is_none() => persist = true,
+            b"EX" | b"PX" | b"EXAT" | b"PXAT" => {
+                let k = match upper.as_slice() {
+                    b"EX" => ExpKind::Ex,
+                    b"PX" => ExpKind::Px,
+                    b"EXAT" => ExpKind::ExAt,
+                    _ => ExpKind::PxAt,
                 };
-                let absolute = upper.len() == 4;
+                if o.keepttl || persist || other_exp(k) || !has_next {
+                    return Err(CmdError::Syntax);
+                }
                 i += 1;
-                o.expire_at = Some(parse_expire(a.get(i), unit, absolute, cmd)?);
+                exp = Some((k, i));
             }
             _ => return Err(CmdError::Syntax),
         }
@@ -143,7 +163,26 @@ fn parse_set_opts(a: &Args, from: usize, cmd: &str, getex: bool) -> Result<SetOp
         o.keepttl = false;
         o.nx = true; // reuse as a "persist" marker for GETEX
     }
-    Ok(o)
+    Ok((o, exp))
+}
+
+/// getExpireMillisecondsOrReply: the parsed expire option as an absolute
+/// unix time in ms.
+fn resolve_expire(
+    a: &Args,
+    exp: Option<(ExpKind, usize)>,
+    cmd: &str,
+) -> Result<Option<i64>, CmdError> {
+    let Some((k, i)) = exp else {
+        return Ok(None);
+    };
+    let unit = if matches!(k, ExpKind::Ex | ExpKind::ExAt) {
+        ExpireUnit::Seconds
+    } else {
+        ExpireUnit::Millis
+    };
+    let absolute = matches!(k, ExpKind::ExAt | ExpKind::PxAt);
+    parse_expire(a.get(i), unit, absolute, cmd).map(Some)
 }
 
 /// setGenericCommand.
@@ -185,7 +224,9 @@ fn set(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let o = if a.len() == 3 {
         SetOpts::default()
     } else {
-        parse_set_opts(a, 3, "set", false)?
+        let (mut o, exp) = parse_set_opts(a, 3, false)?;
+        o.expire_at = resolve_expire(a, exp, "set")?;
+        o
     };
     set_generic(srv, c, a.get(1), a.get(2), &o)
 }
@@ -227,13 +268,15 @@ fn psetex(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn getex(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let o = parse_set_opts(a, 2, "getex", true)?;
+    let (mut o, exp) = parse_set_opts(a, 2, true)?;
     let key = a.get(1);
     let db = db(srv, c);
     let Some(v) = db.read_string(key)? else {
         c.out.null();
         return Ok(());
     };
+    // Validated only once the key is known to hold a string, as in Redis.
+    o.expire_at = resolve_expire(a, exp, "getex")?;
     reply_value(c, Some(v));
     if let Some(when) = o.expire_at {
         if when <= clock::now_ms() {
@@ -519,6 +562,22 @@ fn setrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn lcs_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    // Redis checks the key types before the options.
+    let db = &mut srv.dbs[c.db];
+    let mut fetch = |key: &[u8]| -> Result<Vec<u8>, CmdError> {
+        match db.lookup_read(key) {
+            None => Ok(Vec::new()),
+            Some(o) if o.value.obj_type() == ObjType::String => {
+                let mut tmp = [0u8; 20];
+                Ok(o.value.str_bytes(&mut tmp).unwrap_or(b"").to_vec())
+            }
+            Some(_) => Err(CmdError::Static(
+                "ERR The specified keys must contain string values",
+            )),
+        }
+    };
+    let sa = fetch(a.get(1))?;
+    let sb = fetch(a.get(2))?;
     let mut get_len = false;
     let mut get_idx = false;
     let mut with_match_len = false;
@@ -542,21 +601,6 @@ fn lcs_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if get_len && get_idx {
         return Err(CmdError::Static(error::LCS_IDX_AND_LEN));
     }
-    let db = &mut srv.dbs[c.db];
-    let mut fetch = |key: &[u8]| -> Result<Vec<u8>, CmdError> {
-        match db.lookup_read(key) {
-            None => Ok(Vec::new()),
-            Some(o) if o.value.obj_type() == ObjType::String => {
-                let mut tmp = [0u8; 20];
-                Ok(o.value.str_bytes(&mut tmp).unwrap_or(b"").to_vec())
-            }
-            Some(_) => Err(CmdError::Static(
-                "ERR The specified keys must contain string values",
-            )),
-        }
-    };
-    let sa = fetch(a.get(1))?;
-    let sb = fetch(a.get(2))?;
     let r = lcs::lcs(
         &sa,
         &sb,
