@@ -882,7 +882,10 @@ mod format_tests {
         let (s, _) = l.accept().expect("accept");
         s.set_nonblocking(true).expect("nonblocking");
         let sock = mio::net::TcpStream::from_std(s);
-        (Client::new(id, 0, crate::client::Conn::Tcp(sock), 1_000_000, true), peer)
+        (
+            Client::new(id, 0, crate::client::Conn::Tcp(sock), 1_000_000, true),
+            peer,
+        )
     }
 
     #[test]

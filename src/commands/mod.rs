@@ -616,9 +616,44 @@ pub fn command_keys<'a>(
 /// client-side caching.
 fn touch_command_keys(srv: &mut Server, c: &mut Client, spec: &CommandSpec, args: &Args) {
     let db = c.db;
-    for key in command_keys(spec, args) {
+    let mut written: Vec<&[u8]> = Vec::new();
+    match written_key_positions(spec.name) {
+        Some(WrittenKeys::At(i)) => written.push(args.get(i)),
+        Some(WrittenKeys::StoreOption) => {
+            // SORT ... STORE dst, GEORADIUS ... STORE|STOREDIST dst
+            let mut i = 2;
+            while i + 1 < args.len() {
+                if args.is(i, "STORE") || args.is(i, "STOREDIST") {
+                    written.push(args.get(i + 1));
+                    i += 1;
+                }
+                i += 1;
+            }
+        }
+        None => written.extend(command_keys(spec, args)),
+    }
+    for key in written {
         srv.signal_modified_key(Some(&mut *c), db, key);
     }
+}
+
+/// Which keys a write command modifies, where that is narrower than its
+/// declared key range (Redis signals only the destination of BITOP,
+/// *STORE commands, PFMERGE, COPY; SORT/GEORADIUS name theirs in an option).
+enum WrittenKeys {
+    At(usize),
+    StoreOption,
+}
+
+fn written_key_positions(name: &str) -> Option<WrittenKeys> {
+    Some(match name {
+        // BITOP op dest src...; COPY src dest
+        "bitop" | "copy" => WrittenKeys::At(2),
+        "sinterstore" | "sunionstore" | "sdiffstore" | "zunionstore" | "zinterstore"
+        | "zdiffstore" | "zrangestore" | "pfmerge" | "geosearchstore" => WrittenKeys::At(1),
+        "sort" | "georadius" | "georadiusbymember" => WrittenKeys::StoreOption,
+        _ => return None,
+    })
 }
 
 /// A command refused before running (unknown, arity, auth...). Inside
