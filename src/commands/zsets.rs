@@ -307,7 +307,7 @@ fn zcount(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 fn zlexcount(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let range = parse_lex_range(a.get(2), a.get(3))?;
     let n = zset_read(srv, c, a.get(1))?.map_or(0, |z| z.count_in_lex_range(&range));
-    c.out.int(n as i64);
+    c.out.int(n);
     Ok(())
 }
 
@@ -445,8 +445,8 @@ fn zrange_generic(
     if rt == RangeType::Auto {
         rt = RangeType::Rank;
     }
-    let limited = limit != -1 || offset != 0;
-    if limited && rt == RangeType::Rank {
+    // Redis 7.0 only looks at the count here: `LIMIT 5 -1` passes.
+    if limit != -1 && rt == RangeType::Rank {
         return Err(CmdError::Static(error::ZRANGE_LIMIT_RANK));
     }
     if withscores && rt == RangeType::Lex {
