@@ -650,6 +650,8 @@ fn run(extra: &[&str], seed: u64, iters: usize) -> Vec<String> {
     reset(&mut rr2);
     let mut g = Gen::new(seed);
     let mut mismatches = Vec::new();
+    // FUZZ_CHECK=1 compares the whole state after every command.
+    let check_every = std::env::var_os("FUZZ_CHECK").is_some();
     for i in 0..iters {
         let cmd = g.zset_cmd();
         let resp3 = g.r.chance(15);
@@ -683,7 +685,7 @@ fn run(extra: &[&str], seed: u64, iters: usize) -> Vec<String> {
                 escape(&a[..a.len().min(600)]),
                 escape(&e[..e.len().min(600)])
             ));
-        } else if i % 25 == 0 || g.r.chance(2) {
+        } else if check_every || i % 25 == 0 || g.r.chance(2) {
             let sa = encoding_lines(&mut fk2);
             let se = encoding_lines(&mut rr2);
             if sa != se {

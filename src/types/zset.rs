@@ -299,7 +299,19 @@ impl ZSetValue {
                             range.value_gte_min(b)
                         }
                     })
-                    .map(|(e, _)| e);
+                    .map(|(e, _)| e)
+                    // zzlFirst/LastInLexRange: the member found must also
+                    // pass the other bound (matters with mixed scores and
+                    // a LIMIT offset, which skips without checking).
+                    .filter(|&e| {
+                        let b = lp.get(e);
+                        let b = b.as_bytes(&mut ib);
+                        if rev {
+                            range.value_gte_min(b)
+                        } else {
+                            range.value_lte_max(b)
+                        }
+                    });
                 ZIter::Lp { lp, p, rev }
             }
             ZSetValue::Skiplist(z) => {
