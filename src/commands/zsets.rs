@@ -554,14 +554,19 @@ fn zrange_generic(
         }
     };
     if let Sink::Store(mut items) = sink {
-        // Redis 7.0 adds the results one by one to a new listpack, which
+        // Redis 7.0 adds the results one by one to a new listpack (unless a
+        // rank range already knows it has more than max entries), which
         // stores -0 as the integer 0, until an add converts it to a
         // skiplist: members added before that lose the sign of a -0.
         let (max_n, max_v) = (
             srv.config.zset_max_listpack_entries,
             srv.config.zset_max_listpack_value,
         );
+        let skiplist_first = matches!(range, Range::Rank(..)) && items.len() > max_n;
         for (i, (e, s)) in items.iter_mut().enumerate() {
+            if skiplist_first {
+                break;
+            }
             if i + 1 > max_n || e.len() > max_v {
                 break;
             }
