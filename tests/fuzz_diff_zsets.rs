@@ -515,6 +515,36 @@ impl Gen {
                 c.push(b("DEL"));
                 c.push(self.zkey());
             }
+            87 => {
+                // Blocking pops: non-blocking in scripts; a short timeout
+                // otherwise (both servers then answer nil after it).
+                let name = *self.r.pick(&["BZPOPMIN", "BZPOPMAX", "BZMPOP"]);
+                c.push(b(name));
+                if name == "BZMPOP" {
+                    c.push(b(self.r.pick(&["0.01", "0.01", "-1", "abc"])));
+                    self.keys_part(&mut c);
+                    c.push(b(self.r.pick(&["MIN", "MAX"])));
+                    if self.r.chance(50) {
+                        c.push(b("COUNT"));
+                        c.push(self.small_int());
+                    }
+                } else {
+                    c.push(self.zkey());
+                    if self.r.chance(30) {
+                        c.push(self.zkey());
+                    }
+                    c.push(b(self.r.pick(&["0.01", "0.01", "-1", "abc"])));
+                }
+            }
+            88 => {
+                // Many members at once: crosses the default 128 entries.
+                c.push(b("ZADD"));
+                c.push(self.zkey());
+                for _ in 0..self.r.range(10, 60) {
+                    c.push(self.r.range(-3, 3).to_string().into_bytes());
+                    c.push(format!("e{}", self.r.below(300)).into_bytes());
+                }
+            }
             86 => {
                 c.push(b("ZRANDMEMBER"));
                 c.push(self.key());

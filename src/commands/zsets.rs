@@ -838,11 +838,6 @@ fn bzpopmax(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 
 /// `zmpopGenericCommand`; `numkeys_idx` is 1 (ZMPOP) or 2 (BZMPOP).
 fn zmpop_generic(srv: &mut Server, c: &mut Client, a: &Args, numkeys_idx: usize) -> CmdResult {
-    let deadline = if numkeys_idx == 2 {
-        Some(blocking::parse_timeout(a.get(1))?)
-    } else {
-        None
-    };
     let numkeys = long_or(a, numkeys_idx, error::NUMKEYS_POSITIVE)?;
     if numkeys < 1 {
         return Err(CmdError::Static(error::NUMKEYS_POSITIVE));
@@ -876,6 +871,12 @@ fn zmpop_generic(srv: &mut Server, c: &mut Client, a: &Args, numkeys_idx: usize)
     if count == -1 {
         count = 1;
     }
+    // Redis parses BZMPOP's timeout last, after numkeys, where and COUNT.
+    let deadline = if numkeys_idx == 2 {
+        Some(blocking::parse_timeout(a.get(1))?)
+    } else {
+        None
+    };
     let keys: Vec<&[u8]> = (numkeys_idx + 1..where_idx).map(|i| a.get(i)).collect();
     match deadline {
         Some(d) => zpop_blocking(srv, c, a, &keys, max, d, count, true),
