@@ -307,7 +307,7 @@ fn zcount(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 fn zlexcount(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let range = parse_lex_range(a.get(2), a.get(3))?;
     let n = zset_read(srv, c, a.get(1))?.map_or(0, |z| z.count_in_lex_range(&range));
-    c.out.int(n as i64);
+    c.out.int(n);
     Ok(())
 }
 
@@ -445,8 +445,8 @@ fn zrange_generic(
     if rt == RangeType::Auto {
         rt = RangeType::Rank;
     }
-    let limited = limit != -1 || offset != 0;
-    if limited && rt == RangeType::Rank {
+    // Redis 7.0 only looks at the count here: `LIMIT 5 -1` passes.
+    if limit != -1 && rt == RangeType::Rank {
         return Err(CmdError::Static(error::ZRANGE_LIMIT_RANK));
     }
     if withscores && rt == RangeType::Lex {
@@ -554,6 +554,26 @@ fn zrange_generic(
         }
     };
     if let Sink::Store(mut items) = sink {
+        // Redis 7.0 adds the results one by one to a new listpack (unless a
+        // rank range already knows it has more than max entries), which
+        // stores -0 as the integer 0, until an add converts it to a
+        // skiplist: members added before that lose the sign of a -0.
+        let (max_n, max_v) = (
+            srv.config.zset_max_listpack_entries,
+            srv.config.zset_max_listpack_value,
+        );
+        let skiplist_first = matches!(range, Range::Rank(..)) && items.len() > max_n;
+        for (i, (e, s)) in items.iter_mut().enumerate() {
+            if skiplist_first {
+                break;
+            }
+            if i + 1 > max_n || e.len() > max_v {
+                break;
+            }
+            if *s == 0.0 {
+                *s = 0.0;
+            }
+        }
         if rev {
             items.reverse();
         }
@@ -818,11 +838,6 @@ fn bzpopmax(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 
 /// `zmpopGenericCommand`; `numkeys_idx` is 1 (ZMPOP) or 2 (BZMPOP).
 fn zmpop_generic(srv: &mut Server, c: &mut Client, a: &Args, numkeys_idx: usize) -> CmdResult {
-    let deadline = if numkeys_idx == 2 {
-        Some(blocking::parse_timeout(a.get(1))?)
-    } else {
-        None
-    };
     let numkeys = long_or(a, numkeys_idx, error::NUMKEYS_POSITIVE)?;
     if numkeys < 1 {
         return Err(CmdError::Static(error::NUMKEYS_POSITIVE));
@@ -856,6 +871,12 @@ fn zmpop_generic(srv: &mut Server, c: &mut Client, a: &Args, numkeys_idx: usize)
     if count == -1 {
         count = 1;
     }
+    // Redis parses BZMPOP's timeout last, after numkeys, where and COUNT.
+    let deadline = if numkeys_idx == 2 {
+        Some(blocking::parse_timeout(a.get(1))?)
+    } else {
+        None
+    };
     let keys: Vec<&[u8]> = (numkeys_idx + 1..where_idx).map(|i| a.get(i)).collect();
     match deadline {
         Some(d) => zpop_blocking(srv, c, a, &keys, max, d, count, true),
