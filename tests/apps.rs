@@ -29,7 +29,9 @@ fn run_app(script: &str, modules: &str) {
         return;
     }
     let srv = Server::start(&[]);
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/apps").join(script);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/apps")
+        .join(script);
     let out = Command::new(python())
         .arg(&path)
         .arg(srv.port().to_string())
@@ -48,6 +50,11 @@ fn run_app(script: &str, modules: &str) {
 #[test]
 fn redis_py_lock_pipelines_scan_pubsub() {
     run_app("redis_py_app.py", "redis");
+}
+
+#[test]
+fn redis_py_streams_as_rq_uses_them() {
+    run_app("redis_py_streams.py", "redis");
 }
 
 #[test]
