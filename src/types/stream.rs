@@ -174,10 +174,7 @@ impl StreamValue {
             if approx {
                 break;
             }
-            loop {
-                let Some(&first) = self.entries.keys().next() else {
-                    break;
-                };
+            while let Some(&first) = self.entries.keys().next() {
                 let more = match how {
                     Trim::MaxLen(max) => self.entries.len() as u64 > max,
                     Trim::MinId(min) => first < min,
