@@ -154,6 +154,20 @@ pub const HLL_INVALIDOBJ: &str = "INVALIDOBJ Corrupted HLL object detected";
 pub const HLL_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
 pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
 pub const TIMEOUT_OUT_OF_RANGE: &str = "ERR timeout is out of range";
+pub const STREAM_INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
+pub const STREAM_ID_TOO_SMALL: &str =
+    "ERR The ID specified in XADD is equal or smaller than the target stream top item";
+pub const STREAM_ID_ZERO: &str = "ERR The ID specified in XADD must be greater than 0-0";
+pub const STREAM_MAXLEN_NEGATIVE: &str = "ERR The MAXLEN argument must be >= 0.";
+pub const STREAM_LIMIT_NEGATIVE: &str = "ERR The LIMIT argument must be >= 0.";
+pub const STREAM_LIMIT_NEEDS_APPROX: &str =
+    "ERR syntax error, LIMIT cannot be used without the special ~ option";
+pub const STREAM_MAXLEN_MINID: &str =
+    "ERR syntax error, MAXLEN and MINID options at the same time are not compatible";
+pub const STREAM_INVALID_START: &str = "ERR invalid start ID for the interval";
+pub const STREAM_INVALID_END: &str = "ERR invalid end ID for the interval";
+pub const XREAD_UNBALANCED: &str =
+    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.";
 pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
 pub const CLIENT_PAUSE_MODE: &str = "ERR CLIENT PAUSE mode must be WRITE or ALL";
 pub const CLIENT_UNBLOCK_REASON: &str = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";

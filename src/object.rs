@@ -10,6 +10,7 @@ use crate::ds::sds::Sds;
 use crate::types::hash::HashValue;
 use crate::types::list::ListValue;
 use crate::types::set::SetValue;
+use crate::types::stream::StreamValue;
 use crate::types::zset::ZSetValue;
 use crate::util::num;
 
@@ -46,6 +47,7 @@ pub enum Value {
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
     ZSet(Box<ZSetValue>),
+    Stream(Box<StreamValue>),
 }
 
 /// The value plus its access clock (Redis's 24-bit lru field).
@@ -132,6 +134,7 @@ impl Value {
             Value::Hash(_) => ObjType::Hash,
             Value::Set(_) => ObjType::Set,
             Value::ZSet(_) => ObjType::ZSet,
+            Value::Stream(_) => ObjType::Stream,
         }
     }
 
@@ -145,6 +148,7 @@ impl Value {
             Value::Hash(h) => h.encoding_name(),
             Value::Set(v) => v.encoding_name(),
             Value::ZSet(z) => z.encoding_name(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -195,6 +199,7 @@ impl Value {
             Value::Hash(h) => h.heap_size(),
             Value::Set(v) => v.heap_size(),
             Value::ZSet(z) => z.heap_size(),
+            Value::Stream(x) => x.heap_size(),
         }
     }
 
@@ -205,6 +210,7 @@ impl Value {
             Value::Hash(h) => h.digest(digest),
             Value::Set(v) => v.digest(digest),
             Value::ZSet(z) => z.digest(digest),
+            Value::Stream(x) => x.digest(digest),
             _ => {}
         }
     }
@@ -222,6 +228,7 @@ impl Clone for Value {
             Value::Hash(h) => Value::Hash(h.clone()),
             Value::Set(v) => Value::Set(v.clone()),
             Value::ZSet(z) => Value::ZSet(z.clone()),
+            Value::Stream(x) => Value::Stream(x.clone()),
         }
     }
 }

@@ -422,3 +422,8 @@ fn pubsub() {
 fn scripting() {
     run_script("scripting");
 }
+
+#[test]
+fn streams() {
+    run_script("streams");
+}

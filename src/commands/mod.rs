@@ -25,6 +25,7 @@ pub mod pubsub;
 pub mod scripting;
 pub mod server_cmds;
 pub mod sets;
+pub mod streams;
 pub mod strings;
 pub mod zsets;
 
@@ -104,6 +105,7 @@ pub enum Group {
     Transactions,
     PubSub,
     Scripting,
+    Stream,
 }
 
 impl Group {
@@ -123,6 +125,7 @@ impl Group {
             Group::Transactions => "transactions",
             Group::PubSub => "pubsub",
             Group::Scripting => "scripting",
+            Group::Stream => "stream",
         }
     }
 
@@ -142,6 +145,7 @@ impl Group {
             Group::Transactions => "@transaction",
             Group::PubSub => "",
             Group::Scripting => "@scripting",
+            Group::Stream => "@stream",
         }
     }
 }
@@ -325,6 +329,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(geo::COMMANDS)
         .chain(memory::COMMANDS)
         .chain(scripting::COMMANDS)
+        .chain(streams::COMMANDS)
 }
 
 impl CommandTable {

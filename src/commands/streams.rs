@@ -1,0 +1,501 @@
+//! Stream commands, the subset applications such as RQ need (Redis 7.0's
+//! t_stream.c without consumer groups): XADD, XLEN, XRANGE, XREVRANGE,
+//! XDEL, XTRIM and XREAD (including BLOCK). The data lives in `types::stream`.
+
+use super::{spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS};
+use super::{READONLY, WRITE};
+use crate::blocking;
+use crate::client::Client;
+use crate::clock;
+use crate::db::Db;
+use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
+use crate::object::{Obj, Value};
+use crate::server::Server;
+use crate::types::stream::{Fields, StreamId, StreamValue, Trim};
+
+const G: Group = Group::Stream;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("xadd", -5, WRITE | DENYOOM | FAST, KEY1, G, "5.0.0", "Appends a new entry to a stream", xadd),
+    spec("xlen", 2, READONLY | FAST, KEY1, G, "5.0.0", "Return the number of entries in a stream", xlen),
+    spec("xrange", -4, READONLY, KEY1, G, "5.0.0", "Return a range of elements in a stream, with IDs matching the specified IDs interval", xrange),
+    spec("xrevrange", -4, READONLY, KEY1, G, "5.0.0", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE", xrevrange),
+    spec("xdel", -3, WRITE | FAST, KEY1, G, "5.0.0", "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.", xdel),
+    spec("xtrim", -4, WRITE, KEY1, G, "5.0.0", "Trims the stream to (approximately if '~' is passed) a certain size", xtrim),
+    spec("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "5.0.0", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.", xread),
+];
+
+fn read_stream<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut StreamValue>, CmdError> {
+    match db.lookup_read(key) {
+        None => Ok(None),
+        Some(Obj {
+            value: Value::Stream(s),
+            ..
+        }) => Ok(Some(s)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+fn write_stream<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut StreamValue>, CmdError> {
+    match db.lookup_write(key) {
+        None => Ok(None),
+        Some(Obj {
+            value: Value::Stream(s),
+            ..
+        }) => Ok(Some(s)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 20 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// `streamGenericParseIDOrReply`: `ms[-seq]`; a missing seq becomes
+/// `missing_seq`; unless `strict`, `-` and `+` mean the minimum/maximum.
+/// With `seq_auto`, `ms-*` yields (id, true).
+fn parse_id(
+    b: &[u8],
+    missing_seq: u64,
+    strict: bool,
+    seq_auto: bool,
+) -> Result<(StreamId, bool), CmdError> {
+    let bad = CmdError::Static(error::STREAM_INVALID_ID);
+    if b.len() > 127 {
+        return Err(bad);
+    }
+    if !strict && b == b"-" {
+        return Ok((StreamId::MIN, false));
+    }
+    if !strict && b == b"+" {
+        return Ok((StreamId::MAX, false));
+    }
+    match b.iter().position(|&x| x == b'-') {
+        None => Ok((
+            StreamId {
+                ms: parse_u64(b).ok_or(bad)?,
+                seq: missing_seq,
+            },
+            false,
+        )),
+        Some(p) => {
+            let ms = parse_u64(&b[..p]).ok_or(CmdError::Static(error::STREAM_INVALID_ID))?;
+            let rest = &b[p + 1..];
+            if seq_auto && rest == b"*" {
+                return Ok((StreamId { ms, seq: 0 }, true));
+            }
+            let seq = parse_u64(rest).ok_or(bad)?;
+            Ok((StreamId { ms, seq }, false))
+        }
+    }
+}
+
+/// Trimming options shared by XADD and XTRIM.
+struct TrimArgs {
+    trim: Option<Trim>,
+    approx: bool,
+    limit: u64,
+}
+
+/// `streamParseAddOrTrimArgsOrReply`: parses from argument 2; returns the
+/// options, NOMKSTREAM, and the index of the first unparsed argument (XADD's ID).
+fn parse_trim_args(
+    srv: &Server,
+    a: &Args,
+    xadd: bool,
+) -> Result<(TrimArgs, bool, usize), CmdError> {
+    let mut t = TrimArgs {
+        trim: None,
+        approx: false,
+        limit: 0,
+    };
+    let mut limit_given = false;
+    let mut nomkstream = false;
+    let mut maxlen_seen = false;
+    let mut minid_seen = false;
+    let mut i = 2;
+    while i < a.len() {
+        let more = a.len() - i - 1;
+        if xadd && a.is(i, "NOMKSTREAM") {
+            nomkstream = true;
+        } else if more >= 1 && (a.is(i, "MAXLEN") || a.is(i, "MINID")) {
+            let is_max = a.is(i, "MAXLEN");
+            if (is_max && minid_seen) || (!is_max && maxlen_seen) {
+                return Err(CmdError::Static(error::STREAM_MAXLEN_MINID));
+            }
+            let mut j = i + 1;
+            t.approx = false;
+            if more >= 2 && (a.get(j) == b"~" || a.get(j) == b"=") {
+                t.approx = a.get(j) == b"~";
+                j += 1;
+            }
+            if is_max {
+                let n = a.i64(j)?;
+                if n < 0 {
+                    return Err(CmdError::Static(error::STREAM_MAXLEN_NEGATIVE));
+                }
+                t.trim = Some(Trim::MaxLen(n as u64));
+                maxlen_seen = true;
+            } else {
+                t.trim = Some(Trim::MinId(parse_id(a.get(j), 0, true, false)?.0));
+                minid_seen = true;
+            }
+            i = j;
+        } else if more >= 1 && a.is(i, "LIMIT") {
+            let n = a.i64(i + 1)?;
+            if n < 0 {
+                return Err(CmdError::Static(error::STREAM_LIMIT_NEGATIVE));
+            }
+            t.limit = n as u64;
+            limit_given = true;
+            i += 1;
+        } else if xadd {
+            break;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    if limit_given && !t.approx {
+        return Err(CmdError::Static(error::STREAM_LIMIT_NEEDS_APPROX));
+    }
+    if t.approx && !limit_given {
+        let node = srv
+            .config
+            .get("stream-node-max-entries")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(100);
+        t.limit = (100 * node).clamp(1, 1_000_000);
+        if node == 0 {
+            t.limit = 10000;
+        }
+    }
+    Ok((t, nomkstream, i))
+}
+
+fn node_entries(srv: &Server) -> usize {
+    srv.config
+        .get("stream-node-max-entries")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(100)
+}
+
+fn xadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let (t, nomkstream, id_pos) = parse_trim_args(srv, a, true)?;
+    let field_pos = id_pos + 1;
+    if a.len() < field_pos + 2 || !(a.len() - field_pos).is_multiple_of(2) {
+        return Err(error::wrong_arity("xadd"));
+    }
+    // The ID: `*`, `ms-*` or explicit.
+    let idarg = a.get(id_pos);
+    let explicit = if idarg == b"*" {
+        None
+    } else {
+        let (id, auto) = parse_id(idarg, 0, true, true)?;
+        if !auto && id == StreamId::MIN {
+            return Err(CmdError::Static(error::STREAM_ID_ZERO));
+        }
+        Some((id, auto))
+    };
+    let key = a.get(1);
+    let node = node_entries(srv);
+    let db = &mut srv.dbs[c.db];
+    if write_stream(db, key)?.is_none() {
+        if nomkstream {
+            c.out.null();
+            return Ok(());
+        }
+        db.get_or_create(key, || Value::Stream(Box::default()));
+    }
+    let s = write_stream(db, key)?.ok_or(CmdError::WrongType)?;
+    let last = s.last_id;
+    let too_small = CmdError::Static(error::STREAM_ID_TOO_SMALL);
+    let id = match explicit {
+        None => {
+            let ms = (clock::wall_ms().max(0) as u64).max(last.ms);
+            if ms == last.ms {
+                last.incr().ok_or(too_small)?
+            } else {
+                StreamId { ms, seq: 0 }
+            }
+        }
+        Some((id, true)) => {
+            if id.ms < last.ms {
+                return Err(too_small);
+            } else if id.ms == last.ms {
+                if last.seq == u64::MAX {
+                    return Err(too_small);
+                }
+                StreamId {
+                    ms: id.ms,
+                    seq: last.seq + 1,
+                }
+            } else {
+                id
+            }
+        }
+        Some((id, false)) => {
+            if id <= last {
+                return Err(too_small);
+            }
+            id
+        }
+    };
+    let mut fields: Fields = Vec::with_capacity((a.len() - field_pos) / 2);
+    let mut i = field_pos;
+    while i + 1 < a.len() {
+        fields.push((a.get(i).to_vec(), a.get(i + 1).to_vec()));
+        i += 2;
+    }
+    s.add(id, fields, node);
+    let trimmed = match t.trim {
+        Some(how) => s.trim(how, t.approx, t.limit),
+        None => 0,
+    };
+    c.out.bulk(id.format().as_bytes());
+    srv.dirty += 1;
+    notify::event(srv, c, notify::STREAM, "xadd", key);
+    if trimmed > 0 {
+        notify::event(srv, c, notify::STREAM, "xtrim", key);
+    }
+    blocking::signal_key_ready(srv, c.db, key);
+    Ok(())
+}
+
+fn xlen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let n = read_stream(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |s| s.len());
+    c.out.int(n as i64);
+    Ok(())
+}
+
+fn reply_entry(c: &mut Client, id: StreamId, fields: &Fields) {
+    c.out.array(2);
+    c.out.bulk(id.format().as_bytes());
+    c.out.array(fields.len() * 2);
+    for (f, v) in fields {
+        c.out.bulk(f);
+        c.out.bulk(v);
+    }
+}
+
+/// `streamParseIntervalIDOrReply`: `(id` is exclusive.
+fn parse_interval(b: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CmdError> {
+    if b.len() > 1 && b[0] == b'(' {
+        Ok((parse_id(&b[1..], missing_seq, true, false)?.0, true))
+    } else {
+        Ok((parse_id(b, missing_seq, false, false)?.0, false))
+    }
+}
+
+fn range_generic(srv: &mut Server, c: &mut Client, a: &Args, rev: bool) -> CmdResult {
+    let (sarg, earg) = if rev { (3, 2) } else { (2, 3) };
+    let (mut start, sx) = parse_interval(a.get(sarg), 0)?;
+    if sx {
+        start = start
+            .incr()
+            .ok_or(CmdError::Static(error::STREAM_INVALID_START))?;
+    }
+    let (mut end, ex) = parse_interval(a.get(earg), u64::MAX)?;
+    if ex {
+        end = end
+            .decr()
+            .ok_or(CmdError::Static(error::STREAM_INVALID_END))?;
+    }
+    let mut count: i64 = -1;
+    let mut j = 4;
+    while j < a.len() {
+        if a.is(j, "COUNT") && j + 1 < a.len() {
+            count = a.i64(j + 1)?.max(0);
+            j += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let Some(s) = read_stream(&mut srv.dbs[c.db], a.get(1))? else {
+        c.out.array(0);
+        return Ok(());
+    };
+    if count == 0 {
+        c.out.null_array();
+        return Ok(());
+    }
+    let limit = if count < 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
+    if start > end {
+        c.out.array(0);
+        return Ok(());
+    }
+    let range = s.entries.range(start..=end);
+    let picked: Vec<(&StreamId, &Fields)> = if rev {
+        range.rev().take(limit).collect()
+    } else {
+        range.take(limit).collect()
+    };
+    c.out.array(picked.len());
+    for (id, f) in picked {
+        reply_entry(c, *id, f);
+    }
+    Ok(())
+}
+
+fn xrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    range_generic(srv, c, a, false)
+}
+
+fn xrevrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    range_generic(srv, c, a, true)
+}
+
+fn xdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let mut ids = Vec::with_capacity(a.len() - 2);
+    for i in 2..a.len() {
+        ids.push(parse_id(a.get(i), 0, true, false)?.0);
+    }
+    let key = a.get(1);
+    let mut deleted = 0;
+    if let Some(s) = write_stream(&mut srv.dbs[c.db], key)? {
+        for id in ids {
+            if s.delete(id) {
+                deleted += 1;
+            }
+        }
+    }
+    if deleted > 0 {
+        srv.dirty += deleted;
+        notify::event(srv, c, notify::STREAM, "xdel", key);
+    }
+    c.out.int(deleted as i64);
+    Ok(())
+}
+
+fn xtrim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let (t, _, _) = parse_trim_args(srv, a, false)?;
+    let Some(how) = t.trim else {
+        return Err(CmdError::Syntax);
+    };
+    let key = a.get(1);
+    let n = match write_stream(&mut srv.dbs[c.db], key)? {
+        Some(s) => s.trim(how, t.approx, t.limit),
+        None => 0,
+    };
+    if n > 0 {
+        srv.dirty += n;
+        notify::event(srv, c, notify::STREAM, "xtrim", key);
+    }
+    c.out.int(n as i64);
+    Ok(())
+}
+
+fn xread(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let mut count: usize = 0;
+    let mut block: Option<i64> = None;
+    let mut streams_at = None;
+    let mut i = 1;
+    while i < a.len() {
+        let more = a.len() - i - 1;
+        if a.is(i, "STREAMS") && more >= 1 {
+            streams_at = Some(i + 1);
+            break;
+        } else if a.is(i, "COUNT") && more >= 1 {
+            count = a.i64(i + 1)?.max(0) as usize;
+            i += 2;
+        } else if a.is(i, "BLOCK") && more >= 1 {
+            let ms = crate::util::num::parse_i64(a.get(i + 1))
+                .ok_or(CmdError::Static(error::TIMEOUT_NOT_INTEGER))?;
+            if ms < 0 {
+                return Err(CmdError::Static(error::TIMEOUT_NEGATIVE));
+            }
+            block = Some(ms);
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let Some(first) = streams_at else {
+        return Err(CmdError::Syntax);
+    };
+    let nargs = a.len() - first;
+    if !nargs.is_multiple_of(2) {
+        return Err(CmdError::Static(error::XREAD_UNBALANCED));
+    }
+    let n = nargs / 2;
+    // Resolve the IDs ($ = the stream's current last ID).
+    let mut ids = Vec::with_capacity(n);
+    for k in 0..n {
+        let key = a.get(first + k);
+        let idarg = a.get(first + n + k);
+        let id = if idarg == b"$" {
+            read_stream(&mut srv.dbs[c.db], key)?.map_or(StreamId::MIN, |s| s.last_id)
+        } else {
+            parse_id(idarg, 0, true, false)?.0
+        };
+        ids.push(id);
+    }
+    let limit = if count == 0 { usize::MAX } else { count };
+    let mut found: Vec<(usize, Vec<(StreamId, Fields)>)> = Vec::new();
+    for (k, &after) in ids.iter().enumerate() {
+        let key = a.get(first + k);
+        if let Some(s) = read_stream(&mut srv.dbs[c.db], key)? {
+            if s.last_id > after {
+                if let Some(from) = after.incr() {
+                    let got: Vec<(StreamId, Fields)> = s
+                        .entries
+                        .range(from..)
+                        .take(limit)
+                        .map(|(i, f)| (*i, f.clone()))
+                        .collect();
+                    if !got.is_empty() {
+                        found.push((k, got));
+                    }
+                }
+            }
+        }
+    }
+    if !found.is_empty() {
+        if c.out.resp >= 3 {
+            c.out.map(found.len());
+        } else {
+            c.out.array(found.len());
+        }
+        for (k, entries) in &found {
+            if c.out.resp < 3 {
+                c.out.array(2);
+            }
+            c.out.bulk(a.get(first + k));
+            c.out.array(entries.len());
+            for (id, f) in entries {
+                reply_entry(c, *id, f);
+            }
+        }
+        return Ok(());
+    }
+    let Some(ms) = block else {
+        c.out.null_array();
+        return Ok(());
+    };
+    if blocking::must_not_block(c) {
+        c.out.null_array();
+        return Ok(());
+    }
+    let deadline = if ms == 0 {
+        0
+    } else {
+        clock::now_ms().saturating_add(ms)
+    };
+    let keys: Vec<&[u8]> = (0..n).map(|k| a.get(first + k)).collect();
+    blocking::block_on_keys(srv, c, &keys, deadline, a);
+    // Re-executions must read after the IDs resolved now, not a new `$`.
+    if let Some(st) = c.blocked.as_mut() {
+        for (k, id) in ids.iter().enumerate() {
+            st.argv[first + n + k] = id.format().into_bytes();
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,47 @@
+const Redis = require("ioredis");
+const port = +process.argv[2];
+function assert(c, m) { if (!c) { throw new Error("assert: " + m); } }
+(async () => { const T=(s)=>process.env.DBG&&console.log(s);
+  const r = new Redis({ port, host: "127.0.0.1" });
+  await r.flushall();
+  assert((await r.set("a", "1")) === "OK", "set");
+  assert((await r.get("a")) === "1", "get");
+  const pr = await r.pipeline().set("b", 2).incr("b").get("b").incr("a").exec();
+  assert(JSON.stringify(pr) === JSON.stringify([[null,"OK"],[null,3],[null,"3"],[null,2]]), "pipeline " + JSON.stringify(pr));
+  const mr = await r.multi().set("c", "x").get("c").lpush("l", 1, 2).lrange("l", 0, -1).exec();
+  assert(JSON.stringify(mr) === JSON.stringify([[null,"OK"],[null,"x"],[null,2],[null,["2","1"]]]), "multi " + JSON.stringify(mr));
+  const me = await r.multi().set("c", "x").incr("c").exec();
+  assert(me[1][0] && /not an integer/.test(me[1][0].message), "multi err");
+  r.defineCommand("myecho", { numberOfKeys: 2, lua: "return {KEYS[1],KEYS[2],ARGV[1],ARGV[2]}" });
+  assert(JSON.stringify(await r.myecho("k1", "k2", "a1", "a2")) === '["k1","k2","a1","a2"]', "defineCommand");
+  await r.script("flush");
+  assert(JSON.stringify(await r.myecho("k1", "k2", "a1", "a2")) === '["k1","k2","a1","a2"]', "defineCommand after flush");
+  const pl = await r.pipeline().myecho("x","y","z","w").exec(); assert(pl[0][1][0] === "x", "dc pipeline");
+  await r.hset("h", { f1: "v1", f2: "v2" });
+  const h = await r.hgetall("h"); assert(h.f1 === "v1" && h.f2 === "v2", "hgetall");
+  for (let i = 0; i < 500; i++) r.set("k:" + i, i);
+  const keys = new Set();
+  await new Promise((res, rej) => { const s = r.scanStream({ match: "k:*", count: 37 }); s.on("data", ks => ks.forEach(k => keys.add(k))); s.on("end", res); s.on("error", rej); });
+  assert(keys.size === 500, "scanStream " + keys.size);
+  const hk = []; await new Promise((res) => { const s = r.hscanStream("h"); s.on("data", d => hk.push(...d)); s.on("end", res); });
+  assert(hk.length === 4, "hscanStream");
+  const sub = new Redis({ port, host: "127.0.0.1" });
+  const got = [];
+  await sub.subscribe("ch1", "ch2"); await sub.psubscribe("pp*");
+  const done = new Promise(res => {
+    sub.on("message", (ch, m) => { got.push(ch + ":" + m); if (got.length === 3) res(); });
+    sub.on("pmessage", (p, ch, m) => { got.push(p + "/" + ch + ":" + m); if (got.length === 3) res(); });
+  });
+  await r.publish("ch1", "a"); await r.publish("ch2", "b"); await r.publish("ppx", "c");
+  await done;
+  assert(got.join(",") === "ch1:a,ch2:b,pp*/ppx:c", got.join(","));
+  await sub.unsubscribe("ch1", "ch2"); await sub.punsubscribe("pp*");
+  assert((await sub.ping()) === "PONG", "ping after unsub");
+  // blocking
+  setTimeout(() => r.lpush("bl", "v"), 100);
+  const b = new Redis({ port }); assert(JSON.stringify(await b.brpop("bl", 2)) === '["bl","v"]', "brpop");
+  const info = await r.info("server"); assert(/redis_version:/.test(info), "info");
+  assert((await r.call("client", "setname", "me")) === "OK", "client setname");
+  sub.disconnect(); b.disconnect(); r.disconnect();
+  console.log("ioredis OK");
+})().catch(e => { console.error(e); process.exit(1); });

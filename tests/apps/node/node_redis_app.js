@@ -1,0 +1,32 @@
+const { createClient } = require("redis");
+const port = +process.argv[2], RESP = +(process.argv[3] || 2);
+function assert(c, m) { if (!c) { throw new Error("assert: " + m); } }
+(async () => {
+  const c = createClient({ url: `redis://127.0.0.1:${port}`, RESP });
+  c.on("error", e => console.error("err", e));
+  await c.connect();
+  await c.flushAll();
+  assert((await c.set("a", "1")) === "OK", "set");
+  assert((await c.get("a")) === "1", "get");
+  assert((await c.incrBy("a", 5)) === 6, "incrBy");
+  await c.hSet("h", { f: "v", g: "w" });
+  const h = await c.hGetAll("h"); assert(h.f === "v" && h.g === "w", "hGetAll " + JSON.stringify(h));
+  const m = await c.multi().set("x", "1").incr("x").get("x").exec();
+  assert(JSON.stringify(m) === '["OK",2,"2"]', "multi " + JSON.stringify(m));
+  await c.zAdd("z", [{ score: 1, value: "a" }, { score: 2.5, value: "b" }]);
+  const zs = await c.zRangeWithScores("z", 0, -1); assert(zs[1].score === 2.5, "zrange " + JSON.stringify(zs));
+  const [r1, r2] = await Promise.all([c.set("p1", "x"), c.get("p1")]); assert(r2 === "x", "auto pipeline");
+  const keys = []; for await (const k of c.scanIterator({ MATCH: "*", COUNT: 2 })) keys.push(...(Array.isArray(k) ? k : [k]));
+  assert(keys.length >= 5, "scan " + keys.length);
+  const sub = c.duplicate(); await sub.connect();
+  const got = []; await sub.subscribe("ch", (msg, ch) => got.push(ch + ":" + msg));
+  await sub.pSubscribe("p*", (msg, ch) => got.push("p:" + ch + ":" + msg));
+  await c.publish("ch", "hi"); await c.publish("px", "yo");
+  await new Promise(r => setTimeout(r, 200));
+  assert(got.join(",") === "ch:hi,p:px:yo", got.join(","));
+  await sub.unsubscribe(); await sub.pUnsubscribe();
+  const s = await c.eval("return {KEYS[1], ARGV[1], 3}", { keys: ["k"], arguments: ["v"] }); assert(JSON.stringify(s) === '["k","v",3]', "eval");
+  const info = await c.info(); assert(/redis_version/.test(info), "info");
+  await sub.quit(); await c.quit();
+  console.log("node-redis RESP" + RESP + " OK");
+})().catch(e => { console.error(e); process.exit(1); });
