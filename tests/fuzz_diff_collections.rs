@@ -742,6 +742,10 @@ fn collections_match_real_redis() {
     // Two connections per server: RESP2 and RESP3.
     let mut oc = [ours.conn(), ours.conn()];
     let mut rc = [real.conn(), real.conn()];
+    for c in oc.iter().chain(rc.iter()) {
+        // Generous: the machine may be loaded; a real hang still fails.
+        c.set_read_timeout(std::time::Duration::from_secs(30));
+    }
     for c in [&mut oc[1], &mut rc[1]] {
         let r = c.cmd(&["HELLO", "3"]);
         assert_eq!(r[0], b'%', "HELLO 3");
@@ -756,7 +760,15 @@ fn collections_match_real_redis() {
         let proto = if g.chance(25) { 1 } else { 0 };
         let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
         history.push(format!("RESP{} {}", proto + 2, show(&args)));
-        let mut call = |conn: &mut common::RawConn, who: &str| {
+        if args[0].starts_with(b"SORT") {
+            // Redis 7.0's SORT tests a stale `errno == ERANGE` left by an
+            // earlier strtoul/strtold overflow (e.g. SSCAN k 18446744073709551616)
+            // and then fails with "can't be converted into double". A
+            // successful SSCAN cursor parse sets errno to 0 first.
+            oc[0].cmd(&["SSCAN", "nokey", "0"]);
+            rc[0].cmd(&["SSCAN", "nokey", "0"]);
+        }
+        let call = |conn: &mut common::RawConn, who: &str| {
             conn.send(&argv);
             match conn.try_read_reply() {
                 Ok(Some(r)) => r,
@@ -773,8 +785,12 @@ fn collections_match_real_redis() {
         let mut bad = None;
         let mut ok = same(cmp, &got, &want);
         if let Cmp::SortTies { list_too } = cmp {
-            if !ok && got[0] != b'-' && sorted_flat(&got) == sorted_flat(&want) {
-                ok = list_too || rc[0].cmd_bytes(&[b"TYPE", &args[1]]) == b"+set\r\n";
+            if !ok && got[0] != b'-' && want[0] != b'-' {
+                // A set's order is random (BY nosort + LIMIT even picks
+                // random members): compare the reply's shape only.
+                let is_set = rc[0].cmd_bytes(&[b"TYPE", &args[1]]) == b"+set\r\n";
+                ok = (is_set && flatten(&got)[0] == flatten(&want)[0])
+                    || (list_too && sorted_flat(&got) == sorted_flat(&want));
             }
         }
         if !ok {
