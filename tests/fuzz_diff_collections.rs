@@ -827,6 +827,7 @@ fn collections_match_real_redis() {
         }
     }
     ours.assert_no_panic();
+    eprintln!("{iters} commands, seed {seed:#x}, {} mismatches", failures.len());
     assert!(
         failures.is_empty(),
         "{} mismatches (seed {seed:#x})",

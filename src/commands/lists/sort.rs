@@ -146,7 +146,10 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
             j += 1;
         } else if a.is(j, "BY") && left >= 1 {
             let p = a.get(j + 1);
-            dontsort = !p.contains(&b'*');
+            // Sticky, as in Redis: a later BY with a '*' does not undo it.
+            if !p.contains(&b'*') {
+                dontsort = true;
+            }
             sortby = Some(p);
             j += 1;
         } else if a.is(j, "GET") && left >= 1 {
