@@ -6,7 +6,7 @@
 //! Redis leaves the order unspecified). DEBUG DIGEST is compared every
 //! few commands to catch silent state divergence.
 //!
-//! Env: FUZZ_SEED (default fixed), FUZZ_ITERS (default 3000),
+//! Env: FUZZ_SEED (default fixed), FUZZ_ITERS (default 10000),
 //! FUZZ_CONTINUE=1 (report every mismatch, resync with FLUSHALL, fail at
 //! the end instead of on the first one).
 
@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 const DEFAULT_SEED: u64 = 0x636f_6c6c_6563_7431;
-const DEFAULT_ITERS: usize = 3000;
+const DEFAULT_ITERS: usize = 10000;
 
 const SERVER_ARGS: &[&str] = &[
     "--hash-max-listpack-entries",
