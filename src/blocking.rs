@@ -29,17 +29,27 @@ pub struct BlockedState {
 /// Parses a blocking timeout (seconds, may be fractional; 0 = forever)
 /// into an absolute unix-ms deadline, 0 meaning no deadline.
 pub fn parse_timeout(arg: &[u8]) -> Result<i64, CmdError> {
-    let secs = crate::util::num::parse_f64(arg)
-        .filter(|v| v.is_finite())
-        .ok_or(CmdError::Static(error::TIMEOUT_INVALID))?;
-    if secs < 0.0 {
+    // Redis 7.0: string2ld, then `(long long)(secs * 1000.0)` (truncation;
+    // out-of-range casts yield LLONG_MIN on x86, hence "negative" for
+    // ±inf and huge values), then the LLONG_MAX - now overflow check.
+    let secs =
+        crate::util::num::parse_long_double(arg).ok_or(CmdError::Static(error::TIMEOUT_INVALID))?;
+    let ms = secs * 1000.0;
+    if !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_807e18).contains(&ms) {
         return Err(CmdError::Static(error::TIMEOUT_NEGATIVE));
     }
-    if secs == 0.0 {
+    let ms = ms.trunc() as i64;
+    if ms < 0 {
+        return Err(CmdError::Static(error::TIMEOUT_NEGATIVE));
+    }
+    if ms == 0 {
         return Ok(0);
     }
-    let ms = (secs * 1000.0).ceil() as i64;
-    Ok(clock::now_ms().saturating_add(ms))
+    let now = clock::now_ms();
+    if ms > i64::MAX - now {
+        return Err(CmdError::Static(error::TIMEOUT_OUT_OF_RANGE));
+    }
+    Ok(now + ms)
 }
 
 /// Blocks client `c` on `keys` (in its current db) until one of them is

@@ -89,7 +89,9 @@ fn lookup_by_pattern(db: &mut Db, pattern: &[u8], subst: &[u8]) -> Option<Vec<u8
 
 /// SORT's numeric conversion: C `strtod` over the whole string (leading
 /// whitespace allowed, the empty string is 0), rejecting NaN and ERANGE.
+/// Redis hands the sds buffer to `strtod`, which stops at the first NUL.
 fn sort_score(b: &[u8]) -> Option<f64> {
+    let b = cstr(b);
     if b.is_empty() {
         return Some(0.0);
     }
@@ -97,6 +99,24 @@ fn sort_score(b: &[u8]) -> Option<f64> {
         .iter()
         .position(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))?;
     num::parse_f64(&b[start..])
+}
+
+/// The bytes a C string function sees: up to the first NUL.
+fn cstr(b: &[u8]) -> &[u8] {
+    match b.iter().position(|&c| c == 0) {
+        Some(n) => &b[..n],
+        None => b,
+    }
+}
+
+/// ALPHA comparison: binary with STORE (compareStringObjects), otherwise
+/// `strcoll`, which (C / C.UTF-8 collation) compares up to the first NUL.
+fn alpha_cmp(x: &[u8], y: &[u8], binary: bool) -> Ordering {
+    if binary {
+        x.cmp(y)
+    } else {
+        cstr(x).cmp(cstr(y))
+    }
 }
 
 fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> CmdResult {
@@ -126,7 +146,10 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
             j += 1;
         } else if a.is(j, "BY") && left >= 1 {
             let p = a.get(j + 1);
-            dontsort = !p.contains(&b'*');
+            // Sticky, as in Redis: a later BY with a '*' does not undo it.
+            if !p.contains(&b'*') {
+                dontsort = true;
+            }
             sortby = Some(p);
             j += 1;
         } else if a.is(j, "GET") && left >= 1 {
@@ -260,6 +283,7 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
             }
         }
         let by_pattern = sortby.is_some();
+        let binary = store.is_some();
         vector.sort_by(|x, y| {
             let cmp = if !alpha {
                 match x.score.partial_cmp(&y.score) {
@@ -271,10 +295,10 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
                     (None, None) => Ordering::Equal,
                     (None, Some(_)) => Ordering::Less,
                     (Some(_), None) => Ordering::Greater,
-                    (Some(p), Some(q)) => p.cmp(q),
+                    (Some(p), Some(q)) => alpha_cmp(p, q, binary),
                 }
             } else {
-                x.obj.cmp(&y.obj)
+                alpha_cmp(&x.obj, &y.obj, binary)
             };
             if desc {
                 cmp.reverse()
@@ -386,5 +410,7 @@ mod tests {
         assert_eq!(sort_score(b"-inf"), Some(f64::NEG_INFINITY));
         assert_eq!(sort_score(b"0x10"), Some(16.0));
         assert_eq!(sort_score(b"1e400"), None);
+        assert_eq!(sort_score(b"\x00\xff"), Some(0.0));
+        assert_eq!(sort_score(b"7\x00x"), Some(7.0));
     }
 }
