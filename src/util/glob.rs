@@ -26,6 +26,13 @@
 const MAX_NESTING: u32 = 1000;
 
 /// Match `string` against the glob `pattern`; `nocase` folds ASCII case.
+///
+/// ```
+/// use ferrokv::util::glob::string_match;
+/// assert!(string_match(b"user:[0-9]*", b"user:42:name", false));
+/// assert!(string_match(b"h?llo", b"HELLO", true));
+/// assert!(!string_match(b"a\\*", b"ab", false)); // escaped star is literal
+/// ```
 pub fn string_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
     let mut skip_longer = false;
     match_impl(pattern, string, nocase, &mut skip_longer, 0)

@@ -55,6 +55,13 @@ fn strict_magnitude(d: &[u8]) -> Option<u64> {
 }
 
 /// Redis `string2ll`: the exact strict signed 64-bit integer parser.
+///
+/// ```
+/// use ferrokv::util::num::parse_i64;
+/// assert_eq!(parse_i64(b"-42"), Some(-42));
+/// assert_eq!(parse_i64(b"007"), None); // no leading zeros
+/// assert_eq!(parse_i64(b"9223372036854775808"), None); // overflow
+/// ```
 pub fn parse_i64(b: &[u8]) -> Option<i64> {
     if b.is_empty() || b.len() >= LONG_STR_SIZE {
         return None;
