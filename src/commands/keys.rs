@@ -219,9 +219,14 @@ fn scan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             }
         }
         if let Some(t) = typ {
-            match db.dict.get(k) {
-                Some(o) if o.value.obj_type().name().as_bytes().eq_ignore_ascii_case(t) => {}
-                _ => return false,
+            // As Redis 7.0: the type check looks the key up (expiring it if
+            // due) and a key that is gone has type "none".
+            let name = match db.lookup_notouch(k) {
+                Some(o) => o.value.obj_type().name(),
+                None => "none",
+            };
+            if !name.as_bytes().eq_ignore_ascii_case(t) {
+                return false;
             }
         }
         !matches!(db.get_expire(k), Some(w) if w <= now)
