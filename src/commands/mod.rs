@@ -525,16 +525,17 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         return;
     }
 
-    if !srv.monitors.is_empty() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 && !c.reexecuting {
-        feed_monitors(srv, c, args);
-    }
-
     let dirty_before = srv.dirty;
     NESTING.with(|n| n.set(n.get() + 1));
     let result = (spec.handler)(srv, c, args);
     NESTING.with(|n| n.set(n.get() - 1));
     let dur_us = start.elapsed().as_micros() as u64;
 
+    // Monitors see a command after it ran (so SELECT shows the new db, and
+    // commands queued in MULTI appear when EXEC runs them), as call() does.
+    if !srv.monitors.is_empty() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 && !c.reexecuting {
+        feed_monitors(srv, c, args);
+    }
     let entry = &mut srv.commands.entries[idx];
     // A blocked command re-executed when its key is ready is the same call.
     if !c.reexecuting {
@@ -737,7 +738,7 @@ fn slowlog_push(srv: &mut Server, c: &Client, args: &Args, dur_us: u64) {
 
 /// Sends the command to every MONITOR client, formatted as Redis does:
 /// `+<secs>.<usecs> [<db> <addr>] "arg" "arg"`.
-fn feed_monitors(srv: &mut Server, c: &Client, args: &Args) {
+pub(crate) fn feed_monitors(srv: &mut Server, c: &Client, args: &Args) {
     let us = clock::wall_us();
     let mut line = format!(
         "+{}.{:06} [{} {}]",

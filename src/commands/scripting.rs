@@ -242,16 +242,28 @@ fn eval_generic(
     )
 }
 
+/// Scripts are shown to MONITOR before the commands they run (they are
+/// flagged skip_monitor, and feed monitors themselves, as evalCommand does).
+fn feed_script_monitors(srv: &mut Server, c: &Client, args: &Args) {
+    if !srv.monitors.is_empty() {
+        super::feed_monitors(srv, c, args);
+    }
+}
+
 fn eval(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    feed_script_monitors(srv, c, args);
     eval_generic(srv, c, args, false, false)
 }
 fn evalsha(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    feed_script_monitors(srv, c, args);
     eval_generic(srv, c, args, true, false)
 }
 fn eval_ro(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    feed_script_monitors(srv, c, args);
     eval_generic(srv, c, args, false, true)
 }
 fn evalsha_ro(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    feed_script_monitors(srv, c, args);
     eval_generic(srv, c, args, true, true)
 }
 
@@ -281,9 +293,11 @@ fn fcall_generic(srv: &mut Server, c: &mut Client, args: &Args, ro: bool) -> Cmd
 }
 
 fn fcall(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    feed_script_monitors(srv, c, args);
     fcall_generic(srv, c, args, false)
 }
 fn fcall_ro(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    feed_script_monitors(srv, c, args);
     fcall_generic(srv, c, args, true)
 }
 

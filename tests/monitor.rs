@@ -1,0 +1,63 @@
+//! MONITOR: every executed command reaches monitors formatted as Redis 7.0
+//! prints it (`+<secs>.<usecs> [<db> <addr>] "arg" ...`), compared line by
+//! line with a real Redis after normalising timestamps and ports.
+
+mod common;
+
+use common::{escape, RawConn, RealRedis, Server};
+
+fn normalise(line: &[u8]) -> String {
+    let s = String::from_utf8_lossy(line).into_owned();
+    // "+1700000000.123456 [0 127.0.0.1:54321] ..." -> "+T [0 ADDR] ..."
+    let Some(close) = s.find(']') else { return s };
+    let Some(open) = s.find(" [") else { return s };
+    let inner = &s[open + 2..close];
+    let db = inner.split(' ').next().unwrap_or("");
+    format!("+T [{} ADDR]{}", db, &s[close + 1..])
+}
+
+fn transcript(port: u16) -> Vec<String> {
+    let mut m = RawConn::connect(port);
+    assert_eq!(m.cmd(&["MONITOR"]), b"+OK\r\n");
+    let mut c = RawConn::connect(port);
+    c.cmd(&["SET", "k", "a b\"c\n\x01"]);
+    c.cmd(&["GET", "k"]);
+    c.cmd(&["SELECT", "2"]);
+    c.cmd(&["INCR", "n"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SET", "x", "1"]);
+    c.cmd(&["EXEC"]);
+    c.cmd(&["EVAL", "return redis.call('GET', KEYS[1])", "1", "x"]);
+    c.cmd(&["PING"]);
+    let mut out = Vec::new();
+    loop {
+        let line = m.read_reply();
+        let n = normalise(&line);
+        let done = n.contains("\"PING\"") || n.contains("\"ping\"");
+        out.push(n);
+        if done {
+            return out;
+        }
+    }
+}
+
+#[test]
+fn monitor_lines_match_redis() {
+    let ours = Server::start(&[]);
+    let real = RealRedis::start();
+    let got = transcript(ours.port());
+    let want = transcript(real.port());
+    assert_eq!(got, want, "\nferrokv: {:#?}\nredis: {:#?}", got, want);
+    let mut m = RawConn::connect(ours.port());
+    m.cmd(&["MONITOR"]);
+    let mut c = RawConn::connect(ours.port());
+    c.cmd(&["SET", "plain", "v"]);
+    let raw = m.read_reply();
+    let s = String::from_utf8_lossy(&raw);
+    assert!(
+        s.starts_with('+') && s.contains(" [0 127.0.0.1:"),
+        "{}",
+        escape(&raw)
+    );
+    ours.assert_no_panic();
+}
