@@ -20,10 +20,8 @@
 //! hash); each bucket is one nullable pointer (8 bytes).
 
 use rand::Rng;
-use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::fmt::Write as _;
-use std::hash::{BuildHasher, Hasher};
 use std::mem;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
@@ -44,36 +42,107 @@ const GETFAIR_NUM_ENTRIES: usize = 15;
 // Hashing
 // ---------------------------------------------------------------------------
 
-static HASH_SEED: OnceLock<RandomState> = OnceLock::new();
+static HASH_KEY: OnceLock<(u64, u64)> = OnceLock::new();
 
+/// The process-wide random 128-bit SipHash key.
 #[inline]
-fn seed() -> &'static RandomState {
-    HASH_SEED.get_or_init(RandomState::new)
+fn key() -> (u64, u64) {
+    *HASH_KEY.get_or_init(|| {
+        use rand::RngCore;
+        let mut r = rand::rngs::OsRng;
+        (r.next_u64(), r.next_u64())
+    })
 }
 
-/// Keyed (per-process random seed) SipHash-1-3 of `b`.
+#[inline(always)]
+fn sip_round(v: &mut [u64; 4]) {
+    v[0] = v[0].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(13) ^ v[0];
+    v[0] = v[0].rotate_left(32);
+    v[2] = v[2].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(16) ^ v[2];
+    v[0] = v[0].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(21) ^ v[0];
+    v[2] = v[2].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(17) ^ v[2];
+    v[2] = v[2].rotate_left(32);
+}
+
+/// One-shot SipHash-c-d of `data` under key (k0, k1).
+#[inline]
+fn siphash<const C: usize, const D: usize>(k0: u64, k1: u64, data: &[u8]) -> u64 {
+    let mut v = [
+        k0 ^ 0x736f6d6570736575,
+        k1 ^ 0x646f72616e646f6d,
+        k0 ^ 0x6c7967656e657261,
+        k1 ^ 0x7465646279746573,
+    ];
+    let mut chunks = data.chunks_exact(8);
+    for c in &mut chunks {
+        let m = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        v[3] ^= m;
+        for _ in 0..C {
+            sip_round(&mut v);
+        }
+        v[0] ^= m;
+    }
+    let mut b = (data.len() as u64) << 56;
+    for (i, &byte) in chunks.remainder().iter().enumerate() {
+        b |= (byte as u64) << (8 * i);
+    }
+    v[3] ^= b;
+    for _ in 0..C {
+        sip_round(&mut v);
+    }
+    v[0] ^= b;
+    v[2] ^= 0xff;
+    for _ in 0..D {
+        sip_round(&mut v);
+    }
+    v[0] ^ v[1] ^ v[2] ^ v[3]
+}
+
+/// Keyed (per-process random key) SipHash-1-2 of `b`, the variant Redis
+/// uses for its dicts: resistant to hash flooding, and cheap for short keys.
 #[inline]
 pub fn hash_bytes(b: &[u8]) -> u64 {
-    let mut h = seed().build_hasher();
-    h.write(b);
-    h.finish()
+    let (k0, k1) = key();
+    siphash::<1, 2>(k0, k1, b)
 }
 
 /// Like [`hash_bytes`] but ASCII case-insensitive:
 /// `hash_bytes_nocase(b"FoO") == hash_bytes(b"foo")`.
 pub fn hash_bytes_nocase(b: &[u8]) -> u64 {
-    let mut h = seed().build_hasher();
-    let mut buf = [0u8; 64];
-    for chunk in b.chunks(buf.len()) {
-        let out = &mut buf[..chunk.len()];
-        for (o, c) in out.iter_mut().zip(chunk) {
-            *o = c.to_ascii_lowercase();
-        }
-        // SipHash's `write` is streaming, so chunked writes hash exactly like
-        // one write of the whole lower-cased buffer.
-        h.write(out);
+    let lower: Vec<u8> = b.iter().map(|c| c.to_ascii_lowercase()).collect();
+    hash_bytes(&lower)
+}
+
+#[cfg(test)]
+mod siphash_tests {
+    /// The reference SipHash-2-4 vectors (key 00..0f, message 00..n-1)
+    /// validate the round function shared with SipHash-1-2.
+    #[test]
+    fn siphash24_reference_vectors() {
+        let k0 = u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]);
+        let k1 = u64::from_le_bytes([8, 9, 10, 11, 12, 13, 14, 15]);
+        let msg: Vec<u8> = (0u8..64).collect();
+        assert_eq!(
+            super::siphash::<2, 4>(k0, k1, &msg[..0]),
+            0x726fdb47dd0e0e31
+        );
+        assert_eq!(
+            super::siphash::<2, 4>(k0, k1, &msg[..1]),
+            0x74f839c593dc67fd
+        );
+        assert_eq!(
+            super::siphash::<2, 4>(k0, k1, &msg[..8]),
+            0x93f5f5799a932462
+        );
+        assert_eq!(
+            super::siphash::<2, 4>(k0, k1, &msg[..15]),
+            0xa129ca6149be45e5
+        );
     }
-    h.finish()
 }
 
 // ---------------------------------------------------------------------------
