@@ -105,9 +105,17 @@ fn unix_socket_serves_and_is_removed_on_shutdown() {
         );
         std::thread::yield_now();
     };
+    // The mode is applied right after bind (as Redis does): poll for it.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o700);
+    let mode = || {
+        std::fs::metadata(&path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0)
+    };
+    while mode() != 0o700 {
+        assert!(std::time::Instant::now() < deadline, "mode {:o}", mode());
+        std::thread::yield_now();
+    }
     s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
         .unwrap();
     s.write_all(b"PING\r\nCLIENT INFO\r\n").unwrap();
