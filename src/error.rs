@@ -96,7 +96,6 @@ pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is
 pub const NOPROTO: &str = "NOPROTO unsupported protocol version";
 pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
 pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
-pub const INVALID_DB_INDEX: &str = "ERR invalid DB index";
 pub const SWAPDB_INDEX: &str = "ERR invalid first DB index";
 pub const SWAPDB_INDEX2: &str = "ERR invalid second DB index";
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
@@ -114,15 +113,10 @@ pub const OBJECT_IDLETIME_LFU: &str = "ERR An LFU maxmemory policy is selected, 
 pub const OBJECT_FREQ_NOT_LFU: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 pub const LCS_IDX_AND_LEN: &str =
     "ERR If you want both the length and indexes, please just use IDX.";
-pub const RANGE_NEGATIVE_COUNT: &str = "ERR COUNT must be > 0";
 pub const SCAN_CURSOR: &str = "ERR invalid cursor";
 pub const ZSET_MINMAX_NOT_FLOAT: &str = "ERR min or max is not a float";
 pub const ZSET_MINMAX_NOT_LEX: &str = "ERR min or max not valid string range item";
 pub const ZSET_SCORE_NAN: &str = "ERR resulting score is not a number (NaN)";
-pub const UNKNOWN_TYPE: &str = "ERR unknown type name";
-pub const SETEX_PXAT_KEEPTTL: &str = "ERR syntax error";
-pub const SHUTDOWN_ERRORS: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
-pub const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
 pub const PROTOCOL_INVALID_BULK_LEN: &str = "ERR Protocol error: invalid bulk length";
 pub const PROTOCOL_INVALID_MULTIBULK_LEN: &str = "ERR Protocol error: invalid multibulk length";
 pub const PROTOCOL_UNBALANCED_QUOTES: &str = "ERR Protocol error: unbalanced quotes in request";
@@ -135,10 +129,6 @@ pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous
 pub const WATCH_INSIDE_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
 pub const EXEC_NESTED: &str = "ERR MULTI calls can not be nested";
 pub const NOT_ALLOWED_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
-pub const PUBSUB_CONTEXT: &str = "ERR Can't execute";
-pub const CONFIG_GET_ARGS: &str = "ERR wrong number of arguments for 'config|get' command";
-pub const DEBUG_RELOAD: &str = "ERR Error trying to load the RDB dump";
-pub const NEGATIVE_EXPIRE_NOT_ALLOWED: &str = "ERR invalid expire time";
 pub const NO_CONFIG_FILE: &str = "ERR The server is running without a config file";
 pub const INVALID_COMMAND_SPECIFIED: &str = "ERR Invalid command specified";
 pub const INVALID_COMMAND_ARGC: &str = "ERR Invalid number of arguments specified for command";
@@ -270,10 +260,6 @@ pub fn protocol_expected(what: char, got: u8) -> CmdError {
     )))
 }
 
-pub fn unknown_config_get(_name: &[u8]) -> CmdError {
-    CmdError::Static("ERR syntax error")
-}
-
 pub fn config_set_unknown(name: &[u8]) -> CmdError {
     CmdError::Formatted(sanitize(format!(
         "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
@@ -331,13 +317,6 @@ pub fn pubsub_context(cmd: &str) -> CmdError {
     ))
 }
 
-pub fn unknown_option(opt: &[u8]) -> CmdError {
-    CmdError::Formatted(sanitize(format!(
-        "ERR unknown option '{}'",
-        trunc(opt, 128)
-    )))
-}
-
 pub fn pfdebug_unknown_subcommand(sub: &[u8]) -> CmdError {
     CmdError::Formatted(sanitize(format!(
         "ERR Unknown PFDEBUG subcommand '{}'",
@@ -366,22 +345,6 @@ pub fn no_such_user(name: &[u8]) -> CmdError {
     CmdError::Formatted(sanitize(format!(
         "ERR No such user '{}'",
         String::from_utf8_lossy(name)
-    )))
-}
-
-/// CLIENT SETINFO: unknown attribute.
-pub fn unrecognized_option(attr: &[u8]) -> CmdError {
-    CmdError::Formatted(sanitize(format!(
-        "ERR Unrecognized option '{}'",
-        String::from_utf8_lossy(attr)
-    )))
-}
-
-/// CLIENT SETINFO: a value with spaces or special characters.
-pub fn client_attr_invalid(attr: &[u8]) -> CmdError {
-    CmdError::Formatted(sanitize(format!(
-        "ERR {} cannot contain spaces, newlines or special characters.",
-        String::from_utf8_lossy(attr)
     )))
 }
 

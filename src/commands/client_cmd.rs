@@ -238,14 +238,6 @@ const HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// Replies with Redis's help format: an array of status lines.
-pub fn reply_help(c: &mut Client, lines: &[&str]) {
-    c.out.array(lines.len());
-    for l in lines {
-        c.out.simple(l);
-    }
-}
-
 /// Client names may not contain spaces or special characters.
 pub fn validate_name(n: &[u8]) -> Result<(), CmdError> {
     if n.iter().any(|b| !(b'!'..=b'~').contains(b)) {
@@ -837,7 +829,7 @@ fn unblock(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn help(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
-    reply_help(c, HELP);
+    super::reply_status_lines(c, HELP);
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 //! the generator for README.md's list of supported commands.
 
 use super::{
-    config_cmd::reply_help, container, spec, Args, CommandSpec, CommandTable, Entry, Group,
-    FLAG_NAMES, LOADING, NOKEYS, NO_MANDATORY_KEYS, READONLY, STALE, WRITE,
+    container, reply_status_lines, spec, Args, CommandSpec, CommandTable, Entry, Group, FLAG_NAMES,
+    LOADING, NOKEYS, NO_MANDATORY_KEYS, READONLY, STALE, WRITE,
 };
 use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
@@ -333,7 +333,7 @@ fn command_count(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
 }
 
 fn command_help(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
-    reply_help(c, HELP);
+    reply_status_lines(c, HELP);
     Ok(())
 }
 

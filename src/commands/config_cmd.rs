@@ -106,16 +106,8 @@ const HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// Replies with help lines as status strings (Redis's addReplyHelp).
-pub fn reply_help(c: &mut Client, lines: &[&str]) {
-    c.out.array(lines.len());
-    for l in lines {
-        c.out.simple(l);
-    }
-}
-
 fn config_help(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
-    reply_help(c, HELP);
+    super::reply_status_lines(c, HELP);
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 //! DIGEST follows Redis's xorDigest/mixDigest scheme exactly, so a string
 //! dataset has the same digest here as on a real Redis server.
 
-use super::client_cmd::reply_help;
+use super::reply_status_lines as reply_help;
 use super::{spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, PROTECTED, STALE};
 use crate::client::Client;
 use crate::clock;

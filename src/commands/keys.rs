@@ -9,7 +9,7 @@ use crate::client::Client;
 use crate::clock;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
-use crate::object::{Obj, ObjType, Value};
+use crate::object::{Obj, Value};
 use crate::server::Server;
 use crate::util::glob::string_match;
 use crate::util::num;
@@ -653,13 +653,4 @@ fn object_help(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     ];
     super::help_reply(c, "OBJECT", HELP);
     Ok(())
-}
-
-/// The type check shared by commands that only accept strings.
-pub fn require_type(o: &Obj, t: ObjType) -> CmdResult {
-    if o.value.obj_type() == t {
-        Ok(())
-    } else {
-        Err(CmdError::WrongType)
-    }
 }

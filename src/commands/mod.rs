@@ -400,6 +400,14 @@ impl CommandTable {
     }
 }
 
+/// An array of status lines: a HELP text already written out in full.
+pub fn reply_status_lines(c: &mut Client, lines: &[&str]) {
+    c.out.array(lines.len());
+    for l in lines {
+        c.out.simple(l);
+    }
+}
+
 /// A HELP reply as Redis's addReplyHelp writes it: a header naming the
 /// command, the given lines, then the HELP entry.
 pub fn help_reply(c: &mut Client, cmd: &str, lines: &[&str]) {

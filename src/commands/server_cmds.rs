@@ -2,7 +2,7 @@
 //! SLOWLOG, LATENCY, MONITOR and SHUTDOWN (Redis's server.c, db.c,
 //! slowlog.c and latency.c).
 
-use super::client_cmd::reply_help;
+use super::reply_status_lines as reply_help;
 use super::{
     container, spec, Args, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT,
     NO_MULTI, READONLY, STALE, WRITE,
