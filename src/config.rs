@@ -346,6 +346,8 @@ pub struct Config {
     pub enable_debug: u8,
     pub loglevel: u8,
     pub dynamic_hz: bool,
+    pub lazyfree_lazy_expire: bool,
+    pub lazyfree_lazy_server_del: bool,
     // Collection encoding thresholds (Redis 7.0 names; *-ziplist-* aliases).
     pub list_max_listpack_size: i32,
     pub list_compress_depth: i32,
@@ -530,6 +532,8 @@ impl Config {
             enable_debug: 0,
             loglevel: 2,
             dynamic_hz: true,
+            lazyfree_lazy_expire: false,
+            lazyfree_lazy_server_del: false,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
             hash_max_listpack_entries: 512,
@@ -628,6 +632,8 @@ impl Config {
         self.activerehashing = self.get_bool("activerehashing");
         self.hll_sparse_max_bytes = self.get_i64("hll-sparse-max-bytes") as usize;
         self.dynamic_hz = self.get_bool("dynamic-hz");
+        self.lazyfree_lazy_expire = self.get_bool("lazyfree-lazy-expire");
+        self.lazyfree_lazy_server_del = self.get_bool("lazyfree-lazy-server-del");
         self.list_max_listpack_size = self.get_i64("list-max-listpack-size") as i32;
         self.list_compress_depth = self.get_i64("list-compress-depth") as i32;
         self.hash_max_listpack_entries = self.get_i64("hash-max-listpack-entries").max(0) as usize;

@@ -42,6 +42,8 @@ pub struct Db {
     /// sync with notify-keyspace-events by `Server::sync_notify_mask` so
     /// the hot paths only test a field.
     pub event_mask: u32,
+    /// How many entries of `events` `propagate::queue_expired` has seen.
+    pub events_propagated: usize,
 }
 
 impl Db {
@@ -57,6 +59,7 @@ impl Db {
             stat_misses: 0,
             events: Vec::new(),
             event_mask: 0,
+            events_propagated: 0,
         }
     }
 

@@ -57,6 +57,9 @@ pub struct Stats {
     pub last_sample_net_in: u64,
     pub last_sample_net_out: u64,
     pub peak_memory: usize,
+    /// fork() statistics (INFO stats latest_fork_usec / total_forks).
+    pub latest_fork_usec: u64,
+    pub total_forks: u64,
 }
 
 /// One SLOWLOG entry.
@@ -159,6 +162,10 @@ pub struct Server {
     pub scripting: crate::scripting::Scripting,
     /// Client id -> slot token, for messages addressed by id.
     pub client_tokens: HashMap<u64, usize>,
+    /// What to propagate to the AOF and replicas after this command.
+    pub prop: crate::propagate::Propagation,
+    /// The forked child writing a snapshot, if any.
+    pub child: Option<crate::persist::child::ChildInfo>,
 }
 
 impl Server {
@@ -221,6 +228,8 @@ impl Server {
             tracking: Default::default(),
             scripting: crate::scripting::Scripting::new(),
             client_tokens: HashMap::new(),
+            prop: crate::propagate::Propagation::new(),
+            child: None,
         };
         srv.sync_notify_mask();
         srv
@@ -268,12 +277,20 @@ impl Server {
     /// for WATCH. `cur` is the client running a command, if any, so it
     /// receives its own push messages too.
     pub fn drain_key_events(&mut self, mut cur: Option<&mut Client>) {
+        if self.prop.active() {
+            // Expired keys reach the AOF / replicas before anything else.
+            crate::propagate::queue_expired(self);
+            if crate::commands::nesting() == 0 {
+                crate::propagate::flush(self);
+            }
+        }
         use crate::db::KeyEvent;
         use crate::notify;
         for dbi in 0..self.dbs.len() {
             if self.dbs[dbi].events.is_empty() {
                 continue;
             }
+            self.dbs[dbi].events_propagated = 0;
             let log = std::mem::take(&mut self.dbs[dbi].events);
             for (kind, key) in &log {
                 let (class, name) = match kind {

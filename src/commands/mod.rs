@@ -432,6 +432,20 @@ thread_local! {
     static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
+/// How many handlers are running right now (0 between commands).
+pub fn nesting() -> u32 {
+    NESTING.with(|n| n.get())
+}
+
+/// Commands that never propagate their own argv: what they ran inside
+/// them propagates instead (Redis's effects replication).
+fn propagates_effects_only(name: &str) -> bool {
+    matches!(
+        name,
+        "exec" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    )
+}
+
 /// Runs one command for `c`: lookup, checks, handler, accounting.
 pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     // One monotonic read per command: it dates the command (Redis's cached
@@ -534,9 +548,23 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     }
 
     let dirty_before = srv.dirty;
+    let db_before = c.db;
     NESTING.with(|n| n.set(n.get() + 1));
     let result = (spec.handler)(srv, c, args);
-    NESTING.with(|n| n.set(n.get() - 1));
+    let depth = NESTING.with(|n| {
+        n.set(n.get() - 1);
+        n.get()
+    });
+    if srv.prop.active() {
+        crate::propagate::after_command(
+            srv,
+            db_before,
+            args,
+            srv.dirty != dirty_before,
+            !propagates_effects_only(spec.name),
+            depth == 0,
+        );
+    }
     let dur_us = start.elapsed().as_micros() as u64;
 
     // Monitors see a command after it ran (so SELECT shows the new db, and

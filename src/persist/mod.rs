@@ -1,0 +1,7 @@
+//! Persistence: RDB snapshots (`rdb`), the multi-part append-only file
+//! (`aof`) and the forked background child that writes snapshots while the
+//! parent keeps serving (`child`) — Redis's rdb.c, aof.c and childinfo.c.
+
+pub mod aof;
+pub mod child;
+pub mod rdb;
