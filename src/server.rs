@@ -166,6 +166,8 @@ pub struct Server {
     pub prop: crate::propagate::Propagation,
     /// The forked child writing a snapshot, if any.
     pub child: Option<crate::persist::child::ChildInfo>,
+    /// Replication: ids, offset, backlog, replicas, the master link.
+    pub repl: Box<crate::replication::ReplState>,
 }
 
 impl Server {
@@ -230,6 +232,7 @@ impl Server {
             client_tokens: HashMap::new(),
             prop: crate::propagate::Propagation::new(),
             child: None,
+            repl: Box::new(crate::replication::ReplState::new()),
         };
         srv.sync_notify_mask();
         srv
@@ -400,7 +403,8 @@ impl Server {
         if used > self.stats.peak_memory {
             self.stats.peak_memory = used;
         }
-        if self.active_expire_enabled {
+        // Replicas never expire keys themselves: the master's DELs do.
+        if self.active_expire_enabled && !self.repl.is_replica() {
             expire::active_expire_cycle(self, expire::CycleKind::Slow);
             self.drain_key_events(None);
         }

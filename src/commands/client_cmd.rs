@@ -268,8 +268,14 @@ fn client_type_by_name(name: &[u8]) -> Option<ClientType> {
 
 /// MONITOR clients are reported as normal clients, as in Redis; there are
 /// no replica, master or pub/sub clients yet.
-fn client_type(_c: &Client) -> ClientType {
-    ClientType::Normal
+fn client_type(c: &Client) -> ClientType {
+    if c.is_master {
+        ClientType::Master
+    } else if crate::replication::is_replica_client(c) {
+        ClientType::Replica
+    } else {
+        ClientType::Normal
+    }
 }
 
 /// What only the executing client has: its command and its argv.
