@@ -617,14 +617,21 @@ fn lcs_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if get_len && get_idx {
         return Err(CmdError::Static(error::LCS_IDX_AND_LEN));
     }
-    let r = lcs::lcs(
+    let r = lcs::lcs_with_limit(
         &sa,
         &sb,
         !get_len && !get_idx,
         get_idx,
         min_match_len as usize,
+        srv.config.proto_max_bulk_len as u64,
     )
-    .map_err(|_| CmdError::Static(error::LCS_TOO_BIG))?;
+    .map_err(|e| {
+        CmdError::Static(match e {
+            lcs::LcsError::TooLong => error::LCS_TOO_LONG,
+            lcs::LcsError::ExceedsProtoMaxBulkLen => error::LCS_TOO_BIG,
+            lcs::LcsError::AllocFailed => error::LCS_ALLOC,
+        })
+    })?;
     if get_idx {
         c.out.map(2);
         c.out.bulk(b"matches");
