@@ -198,7 +198,13 @@ fn clients_section(srv: &Server, c: &Client, s: &mut String) {
         max_out = max_out.max(o.out.buf.capacity());
     }
     s.push_str("# Clients\r\n");
-    field!(s, "connected_clients", "{}", srv.nclients);
+    // Replicas are not counted (Redis: clients minus slaves).
+    field!(
+        s,
+        "connected_clients",
+        "{}",
+        srv.nclients - srv.repl.replicas.len().min(srv.nclients)
+    );
     field!(s, "cluster_connections", "0");
     field!(s, "maxclients", "{}", srv.config.maxclients);
     field!(s, "client_recent_max_input_buffer", "{}", max_in);

@@ -330,8 +330,19 @@ fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
     let offset = srv.repl.offset;
     // The stream re-selects its db after the snapshot.
     srv.repl.seldb = None;
+    // A replica's sub-replicas continue with the stream it proxies, in
+    // the db its master client is in; a master's stream re-selects.
+    let stream_db = srv
+        .repl
+        .link
+        .as_ref()
+        .and_then(|l| l.master_client)
+        .and_then(|id| srv.client_tokens.get(&id))
+        .and_then(|&t| srv.clients.get(t)?.as_deref())
+        .map(|c| c.db)
+        .unwrap_or(0);
     let save = SaveInfo {
-        repl_stream_db: Some(0),
+        repl_stream_db: Some(stream_db),
         repl_id: Some(srv.repl.replid.clone()),
         repl_offset: Some(offset),
         aof_base: false,
