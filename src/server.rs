@@ -166,6 +166,8 @@ pub struct Server {
     pub prop: crate::propagate::Propagation,
     /// The forked child writing a snapshot, if any.
     pub child: Option<crate::persist::child::ChildInfo>,
+    /// Where random eviction resumes its round robin over the dbs.
+    pub evict_next_db: usize,
 }
 
 impl Server {
@@ -230,6 +232,7 @@ impl Server {
             client_tokens: HashMap::new(),
             prop: crate::propagate::Propagation::new(),
             child: None,
+            evict_next_db: 0,
         };
         srv.sync_notify_mask();
         srv
@@ -242,6 +245,13 @@ impl Server {
 
     pub fn other_clients_mut(&mut self) -> impl Iterator<Item = &mut Client> {
         self.clients.iter_mut().filter_map(|c| c.as_deref_mut())
+    }
+
+    /// Memory maxmemory does not count (Redis's
+    /// freeMemoryGetNotCountedMemory): replica output buffers and the AOF
+    /// buffer, which eviction could not shrink anyway.
+    pub fn mem_not_counted_for_evict(&self) -> usize {
+        0
     }
 
     /// Total keys with the given db filter.

@@ -69,7 +69,10 @@ fn function_libraries_survive_a_restart_through_the_rdb() {
     let d = dir.to_string_lossy().into_owned();
     let srv = Server::start(&["--dir", &d]);
     let mut c = srv.conn();
-    assert_eq!(s(c.cmd(&["FUNCTION", "LOAD", LIB_COUNTERS])), "$8\r\ncounters\r\n");
+    assert_eq!(
+        s(c.cmd(&["FUNCTION", "LOAD", LIB_COUNTERS])),
+        "$8\r\ncounters\r\n"
+    );
     assert_eq!(s(c.cmd(&["FCALL", "bump", "1", "counter", "2"])), ":2\r\n");
     assert_eq!(s(c.cmd(&["SAVE"])), "+OK\r\n");
     drop(c);
@@ -89,7 +92,10 @@ fn script_effects_and_functions_replay_from_the_aof() {
     let args = ["--dir", d.as_str(), "--appendonly", "yes"];
     let srv = Server::start(&args);
     let mut c = srv.conn();
-    assert_eq!(s(c.cmd(&["FUNCTION", "LOAD", LIB_COUNTERS])), "$8\r\ncounters\r\n");
+    assert_eq!(
+        s(c.cmd(&["FUNCTION", "LOAD", LIB_COUNTERS])),
+        "$8\r\ncounters\r\n"
+    );
     write_workload(&mut c, 5);
     let before = snapshot(&mut c, 5);
     drop(c);
@@ -116,15 +122,24 @@ fn wait_link_up(replica: &Server) {
 fn check_replication(master: &Server, start_replica: impl FnOnce(u16) -> Server) {
     let mut m = master.conn();
     // Before the replica attaches: reaches it through the full sync's RDB.
-    assert_eq!(s(m.cmd(&["FUNCTION", "LOAD", LIB_COUNTERS])), "$8\r\ncounters\r\n");
+    assert_eq!(
+        s(m.cmd(&["FUNCTION", "LOAD", LIB_COUNTERS])),
+        "$8\r\ncounters\r\n"
+    );
     write_workload(&mut m, 3);
     let replica = start_replica(master.port());
     wait_link_up(&replica);
     // After: through the command stream.
-    assert_eq!(s(m.cmd(&["FUNCTION", "LOAD", LIB_LATER])), "$5\r\nlater\r\n");
+    assert_eq!(
+        s(m.cmd(&["FUNCTION", "LOAD", LIB_LATER])),
+        "$5\r\nlater\r\n"
+    );
     m.cmd(&["SELECT", "0"]);
     write_workload(&mut m, 6);
-    assert_eq!(s(m.cmd(&["FCALL", "stamp", "1", "fstamp", "v1"])), "+OK\r\n");
+    assert_eq!(
+        s(m.cmd(&["FCALL", "stamp", "1", "fstamp", "v1"])),
+        "+OK\r\n"
+    );
     let want = snapshot(&mut m, 6);
 
     let mut r = replica.conn();
@@ -139,7 +154,11 @@ fn check_replication(master: &Server, start_replica: impl FnOnce(u16) -> Server)
         replica.log()
     );
     let libs = function_names(&mut r);
-    assert!(libs.contains("counters") && libs.contains("later"), "{}", libs);
+    assert!(
+        libs.contains("counters") && libs.contains("later"),
+        "{}",
+        libs
+    );
     // Replicas refuse writes from normal clients.
     assert!(s(r.cmd(&["SET", "x", "1"])).starts_with("-READONLY"));
 }
