@@ -168,6 +168,8 @@ pub struct Server {
     pub child: Option<crate::persist::child::ChildInfo>,
     /// Where random eviction resumes its round robin over the dbs.
     pub evict_next_db: usize,
+    /// RDB persistence state (last save status, BGSAVE bookkeeping).
+    pub rdb: crate::persist::rdb_server::RdbState,
 }
 
 impl Server {
@@ -233,6 +235,7 @@ impl Server {
             prop: crate::propagate::Propagation::new(),
             child: None,
             evict_next_db: 0,
+            rdb: Default::default(),
         };
         srv.sync_notify_mask();
         srv
@@ -415,6 +418,7 @@ impl Server {
             self.drain_key_events(None);
         }
         self.databases_cron();
+        crate::persist::rdb_server::cron(self);
         if self.config.dynamic_hz {
             // Redis doubles hz per 200 clients (MAX_CLIENTS_PER_CLOCK_TICK).
             let mut hz = self.config.hz;
