@@ -204,6 +204,7 @@ fn main() {
     );
     info!("Running mode=standalone, port={}.", srv.tcp_port);
     warn!("Server initialized");
+    load_data(&mut srv);
     let unixsocket = srv.config.get("unixsocket").unwrap_or("").to_string();
     let code = match event_loop::run(srv, listeners) {
         Ok(code) => code,
@@ -219,4 +220,12 @@ fn main() {
         let _ = std::fs::remove_file(&unixsocket);
     }
     std::process::exit(code);
+}
+
+/// Loads the RDB file at startup (before "Ready to accept connections");
+/// the AOF, when enabled, is loaded instead by the AOF module.
+fn load_data(srv: &mut Server) {
+    if !srv.config.get_bool("appendonly") {
+        ferrokv::persist::rdb_server::load_at_startup(srv);
+    }
 }

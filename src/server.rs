@@ -168,6 +168,10 @@ pub struct Server {
     pub child: Option<crate::persist::child::ChildInfo>,
     /// Replication: ids, offset, backlog, replicas, the master link.
     pub repl: Box<crate::replication::ReplState>,
+    /// Where random eviction resumes its round robin over the dbs.
+    pub evict_next_db: usize,
+    /// RDB persistence state (last save status, BGSAVE bookkeeping).
+    pub rdb: crate::persist::rdb_server::RdbState,
 }
 
 impl Server {
@@ -233,6 +237,8 @@ impl Server {
             prop: crate::propagate::Propagation::new(),
             child: None,
             repl: Box::new(crate::replication::ReplState::new()),
+            evict_next_db: 0,
+            rdb: Default::default(),
         };
         srv.sync_notify_mask();
         srv
@@ -245,6 +251,13 @@ impl Server {
 
     pub fn other_clients_mut(&mut self) -> impl Iterator<Item = &mut Client> {
         self.clients.iter_mut().filter_map(|c| c.as_deref_mut())
+    }
+
+    /// Memory maxmemory does not count (Redis's
+    /// freeMemoryGetNotCountedMemory): replica output buffers and the AOF
+    /// buffer, which eviction could not shrink anyway.
+    pub fn mem_not_counted_for_evict(&self) -> usize {
+        0
     }
 
     /// Total keys with the given db filter.
@@ -409,6 +422,7 @@ impl Server {
             self.drain_key_events(None);
         }
         self.databases_cron();
+        crate::persist::rdb_server::cron(self);
         if self.config.dynamic_hz {
             // Redis doubles hz per 200 clients (MAX_CLIENTS_PER_CLOCK_TICK).
             let mut hz = self.config.hz;

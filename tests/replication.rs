@@ -13,7 +13,7 @@ use common::{flatten, poll_until, RawConn, RealRedis, Server};
 use std::time::Duration;
 
 /// Full syncs carry real data once the RDB encoder/loader is on main.
-const RDB_READY: bool = false;
+const RDB_READY: bool = true;
 
 const SYNC_DEADLINE: Duration = Duration::from_secs(20);
 

@@ -4,4 +4,8 @@
 
 pub mod aof;
 pub mod child;
+pub mod lzf;
 pub mod rdb;
+pub mod rdb_legacy;
+pub mod rdb_load;
+pub mod rdb_server;

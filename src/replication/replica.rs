@@ -643,12 +643,6 @@ fn transfer(srv: &mut Server) {
     }
 }
 
-/// An RDB with no aux fields and no data (what an empty dataset looks
-/// like when written by a minimal encoder): nothing to load.
-fn is_bare_empty_rdb(b: &[u8]) -> bool {
-    b.len() == 18 && b.starts_with(b"REDIS00") && b[9] == 0xff
-}
-
 fn finish_full_sync(srv: &mut Server) {
     let Some(l) = srv.repl.link.as_mut() else {
         return;
@@ -659,13 +653,11 @@ fn finish_full_sync(srv: &mut Server) {
     for db in srv.dbs.iter_mut() {
         db.flush();
     }
+    // The master's libraries come with its RDB.
+    srv.scripting.functions.flush();
     info!("MASTER <-> REPLICA sync: Loading DB in memory");
     srv.loading = true;
-    let res = if is_bare_empty_rdb(&payload) {
-        Ok(rdb::LoadInfo::default())
-    } else {
-        rdb::load_rdb(srv, &payload[..], true)
-    };
+    let res = rdb::load_rdb(srv, &payload[..], true);
     srv.loading = false;
     drop(payload);
     let info = match res {
