@@ -312,3 +312,82 @@ fn replica_waits_for_the_master_to_expire_keys() {
     master.assert_no_panic();
     replica.assert_no_panic();
 }
+
+fn digest(c: &mut RawConn) -> String {
+    s(c.cmd(&["DEBUG", "DIGEST"]))
+}
+
+/// A multi-megabyte snapshot streamed to two replicas at once (one of
+/// them real Redis, attaching to the same snapshot) while a client keeps
+/// writing: every write made during the transfer reaches both.
+#[test]
+fn large_full_sync_with_writes_during_the_transfer() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let master = Server::start(&["--enable-debug-command", "yes"]);
+    let mut m = master.conn();
+    assert_eq!(
+        s(m.cmd(&["DEBUG", "POPULATE", "60000", "key", "100"])),
+        "+OK\r\n"
+    );
+    m.cmd(&["RPUSH", "biglist", "a", "b", "c"]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let port = master.port();
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut w = RawConn::connect(port);
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) || i < 200 {
+                let k = format!("w:{}", i);
+                w.cmd(&["SET", &k, &i.to_string()]);
+                w.cmd(&["INCR", "counter"]);
+                if i % 7 == 0 {
+                    w.cmd(&["SELECT", "1"]);
+                    w.cmd(&["LPUSH", "l1", &k]);
+                    w.cmd(&["SELECT", "0"]);
+                }
+                i += 1;
+            }
+            i
+        })
+    };
+    let mp = port.to_string();
+    let ferro = Server::start(&[
+        "--replicaof",
+        "127.0.0.1",
+        &mp,
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let real = RealRedis::start_with(&[
+        "--replicaof",
+        "127.0.0.1",
+        &mp,
+        "--enable-debug-command",
+        "yes",
+    ]);
+    wait_link_up(&ferro);
+    wait_link_up(&real);
+    stop.store(true, Ordering::Relaxed);
+    let writes = writer.join().expect("writer");
+    assert!(writes >= 200);
+    wait_caught_up(&master, &ferro);
+    wait_caught_up(&master, &real);
+    let want = digest(&mut m);
+    assert_eq!(
+        digest(&mut ferro.conn()),
+        want,
+        "ferrokv replica log:\n{}",
+        ferro.log()
+    );
+    assert_eq!(
+        digest(&mut real.conn()),
+        want,
+        "redis replica log:\n{}",
+        real.log()
+    );
+    assert!(master.log().contains("Synchronization with replica"));
+    master.assert_no_panic();
+    ferro.assert_no_panic();
+}
