@@ -51,7 +51,10 @@ fn offset(c: &mut RawConn) -> i64 {
 
 /// Waits until the replica reports its link to the master up.
 fn wait_link_up(replica: &Server) {
-    let mut c = replica.conn();
+    wait_link_up_with(replica, replica.conn());
+}
+
+fn wait_link_up_with(replica: &Server, mut c: RawConn) {
     let up = poll_until(SYNC_DEADLINE, || {
         info_field(&mut c, "replication", "master_link_status").as_deref() == Some("up")
     });
@@ -313,6 +316,19 @@ fn replica_waits_for_the_master_to_expire_keys() {
     replica.assert_no_panic();
 }
 
+trait AuthConn {
+    fn conn_auth(&self) -> RawConn;
+}
+
+impl AuthConn for Server {
+    /// A connection authenticated with the test's password.
+    fn conn_auth(&self) -> RawConn {
+        let mut c = self.conn();
+        assert_eq!(s(c.cmd(&["AUTH", "s3cret"])), "+OK\r\n");
+        c
+    }
+}
+
 fn digest(c: &mut RawConn) -> String {
     s(c.cmd(&["DEBUG", "DIGEST"]))
 }
@@ -390,4 +406,61 @@ fn large_full_sync_with_writes_during_the_transfer() {
     assert!(master.log().contains("Synchronization with replica"));
     master.assert_no_panic();
     ferro.assert_no_panic();
+}
+
+/// Failover: the replica is promoted, the old master becomes its replica
+/// and continues with a partial resync thanks to replid2; PUBLISH and
+/// masterauth work over the link.
+#[test]
+fn promotion_keeps_the_history_for_partial_resync() {
+    let master = Server::start(&["--requirepass", "s3cret"]);
+    let mut m = master.conn();
+    assert_eq!(s(m.cmd(&["AUTH", "s3cret"])), "+OK\r\n");
+    m.cmd(&["SET", "k1", "v1"]);
+    let replica = Server::start(&[
+        "--replicaof",
+        "127.0.0.1",
+        &master.port().to_string(),
+        "--masterauth",
+        "s3cret",
+        "--requirepass",
+        "s3cret",
+    ]);
+    let mut r = replica.conn();
+    assert_eq!(s(r.cmd(&["AUTH", "s3cret"])), "+OK\r\n");
+    wait_link_up_with(&replica, replica.conn_auth());
+    // PUBLISH reaches the replica's subscribers.
+    let mut sub = replica.conn();
+    sub.cmd(&["AUTH", "s3cret"]);
+    sub.cmd(&["SUBSCRIBE", "news"]);
+    m.cmd(&["PUBLISH", "news", "hello"]);
+    let msg = arr(sub.read_reply());
+    assert_eq!(msg, vec!["message", "news", "hello"]);
+    m.cmd(&["SET", "k2", "v2"]);
+    assert_eq!(s(m.cmd(&["WAIT", "1", "10000"])), ":1\r\n");
+
+    // Promote the replica; the old master follows it.
+    assert_eq!(s(r.cmd(&["REPLICAOF", "NO", "ONE"])), "+OK\r\n");
+    r.cmd(&["SET", "k3", "v3"]);
+    m.cmd(&["CONFIG", "SET", "masterauth", "s3cret"]);
+    let rp = replica.port().to_string();
+    assert_eq!(s(m.cmd(&["REPLICAOF", "127.0.0.1", &rp])), "+OK\r\n");
+    assert_eq!(
+        s(m.cmd(&["REPLICAOF", "127.0.0.1", &rp])),
+        "+OK Already connected to specified master\r\n"
+    );
+    wait_link_up_with(&master, master.conn_auth());
+    let ok = poll_until(SYNC_DEADLINE, || s(m.cmd(&["GET", "k3"])) == "$2\r\nv3\r\n");
+    assert!(ok, "old master log:\n{}", master.log());
+    assert!(master
+        .log()
+        .contains("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization."));
+    assert_eq!(
+        info_field(&mut r, "stats", "sync_partial_ok").as_deref(),
+        Some("1")
+    );
+    let replid2 = info_field(&mut r, "replication", "master_replid2").unwrap_or_default();
+    assert_ne!(replid2, "0".repeat(40));
+    master.assert_no_panic();
+    replica.assert_no_panic();
 }
