@@ -526,13 +526,8 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         finish_reply(c, reply_start);
         return;
     }
-    if spec.flags & WRITE != 0 && crate::replication::replica::refuses_write(srv, c) {
-        reject(
-            srv,
-            c,
-            Some(idx),
-            &crate::replication::replica::readonly_error(),
-        );
+    if let Some(e) = crate::replication::refuse_command(srv, c, spec.flags) {
+        reject(srv, c, Some(idx), &e);
         finish_reply(c, reply_start);
         return;
     }

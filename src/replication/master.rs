@@ -586,6 +586,38 @@ fn acked(srv: &Server, off: i64) -> i64 {
         .count() as i64
 }
 
+/// min-replicas-to-write / min-replicas-max-lag: (configured, good count).
+pub fn good_replicas(srv: &Server) -> Option<(i64, i64)> {
+    let want = srv
+        .config
+        .get("min-replicas-to-write")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    let max_lag = srv
+        .config
+        .get("min-replicas-max-lag")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(10);
+    if want == 0 || max_lag == 0 {
+        return None;
+    }
+    let now = clock::wall_ms();
+    let good = srv
+        .repl
+        .replicas
+        .iter()
+        .filter_map(|&t| srv.clients.get(t).and_then(|s| s.as_deref()))
+        .filter_map(|c| c.repl.as_ref())
+        .filter(|r| r.online() && (now - r.ack_time_ms) / 1000 <= max_lag)
+        .count() as i64;
+    Some((want, good))
+}
+
+/// checkGoodReplicasStatus: may writes proceed?
+pub fn enough_good_replicas(srv: &Server) -> bool {
+    good_replicas(srv).is_none_or(|(want, good)| good >= want)
+}
+
 /// WAIT numreplicas timeout
 pub fn wait_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if srv.repl.is_replica() {

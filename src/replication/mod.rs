@@ -18,7 +18,7 @@ use crate::commands::{
     spec, Args, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOSCRIPT, NO_ASYNC_LOADING,
     NO_MULTI, STALE,
 };
-use crate::error::CmdResult;
+use crate::error::{self, CmdError, CmdResult};
 use crate::server::Server;
 use backlog::Backlog;
 use std::fmt::Write as _;
@@ -274,6 +274,27 @@ pub fn client_closed(srv: &mut Server, c: &mut Client, t: usize) {
     }
 }
 
+/// Replication's refusals of a command about to run, in Redis's order:
+/// not enough good replicas (min-replicas-to-write), a read-only replica,
+/// a replica whose link is down with replica-serve-stale-data no.
+pub fn refuse_command(srv: &Server, c: &Client, flags: u32) -> Option<CmdError> {
+    let write = flags & crate::commands::WRITE != 0;
+    let link = srv.repl.link.as_ref();
+    if write && link.is_none() && !master::enough_good_replicas(srv) {
+        return Some(CmdError::Static(error::NOREPLICAS));
+    }
+    if write && replica::refuses_write(srv, c) {
+        return Some(replica::readonly_error());
+    }
+    if let Some(l) = link {
+        if !l.connected() && flags & STALE == 0 && !srv.config.get_bool("replica-serve-stale-data")
+        {
+            return Some(CmdError::Static(error::MASTERDOWN));
+        }
+    }
+    None
+}
+
 fn role_command(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     if let Some(l) = srv.repl.link.as_ref() {
         c.out.array(5);
@@ -378,6 +399,9 @@ pub fn info_section(srv: &Server, s: &mut String) {
         .filter(|c| is_replica_client(c))
         .collect();
     let _ = write!(s, "connected_slaves:{}\r\n", replicas.len());
+    if let Some((_, good)) = master::good_replicas(srv) {
+        let _ = write!(s, "min_slaves_good_slaves:{}\r\n", good);
+    }
     for (i, c) in replicas.iter().enumerate() {
         let Some(ri) = c.repl.as_ref() else { continue };
         let _ = write!(

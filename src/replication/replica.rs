@@ -301,9 +301,6 @@ fn cancel(srv: &mut Server) {
     l.buf.clear();
     l.rdb = Vec::new();
     l.expect = None;
-    if l.down_since_ms == 0 {
-        l.down_since_ms = clock::wall_ms();
-    }
     srv.repl.link = Some(l);
 }
 
