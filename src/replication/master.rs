@@ -629,13 +629,19 @@ pub fn wait_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if ms < 0 {
         return Err(CmdError::Static(error::TIMEOUT_NEGATIVE));
     }
+    let deadline_ms = if ms > 0 {
+        // Redis 7.0 has no overflow check here: a huge timeout waits
+        // (practically) forever.
+        clock::wall_ms().saturating_add(ms)
+    } else {
+        0
+    };
     let off = srv.repl.offset;
     let n = acked(srv, off);
     if n >= num || c.deny_blocking || c.multi.is_some() {
         c.out.int(n);
         return Ok(());
     }
-    let deadline_ms = if ms > 0 { clock::wall_ms() + ms } else { 0 };
     srv.repl.waiters.push(Waiter {
         id: c.id,
         token: c.token,

@@ -722,6 +722,11 @@ fn become_connected(srv: &mut Server, db: usize) {
     c.is_master = true;
     c.db = db;
     c.writable = true;
+    // An immediate ACK: a diskless master starts the stream on it.
+    let off = srv.repl.offset.to_string();
+    crate::propagate::encode_command(&mut c.out.buf, &[b"REPLCONF", b"ACK", off.as_bytes()]);
+    c.write_queued = true;
+    srv.to_flush.push(slot);
     if !leftover.is_empty() {
         c.qend = leftover.len();
         c.qbuf = leftover;
