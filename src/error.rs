@@ -488,3 +488,17 @@ pub const SCRIPT_DEBUG_MODE: &str = "ERR Use SCRIPT DEBUG YES/SYNC/NO";
 pub const SCRIPT_DEBUG_UNSUPPORTED: &str =
     "ERR SCRIPT DEBUG YES/SYNC is not supported by this server";
 pub const FUNCTION_LIST_NO_LIBNAME: &str = "ERR library name argument was not given";
+
+// ---- append-only file (persist::aof) ----
+pub const AOF_REWRITE_IN_PROGRESS: &str =
+    "ERR Background append only file rewriting already in progress";
+pub const AOF_REWRITE_FAILED: &str =
+    "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.";
+
+/// Writes refused after an AOF write error (writeCommandsDeniedByDiskError).
+pub fn aof_misconf(reason: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "MISCONF Errors writing to the AOF file: {}",
+        reason
+    ))
+}

@@ -166,6 +166,8 @@ pub struct Server {
     pub prop: crate::propagate::Propagation,
     /// The forked child writing a snapshot, if any.
     pub child: Option<crate::persist::child::ChildInfo>,
+    /// The append-only file (server.aof_*).
+    pub aof: crate::persist::aof::Aof,
 }
 
 impl Server {
@@ -230,6 +232,7 @@ impl Server {
             client_tokens: HashMap::new(),
             prop: crate::propagate::Propagation::new(),
             child: None,
+            aof: crate::persist::aof::Aof::new(),
         };
         srv.sync_notify_mask();
         srv
@@ -405,6 +408,7 @@ impl Server {
             self.drain_key_events(None);
         }
         self.databases_cron();
+        crate::persist::aof::cron(self);
         if self.config.dynamic_hz {
             // Redis doubles hz per 200 clients (MAX_CLIENTS_PER_CLOCK_TICK).
             let mut hz = self.config.hz;

@@ -330,6 +330,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(memory::COMMANDS)
         .chain(scripting::COMMANDS)
         .chain(streams::COMMANDS)
+        .chain(crate::persist::aof::COMMANDS)
 }
 
 impl CommandTable {

@@ -362,6 +362,7 @@ fn shutdown(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 pub fn finish_shutdown(srv: &mut Server) -> i32 {
     let f = srv.shutdown.unwrap_or_default();
     warn!("User requested shutdown...");
+    crate::persist::aof::on_shutdown(srv);
     let save_configured = srv.config.get("save").is_some_and(|s| !s.trim().is_empty());
     if !f.nosave && (f.save || save_configured) {
         // There is no RDB support in this version: nothing is written.
