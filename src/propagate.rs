@@ -41,6 +41,9 @@ pub struct Propagation {
     pub prevent_current: bool,
     ops: Vec<PendingOp>,
     buf: Vec<u8>,
+    /// Tests: when set, flushed commands are recorded here as
+    /// (target, db, RESP bytes) instead of being fed to the AOF/replicas.
+    pub capture: Option<Vec<(u8, usize, Vec<u8>)>>,
 }
 
 impl Propagation {
@@ -185,6 +188,10 @@ pub fn flush(srv: &mut Server) {
 }
 
 fn feed(srv: &mut Server, target: u8, db: usize, cmd: &[u8]) {
+    if let Some(cap) = srv.prop.capture.as_mut() {
+        cap.push((target, db, cmd.to_vec()));
+        return;
+    }
     if target == TO_AOF {
         crate::persist::aof::feed(srv, db, cmd);
     } else {
@@ -202,3 +209,27 @@ pub fn propagate_now(srv: &mut Server, db: usize, argv: &[&[u8]], targets: u8) {
     push(srv, db, argv, targets);
     flush(srv);
 }
+
+/// The running command propagates as `argv` instead of its own arguments
+/// (Redis's rewriteClientCommandVector).
+pub fn rewrite(srv: &mut Server, db: usize, argv: &[&[u8]]) {
+    if !srv.prop.active() {
+        return;
+    }
+    also_propagate(srv, db, argv, TO_ALL);
+    prevent_current(srv);
+}
+
+/// DEL, or UNLINK when `lazy`: how the server propagates a deletion it
+/// decided on.
+pub fn del_command(lazy: bool) -> &'static [u8] {
+    if lazy {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    }
+}
+
+#[cfg(test)]
+#[path = "propagate_tests.rs"]
+mod tests;

@@ -405,6 +405,8 @@ fn hincrbyfloat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let v = r?;
     srv.dirty += 1;
     notify::event(srv, c, notify::HASH, "hincrbyfloat", a.get(1));
+    // Float formatting may differ elsewhere: propagate the result.
+    crate::propagate::rewrite(srv, c.db, &[b"HSET", a.get(1), a.get(2), &v]);
     c.out.bulk(&v);
     Ok(())
 }

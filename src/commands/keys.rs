@@ -10,6 +10,7 @@ use crate::clock;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{Obj, Value};
+use crate::propagate;
 use crate::server::Server;
 use crate::util::glob::string_match;
 use crate::util::num;
@@ -489,7 +490,8 @@ fn expire_generic(
         c.out.int(0);
         return Ok(());
     }
-    let event = if when <= clock::now_ms() {
+    let deleted = when <= clock::now_ms();
+    let event = if deleted {
         db.delete(key);
         "del"
     } else {
@@ -498,6 +500,19 @@ fn expire_generic(
     };
     srv.dirty += 1;
     notify::event(srv, c, notify::GENERIC, event, key);
+    // Propagated as PEXPIREAT <absolute ms> (options kept), or as the
+    // deletion an expire time in the past caused (Redis 7.0).
+    if srv.prop.active() {
+        if deleted {
+            let del = propagate::del_command(srv.config.lazyfree_lazy_expire);
+            propagate::rewrite(srv, c.db, &[del, key]);
+        } else if name != "pexpireat" {
+            let ms = when.to_string();
+            let mut argv: Vec<&[u8]> = vec![b"PEXPIREAT", key, ms.as_bytes()];
+            argv.extend(a.iter().skip(3));
+            propagate::rewrite(srv, c.db, &argv);
+        }
+    }
     c.out.int(1);
     Ok(())
 }

@@ -124,6 +124,14 @@ fn notify_popped(srv: &mut Server, c: &mut Client, key: &[u8], end: End, emptied
 }
 
 /// `getListPositionFromObjectOrReply`: LEFT or RIGHT.
+/// LEFT / RIGHT, as LMOVE spells an end.
+fn end_name(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LEFT",
+        End::Tail => b"RIGHT",
+    }
+}
+
 fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
     if arg.eq_ignore_ascii_case(b"left") {
         Ok(End::Head)
@@ -577,7 +585,11 @@ fn blmove_generic(
     let src = a.get(1);
     let exists = list_write(&mut srv.dbs[c.db], src)?.is_some_and(|l| !l.is_empty());
     if exists {
-        return lmove_generic(srv, c, src, a.get(2), from, to);
+        lmove_generic(srv, c, src, a.get(2), from, to)?;
+        // Propagated as the non-blocking LMOVE (Redis 7.0).
+        let (f, t) = (end_name(from), end_name(to));
+        crate::propagate::rewrite(srv, c.db, &[b"LMOVE", src, a.get(2), f, t]);
+        return Ok(());
     }
     if blocking::must_not_block(c) {
         c.out.null();
@@ -641,6 +653,20 @@ fn pop_first_nonempty(
         }
         srv.dirty += n as u64;
         notify_popped(srv, c, key, end, emptied);
+        // Propagated as [LR]POP key [count] (Redis 7.0).
+        if srv.prop.active() {
+            let cmd: &[u8] = match end {
+                End::Head => b"LPOP",
+                End::Tail => b"RPOP",
+            };
+            match count {
+                None => crate::propagate::rewrite(srv, c.db, &[cmd, key]),
+                Some(_) => {
+                    let n = n.to_string();
+                    crate::propagate::rewrite(srv, c.db, &[cmd, key, n.as_bytes()]);
+                }
+            }
+        }
         return Ok(true);
     }
     Ok(false)

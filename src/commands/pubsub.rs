@@ -468,6 +468,9 @@ pub fn publish_message(
 
 fn publish(srv: &mut Server, c: &mut Client, a: &Args) -> crate::error::CmdResult {
     let n = publish_message(srv, Some(c), a.get(1), a.get(2), false);
+    // Replicas deliver it to their own subscribers (not written to the AOF).
+    let argv: [&[u8]; 3] = [b"PUBLISH", a.get(1), a.get(2)];
+    crate::propagate::also_propagate(srv, c.db, &argv, crate::propagate::TO_REPL);
     c.out.int(n);
     Ok(())
 }

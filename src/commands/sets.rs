@@ -17,6 +17,7 @@ use crate::ds::sds::Sds;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::propagate;
 use crate::server::Server;
 use crate::types::set::{Member, SetValue};
 use crate::util::glob::string_match;
@@ -92,6 +93,14 @@ fn peek_set<'a>(db: &'a Db, key: &[u8]) -> Option<&'a SetValue> {
 }
 
 #[inline]
+/// A member's bytes (integers formatted), for propagation.
+fn member_bytes(m: Member<'_>) -> Vec<u8> {
+    match m {
+        Member::Int(n) => n.to_string().into_bytes(),
+        Member::Str(s) => s.to_vec(),
+    }
+}
+
 fn reply_member(c: &mut Client, m: Member<'_>) {
     match m {
         Member::Int(n) => c.out.bulk_i64(n),
@@ -251,6 +260,8 @@ fn spop(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Ok(());
     };
     reply_member(c, p.as_member());
+    // Random: propagated as the SREM of what was popped.
+    let popped = srv.prop.active().then(|| member_bytes(p.as_member()));
     let emptied = s.is_empty();
     if emptied {
         db.delete(key);
@@ -259,6 +270,9 @@ fn spop(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     notify::event(srv, c, notify::SET, "spop", key);
     if emptied {
         notify::event(srv, c, notify::GENERIC, "del", key);
+    }
+    if let Some(m) = popped {
+        propagate::rewrite(srv, c.db, &[b"SREM", key, &m]);
     }
     Ok(())
 }
@@ -288,16 +302,26 @@ fn spop_with_count(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         srv.dirty += size as u64;
         notify::event(srv, c, notify::SET, "spop", key);
         notify::event(srv, c, notify::GENERIC, "del", key);
+        let del = propagate::del_command(srv.config.lazyfree_lazy_server_del);
+        propagate::rewrite(srv, c.db, &[del, key]);
         return Ok(());
     }
     let count = count as usize;
     let remaining = size - count;
     c.out.set(count);
+    // Random: propagated as SREMs of what was popped.
+    let record = srv.prop.active();
+    let mut popped: Vec<Vec<u8>> = Vec::new();
     if remaining * SPOP_MOVE_STRATEGY_MUL > count {
         // CASE 2: pop `count` random members.
         for _ in 0..count {
             match s.pop_random(rng) {
-                Some(p) => reply_member(c, p.as_member()),
+                Some(p) => {
+                    reply_member(c, p.as_member());
+                    if record {
+                        popped.push(member_bytes(p.as_member()));
+                    }
+                }
                 None => break,
             }
         }
@@ -316,6 +340,9 @@ fn spop_with_count(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         for m in s.iter() {
             reply_member(c, m);
+            if record {
+                popped.push(member_bytes(m));
+            }
         }
         if let Some(ns) = newset {
             *s = ns;
@@ -323,6 +350,15 @@ fn spop_with_count(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     srv.dirty += count as u64;
     notify::event(srv, c, notify::SET, "spop", key);
+    if record {
+        // Batched like Redis (SPOP_MOVE_STRATEGY batches of 1024).
+        for chunk in popped.chunks(1024) {
+            let mut argv: Vec<&[u8]> = vec![b"SREM", key];
+            argv.extend(chunk.iter().map(|m| m.as_slice()));
+            propagate::also_propagate(srv, c.db, &argv, propagate::TO_ALL);
+        }
+        propagate::prevent_current(srv);
+    }
     Ok(())
 }
 

@@ -256,9 +256,30 @@ fn xadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         Some(how) => s.trim(how, t.approx, t.limit),
         None => 0,
     };
+    let len_after = s.len();
     c.out.bulk(id.format().as_bytes());
     srv.dirty += 1;
     notify::event(srv, c, notify::STREAM, "xadd", key);
+    // Replicas and AOF replay must add the same ID and trim the same
+    // entries: propagate the generated ID, and an approximate trim as the
+    // exact length it produced (Redis rewrites those arguments too).
+    let auto_id = !matches!(explicit, Some((_, false)));
+    if srv.prop.active() && (auto_id || (t.trim.is_some() && t.approx)) {
+        let id_text = id.format();
+        let len_text = len_after.to_string();
+        let mut argv: Vec<&[u8]> = vec![b"XADD", key];
+        if t.trim.is_some() && t.approx {
+            if nomkstream {
+                argv.push(b"NOMKSTREAM");
+            }
+            argv.extend_from_slice(&[b"MAXLEN", b"=", len_text.as_bytes()]);
+        } else {
+            argv.extend((2..id_pos).map(|i| a.get(i)));
+        }
+        argv.push(id_text.as_bytes());
+        argv.extend((field_pos..a.len()).map(|i| a.get(i)));
+        crate::propagate::rewrite(srv, c.db, &argv);
+    }
     if trimmed > 0 {
         notify::event(srv, c, notify::STREAM, "xtrim", key);
     }
@@ -381,13 +402,19 @@ fn xtrim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Err(CmdError::Syntax);
     };
     let key = a.get(1);
-    let n = match write_stream(&mut srv.dbs[c.db], key)? {
-        Some(s) => s.trim(how, t.approx, t.limit),
-        None => 0,
+    let (n, len_after) = match write_stream(&mut srv.dbs[c.db], key)? {
+        Some(s) => (s.trim(how, t.approx, t.limit), s.len()),
+        None => (0, 0),
     };
     if n > 0 {
         srv.dirty += n;
         notify::event(srv, c, notify::STREAM, "xtrim", key);
+        if t.approx && srv.prop.active() {
+            // Propagated as the exact trim it turned out to be.
+            let len_text = len_after.to_string();
+            let argv: [&[u8]; 5] = [b"XTRIM", key, b"MAXLEN", b"=", len_text.as_bytes()];
+            crate::propagate::rewrite(srv, c.db, &argv);
+        }
     }
     c.out.int(n as i64);
     Ok(())

@@ -8,6 +8,7 @@ use crate::db::Db;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{ObjType, Value};
+use crate::propagate;
 use crate::server::Server;
 use crate::util::{lcs, num};
 
@@ -213,6 +214,12 @@ fn set_generic(srv: &mut Server, c: &mut Client, key: &[u8], val: &[u8], o: &Set
             db.set_expire(key, when);
             notify::event(srv, c, notify::GENERIC, "expire", key);
         }
+        // Propagated as SET key value PXAT <ms> (Redis 7.0): replicas and
+        // AOF replay must not restart a relative TTL.
+        if srv.prop.active() {
+            let ms = when.to_string();
+            propagate::rewrite(srv, c.db, &[b"SET", key, val, b"PXAT", ms.as_bytes()]);
+        }
     }
     if !o.get {
         c.out.ok();
@@ -283,14 +290,21 @@ fn getex(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             db.delete(key);
             srv.dirty += 1;
             notify::event(srv, c, notify::GENERIC, "del", key);
+            let del = propagate::del_command(srv.config.lazyfree_lazy_expire);
+            propagate::rewrite(srv, c.db, &[del, key]);
         } else {
             db.set_expire(key, when);
             srv.dirty += 1;
             notify::event(srv, c, notify::GENERIC, "expire", key);
+            if srv.prop.active() {
+                let ms = when.to_string();
+                propagate::rewrite(srv, c.db, &[b"PEXPIREAT", key, ms.as_bytes()]);
+            }
         }
     } else if o.nx && db.remove_expire(key) {
         srv.dirty += 1;
         notify::event(srv, c, notify::GENERIC, "persist", key);
+        propagate::rewrite(srv, c.db, &[b"PERSIST", key]);
     }
     Ok(())
 }
@@ -468,6 +482,8 @@ fn incrbyfloat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     db.set(key, Value::embstr(&new), true);
     srv.dirty += 1;
     notify::event(srv, c, notify::STRING, "incrbyfloat", key);
+    // Float formatting may differ elsewhere: propagate the result.
+    propagate::rewrite(srv, c.db, &[b"SET", key, &new, b"KEEPTTL"]);
     c.out.bulk(&new);
     Ok(())
 }
@@ -601,14 +617,21 @@ fn lcs_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if get_len && get_idx {
         return Err(CmdError::Static(error::LCS_IDX_AND_LEN));
     }
-    let r = lcs::lcs(
+    let r = lcs::lcs_with_limit(
         &sa,
         &sb,
         !get_len && !get_idx,
         get_idx,
         min_match_len as usize,
+        srv.config.proto_max_bulk_len as u64,
     )
-    .map_err(|_| CmdError::Static(error::LCS_TOO_BIG))?;
+    .map_err(|e| {
+        CmdError::Static(match e {
+            lcs::LcsError::TooLong => error::LCS_TOO_LONG,
+            lcs::LcsError::ExceedsProtoMaxBulkLen => error::LCS_TOO_BIG,
+            lcs::LcsError::AllocFailed => error::LCS_ALLOC,
+        })
+    })?;
     if get_idx {
         c.out.map(2);
         c.out.bulk(b"matches");

@@ -741,7 +741,8 @@ fn zpop_generic(
         }
         return Ok(false);
     };
-    let count = if count == -1 { 1 } else { count as usize };
+    let single = count == -1;
+    let count = if single { 1 } else { count as usize };
     let Some(z) = zset_write(srv, c, key)? else {
         return Ok(false);
     };
@@ -769,6 +770,16 @@ fn zpop_generic(
     }
     notify_removed(srv, c, if max { "zpopmax" } else { "zpopmin" }, key);
     srv.dirty += n as u64;
+    // BZPOP*/ZMPOP/BZMPOP propagate as ZPOPMIN|ZPOPMAX key [count].
+    if srv.prop.active() {
+        let cmd: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+        if single {
+            crate::propagate::rewrite(srv, c.db, &[cmd, key]);
+        } else {
+            let n = n.to_string();
+            crate::propagate::rewrite(srv, c.db, &[cmd, key, n.as_bytes()]);
+        }
+    }
     Ok(true)
 }
 

@@ -315,7 +315,12 @@ unsafe fn redis_set_repl_impl(l: LuaState) -> Result<c_int, ()> {
         );
         return Err(());
     }
-    // No replication/AOF yet: accepted and ignored.
+    // REPL_AOF / REPL_REPLICA are propagate::TO_AOF / TO_REPL.
+    if let Some(ctx) = current_run() {
+        // SAFETY: no other reference to the server is live in a callback.
+        let srv = &mut *ctx.srv;
+        srv.prop.script_mask = flags as u8;
+    }
     Ok(0)
 }
 crate::lua_cfn!(redis_set_repl, redis_set_repl_impl);

@@ -318,6 +318,9 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
         (rc, base, errfunc)
     };
     CURRENT.with(|cur| cur.set(prev));
+    // redis.set_repl lasts for this script only.
+    // SAFETY: the script is over; ctx.srv is the server that ran it.
+    unsafe { (*ctx.srv).prop.script_mask = crate::propagate::TO_ALL };
     if ctx.timedout.get() {
         tracing::warn!(
             "Slow script finished after {} ms",

@@ -57,6 +57,23 @@ pub struct Server {
     port: u16,
     log_path: PathBuf,
     name: &'static str,
+    /// A private working directory (`--dir`), removed on drop, so no test
+    /// reads or writes dump.rdb / appendonlydir in the checkout.
+    work_dir: PathBuf,
+}
+
+/// A fresh empty directory under the system temp dir.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let n = LOG_SEQ.fetch_add(1, Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!(
+        "ferrokv-test-{}-{}-{}.d",
+        tag,
+        std::process::id(),
+        n
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create test dir");
+    d
 }
 
 impl Server {
@@ -94,9 +111,13 @@ impl Server {
         for _attempt in 0..5 {
             let port = free_port();
             let log_path = log_path(name);
+            let work_dir = temp_dir(name);
             let log = File::create(&log_path).expect("create log file");
             let log2 = log.try_clone().expect("clone log file");
+            // `--dir` first: a test's own `--dir` in `args` overrides it.
             let child = Command::new(bin)
+                .arg("--dir")
+                .arg(&work_dir)
                 .args(args(port))
                 .stdin(Stdio::null())
                 .stdout(Stdio::from(log))
@@ -108,6 +129,7 @@ impl Server {
                 port,
                 log_path,
                 name,
+                work_dir,
             };
             match srv.wait_ready() {
                 Ok(()) => return srv,
@@ -200,6 +222,7 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.work_dir);
         if !std::thread::panicking() {
             let _ = std::fs::remove_file(&self.log_path);
         } else {
