@@ -502,3 +502,10 @@ pub fn aof_misconf(reason: &str) -> CmdError {
         reason
     ))
 }
+pub const XSETID_ENTRIES_ADDED: &str = "ERR entries_added must be positive";
+pub const XSETID_SMALLER_THAN_MAXDEL: &str =
+    "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id";
+pub const XSETID_SMALLER_THAN_TOP: &str =
+    "ERR The ID specified in XSETID is smaller than the target stream top item";
+pub const XSETID_ENTRIES_TOO_SMALL: &str =
+    "ERR The entries_added specified in XSETID is smaller than the target stream length";
