@@ -520,6 +520,18 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         return;
     }
 
+    // After an AOF write error, writes (and PING) are refused until a write
+    // succeeds again (writeCommandsDeniedByDiskError).
+    if (spec.flags & WRITE != 0 || spec.name == "ping")
+        && srv.aof.state != crate::persist::aof::AofState::Off
+    {
+        if let Some(e) = crate::persist::aof::write_denied(srv) {
+            reject(srv, c, Some(idx), &e);
+            finish_reply(c, reply_start);
+            return;
+        }
+    }
+
     if c.out.resp == 2
         && pubsub::is_subscribed(c)
         && !pubsub::allowed_in_subscribed_context(&srv.commands.entries[idx].fullname)
