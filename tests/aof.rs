@@ -501,3 +501,55 @@ fn migrates_old_single_file_aof() {
         "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
     );
 }
+
+/// With aof-use-rdb-preamble yes (the default) bases are RDB files named
+/// like Redis's, BGREWRITEAOF replaces them, and real redis-server loads
+/// the directory. (The data written after the last rewrite lives in the
+/// INCR file.)
+#[test]
+fn rdb_preamble_layout_matches_redis() {
+    let dir = TempDir::new("aof-preamble");
+    let want = {
+        let srv = start(&dir.0, &[]);
+        let mut c = srv.conn();
+        assert_eq!(
+            manifest_text(&dir.0),
+            "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+        );
+        assert!(srv
+            .log()
+            .contains("Creating AOF base file appendonly.aof.1.base.rdb on server start"));
+        assert_eq!(
+            val(&mut c, &["BGREWRITEAOF"]),
+            "Background append only file rewriting started"
+        );
+        wait_rewrite_done(&mut c);
+        assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+        assert_eq!(
+            manifest_text(&dir.0),
+            "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+        );
+        let log = srv.log();
+        for line in [
+            "Creating AOF incr file appendonly.aof.2.incr.aof on background rewrite",
+            "Background append only file rewriting started by pid",
+            "Background AOF rewrite terminated with success",
+            "Successfully renamed the temporary AOF base file temp-rewriteaof-bg-",
+            "Removing the history file appendonly.aof.1.incr.aof in the background",
+            "Removing the history file appendonly.aof.1.base.rdb in the background",
+            "Background AOF rewrite finished successfully",
+        ] {
+            assert!(log.contains(line), "missing {:?} in\n{}", line, log);
+        }
+        assert!(!dir
+            .0
+            .join("appendonlydir/appendonly.aof.1.base.rdb")
+            .exists());
+        workload(&mut c);
+        snapshot(&mut c)
+    };
+    check_aof(&dir.0);
+    let srv = start_redis(&dir.0, &[]);
+    let mut c = srv.conn();
+    assert_eq!(snapshot(&mut c), want);
+}

@@ -53,7 +53,28 @@ pub fn load_at_startup(srv: &mut Server) {
     let start = Instant::now();
     crate::db::set_loading(true);
     srv.loading = true;
+    // Replayed commands are not calls: Redis runs their handlers directly,
+    // so command statistics and the slow log stay as they were.
+    let cmd_stats: Vec<_> = srv
+        .commands
+        .entries
+        .iter()
+        .map(|e| e.stats.clone())
+        .collect();
+    let processed = srv.stats.commands_processed;
+    let errors = srv.stats.total_error_replies;
+    let errorstats = srv.stats.errorstats.clone();
+    let slowlog_len = srv.slowlog.len();
     let ret = load_files(srv, &mut am, &dir, &fname);
+    for (e, s) in srv.commands.entries.iter_mut().zip(cmd_stats) {
+        e.stats = s;
+    }
+    srv.stats.commands_processed = processed;
+    srv.stats.total_error_replies = errors;
+    srv.stats.errorstats = errorstats;
+    while srv.slowlog.len() > slowlog_len {
+        srv.slowlog.pop_front();
+    }
     srv.loading = false;
     crate::db::set_loading(false);
     match ret {
