@@ -648,6 +648,7 @@ impl Config {
         self.slowlog_max_len = self.get_i64("slowlog-max-len") as usize;
         self.latency_monitor_threshold = self.get_i64("latency-monitor-threshold");
         self.maxmemory = self.get_i64("maxmemory") as u64;
+        crate::evict::apply_config(self);
         self.active_expire_effort = self.get_i64("active-expire-effort") as u32;
         self.activerehashing = self.get_bool("activerehashing");
         self.hll_sparse_max_bytes = self.get_i64("hll-sparse-max-bytes") as usize;

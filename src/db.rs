@@ -130,7 +130,7 @@ impl Db {
         self.expire_if_needed(key);
         match self.dict.get_mut(key) {
             Some(o) => {
-                o.lru = clock::lru_clock();
+                crate::evict::touch(o);
                 self.stat_hits += 1;
                 Some(o)
             }
@@ -169,7 +169,7 @@ impl Db {
         self.expire_if_needed(key);
         match self.dict.get_mut(key) {
             Some(o) => {
-                o.lru = clock::lru_clock();
+                crate::evict::touch(o);
                 Some(o)
             }
             None => None,
@@ -203,14 +203,17 @@ impl Db {
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         // lookupKeyWrite first: a stale key expires ("expired", then "new").
         self.expire_if_needed(key);
-        let lru = clock::lru_clock();
+        let lru = crate::evict::initial_stamp();
         let mut value = Some(value);
         let (slot, inserted) =
             self.dict
                 .get_or_insert_with(key, || Sds::new(key), || Obj::new(Value::Int(0), lru));
         if let Some(v) = value.take() {
             slot.value = v;
-            slot.lru = lru;
+            // dbOverwrite keeps an LFU counter; an LRU stamp restarts.
+            if !crate::evict::lfu_enabled() {
+                slot.lru = lru;
+            }
         }
         if inserted {
             self.log_new(key);
@@ -221,8 +224,10 @@ impl Db {
 
     /// dbAdd(): the caller knows the key is absent.
     pub fn add(&mut self, key: &[u8], value: Value) {
-        self.dict
-            .insert(Sds::new(key), Obj::new(value, clock::lru_clock()));
+        self.dict.insert(
+            Sds::new(key),
+            Obj::new(value, crate::evict::initial_stamp()),
+        );
         self.log_new(key);
     }
 
@@ -230,11 +235,13 @@ impl Db {
     /// (lookupKeyWrite + dbAdd, as the *WriteOrCreate helpers do).
     pub fn get_or_create(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Obj {
         self.expire_if_needed(key);
-        let lru = clock::lru_clock();
+        let lru = crate::evict::initial_stamp();
         let (o, inserted) =
             self.dict
                 .get_or_insert_with(key, || Sds::new(key), || Obj::new(make(), lru));
-        o.lru = lru;
+        if !inserted {
+            crate::evict::touch(o);
+        }
         if inserted && self.event_mask & notify::NEW != 0 {
             self.events.push((KeyEvent::New, Sds::new(key)));
         }

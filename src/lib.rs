@@ -13,6 +13,7 @@ pub mod db;
 pub mod ds;
 pub mod error;
 pub mod event_loop;
+pub mod evict;
 pub mod expire;
 pub mod logging;
 pub mod notify;

@@ -168,6 +168,8 @@ pub struct Server {
     pub child: Option<crate::persist::child::ChildInfo>,
     /// The append-only file (server.aof_*).
     pub aof: crate::persist::aof::Aof,
+    /// Where random eviction resumes its round robin over the dbs.
+    pub evict_next_db: usize,
 }
 
 impl Server {
@@ -233,6 +235,7 @@ impl Server {
             prop: crate::propagate::Propagation::new(),
             child: None,
             aof: crate::persist::aof::Aof::new(),
+            evict_next_db: 0,
         };
         srv.sync_notify_mask();
         srv
@@ -245,6 +248,13 @@ impl Server {
 
     pub fn other_clients_mut(&mut self) -> impl Iterator<Item = &mut Client> {
         self.clients.iter_mut().filter_map(|c| c.as_deref_mut())
+    }
+
+    /// Memory maxmemory does not count (Redis's
+    /// freeMemoryGetNotCountedMemory): replica output buffers and the AOF
+    /// buffer, which eviction could not shrink anyway.
+    pub fn mem_not_counted_for_evict(&self) -> usize {
+        0
     }
 
     /// Total keys with the given db filter.

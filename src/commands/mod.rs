@@ -433,6 +433,19 @@ thread_local! {
     static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
+/// Does the client's queued transaction hold a command that may grow
+/// memory (EXEC is refused under OOM then, as Redis's cmd_flags check)?
+fn multi_has_denyoom(srv: &Server, c: &Client) -> bool {
+    let Some(m) = c.multi.as_ref() else {
+        return false;
+    };
+    m.commands.iter().any(|argv| {
+        argv.first()
+            .and_then(|name| srv.commands.lookup(name))
+            .is_some_and(|i| srv.commands.entries[i].spec.flags & DENYOOM != 0)
+    })
+}
+
 /// How many handlers are running right now (0 between commands).
 pub fn nesting() -> u32 {
     NESTING.with(|n| n.get())
@@ -511,8 +524,29 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         finish_reply(c, reply_start);
         return;
     }
+    // maxmemory: evict first (performEvictions); if memory is still over
+    // the limit, refuse commands that may grow it — and anything queued
+    // in MULTI, whose queue could grow without bound (processCommand).
+    if srv.config.maxmemory > 0 && NESTING.with(|n| n.get()) == 0 {
+        let oom = crate::evict::perform_evictions(srv) == crate::evict::Outcome::Fail;
+        let name = spec.name;
+        let queued_in_multi =
+            c.multi.is_some() && !matches!(name, "exec" | "discard" | "quit" | "reset");
+        if oom
+            && (spec.flags & DENYOOM != 0
+                || queued_in_multi
+                || (name == "exec" && multi_has_denyoom(srv, c)))
+        {
+            reject(srv, c, Some(idx), &CmdError::Static(error::OOM));
+            finish_reply(c, reply_start);
+            return;
+        }
+    }
+    // Inside a script: no eviction mid-script; a command that may grow
+    // memory is refused while over the limit (scriptVerifyOOM).
     if spec.flags & DENYOOM != 0
         && srv.config.maxmemory > 0
+        && crate::scripting::current_run().is_some()
         && crate::alloc::used_memory() as u64 > srv.config.maxmemory
     {
         reject(srv, c, Some(idx), &CmdError::Static(error::OOM));

@@ -1,0 +1,439 @@
+//! maxmemory eviction — Redis's evict.c: the LRU/LFU access stamps kept in
+//! every object's 24-bit `lru` field, the eviction pool that approximates
+//! LRU / LFU / TTL order by sampling `maxmemory-samples` keys per db, and
+//! `perform_evictions`, run before each command while used memory is over
+//! `maxmemory`.
+//!
+//! Evicted keys are deleted, announced with the `evicted` keyspace event,
+//! count in `evicted_keys`, invalidate WATCH / tracking, and propagate to
+//! the AOF and replicas as DEL (UNLINK with `lazyfree-lazy-eviction`).
+
+use crate::clock;
+use crate::config::Config;
+use crate::object::Obj;
+use crate::server::Server;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Instant;
+
+/// How keys are chosen for eviction (maxmemory-policy).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Policy {
+    NoEviction,
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+    AllKeysLru,
+    AllKeysLfu,
+    AllKeysRandom,
+}
+
+impl Policy {
+    pub fn parse(name: &str) -> Policy {
+        match name {
+            "volatile-lru" => Policy::VolatileLru,
+            "volatile-lfu" => Policy::VolatileLfu,
+            "volatile-random" => Policy::VolatileRandom,
+            "volatile-ttl" => Policy::VolatileTtl,
+            "allkeys-lru" => Policy::AllKeysLru,
+            "allkeys-lfu" => Policy::AllKeysLfu,
+            "allkeys-random" => Policy::AllKeysRandom,
+            _ => Policy::NoEviction,
+        }
+    }
+
+    fn volatile(self) -> bool {
+        matches!(
+            self,
+            Policy::VolatileLru
+                | Policy::VolatileLfu
+                | Policy::VolatileRandom
+                | Policy::VolatileTtl
+        )
+    }
+
+    fn lfu(self) -> bool {
+        matches!(self, Policy::VolatileLfu | Policy::AllKeysLfu)
+    }
+
+    fn random(self) -> bool {
+        matches!(self, Policy::VolatileRandom | Policy::AllKeysRandom)
+    }
+}
+
+// The access-stamp settings, read on every key lookup: kept in statics so
+// `Db` needs no reference to the config.
+static LFU_ENABLED: AtomicBool = AtomicBool::new(false);
+static LFU_LOG_FACTOR: AtomicU32 = AtomicU32::new(10);
+static LFU_DECAY_TIME: AtomicU32 = AtomicU32::new(1);
+
+/// Counter a new object starts with (LFU_INIT_VAL), so new keys are not
+/// evicted before they had a chance to be used.
+const LFU_INIT_VAL: u32 = 5;
+/// Eviction pool size (EVPOOL_SIZE).
+const POOL_SIZE: usize = 16;
+
+/// Copies the eviction settings from the config (startup, CONFIG SET).
+pub fn apply_config(cfg: &Config) {
+    let policy = Policy::parse(cfg.get("maxmemory-policy").unwrap_or("noeviction"));
+    LFU_ENABLED.store(policy.lfu(), Ordering::Relaxed);
+    let factor = cfg
+        .get("lfu-log-factor")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    LFU_LOG_FACTOR.store(factor, Ordering::Relaxed);
+    let decay = cfg
+        .get("lfu-decay-time")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    LFU_DECAY_TIME.store(decay, Ordering::Relaxed);
+}
+
+/// Is an LFU policy selected (the `lru` field holds LFU data)?
+#[inline]
+pub fn lfu_enabled() -> bool {
+    LFU_ENABLED.load(Ordering::Relaxed)
+}
+
+/// The stamp a newly created object gets.
+#[inline]
+pub fn initial_stamp() -> u32 {
+    if lfu_enabled() {
+        (lfu_minutes() << 8) | LFU_INIT_VAL
+    } else {
+        clock::lru_clock()
+    }
+}
+
+/// Records an access to `o` (Redis's lookupKey touch / updateLFU).
+#[inline]
+pub fn touch(o: &mut Obj) {
+    if lfu_enabled() {
+        let counter = log_incr(decr_and_return(o.lru));
+        o.lru = (lfu_minutes() << 8) | counter;
+    } else {
+        o.lru = clock::lru_clock();
+    }
+}
+
+/// LFUGetTimeInMinutes: 16 bits of unix minutes.
+fn lfu_minutes() -> u32 {
+    ((clock::wall_ms() / 1000 / 60) & 65535) as u32
+}
+
+/// LFUDecrAndReturn: the counter after decaying one step per
+/// `lfu-decay-time` minutes since the last access (OBJECT FREQ).
+pub fn decr_and_return(stamp: u32) -> u32 {
+    let ldt = stamp >> 8;
+    let counter = stamp & 255;
+    let now = lfu_minutes();
+    let elapsed = if now >= ldt {
+        now - ldt
+    } else {
+        65535 - ldt + now
+    };
+    let decay = LFU_DECAY_TIME.load(Ordering::Relaxed);
+    let periods = if decay > 0 { elapsed / decay } else { 0 };
+    counter.saturating_sub(periods)
+}
+
+thread_local! {
+    static RNG: Cell<u64> = const { Cell::new(0x9E37_79B9_7F4A_7C15) };
+}
+
+/// A cheap uniform value in [0, 1) (xorshift64*).
+fn unit_random() -> f64 {
+    RNG.with(|r| {
+        let mut x = r.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        r.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    })
+}
+
+/// LFULogIncr: increments the 8-bit counter with probability
+/// 1 / ((counter - LFU_INIT_VAL) * lfu-log-factor + 1).
+fn log_incr(counter: u32) -> u32 {
+    if counter >= 255 {
+        return 255;
+    }
+    let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+    let factor = LFU_LOG_FACTOR.load(Ordering::Relaxed) as f64;
+    let p = 1.0 / (base * factor + 1.0);
+    if unit_random() < p {
+        counter + 1
+    } else {
+        counter
+    }
+}
+
+/// What `perform_evictions` achieved.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Outcome {
+    /// Under the limit (or nothing to do).
+    Ok,
+    /// Still over the limit, but the time budget ran out: keep serving.
+    Running,
+    /// Over the limit and nothing (more) can be evicted.
+    Fail,
+}
+
+/// One eviction-pool candidate: higher `score` evicts first.
+struct Candidate {
+    score: u64,
+    db: usize,
+    key: Vec<u8>,
+}
+
+/// Memory the limit is checked against: used memory minus what Redis does
+/// not count (replica output buffers and the AOF buffer, accounted by
+/// their owners in `Server::mem_not_counted_for_evict`).
+fn memory_over_limit(srv: &Server) -> Option<usize> {
+    let max = srv.config.maxmemory as usize;
+    let used = crate::alloc::used_memory();
+    if max == 0 || used <= max {
+        return None;
+    }
+    let counted = used.saturating_sub(srv.mem_not_counted_for_evict());
+    (counted > max).then(|| counted - max)
+}
+
+/// evictionTimeLimitUs: the time one call may spend evicting.
+fn time_limit_us(tenacity: u32) -> Option<u64> {
+    match tenacity {
+        0..=10 => Some(50 * tenacity as u64),
+        11..=99 => Some((500.0 * 1.15f64.powi(tenacity as i32 - 10)) as u64),
+        _ => None,
+    }
+}
+
+/// Evicts keys until memory is under `maxmemory` (Redis's
+/// performEvictions).
+pub fn perform_evictions(srv: &mut Server) -> Outcome {
+    let Some(mut to_free) = memory_over_limit(srv) else {
+        return Outcome::Ok;
+    };
+    if srv.loading {
+        return Outcome::Ok;
+    }
+    let policy = Policy::parse(srv.config.get("maxmemory-policy").unwrap_or("noeviction"));
+    if policy == Policy::NoEviction {
+        return Outcome::Fail;
+    }
+    let samples = srv
+        .config
+        .get("maxmemory-samples")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(5)
+        .max(1);
+    let tenacity = srv
+        .config
+        .get("maxmemory-eviction-tenacity")
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(10);
+    let limit = time_limit_us(tenacity);
+    let lazy = srv
+        .config
+        .get("lazyfree-lazy-eviction")
+        .is_some_and(|v| v == "yes");
+    let start = Instant::now();
+    let mut freed_keys = 0u64;
+    let mut pool: Vec<Candidate> = Vec::with_capacity(POOL_SIZE);
+    loop {
+        let Some((db, key)) = pick_victim(srv, policy, samples, &mut pool) else {
+            return Outcome::Fail;
+        };
+        let before = crate::alloc::used_memory();
+        let removed = srv.dbs[db].remove(&key);
+        drop(removed);
+        let after = crate::alloc::used_memory();
+        srv.stats.evicted_keys += 1;
+        srv.signal_modified_key(None, db, &key);
+        crate::notify::notify(srv, None, crate::notify::EVICTED, "evicted", &key, db);
+        let del = crate::propagate::del_command(lazy);
+        crate::propagate::propagate_now(srv, db, &[del, &key], crate::propagate::TO_ALL);
+        freed_keys += 1;
+        let delta = before.saturating_sub(after);
+        if delta >= to_free {
+            break;
+        }
+        to_free -= delta;
+        // Memory may also have gone elsewhere: re-check every 16 keys,
+        // and respect the time budget.
+        if freed_keys % 16 == 0 {
+            match memory_over_limit(srv) {
+                None => break,
+                Some(left) => to_free = left,
+            }
+            if let Some(us) = limit {
+                if start.elapsed().as_micros() as u64 > us {
+                    return Outcome::Running;
+                }
+            }
+        }
+    }
+    let ms = start.elapsed().as_millis() as u64;
+    srv.latency_add("eviction-cycle", ms);
+    Outcome::Ok
+}
+
+/// Chooses the next key to evict, or None when no db has candidates.
+fn pick_victim(
+    srv: &mut Server,
+    policy: Policy,
+    samples: usize,
+    pool: &mut Vec<Candidate>,
+) -> Option<(usize, Vec<u8>)> {
+    if policy.random() {
+        // Round robin over the dbs, one random key each time.
+        let n = srv.dbs.len();
+        for i in 0..n {
+            let dbi = (srv.evict_next_db + i) % n;
+            let db = &srv.dbs[dbi];
+            let key = if policy.volatile() {
+                db.expires
+                    .random_entry(&mut srv.rng)
+                    .map(|(k, _)| k.as_bytes().to_vec())
+            } else {
+                db.dict
+                    .random_entry(&mut srv.rng)
+                    .map(|(k, _)| k.as_bytes().to_vec())
+            };
+            if let Some(k) = key {
+                srv.evict_next_db = dbi + 1;
+                return Some((dbi, k));
+            }
+        }
+        return None;
+    }
+    loop {
+        let mut sampled_any = false;
+        for dbi in 0..srv.dbs.len() {
+            let db = &srv.dbs[dbi];
+            let total = if policy.volatile() {
+                db.expires.len()
+            } else {
+                db.dict.len()
+            };
+            if total == 0 {
+                continue;
+            }
+            sampled_any = true;
+            populate_pool(srv, dbi, policy, samples, pool);
+        }
+        if !sampled_any {
+            return None;
+        }
+        // Best candidate last; skip ghosts (keys deleted meanwhile).
+        while let Some(c) = pool.pop() {
+            let db = &srv.dbs[c.db];
+            let exists = if policy.volatile() {
+                db.expires.contains_key(&c.key)
+            } else {
+                db.dict.contains_key(&c.key)
+            };
+            if exists {
+                return Some((c.db, c.key));
+            }
+        }
+    }
+}
+
+/// evictionPoolPopulate: samples keys of one db and keeps the pool sorted
+/// by ascending score, at most POOL_SIZE entries.
+fn populate_pool(
+    srv: &mut Server,
+    dbi: usize,
+    policy: Policy,
+    samples: usize,
+    pool: &mut Vec<Candidate>,
+) {
+    let db = &srv.dbs[dbi];
+    let mut picked: Vec<(Vec<u8>, u64)> = Vec::with_capacity(samples);
+    if policy.volatile() {
+        let mut sample = Vec::with_capacity(samples);
+        db.expires.some_entries(&mut srv.rng, samples, &mut sample);
+        for (k, &when) in sample {
+            let score = match policy {
+                Policy::VolatileTtl => u64::MAX - when.max(0) as u64,
+                _ => match db.dict.get(k.as_bytes()) {
+                    Some(o) => object_score(o, policy),
+                    None => continue,
+                },
+            };
+            picked.push((k.as_bytes().to_vec(), score));
+        }
+    } else {
+        let mut sample = Vec::with_capacity(samples);
+        db.dict.some_entries(&mut srv.rng, samples, &mut sample);
+        for (k, o) in sample {
+            picked.push((k.as_bytes().to_vec(), object_score(o, policy)));
+        }
+    }
+    for (key, score) in picked {
+        if pool.len() == POOL_SIZE && pool.first().is_some_and(|c| score <= c.score) {
+            continue;
+        }
+        if pool.iter().any(|c| c.db == dbi && c.key == key) {
+            continue;
+        }
+        let pos = pool.partition_point(|c| c.score < score);
+        pool.insert(
+            pos,
+            Candidate {
+                score,
+                db: dbi,
+                key,
+            },
+        );
+        if pool.len() > POOL_SIZE {
+            pool.remove(0);
+        }
+    }
+}
+
+/// Higher = better eviction candidate: idle ms for LRU, 255 - frequency
+/// for LFU.
+fn object_score(o: &Obj, policy: Policy) -> u64 {
+    if policy.lfu() {
+        255 - decr_and_return(o.lru) as u64
+    } else {
+        clock::idle_secs(o.lru) * 1000
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lfu_counter_grows_logarithmically_and_saturates() {
+        let mut c = LFU_INIT_VAL;
+        for _ in 0..100 {
+            c = log_incr(c);
+        }
+        // With factor 10, 100 hits reach roughly 10-20 (Redis's table).
+        assert!(c > LFU_INIT_VAL && c < 40, "{}", c);
+        assert_eq!(log_incr(255), 255);
+    }
+
+    #[test]
+    fn time_limits_follow_tenacity() {
+        assert_eq!(time_limit_us(10), Some(500));
+        assert_eq!(time_limit_us(0), Some(0));
+        assert_eq!(time_limit_us(100), None);
+        assert!(time_limit_us(20).unwrap_or(0) > 500);
+    }
+
+    #[test]
+    fn decay_subtracts_one_per_period() {
+        let now = lfu_minutes();
+        let stamp = (now.wrapping_sub(3) & 65535) << 8 | 10;
+        LFU_DECAY_TIME.store(1, Ordering::Relaxed);
+        assert_eq!(decr_and_return(stamp), 7);
+        assert_eq!(decr_and_return((now << 8) | 10), 10);
+    }
+}
