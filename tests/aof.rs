@@ -58,6 +58,16 @@ fn start_redis(dir: &Path, extra: &[&str]) -> Server {
     RealRedis::start_with(&args)
 }
 
+/// Waits until the server has loaded its data (no -LOADING replies).
+fn conn_loaded(srv: &Server) -> RawConn {
+    let mut c = srv.conn();
+    assert!(
+        poll_until(DEADLINE, || c.cmd(&["PING"]).starts_with(b"+PONG")),
+        "server still loading"
+    );
+    c
+}
+
 fn ok(c: &mut RawConn, args: &[&str]) {
     let r = c.cmd(args);
     assert!(
@@ -248,7 +258,7 @@ fn kill9_restart_keeps_data_and_redis_loads_it() {
     let opts = ["--aof-use-rdb-preamble", "no"];
     let want = {
         let srv = start(&dir.0, &opts);
-        let mut c = srv.conn();
+        let mut c = conn_loaded(&srv);
         workload(&mut c);
         let snap = snapshot(&mut c);
         assert!(snap.len() > 20, "{:?}", snap);
@@ -262,16 +272,33 @@ fn kill9_restart_keeps_data_and_redis_loads_it() {
         "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
     );
     {
-        let srv = start(&dir.0, &opts);
-        let mut c = srv.conn();
+        let srv = start(
+            &dir.0,
+            &[
+                "--aof-use-rdb-preamble",
+                "no",
+                "--enable-debug-command",
+                "yes",
+            ],
+        );
+        let mut c = conn_loaded(&srv);
         assert_eq!(snapshot(&mut c), want);
         assert!(srv.log().contains("DB loaded from append only file"));
+        // Replayed commands are not counted as calls.
+        let stats = c.cmd_str(&["INFO", "commandstats"]);
+        assert!(!stats.contains("cmdstat_rpush"), "{}", stats);
+        // DEBUG LOADAOF reloads the same data.
+        ok(&mut c, &["SET", "extra", "1"]);
+        ok(&mut c, &["DEBUG", "LOADAOF"]);
+        assert_eq!(val(&mut c, &["GET", "extra"]), "1");
+        ok(&mut c, &["DEL", "extra"]);
+        assert_eq!(snapshot(&mut c), want);
         srv.assert_no_panic();
     }
     check_aof(&dir.0);
     {
         let srv = start_redis(&dir.0, &opts);
-        let mut c = srv.conn();
+        let mut c = conn_loaded(&srv);
         assert_eq!(snapshot(&mut c), want);
     }
 }
@@ -282,7 +309,7 @@ fn ferrokv_loads_redis_aof() {
     let opts = ["--aof-use-rdb-preamble", "no"];
     let want = {
         let srv = start_redis(&dir.0, &opts);
-        let mut c = srv.conn();
+        let mut c = conn_loaded(&srv);
         workload(&mut c);
         // A rewrite too, so there is a command base with data.
         ok(&mut c, &["BGREWRITEAOF"]);
@@ -292,7 +319,7 @@ fn ferrokv_loads_redis_aof() {
         snapshot(&mut c)
     };
     let srv = start(&dir.0, &opts);
-    let mut c = srv.conn();
+    let mut c = conn_loaded(&srv);
     assert_eq!(snapshot(&mut c), want);
     srv.assert_no_panic();
 }
@@ -303,7 +330,7 @@ fn bgrewriteaof_under_writes_loses_nothing() {
     let opts = ["--aof-use-rdb-preamble", "no"];
     let want = {
         let srv = start(&dir.0, &opts);
-        let mut c = srv.conn();
+        let mut c = conn_loaded(&srv);
         workload(&mut c);
         let port = srv.port();
         let writer = std::thread::spawn(move || {
@@ -349,7 +376,7 @@ fn bgrewriteaof_under_writes_loses_nothing() {
     assert!(!m.contains(" type h"), "history left: {}", m);
     check_aof(&dir.0);
     let srv = start(&dir.0, &opts);
-    let mut c = srv.conn();
+    let mut c = conn_loaded(&srv);
     let got = snapshot(&mut c);
     assert_eq!(got, want);
     // The writer's INCRs are spread over dbs 0..3: 600 in total.
@@ -384,7 +411,7 @@ fn truncated_tail() {
     let opts = ["--aof-use-rdb-preamble", "no"];
     let want = {
         let srv = start(&dir.0, &opts);
-        let mut c = srv.conn();
+        let mut c = conn_loaded(&srv);
         ok(&mut c, &["SET", "a", "1"]);
         ok(&mut c, &["RPUSH", "l", "x", "y"]);
         snapshot(&mut c)
@@ -419,7 +446,7 @@ fn truncated_tail() {
     );
     // aof-load-truncated yes (default): loads, truncates, keeps going.
     let srv = start(&dir.0, &opts);
-    let mut c = srv.conn();
+    let mut c = conn_loaded(&srv);
     assert_eq!(snapshot(&mut c), want);
     let log = srv.log();
     assert!(log.contains("!!! Warning: short read while loading the AOF file"));
@@ -429,7 +456,7 @@ fn truncated_tail() {
     drop(srv);
     check_aof(&dir.0);
     let srv = start(&dir.0, &opts);
-    let mut c = srv.conn();
+    let mut c = conn_loaded(&srv);
     assert_eq!(val(&mut c, &["GET", "b"]), "2");
     assert_eq!(val(&mut c, &["DBSIZE"]), "3");
 }
@@ -440,7 +467,7 @@ fn config_set_appendonly_at_runtime() {
     let d = dir.0.to_str().expect("utf8");
     let want = {
         let srv = Server::start(&["--dir", d, "--aof-use-rdb-preamble", "no"]);
-        let mut c = srv.conn();
+        let mut c = conn_loaded(&srv);
         ok(&mut c, &["SET", "before", "1"]);
         ok(&mut c, &["HSET", "h", "a", "1"]);
         ok(&mut c, &["SELECT", "1"]);
@@ -464,7 +491,7 @@ fn config_set_appendonly_at_runtime() {
     );
     check_aof(&dir.0);
     let srv = start(&dir.0, &["--aof-use-rdb-preamble", "no"]);
-    let mut c = srv.conn();
+    let mut c = conn_loaded(&srv);
     assert_eq!(snapshot(&mut c), want);
     // And off again: nothing more is written.
     ok(&mut c, &["CONFIG", "SET", "appendonly", "no"]);
@@ -487,7 +514,7 @@ fn migrates_old_single_file_aof() {
     }
     std::fs::write(dir.0.join("appendonly.aof"), &old).expect("write old aof");
     let srv = start(&dir.0, &[]);
-    let mut c = srv.conn();
+    let mut c = conn_loaded(&srv);
     assert_eq!(val(&mut c, &["GET", "k"]), "v");
     assert_eq!(val(&mut c, &["LLEN", "l"]), "2");
     ok(&mut c, &["SELECT", "5"]);
@@ -511,7 +538,7 @@ fn rdb_preamble_layout_matches_redis() {
     let dir = TempDir::new("aof-preamble");
     let want = {
         let srv = start(&dir.0, &[]);
-        let mut c = srv.conn();
+        let mut c = conn_loaded(&srv);
         assert_eq!(
             manifest_text(&dir.0),
             "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
@@ -550,6 +577,6 @@ fn rdb_preamble_layout_matches_redis() {
     };
     check_aof(&dir.0);
     let srv = start_redis(&dir.0, &[]);
-    let mut c = srv.conn();
+    let mut c = conn_loaded(&srv);
     assert_eq!(snapshot(&mut c), want);
 }

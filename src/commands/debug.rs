@@ -168,6 +168,10 @@ fn debug(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             }
             c.out.ok();
         }
+        (b"loadaof", 2) => {
+            crate::persist::aof_load::debug_loadaof(srv);
+            c.out.ok();
+        }
         (b"reload", _) => {
             for i in 2..argc {
                 if !(a.is(i, "merge") || a.is(i, "noflush") || a.is(i, "nosave")) {

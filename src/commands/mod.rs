@@ -556,8 +556,8 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
 
     // After an AOF write error, writes (and PING) are refused until a write
     // succeeds again (writeCommandsDeniedByDiskError).
-    if (spec.flags & WRITE != 0 || spec.name == "ping")
-        && srv.aof.state != crate::persist::aof::AofState::Off
+    if srv.aof.state != crate::persist::aof::AofState::Off
+        && (spec.flags & WRITE != 0 || spec.name == "ping")
     {
         if let Some(e) = crate::persist::aof::write_denied(srv) {
             reject(srv, c, Some(idx), &e);

@@ -51,32 +51,7 @@ pub fn load_at_startup(srv: &mut Server) {
         Err(msg) => fatal(&msg),
     };
     let start = Instant::now();
-    crate::db::set_loading(true);
-    srv.loading = true;
-    // Replayed commands are not calls: Redis runs their handlers directly,
-    // so command statistics and the slow log stay as they were.
-    let cmd_stats: Vec<_> = srv
-        .commands
-        .entries
-        .iter()
-        .map(|e| e.stats.clone())
-        .collect();
-    let processed = srv.stats.commands_processed;
-    let errors = srv.stats.total_error_replies;
-    let errorstats = srv.stats.errorstats.clone();
-    let slowlog_len = srv.slowlog.len();
-    let ret = load_files(srv, &mut am, &dir, &fname);
-    for (e, s) in srv.commands.entries.iter_mut().zip(cmd_stats) {
-        e.stats = s;
-    }
-    srv.stats.commands_processed = processed;
-    srv.stats.total_error_replies = errors;
-    srv.stats.errorstats = errorstats;
-    while srv.slowlog.len() > slowlog_len {
-        srv.slowlog.pop_front();
-    }
-    srv.loading = false;
-    crate::db::set_loading(false);
+    let ret = load_quietly(srv, &mut am, &dir, &fname);
     match ret {
         LoadResult::Failed | LoadResult::OpenErr => std::process::exit(1),
         LoadResult::NotExist => {}
@@ -89,6 +64,64 @@ pub fn load_at_startup(srv: &mut Server) {
     if aof::open_on_server_start(srv).is_err() {
         std::process::exit(1);
     }
+}
+
+/// Loads with expiry off, keeping command statistics and the slow log as
+/// they were: replayed commands are not calls (Redis runs their handlers
+/// directly).
+fn load_quietly(srv: &mut Server, am: &mut Manifest, dir: &Path, fname: &str) -> LoadResult {
+    crate::db::set_loading(true);
+    srv.loading = true;
+    let cmd_stats: Vec<_> = srv
+        .commands
+        .entries
+        .iter()
+        .map(|e| e.stats.clone())
+        .collect();
+    let processed = srv.stats.commands_processed;
+    let errors = srv.stats.total_error_replies;
+    let errorstats = srv.stats.errorstats.clone();
+    let slowlog_len = srv.slowlog.len();
+    let ret = load_files(srv, am, dir, fname);
+    for (e, s) in srv.commands.entries.iter_mut().zip(cmd_stats) {
+        e.stats = s;
+    }
+    srv.stats.commands_processed = processed;
+    srv.stats.total_error_replies = errors;
+    srv.stats.errorstats = errorstats;
+    while srv.slowlog.len() > slowlog_len {
+        srv.slowlog.pop_front();
+    }
+    srv.loading = false;
+    crate::db::set_loading(false);
+    ret
+}
+
+/// DEBUG LOADAOF: writes what is buffered, empties the dataset and loads
+/// the AOF again. A failed load exits, as in Redis.
+pub fn debug_loadaof(srv: &mut Server) {
+    if srv.aof.state == aof::AofState::On {
+        aof::flush(srv, true);
+    }
+    for db in &mut srv.dbs {
+        db.flush();
+    }
+    let dir = aof::dir_path(srv);
+    let fname = aof::file_name(srv);
+    let mut am = match manifest::load_from_disk(&dir, &fname) {
+        Ok(Some(m)) => m,
+        Ok(None) => Manifest::default(),
+        Err(msg) => fatal(&msg),
+    };
+    // The in-memory manifest stays the one in use (same content).
+    let ret = load_quietly(srv, &mut am, &dir, &fname);
+    if ret != LoadResult::Ok && ret != LoadResult::Empty && ret != LoadResult::NotExist {
+        std::process::exit(1);
+    }
+    // Redis zeroes dirty so the command is neither propagated nor counted.
+    srv.dirty = 0;
+    crate::propagate::prevent_current(srv);
+    warn!("Append Only File loaded by DEBUG LOADAOF");
 }
 
 fn file_size(dir: &Path, name: &str) -> Result<u64, LoadResult> {
