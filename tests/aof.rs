@@ -580,3 +580,36 @@ fn rdb_preamble_layout_matches_redis() {
     let mut c = conn_loaded(&srv);
     assert_eq!(snapshot(&mut c), want);
 }
+
+/// auto-aof-rewrite-percentage / min-size: the cron starts a rewrite once
+/// the AOF grew enough, and the base then holds everything.
+#[test]
+fn automatic_rewrite_on_growth() {
+    let dir = TempDir::new("aof-auto");
+    let opts = [
+        "--aof-use-rdb-preamble",
+        "no",
+        "--auto-aof-rewrite-min-size",
+        "4096",
+        "--auto-aof-rewrite-percentage",
+        "100",
+    ];
+    let srv = start(&dir.0, &opts);
+    let mut c = conn_loaded(&srv);
+    let v = "x".repeat(100);
+    for i in 0..100 {
+        ok(&mut c, &["SET", &format!("k{}", i % 10), &v]);
+    }
+    assert!(
+        poll_until(DEADLINE, || info_field(&mut c, "aof_rewrites") != "0"),
+        "no automatic rewrite"
+    );
+    wait_rewrite_done(&mut c);
+    assert!(srv.log().contains("Starting automatic rewriting of AOF on"));
+    let want = snapshot(&mut c);
+    drop(c);
+    drop(srv);
+    let srv = start(&dir.0, &opts);
+    let mut c = conn_loaded(&srv);
+    assert_eq!(snapshot(&mut c), want);
+}

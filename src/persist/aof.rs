@@ -673,12 +673,45 @@ pub fn rewrite_background(srv: &mut Server) -> Result<(), ()> {
     }
 }
 
+/// aof-rewrite-incremental-fsync: fsync every 4 MB written (rioSetAutoSync).
+const AUTOSYNC_BYTES: u64 = 4 * 1024 * 1024;
+
+struct AutoSync {
+    file: File,
+    unsynced: u64,
+    every: u64,
+}
+
+impl Write for AutoSync {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.unsynced += n as u64;
+        if self.unsynced >= self.every {
+            self.file.sync_data()?;
+            self.unsynced = 0;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// Writes a complete base (RDB preamble or commands) to `path` through a
 /// temp file, fsyncs and renames it (rewriteAppendOnlyFile).
 pub fn rewrite_to_file(srv: &Server, path: &Path, pid: i32) -> io::Result<()> {
     let tmp = PathBuf::from(format!("temp-rewriteaof-{}.aof", pid));
     let r = (|| -> io::Result<()> {
-        let f = File::create(&tmp)?;
+        let f = AutoSync {
+            file: File::create(&tmp)?,
+            unsynced: 0,
+            every: if srv.config.aof_rewrite_incremental_fsync {
+                AUTOSYNC_BYTES
+            } else {
+                u64::MAX
+            },
+        };
         let mut w = io::BufWriter::with_capacity(64 * 1024, f);
         if srv.config.aof_use_rdb_preamble {
             let info = crate::persist::rdb::SaveInfo {
@@ -690,7 +723,7 @@ pub fn rewrite_to_file(srv: &Server, path: &Path, pid: i32) -> io::Result<()> {
             super::aof_rewrite::write_commands(srv, &mut w)?;
         }
         let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
+        f.file.sync_all()?;
         Ok(())
     })();
     if let Err(e) = r {

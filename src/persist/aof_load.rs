@@ -322,7 +322,7 @@ fn parse_command(
             return Err(Stop::Format);
         }
         let len = len as usize;
-        if next + len + 2 > data.len() {
+        if len.checked_add(next + 2).is_none_or(|end| end > data.len()) {
             return Err(Stop::Eof);
         }
         ranges.push((next, len));
