@@ -166,6 +166,8 @@ pub struct Server {
     pub prop: crate::propagate::Propagation,
     /// The forked child writing a snapshot, if any.
     pub child: Option<crate::persist::child::ChildInfo>,
+    /// The append-only file (server.aof_*).
+    pub aof: crate::persist::aof::Aof,
     /// Where random eviction resumes its round robin over the dbs.
     pub evict_next_db: usize,
     /// RDB persistence state (last save status, BGSAVE bookkeeping).
@@ -234,6 +236,7 @@ impl Server {
             client_tokens: HashMap::new(),
             prop: crate::propagate::Propagation::new(),
             child: None,
+            aof: crate::persist::aof::Aof::new(),
             evict_next_db: 0,
             rdb: Default::default(),
         };
@@ -419,6 +422,7 @@ impl Server {
         }
         self.databases_cron();
         crate::persist::rdb_server::cron(self);
+        crate::persist::aof::cron(self);
         if self.config.dynamic_hz {
             // Redis doubles hz per 200 clients (MAX_CLIENTS_PER_CLOCK_TICK).
             let mut hz = self.config.hz;

@@ -332,6 +332,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(scripting::COMMANDS)
         .chain(streams::COMMANDS)
         .chain(persistence::COMMANDS)
+        .chain(crate::persist::aof::COMMANDS)
 }
 
 impl CommandTable {
@@ -560,6 +561,18 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         reject(srv, c, Some(idx), &CmdError::Static(error::MISCONF));
         finish_reply(c, reply_start);
         return;
+    }
+
+    // After an AOF write error, writes (and PING) are refused until a write
+    // succeeds again (writeCommandsDeniedByDiskError).
+    if (spec.flags & WRITE != 0 || spec.name == "ping")
+        && srv.aof.state != crate::persist::aof::AofState::Off
+    {
+        if let Some(e) = crate::persist::aof::write_denied(srv) {
+            reject(srv, c, Some(idx), &e);
+            finish_reply(c, reply_start);
+            return;
+        }
     }
 
     if c.out.resp == 2

@@ -366,6 +366,7 @@ fn shutdown(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 pub fn finish_shutdown(srv: &mut Server) -> i32 {
     let f = srv.shutdown.unwrap_or_default();
     warn!("User requested shutdown...");
+    crate::persist::aof::on_shutdown(srv);
     let save_configured = !crate::persist::rdb_server::save_params(srv).is_empty();
     if !f.nosave && (f.save || save_configured) && !crate::persist::rdb_server::shutdown_save(srv) {
         return 1;
