@@ -177,9 +177,6 @@ pub const DEBUG_QUICKLIST_THRESHOLD: &str =
     "ERR argument must be a memory value bigger than 1 and smaller than 4gb";
 pub const DEBUG_RELOAD_OPTIONS: &str =
     "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";
-/// ferrokv-specific: no RDB persistence yet.
-pub const DEBUG_RELOAD_UNSUPPORTED: &str =
-    "ERR DEBUG RELOAD is not supported: RDB persistence is not implemented yet";
 
 // hash type (t_hash.c)
 pub const HASH_NOT_INTEGER: &str = "ERR hash value is not an integer";
@@ -488,6 +485,21 @@ pub const SCRIPT_DEBUG_MODE: &str = "ERR Use SCRIPT DEBUG YES/SYNC/NO";
 pub const SCRIPT_DEBUG_UNSUPPORTED: &str =
     "ERR SCRIPT DEBUG YES/SYNC is not supported by this server";
 pub const FUNCTION_LIST_NO_LIBNAME: &str = "ERR library name argument was not given";
+
+// ---- persistence: RDB (SAVE / BGSAVE / DUMP / RESTORE / DEBUG RELOAD) ---------
+pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
+pub const BGSAVE_CHILD_ACTIVE: &str = "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.";
+/// Redis's shared.err.
+pub const GENERIC_ERR: &str = "ERR";
+pub const DUMP_PAYLOAD_WRONG: &str = "ERR DUMP payload version or checksum are wrong";
+pub const RESTORE_BAD_DATA: &str = "ERR Bad data format";
+pub const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
+pub const RESTORE_BAD_TTL: &str = "ERR Invalid TTL value, must be >= 0";
+pub const RESTORE_BAD_IDLETIME: &str = "ERR Invalid IDLETIME value, must be >= 0";
+pub const RESTORE_BAD_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+pub const DEBUG_RELOAD_LOAD: &str = "ERR Error trying to load the RDB dump, check server logs.";
+pub const SHUTDOWN_ERRORS: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
 
 // ---- append-only file (persist::aof) ----
 pub const AOF_REWRITE_IN_PROGRESS: &str =

@@ -204,6 +204,7 @@ fn main() {
     );
     info!("Running mode=standalone, port={}.", srv.tcp_port);
     warn!("Server initialized");
+    load_data(&mut srv);
     // appendonly yes: the AOF is loaded instead of the RDB.
     ferrokv::persist::aof::load_at_startup(&mut srv);
     let unixsocket = srv.config.get("unixsocket").unwrap_or("").to_string();
@@ -221,4 +222,12 @@ fn main() {
         let _ = std::fs::remove_file(&unixsocket);
     }
     std::process::exit(code);
+}
+
+/// Loads the RDB file at startup (before "Ready to accept connections");
+/// the AOF, when enabled, is loaded instead by the AOF module.
+fn load_data(srv: &mut Server) {
+    if !srv.config.get_bool("appendonly") {
+        ferrokv::persist::rdb_server::load_at_startup(srv);
+    }
 }

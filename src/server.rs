@@ -170,6 +170,8 @@ pub struct Server {
     pub aof: crate::persist::aof::Aof,
     /// Where random eviction resumes its round robin over the dbs.
     pub evict_next_db: usize,
+    /// RDB persistence state (last save status, BGSAVE bookkeeping).
+    pub rdb: crate::persist::rdb_server::RdbState,
 }
 
 impl Server {
@@ -236,6 +238,7 @@ impl Server {
             child: None,
             aof: crate::persist::aof::Aof::new(),
             evict_next_db: 0,
+            rdb: Default::default(),
         };
         srv.sync_notify_mask();
         srv
@@ -418,6 +421,7 @@ impl Server {
             self.drain_key_events(None);
         }
         self.databases_cron();
+        crate::persist::rdb_server::cron(self);
         crate::persist::aof::cron(self);
         if self.config.dynamic_hz {
             // Redis doubles hz per 200 clients (MAX_CLIENTS_PER_CLOCK_TICK).

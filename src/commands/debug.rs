@@ -173,12 +173,20 @@ fn debug(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             c.out.ok();
         }
         (b"reload", _) => {
+            let (mut merge, mut flush, mut save) = (false, true, true);
             for i in 2..argc {
-                if !(a.is(i, "merge") || a.is(i, "noflush") || a.is(i, "nosave")) {
+                if a.is(i, "merge") {
+                    merge = true;
+                } else if a.is(i, "noflush") {
+                    flush = false;
+                } else if a.is(i, "nosave") {
+                    save = false;
+                } else {
                     return Err(CmdError::Static(error::DEBUG_RELOAD_OPTIONS));
                 }
             }
-            return Err(CmdError::Static(error::DEBUG_RELOAD_UNSUPPORTED));
+            crate::persist::rdb_server::debug_reload(srv, merge, flush, save)?;
+            c.out.ok();
         }
         (b"log", 3) => {
             tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(a.get(2)));

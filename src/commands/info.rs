@@ -301,7 +301,7 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
     field!(s, "rss_overhead_bytes", "0");
     field!(s, "mem_fragmentation_ratio", "{:.2}", ratio(rss, used));
     field!(s, "mem_fragmentation_bytes", "{}", rss as i64 - used as i64);
-    field!(s, "mem_not_counted_for_evict", "0");
+    field!(s, "mem_not_counted_for_evict", "{}", srv.mem_not_counted_for_evict());
     field!(s, "mem_replication_backlog", "0");
     field!(s, "mem_total_replication_buffers", "0");
     field!(s, "mem_clients_slaves", "0");
@@ -325,15 +325,44 @@ fn persistence_section(srv: &Server, s: &mut String) {
     field!(s, "current_save_keys_processed", "0");
     field!(s, "current_save_keys_total", "0");
     field!(s, "rdb_changes_since_last_save", "{}", srv.dirty);
-    field!(s, "rdb_bgsave_in_progress", "0");
+    let rdb_child = srv
+        .child
+        .as_ref()
+        .filter(|ch| ch.kind == crate::persist::child::ChildKind::Rdb);
+    field!(s, "rdb_bgsave_in_progress", "{}", rdb_child.is_some() as u8);
     field!(s, "rdb_last_save_time", "{}", srv.lastsave);
-    field!(s, "rdb_last_bgsave_status", "ok");
-    field!(s, "rdb_last_bgsave_time_sec", "-1");
-    field!(s, "rdb_current_bgsave_time_sec", "-1");
-    field!(s, "rdb_saves", "0");
+    field!(
+        s,
+        "rdb_last_bgsave_status",
+        "{}",
+        if srv.rdb.last_bgsave_ok { "ok" } else { "err" }
+    );
+    field!(
+        s,
+        "rdb_last_bgsave_time_sec",
+        "{}",
+        srv.rdb.last_bgsave_time_sec
+    );
+    field!(
+        s,
+        "rdb_current_bgsave_time_sec",
+        "{}",
+        rdb_child.map_or(-1, |ch| (crate::clock::wall_ms() - ch.start_ms) / 1000)
+    );
+    field!(s, "rdb_saves", "{}", srv.rdb.saves);
     field!(s, "rdb_last_cow_size", "0");
-    field!(s, "rdb_last_load_keys_expired", "0");
-    field!(s, "rdb_last_load_keys_loaded", "0");
+    field!(
+        s,
+        "rdb_last_load_keys_expired",
+        "{}",
+        srv.rdb.last_load_keys_expired
+    );
+    field!(
+        s,
+        "rdb_last_load_keys_loaded",
+        "{}",
+        srv.rdb.last_load_keys_loaded
+    );
     crate::persist::aof::info_fields(srv, s);
     field!(s, "module_fork_in_progress", "0");
     field!(s, "module_fork_last_cow_size", "0");
@@ -417,8 +446,8 @@ fn stats_section(srv: &Server, c: &Client, s: &mut String) {
     field!(s, "pubsub_channels", "0");
     field!(s, "pubsub_patterns", "0");
     field!(s, "pubsubshard_channels", "0");
-    field!(s, "latest_fork_usec", "0");
-    field!(s, "total_forks", "0");
+    field!(s, "latest_fork_usec", "{}", srv.stats.latest_fork_usec);
+    field!(s, "total_forks", "{}", srv.stats.total_forks);
     field!(s, "migrate_cached_sockets", "0");
     field!(s, "slave_expires_tracked_keys", "0");
     field!(s, "active_defrag_hits", "0");

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod lists;
 pub mod memory;
 pub mod multi;
+pub mod persistence;
 pub mod pubsub;
 pub mod scripting;
 pub mod server_cmds;
@@ -330,6 +331,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(memory::COMMANDS)
         .chain(scripting::COMMANDS)
         .chain(streams::COMMANDS)
+        .chain(persistence::COMMANDS)
         .chain(crate::persist::aof::COMMANDS)
 }
 
@@ -550,6 +552,13 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         && crate::alloc::used_memory() as u64 > srv.config.maxmemory
     {
         reject(srv, c, Some(idx), &CmdError::Static(error::OOM));
+        finish_reply(c, reply_start);
+        return;
+    }
+    if (spec.flags & WRITE != 0 || spec.name == "ping")
+        && crate::persist::rdb_server::writes_denied(srv)
+    {
+        reject(srv, c, Some(idx), &CmdError::Static(error::MISCONF));
         finish_reply(c, reply_start);
         return;
     }

@@ -277,8 +277,12 @@ fn flushall(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     crate::tracking::invalidate_all(srv, Some(c));
     let n: usize = srv.dbs.iter_mut().map(|d| d.flush()).sum();
+    srv.dirty += n as u64;
+    // flushAllDataAndResetRDB: a running BGSAVE is killed and, with save
+    // points, the now empty dataset is saved right away.
+    crate::persist::rdb_server::after_flushall(srv);
     // Redis counts one extra change so that FLUSHALL always propagates.
-    srv.dirty += n as u64 + 1;
+    srv.dirty += 1;
     c.out.ok();
     Ok(())
 }
@@ -363,12 +367,9 @@ pub fn finish_shutdown(srv: &mut Server) -> i32 {
     let f = srv.shutdown.unwrap_or_default();
     warn!("User requested shutdown...");
     crate::persist::aof::on_shutdown(srv);
-    let save_configured = srv.config.get("save").is_some_and(|s| !s.trim().is_empty());
-    if !f.nosave && (f.save || save_configured) {
-        // There is no RDB support in this version: nothing is written.
-        warn!(
-            "Not saving the final RDB snapshot: RDB persistence is not supported by this version."
-        );
+    let save_configured = !crate::persist::rdb_server::save_params(srv).is_empty();
+    if !f.nosave && (f.save || save_configured) && !crate::persist::rdb_server::shutdown_save(srv) {
+        return 1;
     }
     if srv.config.get("pidfile").is_some_and(|p| !p.is_empty()) {
         info!("Removing the pid file.");

@@ -7,4 +7,8 @@ pub mod aof_load;
 pub mod aof_manifest;
 pub mod aof_rewrite;
 pub mod child;
+pub mod lzf;
 pub mod rdb;
+pub mod rdb_legacy;
+pub mod rdb_load;
+pub mod rdb_server;

@@ -2,10 +2,78 @@
 //! function libraries) into the file format `redis-check-rdb` and real
 //! redis-server read, and loading it back — Redis's rdb.c.
 //!
-//! SKELETON: the RDB worker replaces these bodies.
+//! This module holds the public API and the encoder (`rdbSaveRio`,
+//! `rdbSaveObject`); `rdb_load` decodes (including the older encodings
+//! 7.0 still reads, with `rdb_legacy` for ziplists and zipmaps), and
+//! `rdb_server` wires SAVE/BGSAVE, save points, startup loading and the
+//! INFO fields. Values are written in exactly the encodings Redis 7.0
+//! writes: listpack and intset blobs are copied byte for byte, strings
+//! are integer-encoded or LZF-compressed under Redis's rules.
 
+use crate::ds::listpack::Listpack;
+use crate::object::Value;
+use crate::persist::lzf;
 use crate::server::Server;
+use crate::types::hash::HashValue;
+use crate::types::set::SetValue;
+use crate::types::stream::{StreamId, StreamValue};
+use crate::types::zset::ZSetValue;
 use std::io::{self, Read, Write};
+
+pub use crate::persist::rdb_load::{decode_dump_payload, DumpError};
+
+/// RDB_VERSION of Redis 7.0.
+pub const RDB_VERSION: u16 = 10;
+
+// Object types (rdb.h).
+pub const TYPE_STRING: u8 = 0;
+pub const TYPE_LIST: u8 = 1;
+pub const TYPE_SET: u8 = 2;
+pub const TYPE_ZSET: u8 = 3;
+pub const TYPE_HASH: u8 = 4;
+pub const TYPE_ZSET_2: u8 = 5;
+pub const TYPE_MODULE_2: u8 = 7;
+pub const TYPE_HASH_ZIPMAP: u8 = 9;
+pub const TYPE_LIST_ZIPLIST: u8 = 10;
+pub const TYPE_SET_INTSET: u8 = 11;
+pub const TYPE_ZSET_ZIPLIST: u8 = 12;
+pub const TYPE_HASH_ZIPLIST: u8 = 13;
+pub const TYPE_LIST_QUICKLIST: u8 = 14;
+pub const TYPE_STREAM_LISTPACKS: u8 = 15;
+pub const TYPE_HASH_LISTPACK: u8 = 16;
+pub const TYPE_ZSET_LISTPACK: u8 = 17;
+pub const TYPE_LIST_QUICKLIST_2: u8 = 18;
+pub const TYPE_STREAM_LISTPACKS_2: u8 = 19;
+
+// Opcodes.
+pub const OPCODE_FUNCTION2: u8 = 245;
+pub const OPCODE_FUNCTION_PRE_GA: u8 = 246;
+pub const OPCODE_MODULE_AUX: u8 = 247;
+pub const OPCODE_IDLE: u8 = 248;
+pub const OPCODE_FREQ: u8 = 249;
+pub const OPCODE_AUX: u8 = 250;
+pub const OPCODE_RESIZEDB: u8 = 251;
+pub const OPCODE_EXPIRETIME_MS: u8 = 252;
+pub const OPCODE_EXPIRETIME: u8 = 253;
+pub const OPCODE_SELECTDB: u8 = 254;
+pub const OPCODE_EOF: u8 = 255;
+
+// Special string encodings (RDB_ENCVAL | n).
+pub const ENC_INT8: u8 = 0;
+pub const ENC_INT16: u8 = 1;
+pub const ENC_INT32: u8 = 2;
+pub const ENC_LZF: u8 = 3;
+
+/// Quicklist node containers.
+pub const QUICKLIST_NODE_PLAIN: u64 = 1;
+pub const QUICKLIST_NODE_PACKED: u64 = 2;
+
+/// Stream entry flags (t_stream.c).
+pub const STREAM_ITEM_FLAG_DELETED: i64 = 1;
+pub const STREAM_ITEM_FLAG_SAMEFIELDS: i64 = 2;
+
+/// The CRC-64 Redis uses (Jones polynomial, reflected).
+pub static CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
 
 /// What goes into the aux fields besides the fixed ones.
 #[derive(Clone, Debug, Default)]
@@ -27,6 +95,8 @@ pub struct LoadInfo {
     pub repl_id: Option<String>,
     pub repl_offset: Option<i64>,
     pub aof_base: bool,
+    /// Keys with an empty value that were skipped (Redis 7.0 counts them).
+    pub empty_keys_skipped: u64,
 }
 
 /// Why a load failed.
@@ -43,25 +113,404 @@ impl From<io::Error> for LoadError {
     }
 }
 
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Io(e) => write!(f, "{}", e),
+            LoadError::Corrupt(s) => write!(f, "{}", s),
+        }
+    }
+}
+
+/// Encoder settings taken from the config once per save.
+#[derive(Clone, Copy)]
+pub struct EncOpts {
+    /// rdbcompression: LZF for strings longer than 20 bytes.
+    pub compress: bool,
+    /// Write IDLE (LRU policies) or FREQ (LFU policies) before keys.
+    pub lru: bool,
+    pub lfu: bool,
+}
+
+impl EncOpts {
+    pub fn from_server(srv: &Server) -> EncOpts {
+        let policy = srv.config.get("maxmemory-policy").unwrap_or("");
+        EncOpts {
+            compress: srv.config.get_bool("rdbcompression"),
+            lru: policy.ends_with("lru"),
+            lfu: policy.ends_with("lfu"),
+        }
+    }
+}
+
 /// Writes the complete RDB (header, aux, functions, every db, EOF,
 /// checksum) for the dataset in `srv`.
-pub fn write_rdb<W: Write>(srv: &Server, mut w: W, info: &SaveInfo) -> io::Result<()> {
-    let _ = (srv, info);
-    let mut buf = b"REDIS0010".to_vec();
-    buf.push(0xff);
-    let crc = crc::Crc::<u64>::new(&crc::CRC_64_REDIS).checksum(&buf);
-    buf.extend_from_slice(&crc.to_le_bytes());
-    w.write_all(&buf)
+pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()> {
+    let opts = EncOpts::from_server(srv);
+    let checksum = srv.config.get_bool("rdbchecksum");
+    let mut out = Out::new(w, checksum);
+    let b = &mut out.buf;
+    let c = opts.compress;
+    b.extend_from_slice(format!("REDIS{:04}", RDB_VERSION).as_bytes());
+    aux_str(b, b"redis-ver", crate::server::REDIS_VERSION.as_bytes(), c);
+    aux_int(b, b"redis-bits", 64, c);
+    aux_int(b, b"ctime", crate::clock::wall_ms() / 1000, c);
+    aux_int(b, b"used-mem", crate::alloc::used_memory() as i64, c);
+    if let (Some(db), Some(id), Some(off)) =
+        (info.repl_stream_db, info.repl_id.as_ref(), info.repl_offset)
+    {
+        aux_int(b, b"repl-stream-db", db as i64, c);
+        aux_str(b, b"repl-id", id.as_bytes(), c);
+        aux_int(b, b"repl-offset", off, c);
+    }
+    aux_int(b, b"aof-base", info.aof_base as i64, c);
+    for lib in srv.scripting.functions.libs.values() {
+        b.push(OPCODE_FUNCTION2);
+        save_raw_string(b, &lib.code, opts.compress);
+    }
+    out.flush_some()?;
+    let lru_now = crate::clock::lru_clock();
+    for db in &srv.dbs {
+        if db.dict.is_empty() {
+            continue;
+        }
+        let b = &mut out.buf;
+        b.push(OPCODE_SELECTDB);
+        save_len(b, db.id as u64);
+        b.push(OPCODE_RESIZEDB);
+        save_len(b, db.dict.len() as u64);
+        save_len(b, db.expires.len() as u64);
+        for (key, obj) in db.dict.iter() {
+            let b = &mut out.buf;
+            if let Some(&when) = db.expires.get(key.as_bytes()) {
+                b.push(OPCODE_EXPIRETIME_MS);
+                b.extend_from_slice(&when.to_le_bytes());
+            }
+            if opts.lru {
+                let idle = if lru_now >= obj.lru {
+                    lru_now - obj.lru
+                } else {
+                    lru_now + ((1 << 24) - 1) - obj.lru
+                };
+                b.push(OPCODE_IDLE);
+                save_len(b, idle as u64);
+            } else if opts.lfu {
+                b.push(OPCODE_FREQ);
+                b.push((obj.lru & 0xff) as u8);
+            }
+            b.push(object_type(&obj.value));
+            save_raw_string(b, key.as_bytes(), opts.compress);
+            save_object(b, &obj.value, opts);
+            out.flush_some()?;
+        }
+    }
+    out.buf.push(OPCODE_EOF);
+    out.finish()
+}
+
+/// Buffers output, feeds the checksum and writes in large chunks.
+struct Out<W: Write> {
+    w: W,
+    digest: Option<crc::Digest<'static, u64>>,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Out<W> {
+    fn new(w: W, checksum: bool) -> Self {
+        Out {
+            w,
+            digest: checksum.then(|| CRC64.digest()),
+            buf: Vec::with_capacity(1 << 16),
+        }
+    }
+
+    fn flush_some(&mut self) -> io::Result<()> {
+        if self.buf.len() >= 1 << 16 {
+            self.flush_all()?;
+        }
+        Ok(())
+    }
+
+    fn flush_all(&mut self) -> io::Result<()> {
+        if let Some(d) = self.digest.as_mut() {
+            d.update(&self.buf);
+        }
+        self.w.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.flush_all()?;
+        let crc = self.digest.take().map(|d| d.finalize()).unwrap_or(0);
+        self.w.write_all(&crc.to_le_bytes())?;
+        self.w.flush()
+    }
+}
+
+fn aux_str(b: &mut Vec<u8>, key: &[u8], val: &[u8], compress: bool) {
+    b.push(OPCODE_AUX);
+    save_raw_string(b, key, compress);
+    save_raw_string(b, val, compress);
+}
+
+fn aux_int(b: &mut Vec<u8>, key: &[u8], val: i64, compress: bool) {
+    let mut tmp = [0u8; 20];
+    let s = crate::util::num::format_i64(val, &mut tmp).to_vec();
+    aux_str(b, key, &s, compress);
+}
+
+/// `rdbSaveLen`.
+pub fn save_len(b: &mut Vec<u8>, n: u64) {
+    if n < 1 << 6 {
+        b.push(n as u8);
+    } else if n < 1 << 14 {
+        b.push(0x40 | (n >> 8) as u8);
+        b.push(n as u8);
+    } else if n <= u32::MAX as u64 {
+        b.push(0x80);
+        b.extend_from_slice(&(n as u32).to_be_bytes());
+    } else {
+        b.push(0x81);
+        b.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+/// `rdbEncodeInteger`: the special int encodings for values in i32 range.
+fn encode_int(b: &mut Vec<u8>, v: i64) -> bool {
+    if v >= i8::MIN as i64 && v <= i8::MAX as i64 {
+        b.push(0xc0 | ENC_INT8);
+        b.push(v as i8 as u8);
+    } else if v >= i16::MIN as i64 && v <= i16::MAX as i64 {
+        b.push(0xc0 | ENC_INT16);
+        b.extend_from_slice(&(v as i16).to_le_bytes());
+    } else if v >= i32::MIN as i64 && v <= i32::MAX as i64 {
+        b.push(0xc0 | ENC_INT32);
+        b.extend_from_slice(&(v as i32).to_le_bytes());
+    } else {
+        return false;
+    }
+    true
+}
+
+/// `rdbSaveRawString`: int encoding for short numeric strings, LZF for
+/// strings over 20 bytes when compression is on, else length + bytes.
+pub fn save_raw_string(b: &mut Vec<u8>, s: &[u8], compress: bool) {
+    if s.len() <= 11 {
+        if let Some(v) = crate::util::num::parse_i64(s) {
+            let mut tmp = [0u8; 20];
+            if crate::util::num::format_i64(v, &mut tmp) == s && encode_int(b, v) {
+                return;
+            }
+        }
+    }
+    if compress && s.len() > 20 {
+        if let Some(c) = lzf::compress(s, s.len() - 4) {
+            b.push(0xc0 | ENC_LZF);
+            save_len(b, c.len() as u64);
+            save_len(b, s.len() as u64);
+            b.extend_from_slice(&c);
+            return;
+        }
+    }
+    save_len(b, s.len() as u64);
+    b.extend_from_slice(s);
+}
+
+/// `rdbSaveLongLongAsStringObject` (int-encoded string objects).
+fn save_ll_string(b: &mut Vec<u8>, v: i64) {
+    if !encode_int(b, v) {
+        let mut tmp = [0u8; 20];
+        let s = crate::util::num::format_i64(v, &mut tmp);
+        save_len(b, s.len() as u64);
+        b.extend_from_slice(s);
+    }
+}
+
+/// `rdbSaveObjectType`.
+pub fn object_type(v: &Value) -> u8 {
+    match v {
+        Value::Int(_) | Value::Inline(_) | Value::Emb(_) | Value::Raw(_) => TYPE_STRING,
+        Value::List(_) => TYPE_LIST_QUICKLIST_2,
+        Value::Set(s) => match **s {
+            SetValue::Intset(_) => TYPE_SET_INTSET,
+            _ => TYPE_SET,
+        },
+        Value::ZSet(z) => match **z {
+            ZSetValue::Listpack(_) => TYPE_ZSET_LISTPACK,
+            ZSetValue::Skiplist(_) => TYPE_ZSET_2,
+        },
+        Value::Hash(h) => match **h {
+            HashValue::Listpack(_) => TYPE_HASH_LISTPACK,
+            HashValue::Table(_) => TYPE_HASH,
+        },
+        Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
+    }
+}
+
+/// `rdbSaveObject`: the value body (after the type byte and key).
+pub fn save_object(b: &mut Vec<u8>, v: &Value, opts: EncOpts) {
+    let c = opts.compress;
+    match v {
+        Value::Int(n) => save_ll_string(b, *n),
+        Value::Inline(s) => save_raw_string(b, s.as_bytes(), c),
+        Value::Emb(s) => save_raw_string(b, s.as_bytes(), c),
+        Value::Raw(s) => save_raw_string(b, s, c),
+        Value::List(l) => {
+            let ql = l.quicklist();
+            save_len(b, ql.node_count() as u64);
+            for node in ql.nodes() {
+                save_len(b, QUICKLIST_NODE_PACKED);
+                save_raw_string(b, node.listpack().as_bytes(), c);
+            }
+        }
+        Value::Set(s) => match &**s {
+            SetValue::Intset(is) => save_raw_string(b, is.as_bytes(), c),
+            SetValue::Hash(d) => {
+                save_len(b, d.len() as u64);
+                for (m, _) in d.iter() {
+                    save_raw_string(b, m.as_bytes(), c);
+                }
+            }
+        },
+        Value::ZSet(z) => match &**z {
+            ZSetValue::Listpack(lp) => save_raw_string(b, lp.as_bytes(), c),
+            ZSetValue::Skiplist(z) => {
+                save_len(b, z.len() as u64);
+                // Tail to head, as Redis (loading then inserts at the head).
+                for (ele, score) in z.rev_iter() {
+                    save_raw_string(b, ele, c);
+                    b.extend_from_slice(&score.to_le_bytes());
+                }
+            }
+        },
+        Value::Hash(h) => match &**h {
+            HashValue::Listpack(lp) => save_raw_string(b, lp.as_bytes(), c),
+            HashValue::Table(d) => {
+                save_len(b, d.len() as u64);
+                for (f, v) in d.iter() {
+                    save_raw_string(b, f.as_bytes(), c);
+                    save_raw_string(b, v.as_bytes(), c);
+                }
+            }
+        },
+        Value::Stream(s) => save_stream(b, s, c),
+    }
+}
+
+/// Streams as RDB_TYPE_STREAM_LISTPACKS_2: the listpack nodes rebuilt
+/// Redis's way (master entry, then flags / ID deltas / fields per entry,
+/// see t_stream.c streamAppendItem) from our node layout, then the
+/// metadata and (no) consumer groups.
+fn save_stream(b: &mut Vec<u8>, s: &StreamValue, compress: bool) {
+    let nodes = stream_nodes(s);
+    save_len(b, nodes.len() as u64);
+    for (master, lp) in &nodes {
+        let mut key = [0u8; 16];
+        key[..8].copy_from_slice(&master.ms.to_be_bytes());
+        key[8..].copy_from_slice(&master.seq.to_be_bytes());
+        save_raw_string(b, &key, compress);
+        save_raw_string(b, lp.as_bytes(), compress);
+    }
+    save_len(b, s.len() as u64);
+    save_len(b, s.last_id.ms);
+    save_len(b, s.last_id.seq);
+    let first = s.first_id().unwrap_or_default();
+    save_len(b, first.ms);
+    save_len(b, first.seq);
+    save_len(b, s.max_deleted_id.ms);
+    save_len(b, s.max_deleted_id.seq);
+    save_len(b, s.entries_added);
+    save_len(b, 0); // consumer groups
+}
+
+/// Builds the listpack of each node holding live entries.
+fn stream_nodes(s: &StreamValue) -> Vec<(StreamId, Listpack)> {
+    let mut out = Vec::new();
+    let mut from: Option<StreamId> = None;
+    let mut ranges: Vec<(Option<StreamId>, Option<StreamId>)> = Vec::new();
+    for (_, last) in s.node_layout() {
+        ranges.push((from, Some(last)));
+        from = last.incr();
+        if from.is_none() {
+            break;
+        }
+    }
+    // Entries past the recorded layout (never expected) get their own node.
+    if from.is_some() || ranges.is_empty() {
+        ranges.push((from, None));
+    }
+    for (lo, hi) in ranges {
+        let lo = lo.unwrap_or(StreamId::MIN);
+        let items: Vec<_> = match hi {
+            Some(hi) if hi < lo => continue,
+            Some(hi) => s.entries.range(lo..=hi).collect(),
+            None => s.entries.range(lo..).collect(),
+        };
+        for chunk in items.chunks(if hi.is_some() { usize::MAX } else { 100 }) {
+            if let Some(node) = build_stream_node(chunk) {
+                out.push(node);
+            }
+        }
+    }
+    out
+}
+
+type FieldsRef<'a> = &'a Vec<(Vec<u8>, Vec<u8>)>;
+
+fn build_stream_node(items: &[(&StreamId, FieldsRef<'_>)]) -> Option<(StreamId, Listpack)> {
+    let (&master, mfields) = *items.first()?;
+    let mut lp = Listpack::new();
+    lp.append_int(items.len() as i64);
+    lp.append_int(0);
+    lp.append_int(mfields.len() as i64);
+    for (f, _) in mfields.iter() {
+        lp.append(f);
+    }
+    lp.append_int(0);
+    for (&id, fields) in items {
+        let same = fields.len() == mfields.len()
+            && fields.iter().zip(mfields.iter()).all(|(a, b)| a.0 == b.0);
+        lp.append_int(if same { STREAM_ITEM_FLAG_SAMEFIELDS } else { 0 });
+        lp.append_int(id.ms.wrapping_sub(master.ms) as i64);
+        lp.append_int(id.seq.wrapping_sub(master.seq) as i64);
+        let n = fields.len() as i64;
+        if same {
+            for (_, v) in fields.iter() {
+                lp.append(v);
+            }
+            lp.append_int(n + 3);
+        } else {
+            lp.append_int(n);
+            for (f, v) in fields.iter() {
+                lp.append(f);
+                lp.append(v);
+            }
+            lp.append_int(2 * n + 4);
+        }
+    }
+    lp.shrink_to_fit();
+    Some((master, lp))
+}
+
+/// `createDumpPayload`: type + value + RDB version (2 bytes LE) + CRC-64.
+pub fn dump_payload(opts: EncOpts, v: &Value) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.push(object_type(v));
+    save_object(&mut b, v, opts);
+    b.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = CRC64.checksum(&b);
+    b.extend_from_slice(&crc.to_le_bytes());
+    b
 }
 
 /// Loads an RDB stream into `srv` (the caller empties the dataset first
 /// when it should). `is_replica` keeps keys whose TTL already passed.
 pub fn load_rdb<R: Read>(srv: &mut Server, r: R, is_replica: bool) -> Result<LoadInfo, LoadError> {
-    let _ = (srv, r, is_replica);
-    Err(LoadError::Corrupt("RDB loading not implemented yet".into()))
+    crate::persist::rdb_load::load(srv, r, is_replica)
 }
 
 /// A BGSAVE child finished (called by `child::check_children`).
 pub fn bgsave_done(srv: &mut Server, ok: bool) {
-    let _ = (srv, ok);
+    crate::persist::rdb_server::bgsave_done(srv, ok);
 }

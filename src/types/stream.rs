@@ -216,3 +216,18 @@ impl StreamValue {
         }
     }
 }
+
+impl StreamValue {
+    /// The listpack node layout, oldest first: (entries appended to the
+    /// node, deleted ones included; the node's last ID). RDB saving builds
+    /// one listpack per node from it.
+    pub fn node_layout(&self) -> impl Iterator<Item = (usize, StreamId)> + '_ {
+        self.nodes.iter().copied()
+    }
+
+    /// Appends a node to the layout (RDB loading, after inserting its
+    /// live entries into `entries`).
+    pub fn push_node(&mut self, slots: usize, last: StreamId) {
+        self.nodes.push_back((slots, last));
+    }
+}

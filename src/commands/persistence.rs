@@ -1,0 +1,214 @@
+//! RDB persistence commands: SAVE, BGSAVE, DUMP and RESTORE (Redis's
+//! rdb.c saveCommand / bgsaveCommand and cluster.c dumpCommand /
+//! restoreCommand). LASTSAVE lives with the server commands; DEBUG RELOAD
+//! with DEBUG.
+
+use super::{
+    spec, Args, CommandSpec, Group, ADMIN, DENYOOM, KEY1, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI,
+    READONLY, WRITE,
+};
+use crate::client::Client;
+use crate::error::{self, CmdError, CmdResult};
+use crate::notify;
+use crate::persist::rdb::{self, DumpError};
+use crate::persist::rdb_server;
+use crate::server::Server;
+use crate::util::num;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
+        (0, 0, 0),
+        Group::Server,
+        "1.0.0",
+        "Synchronously saves the database(s) to disk.",
+        save,
+    ),
+    spec(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        (0, 0, 0),
+        Group::Server,
+        "1.0.0",
+        "Asynchronously saves the database(s) to disk.",
+        bgsave,
+    ),
+    spec(
+        "dump",
+        2,
+        READONLY,
+        KEY1,
+        Group::Generic,
+        "2.6.0",
+        "Returns a serialized representation of the value stored at a key.",
+        dump,
+    ),
+    spec(
+        "restore",
+        -4,
+        WRITE | DENYOOM,
+        KEY1,
+        Group::Generic,
+        "2.6.0",
+        "Creates a key from the serialized representation of a value.",
+        restore,
+    ),
+];
+
+fn save(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    if srv
+        .child
+        .as_ref()
+        .is_some_and(|ch| ch.kind == crate::persist::child::ChildKind::Rdb)
+    {
+        return Err(CmdError::Static(error::BGSAVE_IN_PROGRESS));
+    }
+    match rdb_server::save(srv) {
+        Ok(()) => {
+            c.out.ok();
+            Ok(())
+        }
+        Err(_) => Err(CmdError::Static(error::GENERIC_ERR)),
+    }
+}
+
+fn bgsave(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let mut schedule = false;
+    if a.len() > 1 {
+        if a.len() == 2 && a.is(1, "schedule") {
+            schedule = true;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    match srv.child.as_ref().map(|ch| ch.kind) {
+        Some(crate::persist::child::ChildKind::Rdb) => {
+            Err(CmdError::Static(error::BGSAVE_IN_PROGRESS))
+        }
+        Some(_) => {
+            if schedule {
+                srv.rdb.bgsave_scheduled = true;
+                c.out.simple("Background saving scheduled");
+                Ok(())
+            } else {
+                Err(CmdError::Static(error::BGSAVE_CHILD_ACTIVE))
+            }
+        }
+        None => match rdb_server::bgsave(srv) {
+            Ok(_) => {
+                c.out.simple("Background saving started");
+                Ok(())
+            }
+            Err(_) => Err(CmdError::Static(error::GENERIC_ERR)),
+        },
+    }
+}
+
+fn dump(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let opts = rdb::EncOpts::from_server(srv);
+    let Some(o) = srv.dbs[c.db].lookup_read(a.get(1)) else {
+        c.out.null();
+        return Ok(());
+    };
+    let payload = rdb::dump_payload(opts, &o.value);
+    c.out.bulk(&payload);
+    Ok(())
+}
+
+/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]
+fn restore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let mut replace = false;
+    let mut absttl = false;
+    let mut idle: Option<i64> = None;
+    let mut freq: Option<i64> = None;
+    let mut j = 4;
+    while j < a.len() {
+        let more = a.len() - j - 1;
+        if a.is(j, "replace") {
+            replace = true;
+        } else if a.is(j, "absttl") {
+            absttl = true;
+        } else if a.is(j, "idletime") && more >= 1 && freq.is_none() {
+            let v = num::parse_i64(a.get(j + 1)).ok_or(CmdError::NotInteger)?;
+            if v < 0 {
+                return Err(CmdError::Static(error::RESTORE_BAD_IDLETIME));
+            }
+            idle = Some(v);
+            j += 1;
+        } else if a.is(j, "freq") && more >= 1 && idle.is_none() {
+            let v = num::parse_i64(a.get(j + 1)).ok_or(CmdError::NotInteger)?;
+            if !(0..=255).contains(&v) {
+                return Err(CmdError::Static(error::RESTORE_BAD_FREQ));
+            }
+            freq = Some(v);
+            j += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    let key = a.get(1);
+    let db = c.db;
+    if !replace && srv.dbs[db].lookup_write(key).is_some() {
+        return Err(CmdError::Static(error::BUSYKEY));
+    }
+    let mut ttl = num::parse_i64(a.get(2)).ok_or(CmdError::NotInteger)?;
+    if ttl < 0 {
+        return Err(CmdError::Static(error::RESTORE_BAD_TTL));
+    }
+    let value = match rdb::decode_dump_payload(srv, a.get(3)) {
+        Ok(v) => v,
+        Err(DumpError::VersionOrChecksum) => {
+            return Err(CmdError::Static(error::DUMP_PAYLOAD_WRONG))
+        }
+        Err(DumpError::BadFormat) => return Err(CmdError::Static(error::RESTORE_BAD_DATA)),
+    };
+    let deleted = replace && srv.dbs[db].delete(key);
+    let now = crate::clock::now_ms();
+    if ttl > 0 && !absttl {
+        ttl += now;
+    }
+    if ttl > 0 && ttl <= now && !srv.loading {
+        if deleted {
+            let unlink = srv.config.lazyfree_lazy_server_del;
+            let cmd: &[u8] = if unlink { b"UNLINK" } else { b"DEL" };
+            crate::propagate::also_propagate(srv, db, &[cmd, key], crate::propagate::TO_ALL);
+            crate::propagate::prevent_current(srv);
+            notify::event(srv, c, notify::GENERIC, "del", key);
+            srv.dirty += 1;
+        }
+        c.out.ok();
+        return Ok(());
+    }
+    let d = &mut srv.dbs[db];
+    d.add(key, value);
+    if ttl > 0 {
+        d.set_expire(key, ttl);
+    }
+    if let Some(o) = d.dict.get_mut(key) {
+        if let Some(i) = idle {
+            let now = crate::clock::lru_clock();
+            o.lru = now.wrapping_sub(i.min(0xff_ffff) as u32) & 0xff_ffff;
+        } else if let Some(f) = freq {
+            let mins = ((crate::clock::wall_ms() / 60000) & 0xffff) as u32;
+            o.lru = (mins << 8) | f as u32;
+        }
+    }
+    if ttl > 0 && !absttl {
+        // Propagated with the absolute time, as Redis 7.0 rewrites it.
+        let mut tmp = [0u8; 20];
+        let abs = num::format_i64(ttl, &mut tmp).to_vec();
+        let mut argv: Vec<&[u8]> = a.iter().collect();
+        argv[2] = &abs;
+        argv.push(b"ABSTTL");
+        crate::propagate::also_propagate(srv, db, &argv, crate::propagate::TO_ALL);
+        crate::propagate::prevent_current(srv);
+    }
+    notify::event(srv, c, notify::GENERIC, "restore", key);
+    srv.dirty += 1;
+    c.out.ok();
+    Ok(())
+}

@@ -1,0 +1,833 @@
+//! RDB decoding (Redis 7.0's rdbLoadRio / rdbLoadObject): every object
+//! type 7.0 reads, the older ziplist/zipmap encodings converted through
+//! `rdb_legacy`, Redis's encoding conversions on load, CRC verification,
+//! and the DUMP payload decoder RESTORE uses. Corrupt input never panics:
+//! every read is bounds-checked and every blob validated before use.
+
+use crate::ds::dict::Dict;
+use crate::ds::intset::Intset;
+use crate::ds::listpack::{Listpack, LpValue};
+use crate::ds::sds::Sds;
+use crate::object::{Obj, Value};
+use crate::persist::lzf;
+use crate::persist::rdb::*;
+use crate::persist::rdb_legacy;
+use crate::server::Server;
+use crate::types::hash::HashValue;
+use crate::types::list::{End, ListValue};
+use crate::types::set::SetValue;
+use crate::types::stream::{StreamId, StreamValue};
+use crate::types::zset::ZSetValue;
+use std::io::Read;
+use tracing::{info, warn};
+
+/// A corrupt-data error with Redis's wording.
+pub fn corrupt<T>(msg: impl Into<String>) -> Result<T, LoadError> {
+    Err(LoadError::Corrupt(msg.into()))
+}
+
+/// The reader: tracks the CRC-64 of everything consumed.
+pub struct Rd<R: Read> {
+    r: R,
+    digest: crc::Digest<'static, u64>,
+    pub pos: u64,
+}
+
+/// A length, or a special string encoding (RDB_ENCVAL).
+enum Len {
+    Len(u64),
+    Enc(u8),
+}
+
+impl<R: Read> Rd<R> {
+    pub fn new(r: R) -> Self {
+        Rd {
+            r,
+            digest: CRC64.digest(),
+            pos: 0,
+        }
+    }
+
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), LoadError> {
+        match self.r.read_exact(buf) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return corrupt("Short read or OOM loading DB. Unrecoverable error, aborting now.")
+            }
+            Err(e) => return Err(LoadError::Io(e)),
+        }
+        self.digest.update(buf);
+        self.pos += buf.len() as u64;
+        Ok(())
+    }
+
+    pub fn u8(&mut self) -> Result<u8, LoadError> {
+        let mut b = [0u8; 1];
+        self.fill(&mut b)?;
+        Ok(b[0])
+    }
+
+    fn arr<const N: usize>(&mut self) -> Result<[u8; N], LoadError> {
+        let mut b = [0u8; N];
+        self.fill(&mut b)?;
+        Ok(b)
+    }
+
+    fn bytes(&mut self, n: u64) -> Result<Vec<u8>, LoadError> {
+        let mut v = Vec::with_capacity((n as usize).min(1 << 20));
+        let got = (&mut self.r).take(n).read_to_end(&mut v)?;
+        if got as u64 != n {
+            return corrupt("Short read or OOM loading DB. Unrecoverable error, aborting now.");
+        }
+        self.digest.update(&v);
+        self.pos += n;
+        Ok(v)
+    }
+
+    fn len_or_enc(&mut self) -> Result<Len, LoadError> {
+        let first = self.u8()?;
+        Ok(match first >> 6 {
+            0 => Len::Len((first & 0x3f) as u64),
+            1 => Len::Len((((first & 0x3f) as u64) << 8) | self.u8()? as u64),
+            2 => match first {
+                0x80 => Len::Len(u32::from_be_bytes(self.arr()?) as u64),
+                0x81 => Len::Len(u64::from_be_bytes(self.arr()?)),
+                _ => return corrupt(format!("Unknown length encoding {} in rdbLoadLen()", first)),
+            },
+            _ => Len::Enc(first & 0x3f),
+        })
+    }
+
+    /// `rdbLoadLen`.
+    pub fn len(&mut self) -> Result<u64, LoadError> {
+        match self.len_or_enc()? {
+            Len::Len(n) => Ok(n),
+            Len::Enc(_) => corrupt("Unexpected string encoding where a length was expected"),
+        }
+    }
+
+    /// `rdbGenericLoadStringObject` as plain bytes.
+    pub fn string(&mut self) -> Result<Vec<u8>, LoadError> {
+        match self.len_or_enc()? {
+            Len::Len(n) => self.bytes(n),
+            Len::Enc(e) => {
+                let v: i64 = match e {
+                    ENC_INT8 => self.u8()? as i8 as i64,
+                    ENC_INT16 => i16::from_le_bytes(self.arr()?) as i64,
+                    ENC_INT32 => i32::from_le_bytes(self.arr()?) as i64,
+                    ENC_LZF => {
+                        let clen = self.len()?;
+                        let len = self.len()?;
+                        let c = self.bytes(clen)?;
+                        if len > 1 << 32 {
+                            return corrupt("Invalid LZF compressed string");
+                        }
+                        return lzf::decompress(&c, len as usize)
+                            .map_or_else(|| corrupt("Invalid LZF compressed string"), Ok);
+                    }
+                    _ => return corrupt(format!("Unknown RDB string encoding type {}", e)),
+                };
+                let mut tmp = [0u8; 20];
+                Ok(crate::util::num::format_i64(v, &mut tmp).to_vec())
+            }
+        }
+    }
+
+    /// A string value as Redis's tryObjectEncoding leaves it.
+    fn string_value(&mut self) -> Result<Value, LoadError> {
+        Ok(Value::from_bytes(&self.string()?))
+    }
+
+    fn binary_double(&mut self) -> Result<f64, LoadError> {
+        Ok(f64::from_le_bytes(self.arr()?))
+    }
+
+    /// `rdbLoadDoubleValue`: the old textual score encoding.
+    fn text_double(&mut self) -> Result<f64, LoadError> {
+        let n = self.u8()?;
+        match n {
+            253 => Ok(f64::NAN),
+            254 => Ok(f64::INFINITY),
+            255 => Ok(f64::NEG_INFINITY),
+            _ => {
+                let b = self.bytes(n as u64)?;
+                parse_score(&b).map_or_else(|| corrupt("Invalid double value"), Ok)
+            }
+        }
+    }
+
+    fn checksum(&self) -> u64 {
+        self.digest.clone().finalize()
+    }
+}
+
+/// strtod-like parse of a stored score (integers, decimals, inf).
+pub fn parse_score(b: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(b).ok()?;
+    match s {
+        "inf" | "+inf" => Some(f64::INFINITY),
+        "-inf" => Some(f64::NEG_INFINITY),
+        _ => s.parse::<f64>().ok(),
+    }
+}
+
+/// The thresholds loading converts encodings by (from the config).
+#[derive(Clone, Copy)]
+pub struct Limits {
+    pub hash_entries: usize,
+    pub hash_value: usize,
+    pub set_intset: usize,
+    pub zset_entries: usize,
+    pub zset_value: usize,
+    pub list_fill: i32,
+    pub list_depth: i32,
+}
+
+impl Limits {
+    pub fn from_server(srv: &Server) -> Limits {
+        let c = &srv.config;
+        Limits {
+            hash_entries: c.hash_max_listpack_entries,
+            hash_value: c.hash_max_listpack_value,
+            set_intset: c.set_max_intset_entries,
+            zset_entries: c.zset_max_listpack_entries,
+            zset_value: c.zset_max_listpack_value,
+            list_fill: c.list_max_listpack_size,
+            list_depth: c.list_compress_depth,
+        }
+    }
+}
+
+fn is_object_type(t: u8) -> bool {
+    matches!(t, 0..=7 | 9..=19)
+}
+
+/// Loads a whole RDB stream into `srv` (rdbLoadRio).
+pub fn load<R: Read>(srv: &mut Server, r: R, is_replica: bool) -> Result<LoadInfo, LoadError> {
+    load_opts(srv, r, is_replica, false)
+}
+
+/// DEBUG RELOAD MERGE (RDBFLAGS_ALLOW_DUP): keys and libraries in the
+/// file replace existing ones instead of failing the load.
+pub fn load_merge<R: Read>(srv: &mut Server, r: R) -> Result<LoadInfo, LoadError> {
+    load_opts(srv, r, false, true)
+}
+
+fn load_opts<R: Read>(
+    srv: &mut Server,
+    r: R,
+    is_replica: bool,
+    allow_dup: bool,
+) -> Result<LoadInfo, LoadError> {
+    let mut rd = Rd::new(r);
+    let magic: [u8; 9] = rd.arr()?;
+    if &magic[..5] != b"REDIS" {
+        return corrupt("Wrong signature trying to load DB from file");
+    }
+    let ver = std::str::from_utf8(&magic[5..])
+        .ok()
+        .and_then(|s| s.parse::<u32>().ok())
+        .unwrap_or(0);
+    if ver < 1 || ver > RDB_VERSION as u32 {
+        return corrupt(format!("Can't handle RDB format version {}", ver));
+    }
+    let lim = Limits::from_server(srv);
+    let mut info = LoadInfo::default();
+    let mut db = 0usize;
+    let mut expire: Option<i64> = None;
+    let mut idle: Option<u64> = None;
+    let mut freq: Option<u8> = None;
+    let now = crate::clock::wall_ms();
+    let lru_now = crate::clock::lru_clock();
+    loop {
+        let t = rd.u8()?;
+        match t {
+            OPCODE_EXPIRETIME => {
+                expire = Some(i32::from_le_bytes(rd.arr()?) as i64 * 1000);
+                continue;
+            }
+            OPCODE_EXPIRETIME_MS => {
+                expire = Some(i64::from_le_bytes(rd.arr()?));
+                continue;
+            }
+            OPCODE_FREQ => {
+                freq = Some(rd.u8()?);
+                continue;
+            }
+            OPCODE_IDLE => {
+                idle = Some(rd.len()?);
+                continue;
+            }
+            OPCODE_EOF => break,
+            OPCODE_SELECTDB => {
+                let id = rd.len()?;
+                if id >= srv.dbs.len() as u64 {
+                    return corrupt(format!(
+                        "FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting\n",
+                        srv.dbs.len()
+                    ));
+                }
+                db = id as usize;
+                continue;
+            }
+            OPCODE_RESIZEDB => {
+                let n = rd.len()?;
+                let _expires = rd.len()?;
+                srv.dbs[db].dict.expand((n as usize).min(1 << 20));
+                continue;
+            }
+            OPCODE_AUX => {
+                let k = rd.string()?;
+                let v = rd.string()?;
+                aux_field(&k, &v, &mut info, now);
+                continue;
+            }
+            OPCODE_MODULE_AUX => {
+                let id = rd.len()?;
+                return corrupt(format!(
+                    "The RDB file contains AUX module data I can't load: no matching module '{}'",
+                    module_name(id)
+                ));
+            }
+            OPCODE_FUNCTION_PRE_GA => return corrupt("Pre-release function format not supported."),
+            OPCODE_FUNCTION2 => {
+                let code = rd.string()?;
+                if let Err(e) = srv.scripting.functions.load(&code, allow_dup) {
+                    return corrupt(format!("Failed loading library, {}", e.message()));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if !is_object_type(t) {
+            return corrupt(format!("Unknown RDB encoding type {}", t));
+        }
+        let key = rd.string()?;
+        let value = load_object(&mut rd, t, &lim)?;
+        let (exp, idl, frq) = (expire.take(), idle.take(), freq.take());
+        let Some(value) = value else {
+            info.empty_keys_skipped += 1;
+            continue;
+        };
+        if !is_replica && !info.aof_base && exp.is_some_and(|e| e < now) {
+            info.keys_expired += 1;
+            continue;
+        }
+        let d = &mut srv.dbs[db];
+        if allow_dup {
+            d.remove(&key);
+        } else if d.dict.contains_key(&key) {
+            return corrupt(format!(
+                "RDB has duplicated key '{}' in DB {}",
+                String::from_utf8_lossy(&key),
+                db
+            ));
+        }
+        let lru = match (idl, frq) {
+            (Some(i), _) => lru_now.wrapping_sub(i.min(0xff_ffff) as u32) & 0xff_ffff,
+            (None, Some(f)) => ((((now / 60000) & 0xffff) as u32) << 8) | f as u32,
+            _ => lru_now,
+        };
+        d.dict.insert_new(Sds::new(&key), Obj::new(value, lru));
+        if let Some(e) = exp {
+            d.expires.insert(Sds::new(&key), e);
+        }
+        info.keys_loaded += 1;
+    }
+    let expected = rd.checksum();
+    if ver >= 5 {
+        let stored = u64::from_le_bytes(rd.arr()?);
+        if srv.config.get_bool("rdbchecksum") {
+            if stored == 0 {
+                info!("RDB file was saved with checksum disabled: no check performed.");
+            } else if stored != expected {
+                warn!(
+                    "Wrong RDB checksum expected: ({:x}) got: ({:x}). Aborting now.",
+                    stored, expected
+                );
+                return corrupt("RDB CRC error");
+            }
+        }
+    }
+    Ok(info)
+}
+
+/// Module ids encode a 9-character name (moduleTypeNameByID).
+fn module_name(id: u64) -> String {
+    const CSET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut name = String::new();
+    let mut id = id >> 10;
+    let mut chars = Vec::new();
+    for _ in 0..9 {
+        chars.push(CSET[(id & 63) as usize] as char);
+        id >>= 6;
+    }
+    chars.reverse();
+    name.extend(chars);
+    name
+}
+
+fn aux_field(k: &[u8], v: &[u8], info: &mut LoadInfo, now: i64) {
+    let vs = String::from_utf8_lossy(v);
+    let num = || crate::util::num::parse_i64(v);
+    match k {
+        b"repl-stream-db" => info.repl_stream_db = num().map(|n| n as usize),
+        b"repl-id" if v.len() == 40 => info.repl_id = Some(vs.into_owned()),
+        b"repl-offset" => info.repl_offset = num(),
+        b"aof-base" => info.aof_base = num() == Some(1),
+        b"redis-ver" => info!("Loading RDB produced by version {}", vs),
+        b"ctime" => {
+            let age = now / 1000 - num().unwrap_or(0);
+            info!("RDB age {} seconds", age.max(0));
+        }
+        b"used-mem" => info!(
+            "RDB memory usage when created {:.2} Mb",
+            num().unwrap_or(0) as f64 / (1024.0 * 1024.0)
+        ),
+        b"redis-bits" | b"lua" | b"aof-preamble" => {}
+        _ => tracing::debug!(
+            "Unrecognized RDB AUX field: '{}'",
+            String::from_utf8_lossy(k)
+        ),
+    }
+}
+
+/// `rdbLoadObject`: Ok(None) for an empty collection (skipped, as 7.0).
+pub fn load_object<R: Read>(
+    rd: &mut Rd<R>,
+    t: u8,
+    lim: &Limits,
+) -> Result<Option<Value>, LoadError> {
+    let v = match t {
+        TYPE_STRING => rd.string_value()?,
+        TYPE_LIST => {
+            let n = rd.len()?;
+            let mut l = ListValue::new(lim.list_fill, lim.list_depth);
+            for _ in 0..n {
+                l.push(&rd.string()?, End::Tail);
+            }
+            if l.is_empty() {
+                return Ok(None);
+            }
+            Value::List(Box::new(l))
+        }
+        TYPE_SET => {
+            let n = rd.len()?;
+            let mut s = if n as usize > lim.set_intset {
+                SetValue::new_hashtable()
+            } else {
+                SetValue::new_intset()
+            };
+            for _ in 0..n {
+                let m = rd.string()?;
+                if !s.add(&m, lim.set_intset) {
+                    return corrupt("Duplicate set members detected");
+                }
+            }
+            if s.is_empty() {
+                return Ok(None);
+            }
+            Value::Set(Box::new(s))
+        }
+        TYPE_ZSET | TYPE_ZSET_2 => {
+            let n = rd.len()?;
+            let mut items: Vec<(Vec<u8>, f64)> = Vec::with_capacity((n as usize).min(1 << 16));
+            for _ in 0..n {
+                let e = rd.string()?;
+                let s = if t == TYPE_ZSET_2 {
+                    rd.binary_double()?
+                } else {
+                    rd.text_double()?
+                };
+                if s.is_nan() {
+                    return corrupt("Zset with NAN score detected");
+                }
+                items.push((e, s));
+            }
+            if items.is_empty() {
+                return Ok(None);
+            }
+            zset_from_items(items, lim)?
+        }
+        TYPE_HASH => {
+            let n = rd.len()?;
+            let mut pairs = Vec::with_capacity((n as usize).min(1 << 16));
+            for _ in 0..n {
+                let f = rd.string()?;
+                let v = rd.string()?;
+                pairs.push((f, v));
+            }
+            if pairs.is_empty() {
+                return Ok(None);
+            }
+            hash_from_pairs(pairs, lim)?
+        }
+        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
+            let n = rd.len()?;
+            let mut l = ListValue::new(lim.list_fill, lim.list_depth);
+            for _ in 0..n {
+                let container = if t == TYPE_LIST_QUICKLIST_2 {
+                    rd.len()?
+                } else {
+                    QUICKLIST_NODE_PACKED
+                };
+                let blob = rd.string()?;
+                let lp = match container {
+                    QUICKLIST_NODE_PLAIN => {
+                        let mut lp = Listpack::new();
+                        lp.append(&blob);
+                        lp
+                    }
+                    QUICKLIST_NODE_PACKED if t == TYPE_LIST_QUICKLIST_2 => {
+                        match Listpack::from_bytes(blob) {
+                            Some(lp) => lp,
+                            None => return corrupt("Listpack integrity check failed."),
+                        }
+                    }
+                    QUICKLIST_NODE_PACKED => match rdb_legacy::ziplist_to_listpack(&blob) {
+                        Some(lp) => lp,
+                        None => return corrupt("Ziplist integrity check failed."),
+                    },
+                    _ => return corrupt(format!("Quicklist integrity check failed.")),
+                };
+                if lp.is_empty() {
+                    continue;
+                }
+                l.quicklist_mut().append_listpack(lp);
+            }
+            if l.is_empty() {
+                return Ok(None);
+            }
+            Value::List(Box::new(l))
+        }
+        TYPE_LIST_ZIPLIST => {
+            let blob = rd.string()?;
+            let Some(items) = rdb_legacy::ziplist_entries(&blob) else {
+                return corrupt("Ziplist integrity check failed.");
+            };
+            let mut l = ListValue::new(lim.list_fill, lim.list_depth);
+            for e in &items {
+                l.push(e, End::Tail);
+            }
+            if l.is_empty() {
+                return Ok(None);
+            }
+            Value::List(Box::new(l))
+        }
+        TYPE_SET_INTSET => {
+            let blob = rd.string()?;
+            let Some(is) = Intset::from_bytes(blob) else {
+                return corrupt("Intset integrity check failed.");
+            };
+            let mut s = SetValue::Intset(is);
+            if s.len() > lim.set_intset {
+                s.convert_to_hashtable();
+            }
+            Value::Set(Box::new(s))
+        }
+        TYPE_HASH_ZIPMAP => {
+            let blob = rd.string()?;
+            let Some(pairs) = rdb_legacy::zipmap_pairs(&blob) else {
+                return corrupt("Zipmap integrity check failed.");
+            };
+            if pairs.is_empty() {
+                return Ok(None);
+            }
+            hash_from_pairs(pairs, lim)?
+        }
+        TYPE_ZSET_ZIPLIST | TYPE_HASH_ZIPLIST | TYPE_HASH_LISTPACK | TYPE_ZSET_LISTPACK => {
+            let blob = rd.string()?;
+            let lp = if matches!(t, TYPE_ZSET_ZIPLIST | TYPE_HASH_ZIPLIST) {
+                rdb_legacy::ziplist_to_listpack(&blob)
+            } else {
+                Listpack::from_bytes(blob)
+            };
+            let Some(lp) = lp else {
+                return corrupt("Listpack integrity check failed.");
+            };
+            if lp.is_empty() {
+                return Ok(None);
+            }
+            if lp.len() % 2 != 0 {
+                return corrupt("Listpack integrity check failed.");
+            }
+            if matches!(t, TYPE_HASH_ZIPLIST | TYPE_HASH_LISTPACK) {
+                check_pair_dups(&lp, "Hash listpack integrity check failed.")?;
+                let mut h = HashValue::Listpack(lp);
+                if h.len() > lim.hash_entries {
+                    h.convert_to_table();
+                }
+                Value::Hash(Box::new(h))
+            } else {
+                check_pair_dups(&lp, "Zset listpack integrity check failed.")?;
+                let mut it = lp.iter();
+                while let (Some(_), Some(s)) = (it.next(), it.next()) {
+                    let ok = match s {
+                        LpValue::Int(_) => true,
+                        LpValue::Str(b) => parse_score(b).is_some_and(|f| !f.is_nan()),
+                    };
+                    if !ok {
+                        return corrupt("Zset listpack integrity check failed.");
+                    }
+                }
+                let mut z = ZSetValue::Listpack(lp);
+                if z.len() > lim.zset_entries {
+                    z.convert_to_skiplist();
+                }
+                Value::ZSet(Box::new(z))
+            }
+        }
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => load_stream(rd, t)?,
+        TYPE_MODULE_2 | 6 => {
+            return corrupt("The RDB file contains module data I can't load: no matching module")
+        }
+        _ => return corrupt(format!("Unknown RDB encoding type {}", t)),
+    };
+    Ok(Some(v))
+}
+
+/// Rejects listpacks whose keys (every other entry) repeat.
+fn check_pair_dups(lp: &Listpack, msg: &str) -> Result<(), LoadError> {
+    let mut seen = std::collections::HashSet::with_capacity(lp.len() / 2);
+    let mut it = lp.iter();
+    while let Some(k) = it.next() {
+        it.next();
+        if !seen.insert(k.to_vec()) {
+            return corrupt(msg);
+        }
+    }
+    Ok(())
+}
+
+fn zset_from_items(mut items: Vec<(Vec<u8>, f64)>, lim: &Limits) -> Result<Value, LoadError> {
+    items.sort_by(|a, b| {
+        a.1.partial_cmp(&b.1)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    for (e, _) in &items {
+        if !seen.insert(e.as_slice()) {
+            return corrupt("Duplicate zset fields detected");
+        }
+    }
+    Ok(Value::ZSet(Box::new(ZSetValue::from_sorted(
+        &items,
+        lim.zset_entries,
+        lim.zset_value,
+    ))))
+}
+
+fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &Limits) -> Result<Value, LoadError> {
+    let small = pairs.len() <= lim.hash_entries
+        && pairs
+            .iter()
+            .all(|(f, v)| f.len() <= lim.hash_value && v.len() <= lim.hash_value);
+    let dup = || corrupt("Duplicate hash fields detected");
+    if small {
+        let mut seen = std::collections::HashSet::with_capacity(pairs.len());
+        let mut lp = Listpack::new();
+        for (f, v) in &pairs {
+            if !seen.insert(f.as_slice()) {
+                return dup();
+            }
+            lp.append(f);
+            lp.append(v);
+        }
+        Ok(Value::Hash(Box::new(HashValue::Listpack(lp))))
+    } else {
+        let mut d: Dict<Sds, Sds> = Dict::with_capacity(pairs.len());
+        for (f, v) in pairs {
+            if d.contains_key(&f) {
+                return dup();
+            }
+            d.insert_new(Sds::new(&f), Sds::new(&v));
+        }
+        Ok(Value::Hash(Box::new(HashValue::Table(Box::new(d)))))
+    }
+}
+
+fn lp_int(v: Option<LpValue<'_>>) -> Result<i64, LoadError> {
+    match v {
+        Some(LpValue::Int(i)) => Ok(i),
+        Some(LpValue::Str(s)) => crate::util::num::parse_i64(s)
+            .map_or_else(|| corrupt("Stream listpack integrity check failed."), Ok),
+        None => corrupt("Stream listpack integrity check failed."),
+    }
+}
+
+fn lp_bytes(v: Option<LpValue<'_>>) -> Result<Vec<u8>, LoadError> {
+    v.map_or_else(
+        || corrupt("Stream listpack integrity check failed."),
+        |x| Ok(x.to_vec()),
+    )
+}
+
+/// RDB_TYPE_STREAM_LISTPACKS(_2): nodes, metadata, consumer groups
+/// (parsed and dropped: ferrokv has no consumer groups).
+fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
+    let bad = || corrupt("Stream listpack integrity check failed.");
+    let mut s = StreamValue::default();
+    let nodes = rd.len()?;
+    for _ in 0..nodes {
+        let key = rd.string()?;
+        if key.len() != 16 {
+            return corrupt("Stream node key entry is not the size of a stream ID");
+        }
+        let master = StreamId {
+            ms: u64::from_be_bytes(key[..8].try_into().unwrap_or_default()),
+            seq: u64::from_be_bytes(key[8..].try_into().unwrap_or_default()),
+        };
+        let blob = rd.string()?;
+        let Some(lp) = Listpack::from_bytes(blob) else {
+            return bad();
+        };
+        if lp.is_empty() {
+            return corrupt("Empty listpack inside stream");
+        }
+        let mut it = lp.iter();
+        let count = lp_int(it.next())?;
+        let deleted = lp_int(it.next())?;
+        let nf = lp_int(it.next())?;
+        if count < 0 || deleted < 0 || nf < 0 || nf as usize > lp.len() {
+            return bad();
+        }
+        let mut mfields = Vec::with_capacity(nf as usize);
+        for _ in 0..nf {
+            mfields.push(lp_bytes(it.next())?);
+        }
+        if lp_int(it.next())? != 0 {
+            return bad();
+        }
+        let mut last = None;
+        let mut slots = 0usize;
+        while let Some(flags) = it.next() {
+            let flags = lp_int(Some(flags))?;
+            let ms = lp_int(it.next())? as u64;
+            let seq = lp_int(it.next())? as u64;
+            let id = StreamId {
+                ms: master.ms.wrapping_add(ms),
+                seq: master.seq.wrapping_add(seq),
+            };
+            let mut fields = Vec::new();
+            if flags & STREAM_ITEM_FLAG_SAMEFIELDS != 0 {
+                for f in &mfields {
+                    fields.push((f.clone(), lp_bytes(it.next())?));
+                }
+            } else {
+                let n = lp_int(it.next())?;
+                if n < 0 || n as usize > lp.len() {
+                    return bad();
+                }
+                for _ in 0..n {
+                    let f = lp_bytes(it.next())?;
+                    let v = lp_bytes(it.next())?;
+                    fields.push((f, v));
+                }
+            }
+            lp_int(it.next())?; // lp-count
+            if last.is_some_and(|l| id <= l) {
+                return bad();
+            }
+            if s.entries.last_key_value().is_some_and(|(l, _)| id <= *l) {
+                return bad();
+            }
+            last = Some(id);
+            slots += 1;
+            if flags & STREAM_ITEM_FLAG_DELETED == 0 {
+                s.entries.insert(id, fields);
+            }
+        }
+        match last {
+            Some(l) => s.push_node(slots, l),
+            None => return corrupt("Empty listpack inside stream"),
+        }
+    }
+    let length = rd.len()?;
+    s.last_id = StreamId {
+        ms: rd.len()?,
+        seq: rd.len()?,
+    };
+    if t == TYPE_STREAM_LISTPACKS_2 {
+        let _first = StreamId {
+            ms: rd.len()?,
+            seq: rd.len()?,
+        };
+        s.max_deleted_id = StreamId {
+            ms: rd.len()?,
+            seq: rd.len()?,
+        };
+        s.entries_added = rd.len()?;
+    } else {
+        s.entries_added = length;
+    }
+    if length != s.entries.len() as u64 {
+        return corrupt("Stream length inconsistent with its listpacks");
+    }
+    let groups = rd.len()?;
+    if groups > 0 {
+        warn!(
+            "Stream consumer groups are not supported: dropping {} group(s)",
+            groups
+        );
+    }
+    for _ in 0..groups {
+        rd.string()?;
+        rd.len()?;
+        rd.len()?;
+        if t == TYPE_STREAM_LISTPACKS_2 {
+            rd.len()?;
+        }
+        let pel = rd.len()?;
+        for _ in 0..pel {
+            rd.arr::<16>()?;
+            rd.arr::<8>()?;
+            rd.len()?;
+        }
+        let consumers = rd.len()?;
+        for _ in 0..consumers {
+            rd.string()?;
+            rd.arr::<8>()?;
+            let n = rd.len()?;
+            for _ in 0..n {
+                rd.arr::<16>()?;
+            }
+        }
+    }
+    Ok(Value::Stream(Box::new(s)))
+}
+
+/// Why a DUMP payload was refused (RESTORE's two error replies).
+#[derive(Debug, PartialEq, Eq)]
+pub enum DumpError {
+    /// "ERR DUMP payload version or checksum are wrong"
+    VersionOrChecksum,
+    /// "ERR Bad data format"
+    BadFormat,
+}
+
+/// `verifyDumpPayload` + `rdbLoadObjectType` + `rdbLoadObject`.
+pub fn decode_dump_payload(srv: &Server, p: &[u8]) -> Result<Value, DumpError> {
+    if p.len() < 10 {
+        return Err(DumpError::VersionOrChecksum);
+    }
+    let footer = &p[p.len() - 10..];
+    let ver = u16::from_le_bytes([footer[0], footer[1]]);
+    if ver > RDB_VERSION {
+        return Err(DumpError::VersionOrChecksum);
+    }
+    let crc = CRC64.checksum(&p[..p.len() - 8]);
+    if crc.to_le_bytes() != footer[2..10] {
+        return Err(DumpError::VersionOrChecksum);
+    }
+    let body = &p[..p.len() - 10];
+    let mut rd = Rd::new(body);
+    let t = rd.u8().map_err(|_| DumpError::BadFormat)?;
+    if !is_object_type(t) {
+        return Err(DumpError::BadFormat);
+    }
+    match load_object(&mut rd, t, &Limits::from_server(srv)) {
+        Ok(Some(v)) => Ok(v),
+        _ => Err(DumpError::BadFormat),
+    }
+}

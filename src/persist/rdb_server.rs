@@ -1,0 +1,349 @@
+//! The server side of RDB persistence (Redis's rdbSave / rdbSaveBackground
+//! / backgroundSaveDoneHandler / serverCron save points / loadDataFromDisk):
+//! writing `dbfilename` in the working directory (`dir`, where the config
+//! chdir'ed) through `temp-<pid>.rdb` + fsync + rename, forking BGSAVE
+//! children, save points, the MISCONF state after a failed background
+//! save, startup loading and DEBUG RELOAD.
+
+use crate::persist::child::{self, ChildKind};
+use crate::persist::rdb::{self, LoadError, LoadInfo, SaveInfo};
+use crate::server::Server;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use tracing::{info, warn};
+
+/// Seconds before a failed BGSAVE is retried by save points
+/// (CONFIG_BGSAVE_RETRY_DELAY).
+const BGSAVE_RETRY_DELAY: i64 = 5;
+
+/// RDB persistence state (the rdb_* / lastbgsave_* fields of Redis's
+/// server struct).
+#[derive(Debug)]
+pub struct RdbState {
+    /// lastbgsave_status: false after a failed save (MISCONF).
+    pub last_bgsave_ok: bool,
+    /// Duration of the last background save, -1 if none.
+    pub last_bgsave_time_sec: i64,
+    /// When the running BGSAVE started (unix ms).
+    pub bgsave_start_ms: i64,
+    /// Unix seconds of the last BGSAVE attempt (retry delay).
+    pub last_bgsave_try: i64,
+    /// `dirty` when the running BGSAVE forked.
+    pub dirty_before_bgsave: u64,
+    /// BGSAVE SCHEDULE pending.
+    pub bgsave_scheduled: bool,
+    /// rdb_saves.
+    pub saves: u64,
+    pub last_load_keys_loaded: u64,
+    pub last_load_keys_expired: u64,
+    /// Pid of the running (or last) BGSAVE child, for its temp file.
+    pub child_pid: i32,
+}
+
+impl Default for RdbState {
+    fn default() -> Self {
+        RdbState {
+            last_bgsave_ok: true,
+            last_bgsave_time_sec: -1,
+            bgsave_start_ms: 0,
+            last_bgsave_try: 0,
+            dirty_before_bgsave: 0,
+            bgsave_scheduled: false,
+            saves: 0,
+            last_load_keys_loaded: 0,
+            last_load_keys_expired: 0,
+            child_pid: 0,
+        }
+    }
+}
+
+/// The `save` directive's (seconds, changes) pairs.
+pub fn save_params(srv: &Server) -> Vec<(i64, u64)> {
+    let raw = srv.config.get("save").unwrap_or("");
+    let parts: Vec<&str> = raw.split_whitespace().collect();
+    parts
+        .chunks(2)
+        .filter_map(|p| match p {
+            [s, c] => Some((s.parse().ok()?, c.parse().ok()?)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The RDB file name (relative to the working directory, i.e. `dir`).
+pub fn rdb_filename(srv: &Server) -> String {
+    srv.config
+        .get("dbfilename")
+        .unwrap_or("dump.rdb")
+        .to_string()
+}
+
+/// The save info replication wants in the aux fields (none yet).
+fn save_info(_srv: &Server) -> SaveInfo {
+    SaveInfo::default()
+}
+
+/// Writes the dataset to `filename` via `temp-<pid>.rdb` (rdbSave's file
+/// handling); used by SAVE in the parent and by BGSAVE in the child.
+pub fn write_file(srv: &Server, filename: &str, info: &SaveInfo) -> io::Result<()> {
+    let tmp = format!("temp-{}.rdb", std::process::id());
+    let f = match File::create(&tmp) {
+        Ok(f) => f,
+        Err(e) => {
+            let cwd = std::env::current_dir()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "unknown".into());
+            warn!(
+                "Failed opening the temp RDB file {} (in server root dir {}) for saving: {}",
+                tmp, cwd, e
+            );
+            return Err(e);
+        }
+    };
+    let mut w = BufWriter::with_capacity(1 << 16, f);
+    let res = rdb::write_rdb(srv, &mut w, info)
+        .and_then(|_| w.flush())
+        .and_then(|_| w.get_ref().sync_all());
+    drop(w);
+    if let Err(e) = res {
+        warn!("Write error saving DB on disk: {}", e);
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    if let Err(e) = std::fs::rename(&tmp, filename) {
+        let cwd = std::env::current_dir()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "unknown".into());
+        warn!(
+            "Error moving temp DB file {} on the final destination {} (in server root dir {}): {}",
+            tmp, filename, cwd, e
+        );
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    info!("DB saved on disk");
+    Ok(())
+}
+
+/// rdbSave in the parent (SAVE, SHUTDOWN, FLUSHALL, DEBUG RELOAD).
+pub fn save(srv: &mut Server) -> io::Result<()> {
+    let name = rdb_filename(srv);
+    let info = save_info(srv);
+    match write_file(srv, &name, &info) {
+        Ok(()) => {
+            srv.dirty = 0;
+            srv.lastsave = crate::clock::wall_ms() / 1000;
+            srv.rdb.last_bgsave_ok = true;
+            srv.rdb.saves += 1;
+            Ok(())
+        }
+        Err(e) => {
+            srv.rdb.last_bgsave_ok = false;
+            Err(e)
+        }
+    }
+}
+
+/// rdbSaveBackground: forks a child that writes the file.
+pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
+    if srv.child.is_some() {
+        return Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "another child process is active",
+        ));
+    }
+    let now = crate::clock::wall_ms();
+    srv.rdb.dirty_before_bgsave = srv.dirty;
+    srv.rdb.last_bgsave_try = now / 1000;
+    let name = rdb_filename(srv);
+    let info = save_info(srv);
+    match child::start(srv, ChildKind::Rdb, move |s: &Server| {
+        write_file(s, &name, &info)
+    }) {
+        Ok(pid) => {
+            info!("Background saving started by pid {}", pid);
+            srv.rdb.bgsave_start_ms = now;
+            srv.rdb.child_pid = pid;
+            srv.rdb.bgsave_scheduled = false;
+            Ok(pid)
+        }
+        Err(e) => {
+            srv.rdb.last_bgsave_ok = false;
+            warn!("Can't save in background: fork: {}", e);
+            Err(e)
+        }
+    }
+}
+
+/// backgroundSaveDoneHandlerDisk.
+pub fn bgsave_done(srv: &mut Server, ok: bool) {
+    let now = crate::clock::wall_ms();
+    if ok {
+        info!("Background saving terminated with success");
+        srv.dirty = srv.dirty.saturating_sub(srv.rdb.dirty_before_bgsave);
+        srv.lastsave = now / 1000;
+        srv.rdb.last_bgsave_ok = true;
+        srv.rdb.saves += 1;
+    } else {
+        warn!("Background saving error");
+        srv.rdb.last_bgsave_ok = false;
+        let _ = std::fs::remove_file(format!("temp-{}.rdb", srv.rdb.child_pid));
+    }
+    srv.rdb.last_bgsave_time_sec = (now - srv.rdb.bgsave_start_ms) / 1000;
+}
+
+/// The RDB part of serverCron: reap the child, then save points and
+/// scheduled BGSAVEs.
+pub fn cron(srv: &mut Server) {
+    if srv.child.is_some() {
+        child::check_children(srv);
+        return;
+    }
+    let now = crate::clock::wall_ms() / 1000;
+    let retry_ok = now - srv.rdb.last_bgsave_try > BGSAVE_RETRY_DELAY || srv.rdb.last_bgsave_ok;
+    if srv.rdb.bgsave_scheduled && retry_ok {
+        let _ = bgsave(srv);
+        return;
+    }
+    for (secs, changes) in save_params(srv) {
+        if srv.dirty >= changes && now - srv.lastsave > secs && retry_ok {
+            info!("{} changes in {} seconds. Saving...", changes, secs);
+            let _ = bgsave(srv);
+            break;
+        }
+    }
+}
+
+/// MISCONF: writes are refused after a failed save when save points exist
+/// and stop-writes-on-bgsave-error is on (writeCommandsDeniedByDiskError).
+pub fn writes_denied(srv: &Server) -> bool {
+    !srv.rdb.last_bgsave_ok
+        && srv.config.get_bool("stop-writes-on-bgsave-error")
+        && !save_params(srv).is_empty()
+}
+
+/// Loads `dbfilename`; Ok(None) when there is no file.
+pub fn load_file(srv: &mut Server) -> Result<Option<LoadInfo>, LoadError> {
+    let name = rdb_filename(srv);
+    let f = match File::open(&name) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(LoadError::Io(e)),
+    };
+    srv.loading = true;
+    let r = rdb::load_rdb(srv, BufReader::with_capacity(1 << 16, f), false);
+    srv.loading = false;
+    let info = r?;
+    if info.empty_keys_skipped > 0 {
+        info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+            info.keys_loaded, info.keys_expired, info.empty_keys_skipped
+        );
+    } else {
+        info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}.",
+            info.keys_loaded, info.keys_expired
+        );
+    }
+    srv.rdb.last_load_keys_loaded = info.keys_loaded;
+    srv.rdb.last_load_keys_expired = info.keys_expired;
+    Ok(Some(info))
+}
+
+/// loadDataFromDisk for RDB: exits the process on a corrupt file.
+pub fn load_at_startup(srv: &mut Server) {
+    let start = std::time::Instant::now();
+    match load_file(srv) {
+        Ok(Some(_)) => {
+            info!(
+                "DB loaded from disk: {:.3} seconds",
+                start.elapsed().as_secs_f64()
+            );
+            srv.lastsave = crate::clock::wall_ms() / 1000;
+        }
+        Ok(None) => {}
+        Err(LoadError::Corrupt(msg)) => {
+            warn!("Internal error in RDB reading: {}", msg);
+            warn!("Terminating server after rdb file reading failure.");
+            std::process::exit(1);
+        }
+        Err(LoadError::Io(e)) => {
+            warn!("Fatal error loading the DB: {}. Exiting.", e);
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Empties every db and the function libraries (emptyData).
+pub fn empty_data(srv: &mut Server) {
+    for db in srv.dbs.iter_mut() {
+        db.flush();
+    }
+    srv.scripting.functions.flush();
+}
+
+/// SHUTDOWN's final save (prepareForShutdown). Returns false when the
+/// save failed.
+pub fn shutdown_save(srv: &mut Server) -> bool {
+    if srv.child.as_ref().is_some_and(|c| c.kind == ChildKind::Rdb) {
+        warn!("There is a child saving an .rdb. Killing it!");
+        let pid = srv.child.as_ref().map_or(0, |c| c.pid);
+        child::kill(srv);
+        let _ = std::fs::remove_file(format!("temp-{}.rdb", pid));
+    }
+    warn!("Saving the final RDB snapshot before exiting.");
+    match save(srv) {
+        Ok(()) => true,
+        Err(_) => {
+            warn!("Error trying to save the DB, can't exit.");
+            false
+        }
+    }
+}
+
+/// FLUSHALL's persistence side (flushAllDataAndResetRDB).
+pub fn after_flushall(srv: &mut Server) {
+    if srv.child.as_ref().is_some_and(|c| c.kind == ChildKind::Rdb) {
+        let pid = srv.rdb.child_pid;
+        child::kill(srv);
+        let _ = std::fs::remove_file(format!("temp-{}.rdb", pid));
+    }
+    if !save_params(srv).is_empty() {
+        let _ = save(srv);
+    }
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load back.
+pub fn debug_reload(
+    srv: &mut Server,
+    merge: bool,
+    flush: bool,
+    save_first: bool,
+) -> Result<(), crate::error::CmdError> {
+    use crate::error::{self, CmdError};
+    if save_first && save(srv).is_err() {
+        return Err(CmdError::Static(error::GENERIC_ERR));
+    }
+    if flush {
+        empty_data(srv);
+    }
+    let name = rdb_filename(srv);
+    let res = File::open(&name).map_err(LoadError::Io).and_then(|f| {
+        let r = BufReader::with_capacity(1 << 16, f);
+        if merge {
+            crate::persist::rdb_load::load_merge(srv, r)
+        } else {
+            rdb::load_rdb(srv, r, false)
+        }
+    });
+    match res {
+        Ok(_) => {
+            warn!("DB reloaded by DEBUG RELOAD");
+            Ok(())
+        }
+        Err(e) => {
+            warn!("Error trying to load the RDB dump: {}", e);
+            Err(CmdError::Static(error::DEBUG_RELOAD_LOAD))
+        }
+    }
+}
