@@ -254,8 +254,17 @@ impl Drop for TempDir {
 
 #[test]
 fn kill9_restart_keeps_data_and_redis_loads_it() {
+    kill9_roundtrip("no");
+}
+
+#[test]
+fn kill9_restart_with_rdb_preamble() {
+    kill9_roundtrip("yes");
+}
+
+fn kill9_roundtrip(preamble: &str) {
     let dir = TempDir::new("aof-kill");
-    let opts = ["--aof-use-rdb-preamble", "no"];
+    let opts = ["--aof-use-rdb-preamble", preamble];
     let want = {
         let srv = start(&dir.0, &opts);
         let mut c = conn_loaded(&srv);
@@ -267,16 +276,20 @@ fn kill9_restart_keeps_data_and_redis_loads_it() {
         // dropped: SIGKILL
     };
     let m = manifest_text(&dir.0);
+    let ext = if preamble == "yes" { "rdb" } else { "aof" };
     assert_eq!(
         m,
-        "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+        format!(
+            "file appendonly.aof.1.base.{} seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+            ext
+        )
     );
     {
         let srv = start(
             &dir.0,
             &[
                 "--aof-use-rdb-preamble",
-                "no",
+                preamble,
                 "--enable-debug-command",
                 "yes",
             ],
@@ -293,7 +306,22 @@ fn kill9_restart_keeps_data_and_redis_loads_it() {
         assert_eq!(val(&mut c, &["GET", "extra"]), "1");
         ok(&mut c, &["DEL", "extra"]);
         assert_eq!(snapshot(&mut c), want);
+        // A rewrite puts everything in the base; restart once more.
+        ok(&mut c, &["BGREWRITEAOF"]);
+        wait_rewrite_done(&mut c);
+        assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
         srv.assert_no_panic();
+    }
+    {
+        let srv = start(&dir.0, &opts);
+        let mut c = conn_loaded(&srv);
+        assert_eq!(snapshot(&mut c), want);
+        if preamble == "yes" {
+            assert!(srv
+                .log()
+                .contains("Reading RDB base file on AOF loading..."));
+            assert!(srv.log().contains("Done loading RDB, keys loaded: "));
+        }
     }
     check_aof(&dir.0);
     {
@@ -305,8 +333,17 @@ fn kill9_restart_keeps_data_and_redis_loads_it() {
 
 #[test]
 fn ferrokv_loads_redis_aof() {
+    loads_redis_aof("no");
+}
+
+#[test]
+fn ferrokv_loads_redis_aof_with_rdb_preamble() {
+    loads_redis_aof("yes");
+}
+
+fn loads_redis_aof(preamble: &str) {
     let dir = TempDir::new("aof-from-redis");
-    let opts = ["--aof-use-rdb-preamble", "no"];
+    let opts = ["--aof-use-rdb-preamble", preamble];
     let want = {
         let srv = start_redis(&dir.0, &opts);
         let mut c = conn_loaded(&srv);
@@ -576,6 +613,11 @@ fn rdb_preamble_layout_matches_redis() {
         snapshot(&mut c)
     };
     check_aof(&dir.0);
+    {
+        let srv = start(&dir.0, &[]);
+        let mut c = conn_loaded(&srv);
+        assert_eq!(snapshot(&mut c), want);
+    }
     let srv = start_redis(&dir.0, &[]);
     let mut c = conn_loaded(&srv);
     assert_eq!(snapshot(&mut c), want);

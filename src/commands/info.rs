@@ -301,7 +301,12 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
     field!(s, "rss_overhead_bytes", "0");
     field!(s, "mem_fragmentation_ratio", "{:.2}", ratio(rss, used));
     field!(s, "mem_fragmentation_bytes", "{}", rss as i64 - used as i64);
-    field!(s, "mem_not_counted_for_evict", "{}", srv.mem_not_counted_for_evict());
+    field!(
+        s,
+        "mem_not_counted_for_evict",
+        "{}",
+        srv.mem_not_counted_for_evict()
+    );
     field!(s, "mem_replication_backlog", "0");
     field!(s, "mem_total_replication_buffers", "0");
     field!(s, "mem_clients_slaves", "0");
