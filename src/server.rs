@@ -260,7 +260,14 @@ impl Server {
     /// freeMemoryGetNotCountedMemory): replica output buffers and the AOF
     /// buffer, which eviction could not shrink anyway.
     pub fn mem_not_counted_for_evict(&self) -> usize {
-        0
+        let replicas: usize = self
+            .repl
+            .replicas
+            .iter()
+            .filter_map(|&t| self.clients.get(t).and_then(|c| c.as_deref()))
+            .map(|c| c.pending_output())
+            .sum();
+        replicas + self.aof.buf.capacity()
     }
 
     /// Total keys with the given db filter.
