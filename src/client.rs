@@ -142,6 +142,10 @@ pub struct Client {
     pub ssubs: Vec<Vec<u8>>,
     /// CLIENT TRACKING settings, when on.
     pub tracking: Option<Box<crate::tracking::TrackingState>>,
+    /// This is the connection to our master (a replica's master client).
+    pub is_master: bool,
+    /// Replication state of a replica connected to us (REPLCONF/PSYNC).
+    pub repl: Option<Box<crate::replication::master::ReplicaInfo>>,
 }
 
 impl Client {
@@ -237,6 +241,8 @@ impl Client {
             psubs: Vec::new(),
             ssubs: Vec::new(),
             tracking: None,
+            is_master: false,
+            repl: None,
         }
     }
 

@@ -8,6 +8,23 @@ use crate::error::CmdError;
 use crate::notify;
 use crate::object::{Obj, ObjType, Value};
 
+/// Lazy expiry as Redis 7.0's expireIfNeeded on a replica: keys are never
+/// deleted by the replica itself; a logically expired key reads as
+/// missing for normal clients (REPORT_ONLY) and as present for commands
+/// from the master (NEVER). Masters delete (DELETE, the default).
+pub const EXPIRE_DELETE: u8 = 0;
+pub const EXPIRE_REPORT_ONLY: u8 = 1;
+pub const EXPIRE_NEVER: u8 = 2;
+
+thread_local! {
+    static EXPIRE_MODE: std::cell::Cell<u8> = const { std::cell::Cell::new(EXPIRE_DELETE) };
+}
+
+/// Sets how lazy expiry behaves (see `EXPIRE_DELETE`).
+pub fn set_expire_mode(mode: u8) {
+    EXPIRE_MODE.with(|m| m.set(mode));
+}
+
 /// Keyspace events raised from inside `Db` itself, where Redis raises them
 /// from expireIfNeeded / lookupKey / dbAdd. They are queued in order and
 /// published by `Server::drain_key_events` before the command's own next
@@ -105,7 +122,8 @@ impl Db {
         self.expires.get(key).copied()
     }
 
-    /// Deletes the key if its TTL has passed. Returns true if it did.
+    /// Deletes the key if its TTL has passed. Returns true if it did (or,
+    /// on a replica, if the key is logically expired: see `set_expire_mode`).
     #[inline]
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
         // Keys never expire while the AOF/RDB is loading (keyIsExpired).
@@ -114,6 +132,11 @@ impl Db {
         }
         match self.get_expire(key) {
             Some(when) if when <= clock::now_ms() => {
+                match EXPIRE_MODE.with(|m| m.get()) {
+                    EXPIRE_NEVER => return false,
+                    EXPIRE_REPORT_ONLY => return true,
+                    _ => {}
+                }
                 if let Some((k, _)) = self.dict.remove(key) {
                     self.expires.remove(key);
                     self.events.push((KeyEvent::Expired, k));
@@ -127,8 +150,12 @@ impl Db {
 
     /// Looks a key up for reading (counts hits/misses, touches the LRU).
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Obj> {
-        self.expire_if_needed(key);
-        match self.dict.get_mut(key) {
+        let expired = self.expire_if_needed(key);
+        match if expired {
+            None
+        } else {
+            self.dict.get_mut(key)
+        } {
             Some(o) => {
                 crate::evict::touch(o);
                 self.stat_hits += 1;
@@ -148,8 +175,12 @@ impl Db {
     /// lookupKeyReadWithFlags(LOOKUP_NOTOUCH) (EXISTS, TYPE, TTL): counts
     /// hits/misses and raises "keymiss", but leaves the LRU alone.
     pub fn lookup_read_notouch(&mut self, key: &[u8]) -> Option<&mut Obj> {
-        self.expire_if_needed(key);
-        match self.dict.get_mut(key) {
+        let expired = self.expire_if_needed(key);
+        match if expired {
+            None
+        } else {
+            self.dict.get_mut(key)
+        } {
             Some(o) => {
                 self.stat_hits += 1;
                 Some(o)
@@ -166,8 +197,12 @@ impl Db {
 
     /// Looks a key up for writing (no hit/miss accounting).
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Obj> {
-        self.expire_if_needed(key);
-        match self.dict.get_mut(key) {
+        let expired = self.expire_if_needed(key);
+        match if expired {
+            None
+        } else {
+            self.dict.get_mut(key)
+        } {
             Some(o) => {
                 crate::evict::touch(o);
                 Some(o)
@@ -179,7 +214,9 @@ impl Db {
     /// Looks a key up without side effects other than lazy expiry
     /// (EXISTS-style checks, TYPE, OBJECT).
     pub fn lookup_notouch(&mut self, key: &[u8]) -> Option<&mut Obj> {
-        self.expire_if_needed(key);
+        if self.expire_if_needed(key) {
+            return None;
+        }
         self.dict.get_mut(key)
     }
 
@@ -194,8 +231,7 @@ impl Db {
 
     /// Does the key exist (after lazy expiry)?
     pub fn exists(&mut self, key: &[u8]) -> bool {
-        self.expire_if_needed(key);
-        self.dict.contains_key(key)
+        !self.expire_if_needed(key) && self.dict.contains_key(key)
     }
 
     /// setKey(): stores `value` under `key`, replacing any old value; the

@@ -486,6 +486,20 @@ pub const SCRIPT_DEBUG_UNSUPPORTED: &str =
     "ERR SCRIPT DEBUG YES/SYNC is not supported by this server";
 pub const FUNCTION_LIST_NO_LIBNAME: &str = "ERR library name argument was not given";
 
+// ---- replication ------------------------------------------------------------
+pub const READONLY_REPLICA: &str = "READONLY You can't write against a read only replica.";
+pub const NOMASTERLINK: &str = "NOMASTERLINK Can't SYNC while not connected with my master";
+pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
+pub const INVALID_MASTER_PORT: &str = "ERR Invalid master port";
+
+/// REPLCONF with an option it does not know.
+pub fn replconf_unknown(opt: &[u8]) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR Unrecognized REPLCONF option: {}",
+        String::from_utf8_lossy(opt)
+    ))
+}
+
 // ---- persistence: RDB (SAVE / BGSAVE / DUMP / RESTORE / DEBUG RELOAD) ---------
 pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
 pub const BGSAVE_CHILD_ACTIVE: &str = "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.";

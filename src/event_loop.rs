@@ -27,6 +27,10 @@ const SPIN_TIME: Duration = Duration::from_micros(20);
 /// Listener tokens live above this; client tokens are slot indexes below it.
 const LISTENER_BASE: usize = usize::MAX / 2;
 
+/// The replica's link to its master during the handshake and RDB transfer
+/// (afterwards the socket is a client with a slot token).
+pub const MASTER_LINK_TOKEN: usize = LISTENER_BASE - 1;
+
 static SHUTDOWN_SIGNAL: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_sig: libc::c_int) {
@@ -293,6 +297,14 @@ thread_local! {
     static MISSED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Runs `f` with the poller's registry (replication registers the master
+/// link socket). None outside the event loop.
+pub fn with_registry<R>(f: impl FnOnce(&mio::Registry) -> R) -> Option<R> {
+    let io = LOOP_IO.with(|l| l.borrow().clone())?;
+    let g = io.try_borrow().ok()?;
+    Some(f(g.poll.registry()))
+}
+
 /// Serves other clients while a script runs past busy-reply-threshold
 /// (Redis's processEventsWhileBlocked): accepts connections, flushes
 /// output and executes input; `commands::execute` replies BUSY to
@@ -314,6 +326,9 @@ pub fn process_events_while_busy(srv: &mut Server) {
     }
     for ev in events.iter() {
         let t = ev.token().0;
+        if t == MASTER_LINK_TOKEN {
+            continue;
+        }
         if t >= LISTENER_BASE {
             if let Ok(g) = io.try_borrow() {
                 accept_all(srv, &g.poll, &g.listeners[t - LISTENER_BASE]);
@@ -351,6 +366,8 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
     }
     let io = Rc::new(RefCell::new(LoopIo { poll, listeners }));
     LOOP_IO.with(|l| *l.borrow_mut() = Some(io.clone()));
+    // `replicaof` in the config: start connecting to the master.
+    crate::replication::replica::configure_from_config(&mut srv);
     let mut events = Events::with_capacity(1024);
     let mut next_cron = Instant::now();
     let mut busy_last = false;
@@ -368,6 +385,10 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
             timeout = Duration::ZERO;
         }
         if let Some(deadline) = blocking::next_deadline(&srv) {
+            let wait = (deadline - clock::wall_ms()).max(0) as u64;
+            timeout = timeout.min(Duration::from_millis(wait));
+        }
+        if let Some(deadline) = crate::replication::master::next_deadline(&srv) {
             let wait = (deadline - clock::wall_ms()).max(0) as u64;
             timeout = timeout.min(Duration::from_millis(wait));
         }
@@ -392,14 +413,20 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
         }
         for ev in events.iter() {
             let t = ev.token().0;
+            if t == MASTER_LINK_TOKEN {
+                crate::replication::replica::link_event(&mut srv);
+                continue;
+            }
             if t >= LISTENER_BASE {
                 let g = io.borrow();
                 accept_all(&mut srv, &g.poll, &g.listeners[t - LISTENER_BASE]);
                 continue;
             }
             if ev.is_writable() {
+                let mut replica = false;
                 if let Some(Some(c)) = srv.clients.get_mut(t) {
                     c.writable = true;
+                    replica = c.repl.is_some();
                     if c.pending_output() > 0 {
                         if c.write_socket().is_err() {
                             srv.to_close.push(t);
@@ -407,6 +434,10 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
                             srv.to_close.push(t);
                         }
                     }
+                }
+                if replica {
+                    // A replica receiving its RDB: send the next chunk.
+                    crate::replication::master::pump(&mut srv, t);
                 }
             }
             if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
@@ -441,6 +472,7 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
         }
         // The AOF is written before any reply leaves (beforeSleep).
         crate::persist::aof::before_sleep(&mut srv);
+        crate::replication::before_sleep(&mut srv);
         if !srv.to_flush.is_empty() {
             handle_pending_writes(&mut srv);
         }
@@ -451,6 +483,7 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
 
         if Instant::now() >= next_cron {
             srv.cron();
+            crate::replication::cron(&mut srv);
             clients_cron(&mut srv);
             close_pending(&mut srv, &io.borrow().poll);
             next_cron = Instant::now() + Duration::from_millis(1000 / srv.hz.max(1) as u64);
@@ -610,7 +643,21 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                     queued_for_later = true;
                     break;
                 }
-                commands::execute(srv, &mut c, &args);
+                if c.is_master {
+                    // The master's stream: replies dropped, offset tracked.
+                    crate::replication::replica::before_master_command();
+                    let out_before = c.out.buf.len();
+                    commands::execute(srv, &mut c, &args);
+                    let next = c.qstart;
+                    crate::replication::replica::after_master_command(
+                        srv,
+                        &mut c,
+                        &qbuf[cmd_start..next],
+                        out_before,
+                    );
+                } else {
+                    commands::execute(srv, &mut c, &args);
+                }
                 if !srv.ready_keys.is_empty() {
                     let served = blocking::serve_ready_keys(srv);
                     srv.to_flush.extend(served);
@@ -690,7 +737,10 @@ fn protocol_error(srv: &mut Server, c: &mut Client, e: &CmdError) {
 
 /// client-output-buffer-limit for normal clients: true = disconnect.
 fn check_output_limit(srv: &mut Server, c: &mut Client) -> bool {
-    let (hard, soft, secs) = if c.is_monitor {
+    if c.is_master {
+        return false;
+    }
+    let (hard, soft, secs) = if c.is_monitor || c.repl.is_some() {
         srv.config.obuf_replica
     } else {
         srv.config.obuf_normal
@@ -760,6 +810,7 @@ fn close_pending(srv: &mut Server, poll: &Poll) {
     while let Some(t) = srv.to_close.pop() {
         if let Some(slot) = srv.clients.get_mut(t) {
             if let Some(mut c) = slot.take() {
+                crate::replication::client_closed(srv, &mut c, t);
                 blocking::unblock(srv, &mut c);
                 commands::multi::unwatch_all(srv, &mut c);
                 commands::pubsub::unsubscribe_all(srv, &mut c);
@@ -794,7 +845,12 @@ fn clients_cron(srv: &mut Server) {
             to_close.push(t);
             continue;
         }
-        if timeout_ms > 0 && !c.is_monitor && now - c.last_interaction_ms > timeout_ms {
+        if timeout_ms > 0
+            && !c.is_monitor
+            && !c.is_master
+            && c.repl.is_none()
+            && now - c.last_interaction_ms > timeout_ms
+        {
             tracing::debug!("Closing idle client");
             to_close.push(t);
             continue;

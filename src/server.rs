@@ -168,6 +168,8 @@ pub struct Server {
     pub child: Option<crate::persist::child::ChildInfo>,
     /// The append-only file (server.aof_*).
     pub aof: crate::persist::aof::Aof,
+    /// Replication: ids, offset, backlog, replicas, the master link.
+    pub repl: Box<crate::replication::ReplState>,
     /// Where random eviction resumes its round robin over the dbs.
     pub evict_next_db: usize,
     /// RDB persistence state (last save status, BGSAVE bookkeeping).
@@ -237,6 +239,7 @@ impl Server {
             prop: crate::propagate::Propagation::new(),
             child: None,
             aof: crate::persist::aof::Aof::new(),
+            repl: Box::new(crate::replication::ReplState::new()),
             evict_next_db: 0,
             rdb: Default::default(),
         };
@@ -257,7 +260,14 @@ impl Server {
     /// freeMemoryGetNotCountedMemory): replica output buffers and the AOF
     /// buffer, which eviction could not shrink anyway.
     pub fn mem_not_counted_for_evict(&self) -> usize {
-        0
+        let replicas: usize = self
+            .repl
+            .replicas
+            .iter()
+            .filter_map(|&t| self.clients.get(t).and_then(|c| c.as_deref()))
+            .map(|c| c.pending_output())
+            .sum();
+        replicas + self.aof.buf.capacity()
     }
 
     /// Total keys with the given db filter.
@@ -416,7 +426,8 @@ impl Server {
         if used > self.stats.peak_memory {
             self.stats.peak_memory = used;
         }
-        if self.active_expire_enabled {
+        // Replicas never expire keys themselves: the master's DELs do.
+        if self.active_expire_enabled && !self.repl.is_replica() {
             expire::active_expire_cycle(self, expire::CycleKind::Slow);
             self.drain_key_events(None);
         }

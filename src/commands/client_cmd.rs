@@ -266,10 +266,16 @@ fn client_type_by_name(name: &[u8]) -> Option<ClientType> {
     })
 }
 
-/// MONITOR clients are reported as normal clients, as in Redis; there are
-/// no replica, master or pub/sub clients yet.
-fn client_type(_c: &Client) -> ClientType {
-    ClientType::Normal
+/// MONITOR clients are reported as normal clients, as in Redis; replicas
+/// (SYNC/PSYNC sent) and our master's connection have their own types.
+fn client_type(c: &Client) -> ClientType {
+    if c.is_master {
+        ClientType::Master
+    } else if crate::replication::is_replica_client(c) {
+        ClientType::Replica
+    } else {
+        ClientType::Normal
+    }
 }
 
 /// What only the executing client has: its command and its argv.
@@ -292,6 +298,11 @@ pub fn cat_client_info(
     let mut flags = String::new();
     if cl.is_monitor {
         flags.push('O');
+    } else if crate::replication::is_replica_client(cl) {
+        flags.push('S');
+    }
+    if cl.is_master {
+        flags.push('M');
     }
     if super::pubsub::is_subscribed(cl) {
         flags.push('P');

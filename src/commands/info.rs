@@ -198,7 +198,13 @@ fn clients_section(srv: &Server, c: &Client, s: &mut String) {
         max_out = max_out.max(o.out.buf.capacity());
     }
     s.push_str("# Clients\r\n");
-    field!(s, "connected_clients", "{}", srv.nclients);
+    // Replicas are not counted (Redis: clients minus slaves).
+    field!(
+        s,
+        "connected_clients",
+        "{}",
+        srv.nclients - srv.repl.replicas.len().min(srv.nclients)
+    );
     field!(s, "cluster_connections", "0");
     field!(s, "maxclients", "{}", srv.config.maxclients);
     field!(s, "client_recent_max_input_buffer", "{}", max_in);
@@ -420,9 +426,9 @@ fn stats_section(srv: &Server, c: &Client, s: &mut String) {
     field!(s, "instantaneous_input_repl_kbps", "0.00");
     field!(s, "instantaneous_output_repl_kbps", "0.00");
     field!(s, "rejected_connections", "{}", st.rejected_connections);
-    field!(s, "sync_full", "0");
-    field!(s, "sync_partial_ok", "0");
-    field!(s, "sync_partial_err", "0");
+    field!(s, "sync_full", "{}", srv.repl.sync_full);
+    field!(s, "sync_partial_ok", "{}", srv.repl.sync_partial_ok);
+    field!(s, "sync_partial_err", "{}", srv.repl.sync_partial_err);
     field!(s, "expired_keys", "{}", srv.expired_keys());
     field!(
         s,
@@ -494,23 +500,7 @@ pub fn master_replid(run_id: &str) -> String {
 }
 
 fn replication_section(srv: &Server, s: &mut String) {
-    s.push_str("# Replication\r\n");
-    field!(s, "role", "master");
-    field!(s, "connected_slaves", "0");
-    field!(s, "master_failover_state", "no-failover");
-    field!(s, "master_replid", "{}", master_replid(&srv.run_id));
-    field!(s, "master_replid2", "{}", "0".repeat(40));
-    field!(s, "master_repl_offset", "0");
-    field!(s, "second_repl_offset", "-1");
-    field!(s, "repl_backlog_active", "0");
-    field!(
-        s,
-        "repl_backlog_size",
-        "{}",
-        srv.config.get("repl-backlog-size").unwrap_or("1048576")
-    );
-    field!(s, "repl_backlog_first_byte_offset", "0");
-    field!(s, "repl_backlog_histlen", "0");
+    crate::replication::info_section(srv, s);
 }
 
 fn rusage(who: libc::c_int) -> (libc::timeval, libc::timeval) {

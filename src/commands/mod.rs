@@ -331,6 +331,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(memory::COMMANDS)
         .chain(scripting::COMMANDS)
         .chain(streams::COMMANDS)
+        .chain(crate::replication::COMMANDS)
         .chain(persistence::COMMANDS)
         .chain(crate::persist::aof::COMMANDS)
 }
@@ -523,6 +524,16 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     if srv.scripting.busy_polling && spec.flags & ALLOW_BUSY == 0 {
         let e = crate::scripting::busy_error(srv);
         reject(srv, c, Some(idx), &e);
+        finish_reply(c, reply_start);
+        return;
+    }
+    if spec.flags & WRITE != 0 && crate::replication::replica::refuses_write(srv, c) {
+        reject(
+            srv,
+            c,
+            Some(idx),
+            &crate::replication::replica::readonly_error(),
+        );
         finish_reply(c, reply_start);
         return;
     }

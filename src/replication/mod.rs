@@ -1,19 +1,411 @@
 //! Master–replica replication as Redis 7.0 speaks it (replication.c):
 //! the master side (SYNC/PSYNC, REPLCONF, the backlog, streaming the
-//! command feed to replicas) and the replica side (REPLICAOF, the
-//! handshake, loading the master's RDB, applying its stream, ACKs).
+//! command feed to replicas, WAIT) lives in `master.rs`, the replica side
+//! (REPLICAOF, the handshake, loading the master's RDB, applying its
+//! stream, ACKs) in `replica.rs`, the circular backlog in `backlog.rs`.
 //!
-//! SKELETON: the replication worker replaces these bodies.
+//! This module holds the shared state (`ReplState`: replication ids,
+//! offset, backlog, the replica tokens, the master link), the stream feed
+//! every propagated command goes through, the commands' table, INFO
+//! replication, and the hooks the event loop calls.
 
+pub mod backlog;
+pub mod master;
+pub mod replica;
+
+use crate::client::Client;
+use crate::commands::{
+    spec, Args, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOSCRIPT, NO_ASYNC_LOADING,
+    NO_MULTI, STALE,
+};
+use crate::error::CmdResult;
 use crate::server::Server;
+use backlog::Backlog;
+use std::fmt::Write as _;
+
+const NOKEYS: (i32, i32, i32) = (0, 0, 0);
+const G: Group = Group::Server;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec(
+        "sync",
+        1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
+        NOKEYS,
+        G,
+        "1.0.0",
+        "Internal command used for replication",
+        master::sync_command,
+    ),
+    spec(
+        "psync",
+        -3,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
+        NOKEYS,
+        G,
+        "2.8.0",
+        "Internal command used for replication",
+        master::sync_command,
+    ),
+    spec(
+        "replconf",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
+        NOKEYS,
+        G,
+        "3.0.0",
+        "An internal command for configuring the replication stream",
+        master::replconf_command,
+    ),
+    spec(
+        "replicaof",
+        3,
+        ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING,
+        NOKEYS,
+        G,
+        "5.0.0",
+        "Make the server a replica of another instance, or promote it as master.",
+        replica::replicaof_command,
+    ),
+    spec(
+        "slaveof",
+        3,
+        ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING,
+        NOKEYS,
+        G,
+        "1.0.0",
+        "Make the server a replica of another instance, or promote it as master.",
+        replica::replicaof_command,
+    ),
+    spec(
+        "role",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST,
+        NOKEYS,
+        G,
+        "2.8.12",
+        "Return the role of the instance in the context of replication",
+        role_command,
+    ),
+    spec(
+        "wait",
+        3,
+        NOSCRIPT,
+        NOKEYS,
+        Group::Generic,
+        "3.0.0",
+        "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+        master::wait_command,
+    ),
+];
+
+/// Replication state of this server (both roles).
+pub struct ReplState {
+    /// master_replid / master_replid2 (40 hex chars).
+    pub replid: String,
+    pub replid2: String,
+    /// master_repl_offset: bytes of stream produced (master) or applied
+    /// and proxied (replica).
+    pub offset: i64,
+    /// second_repl_offset: the first offset replid2 is not valid for.
+    pub second_offset: i64,
+    pub backlog: Option<Backlog>,
+    /// The db the stream last selected (None: emit SELECT next time).
+    pub seldb: Option<usize>,
+    /// Slots of clients that are replicas of ours.
+    pub replicas: Vec<usize>,
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
+    /// A full-sync snapshot being written: (temp file, child started).
+    pub snapshot: Option<std::path::PathBuf>,
+    /// WAIT asked for acks: send REPLCONF GETACK before sleeping.
+    pub get_ack: bool,
+    pub waiters: Vec<master::Waiter>,
+    /// Unix ms of the last replication cron run and of the last PING.
+    pub last_cron_ms: i64,
+    pub cron_loops: u64,
+    /// Replica side: the master we follow and the link to it.
+    pub link: Option<Box<replica::Link>>,
+    /// Set while REPLCONF GETACK from our master is being executed.
+    pub ack_requested: bool,
+}
+
+impl ReplState {
+    pub fn new() -> ReplState {
+        ReplState {
+            replid: random_replid(),
+            replid2: "0".repeat(40),
+            offset: 0,
+            second_offset: -1,
+            backlog: None,
+            seldb: None,
+            replicas: Vec::new(),
+            sync_full: 0,
+            sync_partial_ok: 0,
+            sync_partial_err: 0,
+            snapshot: None,
+            get_ack: false,
+            waiters: Vec::new(),
+            last_cron_ms: 0,
+            cron_loops: 0,
+            link: None,
+            ack_requested: false,
+        }
+    }
+
+    /// Are we a replica (REPLICAOF host port)?
+    pub fn is_replica(&self) -> bool {
+        self.link.is_some()
+    }
+}
+
+impl Default for ReplState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A new random 40-hex-digit replication id.
+pub fn random_replid() -> String {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::SmallRng::from_entropy();
+    (0..40)
+        .map(|_| char::from_digit(rng.gen_range(0..16u32), 16).unwrap_or('0'))
+        .collect()
+}
+
+/// Is `c` a replica of ours (it sent SYNC/PSYNC)?
+pub fn is_replica_client(c: &Client) -> bool {
+    c.repl.as_ref().is_some_and(|r| r.is_replica())
+}
 
 /// Appends one already RESP-encoded command executed in `db` to the
-/// backlog and to every online replica.
+/// backlog and to every replica, preceded by SELECT when the stream's db
+/// changes.
 pub fn feed(srv: &mut Server, db: usize, cmd: &[u8]) {
-    let _ = (srv, db, cmd);
+    if srv.repl.backlog.is_none() || srv.repl.is_replica() {
+        return;
+    }
+    if srv.repl.seldb != Some(db) {
+        let mut sel = Vec::with_capacity(24);
+        let dbs = db.to_string();
+        crate::propagate::encode_command(&mut sel, &[b"SELECT", dbs.as_bytes()]);
+        feed_raw(srv, &sel);
+        srv.repl.seldb = Some(db);
+    }
+    feed_raw(srv, cmd);
+}
+
+/// Appends raw stream bytes to the backlog and the replicas' outputs.
+pub fn feed_raw(srv: &mut Server, data: &[u8]) {
+    let Some(bl) = srv.repl.backlog.as_mut() else {
+        return;
+    };
+    bl.append(data);
+    srv.repl.offset += data.len() as i64;
+    master::feed_replicas(srv, data);
+}
+
+/// Creates the backlog if there is none (first replica), with a fresh
+/// replication id, and turns propagation to replicas on.
+pub fn create_backlog(srv: &mut Server) {
+    if srv.repl.backlog.is_some() {
+        return;
+    }
+    let size = backlog_size(srv);
+    srv.repl.backlog = Some(Backlog::new(size, srv.repl.offset + 1));
+    srv.repl.seldb = None;
+    if !srv.repl.is_replica() {
+        srv.prop.targets |= crate::propagate::TO_REPL;
+    }
+}
+
+fn backlog_size(srv: &Server) -> usize {
+    srv.config
+        .get("repl-backlog-size")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1 << 20)
 }
 
 /// The replication snapshot child finished (called by `child::check_children`).
 pub fn sync_snapshot_done(srv: &mut Server, ok: bool) {
-    let _ = (srv, ok);
+    master::snapshot_done(srv, ok);
+}
+
+/// Called once per event-loop iteration: GETACKs for WAIT, WAIT
+/// completion and timeouts, RDB streaming to replicas.
+pub fn before_sleep(srv: &mut Server) {
+    if srv.repl.replicas.is_empty() && srv.repl.waiters.is_empty() {
+        return;
+    }
+    master::before_sleep(srv);
+}
+
+/// Called from the event loop's cron: runs the replication cron once a
+/// second (pings, timeouts, reconnects, ACKs).
+pub fn cron(srv: &mut Server) {
+    let now = crate::clock::wall_ms();
+    if now - srv.repl.last_cron_ms < 1000 {
+        return;
+    }
+    srv.repl.last_cron_ms = now;
+    srv.repl.cron_loops += 1;
+    if let Some(sz) = srv.repl.backlog.as_ref().map(|b| b.size()) {
+        let want = backlog_size(srv).max(16 * 1024);
+        if want != sz {
+            if let Some(b) = srv.repl.backlog.as_mut() {
+                b.resize(want);
+            }
+        }
+    }
+    replica::cron(srv);
+    master::cron(srv);
+}
+
+/// The event loop closes client `c` (slot `t`): forget it as replica or
+/// master.
+pub fn client_closed(srv: &mut Server, c: &mut Client, t: usize) {
+    if c.is_master {
+        replica::master_link_lost(srv, c);
+    }
+    if c.repl.is_some() {
+        master::replica_closed(srv, c, t);
+    }
+}
+
+fn role_command(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
+    if let Some(l) = srv.repl.link.as_ref() {
+        c.out.array(5);
+        c.out.bulk(b"slave");
+        c.out.bulk(l.host.as_bytes());
+        c.out.int(l.port as i64);
+        c.out.bulk(l.role_state().as_bytes());
+        c.out.int(if l.connected() { srv.repl.offset } else { -1 });
+        return Ok(());
+    }
+    c.out.array(3);
+    c.out.bulk(b"master");
+    c.out.int(srv.repl.offset);
+    let list: Vec<(String, u16, i64)> = srv
+        .repl
+        .replicas
+        .iter()
+        .filter_map(|&t| srv.clients.get(t).and_then(|s| s.as_deref()))
+        .filter_map(|r| {
+            let ri = r.repl.as_ref()?;
+            ri.online()
+                .then(|| (master::replica_ip(r), ri.listening_port, ri.ack_off))
+        })
+        .collect();
+    c.out.array(list.len());
+    for (ip, port, off) in list {
+        c.out.array(3);
+        c.out.bulk(ip.as_bytes());
+        c.out.bulk(port.to_string().as_bytes());
+        c.out.bulk(off.to_string().as_bytes());
+    }
+    Ok(())
+}
+
+/// The `# Replication` section of INFO, as Redis 7.0 prints it.
+pub fn info_section(srv: &Server, s: &mut String) {
+    let r = &srv.repl;
+    s.push_str("# Replication\r\n");
+    let now = crate::clock::wall_ms();
+    if let Some(l) = r.link.as_ref() {
+        let _ = write!(
+            s,
+            "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\n",
+            l.host,
+            l.port,
+            if l.connected() { "up" } else { "down" }
+        );
+        let last_io = if l.connected() {
+            (now - l.last_io_ms).max(0) / 1000
+        } else {
+            -1
+        };
+        let _ = write!(
+            s,
+            "master_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\n",
+            last_io,
+            l.sync_in_progress() as u8
+        );
+        let _ = write!(
+            s,
+            "slave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
+            r.offset + l.unapplied(),
+            r.offset
+        );
+        if l.sync_in_progress() {
+            let _ = write!(
+                s,
+                "master_sync_total_bytes:{}\r\nmaster_sync_read_bytes:{}\r\nmaster_sync_left_bytes:{}\r\nmaster_sync_perc:{:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
+                l.transfer_size(),
+                l.transfer_read(),
+                l.transfer_size() - l.transfer_read(),
+                if l.transfer_size() > 0 {
+                    l.transfer_read() as f64 * 100.0 / l.transfer_size() as f64
+                } else {
+                    0.0
+                },
+                (now - l.last_io_ms).max(0) / 1000
+            );
+        }
+        if !l.connected() {
+            let since = if l.down_since_ms > 0 {
+                (now - l.down_since_ms).max(0) / 1000
+            } else {
+                -1
+            };
+            let _ = write!(s, "master_link_down_since_seconds:{}\r\n", since);
+        }
+        let _ = write!(
+            s,
+            "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
+            srv.config.get("replica-priority").unwrap_or("100"),
+            srv.config.get_bool("replica-read-only") as u8,
+            srv.config.get_bool("replica-announced") as u8
+        );
+    } else {
+        s.push_str("role:master\r\n");
+    }
+    let replicas: Vec<&Client> = r
+        .replicas
+        .iter()
+        .filter_map(|&t| srv.clients.get(t).and_then(|s| s.as_deref()))
+        .filter(|c| is_replica_client(c))
+        .collect();
+    let _ = write!(s, "connected_slaves:{}\r\n", replicas.len());
+    for (i, c) in replicas.iter().enumerate() {
+        let Some(ri) = c.repl.as_ref() else { continue };
+        let _ = write!(
+            s,
+            "slave{}:ip={},port={},state={},offset={},lag={}\r\n",
+            i,
+            master::replica_ip(c),
+            ri.listening_port,
+            ri.state_name(),
+            ri.ack_off,
+            (now - ri.ack_time_ms).max(0) / 1000
+        );
+    }
+    let _ = write!(
+        s,
+        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\n",
+        r.replid, r.replid2, r.offset, r.second_offset
+    );
+    let (active, first, hist) = match r.backlog.as_ref() {
+        Some(b) => (1, b.first_offset, b.histlen()),
+        None => (0, 0, 0),
+    };
+    let _ = write!(
+        s,
+        "repl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+        active,
+        backlog_size(srv),
+        first,
+        hist
+    );
 }

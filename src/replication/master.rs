@@ -1,0 +1,746 @@
+//! The master side of replication (Redis's syncCommand, replconfCommand,
+//! masterTryPartialResynchronization, the full-sync snapshot, WAIT and the
+//! replica part of replicationCron).
+//!
+//! A replica is a client that sent SYNC or PSYNC. A full resync forks a
+//! child that writes the RDB to a temp file; meanwhile the stream for that
+//! replica accumulates in `ReplicaInfo::pending`. When the child is done
+//! the file is sent as `$<len>\r\n<bytes>` in chunks as the socket drains
+//! (never blocking the loop), then the pending stream, and the replica is
+//! online: from then on `feed_replicas` appends to its output directly.
+
+use super::is_replica_client;
+use crate::client::Client;
+use crate::clock;
+use crate::commands::Args;
+use crate::error::{self, CmdError, CmdResult};
+use crate::persist::child::{self, ChildKind};
+use crate::persist::rdb::{self, SaveInfo};
+use crate::server::Server;
+use std::fs::File;
+use std::io::{Read, Write};
+use tracing::{info, warn};
+
+/// Bytes of the RDB file read per chunk while streaming it.
+const BULK_CHUNK: usize = 256 * 1024;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RState {
+    /// Only REPLCONF seen so far: not a replica yet.
+    Handshake,
+    /// Waiting for a snapshot child to be started.
+    WaitBgsaveStart,
+    /// Our snapshot child is writing the RDB.
+    WaitBgsaveEnd,
+    /// Sending the RDB file.
+    SendBulk,
+    Online,
+}
+
+/// Per-client replication state of a replica connected to us.
+pub struct ReplicaInfo {
+    pub state: RState,
+    pub listening_port: u16,
+    pub ip: Option<String>,
+    pub capa_eof: bool,
+    pub capa_psync2: bool,
+    /// Old SYNC protocol: no +FULLRESYNC line.
+    pub pre_psync: bool,
+    pub ack_off: i64,
+    pub ack_time_ms: i64,
+    /// The stream produced since the snapshot's fork.
+    pub pending: Vec<u8>,
+    /// The RDB file being sent and the bytes left.
+    bulk: Option<(File, u64)>,
+    /// The offset +FULLRESYNC announced.
+    pub initial_offset: i64,
+}
+
+impl ReplicaInfo {
+    fn new() -> ReplicaInfo {
+        ReplicaInfo {
+            state: RState::Handshake,
+            listening_port: 0,
+            ip: None,
+            capa_eof: false,
+            capa_psync2: false,
+            pre_psync: false,
+            ack_off: 0,
+            ack_time_ms: clock::wall_ms(),
+            pending: Vec::new(),
+            bulk: None,
+            initial_offset: 0,
+        }
+    }
+
+    pub fn is_replica(&self) -> bool {
+        self.state != RState::Handshake
+    }
+
+    pub fn online(&self) -> bool {
+        self.state == RState::Online
+    }
+
+    /// The state INFO shows.
+    pub fn state_name(&self) -> &'static str {
+        match self.state {
+            RState::Handshake | RState::WaitBgsaveStart | RState::WaitBgsaveEnd => "wait_bgsave",
+            RState::SendBulk => "send_bulk",
+            RState::Online => "online",
+        }
+    }
+}
+
+/// A client blocked in WAIT.
+pub struct Waiter {
+    pub id: u64,
+    pub token: usize,
+    pub offset: i64,
+    pub num: i64,
+    /// Unix ms, 0 = forever.
+    pub deadline_ms: i64,
+}
+
+/// The replica's address as Redis shows it: REPLCONF ip-address, or the
+/// peer address of its connection.
+pub fn replica_ip(c: &Client) -> String {
+    if let Some(ip) = c.repl.as_ref().and_then(|r| r.ip.clone()) {
+        return ip;
+    }
+    match c.addr.rfind(':') {
+        Some(i) => c.addr[..i]
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        None => c.addr.clone(),
+    }
+}
+
+/// "ip:port" of a replica, for log lines (replicationGetSlaveName).
+fn replica_name(c: &Client) -> String {
+    let port = c.repl.as_ref().map(|r| r.listening_port).unwrap_or(0);
+    format!("{}:{}", replica_ip(c), port)
+}
+
+fn info_mut(c: &mut Client) -> &mut ReplicaInfo {
+    c.repl.get_or_insert_with(|| Box::new(ReplicaInfo::new()))
+}
+
+/// REPLCONF <option> <value> [<option> <value> ...]
+pub fn replconf_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if a.len() % 2 == 0 {
+        return Err(CmdError::Syntax);
+    }
+    let mut i = 1;
+    while i < a.len() {
+        let v = a.get(i + 1);
+        if a.is(i, "listening-port") {
+            let port = a.i64(i + 1)?;
+            info_mut(c).listening_port = port.clamp(0, 65535) as u16;
+        } else if a.is(i, "ip-address") {
+            info_mut(c).ip = Some(String::from_utf8_lossy(v).into_owned());
+        } else if a.is(i, "capa") {
+            if v.eq_ignore_ascii_case(b"eof") {
+                info_mut(c).capa_eof = true;
+            } else if v.eq_ignore_ascii_case(b"psync2") {
+                info_mut(c).capa_psync2 = true;
+            }
+        } else if a.is(i, "ack") || a.is(i, "fack") {
+            // From a replica: its processed offset. Never replied to.
+            if !is_replica_client(c) {
+                return Ok(());
+            }
+            let off = crate::util::num::parse_i64(v).ok_or(CmdError::NotInteger)?;
+            if a.is(i, "ack") {
+                if let Some(r) = c.repl.as_mut() {
+                    if off > r.ack_off {
+                        r.ack_off = off;
+                    }
+                    r.ack_time_ms = clock::wall_ms();
+                }
+            }
+            return Ok(());
+        } else if a.is(i, "getack") {
+            // From our master: answer with REPLCONF ACK after this command.
+            if c.is_master {
+                srv.repl.ack_requested = true;
+            }
+            return Ok(());
+        } else if a.is(i, "rdb-only") {
+            // Accepted: we always stream the command feed after the RDB.
+        } else {
+            return Err(error::replconf_unknown(a.get(i)));
+        }
+        i += 2;
+    }
+    c.out.ok();
+    Ok(())
+}
+
+/// SYNC and PSYNC <replid> <offset>.
+pub fn sync_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if is_replica_client(c) {
+        return Ok(());
+    }
+    if let Some(l) = srv.repl.link.as_ref() {
+        if !l.connected() {
+            return Err(CmdError::Static(error::NOMASTERLINK));
+        }
+    }
+    info_mut(c);
+    info!("Replica {} asks for synchronization", replica_name(c));
+    let psync = a.is(0, "psync");
+    if psync {
+        if try_partial(srv, c, a.get(1), a.get(2)) {
+            srv.repl.sync_partial_ok += 1;
+            return Ok(());
+        }
+        if a.get(1) != b"?" {
+            srv.repl.sync_partial_err += 1;
+        }
+    } else if let Some(r) = c.repl.as_mut() {
+        r.pre_psync = true;
+    }
+    srv.repl.sync_full += 1;
+    if let Some(r) = c.repl.as_mut() {
+        r.state = RState::WaitBgsaveStart;
+        r.ack_time_ms = clock::wall_ms();
+    }
+    if !srv.repl.replicas.contains(&c.token) {
+        srv.repl.replicas.push(c.token);
+    }
+    if srv.repl.backlog.is_none() {
+        // A new history starts with the first replica.
+        if !srv.repl.is_replica() {
+            srv.repl.replid = super::random_replid();
+            srv.repl.replid2 = "0".repeat(40);
+            srv.repl.second_offset = -1;
+        }
+        super::create_backlog(srv);
+        info!(
+            "Replication backlog created, my new replication IDs are '{}' and '{}'",
+            srv.repl.replid, srv.repl.replid2
+        );
+    }
+    // A snapshot for replication is being written: attach to it by
+    // copying what another waiting replica accumulated since its fork.
+    if srv.child.as_ref().map(|ch| ch.kind) == Some(ChildKind::ReplSync) {
+        let donor = srv.repl.replicas.iter().find_map(|&t| {
+            let r = srv.clients.get(t)?.as_deref()?.repl.as_ref()?;
+            (r.state == RState::WaitBgsaveEnd).then(|| (r.pending.clone(), r.initial_offset))
+        });
+        if let Some((pending, off)) = donor {
+            info!("Waiting for end of BGSAVE for SYNC");
+            setup_full_resync(srv, c, off);
+            if let Some(r) = c.repl.as_mut() {
+                r.pending = pending;
+            }
+            return Ok(());
+        }
+    }
+    if srv.child.is_none() {
+        start_snapshot(srv, Some(c));
+    } else {
+        info!("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+    }
+    Ok(())
+}
+
+/// Sends +FULLRESYNC and marks the replica as waiting for the snapshot.
+fn setup_full_resync(srv: &Server, c: &mut Client, offset: i64) {
+    let Some(r) = c.repl.as_mut() else { return };
+    r.state = RState::WaitBgsaveEnd;
+    r.initial_offset = offset;
+    r.pending.clear();
+    if !r.pre_psync {
+        let line = format!("+FULLRESYNC {} {}\r\n", srv.repl.replid, offset);
+        c.out.buf.extend_from_slice(line.as_bytes());
+    }
+}
+
+/// masterTryPartialResynchronization: true when +CONTINUE was sent.
+fn try_partial(srv: &mut Server, c: &mut Client, replid: &[u8], off: &[u8]) -> bool {
+    let Some(off) = crate::util::num::parse_i64(off) else {
+        return false;
+    };
+    let replid = String::from_utf8_lossy(replid).into_owned();
+    let r = &srv.repl;
+    if replid != r.replid && (replid != r.replid2 || off > r.second_offset) {
+        if replid != "?" {
+            if replid != r.replid && replid != r.replid2 {
+                info!(
+                    "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{}', my replication IDs are '{}' and '{}')",
+                    replid, r.replid, r.replid2
+                );
+            } else {
+                info!(
+                    "Partial resynchronization not accepted: Requested offset for second ID was {}, but I can reply up to {}",
+                    off, r.second_offset
+                );
+            }
+        } else {
+            info!("Full resync requested by replica {}", replica_name(c));
+        }
+        return false;
+    }
+    let Some(bl) = r.backlog.as_ref().filter(|b| b.contains(off)) else {
+        info!(
+            "Unable to partial resync with replica {} for lack of backlog (Replica request was: {}).",
+            replica_name(c),
+            off
+        );
+        return false;
+    };
+    let mut data = Vec::new();
+    bl.copy_from(off, &mut data);
+    let psync2 = c.repl.as_ref().is_some_and(|r| r.capa_psync2);
+    let line = if psync2 {
+        format!("+CONTINUE {}\r\n", r.replid)
+    } else {
+        "+CONTINUE\r\n".to_string()
+    };
+    c.out.buf.extend_from_slice(line.as_bytes());
+    c.out.buf.extend_from_slice(&data);
+    if let Some(ri) = c.repl.as_mut() {
+        ri.state = RState::Online;
+        ri.ack_time_ms = clock::wall_ms();
+    }
+    if !srv.repl.replicas.contains(&c.token) {
+        srv.repl.replicas.push(c.token);
+    }
+    info!(
+        "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.",
+        replica_name(c),
+        data.len(),
+        off
+    );
+    true
+}
+
+/// Forks the child writing the full-sync RDB and sends +FULLRESYNC to
+/// every replica waiting for one (`cur` is the executing client, which is
+/// out of its slot).
+fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
+    info!("Starting BGSAVE for SYNC with target: disk");
+    let path = std::path::PathBuf::from(format!(
+        "temp-repl-{}-{}.rdb",
+        std::process::id(),
+        clock::wall_ms()
+    ));
+    let offset = srv.repl.offset;
+    // The stream re-selects its db after the snapshot.
+    srv.repl.seldb = None;
+    // A replica's sub-replicas continue with the stream it proxies, in
+    // the db its master client is in; a master's stream re-selects.
+    let stream_db = srv
+        .repl
+        .link
+        .as_ref()
+        .and_then(|l| l.master_client)
+        .and_then(|id| srv.client_tokens.get(&id))
+        .and_then(|&t| srv.clients.get(t)?.as_deref())
+        .map(|c| c.db)
+        .unwrap_or(0);
+    let save = SaveInfo {
+        repl_stream_db: Some(stream_db),
+        repl_id: Some(srv.repl.replid.clone()),
+        repl_offset: Some(offset),
+        aof_base: false,
+    };
+    let p2 = path.clone();
+    let started = child::start(srv, ChildKind::ReplSync, move |srv: &Server| {
+        let tmp = p2.with_extension("tmp");
+        let f = File::create(&tmp)?;
+        let mut w = std::io::BufWriter::new(f);
+        rdb::write_rdb(srv, &mut w, &save)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &p2)
+    });
+    let waiting: Vec<usize> = srv.repl.replicas.clone();
+    match started {
+        Ok(pid) => {
+            info!("Background saving started by pid {}", pid);
+            srv.repl.snapshot = Some(path);
+            if let Some(c) = cur.as_deref_mut() {
+                if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+                    setup_full_resync(srv, c, offset);
+                }
+            }
+            for t in waiting {
+                let Some(mut c) = srv.clients.get_mut(t).and_then(|s| s.take()) else {
+                    continue;
+                };
+                if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+                    setup_full_resync(srv, &mut c, offset);
+                    queue_flush(srv, &mut c);
+                }
+                srv.clients[t] = Some(c);
+            }
+        }
+        Err(e) => {
+            warn!("BGSAVE for replication failed: {}", e);
+            if let Some(c) = cur {
+                if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+                    c.out
+                        .error_str("ERR BGSAVE failed, replication can't continue");
+                    c.close_after_reply = true;
+                }
+            }
+            for t in waiting {
+                if let Some(Some(c)) = srv.clients.get_mut(t) {
+                    if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+                        c.close_asap = true;
+                        srv.to_close.push(t);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn queue_flush(srv: &mut Server, c: &mut Client) {
+    if !c.write_queued && c.pending_output() > 0 {
+        c.write_queued = true;
+        srv.to_flush.push(c.token);
+    }
+}
+
+/// The snapshot child finished: start sending it to the replicas that
+/// waited for it.
+pub fn snapshot_done(srv: &mut Server, ok: bool) {
+    let path = srv.repl.snapshot.take();
+    if ok {
+        info!("Background saving terminated with success");
+    } else {
+        warn!("Background saving error");
+    }
+    let tokens = srv.repl.replicas.clone();
+    for t in tokens {
+        let Some(Some(c)) = srv.clients.get_mut(t) else {
+            continue;
+        };
+        let Some(r) = c.repl.as_mut() else { continue };
+        if r.state != RState::WaitBgsaveEnd {
+            continue;
+        }
+        let file = path
+            .as_ref()
+            .filter(|_| ok)
+            .and_then(|p| File::open(p).ok());
+        let Some(file) = file else {
+            warn!("SYNC failed. BGSAVE child returned an error");
+            c.close_asap = true;
+            srv.to_close.push(t);
+            continue;
+        };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        r.bulk = Some((file, len));
+        r.state = RState::SendBulk;
+        c.out
+            .buf
+            .extend_from_slice(format!("${}\r\n", len).as_bytes());
+        pump(srv, t);
+    }
+    if let Some(p) = path {
+        // Open handles keep the data readable.
+        let _ = std::fs::remove_file(p);
+    }
+    // Replicas that arrived while another child ran.
+    let waiting = srv.repl.replicas.iter().any(|&t| {
+        srv.clients
+            .get(t)
+            .and_then(|s| s.as_deref())
+            .and_then(|c| c.repl.as_ref())
+            .is_some_and(|r| r.state == RState::WaitBgsaveStart)
+    });
+    if waiting && srv.child.is_none() {
+        start_snapshot(srv, None);
+    }
+}
+
+/// Sends as much of the RDB as the socket takes; puts the replica online
+/// when it is all sent.
+pub fn pump(srv: &mut Server, t: usize) {
+    let Some(Some(c)) = srv.clients.get_mut(t) else {
+        return;
+    };
+    loop {
+        let empty = c.pending_output() == 0;
+        let Some(r) = c.repl.as_mut() else { return };
+        if r.state != RState::SendBulk {
+            return;
+        }
+        if empty {
+            let Some((file, left)) = r.bulk.as_mut() else {
+                return;
+            };
+            if *left == 0 {
+                break;
+            }
+            let n = (*left as usize).min(BULK_CHUNK);
+            let start = c.out.buf.len();
+            c.out.buf.resize(start + n, 0);
+            if file.read_exact(&mut c.out.buf[start..]).is_err() {
+                warn!("Read error sending DB to replica: premature EOF");
+                c.close_asap = true;
+                srv.to_close.push(t);
+                return;
+            }
+            *left -= n as u64;
+        }
+        match c.write_socket() {
+            Ok(true) => continue,
+            Ok(false) => return,
+            Err(_) => {
+                c.close_asap = true;
+                srv.to_close.push(t);
+                return;
+            }
+        }
+    }
+    // Everything sent: the replica is online.
+    let name = replica_name(c);
+    if let Some(r) = c.repl.as_mut() {
+        r.bulk = None;
+        r.state = RState::Online;
+        r.ack_time_ms = clock::wall_ms();
+        let pending = std::mem::take(&mut r.pending);
+        c.out.buf.extend_from_slice(&pending);
+    }
+    info!("Synchronization with replica {} succeeded", name);
+    if c.pending_output() > 0 && !c.write_queued {
+        c.write_queued = true;
+        srv.to_flush.push(t);
+    }
+}
+
+/// Appends stream bytes to every replica: online ones get them in their
+/// output; ones waiting for their snapshot keep them for later.
+pub fn feed_replicas(srv: &mut Server, data: &[u8]) {
+    if srv.repl.replicas.is_empty() {
+        return;
+    }
+    let (hard, soft, secs) = srv.config.obuf_replica;
+    for i in 0..srv.repl.replicas.len() {
+        let t = srv.repl.replicas[i];
+        let Some(Some(c)) = srv.clients.get_mut(t) else {
+            continue;
+        };
+        if c.close_asap {
+            continue;
+        }
+        let Some(r) = c.repl.as_mut() else { continue };
+        let used = match r.state {
+            RState::Online => {
+                c.out.buf.extend_from_slice(data);
+                if !c.write_queued {
+                    c.write_queued = true;
+                    srv.to_flush.push(t);
+                }
+                c.pending_output() as u64
+            }
+            RState::WaitBgsaveEnd | RState::SendBulk => {
+                r.pending.extend_from_slice(data);
+                r.pending.len() as u64
+            }
+            _ => continue,
+        };
+        let mut over = hard > 0 && used >= hard;
+        if !over && soft > 0 && used >= soft {
+            let now = clock::wall_ms();
+            let since = *c.obuf_soft_since.get_or_insert(now);
+            over = (now - since) as u64 >= secs * 1000;
+        } else if soft > 0 && used < soft {
+            c.obuf_soft_since = None;
+        }
+        if over {
+            warn!(
+                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                c.id, c.addr
+            );
+            srv.stats.client_outbuf_limit_disconnections += 1;
+            c.close_asap = true;
+            srv.to_close.push(t);
+        }
+    }
+}
+
+/// A replica's connection is being closed.
+pub fn replica_closed(srv: &mut Server, c: &mut Client, t: usize) {
+    let was = is_replica_client(c);
+    srv.repl.replicas.retain(|&x| x != t);
+    if was {
+        info!("Connection with replica {} lost.", replica_name(c));
+    }
+}
+
+/// How many online replicas acknowledged offset `off`.
+fn acked(srv: &Server, off: i64) -> i64 {
+    srv.repl
+        .replicas
+        .iter()
+        .filter_map(|&t| srv.clients.get(t).and_then(|s| s.as_deref()))
+        .filter_map(|c| c.repl.as_ref())
+        .filter(|r| r.online() && r.ack_off >= off)
+        .count() as i64
+}
+
+/// WAIT numreplicas timeout
+pub fn wait_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if srv.repl.is_replica() {
+        return Err(CmdError::Static(error::WAIT_ON_REPLICA));
+    }
+    let num = a.i64(1)?;
+    let ms = crate::util::num::parse_i64(a.get(2))
+        .ok_or(CmdError::Static(error::TIMEOUT_NOT_INTEGER))?;
+    if ms < 0 {
+        return Err(CmdError::Static(error::TIMEOUT_NEGATIVE));
+    }
+    let off = srv.repl.offset;
+    let n = acked(srv, off);
+    if n >= num || c.deny_blocking || c.multi.is_some() {
+        c.out.int(n);
+        return Ok(());
+    }
+    let deadline_ms = if ms > 0 { clock::wall_ms() + ms } else { 0 };
+    srv.repl.waiters.push(Waiter {
+        id: c.id,
+        token: c.token,
+        offset: off,
+        num,
+        deadline_ms,
+    });
+    srv.blocked_clients += 1;
+    c.blocked = Some(Box::new(crate::blocking::BlockedState {
+        db: c.db,
+        keys: Vec::new(),
+        deadline_ms: 0,
+        argv: a.to_vec(),
+    }));
+    srv.repl.get_ack = true;
+    Ok(())
+}
+
+/// Once per loop iteration: GETACK for WAIT, WAIT replies, RDB streaming.
+pub fn before_sleep(srv: &mut Server) {
+    // Reap our snapshot child promptly (the cron also does, less often).
+    if srv.child.as_ref().map(|ch| ch.kind) == Some(ChildKind::ReplSync) {
+        child::check_children(srv);
+    }
+    if srv.repl.get_ack {
+        srv.repl.get_ack = false;
+        if !srv.repl.is_replica() {
+            super::feed_raw(srv, b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n");
+        }
+    }
+    if !srv.repl.waiters.is_empty() {
+        let now = clock::wall_ms();
+        let waiters = std::mem::take(&mut srv.repl.waiters);
+        let mut keep = Vec::new();
+        for w in waiters {
+            let n = acked(srv, w.offset);
+            let timed_out = w.deadline_ms > 0 && now >= w.deadline_ms;
+            if n < w.num && !timed_out {
+                keep.push(w);
+                continue;
+            }
+            let Some(Some(c)) = srv.clients.get_mut(w.token) else {
+                continue;
+            };
+            if c.id != w.id || c.blocked.is_none() {
+                continue;
+            }
+            c.blocked = None;
+            c.out.int(n);
+            srv.blocked_clients -= 1;
+            if !c.write_queued {
+                c.write_queued = true;
+                srv.to_flush.push(w.token);
+            }
+            if c.pending_input() > 0 && !srv.resume_input.contains(&w.token) {
+                srv.resume_input.push(w.token);
+            }
+        }
+        srv.repl.waiters.extend(keep);
+    }
+    let bulk: Vec<usize> = srv
+        .repl
+        .replicas
+        .iter()
+        .copied()
+        .filter(|&t| {
+            srv.clients
+                .get(t)
+                .and_then(|s| s.as_deref())
+                .and_then(|c| c.repl.as_ref())
+                .is_some_and(|r| r.state == RState::SendBulk)
+        })
+        .collect();
+    for t in bulk {
+        pump(srv, t);
+    }
+}
+
+/// The earliest WAIT deadline (for the poll timeout).
+pub fn next_deadline(srv: &Server) -> Option<i64> {
+    srv.repl
+        .waiters
+        .iter()
+        .filter(|w| w.deadline_ms > 0)
+        .map(|w| w.deadline_ms)
+        .min()
+}
+
+/// Once a second: PING replicas every repl-ping-replica-period, newlines
+/// to replicas waiting for their RDB, replica timeouts, pending snapshots.
+pub fn cron(srv: &mut Server) {
+    if srv.repl.replicas.is_empty() {
+        return;
+    }
+    let period = srv
+        .config
+        .get("repl-ping-replica-period")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(10)
+        .max(1);
+    if !srv.repl.is_replica() && srv.repl.cron_loops % period == 0 {
+        super::feed_raw(srv, b"*1\r\n$4\r\nPING\r\n");
+    }
+    let timeout_ms = srv
+        .config
+        .get("repl-timeout")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(60)
+        * 1000;
+    let now = clock::wall_ms();
+    let tokens = srv.repl.replicas.clone();
+    let mut waiting_start = false;
+    for t in tokens {
+        let Some(Some(c)) = srv.clients.get_mut(t) else {
+            continue;
+        };
+        let Some(r) = c.repl.as_ref() else { continue };
+        match r.state {
+            RState::WaitBgsaveStart | RState::WaitBgsaveEnd => {
+                waiting_start |= r.state == RState::WaitBgsaveStart;
+                // Keep the replica's read timeout from firing.
+                if c.pending_output() == 0 {
+                    let _ = c.sock.as_mut().map(|s| s.write(b"\n"));
+                }
+            }
+            RState::Online if !r.pre_psync && now - r.ack_time_ms > timeout_ms => {
+                warn!(
+                    "Disconnecting timedout replica (streaming sync): {}",
+                    replica_name(c)
+                );
+                c.close_asap = true;
+                srv.to_close.push(t);
+            }
+            _ => {}
+        }
+    }
+    if waiting_start && srv.child.is_none() {
+        start_snapshot(srv, None);
+    }
+}

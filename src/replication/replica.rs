@@ -1,0 +1,863 @@
+//! The replica side of replication (Redis's replicaofCommand,
+//! connectWithMaster / syncWithMaster, readSyncBulkPayload, the master
+//! client and replicationSendAck).
+//!
+//! The link to the master is a non-blocking socket registered with the
+//! event loop under `event_loop::MASTER_LINK_TOKEN` while the handshake
+//! (PING, AUTH, REPLCONF listening-port, REPLCONF capa, PSYNC) and the RDB
+//! transfer run. Once synchronized, the socket becomes a regular client
+//! flagged `is_master`: the event loop parses and executes its stream like
+//! any client's, and `after_master_command` discards the replies, tracks
+//! the applied offset and proxies the applied bytes to our own backlog
+//! and sub-replicas.
+
+use crate::client::{Client, Conn};
+use crate::clock;
+use crate::commands::Args;
+use crate::error::{self, CmdError, CmdResult};
+use crate::event_loop;
+use crate::persist::rdb;
+use crate::server::Server;
+use mio::net::TcpStream;
+use mio::{Interest, Token};
+use std::io::{self, Read, Write};
+use std::net::ToSocketAddrs;
+use tracing::{info, warn};
+
+/// Where the link to the master is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LState {
+    /// Must (re)connect.
+    Connect,
+    /// Non-blocking connect in progress.
+    Connecting,
+    ReceivePong,
+    ReceiveAuth,
+    ReceivePort,
+    ReceiveCapa,
+    ReceivePsync,
+    /// Receiving the RDB payload.
+    Transfer,
+    /// Synchronized: the master client streams commands.
+    Connected,
+}
+
+enum Expect {
+    Len(u64),
+    Eof([u8; 40]),
+}
+
+/// The link to our master.
+pub struct Link {
+    pub host: String,
+    pub port: u16,
+    pub state: LState,
+    sock: Option<TcpStream>,
+    buf: Vec<u8>,
+    rdb: Vec<u8>,
+    expect: Option<Expect>,
+    pub last_io_ms: i64,
+    /// Unix ms the link went down (0 = never up).
+    pub down_since_ms: i64,
+    master_replid: String,
+    master_offset: i64,
+    /// Client id of the master client once connected.
+    pub master_client: Option<u64>,
+    /// Stream bytes executed but not yet applied (inside MULTI).
+    applied: Vec<u8>,
+    /// Our replid/offset describe the master's history (PSYNC can use
+    /// them); false after a failed full sync emptied the dataset.
+    psync_ok: bool,
+    next_connect_ms: i64,
+}
+
+impl Link {
+    fn new(host: String, port: u16) -> Link {
+        Link {
+            host,
+            port,
+            state: LState::Connect,
+            sock: None,
+            buf: Vec::new(),
+            rdb: Vec::new(),
+            expect: None,
+            last_io_ms: clock::wall_ms(),
+            down_since_ms: 0,
+            master_replid: String::new(),
+            master_offset: -1,
+            master_client: None,
+            applied: Vec::new(),
+            psync_ok: true,
+            next_connect_ms: 0,
+        }
+    }
+
+    pub fn connected(&self) -> bool {
+        self.state == LState::Connected
+    }
+
+    pub fn sync_in_progress(&self) -> bool {
+        self.state == LState::Transfer
+    }
+
+    /// ROLE's state name.
+    pub fn role_state(&self) -> &'static str {
+        match self.state {
+            LState::Connect => "connect",
+            LState::Connecting => "connecting",
+            LState::Transfer => "sync",
+            LState::Connected => "connected",
+            _ => "handshake",
+        }
+    }
+
+    /// Bytes read from the master but not applied yet.
+    pub fn unapplied(&self) -> i64 {
+        self.applied.len() as i64
+    }
+
+    pub fn transfer_size(&self) -> i64 {
+        match self.expect {
+            Some(Expect::Len(n)) => n as i64,
+            _ => -1,
+        }
+    }
+
+    pub fn transfer_read(&self) -> i64 {
+        self.rdb.len() as i64
+    }
+}
+
+/// REPLICAOF host port | REPLICAOF NO ONE (also SLAVEOF).
+pub fn replicaof_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if a.is(1, "no") && a.is(2, "one") {
+        if srv.repl.link.is_some() {
+            unset_master(srv);
+            info!(
+                "MASTER MODE enabled (user request from 'id={} addr={} laddr={}')",
+                c.id, c.addr, c.laddr
+            );
+        }
+        c.out.ok();
+        return Ok(());
+    }
+    if c.is_master {
+        return Err(CmdError::Formatted(
+            "ERR Command is not valid when client is a replica.".into(),
+        ));
+    }
+    let port = crate::util::num::parse_i64(a.get(2))
+        .filter(|p| (0..=65535).contains(p))
+        .ok_or(CmdError::Static(error::INVALID_MASTER_PORT))?;
+    let host = String::from_utf8_lossy(a.get(1)).into_owned();
+    if let Some(l) = srv.repl.link.as_ref() {
+        if l.host.eq_ignore_ascii_case(&host) && l.port as i64 == port {
+            info!("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+            c.out.simple("OK Already connected to specified master");
+            return Ok(());
+        }
+    }
+    set_master(srv, host.clone(), port as u16);
+    info!(
+        "REPLICAOF {}:{} enabled (user request from 'id={} addr={} laddr={}')",
+        host, port, c.id, c.addr, c.laddr
+    );
+    c.out.ok();
+    Ok(())
+}
+
+/// The `replicaof` directive at startup.
+pub fn configure_from_config(srv: &mut Server) {
+    let v = srv.config.get("replicaof").unwrap_or("").to_string();
+    let mut it = v.split_whitespace();
+    if let (Some(h), Some(p)) = (it.next(), it.next()) {
+        if let Ok(port) = p.parse::<u16>() {
+            set_master(srv, h.to_string(), port);
+        }
+    }
+}
+
+/// Drops the master client (without treating it as a lost link).
+fn drop_master_client(srv: &mut Server, l: &mut Link) {
+    if let Some(id) = l.master_client.take() {
+        if let Some(&t) = srv.client_tokens.get(&id) {
+            if let Some(Some(mc)) = srv.clients.get_mut(t) {
+                mc.is_master = false;
+                mc.close_asap = true;
+                srv.to_close.push(t);
+            }
+        }
+    }
+    if let Some(mut s) = l.sock.take() {
+        event_loop::with_registry(|r| {
+            let _ = r.deregister(&mut s);
+        });
+    }
+}
+
+/// Closes our replicas' connections so they resync with us (the history
+/// they follow changed).
+fn disconnect_replicas(srv: &mut Server) {
+    for t in srv.repl.replicas.clone() {
+        if let Some(Some(c)) = srv.clients.get_mut(t) {
+            c.close_asap = true;
+            srv.to_close.push(t);
+        }
+    }
+}
+
+fn set_master(srv: &mut Server, host: String, port: u16) {
+    let mut psync_ok = true;
+    if let Some(mut old) = srv.repl.link.take() {
+        psync_ok = old.psync_ok;
+        drop_master_client(srv, &mut old);
+    }
+    disconnect_replicas(srv);
+    let mut l = Link::new(host, port);
+    l.psync_ok = psync_ok;
+    srv.repl.link = Some(Box::new(l));
+    srv.prop.targets &= !crate::propagate::TO_REPL;
+    crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
+    connect(srv);
+}
+
+/// REPLICAOF NO ONE: we become a master, keeping the old history as
+/// replid2 so our replicas can continue with PSYNC.
+fn unset_master(srv: &mut Server) {
+    let Some(mut l) = srv.repl.link.take() else {
+        return;
+    };
+    drop_master_client(srv, &mut l);
+    let r = &mut srv.repl;
+    r.replid2 = std::mem::replace(&mut r.replid, super::random_replid());
+    r.second_offset = r.offset + 1;
+    info!(
+        "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
+        r.replid2, r.second_offset, r.replid
+    );
+    r.seldb = None;
+    disconnect_replicas(srv);
+    crate::db::set_expire_mode(crate::db::EXPIRE_DELETE);
+    if srv.repl.backlog.is_some() {
+        srv.prop.targets |= crate::propagate::TO_REPL;
+    }
+}
+
+/// Starts a non-blocking connect to the master.
+fn connect(srv: &mut Server) {
+    let Some(l) = srv.repl.link.as_mut() else {
+        return;
+    };
+    info!("Connecting to MASTER {}:{}", l.host, l.port);
+    let now = clock::wall_ms();
+    l.next_connect_ms = now + 1000;
+    l.last_io_ms = now;
+    let addr = (l.host.as_str(), l.port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next());
+    let Some(addr) = addr else {
+        warn!("Unable to connect to MASTER: can't resolve {}", l.host);
+        return;
+    };
+    let mut sock = match TcpStream::connect(addr) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!("Unable to connect to MASTER: {}", e);
+            return;
+        }
+    };
+    let reg = event_loop::with_registry(|r| {
+        r.register(
+            &mut sock,
+            Token(event_loop::MASTER_LINK_TOKEN),
+            Interest::READABLE | Interest::WRITABLE,
+        )
+    });
+    if let Some(Err(e)) = reg {
+        warn!("Unable to connect to MASTER: {}", e);
+        return;
+    }
+    let _ = sock.set_nodelay(true);
+    l.sock = Some(sock);
+    l.buf.clear();
+    l.rdb.clear();
+    l.expect = None;
+    l.state = LState::Connecting;
+    info!("MASTER <-> REPLICA sync started");
+}
+
+/// The handshake or transfer failed: drop the socket, retry from the cron.
+fn cancel(srv: &mut Server) {
+    let Some(mut l) = srv.repl.link.take() else {
+        return;
+    };
+    if let Some(mut s) = l.sock.take() {
+        event_loop::with_registry(|r| {
+            let _ = r.deregister(&mut s);
+        });
+    }
+    l.state = LState::Connect;
+    l.buf.clear();
+    l.rdb = Vec::new();
+    l.expect = None;
+    if l.down_since_ms == 0 {
+        l.down_since_ms = clock::wall_ms();
+    }
+    srv.repl.link = Some(l);
+}
+
+fn send(l: &mut Link, argv: &[&[u8]]) -> io::Result<()> {
+    let mut buf = Vec::new();
+    crate::propagate::encode_command(&mut buf, argv);
+    match l.sock.as_mut() {
+        Some(s) => s.write_all(&buf),
+        None => Err(io::ErrorKind::NotConnected.into()),
+    }
+}
+
+/// Readiness on the master link socket (handshake / transfer).
+pub fn link_event(srv: &mut Server) {
+    let Some(l) = srv.repl.link.as_mut() else {
+        return;
+    };
+    if l.state == LState::Connecting {
+        let Some(s) = l.sock.as_ref() else { return };
+        if let Ok(Some(e)) | Err(e) = s.take_error() {
+            warn!("Error condition on socket for SYNC: {}", e);
+            cancel(srv);
+            return;
+        }
+        match s.peer_addr() {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
+            Err(e) => {
+                warn!("Error condition on socket for SYNC: {}", e);
+                cancel(srv);
+                return;
+            }
+        }
+        info!("Non blocking connect for SYNC fired the event.");
+        l.state = LState::ReceivePong;
+        l.last_io_ms = clock::wall_ms();
+        if send(l, &[b"PING"]).is_err() {
+            cancel(srv);
+            return;
+        }
+    }
+    if l.state == LState::Connect || l.state == LState::Connected {
+        return;
+    }
+    // Read everything available.
+    let mut eof = false;
+    let mut tmp = vec![0u8; 64 * 1024];
+    loop {
+        let Some(s) = l.sock.as_mut() else { return };
+        match s.read(&mut tmp) {
+            Ok(0) => {
+                eof = true;
+                break;
+            }
+            Ok(n) => {
+                l.buf.extend_from_slice(&tmp[..n]);
+                l.last_io_ms = clock::wall_ms();
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                warn!("I/O error reading from MASTER: {}", e);
+                eof = true;
+                break;
+            }
+        }
+    }
+    process_input(srv);
+    if eof {
+        if let Some(l) = srv.repl.link.as_ref() {
+            if l.state != LState::Connected && l.state != LState::Connect {
+                warn!("Master closed the connection during the synchronization");
+                cancel(srv);
+            }
+        }
+    }
+}
+
+/// Takes one line (without CRLF) from the link buffer.
+fn take_line(l: &mut Link) -> Option<String> {
+    let pos = l.buf.iter().position(|&b| b == b'\n')?;
+    let mut line: Vec<u8> = l.buf.drain(..=pos).collect();
+    line.pop();
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Some(String::from_utf8_lossy(&line).into_owned())
+}
+
+fn process_input(srv: &mut Server) {
+    loop {
+        let Some(l) = srv.repl.link.as_mut() else {
+            return;
+        };
+        if l.state == LState::Transfer {
+            transfer(srv);
+            return;
+        }
+        let state = l.state;
+        if !matches!(
+            state,
+            LState::ReceivePong
+                | LState::ReceiveAuth
+                | LState::ReceivePort
+                | LState::ReceiveCapa
+                | LState::ReceivePsync
+        ) {
+            return;
+        }
+        let Some(line) = take_line(l) else { return };
+        if line.is_empty() {
+            // Newlines are the master's keepalive while it prepares.
+            continue;
+        }
+        if !handshake_step(srv, state, &line) {
+            cancel(srv);
+            return;
+        }
+    }
+}
+
+/// Handles the reply to the last handshake command and sends the next
+/// one. False = the sync failed.
+fn handshake_step(srv: &mut Server, state: LState, line: &str) -> bool {
+    let auth = srv.config.get("masterauth").unwrap_or("").to_string();
+    let user = srv.config.get("masteruser").unwrap_or("").to_string();
+    let port = srv
+        .config
+        .get("replica-announce-port")
+        .and_then(|v| v.parse::<u16>().ok())
+        .filter(|&p| p != 0)
+        .unwrap_or(srv.config.port);
+    let announce_ip = srv
+        .config
+        .get("replica-announce-ip")
+        .unwrap_or("")
+        .to_string();
+    let (replid, offset) = (srv.repl.replid.clone(), srv.repl.offset);
+    let Some(l) = srv.repl.link.as_mut() else {
+        return false;
+    };
+    let sent = match state {
+        LState::ReceivePong => {
+            if line.starts_with('-')
+                && !line.starts_with("-NOAUTH")
+                && !line.starts_with("-NOPERM")
+                && !line.starts_with("-ERR operation not permitted")
+            {
+                warn!("Error reply to PING from master: '{}'", line);
+                return false;
+            }
+            info!("Master replied to PING, replication can continue...");
+            if !auth.is_empty() {
+                l.state = LState::ReceiveAuth;
+                if user.is_empty() {
+                    send(l, &[b"AUTH", auth.as_bytes()])
+                } else {
+                    send(l, &[b"AUTH", user.as_bytes(), auth.as_bytes()])
+                }
+            } else {
+                l.state = LState::ReceivePort;
+                send(
+                    l,
+                    &[b"REPLCONF", b"listening-port", port.to_string().as_bytes()],
+                )
+            }
+        }
+        LState::ReceiveAuth => {
+            if line.starts_with('-') {
+                warn!("Unable to AUTH to MASTER: {}", line);
+                return false;
+            }
+            l.state = LState::ReceivePort;
+            send(
+                l,
+                &[b"REPLCONF", b"listening-port", port.to_string().as_bytes()],
+            )
+        }
+        LState::ReceivePort => {
+            if line.starts_with('-') {
+                info!(
+                    "(Non critical) Master does not understand REPLCONF listening-port: {}",
+                    line
+                );
+            }
+            l.state = LState::ReceiveCapa;
+            if announce_ip.is_empty() {
+                send(l, &[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
+            } else {
+                send(
+                    l,
+                    &[
+                        b"REPLCONF",
+                        b"ip-address",
+                        announce_ip.as_bytes(),
+                        b"capa",
+                        b"eof",
+                        b"capa",
+                        b"psync2",
+                    ],
+                )
+            }
+        }
+        LState::ReceiveCapa => {
+            if line.starts_with('-') {
+                info!(
+                    "(Non critical) Master does not understand REPLCONF capa: {}",
+                    line
+                );
+            }
+            l.state = LState::ReceivePsync;
+            if l.psync_ok {
+                let next = (offset + 1).to_string();
+                info!(
+                    "Trying a partial resynchronization (request {}:{}).",
+                    replid, next
+                );
+                send(l, &[b"PSYNC", replid.as_bytes(), next.as_bytes()])
+            } else {
+                info!("Partial resynchronization not possible (no cached master)");
+                send(l, &[b"PSYNC", b"?", b"-1"])
+            }
+        }
+        LState::ReceivePsync => return psync_reply(srv, line),
+        _ => return false,
+    };
+    sent.is_ok()
+}
+
+fn psync_reply(srv: &mut Server, line: &str) -> bool {
+    if let Some(rest) = line.strip_prefix("+FULLRESYNC") {
+        let mut it = rest.split_whitespace();
+        let (Some(id), Some(off)) = (it.next(), it.next().and_then(|o| o.parse::<i64>().ok()))
+        else {
+            warn!("Master replied with wrong +FULLRESYNC syntax.");
+            return false;
+        };
+        info!("Full resync from master: {}:{}", id, off);
+        let Some(l) = srv.repl.link.as_mut() else {
+            return false;
+        };
+        l.master_replid = id.to_string();
+        l.master_offset = off;
+        l.state = LState::Transfer;
+        transfer(srv);
+        return true;
+    }
+    if let Some(rest) = line.strip_prefix("+CONTINUE") {
+        info!("Successful partial resynchronization with master.");
+        let new_id = rest.trim();
+        if !new_id.is_empty() && new_id != srv.repl.replid {
+            let r = &mut srv.repl;
+            r.replid2 = std::mem::replace(&mut r.replid, new_id.to_string());
+            r.second_offset = r.offset + 1;
+            info!("Master replication ID changed to {}", new_id);
+            disconnect_replicas(srv);
+        }
+        if srv.repl.backlog.is_none() {
+            super::create_backlog(srv);
+        }
+        info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+        let db = srv.repl.seldb.unwrap_or(0);
+        become_connected(srv, db);
+        return true;
+    }
+    if line.starts_with("-NOMASTERLINK") || line.starts_with("-LOADING") {
+        info!(
+            "Master is currently unable to PSYNC but should be in the future: {}",
+            line
+        );
+        return false;
+    }
+    warn!("Unexpected reply to PSYNC from master: {}", line);
+    false
+}
+
+/// Receives the RDB payload; loads it when complete.
+fn transfer(srv: &mut Server) {
+    let Some(l) = srv.repl.link.as_mut() else {
+        return;
+    };
+    if l.expect.is_none() {
+        while l.buf.first() == Some(&b'\n') {
+            l.buf.remove(0);
+        }
+        let Some(line) = take_line(l) else { return };
+        if line.starts_with('-') {
+            warn!("MASTER aborted replication with an error: {}", line);
+            cancel(srv);
+            return;
+        }
+        if let Some(mark) = line.strip_prefix("$EOF:") {
+            let mut m = [0u8; 40];
+            if mark.len() != 40 {
+                warn!("Bad protocol from MASTER, the first byte is not '$' (we received '{}'), are you sure the host and port are right?", line);
+                cancel(srv);
+                return;
+            }
+            m.copy_from_slice(mark.as_bytes());
+            l.expect = Some(Expect::Eof(m));
+            info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+        } else if let Some(n) = line.strip_prefix('$').and_then(|n| n.parse::<u64>().ok()) {
+            l.expect = Some(Expect::Len(n));
+            info!(
+                "MASTER <-> REPLICA sync: receiving {} bytes from master to disk",
+                n
+            );
+        } else {
+            warn!("Bad protocol from MASTER, the first byte is not '$' (we received '{}'), are you sure the host and port are right?", line);
+            cancel(srv);
+            return;
+        }
+        // Our history is about to be replaced.
+        l.psync_ok = false;
+    }
+    let done = match l.expect.as_ref() {
+        Some(Expect::Len(n)) => {
+            let want = (*n as usize).saturating_sub(l.rdb.len());
+            let take = want.min(l.buf.len());
+            l.rdb.extend(l.buf.drain(..take));
+            l.rdb.len() as u64 == *n
+        }
+        Some(Expect::Eof(mark)) => {
+            l.rdb.append(&mut l.buf);
+            if l.rdb.ends_with(mark) {
+                let len = l.rdb.len() - 40;
+                l.rdb.truncate(len);
+                true
+            } else {
+                false
+            }
+        }
+        None => false,
+    };
+    if done {
+        finish_full_sync(srv);
+    }
+}
+
+fn finish_full_sync(srv: &mut Server) {
+    let Some(l) = srv.repl.link.as_mut() else {
+        return;
+    };
+    let payload = std::mem::take(&mut l.rdb);
+    let (id, off) = (l.master_replid.clone(), l.master_offset);
+    info!("MASTER <-> REPLICA sync: Flushing old data");
+    for db in srv.dbs.iter_mut() {
+        db.flush();
+    }
+    // The master's libraries come with its RDB.
+    srv.scripting.functions.flush();
+    info!("MASTER <-> REPLICA sync: Loading DB in memory");
+    srv.loading = true;
+    let res = rdb::load_rdb(srv, &payload[..], true);
+    srv.loading = false;
+    drop(payload);
+    let info = match res {
+        Ok(i) => i,
+        Err(e) => {
+            warn!(
+                "Failed trying to load the MASTER synchronization DB from disk, check server logs. ({:?})",
+                e
+            );
+            cancel(srv);
+            return;
+        }
+    };
+    // The master's history is ours now; sub-replicas must resync.
+    let r = &mut srv.repl;
+    r.replid = id;
+    r.replid2 = "0".repeat(40);
+    r.second_offset = -1;
+    r.offset = off;
+    r.seldb = None;
+    match r.backlog.as_mut() {
+        Some(b) => b.reset(off + 1),
+        None => super::create_backlog(srv),
+    }
+    disconnect_replicas(srv);
+    if let Some(l) = srv.repl.link.as_mut() {
+        l.psync_ok = true;
+    }
+    info!("MASTER <-> REPLICA sync: Finished with success");
+    become_connected(srv, info.repl_stream_db.unwrap_or(0));
+}
+
+/// Turns the link socket into the master client.
+fn become_connected(srv: &mut Server, db: usize) {
+    let Some(l) = srv.repl.link.as_mut() else {
+        return;
+    };
+    let Some(mut sock) = l.sock.take() else {
+        return;
+    };
+    let leftover = std::mem::take(&mut l.buf);
+    let slot = match srv.free_slots.pop() {
+        Some(s) => s,
+        None => {
+            srv.clients.push(None);
+            srv.clients.len() - 1
+        }
+    };
+    let reg = event_loop::with_registry(|r| {
+        r.reregister(
+            &mut sock,
+            Token(slot),
+            Interest::READABLE | Interest::WRITABLE,
+        )
+    });
+    if let Some(Err(e)) = reg {
+        warn!("Error registering the master client: {}", e);
+        srv.free_slots.push(slot);
+        cancel(srv);
+        return;
+    }
+    let now = clock::wall_ms();
+    let mut c = Client::new(srv.next_client_id, slot, Conn::Tcp(sock), now, true);
+    srv.next_client_id += 1;
+    c.is_master = true;
+    c.db = db;
+    c.writable = true;
+    if !leftover.is_empty() {
+        c.qend = leftover.len();
+        c.qbuf = leftover;
+        srv.resume_input.push(slot);
+    }
+    let id = c.id;
+    srv.client_tokens.insert(id, slot);
+    srv.clients[slot] = Some(Box::new(c));
+    srv.nclients += 1;
+    if let Some(l) = srv.repl.link.as_mut() {
+        l.master_client = Some(id);
+        l.state = LState::Connected;
+        l.last_io_ms = now;
+        l.down_since_ms = 0;
+        l.applied.clear();
+    }
+}
+
+/// The master client's connection is being closed.
+pub fn master_link_lost(srv: &mut Server, c: &mut Client) {
+    let Some(l) = srv.repl.link.as_mut() else {
+        return;
+    };
+    if l.master_client != Some(c.id) {
+        return;
+    }
+    info!("Connection with master lost.");
+    info!("Caching the disconnected master state.");
+    l.master_client = None;
+    l.applied.clear();
+    l.state = LState::Connect;
+    l.down_since_ms = clock::wall_ms();
+    l.next_connect_ms = 0;
+}
+
+/// Before a command from the master runs: it sees keys as the master does.
+pub fn before_master_command() {
+    crate::db::set_expire_mode(crate::db::EXPIRE_NEVER);
+}
+
+/// After a command from the master ran: drop its reply, answer GETACK,
+/// account the applied bytes and proxy them to our backlog/replicas.
+pub fn after_master_command(srv: &mut Server, c: &mut Client, raw: &[u8], out_before: usize) {
+    crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
+    c.out.buf.truncate(out_before.min(c.out.buf.len()));
+    let Some(l) = srv.repl.link.as_mut() else {
+        return;
+    };
+    l.last_io_ms = clock::wall_ms();
+    if std::mem::take(&mut srv.repl.ack_requested) {
+        let off = srv.repl.offset.to_string();
+        crate::propagate::encode_command(&mut c.out.buf, &[b"REPLCONF", b"ACK", off.as_bytes()]);
+    }
+    let Some(l) = srv.repl.link.as_mut() else {
+        return;
+    };
+    l.applied.extend_from_slice(raw);
+    if c.multi.is_none() {
+        let data = std::mem::take(&mut l.applied);
+        super::feed_raw(srv, &data);
+        if let Some(l) = srv.repl.link.as_mut() {
+            let mut data = data;
+            data.clear();
+            l.applied = data;
+        }
+    }
+}
+
+/// Once a second: reconnect, timeouts, REPLCONF ACK to the master.
+pub fn cron(srv: &mut Server) {
+    let Some(l) = srv.repl.link.as_mut() else {
+        return;
+    };
+    let now = clock::wall_ms();
+    let timeout_ms = srv
+        .config
+        .get("repl-timeout")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(60)
+        * 1000;
+    match l.state {
+        LState::Connect => {
+            if now >= l.next_connect_ms {
+                connect(srv);
+            }
+        }
+        LState::Connected => {
+            let Some(id) = l.master_client else { return };
+            let Some(&t) = srv.client_tokens.get(&id) else {
+                return;
+            };
+            if now - l.last_io_ms > timeout_ms {
+                warn!("MASTER timeout: no data nor PING received...");
+                if let Some(Some(mc)) = srv.clients.get_mut(t) {
+                    mc.close_asap = true;
+                    srv.to_close.push(t);
+                }
+                return;
+            }
+            let off = srv.repl.offset.to_string();
+            if let Some(Some(mc)) = srv.clients.get_mut(t) {
+                crate::propagate::encode_command(
+                    &mut mc.out.buf,
+                    &[b"REPLCONF", b"ACK", off.as_bytes()],
+                );
+                if !mc.write_queued {
+                    mc.write_queued = true;
+                    srv.to_flush.push(t);
+                }
+            }
+        }
+        _ => {
+            if now - l.last_io_ms > timeout_ms {
+                if l.state == LState::Transfer {
+                    warn!("Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+                } else {
+                    warn!("Timeout connecting to the MASTER...");
+                }
+                cancel(srv);
+                return;
+            }
+            // Edge-triggered events may have been consumed elsewhere.
+            link_event(srv);
+        }
+    }
+}
+
+/// Is a write from this client refused (read-only replica)?
+pub fn refuses_write(srv: &Server, c: &Client) -> bool {
+    srv.repl.link.is_some() && !c.is_master && srv.config.get_bool("replica-read-only")
+}
+
+/// The READONLY error.
+pub fn readonly_error() -> CmdError {
+    CmdError::Static(error::READONLY_REPLICA)
+}

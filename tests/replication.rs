@@ -1,0 +1,393 @@
+//! Master–replica replication, checked in every pairing with Redis 7.0:
+//! ferrokv → ferrokv, ferrokv master → real redis-server replica, real
+//! redis-server master → ferrokv replica. Data written before and after
+//! the replica attaches (strings with TTLs, lists, hashes, sets, sorted
+//! sets, MULTI/EXEC, EVAL, several dbs, FLUSHALL) must end up identical;
+//! a dropped link continues with a partial resync (+CONTINUE); replicas
+//! are read-only; WAIT counts acknowledging replicas; a replica never
+//! expires keys itself.
+
+mod common;
+
+use common::{flatten, poll_until, RawConn, RealRedis, Server};
+use std::time::Duration;
+
+/// Full syncs carry real data once the RDB encoder/loader is on main.
+const RDB_READY: bool = true;
+
+const SYNC_DEADLINE: Duration = Duration::from_secs(20);
+
+fn s(r: Vec<u8>) -> String {
+    String::from_utf8_lossy(&r).into_owned()
+}
+
+/// The bulk strings of an array reply, in order.
+fn arr(reply: Vec<u8>) -> Vec<String> {
+    flatten(&reply)
+        .into_iter()
+        .skip(1)
+        .map(|f| {
+            let t = String::from_utf8_lossy(&f).into_owned();
+            match t.find("\r\n") {
+                Some(i) if t.starts_with('$') => t[i + 2..t.len() - 2].to_string(),
+                _ => t.trim_end().to_string(),
+            }
+        })
+        .collect()
+}
+
+fn info_field(c: &mut RawConn, section: &str, name: &str) -> Option<String> {
+    let text = s(c.cmd(&["INFO", section]));
+    let prefix = format!("{}:", name);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix).map(|v| v.trim().to_string()))
+}
+
+fn offset(c: &mut RawConn) -> i64 {
+    info_field(c, "replication", "master_repl_offset")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1)
+}
+
+/// Waits until the replica reports its link to the master up.
+fn wait_link_up(replica: &Server) {
+    let mut c = replica.conn();
+    let up = poll_until(SYNC_DEADLINE, || {
+        info_field(&mut c, "replication", "master_link_status").as_deref() == Some("up")
+    });
+    assert!(up, "replica never synced; replica log:\n{}", replica.log());
+}
+
+/// Waits until the replica applied everything the master produced.
+fn wait_caught_up(master: &Server, replica: &Server) {
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    let ok = poll_until(SYNC_DEADLINE, || {
+        let mo = offset(&mut m);
+        mo > 0 && offset(&mut r) == mo
+    });
+    assert!(
+        ok,
+        "replica did not catch up (master {} replica {})\nmaster log:\n{}\nreplica log:\n{}",
+        offset(&mut m),
+        offset(&mut r),
+        master.log(),
+        replica.log()
+    );
+}
+
+/// Writes a mixed workload tagged `tag` in dbs 0..3.
+fn workload(c: &mut RawConn, tag: &str) {
+    let k = |n: &str| format!("{}:{}", tag, n);
+    for (db, n) in [("0", 0), ("1", 1), ("2", 2)] {
+        assert_eq!(s(c.cmd(&["SELECT", db])), "+OK\r\n");
+        c.cmd(&["SET", &k("str"), &format!("v{}", n)]);
+        c.cmd(&["SET", &k("ttl"), "x", "EX", "3600"]);
+        c.cmd(&["SET", &k("int"), "10"]);
+        c.cmd(&["INCRBY", &k("int"), "5"]);
+        c.cmd(&["RPUSH", &k("list"), "a", "b", "c", "d"]);
+        c.cmd(&["LPOP", &k("list")]);
+        c.cmd(&["HSET", &k("hash"), "f1", "1", "f2", "2"]);
+        c.cmd(&["HINCRBYFLOAT", &k("hash"), "f3", "1.5"]);
+        c.cmd(&["SADD", &k("set"), "x", "y", "z"]);
+        c.cmd(&["ZADD", &k("zset"), "1", "a", "2.5", "b", "3", "c"]);
+        c.cmd(&["ZINCRBY", &k("zset"), "10", "a"]);
+        c.cmd(&["MULTI"]);
+        c.cmd(&["SET", &k("m1"), "1"]);
+        c.cmd(&["RPUSH", &k("mlist"), "q"]);
+        c.cmd(&["EXPIRE", &k("m1"), "1000"]);
+        let r = s(c.cmd(&["EXEC"]));
+        assert!(r.starts_with("*3"), "EXEC: {}", r);
+        let r = s(c.cmd(&[
+            "EVAL",
+            "redis.call('SET', KEYS[1], ARGV[1]) redis.call('SADD', KEYS[2], ARGV[1]) return 1",
+            "2",
+            &k("ev1"),
+            &k("ev2"),
+            "scripted",
+        ]));
+        assert_eq!(r, ":1\r\n");
+        c.cmd(&["SET", &k("gone"), "1"]);
+        c.cmd(&["DEL", &k("gone")]);
+    }
+    c.cmd(&["SELECT", "0"]);
+}
+
+/// Everything in dbs 0..3, key by key, for comparison.
+fn dump(c: &mut RawConn) -> Vec<String> {
+    let mut out = Vec::new();
+    for db in 0..4 {
+        c.cmd(&["SELECT", &db.to_string()]);
+        let mut keys = arr(c.cmd(&["KEYS", "*"]));
+        keys.sort();
+        for key in keys {
+            let t = s(c.cmd(&["TYPE", &key]));
+            let v = match t.trim() {
+                "+string" => vec![s(c.cmd(&["GET", &key]))],
+                "+list" => arr(c.cmd(&["LRANGE", &key, "0", "-1"])),
+                "+hash" => {
+                    let mut v = arr(c.cmd(&["HGETALL", &key]));
+                    let mut pairs: Vec<String> = v.chunks(2).map(|p| p.join("=")).collect();
+                    pairs.sort();
+                    v = pairs;
+                    v
+                }
+                "+set" => {
+                    let mut v = arr(c.cmd(&["SMEMBERS", &key]));
+                    v.sort();
+                    v
+                }
+                "+zset" => arr(c.cmd(&["ZRANGE", &key, "0", "-1", "WITHSCORES"])),
+                other => vec![other.to_string()],
+            };
+            let ttl = s(c.cmd(&["TTL", &key]));
+            let has_ttl = !ttl.starts_with(":-");
+            out.push(format!(
+                "{}|{}|{}|{:?}|ttl={}",
+                db,
+                key,
+                t.trim(),
+                v,
+                has_ttl
+            ));
+        }
+    }
+    c.cmd(&["SELECT", "0"]);
+    out
+}
+
+fn assert_same(master: &Server, replica: &Server) {
+    wait_caught_up(master, replica);
+    let m = dump(&mut master.conn());
+    let r = dump(&mut replica.conn());
+    assert!(!m.is_empty(), "empty master dataset");
+    assert_eq!(
+        m,
+        r,
+        "replica differs\nmaster log:\n{}\nreplica log:\n{}",
+        master.log(),
+        replica.log()
+    );
+}
+
+fn partial_ok(master: &Server) -> i64 {
+    info_field(&mut master.conn(), "stats", "sync_partial_ok")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1)
+}
+
+/// The common scenario: data before and after attaching, FLUSHALL, a
+/// dropped link continued with +CONTINUE, WAIT, READONLY.
+fn scenario(master: &Server, start_replica: impl FnOnce(u16) -> Server, replica_is_ferrokv: bool) {
+    let mut m = master.conn();
+    if RDB_READY {
+        workload(&mut m, "before");
+    }
+    let replica = start_replica(master.port());
+    wait_link_up(&replica);
+    workload(&mut m, "after");
+    assert_same(master, &replica);
+
+    // FLUSHALL, then new data in another db.
+    assert_eq!(s(m.cmd(&["FLUSHALL"])), "+OK\r\n");
+    workload(&mut m, "flushed");
+    assert_same(master, &replica);
+
+    // Read-only replica: writes refused, reads served.
+    let mut r = replica.conn();
+    assert_eq!(
+        s(r.cmd(&["SET", "nope", "1"])),
+        "-READONLY You can't write against a read only replica.\r\n"
+    );
+    assert_eq!(s(r.cmd(&["GET", "flushed:str"])), "$2\r\nv0\r\n");
+    let role = arr(r.cmd(&["ROLE"]));
+    assert_eq!(
+        role.first().map(|s| s.as_str()),
+        Some("slave"),
+        "{:?}",
+        role
+    );
+
+    // WAIT counts the replica once it acknowledged the write.
+    m.cmd(&["SET", "waited", "1"]);
+    assert_eq!(s(m.cmd(&["WAIT", "1", "10000"])), ":1\r\n");
+    // Asking for more replicas than exist times out with the count.
+    assert_eq!(s(m.cmd(&["WAIT", "2", "200"])), ":1\r\n");
+    let role = arr(m.cmd(&["ROLE"]));
+    assert_eq!(
+        role.first().map(|s| s.as_str()),
+        Some("master"),
+        "{:?}",
+        role
+    );
+
+    // Drop the link: the replica continues where it was.
+    let before = partial_ok(master);
+    let killed = s(m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]));
+    assert_eq!(killed, ":1\r\n");
+    m.cmd(&["SET", "during", "outage"]);
+    let resumed = poll_until(SYNC_DEADLINE, || partial_ok(master) > before);
+    assert!(
+        resumed,
+        "no partial resync\nmaster log:\n{}\nreplica log:\n{}",
+        master.log(),
+        replica.log()
+    );
+    wait_link_up(&replica);
+    workload(&mut m, "resumed");
+    assert_same(master, &replica);
+    if replica_is_ferrokv {
+        assert!(replica
+            .log()
+            .contains("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization."));
+    }
+    master.assert_no_panic();
+    replica.assert_no_panic();
+}
+
+#[test]
+fn ferrokv_replica_of_ferrokv() {
+    let master = Server::start(&[]);
+    scenario(
+        &master,
+        |port| Server::start(&["--replicaof", "127.0.0.1", &port.to_string()]),
+        true,
+    );
+}
+
+#[test]
+fn real_redis_replica_of_ferrokv() {
+    let master = Server::start(&[]);
+    scenario(
+        &master,
+        |port| RealRedis::start_with(&["--replicaof", "127.0.0.1", &port.to_string()]),
+        false,
+    );
+}
+
+#[test]
+fn ferrokv_replica_of_real_redis() {
+    let master = RealRedis::start_with(&["--repl-diskless-sync-delay", "0"]);
+    scenario(
+        &master,
+        |port| Server::start(&["--replicaof", "127.0.0.1", &port.to_string()]),
+        true,
+    );
+}
+
+/// A replica never expires keys itself: an expired key reads as missing
+/// there, but goes away only when the master's DEL arrives.
+#[test]
+fn replica_waits_for_the_master_to_expire_keys() {
+    let master = Server::start(&["--enable-debug-command", "yes"]);
+    let mut m = master.conn();
+    let replica = Server::start(&["--replicaof", "127.0.0.1", &master.port().to_string()]);
+    wait_link_up(&replica);
+    assert_eq!(s(m.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"])), "+OK\r\n");
+    m.cmd(&["SET", "short", "v", "PX", "100"]);
+    m.cmd(&["SET", "keep", "v"]);
+    wait_caught_up(&master, &replica);
+    let mut r = replica.conn();
+    let expired = poll_until(SYNC_DEADLINE, || s(r.cmd(&["GET", "short"])) == "$-1\r\n");
+    assert!(expired);
+    // Still held by the replica: only the master deletes.
+    assert_eq!(s(r.cmd(&["DBSIZE"])), ":2\r\n");
+    assert_eq!(s(r.cmd(&["EXISTS", "short"])), ":0\r\n");
+    // The master's lazy expiry propagates a DEL.
+    assert_eq!(s(m.cmd(&["GET", "short"])), "$-1\r\n");
+    wait_caught_up(&master, &replica);
+    assert_eq!(s(r.cmd(&["DBSIZE"])), ":1\r\n");
+    // WAIT is refused on a replica.
+    let e = s(r.cmd(&["WAIT", "1", "0"]));
+    assert!(
+        e.starts_with("-ERR WAIT cannot be used with replica instances"),
+        "{}",
+        e
+    );
+    // Promotion: the replica becomes a writable master.
+    assert_eq!(s(r.cmd(&["REPLICAOF", "NO", "ONE"])), "+OK\r\n");
+    assert_eq!(s(r.cmd(&["SET", "now", "writable"])), "+OK\r\n");
+    let role = arr(r.cmd(&["ROLE"]));
+    assert_eq!(role.first().map(|s| s.as_str()), Some("master"));
+    master.assert_no_panic();
+    replica.assert_no_panic();
+}
+
+fn digest(c: &mut RawConn) -> String {
+    s(c.cmd(&["DEBUG", "DIGEST"]))
+}
+
+/// A multi-megabyte snapshot streamed to two replicas at once (one of
+/// them real Redis, attaching to the same snapshot) while a client keeps
+/// writing: every write made during the transfer reaches both.
+#[test]
+fn large_full_sync_with_writes_during_the_transfer() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let master = Server::start(&["--enable-debug-command", "yes"]);
+    let mut m = master.conn();
+    assert_eq!(
+        s(m.cmd(&["DEBUG", "POPULATE", "60000", "key", "100"])),
+        "+OK\r\n"
+    );
+    m.cmd(&["RPUSH", "biglist", "a", "b", "c"]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let port = master.port();
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut w = RawConn::connect(port);
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) || i < 200 {
+                let k = format!("w:{}", i);
+                w.cmd(&["SET", &k, &i.to_string()]);
+                w.cmd(&["INCR", "counter"]);
+                if i % 7 == 0 {
+                    w.cmd(&["SELECT", "1"]);
+                    w.cmd(&["LPUSH", "l1", &k]);
+                    w.cmd(&["SELECT", "0"]);
+                }
+                i += 1;
+            }
+            i
+        })
+    };
+    let mp = port.to_string();
+    let ferro = Server::start(&[
+        "--replicaof",
+        "127.0.0.1",
+        &mp,
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let real = RealRedis::start_with(&[
+        "--replicaof",
+        "127.0.0.1",
+        &mp,
+        "--enable-debug-command",
+        "yes",
+    ]);
+    wait_link_up(&ferro);
+    wait_link_up(&real);
+    stop.store(true, Ordering::Relaxed);
+    let writes = writer.join().expect("writer");
+    assert!(writes >= 200);
+    wait_caught_up(&master, &ferro);
+    wait_caught_up(&master, &real);
+    let want = digest(&mut m);
+    assert_eq!(
+        digest(&mut ferro.conn()),
+        want,
+        "ferrokv replica log:\n{}",
+        ferro.log()
+    );
+    assert_eq!(
+        digest(&mut real.conn()),
+        want,
+        "redis replica log:\n{}",
+        real.log()
+    );
+    assert!(master.log().contains("Synchronization with replica"));
+    master.assert_no_panic();
+    ferro.assert_no_panic();
+}
