@@ -219,8 +219,7 @@ pub fn perform_evictions(srv: &mut Server) -> Outcome {
     // isSafeToPerformEvictions: not while loading, and a replica leaves
     // eviction to its master (replica-ignore-maxmemory, the default).
     if srv.loading
-        || (srv.repl.is_replica()
-            && srv.config.get("replica-ignore-maxmemory") != Some("no"))
+        || (srv.repl.is_replica() && srv.config.get("replica-ignore-maxmemory") != Some("no"))
     {
         return Outcome::Ok;
     }

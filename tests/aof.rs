@@ -100,7 +100,18 @@ fn wait_rewrite_done(c: &mut RawConn) {
 }
 
 /// Everything in dbs 0..4: per key its type, value and absolute expiry.
+///
+/// First waits until the AOF buffer is written: with appendfsync everysec
+/// Redis (and ferrokv) may postpone a write while a background fsync runs,
+/// and the tests kill the server right after taking the snapshot.
 fn snapshot(c: &mut RawConn) -> Vec<String> {
+    assert!(
+        poll_until(DEADLINE, || {
+            let n = info_field(c, "aof_buffer_length");
+            n.is_empty() || n == "0"
+        }),
+        "AOF buffer never written"
+    );
     let mut out = Vec::new();
     for db in 0..4 {
         ok(c, &["SELECT", &db.to_string()]);
