@@ -494,13 +494,21 @@ fn failed_bgsave_denies_writes_with_misconf() {
         "{}",
         r
     );
+    let r = fc.cmd_str(&["PING"]);
+    assert!(r.starts_with("-MISCONF"), "{}", r);
     assert_eq!(fc.cmd_str(&["GET", "a"]), "$1\r\n1\r\n");
+    assert_eq!(fc.cmd_str(&["SAVE"]), "-ERR\r\n");
+    assert_eq!(
+        fc.cmd_str(&["SHUTDOWN"]),
+        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    assert!(f.log().contains("Background saving error"));
+    assert!(f.log().contains("Error trying to save the DB, can't exit."));
     assert_eq!(
         fc.cmd_str(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"]),
         "+OK\r\n"
     );
     assert_eq!(fc.cmd_str(&["SET", "b", "2"]), "+OK\r\n");
-    assert_eq!(fc.cmd_str(&["SAVE"]), "-ERR\r\n");
     f.assert_no_panic();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -26,6 +26,9 @@ pub fn corrupt<T>(msg: impl Into<String>) -> Result<T, LoadError> {
     Err(LoadError::Corrupt(msg.into()))
 }
 
+/// rdbReportReadError's text for a file that ends too early.
+pub const UNEXPECTED_EOF: &str = "Unexpected EOF reading RDB file";
+
 /// The reader: tracks the CRC-64 of everything consumed.
 pub struct Rd<R: Read> {
     r: R,
@@ -52,7 +55,7 @@ impl<R: Read> Rd<R> {
         match self.r.read_exact(buf) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return corrupt("Short read or OOM loading DB. Unrecoverable error, aborting now.")
+                return corrupt(UNEXPECTED_EOF)
             }
             Err(e) => return Err(LoadError::Io(e)),
         }
@@ -77,7 +80,7 @@ impl<R: Read> Rd<R> {
         let mut v = Vec::with_capacity((n as usize).min(1 << 20));
         let got = (&mut self.r).take(n).read_to_end(&mut v)?;
         if got as u64 != n {
-            return corrupt("Short read or OOM loading DB. Unrecoverable error, aborting now.");
+            return corrupt(UNEXPECTED_EOF);
         }
         self.digest.update(&v);
         self.pos += n;
