@@ -553,3 +553,272 @@ fn corrupt_rdb_at_startup_exits_with_status_1() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- files with the older encodings Redis 7.0 still loads ----------------
+
+use ferrokv::persist::rdb::{save_len, save_raw_string, CRC64};
+
+fn rstr(b: &mut Vec<u8>, s: &[u8]) {
+    save_raw_string(b, s, false);
+}
+
+/// A ziplist of strings (`Err`) and integers (`Ok`).
+fn ziplist(entries: &[Result<i64, &[u8]>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut prev = 0usize;
+    let mut tail = 10;
+    for e in entries {
+        let start = body.len();
+        tail = 10 + start;
+        body.push(prev as u8);
+        match e {
+            Ok(v) if (0..=12).contains(v) => body.push(0xf1 + *v as u8),
+            Ok(v) if i16::try_from(*v).is_ok() => {
+                body.push(0xc0);
+                body.extend_from_slice(&(*v as i16).to_le_bytes());
+            }
+            Ok(v) => {
+                body.push(0xe0);
+                body.extend_from_slice(&v.to_le_bytes());
+            }
+            Err(s) => {
+                body.push(s.len() as u8);
+                body.extend_from_slice(s);
+            }
+        }
+        prev = body.len() - start;
+    }
+    let mut out = Vec::new();
+    out.extend_from_slice(&((body.len() + 11) as u32).to_le_bytes());
+    out.extend_from_slice(&(tail as u32).to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    out.extend_from_slice(&body);
+    out.push(0xff);
+    out
+}
+
+/// A stream node listpack: master entry (fields f,g) and entries.
+fn stream_node(entries: &[(u64, u64, &[u8], &[u8])]) -> Vec<u8> {
+    use ferrokv::ds::listpack::Listpack;
+    let mut lp = Listpack::new();
+    lp.append_int(entries.len() as i64);
+    lp.append_int(0);
+    lp.append_int(2);
+    lp.append(b"f");
+    lp.append(b"g");
+    lp.append_int(0);
+    let (m_ms, m_seq) = (entries[0].0, entries[0].1);
+    for (ms, seq, f, g) in entries {
+        lp.append_int(2);
+        lp.append_int((ms - m_ms) as i64);
+        lp.append_int((seq - m_seq) as i64);
+        lp.append(f);
+        lp.append(g);
+        lp.append_int(5);
+    }
+    lp.as_bytes().to_vec()
+}
+
+fn stream_key(b: &mut Vec<u8>, ms: u64, seq: u64) {
+    let mut k = ms.to_be_bytes().to_vec();
+    k.extend_from_slice(&seq.to_be_bytes());
+    rstr(b, &k);
+}
+
+/// An RDB with one key of every legacy type, old opcodes and a stream
+/// with a consumer group.
+fn legacy_rdb() -> Vec<u8> {
+    let mut b = b"REDIS0010".to_vec();
+    b.push(250);
+    rstr(&mut b, b"redis-ver");
+    rstr(&mut b, b"6.0.0");
+    b.push(254);
+    save_len(&mut b, 0);
+    // LIST (1)
+    b.push(1);
+    rstr(&mut b, b"legacy:list");
+    save_len(&mut b, 4);
+    for e in [&b"a"[..], b"b", b"1", b"200000"] {
+        rstr(&mut b, e);
+    }
+    // SET (2): all integers, then strings
+    b.push(2);
+    rstr(&mut b, b"legacy:intset");
+    save_len(&mut b, 3);
+    for e in [&b"3"[..], b"1", b"2"] {
+        rstr(&mut b, e);
+    }
+    b.push(2);
+    rstr(&mut b, b"legacy:set");
+    save_len(&mut b, 2);
+    for e in [&b"x"[..], b"y"] {
+        rstr(&mut b, e);
+    }
+    // ZSET (3) with text scores, EXPIRETIME in seconds before it
+    b.push(253);
+    b.extend_from_slice(&(2_000_000_000i32).to_le_bytes());
+    b.push(3);
+    rstr(&mut b, b"legacy:zset");
+    save_len(&mut b, 3);
+    rstr(&mut b, b"a");
+    b.push(3);
+    b.extend_from_slice(b"1.5");
+    rstr(&mut b, b"b");
+    b.push(254);
+    rstr(&mut b, b"c");
+    b.push(255);
+    // HASH (4) with IDLE before it
+    b.push(248);
+    save_len(&mut b, 100);
+    b.push(4);
+    rstr(&mut b, b"legacy:hash");
+    save_len(&mut b, 2);
+    for e in [&b"f1"[..], b"v1", b"f2", b"22"] {
+        rstr(&mut b, e);
+    }
+    // ZSET_2 (5) with FREQ before it
+    b.push(249);
+    b.push(7);
+    b.push(5);
+    rstr(&mut b, b"legacy:zset2");
+    save_len(&mut b, 2);
+    rstr(&mut b, b"m2");
+    b.extend_from_slice(&2.0f64.to_le_bytes());
+    rstr(&mut b, b"m1");
+    b.extend_from_slice(&(-1.5f64).to_le_bytes());
+    // HASH_ZIPMAP (9)
+    b.push(9);
+    rstr(&mut b, b"legacy:zipmap");
+    rstr(
+        &mut b,
+        &[
+            2u8, 1, b'a', 1, 0, b'1', 2, b'b', b'b', 3, 2, b'x', b'y', b'z', 0, 0, 0xff,
+        ],
+    );
+    // LIST_ZIPLIST (10)
+    b.push(10);
+    rstr(&mut b, b"legacy:ziplist");
+    rstr(
+        &mut b,
+        &ziplist(&[Err(b"hello"), Ok(7), Ok(-123456789012), Err(b""), Ok(-300)]),
+    );
+    // SET_INTSET (11)
+    b.push(11);
+    rstr(&mut b, b"legacy:intset2");
+    let mut is = vec![2, 0, 0, 0, 3, 0, 0, 0];
+    for v in [-5i16, 0, 9] {
+        is.extend_from_slice(&v.to_le_bytes());
+    }
+    rstr(&mut b, &is);
+    // ZSET_ZIPLIST (12)
+    b.push(12);
+    rstr(&mut b, b"legacy:zsetzl");
+    rstr(
+        &mut b,
+        &ziplist(&[Err(b"m1"), Ok(1), Err(b"m2"), Err(b"2.5")]),
+    );
+    // HASH_ZIPLIST (13)
+    b.push(13);
+    rstr(&mut b, b"legacy:hashzl");
+    rstr(
+        &mut b,
+        &ziplist(&[Err(b"f1"), Err(b"v1"), Err(b"f2"), Ok(2)]),
+    );
+    // LIST_QUICKLIST (14): two ziplist nodes
+    b.push(14);
+    rstr(&mut b, b"legacy:quicklist");
+    save_len(&mut b, 2);
+    rstr(&mut b, &ziplist(&[Err(b"n1"), Ok(1)]));
+    rstr(&mut b, &ziplist(&[Err(b"n2"), Ok(5000)]));
+    // STREAM_LISTPACKS (15), no 7.0 metadata
+    b.push(15);
+    rstr(&mut b, b"legacy:stream");
+    save_len(&mut b, 1);
+    stream_key(&mut b, 5, 0);
+    rstr(
+        &mut b,
+        &stream_node(&[(5, 0, b"1", b"2"), (6, 1, b"3", b"4")]),
+    );
+    save_len(&mut b, 2);
+    save_len(&mut b, 6);
+    save_len(&mut b, 1);
+    save_len(&mut b, 0);
+    // STREAM_LISTPACKS_2 (19) with a consumer group, a PEL entry and a consumer
+    b.push(19);
+    rstr(&mut b, b"stream:cg");
+    save_len(&mut b, 1);
+    stream_key(&mut b, 10, 0);
+    rstr(
+        &mut b,
+        &stream_node(&[(10, 0, b"a", b"b"), (11, 0, b"c", b"d")]),
+    );
+    save_len(&mut b, 2);
+    save_len(&mut b, 11);
+    save_len(&mut b, 0);
+    save_len(&mut b, 10);
+    save_len(&mut b, 0);
+    save_len(&mut b, 0);
+    save_len(&mut b, 0);
+    save_len(&mut b, 2);
+    save_len(&mut b, 1); // groups
+    rstr(&mut b, b"grp");
+    save_len(&mut b, 10);
+    save_len(&mut b, 0);
+    save_len(&mut b, 1); // entries_read
+    save_len(&mut b, 1); // PEL
+    let mut id = 10u64.to_be_bytes().to_vec();
+    id.extend_from_slice(&0u64.to_be_bytes());
+    b.extend_from_slice(&id);
+    b.extend_from_slice(&1_700_000_000_000i64.to_le_bytes());
+    save_len(&mut b, 1);
+    save_len(&mut b, 1); // consumers
+    rstr(&mut b, b"alice");
+    b.extend_from_slice(&1_700_000_000_000i64.to_le_bytes());
+    save_len(&mut b, 1);
+    b.extend_from_slice(&id);
+    b.push(255);
+    let crc = CRC64.checksum(&b);
+    b.extend_from_slice(&crc.to_le_bytes());
+    b
+}
+
+#[test]
+fn legacy_encodings_load_like_redis() {
+    let file = legacy_rdb();
+    for (tag, extra) in [
+        ("legacy-default", vec![]),
+        (
+            "legacy-small",
+            vec![
+                "--hash-max-listpack-entries",
+                "1",
+                "--zset-max-listpack-entries",
+                "1",
+                "--set-max-intset-entries",
+                "1",
+                "--list-max-listpack-size",
+                "2",
+            ],
+        ),
+    ] {
+        let rdir = tmpdir(&format!("{}-r", tag));
+        let fdir = tmpdir(&format!("{}-f", tag));
+        std::fs::write(rdir.join("dump.rdb"), &file).expect("write");
+        std::fs::write(fdir.join("dump.rdb"), &file).expect("write");
+        check_rdb(&rdir.join("dump.rdb"));
+        let mut rargs = vec!["--dir", s(&rdir)];
+        rargs.extend_from_slice(DEBUG);
+        rargs.extend_from_slice(&extra);
+        let r = RealRedis::start_with(&rargs);
+        let f = ferrokv(&fdir, &extra);
+        let (rs, re) = snapshot(&mut r.conn());
+        let (fs, fe) = snapshot(&mut f.conn());
+        assert_eq!(fs, rs, "{}", tag);
+        assert_eq!(fe, re, "{}", tag);
+        assert_eq!(fs.len(), 15, "{:?}", fs);
+        assert!(f.log().contains("Loading RDB produced by version 6.0.0"));
+        f.assert_no_panic();
+        let _ = std::fs::remove_dir_all(&rdir);
+        let _ = std::fs::remove_dir_all(&fdir);
+    }
+}

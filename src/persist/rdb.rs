@@ -170,6 +170,13 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
     }
     out.flush_some()?;
     let lru_now = crate::clock::lru_clock();
+    // rdb-key-save-delay (tests): microseconds to sleep per key saved.
+    let key_delay = srv
+        .config
+        .get("rdb-key-save-delay")
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|&d| d > 0)
+        .map(|d| std::time::Duration::from_micros(d as u64));
     for db in &srv.dbs {
         if db.dict.is_empty() {
             continue;
@@ -202,6 +209,9 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
             save_raw_string(b, key.as_bytes(), opts.compress);
             save_object(b, &obj.value, opts);
             out.flush_some()?;
+            if let Some(d) = key_delay {
+                std::thread::sleep(d);
+            }
         }
     }
     out.buf.push(OPCODE_EOF);
