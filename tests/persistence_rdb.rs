@@ -822,3 +822,49 @@ fn legacy_encodings_load_like_redis() {
         let _ = std::fs::remove_dir_all(&fdir);
     }
 }
+
+#[test]
+fn encoding_conversions_on_load_match_redis() {
+    let src = tmpdir("conv-src");
+    let f = ferrokv(&src, &["--maxmemory-policy", "allkeys-lru"]);
+    let mut fc = f.conn();
+    pipeline(&mut fc, &dataset());
+    assert_eq!(fc.cmd_str(&["SAVE"]), "+OK\r\n");
+    drop(fc);
+    drop(f);
+    // Saved with an LRU policy: IDLE opcodes are in the file.
+    let report = check_rdb(&src.join("dump.rdb"));
+    assert!(report.contains("Checksum OK"));
+    let file = std::fs::read(src.join("dump.rdb")).expect("read");
+    let small = [
+        "--hash-max-listpack-entries",
+        "4",
+        "--hash-max-listpack-value",
+        "1",
+        "--zset-max-listpack-entries",
+        "3",
+        "--zset-max-listpack-value",
+        "2",
+        "--set-max-intset-entries",
+        "4",
+        "--list-max-listpack-size",
+        "3",
+    ];
+    let rdir = tmpdir("conv-r");
+    let fdir = tmpdir("conv-f");
+    std::fs::write(rdir.join("dump.rdb"), &file).expect("write");
+    std::fs::write(fdir.join("dump.rdb"), &file).expect("write");
+    let mut rargs = vec!["--dir", s(&rdir)];
+    rargs.extend_from_slice(DEBUG);
+    rargs.extend_from_slice(&small);
+    let r = RealRedis::start_with(&rargs);
+    let f = ferrokv(&fdir, &small);
+    let (rs, re) = snapshot(&mut r.conn());
+    let (fs, fe) = snapshot(&mut f.conn());
+    assert_eq!(fs, rs);
+    assert_eq!(fe, re);
+    f.assert_no_panic();
+    for d in [src, rdir, fdir] {
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
