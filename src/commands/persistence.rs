@@ -97,6 +97,12 @@ fn bgsave(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
                 Err(CmdError::Static(error::BGSAVE_CHILD_ACTIVE))
             }
         }
+        // Inside EXEC (server.in_exec): the fork waits for the cron.
+        None if c.deny_blocking => {
+            srv.rdb.bgsave_scheduled = true;
+            c.out.simple("Background saving scheduled");
+            Ok(())
+        }
         None => match rdb_server::bgsave(srv) {
             Ok(_) => {
                 c.out.simple("Background saving started");
