@@ -46,16 +46,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Returns a serialized representation of the value stored at a key.",
         dump,
     ),
-    spec(
-        "restore",
-        -4,
-        WRITE | DENYOOM,
-        KEY1,
-        Group::Generic,
-        "2.6.0",
-        "Creates a key from the serialized representation of a value.",
-        restore,
-    ),
+    CommandSpec {
+        acl: &["@dangerous"],
+        ..spec(
+            "restore",
+            -4,
+            WRITE | DENYOOM,
+            KEY1,
+            Group::Generic,
+            "2.6.0",
+            "Creates a key from the serialized representation of a value.",
+            restore,
+        )
+    },
 ];
 
 fn save(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
