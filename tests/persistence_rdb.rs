@@ -366,6 +366,13 @@ fn dump_payloads_are_identical_and_restore_works_both_ways() {
         }
         common::assert_reply(&a, &b);
     }
+    // IDLETIME sets the LRU clock back (no LFU policy here).
+    for c in [&mut fc, &mut rc] {
+        let r = c.cmd_bytes(&[b"RESTORE", b"idle", b"0", &good, b"IDLETIME", b"1000"]);
+        common::assert_reply(&r, b"+OK\r\n");
+        let idle = c.cmd_int(&["OBJECT", "IDLETIME", "idle"]);
+        assert!((1000..=1002).contains(&idle), "{}", idle);
+    }
     f.assert_no_panic();
 }
 

@@ -169,7 +169,6 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
         save_raw_string(b, &lib.code, opts.compress);
     }
     out.flush_some()?;
-    let lru_now = crate::clock::lru_clock();
     // rdb-key-save-delay (tests): microseconds to sleep per key saved.
     let key_delay = srv
         .config
@@ -194,13 +193,8 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
                 b.extend_from_slice(&when.to_le_bytes());
             }
             if opts.lru {
-                let idle = if lru_now >= obj.lru {
-                    lru_now - obj.lru
-                } else {
-                    lru_now + ((1 << 24) - 1) - obj.lru
-                };
                 b.push(OPCODE_IDLE);
-                save_len(b, idle as u64);
+                save_len(b, crate::clock::idle_secs(obj.lru));
             } else if opts.lfu {
                 b.push(OPCODE_FREQ);
                 b.push((obj.lru & 0xff) as u8);
