@@ -92,6 +92,10 @@ fn dataset() -> Vec<Vec<String>> {
         v(&["SET", "ttl:str", "v", "PX", "100000000"]),
         v(&["RPUSH", "ttl:list", "x"]),
         v(&["PEXPIRE", "ttl:list", "200000000"]),
+        // Redis stores elements over the threshold in PLAIN quicklist
+        // nodes (ferrokv accepts the command and keeps packed nodes).
+        v(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "1000"]),
+        v(&["RPUSH", "list:plain", "small", &"p".repeat(3000), "small2"]),
         v(&["XADD", "stream:empty", "1-1", "a", "1"]),
         v(&["XDEL", "stream:empty", "1-1"]),
     ];
@@ -455,10 +459,22 @@ fn shutdown_saves_and_restart_restores() {
     assert!(common::poll_until(Duration::from_secs(20), || !g.is_running()));
     drop(gc);
     drop(g);
-    let h = ferrokv(&dir, &[]);
+    // SIGTERM with save points saves too.
+    let mut h = ferrokv(&dir, &["--save", "3600 1"]);
     let mut hc = h.conn();
     assert_eq!(hc.cmd_str(&["EXISTS", "unsaved"]), ":0\r\n");
     assert_eq!(hc.cmd_str(&["GET", "str:emb"]), "$11\r\nhello world\r\n");
+    hc.cmd(&["SET", "by-sigterm", "1"]);
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(h.pid() as i32, libc::SIGTERM) };
+    assert!(common::poll_until(Duration::from_secs(20), || !h.is_running()));
+    assert!(h.log().contains("Received SIGTERM scheduling shutdown..."));
+    assert!(h.log().contains("Saving the final RDB snapshot before exiting."));
+    drop(hc);
+    drop(h);
+    let k = ferrokv(&dir, &[]);
+    let mut kc = k.conn();
+    assert_eq!(kc.cmd_str(&["GET", "by-sigterm"]), "$1\r\n1\r\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
