@@ -469,7 +469,9 @@ fn shutdown_saves_and_restart_restores() {
     unsafe { libc::kill(h.pid() as i32, libc::SIGTERM) };
     assert!(common::poll_until(Duration::from_secs(20), || !h.is_running()));
     assert!(h.log().contains("Received SIGTERM scheduling shutdown..."));
-    assert!(h.log().contains("Saving the final RDB snapshot before exiting."));
+    assert!(h
+        .log()
+        .contains("Saving the final RDB snapshot before exiting."));
     drop(hc);
     drop(h);
     let k = ferrokv(&dir, &[]);
@@ -890,4 +892,79 @@ fn encoding_conversions_on_load_match_redis() {
     for d in [src, rdir, fdir] {
         let _ = std::fs::remove_dir_all(&d);
     }
+}
+
+#[test]
+fn dump_matches_redis_for_tricky_and_random_strings() {
+    use rand::{Rng, SeedableRng};
+    let f = Server::start(&[]);
+    let r = RealRedis::start();
+    let mut fc = f.conn();
+    let mut rc = r.conn();
+    let mut values: Vec<Vec<u8>> = [
+        "0",
+        "-0",
+        "00",
+        "+1",
+        " 1",
+        "1 ",
+        "127",
+        "128",
+        "-128",
+        "-129",
+        "32767",
+        "32768",
+        "-32768",
+        "-32769",
+        "2147483647",
+        "2147483648",
+        "-2147483648",
+        "-2147483649",
+        "99999999999",
+        "-9999999999",
+        "123456789012",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "9223372036854775808",
+        "123456789012345678901",
+        "1e5",
+        "0x10",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    // Compressible strings of many shapes exercise LZF's match choices.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    for i in 0..400 {
+        let len = rng.gen_range(15..1500);
+        let alphabet = rng.gen_range(1..=255u32);
+        let runs = i % 3 == 0;
+        let mut v = Vec::with_capacity(len);
+        while v.len() < len {
+            let b = rng.gen_range(0..alphabet) as u8;
+            let n = if runs { rng.gen_range(1..20) } else { 1 };
+            v.extend(std::iter::repeat(b).take(n));
+        }
+        v.truncate(len);
+        if i % 5 == 0 {
+            // Repeat an earlier slice at a distance (back references).
+            let cut = len / 3;
+            let head = v[..cut].to_vec();
+            v.extend_from_slice(&head);
+        }
+        values.push(v);
+    }
+    for (i, val) in values.iter().enumerate() {
+        let k = format!("k{}", i);
+        for c in [&mut fc, &mut rc] {
+            c.cmd_bytes(&[b"SET", k.as_bytes(), val]);
+            c.cmd_bytes(&[b"RPUSH", b"l", val]);
+            c.cmd_bytes(&[b"HSET", b"h", k.as_bytes(), val]);
+        }
+        let a = fc.cmd(&["DUMP", &k]);
+        let b = rc.cmd(&["DUMP", &k]);
+        common::assert_reply(&a, &b);
+    }
+    common::assert_reply(&fc.cmd(&["DUMP", "l"]), &rc.cmd(&["DUMP", "l"]));
+    f.assert_no_panic();
 }
