@@ -135,6 +135,18 @@ fn dataset() -> Vec<Vec<String>> {
             ]));
         }
     }
+    for i in 1..=150u32 {
+        let fields: &[&str] = if i % 7 == 0 {
+            &["x", "1"]
+        } else {
+            &["f", "v", "n", "12"]
+        };
+        let mut cmd = vec!["XADD", "stream:nodel"];
+        let id = format!("{}-{}", 5000 + i, i % 4);
+        cmd.push(&id);
+        cmd.extend_from_slice(fields);
+        d.push(v(&cmd));
+    }
     for id in ["1000-2", "1001-0", "1010-1", "1050-0", "1050-1", "1050-2"] {
         d.push(v(&["XDEL", "stream:s", id]));
     }
@@ -327,6 +339,7 @@ fn dump_payloads_are_identical_and_restore_works_both_ways() {
         "zset:lp",
         "zset:sl",
         "ttl:str",
+        "stream:nodel",
     ];
     for k in fixed {
         let a = fc.cmd(&["DUMP", k]);
