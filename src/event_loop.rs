@@ -493,7 +493,12 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
             }
         }
         if srv.shutdown.is_some() {
-            return Ok(crate::commands::server_cmds::finish_shutdown(&mut srv));
+            let code = crate::commands::server_cmds::finish_shutdown(&mut srv);
+            if code >= 0 {
+                return Ok(code);
+            }
+            warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
+            srv.shutdown = None;
         }
     }
 }

@@ -12,3 +12,5 @@ pub mod rdb;
 pub mod rdb_legacy;
 pub mod rdb_load;
 pub mod rdb_server;
+#[cfg(test)]
+mod rdb_tests;
