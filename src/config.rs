@@ -358,6 +358,17 @@ pub struct Config {
     pub zset_max_listpack_value: usize,
     /// notify-keyspace-events as flag bits (crate::notify).
     pub notify_flags: u32,
+    // Append-only file.
+    pub appendonly: bool,
+    /// crate::persist::aof::FSYNC_*.
+    pub appendfsync: u8,
+    pub no_appendfsync_on_rewrite: bool,
+    pub auto_aof_rewrite_percentage: i64,
+    pub auto_aof_rewrite_min_size: u64,
+    pub aof_load_truncated: bool,
+    pub aof_use_rdb_preamble: bool,
+    pub aof_timestamp_enabled: bool,
+    pub aof_rewrite_incremental_fsync: bool,
 }
 
 fn def_index(name: &str) -> Option<usize> {
@@ -542,6 +553,15 @@ impl Config {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             notify_flags: 0,
+            appendonly: false,
+            appendfsync: crate::persist::aof::FSYNC_EVERYSEC,
+            no_appendfsync_on_rewrite: false,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 << 20,
+            aof_load_truncated: true,
+            aof_use_rdb_preamble: true,
+            aof_timestamp_enabled: false,
+            aof_rewrite_incremental_fsync: true,
         };
         c.refresh();
         c
@@ -645,6 +665,19 @@ impl Config {
         self.notify_flags =
             crate::notify::parse_flags(self.get("notify-keyspace-events").unwrap_or(""))
                 .unwrap_or(0);
+        self.appendonly = self.get_bool("appendonly");
+        self.appendfsync = match self.get("appendfsync") {
+            Some("always") => crate::persist::aof::FSYNC_ALWAYS,
+            Some("no") => crate::persist::aof::FSYNC_NO,
+            _ => crate::persist::aof::FSYNC_EVERYSEC,
+        };
+        self.no_appendfsync_on_rewrite = self.get_bool("no-appendfsync-on-rewrite");
+        self.auto_aof_rewrite_percentage = self.get_i64("auto-aof-rewrite-percentage");
+        self.auto_aof_rewrite_min_size = self.get_i64("auto-aof-rewrite-min-size").max(0) as u64;
+        self.aof_load_truncated = self.get_bool("aof-load-truncated");
+        self.aof_use_rdb_preamble = self.get_bool("aof-use-rdb-preamble");
+        self.aof_timestamp_enabled = self.get_bool("aof-timestamp-enabled");
+        self.aof_rewrite_incremental_fsync = self.get_bool("aof-rewrite-incremental-fsync");
         self.enable_debug = match self.get("enable-debug-command") {
             Some("yes") => 1,
             Some("local") => 2,

@@ -39,6 +39,14 @@ pub enum KeyEvent {
     Miss,
 }
 
+/// Set while data is loaded at startup: keys do not expire meanwhile.
+static LOADING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Marks the start / end of loading (see `Db::expire_if_needed`).
+pub fn set_loading(on: bool) {
+    LOADING.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 pub struct Db {
     pub id: usize,
     pub dict: Dict<Sds, Obj>,
@@ -118,6 +126,10 @@ impl Db {
     /// on a replica, if the key is logically expired: see `set_expire_mode`).
     #[inline]
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        // Keys never expire while the AOF/RDB is loading (keyIsExpired).
+        if LOADING.load(std::sync::atomic::Ordering::Relaxed) {
+            return false;
+        }
         match self.get_expire(key) {
             Some(when) if when <= clock::now_ms() => {
                 match EXPIRE_MODE.with(|m| m.get()) {

@@ -517,3 +517,24 @@ pub const RESTORE_BAD_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 
 pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 pub const DEBUG_RELOAD_LOAD: &str = "ERR Error trying to load the RDB dump, check server logs.";
 pub const SHUTDOWN_ERRORS: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+
+// ---- append-only file (persist::aof) ----
+pub const AOF_REWRITE_IN_PROGRESS: &str =
+    "ERR Background append only file rewriting already in progress";
+pub const AOF_REWRITE_FAILED: &str =
+    "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.";
+
+/// Writes refused after an AOF write error (writeCommandsDeniedByDiskError).
+pub fn aof_misconf(reason: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "MISCONF Errors writing to the AOF file: {}",
+        reason
+    ))
+}
+pub const XSETID_ENTRIES_ADDED: &str = "ERR entries_added must be positive";
+pub const XSETID_SMALLER_THAN_MAXDEL: &str =
+    "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id";
+pub const XSETID_SMALLER_THAN_TOP: &str =
+    "ERR The ID specified in XSETID is smaller than the target stream top item";
+pub const XSETID_ENTRIES_TOO_SMALL: &str =
+    "ERR The entries_added specified in XSETID is smaller than the target stream length";

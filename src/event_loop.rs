@@ -351,6 +351,7 @@ pub fn process_events_while_busy(srv: &mut Server) {
     }
     // Other clients' BUSY replies go out now, not after the script.
     if !srv.to_flush.is_empty() {
+        crate::persist::aof::before_sleep(srv);
         handle_pending_writes(srv);
     }
 }
@@ -469,6 +470,8 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
         if !srv.tracking.prefixes.is_empty() {
             crate::tracking::broadcast_pending(&mut srv);
         }
+        // The AOF is written before any reply leaves (beforeSleep).
+        crate::persist::aof::before_sleep(&mut srv);
         crate::replication::before_sleep(&mut srv);
         if !srv.to_flush.is_empty() {
             handle_pending_writes(&mut srv);
@@ -490,7 +493,12 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
             }
         }
         if srv.shutdown.is_some() {
-            return Ok(crate::commands::server_cmds::finish_shutdown(&mut srv));
+            let code = crate::commands::server_cmds::finish_shutdown(&mut srv);
+            if code >= 0 {
+                return Ok(code);
+            }
+            warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
+            srv.shutdown = None;
         }
     }
 }

@@ -216,7 +216,11 @@ pub fn perform_evictions(srv: &mut Server) -> Outcome {
     let Some(mut to_free) = memory_over_limit(srv) else {
         return Outcome::Ok;
     };
-    if srv.loading {
+    // isSafeToPerformEvictions: not while loading, and a replica leaves
+    // eviction to its master (replica-ignore-maxmemory, the default).
+    if srv.loading
+        || (srv.repl.is_replica() && srv.config.get("replica-ignore-maxmemory") != Some("no"))
+    {
         return Outcome::Ok;
     }
     let policy = Policy::parse(srv.config.get("maxmemory-policy").unwrap_or("noeviction"));

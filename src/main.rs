@@ -205,6 +205,8 @@ fn main() {
     info!("Running mode=standalone, port={}.", srv.tcp_port);
     warn!("Server initialized");
     load_data(&mut srv);
+    // appendonly yes: the AOF is loaded instead of the RDB.
+    ferrokv::persist::aof::load_at_startup(&mut srv);
     let unixsocket = srv.config.get("unixsocket").unwrap_or("").to_string();
     let code = match event_loop::run(srv, listeners) {
         Ok(code) => code,

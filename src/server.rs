@@ -166,6 +166,8 @@ pub struct Server {
     pub prop: crate::propagate::Propagation,
     /// The forked child writing a snapshot, if any.
     pub child: Option<crate::persist::child::ChildInfo>,
+    /// The append-only file (server.aof_*).
+    pub aof: crate::persist::aof::Aof,
     /// Replication: ids, offset, backlog, replicas, the master link.
     pub repl: Box<crate::replication::ReplState>,
     /// Where random eviction resumes its round robin over the dbs.
@@ -236,6 +238,7 @@ impl Server {
             client_tokens: HashMap::new(),
             prop: crate::propagate::Propagation::new(),
             child: None,
+            aof: crate::persist::aof::Aof::new(),
             repl: Box::new(crate::replication::ReplState::new()),
             evict_next_db: 0,
             rdb: Default::default(),
@@ -257,7 +260,14 @@ impl Server {
     /// freeMemoryGetNotCountedMemory): replica output buffers and the AOF
     /// buffer, which eviction could not shrink anyway.
     pub fn mem_not_counted_for_evict(&self) -> usize {
-        0
+        let replicas: usize = self
+            .repl
+            .replicas
+            .iter()
+            .filter_map(|&t| self.clients.get(t).and_then(|c| c.as_deref()))
+            .map(|c| c.pending_output())
+            .sum();
+        replicas + self.aof.buf.capacity()
     }
 
     /// Total keys with the given db filter.
@@ -423,6 +433,7 @@ impl Server {
         }
         self.databases_cron();
         crate::persist::rdb_server::cron(self);
+        crate::persist::aof::cron(self);
         if self.config.dynamic_hz {
             // Redis doubles hz per 200 clients (MAX_CLIENTS_PER_CLOCK_TICK).
             let mut hz = self.config.hz;

@@ -194,7 +194,18 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         }
     }
     let old_loglevel = srv.config.loglevel;
+    let old_appendonly = srv.config.appendonly;
     srv.config = next;
+    if srv.config.appendonly != old_appendonly {
+        let in_exec = crate::commands::nesting() > 1;
+        if crate::persist::aof::config_changed(srv, in_exec).is_err() {
+            srv.config.set("appendonly", "no", true).ok();
+            return Err(error::config_set_failed(
+                "appendonly",
+                "Unable to turn on AOF. Check server logs.",
+            ));
+        }
+    }
     if srv.config.loglevel != old_loglevel {
         crate::logging::set_verbosity(srv.config.loglevel);
     }

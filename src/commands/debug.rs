@@ -168,6 +168,10 @@ fn debug(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             }
             c.out.ok();
         }
+        (b"loadaof", 2) => {
+            crate::persist::aof_load::debug_loadaof(srv);
+            c.out.ok();
+        }
         (b"reload", _) => {
             let (mut merge, mut flush, mut save) = (false, true, true);
             for i in 2..argc {

@@ -318,7 +318,7 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
     field!(s, "mem_clients_slaves", "0");
     field!(s, "mem_clients_normal", "{}", clients_mem);
     field!(s, "mem_cluster_links", "0");
-    field!(s, "mem_aof_buffer", "0");
+    field!(s, "mem_aof_buffer", "{}", srv.aof.buf.capacity());
     field!(s, "mem_allocator", "libc");
     field!(s, "active_defrag_running", "0");
     field!(s, "lazyfree_pending_objects", "0");
@@ -374,18 +374,10 @@ fn persistence_section(srv: &Server, s: &mut String) {
         "{}",
         srv.rdb.last_load_keys_loaded
     );
-    field!(s, "aof_enabled", "0");
-    field!(s, "aof_rewrite_in_progress", "0");
-    field!(s, "aof_rewrite_scheduled", "0");
-    field!(s, "aof_last_rewrite_time_sec", "-1");
-    field!(s, "aof_current_rewrite_time_sec", "-1");
-    field!(s, "aof_last_bgrewrite_status", "ok");
-    field!(s, "aof_rewrites", "0");
-    field!(s, "aof_rewrites_consecutive_failures", "0");
-    field!(s, "aof_last_write_status", "ok");
-    field!(s, "aof_last_cow_size", "0");
+    crate::persist::aof::info_fields(srv, s);
     field!(s, "module_fork_in_progress", "0");
     field!(s, "module_fork_last_cow_size", "0");
+    crate::persist::aof::info_fields_on(srv, s);
 }
 
 /// Redis's getInstantaneousMetric: the sum of the samples over the fixed

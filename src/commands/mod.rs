@@ -333,6 +333,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(streams::COMMANDS)
         .chain(crate::replication::COMMANDS)
         .chain(persistence::COMMANDS)
+        .chain(crate::persist::aof::COMMANDS)
 }
 
 impl CommandTable {
@@ -566,6 +567,18 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         reject(srv, c, Some(idx), &CmdError::Static(error::MISCONF));
         finish_reply(c, reply_start);
         return;
+    }
+
+    // After an AOF write error, writes (and PING) are refused until a write
+    // succeeds again (writeCommandsDeniedByDiskError).
+    if srv.aof.state != crate::persist::aof::AofState::Off
+        && (spec.flags & WRITE != 0 || spec.name == "ping")
+    {
+        if let Some(e) = crate::persist::aof::write_denied(srv) {
+            reject(srv, c, Some(idx), &e);
+            finish_reply(c, reply_start);
+            return;
+        }
     }
 
     if c.out.resp == 2

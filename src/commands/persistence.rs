@@ -46,16 +46,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Returns a serialized representation of the value stored at a key.",
         dump,
     ),
-    spec(
-        "restore",
-        -4,
-        WRITE | DENYOOM,
-        KEY1,
-        Group::Generic,
-        "2.6.0",
-        "Creates a key from the serialized representation of a value.",
-        restore,
-    ),
+    CommandSpec {
+        acl: &["@dangerous"],
+        ..spec(
+            "restore",
+            -4,
+            WRITE | DENYOOM,
+            KEY1,
+            Group::Generic,
+            "2.6.0",
+            "Creates a key from the serialized representation of a value.",
+            restore,
+        )
+    },
 ];
 
 fn save(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
@@ -96,6 +99,12 @@ fn bgsave(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             } else {
                 Err(CmdError::Static(error::BGSAVE_CHILD_ACTIVE))
             }
+        }
+        // Inside EXEC (server.in_exec): the fork waits for the cron.
+        None if c.deny_blocking => {
+            srv.rdb.bgsave_scheduled = true;
+            c.out.simple("Background saving scheduled");
+            Ok(())
         }
         None => match rdb_server::bgsave(srv) {
             Ok(_) => {
@@ -183,19 +192,19 @@ fn restore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         c.out.ok();
         return Ok(());
     }
+    let lfu = srv
+        .config
+        .get("maxmemory-policy")
+        .is_some_and(|p| p.ends_with("lfu"));
     let d = &mut srv.dbs[db];
     d.add(key, value);
     if ttl > 0 {
         d.set_expire(key, ttl);
     }
-    if let Some(o) = d.dict.get_mut(key) {
-        if let Some(i) = idle {
-            let now = crate::clock::lru_clock();
-            o.lru = now.wrapping_sub(i.min(0xff_ffff) as u32) & 0xff_ffff;
-        } else if let Some(f) = freq {
-            let mins = ((crate::clock::wall_ms() / 60000) & 0xffff) as u32;
-            o.lru = (mins << 8) | f as u32;
-        }
+    let lru =
+        crate::persist::rdb_load::lru_or_lfu(lfu, idle.map(|i| i as u64), freq.map(|f| f as u64));
+    if let (Some(o), Some(lru)) = (d.dict.get_mut(key), lru) {
+        o.lru = lru;
     }
     if ttl > 0 && !absttl {
         // Propagated with the absolute time, as Redis 7.0 rewrites it.

@@ -355,6 +355,18 @@ fn shutdown(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         // never one in progress to abort.
         return Err(CmdError::Static(error::NO_SHUTDOWN_IN_PROGRESS));
     }
+    // The final save runs here so that a failure can be replied to
+    // (prepareForShutdown inside shutdownCommand).
+    if !f.nosave && (f.save || !crate::persist::rdb_server::save_params(srv).is_empty()) {
+        warn!("User requested shutdown...");
+        if !crate::persist::rdb_server::shutdown_save(srv) && !f.force {
+            warn!("Errors trying to shut down the server. Check the logs for more information.");
+            return Err(CmdError::Static(error::SHUTDOWN_ERRORS));
+        }
+        f.nosave = true;
+        f.save = false;
+        srv.rdb.shutdown_announced = true;
+    }
     srv.shutdown = Some(f);
     // Stop executing whatever this client pipelined after SHUTDOWN.
     c.close_asap = true;
@@ -362,13 +374,27 @@ fn shutdown(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 /// Runs the shutdown sequence (Redis's prepareForShutdown) and returns the
-/// process exit code.
+/// process exit code, or -1 when the final save failed and the server must
+/// keep running.
 pub fn finish_shutdown(srv: &mut Server) -> i32 {
     let f = srv.shutdown.unwrap_or_default();
-    warn!("User requested shutdown...");
+    if !srv.rdb.shutdown_announced {
+        warn!("User requested shutdown...");
+    }
+    crate::persist::aof::on_shutdown(srv);
     let save_configured = !crate::persist::rdb_server::save_params(srv).is_empty();
-    if !f.nosave && (f.save || save_configured) && !crate::persist::rdb_server::shutdown_save(srv) {
-        return 1;
+    if !f.nosave
+        && (f.save || save_configured)
+        && !crate::persist::rdb_server::shutdown_save(srv)
+        && !f.force
+    {
+        // SIGTERM: keep running (Redis cancels the shutdown).
+        warn!("Errors trying to shut down the server. Check the logs for more information.");
+        return -1;
+    }
+    if let Some(pid) = srv.child.as_ref().map(|c| c.pid) {
+        crate::persist::child::kill(srv);
+        let _ = std::fs::remove_file(format!("temp-{}.rdb", pid));
     }
     if srv.config.get("pidfile").is_some_and(|p| !p.is_empty()) {
         info!("Removing the pid file.");

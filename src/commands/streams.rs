@@ -23,6 +23,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("xrevrange", -4, READONLY, KEY1, G, "5.0.0", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE", xrevrange),
     spec("xdel", -3, WRITE | FAST, KEY1, G, "5.0.0", "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.", xdel),
     spec("xtrim", -4, WRITE, KEY1, G, "5.0.0", "Trims the stream to (approximately if '~' is passed) a certain size", xtrim),
+    spec("xsetid", -3, WRITE | DENYOOM | FAST, KEY1, G, "5.0.0", "An internal command for replicating stream values", xsetid),
     spec("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "5.0.0", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.", xread),
 ];
 
@@ -524,5 +525,56 @@ fn xread(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             st.argv[first + n + k] = id.format().into_bytes();
         }
     }
+    Ok(())
+}
+
+/// XSETID key last-id [ENTRIESADDED n] [MAXDELETEDID id]: sets a stream's
+/// last ID and counters (what AOF rewrites and replicas use).
+fn xsetid(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let id = parse_id(a.get(2), 0, true, false)?.0;
+    let mut entries_added: Option<u64> = None;
+    let mut max_xdel = StreamId::MIN;
+    let mut i = 3;
+    while i < a.len() {
+        let more = i + 1 < a.len();
+        if a.is(i, "ENTRIESADDED") && more {
+            let n = a.i64(i + 1)?;
+            if n < 0 {
+                return Err(CmdError::Static(error::XSETID_ENTRIES_ADDED));
+            }
+            entries_added = Some(n as u64);
+            i += 2;
+        } else if a.is(i, "MAXDELETEDID") && more {
+            max_xdel = parse_id(a.get(i + 1), 0, true, false)?.0;
+            if id < max_xdel {
+                return Err(CmdError::Static(error::XSETID_SMALLER_THAN_MAXDEL));
+            }
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let key = a.get(1);
+    let Some(s) = write_stream(&mut srv.dbs[c.db], key)? else {
+        return Err(CmdError::NoSuchKey);
+    };
+    if let Some(top) = s.entries.keys().next_back() {
+        if id < *top {
+            return Err(CmdError::Static(error::XSETID_SMALLER_THAN_TOP));
+        }
+        if entries_added.is_some_and(|n| (s.len() as u64) > n) {
+            return Err(CmdError::Static(error::XSETID_ENTRIES_TOO_SMALL));
+        }
+    }
+    s.last_id = id;
+    if let Some(n) = entries_added {
+        s.entries_added = n;
+    }
+    if max_xdel != StreamId::MIN {
+        s.max_deleted_id = max_xdel;
+    }
+    srv.dirty += 1;
+    notify::event(srv, c, notify::STREAM, "xsetid", key);
+    c.out.ok();
     Ok(())
 }

@@ -1,5 +1,9 @@
 //! LZF compression as Redis uses it for RDB strings (liblzf 3.6 with
-//! Redis's `lzfP.h` settings: HLOG 16, VERY_FAST, not ULTRA_FAST).
+//! `lzfP.h` settings HLOG 16, VERY_FAST, not ULTRA_FAST). The reference
+//! build (Debian's redis-server 7.0.15) links the system liblzf 3.6, which
+//! lacks the `ip + 4 < in_end` match guard of Redis's bundled copy, so a
+//! 3-byte match may end the input; we follow liblzf (checked against DUMP
+//! replies of that server).
 //!
 //! Implemented here rather than taken from a crate: no LZF crate is known
 //! to reproduce liblzf's exact output (same hash, same match choices), and
@@ -65,7 +69,6 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
                 let rf = (r - 1) as usize;
                 let off = ip - rf - 1;
                 off < MAX_OFF
-                    && ip + 4 < in_len
                     && input[rf] == input[ip]
                     && input[rf + 1] == input[ip + 1]
                     && input[rf + 2] == input[ip + 2]

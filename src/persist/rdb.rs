@@ -169,7 +169,13 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
         save_raw_string(b, &lib.code, opts.compress);
     }
     out.flush_some()?;
-    let lru_now = crate::clock::lru_clock();
+    // rdb-key-save-delay (tests): microseconds to sleep per key saved.
+    let key_delay = srv
+        .config
+        .get("rdb-key-save-delay")
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|&d| d > 0)
+        .map(|d| std::time::Duration::from_micros(d as u64));
     for db in &srv.dbs {
         if db.dict.is_empty() {
             continue;
@@ -187,13 +193,8 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
                 b.extend_from_slice(&when.to_le_bytes());
             }
             if opts.lru {
-                let idle = if lru_now >= obj.lru {
-                    lru_now - obj.lru
-                } else {
-                    lru_now + ((1 << 24) - 1) - obj.lru
-                };
                 b.push(OPCODE_IDLE);
-                save_len(b, idle as u64);
+                save_len(b, crate::clock::idle_secs(obj.lru));
             } else if opts.lfu {
                 b.push(OPCODE_FREQ);
                 b.push((obj.lru & 0xff) as u8);
@@ -202,6 +203,9 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
             save_raw_string(b, key.as_bytes(), opts.compress);
             save_object(b, &obj.value, opts);
             out.flush_some()?;
+            if let Some(d) = key_delay {
+                std::thread::sleep(d);
+            }
         }
     }
     out.buf.push(OPCODE_EOF);

@@ -26,6 +26,9 @@ pub fn corrupt<T>(msg: impl Into<String>) -> Result<T, LoadError> {
     Err(LoadError::Corrupt(msg.into()))
 }
 
+/// rdbReportReadError's text for a file that ends too early.
+pub const UNEXPECTED_EOF: &str = "Unexpected EOF reading RDB file";
+
 /// The reader: tracks the CRC-64 of everything consumed.
 pub struct Rd<R: Read> {
     r: R,
@@ -52,7 +55,7 @@ impl<R: Read> Rd<R> {
         match self.r.read_exact(buf) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return corrupt("Short read or OOM loading DB. Unrecoverable error, aborting now.")
+                return corrupt(UNEXPECTED_EOF)
             }
             Err(e) => return Err(LoadError::Io(e)),
         }
@@ -77,7 +80,7 @@ impl<R: Read> Rd<R> {
         let mut v = Vec::with_capacity((n as usize).min(1 << 20));
         let got = (&mut self.r).take(n).read_to_end(&mut v)?;
         if got as u64 != n {
-            return corrupt("Short read or OOM loading DB. Unrecoverable error, aborting now.");
+            return corrupt(UNEXPECTED_EOF);
         }
         self.digest.update(&v);
         self.pos += n;
@@ -99,7 +102,7 @@ impl<R: Read> Rd<R> {
     }
 
     /// `rdbLoadLen`.
-    pub fn len(&mut self) -> Result<u64, LoadError> {
+    pub fn load_len(&mut self) -> Result<u64, LoadError> {
         match self.len_or_enc()? {
             Len::Len(n) => Ok(n),
             Len::Enc(_) => corrupt("Unexpected string encoding where a length was expected"),
@@ -116,8 +119,8 @@ impl<R: Read> Rd<R> {
                     ENC_INT16 => i16::from_le_bytes(self.arr()?) as i64,
                     ENC_INT32 => i32::from_le_bytes(self.arr()?) as i64,
                     ENC_LZF => {
-                        let clen = self.len()?;
-                        let len = self.len()?;
+                        let clen = self.load_len()?;
+                        let len = self.load_len()?;
                         let c = self.bytes(clen)?;
                         if len > 1 << 32 {
                             return corrupt("Invalid LZF compressed string");
@@ -239,6 +242,10 @@ fn load_opts<R: Read>(
     let mut freq: Option<u8> = None;
     let now = crate::clock::wall_ms();
     let lru_now = crate::clock::lru_clock();
+    let lfu = srv
+        .config
+        .get("maxmemory-policy")
+        .is_some_and(|p| p.ends_with("lfu"));
     loop {
         let t = rd.u8()?;
         match t {
@@ -255,12 +262,12 @@ fn load_opts<R: Read>(
                 continue;
             }
             OPCODE_IDLE => {
-                idle = Some(rd.len()?);
+                idle = Some(rd.load_len()?);
                 continue;
             }
             OPCODE_EOF => break,
             OPCODE_SELECTDB => {
-                let id = rd.len()?;
+                let id = rd.load_len()?;
                 if id >= srv.dbs.len() as u64 {
                     return corrupt(format!(
                         "FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting\n",
@@ -271,8 +278,8 @@ fn load_opts<R: Read>(
                 continue;
             }
             OPCODE_RESIZEDB => {
-                let n = rd.len()?;
-                let _expires = rd.len()?;
+                let n = rd.load_len()?;
+                let _expires = rd.load_len()?;
                 srv.dbs[db].dict.expand((n as usize).min(1 << 20));
                 continue;
             }
@@ -283,7 +290,7 @@ fn load_opts<R: Read>(
                 continue;
             }
             OPCODE_MODULE_AUX => {
-                let id = rd.len()?;
+                let id = rd.load_len()?;
                 return corrupt(format!(
                     "The RDB file contains AUX module data I can't load: no matching module '{}'",
                     module_name(id)
@@ -323,11 +330,7 @@ fn load_opts<R: Read>(
                 db
             ));
         }
-        let lru = match (idl, frq) {
-            (Some(i), _) => lru_now.wrapping_sub(i.min(0xff_ffff) as u32) & 0xff_ffff,
-            (None, Some(f)) => ((((now / 60000) & 0xffff) as u32) << 8) | f as u32,
-            _ => lru_now,
-        };
+        let lru = lru_or_lfu(lfu, idl, frq.map(u64::from)).unwrap_or(lru_now);
         d.dict.insert_new(Sds::new(&key), Obj::new(value, lru));
         if let Some(e) = exp {
             d.expires.insert(Sds::new(&key), e);
@@ -350,6 +353,19 @@ fn load_opts<R: Read>(
         }
     }
     Ok(info)
+}
+
+/// `objectSetLRUOrLFU`: under an LFU policy only FREQ applies (counter
+/// with the current minutes clock), otherwise only IDLE (seconds back
+/// from the LRU clock). None leaves the object's clock as it is.
+pub fn lru_or_lfu(lfu: bool, idle: Option<u64>, freq: Option<u64>) -> Option<u32> {
+    if lfu {
+        let mins = ((crate::clock::wall_ms() / 60000) & 0xffff) as u32;
+        freq.map(|f| (mins << 8) | (f.min(255) as u32))
+    } else {
+        let now = crate::clock::lru_clock();
+        idle.map(|i| now.wrapping_sub(i.min(0xff_ffff) as u32) & 0xff_ffff)
+    }
 }
 
 /// Module ids encode a 9-character name (moduleTypeNameByID).
@@ -401,7 +417,7 @@ pub fn load_object<R: Read>(
     let v = match t {
         TYPE_STRING => rd.string_value()?,
         TYPE_LIST => {
-            let n = rd.len()?;
+            let n = rd.load_len()?;
             let mut l = ListValue::new(lim.list_fill, lim.list_depth);
             for _ in 0..n {
                 l.push(&rd.string()?, End::Tail);
@@ -412,7 +428,7 @@ pub fn load_object<R: Read>(
             Value::List(Box::new(l))
         }
         TYPE_SET => {
-            let n = rd.len()?;
+            let n = rd.load_len()?;
             let mut s = if n as usize > lim.set_intset {
                 SetValue::new_hashtable()
             } else {
@@ -430,7 +446,7 @@ pub fn load_object<R: Read>(
             Value::Set(Box::new(s))
         }
         TYPE_ZSET | TYPE_ZSET_2 => {
-            let n = rd.len()?;
+            let n = rd.load_len()?;
             let mut items: Vec<(Vec<u8>, f64)> = Vec::with_capacity((n as usize).min(1 << 16));
             for _ in 0..n {
                 let e = rd.string()?;
@@ -450,7 +466,7 @@ pub fn load_object<R: Read>(
             zset_from_items(items, lim)?
         }
         TYPE_HASH => {
-            let n = rd.len()?;
+            let n = rd.load_len()?;
             let mut pairs = Vec::with_capacity((n as usize).min(1 << 16));
             for _ in 0..n {
                 let f = rd.string()?;
@@ -463,11 +479,11 @@ pub fn load_object<R: Read>(
             hash_from_pairs(pairs, lim)?
         }
         TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
-            let n = rd.len()?;
+            let n = rd.load_len()?;
             let mut l = ListValue::new(lim.list_fill, lim.list_depth);
             for _ in 0..n {
                 let container = if t == TYPE_LIST_QUICKLIST_2 {
-                    rd.len()?
+                    rd.load_len()?
                 } else {
                     QUICKLIST_NODE_PACKED
                 };
@@ -488,7 +504,7 @@ pub fn load_object<R: Read>(
                         Some(lp) => lp,
                         None => return corrupt("Ziplist integrity check failed."),
                     },
-                    _ => return corrupt(format!("Quicklist integrity check failed.")),
+                    _ => return corrupt("Quicklist integrity check failed."),
                 };
                 if lp.is_empty() {
                     continue;
@@ -668,7 +684,7 @@ fn lp_bytes(v: Option<LpValue<'_>>) -> Result<Vec<u8>, LoadError> {
 fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
     let bad = || corrupt("Stream listpack integrity check failed.");
     let mut s = StreamValue::default();
-    let nodes = rd.len()?;
+    let nodes = rd.load_len()?;
     for _ in 0..nodes {
         let key = rd.string()?;
         if key.len() != 16 {
@@ -743,28 +759,28 @@ fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
             None => return corrupt("Empty listpack inside stream"),
         }
     }
-    let length = rd.len()?;
+    let length = rd.load_len()?;
     s.last_id = StreamId {
-        ms: rd.len()?,
-        seq: rd.len()?,
+        ms: rd.load_len()?,
+        seq: rd.load_len()?,
     };
     if t == TYPE_STREAM_LISTPACKS_2 {
         let _first = StreamId {
-            ms: rd.len()?,
-            seq: rd.len()?,
+            ms: rd.load_len()?,
+            seq: rd.load_len()?,
         };
         s.max_deleted_id = StreamId {
-            ms: rd.len()?,
-            seq: rd.len()?,
+            ms: rd.load_len()?,
+            seq: rd.load_len()?,
         };
-        s.entries_added = rd.len()?;
+        s.entries_added = rd.load_len()?;
     } else {
         s.entries_added = length;
     }
     if length != s.entries.len() as u64 {
         return corrupt("Stream length inconsistent with its listpacks");
     }
-    let groups = rd.len()?;
+    let groups = rd.load_len()?;
     if groups > 0 {
         warn!(
             "Stream consumer groups are not supported: dropping {} group(s)",
@@ -773,22 +789,22 @@ fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
     }
     for _ in 0..groups {
         rd.string()?;
-        rd.len()?;
-        rd.len()?;
+        rd.load_len()?;
+        rd.load_len()?;
         if t == TYPE_STREAM_LISTPACKS_2 {
-            rd.len()?;
+            rd.load_len()?;
         }
-        let pel = rd.len()?;
+        let pel = rd.load_len()?;
         for _ in 0..pel {
             rd.arr::<16>()?;
             rd.arr::<8>()?;
-            rd.len()?;
+            rd.load_len()?;
         }
-        let consumers = rd.len()?;
+        let consumers = rd.load_len()?;
         for _ in 0..consumers {
             rd.string()?;
             rd.arr::<8>()?;
-            let n = rd.len()?;
+            let n = rd.load_len()?;
             for _ in 0..n {
                 rd.arr::<16>()?;
             }

@@ -38,6 +38,8 @@ pub struct RdbState {
     pub last_load_keys_expired: u64,
     /// Pid of the running (or last) BGSAVE child, for its temp file.
     pub child_pid: i32,
+    /// SHUTDOWN already logged its request and saved.
+    pub shutdown_announced: bool,
 }
 
 impl Default for RdbState {
@@ -53,6 +55,7 @@ impl Default for RdbState {
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
             child_pid: 0,
+            shutdown_announced: false,
         }
     }
 }
@@ -263,7 +266,15 @@ pub fn load_at_startup(srv: &mut Server) {
         }
         Ok(None) => {}
         Err(LoadError::Corrupt(msg)) => {
-            warn!("Internal error in RDB reading: {}", msg);
+            // rdbReportError's wording (offset and source line are not
+            // tracked the same way; tools only match the prefix).
+            if msg == crate::persist::rdb_load::UNEXPECTED_EOF {
+                warn!("Short read or OOM loading DB. Unrecoverable error, aborting now.");
+            }
+            warn!(
+                "Internal error in RDB reading offset 0, function at rdb.c:0 -> {}",
+                msg
+            );
             warn!("Terminating server after rdb file reading failure.");
             std::process::exit(1);
         }

@@ -573,3 +573,10 @@ pub fn assert_reply(got: &[u8], want: &[u8]) {
         escape(want)
     );
 }
+
+impl Server {
+    /// The server's process id (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}

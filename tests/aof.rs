@@ -1,0 +1,668 @@
+//! Append-only file: data written with appendonly yes survives kill -9 and
+//! restart, `redis-check-aof` accepts the directory, real redis-server 7.0
+//! loads what ferrokv wrote and vice versa, BGREWRITEAOF under writes,
+//! truncated tails, CONFIG SET appendonly yes at runtime, pre-7.0 single
+//! file migration.
+
+mod common;
+
+use common::{flatten, poll_until, RawConn, RealRedis, Server};
+
+/// The leaf values of a reply (bulk/simple/integer contents; nil as
+/// "(nil)"), without framing.
+fn leaves(reply: &[u8]) -> Vec<Vec<u8>> {
+    flatten(reply)
+        .into_iter()
+        .filter_map(|f| match f.first() {
+            Some(b'*') | Some(b'~') | Some(b'%') | Some(b'>') => None,
+            Some(b'$') => {
+                let nl = f.iter().position(|&b| b == b'\n').unwrap_or(0);
+                if f.starts_with(b"$-1") {
+                    Some(b"(nil)".to_vec())
+                } else {
+                    Some(f[nl + 1..f.len() - 2].to_vec())
+                }
+            }
+            Some(b'_') => Some(b"(nil)".to_vec()),
+            Some(_) => Some(f[1..f.len() - 2].to_vec()),
+            None => None,
+        })
+        .collect()
+}
+
+/// One reply as a string (a bulk's contents, a status, an integer).
+fn val(c: &mut RawConn, args: &[&str]) -> String {
+    leaves(&c.cmd(args))
+        .into_iter()
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn start(dir: &Path, extra: &[&str]) -> Server {
+    let d = dir.to_str().expect("utf8 dir");
+    let mut args = vec!["--dir", d, "--appendonly", "yes"];
+    args.extend_from_slice(extra);
+    Server::start(&args)
+}
+
+fn start_redis(dir: &Path, extra: &[&str]) -> Server {
+    let d = dir.to_str().expect("utf8 dir");
+    let mut args = vec!["--dir", d, "--appendonly", "yes"];
+    args.extend_from_slice(extra);
+    RealRedis::start_with(&args)
+}
+
+/// Waits until the server has loaded its data (no -LOADING replies).
+fn conn_loaded(srv: &Server) -> RawConn {
+    let mut c = srv.conn();
+    assert!(
+        poll_until(DEADLINE, || c.cmd(&["PING"]).starts_with(b"+PONG")),
+        "server still loading"
+    );
+    c
+}
+
+fn ok(c: &mut RawConn, args: &[&str]) {
+    let r = c.cmd(args);
+    assert!(
+        !r.starts_with(b"-"),
+        "{:?} failed: {}",
+        args,
+        String::from_utf8_lossy(&r)
+    );
+}
+
+fn info_field(c: &mut RawConn, name: &str) -> String {
+    let info = c.cmd_str(&["INFO", "persistence"]);
+    for line in info.lines() {
+        if let Some(v) = line.strip_prefix(&format!("{}:", name)) {
+            return v.trim().to_string();
+        }
+    }
+    String::new()
+}
+
+/// Waits until no AOF rewrite is running or scheduled.
+fn wait_rewrite_done(c: &mut RawConn) {
+    assert!(
+        poll_until(DEADLINE, || {
+            info_field(c, "aof_rewrite_in_progress") == "0"
+                && info_field(c, "aof_rewrite_scheduled") == "0"
+        }),
+        "AOF rewrite did not finish"
+    );
+}
+
+/// Everything in dbs 0..4: per key its type, value and absolute expiry.
+///
+/// First waits until the AOF buffer is written: with appendfsync everysec
+/// Redis (and ferrokv) may postpone a write while a background fsync runs,
+/// and the tests kill the server right after taking the snapshot.
+fn snapshot(c: &mut RawConn) -> Vec<String> {
+    assert!(
+        poll_until(DEADLINE, || {
+            let n = info_field(c, "aof_buffer_length");
+            n.is_empty() || n == "0"
+        }),
+        "AOF buffer never written"
+    );
+    let mut out = Vec::new();
+    for db in 0..4 {
+        ok(c, &["SELECT", &db.to_string()]);
+        let mut keys = leaves(&c.cmd(&["KEYS", "*"]));
+        keys.sort();
+        for k in keys {
+            let key = String::from_utf8_lossy(&k).into_owned();
+            let t = val(c, &["TYPE", &key]);
+            let vals: Vec<Vec<u8>> = match t.as_str() {
+                "string" => leaves(&c.cmd(&["GET", &key])),
+                "list" => leaves(&c.cmd(&["LRANGE", &key, "0", "-1"])),
+                "zset" => leaves(&c.cmd(&["ZRANGE", &key, "0", "-1", "WITHSCORES"])),
+                "stream" => leaves(&c.cmd(&["XRANGE", &key, "-", "+"])),
+                "hash" => {
+                    let v = leaves(&c.cmd(&["HGETALL", &key]));
+                    let mut pairs: Vec<Vec<u8>> = v
+                        .chunks(2)
+                        .map(|p| [p[0].as_slice(), b"=", p[1].as_slice()].concat())
+                        .collect();
+                    pairs.sort();
+                    pairs
+                }
+                "set" => {
+                    let mut v = leaves(&c.cmd(&["SMEMBERS", &key]));
+                    v.sort();
+                    v
+                }
+                other => vec![other.as_bytes().to_vec()],
+            };
+            let exp = val(c, &["PEXPIRETIME", &key]);
+            out.push(format!(
+                "db{} {} {} {:?} exp={}",
+                db,
+                key,
+                t,
+                vals.iter()
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .collect::<Vec<_>>(),
+                exp
+            ));
+        }
+    }
+    ok(c, &["SELECT", "0"]);
+    out
+}
+
+/// A mixed workload: every type, TTLs, MULTI/EXEC, scripts, several dbs
+/// and a FLUSHALL that must wipe what came before it.
+fn workload(c: &mut RawConn) {
+    ok(c, &["SET", "gone", "x"]);
+    ok(c, &["SELECT", "2"]);
+    ok(c, &["SET", "gone2", "x"]);
+    ok(c, &["FLUSHALL"]);
+    ok(c, &["SELECT", "0"]);
+    ok(c, &["SET", "s1", "hello"]);
+    ok(c, &["SET", "n", "41"]);
+    ok(c, &["INCR", "n"]);
+    ok(c, &["INCRBYFLOAT", "f", "1.5"]);
+    ok(c, &["APPEND", "s1", " world"]);
+    ok(c, &["SET", "ttl1", "v", "EX", "1000"]);
+    ok(c, &["SET", "ttl2", "v"]);
+    ok(c, &["PEXPIRE", "ttl2", "5000000"]);
+    ok(c, &["SETEX", "ttl3", "3000", "v"]);
+    ok(c, &["RPUSH", "l", "a", "b", "c", "d"]);
+    ok(c, &["LPUSH", "l", "z"]);
+    ok(c, &["LPOP", "l"]);
+    ok(c, &["RPOPLPUSH", "l", "l2"]);
+    ok(c, &["HSET", "h", "f1", "v1", "f2", "v2", "f3", "3"]);
+    ok(c, &["HDEL", "h", "f2"]);
+    ok(c, &["HINCRBY", "h", "f3", "4"]);
+    ok(c, &["SADD", "set", "a", "b", "c", "1", "2"]);
+    ok(c, &["SREM", "set", "b"]);
+    ok(c, &["SADD", "iset", "1", "2", "3"]);
+    ok(
+        c,
+        &["ZADD", "z", "1", "a", "2.5", "b", "-3", "c", "inf", "d"],
+    );
+    ok(c, &["ZINCRBY", "z", "10", "a"]);
+    ok(c, &["XADD", "st", "1-1", "f", "v"]);
+    ok(c, &["XADD", "st", "*", "g", "w"]);
+    let big: Vec<String> = (0..150).map(|i| format!("m{}", i)).collect();
+    let mut cmd = vec!["RPUSH", "biglist"];
+    cmd.extend(big.iter().map(|s| s.as_str()));
+    ok(c, &cmd);
+    cmd[0] = "SADD";
+    cmd[1] = "bigset";
+    ok(c, &cmd);
+    ok(c, &["MULTI"]);
+    ok(c, &["SET", "m1", "1"]);
+    ok(c, &["INCR", "m1"]);
+    ok(c, &["RPUSH", "ml", "x"]);
+    let r = c.cmd(&["EXEC"]);
+    assert!(r.starts_with(b"*3"), "{}", String::from_utf8_lossy(&r));
+    ok(
+        c,
+        &[
+            "EVAL",
+            "redis.call('set', KEYS[1], ARGV[1]); redis.call('rpush', KEYS[2], ARGV[1]); return 1",
+            "2",
+            "sc1",
+            "sc2",
+            "val",
+        ],
+    );
+    ok(c, &["SELECT", "1"]);
+    ok(c, &["SET", "db1key", "one"]);
+    ok(c, &["HSET", "db1h", "a", "b"]);
+    ok(c, &["SELECT", "3"]);
+    ok(c, &["SET", "db3key", "three", "PX", "9000000"]);
+    ok(c, &["DEL", "nothing"]);
+    ok(c, &["SELECT", "0"]);
+    ok(c, &["DEL", "ttl3"]);
+    ok(c, &["SET", "ttl3", "again"]);
+}
+
+fn check_aof(dir: &Path) {
+    let manifest = dir.join("appendonlydir").join("appendonly.aof.manifest");
+    let out = Command::new("redis-check-aof")
+        .arg(&manifest)
+        .output()
+        .expect("run redis-check-aof");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && text.contains("All AOF files and manifest are valid"),
+        "redis-check-aof failed: {}{}",
+        text,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn manifest_text(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("appendonlydir").join("appendonly.aof.manifest"))
+        .unwrap_or_default()
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        TempDir(common::temp_dir(tag))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+#[test]
+fn kill9_restart_keeps_data_and_redis_loads_it() {
+    kill9_roundtrip("no");
+}
+
+#[test]
+fn kill9_restart_with_rdb_preamble() {
+    kill9_roundtrip("yes");
+}
+
+fn kill9_roundtrip(preamble: &str) {
+    let dir = TempDir::new("aof-kill");
+    let opts = ["--aof-use-rdb-preamble", preamble];
+    let want = {
+        let srv = start(&dir.0, &opts);
+        let mut c = conn_loaded(&srv);
+        workload(&mut c);
+        let snap = snapshot(&mut c);
+        assert!(snap.len() > 20, "{:?}", snap);
+        assert!(!snap.iter().any(|l| l.contains(" gone")), "{:?}", snap);
+        snap
+        // dropped: SIGKILL
+    };
+    let m = manifest_text(&dir.0);
+    let ext = if preamble == "yes" { "rdb" } else { "aof" };
+    assert_eq!(
+        m,
+        format!(
+            "file appendonly.aof.1.base.{} seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+            ext
+        )
+    );
+    {
+        let srv = start(
+            &dir.0,
+            &[
+                "--aof-use-rdb-preamble",
+                preamble,
+                "--enable-debug-command",
+                "yes",
+            ],
+        );
+        let mut c = conn_loaded(&srv);
+        assert_eq!(snapshot(&mut c), want);
+        assert!(srv.log().contains("DB loaded from append only file"));
+        // Replayed commands are not counted as calls.
+        let stats = c.cmd_str(&["INFO", "commandstats"]);
+        assert!(!stats.contains("cmdstat_rpush"), "{}", stats);
+        // DEBUG LOADAOF reloads the same data.
+        ok(&mut c, &["SET", "extra", "1"]);
+        ok(&mut c, &["DEBUG", "LOADAOF"]);
+        assert_eq!(val(&mut c, &["GET", "extra"]), "1");
+        ok(&mut c, &["DEL", "extra"]);
+        assert_eq!(snapshot(&mut c), want);
+        // A rewrite puts everything in the base; restart once more.
+        ok(&mut c, &["BGREWRITEAOF"]);
+        wait_rewrite_done(&mut c);
+        assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+        srv.assert_no_panic();
+    }
+    {
+        let srv = start(&dir.0, &opts);
+        let mut c = conn_loaded(&srv);
+        assert_eq!(snapshot(&mut c), want);
+        if preamble == "yes" {
+            assert!(srv
+                .log()
+                .contains("Reading RDB base file on AOF loading..."));
+            assert!(srv.log().contains("Done loading RDB, keys loaded: "));
+        }
+    }
+    check_aof(&dir.0);
+    {
+        let srv = start_redis(&dir.0, &opts);
+        let mut c = conn_loaded(&srv);
+        assert_eq!(snapshot(&mut c), want);
+    }
+}
+
+#[test]
+fn ferrokv_loads_redis_aof() {
+    loads_redis_aof("no");
+}
+
+#[test]
+fn ferrokv_loads_redis_aof_with_rdb_preamble() {
+    loads_redis_aof("yes");
+}
+
+fn loads_redis_aof(preamble: &str) {
+    let dir = TempDir::new("aof-from-redis");
+    let opts = ["--aof-use-rdb-preamble", preamble];
+    let want = {
+        let srv = start_redis(&dir.0, &opts);
+        let mut c = conn_loaded(&srv);
+        workload(&mut c);
+        // A rewrite too, so there is a command base with data.
+        ok(&mut c, &["BGREWRITEAOF"]);
+        wait_rewrite_done(&mut c);
+        ok(&mut c, &["SET", "after-rewrite", "1"]);
+        ok(&mut c, &["RPUSH", "l", "tail"]);
+        snapshot(&mut c)
+    };
+    let srv = start(&dir.0, &opts);
+    let mut c = conn_loaded(&srv);
+    assert_eq!(snapshot(&mut c), want);
+    srv.assert_no_panic();
+}
+
+#[test]
+fn bgrewriteaof_under_writes_loses_nothing() {
+    let dir = TempDir::new("aof-rewrite");
+    let opts = ["--aof-use-rdb-preamble", "no"];
+    let want = {
+        let srv = start(&dir.0, &opts);
+        let mut c = conn_loaded(&srv);
+        workload(&mut c);
+        let port = srv.port();
+        let writer = std::thread::spawn(move || {
+            let mut w = RawConn::connect(port);
+            for i in 0..600 {
+                let r = w.cmd(&["RPUSH", "w", &i.to_string()]);
+                assert!(r.starts_with(b":"), "{}", String::from_utf8_lossy(&r));
+                w.cmd(&["INCR", "counter"]);
+                if i % 50 == 0 {
+                    w.cmd(&["SELECT", &((i / 50) % 4).to_string()]);
+                }
+            }
+        });
+        let end = Instant::now() + DEADLINE;
+        let mut started = 0;
+        while started < 3 && Instant::now() < end {
+            let r = val(&mut c, &["BGREWRITEAOF"]);
+            if r == "Background append only file rewriting started" {
+                started += 1;
+                wait_rewrite_done(&mut c);
+            } else {
+                assert!(
+                    r.contains("already in progress") || r.contains("scheduled"),
+                    "{}",
+                    r
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        writer.join().expect("writer");
+        wait_rewrite_done(&mut c);
+        assert!(
+            info_field(&mut c, "aof_rewrites")
+                .parse::<u64>()
+                .unwrap_or(0)
+                >= 3
+        );
+        assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+        snapshot(&mut c)
+    };
+    let m = manifest_text(&dir.0);
+    assert!(!m.contains(".1.base.aof"), "old base still listed: {}", m);
+    assert!(!m.contains(" type h"), "history left: {}", m);
+    check_aof(&dir.0);
+    let srv = start(&dir.0, &opts);
+    let mut c = conn_loaded(&srv);
+    let got = snapshot(&mut c);
+    assert_eq!(got, want);
+    // The writer's INCRs are spread over dbs 0..3: 600 in total.
+    let total: i64 = got
+        .iter()
+        .filter_map(|l| l.split(" counter string [\"").nth(1))
+        .filter_map(|r| r.split('"').next())
+        .filter_map(|n| n.parse::<i64>().ok())
+        .sum();
+    assert_eq!(total, 600, "{:?}", got);
+    srv.assert_no_panic();
+}
+
+/// Adds a partial command to the last INCR file.
+fn truncate_tail(dir: &Path) {
+    let m = manifest_text(dir);
+    let last = m
+        .lines()
+        .rfind(|l| l.ends_with("type i"))
+        .and_then(|l| l.split(' ').nth(1))
+        .expect("an incr file")
+        .to_string();
+    let p = dir.join("appendonlydir").join(last);
+    let mut data = std::fs::read(&p).expect("read incr");
+    data.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$3\r\nbad\r\n$5\r\nval");
+    std::fs::write(&p, data).expect("write incr");
+}
+
+#[test]
+fn truncated_tail() {
+    let dir = TempDir::new("aof-trunc");
+    let opts = ["--aof-use-rdb-preamble", "no"];
+    let want = {
+        let srv = start(&dir.0, &opts);
+        let mut c = conn_loaded(&srv);
+        ok(&mut c, &["SET", "a", "1"]);
+        ok(&mut c, &["RPUSH", "l", "x", "y"]);
+        snapshot(&mut c)
+    };
+    truncate_tail(&dir.0);
+    // aof-load-truncated no: refuses to start.
+    let log_path = dir.0.join("refused.log");
+    let log_file = std::fs::File::create(&log_path).expect("log file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
+        .args(["--port", "0", "--save", "", "--logfile", ""])
+        .arg("--dir")
+        .arg(&dir.0)
+        .args(["--appendonly", "yes", "--aof-load-truncated", "no"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log_file))
+        .spawn()
+        .expect("run ferrokv");
+    let mut status = None;
+    poll_until(DEADLINE, || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(status.is_some_and(|s| !s.success()), "{}", log);
+    assert!(
+        log.contains("Unexpected end of file reading the append only file"),
+        "{}",
+        log
+    );
+    // aof-load-truncated yes (default): loads, truncates, keeps going.
+    let srv = start(&dir.0, &opts);
+    let mut c = conn_loaded(&srv);
+    assert_eq!(snapshot(&mut c), want);
+    let log = srv.log();
+    assert!(log.contains("!!! Warning: short read while loading the AOF file"));
+    assert!(log.contains("loaded anyway because aof-load-truncated is enabled"));
+    ok(&mut c, &["SET", "b", "2"]);
+    drop(c);
+    drop(srv);
+    check_aof(&dir.0);
+    let srv = start(&dir.0, &opts);
+    let mut c = conn_loaded(&srv);
+    assert_eq!(val(&mut c, &["GET", "b"]), "2");
+    assert_eq!(val(&mut c, &["DBSIZE"]), "3");
+}
+
+#[test]
+fn config_set_appendonly_at_runtime() {
+    let dir = TempDir::new("aof-runtime");
+    let d = dir.0.to_str().expect("utf8");
+    let want = {
+        let srv = Server::start(&["--dir", d, "--aof-use-rdb-preamble", "no"]);
+        let mut c = conn_loaded(&srv);
+        ok(&mut c, &["SET", "before", "1"]);
+        ok(&mut c, &["HSET", "h", "a", "1"]);
+        ok(&mut c, &["SELECT", "1"]);
+        ok(&mut c, &["SADD", "s", "x"]);
+        ok(&mut c, &["SELECT", "0"]);
+        assert_eq!(info_field(&mut c, "aof_enabled"), "0");
+        ok(&mut c, &["CONFIG", "SET", "appendonly", "yes"]);
+        ok(&mut c, &["SET", "during", "2"]);
+        wait_rewrite_done(&mut c);
+        assert_eq!(info_field(&mut c, "aof_enabled"), "1");
+        assert_eq!(info_field(&mut c, "aof_rewrites"), "1");
+        ok(&mut c, &["SET", "after", "3"]);
+        assert!(srv
+            .log()
+            .contains("Background append only file rewriting started by pid"));
+        snapshot(&mut c)
+    };
+    assert_eq!(
+        manifest_text(&dir.0),
+        "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+    check_aof(&dir.0);
+    let srv = start(&dir.0, &["--aof-use-rdb-preamble", "no"]);
+    let mut c = conn_loaded(&srv);
+    assert_eq!(snapshot(&mut c), want);
+    // And off again: nothing more is written.
+    ok(&mut c, &["CONFIG", "SET", "appendonly", "no"]);
+    assert_eq!(info_field(&mut c, "aof_enabled"), "0");
+}
+
+#[test]
+fn migrates_old_single_file_aof() {
+    let dir = TempDir::new("aof-upgrade");
+    let mut old = Vec::new();
+    for args in [
+        vec!["SELECT", "0"],
+        vec!["SET", "k", "v"],
+        vec!["RPUSH", "l", "1", "2"],
+        vec!["SELECT", "5"],
+        vec!["SET", "k5", "v5"],
+    ] {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        old.extend_from_slice(&common::encode(&a));
+    }
+    std::fs::write(dir.0.join("appendonly.aof"), &old).expect("write old aof");
+    let srv = start(&dir.0, &[]);
+    let mut c = conn_loaded(&srv);
+    assert_eq!(val(&mut c, &["GET", "k"]), "v");
+    assert_eq!(val(&mut c, &["LLEN", "l"]), "2");
+    ok(&mut c, &["SELECT", "5"]);
+    assert_eq!(val(&mut c, &["GET", "k5"]), "v5");
+    assert!(srv.log().contains(
+        "Successfully migrated an old-style AOF file (appendonly.aof) into the AOF directory (appendonlydir)."
+    ));
+    assert!(!dir.0.join("appendonly.aof").exists());
+    assert_eq!(
+        manifest_text(&dir.0),
+        "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+}
+
+/// With aof-use-rdb-preamble yes (the default) bases are RDB files named
+/// like Redis's, BGREWRITEAOF replaces them, and real redis-server loads
+/// the directory. (The data written after the last rewrite lives in the
+/// INCR file.)
+#[test]
+fn rdb_preamble_layout_matches_redis() {
+    let dir = TempDir::new("aof-preamble");
+    let want = {
+        let srv = start(&dir.0, &[]);
+        let mut c = conn_loaded(&srv);
+        assert_eq!(
+            manifest_text(&dir.0),
+            "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+        );
+        assert!(srv
+            .log()
+            .contains("Creating AOF base file appendonly.aof.1.base.rdb on server start"));
+        assert_eq!(
+            val(&mut c, &["BGREWRITEAOF"]),
+            "Background append only file rewriting started"
+        );
+        wait_rewrite_done(&mut c);
+        assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+        assert_eq!(
+            manifest_text(&dir.0),
+            "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+        );
+        let log = srv.log();
+        for line in [
+            "Creating AOF incr file appendonly.aof.2.incr.aof on background rewrite",
+            "Background append only file rewriting started by pid",
+            "Background AOF rewrite terminated with success",
+            "Successfully renamed the temporary AOF base file temp-rewriteaof-bg-",
+            "Removing the history file appendonly.aof.1.incr.aof in the background",
+            "Removing the history file appendonly.aof.1.base.rdb in the background",
+            "Background AOF rewrite finished successfully",
+        ] {
+            assert!(log.contains(line), "missing {:?} in\n{}", line, log);
+        }
+        assert!(!dir
+            .0
+            .join("appendonlydir/appendonly.aof.1.base.rdb")
+            .exists());
+        workload(&mut c);
+        snapshot(&mut c)
+    };
+    check_aof(&dir.0);
+    {
+        let srv = start(&dir.0, &[]);
+        let mut c = conn_loaded(&srv);
+        assert_eq!(snapshot(&mut c), want);
+    }
+    let srv = start_redis(&dir.0, &[]);
+    let mut c = conn_loaded(&srv);
+    assert_eq!(snapshot(&mut c), want);
+}
+
+/// auto-aof-rewrite-percentage / min-size: the cron starts a rewrite once
+/// the AOF grew enough, and the base then holds everything.
+#[test]
+fn automatic_rewrite_on_growth() {
+    let dir = TempDir::new("aof-auto");
+    let opts = [
+        "--aof-use-rdb-preamble",
+        "no",
+        "--auto-aof-rewrite-min-size",
+        "4096",
+        "--auto-aof-rewrite-percentage",
+        "100",
+    ];
+    let srv = start(&dir.0, &opts);
+    let mut c = conn_loaded(&srv);
+    let v = "x".repeat(100);
+    for i in 0..100 {
+        ok(&mut c, &["SET", &format!("k{}", i % 10), &v]);
+    }
+    assert!(
+        poll_until(DEADLINE, || info_field(&mut c, "aof_rewrites") != "0"),
+        "no automatic rewrite"
+    );
+    wait_rewrite_done(&mut c);
+    assert!(srv.log().contains("Starting automatic rewriting of AOF on"));
+    let want = snapshot(&mut c);
+    drop(c);
+    drop(srv);
+    let srv = start(&dir.0, &opts);
+    let mut c = conn_loaded(&srv);
+    assert_eq!(snapshot(&mut c), want);
+}
