@@ -142,7 +142,14 @@ pub static DEFS: &[Def] = &[
     d("rdb-key-save-delay", int(i32::MIN as i64, I32), "0"),
     d("key-load-delay", int(i32::MIN as i64, I32), "0"),
     // replication
-    d("replicaof", STR, ""),
+    // Changed by REPLICAOF / SLAVEOF, not by CONFIG SET.
+    Def {
+        name: "replicaof",
+        alias: Some("slaveof"),
+        kind: STR,
+        default: "",
+        immutable: true,
+    },
     d("masterauth", STR, ""),
     d("masteruser", STR, ""),
     d("replica-serve-stale-data", BOOL, "yes"),

@@ -213,6 +213,9 @@ fn set_master(srv: &mut Server, host: String, port: u16) {
         drop_master_client(srv, &mut old);
     }
     disconnect_replicas(srv);
+    let _ = srv
+        .config
+        .set("replicaof", &format!("{} {}", host, port), true);
     let mut l = Link::new(host, port);
     l.psync_ok = psync_ok;
     srv.repl.link = Some(Box::new(l));
@@ -228,6 +231,7 @@ fn unset_master(srv: &mut Server) {
         return;
     };
     drop_master_client(srv, &mut l);
+    let _ = srv.config.set("replicaof", "", true);
     let r = &mut srv.repl;
     r.replid2 = std::mem::replace(&mut r.replid, super::random_replid());
     r.second_offset = r.offset + 1;
