@@ -974,6 +974,22 @@ mod example_file_tests {
     /// Directives whose behaviour ferrokv implements today; the rest are
     /// accepted and stored so existing config files and clients work.
     const ACTING: &[&str] = &[
+        // replication
+        "replicaof",
+        "masterauth",
+        "masteruser",
+        "replica-serve-stale-data",
+        "replica-read-only",
+        "repl-ping-replica-period",
+        "repl-timeout",
+        "repl-backlog-size",
+        "replica-priority",
+        "replica-announced",
+        "min-replicas-to-write",
+        "min-replicas-max-lag",
+        "replica-announce-ip",
+        "replica-announce-port",
+        "replica-ignore-maxmemory",
         "tcp-backlog",
         "unixsocket",
         "unixsocketperm",
