@@ -119,7 +119,7 @@ fn workload(c: &mut RawConn, tag: &str) {
 /// Everything in dbs 0..3, key by key, for comparison.
 fn dump(c: &mut RawConn) -> Vec<String> {
     let mut out = Vec::new();
-    for db in 0..4 {
+    for db in 0..6 {
         c.cmd(&["SELECT", &db.to_string()]);
         let mut keys = arr(c.cmd(&["KEYS", "*"]));
         keys.sort();
@@ -224,11 +224,16 @@ fn scenario(master: &Server, start_replica: impl FnOnce(u16) -> Server, replica_
         role
     );
 
-    // Drop the link: the replica continues where it was.
+    // Drop the link: the replica continues where it was, in the db the
+    // stream had selected (the master does not repeat its SELECT).
+    m.cmd(&["SELECT", "5"]);
+    m.cmd(&["SET", "pre", "kill"]);
+    assert_eq!(s(m.cmd(&["WAIT", "1", "10000"])), ":1\r\n");
     let before = partial_ok(master);
     let killed = s(m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]));
     assert_eq!(killed, ":1\r\n");
     m.cmd(&["SET", "during", "outage"]);
+    m.cmd(&["SELECT", "0"]);
     let resumed = poll_until(SYNC_DEADLINE, || partial_ok(master) > before);
     assert!(
         resumed,
@@ -463,4 +468,45 @@ fn promotion_keeps_the_history_for_partial_resync() {
     assert_ne!(replid2, "0".repeat(40));
     master.assert_no_panic();
     replica.assert_no_panic();
+}
+
+/// A replica restarted from its own RDB (which records the master's
+/// replication id, offset and stream db) continues with a partial resync.
+#[test]
+fn restarted_replica_continues_with_partial_resync() {
+    let master = Server::start(&[]);
+    let mut m = master.conn();
+    m.cmd(&["SELECT", "4"]);
+    m.cmd(&["SET", "a", "1"]);
+    let dir = common::temp_dir("repl-restart");
+    let d = dir.to_string_lossy().into_owned();
+    let port = master.port().to_string();
+    let args = ["--replicaof", "127.0.0.1", &port, "--dir", &d];
+    {
+        let replica = Server::start(&args);
+        wait_link_up(&replica);
+        wait_caught_up(&master, &replica);
+        assert_eq!(s(replica.conn().cmd(&["SAVE"])), "+OK\r\n");
+        replica.assert_no_panic();
+    }
+    // Written while the replica is down, in the same db: no new SELECT.
+    m.cmd(&["SET", "b", "2"]);
+    let before = partial_ok(&master);
+    let replica = Server::start(&args);
+    wait_link_up(&replica);
+    assert!(
+        partial_ok(&master) > before,
+        "replica log:\n{}",
+        replica.log()
+    );
+    assert!(replica
+        .log()
+        .contains("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization."));
+    assert_same(&master, &replica);
+    let mut r = replica.conn();
+    r.cmd(&["SELECT", "4"]);
+    assert_eq!(s(r.cmd(&["GET", "b"])), "$1\r\n2\r\n");
+    replica.assert_no_panic();
+    drop(replica);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -81,9 +81,9 @@ pub fn rdb_filename(srv: &Server) -> String {
         .to_string()
 }
 
-/// The save info replication wants in the aux fields (none yet).
-fn save_info(_srv: &Server) -> SaveInfo {
-    SaveInfo::default()
+/// The save info replication wants in the aux fields (rdbPopulateSaveInfo).
+fn save_info(srv: &Server) -> SaveInfo {
+    crate::replication::rdb_save_info(srv)
 }
 
 /// Writes the dataset to `filename` via `temp-<pid>.rdb` (rdbSave's file
@@ -257,7 +257,8 @@ pub fn load_file(srv: &mut Server) -> Result<Option<LoadInfo>, LoadError> {
 pub fn load_at_startup(srv: &mut Server) {
     let start = std::time::Instant::now();
     match load_file(srv) {
-        Ok(Some(_)) => {
+        Ok(Some(loaded)) => {
+            crate::replication::restore_from_rdb(srv, &loaded);
             info!(
                 "DB loaded from disk: {:.3} seconds",
                 start.elapsed().as_secs_f64()

@@ -336,10 +336,7 @@ fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
         .repl
         .link
         .as_ref()
-        .and_then(|l| l.master_client)
-        .and_then(|id| srv.client_tokens.get(&id))
-        .and_then(|&t| srv.clients.get(t)?.as_deref())
-        .map(|c| c.db)
+        .and_then(|l| super::replica::master_client_db(srv, l))
         .unwrap_or(0);
     let save = SaveInfo {
         repl_stream_db: Some(stream_db),

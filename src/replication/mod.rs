@@ -228,6 +228,49 @@ fn backlog_size(srv: &Server) -> usize {
         .unwrap_or(1 << 20)
 }
 
+/// The replication aux fields of an RDB saved now (rdbPopulateSaveInfo):
+/// our replication id and offset, and the db the stream continues in, so
+/// a restarted replica can continue with PSYNC. None of it when there is
+/// no replication history.
+pub fn rdb_save_info(srv: &Server) -> crate::persist::rdb::SaveInfo {
+    let r = &srv.repl;
+    let db = match r.link.as_ref() {
+        None if r.backlog.is_some() => Some(r.seldb.unwrap_or(0)),
+        None => None,
+        Some(l) => Some(replica::master_client_db(srv, l).unwrap_or(l.cached_db)),
+    };
+    crate::persist::rdb::SaveInfo {
+        repl_stream_db: db,
+        repl_id: db.map(|_| r.replid.clone()),
+        repl_offset: db.map(|_| r.offset),
+        aof_base: false,
+    }
+}
+
+/// The RDB loaded at startup carried replication info (loadDataFromDisk):
+/// a replica resumes that history (PSYNC after the restart); a master
+/// keeps it as replid2 so its replicas can continue with PSYNC.
+pub fn restore_from_rdb(srv: &mut Server, info: &crate::persist::rdb::LoadInfo) {
+    let (Some(id), Some(off)) = (info.repl_id.as_ref(), info.repl_offset) else {
+        return;
+    };
+    if id.len() != 40 {
+        return;
+    }
+    let replica = !srv.config.get("replicaof").unwrap_or("").trim().is_empty();
+    let r = &mut srv.repl;
+    if replica {
+        r.replid = id.clone();
+        r.offset = off;
+        r.seldb = info.repl_stream_db;
+    } else {
+        r.replid2 = id.clone();
+        r.second_offset = off + 1;
+        r.offset = off;
+        create_backlog(srv);
+    }
+}
+
 /// The replication snapshot child finished (called by `child::check_children`).
 pub fn sync_snapshot_done(srv: &mut Server, ok: bool) {
     master::snapshot_done(srv, ok);

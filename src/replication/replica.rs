@@ -65,6 +65,9 @@ pub struct Link {
     pub master_client: Option<u64>,
     /// Stream bytes executed but not yet applied (inside MULTI).
     applied: Vec<u8>,
+    /// The db the master's stream was in when the link dropped (Redis's
+    /// cached master's db): a partial resync continues there.
+    pub cached_db: usize,
     /// Our replid/offset describe the master's history (PSYNC can use
     /// them); false after a failed full sync emptied the dataset.
     psync_ok: bool,
@@ -87,6 +90,7 @@ impl Link {
             master_offset: -1,
             master_client: None,
             applied: Vec::new(),
+            cached_db: 0,
             psync_ok: true,
             next_connect_ms: 0,
         }
@@ -177,6 +181,13 @@ pub fn configure_from_config(srv: &mut Server) {
     }
 }
 
+/// The db the master client is in, when connected.
+pub fn master_client_db(srv: &Server, l: &Link) -> Option<usize> {
+    let id = l.master_client?;
+    let &t = srv.client_tokens.get(&id)?;
+    srv.clients.get(t)?.as_deref().map(|c| c.db)
+}
+
 /// Drops the master client (without treating it as a lost link).
 fn drop_master_client(srv: &mut Server, l: &mut Link) {
     if let Some(id) = l.master_client.take() {
@@ -208,8 +219,15 @@ fn disconnect_replicas(srv: &mut Server) {
 
 fn set_master(srv: &mut Server, host: String, port: u16) {
     let mut psync_ok = true;
+    // A master continues its own stream as a replica: from its last
+    // selected db (replicationCacheMasterUsingMyself).
+    let mut cached_db = srv.repl.seldb.unwrap_or(0);
     if let Some(mut old) = srv.repl.link.take() {
         psync_ok = old.psync_ok;
+        cached_db = old.cached_db;
+        if let Some(db) = master_client_db(srv, &old) {
+            cached_db = db;
+        }
         drop_master_client(srv, &mut old);
     }
     disconnect_replicas(srv);
@@ -218,6 +236,7 @@ fn set_master(srv: &mut Server, host: String, port: u16) {
         .set("replicaof", &format!("{} {}", host, port), true);
     let mut l = Link::new(host, port);
     l.psync_ok = psync_ok;
+    l.cached_db = cached_db;
     srv.repl.link = Some(Box::new(l));
     srv.prop.targets &= !crate::propagate::TO_REPL;
     crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
@@ -566,7 +585,7 @@ fn psync_reply(srv: &mut Server, line: &str) -> bool {
             super::create_backlog(srv);
         }
         info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
-        let db = srv.repl.seldb.unwrap_or(0);
+        let db = srv.repl.link.as_ref().map(|l| l.cached_db).unwrap_or(0);
         become_connected(srv, db);
         return true;
     }
@@ -761,6 +780,7 @@ pub fn master_link_lost(srv: &mut Server, c: &mut Client) {
     info!("Caching the disconnected master state.");
     l.master_client = None;
     l.applied.clear();
+    l.cached_db = c.db;
     l.state = LState::Connect;
     l.down_since_ms = clock::wall_ms();
     l.next_connect_ms = 0;
