@@ -363,7 +363,7 @@ fn large_full_sync_with_writes_during_the_transfer() {
                 let k = format!("w:{}", i);
                 w.cmd(&["SET", &k, &i.to_string()]);
                 w.cmd(&["INCR", "counter"]);
-                if i % 7 == 0 {
+                if i.is_multiple_of(7) {
                     w.cmd(&["SELECT", "1"]);
                     w.cmd(&["LPUSH", "l1", &k]);
                     w.cmd(&["SELECT", "0"]);

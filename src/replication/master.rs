@@ -128,7 +128,7 @@ fn info_mut(c: &mut Client) -> &mut ReplicaInfo {
 
 /// REPLCONF <option> <value> [<option> <value> ...]
 pub fn replconf_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     let mut i = 1;
@@ -739,7 +739,7 @@ pub fn cron(srv: &mut Server) {
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(10)
         .max(1);
-    if !srv.repl.is_replica() && srv.repl.cron_loops % period == 0 {
+    if !srv.repl.is_replica() && srv.repl.cron_loops.is_multiple_of(period) {
         super::feed_raw(srv, b"*1\r\n$4\r\nPING\r\n");
     }
     let timeout_ms = srv
