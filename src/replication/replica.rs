@@ -647,13 +647,17 @@ fn transfer(srv: &mut Server) {
             l.rdb.len() as u64 == *n
         }
         Some(Expect::Eof(mark)) => {
+            // The mark may straddle reads, and stream bytes may follow it.
+            let from = l.rdb.len().saturating_sub(40);
             l.rdb.append(&mut l.buf);
-            if l.rdb.ends_with(mark) {
-                let len = l.rdb.len() - 40;
-                l.rdb.truncate(len);
-                true
-            } else {
-                false
+            match l.rdb[from..].windows(40).position(|w| w == mark) {
+                Some(p) => {
+                    let at = from + p;
+                    l.buf = l.rdb.split_off(at + 40);
+                    l.rdb.truncate(at);
+                    true
+                }
+                None => false,
             }
         }
         None => false,
