@@ -616,6 +616,12 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
     let mut queued_for_later = false;
 
     while c.qstart < c.qend && !c.close_after_reply && !c.close_asap && c.blocked.is_none() {
+        if c.is_master && srv.scripting.busy_polling {
+            // A busy script: the master's stream waits (not -BUSY), as in
+            // Redis; replication::before_sleep resumes it afterwards.
+            srv.repl.master_input_held = true;
+            break;
+        }
         let cmd_start = c.qstart;
         let limits = ParseLimits {
             proto_max_bulk_len: srv.config.proto_max_bulk_len,

@@ -129,6 +129,8 @@ pub struct ReplState {
     pub link: Option<Box<replica::Link>>,
     /// Set while REPLCONF GETACK from our master is being executed.
     pub ack_requested: bool,
+    /// The master's stream was held back during a busy script.
+    pub master_input_held: bool,
 }
 
 impl ReplState {
@@ -151,6 +153,7 @@ impl ReplState {
             cron_loops: 0,
             link: None,
             ack_requested: false,
+            master_input_held: false,
         }
     }
 
@@ -279,6 +282,11 @@ pub fn sync_snapshot_done(srv: &mut Server, ok: bool) {
 /// Called once per event-loop iteration: GETACKs for WAIT, WAIT
 /// completion and timeouts, RDB streaming to replicas.
 pub fn before_sleep(srv: &mut Server) {
+    if srv.repl.master_input_held && !srv.scripting.busy_polling {
+        srv.repl.master_input_held = false;
+        let id = srv.repl.link.as_ref().and_then(|l| l.master_client);
+        replica::resume_master_input(srv, id);
+    }
     if srv.repl.replicas.is_empty() && srv.repl.waiters.is_empty() {
         return;
     }

@@ -790,6 +790,20 @@ pub fn master_link_lost(srv: &mut Server, c: &mut Client) {
     l.next_connect_ms = 0;
 }
 
+/// Input from the master left unprocessed (a busy script held it back)
+/// is processed again.
+pub fn resume_master_input(srv: &mut Server, id: Option<u64>) {
+    let Some(&t) = id.and_then(|id| srv.client_tokens.get(&id)) else {
+        return;
+    };
+    let Some(Some(c)) = srv.clients.get(t) else {
+        return;
+    };
+    if c.pending_input() > 0 && !srv.resume_input.contains(&t) {
+        srv.resume_input.push(t);
+    }
+}
+
 /// Before a command from the master runs: it sees keys as the master does.
 pub fn before_master_command() {
     crate::db::set_expire_mode(crate::db::EXPIRE_NEVER);
