@@ -561,7 +561,9 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         finish_reply(c, reply_start);
         return;
     }
+    // The master's stream is applied regardless (obey_client).
     if (spec.flags & WRITE != 0 || spec.name == "ping")
+        && !c.is_master
         && crate::persist::rdb_server::writes_denied(srv)
     {
         reject(srv, c, Some(idx), &CmdError::Static(error::MISCONF));
@@ -573,6 +575,7 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     // succeeds again (writeCommandsDeniedByDiskError).
     if srv.aof.state != crate::persist::aof::AofState::Off
         && (spec.flags & WRITE != 0 || spec.name == "ping")
+        && !c.is_master
     {
         if let Some(e) = crate::persist::aof::write_denied(srv) {
             reject(srv, c, Some(idx), &e);
