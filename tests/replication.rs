@@ -510,3 +510,55 @@ fn restarted_replica_continues_with_partial_resync() {
     drop(replica);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A replica with the AOF on rebuilds it from the master's dataset after a
+/// full sync (restartAOFAfterSYNC): restarted alone, it has the same data.
+#[test]
+fn replica_aof_holds_the_synced_dataset() {
+    let master = Server::start(&[]);
+    let mut m = master.conn();
+    workload(&mut m, "base");
+    let dir = common::temp_dir("repl-aof");
+    let d = dir.to_string_lossy().into_owned();
+    let port = master.port().to_string();
+    let want;
+    {
+        let replica = Server::start(&[
+            "--replicaof",
+            "127.0.0.1",
+            &port,
+            "--dir",
+            &d,
+            "--appendonly",
+            "yes",
+        ]);
+        wait_link_up(&replica);
+        workload(&mut m, "tail");
+        assert_same(&master, &replica);
+        let mut r = replica.conn();
+        let rewritten = poll_until(SYNC_DEADLINE, || {
+            info_field(&mut r, "persistence", "aof_rewrite_in_progress").as_deref() == Some("0")
+                && info_field(&mut r, "persistence", "aof_rewrite_scheduled").as_deref()
+                    == Some("0")
+                && info_field(&mut r, "persistence", "aof_last_bgrewrite_status").as_deref()
+                    == Some("ok")
+        });
+        assert!(rewritten, "replica log:\n{}", replica.log());
+        want = dump(&mut r);
+        // Everything reached the AOF file before the process dies.
+        assert_eq!(
+            s(r.cmd(&["CONFIG", "SET", "appendfsync", "always"])),
+            "+OK\r\n"
+        );
+        r.cmd(&["SET", "last", "1"]);
+        replica.assert_no_panic();
+    }
+    let alone = Server::start(&["--dir", &d, "--appendonly", "yes"]);
+    let mut a = alone.conn();
+    let mut got = dump(&mut a);
+    got.retain(|k| !k.starts_with("0|last|"));
+    assert_eq!(got, want, "restarted replica log:\n{}", alone.log());
+    alone.assert_no_panic();
+    drop(alone);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -47,6 +47,24 @@ enum Expect {
     Eof([u8; 40]),
 }
 
+/// The temp file the master's RDB is received into (removed unless the
+/// sync completes and renames it).
+struct Sink {
+    file: std::io::BufWriter<std::fs::File>,
+    path: Option<std::path::PathBuf>,
+    written: u64,
+    /// With an EOF mark: the last bytes, which may be (part of) the mark.
+    tail: Vec<u8>,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let Some(p) = self.path.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
 /// The link to our master.
 pub struct Link {
     pub host: String,
@@ -54,7 +72,7 @@ pub struct Link {
     pub state: LState,
     sock: Option<TcpStream>,
     buf: Vec<u8>,
-    rdb: Vec<u8>,
+    sink: Option<Sink>,
     expect: Option<Expect>,
     pub last_io_ms: i64,
     /// Unix ms the link went down (0 = never up).
@@ -82,7 +100,7 @@ impl Link {
             state: LState::Connect,
             sock: None,
             buf: Vec::new(),
-            rdb: Vec::new(),
+            sink: None,
             expect: None,
             last_io_ms: clock::wall_ms(),
             down_since_ms: 0,
@@ -128,7 +146,9 @@ impl Link {
     }
 
     pub fn transfer_read(&self) -> i64 {
-        self.rdb.len() as i64
+        self.sink
+            .as_ref()
+            .map_or(0, |k| (k.written + k.tail.len() as u64) as i64)
     }
 }
 
@@ -304,7 +324,7 @@ fn connect(srv: &mut Server) {
     let _ = sock.set_nodelay(true);
     l.sock = Some(sock);
     l.buf.clear();
-    l.rdb.clear();
+    l.sink = None;
     l.expect = None;
     l.state = LState::Connecting;
     info!("MASTER <-> REPLICA sync started");
@@ -322,7 +342,7 @@ fn cancel(srv: &mut Server) {
     }
     l.state = LState::Connect;
     l.buf.clear();
-    l.rdb = Vec::new();
+    l.sink = None;
     l.expect = None;
     srv.repl.link = Some(l);
 }
@@ -638,30 +658,77 @@ fn transfer(srv: &mut Server) {
         }
         // Our history is about to be replaced.
         l.psync_ok = false;
-    }
-    let done = match l.expect.as_ref() {
-        Some(Expect::Len(n)) => {
-            let want = (*n as usize).saturating_sub(l.rdb.len());
-            let take = want.min(l.buf.len());
-            l.rdb.extend(l.buf.drain(..take));
-            l.rdb.len() as u64 == *n
-        }
-        Some(Expect::Eof(mark)) => {
-            // The mark may straddle reads, and stream bytes may follow it.
-            let from = l.rdb.len().saturating_sub(40);
-            l.rdb.append(&mut l.buf);
-            match l.rdb[from..].windows(40).position(|w| w == mark) {
-                Some(p) => {
-                    let at = from + p;
-                    l.buf = l.rdb.split_off(at + 40);
-                    l.rdb.truncate(at);
-                    true
-                }
-                None => false,
+        let path = std::path::PathBuf::from(format!(
+            "temp-{}.{}.rdb",
+            clock::wall_ms() / 1000,
+            std::process::id()
+        ));
+        match std::fs::File::create(&path) {
+            Ok(f) => {
+                l.sink = Some(Sink {
+                    file: std::io::BufWriter::with_capacity(1 << 16, f),
+                    path: Some(path),
+                    written: 0,
+                    tail: Vec::new(),
+                })
+            }
+            Err(e) => {
+                warn!(
+                    "Opening the temp file needed for MASTER <-> REPLICA synchronization: {}",
+                    e
+                );
+                cancel(srv);
+                return;
             }
         }
-        None => false,
+    }
+    let (Some(k), Some(expect)) = (l.sink.as_mut(), l.expect.as_ref()) else {
+        return;
     };
+    let mut done = false;
+    let written = match expect {
+        Expect::Len(n) => {
+            let want = n.saturating_sub(k.written) as usize;
+            let take = want.min(l.buf.len());
+            let r = k.file.write_all(&l.buf[..take]);
+            l.buf.drain(..take);
+            k.written += take as u64;
+            done = k.written == *n;
+            r
+        }
+        Expect::Eof(mark) => {
+            // The mark may straddle reads, and stream bytes may follow it.
+            k.tail.append(&mut l.buf);
+            match k.tail.windows(40).position(|w| w == mark) {
+                Some(at) => {
+                    l.buf = k.tail.split_off(at + 40);
+                    k.tail.truncate(at);
+                    done = true;
+                    let n = k.tail.len();
+                    k.written += n as u64;
+                    let r = k.file.write_all(&k.tail);
+                    k.tail.clear();
+                    r
+                }
+                None if k.tail.len() > 40 => {
+                    let n = k.tail.len() - 40;
+                    let r = k.file.write_all(&k.tail[..n]);
+                    k.tail.drain(..n);
+                    k.written += n as u64;
+                    r
+                }
+                None => Ok(()),
+            }
+        }
+    };
+    if let Err(e) = written {
+        warn!(
+            "Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {}",
+            e
+        );
+        cancel(srv);
+        return;
+    }
     if done {
         finish_full_sync(srv);
     }
@@ -671,8 +738,46 @@ fn finish_full_sync(srv: &mut Server) {
     let Some(l) = srv.repl.link.as_mut() else {
         return;
     };
-    let payload = std::mem::take(&mut l.rdb);
+    let Some(mut sink) = l.sink.take() else {
+        return;
+    };
     let (id, off) = (l.master_replid.clone(), l.master_offset);
+    // The received file becomes our RDB file (as Redis renames it).
+    let synced = sink
+        .file
+        .flush()
+        .and_then(|_| sink.file.get_ref().sync_all());
+    let tmp = sink.path.take();
+    drop(sink);
+    let file = match (synced, tmp) {
+        (Ok(()), Some(tmp)) => {
+            let dest = crate::persist::rdb_server::rdb_filename(srv);
+            match std::fs::rename(&tmp, &dest) {
+                Ok(()) => std::path::PathBuf::from(dest),
+                Err(e) => {
+                    warn!("Failed trying to rename the temp DB into {} in MASTER <-> REPLICA synchronization: {}", dest, e);
+                    let _ = std::fs::remove_file(&tmp);
+                    cancel(srv);
+                    return;
+                }
+            }
+        }
+        (Err(e), tmp) => {
+            warn!("Failed trying to sync the temp DB to disk in MASTER <-> REPLICA synchronization: {}", e);
+            if let Some(t) = tmp {
+                let _ = std::fs::remove_file(t);
+            }
+            cancel(srv);
+            return;
+        }
+        (Ok(()), None) => return,
+    };
+    // No AOF rewrite child while the dataset is replaced; the AOF restarts
+    // from a rewrite of the new data afterwards (restartAOFAfterSYNC).
+    let aof_was_on = crate::persist::aof::enabled(srv);
+    if aof_was_on {
+        crate::persist::aof::stop(srv);
+    }
     info!("MASTER <-> REPLICA sync: Flushing old data");
     for db in srv.dbs.iter_mut() {
         db.flush();
@@ -681,9 +786,21 @@ fn finish_full_sync(srv: &mut Server) {
     srv.scripting.functions.flush();
     info!("MASTER <-> REPLICA sync: Loading DB in memory");
     srv.loading = true;
-    let res = rdb::load_rdb(srv, &payload[..], true);
+    let res = match std::fs::File::open(&file) {
+        Ok(f) => rdb::load_rdb(srv, std::io::BufReader::with_capacity(1 << 16, f), true),
+        Err(e) => Err(rdb::LoadError::Io(e)),
+    };
     srv.loading = false;
-    drop(payload);
+    // rdb-del-sync-files: no RDB left behind when persistence is off.
+    if srv.config.get_bool("rdb-del-sync-files")
+        && srv.config.get("save").is_none_or(|v| v.trim().is_empty())
+        && !srv.config.appendonly
+    {
+        let _ = std::fs::remove_file(&file);
+    }
+    if aof_was_on {
+        let _ = crate::persist::aof::start(srv, false);
+    }
     let info = match res {
         Ok(i) => i,
         Err(e) => {
