@@ -491,6 +491,9 @@ pub const READONLY_REPLICA: &str = "READONLY You can't write against a read only
 pub const NOMASTERLINK: &str = "NOMASTERLINK Can't SYNC while not connected with my master";
 pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
 pub const INVALID_MASTER_PORT: &str = "ERR Invalid master port";
+pub const REPLCONF_RDB_ONLY_RANGE: &str = "ERR value is out of range, value must between 0 and 1";
+pub const REPL_BGSAVE_FAILED: &str = "ERR BGSAVE failed, replication can't continue";
+pub const REPLICAOF_FROM_MASTER: &str = "ERR Command is not valid when client is a replica.";
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 pub const MASTERDOWN: &str =
     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";

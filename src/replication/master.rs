@@ -167,7 +167,13 @@ pub fn replconf_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult
             }
             return Ok(());
         } else if a.is(i, "rdb-only") {
-            // Accepted: we always stream the command feed after the RDB.
+            // Accepted (redis-cli --rdb): it disconnects after the RDB.
+            let v = a.i64(i + 1)?;
+            if !(0..=1).contains(&v) {
+                return Err(CmdError::Static(error::REPLCONF_RDB_ONLY_RANGE));
+            }
+        } else if a.is(i, "rdb-filter-only") {
+            // Accepted: the snapshot always carries everything.
         } else {
             return Err(error::replconf_unknown(a.get(i)));
         }
@@ -379,8 +385,7 @@ fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
             warn!("BGSAVE for replication failed: {}", e);
             if let Some(c) = cur {
                 if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
-                    c.out
-                        .error_str("ERR BGSAVE failed, replication can't continue");
+                    c.out.error(&CmdError::Static(error::REPL_BGSAVE_FAILED));
                     c.close_after_reply = true;
                 }
             }

@@ -166,9 +166,7 @@ pub fn replicaof_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResul
         return Ok(());
     }
     if c.is_master {
-        return Err(CmdError::Formatted(
-            "ERR Command is not valid when client is a replica.".into(),
-        ));
+        return Err(CmdError::Static(error::REPLICAOF_FROM_MASTER));
     }
     let port = crate::util::num::parse_i64(a.get(2))
         .filter(|p| (0..=65535).contains(p))
