@@ -23,6 +23,8 @@ use tracing::{info, warn};
 
 /// Bytes of the RDB file read per chunk while streaming it.
 const BULK_CHUNK: usize = 256 * 1024;
+/// Chunks sent to one replica per event-loop iteration at most.
+const BULK_BUDGET: usize = 4;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum RState {
@@ -467,6 +469,10 @@ pub fn pump(srv: &mut Server, t: usize) {
     let Some(Some(c)) = srv.clients.get_mut(t) else {
         return;
     };
+    // A bounded amount per call, so a fast replica reading a big RDB does
+    // not hold up everyone else (the loop comes back right away:
+    // `bulk_in_progress`).
+    let mut budget = BULK_BUDGET;
     loop {
         let empty = c.pending_output() == 0;
         let Some(r) = c.repl.as_mut() else { return };
@@ -480,6 +486,10 @@ pub fn pump(srv: &mut Server, t: usize) {
             if *left == 0 {
                 break;
             }
+            if budget == 0 {
+                return;
+            }
+            budget -= 1;
             let n = (*left as usize).min(BULK_CHUNK);
             let start = c.out.buf.len();
             c.out.buf.resize(start + n, 0);
@@ -720,6 +730,21 @@ pub fn before_sleep(srv: &mut Server) {
     for t in bulk {
         pump(srv, t);
     }
+}
+
+/// Is an RDB being sent to a replica whose socket still takes more? The
+/// event loop then polls without sleeping.
+pub fn bulk_in_progress(srv: &Server) -> bool {
+    srv.repl.replicas.iter().any(|&t| {
+        srv.clients
+            .get(t)
+            .and_then(|s| s.as_deref())
+            .is_some_and(|c| {
+                c.writable
+                    && c.pending_output() == 0
+                    && c.repl.as_ref().is_some_and(|r| r.state == RState::SendBulk)
+            })
+    })
 }
 
 /// The earliest WAIT deadline (for the poll timeout).
