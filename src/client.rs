@@ -146,6 +146,9 @@ pub struct Client {
     pub is_master: bool,
     /// Replication state of a replica connected to us (REPLCONF/PSYNC).
     pub repl: Option<Box<crate::replication::master::ReplicaInfo>>,
+    /// Replication offset right after this client's last propagated write
+    /// (WAIT waits for it).
+    pub woff: i64,
 }
 
 impl Client {
@@ -243,6 +246,7 @@ impl Client {
             tracking: None,
             is_master: false,
             repl: None,
+            woff: 0,
         }
     }
 

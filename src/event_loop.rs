@@ -670,7 +670,12 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                         out_before,
                     );
                 } else {
+                    let off = srv.repl.offset;
                     commands::execute(srv, &mut c, &args);
+                    if srv.repl.offset != off {
+                        // What WAIT waits for (call()'s c->woff).
+                        c.woff = srv.repl.offset;
+                    }
                 }
                 if !srv.ready_keys.is_empty() {
                     let served = blocking::serve_ready_keys(srv);

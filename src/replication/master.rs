@@ -648,7 +648,7 @@ pub fn wait_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     } else {
         0
     };
-    let off = srv.repl.offset;
+    let off = c.woff;
     let n = acked(srv, off);
     if n >= num || c.deny_blocking || c.multi.is_some() {
         c.out.int(n);
