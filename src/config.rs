@@ -332,6 +332,8 @@ pub struct Config {
     pub proto_max_bulk_len: i64,
     pub client_query_buffer_limit: usize,
     pub requirepass: Option<Vec<u8>>,
+    /// `user <name> <rules...>` directives, applied at startup by ACL.
+    pub acl_users: Vec<Vec<String>>,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
     pub latency_monitor_threshold: i64,
@@ -530,6 +532,7 @@ impl Config {
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1 << 30,
             requirepass: None,
+            acl_users: Vec::new(),
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
@@ -766,6 +769,12 @@ impl Config {
                 name.as_str(),
                 "rename-command" | "user" | "loadmodule" | "slaveof" | "ignore-warnings"
             ) {
+                if name == "user" {
+                    if args.len() < 2 {
+                        return Err(err("Bad directive or wrong number of arguments"));
+                    }
+                    self.acl_users.push(args[1..].to_vec());
+                }
                 if name == "slaveof" && args.len() == 3 {
                     let _ = self.set("replicaof", &args[1..].join(" "), true);
                 }

@@ -206,6 +206,11 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             ));
         }
     }
+    // requirepass sets the default user's password (ACLUpdateDefaultUserPassword).
+    if pairs.iter().any(|(n, _)| n == "requirepass") {
+        srv.acl.applied_requirepass = None;
+        crate::commands::acl_cmd::sync_requirepass(srv);
+    }
     if srv.config.loglevel != old_loglevel {
         crate::logging::set_verbosity(srv.config.loglevel);
     }

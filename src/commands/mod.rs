@@ -6,6 +6,7 @@
 //! `strings`, `keys`, `bitmap`, `hyperloglog`, `connection`, `server_cmds`,
 //! `client_cmd`, `config_cmd`, `info`, `debug`, `command_cmd`.
 
+pub mod acl_cmd;
 pub mod args;
 pub mod bitmap;
 pub mod client_cmd;
@@ -334,6 +335,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(crate::replication::COMMANDS)
         .chain(persistence::COMMANDS)
         .chain(crate::persist::aof::COMMANDS)
+        .chain(acl_cmd::COMMANDS)
 }
 
 impl CommandTable {
@@ -516,10 +518,22 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         finish_reply(c, reply_start);
         return;
     }
-    if !c.authenticated && spec.flags & NO_AUTH == 0 && srv.config.requirepass.is_some() {
+    if !c.authenticated && spec.flags & NO_AUTH == 0 && srv.acl.auth_required() {
         reject(srv, c, Some(idx), &CmdError::NoAuth);
         finish_reply(c, reply_start);
         return;
+    }
+    // ACL: users with every permission cost this one lookup. Commands run
+    // by EXEC or scripts were checked when queued / by the script call.
+    if !srv.acl.unrestricted.get(c.user).copied().unwrap_or(true)
+        && NESTING.with(|n| n.get()) == 0
+        && !c.reexecuting
+    {
+        if let Err(e) = acl_cmd::check_command(srv, c, idx, args) {
+            reject(srv, c, Some(idx), &e);
+            finish_reply(c, reply_start);
+            return;
+        }
     }
     if srv.scripting.busy_polling && spec.flags & ALLOW_BUSY == 0 {
         let e = crate::scripting::busy_error(srv);

@@ -232,6 +232,7 @@ pub fn script_call(ctx: &RunCtx, args: &Args) -> Result<Vec<u8>, String> {
     if spec.flags & commands::NOSCRIPT != 0 {
         return Err("This Redis command is not allowed from script".into());
     }
+    commands::acl_cmd::check_script_call(srv, sc, idx, args)?;
     if spec.flags & commands::WRITE != 0 {
         if ctx.readonly {
             return Err("Write commands are not allowed from read-only scripts.".into());
@@ -263,6 +264,7 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
         sc
     });
     sc.db = c.db;
+    sc.user = c.user;
     sc.deny_blocking = true;
     sc.authenticated = true;
     let threshold: u128 = srv
