@@ -639,16 +639,12 @@ impl Acl {
     pub fn new(table: &CommandTable) -> Acl {
         let mut cmds = Vec::with_capacity(table.entries.len());
         for e in &table.entries {
-            let cats = if e.subs.is_empty() {
-                e.spec
-                    .acl_categories()
-                    .iter()
-                    .filter_map(|c| category_flag(c.trim_start_matches('@').as_bytes()))
-                    .fold(0, |a, b| a | b)
-            } else {
-                // Containers are only implicitly @slow, as in Redis.
-                category_flag(b"slow").unwrap_or(0)
-            };
+            let cats = e
+                .spec
+                .acl_categories()
+                .iter()
+                .filter_map(|c| category_flag(c.trim_start_matches('@').as_bytes()))
+                .fold(0, |a, b| a | b);
             cmds.push(CmdInfo {
                 fullname: e.fullname.clone(),
                 cats,

@@ -577,13 +577,6 @@ pub fn acl_unmatched_paren(arg: &[u8]) -> CmdError {
     )))
 }
 
-pub fn acl_no_user(name: &[u8]) -> CmdError {
-    CmdError::Formatted(sanitize(format!(
-        "ERR Can not find user '{}' in ACL",
-        String::from_utf8_lossy(name)
-    )))
-}
-
 pub fn acl_unknown_category(name: &[u8]) -> CmdError {
     let n = &name[..name.len().min(128)];
     CmdError::Formatted(sanitize(format!(

@@ -393,7 +393,7 @@ fn acl_setuser(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Err(CmdError::Static(error::ACL_USERNAME_SPACES));
     }
     let raw: Vec<Vec<u8>> = a.iter().skip(3).map(|x| x.to_vec()).collect();
-    let rules = acl::merge_selector_args(&raw).map_err(|j| error::acl_unmatched_paren(a.get(j)))?;
+    let rules = acl::merge_selector_args(&raw).map_err(|j| error::acl_unmatched_paren(a.get(j + 3)))?;
     let all = pubsub_all(srv);
     let u = srv
         .acl
@@ -488,10 +488,10 @@ fn reply_selector(c: &mut Client, cmds: &[acl::CmdInfo], s: &acl::Selector) {
 }
 
 fn acl_getuser(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let u = srv
-        .acl
-        .get(a.get(2))
-        .ok_or_else(|| error::acl_no_user(a.get(2)))?;
+    let Some(u) = srv.acl.get(a.get(2)) else {
+        c.out.null();
+        return Ok(());
+    };
     let cmds = &srv.acl.cmds;
     c.out.map(6);
     c.out.bulk(b"flags");

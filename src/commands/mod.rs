@@ -239,10 +239,17 @@ impl CommandSpec {
     /// ACL categories as COMMAND INFO lists them.
     pub fn acl_categories(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
+        // A container is implicitly @slow only (plus what it declares).
+        if !self.subcommands.is_empty() {
+            v.push("@slow");
+            v.extend_from_slice(self.acl);
+            return v;
+        }
         if self.flags & WRITE != 0 {
             v.push("@write");
         }
-        if self.flags & READONLY != 0 {
+        // Redis never puts script commands in @read (setImplicitACLCategories).
+        if self.flags & READONLY != 0 && self.group != Group::Scripting {
             v.push("@read");
         }
         if self.flags & ADMIN != 0 {
@@ -260,9 +267,17 @@ impl CommandSpec {
         if self.flags & BLOCKING != 0 {
             v.push("@blocking");
         }
-        let g = self.group.acl_category();
+        // Generic commands are @keyspace except these (their own lists).
+        let g = match self.name {
+            "sort" | "sort_ro" => "",
+            "wait" => "@connection",
+            _ => self.group.acl_category(),
+        };
         if !g.is_empty() {
             v.push(g);
+        }
+        if self.name == "keys" {
+            v.push("@dangerous");
         }
         v.extend_from_slice(self.acl);
         v
