@@ -285,7 +285,7 @@ fn aclfile_save_and_restart() {
     assert_eq!(e.cmd_str(&["SET", "w:1", "v"]), "+OK\r\n");
     assert_eq!(
         e.cmd_str(&["SET", "e:1", "v"]),
-        "-NOPERM this user has no permissions to run the 'set' command\r\n"
+        "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n"
     );
     // ACL LOAD kills the clients of (re)loaded users.
     assert_eq!(c.cmd_str(&["ACL", "LOAD"]), "+OK\r\n");
@@ -321,7 +321,8 @@ fn redis_crate_and_redis_py_with_username() {
     assert!(err.to_string().contains("NOPERM"), "{}", err);
     let bad = redis::Client::open(format!("redis://app:nope@127.0.0.1:{}/", srv.port())).unwrap();
     let e = bad.get_connection().err().expect("wrong password must fail");
-    assert!(e.to_string().to_lowercase().contains("wrongpass") || e.to_string().contains("invalid"), "{}", e);
+    let msg = e.to_string().to_lowercase();
+    assert!(msg.contains("wrongpass") || msg.contains("authentication"), "{}", e);
 
     let have = std::process::Command::new("python3")
         .args(["-c", "import redis"])

@@ -665,6 +665,11 @@ fn acl_dryrun(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         .commands
         .resolve(&sub)
         .ok_or_else(|| error::acl_dryrun_command(a.get(3)))?;
+    let arity = srv.commands.entries[idx].spec.arity;
+    let n = argv.len() as i32;
+    if (arity > 0 && arity != n) || n < -arity {
+        return Err(error::wrong_arity(&srv.commands.entries[idx].fullname));
+    }
     let Some(u) = srv.acl.user(slot) else {
         return Err(error::acl_dryrun_user(a.get(2)));
     };
