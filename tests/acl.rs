@@ -258,7 +258,7 @@ fn aclfile_save_and_restart() {
         assert_eq!(
             c.cmd_str(&[
                 "ACL", "SETUSER", "erin", "on", ">pw", "~e:*", "resetchannels", "&e.*", "-@all",
-                "+@read", "+@hash", "(%W~w:* +set)",
+                "+@hash", "+@string", "(%W~w:* +set)",
             ]),
             "+OK\r\n"
         );
@@ -284,7 +284,11 @@ fn aclfile_save_and_restart() {
     assert_eq!(e.cmd_str(&["HGET", "e:1", "f"]), "$-1\r\n");
     assert_eq!(e.cmd_str(&["SET", "w:1", "v"]), "+OK\r\n");
     assert_eq!(
-        e.cmd_str(&["SET", "e:1", "v"]),
+        e.cmd_str(&["LPUSH", "e:1", "v"]),
+        "-NOPERM this user has no permissions to run the 'lpush' command\r\n"
+    );
+    assert_eq!(
+        e.cmd_str(&["SET", "x:1", "v"]),
         "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n"
     );
     // ACL LOAD kills the clients of (re)loaded users.
