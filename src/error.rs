@@ -598,3 +598,11 @@ pub fn acl_dryrun_command(name: &[u8]) -> CmdError {
         String::from_utf8_lossy(name)
     )))
 }
+
+/// EXEC found a queued command no longer allowed.
+pub fn acl_exec_changed(reason: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {}",
+        reason
+    ))
+}

@@ -127,6 +127,34 @@ pub fn check_command(srv: &mut Server, c: &Client, idx: usize, args: &Args) -> C
     })
 }
 
+/// EXEC re-checks each queued command: the rules may have changed since.
+pub fn recheck_queued(srv: &mut Server, c: &Client, args: &Args) -> CmdResult {
+    if srv.acl.unrestricted.get(c.user).copied().unwrap_or(true) {
+        return Ok(());
+    }
+    let Some(idx) = srv.commands.resolve(args) else {
+        return Ok(());
+    };
+    let argv: Vec<&[u8]> = args.iter().collect();
+    let Some(u) = srv.acl.user(c.user) else {
+        return Ok(());
+    };
+    let Err((reason, pos)) = srv.acl.check(u, idx, &argv) else {
+        return Ok(());
+    };
+    let object: Vec<u8> = match reason {
+        Denied::Cmd => srv.acl.cmds[idx].fullname.as_bytes().to_vec(),
+        _ => argv.get(pos).map_or_else(Vec::new, |a| a.to_vec()),
+    };
+    log_denied(srv, c, reason, "multi", &object, None, args);
+    Err(error::acl_exec_changed(match reason {
+        Denied::Cmd => "no permission to execute the command or subcommand",
+        Denied::Key => "no permission to touch the specified keys",
+        Denied::Channel => "no permission to access one of the channels used as arguments",
+        Denied::Auth => "no permission",
+    }))
+}
+
 /// scriptVerifyACL: a command called from a script, for the script's user.
 pub fn check_script_call(srv: &mut Server, sc: &Client, idx: usize, args: &Args) -> Result<(), String> {
     if srv.acl.unrestricted.get(sc.user).copied().unwrap_or(true) {

@@ -815,7 +815,7 @@ fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
     c.out.error(e);
 }
 
-fn count_error(srv: &mut Server, e: &CmdError) {
+pub(crate) fn count_error(srv: &mut Server, e: &CmdError) {
     srv.stats.total_error_replies += 1;
     let code = e.code();
     if let Some(n) = srv.stats.errorstats.get_mut(&code) {
