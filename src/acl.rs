@@ -862,7 +862,7 @@ fn write_reads(name: &str) -> bool {
             | "zpopmax" | "bzpopmin" | "bzpopmax" | "zmpop" | "bzmpop" | "zincrby" | "hincrby"
             | "hincrbyfloat" | "setbit" | "bitfield" | "xautoclaim" | "xclaim" | "xreadgroup"
             | "rename" | "renamenx" | "move" | "migrate" | "eval" | "evalsha" | "fcall"
-            | "pfadd" | "pfcount" | "pfmerge" | "lmove" | "blmove" | "rpoplpush" | "brpoplpush"
+            | "pfcount" | "lmove" | "blmove" | "rpoplpush" | "brpoplpush"
             | "smove"
     )
 }
@@ -883,32 +883,77 @@ pub fn key_refs(c: &CmdInfo, args: &[&[u8]]) -> Vec<(usize, u8)> {
     } else {
         PERM_ALL
     };
-    let num = |i: usize| -> usize {
-        args.get(i)
-            .and_then(|a| crate::util::num::parse_i64(a))
-            .filter(|&n| n > 0)
-            .map_or(0, |n| n as usize)
+    // numkeys at `i` with keys from `i + 1`; an invalid count means no keys
+    // at all (an invalid key spec).
+    let num = |i: usize| -> Option<usize> {
+        let n = args.get(i).and_then(|a| crate::util::num::parse_i64(a))?;
+        if n < 1 || n as usize > argc.saturating_sub(i + 1) {
+            return None;
+        }
+        Some(n as usize)
     };
     let range = |from: usize, n: usize, perm: u8| -> Vec<(usize, u8)> {
         (from..(from + n).min(argc)).map(|i| (i, perm)).collect()
     };
     let mut v: Vec<(usize, u8)> = Vec::new();
     match name {
-        "eval" | "evalsha" | "fcall" => return range(3, num(2), PERM_ALL),
-        "eval_ro" | "evalsha_ro" | "fcall_ro" => return range(3, num(2), PERM_READ),
+        "eval" | "evalsha" | "fcall" => return num(2).map_or(v, |n| range(3, n, PERM_ALL)),
+        "eval_ro" | "evalsha_ro" | "fcall_ro" => {
+            return num(2).map_or(v, |n| range(3, n, PERM_READ))
+        }
         "zunionstore" | "zinterstore" | "zdiffstore" => {
+            let Some(n) = num(2) else { return v };
             v.push((1, PERM_WRITE));
-            v.extend(range(3, num(2), PERM_READ));
+            v.extend(range(3, n, PERM_READ));
             return v;
         }
         "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" => {
-            return range(2, num(1), PERM_READ)
+            return num(1).map_or(v, |n| range(2, n, PERM_READ))
         }
-        "lmpop" | "zmpop" => return range(2, num(1), PERM_ALL),
-        "blmpop" | "bzmpop" => return range(3, num(2), PERM_ALL),
+        "lmpop" | "zmpop" => return num(1).map_or(v, |n| range(2, n, PERM_ALL)),
+        "blmpop" | "bzmpop" => return num(2).map_or(v, |n| range(3, n, PERM_ALL)),
+        // Key specs without ACCESS/INSERT/DELETE/UPDATE need no permission.
+        "exists" | "touch" | "watch" => return (1..argc).map(|i| (i, 0)).collect(),
+        "hexists" | "hstrlen" | "sismember" | "hlen" | "llen" | "scard" | "strlen" | "type"
+        | "xlen" | "zcard" => return vec![(1, 0)],
+        "bitfield" => {
+            // bitfieldGetKeys: read-only when only GET/OVERFLOW are used.
+            let mut ro = true;
+            let mut i = 2;
+            while i < argc {
+                let rem = argc - i - 1;
+                let a = args[i];
+                if a.eq_ignore_ascii_case(b"GET") && rem >= 2 {
+                    i += 2;
+                } else if a.eq_ignore_ascii_case(b"OVERFLOW") && rem >= 1 {
+                    i += 1;
+                } else {
+                    ro = false;
+                    break;
+                }
+                i += 1;
+            }
+            return vec![(1, if ro { PERM_READ } else { PERM_ALL })];
+        }
+        // Shard channels are NOT_KEY key specs: no keys for ACL.
+        "ssubscribe" | "sunsubscribe" | "spublish" => return v,
+        "pfdebug" => return vec![(2, PERM_READ)],
+        "set" if args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"GET")) => {
+            return vec![(1, PERM_ALL)]
+        }
+        "pfmerge" => {
+            v.push((1, PERM_ALL));
+            v.extend((2..argc).map(|i| (i, PERM_READ)));
+            return v;
+        }
         "sort" | "sort_ro" | "georadius" | "georadiusbymember" => {
             v.push((1, PERM_READ));
-            let mut i = 2;
+            let mut i = match name {
+                "sort_ro" => argc,
+                "georadius" => 6,
+                "georadiusbymember" => 5,
+                _ => 2,
+            };
             while i + 1 < argc {
                 let a = args[i];
                 if a.eq_ignore_ascii_case(b"STORE") || a.eq_ignore_ascii_case(b"STOREDIST") {
