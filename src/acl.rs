@@ -124,7 +124,9 @@ impl Selector {
 
     #[inline]
     pub fn bit(&self, id: usize) -> bool {
-        self.bits.get(id / 64).is_some_and(|w| w & (1 << (id % 64)) != 0)
+        self.bits
+            .get(id / 64)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
     }
 
     fn set_bit(&mut self, id: usize, on: bool) {
@@ -400,7 +402,9 @@ impl Selector {
         }
         let idx = if cmds[id].parent.is_some() { 2 } else { 1 };
         match (self.firstargs.iter().find(|(i, _)| *i == id), args.get(idx)) {
-            (Some((_, v)), Some(a)) if args.len() >= 2 => v.iter().any(|f| f.eq_ignore_ascii_case(a)),
+            (Some((_, v)), Some(a)) if args.len() >= 2 => {
+                v.iter().any(|f| f.eq_ignore_ascii_case(a))
+            }
             _ => false,
         }
     }
@@ -417,7 +421,8 @@ pub fn pattern_string(p: &KeyPattern) -> String {
 }
 
 fn has_spaces(s: &[u8]) -> bool {
-    s.iter().any(|&b| b.is_ascii_whitespace() || b == 0 || b == 0x0b)
+    s.iter()
+        .any(|&b| b.is_ascii_whitespace() || b == 0 || b == 0x0b)
 }
 
 /// A user name may not contain spaces or NULs (ACLStringHasSpaces).
@@ -469,7 +474,12 @@ impl User {
     }
 
     /// ACLSetUser.
-    pub fn apply(&mut self, cmds: &[CmdInfo], op: &[u8], pubsub_all: bool) -> Result<(), RuleError> {
+    pub fn apply(
+        &mut self,
+        cmds: &[CmdInfo],
+        op: &[u8],
+        pubsub_all: bool,
+    ) -> Result<(), RuleError> {
         if op.is_empty() {
             return Ok(());
         }
@@ -604,7 +614,11 @@ impl User {
 }
 
 fn check_hash(h: &[u8]) -> Result<String, RuleError> {
-    if h.len() != 64 || !h.iter().all(|&c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+    if h.len() != 64
+        || !h
+            .iter()
+            .all(|&c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    {
         return Err(RuleError::BadMsg);
     }
     Ok(String::from_utf8_lossy(h).into_owned())
@@ -857,12 +871,47 @@ fn channel_ok(list: &[Vec<u8>], ch: &[u8], literal: bool) -> bool {
 fn write_reads(name: &str) -> bool {
     matches!(
         name,
-        "incr" | "decr" | "incrby" | "decrby" | "incrbyfloat" | "getset" | "getdel" | "getex"
-            | "lpop" | "rpop" | "blpop" | "brpop" | "lmpop" | "blmpop" | "spop" | "zpopmin"
-            | "zpopmax" | "bzpopmin" | "bzpopmax" | "zmpop" | "bzmpop" | "zincrby" | "hincrby"
-            | "hincrbyfloat" | "setbit" | "bitfield" | "xautoclaim" | "xclaim" | "xreadgroup"
-            | "rename" | "renamenx" | "move" | "migrate" | "eval" | "evalsha" | "fcall"
-            | "pfcount" | "lmove" | "blmove" | "rpoplpush" | "brpoplpush"
+        "incr"
+            | "decr"
+            | "incrby"
+            | "decrby"
+            | "incrbyfloat"
+            | "getset"
+            | "getdel"
+            | "getex"
+            | "lpop"
+            | "rpop"
+            | "blpop"
+            | "brpop"
+            | "lmpop"
+            | "blmpop"
+            | "spop"
+            | "zpopmin"
+            | "zpopmax"
+            | "bzpopmin"
+            | "bzpopmax"
+            | "zmpop"
+            | "bzmpop"
+            | "zincrby"
+            | "hincrby"
+            | "hincrbyfloat"
+            | "setbit"
+            | "bitfield"
+            | "xautoclaim"
+            | "xclaim"
+            | "xreadgroup"
+            | "rename"
+            | "renamenx"
+            | "move"
+            | "migrate"
+            | "eval"
+            | "evalsha"
+            | "fcall"
+            | "pfcount"
+            | "lmove"
+            | "blmove"
+            | "rpoplpush"
+            | "brpoplpush"
             | "smove"
     )
 }
@@ -976,7 +1025,11 @@ pub fn key_refs(c: &CmdInfo, args: &[&[u8]]) -> Vec<(usize, u8)> {
             if args.get(3).is_some_and(|k| !k.is_empty()) {
                 return vec![(3, PERM_ALL)];
             }
-            if let Some(p) = args.iter().skip(6).position(|a| a.eq_ignore_ascii_case(b"KEYS")) {
+            if let Some(p) = args
+                .iter()
+                .skip(6)
+                .position(|a| a.eq_ignore_ascii_case(b"KEYS"))
+            {
                 return range(p + 7, argc, PERM_ALL);
             }
             return v;
@@ -1005,8 +1058,16 @@ pub fn key_refs(c: &CmdInfo, args: &[&[u8]]) -> Vec<(usize, u8)> {
         _ => None,
     };
     if let Some(d) = dest {
-        let src_perm = if matches!(name, "copy" | "sinterstore" | "sunionstore" | "sdiffstore"
-            | "zrangestore" | "geosearchstore" | "bitop") {
+        let src_perm = if matches!(
+            name,
+            "copy"
+                | "sinterstore"
+                | "sunionstore"
+                | "sdiffstore"
+                | "zrangestore"
+                | "geosearchstore"
+                | "bitop"
+        ) {
             PERM_READ
         } else {
             PERM_ALL

@@ -15,8 +15,19 @@ fn auth_with_username_and_noperm() {
     let mut admin = srv.conn();
     assert_eq!(
         admin.cmd_str(&[
-            "ACL", "SETUSER", "alice", "on", ">p1", "~app:*", "%R~ro:*", "&news.*", "-@all",
-            "+@string", "+@pubsub", "+acl|whoami", "-incr",
+            "ACL",
+            "SETUSER",
+            "alice",
+            "on",
+            ">p1",
+            "~app:*",
+            "%R~ro:*",
+            "&news.*",
+            "-@all",
+            "+@string",
+            "+@pubsub",
+            "+acl|whoami",
+            "-incr",
         ]),
         "+OK\r\n"
     );
@@ -92,7 +103,15 @@ fn multi_and_scripts_are_checked() {
     let srv = Server::start(&[]);
     let mut admin = srv.conn();
     admin.cmd(&[
-        "ACL", "SETUSER", "bob", "on", ">pw", "~k*", "+@all", "-set", "-@dangerous",
+        "ACL",
+        "SETUSER",
+        "bob",
+        "on",
+        ">pw",
+        "~k*",
+        "+@all",
+        "-set",
+        "-@dangerous",
     ]);
     let mut c = srv.conn();
     assert_eq!(c.cmd_str(&["AUTH", "bob", "pw"]), "+OK\r\n");
@@ -210,19 +229,8 @@ fn requirepass_sets_the_default_password() {
 #[test]
 fn user_directive_and_hello_auth() {
     let srv = Server::start(&[
-        "--user",
-        "dave",
-        "on",
-        ">pw",
-        "~*",
-        "&*",
-        "+@all",
-        "--user",
-        "default",
-        "on",
-        "nopass",
-        "~*",
-        "+@all",
+        "--user", "dave", "on", ">pw", "~*", "&*", "+@all", "--user", "default", "on", "nopass",
+        "~*", "+@all",
     ]);
     let mut c = srv.conn();
     assert_eq!(
@@ -257,19 +265,37 @@ fn aclfile_save_and_restart() {
         let mut c = srv.conn();
         assert_eq!(
             c.cmd_str(&[
-                "ACL", "SETUSER", "erin", "on", ">pw", "~e:*", "resetchannels", "&e.*", "-@all",
-                "+@hash", "+@string", "(%W~w:* +set)",
+                "ACL",
+                "SETUSER",
+                "erin",
+                "on",
+                ">pw",
+                "~e:*",
+                "resetchannels",
+                "&e.*",
+                "-@all",
+                "+@hash",
+                "+@string",
+                "(%W~w:* +set)",
             ]),
             "+OK\r\n"
         );
         assert_eq!(c.cmd_str(&["ACL", "SAVE"]), "+OK\r\n");
         described = c.cmd_str(&["ACL", "LIST"]);
         let text = std::fs::read_to_string(&file).unwrap();
-        assert!(text.starts_with("user default on nopass ~* &* +@all\nuser erin on #"), "{}", text);
+        assert!(
+            text.starts_with("user default on nopass ~* &* +@all\nuser erin on #"),
+            "{}",
+            text
+        );
         // A broken file changes nothing.
         std::fs::write(&file, "user x on\nbogus line\n").unwrap();
         let r = c.cmd_str(&["ACL", "LOAD"]);
-        assert!(r.contains("should start with user keyword followed by the username."), "{}", r);
+        assert!(
+            r.contains("should start with user keyword followed by the username."),
+            "{}",
+            r
+        );
         assert!(r.contains("WARNING: ACL errors detected, no change to the previously active ACL rules was performed"), "{}", r);
         assert_eq!(c.cmd_str(&["ACL", "LIST"]), described);
         // Put the saved file back.
@@ -314,9 +340,20 @@ fn no_aclfile_errors() {
 fn redis_crate_and_redis_py_with_username() {
     let srv = Server::start(&[]);
     let mut admin = srv.conn();
-    admin.cmd(&["ACL", "SETUSER", "app", "on", ">apppw", "~*", "&*", "+@all", "-flushall"]);
+    admin.cmd(&[
+        "ACL",
+        "SETUSER",
+        "app",
+        "on",
+        ">apppw",
+        "~*",
+        "&*",
+        "+@all",
+        "-flushall",
+    ]);
     // The redis crate: redis://user:pass@host:port
-    let client = redis::Client::open(format!("redis://app:apppw@127.0.0.1:{}/", srv.port())).unwrap();
+    let client =
+        redis::Client::open(format!("redis://app:apppw@127.0.0.1:{}/", srv.port())).unwrap();
     let mut con = client.get_connection().expect("connect as app");
     let _: () = redis::cmd("SET").arg("a").arg("1").query(&mut con).unwrap();
     let who: String = redis::cmd("ACL").arg("WHOAMI").query(&mut con).unwrap();
@@ -324,9 +361,16 @@ fn redis_crate_and_redis_py_with_username() {
     let err = redis::cmd("FLUSHALL").query::<()>(&mut con).unwrap_err();
     assert!(err.to_string().contains("NOPERM"), "{}", err);
     let bad = redis::Client::open(format!("redis://app:nope@127.0.0.1:{}/", srv.port())).unwrap();
-    let e = bad.get_connection().err().expect("wrong password must fail");
+    let e = bad
+        .get_connection()
+        .err()
+        .expect("wrong password must fail");
     let msg = e.to_string().to_lowercase();
-    assert!(msg.contains("wrongpass") || msg.contains("authentication"), "{}", e);
+    assert!(
+        msg.contains("wrongpass") || msg.contains("authentication"),
+        "{}",
+        e
+    );
 
     let have = std::process::Command::new("python3")
         .args(["-c", "import redis"])
@@ -377,7 +421,17 @@ fn dryrun_key_permissions_match_redis() {
     for c in [&mut a, &mut b] {
         c.cmd(&["ACL", "SETUSER", "r", "on", "nopass", "%R~*", "&*", "+@all"]);
         c.cmd(&["ACL", "SETUSER", "w", "on", "nopass", "%W~*", "&*", "+@all"]);
-        c.cmd(&["ACL", "SETUSER", "ch", "on", "nopass", "~*", "resetchannels", "&c*", "+@all"]);
+        c.cmd(&[
+            "ACL",
+            "SETUSER",
+            "ch",
+            "on",
+            "nopass",
+            "~*",
+            "resetchannels",
+            "&c*",
+            "+@all",
+        ]);
     }
     let names: Vec<String> = common::flatten(&a.cmd(&["COMMAND", "LIST"]))
         .into_iter()
@@ -425,5 +479,10 @@ fn dryrun_key_permissions_match_redis() {
             }
         }
     }
-    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
 }

@@ -85,7 +85,13 @@ pub fn log_denied(
 }
 
 /// ACLAuthenticateUser: on success the client is that user's.
-pub fn authenticate(srv: &mut Server, c: &mut Client, user: &[u8], pass: &[u8], args: &Args) -> CmdResult {
+pub fn authenticate(
+    srv: &mut Server,
+    c: &mut Client,
+    user: &[u8],
+    pass: &[u8],
+    args: &Args,
+) -> CmdResult {
     let ok = srv
         .acl
         .slot_of(user)
@@ -97,7 +103,11 @@ pub fn authenticate(srv: &mut Server, c: &mut Client, user: &[u8], pass: &[u8], 
             Ok(())
         }
         None => {
-            let ctx = if c.multi.is_some() { "multi" } else { "toplevel" };
+            let ctx = if c.multi.is_some() {
+                "multi"
+            } else {
+                "toplevel"
+            };
             log_denied(srv, c, Denied::Auth, ctx, args.get(0), Some(user), args);
             Err(CmdError::Static(error::WRONGPASS))
         }
@@ -114,7 +124,11 @@ pub fn check_command(srv: &mut Server, c: &Client, idx: usize, args: &Args) -> C
     let Err((reason, pos)) = srv.acl.check(u, idx, &argv) else {
         return Ok(());
     };
-    let ctx = if c.multi.is_some() { "multi" } else { "toplevel" };
+    let ctx = if c.multi.is_some() {
+        "multi"
+    } else {
+        "toplevel"
+    };
     let object: Vec<u8> = match reason {
         Denied::Cmd => srv.acl.cmds[idx].fullname.as_bytes().to_vec(),
         _ => argv.get(pos).map_or_else(Vec::new, |a| a.to_vec()),
@@ -156,7 +170,12 @@ pub fn recheck_queued(srv: &mut Server, c: &Client, args: &Args) -> CmdResult {
 }
 
 /// scriptVerifyACL: a command called from a script, for the script's user.
-pub fn check_script_call(srv: &mut Server, sc: &Client, idx: usize, args: &Args) -> Result<(), String> {
+pub fn check_script_call(
+    srv: &mut Server,
+    sc: &Client,
+    idx: usize,
+    args: &Args,
+) -> Result<(), String> {
     if srv.acl.unrestricted.get(sc.user).copied().unwrap_or(true) {
         return Ok(());
     }
@@ -241,8 +260,12 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
             return Err("Spaces not allowed in ACL usernames".into());
         }
         let raw: Vec<Vec<u8>> = def[1..].iter().map(|s| s.as_bytes().to_vec()).collect();
-        let rules = acl::merge_selector_args(&raw)
-            .map_err(|_| format!("Unmatched parenthesis in selector definition for user '{}'", name))?;
+        let rules = acl::merge_selector_args(&raw).map_err(|_| {
+            format!(
+                "Unmatched parenthesis in selector definition for user '{}'",
+                name
+            )
+        })?;
         let mut u = match srv.acl.get(name.as_bytes()) {
             Some(d) if name == "default" => {
                 let mut d = d.clone();
@@ -264,7 +287,8 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
         srv.acl.put(u);
     }
     if !file.is_empty() {
-        load_file(srv, None).map_err(|e| format!("Aborting Redis startup because of ACL errors: {}", e))?;
+        load_file(srv, None)
+            .map_err(|e| format!("Aborting Redis startup because of ACL errors: {}", e))?;
     }
     Ok(())
 }
@@ -421,7 +445,8 @@ fn acl_setuser(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Err(CmdError::Static(error::ACL_USERNAME_SPACES));
     }
     let raw: Vec<Vec<u8>> = a.iter().skip(3).map(|x| x.to_vec()).collect();
-    let rules = acl::merge_selector_args(&raw).map_err(|j| error::acl_unmatched_paren(a.get(j + 3)))?;
+    let rules =
+        acl::merge_selector_args(&raw).map_err(|j| error::acl_unmatched_paren(a.get(j + 3)))?;
     let all = pubsub_all(srv);
     let u = srv
         .acl
@@ -441,7 +466,11 @@ fn kill_pubsub_clients_if_needed(srv: &mut Server, c: &mut Client, slot: usize, 
     if new.selectors.iter().any(|s| s.allchannels) {
         return;
     }
-    let upcoming: Vec<Vec<u8>> = new.selectors.iter().flat_map(|s| s.channels.clone()).collect();
+    let upcoming: Vec<Vec<u8>> = new
+        .selectors
+        .iter()
+        .flat_map(|s| s.channels.clone())
+        .collect();
     if let Some(old) = srv.acl.user(slot) {
         if old
             .selectors
@@ -711,7 +740,11 @@ fn acl_dryrun(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             .as_bytes(),
         ),
         Err((d, pos)) => {
-            let what = if d == Denied::Channel { "channel" } else { "key" };
+            let what = if d == Denied::Channel {
+                "channel"
+            } else {
+                "key"
+            };
             let mut m = b"This user has no permissions to access the '".to_vec();
             m.extend_from_slice(argv.get(pos).copied().unwrap_or(b""));
             m.extend_from_slice(format!("' {}", what).as_bytes());
