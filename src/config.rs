@@ -846,6 +846,13 @@ impl Config {
     /// `CONFIG REWRITE`: writes the non-default values back to the config
     /// file, keeping its comments and other lines.
     pub fn rewrite(&self) -> Result<(), String> {
+        self.rewrite_with_users(None)
+    }
+
+    /// CONFIG REWRITE; `users` (ACL describe lines) replace the file's
+    /// `user` directives, at the first one's place (rewriteConfigUserOption).
+    pub fn rewrite_with_users(&self, users: Option<&[String]>) -> Result<(), String> {
+        let mut users_done = users.is_none();
         let path = self
             .config_file
             .as_ref()
@@ -865,6 +872,19 @@ impl Config {
                 out.push('\n');
                 continue;
             }
+            if name == "user" {
+                if let Some(u) = users.filter(|_| !users_done) {
+                    users_done = true;
+                    for l in u {
+                        out.push_str(l);
+                        out.push('\n');
+                    }
+                } else if users.is_none() {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+                continue;
+            }
             match def_index(&name) {
                 Some(i) => {
                     if !written[i] {
@@ -881,6 +901,12 @@ impl Config {
         for (i, d) in DEFS.iter().enumerate() {
             if !written[i] && self.values[i] != d.default && d.name != "dir" {
                 out.push_str(&self.directive_line(i));
+            }
+        }
+        if let Some(u) = users.filter(|_| !users_done) {
+            for l in u {
+                out.push_str(l);
+                out.push('\n');
             }
         }
         std::fs::write(path, out).map_err(|e| e.to_string())
