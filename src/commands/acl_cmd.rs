@@ -49,6 +49,31 @@ fn user_name(srv: &Server, c: &Client) -> Vec<u8> {
         .map_or_else(|| b"default".to_vec(), |u| u.name.clone())
 }
 
+/// Is argument `i` a secret MONITOR and the slow log show as "(redacted)"
+/// (redactClientCommandArgument: AUTH, HELLO ... AUTH, ACL SETUSER,
+/// MIGRATE ... AUTH/AUTH2)?
+pub fn redacted_arg(args: &Args, i: usize) -> bool {
+    if i == 0 {
+        return false;
+    }
+    let name = args.get(0);
+    if name.eq_ignore_ascii_case(b"auth") {
+        true
+    } else if name.eq_ignore_ascii_case(b"acl") {
+        i >= 2 && args.is(1, "setuser")
+    } else if name.eq_ignore_ascii_case(b"hello") {
+        (2..args.len())
+            .find(|&j| args.is(j, "auth") && j + 2 < args.len())
+            .is_some_and(|j| i == j + 1 || i == j + 2)
+    } else if name.eq_ignore_ascii_case(b"migrate") {
+        (6..i).rev().any(|j| {
+            (args.is(j, "auth") && i == j + 1) || (args.is(j, "auth2") && i <= j + 2)
+        })
+    } else {
+        false
+    }
+}
+
 /// The name CLIENT LIST shows as `user=`.
 pub fn client_user_name(srv: &Server, c: &Client) -> String {
     String::from_utf8_lossy(&user_name(srv, c)).into_owned()

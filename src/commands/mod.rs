@@ -842,7 +842,11 @@ fn slowlog_push(srv: &mut Server, c: &Client, args: &Args, dur_us: u64) {
             v.push(format!("... ({} more arguments)", argc - keep + 1).into_bytes());
             break;
         }
-        let a = args.get(i);
+        let a = if acl_cmd::redacted_arg(args, i) {
+            b"(redacted)".as_slice()
+        } else {
+            args.get(i)
+        };
         if a.len() > SLOWLOG_MAX_ARGLEN {
             let mut t = a[..SLOWLOG_MAX_ARGLEN].to_vec();
             t.extend_from_slice(
@@ -880,7 +884,12 @@ pub(crate) fn feed_monitors(srv: &mut Server, c: &Client, args: &Args) {
         c.addr
     )
     .into_bytes();
-    for a in args.iter() {
+    for (i, a) in args.iter().enumerate() {
+        let a = if acl_cmd::redacted_arg(args, i) {
+            b"(redacted)".as_slice()
+        } else {
+            a
+        };
         line.push(b' ');
         crate::util::repr::quote_into(a, &mut line);
     }
