@@ -31,6 +31,10 @@ pub const CATEGORIES: &[&str] = &[
     "scripting",
 ];
 
+/// The user slot of internal clients (master link, AOF loading): no ACL
+/// user, every permission (Redis's NULL `c->user`).
+pub const SUPERUSER: usize = usize::MAX;
+
 /// Key permission bits of a key pattern / a key reference.
 pub const PERM_READ: u8 = 1;
 pub const PERM_WRITE: u8 = 2;

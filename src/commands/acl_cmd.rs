@@ -46,7 +46,7 @@ fn pubsub_all(srv: &Server) -> bool {
 fn user_name(srv: &Server, c: &Client) -> Vec<u8> {
     srv.acl
         .user(c.user)
-        .map_or_else(|| b"default".to_vec(), |u| u.name.clone())
+        .map_or_else(|| b"(superuser)".to_vec(), |u| u.name.clone())
 }
 
 /// Is argument `i` a secret MONITOR and the slow log show as "(redacted)"
@@ -617,8 +617,13 @@ fn acl_users(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
 }
 
 fn acl_whoami(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
-    let n = user_name(srv, c);
-    c.out.bulk(&n);
+    match srv.acl.user(c.user) {
+        Some(u) => {
+            let n = u.name.clone();
+            c.out.bulk(&n);
+        }
+        None => c.out.null(),
+    }
     Ok(())
 }
 
