@@ -128,6 +128,17 @@ fn multi_and_scripts_are_checked() {
     let log = admin.cmd_str(&["ACL", "LOG", "1"]);
     assert!(log.contains("$5\r\nmulti\r\n"), "{}", log);
 
+    // EXEC re-checks: rules changed after queueing.
+    assert_eq!(c.cmd_str(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.cmd_str(&["GET", "k1"]), "+QUEUED\r\n");
+    assert_eq!(c.cmd_str(&["PING"]), "+QUEUED\r\n");
+    admin.cmd(&["ACL", "SETUSER", "bob", "-get"]);
+    assert_eq!(
+        c.cmd_str(&["EXEC"]),
+        "*2\r\n-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to execute the command or subcommand\r\n+PONG\r\n"
+    );
+    admin.cmd(&["ACL", "SETUSER", "bob", "+get"]);
+
     admin.cmd(&["SET", "k1", "v1"]);
     admin.cmd(&["SET", "x", "v2"]);
     assert_eq!(
@@ -485,4 +496,35 @@ fn dryrun_key_permissions_match_redis() {
         diffs.len(),
         diffs.join("\n")
     );
+}
+
+#[test]
+fn revoking_channels_disconnects_subscribers() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    admin.cmd(&[
+        "ACL",
+        "SETUSER",
+        "sub",
+        "on",
+        "nopass",
+        "resetchannels",
+        "&news.*",
+        "&x",
+        "+@all",
+    ]);
+    let mut s = srv.conn();
+    assert_eq!(s.cmd_str(&["AUTH", "sub", "x"]), "+OK\r\n");
+    let r = s.cmd_str(&["SUBSCRIBE", "news.a"]);
+    assert!(r.starts_with("*3\r\n$9\r\nsubscribe\r\n"), "{}", r);
+    // Adding a channel keeps the subscriber.
+    admin.cmd(&["ACL", "SETUSER", "sub", "&more"]);
+    assert_eq!(admin.cmd_int(&["PUBLISH", "news.a", "m"]), 1);
+    let m = s.read_reply();
+    assert!(String::from_utf8_lossy(&m).contains("news.a"));
+    // Revoking the pattern that allowed news.a disconnects it.
+    admin.cmd(&["ACL", "SETUSER", "sub", "resetchannels", "&x"]);
+    let (_, closed) = s.read_until_eof(Duration::from_secs(5));
+    assert!(closed);
+    srv.assert_no_panic();
 }

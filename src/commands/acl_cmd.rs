@@ -66,9 +66,9 @@ pub fn redacted_arg(args: &Args, i: usize) -> bool {
             .find(|&j| args.is(j, "auth") && j + 2 < args.len())
             .is_some_and(|j| i == j + 1 || i == j + 2)
     } else if name.eq_ignore_ascii_case(b"migrate") {
-        (6..i).rev().any(|j| {
-            (args.is(j, "auth") && i == j + 1) || (args.is(j, "auth2") && i <= j + 2)
-        })
+        (6..i)
+            .rev()
+            .any(|j| (args.is(j, "auth") && i == j + 1) || (args.is(j, "auth2") && i <= j + 2))
     } else {
         false
     }
