@@ -165,6 +165,8 @@ fn multi_and_scripts_are_checked() {
     );
     let log = admin.cmd_str(&["ACL", "LOG", "1"]);
     assert!(log.contains("$3\r\nlua\r\n"), "{}", log);
+    // client-info describes the client that ran the script.
+    assert!(log.contains(" cmd=eval user=bob "), "{}", log);
     assert_eq!(admin.cmd_str(&["GET", "k1"]), "$2\r\nv1\r\n");
     srv.assert_no_panic();
 }

@@ -87,11 +87,10 @@ pub fn log_denied(
     context: &'static str,
     object: &[u8],
     username: Option<&[u8]>,
-    args: &Args,
+    cur: &super::client_cmd::Current,
 ) {
     let mut cinfo = Vec::with_capacity(256);
-    let cur = super::client_cmd::current_of(srv, args);
-    super::client_cmd::cat_client_info(&mut cinfo, srv, c, clock::wall_ms(), Some(&cur));
+    super::client_cmd::cat_client_info(&mut cinfo, srv, c, clock::wall_ms(), Some(cur));
     let e = LogEntry {
         count: 1,
         reason,
@@ -107,6 +106,27 @@ pub fn log_denied(
         .and_then(|v| v.parse().ok())
         .unwrap_or(128usize);
     srv.acl.log_push(e, max);
+}
+
+/// log_denied for the client running `args`.
+fn log_for_args(
+    srv: &mut Server,
+    c: &Client,
+    reason: Denied,
+    context: &'static str,
+    object: &[u8],
+    username: Option<&[u8]>,
+    args: &Args,
+) {
+    let (cmd, argv_mem) = {
+        let cur = super::client_cmd::current_of(srv, args);
+        (cur.cmd.to_string(), cur.argv_mem)
+    };
+    let cur = super::client_cmd::Current {
+        cmd: &cmd,
+        argv_mem,
+    };
+    log_denied(srv, c, reason, context, object, username, &cur);
 }
 
 /// ACLAuthenticateUser: on success the client is that user's.
@@ -133,7 +153,7 @@ pub fn authenticate(
             } else {
                 "toplevel"
             };
-            log_denied(srv, c, Denied::Auth, ctx, args.get(0), Some(user), args);
+            log_for_args(srv, c, Denied::Auth, ctx, args.get(0), Some(user), args);
             Err(CmdError::Static(error::WRONGPASS))
         }
     }
@@ -158,7 +178,7 @@ pub fn check_command(srv: &mut Server, c: &Client, idx: usize, args: &Args) -> C
         Denied::Cmd => srv.acl.cmds[idx].fullname.as_bytes().to_vec(),
         _ => argv.get(pos).map_or_else(Vec::new, |a| a.to_vec()),
     };
-    log_denied(srv, c, reason, ctx, &object, None, args);
+    log_for_args(srv, c, reason, ctx, &object, None, args);
     Err(match reason {
         Denied::Cmd => error::noperm_command(&srv.acl.cmds[idx].fullname),
         Denied::Channel => CmdError::Static(error::NOPERM_CHANNELS),
@@ -185,7 +205,7 @@ pub fn recheck_queued(srv: &mut Server, c: &Client, args: &Args) -> CmdResult {
         Denied::Cmd => srv.acl.cmds[idx].fullname.as_bytes().to_vec(),
         _ => argv.get(pos).map_or_else(Vec::new, |a| a.to_vec()),
     };
-    log_denied(srv, c, reason, "multi", &object, None, args);
+    log_for_args(srv, c, reason, "multi", &object, None, args);
     Err(error::acl_exec_changed(match reason {
         Denied::Cmd => "no permission to execute the command or subcommand",
         Denied::Key => "no permission to touch the specified keys",
@@ -215,7 +235,20 @@ pub fn check_script_call(
         Denied::Cmd => srv.acl.cmds[idx].fullname.as_bytes().to_vec(),
         _ => argv.get(pos).map_or_else(Vec::new, |a| a.to_vec()),
     };
-    log_denied(srv, sc, reason, "lua", &object, None, args);
+    // The log names the client that ran the script, not the script client.
+    match crate::scripting::current_run() {
+        Some(run) if !run.caller.is_null() => {
+            // SAFETY: the caller outlives the script run and is not
+            // mutated while a Lua callback runs (scripting module doc).
+            let caller = unsafe { &*run.caller };
+            let cur = super::client_cmd::Current {
+                cmd: run.caller_cmd,
+                argv_mem: run.caller_argv_mem,
+            };
+            log_denied(srv, caller, reason, "lua", &object, None, &cur);
+        }
+        _ => log_for_args(srv, sc, reason, "lua", &object, None, args),
+    }
     Err(match reason {
         Denied::Cmd => error::ACL_SCRIPT_CMD,
         Denied::Channel => error::ACL_SCRIPT_CHANNEL,
