@@ -1223,4 +1223,69 @@ mod tests {
         let u = acl.staged(b"u1", &[], false).unwrap();
         assert_eq!(acl.describe_line(&u), "user u1 off resetchannels -@all");
     }
+
+    #[test]
+    fn rules_and_checks() {
+        let t = CommandTable::build();
+        let mut acl = Acl::new(&t);
+        let rules: Vec<Vec<u8>> = [
+            "on", ">pw", "~k*", "%R~r*", "&ch", "-@all", "+@string", "-incr",
+        ]
+        .iter()
+        .map(|r| r.as_bytes().to_vec())
+        .collect();
+        let u = acl.staged(b"u", &rules, false).unwrap();
+        assert!(u.password_ok(b"pw"));
+        assert!(!u.password_ok(b"nope"));
+        let get = t.lookup(b"get").unwrap();
+        let set = t.lookup(b"set").unwrap();
+        let incr = t.lookup(b"incr").unwrap();
+        let hset = t.lookup(b"hset").unwrap();
+        assert!(acl.check(&u, get, &[b"get", b"k1"]).is_ok());
+        assert!(acl.check(&u, get, &[b"get", b"r1"]).is_ok());
+        assert_eq!(
+            acl.check(&u, set, &[b"set", b"r1", b"v"]),
+            Err((Denied::Key, 1))
+        );
+        assert_eq!(
+            acl.check(&u, incr, &[b"incr", b"k1"]),
+            Err((Denied::Cmd, 0))
+        );
+        assert_eq!(
+            acl.check(&u, hset, &[b"hset", b"k", b"f", b"v"]),
+            Err((Denied::Cmd, 0))
+        );
+        assert_eq!(
+            acl.describe_line(&u),
+            "user u on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~k* %R~r* resetchannels &ch -@all +@string -incr"
+        );
+        let slot = acl.put(u);
+        assert!(!acl.unrestricted[slot]);
+        assert!(acl.unrestricted[0]);
+        assert_eq!(acl.remove(b"u"), Some(slot));
+        assert!(acl.get(b"u").is_none());
+    }
+
+    #[test]
+    fn selector_merge_and_errors() {
+        let v = |a: &[&str]| a.iter().map(|x| x.as_bytes().to_vec()).collect::<Vec<_>>();
+        assert_eq!(
+            merge_selector_args(&v(&["on", "(~x", "+get)", "(~y +set)"])).unwrap(),
+            v(&["on", "(~x +get)", "(~y +set)"])
+        );
+        assert_eq!(merge_selector_args(&v(&["on", "(~x", "+get"])), Err(1));
+        let t = CommandTable::build();
+        let acl = Acl::new(&t);
+        let err = |r: &str| {
+            acl.staged(b"e", &[r.as_bytes().to_vec()], false)
+                .err()
+                .map(|(_, e)| e)
+        };
+        assert_eq!(err("+nosuch"), Some(RuleError::NoEnt));
+        assert_eq!(err("bogus"), Some(RuleError::Inval));
+        assert_eq!(err("#abc"), Some(RuleError::BadMsg));
+        assert_eq!(err("<x"), Some(RuleError::NoDev));
+        assert_eq!(err("+config|get|x"), Some(RuleError::Child));
+        assert_eq!(err("+select|0"), None);
+    }
 }
