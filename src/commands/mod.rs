@@ -540,9 +540,12 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     }
     // ACL: users with every permission cost this one lookup. Commands run
     // by EXEC or scripts were checked when queued / by the script call.
+    // (A command refused inside MULTI is reported as such first, as Redis
+    // checks CMD_NO_MULTI before the ACL.)
     if !srv.acl.unrestricted.get(c.user).copied().unwrap_or(true)
         && NESTING.with(|n| n.get()) == 0
         && !c.reexecuting
+        && !(c.multi.is_some() && spec.flags & NO_MULTI != 0)
     {
         if let Err(e) = acl_cmd::check_command(srv, c, idx, args) {
             reject(srv, c, Some(idx), &e);
