@@ -545,7 +545,7 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     if !srv.acl.unrestricted.get(c.user).copied().unwrap_or(true)
         && NESTING.with(|n| n.get()) == 0
         && !c.reexecuting
-        && !(c.multi.is_some() && spec.flags & NO_MULTI != 0)
+        && (c.multi.is_none() || spec.flags & NO_MULTI == 0)
     {
         if let Err(e) = acl_cmd::check_command(srv, c, idx, args) {
             reject(srv, c, Some(idx), &e);
