@@ -535,3 +535,74 @@ pub const XSETID_SMALLER_THAN_TOP: &str =
     "ERR The ID specified in XSETID is smaller than the target stream top item";
 pub const XSETID_ENTRIES_TOO_SMALL: &str =
     "ERR The entries_added specified in XSETID is smaller than the target stream length";
+
+// ---- ACL (acl.rs, commands/acl_cmd.rs) ----
+pub const NOPERM_KEYS: &str =
+    "NOPERM this user has no permissions to access one of the keys used as arguments";
+pub const NOPERM_CHANNELS: &str =
+    "NOPERM this user has no permissions to access one of the channels used as arguments";
+pub const ACL_SCRIPT_CMD: &str =
+    "The user executing the script can't run this command or subcommand";
+pub const ACL_SCRIPT_KEY: &str =
+    "The user executing the script can't access at least one of the keys mentioned in the command";
+pub const ACL_SCRIPT_CHANNEL: &str =
+    "The user executing the script can't publish to the channel mentioned in the command";
+pub const ACL_USERNAME_SPACES: &str = "ERR Usernames can't contain spaces or null characters";
+pub const ACL_DEFAULT_UNDELETABLE: &str = "ERR The 'default' user cannot be removed";
+pub const ACL_NO_FILE: &str = "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
+pub const ACL_SAVE_FAILED: &str = "ERR There was an error trying to save the ACLs. Please check the server logs for more information";
+pub const ACL_GENPASS_RANGE: &str = "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096";
+
+/// processCommand's NOPERM for a denied command.
+pub fn noperm_command(fullname: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "NOPERM this user has no permissions to run the '{}' command",
+        fullname
+    ))
+}
+
+/// ACL SETUSER with a bad rule.
+pub fn acl_setuser_rule(rule: &[u8], msg: &str) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Error in ACL SETUSER modifier '{}': {}",
+        String::from_utf8_lossy(rule),
+        msg
+    )))
+}
+
+pub fn acl_unmatched_paren(arg: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Unmatched parenthesis in acl selector starting at '{}'.",
+        String::from_utf8_lossy(arg)
+    )))
+}
+
+pub fn acl_unknown_category(name: &[u8]) -> CmdError {
+    let n = &name[..name.len().min(128)];
+    CmdError::Formatted(sanitize(format!(
+        "ERR Unknown category '{}'",
+        String::from_utf8_lossy(n)
+    )))
+}
+
+pub fn acl_dryrun_user(name: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR User '{}' not found",
+        String::from_utf8_lossy(name)
+    )))
+}
+
+pub fn acl_dryrun_command(name: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Command '{}' not found",
+        String::from_utf8_lossy(name)
+    )))
+}
+
+/// EXEC found a queued command no longer allowed.
+pub fn acl_exec_changed(reason: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {}",
+        reason
+    ))
+}

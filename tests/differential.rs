@@ -419,6 +419,11 @@ fn pubsub() {
 }
 
 #[test]
+fn acl() {
+    run_script("acl");
+}
+
+#[test]
 fn scripting() {
     run_script("scripting");
 }
