@@ -427,3 +427,8 @@ fn scripting() {
 fn streams() {
     run_script("streams");
 }
+
+#[test]
+fn streams_groups() {
+    run_script("streams_groups");
+}

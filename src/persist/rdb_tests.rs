@@ -46,16 +46,17 @@ fn populate(srv: &mut Server) {
     );
     let mut st = StreamValue::default();
     for i in 1..=30u64 {
-        st.add(
+        st.append(
             StreamId {
                 ms: 100 + i / 4,
                 seq: i,
             },
-            vec![(b"f".to_vec(), i.to_string().into_bytes())],
+            &[(&b"f"[..], i.to_string().as_bytes())],
+            4096,
             10,
         );
     }
-    st.delete(StreamId { ms: 101, seq: 5 });
+    st.xdel(&[StreamId { ms: 101, seq: 5 }]);
     db.add(b"stream", Value::Stream(Box::new(st)));
     db.set_expire(b"emb", crate::clock::wall_ms() + 1_000_000);
     srv.dbs[2].add(b"other", Value::from_bytes(b"x"));
