@@ -617,8 +617,8 @@ impl StreamValue {
             let ms = next_int(&mut p)?;
             let seq = next_int(&mut p)?;
             let id = StreamId {
-                ms: master.ms.checked_add(ms as u64)?,
-                seq: master.seq.checked_add(seq as u64)?,
+                ms: master.ms.wrapping_add(ms as u64),
+                seq: master.seq.wrapping_add(seq as u64),
             };
             if prev.is_some_and(|x| id <= x) || id < master {
                 return None;
