@@ -554,8 +554,8 @@ pub const XCLAIM_TIME: &str = "ERR Invalid TIME option argument for XCLAIM";
 pub const XCLAIM_RETRYCOUNT: &str = "ERR Invalid RETRYCOUNT option argument for XCLAIM";
 pub const XAUTOCLAIM_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XAUTOCLAIM";
 pub const XAUTOCLAIM_COUNT: &str = "ERR COUNT must be > 0";
-pub const XREAD_BLOCK_IN_SCRIPT_XREAD: &str =
-    "ERR xread command is not allowed with BLOCK option from scripts";
+pub const NOGROUP_BLOCKED_GONE: &str =
+    "NOGROUP the consumer group this client was blocked on no longer exists";
 
 /// `-NOGROUP No such consumer group '<g>' for key name '<k>'` (XGROUP, XINFO).
 pub fn nogroup_for_key(group: &[u8], key: &[u8]) -> CmdError {

@@ -164,7 +164,15 @@ fn dataset() -> Vec<Vec<String>> {
         d.push(v(&["XDEL", "stream:big", id]));
     }
     d.push(v(&["XTRIM", "stream:big", "MAXLEN", "25"]));
-    d.push(v(&["XGROUP", "CREATE", "stream:big", "grp", "0", "ENTRIESREAD", "3"]));
+    d.push(v(&[
+        "XGROUP",
+        "CREATE",
+        "stream:big",
+        "grp",
+        "0",
+        "ENTRIESREAD",
+        "3",
+    ]));
     d.push(v(&["XGROUP", "CREATE", "stream:big", "empty", "$"]));
     d.push(v(&["SELECT", "1"]));
     d.push(v(&["SET", "db1:key", "in db 1"]));

@@ -33,19 +33,109 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 static XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
-    spec("create", -5, WRITE | DENYOOM, K2, G, "5.0.0", "Create a consumer group.", xgroup),
-    spec("setid", -5, WRITE, K2, G, "5.0.0", "Set a consumer group to an arbitrary last delivered ID value.", xgroup),
-    spec("destroy", 4, WRITE, K2, G, "5.0.0", "Destroy a consumer group.", xgroup),
-    spec("createconsumer", 5, WRITE | DENYOOM, K2, G, "6.2.0", "Create a consumer in a consumer group.", xgroup),
-    spec("delconsumer", 5, WRITE, K2, G, "5.0.0", "Delete a consumer from a consumer group.", xgroup),
-    spec("help", 2, super::LOADING | super::STALE, NOKEYS, G, "5.0.0", "Show helpful text about the different subcommands", xgroup_help),
+    spec(
+        "create",
+        -5,
+        WRITE | DENYOOM,
+        K2,
+        G,
+        "5.0.0",
+        "Create a consumer group.",
+        xgroup,
+    ),
+    spec(
+        "setid",
+        -5,
+        WRITE,
+        K2,
+        G,
+        "5.0.0",
+        "Set a consumer group to an arbitrary last delivered ID value.",
+        xgroup,
+    ),
+    spec(
+        "destroy",
+        4,
+        WRITE,
+        K2,
+        G,
+        "5.0.0",
+        "Destroy a consumer group.",
+        xgroup,
+    ),
+    spec(
+        "createconsumer",
+        5,
+        WRITE | DENYOOM,
+        K2,
+        G,
+        "6.2.0",
+        "Create a consumer in a consumer group.",
+        xgroup,
+    ),
+    spec(
+        "delconsumer",
+        5,
+        WRITE,
+        K2,
+        G,
+        "5.0.0",
+        "Delete a consumer from a consumer group.",
+        xgroup,
+    ),
+    spec(
+        "help",
+        2,
+        super::LOADING | super::STALE,
+        NOKEYS,
+        G,
+        "5.0.0",
+        "Show helpful text about the different subcommands",
+        xgroup_help,
+    ),
 ];
 
 static XINFO_SUBCOMMANDS: &[CommandSpec] = &[
-    spec("consumers", 4, READONLY, K2, G, "5.0.0", "List the consumers in a consumer group", xinfo),
-    spec("groups", 3, READONLY, K2, G, "5.0.0", "List the consumer groups of a stream", xinfo),
-    spec("stream", -3, READONLY, K2, G, "5.0.0", "Get information about a stream", xinfo),
-    spec("help", 2, super::LOADING | super::STALE, NOKEYS, G, "5.0.0", "Show helpful text about the different subcommands", xinfo_help),
+    spec(
+        "consumers",
+        4,
+        READONLY,
+        K2,
+        G,
+        "5.0.0",
+        "List the consumers in a consumer group",
+        xinfo,
+    ),
+    spec(
+        "groups",
+        3,
+        READONLY,
+        K2,
+        G,
+        "5.0.0",
+        "List the consumer groups of a stream",
+        xinfo,
+    ),
+    spec(
+        "stream",
+        -3,
+        READONLY,
+        K2,
+        G,
+        "5.0.0",
+        "Get information about a stream",
+        xinfo,
+    ),
+    spec(
+        "help",
+        2,
+        super::LOADING | super::STALE,
+        NOKEYS,
+        G,
+        "5.0.0",
+        "Show helpful text about the different subcommands",
+        xinfo_help,
+    ),
 ];
 
 fn now_ms() -> i64 {
@@ -223,6 +313,10 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
         let s = read_stream(&mut srv.dbs[c.db], key)?;
         if let Some((gname, _)) = group {
             if !s.as_ref().is_some_and(|s| s.groups.get(gname).is_some()) {
+                if c.reexecuting && s.is_some() {
+                    // Woken up by XGROUP DESTROY (blocked.c's reply).
+                    return Err(CmdError::Static(error::NOGROUP_BLOCKED_GONE));
+                }
                 return Err(error::nogroup_key_or_group(key, gname, true));
             }
         }
@@ -380,7 +474,13 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
     }
     srv.dirty += dirty;
     for k in created {
-        notify::event(srv, c, notify::STREAM, "xgroup-createconsumer", a.get(first + k));
+        notify::event(
+            srv,
+            c,
+            notify::STREAM,
+            "xgroup-createconsumer",
+            a.get(first + k),
+        );
     }
     flush_props(srv, c.db, &props);
     if let Some(d) = deferred {
@@ -456,8 +556,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Err(CmdError::Static(error::XGROUP_NEEDS_KEY));
     }
     let has_group = exists
-        && write_stream(&mut srv.dbs[c.db], key)?
-            .is_some_and(|s| s.groups.get(gname).is_some());
+        && write_stream(&mut srv.dbs[c.db], key)?.is_some_and(|s| s.groups.get(gname).is_some());
     if !has_group && matches!(sub, b"setid" | b"createconsumer" | b"delconsumer") {
         return Err(error::nogroup_for_key(gname, key));
     }
@@ -1177,9 +1276,9 @@ fn xinfo_stream(c: &mut Client, a: &Args, s: &StreamValue) -> CmdResult {
             let pend = &cons.pel[..cons.pel.len().min(limit)];
             c.out.array(pend.len());
             for id in pend {
-                let (t, n) = g
-                    .pel_pos(*id)
-                    .map_or((0, 0), |p| (g.pel[p].1.delivery_time, g.pel[p].1.delivery_count));
+                let (t, n) = g.pel_pos(*id).map_or((0, 0), |p| {
+                    (g.pel[p].1.delivery_time, g.pel[p].1.delivery_count)
+                });
                 c.out.array(3);
                 c.out.bulk(id.format().as_bytes());
                 c.out.int(t);

@@ -29,7 +29,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("xreadgroup", -7, WRITE | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "5.0.0", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.", xreadgroup),
 ];
 
-pub(super) fn read_stream<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut StreamValue>, CmdError> {
+pub(super) fn read_stream<'a>(
+    db: &'a mut Db,
+    key: &[u8],
+) -> Result<Option<&'a mut StreamValue>, CmdError> {
     match db.lookup_read(key) {
         None => Ok(None),
         Some(Obj {
@@ -40,7 +43,10 @@ pub(super) fn read_stream<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a m
     }
 }
 
-pub(super) fn write_stream<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut StreamValue>, CmdError> {
+pub(super) fn write_stream<'a>(
+    db: &'a mut Db,
+    key: &[u8],
+) -> Result<Option<&'a mut StreamValue>, CmdError> {
     match db.lookup_write(key) {
         None => Ok(None),
         Some(Obj {

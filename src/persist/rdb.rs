@@ -10,7 +10,6 @@
 //! writes: listpack and intset blobs are copied byte for byte, strings
 //! are integer-encoded or LZF-compressed under Redis's rules.
 
-
 use crate::object::Value;
 use crate::persist::lzf;
 use crate::server::Server;

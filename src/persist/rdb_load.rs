@@ -766,8 +766,13 @@ fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
                 let Ok(k) = g.pel_pos(id) else {
                     return corrupt("Consumer entry not found in group global PEL");
                 };
-                if !g.pel[k].1.consumer.is_empty() || g.consumer(&cname).is_some_and(|c| c.pel.binary_search(&id).is_ok()) {
-                    return corrupt("Duplicated consumer PEL entry loading a stream consumer group");
+                if !g.pel[k].1.consumer.is_empty()
+                    || g.consumer(&cname)
+                        .is_some_and(|c| c.pel.binary_search(&id).is_ok())
+                {
+                    return corrupt(
+                        "Duplicated consumer PEL entry loading a stream consumer group",
+                    );
                 }
                 g.pel[k].1.consumer = cname.clone();
                 if let Some(c) = g.consumer_mut(&cname) {

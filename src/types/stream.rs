@@ -279,16 +279,17 @@ impl StreamValue {
         if self.nodes.is_empty() || start > end {
             return;
         }
-        let emit = |node: &StreamNode, sc: &Scan, s: &Slot, f: &mut dyn FnMut(EntryRef<'_>) -> bool| {
-            f(EntryRef {
-                id: s.id,
-                lp: &node.lp,
-                same: s.flags & FLAG_SAMEFIELDS != 0,
-                nfields: s.nfields,
-                mf_pos: sc.mf_pos,
-                data: s.data,
-            })
-        };
+        let emit =
+            |node: &StreamNode, sc: &Scan, s: &Slot, f: &mut dyn FnMut(EntryRef<'_>) -> bool| {
+                f(EntryRef {
+                    id: s.id,
+                    lp: &node.lp,
+                    same: s.flags & FLAG_SAMEFIELDS != 0,
+                    nfields: s.nfields,
+                    mf_pos: sc.mf_pos,
+                    data: s.data,
+                })
+            };
         if !rev {
             let k0 = if start.is_zero() {
                 0
@@ -634,7 +635,11 @@ impl StreamValue {
                 }
                 n
             };
-            let elems = if flags & FLAG_SAMEFIELDS != 0 { n } else { 2 * n };
+            let elems = if flags & FLAG_SAMEFIELDS != 0 {
+                n
+            } else {
+                2 * n
+            };
             for _ in 0..elems {
                 p = lp.next(p?);
             }

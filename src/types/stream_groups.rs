@@ -118,7 +118,10 @@ impl Groups {
             .iter()
             .map(|g| {
                 64 + g.name.len()
-                    + g.pel.iter().map(|(_, n)| 48 + n.consumer.len()).sum::<usize>()
+                    + g.pel
+                        .iter()
+                        .map(|(_, n)| 48 + n.consumer.len())
+                        .sum::<usize>()
                     + g.consumers
                         .iter()
                         .map(|c| 48 + c.name.len() + c.pel.len() * 16)
