@@ -712,17 +712,21 @@ impl StreamValue {
             + self.groups.heap_size()
     }
 
-    /// Mixes every entry into a DEBUG DIGEST.
+    /// Mixes every entry into a DEBUG DIGEST as debug.c does: the ID as
+    /// `ms.seq`, then each field and value (groups are not digested).
     pub fn digest(&self, digest: &mut [u8; 20]) {
+        let mix = crate::commands::debug::mix_digest;
         self.range(StreamId::MIN, StreamId::MAX, false, |e| {
+            mix(digest, format!("{}.{}", e.id.ms, e.id.seq).as_bytes());
             let mut buf = Vec::new();
-            buf.extend_from_slice(&e.id.ms.to_be_bytes());
-            buf.extend_from_slice(&e.id.seq.to_be_bytes());
             e.for_each(|f, v| {
+                buf.clear();
                 f.write_to(&mut buf);
+                mix(digest, &buf);
+                buf.clear();
                 v.write_to(&mut buf);
+                mix(digest, &buf);
             });
-            crate::commands::debug::mix_digest(digest, &buf);
             true
         });
     }
