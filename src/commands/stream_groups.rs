@@ -364,6 +364,14 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
                     from = g.last_id;
                 }
             }
+        } else if s.last_id > gt {
+            serve = true;
+        }
+        if !serve {
+            continue;
+        }
+        if let Some((gname, cname)) = group {
+            // Looked up (or created) only when served, as in 7.0.
             if let Some(g) = s.groups.get_mut(gname) {
                 match g.consumer_mut(cname) {
                     Some(cons) => cons.seen_time = now,
@@ -374,11 +382,6 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
                     }
                 }
             }
-        } else if s.last_id > gt {
-            serve = true;
-        }
-        if !serve {
-            continue;
         }
         served += 1;
         if deferred.is_none() {

@@ -163,6 +163,10 @@ fn parse_trim_args(
             limit_given = true;
             i += 1;
         } else if xadd {
+            // The ID: parsed here, so its errors come before LIMIT's.
+            if a.get(i) != b"*" {
+                parse_id(a.get(i), 0, true, true)?;
+            }
             break;
         } else {
             return Err(CmdError::Syntax);
@@ -203,20 +207,25 @@ fn node_limits(srv: &Server) -> (usize, usize) {
 fn xadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let (t, nomkstream, id_pos) = parse_trim_args(srv, a, true)?;
     let field_pos = id_pos + 1;
-    if a.len() < field_pos + 2 || !(a.len() - field_pos).is_multiple_of(2) {
+    if id_pos >= a.len() {
         return Err(error::wrong_arity("xadd"));
     }
-    // The ID: `*`, `ms-*` or explicit.
+    // The ID (`*`, `ms-*` or explicit) is parsed before the arity check,
+    // the 0-0 check comes after it (xaddCommand).
     let idarg = a.get(id_pos);
     let explicit = if idarg == b"*" {
         None
     } else {
-        let (id, auto) = parse_id(idarg, 0, true, true)?;
-        if !auto && id == StreamId::MIN {
+        Some(parse_id(idarg, 0, true, true)?)
+    };
+    if a.len() < field_pos + 2 || !(a.len() - field_pos).is_multiple_of(2) {
+        return Err(error::wrong_arity("xadd"));
+    }
+    if let Some((id, false)) = explicit {
+        if id == StreamId::MIN {
             return Err(CmdError::Static(error::STREAM_ID_ZERO));
         }
-        Some((id, auto))
-    };
+    }
     let key = a.get(1);
     let (max_bytes, max_entries) = node_limits(srv);
     let db = &mut srv.dbs[c.db];
@@ -392,11 +401,16 @@ fn xrevrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn xdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let key = a.get(1);
+    // A missing key replies 0 before the IDs are parsed.
+    if write_stream(&mut srv.dbs[c.db], key)?.is_none() {
+        c.out.int(0);
+        return Ok(());
+    }
     let mut ids = Vec::with_capacity(a.len() - 2);
     for i in 2..a.len() {
         ids.push(parse_id(a.get(i), 0, true, false)?.0);
     }
-    let key = a.get(1);
     let mut deleted = 0;
     if let Some(s) = write_stream(&mut srv.dbs[c.db], key)? {
         deleted = s.xdel(&ids);
