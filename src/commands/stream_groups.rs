@@ -312,7 +312,7 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
         let idarg = a.get(first + n + k);
         let s = read_stream(&mut srv.dbs[c.db], key)?;
         if let Some((gname, _)) = group {
-            if !s.as_ref().is_some_and(|s| s.groups.get(gname).is_some()) {
+            if s.as_ref().is_none_or(|s| s.groups.get(gname).is_none()) {
                 if c.reexecuting && s.is_some() {
                     // Woken up by XGROUP DESTROY (blocked.c's reply).
                     return Err(CmdError::Static(error::NOGROUP_BLOCKED_GONE));
@@ -350,7 +350,7 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
         let mut from = gt;
         let mut serve = false;
         let mut history = false;
-        if let Some((gname, cname)) = group {
+        if let Some((gname, _)) = group {
             let Some(g) = s.groups.get(gname) else {
                 continue;
             };

@@ -153,28 +153,7 @@ fn rewrite_stream<W: Write>(
     }
     let mut res = Ok(());
     s.range(StreamId::MIN, StreamId::MAX, false, |e| {
-        let mut one = || -> io::Result<()> {
-            count(w, b'*', 3 + e.nfields() * 2)?;
-            bulk(w, b"XADD")?;
-            bulk(w, key)?;
-            bulk(w, e.id.format().as_bytes())?;
-            let mut r = Ok(());
-            let mut buf = Vec::new();
-            e.for_each(|f, v| {
-                if r.is_ok() {
-                    buf.clear();
-                    f.write_to(&mut buf);
-                    r = bulk(w, &buf);
-                }
-                if r.is_ok() {
-                    buf.clear();
-                    v.write_to(&mut buf);
-                    r = bulk(w, &buf);
-                }
-            });
-            r
-        };
-        res = one();
+        res = rewrite_entry(w, key, &e);
         res.is_ok()
     });
     res?;
@@ -219,4 +198,28 @@ fn rewrite_stream<W: Write>(
         }
     }
     Ok(())
+}
+
+/// One `XADD key id field value ...` of an AOF rewrite.
+fn rewrite_entry<W: Write>(
+    w: &mut W,
+    key: &[u8],
+    e: &crate::types::stream::EntryRef<'_>,
+) -> io::Result<()> {
+    count(w, b'*', 3 + e.nfields() * 2)?;
+    bulk(w, b"XADD")?;
+    bulk(w, key)?;
+    bulk(w, e.id.format().as_bytes())?;
+    let mut r = Ok(());
+    let mut buf = Vec::new();
+    e.for_each(|f, v| {
+        for x in [f, v] {
+            if r.is_ok() {
+                buf.clear();
+                x.write_to(&mut buf);
+                r = bulk(w, &buf);
+            }
+        }
+    });
+    r
 }
