@@ -392,7 +392,13 @@ impl StreamValue {
         }
         let mut flags = 0i64;
         if new_node {
-            let mut lp = Listpack::new();
+            // Redis preallocates min(stream-node-max-bytes, 4096) bytes.
+            let prealloc = if max_bytes > 0 && max_bytes < 4096 {
+                max_bytes
+            } else {
+                4096
+            };
+            let mut lp = Listpack::with_capacity(prealloc);
             lp.append_int(1);
             lp.append_int(0);
             lp.append_int(fields.len() as i64);
@@ -433,7 +439,6 @@ impl StreamValue {
                 }
             }
         }
-        lp.reserve_exact(64 + totelelen);
         lp.append_int(flags);
         lp.append_int(id.ms.wrapping_sub(master.ms) as i64);
         lp.append_int(id.seq.wrapping_sub(master.seq) as i64);
