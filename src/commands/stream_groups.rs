@@ -335,6 +335,10 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
         };
         ids.push(id);
     }
+    if count == 0 && c.reexecuting {
+        // XREAD_BLOCKED_DEFAULT_COUNT: a served blocked read is capped.
+        count = 1000;
+    }
     let limit = if count == 0 { usize::MAX } else { count };
     let now = now_ms();
     let mut props: Vec<Vec<Vec<u8>>> = Vec::new();
