@@ -606,3 +606,56 @@ pub fn acl_exec_changed(reason: &str) -> CmdError {
         reason
     ))
 }
+
+// ---- stream consumer groups (commands::stream_groups) ----
+pub const XGROUP_NEEDS_KEY: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
+pub const BUSYGROUP: &str = "BUSYGROUP Consumer Group name already exists";
+pub const ENTRIESREAD_RANGE: &str = "ERR value for ENTRIESREAD must be positive or -1";
+pub const XREAD_GROUP_OPTION: &str =
+    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.";
+pub const XREAD_NOACK_OPTION: &str =
+    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.";
+pub const XREADGROUP_MISSING_GROUP: &str = "ERR Missing GROUP option for XREADGROUP";
+pub const XREADGROUP_DOLLAR: &str = "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.";
+pub const XREAD_GT_ID: &str =
+    "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.";
+pub const XCLAIM_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XCLAIM";
+pub const XCLAIM_IDLE: &str = "ERR Invalid IDLE option argument for XCLAIM";
+pub const XCLAIM_TIME: &str = "ERR Invalid TIME option argument for XCLAIM";
+pub const XCLAIM_RETRYCOUNT: &str = "ERR Invalid RETRYCOUNT option argument for XCLAIM";
+pub const XAUTOCLAIM_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XAUTOCLAIM";
+pub const XAUTOCLAIM_COUNT: &str = "ERR COUNT must be > 0";
+pub const NOGROUP_BLOCKED_GONE: &str =
+    "NOGROUP the consumer group this client was blocked on no longer exists";
+
+/// `-NOGROUP No such consumer group '<g>' for key name '<k>'` (XGROUP, XINFO).
+pub fn nogroup_for_key(group: &[u8], key: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "NOGROUP No such consumer group '{}' for key name '{}'",
+        String::from_utf8_lossy(group),
+        String::from_utf8_lossy(key)
+    )))
+}
+
+/// `-NOGROUP No such key '<k>' or consumer group '<g>'<suffix>` (XREADGROUP,
+/// XPENDING, XCLAIM, XAUTOCLAIM).
+pub fn nogroup_key_or_group(key: &[u8], group: &[u8], xreadgroup: bool) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "NOGROUP No such key '{}' or consumer group '{}'{}",
+        String::from_utf8_lossy(key),
+        String::from_utf8_lossy(group),
+        if xreadgroup {
+            " in XREADGROUP with GROUP option"
+        } else {
+            ""
+        }
+    )))
+}
+
+/// `Unrecognized XCLAIM option '<opt>'`.
+pub fn xclaim_bad_option(opt: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Unrecognized XCLAIM option '{}'",
+        String::from_utf8_lossy(opt)
+    )))
+}

@@ -432,3 +432,8 @@ fn scripting() {
 fn streams() {
     run_script("streams");
 }
+
+#[test]
+fn streams_groups() {
+    run_script("streams_groups");
+}

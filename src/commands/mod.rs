@@ -27,6 +27,7 @@ pub mod pubsub;
 pub mod scripting;
 pub mod server_cmds;
 pub mod sets;
+pub mod stream_groups;
 pub mod streams;
 pub mod strings;
 pub mod zsets;
@@ -347,6 +348,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(memory::COMMANDS)
         .chain(scripting::COMMANDS)
         .chain(streams::COMMANDS)
+        .chain(stream_groups::COMMANDS)
         .chain(crate::replication::COMMANDS)
         .chain(persistence::COMMANDS)
         .chain(crate::persist::aof::COMMANDS)
