@@ -30,6 +30,8 @@
 #   FERROKV_BIN      server binary [$CARGO_TARGET_DIR/release/ferrokv-server]
 #   REDIS_SERVER     [/usr/bin/redis-server]
 #   KEEP_WORK=1      keep the temp dir (logs; callgrind dumps for callgrind_annotate)
+#   SERVER_ARGS      extra arguments for both servers, e.g.
+#                    "--appendonly yes --appendfsync everysec" (each server has its own --dir)
 #
 # The script installs nothing. Servers it starts are killed on exit.
 set -euo pipefail
@@ -137,11 +139,17 @@ start_server() {
     local name=$1 port=$2
     shift 2
     local cmd
+    # Each server gets its own directory (SERVER_ARGS may turn on the AOF).
+    local dir="$WORK/$name-dir"
+    rm -rf "$dir" && mkdir -p "$dir"
+    # shellcheck disable=SC2206
+    local extra=(${SERVER_ARGS:-})
     if [ "$name" = ferrokv ]; then
-        cmd=("$FERROKV_BIN" --port "$port" --bind 127.0.0.1 --save '' --appendonly no)
+        cmd=("$FERROKV_BIN" --port "$port" --bind 127.0.0.1 --save '' --appendonly no
+            --dir "$dir" "${extra[@]}")
     else
         cmd=("$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save '' --appendonly no
-            --daemonize no --dir "$WORK")
+            --daemonize no --dir "$dir" "${extra[@]}")
     fi
     (cd "$WORK" && exec "$@" "${cmd[@]}") >"$WORK/$name.log" 2>&1 &
     SERVER_PID=$!

@@ -103,6 +103,8 @@ pub struct Client {
     pub lib_name: Option<Vec<u8>>,
     pub lib_ver: Option<Vec<u8>>,
     pub authenticated: bool,
+    /// The ACL user slot (`srv.acl.users`); 0 is `default`.
+    pub user: usize,
     /// Unix ms of creation and of the last command.
     pub ctime_ms: i64,
     pub last_interaction_ms: i64,
@@ -221,6 +223,7 @@ impl Client {
             lib_name: None,
             lib_ver: None,
             authenticated: true,
+            user: 0,
             ctime_ms: now_ms,
             last_interaction_ms: now_ms,
             reply_mode: ReplyMode::On,

@@ -339,6 +339,8 @@ pub struct Config {
     pub proto_max_bulk_len: i64,
     pub client_query_buffer_limit: usize,
     pub requirepass: Option<Vec<u8>>,
+    /// `user <name> <rules...>` directives, applied at startup by ACL.
+    pub acl_users: Vec<Vec<String>>,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
     pub latency_monitor_threshold: i64,
@@ -537,6 +539,7 @@ impl Config {
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1 << 30,
             requirepass: None,
+            acl_users: Vec::new(),
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
@@ -773,6 +776,12 @@ impl Config {
                 name.as_str(),
                 "rename-command" | "user" | "loadmodule" | "slaveof" | "ignore-warnings"
             ) {
+                if name == "user" {
+                    if args.len() < 2 {
+                        return Err(err("Bad directive or wrong number of arguments"));
+                    }
+                    self.acl_users.push(args[1..].to_vec());
+                }
                 if name == "slaveof" && args.len() == 3 {
                     let _ = self.set("replicaof", &args[1..].join(" "), true);
                 }
@@ -844,6 +853,13 @@ impl Config {
     /// `CONFIG REWRITE`: writes the non-default values back to the config
     /// file, keeping its comments and other lines.
     pub fn rewrite(&self) -> Result<(), String> {
+        self.rewrite_with_users(None)
+    }
+
+    /// CONFIG REWRITE; `users` (ACL describe lines) replace the file's
+    /// `user` directives, at the first one's place (rewriteConfigUserOption).
+    pub fn rewrite_with_users(&self, users: Option<&[String]>) -> Result<(), String> {
+        let mut users_done = users.is_none();
         let path = self
             .config_file
             .as_ref()
@@ -863,6 +879,19 @@ impl Config {
                 out.push('\n');
                 continue;
             }
+            if name == "user" {
+                if let Some(u) = users.filter(|_| !users_done) {
+                    users_done = true;
+                    for l in u {
+                        out.push_str(l);
+                        out.push('\n');
+                    }
+                } else if users.is_none() {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+                continue;
+            }
             match def_index(&name) {
                 Some(i) => {
                     if !written[i] {
@@ -879,6 +908,12 @@ impl Config {
         for (i, d) in DEFS.iter().enumerate() {
             if !written[i] && self.values[i] != d.default && d.name != "dir" {
                 out.push_str(&self.directive_line(i));
+            }
+        }
+        if let Some(u) = users.filter(|_| !users_done) {
+            for l in u {
+                out.push_str(l);
+                out.push('\n');
             }
         }
         std::fs::write(path, out).map_err(|e| e.to_string())

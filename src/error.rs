@@ -541,3 +541,127 @@ pub const XSETID_SMALLER_THAN_TOP: &str =
     "ERR The ID specified in XSETID is smaller than the target stream top item";
 pub const XSETID_ENTRIES_TOO_SMALL: &str =
     "ERR The entries_added specified in XSETID is smaller than the target stream length";
+
+// ---- ACL (acl.rs, commands/acl_cmd.rs) ----
+pub const NOPERM_KEYS: &str =
+    "NOPERM this user has no permissions to access one of the keys used as arguments";
+pub const NOPERM_CHANNELS: &str =
+    "NOPERM this user has no permissions to access one of the channels used as arguments";
+pub const ACL_SCRIPT_CMD: &str =
+    "The user executing the script can't run this command or subcommand";
+pub const ACL_SCRIPT_KEY: &str =
+    "The user executing the script can't access at least one of the keys mentioned in the command";
+pub const ACL_SCRIPT_CHANNEL: &str =
+    "The user executing the script can't publish to the channel mentioned in the command";
+pub const ACL_USERNAME_SPACES: &str = "ERR Usernames can't contain spaces or null characters";
+pub const ACL_DEFAULT_UNDELETABLE: &str = "ERR The 'default' user cannot be removed";
+pub const ACL_NO_FILE: &str = "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
+pub const ACL_SAVE_FAILED: &str = "ERR There was an error trying to save the ACLs. Please check the server logs for more information";
+pub const ACL_GENPASS_RANGE: &str = "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096";
+
+/// processCommand's NOPERM for a denied command.
+pub fn noperm_command(fullname: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "NOPERM this user has no permissions to run the '{}' command",
+        fullname
+    ))
+}
+
+/// ACL SETUSER with a bad rule.
+pub fn acl_setuser_rule(rule: &[u8], msg: &str) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Error in ACL SETUSER modifier '{}': {}",
+        String::from_utf8_lossy(rule),
+        msg
+    )))
+}
+
+pub fn acl_unmatched_paren(arg: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Unmatched parenthesis in acl selector starting at '{}'.",
+        String::from_utf8_lossy(arg)
+    )))
+}
+
+pub fn acl_unknown_category(name: &[u8]) -> CmdError {
+    let n = &name[..name.len().min(128)];
+    CmdError::Formatted(sanitize(format!(
+        "ERR Unknown category '{}'",
+        String::from_utf8_lossy(n)
+    )))
+}
+
+pub fn acl_dryrun_user(name: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR User '{}' not found",
+        String::from_utf8_lossy(name)
+    )))
+}
+
+pub fn acl_dryrun_command(name: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Command '{}' not found",
+        String::from_utf8_lossy(name)
+    )))
+}
+
+/// EXEC found a queued command no longer allowed.
+pub fn acl_exec_changed(reason: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {}",
+        reason
+    ))
+}
+
+// ---- stream consumer groups (commands::stream_groups) ----
+pub const XGROUP_NEEDS_KEY: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
+pub const BUSYGROUP: &str = "BUSYGROUP Consumer Group name already exists";
+pub const ENTRIESREAD_RANGE: &str = "ERR value for ENTRIESREAD must be positive or -1";
+pub const XREAD_GROUP_OPTION: &str =
+    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.";
+pub const XREAD_NOACK_OPTION: &str =
+    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.";
+pub const XREADGROUP_MISSING_GROUP: &str = "ERR Missing GROUP option for XREADGROUP";
+pub const XREADGROUP_DOLLAR: &str = "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.";
+pub const XREAD_GT_ID: &str =
+    "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.";
+pub const XCLAIM_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XCLAIM";
+pub const XCLAIM_IDLE: &str = "ERR Invalid IDLE option argument for XCLAIM";
+pub const XCLAIM_TIME: &str = "ERR Invalid TIME option argument for XCLAIM";
+pub const XCLAIM_RETRYCOUNT: &str = "ERR Invalid RETRYCOUNT option argument for XCLAIM";
+pub const XAUTOCLAIM_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XAUTOCLAIM";
+pub const XAUTOCLAIM_COUNT: &str = "ERR COUNT must be > 0";
+pub const NOGROUP_BLOCKED_GONE: &str =
+    "NOGROUP the consumer group this client was blocked on no longer exists";
+
+/// `-NOGROUP No such consumer group '<g>' for key name '<k>'` (XGROUP, XINFO).
+pub fn nogroup_for_key(group: &[u8], key: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "NOGROUP No such consumer group '{}' for key name '{}'",
+        String::from_utf8_lossy(group),
+        String::from_utf8_lossy(key)
+    )))
+}
+
+/// `-NOGROUP No such key '<k>' or consumer group '<g>'<suffix>` (XREADGROUP,
+/// XPENDING, XCLAIM, XAUTOCLAIM).
+pub fn nogroup_key_or_group(key: &[u8], group: &[u8], xreadgroup: bool) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "NOGROUP No such key '{}' or consumer group '{}'{}",
+        String::from_utf8_lossy(key),
+        String::from_utf8_lossy(group),
+        if xreadgroup {
+            " in XREADGROUP with GROUP option"
+        } else {
+            ""
+        }
+    )))
+}
+
+/// `Unrecognized XCLAIM option '<opt>'`.
+pub fn xclaim_bad_option(opt: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Unrecognized XCLAIM option '{}'",
+        String::from_utf8_lossy(opt)
+    )))
+}

@@ -518,7 +518,10 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: &Listener) {
             }
         };
         srv.stats.connections_received += 1;
-        if srv.config.requirepass.is_none() && srv.config.get_bool("protected-mode") && !local {
+        if srv.acl.user(0).is_some_and(|d| d.nopass)
+            && srv.config.get_bool("protected-mode")
+            && !local
+        {
             use std::io::Write;
             let mut s = sock;
             let _ = s.write(crate::error::PROTECTED_MODE_DENIED.as_bytes());
@@ -543,7 +546,7 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: &Listener) {
             slot,
             sock,
             clock::wall_ms(),
-            srv.config.requirepass.is_none(),
+            !srv.acl.auth_required(),
         );
         if !c.is_unix {
             set_keepalive(

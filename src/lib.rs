@@ -3,6 +3,7 @@
 //! See docs/ARCHITECTURE.md for the module map and a command's path from
 //! socket to reply.
 
+pub mod acl;
 pub mod alloc;
 pub mod blocking;
 pub mod client;

@@ -190,6 +190,10 @@ fn main() {
 
     adjust_open_files_limit(config.maxclients);
     let mut srv = Server::new(config);
+    if let Err(e) = ferrokv::commands::acl_cmd::load_at_startup(&mut srv) {
+        warn!("{}", e);
+        std::process::exit(1);
+    }
     let listeners = match event_loop::listen(&srv) {
         Ok(l) => l,
         Err(msg) => {

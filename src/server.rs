@@ -97,6 +97,8 @@ pub struct ShutdownFlags {
 
 pub struct Server {
     pub config: Config,
+    /// ACL users and log.
+    pub acl: Box<crate::acl::Acl>,
     pub dbs: Vec<Db>,
     /// Client slots indexed by mio token; the client executing a command
     /// is temporarily taken out of its slot.
@@ -188,14 +190,17 @@ impl Server {
             .collect();
         let dbs = (0..config.databases).map(Db::new).collect();
         let hz = config.hz;
+        let commands = CommandTable::build();
+        let acl = Box::new(crate::acl::Acl::new(&commands));
         let mut srv = Server {
             config,
+            acl,
             dbs,
             clients: Vec::new(),
             free_slots: Vec::new(),
             nclients: 0,
             next_client_id: 1,
-            commands: CommandTable::build(),
+            commands,
             stats: Stats::default(),
             start_ms: now,
             start_instant: Instant::now(),
@@ -244,6 +249,7 @@ impl Server {
             rdb: Default::default(),
         };
         srv.sync_notify_mask();
+        crate::commands::acl_cmd::sync_requirepass(&mut srv);
         srv
     }
 

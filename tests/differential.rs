@@ -419,6 +419,11 @@ fn pubsub() {
 }
 
 #[test]
+fn acl() {
+    run_script("acl");
+}
+
+#[test]
 fn scripting() {
     run_script("scripting");
 }
@@ -426,4 +431,9 @@ fn scripting() {
 #[test]
 fn streams() {
     run_script("streams");
+}
+
+#[test]
+fn streams_groups() {
+    run_script("streams_groups");
 }

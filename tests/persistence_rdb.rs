@@ -150,6 +150,30 @@ fn dataset() -> Vec<Vec<String>> {
     for id in ["1000-2", "1001-0", "1010-1", "1050-0", "1050-1", "1050-2"] {
         d.push(v(&["XDEL", "stream:s", id]));
     }
+    // Big entries cut nodes by stream-node-max-bytes; XDEL flags in place,
+    // XTRIM removes whole nodes and flags entries in the next one.
+    for i in 1..=40u32 {
+        let val = if i % 5 == 0 {
+            "z".repeat(5000)
+        } else {
+            format!("{}{}", "q".repeat(300 + i as usize * 13), i)
+        };
+        d.push(v(&["XADD", "stream:big", &format!("{}-1", i), "f", &val]));
+    }
+    for id in ["3-1", "10-1", "11-1", "12-1", "13-1", "14-1", "40-1"] {
+        d.push(v(&["XDEL", "stream:big", id]));
+    }
+    d.push(v(&["XTRIM", "stream:big", "MAXLEN", "25"]));
+    d.push(v(&[
+        "XGROUP",
+        "CREATE",
+        "stream:big",
+        "grp",
+        "0",
+        "ENTRIESREAD",
+        "3",
+    ]));
+    d.push(v(&["XGROUP", "CREATE", "stream:big", "empty", "$"]));
     d.push(v(&["SELECT", "1"]));
     d.push(v(&["SET", "db1:key", "in db 1"]));
     d.push(v(&["SADD", "db1:set", "x"]));
@@ -340,6 +364,9 @@ fn dump_payloads_are_identical_and_restore_works_both_ways() {
         "zset:sl",
         "ttl:str",
         "stream:nodel",
+        "stream:s",
+        "stream:empty",
+        "stream:big",
     ];
     for k in fixed {
         let a = fc.cmd(&["DUMP", k]);

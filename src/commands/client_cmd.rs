@@ -379,7 +379,7 @@ pub fn cat_client_info(
         out,
         " age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} \
          argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r \
-         cmd={} user=default redir=-1 resp={}",
+         cmd={} user={} redir=-1 resp={}",
         now_s - cl.ctime_ms / 1000,
         now_s - cl.last_interaction_ms / 1000,
         flags,
@@ -398,12 +398,13 @@ pub fn cat_client_info(
         omem,
         tot_mem,
         cmd,
+        super::acl_cmd::client_user_name(srv, cl),
         cl.out.resp
     );
 }
 
 /// The executing client's command name and argv size, for its own line.
-fn current_of<'a>(srv: &'a Server, a: &Args) -> Current<'a> {
+pub fn current_of<'a>(srv: &'a Server, a: &Args) -> Current<'a> {
     let cmd = srv
         .commands
         .resolve(a)
@@ -506,6 +507,7 @@ fn kill(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let mut laddr: Option<&[u8]> = None;
     let mut ctype: Option<ClientType> = None;
     let mut want_id: u64 = 0;
+    let mut want_user: Option<usize> = None;
     let mut skipme = true;
     let old_form = a.len() == 3;
     if old_form {
@@ -531,10 +533,7 @@ fn kill(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             } else if a.is(i, "laddr") {
                 laddr = Some(v);
             } else if a.is(i, "user") {
-                // Only the default user exists until ACLs arrive.
-                if v != b"default" {
-                    return Err(error::no_such_user(v));
-                }
+                want_user = Some(srv.acl.slot_of(v).ok_or_else(|| error::no_such_user(v))?);
             } else if a.is(i, "skipme") {
                 if v.eq_ignore_ascii_case(b"yes") {
                     skipme = true;
@@ -554,6 +553,7 @@ fn kill(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             && laddr.is_none_or(|x| cl.laddr.as_bytes() == x)
             && ctype.is_none_or(|t| client_type(cl) == t)
             && (want_id == 0 || cl.id == want_id)
+            && want_user.is_none_or(|u| cl.user == u)
     };
     let mut killed = 0i64;
     for cl in srv.clients.iter_mut().filter_map(|x| x.as_deref_mut()) {

@@ -206,6 +206,11 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             ));
         }
     }
+    // requirepass sets the default user's password (ACLUpdateDefaultUserPassword).
+    if pairs.iter().any(|(n, _)| n == "requirepass") {
+        srv.acl.applied_requirepass = None;
+        crate::commands::acl_cmd::sync_requirepass(srv);
+    }
     if srv.config.loglevel != old_loglevel {
         crate::logging::set_verbosity(srv.config.loglevel);
     }
@@ -248,7 +253,18 @@ fn config_rewrite(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     if srv.config.config_file.is_none() {
         return Err(CmdError::Static(error::NO_CONFIG_FILE));
     }
-    match srv.config.rewrite() {
+    // ACL users go into the file too, unless an aclfile holds them.
+    let users: Vec<String> = if srv.config.get("aclfile").unwrap_or("").is_empty() {
+        srv.acl
+            .by_name
+            .values()
+            .filter_map(|&s| srv.acl.user(s))
+            .map(|u| srv.acl.describe_line(u))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    match srv.config.rewrite_with_users(Some(&users)) {
         Ok(()) => {
             tracing::info!("CONFIG REWRITE executed with success.");
             c.out.ok();

@@ -121,43 +121,26 @@ fn reset(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     c.reply_mode = ReplyMode::On;
     c.no_evict = false;
     c.is_monitor = false;
-    c.authenticated = _srv.config.requirepass.is_none();
+    c.user = 0;
+    c.authenticated = !_srv.acl.auth_required();
     c.out.simple("RESET");
     Ok(())
-}
-
-/// Checks a password for the default user.
-fn check_password(srv: &Server, user: Option<&[u8]>, pass: &[u8]) -> Result<(), CmdError> {
-    if let Some(u) = user {
-        if u != b"default" {
-            return Err(CmdError::Static(error::WRONGPASS));
-        }
-    }
-    match &srv.config.requirepass {
-        None => {
-            if user.is_some() {
-                // `nopass` default user: any password works with AUTH user pass.
-                Ok(())
-            } else {
-                Err(CmdError::Static(error::AUTH_NOT_CONFIGURED))
-            }
-        }
-        Some(p) if p.as_slice() == pass => Ok(()),
-        Some(_) => Err(CmdError::Static(error::WRONGPASS)),
-    }
 }
 
 fn auth(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if a.len() > 3 {
         return Err(CmdError::Syntax);
     }
-    let (user, pass) = if a.len() == 2 {
-        (None, a.get(1))
+    let (user, pass): (&[u8], &[u8]) = if a.len() == 2 {
+        // The old form: an error if the default user needs no password.
+        if srv.acl.user(0).is_some_and(|d| d.nopass) {
+            return Err(CmdError::Static(error::AUTH_NOT_CONFIGURED));
+        }
+        (b"default", a.get(1))
     } else {
-        (Some(a.get(1)), a.get(2))
+        (a.get(1), a.get(2))
     };
-    check_password(srv, user, pass)?;
-    c.authenticated = true;
+    super::acl_cmd::authenticate(srv, c, user, pass, a)?;
     c.out.ok();
     Ok(())
 }
@@ -198,8 +181,7 @@ fn hello(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
     }
     if let Some((u, p)) = creds {
-        check_password(srv, Some(u), p)?;
-        c.authenticated = true;
+        super::acl_cmd::authenticate(srv, c, u, p, a)?;
     }
     if !c.authenticated {
         return Err(CmdError::Static(

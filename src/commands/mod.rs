@@ -6,6 +6,7 @@
 //! `strings`, `keys`, `bitmap`, `hyperloglog`, `connection`, `server_cmds`,
 //! `client_cmd`, `config_cmd`, `info`, `debug`, `command_cmd`.
 
+pub mod acl_cmd;
 pub mod args;
 pub mod bitmap;
 pub mod client_cmd;
@@ -26,6 +27,7 @@ pub mod pubsub;
 pub mod scripting;
 pub mod server_cmds;
 pub mod sets;
+pub mod stream_groups;
 pub mod streams;
 pub mod strings;
 pub mod zsets;
@@ -238,10 +240,17 @@ impl CommandSpec {
     /// ACL categories as COMMAND INFO lists them.
     pub fn acl_categories(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
+        // A container is implicitly @slow only (plus what it declares).
+        if !self.subcommands.is_empty() {
+            v.push("@slow");
+            v.extend_from_slice(self.acl);
+            return v;
+        }
         if self.flags & WRITE != 0 {
             v.push("@write");
         }
-        if self.flags & READONLY != 0 {
+        // Redis never puts script commands in @read (setImplicitACLCategories).
+        if self.flags & READONLY != 0 && self.group != Group::Scripting {
             v.push("@read");
         }
         if self.flags & ADMIN != 0 {
@@ -259,9 +268,17 @@ impl CommandSpec {
         if self.flags & BLOCKING != 0 {
             v.push("@blocking");
         }
-        let g = self.group.acl_category();
+        // Generic commands are @keyspace except these (their own lists).
+        let g = match self.name {
+            "sort" | "sort_ro" => "",
+            "wait" => "@connection",
+            _ => self.group.acl_category(),
+        };
         if !g.is_empty() {
             v.push(g);
+        }
+        if self.name == "keys" {
+            v.push("@dangerous");
         }
         v.extend_from_slice(self.acl);
         v
@@ -331,9 +348,11 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(memory::COMMANDS)
         .chain(scripting::COMMANDS)
         .chain(streams::COMMANDS)
+        .chain(stream_groups::COMMANDS)
         .chain(crate::replication::COMMANDS)
         .chain(persistence::COMMANDS)
         .chain(crate::persist::aof::COMMANDS)
+        .chain(acl_cmd::COMMANDS)
 }
 
 impl CommandTable {
@@ -516,10 +535,25 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         finish_reply(c, reply_start);
         return;
     }
-    if !c.authenticated && spec.flags & NO_AUTH == 0 && srv.config.requirepass.is_some() {
+    if !c.authenticated && spec.flags & NO_AUTH == 0 && srv.acl.auth_required() {
         reject(srv, c, Some(idx), &CmdError::NoAuth);
         finish_reply(c, reply_start);
         return;
+    }
+    // ACL: users with every permission cost this one lookup. Commands run
+    // by EXEC or scripts were checked when queued / by the script call.
+    // (A command refused inside MULTI is reported as such first, as Redis
+    // checks CMD_NO_MULTI before the ACL.)
+    if !srv.acl.unrestricted.get(c.user).copied().unwrap_or(true)
+        && NESTING.with(|n| n.get()) == 0
+        && !c.reexecuting
+        && (c.multi.is_none() || spec.flags & NO_MULTI == 0)
+    {
+        if let Err(e) = acl_cmd::check_command(srv, c, idx, args) {
+            reject(srv, c, Some(idx), &e);
+            finish_reply(c, reply_start);
+            return;
+        }
     }
     if srv.scripting.busy_polling && spec.flags & ALLOW_BUSY == 0 {
         let e = crate::scripting::busy_error(srv);
@@ -784,7 +818,7 @@ fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
     c.out.error(e);
 }
 
-fn count_error(srv: &mut Server, e: &CmdError) {
+pub(crate) fn count_error(srv: &mut Server, e: &CmdError) {
     srv.stats.total_error_replies += 1;
     let code = e.code();
     if let Some(n) = srv.stats.errorstats.get_mut(&code) {
@@ -811,7 +845,11 @@ fn slowlog_push(srv: &mut Server, c: &Client, args: &Args, dur_us: u64) {
             v.push(format!("... ({} more arguments)", argc - keep + 1).into_bytes());
             break;
         }
-        let a = args.get(i);
+        let a = if acl_cmd::redacted_arg(args, i) {
+            b"(redacted)".as_slice()
+        } else {
+            args.get(i)
+        };
         if a.len() > SLOWLOG_MAX_ARGLEN {
             let mut t = a[..SLOWLOG_MAX_ARGLEN].to_vec();
             t.extend_from_slice(
@@ -849,7 +887,12 @@ pub(crate) fn feed_monitors(srv: &mut Server, c: &Client, args: &Args) {
         c.addr
     )
     .into_bytes();
-    for a in args.iter() {
+    for (i, a) in args.iter().enumerate() {
+        let a = if acl_cmd::redacted_arg(args, i) {
+            b"(redacted)".as_slice()
+        } else {
+            a
+        };
         line.push(b' ');
         crate::util::repr::quote_into(a, &mut line);
     }

@@ -245,6 +245,12 @@ fn exec(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
             buf.extend_from_slice(a);
         }
         let args = Args::new(&buf, &ranges);
+        // ACL rules may have changed since the command was queued.
+        if let Err(e) = super::acl_cmd::recheck_queued(srv, c, &args) {
+            super::count_error(srv, &e);
+            c.out.error(&e);
+            continue;
+        }
         super::execute(srv, c, &args);
     }
     c.deny_blocking = saved_deny;

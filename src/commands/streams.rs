@@ -2,6 +2,7 @@
 //! t_stream.c without consumer groups): XADD, XLEN, XRANGE, XREVRANGE,
 //! XDEL, XTRIM and XREAD (including BLOCK). The data lives in `types::stream`.
 
+use super::stream_groups::{xread, xreadgroup};
 use super::{spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS};
 use super::{READONLY, WRITE};
 use crate::blocking;
@@ -12,7 +13,7 @@ use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{Obj, Value};
 use crate::server::Server;
-use crate::types::stream::{Fields, StreamId, StreamValue, Trim};
+use crate::types::stream::{EntryRef, StreamId, StreamValue, Trim};
 
 const G: Group = Group::Stream;
 
@@ -25,9 +26,13 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("xtrim", -4, WRITE, KEY1, G, "5.0.0", "Trims the stream to (approximately if '~' is passed) a certain size", xtrim),
     spec("xsetid", -3, WRITE | DENYOOM | FAST, KEY1, G, "5.0.0", "An internal command for replicating stream values", xsetid),
     spec("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "5.0.0", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.", xread),
+    spec("xreadgroup", -7, WRITE | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "5.0.0", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.", xreadgroup),
 ];
 
-fn read_stream<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut StreamValue>, CmdError> {
+pub(super) fn read_stream<'a>(
+    db: &'a mut Db,
+    key: &[u8],
+) -> Result<Option<&'a mut StreamValue>, CmdError> {
     match db.lookup_read(key) {
         None => Ok(None),
         Some(Obj {
@@ -38,7 +43,10 @@ fn read_stream<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut StreamVa
     }
 }
 
-fn write_stream<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut StreamValue>, CmdError> {
+pub(super) fn write_stream<'a>(
+    db: &'a mut Db,
+    key: &[u8],
+) -> Result<Option<&'a mut StreamValue>, CmdError> {
     match db.lookup_write(key) {
         None => Ok(None),
         Some(Obj {
@@ -59,7 +67,7 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
 /// `streamGenericParseIDOrReply`: `ms[-seq]`; a missing seq becomes
 /// `missing_seq`; unless `strict`, `-` and `+` mean the minimum/maximum.
 /// With `seq_auto`, `ms-*` yields (id, true).
-fn parse_id(
+pub(super) fn parse_id(
     b: &[u8],
     missing_seq: u64,
     strict: bool,
@@ -155,6 +163,10 @@ fn parse_trim_args(
             limit_given = true;
             i += 1;
         } else if xadd {
+            // The ID: parsed here, so its errors come before LIMIT's.
+            if a.get(i) != b"*" {
+                parse_id(a.get(i), 0, true, true)?;
+            }
             break;
         } else {
             return Err(CmdError::Syntax);
@@ -178,32 +190,44 @@ fn parse_trim_args(
     Ok((t, nomkstream, i))
 }
 
-fn node_entries(srv: &Server) -> usize {
-    srv.config
-        .get("stream-node-max-entries")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(100)
+/// (stream-node-max-bytes, stream-node-max-entries).
+fn node_limits(srv: &Server) -> (usize, usize) {
+    let get = |name: &str, def: usize| {
+        srv.config
+            .get(name)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(def)
+    };
+    (
+        get("stream-node-max-bytes", 4096),
+        get("stream-node-max-entries", 100),
+    )
 }
 
 fn xadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let (t, nomkstream, id_pos) = parse_trim_args(srv, a, true)?;
     let field_pos = id_pos + 1;
-    if a.len() < field_pos + 2 || !(a.len() - field_pos).is_multiple_of(2) {
+    if id_pos >= a.len() {
         return Err(error::wrong_arity("xadd"));
     }
-    // The ID: `*`, `ms-*` or explicit.
+    // The ID (`*`, `ms-*` or explicit) is parsed before the arity check,
+    // the 0-0 check comes after it (xaddCommand).
     let idarg = a.get(id_pos);
     let explicit = if idarg == b"*" {
         None
     } else {
-        let (id, auto) = parse_id(idarg, 0, true, true)?;
-        if !auto && id == StreamId::MIN {
+        Some(parse_id(idarg, 0, true, true)?)
+    };
+    if a.len() < field_pos + 2 || !(a.len() - field_pos).is_multiple_of(2) {
+        return Err(error::wrong_arity("xadd"));
+    }
+    if let Some((id, false)) = explicit {
+        if id == StreamId::MIN {
             return Err(CmdError::Static(error::STREAM_ID_ZERO));
         }
-        Some((id, auto))
-    };
+    }
     let key = a.get(1);
-    let node = node_entries(srv);
+    let (max_bytes, max_entries) = node_limits(srv);
     let db = &mut srv.dbs[c.db];
     if write_stream(db, key)?.is_none() {
         if nomkstream {
@@ -246,13 +270,13 @@ fn xadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             id
         }
     };
-    let mut fields: Fields = Vec::with_capacity((a.len() - field_pos) / 2);
+    let mut fields: Vec<(&[u8], &[u8])> = Vec::with_capacity((a.len() - field_pos) / 2);
     let mut i = field_pos;
     while i + 1 < a.len() {
-        fields.push((a.get(i).to_vec(), a.get(i + 1).to_vec()));
+        fields.push((a.get(i), a.get(i + 1)));
         i += 2;
     }
-    s.add(id, fields, node);
+    s.append(id, &fields, max_bytes, max_entries);
     let trimmed = match t.trim {
         Some(how) => s.trim(how, t.approx, t.limit),
         None => 0,
@@ -294,18 +318,21 @@ fn xlen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     Ok(())
 }
 
-fn reply_entry(c: &mut Client, id: StreamId, fields: &Fields) {
+/// One entry as `[id, [field, value, ...]]`.
+pub(super) fn reply_entry(c: &mut Client, e: &EntryRef<'_>) {
     c.out.array(2);
-    c.out.bulk(id.format().as_bytes());
-    c.out.array(fields.len() * 2);
-    for (f, v) in fields {
-        c.out.bulk(f);
-        c.out.bulk(v);
-    }
+    c.out.bulk(e.id.format().as_bytes());
+    c.out.array(e.nfields() * 2);
+    let mut b1 = [0u8; 20];
+    let mut b2 = [0u8; 20];
+    e.for_each(|f, v| {
+        c.out.bulk(f.as_bytes(&mut b1));
+        c.out.bulk(v.as_bytes(&mut b2));
+    });
 }
 
 /// `streamParseIntervalIDOrReply`: `(id` is exclusive.
-fn parse_interval(b: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CmdError> {
+pub(super) fn parse_interval(b: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CmdError> {
     if b.len() > 1 && b[0] == b'(' {
         Ok((parse_id(&b[1..], missing_seq, true, false)?.0, true))
     } else {
@@ -354,16 +381,14 @@ fn range_generic(srv: &mut Server, c: &mut Client, a: &Args, rev: bool) -> CmdRe
         c.out.array(0);
         return Ok(());
     }
-    let range = s.entries.range(start..=end);
-    let picked: Vec<(&StreamId, &Fields)> = if rev {
-        range.rev().take(limit).collect()
-    } else {
-        range.take(limit).collect()
-    };
-    c.out.array(picked.len());
-    for (id, f) in picked {
-        reply_entry(c, *id, f);
-    }
+    let d = c.out.defer();
+    let mut n = 0usize;
+    s.range(start, end, rev, |e| {
+        reply_entry(c, &e);
+        n += 1;
+        n < limit
+    });
+    c.out.set_array(d, n);
     Ok(())
 }
 
@@ -376,21 +401,22 @@ fn xrevrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn xdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let key = a.get(1);
+    // A missing key replies 0 before the IDs are parsed.
+    if write_stream(&mut srv.dbs[c.db], key)?.is_none() {
+        c.out.int(0);
+        return Ok(());
+    }
     let mut ids = Vec::with_capacity(a.len() - 2);
     for i in 2..a.len() {
         ids.push(parse_id(a.get(i), 0, true, false)?.0);
     }
-    let key = a.get(1);
     let mut deleted = 0;
     if let Some(s) = write_stream(&mut srv.dbs[c.db], key)? {
-        for id in ids {
-            if s.delete(id) {
-                deleted += 1;
-            }
-        }
+        deleted = s.xdel(&ids);
     }
     if deleted > 0 {
-        srv.dirty += deleted;
+        srv.dirty += deleted as u64;
         notify::event(srv, c, notify::STREAM, "xdel", key);
     }
     c.out.int(deleted as i64);
@@ -418,113 +444,6 @@ fn xtrim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
     }
     c.out.int(n as i64);
-    Ok(())
-}
-
-fn xread(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let mut count: usize = 0;
-    let mut block: Option<i64> = None;
-    let mut streams_at = None;
-    let mut i = 1;
-    while i < a.len() {
-        let more = a.len() - i - 1;
-        if a.is(i, "STREAMS") && more >= 1 {
-            streams_at = Some(i + 1);
-            break;
-        } else if a.is(i, "COUNT") && more >= 1 {
-            count = a.i64(i + 1)?.max(0) as usize;
-            i += 2;
-        } else if a.is(i, "BLOCK") && more >= 1 {
-            let ms = crate::util::num::parse_i64(a.get(i + 1))
-                .ok_or(CmdError::Static(error::TIMEOUT_NOT_INTEGER))?;
-            if ms < 0 {
-                return Err(CmdError::Static(error::TIMEOUT_NEGATIVE));
-            }
-            block = Some(ms);
-            i += 2;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
-    let Some(first) = streams_at else {
-        return Err(CmdError::Syntax);
-    };
-    let nargs = a.len() - first;
-    if !nargs.is_multiple_of(2) {
-        return Err(CmdError::Static(error::XREAD_UNBALANCED));
-    }
-    let n = nargs / 2;
-    // Resolve the IDs ($ = the stream's current last ID).
-    let mut ids = Vec::with_capacity(n);
-    for k in 0..n {
-        let key = a.get(first + k);
-        let idarg = a.get(first + n + k);
-        let id = if idarg == b"$" {
-            read_stream(&mut srv.dbs[c.db], key)?.map_or(StreamId::MIN, |s| s.last_id)
-        } else {
-            parse_id(idarg, 0, true, false)?.0
-        };
-        ids.push(id);
-    }
-    let limit = if count == 0 { usize::MAX } else { count };
-    let mut found: Vec<(usize, Vec<(StreamId, Fields)>)> = Vec::new();
-    for (k, &after) in ids.iter().enumerate() {
-        let key = a.get(first + k);
-        if let Some(s) = read_stream(&mut srv.dbs[c.db], key)? {
-            if s.last_id > after {
-                if let Some(from) = after.incr() {
-                    let got: Vec<(StreamId, Fields)> = s
-                        .entries
-                        .range(from..)
-                        .take(limit)
-                        .map(|(i, f)| (*i, f.clone()))
-                        .collect();
-                    if !got.is_empty() {
-                        found.push((k, got));
-                    }
-                }
-            }
-        }
-    }
-    if !found.is_empty() {
-        if c.out.resp >= 3 {
-            c.out.map(found.len());
-        } else {
-            c.out.array(found.len());
-        }
-        for (k, entries) in &found {
-            if c.out.resp < 3 {
-                c.out.array(2);
-            }
-            c.out.bulk(a.get(first + k));
-            c.out.array(entries.len());
-            for (id, f) in entries {
-                reply_entry(c, *id, f);
-            }
-        }
-        return Ok(());
-    }
-    let Some(ms) = block else {
-        c.out.null_array();
-        return Ok(());
-    };
-    if blocking::must_not_block(c) {
-        c.out.null_array();
-        return Ok(());
-    }
-    let deadline = if ms == 0 {
-        0
-    } else {
-        clock::now_ms().saturating_add(ms)
-    };
-    let keys: Vec<&[u8]> = (0..n).map(|k| a.get(first + k)).collect();
-    blocking::block_on_keys(srv, c, &keys, deadline, a);
-    // Re-executions must read after the IDs resolved now, not a new `$`.
-    if let Some(st) = c.blocked.as_mut() {
-        for (k, id) in ids.iter().enumerate() {
-            st.argv[first + n + k] = id.format().into_bytes();
-        }
-    }
     Ok(())
 }
 
@@ -558,8 +477,8 @@ fn xsetid(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let Some(s) = write_stream(&mut srv.dbs[c.db], key)? else {
         return Err(CmdError::NoSuchKey);
     };
-    if let Some(top) = s.entries.keys().next_back() {
-        if id < *top {
+    if let Some(top) = s.edge_id(false) {
+        if id < top {
             return Err(CmdError::Static(error::XSETID_SMALLER_THAN_TOP));
         }
         if entries_added.is_some_and(|n| (s.len() as u64) > n) {

@@ -407,6 +407,7 @@ fn load_single(srv: &mut Server, dir: &Path, name: &str, aof_filename: &str) -> 
         }
     }
     let mut client = Client::new_internal(AOF_CLIENT_ID, crate::clock::now_ms());
+    client.user = crate::acl::SUPERUSER;
     let saved_targets = srv.prop.targets;
     srv.prop.targets = 0;
     let mut ranges: Vec<(usize, usize)> = Vec::new();

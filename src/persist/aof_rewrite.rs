@@ -112,34 +112,7 @@ pub fn write_commands<W: Write>(srv: &Server, w: &mut W) -> io::Result<()> {
                     bulk_lp(w, &f)?;
                     bulk_lp(w, &v)
                 })?,
-                Value::Stream(s) => {
-                    if s.entries.is_empty() {
-                        w.write_all(b"*7\r\n$4\r\nXADD\r\n")?;
-                        bulk(w, key)?;
-                        bulk(w, b"MAXLEN")?;
-                        bulk(w, b"0")?;
-                        bulk(w, b"0-1")?;
-                        bulk(w, b"x")?;
-                        bulk(w, b"y")?;
-                    }
-                    for (id, fields) in &s.entries {
-                        count(w, b'*', 3 + fields.len() * 2)?;
-                        bulk(w, b"XADD")?;
-                        bulk(w, key)?;
-                        bulk(w, id.format().as_bytes())?;
-                        for (f, v) in fields {
-                            bulk(w, f)?;
-                            bulk(w, v)?;
-                        }
-                    }
-                    w.write_all(b"*7\r\n$6\r\nXSETID\r\n")?;
-                    bulk(w, key)?;
-                    bulk(w, s.last_id.format().as_bytes())?;
-                    bulk(w, b"ENTRIESADDED")?;
-                    bulk_i64(w, s.entries_added as i64)?;
-                    bulk(w, b"MAXDELETEDID")?;
-                    bulk(w, s.max_deleted_id.format().as_bytes())?;
-                }
+                Value::Stream(s) => rewrite_stream(w, key, s)?,
                 v => {
                     let Some(b) = v.str_bytes(&mut tmp) else {
                         continue;
@@ -157,4 +130,96 @@ pub fn write_commands<W: Write>(srv: &Server, w: &mut W) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `rewriteStreamObject`: XADDs (or the MAXLEN 0 trick for an empty
+/// stream), XSETID, then per group XGROUP CREATE ... ENTRIESREAD and, per
+/// consumer, XCLAIM ... JUSTID FORCE for each pending entry or XGROUP
+/// CREATECONSUMER when it owns none.
+fn rewrite_stream<W: Write>(
+    w: &mut W,
+    key: &[u8],
+    s: &crate::types::stream::StreamValue,
+) -> io::Result<()> {
+    use crate::types::stream::StreamId;
+    if s.is_empty() {
+        w.write_all(b"*7\r\n$4\r\nXADD\r\n")?;
+        bulk(w, key)?;
+        bulk(w, b"MAXLEN")?;
+        bulk(w, b"0")?;
+        bulk(w, b"0-1")?;
+        bulk(w, b"x")?;
+        bulk(w, b"y")?;
+    }
+    let mut res = Ok(());
+    s.range(StreamId::MIN, StreamId::MAX, false, |e| {
+        res = rewrite_entry(w, key, &e);
+        res.is_ok()
+    });
+    res?;
+    w.write_all(b"*7\r\n$6\r\nXSETID\r\n")?;
+    bulk(w, key)?;
+    bulk(w, s.last_id.format().as_bytes())?;
+    bulk(w, b"ENTRIESADDED")?;
+    bulk_i64(w, s.entries_added as i64)?;
+    bulk(w, b"MAXDELETEDID")?;
+    bulk(w, s.max_deleted_id.format().as_bytes())?;
+    for g in s.groups.iter() {
+        w.write_all(b"*7\r\n$6\r\nXGROUP\r\n$6\r\nCREATE\r\n")?;
+        bulk(w, key)?;
+        bulk(w, &g.name)?;
+        bulk(w, g.last_id.format().as_bytes())?;
+        bulk(w, b"ENTRIESREAD")?;
+        bulk_i64(w, g.entries_read)?;
+        for c in &g.consumers {
+            if c.pel.is_empty() {
+                w.write_all(b"*5\r\n$6\r\nXGROUP\r\n$14\r\nCREATECONSUMER\r\n")?;
+                bulk(w, key)?;
+                bulk(w, &g.name)?;
+                bulk(w, &c.name)?;
+                continue;
+            }
+            for id in &c.pel {
+                let Ok(p) = g.pel_pos(*id) else { continue };
+                let nack = &g.pel[p].1;
+                w.write_all(b"*12\r\n$6\r\nXCLAIM\r\n")?;
+                bulk(w, key)?;
+                bulk(w, &g.name)?;
+                bulk(w, &c.name)?;
+                bulk(w, b"0")?;
+                bulk(w, id.format().as_bytes())?;
+                bulk(w, b"TIME")?;
+                bulk_i64(w, nack.delivery_time)?;
+                bulk(w, b"RETRYCOUNT")?;
+                bulk_i64(w, nack.delivery_count as i64)?;
+                bulk(w, b"JUSTID")?;
+                bulk(w, b"FORCE")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One `XADD key id field value ...` of an AOF rewrite.
+fn rewrite_entry<W: Write>(
+    w: &mut W,
+    key: &[u8],
+    e: &crate::types::stream::EntryRef<'_>,
+) -> io::Result<()> {
+    count(w, b'*', 3 + e.nfields() * 2)?;
+    bulk(w, b"XADD")?;
+    bulk(w, key)?;
+    bulk(w, e.id.format().as_bytes())?;
+    let mut r = Ok(());
+    let mut buf = Vec::new();
+    e.for_each(|f, v| {
+        for x in [f, v] {
+            if r.is_ok() {
+                buf.clear();
+                x.write_to(&mut buf);
+                r = bulk(w, &buf);
+            }
+        }
+    });
+    r
 }

@@ -10,13 +10,12 @@
 //! writes: listpack and intset blobs are copied byte for byte, strings
 //! are integer-encoded or LZF-compressed under Redis's rules.
 
-use crate::ds::listpack::Listpack;
 use crate::object::Value;
 use crate::persist::lzf;
 use crate::server::Server;
 use crate::types::hash::HashValue;
 use crate::types::set::SetValue;
-use crate::types::stream::{StreamId, StreamValue};
+use crate::types::stream::StreamValue;
 use crate::types::zset::ZSetValue;
 use std::io::{self, Read, Write};
 
@@ -402,99 +401,46 @@ pub fn save_object(b: &mut Vec<u8>, v: &Value, opts: EncOpts) {
     }
 }
 
-/// Streams as RDB_TYPE_STREAM_LISTPACKS_2: the listpack nodes rebuilt
-/// Redis's way (master entry, then flags / ID deltas / fields per entry,
-/// see t_stream.c streamAppendItem) from our node layout, then the
-/// metadata and (no) consumer groups.
+/// Streams as RDB_TYPE_STREAM_LISTPACKS_2 (rdbSaveObject): the listpack
+/// nodes as stored, keyed by their master ID, the metadata, then every
+/// consumer group with its global PEL (delivery time and count) and its
+/// consumers (seen time and the IDs they own).
 fn save_stream(b: &mut Vec<u8>, s: &StreamValue, compress: bool) {
-    let nodes = stream_nodes(s);
-    save_len(b, nodes.len() as u64);
-    for (master, lp) in &nodes {
-        let mut key = [0u8; 16];
-        key[..8].copy_from_slice(&master.ms.to_be_bytes());
-        key[8..].copy_from_slice(&master.seq.to_be_bytes());
-        save_raw_string(b, &key, compress);
-        save_raw_string(b, lp.as_bytes(), compress);
+    save_len(b, s.node_count() as u64);
+    for node in s.nodes() {
+        save_raw_string(b, &node.master.encode(), compress);
+        save_raw_string(b, node.lp.as_bytes(), compress);
     }
     save_len(b, s.len() as u64);
     save_len(b, s.last_id.ms);
     save_len(b, s.last_id.seq);
-    let first = s.first_id().unwrap_or_default();
-    save_len(b, first.ms);
-    save_len(b, first.seq);
+    save_len(b, s.first_id.ms);
+    save_len(b, s.first_id.seq);
     save_len(b, s.max_deleted_id.ms);
     save_len(b, s.max_deleted_id.seq);
     save_len(b, s.entries_added);
-    save_len(b, 0); // consumer groups
-}
-
-/// Builds the listpack of each node holding live entries.
-fn stream_nodes(s: &StreamValue) -> Vec<(StreamId, Listpack)> {
-    let mut out = Vec::new();
-    let mut from: Option<StreamId> = None;
-    let mut ranges: Vec<(Option<StreamId>, Option<StreamId>)> = Vec::new();
-    for (_, last) in s.node_layout() {
-        ranges.push((from, Some(last)));
-        from = last.incr();
-        if from.is_none() {
-            break;
+    save_len(b, s.groups.len() as u64);
+    for g in s.groups.iter() {
+        save_raw_string(b, &g.name, compress);
+        save_len(b, g.last_id.ms);
+        save_len(b, g.last_id.seq);
+        save_len(b, g.entries_read as u64);
+        save_len(b, g.pel.len() as u64);
+        for (id, nack) in &g.pel {
+            b.extend_from_slice(&id.encode());
+            b.extend_from_slice(&nack.delivery_time.to_le_bytes());
+            save_len(b, nack.delivery_count);
         }
-    }
-    // Entries past the recorded layout (never expected) get their own node.
-    if from.is_some() || ranges.is_empty() {
-        ranges.push((from, None));
-    }
-    for (lo, hi) in ranges {
-        let lo = lo.unwrap_or(StreamId::MIN);
-        let items: Vec<_> = match hi {
-            Some(hi) if hi < lo => continue,
-            Some(hi) => s.entries.range(lo..=hi).collect(),
-            None => s.entries.range(lo..).collect(),
-        };
-        for chunk in items.chunks(if hi.is_some() { usize::MAX } else { 100 }) {
-            if let Some(node) = build_stream_node(chunk) {
-                out.push(node);
+        save_len(b, g.consumers.len() as u64);
+        for c in &g.consumers {
+            save_raw_string(b, &c.name, compress);
+            b.extend_from_slice(&c.seen_time.to_le_bytes());
+            save_len(b, c.pel.len() as u64);
+            for id in &c.pel {
+                b.extend_from_slice(&id.encode());
             }
         }
     }
-    out
-}
-
-type FieldsRef<'a> = &'a Vec<(Vec<u8>, Vec<u8>)>;
-
-fn build_stream_node(items: &[(&StreamId, FieldsRef<'_>)]) -> Option<(StreamId, Listpack)> {
-    let (&master, mfields) = *items.first()?;
-    let mut lp = Listpack::new();
-    lp.append_int(items.len() as i64);
-    lp.append_int(0);
-    lp.append_int(mfields.len() as i64);
-    for (f, _) in mfields.iter() {
-        lp.append(f);
-    }
-    lp.append_int(0);
-    for (&id, fields) in items {
-        let same = fields.len() == mfields.len()
-            && fields.iter().zip(mfields.iter()).all(|(a, b)| a.0 == b.0);
-        lp.append_int(if same { STREAM_ITEM_FLAG_SAMEFIELDS } else { 0 });
-        lp.append_int(id.ms.wrapping_sub(master.ms) as i64);
-        lp.append_int(id.seq.wrapping_sub(master.seq) as i64);
-        let n = fields.len() as i64;
-        if same {
-            for (_, v) in fields.iter() {
-                lp.append(v);
-            }
-            lp.append_int(n + 3);
-        } else {
-            lp.append_int(n);
-            for (f, v) in fields.iter() {
-                lp.append(f);
-                lp.append(v);
-            }
-            lp.append_int(2 * n + 4);
-        }
-    }
-    lp.shrink_to_fit();
-    Some((master, lp))
 }
 
 /// `createDumpPayload`: type + value + RDB version (2 bytes LE) + CRC-64.

@@ -17,6 +17,7 @@ use crate::types::hash::HashValue;
 use crate::types::list::{End, ListValue};
 use crate::types::set::SetValue;
 use crate::types::stream::{StreamId, StreamValue};
+use crate::types::stream_groups::{Group as CGroup, Nack};
 use crate::types::zset::ZSetValue;
 use std::io::Read;
 use tracing::{info, warn};
@@ -663,28 +664,13 @@ fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &Limits) -> Result<Value
     }
 }
 
-fn lp_int(v: Option<LpValue<'_>>) -> Result<i64, LoadError> {
-    match v {
-        Some(LpValue::Int(i)) => Ok(i),
-        Some(LpValue::Str(s)) => crate::util::num::parse_i64(s)
-            .map_or_else(|| corrupt("Stream listpack integrity check failed."), Ok),
-        None => corrupt("Stream listpack integrity check failed."),
-    }
-}
-
-fn lp_bytes(v: Option<LpValue<'_>>) -> Result<Vec<u8>, LoadError> {
-    v.map_or_else(
-        || corrupt("Stream listpack integrity check failed."),
-        |x| Ok(x.to_vec()),
-    )
-}
-
-/// RDB_TYPE_STREAM_LISTPACKS(_2): nodes, metadata, consumer groups
-/// (parsed and dropped: ferrokv has no consumer groups).
+/// RDB_TYPE_STREAM_LISTPACKS(_2): nodes (kept as they are, after a deep
+/// check), metadata, consumer groups with their PELs and consumers.
 fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
     let bad = || corrupt("Stream listpack integrity check failed.");
     let mut s = StreamValue::default();
     let nodes = rd.load_len()?;
+    let mut last_seen: Option<StreamId> = None;
     for _ in 0..nodes {
         let key = rd.string()?;
         if key.len() != 16 {
@@ -701,63 +687,11 @@ fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
         if lp.is_empty() {
             return corrupt("Empty listpack inside stream");
         }
-        let mut it = lp.iter();
-        let count = lp_int(it.next())?;
-        let deleted = lp_int(it.next())?;
-        let nf = lp_int(it.next())?;
-        if count < 0 || deleted < 0 || nf < 0 || nf as usize > lp.len() {
+        let Some((live, last)) = StreamValue::validate_node(master, &lp, last_seen) else {
             return bad();
-        }
-        let mut mfields = Vec::with_capacity(nf as usize);
-        for _ in 0..nf {
-            mfields.push(lp_bytes(it.next())?);
-        }
-        if lp_int(it.next())? != 0 {
-            return bad();
-        }
-        let mut last = None;
-        let mut slots = 0usize;
-        while let Some(flags) = it.next() {
-            let flags = lp_int(Some(flags))?;
-            let ms = lp_int(it.next())? as u64;
-            let seq = lp_int(it.next())? as u64;
-            let id = StreamId {
-                ms: master.ms.wrapping_add(ms),
-                seq: master.seq.wrapping_add(seq),
-            };
-            let mut fields = Vec::new();
-            if flags & STREAM_ITEM_FLAG_SAMEFIELDS != 0 {
-                for f in &mfields {
-                    fields.push((f.clone(), lp_bytes(it.next())?));
-                }
-            } else {
-                let n = lp_int(it.next())?;
-                if n < 0 || n as usize > lp.len() {
-                    return bad();
-                }
-                for _ in 0..n {
-                    let f = lp_bytes(it.next())?;
-                    let v = lp_bytes(it.next())?;
-                    fields.push((f, v));
-                }
-            }
-            lp_int(it.next())?; // lp-count
-            if last.is_some_and(|l| id <= l) {
-                return bad();
-            }
-            if s.entries.last_key_value().is_some_and(|(l, _)| id <= *l) {
-                return bad();
-            }
-            last = Some(id);
-            slots += 1;
-            if flags & STREAM_ITEM_FLAG_DELETED == 0 {
-                s.entries.insert(id, fields);
-            }
-        }
-        match last {
-            Some(l) => s.push_node(slots, l),
-            None => return corrupt("Empty listpack inside stream"),
-        }
+        };
+        last_seen = Some(last);
+        s.push_node(master, lp, live);
     }
     let length = rd.load_len()?;
     s.last_id = StreamId {
@@ -765,7 +699,7 @@ fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
         seq: rd.load_len()?,
     };
     if t == TYPE_STREAM_LISTPACKS_2 {
-        let _first = StreamId {
+        s.first_id = StreamId {
             ms: rd.load_len()?,
             seq: rd.load_len()?,
         };
@@ -776,41 +710,94 @@ fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
         s.entries_added = rd.load_len()?;
     } else {
         s.entries_added = length;
+        // streamGetEdgeID(first): the maximum ID when there is no entry.
+        s.first_id = s.first_live_id().unwrap_or(StreamId::MAX);
     }
-    if length != s.entries.len() as u64 {
+    if length != s.len() as u64 {
         return corrupt("Stream length inconsistent with its listpacks");
     }
     let groups = rd.load_len()?;
-    if groups > 0 {
-        warn!(
-            "Stream consumer groups are not supported: dropping {} group(s)",
-            groups
-        );
-    }
     for _ in 0..groups {
-        rd.string()?;
-        rd.load_len()?;
-        rd.load_len()?;
-        if t == TYPE_STREAM_LISTPACKS_2 {
-            rd.load_len()?;
-        }
+        let name = rd.string()?;
+        let last_id = StreamId {
+            ms: rd.load_len()?,
+            seq: rd.load_len()?,
+        };
+        let entries_read = if t == TYPE_STREAM_LISTPACKS_2 {
+            rd.load_len()? as i64
+        } else {
+            s.estimate_distance(last_id)
+        };
+        let mut g = CGroup {
+            name,
+            last_id,
+            entries_read,
+            pel: Vec::new(),
+            consumers: Vec::new(),
+        };
         let pel = rd.load_len()?;
         for _ in 0..pel {
-            rd.arr::<16>()?;
-            rd.arr::<8>()?;
-            rd.load_len()?;
+            let id = decode_id(rd.arr::<16>()?);
+            let delivery_time = i64::from_le_bytes(rd.arr::<8>()?);
+            let delivery_count = rd.load_len()?;
+            let nack = Nack {
+                delivery_time,
+                delivery_count,
+                consumer: Vec::new(),
+            };
+            match g.pel_pos(id) {
+                Ok(_) => {
+                    return corrupt("Duplicated global PEL entry loading stream consumer group")
+                }
+                Err(k) => g.pel.insert(k, (id, nack)),
+            }
         }
         let consumers = rd.load_len()?;
+        let mut owned = 0usize;
         for _ in 0..consumers {
-            rd.string()?;
-            rd.arr::<8>()?;
+            let cname = rd.string()?;
+            let seen_time = i64::from_le_bytes(rd.arr::<8>()?);
+            if !g.create_consumer(&cname, seen_time) {
+                return corrupt("Duplicate stream consumer detected.");
+            }
             let n = rd.load_len()?;
             for _ in 0..n {
-                rd.arr::<16>()?;
+                let id = decode_id(rd.arr::<16>()?);
+                let Ok(k) = g.pel_pos(id) else {
+                    return corrupt("Consumer entry not found in group global PEL");
+                };
+                if !g.pel[k].1.consumer.is_empty()
+                    || g.consumer(&cname)
+                        .is_some_and(|c| c.pel.binary_search(&id).is_ok())
+                {
+                    return corrupt(
+                        "Duplicated consumer PEL entry loading a stream consumer group",
+                    );
+                }
+                g.pel[k].1.consumer = cname.clone();
+                if let Some(c) = g.consumer_mut(&cname) {
+                    if let Err(p) = c.pel.binary_search(&id) {
+                        c.pel.insert(p, id);
+                    }
+                }
+                owned += 1;
             }
+        }
+        if owned != g.pel.len() {
+            return corrupt("Stream CG PEL entry without consumer");
+        }
+        if !s.groups.push_loaded(g) {
+            return corrupt("Duplicated consumer group name");
         }
     }
     Ok(Value::Stream(Box::new(s)))
+}
+
+fn decode_id(raw: [u8; 16]) -> StreamId {
+    StreamId {
+        ms: u64::from_be_bytes(raw[..8].try_into().unwrap_or_default()),
+        seq: u64::from_be_bytes(raw[8..].try_into().unwrap_or_default()),
+    }
 }
 
 /// Why a DUMP payload was refused (RESTORE's two error replies).

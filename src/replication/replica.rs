@@ -862,6 +862,8 @@ fn become_connected(srv: &mut Server, db: usize) {
     let mut c = Client::new(srv.next_client_id, slot, Conn::Tcp(sock), now, true);
     srv.next_client_id += 1;
     c.is_master = true;
+    // No ACL user: the master link may run anything (Redis's NULL user).
+    c.user = crate::acl::SUPERUSER;
     c.db = db;
     c.writable = true;
     // An immediate ACK: a diskless master starts the stream on it.

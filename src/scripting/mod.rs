@@ -180,6 +180,11 @@ fn parse_eval_shebang(body: &[u8]) -> Result<(u32, &[u8]), CmdError> {
 pub struct RunCtx {
     pub srv: *mut Server,
     pub client: *mut Client,
+    /// The client running the script (read only, for the ACL log).
+    pub caller: *const Client,
+    /// Its command ("eval", "fcall_ro"...) and argument bytes.
+    pub caller_cmd: &'static str,
+    pub caller_argv_mem: usize,
     /// Writes are refused (EVAL_RO, FCALL_RO, no-writes).
     pub readonly: bool,
     pub eval_mode: bool,
@@ -232,6 +237,7 @@ pub fn script_call(ctx: &RunCtx, args: &Args) -> Result<Vec<u8>, String> {
     if spec.flags & commands::NOSCRIPT != 0 {
         return Err("This Redis command is not allowed from script".into());
     }
+    commands::acl_cmd::check_script_call(srv, sc, idx, args)?;
     if spec.flags & commands::WRITE != 0 {
         if ctx.readonly {
             return Err("Write commands are not allowed from read-only scripts.".into());
@@ -263,6 +269,7 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
         sc
     });
     sc.db = c.db;
+    sc.user = c.user;
     sc.deny_blocking = true;
     sc.authenticated = true;
     let threshold: u128 = srv
@@ -276,9 +283,19 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
     };
     let eval_mode = spec.kind == VmKind::Eval;
     srv.scripting.running_eval = Some(eval_mode);
+    let caller_argv_mem = spec.keys.iter().chain(spec.args).map(|a| a.len()).sum();
+    let caller_cmd = match (eval_mode, spec.readonly) {
+        (true, false) => "eval",
+        (true, true) => "eval_ro",
+        (false, false) => "fcall",
+        (false, true) => "fcall_ro",
+    };
     let ctx = RunCtx {
         srv: srv as *mut Server,
         client: &mut *sc as *mut Client,
+        caller: &*c as *const Client,
+        caller_cmd,
+        caller_argv_mem,
         readonly: spec.readonly,
         eval_mode,
         funcname: spec.funcname,
