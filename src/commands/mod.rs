@@ -544,7 +544,9 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     // by EXEC or scripts were checked when queued / by the script call.
     // (A command refused inside MULTI is reported as such first, as Redis
     // checks CMD_NO_MULTI before the ACL.)
+    // The master's stream is never checked (its client has no user).
     if !srv.acl.unrestricted.get(c.user).copied().unwrap_or(true)
+        && !c.is_master
         && NESTING.with(|n| n.get()) == 0
         && !c.reexecuting
         && (c.multi.is_none() || spec.flags & NO_MULTI == 0)
