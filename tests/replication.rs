@@ -562,3 +562,44 @@ fn replica_aof_holds_the_synced_dataset() {
     drop(alone);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The handshake authenticates as `masteruser`; the master's stream is
+/// applied whatever the replica's own users may do.
+#[test]
+fn masteruser_and_acl_restricted_replica() {
+    let master = Server::start(&[]);
+    let mut m = master.conn();
+    let r = s(m.cmd(&[
+        "ACL",
+        "SETUSER",
+        "repl",
+        "on",
+        ">rpass",
+        "+psync",
+        "+replconf",
+        "+ping",
+        "+sync",
+    ]));
+    assert_eq!(r, "+OK\r\n");
+    let replica = Server::start(&[
+        "--replicaof",
+        "127.0.0.1",
+        &master.port().to_string(),
+        "--masteruser",
+        "repl",
+        "--masterauth",
+        "rpass",
+    ]);
+    wait_link_up(&replica);
+    let mut r = replica.conn();
+    let set = s(r.cmd(&["ACL", "SETUSER", "default", "resetkeys", "~allowed*"]));
+    assert_eq!(set, "+OK\r\n");
+    m.cmd(&["SET", "x", "1"]);
+    m.cmd(&["SET", "allowed:y", "2"]);
+    wait_caught_up(&master, &replica);
+    assert_eq!(s(r.cmd(&["DBSIZE"])), ":2\r\n");
+    assert_eq!(s(r.cmd(&["GET", "allowed:y"])), "$1\r\n2\r\n");
+    assert!(s(r.cmd(&["GET", "x"])).starts_with("-NOPERM"));
+    master.assert_no_panic();
+    replica.assert_no_panic();
+}
