@@ -1009,6 +1009,38 @@ mod example_file_tests {
     /// Directives whose behaviour ferrokv implements today; the rest are
     /// accepted and stored so existing config files and clients work.
     const ACTING: &[&str] = &[
+        // persistence, eviction, ACL, streams
+        "save",
+        "dbfilename",
+        "rdbcompression",
+        "rdbchecksum",
+        "stop-writes-on-bgsave-error",
+        "rdb-key-save-delay",
+        "rdb-del-sync-files",
+        "appendonly",
+        "appendfilename",
+        "appenddirname",
+        "appendfsync",
+        "no-appendfsync-on-rewrite",
+        "auto-aof-rewrite-percentage",
+        "auto-aof-rewrite-min-size",
+        "aof-load-truncated",
+        "aof-use-rdb-preamble",
+        "aof-rewrite-incremental-fsync",
+        "aof-timestamp-enabled",
+        "maxmemory-policy",
+        "maxmemory-samples",
+        "maxmemory-eviction-tenacity",
+        "lfu-log-factor",
+        "lfu-decay-time",
+        "lazyfree-lazy-expire",
+        "lazyfree-lazy-server-del",
+        "lazyfree-lazy-eviction",
+        "aclfile",
+        "acllog-max-len",
+        "acl-pubsub-default",
+        "stream-node-max-bytes",
+        "stream-node-max-entries",
         // replication
         "replicaof",
         "masterauth",
@@ -1073,7 +1105,7 @@ mod example_file_tests {
              # Every directive ferrokv accepts, with its built-in default. Directives\n\
              # preceded by '# [stored]' are accepted, validated and reported by CONFIG GET\n\
              # so existing redis.conf files and clients keep working, but the feature\n\
-             # behind them is not built yet (persistence, replication, collections...).\n\
+             # behind them is not built yet (cluster, TLS, modules, some tunables).\n\
              #\n\
              # Usage: ferrokv-server /path/to/this.conf [--directive value ...]\n\
              # Units: 1k = 1000 bytes, 1kb = 1024 bytes; m/mb and g/gb likewise.\n\
