@@ -159,24 +159,34 @@ pub fn authenticate(
     }
 }
 
+/// Why `user` may not run `args` (command `idx`), with the object the ACL
+/// log names (the command, or the key / channel refused); None = allowed.
+fn denial(srv: &Server, user: usize, idx: usize, args: &Args) -> Option<(Denied, Vec<u8>)> {
+    if srv.acl.unrestricted.get(user).copied().unwrap_or(true) {
+        return None;
+    }
+    let argv: Vec<&[u8]> = args.iter().collect();
+    let u = srv.acl.user(user)?;
+    let Err((reason, pos)) = srv.acl.check(u, idx, &argv) else {
+        return None;
+    };
+    let object = match reason {
+        Denied::Cmd => srv.acl.cmds[idx].fullname.as_bytes().to_vec(),
+        _ => argv.get(pos).map_or_else(Vec::new, |a| a.to_vec()),
+    };
+    Some((reason, object))
+}
+
 /// The permission check processCommand runs (only called for users
 /// without every permission).
 pub fn check_command(srv: &mut Server, c: &Client, idx: usize, args: &Args) -> CmdResult {
-    let argv: Vec<&[u8]> = args.iter().collect();
-    let Some(u) = srv.acl.user(c.user) else {
-        return Ok(());
-    };
-    let Err((reason, pos)) = srv.acl.check(u, idx, &argv) else {
+    let Some((reason, object)) = denial(srv, c.user, idx, args) else {
         return Ok(());
     };
     let ctx = if c.multi.is_some() {
         "multi"
     } else {
         "toplevel"
-    };
-    let object: Vec<u8> = match reason {
-        Denied::Cmd => srv.acl.cmds[idx].fullname.as_bytes().to_vec(),
-        _ => argv.get(pos).map_or_else(Vec::new, |a| a.to_vec()),
     };
     log_for_args(srv, c, reason, ctx, &object, None, args);
     Err(match reason {
@@ -188,22 +198,11 @@ pub fn check_command(srv: &mut Server, c: &Client, idx: usize, args: &Args) -> C
 
 /// EXEC re-checks each queued command: the rules may have changed since.
 pub fn recheck_queued(srv: &mut Server, c: &Client, args: &Args) -> CmdResult {
-    if srv.acl.unrestricted.get(c.user).copied().unwrap_or(true) {
-        return Ok(());
-    }
     let Some(idx) = srv.commands.resolve(args) else {
         return Ok(());
     };
-    let argv: Vec<&[u8]> = args.iter().collect();
-    let Some(u) = srv.acl.user(c.user) else {
+    let Some((reason, object)) = denial(srv, c.user, idx, args) else {
         return Ok(());
-    };
-    let Err((reason, pos)) = srv.acl.check(u, idx, &argv) else {
-        return Ok(());
-    };
-    let object: Vec<u8> = match reason {
-        Denied::Cmd => srv.acl.cmds[idx].fullname.as_bytes().to_vec(),
-        _ => argv.get(pos).map_or_else(Vec::new, |a| a.to_vec()),
     };
     log_for_args(srv, c, reason, "multi", &object, None, args);
     Err(error::acl_exec_changed(match reason {
@@ -221,19 +220,8 @@ pub fn check_script_call(
     idx: usize,
     args: &Args,
 ) -> Result<(), String> {
-    if srv.acl.unrestricted.get(sc.user).copied().unwrap_or(true) {
+    let Some((reason, object)) = denial(srv, sc.user, idx, args) else {
         return Ok(());
-    }
-    let argv: Vec<&[u8]> = args.iter().collect();
-    let Some(u) = srv.acl.user(sc.user) else {
-        return Ok(());
-    };
-    let Err((reason, pos)) = srv.acl.check(u, idx, &argv) else {
-        return Ok(());
-    };
-    let object: Vec<u8> = match reason {
-        Denied::Cmd => srv.acl.cmds[idx].fullname.as_bytes().to_vec(),
-        _ => argv.get(pos).map_or_else(Vec::new, |a| a.to_vec()),
     };
     // The log names the client that ran the script, not the script client.
     match crate::scripting::current_run() {

@@ -931,13 +931,9 @@ fn xclaim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             continue;
         }
         if !have_consumer {
-            match g.consumer_mut(cname) {
-                Some(cons) => cons.seen_time = now,
-                None => {
-                    g.create_consumer(cname, now);
-                    dirty += 1;
-                    created = true;
-                }
+            if g.touch_or_create_consumer(cname, now) {
+                dirty += 1;
+                created = true;
             }
             have_consumer = true;
         }
@@ -1068,13 +1064,9 @@ fn xautoclaim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             continue;
         }
         if !have_consumer {
-            match g.consumer_mut(cname) {
-                Some(cons) => cons.seen_time = now,
-                None => {
-                    g.create_consumer(cname, now);
-                    dirty += 1;
-                    created = true;
-                }
+            if g.touch_or_create_consumer(cname, now) {
+                dirty += 1;
+                created = true;
             }
             have_consumer = true;
         }

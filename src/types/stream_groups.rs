@@ -157,6 +157,18 @@ impl Group {
         }
     }
 
+    /// The consumer a claim acts for: marks an existing one as seen now,
+    /// or creates it. Returns whether it was created.
+    pub fn touch_or_create_consumer(&mut self, name: &[u8], now: i64) -> bool {
+        match self.consumer_mut(name) {
+            Some(cons) => {
+                cons.seen_time = now;
+                false
+            }
+            None => self.create_consumer(name, now),
+        }
+    }
+
     /// `streamCreateConsumer`: false when it already exists.
     pub fn create_consumer(&mut self, name: &[u8], now: i64) -> bool {
         match self.consumer_pos(name) {
