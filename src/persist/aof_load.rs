@@ -369,19 +369,7 @@ fn load_single(srv: &mut Server, dir: &Path, name: &str, aof_filename: &str) -> 
                 if li.aof_base {
                     info!("RDB is base AOF");
                 }
-                if li.empty_keys_skipped > 0 {
-                    info!(
-                        "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
-                        li.keys_loaded, li.keys_expired, li.empty_keys_skipped
-                    );
-                } else {
-                    info!(
-                        "Done loading RDB, keys loaded: {}, keys expired: {}.",
-                        li.keys_loaded, li.keys_expired
-                    );
-                }
-                srv.rdb.last_load_keys_loaded = li.keys_loaded;
-                srv.rdb.last_load_keys_expired = li.keys_expired;
+                crate::persist::rdb_server::record_load(srv, &li);
                 pos = cur.position() as usize;
                 if old_style {
                     info!("Reading the remaining AOF tail...");

@@ -237,6 +237,13 @@ pub fn load_file(srv: &mut Server) -> Result<Option<LoadInfo>, LoadError> {
     let r = rdb::load_rdb(srv, BufReader::with_capacity(1 << 16, f), false);
     srv.loading = false;
     let info = r?;
+    record_load(srv, &info);
+    Ok(Some(info))
+}
+
+/// Logs "Done loading RDB, ..." and keeps the counts for INFO
+/// (rdb_last_load_keys_loaded / _expired).
+pub fn record_load(srv: &mut Server, info: &LoadInfo) {
     if info.empty_keys_skipped > 0 {
         info!(
             "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
@@ -250,7 +257,6 @@ pub fn load_file(srv: &mut Server) -> Result<Option<LoadInfo>, LoadError> {
     }
     srv.rdb.last_load_keys_loaded = info.keys_loaded;
     srv.rdb.last_load_keys_expired = info.keys_expired;
-    Ok(Some(info))
 }
 
 /// loadDataFromDisk for RDB: exits the process on a corrupt file.

@@ -800,7 +800,10 @@ fn finish_full_sync(srv: &mut Server) {
         let _ = crate::persist::aof::start(srv, false);
     }
     let info = match res {
-        Ok(i) => i,
+        Ok(i) => {
+            crate::persist::rdb_server::record_load(srv, &i);
+            i
+        }
         Err(e) => {
             warn!(
                 "Failed trying to load the MASTER synchronization DB from disk, check server logs. ({:?})",
