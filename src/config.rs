@@ -356,6 +356,9 @@ pub struct Config {
     pub loglevel: u8,
     pub dynamic_hz: bool,
     pub lazyfree_lazy_expire: bool,
+    /// min-replicas-to-write / min-replicas-max-lag (checked on every write).
+    pub min_replicas_to_write: i64,
+    pub min_replicas_max_lag: i64,
     pub lazyfree_lazy_server_del: bool,
     // Collection encoding thresholds (Redis 7.0 names; *-ziplist-* aliases).
     pub list_max_listpack_size: i32,
@@ -554,6 +557,8 @@ impl Config {
             loglevel: 2,
             dynamic_hz: true,
             lazyfree_lazy_expire: false,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
             lazyfree_lazy_server_del: false,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
@@ -664,6 +669,8 @@ impl Config {
         self.hll_sparse_max_bytes = self.get_i64("hll-sparse-max-bytes") as usize;
         self.dynamic_hz = self.get_bool("dynamic-hz");
         self.lazyfree_lazy_expire = self.get_bool("lazyfree-lazy-expire");
+        self.min_replicas_to_write = self.get_i64("min-replicas-to-write");
+        self.min_replicas_max_lag = self.get_i64("min-replicas-max-lag");
         self.lazyfree_lazy_server_del = self.get_bool("lazyfree-lazy-server-del");
         self.list_max_listpack_size = self.get_i64("list-max-listpack-size") as i32;
         self.list_compress_depth = self.get_i64("list-compress-depth") as i32;

@@ -600,16 +600,8 @@ fn acked(srv: &Server, off: i64) -> i64 {
 
 /// min-replicas-to-write / min-replicas-max-lag: (configured, good count).
 pub fn good_replicas(srv: &Server) -> Option<(i64, i64)> {
-    let want = srv
-        .config
-        .get("min-replicas-to-write")
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(0);
-    let max_lag = srv
-        .config
-        .get("min-replicas-max-lag")
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(10);
+    let want = srv.config.min_replicas_to_write;
+    let max_lag = srv.config.min_replicas_max_lag;
     if want == 0 || max_lag == 0 {
         return None;
     }
