@@ -126,12 +126,13 @@ impl Db {
     /// on a replica, if the key is logically expired: see `set_expire_mode`).
     #[inline]
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
-        // Keys never expire while the AOF/RDB is loading (keyIsExpired).
-        if LOADING.load(std::sync::atomic::Ordering::Relaxed) {
-            return false;
-        }
         match self.get_expire(key) {
             Some(when) if when <= clock::now_ms() => {
+                // Keys never expire while the AOF/RDB is loading
+                // (keyIsExpired); checked only for keys past their time.
+                if LOADING.load(std::sync::atomic::Ordering::Relaxed) {
+                    return false;
+                }
                 match EXPIRE_MODE.with(|m| m.get()) {
                     EXPIRE_NEVER => return false,
                     EXPIRE_REPORT_ONLY => return true,

@@ -563,10 +563,14 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         finish_reply(c, reply_start);
         return;
     }
-    if let Some(e) = crate::replication::refuse_command(srv, c, spec.flags) {
-        reject(srv, c, Some(idx), &e);
-        finish_reply(c, reply_start);
-        return;
+    // Replica / min-replicas refusals: only possible with a master link or
+    // min-replicas-to-write set.
+    if srv.repl.link.is_some() || srv.config.min_replicas_to_write > 0 {
+        if let Some(e) = crate::replication::refuse_command(srv, c, spec.flags) {
+            reject(srv, c, Some(idx), &e);
+            finish_reply(c, reply_start);
+            return;
+        }
     }
     // maxmemory: evict first (performEvictions); if memory is still over
     // the limit, refuse commands that may grow it — and anything queued
@@ -598,9 +602,9 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         return;
     }
     // The master's stream is applied regardless (obey_client).
-    if (spec.flags & WRITE != 0 || spec.name == "ping")
+    if crate::persist::rdb_server::writes_denied(srv)
+        && (spec.flags & WRITE != 0 || spec.name == "ping")
         && !c.is_master
-        && crate::persist::rdb_server::writes_denied(srv)
     {
         reject(srv, c, Some(idx), &CmdError::Static(error::MISCONF));
         finish_reply(c, reply_start);
