@@ -216,8 +216,12 @@ pub fn unblock_by_request(srv: &mut Server, target: &mut Client, with_error: boo
     if unblock(srv, target).is_none() {
         return false;
     }
+    let waited = crate::replication::master::take_waiter(srv, target.id);
     if with_error {
         target.out.error(&CmdError::Static(error::UNBLOCKED));
+    } else if let Some(acks) = waited {
+        // WAIT: the replicas that acknowledged so far.
+        target.out.int(acks);
     } else {
         target.out.null_array();
     }

@@ -603,3 +603,34 @@ fn masteruser_and_acl_restricted_replica() {
     master.assert_no_panic();
     replica.assert_no_panic();
 }
+
+#[test]
+fn client_unblock_ends_a_wait_with_the_acks_so_far() {
+    let master = Server::start(&[]);
+    let replica = Server::start(&["--replicaof", "127.0.0.1", &master.port().to_string()]);
+    wait_link_up(&replica);
+    let mut m = master.conn();
+    assert_eq!(s(m.cmd(&["SET", "k", "v"])), "+OK\r\n");
+    let id = s(m.cmd(&["CLIENT", "ID"]));
+    let id = id.trim_start_matches(':').trim().to_string();
+    // Two replicas wanted, one exists: blocks forever.
+    m.send(&[b"WAIT", b"2", b"0"]);
+    let mut admin = master.conn();
+    let blocked = poll_until(Duration::from_secs(10), || {
+        info_field(&mut admin, "clients", "blocked_clients").as_deref() == Some("1")
+    });
+    assert!(blocked);
+    assert_eq!(s(admin.cmd(&["CLIENT", "UNBLOCK", &id])), ":1\r\n");
+    assert_eq!(s(m.read_reply()), ":1\r\n");
+    // With ERROR, the UNBLOCKED error instead.
+    m.send(&[b"WAIT", b"2", b"0"]);
+    let blocked = poll_until(Duration::from_secs(10), || {
+        info_field(&mut admin, "clients", "blocked_clients").as_deref() == Some("1")
+    });
+    assert!(blocked);
+    assert_eq!(s(admin.cmd(&["CLIENT", "UNBLOCK", &id, "ERROR"])), ":1\r\n");
+    assert_eq!(
+        s(m.read_reply()),
+        "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
+}

@@ -664,6 +664,15 @@ pub fn wait_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// Removes the WAIT of client `id` (CLIENT UNBLOCK), returning how many
+/// replicas acknowledged its offset so far — what the unblocked WAIT
+/// replies, as Redis's replyToBlockedClientTimedOut.
+pub fn take_waiter(srv: &mut Server, id: u64) -> Option<i64> {
+    let pos = srv.repl.waiters.iter().position(|w| w.id == id)?;
+    let w = srv.repl.waiters.remove(pos);
+    Some(acked(srv, w.offset))
+}
+
 /// Once per loop iteration: GETACK for WAIT, WAIT replies, RDB streaming.
 pub fn before_sleep(srv: &mut Server) {
     // Reap our snapshot child promptly (the cron also does, less often).
