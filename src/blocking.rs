@@ -14,6 +14,7 @@ use crate::client::Client;
 use crate::clock;
 use crate::commands::{self, Args};
 use crate::error::{self, CmdError};
+use crate::object::ObjType;
 use crate::server::Server;
 
 /// What a blocked client is waiting for.
@@ -142,8 +143,21 @@ pub fn serve_ready_keys(srv: &mut Server) -> Vec<usize> {
             };
             for t in waiting {
                 // Stop once the key is gone: the rest keep their place.
-                if !srv.dbs[db].exists(&key) {
+                let Some(ty) = srv.dbs[db].lookup_notouch(&key).map(|o| o.value.obj_type()) else {
                     break;
+                };
+                // A key that now holds another type (LPUSH, DEL, SET in one
+                // transaction) serves nobody waiting for a list, as Redis's
+                // handleClientsBlockedOnKeys checks the type first.
+                let waits_for = srv
+                    .clients
+                    .get(t)
+                    .and_then(|s| s.as_deref())
+                    .and_then(|c| c.blocked.as_ref())
+                    .and_then(|st| st.argv.first())
+                    .and_then(|name| awaited_type(name));
+                if waits_for.is_some_and(|want| want != ty) {
+                    continue;
                 }
                 let Some(mut c) = srv.clients.get_mut(t).and_then(|s| s.take()) else {
                     continue;
@@ -164,6 +178,17 @@ pub fn serve_ready_keys(srv: &mut Server) -> Vec<usize> {
         }
     }
     served
+}
+
+/// The value type a blocking command waits for.
+fn awaited_type(cmd: &[u8]) -> Option<ObjType> {
+    let lower = cmd.to_ascii_lowercase();
+    Some(match lower.as_slice() {
+        b"blpop" | b"brpop" | b"brpoplpush" | b"blmove" | b"blmpop" => ObjType::List,
+        b"bzpopmin" | b"bzpopmax" | b"bzmpop" => ObjType::ZSet,
+        b"xread" | b"xreadgroup" => ObjType::Stream,
+        _ => return None,
+    })
 }
 
 /// Runs a blocked command again from its owned argv.

@@ -264,3 +264,24 @@ fn many_waiters_on_many_keys_get_each_element_once() {
     assert_eq!(blocked_clients(&mut ctl), 0);
     srv.assert_no_panic();
 }
+
+/// Redis's list.tcl "BLPOP, LPUSH + DEL + SET should not awake blocked
+/// client": a key that holds a string by the time the transaction ends
+/// serves nobody; the client stays blocked for the next real push.
+#[test]
+fn a_key_replaced_by_another_type_does_not_wake_list_waiters() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    let mut waiter = srv.conn();
+    waiter.send(&[b"BLPOP", b"list", b"0"]);
+    wait_blocked(&mut c, 1);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["LPUSH", "list", "a"]);
+    c.cmd(&["DEL", "list"]);
+    c.cmd(&["SET", "list", "foo"]);
+    assert_eq!(reply_str(&c.cmd(&["EXEC"])), "*3\r\n:1\r\n:1\r\n+OK\r\n");
+    wait_blocked(&mut c, 1);
+    c.cmd(&["DEL", "list"]);
+    c.cmd(&["LPUSH", "list", "b"]);
+    assert_eq!(reply_str(&waiter.read_reply()), pair("list", "b"));
+}
