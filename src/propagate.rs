@@ -144,6 +144,7 @@ pub fn after_command(
     wrote: bool,
     self_propagates: bool,
     outermost: bool,
+    touches_arbitrary_keys: bool,
 ) {
     queue_expired(srv);
     let prevent = std::mem::take(&mut srv.prop.prevent_current);
@@ -152,13 +153,19 @@ pub fn after_command(
         push(srv, db, &argv, TO_ALL);
     }
     if outermost {
-        flush(srv);
+        // SCAN / RANDOMKEY (CMD_TOUCHES_ARBITRARY_KEYS) may expire many
+        // keys: their DELs go out one by one, like active expiry's.
+        flush_unit(srv, !touches_arbitrary_keys);
     }
 }
 
 /// Hands the queued unit to its targets: one command as is, several
 /// wrapped in MULTI/EXEC (in the first command's db).
 pub fn flush(srv: &mut Server) {
+    flush_unit(srv, true);
+}
+
+fn flush_unit(srv: &mut Server, transaction: bool) {
     if srv.prop.ops.is_empty() {
         return;
     }
@@ -169,7 +176,7 @@ pub fn flush(srv: &mut Server) {
         if mine.is_empty() {
             continue;
         }
-        let wrap = mine.len() > 1;
+        let wrap = transaction && mine.len() > 1;
         let first_db = mine[0].db;
         if wrap {
             feed(srv, target, first_db, b"*1\r\n$5\r\nMULTI\r\n");

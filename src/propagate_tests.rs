@@ -262,3 +262,17 @@ fn nothing_is_queued_without_a_target() {
     assert!(h.run(&["SET", "k", "v", "EX", "10"]).is_empty());
     assert!(h.run(&["SPOP", "nokey"]).is_empty());
 }
+
+#[test]
+fn scan_and_randomkey_expire_keys_without_a_transaction() {
+    let mut h = Harness::new();
+    h.srv.active_expire_enabled = false;
+    for k in ["a", "b"] {
+        h.run(&["SET", k, "1"]);
+        h.srv.dbs[0].set_expire(k.as_bytes(), now_ms() - 10);
+    }
+    let mut out = h.run(&["SCAN", "0"]);
+    out.sort();
+    // Redis 7.0.15 (CMD_TOUCHES_ARBITRARY_KEYS): no MULTI/EXEC around them.
+    assert_eq!(out, vec!["DEL a", "DEL b"]);
+}

@@ -212,7 +212,6 @@ fn scan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             break;
         }
     }
-    let now = clock::now_ms();
     found.retain(|k| {
         if let Some(p) = pattern {
             if !string_match(p, k, false) {
@@ -230,7 +229,8 @@ fn scan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
                 return false;
             }
         }
-        !matches!(db.get_expire(k), Some(w) if w <= now)
+        // Expired keys are filtered out and deleted (expireIfNeeded).
+        !db.expire_if_needed(k)
     });
     c.out.array(2);
     c.out.bulk_str(&cur.to_string());

@@ -668,6 +668,7 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
             srv.dirty != dirty_before,
             !propagates_effects_only(spec.name),
             depth == 0,
+            matches!(spec.name, "scan" | "randomkey"),
         );
     }
     let dur_us = start.elapsed().as_micros() as u64;
