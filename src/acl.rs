@@ -1007,14 +1007,18 @@ pub fn key_refs(c: &CmdInfo, args: &[&[u8]]) -> Vec<(usize, u8)> {
                 "georadiusbymember" => 5,
                 _ => 2,
             };
+            // Only the last STORE counts, as SORT itself uses the last one
+            // (sortGetKeys / georadiusGetKeys).
+            let mut store = None;
             while i + 1 < argc {
                 let a = args[i];
                 if a.eq_ignore_ascii_case(b"STORE") || a.eq_ignore_ascii_case(b"STOREDIST") {
-                    v.push((i + 1, PERM_WRITE));
+                    store = Some(i + 1);
                     i += 1;
                 }
                 i += 1;
             }
+            v.extend(store.map(|p| (p, PERM_WRITE)));
             return v;
         }
         "xread" | "xreadgroup" => {

@@ -21,6 +21,9 @@ pub const TO_AOF: u8 = 1;
 /// Propagate to replicas (and the backlog).
 pub const TO_REPL: u8 = 2;
 pub const TO_ALL: u8 = TO_AOF | TO_REPL;
+/// A `db` for `feed` that selects nothing (the EXEC closing a unit, as
+/// Redis propagates it with dbid -1).
+pub const NO_DB: usize = usize::MAX;
 
 struct PendingOp {
     db: usize,
@@ -185,7 +188,7 @@ fn flush_unit(srv: &mut Server, transaction: bool) {
             feed(srv, target, op.db, &buf[op.start..op.end]);
         }
         if wrap {
-            feed(srv, target, first_db, b"*1\r\n$4\r\nEXEC\r\n");
+            feed(srv, target, NO_DB, b"*1\r\n$4\r\nEXEC\r\n");
         }
     }
     // Reuse the allocation for the next unit.

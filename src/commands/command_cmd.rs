@@ -4,7 +4,7 @@
 
 use super::{
     container, reply_status_lines, spec, Args, CommandSpec, CommandTable, Entry, Group, FLAG_NAMES,
-    LOADING, NOKEYS, NO_MANDATORY_KEYS, READONLY, STALE, WRITE,
+    LOADING, MOVABLE_KEYS, NOKEYS, NO_MANDATORY_KEYS, READONLY, STALE, WRITE,
 };
 use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
@@ -442,14 +442,28 @@ fn getkeys_common(
             .ok_or(CmdError::Static(error::INVALID_COMMAND_SPECIFIED))?;
     }
     let s = t.entries[idx].spec;
-    if s.first_key <= 0 {
+    let movable = s.flags & MOVABLE_KEYS != 0;
+    if s.first_key <= 0 && !movable {
         return Err(CmdError::Static(error::COMMAND_NO_KEYS));
     }
     let arity = s.arity;
     if (arity > 0 && arity as usize != n) || (n as i32) < -arity {
         return Err(CmdError::Static(error::INVALID_COMMAND_ARGC));
     }
-    let keys = key_positions(s, n);
+    let keys = if movable {
+        // Keys found by parsing the arguments (numkeys, STORE, STREAMS...),
+        // the same extraction ACL checks use (getKeysFromCommand).
+        let argv: Vec<&[u8]> = (2..args.len()).map(|i| args.get(i)).collect();
+        let mut pos: Vec<usize> = crate::acl::key_refs(&srv.acl.cmds[idx], &argv)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        pos.sort_unstable();
+        pos.dedup();
+        pos
+    } else {
+        key_positions(s, n)
+    };
     if keys.is_empty() && s.flags & NO_MANDATORY_KEYS == 0 {
         return Err(CmdError::Static(error::INVALID_COMMAND_ARGS));
     }

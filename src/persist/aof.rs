@@ -271,7 +271,7 @@ pub fn feed(srv: &mut Server, db: usize, cmd: &[u8]) {
             }
         }
     }
-    if db as i64 != a.selected_db {
+    if db != crate::propagate::NO_DB && db as i64 != a.selected_db {
         a.selected_db = db as i64;
         if accept {
             let s = db.to_string();

@@ -190,7 +190,7 @@ pub fn feed(srv: &mut Server, db: usize, cmd: &[u8]) {
     if srv.repl.backlog.is_none() || srv.repl.is_replica() {
         return;
     }
-    if srv.repl.seldb != Some(db) {
+    if db != crate::propagate::NO_DB && srv.repl.seldb != Some(db) {
         let mut sel = Vec::with_capacity(24);
         let dbs = db.to_string();
         crate::propagate::encode_command(&mut sel, &[b"SELECT", dbs.as_bytes()]);
