@@ -665,3 +665,11 @@ pub fn xclaim_bad_option(opt: &[u8]) -> CmdError {
         String::from_utf8_lossy(opt)
     )))
 }
+
+/// XREAD / XREADGROUP with BLOCK called from a script.
+pub fn block_from_script(cmd: &str) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR {} command is not allowed with BLOCK option from scripts",
+        cmd
+    ))
+}
