@@ -392,3 +392,34 @@ fn redis_py_pubsub_resp2_and_resp3() {
     );
     srv.assert_no_panic();
 }
+
+/// Redis's pubsub.tcl "PubSub messages with CLIENT REPLY OFF": in RESP3 the
+/// (un)subscribe confirmations and messages are pushes, delivered even
+/// with replies switched off.
+#[test]
+fn resp3_pushes_arrive_with_client_reply_off() {
+    let srv = Server::start(&[]);
+    let mut sub = srv.conn();
+    sub.cmd(&["HELLO", "3"]);
+    sub.send(&[b"CLIENT", b"REPLY", b"OFF"]);
+    sub.send(&[b"SUBSCRIBE", b"channel"]);
+    assert_eq!(
+        sub.read_reply(),
+        b">3\r\n$9\r\nsubscribe\r\n$7\r\nchannel\r\n:1\r\n".to_vec()
+    );
+    let mut c = srv.conn();
+    assert_eq!(c.cmd(&["PUBLISH", "channel", "hello"]), b":1\r\n".to_vec());
+    assert_eq!(
+        sub.read_reply(),
+        b">3\r\n$7\r\nmessage\r\n$7\r\nchannel\r\n$5\r\nhello\r\n".to_vec()
+    );
+    sub.send(&[b"UNSUBSCRIBE", b"channel"]);
+    assert_eq!(
+        sub.read_reply(),
+        b">3\r\n$11\r\nunsubscribe\r\n$7\r\nchannel\r\n:0\r\n".to_vec()
+    );
+    // Ordinary replies stay off.
+    sub.send(&[b"PING"]);
+    sub.send(&[b"CLIENT", b"REPLY", b"ON"]);
+    assert_eq!(sub.read_reply(), b"+OK\r\n".to_vec());
+}

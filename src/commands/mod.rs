@@ -722,6 +722,25 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
             srv.latency_add(ev, ms);
         }
     }
+    // RESP3 (un)subscribe confirmations are push messages, which CLIENT
+    // REPLY OFF/SKIP does not silence (Redis's CLIENT_PUSHING).
+    let pushes = c.out.resp == 3
+        && result.is_ok()
+        && matches!(
+            spec.name,
+            "subscribe"
+                | "psubscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "punsubscribe"
+                | "sunsubscribe"
+        );
+    if pushes {
+        if c.reply_mode == ReplyMode::Skip {
+            c.reply_mode = ReplyMode::On;
+        }
+        return;
+    }
     finish_reply(c, reply_start);
 }
 
