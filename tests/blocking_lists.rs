@@ -285,3 +285,18 @@ fn a_key_replaced_by_another_type_does_not_wake_list_waiters() {
     c.cmd(&["LPUSH", "list", "b"]);
     assert_eq!(reply_str(&waiter.read_reply()), pair("list", "b"));
 }
+
+/// Redis's list.tcl "SWAPDB awakes blocked client".
+#[test]
+fn swapdb_serves_clients_blocked_on_a_key_that_arrives() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    c.cmd(&["SELECT", "1"]);
+    c.cmd(&["RPUSH", "k", "hello"]);
+    let mut waiter = srv.conn();
+    waiter.cmd(&["SELECT", "9"]);
+    waiter.send(&[b"BRPOP", b"k", b"0"]);
+    wait_blocked(&mut c, 1);
+    assert_eq!(reply_str(&c.cmd(&["SWAPDB", "1", "9"])), "+OK\r\n");
+    assert_eq!(reply_str(&waiter.read_reply()), pair("k", "hello"));
+}

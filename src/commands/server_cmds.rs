@@ -310,6 +310,19 @@ fn swapdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         std::mem::swap(&mut d1.expires, &mut d2.expires);
         std::mem::swap(&mut d1.avg_ttl, &mut d2.avg_ttl);
         std::mem::swap(&mut d1.expires_cursor, &mut d2.expires_cursor);
+        // Clients blocked on a key that now exists in their db are served
+        // (scanDatabaseForReadyKeys).
+        let waiting: Vec<(usize, Vec<u8>)> = srv
+            .blocking_keys
+            .keys()
+            .filter(|(db, _)| *db == lo || *db == hi)
+            .cloned()
+            .collect();
+        for (db, key) in waiting {
+            if srv.dbs[db].exists(&key) {
+                crate::blocking::signal_key_ready(srv, db, &key);
+            }
+        }
     }
     srv.dirty += 1;
     c.out.ok();
