@@ -673,3 +673,8 @@ pub fn block_from_script(cmd: &str) -> CmdError {
         cmd
     ))
 }
+
+/// FUNCTION LOAD with an argument other than REPLACE before the code.
+pub fn unknown_option_given(opt: &str) -> CmdError {
+    CmdError::Formatted(format!("ERR Unknown option given: {}", opt))
+}

@@ -376,19 +376,17 @@ fn script_help(_srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
 // ---- FUNCTION -----------------------------------------------------------------
 
 fn function_load(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    let (replace, code) = if args.len() == 4 {
-        if !args.is(2, "replace") {
-            return Err(error::custom(format!(
-                "ERR Unknown option given: {}",
-                args.str_lossy(2)
-            )));
+    // FUNCTION LOAD [REPLACE]... code: every argument before the code must
+    // be REPLACE (functionLoadCommand).
+    let last = args.len() - 1;
+    let mut replace = false;
+    for i in 2..last {
+        if !args.is(i, "replace") {
+            return Err(error::unknown_option_given(&args.str_lossy(i)));
         }
-        (true, args.get(3))
-    } else if args.len() == 3 {
-        (false, args.get(2))
-    } else {
-        return Err(error::wrong_arity("function|load"));
-    };
+        replace = true;
+    }
+    let code = args.get(last);
     let name = srv.scripting.functions.load(code, replace)?;
     srv.dirty += 1;
     c.out.bulk(name.as_bytes());
