@@ -36,7 +36,7 @@ pub struct Library {
 pub struct Functions {
     pub vm: Vm,
     pub libs: BTreeMap<String, Library>,
-    /// function name -> library name.
+    /// lowercased function name -> library name (names are case-insensitive).
     pub index: HashMap<String, String>,
     /// Registry ref of the load-time globals table.
     load_env_ref: c_int,
@@ -109,9 +109,14 @@ impl Functions {
     }
 
     /// Looks a function up: (library, info).
+    /// Function names are case-insensitive, as Redis's functions dict.
     pub fn get(&self, name: &str) -> Option<&FunctionInfo> {
-        let lib = self.index.get(name)?;
-        self.libs.get(lib)?.functions.get(name)
+        let lib = self.libs.get(self.index.get(&name.to_ascii_lowercase())?)?;
+        lib.functions.get(name).or_else(|| {
+            lib.functions
+                .values()
+                .find(|f| f.name.eq_ignore_ascii_case(name))
+        })
     }
 
     /// Switches the globals proxy's lookup table (upvalue 1 of its __index)
@@ -191,7 +196,7 @@ impl Functions {
             return Err(CmdError::Static(error::FUNCTION_NONE_REGISTERED));
         }
         for fname in functions.keys() {
-            if let Some(owner) = self.index.get(fname) {
+            if let Some(owner) = self.index.get(&fname.to_ascii_lowercase()) {
                 if *owner != name {
                     unref_all(&functions);
                     return Err(error::custom(format!(
@@ -203,13 +208,13 @@ impl Functions {
         }
         if let Some(old) = self.libs.remove(&name) {
             for f in old.functions.values() {
-                self.index.remove(&f.name);
+                self.index.remove(&f.name.to_ascii_lowercase());
                 // SAFETY: refs owned by the replaced library.
                 unsafe { ffi::luaL_unref(l, ffi::LUA_REGISTRYINDEX, f.fn_ref) };
             }
         }
         for fname in functions.keys() {
-            self.index.insert(fname.clone(), name.clone());
+            self.index.insert(fname.to_ascii_lowercase(), name.clone());
         }
         self.libs.insert(
             name.clone(),
@@ -228,7 +233,7 @@ impl Functions {
             return false;
         };
         for f in lib.functions.values() {
-            self.index.remove(&f.name);
+            self.index.remove(&f.name.to_ascii_lowercase());
             // SAFETY: refs owned by the deleted library.
             unsafe { ffi::luaL_unref(self.vm.l, ffi::LUA_REGISTRYINDEX, f.fn_ref) };
         }
