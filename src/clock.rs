@@ -30,9 +30,10 @@ pub fn wall_us() -> i64 {
 /// Refreshes the cached time from the OS wall clock (cron, startup).
 #[inline]
 pub fn update() -> i64 {
-    let ms = wall_ms();
+    let us = wall_us();
+    let ms = us / 1000;
     store(ms);
-    thread_local_base_reset(ms);
+    thread_local_base_reset(us);
     ms
 }
 
@@ -43,12 +44,13 @@ fn store(ms: i64) {
 }
 
 thread_local! {
-    /// (wall ms, monotonic instant) pair the per-command clock derives from.
+    /// (wall µs, monotonic instant) pair the per-command clock derives from
+    /// (µs, so that truncation never puts it a millisecond behind the OS).
     static BASE: std::cell::Cell<Option<(i64, std::time::Instant)>> = const { std::cell::Cell::new(None) };
 }
 
-fn thread_local_base_reset(ms: i64) {
-    BASE.with(|b| b.set(Some((ms, std::time::Instant::now()))));
+fn thread_local_base_reset(us: i64) {
+    BASE.with(|b| b.set(Some((us, std::time::Instant::now()))));
 }
 
 /// Refreshes the cached time from a monotonic reading the caller already
@@ -57,7 +59,9 @@ fn thread_local_base_reset(ms: i64) {
 #[inline]
 pub fn update_from(now: std::time::Instant) -> i64 {
     let ms = match BASE.with(|b| b.get()) {
-        Some((base_ms, base)) => base_ms + now.saturating_duration_since(base).as_millis() as i64,
+        Some((base_us, base)) => {
+            (base_us + now.saturating_duration_since(base).as_micros() as i64) / 1000
+        }
         None => return update(),
     };
     store(ms);

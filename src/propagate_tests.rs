@@ -110,6 +110,7 @@ fn relative_expires_become_absolute() {
     let out = h.run(&["GETEX", "g", "PX", "100000"]);
     assert!(out[0].starts_with("PEXPIREAT g "), "{:?}", out);
     assert_eq!(h.run(&["GETEX", "g", "PERSIST"]), vec!["PERSIST g"]);
+    assert_eq!(h.run(&["GETDEL", "g"]), vec!["DEL g"]);
     assert!(h.run(&["GETEX", "g"]).is_empty());
 }
 

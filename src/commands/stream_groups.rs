@@ -373,7 +373,9 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
                     from = g.last_id;
                 }
             }
-        } else if s.last_id > gt {
+        } else if s.edge_id(false).is_some_and(|maxid| maxid > gt) {
+            // The last entry still present, not last_id: entries deleted
+            // after `gt` leave nothing to serve (no empty reply; block).
             serve = true;
         }
         if !serve {

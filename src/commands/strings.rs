@@ -317,6 +317,12 @@ fn getdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         db.delete(a.get(1));
         srv.dirty += 1;
         notify::event(srv, c, notify::GENERIC, "del", a.get(1));
+        // Propagated as the deletion it is (DEL, or UNLINK with
+        // lazyfree-lazy-user-del), as Redis 7.0 does.
+        if srv.prop.active() {
+            let del = propagate::del_command(srv.config.get_bool("lazyfree-lazy-user-del"));
+            propagate::rewrite(srv, c.db, &[del, a.get(1)]);
+        }
     }
     Ok(())
 }
