@@ -613,7 +613,9 @@ fn client_unblock_ends_a_wait_with_the_acks_so_far() {
     assert_eq!(s(m.cmd(&["SET", "k", "v"])), "+OK\r\n");
     let id = s(m.cmd(&["CLIENT", "ID"]));
     let id = id.trim_start_matches(':').trim().to_string();
-    // Two replicas wanted, one exists: blocks forever.
+    // The one replica has acknowledged the write...
+    assert_eq!(s(m.cmd(&["WAIT", "1", "10000"])), ":1\r\n");
+    // ...but two are wanted: blocks forever.
     m.send(&[b"WAIT", b"2", b"0"]);
     let mut admin = master.conn();
     let blocked = poll_until(Duration::from_secs(10), || {
