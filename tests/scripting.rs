@@ -418,3 +418,29 @@ fn busy_script_kill() {
     assert_eq!(reply, b"$4\r\ndone\r\n");
     srv.assert_no_panic();
 }
+
+/// FUNCTION STATS names the running FCALL with its arguments (Redis's
+/// functions.tcl "test function kill"), and FUNCTION KILL stops it.
+#[test]
+fn function_stats_shows_the_running_fcall() {
+    let srv = Server::start(&["--busy-reply-threshold", "100"]);
+    let mut admin = srv.conn();
+    let lib = "#!lua name=spin\nredis.register_function('spin', function() local i = 0 while true do i = i + 1 end end)";
+    assert_eq!(admin.cmd_str(&["FUNCTION", "LOAD", lib]), "$4\r\nspin\r\n");
+    let mut runner = srv.conn();
+    runner.send(&[b"FCALL", b"spin", b"0"]);
+    let mut stats = String::new();
+    let running = common::poll_until(Duration::from_secs(10), || {
+        stats = admin.cmd_str(&["FUNCTION", "STATS"]);
+        stats.contains("$4\r\nname\r\n")
+    });
+    assert!(running, "{}", stats);
+    assert!(
+        stats.contains("$7\r\ncommand\r\n*3\r\n$5\r\nFCALL\r\n$4\r\nspin\r\n$1\r\n0\r\n"),
+        "{}",
+        stats
+    );
+    assert_eq!(admin.cmd_str(&["FUNCTION", "KILL"]), "+OK\r\n");
+    let reply = String::from_utf8_lossy(&runner.read_reply()).into_owned();
+    assert!(reply.starts_with("-ERR Script killed by user"), "{}", reply);
+}

@@ -238,6 +238,7 @@ fn eval_generic(
             args: &argv,
             readonly,
             funcname: sha,
+            call_argv: Vec::new(),
         },
     )
 }
@@ -288,6 +289,7 @@ fn fcall_generic(srv: &mut Server, c: &mut Client, args: &Args, ro: bool) -> Cmd
             args: &argv,
             readonly,
             funcname: name,
+            call_argv: args.to_vec(),
         },
     )
 }
@@ -493,6 +495,9 @@ fn function_restore(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult 
         Append,
         Replace,
     }
+    if args.len() > 4 {
+        return Err(error::subcommand_syntax(args.get(1), &args.str_lossy(0)));
+    }
     let policy = if args.len() == 3 {
         Policy::Append
     } else if args.len() == 4 && args.is(3, "flush") {
@@ -555,7 +560,10 @@ fn function_stats(srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
             c.out.bulk(b"name");
             c.out.bulk(ctx.funcname.as_bytes());
             c.out.bulk(b"command");
-            c.out.array(0);
+            c.out.array(ctx.call_argv.len());
+            for a in &ctx.call_argv {
+                c.out.bulk(a);
+            }
             c.out.bulk(b"duration_ms");
             c.out.int(ctx.start.elapsed().as_millis() as i64);
         }

@@ -185,6 +185,8 @@ pub struct RunCtx {
     /// Its command ("eval", "fcall_ro"...) and argument bytes.
     pub caller_cmd: &'static str,
     pub caller_argv_mem: usize,
+    /// The FCALL command as sent (FUNCTION STATS); empty for EVAL.
+    pub call_argv: Vec<Vec<u8>>,
     /// Writes are refused (EVAL_RO, FCALL_RO, no-writes).
     pub readonly: bool,
     pub eval_mode: bool,
@@ -259,6 +261,8 @@ pub struct RunSpec<'a> {
     pub args: &'a [&'a [u8]],
     pub readonly: bool,
     pub funcname: String,
+    /// The FCALL command as sent (FUNCTION STATS shows it); empty for EVAL.
+    pub call_argv: Vec<Vec<u8>>,
 }
 
 /// Runs a compiled script/function and writes its reply (or error) to `c`.
@@ -296,6 +300,7 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
         caller: &*c as *const Client,
         caller_cmd,
         caller_argv_mem,
+        call_argv: spec.call_argv,
         readonly: spec.readonly,
         eval_mode,
         funcname: spec.funcname,
