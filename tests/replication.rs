@@ -636,3 +636,19 @@ fn client_unblock_ends_a_wait_with_the_acks_so_far() {
         "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
     );
 }
+
+/// Redis's multi.tcl "MULTI / EXEC with REPLICAOF": a transaction that
+/// demotes the master still runs to the end, and is not propagated past
+/// the demotion.
+#[test]
+fn replicaof_inside_a_transaction_does_not_fail_the_rest() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SET", "foo2", "bar"]);
+    c.cmd(&["REPLICAOF", "localhost", "9999"]);
+    c.cmd(&["SET", "foo3", "bar"]);
+    assert_eq!(s(c.cmd(&["EXEC"])), "*3\r\n+OK\r\n+OK\r\n+OK\r\n");
+    assert!(s(c.cmd(&["SET", "foo4", "bar"])).starts_with("-READONLY"));
+    assert_eq!(s(c.cmd(&["REPLICAOF", "NO", "ONE"])), "+OK\r\n");
+}

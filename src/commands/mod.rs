@@ -565,7 +565,10 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     }
     // Replica / min-replicas refusals: only possible with a master link or
     // min-replicas-to-write set.
-    if srv.repl.link.is_some() || srv.config.min_replicas_to_write > 0 {
+    // Commands run by EXEC were checked when queued (and EXEC itself is
+    // checked): a REPLICAOF inside the transaction does not fail the rest.
+    let inside_exec = NESTING.with(|n| n.get()) > 0 && crate::scripting::current_run().is_none();
+    if (srv.repl.link.is_some() || srv.config.min_replicas_to_write > 0) && !inside_exec {
         if let Some(e) = crate::replication::refuse_command(srv, c, spec.flags) {
             reject(srv, c, Some(idx), &e);
             finish_reply(c, reply_start);
