@@ -652,3 +652,24 @@ fn replicaof_inside_a_transaction_does_not_fail_the_rest() {
     assert!(s(c.cmd(&["SET", "foo4", "bar"])).starts_with("-READONLY"));
     assert_eq!(s(c.cmd(&["REPLICAOF", "NO", "ONE"])), "+OK\r\n");
 }
+
+/// Redis's multi.tcl "exec with write commands and state change": EXEC of
+/// queued writes is refused when min-replicas-to-write is not met anymore.
+#[test]
+fn exec_of_writes_is_refused_without_enough_replicas() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    let mut admin = srv.conn();
+    c.cmd(&["SET", "xx", "1"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["INCR", "xx"]);
+    admin.cmd(&["CONFIG", "SET", "min-replicas-to-write", "2"]);
+    let e = s(c.cmd(&["EXEC"]));
+    assert!(
+        e.starts_with("-EXECABORT") && e.contains("NOREPLICAS"),
+        "{}",
+        e
+    );
+    admin.cmd(&["CONFIG", "SET", "min-replicas-to-write", "0"]);
+    assert_eq!(s(c.cmd(&["GET", "xx"])), "$1\r\n1\r\n");
+}

@@ -455,6 +455,18 @@ thread_local! {
     static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
+/// The union of the flags of the commands queued in the client's
+/// transaction (Redis's mstate.cmd_flags).
+fn queued_flags(srv: &Server, c: &Client) -> u32 {
+    let Some(m) = c.multi.as_ref() else {
+        return 0;
+    };
+    m.commands
+        .iter()
+        .filter_map(|argv| argv.first().and_then(|name| srv.commands.lookup(name)))
+        .fold(0, |acc, i| acc | srv.commands.entries[i].spec.flags)
+}
+
 /// Does the client's queued transaction hold a command that may grow
 /// memory (EXEC is refused under OOM then, as Redis's cmd_flags check)?
 fn multi_has_denyoom(srv: &Server, c: &Client) -> bool {
@@ -569,7 +581,14 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     // checked): a REPLICAOF inside the transaction does not fail the rest.
     let inside_exec = NESTING.with(|n| n.get()) > 0 && crate::scripting::current_run().is_none();
     if (srv.repl.link.is_some() || srv.config.min_replicas_to_write > 0) && !inside_exec {
-        if let Some(e) = crate::replication::refuse_command(srv, c, spec.flags) {
+        // EXEC counts as the commands it will run (a write inside makes it
+        // a write: NOREPLICAS / READONLY apply to it).
+        let flags = if spec.name == "exec" {
+            spec.flags | queued_flags(srv, c)
+        } else {
+            spec.flags
+        };
+        if let Some(e) = crate::replication::refuse_command(srv, c, flags) {
             reject(srv, c, Some(idx), &e);
             finish_reply(c, reply_start);
             return;
