@@ -242,6 +242,25 @@ fn flush_props(srv: &mut Server, db: usize, props: &[Vec<Vec<u8>>]) {
     }
 }
 
+/// The end of XCLAIM / XAUTOCLAIM: counts the changes, announces a
+/// consumer it created, and propagates what it queued instead of itself.
+fn finish_claim(
+    srv: &mut Server,
+    c: &mut Client,
+    key: &[u8],
+    dirty: u64,
+    created: bool,
+    props: &[Vec<Vec<u8>>],
+) -> CmdResult {
+    srv.dirty += dirty;
+    if created {
+        notify::event(srv, c, notify::STREAM, "xgroup-createconsumer", key);
+    }
+    flush_props(srv, c.db, props);
+    propagate::prevent_current(srv);
+    Ok(())
+}
+
 pub(super) fn xread(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     read_generic(srv, c, a, false)
 }
@@ -979,13 +998,7 @@ fn xclaim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         dirty += 1;
     }
     c.out.set_array(d, n);
-    srv.dirty += dirty;
-    if created {
-        notify::event(srv, c, notify::STREAM, "xgroup-createconsumer", key);
-    }
-    flush_props(srv, c.db, &props);
-    propagate::prevent_current(srv);
-    Ok(())
+    finish_claim(srv, c, key, dirty, created, &props)
 }
 
 fn xautoclaim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
@@ -1112,13 +1125,7 @@ fn xautoclaim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     for id in deleted {
         c.out.bulk(id.format().as_bytes());
     }
-    srv.dirty += dirty;
-    if created {
-        notify::event(srv, c, notify::STREAM, "xgroup-createconsumer", key);
-    }
-    flush_props(srv, c.db, &props);
-    propagate::prevent_current(srv);
-    Ok(())
+    finish_claim(srv, c, key, dirty, created, &props)
 }
 
 fn xinfo(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
