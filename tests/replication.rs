@@ -673,3 +673,34 @@ fn exec_of_writes_is_refused_without_enough_replicas() {
     admin.cmd(&["CONFIG", "SET", "min-replicas-to-write", "0"]);
     assert_eq!(s(c.cmd(&["GET", "xx"])), "$1\r\n1\r\n");
 }
+
+/// Redis's multi.tcl "exec with read commands and stale replica state
+/// change": reads queued while the link was up are refused at EXEC once
+/// the replica is stale and replica-serve-stale-data is no.
+#[test]
+fn exec_of_reads_is_refused_on_a_stale_replica() {
+    let master = RealRedis::start();
+    let replica = Server::start(&[
+        "--replicaof",
+        "127.0.0.1",
+        &master.port().to_string(),
+        "--replica-serve-stale-data",
+        "no",
+    ]);
+    wait_link_up(&replica);
+    let mut c = replica.conn();
+    c.cmd(&["MULTI"]);
+    assert_eq!(s(c.cmd(&["GET", "xx"])), "+QUEUED\r\n");
+    drop(master);
+    let mut probe = replica.conn();
+    let down = poll_until(Duration::from_secs(20), || {
+        info_field(&mut probe, "replication", "master_link_status").as_deref() == Some("down")
+    });
+    assert!(down);
+    let e = s(c.cmd(&["EXEC"]));
+    assert!(
+        e.starts_with("-EXECABORT") && e.contains("MASTERDOWN"),
+        "{}",
+        e
+    );
+}

@@ -455,16 +455,20 @@ thread_local! {
     static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-/// The union of the flags of the commands queued in the client's
-/// transaction (Redis's mstate.cmd_flags).
-fn queued_flags(srv: &Server, c: &Client) -> u32 {
+/// The flags of the commands queued in the client's transaction (Redis's
+/// mstate.cmd_flags and cmd_inv_flags).
+/// Returns (flags any of them has, flags all of them have).
+fn queued_flags(srv: &Server, c: &Client) -> (u32, u32) {
     let Some(m) = c.multi.as_ref() else {
-        return 0;
+        return (0, u32::MAX);
     };
     m.commands
         .iter()
         .filter_map(|argv| argv.first().and_then(|name| srv.commands.lookup(name)))
-        .fold(0, |acc, i| acc | srv.commands.entries[i].spec.flags)
+        .fold((0, u32::MAX), |(any, all), i| {
+            let f = srv.commands.entries[i].spec.flags;
+            (any | f, all & f)
+        })
 }
 
 /// Does the client's queued transaction hold a command that may grow
@@ -584,7 +588,9 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         // EXEC counts as the commands it will run (a write inside makes it
         // a write: NOREPLICAS / READONLY apply to it).
         let flags = if spec.name == "exec" {
-            spec.flags | queued_flags(srv, c)
+            let (any, all) = queued_flags(srv, c);
+            // Stale-safe only if every queued command is (cmd_inv_flags).
+            (spec.flags | any) & !STALE | (all & STALE)
         } else {
             spec.flags
         };
