@@ -729,21 +729,10 @@ fn show(args: &[Vec<u8>]) -> String {
         .join(" ")
 }
 
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| {
-        let v = v.trim();
-        if let Some(h) = v.strip_prefix("0x") {
-            u64::from_str_radix(h, 16).ok()
-        } else {
-            v.parse().ok()
-        }
-    })
-}
-
 #[test]
 fn collections_match_real_redis() {
-    let seed = env_u64("FUZZ_SEED").unwrap_or(DEFAULT_SEED);
-    let iters = env_u64("FUZZ_ITERS").unwrap_or(DEFAULT_ITERS as u64) as usize;
+    let seed = common::env_u64("FUZZ_SEED").unwrap_or(DEFAULT_SEED);
+    let iters = common::env_u64("FUZZ_ITERS").unwrap_or(DEFAULT_ITERS as u64) as usize;
     let keep_going = std::env::var_os("FUZZ_CONTINUE").is_some();
     let ours = Server::start(SERVER_ARGS);
     let real = RealRedis::start_with(SERVER_ARGS);

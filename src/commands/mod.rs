@@ -583,8 +583,9 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     // min-replicas-to-write set.
     // Commands run by EXEC were checked when queued (and EXEC itself is
     // checked): a REPLICAOF inside the transaction does not fail the rest.
-    let inside_exec = NESTING.with(|n| n.get()) > 0 && crate::scripting::current_run().is_none();
-    if (srv.repl.link.is_some() || srv.config.min_replicas_to_write > 0) && !inside_exec {
+    if (srv.repl.link.is_some() || srv.config.min_replicas_to_write > 0)
+        && !(NESTING.with(|n| n.get()) > 0 && crate::scripting::current_run().is_none())
+    {
         // EXEC counts as the commands it will run (a write inside makes it
         // a write: NOREPLICAS / READONLY apply to it).
         let flags = if spec.name == "exec" {

@@ -526,6 +526,18 @@ fn ensure_dir(srv: &Server) -> io::Result<()> {
     }
 }
 
+/// `open_append` for a file in the AOF directory, logging a failure with
+/// Redis's wording.
+fn open_logged(dir: &Path, name: &str, truncate: bool) -> Result<File, ()> {
+    open_append(&dir.join(name), truncate).map_err(|e| {
+        warn!(
+            "Can't open the append-only file {}: {}",
+            name,
+            errno_text(&e)
+        );
+    })
+}
+
 fn open_append(path: &Path, truncate: bool) -> io::Result<File> {
     let mut o = OpenOptions::new();
     o.write(true).create(true);
@@ -555,17 +567,7 @@ pub fn open_on_server_start(srv: &mut Server) -> Result<(), ()> {
         info!("Creating AOF base file {} on server start", base);
     }
     let name = srv.aof.manifest.last_incr(&fname);
-    match open_append(&dir.join(&name), false) {
-        Ok(f) => srv.aof.file = Some(f),
-        Err(e) => {
-            warn!(
-                "Can't open the append-only file {}: {}",
-                name,
-                errno_text(&e)
-            );
-            return Err(());
-        }
-    }
+    srv.aof.file = Some(open_logged(&dir, &name, false)?);
     if srv.aof.manifest.persist(&dir, &fname).is_err() {
         return Err(());
     }
@@ -598,17 +600,7 @@ fn open_new_incr_for_append(srv: &mut Server) -> Result<(), ()> {
         temp_am = Some(am);
         n
     };
-    let f = match open_append(&dir.join(&name), true) {
-        Ok(f) => f,
-        Err(e) => {
-            warn!(
-                "Can't open the append-only file {}: {}",
-                name,
-                errno_text(&e)
-            );
-            return Err(());
-        }
-    };
+    let f = open_logged(&dir, &name, true)?;
     if let Some(am) = temp_am.as_mut() {
         if am.persist(&dir, &fname).is_err() {
             return Err(());

@@ -43,13 +43,7 @@ pub fn load_at_startup(srv: &mut Server) {
     if !srv.config.appendonly {
         return;
     }
-    let dir = aof::dir_path(srv);
-    let fname = aof::file_name(srv);
-    let mut am = match manifest::load_from_disk(&dir, &fname) {
-        Ok(Some(m)) => m,
-        Ok(None) => Manifest::default(),
-        Err(msg) => fatal(&msg),
-    };
+    let (dir, fname, mut am) = manifest_on_disk(srv);
     let start = Instant::now();
     let ret = load_quietly(srv, &mut am, &dir, &fname);
     match ret {
@@ -106,13 +100,7 @@ pub fn debug_loadaof(srv: &mut Server) {
     for db in &mut srv.dbs {
         db.flush();
     }
-    let dir = aof::dir_path(srv);
-    let fname = aof::file_name(srv);
-    let mut am = match manifest::load_from_disk(&dir, &fname) {
-        Ok(Some(m)) => m,
-        Ok(None) => Manifest::default(),
-        Err(msg) => fatal(&msg),
-    };
+    let (dir, fname, mut am) = manifest_on_disk(srv);
     // The in-memory manifest stays the one in use (same content).
     let ret = load_quietly(srv, &mut am, &dir, &fname);
     if ret != LoadResult::Ok && ret != LoadResult::Empty && ret != LoadResult::NotExist {
@@ -484,4 +472,17 @@ fn load_single(srv: &mut Server, dir: &Path, name: &str, aof_filename: &str) -> 
             LoadResult::Failed
         }
     }
+}
+
+/// The AOF directory, base file name and the manifest found there (empty
+/// when there is none); a broken manifest is fatal, as in Redis.
+fn manifest_on_disk(srv: &Server) -> (std::path::PathBuf, String, Manifest) {
+    let dir = aof::dir_path(srv);
+    let fname = aof::file_name(srv);
+    let am = match manifest::load_from_disk(&dir, &fname) {
+        Ok(Some(m)) => m,
+        Ok(None) => Manifest::default(),
+        Err(msg) => fatal(&msg),
+    };
+    (dir, fname, am)
 }

@@ -580,3 +580,16 @@ impl Server {
         self.child.id()
     }
 }
+
+/// A u64 from the environment, decimal or 0x-hex (fuzzer seeds, iteration
+/// counts).
+pub fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| {
+        let v = v.trim();
+        if let Some(h) = v.strip_prefix("0x") {
+            u64::from_str_radix(h, 16).ok()
+        } else {
+            v.parse().ok()
+        }
+    })
+}
