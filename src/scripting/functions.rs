@@ -83,12 +83,13 @@ impl Functions {
                 ffi::lua_setfield(l, r, name.as_ptr());
             }
             ffi::lua_pop(l, 1);
-            // Missing fields (redis.call...) raise like missing globals.
-            ffi::lua_createtable(l, 0, 1);
-            ffi::lua_createtable(l, 0, 0);
+            // A read-only proxy; missing fields (redis.call...) raise like
+            // missing globals.
+            ffi::lua_pushvalue(l, r);
             ffi::lua_pushcclosure(l, super::vm::globals_index, 1);
-            ffi::lua_setfield(l, -2, c"__index".as_ptr());
-            ffi::lua_setmetatable(l, r);
+            super::sandbox::push_proxy(l, r, Some(ffi::lua_gettop(l)));
+            ffi::lua_replace(l, r);
+            ffi::lua_pop(l, 1);
             ffi::lua_setfield(l, -2, c"redis".as_ptr());
             ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX)
         };
@@ -123,8 +124,11 @@ impl Functions {
     /// to the load-time environment or back to the real globals.
     unsafe fn set_globals_source(&self, load: bool) {
         let l = self.vm.l;
-        ffi::lua_getmetatable(l, ffi::LUA_GLOBALSINDEX);
-        ffi::lua_getfield(l, -1, c"__index".as_ptr());
+        ffi::lua_getfield(
+            l,
+            ffi::LUA_REGISTRYINDEX,
+            super::vm::REG_GLOBALS_INDEX.as_ptr(),
+        );
         if load {
             ffi::lua_rawgeti(
                 l,
@@ -138,8 +142,12 @@ impl Functions {
                 super::vm::REG_REAL_GLOBALS.as_ptr(),
             );
         }
-        ffi::lua_setupvalue(l, -2, 1);
-        ffi::lua_pop(l, 2);
+        if ffi::lua_type(l, -2) == ffi::LUA_TFUNCTION {
+            ffi::lua_setupvalue(l, -2, 1);
+            ffi::lua_pop(l, 1);
+        } else {
+            ffi::lua_pop(l, 2);
+        }
     }
 
     /// FUNCTION LOAD: returns the library name.

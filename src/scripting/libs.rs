@@ -124,7 +124,8 @@ unsafe extern "C-unwind" fn bit_tohex(l: LuaState) -> c_int {
     };
     let upper = n < 0;
     if upper {
-        n = n.wrapping_neg();
+        // INT32_MIN has no positive counterpart (Redis's lua_bit.c fix).
+        n = n.max(i32::MIN + 1).wrapping_neg();
     }
     let n = n.clamp(0, 8) as usize;
     let digits: &[u8; 16] = if upper {

@@ -27,6 +27,7 @@ pub mod cjson;
 pub mod functions;
 pub mod libs;
 pub mod lua_conv;
+pub mod sandbox;
 pub mod vm;
 
 use crate::client::Client;

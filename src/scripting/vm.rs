@@ -6,11 +6,12 @@
 //!
 //! Sandbox: only base/table/string/math (+debug for the error handler, then
 //! removed) and the cjson/struct/cmsgpack/bit libraries are loaded; `print`,
-//! `dofile` and `loadfile` are removed. The globals table is replaced by a
-//! proxy: reading a missing global raises "Script attempted to access
-//! nonexistent global variable", writing any global raises "Attempt to modify
-//! a readonly table" (Redis 7.0's readonly globals). Library tables (redis,
-//! string, math, ...) are proxies too, so they cannot be modified.
+//! `dofile` and `loadfile` are removed. The globals and every library table
+//! are read-only proxies (`sandbox.rs`, which also guards the builtins that
+//! could see through them and loads code as text only): reading a missing
+//! global raises "Script attempted to access nonexistent global variable",
+//! writing raises "Attempt to modify a readonly table" (Redis 7.0's
+//! readonly globals).
 //!
 //! Error convention of every C function here: an `*_impl` function does the
 //! work with Rust values; on error it leaves the error value on the Lua stack
@@ -27,6 +28,9 @@ pub type LuaState = *mut ffi::lua_State;
 /// Registry keys.
 pub const REG_ERR_HANDLER: &CStr = c"__redis__err__handler";
 pub const REG_REAL_GLOBALS: &CStr = c"__ferrokv_real_globals";
+/// The globals proxy's `__index` closure (its upvalue 1 is the table the
+/// globals are read from; FUNCTION LOAD swaps it).
+pub const REG_GLOBALS_INDEX: &CStr = c"__ferrokv_globals_index";
 
 /// Which interpreter: EVAL scripts or FUNCTION libraries (Redis keeps the two
 /// in separate Lua states too).
@@ -210,14 +214,8 @@ unsafe fn globals_index_impl(l: LuaState) -> Result<c_int, ()> {
 }
 crate::lua_cfn!(globals_index, globals_index_impl);
 
-unsafe fn readonly_newindex_impl(l: LuaState) -> Result<c_int, ()> {
-    push_error_msg(l, "Attempt to modify a readonly table");
-    Err(())
-}
-crate::lua_cfn!(readonly_newindex, readonly_newindex_impl);
-
-/// Replaces the table at `idx` (a field of the real globals named `name`)
-/// by a read-only proxy whose __index is the real table.
+/// Replaces the table named `name` in the real globals (at `real_globals`)
+/// by a read-only proxy (`sandbox::push_proxy`).
 unsafe fn protect_library(l: LuaState, real_globals: c_int, name: &CStr) {
     ffi::lua_getfield(l, real_globals, name.as_ptr());
     if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
@@ -225,13 +223,7 @@ unsafe fn protect_library(l: LuaState, real_globals: c_int, name: &CStr) {
         return;
     }
     let real = ffi::lua_gettop(l);
-    ffi::lua_createtable(l, 0, 0); // proxy
-    ffi::lua_createtable(l, 0, 2); // metatable
-    ffi::lua_pushvalue(l, real);
-    ffi::lua_setfield(l, -2, c"__index".as_ptr());
-    ffi::lua_pushcfunction(l, readonly_newindex);
-    ffi::lua_setfield(l, -2, c"__newindex".as_ptr());
-    ffi::lua_setmetatable(l, -2);
+    super::sandbox::push_proxy(l, real, None);
     ffi::lua_setfield(l, real_globals, name.as_ptr());
     ffi::lua_pop(l, 1);
 }
@@ -290,6 +282,11 @@ impl Vm {
             ) == 0
                 && ffi::lua_pcall(l, 0, 1, 0) == 0
             {
+                if kind == VmKind::Eval {
+                    // EVAL's globals show it too (Redis 7.0 keeps it there).
+                    ffi::lua_pushvalue(l, -1);
+                    ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, REG_ERR_HANDLER.as_ptr());
+                }
                 ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, REG_ERR_HANDLER.as_ptr());
             } else {
                 ffi::lua_pop(l, 1);
@@ -299,7 +296,9 @@ impl Vm {
                 ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, name.as_ptr());
             }
 
-            // Globals proxy.
+            super::sandbox::install_builtins(l);
+
+            // Read-only proxies for the libraries and the globals.
             ffi::lua_pushvalue(l, ffi::LUA_GLOBALSINDEX);
             let real = ffi::lua_gettop(l);
             for name in [
@@ -315,16 +314,26 @@ impl Vm {
             ] {
                 protect_library(l, real, name);
             }
+            super::sandbox::protect_string_metatable(l, real);
             ffi::lua_pushvalue(l, real);
             ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, REG_REAL_GLOBALS.as_ptr());
-            ffi::lua_createtable(l, 0, 0); // proxy
-            ffi::lua_createtable(l, 0, 2);
             ffi::lua_pushvalue(l, real);
             ffi::lua_pushcclosure(l, globals_index, 1);
+            let index_fn = ffi::lua_gettop(l);
+            ffi::lua_pushvalue(l, index_fn);
+            ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, REG_GLOBALS_INDEX.as_ptr());
+            // What getmetatable(_G) shows: a read-only {__index = lookup}.
+            ffi::lua_createtable(l, 0, 1);
+            ffi::lua_pushvalue(l, index_fn);
             ffi::lua_setfield(l, -2, c"__index".as_ptr());
-            ffi::lua_pushcfunction(l, readonly_newindex);
-            ffi::lua_setfield(l, -2, c"__newindex".as_ptr());
-            ffi::lua_setmetatable(l, -2);
+            super::sandbox::push_proxy(l, ffi::lua_gettop(l), None);
+            ffi::lua_setfield(
+                l,
+                ffi::LUA_REGISTRYINDEX,
+                super::sandbox::REG_GLOBALS_MT.as_ptr(),
+            );
+            ffi::lua_pop(l, 1);
+            super::sandbox::push_proxy(l, real, Some(index_fn));
             ffi::lua_pushvalue(l, -1);
             ffi::lua_setfield(l, real, c"_G".as_ptr());
             ffi::lua_replace(l, ffi::LUA_GLOBALSINDEX);
@@ -340,22 +349,20 @@ impl Vm {
     /// Compiles `body` as a chunk named `chunkname` ("@user_script"); on
     /// success the function is left on the stack.
     pub fn compile(&self, body: &[u8], chunkname: &CStr) -> Result<(), String> {
-        // SAFETY: valid state; on failure the message is popped.
-        unsafe {
-            let rc = ffi::luaL_loadbuffer(
-                self.l,
-                body.as_ptr() as *const c_char,
-                body.len(),
-                chunkname.as_ptr(),
-            );
-            if rc != 0 {
-                let msg =
-                    String::from_utf8_lossy(to_bytes(self.l, -1).unwrap_or(b"?")).into_owned();
-                ffi::lua_pop(self.l, 1);
-                return Err(msg);
-            }
-        }
-        Ok(())
+        self.compile_with(body, chunkname, None)
+    }
+
+    /// [`Vm::compile`] with a check run between source pieces (busy
+    /// handling); an empty Err means the check stopped the parse.
+    pub fn compile_with<'a>(
+        &self,
+        body: &'a [u8],
+        chunkname: &CStr,
+        between: Option<&'a mut (dyn FnMut() -> bool + 'a)>,
+    ) -> Result<(), String> {
+        // SAFETY: valid state; text only (sandbox::compile); on failure
+        // nothing is left on the stack.
+        unsafe { super::sandbox::compile(self.l, body, chunkname, between) }
     }
 
     /// Sets a field of the real (unprotected) globals table from the value

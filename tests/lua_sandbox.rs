@@ -1,0 +1,200 @@
+//! The Lua sandbox against hostile scripts (issue #9 items 1–2): read-only
+//! globals and library tables that no builtin can see through, no way to
+//! plant code that runs in another user's script, no precompiled bytecode,
+//! and Lua 5.1's known crashers (unpack overflow, bit.tohex). Each reply is
+//! compared byte for byte with Debian's redis-server 7.0.15.
+
+mod common;
+
+use common::{RawConn, RealRedis, Server};
+
+/// Scripts whose reply (or error) must equal Redis's exactly.
+const CASES: &[&str] = &[
+    "rawset(redis,'call',function() return 1 end)",
+    "setmetatable(_G, nil)",
+    "local g = getmetatable(_G); g.__index = {}",
+    "return type(getmetatable(_G))",
+    "return type(getmetatable(redis))",
+    "getmetatable('').__index.upper = function() return 'x' end",
+    "getmetatable('').__index = {}",
+    "rawset(getmetatable(''),'x',1)",
+    "return tostring(getmetatable('').__index == string)",
+    "return type(getfenv)",
+    "return type(setfenv)",
+    "return type(newproxy)",
+    "return type(rawget(_G,'redis'))",
+    "return rawget(redis,'call') ~= nil",
+    "local t={} for k,v in pairs(_G) do t[#t+1]=k end table.sort(t) return t",
+    "local n=0 for k,v in pairs(redis) do n=n+1 end return n",
+    "return tostring(next(_G) ~= nil)",
+    "return tostring(_G._G == _G)",
+    "rawset(_G,'x',1)",
+    "redis = 1",
+    "_G.x = 1",
+    "string.x = 1",
+    "cjson.encode = function() return 1 end",
+    "setmetatable(redis, {})",
+    "table.insert(redis, 1)",
+    "return {pcall(table.insert, redis, 1)}",
+    "table.sort(string)",
+    "return table.remove(redis)",
+    "local t = {3,1,2} table.sort(t) table.insert(t, 9) return t",
+    "local mt = getmetatable(_G) return type(mt.__index)",
+    "KEYS[1]='z'; return KEYS[1]",
+    "local t = setmetatable({}, {__metatable='locked'}) return getmetatable(t)",
+    "local t = setmetatable({}, {__metatable='locked'}) setmetatable(t, {})",
+    "return select(2, pcall(setmetatable, {}, {}))",
+    "return ('abc'):upper()",
+    // Bytecode never loads; text still does.
+    "return select(2, loadstring(string.char(27)..'Lua'))",
+    "return select(2, loadstring(string.char(27)..'LuaQ\\001\\004\\008'))",
+    "return select(2, load(function() return string.char(27)..'LuaQ' end))",
+    "return type(load(function() return nil end))",
+    "return loadstring('return 1')()",
+    "local s = string.dump(function() return 1 end) return {loadstring(s)}",
+    // Lua 5.1 crashers Redis patched.
+    "return {unpack({1,2,3}, -2, 2147483647)}",
+    "return {unpack({1,2,3}, 0, 2147483647)}",
+    "return {unpack({1,2,3}, -2147483648, -2)}",
+    "return select('#', unpack({}, -2147483648, 2147483647))",
+    "return {unpack({1,2,3}, 1, -1)}",
+    "local n, v = select('#', unpack({1,2,3}, -1, 5)), {unpack({1,2,3}, -1, 5)} \
+     for i = 1, n do v[i] = v[i] or '_NIL_' end return v",
+    "return bit.tohex(65535, -2147483648)",
+];
+
+fn eval(c: &mut RawConn, body: &[u8]) -> Vec<u8> {
+    c.cmd_bytes(&[b"EVAL", body, b"0"])
+}
+
+#[test]
+fn sandbox_replies_match_redis() {
+    let ours = Server::start(&[]);
+    let theirs = RealRedis::start();
+    let (mut a, mut b) = (ours.conn(), theirs.conn());
+    let mut diffs = Vec::new();
+    for case in CASES {
+        let (x, y) = (eval(&mut a, case.as_bytes()), eval(&mut b, case.as_bytes()));
+        if x != y {
+            diffs.push(format!(
+                "{case}\n  ferrokv: {}\n  redis:   {}",
+                common::escape(&x),
+                common::escape(&y)
+            ));
+        }
+    }
+    assert!(diffs.is_empty(), "differences:\n{}", diffs.join("\n"));
+    assert_eq!(a.cmd_str(&["PING"]), "+PONG\r\n");
+    ours.assert_no_panic();
+}
+
+#[test]
+fn bytecode_is_refused_everywhere_code_enters() {
+    let ours = Server::start(&[]);
+    let theirs = RealRedis::start();
+    let chunk: &[u8] = b"\x1bLuaQ\x00\x01\x04\x08\x04\x08\x00garbage";
+    let mut lib = b"#!lua name=bc\n".to_vec();
+    lib.extend_from_slice(chunk);
+    let cmds: [Vec<&[u8]>; 3] = [
+        vec![b"EVAL", chunk, b"0"],
+        vec![b"SCRIPT", b"LOAD", chunk],
+        vec![b"FUNCTION", b"LOAD", &lib],
+    ];
+    let (mut a, mut b) = (ours.conn(), theirs.conn());
+    for cmd in &cmds {
+        let (x, y) = (a.cmd_bytes(cmd), b.cmd_bytes(cmd));
+        assert_eq!(common::escape(&x), common::escape(&y), "{:?}", cmd[0]);
+        assert!(
+            x.starts_with(b"-ERR Error compiling"),
+            "{}",
+            common::escape(&x)
+        );
+    }
+    assert_eq!(a.cmd_str(&["PING"]), "+PONG\r\n");
+}
+
+/// One user plants a wrapper around redis.call (and the string library)
+/// that would copy another user's data; every write is refused and the
+/// other user's script sees the real functions.
+#[test]
+fn no_code_planted_across_users() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    admin.cmd(&["SET", "admin:secret", "s3cret"]);
+    admin.cmd(&[
+        "ACL",
+        "SETUSER",
+        "mallory",
+        "on",
+        ">pw",
+        "~*",
+        "-@all",
+        "+eval",
+        "+set",
+        "+function",
+        "+fcall",
+    ]);
+    let mut m = srv.conn();
+    assert_eq!(m.cmd_str(&["AUTH", "mallory", "pw"]), "+OK\r\n");
+    let attacks = [
+        "local real = redis.call rawset(redis, 'call', function(...) \
+           pcall(real, 'SET', 'stolen', real('GET', 'admin:secret')) return real(...) end)",
+        "setmetatable(_G, {__index = function() return nil end})",
+        "getmetatable('').__index.upper = function(s) return 'pwned' end",
+        "rawset(getmetatable(''), '__index', {})",
+        "table.insert(redis, 1)",
+        "return setfenv(0, {})",
+        "return getfenv(redis.call)",
+        "return newproxy(true)",
+    ];
+    for a in attacks {
+        let r = m.cmd_str(&["EVAL", a, "0"]);
+        assert!(r.starts_with("-ERR"), "{a}: {r}");
+    }
+    // In a function library too (the load runs in the functions VM).
+    let lib = "#!lua name=evil\nredis.register_function('f', function() \
+        rawset(redis, 'call', function() return 'x' end) end)\n";
+    assert_eq!(m.cmd_str(&["FUNCTION", "LOAD", lib]), "$4\r\nevil\r\n");
+    assert!(m
+        .cmd_str(&["FCALL", "f", "0"])
+        .contains("Attempt to modify a readonly table"));
+    // The admin's scripts see the genuine API.
+    assert_eq!(
+        admin.cmd_str(&[
+            "EVAL",
+            "return redis.call('GET', KEYS[1])",
+            "1",
+            "admin:secret"
+        ]),
+        "$6\r\ns3cret\r\n"
+    );
+    assert_eq!(
+        admin.cmd_str(&["EVAL", "return ('abc'):upper() .. string.upper('d')", "0"]),
+        "$4\r\nABCD\r\n"
+    );
+    assert_eq!(admin.cmd_str(&["EXISTS", "stolen"]), ":0\r\n");
+    srv.assert_no_panic();
+}
+
+/// `setmetatable(_G, nil)` in a library used to leave the functions VM
+/// without its globals metatable; the next FUNCTION LOAD then hit an
+/// unprotected Lua error and the process aborted.
+#[test]
+fn function_load_cannot_break_the_functions_vm() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    let evil = [
+        "#!lua name=a\nsetmetatable(_G, nil)\n",
+        "#!lua name=b\nredis.register_function('f', function() setmetatable(_G, nil) end)\n",
+        "#!lua name=c\nrawset(redis, 'register_function', function() end)\n",
+        "#!lua name=d\nredis.log = nil\n",
+    ];
+    for lib in evil {
+        let _ = c.cmd_str(&["FUNCTION", "LOAD", lib]);
+    }
+    let _ = c.cmd_str(&["FCALL", "f", "0"]);
+    let ok = "#!lua name=good\nredis.register_function('g', function() return 7 end)\n";
+    assert_eq!(c.cmd_str(&["FUNCTION", "LOAD", ok]), "$4\r\ngood\r\n");
+    assert_eq!(c.cmd_str(&["FCALL", "g", "0"]), ":7\r\n");
+    srv.assert_no_panic();
+}
