@@ -59,6 +59,25 @@ impl mio::event::Source for Conn {
 /// Initial / per-read size of the query buffer (Redis's PROTO_IOBUF_LEN).
 pub const IOBUF_LEN: usize = 16 * 1024;
 
+/// Input one client may read per loop turn, and the input it may execute
+/// per turn (fairness: others are served in between).
+pub const READ_BUDGET: usize = 64 * 1024;
+/// The read budget while a (big) argument is still arriving.
+pub const BIG_ARG_READ_BUDGET: usize = 1024 * 1024;
+/// Commands one client may execute per loop turn.
+pub const CMD_BUDGET: usize = 1000;
+
+/// What one `read_socket` call found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// The peer closed its side.
+    Eof,
+    /// Everything the socket had was read.
+    Drained,
+    /// The turn's budget ran out: the socket may hold more.
+    More,
+}
+
 /// How CLIENT REPLY is set.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ReplyMode {
@@ -93,6 +112,10 @@ pub struct Client {
     pub inline_args: Vec<u8>,
     /// Peak of the query buffer since the last cron resize check.
     pub qbuf_peak: usize,
+    /// The last read stopped at the turn's budget: read again next turn.
+    pub more_to_read: bool,
+    /// The last turn stopped at its budget with commands still buffered.
+    pub input_backlog: bool,
     pub out: ReplyBuf,
     /// Bytes of `out.buf` already written to the socket.
     pub out_pos: usize,
@@ -215,6 +238,8 @@ impl Client {
             argv: Vec::new(),
             inline_args: Vec::new(),
             qbuf_peak: 0,
+            more_to_read: false,
+            input_backlog: false,
             out: ReplyBuf::new(),
             out_pos: 0,
             obuf_soft_since: None,
@@ -263,9 +288,24 @@ impl Client {
         self.out.buf.len() - self.out_pos
     }
 
-    /// Reads everything the socket has (edge-triggered readiness).
-    /// Returns Ok(false) on EOF.
-    pub fn read_socket(&mut self, query_limit: usize) -> io::Result<bool> {
+    /// Reads what the socket has, up to one turn's budget (Redis reads
+    /// 16 KiB per readable event): a client that pipelines without end
+    /// gets one share per loop turn, not the whole loop. `More` means the
+    /// socket may still hold data (edge-triggered readiness will not say
+    /// so again): the loop reads again next turn.
+    pub fn read_socket(&mut self, query_limit: usize) -> io::Result<ReadOutcome> {
+        // A backlog of commands left by the last turn's budget is executed
+        // before reading more, so the buffer stays within about two turns'
+        // worth of input.
+        if self.input_backlog {
+            return Ok(ReadOutcome::More);
+        }
+        let budget = if self.parse.in_progress() {
+            BIG_ARG_READ_BUDGET
+        } else {
+            READ_BUDGET
+        };
+        let mut got = 0usize;
         loop {
             // Drop consumed bytes when nothing is in flight, or when the
             // buffer is full, so reads never need to zero new memory.
@@ -290,13 +330,14 @@ impl Client {
             }
             let end = self.qend;
             let Some(sock) = self.sock.as_mut() else {
-                return Ok(true);
+                return Ok(ReadOutcome::Drained);
             };
-            match sock.read(&mut self.qbuf[end..]) {
-                Ok(0) => return Ok(false),
+            let room = (self.qbuf.len() - end).min(budget - got);
+            match sock.read(&mut self.qbuf[end..end + room]) {
+                Ok(0) => return Ok(ReadOutcome::Eof),
                 Ok(n) => {
-                    let room = self.qbuf.len() - end;
                     self.qend += n;
+                    got += n;
                     self.total_net_in += n as u64;
                     self.qbuf_peak = self.qbuf_peak.max(self.qend - self.qstart);
                     if self.qend - self.qstart > query_limit {
@@ -305,22 +346,28 @@ impl Client {
                     // A short read means the socket is drained (epoll(7)): no
                     // need for a second read just to see EAGAIN.
                     if n < room {
-                        return Ok(true);
+                        return Ok(ReadOutcome::Drained);
+                    }
+                    if got >= budget {
+                        return Ok(ReadOutcome::More);
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadOutcome::Drained),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
         }
     }
 
-    /// Makes room for a large bulk argument that is still arriving, so the
-    /// buffer grows once to the exact size instead of doubling.
+    /// Makes room for a large bulk argument that is still arriving. The
+    /// buffer at most doubles per call, so it grows with the data that
+    /// actually arrives: an 18-byte `$536870912` header costs nothing.
     pub fn reserve_query(&mut self, need: usize) {
-        let want = self.qend + need;
-        if want > self.qbuf.len() {
-            self.qbuf.resize(want, 0);
+        let want = self.qend.saturating_add(need);
+        let len = self.qbuf.len();
+        if want > len {
+            let grown = (len * 2).max(len + IOBUF_LEN);
+            self.qbuf.resize(want.min(grown), 0);
         }
     }
 

@@ -5,7 +5,7 @@
 
 use crate::blocking;
 use crate::client::Client;
-use crate::client::Conn;
+use crate::client::{Conn, ReadOutcome, CMD_BUDGET, READ_BUDGET};
 use crate::clock;
 use crate::commands::{self, Args};
 use crate::error::CmdError;
@@ -14,6 +14,7 @@ use crate::server::Server;
 use mio::net::{TcpListener, UnixListener};
 use mio::{Events, Interest, Poll, Token};
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -23,6 +24,10 @@ use tracing::{info, warn};
 
 /// How long to keep polling without blocking after a busy iteration.
 const SPIN_TIME: Duration = Duration::from_micros(20);
+
+/// Work one client may do per loop turn, besides the command and byte
+/// budgets (client.rs): others are served in between.
+const TURN_TIME: Duration = Duration::from_millis(1);
 
 /// Listener tokens live above this; client tokens are slot indexes below it.
 const LISTENER_BASE: usize = usize::MAX / 2;
@@ -295,6 +300,36 @@ struct LoopIo {
 thread_local! {
     static LOOP_IO: RefCell<Option<Rc<RefCell<LoopIo>>>> = const { RefCell::new(None) };
     static MISSED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// Events the poller reported that are not handled yet. A busy script's
+    /// event processing drains them too: edge-triggered readiness is
+    /// reported once, so an event left here while a script runs would
+    /// otherwise never be seen (the client's SCRIPT KILL never read).
+    static FIRED: RefCell<VecDeque<Fired>> = const { RefCell::new(VecDeque::new()) };
+}
+
+/// One readiness event: token, readable (or closed/error), writable.
+#[derive(Clone, Copy)]
+struct Fired {
+    token: usize,
+    readable: bool,
+    writable: bool,
+}
+
+fn push_fired(events: &Events) {
+    FIRED.with(|f| {
+        let mut f = f.borrow_mut();
+        for ev in events.iter() {
+            f.push_back(Fired {
+                token: ev.token().0,
+                readable: ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                writable: ev.is_writable(),
+            });
+        }
+    });
+}
+
+fn pop_fired() -> Option<Fired> {
+    FIRED.with(|f| f.borrow_mut().pop_front())
 }
 
 /// Runs `f` with the poller's registry (replication registers the master
@@ -320,13 +355,18 @@ pub fn process_events_while_busy(srv: &mut Server) {
         let Ok(mut g) = io.try_borrow_mut() else {
             return;
         };
-        if g.poll.poll(&mut events, Some(Duration::ZERO)).is_err() {
-            return;
+        if g.poll.poll(&mut events, Some(Duration::ZERO)).is_ok() {
+            push_fired(&events);
         }
     }
-    for ev in events.iter() {
-        let t = ev.token().0;
+    // Every fired event: those the outer loop had not reached when the
+    // script started, then the new ones. The master link waits for the
+    // main loop (its stream is held while a script is busy).
+    let mut deferred = Vec::new();
+    while let Some(ev) = pop_fired() {
+        let t = ev.token;
         if t == MASTER_LINK_TOKEN {
+            deferred.push(ev);
             continue;
         }
         if t >= LISTENER_BASE {
@@ -339,20 +379,48 @@ pub fn process_events_while_busy(srv: &mut Server) {
             MISSED.with(|m| m.borrow_mut().push(t));
             continue;
         };
-        if ev.is_writable() {
+        if ev.writable {
             c.writable = true;
             if c.pending_output() > 0 && c.write_socket().is_err() {
                 srv.to_close.push(t);
             }
         }
-        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+        if ev.readable {
             handle_readable(srv, t);
         }
     }
+    FIRED.with(|f| f.borrow_mut().extend(deferred));
+    // Clients with input already buffered (or more to read) get their
+    // BUSY replies, and their SCRIPT KILL runs, now as well.
+    serve_resumable(srv);
     // Other clients' BUSY replies go out now, not after the script.
     if !srv.to_flush.is_empty() {
         crate::persist::aof::before_sleep(srv);
         handle_pending_writes(srv);
+    }
+}
+
+/// Runs clients whose input can continue: unblocked or flushed clients,
+/// clients that used up their turn's budget, and (unless a pause holds
+/// them) clients queued by CLIENT PAUSE.
+fn serve_resumable(srv: &mut Server) {
+    if !srv.resume_input.is_empty() {
+        let resume = std::mem::take(&mut srv.resume_input);
+        for t in resume {
+            let more = matches!(srv.clients.get(t), Some(Some(c)) if c.more_to_read);
+            if more {
+                handle_readable(srv, t);
+            } else {
+                process_client_input(srv, t);
+            }
+        }
+    }
+    // Retried while a WRITE pause lasts too: queued reads may run.
+    if !srv.pending_input.is_empty() && !srv.paused_for(false) {
+        let pending = std::mem::take(&mut srv.pending_input);
+        for t in pending {
+            process_client_input(srv, t);
+        }
     }
 }
 
@@ -414,8 +482,9 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
                 return Err(e);
             }
         }
-        for ev in events.iter() {
-            let t = ev.token().0;
+        push_fired(&events);
+        while let Some(ev) = pop_fired() {
+            let t = ev.token;
             if t == MASTER_LINK_TOKEN {
                 crate::replication::replica::link_event(&mut srv);
                 continue;
@@ -425,7 +494,7 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
                 accept_all(&mut srv, &g.poll, &g.listeners[t - LISTENER_BASE]);
                 continue;
             }
-            if ev.is_writable() {
+            if ev.writable {
                 let mut replica = false;
                 if let Some(Some(c)) = srv.clients.get_mut(t) {
                     c.writable = true;
@@ -443,7 +512,7 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
                     crate::replication::master::pump(&mut srv, t);
                 }
             }
-            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+            if ev.readable {
                 handle_readable(&mut srv, t);
             }
         }
@@ -452,20 +521,9 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
         for t in MISSED.with(|m| std::mem::take(&mut *m.borrow_mut())) {
             handle_readable(&mut srv, t);
         }
-        // Clients whose queued input can run again (unblocked, flushed).
-        if !srv.resume_input.is_empty() {
-            let resume = std::mem::take(&mut srv.resume_input);
-            for t in resume {
-                process_client_input(&mut srv, t);
-            }
-        }
-        // Retried while a WRITE pause lasts too: queued reads may run.
-        if !srv.pending_input.is_empty() && !srv.paused_for(false) {
-            let pending = std::mem::take(&mut srv.pending_input);
-            for t in pending {
-                process_client_input(&mut srv, t);
-            }
-        }
+        // Clients whose input can run again (unblocked, flushed, out of
+        // budget last turn, paused).
+        serve_resumable(&mut srv);
         if !srv.block_deadlines.is_empty() {
             let done = blocking::expire_timeouts(&mut srv);
             srv.to_flush.extend(done);
@@ -580,15 +638,27 @@ fn handle_readable(srv: &mut Server, t: usize) {
     let Some(Some(c)) = srv.clients.get_mut(t) else {
         return;
     };
-    if c.close_asap {
+    if c.close_asap || c.close_after_reply {
+        // Input after a protocol error or QUIT is ignored (Redis's
+        // CLIENT_CLOSE_AFTER_REPLY).
         return;
     }
     match c.read_socket(limit) {
-        Ok(true) => {}
-        Ok(false) => {
+        Ok(ReadOutcome::Drained) => c.more_to_read = false,
+        Ok(ReadOutcome::More) => c.more_to_read = true,
+        Ok(ReadOutcome::Eof) => {
             // EOF: still execute what arrived (a client may send QUIT-less
-            // commands and close its write side), then close.
-            process_client_input(srv, t);
+            // commands and close its write side), then close. What is
+            // buffered is at most about two turns' worth (read budget).
+            c.more_to_read = false;
+            loop {
+                let before = srv.clients[t].as_ref().map(|c| c.pending_input());
+                process_client_input(srv, t);
+                let after = srv.clients[t].as_ref().map(|c| c.pending_input());
+                if after.is_none_or(|n| n == 0) || after == before {
+                    break;
+                }
+            }
             srv.to_close.push(t);
             return;
         }
@@ -605,6 +675,11 @@ fn handle_readable(srv: &mut Server, t: usize) {
     }
     srv.stats.io_reads += 1;
     process_client_input(srv, t);
+    if let Some(Some(c)) = srv.clients.get(t) {
+        if c.more_to_read && !c.close_asap && !srv.resume_input.contains(&t) {
+            srv.resume_input.push(t);
+        }
+    }
 }
 
 /// Parses and executes every complete command in the client's buffer, then
@@ -620,8 +695,29 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
     let mut argv = std::mem::take(&mut c.argv);
     let mut inline = std::mem::take(&mut c.inline_args);
     let mut queued_for_later = false;
+    // This turn's share: at most CMD_BUDGET commands / READ_BUDGET bytes.
+    let mut executed = 0usize;
+    let turn_start = c.qstart;
+    let mut out_of_budget = false;
+    let mut turn_clock: Option<Instant> = None;
 
     while c.qstart < c.qend && !c.close_after_reply && !c.close_asap && c.blocked.is_none() {
+        if executed >= CMD_BUDGET || c.qstart - turn_start >= READ_BUDGET {
+            out_of_budget = true;
+            break;
+        }
+        // And about a millisecond of work, checked every 32 commands (the
+        // clock is read only by clients that pipeline that deep).
+        if executed > 0 && executed % 32 == 0 {
+            match turn_clock {
+                None => turn_clock = Some(Instant::now()),
+                Some(t0) if t0.elapsed() >= TURN_TIME => {
+                    out_of_budget = true;
+                    break;
+                }
+                Some(_) => {}
+            }
+        }
         if c.is_master && srv.scripting.busy_polling {
             // A busy script: the master's stream waits (not -BUSY), as in
             // Redis; replication::before_sleep resumes it afterwards.
@@ -647,6 +743,7 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                 if argv.is_empty() {
                     continue;
                 }
+                executed += 1;
                 let buf: &[u8] = if source == ArgSource::Query {
                     &qbuf
                 } else {
@@ -698,6 +795,10 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
             }
             Parsed::Error(e) => {
                 protocol_error(srv, &mut c, &e);
+                // The half-parsed command is dropped with the input: no
+                // parse state may point into bytes that are gone.
+                c.parse = Default::default();
+                argv.clear();
                 break;
             }
         }
@@ -711,6 +812,10 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
     }
     if queued_for_later && !srv.pending_input.contains(&t) {
         srv.pending_input.push(t);
+    }
+    c.input_backlog = out_of_budget;
+    if out_of_budget && !srv.resume_input.contains(&t) {
+        srv.resume_input.push(t);
     }
     // Replies are written after every ready client has been processed
     // (Redis's handleClientsWithPendingWrites in beforeSleep), so replies to

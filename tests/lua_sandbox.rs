@@ -198,3 +198,23 @@ fn function_load_cannot_break_the_functions_vm() {
     assert_eq!(c.cmd_str(&["FCALL", "g", "0"]), ":7\r\n");
     srv.assert_no_panic();
 }
+
+/// A library whose top-level code loops fails
+/// with Redis's "FUNCTION LOAD timeout" after 500 ms instead of holding
+/// the server for ever.
+#[test]
+fn function_load_times_out_like_redis() {
+    let ours = Server::start(&[]);
+    let theirs = RealRedis::start();
+    let (mut a, mut b) = (ours.conn(), theirs.conn());
+    for lib in [
+        "#!lua name=spin\nwhile 1 do end\n",
+        "#!lua name=spin2\nlocal x = 0 while true do x = x + 1 end\n",
+    ] {
+        let x = a.cmd_str(&["FUNCTION", "LOAD", lib]);
+        let y = b.cmd_str(&["FUNCTION", "LOAD", lib]);
+        assert_eq!(x, y, "{lib}");
+        assert!(x.contains("FUNCTION LOAD timeout"), "{x}");
+    }
+    assert_eq!(a.cmd_str(&["PING"]), "+PONG\r\n");
+}

@@ -389,7 +389,14 @@ fn function_load(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         replace = true;
     }
     let code = args.get(last);
-    let name = srv.scripting.functions.load(code, replace)?;
+    // Loads the server must obey (master stream, AOF replay) are not
+    // timed out (functionLoadCommand's mustObeyClient).
+    let timeout = if c.is_master || srv.loading {
+        0
+    } else {
+        scripting::functions::LOAD_TIMEOUT_MS
+    };
+    let name = srv.scripting.functions.load(code, replace, timeout)?;
     srv.dirty += 1;
     c.out.bulk(name.as_bytes());
     Ok(())
@@ -513,7 +520,7 @@ fn function_restore(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult 
     // Load into a scratch set first so a failure leaves nothing changed.
     let mut scratch = scripting::functions::Functions::new();
     for code in &codes {
-        scratch.load(code, false)?;
+        scratch.load(code, false, 0)?;
     }
     let fs = &mut srv.scripting.functions;
     if policy != Policy::Flush {
@@ -540,10 +547,10 @@ fn function_restore(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult 
         if policy == Policy::Replace && scratch.libs.contains_key(name) {
             continue;
         }
-        result.load(code, false)?;
+        result.load(code, false, 0)?;
     }
     for code in &codes {
-        result.load(code, false)?;
+        result.load(code, false, 0)?;
     }
     *fs = result;
     srv.dirty += 1;

@@ -300,7 +300,7 @@ fn load_opts<R: Read>(
             OPCODE_FUNCTION_PRE_GA => return corrupt("Pre-release function format not supported."),
             OPCODE_FUNCTION2 => {
                 let code = rd.string()?;
-                if let Err(e) = srv.scripting.functions.load(&code, allow_dup) {
+                if let Err(e) = srv.scripting.functions.load(&code, allow_dup, 0) {
                     return corrupt(format!("Failed loading library, {}", e.message()));
                 }
                 continue;

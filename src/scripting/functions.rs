@@ -45,6 +45,31 @@ pub struct Functions {
 /// What register_function collects during a FUNCTION LOAD.
 struct LoadCtx {
     functions: BTreeMap<String, FunctionInfo>,
+    /// When the load started and its time limit in ms (0 = none).
+    start: std::time::Instant,
+    timeout_ms: u64,
+}
+
+/// FUNCTION LOAD's time limit for the library's top-level code (Redis's
+/// LOAD_TIMEOUT_MS): it should only register functions.
+pub const LOAD_TIMEOUT_MS: u64 = 500;
+
+/// The load hook (luaEngineLoadHook): past the time limit the load fails
+/// with "FUNCTION LOAD timeout", raised on every instruction from then on
+/// so pcall cannot swallow it.
+unsafe extern "C-unwind" fn load_hook(l: LuaState, _ar: *mut ffi::lua_Debug) {
+    let over = LOADING.with(|c| {
+        c.try_borrow().ok().is_some_and(|c| {
+            c.as_ref().is_some_and(|ctx| {
+                ctx.timeout_ms > 0 && ctx.start.elapsed().as_millis() as u64 > ctx.timeout_ms
+            })
+        })
+    });
+    if over {
+        ffi::lua_sethook(l, Some(load_hook), ffi::LUA_MASKCOUNT, 1);
+        push_error_table(l, b"FUNCTION LOAD timeout");
+        ffi::lua_error(l);
+    }
 }
 
 thread_local! {
@@ -151,7 +176,14 @@ impl Functions {
     }
 
     /// FUNCTION LOAD: returns the library name.
-    pub fn load(&mut self, code: &[u8], replace: bool) -> Result<String, CmdError> {
+    /// `timeout_ms` bounds the library's top-level code (0: none, for
+    /// loads the server must obey: RDB, AOF, the master).
+    pub fn load(
+        &mut self,
+        code: &[u8],
+        replace: bool,
+        timeout_ms: u64,
+    ) -> Result<String, CmdError> {
         let (name, body) = parse_metadata(code)?;
         if !valid_name(&name) {
             return Err(CmdError::Static(error::FUNCTION_LIB_NAME_INVALID));
@@ -168,6 +200,8 @@ impl Functions {
         LOADING.with(|c| {
             *c.borrow_mut() = Some(LoadCtx {
                 functions: BTreeMap::new(),
+                start: std::time::Instant::now(),
+                timeout_ms,
             })
         });
         let l = self.vm.l;
@@ -175,7 +209,9 @@ impl Functions {
         // no RunCtx, so redis.call is unavailable (as in Redis).
         let err = unsafe {
             self.set_globals_source(true);
+            ffi::lua_sethook(l, Some(load_hook), ffi::LUA_MASKCOUNT, 100_000);
             let rc = ffi::lua_pcall(l, 0, 0, 0);
+            ffi::lua_sethook(l, None, 0, 0);
             self.set_globals_source(false);
             if rc != 0 {
                 let msg = extract_err_msg(l);

@@ -425,8 +425,9 @@ unsafe fn error_from_lua(l: LuaState, funcname: &str) -> CmdError {
 unsafe extern "C-unwind" fn count_hook(l: LuaState, _ar: *mut ffi::lua_Debug) {
     let kill = std::panic::catch_unwind(hook_check).unwrap_or(false);
     if kill {
-        // Keep raising on every line so pcall cannot swallow the kill.
-        ffi::lua_sethook(l, Some(count_hook), ffi::LUA_MASKLINE, 0);
+        // Keep raising on every instruction so pcall cannot swallow the
+        // kill (`while true do pcall(f) end` dies too).
+        ffi::lua_sethook(l, Some(count_hook), ffi::LUA_MASKCOUNT, 1);
         vm::push_error_table(l, b"Script killed by user with SCRIPT KILL...");
         ffi::lua_error(l);
     }

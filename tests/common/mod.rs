@@ -593,3 +593,42 @@ pub fn env_u64(name: &str) -> Option<u64> {
         }
     })
 }
+
+/// The server's resident set in bytes (Linux /proc).
+pub fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .expect("VmRSS in /proc/<pid>/status")
+}
+
+/// Pipelines `cmd` forever (until `stop`) without reading a reply,
+/// reconnecting when the server drops it (output buffer limit).
+pub fn flood(
+    addr: String,
+    cmd: &'static [u8],
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let batch: Vec<u8> = cmd.repeat(4096);
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let Ok(mut s) = std::net::TcpStream::connect(&addr) else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            let _ = s.set_write_timeout(Some(Duration::from_millis(200)));
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Err(e) = s.write_all(&batch) {
+                    if e.kind() != std::io::ErrorKind::WouldBlock
+                        && e.kind() != std::io::ErrorKind::TimedOut
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
