@@ -355,7 +355,6 @@ pub struct Config {
     pub obuf_normal: (u64, u64, u64),
     pub obuf_pubsub: (u64, u64, u64),
     pub obuf_replica: (u64, u64, u64),
-    pub enable_debug: u8,
     pub loglevel: u8,
     pub dynamic_hz: bool,
     pub lazyfree_lazy_expire: bool,
@@ -556,7 +555,6 @@ impl Config {
             obuf_normal: (0, 0, 0),
             obuf_pubsub: (32 << 20, 8 << 20, 60),
             obuf_replica: (256 << 20, 64 << 20, 60),
-            enable_debug: 0,
             loglevel: 2,
             dynamic_hz: true,
             lazyfree_lazy_expire: false,
@@ -698,11 +696,6 @@ impl Config {
         self.aof_use_rdb_preamble = self.get_bool("aof-use-rdb-preamble");
         self.aof_timestamp_enabled = self.get_bool("aof-timestamp-enabled");
         self.aof_rewrite_incremental_fsync = self.get_bool("aof-rewrite-incremental-fsync");
-        self.enable_debug = match self.get("enable-debug-command") {
-            Some("yes") => 1,
-            Some("local") => 2,
-            _ => 0,
-        };
         self.loglevel = LOGLEVELS
             .iter()
             .position(|l| Some(*l) == self.get("loglevel"))
