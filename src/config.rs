@@ -28,7 +28,10 @@ pub struct Def {
     pub alias: Option<&'static str>,
     pub kind: Kind,
     pub default: &'static str,
-    /// Only settable at startup (CONFIG SET refuses it).
+    /// Only settable at startup (CONFIG SET refuses it): exactly the
+    /// directives Redis 7.0.15 flags IMMUTABLE_CONFIG (pidfile, logfile,
+    /// daemonize, rdbchecksum...), so CONFIG SET + CONFIG REWRITE cannot
+    /// point the server at arbitrary files.
     pub immutable: bool,
 }
 
@@ -108,14 +111,14 @@ pub static DEFS: &[Def] = &[
     // general
     imm("daemonize", BOOL, "no"),
     imm("supervised", Kind::Enum(SUPERVISED), "no"),
-    d("pidfile", STR, ""),
+    imm("pidfile", STR, ""),
     d("loglevel", Kind::Enum(LOGLEVELS), "notice"),
     imm("logfile", STR, ""),
     imm("syslog-enabled", BOOL, "no"),
     imm("syslog-ident", STR, "redis"),
     imm("databases", int(1, I32), "16"),
-    d("always-show-logo", BOOL, "no"),
-    d("set-proc-title", BOOL, "yes"),
+    imm("always-show-logo", BOOL, "no"),
+    imm("set-proc-title", BOOL, "yes"),
     d(
         "proc-title-template",
         STR,
@@ -134,7 +137,7 @@ pub static DEFS: &[Def] = &[
     d("save", STR, "3600 1 300 100 60 10000"),
     d("stop-writes-on-bgsave-error", BOOL, "yes"),
     d("rdbcompression", BOOL, "yes"),
-    d("rdbchecksum", BOOL, "yes"),
+    imm("rdbchecksum", BOOL, "yes"),
     d("sanitize-dump-payload", Kind::Enum(SANITIZE_DUMP), "no"),
     d("dbfilename", STR, "dump.rdb"),
     d("rdb-del-sync-files", BOOL, "no"),
@@ -210,7 +213,7 @@ pub static DEFS: &[Def] = &[
     d("lazyfree-lazy-user-flush", BOOL, "no"),
     d("replica-lazy-flush-placeholder-unused", BOOL, "no"),
     imm("io-threads", int(1, 128), "1"),
-    d("io-threads-do-reads", BOOL, "no"),
+    imm("io-threads-do-reads", BOOL, "no"),
     d("oom-score-adj", Kind::Enum(OOM_SCORE_ADJ), "no"),
     d("oom-score-adj-values", STR, "0 200 800"),
     imm("disable-thp", BOOL, "yes"),
@@ -310,7 +313,7 @@ pub static DEFS: &[Def] = &[
     d("active-defrag-cycle-max", int(1, 99), "25"),
     d("active-defrag-max-scan-fields", int(1, LL), "1000"),
     d("active-expire-effort", int(1, 10), "1"),
-    imm("jemalloc-bg-thread", BOOL, "yes"),
+    d("jemalloc-bg-thread", BOOL, "yes"),
     d("lazyfree-lazy-user-flush-unused", BOOL, "no"),
 ];
 
@@ -352,7 +355,6 @@ pub struct Config {
     pub obuf_normal: (u64, u64, u64),
     pub obuf_pubsub: (u64, u64, u64),
     pub obuf_replica: (u64, u64, u64),
-    pub enable_debug: u8,
     pub loglevel: u8,
     pub dynamic_hz: bool,
     pub lazyfree_lazy_expire: bool,
@@ -553,7 +555,6 @@ impl Config {
             obuf_normal: (0, 0, 0),
             obuf_pubsub: (32 << 20, 8 << 20, 60),
             obuf_replica: (256 << 20, 64 << 20, 60),
-            enable_debug: 0,
             loglevel: 2,
             dynamic_hz: true,
             lazyfree_lazy_expire: false,
@@ -695,11 +696,6 @@ impl Config {
         self.aof_use_rdb_preamble = self.get_bool("aof-use-rdb-preamble");
         self.aof_timestamp_enabled = self.get_bool("aof-timestamp-enabled");
         self.aof_rewrite_incremental_fsync = self.get_bool("aof-rewrite-incremental-fsync");
-        self.enable_debug = match self.get("enable-debug-command") {
-            Some("yes") => 1,
-            Some("local") => 2,
-            _ => 0,
-        };
         self.loglevel = LOGLEVELS
             .iter()
             .position(|l| Some(*l) == self.get("loglevel"))

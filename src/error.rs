@@ -105,6 +105,10 @@ pub const CLIENT_NAME_SPACES: &str =
 pub const NO_SUCH_CLIENT: &str = "ERR No such client";
 pub const CLIENT_ID_INVALID: &str = "ERR client-id should be greater than 0";
 pub const DEBUG_DISABLED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+pub const MODULE_DISABLED: &str = "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+pub const MODULE_LOAD_FAILED: &str =
+    "ERR Error loading the extension. Please check the server logs.";
+pub const MODULE_UNLOAD_NO_SUCH: &str = "ERR Error unloading module: no such module with that name";
 pub const LCS_TOO_BIG: &str =
     "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
 pub const LCS_TOO_LONG: &str = "ERR String too long for LCS";

@@ -1,11 +1,14 @@
 //! Logging in Redis's format, through `tracing`:
-//! `<pid>:M 27 Nov 2026 11:26:18.123 * message`. Levels map as
+//! `<pid>:<role> 27 Nov 2026 11:26:18.123 * message`. Levels map as
 //! warning '#' (WARN/ERROR), notice '*' (INFO), verbose '-' (DEBUG),
-//! debug '.' (TRACE). `logfile ""` logs to stdout.
+//! debug '.' (TRACE). `logfile ""` logs to stdout. The role is Redis's:
+//! 'M' master, 'S' replica (REPLICAOF host port), 'C' a forked
+//! BGSAVE / AOF rewrite child, which also logs its own pid
+//! (`enter_child`).
 
 use std::fmt;
 use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -16,6 +19,25 @@ static VERBOSITY: AtomicU8 = AtomicU8::new(2);
 
 pub fn set_verbosity(level: u8) {
     VERBOSITY.store(level, Ordering::Relaxed);
+}
+
+/// The pid log lines carry (set by `init`, and again by a forked child).
+static LOG_PID: AtomicU32 = AtomicU32::new(0);
+/// The role char log lines carry: b'M', b'S' or b'C'.
+static ROLE: AtomicU8 = AtomicU8::new(b'M');
+
+/// 'M' for a master, 'S' for a replica (Redis's `server.masterhost`).
+pub fn set_replica(is_replica: bool) {
+    // A child keeps 'C' whatever its copy of the server does.
+    if ROLE.load(Ordering::Relaxed) != b'C' {
+        ROLE.store(if is_replica { b'S' } else { b'M' }, Ordering::Relaxed);
+    }
+}
+
+/// Called in a forked child: its lines carry its own pid and role 'C'.
+pub fn enter_child() {
+    LOG_PID.store(std::process::id(), Ordering::Relaxed);
+    ROLE.store(b'C', Ordering::Relaxed);
 }
 
 fn level_rank(l: &Level) -> u8 {
@@ -62,9 +84,7 @@ pub fn format_time(ms: i64) -> String {
     )
 }
 
-struct RedisFormat {
-    pid: u32,
-}
+struct RedisFormat;
 
 impl<S, N> FormatEvent<S, N> for RedisFormat
 where
@@ -85,8 +105,9 @@ where
         };
         write!(
             w,
-            "{}:M {} {} ",
-            self.pid,
+            "{}:{} {} {} ",
+            LOG_PID.load(Ordering::Relaxed),
+            ROLE.load(Ordering::Relaxed) as char,
             format_time(crate::clock::wall_ms()),
             c
         )?;
@@ -100,13 +121,12 @@ pub fn init(logfile: &str, verbosity: u8) -> Result<(), String> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::Layer;
     set_verbosity(verbosity);
+    LOG_PID.store(std::process::id(), Ordering::Relaxed);
     let filter = tracing_subscriber::filter::filter_fn(|meta| {
         level_rank(meta.level()) >= VERBOSITY.load(Ordering::Relaxed)
     });
     let fmt = tracing_subscriber::fmt::layer()
-        .event_format(RedisFormat {
-            pid: std::process::id(),
-        })
+        .event_format(RedisFormat)
         .with_ansi(false);
     let result = if logfile.is_empty() {
         let layer = fmt.with_writer(std::io::stdout).with_filter(filter);

@@ -424,6 +424,11 @@ fn acl() {
 }
 
 #[test]
+fn protected() {
+    run_script("protected");
+}
+
+#[test]
 fn scripting() {
     run_script("scripting");
 }

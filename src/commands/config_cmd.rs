@@ -89,7 +89,8 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     )
 }];
 
-/// Directives CONFIG SET refuses unless enable-protected-configs allows it.
+/// Directives CONFIG SET refuses unless enable-protected-configs allows it
+/// (Redis 7.0.15's PROTECTED_CONFIG flag).
 const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 const HELP: &[&str] = &[
@@ -156,7 +157,8 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if !args.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
-    // Pass 1: every name must be known, mutable and given once.
+    // Pass 1: every name must be known, mutable and given once; the first
+    // failure is reported, naming the argument as the client typed it.
     let mut pairs: Vec<(String, String)> = Vec::with_capacity((args.len() - 2) / 2);
     for i in (2..args.len()).step_by(2) {
         let typed = args.str_lossy(i);
@@ -168,13 +170,13 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             .iter()
             .any(|d| d.name == canon && d.immutable)
         {
-            return Err(error::config_immutable(&lower));
+            return Err(error::config_immutable(&typed));
         }
         if protected_denied(srv, c, canon) {
-            return Err(error::config_protected(&lower));
+            return Err(error::config_protected(&typed));
         }
         if pairs.iter().any(|(n, _)| *n == lower) {
-            return Err(error::config_set_duplicate(&lower));
+            return Err(error::config_set_duplicate(&typed));
         }
         pairs.push((lower, args.str_lossy(i + 1)));
     }

@@ -1,5 +1,7 @@
 //! DEBUG (Redis's debug.c): a single command with arity -2 that dispatches
-//! on its first argument itself, gated by `enable-debug-command`.
+//! on its first argument itself. It carries the PROTECTED flag:
+//! `commands::execute` refuses it unless `enable-debug-command` allows it,
+//! before authentication and ACLs (as Redis's processCommand does).
 //!
 //! DIGEST follows Redis's xorDigest/mixDigest scheme exactly, so a string
 //! dataset has the same digest here as on a real Redis server.
@@ -82,19 +84,7 @@ const HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// enable-debug-command: 0 = no, 1 = yes, 2 = local connections only.
-fn debug_allowed(srv: &Server, c: &Client) -> bool {
-    match srv.config.enable_debug {
-        1 => true,
-        2 => c.local,
-        _ => false,
-    }
-}
-
 fn debug(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    if !debug_allowed(srv, c) {
-        return Err(CmdError::Static(error::DEBUG_DISABLED));
-    }
     let sub = a.get(1).to_ascii_lowercase();
     let argc = a.len();
     match (sub.as_slice(), argc) {

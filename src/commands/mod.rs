@@ -21,6 +21,7 @@ pub mod info;
 pub mod keys;
 pub mod lists;
 pub mod memory;
+pub mod module;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
@@ -346,6 +347,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(zsets::COMMANDS)
         .chain(geo::COMMANDS)
         .chain(memory::COMMANDS)
+        .chain(module::COMMANDS)
         .chain(scripting::COMMANDS)
         .chain(streams::COMMANDS)
         .chain(stream_groups::COMMANDS)
@@ -444,6 +446,21 @@ pub fn help_reply(c: &mut Client, cmd: &str, lines: &[&str]) {
     }
     c.out.simple("HELP");
     c.out.simple("    Prints this help.");
+}
+
+/// enable-debug-command / enable-module-command (no, yes, or local
+/// connections only): the error refusing protected command `name`, if any.
+fn protected_refusal(srv: &Server, c: &Client, name: &str) -> Option<&'static str> {
+    let (setting, err) = match name {
+        "debug" => ("enable-debug-command", error::DEBUG_DISABLED),
+        "module" => ("enable-module-command", error::MODULE_DISABLED),
+        _ => return None,
+    };
+    match srv.config.get(setting) {
+        Some("yes") => None,
+        Some("local") if c.local => None,
+        _ => Some(err),
+    }
 }
 
 fn arity_ok(arity: i32, argc: usize) -> bool {
@@ -550,6 +567,15 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         reject(srv, c, Some(idx), &e);
         finish_reply(c, reply_start);
         return;
+    }
+    // DEBUG and MODULE LOAD/LOADEX/UNLOAD: refused by configuration before
+    // authentication and ACLs are looked at (processCommand, CMD_PROTECTED).
+    if spec.flags & PROTECTED != 0 {
+        if let Some(e) = protected_refusal(srv, c, srv.commands.entries[top].spec.name) {
+            reject(srv, c, Some(idx), &CmdError::Static(e));
+            finish_reply(c, reply_start);
+            return;
+        }
     }
     if !c.authenticated && spec.flags & NO_AUTH == 0 && srv.acl.auth_required() {
         reject(srv, c, Some(idx), &CmdError::NoAuth);

@@ -4,6 +4,12 @@
 //! serving. Only one child runs at a time (hasActiveChildProcess). The
 //! parent reaps it from the cron and hands the outcome to the module that
 //! started it.
+//!
+//! Right after the fork the child closes every socket it inherited
+//! (listeners and clients: Redis's closeChildUnusedResourceAfterFork) and
+//! asks the kernel to kill it when its parent dies (PR_SET_PDEATHSIG), so
+//! a parent killed with SIGKILL leaves its port free for a restart and no
+//! orphan saving on. Its log lines carry its own pid and role 'C'.
 
 use crate::server::Server;
 use std::io;
@@ -58,6 +64,7 @@ where
         ));
     }
     let fork_start = std::time::Instant::now();
+    let parent = std::process::id() as libc::pid_t;
     // SAFETY: fork() in a process whose other threads only do blocking
     // I/O (fsync, lazy free); glibc's fork keeps malloc usable in the child.
     let pid = unsafe { libc::fork() };
@@ -67,11 +74,16 @@ where
     if pid == 0 {
         // Child: default signal dispositions so the parent can kill us,
         // then write and leave without running destructors or atexit.
+        // SAFETY: resetting dispositions to SIG_DFL in the single thread a
+        // forked child has.
         unsafe {
             libc::signal(libc::SIGTERM, libc::SIG_DFL);
             libc::signal(libc::SIGINT, libc::SIG_DFL);
             libc::signal(libc::SIGUSR1, libc::SIG_DFL);
         }
+        crate::logging::enter_child();
+        die_with_parent(parent);
+        close_inherited_sockets();
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(srv)));
         let code = match ok {
             Ok(Ok(())) => CHILD_OK,
@@ -81,6 +93,8 @@ where
             }
             Err(_) => CHILD_FAILED,
         };
+        // SAFETY: _exit ends the child without running the parent's
+        // destructors or atexit handlers on its copied state.
         unsafe { libc::_exit(code) };
     }
     srv.stats.latest_fork_usec = fork_start.elapsed().as_micros() as u64;
@@ -91,6 +105,66 @@ where
         start_ms: crate::clock::wall_ms(),
     });
     Ok(pid)
+}
+
+/// In the child: SIGKILL when the parent dies. The parent may already be
+/// gone before the request was made (then we were re-parented and
+/// getppid() differs): leave at once in that case.
+fn die_with_parent(parent: libc::pid_t) {
+    // SAFETY: prctl(PR_SET_PDEATHSIG) takes a signal number and affects
+    // only this process; getppid and _exit cannot fail.
+    unsafe {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+            warn!(
+                "Can't set the parent death signal of the child: {}",
+                io::Error::last_os_error()
+            );
+        }
+        if libc::getppid() != parent {
+            warn!("Parent process exited before the child started, exiting.");
+            libc::_exit(CHILD_FAILED);
+        }
+    }
+}
+
+/// In the child: closes every inherited socket — the listeners and the
+/// unix socket (Redis's closeListeningSockets), clients and replication
+/// links. A child only writes files (ferrokv's full syncs go through
+/// disk), so none is needed; kept open, a child that outlives its parent
+/// would hold the port and leave clients hanging.
+fn close_inherited_sockets() {
+    let fds: Vec<libc::c_int> = match std::fs::read_dir("/proc/self/fd") {
+        Ok(dir) => dir
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+            .collect(),
+        // No /proc: every descriptor below the open-files limit.
+        Err(_) => {
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit fills the struct we pass.
+            let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+                lim.rlim_cur.min(1 << 20) as libc::c_int
+            } else {
+                1024
+            };
+            (0..max).collect()
+        }
+    };
+    // stdin/stdout/stderr stay, whatever they are (the log may be stdout).
+    for fd in fds.into_iter().filter(|&fd| fd > 2) {
+        // SAFETY: fstat on a descriptor number fills `st` or fails (EBADF
+        // for the read_dir descriptor, already closed); a socket is closed
+        // only in this child, the parent's copy stays open.
+        unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            if libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK {
+                libc::close(fd);
+            }
+        }
+    }
 }
 
 /// Called from the cron: reaps a finished child and reports it. Returns

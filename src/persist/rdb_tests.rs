@@ -114,9 +114,9 @@ fn truncated_and_corrupted_files_fail_cleanly() {
         // With the checksum off, corrupt content must still be caught
         // or loaded without panicking.
         empty_data(&mut target);
-        let _ = target.config.set("rdbchecksum", "no", false);
+        let _ = target.config.set("rdbchecksum", "no", true);
         let _ = rdb::load_rdb(&mut target, &bad[..], false);
-        let _ = target.config.set("rdbchecksum", "yes", false);
+        let _ = target.config.set("rdbchecksum", "yes", true);
     }
 }
 

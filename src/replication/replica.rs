@@ -256,6 +256,7 @@ fn set_master(srv: &mut Server, host: String, port: u16) {
     l.psync_ok = psync_ok;
     l.cached_db = cached_db;
     srv.repl.link = Some(Box::new(l));
+    crate::logging::set_replica(true);
     srv.prop.targets &= !crate::propagate::TO_REPL;
     crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
     connect(srv);
@@ -268,6 +269,7 @@ fn unset_master(srv: &mut Server) {
         return;
     };
     drop_master_client(srv, &mut l);
+    crate::logging::set_replica(false);
     let _ = srv.config.set("replicaof", "", true);
     let r = &mut srv.repl;
     r.replid2 = std::mem::replace(&mut r.replid, super::random_replid());
