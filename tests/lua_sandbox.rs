@@ -61,6 +61,18 @@ const CASES: &[&str] = &[
     "local n, v = select('#', unpack({1,2,3}, -1, 5)), {unpack({1,2,3}, -1, 5)} \
      for i = 1, n do v[i] = v[i] or '_NIL_' end return v",
     "return bit.tohex(65535, -2147483648)",
+    // Library and redis.* argument errors, worded as Redis's.
+    "return cmsgpack.pack()",
+    "return redis.call()",
+    "return redis.pcall()",
+    "return redis.call('get', {})",
+    "return redis.call('get')",
+    "return redis.sha1hex()",
+    "return redis.error_reply()",
+    "return redis.setresp()",
+    "return redis.log()",
+    "return redis.set_repl()",
+    "return math.random(1,2,3)",
 ];
 
 fn eval(c: &mut RawConn, body: &[u8]) -> Vec<u8> {

@@ -722,7 +722,7 @@ unsafe fn mp_pack_impl(l: LuaState) -> Result<c_int, ()> {
     if n == 0 {
         push_error_msg(
             l,
-            "bad argument #1 to 'pack' (MessagePack pack needs input.)",
+            "bad argument #0 to 'pack' (MessagePack pack needs input.)",
         );
         return Err(());
     }

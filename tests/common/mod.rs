@@ -161,15 +161,23 @@ impl Server {
                 return Err(true);
             }
             if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                // Ready means answering, not still loading its data (a
+                // server that loads a big AOF replies -LOADING meanwhile).
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut reply = [0u8; 64];
+                let loading = s.write_all(b"*1\r\n$4\r\nPING\r\n").is_ok()
+                    && s.read(&mut reply)
+                        .is_ok_and(|n| reply[..n].starts_with(b"-LOADING"));
                 // Best effort: QUIT and wait for the server to close the
                 // probe connection, so it no longer counts as a client
                 // (matters for tests such as --maxclients).
-                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
                 if s.write_all(b"*1\r\n$4\r\nQUIT\r\n").is_ok() {
                     let mut sink = Vec::new();
                     let _ = s.read_to_end(&mut sink);
                 }
-                return Ok(());
+                if !loading {
+                    return Ok(());
+                }
             }
             if Instant::now() >= end {
                 return Err(false);
