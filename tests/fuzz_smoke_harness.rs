@@ -6,6 +6,7 @@
 //! reproduce; FERROKV_FUZZ_SEED / FERROKV_FUZZ_CASES override the seed and
 //! the case count.
 
+mod common;
 #[path = "support/config_driver.rs"]
 mod config_driver;
 #[path = "support/inline_driver.rs"]
@@ -19,13 +20,10 @@ mod parse_driver;
 #[path = "support/restore_driver.rs"]
 mod restore_driver;
 
+use common::env_u64;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
-
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
-}
 
 fn rng(salt: u64) -> StdRng {
     StdRng::seed_from_u64(env_u64("FERROKV_FUZZ_SEED").unwrap_or(0x6665_7272_6f6b_76) ^ salt)
@@ -293,7 +291,7 @@ fn restore_survives_mutated_payloads() {
         }
     }
     const SPECIAL: &[u8] = &[0, 1, 2, 0x7f, 0x80, 0xc0, 0xfe, 0xff, 0x0e, 0x10, 0x13];
-    for _ in 0..cases(3000) {
+    for _ in 0..cases(1500) {
         let mut body = seeds[rng.gen_range(0..seeds.len())].clone();
         mutate(&mut rng, &mut body, SPECIAL);
         let mut input = vec![rng.gen(), rng.gen()];
@@ -384,7 +382,7 @@ fn config_survives_generated_input() {
     let replayed = replay("config", |d| h.run_input(d));
     let mut rng = rng(3);
     let start = std::time::Instant::now();
-    for _ in 0..cases(1500) {
+    for _ in 0..cases(800) {
         let mut input = vec![rng.gen::<u8>()];
         if input[0] & 1 == 0 {
             let mut text = Vec::new();
