@@ -942,6 +942,11 @@ impl Config {
             && name != "bind"
         {
             format!("{} {}\n", name, quote(v))
+        } else if matches!(DEFS[i].kind, Kind::Str) {
+            // Multi-word values: each word quoted on its own, so a quote in
+            // a CONFIG SET bind address cannot unbalance the line.
+            let words: Vec<String> = v.split(' ').map(quote).collect();
+            format!("{} {}\n", name, words.join(" "))
         } else {
             format!("{} {}\n", name, v)
         }
