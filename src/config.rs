@@ -853,8 +853,9 @@ impl Config {
         text
     }
 
-    /// `CONFIG REWRITE`: writes the non-default values back to the config
-    /// file, keeping its comments and other lines.
+    /// `CONFIG REWRITE`: writes the non-default values (and `dir`, as the
+    /// absolute working directory) back to the config file, keeping its
+    /// comments and other lines.
     pub fn rewrite(&self) -> Result<(), String> {
         self.rewrite_with_users(None)
     }
@@ -909,7 +910,10 @@ impl Config {
             }
         }
         for (i, d) in DEFS.iter().enumerate() {
-            if !written[i] && self.values[i] != d.default && d.name != "dir" {
+            // `dir` is always written, as the absolute working directory
+            // (rewriteConfigDirOption): a relative value from the file would
+            // resolve differently once the server has changed into it.
+            if !written[i] && (self.values[i] != d.default || d.name == "dir") {
                 out.push_str(&self.directive_line(i));
             }
         }
@@ -924,7 +928,7 @@ impl Config {
 
     fn directive_line(&self, i: usize) -> String {
         let name = DEFS[i].name;
-        let v = &self.values[i];
+        let v = &self.display_value(i);
         if name == "save" && v.is_empty() {
             return "save \"\"\n".to_string();
         }
@@ -934,28 +938,42 @@ impl Config {
             && name != "bind"
         {
             format!("{} {}\n", name, quote(v))
+        } else if matches!(DEFS[i].kind, Kind::Str) {
+            // Multi-word values: each word quoted on its own, so a quote in
+            // a CONFIG SET bind address cannot unbalance the line.
+            let words: Vec<String> = v.split(' ').map(quote).collect();
+            format!("{} {}\n", name, words.join(" "))
         } else {
             format!("{} {}\n", name, v)
         }
     }
 }
 
-/// Quotes a value for redis.conf if it is empty or has spaces/quotes.
+/// Quotes a value for redis.conf if it is empty or has spaces, quotes or
+/// control characters, escaping like Redis's sdscatrepr so that the line
+/// reads back (by `split_args`) as the same value: a newline in a value
+/// must not end the directive.
 fn quote(v: &str) -> String {
-    if v.is_empty() || v.contains([' ', '"', '\'', '\\', '\t']) {
-        let mut s = String::from("\"");
-        for c in v.chars() {
-            match c {
-                '"' => s.push_str("\\\""),
-                '\\' => s.push_str("\\\\"),
-                c => s.push(c),
-            }
-        }
-        s.push('"');
-        s
-    } else {
-        v.to_string()
+    let plain = |c: char| c > ' ' && c != '\u{7f}' && !matches!(c, '"' | '\'' | '\\');
+    if !v.is_empty() && v.chars().all(plain) {
+        return v.to_string();
     }
+    let mut s = String::from("\"");
+    for c in v.chars() {
+        match c {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            '\t' => s.push_str("\\t"),
+            '\u{7}' => s.push_str("\\a"),
+            '\u{8}' => s.push_str("\\b"),
+            c if c < ' ' || c == '\u{7f}' => s.push_str(&format!("\\x{:02x}", c as u32)),
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
 }
 
 /// Why a CONFIG SET failed.
