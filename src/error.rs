@@ -463,6 +463,8 @@ pub fn geo_store_with(searchstore: bool) -> CmdError {
 // ---- scripting (EVAL / FUNCTION) ---------------------------------------------
 pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 pub const SCRIPT_NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
+/// A script (or its compilation) stopped by SCRIPT KILL / SHUTDOWN NOSAVE.
+pub const SCRIPT_KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 pub const SCRIPT_UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
 pub const BUSY_SCRIPT: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";

@@ -150,3 +150,61 @@ fn pipelining_client_does_not_starve_others() {
     );
     srv.assert_no_panic();
 }
+
+/// Sends `EVAL body 0` from a thread (the body may be large) and returns
+/// the reply.
+fn eval_in_thread(addr: String, body: Vec<u8>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let port: u16 = addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        let mut c = RawConn::connect(port);
+        c.set_read_timeout(Duration::from_secs(60));
+        c.cmd_bytes(&[b"EVAL", &body, b"0"])
+    })
+}
+
+/// Polls PING until it answers BUSY; then SCRIPT KILL must stop the work.
+fn kill_when_busy(srv: &Server, what: &str) {
+    let mut other = srv.conn();
+    other.set_read_timeout(Duration::from_secs(10));
+    assert!(
+        poll_until(Duration::from_secs(30), || other
+            .cmd(&["PING"])
+            .starts_with(b"-BUSY")),
+        "{what}: never BUSY"
+    );
+    assert_eq!(other.cmd_str(&["SCRIPT", "KILL"]), "+OK\r\n", "{what}");
+}
+
+/// A single long C call (string.rep of 600 MB: the count hook cannot fire
+/// inside it) still answers BUSY to others and dies on SCRIPT KILL.
+#[test]
+fn busy_check_runs_inside_string_rep() {
+    let srv = Server::start(&["--busy-reply-threshold", "10"]);
+    let body = b"return #string.rep(string.rep('x', 1024), 600000)".to_vec();
+    let h = eval_in_thread(srv.addr(), body);
+    kill_when_busy(&srv, "string.rep");
+    let r = String::from_utf8_lossy(&h.join().expect("eval thread")).into_owned();
+    assert!(r.contains("killed by user"), "{r}");
+    assert!(srv.log().contains("Slow script detected"));
+    assert_eq!(srv.conn().cmd_str(&["PING"]), "+PONG\r\n");
+}
+
+/// Compiling a huge script body outlasts the threshold: others get BUSY
+/// meanwhile and SCRIPT KILL stops the parse.
+#[test]
+fn busy_check_runs_while_compiling() {
+    let srv = Server::start(&["--busy-reply-threshold", "10"]);
+    let mut body = b"return 1 --[[ ".to_vec();
+    body.resize(64 << 20, b'x');
+    body.extend_from_slice(b" ]]");
+    let h = eval_in_thread(srv.addr(), body);
+    kill_when_busy(&srv, "compile");
+    let r = String::from_utf8_lossy(&h.join().expect("eval thread")).into_owned();
+    assert_eq!(r, "-ERR Script killed by user with SCRIPT KILL...\r\n");
+    let mut c = srv.conn();
+    assert_eq!(c.cmd_str(&["EVAL", "return 7", "0"]), ":7\r\n");
+}

@@ -217,7 +217,7 @@ fn eval_generic(
         }
         String::from_utf8_lossy(s).to_ascii_lowercase()
     } else {
-        srv.scripting.create_script(args.get(1))?
+        scripting::compile_script(srv, args.get(1))?
     };
     let Some(script) = srv.scripting.scripts.get(&sha) else {
         return Err(CmdError::Static(error::NOSCRIPT));
@@ -306,7 +306,7 @@ fn fcall_ro(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 // ---- SCRIPT -------------------------------------------------------------------
 
 fn script_load(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    let sha = srv.scripting.create_script(args.get(2))?;
+    let sha = scripting::compile_script(srv, args.get(2))?;
     c.out.bulk(sha.as_bytes());
     Ok(())
 }

@@ -4,7 +4,8 @@
 //! the deterministic math.random/randomseed.
 
 use super::vm::{
-    push_error_msg, push_error_table, push_str, set_fn, set_num, to_bytes, LuaState, VmKind,
+    push_bytes, push_error_msg, push_error_table, push_str, set_fn, set_num, to_bytes, LuaState,
+    VmKind,
 };
 use super::{current_run, lua_conv};
 use crate::commands::Args;
@@ -65,6 +66,67 @@ pub unsafe fn register(l: LuaState, kind: VmKind) {
     set_fn(l, m, c"random", math_random);
     set_fn(l, m, c"randomseed", math_randomseed);
     ffi::lua_pop(l, 1);
+
+    ffi::lua_getfield(l, ffi::LUA_GLOBALSINDEX, c"string".as_ptr());
+    let s = ffi::lua_gettop(l);
+    set_fn(l, s, c"rep", string_rep);
+    ffi::lua_pop(l, 1);
+}
+
+/// Output between busy checks in [`string_rep`].
+const REP_CHUNK: usize = 8 << 20;
+
+/// string.rep(s, n) as Lua 5.1's, but a long one (hundreds of MB) runs the
+/// busy-script check every few MB, so "Slow script detected", BUSY replies
+/// and SCRIPT KILL work while it builds (the count hook cannot fire inside
+/// a C function).
+unsafe extern "C-unwind" fn string_rep(l: LuaState) -> c_int {
+    let mut len = 0usize;
+    let p = ffi::luaL_checklstring(l, 1, &mut len);
+    let n = ffi::luaL_checkinteger(l, 2) as c_int;
+    if n <= 0 || len == 0 {
+        push_str(l, "");
+        return 1;
+    }
+    let Some(total) = len
+        .checked_mul(n as usize)
+        .filter(|&t| t < isize::MAX as usize)
+    else {
+        return ffi::luaL_error(l, c"not enough memory".as_ptr());
+    };
+    let killed = {
+        let piece = std::slice::from_raw_parts(p as *const u8, len);
+        let mut out: Vec<u8> = Vec::new();
+        if out.try_reserve_exact(total).is_err() {
+            None
+        } else {
+            let mut since_check = 0usize;
+            let mut killed = false;
+            for _ in 0..n {
+                out.extend_from_slice(piece);
+                since_check += len;
+                if since_check >= REP_CHUNK {
+                    since_check = 0;
+                    if super::busy_check() {
+                        killed = true;
+                        break;
+                    }
+                }
+            }
+            if !killed {
+                push_bytes(l, &out);
+            }
+            Some(killed)
+        }
+    };
+    match killed {
+        None => ffi::luaL_error(l, c"not enough memory".as_ptr()),
+        Some(true) => {
+            super::raise_killed(l);
+            0
+        }
+        Some(false) => 1,
+    }
 }
 
 // ---- redis.call / redis.pcall ----------------------------------------------

@@ -109,16 +109,9 @@ impl Scripting {
         self.eval_vm = Vm::new(VmKind::Eval);
     }
 
-    /// Compiles and caches an EVAL body; returns its sha.
-    pub fn create_script(&mut self, body: &[u8]) -> Result<String, CmdError> {
-        let sha = api::sha1_hex(body);
-        if self.scripts.contains_key(&sha) {
-            return Ok(sha);
-        }
-        let (flags, code) = parse_eval_shebang(body)?;
-        self.eval_vm.compile(code, c"@user_script").map_err(|m| {
-            error::custom(format!("ERR Error compiling script (new function): {}", m))
-        })?;
+    /// Takes the compiled function on top of the EVAL VM's stack into the
+    /// cache under `sha`.
+    fn cache_compiled(&mut self, sha: String, body: &[u8], flags: u32) -> String {
         // SAFETY: the compiled function is on the stack.
         let fn_ref = unsafe { ffi::luaL_ref(self.eval_vm.l, ffi::LUA_REGISTRYINDEX) };
         self.scripts_bytes += body.len();
@@ -130,8 +123,84 @@ impl Scripting {
                 fn_ref,
             },
         );
-        Ok(sha)
+        sha
     }
+}
+
+fn compile_error(m: String) -> CmdError {
+    if m.is_empty() {
+        // The busy check stopped the parse (SCRIPT KILL, SHUTDOWN NOSAVE).
+        return CmdError::Static(error::SCRIPT_KILLED);
+    }
+    error::custom(format!("ERR Error compiling script (new function): {}", m))
+}
+
+thread_local! {
+    /// Set while an EVAL body compiles: SCRIPT KILL then stops the parse.
+    static COMPILING: Cell<bool> = const { Cell::new(false) };
+    static COMPILE_KILLED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// EVAL / SCRIPT LOAD compilation with Redis's busy handling: a body so
+/// large that parsing it outlasts busy-reply-threshold logs "Slow script
+/// detected", lets other clients in (they get BUSY), and can be stopped by
+/// SCRIPT KILL or SHUTDOWN NOSAVE, like a running script.
+pub fn compile_script(srv: &mut Server, body: &[u8]) -> Result<String, CmdError> {
+    let sha = api::sha1_hex(body);
+    if srv.scripting.scripts.contains_key(&sha) {
+        return Ok(sha);
+    }
+    let (flags, code) = parse_eval_shebang(body)?;
+    let threshold = busy_threshold(srv);
+    let l = srv.scripting.eval_vm.l;
+    let srv_ptr = srv as *mut Server;
+    let start = Instant::now();
+    let mut logged = false;
+    let mut between = || -> bool {
+        if COMPILE_KILLED.with(|k| k.get()) {
+            return false;
+        }
+        if threshold == 0 || start.elapsed().as_millis() < threshold {
+            return true;
+        }
+        if !logged {
+            logged = true;
+            tracing::warn!(
+                "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the SCRIPT KILL command. Script name is: {}.",
+                start.elapsed().as_millis(),
+                sha
+            );
+        }
+        // SAFETY: no reference to the server is live while the parser runs
+        // (only the raw interpreter pointer `l`); this is the one here.
+        let srv = unsafe { &mut *srv_ptr };
+        srv.scripting.running_eval = Some(true);
+        srv.scripting.busy_polling = true;
+        crate::event_loop::process_events_while_busy(srv);
+        srv.scripting.busy_polling = false;
+        srv.scripting.running_eval = None;
+        if srv.shutdown.is_some() {
+            COMPILE_KILLED.with(|k| k.set(true));
+        }
+        !COMPILE_KILLED.with(|k| k.get())
+    };
+    COMPILING.with(|c| c.set(true));
+    COMPILE_KILLED.with(|k| k.set(false));
+    // SAFETY: `l` is the EVAL interpreter; the server is reached only
+    // through `between` until the parse returns.
+    let r = unsafe { sandbox::compile(l, code, c"@user_script", Some(&mut between)) };
+    COMPILING.with(|c| c.set(false));
+    COMPILE_KILLED.with(|k| k.set(false));
+    r.map_err(compile_error)?;
+    Ok(srv.scripting.cache_compiled(sha, body, flags))
+}
+
+/// busy-reply-threshold (lua-time-limit) in ms; 0 = never busy.
+fn busy_threshold(srv: &Server) -> u128 {
+    srv.config
+        .get("busy-reply-threshold")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000)
 }
 
 /// Parses an EVAL script's optional `#!lua [flags=a,b]` first line
@@ -277,11 +346,7 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
     sc.user = c.user;
     sc.deny_blocking = true;
     sc.authenticated = true;
-    let threshold: u128 = srv
-        .config
-        .get("busy-reply-threshold")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5000);
+    let threshold = busy_threshold(srv);
     let l: LuaState = match spec.kind {
         VmKind::Eval => srv.scripting.eval_vm.l,
         VmKind::Functions => srv.scripting.functions.vm.l,
@@ -423,14 +488,25 @@ unsafe fn error_from_lua(l: LuaState, funcname: &str) -> CmdError {
 /// The count hook: past the busy threshold, serve other clients (BUSY) and
 /// honour SCRIPT KILL / SHUTDOWN NOSAVE.
 unsafe extern "C-unwind" fn count_hook(l: LuaState, _ar: *mut ffi::lua_Debug) {
-    let kill = std::panic::catch_unwind(hook_check).unwrap_or(false);
-    if kill {
-        // Keep raising on every instruction so pcall cannot swallow the
-        // kill (`while true do pcall(f) end` dies too).
-        ffi::lua_sethook(l, Some(count_hook), ffi::LUA_MASKCOUNT, 1);
-        vm::push_error_table(l, b"Script killed by user with SCRIPT KILL...");
-        ffi::lua_error(l);
+    if busy_check() {
+        raise_killed(l);
     }
+}
+
+/// The busy check for long C functions (string.rep): true = killed.
+pub(crate) fn busy_check() -> bool {
+    std::panic::catch_unwind(hook_check).unwrap_or(false)
+}
+
+/// Raises the kill error, and keeps raising on every instruction so pcall
+/// cannot swallow it (`while true do pcall(f) end` dies too).
+///
+/// # Safety
+/// Valid state; called from a hook or a C function (plain frames only).
+pub(crate) unsafe fn raise_killed(l: LuaState) {
+    ffi::lua_sethook(l, Some(count_hook), ffi::LUA_MASKCOUNT, 1);
+    vm::push_error_table(l, b"Script killed by user with SCRIPT KILL...");
+    ffi::lua_error(l);
 }
 
 fn hook_check() -> bool {
@@ -467,6 +543,10 @@ fn hook_check() -> bool {
 /// SCRIPT KILL / FUNCTION KILL (scriptKill).
 pub fn kill(is_eval: bool) -> CmdResult {
     let Some(ctx) = current_run() else {
+        if is_eval && COMPILING.with(|c| c.get()) {
+            COMPILE_KILLED.with(|k| k.set(true));
+            return Ok(());
+        }
         return Err(CmdError::Static(error::SCRIPT_NOTBUSY));
     };
     if ctx.wrote.get() {

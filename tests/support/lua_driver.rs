@@ -234,13 +234,6 @@ impl LuaHarness {
         let Some((&m, body)) = data.split_first() else {
             return;
         };
-        // Lua 5.1 loads precompiled bytecode (a chunk starting with ESC,
-        // also through load/loadstring) without verifying it; refusing it
-        // is being done in src/scripting separately. Until that lands such
-        // bodies would only find that, so they are skipped.
-        if body.first() == Some(&0x1b) || body.windows(4).any(|w| w == b"load") {
-            return;
-        }
         self.run(Mode::from_byte(m), body);
     }
 
