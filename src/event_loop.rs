@@ -38,8 +38,13 @@ pub const MASTER_LINK_TOKEN: usize = LISTENER_BASE - 1;
 
 static SHUTDOWN_SIGNAL: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_sig: libc::c_int) {
-    SHUTDOWN_SIGNAL.store(true, Ordering::SeqCst);
+extern "C" fn on_signal(sig: libc::c_int) {
+    // A second SIGINT while a shutdown is pending (e.g. a busy script keeps
+    // the loop from reaching it) exits at once, as Redis does.
+    if SHUTDOWN_SIGNAL.swap(true, Ordering::SeqCst) && sig == libc::SIGINT {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(1) };
+    }
 }
 
 fn install_signal_handlers() {

@@ -2,11 +2,11 @@
 # Runs Redis 7.0.15's own test suite (tests/unit/*.tcl) against ferrokv in
 # the suite's external-server mode, one unit at a time with a fresh server,
 # and prints passed/failed counts per unit. Not part of `cargo test`: it
-# downloads Redis's source from Debian's archive and takes ~15 minutes.
+# fetches Redis's source with `apt-get source` and takes ~15 minutes.
 #
 #   tests/support/redis_suite.sh [unit ...]      e.g. unit/type/list unit/expire
 #
-# Needs: tclsh 8.6, curl, redis-server/redis-cli 7.0 (apt), a release build
+# Needs: tclsh 8.6, apt-get with deb-src, redis-server/redis-cli 7.0 (apt), a release build
 # (cargo build --release). Tests tagged external:skip are skipped by the suite.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,9 +16,16 @@ PORT=${PORT:-7600}
 SRC=$WORK/redis-7.0.15
 mkdir -p "$WORK"
 if [ ! -d "$SRC" ]; then
-    curl -sSfL -o "$WORK/redis.tar.gz" \
-        http://deb.debian.org/debian/pool/main/r/redis/redis_7.0.15.orig.tar.gz || exit 1
-    tar xzf "$WORK/redis.tar.gz" -C "$WORK" || exit 1
+    # Redis's source through the package client (deb-src enabled on the
+    # sources' Types: lines), never a hard-coded download address.
+    if ! ls "$WORK"/redis_7.0.15.orig.tar.gz >/dev/null 2>&1; then
+        f=/etc/apt/sources.list.d/debian.sources
+        if [ -f "$f" ] && ! grep -q '^Types:.*deb-src' "$f"; then
+            sed -i 's/^Types: deb$/Types: deb deb-src/' "$f" && apt-get update -qq
+        fi
+        (cd "$WORK" && apt-get source --download-only redis) || exit 1
+    fi
+    tar xzf "$WORK"/redis_7.0.15.orig.tar.gz -C "$WORK" || exit 1
     mkdir -p "$SRC/src"
     for b in redis-server redis-cli redis-benchmark redis-check-aof redis-check-rdb; do
         ln -sf "/usr/bin/$b" "$SRC/src/$b"
