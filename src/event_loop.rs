@@ -409,15 +409,19 @@ pub fn process_events_while_busy(srv: &mut Server) {
 /// clients that used up their turn's budget, and (unless a pause holds
 /// them) clients queued by CLIENT PAUSE.
 fn serve_resumable(srv: &mut Server) {
-    if !srv.resume_input.is_empty() {
-        let resume = std::mem::take(&mut srv.resume_input);
-        for t in resume {
-            let more = matches!(srv.clients.get(t), Some(Some(c)) if c.more_to_read);
-            if more {
-                handle_readable(srv, t);
-            } else {
-                process_client_input(srv, t);
-            }
+    // One pass over the clients queued so far, taken one at a time so that
+    // a busy script's event processing (re-entering here) serves the rest
+    // of them too; clients queued again during the pass wait for the next.
+    let queued = srv.resume_input.len();
+    for _ in 0..queued {
+        let Some(t) = srv.resume_input.pop_front() else {
+            break;
+        };
+        let more = matches!(srv.clients.get(t), Some(Some(c)) if c.more_to_read);
+        if more {
+            handle_readable(srv, t);
+        } else {
+            process_client_input(srv, t);
         }
     }
     // Retried while a WRITE pause lasts too: queued reads may run.
@@ -682,7 +686,7 @@ fn handle_readable(srv: &mut Server, t: usize) {
     process_client_input(srv, t);
     if let Some(Some(c)) = srv.clients.get(t) {
         if c.more_to_read && !c.close_asap && !srv.resume_input.contains(&t) {
-            srv.resume_input.push(t);
+            srv.resume_input.push_back(t);
         }
     }
 }
@@ -820,7 +824,7 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
     }
     c.input_backlog = out_of_budget;
     if out_of_budget && !srv.resume_input.contains(&t) {
-        srv.resume_input.push(t);
+        srv.resume_input.push_back(t);
     }
     // Replies are written after every ready client has been processed
     // (Redis's handleClientsWithPendingWrites in beforeSleep), so replies to
@@ -933,7 +937,7 @@ fn handle_pending_writes(srv: &mut Server) {
             && !srv.pending_input.contains(&t)
             && !srv.resume_input.contains(&t)
         {
-            srv.resume_input.push(t);
+            srv.resume_input.push_back(t);
         }
     }
 }

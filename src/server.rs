@@ -148,7 +148,7 @@ pub struct Server {
     pub to_flush: Vec<usize>,
     /// Clients with queued input that can run again now (after being
     /// unblocked); processed without waiting for new events.
-    pub resume_input: Vec<usize>,
+    pub resume_input: std::collections::VecDeque<usize>,
     /// WATCH: (db, key) -> (id of a client watching it, whether the key was
     /// already logically expired when it ran WATCH).
     pub watched_keys: HashMap<(usize, Vec<u8>), Vec<(u64, bool)>>,
@@ -232,7 +232,7 @@ impl Server {
             block_deadlines: std::collections::BTreeSet::new(),
             blocked_clients: 0,
             to_flush: Vec::new(),
-            resume_input: Vec::new(),
+            resume_input: std::collections::VecDeque::new(),
             watched_keys: HashMap::new(),
             cas_dirty: std::collections::HashSet::new(),
             pubsub_channels: HashMap::new(),

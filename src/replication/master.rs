@@ -710,7 +710,7 @@ pub fn before_sleep(srv: &mut Server) {
                 srv.to_flush.push(w.token);
             }
             if c.pending_input() > 0 && !srv.resume_input.contains(&w.token) {
-                srv.resume_input.push(w.token);
+                srv.resume_input.push_back(w.token);
             }
         }
         srv.repl.waiters.extend(keep);

@@ -879,7 +879,7 @@ fn become_connected(srv: &mut Server, db: usize) {
     if !leftover.is_empty() {
         c.qend = leftover.len();
         c.qbuf = leftover;
-        srv.resume_input.push(slot);
+        srv.resume_input.push_back(slot);
     }
     let id = c.id;
     srv.client_tokens.insert(id, slot);
@@ -922,7 +922,7 @@ pub fn resume_master_input(srv: &mut Server, id: Option<u64>) {
         return;
     };
     if c.pending_input() > 0 && !srv.resume_input.contains(&t) {
-        srv.resume_input.push(t);
+        srv.resume_input.push_back(t);
     }
 }
 
