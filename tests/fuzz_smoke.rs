@@ -3,8 +3,12 @@
 //! loop (tests/support/parse_driver.rs), whole and in random chunks, with
 //! a fixed seed so failures reproduce.
 
+#[path = "support/mutate.rs"]
+mod mutate;
 #[path = "support/parse_driver.rs"]
 mod parse_driver;
+
+use mutate::mutate;
 
 use ferrokv::protocol::parse::ParseLimits;
 use rand::rngs::StdRng;
@@ -63,37 +67,6 @@ fn inline(rng: &mut StdRng, out: &mut Vec<u8>) {
     out.extend_from_slice(if rng.gen_bool(0.7) { b"\r\n" } else { b"\n" });
 }
 
-fn mutate(rng: &mut StdRng, data: &mut Vec<u8>) {
-    for _ in 0..rng.gen_range(1..4) {
-        let len = data.len();
-        match rng.gen_range(0..6) {
-            0 if len > 0 => data[rng.gen_range(0..len)] ^= 1 << rng.gen_range(0..8),
-            1 => {
-                let b = SPECIAL[rng.gen_range(0..SPECIAL.len())];
-                data.insert(rng.gen_range(0..=len), b);
-            }
-            2 if len > 0 => {
-                let at = rng.gen_range(0..len);
-                let end = (at + rng.gen_range(1..8)).min(len);
-                data.drain(at..end);
-            }
-            3 if len > 0 => {
-                let at = rng.gen_range(0..len);
-                let end = (at + rng.gen_range(1..16)).min(len);
-                let copy = data[at..end].to_vec();
-                let to = rng.gen_range(0..=len);
-                data.splice(to..to, copy);
-            }
-            4 if len > 0 => data.truncate(rng.gen_range(0..len)),
-            5 if len > 0 => {
-                let b = SPECIAL[rng.gen_range(0..SPECIAL.len())];
-                data[rng.gen_range(0..len)] = b;
-            }
-            _ => {}
-        }
-    }
-}
-
 fn gen_input(rng: &mut StdRng) -> Vec<u8> {
     let mut data = Vec::new();
     if rng.gen_range(0..20) == 0 {
@@ -108,7 +81,7 @@ fn gen_input(rng: &mut StdRng) -> Vec<u8> {
         }
     }
     if rng.gen_bool(0.7) {
-        mutate(rng, &mut data);
+        mutate(rng, &mut data, SPECIAL);
     }
     data
 }
