@@ -4,8 +4,7 @@
 //! the deterministic math.random/randomseed.
 
 use super::vm::{
-    push_bytes, push_error_msg, push_error_table, push_str, set_fn, set_num, to_bytes, LuaState,
-    VmKind,
+    push_error_msg, push_error_table, push_str, set_fn, set_num, to_bytes, LuaState, VmKind,
 };
 use super::{current_run, lua_conv};
 use crate::commands::Args;
@@ -79,7 +78,9 @@ const REP_CHUNK: usize = 8 << 20;
 /// string.rep(s, n) as Lua 5.1's, but a long one (hundreds of MB) runs the
 /// busy-script check every few MB, so "Slow script detected", BUSY replies
 /// and SCRIPT KILL work while it builds (the count hook cannot fire inside
-/// a C function).
+/// a C function). The result is built in a Lua userdata, through the
+/// interpreter's allocator as the stock version's buffer is, by doubling
+/// (a few large copies, not one per repetition).
 unsafe extern "C-unwind" fn string_rep(l: LuaState) -> c_int {
     let mut len = 0usize;
     let p = ffi::luaL_checklstring(l, 1, &mut len);
@@ -94,39 +95,29 @@ unsafe extern "C-unwind" fn string_rep(l: LuaState) -> c_int {
     else {
         return ffi::luaL_error(l, c"not enough memory".as_ptr());
     };
-    let killed = {
-        let piece = std::slice::from_raw_parts(p as *const u8, len);
-        let mut out: Vec<u8> = Vec::new();
-        if out.try_reserve_exact(total).is_err() {
-            None
-        } else {
-            let mut since_check = 0usize;
-            let mut killed = false;
-            for _ in 0..n {
-                out.extend_from_slice(piece);
-                since_check += len;
-                if since_check >= REP_CHUNK {
-                    since_check = 0;
-                    if super::busy_check() {
-                        killed = true;
-                        break;
-                    }
-                }
+    // Raises "not enough memory" itself; nothing here needs dropping.
+    let buf = ffi::lua_newuserdata(l, total) as *mut u8;
+    std::ptr::copy_nonoverlapping(p as *const u8, buf, len);
+    // Copies are whole repetitions, so the pattern stays aligned.
+    let max_step = (REP_CHUNK / len).max(1) * len;
+    let mut filled = len;
+    let mut since_check = 0usize;
+    while filled < total {
+        let step = filled.min(total - filled).min(max_step);
+        // SAFETY: [0, step) and [filled, filled + step) lie inside the
+        // userdata's `total` bytes and do not overlap (step <= filled).
+        std::ptr::copy_nonoverlapping(buf, buf.add(filled), step);
+        filled += step;
+        since_check += step;
+        if since_check >= REP_CHUNK {
+            since_check = 0;
+            if super::busy_check() {
+                super::raise_killed(l);
             }
-            if !killed {
-                push_bytes(l, &out);
-            }
-            Some(killed)
         }
-    };
-    match killed {
-        None => ffi::luaL_error(l, c"not enough memory".as_ptr()),
-        Some(true) => {
-            super::raise_killed(l);
-            0
-        }
-        Some(false) => 1,
     }
+    ffi::lua_pushlstring(l, buf as *const std::os::raw::c_char, total);
+    1
 }
 
 // ---- redis.call / redis.pcall ----------------------------------------------
