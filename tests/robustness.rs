@@ -50,6 +50,16 @@ fn protocol_cases() -> Vec<(&'static str, Vec<u8>)> {
             b"set \"a\\x41\" 'b c'\r\nget aA\r\nget 'aA'\r\n".to_vec(),
         ),
         ("inline plus prefix", b"+PING\r\n".to_vec()),
+        // C's isspace(): \v and \f are blanks before a word and after a
+        // closing quote, but not inside a word.
+        (
+            "inline vertical tab",
+            b"\x0bPING\x0b\r\nECHO \"a\"\x0b\r\nECHO a\x0bb\r\n".to_vec(),
+        ),
+        (
+            "inline form feed",
+            b"\x0cECHO 'x'\x0c\r\nECHO a\x0cb\r\n".to_vec(),
+        ),
         ("empty command name", b"*1\r\n$0\r\n\r\n".to_vec()),
         ("bulk without CRLF", b"*1\r\n$4\r\nPINGxx\r\n".to_vec()),
         (

@@ -199,10 +199,13 @@ fn parse_inline(
     ranges: &mut Vec<(usize, usize)>,
     scratch: &mut Vec<u8>,
 ) -> Parsed {
+    // Redis looks for the newline with strchr(): a NUL before it hides it,
+    // so such a line waits for more input until it is too big.
     let Some(nl) = buf[start..]
         .iter()
-        .position(|&b| b == b'\n')
+        .position(|&b| b == b'\n' || b == 0)
         .map(|p| start + p)
+        .filter(|&p| buf[p] == b'\n')
     else {
         if buf.len() - start > INLINE_MAX_SIZE {
             return Parsed::Error(CmdError::Static(error::PROTOCOL_TOO_BIG_INLINE));
@@ -236,15 +239,22 @@ fn hex_val(c: u8) -> u8 {
     }
 }
 
+/// C's isspace() in the C locale (Rust's is_ascii_whitespace lacks \v).
+fn c_isspace(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 /// Redis's `sdssplitargs`: whitespace-separated words, "double quotes"
 /// with escapes (\n \r \t \b \a \\ \" \xHH), 'single quotes' with only \'.
 /// A closing quote must be followed by whitespace or the end. Returns false
-/// on unbalanced quotes.
+/// on unbalanced quotes. Like the C original it sees a C string: a NUL byte
+/// ends the line.
 pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usize)>) -> bool {
+    let line = &line[..line.iter().position(|&b| b == 0).unwrap_or(line.len())];
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && c_isspace(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -278,7 +288,7 @@ pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usize
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !c_isspace(line[i + 1]) {
                         return false;
                     }
                     i += 1;
@@ -295,7 +305,7 @@ pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usize
                     i += 1;
                     out.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !c_isspace(line[i + 1]) {
                         return false;
                     }
                     i += 1;
@@ -308,7 +318,7 @@ pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usize
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => {
+                    b' ' | b'\n' | b'\r' | b'\t' => {
                         i += 1;
                         break;
                     }
