@@ -208,3 +208,32 @@ fn busy_check_runs_while_compiling() {
     let mut c = srv.conn();
     assert_eq!(c.cmd_str(&["EVAL", "return 7", "0"]), ":7\r\n");
 }
+
+/// The same for FUNCTION LOAD: a huge library compiles with the busy
+/// check; SCRIPT KILL is refused with Redis's BUSY text for functions and
+/// FUNCTION KILL stops it.
+#[test]
+fn busy_check_runs_while_compiling_a_library() {
+    let srv = Server::start(&["--busy-reply-threshold", "10"]);
+    let mut code =
+        b"#!lua name=big\nredis.register_function('f', function() return 1 end) --[[ ".to_vec();
+    code.resize(64 << 20, b'x');
+    code.extend_from_slice(b" ]]");
+    let port = srv.port();
+    let h = std::thread::spawn(move || {
+        let mut c = RawConn::connect(port);
+        c.set_read_timeout(Duration::from_secs(60));
+        c.cmd_bytes(&[b"FUNCTION", b"LOAD", &code])
+    });
+    let mut other = srv.conn();
+    other.set_read_timeout(Duration::from_secs(10));
+    assert!(poll_until(Duration::from_secs(30), || other
+        .cmd(&["PING"])
+        .starts_with(b"-BUSY")));
+    let r = other.cmd_str(&["SCRIPT", "KILL"]);
+    assert!(r.starts_with("-BUSY") && r.contains("FUNCTION KILL"), "{r}");
+    assert_eq!(other.cmd_str(&["FUNCTION", "KILL"]), "+OK\r\n");
+    let r = h.join().expect("load thread");
+    assert_eq!(r, b"-ERR Script killed by user with SCRIPT KILL...\r\n");
+    assert_eq!(other.cmd_str(&["FUNCTION", "LIST"]), "*0\r\n");
+}

@@ -396,7 +396,7 @@ fn function_load(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     } else {
         scripting::functions::LOAD_TIMEOUT_MS
     };
-    let name = srv.scripting.functions.load(code, replace, timeout)?;
+    let name = scripting::load_library(srv, code, replace, timeout)?;
     srv.dirty += 1;
     c.out.bulk(name.as_bytes());
     Ok(())

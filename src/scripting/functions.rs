@@ -50,6 +50,15 @@ struct LoadCtx {
     timeout_ms: u64,
 }
 
+/// The reply for a failed compile (an empty message: the busy check
+/// stopped it).
+pub fn compile_error(m: String) -> CmdError {
+    if m.is_empty() {
+        return CmdError::Static(error::SCRIPT_KILLED);
+    }
+    error::custom(format!("ERR Error compiling function: {}", m))
+}
+
 /// FUNCTION LOAD's time limit for the library's top-level code (Redis's
 /// LOAD_TIMEOUT_MS): it should only register functions.
 pub const LOAD_TIMEOUT_MS: u64 = 500;
@@ -184,6 +193,20 @@ impl Functions {
         replace: bool,
         timeout_ms: u64,
     ) -> Result<String, CmdError> {
+        let (name, body) = self.prepare(code, replace)?;
+        self.vm
+            .compile(body, c"@user_function")
+            .map_err(compile_error)?;
+        self.finish_load(code, name, timeout_ms)
+    }
+
+    /// FUNCTION LOAD's checks before compiling: the library name and the
+    /// code Lua compiles.
+    pub fn prepare<'a>(
+        &self,
+        code: &'a [u8],
+        replace: bool,
+    ) -> Result<(String, &'a [u8]), CmdError> {
         let (name, body) = parse_metadata(code)?;
         if !valid_name(&name) {
             return Err(CmdError::Static(error::FUNCTION_LIB_NAME_INVALID));
@@ -194,9 +217,17 @@ impl Functions {
                 name
             )));
         }
-        self.vm
-            .compile(body, c"@user_function")
-            .map_err(|m| error::custom(format!("ERR Error compiling function: {}", m)))?;
+        Ok((name, body))
+    }
+
+    /// Runs the library's compiled chunk (on top of the VM's stack) and
+    /// registers what it registered.
+    pub fn finish_load(
+        &mut self,
+        code: &[u8],
+        name: String,
+        timeout_ms: u64,
+    ) -> Result<String, CmdError> {
         LOADING.with(|c| {
             *c.borrow_mut() = Some(LoadCtx {
                 functions: BTreeMap::new(),

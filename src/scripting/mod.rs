@@ -136,23 +136,26 @@ fn compile_error(m: String) -> CmdError {
 }
 
 thread_local! {
-    /// Set while an EVAL body compiles: SCRIPT KILL then stops the parse.
-    static COMPILING: Cell<bool> = const { Cell::new(false) };
+    /// Set while a script body or library compiles (Some(true) for EVAL):
+    /// SCRIPT KILL / FUNCTION KILL then stop the parse.
+    static COMPILING: Cell<Option<bool>> = const { Cell::new(None) };
     static COMPILE_KILLED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// EVAL / SCRIPT LOAD compilation with Redis's busy handling: a body so
-/// large that parsing it outlasts busy-reply-threshold logs "Slow script
-/// detected", lets other clients in (they get BUSY), and can be stopped by
-/// SCRIPT KILL or SHUTDOWN NOSAVE, like a running script.
-pub fn compile_script(srv: &mut Server, body: &[u8]) -> Result<String, CmdError> {
-    let sha = api::sha1_hex(body);
-    if srv.scripting.scripts.contains_key(&sha) {
-        return Ok(sha);
-    }
-    let (flags, code) = parse_eval_shebang(body)?;
+/// Compiles `code` in `l` with Redis's busy handling: a body so large that
+/// parsing it outlasts busy-reply-threshold logs "Slow script detected",
+/// lets other clients in (they get BUSY), and can be stopped by SCRIPT KILL
+/// (FUNCTION KILL for a library) or SHUTDOWN NOSAVE, like a running
+/// script. An empty Err means it was stopped.
+fn compile_busy(
+    srv: &mut Server,
+    l: LuaState,
+    code: &[u8],
+    chunkname: &std::ffi::CStr,
+    is_eval: bool,
+    name: &str,
+) -> Result<(), String> {
     let threshold = busy_threshold(srv);
-    let l = srv.scripting.eval_vm.l;
     let srv_ptr = srv as *mut Server;
     let start = Instant::now();
     let mut logged = false;
@@ -166,15 +169,17 @@ pub fn compile_script(srv: &mut Server, body: &[u8]) -> Result<String, CmdError>
         if !logged {
             logged = true;
             tracing::warn!(
-                "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the SCRIPT KILL command. Script name is: {}.",
+                "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
                 start.elapsed().as_millis(),
-                sha
+                if is_eval { "SCRIPT KILL" } else { "FUNCTION KILL" },
+                name
             );
         }
         // SAFETY: no reference to the server is live while the parser runs
-        // (only the raw interpreter pointer `l`); this is the one here.
+        // (the caller holds only the raw interpreter pointer `l`); this is
+        // the one here.
         let srv = unsafe { &mut *srv_ptr };
-        srv.scripting.running_eval = Some(true);
+        srv.scripting.running_eval = Some(is_eval);
         srv.scripting.busy_polling = true;
         crate::event_loop::process_events_while_busy(srv);
         srv.scripting.busy_polling = false;
@@ -184,15 +189,43 @@ pub fn compile_script(srv: &mut Server, body: &[u8]) -> Result<String, CmdError>
         }
         !COMPILE_KILLED.with(|k| k.get())
     };
-    COMPILING.with(|c| c.set(true));
+    COMPILING.with(|c| c.set(Some(is_eval)));
     COMPILE_KILLED.with(|k| k.set(false));
-    // SAFETY: `l` is the EVAL interpreter; the server is reached only
-    // through `between` until the parse returns.
-    let r = unsafe { sandbox::compile(l, code, c"@user_script", Some(&mut between)) };
-    COMPILING.with(|c| c.set(false));
+    // SAFETY: `l` is a live interpreter of the server's; the server is
+    // reached only through `between` until the parse returns.
+    let r = unsafe { sandbox::compile(l, code, chunkname, Some(&mut between)) };
+    COMPILING.with(|c| c.set(None));
     COMPILE_KILLED.with(|k| k.set(false));
-    r.map_err(compile_error)?;
+    r
+}
+
+/// EVAL / SCRIPT LOAD: compiles (with the busy handling of
+/// [`compile_busy`]) and caches a script body; returns its sha.
+pub fn compile_script(srv: &mut Server, body: &[u8]) -> Result<String, CmdError> {
+    let sha = api::sha1_hex(body);
+    if srv.scripting.scripts.contains_key(&sha) {
+        return Ok(sha);
+    }
+    let (flags, code) = parse_eval_shebang(body)?;
+    let l = srv.scripting.eval_vm.l;
+    compile_busy(srv, l, code, c"@user_script", true, &sha).map_err(compile_error)?;
     Ok(srv.scripting.cache_compiled(sha, body, flags))
+}
+
+/// FUNCTION LOAD from a client: the library compiles with the busy
+/// handling of [`compile_busy`], then its top-level code runs within
+/// `timeout_ms`.
+pub fn load_library(
+    srv: &mut Server,
+    code: &[u8],
+    replace: bool,
+    timeout_ms: u64,
+) -> Result<String, CmdError> {
+    let (name, body) = srv.scripting.functions.prepare(code, replace)?;
+    let l = srv.scripting.functions.vm.l;
+    compile_busy(srv, l, body, c"@user_function", false, &name)
+        .map_err(functions::compile_error)?;
+    srv.scripting.functions.finish_load(code, name, timeout_ms)
 }
 
 /// busy-reply-threshold (lua-time-limit) in ms; 0 = never busy.
@@ -543,7 +576,14 @@ fn hook_check() -> bool {
 /// SCRIPT KILL / FUNCTION KILL (scriptKill).
 pub fn kill(is_eval: bool) -> CmdResult {
     let Some(ctx) = current_run() else {
-        if is_eval && COMPILING.with(|c| c.get()) {
+        if let Some(compiling_eval) = COMPILING.with(|c| c.get()) {
+            if compiling_eval != is_eval {
+                return Err(CmdError::Static(if compiling_eval {
+                    error::BUSY_SCRIPT
+                } else {
+                    error::BUSY_FUNCTION
+                }));
+            }
             COMPILE_KILLED.with(|k| k.set(true));
             return Ok(());
         }
