@@ -1,11 +1,14 @@
 //! `cjson` for scripts, following lua-cjson 2.1 (the version Redis ships):
 //! encode (numbers as %.14g, '/' escaped, arrays detected from positive
 //! integer keys with the "excessively sparse" check, empty table -> {}),
-//! decode (objects/arrays to tables, null -> cjson.null), and lua-cjson's
-//! error texts.
+//! decode (objects/arrays to tables, null -> cjson.null), lua-cjson's
+//! error texts, and its configuration functions (sparse arrays, nesting
+//! depths, number precision, invalid numbers; kept per interpreter in an
+//! upvalue shared by the cjson functions, as lua-cjson does).
 
-use super::vm::{push_bytes, push_error_msg, set_fn, to_bytes, LuaState};
+use super::vm::{push_bytes, push_error_msg, to_bytes, LuaState};
 use mlua::ffi;
+use std::io::Write;
 use std::os::raw::c_int;
 
 const MAX_DEPTH: usize = 1000;
@@ -15,19 +18,28 @@ const MAX_DEPTH: usize = 1000;
 pub unsafe fn open(l: LuaState) {
     ffi::lua_createtable(l, 0, 16);
     let t = ffi::lua_gettop(l);
-    set_fn(l, t, c"encode", json_encode);
-    set_fn(l, t, c"decode", json_decode);
-    for name in [
-        c"encode_sparse_array",
-        c"encode_max_depth",
-        c"decode_max_depth",
-        c"encode_number_precision",
-        c"encode_keep_buffer",
-        c"encode_invalid_numbers",
-        c"decode_invalid_numbers",
-    ] {
-        set_fn(l, t, name, json_cfg_noop);
+    // The configuration every function shares (lua-cjson keeps it in an
+    // upvalue too): plain data, so the userdata needs no finalizer.
+    let cfg = ffi::lua_newuserdata(l, std::mem::size_of::<Cfg>()) as *mut Cfg;
+    cfg.write(Cfg::default());
+    let cfg_idx = ffi::lua_gettop(l);
+    let fns: [(&std::ffi::CStr, ffi::lua_CFunction); 9] = [
+        (c"encode", json_encode),
+        (c"decode", json_decode),
+        (c"encode_sparse_array", cfg_encode_sparse_array),
+        (c"encode_max_depth", cfg_encode_max_depth),
+        (c"decode_max_depth", cfg_decode_max_depth),
+        (c"encode_number_precision", cfg_encode_number_precision),
+        (c"encode_keep_buffer", cfg_encode_keep_buffer),
+        (c"encode_invalid_numbers", cfg_encode_invalid_numbers),
+        (c"decode_invalid_numbers", cfg_decode_invalid_numbers),
+    ];
+    for (name, f) in fns {
+        ffi::lua_pushvalue(l, cfg_idx);
+        ffi::lua_pushcclosure(l, f, 1);
+        ffi::lua_setfield(l, t, name.as_ptr());
     }
+    ffi::lua_pop(l, 1);
     ffi::lua_pushlightuserdata(l, std::ptr::null_mut());
     ffi::lua_setfield(l, t, c"null".as_ptr());
     super::vm::push_str(l, "cjson");
@@ -37,13 +49,151 @@ pub unsafe fn open(l: LuaState) {
     ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"cjson".as_ptr());
 }
 
-/// Configuration setters are accepted and keep the defaults.
-unsafe extern "C-unwind" fn json_cfg_noop(_l: LuaState) -> c_int {
-    0
+/// lua-cjson's configuration (json_config_t), with its defaults.
+#[derive(Clone, Copy)]
+struct Cfg {
+    sparse_convert: c_int,
+    sparse_ratio: c_int,
+    sparse_safe: c_int,
+    encode_max_depth: c_int,
+    decode_max_depth: c_int,
+    /// 0 off, 1 on, 2 "null".
+    encode_invalid_numbers: c_int,
+    decode_invalid_numbers: c_int,
+    keep_buffer: c_int,
+    precision: c_int,
 }
 
-fn num14(n: f64, out: &mut Vec<u8>) {
-    crate::util::num::format_g(n, 14, out);
+impl Default for Cfg {
+    fn default() -> Cfg {
+        Cfg {
+            sparse_convert: 0,
+            sparse_ratio: 2,
+            sparse_safe: 10,
+            encode_max_depth: MAX_DEPTH as c_int,
+            decode_max_depth: MAX_DEPTH as c_int,
+            encode_invalid_numbers: 0,
+            decode_invalid_numbers: 1,
+            keep_buffer: 1,
+            precision: 14,
+        }
+    }
+}
+
+/// The configuration of the running cjson function (upvalue 1).
+///
+/// # Safety
+/// Only from the functions `open` registers.
+unsafe fn cfg<'a>(l: LuaState) -> &'a mut Cfg {
+    &mut *(ffi::lua_touserdata(l, ffi::lua_upvalueindex(1)) as *mut Cfg)
+}
+
+/// json_arg_init: at most `args` arguments, missing ones as nil.
+unsafe fn cfg_args<'a>(l: LuaState, args: c_int) -> &'a mut Cfg {
+    if ffi::lua_gettop(l) > args {
+        ffi::luaL_argerror(l, args + 1, c"found too many arguments".as_ptr());
+    }
+    while ffi::lua_gettop(l) < args {
+        ffi::lua_pushnil(l);
+    }
+    cfg(l)
+}
+
+/// json_integer_option.
+unsafe fn integer_option(l: LuaState, idx: c_int, setting: &mut c_int, min: c_int, max: c_int) {
+    if ffi::lua_isnil(l, idx) == 0 {
+        let v = ffi::luaL_checkinteger(l, idx) as c_int;
+        if v < min || v > max {
+            // A NUL-terminated message on the stack: nothing to drop when
+            // luaL_argerror raises.
+            let mut msg = [0u8; 64];
+            let mut w = std::io::Cursor::new(&mut msg[..63]);
+            let _ = write!(w, "expected integer between {min} and {max}");
+            ffi::luaL_argerror(l, 1, msg.as_ptr() as *const std::os::raw::c_char);
+        }
+        *setting = v;
+    }
+    ffi::lua_pushinteger(l, *setting as ffi::lua_Integer);
+}
+
+/// json_enum_option; `options` None means off/on with booleans.
+unsafe fn enum_option(
+    l: LuaState,
+    idx: c_int,
+    setting: &mut c_int,
+    options: Option<&[&std::ffi::CStr]>,
+) {
+    const BOOL: [&std::ffi::CStr; 2] = [c"off", c"on"];
+    let opts = options.unwrap_or(&BOOL);
+    if ffi::lua_isnil(l, idx) == 0 {
+        if ffi::lua_type(l, idx) == ffi::LUA_TBOOLEAN {
+            *setting = ffi::lua_toboolean(l, idx);
+        } else {
+            let mut ptrs: [*const std::os::raw::c_char; 4] = [std::ptr::null(); 4];
+            for (i, o) in opts.iter().enumerate().take(3) {
+                ptrs[i] = o.as_ptr();
+            }
+            *setting = ffi::luaL_checkoption(l, idx, std::ptr::null(), ptrs.as_ptr());
+        }
+    }
+    if *setting == 0 || *setting == 1 {
+        ffi::lua_pushboolean(l, *setting);
+    } else {
+        ffi::lua_pushstring(l, opts[*setting as usize].as_ptr());
+    }
+}
+
+unsafe extern "C-unwind" fn cfg_encode_sparse_array(l: LuaState) -> c_int {
+    let c = cfg_args(l, 3);
+    enum_option(l, 1, &mut c.sparse_convert, None);
+    integer_option(l, 2, &mut c.sparse_ratio, 0, c_int::MAX);
+    integer_option(l, 3, &mut c.sparse_safe, 0, c_int::MAX);
+    3
+}
+
+unsafe extern "C-unwind" fn cfg_encode_max_depth(l: LuaState) -> c_int {
+    let c = cfg_args(l, 1);
+    integer_option(l, 1, &mut c.encode_max_depth, 1, c_int::MAX);
+    1
+}
+
+unsafe extern "C-unwind" fn cfg_decode_max_depth(l: LuaState) -> c_int {
+    let c = cfg_args(l, 1);
+    integer_option(l, 1, &mut c.decode_max_depth, 1, c_int::MAX);
+    1
+}
+
+unsafe extern "C-unwind" fn cfg_encode_number_precision(l: LuaState) -> c_int {
+    let c = cfg_args(l, 1);
+    integer_option(l, 1, &mut c.precision, 1, 14);
+    1
+}
+
+unsafe extern "C-unwind" fn cfg_encode_keep_buffer(l: LuaState) -> c_int {
+    let c = cfg_args(l, 1);
+    enum_option(l, 1, &mut c.keep_buffer, None);
+    1
+}
+
+unsafe extern "C-unwind" fn cfg_encode_invalid_numbers(l: LuaState) -> c_int {
+    let c = cfg_args(l, 1);
+    enum_option(
+        l,
+        1,
+        &mut c.encode_invalid_numbers,
+        Some(&[c"off", c"on", c"null"]),
+    );
+    1
+}
+
+unsafe extern "C-unwind" fn cfg_decode_invalid_numbers(l: LuaState) -> c_int {
+    let c = cfg_args(l, 1);
+    enum_option(l, 1, &mut c.decode_invalid_numbers, None);
+    1
+}
+
+fn num_g(n: f64, precision: c_int, out: &mut Vec<u8>) {
+    crate::util::num::format_g(n, precision as usize, out);
 }
 
 fn escape(s: &[u8], out: &mut Vec<u8>) {
@@ -66,16 +216,25 @@ fn escape(s: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Encodes the value on top of the stack. Err(message).
-unsafe fn encode(l: LuaState, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
+/// json_append_number: NaN/Inf as `encode_invalid_numbers` says.
+fn number(n: f64, c: &Cfg, out: &mut Vec<u8>) -> Result<(), String> {
+    if !n.is_finite() {
+        match c.encode_invalid_numbers {
+            0 => return Err("Cannot serialise number: must not be NaN or Inf".into()),
+            1 if n.is_nan() => out.extend_from_slice(b"nan"),
+            1 => out.extend_from_slice(if n > 0.0 { b"inf" } else { b"-inf" }),
+            _ => out.extend_from_slice(b"null"),
+        }
+        return Ok(());
+    }
+    num_g(n, c.precision, out);
+    Ok(())
+}
+
+unsafe fn encode(l: LuaState, out: &mut Vec<u8>, depth: usize, c: &Cfg) -> Result<(), String> {
     match ffi::lua_type(l, -1) {
         ffi::LUA_TSTRING => escape(to_bytes(l, -1).unwrap_or_default(), out),
-        ffi::LUA_TNUMBER => {
-            let n = ffi::lua_tonumber(l, -1);
-            if !n.is_finite() {
-                return Err("Cannot serialise number: must not be NaN or Inf".into());
-            }
-            num14(n, out);
-        }
+        ffi::LUA_TNUMBER => number(ffi::lua_tonumber(l, -1), c, out)?,
         ffi::LUA_TBOOLEAN => out.extend_from_slice(if ffi::lua_toboolean(l, -1) != 0 {
             b"true"
         } else {
@@ -87,7 +246,7 @@ unsafe fn encode(l: LuaState, out: &mut Vec<u8>, depth: usize) -> Result<(), Str
         }
         ffi::LUA_TTABLE => {
             let depth = depth + 1;
-            if depth > MAX_DEPTH {
+            if depth > c.encode_max_depth as usize {
                 return Err(format!("Cannot serialise, excessive nesting ({})", depth));
             }
             ffi::lua_checkstack(l, 3);
@@ -110,8 +269,15 @@ unsafe fn encode(l: LuaState, out: &mut Vec<u8>, depth: usize) -> Result<(), Str
                 ffi::lua_pop(l, 1);
                 break;
             }
-            if array && max > (items * 2) as f64 && max > 10.0 {
-                return Err("Cannot serialise table: excessively sparse array".into());
+            if array
+                && c.sparse_ratio > 0
+                && max > (items as f64) * c.sparse_ratio as f64
+                && max > c.sparse_safe as f64
+            {
+                if c.sparse_convert == 0 {
+                    return Err("Cannot serialise table: excessively sparse array".into());
+                }
+                array = false; // encoded as an object
             }
             if array && max > 0.0 {
                 out.push(b'[');
@@ -120,7 +286,7 @@ unsafe fn encode(l: LuaState, out: &mut Vec<u8>, depth: usize) -> Result<(), Str
                         out.push(b',');
                     }
                     ffi::lua_rawgeti(l, -1, j as ffi::lua_Integer);
-                    let r = encode(l, out, depth);
+                    let r = encode(l, out, depth, c);
                     ffi::lua_pop(l, 1);
                     r?;
                 }
@@ -138,7 +304,10 @@ unsafe fn encode(l: LuaState, out: &mut Vec<u8>, depth: usize) -> Result<(), Str
                         ffi::LUA_TSTRING => escape(to_bytes(l, -2).unwrap_or_default(), out),
                         ffi::LUA_TNUMBER => {
                             out.push(b'"');
-                            num14(ffi::lua_tonumber(l, -2), out);
+                            if let Err(e) = number(ffi::lua_tonumber(l, -2), c, out) {
+                                ffi::lua_pop(l, 2);
+                                return Err(e);
+                            }
                             out.push(b'"');
                         }
                         _ => {
@@ -150,7 +319,7 @@ unsafe fn encode(l: LuaState, out: &mut Vec<u8>, depth: usize) -> Result<(), Str
                         }
                     }
                     out.push(b':');
-                    let r = encode(l, out, depth);
+                    let r = encode(l, out, depth, c);
                     ffi::lua_pop(l, 1);
                     if let Err(e) = r {
                         ffi::lua_pop(l, 1);
@@ -176,7 +345,8 @@ unsafe fn json_encode_impl(l: LuaState) -> Result<c_int, ()> {
         return Err(());
     }
     let mut out = Vec::new();
-    match encode(l, &mut out, 0) {
+    let c = *cfg(l);
+    match encode(l, &mut out, 0, &c) {
         Ok(()) => {
             push_bytes(l, &out);
             Ok(1)
@@ -237,6 +407,9 @@ struct Parser<'a> {
     d: &'a [u8],
     p: usize,
     depth: usize,
+    /// decode_max_depth and decode_invalid_numbers.
+    max_depth: usize,
+    invalid_numbers: bool,
 }
 
 impl Parser<'_> {
@@ -303,7 +476,11 @@ impl Parser<'_> {
             let text = std::str::from_utf8(&self.d[self.p..e]).unwrap_or("");
             let parsed =
                 if let Some(h) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-                    i64::from_str_radix(h, 16).ok().map(|v| v as f64)
+                    // Hex is an "invalid number" unless decode_invalid_numbers.
+                    i64::from_str_radix(h, 16)
+                        .ok()
+                        .filter(|_| self.invalid_numbers)
+                        .map(|v| v as f64)
                 } else {
                     text.parse::<f64>().ok()
                 };
@@ -416,7 +593,7 @@ unsafe fn value(l: LuaState, ps: &mut Parser, tk: Token) -> Result<(), String> {
         Tok::Null => ffi::lua_pushlightuserdata(l, std::ptr::null_mut()),
         Tok::ObjBegin | Tok::ArrBegin => {
             ps.depth += 1;
-            if ps.depth > MAX_DEPTH {
+            if ps.depth > ps.max_depth {
                 return Err(format!(
                     "Found too many nested data structures ({}) at character {}",
                     ps.depth,
@@ -501,10 +678,13 @@ unsafe fn json_decode_impl(l: LuaState) -> Result<c_int, ()> {
         push_error_msg(l, "JSON parser does not support UTF-16 or UTF-32");
         return Err(());
     }
+    let c = *cfg(l);
     let mut ps = Parser {
         d: &data,
         p: 0,
         depth: 0,
+        max_depth: c.decode_max_depth as usize,
+        invalid_numbers: c.decode_invalid_numbers != 0,
     };
     let first = ps.next();
     let r = value(l, &mut ps, first).and_then(|()| {
