@@ -97,6 +97,10 @@ fn debug(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             }
             c.out.ok();
         }
+        (b"set-disable-deny-scripts", 3) => {
+            srv.scripting.allow_noscript = atoi(a.get(2)) != 0;
+            c.out.ok();
+        }
         (b"set-active-expire", 3) => {
             srv.active_expire_enabled = atoi(a.get(2)) != 0;
             c.out.ok();

@@ -81,6 +81,9 @@ pub struct Scripting {
     pub busy_polling: bool,
     /// Set while a script runs: EVAL (true) or FCALL (false).
     pub running_eval: Option<bool>,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call `noscript`
+    /// commands (Redis's test hook, script_disable_deny_script).
+    pub allow_noscript: bool,
 }
 
 impl Default for Scripting {
@@ -99,6 +102,7 @@ impl Scripting {
             client: None,
             busy_polling: false,
             running_eval: None,
+            allow_noscript: false,
         }
     }
 
@@ -339,7 +343,7 @@ pub fn script_call(ctx: &RunCtx, args: &Args) -> Result<Vec<u8>, String> {
     if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
         return Err("Wrong number of args calling Redis command from script".into());
     }
-    if spec.flags & commands::NOSCRIPT != 0 {
+    if spec.flags & commands::NOSCRIPT != 0 && !srv.scripting.allow_noscript {
         return Err("This Redis command is not allowed from script".into());
     }
     commands::acl_cmd::check_script_call(srv, sc, idx, args)?;
