@@ -444,3 +444,56 @@ fn function_stats_shows_the_running_fcall() {
     let reply = String::from_utf8_lossy(&runner.read_reply()).into_owned();
     assert!(reply.starts_with("-ERR Script killed by user"), "{}", reply);
 }
+
+/// Scripts under OOM (scriptVerifyOOM / scriptFlagsToCmdFlags), compared
+/// with redis-server: without flags only deny-oom calls before the first
+/// write fail; declared flags make the script itself deny-oom unless it
+/// has allow-oom or no-writes.
+#[test]
+fn script_oom_flags_match_redis() {
+    let ours = Server::start(&[]);
+    let theirs = common::RealRedis::start();
+    let cases: &[&[&str]] = &[
+        &["EVAL", "redis.call('set','x',1) return 1", "1", "x"],
+        &["EVAL", "return redis.call('get','x')", "1", "x"],
+        &["EVAL", "#!lua flags=\nreturn 1", "0"],
+        &[
+            "EVAL",
+            "#!lua flags=allow-oom\nredis.call('set','x',1) return 1",
+            "1",
+            "x",
+        ],
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nredis.call('get','x') return 1",
+            "0",
+        ],
+        &[
+            "EVAL",
+            "redis.call('del','nokey') redis.call('set','x',2) return 1",
+            "1",
+            "x",
+        ],
+        &["EVAL", "return redis.pcall('set','x',3)", "1", "x"],
+        &["FCALL", "w", "1", "x"],
+        &["FCALL", "oomok", "1", "x"],
+    ];
+    let lib = "#!lua name=oomlib\n\
+        redis.register_function('w', function(k) return redis.call('set', k[1], 'v') end)\n\
+        redis.register_function{function_name='oomok', callback=function(k) \
+        return redis.call('set', k[1], 'v') end, flags={'allow-oom'}}\n";
+    for srv in [&ours, &theirs] {
+        let mut c = srv.conn();
+        c.cmd(&["SET", "x", "123"]);
+        c.cmd(&["FUNCTION", "LOAD", lib]);
+        assert_eq!(c.cmd_str(&["CONFIG", "SET", "maxmemory", "1"]), "+OK\r\n");
+    }
+    let (mut a, mut b) = (ours.conn(), theirs.conn());
+    for case in cases {
+        let (x, y) = (a.cmd(case), b.cmd(case));
+        assert_eq!(common::escape(&x), common::escape(&y), "{case:?}");
+    }
+    for c in [&mut a, &mut b] {
+        c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+    }
+}

@@ -645,17 +645,6 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
             return;
         }
     }
-    // Inside a script: no eviction mid-script; a command that may grow
-    // memory is refused while over the limit (scriptVerifyOOM).
-    if spec.flags & DENYOOM != 0
-        && srv.config.maxmemory > 0
-        && crate::scripting::current_run().is_some()
-        && crate::alloc::used_memory() as u64 > srv.config.maxmemory
-    {
-        reject(srv, c, Some(idx), &CmdError::Static(error::OOM));
-        finish_reply(c, reply_start);
-        return;
-    }
     // The master's stream is applied regardless (obey_client).
     if crate::persist::rdb_server::writes_denied(srv)
         && (spec.flags & WRITE != 0 || spec.name == "ping")

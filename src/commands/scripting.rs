@@ -9,7 +9,9 @@ use super::{
 };
 use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
-use crate::scripting::{self, vm::VmKind, RunSpec, FLAG_EVAL_COMPAT, FLAG_NO_WRITES};
+use crate::scripting::{
+    self, vm::VmKind, RunSpec, FLAG_ALLOW_OOM, FLAG_EVAL_COMPAT, FLAG_NO_WRITES,
+};
 use crate::server::Server;
 use crate::util::glob;
 
@@ -202,6 +204,19 @@ fn split_keys<'a>(args: &'a Args<'a>, bad_numkeys: CmdError) -> Result<KeysArgs<
     Ok((keys, argv))
 }
 
+/// A script with declared flags counts as deny-oom unless it has
+/// `allow-oom` or `no-writes` (scriptFlagsToCmdFlags): refused while over
+/// maxmemory, before it runs.
+fn refuse_if_oom(srv: &Server, allow_oom: bool) -> CmdResult {
+    if !allow_oom
+        && srv.config.maxmemory > 0
+        && crate::alloc::used_memory() as u64 > srv.config.maxmemory
+    {
+        return Err(CmdError::Static(error::OOM));
+    }
+    Ok(())
+}
+
 fn eval_generic(
     srv: &mut Server,
     c: &mut Client,
@@ -228,6 +243,10 @@ fn eval_generic(
         return Err(CmdError::Static(error::SCRIPT_RO_WRITE));
     }
     let readonly = ro || (!compat && flags & FLAG_NO_WRITES != 0);
+    let allow_oom = !compat && flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES) != 0;
+    if !compat {
+        refuse_if_oom(srv, allow_oom)?;
+    }
     scripting::run(
         srv,
         c,
@@ -237,6 +256,7 @@ fn eval_generic(
             keys: &keys,
             args: &argv,
             readonly,
+            allow_oom,
             funcname: sha,
             call_argv: Vec::new(),
         },
@@ -278,7 +298,9 @@ fn fcall_generic(srv: &mut Server, c: &mut Client, args: &Args, ro: bool) -> Cmd
         return Err(CmdError::Static(error::SCRIPT_RO_WRITE));
     }
     let readonly = f.flags & FLAG_NO_WRITES != 0;
+    let allow_oom = f.flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES) != 0;
     let fn_ref = f.fn_ref;
+    refuse_if_oom(srv, allow_oom)?;
     scripting::run(
         srv,
         c,
@@ -288,6 +310,7 @@ fn fcall_generic(srv: &mut Server, c: &mut Client, args: &Args, ro: bool) -> Cmd
             keys: &keys,
             args: &argv,
             readonly,
+            allow_oom,
             funcname: name,
             call_argv: args.to_vec(),
         },

@@ -296,6 +296,8 @@ pub struct RunCtx {
     pub call_argv: Vec<Vec<u8>>,
     /// Writes are refused (EVAL_RO, FCALL_RO, no-writes).
     pub readonly: bool,
+    /// The script may run deny-oom commands under OOM (scriptVerifyOOM).
+    pub allow_oom: bool,
     pub eval_mode: bool,
     /// The sha (EVAL) or function name (FCALL) for error messages.
     pub funcname: String,
@@ -347,6 +349,23 @@ pub fn script_call(ctx: &RunCtx, args: &Args) -> Result<Vec<u8>, String> {
         return Err("This Redis command is not allowed from script".into());
     }
     commands::acl_cmd::check_script_call(srv, sc, idx, args)?;
+    // scriptVerifyOOM: no eviction mid-script; until the script's first
+    // write, a command that may grow memory is refused while over
+    // maxmemory, unless the script has allow-oom (or the caller is the
+    // master or the AOF, which must be obeyed).
+    // SAFETY: the caller started this script and is neither freed nor
+    // mutated until it ends (module doc); read only.
+    let from_master = unsafe { (*ctx.caller).is_master };
+    if spec.flags & commands::DENYOOM != 0
+        && !ctx.allow_oom
+        && !ctx.wrote.get()
+        && srv.config.maxmemory > 0
+        && !srv.loading
+        && !from_master
+        && crate::alloc::used_memory() as u64 > srv.config.maxmemory
+    {
+        return Err(format!("-{}", error::OOM));
+    }
     if spec.flags & commands::WRITE != 0 {
         if ctx.readonly {
             return Err("Write commands are not allowed from read-only scripts.".into());
@@ -367,6 +386,8 @@ pub struct RunSpec<'a> {
     pub keys: &'a [&'a [u8]],
     pub args: &'a [&'a [u8]],
     pub readonly: bool,
+    /// `allow-oom` (or `no-writes`): deny-oom commands run under OOM.
+    pub allow_oom: bool,
     pub funcname: String,
     /// The FCALL command as sent (FUNCTION STATS shows it); empty for EVAL.
     pub call_argv: Vec<Vec<u8>>,
@@ -405,6 +426,7 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
         caller_argv_mem,
         call_argv: spec.call_argv,
         readonly: spec.readonly,
+        allow_oom: spec.allow_oom,
         eval_mode,
         funcname: spec.funcname,
         resp: Cell::new(2),
