@@ -497,3 +497,34 @@ fn script_oom_flags_match_redis() {
         c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
     }
 }
+
+/// A script with declared flags counts as a write unless `no-writes`
+/// (NOREPLICAS under min-replicas-to-write), compared with redis-server.
+#[test]
+fn script_flags_count_as_writes_for_min_replicas() {
+    let ours = Server::start(&[]);
+    let theirs = common::RealRedis::start();
+    let cases: &[&[&str]] = &[
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('get','x')",
+            "1",
+            "x",
+        ],
+        &["EVAL", "return redis.call('get','x')", "1", "x"],
+        &["EVAL", "#!lua\nreturn redis.call('get','x')", "1", "x"],
+        &["EVAL", "return redis.call('set','x', 1)", "1", "x"],
+    ];
+    let (mut a, mut b) = (ours.conn(), theirs.conn());
+    for c in [&mut a, &mut b] {
+        c.cmd(&["SET", "x", "v"]);
+        assert_eq!(
+            c.cmd_str(&["CONFIG", "SET", "min-replicas-to-write", "1"]),
+            "+OK\r\n"
+        );
+    }
+    for case in cases {
+        let (x, y) = (a.cmd(case), b.cmd(case));
+        assert_eq!(common::escape(&x), common::escape(&y), "{case:?}");
+    }
+}

@@ -10,7 +10,7 @@ use super::{
 use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
 use crate::scripting::{
-    self, vm::VmKind, RunSpec, FLAG_ALLOW_OOM, FLAG_EVAL_COMPAT, FLAG_NO_WRITES,
+    self, vm::VmKind, RunSpec, FLAG_ALLOW_OOM, FLAG_ALLOW_STALE, FLAG_EVAL_COMPAT, FLAG_NO_WRITES,
 };
 use crate::server::Server;
 use crate::util::glob;
@@ -204,17 +204,36 @@ fn split_keys<'a>(args: &'a Args<'a>, bad_numkeys: CmdError) -> Result<KeysArgs<
     Ok((keys, argv))
 }
 
-/// A script with declared flags counts as deny-oom unless it has
-/// `allow-oom` or `no-writes` (scriptFlagsToCmdFlags): refused while over
-/// maxmemory, before it runs.
-fn refuse_if_oom(srv: &Server, allow_oom: bool) -> CmdResult {
+/// What processCommand checks against a script's declared flags instead
+/// of EVAL/FCALL's own (scriptFlagsToCmdFlags): unless `no-writes`, the
+/// script counts as a write (NOREPLICAS, a read-only replica, MISCONF) and,
+/// unless also `allow-oom`, as deny-oom (refused while over maxmemory);
+/// without `allow-stale` a stale replica refuses it (MASTERDOWN).
+fn script_precheck(srv: &Server, c: &Client, flags: u32) -> CmdResult {
+    let no_writes = flags & FLAG_NO_WRITES != 0;
+    let mut cmd_flags = 0;
+    if !no_writes {
+        cmd_flags |= super::WRITE;
+    }
+    if flags & FLAG_ALLOW_STALE != 0 {
+        cmd_flags |= super::STALE;
+    }
+    // processCommand's order: OOM, MISCONF, then the replica checks.
+    let allow_oom = flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES) != 0;
     if !allow_oom
+        && !c.is_master
         && srv.config.maxmemory > 0
         && crate::alloc::used_memory() as u64 > srv.config.maxmemory
     {
         return Err(CmdError::Static(error::OOM));
     }
-    Ok(())
+    if !no_writes && !c.is_master && crate::persist::rdb_server::writes_denied(srv) {
+        return Err(CmdError::Static(error::MISCONF));
+    }
+    match crate::replication::refuse_command(srv, c, cmd_flags) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn eval_generic(
@@ -245,7 +264,7 @@ fn eval_generic(
     let readonly = ro || (!compat && flags & FLAG_NO_WRITES != 0);
     let allow_oom = !compat && flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES) != 0;
     if !compat {
-        refuse_if_oom(srv, allow_oom)?;
+        script_precheck(srv, c, flags)?;
     }
     scripting::run(
         srv,
@@ -300,7 +319,7 @@ fn fcall_generic(srv: &mut Server, c: &mut Client, args: &Args, ro: bool) -> Cmd
     let readonly = f.flags & FLAG_NO_WRITES != 0;
     let allow_oom = f.flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES) != 0;
     let fn_ref = f.fn_ref;
-    refuse_if_oom(srv, allow_oom)?;
+    script_precheck(srv, c, f.flags)?;
     scripting::run(
         srv,
         c,
