@@ -161,6 +161,12 @@ pub fn authenticate(
 
 /// Why `user` may not run `args` (command `idx`), with the object the ACL
 /// log names (the command, or the key / channel refused); None = allowed.
+/// Would `user` be allowed to run `args` (command table index `idx`)?
+/// No ACL log entry (redis.acl_check_cmd).
+pub fn permitted(srv: &Server, user: usize, idx: usize, args: &Args) -> bool {
+    denial(srv, user, idx, args).is_none()
+}
+
 fn denial(srv: &Server, user: usize, idx: usize, args: &Args) -> Option<(Denied, Vec<u8>)> {
     if srv.acl.unrestricted.get(user).copied().unwrap_or(true) {
         return None;

@@ -278,19 +278,44 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
     field!(s, "allocator_resident", "{}", rss);
     field!(s, "total_system_memory", "{}", sysmem);
     field!(s, "total_system_memory_human", "{}", bytes_to_human(sysmem));
-    field!(s, "used_memory_lua", "0");
-    field!(s, "used_memory_vm_eval", "0");
-    field!(s, "used_memory_lua_human", "0B");
-    field!(s, "used_memory_scripts_eval", "0");
-    field!(s, "number_of_cached_scripts", "0");
-    field!(s, "number_of_functions", "0");
-    field!(s, "number_of_libraries", "0");
-    field!(s, "used_memory_vm_functions", "0");
-    field!(s, "used_memory_vm_total", "0");
-    field!(s, "used_memory_vm_total_human", "0B");
-    field!(s, "used_memory_functions", "0");
-    field!(s, "used_memory_scripts", "0");
-    field!(s, "used_memory_scripts_human", "0B");
+    let sc = &srv.scripting;
+    let (vm_eval, vm_functions) = (sc.eval_vm.memory(), sc.functions.vm.memory());
+    let functions_mem: usize = sc.functions.libs.values().map(|l| l.code.len()).sum();
+    field!(s, "used_memory_lua", "{}", vm_eval);
+    field!(s, "used_memory_vm_eval", "{}", vm_eval);
+    field!(
+        s,
+        "used_memory_lua_human",
+        "{}",
+        bytes_to_human(vm_eval as u64)
+    );
+    field!(s, "used_memory_scripts_eval", "{}", sc.scripts_bytes);
+    field!(s, "number_of_cached_scripts", "{}", sc.scripts.len());
+    field!(
+        s,
+        "number_of_functions",
+        "{}",
+        sc.functions.functions_count()
+    );
+    field!(s, "number_of_libraries", "{}", sc.functions.libs.len());
+    field!(s, "used_memory_vm_functions", "{}", vm_functions);
+    let vm_total = (vm_eval + vm_functions) as u64;
+    field!(s, "used_memory_vm_total", "{}", vm_total);
+    field!(
+        s,
+        "used_memory_vm_total_human",
+        "{}",
+        bytes_to_human(vm_total)
+    );
+    field!(s, "used_memory_functions", "{}", functions_mem);
+    let scripts_total = (sc.scripts_bytes + functions_mem) as u64;
+    field!(s, "used_memory_scripts", "{}", scripts_total);
+    field!(
+        s,
+        "used_memory_scripts_human",
+        "{}",
+        bytes_to_human(scripts_total)
+    );
     field!(s, "maxmemory", "{}", maxmem);
     field!(s, "maxmemory_human", "{}", bytes_to_human(maxmem));
     field!(

@@ -427,15 +427,19 @@ unsafe fn redis_acl_check_cmd_impl(l: LuaState) -> Result<c_int, ()> {
     // SAFETY: see RunCtx: the server is only reached through this pointer
     // while the script runs.
     let srv = &*ctx.srv;
-    let found = srv.commands.resolve(&Args::new(&buf, &ranges)).is_some();
+    let args = Args::new(&buf, &ranges);
+    // The user of the client that runs the script (no ACL log entry).
+    let allowed = srv.commands.resolve(&args).map(|idx| {
+        let user = (*ctx.client).user;
+        crate::commands::acl_cmd::permitted(srv, user, idx, &args)
+    });
     drop(buf);
     drop(ranges);
-    if !found {
+    let Some(allowed) = allowed else {
         push_error_table(l, b"Invalid command passed to redis.acl_check_cmd()");
         return Err(());
-    }
-    // No ACL users yet: the default user may run everything.
-    ffi::lua_pushboolean(l, 1);
+    };
+    ffi::lua_pushboolean(l, allowed as c_int);
     Ok(1)
 }
 crate::lua_cfn!(redis_acl_check_cmd, redis_acl_check_cmd_impl);

@@ -184,9 +184,10 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
         Some(Value::ZSet(_)) => Kind::ZSet,
         Some(_) => return Err(CmdError::WrongType),
     };
-    // A set has no meaningful order: when storing, sort it for a
-    // deterministic result.
-    if dontsort && matches!(kind, Kind::Set) && store.is_some() {
+    // A set has no meaningful order: when storing, or for a script (whose
+    // effects must replicate deterministically), sort it.
+    let from_script = crate::scripting::current_run().is_some();
+    if dontsort && matches!(kind, Kind::Set) && (store.is_some() || from_script) {
         dontsort = false;
         alpha = true;
         sortby = None;
