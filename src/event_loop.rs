@@ -866,6 +866,7 @@ fn protocol_error(srv: &mut Server, c: &mut Client, e: &CmdError) {
     );
     c.out.error(e);
     srv.stats.total_error_replies += 1;
+    srv.stats.error_watermark = srv.stats.total_error_replies;
     *srv.stats.errorstats.entry("ERR".to_string()).or_default() += 1;
     c.close_after_reply = true;
     c.qstart = c.qend;

@@ -42,6 +42,13 @@ pub struct Stats {
     pub evicted_keys: u64,
     pub evicted_clients: u64,
     pub total_error_replies: u64,
+    /// `total_error_replies` when the last command was accounted: a command
+    /// during which it grew failed (Redis's incrCommandStatsOnError), so
+    /// errors of the commands a script ran are not charged to the script.
+    pub error_watermark: u64,
+    /// An error reply that does not count in the error stats (a script
+    /// returning an error it got from redis.call) still fails the command.
+    pub failed_without_stats: bool,
     pub errorstats: HashMap<String, u64>,
     pub unexpected_error_replies: u64,
     pub io_reads: u64,

@@ -230,3 +230,27 @@ fn function_load_times_out_like_redis() {
     }
     assert_eq!(a.cmd_str(&["PING"]), "+PONG\r\n");
 }
+
+/// Error values that crash redis-server 7.0.15 (signal 11, or an
+/// unprotected Lua error while the error is read) are error replies here.
+#[test]
+fn error_values_that_crash_redis_are_error_replies() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    for body in [
+        "error()",
+        "error({})",
+        "error(setmetatable({}, {__index=function() error('boom') end}))",
+        "error(_G)",
+        "error(redis)",
+        "return setmetatable({}, {__index=function() error('boom') end})",
+    ] {
+        let r = c.cmd_str(&["EVAL", body, "0"]);
+        assert!(
+            r.starts_with('-') || body.starts_with("return"),
+            "{body}: {r}"
+        );
+        assert_eq!(c.cmd_str(&["PING"]), "+PONG\r\n", "{body}");
+    }
+    srv.assert_no_panic();
+}

@@ -528,3 +528,72 @@ fn script_flags_count_as_writes_for_min_replicas() {
         assert_eq!(common::escape(&x), common::escape(&y), "{case:?}");
     }
 }
+
+/// Error accounting of scripts (scriptCall's error path, errors a script
+/// returns, errors it got from redis.call): INFO errorstats and the
+/// calls/rejected/failed counts of commandstats equal redis-server's.
+#[test]
+fn script_error_stats_match_redis() {
+    fn stats(c: &mut common::RawConn) -> Vec<String> {
+        let info = c.cmd_str(&["INFO", "ALL"]);
+        info.lines()
+            .filter(|l| {
+                l.starts_with("errorstat_")
+                    || l.starts_with("total_error_replies")
+                    || l.starts_with("cmdstat_set:")
+                    || l.starts_with("cmdstat_select:")
+                    || l.starts_with("cmdstat_eval:")
+            })
+            .map(|l| {
+                // Drop the timing fields of commandstats.
+                l.split(',')
+                    .filter(|f| !f.starts_with("usec"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+                    .replace(|ch: char| ch == '\r', "")
+            })
+            .map(|l| match l.split_once("calls=") {
+                Some((name, rest)) if l.starts_with("cmdstat_") => format!("{name}calls={rest}"),
+                _ => l,
+            })
+            .collect()
+    }
+    let ours = Server::start(&[]);
+    let theirs = common::RealRedis::start();
+    let steps: &[&[&str]] = &[
+        &["CONFIG", "SET", "maxmemory", "1"],
+        &["EVAL", "return redis.call('set','x','y')", "1", "x"],
+        &["EVAL", "return redis.pcall('set','x','y')", "1", "x"],
+        &[
+            "EVAL",
+            "local t = redis.pcall('set','x','y') return 1",
+            "1",
+            "x",
+        ],
+        &["CONFIG", "SET", "maxmemory", "0"],
+        &["EVAL", "return redis.call('select',99)", "0"],
+        &["EVAL", "return redis.pcall('select',99)", "0"],
+        &[
+            "EVAL",
+            "return redis.error_reply('MY_ERR_CODE custom msg')",
+            "0",
+        ],
+        &["EVAL", "return redis.error_reply('')", "0"],
+        &["EVAL", "return redis.call('nosuchcommand')", "0"],
+        &["EVAL", "error('x')", "0"],
+    ];
+    for srv in [&ours, &theirs] {
+        let mut c = srv.conn();
+        c.cmd(&["SET", "x", "1"]);
+        c.cmd(&["CONFIG", "RESETSTAT"]);
+        for s in steps {
+            c.cmd(s);
+        }
+    }
+    // (commandstats come in Redis's dict order: compare as sets.)
+    let (mut a, mut b) = (stats(&mut ours.conn()), stats(&mut theirs.conn()));
+    a.sort();
+    b.sort();
+    assert!(a.len() >= 5, "{a:?}");
+    assert_eq!(a, b);
+}

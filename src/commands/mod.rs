@@ -722,18 +722,23 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     if !srv.monitors.is_empty() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 && !c.reexecuting {
         feed_monitors(srv, c, args);
     }
+    if let Err(e) = &result {
+        count_error(srv, e);
+        c.out.error(e);
+    }
+    let failed = srv.stats.total_error_replies > srv.stats.error_watermark
+        || std::mem::take(&mut srv.stats.failed_without_stats);
+    srv.stats.error_watermark = srv.stats.total_error_replies;
     let entry = &mut srv.commands.entries[idx];
     // A blocked command re-executed when its key is ready is the same call.
     if !c.reexecuting {
         entry.stats.calls += 1;
     }
     entry.stats.usec += dur_us;
-    c.last_cmd = Some(idx);
-    if let Err(e) = &result {
+    if failed {
         entry.stats.failed += 1;
-        count_error(srv, e);
-        c.out.error(e);
     }
+    c.last_cmd = Some(idx);
     srv.stats.commands_processed += 1;
     if srv.dirty != dirty_before && (!srv.watched_keys.is_empty() || srv.tracking.clients > 0) {
         touch_command_keys(srv, c, spec, args);
@@ -880,11 +885,13 @@ fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
             multi::discard_transaction(srv, c);
             let e = error::exec_abort(e);
             count_error(srv, &e);
+            srv.stats.error_watermark = srv.stats.total_error_replies;
             c.out.error(&e);
             return;
         }
     }
     count_error(srv, e);
+    srv.stats.error_watermark = srv.stats.total_error_replies;
     c.out.error(e);
 }
 

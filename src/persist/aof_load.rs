@@ -82,6 +82,7 @@ fn load_quietly(srv: &mut Server, am: &mut Manifest, dir: &Path, fname: &str) ->
     }
     srv.stats.commands_processed = processed;
     srv.stats.total_error_replies = errors;
+    srv.stats.error_watermark = errors;
     srv.stats.errorstats = errorstats;
     while srv.slowlog.len() > slowlog_len {
         srv.slowlog.pop_front();

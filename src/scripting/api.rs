@@ -190,6 +190,9 @@ unsafe fn generic_call(l: LuaState, raise: bool) -> Result<c_int, ()> {
     match res {
         Err(msg) => {
             push_error_table(l, msg.as_bytes());
+            // Counted by script_call already (luaRedisGenericCommand).
+            ffi::lua_pushboolean(l, 1);
+            ffi::lua_setfield(l, -2, c"ignore_error_stats_update".as_ptr());
             if raise {
                 Err(())
             } else {

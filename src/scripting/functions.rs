@@ -500,7 +500,7 @@ fn valid_name(s: &str) -> bool {
 /// The message of a load-time error (luaExtractErrorInformation's msg).
 unsafe fn extract_err_msg(l: LuaState) -> String {
     if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
-        ffi::lua_getfield(l, -1, c"err".as_ptr());
+        super::vm::push_raw_field(l, c"err");
         let m = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
         ffi::lua_pop(l, 1);
         m.unwrap_or_default()

@@ -336,8 +336,33 @@ pub fn script_call(ctx: &RunCtx, args: &Args) -> Result<Vec<u8>, String> {
     // SAFETY: see the module doc; no other reference to the server or the
     // script client is live while a Lua callback runs.
     let srv = unsafe { &mut *ctx.srv };
+    let idx = srv.commands.resolve(args);
+    script_call_checked(ctx, srv, idx, args).map_err(|e| {
+        // scriptCall's error path: the error counts now (afterErrorReply)
+        // and the command as rejected; the Lua error table is flagged so
+        // the script's reply does not count it again.
+        let code = match e.strip_prefix('-') {
+            Some(m) => m.split(' ').next().unwrap_or("ERR"),
+            None => "ERR",
+        };
+        commands::count_error(srv, &CmdError::Formatted(code.to_string()));
+        if let Some(i) = idx {
+            srv.commands.entries[i].stats.rejected += 1;
+        }
+        srv.stats.error_watermark = srv.stats.total_error_replies;
+        e
+    })
+}
+
+fn script_call_checked(
+    ctx: &RunCtx,
+    srv: &mut Server,
+    idx: Option<usize>,
+    args: &Args,
+) -> Result<Vec<u8>, String> {
+    // SAFETY: as in script_call; the script client is reached only here.
     let sc = unsafe { &mut *ctx.client };
-    let Some(idx) = srv.commands.resolve(args) else {
+    let Some(idx) = idx else {
         return Err("Unknown Redis command called from script".into());
     };
     let spec = srv.commands.entries[idx].spec;
@@ -491,10 +516,38 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
             ffi::lua_gc(l, ffi::LUA_GCSTEP, 50);
             vmref.gc_count = 0;
         }
+        // Errors a script got from redis.call (flagged on their table) were
+        // counted when that command failed: the reply repeats them without
+        // counting again, but the script still failed (afterErrorReply).
+        // (A raw read: the value may be a proxy whose __index raises.)
+        let uncounted = ffi::lua_type(l, -1) == ffi::LUA_TTABLE && {
+            vm::push_raw_field(l, c"ignore_error_stats_update");
+            let b = ffi::lua_toboolean(l, -1) != 0;
+            ffi::lua_pop(l, 1);
+            b
+        };
         let result = if rc != 0 {
-            Err(error_from_lua(l, &funcname))
+            let e = error_from_lua(l, &funcname);
+            if uncounted {
+                c.out.error(&e);
+                srv.stats.failed_without_stats = true;
+                Ok(())
+            } else {
+                Err(e)
+            }
         } else {
+            let start = c.out.buf.len();
             lua_conv::to_reply(l, &mut c.out, script_resp);
+            if c.out.buf.get(start) == Some(&b'-') {
+                if uncounted {
+                    srv.stats.failed_without_stats = true;
+                } else {
+                    let line = &c.out.buf[start + 1..];
+                    let end = line.iter().position(|&b| b == b'\r').unwrap_or(line.len());
+                    let msg = String::from_utf8_lossy(&line[..end]).into_owned();
+                    commands::count_error(srv, &CmdError::Formatted(msg));
+                }
+            }
             Ok(())
         };
         ffi::lua_settop(l, base);
@@ -525,7 +578,7 @@ unsafe fn error_from_lua(l: LuaState, funcname: &str) -> CmdError {
         return error::custom(format!("ERR Error running script {}, {}", funcname, msg));
     }
     let get = |name: &std::ffi::CStr| -> Option<String> {
-        ffi::lua_getfield(l, -1, name.as_ptr());
+        vm::push_raw_field(l, name);
         let v = if ffi::lua_isstring(l, -1) != 0 {
             vm::to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned())
         } else {

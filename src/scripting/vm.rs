@@ -87,6 +87,17 @@ pub unsafe fn to_bytes<'a>(l: LuaState, idx: c_int) -> Option<&'a [u8]> {
     }
 }
 
+/// Pushes `t[name]` of the table on top of the stack, read raw: no
+/// metamethod runs, so this is safe outside a protected call (a user table
+/// whose `__index` raises would otherwise abort the process).
+///
+/// # Safety
+/// `l` valid, a table on top, two free slots.
+pub unsafe fn push_raw_field(l: LuaState, name: &CStr) {
+    ffi::lua_pushstring(l, name.as_ptr());
+    ffi::lua_rawget(l, -2);
+}
+
 /// Sets `t[name] = f` for the table at `idx` (absolute index).
 ///
 /// # Safety
