@@ -741,8 +741,6 @@ impl Config {
     /// Applies config text in redis.conf syntax. `save ""` clears, repeated
     /// `save` lines accumulate, as in Redis.
     pub fn load_text(&mut self, text: &str) -> Result<(), ConfigError> {
-        // Redis splits the file as a C string (strlen): a NUL ends it.
-        let text = &text[..text.find('\0').unwrap_or(text.len())];
         let mut saw_save = false;
         for (lineno, line) in text.lines().enumerate() {
             let trimmed = line.trim();

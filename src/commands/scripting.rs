@@ -522,6 +522,9 @@ fn function_list(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 }
 
 fn function_flush(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if args.len() > 3 {
+        return Err(error::subcommand_syntax(args.get(1), &args.str_lossy(0)));
+    }
     if !flush_mode_ok(args) {
         return Err(CmdError::Static(error::FUNCTION_FLUSH_OPTION));
     }

@@ -3,9 +3,7 @@
 //! debug, acl_check_cmd, version constants, the Redis `pcall` wrapper and
 //! the deterministic math.random/randomseed.
 
-use super::vm::{
-    push_error_msg, push_error_table, push_str, set_fn, set_num, to_bytes, LuaState, VmKind,
-};
+use super::vm::{push_error_msg, push_error_table, push_str, set_fn, set_num, to_bytes, LuaState};
 use super::{current_run, lua_conv};
 use crate::commands::Args;
 use mlua::ffi;
@@ -20,7 +18,7 @@ const REDIS_VERSION_NUM: f64 = ((7 << 16) | 15) as f64;
 ///
 /// # Safety
 /// Valid state.
-pub unsafe fn register(l: LuaState, kind: VmKind) {
+pub unsafe fn register(l: LuaState) {
     ffi::lua_pushcfunction(l, redis_pcall_builtin);
     ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"pcall".as_ptr());
 
@@ -50,14 +48,9 @@ pub unsafe fn register(l: LuaState, kind: VmKind) {
     set_fn(l, t, c"breakpoint", redis_breakpoint);
     set_fn(l, t, c"debug", redis_debug);
     set_fn(l, t, c"acl_check_cmd", redis_acl_check_cmd);
-    if kind == VmKind::Functions {
-        set_fn(
-            l,
-            t,
-            c"register_function",
-            super::functions::register_function,
-        );
-    }
+    // redis.register_function exists only in FUNCTION LOAD's environment
+    // (functions.rs): a function calling it at run time finds nil, as in
+    // Redis.
     ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"redis".as_ptr());
 
     ffi::lua_getfield(l, ffi::LUA_GLOBALSINDEX, c"math".as_ptr());

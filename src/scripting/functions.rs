@@ -465,31 +465,43 @@ fn parse_metadata(code: &[u8]) -> Result<(String, &[u8]), CmdError> {
     if !code.starts_with(b"#!") {
         return Err(CmdError::Static(error::FUNCTION_MISSING_METADATA));
     }
-    let end = code.iter().position(|&b| b == b'\n').unwrap_or(code.len());
-    let line = &code[..end];
-    let mut parts = line.split(|&b| b == b' ').filter(|p| !p.is_empty());
-    let engine = &parts.next().unwrap_or_default()[2..];
-    let mut name = None;
-    for p in parts {
-        match p.strip_prefix(b"name=") {
-            Some(n) => name = Some(String::from_utf8_lossy(n).into_owned()),
-            None => {
-                return Err(error::custom(format!(
-                    "ERR Invalid metadata value given: {}",
-                    String::from_utf8_lossy(p)
-                )))
-            }
-        }
+    let invalid = || error::custom("ERR Invalid library metadata".into());
+    let end = code.iter().position(|&b| b == b'\n').ok_or_else(invalid)?;
+    // The shebang line is split as sdssplitargs does (quotes allowed).
+    let (mut words, mut ranges) = (Vec::new(), Vec::new());
+    if !crate::protocol::parse::split_args(&code[..end], &mut words, &mut ranges)
+        || ranges.is_empty()
+    {
+        return Err(invalid());
     }
+    let part = |(off, len): (usize, usize)| &words[off..off + len];
+    let engine = part(ranges[0]).get(2..).unwrap_or_default();
+    let mut name: Option<String> = None;
+    for &r in &ranges[1..] {
+        let p = part(r);
+        if p.len() >= 5 && p[..5].eq_ignore_ascii_case(b"name=") {
+            if name.is_some() {
+                return Err(error::custom(
+                    "ERR Invalid metadata value, name argument was given multiple times".into(),
+                ));
+            }
+            name = Some(String::from_utf8_lossy(&p[5..]).into_owned());
+            continue;
+        }
+        return Err(error::custom(format!(
+            "ERR Invalid metadata value given: {}",
+            String::from_utf8_lossy(p)
+        )));
+    }
+    let Some(name) = name else {
+        return Err(CmdError::Static(error::FUNCTION_NO_NAME));
+    };
     if !engine.eq_ignore_ascii_case(b"lua") {
         return Err(error::custom(format!(
             "ERR Engine '{}' not found",
             String::from_utf8_lossy(engine)
         )));
     }
-    let Some(name) = name else {
-        return Err(CmdError::Static(error::FUNCTION_NO_NAME));
-    };
     Ok((name, &code[end..]))
 }
 

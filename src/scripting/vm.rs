@@ -281,7 +281,7 @@ impl Vm {
                 ffi::lua_call(l, 1, 0);
             }
             super::libs::open_all(l);
-            super::api::register(l, kind);
+            super::api::register(l);
 
             // The error handler keeps `debug` as an upvalue; then debug goes.
             let src = ERR_HANDLER_SRC.as_bytes();
