@@ -44,42 +44,6 @@ const MISSING: &[(&str, &str)] = &[
         "cluster-slave-validity-factor",
         "no cluster mode (old alias)",
     ),
-    (
-        "min-slaves-max-lag",
-        "old alias of min-replicas-max-lag not accepted",
-    ),
-    (
-        "min-slaves-to-write",
-        "old alias of min-replicas-to-write not accepted",
-    ),
-    (
-        "repl-ping-slave-period",
-        "old alias of repl-ping-replica-period not accepted",
-    ),
-    (
-        "slave-announce-ip",
-        "old alias of replica-announce-ip not accepted",
-    ),
-    (
-        "slave-announce-port",
-        "old alias of replica-announce-port not accepted",
-    ),
-    (
-        "slave-ignore-maxmemory",
-        "old alias of replica-ignore-maxmemory not accepted",
-    ),
-    (
-        "slave-lazy-flush",
-        "old alias of replica-lazy-flush not accepted",
-    ),
-    (
-        "slave-priority",
-        "old alias of replica-priority not accepted",
-    ),
-    (
-        "slave-serve-stale-data",
-        "old alias of replica-serve-stale-data not accepted",
-    ),
     ("tls-auth-clients", "no TLS"),
     ("tls-ca-cert-dir", "no TLS"),
     ("tls-ca-cert-file", "no TLS"),
