@@ -640,3 +640,12 @@ pub fn flood(
         }
     })
 }
+
+/// Sends each command to both connections (ferrokv and the reference)
+/// and asserts the replies are byte-identical.
+pub fn assert_same_replies(ours: &mut RawConn, theirs: &mut RawConn, cases: &[&[&str]]) {
+    for case in cases {
+        let (x, y) = (ours.cmd(case), theirs.cmd(case));
+        assert_eq!(escape(&x), escape(&y), "{case:?}");
+    }
+}
