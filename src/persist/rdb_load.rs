@@ -698,6 +698,11 @@ fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
         ms: rd.load_len()?,
         seq: rd.load_len()?,
     };
+    // Redis does not check this, but XADD * and XSETID rely on it: an entry
+    // above the last ID would let new entries land out of order.
+    if last_seen.is_some_and(|l| l > s.last_id) {
+        return corrupt("Stream last ID smaller than its last entry");
+    }
     if t == TYPE_STREAM_LISTPACKS_2 {
         s.first_id = StreamId {
             ms: rd.load_len()?,
