@@ -1,23 +1,57 @@
 #!/usr/bin/env bash
-# Runs Redis 7.0.15's own test suite (tests/unit/*.tcl) against ferrokv in
-# the suite's external-server mode, one unit at a time with a fresh server,
-# and prints passed/failed counts per unit. Not part of `cargo test`: it
-# fetches Redis's source with `apt-get source` and takes ~15 minutes.
+# Runs Redis 7.0.15's own Tcl test suite against ferrokv, one unit at a time,
+# in both of the suite's modes, and prints a per-unit table beside Redis
+# 7.0.15's own counts. Not part of `cargo test` (it takes an hour or more).
 #
-#   tests/support/redis_suite.sh [unit ...]      e.g. unit/type/list unit/expire
+#   tests/support/redis_suite.sh [-m external|normal|both] [-s ferrokv|redis] [unit ...]
 #
-# Needs: tclsh 8.6, apt-get with deb-src, redis-server/redis-cli 7.0 (apt), a release build
-# (cargo build --release). Tests tagged external:skip are skipped by the suite.
+#   -m external  the harness talks to one server we start per unit
+#                (--host/--port); tests tagged external:skip are skipped.
+#   -m normal    the harness starts the server itself, as Redis's CI does:
+#                src/redis-server of a private copy of the suite is our
+#                binary (redis-cli, redis-benchmark, redis-check-aof and
+#                redis-check-rdb stay Debian's), with its generated configs.
+#   -m both      (default) external, then normal.
+#   -s redis     run Debian's redis-server instead, to measure the reference
+#                counts; with REF_UPDATE=1 they replace
+#                tests/support/redis_suite_ref.tsv.
+#
+# Results go to $WORK/results/<server>-<mode>.tsv (unit, passed, failed,
+# how it ended) and logs to $WORK/logs/<server>-<mode>/. At the end the table
+# (markdown) compares ferrokv's results with the reference file; a unit whose
+# run did not reach the harness's final summary is marked "STOPPED" with the
+# first exception/timeout line, because a unit that stops hides every test
+# after the stop.
+#
+# Needs: tclsh 8.6, apt-get with deb-src, redis-server/redis-tools 7.0.15
+# (apt), a release build (cargo build --release). Environment: WORK (default
+# /tmp/ferrokv-redis-suite), PORT (external mode, default 7600), BIN,
+# UNIT_TIMEOUT (seconds per unit, default 1500), TEST_TIMEOUT (the harness's
+# per-test --timeout, default 600).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=${FERROKV_BIN:-$ROOT/target/release/ferrokv-server}
+BIN=${FERROKV_BIN:-${BIN:-$ROOT/target/release/ferrokv-server}}
 WORK=${WORK:-/tmp/ferrokv-redis-suite}
 PORT=${PORT:-7600}
-SRC=$WORK/redis-7.0.15
+UNIT_TIMEOUT=${UNIT_TIMEOUT:-1500}
+TEST_TIMEOUT=${TEST_TIMEOUT:-600}
+REF=$ROOT/tests/support/redis_suite_ref.tsv
+mode=both
+server=ferrokv
+while getopts "m:s:" o; do
+    case $o in
+    m) mode=$OPTARG ;;
+    s) server=$OPTARG ;;
+    *) sed -n 2,30p "$0"; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+case $server in ferrokv | redis) ;; *) echo "-s ferrokv|redis" >&2; exit 2 ;; esac
+
+# --- Redis's source, through the package client, with Debian's patches ---
+PRISTINE=$WORK/redis-7.0.15
 mkdir -p "$WORK"
-if [ ! -d "$SRC" ]; then
-    # Redis's source through the package client (deb-src enabled on the
-    # sources' Types: lines), never a hard-coded download address.
+if [ ! -d "$PRISTINE" ]; then
     if ! ls "$WORK"/redis_7.0.15.orig.tar.gz >/dev/null 2>&1; then
         f=/etc/apt/sources.list.d/debian.sources
         if [ -f "$f" ] && ! grep -q '^Types:.*deb-src' "$f"; then
@@ -26,35 +60,143 @@ if [ ! -d "$SRC" ]; then
         (cd "$WORK" && apt-get source --download-only redis) || exit 1
     fi
     tar xzf "$WORK"/redis_7.0.15.orig.tar.gz -C "$WORK" || exit 1
-    mkdir -p "$SRC/src"
-    for b in redis-server redis-cli redis-benchmark redis-check-aof redis-check-rdb; do
-        ln -sf "/usr/bin/$b" "$SRC/src/$b"
-    done
+    # Debian's redis-server carries its security patches, some of which
+    # change tests: apply them all, in series order, as the package build does.
+    deb=$(ls "$WORK"/redis_7.0.15-*.debian.tar.xz 2>/dev/null | head -1)
+    if [ -n "$deb" ]; then
+        tar xJf "$deb" -C "$WORK" || exit 1
+        while read -r p; do
+            [ -z "$p" ] || [ "${p#\#}" != "$p" ] && continue
+            patch -d "$PRISTINE" -p1 -N -s <"$WORK/debian/patches/$p" >/dev/null ||
+                echo "note: debian patch $p did not apply cleanly" >&2
+        done <"$WORK/debian/patches/series"
+    fi
 fi
-units=("$@")
-if [ ${#units[@]} -eq 0 ]; then
-    mapfile -t units < <(cd "$SRC/tests" && ls unit/*.tcl unit/type/*.tcl | sed 's/\.tcl$//' |
-        grep -v -e moduleapi -e cluster -e '^unit/tls$' -e oom-score-adj)
+
+# A private copy of the suite per server: src/redis-server is the server
+# under test, the other tools are Debian's.
+TREE=$WORK/$server/redis-7.0.15
+if [ ! -d "$TREE" ]; then
+    mkdir -p "$WORK/$server" && cp -a "$PRISTINE" "$WORK/$server/" || exit 1
 fi
-total_ok=0
-total_err=0
-for u in "${units[@]}"; do
-    pkill -9 -f "ferrokv-server --port $PORT" 2>/dev/null
-    sleep 0.3
-    "$BIN" --port "$PORT" --bind 127.0.0.1 --save "" --dir "$WORK" \
-        --logfile "$WORK/ferrokv.log" --enable-debug-command yes &
-    disown
-    sleep 0.4
-    log="$WORK/$(echo "$u" | tr '/' '_').log"
-    (cd "$SRC" && timeout 300 tclsh tests/test_helper.tcl --host 127.0.0.1 --port "$PORT" \
-        --clients 1 --timeout 30 --single "$u") >"$log" 2>&1
-    plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
+mkdir -p "$TREE/src"
+for b in redis-cli redis-benchmark redis-check-aof redis-check-rdb; do
+    ln -sf "/usr/bin/$b" "$TREE/src/$b"
+done
+if [ "$server" = ferrokv ]; then
+    [ -x "$BIN" ] || { echo "no $BIN: cargo build --release first" >&2; exit 1; }
+    SERVER_BIN=$BIN
+else
+    SERVER_BIN=/usr/bin/redis-server
+fi
+ln -sf "$SERVER_BIN" "$TREE/src/redis-server"
+
+# Units: the suite's own list (test_helper.tcl), less what needs cluster
+# mode, modules or TLS. External mode runs only unit/ (integration/ units
+# start servers themselves).
+all_units() {
+    sed -n '/^set ::all_tests {/,/^}/p' "$PRISTINE/tests/test_helper.tcl" | sed '1d;$d' |
+        awk '{print $1}' | grep -v -e cluster -e moduleapi -e '^unit/tls$'
+}
+
+# Prints "passed failed ending" for a log.
+summarize() {
+    local plain ok err stop
+    plain=$(sed 's/\x1b\[[0-9;]*m//g' "$1")
     ok=$(grep -c '^\[ok\]' <<<"$plain")
     err=$(grep -c '^\[err\]' <<<"$plain")
-    stop=$(grep -m1 -E '^\[(exception|TIMEOUT)\]' <<<"$plain" | cut -c1-120)
-    printf '%-28s ok=%-4s err=%-3s %s\n' "$u" "$ok" "$err" "$stop"
-    total_ok=$((total_ok + ok))
-    total_err=$((total_err + err))
+    if grep -q -e 'All tests passed without errors' -e 'The following tests failed' <<<"$plain"; then
+        stop=done
+    else
+        stop=$(grep -m1 -E '^\[(exception|TIMEOUT)\]|^\*\*\* \[TIMEOUT\]|couldn.t|No PID detected' <<<"$plain" |
+            cut -c1-90 | tr '\t' ' ')
+        stop="STOPPED ${stop:-(unit timeout $UNIT_TIMEOUT s)}"
+    fi
+    printf '%s\t%s\t%s\n' "$ok" "$err" "$stop"
+}
+
+run_mode() {
+    local m=$1
+    shift
+    local units=("$@") logs=$WORK/logs/$server-$m res=$WORK/results/$server-$m.tsv
+    mkdir -p "$logs" "$WORK/results"
+    if [ ${#units[@]} -eq 0 ]; then
+        if [ "$m" = external ]; then
+            mapfile -t units < <(all_units | grep '^unit/')
+        else
+            mapfile -t units < <(all_units)
+        fi
+        : >"$res"
+    fi
+    for u in "${units[@]}"; do
+        local log=$logs/$(echo "$u" | tr '/' '_').log
+        if [ "$m" = external ]; then
+            pkill -9 -f -- "--port $PORT --bind 127.0.0.1 --save" 2>/dev/null
+            sleep 0.3
+            local sdir=$WORK/ext-data
+            rm -rf "$sdir" && mkdir -p "$sdir"
+            "$SERVER_BIN" --port "$PORT" --bind 127.0.0.1 --save "" --dir "$sdir" \
+                --logfile "$sdir/server.log" --enable-debug-command yes >/dev/null 2>&1 &
+            disown
+            for _ in $(seq 50); do
+                redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG && break
+                sleep 0.1
+            done
+            (cd "$TREE" && timeout "$UNIT_TIMEOUT" tclsh tests/test_helper.tcl \
+                --host 127.0.0.1 --port "$PORT" --clients 1 --timeout "$TEST_TIMEOUT" \
+                --single "$u") >"$log" 2>&1
+        else
+            (cd "$TREE" && timeout "$UNIT_TIMEOUT" tclsh tests/test_helper.tcl \
+                --clients 1 --timeout "$TEST_TIMEOUT" --single "$u") >"$log" 2>&1
+            # A harness killed by the unit timeout leaves its servers.
+            for p in $(pgrep -f '^src/redis-server '); do
+                [ "$(readlink /proc/"$p"/cwd 2>/dev/null)" = "$TREE" ] && kill -9 "$p"
+            done
+        fi
+        local line
+        line=$(summarize "$log")
+        # Replace an earlier result for the same unit.
+        grep -v -P "^\Q$u\E\t" "$res" >"$res.tmp" 2>/dev/null
+        printf '%s\t%s\n' "$u" "$line" >>"$res.tmp"
+        mv "$res.tmp" "$res"
+        printf '%-9s %-40s %s\n' "$m" "$u" "$line" | tr '\t' ' '
+    done
+    [ "$m" = external ] && pkill -9 -f -- "--port $PORT --bind 127.0.0.1 --save" 2>/dev/null
+    return 0
+}
+
+case $mode in
+external | normal) run_mode "$mode" "$@" ;;
+both) run_mode external "$@" && run_mode normal "$@" ;;
+*) echo "-m external|normal|both" >&2; exit 2 ;;
+esac
+
+if [ "$server" = redis ]; then
+    if [ "${REF_UPDATE:-0}" = 1 ]; then
+        {
+            echo -e "# mode\tunit\tpassed\tfailed\tending  (Debian redis-server 7.0.15, $(nproc) cores, $(date -u +%F))"
+            for m in external normal; do
+                [ -f "$WORK/results/redis-$m.tsv" ] &&
+                    sed "s/^/$m\t/" "$WORK/results/redis-$m.tsv"
+            done
+        } >"$REF"
+        echo "reference written to $REF"
+    fi
+    exit 0
+fi
+
+# --- The table: ferrokv against the reference ---
+echo
+echo "| mode | unit | Redis 7.0.15 passes | ferrokv passes | ferrokv fails | ferrokv run |"
+echo "|---|---|---:|---:|---:|---|"
+tot_r=0 tot_f=0 tot_e=0
+for m in external normal; do
+    res=$WORK/results/ferrokv-$m.tsv
+    [ -f "$res" ] || continue
+    while IFS=$'\t' read -r u ok err stop; do
+        r=$(awk -F'\t' -v m="$m" -v u="$u" '$1==m && $2==u {print $3}' "$REF" 2>/dev/null)
+        echo "| $m | $u | ${r:-?} | $ok | $err | $stop |"
+        tot_r=$((tot_r + ${r:-0})) tot_f=$((tot_f + ok)) tot_e=$((tot_e + err))
+    done <"$res"
 done
-pkill -9 -f "ferrokv-server --port $PORT" 2>/dev/null
-echo "total: ok=$total_ok err=$total_err (logs in $WORK)"
+echo "| | **total** | **$tot_r** | **$tot_f** | **$tot_e** | |"
