@@ -93,6 +93,17 @@ const OOM_SCORE_ADJ: &[&str] = &["no", "yes", "relative", "absolute"];
 const SANITIZE_DUMP: &[&str] = &["no", "yes", "clients"];
 const PROPAGATION_ERROR: &[&str] = &["ignore", "panic", "panic-on-replicas"];
 
+/// Directives Redis 7.0.15 flags HIDDEN_CONFIG: CONFIG GET shows them only
+/// when asked by exact name, not through a pattern.
+const HIDDEN: &[&str] = &[
+    "use-exit-on-panic",
+    "lua-enable-deprecated-api",
+    "rdb-key-save-delay",
+    "key-load-delay",
+    "watchdog-period",
+    "loading-process-events-interval-bytes",
+];
+
 /// Every directive ferrokv accepts, in redis.conf order. Directives for
 /// features not built yet are accepted and stored so CONFIG GET/SET and
 /// existing config files work; redis.conf.example says which ones act.
@@ -126,6 +137,8 @@ pub static DEFS: &[Def] = &[
     ),
     d("crash-log-enabled", BOOL, "yes"),
     d("crash-memcheck-enabled", BOOL, "yes"),
+    d("use-exit-on-panic", BOOL, "no"),
+    d("watchdog-period", int(0, I32), "0"),
     imm(
         "enable-protected-configs",
         Kind::Enum(ENABLE_PROTECTED),
@@ -141,6 +154,11 @@ pub static DEFS: &[Def] = &[
     d("sanitize-dump-payload", Kind::Enum(SANITIZE_DUMP), "no"),
     d("dbfilename", STR, "dump.rdb"),
     d("rdb-del-sync-files", BOOL, "no"),
+    d(
+        "loading-process-events-interval-bytes",
+        int(1024, I32),
+        "2097152",
+    ),
     d("dir", STR, "./"),
     d("rdb-key-save-delay", int(i32::MIN as i64, I32), "0"),
     d("key-load-delay", int(i32::MIN as i64, I32), "0"),
@@ -195,6 +213,7 @@ pub static DEFS: &[Def] = &[
         "10",
     ),
     al("replica-announce-ip", "slave-announce-ip", STR, ""),
+    d("bind-source-addr", STR, ""),
     al(
         "replica-announce-port",
         "slave-announce-port",
@@ -251,6 +270,7 @@ pub static DEFS: &[Def] = &[
     d("appendonly", BOOL, "no"),
     imm("appendfilename", STR, "appendonly.aof"),
     imm("appenddirname", STR, "appendonlydir"),
+    d("aof-disable-auto-gc", BOOL, "no"),
     d("appendfsync", Kind::Enum(APPENDFSYNC), "everysec"),
     d("no-appendfsync-on-rewrite", BOOL, "no"),
     d("auto-aof-rewrite-percentage", int(0, I32), "100"),
@@ -270,6 +290,7 @@ pub static DEFS: &[Def] = &[
     ),
     // scripting
     al("busy-reply-threshold", "lua-time-limit", int(0, LL), "5000"),
+    imm("lua-enable-deprecated-api", BOOL, "no"),
     // cluster
     imm("cluster-enabled", BOOL, "no"),
     imm("cluster-config-file", STR, "nodes.conf"),
@@ -647,11 +668,17 @@ impl Config {
     }
 
     /// Pairs of (name, value) whose name matches `pattern` (CONFIG GET).
+    /// Redis's HIDDEN_CONFIG directives answer only to their exact name.
     pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         for (i, d) in DEFS.iter().enumerate() {
             for name in std::iter::once(d.name).chain(d.alias) {
-                if string_match(pattern, name.as_bytes(), true) {
+                let hit = if HIDDEN.contains(&d.name) {
+                    pattern.eq_ignore_ascii_case(name.as_bytes())
+                } else {
+                    string_match(pattern, name.as_bytes(), true)
+                };
+                if hit {
                     out.push((name, self.display_value(i)));
                 }
             }
