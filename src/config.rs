@@ -840,6 +840,12 @@ impl Config {
                     if args.len() < 2 {
                         return Err(err("Bad directive or wrong number of arguments"));
                     }
+                    if self.acl_users.iter().any(|u| u[0] == args[1]) {
+                        return Err(err(&format!(
+                            "Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files",
+                            args[1]
+                        )));
+                    }
                     self.acl_users.push(args[1..].to_vec());
                 }
                 if name == "slaveof" && args.len() == 3 {

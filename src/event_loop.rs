@@ -11,12 +11,10 @@ use crate::commands::{self, Args};
 use crate::error::CmdError;
 use crate::protocol::parse::{self, ArgSource, ParseLimits, Parsed};
 use crate::server::Server;
-use mio::net::{TcpListener, UnixListener};
 use mio::{Events, Interest, Poll, Token};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -56,201 +54,74 @@ fn install_signal_handlers() {
     }
 }
 
-/// Expands the `bind` directive into socket addresses. A leading '-' marks
-/// an address whose failure to bind is not fatal.
-pub fn bind_addrs(bind: &str, port: u16) -> Vec<(SocketAddr, bool)> {
-    let mut out = Vec::new();
-    for item in bind.split_whitespace() {
-        let (optional, addr) = match item.strip_prefix('-') {
-            Some(a) => (true, a),
-            None => (false, item),
-        };
-        let ip = match addr {
-            "*" => "0.0.0.0",
-            "::*" => "::",
-            a => a,
-        };
-        if let Ok(ip) = ip.parse::<std::net::IpAddr>() {
-            out.push((SocketAddr::new(ip, port), optional));
-        }
-    }
-    out
-}
+pub use crate::listen::Listener;
 
-/// A listening socket: TCP, or the unix domain socket.
-pub enum Listener {
-    Tcp(TcpListener),
-    Unix(UnixListener),
-}
-
-impl Listener {
-    /// Accepts one connection: the stream and whether the peer is local.
-    fn accept(&self) -> io::Result<(Conn, bool)> {
-        match self {
-            Listener::Tcp(l) => {
-                let (s, addr) = l.accept()?;
-                let _ = s.set_nodelay(true);
-                Ok((Conn::Tcp(s), addr.ip().is_loopback()))
-            }
-            Listener::Unix(l) => {
-                let (s, _) = l.accept()?;
-                Ok((Conn::Unix(s), true))
-            }
-        }
-    }
-
-    fn source(&mut self) -> &mut dyn mio::event::Source {
-        match self {
-            Listener::Tcp(l) => l,
-            Listener::Unix(l) => l,
-        }
-    }
-}
-
-/// Opens the unix socket named by `unixsocket` (replacing a stale file) with
-/// `unixsocketperm`. Err carries Redis's log wording.
-fn listen_unix(srv: &Server) -> Result<Option<Listener>, String> {
-    let path = srv.config.get("unixsocket").unwrap_or("").to_string();
-    if path.is_empty() {
-        return Ok(None);
-    }
-    let _ = std::fs::remove_file(&path);
-    let l = UnixListener::bind(&path)
-        .map_err(|e| format!("Failed opening Unix socket: {} ({})", e, path))?;
+/// Opens the listening sockets at startup. Err carries Redis's log wording
+/// (each failed address was logged already).
+pub fn listen(srv: &Server) -> Result<Vec<Listener>, String> {
+    let failed = || {
+        format!(
+            "Failed listening on port {} (TCP), aborting.",
+            srv.config.port
+        )
+    };
+    let tcp = crate::listen::listen_tcp(bind_value(srv), srv.config.port, backlog(srv))
+        .map_err(|_| failed())?;
+    let mut ls: Vec<Listener> = tcp.into_iter().map(Listener::Tcp).collect();
     let perm = srv
         .config
         .get("unixsocketperm")
         .and_then(|v| u32::from_str_radix(v, 8).ok())
         .unwrap_or(0);
-    if perm != 0 {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm));
-    }
-    Ok(Some(Listener::Unix(l)))
-}
-
-/// Opens the listening sockets. Err carries Redis's log wording.
-pub fn listen(srv: &Server) -> Result<Vec<Listener>, String> {
-    let mut ls = listen_tcp(srv)?;
-    if let Some(u) = listen_unix(srv)? {
-        ls.push(u);
+    if let Some(u) = crate::listen::listen_unix(srv.config.get("unixsocket").unwrap_or(""), perm)? {
+        ls.push(Listener::Unix(u));
     }
     Ok(ls)
 }
 
-fn listen_tcp(srv: &Server) -> Result<Vec<Listener>, String> {
-    let port = srv.config.port;
-    let mut ls = Vec::new();
-    if port == 0 {
-        return Ok(ls);
-    }
-    let bind = srv.config.get("bind").unwrap_or("127.0.0.1").to_string();
-    let backlog = srv
-        .config
+fn bind_value(srv: &Server) -> &str {
+    srv.config.get("bind").unwrap_or("127.0.0.1")
+}
+
+fn backlog(srv: &Server) -> i32 {
+    srv.config
         .get("tcp-backlog")
         .and_then(|v| v.parse::<i32>().ok())
-        .unwrap_or(511);
-    for (addr, optional) in bind_addrs(&bind, port) {
-        match bind_listener(addr, backlog) {
-            Ok(l) => ls.push(Listener::Tcp(l)),
-            Err(e) => {
-                if optional
-                    && matches!(
-                        e.raw_os_error(),
-                        Some(libc::EADDRNOTAVAIL)
-                            | Some(libc::EAFNOSUPPORT)
-                            | Some(libc::EPROTONOSUPPORT)
-                    )
-                {
-                    continue;
-                }
-                return Err(
-                    format!("Failed listening on port {} (tcp), aborting.", port)
-                        + &format!(" ({}: {})", addr, e),
-                );
-            }
-        }
-    }
-    Ok(ls)
+        .unwrap_or(511)
 }
 
-/// Opens a listening socket the way Redis's anetTcpServer does:
-/// SO_REUSEADDR, IPV6_V6ONLY on IPv6 sockets (so `* -::*` can bind both
-/// families on one port), and the configured backlog.
-fn bind_listener(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
-    use std::os::fd::{FromRawFd, OwnedFd};
-    let one: libc::c_int = 1;
-    let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    let domain = if addr.is_ipv6() {
-        libc::AF_INET6
-    } else {
-        libc::AF_INET
-    };
-    // SAFETY: plain socket syscalls on a descriptor we own (closed by
-    // OwnedFd on every error path); the sockaddr structs are fully
-    // initialised and passed with their exact sizes.
-    unsafe {
-        let fd = libc::socket(
-            domain,
-            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        );
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let owned = OwnedFd::from_raw_fd(fd);
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_REUSEADDR,
-            &one as *const _ as *const libc::c_void,
-            sz,
-        );
-        let rc = match addr {
-            SocketAddr::V4(a) => {
-                let sin = libc::sockaddr_in {
-                    sin_family: libc::AF_INET as libc::sa_family_t,
-                    sin_port: a.port().to_be(),
-                    sin_addr: libc::in_addr {
-                        s_addr: u32::from_ne_bytes(a.ip().octets()),
-                    },
-                    sin_zero: [0; 8],
-                };
-                libc::bind(
-                    fd,
-                    &sin as *const _ as *const libc::sockaddr,
-                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                )
+/// Registers the listening sockets with the poller after startup or a
+/// CONFIG SET port/bind (which closed the old ones, so epoll forgot them).
+fn register_listeners(srv: &mut Server, poll: &Poll) {
+    for (i, l) in srv.listeners.iter_mut().enumerate() {
+        let t = Token(LISTENER_BASE + i);
+        let r = poll.registry().register(l.source(), t, Interest::READABLE);
+        let r = match r {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                poll.registry()
+                    .reregister(l.source(), t, Interest::READABLE)
             }
-            SocketAddr::V6(a) => {
-                libc::setsockopt(
-                    fd,
-                    libc::IPPROTO_IPV6,
-                    libc::IPV6_V6ONLY,
-                    &one as *const _ as *const libc::c_void,
-                    sz,
-                );
-                let sin6 = libc::sockaddr_in6 {
-                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                    sin6_port: a.port().to_be(),
-                    sin6_flowinfo: 0,
-                    sin6_addr: libc::in6_addr {
-                        s6_addr: a.ip().octets(),
-                    },
-                    sin6_scope_id: a.scope_id(),
-                };
-                libc::bind(
-                    fd,
-                    &sin6 as *const _ as *const libc::sockaddr,
-                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-                )
-            }
+            r => r,
         };
-        if rc != 0 || libc::listen(fd, backlog) != 0 {
-            return Err(io::Error::last_os_error());
+        if let Err(e) = r {
+            warn!("Registering a listening socket: {}", e);
         }
-        let std_listener = std::net::TcpListener::from(owned);
-        Ok(TcpListener::from_std(std_listener))
+    }
+    srv.listeners_changed = false;
+}
+
+/// Accepts one connection: the stream and whether the peer is local.
+fn accept_one(l: &Listener) -> io::Result<(Conn, bool)> {
+    match l {
+        Listener::Tcp(l) => {
+            let (s, addr) = l.accept()?;
+            let _ = s.set_nodelay(true);
+            Ok((Conn::Tcp(s), addr.ip().is_loopback()))
+        }
+        Listener::Unix(l) => {
+            let (s, _) = l.accept()?;
+            Ok((Conn::Unix(s), true))
+        }
     }
 }
 
@@ -296,10 +167,9 @@ fn set_keepalive(fd: i32, secs: i64) {
     }
 }
 
-/// The poller and listening sockets, shared with the busy-script path.
+/// The poller, shared with the busy-script path.
 struct LoopIo {
     poll: Poll,
-    listeners: Vec<Listener>,
 }
 
 thread_local! {
@@ -376,7 +246,7 @@ pub fn process_events_while_busy(srv: &mut Server) {
         }
         if t >= LISTENER_BASE {
             if let Ok(g) = io.try_borrow() {
-                accept_all(srv, &g.poll, &g.listeners[t - LISTENER_BASE]);
+                accept_all(srv, &g.poll, t - LISTENER_BASE);
             }
             continue;
         }
@@ -434,14 +304,12 @@ fn serve_resumable(srv: &mut Server) {
 }
 
 /// Runs until SHUTDOWN or a signal. Returns the process exit code.
-pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
+pub fn run(mut srv: Server, listeners: Vec<Listener>) -> io::Result<i32> {
     install_signal_handlers();
     let poll = Poll::new()?;
-    for (i, l) in listeners.iter_mut().enumerate() {
-        poll.registry()
-            .register(l.source(), Token(LISTENER_BASE + i), Interest::READABLE)?;
-    }
-    let io = Rc::new(RefCell::new(LoopIo { poll, listeners }));
+    srv.listeners = listeners;
+    register_listeners(&mut srv, &poll);
+    let io = Rc::new(RefCell::new(LoopIo { poll }));
     LOOP_IO.with(|l| *l.borrow_mut() = Some(io.clone()));
     // `replicaof` in the config: start connecting to the master.
     crate::replication::replica::configure_from_config(&mut srv);
@@ -456,6 +324,9 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
     }
 
     loop {
+        if srv.listeners_changed {
+            register_listeners(&mut srv, &io.borrow().poll);
+        }
         let now = Instant::now();
         let mut timeout = next_cron.saturating_duration_since(now);
         if !srv.resume_input.is_empty() {
@@ -500,7 +371,7 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
             }
             if t >= LISTENER_BASE {
                 let g = io.borrow();
-                accept_all(&mut srv, &g.poll, &g.listeners[t - LISTENER_BASE]);
+                accept_all(&mut srv, &g.poll, t - LISTENER_BASE);
                 continue;
             }
             if ev.writable {
@@ -573,9 +444,12 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
     }
 }
 
-fn accept_all(srv: &mut Server, poll: &Poll, listener: &Listener) {
+fn accept_all(srv: &mut Server, poll: &Poll, listener: usize) {
     loop {
-        let (sock, local) = match listener.accept() {
+        let Some(l) = srv.listeners.get(listener) else {
+            return;
+        };
+        let (sock, local) = match accept_one(l) {
             Ok(s) => s,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

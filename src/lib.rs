@@ -16,6 +16,7 @@ pub mod error;
 pub mod event_loop;
 pub mod evict;
 pub mod expire;
+pub mod listen;
 pub mod logging;
 pub mod notify;
 pub mod object;

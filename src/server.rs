@@ -156,6 +156,11 @@ pub struct Server {
     /// Clients with queued input that can run again now (after being
     /// unblocked); processed without waiting for new events.
     pub resume_input: std::collections::VecDeque<usize>,
+    /// The listening sockets (the event loop registers them with its
+    /// poller whenever `listeners_changed`: at startup and after CONFIG SET
+    /// port/bind replaced the TCP ones).
+    pub listeners: Vec<crate::listen::Listener>,
+    pub listeners_changed: bool,
     /// WATCH: (db, key) -> (id of a client watching it, whether the key was
     /// already logically expired when it ran WATCH).
     pub watched_keys: HashMap<(usize, Vec<u8>), Vec<(u64, bool)>>,
@@ -240,6 +245,8 @@ impl Server {
             blocked_clients: 0,
             to_flush: Vec::new(),
             resume_input: std::collections::VecDeque::new(),
+            listeners: Vec::new(),
+            listeners_changed: true,
             watched_keys: HashMap::new(),
             cas_dirty: std::collections::HashSet::new(),
             pubsub_channels: HashMap::new(),

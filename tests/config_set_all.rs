@@ -15,8 +15,6 @@ use common::{escape, flatten, RawConn, RealRedis, Server};
 /// either). Each must really be unknown to ferrokv: the test checks it, so
 /// the list shrinks as directives are added.
 const MISSING: &[(&str, &str)] = &[
-    ("aof-disable-auto-gc", "no AOF history GC knob"),
-    ("bind-source-addr", "outgoing bind address not implemented"),
     ("ignore-warnings", "no startup warnings to ignore"),
     ("socket-mark-id", "SO_MARK not implemented"),
     ("syslog-facility", "no syslog support"),

@@ -2,6 +2,8 @@
 //! parse, config errors naming file/line/directive with exit code 1, and
 //! `Failed listening on port` when the port is taken.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -42,11 +44,17 @@ fn banner_ready_line_and_port_in_use() {
     let log = String::from_utf8_lossy(&out.stdout);
     assert!(
         log.contains(&format!(
-            "Failed listening on port {} (tcp), aborting.",
+            "Failed listening on port {} (TCP), aborting.",
             port
         )),
         "{}",
         log
+    );
+    assert!(
+        log.contains(&format!(
+            "Warning: Could not create server TCP listening socket 127.0.0.1:{port}: bind: Address already in use"
+        )),
+        "{log}"
     );
     drop(holder);
 
@@ -133,4 +141,78 @@ fn unix_socket_serves_and_is_removed_on_shutdown() {
     s.write_all(b"SHUTDOWN NOSAVE\r\n").unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
     assert!(!path.exists(), "socket file left behind");
+}
+
+#[test]
+fn unresolvable_bind_address_and_duplicate_user_are_fatal() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    drop(holder);
+    let out = Command::new(BIN)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "999.999.999.999",
+            "--save",
+            "",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        log.contains(&format!(
+            "Could not create server TCP listening socket 999.999.999.999:{port}: "
+        )) && log.contains("(TCP), aborting."),
+        "{log}"
+    );
+    let out = Command::new(BIN)
+        .args(["--port", "0", "--user", "foo", "--user", "foo"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Error in user declaration 'foo': Duplicate user found."),
+        "{err}"
+    );
+}
+
+/// CONFIG SET port/bind reopen the listening sockets (changeListenPort /
+/// changeBindAddr); a port in use or a bad address is refused with Redis's
+/// error and the old sockets keep serving.
+#[test]
+fn config_set_port_and_bind_rebind() {
+    let srv = common::Server::start(&["--bind", "127.0.0.1"]);
+    let mut c = srv.conn();
+    let new_port = common::free_port();
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "SET", "port", &new_port.to_string()]),
+        "+OK\r\n"
+    );
+    // The old connection stays; new ones go to the new port only.
+    let mut c2 = common::RawConn::connect(new_port);
+    assert_eq!(c2.cmd_str(&["PING"]), "+PONG\r\n");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", srv.port())).is_err());
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = holder.local_addr().unwrap().port().to_string();
+    assert_eq!(
+        c2.cmd_str(&["CONFIG", "SET", "port", &taken]),
+        "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.\r\n"
+    );
+    assert_eq!(
+        c2.cmd_str(&["CONFIG", "SET", "bind", "999.999.999.999"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n"
+    );
+    assert_eq!(
+        c2.cmd_str(&["CONFIG", "GET", "bind"]),
+        "*2\r\n$4\r\nbind\r\n$9\r\n127.0.0.1\r\n"
+    );
+    let mut c3 = common::RawConn::connect(new_port);
+    assert_eq!(c3.cmd_str(&["PING"]), "+PONG\r\n");
+    let info = c3.cmd_str(&["INFO", "server"]);
+    assert!(info.contains(&format!("tcp_port:{new_port}")), "{info}");
+    drop(holder);
+    c3.send(&[b"SHUTDOWN", b"NOSAVE"]);
 }

@@ -195,6 +195,33 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             });
         }
     }
+    // New listening sockets before anything is applied: a failure leaves
+    // the old ones and the old values (changeBindAddr / changeListenPort).
+    let bind_changed = next.get("bind") != srv.config.get("bind");
+    if bind_changed || next.port != srv.config.port {
+        // Old or new, the sockets are new ones the poller must learn.
+        srv.listeners_changed = true;
+        if crate::listen::replace_tcp(
+            &mut srv.listeners,
+            (next.get("bind").unwrap_or(""), next.port),
+            (srv.config.get("bind").unwrap_or(""), srv.config.port),
+            next.get("tcp-backlog")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(511),
+        )
+        .is_err()
+        {
+            return Err(if bind_changed {
+                error::config_set_failed("bind", "Failed to bind to specified addresses.")
+            } else {
+                error::config_set_failed(
+                    "port",
+                    "Unable to listen on this port. Check server logs.",
+                )
+            });
+        }
+        srv.tcp_port = next.port;
+    }
     let old_loglevel = srv.config.loglevel;
     let old_appendonly = srv.config.appendonly;
     srv.config = next;

@@ -38,6 +38,7 @@ TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 REF=$ROOT/tests/support/redis_suite_ref.tsv
 mode=both
 server=ferrokv
+ext_pid=
 while getopts "m:s:" o; do
     case $o in
     m) mode=$OPTARG ;;
@@ -131,12 +132,17 @@ run_mode() {
     for u in "${units[@]}"; do
         local log=$logs/$(echo "$u" | tr '/' '_').log
         if [ "$m" = external ]; then
-            pkill -9 -f -- "--port $PORT --bind 127.0.0.1 --save" 2>/dev/null
-            sleep 0.3
+            # (redis-server renames its process title: kill by pid.)
+            [ -n "$ext_pid" ] && kill -9 "$ext_pid" 2>/dev/null
+            for _ in $(seq 50); do
+                redis-cli -p "$PORT" ping >/dev/null 2>&1 || break
+                sleep 0.1
+            done
             local sdir=$WORK/ext-data
             rm -rf "$sdir" && mkdir -p "$sdir"
             "$SERVER_BIN" --port "$PORT" --bind 127.0.0.1 --save "" --dir "$sdir" \
                 --logfile "$sdir/server.log" --enable-debug-command yes >/dev/null 2>&1 &
+            ext_pid=$!
             disown
             for _ in $(seq 50); do
                 redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG && break
@@ -161,7 +167,8 @@ run_mode() {
         mv "$res.tmp" "$res"
         printf '%-9s %-40s %s\n' "$m" "$u" "$line" | tr '\t' ' '
     done
-    [ "$m" = external ] && pkill -9 -f -- "--port $PORT --bind 127.0.0.1 --save" 2>/dev/null
+    [ -n "$ext_pid" ] && kill -9 "$ext_pid" 2>/dev/null
+    ext_pid=
     return 0
 }
 
