@@ -174,10 +174,12 @@ fn blocking_pops_propagate_as_plain_pops() {
         h.run(&["BLMOVE", "l", "m", "LEFT", "RIGHT", "0"]),
         vec!["LMOVE l m LEFT RIGHT"]
     );
-    assert_eq!(
-        h.run(&["BRPOPLPUSH", "m", "l", "0"]),
-        vec!["LMOVE m l RIGHT LEFT"]
-    );
+    assert_eq!(h.run(&["BRPOPLPUSH", "m", "l", "0"]), vec!["RPOPLPUSH m l"]);
+    // GETSET propagates as SET; FLUSHDB even when the db is empty.
+    assert_eq!(h.run(&["GETSET", "s", "v"]), vec!["SET s v"]);
+    h.run(&["SELECT", "5"]);
+    assert_eq!(h.run(&["FLUSHDB"]), vec!["FLUSHDB"]);
+    assert_eq!(h.run(&["FLUSHDB", "ASYNC"]), vec!["FLUSHDB ASYNC"]);
     h.run(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
     assert_eq!(h.run(&["BZPOPMIN", "z", "0"]), vec!["ZPOPMIN z"]);
     assert_eq!(

@@ -586,9 +586,14 @@ fn blmove_generic(
     let exists = list_write(&mut srv.dbs[c.db], src)?.is_some_and(|l| !l.is_empty());
     if exists {
         lmove_generic(srv, c, src, a.get(2), from, to)?;
-        // Propagated as the non-blocking LMOVE (Redis 7.0).
-        let (f, t) = (end_name(from), end_name(to));
-        crate::propagate::rewrite(srv, c.db, &[b"LMOVE", src, a.get(2), f, t]);
+        // Propagated as the non-blocking form: RPOPLPUSH for BRPOPLPUSH,
+        // LMOVE for BLMOVE (Redis 7.0).
+        if a.get(0).eq_ignore_ascii_case(b"brpoplpush") {
+            crate::propagate::rewrite(srv, c.db, &[b"RPOPLPUSH", src, a.get(2)]);
+        } else {
+            let (f, t) = (end_name(from), end_name(to));
+            crate::propagate::rewrite(srv, c.db, &[b"LMOVE", src, a.get(2), f, t]);
+        }
         return Ok(());
     }
     if blocking::must_not_block(c) {

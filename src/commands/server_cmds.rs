@@ -266,6 +266,10 @@ fn flushdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     crate::tracking::invalidate_all(srv, Some(c));
     let n = srv.dbs[c.db].flush();
     srv.dirty += n as u64;
+    // Propagated even when the db was already empty
+    // (forceCommandPropagation).
+    let argv: Vec<&[u8]> = a.iter().collect();
+    crate::propagate::rewrite(srv, c.db, &argv);
     c.out.ok();
     Ok(())
 }

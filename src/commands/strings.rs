@@ -334,6 +334,8 @@ fn getset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     db.set(a.get(1), Value::from_bytes(a.get(2)), false);
     srv.dirty += 1;
     notify::event(srv, c, notify::STRING, "set", a.get(1));
+    // Propagated as SET (Redis 7.0).
+    propagate::rewrite(srv, c.db, &[b"SET", a.get(1), a.get(2)]);
     Ok(())
 }
 
