@@ -27,7 +27,9 @@
 # (apt), a release build (cargo build --release). Environment: WORK (default
 # /tmp/ferrokv-redis-suite), PORT (external mode, default 7600), BIN,
 # UNIT_TIMEOUT (seconds per unit, default 1500), TEST_TIMEOUT (the harness's
-# per-test --timeout, default 600).
+# per-test --timeout, default 600), BASEPORT (normal mode: the harness's
+# --baseport; the default differs per server, 21111 for redis and 25211
+# for ferrokv, so both can run at once; each uses 4000 ports).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${FERROKV_BIN:-${BIN:-$ROOT/target/release/ferrokv-server}}
@@ -36,6 +38,7 @@ PORT=${PORT:-7600}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-1500}
 TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 REF=$ROOT/tests/support/redis_suite_ref.tsv
+BASEPORT=${BASEPORT:-}
 mode=both
 server=ferrokv
 ext_pid=
@@ -91,6 +94,9 @@ else
     SERVER_BIN=/usr/bin/redis-server
 fi
 ln -sf "$SERVER_BIN" "$TREE/src/redis-server"
+if [ -z "$BASEPORT" ]; then
+    if [ "$server" = redis ]; then BASEPORT=21111; else BASEPORT=25211; fi
+fi
 
 # Units: the suite's own list (test_helper.tcl), less what needs cluster
 # mode, modules or TLS. External mode runs only unit/ (integration/ units
@@ -153,7 +159,8 @@ run_mode() {
                 --single "$u") >"$log" 2>&1
         else
             (cd "$TREE" && timeout "$UNIT_TIMEOUT" tclsh tests/test_helper.tcl \
-                --clients 1 --timeout "$TEST_TIMEOUT" --single "$u") >"$log" 2>&1
+                --clients 1 --timeout "$TEST_TIMEOUT" --baseport "$BASEPORT" \
+                --portcount 4000 --single "$u") >"$log" 2>&1
             # A harness killed by the unit timeout leaves its servers.
             for p in $(pgrep -f '^src/redis-server '); do
                 [ "$(readlink /proc/"$p"/cwd 2>/dev/null)" = "$TREE" ] && kill -9 "$p"
