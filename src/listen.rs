@@ -246,3 +246,83 @@ fn bind_listener(addr: SocketAddr, backlog: i32) -> Result<TcpListener, (&'stati
         Ok(TcpListener::from_std(std_listener))
     }
 }
+
+/// Starts a non-blocking TCP connect to `to`, first binding the socket to
+/// `source` (port chosen by the kernel) when given: `bind-source-addr` for
+/// the replica's link to its master (anetTcpNonBlockBestEffortBindConnect;
+/// a source that cannot be bound is ignored, as Redis's "best effort").
+pub fn connect_from(to: SocketAddr, source: Option<IpAddr>) -> io::Result<mio::net::TcpStream> {
+    let Some(src) = source.filter(|s| s.is_ipv6() == to.is_ipv6()) else {
+        return mio::net::TcpStream::connect(to);
+    };
+    let domain = if to.is_ipv6() {
+        libc::AF_INET6
+    } else {
+        libc::AF_INET
+    };
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: socket/bind/connect on a descriptor we own (closed by OwnedFd
+    // on every path); the sockaddrs are fully initialised and passed with
+    // their exact sizes.
+    unsafe {
+        let fd = libc::socket(
+            domain,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        );
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let owned = OwnedFd::from_raw_fd(fd);
+        let (sa, len) = sockaddr(SocketAddr::new(src, 0));
+        // Best effort: connect without the source address when it fails.
+        let _ = libc::bind(fd, &sa as *const _ as *const libc::sockaddr, len);
+        let (sa, len) = sockaddr(to);
+        if libc::connect(fd, &sa as *const _ as *const libc::sockaddr, len) != 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EINPROGRESS) {
+                return Err(e);
+            }
+        }
+        Ok(mio::net::TcpStream::from_std(std::net::TcpStream::from(
+            owned,
+        )))
+    }
+}
+
+/// A socket address as the C struct (sockaddr_storage) and its length.
+fn sockaddr(a: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data for which all-zero is valid,
+    // and it is large and aligned enough for sockaddr_in/sockaddr_in6.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match a {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: see above; the write stays within `ss`.
+            unsafe { std::ptr::write(&mut ss as *mut _ as *mut libc::sockaddr_in, sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: 0,
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: see above; the write stays within `ss`.
+            unsafe { std::ptr::write(&mut ss as *mut _ as *mut libc::sockaddr_in6, sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (ss, len as libc::socklen_t)
+}

@@ -128,6 +128,13 @@ fn main() {
         rest = &rest[..rest.len() - 1];
     }
     if let Some(path) = &config_file {
+        // Absolute before loading: a `dir` line changes the working
+        // directory while the file is read (getAbsolutePath first, as Redis).
+        if path != "-" {
+            config.config_file = std::fs::canonicalize(path)
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned());
+        }
         let text = if path == "-" {
             std::io::read_to_string(std::io::stdin()).unwrap_or_default()
         } else {
@@ -141,11 +148,6 @@ fn main() {
         };
         if let Err(e) = config.load_text(&text) {
             fatal_config(path, &e);
-        }
-        if path != "-" {
-            config.config_file = std::fs::canonicalize(path)
-                .ok()
-                .map(|p| p.to_string_lossy().into_owned());
         }
     }
     if read_stdin {

@@ -704,3 +704,17 @@ fn exec_of_reads_is_refused_on_a_stale_replica() {
         e
     );
 }
+
+/// `bind-source-addr`: the replica's link to its master leaves from that
+/// address, so the master lists the replica under it.
+#[test]
+fn bind_source_addr_is_the_links_source_address() {
+    let master = Server::start(&[]);
+    let replica = Server::start(&["--bind-source-addr", "127.0.0.2"]);
+    let mut r = replica.conn();
+    r.cmd(&["REPLICAOF", "127.0.0.1", &master.port().to_string()]);
+    wait_link_up(&replica);
+    let mut m = master.conn();
+    let line = info_field(&mut m, "replication", "slave0").unwrap_or_default();
+    assert!(line.starts_with("ip=127.0.0.2,"), "{line}");
+}

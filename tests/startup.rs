@@ -216,3 +216,41 @@ fn config_set_port_and_bind_rebind() {
     drop(holder);
     c3.send(&[b"SHUTDOWN", b"NOSAVE"]);
 }
+
+/// A config file named by a relative path whose `dir` moves the server
+/// elsewhere still takes CONFIG REWRITE (the path is made absolute before
+/// the file is read, as Redis's getAbsolutePath).
+#[test]
+fn config_rewrite_with_relative_path_and_dir() {
+    let base = common::temp_dir("relconf");
+    let data = base.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        base.join("r.conf"),
+        format!("dir {}\nsave \"\"\n", data.display()),
+    )
+    .unwrap();
+    let port = common::free_port();
+    let mut child = Command::new(BIN)
+        .current_dir(&base)
+        .args(["r.conf", "--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    common::poll_until(std::time::Duration::from_secs(10), || {
+        up = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        up
+    });
+    assert!(up, "server did not start");
+    let mut c = common::RawConn::connect(port);
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "SET", "maxmemory-samples", "7"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd_str(&["CONFIG", "REWRITE"]), "+OK\r\n");
+    let text = std::fs::read_to_string(base.join("r.conf")).unwrap();
+    assert!(text.contains("maxmemory-samples 7"), "{text}");
+    c.send(&[b"SHUTDOWN", b"NOSAVE"]);
+    child.wait().unwrap();
+}

@@ -303,7 +303,14 @@ fn connect(srv: &mut Server) {
         warn!("Unable to connect to MASTER: can't resolve {}", l.host);
         return;
     };
-    let mut sock = match TcpStream::connect(addr) {
+    let source = srv
+        .config
+        .get("bind-source-addr")
+        .and_then(|a| a.parse::<std::net::IpAddr>().ok());
+    let Some(l) = srv.repl.link.as_mut() else {
+        return;
+    };
+    let mut sock = match crate::listen::connect_from(addr, source) {
         Ok(s) => s,
         Err(e) => {
             warn!("Unable to connect to MASTER: {}", e);
