@@ -757,7 +757,10 @@ fn check_output_limit(srv: &mut Server, c: &mut Client) -> bool {
         srv.config.obuf_normal
     };
     let used = c.pending_output() as u64;
-    if hard > 0 && used >= hard {
+    // An unauthenticated client gets 1 KiB of replies it does not read
+    // (Redis's fix for CVE-2025-21605).
+    let unauth_over = used > 1024 && !c.authenticated && srv.acl.auth_required();
+    if unauth_over || (hard > 0 && used >= hard) {
         warn!("Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.", c.id, c.addr);
         srv.stats.client_outbuf_limit_disconnections += 1;
         return true;

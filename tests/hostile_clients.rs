@@ -237,3 +237,34 @@ fn busy_check_runs_while_compiling_a_library() {
     assert_eq!(r, b"-ERR Script killed by user with SCRIPT KILL...\r\n");
     assert_eq!(other.cmd_str(&["FUNCTION", "LIST"]), "*0\r\n");
 }
+
+/// An unauthenticated client that does not read its (NOAUTH) replies is
+/// disconnected once 1 KiB of them wait, not allowed to grow the output
+/// buffer (CVE-2025-21605, fixed in Debian's 7.0.15).
+#[test]
+fn unauthenticated_client_output_is_capped() {
+    let srv = Server::start(&["--requirepass", "foobar"]);
+    let mut c = RawConn::connect(srv.port());
+    let batch: Vec<u8> = b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n5\r\n".repeat(1000);
+    let mut closed = false;
+    for _ in 0..1000 {
+        if c.try_send_raw(&batch).is_err() {
+            closed = true;
+            break;
+        }
+    }
+    if !closed {
+        let (_, eof) = c.read_until_eof(std::time::Duration::from_secs(10));
+        closed = eof;
+    }
+    assert!(closed, "unauthenticated client kept its connection");
+    let mut ok = srv.conn();
+    assert_eq!(ok.cmd_str(&["AUTH", "foobar"]), "+OK\r\n");
+    // An authenticated client is not capped.
+    for _ in 0..200 {
+        ok.send_raw(&batch[..batch.len() / 10]);
+    }
+    for _ in 0..(200 * 100) {
+        assert_eq!(ok.read_reply(), b"+OK\r\n");
+    }
+}
