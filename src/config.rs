@@ -545,6 +545,22 @@ fn special_canonical(name: &str, raw: &str) -> Result<String, String> {
             }
             Ok(parts.join(" "))
         }
+        "oom-score-adj-values" => {
+            let parts: Vec<&str> = raw.split_whitespace().collect();
+            if parts.len() != 3 {
+                return Err("wrong number of arguments".to_string());
+            }
+            if parts
+                .iter()
+                .any(|p| !p.parse::<i64>().is_ok_and(|v| (-2000..=2000).contains(&v)))
+            {
+                return Err(
+                    "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+                        .to_string(),
+                );
+            }
+            Ok(parts.join(" "))
+        }
         "client-output-buffer-limit" => {
             let parts: Vec<&str> = raw.split_whitespace().collect();
             if parts.is_empty() || parts.len() % 4 != 0 {

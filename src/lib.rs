@@ -20,6 +20,7 @@ pub mod listen;
 pub mod logging;
 pub mod notify;
 pub mod object;
+pub mod oom;
 pub mod persist;
 pub mod propagate;
 pub mod protocol;

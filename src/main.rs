@@ -191,6 +191,7 @@ fn main() {
     }
 
     adjust_open_files_limit(config.maxclients);
+    let _ = ferrokv::oom::update(&config);
     let mut srv = Server::new(config);
     if let Err(e) = ferrokv::commands::acl_cmd::load_at_startup(&mut srv) {
         warn!("{}", e);

@@ -254,3 +254,48 @@ fn config_rewrite_with_relative_path_and_dir() {
     c.send(&[b"SHUTDOWN", b"NOSAVE"]);
     child.wait().unwrap();
 }
+
+/// oom-score-adj writes /proc/<pid>/oom_score_adj for the server's class
+/// (relative to the score it started with) and restores it when disabled.
+#[test]
+fn oom_score_adj_follows_config_and_role() {
+    let srv = common::Server::start(&[]);
+    let path = format!("/proc/{}/oom_score_adj", srv.pid());
+    let score = || -> i32 {
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let base = score();
+    let mut c = srv.conn();
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "SET", "oom-score-adj-values", "10 20 30"]),
+        "+OK\r\n"
+    );
+    assert_eq!(score(), base);
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "SET", "oom-score-adj", "yes"]),
+        "+OK\r\n"
+    );
+    assert_eq!(score(), base + 10);
+    c.cmd(&["CONFIG", "SET", "oom-score-adj-values", "15 20 30"]);
+    assert_eq!(score(), base + 15);
+    c.cmd(&["REPLICAOF", "localhost", "1"]);
+    assert_eq!(score(), base + 20);
+    c.cmd(&["REPLICAOF", "NO", "ONE"]);
+    assert_eq!(score(), base + 15);
+    c.cmd(&["CONFIG", "SET", "oom-score-adj", "absolute"]);
+    assert_eq!(score(), 15);
+    c.cmd(&["CONFIG", "SET", "oom-score-adj", "no"]);
+    assert_eq!(score(), base);
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "SET", "oom-score-adj-values", "-2001 -2001 -2001"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'oom-score-adj-values') - Invalid oom-score-adj-values, elements must be between -2000 and 2000.\r\n"
+    );
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "SET", "oom-score-adj-values", "1 2"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'oom-score-adj-values') - wrong number of arguments\r\n"
+    );
+}

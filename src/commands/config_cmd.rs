@@ -222,6 +222,20 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         }
         srv.tcp_port = next.port;
     }
+    if pairs.iter().any(|(n, _)| n.starts_with("oom-score-adj"))
+        && crate::oom::update(&next).is_err()
+    {
+        let _ = crate::oom::update(&srv.config);
+        let name = pairs
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .find(|n| n.starts_with("oom-score-adj"))
+            .unwrap_or("oom-score-adj");
+        return Err(error::config_set_failed(
+            name,
+            "Failed to set current oom_score_adj. Check server logs.",
+        ));
+    }
     let old_loglevel = srv.config.loglevel;
     let old_appendonly = srv.config.appendonly;
     srv.config = next;

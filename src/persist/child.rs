@@ -82,6 +82,7 @@ where
             libc::signal(libc::SIGUSR1, libc::SIG_DFL);
         }
         crate::logging::enter_child();
+        let _ = crate::oom::apply(&srv.config, crate::oom::Class::BgChild);
         die_with_parent(parent);
         close_inherited_sockets();
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(srv)));

@@ -259,6 +259,7 @@ fn set_master(srv: &mut Server, host: String, port: u16) {
     crate::logging::set_replica(true);
     srv.prop.targets &= !crate::propagate::TO_REPL;
     crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
+    let _ = crate::oom::update(&srv.config);
     connect(srv);
 }
 
@@ -271,6 +272,7 @@ fn unset_master(srv: &mut Server) {
     drop_master_client(srv, &mut l);
     crate::logging::set_replica(false);
     let _ = srv.config.set("replicaof", "", true);
+    let _ = crate::oom::update(&srv.config);
     let r = &mut srv.repl;
     r.replid2 = std::mem::replace(&mut r.replid, super::random_replid());
     r.second_offset = r.offset + 1;
