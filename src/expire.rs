@@ -17,6 +17,13 @@ const SLOW_TIME_PERC: u64 = 25;
 const ACCEPTABLE_STALE: u64 = 10;
 const DBS_PER_CALL: usize = 16;
 
+/// checkAlreadyExpired: is an absolute expire time a deletion right away?
+/// Not while loading (AOF replay) nor on a replica: the key keeps a TTL in
+/// the past and waits for lazy expiry or the master's DEL.
+pub fn already_expired(loading: bool, replica: bool, when: i64) -> bool {
+    when <= clock::now_ms() && !loading && !replica
+}
+
 pub fn active_expire_cycle(srv: &mut Server, _kind: CycleKind) {
     let effort = srv.config.active_expire_effort.saturating_sub(1) as u64;
     let keys_per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * effort;

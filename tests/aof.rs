@@ -666,3 +666,29 @@ fn automatic_rewrite_on_growth() {
     let mut c = conn_loaded(&srv);
     assert_eq!(snapshot(&mut c), want);
 }
+
+/// An absolute expire time already past, replayed from the AOF, sets the TTL
+/// instead of deleting (checkAlreadyExpired is false while loading), and
+/// keys do not expire during the load: RPUSH / PEXPIREAT 1000 / RPUSH
+/// leaves one key, past its TTL, that reads as empty (Redis's
+/// "AOF+EXPIRE: List should be empty").
+#[test]
+fn past_pexpireat_in_the_aof_expires_the_whole_key() {
+    let dir = TempDir::new("aof-past-expire");
+    let mut old = Vec::new();
+    for args in [
+        vec!["RPUSH", "list", "foo"],
+        vec!["PEXPIREAT", "list", "1000"],
+        vec!["RPUSH", "list", "bar"],
+        vec!["SET", "s", "v", "PXAT", "1000"],
+        vec!["APPEND", "s", "w"],
+    ] {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        old.extend_from_slice(&common::encode(&a));
+    }
+    std::fs::write(dir.0.join("appendonly.aof"), &old).expect("write old aof");
+    let srv = start(&dir.0, &[]);
+    let mut c = conn_loaded(&srv);
+    assert_eq!(val(&mut c, &["LLEN", "list"]), "0");
+    assert_eq!(val(&mut c, &["EXISTS", "s"]), "0");
+}

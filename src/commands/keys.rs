@@ -490,7 +490,8 @@ fn expire_generic(
         c.out.int(0);
         return Ok(());
     }
-    let deleted = when <= clock::now_ms();
+    let deleted = crate::expire::already_expired(srv.loading, srv.repl.link.is_some(), when);
+    let db = &mut srv.dbs[c.db];
     let event = if deleted {
         db.delete(key);
         "del"

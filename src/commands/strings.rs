@@ -206,14 +206,10 @@ fn set_generic(srv: &mut Server, c: &mut Client, key: &[u8], val: &[u8], o: &Set
     srv.dirty += 1;
     notify::event(srv, c, notify::STRING, "set", key);
     if let Some(when) = o.expire_at {
-        let db = &mut srv.dbs[c.db];
-        if when <= clock::now_ms() {
-            db.delete(key);
-            notify::event(srv, c, notify::GENERIC, "del", key);
-        } else {
-            db.set_expire(key, when);
-            notify::event(srv, c, notify::GENERIC, "expire", key);
-        }
+        // A time already past is set too (Redis 7.0): the key expires when
+        // it is next looked at.
+        srv.dbs[c.db].set_expire(key, when);
+        notify::event(srv, c, notify::GENERIC, "expire", key);
         // Propagated as SET key value PXAT <ms> (Redis 7.0): replicas and
         // AOF replay must not restart a relative TTL.
         if srv.prop.active() {
@@ -277,6 +273,7 @@ fn psetex(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 fn getex(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let (mut o, exp) = parse_set_opts(a, 2, true)?;
     let key = a.get(1);
+    let no_delete = srv.loading || srv.repl.link.is_some();
     let db = db(srv, c);
     let Some(v) = db.read_string(key)? else {
         c.out.null();
@@ -286,7 +283,7 @@ fn getex(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     o.expire_at = resolve_expire(a, exp, "getex")?;
     reply_value(c, Some(v));
     if let Some(when) = o.expire_at {
-        if when <= clock::now_ms() {
+        if crate::expire::already_expired(no_delete, false, when) {
             db.delete(key);
             srv.dirty += 1;
             notify::event(srv, c, notify::GENERIC, "del", key);
