@@ -678,6 +678,15 @@ impl Config {
         def_index(name).map(|i| DEFS[i].name)
     }
 
+    /// Is this directive's value a secret CONFIG SET hides from the slow
+    /// log and MONITOR (Redis's SENSITIVE_CONFIG)?
+    pub fn is_sensitive(name: &str) -> bool {
+        matches!(
+            Config::canonical_name(name),
+            Some("masterauth" | "masteruser" | "requirepass")
+        )
+    }
+
     fn refresh(&mut self) {
         self.port = self.get_i64("port") as u16;
         self.databases = self.get_i64("databases").max(1) as usize;

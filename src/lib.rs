@@ -17,6 +17,7 @@ pub mod event_loop;
 pub mod evict;
 pub mod expire;
 pub mod logging;
+pub mod migrate_conn;
 pub mod notify;
 pub mod object;
 pub mod persist;

@@ -27,7 +27,8 @@
 # (apt), a release build (cargo build --release). Environment: WORK (default
 # /tmp/ferrokv-redis-suite), PORT (external mode, default 7600), BIN,
 # UNIT_TIMEOUT (seconds per unit, default 1500), TEST_TIMEOUT (the harness's
-# per-test --timeout, default 600).
+# per-test --timeout, default 600), BASEPORT (the harness's --baseport, default
+# 21111: give each concurrent run its own range).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${FERROKV_BIN:-${BIN:-$ROOT/target/release/ferrokv-server}}
@@ -35,6 +36,7 @@ WORK=${WORK:-/tmp/ferrokv-redis-suite}
 PORT=${PORT:-7600}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-1500}
 TEST_TIMEOUT=${TEST_TIMEOUT:-600}
+BASEPORT=${BASEPORT:-21111}
 REF=$ROOT/tests/support/redis_suite_ref.tsv
 mode=both
 server=ferrokv
@@ -144,10 +146,11 @@ run_mode() {
             done
             (cd "$TREE" && timeout "$UNIT_TIMEOUT" tclsh tests/test_helper.tcl \
                 --host 127.0.0.1 --port "$PORT" --clients 1 --timeout "$TEST_TIMEOUT" \
-                --single "$u") >"$log" 2>&1
+                --baseport "$BASEPORT" --single "$u") >"$log" 2>&1
         else
             (cd "$TREE" && timeout "$UNIT_TIMEOUT" tclsh tests/test_helper.tcl \
-                --clients 1 --timeout "$TEST_TIMEOUT" --single "$u") >"$log" 2>&1
+                --clients 1 --timeout "$TEST_TIMEOUT" \
+                --baseport "$BASEPORT" --single "$u") >"$log" 2>&1
             # A harness killed by the unit timeout leaves its servers.
             for p in $(pgrep -f '^src/redis-server '); do
                 [ "$(readlink /proc/"$p"/cwd 2>/dev/null)" = "$TREE" ] && kill -9 "$p"
