@@ -128,6 +128,13 @@ fn main() {
         rest = &rest[..rest.len() - 1];
     }
     if let Some(path) = &config_file {
+        // Resolved before loading: a `dir` directive changes the working
+        // directory (Redis's getAbsolutePath comes first too).
+        if path != "-" {
+            config.config_file = std::fs::canonicalize(path)
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned());
+        }
         let text = if path == "-" {
             std::io::read_to_string(std::io::stdin()).unwrap_or_default()
         } else {
@@ -142,11 +149,6 @@ fn main() {
         if let Err(e) = config.load_text(&text) {
             fatal_config(path, &e);
         }
-        if path != "-" {
-            config.config_file = std::fs::canonicalize(path)
-                .ok()
-                .map(|p| p.to_string_lossy().into_owned());
-        }
     }
     if read_stdin {
         let text = std::io::read_to_string(std::io::stdin()).unwrap_or_default();
@@ -155,10 +157,6 @@ fn main() {
         }
     }
     if !rest.is_empty() {
-        if !rest[0].starts_with("--") {
-            eprintln!("\n*** FATAL CONFIG FILE ERROR ***\nInvalid argument '{}': options must start with --", rest[0]);
-            std::process::exit(1);
-        }
         let text = Config::args_to_text(rest);
         if let Err(e) = config.load_text(&text) {
             fatal_config("(command line)", &e);
