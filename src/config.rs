@@ -18,6 +18,12 @@ pub enum Kind {
         min: i64,
         max: i64,
     },
+    /// Memory, or a percentage written `N%` up to `max_percent`
+    /// (PERCENT_CONFIG: maxmemory-clients).
+    MemoryOrPercent {
+        max: i64,
+        max_percent: i64,
+    },
     Enum(&'static [&'static str]),
     /// Redis's MULTI_ARG enum configs: any combination of the named bit
     /// flags, written space-separated.
@@ -75,6 +81,16 @@ const fn mem(min: i64, max: i64) -> Kind {
     Kind::Memory { min, max }
 }
 const I32: i64 = i32::MAX as i64;
+
+/// Redis's HIDDEN_CONFIG directives: CONFIG GET with a pattern skips them.
+const HIDDEN: &[&str] = &[
+    "use-exit-on-panic",
+    "lua-enable-deprecated-api",
+    "rdb-key-save-delay",
+    "key-load-delay",
+    "watchdog-period",
+    "loading-process-events-interval-bytes",
+];
 const LL: i64 = i64::MAX;
 
 pub const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
@@ -154,6 +170,14 @@ pub static DEFS: &[Def] = &[
     d("dir", STR, "./"),
     d("rdb-key-save-delay", int(i32::MIN as i64, I32), "0"),
     d("key-load-delay", int(i32::MIN as i64, I32), "0"),
+    d(
+        "loading-process-events-interval-bytes",
+        int(1024, I32),
+        "2097152",
+    ),
+    d("watchdog-period", int(0, I32), "0"),
+    d("use-exit-on-panic", BOOL, "no"),
+    imm("lua-enable-deprecated-api", BOOL, "no"),
     // replication
     // Changed by REPLICAOF / SLAVEOF, not by CONFIG SET.
     Def {
@@ -245,7 +269,14 @@ pub static DEFS: &[Def] = &[
     ),
     d("maxmemory-samples", int(1, I32), "5"),
     d("maxmemory-eviction-tenacity", int(0, 100), "10"),
-    d("maxmemory-clients", mem(0, LL), "0"),
+    d(
+        "maxmemory-clients",
+        Kind::MemoryOrPercent {
+            max: LL,
+            max_percent: 100,
+        },
+        "0",
+    ),
     d("lazyfree-lazy-eviction", BOOL, "no"),
     d("lazyfree-lazy-expire", BOOL, "no"),
     d("lazyfree-lazy-server-del", BOOL, "no"),
@@ -528,6 +559,28 @@ fn canonical(def: &Def, raw: &str) -> Result<String, String> {
                 ))
             }
         }
+        Kind::MemoryOrPercent { max, max_percent } => {
+            // numericParseString: memory first, then `N%` (kept as is).
+            if let Some(n) = parse_memory(raw).filter(|n| *n >= 0) {
+                if n > max {
+                    return Err(format!("argument must be between 0 and {} inclusive", max));
+                }
+                return Ok(n.to_string());
+            }
+            let pct = raw
+                .strip_suffix('%')
+                .filter(|p| !p.is_empty())
+                .and_then(|p| crate::util::num::parse_i64(p.as_bytes()))
+                .filter(|p| *p >= 0)
+                .ok_or_else(|| "argument must be a memory or percent value".to_string())?;
+            if pct > max_percent {
+                return Err(format!(
+                    "percentage argument must be less or equal to {}",
+                    max_percent
+                ));
+            }
+            Ok(format!("{}%", pct))
+        }
         Kind::Flags(names) => flags_canonical(names, raw),
         Kind::Str => special_canonical(def.name, raw),
     }
@@ -719,6 +772,10 @@ impl Config {
     pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         for (i, d) in DEFS.iter().enumerate() {
+            // Hidden directives answer only to their exact name.
+            if HIDDEN.contains(&d.name) {
+                continue;
+            }
             for name in std::iter::once(d.name).chain(d.alias) {
                 if string_match(pattern, name.as_bytes(), true) {
                     out.push((name, self.display_value(i)));

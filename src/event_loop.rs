@@ -139,18 +139,24 @@ pub fn listen(srv: &Server) -> Result<Vec<Listener>, String> {
 }
 
 fn listen_tcp(srv: &Server) -> Result<Vec<Listener>, String> {
-    let port = srv.config.port;
+    let bind = srv.config.get("bind").unwrap_or("127.0.0.1").to_string();
+    listen_tcp_on(srv.config.port, &bind, tcp_backlog(srv))
+}
+
+fn tcp_backlog(srv: &Server) -> i32 {
+    srv.config
+        .get("tcp-backlog")
+        .and_then(|v| v.parse::<i32>().ok())
+        .unwrap_or(511)
+}
+
+/// Listens on `port` (none if 0) at every `bind` address (listenToPort).
+fn listen_tcp_on(port: u16, bind: &str, backlog: i32) -> Result<Vec<Listener>, String> {
     let mut ls = Vec::new();
     if port == 0 {
         return Ok(ls);
     }
-    let bind = srv.config.get("bind").unwrap_or("127.0.0.1").to_string();
-    let backlog = srv
-        .config
-        .get("tcp-backlog")
-        .and_then(|v| v.parse::<i32>().ok())
-        .unwrap_or(511);
-    for (addr, optional) in bind_addrs(&bind, port) {
+    for (addr, optional) in bind_addrs(bind, port) {
         match bind_listener(addr, backlog) {
             Ok(l) => ls.push(Listener::Tcp(l)),
             Err(e) => {
@@ -296,6 +302,46 @@ fn set_keepalive(fd: i32, secs: i64) {
     }
 }
 
+/// CONFIG SET port / bind (Redis's changeListenPort / changeBindAddr):
+/// closes the TCP listeners and listens on `port` at the `bind` addresses
+/// instead. On failure none is left open: the caller restores the old
+/// settings and calls this again with them, as Redis's rollback does.
+/// Installed as `Server::rebind_tcp` by `run`.
+fn rebind_tcp(srv: &Server) -> Result<(), String> {
+    let Some(io) = LOOP_IO.with(|l| l.borrow().clone()) else {
+        return Err("no event loop".into());
+    };
+    let Ok(mut g) = io.try_borrow_mut() else {
+        return Err("event loop busy".into());
+    };
+    let g = &mut *g;
+    for l in g.listeners.iter_mut() {
+        let _ = g.poll.registry().deregister(l.source());
+    }
+    g.listeners.retain(|l| matches!(l, Listener::Unix(_)));
+    let bind = srv.config.get("bind").unwrap_or("").to_string();
+    let (mut all, failed) = match listen_tcp_on(srv.config.port, &bind, tcp_backlog(srv)) {
+        Ok(new) => (new, false),
+        Err(e) => {
+            warn!("{}", e);
+            (Vec::new(), true)
+        }
+    };
+    all.append(&mut g.listeners);
+    g.listeners = all;
+    for (i, l) in g.listeners.iter_mut().enumerate() {
+        let _ =
+            g.poll
+                .registry()
+                .register(l.source(), Token(LISTENER_BASE + i), Interest::READABLE);
+    }
+    if failed {
+        Err("bind failed".into())
+    } else {
+        Ok(())
+    }
+}
+
 /// The poller and listening sockets, shared with the busy-script path.
 struct LoopIo {
     poll: Poll,
@@ -376,7 +422,10 @@ pub fn process_events_while_busy(srv: &mut Server) {
         }
         if t >= LISTENER_BASE {
             if let Ok(g) = io.try_borrow() {
-                accept_all(srv, &g.poll, &g.listeners[t - LISTENER_BASE]);
+                // (A listener replaced by CONFIG SET port may still fire.)
+                if let Some(l) = g.listeners.get(t - LISTENER_BASE) {
+                    accept_all(srv, &g.poll, l);
+                }
             }
             continue;
         }
@@ -443,6 +492,7 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
     }
     let io = Rc::new(RefCell::new(LoopIo { poll, listeners }));
     LOOP_IO.with(|l| *l.borrow_mut() = Some(io.clone()));
+    srv.rebind_tcp = Some(rebind_tcp);
     // `replicaof` in the config: start connecting to the master.
     crate::replication::replica::configure_from_config(&mut srv);
     let mut events = Events::with_capacity(1024);
@@ -500,7 +550,9 @@ pub fn run(mut srv: Server, mut listeners: Vec<Listener>) -> io::Result<i32> {
             }
             if t >= LISTENER_BASE {
                 let g = io.borrow();
-                accept_all(&mut srv, &g.poll, &g.listeners[t - LISTENER_BASE]);
+                if let Some(l) = g.listeners.get(t - LISTENER_BASE) {
+                    accept_all(&mut srv, &g.poll, l);
+                }
                 continue;
             }
             if ev.writable {

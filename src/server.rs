@@ -185,6 +185,9 @@ pub struct Server {
     pub rdb: crate::persist::rdb_server::RdbState,
     /// MIGRATE's cached connections to target instances.
     pub migrate: crate::migrate_conn::MigrateSockets,
+    /// Reopens the TCP listeners for the configured port and bind
+    /// addresses (CONFIG SET port / bind); installed by the event loop.
+    pub rebind_tcp: Option<fn(&Server) -> Result<(), String>>,
 }
 
 impl Server {
@@ -257,6 +260,7 @@ impl Server {
             evict_next_db: 0,
             rdb: Default::default(),
             migrate: Default::default(),
+            rebind_tcp: None,
         };
         srv.sync_notify_mask();
         crate::commands::acl_cmd::sync_requirepass(&mut srv);

@@ -197,7 +197,15 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     let old_loglevel = srv.config.loglevel;
     let old_appendonly = srv.config.appendonly;
-    srv.config = next;
+    let old = std::mem::replace(&mut srv.config, next);
+    if let Err(e) = apply_listeners(srv, &old, &pairs) {
+        // Restored, and the old listeners reopened (restoreBackupConfig).
+        srv.config = old;
+        if let Some(rebind) = srv.rebind_tcp {
+            let _ = rebind(srv);
+        }
+        return Err(e);
+    }
     if srv.config.appendonly != old_appendonly {
         let in_exec = crate::commands::nesting() > 1;
         if crate::persist::aof::config_changed(srv, in_exec).is_err() {
@@ -222,6 +230,41 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     srv.sync_notify_mask();
     c.out.ok();
     Ok(())
+}
+
+/// port / bind changed: listen there instead (updatePort, applyBind). The
+/// error names whichever of the two came first, as Redis applies them in
+/// argument order.
+fn apply_listeners(
+    srv: &mut Server,
+    old: &Config,
+    pairs: &[(String, String)],
+) -> Result<(), CmdError> {
+    let changed = |n: &str| srv.config.get(n) != old.get(n);
+    let Some(first) = pairs
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .find(|n| matches!(*n, "port" | "bind") && changed(n))
+    else {
+        return Ok(());
+    };
+    let Some(rebind) = srv.rebind_tcp else {
+        return Ok(());
+    };
+    if rebind(srv).is_ok() {
+        srv.tcp_port = srv.config.port;
+        return Ok(());
+    }
+    tracing::warn!(
+        "Failed applying new configuration. Possibly related to new {} setting. Restoring previous settings.",
+        first
+    );
+    let reason = if first == "port" {
+        "Unable to listen on this port. Check server logs."
+    } else {
+        "Failed to bind to specified addresses."
+    };
+    Err(error::config_set_failed(first, reason))
 }
 
 /// CONFIG RESETSTAT: zeroes INFO stats, command stats and error stats.
