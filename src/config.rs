@@ -18,7 +18,16 @@ pub enum Kind {
         min: i64,
         max: i64,
     },
+    /// Memory, or a percentage written `N%` up to `max_percent`
+    /// (PERCENT_CONFIG: maxmemory-clients).
+    MemoryOrPercent {
+        max: i64,
+        max_percent: i64,
+    },
     Enum(&'static [&'static str]),
+    /// Redis's MULTI_ARG enum configs: any combination of the named bit
+    /// flags, written space-separated.
+    Flags(&'static [(&'static str, u32)]),
     Str,
 }
 
@@ -72,6 +81,7 @@ const fn mem(min: i64, max: i64) -> Kind {
     Kind::Memory { min, max }
 }
 const I32: i64 = i32::MAX as i64;
+
 const LL: i64 = i64::MAX;
 
 pub const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
@@ -88,7 +98,14 @@ pub const MAXMEMORY_POLICIES: &[&str] = &[
 const ENABLE_PROTECTED: &[&str] = &["no", "yes", "local"];
 const APPENDFSYNC: &[&str] = &["always", "everysec", "no"];
 const SUPERVISED: &[&str] = &["upstart", "systemd", "auto", "no"];
-const SHUTDOWN_ON_SIG: &[&str] = &["default", "save", "nosave", "now", "force"];
+/// shutdown_on_sig_enum: SHUTDOWN_SAVE, _NOSAVE, _NOW, _FORCE.
+const SHUTDOWN_ON_SIG: &[(&str, u32)] = &[
+    ("default", 0),
+    ("save", 1),
+    ("nosave", 2),
+    ("now", 4),
+    ("force", 8),
+];
 const OOM_SCORE_ADJ: &[&str] = &["no", "yes", "relative", "absolute"];
 const SANITIZE_DUMP: &[&str] = &["no", "yes", "clients"];
 const PROPAGATION_ERROR: &[&str] = &["ignore", "panic", "panic-on-replicas"];
@@ -254,7 +271,14 @@ pub static DEFS: &[Def] = &[
     ),
     d("maxmemory-samples", int(1, I32), "5"),
     d("maxmemory-eviction-tenacity", int(0, 100), "10"),
-    d("maxmemory-clients", mem(0, LL), "0"),
+    d(
+        "maxmemory-clients",
+        Kind::MemoryOrPercent {
+            max: LL,
+            max_percent: 100,
+        },
+        "0",
+    ),
     d("lazyfree-lazy-eviction", BOOL, "no"),
     d("lazyfree-lazy-expire", BOOL, "no"),
     d("lazyfree-lazy-server-del", BOOL, "no"),
@@ -282,10 +306,14 @@ pub static DEFS: &[Def] = &[
     d("rdb-save-incremental-fsync", BOOL, "yes"),
     // shutdown
     d("shutdown-timeout", int(0, I32), "10"),
-    d("shutdown-on-sigint", Kind::Enum(SHUTDOWN_ON_SIG), "default"),
+    d(
+        "shutdown-on-sigint",
+        Kind::Flags(SHUTDOWN_ON_SIG),
+        "default",
+    ),
     d(
         "shutdown-on-sigterm",
-        Kind::Enum(SHUTDOWN_ON_SIG),
+        Kind::Flags(SHUTDOWN_ON_SIG),
         "default",
     ),
     // scripting
@@ -383,6 +411,10 @@ pub struct Config {
     values: Vec<String>,
     /// Path of the config file given on the command line, if any.
     pub config_file: Option<String>,
+    /// A `save` directive was loaded (file, stdin or command line): later
+    /// ones append to it instead of replacing the defaults (Redis's
+    /// static save_loaded).
+    save_loaded: bool,
 
     // ---- cached typed values (refreshed by `refresh`) ----
     pub port: u16,
@@ -531,8 +563,80 @@ fn canonical(def: &Def, raw: &str) -> Result<String, String> {
                 ))
             }
         }
+        Kind::MemoryOrPercent { max, max_percent } => {
+            // numericParseString: memory first, then `N%` (kept as is).
+            if let Some(n) = parse_memory(raw).filter(|n| *n >= 0) {
+                if n > max {
+                    return Err(format!("argument must be between 0 and {} inclusive", max));
+                }
+                return Ok(n.to_string());
+            }
+            let pct = raw
+                .strip_suffix('%')
+                .filter(|p| !p.is_empty())
+                .and_then(|p| crate::util::num::parse_i64(p.as_bytes()))
+                .filter(|p| *p >= 0)
+                .ok_or_else(|| "argument must be a memory or percent value".to_string())?;
+            if pct > max_percent {
+                return Err(format!(
+                    "percentage argument must be less or equal to {}",
+                    max_percent
+                ));
+            }
+            Ok(format!("{}%", pct))
+        }
+        Kind::Flags(names) => flags_canonical(names, raw),
         Kind::Str => special_canonical(def.name, raw),
     }
+}
+
+/// A MULTI_ARG enum value (configEnumGetValue with bit flags, then
+/// configEnumGetName): the words, split at each space, must all be names;
+/// the canonical form is the exact name of the combined value if there is
+/// one, else the names of its bits in table order.
+fn flags_canonical(names: &[(&str, u32)], raw: &str) -> Result<String, String> {
+    let mut value = 0;
+    let words: Vec<&str> = if raw.is_empty() {
+        Vec::new()
+    } else {
+        raw.split(' ').collect()
+    };
+    for w in &words {
+        match names.iter().find(|(n, _)| n.eq_ignore_ascii_case(w)) {
+            Some((_, v)) => value |= v,
+            None => return Err(enum_error(names.iter().map(|(n, _)| *n))),
+        }
+    }
+    if words.is_empty() {
+        return Err(enum_error(names.iter().map(|(n, _)| *n)));
+    }
+    // isValidShutdownOnSigFlags
+    if value & 1 != 0 && value & 2 != 0 {
+        return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".to_string());
+    }
+    if let Some((n, _)) = names.iter().find(|(_, v)| *v == value) {
+        return Ok(n.to_string());
+    }
+    let mut out: Vec<&str> = Vec::new();
+    let mut unmatched = value;
+    for (n, v) in names {
+        if *v != 0 && unmatched & v == *v {
+            out.push(n);
+            unmatched &= !v;
+        }
+    }
+    Ok(if unmatched != 0 {
+        "unknown".to_string()
+    } else {
+        out.join(" ")
+    })
+}
+
+fn enum_error<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    format!(
+        "argument(s) must be one of the following: {}",
+        names.collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// Validation for the structured string directives.
@@ -603,6 +707,7 @@ impl Config {
         let mut c = Config {
             values: DEFS.iter().map(|d| d.default.to_string()).collect(),
             config_file: None,
+            save_loaded: false,
             port: 6379,
             databases: 16,
             timeout_secs: 0,
@@ -684,17 +789,15 @@ impl Config {
     }
 
     /// Pairs of (name, value) whose name matches `pattern` (CONFIG GET).
-    /// Redis's HIDDEN_CONFIG directives answer only to their exact name.
     pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         for (i, d) in DEFS.iter().enumerate() {
+            // Hidden directives answer only to their exact name.
+            if HIDDEN.contains(&d.name) {
+                continue;
+            }
             for name in std::iter::once(d.name).chain(d.alias) {
-                let hit = if HIDDEN.contains(&d.name) {
-                    pattern.eq_ignore_ascii_case(name.as_bytes())
-                } else {
-                    string_match(pattern, name.as_bytes(), true)
-                };
-                if hit {
+                if string_match(pattern, name.as_bytes(), true) {
                     out.push((name, self.display_value(i)));
                 }
             }
@@ -719,6 +822,15 @@ impl Config {
     /// Canonical directive name for a name or alias.
     pub fn canonical_name(name: &str) -> Option<&'static str> {
         def_index(name).map(|i| DEFS[i].name)
+    }
+
+    /// Is this directive's value a secret CONFIG SET hides from the slow
+    /// log and MONITOR (Redis's SENSITIVE_CONFIG)?
+    pub fn is_sensitive(name: &str) -> bool {
+        matches!(
+            Config::canonical_name(name),
+            Some("masterauth" | "masteruser" | "requirepass")
+        )
     }
 
     fn refresh(&mut self) {
@@ -812,9 +924,9 @@ impl Config {
     }
 
     /// Applies config text in redis.conf syntax. `save ""` clears, repeated
-    /// `save` lines accumulate, as in Redis.
+    /// `save` lines accumulate — across the file and the command line — as
+    /// in Redis.
     pub fn load_text(&mut self, text: &str) -> Result<(), ConfigError> {
-        let mut saw_save = false;
         for (lineno, line) in text.lines().enumerate() {
             let trimmed = line.trim();
             if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -873,17 +985,33 @@ impl Config {
                 return Err(err("Bad directive or wrong number of arguments"));
             };
             let def = &DEFS[i];
+            if def.name == "replicaof" {
+                // setConfigReplicaOfOption: `<host> <port>` or `no one`.
+                if args.len() != 3 {
+                    return Err(err("wrong number of arguments"));
+                }
+                if args[1].eq_ignore_ascii_case("no") && args[2].eq_ignore_ascii_case("one") {
+                    let _ = self.set("replicaof", "", true);
+                    continue;
+                }
+                if !args[2]
+                    .parse::<i64>()
+                    .is_ok_and(|p| (0..=65535).contains(&p))
+                {
+                    return Err(err("Invalid master port"));
+                }
+            }
             let value = if name == "save" {
                 if args.len() == 2 && args[1].is_empty() {
-                    saw_save = true;
+                    self.save_loaded = true;
                     String::new()
                 } else {
-                    let mut v = if saw_save {
+                    let mut v = if self.save_loaded {
                         self.values[i].clone()
                     } else {
                         String::new()
                     };
-                    saw_save = true;
+                    self.save_loaded = true;
                     for a in &args[1..] {
                         if !v.is_empty() {
                             v.push(' ');
@@ -894,13 +1022,21 @@ impl Config {
                 }
             } else if matches!(def.kind, Kind::Str) {
                 args[1..].join(" ")
+            } else if matches!(def.kind, Kind::Flags(_)) {
+                // MULTI_ARG: the words, or one argument split at spaces.
+                let words: Vec<&str> = args[1..].iter().map(|a| a.as_str()).collect();
+                if words.len() == 1 {
+                    words[0].split_whitespace().collect::<Vec<_>>().join(" ")
+                } else {
+                    words.join(" ")
+                }
             } else {
                 if args.len() != 2 {
                     return Err(err("wrong number of arguments"));
                 }
                 args[1].clone()
             };
-            if args.len() < 2 && !matches!(def.kind, Kind::Str) {
+            if args.len() < 2 && !matches!(def.kind, Kind::Str | Kind::Flags(_)) {
                 return Err(err("Bad directive or wrong number of arguments"));
             }
             self.set(def.name, &value, true).map_err(|e| match e {
@@ -911,21 +1047,49 @@ impl Config {
         Ok(())
     }
 
-    /// Builds config text from `--name value ...` arguments as redis-server
-    /// does: each `--name` starts a new line; following words are values.
+    /// Builds config text from the command-line options as redis-server's
+    /// main() does: `--name` starts a line, other arguments are values,
+    /// each quoted (sdscatrepr). After a bare `--name`, the next argument
+    /// is its value even if it starts with `--`; `--save` followed by
+    /// another option, or last, means `save ""`; `--sentinel` takes no value.
     pub fn args_to_text(args: &[String]) -> String {
         let mut text = String::new();
-        let mut first = true;
-        for a in args {
-            if let Some(name) = a.strip_prefix("--") {
-                if !first {
+        let mut handled_last = true;
+        for (j, a) in args.iter().enumerate() {
+            let last = j + 1 == args.len();
+            let next_is_opt = args.get(j + 1).is_some_and(|n| n.starts_with("--"));
+            if handled_last && a.starts_with("--") {
+                if !text.is_empty() {
                     text.push('\n');
                 }
-                first = false;
-                text.push_str(name);
-            } else {
+                text.push_str(&a[2..]);
                 text.push(' ');
-                text.push_str(&quote(a));
+                let mut scratch = Vec::new();
+                let mut ranges = Vec::new();
+                let words = if split_args(a.as_bytes(), &mut scratch, &mut ranges) {
+                    ranges.len()
+                } else {
+                    0
+                };
+                if words == 1 {
+                    // A bare option name: its value follows.
+                    handled_last = false;
+                    let save = a.eq_ignore_ascii_case("--save");
+                    let sentinel = a.eq_ignore_ascii_case("--sentinel");
+                    if save && (next_is_opt || last) {
+                        text.push_str("\"\"");
+                        handled_last = next_is_opt || handled_last;
+                    } else if sentinel && next_is_opt {
+                        handled_last = true;
+                    }
+                } else {
+                    // Name and value in one argument ("--port 6380").
+                    handled_last = true;
+                }
+            } else {
+                text.push_str(&repr(a));
+                text.push(' ');
+                handled_last = true;
             }
         }
         text.push('\n');
@@ -1049,6 +1213,26 @@ fn quote(v: &str) -> String {
             '\u{8}' => s.push_str("\\b"),
             c if c < ' ' || c == '\u{7f}' => s.push_str(&format!("\\x{:02x}", c as u32)),
             c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// A value quoted as sdscatrepr does, always.
+fn repr(v: &str) -> String {
+    let mut s = String::from("\"");
+    for &b in v.as_bytes() {
+        match b {
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{:02x}", b)),
         }
     }
     s.push('"');
@@ -1214,6 +1398,10 @@ mod example_file_tests {
         for d in DEFS {
             if let Kind::Enum(names) = d.kind {
                 out.push_str(&format!("# one of: {}\n", names.join(", ")));
+            }
+            if let Kind::Flags(names) = d.kind {
+                let names: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+                out.push_str(&format!("# one or more of: {}\n", names.join(", ")));
             }
             if let Some(a) = d.alias {
                 out.push_str(&format!("# alias: {}\n", a));

@@ -520,6 +520,23 @@ pub const GENERIC_ERR: &str = "ERR";
 pub const DUMP_PAYLOAD_WRONG: &str = "ERR DUMP payload version or checksum are wrong";
 pub const RESTORE_BAD_DATA: &str = "ERR Bad data format";
 pub const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
+
+// ---- MIGRATE (cluster.c migrateCommand) -----------------------------------
+
+pub const CLUSTER_DISABLED: &str = "ERR This instance has cluster support disabled";
+pub const MIGRATE_KEYS_NEED_EMPTY_KEY: &str =
+    "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string";
+pub const MIGRATE_CONNECT: &str = "IOERR error or timeout connecting to the client";
+pub const MIGRATE_WRITING: &str = "IOERR error or timeout writing to target instance";
+pub const MIGRATE_READING: &str = "IOERR error or timeout reading to target instance";
+
+/// The target's error reply line (without its '-'), as MIGRATE relays it.
+pub fn migrate_target_error(line: &[u8]) -> CmdError {
+    CmdError::Formatted(sanitize(format!(
+        "ERR Target instance replied with error: {}",
+        String::from_utf8_lossy(line)
+    )))
+}
 pub const RESTORE_BAD_TTL: &str = "ERR Invalid TTL value, must be >= 0";
 pub const RESTORE_BAD_IDLETIME: &str = "ERR Invalid IDLETIME value, must be >= 0";
 pub const RESTORE_BAD_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";

@@ -18,6 +18,7 @@ pub mod evict;
 pub mod expire;
 pub mod listen;
 pub mod logging;
+pub mod migrate_conn;
 pub mod notify;
 pub mod object;
 pub mod oom;

@@ -157,10 +157,6 @@ fn main() {
         }
     }
     if !rest.is_empty() {
-        if !rest[0].starts_with("--") {
-            eprintln!("\n*** FATAL CONFIG FILE ERROR ***\nInvalid argument '{}': options must start with --", rest[0]);
-            std::process::exit(1);
-        }
         let text = Config::args_to_text(rest);
         if let Err(e) = config.load_text(&text) {
             fatal_config("(command line)", &e);

@@ -188,6 +188,8 @@ pub struct Server {
     pub evict_next_db: usize,
     /// RDB persistence state (last save status, BGSAVE bookkeeping).
     pub rdb: crate::persist::rdb_server::RdbState,
+    /// MIGRATE's cached connections to target instances.
+    pub migrate: crate::migrate_conn::MigrateSockets,
 }
 
 impl Server {
@@ -261,6 +263,7 @@ impl Server {
             repl: Box::new(crate::replication::ReplState::new()),
             evict_next_db: 0,
             rdb: Default::default(),
+            migrate: Default::default(),
         };
         srv.sync_notify_mask();
         crate::commands::acl_cmd::sync_requirepass(&mut srv);
@@ -452,6 +455,9 @@ impl Server {
             self.drain_key_events(None);
         }
         self.databases_cron();
+        if !self.migrate.is_empty() {
+            self.migrate.close_timed_out(now / 1000);
+        }
         crate::persist::rdb_server::cron(self);
         crate::persist::aof::cron(self);
         if self.config.dynamic_hz {

@@ -297,5 +297,217 @@ fn oom_score_adj_follows_config_and_role() {
     assert_eq!(
         c.cmd_str(&["CONFIG", "SET", "oom-score-adj-values", "1 2"]),
         "-ERR CONFIG SET failed (possibly related to argument 'oom-score-adj-values') - wrong number of arguments\r\n"
+
+/// `save` lines accumulate across the config file and the command line
+/// (the first one replaces the built-in default), as in Redis; `save ""`
+/// clears. Checked against real redis-server.
+#[test]
+fn save_directives_accumulate_across_file_and_command_line() {
+    let dir = std::env::temp_dir().join(format!("ferrokv-startup-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("save.conf");
+    std::fs::write(&conf, "save 900 1\n").unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--save", "100", "100"], "900 1 100 100"),
+        (&["--save", ""], ""),
+        (&[], "900 1"),
+    ];
+    for (args, want) in cases {
+        for bin in [BIN, common::REDIS_SERVER] {
+            let port = common::free_port();
+            let mut child = Command::new(bin)
+                .arg(&conf)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--dir", dir.to_str().unwrap()])
+                .args(*args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let up = common::poll_until(std::time::Duration::from_secs(10), || {
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            });
+            assert!(up, "{} did not start", bin);
+            let got = common::RawConn::connect(port).cmd_str(&["CONFIG", "GET", "save"]);
+            let _ = child.kill();
+            let _ = child.wait();
+            let expect = format!("*2\r\n$4\r\nsave\r\n${}\r\n{}\r\n", want.len(), want);
+            assert_eq!(got, expect, "{} {:?}", bin, args);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A config file given by a relative path whose `dir` moves the working
+/// directory is still the file CONFIG REWRITE writes (Redis resolves the
+/// path before loading).
+#[test]
+fn relative_config_path_survives_dir_directive() {
+    let base = std::env::temp_dir().join(format!("ferrokv-startup-rel-{}", std::process::id()));
+    let data = base.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let port = common::free_port();
+    std::fs::write(
+        base.join("rel.conf"),
+        format!("port {}\nbind 127.0.0.1\ndir {}\n", port, data.display()),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .arg("./rel.conf")
+        .current_dir(&base)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let up = common::poll_until(std::time::Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(up);
+    let mut c = common::RawConn::connect(port);
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "SET", "maxmemory", "12345"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd_str(&["CONFIG", "REWRITE"]), "+OK\r\n");
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(base.join("rel.conf")).unwrap();
+    assert!(text.contains("maxmemory 12345"), "{}", text);
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+/// The config line and reason a bad command line is rejected with, as
+/// redis-server prints them (options are quoted values after their name).
+fn cmdline_error(bin: &str, args: &[&str]) -> String {
+    let out = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{} {:?}", bin, args);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let mut lines = text.lines().skip_while(|l| !l.starts_with(">>>"));
+    format!(
+        "{}\n{}",
+        lines.next().unwrap_or(""),
+        lines.next().unwrap_or("")
+    )
+}
+
+#[test]
+fn command_line_errors_match_redis() {
+    let cases: &[&[&str]] = &[
+        &["--port"],
+        &["--port", "6380", "--loglevel"],
+        &["--port", "6379", "6380"],
+        &["--port", "--loglevel", "verbose"],
+        &["--port", "--bla", "--loglevel", "verbose"],
+        &["--logfile", "--my--log--file", "--loglevel", "--bla"],
+        &["--shutdown-on-sigint"],
+        &["--shutdown-on-sigint", "now force", "--shutdown-on-sigterm"],
+        &["--shutdown-on-sigint", "save nosave"],
+        &["--replicaof", "127.0.0.1", "abc"],
+        &["--replicaof", "--127.0.0.1", "abc"],
+        &["--replicaof", "--127.0.0.1", "--abc"],
+    ];
+    for args in cases {
+        assert_eq!(
+            cmdline_error(BIN, args),
+            cmdline_error(common::REDIS_SERVER, args),
+            "{:?}",
+            args
+        );
+    }
+}
+
+/// Starts `bin` with `args`, returns CONFIG GET of `names`, stops it.
+fn config_after_start(bin: &str, args: &[&str], names: &[&str]) -> Vec<String> {
+    let port = common::free_port();
+    let dir = std::env::temp_dir().join(format!(
+        "ferrokv-startup-args-{}-{}",
+        std::process::id(),
+        port
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(bin)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
+        .arg(&dir)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let up = common::poll_until(std::time::Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(up, "{} {:?} did not start", bin, args);
+    let mut c = common::RawConn::connect(port);
+    let v = names
+        .iter()
+        .map(|n| c.cmd_str(&["CONFIG", "GET", n]))
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    v
+}
+
+/// Command-line forms Redis accepts: name and value in one argument,
+/// values starting with `--`, `--save` without a value, MULTI_ARG values
+/// as several arguments or one.
+#[test]
+fn command_line_forms_match_redis() {
+    let names = &[
+        "maxmemory",
+        "maxmemory-policy",
+        "loglevel",
+        "save",
+        "proc-title-template",
+    ];
+    let cases: &[&[&str]] = &[
+        &["--maxmemory 700mb", "--maxmemory-policy volatile-lru"],
+        &["--maxmemory '700mb'", "--maxmemory-policy 'volatile-lru'"],
+        &[
+            "--proc-title-template",
+            "--my--title--template",
+            "--loglevel",
+            "verbose",
+        ],
+        &[
+            "--proc-title-template --my--title--template",
+            "--loglevel verbose",
+        ],
+        &["--save", "--loglevel", "verbose"],
+        &["--loglevel", "verbose", "--save"],
+        &[
+            "--proc-title-template",
+            "--save",
+            "--save",
+            "",
+            "--loglevel",
+            "verbose",
+        ],
+    ];
+    for args in cases {
+        assert_eq!(
+            config_after_start(BIN, args, names),
+            config_after_start(common::REDIS_SERVER, args, names),
+            "{:?}",
+            args
+        );
+    }
+    let sig = &["shutdown-on-sigint", "shutdown-on-sigterm"];
+    let args: &[&str] = &[
+        "--shutdown-on-sigint",
+        "nosave",
+        "force",
+        "now",
+        "--shutdown-on-sigterm",
+        "nosave force",
+    ];
+    assert_eq!(
+        config_after_start(BIN, args, sig),
+        config_after_start(common::REDIS_SERVER, args, sig)
     );
 }

@@ -51,7 +51,8 @@ fn user_name(srv: &Server, c: &Client) -> Vec<u8> {
 
 /// Is argument `i` a secret MONITOR and the slow log show as "(redacted)"
 /// (redactClientCommandArgument: AUTH, HELLO ... AUTH, ACL SETUSER,
-/// MIGRATE ... AUTH/AUTH2)?
+/// MIGRATE ... AUTH/AUTH2, CONFIG SET of masterauth, masteruser,
+/// requirepass)?
 pub fn redacted_arg(args: &Args, i: usize) -> bool {
     if i == 0 {
         return false;
@@ -66,9 +67,15 @@ pub fn redacted_arg(args: &Args, i: usize) -> bool {
             .find(|&j| args.is(j, "auth") && j + 2 < args.len())
             .is_some_and(|j| i == j + 1 || i == j + 2)
     } else if name.eq_ignore_ascii_case(b"migrate") {
-        (6..i)
-            .rev()
-            .any(|j| (args.is(j, "auth") && i == j + 1) || (args.is(j, "auth2") && i <= j + 2))
+        super::migrate::redacted(args, i)
+    } else if name.eq_ignore_ascii_case(b"config") {
+        // CONFIG SET name value ...: the values of sensitive directives
+        // (only once the pairs are complete: else it is a syntax error).
+        args.is(1, "set")
+            && args.len() % 2 == 0
+            && i >= 3
+            && i % 2 == 1
+            && std::str::from_utf8(args.get(i - 1)).is_ok_and(crate::config::Config::is_sensitive)
     } else {
         false
     }

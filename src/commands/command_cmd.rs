@@ -2,6 +2,7 @@
 //! GETKEYSANDFLAGS, HELP (Redis's server.c `commandCommand` family), plus
 //! the generator for README.md's list of supported commands.
 
+use super::meta::{self, keys::KeyRef};
 use super::{
     container, reply_status_lines, spec, Args, CommandSpec, CommandTable, Entry, Group, FLAG_NAMES,
     LOADING, MOVABLE_KEYS, NOKEYS, NO_MANDATORY_KEYS, READONLY, STALE, WRITE,
@@ -269,12 +270,20 @@ fn reply_info(out: &mut ReplyBuf, t: &CommandTable, idx: usize) {
     for cat in cats {
         out.simple(cat);
     }
-    out.set(0);
-    if s.first_key > 0 {
-        out.set(1);
-        reply_key_spec(out, s);
-    } else {
-        out.set(0);
+    match e.meta {
+        Some(m) => {
+            meta::reply_tips(out, m);
+            meta::reply_key_specs(out, m);
+        }
+        None => {
+            out.set(0);
+            if s.first_key > 0 {
+                out.set(1);
+                reply_key_spec(out, s);
+            } else {
+                out.set(0);
+            }
+        }
     }
     if e.subs.is_empty() {
         out.set(0);
@@ -286,21 +295,27 @@ fn reply_info(out: &mut ReplyBuf, t: &CommandTable, idx: usize) {
     }
 }
 
-/// One COMMAND DOCS value: summary, since, group, complexity, subcommands.
+/// One COMMAND DOCS value: the generated documentation (summary, since,
+/// group, complexity, history, arguments...) or, for a command Redis does
+/// not have, what the table says; then the subcommands.
 fn reply_docs(out: &mut ReplyBuf, t: &CommandTable, idx: usize) {
     let e = &t.entries[idx];
     let s = e.spec;
-    let n = 3 + (!s.complexity.is_empty()) as usize + (!e.subs.is_empty()) as usize;
-    out.map(n);
-    out.bulk_str("summary");
-    out.bulk_str(s.summary);
-    out.bulk_str("since");
-    out.bulk_str(s.since);
-    out.bulk_str("group");
-    out.bulk_str(s.group.name());
-    if !s.complexity.is_empty() {
-        out.bulk_str("complexity");
-        out.bulk_str(s.complexity);
+    if let Some(m) = e.meta {
+        meta::reply_docs(out, m, !e.subs.is_empty());
+    } else {
+        let n = 3 + (!s.complexity.is_empty()) as usize + (!e.subs.is_empty()) as usize;
+        out.map(n);
+        out.bulk_str("summary");
+        out.bulk_str(s.summary);
+        out.bulk_str("since");
+        out.bulk_str(s.since);
+        out.bulk_str("group");
+        out.bulk_str(s.group.name());
+        if !s.complexity.is_empty() {
+            out.bulk_str("complexity");
+            out.bulk_str(s.complexity);
+        }
     }
     if !e.subs.is_empty() {
         out.bulk_str("subcommands");
@@ -425,12 +440,9 @@ fn key_positions(s: &CommandSpec, argc: usize) -> Vec<usize> {
     v
 }
 
-/// Shared part of GETKEYS / GETKEYSANDFLAGS: the spec and key positions
-/// (relative to `args`, i.e. already offset by 2).
-fn getkeys_common(
-    srv: &Server,
-    args: &Args,
-) -> Result<(&'static CommandSpec, Vec<usize>), CmdError> {
+/// Shared part of GETKEYS / GETKEYSANDFLAGS (getKeysSubcommandImpl): the
+/// keys of the command in `args[2..]`, positions relative to `args`.
+fn getkeys_common(srv: &Server, args: &Args) -> Result<Vec<KeyRef>, CmdError> {
     let t = &srv.commands;
     let n = args.len() - 2;
     let mut idx = t
@@ -441,55 +453,77 @@ fn getkeys_common(
             .lookup_sub(idx, args.get(3))
             .ok_or(CmdError::Static(error::INVALID_COMMAND_SPECIFIED))?;
     }
-    let s = t.entries[idx].spec;
+    let e = &t.entries[idx];
+    let s = e.spec;
     let movable = s.flags & MOVABLE_KEYS != 0;
-    if s.first_key <= 0 && !movable {
+    let has_keys = match e.meta {
+        Some(m) => meta::keys::has_keys(m),
+        None => s.first_key > 0 || movable,
+    };
+    if !has_keys {
         return Err(CmdError::Static(error::COMMAND_NO_KEYS));
     }
     let arity = s.arity;
     if (arity > 0 && arity as usize != n) || (n as i32) < -arity {
         return Err(CmdError::Static(error::INVALID_COMMAND_ARGC));
     }
-    let keys = if movable {
-        // Keys found by parsing the arguments (numkeys, STORE, STREAMS...),
-        // the same extraction ACL checks use (getKeysFromCommand).
-        let argv: Vec<&[u8]> = (2..args.len()).map(|i| args.get(i)).collect();
-        let mut pos: Vec<usize> = crate::acl::key_refs(&srv.acl.cmds[idx], &argv)
-            .into_iter()
-            .map(|(p, _)| p)
-            .collect();
-        pos.sort_unstable();
-        pos.dedup();
-        pos
-    } else {
-        key_positions(s, n)
+    let argv: Vec<&[u8]> = (2..args.len()).map(|i| args.get(i)).collect();
+    let keys = match e.meta {
+        Some(m) => meta::keys::get_keys(m, arity, &argv),
+        None => fallback_keys(srv, idx, &argv),
     };
     if keys.is_empty() && s.flags & NO_MANDATORY_KEYS == 0 {
         return Err(CmdError::Static(error::INVALID_COMMAND_ARGS));
     }
-    Ok((s, keys.into_iter().map(|k| k + 2).collect()))
+    Ok(keys
+        .into_iter()
+        .map(|k| KeyRef {
+            pos: k.pos + 2,
+            flags: k.flags,
+        })
+        .collect())
+}
+
+/// Keys of a command without generated key specs: its key range, or for
+/// movable keys the extraction ACL checks use; flags from the command's.
+fn fallback_keys(srv: &Server, idx: usize, argv: &[&[u8]]) -> Vec<KeyRef> {
+    let s = srv.commands.entries[idx].spec;
+    let flags = if s.flags & WRITE != 0 {
+        meta::kf::RW
+    } else if s.flags & READONLY != 0 {
+        meta::kf::RO | meta::kf::ACCESS
+    } else {
+        0
+    };
+    let mut pos: Vec<usize> = if s.flags & MOVABLE_KEYS != 0 {
+        crate::acl::key_refs(&srv.acl.cmds[idx], argv)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect()
+    } else {
+        key_positions(s, argv.len())
+    };
+    pos.sort_unstable();
+    pos.dedup();
+    pos.into_iter().map(|pos| KeyRef { pos, flags }).collect()
 }
 
 fn command_getkeys(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    let (_, keys) = getkeys_common(srv, args)?;
+    let keys = getkeys_common(srv, args)?;
     c.out.array(keys.len());
     for k in keys {
-        c.out.bulk(args.get(k));
+        c.out.bulk(args.get(k.pos));
     }
     Ok(())
 }
 
 fn command_getkeysandflags(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    let (s, keys) = getkeys_common(srv, args)?;
-    let flags = key_flags(s);
+    let keys = getkeys_common(srv, args)?;
     c.out.array(keys.len());
     for k in keys {
         c.out.array(2);
-        c.out.bulk(args.get(k));
-        c.out.set(flags.len());
-        for f in flags {
-            c.out.simple(f);
-        }
+        c.out.bulk(args.get(k.pos));
+        meta::reply_key_flags(&mut c.out, k.flags);
     }
     Ok(())
 }

@@ -211,7 +211,18 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         )
         .is_err()
         {
-            return Err(if bind_changed {
+            // Named after whichever of the two came first: Redis applies
+            // them in argument order.
+            let first = pairs
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .find(|n| *n == "port" || (*n == "bind" && bind_changed))
+                .unwrap_or("port");
+            tracing::warn!(
+                "Failed applying new configuration. Possibly related to new {} setting. Restoring previous settings.",
+                first
+            );
+            return Err(if first == "bind" {
                 error::config_set_failed("bind", "Failed to bind to specified addresses.")
             } else {
                 error::config_set_failed(

@@ -23,7 +23,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "echo",
         2,
-        FAST,
+        FAST | LOADING | STALE,
         NOKEYS,
         G,
         "1.0.0",

@@ -484,7 +484,7 @@ fn stats_section(srv: &Server, c: &Client, s: &mut String) {
     field!(s, "pubsubshard_channels", "0");
     field!(s, "latest_fork_usec", "{}", srv.stats.latest_fork_usec);
     field!(s, "total_forks", "{}", srv.stats.total_forks);
-    field!(s, "migrate_cached_sockets", "0");
+    field!(s, "migrate_cached_sockets", "{}", srv.migrate.len());
     field!(s, "slave_expires_tracked_keys", "0");
     field!(s, "active_defrag_hits", "0");
     field!(s, "active_defrag_misses", "0");

@@ -10,6 +10,7 @@ pub mod acl_cmd;
 pub mod args;
 pub mod bitmap;
 pub mod client_cmd;
+pub mod cluster;
 pub mod command_cmd;
 pub mod config_cmd;
 pub mod connection;
@@ -21,6 +22,8 @@ pub mod info;
 pub mod keys;
 pub mod lists;
 pub mod memory;
+pub mod meta;
+pub mod migrate;
 pub mod module;
 pub mod multi;
 pub mod persistence;
@@ -69,6 +72,7 @@ pub const NO_MULTI: u32 = 1 << 19;
 pub const MOVABLE_KEYS: u32 = 1 << 20;
 pub const ALLOW_BUSY: u32 = 1 << 21;
 
+/// (may_replicate, sentinel and protected are never shown, as in Redis.)
 pub const FLAG_NAMES: &[(u32, &str)] = &[
     (WRITE, "write"),
     (READONLY, "readonly"),
@@ -84,7 +88,6 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (ASKING, "asking"),
     (FAST, "fast"),
     (NO_AUTH, "no_auth"),
-    (MAY_REPLICATE, "may_replicate"),
     (NO_MANDATORY_KEYS, "no_mandatory_keys"),
     (NO_ASYNC_LOADING, "no_async_loading"),
     (NO_MULTI, "no_multi"),
@@ -110,6 +113,7 @@ pub enum Group {
     PubSub,
     Scripting,
     Stream,
+    Cluster,
 }
 
 impl Group {
@@ -130,6 +134,7 @@ impl Group {
             Group::PubSub => "pubsub",
             Group::Scripting => "scripting",
             Group::Stream => "stream",
+            Group::Cluster => "cluster",
         }
     }
 
@@ -150,6 +155,7 @@ impl Group {
             Group::PubSub => "",
             Group::Scripting => "@scripting",
             Group::Stream => "@stream",
+            Group::Cluster => "",
         }
     }
 }
@@ -295,6 +301,8 @@ pub struct Entry {
     /// For containers: subcommand name -> entry index.
     pub subs: Vec<(&'static str, usize)>,
     pub parent: Option<usize>,
+    /// Documentation and key specs (COMMAND DOCS / INFO / GETKEYS).
+    pub meta: Option<&'static meta::Meta>,
 }
 
 /// All commands, looked up by lowercase name.
@@ -353,6 +361,8 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(stream_groups::COMMANDS)
         .chain(crate::replication::COMMANDS)
         .chain(persistence::COMMANDS)
+        .chain(migrate::COMMANDS)
+        .chain(cluster::COMMANDS)
         .chain(crate::persist::aof::COMMANDS)
         .chain(acl_cmd::COMMANDS)
 }
@@ -371,13 +381,16 @@ impl CommandTable {
                 stats: CmdStats::default(),
                 subs: Vec::new(),
                 parent: None,
+                meta: meta::lookup(spec.name),
             });
             t.by_name.insert(spec.name.as_bytes(), idx);
             for sub in spec.subcommands {
                 let sidx = t.entries.len();
+                let fullname = format!("{}|{}", spec.name, sub.name);
                 t.entries.push(Entry {
                     spec: sub,
-                    fullname: format!("{}|{}", spec.name, sub.name),
+                    meta: meta::lookup(&fullname),
+                    fullname,
                     stats: CmdStats::default(),
                     subs: Vec::new(),
                     parent: Some(idx),
@@ -835,6 +848,7 @@ fn touch_command_keys(srv: &mut Server, c: &mut Client, spec: &CommandSpec, args
     let mut written: Vec<&[u8]> = Vec::new();
     match written_key_positions(spec.name) {
         Some(WrittenKeys::At(i)) => written.push(args.get(i)),
+        Some(WrittenKeys::ByHandler) => {}
         Some(WrittenKeys::StoreOption) => {
             // SORT ... STORE dst, GEORADIUS ... STORE|STOREDIST dst
             let mut i = 2;
@@ -859,6 +873,8 @@ fn touch_command_keys(srv: &mut Server, c: &mut Client, spec: &CommandSpec, args
 enum WrittenKeys {
     At(usize),
     StoreOption,
+    /// The handler signals the keys it changed itself (MIGRATE).
+    ByHandler,
 }
 
 fn written_key_positions(name: &str) -> Option<WrittenKeys> {
@@ -868,6 +884,7 @@ fn written_key_positions(name: &str) -> Option<WrittenKeys> {
         "sinterstore" | "sunionstore" | "sdiffstore" | "zunionstore" | "zinterstore"
         | "zdiffstore" | "zrangestore" | "pfmerge" | "geosearchstore" => WrittenKeys::At(1),
         "sort" | "georadius" | "georadiusbymember" => WrittenKeys::StoreOption,
+        "migrate" => WrittenKeys::ByHandler,
         _ => return None,
     })
 }

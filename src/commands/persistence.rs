@@ -1,11 +1,11 @@
 //! RDB persistence commands: SAVE, BGSAVE, DUMP and RESTORE (Redis's
 //! rdb.c saveCommand / bgsaveCommand and cluster.c dumpCommand /
-//! restoreCommand). LASTSAVE lives with the server commands; DEBUG RELOAD
+//! restoreCommand), and RESTORE-ASKING, MIGRATE's RESTORE in cluster mode. LASTSAVE lives with the server commands; DEBUG RELOAD
 //! with DEBUG.
 
 use super::{
-    spec, Args, CommandSpec, Group, ADMIN, DENYOOM, KEY1, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI,
-    READONLY, WRITE,
+    spec, Args, CommandSpec, Group, ADMIN, ASKING, DENYOOM, KEY1, NOSCRIPT, NO_ASYNC_LOADING,
+    NO_MULTI, READONLY, WRITE,
 };
 use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
@@ -56,6 +56,20 @@ pub static COMMANDS: &[CommandSpec] = &[
             Group::Generic,
             "2.6.0",
             "Creates a key from the serialized representation of a value.",
+            restore,
+        )
+    },
+    // What MIGRATE sends in cluster mode; the same as RESTORE here.
+    CommandSpec {
+        acl: &["@keyspace", "@dangerous"],
+        ..spec(
+            "restore-asking",
+            -4,
+            WRITE | DENYOOM | ASKING,
+            KEY1,
+            Group::Server,
+            "3.0.0",
+            "An internal command for migrating keys in a cluster",
             restore,
         )
     },

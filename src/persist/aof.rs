@@ -1053,7 +1053,6 @@ pub fn write_denied(srv: &Server) -> Option<CmdError> {
 // ---- BGREWRITEAOF -----------------------------------------------------------
 
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
-    acl: &["@admin", "@dangerous"],
     ..crate::commands::spec(
         "bgrewriteaof",
         1,

@@ -77,16 +77,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Make the server a replica of another instance, or promote it as master.",
         replica::replicaof_command,
     ),
-    spec(
-        "role",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST,
-        NOKEYS,
-        G,
-        "2.8.12",
-        "Return the role of the instance in the context of replication",
-        role_command,
-    ),
+    CommandSpec {
+        acl: &["@admin", "@dangerous"],
+        ..spec(
+            "role",
+            1,
+            NOSCRIPT | LOADING | STALE | FAST,
+            NOKEYS,
+            G,
+            "2.8.12",
+            "Return the role of the instance in the context of replication",
+            role_command,
+        )
+    },
     spec(
         "wait",
         3,

@@ -28,7 +28,8 @@
 # /tmp/ferrokv-redis-suite), PORT (external mode, default 7600), BIN,
 # UNIT_TIMEOUT (seconds per unit, default 1500), TEST_TIMEOUT (the harness's
 # per-test --timeout, default 600), BASEPORT (normal mode: the harness's
-# --baseport; the default differs per server, 21111 for redis and 25211
+# --baseport, also in external mode for its own listening port; the
+# default differs per server, 21111 for redis and 25211
 # for ferrokv, so both can run at once; each uses 4000 ports).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -156,7 +157,7 @@ run_mode() {
             done
             (cd "$TREE" && timeout "$UNIT_TIMEOUT" tclsh tests/test_helper.tcl \
                 --host 127.0.0.1 --port "$PORT" --clients 1 --timeout "$TEST_TIMEOUT" \
-                --single "$u") >"$log" 2>&1
+                --baseport "$BASEPORT" --portcount 4000 --single "$u") >"$log" 2>&1
         else
             (cd "$TREE" && timeout "$UNIT_TIMEOUT" tclsh tests/test_helper.tcl \
                 --clients 1 --timeout "$TEST_TIMEOUT" --baseport "$BASEPORT" \
