@@ -1410,6 +1410,11 @@ mod example_file_tests {
                 out.push_str("# [stored]\n");
             }
             let v = d.default;
+            if d.name == "replicaof" {
+                // No value means "not a replica": redis.conf leaves it out.
+                out.push_str("# replicaof <masterip> <masterport>\n\n");
+                continue;
+            }
             let shown = if v.is_empty() {
                 "\"\"".to_string()
             } else if v.contains(' ')

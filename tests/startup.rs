@@ -297,6 +297,8 @@ fn oom_score_adj_follows_config_and_role() {
     assert_eq!(
         c.cmd_str(&["CONFIG", "SET", "oom-score-adj-values", "1 2"]),
         "-ERR CONFIG SET failed (possibly related to argument 'oom-score-adj-values') - wrong number of arguments\r\n"
+    );
+}
 
 /// `save` lines accumulate across the config file and the command line
 /// (the first one replaces the built-in default), as in Redis; `save ""`
