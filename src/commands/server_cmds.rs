@@ -89,6 +89,16 @@ static LATENCY_SUBS: &[CommandSpec] = &[
         latency_help,
     ),
     spec(
+        "histogram",
+        -2,
+        ADM,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Return the cumulative distribution of latencies of a subset of commands or all.",
+        latency_histogram,
+    ),
+    spec(
         "history",
         3,
         ADM,
@@ -416,6 +426,68 @@ pub fn finish_shutdown(srv: &mut Server) -> i32 {
     0
 }
 
+/// Redis's restartServer (DEBUG RESTART / CRASH-AND-RECOVER): after
+/// `delay_ms`, replaces this process with the executable started with the
+/// same arguments. `graceful` first rewrites the config file (if any) and
+/// runs the shutdown sequence (saving when save points are set). Returns
+/// only when the restart could not be attempted; the cause is logged.
+pub fn restart_server(srv: &mut Server, graceful: bool, delay_ms: i64) {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(exe) = std::ffi::CString::new(srv.executable.as_bytes()) else {
+        return;
+    };
+    // SAFETY: access() on a valid C string.
+    if unsafe { libc::access(exe.as_ptr(), libc::X_OK) } == -1 {
+        warn!(
+            "Can't restart: this process has no permissions to execute {}",
+            srv.executable
+        );
+        return;
+    }
+    if graceful && srv.config.config_file.is_some() {
+        if let Err(e) = srv.config.rewrite() {
+            warn!("Can't restart: configuration rewrite process failed: {}", e);
+            return;
+        }
+    }
+    if graceful {
+        srv.shutdown = Some(ShutdownFlags {
+            now: true,
+            ..Default::default()
+        });
+        if finish_shutdown(srv) != 0 {
+            srv.shutdown = None;
+            warn!("Can't restart: error preparing for shutdown");
+            return;
+        }
+    }
+    let args: Vec<std::ffi::CString> = std::iter::once(exe.clone())
+        .chain(
+            std::env::args_os()
+                .skip(1)
+                .filter_map(|a| std::ffi::CString::new(a.as_bytes()).ok()),
+        )
+        .collect();
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    // SAFETY: closing every descriptor above stderr (listeners, clients,
+    // files) right before exec, as Redis does; `argv` is a NULL-terminated
+    // array of C strings that outlive the execv call.
+    unsafe {
+        let max = libc::sysconf(libc::_SC_OPEN_MAX).clamp(1024, 1 << 20) as i32;
+        for fd in 3..max {
+            if libc::fcntl(fd, libc::F_GETFD) != -1 {
+                libc::close(fd);
+            }
+        }
+        if delay_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(delay_ms as u64));
+        }
+        libc::execv(exe.as_ptr(), argv.as_ptr());
+        libc::_exit(1);
+    }
+}
+
 // ---- SLOWLOG ----------------------------------------------------------------
 
 const SLOWLOG_HELP: &[&str] = &[
@@ -502,6 +574,54 @@ const LATENCY_HELP: &[&str] = &[
 
 fn latency_help(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     reply_help(c, LATENCY_HELP);
+    Ok(())
+}
+
+/// LATENCY HISTOGRAM [command ...]: per-command latency distributions
+/// (Redis's latencyAllCommandsFillCDF / latencySpecificCommandsFillCDF).
+/// Without names, every command (and subcommand) with data; a named
+/// container brings its subcommands along; unknown names are skipped.
+fn latency_histogram(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let t = &srv.commands;
+    let has = |i: usize| t.entries[i].stats.latency.is_some();
+    let mut picked = Vec::new();
+    if a.len() == 2 {
+        picked.extend((0..t.entries.len()).filter(|&i| has(i)));
+    } else {
+        for j in 2..a.len() {
+            let Some(i) = t.lookup_fullname(a.get(j)) else {
+                continue;
+            };
+            if has(i) {
+                picked.push(i);
+            }
+            picked.extend(
+                t.entries[i]
+                    .subs
+                    .iter()
+                    .map(|&(_, s)| s)
+                    .filter(|&s| has(s)),
+            );
+        }
+    }
+    c.out.map(picked.len());
+    for i in picked {
+        let e = &t.entries[i];
+        let Some(h) = e.stats.latency.as_ref() else {
+            continue;
+        };
+        c.out.bulk(e.fullname.as_bytes());
+        c.out.map(2);
+        c.out.bulk(b"calls");
+        c.out.int(h.total() as i64);
+        c.out.bulk(b"histogram_usec");
+        let cdf = h.cdf_usec();
+        c.out.map(cdf.len());
+        for (usec, count) in cdf {
+            c.out.int(usec as i64);
+            c.out.int(count as i64);
+        }
+    }
     Ok(())
 }
 

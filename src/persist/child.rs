@@ -82,6 +82,9 @@ where
             libc::signal(libc::SIGUSR1, libc::SIG_DFL);
         }
         crate::logging::enter_child();
+        // Redis's updateDictResizePolicy in a fork child: tables stay as
+        // they are, so copy-on-write pages are not touched.
+        crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Forbid);
         die_with_parent(parent);
         close_inherited_sockets();
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(srv)));
@@ -104,6 +107,9 @@ where
         kind,
         start_ms: crate::clock::wall_ms(),
     });
+    // While a child shares our pages, hash tables grow only when badly
+    // overloaded and do not shrink (updateDictResizePolicy).
+    crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Avoid);
     Ok(pid)
 }
 
@@ -179,6 +185,7 @@ pub fn reap(srv: &mut Server) -> Option<(ChildKind, bool)> {
     }
     let kind = info.kind;
     srv.child = None;
+    crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Enable);
     if r < 0 {
         warn!(
             "waitpid() returned an error: {}",
@@ -201,6 +208,7 @@ pub fn reap(srv: &mut Server) -> Option<(ChildKind, bool)> {
 /// waits for it.
 pub fn kill(srv: &mut Server) {
     if let Some(info) = srv.child.take() {
+        crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Enable);
         let mut status = 0;
         // SAFETY: signalling and reaping our own child.
         unsafe {
