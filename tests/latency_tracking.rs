@@ -241,6 +241,8 @@ fn percentiles_config_as_redis() {
             &["CONFIG", "SET", "latency-tracking", "maybe"],
             &["CONFIG", "GET", "latency-tracking"],
             &["LATENCY", "HISTOGRAM", "nosuchcommand"],
+            &["LATENCY", "GRAPH", "nosuchevent"],
+            &["LATENCY", "GRAPH"],
             &["LATENCY", "HELP"],
             &["LATENCY", "HELP", "xxx"],
         ],
