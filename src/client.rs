@@ -78,6 +78,26 @@ pub enum ReadOutcome {
     More,
 }
 
+/// Redis's PROTO_REPLY_CHUNK_BYTES: the reply buffer a client starts with
+/// and the most the cron grows it to.
+pub const REPLY_CHUNK_BYTES: usize = 16 * 1024;
+/// Redis's PROTO_REPLY_MIN_BYTES: the least the cron shrinks it to.
+pub const REPLY_MIN_BYTES: usize = 1024;
+
+/// The usable size jemalloc gives a request of `n` bytes (its size
+/// classes: four per power of two), as Redis's zmalloc_usable reports it.
+pub fn jemalloc_usable(n: usize) -> usize {
+    if n <= 8 {
+        return 8;
+    }
+    if n <= 128 {
+        return n.div_ceil(16) * 16;
+    }
+    let p = n.next_power_of_two();
+    let step = p / 8;
+    n.div_ceil(step) * step
+}
+
 /// How CLIENT REPLY is set.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ReplyMode {
@@ -119,6 +139,13 @@ pub struct Client {
     pub out: ReplyBuf,
     /// Bytes of `out.buf` already written to the socket.
     pub out_pos: usize,
+    /// The reply buffer as Redis sizes it (CLIENT LIST rbs / rbp): its
+    /// size, the peak of bytes it held, and when the peak was last reset.
+    /// The cron grows and shrinks it from the peak; the output Vec gives
+    /// memory back down to this size when idle.
+    pub rbuf_size: usize,
+    pub rbuf_peak: usize,
+    pub rbuf_peak_reset_ms: i64,
     /// Unix ms when the output buffer first exceeded the soft limit.
     pub obuf_soft_since: Option<i64>,
     pub db: usize,
@@ -242,6 +269,11 @@ impl Client {
             input_backlog: false,
             out: ReplyBuf::new(),
             out_pos: 0,
+            rbuf_size: REPLY_CHUNK_BYTES,
+            rbuf_peak: REPLY_CHUNK_BYTES,
+            // Redis stamps it in seconds and compares with ms: the first
+            // cron always resets the peak. Same effect.
+            rbuf_peak_reset_ms: 0,
             obuf_soft_since: None,
             db: 0,
             name: None,
@@ -373,6 +405,12 @@ impl Client {
 
     /// Writes pending output. Returns Ok(true) when everything is written.
     pub fn write_socket(&mut self) -> io::Result<bool> {
+        // What Redis's static reply buffer would hold now: its peak drives
+        // the buffer's resizing (_addReplyToBuffer's buf_peak).
+        let fill = self.pending_output().min(self.rbuf_size);
+        if fill > self.rbuf_peak {
+            self.rbuf_peak = fill;
+        }
         while self.out_pos < self.out.buf.len() {
             let Some(sock) = self.sock.as_mut() else {
                 // Internal clients' output is consumed by their owner.
@@ -399,6 +437,45 @@ impl Client {
             self.out.buf = Vec::new();
         }
         Ok(true)
+    }
+
+    /// Redis's clientsCronResizeOutputBuffer: halve-or-more a buffer whose
+    /// peak stayed under half its size (down to REPLY_MIN_BYTES), double
+    /// one whose peak filled it (up to REPLY_CHUNK_BYTES); reset the peak
+    /// every `peak_reset_ms` (-1: never). Returns Some(true) for a shrink,
+    /// Some(false) for a growth.
+    pub fn resize_reply_buffer(&mut self, now_ms: i64, peak_reset_ms: i64) -> Option<bool> {
+        let (shrink_to, grow_to) = (self.rbuf_size / 2, self.rbuf_size * 2);
+        let mut change = None;
+        let mut new_size = 0;
+        if shrink_to >= REPLY_MIN_BYTES && self.rbuf_peak < shrink_to {
+            new_size = REPLY_MIN_BYTES.max(self.rbuf_peak + 1);
+            change = Some(true);
+        } else if grow_to < REPLY_CHUNK_BYTES * 2 && self.rbuf_peak == self.rbuf_size {
+            new_size = REPLY_CHUNK_BYTES.min(grow_to);
+            change = Some(false);
+        }
+        if peak_reset_ms >= 0 && now_ms - self.rbuf_peak_reset_ms >= peak_reset_ms {
+            self.rbuf_peak = self.pending_output().min(self.rbuf_size);
+            self.rbuf_peak_reset_ms = now_ms;
+        }
+        if new_size > 0 {
+            self.rbuf_size = jemalloc_usable(new_size);
+            if self.pending_output() == 0 {
+                self.out.buf.shrink_to(self.rbuf_size);
+            }
+        }
+        change
+    }
+
+    /// Memory this client uses: its struct and buffers (CLIENT LIST tot-mem,
+    /// without the executing command's arguments).
+    pub fn memory_usage(&self) -> usize {
+        std::mem::size_of::<Client>()
+            + self.qbuf.len()
+            + self.out.buf.capacity()
+            + self.argv.capacity() * std::mem::size_of::<(usize, usize)>()
+            + self.inline_args.capacity()
     }
 
     /// Memory used by this client's buffers (CLIENT LIST qbuf/omem).

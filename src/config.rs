@@ -430,6 +430,10 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
     pub latency_monitor_threshold: i64,
+    /// latency-tracking: per-command latency histograms.
+    pub latency_tracking: bool,
+    /// latency-tracking-info-percentiles, parsed.
+    pub latency_percentiles: Vec<f64>,
     pub maxmemory: u64,
     pub active_expire_effort: u32,
     pub activerehashing: bool,
@@ -688,12 +692,44 @@ fn special_canonical(name: &str, raw: &str) -> Result<String, String> {
             }
             Ok(raw.to_string())
         }
+        "latency-tracking-info-percentiles" => {
+            let mut out = Vec::new();
+            // A multi-argument directive: one value split on single spaces
+            // (sdssplitlen), "" meaning no percentiles.
+            if !raw.is_empty() {
+                for part in raw.split(' ') {
+                    let v = crate::util::num::parse_f64(part.as_bytes()).ok_or_else(|| {
+                        "Invalid latency-tracking-info-percentiles parameters".to_string()
+                    })?;
+                    if !(0.0..=100.0).contains(&v) {
+                        return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".to_string());
+                    }
+                    out.push(percentile_name(v));
+                }
+            }
+            Ok(out.join(" "))
+        }
         "notify-keyspace-events" => match crate::notify::parse_flags(raw) {
             Some(f) => Ok(crate::notify::flags_to_string(f)),
             None => Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
         },
         _ => Ok(raw.to_string()),
     }
+}
+
+/// A percentile as Redis prints it: `%f`, then trailing zeros and a
+/// trailing dot removed (trimDoubleString): 99.9 -> "99.9", 50 -> "50".
+pub fn percentile_name(v: f64) -> String {
+    let mut t = format!("{:.6}", v);
+    if t.contains('.') {
+        while t.ends_with('0') {
+            t.pop();
+        }
+        if t.ends_with('.') {
+            t.pop();
+        }
+    }
+    t
 }
 
 impl Default for Config {
@@ -720,6 +756,8 @@ impl Config {
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
+            latency_tracking: true,
+            latency_percentiles: Vec::new(),
             maxmemory: 0,
             active_expire_effort: 1,
             activerehashing: true,
@@ -848,6 +886,13 @@ impl Config {
         self.slowlog_log_slower_than = self.get_i64("slowlog-log-slower-than");
         self.slowlog_max_len = self.get_i64("slowlog-max-len") as usize;
         self.latency_monitor_threshold = self.get_i64("latency-monitor-threshold");
+        self.latency_tracking = self.get_bool("latency-tracking");
+        self.latency_percentiles = self
+            .get("latency-tracking-info-percentiles")
+            .unwrap_or("")
+            .split(' ')
+            .filter_map(|p| p.parse().ok())
+            .collect();
         self.maxmemory = self.get_i64("maxmemory") as u64;
         crate::evict::apply_config(self);
         self.active_expire_effort = self.get_i64("active-expire-effort") as u32;
@@ -1106,6 +1151,20 @@ impl Config {
     /// CONFIG REWRITE; `users` (ACL describe lines) replace the file's
     /// `user` directives, at the first one's place (rewriteConfigUserOption).
     pub fn rewrite_with_users(&self, users: Option<&[String]>) -> Result<(), String> {
+        self.rewrite_file(users, false)
+    }
+
+    /// DEBUG CONFIG-REWRITE-FORCE-ALL: every directive is written, defaults
+    /// included. Without a config file the error is the one Redis gets
+    /// from fopen(NULL).
+    pub fn rewrite_force_all(&self) -> Result<(), String> {
+        if self.config_file.is_none() {
+            return Err("Bad address".to_string());
+        }
+        self.rewrite_file(None, true)
+    }
+
+    fn rewrite_file(&self, users: Option<&[String]>, force_all: bool) -> Result<(), String> {
         let mut users_done = users.is_none();
         let path = self
             .config_file
@@ -1156,7 +1215,7 @@ impl Config {
             // `dir` is always written, as the absolute working directory
             // (rewriteConfigDirOption): a relative value from the file would
             // resolve differently once the server has changed into it.
-            if !written[i] && (self.values[i] != d.default || d.name == "dir") {
+            if !written[i] && (force_all || self.values[i] != d.default || d.name == "dir") {
                 out.push_str(&self.directive_line(i));
             }
         }

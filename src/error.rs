@@ -175,6 +175,14 @@ pub const DEBUG_OUT_OF_RANGE_DB: &str = "ERR Out of range database";
 pub const DEBUG_NOT_HASH_TABLE: &str =
     "ERR The value stored at the specified key is not represented using an hash table";
 pub const DEBUG_NOT_LISTPACK: &str = "ERR Not a listpack encoded object.";
+pub const DEBUG_NOT_QUICKLIST: &str = "ERR Not a quicklist encoded object.";
+pub const DEBUG_NOT_SDS: &str = "ERR Not an sds encoded string.";
+/// MALLCTL on a build without jemalloc keys: strerror(ENOENT).
+pub const DEBUG_MALLCTL_NO_KEY: &str = "ERR No such file or directory";
+pub const DEBUG_CLUSTER_ONLY: &str =
+    "ERR Debug option only available for cluster mode enabled setup!";
+pub const DEBUG_CLIENT_EVICTION_OFF: &str = "ERR maxmemory-clients is disabled.";
+pub const DEBUG_RESTART_FAILED: &str = "ERR failed to restart the server. Check server logs.";
 pub const DEBUG_PROTOCOL_TYPE: &str = "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false";
 pub const RESP2_NOT_SUPPORTED: &str = "ERR RESP2 is not supported by this command";
 pub const DEBUG_QUICKLIST_THRESHOLD: &str =

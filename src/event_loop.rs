@@ -423,9 +423,12 @@ pub fn run(mut srv: Server, listeners: Vec<Listener>) -> io::Result<i32> {
         close_pending(&mut srv, &io.borrow().poll);
 
         if Instant::now() >= next_cron {
-            srv.cron();
-            crate::replication::cron(&mut srv);
-            clients_cron(&mut srv);
+            // DEBUG PAUSE-CRON stops all of it, as serverCron returns early.
+            if !srv.pause_cron {
+                srv.cron();
+                crate::replication::cron(&mut srv);
+                clients_cron(&mut srv);
+            }
             close_pending(&mut srv, &io.borrow().poll);
             next_cron = Instant::now() + Duration::from_millis(1000 / srv.hz.max(1) as u64);
             if SHUTDOWN_SIGNAL.swap(false, Ordering::SeqCst) {
@@ -851,6 +854,8 @@ fn clients_cron(srv: &mut Server) {
     let now = clock::wall_ms();
     let timeout_ms = srv.config.timeout_secs * 1000;
     let mut to_close = Vec::new();
+    let (resizing, peak_reset) = (srv.reply_buffer_resizing, srv.reply_buffer_peak_reset_ms);
+    let (mut shrinks, mut expands) = (0, 0);
     for (t, slot) in srv.clients.iter_mut().enumerate() {
         let Some(c) = slot.as_deref_mut() else {
             continue;
@@ -884,7 +889,16 @@ fn clients_cron(srv: &mut Server) {
             c.qend = 0;
         }
         c.qbuf_peak = 0;
+        if resizing {
+            match c.resize_reply_buffer(now, peak_reset) {
+                Some(true) => shrinks += 1,
+                Some(false) => expands += 1,
+                None => {}
+            }
+        }
     }
+    srv.stats.reply_buffer_shrinks += shrinks;
+    srv.stats.reply_buffer_expands += expands;
     srv.to_close.extend(to_close);
 }
 

@@ -10,6 +10,7 @@ pub mod client;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod crash;
 pub mod db;
 pub mod ds;
 pub mod error;

@@ -69,10 +69,19 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// "27 Nov 2026 11:26:18.123" for a unix time in ms (UTC).
 pub fn format_time(ms: i64) -> String {
+    let mut s = String::with_capacity(24);
+    write_time(&mut s, ms);
+    s
+}
+
+/// Writes [`format_time`]'s text into any writer, without allocating
+/// (the crash reporter uses it from signal handlers).
+pub fn write_time(w: &mut impl fmt::Write, ms: i64) {
     let secs = ms.div_euclid(1000);
     let (y, m, d) = civil_from_days(secs.div_euclid(86400));
     let sod = secs.rem_euclid(86400);
-    format!(
+    let _ = write!(
+        w,
         "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
         d,
         MONTHS[(m - 1) as usize],
@@ -81,7 +90,12 @@ pub fn format_time(ms: i64) -> String {
         (sod % 3600) / 60,
         sod % 60,
         ms.rem_euclid(1000)
-    )
+    );
+}
+
+/// The role character log lines carry right now ('M', 'S' or 'C').
+pub fn role_char() -> char {
+    ROLE.load(Ordering::Relaxed) as char
 }
 
 struct RedisFormat;

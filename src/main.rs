@@ -171,6 +171,11 @@ fn main() {
         eprintln!("{}", e);
         std::process::exit(1);
     }
+    ferrokv::crash::init(
+        &logfile,
+        config.get_bool("crash-log-enabled"),
+        config.get_bool("use-exit-on-panic"),
+    );
     let pid = std::process::id();
     warn!("oO0OoO0OoO0Oo ferrokv is starting oO0OoO0OoO0Oo");
     warn!(
@@ -201,6 +206,14 @@ fn main() {
         }
     };
     srv.tcp_port = srv.config.port;
+    let wd = srv
+        .config
+        .get("watchdog-period")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if wd > 0 {
+        ferrokv::crash::set_watchdog_period(wd, srv.hz);
+    }
     info!(
         "ferrokv {} (Redis {} compatible) 64 bit, standalone mode, Port: {} PID: {}",
         VERSION, REDIS_VERSION, srv.tcp_port, pid

@@ -16,14 +16,18 @@ use std::time::Instant;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The Redis version we are compatible with; clients gate features on it.
 pub const REDIS_VERSION: &str = "7.0.15";
+/// REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME (ms).
+pub const REPLY_BUFFER_DEFAULT_PEAK_RESET_MS: i64 = 5000;
 
-/// Per-command statistics (INFO commandstats).
+/// Per-command statistics (INFO commandstats, latencystats).
 #[derive(Default, Clone)]
 pub struct CmdStats {
     pub calls: u64,
     pub usec: u64,
     pub rejected: u64,
     pub failed: u64,
+    /// Latency distribution, from the first call with latency-tracking on.
+    pub latency: Option<crate::ds::hdr::LatencyHistogram>,
 }
 
 /// Server-wide counters (INFO stats).
@@ -67,6 +71,9 @@ pub struct Stats {
     /// fork() statistics (INFO stats latest_fork_usec / total_forks).
     pub latest_fork_usec: u64,
     pub total_forks: u64,
+    /// Reply buffer resizes by the clients cron (INFO stats).
+    pub reply_buffer_shrinks: u64,
+    pub reply_buffer_expands: u64,
 }
 
 /// One SLOWLOG entry.
@@ -133,6 +140,15 @@ pub struct Server {
     /// The TCP port we actually listen on.
     pub tcp_port: u16,
     pub active_expire_enabled: bool,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE payloads and RDB files
+    /// are loaded without checking their CRC.
+    pub skip_checksum_validation: bool,
+    /// DEBUG PAUSE-CRON: the cron does nothing while set.
+    pub pause_cron: bool,
+    /// DEBUG REPLYBUFFER: the reply buffer peak reset period in ms (-1
+    /// never) and whether the cron resizes reply buffers at all.
+    pub reply_buffer_peak_reset_ms: i64,
+    pub reply_buffer_resizing: bool,
     /// Tokens of clients to close at the end of this event loop iteration.
     pub to_close: Vec<usize>,
     /// Tokens of clients whose input is waiting (e.g. for a pause to end).
@@ -234,6 +250,10 @@ impl Server {
                 .unwrap_or_default(),
             tcp_port: 0,
             active_expire_enabled: true,
+            skip_checksum_validation: false,
+            pause_cron: false,
+            reply_buffer_peak_reset_ms: REPLY_BUFFER_DEFAULT_PEAK_RESET_MS,
+            reply_buffer_resizing: true,
             to_close: Vec::new(),
             pending_input: Vec::new(),
             hz,
@@ -415,6 +435,7 @@ impl Server {
     pub fn cron(&mut self) {
         let now = clock::update();
         self.cronloops += 1;
+        crate::crash::watchdog_rearm();
         // instantaneous metrics, sampled every 100ms like Redis
         if now - self.stats.last_sample_ms >= 100 {
             let dt = (now - self.stats.last_sample_ms).max(1) as f64;
@@ -486,6 +507,10 @@ impl Server {
     /// Shrinks sparse tables and advances incremental rehashing, a bounded
     /// amount per tick (Redis's databasesCron).
     fn databases_cron(&mut self) {
+        // Not while a fork child shares our pages (Redis's databasesCron).
+        if self.child.is_some() {
+            return;
+        }
         let n = self.dbs.len();
         let per_call = n.min(16);
         for _ in 0..per_call {

@@ -355,17 +355,12 @@ pub fn cat_client_info(
     };
     let qbuf_free = qbuf_cap.saturating_sub(qbuf);
     let pending = cl.pending_output();
-    let obl = pending.min(REPLY_CHUNK);
+    let rbs = cl.rbuf_size;
+    let rbp = cl.rbuf_peak;
+    let obl = pending.min(rbs);
     let omem = pending - obl;
     let oll = omem.div_ceil(REPLY_CHUNK);
-    let rbs = cl.out.buf.capacity().clamp(1024, REPLY_CHUNK);
-    let rbp = cl.out.buf.len().min(rbs);
-    let tot_mem = std::mem::size_of::<Client>()
-        + qbuf_cap
-        + cl.out.buf.capacity()
-        + cl.argv.capacity() * std::mem::size_of::<(usize, usize)>()
-        + cl.inline_args.capacity()
-        + argv_mem;
+    let tot_mem = cl.memory_usage() - cl.qbuf.len() + qbuf_cap + argv_mem;
     let now_s = now_ms / 1000;
     let _ = write!(
         out,

@@ -186,13 +186,7 @@ const ACL_ORDER: &[&str] = &[
 /// Finds a command by name or by "container|sub" (Redis's
 /// lookupCommandBySds).
 fn lookup_by_fullname(t: &CommandTable, name: &[u8]) -> Option<usize> {
-    match name.iter().position(|&b| b == b'|') {
-        None => t.lookup(name),
-        Some(p) => {
-            let top = t.lookup(&name[..p])?;
-            t.lookup_sub(top, &name[p + 1..])
-        }
-    }
+    t.lookup_fullname(name)
 }
 
 /// Key-spec flags derived from the command flags.

@@ -268,6 +268,24 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if srv.config.loglevel != old_loglevel {
         crate::logging::set_verbosity(srv.config.loglevel);
     }
+    for (name, _) in &pairs {
+        match crate::config::Config::canonical_name(name) {
+            Some("crash-log-enabled") => {
+                crate::crash::set_crash_log(srv.config.get_bool("crash-log-enabled"))
+            }
+            Some("use-exit-on-panic") => {
+                crate::crash::set_use_exit_on_panic(srv.config.get_bool("use-exit-on-panic"))
+            }
+            Some("watchdog-period") => {
+                let ms = srv
+                    .config
+                    .get("watchdog-period")
+                    .and_then(|v| v.parse().ok());
+                crate::crash::set_watchdog_period(ms.unwrap_or(0), srv.hz);
+            }
+            _ => {}
+        }
+    }
     if !srv.config.dynamic_hz {
         srv.hz = srv.config.hz;
     }

@@ -92,7 +92,7 @@ pub fn gen_info(srv: &mut Server, c: &Client, want: &[bool]) -> String {
             "modules" => s.push_str("# Modules\r\n"),
             "commandstats" => commandstats_section(srv, &mut s),
             "errorstats" => errorstats_section(srv, &mut s),
-            "latencystats" => s.push_str("# Latencystats\r\n"),
+            "latencystats" => latencystats_section(srv, &mut s),
             "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             _ => keyspace_section(srv, &mut s),
         }
@@ -507,8 +507,18 @@ fn stats_section(srv: &Server, c: &Client, s: &mut String) {
     field!(s, "total_writes_processed", "{}", st.io_writes);
     field!(s, "io_threaded_reads_processed", "0");
     field!(s, "io_threaded_writes_processed", "0");
-    field!(s, "reply_buffer_shrinks", "0");
-    field!(s, "reply_buffer_expands", "0");
+    field!(
+        s,
+        "reply_buffer_shrinks",
+        "{}",
+        srv.stats.reply_buffer_shrinks
+    );
+    field!(
+        s,
+        "reply_buffer_expands",
+        "{}",
+        srv.stats.reply_buffer_expands
+    );
 }
 
 /// A replication id for a server that never had a master: a stable
@@ -570,6 +580,45 @@ fn commandstats_section(srv: &Server, s: &mut String) {
             "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
             e.fullname, st.calls, st.usec, per, st.rejected, st.failed
         );
+    }
+}
+
+/// `latency_percentiles_usec_<cmd>:p50=1.003,p99=...` per command with a
+/// histogram (genRedisInfoStringLatencyStats).
+fn latencystats_section(srv: &Server, s: &mut String) {
+    s.push_str("# Latencystats\r\n");
+    if !srv.config.latency_tracking {
+        return;
+    }
+    let names: Vec<String> = srv
+        .config
+        .latency_percentiles
+        .iter()
+        .map(|&p| crate::config::percentile_name(p))
+        .collect();
+    for e in &srv.commands.entries {
+        let Some(h) = e.stats.latency.as_ref() else {
+            continue;
+        };
+        let _ = write!(s, "latency_percentiles_usec_{}:", e.fullname);
+        for (j, (&p, name)) in srv
+            .config
+            .latency_percentiles
+            .iter()
+            .zip(&names)
+            .enumerate()
+        {
+            if j > 0 {
+                s.push(',');
+            }
+            let _ = write!(
+                s,
+                "p{}={:.3}",
+                name,
+                h.value_at_percentile(p) as f64 / 1000.0
+            );
+        }
+        s.push_str("\r\n");
     }
 }
 

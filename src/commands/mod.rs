@@ -414,6 +414,18 @@ impl CommandTable {
         self.by_name.get(&lower[..name.len()]).copied()
     }
 
+    /// Looks a command up by its full name, "get" or "config|get"
+    /// (Redis's lookupCommandBySds); None for anything else.
+    pub fn lookup_fullname(&self, name: &[u8]) -> Option<usize> {
+        let mut parts = name.split(|&b| b == b'|');
+        let base = self.lookup(parts.next()?)?;
+        match (parts.next(), parts.next()) {
+            (None, _) => Some(base),
+            (Some(sub), None) if !self.entries[base].subs.is_empty() => self.lookup_sub(base, sub),
+            _ => None,
+        }
+    }
+
     /// Looks up a subcommand of container `idx`.
     pub fn lookup_sub(&self, idx: usize, sub: &[u8]) -> Option<usize> {
         self.entries[idx]
@@ -742,12 +754,21 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     let failed = srv.stats.total_error_replies > srv.stats.error_watermark
         || std::mem::take(&mut srv.stats.failed_without_stats);
     srv.stats.error_watermark = srv.stats.total_error_replies;
+    let track_latency = srv.config.latency_tracking && c.blocked.is_none();
     let entry = &mut srv.commands.entries[idx];
     // A blocked command re-executed when its key is ready is the same call.
     if !c.reexecuting {
         entry.stats.calls += 1;
     }
     entry.stats.usec += dur_us;
+    // A command that blocked is measured when it completes.
+    if track_latency {
+        entry
+            .stats
+            .latency
+            .get_or_insert_with(Default::default)
+            .record(dur_us.saturating_mul(1000));
+    }
     if failed {
         entry.stats.failed += 1;
     }
@@ -885,6 +906,9 @@ fn written_key_positions(name: &str) -> Option<WrittenKeys> {
         | "zdiffstore" | "zrangestore" | "pfmerge" | "geosearchstore" => WrittenKeys::At(1),
         "sort" | "georadius" | "georadiusbymember" => WrittenKeys::StoreOption,
         "migrate" => WrittenKeys::ByHandler,
+        // SMOVE src dst member: dst is signalled by SMOVE itself, only
+        // when the member was really added there.
+        "smove" => WrittenKeys::At(1),
         _ => return None,
     })
 }

@@ -79,6 +79,16 @@ static LATENCY_SUBS: &[CommandSpec] = &[
         latency_doctor,
     ),
     spec(
+        "graph",
+        3,
+        ADM,
+        NOKEYS,
+        G,
+        "2.8.13",
+        "Return a latency graph for the event.",
+        latency_graph,
+    ),
+    spec(
         "help",
         2,
         LOADING | STALE,
@@ -87,6 +97,16 @@ static LATENCY_SUBS: &[CommandSpec] = &[
         "2.8.13",
         "Returns helpful text about the different subcommands.",
         latency_help,
+    ),
+    spec(
+        "histogram",
+        -2,
+        ADM,
+        NOKEYS,
+        G,
+        "7.0.0",
+        "Return the cumulative distribution of latencies of a subset of commands or all.",
+        latency_histogram,
     ),
     spec(
         "history",
@@ -420,6 +440,68 @@ pub fn finish_shutdown(srv: &mut Server) -> i32 {
     0
 }
 
+/// Redis's restartServer (DEBUG RESTART / CRASH-AND-RECOVER): after
+/// `delay_ms`, replaces this process with the executable started with the
+/// same arguments. `graceful` first rewrites the config file (if any) and
+/// runs the shutdown sequence (saving when save points are set). Returns
+/// only when the restart could not be attempted; the cause is logged.
+pub fn restart_server(srv: &mut Server, graceful: bool, delay_ms: i64) {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(exe) = std::ffi::CString::new(srv.executable.as_bytes()) else {
+        return;
+    };
+    // SAFETY: access() on a valid C string.
+    if unsafe { libc::access(exe.as_ptr(), libc::X_OK) } == -1 {
+        warn!(
+            "Can't restart: this process has no permissions to execute {}",
+            srv.executable
+        );
+        return;
+    }
+    if graceful && srv.config.config_file.is_some() {
+        if let Err(e) = srv.config.rewrite() {
+            warn!("Can't restart: configuration rewrite process failed: {}", e);
+            return;
+        }
+    }
+    if graceful {
+        srv.shutdown = Some(ShutdownFlags {
+            now: true,
+            ..Default::default()
+        });
+        if finish_shutdown(srv) != 0 {
+            srv.shutdown = None;
+            warn!("Can't restart: error preparing for shutdown");
+            return;
+        }
+    }
+    let args: Vec<std::ffi::CString> = std::iter::once(exe.clone())
+        .chain(
+            std::env::args_os()
+                .skip(1)
+                .filter_map(|a| std::ffi::CString::new(a.as_bytes()).ok()),
+        )
+        .collect();
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    // SAFETY: closing every descriptor above stderr (listeners, clients,
+    // files) right before exec, as Redis does; `argv` is a NULL-terminated
+    // array of C strings that outlive the execv call.
+    unsafe {
+        let max = libc::sysconf(libc::_SC_OPEN_MAX).clamp(1024, 1 << 20) as i32;
+        for fd in 3..max {
+            if libc::fcntl(fd, libc::F_GETFD) != -1 {
+                libc::close(fd);
+            }
+        }
+        if delay_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(delay_ms as u64));
+        }
+        libc::execv(exe.as_ptr(), argv.as_ptr());
+        libc::_exit(1);
+    }
+}
+
 // ---- SLOWLOG ----------------------------------------------------------------
 
 const SLOWLOG_HELP: &[&str] = &[
@@ -507,6 +589,146 @@ const LATENCY_HELP: &[&str] = &[
 fn latency_help(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     reply_help(c, LATENCY_HELP);
     Ok(())
+}
+
+/// LATENCY HISTOGRAM [command ...]: per-command latency distributions
+/// (Redis's latencyAllCommandsFillCDF / latencySpecificCommandsFillCDF).
+/// Without names, every command (and subcommand) with data; a named
+/// container brings its subcommands along; unknown names are skipped.
+fn latency_histogram(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let t = &srv.commands;
+    let has = |i: usize| t.entries[i].stats.latency.is_some();
+    let mut picked = Vec::new();
+    if a.len() == 2 {
+        picked.extend((0..t.entries.len()).filter(|&i| has(i)));
+    } else {
+        for j in 2..a.len() {
+            let Some(i) = t.lookup_fullname(a.get(j)) else {
+                continue;
+            };
+            if has(i) {
+                picked.push(i);
+            }
+            picked.extend(
+                t.entries[i]
+                    .subs
+                    .iter()
+                    .map(|&(_, s)| s)
+                    .filter(|&s| has(s)),
+            );
+        }
+    }
+    c.out.map(picked.len());
+    for i in picked {
+        let e = &t.entries[i];
+        let Some(h) = e.stats.latency.as_ref() else {
+            continue;
+        };
+        c.out.bulk(e.fullname.as_bytes());
+        c.out.map(2);
+        c.out.bulk(b"calls");
+        c.out.int(h.total() as i64);
+        c.out.bulk(b"histogram_usec");
+        let cdf = h.cdf_usec();
+        c.out.map(cdf.len());
+        for (usec, count) in cdf {
+            c.out.int(usec as i64);
+            c.out.int(count as i64);
+        }
+    }
+    Ok(())
+}
+
+/// LATENCY GRAPH event: an ASCII sparkline of the event's samples, four
+/// rows high, labelled with how long ago each was taken
+/// (latencyCommandGenSparkeline + sparklineRender with SPARKLINE_FILL).
+fn latency_graph(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let ev = a.get(2);
+    let Some((name, s)) = srv.latency.iter().find(|(k, _)| k.as_bytes() == ev) else {
+        return Err(error::custom(format!(
+            "ERR No samples available for event '{}'",
+            String::from_utf8_lossy(ev)
+        )));
+    };
+    let now = clock::wall_ms() / 1000;
+    let samples: Vec<(f64, String)> = s
+        .samples
+        .iter()
+        .map(|&(t, ms)| {
+            let e = now - t;
+            let label = match e {
+                _ if e < 60 => format!("{}s", e),
+                _ if e < 3600 => format!("{}m", e / 60),
+                _ if e < 86400 => format!("{}h", e / 3600),
+                _ => format!("{}d", e / 86400),
+            };
+            (ms as f64, label)
+        })
+        .collect();
+    let (lo, hi) = samples
+        .iter()
+        .fold((f64::MAX, 0f64), |(lo, hi), &(v, _)| (lo.min(v), hi.max(v)));
+    let lo = if samples.is_empty() { 0.0 } else { lo };
+    let mut g = format!(
+        "{} - high {} ms, low {} ms (all time high {} ms)\n{}\n",
+        name,
+        hi as u64,
+        lo as u64,
+        s.max,
+        "-".repeat(80)
+    );
+    for (j, chunk) in samples.chunks(80).enumerate() {
+        if j > 0 {
+            g.push('\n');
+        }
+        sparkline_range(&mut g, chunk, lo, hi, 4);
+    }
+    c.out.verbatim(g.as_bytes(), "txt");
+    Ok(())
+}
+
+/// sparklineRenderRange with SPARKLINE_FILL: `rows` rows of "_o#|" art,
+/// then the labels written vertically, one row per character.
+fn sparkline_range(out: &mut String, samples: &[(f64, String)], min: f64, max: f64, rows: i64) {
+    const FILL: &[u8] = b"_o#";
+    let charset_len = FILL.len() as i64;
+    let relmax = if max - min == 0.0 { 1.0 } else { max - min };
+    let steps = charset_len * rows;
+    let mut row = 0i64;
+    loop {
+        let mut line = vec![b' '; samples.len()];
+        let mut more = false;
+        for (j, (v, label)) in samples.iter().enumerate() {
+            let step = ((((v - min) * steps as f64) as i64) as f64 / relmax) as i64;
+            let step = step.clamp(0, steps - 1);
+            if row < rows {
+                more = true;
+                let idx = step - (rows - row - 1) * charset_len;
+                if (0..charset_len).contains(&idx) {
+                    line[j] = FILL[idx as usize];
+                } else if idx >= charset_len {
+                    line[j] = b'|';
+                }
+            } else {
+                // One blank row between the graph and the labels.
+                if row - rows < 1 {
+                    more = true;
+                    break;
+                }
+                let k = (row - rows - 1) as usize;
+                if let Some(&ch) = label.as_bytes().get(k) {
+                    more = true;
+                    line[j] = ch;
+                }
+            }
+        }
+        if !more {
+            break;
+        }
+        row += 1;
+        out.push_str(&String::from_utf8_lossy(&line));
+        out.push('\n');
+    }
 }
 
 /// Event names in a stable order (Redis walks its dict in hash order).
@@ -647,6 +869,19 @@ fn latency_report(srv: &Server, now_s: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The graph Redis 7.0.15 drew for command samples 50, 100, 200 ms
+    /// taken 4, 3 and 2 seconds earlier.
+    #[test]
+    fn sparkline_as_redis() {
+        let samples: Vec<(f64, String)> = [(50.0, "4s"), (100.0, "3s"), (200.0, "2s")]
+            .iter()
+            .map(|&(v, l)| (v, l.to_string()))
+            .collect();
+        let mut out = String::new();
+        sparkline_range(&mut out, &samples, 50.0, 200.0, 4);
+        assert_eq!(out, "  #\n  |\n o|\n_||\n   \n432\nsss\n");
+    }
 
     #[test]
     fn db_index_is_a_c_int() {

@@ -370,7 +370,11 @@ fn srandmember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     let db = &mut srv.dbs[c.db];
     let rng = &mut srv.rng;
-    match read_set(db, a.get(1))?.and_then(|s| s.random(rng)) {
+    let set = read_set(db, a.get(1))?.map(|s| {
+        s.rehash_for_random(1);
+        &*s
+    });
+    match set.and_then(|s| s.random(rng)) {
         Some(m) => reply_member(c, m),
         None => c.out.null(),
     }
@@ -394,6 +398,10 @@ fn srandmember_with_count(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResu
         return Ok(());
     }
     let size = s.len();
+    // Redis's sampling rehashes as it goes; do that work up front, as
+    // much as the picks below would (bounded by the table size).
+    s.rehash_for_random(count.min(size as u64) as usize);
+    let s = &*s;
     // CASE 1: negative count (repeats allowed) or a single member.
     if !uniq || count == 1 {
         c.out.array(count as usize);
@@ -496,6 +504,8 @@ fn smove(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     };
     if added {
         srv.dirty += 1;
+        let db = c.db;
+        srv.signal_modified_key(Some(&mut *c), db, dst);
         notify::event(srv, c, notify::SET, "sadd", dst);
     }
     c.out.int(1);

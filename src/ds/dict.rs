@@ -158,8 +158,8 @@ pub enum ResizePolicy {
     /// A fork child is alive: expand only past load factor
     /// [`DICT_FORCE_RESIZE_RATIO`], never shrink.
     Avoid = 1,
-    /// Never expand (besides the first allocation) nor shrink.
-    /// Rehashes already in progress still advance.
+    /// Never expand (besides the first allocation) nor shrink, and
+    /// rehashes in progress do not advance (a forked child).
     Forbid = 2,
 }
 
@@ -607,7 +607,7 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
             }
         }
         if self.is_rehashing() && self.ht[0].used == 0 {
-            self.rehash_steps(0); // just completes the rehash
+            self.rehash_unchecked(0); // just completes the rehash
         }
     }
 
@@ -692,8 +692,29 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     }
 
     /// `dictRehash`: migrate up to `n` buckets, visiting at most `n * 10`
-    /// empty ones. Returns true if there is more to do.
+    /// empty ones. Returns true if there is more to do. Like Redis 7.0, does
+    /// nothing (and returns false) under `Forbid`, and under `Avoid` unless
+    /// the two tables' sizes differ by [`DICT_FORCE_RESIZE_RATIO`] or more.
     pub fn rehash_steps(&mut self, n: usize) -> bool {
+        if !self.is_rehashing() {
+            return false;
+        }
+        let (s0, s1) = (self.ht[0].size().max(1), self.ht[1].size().max(1));
+        match resize_policy() {
+            ResizePolicy::Enable => {}
+            ResizePolicy::Forbid => return false,
+            ResizePolicy::Avoid => {
+                let ratio = if s1 > s0 { s1 / s0 } else { s0 / s1 };
+                if ratio < DICT_FORCE_RESIZE_RATIO {
+                    return false;
+                }
+            }
+        }
+        self.rehash_unchecked(n)
+    }
+
+    /// The body of [`Dict::rehash_steps`], whatever the resize policy.
+    fn rehash_unchecked(&mut self, n: usize) -> bool {
         if !self.is_rehashing() {
             return false;
         }
@@ -906,12 +927,16 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     }
 
     /// Redis `dictGetSomeKeys` core: walk from a random position over both
-    /// tables, handing out up to `count` entries (at most `count*10` steps).
+    /// tables (at most `count*10` steps), collecting up to `count` entries.
+    /// The chains of the buckets visited are read to their end with
+    /// reservoir sampling, as Redis 7.0 does, so the tail of a long chain
+    /// can be picked too: `f(slot, key, value)` stores into `slot < count`
+    /// (possibly replacing an earlier pick). Returns how many slots hold one.
     fn sample_some<'a, R: Rng + ?Sized>(
         &'a self,
         rng: &mut R,
         count: usize,
-        mut f: impl FnMut(&'a K, &'a V),
+        mut f: impl FnMut(usize, &'a K, &'a V),
     ) -> usize {
         let count = count.min(self.len());
         if count == 0 {
@@ -953,12 +978,19 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
                         emptylen = 0;
                         let mut cur = Some(head);
                         while let Some(e) = cur {
-                            f(&e.key, &e.val);
-                            stored += 1;
-                            if stored == count {
-                                return stored;
+                            if stored < count {
+                                f(stored, &e.key, &e.val);
+                            } else {
+                                let r = (rng.gen::<u64>() % (stored as u64 + 1)) as usize;
+                                if r < count {
+                                    f(r, &e.key, &e.val);
+                                }
                             }
+                            stored += 1;
                             cur = e.next.as_deref();
+                        }
+                        if stored >= count {
+                            return count;
                         }
                     }
                 }
@@ -976,7 +1008,27 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
         count: usize,
         out: &mut Vec<(&'a K, &'a V)>,
     ) -> usize {
-        self.sample_some(rng, count, |k, v| out.push((k, v)))
+        let base = out.len();
+        self.sample_some(rng, count, |slot, k, v| match out.get_mut(base + slot) {
+            Some(e) => *e = (k, v),
+            None => out.push((k, v)),
+        })
+    }
+
+    /// The incremental rehashing Redis's random sampling does as a side
+    /// effect (`dictGetSomeKeys` / `dictGetFairRandomKey` take one rehash
+    /// step per wanted entry, up to the table size), for `picks` fair random
+    /// picks: callers holding `&self` across several picks run this first.
+    pub fn rehash_for_random(&mut self, picks: usize) {
+        let steps = picks
+            .saturating_mul(GETFAIR_NUM_ENTRIES.min(self.len()))
+            .min(self.len());
+        for _ in 0..steps {
+            if !self.is_rehashing() {
+                break;
+            }
+            self.rehash_steps(1);
+        }
     }
 
     /// Redis `dictGetFairRandomKey`: sample 15 entries with
@@ -984,11 +1036,9 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     /// [`Dict::random_entry`]. Fairer on tables with uneven chains.
     pub fn fair_random_entry<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(&K, &V)> {
         let mut buf: [Option<(&K, &V)>; GETFAIR_NUM_ENTRIES] = [None; GETFAIR_NUM_ENTRIES];
-        let mut n = 0usize;
-        self.sample_some(rng, GETFAIR_NUM_ENTRIES, |k, v| {
-            if let Some(slot) = buf.get_mut(n) {
-                *slot = Some((k, v));
-                n += 1;
+        let n = self.sample_some(rng, GETFAIR_NUM_ENTRIES, |slot, k, v| {
+            if let Some(e) = buf.get_mut(slot) {
+                *e = Some((k, v));
             }
         });
         if n == 0 {

@@ -749,3 +749,77 @@ proptest! {
         check_invariants(&d);
     }
 }
+
+#[test]
+fn rehash_follows_the_resize_policy() {
+    let _g = policy_lock();
+    let mut d: Dict<Vec<u8>, usize> = Dict::new();
+    for i in 0..4 {
+        d.insert(k(i), i);
+    }
+    // The 5th add starts 4 -> 8: a ratio under dict_force_resize_ratio.
+    d.insert(k(4), 4);
+    assert!(d.is_rehashing());
+    set_resize_policy(ResizePolicy::Avoid);
+    let idx = d.rehash_idx;
+    assert!(!d.rehash_steps(10));
+    assert_eq!(d.rehash_idx, idx, "no rehashing while a child avoids it");
+    set_resize_policy(ResizePolicy::Forbid);
+    assert!(!d.rehash_steps(10));
+    assert!(d.is_rehashing());
+    set_resize_policy(ResizePolicy::Enable);
+    finish(&mut d);
+    assert!(!d.is_rehashing());
+
+    // Shrinking 1024 -> 8 (ratio 128) proceeds even under Avoid.
+    for i in 5..1000 {
+        d.insert(k(i), i);
+    }
+    finish(&mut d);
+    for i in 5..1000 {
+        d.remove(&k(i));
+    }
+    finish(&mut d);
+    assert!(d.shrink_to_fit());
+    set_resize_policy(ResizePolicy::Avoid);
+    while d.rehash_steps(1) {}
+    assert!(!d.is_rehashing());
+    assert_eq!(d.bucket_count(), 8);
+    check_invariants(&d);
+}
+
+#[test]
+fn fair_random_reaches_the_tail_of_long_chains() {
+    let _g = policy_lock();
+    // Under Forbid the table stays at 4 buckets: chains of ~50 entries.
+    set_resize_policy(ResizePolicy::Forbid);
+    let mut d: Dict<Vec<u8>, usize> = Dict::new();
+    for i in 0..200 {
+        d.insert(k(i), i);
+    }
+    set_resize_policy(ResizePolicy::Enable);
+    assert_eq!(d.bucket_count(), 4);
+    let mut rng = SmallRng::seed_from_u64(7);
+    let mut seen = HashSet::new();
+    for _ in 0..20_000 {
+        seen.insert(*d.fair_random_entry(&mut rng).unwrap().1);
+    }
+    // Without reservoir sampling only the first 15 of each chain show up.
+    assert_eq!(seen.len(), 200);
+    let mut out = Vec::new();
+    assert_eq!(d.some_entries(&mut rng, 15, &mut out), 15);
+    let distinct: HashSet<usize> = out.iter().map(|e| *e.1).collect();
+    assert_eq!(distinct.len(), 15);
+}
+
+#[test]
+fn random_picks_advance_rehashing() {
+    let _g = policy_lock();
+    let mut d: Dict<Vec<u8>, usize> = Dict::new();
+    for i in 0..5 {
+        d.insert(k(i), i);
+    }
+    assert!(d.is_rehashing());
+    d.rehash_for_random(1);
+    assert!(!d.is_rehashing());
+}

@@ -4,6 +4,7 @@
 pub mod bitops;
 pub mod dict;
 pub mod geohash;
+pub mod hdr;
 pub mod hyperloglog;
 pub mod intset;
 pub mod listpack;

@@ -124,6 +124,8 @@ pub struct Aof {
     pub last_cow_size: u64,
     /// Pid of the rewrite child (names its temp file).
     child_pid: i32,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write.
+    pub flush_sleep_us: u64,
     cur_timestamp: i64,
     last_write_error_log: i64,
     limit_next_delay: i64,
@@ -162,6 +164,7 @@ impl Aof {
             delayed_fsync: 0,
             last_cow_size: 0,
             child_pid: -1,
+            flush_sleep_us: 0,
             cur_timestamp: 0,
             last_write_error_log: 0,
             limit_next_delay: 0,
@@ -324,6 +327,9 @@ pub fn flush(srv: &mut Server, force: bool) {
         }
         srv.aof.delayed_fsync += 1;
         info!("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
+    }
+    if srv.aof.flush_sleep_us > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(srv.aof.flush_sleep_us));
     }
     let start = std::time::Instant::now();
     let a = &mut srv.aof;

@@ -83,6 +83,9 @@ where
         }
         crate::logging::enter_child();
         let _ = crate::oom::apply(&srv.config, crate::oom::Class::BgChild);
+        // Redis's updateDictResizePolicy in a fork child: tables stay as
+        // they are, so copy-on-write pages are not touched.
+        crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Forbid);
         die_with_parent(parent);
         close_inherited_sockets();
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(srv)));
@@ -105,6 +108,9 @@ where
         kind,
         start_ms: crate::clock::wall_ms(),
     });
+    // While a child shares our pages, hash tables grow only when badly
+    // overloaded and do not shrink (updateDictResizePolicy).
+    crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Avoid);
     Ok(pid)
 }
 
@@ -180,6 +186,7 @@ pub fn reap(srv: &mut Server) -> Option<(ChildKind, bool)> {
     }
     let kind = info.kind;
     srv.child = None;
+    crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Enable);
     if r < 0 {
         warn!(
             "waitpid() returned an error: {}",
@@ -202,6 +209,7 @@ pub fn reap(srv: &mut Server) -> Option<(ChildKind, bool)> {
 /// waits for it.
 pub fn kill(srv: &mut Server) {
     if let Some(info) = srv.child.take() {
+        crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Enable);
         let mut status = 0;
         // SAFETY: signalling and reaping our own child.
         unsafe {

@@ -213,6 +213,15 @@ pub fn feed_raw(srv: &mut Server, data: &[u8]) {
     master::feed_replicas(srv, data);
 }
 
+/// DEBUG CHANGE-REPL-ID: a new replication id, and no previous one
+/// (changeReplicationId + clearReplicationId2).
+pub fn change_replication_id(srv: &mut Server) {
+    let r = &mut srv.repl;
+    r.replid = random_replid();
+    r.replid2 = "0".repeat(40);
+    r.second_offset = -1;
+}
+
 /// Creates the backlog if there is none (first replica), with a fresh
 /// replication id, and turns propagation to replicas on.
 pub fn create_backlog(srv: &mut Server) {

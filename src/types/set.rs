@@ -338,6 +338,14 @@ impl SetValue {
         }
     }
 
+    /// Advances a hash table's incremental rehash as `picks` calls of
+    /// [`SetValue::random`] would in Redis (its random sampling rehashes).
+    pub fn rehash_for_random(&mut self, picks: usize) {
+        if let SetValue::Hash(d) = self {
+            d.rehash_for_random(picks);
+        }
+    }
+
     /// Removes and returns a random member (SPOP).
     pub fn pop_random<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Option<Popped> {
         match self {
@@ -347,6 +355,7 @@ impl SetValue {
                 Some(Popped::Int(v))
             }
             SetValue::Hash(d) => {
+                d.rehash_for_random(1);
                 let key: Vec<u8> = d.fair_random_entry(rng)?.0.as_bytes().to_vec();
                 let (k, _) = d.remove(&key)?;
                 if d.needs_shrink() {
