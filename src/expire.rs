@@ -18,6 +18,10 @@ const ACCEPTABLE_STALE: u64 = 10;
 const DBS_PER_CALL: usize = 16;
 
 pub fn active_expire_cycle(srv: &mut Server, _kind: CycleKind) {
+    // No key expires while clients are paused.
+    if srv.pause_active() {
+        return;
+    }
     let effort = srv.config.active_expire_effort.saturating_sub(1) as u64;
     let keys_per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * effort;
     let slow_perc = SLOW_TIME_PERC + 2 * effort;

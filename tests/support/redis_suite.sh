@@ -27,7 +27,10 @@
 # (apt), a release build (cargo build --release). Environment: WORK (default
 # /tmp/ferrokv-redis-suite), PORT (external mode, default 7600), BIN,
 # UNIT_TIMEOUT (seconds per unit, default 1500), TEST_TIMEOUT (the harness's
-# per-test --timeout, default 600).
+# per-test --timeout, default 600), BASEPORT (the harness's --baseport: its
+# own port is just below it, the servers it starts above; set it when several
+# runs share a machine, since the harness's free-port check cannot see a port
+# another run bound on 127.0.0.1 only).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${FERROKV_BIN:-${BIN:-$ROOT/target/release/ferrokv-server}}
@@ -35,6 +38,8 @@ WORK=${WORK:-/tmp/ferrokv-redis-suite}
 PORT=${PORT:-7600}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-1500}
 TEST_TIMEOUT=${TEST_TIMEOUT:-600}
+BASEPORT_ARGS=()
+[ -n "${BASEPORT:-}" ] && BASEPORT_ARGS=(--baseport "$BASEPORT" --portcount 2000)
 REF=$ROOT/tests/support/redis_suite_ref.tsv
 mode=both
 server=ferrokv
@@ -105,12 +110,16 @@ summarize() {
     plain=$(sed 's/\x1b\[[0-9;]*m//g' "$1")
     ok=$(grep -c '^\[ok\]' <<<"$plain")
     err=$(grep -c '^\[err\]' <<<"$plain")
-    if grep -q -e 'All tests passed without errors' -e 'The following tests failed' <<<"$plain"; then
+    # A timeout or exception ends the unit even though the harness still
+    # prints "The following tests failed" after it.
+    stop=$(grep -m1 -E '^\[(exception|TIMEOUT)\]|^\*\*\* \[TIMEOUT\]|couldn.t|No PID detected' <<<"$plain" |
+        cut -c1-90 | tr '\t' ' ')
+    if [ -n "$stop" ]; then
+        stop="STOPPED $stop"
+    elif grep -q -e 'All tests passed without errors' -e 'The following tests failed' <<<"$plain"; then
         stop=done
     else
-        stop=$(grep -m1 -E '^\[(exception|TIMEOUT)\]|^\*\*\* \[TIMEOUT\]|couldn.t|No PID detected' <<<"$plain" |
-            cut -c1-90 | tr '\t' ' ')
-        stop="STOPPED ${stop:-(unit timeout $UNIT_TIMEOUT s)}"
+        stop="STOPPED (unit timeout $UNIT_TIMEOUT s)"
     fi
     printf '%s\t%s\t%s\n' "$ok" "$err" "$stop"
 }
@@ -143,11 +152,12 @@ run_mode() {
                 sleep 0.1
             done
             (cd "$TREE" && timeout "$UNIT_TIMEOUT" tclsh tests/test_helper.tcl \
-                --host 127.0.0.1 --port "$PORT" --clients 1 --timeout "$TEST_TIMEOUT" \
+                --host 127.0.0.1 --port "$PORT" --clients 1 --timeout "$TEST_TIMEOUT" "${BASEPORT_ARGS[@]}" \
                 --single "$u") >"$log" 2>&1
         else
             (cd "$TREE" && timeout "$UNIT_TIMEOUT" tclsh tests/test_helper.tcl \
-                --clients 1 --timeout "$TEST_TIMEOUT" --single "$u") >"$log" 2>&1
+                --clients 1 --timeout "$TEST_TIMEOUT" "${BASEPORT_ARGS[@]}" \
+                --single "$u") >"$log" 2>&1
             # A harness killed by the unit timeout leaves its servers.
             for p in $(pgrep -f '^src/redis-server '); do
                 [ "$(readlink /proc/"$p"/cwd 2>/dev/null)" = "$TREE" ] && kill -9 "$p"
