@@ -9,6 +9,13 @@
 //! client in order until the key runs dry. Deadlines are kept in an ordered
 //! set checked every loop iteration. While blocked, a client's further input
 //! stays queued, as in Redis.
+//!
+//! Besides the commands' own signals, the keyspace logs what Redis's db.c
+//! signals (`Db::ready_log`: keys added, streams deleted or overwritten)
+//! while a db has blocked clients; `serve_ready_keys` drains it first. A
+//! blocked XREADGROUP whose stream is gone (deleted, overwritten with
+//! another type, flushed, swapped away) is unblocked with an error, as
+//! Redis's unblockDeletedStreamReadgroupClients does.
 
 use crate::client::Client;
 use crate::clock;
@@ -79,6 +86,7 @@ pub fn block_on_keys(
         srv.block_deadlines.insert((deadline_ms, c.token));
     }
     srv.blocked_clients += 1;
+    srv.dbs[c.db].waiters += 1;
     c.blocked = Some(Box::new(BlockedState {
         db: c.db,
         keys: owned,
@@ -127,37 +135,124 @@ pub fn unblock(srv: &mut Server, c: &mut Client) -> Option<Box<BlockedState>> {
         srv.block_deadlines.remove(&(st.deadline_ms, c.token));
     }
     srv.blocked_clients -= 1;
+    if let Some(db) = srv.dbs.get_mut(st.db) {
+        db.waiters = db.waiters.saturating_sub(1);
+        if db.waiters == 0 {
+            db.ready_log.clear();
+        }
+    }
     Some(st)
+}
+
+/// Moves what the keyspace logged (`Db::ready_log`) into `ready_keys`.
+fn collect_db_signals(srv: &mut Server) {
+    for db in 0..srv.dbs.len() {
+        if srv.dbs[db].ready_log.is_empty() {
+            continue;
+        }
+        let log = std::mem::take(&mut srv.dbs[db].ready_log);
+        for key in log {
+            signal_key_ready(srv, db, &key);
+        }
+    }
+}
+
+/// True when the keyspace has logged keys to signal (cheap: one test per
+/// db, made only while some client is blocked on keys).
+pub fn has_pending_signals(srv: &Server) -> bool {
+    !srv.ready_keys.is_empty()
+        || (!srv.blocking_keys.is_empty() && srv.dbs.iter().any(|d| !d.ready_log.is_empty()))
+}
+
+/// scanDatabaseForDeletedStreams: before db `emptied` loses its keyspace
+/// (FLUSHDB/FLUSHALL, SWAPDB, a full resync), signals every key a client
+/// waits on that holds a stream now and will not hold one afterwards
+/// (`replaced_with`: the db whose keyspace takes its place, if any).
+pub fn signal_deleted_streams(srv: &mut Server, emptied: usize, replaced_with: Option<usize>) {
+    if srv.blocking_keys.is_empty() {
+        return;
+    }
+    let waiting: Vec<Vec<u8>> = srv
+        .blocking_keys
+        .keys()
+        .filter(|(db, _)| *db == emptied)
+        .map(|(_, k)| k.clone())
+        .collect();
+    for key in waiting {
+        let is_stream = |srv: &Server, db: usize| {
+            srv.dbs[db]
+                .dict
+                .get(key.as_slice())
+                .is_some_and(|o| o.value.obj_type() == ObjType::Stream)
+        };
+        if is_stream(srv, emptied) && !replaced_with.is_some_and(|r| is_stream(srv, r)) {
+            signal_key_ready(srv, emptied, &key);
+        }
+    }
+}
+
+/// Is this blocked command an XREADGROUP (which a vanished stream key
+/// unblocks with an error)?
+fn is_xreadgroup(argv: &[Vec<u8>]) -> bool {
+    argv.first()
+        .is_some_and(|n| n.eq_ignore_ascii_case(b"xreadgroup"))
 }
 
 /// Re-executes the blocked commands of clients waiting on ready keys.
 /// Returns the tokens of clients that got a reply (to flush and resume).
 pub fn serve_ready_keys(srv: &mut Server) -> Vec<usize> {
     let mut served = Vec::new();
-    while !srv.ready_keys.is_empty() {
+    loop {
+        collect_db_signals(srv);
+        if srv.ready_keys.is_empty() {
+            break;
+        }
         let ready = std::mem::take(&mut srv.ready_keys);
         for (db, key) in ready {
             let waiting: Vec<usize> = match srv.blocking_keys.get(&(db, key.clone())) {
                 Some(q) => q.iter().copied().collect(),
                 None => continue,
             };
-            for t in waiting {
-                // Stop once the key is gone: the rest keep their place.
-                let Some(ty) = srv.dbs[db].lookup_notouch(&key).map(|o| o.value.obj_type()) else {
-                    break;
-                };
-                // A key that now holds another type (LPUSH, DEL, SET in one
-                // transaction) serves nobody waiting for a list, as Redis's
-                // handleClientsBlockedOnKeys checks the type first.
-                let waits_for = srv
+            let mut xreadgroup_waiting: Option<bool> = None;
+            for &t in &waiting {
+                let ty = srv.dbs[db].lookup_notouch(&key).map(|o| o.value.obj_type());
+                let (waits_for, xreadgroup) = srv
                     .clients
                     .get(t)
                     .and_then(|s| s.as_deref())
                     .and_then(|c| c.blocked.as_ref())
-                    .and_then(|st| st.argv.first())
-                    .and_then(|name| awaited_type(name));
-                if waits_for.is_some_and(|want| want != ty) {
-                    continue;
+                    .map_or((None, false), |st| {
+                        (
+                            st.argv.first().and_then(|name| awaited_type(name)),
+                            is_xreadgroup(&st.argv),
+                        )
+                    });
+                match ty {
+                    // A blocked XREADGROUP whose stream is gone is answered
+                    // (its re-execution replies the UNBLOCKED error).
+                    _ if xreadgroup => {}
+                    // Once the key is gone the rest keep their place, unless
+                    // an XREADGROUP further on is to be answered.
+                    None => {
+                        let xrg = *xreadgroup_waiting.get_or_insert_with(|| {
+                            waiting.iter().any(|&w| {
+                                srv.clients
+                                    .get(w)
+                                    .and_then(|s| s.as_deref())
+                                    .and_then(|c| c.blocked.as_ref())
+                                    .is_some_and(|st| is_xreadgroup(&st.argv))
+                            })
+                        });
+                        if !xrg {
+                            break;
+                        }
+                        continue;
+                    }
+                    // A key that now holds another type (LPUSH, DEL, SET in
+                    // one transaction) serves nobody waiting for a list, as
+                    // Redis's handleClientsBlockedOnKeys checks the type.
+                    Some(ty) if waits_for.is_some_and(|want| want != ty) => continue,
+                    Some(_) => {}
                 }
                 let Some(mut c) = srv.clients.get_mut(t).and_then(|s| s.take()) else {
                     continue;

@@ -180,6 +180,12 @@ pub struct Client {
     pub blocked: Option<Box<crate::blocking::BlockedState>>,
     /// Blocking commands must not block (MULTI/EXEC, scripts).
     pub deny_blocking: bool,
+    /// Its next command is held by CLIENT PAUSE (Redis's BLOCKED_POSTPONE:
+    /// counted in blocked_clients and flagged `b` in CLIENT LIST).
+    pub paused: bool,
+    /// Set by `commands::execute` when CLIENT PAUSE held the command just
+    /// given (nothing ran, nothing was replied): the caller queues it again.
+    pub held_by_pause: bool,
     /// The blocked command is being re-executed (not a new call).
     pub reexecuting: bool,
     /// While re-executing: the deadline the command first blocked with.
@@ -296,6 +302,8 @@ impl Client {
             total_net_out: 0,
             blocked: None,
             deny_blocking: false,
+            paused: false,
+            held_by_pause: false,
             reexecuting: false,
             block_deadline_override: None,
             multi: None,

@@ -47,6 +47,16 @@ pub fn set_loading(on: bool) {
     LOADING.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// While CLIENT PAUSE lasts (until this unix ms; 0 = no pause), expired
+/// keys read as missing but are not deleted (expireIfNeeded's
+/// checkClientPauseTimeoutAndReturnIfPaused).
+static PAUSE_UNTIL: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Records the end of a CLIENT PAUSE (0 = none).
+pub fn set_pause_until(ms: i64) {
+    PAUSE_UNTIL.store(ms, std::sync::atomic::Ordering::Relaxed);
+}
+
 pub struct Db {
     pub id: usize,
     pub dict: Dict<Sds, Obj>,
@@ -69,6 +79,13 @@ pub struct Db {
     pub event_mask: u32,
     /// How many entries of `events` `propagate::queue_expired` has seen.
     pub events_propagated: usize,
+    /// Clients blocked on keys of this db (kept by the blocking module).
+    /// While nonzero, `ready_log` records what Redis signals from db.c:
+    /// every key added (dbAdd) and every stream deleted or overwritten
+    /// (dbGenericDelete / dbOverwrite, for blocked XREADGROUP).
+    pub waiters: usize,
+    /// Keys to signal as ready, drained by `blocking::serve_ready_keys`.
+    pub ready_log: Vec<Sds>,
 }
 
 impl Db {
@@ -85,6 +102,25 @@ impl Db {
             events: Vec::new(),
             event_mask: 0,
             events_propagated: 0,
+            waiters: 0,
+            ready_log: Vec::new(),
+        }
+    }
+
+    /// Records a key Redis would signal as ready (see `waiters`).
+    #[inline]
+    fn log_ready(&mut self, key: &[u8]) {
+        if self.waiters > 0 {
+            self.ready_log.push(Sds::new(key));
+        }
+    }
+
+    /// Records a stream about to leave the keyspace (deleted, expired or
+    /// overwritten), which unblocks XREADGROUP clients waiting on it.
+    #[inline]
+    fn log_if_stream(&mut self, key: &[u8], old: &Obj) {
+        if self.waiters > 0 && old.value.obj_type() == ObjType::Stream {
+            self.ready_log.push(Sds::new(key));
         }
     }
 
@@ -138,8 +174,13 @@ impl Db {
                     EXPIRE_REPORT_ONLY => return true,
                     _ => {}
                 }
-                if let Some((k, _)) = self.dict.remove(key) {
+                let paused = PAUSE_UNTIL.load(std::sync::atomic::Ordering::Relaxed);
+                if paused != 0 && clock::wall_ms() < paused {
+                    return true;
+                }
+                if let Some((k, old)) = self.dict.remove(key) {
                     self.expires.remove(key);
+                    self.log_if_stream(key, &old);
                     self.events.push((KeyEvent::Expired, k));
                 }
                 self.stat_expired += 1;
@@ -245,6 +286,7 @@ impl Db {
         let (slot, inserted) =
             self.dict
                 .get_or_insert_with(key, || Sds::new(key), || Obj::new(Value::Int(0), lru));
+        let signal = self.waiters > 0 && (inserted || slot.value.obj_type() == ObjType::Stream);
         if let Some(v) = value.take() {
             slot.value = v;
             // dbOverwrite keeps an LFU counter; an LRU stamp restarts.
@@ -257,6 +299,9 @@ impl Db {
         } else if !keep_ttl && !self.expires.is_empty() {
             self.expires.remove(key);
         }
+        if signal {
+            self.ready_log.push(Sds::new(key));
+        }
     }
 
     /// dbAdd(): the caller knows the key is absent.
@@ -266,6 +311,7 @@ impl Db {
             Obj::new(value, crate::evict::initial_stamp()),
         );
         self.log_new(key);
+        self.log_ready(key);
     }
 
     /// The object at `key` for writing, created by `make` when missing
@@ -279,16 +325,22 @@ impl Db {
         if !inserted {
             crate::evict::touch(o);
         }
-        if inserted && self.event_mask & notify::NEW != 0 {
-            self.events.push((KeyEvent::New, Sds::new(key)));
+        if inserted {
+            if self.event_mask & notify::NEW != 0 {
+                self.events.push((KeyEvent::New, Sds::new(key)));
+            }
+            if self.waiters > 0 {
+                self.ready_log.push(Sds::new(key));
+            }
         }
         o
     }
 
     /// Removes a key because it expired (active expiry), logging it.
     pub fn delete_expired(&mut self, key: &[u8]) {
-        if let Some((k, _)) = self.dict.remove(key) {
+        if let Some((k, old)) = self.dict.remove(key) {
             self.expires.remove(key);
+            self.log_if_stream(key, &old);
             self.events.push((KeyEvent::Expired, k));
         }
     }
@@ -299,6 +351,7 @@ impl Db {
         if !self.expires.is_empty() {
             self.expires.remove(key);
         }
+        self.log_if_stream(key, &obj);
         Some(obj)
     }
 
@@ -326,6 +379,14 @@ impl Db {
     /// FLUSHDB: drops every key; returns how many there were.
     pub fn flush(&mut self) -> usize {
         let n = self.dict.len();
+        // Streams leave too (emptyDbStructure's scanDatabaseForDeletedStreams).
+        if self.waiters > 0 {
+            for (k, o) in self.dict.iter() {
+                if o.value.obj_type() == ObjType::Stream {
+                    self.ready_log.push(k.clone());
+                }
+            }
+        }
         self.dict = Dict::new();
         self.expires = Dict::new();
         self.expires_cursor = 0;

@@ -662,6 +662,7 @@ pub const XCLAIM_TIME: &str = "ERR Invalid TIME option argument for XCLAIM";
 pub const XCLAIM_RETRYCOUNT: &str = "ERR Invalid RETRYCOUNT option argument for XCLAIM";
 pub const XAUTOCLAIM_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XAUTOCLAIM";
 pub const XAUTOCLAIM_COUNT: &str = "ERR COUNT must be > 0";
+pub const UNBLOCKED_STREAM_GONE: &str = "UNBLOCKED the stream key no longer exists";
 pub const NOGROUP_BLOCKED_GONE: &str =
     "NOGROUP the consumer group this client was blocked on no longer exists";
 

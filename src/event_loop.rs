@@ -404,6 +404,12 @@ pub fn run(mut srv: Server, listeners: Vec<Listener>) -> io::Result<i32> {
         // Clients whose input can run again (unblocked, flushed, out of
         // budget last turn, paused).
         serve_resumable(&mut srv);
+        // Keys the cron's active expiry deleted (beforeSleep's
+        // handleClientsBlockedOnKeys).
+        if blocking::has_pending_signals(&srv) {
+            let served = blocking::serve_ready_keys(&mut srv);
+            srv.to_flush.extend(served);
+        }
         if !srv.block_deadlines.is_empty() {
             let done = blocking::expire_timeouts(&mut srv);
             srv.to_flush.extend(done);
@@ -636,18 +642,17 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                     &inline
                 };
                 let args = Args::new(buf, &argv);
-                if srv.pause.is_some() && paused_for_command(srv, &args) {
-                    // CLIENT PAUSE: keep this command queued until the pause
-                    // ends (it is parsed again then).
-                    c.qstart = cmd_start;
-                    queued_for_later = true;
-                    break;
-                }
                 if c.is_master {
                     // The master's stream: replies dropped, offset tracked.
                     crate::replication::replica::before_master_command();
                     let out_before = c.out.buf.len();
                     commands::execute(srv, &mut c, &args);
+                    if c.held_by_pause {
+                        crate::replication::replica::after_held_master_command();
+                        hold_for_pause(srv, &mut c, cmd_start);
+                        queued_for_later = true;
+                        break;
+                    }
                     let next = c.qstart;
                     crate::replication::replica::after_master_command(
                         srv,
@@ -658,12 +663,21 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                 } else {
                     let off = srv.repl.offset;
                     commands::execute(srv, &mut c, &args);
+                    if c.held_by_pause {
+                        hold_for_pause(srv, &mut c, cmd_start);
+                        queued_for_later = true;
+                        break;
+                    }
                     if srv.repl.offset != off {
                         // What WAIT waits for (call()'s c->woff).
                         c.woff = srv.repl.offset;
                     }
                 }
-                if !srv.ready_keys.is_empty() {
+                if c.paused {
+                    c.paused = false;
+                    srv.paused_clients -= 1;
+                }
+                if blocking::has_pending_signals(srv) {
                     let served = blocking::serve_ready_keys(srv);
                     srv.to_flush.extend(served);
                 }
@@ -725,11 +739,15 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
 
 /// Does the current CLIENT PAUSE hold back this command? PAUSE WRITE holds
 /// commands that write or may replicate; PAUSE ALL holds everything.
-fn paused_for_command(srv: &mut Server, args: &Args) -> bool {
-    let is_write = srv.commands.resolve(args).is_some_and(|i| {
-        srv.commands.entries[i].spec.flags & (commands::WRITE | commands::MAY_REPLICATE) != 0
-    });
-    srv.paused_for(is_write)
+/// CLIENT PAUSE held the command starting at `cmd_start`: it stays queued
+/// (parsed again once the pause ends) and the client counts as blocked.
+fn hold_for_pause(srv: &mut Server, c: &mut Client, cmd_start: usize) {
+    c.held_by_pause = false;
+    c.qstart = cmd_start;
+    if !c.paused {
+        c.paused = true;
+        srv.paused_clients += 1;
+    }
 }
 
 /// Reply to a protocol error and close after the reply, as Redis does.
@@ -832,6 +850,9 @@ fn close_pending(srv: &mut Server, poll: &Poll) {
                 commands::multi::unwatch_all(srv, &mut c);
                 commands::pubsub::unsubscribe_all(srv, &mut c);
                 crate::tracking::disable(srv, &mut c);
+                if c.paused {
+                    srv.paused_clients -= 1;
+                }
                 srv.client_tokens.remove(&c.id);
                 if let Some(sock) = c.sock.as_mut() {
                     let _ = poll.registry().deregister(sock);

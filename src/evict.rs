@@ -191,6 +191,12 @@ struct Candidate {
 /// Memory the limit is checked against: used memory minus what Redis does
 /// not count (replica output buffers and the AOF buffer, accounted by
 /// their owners in `Server::mem_not_counted_for_evict`).
+/// Used memory less what eviction does not count (replica and AOF
+/// buffers): zmalloc_used_memory() - freeMemoryGetNotCountedMemory().
+pub fn used_for_eviction(srv: &Server) -> usize {
+    crate::alloc::used_memory().saturating_sub(srv.mem_not_counted_for_evict())
+}
+
 fn memory_over_limit(srv: &Server) -> Option<usize> {
     let max = srv.config.maxmemory as usize;
     let used = crate::alloc::used_memory();
@@ -216,9 +222,11 @@ pub fn perform_evictions(srv: &mut Server) -> Outcome {
     let Some(mut to_free) = memory_over_limit(srv) else {
         return Outcome::Ok;
     };
-    // isSafeToPerformEvictions: not while loading, and a replica leaves
+    // isSafeToPerformEvictions: not while loading or clients are paused,
+    // and a replica leaves
     // eviction to its master (replica-ignore-maxmemory, the default).
     if srv.loading
+        || srv.pause_active()
         || (srv.repl.is_replica() && srv.config.get("replica-ignore-maxmemory") != Some("no"))
     {
         return Outcome::Ok;

@@ -25,6 +25,10 @@ pub fn already_expired(loading: bool, replica: bool, when: i64) -> bool {
 }
 
 pub fn active_expire_cycle(srv: &mut Server, _kind: CycleKind) {
+    // No key expires while clients are paused.
+    if srv.pause_active() {
+        return;
+    }
     let effort = srv.config.active_expire_effort.saturating_sub(1) as u64;
     let keys_per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * effort;
     let slow_perc = SLOW_TIME_PERC + 2 * effort;

@@ -42,6 +42,10 @@ pub struct Propagation {
     /// The running command asked not to propagate its own argv (it queued
     /// what should be propagated instead, or nothing).
     pub prevent_current: bool,
+    /// The running command propagates even if the dirty counter says it
+    /// changed nothing (forceCommandPropagation: FLUSHALL, whose save
+    /// resets the counter).
+    pub force_current: bool,
     ops: Vec<PendingOp>,
     buf: Vec<u8>,
     /// Tests: when set, flushed commands are recorded here as
@@ -104,6 +108,13 @@ fn push(srv: &mut Server, db: usize, argv: &[&[u8]], targets: u8) {
     });
 }
 
+/// The running command propagates its argv whatever the dirty counter.
+pub fn force_current(srv: &mut Server) {
+    if srv.prop.active() {
+        srv.prop.force_current = true;
+    }
+}
+
 /// The running command propagates only what it queued itself.
 pub fn prevent_current(srv: &mut Server) {
     srv.prop.prevent_current = true;
@@ -151,7 +162,8 @@ pub fn after_command(
 ) {
     queue_expired(srv);
     let prevent = std::mem::take(&mut srv.prop.prevent_current);
-    if wrote && self_propagates && !prevent {
+    let force = std::mem::take(&mut srv.prop.force_current);
+    if (wrote || force) && self_propagates && !prevent {
         let argv: Vec<&[u8]> = args.iter().collect();
         push(srv, db, &argv, TO_ALL);
     }

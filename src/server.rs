@@ -166,6 +166,8 @@ pub struct Server {
     /// (deadline ms, token) of blocked clients with a timeout.
     pub block_deadlines: std::collections::BTreeSet<(i64, usize)>,
     pub blocked_clients: usize,
+    /// Clients whose command CLIENT PAUSE holds (see `Client::paused`).
+    pub paused_clients: usize,
     /// Clients that got output from outside their own batch (unblocked,
     /// CLIENT UNBLOCK): flushed and resumed by the event loop.
     pub to_flush: Vec<usize>,
@@ -265,6 +267,7 @@ impl Server {
             ready_keys: Vec::new(),
             block_deadlines: std::collections::BTreeSet::new(),
             blocked_clients: 0,
+            paused_clients: 0,
             to_flush: Vec::new(),
             resume_input: std::collections::VecDeque::new(),
             listeners: Vec::new(),
@@ -421,7 +424,7 @@ impl Server {
         match self.pause {
             Some((until, kind)) => {
                 if clock::wall_ms() >= until {
-                    self.pause = None;
+                    self.set_pause(None);
                     false
                 } else {
                     kind == PauseKind::All || is_write
@@ -431,11 +434,23 @@ impl Server {
         }
     }
 
+    /// Is any CLIENT PAUSE in effect (expiry and eviction wait then)?
+    pub fn pause_active(&mut self) -> bool {
+        self.pause.is_some() && self.paused_for(true)
+    }
+
+    /// Starts, changes or (None) ends a CLIENT PAUSE.
+    pub fn set_pause(&mut self, pause: Option<(i64, PauseKind)>) {
+        self.pause = pause;
+        crate::db::set_pause_until(pause.map_or(0, |(until, _)| until.max(1)));
+    }
+
     /// Runs `hz` times a second: expiry, rehashing, resizing, stats.
     pub fn cron(&mut self) {
         let now = clock::update();
         self.cronloops += 1;
         crate::crash::watchdog_rearm();
+        crate::tracking::limit_used_slots(self);
         // instantaneous metrics, sampled every 100ms like Redis
         if now - self.stats.last_sample_ms >= 100 {
             let dt = (now - self.stats.last_sample_ms).max(1) as f64;

@@ -3,7 +3,11 @@
 //! messages sent when those keys change — as RESP3 push frames, or as
 //! `__redis__:invalidate` Pub/Sub messages to a RESP2 redirect client.
 //! BCAST mode queues modified keys per prefix and sends them in batches
-//! once per event-loop iteration.
+//! once per event-loop iteration. Invalidations due to the client whose
+//! command is running (`TrackingTable::current`) wait until its reply is
+//! written (server.tracking_pending_keys), so they never land inside a
+//! transaction's or a script's reply; those raised before its command runs
+//! (eviction) go out before the reply.
 
 use crate::client::Client;
 use crate::server::Server;
@@ -42,6 +46,14 @@ pub struct TrackingTable {
     pub keys: std::collections::HashMap<Vec<u8>, Vec<u64>>,
     pub prefixes: Vec<PrefixEntry>,
     pub clients: usize,
+    /// The id of the client whose command is being executed (Redis's
+    /// server.current_client), 0 between commands.
+    pub current: u64,
+    /// That client's command is running (call()): its own invalidations
+    /// are held in `pending` until the reply is written.
+    pub in_call: bool,
+    /// Invalidations held for `current` (None = everything, after a flush).
+    pub pending: Vec<Option<Vec<u8>>>,
 }
 
 /// Turns tracking on for `c` (options already validated).
@@ -71,6 +83,11 @@ pub fn enable(srv: &mut Server, c: &mut Client, st: TrackingState) {
         }
     }
     let mut st = st;
+    if st.bcast && st.prefixes.is_empty() {
+        // BCAST without PREFIX registers the empty prefix (TRACKINGINFO
+        // lists it).
+        st.prefixes.push(Vec::new());
+    }
     if let Some(old) = &c.tracking {
         // Re-enabling keeps previously registered prefixes.
         for p in &old.prefixes {
@@ -98,8 +115,39 @@ pub fn disable(srv: &mut Server, c: &mut Client) {
 /// After a read-only command: remember the keys it read for this client
 /// (trackingRememberKeys), honouring OPTIN/OPTOUT and CACHING.
 pub fn remember_keys<'a>(srv: &mut Server, c: &Client, keys: impl Iterator<Item = &'a [u8]>) {
-    let Some(st) = &c.tracking else { return };
-    if st.bcast || (st.optin && !st.caching) || (st.optout && st.caching) {
+    if wants_keys(c) {
+        remember_keys_for(srv, c.id, keys);
+    }
+}
+
+/// Does a read by `c` now record keys (tracking on, not BCAST, and the
+/// OPTIN/OPTOUT + CACHING combination allowing it)?
+pub fn wants_keys(c: &Client) -> bool {
+    let Some(st) = &c.tracking else { return false };
+    !(st.bcast || (st.optin && !st.caching) || (st.optout && st.caching))
+}
+
+/// Records `keys` as cached by client `id` (see `remember_keys`); a script
+/// records its caller's declared keys this way.
+pub fn remember_keys_for<'a>(srv: &mut Server, id: u64, keys: impl Iterator<Item = &'a [u8]>) {
+    for k in keys {
+        let ids = srv.tracking.keys.entry(k.to_vec()).or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+}
+
+/// INFO's tracking_total_items: (key, client) pairs in the table.
+pub fn total_items(srv: &Server) -> usize {
+    srv.tracking.keys.values().map(|ids| ids.len()).sum()
+}
+
+/// trackingLimitUsedSlots: keeps the table within tracking-table-max-keys
+/// (before each command and from the cron, as Redis; so a lower limit set
+/// by CONFIG SET applies even on an idle server).
+pub fn limit_used_slots(srv: &mut Server) {
+    if srv.tracking.clients == 0 || srv.tracking.keys.is_empty() {
         return;
     }
     let max = srv
@@ -107,12 +155,6 @@ pub fn remember_keys<'a>(srv: &mut Server, c: &Client, keys: impl Iterator<Item 
         .get("tracking-table-max-keys")
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(1_000_000);
-    for k in keys {
-        let ids = srv.tracking.keys.entry(k.to_vec()).or_default();
-        if !ids.contains(&c.id) {
-            ids.push(c.id);
-        }
-    }
     if max > 0 && srv.tracking.keys.len() > max {
         limit_table(srv, max);
     }
@@ -218,10 +260,21 @@ pub fn invalidate_key(srv: &mut Server, mut cur: Option<&mut Client>, key: &[u8]
     let Some(ids) = srv.tracking.keys.remove(key) else {
         return;
     };
+    // NOLOOP compares with the client whose command runs (a script's
+    // caller, not its Lua client).
+    let current = if srv.tracking.current != 0 {
+        srv.tracking.current
+    } else {
+        modifier
+    };
     for id in ids {
+        if id == current && hold_for_current(srv, &mut cur, id) {
+            srv.tracking.pending.push(Some(key.to_vec()));
+            continue;
+        }
         let skip = with_client(srv, &mut cur, id, |c| match &c.tracking {
             None => true,
-            Some(st) => st.bcast || (st.noloop && c.id == modifier),
+            Some(st) => st.bcast || (st.noloop && c.id == current),
         });
         if skip != Some(false) {
             continue;
@@ -230,9 +283,42 @@ pub fn invalidate_key(srv: &mut Server, mut cur: Option<&mut Client>, key: &[u8]
     }
 }
 
+/// Must an invalidation for the current client `id` wait: it is inside its
+/// command, or out of reach (executing, so out of its slot)?
+fn hold_for_current(srv: &mut Server, cur: &mut Option<&mut Client>, id: u64) -> bool {
+    srv.tracking.in_call || with_client(srv, cur, id, |_| ()).is_none()
+}
+
+/// Delivers the invalidations held for the current client `c`
+/// (trackingHandlePendingKeyInvalidations).
+/// Keys are checked against the client's settings now (BCAST and NOLOOP
+/// clients get none; a flush is announced to every tracking client).
+pub fn flush_pending(srv: &mut Server, c: &mut Client) {
+    let pending = std::mem::take(&mut srv.tracking.pending);
+    let Some(st) = c.tracking.as_deref() else {
+        return;
+    };
+    if c.id != srv.tracking.current {
+        return;
+    }
+    let keys_wanted = !st.bcast && !st.noloop;
+    let id = c.id;
+    let mut cur = Some(c);
+    for k in pending {
+        match k {
+            Some(k) if keys_wanted => send(srv, &mut cur, id, Some(&[k.as_slice()])),
+            Some(_) => {}
+            None => send(srv, &mut cur, id, None),
+        }
+    }
+}
+
 /// FLUSHDB/FLUSHALL: every tracking client is told to drop everything.
 pub fn invalidate_all(srv: &mut Server, mut cur: Option<&mut Client>) {
+    // The table is emptied even with no tracking client left: its stale
+    // entries would otherwise reach a client that turns tracking on again.
     if srv.tracking.clients == 0 {
+        srv.tracking.keys.clear();
         return;
     }
     let mut ids: Vec<u64> = srv
@@ -246,6 +332,11 @@ pub fn invalidate_all(srv: &mut Server, mut cur: Option<&mut Client>) {
         }
     }
     for id in ids {
+        // The flushing client hears of it after its reply.
+        if id == srv.tracking.current {
+            srv.tracking.pending.push(None);
+            continue;
+        }
         send(srv, &mut cur, id, None);
     }
     srv.tracking.keys.clear();

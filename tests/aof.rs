@@ -692,3 +692,50 @@ fn past_pexpireat_in_the_aof_expires_the_whole_key() {
     assert_eq!(val(&mut c, &["LLEN", "list"]), "0");
     assert_eq!(val(&mut c, &["EXISTS", "s"]), "0");
 }
+
+/// The newest incremental AOF file's text.
+fn last_incr_aof(dir: &Path) -> String {
+    let manifest = manifest_text(dir);
+    let name = manifest
+        .lines()
+        .filter(|l| l.contains("type i"))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let bytes = std::fs::read(dir.join("appendonlydir").join(name)).unwrap_or_default();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// multi.tcl "MULTI with FLUSHALL and AOF": with save points, FLUSHALL's
+/// save resets the dirty counter, yet the transaction is logged whole
+/// (forceCommandPropagation).
+#[test]
+fn flushall_in_multi_with_save_points_is_logged() {
+    let dir = TempDir::new("aof-multi-flushall");
+    for redis in [false, true] {
+        let _ = std::fs::remove_dir_all(dir.0.join("appendonlydir"));
+        let extra = ["--save", "900 1", "--appendfsync", "always"];
+        let srv = if redis {
+            start_redis(&dir.0, &extra)
+        } else {
+            start(&dir.0, &extra)
+        };
+        let mut c = conn_loaded(&srv);
+        ok(&mut c, &["MULTI"]);
+        c.cmd(&["SET", "foo", "bar"]);
+        c.cmd(&["FLUSHALL"]);
+        assert_eq!(c.cmd(&["EXEC"]), b"*2\r\n+OK\r\n+OK\r\n".to_vec());
+        let text = last_incr_aof(&dir.0);
+        let words: Vec<&str> = text
+            .split("\r\n")
+            .filter(|w| !w.starts_with('*') && !w.starts_with('$') && !w.is_empty())
+            .collect();
+        assert_eq!(
+            words,
+            ["SELECT", "0", "MULTI", "SET", "foo", "bar", "FLUSHALL", "EXEC"],
+            "redis: {}",
+            redis
+        );
+    }
+}

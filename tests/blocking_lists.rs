@@ -300,3 +300,155 @@ fn swapdb_serves_clients_blocked_on_a_key_that_arrives() {
     assert_eq!(reply_str(&c.cmd(&["SWAPDB", "1", "9"])), "+OK\r\n");
     assert_eq!(reply_str(&waiter.read_reply()), pair("k", "hello"));
 }
+
+/// list.tcl "$pop when new key is moved into place": a key that arrives
+/// by RENAME, MOVE, COPY or RESTORE (Redis's dbAdd) wakes its waiters too.
+#[test]
+fn keys_arriving_without_a_push_wake_waiters() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    let mut waiter = srv.conn();
+    c.cmd(&["RPUSH", "src", "x"]);
+    let dump = c.cmd(&["DUMP", "src"]);
+    let start = dump.iter().position(|&b| b == b'\n').expect("bulk header") + 1;
+    let body = dump[start..dump.len() - 2].to_vec();
+    let ways: &[(&str, &[&[&[u8]]])] = &[
+        (
+            "abc",
+            &[&[b"RPUSH", b"bob", b"abc"], &[b"RENAME", b"bob", b"foo"]],
+        ),
+        (
+            "def",
+            &[
+                &[b"SELECT", b"1"],
+                &[b"RPUSH", b"foo", b"def"],
+                &[b"MOVE", b"foo", b"0"],
+                &[b"SELECT", b"0"],
+            ],
+        ),
+        (
+            "hij",
+            &[&[b"RPUSH", b"other", b"hij"], &[b"COPY", b"other", b"foo"]],
+        ),
+        ("x", &[&[b"RESTORE", b"foo", b"0", &body]]),
+    ];
+    for (want, cmds) in ways {
+        waiter.send(&[b"BLPOP", b"foo", b"0"]);
+        wait_blocked(&mut c, 1);
+        for cmd in cmds.iter() {
+            c.cmd_bytes(cmd);
+        }
+        assert_eq!(reply_str(&waiter.read_reply()), pair("foo", want));
+        c.cmd(&["DEL", "foo", "other"]);
+    }
+    srv.assert_no_panic();
+}
+
+/// Attaches to `port` as a replica with SYNC and skips the RDB payload:
+/// what follows is the propagated command stream.
+fn attach_replication_stream(port: u16) -> RawConn {
+    use std::io::Read;
+    let mut c = RawConn::connect(port);
+    c.send_raw(b"SYNC\r\n");
+    let mut line = Vec::new();
+    loop {
+        let mut b = [0u8; 1];
+        c.stream.read_exact(&mut b).expect("SYNC reply");
+        if b[0] != b'\n' {
+            line.push(b[0]);
+            continue;
+        }
+        if line.first() == Some(&b'$') {
+            break;
+        }
+        line.clear(); // keepalive newlines
+    }
+    let len: usize = String::from_utf8_lossy(&line[1..])
+        .trim()
+        .parse()
+        .expect("RDB length");
+    let mut rdb = vec![0u8; len];
+    c.stream.read_exact(&mut rdb).expect("RDB payload");
+    c
+}
+
+/// Reads `n` propagated commands, each as its words joined by spaces,
+/// with digits of PEXPIREAT's time masked.
+fn stream_commands(s: &mut RawConn, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            let words: Vec<String> = common::flatten(&s.read_reply())
+                .into_iter()
+                .skip(1)
+                .map(|w| {
+                    let t = String::from_utf8_lossy(&w).into_owned();
+                    t.split("\r\n").nth(1).unwrap_or_default().to_lowercase()
+                })
+                .collect();
+            let mut line = words.join(" ");
+            if line.starts_with("pexpireat") {
+                line = line
+                    .trim_end_matches(|c: char| c.is_ascii_digit())
+                    .to_string();
+            }
+            line
+        })
+        .collect()
+}
+
+/// list.tcl "SWAPDB wants to wake blocked client, but the key already
+/// expired" and "MULTI + LPUSH + EXPIRE + DEBUG SLEEP on blocked client,
+/// key already expired": the waiter stays blocked, and the expired key's
+/// DEL is propagated after the command that signalled it.
+fn expired_on_wakeup(port: u16) -> Vec<String> {
+    let mut c = RawConn::connect(port);
+    c.cmd(&["FLUSHALL"]);
+    let mut repl = attach_replication_stream(port);
+    let mut out = Vec::new();
+    c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    c.cmd(&["SELECT", "1"]);
+    c.cmd(&["RPUSH", "k", "hello"]);
+    c.cmd(&["PEXPIRE", "k", "100"]);
+    let mut waiter = RawConn::connect(port);
+    waiter.cmd(&["SELECT", "9"]);
+    let id = reply_str(&waiter.cmd(&["CLIENT", "ID"]))
+        .trim_start_matches(':')
+        .trim()
+        .to_string();
+    waiter.send(&[b"BRPOP", b"k", b"0"]);
+    wait_blocked(&mut c, 1);
+    std::thread::sleep(Duration::from_millis(150)); // let k's TTL pass
+    out.push(reply_str(&c.cmd(&["SWAPDB", "1", "9"])));
+    let list = reply_str(&c.cmd(&["CLIENT", "LIST", "ID", &id]));
+    out.push(format!("blocked: {}", list.contains("flags=b")));
+    out.push(reply_str(&c.cmd(&["CLIENT", "UNBLOCK", &id])));
+    out.push(reply_str(&waiter.read_reply()));
+    out.extend(stream_commands(&mut repl, 6));
+
+    c.cmd(&["SELECT", "9"]);
+    waiter.send(&[b"BRPOP", b"k", b"0"]);
+    wait_blocked(&mut c, 1);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["RPUSH", "k", "hello"]);
+    c.cmd(&["PEXPIRE", "k", "100"]);
+    c.cmd(&["DEBUG", "SLEEP", "0.2"]);
+    out.push(reply_str(&c.cmd(&["EXEC"])));
+    let list = reply_str(&c.cmd(&["CLIENT", "LIST", "ID", &id]));
+    out.push(format!("blocked: {}", list.contains("flags=b")));
+    out.push(reply_str(&c.cmd(&["CLIENT", "UNBLOCK", &id])));
+    out.push(reply_str(&waiter.read_reply()));
+    out.extend(stream_commands(&mut repl, 5));
+    c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+    out
+}
+
+#[test]
+fn expired_key_on_wakeup_matches_redis() {
+    let args = ["--enable-debug-command", "yes"];
+    let ours = Server::start(&args);
+    let real = common::RealRedis::start_with(&args);
+    let got = expired_on_wakeup(ours.port());
+    let want = expired_on_wakeup(real.port());
+    assert_eq!(got, want);
+    ours.assert_no_panic();
+}

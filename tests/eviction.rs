@@ -251,3 +251,25 @@ fn evictions_raise_the_evicted_event() {
     let msg = String::from_utf8_lossy(&sub.read_reply()).into_owned();
     assert!(msg.contains("evicted"), "{}", msg);
 }
+
+/// pubsub.tcl "Keyspace notifications: evicted events": lowering maxmemory
+/// with CONFIG SET evicts at once (updateMaxmemory), with no further
+/// command needed.
+#[test]
+fn config_set_maxmemory_evicts_right_away() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "Ee"]);
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+    let mut sub = srv.conn();
+    sub.cmd(&["PSUBSCRIBE", "*"]);
+    c.cmd(&["SET", "foo", "bar"]);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "1"]), b"+OK\r\n");
+    let msg = String::from_utf8_lossy(&sub.read_reply()).into_owned();
+    assert_eq!(
+        msg,
+        "*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$22\r\n__keyevent@0__:evicted\r\n$3\r\nfoo\r\n"
+    );
+    c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+    srv.assert_no_panic();
+}

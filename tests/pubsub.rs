@@ -423,3 +423,35 @@ fn resp3_pushes_arrive_with_client_reply_off() {
     sub.send(&[b"CLIENT", b"REPLY", b"ON"]);
     assert_eq!(sub.read_reply(), b"+OK\r\n".to_vec());
 }
+
+/// Redis's pubsub.tcl keyspace-notification tests: in RESP2 too, the
+/// (p)subscribe confirmations and messages are pushed past CLIENT REPLY
+/// OFF / SKIP (Redis 7.0's CLIENT_PUSHING), while ordinary replies stay off.
+#[test]
+fn resp2_confirmations_arrive_with_client_reply_off_or_skip() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KA"]);
+    let mut sub = srv.conn();
+    sub.send(&[b"CLIENT", b"REPLY", b"OFF"]);
+    sub.send(&[b"PSUBSCRIBE", b"*"]);
+    assert_eq!(sub.read_reply(), sub_reply(b'*', "psubscribe", "*", 1));
+    assert_eq!(c.cmd(&["SET", "foo", "bar"]), b"+OK\r\n".to_vec());
+    assert_eq!(
+        sub.read_reply(),
+        frame(b'*', &[b"pmessage", b"*", b"__keyspace@0__:foo", b"set"])
+    );
+    sub.send(&[b"PUNSUBSCRIBE", b"*"]);
+    assert_eq!(sub.read_reply(), sub_reply(b'*', "punsubscribe", "*", 0));
+    sub.send(&[b"PING"]);
+    sub.send(&[b"CLIENT", b"REPLY", b"ON"]);
+    assert_eq!(sub.read_reply(), b"+OK\r\n".to_vec());
+
+    // SKIP: the confirmation still arrives; the skip is used up by it.
+    let mut sub2 = srv.conn();
+    sub2.send(&[b"CLIENT", b"REPLY", b"SKIP"]);
+    sub2.send(&[b"SUBSCRIBE", b"ch"]);
+    assert_eq!(sub2.read_reply(), sub_reply(b'*', "subscribe", "ch", 1));
+    sub2.send(&[b"PING"]);
+    assert_eq!(sub2.read_reply(), frame(b'*', &[b"pong", b""]));
+}

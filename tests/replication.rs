@@ -718,3 +718,39 @@ fn bind_source_addr_is_the_links_source_address() {
     let line = info_field(&mut m, "replication", "slave0").unwrap_or_default();
     assert!(line.starts_with("ip=127.0.0.2,"), "{line}");
 }
+
+/// pause.tcl "Test when replica paused, offset would not grow": a WRITE
+/// pause on a replica holds the master's writes; they count as read
+/// (slave_read_repl_offset) but not applied until the pause ends.
+#[test]
+fn paused_replica_reads_but_does_not_apply() {
+    let master = Server::start(&["--repl-ping-replica-period", "3600"]);
+    let replica = Server::start(&["--replicaof", "127.0.0.1", &master.port().to_string()]);
+    wait_link_up(&replica);
+    let mut m = master.conn();
+    m.cmd(&["SET", "foo", "bar"]);
+    wait_caught_up(&master, &replica);
+    let mut r = replica.conn();
+    let applied = offset(&mut r);
+    let num = |c: &mut RawConn, f: &str| -> i64 {
+        info_field(c, "replication", f)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1)
+    };
+    assert_eq!(s(r.cmd(&["CLIENT", "PAUSE", "100000", "WRITE"])), "+OK\r\n");
+    m.cmd(&["SET", "foo2", "bar2"]);
+    let target = offset(&mut m);
+    assert!(poll_until(SYNC_DEADLINE, || num(
+        &mut r,
+        "slave_read_repl_offset"
+    ) == target));
+    assert_eq!(num(&mut r, "slave_repl_offset"), applied);
+    assert_eq!(s(r.cmd(&["GET", "foo2"])), "$-1\r\n");
+    r.cmd(&["CLIENT", "UNPAUSE"]);
+    assert!(poll_until(SYNC_DEADLINE, || num(
+        &mut r,
+        "slave_repl_offset"
+    ) == target));
+    assert_eq!(s(r.cmd(&["GET", "foo2"])), "$4\r\nbar2\r\n");
+    replica.assert_no_panic();
+}

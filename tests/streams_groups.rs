@@ -1,5 +1,7 @@
 //! Stream consumer groups beyond the differential script: XREADGROUP BLOCK
-//! served by XADD (and woken by XGROUP DESTROY), replication of PEL changes
+//! served by XADD (and woken by XGROUP DESTROY, or unblocked with an error
+//! when its stream is deleted, replaced, flushed, swapped away or expires;
+//! a NOACK read propagating its new consumer), replication of PEL changes
 //! to a ferrokv replica and a real redis-server replica of a ferrokv master,
 //! and DUMP/RESTORE and RDB files with consumer groups round-tripping with
 //! a real redis-server 7.0 byte for byte.
@@ -400,5 +402,149 @@ fn groups_survive_aof_replay_and_rewrite() {
     let mut rc = r.conn();
     assert_eq!(masked(&full(&mut rc, "k"), &["seen-time"]), replayed);
     drop(r);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn block_readgroup(c: &mut RawConn) {
+    c.send(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g",
+        b"alice",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        b"s",
+        b">",
+    ]);
+}
+
+/// Redis 7.0.15's stream-cgroups.tcl "Blocking XREADGROUP: key deleted /
+/// type changed / flushed DB / swapped DB": a blocked XREADGROUP whose
+/// stream goes away is answered at once with the UNBLOCKED error (counted
+/// in errorstats and as a failed call), while a blocked XREAD waits on.
+#[test]
+fn xreadgroup_unblocked_when_its_stream_goes_away() {
+    let srv = Server::start(&[]);
+    let mut a = srv.conn();
+    let mut b = srv.conn();
+    b.cmd(&["CONFIG", "RESETSTAT"]);
+    let gone = "-UNBLOCKED the stream key no longer exists\r\n";
+    let setup = |b: &mut RawConn| {
+        b.cmd(&["DEL", "s"]);
+        b.cmd(&["XADD", "s", "1-1", "f", "v"]);
+        assert_eq!(s(b.cmd(&["XGROUP", "CREATE", "s", "g", "$"])), "+OK\r\n");
+    };
+    let ways: &[&[&[&str]]] = &[
+        &[&["DEL", "s"]],
+        &[&["SET", "s", "x"]],
+        &[&["MULTI"], &["DEL", "s"], &["SADD", "s", "e"], &["EXEC"]],
+        &[&["FLUSHALL"]],
+        &[
+            &["SELECT", "4"],
+            &["FLUSHDB"],
+            &["SELECT", "0"],
+            &["SWAPDB", "4", "0"],
+        ],
+        &[
+            &["SELECT", "4"],
+            &["FLUSHDB"],
+            &["LPUSH", "s", "e"],
+            &["SELECT", "0"],
+            &["SWAPDB", "4", "0"],
+        ],
+        // Active expiry, from the cron (no command touches the key).
+        &[&["PEXPIRE", "s", "1"]],
+    ];
+    for (n, way) in ways.iter().enumerate() {
+        setup(&mut b);
+        block_readgroup(&mut a);
+        assert!(poll_until(DEADLINE, || blocked_clients(&mut b) == 1));
+        for cmd in way.iter() {
+            b.cmd(cmd);
+        }
+        assert_eq!(s(a.read_reply()), gone, "{:?}", way);
+        assert_eq!(blocked_clients(&mut b), 0);
+        let stat = info_field(&mut b, "errorstats", "errorstat_UNBLOCKED");
+        assert_eq!(stat, Some(format!("count={}", n + 1)));
+    }
+    let cmdstat = info_field(&mut b, "commandstats", "cmdstat_xreadgroup").unwrap_or_default();
+    assert!(cmdstat.contains("failed_calls=7"), "{}", cmdstat);
+
+    // XREAD keeps waiting through a DEL and is served by the next XADD.
+    b.cmd(&["DEL", "s"]);
+    b.cmd(&["XADD", "s", "1-1", "f", "v"]);
+    a.send(&[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"$"]);
+    assert!(poll_until(DEADLINE, || blocked_clients(&mut b) == 1));
+    b.cmd(&["DEL", "s"]);
+    assert_eq!(blocked_clients(&mut b), 1);
+    b.cmd(&["XADD", "s", "2-1", "g", "w"]);
+    assert_eq!(
+        s(a.read_reply()),
+        "*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n2-1\r\n*2\r\n$1\r\ng\r\n$1\r\nw\r\n"
+    );
+    srv.assert_no_panic();
+}
+
+/// stream-cgroups.tcl "XREADGROUP with NOACK creates consumer": the
+/// consumer a NOACK read creates reaches the AOF (and replicas) as
+/// `XGROUP CREATECONSUMER`, also when a blocked read is served.
+#[test]
+fn noack_read_propagates_the_consumer_it_creates() {
+    let dir = common::temp_dir("streams-noack-consumer");
+    let d = dir.to_string_lossy().into_owned();
+    let args = [
+        "--dir",
+        d.as_str(),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--enable-debug-command",
+        "yes",
+    ];
+    let f = Server::start(&args);
+    let mut a = f.conn();
+    let mut b = f.conn();
+    b.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+    b.cmd(&["XADD", "s", "1-1", "f", "v"]);
+    b.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "NOACK",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
+    a.send(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g",
+        b"bob",
+        b"BLOCK",
+        b"0",
+        b"NOACK",
+        b"STREAMS",
+        b"s",
+        b">",
+    ]);
+    assert!(poll_until(DEADLINE, || blocked_clients(&mut b) == 1));
+    b.cmd(&["XADD", "s", "2-1", "f", "v"]);
+    a.read_reply();
+    let groups = s(b.cmd(&["XINFO", "GROUPS", "s"]));
+    assert!(groups.contains("consumers\r\n:2"), "{}", groups);
+    let r = s(b.cmd(&["DEBUG", "LOADAOF"]));
+    assert!(r.starts_with('+'), "{}", r);
+    assert_eq!(s(b.cmd(&["XINFO", "GROUPS", "s"])), groups);
+    let consumers = s(b.cmd(&["XINFO", "CONSUMERS", "s", "g"]));
+    assert!(
+        consumers.contains("alice") && consumers.contains("bob"),
+        "{}",
+        consumers
+    );
+    f.assert_no_panic();
+    drop(f);
     let _ = std::fs::remove_dir_all(&dir);
 }

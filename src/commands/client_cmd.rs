@@ -310,7 +310,7 @@ pub fn cat_client_info(
     if cl.multi.is_some() {
         flags.push('x');
     }
-    if cl.blocked.is_some() {
+    if cl.blocked.is_some() || cl.paused {
         flags.push('b');
     }
     if srv.cas_dirty.contains(&cl.id) {
@@ -603,7 +603,7 @@ fn pause(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         0
     };
     // A new pause never shortens or weakens one in progress.
-    srv.pause = Some(match srv.pause {
+    srv.set_pause(Some(match srv.pause {
         Some((old_end, old_kind)) if old_end > clock::wall_ms() => {
             let k = if old_kind == PauseKind::All || kind == PauseKind::All {
                 PauseKind::All
@@ -613,13 +613,13 @@ fn pause(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             (old_end.max(end), k)
         }
         _ => (end, kind),
-    });
+    }));
     c.out.ok();
     Ok(())
 }
 
 fn unpause(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
-    srv.pause = None;
+    srv.set_pause(None);
     c.out.ok();
     Ok(())
 }

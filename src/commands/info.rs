@@ -209,8 +209,13 @@ fn clients_section(srv: &Server, c: &Client, s: &mut String) {
     field!(s, "maxclients", "{}", srv.config.maxclients);
     field!(s, "client_recent_max_input_buffer", "{}", max_in);
     field!(s, "client_recent_max_output_buffer", "{}", max_out);
-    field!(s, "blocked_clients", "{}", srv.blocked_clients);
-    field!(s, "tracking_clients", "0");
+    field!(
+        s,
+        "blocked_clients",
+        "{}",
+        srv.blocked_clients + srv.paused_clients
+    );
+    field!(s, "tracking_clients", "{}", srv.tracking.clients);
     field!(s, "clients_in_timeout_table", "0");
 }
 
@@ -492,9 +497,19 @@ fn stats_section(srv: &Server, c: &Client, s: &mut String) {
     field!(s, "active_defrag_key_misses", "0");
     field!(s, "total_active_defrag_time", "0");
     field!(s, "current_active_defrag_time", "0");
-    field!(s, "tracking_total_keys", "0");
-    field!(s, "tracking_total_items", "0");
-    field!(s, "tracking_total_prefixes", "0");
+    field!(s, "tracking_total_keys", "{}", srv.tracking.keys.len());
+    field!(
+        s,
+        "tracking_total_items",
+        "{}",
+        crate::tracking::total_items(srv)
+    );
+    field!(
+        s,
+        "tracking_total_prefixes",
+        "{}",
+        srv.tracking.prefixes.len()
+    );
     field!(
         s,
         "unexpected_error_replies",

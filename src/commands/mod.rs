@@ -88,6 +88,7 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (ASKING, "asking"),
     (FAST, "fast"),
     (NO_AUTH, "no_auth"),
+    // (MAY_REPLICATE: hidden on purpose, as in Redis's COMMAND INFO.)
     (NO_MANDATORY_KEYS, "no_mandatory_keys"),
     (NO_ASYNC_LOADING, "no_async_loading"),
     (NO_MULTI, "no_multi"),
@@ -500,17 +501,19 @@ thread_local! {
 /// The flags of the commands queued in the client's transaction (Redis's
 /// mstate.cmd_flags and cmd_inv_flags).
 /// Returns (flags any of them has, flags all of them have).
-fn queued_flags(srv: &Server, c: &Client) -> (u32, u32) {
+pub fn queued_flags(srv: &Server, c: &Client) -> (u32, u32) {
     let Some(m) = c.multi.as_ref() else {
         return (0, u32::MAX);
     };
     m.commands
         .iter()
-        .filter_map(|argv| argv.first().and_then(|name| srv.commands.lookup(name)))
-        .fold((0, u32::MAX), |(any, all), i| {
-            let f = srv.commands.entries[i].spec.flags;
-            (any | f, all & f)
+        .filter_map(|argv| {
+            let i = srv.commands.lookup(argv.first()?)?;
+            let spec = srv.commands.entries[i].spec;
+            let arg1 = argv.get(1).map_or(&b""[..], |a| a.as_slice());
+            Some(scripting::effective_flags(srv, spec.name, arg1, spec.flags))
         })
+        .fold((0, u32::MAX), |(any, all), f| (any | f, all & f))
 }
 
 /// Does the client's queued transaction hold a command that may grow
@@ -540,8 +543,24 @@ fn propagates_effects_only(name: &str) -> bool {
     )
 }
 
-/// Runs one command for `c`: lookup, checks, handler, accounting.
+/// Runs one command for `c`: lookup, checks, handler, accounting. At the
+/// top level, `c` is the tracking module's current client for the
+/// duration, and the invalidations held for it follow its reply.
 pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
+    if NESTING.with(|n| n.get()) > 0 {
+        execute_command(srv, c, args);
+        return;
+    }
+    srv.tracking.current = c.id;
+    execute_command(srv, c, args);
+    srv.tracking.in_call = false;
+    if !srv.tracking.pending.is_empty() {
+        crate::tracking::flush_pending(srv, c);
+    }
+    srv.tracking.current = 0;
+}
+
+fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
     // One monotonic read per command: it dates the command (Redis's cached
     // mstime) and starts its timer. Nested calls (scripts, EXEC) keep the
     // outer command's time, as Redis 7.0 freezes time during a script.
@@ -657,6 +676,10 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     // in MULTI, whose queue could grow without bound (processCommand).
     if srv.config.maxmemory > 0 && NESTING.with(|n| n.get()) == 0 {
         let oom = crate::evict::perform_evictions(srv) == crate::evict::Outcome::Fail;
+        if !srv.tracking.pending.is_empty() {
+            // Evicted keys this client tracks: told before its reply.
+            crate::tracking::flush_pending(srv, c);
+        }
         let name = spec.name;
         let queued_in_multi =
             c.multi.is_some() && !matches!(name, "exec" | "discard" | "quit" | "reset");
@@ -668,6 +691,13 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
             reject(srv, c, Some(idx), &CmdError::Static(error::OOM));
             finish_reply(c, reply_start);
             return;
+        }
+    }
+    if srv.tracking.clients > 0 && NESTING.with(|n| n.get()) == 0 {
+        crate::tracking::limit_used_slots(srv);
+        if !srv.tracking.pending.is_empty() {
+            // Before the reply, even a QUEUED one (Redis #11715).
+            crate::tracking::flush_pending(srv, c);
         }
     }
     // The master's stream is applied regardless (obey_client).
@@ -712,6 +742,18 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         finish_reply(c, reply_start);
         return;
     }
+    // CLIENT PAUSE holds a command that passed every check (replicas are
+    // never held): the event loop keeps it queued and runs it afterwards.
+    if srv.pause.is_some() && NESTING.with(|n| n.get()) == 0 && !c.reexecuting && c.repl.is_none() {
+        const W: u32 = WRITE | MAY_REPLICATE;
+        let arg1 = if args.len() > 1 { args.get(1) } else { b"" };
+        let flags = scripting::effective_flags(srv, spec.name, arg1, spec.flags);
+        let w = flags & W != 0 || (spec.name == "exec" && queued_flags(srv, c).0 & W != 0);
+        if srv.paused_for(w) {
+            c.held_by_pause = true;
+            return;
+        }
+    }
     if c.multi.is_some() && !multi::runs_inside_multi(&srv.commands.entries[idx].fullname) {
         if let Some(m) = c.multi.as_mut() {
             m.commands.push(args.to_vec());
@@ -721,6 +763,14 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         return;
     }
 
+    // Invalidations raised before the command runs (eviction) precede
+    // its reply; those raised by the command itself follow it.
+    if NESTING.with(|n| n.get()) == 0 {
+        if !srv.tracking.pending.is_empty() {
+            crate::tracking::flush_pending(srv, c);
+        }
+        srv.tracking.in_call = true;
+    }
     let dirty_before = srv.dirty;
     let db_before = c.db;
     NESTING.with(|n| n.set(n.get() + 1));
@@ -777,11 +827,27 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     if srv.dirty != dirty_before && (!srv.watched_keys.is_empty() || srv.tracking.clients > 0) {
         touch_command_keys(srv, c, spec, args);
     }
-    if c.tracking.is_some() {
-        if spec.flags & READONLY != 0 {
+    // Read-only scripts are not tracked themselves: the read commands they
+    // run record the caller's declared keys (call()).
+    if spec.flags & READONLY != 0 && !matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro") {
+        if c.tracking.is_some() {
             let keys: Vec<&[u8]> = command_keys(spec, args).collect();
             crate::tracking::remember_keys(srv, c, keys.into_iter());
+        } else if depth > 0 {
+            if let Some(run) = crate::scripting::current_run() {
+                if let Some((id, keys)) = &run.track_caller {
+                    if std::ptr::eq(run.client as *const Client, &*c) {
+                        crate::tracking::remember_keys_for(
+                            srv,
+                            *id,
+                            keys.iter().map(|k| k.as_slice()),
+                        );
+                    }
+                }
+            }
         }
+    }
+    if c.tracking.is_some() {
         // CLIENT CACHING applies to the next command only.
         if spec.name != "caching" {
             if let Some(t) = c.tracking.as_mut() {
@@ -805,10 +871,9 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
             srv.latency_add(ev, ms);
         }
     }
-    // RESP3 (un)subscribe confirmations are push messages, which CLIENT
-    // REPLY OFF/SKIP does not silence (Redis's CLIENT_PUSHING).
-    let pushes = c.out.resp == 3
-        && result.is_ok()
+    // (Un)subscribe confirmations, in RESP2 as in RESP3, are pushed with
+    // Redis's CLIENT_PUSHING, which CLIENT REPLY OFF/SKIP does not silence.
+    let pushes = result.is_ok()
         && matches!(
             spec.name,
             "subscribe"

@@ -5,7 +5,8 @@
 
 use super::{
     container, help_reply, spec, Args, CommandSpec, Group, ALLOW_BUSY, DENYOOM, LOADING,
-    MOVABLE_KEYS, NOKEYS, NOSCRIPT, NO_MANDATORY_KEYS, READONLY, SKIP_MONITOR, STALE, WRITE,
+    MAY_REPLICATE, MOVABLE_KEYS, NOKEYS, NOSCRIPT, NO_MANDATORY_KEYS, READONLY, SKIP_MONITOR,
+    STALE, WRITE,
 };
 use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
@@ -176,11 +177,11 @@ static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
 
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("eval", -3, EVALF, NOKEYS, G, "2.6.0", "Execute a Lua script server side", eval),
-    spec("evalsha", -3, EVALF, NOKEYS, G, "2.6.0", "Execute a Lua script server side", evalsha),
+    spec("eval", -3, EVALF | MAY_REPLICATE, NOKEYS, G, "2.6.0", "Execute a Lua script server side", eval),
+    spec("evalsha", -3, EVALF | MAY_REPLICATE, NOKEYS, G, "2.6.0", "Execute a Lua script server side", evalsha),
     spec("eval_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Execute a read-only Lua script server side", eval_ro),
     spec("evalsha_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Execute a read-only Lua script server side", evalsha_ro),
-    spec("fcall", -3, EVALF, NOKEYS, G, "7.0.0", "Invoke a function", fcall),
+    spec("fcall", -3, EVALF | MAY_REPLICATE, NOKEYS, G, "7.0.0", "Invoke a function", fcall),
     spec("fcall_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Invoke a read-only function", fcall_ro),
     container("script", G, "2.6.0", "A container for Lua scripts management commands", SCRIPT_SUBCOMMANDS),
     container("function", G, "7.0.0", "A container for function commands", FUNCTION_SUBCOMMANDS),
@@ -234,6 +235,37 @@ fn script_precheck(srv: &Server, c: &Client, flags: u32) -> CmdResult {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// getCommandFlags: the flags checks before execution use (pause, and so
+/// on) for command `name` with first argument `arg1`. A script that
+/// declares flags replaces the command's write / deny-oom / stale flags
+/// with its own (scriptFlagsToCmdFlags).
+pub fn effective_flags(srv: &Server, name: &str, arg1: &[u8], flags: u32) -> u32 {
+    let script = match name {
+        "eval" | "eval_ro" => scripting::eval_script_flags(srv, arg1, false),
+        "evalsha" | "evalsha_ro" => scripting::eval_script_flags(srv, arg1, true),
+        "fcall" | "fcall_ro" => srv
+            .scripting
+            .functions
+            .get(&String::from_utf8_lossy(arg1))
+            .map(|f| f.flags),
+        _ => return flags,
+    };
+    let Some(sf) = script else {
+        return flags;
+    };
+    let mut f = flags & !(STALE | DENYOOM | WRITE | MAY_REPLICATE);
+    if sf & (FLAG_ALLOW_OOM | FLAG_NO_WRITES) == 0 {
+        f |= DENYOOM;
+    }
+    if sf & FLAG_NO_WRITES == 0 {
+        f |= WRITE;
+    }
+    if sf & FLAG_ALLOW_STALE != 0 {
+        f |= STALE;
+    }
+    f
 }
 
 fn eval_generic(

@@ -305,8 +305,10 @@ fn flushall(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     // flushAllDataAndResetRDB: a running BGSAVE is killed and, with save
     // points, the now empty dataset is saved right away.
     crate::persist::rdb_server::after_flushall(srv);
-    // Redis counts one extra change so that FLUSHALL always propagates.
     srv.dirty += 1;
+    // Propagated even when the save reset the dirty counter (inside a
+    // transaction the counter may end where it started).
+    crate::propagate::force_current(srv);
     c.out.ok();
     Ok(())
 }
@@ -327,6 +329,9 @@ fn swapdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if lo != hi {
         super::multi::touch_all_in_db(srv, lo, Some(hi));
         super::multi::touch_all_in_db(srv, hi, Some(lo));
+        // Blocked XREADGROUPs whose stream swaps away are unblocked.
+        crate::blocking::signal_deleted_streams(srv, lo, Some(hi));
+        crate::blocking::signal_deleted_streams(srv, hi, Some(lo));
         let (left, right) = srv.dbs.split_at_mut(hi);
         let (d1, d2) = (&mut left[lo], &mut right[0]);
         // The keyspace moves; ids and per-db counters stay with the index.
@@ -335,7 +340,8 @@ fn swapdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         std::mem::swap(&mut d1.avg_ttl, &mut d2.avg_ttl);
         std::mem::swap(&mut d1.expires_cursor, &mut d2.expires_cursor);
         // Clients blocked on a key that now exists in their db are served
-        // (scanDatabaseForReadyKeys).
+        // (scanDatabaseForReadyKeys; a plain lookup: an expired key is
+        // deleted, and its DEL propagated, only after SWAPDB itself).
         let waiting: Vec<(usize, Vec<u8>)> = srv
             .blocking_keys
             .keys()
@@ -343,7 +349,7 @@ fn swapdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             .cloned()
             .collect();
         for (db, key) in waiting {
-            if srv.dbs[db].exists(&key) {
+            if srv.dbs[db].dict.contains_key(&key) {
                 crate::blocking::signal_key_ready(srv, db, &key);
             }
         }

@@ -4,7 +4,10 @@
 //! GROUPS, CONSUMERS, HELP). Replication follows Redis: XREADGROUP,
 //! XCLAIM and XAUTOCLAIM propagate one idempotent `XCLAIM ... FORCE JUSTID
 //! LASTID` per PEL change (plus `XGROUP SETID ... ENTRIESREAD` when the
-//! group's last ID moved without one), never their own argv.
+//! group's last ID moved without one, and `XGROUP CREATECONSUMER` for a
+//! consumer a NOACK read created), never their own argv. A blocked
+//! XREADGROUP re-run after its stream was deleted or replaced replies the
+//! UNBLOCKED error, as blocked.c does.
 
 use super::streams::{parse_id, parse_interval, read_stream, reply_entry, write_stream};
 use super::{container, spec, Args, CommandSpec, Group, FAST, READONLY, WRITE};
@@ -334,7 +337,14 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
     for k in 0..n {
         let key = a.get(first + k);
         let idarg = a.get(first + n + k);
-        let s = read_stream(&mut srv.dbs[c.db], key)?;
+        let s = match read_stream(&mut srv.dbs[c.db], key) {
+            // Woken up because the stream was deleted or replaced by
+            // another type (blocked.c's unblockDeletedStreamReadgroupClients).
+            Ok(None) | Err(CmdError::WrongType) if xgroup && c.reexecuting => {
+                return Err(CmdError::Static(error::UNBLOCKED_STREAM_GONE));
+            }
+            r => r?,
+        };
         if let Some((gname, _)) = group {
             if s.as_ref().is_none_or(|s| s.groups.get(gname).is_none()) {
                 if c.reexecuting && s.is_some() {
@@ -409,6 +419,17 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
                         g.create_consumer(cname, now);
                         dirty += 1;
                         created.push(k);
+                        // With NOACK no XCLAIM will create it on replicas
+                        // (streamPropagateConsumerCreation).
+                        if noack {
+                            props.push(vec![
+                                b"XGROUP".to_vec(),
+                                b"CREATECONSUMER".to_vec(),
+                                key.to_vec(),
+                                gname.to_vec(),
+                                cname.to_vec(),
+                            ]);
+                        }
                     }
                 }
             }

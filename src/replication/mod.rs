@@ -416,10 +416,18 @@ pub fn info_section(srv: &Server, s: &mut String) {
             last_io,
             l.sync_in_progress() as u8
         );
+        // Read = applied + what waits in the master client's query buffer
+        // (a command CLIENT PAUSE holds, say) or inside its MULTI.
+        let queued = l
+            .master_client
+            .and_then(|id| srv.client_tokens.get(&id))
+            .and_then(|&t| srv.clients.get(t))
+            .and_then(|c| c.as_deref())
+            .map_or(0, |c| c.pending_input() as i64);
         let _ = write!(
             s,
             "slave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
-            r.offset + l.unapplied(),
+            r.offset + l.unapplied() + queued,
             r.offset
         );
         if l.sync_in_progress() {

@@ -940,6 +940,11 @@ pub fn before_master_command() {
     crate::db::set_expire_mode(crate::db::EXPIRE_NEVER);
 }
 
+/// After CLIENT PAUSE held a command from the master (it runs later).
+pub fn after_held_master_command() {
+    crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
+}
+
 /// After a command from the master ran: drop its reply, answer GETACK,
 /// account the applied bytes and proxy them to our backlog/replicas.
 pub fn after_master_command(srv: &mut Server, c: &mut Client, raw: &[u8], out_before: usize) {

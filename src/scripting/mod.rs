@@ -240,6 +240,28 @@ fn busy_threshold(srv: &Server) -> u128 {
         .unwrap_or(5000)
 }
 
+/// The flags of the script an EVAL / EVALSHA names, for the checks made
+/// before it runs (evalGetCommandFlags): the cached script's, else those
+/// of the body's shebang. None when unknown (EVALSHA of an uncached sha, a
+/// bad shebang) or when the script has no shebang (compatibility mode):
+/// the command's own flags apply then.
+pub fn eval_script_flags(srv: &Server, arg: &[u8], by_sha: bool) -> Option<u32> {
+    if by_sha && arg.len() != 40 {
+        return None;
+    }
+    let sha = if by_sha {
+        String::from_utf8_lossy(arg).to_ascii_lowercase()
+    } else {
+        api::sha1_hex(arg)
+    };
+    let flags = match srv.scripting.scripts.get(&sha) {
+        Some(s) => s.flags,
+        None if by_sha => return None,
+        None => parse_eval_shebang(arg).ok()?.0,
+    };
+    (flags & FLAG_EVAL_COMPAT == 0).then_some(flags)
+}
+
 /// Parses an EVAL script's optional `#!lua [flags=a,b]` first line
 /// (evalExtractShebangFlags). Returns the flags and the code Lua compiles
 /// (the shebang line is blanked out so line numbers stay right).
@@ -294,6 +316,10 @@ pub struct RunCtx {
     pub caller_argv_mem: usize,
     /// The FCALL command as sent (FUNCTION STATS); empty for EVAL.
     pub call_argv: Vec<Vec<u8>>,
+    /// When the caller tracks keys (CLIENT TRACKING): its id and the
+    /// script's declared keys, recorded as soon as the script runs a
+    /// read-only command (Redis's call() with server.script_caller).
+    pub track_caller: Option<(u64, Vec<Vec<u8>>)>,
     /// Writes are refused (EVAL_RO, FCALL_RO, no-writes).
     pub readonly: bool,
     /// The script may run deny-oom commands under OOM (scriptVerifyOOM).
@@ -391,10 +417,12 @@ fn script_call_checked(
     {
         return Err(format!("-{}", error::OOM));
     }
+    // May-replicate commands (PUBLISH, PFCOUNT) count as writes here, so
+    // read-only scripts can run during CLIENT PAUSE WRITE.
+    if spec.flags & (commands::WRITE | commands::MAY_REPLICATE) != 0 && ctx.readonly {
+        return Err("Write commands are not allowed from read-only scripts.".into());
+    }
     if spec.flags & commands::WRITE != 0 {
-        if ctx.readonly {
-            return Err("Write commands are not allowed from read-only scripts.".into());
-        }
         ctx.wrote.set(true);
     }
     sc.out.buf = ctx.spare.take().unwrap_or_default();
@@ -450,6 +478,8 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
         caller_cmd,
         caller_argv_mem,
         call_argv: spec.call_argv,
+        track_caller: crate::tracking::wants_keys(c)
+            .then(|| (c.id, spec.keys.iter().map(|k| k.to_vec()).collect())),
         readonly: spec.readonly,
         allow_oom: spec.allow_oom,
         eval_mode,

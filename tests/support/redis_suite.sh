@@ -113,12 +113,16 @@ summarize() {
     plain=$(sed 's/\x1b\[[0-9;]*m//g' "$1")
     ok=$(grep -c '^\[ok\]' <<<"$plain")
     err=$(grep -c '^\[err\]' <<<"$plain")
-    if grep -q -e 'All tests passed without errors' -e 'The following tests failed' <<<"$plain"; then
+    # A timeout or exception ends the unit even though the harness still
+    # prints "The following tests failed" after it.
+    stop=$(grep -m1 -E '^\[(exception|TIMEOUT)\]|^\*\*\* \[TIMEOUT\]|couldn.t|No PID detected' <<<"$plain" |
+        cut -c1-90 | tr '\t' ' ')
+    if [ -n "$stop" ]; then
+        stop="STOPPED $stop"
+    elif grep -q -e 'All tests passed without errors' -e 'The following tests failed' <<<"$plain"; then
         stop=done
     else
-        stop=$(grep -m1 -E '^\[(exception|TIMEOUT)\]|^\*\*\* \[TIMEOUT\]|couldn.t|No PID detected' <<<"$plain" |
-            cut -c1-90 | tr '\t' ' ')
-        stop="STOPPED ${stop:-(unit timeout $UNIT_TIMEOUT s)}"
+        stop="STOPPED (unit timeout $UNIT_TIMEOUT s)"
     fi
     printf '%s\t%s\t%s\n' "$ok" "$err" "$stop"
 }
