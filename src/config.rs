@@ -1007,7 +1007,7 @@ impl Config {
             // Directives that Redis accepts but ferrokv has no use for.
             if matches!(
                 name.as_str(),
-                "rename-command" | "user" | "loadmodule" | "slaveof" | "ignore-warnings"
+                "rename-command" | "user" | "loadmodule" | "ignore-warnings"
             ) {
                 if name == "user" {
                     if args.len() < 2 {
@@ -1020,9 +1020,6 @@ impl Config {
                         )));
                     }
                     self.acl_users.push(args[1..].to_vec());
-                }
-                if name == "slaveof" && args.len() == 3 {
-                    let _ = self.set("replicaof", &args[1..].join(" "), true);
                 }
                 continue;
             }
@@ -1238,6 +1235,7 @@ impl Config {
             && name != "save"
             && name != "client-output-buffer-limit"
             && name != "bind"
+            && name != "replicaof"
         {
             format!("{} {}\n", name, quote(v))
         } else if matches!(DEFS[i].kind, Kind::Str) {
