@@ -78,23 +78,26 @@ if [ ! -d "$PRISTINE" ]; then
     fi
 fi
 
-# A private copy of the suite per server: src/redis-server is the server
-# under test, the other tools are Debian's.
-TREE=$WORK/$server/redis-7.0.15
-if [ ! -d "$TREE" ]; then
-    mkdir -p "$WORK/$server" && cp -a "$PRISTINE" "$WORK/$server/" || exit 1
-fi
-mkdir -p "$TREE/src"
-for b in redis-cli redis-benchmark redis-check-aof redis-check-rdb; do
-    ln -sf "/usr/bin/$b" "$TREE/src/$b"
-done
+# A private copy of the suite per server and mode (the harness empties its
+# tests/tmp when it starts, so two runs must not share a tree): src/redis-server
+# is the server under test, the other tools are Debian's.
 if [ "$server" = ferrokv ]; then
     [ -x "$BIN" ] || { echo "no $BIN: cargo build --release first" >&2; exit 1; }
     SERVER_BIN=$BIN
 else
     SERVER_BIN=/usr/bin/redis-server
 fi
-ln -sf "$SERVER_BIN" "$TREE/src/redis-server"
+prepare_tree() {
+    TREE=$WORK/$server-$1/redis-7.0.15
+    if [ ! -d "$TREE" ]; then
+        mkdir -p "$WORK/$server-$1" && cp -a "$PRISTINE" "$WORK/$server-$1/" || exit 1
+    fi
+    mkdir -p "$TREE/src"
+    for b in redis-cli redis-benchmark redis-check-aof redis-check-rdb; do
+        ln -sf "/usr/bin/$b" "$TREE/src/$b"
+    done
+    ln -sf "$SERVER_BIN" "$TREE/src/redis-server"
+}
 if [ -z "$BASEPORT" ]; then
     if [ "$server" = redis ]; then BASEPORT=21111; else BASEPORT=25211; fi
 fi
@@ -131,6 +134,7 @@ run_mode() {
     local m=$1
     shift
     local units=("$@") logs=$WORK/logs/$server-$m res=$WORK/results/$server-$m.tsv
+    prepare_tree "$m"
     mkdir -p "$logs" "$WORK/results"
     if [ ${#units[@]} -eq 0 ]; then
         if [ "$m" = external ]; then
