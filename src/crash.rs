@@ -97,18 +97,37 @@ pub fn set_use_exit_on_panic(on: bool) {
 /// `crash-log-enabled`: install or remove the fatal signal handlers
 /// (setupSigSegvAction / removeSigSegvHandlers).
 pub fn set_crash_log(on: bool) {
-    CRASH_LOG_ENABLED.store(on, Ordering::Relaxed);
-    for sig in [
+    const FATAL: [libc::c_int; 5] = [
         libc::SIGSEGV,
         libc::SIGBUS,
         libc::SIGFPE,
         libc::SIGILL,
         libc::SIGABRT,
-    ] {
+    ];
+    // What was there before us (Rust's stack overflow reporter on SIGSEGV
+    // and SIGBUS), put back when crash logging is turned off.
+    static ORIGINAL: OnceLock<Vec<(libc::c_int, libc::sigaction)>> = OnceLock::new();
+    let original = ORIGINAL.get_or_init(|| {
+        FATAL
+            .iter()
+            .map(|&sig| {
+                // SAFETY: sigaction with a null new action only reads the
+                // current one into `old`.
+                unsafe {
+                    let mut old: libc::sigaction = std::mem::zeroed();
+                    libc::sigaction(sig, std::ptr::null(), &mut old);
+                    (sig, old)
+                }
+            })
+            .collect()
+    });
+    CRASH_LOG_ENABLED.store(on, Ordering::Relaxed);
+    for (sig, old) in original {
         if on {
-            set_action(sig, on_crash as *const () as usize, true);
+            set_action(*sig, on_crash as *const () as usize, true);
         } else {
-            set_default(sig);
+            // SAFETY: reinstating an action sigaction itself returned.
+            unsafe { libc::sigaction(*sig, old, std::ptr::null_mut()) };
         }
     }
 }
