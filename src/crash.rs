@@ -36,6 +36,8 @@ const KIND_CRASH: u8 = 1;
 const KIND_WATCHDOG: u8 = 2;
 
 static LOG_PATH: OnceLock<Option<CString>> = OnceLock::new();
+/// The Redis version reports name ("Redis 7.0.15 crashed by signal").
+static VERSION: OnceLock<&'static str> = OnceLock::new();
 static USE_EXIT_ON_PANIC: AtomicBool = AtomicBool::new(false);
 static CRASH_LOG_ENABLED: AtomicBool = AtomicBool::new(false);
 static BUG_REPORT_STARTED: AtomicBool = AtomicBool::new(false);
@@ -67,10 +69,11 @@ fn gettid() -> i32 {
     unsafe { libc::syscall(libc::SYS_gettid) as i32 }
 }
 
-/// Called once at startup, after logging is set up: remembers where the
-/// log goes, starts the reporter thread and installs the crash handlers
-/// if `crash_log` is on.
-pub fn init(logfile: &str, crash_log: bool, use_exit_on_panic: bool) {
+/// Called once at startup, after logging is set up: remembers the Redis
+/// version to report and where the log goes, starts the reporter thread
+/// and installs the crash handlers if `crash_log` is on.
+pub fn init(version: &'static str, logfile: &str, crash_log: bool, use_exit_on_panic: bool) {
+    let _ = VERSION.set(version);
     let _ = LOG_PATH.set(if logfile.is_empty() {
         None
     } else {
@@ -567,7 +570,7 @@ fn crash_header(fd: &LogFd) {
     let sig = SIGNO.load(Ordering::Relaxed);
     fd.log(format_args!(
         "Redis {} crashed by signal: {}, si_code: {}",
-        crate::server::REDIS_VERSION,
+        VERSION.get().copied().unwrap_or("7.0.15"),
         sig,
         SI_CODE.load(Ordering::Relaxed)
     ));
