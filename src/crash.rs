@@ -36,6 +36,8 @@ const KIND_CRASH: u8 = 1;
 const KIND_WATCHDOG: u8 = 2;
 
 static LOG_PATH: OnceLock<Option<CString>> = OnceLock::new();
+/// The Redis version reports name ("Redis 7.0.15 crashed by signal").
+static VERSION: OnceLock<&'static str> = OnceLock::new();
 static USE_EXIT_ON_PANIC: AtomicBool = AtomicBool::new(false);
 static CRASH_LOG_ENABLED: AtomicBool = AtomicBool::new(false);
 static BUG_REPORT_STARTED: AtomicBool = AtomicBool::new(false);
@@ -67,10 +69,11 @@ fn gettid() -> i32 {
     unsafe { libc::syscall(libc::SYS_gettid) as i32 }
 }
 
-/// Called once at startup, after logging is set up: remembers where the
-/// log goes, starts the reporter thread and installs the crash handlers
-/// if `crash_log` is on.
-pub fn init(logfile: &str, crash_log: bool, use_exit_on_panic: bool) {
+/// Called once at startup, after logging is set up: remembers the Redis
+/// version to report and where the log goes, starts the reporter thread
+/// and installs the crash handlers if `crash_log` is on.
+pub fn init(version: &'static str, logfile: &str, crash_log: bool, use_exit_on_panic: bool) {
+    let _ = VERSION.set(version);
     let _ = LOG_PATH.set(if logfile.is_empty() {
         None
     } else {
@@ -97,18 +100,37 @@ pub fn set_use_exit_on_panic(on: bool) {
 /// `crash-log-enabled`: install or remove the fatal signal handlers
 /// (setupSigSegvAction / removeSigSegvHandlers).
 pub fn set_crash_log(on: bool) {
-    CRASH_LOG_ENABLED.store(on, Ordering::Relaxed);
-    for sig in [
+    const FATAL: [libc::c_int; 5] = [
         libc::SIGSEGV,
         libc::SIGBUS,
         libc::SIGFPE,
         libc::SIGILL,
         libc::SIGABRT,
-    ] {
+    ];
+    // What was there before us (Rust's stack overflow reporter on SIGSEGV
+    // and SIGBUS), put back when crash logging is turned off.
+    static ORIGINAL: OnceLock<Vec<(libc::c_int, libc::sigaction)>> = OnceLock::new();
+    let original = ORIGINAL.get_or_init(|| {
+        FATAL
+            .iter()
+            .map(|&sig| {
+                // SAFETY: sigaction with a null new action only reads the
+                // current one into `old`.
+                unsafe {
+                    let mut old: libc::sigaction = std::mem::zeroed();
+                    libc::sigaction(sig, std::ptr::null(), &mut old);
+                    (sig, old)
+                }
+            })
+            .collect()
+    });
+    CRASH_LOG_ENABLED.store(on, Ordering::Relaxed);
+    for (sig, old) in original {
         if on {
-            set_action(sig, on_crash as *const () as usize, true);
+            set_action(*sig, on_crash as *const () as usize, true);
         } else {
-            set_default(sig);
+            // SAFETY: reinstating an action sigaction itself returned.
+            unsafe { libc::sigaction(*sig, old, std::ptr::null_mut()) };
         }
     }
 }
@@ -548,7 +570,7 @@ fn crash_header(fd: &LogFd) {
     let sig = SIGNO.load(Ordering::Relaxed);
     fd.log(format_args!(
         "Redis {} crashed by signal: {}, si_code: {}",
-        crate::server::REDIS_VERSION,
+        VERSION.get().copied().unwrap_or("7.0.15"),
         sig,
         SI_CODE.load(Ordering::Relaxed)
     ));

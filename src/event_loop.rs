@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
@@ -34,7 +34,7 @@ const LISTENER_BASE: usize = usize::MAX / 2;
 /// (afterwards the socket is a client with a slot token).
 pub const MASTER_LINK_TOKEN: usize = LISTENER_BASE - 1;
 
-static SHUTDOWN_SIGNAL: AtomicBool = AtomicBool::new(false);
+use crate::server::SHUTDOWN_SIGNAL;
 
 extern "C" fn on_signal(sig: libc::c_int) {
     // A second SIGINT while a shutdown is pending (e.g. a busy script keeps
@@ -430,17 +430,19 @@ pub fn run(mut srv: Server, listeners: Vec<Listener>) -> io::Result<i32> {
 
         if Instant::now() >= next_cron {
             // DEBUG PAUSE-CRON stops all of it, as serverCron returns early.
+            // A signalled shutdown is also handled there (SHUTDOWN ABORT
+            // can cancel it meanwhile).
             if !srv.pause_cron {
                 srv.cron();
                 crate::replication::cron(&mut srv);
                 clients_cron(&mut srv);
+                if SHUTDOWN_SIGNAL.swap(false, Ordering::SeqCst) {
+                    warn!("Received SIGTERM scheduling shutdown...");
+                    srv.shutdown.get_or_insert_with(Default::default);
+                }
             }
             close_pending(&mut srv, &io.borrow().poll);
             next_cron = Instant::now() + Duration::from_millis(1000 / srv.hz.max(1) as u64);
-            if SHUTDOWN_SIGNAL.swap(false, Ordering::SeqCst) {
-                warn!("Received SIGTERM scheduling shutdown...");
-                srv.shutdown.get_or_insert_with(Default::default);
-            }
         }
         if srv.shutdown.is_some() {
             let code = crate::commands::server_cmds::finish_shutdown(&mut srv);

@@ -172,6 +172,7 @@ fn main() {
         std::process::exit(1);
     }
     ferrokv::crash::init(
+        REDIS_VERSION,
         &logfile,
         config.get_bool("crash-log-enabled"),
         config.get_bool("use-exit-on-panic"),

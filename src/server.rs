@@ -16,6 +16,10 @@ use std::time::Instant;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The Redis version we are compatible with; clients gate features on it.
 pub const REDIS_VERSION: &str = "7.0.15";
+/// Set by the SIGTERM / SIGINT handler, taken by the cron (Redis's
+/// shutdown_asap); SHUTDOWN ABORT clears it before the cron sees it.
+pub static SHUTDOWN_SIGNAL: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 /// REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME (ms).
 pub const REPLY_BUFFER_DEFAULT_PEAK_RESET_MS: i64 = 5000;
 

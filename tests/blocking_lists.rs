@@ -452,3 +452,36 @@ fn expired_key_on_wakeup_matches_redis() {
     assert_eq!(got, want);
     ours.assert_no_panic();
 }
+
+/// CLIENT UNBLOCK ... ERROR: the UNBLOCKED reply counts as an error
+/// reply (errorstats) and the blocked command as failed, as in Redis's
+/// updateStatsOnUnblock.
+#[test]
+fn client_unblock_error_is_counted() {
+    let s = Server::start(&[]);
+    let mut r = s.conn();
+    let mut rd = s.conn();
+    r.cmd(&["CONFIG", "RESETSTAT"]);
+    let id = rd.cmd_int(&["CLIENT", "ID"]);
+    rd.send(&[b"BLPOP", b"list1", b"0"]);
+    wait_blocked(&mut r, 1);
+    assert_eq!(
+        r.cmd_int(&["CLIENT", "UNBLOCK", &id.to_string(), "ERROR"]),
+        1
+    );
+    assert_eq!(
+        rd.read_reply(),
+        b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
+    let info = reply_str(&r.cmd(&["INFO", "all"]));
+    assert!(info.contains("errorstat_UNBLOCKED:count=1\r\n"), "{info}");
+    assert!(info.contains("total_error_replies:1\r\n"), "{info}");
+    let blpop = info
+        .lines()
+        .find(|l| l.starts_with("cmdstat_blpop:"))
+        .unwrap_or_default();
+    assert!(
+        blpop.contains("calls=1,") && blpop.ends_with("failed_calls=1"),
+        "{blpop}"
+    );
+}

@@ -375,3 +375,28 @@ fn client_eviction_buckets() {
         .sum();
     assert_eq!(clients, 1, "{}", escape(text.as_bytes()));
 }
+
+/// SIGTERM is taken by the cron: with the cron paused, SHUTDOWN ABORT
+/// cancels it before it starts.
+#[test]
+fn shutdown_abort_cancels_a_pending_sigterm() {
+    let mut s = Server::start(DEBUG_ON);
+    let mut c = s.conn();
+    assert_eq!(
+        c.cmd(&["SHUTDOWN", "ABORT"]),
+        b"-ERR No shutdown in progress.\r\n"
+    );
+    c.cmd(&["DEBUG", "PAUSE-CRON", "1"]);
+    // SAFETY: signalling the child process we started.
+    unsafe { libc::kill(s.pid() as i32, libc::SIGTERM) };
+    // The handler only sets a flag: ABORT may have to try again until the
+    // signal has landed.
+    assert!(poll_until(Duration::from_secs(5), || c
+        .cmd(&["SHUTDOWN", "ABORT"])
+        == b"+OK\r\n"));
+    assert!(wait_for_log(&s, "Shutdown manually aborted"));
+    c.cmd(&["DEBUG", "PAUSE-CRON", "0"]);
+    assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(s.is_running());
+}

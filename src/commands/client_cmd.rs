@@ -823,7 +823,21 @@ fn unblock(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     });
     let done = match target.and_then(|t| srv.clients[t].take().map(|cl| (t, cl))) {
         Some((t, mut target)) => {
+            let blocked_cmd = target
+                .blocked
+                .as_ref()
+                .and_then(|st| st.argv.first())
+                .and_then(|name| srv.commands.lookup(name));
             let ok = crate::blocking::unblock_by_request(srv, &mut target, with_error);
+            if ok && with_error {
+                // The UNBLOCKED error counts as an error reply, and the
+                // blocked command as failed (updateStatsOnUnblock). As in
+                // Redis, CLIENT UNBLOCK itself is then counted failed too.
+                super::count_error(srv, &CmdError::Static(error::UNBLOCKED));
+                if let Some(i) = blocked_cmd {
+                    srv.commands.entries[i].stats.failed += 1;
+                }
+            }
             srv.clients[t] = Some(target);
             srv.to_flush.push(t);
             ok

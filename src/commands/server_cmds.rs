@@ -394,9 +394,14 @@ fn shutdown(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     if abort {
-        // Shutdown never waits (no replicas to catch up), so there is
-        // never one in progress to abort.
-        return Err(CmdError::Static(error::NO_SHUTDOWN_IN_PROGRESS));
+        // Shutdown never waits (no replicas to catch up), so the only one
+        // to abort is a signal's that the cron has not taken yet.
+        if !crate::server::SHUTDOWN_SIGNAL.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return Err(CmdError::Static(error::NO_SHUTDOWN_IN_PROGRESS));
+        }
+        warn!("Shutdown manually aborted.");
+        c.out.ok();
+        return Ok(());
     }
     // The final save runs here so that a failure can be replied to
     // (prepareForShutdown inside shutdownCommand).
