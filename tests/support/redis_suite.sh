@@ -30,7 +30,8 @@
 # per-test --timeout, default 600), BASEPORT (the harness's --baseport: its
 # own port is just below it, the servers it starts above; set it when several
 # runs share a machine, since the harness's free-port check cannot see a port
-# another run bound on 127.0.0.1 only).
+# another run bound on 127.0.0.1 only; keep it and the 2000 ports above it
+# below the ephemeral range, 32768 on Linux, e.g. 30500).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${FERROKV_BIN:-${BIN:-$ROOT/target/release/ferrokv-server}}
