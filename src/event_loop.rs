@@ -329,7 +329,7 @@ pub fn run(mut srv: Server, listeners: Vec<Listener>) -> io::Result<i32> {
         }
         let now = Instant::now();
         let mut timeout = next_cron.saturating_duration_since(now);
-        if !srv.resume_input.is_empty() {
+        if !srv.resume_input.is_empty() || srv.eviction_scheduled {
             timeout = Duration::ZERO;
         }
         if let Some(deadline) = blocking::next_deadline(&srv) {
@@ -404,7 +404,12 @@ pub fn run(mut srv: Server, listeners: Vec<Listener>) -> io::Result<i32> {
         // Clients whose input can run again (unblocked, flushed, out of
         // budget last turn, paused).
         serve_resumable(&mut srv);
-        // Keys the cron's active expiry deleted (beforeSleep's
+        // evictionTimeProc: eviction that a command scheduled.
+        if srv.eviction_scheduled {
+            srv.eviction_scheduled = false;
+            crate::evict::perform_evictions(&mut srv);
+        }
+        // Keys the cron's active expiry or eviction deleted (beforeSleep's
         // handleClientsBlockedOnKeys).
         if blocking::has_pending_signals(&srv) {
             let served = blocking::serve_ready_keys(&mut srv);

@@ -2,7 +2,9 @@
 //! every object's 24-bit `lru` field, the eviction pool that approximates
 //! LRU / LFU / TTL order by sampling `maxmemory-samples` keys per db, and
 //! `perform_evictions`, run before each command while used memory is over
-//! `maxmemory`.
+//! `maxmemory`, and between commands (`Server::eviction_scheduled`, Redis's
+//! evictionTimeProc) when CONFIG SET lowered the limit or a run ran out of
+//! time.
 //!
 //! Evicted keys are deleted, announced with the `evicted` keyspace event,
 //! count in `evicted_keys`, invalidate WATCH / tracking, and propagate to
@@ -273,15 +275,20 @@ pub fn perform_evictions(srv: &mut Server) -> Outcome {
             break;
         }
         to_free -= delta;
-        // Memory may also have gone elsewhere: re-check every 16 keys,
-        // and respect the time budget.
+        // Re-check every 16 keys (memory may have been freed elsewhere),
+        // and respect the time budget. The amount to free never grows:
+        // what the evictions themselves add (invalidation messages in
+        // client buffers) must not feed further eviction (Redis computes
+        // it once).
         if freed_keys % 16 == 0 {
             match memory_over_limit(srv) {
                 None => break,
-                Some(left) => to_free = left,
+                Some(left) => to_free = to_free.min(left),
             }
             if let Some(us) = limit {
                 if start.elapsed().as_micros() as u64 > us {
+                    // Goes on between commands (startEvictionTimeProc).
+                    srv.eviction_scheduled = true;
                     return Outcome::Running;
                 }
             }

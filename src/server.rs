@@ -172,6 +172,10 @@ pub struct Server {
     pub blocked_clients: usize,
     /// Clients whose command CLIENT PAUSE holds (see `Client::paused`).
     pub paused_clients: usize,
+    /// Eviction goes on between commands (Redis's evictionTimeProc):
+    /// after CONFIG SET lowered maxmemory, or when a command's eviction
+    /// ran out of time.
+    pub eviction_scheduled: bool,
     /// Clients that got output from outside their own batch (unblocked,
     /// CLIENT UNBLOCK): flushed and resumed by the event loop.
     pub to_flush: Vec<usize>,
@@ -272,6 +276,7 @@ impl Server {
             block_deadlines: std::collections::BTreeSet::new(),
             blocked_clients: 0,
             paused_clients: 0,
+            eviction_scheduled: false,
             to_flush: Vec::new(),
             resume_input: std::collections::VecDeque::new(),
             listeners: Vec::new(),

@@ -344,34 +344,6 @@ fn keys_arriving_without_a_push_wake_waiters() {
     srv.assert_no_panic();
 }
 
-/// Attaches to `port` as a replica with SYNC and skips the RDB payload:
-/// what follows is the propagated command stream.
-fn attach_replication_stream(port: u16) -> RawConn {
-    use std::io::Read;
-    let mut c = RawConn::connect(port);
-    c.send_raw(b"SYNC\r\n");
-    let mut line = Vec::new();
-    loop {
-        let mut b = [0u8; 1];
-        c.stream.read_exact(&mut b).expect("SYNC reply");
-        if b[0] != b'\n' {
-            line.push(b[0]);
-            continue;
-        }
-        if line.first() == Some(&b'$') {
-            break;
-        }
-        line.clear(); // keepalive newlines
-    }
-    let len: usize = String::from_utf8_lossy(&line[1..])
-        .trim()
-        .parse()
-        .expect("RDB length");
-    let mut rdb = vec![0u8; len];
-    c.stream.read_exact(&mut rdb).expect("RDB payload");
-    c
-}
-
 /// Reads `n` propagated commands, each as its words joined by spaces,
 /// with digits of PEXPIREAT's time masked.
 fn stream_commands(s: &mut RawConn, n: usize) -> Vec<String> {
@@ -403,7 +375,7 @@ fn stream_commands(s: &mut RawConn, n: usize) -> Vec<String> {
 fn expired_on_wakeup(port: u16) -> Vec<String> {
     let mut c = RawConn::connect(port);
     c.cmd(&["FLUSHALL"]);
-    let mut repl = attach_replication_stream(port);
+    let mut repl = common::attach_replication_stream(port);
     let mut out = Vec::new();
     c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
     c.cmd(&["SELECT", "1"]);

@@ -8,6 +8,7 @@
 mod common;
 
 use common::{RawConn, Server};
+use std::time::Duration;
 
 fn info_field(c: &mut RawConn, section: &str, field: &str) -> u64 {
     let info = String::from_utf8_lossy(&c.cmd(&["INFO", section])).into_owned();
@@ -269,6 +270,43 @@ fn config_set_maxmemory_evicts_right_away() {
     assert_eq!(
         msg,
         "*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$22\r\n__keyevent@0__:evicted\r\n$3\r\nfoo\r\n"
+    );
+    c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+    srv.assert_no_panic();
+}
+
+/// maxmemory.tcl "propagation with eviction in MULTI": a limit lowered
+/// inside a transaction evicts after it, so the transaction runs whole and
+/// the eviction's DEL follows its EXEC in the replication stream.
+#[test]
+fn eviction_scheduled_inside_multi_follows_exec() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    let mut repl = common::attach_replication_stream(srv.port());
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["INCR", "x"]);
+    c.cmd(&["CONFIG", "SET", "maxmemory", "1"]);
+    c.cmd(&["INCR", "x"]);
+    assert_eq!(c.cmd(&["EXEC"]), b"*3\r\n:1\r\n+OK\r\n:2\r\n".to_vec());
+    assert!(common::poll_until(Duration::from_secs(10), || {
+        c.cmd(&["DBSIZE"]) == b":0\r\n"
+    }));
+    let mut got = Vec::new();
+    for _ in 0..6 {
+        let words: Vec<String> = common::flatten(&repl.read_reply())
+            .into_iter()
+            .skip(1)
+            .map(|w| {
+                let t = String::from_utf8_lossy(&w).into_owned();
+                t.split("\r\n").nth(1).unwrap_or_default().to_lowercase()
+            })
+            .collect();
+        got.push(words.join(" "));
+    }
+    assert_eq!(
+        got,
+        ["select 0", "multi", "incr x", "incr x", "exec", "del x"]
     );
     c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
     srv.assert_no_panic();

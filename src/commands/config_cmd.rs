@@ -291,12 +291,13 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     srv.sync_notify_mask();
     if pairs.iter().any(|(n, _)| n == "maxmemory") && srv.config.maxmemory > 0 {
-        // updateMaxmemory: a lower limit evicts right away.
+        // updateMaxmemory: a lower limit evicts right after this command
+        // (startEvictionTimeProc), even with no further command.
         let used = crate::evict::used_for_eviction(srv);
         if srv.config.maxmemory < used as u64 {
             tracing::warn!("WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current memory usage ({}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.", srv.config.maxmemory, used);
         }
-        crate::evict::perform_evictions(srv);
+        srv.eviction_scheduled = true;
     }
     c.out.ok();
     Ok(())

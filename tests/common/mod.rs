@@ -649,3 +649,30 @@ pub fn assert_same_replies(ours: &mut RawConn, theirs: &mut RawConn, cases: &[&[
         assert_eq!(escape(&x), escape(&y), "{case:?}");
     }
 }
+
+/// Attaches to `port` as a replica with SYNC and skips the RDB payload:
+/// what follows is the propagated command stream.
+pub fn attach_replication_stream(port: u16) -> RawConn {
+    let mut c = RawConn::connect(port);
+    c.send_raw(b"SYNC\r\n");
+    let mut line = Vec::new();
+    loop {
+        let mut b = [0u8; 1];
+        c.stream.read_exact(&mut b).expect("SYNC reply");
+        if b[0] != b'\n' {
+            line.push(b[0]);
+            continue;
+        }
+        if line.first() == Some(&b'$') {
+            break;
+        }
+        line.clear(); // keepalive newlines
+    }
+    let len: usize = String::from_utf8_lossy(&line[1..])
+        .trim()
+        .parse()
+        .expect("RDB length");
+    let mut rdb = vec![0u8; len];
+    c.stream.read_exact(&mut rdb).expect("RDB payload");
+    c
+}

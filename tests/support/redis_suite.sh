@@ -27,10 +27,12 @@
 # (apt), a release build (cargo build --release). Environment: WORK (default
 # /tmp/ferrokv-redis-suite), PORT (external mode, default 7600), BIN,
 # UNIT_TIMEOUT (seconds per unit, default 1500), TEST_TIMEOUT (the harness's
-# per-test --timeout, default 600), BASEPORT (normal mode: the harness's
-# --baseport, also in external mode for its own listening port; the
-# default differs per server, 21111 for redis and 25211
-# for ferrokv, so both can run at once; each uses 4000 ports).
+# per-test --timeout, default 600), BASEPORT (the harness's --baseport: its
+# own port is just below it, the servers it starts above; the default differs
+# per server, 21111 for redis and 25211 for ferrokv, so both can run at once;
+# set it when several runs share a machine, since the harness's free-port
+# check cannot see a port another run bound on 127.0.0.1 only; keep it and the
+# 4000 ports above it below the ephemeral range, 32768 on Linux).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${FERROKV_BIN:-${BIN:-$ROOT/target/release/ferrokv-server}}
