@@ -1398,6 +1398,12 @@ mod example_file_tests {
             } else {
                 v.to_string()
             };
+            if d.name == "replicaof" {
+                // Unset by default; `replicaof ""` is not valid (Redis
+                // wants `<host> <port>` or `no one`).
+                out.push_str("# replicaof <masterip> <masterport>\n\n");
+                continue;
+            }
             out.push_str(&format!("{} {}\n\n", d.name, shown));
         }
         out
