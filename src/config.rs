@@ -393,7 +393,7 @@ pub static DEFS: &[Def] = &[
 ];
 
 /// Errors from loading a config file or argument list.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ConfigError {
     pub line: usize,
     pub text: String,
@@ -423,6 +423,9 @@ pub struct Config {
     pub requirepass: Option<Vec<u8>>,
     /// `user <name> <rules...>` directives, applied at startup by ACL.
     pub acl_users: Vec<Vec<String>>,
+    /// `rename-command old new` lines, applied to the command table once
+    /// it exists (main); each with its line for the error report.
+    pub renames: Vec<(ConfigError, String, String)>,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
     pub latency_monitor_threshold: i64,
@@ -697,6 +700,7 @@ impl Config {
             client_query_buffer_limit: 1 << 30,
             requirepass: None,
             acl_users: Vec::new(),
+            renames: Vec::new(),
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
@@ -939,7 +943,8 @@ impl Config {
                 self.load_text(&inc)?;
                 continue;
             }
-            // Directives that Redis accepts but ferrokv has no use for.
+            // Directives kept for later (users, renames) or that ferrokv has
+            // no use for.
             if matches!(
                 name.as_str(),
                 "rename-command" | "user" | "loadmodule" | "slaveof" | "ignore-warnings"
@@ -949,6 +954,13 @@ impl Config {
                         return Err(err("Bad directive or wrong number of arguments"));
                     }
                     self.acl_users.push(args[1..].to_vec());
+                }
+                if name == "rename-command" {
+                    if args.len() != 3 {
+                        return Err(err("Bad directive or wrong number of arguments"));
+                    }
+                    self.renames
+                        .push((err(""), args[1].clone(), args[2].clone()));
                 }
                 if name == "slaveof" && args.len() == 3 {
                     let _ = self.set("replicaof", &args[1..].join(" "), true);

@@ -187,7 +187,15 @@ fn main() {
     }
 
     adjust_open_files_limit(config.maxclients);
+    let renames = std::mem::take(&mut config.renames);
     let mut srv = Server::new(config);
+    for (mut at, old, new) in renames {
+        if let Err(reason) = srv.commands.rename(&old, &new) {
+            at.reason = reason.to_string();
+            let file = srv.config.config_file.clone();
+            fatal_config(file.as_deref().unwrap_or("(command line)"), &at);
+        }
+    }
     if let Err(e) = ferrokv::commands::acl_cmd::load_at_startup(&mut srv) {
         warn!("{}", e);
         std::process::exit(1);

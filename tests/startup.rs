@@ -350,3 +350,33 @@ fn command_line_forms_match_redis() {
         config_after_start(common::REDIS_SERVER, args, sig)
     );
 }
+
+/// `rename-command`: the old name is gone, the new one works, an empty
+/// new name disables the command; an unknown command is a config error.
+#[test]
+fn rename_command_matches_redis() {
+    let args = &[
+        "--rename-command",
+        "flushdb",
+        "badger",
+        "--rename-command",
+        "debug",
+        "",
+    ];
+    let ours = common::Server::start(args);
+    let theirs = common::RealRedis::start_with(args);
+    let (mut f, mut r) = (ours.conn(), theirs.conn());
+    for cmd in [
+        &["FLUSHDB"][..],
+        &["badger"],
+        &["BADGER"],
+        &["DEBUG", "HELP"],
+        &["PING"],
+    ] {
+        common::assert_reply(&f.cmd(cmd), &r.cmd(cmd));
+    }
+    assert_eq!(
+        cmdline_error(BIN, &["--rename-command", "nosuch", "x"]),
+        cmdline_error(common::REDIS_SERVER, &["--rename-command", "nosuch", "x"])
+    );
+}

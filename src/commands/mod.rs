@@ -308,7 +308,7 @@ pub struct Entry {
 /// All commands, looked up by lowercase name.
 pub struct CommandTable {
     pub entries: Vec<Entry>,
-    by_name: HashMap<&'static [u8], usize, FastHash>,
+    by_name: HashMap<Box<[u8]>, usize, FastHash>,
 }
 
 /// FNV-1a for the command-name map: names are short and trusted-size.
@@ -383,7 +383,7 @@ impl CommandTable {
                 parent: None,
                 meta: meta::lookup(spec.name),
             });
-            t.by_name.insert(spec.name.as_bytes(), idx);
+            t.by_name.insert(spec.name.as_bytes().into(), idx);
             for sub in spec.subcommands {
                 let sidx = t.entries.len();
                 let fullname = format!("{}|{}", spec.name, sub.name);
@@ -404,7 +404,7 @@ impl CommandTable {
     /// Looks a command up by (any-case) name.
     #[inline]
     pub fn lookup(&self, name: &[u8]) -> Option<usize> {
-        let mut lower = [0u8; 32];
+        let mut lower = [0u8; 64];
         if name.len() > lower.len() {
             return None;
         }
@@ -412,6 +412,26 @@ impl CommandTable {
             *d = s.to_ascii_lowercase();
         }
         self.by_name.get(&lower[..name.len()]).copied()
+    }
+
+    /// `rename-command old new`: the command answers to `new` only (to
+    /// nothing when `new` is empty). Err carries Redis's wording.
+    pub fn rename(&mut self, old: &str, new: &str) -> Result<(), &'static str> {
+        let old = old.to_ascii_lowercase();
+        let idx = self
+            .by_name
+            .remove(old.as_bytes())
+            .ok_or("No such command in rename-command")?;
+        if new.is_empty() {
+            return Ok(());
+        }
+        let new = new.to_ascii_lowercase();
+        if new.len() > 64 || self.by_name.contains_key(new.as_bytes()) {
+            self.by_name.insert(old.as_bytes().into(), idx);
+            return Err("Target command name already exists");
+        }
+        self.by_name.insert(new.as_bytes().into(), idx);
+        Ok(())
     }
 
     /// Looks up a subcommand of container `idx`.
