@@ -744,7 +744,7 @@ impl Config {
         def_index(name).map(|i| self.values[i].as_str())
     }
 
-    fn get_i64(&self, name: &str) -> i64 {
+    pub fn get_i64(&self, name: &str) -> i64 {
         self.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
     }
 

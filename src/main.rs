@@ -214,11 +214,15 @@ fn main() {
     );
     info!("Running mode=standalone, port={}.", srv.tcp_port);
     warn!("Server initialized");
+    if let Err(e) = event_loop::init(&mut srv, listeners) {
+        warn!("Event loop failed: {}", e);
+        std::process::exit(1);
+    }
     load_data(&mut srv);
     // appendonly yes: the AOF is loaded instead of the RDB.
     ferrokv::persist::aof::load_at_startup(&mut srv);
     let unixsocket = srv.config.get("unixsocket").unwrap_or("").to_string();
-    let code = match event_loop::run(srv, listeners) {
+    let code = match event_loop::run(srv) {
         Ok(code) => code,
         Err(e) => {
             warn!("Event loop failed: {}", e);

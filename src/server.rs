@@ -188,6 +188,11 @@ pub struct Server {
     /// Reopens the TCP listeners for the configured port and bind
     /// addresses (CONFIG SET port / bind); installed by the event loop.
     pub rebind_tcp: Option<fn(&Server) -> Result<(), String>>,
+    /// Serves clients during the startup load; installed by the event loop.
+    pub process_events_while_loading: Option<fn(&mut Server)>,
+    /// The startup load is serving clients: commands without the
+    /// `loading` flag get -LOADING.
+    pub loading_events: bool,
 }
 
 impl Server {
@@ -261,6 +266,8 @@ impl Server {
             rdb: Default::default(),
             migrate: Default::default(),
             rebind_tcp: None,
+            process_events_while_loading: None,
+            loading_events: false,
         };
         srv.sync_notify_mask();
         crate::commands::acl_cmd::sync_requirepass(&mut srv);

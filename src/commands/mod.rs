@@ -701,6 +701,17 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
         }
     }
 
+    // Loading the dataset (serving clients meanwhile): only commands that
+    // may run then (CMD_LOADING); EXEC only if everything queued may.
+    if srv.loading_events && NESTING.with(|n| n.get()) == 0 {
+        let denied = spec.flags & LOADING == 0
+            || (spec.name == "exec" && queued_flags(srv, c).1 & LOADING == 0);
+        if denied {
+            reject(srv, c, Some(idx), &CmdError::Static(error::LOADING));
+            finish_reply(c, reply_start);
+            return;
+        }
+    }
     if c.out.resp == 2
         && pubsub::is_subscribed(c)
         && !pubsub::allowed_in_subscribed_context(&srv.commands.entries[idx].fullname)
