@@ -972,20 +972,34 @@ impl Config {
             };
             let def = &DEFS[i];
             if def.name == "replicaof" {
-                // setConfigReplicaOfOption: `<host> <port>` or `no one`.
-                if args.len() != 3 {
+                // setConfigReplicaOfOption: `<host> <port>` or `no one`; a
+                // single non-empty argument is split at spaces (MULTI_ARG).
+                let mut words: Vec<String> = args[1..].to_vec();
+                if words.len() == 1 && !words[0].is_empty() {
+                    let mut scratch = Vec::new();
+                    let mut ranges = Vec::new();
+                    if split_args(words[0].as_bytes(), &mut scratch, &mut ranges) {
+                        words = ranges
+                            .iter()
+                            .map(|&(o, l)| String::from_utf8_lossy(&scratch[o..o + l]).into_owned())
+                            .collect();
+                    }
+                }
+                if words.len() != 2 {
                     return Err(err("wrong number of arguments"));
                 }
-                if args[1].eq_ignore_ascii_case("no") && args[2].eq_ignore_ascii_case("one") {
+                if words[0].eq_ignore_ascii_case("no") && words[1].eq_ignore_ascii_case("one") {
                     let _ = self.set("replicaof", "", true);
                     continue;
                 }
-                if !args[2]
+                if !words[1]
                     .parse::<i64>()
                     .is_ok_and(|p| (0..=65535).contains(&p))
                 {
                     return Err(err("Invalid master port"));
                 }
+                let _ = self.set("replicaof", &words.join(" "), true);
+                continue;
             }
             let value = if name == "save" {
                 if args.len() == 2 && args[1].is_empty() {
@@ -1160,6 +1174,15 @@ impl Config {
         let v = &self.display_value(i);
         if name == "save" && v.is_empty() {
             return "save \"\"\n".to_string();
+        }
+        if name == "replicaof" {
+            // rewriteConfigReplicaOfOption: `replicaof <host> <port>`, or
+            // no line at all without a master.
+            let words: Vec<String> = v.split_whitespace().map(quote).collect();
+            if words.is_empty() {
+                return String::new();
+            }
+            return format!("{} {}\n", name, words.join(" "));
         }
         if matches!(DEFS[i].kind, Kind::Str)
             && name != "save"
