@@ -397,7 +397,7 @@ pub static DEFS: &[Def] = &[
 ];
 
 /// Errors from loading a config file or argument list.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ConfigError {
     pub line: usize,
     pub text: String,
@@ -427,6 +427,9 @@ pub struct Config {
     pub requirepass: Option<Vec<u8>>,
     /// `user <name> <rules...>` directives, applied at startup by ACL.
     pub acl_users: Vec<Vec<String>>,
+    /// `rename-command old new` lines, applied to the command table once
+    /// it exists (main); each with its line for the error report.
+    pub renames: Vec<(ConfigError, String, String)>,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
     pub latency_monitor_threshold: i64,
@@ -753,6 +756,7 @@ impl Config {
             client_query_buffer_limit: 1 << 30,
             requirepass: None,
             acl_users: Vec::new(),
+            renames: Vec::new(),
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
@@ -798,7 +802,7 @@ impl Config {
         def_index(name).map(|i| self.values[i].as_str())
     }
 
-    fn get_i64(&self, name: &str) -> i64 {
+    pub fn get_i64(&self, name: &str) -> i64 {
         self.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
     }
 
@@ -1004,7 +1008,8 @@ impl Config {
                 self.load_text(&inc)?;
                 continue;
             }
-            // Directives that Redis accepts but ferrokv has no use for.
+            // Directives kept for later (users, renames) or that ferrokv has
+            // no use for.
             if matches!(
                 name.as_str(),
                 "rename-command" | "user" | "loadmodule" | "ignore-warnings"
@@ -1021,6 +1026,13 @@ impl Config {
                     }
                     self.acl_users.push(args[1..].to_vec());
                 }
+                if name == "rename-command" {
+                    if args.len() != 3 {
+                        return Err(err("Bad directive or wrong number of arguments"));
+                    }
+                    self.renames
+                        .push((err(""), args[1].clone(), args[2].clone()));
+                }
                 continue;
             }
             let Some(i) = def_index(&name) else {
@@ -1028,20 +1040,34 @@ impl Config {
             };
             let def = &DEFS[i];
             if def.name == "replicaof" {
-                // setConfigReplicaOfOption: `<host> <port>` or `no one`.
-                if args.len() != 3 {
+                // setConfigReplicaOfOption: `<host> <port>` or `no one`; a
+                // single non-empty argument is split at spaces (MULTI_ARG).
+                let mut words: Vec<String> = args[1..].to_vec();
+                if words.len() == 1 && !words[0].is_empty() {
+                    let mut scratch = Vec::new();
+                    let mut ranges = Vec::new();
+                    if split_args(words[0].as_bytes(), &mut scratch, &mut ranges) {
+                        words = ranges
+                            .iter()
+                            .map(|&(o, l)| String::from_utf8_lossy(&scratch[o..o + l]).into_owned())
+                            .collect();
+                    }
+                }
+                if words.len() != 2 {
                     return Err(err("wrong number of arguments"));
                 }
-                if args[1].eq_ignore_ascii_case("no") && args[2].eq_ignore_ascii_case("one") {
+                if words[0].eq_ignore_ascii_case("no") && words[1].eq_ignore_ascii_case("one") {
                     let _ = self.set("replicaof", "", true);
                     continue;
                 }
-                if !args[2]
+                if !words[1]
                     .parse::<i64>()
                     .is_ok_and(|p| (0..=65535).contains(&p))
                 {
                     return Err(err("Invalid master port"));
                 }
+                let _ = self.set("replicaof", &words.join(" "), true);
+                continue;
             }
             let value = if name == "save" {
                 if args.len() == 2 && args[1].is_empty() {
@@ -1230,6 +1256,15 @@ impl Config {
         let v = &self.display_value(i);
         if name == "save" && v.is_empty() {
             return "save \"\"\n".to_string();
+        }
+        if name == "replicaof" {
+            // rewriteConfigReplicaOfOption: `replicaof <host> <port>`, or
+            // no line at all without a master.
+            let words: Vec<String> = v.split_whitespace().map(quote).collect();
+            if words.is_empty() {
+                return String::new();
+            }
+            return format!("{} {}\n", name, words.join(" "));
         }
         if matches!(DEFS[i].kind, Kind::Str)
             && name != "save"

@@ -96,6 +96,7 @@ pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is
 pub const NOPROTO: &str = "NOPROTO unsupported protocol version";
 pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
 pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
 pub const SWAPDB_INDEX: &str = "ERR invalid first DB index";
 pub const SWAPDB_INDEX2: &str = "ERR invalid second DB index";
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";

@@ -304,13 +304,51 @@ fn serve_resumable(srv: &mut Server) {
 }
 
 /// Runs until SHUTDOWN or a signal. Returns the process exit code.
-pub fn run(mut srv: Server, listeners: Vec<Listener>) -> io::Result<i32> {
+/// Sets up the poller with the listening sockets, before the data is
+/// loaded: a startup load serves clients (`process_events_while_loading`).
+pub fn init(srv: &mut Server, listeners: Vec<Listener>) -> io::Result<()> {
     install_signal_handlers();
     let poll = Poll::new()?;
     srv.listeners = listeners;
-    register_listeners(&mut srv, &poll);
+    register_listeners(srv, &poll);
     let io = Rc::new(RefCell::new(LoopIo { poll }));
-    LOOP_IO.with(|l| *l.borrow_mut() = Some(io.clone()));
+    LOOP_IO.with(|l| *l.borrow_mut() = Some(io));
+    srv.process_events_while_loading = Some(process_events_while_loading);
+    Ok(())
+}
+
+/// While the startup load runs (Redis's processEventsWhileBlocked from
+/// rdbLoadProgressCallback): clients are served, with -LOADING for the
+/// commands not allowed then; a SIGTERM shuts down without saving.
+fn process_events_while_loading(srv: &mut Server) {
+    if SHUTDOWN_SIGNAL.swap(false, Ordering::SeqCst) {
+        warn!("Received shutdown signal during loading, scheduling shutdown.");
+        srv.shutdown = Some(crate::server::ShutdownFlags {
+            nosave: true,
+            ..Default::default()
+        });
+        std::process::exit(crate::commands::server_cmds::finish_shutdown(srv).max(0));
+    }
+    process_events_while_busy(srv);
+    close_pending_now(srv);
+}
+
+/// Closes the clients queued for closing (outside the main loop).
+fn close_pending_now(srv: &mut Server) {
+    let Some(io) = LOOP_IO.with(|l| l.borrow().clone()) else {
+        return;
+    };
+    let Ok(g) = io.try_borrow() else {
+        return;
+    };
+    close_pending(srv, &g.poll);
+}
+
+/// The main loop, after `init` and the data load.
+pub fn run(mut srv: Server) -> io::Result<i32> {
+    let Some(io) = LOOP_IO.with(|l| l.borrow().clone()) else {
+        return Err(io::Error::other("event loop not initialised"));
+    };
     // `replicaof` in the config: start connecting to the master.
     crate::replication::replica::configure_from_config(&mut srv);
     let mut events = Events::with_capacity(1024);

@@ -194,7 +194,15 @@ fn main() {
 
     adjust_open_files_limit(config.maxclients);
     let _ = ferrokv::oom::update(&config);
+    let renames = std::mem::take(&mut config.renames);
     let mut srv = Server::new(config);
+    for (mut at, old, new) in renames {
+        if let Err(reason) = srv.commands.rename(&old, &new) {
+            at.reason = reason.to_string();
+            let file = srv.config.config_file.clone();
+            fatal_config(file.as_deref().unwrap_or("(command line)"), &at);
+        }
+    }
     if let Err(e) = ferrokv::commands::acl_cmd::load_at_startup(&mut srv) {
         warn!("{}", e);
         std::process::exit(1);
@@ -221,11 +229,15 @@ fn main() {
     );
     info!("Running mode=standalone, port={}.", srv.tcp_port);
     warn!("Server initialized");
+    if let Err(e) = event_loop::init(&mut srv, listeners) {
+        warn!("Event loop failed: {}", e);
+        std::process::exit(1);
+    }
     load_data(&mut srv);
     // appendonly yes: the AOF is loaded instead of the RDB.
     ferrokv::persist::aof::load_at_startup(&mut srv);
     let unixsocket = srv.config.get("unixsocket").unwrap_or("").to_string();
-    let code = match event_loop::run(srv, listeners) {
+    let code = match event_loop::run(srv) {
         Ok(code) => code,
         Err(e) => {
             warn!("Event loop failed: {}", e);

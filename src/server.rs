@@ -216,6 +216,11 @@ pub struct Server {
     pub rdb: crate::persist::rdb_server::RdbState,
     /// MIGRATE's cached connections to target instances.
     pub migrate: crate::migrate_conn::MigrateSockets,
+    /// Serves clients during the startup load; installed by the event loop.
+    pub process_events_while_loading: Option<fn(&mut Server)>,
+    /// The startup load is serving clients: commands without the
+    /// `loading` flag get -LOADING.
+    pub loading_events: bool,
 }
 
 impl Server {
@@ -296,6 +301,8 @@ impl Server {
             evict_next_db: 0,
             rdb: Default::default(),
             migrate: Default::default(),
+            process_events_while_loading: None,
+            loading_events: false,
         };
         srv.sync_notify_mask();
         crate::commands::acl_cmd::sync_requirepass(&mut srv);

@@ -513,3 +513,85 @@ fn command_line_forms_match_redis() {
         config_after_start(common::REDIS_SERVER, args, sig)
     );
 }
+
+/// `rename-command`: the old name is gone, the new one works, an empty
+/// new name disables the command; an unknown command is a config error.
+#[test]
+fn rename_command_matches_redis() {
+    let args = &[
+        "--rename-command",
+        "flushdb",
+        "badger",
+        "--rename-command",
+        "debug",
+        "",
+    ];
+    let ours = common::Server::start(args);
+    let theirs = common::RealRedis::start_with(args);
+    let (mut f, mut r) = (ours.conn(), theirs.conn());
+    for cmd in [
+        &["FLUSHDB"][..],
+        &["badger"],
+        &["BADGER"],
+        &["DEBUG", "HELP"],
+        &["PING"],
+    ] {
+        common::assert_reply(&f.cmd(cmd), &r.cmd(cmd));
+    }
+    assert_eq!(
+        cmdline_error(BIN, &["--rename-command", "nosuch", "x"]),
+        cmdline_error(common::REDIS_SERVER, &["--rename-command", "nosuch", "x"])
+    );
+}
+
+/// replicaof through CONFIG REWRITE and back: `replicaof <host> <port>`
+/// while there is a master, no line at all without one; both reload.
+#[test]
+fn replicaof_survives_config_rewrite() {
+    let base = std::env::temp_dir().join(format!("ferrokv-startup-replof-{}", std::process::id()));
+    std::fs::create_dir_all(&base).unwrap();
+    let conf = base.join("r.conf");
+    let start = |port: u16| {
+        let child = Command::new(BIN)
+            .arg(&conf)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--dir", base.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let up = common::poll_until(std::time::Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(
+            up,
+            "did not start with:\n{}",
+            std::fs::read_to_string(&conf).unwrap()
+        );
+        child
+    };
+    // The single-argument form is split, as for any MULTI_ARG directive.
+    std::fs::write(&conf, "replicaof \"127.0.0.1 1\"\n").unwrap();
+    let port = common::free_port();
+    let mut child = start(port);
+    let mut c = common::RawConn::connect(port);
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "GET", "replicaof"]),
+        "*2\r\n$9\r\nreplicaof\r\n$11\r\n127.0.0.1 1\r\n"
+    );
+    assert_eq!(c.cmd_str(&["CONFIG", "REWRITE"]), "+OK\r\n");
+    assert!(std::fs::read_to_string(&conf)
+        .unwrap()
+        .contains("replicaof 127.0.0.1 1\n"));
+    assert_eq!(c.cmd_str(&["REPLICAOF", "NO", "ONE"]), "+OK\r\n");
+    assert_eq!(c.cmd_str(&["CONFIG", "REWRITE"]), "+OK\r\n");
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(!text.contains("replicaof"), "{}", text);
+    let port = common::free_port();
+    let mut child = start(port);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&base);
+}

@@ -178,6 +178,10 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         if pairs.iter().any(|(n, _)| *n == lower) {
             return Err(error::config_set_duplicate(&typed));
         }
+        // DENY_LOADING_CONFIG: not while the dataset is loading.
+        if srv.loading_events && matches!(canon, "appendonly" | "repl-diskless-load" | "dir") {
+            return Err(CmdError::Static(error::LOADING));
+        }
         pairs.push((lower, args.str_lossy(i + 1)));
     }
     // Pass 2: apply to a copy, so a failure leaves everything as it was.

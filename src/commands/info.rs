@@ -408,6 +408,31 @@ fn persistence_section(srv: &Server, s: &mut String) {
     field!(s, "module_fork_in_progress", "0");
     field!(s, "module_fork_last_cow_size", "0");
     crate::persist::aof::info_fields_on(srv, s);
+    if srv.loading {
+        loading_fields(srv, s);
+    }
+}
+
+/// The progress of a load in progress (Redis's loading_* fields).
+fn loading_fields(srv: &Server, s: &mut String) {
+    let r = &srv.rdb;
+    let (mut perc, mut remaining) = (0.0, 1u64);
+    if r.loading_total_bytes > 0 {
+        perc = r.loading_loaded_bytes as f64 / r.loading_total_bytes as f64 * 100.0;
+        remaining = r.loading_total_bytes.saturating_sub(r.loading_loaded_bytes);
+    }
+    let elapsed = (crate::clock::wall_ms() / 1000 - r.loading_start_time).max(0) as u64;
+    let eta = if elapsed == 0 {
+        1
+    } else {
+        elapsed * remaining / (r.loading_loaded_bytes + 1)
+    };
+    field!(s, "loading_start_time", "{}", r.loading_start_time);
+    field!(s, "loading_total_bytes", "{}", r.loading_total_bytes);
+    field!(s, "loading_rdb_used_mem", "0");
+    field!(s, "loading_loaded_bytes", "{}", r.loading_loaded_bytes);
+    field!(s, "loading_loaded_perc", "{:.2}", perc);
+    field!(s, "loading_eta_seconds", "{}", eta);
 }
 
 /// Redis's getInstantaneousMetric: the sum of the samples over the fixed

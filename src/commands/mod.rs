@@ -309,7 +309,7 @@ pub struct Entry {
 /// All commands, looked up by lowercase name.
 pub struct CommandTable {
     pub entries: Vec<Entry>,
-    by_name: HashMap<&'static [u8], usize, FastHash>,
+    by_name: HashMap<Box<[u8]>, usize, FastHash>,
 }
 
 /// FNV-1a for the command-name map: names are short and trusted-size.
@@ -384,7 +384,7 @@ impl CommandTable {
                 parent: None,
                 meta: meta::lookup(spec.name),
             });
-            t.by_name.insert(spec.name.as_bytes(), idx);
+            t.by_name.insert(spec.name.as_bytes().into(), idx);
             for sub in spec.subcommands {
                 let sidx = t.entries.len();
                 let fullname = format!("{}|{}", spec.name, sub.name);
@@ -405,7 +405,7 @@ impl CommandTable {
     /// Looks a command up by (any-case) name.
     #[inline]
     pub fn lookup(&self, name: &[u8]) -> Option<usize> {
-        let mut lower = [0u8; 32];
+        let mut lower = [0u8; 64];
         if name.len() > lower.len() {
             return None;
         }
@@ -425,6 +425,26 @@ impl CommandTable {
             (Some(sub), None) if !self.entries[base].subs.is_empty() => self.lookup_sub(base, sub),
             _ => None,
         }
+    }
+
+    /// `rename-command old new`: the command answers to `new` only (to
+    /// nothing when `new` is empty). Err carries Redis's wording.
+    pub fn rename(&mut self, old: &str, new: &str) -> Result<(), &'static str> {
+        let old = old.to_ascii_lowercase();
+        let idx = self
+            .by_name
+            .remove(old.as_bytes())
+            .ok_or("No such command in rename-command")?;
+        if new.is_empty() {
+            return Ok(());
+        }
+        let new = new.to_ascii_lowercase();
+        if new.len() > 64 || self.by_name.contains_key(new.as_bytes()) {
+            self.by_name.insert(old.as_bytes().into(), idx);
+            return Err("Target command name already exists");
+        }
+        self.by_name.insert(new.as_bytes().into(), idx);
+        Ok(())
     }
 
     /// Looks up a subcommand of container `idx`.
@@ -723,6 +743,17 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
         }
     }
 
+    // Loading the dataset (serving clients meanwhile): only commands that
+    // may run then (CMD_LOADING); EXEC only if everything queued may.
+    if srv.loading_events && NESTING.with(|n| n.get()) == 0 {
+        let denied = spec.flags & LOADING == 0
+            || (spec.name == "exec" && queued_flags(srv, c).1 & LOADING == 0);
+        if denied {
+            reject(srv, c, Some(idx), &CmdError::Static(error::LOADING));
+            finish_reply(c, reply_start);
+            return;
+        }
+    }
     if c.out.resp == 2
         && pubsub::is_subscribed(c)
         && !pubsub::allowed_in_subscribed_context(&srv.commands.entries[idx].fullname)

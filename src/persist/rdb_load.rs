@@ -247,7 +247,24 @@ fn load_opts<R: Read>(
         .config
         .get("maxmemory-policy")
         .is_some_and(|p| p.ends_with("lfu"));
+    let key_load_delay = srv.config.get_i64("key-load-delay");
+    let events_every = srv
+        .config
+        .get_i64("loading-process-events-interval-bytes")
+        .max(1) as u64;
+    let mut events_at = events_every;
     loop {
+        // rdbLoadProgressCallback: a startup load serves clients every
+        // loading-process-events-interval-bytes.
+        if rd.pos >= events_at {
+            events_at = (rd.pos / events_every + 1) * events_every;
+            srv.rdb.loading_loaded_bytes = rd.pos;
+            if srv.loading_events {
+                if let Some(f) = srv.process_events_while_loading {
+                    f(srv);
+                }
+            }
+        }
         let t = rd.u8()?;
         match t {
             OPCODE_EXPIRETIME => {
@@ -337,6 +354,9 @@ fn load_opts<R: Read>(
             d.expires.insert(Sds::new(&key), e);
         }
         info.keys_loaded += 1;
+        if key_load_delay != 0 {
+            debug_delay(key_load_delay);
+        }
     }
     let expected = rd.checksum();
     if ver >= 5 {
@@ -354,6 +374,19 @@ fn load_opts<R: Read>(
         }
     }
     Ok(info)
+}
+
+/// debugDelay: sleeps `usec` microseconds; a negative value sleeps 1 µs
+/// once in `-usec` calls (key-load-delay, a test hook).
+fn debug_delay(usec: i64) {
+    let usec = if usec < 0 {
+        (rand::random::<u64>() % usec.unsigned_abs() == 0) as u64
+    } else {
+        usec as u64
+    };
+    if usec > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(usec));
+    }
 }
 
 /// `objectSetLRUOrLFU`: under an LFU policy only FREQ applies (counter

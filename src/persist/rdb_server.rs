@@ -40,6 +40,10 @@ pub struct RdbState {
     pub child_pid: i32,
     /// SHUTDOWN already logged its request and saved.
     pub shutdown_announced: bool,
+    /// The load in progress (INFO's loading_* fields).
+    pub loading_start_time: i64,
+    pub loading_total_bytes: u64,
+    pub loading_loaded_bytes: u64,
 }
 
 impl Default for RdbState {
@@ -56,6 +60,9 @@ impl Default for RdbState {
             last_load_keys_expired: 0,
             child_pid: 0,
             shutdown_announced: false,
+            loading_start_time: 0,
+            loading_total_bytes: 0,
+            loading_loaded_bytes: 0,
         }
     }
 }
@@ -234,6 +241,9 @@ pub fn load_file(srv: &mut Server) -> Result<Option<LoadInfo>, LoadError> {
         Err(e) => return Err(LoadError::Io(e)),
     };
     srv.loading = true;
+    srv.rdb.loading_start_time = crate::clock::wall_ms() / 1000;
+    srv.rdb.loading_total_bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
+    srv.rdb.loading_loaded_bytes = 0;
     let r = rdb::load_rdb(srv, BufReader::with_capacity(1 << 16, f), false);
     srv.loading = false;
     let info = r?;
@@ -262,7 +272,11 @@ pub fn record_load(srv: &mut Server, info: &LoadInfo) {
 /// loadDataFromDisk for RDB: exits the process on a corrupt file.
 pub fn load_at_startup(srv: &mut Server) {
     let start = std::time::Instant::now();
-    match load_file(srv) {
+    // Clients are served meanwhile (with -LOADING for most commands).
+    srv.loading_events = srv.process_events_while_loading.is_some();
+    let loaded = load_file(srv);
+    srv.loading_events = false;
+    match loaded {
         Ok(Some(loaded)) => {
             crate::replication::restore_from_rdb(srv, &loaded);
             info!(
