@@ -722,7 +722,13 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                     c.paused = false;
                     srv.paused_clients -= 1;
                 }
-                if blocking::has_pending_signals(srv) {
+                // Not while a busy script or the startup load serves events
+                // (Redis's isInsideYieldingLongCommand): the keys the script
+                // signalled are served when it returns.
+                if blocking::has_pending_signals(srv)
+                    && !srv.scripting.busy_polling
+                    && !srv.loading_events
+                {
                     let served = blocking::serve_ready_keys(srv);
                     srv.to_flush.extend(served);
                 }

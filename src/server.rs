@@ -226,6 +226,7 @@ pub struct Server {
 impl Server {
     pub fn new(config: Config) -> Server {
         let now = clock::update();
+        crate::scripting::sandbox::set_deprecated_api(config.get_bool("lua-enable-deprecated-api"));
         let mut rng = SmallRng::from_entropy();
         let run_id: String = (0..40)
             .map(|_| {

@@ -254,3 +254,51 @@ fn error_values_that_crash_redis_are_error_replies() {
     }
     srv.assert_no_panic();
 }
+
+/// `lua-enable-deprecated-api yes` (Debian's hidden option, as its suite
+/// runs it) brings getfenv/setfenv/newproxy back, but guarded: no real
+/// table leaks, no shared environment changes, no finalizer ever runs.
+#[test]
+fn deprecated_api_is_guarded() {
+    let srv = Server::start(&["--lua-enable-deprecated-api", "yes"]);
+    let mut c = srv.conn();
+    for ok in [
+        "local f = function() return 1 end setfenv(f, {}) return 0",
+        "local f = function() return 1 end getfenv(f) return 0",
+        "getmetatable(newproxy(true)).__gc = function() return 1 end return 0",
+        "local f = function() return x end setfenv(f, {x = 7}) return f()",
+    ] {
+        let r = eval(&mut c, ok.as_bytes());
+        assert!(
+            r == b":0\r\n" || r == b":7\r\n",
+            "{ok}: {}",
+            common::escape(&r)
+        );
+    }
+    for refused in [
+        "local e = getfenv(redis.call) rawset(e, 'x', 1)",
+        "getfenv(0).x = 1",
+        "setfenv(0, {})",
+        "setfenv(1, {})",
+        "setfenv(redis.call, {})",
+        "local m = getmetatable(newproxy(true)) setmetatable(m, nil)",
+        "return newproxy({})",
+    ] {
+        let r = eval(&mut c, refused.as_bytes());
+        assert!(r.starts_with(b"-ERR"), "{refused}: {}", common::escape(&r));
+    }
+    // A finalizer planted by any route never runs, in this script or later.
+    let plant = "for i = 1, 100 do local u = newproxy(true) local m = getmetatable(u) \
+                 m.__gc = function() redis.call('set', 'planted', '1') end \
+                 rawset(m, '__gc', function() redis.call('set', 'planted', '1') end) end \
+                 collectgarbage() return 1";
+    assert_eq!(eval(&mut c, plant.as_bytes()), b":1\r\n");
+    for _ in 0..200 {
+        eval(
+            &mut c,
+            b"local t = {} for i = 1, 1000 do t[i] = {i} end return 1",
+        );
+    }
+    assert_eq!(c.cmd_str(&["EXISTS", "planted"]), ":0\r\n");
+    srv.assert_no_panic();
+}

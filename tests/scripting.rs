@@ -587,3 +587,36 @@ fn script_error_stats_match_redis() {
     assert!(a.len() >= 5, "{a:?}");
     assert_eq!(a, b);
 }
+
+/// A client blocked on a key that a busy script pushed to is served only
+/// after the script returns, even when an allow-busy command (HELLO) runs
+/// meanwhile (Redis's "Timedout scripts and unblocked command").
+#[test]
+fn busy_script_keeps_blocked_clients_waiting() {
+    let srv = Server::start(&["--busy-reply-threshold", "10"]);
+    let mut admin = srv.conn();
+    let mut popper = srv.conn();
+    popper.send(&[b"BLPOP", b"x", b"0"]);
+    assert!(common::poll_until(Duration::from_secs(10), || {
+        admin
+            .cmd_str(&["INFO", "clients"])
+            .contains("blocked_clients:1")
+    }));
+    let mut runner = srv.conn();
+    runner.send(&[
+        b"EVAL",
+        b"redis.call('lpush',KEYS[1],'y') local t = redis.call('time') \
+          while true do if tonumber(redis.call('time')[1]) > tonumber(t[1]) + 1 then break end end \
+          redis.call('lpush',KEYS[1],'z') return 'done'",
+        b"1",
+        b"x",
+    ]);
+    assert!(common::poll_until(Duration::from_secs(10), || {
+        admin.cmd_str(&["PING"]).starts_with("-BUSY")
+    }));
+    let hello = admin.cmd_bytes(&[b"HELLO", b"2", b"SETNAME", b"abortscript"]);
+    assert!(hello.starts_with(b"*"), "{}", common::escape(&hello));
+    assert_eq!(popper.read_reply(), b"*2\r\n$1\r\nx\r\n$1\r\nz\r\n");
+    assert_eq!(runner.read_reply(), b"$4\r\ndone\r\n");
+    srv.assert_no_panic();
+}

@@ -13,8 +13,11 @@
 //! `rawget`, `next`, `pairs` and `getmetatable` see through a proxy the way
 //! Redis's scripts see a read-only table, without ever handing out the real
 //! table or a proxy's metatable. `getfenv`, `setfenv` and `newproxy` are
-//! removed, as Debian's Redis 7.0.15 does (CVE-2025-46818), and `unpack`
-//! has Redis's overflow fix (CVE-2025-46817).
+//! removed, as Debian's Redis 7.0.15 does (CVE-2025-46818), unless
+//! `lua-enable-deprecated-api yes` brings them back guarded: getfenv never
+//! hands out a real table, setfenv changes only a Lua function value, and
+//! newproxy metatables never get a finalizer. `unpack` has Redis's
+//! overflow fix (CVE-2025-46817).
 //!
 //! Code enters the VM only as text ([`load_text`]): a chunk that starts
 //! with Lua's bytecode signature is parsed as text (so it fails with the
@@ -31,6 +34,7 @@ use super::vm::{push_str, to_bytes, LuaState};
 use mlua::ffi;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_void};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Registry key of the proxy → real table map.
 pub const REG_PROXIES: &CStr = c"__ferrokv_proxies";
@@ -133,6 +137,9 @@ unsafe extern "C-unwind" fn b_rawset(l: LuaState) -> c_int {
     ffi::lua_settop(l, 3);
     if is_readonly(l, 1) {
         return raise_readonly(l);
+    }
+    if is_gc_key(l, 2) && is_udata_mt(l, 1) {
+        return 1; // a newproxy metatable never gets a finalizer
     }
     ffi::lua_rawset(l, 1);
     1
@@ -449,6 +456,129 @@ pub unsafe fn compile<'a>(
     Ok(())
 }
 
+// ---- lua-enable-deprecated-api ----------------------------------------------
+
+/// `lua-enable-deprecated-api` (Debian's Redis 7.0.15, immutable, default
+/// no): whether VMs created from now on get getfenv/setfenv/newproxy.
+static DEPRECATED_API: AtomicBool = AtomicBool::new(false);
+
+/// Set at startup from the config, before the VMs are created.
+pub fn set_deprecated_api(on: bool) {
+    DEPRECATED_API.store(on, Ordering::Relaxed);
+}
+
+/// getfenv: the original (upvalue 1), but a protected table's real table
+/// (the environment of every C function is the real globals) is answered
+/// by its read-only proxy, so it never reaches a script.
+unsafe extern "C-unwind" fn b_getfenv(l: LuaState) -> c_int {
+    let n = ffi::lua_gettop(l);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, n, 1);
+    if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+        let env = ffi::lua_gettop(l);
+        ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, REG_PROXIES.as_ptr());
+        let map = ffi::lua_gettop(l);
+        ffi::lua_pushnil(l);
+        while ffi::lua_next(l, map) != 0 {
+            // key: proxy, value: real table
+            if ffi::lua_rawequal(l, -1, env) != 0 {
+                ffi::lua_pop(l, 1);
+                ffi::lua_replace(l, env);
+                break;
+            }
+            ffi::lua_pop(l, 1);
+        }
+        ffi::lua_settop(l, env);
+    }
+    1
+}
+
+/// setfenv: only of a Lua function value (never a stack level or the
+/// thread, whose environments are shared with later scripts, nor a C
+/// function or the shared error handler), then the original (upvalue 1).
+/// Stricter than Redis, which lets such a script plant code in other
+/// users' scripts.
+unsafe extern "C-unwind" fn b_setfenv(l: LuaState) -> c_int {
+    ffi::luaL_checktype(l, 2, ffi::LUA_TTABLE);
+    if ffi::lua_type(l, 1) != ffi::LUA_TFUNCTION || ffi::lua_iscfunction(l, 1) != 0 {
+        ffi::luaL_argerror(l, 1, c"Lua function expected".as_ptr());
+    }
+    ffi::lua_getfield(
+        l,
+        ffi::LUA_REGISTRYINDEX,
+        super::vm::REG_ERR_HANDLER.as_ptr(),
+    );
+    let shared = ffi::lua_rawequal(l, -1, 1) != 0;
+    ffi::lua_pop(l, 1);
+    if shared {
+        return raise_readonly(l);
+    }
+    ffi::lua_settop(l, 2);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, 2, 1);
+    1
+}
+
+/// Marks a newproxy metatable: its own metatable's `__newindex`.
+unsafe extern "C-unwind" fn udata_mt_newindex(l: LuaState) -> c_int {
+    if !is_gc_key(l, 2) {
+        ffi::lua_settop(l, 3);
+        ffi::lua_rawset(l, 1);
+    }
+    0
+}
+
+unsafe fn is_gc_key(l: LuaState, idx: c_int) -> bool {
+    to_bytes(l, idx) == Some(&b"__gc"[..]) && ffi::lua_type(l, idx) == ffi::LUA_TSTRING
+}
+
+/// Is the table at `idx` the metatable of a userdata made by newproxy?
+unsafe fn is_udata_mt(l: LuaState, idx: c_int) -> bool {
+    if ffi::luaL_getmetafield(l, idx, c"__newindex".as_ptr()) == 0 {
+        return false;
+    }
+    let f = ffi::lua_tocfunction(l, -1);
+    ffi::lua_pop(l, 1);
+    f.is_some_and(|f| f as *const () == udata_mt_newindex as *const ())
+}
+
+/// newproxy([false | true | proxy]): a zero-size userdata, with a fresh
+/// metatable (true) or another proxy's. That metatable never holds a
+/// `__gc`: a finalizer would run at some later collection, outside this
+/// script or inside another user's (assignments to it are ignored).
+unsafe extern "C-unwind" fn b_newproxy(l: LuaState) -> c_int {
+    ffi::lua_settop(l, 1);
+    let arg = ffi::lua_type(l, 1);
+    ffi::lua_newuserdata(l, 0);
+    if arg == ffi::LUA_TNONE
+        || arg == ffi::LUA_TNIL
+        || (arg == ffi::LUA_TBOOLEAN && ffi::lua_toboolean(l, 1) == 0)
+    {
+        return 1;
+    }
+    if arg == ffi::LUA_TBOOLEAN {
+        ffi::lua_createtable(l, 0, 2);
+        ffi::lua_createtable(l, 0, 2);
+        ffi::lua_pushcfunction(l, udata_mt_newindex);
+        ffi::lua_setfield(l, -2, c"__newindex".as_ptr());
+        ffi::lua_pushboolean(l, 0);
+        ffi::lua_setfield(l, -2, c"__metatable".as_ptr());
+        ffi::lua_setmetatable(l, -2);
+    } else {
+        let ok = arg == ffi::LUA_TUSERDATA && ffi::lua_getmetatable(l, 1) != 0 && {
+            let mt = ffi::lua_gettop(l);
+            is_udata_mt(l, mt)
+        };
+        if !ok {
+            ffi::luaL_argerror(l, 1, c"boolean or proxy expected".as_ptr());
+        }
+    }
+    ffi::lua_setmetatable(l, 2);
+    1
+}
+
 // ---- installation -----------------------------------------------------------
 
 /// Replaces the builtins in the (still unprotected) globals and creates the
@@ -460,9 +590,23 @@ pub unsafe fn install_builtins(l: LuaState) {
     ffi::lua_createtable(l, 0, 16);
     ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, REG_PROXIES.as_ptr());
     let g = ffi::LUA_GLOBALSINDEX;
-    for name in [c"getfenv", c"setfenv", c"newproxy"] {
-        ffi::lua_pushnil(l);
-        ffi::lua_setfield(l, g, name.as_ptr());
+    if DEPRECATED_API.load(Ordering::Relaxed) {
+        // lua-enable-deprecated-api yes: guarded versions (see below).
+        for (name, f) in [
+            (c"getfenv", b_getfenv as ffi::lua_CFunction),
+            (c"setfenv", b_setfenv),
+        ] {
+            ffi::lua_getfield(l, g, name.as_ptr());
+            ffi::lua_pushcclosure(l, f, 1);
+            ffi::lua_setfield(l, g, name.as_ptr());
+        }
+        ffi::lua_pushcfunction(l, b_newproxy);
+        ffi::lua_setfield(l, g, c"newproxy".as_ptr());
+    } else {
+        for name in [c"getfenv", c"setfenv", c"newproxy"] {
+            ffi::lua_pushnil(l);
+            ffi::lua_setfield(l, g, name.as_ptr());
+        }
     }
     let fns: [(&CStr, ffi::lua_CFunction); 6] = [
         (c"rawset", b_rawset),
