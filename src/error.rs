@@ -510,6 +510,8 @@ pub const REPLCONF_RDB_ONLY_RANGE: &str = "ERR value is out of range, value must
 pub const REPL_BGSAVE_FAILED: &str = "ERR BGSAVE failed, replication can't continue";
 pub const REPLICAOF_FROM_MASTER: &str = "ERR Command is not valid when client is a replica.";
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+/// scriptVerifyAllowStale: a script's command on a stale replica.
+pub const SCRIPT_STALE: &str = "ERR Can not execute the command on a stale replica";
 pub const MASTERDOWN: &str =
     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 

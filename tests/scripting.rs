@@ -620,3 +620,31 @@ fn busy_script_keeps_blocked_clients_waiting() {
     assert_eq!(runner.read_reply(), b"$4\r\ndone\r\n");
     srv.assert_no_panic();
 }
+
+/// A script's command on a stale replica (replica-serve-stale-data no, link
+/// down) gets scriptCall's error, not MASTERDOWN; the script itself without
+/// allow-stale gets MASTERDOWN. Compared with redis-server.
+#[test]
+fn stale_replica_script_errors_match_redis() {
+    let ours = Server::start(&[]);
+    let theirs = common::RealRedis::start();
+    let lib = "#!lua name=stale\n\
+        redis.register_function{function_name='f1', callback=function() return 'hello' end, flags={'no-writes'}}\n\
+        redis.register_function{function_name='f2', callback=function() return 'hello' end, flags={'allow-stale', 'no-writes'}}\n\
+        redis.register_function{function_name='f3', callback=function() return redis.call('get', 'x') end, flags={'allow-stale', 'no-writes'}}\n\
+        redis.register_function{function_name='f4', callback=function() return type(redis.call('info', 'server')) end, flags={'allow-stale', 'no-writes'}}";
+    for srv in [ours.conn(), theirs.conn()].iter_mut() {
+        assert_eq!(srv.cmd_str(&["FUNCTION", "LOAD", lib]), "$5\r\nstale\r\n");
+        srv.cmd(&["CONFIG", "SET", "replica-serve-stale-data", "no"]);
+        srv.cmd(&["REPLICAOF", "127.0.0.1", "1"]);
+    }
+    let (mut a, mut b) = (ours.conn(), theirs.conn());
+    for f in ["f1", "f2", "f3", "f4"] {
+        let (x, y) = (a.cmd_str(&["FCALL", f, "0"]), b.cmd_str(&["FCALL", f, "0"]));
+        assert_eq!(x, y, "{f}");
+    }
+    assert!(a
+        .cmd_str(&["FCALL", "f3", "0"])
+        .starts_with("-ERR Can not execute the command on a stale replica"));
+    ours.assert_no_panic();
+}

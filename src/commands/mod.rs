@@ -685,7 +685,13 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
         } else {
             spec.flags
         };
-        if let Some(e) = crate::replication::refuse_command(srv, c, flags) {
+        let refused = if crate::scripting::current_run().is_some() && NESTING.with(|n| n.get()) > 0
+        {
+            crate::replication::refuse_script_command(srv, c, flags)
+        } else {
+            crate::replication::refuse_command(srv, c, flags)
+        };
+        if let Some(e) = refused {
             reject(srv, c, Some(idx), &e);
             finish_reply(c, reply_start);
             return;

@@ -358,6 +358,25 @@ pub fn refuse_command(srv: &Server, c: &Client, flags: u32) -> Option<CmdError> 
     None
 }
 
+/// The same refusals for a command a script calls (scriptCall's order:
+/// a stale replica first, with its own wording, then the write checks).
+pub fn refuse_script_command(srv: &Server, c: &Client, flags: u32) -> Option<CmdError> {
+    if let Some(l) = srv.repl.link.as_ref() {
+        if !l.connected() && flags & STALE == 0 && !srv.config.get_bool("replica-serve-stale-data")
+        {
+            return Some(CmdError::Static(error::SCRIPT_STALE));
+        }
+    }
+    let write = flags & crate::commands::WRITE != 0;
+    if write && replica::refuses_write(srv, c) {
+        return Some(replica::readonly_error());
+    }
+    if write && srv.repl.link.is_none() && !master::enough_good_replicas(srv) {
+        return Some(CmdError::Static(error::NOREPLICAS));
+    }
+    None
+}
+
 fn role_command(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     if let Some(l) = srv.repl.link.as_ref() {
         c.out.array(5);
