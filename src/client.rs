@@ -399,6 +399,36 @@ impl Client {
         }
     }
 
+    /// clientsCronResizeQueryBuffer: a buffer wasting more than 4 KiB is
+    /// freed when the client has been idle for over 2 s, or trimmed to the
+    /// latest peak when it is over 32 KiB and twice that peak. The peak then
+    /// restarts from what is buffered now. Not while a command is half
+    /// parsed (its arguments are offsets into the buffer).
+    pub fn resize_query_buffer(&mut self, now_ms: i64) {
+        const RESIZE_THRESHOLD: usize = 32 * 1024;
+        let used = self.qend - self.qstart;
+        let cap = self.qbuf.len();
+        if cap - used > 4 * 1024 && !self.parse.in_progress() {
+            if now_ms - self.last_interaction_ms > 2000 {
+                if used == 0 {
+                    self.qbuf = Vec::new();
+                    self.qstart = 0;
+                    self.qend = 0;
+                }
+            } else if cap > RESIZE_THRESHOLD && cap / 2 > self.qbuf_peak {
+                let keep = used.max(self.qbuf_peak);
+                if self.qstart > 0 {
+                    self.qbuf.copy_within(self.qstart..self.qend, 0);
+                    self.qend = used;
+                    self.qstart = 0;
+                }
+                self.qbuf.truncate(keep.max(self.qend));
+                self.qbuf.shrink_to_fit();
+            }
+        }
+        self.qbuf_peak = self.qend - self.qstart;
+    }
+
     /// Makes room for a large bulk argument that is still arriving. The
     /// buffer at most doubles per call, so it grows with the data that
     /// actually arrives: an 18-byte `$536870912` header costs nothing.

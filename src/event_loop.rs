@@ -950,17 +950,7 @@ fn clients_cron(srv: &mut Server) {
             to_close.push(t);
             continue;
         }
-        // Give back big query buffers of idle clients.
-        if c.qstart == c.qend
-            && !c.parse.in_progress()
-            && c.qbuf.len() > 4 * crate::client::IOBUF_LEN
-            && now - c.last_interaction_ms > 2000
-        {
-            c.qbuf = Vec::new();
-            c.qstart = 0;
-            c.qend = 0;
-        }
-        c.qbuf_peak = 0;
+        c.resize_query_buffer(now);
         if resizing {
             match c.resize_reply_buffer(now, peak_reset) {
                 Some(true) => shrinks += 1,

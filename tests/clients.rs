@@ -264,3 +264,60 @@ fn redis_py() {
     );
     srv.assert_no_panic();
 }
+
+/// qbuf + qbuf-free of the client named `name` in CLIENT LIST, and its idle.
+fn query_buffer_of(admin: &mut common::RawConn, name: &str) -> (usize, u64) {
+    let list = admin.cmd_str(&["CLIENT", "LIST"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains(&format!("name={name} ")))
+        .unwrap_or_else(|| panic!("{name} not in {list}"));
+    let field = |k: &str| -> u64 {
+        line.split(' ')
+            .find_map(|f| f.strip_prefix(k))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{k} in {line}"))
+    };
+    (
+        (field("qbuf=") + field("qbuf-free=")) as usize,
+        field("idle="),
+    )
+}
+
+/// The query buffer policy of Redis's clientsCronResizeQueryBuffer (unit
+/// querybuf): a fresh client's buffer is one 16 KiB read buffer, freed after
+/// it idles more than 2 s; a buffer grown by a big argument shrinks toward
+/// the recent peak while the client stays busy.
+#[test]
+fn query_buffer_resizing_follows_redis() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    let mut idle = srv.conn();
+    assert_eq!(
+        idle.cmd_str(&["CLIENT", "SETNAME", "idle_client"]),
+        "+OK\r\n"
+    );
+    let (size, _) = query_buffer_of(&mut admin, "idle_client");
+    assert!((16384..32768).contains(&size), "{size}");
+    assert!(common::poll_until(
+        std::time::Duration::from_secs(20),
+        || {
+            let (size, idle_s) = query_buffer_of(&mut admin, "idle_client");
+            idle_s >= 3 && size == 0
+        }
+    ));
+
+    let mut busy = srv.conn();
+    busy.cmd(&["CLIENT", "SETNAME", "busy_client"]);
+    let big = "A".repeat(400_000);
+    assert_eq!(busy.cmd_str(&["SET", "x", &big]), "+OK\r\n");
+    let (orig, _) = query_buffer_of(&mut admin, "busy_client");
+    assert!(orig > 32768, "{orig}");
+    let shrunk = common::poll_until(std::time::Duration::from_secs(10), || {
+        busy.cmd(&["SET", "x", "small"]);
+        let (now, _) = query_buffer_of(&mut admin, "busy_client");
+        now > 0 && now < orig
+    });
+    assert!(shrunk);
+    assert_eq!(idle.cmd_str(&["PING"]), "+PONG\r\n");
+}
