@@ -1008,3 +1008,39 @@ fn dump_matches_redis_for_tricky_and_random_strings() {
     common::assert_reply(&fc.cmd(&["DUMP", "l"]), &rc.cmd(&["DUMP", "l"]));
     f.assert_no_panic();
 }
+
+/// rdb_changes_since_last_save around FLUSHALL (unit/other "FLUSHALL should
+/// reset the dirty counter to 0 if we enable save"): with save points the
+/// synchronous save leaves 0; without, the flushed keys count. Compared
+/// with redis-server.
+#[test]
+fn flushall_dirty_counter_matches_redis() {
+    let ours = Server::start(&[]);
+    let theirs = RealRedis::start();
+    let changes = |c: &mut RawConn| -> String {
+        let info = c.cmd_str(&["INFO", "persistence"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix("rdb_changes_since_last_save:"))
+            .unwrap_or("?")
+            .to_string()
+    };
+    let mut seen = Vec::new();
+    for c in [&mut ours.conn(), &mut theirs.conn()] {
+        let mut got = Vec::new();
+        c.cmd(&["CONFIG", "SET", "save", ""]);
+        c.cmd(&["SET", "a", "1"]);
+        c.cmd(&["SET", "b", "1"]);
+        c.cmd(&["FLUSHALL"]);
+        got.push(changes(c));
+        c.cmd(&["FLUSHALL"]);
+        got.push(changes(c));
+        c.cmd(&["CONFIG", "SET", "save", "3600 1 300 100 60 10000"]);
+        c.cmd(&["SET", "key", "value"]);
+        c.cmd(&["FLUSHALL"]);
+        got.push(changes(c));
+        c.cmd(&["CONFIG", "SET", "save", ""]);
+        seen.push(got);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0][2], "0");
+}

@@ -305,7 +305,6 @@ fn flushall(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     // flushAllDataAndResetRDB: a running BGSAVE is killed and, with save
     // points, the now empty dataset is saved right away.
     crate::persist::rdb_server::after_flushall(srv);
-    srv.dirty += 1;
     // Propagated even when the save reset the dirty counter (inside a
     // transaction the counter may end where it started).
     crate::propagate::force_current(srv);
