@@ -656,6 +656,25 @@ fn special_canonical(name: &str, raw: &str) -> Result<String, String> {
             }
             Ok(parts.join(" "))
         }
+        "proc-title-template" => {
+            // isValidProcTitleTemplate: known variables, a non-empty title.
+            let ok = crate::proctitle::expand(raw, |n| {
+                let known = crate::proctitle::TitleVars {
+                    title: "",
+                    bind0: None,
+                    port: 1,
+                    tls_port: 0,
+                    unixsocket: "x",
+                    config_file: None,
+                    server_mode: "",
+                };
+                known.lookup(n)
+            });
+            match ok {
+                Some(t) if !t.is_empty() => Ok(raw.to_string()),
+                _ => Err("template format is invalid or contains unknown variables".to_string()),
+            }
+        }
         "oom-score-adj-values" => {
             let parts: Vec<&str> = raw.split_whitespace().collect();
             if parts.len() != 3 {
@@ -804,6 +823,33 @@ impl Config {
 
     pub fn get_i64(&self, name: &str) -> i64 {
         self.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
+    }
+
+    /// Sets the process title from `proc-title-template` (redisSetProcTitle);
+    /// `title` None means the original argv[0]. Nothing when
+    /// `set-proc-title` is no.
+    pub fn set_proc_title(&self, title: Option<&str>) {
+        if !self.get_bool("set-proc-title") {
+            return;
+        }
+        let default = crate::proctitle::default_title();
+        let bind0 = self.get("bind").and_then(|b| b.split_whitespace().next());
+        let vars = crate::proctitle::TitleVars {
+            title: title.unwrap_or(&default),
+            bind0,
+            port: self.port,
+            tls_port: self
+                .get("tls-port")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0),
+            unixsocket: self.get("unixsocket").unwrap_or(""),
+            config_file: self.config_file.as_deref(),
+            server_mode: "",
+        };
+        let template = self.get("proc-title-template").unwrap_or("{title}");
+        if let Some(t) = crate::proctitle::expand(template, |n| vars.lookup(n)) {
+            crate::proctitle::set(&t);
+        }
     }
 
     pub fn get_bool(&self, name: &str) -> bool {

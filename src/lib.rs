@@ -24,6 +24,7 @@ pub mod notify;
 pub mod object;
 pub mod oom;
 pub mod persist;
+pub mod proctitle;
 pub mod propagate;
 pub mod protocol;
 pub mod replication;

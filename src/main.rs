@@ -99,6 +99,8 @@ fn adjust_open_files_limit(maxclients: usize) {
 }
 
 fn main() {
+    // Before any thread exists: the title area takes over the environment.
+    ferrokv::proctitle::init();
     let m = cli().get_matches();
     if m.get_flag("version") {
         println!(
@@ -229,6 +231,7 @@ fn main() {
     );
     info!("Running mode=standalone, port={}.", srv.tcp_port);
     warn!("Server initialized");
+    srv.config.set_proc_title(None);
     if let Err(e) = event_loop::init(&mut srv, listeners) {
         warn!("Event loop failed: {}", e);
         std::process::exit(1);

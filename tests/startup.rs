@@ -595,3 +595,45 @@ fn replicaof_survives_config_rewrite() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// The process title (unit/other "Process title set as expected"):
+/// /proc/<pid>/cmdline shows the expanded proc-title-template, set at
+/// startup and on CONFIG SET; a template with an unknown variable is
+/// refused with Redis's reason.
+#[test]
+fn process_title_follows_the_template() {
+    let srv = common::Server::start(&[]);
+    let cmdline = || {
+        let raw = std::fs::read(format!("/proc/{}/cmdline", srv.pid())).expect("cmdline");
+        String::from_utf8_lossy(&raw)
+            .trim_end_matches('\0')
+            .to_string()
+    };
+    let port = srv.port();
+    let start = cmdline();
+    assert!(
+        start.ends_with(&format!("/ferrokv-server 127.0.0.1:{port}"))
+            || start.ends_with(&format!("ferrokv-server *:{port}")),
+        "{start:?}"
+    );
+    let mut c = srv.conn();
+    assert_eq!(
+        c.cmd_str(&[
+            "CONFIG",
+            "SET",
+            "proc-title-template",
+            "TEST {title} {listen-addr} {port} {tls-port} {config-file}"
+        ]),
+        "+OK\r\n"
+    );
+    let words: Vec<String> = cmdline().split(' ').map(str::to_string).collect();
+    assert_eq!(words[0], "TEST");
+    assert!(words[1].ends_with("ferrokv-server"), "{words:?}");
+    assert!(words[2].ends_with(&format!(":{port}")), "{words:?}");
+    assert_eq!(words[3], port.to_string());
+    assert_eq!(words[4], "0");
+    assert_eq!(words[5], "-");
+    let bad = c.cmd_str(&["CONFIG", "SET", "proc-title-template", "{invalid-var}"]);
+    assert!(bad.contains("template format is invalid"), "{bad}");
+    assert_eq!(c.cmd_str(&["PING"]), "+PONG\r\n");
+}

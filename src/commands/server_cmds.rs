@@ -487,7 +487,8 @@ pub fn restart_server(srv: &mut Server, graceful: bool, delay_ms: i64) {
     }
     let args: Vec<std::ffi::CString> = std::iter::once(exe.clone())
         .chain(
-            std::env::args_os()
+            crate::proctitle::exec_argv()
+                .into_iter()
                 .skip(1)
                 .filter_map(|a| std::ffi::CString::new(a.as_bytes()).ok()),
         )

@@ -83,6 +83,10 @@ where
         }
         crate::logging::enter_child();
         let _ = crate::oom::apply(&srv.config, crate::oom::Class::BgChild);
+        srv.config.set_proc_title(Some(match kind {
+            ChildKind::AofRewrite => "redis-aof-rewrite",
+            ChildKind::Rdb | ChildKind::ReplSync => "redis-rdb-bgsave",
+        }));
         // Redis's updateDictResizePolicy in a fork child: tables stay as
         // they are, so copy-on-write pages are not touched.
         crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Forbid);
