@@ -162,6 +162,10 @@ pub struct Server {
     pub resize_db_cursor: usize,
     pub rehash_db_cursor: usize,
     pub expire_db_cursor: usize,
+    /// Keys local clients gave a TTL on a writable replica: key → bitmap of
+    /// dbs (Redis's slaveKeysWithExpire), and the scan cursor over them.
+    pub replica_expire_keys: crate::ds::dict::Dict<crate::ds::sds::Sds, u64>,
+    pub replica_expire_cursor: u64,
     pub loading: bool,
     /// (db, key) -> tokens of clients blocked on it, in arrival order.
     pub blocking_keys: HashMap<(usize, Vec<u8>), VecDeque<usize>>,
@@ -276,6 +280,8 @@ impl Server {
             resize_db_cursor: 0,
             rehash_db_cursor: 0,
             expire_db_cursor: 0,
+            replica_expire_keys: crate::ds::dict::Dict::new(),
+            replica_expire_cursor: 0,
             loading: false,
             blocking_keys: HashMap::new(),
             ready_keys: Vec::new(),
@@ -502,9 +508,16 @@ impl Server {
         if used > self.stats.peak_memory {
             self.stats.peak_memory = used;
         }
-        // Replicas never expire keys themselves: the master's DELs do.
+        // Replicas expire only the keys their own clients gave a TTL (on
+        // a writable replica); the master's DELs do the rest.
         if self.active_expire_enabled && !self.repl.is_replica() {
             expire::active_expire_cycle(self, expire::CycleKind::Slow);
+            self.drain_key_events(None);
+            if !self.replica_expire_keys.is_empty() {
+                self.replica_expire_keys.clear();
+            }
+        } else if self.active_expire_enabled {
+            expire::expire_replica_keys(self);
             self.drain_key_events(None);
         }
         self.databases_cron();

@@ -754,3 +754,29 @@ fn paused_replica_reads_but_does_not_apply() {
     assert_eq!(s(r.cmd(&["GET", "foo2"])), "$4\r\nbar2\r\n");
     replica.assert_no_panic();
 }
+
+/// A writable replica expires the keys its own clients gave a TTL
+/// (expireSlaveKeys; unit/expire "expired key which is created in
+/// writeable replicas should be deleted by active expiry"), on ferrokv as
+/// on redis-server, even with its master unreachable.
+#[test]
+fn writable_replica_expires_its_own_keys() {
+    let ours = Server::start(&[]);
+    let theirs = common::RealRedis::start();
+    for mut c in [ours.conn(), theirs.conn()] {
+        c.cmd(&["REPLICAOF", "127.0.0.1", "1"]);
+        assert_eq!(
+            c.cmd_str(&["CONFIG", "SET", "replica-read-only", "no"]),
+            "+OK\r\n"
+        );
+        c.cmd(&["SET", "keep", "v"]);
+        assert_eq!(c.cmd_str(&["SET", "foo", "bar", "PX", "1"]), "+OK\r\n");
+        let gone = common::poll_until(Duration::from_secs(10), || {
+            let info = c.cmd_str(&["INFO", "stats"]);
+            c.cmd_str(&["DBSIZE"]) == ":1\r\n" && info.contains("expired_keys:1\r\n")
+        });
+        assert!(gone, "{}", c.cmd_str(&["INFO", "stats"]));
+        c.cmd(&["REPLICAOF", "NO", "ONE"]);
+    }
+    ours.assert_no_panic();
+}

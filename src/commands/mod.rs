@@ -827,6 +827,17 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
             matches!(spec.name, "scan" | "randomkey"),
         );
     }
+    // A writable replica's own clients' keys with a TTL expire locally.
+    if srv.dirty != dirty_before
+        && !c.is_master
+        && srv.repl.is_replica()
+        && !srv.config.get_bool("replica-read-only")
+    {
+        let keys: Vec<Vec<u8>> = command_keys(spec, args).map(<[u8]>::to_vec).collect();
+        for k in keys {
+            crate::expire::remember_replica_key(srv, c.db, &k);
+        }
+    }
     let dur_us = start.elapsed().as_micros() as u64;
 
     // Monitors see a command after it ran (so SELECT shows the new db, and
