@@ -739,3 +739,93 @@ fn flushall_in_multi_with_save_points_is_logged() {
         );
     }
 }
+
+/// The manifest through rewrites with `aof-disable-auto-gc` (history kept,
+/// then deleted when it is turned off) and DEBUG LOADAOF (the manifest is
+/// read again, so sequence numbers restart from the files listed), as
+/// unit aof-multi-part checks; compared with redis-server step by step.
+#[test]
+fn manifest_history_and_sequence_numbers_match_redis() {
+    let dirs = [TempDir::new("aof-gc-ours"), TempDir::new("aof-gc-redis")];
+    let extra = [
+        "--enable-debug-command",
+        "yes",
+        "--aof-use-rdb-preamble",
+        "yes",
+    ];
+    let servers = [start(&dirs[0].0, &extra), start_redis(&dirs[1].0, &extra)];
+    let mut seen: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    for (i, srv) in servers.iter().enumerate() {
+        let mut c = conn_loaded(srv);
+        let dir = &dirs[i].0;
+        let mut step = |c: &mut RawConn, args: &[&str]| {
+            ok(c, args);
+            wait_rewrite_done(c);
+            seen[i].push(format!("{:?}: {}", args, manifest_text(dir)));
+        };
+        ok(&mut c, &["SET", "k", "v"]);
+        step(&mut c, &["BGREWRITEAOF"]);
+        step(&mut c, &["CONFIG", "SET", "aof-disable-auto-gc", "yes"]);
+        step(&mut c, &["BGREWRITEAOF"]);
+        ok(&mut c, &["SET", "k2", "v"]);
+        step(&mut c, &["BGREWRITEAOF"]);
+        step(&mut c, &["CONFIG", "SET", "aof-disable-auto-gc", "no"]);
+        step(&mut c, &["CONFIG", "SET", "appendonly", "no"]);
+        step(&mut c, &["BGREWRITEAOF"]);
+        step(&mut c, &["DEBUG", "LOADAOF"]);
+        step(&mut c, &["CONFIG", "SET", "appendonly", "yes"]);
+        assert_eq!(val(&mut c, &["GET", "k2"]), "v");
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(seen[0]
+        .last()
+        .is_some_and(|m| m.contains("appendonly.aof.1.incr.aof seq 1 type i")));
+}
+
+/// A rewrite that fails while AOF is being turned on removes its temporary
+/// INCR file at once, so the retry's file of the same name survives (Redis's
+/// bg_unlink unlinks in the main thread and only closes in the background).
+#[test]
+fn failed_first_rewrite_then_retry_keeps_the_new_incr_file() {
+    let dir = TempDir::new("aof-retry");
+    let d = dir.0.to_str().expect("utf8");
+    let srv = Server::start(&["--dir", d, "--rdb-key-save-delay", "1000000"]);
+    let mut c = conn_loaded(&srv);
+    for i in 0..20 {
+        ok(&mut c, &["SET", &format!("k{i}"), "v"]);
+    }
+    ok(&mut c, &["CONFIG", "SET", "appendonly", "yes"]);
+    let children = format!("/proc/{0}/task/{0}/children", srv.pid());
+    for round in 0..2 {
+        let mut child = String::new();
+        assert!(poll_until(DEADLINE, || {
+            child = std::fs::read_to_string(&children)
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            !child.is_empty()
+        }));
+        if round == 1 {
+            ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+        }
+        let _ = Command::new("kill").args(["-9", &child]).status();
+        assert!(poll_until(DEADLINE, || srv
+            .log()
+            .matches("Removing the temp incr aof file")
+            .count()
+            > round));
+    }
+    ok(&mut c, &["SET", "after", "1"]);
+    wait_rewrite_done(&mut c);
+    assert_eq!(info_field(&mut c, "aof_enabled"), "1");
+    assert_eq!(
+        manifest_text(&dir.0),
+        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+    assert!(
+        !srv.log().contains("Error trying to rename"),
+        "{}",
+        srv.log()
+    );
+    check_aof(&dir.0);
+}

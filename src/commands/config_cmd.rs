@@ -267,6 +267,10 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             ));
         }
     }
+    // updateAofAutoGCEnabled: turning auto gc back on deletes the history.
+    if pairs.iter().any(|(n, _)| n == "aof-disable-auto-gc") {
+        crate::persist::aof::delete_history_files(srv);
+    }
     // requirepass sets the default user's password (ACLUpdateDefaultUserPassword).
     if pairs.iter().any(|(n, _)| n == "requirepass") {
         srv.acl.applied_requirepass = None;

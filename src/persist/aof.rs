@@ -48,7 +48,8 @@ enum BioJob {
     Fsync(File),
     /// fsync then close (the previous INCR file after a switch).
     FsyncClose(File),
-    Unlink(PathBuf),
+    /// The last handle of an unlinked file: closing it frees its blocks.
+    Close(File),
 }
 
 /// The background thread doing fsync / close / unlink (Redis's bio).
@@ -81,9 +82,7 @@ impl Bio {
                         BioJob::FsyncClose(f) => {
                             let _ = f.sync_data();
                         }
-                        BioJob::Unlink(p) => {
-                            let _ = fs::remove_file(p);
-                        }
+                        BioJob::Close(f) => drop(f),
                     }
                 }
             })
@@ -187,18 +186,19 @@ impl Aof {
         self.bio.as_ref()
     }
 
+    /// Redis's bg_unlink: the name goes away now (a file created again
+    /// under it right after is safe), the slow close of a big file happens
+    /// in the background thread.
     fn bg_unlink(&mut self, path: PathBuf) {
-        match self.bio() {
-            Some(b) => {
-                if let Err(e) = b.tx.send(BioJob::Unlink(path)) {
-                    if let BioJob::Unlink(p) = e.0 {
-                        let _ = fs::remove_file(p);
-                    }
-                }
-            }
-            None => {
-                let _ = fs::remove_file(path);
-            }
+        let Ok(f) = File::open(&path) else {
+            let _ = fs::remove_file(&path);
+            return;
+        };
+        if fs::remove_file(&path).is_err() {
+            return;
+        }
+        if let Some(b) = self.bio() {
+            let _ = b.tx.send(BioJob::Close(f));
         }
     }
 
@@ -847,9 +847,10 @@ fn install_new_base(srv: &mut Server, tmpfile: &str) -> Result<(), ()> {
     Ok(())
 }
 
-/// aofDelHistoryFiles.
-fn delete_history_files(srv: &mut Server) {
-    if srv.aof.manifest.history.is_empty() {
+/// aofDelHistoryFiles (not while `aof-disable-auto-gc` is yes: the history
+/// stays listed in the manifest).
+pub fn delete_history_files(srv: &mut Server) {
+    if srv.aof.manifest.history.is_empty() || srv.config.get_bool("aof-disable-auto-gc") {
         return;
     }
     let dir = dir_path(srv);

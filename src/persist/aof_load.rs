@@ -101,9 +101,14 @@ pub fn debug_loadaof(srv: &mut Server) {
     for db in &mut srv.dbs {
         db.flush();
     }
-    let (dir, fname, mut am) = manifest_on_disk(srv);
-    // The in-memory manifest stays the one in use (same content).
+    // The manifest is read again from disk (aofLoadManifestFromDisk): its
+    // sequence counters restart from the files it lists.
+    let (dir, fname, am) = manifest_on_disk(srv);
+    srv.aof.manifest = am;
+    aof::delete_history_files(srv);
+    let mut am = srv.aof.manifest.clone();
     let ret = load_quietly(srv, &mut am, &dir, &fname);
+    srv.aof.manifest = am;
     if ret != LoadResult::Ok && ret != LoadResult::Empty && ret != LoadResult::NotExist {
         std::process::exit(1);
     }
