@@ -829,3 +829,54 @@ fn failed_first_rewrite_then_retry_keeps_the_new_incr_file() {
     );
     check_aof(&dir.0);
 }
+
+/// A slow script replayed from the AOF (DEBUG LOADAOF) answers other
+/// clients -LOADING, not -BUSY (integration/aof "EVAL timeout with slow
+/// verbatim Lua script from AOF"), logs the slow script and loads its write.
+#[test]
+fn slow_script_in_aof_answers_loading() {
+    let dir = TempDir::new("aof-slow-script");
+    let aofdir = dir.0.join("appendonlydir");
+    std::fs::create_dir_all(&aofdir).expect("mkdir");
+    std::fs::write(
+        aofdir.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .expect("manifest");
+    let script =
+        "redis.call('set',KEYS[1],'y'); for i=1,200000 do redis.call('ping') end return 'ok'";
+    let mut aof = b"*2\r\n$6\r\nselect\r\n$1\r\n9\r\n".to_vec();
+    aof.extend_from_slice(
+        format!(
+            "*4\r\n$4\r\neval\r\n${}\r\n{}\r\n$1\r\n1\r\n$1\r\nx\r\n",
+            script.len(),
+            script
+        )
+        .as_bytes(),
+    );
+    std::fs::write(aofdir.join("appendonly.aof.1.incr.aof"), aof).expect("aof");
+    let srv = start(
+        &dir.0,
+        &[
+            "--aof-use-rdb-preamble",
+            "no",
+            "--lua-time-limit",
+            "1",
+            "--enable-debug-command",
+            "yes",
+        ],
+    );
+    let mut c = conn_loaded(&srv);
+    let mut rd = srv.conn();
+    rd.send(&[b"DEBUG", b"LOADAOF"]);
+    let mut seen = String::new();
+    assert!(poll_until(DEADLINE, || {
+        seen = c.cmd_str(&["PING"]);
+        seen.starts_with('-')
+    }));
+    assert!(seen.starts_with("-LOADING"), "{seen}");
+    assert_eq!(rd.read_reply(), b"+OK\r\n");
+    ok(&mut c, &["SELECT", "9"]);
+    assert_eq!(val(&mut c, &["GET", "x"]), "y");
+    assert!(srv.log().contains("Slow script detected"));
+}

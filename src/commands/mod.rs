@@ -664,7 +664,13 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
         }
     }
     if srv.scripting.busy_polling && spec.flags & ALLOW_BUSY == 0 {
-        let e = crate::scripting::busy_error(srv);
+        // A slow script replayed from the AOF: loading is refused first,
+        // as processCommand checks it before the busy script.
+        let e = if srv.loading && spec.flags & LOADING == 0 {
+            CmdError::Static(error::LOADING)
+        } else {
+            crate::scripting::busy_error(srv)
+        };
         reject(srv, c, Some(idx), &e);
         finish_reply(c, reply_start);
         return;
