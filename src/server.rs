@@ -218,6 +218,8 @@ pub struct Server {
     pub evict_next_db: usize,
     /// RDB persistence state (last save status, BGSAVE bookkeeping).
     pub rdb: crate::persist::rdb_server::RdbState,
+    /// The fork child's progress and copy-on-write reports.
+    pub child_info: crate::persist::childinfo::Stats,
     /// MIGRATE's cached connections to target instances.
     pub migrate: crate::migrate_conn::MigrateSockets,
     /// Serves clients during the startup load; installed by the event loop.
@@ -307,6 +309,7 @@ impl Server {
             repl: Box::new(crate::replication::ReplState::new()),
             evict_next_db: 0,
             rdb: Default::default(),
+            child_info: Default::default(),
             migrate: Default::default(),
             process_events_while_loading: None,
             loading_events: false,

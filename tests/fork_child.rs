@@ -188,3 +188,65 @@ fn child_logs_with_its_own_pid_and_role_c() {
         .unwrap_or_default();
     assert!(done.starts_with(&format!("{}:M ", parent)), "{:?}", done);
 }
+
+/// The save child reports its progress and copy-on-write size while it
+/// runs (INFO current_save_keys_*, current_fork_perc, current_cow_size) and
+/// its final copy-on-write size after (rdb_last_cow_size), as the rdb unit's
+/// "Test child sending info" checks.
+#[test]
+fn save_child_reports_progress_and_cow() {
+    let srv = Server::start(&[
+        "--enable-debug-command",
+        "yes",
+        "--rdb-key-save-delay",
+        "200",
+    ]);
+    let mut c = srv.conn();
+    assert_eq!(
+        c.cmd_str(&["DEBUG", "POPULATE", "10000", "key", "500"]),
+        "+OK\r\n"
+    );
+    let field = |c: &mut common::RawConn, name: &str| -> String {
+        let info = c.cmd_str(&["INFO", "persistence"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(field(&mut c, "current_save_keys_total"), "0");
+    assert!(c
+        .cmd_str(&["BGSAVE"])
+        .starts_with("+Background saving started"));
+    assert_eq!(field(&mut c, "current_save_keys_total"), "10000");
+    let mut i = 0;
+    let reported = common::poll_until(std::time::Duration::from_secs(20), || {
+        // Writes make the parent's pages diverge from the child's.
+        for _ in 0..16 {
+            c.cmd(&["SETRANGE", &format!("key:{i}"), "0", &"B".repeat(500)]);
+            i += 1;
+        }
+        field(&mut c, "rdb_bgsave_in_progress") == "1"
+            && field(&mut c, "current_save_keys_processed")
+                .parse::<u64>()
+                .unwrap_or(0)
+                > 0
+            && field(&mut c, "current_fork_perc") != "0.00"
+            && field(&mut c, "current_cow_size")
+                .parse::<u64>()
+                .unwrap_or(0)
+                > 0
+    });
+    assert!(reported, "{}", c.cmd_str(&["INFO", "persistence"]));
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    assert!(common::poll_until(
+        std::time::Duration::from_secs(30),
+        || { field(&mut c, "rdb_bgsave_in_progress") == "0" }
+    ));
+    assert!(
+        field(&mut c, "rdb_last_cow_size")
+            .parse::<u64>()
+            .unwrap_or(0)
+            > 0
+    );
+    assert_eq!(field(&mut c, "current_save_keys_processed"), "0");
+}

@@ -359,12 +359,18 @@ fn persistence_section(srv: &Server, s: &mut String) {
     s.push_str("# Persistence\r\n");
     field!(s, "loading", "{}", srv.loading as u8);
     field!(s, "async_loading", "0");
-    field!(s, "current_cow_peak", "0");
-    field!(s, "current_cow_size", "0");
-    field!(s, "current_cow_size_age", "0");
-    field!(s, "current_fork_perc", "0.00");
-    field!(s, "current_save_keys_processed", "0");
-    field!(s, "current_save_keys_total", "0");
+    let ci = &srv.child_info;
+    field!(s, "current_cow_peak", "{}", ci.current_cow_peak);
+    field!(s, "current_cow_size", "{}", ci.current_cow);
+    let age = if ci.cow_updated_ms > 0 {
+        (crate::clock::wall_ms() - ci.cow_updated_ms).max(0) / 1000
+    } else {
+        0
+    };
+    field!(s, "current_cow_size_age", "{}", age);
+    field!(s, "current_fork_perc", "{:.2}", ci.fork_perc());
+    field!(s, "current_save_keys_processed", "{}", ci.keys_processed);
+    field!(s, "current_save_keys_total", "{}", ci.keys_total);
     field!(s, "rdb_changes_since_last_save", "{}", srv.dirty);
     let rdb_child = srv
         .child
@@ -391,7 +397,7 @@ fn persistence_section(srv: &Server, s: &mut String) {
         rdb_child.map_or(-1, |ch| (crate::clock::wall_ms() - ch.start_ms) / 1000)
     );
     field!(s, "rdb_saves", "{}", srv.rdb.saves);
-    field!(s, "rdb_last_cow_size", "0");
+    field!(s, "rdb_last_cow_size", "{}", srv.child_info.last_rdb_cow);
     field!(
         s,
         "rdb_last_load_keys_expired",

@@ -120,7 +120,6 @@ pub struct Aof {
     pub last_write_ok: bool,
     pub last_write_error: String,
     pub delayed_fsync: u64,
-    pub last_cow_size: u64,
     /// Pid of the rewrite child (names its temp file).
     child_pid: i32,
     /// DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write.
@@ -161,7 +160,6 @@ impl Aof {
             last_write_ok: true,
             last_write_error: String::new(),
             delayed_fsync: 0,
-            last_cow_size: 0,
             child_pid: -1,
             flush_sleep_us: 0,
             cur_timestamp: 0,
@@ -1012,7 +1010,7 @@ pub fn info_fields(srv: &Server, s: &mut String) {
         } else {
             "err"
         },
-        a.last_cow_size,
+        srv.child_info.last_aof_cow,
     );
 }
 

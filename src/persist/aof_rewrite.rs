@@ -92,6 +92,7 @@ pub fn write_commands<W: Write>(srv: &Server, w: &mut W) -> io::Result<()> {
         w.write_all(b"*2\r\n$6\r\nSELECT\r\n")?;
         bulk_i64(w, j as i64)?;
         for (k, o) in db.dict.iter() {
+            super::childinfo::key_saved();
             let key = k.as_bytes();
             let mut tmp = [0u8; 20];
             match &o.value {

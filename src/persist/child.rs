@@ -64,6 +64,7 @@ where
         ));
     }
     let fork_start = std::time::Instant::now();
+    let info_pipe = super::childinfo::open_pipe();
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: fork() in a process whose other threads only do blocking
     // I/O (fsync, lazy free); glibc's fork keeps malloc usable in the child.
@@ -92,9 +93,13 @@ where
         crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Forbid);
         die_with_parent(parent);
         close_inherited_sockets();
+        super::childinfo::child_started(info_pipe);
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(srv)));
         let code = match ok {
-            Ok(Ok(())) => CHILD_OK,
+            Ok(Ok(())) => {
+                super::childinfo::child_finished(kind == ChildKind::AofRewrite);
+                CHILD_OK
+            }
             Ok(Err(e)) => {
                 warn!("Background {} child failed: {}", kind.name(), e);
                 CHILD_FAILED
@@ -106,6 +111,8 @@ where
         unsafe { libc::_exit(code) };
     }
     srv.stats.latest_fork_usec = fork_start.elapsed().as_micros() as u64;
+    let keys_total = srv.dbs.iter().map(|d| d.dict.len() as u64).sum();
+    srv.child_info.child_started(info_pipe, keys_total);
     srv.stats.total_forks += 1;
     srv.child = Some(ChildInfo {
         pid,
@@ -190,6 +197,7 @@ pub fn reap(srv: &mut Server) -> Option<(ChildKind, bool)> {
     }
     let kind = info.kind;
     srv.child = None;
+    srv.child_info.child_done();
     crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Enable);
     if r < 0 {
         warn!(
@@ -220,11 +228,13 @@ pub fn kill(srv: &mut Server) {
             libc::kill(info.pid, libc::SIGUSR1);
             libc::waitpid(info.pid, &mut status, 0);
         }
+        srv.child_info.child_done();
     }
 }
 
 /// Reaps a finished child and dispatches the outcome to its owner.
 pub fn check_children(srv: &mut Server) {
+    srv.child_info.receive();
     if let Some((kind, ok)) = reap(srv) {
         match kind {
             ChildKind::Rdb => crate::persist::rdb::bgsave_done(srv, ok),

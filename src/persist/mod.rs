@@ -7,6 +7,7 @@ pub mod aof_load;
 pub mod aof_manifest;
 pub mod aof_rewrite;
 pub mod child;
+pub mod childinfo;
 pub mod lzf;
 pub mod rdb;
 pub mod rdb_legacy;

@@ -202,6 +202,7 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
             save_raw_string(b, key.as_bytes(), opts.compress);
             save_object(b, &obj.value, opts);
             out.flush_some()?;
+            super::childinfo::key_saved();
             if let Some(d) = key_delay {
                 std::thread::sleep(d);
             }
