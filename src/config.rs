@@ -108,7 +108,65 @@ const SHUTDOWN_ON_SIG: &[(&str, u32)] = &[
 ];
 const OOM_SCORE_ADJ: &[&str] = &["no", "yes", "relative", "absolute"];
 const SANITIZE_DUMP: &[&str] = &["no", "yes", "clients"];
+const SYSLOG_FACILITY: &[&str] = &[
+    "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+];
 const PROPAGATION_ERROR: &[&str] = &["ignore", "panic", "panic-on-replicas"];
+
+/// String directives Redis flags MULTI_ARG_CONFIG (several words on a
+/// line); every other directive takes exactly one argument.
+const MULTI_ARG: &[&str] = &[
+    "bind",
+    "client-output-buffer-limit",
+    "oom-score-adj-values",
+    "latency-tracking-info-percentiles",
+];
+
+/// The files a wildcard path names, sorted as glob(3) sorts them; each
+/// component may hold `*`, `?` or `[...]` (matched as Redis's stringmatch).
+fn glob_paths(pattern: &str) -> Vec<std::path::PathBuf> {
+    let absolute = pattern.starts_with('/');
+    let mut found = vec![if absolute {
+        std::path::PathBuf::from("/")
+    } else {
+        std::path::PathBuf::from(".")
+    }];
+    let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
+    for (n, part) in parts.iter().enumerate() {
+        let last = n + 1 == parts.len();
+        let mut next = Vec::new();
+        for base in &found {
+            if !part.contains(['*', '?', '[']) {
+                let p = base.join(part);
+                if p.exists() {
+                    next.push(p);
+                }
+                continue;
+            }
+            let Ok(dir) = std::fs::read_dir(base) else {
+                continue;
+            };
+            let mut names: Vec<String> = dir
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|name| !name.starts_with('.') || part.starts_with('.'))
+                .filter(|name| {
+                    crate::util::glob::string_match(part.as_bytes(), name.as_bytes(), false)
+                })
+                .collect();
+            names.sort();
+            next.extend(names.into_iter().map(|name| base.join(name)));
+        }
+        found = next.into_iter().filter(|p| last || p.is_dir()).collect();
+    }
+    if !absolute {
+        found = found
+            .into_iter()
+            .map(|p| p.strip_prefix(".").map(|q| q.to_path_buf()).unwrap_or(p))
+            .collect();
+    }
+    found.into_iter().filter(|p| p.is_file()).collect()
+}
 
 /// Directives Redis 7.0.15 flags HIDDEN_CONFIG: CONFIG GET shows them only
 /// when asked by exact name, not through a pattern.
@@ -144,6 +202,7 @@ pub static DEFS: &[Def] = &[
     imm("logfile", STR, ""),
     imm("syslog-enabled", BOOL, "no"),
     imm("syslog-ident", STR, "redis"),
+    imm("syslog-facility", Kind::Enum(SYSLOG_FACILITY), "local0"),
     imm("databases", int(1, I32), "16"),
     imm("always-show-logo", BOOL, "no"),
     imm("set-proc-title", BOOL, "yes"),
@@ -284,12 +343,17 @@ pub static DEFS: &[Def] = &[
     d("lazyfree-lazy-server-del", BOOL, "no"),
     d("lazyfree-lazy-user-del", BOOL, "no"),
     d("lazyfree-lazy-user-flush", BOOL, "no"),
-    d("replica-lazy-flush-placeholder-unused", BOOL, "no"),
     imm("io-threads", int(1, 128), "1"),
     imm("io-threads-do-reads", BOOL, "no"),
     d("oom-score-adj", Kind::Enum(OOM_SCORE_ADJ), "no"),
     d("oom-score-adj-values", STR, "0 200 800"),
     imm("disable-thp", BOOL, "yes"),
+    imm("socket-mark-id", int(0, u32::MAX as i64), "0"),
+    imm("server_cpulist", STR, ""),
+    imm("bio_cpulist", STR, ""),
+    imm("aof_rewrite_cpulist", STR, ""),
+    imm("bgsave_cpulist", STR, ""),
+    d("ignore-warnings", STR, ""),
     // append only
     d("appendonly", BOOL, "no"),
     imm("appendfilename", STR, "appendonly.aof"),
@@ -323,6 +387,61 @@ pub static DEFS: &[Def] = &[
     imm("cluster-enabled", BOOL, "no"),
     imm("cluster-config-file", STR, "nodes.conf"),
     d("cluster-node-timeout", int(0, LL), "15000"),
+    imm("cluster-port", int(0, 65535), "0"),
+    d("cluster-announce-ip", STR, ""),
+    d("cluster-announce-hostname", STR, ""),
+    d("cluster-announce-port", int(0, 65535), "0"),
+    d("cluster-announce-bus-port", int(0, 65535), "0"),
+    d("cluster-announce-tls-port", int(0, 65535), "0"),
+    al(
+        "cluster-replica-validity-factor",
+        "cluster-slave-validity-factor",
+        int(0, I32),
+        "10",
+    ),
+    d("cluster-migration-barrier", int(0, I32), "1"),
+    d("cluster-allow-replica-migration", BOOL, "yes"),
+    d("cluster-require-full-coverage", BOOL, "yes"),
+    al(
+        "cluster-replica-no-failover",
+        "cluster-slave-no-failover",
+        BOOL,
+        "no",
+    ),
+    d("cluster-allow-reads-when-down", BOOL, "no"),
+    d("cluster-allow-pubsubshard-when-down", BOOL, "yes"),
+    d("cluster-link-sendbuf-limit", mem(0, LL), "0"),
+    d(
+        "cluster-preferred-endpoint-type",
+        Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
+        "ip",
+    ),
+    // TLS: accepted and validated; turning it on is refused until it
+    // exists (see `Config::unsupported_feature`).
+    d("tls-port", int(0, 65535), "0"),
+    d("tls-cert-file", STR, ""),
+    d("tls-key-file", STR, ""),
+    d("tls-key-file-pass", STR, ""),
+    d("tls-client-cert-file", STR, ""),
+    d("tls-client-key-file", STR, ""),
+    d("tls-client-key-file-pass", STR, ""),
+    d("tls-dh-params-file", STR, ""),
+    d("tls-ca-cert-file", STR, ""),
+    d("tls-ca-cert-dir", STR, ""),
+    d(
+        "tls-auth-clients",
+        Kind::Enum(&["no", "yes", "optional"]),
+        "yes",
+    ),
+    d("tls-replication", BOOL, "no"),
+    d("tls-cluster", BOOL, "no"),
+    d("tls-protocols", STR, ""),
+    d("tls-ciphers", STR, ""),
+    d("tls-ciphersuites", STR, ""),
+    d("tls-prefer-server-ciphers", BOOL, "no"),
+    d("tls-session-caching", BOOL, "yes"),
+    d("tls-session-cache-size", int(0, I32), "20480"),
+    d("tls-session-cache-timeout", int(0, I32), "300"),
     // slow log / latency
     d("slowlog-log-slower-than", int(-1, LL), "10000"),
     d("slowlog-max-len", int(0, LL), "128"),
@@ -393,7 +512,6 @@ pub static DEFS: &[Def] = &[
     d("active-defrag-max-scan-fields", int(1, LL), "1000"),
     d("active-expire-effort", int(1, 10), "1"),
     d("jemalloc-bg-thread", BOOL, "yes"),
-    d("lazyfree-lazy-user-flush-unused", BOOL, "no"),
 ];
 
 /// Errors from loading a config file or argument list.
@@ -656,6 +774,22 @@ fn special_canonical(name: &str, raw: &str) -> Result<String, String> {
             }
             Ok(parts.join(" "))
         }
+        "cluster-announce-hostname" => {
+            // isValidAnnouncedHostname.
+            if raw.len() >= 256 {
+                return Err("Hostnames must be less than 256 characters".to_string());
+            }
+            if !raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            {
+                return Err(
+                    "Hostnames may only contain alphanumeric characters, hyphens or dots"
+                        .to_string(),
+                );
+            }
+            Ok(raw.to_string())
+        }
         "proc-title-template" => {
             // isValidProcTitleTemplate: known variables, a non-empty title.
             let ok = crate::proctitle::expand(raw, |n| {
@@ -825,6 +959,27 @@ impl Config {
         self.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
     }
 
+    /// A setting that turns on a feature ferrokv does not have yet (cluster
+    /// mode, TLS): refused at startup and by CONFIG SET instead of being
+    /// silently ignored.
+    pub fn unsupported_feature(&self) -> Option<String> {
+        let on = |name: &str| self.get_bool(name);
+        if on("cluster-enabled") {
+            return Some(
+                "cluster mode (cluster-enabled yes) is not supported by ferrokv yet".into(),
+            );
+        }
+        if self.get("tls-port").is_some_and(|p| p != "0") {
+            return Some("TLS (tls-port) is not supported by ferrokv yet".into());
+        }
+        for name in ["tls-replication", "tls-cluster"] {
+            if on(name) {
+                return Some(format!("TLS ({name} yes) is not supported by ferrokv yet"));
+            }
+        }
+        None
+    }
+
     /// Sets the process title from `proc-title-template` (redisSetProcTitle);
     /// `title` None means the original argv[0]. Nothing when
     /// `set-proc-title` is no.
@@ -871,6 +1026,14 @@ impl Config {
                 return Err(SetError::Invalid(format!("No such file or directory")));
             }
         }
+        // updateHZ: out-of-range values are kept clamped (CONFIG GET shows
+        // the clamped value).
+        let v = if def.name == "hz" {
+            v.parse::<i64>()
+                .map_or(v, |hz| hz.clamp(1, 500).to_string())
+        } else {
+            v
+        };
         self.values[i] = v;
         self.refresh();
         Ok(())
@@ -1049,17 +1212,35 @@ impl Config {
                 if args.len() != 2 {
                     return Err(err("Bad directive or wrong number of arguments"));
                 }
+                // With a wildcard: every match, in order; none is not an
+                // error (loadServerConfig's glob).
+                if args[1].contains(['*', '?', '[']) {
+                    for path in glob_paths(&args[1]) {
+                        let inc = std::fs::read_to_string(&path)
+                            .map_err(|e| err(&format!("Can't open include file: {}", e)))?;
+                        self.load_text(&inc)?;
+                    }
+                    continue;
+                }
                 let inc = std::fs::read_to_string(&args[1])
                     .map_err(|e| err(&format!("Can't open include file: {}", e)))?;
                 self.load_text(&inc)?;
                 continue;
             }
+            // Deprecated directives Redis 7.0 still accepts and ignores.
+            if args.len() == 2
+                && matches!(
+                    name.as_str(),
+                    "list-max-ziplist-entries"
+                        | "list-max-ziplist-value"
+                        | "lua-replicate-commands"
+                )
+            {
+                continue;
+            }
             // Directives kept for later (users, renames) or that ferrokv has
             // no use for.
-            if matches!(
-                name.as_str(),
-                "rename-command" | "user" | "loadmodule" | "ignore-warnings"
-            ) {
+            if matches!(name.as_str(), "rename-command" | "user" | "loadmodule") {
                 if name == "user" {
                     if args.len() < 2 {
                         return Err(err("Bad directive or wrong number of arguments"));
@@ -1135,6 +1316,10 @@ impl Config {
                     v
                 }
             } else if matches!(def.kind, Kind::Str) {
+                // Only MULTI_ARG directives take several words.
+                if args.len() != 2 && !MULTI_ARG.contains(&def.name) {
+                    return Err(err("wrong number of arguments"));
+                }
                 args[1..].join(" ")
             } else if matches!(def.kind, Kind::Flags(_)) {
                 // MULTI_ARG: the words, or one argument split at spaces.

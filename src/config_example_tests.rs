@@ -93,6 +93,11 @@ const ACTING: &[&str] = &[
     "activerehashing",
     "hll-sparse-max-bytes",
     "dir",
+    "syslog-enabled",
+    "syslog-ident",
+    "syslog-facility",
+    "set-proc-title",
+    "proc-title-template",
 ];
 
 fn render() -> String {

@@ -130,8 +130,85 @@ where
     }
 }
 
-/// Installs the global subscriber. `logfile` empty = stdout.
-pub fn init(logfile: &str, verbosity: u8) -> Result<(), String> {
+/// `syslog-enabled yes`: every line also goes to syslog(3), as Redis's
+/// serverLogRaw does (the message only; syslog adds time and pid).
+struct SyslogLayer;
+
+/// Collects an event's `message` field.
+struct MessageText(String);
+
+impl tracing::field::Visit for MessageText {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.0.push_str(&format!("{:?}", value));
+        }
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.0.push_str(value);
+        }
+    }
+}
+
+impl<S: Subscriber> tracing_subscriber::Layer<S> for SyslogLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
+        // syslogLevelMap: debug, verbose, notice, warning.
+        let prio = match *event.metadata().level() {
+            Level::TRACE => libc::LOG_DEBUG,
+            Level::DEBUG => libc::LOG_INFO,
+            Level::INFO => libc::LOG_NOTICE,
+            _ => libc::LOG_WARNING,
+        };
+        let mut text = MessageText(String::new());
+        event.record(&mut text);
+        if let Ok(msg) = std::ffi::CString::new(text.0.replace('\0', "")) {
+            // SAFETY: a constant "%s" format with one C string argument.
+            unsafe { libc::syslog(prio, c"%s".as_ptr(), msg.as_ptr()) };
+        }
+    }
+}
+
+/// syslog-facility names and their values (Redis's syslog_facility_enum).
+pub fn syslog_facility(name: &str) -> Option<libc::c_int> {
+    Some(match name {
+        "user" => libc::LOG_USER,
+        "local0" => libc::LOG_LOCAL0,
+        "local1" => libc::LOG_LOCAL1,
+        "local2" => libc::LOG_LOCAL2,
+        "local3" => libc::LOG_LOCAL3,
+        "local4" => libc::LOG_LOCAL4,
+        "local5" => libc::LOG_LOCAL5,
+        "local6" => libc::LOG_LOCAL6,
+        "local7" => libc::LOG_LOCAL7,
+        _ => return None,
+    })
+}
+
+/// Opens the syslog connection (openlog with Redis's flags); the ident
+/// must live for the whole process.
+fn open_syslog(ident: &str, facility: libc::c_int) {
+    let ident: &'static std::ffi::CStr = Box::leak(
+        std::ffi::CString::new(ident.replace('\0', ""))
+            .unwrap_or_default()
+            .into_boxed_c_str(),
+    );
+    // SAFETY: openlog keeps the ident pointer, which is leaked ('static).
+    unsafe {
+        libc::openlog(
+            ident.as_ptr(),
+            libc::LOG_PID | libc::LOG_NDELAY | libc::LOG_NOWAIT,
+            facility,
+        )
+    };
+}
+
+/// Installs the global subscriber. `logfile` empty = stdout; `syslog` is
+/// (ident, facility) when syslog-enabled is yes.
+pub fn init(
+    logfile: &str,
+    verbosity: u8,
+    syslog: Option<(&str, libc::c_int)>,
+) -> Result<(), String> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::Layer;
     set_verbosity(verbosity);
@@ -142,9 +219,16 @@ pub fn init(logfile: &str, verbosity: u8) -> Result<(), String> {
     let fmt = tracing_subscriber::fmt::layer()
         .event_format(RedisFormat)
         .with_ansi(false);
+    let syslog_layer = syslog.map(|(ident, facility)| {
+        open_syslog(ident, facility);
+        SyslogLayer.with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            level_rank(meta.level()) >= VERBOSITY.load(Ordering::Relaxed)
+        }))
+    });
+    let registry = tracing_subscriber::registry().with(syslog_layer);
     let result = if logfile.is_empty() {
         let layer = fmt.with_writer(std::io::stdout).with_filter(filter);
-        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+        tracing::subscriber::set_global_default(registry.with(layer))
     } else {
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -153,7 +237,7 @@ pub fn init(logfile: &str, verbosity: u8) -> Result<(), String> {
             .map_err(|e| format!("Can't open the log file: {}", e))?;
         let file = std::sync::Mutex::new(file);
         let layer = fmt.with_writer(file).with_filter(filter);
-        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+        tracing::subscriber::set_global_default(registry.with(layer))
     };
     result.map_err(|e| e.to_string())?;
     let _ = std::io::stdout().flush();

@@ -169,7 +169,18 @@ fn main() {
         daemonize();
     }
     let logfile = config.get("logfile").unwrap_or("").to_string();
-    if let Err(e) = logging::init(&logfile, config.loglevel) {
+    if let Some(why) = config.unsupported_feature() {
+        eprintln!("Can't start: {}", why);
+        std::process::exit(1);
+    }
+    let syslog_ident = config.get("syslog-ident").unwrap_or("redis").to_string();
+    let syslog = config.get_bool("syslog-enabled").then(|| {
+        let facility = config
+            .get("syslog-facility")
+            .and_then(logging::syslog_facility);
+        (syslog_ident.as_str(), facility.unwrap_or(libc::LOG_LOCAL0))
+    });
+    if let Err(e) = logging::init(&logfile, config.loglevel, syslog) {
         eprintln!("{}", e);
         std::process::exit(1);
     }

@@ -14,55 +14,7 @@ use common::{escape, flatten, RawConn, RealRedis, Server};
 /// SET refuses them as unknown, so they cannot be changed at run time
 /// either). Each must really be unknown to ferrokv: the test checks it, so
 /// the list shrinks as directives are added.
-const MISSING: &[(&str, &str)] = &[
-    ("ignore-warnings", "no startup warnings to ignore"),
-    ("socket-mark-id", "SO_MARK not implemented"),
-    ("syslog-facility", "no syslog support"),
-    ("server_cpulist", "no CPU affinity support"),
-    ("bio_cpulist", "no CPU affinity support"),
-    ("aof_rewrite_cpulist", "no CPU affinity support"),
-    ("bgsave_cpulist", "no CPU affinity support"),
-    ("cluster-port", "no cluster mode"),
-    ("cluster-allow-pubsubshard-when-down", "no cluster mode"),
-    ("cluster-allow-reads-when-down", "no cluster mode"),
-    ("cluster-allow-replica-migration", "no cluster mode"),
-    ("cluster-announce-bus-port", "no cluster mode"),
-    ("cluster-announce-hostname", "no cluster mode"),
-    ("cluster-announce-ip", "no cluster mode"),
-    ("cluster-announce-port", "no cluster mode"),
-    ("cluster-announce-tls-port", "no cluster mode"),
-    ("cluster-link-sendbuf-limit", "no cluster mode"),
-    ("cluster-migration-barrier", "no cluster mode"),
-    ("cluster-preferred-endpoint-type", "no cluster mode"),
-    ("cluster-replica-no-failover", "no cluster mode"),
-    ("cluster-replica-validity-factor", "no cluster mode"),
-    ("cluster-require-full-coverage", "no cluster mode"),
-    ("cluster-slave-no-failover", "no cluster mode (old alias)"),
-    (
-        "cluster-slave-validity-factor",
-        "no cluster mode (old alias)",
-    ),
-    ("tls-auth-clients", "no TLS"),
-    ("tls-ca-cert-dir", "no TLS"),
-    ("tls-ca-cert-file", "no TLS"),
-    ("tls-cert-file", "no TLS"),
-    ("tls-ciphers", "no TLS"),
-    ("tls-ciphersuites", "no TLS"),
-    ("tls-client-cert-file", "no TLS"),
-    ("tls-client-key-file", "no TLS"),
-    ("tls-client-key-file-pass", "no TLS"),
-    ("tls-cluster", "no TLS"),
-    ("tls-dh-params-file", "no TLS"),
-    ("tls-key-file", "no TLS"),
-    ("tls-key-file-pass", "no TLS"),
-    ("tls-port", "no TLS"),
-    ("tls-prefer-server-ciphers", "no TLS"),
-    ("tls-protocols", "no TLS"),
-    ("tls-replication", "no TLS"),
-    ("tls-session-cache-size", "no TLS"),
-    ("tls-session-cache-timeout", "no TLS"),
-    ("tls-session-caching", "no TLS"),
-];
+const MISSING: &[(&str, &str)] = &[];
 
 /// The payloads of a flat array-of-bulks reply (CONFIG GET in RESP2).
 fn bulks(reply: &[u8]) -> Vec<Vec<u8>> {

@@ -199,6 +199,17 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             });
         }
     }
+    if let Some(why) = next.unsupported_feature() {
+        let name = pairs
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .find(|n| n.starts_with("tls-") || n.starts_with("cluster-"))
+            .unwrap_or("tls-port");
+        if let Some(d) = &cwd {
+            let _ = std::env::set_current_dir(d);
+        }
+        return Err(error::config_set_failed(name, &why));
+    }
     // New listening sockets before anything is applied: a failure leaves
     // the old ones and the old values (changeBindAddr / changeListenPort).
     let bind_changed = next.get("bind") != srv.config.get("bind");
