@@ -411,6 +411,25 @@ impl Client {
         }
     }
 
+    /// clientsCronResizeQueryBuffer's trim: moves unparsed bytes to the
+    /// front and shrinks the buffer to `keep` bytes (never below what is
+    /// pending or IOBUF_LEN). Not while a command is half parsed: its
+    /// argument ranges point into the buffer.
+    pub fn compact_query_buffer(&mut self, keep: usize) {
+        if self.parse.in_progress() {
+            return;
+        }
+        let pending = self.qend - self.qstart;
+        self.qbuf.copy_within(self.qstart..self.qend, 0);
+        self.qstart = 0;
+        self.qend = pending;
+        let size = keep.max(pending).max(IOBUF_LEN);
+        if size < self.qbuf.len() {
+            self.qbuf.truncate(size);
+            self.qbuf.shrink_to_fit();
+        }
+    }
+
     /// Writes pending output. Returns Ok(true) when everything is written.
     pub fn write_socket(&mut self) -> io::Result<bool> {
         // What Redis's static reply buffer would hold now: its peak drives

@@ -916,6 +916,9 @@ fn close_pending(srv: &mut Server, poll: &Poll) {
 
 /// Per-client housekeeping: idle timeouts, output flushing for clients that
 /// got output from others (MONITOR), query buffer shrinking.
+/// Redis's PROTO_RESIZE_THRESHOLD: query buffers above it may shrink.
+const PROTO_RESIZE_THRESHOLD: usize = 32 * 1024;
+
 fn clients_cron(srv: &mut Server) {
     let now = clock::wall_ms();
     let timeout_ms = srv.config.timeout_secs * 1000;
@@ -953,8 +956,21 @@ fn clients_cron(srv: &mut Server) {
             c.qbuf = Vec::new();
             c.qstart = 0;
             c.qend = 0;
+        } else if c.qbuf.len() > PROTO_RESIZE_THRESHOLD
+            && c.qbuf.len() / 2 > c.qbuf_peak
+            && c.qbuf.len() - (c.qend - c.qstart) > 4 * 1024
+        {
+            // clientsCronResizeQueryBuffer's second case: a buffer much
+            // bigger than its recent peak shrinks to that peak (or what is
+            // pending), so a client that sent one huge command and stays
+            // busy does not keep the memory.
+            c.compact_query_buffer(c.qbuf_peak);
         }
-        c.qbuf_peak = 0;
+        // The argument ranges of a huge command are not kept either.
+        if !c.parse.in_progress() && c.argv.capacity() > 1024 && c.argv.len() < 1024 {
+            c.argv = Vec::new();
+        }
+        c.qbuf_peak = c.qend - c.qstart;
         if resizing {
             match c.resize_reply_buffer(now, peak_reset) {
                 Some(true) => shrinks += 1,
