@@ -440,8 +440,8 @@ impl Db {
                 }
             }
         }
-        let dict = std::mem::replace(&mut self.dict, Dict::new());
-        let expires = std::mem::replace(&mut self.expires, Dict::new());
+        let dict = std::mem::take(&mut self.dict);
+        let expires = std::mem::take(&mut self.expires);
         if lazy && n > 0 {
             crate::lazyfree::free_db(dict, expires);
         }
