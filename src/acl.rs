@@ -3,6 +3,7 @@
 //! lines ACL LIST and ACL SAVE print, password hashing, the ACL log and the
 //! per-command check `commands::execute` runs for restricted users.
 
+use crate::commands::meta::{self, Meta};
 use crate::commands::{CommandTable, MOVABLE_KEYS, NO_AUTH, READONLY, WRITE};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -87,6 +88,9 @@ pub struct CmdInfo {
     /// Command flags and first/last/step key positions.
     pub flags: u32,
     pub keys: (i32, i32, i32),
+    pub arity: i32,
+    /// Redis's key specs and getkeys function (how ACL finds keys).
+    pub meta: Option<&'static Meta>,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -212,6 +216,10 @@ impl Selector {
                         return Err(RuleError::Inval);
                     }
                     off += 1;
+                }
+                // "%" and "%~" name no permission (Redis's CVE-2024-51741 fix).
+                if flags == 0 {
+                    return Err(RuleError::Inval);
                 }
             } else {
                 flags = PERM_ALL;
@@ -671,6 +679,8 @@ impl Acl {
                 no_auth: e.spec.flags & NO_AUTH != 0,
                 flags: e.spec.flags,
                 keys: (e.spec.first_key, e.spec.last_key, e.spec.step),
+                arity: e.spec.arity,
+                meta: e.meta,
             });
         }
         let mut acl = Acl {
@@ -802,7 +812,7 @@ impl Acl {
         }
         let name = self.cmds[id].fullname.as_str();
         if !s.allkeys {
-            let ks = keys.get_or_insert_with(|| key_refs(&self.cmds[id], args));
+            let ks = keys.get_or_insert_with(|| acl_keys(&self.cmds[id], args));
             for &(pos, perm) in ks.iter() {
                 if let Some(k) = args.get(pos) {
                     if !s.check_key(k, perm) {
@@ -825,6 +835,20 @@ impl Acl {
             }
         }
         Ok(())
+    }
+
+    /// ACLUserCheckCmdWithUnrestrictedKeyAccess: some selector allows the
+    /// command and grants `perm` on every key (allkeys or a `*` pattern).
+    /// SORT's BY and GET patterns need it.
+    pub fn unrestricted_key_access(&self, u: &User, id: usize, args: &[&[u8]], perm: u8) -> bool {
+        let mut keys = None;
+        u.selectors.iter().any(|s| {
+            self.check_selector(s, id, args, &mut keys).is_ok()
+                && (s.allkeys
+                    || s.patterns
+                        .iter()
+                        .any(|p| p.flags & perm == perm && p.pattern == b"*"))
+        })
     }
 
     /// ACLUserCheckChannelPerm for one channel/pattern.
@@ -920,8 +944,39 @@ fn write_reads(name: &str) -> bool {
     )
 }
 
+/// The keys ACL checks for a command, with the permission each needs
+/// (ACLSelectorCheckCmd): found by Redis's key specs or getkeys function
+/// (getKeysFromCommandWithSpecs), ACCESS needing read and
+/// INSERT/DELETE/UPDATE write permission; commands without generated
+/// metadata use [`key_refs`].
+pub fn acl_keys(c: &CmdInfo, args: &[&[u8]]) -> Vec<(usize, u8)> {
+    let Some(m) = c.meta else {
+        return key_refs(c, args);
+    };
+    if !meta::keys::has_keys(m) {
+        return Vec::new();
+    }
+    meta::keys::get_keys(m, c.arity, args)
+        .into_iter()
+        .map(|k| (k.pos, key_perm(k.flags)))
+        .collect()
+}
+
+/// The key permission (PERM_*) a key spec's flags need.
+fn key_perm(flags: u16) -> u8 {
+    let mut p = 0;
+    if flags & meta::kf::ACCESS != 0 {
+        p |= PERM_READ;
+    }
+    if flags & (meta::kf::INSERT | meta::kf::DELETE | meta::kf::UPDATE) != 0 {
+        p |= PERM_WRITE;
+    }
+    p
+}
+
 /// The keys a command names, with the permission each needs (read,
-/// write or both), including movable-key commands (getKeysFromCommand).
+/// write or both), including movable-key commands (getKeysFromCommand):
+/// ferrokv's own extraction, for commands without Redis's key specs.
 pub fn key_refs(c: &CmdInfo, args: &[&[u8]]) -> Vec<(usize, u8)> {
     let name = c.fullname.as_str();
     let argc = args.len();

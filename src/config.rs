@@ -1113,9 +1113,11 @@ impl Config {
         self.hll_sparse_max_bytes = self.get_i64("hll-sparse-max-bytes") as usize;
         self.dynamic_hz = self.get_bool("dynamic-hz");
         self.lazyfree_lazy_expire = self.get_bool("lazyfree-lazy-expire");
+        crate::db::set_lazy_expire(self.lazyfree_lazy_expire);
         self.min_replicas_to_write = self.get_i64("min-replicas-to-write");
         self.min_replicas_max_lag = self.get_i64("min-replicas-max-lag");
         self.lazyfree_lazy_server_del = self.get_bool("lazyfree-lazy-server-del");
+        crate::db::set_lazy_server_del(self.lazyfree_lazy_server_del);
         self.list_max_listpack_size = self.get_i64("list-max-listpack-size") as i32;
         self.list_compress_depth = self.get_i64("list-compress-depth") as i32;
         self.hash_max_listpack_entries = self.get_i64("hash-max-listpack-entries").max(0) as usize;

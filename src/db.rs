@@ -39,6 +39,34 @@ pub enum KeyEvent {
     Miss,
 }
 
+/// lazyfree-lazy-expire: expired keys are freed by `lazyfree` (kept in
+/// step with the config).
+static LAZY_EXPIRE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// lazyfree-lazy-server-del: values overwritten by `Db::set` are freed by
+/// `lazyfree`.
+static LAZY_SERVER_DEL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets whether expired keys are freed lazily (lazyfree-lazy-expire).
+pub fn set_lazy_expire(on: bool) {
+    LAZY_EXPIRE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Sets whether overwritten values are freed lazily
+/// (lazyfree-lazy-server-del).
+pub fn set_lazy_server_del(on: bool) {
+    LAZY_SERVER_DEL.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Frees a value that left the keyspace: on the lazy-free thread when
+/// `lazy` (and the value is big), otherwise in place.
+#[inline]
+pub fn free_value(o: Obj, lazy: bool) {
+    if lazy {
+        crate::lazyfree::free_value(o.value);
+    }
+}
+
 /// Set while data is loaded at startup: keys do not expire meanwhile.
 static LOADING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -182,6 +210,7 @@ impl Db {
                     self.expires.remove(key);
                     self.log_if_stream(key, &old);
                     self.events.push((KeyEvent::Expired, k));
+                    free_value(old, LAZY_EXPIRE.load(std::sync::atomic::Ordering::Relaxed));
                 }
                 self.stat_expired += 1;
                 true
@@ -288,7 +317,12 @@ impl Db {
                 .get_or_insert_with(key, || Sds::new(key), || Obj::new(Value::Int(0), lru));
         let signal = self.waiters > 0 && (inserted || slot.value.obj_type() == ObjType::Stream);
         if let Some(v) = value.take() {
-            slot.value = v;
+            let old = std::mem::replace(&mut slot.value, v);
+            // dbOverwrite frees the old value lazily with
+            // lazyfree-lazy-server-del.
+            if !inserted && LAZY_SERVER_DEL.load(std::sync::atomic::Ordering::Relaxed) {
+                crate::lazyfree::free_value(old);
+            }
             // dbOverwrite keeps an LFU counter; an LRU stamp restarts.
             if !crate::evict::lfu_enabled() {
                 slot.lru = lru;
@@ -342,6 +376,7 @@ impl Db {
             self.expires.remove(key);
             self.log_if_stream(key, &old);
             self.events.push((KeyEvent::Expired, k));
+            free_value(old, LAZY_EXPIRE.load(std::sync::atomic::Ordering::Relaxed));
         }
     }
 
@@ -358,6 +393,18 @@ impl Db {
     /// Deletes a key; true if it existed.
     pub fn delete(&mut self, key: &[u8]) -> bool {
         self.remove(key).is_some()
+    }
+
+    /// dbGenericDelete: deletes a key, freeing its value lazily when
+    /// `lazy` (UNLINK, lazyfree-lazy-* configs); true if it existed.
+    pub fn delete_lazy(&mut self, key: &[u8], lazy: bool) -> bool {
+        match self.remove(key) {
+            Some(o) => {
+                free_value(o, lazy);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Sets an absolute expire time in ms (the key must exist).
@@ -378,6 +425,12 @@ impl Db {
 
     /// FLUSHDB: drops every key; returns how many there were.
     pub fn flush(&mut self) -> usize {
+        self.flush_lazy(false)
+    }
+
+    /// emptyData for one db: with `lazy` (FLUSHALL/FLUSHDB ASYNC,
+    /// lazyfree-lazy-user-flush) the old dicts are freed by `lazyfree`.
+    pub fn flush_lazy(&mut self, lazy: bool) -> usize {
         let n = self.dict.len();
         // Streams leave too (emptyDbStructure's scanDatabaseForDeletedStreams).
         if self.waiters > 0 {
@@ -387,8 +440,11 @@ impl Db {
                 }
             }
         }
-        self.dict = Dict::new();
-        self.expires = Dict::new();
+        let dict = std::mem::take(&mut self.dict);
+        let expires = std::mem::take(&mut self.expires);
+        if lazy && n > 0 {
+            crate::lazyfree::free_db(dict, expires);
+        }
         self.expires_cursor = 0;
         self.avg_ttl = 0;
         n

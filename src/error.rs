@@ -136,6 +136,13 @@ pub const EXEC_NESTED: &str = "ERR MULTI calls can not be nested";
 pub const NOT_ALLOWED_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
 pub const NO_CONFIG_FILE: &str = "ERR The server is running without a config file";
 pub const INVALID_COMMAND_SPECIFIED: &str = "ERR Invalid command specified";
+/// A command reading a value kept as bytes because it failed the DUMP
+/// payload integrity check (`object::Value::Corrupt`).
+pub const CORRUPT_VALUE: &str = "ERR The value at this key failed the payload integrity check (restored with sanitize-dump-payload no) and cannot be read";
+pub const SORT_BY_DENIED: &str =
+    "ERR BY option of SORT denied due to insufficient ACL permissions.";
+pub const SORT_GET_DENIED: &str =
+    "ERR GET option of SORT denied due to insufficient ACL permissions.";
 pub const INVALID_COMMAND_ARGC: &str = "ERR Invalid number of arguments specified for command";
 pub const INVALID_COMMAND_ARGS: &str = "ERR Invalid arguments specified for command";
 pub const COMMAND_NO_KEYS: &str = "ERR The command has no key arguments";

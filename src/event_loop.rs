@@ -922,6 +922,7 @@ fn close_pending(srv: &mut Server, poll: &Poll) {
 
 /// Per-client housekeeping: idle timeouts, output flushing for clients that
 /// got output from others (MONITOR), query buffer shrinking.
+
 fn clients_cron(srv: &mut Server) {
     let now = clock::wall_ms();
     let timeout_ms = srv.config.timeout_secs * 1000;
@@ -951,6 +952,10 @@ fn clients_cron(srv: &mut Server) {
             continue;
         }
         c.resize_query_buffer(now);
+        // The argument ranges of a huge command are not kept either.
+        if !c.parse.in_progress() && c.argv.capacity() > 1024 && c.argv.len() < 1024 {
+            c.argv = Vec::new();
+        }
         if resizing {
             match c.resize_reply_buffer(now, peak_reset) {
                 Some(true) => shrinks += 1,

@@ -48,6 +48,72 @@ pub enum Value {
     Set(Box<SetValue>),
     ZSet(Box<ZSetValue>),
     Stream(Box<StreamValue>),
+    /// A RESTORE / RDB payload that passed Redis's shallow checks but
+    /// failed ferrokv's deep ones while deep sanitization was off
+    /// (`sanitize-dump-payload no`): kept as its bytes, so the key exists
+    /// (TYPE, DEL, DUMP...) but commands reading its contents are refused.
+    Corrupt(Box<CorruptValue>),
+}
+
+/// The payload of a [`Value::Corrupt`].
+#[derive(Debug)]
+pub struct CorruptValue {
+    /// The type Redis would have given the value.
+    pub obj_type: ObjType,
+    /// The encoding Redis would report (OBJECT ENCODING).
+    pub encoding: &'static str,
+    /// The RDB object type byte and body, as in the payload.
+    pub rdb_type: u8,
+    pub body: Vec<u8>,
+    /// What the deep check found.
+    pub reason: String,
+}
+
+/// How many [`CorruptValue`]s exist (commands check keys for them only
+/// while there are any).
+static CORRUPT_LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl CorruptValue {
+    pub fn new(
+        obj_type: ObjType,
+        encoding: &'static str,
+        rdb_type: u8,
+        body: Vec<u8>,
+        reason: String,
+    ) -> CorruptValue {
+        CORRUPT_LIVE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        CorruptValue {
+            obj_type,
+            encoding,
+            rdb_type,
+            body,
+            reason,
+        }
+    }
+
+    /// Whether any corrupt value exists anywhere.
+    #[inline]
+    pub fn any() -> bool {
+        CORRUPT_LIVE.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+}
+
+impl Clone for CorruptValue {
+    fn clone(&self) -> CorruptValue {
+        CorruptValue::new(
+            self.obj_type,
+            self.encoding,
+            self.rdb_type,
+            self.body.clone(),
+            self.reason.clone(),
+        )
+    }
+}
+
+impl Drop for CorruptValue {
+    fn drop(&mut self) {
+        CORRUPT_LIVE.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// The value plus its access clock (Redis's 24-bit lru field).
@@ -135,6 +201,7 @@ impl Value {
             Value::Set(_) => ObjType::Set,
             Value::ZSet(_) => ObjType::ZSet,
             Value::Stream(_) => ObjType::Stream,
+            Value::Corrupt(c) => c.obj_type,
         }
     }
 
@@ -149,6 +216,7 @@ impl Value {
             Value::Set(v) => v.encoding_name(),
             Value::ZSet(z) => z.encoding_name(),
             Value::Stream(_) => "stream",
+            Value::Corrupt(c) => c.encoding,
         }
     }
 
@@ -200,6 +268,7 @@ impl Value {
             Value::Set(v) => v.heap_size(),
             Value::ZSet(z) => z.heap_size(),
             Value::Stream(x) => x.heap_size(),
+            Value::Corrupt(c) => c.body.capacity(),
         }
     }
 
@@ -211,6 +280,8 @@ impl Value {
             Value::Set(v) => v.digest(digest),
             Value::ZSet(z) => z.digest(digest),
             Value::Stream(x) => x.digest(digest),
+            // The payload's bytes stand for the contents.
+            Value::Corrupt(c) => crate::commands::debug::mix_digest(digest, &c.body),
             _ => {}
         }
     }
@@ -229,6 +300,7 @@ impl Clone for Value {
             Value::Set(v) => Value::Set(v.clone()),
             Value::ZSet(z) => Value::ZSet(z.clone()),
             Value::Stream(x) => Value::Stream(x.clone()),
+            Value::Corrupt(c) => Value::Corrupt(c.clone()),
         }
     }
 }

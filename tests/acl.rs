@@ -530,3 +530,103 @@ fn revoking_channels_disconnects_subscribers() {
     assert!(closed);
     srv.assert_no_panic();
 }
+
+/// Redis's CVE-2024-51741 fix: `%` and `%~` name no permission and are
+/// refused; key permissions follow Redis's key specs (MIGRATE's AUTH /
+/// AUTH2 arguments are not keys, MEMORY USAGE needs no read permission).
+#[test]
+fn selector_key_permission_validation_and_key_specs() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    assert_eq!(
+        c.cmd_str(&["ACL", "SETUSER", "u1", "%~"]),
+        "-ERR Error in ACL SETUSER modifier '%~': Syntax error\r\n"
+    );
+    assert_eq!(
+        c.cmd_str(&["ACL", "SETUSER", "u1", "%"]),
+        "-ERR Error in ACL SETUSER modifier '%': Syntax error\r\n"
+    );
+    assert_eq!(c.cmd_str(&["ACL", "SETUSER", "u1", "%RW~"]), "+OK\r\n");
+    assert_eq!(
+        c.cmd_str(&[
+            "ACL",
+            "SETUSER",
+            "t",
+            "+@all",
+            "%R~read*",
+            "%W~write*",
+            "%RW~rw*"
+        ]),
+        "+OK\r\n"
+    );
+    let dry = |c: &mut common::RawConn, args: &[&str]| {
+        let mut v = vec!["ACL", "DRYRUN", "t"];
+        v.extend_from_slice(args);
+        c.cmd_str(&v)
+    };
+    for (args, want) in [
+        (
+            &[
+                "MIGRATE", "h", "1", "", "0", "5000", "AUTH", "KEYS", "KEYS", "rw",
+            ][..],
+            "+OK\r\n",
+        ),
+        (
+            &[
+                "MIGRATE", "h", "1", "", "0", "5000", "AUTH2", "USER", "KEYS", "KEYS", "rw",
+            ][..],
+            "+OK\r\n",
+        ),
+        (
+            &[
+                "MIGRATE", "h", "1", "", "0", "5000", "AUTH", "KEYS", "KEYS", "read",
+            ][..],
+            "$53\r\nThis user has no permissions to access the 'read' key\r\n",
+        ),
+        (&["MEMORY", "USAGE", "write"][..], "+OK\r\n"),
+        (
+            &["MEMORY", "USAGE", "nothing"][..],
+            "$56\r\nThis user has no permissions to access the 'nothing' key\r\n",
+        ),
+    ] {
+        assert_eq!(dry(&mut c, args), want, "{:?}", args);
+    }
+}
+
+/// SORT's BY (with a pattern) and GET read keys no key spec names, so they
+/// need read access to every key (ACLUserCheckCmdWithUnrestrictedKeyAccess).
+#[test]
+fn sort_by_and_get_need_full_key_read_access() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    admin.cmd_str(&["SET", "v1", "1"]);
+    admin.cmd_str(&["LPUSH", "mylist", "1"]);
+    let by_denied = "-ERR BY option of SORT denied due to insufficient ACL permissions.\r\n";
+    let get_denied = "-ERR GET option of SORT denied due to insufficient ACL permissions.\r\n";
+    let mut c = srv.conn();
+    for rule in ["~v*", "%W~*"] {
+        assert_eq!(
+            admin.cmd_str(&["ACL", "SETUSER", "s", "on", "nopass", "+sort", "~mylist", rule]),
+            "+OK\r\n"
+        );
+        assert_eq!(c.cmd_str(&["AUTH", "s", "x"]), "+OK\r\n");
+        assert_eq!(c.cmd_str(&["SORT", "mylist", "BY", "v*"]), by_denied);
+        assert_eq!(c.cmd_str(&["SORT", "mylist", "GET", "v*"]), get_denied);
+        // A constant BY pattern reads no key.
+        assert_eq!(
+            c.cmd_str(&["SORT", "mylist", "BY", "nosort"]),
+            "*1\r\n$1\r\n1\r\n"
+        );
+        admin.cmd_str(&["ACL", "DELUSER", "s"]);
+        c = srv.conn();
+    }
+    assert_eq!(
+        admin.cmd_str(&["ACL", "SETUSER", "s", "on", "nopass", "+sort", "~mylist", "%R~*"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd_str(&["AUTH", "s", "x"]), "+OK\r\n");
+    assert_eq!(
+        c.cmd_str(&["SORT", "mylist", "BY", "v*"]),
+        "*1\r\n$1\r\n1\r\n"
+    );
+}

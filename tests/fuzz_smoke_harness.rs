@@ -256,7 +256,7 @@ fn restore_survives_mutated_payloads() {
     let start = std::time::Instant::now();
     // Unmutated seeds must restore under every variant.
     for s in &seeds {
-        for flags in 0..32u8 {
+        for flags in 0..64u8 {
             h.run(flags, 1, &restore_driver::with_footer(s, 10));
         }
     }

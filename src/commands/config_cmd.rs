@@ -344,6 +344,7 @@ pub fn reset_stats(srv: &mut Server, c: &mut Client) {
     }
     c.total_net_in = 0;
     c.total_net_out = 0;
+    crate::lazyfree::reset_stats();
 }
 
 fn config_resetstat(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {

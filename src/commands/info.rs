@@ -351,8 +351,13 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
     field!(s, "mem_aof_buffer", "{}", srv.aof.buf.capacity());
     field!(s, "mem_allocator", "libc");
     field!(s, "active_defrag_running", "0");
-    field!(s, "lazyfree_pending_objects", "0");
-    field!(s, "lazyfreed_objects", "0");
+    field!(
+        s,
+        "lazyfree_pending_objects",
+        "{}",
+        crate::lazyfree::pending()
+    );
+    field!(s, "lazyfreed_objects", "{}", crate::lazyfree::freed());
 }
 
 fn persistence_section(srv: &Server, s: &mut String) {

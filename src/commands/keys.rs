@@ -95,12 +95,15 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+/// DEL and UNLINK (delGenericCommand): UNLINK, and DEL with
+/// lazyfree-lazy-user-del, free big values on the lazy-free thread.
 fn del(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let lazy = a.is(0, "unlink") || srv.config.get_bool("lazyfree-lazy-user-del");
     let mut n = 0;
     for k in a.iter().skip(1) {
         let db = &mut srv.dbs[c.db];
         db.expire_if_needed(k);
-        if db.delete(k) {
+        if db.delete_lazy(k, lazy) {
             n += 1;
             notify::event(srv, c, notify::GENERIC, "del", k);
         }

@@ -566,6 +566,67 @@ fn propagates_effects_only(name: &str) -> bool {
 /// Runs one command for `c`: lookup, checks, handler, accounting. At the
 /// top level, `c` is the tracking module's current client for the
 /// duration, and the invalidations held for it follow its reply.
+/// Commands that only handle a key as a whole (existence, TTL, name,
+/// serialization, deletion): they work on values kept as bytes
+/// (`Value::Corrupt`), which every other command refuses.
+fn handles_whole_keys(fullname: &str) -> bool {
+    matches!(
+        fullname.split('|').next().unwrap_or(""),
+        "del"
+            | "unlink"
+            | "exists"
+            | "type"
+            | "expire"
+            | "pexpire"
+            | "expireat"
+            | "pexpireat"
+            | "ttl"
+            | "pttl"
+            | "expiretime"
+            | "pexpiretime"
+            | "persist"
+            | "touch"
+            | "rename"
+            | "renamenx"
+            | "move"
+            | "copy"
+            | "dump"
+            | "object"
+            | "memory"
+            | "restore"
+            | "restore-asking"
+            | "migrate"
+            | "watch"
+    )
+}
+
+/// The error for a command that would read a `Value::Corrupt` among its
+/// keys (checked only while such values exist).
+fn corrupt_value_refusal(
+    srv: &mut Server,
+    c: &Client,
+    idx: usize,
+    args: &Args,
+) -> Option<CmdError> {
+    if !crate::object::CorruptValue::any()
+        || handles_whole_keys(&srv.commands.entries[idx].fullname)
+    {
+        return None;
+    }
+    let argv: Vec<&[u8]> = args.iter().collect();
+    let keys = crate::acl::acl_keys(srv.acl.cmds.get(idx)?, &argv);
+    let db = srv.dbs.get_mut(c.db)?;
+    for (pos, _) in keys {
+        let k = argv.get(pos)?;
+        if let Some(o) = db.lookup_notouch(k) {
+            if matches!(o.value, crate::object::Value::Corrupt(_)) {
+                return Some(CmdError::Static(error::CORRUPT_VALUE));
+            }
+        }
+    }
+    None
+}
+
 pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     if NESTING.with(|n| n.get()) > 0 {
         execute_command(srv, c, args);
@@ -817,7 +878,10 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
     let dirty_before = srv.dirty;
     let db_before = c.db;
     NESTING.with(|n| n.set(n.get() + 1));
-    let result = (spec.handler)(srv, c, args);
+    let result = match corrupt_value_refusal(srv, c, idx, args) {
+        Some(e) => Err(e),
+        None => (spec.handler)(srv, c, args),
+    };
     let depth = NESTING.with(|n| {
         n.set(n.get() - 1);
         n.get()

@@ -141,6 +141,23 @@ fn dump(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// Whether RESTORE checks this client's payload deeply
+/// (sanitize-dump-payload; `clients` skips the master, loading, and users
+/// with skip-sanitize-payload, as rdbLoadObject does).
+fn deep_sanitize(srv: &Server, c: &Client) -> bool {
+    match srv.config.get("sanitize-dump-payload") {
+        Some("yes") => true,
+        Some("clients") => {
+            let skip_user = srv
+                .acl
+                .user(c.user)
+                .is_some_and(|u| u.sanitize == Some(false));
+            !(srv.loading || c.is_master || skip_user)
+        }
+        _ => false,
+    }
+}
+
 /// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]
 fn restore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let mut replace = false;
@@ -182,7 +199,7 @@ fn restore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if ttl < 0 {
         return Err(CmdError::Static(error::RESTORE_BAD_TTL));
     }
-    let value = match rdb::decode_dump_payload(srv, a.get(3)) {
+    let value = match rdb::decode_dump_payload_with(srv, a.get(3), deep_sanitize(srv, c)) {
         Ok(v) => v,
         Err(DumpError::VersionOrChecksum) => {
             return Err(CmdError::Static(error::DUMP_PAYLOAD_WRONG))

@@ -270,21 +270,22 @@ fn dbsize(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Redis's getFlushCommandFlags: only an optional ASYNC or SYNC. Freeing is
-/// always synchronous here, so both behave the same.
-fn check_flush_args(a: &Args) -> CmdResult {
+/// Redis's getFlushCommandFlags: an optional ASYNC or SYNC; without one,
+/// lazyfree-lazy-user-flush decides. Ok(true) frees the data lazily.
+fn check_flush_args(srv: &Server, a: &Args) -> Result<bool, CmdError> {
     match a.len() {
-        1 => Ok(()),
-        2 if a.is(1, "sync") || a.is(1, "async") => Ok(()),
+        1 => Ok(srv.config.get_bool("lazyfree-lazy-user-flush")),
+        2 if a.is(1, "sync") => Ok(false),
+        2 if a.is(1, "async") => Ok(true),
         _ => Err(CmdError::Syntax),
     }
 }
 
 fn flushdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    check_flush_args(a)?;
+    let lazy = check_flush_args(srv, a)?;
     super::multi::touch_all_in_db(srv, c.db, None);
     crate::tracking::invalidate_all(srv, Some(c));
-    let n = srv.dbs[c.db].flush();
+    let n = srv.dbs[c.db].flush_lazy(lazy);
     srv.dirty += n as u64;
     // Propagated even when the db was already empty
     // (forceCommandPropagation).
@@ -295,12 +296,12 @@ fn flushdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn flushall(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    check_flush_args(a)?;
+    let lazy = check_flush_args(srv, a)?;
     for db in 0..srv.dbs.len() {
         super::multi::touch_all_in_db(srv, db, None);
     }
     crate::tracking::invalidate_all(srv, Some(c));
-    let n: usize = srv.dbs.iter_mut().map(|d| d.flush()).sum();
+    let n: usize = srv.dbs.iter_mut().map(|d| d.flush_lazy(lazy)).sum();
     srv.dirty += n as u64;
     // flushAllDataAndResetRDB: a running BGSAVE is killed and, with save
     // points, the now empty dataset is saved right away.

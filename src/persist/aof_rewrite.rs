@@ -114,6 +114,21 @@ pub fn write_commands<W: Write>(srv: &Server, w: &mut W) -> io::Result<()> {
                     bulk_lp(w, &v)
                 })?,
                 Value::Stream(s) => rewrite_stream(w, key, s)?,
+                // A payload kept as bytes (sanitize-dump-payload no) goes
+                // back the way it came.
+                Value::Corrupt(_) => {
+                    let opts = crate::persist::rdb::EncOpts {
+                        compress: false,
+                        lru: false,
+                        lfu: false,
+                    };
+                    let p = crate::persist::rdb::dump_payload(opts, &o.value);
+                    w.write_all(b"*5\r\n$7\r\nRESTORE\r\n")?;
+                    bulk(w, key)?;
+                    w.write_all(b"$1\r\n0\r\n")?;
+                    bulk(w, &p)?;
+                    w.write_all(b"$7\r\nREPLACE\r\n")?;
+                }
                 v => {
                     let Some(b) = v.str_bytes(&mut tmp) else {
                         continue;

@@ -19,7 +19,7 @@ use crate::types::stream::StreamValue;
 use crate::types::zset::ZSetValue;
 use std::io::{self, Read, Write};
 
-pub use crate::persist::rdb_load::{decode_dump_payload, DumpError};
+pub use crate::persist::rdb_load::{decode_dump_payload, decode_dump_payload_with, DumpError};
 
 /// RDB_VERSION of Redis 7.0.
 pub const RDB_VERSION: u16 = 10;
@@ -349,6 +349,7 @@ pub fn object_type(v: &Value) -> u8 {
             HashValue::Table(_) => TYPE_HASH,
         },
         Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
+        Value::Corrupt(c) => c.rdb_type,
     }
 }
 
@@ -399,6 +400,8 @@ pub fn save_object(b: &mut Vec<u8>, v: &Value, opts: EncOpts) {
             }
         },
         Value::Stream(s) => save_stream(b, s, c),
+        // Written back as it came (RESTORE with sanitize-dump-payload no).
+        Value::Corrupt(x) => b.extend_from_slice(&x.body),
     }
 }
 

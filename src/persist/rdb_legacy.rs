@@ -25,6 +25,14 @@ fn ziplist_decode(b: &[u8]) -> Option<Vec<ZlEntry>> {
     if *b.last()? != 0xff {
         return None;
     }
+    // ziplistValidateIntegrity: zltail inside the blob and at the last
+    // entry, zllen (unless saturated) equal to the entry count.
+    let tail = le_u32(b, 4)? as usize;
+    if tail > b.len() - 1 {
+        return None;
+    }
+    let header_count = u16::from_le_bytes([b[8], b[9]]);
+    let mut last_start = None;
     let mut p = HEADER;
     let end = b.len() - 1;
     let mut out = Vec::new();
@@ -107,7 +115,14 @@ fn ziplist_decode(b: &[u8]) -> Option<Vec<ZlEntry>> {
             return None;
         }
         prev_len = p - start;
+        last_start = Some(start);
         out.push(entry);
+    }
+    if last_start.is_some_and(|l| l != tail) {
+        return None;
+    }
+    if header_count != u16::MAX && header_count as usize != out.len() {
+        return None;
     }
     Some(out)
 }
@@ -149,7 +164,8 @@ fn zipmap_len(b: &[u8], p: &mut usize) -> Option<usize> {
         254 => {
             let v = le_u32(b, *p)? as usize;
             *p += 4;
-            Some(v)
+            // zipmapValidateIntegrity: a small length must use one byte.
+            (v >= 254).then_some(v)
         }
         _ => None,
     }
@@ -176,7 +192,13 @@ pub fn zipmap_pairs(b: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
         p += vlen + free;
         out.push((k, v));
     }
-    (p == b.len()).then_some(out)
+    // zipmapValidateIntegrity: not empty, and the count byte (unless
+    // saturated at 254) matches.
+    let count = b[0];
+    if p != b.len() || out.is_empty() || (count != 254 && count as usize != out.len()) {
+        return None;
+    }
+    Some(out)
 }
 
 #[cfg(test)]

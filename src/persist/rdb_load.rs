@@ -3,12 +3,16 @@
 //! `rdb_legacy`, Redis's encoding conversions on load, CRC verification,
 //! and the DUMP payload decoder RESTORE uses. Corrupt input never panics:
 //! every read is bounds-checked and every blob validated before use.
+//! `sanitize-dump-payload` decides what a failed deep check means: with
+//! deep sanitization (and for what Redis always checks) an error with
+//! Redis's reason text; without it the value is kept as its bytes
+//! (`Value::Corrupt`, see `deep_fail`).
 
 use crate::ds::dict::Dict;
 use crate::ds::intset::Intset;
 use crate::ds::listpack::{Listpack, LpValue};
 use crate::ds::sds::Sds;
-use crate::object::{Obj, Value};
+use crate::object::{CorruptValue, Obj, ObjType, Value};
 use crate::persist::lzf;
 use crate::persist::rdb::*;
 use crate::persist::rdb_legacy;
@@ -35,6 +39,12 @@ pub struct Rd<R: Read> {
     r: R,
     digest: crc::Digest<'static, u64>,
     pub pos: u64,
+    /// Set (to what was found) when a value passed Redis's shallow checks
+    /// but failed a deep one while deep checks were off (`Limits::deep`).
+    pub tainted: Option<String>,
+    /// When set, every byte consumed is appended (the raw body of a value
+    /// that may have to be kept as bytes).
+    capture: Option<Vec<u8>>,
 }
 
 /// A length, or a special string encoding (RDB_ENCVAL).
@@ -49,6 +59,8 @@ impl<R: Read> Rd<R> {
             r,
             digest: CRC64.digest(),
             pos: 0,
+            tainted: None,
+            capture: None,
         }
     }
 
@@ -62,6 +74,9 @@ impl<R: Read> Rd<R> {
         }
         self.digest.update(buf);
         self.pos += buf.len() as u64;
+        if let Some(c) = &mut self.capture {
+            c.extend_from_slice(buf);
+        }
         Ok(())
     }
 
@@ -85,6 +100,9 @@ impl<R: Read> Rd<R> {
         }
         self.digest.update(&v);
         self.pos += n;
+        if let Some(c) = &mut self.capture {
+            c.extend_from_slice(&v);
+        }
         Ok(v)
     }
 
@@ -185,6 +203,9 @@ pub struct Limits {
     pub zset_value: usize,
     pub list_fill: i32,
     pub list_depth: i32,
+    /// Deep integrity checks (sanitize-dump-payload): when off, a value
+    /// that only fails them taints the reader instead of failing the load.
+    pub deep: bool,
 }
 
 impl Limits {
@@ -198,6 +219,9 @@ impl Limits {
             zset_value: c.zset_max_listpack_value,
             list_fill: c.list_max_listpack_size,
             list_depth: c.list_compress_depth,
+            // Loading skips deep checks unless sanitize-dump-payload is
+            // yes (`clients` skips them while loading, as Redis does).
+            deep: c.get("sanitize-dump-payload") == Some("yes"),
         }
     }
 }
@@ -328,9 +352,34 @@ fn load_opts<R: Read>(
             return corrupt(format!("Unknown RDB encoding type {}", t));
         }
         let key = rd.string()?;
-        let value = load_object(&mut rd, t, &lim)?;
+        let at = rd.pos;
+        if !lim.deep && can_taint(t) {
+            rd.capture = Some(Vec::new());
+        }
+        let value = load_object(&mut rd, t, &lim).inspect_err(|e| {
+            if let LoadError::Corrupt(msg) = e {
+                report_object_error(at, &key, t, msg);
+            }
+        })?;
+        let body = rd.capture.take();
+        let value = match (rd.tainted.take(), body) {
+            (Some(reason), Some(body)) => {
+                warn!(
+                    "Key '{}' failed the deep integrity check ({}); kept, but it cannot be read.",
+                    String::from_utf8_lossy(&key),
+                    reason
+                );
+                Some(corrupt_value(t, body, reason))
+            }
+            (Some(reason), None) => return corrupt(reason),
+            (None, _) => value,
+        };
         let (exp, idl, frq) = (expire.take(), idle.take(), freq.take());
         let Some(value) = value else {
+            warn!(
+                "rdbLoadObject skipping empty key: {}",
+                String::from_utf8_lossy(&key)
+            );
             info.empty_keys_skipped += 1;
             continue;
         };
@@ -442,6 +491,121 @@ fn aux_field(k: &[u8], v: &[u8], info: &mut LoadInfo, now: i64) {
     }
 }
 
+/// Where the last object that failed to load was (for the startup load's
+/// redis-check-rdb style report).
+pub struct ErrorContext {
+    pub offset: u64,
+    pub key: Vec<u8>,
+    pub rdb_type: u8,
+    pub msg: String,
+}
+
+thread_local! {
+    static LAST_ERROR: std::cell::RefCell<Option<ErrorContext>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn report_object_error(offset: u64, key: &[u8], t: u8, msg: &str) {
+    LAST_ERROR.with(|e| {
+        *e.borrow_mut() = Some(ErrorContext {
+            offset,
+            key: key.to_vec(),
+            rdb_type: t,
+            msg: msg.to_string(),
+        })
+    });
+}
+
+/// The context of the last object that failed to load, if any.
+pub fn take_error_context() -> Option<ErrorContext> {
+    LAST_ERROR.with(|e| e.borrow_mut().take())
+}
+
+/// redis-check-rdb's names of the RDB object types.
+pub fn rdb_type_name(t: u8) -> &'static str {
+    const NAMES: [&str; 20] = [
+        "string",
+        "list-linked",
+        "set-hashtable",
+        "zset-v1",
+        "hash-hashtable",
+        "zset-v2",
+        "module-value",
+        "",
+        "",
+        "hash-zipmap",
+        "list-ziplist",
+        "set-intset",
+        "zset-ziplist",
+        "hash-ziplist",
+        "quicklist",
+        "stream",
+        "hash-listpack",
+        "zset-listpack",
+        "quicklist-v2",
+        "stream-v2",
+    ];
+    NAMES.get(t as usize).copied().unwrap_or("unknown")
+}
+
+/// A check Redis makes only with deep sanitization failed: an error when
+/// deep checks are on, otherwise the reader is tainted (the payload is
+/// then kept as bytes, see `decode_dump_payload_with`) and loading goes
+/// on to run the checks Redis always makes.
+fn deep_fail<R: Read>(rd: &mut Rd<R>, lim: &Limits, msg: &str) -> Result<(), LoadError> {
+    if lim.deep {
+        return corrupt(msg);
+    }
+    rd.tainted.get_or_insert_with(|| msg.to_string());
+    Ok(())
+}
+
+/// The RDB types whose deep checks Redis skips without deep sanitization
+/// (so they may be kept as bytes: see `deep_fail`).
+fn can_taint(t: u8) -> bool {
+    matches!(
+        t,
+        TYPE_LIST_QUICKLIST_2
+            | TYPE_SET_INTSET
+            | TYPE_ZSET_LISTPACK
+            | TYPE_HASH_LISTPACK
+            | TYPE_STREAM_LISTPACKS
+            | TYPE_STREAM_LISTPACKS_2
+    )
+}
+
+/// A value kept as its RDB body because it failed a deep check that was
+/// off (`Value::Corrupt`), typed as Redis would type it.
+fn corrupt_value(t: u8, body: Vec<u8>, reason: String) -> Value {
+    let (ty, enc) = match t {
+        TYPE_SET_INTSET => (ObjType::Set, "intset"),
+        TYPE_ZSET_LISTPACK => (ObjType::ZSet, "listpack"),
+        TYPE_HASH_LISTPACK => (ObjType::Hash, "listpack"),
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => (ObjType::Stream, "stream"),
+        _ => (ObjType::List, "quicklist"),
+    };
+    Value::Corrupt(Box::new(CorruptValue::new(ty, enc, t, body, reason)))
+}
+
+/// lpValidateIntegrity without `deep`: the header's size matches and the
+/// last byte is the terminator.
+fn lp_header_ok(b: &[u8]) -> bool {
+    b.len() >= 7
+        && u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize == b.len()
+        && b[b.len() - 1] == 0xff
+}
+
+/// intsetValidateIntegrity without `deep`: a known encoding, a size that
+/// matches the count, not empty.
+fn intset_header_ok(b: &[u8]) -> bool {
+    if b.len() < 8 {
+        return false;
+    }
+    let enc = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
+    let count = u32::from_le_bytes([b[4], b[5], b[6], b[7]]) as u64;
+    matches!(enc, 2 | 4 | 8) && count > 0 && 8 + count * enc == b.len() as u64
+}
+
 /// `rdbLoadObject`: Ok(None) for an empty collection (skipped, as 7.0).
 pub fn load_object<R: Read>(
     rd: &mut Rd<R>,
@@ -522,6 +686,9 @@ pub fn load_object<R: Read>(
                     QUICKLIST_NODE_PACKED
                 };
                 let blob = rd.string()?;
+                if blob.is_empty() {
+                    return corrupt("Quicklist node with an empty payload");
+                }
                 let lp = match container {
                     QUICKLIST_NODE_PLAIN => {
                         let mut lp = Listpack::new();
@@ -529,9 +696,15 @@ pub fn load_object<R: Read>(
                         lp
                     }
                     QUICKLIST_NODE_PACKED if t == TYPE_LIST_QUICKLIST_2 => {
+                        if !lp_header_ok(&blob) {
+                            return corrupt("Listpack integrity check failed.");
+                        }
                         match Listpack::from_bytes(blob) {
                             Some(lp) => lp,
-                            None => return corrupt("Listpack integrity check failed."),
+                            None => {
+                                deep_fail(rd, lim, "Listpack integrity check failed.")?;
+                                continue;
+                            }
                         }
                     }
                     QUICKLIST_NODE_PACKED => match rdb_legacy::ziplist_to_listpack(&blob) {
@@ -553,7 +726,7 @@ pub fn load_object<R: Read>(
         TYPE_LIST_ZIPLIST => {
             let blob = rd.string()?;
             let Some(items) = rdb_legacy::ziplist_entries(&blob) else {
-                return corrupt("Ziplist integrity check failed.");
+                return corrupt("List ziplist integrity check failed.");
             };
             let mut l = ListValue::new(lim.list_fill, lim.list_depth);
             for e in &items {
@@ -566,8 +739,12 @@ pub fn load_object<R: Read>(
         }
         TYPE_SET_INTSET => {
             let blob = rd.string()?;
-            let Some(is) = Intset::from_bytes(blob) else {
+            if !intset_header_ok(&blob) {
                 return corrupt("Intset integrity check failed.");
+            }
+            let Some(is) = Intset::from_bytes(blob) else {
+                deep_fail(rd, lim, "Intset integrity check failed.")?;
+                return Ok(None);
             };
             let mut s = SetValue::Intset(is);
             if s.len() > lim.set_intset {
@@ -580,36 +757,81 @@ pub fn load_object<R: Read>(
             let Some(pairs) = rdb_legacy::zipmap_pairs(&blob) else {
                 return corrupt("Zipmap integrity check failed.");
             };
-            if pairs.is_empty() {
-                return Ok(None);
+            let mut seen = std::collections::HashSet::with_capacity(pairs.len());
+            for (f, _) in &pairs {
+                if !seen.insert(f.as_slice()) {
+                    return corrupt(format!(
+                        "Hash zipmap with dup elements, or big length ({})",
+                        f.len()
+                    ));
+                }
             }
             hash_from_pairs(pairs, lim)?
         }
         TYPE_ZSET_ZIPLIST | TYPE_HASH_ZIPLIST | TYPE_HASH_LISTPACK | TYPE_ZSET_LISTPACK => {
             let blob = rd.string()?;
-            let lp = if matches!(t, TYPE_ZSET_ZIPLIST | TYPE_HASH_ZIPLIST) {
-                rdb_legacy::ziplist_to_listpack(&blob)
-            } else {
-                Listpack::from_bytes(blob)
+            let is_hash = matches!(t, TYPE_HASH_ZIPLIST | TYPE_HASH_LISTPACK);
+            let msg = match t {
+                TYPE_ZSET_ZIPLIST => "Zset ziplist integrity check failed.",
+                TYPE_HASH_ZIPLIST => "Hash ziplist integrity check failed.",
+                TYPE_ZSET_LISTPACK => "Zset listpack integrity check failed.",
+                _ => "Hash listpack integrity check failed.",
             };
-            let Some(lp) = lp else {
-                return corrupt("Listpack integrity check failed.");
+            // Ziplists are always checked deeply (they are converted);
+            // listpacks only with deep sanitization.
+            let ziplist = matches!(t, TYPE_ZSET_ZIPLIST | TYPE_HASH_ZIPLIST);
+            let lp = if ziplist {
+                match rdb_legacy::ziplist_to_listpack(&blob) {
+                    Some(lp) => lp,
+                    None => return corrupt(msg),
+                }
+            } else {
+                if !lp_header_ok(&blob) {
+                    return corrupt(msg);
+                }
+                match Listpack::from_bytes(blob) {
+                    Some(lp) => lp,
+                    None => {
+                        deep_fail(rd, lim, msg)?;
+                        return Ok(None);
+                    }
+                }
             };
             if lp.is_empty() {
                 return Ok(None);
             }
+            let max = if is_hash {
+                lim.hash_entries
+            } else {
+                lim.zset_entries
+            };
             if lp.len() % 2 != 0 {
-                return corrupt("Listpack integrity check failed.");
+                if ziplist {
+                    return corrupt(msg);
+                }
+                deep_fail(rd, lim, msg)?;
+                return Ok(None);
             }
-            if matches!(t, TYPE_HASH_ZIPLIST | TYPE_HASH_LISTPACK) {
-                check_pair_dups(&lp, "Hash listpack integrity check failed.")?;
+            if has_pair_dups(&lp) {
+                if ziplist {
+                    return corrupt(msg);
+                }
+                // Converting to a hashtable / skiplist reads every entry:
+                // there Redis finds the duplicate (and panics).
+                if lp.len() / 2 > max {
+                    let what = if is_hash { "Hash" } else { "Zset" };
+                    return corrupt(format!("{} listpack with dup elements", what));
+                }
+                deep_fail(rd, lim, msg)?;
+                return Ok(None);
+            }
+            if is_hash {
                 let mut h = HashValue::Listpack(lp);
                 if h.len() > lim.hash_entries {
                     h.convert_to_table();
                 }
                 Value::Hash(Box::new(h))
             } else {
-                check_pair_dups(&lp, "Zset listpack integrity check failed.")?;
                 let mut it = lp.iter();
                 while let (Some(_), Some(s)) = (it.next(), it.next()) {
                     let ok = match s {
@@ -617,7 +839,11 @@ pub fn load_object<R: Read>(
                         LpValue::Str(b) => parse_score(b).is_some_and(|f| !f.is_nan()),
                     };
                     if !ok {
-                        return corrupt("Zset listpack integrity check failed.");
+                        if ziplist {
+                            return corrupt(msg);
+                        }
+                        deep_fail(rd, lim, msg)?;
+                        return Ok(None);
                     }
                 }
                 let mut z = ZSetValue::Listpack(lp);
@@ -627,7 +853,10 @@ pub fn load_object<R: Read>(
                 Value::ZSet(Box::new(z))
             }
         }
-        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => load_stream(rd, t)?,
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => match load_stream(rd, t, lim)? {
+            Some(v) => v,
+            None => return Ok(None),
+        },
         TYPE_MODULE_2 | 6 => {
             return corrupt("The RDB file contains module data I can't load: no matching module")
         }
@@ -636,17 +865,17 @@ pub fn load_object<R: Read>(
     Ok(Some(v))
 }
 
-/// Rejects listpacks whose keys (every other entry) repeat.
-fn check_pair_dups(lp: &Listpack, msg: &str) -> Result<(), LoadError> {
+/// Whether a listpack's keys (every other entry) repeat.
+fn has_pair_dups(lp: &Listpack) -> bool {
     let mut seen = std::collections::HashSet::with_capacity(lp.len() / 2);
     let mut it = lp.iter();
     while let Some(k) = it.next() {
         it.next();
         if !seen.insert(k.to_vec()) {
-            return corrupt(msg);
+            return true;
         }
     }
-    Ok(())
+    false
 }
 
 fn zset_from_items(mut items: Vec<(Vec<u8>, f64)>, lim: &Limits) -> Result<Value, LoadError> {
@@ -698,9 +927,12 @@ fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &Limits) -> Result<Value
 }
 
 /// RDB_TYPE_STREAM_LISTPACKS(_2): nodes (kept as they are, after a deep
-/// check), metadata, consumer groups with their PELs and consumers.
-fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
-    let bad = || corrupt("Stream listpack integrity check failed.");
+/// check), metadata, consumer groups with their PELs and consumers. Without
+/// deep checks a node that fails them taints the reader (see `deep_fail`)
+/// and the rest is still read and checked as Redis always does; Ok(None)
+/// then (the caller keeps the payload's bytes).
+fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8, lim: &Limits) -> Result<Option<Value>, LoadError> {
+    const BAD_LP: &str = "Stream listpack integrity check failed.";
     let mut s = StreamValue::default();
     let nodes = rd.load_len()?;
     let mut last_seen: Option<StreamId> = None;
@@ -714,15 +946,23 @@ fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
             seq: u64::from_be_bytes(key[8..].try_into().unwrap_or_default()),
         };
         let blob = rd.string()?;
-        let Some(lp) = Listpack::from_bytes(blob) else {
-            return bad();
-        };
-        if lp.is_empty() {
+        if !lp_header_ok(&blob) {
+            return corrupt(BAD_LP);
+        }
+        if blob[6] == 0xff {
             return corrupt("Empty listpack inside stream");
         }
-        let Some((live, last)) = StreamValue::validate_node(master, &lp, last_seen) else {
-            return bad();
+        let Some(lp) = Listpack::from_bytes(blob) else {
+            deep_fail(rd, lim, BAD_LP)?;
+            continue;
         };
+        let Some((live, last)) = StreamValue::validate_node(master, &lp, last_seen) else {
+            deep_fail(rd, lim, BAD_LP)?;
+            continue;
+        };
+        if rd.tainted.is_some() {
+            continue;
+        }
         last_seen = Some(last);
         s.push_node(master, lp, live);
     }
@@ -731,10 +971,13 @@ fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
         ms: rd.load_len()?,
         seq: rd.load_len()?,
     };
+    if length > 0 && nodes == 0 {
+        return corrupt("Stream length inconsistent with rax entries");
+    }
     // Redis does not check this, but XADD * and XSETID rely on it: an entry
     // above the last ID would let new entries land out of order.
-    if last_seen.is_some_and(|l| l > s.last_id) {
-        return corrupt("Stream last ID smaller than its last entry");
+    if rd.tainted.is_none() && last_seen.is_some_and(|l| l > s.last_id) {
+        deep_fail(rd, lim, "Stream last ID smaller than its last entry")?;
     }
     if t == TYPE_STREAM_LISTPACKS_2 {
         s.first_id = StreamId {
@@ -751,8 +994,8 @@ fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
         // streamGetEdgeID(first): the maximum ID when there is no entry.
         s.first_id = s.first_live_id().unwrap_or(StreamId::MAX);
     }
-    if length != s.len() as u64 {
-        return corrupt("Stream length inconsistent with its listpacks");
+    if rd.tainted.is_none() && length != s.len() as u64 {
+        deep_fail(rd, lim, "Stream length inconsistent with its listpacks")?;
     }
     let groups = rd.load_len()?;
     for _ in 0..groups {
@@ -804,12 +1047,14 @@ fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
                 let Ok(k) = g.pel_pos(id) else {
                     return corrupt("Consumer entry not found in group global PEL");
                 };
-                if !g.pel[k].1.consumer.is_empty()
-                    || g.consumer(&cname)
-                        .is_some_and(|c| c.pel.binary_search(&id).is_ok())
+                if !g.pel[k].1.consumer.is_empty() {
+                    return corrupt("Stream consumer PEL entry already has a consumer assigned");
+                }
+                if g.consumer(&cname)
+                    .is_some_and(|c| c.pel.binary_search(&id).is_ok())
                 {
                     return corrupt(
-                        "Duplicated consumer PEL entry loading a stream consumer group",
+                        "Duplicated consumer PEL entry  loading a stream consumer group",
                     );
                 }
                 g.pel[k].1.consumer = cname.clone();
@@ -822,13 +1067,17 @@ fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8) -> Result<Value, LoadError> {
             }
         }
         if owned != g.pel.len() {
-            return corrupt("Stream CG PEL entry without consumer");
+            deep_fail(rd, lim, "Stream CG PEL entry without consumer")?;
         }
+        let name = String::from_utf8_lossy(&g.name).into_owned();
         if !s.groups.push_loaded(g) {
-            return corrupt("Duplicated consumer group name");
+            return corrupt(format!("Duplicated consumer group name {}", name));
         }
     }
-    Ok(Value::Stream(Box::new(s)))
+    if rd.tainted.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(Value::Stream(Box::new(s))))
 }
 
 fn decode_id(raw: [u8; 16]) -> StreamId {
@@ -847,8 +1096,23 @@ pub enum DumpError {
     BadFormat,
 }
 
-/// `verifyDumpPayload` + `rdbLoadObjectType` + `rdbLoadObject`.
+/// `verifyDumpPayload` + `rdbLoadObjectType` + `rdbLoadObject`, with
+/// deep checks as `sanitize-dump-payload` asks for a normal client
+/// (`clients` counts as deep: see `decode_dump_payload_with`).
 pub fn decode_dump_payload(srv: &Server, p: &[u8]) -> Result<Value, DumpError> {
+    let deep = srv.config.get("sanitize-dump-payload") != Some("no");
+    decode_dump_payload_with(srv, p, deep)
+}
+
+/// [`decode_dump_payload`] with the deep-check decision made by the
+/// caller (RESTORE: `sanitize-dump-payload` yes, or clients for a client
+/// that is not the master and whose user lacks skip-sanitize-payload).
+/// ferrokv runs its deep checks in any case; when deep checks are off,
+/// a payload that passes Redis's shallow checks but fails a deep one is
+/// accepted as a [`Value::Corrupt`] (the key exists, its contents are
+/// unreadable) where Redis would store it and may crash later. Every
+/// refusal is logged at verbose level with Redis's reason text.
+pub fn decode_dump_payload_with(srv: &Server, p: &[u8], deep: bool) -> Result<Value, DumpError> {
     if p.len() < 10 {
         return Err(DumpError::VersionOrChecksum);
     }
@@ -866,10 +1130,35 @@ pub fn decode_dump_payload(srv: &Server, p: &[u8]) -> Result<Value, DumpError> {
     let mut rd = Rd::new(body);
     let t = rd.u8().map_err(|_| DumpError::BadFormat)?;
     if !is_object_type(t) {
+        tracing::debug!(
+            "Internal error in RDB reading offset 0, function at rdb.c:0 -> Unknown RDB encoding type {}",
+            t
+        );
         return Err(DumpError::BadFormat);
     }
-    match load_object(&mut rd, t, &Limits::from_server(srv)) {
+    let mut lim = Limits::from_server(srv);
+    lim.deep = deep;
+    let res = load_object(&mut rd, t, &lim);
+    if let (Ok(_), Some(reason)) = (&res, rd.tainted.take()) {
+        tracing::debug!(
+            "RESTORE without deep sanitization: {} The value is kept but cannot be read.",
+            reason
+        );
+        return Ok(corrupt_value(t, body[1..].to_vec(), reason));
+    }
+    match res {
         Ok(Some(v)) => Ok(v),
-        _ => Err(DumpError::BadFormat),
+        Ok(None) => Err(DumpError::BadFormat),
+        Err(e) => {
+            let msg = match e {
+                LoadError::Corrupt(m) => m,
+                LoadError::Io(e) => e.to_string(),
+            };
+            tracing::debug!(
+                "Internal error in RDB reading offset 0, function at rdb.c:0 -> {}",
+                msg
+            );
+            Err(DumpError::BadFormat)
+        }
     }
 }

@@ -296,6 +296,26 @@ pub fn load_at_startup(srv: &mut Server) {
                 "Internal error in RDB reading offset 0, function at rdb.c:0 -> {}",
                 msg
             );
+            // Redis then runs redis-check-rdb on the file, which reports
+            // the failed object on stdout; this is the error part of it.
+            if let Some(ctx) = crate::persist::rdb_load::take_error_context() {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                let _ = write!(
+                    out,
+                    "--- RDB ERROR DETECTED ---\n\
+                     [offset {}] Internal error in RDB reading offset 0, function at rdb.c:0 -> {}\n\
+                     [additional info] While doing: read-object-value\n\
+                     [additional info] Reading key '{}'\n\
+                     [additional info] Reading type {} ({})\n",
+                    ctx.offset,
+                    ctx.msg,
+                    String::from_utf8_lossy(&ctx.key),
+                    ctx.rdb_type,
+                    crate::persist::rdb_load::rdb_type_name(ctx.rdb_type)
+                );
+                let _ = out.flush();
+            }
             warn!("Terminating server after rdb file reading failure.");
             std::process::exit(1);
         }

@@ -788,8 +788,9 @@ fn finish_full_sync(srv: &mut Server) {
         crate::persist::aof::stop(srv);
     }
     info!("MASTER <-> REPLICA sync: Flushing old data");
+    let lazy = srv.config.get_bool("replica-lazy-flush");
     for db in srv.dbs.iter_mut() {
-        db.flush();
+        db.flush_lazy(lazy);
     }
     // The master's libraries come with its RDB.
     srv.scripting.functions.flush();

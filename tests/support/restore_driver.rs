@@ -4,12 +4,13 @@
 //!
 //! Input layout: byte 0 picks the server (bit 0: tiny listpack/intset/
 //! quicklist limits so conversions happen; bit 1: an LFU maxmemory-policy),
-//! whether the key already exists (bit 2), a TTL (bit 3) and an older RDB
-//! version in the footer (bit 4); byte 1 the RESTORE options (REPLACE,
-//! ABSTTL, IDLETIME, FREQ); the rest is the payload body, to which the
-//! harness appends a valid footer (RDB version + CRC64) so the decoders are
-//! reached. ferrokv has no sanitize-dump-payload setting: RESTORE always
-//! validates deeply, so the config variations are the encoding limits.
+//! whether the key already exists (bit 2), a TTL (bit 3), an older RDB
+//! version in the footer (bit 4) and `sanitize-dump-payload yes` (bit 5;
+//! otherwise `no`, where a payload failing only the deep checks is kept as
+//! an unreadable value); byte 1 the RESTORE options (REPLACE, ABSTTL,
+//! IDLETIME, FREQ); the rest is the payload body, to which the harness
+//! appends a valid footer (RDB version + CRC64) so the decoders are
+//! reached.
 //!
 //! Checks: no panic; a failed RESTORE leaves an existing key untouched; a
 //! restored key answers every read of its type (and a few writes) with
@@ -113,6 +114,10 @@ impl RestoreHarness {
     pub fn run(&mut self, flags: u8, opts: u8, payload: &[u8]) {
         let p = &mut self.servers[(flags & 3) as usize];
         assert!(!p.call_str(&["FLUSHALL"]).is_error());
+        let sanitize = if flags & 32 != 0 { "yes" } else { "no" };
+        assert!(p
+            .call_str(&["CONFIG", "SET", "sanitize-dump-payload", sanitize])
+            .is_ok());
         let existed = flags & 4 != 0;
         if existed {
             assert!(p.call_str(&["SET", "k", "old"]).is_ok());

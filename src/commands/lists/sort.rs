@@ -119,6 +119,21 @@ fn alpha_cmp(x: &[u8], y: &[u8], binary: bool) -> Ordering {
     }
 }
 
+/// ACLUserCheckCmdWithUnrestrictedKeyAccess for the client's user: BY
+/// and GET patterns read keys no key spec names, so they need read access
+/// to every key.
+fn full_key_access(srv: &Server, c: &Client, a: &Args) -> bool {
+    if srv.acl.unrestricted.get(c.user).copied().unwrap_or(true) {
+        return true;
+    }
+    let (Some(u), Some(id)) = (srv.acl.user(c.user), srv.commands.lookup(a.get(0))) else {
+        return true;
+    };
+    let argv: Vec<&[u8]> = a.iter().collect();
+    srv.acl
+        .unrestricted_key_access(u, id, &argv, crate::acl::PERM_READ)
+}
+
 fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> CmdResult {
     let mut desc = false;
     let mut alpha = false;
@@ -128,6 +143,7 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
     let mut sortby: Option<&[u8]> = None;
     let mut store: Option<&[u8]> = None;
     let mut gets: Vec<&[u8]> = Vec::new();
+    let full_key_access = full_key_access(srv, c, a);
     let mut j = 2;
     while j < a.len() {
         let left = a.len() - j - 1;
@@ -149,10 +165,15 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
             // Sticky, as in Redis: a later BY with a '*' does not undo it.
             if !p.contains(&b'*') {
                 dontsort = true;
+            } else if !full_key_access {
+                return Err(CmdError::Static(error::SORT_BY_DENIED));
             }
             sortby = Some(p);
             j += 1;
         } else if a.is(j, "GET") && left >= 1 {
+            if !full_key_access {
+                return Err(CmdError::Static(error::SORT_GET_DENIED));
+            }
             gets.push(a.get(j + 1));
             j += 1;
         } else {
