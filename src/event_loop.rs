@@ -479,6 +479,9 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
                 srv.cron();
                 crate::replication::cron(&mut srv);
                 clients_cron(&mut srv);
+                if !srv.scripting.ldb_children.is_empty() {
+                    crate::scripting::ldb::reap_children(&mut srv);
+                }
                 if SHUTDOWN_SIGNAL.swap(false, Ordering::SeqCst) {
                     warn!("Received SIGTERM scheduling shutdown...");
                     srv.shutdown.get_or_insert_with(Default::default);
