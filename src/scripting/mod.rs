@@ -339,6 +339,10 @@ pub struct RunCtx {
     pub resp: Cell<u8>,
     /// A write command ran (SCRIPT KILL refuses then).
     pub wrote: Cell<bool>,
+    /// A write command had run before the command being called: its write
+    /// checks (min-replicas, read-only replica) are skipped then, as
+    /// Redis's SCRIPT_WRITE_DIRTY does.
+    pub wrote_before_call: Cell<bool>,
     pub kill: Cell<bool>,
     pub timedout: Cell<bool>,
     pub in_call: Cell<bool>,
@@ -432,6 +436,7 @@ fn script_call_checked(
     if spec.flags & (commands::WRITE | commands::MAY_REPLICATE) != 0 && ctx.readonly {
         return Err("Write commands are not allowed from read-only scripts.".into());
     }
+    ctx.wrote_before_call.set(ctx.wrote.get());
     if spec.flags & commands::WRITE != 0 {
         ctx.wrote.set(true);
     }
@@ -496,6 +501,7 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
         funcname: spec.funcname,
         resp: Cell::new(2),
         wrote: Cell::new(false),
+        wrote_before_call: Cell::new(false),
         kill: Cell::new(false),
         timedout: Cell::new(false),
         in_call: Cell::new(false),
