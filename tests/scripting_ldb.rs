@@ -28,7 +28,7 @@ fn run_transcript(port: u16, steps: &[Step]) -> Vec<Vec<u8>> {
     let mut c = RawConn::connect(port);
     let mut out = Vec::new();
     for (i, step) in steps.iter().enumerate() {
-        let mut read = |c: &mut RawConn| match c.try_read_reply() {
+        let read = |c: &mut RawConn| match c.try_read_reply() {
             Ok(Some(r)) => r,
             other => panic!("port {} step {}: no reply: {:?}", port, i, other),
         };

@@ -365,8 +365,22 @@ pub fn eval_with_debugging(
         warn!("Redis synchronous debugging eval session started");
     }
     start_session(c.fd, forked, body);
-    let r = eval(srv, c);
-    end_session(c, r)
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| eval(srv, c)));
+    match r {
+        Ok(r) => end_session(c, r),
+        Err(panic) => {
+            // No session may outlive its EVAL; a forked child never goes
+            // back to the event loop.
+            SESSION.with(|s| s.borrow_mut().take());
+            ACTIVE.with(|a| a.set(false));
+            if forked {
+                // SAFETY: the child ends here without running the parent's
+                // destructors or atexit handlers.
+                unsafe { libc::_exit(1) };
+            }
+            std::panic::resume_unwind(panic)
+        }
+    }
 }
 
 fn strerror(e: &io::Error) -> String {
