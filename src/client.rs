@@ -109,6 +109,15 @@ pub enum ReplyMode {
     Skip,
 }
 
+/// SCRIPT DEBUG mode of a client: its next EVAL runs under the Lua
+/// debugger, in a forked child (`Yes`) or blocking the server (`Sync`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LuaDebug {
+    Off,
+    Yes,
+    Sync,
+}
+
 pub struct Client {
     pub id: u64,
     /// mio token / slot index.
@@ -164,6 +173,8 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Close at the next opportunity, dropping output (CLIENT KILL, limits).
     pub close_asap: bool,
+    /// SCRIPT DEBUG YES|SYNC (Redis's CLIENT_LUA_DEBUG[_SYNC]).
+    pub lua_debug: LuaDebug,
     pub is_monitor: bool,
     /// Full name of the last command (CLIENT LIST cmd=).
     pub last_cmd: Option<usize>,
@@ -293,6 +304,7 @@ impl Client {
             no_evict: false,
             close_after_reply: false,
             close_asap: false,
+            lua_debug: LuaDebug::Off,
             is_monitor: false,
             last_cmd: None,
             writable: false,

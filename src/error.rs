@@ -503,9 +503,8 @@ pub const FUNCTION_RESTORE_POLICY: &str =
     "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.";
 pub const FCALL_BAD_NUMKEYS: &str = "ERR Bad number of keys provided";
 pub const SCRIPT_DEBUG_MODE: &str = "ERR Use SCRIPT DEBUG YES/SYNC/NO";
-/// ferrokv has no Lua debugger (LDB) yet.
-pub const SCRIPT_DEBUG_UNSUPPORTED: &str =
-    "ERR SCRIPT DEBUG YES/SYNC is not supported by this server";
+pub const SCRIPT_DEBUG_PIPELINE: &str = "ERR SCRIPT DEBUG must be called outside a pipeline";
+pub const SCRIPT_DEBUG_EVALSHA: &str = "ERR Please use EVAL instead of EVALSHA for debugging";
 pub const FUNCTION_LIST_NO_LIBNAME: &str = "ERR library name argument was not given";
 
 // ---- replication ------------------------------------------------------------

@@ -273,6 +273,18 @@ pub fn process_events_while_busy(srv: &mut Server) {
         crate::persist::aof::before_sleep(srv);
         handle_pending_writes(srv);
     }
+    // Clients that went away are freed now, as Redis's beforeSleep does
+    // while blocked (a replica that disconnects stops counting in INFO, so
+    // a script waiting for that sees it). A client out of its slot (the
+    // one running the script) waits for the main loop.
+    if !srv.to_close.is_empty() {
+        let (gone, held): (Vec<usize>, Vec<usize>) = std::mem::take(&mut srv.to_close)
+            .into_iter()
+            .partition(|&t| matches!(srv.clients.get(t), Some(Some(_))));
+        srv.to_close = gone;
+        close_pending_now(srv);
+        srv.to_close.extend(held);
+    }
 }
 
 /// Runs clients whose input can continue: unblocked or flushed clients,
@@ -479,6 +491,9 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
                 srv.cron();
                 crate::replication::cron(&mut srv);
                 clients_cron(&mut srv);
+                if !srv.scripting.ldb_children.is_empty() {
+                    crate::scripting::ldb::reap_children(&mut srv);
+                }
                 if SHUTDOWN_SIGNAL.swap(false, Ordering::SeqCst) {
                     warn!("Received SIGTERM scheduling shutdown...");
                     srv.shutdown.get_or_insert_with(Default::default);

@@ -519,6 +519,56 @@ fn script_flags_count_as_writes_for_min_replicas() {
     common::assert_same_replies(&mut a, &mut b, cases);
 }
 
+/// A script that already wrote is not failed halfway by min-replicas
+/// (Redis's SCRIPT_WRITE_DIRTY skips the write checks): the replica count
+/// drops mid-script here through CONFIG SET, allowed in scripts by DEBUG
+/// SET-DISABLE-DENY-SCRIPTS. Compared with redis-server.
+#[test]
+fn min_replicas_does_not_fail_a_script_that_wrote() {
+    let ours = Server::start(&["--enable-debug-command", "yes"]);
+    let theirs = common::RealRedis::start_with(&["--enable-debug-command", "yes"]);
+    let set_min = "redis.call('config','set','min-replicas-to-write',ARGV[1])";
+    let wrote_first = format!(
+        "redis.call('set','a','1') {} redis.call('set','b','2')          redis.call('config','set','min-replicas-to-write','0') return redis.call('get','b')",
+        set_min
+    );
+    let refused_first = format!(
+        "{} local r = redis.pcall('set','c','3')          redis.call('config','set','min-replicas-to-write','0') return r",
+        set_min
+    );
+    let cases: &[&[&str]] = &[
+        &["EVAL", &wrote_first, "0", "1"],
+        &["EVAL", &refused_first, "0", "1"],
+        &["MGET", "a", "b", "c"],
+    ];
+    let (mut a, mut b) = (ours.conn(), theirs.conn());
+    for c in [&mut a, &mut b] {
+        c.cmd(&["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"]);
+    }
+    common::assert_same_replies(&mut a, &mut b, cases);
+}
+
+/// A client that disconnects while a script is busy is freed during the
+/// script's event processing (Redis's beforeSleep while blocked), so the
+/// script sees connected_clients drop.
+#[test]
+fn busy_script_sees_a_client_leave() {
+    let srv = Server::start(&["--busy-reply-threshold", "10"]);
+    let leaving = srv.conn();
+    let mut runner = srv.conn();
+    runner.send(&[
+        b"EVAL",
+        b"while true do \
+            if string.find(redis.call('info','clients'), 'connected_clients:1\\r\\n', 1, true) \
+            then return 1 end \
+          end",
+        b"0",
+    ]);
+    drop(leaving);
+    assert_eq!(runner.read_reply(), b":1\r\n");
+    srv.assert_no_panic();
+}
+
 /// Error accounting of scripts (scriptCall's error path, errors a script
 /// returns, errors it got from redis.call): INFO errorstats and the
 /// calls/rejected/failed counts of commandstats equal redis-server's.

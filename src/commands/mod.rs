@@ -752,9 +752,9 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
         } else {
             spec.flags
         };
-        let refused = if crate::scripting::current_run().is_some() && NESTING.with(|n| n.get()) > 0
-        {
-            crate::replication::refuse_script_command(srv, c, flags)
+        let script = crate::scripting::current_run().filter(|_| NESTING.with(|n| n.get()) > 0);
+        let refused = if let Some(run) = script {
+            crate::replication::refuse_script_command(srv, c, flags, run.wrote_before_call.get())
         } else {
             crate::replication::refuse_command(srv, c, flags)
         };

@@ -8,7 +8,7 @@ use super::{
     MAY_REPLICATE, MOVABLE_KEYS, NOKEYS, NOSCRIPT, NO_MANDATORY_KEYS, READONLY, SKIP_MONITOR,
     STALE, WRITE,
 };
-use crate::client::Client;
+use crate::client::{Client, LuaDebug};
 use crate::error::{self, CmdError, CmdResult};
 use crate::scripting::{
     self, vm::VmKind, RunSpec, FLAG_ALLOW_OOM, FLAG_ALLOW_STALE, FLAG_EVAL_COMPAT, FLAG_NO_WRITES,
@@ -322,21 +322,38 @@ fn feed_script_monitors(srv: &mut Server, c: &Client, args: &Args) {
     }
 }
 
-fn eval(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+/// EVAL / EVAL_RO, under the Lua debugger when the client asked for it
+/// (evalCommand).
+fn eval_maybe_debugging(srv: &mut Server, c: &mut Client, args: &Args, ro: bool) -> CmdResult {
     feed_script_monitors(srv, c, args);
-    eval_generic(srv, c, args, false, false)
+    if c.lua_debug == LuaDebug::Off {
+        return eval_generic(srv, c, args, false, ro);
+    }
+    scripting::ldb::eval_with_debugging(srv, c, args.get(1), |srv, c| {
+        eval_generic(srv, c, args, false, ro)
+    })
+}
+
+/// EVALSHA / EVALSHA_RO: refused in debug mode (evalShaCommand).
+fn evalsha_generic(srv: &mut Server, c: &mut Client, args: &Args, ro: bool) -> CmdResult {
+    feed_script_monitors(srv, c, args);
+    if c.lua_debug != LuaDebug::Off && args.get(1).len() == 40 {
+        return Err(CmdError::Static(error::SCRIPT_DEBUG_EVALSHA));
+    }
+    eval_generic(srv, c, args, true, ro)
+}
+
+fn eval(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    eval_maybe_debugging(srv, c, args, false)
 }
 fn evalsha(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    feed_script_monitors(srv, c, args);
-    eval_generic(srv, c, args, true, false)
+    evalsha_generic(srv, c, args, false)
 }
 fn eval_ro(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    feed_script_monitors(srv, c, args);
-    eval_generic(srv, c, args, false, true)
+    eval_maybe_debugging(srv, c, args, true)
 }
 fn evalsha_ro(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    feed_script_monitors(srv, c, args);
-    eval_generic(srv, c, args, true, true)
+    evalsha_generic(srv, c, args, true)
 }
 
 fn fcall_generic(srv: &mut Server, c: &mut Client, args: &Args, ro: bool) -> CmdResult {
@@ -414,15 +431,24 @@ fn script_kill(_srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// SCRIPT DEBUG YES|SYNC|NO: the client's next EVAL runs under the Lua
+/// debugger (`scripting::ldb`), forked (YES) or blocking the server (SYNC).
 fn script_debug(_srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    if args.is(2, "no") {
-        c.out.ok();
-        return Ok(());
+    // Replies already queued would mix with the debugger's direct writes.
+    if c.pending_output() > 0 {
+        return Err(CmdError::Static(error::SCRIPT_DEBUG_PIPELINE));
     }
-    if args.is(2, "yes") || args.is(2, "sync") {
-        return Err(CmdError::Static(error::SCRIPT_DEBUG_UNSUPPORTED));
-    }
-    Err(CmdError::Static(error::SCRIPT_DEBUG_MODE))
+    c.lua_debug = if args.is(2, "no") {
+        LuaDebug::Off
+    } else if args.is(2, "yes") {
+        LuaDebug::Yes
+    } else if args.is(2, "sync") {
+        LuaDebug::Sync
+    } else {
+        return Err(CmdError::Static(error::SCRIPT_DEBUG_MODE));
+    };
+    c.out.ok();
+    Ok(())
 }
 
 fn script_help(_srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
@@ -649,7 +675,7 @@ fn function_stats(srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
                 c.out.bulk(a);
             }
             c.out.bulk(b"duration_ms");
-            c.out.int(ctx.start.elapsed().as_millis() as i64);
+            c.out.int(ctx.start.get().elapsed().as_millis() as i64);
         }
         _ => c.out.null(),
     }

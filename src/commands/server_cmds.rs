@@ -429,6 +429,7 @@ pub fn finish_shutdown(srv: &mut Server) -> i32 {
     if !srv.rdb.shutdown_announced {
         warn!("User requested shutdown...");
     }
+    crate::scripting::ldb::kill_forked_sessions(srv);
     crate::persist::aof::on_shutdown(srv);
     let save_configured = !crate::persist::rdb_server::save_params(srv).is_empty();
     if !f.nosave

@@ -10,6 +10,13 @@
 //! asks the kernel to kill it when its parent dies (PR_SET_PDEATHSIG), so
 //! a parent killed with SIGKILL leaves its port free for a restart and no
 //! orphan saving on. Its log lines carry its own pid and role 'C'.
+//!
+//! A Lua debugging session of SCRIPT DEBUG YES forks too
+//! ([`fork_debug_session`], Redis's CHILD_TYPE_LDB): that child is not the
+//! exclusive background child (it may run beside a BGSAVE), keeps the
+//! debugging client's socket and talks to it until the script ends, then
+//! exits; its writes die with it. The scripting layer keeps its pid, reaps
+//! it and kills it at shutdown.
 
 use crate::server::Server;
 use std::io;
@@ -92,7 +99,7 @@ where
         // they are, so copy-on-write pages are not touched.
         crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Forbid);
         die_with_parent(parent);
-        close_inherited_sockets();
+        close_inherited_sockets(None);
         super::childinfo::child_started(info_pipe);
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(srv)));
         let code = match ok {
@@ -125,6 +132,56 @@ where
     Ok(pid)
 }
 
+/// Forks a Lua debugging session (redisFork(CHILD_TYPE_LDB)). Returns 0
+/// in the child, which keeps only the socket `keep_fd` of the inherited
+/// ones, ignores SIGTERM and SIGINT (they are meant for the parent) and
+/// dies with its parent; returns the child's pid in the parent.
+pub fn fork_debug_session(srv: &mut Server, keep_fd: i32) -> io::Result<i32> {
+    let fork_start = std::time::Instant::now();
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: as in `start`: the other threads only do blocking I/O and
+    // glibc's fork keeps malloc usable in the child.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: setting dispositions in the single thread of the child.
+        unsafe {
+            libc::signal(libc::SIGTERM, libc::SIG_IGN);
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            libc::signal(libc::SIGUSR1, libc::SIG_DFL);
+        }
+        crate::logging::enter_child();
+        let _ = crate::oom::apply(&srv.config, crate::oom::Class::BgChild);
+        crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Forbid);
+        die_with_parent(parent);
+        close_inherited_sockets(Some(keep_fd));
+        return Ok(0);
+    }
+    srv.stats.latest_fork_usec = fork_start.elapsed().as_micros() as u64;
+    srv.stats.total_forks += 1;
+    Ok(pid)
+}
+
+/// Reaps a finished debugging session child; true once it is gone.
+pub fn reap_debug_session(pid: i32) -> bool {
+    let mut status: libc::c_int = 0;
+    // SAFETY: plain non-blocking waitpid on our own child.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    r != 0
+}
+
+/// Kills a debugging session child (shutdown) and reaps it.
+pub fn kill_debug_session(pid: i32) {
+    let mut status = 0;
+    // SAFETY: signalling and reaping our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, &mut status, 0);
+    }
+}
+
 /// In the child: SIGKILL when the parent dies. The parent may already be
 /// gone before the request was made (then we were re-parented and
 /// getppid() differs): leave at once in that case.
@@ -149,8 +206,9 @@ fn die_with_parent(parent: libc::pid_t) {
 /// unix socket (Redis's closeListeningSockets), clients and replication
 /// links. A child only writes files (ferrokv's full syncs go through
 /// disk), so none is needed; kept open, a child that outlives its parent
-/// would hold the port and leave clients hanging.
-fn close_inherited_sockets() {
+/// would hold the port and leave clients hanging. A debugging session
+/// keeps its client's socket (`keep`).
+fn close_inherited_sockets(keep: Option<libc::c_int>) {
     let fds: Vec<libc::c_int> = match std::fs::read_dir("/proc/self/fd") {
         Ok(dir) => dir
             .flatten()
@@ -172,7 +230,7 @@ fn close_inherited_sockets() {
         }
     };
     // stdin/stdout/stderr stay, whatever they are (the log may be stdout).
-    for fd in fds.into_iter().filter(|&fd| fd > 2) {
+    for fd in fds.into_iter().filter(|&fd| fd > 2 && Some(fd) != keep) {
         // SAFETY: fstat on a descriptor number fills `st` or fails (EBADF
         // for the read_dir descriptor, already closed); a socket is closed
         // only in this child, the parent's copy stays open.

@@ -359,15 +359,21 @@ pub fn refuse_command(srv: &Server, c: &Client, flags: u32) -> Option<CmdError> 
 }
 
 /// The same refusals for a command a script calls (scriptCall's order:
-/// a stale replica first, with its own wording, then the write checks).
-pub fn refuse_script_command(srv: &Server, c: &Client, flags: u32) -> Option<CmdError> {
+/// a stale replica first, with its own wording, then the write checks,
+/// which a script that already wrote skips: it cannot be failed halfway).
+pub fn refuse_script_command(
+    srv: &Server,
+    c: &Client,
+    flags: u32,
+    script_wrote: bool,
+) -> Option<CmdError> {
     if let Some(l) = srv.repl.link.as_ref() {
         if !l.connected() && flags & STALE == 0 && !srv.config.get_bool("replica-serve-stale-data")
         {
             return Some(CmdError::Static(error::SCRIPT_STALE));
         }
     }
-    let write = flags & crate::commands::WRITE != 0;
+    let write = flags & crate::commands::WRITE != 0 && !script_wrote;
     if write && replica::refuses_write(srv, c) {
         return Some(replica::readonly_error());
     }

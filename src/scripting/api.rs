@@ -175,8 +175,10 @@ unsafe fn generic_call(l: LuaState, raise: bool) -> Result<c_int, ()> {
         );
         return Ok(1);
     }
+    let args = Args::new(&buf, &ranges);
+    super::ldb::log_redis_command(&args);
     ctx.in_call.set(true);
-    let res = super::script_call(ctx, &Args::new(&buf, &ranges));
+    let res = super::script_call(ctx, &args);
     ctx.in_call.set(false);
     drop(ranges);
     drop(buf);
@@ -195,6 +197,7 @@ unsafe fn generic_call(l: LuaState, raise: bool) -> Result<c_int, ()> {
         Ok(reply) => {
             let is_err = reply.first() == Some(&b'-');
             lua_conv::push_reply(l, &reply);
+            super::ldb::log_redis_reply(&reply);
             super::give_back_reply_buf(ctx, reply);
             if raise && is_err {
                 Err(())
@@ -379,15 +382,20 @@ unsafe extern "C-unwind" fn redis_replicate_commands(l: LuaState) -> c_int {
     1
 }
 
-/// No debugger (SCRIPT DEBUG): breakpoint() is false, debug() a no-op.
+/// redis.breakpoint(): in a debugging session, stop at the next line
+/// (true); otherwise false.
 unsafe extern "C-unwind" fn redis_breakpoint(l: LuaState) -> c_int {
-    ffi::lua_pushboolean(l, 0);
+    let on = std::panic::catch_unwind(super::ldb::breakpoint).unwrap_or(false);
+    ffi::lua_pushboolean(l, on as c_int);
     1
 }
 
-unsafe extern "C-unwind" fn redis_debug(_l: LuaState) -> c_int {
-    0
+/// redis.debug(...): a log line in a debugging session, else nothing.
+unsafe fn redis_debug_impl(l: LuaState) -> Result<c_int, ()> {
+    super::ldb::debug(l);
+    Ok(0)
 }
+crate::lua_cfn!(redis_debug, redis_debug_impl);
 
 unsafe fn redis_acl_check_cmd_impl(l: LuaState) -> Result<c_int, ()> {
     let Some(ctx) = current_run() else {

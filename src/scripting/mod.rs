@@ -21,10 +21,16 @@
 //! they get BUSY errors except for allow-busy commands (SCRIPT KILL,
 //! FUNCTION KILL, SHUTDOWN NOSAVE...). SCRIPT KILL sets the kill flag the hook
 //! then turns into a Lua error.
+//!
+//! EVAL of a client in SCRIPT DEBUG mode runs under the Lua debugger
+//! (`ldb.rs`): its line hook replaces the count hook, and the server
+//! serves nobody else while the session lasts (no busy processing).
 
 pub mod api;
 pub mod cjson;
 pub mod functions;
+pub mod ldb;
+pub mod ldb_render;
 pub mod libs;
 pub mod lua_conv;
 pub mod sandbox;
@@ -84,6 +90,8 @@ pub struct Scripting {
     /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call `noscript`
     /// commands (Redis's test hook, script_disable_deny_script).
     pub allow_noscript: bool,
+    /// Pids of the forked Lua debugging sessions (SCRIPT DEBUG YES).
+    pub ldb_children: Vec<i32>,
 }
 
 impl Default for Scripting {
@@ -103,6 +111,7 @@ impl Scripting {
             busy_polling: false,
             running_eval: None,
             allow_noscript: false,
+            ldb_children: Vec::new(),
         }
     }
 
@@ -167,7 +176,7 @@ fn compile_busy(
         if COMPILE_KILLED.with(|k| k.get()) {
             return false;
         }
-        if threshold == 0 || start.elapsed().as_millis() < threshold {
+        if threshold == 0 || start.elapsed().as_millis() < threshold || ldb::is_active() {
             return true;
         }
         if !logged {
@@ -330,10 +339,15 @@ pub struct RunCtx {
     pub resp: Cell<u8>,
     /// A write command ran (SCRIPT KILL refuses then).
     pub wrote: Cell<bool>,
+    /// A write command had run before the command being called: its write
+    /// checks (min-replicas, read-only replica) are skipped then, as
+    /// Redis's SCRIPT_WRITE_DIRTY does.
+    pub wrote_before_call: Cell<bool>,
     pub kill: Cell<bool>,
     pub timedout: Cell<bool>,
     pub in_call: Cell<bool>,
-    pub start: Instant,
+    /// When the script started (the debugger restarts it after a stop).
+    pub start: Cell<Instant>,
     pub threshold_ms: u128,
     /// A spare reply buffer for the script client (reused between calls).
     pub spare: Cell<Option<Vec<u8>>>,
@@ -422,6 +436,7 @@ fn script_call_checked(
     if spec.flags & (commands::WRITE | commands::MAY_REPLICATE) != 0 && ctx.readonly {
         return Err("Write commands are not allowed from read-only scripts.".into());
     }
+    ctx.wrote_before_call.set(ctx.wrote.get());
     if spec.flags & commands::WRITE != 0 {
         ctx.wrote.set(true);
     }
@@ -486,10 +501,11 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
         funcname: spec.funcname,
         resp: Cell::new(2),
         wrote: Cell::new(false),
+        wrote_before_call: Cell::new(false),
         kill: Cell::new(false),
         timedout: Cell::new(false),
         in_call: Cell::new(false),
-        start: Instant::now(),
+        start: Cell::new(Instant::now()),
         threshold_ms: threshold,
         spare: Cell::new(None),
     };
@@ -512,7 +528,14 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
             vm::push_string_array(l, spec.args);
             2
         };
-        if threshold > 0 {
+        if eval_mode && ldb::is_active() {
+            ffi::lua_sethook(
+                l,
+                Some(ldb::line_hook),
+                ffi::LUA_MASKLINE | ffi::LUA_MASKCOUNT,
+                100_000,
+            );
+        } else if threshold > 0 {
             ffi::lua_sethook(l, Some(count_hook), ffi::LUA_MASKCOUNT, 100_000);
         }
         let rc = ffi::lua_pcall(l, nargs, 1, errfunc);
@@ -526,7 +549,7 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
     if ctx.timedout.get() {
         tracing::warn!(
             "Slow script finished after {} ms",
-            ctx.start.elapsed().as_millis()
+            ctx.start.get().elapsed().as_millis()
         );
     }
     let script_resp = ctx.resp.get();
@@ -658,14 +681,19 @@ fn hook_check() -> bool {
     if ctx.kill.get() {
         return true;
     }
-    if ctx.threshold_ms == 0 || ctx.start.elapsed().as_millis() < ctx.threshold_ms {
+    // A debugging session keeps the server to itself (Redis installs no
+    // busy hook then).
+    if ctx.threshold_ms == 0
+        || ctx.start.get().elapsed().as_millis() < ctx.threshold_ms
+        || ldb::is_active()
+    {
         return false;
     }
     if !ctx.timedout.get() {
         ctx.timedout.set(true);
         tracing::warn!(
             "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
-            ctx.start.elapsed().as_millis(),
+            ctx.start.get().elapsed().as_millis(),
             if ctx.eval_mode { "SCRIPT KILL" } else { "FUNCTION KILL" },
             ctx.funcname
         );

@@ -66,8 +66,12 @@ pub unsafe fn is_readonly(l: LuaState, idx: c_int) -> bool {
     ro
 }
 
-/// Replaces a proxy at `idx` (absolute) by its real table, for readers.
-unsafe fn see_through(l: LuaState, idx: c_int) {
+/// Replaces a proxy at `idx` (absolute) by its real table, for readers
+/// (and the Lua debugger's value dumps, which only print it).
+///
+/// # Safety
+/// Valid state, `idx` an absolute index, two free slots.
+pub(crate) unsafe fn see_through(l: LuaState, idx: c_int) {
     ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, REG_PROXIES.as_ptr());
     if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
         ffi::lua_pop(l, 1);

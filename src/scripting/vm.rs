@@ -128,10 +128,13 @@ pub unsafe fn push_error_msg(l: LuaState, msg: &str) {
 
 /// Pushes a Redis error table `{err="CODE msg"}` the way luaPushErrorBuff
 /// builds it: "-CODE msg" keeps its code, a plain message gets "ERR ".
+/// While the Lua debugger steps, the error is logged to it too.
 ///
 /// # Safety
 /// `l` valid with three free slots.
 pub unsafe fn push_error_table(l: LuaState, err: &[u8]) {
+    // A debugging session that is stepping logs it (luaPushErrorBuff).
+    super::ldb::log_error(err);
     let (code, msg): (&[u8], &[u8]) = if let Some(rest) = err.strip_prefix(b"-") {
         match rest.iter().position(|&b| b == b' ') {
             Some(p) => (&rest[..p], &rest[p + 1..]),
