@@ -698,3 +698,29 @@ fn stale_replica_script_errors_match_redis() {
         .starts_with("-ERR Can not execute the command on a stale replica"));
     ours.assert_no_panic();
 }
+
+/// EVAL on a stale replica (scripting.tcl "allow-stale shebang flag"): a
+/// script without a shebang is refused before it runs (MASTERDOWN), one
+/// with flags but no allow-stale too, one with allow-stale runs and its
+/// data commands get the stale-replica error. Compared with redis-server.
+#[test]
+fn eval_on_stale_replica_matches_redis() {
+    let ours = Server::start(&[]);
+    let theirs = common::RealRedis::start();
+    let cases: &[&[&str]] = &[
+        &["EVAL", "return redis.call('get','x')", "1", "x"],
+        &["EVAL", "#!lua flags=no-writes\nreturn 1", "0"],
+        &["EVAL", "#!lua flags=allow-stale,no-writes\nreturn 1", "0"],
+        &["EVAL", "#!lua flags=allow-stale,no-writes\nreturn redis.call('get','x')", "1", "x"],
+        &["EVAL", "#!lua flags=allow-stale,no-writes\nreturn redis.call('echo','foobar')", "0"],
+    ];
+    let mut seen = Vec::new();
+    for mut c in [ours.conn(), theirs.conn()] {
+        c.cmd(&["CONFIG", "SET", "replica-serve-stale-data", "no"]);
+        c.cmd(&["REPLICAOF", "127.0.0.1", "1"]);
+        seen.push(cases.iter().map(|a| c.cmd_str(a)).collect::<Vec<_>>());
+        c.cmd(&["REPLICAOF", "NO", "ONE"]);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(seen[0][0].starts_with("-MASTERDOWN"), "{:?}", seen[0]);
+}

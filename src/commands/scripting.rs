@@ -297,6 +297,9 @@ fn eval_generic(
     let allow_oom = !compat && flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES) != 0;
     if !compat {
         script_precheck(srv, c, flags)?;
+    } else if crate::replication::running_stale(srv) {
+        // scriptPrepareForRun's compatibility mode (no shebang).
+        return Err(CmdError::Static(error::MASTERDOWN));
     }
     scripting::run(
         srv,

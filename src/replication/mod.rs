@@ -358,6 +358,14 @@ pub fn refuse_command(srv: &Server, c: &Client, flags: u32) -> Option<CmdError> 
     None
 }
 
+/// A replica whose link is down, set not to serve stale data.
+pub fn running_stale(srv: &Server) -> bool {
+    srv.repl
+        .link
+        .as_ref()
+        .is_some_and(|l| !l.connected() && !srv.config.get_bool("replica-serve-stale-data"))
+}
+
 /// The same refusals for a command a script calls (scriptCall's order:
 /// a stale replica first, with its own wording, then the write checks,
 /// which a script that already wrote skips: it cannot be failed halfway).
