@@ -2,7 +2,9 @@
 //! the master side (SYNC/PSYNC, REPLCONF, the backlog, streaming the
 //! command feed to replicas, WAIT) lives in `master.rs`, the replica side
 //! (REPLICAOF, the handshake, loading the master's RDB, applying its
-//! stream, ACKs) in `replica.rs`, the circular backlog in `backlog.rs`.
+//! stream, ACKs) in `replica.rs`, the circular backlog in `backlog.rs`,
+//! FAILOVER in `failover.rs`, INFO memory's replication buffer figures in
+//! `buffers.rs`.
 //!
 //! This module holds the shared state (`ReplState`: replication ids,
 //! offset, backlog, the replica tokens, the master link), the stream feed
