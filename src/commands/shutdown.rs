@@ -261,6 +261,10 @@ pub fn finish(srv: &mut Server) -> bool {
             }
         }
     }
+    // Close the listening sockets now (closeListeningSockets): a client
+    // that sees its connection close must find the port closed, whatever
+    // order the exit closes descriptors in.
+    srv.listeners.clear();
     if let Some(u) = srv.config.get("unixsocket").filter(|u| !u.is_empty()) {
         info!("Removing the unix socket file.");
         if let Err(e) = std::fs::remove_file(u) {
