@@ -233,3 +233,29 @@ fn a_save_is_not_propagated_to_replicas() {
         Some("0")
     );
 }
+
+/// shutdown-on-sigterm flags apply to SIGTERM: NOW does not wait for the
+/// lagging replica, NOSAVE skips the configured final save.
+#[test]
+fn sigterm_follows_shutdown_on_sigterm() {
+    let (mut master, replica) = pair(&["--shutdown-timeout", "300", "--save", "900 1"]);
+    let mut m = master.conn();
+    assert_eq!(
+        m.cmd(&["CONFIG", "SET", "shutdown-on-sigterm", "NOSAVE now"]),
+        b"+OK\r\n"
+    );
+    signal(&replica, libc::SIGSTOP);
+    assert_eq!(m.cmd(&["INCR", "k"]), b":2\r\n");
+    signal(&master, libc::SIGTERM);
+    assert!(wait_exit(&mut master), "master did not exit");
+    signal(&replica, libc::SIGCONT);
+    let log = master.log();
+    assert!(!log.contains("Waiting for replicas"), "{}", log);
+    assert!(
+        log.contains("0 of 1 replicas are in sync when shutting down."),
+        "{}",
+        log
+    );
+    assert!(!log.contains("Saving the final RDB snapshot"), "{}", log);
+    assert!(log.contains("ready to exit, bye bye"), "{}", log);
+}

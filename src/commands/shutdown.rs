@@ -295,7 +295,7 @@ fn signal_flags(srv: &Server, sig: i32) -> ShutdownFlags {
     };
     let mut f = ShutdownFlags::default();
     for w in srv.config.get(name).unwrap_or("").split_whitespace() {
-        match w {
+        match w.to_ascii_lowercase().as_str() {
             "save" => f.save = true,
             "nosave" => f.nosave = true,
             "now" => f.now = true,
