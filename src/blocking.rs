@@ -135,7 +135,9 @@ pub fn unblock(srv: &mut Server, c: &mut Client) -> Option<Box<BlockedState>> {
         srv.block_deadlines.remove(&(st.deadline_ms, c.token));
     }
     srv.blocked_clients -= 1;
-    if let Some(db) = srv.dbs.get_mut(st.db) {
+    // Only clients blocked on keys count as their db's waiters (WAIT and
+    // SHUTDOWN block on no key).
+    if let Some(db) = srv.dbs.get_mut(st.db).filter(|_| !st.keys.is_empty()) {
         db.waiters = db.waiters.saturating_sub(1);
         if db.waiters == 0 {
             db.ready_log.clear();
@@ -333,7 +335,13 @@ pub fn next_deadline(srv: &Server) -> Option<i64> {
 /// CLIENT UNBLOCK: unblocks `target` with a timeout-like null reply or the
 /// UNBLOCKED error. Returns false if it was not blocked.
 pub fn unblock_by_request(srv: &mut Server, target: &mut Client, with_error: bool) -> bool {
-    if unblock(srv, target).is_none() {
+    // A client blocked in SHUTDOWN waits for the shutdown's outcome.
+    let in_shutdown = target
+        .blocked
+        .as_ref()
+        .and_then(|st| st.argv.first())
+        .is_some_and(|n| n.eq_ignore_ascii_case(b"shutdown"));
+    if in_shutdown || unblock(srv, target).is_none() {
         return false;
     }
     let waited = crate::replication::master::take_waiter(srv, target.id);

@@ -510,6 +510,20 @@ pub const FUNCTION_LIST_NO_LIBNAME: &str = "ERR library name argument was not gi
 // ---- replication ------------------------------------------------------------
 pub const READONLY_REPLICA: &str = "READONLY You can't write against a read only replica.";
 pub const NOMASTERLINK: &str = "NOMASTERLINK Can't SYNC while not connected with my master";
+pub const SYNC_WHILE_FAILING_OVER: &str = "NOMASTERLINK Can't SYNC while failing over";
+pub const PSYNC_FAILOVER_TO_MASTER: &str = "ERR PSYNC FAILOVER can't be sent to a master.";
+pub const PSYNC_FAILOVER_REPLID: &str = "ERR PSYNC FAILOVER replid must match my replid.";
+pub const REPLICAOF_WHILE_FAILING_OVER: &str = "ERR REPLICAOF not allowed while failing over.";
+// FAILOVER (failoverCommand).
+pub const NO_FAILOVER_IN_PROGRESS: &str = "ERR No failover in progress.";
+pub const FAILOVER_TIMEOUT_POSITIVE: &str = "ERR FAILOVER timeout must be greater than 0";
+pub const FAILOVER_IN_PROGRESS: &str = "ERR FAILOVER already in progress.";
+pub const FAILOVER_ON_REPLICA: &str = "ERR FAILOVER is not valid when server is a replica.";
+pub const FAILOVER_NO_REPLICAS: &str = "ERR FAILOVER requires connected replicas.";
+pub const FAILOVER_FORCE_ARGS: &str =
+    "ERR FAILOVER with force option requires both a timeout and target HOST and IP.";
+pub const FAILOVER_NOT_A_REPLICA: &str = "ERR FAILOVER target HOST and PORT is not a replica.";
+pub const FAILOVER_TARGET_NOT_ONLINE: &str = "ERR FAILOVER target replica is not online.";
 pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
 pub const INVALID_MASTER_PORT: &str = "ERR Invalid master port";
 pub const REPLCONF_RDB_ONLY_RANGE: &str = "ERR value is out of range, value must between 0 and 1";
@@ -560,6 +574,8 @@ pub const RESTORE_BAD_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 
 pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 pub const DEBUG_RELOAD_LOAD: &str = "ERR Error trying to load the RDB dump, check server logs.";
 pub const SHUTDOWN_ERRORS: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+pub const SHUTDOWN_DENY_BLOCKING: &str =
+    "ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client";
 
 // ---- append-only file (persist::aof) ----
 pub const AOF_REWRITE_IN_PROGRESS: &str =

@@ -36,16 +36,30 @@ pub const MASTER_LINK_TOKEN: usize = LISTENER_BASE - 1;
 
 use crate::server::SHUTDOWN_SIGNAL;
 
+/// "temp-<pid>.rdb", the file a foreground save writes, for the signal
+/// handler to remove (rdbRemoveTempFile).
+static TEMP_RDB: std::sync::OnceLock<std::ffi::CString> = std::sync::OnceLock::new();
+
 extern "C" fn on_signal(sig: libc::c_int) {
-    // A second SIGINT while a shutdown is pending (e.g. a busy script keeps
-    // the loop from reaching it) exits at once, as Redis does.
+    // A second SIGINT while a shutdown is pending (a final save running, a
+    // busy script keeping the loop from it, replicas being waited for)
+    // exits at once, as Redis does, removing a half-written RDB.
     if SHUTDOWN_SIGNAL.swap(true, Ordering::SeqCst) && sig == libc::SIGINT {
+        if let Some(p) = TEMP_RDB.get() {
+            // SAFETY: unlink is async-signal-safe; `p` is a valid C string
+            // initialized before the handler was installed.
+            unsafe { libc::unlink(p.as_ptr()) };
+        }
         // SAFETY: _exit is async-signal-safe.
         unsafe { libc::_exit(1) };
     }
+    crate::server::LAST_SIGNAL.store(sig, Ordering::SeqCst);
 }
 
 fn install_signal_handlers() {
+    let _ = TEMP_RDB.set(
+        std::ffi::CString::new(format!("temp-{}.rdb", std::process::id())).unwrap_or_default(),
+    );
     // SAFETY: the handler only stores to an atomic (async-signal-safe).
     unsafe {
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
@@ -333,14 +347,7 @@ pub fn init(srv: &mut Server, listeners: Vec<Listener>) -> io::Result<()> {
 /// rdbLoadProgressCallback): clients are served, with -LOADING for the
 /// commands not allowed then; a SIGTERM shuts down without saving.
 fn process_events_while_loading(srv: &mut Server) {
-    if SHUTDOWN_SIGNAL.swap(false, Ordering::SeqCst) {
-        warn!("Received shutdown signal during loading, scheduling shutdown.");
-        srv.shutdown = Some(crate::server::ShutdownFlags {
-            nosave: true,
-            ..Default::default()
-        });
-        std::process::exit(crate::commands::server_cmds::finish_shutdown(srv).max(0));
-    }
+    crate::commands::shutdown::while_loading(srv);
     process_events_while_busy(srv);
     close_pending_now(srv);
 }
@@ -494,21 +501,12 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
                 if !srv.scripting.ldb_children.is_empty() {
                     crate::scripting::ldb::reap_children(&mut srv);
                 }
-                if SHUTDOWN_SIGNAL.swap(false, Ordering::SeqCst) {
-                    warn!("Received SIGTERM scheduling shutdown...");
-                    srv.shutdown.get_or_insert_with(Default::default);
-                }
+                // A signalled shutdown starts here, and one waiting for
+                // replicas finishes here (the process exits).
+                crate::commands::shutdown::cron(&mut srv);
             }
             close_pending(&mut srv, &io.borrow().poll);
             next_cron = Instant::now() + Duration::from_millis(1000 / srv.hz.max(1) as u64);
-        }
-        if srv.shutdown.is_some() {
-            let code = crate::commands::server_cmds::finish_shutdown(&mut srv);
-            if code >= 0 {
-                return Ok(code);
-            }
-            warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
-            srv.shutdown = None;
         }
     }
 }

@@ -16,10 +16,14 @@ use std::time::Instant;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The Redis version we are compatible with; clients gate features on it.
 pub const REDIS_VERSION: &str = "7.0.15";
-/// Set by the SIGTERM / SIGINT handler, taken by the cron (Redis's
-/// shutdown_asap); SHUTDOWN ABORT clears it before the cron sees it.
+/// Set by the SIGTERM / SIGINT handler (Redis's shutdown_asap): the cron
+/// starts the shutdown; it stays set until the shutdown is cancelled
+/// (a failed final save, SHUTDOWN ABORT), so that a second SIGINT while
+/// the shutdown runs exits at once.
 pub static SHUTDOWN_SIGNAL: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
+/// The signal that set SHUTDOWN_SIGNAL (last_sig_received).
+pub static LAST_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 /// REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME (ms).
 pub const REPLY_BUFFER_DEFAULT_PEAK_RESET_MS: i64 = 5000;
 
@@ -104,13 +108,30 @@ pub enum PauseKind {
     Write,
 }
 
-/// A SHUTDOWN in progress.
+/// Why the server pauses writes besides CLIENT PAUSE (Redis's
+/// pause_purpose): bits of `Server::pause_purposes`, each a WRITE pause
+/// without an end until it is lifted.
+pub const PAUSE_DURING_SHUTDOWN: u8 = 1;
+pub const PAUSE_DURING_FAILOVER: u8 = 2;
+
+/// SHUTDOWN's flags (SHUTDOWN_SAVE, _NOSAVE, _NOW, _FORCE).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ShutdownFlags {
     pub nosave: bool,
     pub save: bool,
     pub now: bool,
     pub force: bool,
+}
+
+/// A shutdown waiting for lagging replicas (see commands/shutdown.rs).
+#[derive(Default)]
+pub struct ShutdownState {
+    pub flags: ShutdownFlags,
+    /// Unix ms when the wait for replicas ends; 0: no shutdown initiated
+    /// (Redis's shutdown_mstime).
+    pub deadline_ms: i64,
+    /// (id, token) of clients blocked in SHUTDOWN.
+    pub blocked: Vec<(u64, usize)>,
 }
 
 pub struct Server {
@@ -136,8 +157,14 @@ pub struct Server {
     pub latency: HashMap<&'static str, LatencySeries>,
     /// Tokens of clients in MONITOR mode.
     pub monitors: Vec<usize>,
+    /// The pause in effect (CLIENT PAUSE combined with the internal
+    /// ones): until unix ms, kind.
     pub pause: Option<(i64, PauseKind)>,
-    pub shutdown: Option<ShutdownFlags>,
+    /// CLIENT PAUSE's own pause.
+    pub client_pause: Option<(i64, PauseKind)>,
+    /// PAUSE_DURING_* bits: WRITE pauses of a shutdown or a failover.
+    pub pause_purposes: u8,
+    pub shutdown: ShutdownState,
     pub cronloops: u64,
     pub rng: SmallRng,
     pub executable: String,
@@ -264,7 +291,9 @@ impl Server {
             latency: HashMap::new(),
             monitors: Vec::new(),
             pause: None,
-            shutdown: None,
+            client_pause: None,
+            pause_purposes: 0,
+            shutdown: ShutdownState::default(),
             cronloops: 0,
             rng,
             executable: std::env::current_exe()
@@ -448,14 +477,14 @@ impl Server {
     /// Is the server paused for this kind of command right now?
     pub fn paused_for(&mut self, is_write: bool) -> bool {
         match self.pause {
-            Some((until, kind)) => {
-                if clock::wall_ms() >= until {
-                    self.set_pause(None);
-                    false
-                } else {
-                    kind == PauseKind::All || is_write
-                }
+            Some((until, _)) if clock::wall_ms() >= until => {
+                // CLIENT PAUSE ended (updateClientPauseTypeAndEndTime).
+                self.client_pause = None;
+                self.update_pause();
+                self.pause
+                    .is_some_and(|(_, k)| k == PauseKind::All || is_write)
             }
+            Some((_, kind)) => kind == PauseKind::All || is_write,
             None => false,
         }
     }
@@ -467,8 +496,32 @@ impl Server {
 
     /// Starts, changes or (None) ends a CLIENT PAUSE.
     pub fn set_pause(&mut self, pause: Option<(i64, PauseKind)>) {
-        self.pause = pause;
-        crate::db::set_pause_until(pause.map_or(0, |(until, _)| until.max(1)));
+        self.client_pause = pause;
+        self.update_pause();
+    }
+
+    /// Starts a WRITE pause for `purpose` (PAUSE_DURING_*), lasting until
+    /// `unpause_purpose` (pauseClients with LLONG_MAX).
+    pub fn pause_purpose(&mut self, purpose: u8) {
+        self.pause_purposes |= purpose;
+        self.update_pause();
+    }
+
+    pub fn unpause_purpose(&mut self, purpose: u8) {
+        self.pause_purposes &= !purpose;
+        self.update_pause();
+    }
+
+    /// The pause in effect: the most restrictive kind, until the latest
+    /// end among the pauses of that kind (updateClientPauseTypeAndEndTime).
+    fn update_pause(&mut self) {
+        let internal = (self.pause_purposes != 0).then_some((i64::MAX, PauseKind::Write));
+        self.pause = match (self.client_pause, internal) {
+            (Some((end, PauseKind::All)), _) => Some((end, PauseKind::All)),
+            (Some((a, PauseKind::Write)), Some((b, _))) => Some((a.max(b), PauseKind::Write)),
+            (c, i) => c.or(i),
+        };
+        crate::db::set_pause_until(self.pause.map_or(0, |(until, _)| until.max(1)));
     }
 
     /// Runs `hz` times a second: expiry, rehashing, resizing, stats.

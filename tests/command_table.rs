@@ -12,7 +12,7 @@ use common::{assert_reply, RawConn, RealRedis, Server};
 use std::collections::BTreeMap;
 
 /// Commands ferrokv does not have yet.
-const NOT_IMPLEMENTED: &[&str] = &["failover", "lolwut"];
+const NOT_IMPLEMENTED: &[&str] = &["lolwut"];
 
 /// A parsed RESP3 reply.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

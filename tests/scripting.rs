@@ -711,8 +711,17 @@ fn eval_on_stale_replica_matches_redis() {
         &["EVAL", "return redis.call('get','x')", "1", "x"],
         &["EVAL", "#!lua flags=no-writes\nreturn 1", "0"],
         &["EVAL", "#!lua flags=allow-stale,no-writes\nreturn 1", "0"],
-        &["EVAL", "#!lua flags=allow-stale,no-writes\nreturn redis.call('get','x')", "1", "x"],
-        &["EVAL", "#!lua flags=allow-stale,no-writes\nreturn redis.call('echo','foobar')", "0"],
+        &[
+            "EVAL",
+            "#!lua flags=allow-stale,no-writes\nreturn redis.call('get','x')",
+            "1",
+            "x",
+        ],
+        &[
+            "EVAL",
+            "#!lua flags=allow-stale,no-writes\nreturn redis.call('echo','foobar')",
+            "0",
+        ],
     ];
     let mut seen = Vec::new();
     for mut c in [ours.conn(), theirs.conn()] {

@@ -603,7 +603,7 @@ fn pause(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         0
     };
     // A new pause never shortens or weakens one in progress.
-    srv.set_pause(Some(match srv.pause {
+    srv.set_pause(Some(match srv.client_pause {
         Some((old_end, old_kind)) if old_end > clock::wall_ms() => {
             let k = if old_kind == PauseKind::All || kind == PauseKind::All {
                 PauseKind::All

@@ -330,6 +330,9 @@ pub fn reset_stats(srv: &mut Server, c: &mut Client) {
     let peak = crate::alloc::used_memory();
     srv.stats = Default::default();
     srv.stats.peak_memory = peak;
+    srv.repl.sync_full = 0;
+    srv.repl.sync_partial_ok = 0;
+    srv.repl.sync_partial_err = 0;
     for db in &mut srv.dbs {
         db.stat_expired = 0;
         db.stat_hits = 0;

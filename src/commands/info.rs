@@ -188,6 +188,14 @@ fn server_section(srv: &Server, s: &mut String) {
         srv.config.config_file.as_deref().unwrap_or("")
     );
     field!(s, "io_threads_active", "0");
+    if srv.shutdown.deadline_ms != 0 {
+        field!(
+            s,
+            "shutdown_in_milliseconds",
+            "{}",
+            srv.shutdown.deadline_ms - clock::wall_ms()
+        );
+    }
 }
 
 fn clients_section(srv: &Server, c: &Client, s: &mut String) {
@@ -343,9 +351,15 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
         "{}",
         srv.mem_not_counted_for_evict()
     );
-    field!(s, "mem_replication_backlog", "0");
-    field!(s, "mem_total_replication_buffers", "0");
-    field!(s, "mem_clients_slaves", "0");
+    let (repl_backlog, repl_replicas) = crate::replication::buffers::split(srv);
+    field!(s, "mem_replication_backlog", "{}", repl_backlog);
+    field!(
+        s,
+        "mem_total_replication_buffers",
+        "{}",
+        crate::replication::buffers::total(srv)
+    );
+    field!(s, "mem_clients_slaves", "{}", repl_replicas);
     field!(s, "mem_clients_normal", "{}", clients_mem);
     field!(s, "mem_cluster_links", "0");
     field!(s, "mem_aof_buffer", "{}", srv.aof.buf.capacity());

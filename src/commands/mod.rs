@@ -31,6 +31,7 @@ pub mod pubsub;
 pub mod scripting;
 pub mod server_cmds;
 pub mod sets;
+pub mod shutdown;
 pub mod stream_groups;
 pub mod streams;
 pub mod strings;
@@ -361,6 +362,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(streams::COMMANDS)
         .chain(stream_groups::COMMANDS)
         .chain(crate::replication::COMMANDS)
+        .chain(crate::replication::failover::COMMANDS)
         .chain(persistence::COMMANDS)
         .chain(migrate::COMMANDS)
         .chain(cluster::COMMANDS)
@@ -891,7 +893,8 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
             srv,
             db_before,
             args,
-            srv.dirty != dirty_before,
+            // A save resets the counter: not a write (call()'s dirty < 0).
+            srv.dirty > dirty_before,
             !propagates_effects_only(spec.name),
             depth == 0,
             matches!(spec.name, "scan" | "randomkey"),
@@ -942,7 +945,7 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
     }
     c.last_cmd = Some(idx);
     srv.stats.commands_processed += 1;
-    if srv.dirty != dirty_before && (!srv.watched_keys.is_empty() || srv.tracking.clients > 0) {
+    if srv.dirty > dirty_before && (!srv.watched_keys.is_empty() || srv.tracking.clients > 0) {
         touch_command_keys(srv, c, spec, args);
     }
     // Read-only scripts are not tracked themselves: the read commands they

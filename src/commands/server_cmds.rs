@@ -12,7 +12,7 @@ use crate::clock;
 use crate::error::{self, CmdError, CmdResult};
 use crate::server::{Server, ShutdownFlags};
 use std::fmt::Write as _;
-use tracing::{info, warn};
+use tracing::warn;
 
 const G: Group = Group::Server;
 const ADM: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
@@ -234,7 +234,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         G,
         "1.0.0",
         "Synchronously saves the database(s) to disk and shuts down the Redis server.",
-        shutdown,
+        super::shutdown::shutdown_command,
     ),
     container(
         "slowlog",
@@ -369,89 +369,6 @@ fn monitor(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. On success the event loop
-/// exits at the end of this iteration and the connection gets no reply.
-fn shutdown(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let mut f = ShutdownFlags::default();
-    let mut abort = false;
-    for i in 1..a.len() {
-        if a.is(i, "nosave") {
-            f.nosave = true;
-        } else if a.is(i, "save") {
-            f.save = true;
-        } else if a.is(i, "now") {
-            f.now = true;
-        } else if a.is(i, "force") {
-            f.force = true;
-        } else if a.is(i, "abort") {
-            abort = true;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
-    let any = f.nosave || f.save || f.now || f.force;
-    if (abort && any) || (f.nosave && f.save) {
-        return Err(CmdError::Syntax);
-    }
-    if abort {
-        // Shutdown never waits (no replicas to catch up), so the only one
-        // to abort is a signal's that the cron has not taken yet.
-        if !crate::server::SHUTDOWN_SIGNAL.swap(false, std::sync::atomic::Ordering::SeqCst) {
-            return Err(CmdError::Static(error::NO_SHUTDOWN_IN_PROGRESS));
-        }
-        warn!("Shutdown manually aborted.");
-        c.out.ok();
-        return Ok(());
-    }
-    // The final save runs here so that a failure can be replied to
-    // (prepareForShutdown inside shutdownCommand).
-    if !f.nosave && (f.save || !crate::persist::rdb_server::save_params(srv).is_empty()) {
-        warn!("User requested shutdown...");
-        if !crate::persist::rdb_server::shutdown_save(srv) && !f.force {
-            warn!("Errors trying to shut down the server. Check the logs for more information.");
-            return Err(CmdError::Static(error::SHUTDOWN_ERRORS));
-        }
-        f.nosave = true;
-        f.save = false;
-        srv.rdb.shutdown_announced = true;
-    }
-    srv.shutdown = Some(f);
-    // Stop executing whatever this client pipelined after SHUTDOWN.
-    c.close_asap = true;
-    Ok(())
-}
-
-/// Runs the shutdown sequence (Redis's prepareForShutdown) and returns the
-/// process exit code, or -1 when the final save failed and the server must
-/// keep running.
-pub fn finish_shutdown(srv: &mut Server) -> i32 {
-    let f = srv.shutdown.unwrap_or_default();
-    if !srv.rdb.shutdown_announced {
-        warn!("User requested shutdown...");
-    }
-    crate::scripting::ldb::kill_forked_sessions(srv);
-    crate::persist::aof::on_shutdown(srv);
-    let save_configured = !crate::persist::rdb_server::save_params(srv).is_empty();
-    if !f.nosave
-        && (f.save || save_configured)
-        && !crate::persist::rdb_server::shutdown_save(srv)
-        && !f.force
-    {
-        // SIGTERM: keep running (Redis cancels the shutdown).
-        warn!("Errors trying to shut down the server. Check the logs for more information.");
-        return -1;
-    }
-    if let Some(pid) = srv.child.as_ref().map(|c| c.pid) {
-        crate::persist::child::kill(srv);
-        let _ = std::fs::remove_file(format!("temp-{}.rdb", pid));
-    }
-    if srv.config.get("pidfile").is_some_and(|p| !p.is_empty()) {
-        info!("Removing the pid file.");
-    }
-    warn!("Redis is now ready to exit, bye bye...");
-    0
-}
-
 /// Redis's restartServer (DEBUG RESTART / CRASH-AND-RECOVER): after
 /// `delay_ms`, replaces this process with the executable started with the
 /// same arguments. `graceful` first rewrites the config file (if any) and
@@ -476,16 +393,17 @@ pub fn restart_server(srv: &mut Server, graceful: bool, delay_ms: i64) {
             return;
         }
     }
-    if graceful {
-        srv.shutdown = Some(ShutdownFlags {
-            now: true,
-            ..Default::default()
-        });
-        if finish_shutdown(srv) != 0 {
-            srv.shutdown = None;
-            warn!("Can't restart: error preparing for shutdown");
-            return;
-        }
+    if graceful
+        && super::shutdown::prepare(
+            srv,
+            ShutdownFlags {
+                now: true,
+                ..Default::default()
+            },
+        ) != super::shutdown::Prepared::Exit
+    {
+        warn!("Can't restart: error preparing for shutdown");
+        return;
     }
     let args: Vec<std::ffi::CString> = std::iter::once(exe.clone())
         .chain(

@@ -959,12 +959,22 @@ pub fn config_changed(srv: &mut Server, in_exec: bool) -> Result<(), ()> {
 }
 
 /// At shutdown: kill a rewrite child, write and fsync what is buffered.
-pub fn on_shutdown(srv: &mut Server) {
+/// False when the initial AOF (appendonly turned on at runtime) is still
+/// being written and `force` is not set: the server must not exit.
+pub fn on_shutdown(srv: &mut Server, force: bool) -> bool {
     if srv
         .child
         .as_ref()
         .is_some_and(|c| c.kind == ChildKind::AofRewrite)
     {
+        if srv.aof.state == AofState::WaitRewrite {
+            if force {
+                warn!("Writing initial AOF. Exit anyway.");
+            } else {
+                warn!("Writing initial AOF, can't exit.");
+                return false;
+            }
+        }
         warn!("There is a child rewriting the AOF. Killing it!");
         kill_child(srv);
     }
@@ -972,9 +982,12 @@ pub fn on_shutdown(srv: &mut Server) {
         flush(srv, true);
         info!("Calling fsync() on the AOF file.");
         if let Some(f) = srv.aof.file.as_ref() {
-            let _ = f.sync_data();
+            if let Err(e) = f.sync_data() {
+                warn!("Fail to fsync the AOF file: {}.", e);
+            }
         }
     }
+    true
 }
 
 /// INFO persistence aof_* fields (the part shown while AOF is on included).

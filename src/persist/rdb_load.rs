@@ -385,6 +385,16 @@ fn load_opts<R: Read>(
         };
         if !is_replica && !info.aof_base && exp.is_some_and(|e| e < now) {
             info.keys_expired += 1;
+            if srv.rdb.load_feeds_repl {
+                let del: &[u8] = if srv.config.get_bool("lazyfree-lazy-expire") {
+                    b"UNLINK"
+                } else {
+                    b"DEL"
+                };
+                let mut cmd = Vec::with_capacity(key.len() + 32);
+                crate::propagate::encode_command(&mut cmd, &[del, &key]);
+                crate::replication::feed(srv, db, &cmd);
+            }
             continue;
         }
         let d = &mut srv.dbs[db];

@@ -38,8 +38,9 @@ pub struct RdbState {
     pub last_load_keys_expired: u64,
     /// Pid of the running (or last) BGSAVE child, for its temp file.
     pub child_pid: i32,
-    /// SHUTDOWN already logged its request and saved.
-    pub shutdown_announced: bool,
+    /// The startup load of a master: keys found expired are fed to the
+    /// backlog as DEL / UNLINK (RDBFLAGS_FEED_REPL).
+    pub load_feeds_repl: bool,
     /// The load in progress (INFO's loading_* fields).
     pub loading_start_time: i64,
     pub loading_total_bytes: u64,
@@ -59,7 +60,7 @@ impl Default for RdbState {
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
             child_pid: 0,
-            shutdown_announced: false,
+            load_feeds_repl: false,
             loading_start_time: 0,
             loading_total_bytes: 0,
             loading_loaded_bytes: 0,
@@ -147,10 +148,9 @@ pub fn save(srv: &mut Server) -> io::Result<()> {
             srv.rdb.saves += 1;
             Ok(())
         }
-        Err(e) => {
-            srv.rdb.last_bgsave_ok = false;
-            Err(e)
-        }
+        // A failed foreground save leaves rdb_last_bgsave_status alone
+        // (rdbSave), so writes are not refused for it.
+        Err(e) => Err(e),
     }
 }
 
@@ -274,11 +274,20 @@ pub fn load_at_startup(srv: &mut Server) {
     let start = std::time::Instant::now();
     // Clients are served meanwhile (with -LOADING for most commands).
     srv.loading_events = srv.process_events_while_loading.is_some();
+    // A master may expire keys while loading: their DELs go to a backlog
+    // created first, so replicas that continue with PSYNC see them too.
+    let master = srv.config.get("replicaof").unwrap_or("").trim().is_empty();
+    if master {
+        crate::replication::create_backlog(srv);
+        srv.rdb.load_feeds_repl = true;
+    }
     let loaded = load_file(srv);
+    srv.rdb.load_feeds_repl = false;
     srv.loading_events = false;
+    let mut repl_info = false;
     match loaded {
         Ok(Some(loaded)) => {
-            crate::replication::restore_from_rdb(srv, &loaded);
+            repl_info = crate::replication::restore_from_rdb(srv, &loaded);
             info!(
                 "DB loaded from disk: {:.3} seconds",
                 start.elapsed().as_secs_f64()
@@ -324,6 +333,10 @@ pub fn load_at_startup(srv: &mut Server) {
             std::process::exit(1);
         }
     }
+    // Without replication info no replica can continue: no backlog.
+    if master && !repl_info {
+        crate::replication::free_backlog(srv);
+    }
 }
 
 /// Empties every db and the function libraries (emptyData).
@@ -332,25 +345,6 @@ pub fn empty_data(srv: &mut Server) {
         db.flush();
     }
     srv.scripting.functions.flush();
-}
-
-/// SHUTDOWN's final save (prepareForShutdown). Returns false when the
-/// save failed.
-pub fn shutdown_save(srv: &mut Server) -> bool {
-    if srv.child.as_ref().is_some_and(|c| c.kind == ChildKind::Rdb) {
-        warn!("There is a child saving an .rdb. Killing it!");
-        let pid = srv.child.as_ref().map_or(0, |c| c.pid);
-        child::kill(srv);
-        let _ = std::fs::remove_file(format!("temp-{}.rdb", pid));
-    }
-    warn!("Saving the final RDB snapshot before exiting.");
-    match save(srv) {
-        Ok(()) => true,
-        Err(_) => {
-            warn!("Error trying to save the DB, can't exit.");
-            false
-        }
-    }
 }
 
 /// FLUSHALL's persistence side (flushAllDataAndResetRDB).

@@ -119,7 +119,7 @@ pub fn replica_ip(c: &Client) -> String {
 }
 
 /// "ip:port" of a replica, for log lines (replicationGetSlaveName).
-fn replica_name(c: &Client) -> String {
+pub fn replica_name(c: &Client) -> String {
     let port = c.repl.as_ref().map(|r| r.listening_port).unwrap_or(0);
     format!("{}:{}", replica_ip(c), port)
 }
@@ -190,6 +190,7 @@ pub fn sync_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if is_replica_client(c) {
         return Ok(());
     }
+    super::failover::sync_request(srv, c, a)?;
     if let Some(l) = srv.repl.link.as_ref() {
         if !l.connected() {
             return Err(CmdError::Static(error::NOMASTERLINK));
@@ -679,7 +680,9 @@ pub fn before_sleep(srv: &mut Server) {
     if srv.child.as_ref().map(|ch| ch.kind) == Some(ChildKind::ReplSync) {
         child::check_children(srv);
     }
-    if srv.repl.get_ack {
+    // Not while clients are paused: it would move the offset (a failover
+    // waits for replicas to match it); sent after the pause.
+    if srv.repl.get_ack && !srv.pause_active() {
         srv.repl.get_ack = false;
         if !srv.repl.is_replica() {
             super::feed_raw(srv, b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n");
@@ -770,7 +773,10 @@ pub fn cron(srv: &mut Server) {
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(10)
         .max(1);
-    if !srv.repl.is_replica() && srv.repl.cron_loops.is_multiple_of(period) {
+    if !srv.repl.is_replica()
+        && srv.repl.cron_loops.is_multiple_of(period)
+        && !super::failover::holds_pings(srv)
+    {
         super::feed_raw(srv, b"*1\r\n$4\r\nPING\r\n");
     }
     let timeout_ms = srv

@@ -2,7 +2,9 @@
 //! the master side (SYNC/PSYNC, REPLCONF, the backlog, streaming the
 //! command feed to replicas, WAIT) lives in `master.rs`, the replica side
 //! (REPLICAOF, the handshake, loading the master's RDB, applying its
-//! stream, ACKs) in `replica.rs`, the circular backlog in `backlog.rs`.
+//! stream, ACKs) in `replica.rs`, the circular backlog in `backlog.rs`,
+//! FAILOVER in `failover.rs`, INFO memory's replication buffer figures in
+//! `buffers.rs`.
 //!
 //! This module holds the shared state (`ReplState`: replication ids,
 //! offset, backlog, the replica tokens, the master link), the stream feed
@@ -10,6 +12,8 @@
 //! replication, and the hooks the event loop calls.
 
 pub mod backlog;
+pub mod buffers;
+pub mod failover;
 pub mod master;
 pub mod replica;
 
@@ -134,6 +138,8 @@ pub struct ReplState {
     pub ack_requested: bool,
     /// The master's stream was held back during a busy script.
     pub master_input_held: bool,
+    /// A coordinated failover (FAILOVER) in progress.
+    pub failover: failover::Failover,
 }
 
 impl ReplState {
@@ -157,6 +163,7 @@ impl ReplState {
             link: None,
             ack_requested: false,
             master_input_held: false,
+            failover: failover::Failover::default(),
         }
     }
 
@@ -213,6 +220,14 @@ pub fn feed_raw(srv: &mut Server, data: &[u8]) {
     master::feed_replicas(srv, data);
 }
 
+/// Asks every replica for an ACK now (sendGetackToReplicas); a replica
+/// of another master has nothing of its own to ask.
+pub fn send_getack(srv: &mut Server) {
+    if !srv.repl.is_replica() && !srv.repl.replicas.is_empty() {
+        feed_raw(srv, b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n");
+    }
+}
+
 /// DEBUG CHANGE-REPL-ID: a new replication id, and no previous one
 /// (changeReplicationId + clearReplicationId2).
 pub fn change_replication_id(srv: &mut Server) {
@@ -264,13 +279,16 @@ pub fn rdb_save_info(srv: &Server) -> crate::persist::rdb::SaveInfo {
 
 /// The RDB loaded at startup carried replication info (loadDataFromDisk):
 /// a replica resumes that history (PSYNC after the restart); a master
-/// keeps it as replid2 so its replicas can continue with PSYNC.
-pub fn restore_from_rdb(srv: &mut Server, info: &crate::persist::rdb::LoadInfo) {
+/// keeps it as replid2 so its replicas can continue with PSYNC, and its
+/// offset continues from the saved one (the backlog, created before the
+/// load, holds the DELs of keys that expired while loading). Returns
+/// whether the info was usable.
+pub fn restore_from_rdb(srv: &mut Server, info: &crate::persist::rdb::LoadInfo) -> bool {
     let (Some(id), Some(off)) = (info.repl_id.as_ref(), info.repl_offset) else {
-        return;
+        return false;
     };
     if id.len() != 40 {
-        return;
+        return false;
     }
     let replica = !srv.config.get("replicaof").unwrap_or("").trim().is_empty();
     let r = &mut srv.repl;
@@ -281,9 +299,21 @@ pub fn restore_from_rdb(srv: &mut Server, info: &crate::persist::rdb::LoadInfo) 
     } else {
         r.replid2 = id.clone();
         r.second_offset = off + 1;
-        r.offset = off;
+        r.offset += off;
         create_backlog(srv);
+        let r = &mut srv.repl;
+        if let Some(b) = r.backlog.as_mut() {
+            b.first_offset = r.offset - b.histlen() as i64 + 1;
+        }
     }
+    true
+}
+
+/// Drops the backlog (a master that loaded an RDB without replication
+/// info: no partial resync is possible, so it is not kept).
+pub fn free_backlog(srv: &mut Server) {
+    srv.repl.backlog = None;
+    srv.prop.targets &= !crate::propagate::TO_REPL;
 }
 
 /// The replication snapshot child finished (called by `child::check_children`).
@@ -299,6 +329,8 @@ pub fn before_sleep(srv: &mut Server) {
         let id = srv.repl.link.as_ref().and_then(|l| l.master_client);
         replica::resume_master_input(srv, id);
     }
+    // ACKs received this iteration may let a failover start.
+    failover::update_status(srv);
     if srv.repl.replicas.is_empty() && srv.repl.waiters.is_empty() {
         return;
     }
@@ -309,11 +341,12 @@ pub fn before_sleep(srv: &mut Server) {
 /// second (pings, timeouts, reconnects, ACKs).
 pub fn cron(srv: &mut Server) {
     let now = crate::clock::wall_ms();
-    if now - srv.repl.last_cron_ms < 1000 {
+    if now - srv.repl.last_cron_ms < failover::cron_period_ms(srv) {
         return;
     }
     srv.repl.last_cron_ms = now;
     srv.repl.cron_loops += 1;
+    failover::update_status(srv);
     if let Some(sz) = srv.repl.backlog.as_ref().map(|b| b.size()) {
         let want = backlog_size(srv).max(16 * 1024);
         if want != sz {
@@ -521,8 +554,8 @@ pub fn info_section(srv: &Server, s: &mut String) {
     }
     let _ = write!(
         s,
-        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\n",
-        r.replid, r.replid2, r.offset, r.second_offset
+        "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\n",
+        r.failover.state_name(), r.replid, r.replid2, r.offset, r.second_offset
     );
     let (active, first, hist) = match r.backlog.as_ref() {
         Some(b) => (1, b.first_offset, b.histlen()),

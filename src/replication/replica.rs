@@ -154,6 +154,9 @@ impl Link {
 
 /// REPLICAOF host port | REPLICAOF NO ONE (also SLAVEOF).
 pub fn replicaof_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if srv.repl.failover.active() {
+        return Err(CmdError::Static(error::REPLICAOF_WHILE_FAILING_OVER));
+    }
     if a.is(1, "no") && a.is(2, "one") {
         if srv.repl.link.is_some() {
             unset_master(srv);
@@ -235,7 +238,7 @@ fn disconnect_replicas(srv: &mut Server) {
     }
 }
 
-fn set_master(srv: &mut Server, host: String, port: u16) {
+pub(super) fn set_master(srv: &mut Server, host: String, port: u16) {
     let mut psync_ok = true;
     // A master continues its own stream as a replica: from its last
     // selected db (replicationCacheMasterUsingMyself).
@@ -265,7 +268,7 @@ fn set_master(srv: &mut Server, host: String, port: u16) {
 
 /// REPLICAOF NO ONE: we become a master, keeping the old history as
 /// replid2 so our replicas can continue with PSYNC.
-fn unset_master(srv: &mut Server) {
+pub(super) fn unset_master(srv: &mut Server) {
     let Some(mut l) = srv.repl.link.take() else {
         return;
     };
@@ -491,6 +494,8 @@ fn handshake_step(srv: &mut Server, state: LState, line: &str) -> bool {
         .unwrap_or("")
         .to_string();
     let (replid, offset) = (srv.repl.replid.clone(), srv.repl.offset);
+    // PSYNC ... FAILOVER while failing over to this master.
+    let failover = super::failover::psync_suffix(srv);
     let Some(l) = srv.repl.link.as_mut() else {
         return false;
     };
@@ -564,17 +569,25 @@ fn handshake_step(srv: &mut Server, state: LState, line: &str) -> bool {
                 );
             }
             l.state = LState::ReceivePsync;
-            if l.psync_ok {
-                let next = (offset + 1).to_string();
+            let next = (offset + 1).to_string();
+            let mut argv: Vec<&[u8]> = if l.psync_ok {
                 info!(
                     "Trying a partial resynchronization (request {}:{}).",
                     replid, next
                 );
-                send(l, &[b"PSYNC", replid.as_bytes(), next.as_bytes()])
+                vec![b"PSYNC", replid.as_bytes(), next.as_bytes()]
             } else {
                 info!("Partial resynchronization not possible (no cached master)");
-                send(l, &[b"PSYNC", b"?", b"-1"])
+                vec![b"PSYNC", b"?", b"-1"]
+            };
+            argv.extend(failover);
+            let sent = send(l, &argv);
+            if let Err(e) = sent {
+                warn!("Unable to send PSYNC to master: {}", e);
+                super::failover::psync_write_failed(srv);
+                return false;
             }
+            Ok(())
         }
         LState::ReceivePsync => return psync_reply(srv, line),
         _ => return false,
@@ -583,6 +596,11 @@ fn handshake_step(srv: &mut Server, state: LState, line: &str) -> bool {
 }
 
 fn psync_reply(srv: &mut Server, line: &str) -> bool {
+    // A failover to this master ends with its resync, or is aborted.
+    let resync = line.starts_with("+FULLRESYNC") || line.starts_with("+CONTINUE");
+    if !super::failover::psync_answered(srv, resync) {
+        return false;
+    }
     if let Some(rest) = line.strip_prefix("+FULLRESYNC") {
         let mut it = rest.split_whitespace();
         let (Some(id), Some(off)) = (it.next(), it.next().and_then(|o| o.parse::<i64>().ok()))

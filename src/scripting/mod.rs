@@ -142,7 +142,7 @@ impl Scripting {
 
 fn compile_error(m: String) -> CmdError {
     if m.is_empty() {
-        // The busy check stopped the parse (SCRIPT KILL, SHUTDOWN NOSAVE).
+        // The busy check stopped the parse (SCRIPT KILL / FUNCTION KILL).
         return CmdError::Static(error::SCRIPT_KILLED);
     }
     error::custom(format!("ERR Error compiling script (new function): {}", m))
@@ -158,8 +158,9 @@ thread_local! {
 /// Compiles `code` in `l` with Redis's busy handling: a body so large that
 /// parsing it outlasts busy-reply-threshold logs "Slow script detected",
 /// lets other clients in (they get BUSY), and can be stopped by SCRIPT KILL
-/// (FUNCTION KILL for a library) or SHUTDOWN NOSAVE, like a running
-/// script. An empty Err means it was stopped.
+/// (FUNCTION KILL for a library), like a running script (SHUTDOWN NOSAVE
+/// exits the process from the event processing). An empty Err means it
+/// was stopped.
 fn compile_busy(
     srv: &mut Server,
     l: LuaState,
@@ -197,9 +198,6 @@ fn compile_busy(
         crate::event_loop::process_events_while_busy(srv);
         srv.scripting.busy_polling = false;
         srv.scripting.running_eval = None;
-        if srv.shutdown.is_some() {
-            COMPILE_KILLED.with(|k| k.set(true));
-        }
         !COMPILE_KILLED.with(|k| k.get())
     };
     COMPILING.with(|c| c.set(Some(is_eval)));
@@ -704,9 +702,6 @@ fn hook_check() -> bool {
     srv.scripting.busy_polling = true;
     crate::event_loop::process_events_while_busy(srv);
     srv.scripting.busy_polling = false;
-    if srv.shutdown.is_some() {
-        ctx.kill.set(true);
-    }
     ctx.kill.get()
 }
 
