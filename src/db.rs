@@ -92,8 +92,10 @@ impl Db {
     pub fn new(id: usize) -> Db {
         Db {
             id,
-            dict: Dict::new(),
-            expires: Dict::new(),
+            // The keyspace does not grow its tables past maxmemory
+            // (evict::expand_allowed).
+            dict: Dict::new_guarded(),
+            expires: Dict::new_guarded(),
             expires_cursor: 0,
             avg_ttl: 0,
             stat_expired: 0,
@@ -387,8 +389,8 @@ impl Db {
                 }
             }
         }
-        self.dict = Dict::new();
-        self.expires = Dict::new();
+        self.dict = Dict::new_guarded();
+        self.expires = Dict::new_guarded();
         self.expires_cursor = 0;
         self.avg_ttl = 0;
         n

@@ -314,6 +314,7 @@ pub fn init(srv: &mut Server, listeners: Vec<Listener>) -> io::Result<()> {
     let io = Rc::new(RefCell::new(LoopIo { poll }));
     LOOP_IO.with(|l| *l.borrow_mut() = Some(io));
     srv.process_events_while_loading = Some(process_events_while_loading);
+    srv.free_client_now = Some(free_client_now);
     Ok(())
 }
 
@@ -468,6 +469,11 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
         }
         if !srv.monitors.is_empty() {
             flush_monitors(&mut srv);
+        }
+        // Disconnect clients if they use too much memory (beforeSleep's
+        // evictClients).
+        if srv.client_mem.over_limit() {
+            crate::client_mem::evict_clients(&mut srv, None);
         }
         close_pending(&mut srv, &io.borrow().poll);
 
@@ -629,6 +635,7 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
         return;
     };
     let mut qbuf = std::mem::take(&mut c.qbuf);
+    c.qbuf_held = qbuf.len();
     let mut argv = std::mem::take(&mut c.argv);
     let mut inline = std::mem::take(&mut c.inline_args);
     let mut queued_for_later = false;
@@ -722,6 +729,16 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                     c.paused = false;
                     srv.paused_clients -= 1;
                 }
+                // The client's memory after its command (output grown,
+                // MULTI queue, subscriptions...), for client eviction. A
+                // client over its output buffer limit is closed first and
+                // no longer counts (the limit takes precedence).
+                if srv.client_mem.enabled {
+                    if c.pending_output() > 0 && check_output_limit(srv, &mut c) {
+                        c.close_asap = true;
+                    }
+                    crate::client_mem::update(&mut srv.client_mem, &mut c, qbuf.len());
+                }
                 if blocking::has_pending_signals(srv) {
                     let served = blocking::serve_ready_keys(srv);
                     srv.to_flush.extend(served);
@@ -735,6 +752,7 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                     c.qbuf = std::mem::take(&mut qbuf);
                     c.reserve_query(need);
                     qbuf = std::mem::take(&mut c.qbuf);
+                    c.qbuf_held = qbuf.len();
                 }
                 break;
             }
@@ -749,11 +767,22 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
         }
     }
     c.qbuf = qbuf;
+    c.qbuf_held = 0;
     c.argv = argv;
     c.inline_args = inline;
     if c.qstart == c.qend && !c.parse.in_progress() {
         c.qstart = 0;
         c.qend = 0;
+        // A buffer grown for big arguments goes once they are consumed
+        // (Redis hands such a buffer over to the command's argv).
+        if c.qbuf.len() > 4 * crate::client::IOBUF_LEN {
+            c.qbuf = Vec::new();
+        }
+    }
+    // Input that is still arriving (a big argument) counts too.
+    if srv.client_mem.enabled {
+        let q = c.qbuf.len();
+        crate::client_mem::update(&mut srv.client_mem, &mut c, q);
     }
     if queued_for_later && !srv.pending_input.contains(&t) {
         srv.pending_input.push(t);
@@ -812,34 +841,16 @@ fn protocol_error(srv: &mut Server, c: &mut Client, e: &CmdError) {
     c.qstart = c.qend;
 }
 
-/// client-output-buffer-limit for normal clients: true = disconnect.
+/// client-output-buffer-limit for the client that just ran commands:
+/// true = disconnect.
 fn check_output_limit(srv: &mut Server, c: &mut Client) -> bool {
-    if c.is_master {
-        return false;
-    }
-    let (hard, soft, secs) = if c.is_monitor || c.repl.is_some() {
-        srv.config.obuf_replica
-    } else {
-        srv.config.obuf_normal
-    };
-    let used = c.pending_output() as u64;
     // An unauthenticated client gets 1 KiB of replies it does not read
     // (Redis's fix for CVE-2025-21605).
-    let unauth_over = used > 1024 && !c.authenticated && srv.acl.auth_required();
-    if unauth_over || (hard > 0 && used >= hard) {
+    let unauth_over = c.pending_output() > 1024 && !c.authenticated && srv.acl.auth_required();
+    if unauth_over || crate::client_mem::obuf_limit_reached(&srv.config, c, clock::wall_ms()) {
         warn!("Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.", c.id, c.addr);
         srv.stats.client_outbuf_limit_disconnections += 1;
         return true;
-    }
-    if soft > 0 && used >= soft {
-        let now = clock::wall_ms();
-        let since = *c.obuf_soft_since.get_or_insert(now);
-        if (now - since) as u64 >= secs * 1000 {
-            srv.stats.client_outbuf_limit_disconnections += 1;
-            return true;
-        }
-    } else {
-        c.obuf_soft_since = None;
     }
     false
 }
@@ -871,6 +882,12 @@ fn handle_pending_writes(srv: &mut Server) {
                     continue;
                 }
             }
+            // What is still pending counts (output from other clients'
+            // commands: messages, invalidations, unblocked replies).
+            if srv.client_mem.enabled {
+                let q = c.qbuf.len();
+                crate::client_mem::update(&mut srv.client_mem, c, q);
+            }
         } else if c.close_after_reply {
             srv.to_close.push(t);
             continue;
@@ -888,8 +905,36 @@ fn handle_pending_writes(srv: &mut Server) {
 
 fn close_pending(srv: &mut Server, poll: &Poll) {
     while let Some(t) = srv.to_close.pop() {
+        close_one(srv, poll, t);
+    }
+}
+
+/// Frees the client in slot `t` right away (client eviction), logging
+/// `reason` with its CLIENT LIST line as Redis does.
+fn free_client_now(srv: &mut Server, t: usize, reason: &str) {
+    if let Some(Some(c)) = srv.clients.get(t) {
+        let mut line = Vec::new();
+        commands::client_cmd::cat_client_info(&mut line, srv, c, clock::wall_ms(), None);
+        info!("{}: {}", reason, String::from_utf8_lossy(&line));
+    }
+    let Some(io) = LOOP_IO.with(|l| l.borrow().clone()) else {
+        srv.to_close.push(t);
+        return;
+    };
+    let Ok(g) = io.try_borrow() else {
+        srv.to_close.push(t);
+        return;
+    };
+    close_one(srv, &g.poll, t);
+}
+
+/// Frees one client: its subscriptions, watches, blocking and tracking
+/// state, its memory accounting and its socket.
+fn close_one(srv: &mut Server, poll: &Poll, t: usize) {
+    {
         if let Some(slot) = srv.clients.get_mut(t) {
             if let Some(mut c) = slot.take() {
+                crate::client_mem::forget(&mut srv.client_mem, &mut c);
                 crate::replication::client_closed(srv, &mut c, t);
                 blocking::unblock(srv, &mut c);
                 commands::multi::unwatch_all(srv, &mut c);
@@ -944,6 +989,18 @@ fn clients_cron(srv: &mut Server) {
             to_close.push(t);
             continue;
         }
+        // A soft output buffer limit also expires with no new output
+        // (closeClientOnOutputBufferLimitReached from clientsCron).
+        if c.pending_output() > 0 && crate::client_mem::obuf_limit_reached(&srv.config, c, now) {
+            warn!(
+                "Client id={} addr={} closed for overcoming of output buffer limits.",
+                c.id, c.addr
+            );
+            srv.stats.client_outbuf_limit_disconnections += 1;
+            c.close_asap = true;
+            to_close.push(t);
+            continue;
+        }
         // Give back big query buffers of idle clients.
         if c.qstart == c.qend
             && !c.parse.in_progress()
@@ -962,10 +1019,15 @@ fn clients_cron(srv: &mut Server) {
                 None => {}
             }
         }
+        if srv.client_mem.enabled {
+            let q = c.qbuf.len();
+            crate::client_mem::update(&mut srv.client_mem, c, q);
+        }
     }
     srv.stats.reply_buffer_shrinks += shrinks;
     srv.stats.reply_buffer_expands += expands;
     srv.to_close.extend(to_close);
+    crate::client_mem::evict_clients(srv, None);
 }
 
 /// Flushes output of clients that received data produced by others (e.g.

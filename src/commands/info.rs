@@ -241,12 +241,16 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
     }
     let peak = srv.stats.peak_memory.max(1);
     let rss = crate::alloc::rss_bytes();
-    // Client buffers are the overhead we can measure cheaply.
-    let mut clients_mem = c.qbuf.capacity() + c.out.buf.capacity();
+    // Clients' memory by class (mem_clients_slaves / mem_clients_normal).
+    let (mut clients_mem, mut replicas_mem) = (c.memory_usage_with(c.qbuf_held), 0);
     for o in srv.other_clients() {
-        clients_mem += o.qbuf.capacity() + o.out.buf.capacity();
+        if crate::replication::is_replica_client(o) {
+            replicas_mem += o.memory_usage() + o.repl.as_ref().map_or(0, |r| r.pending.capacity());
+        } else if !o.is_master {
+            clients_mem += o.memory_usage();
+        }
     }
-    let overhead = clients_mem.min(used);
+    let overhead = (clients_mem + replicas_mem).min(used);
     let dataset = used - overhead;
     let maxmem = srv.config.maxmemory;
     let sysmem = total_system_memory();
@@ -345,7 +349,7 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
     );
     field!(s, "mem_replication_backlog", "0");
     field!(s, "mem_total_replication_buffers", "0");
-    field!(s, "mem_clients_slaves", "0");
+    field!(s, "mem_clients_slaves", "{}", replicas_mem);
     field!(s, "mem_clients_normal", "{}", clients_mem);
     field!(s, "mem_cluster_links", "0");
     field!(s, "mem_aof_buffer", "{}", srv.aof.buf.capacity());
