@@ -319,6 +319,8 @@ fn keyspace_table_growth_does_not_evict() {
     // is (below the maximum load factor), so no key is evicted for it.
     let srv = Server::start(&[]);
     let mut c = srv.conn();
+    // No per-command histograms allocated on first use meanwhile.
+    c.cmd(&["CONFIG", "SET", "latency-tracking", "no"]);
     c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]);
     let mut batch = Vec::new();
     for i in 0..4096 {
@@ -361,6 +363,7 @@ fn tracking_invalidations_do_not_feed_eviction() {
     // commands evict the whole keyspace.
     let srv = Server::start(&[]);
     let mut c = srv.conn();
+    c.cmd(&["CONFIG", "SET", "latency-tracking", "no"]);
     c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
     c.cmd(&["CONFIG", "SET", "maxmemory-eviction-tenacity", "100"]);
     let mut trackers: Vec<RawConn> = (0..10).map(|_| srv.conn()).collect();
