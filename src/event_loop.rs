@@ -571,6 +571,9 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: usize) {
             continue;
         }
         srv.client_tokens.insert(c.id, slot);
+        if srv.client_mem.enabled {
+            crate::client_mem::update(&mut srv.client_mem, &mut c, 0);
+        }
         srv.clients[slot] = Some(Box::new(c));
         srv.nclients += 1;
     }
