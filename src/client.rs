@@ -217,6 +217,9 @@ pub struct Client {
     /// The query buffer's size while the event loop holds the buffer
     /// (during `process_client_input`), for this client's own memory.
     pub qbuf_held: usize,
+    /// The query buffer was grown for a big argument: it is given back
+    /// once consumed.
+    pub qbuf_big: bool,
 }
 
 impl Client {
@@ -329,6 +332,7 @@ impl Client {
             mem_bucket: crate::client_mem::NO_BUCKET,
             mem_seq: 0,
             qbuf_held: 0,
+            qbuf_big: false,
         }
     }
 

@@ -116,7 +116,10 @@ fn leave_bucket(cm: &mut ClientMem, c: &mut Client) {
 
 /// updateClientMemUsageAndBucket: re-accounts `c`'s memory (`qbuf_len`:
 /// its query buffer's size) and moves it to its bucket, or out of the
-/// buckets when it may not be evicted. Callers check `cm.enabled` first.
+/// buckets when it may not be evicted. Callers check `cm.enabled` first
+/// (kept out of line: the hot path only pays for that check).
+#[cold]
+#[inline(never)]
 pub fn update(cm: &mut ClientMem, c: &mut Client, qbuf_len: usize) {
     if !counted(c) || c.close_asap {
         // Not a normal client, or about to be freed.

@@ -732,15 +732,10 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                     c.paused = false;
                     srv.paused_clients -= 1;
                 }
-                // The client's memory after its command (output grown,
-                // MULTI queue, subscriptions...), for client eviction. A
-                // client over its output buffer limit is closed first and
-                // no longer counts (the limit takes precedence).
+                // The client's memory after its command, for client
+                // eviction.
                 if srv.client_mem.enabled {
-                    if c.pending_output() > 0 && check_output_limit(srv, &mut c) {
-                        c.close_asap = true;
-                    }
-                    crate::client_mem::update(&mut srv.client_mem, &mut c, qbuf.len());
+                    account_after_command(srv, &mut c, qbuf.len());
                 }
                 if blocking::has_pending_signals(srv) {
                     let served = blocking::serve_ready_keys(srv);
@@ -752,6 +747,7 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
             }
             Parsed::Incomplete { need } => {
                 if need >= parse::MBULK_BIG_ARG {
+                    c.qbuf_big = true;
                     c.qbuf = std::mem::take(&mut qbuf);
                     c.reserve_query(need);
                     qbuf = std::mem::take(&mut c.qbuf);
@@ -776,10 +772,13 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
     if c.qstart == c.qend && !c.parse.in_progress() {
         c.qstart = 0;
         c.qend = 0;
-        // A buffer grown for big arguments goes once they are consumed
+        // A buffer grown for a big argument goes once it is consumed
         // (Redis hands such a buffer over to the command's argv).
-        if c.qbuf.len() > 4 * crate::client::IOBUF_LEN {
-            c.qbuf = Vec::new();
+        if c.qbuf_big {
+            c.qbuf_big = false;
+            if c.qbuf.len() > 4 * crate::client::IOBUF_LEN {
+                c.qbuf = Vec::new();
+            }
         }
     }
     // Input that is still arriving (a big argument) counts too.
@@ -812,6 +811,19 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
         srv.to_close.push(t);
     }
     srv.clients[t] = Some(c);
+}
+
+/// Client memory after a command (output grown, MULTI queue,
+/// subscriptions...), with client eviction on. A client over its output
+/// buffer limit is closed first and no longer counts (the limit takes
+/// precedence over eviction).
+#[cold]
+#[inline(never)]
+fn account_after_command(srv: &mut Server, c: &mut Client, qbuf_len: usize) {
+    if c.pending_output() > 0 && check_output_limit(srv, c) {
+        c.close_asap = true;
+    }
+    crate::client_mem::update(&mut srv.client_mem, c, qbuf_len);
 }
 
 /// Does the current CLIENT PAUSE hold back this command? PAUSE WRITE holds
