@@ -218,6 +218,19 @@ pub struct Client {
     /// Replication offset right after this client's last propagated write
     /// (WAIT waits for it).
     pub woff: i64,
+    /// Client memory accounting (client_mem.rs): the memory last added to
+    /// `Server::client_mem`'s total (0 when not counted), the bucket it is
+    /// in (`client_mem::NO_BUCKET`: not evictable) and when it entered
+    /// that bucket (eviction order within a bucket).
+    pub mem_last: usize,
+    pub mem_bucket: u8,
+    pub mem_seq: u64,
+    /// The query buffer's size while the event loop holds the buffer
+    /// (during `process_client_input`), for this client's own memory.
+    pub qbuf_held: usize,
+    /// The query buffer was grown for a big argument: it is given back
+    /// once consumed.
+    pub qbuf_big: bool,
 }
 
 impl Client {
@@ -327,6 +340,11 @@ impl Client {
             is_master: false,
             repl: None,
             woff: 0,
+            mem_last: 0,
+            mem_bucket: crate::client_mem::NO_BUCKET,
+            mem_seq: 0,
+            qbuf_held: 0,
+            qbuf_big: false,
         }
     }
 
@@ -376,8 +394,19 @@ impl Client {
                     }
                 }
                 if self.qbuf.len() - self.qend < IOBUF_LEN / 2 {
-                    let grow = self.qbuf.len().max(IOBUF_LEN);
-                    self.qbuf.resize(self.qbuf.len() + grow, 0);
+                    let len = self.qbuf.len();
+                    let mut new_len = len + len.max(IOBUF_LEN);
+                    // A big argument being received: no more room than
+                    // it needs, so the buffer ends up its exact size (and
+                    // once it is all here, room for what follows only).
+                    if let Some((_, end)) = self.parse.big_bulk() {
+                        new_len = if end > self.qend {
+                            new_len.min(end.max(len))
+                        } else {
+                            len + IOBUF_LEN
+                        };
+                    }
+                    self.qbuf.resize(new_len, 0);
                 }
             }
             let end = self.qend;
@@ -474,6 +503,13 @@ impl Client {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.writable = false;
+                    // Written bytes are dropped once they are half of a
+                    // big buffer (Redis frees written reply blocks), so
+                    // a slow reader's buffer holds what is pending.
+                    if self.out_pos >= REPLY_CHUNK_BYTES && self.out_pos * 2 >= self.out.buf.len() {
+                        self.out.buf.drain(..self.out_pos);
+                        self.out_pos = 0;
+                    }
                     return Ok(false);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -482,9 +518,11 @@ impl Client {
         }
         self.out.buf.clear();
         self.out_pos = 0;
-        // Don't hold on to a huge buffer after a big reply.
-        if self.out.buf.capacity() > 1 << 20 {
-            self.out.buf = Vec::new();
+        // What grew beyond the reply buffer goes back once written, as
+        // Redis frees its reply list: memory (and client eviction)
+        // follows what clients actually hold.
+        if self.out.buf.capacity() > self.rbuf_size {
+            self.out.buf.shrink_to(self.rbuf_size);
         }
         Ok(true)
     }
@@ -518,14 +556,64 @@ impl Client {
         change
     }
 
-    /// Memory this client uses: its struct and buffers (CLIENT LIST tot-mem,
-    /// without the executing command's arguments).
+    /// Memory this client uses (CLIENT LIST tot-mem, without the
+    /// executing command's arguments; Redis's getClientMemoryUsage).
     pub fn memory_usage(&self) -> usize {
+        self.memory_usage_with(self.qbuf.len())
+    }
+
+    /// `memory_usage` with the query buffer's size given (the event loop
+    /// holds the buffer while it runs the client's commands).
+    pub fn memory_usage_with(&self, qbuf_len: usize) -> usize {
         std::mem::size_of::<Client>()
-            + self.qbuf.len()
-            + self.out.buf.capacity()
-            + self.argv.capacity() * std::mem::size_of::<(usize, usize)>()
-            + self.inline_args.capacity()
+            + self.qbuf_mem(qbuf_len)
+            + self.obuf_mem()
+            + self.multi_mem()
+            + self.pubsub_mem()
+            + self.tracking_mem()
+    }
+
+    /// The query buffer as Redis counts it: its size, or all of a big
+    /// argument being received (Redis allocates that when its header
+    /// arrives; we grow towards it as the bytes come).
+    #[inline]
+    pub fn qbuf_mem(&self, qbuf_len: usize) -> usize {
+        match self.parse.big_bulk() {
+            Some((_, end)) => qbuf_len.max(end),
+            None => qbuf_len,
+        }
+    }
+
+    /// The output buffer: the reply buffer's size (Redis's static buffer,
+    /// CLIENT LIST rbs) or what the output grew to beyond it.
+    #[inline]
+    pub fn obuf_mem(&self) -> usize {
+        self.out.buf.capacity().max(self.rbuf_size)
+    }
+
+    /// Queued MULTI commands and WATCHed keys (CLIENT LIST multi-mem,
+    /// Redis's multiStateMemOverhead).
+    #[inline]
+    pub fn multi_mem(&self) -> usize {
+        let queued = self.multi.as_ref().map_or(0, |m| m.mem);
+        queued + self.watched.capacity() * std::mem::size_of::<crate::commands::multi::WatchedKey>()
+    }
+
+    /// Pub/Sub subscriptions: this client's lists of channels and
+    /// patterns (the names are counted with the server's tables).
+    #[inline]
+    pub fn pubsub_mem(&self) -> usize {
+        (self.subs.capacity() + self.psubs.capacity() + self.ssubs.capacity())
+            * std::mem::size_of::<Vec<u8>>()
+    }
+
+    /// Client tracking: the BCAST prefixes this client registered.
+    #[inline]
+    pub fn tracking_mem(&self) -> usize {
+        // The prefixes themselves are short: a small allocation each.
+        self.tracking.as_ref().map_or(0, |t| {
+            t.prefixes.capacity() * std::mem::size_of::<Vec<u8>>() + t.prefixes.len() * 16
+        })
     }
 
     /// Memory used by this client's buffers (CLIENT LIST qbuf/omem).

@@ -556,6 +556,9 @@ pub struct Config {
     /// latency-tracking-info-percentiles, parsed.
     pub latency_percentiles: Vec<f64>,
     pub maxmemory: u64,
+    /// maxmemory-clients: bytes, or minus a percentage of maxmemory
+    /// (Redis's PERCENT_CONFIG encoding); 0 = off.
+    pub maxmemory_clients: i64,
     pub active_expire_effort: u32,
     pub activerehashing: bool,
     pub hll_sparse_max_bytes: usize,
@@ -916,6 +919,7 @@ impl Config {
             latency_tracking: true,
             latency_percentiles: Vec::new(),
             maxmemory: 0,
+            maxmemory_clients: 0,
             active_expire_effort: 1,
             activerehashing: true,
             hll_sparse_max_bytes: 3000,
@@ -1107,6 +1111,11 @@ impl Config {
             .filter_map(|p| p.parse().ok())
             .collect();
         self.maxmemory = self.get_i64("maxmemory") as u64;
+        let mmc = self.get("maxmemory-clients").unwrap_or("0");
+        self.maxmemory_clients = match mmc.strip_suffix('%') {
+            Some(p) => -p.parse::<i64>().unwrap_or(0),
+            None => mmc.parse().unwrap_or(0),
+        };
         crate::evict::apply_config(self);
         self.active_expire_effort = self.get_i64("active-expire-effort") as u32;
         self.activerehashing = self.get_bool("activerehashing");

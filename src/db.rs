@@ -120,8 +120,10 @@ impl Db {
     pub fn new(id: usize) -> Db {
         Db {
             id,
-            dict: Dict::new(),
-            expires: Dict::new(),
+            // The keyspace does not grow its tables past maxmemory
+            // (evict::expand_allowed).
+            dict: Dict::new_guarded(),
+            expires: Dict::new_guarded(),
             expires_cursor: 0,
             avg_ttl: 0,
             stat_expired: 0,
@@ -440,8 +442,8 @@ impl Db {
                 }
             }
         }
-        let dict = std::mem::take(&mut self.dict);
-        let expires = std::mem::take(&mut self.expires);
+        let dict = std::mem::replace(&mut self.dict, Dict::new_guarded());
+        let expires = std::mem::replace(&mut self.expires, Dict::new_guarded());
         if lazy && n > 0 {
             crate::lazyfree::free_db(dict, expires);
         }

@@ -340,6 +340,7 @@ pub fn init(srv: &mut Server, listeners: Vec<Listener>) -> io::Result<()> {
     let io = Rc::new(RefCell::new(LoopIo { poll }));
     LOOP_IO.with(|l| *l.borrow_mut() = Some(io));
     srv.process_events_while_loading = Some(process_events_while_loading);
+    srv.free_client_now = Some(free_client_now);
     Ok(())
 }
 
@@ -488,6 +489,11 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
         if !srv.monitors.is_empty() {
             flush_monitors(&mut srv);
         }
+        // Disconnect clients if they use too much memory (beforeSleep's
+        // evictClients).
+        if srv.client_mem.over_limit() {
+            crate::client_mem::evict_clients(&mut srv, None);
+        }
         close_pending(&mut srv, &io.borrow().poll);
 
         if Instant::now() >= next_cron {
@@ -578,6 +584,9 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: usize) {
             continue;
         }
         srv.client_tokens.insert(c.id, slot);
+        if srv.client_mem.enabled {
+            crate::client_mem::update(&mut srv.client_mem, &mut c, 0);
+        }
         srv.clients[slot] = Some(Box::new(c));
         srv.nclients += 1;
     }
@@ -642,6 +651,7 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
         return;
     };
     let mut qbuf = std::mem::take(&mut c.qbuf);
+    c.qbuf_held = qbuf.len();
     let mut argv = std::mem::take(&mut c.argv);
     let mut inline = std::mem::take(&mut c.inline_args);
     let mut queued_for_later = false;
@@ -735,6 +745,11 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                     c.paused = false;
                     srv.paused_clients -= 1;
                 }
+                // The client's memory after its command, for client
+                // eviction.
+                if srv.client_mem.enabled {
+                    account_after_command(srv, &mut c, qbuf.len());
+                }
                 // Not while a busy script or the startup load serves events
                 // (Redis's isInsideYieldingLongCommand): the keys the script
                 // signalled are served when it returns.
@@ -751,9 +766,11 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
             }
             Parsed::Incomplete { need } => {
                 if need >= parse::MBULK_BIG_ARG {
+                    c.qbuf_big = true;
                     c.qbuf = std::mem::take(&mut qbuf);
                     c.reserve_query(need);
                     qbuf = std::mem::take(&mut c.qbuf);
+                    c.qbuf_held = qbuf.len();
                 }
                 break;
             }
@@ -768,11 +785,25 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
         }
     }
     c.qbuf = qbuf;
+    c.qbuf_held = 0;
     c.argv = argv;
     c.inline_args = inline;
     if c.qstart == c.qend && !c.parse.in_progress() {
         c.qstart = 0;
         c.qend = 0;
+        // A buffer grown for a big argument goes once it is consumed
+        // (Redis hands such a buffer over to the command's argv).
+        if c.qbuf_big {
+            c.qbuf_big = false;
+            if c.qbuf.len() > 4 * crate::client::IOBUF_LEN {
+                c.qbuf = Vec::new();
+            }
+        }
+    }
+    // Input that is still arriving (a big argument) counts too.
+    if srv.client_mem.enabled {
+        let q = c.qbuf.len();
+        crate::client_mem::update(&mut srv.client_mem, &mut c, q);
     }
     if queued_for_later && !srv.pending_input.contains(&t) {
         srv.pending_input.push(t);
@@ -799,6 +830,19 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
         srv.to_close.push(t);
     }
     srv.clients[t] = Some(c);
+}
+
+/// Client memory after a command (output grown, MULTI queue,
+/// subscriptions...), with client eviction on. A client over its output
+/// buffer limit is closed first and no longer counts (the limit takes
+/// precedence over eviction).
+#[cold]
+#[inline(never)]
+fn account_after_command(srv: &mut Server, c: &mut Client, qbuf_len: usize) {
+    if c.pending_output() > 0 && check_output_limit(srv, c) {
+        c.close_asap = true;
+    }
+    crate::client_mem::update(&mut srv.client_mem, c, qbuf_len);
 }
 
 /// Does the current CLIENT PAUSE hold back this command? PAUSE WRITE holds
@@ -831,34 +875,16 @@ fn protocol_error(srv: &mut Server, c: &mut Client, e: &CmdError) {
     c.qstart = c.qend;
 }
 
-/// client-output-buffer-limit for normal clients: true = disconnect.
+/// client-output-buffer-limit for the client that just ran commands:
+/// true = disconnect.
 fn check_output_limit(srv: &mut Server, c: &mut Client) -> bool {
-    if c.is_master {
-        return false;
-    }
-    let (hard, soft, secs) = if c.is_monitor || c.repl.is_some() {
-        srv.config.obuf_replica
-    } else {
-        srv.config.obuf_normal
-    };
-    let used = c.pending_output() as u64;
     // An unauthenticated client gets 1 KiB of replies it does not read
     // (Redis's fix for CVE-2025-21605).
-    let unauth_over = used > 1024 && !c.authenticated && srv.acl.auth_required();
-    if unauth_over || (hard > 0 && used >= hard) {
+    let unauth_over = c.pending_output() > 1024 && !c.authenticated && srv.acl.auth_required();
+    if unauth_over || crate::client_mem::obuf_limit_reached(&srv.config, c, clock::wall_ms()) {
         warn!("Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.", c.id, c.addr);
         srv.stats.client_outbuf_limit_disconnections += 1;
         return true;
-    }
-    if soft > 0 && used >= soft {
-        let now = clock::wall_ms();
-        let since = *c.obuf_soft_since.get_or_insert(now);
-        if (now - since) as u64 >= secs * 1000 {
-            srv.stats.client_outbuf_limit_disconnections += 1;
-            return true;
-        }
-    } else {
-        c.obuf_soft_since = None;
     }
     false
 }
@@ -890,6 +916,12 @@ fn handle_pending_writes(srv: &mut Server) {
                     continue;
                 }
             }
+            // What is still pending counts (output from other clients'
+            // commands: messages, invalidations, unblocked replies).
+            if srv.client_mem.enabled {
+                let q = c.qbuf.len();
+                crate::client_mem::update(&mut srv.client_mem, c, q);
+            }
         } else if c.close_after_reply {
             srv.to_close.push(t);
             continue;
@@ -907,8 +939,36 @@ fn handle_pending_writes(srv: &mut Server) {
 
 fn close_pending(srv: &mut Server, poll: &Poll) {
     while let Some(t) = srv.to_close.pop() {
+        close_one(srv, poll, t);
+    }
+}
+
+/// Frees the client in slot `t` right away (client eviction), logging
+/// `reason` with its CLIENT LIST line as Redis does.
+fn free_client_now(srv: &mut Server, t: usize, reason: &str) {
+    if let Some(Some(c)) = srv.clients.get(t) {
+        let mut line = Vec::new();
+        commands::client_cmd::cat_client_info(&mut line, srv, c, clock::wall_ms(), None);
+        info!("{}: {}", reason, String::from_utf8_lossy(&line));
+    }
+    let Some(io) = LOOP_IO.with(|l| l.borrow().clone()) else {
+        srv.to_close.push(t);
+        return;
+    };
+    let Ok(g) = io.try_borrow() else {
+        srv.to_close.push(t);
+        return;
+    };
+    close_one(srv, &g.poll, t);
+}
+
+/// Frees one client: its subscriptions, watches, blocking and tracking
+/// state, its memory accounting and its socket.
+fn close_one(srv: &mut Server, poll: &Poll, t: usize) {
+    {
         if let Some(slot) = srv.clients.get_mut(t) {
             if let Some(mut c) = slot.take() {
+                crate::client_mem::forget(&mut srv.client_mem, &mut c);
                 crate::replication::client_closed(srv, &mut c, t);
                 blocking::unblock(srv, &mut c);
                 commands::multi::unwatch_all(srv, &mut c);
@@ -964,6 +1024,18 @@ fn clients_cron(srv: &mut Server) {
             to_close.push(t);
             continue;
         }
+        // A soft output buffer limit also expires with no new output
+        // (closeClientOnOutputBufferLimitReached from clientsCron).
+        if c.pending_output() > 0 && crate::client_mem::obuf_limit_reached(&srv.config, c, now) {
+            warn!(
+                "Client id={} addr={} closed for overcoming of output buffer limits.",
+                c.id, c.addr
+            );
+            srv.stats.client_outbuf_limit_disconnections += 1;
+            c.close_asap = true;
+            to_close.push(t);
+            continue;
+        }
         c.resize_query_buffer(now);
         // The argument ranges of a huge command are not kept either.
         if !c.parse.in_progress() && c.argv.capacity() > 1024 && c.argv.len() < 1024 {
@@ -976,10 +1048,15 @@ fn clients_cron(srv: &mut Server) {
                 None => {}
             }
         }
+        if srv.client_mem.enabled {
+            let q = c.qbuf.len();
+            crate::client_mem::update(&mut srv.client_mem, c, q);
+        }
     }
     srv.stats.reply_buffer_shrinks += shrinks;
     srv.stats.reply_buffer_expands += expands;
     srv.to_close.extend(to_close);
+    crate::client_mem::evict_clients(srv, None);
 }
 
 /// Flushes output of clients that received data produced by others (e.g.

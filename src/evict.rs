@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::object::Obj;
 use crate::server::Server;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// How keys are chosen for eviction (maxmemory-policy).
@@ -69,6 +69,12 @@ impl Policy {
 static LFU_ENABLED: AtomicBool = AtomicBool::new(false);
 static LFU_LOG_FACTOR: AtomicU32 = AtomicU32::new(10);
 static LFU_DECAY_TIME: AtomicU32 = AtomicU32::new(1);
+/// maxmemory, and the memory it does not count as of the last check, for
+/// the keyspace's table-growth guard (`expand_allowed`).
+static MAXMEMORY: AtomicU64 = AtomicU64::new(0);
+static NOT_COUNTED: AtomicUsize = AtomicUsize::new(0);
+/// HASHTABLE_MAX_LOAD_FACTOR: past it a table grows regardless.
+const MAX_LOAD_FACTOR: f64 = 1.618;
 
 /// Counter a new object starts with (LFU_INIT_VAL), so new keys are not
 /// evicted before they had a chance to be used.
@@ -78,6 +84,8 @@ const POOL_SIZE: usize = 16;
 
 /// Copies the eviction settings from the config (startup, CONFIG SET).
 pub fn apply_config(cfg: &Config) {
+    MAXMEMORY.store(cfg.maxmemory, Ordering::Relaxed);
+    crate::ds::dict::set_expand_guard(expand_allowed);
     let policy = Policy::parse(cfg.get("maxmemory-policy").unwrap_or("noeviction"));
     LFU_ENABLED.store(policy.lfu(), Ordering::Relaxed);
     let factor = cfg
@@ -201,12 +209,37 @@ pub fn used_for_eviction(srv: &Server) -> usize {
 
 fn memory_over_limit(srv: &Server) -> Option<usize> {
     let max = srv.config.maxmemory as usize;
-    let used = crate::alloc::used_memory();
-    if max == 0 || used <= max {
+    if max == 0 {
         return None;
     }
-    let counted = used.saturating_sub(srv.mem_not_counted_for_evict());
+    // Kept for the table-growth guard (a few replicas to add up).
+    let not_counted = srv.mem_not_counted_for_evict();
+    NOT_COUNTED.store(not_counted, Ordering::Relaxed);
+    let used = crate::alloc::used_memory();
+    if used <= max {
+        return None;
+    }
+    let counted = used.saturating_sub(not_counted);
     (counted > max).then(|| counted - max)
+}
+
+/// dictExpandAllowed for the keyspace: a table below the maximum load
+/// factor does not grow when its new table would put used memory over
+/// maxmemory (overMaxmemoryAfterAlloc), so a rehash does not evict keys.
+pub fn expand_allowed(more_mem: usize, ratio: f64) -> bool {
+    if ratio > MAX_LOAD_FACTOR {
+        return true;
+    }
+    let max = MAXMEMORY.load(Ordering::Relaxed) as usize;
+    if max == 0 {
+        return true;
+    }
+    let used = crate::alloc::used_memory();
+    if used + more_mem <= max {
+        return true;
+    }
+    let used = used.saturating_sub(NOT_COUNTED.load(Ordering::Relaxed));
+    used + more_mem <= max
 }
 
 /// evictionTimeLimitUs: the time one call may spend evicting.

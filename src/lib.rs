@@ -7,6 +7,7 @@ pub mod acl;
 pub mod alloc;
 pub mod blocking;
 pub mod client;
+pub mod client_mem;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -254,6 +254,11 @@ pub struct Server {
     /// The startup load is serving clients: commands without the
     /// `loading` flag get -LOADING.
     pub loading_events: bool,
+    /// Client memory accounting for client eviction (`maxmemory-clients`).
+    pub client_mem: crate::client_mem::ClientMem,
+    /// Frees the client in a slot right away, logging the reason with its
+    /// CLIENT LIST line (client eviction); installed by the event loop.
+    pub free_client_now: Option<fn(&mut Server, usize, &str)>,
 }
 
 impl Server {
@@ -342,9 +347,12 @@ impl Server {
             migrate: Default::default(),
             process_events_while_loading: None,
             loading_events: false,
+            client_mem: Default::default(),
+            free_client_now: None,
         };
         srv.sync_notify_mask();
         crate::commands::acl_cmd::sync_requirepass(&mut srv);
+        crate::client_mem::apply_config(&mut srv, None);
         srv
     }
 
@@ -366,7 +374,7 @@ impl Server {
             .replicas
             .iter()
             .filter_map(|&t| self.clients.get(t).and_then(|c| c.as_deref()))
-            .map(|c| c.pending_output())
+            .map(|c| c.out.buf.capacity() + c.repl.as_ref().map_or(0, |r| r.pending.capacity()))
             .sum();
         replicas + self.aof.buf.capacity()
     }

@@ -88,13 +88,16 @@ pub fn enable(srv: &mut Server, c: &mut Client, st: TrackingState) {
         // lists it).
         st.prefixes.push(Vec::new());
     }
-    if let Some(old) = &c.tracking {
-        // Re-enabling keeps previously registered prefixes.
-        for p in &old.prefixes {
-            if !st.prefixes.contains(p) {
-                st.prefixes.push(p.clone());
+    if let Some(mut old) = c.tracking.take() {
+        // Re-enabling keeps previously registered prefixes (moved, not
+        // copied: a client may register thousands one by one).
+        let mut merged = std::mem::take(&mut old.prefixes);
+        for p in std::mem::take(&mut st.prefixes) {
+            if !merged.contains(&p) {
+                merged.push(p);
             }
         }
+        st.prefixes = merged;
     }
     c.tracking = Some(Box::new(st));
 }

@@ -311,3 +311,135 @@ fn eviction_scheduled_inside_multi_follows_exec() {
     c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
     srv.assert_no_panic();
 }
+
+#[test]
+fn keyspace_table_growth_does_not_evict() {
+    // Redis's "Don't rehash if used memory exceeds maxmemory after
+    // rehash": a table that would cross maxmemory by growing stays as it
+    // is (below the maximum load factor), so no key is evicted for it.
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    // No per-command histograms allocated on first use meanwhile.
+    c.cmd(&["CONFIG", "SET", "latency-tracking", "no"]);
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]);
+    let mut batch = Vec::new();
+    for i in 0..4096 {
+        let k = format!("key:{}", i);
+        batch.extend_from_slice(&common::encode(&[b"SET", k.as_bytes(), b"1"]));
+    }
+    c.send_raw(&batch);
+    for _ in 0..4096 {
+        assert_eq!(c.read_reply(), b"+OK\r\n");
+    }
+    let used = info_field(&mut c, "memory", "used_memory");
+    let limit = (used + 10 * 1024).to_string();
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", &limit]), b"+OK\r\n");
+    assert_eq!(c.cmd(&["SET", "k1", "v1"]), b"+OK\r\n");
+    assert_eq!(c.cmd(&["SET", "k2", "v2"]), b"+OK\r\n");
+    assert_eq!(c.cmd_int(&["DBSIZE"]), 4098);
+    assert_eq!(info_field(&mut c, "stats", "evicted_keys"), 0);
+    c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+}
+
+#[test]
+fn small_integers_are_shared_unless_an_lru_or_lfu_policy_limits_memory() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    c.cmd(&["SET", "a", "1"]);
+    assert!(c.cmd_int(&["OBJECT", "REFCOUNT", "a"]) > 1);
+    c.cmd(&["CONFIG", "SET", "maxmemory", "1gb"]);
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]);
+    assert!(c.cmd_int(&["OBJECT", "REFCOUNT", "a"]) > 1);
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+    assert_eq!(c.cmd_int(&["OBJECT", "REFCOUNT", "a"]), 1);
+    c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+    assert!(c.cmd_int(&["OBJECT", "REFCOUNT", "a"]) > 1);
+}
+
+#[test]
+fn tracking_invalidations_do_not_feed_eviction() {
+    // Redis's "client tracking don't cause eviction feedback loop": the
+    // invalidation messages evictions send must not make the next
+    // commands evict the whole keyspace.
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    c.cmd(&["CONFIG", "SET", "latency-tracking", "no"]);
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+    c.cmd(&["CONFIG", "SET", "maxmemory-eviction-tenacity", "100"]);
+    let mut trackers: Vec<RawConn> = (0..10).map(|_| srv.conn()).collect();
+    for t in trackers.iter_mut() {
+        t.cmd(&["HELLO", "3"]);
+        assert_eq!(t.cmd(&["CLIENT", "TRACKING", "on"]), b"+OK\r\n");
+    }
+    for j in 0..300 {
+        let key = format!("{}{}", j, "x".repeat(1000));
+        assert_eq!(c.cmd(&["SET", &key, "x"]), b"+OK\r\n");
+        for t in trackers.iter_mut() {
+            assert_eq!(t.cmd(&["GET", &key]), b"$1\r\nx\r\n");
+        }
+    }
+    let used = info_field(&mut c, "memory", "used_memory");
+    let limit = (used - 40_000).to_string();
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", &limit]), b"+OK\r\n");
+    let evicted = info_field(&mut c, "stats", "evicted_keys");
+    let dbsize = c.cmd_int(&["DBSIZE"]);
+    assert!((200..=300).contains(&dbsize), "dbsize {}", dbsize);
+    assert!((10..=50).contains(&evicted), "evicted {}", evicted);
+    for t in trackers.iter_mut() {
+        // Some invalidation is waiting.
+        let push = t.read_reply();
+        assert!(push.starts_with(b">2\r\n$10\r\ninvalidate"), "{:?}", push);
+    }
+    c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+}
+
+/// Resumes a stopped process even when the test fails.
+struct Stopped(u32);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe { libc::kill(self.0 as i32, libc::SIGCONT) };
+    }
+}
+
+#[test]
+fn replica_output_buffers_do_not_count_for_eviction() {
+    // Redis's "replica buffer don't induce eviction": with a replica that
+    // does not read, the stream piling up in its output buffer is in
+    // mem_clients_slaves / mem_not_counted_for_evict, and no key is
+    // evicted for it.
+    let master = Server::start(&[]);
+    let mut m = master.conn();
+    for j in 0..100 {
+        let k = format!("key:{}", j);
+        m.cmd(&["SETRANGE", &k, "10000", "x"]);
+    }
+    let replica = Server::start(&["--replicaof", "127.0.0.1", &master.port().to_string()]);
+    let mut r = replica.conn();
+    let up = common::poll_until(Duration::from_secs(20), || {
+        String::from_utf8_lossy(&r.cmd(&["INFO", "replication"])).contains("master_link_status:up")
+    });
+    assert!(up, "replica never synced:\n{}", replica.log());
+    m.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]);
+    m.cmd(&["CONFIG", "SET", "repl-backlog-size", "10240"]);
+    let used = info_field(&mut m, "memory", "used_memory");
+    let not_counted = info_field(&mut m, "memory", "mem_not_counted_for_evict");
+    let limit = (used - not_counted + 64 * 1024).to_string();
+    m.cmd(&["CONFIG", "SET", "maxmemory", &limit]);
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe { libc::kill(replica.pid() as i32, libc::SIGSTOP) };
+    let _resume = Stopped(replica.pid());
+    let payload = "A".repeat(1000);
+    for _ in 0..20_000 {
+        assert_eq!(m.cmd(&["SETRANGE", "key:0", "0", &payload]), b":10001\r\n");
+    }
+    assert_eq!(m.cmd_int(&["DBSIZE"]), 100);
+    assert_eq!(info_field(&mut m, "stats", "evicted_keys"), 0);
+    let replica_buf = info_field(&mut m, "memory", "mem_clients_slaves");
+    assert!(replica_buf > 2 << 20, "mem_clients_slaves {}", replica_buf);
+    assert!(info_field(&mut m, "memory", "mem_not_counted_for_evict") > 2 << 20);
+    m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+    assert_eq!(info_field(&mut m, "memory", "mem_clients_slaves"), 0);
+    m.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+}

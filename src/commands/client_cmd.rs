@@ -267,14 +267,15 @@ fn client_type_by_name(name: &[u8]) -> Option<ClientType> {
 }
 
 /// MONITOR clients are reported as normal clients, as in Redis; replicas
-/// (SYNC/PSYNC sent) and our master's connection have their own types.
+/// (SYNC/PSYNC sent), subscribed clients and our master's connection have
+/// their own types (getClientType).
 fn client_type(c: &Client) -> ClientType {
-    if c.is_master {
-        ClientType::Master
-    } else if crate::replication::is_replica_client(c) {
-        ClientType::Replica
-    } else {
-        ClientType::Normal
+    use crate::client_mem::Class;
+    match crate::client_mem::class(c) {
+        Class::Master => ClientType::Master,
+        Class::Replica => ClientType::Replica,
+        Class::PubSub => ClientType::PubSub,
+        Class::Normal => ClientType::Normal,
     }
 }
 
@@ -340,19 +341,22 @@ pub fn cat_client_info(
     };
     let argv_mem = current.map_or(0, |c| c.argv_mem);
     // The executing client's query buffer still holds the command being
-    // run, as Redis's does until the whole batch is processed.
-    let qbuf = if current.is_some() {
-        cl.qend
-    } else {
-        cl.qend - cl.qstart
+    // run, as Redis's does until the whole batch is processed. A big
+    // argument being received shows only its own bytes, as Redis keeps
+    // just that argument in its buffer.
+    let qbuf = match (current, cl.parse.big_bulk()) {
+        (Some(_), _) => cl.qend,
+        (None, Some((start, _))) => cl.qend.saturating_sub(start),
+        (None, None) => cl.qend - cl.qstart,
     };
-    // While a client's command runs the event loop holds its query buffer,
-    // so its capacity is estimated as the initial read buffer size.
-    let qbuf_cap = if current.is_some() {
-        cl.qbuf.len().max(crate::client::IOBUF_LEN).max(qbuf)
+    // While a client's command runs the event loop holds its query buffer
+    // (`qbuf_held` is its size then).
+    let qbuf_len = if current.is_some() {
+        cl.qbuf_held.max(cl.qbuf.len())
     } else {
         cl.qbuf.len()
     };
+    let qbuf_cap = cl.qbuf_mem(qbuf_len).max(qbuf);
     let qbuf_free = qbuf_cap.saturating_sub(qbuf);
     let pending = cl.pending_output();
     let rbs = cl.rbuf_size;
@@ -360,7 +364,7 @@ pub fn cat_client_info(
     let obl = pending.min(rbs);
     let omem = pending - obl;
     let oll = omem.div_ceil(REPLY_CHUNK);
-    let tot_mem = cl.memory_usage() - cl.qbuf.len() + qbuf_cap + argv_mem;
+    let tot_mem = cl.memory_usage_with(qbuf_len) + argv_mem;
     let now_s = now_ms / 1000;
     let _ = write!(
         out,
@@ -373,7 +377,7 @@ pub fn cat_client_info(
     let _ = write!(
         out,
         " age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} \
-         argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r \
+         argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r \
          cmd={} user={} redir=-1 resp={}",
         now_s - cl.ctime_ms / 1000,
         now_s - cl.last_interaction_ms / 1000,
@@ -386,6 +390,7 @@ pub fn cat_client_info(
         qbuf,
         qbuf_free,
         argv_mem,
+        cl.multi_mem(),
         rbs,
         rbp,
         obl,
@@ -641,7 +646,7 @@ fn reply(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     Ok(())
 }
 
-fn no_evict(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+fn no_evict(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if a.is(2, "on") {
         c.no_evict = true;
     } else if a.is(2, "off") {
@@ -649,6 +654,8 @@ fn no_evict(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     } else {
         return Err(CmdError::Syntax);
     }
+    // Out of the eviction buckets, or back in (with its memory now).
+    crate::client_mem::evictability_changed(srv, c);
     c.out.ok();
     Ok(())
 }
@@ -729,16 +736,19 @@ fn tracking(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             }
         }
         if st.bcast {
-            let mut all: Vec<&Vec<u8>> = st.prefixes.iter().collect();
-            let old: Vec<Vec<u8>> = c
-                .tracking
-                .as_ref()
-                .map(|t| t.prefixes.clone())
-                .unwrap_or_default();
-            all.extend(old.iter());
+            // Each new prefix against the other new ones and the ones
+            // registered before (checkPrefixCollisionsOrReply).
+            let old: &[Vec<u8>] = c.tracking.as_ref().map_or(&[], |t| &t.prefixes);
             for (x, p) in st.prefixes.iter().enumerate() {
-                for (y, q) in all.iter().enumerate() {
-                    if x != y && p != *q && (p.starts_with(q) || q.starts_with(p)) {
+                let others = st
+                    .prefixes
+                    .iter()
+                    .enumerate()
+                    .filter(|&(y, _)| y != x)
+                    .map(|(_, q)| q)
+                    .chain(old.iter());
+                for q in others {
+                    if p != q && (p.starts_with(q) || q.starts_with(p)) {
                         return Err(error::tracking_prefix_overlap(p, q));
                     }
                 }
@@ -793,7 +803,9 @@ fn trackinginfo(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     c.out.bulk(b"redirect");
     c.out.int(st.as_ref().map_or(-1, |t| t.redirect as i64));
     c.out.bulk(b"prefixes");
-    let prefixes = st.map(|t| t.prefixes).unwrap_or_default();
+    // In lexicographic order, as Redis's radix tree lists them.
+    let mut prefixes = st.map(|t| t.prefixes).unwrap_or_default();
+    prefixes.sort_unstable();
     c.out.array(prefixes.len());
     for p in &prefixes {
         c.out.bulk(p);

@@ -312,6 +312,14 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         srv.hz = srv.config.hz;
     }
     srv.sync_notify_mask();
+    if pairs
+        .iter()
+        .any(|(n, _)| n == "maxmemory" || n == "maxmemory-clients")
+    {
+        // applyClientMaxMemoryUsage; clients over the new limit are
+        // evicted before the next command or when the loop sleeps.
+        crate::client_mem::apply_config(srv, Some(c));
+    }
     if pairs.iter().any(|(n, _)| n == "maxmemory") && srv.config.maxmemory > 0 {
         // updateMaxmemory: a lower limit evicts right after this command
         // (startEvictionTimeProc), even with no further command.

@@ -411,41 +411,37 @@ fn replybuffer(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// DEBUG CLIENT-EVICTION: clients by memory bucket (2^15 .. 2^33 bytes),
-/// only while maxmemory-clients is set.
+/// DEBUG CLIENT-EVICTION: the client eviction buckets (2^15 .. 2^33
+/// bytes) with their evictable clients, only while maxmemory-clients is
+/// set.
 fn client_eviction(srv: &mut Server, c: &mut Client) -> CmdResult {
-    const MIN_LOG: u32 = 15;
-    const MAX_LOG: u32 = 33;
-    const BUCKETS: usize = (MAX_LOG - MIN_LOG + 1) as usize;
-    if srv.config.get("maxmemory-clients").is_none_or(|v| v == "0") {
+    use crate::client_mem::{BUCKETS, BUCKET_MIN_LOG};
+    if !srv.client_mem.enabled {
         return Err(CmdError::Static(error::DEBUG_CLIENT_EVICTION_OFF));
     }
-    let mut mem = [0usize; BUCKETS];
-    let mut count = [0usize; BUCKETS];
-    let mut add = |m: usize| {
-        let bits = (usize::BITS - m.leading_zeros()).clamp(MIN_LOG, MAX_LOG);
-        let i = (bits - MIN_LOG) as usize;
-        mem[i] += m;
-        count[i] += 1;
-    };
-    for cl in srv.other_clients().chain(std::iter::once(&*c)) {
-        if cl.repl.is_none() && !cl.is_master && !cl.no_evict {
-            add(cl.memory_usage());
-        }
-    }
+    let cm = &srv.client_mem;
     let mut s = String::new();
     for j in 0..BUCKETS {
         if j == 0 {
             s.push_str("bucket          0");
         } else {
-            s.push_str(&format!("bucket {:10}", 1usize << (j as u32 - 1 + MIN_LOG)));
+            s.push_str(&format!(
+                "bucket {:10}",
+                1usize << (j as u32 - 1 + BUCKET_MIN_LOG)
+            ));
         }
         if j == BUCKETS - 1 {
             s.push_str("+            : ");
         } else {
-            s.push_str(&format!(" - {:10}: ", (1usize << (j as u32 + MIN_LOG)) - 1));
+            s.push_str(&format!(
+                " - {:10}: ",
+                (1usize << (j as u32 + BUCKET_MIN_LOG)) - 1
+            ));
         }
-        s.push_str(&format!("tot-mem: {:10}, clients: {}\n", mem[j], count[j]));
+        s.push_str(&format!(
+            "tot-mem: {:10}, clients: {}\n",
+            cm.bucket_mem[j], cm.bucket_clients[j]
+        ));
     }
     c.out.verbatim(s.as_bytes(), "txt");
     Ok(())

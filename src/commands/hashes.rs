@@ -460,13 +460,15 @@ fn hrandfield(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         } else {
             count as usize
         });
+        let mut guard = crate::client_mem::ObufGuard::new(c);
+        let (cfg, stats) = (&srv.config, &mut srv.stats);
         h.random_pairs_with_repetition(&mut srv.rng, count, |f, v| {
             pair_header(c);
             reply_lp(c, f);
             if withvalues {
                 reply_lp(c, v);
             }
-            !c.close_asap
+            !guard.stop(cfg, stats, c)
         });
         return Ok(());
     }

@@ -249,12 +249,16 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
     }
     let peak = srv.stats.peak_memory.max(1);
     let rss = crate::alloc::rss_bytes();
-    // Client buffers are the overhead we can measure cheaply.
-    let mut clients_mem = c.qbuf.capacity() + c.out.buf.capacity();
+    // Clients' memory by class (mem_clients_slaves / mem_clients_normal).
+    let (mut clients_mem, mut replicas_mem) = (c.memory_usage_with(c.qbuf_held), 0);
     for o in srv.other_clients() {
-        clients_mem += o.qbuf.capacity() + o.out.buf.capacity();
+        if crate::replication::is_replica_client(o) {
+            replicas_mem += o.memory_usage() + o.repl.as_ref().map_or(0, |r| r.pending.capacity());
+        } else if !o.is_master {
+            clients_mem += o.memory_usage();
+        }
     }
-    let overhead = clients_mem.min(used);
+    let overhead = (clients_mem + replicas_mem).min(used);
     let dataset = used - overhead;
     let maxmem = srv.config.maxmemory;
     let sysmem = total_system_memory();

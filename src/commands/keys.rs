@@ -137,8 +137,10 @@ fn keys(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let all = pat == b"*";
     let now = clock::now_ms();
     let db = &srv.dbs[c.db];
+    let (cfg, stats) = (&srv.config, &mut srv.stats);
     let d = c.out.defer();
     let mut n = 0;
+    let mut guard = crate::client_mem::ObufGuard::new(c);
     for (k, _) in db.dict.iter() {
         if !all && !string_match(pat, k, false) {
             continue;
@@ -148,6 +150,10 @@ fn keys(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         c.out.bulk(k);
         n += 1;
+        if guard.stop(cfg, stats, c) {
+            // The client is closed; its output is gone.
+            return Ok(());
+        }
     }
     c.out.set_array(d, n);
     Ok(())
@@ -616,7 +622,9 @@ fn object_encoding(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn object_refcount(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let shared_ok = !lru_or_lfu_policy(srv) && srv.config.maxmemory == 0;
+    // Redis shares small integers unless maxmemory is set with an LRU or
+    // LFU policy (MAXMEMORY_FLAG_NO_SHARED_INTEGERS).
+    let shared_ok = srv.config.maxmemory == 0 || !lru_or_lfu_policy(srv);
     if let Some(o) = object_lookup(srv, c, a.get(2)) {
         let rc = match o.value {
             Value::Int(n) if shared_ok && (0..SHARED_INTEGERS).contains(&n) => SHARED_REFCOUNT,

@@ -766,6 +766,16 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
             return;
         }
     }
+    // Disconnect clients if clients' memory is too high, before key
+    // eviction (processCommand's evictClients). If this client is the one
+    // evicted, its command does not run.
+    if srv.client_mem.over_limit()
+        && NESTING.with(|n| n.get()) == 0
+        && !c.reexecuting
+        && evict_clients_before(srv, c)
+    {
+        return;
+    }
     // maxmemory: evict first (performEvictions); if memory is still over
     // the limit, refuse commands that may grow it — and anything queued
     // in MULTI, whose queue could grow without bound (processCommand).
@@ -862,7 +872,7 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
     }
     if c.multi.is_some() && !multi::runs_inside_multi(&srv.commands.entries[idx].fullname) {
         if let Some(m) = c.multi.as_mut() {
-            m.commands.push(args.to_vec());
+            m.queue(args.to_vec());
         }
         c.out.simple("QUEUED");
         finish_reply(c, reply_start);
@@ -1014,6 +1024,22 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
 }
 
 /// Applies CLIENT REPLY OFF/SKIP: drops what the command wrote.
+/// Client eviction before a command; true if `c` itself was evicted (its
+/// command does not run; it is logged as the others are).
+#[cold]
+#[inline(never)]
+fn evict_clients_before(srv: &mut Server, c: &mut Client) -> bool {
+    let mut line = Vec::new();
+    if c.mem_bucket != crate::client_mem::NO_BUCKET {
+        client_cmd::cat_client_info(&mut line, srv, c, clock::wall_ms(), None);
+    }
+    if crate::client_mem::evict_clients(srv, Some(c)) {
+        tracing::info!("Evicting client: {}", String::from_utf8_lossy(&line));
+        return true;
+    }
+    false
+}
+
 fn finish_reply(c: &mut Client, reply_start: usize) {
     match c.reply_mode {
         ReplyMode::On | ReplyMode::SkipNext => {}

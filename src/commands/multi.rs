@@ -81,6 +81,18 @@ pub struct MultiState {
     pub commands: Vec<Vec<Vec<u8>>>,
     /// A command was rejected while queuing: EXEC answers EXECABORT.
     pub aborted: bool,
+    /// Memory of the queued commands: their arguments and vectors
+    /// (client memory accounting, CLIENT LIST multi-mem).
+    pub mem: usize,
+}
+
+impl MultiState {
+    /// Queues one command.
+    pub fn queue(&mut self, argv: Vec<Vec<u8>>) {
+        const V: usize = std::mem::size_of::<Vec<u8>>();
+        self.mem += V + argv.iter().map(|a| V + a.capacity()).sum::<usize>();
+        self.commands.push(argv);
+    }
 }
 
 /// One watched key of a client (whether it was already expired at WATCH

@@ -373,7 +373,6 @@ fn encode(parts: &[&[u8]]) -> Encoded {
 /// Appends a message to receiver `t` (or to the current client itself when
 /// it is the receiver), enforcing the pubsub output buffer limit.
 fn deliver(srv: &mut Server, cur: &mut Option<&mut Client>, t: usize, msg: &Encoded) {
-    let (hard, soft, secs) = srv.config.obuf_pubsub;
     let is_cur = cur.as_ref().is_some_and(|c| c.token == t);
     let target: &mut Client = if is_cur {
         match cur.as_deref_mut() {
@@ -394,16 +393,7 @@ fn deliver(srv: &mut Server, cur: &mut Option<&mut Client>, t: usize, msg: &Enco
     } else {
         &msg.resp2
     });
-    let used = target.pending_output() as u64;
-    let mut over = hard > 0 && used >= hard;
-    if !over && soft > 0 && used >= soft {
-        let now = clock::wall_ms();
-        let since = *target.obuf_soft_since.get_or_insert(now);
-        over = (now - since) as u64 >= secs * 1000;
-    } else if soft > 0 && used < soft {
-        target.obuf_soft_since = None;
-    }
-    if over {
+    if crate::client_mem::obuf_limit_reached(&srv.config, target, clock::wall_ms()) {
         tracing::warn!(
             "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
             target.id,
@@ -412,9 +402,14 @@ fn deliver(srv: &mut Server, cur: &mut Option<&mut Client>, t: usize, msg: &Enco
         target.close_asap = true;
         target.out.buf.clear();
         target.out_pos = 0;
+        crate::client_mem::forget(&mut srv.client_mem, target);
         srv.stats.client_outbuf_limit_disconnections += 1;
         srv.to_close.push(t);
         return;
+    }
+    if srv.client_mem.enabled {
+        let q = target.qbuf.len().max(target.qbuf_held);
+        crate::client_mem::update(&mut srv.client_mem, target, q);
     }
     if !is_cur {
         srv.to_flush.push(t);

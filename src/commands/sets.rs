@@ -389,6 +389,7 @@ fn srandmember_with_count(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResu
     let (count, uniq) = (l.unsigned_abs(), l >= 0);
     let db = &mut srv.dbs[c.db];
     let rng = &mut srv.rng;
+    let (cfg, stats) = (&srv.config, &mut srv.stats);
     let Some(s) = read_set(db, a.get(1))? else {
         c.out.empty_array();
         return Ok(());
@@ -405,12 +406,13 @@ fn srandmember_with_count(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResu
     // CASE 1: negative count (repeats allowed) or a single member.
     if !uniq || count == 1 {
         c.out.array(count as usize);
+        let mut guard = crate::client_mem::ObufGuard::new(c);
         for _ in 0..count {
             match s.random(rng) {
                 Some(m) => reply_member(c, m),
                 None => break,
             }
-            if c.close_asap {
+            if guard.stop(cfg, stats, c) {
                 break;
             }
         }

@@ -933,6 +933,7 @@ fn zrandmember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             return Ok(());
         }
         let (dbs, rng) = (&srv.dbs, &mut srv.rng);
+        let (cfg, stats) = (&srv.config, &mut srv.stats);
         let Some(Value::ZSet(z)) = dbs[c.db].dict.get(a.get(1)).map(|o| &o.value) else {
             return Ok(());
         };
@@ -947,10 +948,14 @@ fn zrandmember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         if l < 0 || l == 1 {
             let n = l.unsigned_abs() as usize;
             c.out.array(if resp2_ws { 2 * n } else { n });
+            let mut guard = crate::client_mem::ObufGuard::new(c);
             for _ in 0..n {
                 let i = rng.gen_range(0..size);
                 if let Some((m, s)) = z.by_index(i) {
                     reply_scored(&mut c.out, m.as_bytes(&mut b), s, withscores);
+                }
+                if guard.stop(cfg, stats, c) {
+                    break;
                 }
             }
             return Ok(());

@@ -165,6 +165,17 @@ pub enum ResizePolicy {
 
 static RESIZE_POLICY: AtomicU8 = AtomicU8::new(ResizePolicy::Enable as u8);
 
+/// Decides whether a guarded dict may grow its table by `more_mem` bytes
+/// at load factor `ratio` (Redis's dictType `expandAllowed`: the keyspace
+/// does not grow past maxmemory). Installed once by a higher layer.
+static EXPAND_GUARD: OnceLock<fn(usize, f64) -> bool> = OnceLock::new();
+
+/// Installs the expansion guard used by dicts marked with
+/// [`Dict::set_guarded`].
+pub fn set_expand_guard(f: fn(usize, f64) -> bool) {
+    let _ = EXPAND_GUARD.set(f);
+}
+
 /// Set the process-wide resize policy.
 pub fn set_resize_policy(p: ResizePolicy) {
     RESIZE_POLICY.store(p as u8, Ordering::Relaxed);
@@ -316,6 +327,8 @@ pub struct Dict<K, V> {
     ht: [Table<K, V>; 2],
     /// Next bucket of `ht[0]` to migrate; meaningful only while rehashing.
     rehash_idx: usize,
+    /// Growth asks the expansion guard first (the keyspace's dicts).
+    guarded: bool,
 }
 
 impl<K: AsRef<[u8]>, V> Default for Dict<K, V> {
@@ -330,7 +343,16 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
         Dict {
             ht: [Table::default(), Table::default()],
             rehash_idx: 0,
+            guarded: false,
         }
+    }
+
+    /// An empty dict whose growth asks the expansion guard first (see
+    /// [`set_expand_guard`]).
+    pub fn new_guarded() -> Self {
+        let mut d = Self::new();
+        d.guarded = true;
+        d
     }
 
     /// An empty dict pre-sized for `n` entries (see [`Dict::expand`]).
@@ -662,10 +684,28 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
                 ResizePolicy::Avoid => used / size > DICT_FORCE_RESIZE_RATIO,
                 ResizePolicy::Forbid => false,
             };
+            if grow && self.guarded && !self.expand_allowed(used, size) {
+                return;
+            }
             if grow {
                 self.expand_to(used + 1);
             }
         }
+    }
+
+    /// dictTypeExpandAllowed: asks the guard about the table the next
+    /// expansion would allocate.
+    #[cold]
+    fn expand_allowed(&self, used: usize, size: usize) -> bool {
+        let Some(guard) = EXPAND_GUARD.get() else {
+            return true;
+        };
+        let next = (used + 1)
+            .max(DICT_HT_INITIAL_SIZE)
+            .checked_next_power_of_two()
+            .unwrap_or(usize::MAX);
+        let more = next.saturating_mul(mem::size_of::<Link<K, V>>());
+        guard(more, used as f64 / size as f64)
     }
 
     /// Redis `htNeedsResize`: more than 4 buckets and fill below 10%.

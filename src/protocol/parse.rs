@@ -73,6 +73,19 @@ impl ParseState {
     pub fn in_progress(&self) -> bool {
         self.in_multibulk
     }
+
+    /// A big bulk argument (at least [`MBULK_BIG_ARG`] bytes) is being
+    /// received: where its payload starts and where it ends (after its
+    /// CRLF) in the query buffer. Redis allocates such an argument whole
+    /// when its header arrives, and shows only its bytes as `qbuf`.
+    pub fn big_bulk(&self) -> Option<(usize, usize)> {
+        match self.bulk_len {
+            Some(l) if self.in_multibulk && l >= MBULK_BIG_ARG => {
+                Some((self.pos, self.pos.saturating_add(l).saturating_add(2)))
+            }
+            _ => None,
+        }
+    }
 }
 
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
