@@ -791,14 +791,10 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
     if c.qstart == c.qend && !c.parse.in_progress() {
         c.qstart = 0;
         c.qend = 0;
-        // A buffer grown for a big argument goes once it is consumed
-        // (Redis hands such a buffer over to the command's argv).
-        if c.qbuf_big {
-            c.qbuf_big = false;
-            if c.qbuf.len() > 4 * crate::client::IOBUF_LEN {
-                c.qbuf = Vec::new();
-            }
-        }
+        // A buffer grown for a big argument stays, as the fresh buffer of
+        // the argument's size Redis allocates after handing the old one to
+        // argv; the clients cron trims it to the recent peak.
+        c.qbuf_big = false;
     }
     // Input that is still arriving (a big argument) counts too.
     if srv.client_mem.enabled {
