@@ -34,6 +34,9 @@ const LISTENER_BASE: usize = usize::MAX / 2;
 /// (afterwards the socket is a client with a slot token).
 pub const MASTER_LINK_TOKEN: usize = LISTENER_BASE - 1;
 
+/// The read end of a diskless full sync's RDB pipe (master side).
+pub const RDB_PIPE_TOKEN: usize = LISTENER_BASE - 2;
+
 use crate::server::SHUTDOWN_SIGNAL;
 
 extern "C" fn on_signal(sig: libc::c_int) {
@@ -240,7 +243,7 @@ pub fn process_events_while_busy(srv: &mut Server) {
     let mut deferred = Vec::new();
     while let Some(ev) = pop_fired() {
         let t = ev.token;
-        if t == MASTER_LINK_TOKEN {
+        if t == MASTER_LINK_TOKEN || t == RDB_PIPE_TOKEN {
             deferred.push(ev);
             continue;
         }
@@ -405,6 +408,10 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
             let t = ev.token;
             if t == MASTER_LINK_TOKEN {
                 crate::replication::replica::link_event(&mut srv);
+                continue;
+            }
+            if t == RDB_PIPE_TOKEN {
+                crate::replication::diskless::pipe_readable(&mut srv);
                 continue;
             }
             if t >= LISTENER_BASE {
@@ -689,7 +696,7 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                 let args = Args::new(buf, &argv);
                 if c.is_master {
                     // The master's stream: replies dropped, offset tracked.
-                    crate::replication::replica::before_master_command();
+                    crate::replication::replica::before_master_command(&mut c);
                     let out_before = c.out.buf.len();
                     commands::execute(srv, &mut c, &args);
                     if c.held_by_pause {

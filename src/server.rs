@@ -221,6 +221,10 @@ pub struct Server {
     /// The startup load is serving clients: commands without the
     /// `loading` flag get -LOADING.
     pub loading_events: bool,
+    /// A swapdb diskless load of the master's RDB serves the old dataset
+    /// meanwhile (INFO async_loading): only `no-async-loading` commands
+    /// get -LOADING.
+    pub async_loading: bool,
 }
 
 impl Server {
@@ -303,6 +307,7 @@ impl Server {
             migrate: Default::default(),
             process_events_while_loading: None,
             loading_events: false,
+            async_loading: false,
         };
         srv.sync_notify_mask();
         crate::commands::acl_cmd::sync_requirepass(&mut srv);

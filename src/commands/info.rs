@@ -358,7 +358,7 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
 fn persistence_section(srv: &Server, s: &mut String) {
     s.push_str("# Persistence\r\n");
     field!(s, "loading", "{}", srv.loading as u8);
-    field!(s, "async_loading", "0");
+    field!(s, "async_loading", "{}", srv.async_loading as u8);
     field!(s, "current_cow_peak", "0");
     field!(s, "current_cow_size", "0");
     field!(s, "current_cow_size_age", "0");
@@ -366,10 +366,7 @@ fn persistence_section(srv: &Server, s: &mut String) {
     field!(s, "current_save_keys_processed", "0");
     field!(s, "current_save_keys_total", "0");
     field!(s, "rdb_changes_since_last_save", "{}", srv.dirty);
-    let rdb_child = srv
-        .child
-        .as_ref()
-        .filter(|ch| ch.kind == crate::persist::child::ChildKind::Rdb);
+    let rdb_child = srv.child.as_ref().filter(|ch| ch.kind.is_rdb());
     field!(s, "rdb_bgsave_in_progress", "{}", rdb_child.is_some() as u8);
     field!(s, "rdb_last_save_time", "{}", srv.lastsave);
     field!(

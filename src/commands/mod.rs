@@ -745,9 +745,14 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
 
     // Loading the dataset (serving clients meanwhile): only commands that
     // may run then (CMD_LOADING); EXEC only if everything queued may.
+    // An async load (replica, swapdb) only refuses `no-async-loading`.
     if srv.loading_events && NESTING.with(|n| n.get()) == 0 {
-        let denied = spec.flags & LOADING == 0
-            || (spec.name == "exec" && queued_flags(srv, c).1 & LOADING == 0);
+        let denied = if srv.async_loading {
+            spec.flags & NO_ASYNC_LOADING != 0
+        } else {
+            spec.flags & LOADING == 0
+                || (spec.name == "exec" && queued_flags(srv, c).1 & LOADING == 0)
+        };
         if denied {
             reject(srv, c, Some(idx), &CmdError::Static(error::LOADING));
             finish_reply(c, reply_start);
@@ -855,7 +860,12 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
     }
     c.last_cmd = Some(idx);
     srv.stats.commands_processed += 1;
-    if srv.dirty != dirty_before && (!srv.watched_keys.is_empty() || srv.tracking.clients > 0) {
+    // (A writable replica's own writes: keys with a TTL are remembered.)
+    if srv.dirty != dirty_before
+        && (!srv.watched_keys.is_empty()
+            || srv.tracking.clients > 0
+            || (srv.repl.is_replica() && !c.is_master))
+    {
         touch_command_keys(srv, c, spec, args);
     }
     // Read-only scripts are not tracked themselves: the read commands they
@@ -979,8 +989,12 @@ fn touch_command_keys(srv: &mut Server, c: &mut Client, spec: &CommandSpec, args
         }
         None => written.extend(command_keys(spec, args)),
     }
+    let replica_client = srv.repl.is_replica() && !c.is_master;
     for key in written {
         srv.signal_modified_key(Some(&mut *c), db, key);
+        if replica_client {
+            crate::replication::replica_expire::remember(srv, db, key);
+        }
     }
 }
 

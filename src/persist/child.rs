@@ -27,6 +27,11 @@ pub enum ChildKind {
 }
 
 impl ChildKind {
+    /// An RDB child (CHILD_TYPE_RDB): BGSAVE or a replication snapshot.
+    pub fn is_rdb(self) -> bool {
+        matches!(self, ChildKind::Rdb | ChildKind::ReplSync)
+    }
+
     /// The name INFO and log lines use.
     pub fn name(self) -> &'static str {
         match self {

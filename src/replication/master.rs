@@ -3,11 +3,16 @@
 //! replica part of replicationCron).
 //!
 //! A replica is a client that sent SYNC or PSYNC. A full resync forks a
-//! child that writes the RDB to a temp file; meanwhile the stream for that
-//! replica accumulates in `ReplicaInfo::pending`. When the child is done
-//! the file is sent as `$<len>\r\n<bytes>` in chunks as the socket drains
-//! (never blocking the loop), then the pending stream, and the replica is
-//! online: from then on `feed_replicas` appends to its output directly.
+//! child that writes the RDB; meanwhile the stream for that replica
+//! accumulates in `ReplicaInfo::pending`. With a disk target the child
+//! writes a temp file, which is then sent as `$<len>\r\n<bytes>` in
+//! chunks as the socket drains (never blocking the loop), then the pending
+//! stream, and the replica is online: from then on `feed_replicas` appends
+//! to its output directly. With `repl-diskless-sync` (and replicas with
+//! `capa eof`) the child streams to the replicas' sockets through a pipe
+//! (`diskless.rs`); the fork waits `repl-diskless-sync-delay` seconds for
+//! more replicas (or `repl-diskless-sync-max-replicas` of them), started
+//! by the cron as Redis's replicationStartPendingFork.
 
 use super::is_replica_client;
 use crate::client::Client;
@@ -56,6 +61,12 @@ pub struct ReplicaInfo {
     bulk: Option<(File, u64)>,
     /// The offset +FULLRESYNC announced.
     pub initial_offset: i64,
+    /// Diskless transfer: when a write to it last stayed partial (0: none
+    /// pending), for the full-sync timeout.
+    pub last_partial_write_ms: i64,
+    /// Online after a diskless transfer: the stream starts with its first
+    /// REPLCONF ACK (repl_start_cmd_stream_on_ack).
+    pub stream_on_ack: bool,
 }
 
 impl ReplicaInfo {
@@ -72,6 +83,8 @@ impl ReplicaInfo {
             pending: Vec::new(),
             bulk: None,
             initial_offset: 0,
+            last_partial_write_ms: 0,
+            stream_on_ack: false,
         }
     }
 
@@ -119,7 +132,7 @@ pub fn replica_ip(c: &Client) -> String {
 }
 
 /// "ip:port" of a replica, for log lines (replicationGetSlaveName).
-fn replica_name(c: &Client) -> String {
+pub fn replica_name(c: &Client) -> String {
     let port = c.repl.as_ref().map(|r| r.listening_port).unwrap_or(0);
     format!("{}:{}", replica_ip(c), port)
 }
@@ -159,6 +172,25 @@ pub fn replconf_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult
                         r.ack_off = off;
                     }
                     r.ack_time_ms = clock::wall_ms();
+                }
+                // The diskless child may be done without being reaped yet
+                // (checkChildrenDone); this replica is out of its slot.
+                if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveEnd)
+                    && srv.child.as_ref().map(|ch| ch.kind) == Some(ChildKind::ReplSync)
+                    && super::diskless::active(srv)
+                {
+                    if let Some((_, ok)) = child::reap(srv) {
+                        super::diskless::child_done(srv, ok, Some(c));
+                        start_pending_fork(srv);
+                    }
+                }
+                if let Some(r) = c.repl.as_mut() {
+                    if r.stream_on_ack && r.state == RState::Online {
+                        // replicaStartCommandStream.
+                        r.stream_on_ack = false;
+                        let pending = std::mem::take(&mut r.pending);
+                        c.out.buf.extend_from_slice(&pending);
+                    }
                 }
             }
             return Ok(());
@@ -230,8 +262,12 @@ pub fn sync_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             srv.repl.replid, srv.repl.replid2
         );
     }
-    // A snapshot for replication is being written: attach to it by
-    // copying what another waiting replica accumulated since its fork.
+    // A snapshot for replication is being written to disk: attach to it
+    // by copying what another waiting replica accumulated since its fork.
+    if super::diskless::active(srv) {
+        info!("Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC");
+        return Ok(());
+    }
     if srv.child.as_ref().map(|ch| ch.kind) == Some(ChildKind::ReplSync) {
         let donor = srv.repl.replicas.iter().find_map(|&t| {
             let r = srv.clients.get(t)?.as_deref()?.repl.as_ref()?;
@@ -246,16 +282,58 @@ pub fn sync_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             return Ok(());
         }
     }
-    if srv.child.is_none() {
-        start_snapshot(srv, Some(c));
-    } else {
+    if srv.child.is_some() {
         info!("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+    } else if diskless_sync(srv)
+        && c.repl.as_ref().is_some_and(|r| r.capa_eof)
+        && srv.config.get_i64("repl-diskless-sync-delay") > 0
+    {
+        // The fork waits in the cron for more replicas to arrive.
+        info!("Delay next BGSAVE for diskless SYNC");
+    } else {
+        start_snapshot(srv, Some(c));
     }
     Ok(())
 }
 
+fn diskless_sync(srv: &Server) -> bool {
+    srv.config.get_bool("repl-diskless-sync")
+}
+
+/// shouldStartChildReplication: replicas wait for a snapshot and no child
+/// runs; with diskless sync, the first waited repl-diskless-sync-delay
+/// seconds or repl-diskless-sync-max-replicas of them wait.
+fn should_start_snapshot(srv: &Server) -> bool {
+    if srv.child.is_some() || super::diskless::active(srv) {
+        return false;
+    }
+    let now = clock::wall_ms();
+    let (mut waiting, mut max_idle) = (0i64, 0i64);
+    for &t in &srv.repl.replicas {
+        let Some(c) = srv.clients.get(t).and_then(|s| s.as_deref()) else {
+            continue;
+        };
+        if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+            waiting += 1;
+            max_idle = max_idle.max((now - c.last_interaction_ms) / 1000);
+        }
+    }
+    let max = srv.config.get_i64("repl-diskless-sync-max-replicas");
+    waiting > 0
+        && (!diskless_sync(srv)
+            || (max > 0 && waiting >= max)
+            || max_idle >= srv.config.get_i64("repl-diskless-sync-delay"))
+}
+
+/// replicationStartPendingFork.
+pub fn start_pending_fork(srv: &mut Server) {
+    if should_start_snapshot(srv) {
+        start_snapshot(srv, None);
+    }
+}
+
 /// Sends +FULLRESYNC and marks the replica as waiting for the snapshot.
-fn setup_full_resync(srv: &Server, c: &mut Client, offset: i64) {
+pub fn setup_full_resync(srv: &Server, c: &mut Client, offset: i64) {
     let Some(r) = c.repl.as_mut() else { return };
     r.state = RState::WaitBgsaveEnd;
     r.initial_offset = offset;
@@ -329,7 +407,31 @@ fn try_partial(srv: &mut Server, c: &mut Client, replid: &[u8], off: &[u8]) -> b
 /// every replica waiting for one (`cur` is the executing client, which is
 /// out of its slot).
 fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
-    info!("Starting BGSAVE for SYNC with target: disk");
+    // Socket target when configured and every waiting replica reads an
+    // EOF-marked stream (startBgsaveForReplication's mincapa).
+    let waiting_capa = |c: &Client| {
+        c.repl
+            .as_ref()
+            .is_none_or(|r| r.state != RState::WaitBgsaveStart || r.capa_eof)
+    };
+    let socket = diskless_sync(srv)
+        && cur.as_deref().is_none_or(waiting_capa)
+        && srv.repl.replicas.iter().all(|&t| {
+            srv.clients
+                .get(t)
+                .and_then(|s| s.as_deref())
+                .is_none_or(waiting_capa)
+        });
+    info!(
+        "Starting BGSAVE for SYNC with target: {}",
+        if socket { "replicas sockets" } else { "disk" }
+    );
+    if socket {
+        if !super::diskless::start(srv, cur.as_deref_mut()) {
+            bgsave_failed(srv, cur);
+        }
+        return;
+    }
     let path = std::path::PathBuf::from(format!(
         "temp-repl-{}-{}.rdb",
         std::process::id(),
@@ -338,20 +440,7 @@ fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
     let offset = srv.repl.offset;
     // The stream re-selects its db after the snapshot.
     srv.repl.seldb = None;
-    // A replica's sub-replicas continue with the stream it proxies, in
-    // the db its master client is in; a master's stream re-selects.
-    let stream_db = srv
-        .repl
-        .link
-        .as_ref()
-        .and_then(|l| super::replica::master_client_db(srv, l))
-        .unwrap_or(0);
-    let save = SaveInfo {
-        repl_stream_db: Some(stream_db),
-        repl_id: Some(srv.repl.replid.clone()),
-        repl_offset: Some(offset),
-        aof_base: false,
-    };
+    let save = sync_save_info(srv);
     let p2 = path.clone();
     let started = child::start(srv, ChildKind::ReplSync, move |srv: &Server| {
         let tmp = p2.with_extension("tmp");
@@ -384,21 +473,56 @@ fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
             }
         }
         Err(e) => {
-            warn!("BGSAVE for replication failed: {}", e);
-            if let Some(c) = cur {
-                if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
-                    c.out.error(&CmdError::Static(error::REPL_BGSAVE_FAILED));
-                    c.close_after_reply = true;
-                }
+            warn!("Can't save in background: fork: {}", e);
+            bgsave_failed(srv, cur);
+        }
+    }
+}
+
+/// The snapshot's save info (rdbPopulateSaveInfo): a replica's
+/// sub-replicas continue with the stream it proxies, in the db its
+/// master client is in; a master's stream re-selects (db 0).
+pub fn sync_save_info(srv: &Server) -> SaveInfo {
+    let stream_db = srv
+        .repl
+        .link
+        .as_ref()
+        .and_then(|l| super::replica::master_client_db(srv, l))
+        .unwrap_or(0);
+    SaveInfo {
+        repl_stream_db: Some(stream_db),
+        repl_id: Some(srv.repl.replid.clone()),
+        repl_offset: Some(srv.repl.offset),
+        aof_base: false,
+    }
+}
+
+/// The snapshot could not start: replicas waiting for one are told and
+/// dropped.
+fn bgsave_failed(srv: &mut Server, cur: Option<&mut Client>) {
+    warn!("BGSAVE for replication failed");
+    if let Some(c) = cur {
+        if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+            c.out.error(&CmdError::Static(error::REPL_BGSAVE_FAILED));
+            c.close_after_reply = true;
+        }
+    }
+    for t in srv.repl.replicas.clone() {
+        if let Some(Some(c)) = srv.clients.get_mut(t) {
+            if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+                c.out.error(&CmdError::Static(error::REPL_BGSAVE_FAILED));
+                c.close_after_reply = true;
+                queue_flush_slot(srv, t);
             }
-            for t in waiting {
-                if let Some(Some(c)) = srv.clients.get_mut(t) {
-                    if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
-                        c.close_asap = true;
-                        srv.to_close.push(t);
-                    }
-                }
-            }
+        }
+    }
+}
+
+fn queue_flush_slot(srv: &mut Server, t: usize) {
+    if let Some(Some(c)) = srv.clients.get_mut(t) {
+        if !c.write_queued && c.pending_output() > 0 {
+            c.write_queued = true;
+            srv.to_flush.push(t);
         }
     }
 }
@@ -413,6 +537,11 @@ fn queue_flush(srv: &mut Server, c: &mut Client) {
 /// The snapshot child finished: start sending it to the replicas that
 /// waited for it.
 pub fn snapshot_done(srv: &mut Server, ok: bool) {
+    if super::diskless::active(srv) {
+        super::diskless::child_done(srv, ok, None);
+        start_pending_fork(srv);
+        return;
+    }
     let path = srv.repl.snapshot.take();
     if ok {
         info!("Background saving terminated with success");
@@ -451,21 +580,16 @@ pub fn snapshot_done(srv: &mut Server, ok: bool) {
         let _ = std::fs::remove_file(p);
     }
     // Replicas that arrived while another child ran.
-    let waiting = srv.repl.replicas.iter().any(|&t| {
-        srv.clients
-            .get(t)
-            .and_then(|s| s.as_deref())
-            .and_then(|c| c.repl.as_ref())
-            .is_some_and(|r| r.state == RState::WaitBgsaveStart)
-    });
-    if waiting && srv.child.is_none() {
-        start_snapshot(srv, None);
-    }
+    start_pending_fork(srv);
 }
 
 /// Sends as much of the RDB as the socket takes; puts the replica online
 /// when it is all sent.
 pub fn pump(srv: &mut Server, t: usize) {
+    if super::diskless::is_fed(srv, t) {
+        super::diskless::replica_writable(srv, t);
+        return;
+    }
     let Some(Some(c)) = srv.clients.get_mut(t) else {
         return;
     };
@@ -544,6 +668,10 @@ pub fn feed_replicas(srv: &mut Server, data: &[u8]) {
         }
         let Some(r) = c.repl.as_mut() else { continue };
         let used = match r.state {
+            RState::Online if r.stream_on_ack => {
+                r.pending.extend_from_slice(data);
+                r.pending.len() as u64
+            }
             RState::Online => {
                 c.out.buf.extend_from_slice(data);
                 if !c.write_queued {
@@ -584,6 +712,27 @@ pub fn replica_closed(srv: &mut Server, c: &mut Client, t: usize) {
     srv.repl.replicas.retain(|&x| x != t);
     if was {
         info!("Connection with replica {} lost.", replica_name(c));
+    }
+    super::diskless::replica_removed(srv, t);
+    // A disk snapshot nobody waits for any more is not useful (unless
+    // save points want it).
+    let waited_end = c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveEnd);
+    if waited_end
+        && srv.child.as_ref().map(|ch| ch.kind) == Some(ChildKind::ReplSync)
+        && srv.repl.snapshot.is_some()
+        && crate::persist::rdb_server::save_params(srv).is_empty()
+    {
+        let others = srv.repl.replicas.iter().any(|&x| {
+            srv.clients
+                .get(x)
+                .and_then(|s| s.as_deref())
+                .and_then(|o| o.repl.as_ref())
+                .is_some_and(|r| r.state == RState::WaitBgsaveEnd)
+        });
+        if !others {
+            child::kill(srv);
+            snapshot_done(srv, false);
+        }
     }
 }
 
@@ -736,6 +885,9 @@ pub fn before_sleep(srv: &mut Server) {
 /// Is an RDB being sent to a replica whose socket still takes more? The
 /// event loop then polls without sleeping.
 pub fn bulk_in_progress(srv: &Server) -> bool {
+    if super::diskless::needs_resume(srv) {
+        return true;
+    }
     srv.repl.replicas.iter().any(|&t| {
         srv.clients
             .get(t)
@@ -781,15 +933,16 @@ pub fn cron(srv: &mut Server) {
         * 1000;
     let now = clock::wall_ms();
     let tokens = srv.repl.replicas.clone();
-    let mut waiting_start = false;
+    let socket_target = super::diskless::active(srv);
     for t in tokens {
         let Some(Some(c)) = srv.clients.get_mut(t) else {
             continue;
         };
         let Some(r) = c.repl.as_ref() else { continue };
         match r.state {
-            RState::WaitBgsaveStart | RState::WaitBgsaveEnd => {
-                waiting_start |= r.state == RState::WaitBgsaveStart;
+            RState::WaitBgsaveStart | RState::WaitBgsaveEnd
+                if r.state == RState::WaitBgsaveStart || !socket_target =>
+            {
                 // Keep the replica's read timeout from firing.
                 if c.pending_output() == 0 {
                     let _ = c.sock.as_mut().map(|s| s.write(b"\n"));
@@ -806,7 +959,6 @@ pub fn cron(srv: &mut Server) {
             _ => {}
         }
     }
-    if waiting_start && srv.child.is_none() {
-        start_snapshot(srv, None);
-    }
+    super::diskless::cron(srv, timeout_ms);
+    start_pending_fork(srv);
 }

@@ -2,7 +2,10 @@
 //! the master side (SYNC/PSYNC, REPLCONF, the backlog, streaming the
 //! command feed to replicas, WAIT) lives in `master.rs`, the replica side
 //! (REPLICAOF, the handshake, loading the master's RDB, applying its
-//! stream, ACKs) in `replica.rs`, the circular backlog in `backlog.rs`.
+//! stream, ACKs) in `replica.rs`, the circular backlog in `backlog.rs`,
+//! diskless full syncs (the master streaming its child's RDB through a
+//! pipe) in `diskless.rs`, and loading the RDB straight from the socket
+//! (`repl-diskless-load`) in `diskless_load.rs`.
 //!
 //! This module holds the shared state (`ReplState`: replication ids,
 //! offset, backlog, the replica tokens, the master link), the stream feed
@@ -10,8 +13,11 @@
 //! replication, and the hooks the event loop calls.
 
 pub mod backlog;
+pub mod diskless;
+pub mod diskless_load;
 pub mod master;
 pub mod replica;
+pub mod replica_expire;
 
 use crate::client::Client;
 use crate::commands::{
@@ -122,6 +128,12 @@ pub struct ReplState {
     pub sync_partial_err: u64,
     /// A full-sync snapshot being written: (temp file, child started).
     pub snapshot: Option<std::path::PathBuf>,
+    /// A diskless full sync streaming through the child's pipe.
+    pub pipe: Option<Box<diskless::PipeXfer>>,
+    /// Replica side: keys our own clients wrote with a TTL.
+    pub replica_keys: replica_expire::ReplicaKeys,
+    /// Replica side: the old dataset during a swapdb diskless load.
+    pub load_stash: Option<Box<diskless_load::Stash>>,
     /// WAIT asked for acks: send REPLCONF GETACK before sleeping.
     pub get_ack: bool,
     pub waiters: Vec<master::Waiter>,
@@ -150,6 +162,9 @@ impl ReplState {
             sync_partial_ok: 0,
             sync_partial_err: 0,
             snapshot: None,
+            pipe: None,
+            load_stash: None,
+            replica_keys: Default::default(),
             get_ack: false,
             waiters: Vec::new(),
             last_cron_ms: 0,
@@ -305,9 +320,13 @@ pub fn before_sleep(srv: &mut Server) {
     master::before_sleep(srv);
 }
 
-/// Called from the event loop's cron: runs the replication cron once a
-/// second (pings, timeouts, reconnects, ACKs).
+/// Called from the event loop's cron: expires keys a writable replica's
+/// clients created, and runs the replication cron once a second (pings,
+/// timeouts, reconnects, ACKs).
 pub fn cron(srv: &mut Server) {
+    if srv.repl.is_replica() {
+        replica_expire::cycle(srv);
+    }
     let now = crate::clock::wall_ms();
     if now - srv.repl.last_cron_ms < 1000 {
         return;
