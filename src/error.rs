@@ -503,6 +503,7 @@ pub const FUNCTION_LIST_NO_LIBNAME: &str = "ERR library name argument was not gi
 
 // ---- replication ------------------------------------------------------------
 pub const READONLY_REPLICA: &str = "READONLY You can't write against a read only replica.";
+pub const REPLICA_KEYSPACE: &str = "ERR Replica can't interact with the keyspace";
 pub const NOMASTERLINK: &str = "NOMASTERLINK Can't SYNC while not connected with my master";
 pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
 pub const INVALID_MASTER_PORT: &str = "ERR Invalid master port";

@@ -673,6 +673,20 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
     // min-replicas-to-write set.
     // Commands run by EXEC were checked when queued (and EXEC itself is
     // checked): a REPLICAOF inside the transaction does not fail the rest.
+    // A replica's link may not touch the keyspace (processCommand).
+    if c.repl.is_some()
+        && spec.flags & (WRITE | READONLY | MAY_REPLICATE) != 0
+        && crate::replication::is_replica_client(c)
+    {
+        reject(
+            srv,
+            c,
+            Some(idx),
+            &CmdError::Static(error::REPLICA_KEYSPACE),
+        );
+        finish_reply(c, reply_start);
+        return;
+    }
     if (srv.repl.link.is_some() || srv.config.min_replicas_to_write > 0)
         && !(NESTING.with(|n| n.get()) > 0 && crate::scripting::current_run().is_none())
     {
@@ -1030,6 +1044,8 @@ fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
         m.aborted = true;
     }
     if let Some(i) = idx {
+        // processCommand sets lastcmd before its refusals.
+        c.last_cmd = Some(i);
         srv.commands.entries[i].stats.rejected += 1;
         // EXEC itself rejected: the transaction is discarded (execCommandAbort).
         if srv.commands.entries[i].fullname == "exec" {

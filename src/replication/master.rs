@@ -230,6 +230,13 @@ pub fn sync_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     info_mut(c);
     info!("Replica {} asks for synchronization", replica_name(c));
     let psync = a.is(0, "psync");
+    if psync && crate::util::num::parse_i64(a.get(2)).is_none() {
+        warn!(
+            "Replica {} asks for synchronization but with a wrong offset",
+            replica_name(c)
+        );
+        return Err(CmdError::NotInteger);
+    }
     if psync {
         if try_partial(srv, c, a.get(1), a.get(2)) {
             srv.repl.sync_partial_ok += 1;

@@ -320,6 +320,18 @@ pub fn before_sleep(srv: &mut Server) {
     master::before_sleep(srv);
 }
 
+/// Applies `repl-backlog-size` to the backlog (at least 16 KiB).
+pub fn resize_backlog(srv: &mut Server) {
+    if let Some(sz) = srv.repl.backlog.as_ref().map(|b| b.size()) {
+        let want = backlog_size(srv).max(16 * 1024);
+        if want != sz {
+            if let Some(b) = srv.repl.backlog.as_mut() {
+                b.resize(want);
+            }
+        }
+    }
+}
+
 /// Called from the event loop's cron: expires keys a writable replica's
 /// clients created, and runs the replication cron once a second (pings,
 /// timeouts, reconnects, ACKs).
@@ -333,14 +345,7 @@ pub fn cron(srv: &mut Server) {
     }
     srv.repl.last_cron_ms = now;
     srv.repl.cron_loops += 1;
-    if let Some(sz) = srv.repl.backlog.as_ref().map(|b| b.size()) {
-        let want = backlog_size(srv).max(16 * 1024);
-        if want != sz {
-            if let Some(b) = srv.repl.backlog.as_mut() {
-                b.resize(want);
-            }
-        }
-    }
+    resize_backlog(srv);
     replica::cron(srv);
     master::cron(srv);
 }

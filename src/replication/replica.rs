@@ -289,7 +289,9 @@ fn set_master(srv: &mut Server, host: String, port: u16) {
         }
         drop_master_client(srv, &mut old);
     }
-    disconnect_replicas(srv);
+    // Our replicas stay: they may continue with us through PSYNC. They are
+    // disconnected when the history changes (a new replication id on
+    // +CONTINUE, or the full sync's load).
     let _ = srv
         .config
         .set("replicaof", &format!("{} {}", host, port), true);
@@ -721,8 +723,6 @@ fn transfer(srv: &mut Server) {
             super::diskless_load::load(srv);
             return;
         }
-        // Our history is about to be replaced.
-        l.psync_ok = false;
         let path = std::path::PathBuf::from(format!(
             "temp-{}.{}.rdb",
             clock::wall_ms() / 1000,
@@ -842,6 +842,9 @@ fn finish_full_sync(srv: &mut Server) {
     if aof_was_on {
         crate::persist::aof::stop(srv);
     }
+    // Our history is replaced from here on (replicationAttachToNewMaster):
+    // until now a failed transfer left PSYNC possible.
+    attach_to_new_master(srv);
     info!("MASTER <-> REPLICA sync: Flushing old data");
     for db in srv.dbs.iter_mut() {
         db.flush();
