@@ -603,6 +603,10 @@ fn handle_readable(srv: &mut Server, t: usize) {
                     break;
                 }
             }
+            // Closing from now on (a master link shows down at once).
+            if let Some(Some(c)) = srv.clients.get_mut(t) {
+                c.close_asap = true;
+            }
             srv.to_close.push(t);
             return;
         }
@@ -866,11 +870,14 @@ fn check_output_limit(srv: &mut Server, c: &mut Client) -> bool {
     if c.is_master {
         return false;
     }
-    let (hard, soft, secs) = if c.is_monitor || c.repl.is_some() {
+    let (mut hard, soft, secs) = if c.is_monitor || c.repl.is_some() {
         srv.config.obuf_replica
     } else {
         srv.config.obuf_normal
     };
+    if crate::replication::is_replica_client(c) {
+        hard = crate::replication::master::replica_hard_limit(srv, hard);
+    }
     let used = c.pending_output() as u64;
     // An unauthenticated client gets 1 KiB of replies it does not read
     // (Redis's fix for CVE-2025-21605).

@@ -343,8 +343,9 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
         "{}",
         srv.mem_not_counted_for_evict()
     );
-    field!(s, "mem_replication_backlog", "0");
-    field!(s, "mem_total_replication_buffers", "0");
+    let repl_buf = srv.repl.backlog.as_ref().map_or(0, |b| b.mem());
+    field!(s, "mem_replication_backlog", "{}", repl_buf);
+    field!(s, "mem_total_replication_buffers", "{}", repl_buf);
     field!(s, "mem_clients_slaves", "0");
     field!(s, "mem_clients_normal", "{}", clients_mem);
     field!(s, "mem_cluster_links", "0");

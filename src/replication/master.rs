@@ -3,12 +3,13 @@
 //! replica part of replicationCron).
 //!
 //! A replica is a client that sent SYNC or PSYNC. A full resync forks a
-//! child that writes the RDB; meanwhile the stream for that replica
-//! accumulates in `ReplicaInfo::pending`. With a disk target the child
+//! child that writes the RDB; meanwhile the stream since the fork stays in
+//! the backlog, which keeps it for every replica waiting (one copy,
+//! Redis 7.0's shared replication buffer). With a disk target the child
 //! writes a temp file, which is then sent as `$<len>\r\n<bytes>` in
-//! chunks as the socket drains (never blocking the loop), then the pending
-//! stream, and the replica is online: from then on `feed_replicas` appends
-//! to its output directly. With `repl-diskless-sync` (and replicas with
+//! chunks as the socket drains (never blocking the loop), then the stream
+//! since the fork, and the replica is online: from then on
+//! `feed_replicas` appends to its output directly. With `repl-diskless-sync` (and replicas with
 //! `capa eof`) the child streams to the replicas' sockets through a pipe
 //! (`diskless.rs`); the fork waits `repl-diskless-sync-delay` seconds for
 //! more replicas (or `repl-diskless-sync-max-replicas` of them), started
@@ -55,8 +56,6 @@ pub struct ReplicaInfo {
     pub pre_psync: bool,
     pub ack_off: i64,
     pub ack_time_ms: i64,
-    /// The stream produced since the snapshot's fork.
-    pub pending: Vec<u8>,
     /// The RDB file being sent and the bytes left.
     bulk: Option<(File, u64)>,
     /// The offset +FULLRESYNC announced.
@@ -80,7 +79,6 @@ impl ReplicaInfo {
             pre_psync: false,
             ack_off: 0,
             ack_time_ms: clock::wall_ms(),
-            pending: Vec::new(),
             bulk: None,
             initial_offset: 0,
             last_partial_write_ms: 0,
@@ -94,6 +92,12 @@ impl ReplicaInfo {
 
     pub fn online(&self) -> bool {
         self.state == RState::Online
+    }
+
+    /// Still needs the stream since its snapshot's fork from the backlog.
+    fn waits_for_stream(&self) -> bool {
+        matches!(self.state, RState::WaitBgsaveEnd | RState::SendBulk)
+            || (self.state == RState::Online && self.stream_on_ack)
     }
 
     /// The state INFO shows.
@@ -184,13 +188,12 @@ pub fn replconf_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult
                         start_pending_fork(srv);
                     }
                 }
-                if let Some(r) = c.repl.as_mut() {
-                    if r.stream_on_ack && r.state == RState::Online {
-                        // replicaStartCommandStream.
-                        r.stream_on_ack = false;
-                        let pending = std::mem::take(&mut r.pending);
-                        c.out.buf.extend_from_slice(&pending);
-                    }
+                if c.repl
+                    .as_ref()
+                    .is_some_and(|r| r.stream_on_ack && r.state == RState::Online)
+                {
+                    // replicaStartCommandStream.
+                    start_stream(srv, c);
                 }
             }
             return Ok(());
@@ -278,14 +281,12 @@ pub fn sync_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if srv.child.as_ref().map(|ch| ch.kind) == Some(ChildKind::ReplSync) {
         let donor = srv.repl.replicas.iter().find_map(|&t| {
             let r = srv.clients.get(t)?.as_deref()?.repl.as_ref()?;
-            (r.state == RState::WaitBgsaveEnd).then(|| (r.pending.clone(), r.initial_offset))
+            (r.state == RState::WaitBgsaveEnd).then_some(r.initial_offset)
         });
-        if let Some((pending, off)) = donor {
+        if let Some(off) = donor {
+            // Its stream since the fork is still in the backlog.
             info!("Waiting for end of BGSAVE for SYNC");
             setup_full_resync(srv, c, off);
-            if let Some(r) = c.repl.as_mut() {
-                r.pending = pending;
-            }
             return Ok(());
         }
     }
@@ -344,7 +345,6 @@ pub fn setup_full_resync(srv: &Server, c: &mut Client, offset: i64) {
     let Some(r) = c.repl.as_mut() else { return };
     r.state = RState::WaitBgsaveEnd;
     r.initial_offset = offset;
-    r.pending.clear();
     if !r.pre_psync {
         let line = format!("+FULLRESYNC {} {}\r\n", srv.repl.replid, offset);
         c.out.buf.extend_from_slice(line.as_bytes());
@@ -648,13 +648,54 @@ pub fn pump(srv: &mut Server, t: usize) {
         r.bulk = None;
         r.state = RState::Online;
         r.ack_time_ms = clock::wall_ms();
-        let pending = std::mem::take(&mut r.pending);
-        c.out.buf.extend_from_slice(&pending);
     }
     info!("Synchronization with replica {} succeeded", name);
-    if c.pending_output() > 0 && !c.write_queued {
-        c.write_queued = true;
-        srv.to_flush.push(t);
+    let Some(mut c) = srv.clients.get_mut(t).and_then(|s| s.take()) else {
+        return;
+    };
+    start_stream(srv, &mut c);
+    srv.clients[t] = Some(c);
+}
+
+/// The replica gets the stream since its snapshot's fork, from the
+/// backlog, and from now on the stream as it is produced.
+pub fn start_stream(srv: &mut Server, c: &mut Client) {
+    let Some(r) = c.repl.as_mut() else { return };
+    r.stream_on_ack = false;
+    let from = r.initial_offset + 1;
+    match srv.repl.backlog.as_ref().filter(|b| b.contains(from)) {
+        Some(b) => b.copy_from(from, &mut c.out.buf),
+        None if srv.repl.offset + 1 == from => {}
+        None => {
+            warn!(
+                "Replica {} lost the stream since its snapshot, disconnecting it",
+                replica_name(c)
+            );
+            c.close_asap = true;
+            srv.to_close.push(c.token);
+        }
+    }
+    queue_flush(srv, c);
+    trim_backlog(srv);
+}
+
+/// The offset from which replicas waiting for their snapshot still need
+/// the stream (what the backlog must keep).
+pub fn hold_from(srv: &Server) -> Option<i64> {
+    srv.repl
+        .replicas
+        .iter()
+        .filter_map(|&t| srv.clients.get(t)?.as_deref()?.repl.as_ref())
+        .filter(|r| r.waits_for_stream())
+        .map(|r| r.initial_offset + 1)
+        .min()
+}
+
+/// Drops backlog history nobody needs any more.
+pub fn trim_backlog(srv: &mut Server) {
+    let hold = hold_from(srv);
+    if let Some(b) = srv.repl.backlog.as_mut() {
+        b.trim(hold);
     }
 }
 
@@ -665,6 +706,8 @@ pub fn feed_replicas(srv: &mut Server, data: &[u8]) {
         return;
     }
     let (hard, soft, secs) = srv.config.obuf_replica;
+    let hard = replica_hard_limit(srv, hard);
+    let offset = srv.repl.offset;
     for i in 0..srv.repl.replicas.len() {
         let t = srv.repl.replicas[i];
         let Some(Some(c)) = srv.clients.get_mut(t) else {
@@ -675,10 +718,8 @@ pub fn feed_replicas(srv: &mut Server, data: &[u8]) {
         }
         let Some(r) = c.repl.as_mut() else { continue };
         let used = match r.state {
-            RState::Online if r.stream_on_ack => {
-                r.pending.extend_from_slice(data);
-                r.pending.len() as u64
-            }
+            // What it still needs of the shared backlog.
+            _ if r.waits_for_stream() => (offset - r.initial_offset).max(0) as u64,
             RState::Online => {
                 c.out.buf.extend_from_slice(data);
                 if !c.write_queued {
@@ -686,10 +727,6 @@ pub fn feed_replicas(srv: &mut Server, data: &[u8]) {
                     srv.to_flush.push(t);
                 }
                 c.pending_output() as u64
-            }
-            RState::WaitBgsaveEnd | RState::SendBulk => {
-                r.pending.extend_from_slice(data);
-                r.pending.len() as u64
             }
             _ => continue,
         };
@@ -713,6 +750,16 @@ pub fn feed_replicas(srv: &mut Server, data: &[u8]) {
     }
 }
 
+/// A replica's hard output limit: one below repl-backlog-size would break
+/// PSYNCs that succeed, so the backlog size applies instead
+/// (checkClientOutputBufferLimits).
+pub fn replica_hard_limit(srv: &Server, hard: u64) -> u64 {
+    if hard == 0 {
+        return 0;
+    }
+    hard.max(super::backlog_size(srv).max(16 * 1024) as u64)
+}
+
 /// A replica's connection is being closed.
 pub fn replica_closed(srv: &mut Server, c: &mut Client, t: usize) {
     let was = is_replica_client(c);
@@ -721,6 +768,7 @@ pub fn replica_closed(srv: &mut Server, c: &mut Client, t: usize) {
         info!("Connection with replica {} lost.", replica_name(c));
     }
     super::diskless::replica_removed(srv, t);
+    trim_backlog(srv);
     // A disk snapshot nobody waits for any more is not useful (unless
     // save points want it).
     let waited_end = c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveEnd);
@@ -968,4 +1016,5 @@ pub fn cron(srv: &mut Server) {
     }
     super::diskless::cron(srv, timeout_ms);
     start_pending_fork(srv);
+    trim_backlog(srv);
 }

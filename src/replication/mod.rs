@@ -220,10 +220,18 @@ pub fn feed(srv: &mut Server, db: usize, cmd: &[u8]) {
 
 /// Appends raw stream bytes to the backlog and the replicas' outputs.
 pub fn feed_raw(srv: &mut Server, data: &[u8]) {
+    if srv.repl.backlog.is_none() {
+        return;
+    }
+    let hold = if srv.repl.replicas.is_empty() {
+        None
+    } else {
+        master::hold_from(srv)
+    };
     let Some(bl) = srv.repl.backlog.as_mut() else {
         return;
     };
-    bl.append(data);
+    bl.append(data, hold);
     srv.repl.offset += data.len() as i64;
     master::feed_replicas(srv, data);
 }
@@ -251,7 +259,7 @@ pub fn create_backlog(srv: &mut Server) {
     }
 }
 
-fn backlog_size(srv: &Server) -> usize {
+pub fn backlog_size(srv: &Server) -> usize {
     srv.config
         .get("repl-backlog-size")
         .and_then(|v| v.parse::<usize>().ok())
@@ -325,8 +333,9 @@ pub fn resize_backlog(srv: &mut Server) {
     if let Some(sz) = srv.repl.backlog.as_ref().map(|b| b.size()) {
         let want = backlog_size(srv).max(16 * 1024);
         if want != sz {
+            let hold = master::hold_from(srv);
             if let Some(b) = srv.repl.backlog.as_mut() {
-                b.resize(want);
+                b.resize(want, hold);
             }
         }
     }
@@ -416,6 +425,17 @@ fn role_command(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// Is the link to the master up? Not once its connection was found closed
+/// (it is freed at the end of the loop iteration; Redis frees it at once).
+fn link_up(srv: &Server, l: &replica::Link) -> bool {
+    l.connected()
+        && l.master_client
+            .and_then(|id| srv.client_tokens.get(&id))
+            .and_then(|&t| srv.clients.get(t))
+            .and_then(|c| c.as_deref())
+            .is_none_or(|c| !c.close_asap)
+}
+
 /// The `# Replication` section of INFO, as Redis 7.0 prints it.
 pub fn info_section(srv: &Server, s: &mut String) {
     let r = &srv.repl;
@@ -427,7 +447,7 @@ pub fn info_section(srv: &Server, s: &mut String) {
             "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\n",
             l.host,
             l.port,
-            if l.connected() { "up" } else { "down" }
+            if link_up(srv, l) { "up" } else { "down" }
         );
         let last_io = if l.connected() {
             (now - l.last_io_ms).max(0) / 1000
