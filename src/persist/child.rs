@@ -141,9 +141,10 @@ fn die_with_parent(parent: libc::pid_t) {
 
 /// In the child: closes every inherited socket — the listeners and the
 /// unix socket (Redis's closeListeningSockets), clients and replication
-/// links. A child only writes files (ferrokv's full syncs go through
-/// disk), so none is needed; kept open, a child that outlives its parent
-/// would hold the port and leave clients hanging.
+/// links. A child only writes files or a pipe (a diskless full sync's
+/// RDB goes to the parent, which writes the replicas' sockets), so none
+/// is needed; kept open, a child that outlives its parent would hold the
+/// port and leave clients hanging.
 fn close_inherited_sockets() {
     let fds: Vec<libc::c_int> = match std::fs::read_dir("/proc/self/fd") {
         Ok(dir) => dir

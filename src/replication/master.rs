@@ -995,13 +995,13 @@ pub fn cron(srv: &mut Server) {
         };
         let Some(r) = c.repl.as_ref() else { continue };
         match r.state {
+            // Keep the replica's read timeout from firing (not while a
+            // diskless transfer feeds its socket).
             RState::WaitBgsaveStart | RState::WaitBgsaveEnd
-                if r.state == RState::WaitBgsaveStart || !socket_target =>
+                if (r.state == RState::WaitBgsaveStart || !socket_target)
+                    && c.pending_output() == 0 =>
             {
-                // Keep the replica's read timeout from firing.
-                if c.pending_output() == 0 {
-                    let _ = c.sock.as_mut().map(|s| s.write(b"\n"));
-                }
+                let _ = c.sock.as_mut().map(|s| s.write(b"\n"));
             }
             RState::Online if !r.pre_psync && now - r.ack_time_ms > timeout_ms => {
                 warn!(

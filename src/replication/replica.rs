@@ -852,11 +852,19 @@ fn finish_full_sync(srv: &mut Server) {
     // The master's libraries come with its RDB.
     srv.scripting.functions.flush();
     info!("MASTER <-> REPLICA sync: Loading DB in memory");
+    // Clients are served meanwhile (-LOADING for most commands).
     srv.loading = true;
+    srv.loading_events = srv.process_events_while_loading.is_some();
+    srv.rdb.loading_start_time = clock::wall_ms() / 1000;
+    srv.rdb.loading_loaded_bytes = 0;
     let res = match std::fs::File::open(&file) {
-        Ok(f) => rdb::load_rdb(srv, std::io::BufReader::with_capacity(1 << 16, f), true),
+        Ok(f) => {
+            srv.rdb.loading_total_bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
+            rdb::load_rdb(srv, std::io::BufReader::with_capacity(1 << 16, f), true)
+        }
         Err(e) => Err(rdb::LoadError::Io(e)),
     };
+    srv.loading_events = false;
     srv.loading = false;
     // rdb-del-sync-files: no RDB left behind when persistence is off.
     if srv.config.get_bool("rdb-del-sync-files")
