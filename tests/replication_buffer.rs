@@ -217,3 +217,26 @@ fn replica_logs_errors_from_the_master_stream() {
         );
     }
 }
+
+/// SAVE resets the dirty counter: it must not reach the replication
+/// stream (nor would SHUTDOWN's final save, which made replicas shut
+/// down too).
+#[test]
+fn save_is_not_propagated() {
+    for real in [false, true] {
+        let m = start(real, &[]);
+        let mut mc = m.conn();
+        let mut stream = common::attach_replication_stream(m.port());
+        mc.cmd(&["SET", "a", "1"]);
+        assert_eq!(s(mc.cmd(&["SAVE"])), "+OK\r\n");
+        mc.cmd(&["SET", "b", "2"]);
+        let mut got = Vec::new();
+        while !String::from_utf8_lossy(&got).contains("$1\r\nb\r\n") {
+            let r = stream.read_reply();
+            got.extend_from_slice(&r);
+        }
+        let text = String::from_utf8_lossy(&got).to_lowercase();
+        assert!(text.contains("$1\r\na\r\n"), "{}", text);
+        assert!(!text.contains("save"), "{}", text);
+    }
+}

@@ -834,7 +834,9 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
             srv,
             db_before,
             args,
-            srv.dirty != dirty_before,
+            // Only a rise counts (call()'s max(0, dirty delta)): SAVE or
+            // SHUTDOWN resetting the counter does not propagate.
+            srv.dirty > dirty_before,
             !propagates_effects_only(spec.name),
             depth == 0,
             matches!(spec.name, "scan" | "randomkey"),
