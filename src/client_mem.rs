@@ -294,13 +294,20 @@ pub fn obuf_limit_reached(cfg: &crate::config::Config, c: &mut Client, now_ms: i
     let (hard, soft, secs) = match class(c) {
         Class::Master => return false,
         Class::Normal => cfg.obuf_normal,
-        Class::Replica => cfg.obuf_replica,
+        Class::Replica => {
+            // A replica's hard limit is at least the backlog's size
+            // (Redis 7.0's shared replication buffer).
+            let (hard, soft, secs) = cfg.obuf_replica;
+            let backlog = cfg
+                .get("repl-backlog-size")
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(1 << 20)
+                .max(16 * 1024);
+            (if hard > 0 { hard.max(backlog) } else { 0 }, soft, secs)
+        }
         Class::PubSub => cfg.obuf_pubsub,
     };
-    let used = match c.repl.as_ref() {
-        Some(r) if r.is_replica() => (c.pending_output() + r.pending.len()) as u64,
-        _ => c.pending_output() as u64,
-    };
+    let used = c.pending_output() as u64;
     if hard > 0 && used >= hard {
         return true;
     }

@@ -192,6 +192,13 @@ impl Db {
     /// on a replica, if the key is logically expired: see `set_expire_mode`).
     #[inline]
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        self.expire_if_needed_mode(key, false)
+    }
+
+    /// `expire_if_needed`; `force` deletes an expired key even on a
+    /// replica (EXPIRE_FORCE_DELETE_EXPIRED: a write lookup by one of its
+    /// own clients), though never for the master's stream.
+    fn expire_if_needed_mode(&mut self, key: &[u8], force: bool) -> bool {
         match self.get_expire(key) {
             Some(when) if when <= clock::now_ms() => {
                 // Keys never expire while the AOF/RDB is loading
@@ -201,7 +208,7 @@ impl Db {
                 }
                 match EXPIRE_MODE.with(|m| m.get()) {
                     EXPIRE_NEVER => return false,
-                    EXPIRE_REPORT_ONLY => return true,
+                    EXPIRE_REPORT_ONLY if !force => return true,
                     _ => {}
                 }
                 let paused = PAUSE_UNTIL.load(std::sync::atomic::Ordering::Relaxed);
@@ -270,7 +277,7 @@ impl Db {
 
     /// Looks a key up for writing (no hit/miss accounting).
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Obj> {
-        let expired = self.expire_if_needed(key);
+        let expired = self.expire_if_needed_mode(key, true);
         match if expired {
             None
         } else {

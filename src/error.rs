@@ -509,6 +509,7 @@ pub const FUNCTION_LIST_NO_LIBNAME: &str = "ERR library name argument was not gi
 
 // ---- replication ------------------------------------------------------------
 pub const READONLY_REPLICA: &str = "READONLY You can't write against a read only replica.";
+pub const REPLICA_KEYSPACE: &str = "ERR Replica can't interact with the keyspace";
 pub const NOMASTERLINK: &str = "NOMASTERLINK Can't SYNC while not connected with my master";
 pub const SYNC_WHILE_FAILING_OVER: &str = "NOMASTERLINK Can't SYNC while failing over";
 pub const PSYNC_FAILOVER_TO_MASTER: &str = "ERR PSYNC FAILOVER can't be sent to a master.";

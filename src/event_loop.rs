@@ -34,6 +34,9 @@ const LISTENER_BASE: usize = usize::MAX / 2;
 /// (afterwards the socket is a client with a slot token).
 pub const MASTER_LINK_TOKEN: usize = LISTENER_BASE - 1;
 
+/// The read end of a diskless full sync's RDB pipe (master side).
+pub const RDB_PIPE_TOKEN: usize = LISTENER_BASE - 2;
+
 use crate::server::SHUTDOWN_SIGNAL;
 
 /// "temp-<pid>.rdb", the file a foreground save writes, for the signal
@@ -254,7 +257,7 @@ pub fn process_events_while_busy(srv: &mut Server) {
     let mut deferred = Vec::new();
     while let Some(ev) = pop_fired() {
         let t = ev.token;
-        if t == MASTER_LINK_TOKEN {
+        if t == MASTER_LINK_TOKEN || t == RDB_PIPE_TOKEN {
             deferred.push(ev);
             continue;
         }
@@ -425,6 +428,10 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
             let t = ev.token;
             if t == MASTER_LINK_TOKEN {
                 crate::replication::replica::link_event(&mut srv);
+                continue;
+            }
+            if t == RDB_PIPE_TOKEN {
+                crate::replication::diskless::pipe_readable(&mut srv);
                 continue;
             }
             if t >= LISTENER_BASE {
@@ -618,6 +625,10 @@ fn handle_readable(srv: &mut Server, t: usize) {
                     break;
                 }
             }
+            // Closing from now on (a master link shows down at once).
+            if let Some(Some(c)) = srv.clients.get_mut(t) {
+                c.close_asap = true;
+            }
             srv.to_close.push(t);
             return;
         }
@@ -712,7 +723,7 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                 let args = Args::new(buf, &argv);
                 if c.is_master {
                     // The master's stream: replies dropped, offset tracked.
-                    crate::replication::replica::before_master_command();
+                    crate::replication::replica::before_master_command(&mut c);
                     let out_before = c.out.buf.len();
                     commands::execute(srv, &mut c, &args);
                     if c.held_by_pause {
@@ -730,11 +741,16 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                     );
                 } else {
                     let off = srv.repl.offset;
+                    let replica = crate::replication::is_replica_client(&c);
+                    let out_before = c.out.buf.len();
                     commands::execute(srv, &mut c, &args);
                     if c.held_by_pause {
                         hold_for_pause(srv, &mut c, cmd_start);
                         queued_for_later = true;
                         break;
+                    }
+                    if replica && c.out.buf.len() > out_before {
+                        replica_replied(srv, &mut c, out_before);
                     }
                     if srv.repl.offset != off {
                         // What WAIT waits for (call()'s c->woff).
@@ -845,6 +861,43 @@ fn account_after_command(srv: &mut Server, c: &mut Client, qbuf_len: usize) {
 /// commands that write or may replicate; PAUSE ALL holds everything.
 /// CLIENT PAUSE held the command starting at `cmd_start`: it stays queued
 /// (parsed again once the pause ends) and the client counts as blocked.
+/// A replica's command produced a reply, which would corrupt its stream
+/// (_addReplyToBufferOrList): the reply is dropped and the replica
+/// disconnected. REPLCONF is exempt (an ACK can release the stream).
+fn replica_replied(srv: &mut Server, c: &mut Client, out_before: usize) {
+    let name = c
+        .last_cmd
+        .and_then(|i| srv.commands.entries.get(i))
+        .map_or("<unknown>".to_string(), |e| e.fullname.to_string());
+    if name == "replconf" {
+        return;
+    }
+    let reply = &c.out.buf[out_before..];
+    if reply.first() == Some(&b'-') {
+        let end = reply
+            .iter()
+            .position(|&b| b == b'\r')
+            .unwrap_or(reply.len());
+        let msg = String::from_utf8_lossy(&reply[1..end.max(1)]).into_owned();
+        let msg = msg.strip_prefix("ERR ").unwrap_or(&msg).to_string();
+        warn!(
+            "== CRITICAL == This master is sending an error to its replica: '{}' after processing the command '{}'",
+            msg, name
+        );
+        srv.stats.unexpected_error_replies += 1;
+    }
+    c.out.buf.truncate(out_before);
+    let mut info = Vec::new();
+    commands::client_cmd::cat_client_info(&mut info, srv, c, clock::wall_ms(), None);
+    warn!(
+        "Replica generated a reply to command '{}', disconnecting it: {}",
+        name,
+        String::from_utf8_lossy(&info)
+    );
+    c.close_asap = true;
+    srv.to_close.push(c.token);
+}
+
 fn hold_for_pause(srv: &mut Server, c: &mut Client, cmd_start: usize) {
     c.held_by_pause = false;
     c.qstart = cmd_start;

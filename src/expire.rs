@@ -1,9 +1,7 @@
 //! Active expiry: Redis 7.0's adaptive activeExpireCycle. Each cron tick
 //! samples keys with a TTL in each db, deletes the expired ones, and keeps
 //! going on a db while more than `acceptable_stale`% of the sample was
-//! expired — bounded by a time budget of a percentage of the tick. On a
-//! writable replica, the keys local clients wrote with a TTL are expired
-//! here too (Redis's expireSlaveKeys); the master's keys wait for its DELs.
+//! expired — bounded by a time budget of a percentage of the tick.
 
 use crate::clock;
 use crate::server::Server;
@@ -120,69 +118,4 @@ pub fn active_expire_cycle(srv: &mut Server, _kind: CycleKind) {
     };
     srv.stats.expired_stale_perc = current_perc * 0.05 + srv.stats.expired_stale_perc * 0.95;
     srv.latency_add("expire-cycle", elapsed / 1000);
-}
-
-/// Remembers that a local client (not the master) gave `key` in `db` a TTL
-/// on a writable replica (rememberSlaveKeyWithExpire). Keys without a TTL
-/// and dbs past 63 are not tracked, as in Redis.
-pub fn remember_replica_key(srv: &mut Server, db: usize, key: &[u8]) {
-    if db >= 64 || !srv.dbs[db].expires.contains_key(key) {
-        return;
-    }
-    let bit = 1u64 << db;
-    if let Some(bits) = srv.replica_expire_keys.get_mut(key) {
-        *bits |= bit;
-    } else {
-        srv.replica_expire_keys
-            .insert(crate::ds::sds::Sds::from(key), bit);
-    }
-}
-
-/// expireSlaveKeys: deletes the remembered keys whose TTL passed, forgets
-/// those that lost it; at most about a millisecond per call.
-pub fn expire_replica_keys(srv: &mut Server) {
-    if srv.replica_expire_keys.is_empty() {
-        return;
-    }
-    let start = Instant::now();
-    let now = clock::update();
-    let mut cursor = srv.replica_expire_cursor;
-    let mut visited = 0usize;
-    loop {
-        let mut batch: Vec<(crate::ds::sds::Sds, u64)> = Vec::new();
-        cursor = srv
-            .replica_expire_keys
-            .scan(cursor, |k, &bits| batch.push((k.clone(), bits)));
-        for (key, bits) in batch {
-            let mut keep = 0u64;
-            for dbi in 0..srv.dbs.len().min(64) {
-                if bits & (1 << dbi) == 0 {
-                    continue;
-                }
-                let db = &mut srv.dbs[dbi];
-                match db.expires.get(&key) {
-                    Some(&when) if when <= now => {
-                        db.delete_expired(&key);
-                        srv.stats.expired_keys_active += 1;
-                    }
-                    Some(_) => keep |= 1 << dbi,
-                    None => {}
-                }
-            }
-            if keep == 0 {
-                srv.replica_expire_keys.remove(&key);
-            } else if let Some(b) = srv.replica_expire_keys.get_mut(&key) {
-                *b = keep;
-            }
-            visited += 1;
-        }
-        if cursor == 0 || srv.replica_expire_keys.is_empty() {
-            cursor = 0;
-            break;
-        }
-        if visited % 64 == 0 && start.elapsed().as_micros() > 1000 {
-            break;
-        }
-    }
-    srv.replica_expire_cursor = cursor;
 }

@@ -189,10 +189,6 @@ pub struct Server {
     pub resize_db_cursor: usize,
     pub rehash_db_cursor: usize,
     pub expire_db_cursor: usize,
-    /// Keys local clients gave a TTL on a writable replica: key → bitmap of
-    /// dbs (Redis's slaveKeysWithExpire), and the scan cursor over them.
-    pub replica_expire_keys: crate::ds::dict::Dict<crate::ds::sds::Sds, u64>,
-    pub replica_expire_cursor: u64,
     pub loading: bool,
     /// (db, key) -> tokens of clients blocked on it, in arrival order.
     pub blocking_keys: HashMap<(usize, Vec<u8>), VecDeque<usize>>,
@@ -259,6 +255,10 @@ pub struct Server {
     /// Frees the client in a slot right away, logging the reason with its
     /// CLIENT LIST line (client eviction); installed by the event loop.
     pub free_client_now: Option<fn(&mut Server, usize, &str)>,
+    /// A swapdb diskless load of the master's RDB serves the old dataset
+    /// meanwhile (INFO async_loading): only `no-async-loading` commands
+    /// get -LOADING.
+    pub async_loading: bool,
 }
 
 impl Server {
@@ -316,8 +316,6 @@ impl Server {
             resize_db_cursor: 0,
             rehash_db_cursor: 0,
             expire_db_cursor: 0,
-            replica_expire_keys: crate::ds::dict::Dict::new(),
-            replica_expire_cursor: 0,
             loading: false,
             blocking_keys: HashMap::new(),
             ready_keys: Vec::new(),
@@ -349,6 +347,7 @@ impl Server {
             loading_events: false,
             client_mem: Default::default(),
             free_client_now: None,
+            async_loading: false,
         };
         srv.sync_notify_mask();
         crate::commands::acl_cmd::sync_requirepass(&mut srv);
@@ -374,9 +373,21 @@ impl Server {
             .replicas
             .iter()
             .filter_map(|&t| self.clients.get(t).and_then(|c| c.as_deref()))
-            .map(|c| c.out.buf.capacity() + c.repl.as_ref().map_or(0, |r| r.pending.capacity()))
+            .map(|c| c.out.buf.capacity())
             .sum();
-        replicas + self.aof.buf.capacity()
+        // The shared replication buffer beyond the backlog's own size
+        // (what replicas waiting for their snapshot hold).
+        let backlog_size = self
+            .config
+            .get("repl-backlog-size")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(1 << 20);
+        let repl_extra = self
+            .repl
+            .backlog
+            .as_ref()
+            .map_or(0, |b| b.mem().saturating_sub(backlog_size));
+        replicas + repl_extra + self.aof.buf.capacity()
     }
 
     /// Total keys with the given db filter.
@@ -572,16 +583,10 @@ impl Server {
         if used > self.stats.peak_memory {
             self.stats.peak_memory = used;
         }
-        // Replicas expire only the keys their own clients gave a TTL (on
-        // a writable replica); the master's DELs do the rest.
+        // Replicas never expire keys themselves: the master's DELs do
+        // (a writable replica's own keys: replication::replica_expire).
         if self.active_expire_enabled && !self.repl.is_replica() {
             expire::active_expire_cycle(self, expire::CycleKind::Slow);
-            self.drain_key_events(None);
-            if !self.replica_expire_keys.is_empty() {
-                self.replica_expire_keys.clear();
-            }
-        } else if self.active_expire_enabled {
-            expire::expire_replica_keys(self);
             self.drain_key_events(None);
         }
         self.databases_cron();

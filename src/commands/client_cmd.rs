@@ -561,6 +561,17 @@ fn kill(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             cl.close_asap = true;
             srv.to_close.push(cl.token);
             killed += 1;
+            // Redis frees the client at once: its peer sees the connection
+            // end before this command's reply goes out.
+            match cl.sock.as_ref() {
+                Some(crate::client::Conn::Tcp(s)) => {
+                    let _ = s.shutdown(std::net::Shutdown::Both);
+                }
+                Some(crate::client::Conn::Unix(s)) => {
+                    let _ = s.shutdown(std::net::Shutdown::Both);
+                }
+                None => {}
+            }
         }
     }
     let close_self = !skipme && matches(c);

@@ -298,6 +298,9 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             Some("use-exit-on-panic") => {
                 crate::crash::set_use_exit_on_panic(srv.config.get_bool("use-exit-on-panic"))
             }
+            // resizeReplicationBacklog: at once, so a PSYNC right after
+            // sees the new size.
+            Some("repl-backlog-size") => crate::replication::resize_backlog(srv),
             Some("watchdog-period") => {
                 let ms = srv
                     .config

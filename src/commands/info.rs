@@ -253,7 +253,7 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
     let (mut clients_mem, mut replicas_mem) = (c.memory_usage_with(c.qbuf_held), 0);
     for o in srv.other_clients() {
         if crate::replication::is_replica_client(o) {
-            replicas_mem += o.memory_usage() + o.repl.as_ref().map_or(0, |r| r.pending.capacity());
+            replicas_mem += o.memory_usage();
         } else if !o.is_master {
             clients_mem += o.memory_usage();
         }
@@ -355,15 +355,10 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
         "{}",
         srv.mem_not_counted_for_evict()
     );
-    let (repl_backlog, repl_replicas) = crate::replication::buffers::split(srv);
-    field!(s, "mem_replication_backlog", "{}", repl_backlog);
-    field!(
-        s,
-        "mem_total_replication_buffers",
-        "{}",
-        crate::replication::buffers::total(srv)
-    );
-    field!(s, "mem_clients_slaves", "{}", repl_replicas);
+    let repl_buf = srv.repl.backlog.as_ref().map_or(0, |b| b.mem());
+    field!(s, "mem_replication_backlog", "{}", repl_buf);
+    field!(s, "mem_total_replication_buffers", "{}", repl_buf);
+    field!(s, "mem_clients_slaves", "{}", replicas_mem);
     field!(s, "mem_clients_normal", "{}", clients_mem);
     field!(s, "mem_cluster_links", "0");
     field!(s, "mem_aof_buffer", "{}", srv.aof.buf.capacity());
@@ -381,7 +376,7 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
 fn persistence_section(srv: &Server, s: &mut String) {
     s.push_str("# Persistence\r\n");
     field!(s, "loading", "{}", srv.loading as u8);
-    field!(s, "async_loading", "0");
+    field!(s, "async_loading", "{}", srv.async_loading as u8);
     let ci = &srv.child_info;
     field!(s, "current_cow_peak", "{}", ci.current_cow_peak);
     field!(s, "current_cow_size", "{}", ci.current_cow);
@@ -395,10 +390,7 @@ fn persistence_section(srv: &Server, s: &mut String) {
     field!(s, "current_save_keys_processed", "{}", ci.keys_processed);
     field!(s, "current_save_keys_total", "{}", ci.keys_total);
     field!(s, "rdb_changes_since_last_save", "{}", srv.dirty);
-    let rdb_child = srv
-        .child
-        .as_ref()
-        .filter(|ch| ch.kind == crate::persist::child::ChildKind::Rdb);
+    let rdb_child = srv.child.as_ref().filter(|ch| ch.kind.is_rdb());
     field!(s, "rdb_bgsave_in_progress", "{}", rdb_child.is_some() as u8);
     field!(s, "rdb_last_save_time", "{}", srv.lastsave);
     field!(

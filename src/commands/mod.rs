@@ -742,6 +742,20 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
     // min-replicas-to-write set.
     // Commands run by EXEC were checked when queued (and EXEC itself is
     // checked): a REPLICAOF inside the transaction does not fail the rest.
+    // A replica's link may not touch the keyspace (processCommand).
+    if c.repl.is_some()
+        && spec.flags & (WRITE | READONLY | MAY_REPLICATE) != 0
+        && crate::replication::is_replica_client(c)
+    {
+        reject(
+            srv,
+            c,
+            Some(idx),
+            &CmdError::Static(error::REPLICA_KEYSPACE),
+        );
+        finish_reply(c, reply_start);
+        return;
+    }
     if (srv.repl.link.is_some() || srv.config.min_replicas_to_write > 0)
         && !(NESTING.with(|n| n.get()) > 0 && crate::scripting::current_run().is_none())
     {
@@ -830,9 +844,14 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
 
     // Loading the dataset (serving clients meanwhile): only commands that
     // may run then (CMD_LOADING); EXEC only if everything queued may.
+    // An async load (replica, swapdb) only refuses `no-async-loading`.
     if srv.loading_events && NESTING.with(|n| n.get()) == 0 {
-        let denied = spec.flags & LOADING == 0
-            || (spec.name == "exec" && queued_flags(srv, c).1 & LOADING == 0);
+        let denied = if srv.async_loading {
+            spec.flags & NO_ASYNC_LOADING != 0
+        } else {
+            spec.flags & LOADING == 0
+                || (spec.name == "exec" && queued_flags(srv, c).1 & LOADING == 0)
+        };
         if denied {
             reject(srv, c, Some(idx), &CmdError::Static(error::LOADING));
             finish_reply(c, reply_start);
@@ -903,23 +922,13 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
             srv,
             db_before,
             args,
-            // A save resets the counter: not a write (call()'s dirty < 0).
+            // Only a rise counts (call()'s max(0, dirty delta)): SAVE or
+            // SHUTDOWN resetting the counter does not propagate.
             srv.dirty > dirty_before,
             !propagates_effects_only(spec.name),
             depth == 0,
             matches!(spec.name, "scan" | "randomkey"),
         );
-    }
-    // A writable replica's own clients' keys with a TTL expire locally.
-    if srv.dirty != dirty_before
-        && !c.is_master
-        && srv.repl.is_replica()
-        && !srv.config.get_bool("replica-read-only")
-    {
-        let keys: Vec<Vec<u8>> = command_keys(spec, args).map(<[u8]>::to_vec).collect();
-        for k in keys {
-            crate::expire::remember_replica_key(srv, c.db, &k);
-        }
     }
     let dur_us = start.elapsed().as_micros() as u64;
 
@@ -955,7 +964,12 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
     }
     c.last_cmd = Some(idx);
     srv.stats.commands_processed += 1;
-    if srv.dirty > dirty_before && (!srv.watched_keys.is_empty() || srv.tracking.clients > 0) {
+    // (A writable replica's own writes: keys with a TTL are remembered.)
+    if srv.dirty > dirty_before
+        && (!srv.watched_keys.is_empty()
+            || srv.tracking.clients > 0
+            || (srv.repl.is_replica() && !c.is_master))
+    {
         touch_command_keys(srv, c, spec, args);
     }
     // Read-only scripts are not tracked themselves: the read commands they
@@ -1095,8 +1109,12 @@ fn touch_command_keys(srv: &mut Server, c: &mut Client, spec: &CommandSpec, args
         }
         None => written.extend(command_keys(spec, args)),
     }
+    let replica_client = srv.repl.is_replica() && !c.is_master;
     for key in written {
         srv.signal_modified_key(Some(&mut *c), db, key);
+        if replica_client {
+            crate::replication::replica_expire::remember(srv, db, key);
+        }
     }
 }
 
@@ -1132,6 +1150,8 @@ fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
         m.aborted = true;
     }
     if let Some(i) = idx {
+        // processCommand sets lastcmd before its refusals.
+        c.last_cmd = Some(i);
         srv.commands.entries[i].stats.rejected += 1;
         // EXEC itself rejected: the transaction is discarded (execCommandAbort).
         if srv.commands.entries[i].fullname == "exec" {

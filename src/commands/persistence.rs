@@ -76,11 +76,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn save(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
-    if srv
-        .child
-        .as_ref()
-        .is_some_and(|ch| ch.kind == crate::persist::child::ChildKind::Rdb)
-    {
+    if srv.child.as_ref().is_some_and(|ch| ch.kind.is_rdb()) {
         return Err(CmdError::Static(error::BGSAVE_IN_PROGRESS));
     }
     match rdb_server::save(srv) {
@@ -102,9 +98,7 @@ fn bgsave(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
     }
     match srv.child.as_ref().map(|ch| ch.kind) {
-        Some(crate::persist::child::ChildKind::Rdb) => {
-            Err(CmdError::Static(error::BGSAVE_IN_PROGRESS))
-        }
+        Some(k) if k.is_rdb() => Err(CmdError::Static(error::BGSAVE_IN_PROGRESS)),
         Some(_) => {
             if schedule {
                 srv.rdb.bgsave_scheduled = true;

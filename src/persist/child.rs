@@ -34,6 +34,11 @@ pub enum ChildKind {
 }
 
 impl ChildKind {
+    /// An RDB child (CHILD_TYPE_RDB): BGSAVE or a replication snapshot.
+    pub fn is_rdb(self) -> bool {
+        matches!(self, ChildKind::Rdb | ChildKind::ReplSync)
+    }
+
     /// The name INFO and log lines use.
     pub fn name(self) -> &'static str {
         match self {
@@ -204,10 +209,11 @@ fn die_with_parent(parent: libc::pid_t) {
 
 /// In the child: closes every inherited socket — the listeners and the
 /// unix socket (Redis's closeListeningSockets), clients and replication
-/// links. A child only writes files (ferrokv's full syncs go through
-/// disk), so none is needed; kept open, a child that outlives its parent
-/// would hold the port and leave clients hanging. A debugging session
-/// keeps its client's socket (`keep`).
+/// links. A child only writes files or a pipe (a diskless full sync's
+/// RDB goes to the parent, which writes the replicas' sockets), so none
+/// is needed; kept open, a child that outlives its parent would hold the
+/// port and leave clients hanging. A debugging session keeps its
+/// client's socket (`keep`).
 fn close_inherited_sockets(keep: Option<libc::c_int>) {
     let fds: Vec<libc::c_int> = match std::fs::read_dir("/proc/self/fd") {
         Ok(dir) => dir

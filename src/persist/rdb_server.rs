@@ -353,6 +353,14 @@ pub fn after_flushall(srv: &mut Server) {
         let pid = srv.rdb.child_pid;
         child::kill(srv);
         let _ = std::fs::remove_file(format!("temp-{}.rdb", pid));
+    } else if srv
+        .child
+        .as_ref()
+        .is_some_and(|c| c.kind == ChildKind::ReplSync)
+    {
+        // A replication snapshot is killed too; its replicas resync.
+        child::kill(srv);
+        crate::replication::sync_snapshot_done(srv, false);
     }
     if !save_params(srv).is_empty() {
         let _ = save(srv);

@@ -3,11 +3,17 @@
 //! replica part of replicationCron).
 //!
 //! A replica is a client that sent SYNC or PSYNC. A full resync forks a
-//! child that writes the RDB to a temp file; meanwhile the stream for that
-//! replica accumulates in `ReplicaInfo::pending`. When the child is done
-//! the file is sent as `$<len>\r\n<bytes>` in chunks as the socket drains
-//! (never blocking the loop), then the pending stream, and the replica is
-//! online: from then on `feed_replicas` appends to its output directly.
+//! child that writes the RDB; meanwhile the stream since the fork stays in
+//! the backlog, which keeps it for every replica waiting (one copy,
+//! Redis 7.0's shared replication buffer). With a disk target the child
+//! writes a temp file, which is then sent as `$<len>\r\n<bytes>` in
+//! chunks as the socket drains (never blocking the loop), then the stream
+//! since the fork, and the replica is online: from then on
+//! `feed_replicas` appends to its output directly. With `repl-diskless-sync` (and replicas with
+//! `capa eof`) the child streams to the replicas' sockets through a pipe
+//! (`diskless.rs`); the fork waits `repl-diskless-sync-delay` seconds for
+//! more replicas (or `repl-diskless-sync-max-replicas` of them), started
+//! by the cron as Redis's replicationStartPendingFork.
 
 use super::is_replica_client;
 use crate::client::Client;
@@ -50,12 +56,16 @@ pub struct ReplicaInfo {
     pub pre_psync: bool,
     pub ack_off: i64,
     pub ack_time_ms: i64,
-    /// The stream produced since the snapshot's fork.
-    pub pending: Vec<u8>,
     /// The RDB file being sent and the bytes left.
     bulk: Option<(File, u64)>,
     /// The offset +FULLRESYNC announced.
     pub initial_offset: i64,
+    /// Diskless transfer: when a write to it last stayed partial (0: none
+    /// pending), for the full-sync timeout.
+    pub last_partial_write_ms: i64,
+    /// Online after a diskless transfer: the stream starts with its first
+    /// REPLCONF ACK (repl_start_cmd_stream_on_ack).
+    pub stream_on_ack: bool,
 }
 
 impl ReplicaInfo {
@@ -69,9 +79,10 @@ impl ReplicaInfo {
             pre_psync: false,
             ack_off: 0,
             ack_time_ms: clock::wall_ms(),
-            pending: Vec::new(),
             bulk: None,
             initial_offset: 0,
+            last_partial_write_ms: 0,
+            stream_on_ack: false,
         }
     }
 
@@ -81,6 +92,12 @@ impl ReplicaInfo {
 
     pub fn online(&self) -> bool {
         self.state == RState::Online
+    }
+
+    /// Still needs the stream since its snapshot's fork from the backlog.
+    fn waits_for_stream(&self) -> bool {
+        matches!(self.state, RState::WaitBgsaveEnd | RState::SendBulk)
+            || (self.state == RState::Online && self.stream_on_ack)
     }
 
     /// The state INFO shows.
@@ -160,6 +177,24 @@ pub fn replconf_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult
                     }
                     r.ack_time_ms = clock::wall_ms();
                 }
+                // The diskless child may be done without being reaped yet
+                // (checkChildrenDone); this replica is out of its slot.
+                if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveEnd)
+                    && srv.child.as_ref().map(|ch| ch.kind) == Some(ChildKind::ReplSync)
+                    && super::diskless::active(srv)
+                {
+                    if let Some((_, ok)) = child::reap(srv) {
+                        super::diskless::child_done(srv, ok, Some(c));
+                        start_pending_fork(srv);
+                    }
+                }
+                if c.repl
+                    .as_ref()
+                    .is_some_and(|r| r.stream_on_ack && r.state == RState::Online)
+                {
+                    // replicaStartCommandStream.
+                    start_stream(srv, c);
+                }
             }
             return Ok(());
         } else if a.is(i, "getack") {
@@ -199,6 +234,13 @@ pub fn sync_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     info_mut(c);
     info!("Replica {} asks for synchronization", replica_name(c));
     let psync = a.is(0, "psync");
+    if psync && crate::util::num::parse_i64(a.get(2)).is_none() {
+        warn!(
+            "Replica {} asks for synchronization but with a wrong offset",
+            replica_name(c)
+        );
+        return Err(CmdError::NotInteger);
+    }
     if psync {
         if try_partial(srv, c, a.get(1), a.get(2)) {
             srv.repl.sync_partial_ok += 1;
@@ -231,36 +273,79 @@ pub fn sync_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             srv.repl.replid, srv.repl.replid2
         );
     }
-    // A snapshot for replication is being written: attach to it by
-    // copying what another waiting replica accumulated since its fork.
+    // A snapshot for replication is being written to disk: attach to it
+    // by copying what another waiting replica accumulated since its fork.
+    if super::diskless::active(srv) {
+        info!("Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC");
+        return Ok(());
+    }
     if srv.child.as_ref().map(|ch| ch.kind) == Some(ChildKind::ReplSync) {
         let donor = srv.repl.replicas.iter().find_map(|&t| {
             let r = srv.clients.get(t)?.as_deref()?.repl.as_ref()?;
-            (r.state == RState::WaitBgsaveEnd).then(|| (r.pending.clone(), r.initial_offset))
+            (r.state == RState::WaitBgsaveEnd).then_some(r.initial_offset)
         });
-        if let Some((pending, off)) = donor {
+        if let Some(off) = donor {
+            // Its stream since the fork is still in the backlog.
             info!("Waiting for end of BGSAVE for SYNC");
             setup_full_resync(srv, c, off);
-            if let Some(r) = c.repl.as_mut() {
-                r.pending = pending;
-            }
             return Ok(());
         }
     }
-    if srv.child.is_none() {
-        start_snapshot(srv, Some(c));
-    } else {
+    if srv.child.is_some() {
         info!("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+    } else if diskless_sync(srv)
+        && c.repl.as_ref().is_some_and(|r| r.capa_eof)
+        && srv.config.get_i64("repl-diskless-sync-delay") > 0
+    {
+        // The fork waits in the cron for more replicas to arrive.
+        info!("Delay next BGSAVE for diskless SYNC");
+    } else {
+        start_snapshot(srv, Some(c));
     }
     Ok(())
 }
 
+fn diskless_sync(srv: &Server) -> bool {
+    srv.config.get_bool("repl-diskless-sync")
+}
+
+/// shouldStartChildReplication: replicas wait for a snapshot and no child
+/// runs; with diskless sync, the first waited repl-diskless-sync-delay
+/// seconds or repl-diskless-sync-max-replicas of them wait.
+fn should_start_snapshot(srv: &Server) -> bool {
+    if srv.child.is_some() || super::diskless::active(srv) {
+        return false;
+    }
+    let now = clock::wall_ms();
+    let (mut waiting, mut max_idle) = (0i64, 0i64);
+    for &t in &srv.repl.replicas {
+        let Some(c) = srv.clients.get(t).and_then(|s| s.as_deref()) else {
+            continue;
+        };
+        if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+            waiting += 1;
+            max_idle = max_idle.max((now - c.last_interaction_ms) / 1000);
+        }
+    }
+    let max = srv.config.get_i64("repl-diskless-sync-max-replicas");
+    waiting > 0
+        && (!diskless_sync(srv)
+            || (max > 0 && waiting >= max)
+            || max_idle >= srv.config.get_i64("repl-diskless-sync-delay"))
+}
+
+/// replicationStartPendingFork.
+pub fn start_pending_fork(srv: &mut Server) {
+    if should_start_snapshot(srv) {
+        start_snapshot(srv, None);
+    }
+}
+
 /// Sends +FULLRESYNC and marks the replica as waiting for the snapshot.
-fn setup_full_resync(srv: &Server, c: &mut Client, offset: i64) {
+pub fn setup_full_resync(srv: &Server, c: &mut Client, offset: i64) {
     let Some(r) = c.repl.as_mut() else { return };
     r.state = RState::WaitBgsaveEnd;
     r.initial_offset = offset;
-    r.pending.clear();
     if !r.pre_psync {
         let line = format!("+FULLRESYNC {} {}\r\n", srv.repl.replid, offset);
         c.out.buf.extend_from_slice(line.as_bytes());
@@ -330,7 +415,31 @@ fn try_partial(srv: &mut Server, c: &mut Client, replid: &[u8], off: &[u8]) -> b
 /// every replica waiting for one (`cur` is the executing client, which is
 /// out of its slot).
 fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
-    info!("Starting BGSAVE for SYNC with target: disk");
+    // Socket target when configured and every waiting replica reads an
+    // EOF-marked stream (startBgsaveForReplication's mincapa).
+    let waiting_capa = |c: &Client| {
+        c.repl
+            .as_ref()
+            .is_none_or(|r| r.state != RState::WaitBgsaveStart || r.capa_eof)
+    };
+    let socket = diskless_sync(srv)
+        && cur.as_deref().is_none_or(waiting_capa)
+        && srv.repl.replicas.iter().all(|&t| {
+            srv.clients
+                .get(t)
+                .and_then(|s| s.as_deref())
+                .is_none_or(waiting_capa)
+        });
+    info!(
+        "Starting BGSAVE for SYNC with target: {}",
+        if socket { "replicas sockets" } else { "disk" }
+    );
+    if socket {
+        if !super::diskless::start(srv, cur.as_deref_mut()) {
+            bgsave_failed(srv, cur);
+        }
+        return;
+    }
     let path = std::path::PathBuf::from(format!(
         "temp-repl-{}-{}.rdb",
         std::process::id(),
@@ -339,20 +448,7 @@ fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
     let offset = srv.repl.offset;
     // The stream re-selects its db after the snapshot.
     srv.repl.seldb = None;
-    // A replica's sub-replicas continue with the stream it proxies, in
-    // the db its master client is in; a master's stream re-selects.
-    let stream_db = srv
-        .repl
-        .link
-        .as_ref()
-        .and_then(|l| super::replica::master_client_db(srv, l))
-        .unwrap_or(0);
-    let save = SaveInfo {
-        repl_stream_db: Some(stream_db),
-        repl_id: Some(srv.repl.replid.clone()),
-        repl_offset: Some(offset),
-        aof_base: false,
-    };
+    let save = sync_save_info(srv);
     let p2 = path.clone();
     let started = child::start(srv, ChildKind::ReplSync, move |srv: &Server| {
         let tmp = p2.with_extension("tmp");
@@ -385,21 +481,56 @@ fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
             }
         }
         Err(e) => {
-            warn!("BGSAVE for replication failed: {}", e);
-            if let Some(c) = cur {
-                if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
-                    c.out.error(&CmdError::Static(error::REPL_BGSAVE_FAILED));
-                    c.close_after_reply = true;
-                }
+            warn!("Can't save in background: fork: {}", e);
+            bgsave_failed(srv, cur);
+        }
+    }
+}
+
+/// The snapshot's save info (rdbPopulateSaveInfo): a replica's
+/// sub-replicas continue with the stream it proxies, in the db its
+/// master client is in; a master's stream re-selects (db 0).
+pub fn sync_save_info(srv: &Server) -> SaveInfo {
+    let stream_db = srv
+        .repl
+        .link
+        .as_ref()
+        .and_then(|l| super::replica::master_client_db(srv, l))
+        .unwrap_or(0);
+    SaveInfo {
+        repl_stream_db: Some(stream_db),
+        repl_id: Some(srv.repl.replid.clone()),
+        repl_offset: Some(srv.repl.offset),
+        aof_base: false,
+    }
+}
+
+/// The snapshot could not start: replicas waiting for one are told and
+/// dropped.
+fn bgsave_failed(srv: &mut Server, cur: Option<&mut Client>) {
+    warn!("BGSAVE for replication failed");
+    if let Some(c) = cur {
+        if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+            c.out.error(&CmdError::Static(error::REPL_BGSAVE_FAILED));
+            c.close_after_reply = true;
+        }
+    }
+    for t in srv.repl.replicas.clone() {
+        if let Some(Some(c)) = srv.clients.get_mut(t) {
+            if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+                c.out.error(&CmdError::Static(error::REPL_BGSAVE_FAILED));
+                c.close_after_reply = true;
+                queue_flush_slot(srv, t);
             }
-            for t in waiting {
-                if let Some(Some(c)) = srv.clients.get_mut(t) {
-                    if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
-                        c.close_asap = true;
-                        srv.to_close.push(t);
-                    }
-                }
-            }
+        }
+    }
+}
+
+fn queue_flush_slot(srv: &mut Server, t: usize) {
+    if let Some(Some(c)) = srv.clients.get_mut(t) {
+        if !c.write_queued && c.pending_output() > 0 {
+            c.write_queued = true;
+            srv.to_flush.push(t);
         }
     }
 }
@@ -414,6 +545,11 @@ fn queue_flush(srv: &mut Server, c: &mut Client) {
 /// The snapshot child finished: start sending it to the replicas that
 /// waited for it.
 pub fn snapshot_done(srv: &mut Server, ok: bool) {
+    if super::diskless::active(srv) {
+        super::diskless::child_done(srv, ok, None);
+        start_pending_fork(srv);
+        return;
+    }
     let path = srv.repl.snapshot.take();
     if ok {
         info!("Background saving terminated with success");
@@ -452,21 +588,16 @@ pub fn snapshot_done(srv: &mut Server, ok: bool) {
         let _ = std::fs::remove_file(p);
     }
     // Replicas that arrived while another child ran.
-    let waiting = srv.repl.replicas.iter().any(|&t| {
-        srv.clients
-            .get(t)
-            .and_then(|s| s.as_deref())
-            .and_then(|c| c.repl.as_ref())
-            .is_some_and(|r| r.state == RState::WaitBgsaveStart)
-    });
-    if waiting && srv.child.is_none() {
-        start_snapshot(srv, None);
-    }
+    start_pending_fork(srv);
 }
 
 /// Sends as much of the RDB as the socket takes; puts the replica online
 /// when it is all sent.
 pub fn pump(srv: &mut Server, t: usize) {
+    if super::diskless::is_fed(srv, t) {
+        super::diskless::replica_writable(srv, t);
+        return;
+    }
     let Some(Some(c)) = srv.clients.get_mut(t) else {
         return;
     };
@@ -518,13 +649,54 @@ pub fn pump(srv: &mut Server, t: usize) {
         r.bulk = None;
         r.state = RState::Online;
         r.ack_time_ms = clock::wall_ms();
-        let pending = std::mem::take(&mut r.pending);
-        c.out.buf.extend_from_slice(&pending);
     }
     info!("Synchronization with replica {} succeeded", name);
-    if c.pending_output() > 0 && !c.write_queued {
-        c.write_queued = true;
-        srv.to_flush.push(t);
+    let Some(mut c) = srv.clients.get_mut(t).and_then(|s| s.take()) else {
+        return;
+    };
+    start_stream(srv, &mut c);
+    srv.clients[t] = Some(c);
+}
+
+/// The replica gets the stream since its snapshot's fork, from the
+/// backlog, and from now on the stream as it is produced.
+pub fn start_stream(srv: &mut Server, c: &mut Client) {
+    let Some(r) = c.repl.as_mut() else { return };
+    r.stream_on_ack = false;
+    let from = r.initial_offset + 1;
+    match srv.repl.backlog.as_ref().filter(|b| b.contains(from)) {
+        Some(b) => b.copy_from(from, &mut c.out.buf),
+        None if srv.repl.offset + 1 == from => {}
+        None => {
+            warn!(
+                "Replica {} lost the stream since its snapshot, disconnecting it",
+                replica_name(c)
+            );
+            c.close_asap = true;
+            srv.to_close.push(c.token);
+        }
+    }
+    queue_flush(srv, c);
+    trim_backlog(srv);
+}
+
+/// The offset from which replicas waiting for their snapshot still need
+/// the stream (what the backlog must keep).
+pub fn hold_from(srv: &Server) -> Option<i64> {
+    srv.repl
+        .replicas
+        .iter()
+        .filter_map(|&t| srv.clients.get(t)?.as_deref()?.repl.as_ref())
+        .filter(|r| r.waits_for_stream())
+        .map(|r| r.initial_offset + 1)
+        .min()
+}
+
+/// Drops backlog history nobody needs any more.
+pub fn trim_backlog(srv: &mut Server) {
+    let hold = hold_from(srv);
+    if let Some(b) = srv.repl.backlog.as_mut() {
+        b.trim(hold);
     }
 }
 
@@ -535,6 +707,8 @@ pub fn feed_replicas(srv: &mut Server, data: &[u8]) {
         return;
     }
     let (hard, soft, secs) = srv.config.obuf_replica;
+    let hard = replica_hard_limit(srv, hard);
+    let offset = srv.repl.offset;
     for i in 0..srv.repl.replicas.len() {
         let t = srv.repl.replicas[i];
         let Some(Some(c)) = srv.clients.get_mut(t) else {
@@ -545,6 +719,8 @@ pub fn feed_replicas(srv: &mut Server, data: &[u8]) {
         }
         let Some(r) = c.repl.as_mut() else { continue };
         let used = match r.state {
+            // What it still needs of the shared backlog.
+            _ if r.waits_for_stream() => (offset - r.initial_offset).max(0) as u64,
             RState::Online => {
                 c.out.buf.extend_from_slice(data);
                 if !c.write_queued {
@@ -552,10 +728,6 @@ pub fn feed_replicas(srv: &mut Server, data: &[u8]) {
                     srv.to_flush.push(t);
                 }
                 c.pending_output() as u64
-            }
-            RState::WaitBgsaveEnd | RState::SendBulk => {
-                r.pending.extend_from_slice(data);
-                r.pending.len() as u64
             }
             _ => continue,
         };
@@ -579,12 +751,44 @@ pub fn feed_replicas(srv: &mut Server, data: &[u8]) {
     }
 }
 
+/// A replica's hard output limit: one below repl-backlog-size would break
+/// PSYNCs that succeed, so the backlog size applies instead
+/// (checkClientOutputBufferLimits).
+pub fn replica_hard_limit(srv: &Server, hard: u64) -> u64 {
+    if hard == 0 {
+        return 0;
+    }
+    hard.max(super::backlog_size(srv).max(16 * 1024) as u64)
+}
+
 /// A replica's connection is being closed.
 pub fn replica_closed(srv: &mut Server, c: &mut Client, t: usize) {
     let was = is_replica_client(c);
     srv.repl.replicas.retain(|&x| x != t);
     if was {
         info!("Connection with replica {} lost.", replica_name(c));
+    }
+    super::diskless::replica_removed(srv, t);
+    trim_backlog(srv);
+    // A disk snapshot nobody waits for any more is not useful (unless
+    // save points want it).
+    let waited_end = c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveEnd);
+    if waited_end
+        && srv.child.as_ref().map(|ch| ch.kind) == Some(ChildKind::ReplSync)
+        && srv.repl.snapshot.is_some()
+        && crate::persist::rdb_server::save_params(srv).is_empty()
+    {
+        let others = srv.repl.replicas.iter().any(|&x| {
+            srv.clients
+                .get(x)
+                .and_then(|s| s.as_deref())
+                .and_then(|o| o.repl.as_ref())
+                .is_some_and(|r| r.state == RState::WaitBgsaveEnd)
+        });
+        if !others {
+            child::kill(srv);
+            snapshot_done(srv, false);
+        }
     }
 }
 
@@ -739,6 +943,9 @@ pub fn before_sleep(srv: &mut Server) {
 /// Is an RDB being sent to a replica whose socket still takes more? The
 /// event loop then polls without sleeping.
 pub fn bulk_in_progress(srv: &Server) -> bool {
+    if super::diskless::needs_resume(srv) {
+        return true;
+    }
     srv.repl.replicas.iter().any(|&t| {
         srv.clients
             .get(t)
@@ -787,19 +994,20 @@ pub fn cron(srv: &mut Server) {
         * 1000;
     let now = clock::wall_ms();
     let tokens = srv.repl.replicas.clone();
-    let mut waiting_start = false;
+    let socket_target = super::diskless::active(srv);
     for t in tokens {
         let Some(Some(c)) = srv.clients.get_mut(t) else {
             continue;
         };
         let Some(r) = c.repl.as_ref() else { continue };
         match r.state {
-            RState::WaitBgsaveStart | RState::WaitBgsaveEnd => {
-                waiting_start |= r.state == RState::WaitBgsaveStart;
-                // Keep the replica's read timeout from firing.
-                if c.pending_output() == 0 {
-                    let _ = c.sock.as_mut().map(|s| s.write(b"\n"));
-                }
+            // Keep the replica's read timeout from firing (not while a
+            // diskless transfer feeds its socket).
+            RState::WaitBgsaveStart | RState::WaitBgsaveEnd
+                if (r.state == RState::WaitBgsaveStart || !socket_target)
+                    && c.pending_output() == 0 =>
+            {
+                let _ = c.sock.as_mut().map(|s| s.write(b"\n"));
             }
             RState::Online if !r.pre_psync && now - r.ack_time_ms > timeout_ms => {
                 warn!(
@@ -812,7 +1020,7 @@ pub fn cron(srv: &mut Server) {
             _ => {}
         }
     }
-    if waiting_start && srv.child.is_none() {
-        start_snapshot(srv, None);
-    }
+    super::diskless::cron(srv, timeout_ms);
+    start_pending_fork(srv);
+    trim_backlog(srv);
 }

@@ -4,7 +4,9 @@
 //! (REPLICAOF, the handshake, loading the master's RDB, applying its
 //! stream, ACKs) in `replica.rs`, the circular backlog in `backlog.rs`,
 //! FAILOVER in `failover.rs`, INFO memory's replication buffer figures in
-//! `buffers.rs`.
+//! `buffers.rs`, diskless full syncs (the master streaming its child's RDB
+//! through a pipe) in `diskless.rs`, and loading the RDB straight from the
+//! socket (`repl-diskless-load`) in `diskless_load.rs`.
 //!
 //! This module holds the shared state (`ReplState`: replication ids,
 //! offset, backlog, the replica tokens, the master link), the stream feed
@@ -13,9 +15,12 @@
 
 pub mod backlog;
 pub mod buffers;
+pub mod diskless;
+pub mod diskless_load;
 pub mod failover;
 pub mod master;
 pub mod replica;
+pub mod replica_expire;
 
 use crate::client::Client;
 use crate::commands::{
@@ -126,6 +131,12 @@ pub struct ReplState {
     pub sync_partial_err: u64,
     /// A full-sync snapshot being written: (temp file, child started).
     pub snapshot: Option<std::path::PathBuf>,
+    /// A diskless full sync streaming through the child's pipe.
+    pub pipe: Option<Box<diskless::PipeXfer>>,
+    /// Replica side: keys our own clients wrote with a TTL.
+    pub replica_keys: replica_expire::ReplicaKeys,
+    /// Replica side: the old dataset during a swapdb diskless load.
+    pub load_stash: Option<Box<diskless_load::Stash>>,
     /// WAIT asked for acks: send REPLCONF GETACK before sleeping.
     pub get_ack: bool,
     pub waiters: Vec<master::Waiter>,
@@ -156,6 +167,9 @@ impl ReplState {
             sync_partial_ok: 0,
             sync_partial_err: 0,
             snapshot: None,
+            pipe: None,
+            load_stash: None,
+            replica_keys: Default::default(),
             get_ack: false,
             waiters: Vec::new(),
             last_cron_ms: 0,
@@ -212,10 +226,18 @@ pub fn feed(srv: &mut Server, db: usize, cmd: &[u8]) {
 
 /// Appends raw stream bytes to the backlog and the replicas' outputs.
 pub fn feed_raw(srv: &mut Server, data: &[u8]) {
+    if srv.repl.backlog.is_none() {
+        return;
+    }
+    let hold = if srv.repl.replicas.is_empty() {
+        None
+    } else {
+        master::hold_from(srv)
+    };
     let Some(bl) = srv.repl.backlog.as_mut() else {
         return;
     };
-    bl.append(data);
+    bl.append(data, hold);
     srv.repl.offset += data.len() as i64;
     master::feed_replicas(srv, data);
 }
@@ -251,7 +273,7 @@ pub fn create_backlog(srv: &mut Server) {
     }
 }
 
-fn backlog_size(srv: &Server) -> usize {
+pub fn backlog_size(srv: &Server) -> usize {
     srv.config
         .get("repl-backlog-size")
         .and_then(|v| v.parse::<usize>().ok())
@@ -337,9 +359,26 @@ pub fn before_sleep(srv: &mut Server) {
     master::before_sleep(srv);
 }
 
-/// Called from the event loop's cron: runs the replication cron once a
-/// second (pings, timeouts, reconnects, ACKs).
+/// Applies `repl-backlog-size` to the backlog (at least 16 KiB).
+pub fn resize_backlog(srv: &mut Server) {
+    if let Some(sz) = srv.repl.backlog.as_ref().map(|b| b.size()) {
+        let want = backlog_size(srv).max(16 * 1024);
+        if want != sz {
+            let hold = master::hold_from(srv);
+            if let Some(b) = srv.repl.backlog.as_mut() {
+                b.resize(want, hold);
+            }
+        }
+    }
+}
+
+/// Called from the event loop's cron: expires keys a writable replica's
+/// clients created, and runs the replication cron once a second (pings,
+/// timeouts, reconnects, ACKs).
 pub fn cron(srv: &mut Server) {
+    if srv.repl.is_replica() {
+        replica_expire::cycle(srv);
+    }
     let now = crate::clock::wall_ms();
     if now - srv.repl.last_cron_ms < failover::cron_period_ms(srv) {
         return;
@@ -347,14 +386,7 @@ pub fn cron(srv: &mut Server) {
     srv.repl.last_cron_ms = now;
     srv.repl.cron_loops += 1;
     failover::update_status(srv);
-    if let Some(sz) = srv.repl.backlog.as_ref().map(|b| b.size()) {
-        let want = backlog_size(srv).max(16 * 1024);
-        if want != sz {
-            if let Some(b) = srv.repl.backlog.as_mut() {
-                b.resize(want);
-            }
-        }
-    }
+    resize_backlog(srv);
     replica::cron(srv);
     master::cron(srv);
 }
@@ -458,6 +490,17 @@ fn role_command(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// Is the link to the master up? Not once its connection was found closed
+/// (it is freed at the end of the loop iteration; Redis frees it at once).
+fn link_up(srv: &Server, l: &replica::Link) -> bool {
+    l.connected()
+        && l.master_client
+            .and_then(|id| srv.client_tokens.get(&id))
+            .and_then(|&t| srv.clients.get(t))
+            .and_then(|c| c.as_deref())
+            .is_none_or(|c| !c.close_asap)
+}
+
 /// The `# Replication` section of INFO, as Redis 7.0 prints it.
 pub fn info_section(srv: &Server, s: &mut String) {
     let r = &srv.repl;
@@ -469,7 +512,7 @@ pub fn info_section(srv: &Server, s: &mut String) {
             "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\n",
             l.host,
             l.port,
-            if l.connected() { "up" } else { "down" }
+            if link_up(srv, l) { "up" } else { "down" }
         );
         let last_io = if l.connected() {
             (now - l.last_io_ms).max(0) / 1000

@@ -71,7 +71,7 @@ pub struct Link {
     pub port: u16,
     pub state: LState,
     sock: Option<TcpStream>,
-    buf: Vec<u8>,
+    pub(super) buf: Vec<u8>,
     sink: Option<Sink>,
     expect: Option<Expect>,
     pub last_io_ms: i64,
@@ -143,6 +143,47 @@ impl Link {
             Some(Expect::Len(n)) => n as i64,
             _ => -1,
         }
+    }
+
+    /// Takes the link socket out of the event loop (a diskless load reads
+    /// it blocking).
+    pub(super) fn take_sock(&mut self) -> Option<TcpStream> {
+        let mut s = self.sock.take()?;
+        event_loop::with_registry(|r| {
+            let _ = r.deregister(&mut s);
+        });
+        Some(s)
+    }
+
+    /// Gives the socket back after a diskless load, with the bytes read
+    /// past the RDB.
+    pub(super) fn restore_sock(&mut self, mut s: TcpStream, rest: Vec<u8>) {
+        let reg = event_loop::with_registry(|r| {
+            r.register(
+                &mut s,
+                Token(event_loop::MASTER_LINK_TOKEN),
+                Interest::READABLE | Interest::WRITABLE,
+            )
+        });
+        if let Some(Err(e)) = reg {
+            warn!("Error registering the master link: {}", e);
+        }
+        self.sock = Some(s);
+        self.buf = rest;
+    }
+
+    /// The payload announced: its EOF mark, or its length.
+    pub(super) fn expected(&self) -> (Option<[u8; 40]>, Option<u64>) {
+        match self.expect {
+            Some(Expect::Eof(m)) => (Some(m), None),
+            Some(Expect::Len(n)) => (None, Some(n)),
+            None => (None, None),
+        }
+    }
+
+    /// The replication id +FULLRESYNC announced.
+    pub(super) fn master_replid(&self) -> &str {
+        &self.master_replid
     }
 
     pub fn transfer_read(&self) -> i64 {
@@ -251,7 +292,9 @@ pub(super) fn set_master(srv: &mut Server, host: String, port: u16) {
         }
         drop_master_client(srv, &mut old);
     }
-    disconnect_replicas(srv);
+    // Our replicas stay: they may continue with us through PSYNC. They are
+    // disconnected when the history changes (a new replication id on
+    // +CONTINUE, or the full sync's load).
     let _ = srv
         .config
         .set("replicaof", &format!("{} {}", host, port), true);
@@ -276,6 +319,7 @@ pub(super) fn unset_master(srv: &mut Server) {
     crate::logging::set_replica(false);
     let _ = srv.config.set("replicaof", "", true);
     let _ = crate::oom::update(&srv.config);
+    super::replica_expire::forget_all(srv);
     let r = &mut srv.repl;
     r.replid2 = std::mem::replace(&mut r.replid, super::random_replid());
     r.second_offset = r.offset + 1;
@@ -649,6 +693,8 @@ fn psync_reply(srv: &mut Server, line: &str) -> bool {
 
 /// Receives the RDB payload; loads it when complete.
 fn transfer(srv: &mut Server) {
+    let diskless = super::diskless_load::use_diskless_load(srv);
+    let swapdb = srv.config.get("repl-diskless-load") == Some("swapdb");
     let Some(l) = srv.repl.link.as_mut() else {
         return;
     };
@@ -662,6 +708,7 @@ fn transfer(srv: &mut Server) {
             cancel(srv);
             return;
         }
+        let to = if diskless { "to parser" } else { "to disk" };
         if let Some(mark) = line.strip_prefix("$EOF:") {
             let mut m = [0u8; 40];
             if mark.len() != 40 {
@@ -671,20 +718,29 @@ fn transfer(srv: &mut Server) {
             }
             m.copy_from_slice(mark.as_bytes());
             l.expect = Some(Expect::Eof(m));
-            info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+            info!(
+                "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {}",
+                to
+            );
         } else if let Some(n) = line.strip_prefix('$').and_then(|n| n.parse::<u64>().ok()) {
             l.expect = Some(Expect::Len(n));
             info!(
-                "MASTER <-> REPLICA sync: receiving {} bytes from master to disk",
-                n
+                "MASTER <-> REPLICA sync: receiving {} bytes from master {}",
+                n, to
             );
         } else {
             warn!("Bad protocol from MASTER, the first byte is not '$' (we received '{}'), are you sure the host and port are right?", line);
             cancel(srv);
             return;
         }
-        // Our history is about to be replaced.
-        l.psync_ok = false;
+        if diskless {
+            // A swapdb load keeps our history until it succeeds.
+            if !swapdb {
+                l.psync_ok = false;
+            }
+            super::diskless_load::load(srv);
+            return;
+        }
         let path = std::path::PathBuf::from(format!(
             "temp-{}.{}.rdb",
             clock::wall_ms() / 1000,
@@ -768,7 +824,6 @@ fn finish_full_sync(srv: &mut Server) {
     let Some(mut sink) = l.sink.take() else {
         return;
     };
-    let (id, off) = (l.master_replid.clone(), l.master_offset);
     // The received file becomes our RDB file (as Redis renames it).
     let synced = sink
         .file
@@ -805,6 +860,9 @@ fn finish_full_sync(srv: &mut Server) {
     if aof_was_on {
         crate::persist::aof::stop(srv);
     }
+    // Our history is replaced from here on (replicationAttachToNewMaster):
+    // until now a failed transfer left PSYNC possible.
+    attach_to_new_master(srv);
     info!("MASTER <-> REPLICA sync: Flushing old data");
     let lazy = srv.config.get_bool("replica-lazy-flush");
     for db in srv.dbs.iter_mut() {
@@ -813,11 +871,19 @@ fn finish_full_sync(srv: &mut Server) {
     // The master's libraries come with its RDB.
     srv.scripting.functions.flush();
     info!("MASTER <-> REPLICA sync: Loading DB in memory");
+    // Clients are served meanwhile (-LOADING for most commands).
     srv.loading = true;
+    srv.loading_events = srv.process_events_while_loading.is_some();
+    srv.rdb.loading_start_time = clock::wall_ms() / 1000;
+    srv.rdb.loading_loaded_bytes = 0;
     let res = match std::fs::File::open(&file) {
-        Ok(f) => rdb::load_rdb(srv, std::io::BufReader::with_capacity(1 << 16, f), true),
+        Ok(f) => {
+            srv.rdb.loading_total_bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
+            rdb::load_rdb(srv, std::io::BufReader::with_capacity(1 << 16, f), true)
+        }
         Err(e) => Err(rdb::LoadError::Io(e)),
     };
+    srv.loading_events = false;
     srv.loading = false;
     // rdb-del-sync-files: no RDB left behind when persistence is off.
     if srv.config.get_bool("rdb-del-sync-files")
@@ -843,6 +909,34 @@ fn finish_full_sync(srv: &mut Server) {
             return;
         }
     };
+    sync_succeeded(srv, info.repl_stream_db.unwrap_or(0));
+}
+
+/// replicationAttachToNewMaster: the dataset is being replaced by the
+/// master's; our replicas must resync and our history is gone.
+pub(super) fn attach_to_new_master(srv: &mut Server) {
+    if let Some(l) = srv.repl.link.as_mut() {
+        l.psync_ok = false;
+    }
+    disconnect_replicas(srv);
+}
+
+/// cancelReplicationHandshake(1) after a failed load: retry at once.
+pub(super) fn cancel_and_reconnect(srv: &mut Server) {
+    cancel(srv);
+    if let Some(l) = srv.repl.link.as_ref() {
+        info!("Reconnecting to MASTER {}:{} after failure", l.host, l.port);
+    }
+    connect(srv);
+}
+
+/// The full sync's RDB is loaded: the master's history is ours, the link
+/// becomes the master client (stream continuing in `db`).
+pub(super) fn sync_succeeded(srv: &mut Server, db: usize) {
+    let Some(l) = srv.repl.link.as_ref() else {
+        return;
+    };
+    let (id, off) = (l.master_replid.clone(), l.master_offset);
     // The master's history is ours now; sub-replicas must resync.
     let r = &mut srv.repl;
     r.replid = id;
@@ -859,7 +953,7 @@ fn finish_full_sync(srv: &mut Server) {
         l.psync_ok = true;
     }
     info!("MASTER <-> REPLICA sync: Finished with success");
-    become_connected(srv, info.repl_stream_db.unwrap_or(0));
+    become_connected(srv, db);
 }
 
 /// Turns the link socket into the master client.
@@ -955,8 +1049,10 @@ pub fn resume_master_input(srv: &mut Server, id: Option<u64>) {
 }
 
 /// Before a command from the master runs: it sees keys as the master does.
-pub fn before_master_command() {
+pub fn before_master_command(c: &mut Client) {
     crate::db::set_expire_mode(crate::db::EXPIRE_NEVER);
+    // An unknown command leaves no name (Redis's NULL lastcmd).
+    c.last_cmd = None;
 }
 
 /// After CLIENT PAUSE held a command from the master (it runs later).
@@ -964,10 +1060,39 @@ pub fn after_held_master_command() {
     crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
 }
 
+/// afterErrorReply for the master client: an error a command from the
+/// master produced is logged (the data may have diverged).
+fn log_error_to_master(srv: &mut Server, c: &Client, at: usize) {
+    let reply = &c.out.buf[at..];
+    let end = reply
+        .iter()
+        .position(|&b| b == b'\r')
+        .unwrap_or(reply.len())
+        .min(4096);
+    let mut msg = &reply[1..end.max(1)];
+    // addReplyError's messages carry no "ERR " of their own.
+    if let Some(rest) = msg.strip_prefix(b"ERR ") {
+        msg = rest;
+    }
+    let name = c
+        .last_cmd
+        .and_then(|i| srv.commands.entries.get(i))
+        .map_or("<unknown>".to_string(), |e| e.fullname.to_string());
+    warn!(
+        "== CRITICAL == This replica is sending an error to its master: '{}' after processing the command '{}'",
+        String::from_utf8_lossy(msg),
+        name
+    );
+    srv.stats.unexpected_error_replies += 1;
+}
+
 /// After a command from the master ran: drop its reply, answer GETACK,
 /// account the applied bytes and proxy them to our backlog/replicas.
 pub fn after_master_command(srv: &mut Server, c: &mut Client, raw: &[u8], out_before: usize) {
     crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
+    if c.out.buf.get(out_before) == Some(&b'-') {
+        log_error_to_master(srv, c, out_before);
+    }
     c.out.buf.truncate(out_before.min(c.out.buf.len()));
     let Some(l) = srv.repl.link.as_mut() else {
         return;
