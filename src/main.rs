@@ -231,6 +231,13 @@ fn main() {
     );
     info!("Running mode=standalone, port={}.", srv.tcp_port);
     warn!("Server initialized");
+    // moduleLoadFromQueue: ferrokv has no modules, so a `loadmodule`
+    // line is a module that cannot load, and the server aborts as Redis.
+    if let Some(path) = srv.config.loadmodules.first() {
+        ferrokv::commands::module::log_load_failure(path);
+        warn!("Can't load module from {}: server aborting", path);
+        std::process::exit(1);
+    }
     srv.config.set_proc_title(None);
     if let Err(e) = event_loop::init(&mut srv, listeners) {
         warn!("Event loop failed: {}", e);
