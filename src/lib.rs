@@ -30,6 +30,7 @@ pub mod protocol;
 pub mod replication;
 pub mod scripting;
 pub mod server;
+pub mod supervise;
 pub mod tracking;
 pub mod types;
 pub mod util;

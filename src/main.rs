@@ -165,13 +165,15 @@ fn main() {
         }
     }
 
-    if config.get_bool("daemonize") {
-        daemonize();
-    }
     let logfile = config.get("logfile").unwrap_or("").to_string();
     if let Err(e) = logging::init(&logfile, config.loglevel) {
         eprintln!("{}", e);
         std::process::exit(1);
+    }
+    // redisIsSupervised, then daemonize unless supervised (as Redis).
+    let supervised = ferrokv::supervise::start(config.get("supervised").unwrap_or("no"));
+    if config.get_bool("daemonize") && !supervised {
+        daemonize();
     }
     ferrokv::crash::init(
         REDIS_VERSION,

@@ -406,6 +406,7 @@ fn shutdown(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     // (prepareForShutdown inside shutdownCommand).
     if !f.nosave && (f.save || !crate::persist::rdb_server::save_params(srv).is_empty()) {
         warn!("User requested shutdown...");
+        crate::supervise::notify("STOPPING=1\n");
         if !crate::persist::rdb_server::shutdown_save(srv) && !f.force {
             warn!("Errors trying to shut down the server. Check the logs for more information.");
             return Err(CmdError::Static(error::SHUTDOWN_ERRORS));
@@ -427,6 +428,7 @@ pub fn finish_shutdown(srv: &mut Server) -> i32 {
     let f = srv.shutdown.unwrap_or_default();
     if !srv.rdb.shutdown_announced {
         warn!("User requested shutdown...");
+        crate::supervise::notify("STOPPING=1\n");
     }
     crate::persist::aof::on_shutdown(srv);
     let save_configured = !crate::persist::rdb_server::save_params(srv).is_empty();

@@ -324,10 +324,12 @@ pub fn shutdown_save(srv: &mut Server) -> bool {
         let _ = std::fs::remove_file(format!("temp-{}.rdb", pid));
     }
     warn!("Saving the final RDB snapshot before exiting.");
+    crate::supervise::notify("STATUS=Saving the final RDB snapshot\n");
     match save(srv) {
         Ok(()) => true,
         Err(_) => {
             warn!("Error trying to save the DB, can't exit.");
+            crate::supervise::notify("STATUS=Error trying to save the DB, can't exit.\n");
             false
         }
     }
