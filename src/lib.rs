@@ -17,6 +17,7 @@ pub mod error;
 pub mod event_loop;
 pub mod evict;
 pub mod expire;
+pub mod healthcheck;
 pub mod listen;
 pub mod logging;
 pub mod migrate_conn;
