@@ -461,3 +461,58 @@ fn check_ping_accepts_noauth() {
     assert!(out.status.success(), "{:?}", out);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("-NOAUTH"));
 }
+
+/// Debian's own redis-server.service with ferrokv as ExecStart: its
+/// command line (`/etc/redis/redis.conf --supervised systemd --daemonize
+/// no`, Debian's redis.conf with `daemonize yes`, a pidfile and a
+/// logfile) reaches READY=1 in the started process, with the pid file
+/// written for the unit's PIDFile=. Paths are moved to a temp dir.
+#[test]
+fn debian_unit_command_line_reaches_ready() {
+    let unit = "/lib/systemd/system/redis-server.service";
+    let Ok(text) = std::fs::read_to_string(unit) else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED debian_unit_command_line_reaches_ready: {} is missing (install redis-server)\n",
+            unit
+        );
+        return;
+    };
+    let exec = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart");
+    assert!(text.contains("Type=notify"));
+    let mut args: Vec<&str> = exec.split_whitespace().skip(1).collect();
+    assert_eq!(args.first(), Some(&"/etc/redis/redis.conf"), "{}", exec);
+    let ns = NotifySocket::new(true, "debian");
+    let dir = common::temp_dir("debian-unit");
+    let pidfile = dir.join("redis-server.pid");
+    let logfile = dir.join("redis-server.log");
+    let (pidfile_s, logfile_s) = (pidfile.display().to_string(), logfile.display().to_string());
+    args.extend(["--pidfile", &pidfile_s, "--logfile", &logfile_s]);
+    let mut p = spawn(BIN, Some(&ns.name), &args);
+    assert_eq!(
+        ns.recv_until("READY=1\n").last().map(|s| s.as_str()),
+        Some("READY=1\n"),
+        "{}",
+        std::fs::read_to_string(&logfile).unwrap_or_default()
+    );
+    assert!(
+        matches!(p.child.try_wait(), Ok(None)),
+        "the started process must be the server"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap().trim(),
+        p.child.id().to_string()
+    );
+    assert_eq!(p.info_field("process_supervised"), "systemd");
+    p.signal(libc::SIGTERM);
+    assert_eq!(
+        ns.recv_until("STOPPING=1\n").last().map(|s| s.as_str()),
+        Some("STOPPING=1\n")
+    );
+    assert_eq!(p.wait_exit(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
