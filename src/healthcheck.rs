@@ -9,7 +9,8 @@
 //! /proc/1/fd socket inodes matched in /proc/1/net/tcp and tcp6 — so a
 //! `--port 7000` or `--bind` given to the container needs no change to the
 //! HEALTHCHECK, also with `--network host`. Wildcard addresses are reached
-//! through loopback. Falls back to 127.0.0.1:6379.
+//! through loopback. A server with only a unix socket (`port 0`) is
+//! checked through it. Falls back to 127.0.0.1:6379.
 //!
 //! Standalone: std and the kernel's /proc only, nothing from the server.
 
@@ -28,11 +29,18 @@ pub fn run(args: &[String]) -> i32 {
             Err(e) => Err(e),
         },
         None => {
-            let mut addrs = listening_addrs(1);
-            if addrs.is_empty() {
-                addrs.push(SocketAddr::from((Ipv4Addr::LOCALHOST, 6379)));
+            let inodes = socket_inodes(1);
+            let mut addrs = listening_addrs(1, &inodes);
+            match listening_unix_paths(1, &inodes).first() {
+                // Only a unix socket (`port 0`): check through it.
+                Some(path) if addrs.is_empty() => ping_unix(path),
+                _ => {
+                    if addrs.is_empty() {
+                        addrs.push(SocketAddr::from((Ipv4Addr::LOCALHOST, 6379)));
+                    }
+                    ping_any(&addrs)
+                }
             }
-            ping_any(&addrs)
         }
     };
     match result {
@@ -110,19 +118,42 @@ fn ping(mut s: impl Read + Write) -> Result<String, String> {
     }
 }
 
-/// The TCP addresses process `pid` listens on (IPv4 first), wildcards
-/// replaced by loopback.
-fn listening_addrs(pid: u32) -> Vec<SocketAddr> {
+/// The inodes of the sockets process `pid` has open.
+fn socket_inodes(pid: u32) -> Vec<String> {
     let Ok(dir) = std::fs::read_dir(format!("/proc/{}/fd", pid)) else {
         return Vec::new();
     };
-    let inodes: Vec<String> = dir
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+    dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
         .filter_map(|l| {
             let l = l.to_string_lossy().into_owned();
             Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
         })
-        .collect();
+        .collect()
+}
+
+/// The paths of the unix sockets among `inodes` that are listening
+/// (/proc/net/unix: `Num RefCount Protocol Flags Type St Inode Path`, flag
+/// 0x10000 is __SO_ACCEPTCON).
+fn listening_unix_paths(pid: u32, inodes: &[String]) -> Vec<String> {
+    let Ok(table) = std::fs::read_to_string(format!("/proc/{}/net/unix", pid)) else {
+        return Vec::new();
+    };
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let flags = u32::from_str_radix(f.get(3)?, 16).ok()?;
+            let path = f.get(7)?;
+            (flags & 0x10000 != 0 && inodes.iter().any(|i| i == f[6]) && path.starts_with('/'))
+                .then(|| path.to_string())
+        })
+        .collect()
+}
+
+/// The TCP addresses among `inodes` that process `pid` listens on (IPv4
+/// first), wildcards replaced by loopback.
+fn listening_addrs(pid: u32, inodes: &[String]) -> Vec<SocketAddr> {
     let mut out = Vec::new();
     for (file, v6) in [("tcp", false), ("tcp6", true)] {
         let Ok(table) = std::fs::read_to_string(format!("/proc/{}/net/{}", pid, file)) else {
@@ -205,7 +236,23 @@ mod tests {
     fn finds_own_listener() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        let addrs = listening_addrs(std::process::id());
+        let pid = std::process::id();
+        let addrs = listening_addrs(pid, &socket_inodes(pid));
         assert!(addrs.iter().any(|a| a.port() == port), "{:?}", addrs);
+    }
+
+    #[test]
+    fn finds_own_unix_listener() {
+        let path = std::env::temp_dir().join(format!("ferrokv-hc-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let _l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let pid = std::process::id();
+        let found = listening_unix_paths(pid, &socket_inodes(pid));
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            found.iter().any(|p| Some(p.as_str()) == path.to_str()),
+            "{:?}",
+            found
+        );
     }
 }

@@ -367,4 +367,30 @@ fn image_serves_persists_across_stop_and_is_healthy() {
     wait_ping(port3);
     assert_eq!(common::redis_cli(port3, &["GET", "late:key"]).trim(), "1");
     assert_eq!(common::redis_cli(port3, &["DBSIZE"]).trim(), "104");
+
+    // A server on a unix socket only: the health check finds it too.
+    let fourth = format!("{}-4", tag);
+    cleanup.containers.push(fourth.clone());
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &fourth,
+        "--network",
+        "none",
+        "--health-interval",
+        "1s",
+        IMAGE,
+        "--port",
+        "0",
+        "--unixsocket",
+        "/data/ferrokv.sock",
+        "--save",
+        "",
+    ]);
+    assert!(
+        common::poll_until(Duration::from_secs(60), || health(&fourth) == "healthy"),
+        "health status: {}",
+        health(&fourth)
+    );
 }

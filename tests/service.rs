@@ -452,6 +452,22 @@ fn container_defaults() {
 }
 
 #[test]
+fn check_ping_over_unix_socket() {
+    let dir = common::temp_dir("check-ping-unix");
+    let sock = dir.join("s.sock");
+    let sock_s = sock.display().to_string();
+    let srv = common::Server::start(&["--unixsocket", &sock_s]);
+    let out = Command::new(BIN)
+        .args(["--check-ping", &sock_s])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "PONG\n");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn check_ping_accepts_noauth() {
     let srv = common::Server::start(&["--requirepass", "secret"]);
     let out = Command::new(BIN)
