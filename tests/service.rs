@@ -391,6 +391,16 @@ fn module_load_at_runtime_keeps_failing() {
     assert_eq!(c.cmd(&["MODULE", "LIST"]), b"*0\r\n");
 }
 
+/// A child process killed when the test ends, also on a failed assertion.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn config_get(c: &mut common::RawConn, name: &str) -> String {
     let r = c.cmd_str(&["CONFIG", "GET", name]);
     r.split("\r\n").nth(4).unwrap_or_default().to_string()
@@ -402,21 +412,23 @@ fn container_defaults() {
     // command name accepted, arguments passed through.
     let dir = common::temp_dir("container");
     let port = common::free_port();
-    let mut child = Command::new(BIN)
-        .args([
-            "redis-server",
-            "--port",
-            &port.to_string(),
-            "--maxmemory",
-            "100mb",
-        ])
-        .arg("--dir")
-        .arg(&dir)
-        .env("FERROKV_CONTAINER", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(BIN)
+            .args([
+                "redis-server",
+                "--port",
+                &port.to_string(),
+                "--maxmemory",
+                "100mb",
+            ])
+            .arg("--dir")
+            .arg(&dir)
+            .env("FERROKV_CONTAINER", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     assert!(common::poll_until(Duration::from_secs(10), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     }));
@@ -436,8 +448,8 @@ fn container_defaults() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let _ = child.kill();
-    let _ = child.wait();
+    let _ = child.0.kill();
+    let _ = child.0.wait();
     // Nothing listens any more: the check fails.
     let out = Command::new(BIN)
         .args(["--check-ping", &port.to_string()])
