@@ -548,6 +548,10 @@ pub struct Config {
     /// `rename-command old new` lines, applied to the command table once
     /// it exists (main); each with its line for the error report.
     pub renames: Vec<(ConfigError, String, String)>,
+    /// `loadmodule <path> [args]` lines (module paths): ferrokv has no
+    /// modules, so main refuses to start when there is one (Redis's
+    /// moduleLoadFromQueue when a module fails to load).
+    pub loadmodules: Vec<String>,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
     pub latency_monitor_threshold: i64,
@@ -913,6 +917,7 @@ impl Config {
             requirepass: None,
             acl_users: Vec::new(),
             renames: Vec::new(),
+            loadmodules: Vec::new(),
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
@@ -1270,6 +1275,12 @@ impl Config {
                     }
                     self.renames
                         .push((err(""), args[1].clone(), args[2].clone()));
+                }
+                if name == "loadmodule" {
+                    if args.len() < 2 {
+                        return Err(err("Bad directive or wrong number of arguments"));
+                    }
+                    self.loadmodules.push(args[1].clone());
                 }
                 continue;
             }

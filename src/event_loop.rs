@@ -383,6 +383,7 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
     if let Some(path) = srv.config.get("unixsocket").filter(|p| !p.is_empty()) {
         info!("The server is now ready to accept connections at {}", path);
     }
+    crate::supervise::notify_ready(srv.repl.is_replica());
 
     loop {
         if srv.listeners_changed {

@@ -98,7 +98,42 @@ fn adjust_open_files_limit(maxclients: usize) {
     }
 }
 
+/// The container image's defaults, when its Dockerfile set
+/// `FERROKV_CONTAINER` (the official redis image's behaviour): protected
+/// mode off by default (the official image builds Redis with that
+/// default; a config file or argument can turn it on again), a leading
+/// `redis-server` / `ferrokv-server` argument is the command name of the
+/// official image's `docker run redis redis-server --port 7000` form and
+/// is dropped, and a 0022 umask becomes 0077 as its entrypoint does.
+fn container_defaults(raw: &mut Vec<String>, config: &mut Config) {
+    if std::env::var("FERROKV_CONTAINER").map_or(true, |v| v.is_empty() || v == "0") {
+        return;
+    }
+    if raw.first().is_some_and(|a| {
+        (a == "redis-server" || a == "ferrokv-server") && !std::path::Path::new(a).exists()
+    }) {
+        raw.remove(0);
+    }
+    if let Err(e) = config.load_text("protected-mode no\n") {
+        fatal_config("(container defaults)", &e);
+    }
+    // SAFETY: umask only changes this process's file creation mask.
+    unsafe {
+        let old = libc::umask(0o077);
+        if old != 0o022 {
+            libc::umask(old);
+        }
+    }
+}
+
 fn main() {
+    // `--check-ping [addr]`: the container HEALTHCHECK's PING client.
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if argv.get(1).map(|s| s.as_str()) == Some("--check-ping") {
+        std::process::exit(ferrokv::healthcheck::run(&argv[2..]));
+    }
     // Before any thread exists: the title area takes over the environment.
     ferrokv::proctitle::init();
     let m = cli().get_matches();
@@ -109,12 +144,13 @@ fn main() {
         );
         return;
     }
-    let raw: Vec<String> = m
+    let mut raw: Vec<String> = m
         .get_many::<String>("args")
         .map(|v| v.cloned().collect())
         .unwrap_or_default();
 
     let mut config = Config::new();
+    container_defaults(&mut raw, &mut config);
     let mut rest = &raw[..];
     let mut config_file = None;
     if let Some(first) = raw.first() {
@@ -165,9 +201,6 @@ fn main() {
         }
     }
 
-    if config.get_bool("daemonize") {
-        daemonize();
-    }
     let logfile = config.get("logfile").unwrap_or("").to_string();
     if let Some(why) = config.unsupported_feature() {
         eprintln!("Can't start: {}", why);
@@ -183,6 +216,11 @@ fn main() {
     if let Err(e) = logging::init(&logfile, config.loglevel, syslog) {
         eprintln!("{}", e);
         std::process::exit(1);
+    }
+    // redisIsSupervised, then daemonize unless supervised (as Redis).
+    let supervised = ferrokv::supervise::start(config.get("supervised").unwrap_or("no"));
+    if config.get_bool("daemonize") && !supervised {
+        daemonize();
     }
     ferrokv::crash::init(
         REDIS_VERSION,
@@ -242,6 +280,13 @@ fn main() {
     );
     info!("Running mode=standalone, port={}.", srv.tcp_port);
     warn!("Server initialized");
+    // moduleLoadFromQueue: ferrokv has no modules, so a `loadmodule`
+    // line is a module that cannot load, and the server aborts as Redis.
+    if let Some(path) = srv.config.loadmodules.first() {
+        ferrokv::commands::module::log_load_failure(path);
+        warn!("Can't load module from {}: server aborting", path);
+        std::process::exit(1);
+    }
     srv.config.set_proc_title(None);
     if let Err(e) = event_loop::init(&mut srv, listeners) {
         warn!("Event loop failed: {}", e);

@@ -171,7 +171,12 @@ fn server_section(srv: &Server, s: &mut String) {
     field!(s, "atomicvar_api", "c11-builtin");
     field!(s, "gcc_version", "0.0.0");
     field!(s, "process_id", "{}", std::process::id());
-    field!(s, "process_supervised", "no");
+    field!(
+        s,
+        "process_supervised",
+        "{}",
+        crate::supervise::info_field()
+    );
     field!(s, "run_id", "{}", srv.run_id);
     field!(s, "tcp_port", "{}", srv.tcp_port);
     field!(s, "server_time_usec", "{}", clock::wall_us());

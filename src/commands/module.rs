@@ -119,8 +119,9 @@ fn module_list(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Why loading `path` fails, logged as Redis's moduleLoad logs it.
-fn log_load_failure(path: &str) {
+/// Why loading `path` fails, logged as Redis's moduleLoad logs it (also
+/// for `loadmodule` at startup, which then refuses to start).
+pub fn log_load_failure(path: &str) {
     use std::os::unix::fs::PermissionsExt;
     match std::fs::metadata(path) {
         Ok(m) if m.permissions().mode() & 0o111 == 0 => warn!(

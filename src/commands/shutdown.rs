@@ -96,6 +96,7 @@ pub fn prepare(srv: &mut Server, mut f: ShutdownFlags) -> Prepared {
     }
     srv.shutdown.flags = f;
     warn!("User requested shutdown...");
+    crate::supervise::notify("STOPPING=1\n");
     let timeout = srv
         .config
         .get("shutdown-timeout")
@@ -241,11 +242,13 @@ pub fn finish(srv: &mut Server) -> bool {
     let save_configured = !crate::persist::rdb_server::save_params(srv).is_empty();
     if (save_configured && !f.nosave) || f.save {
         info!("Saving the final RDB snapshot before exiting.");
+        crate::supervise::notify("STATUS=Saving the final RDB snapshot\n");
         if crate::persist::rdb_server::save(srv).is_err() {
             if f.force {
                 warn!("Error trying to save the DB. Exit anyway.");
             } else {
                 warn!("Error trying to save the DB, can't exit.");
+                crate::supervise::notify("STATUS=Error trying to save the DB, can't exit.\n");
                 return failed(srv);
             }
         }
