@@ -258,6 +258,11 @@ fn main() {
         warn!("{}", e);
         std::process::exit(1);
     }
+    // initListeners: nothing to listen on is fatal.
+    if srv.config.port == 0 && srv.config.get("unixsocket").is_none_or(|u| u.is_empty()) {
+        warn!("Configured to not listen anywhere, exiting.");
+        std::process::exit(1);
+    }
     let listeners = match event_loop::listen(&srv) {
         Ok(l) => l,
         Err(msg) => {

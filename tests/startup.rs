@@ -637,3 +637,17 @@ fn process_title_follows_the_template() {
     assert!(bad.contains("template format is invalid"), "{bad}");
     assert_eq!(c.cmd_str(&["PING"]), "+PONG\r\n");
 }
+
+/// `--port 0` without a unix socket: Redis's "Configured to not listen
+/// anywhere, exiting." and exit status 1.
+#[test]
+fn port_zero_without_unixsocket_exits() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
+        .args(["--port", "0", "--save", ""])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run ferrokv-server");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("Configured to not listen anywhere, exiting."));
+}
