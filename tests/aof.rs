@@ -470,6 +470,8 @@ fn truncated_tail() {
     let log_file = std::fs::File::create(&log_path).expect("log file");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
         .args(["--port", "0", "--save", "", "--logfile", ""])
+        .arg("--unixsocket")
+        .arg(dir.0.join("s.sock"))
         .arg("--dir")
         .arg(&dir.0)
         .args(["--appendonly", "yes", "--aof-load-truncated", "no"])
