@@ -192,7 +192,10 @@ pub enum Outcome {
 }
 
 /// One eviction-pool candidate: higher `score` evicts first.
-struct Candidate {
+/// One entry of the eviction pool (EvictionPoolLRU), kept in the server
+/// across evictions as Redis keeps its pool: a run split over several
+/// calls (the time budget) still evicts the best candidates seen so far.
+pub struct Candidate {
     score: u64,
     db: usize,
     key: Vec<u8>,
@@ -254,7 +257,7 @@ fn time_limit_us(tenacity: u32) -> Option<u64> {
 /// Evicts keys until memory is under `maxmemory` (Redis's
 /// performEvictions).
 pub fn perform_evictions(srv: &mut Server) -> Outcome {
-    let Some(mut to_free) = memory_over_limit(srv) else {
+    let Some(to_free) = memory_over_limit(srv) else {
         return Outcome::Ok;
     };
     // isSafeToPerformEvictions: not while loading or clients are paused,
@@ -287,10 +290,26 @@ pub fn perform_evictions(srv: &mut Server) -> Outcome {
         .get("lazyfree-lazy-eviction")
         .is_some_and(|v| v == "yes");
     let start = Instant::now();
+    let mut pool = std::mem::take(&mut srv.evict_pool);
+    let outcome = evict_loop(srv, &mut pool, policy, samples, lazy, to_free, limit, start);
+    srv.evict_pool = pool;
+    outcome
+}
+
+#[allow(clippy::too_many_arguments)]
+fn evict_loop(
+    srv: &mut Server,
+    pool: &mut Vec<Candidate>,
+    policy: Policy,
+    samples: usize,
+    lazy: bool,
+    mut to_free: usize,
+    limit: Option<u64>,
+    start: Instant,
+) -> Outcome {
     let mut freed_keys = 0u64;
-    let mut pool: Vec<Candidate> = Vec::with_capacity(POOL_SIZE);
     loop {
-        let Some((db, key)) = pick_victim(srv, policy, samples, &mut pool) else {
+        let Some((db, key)) = pick_victim(srv, policy, samples, pool) else {
             return Outcome::Fail;
         };
         let before = crate::alloc::used_memory();

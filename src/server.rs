@@ -189,6 +189,8 @@ pub struct Server {
     pub resize_db_cursor: usize,
     pub rehash_db_cursor: usize,
     pub expire_db_cursor: usize,
+    /// The eviction pool, kept between evictions (EvictionPoolLRU).
+    pub evict_pool: Vec<crate::evict::Candidate>,
     pub loading: bool,
     /// (db, key) -> tokens of clients blocked on it, in arrival order.
     pub blocking_keys: HashMap<(usize, Vec<u8>), VecDeque<usize>>,
@@ -316,6 +318,7 @@ impl Server {
             resize_db_cursor: 0,
             rehash_db_cursor: 0,
             expire_db_cursor: 0,
+            evict_pool: Vec::new(),
             loading: false,
             blocking_keys: HashMap::new(),
             ready_keys: Vec::new(),
