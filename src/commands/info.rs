@@ -362,7 +362,14 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
     );
     let repl_buf = srv.repl.backlog.as_ref().map_or(0, |b| b.mem());
     field!(s, "mem_replication_backlog", "{}", repl_buf);
-    field!(s, "mem_total_replication_buffers", "{}", repl_buf);
+    // Redis's one shared buffer holds what the slowest replica has not
+    // received: ours is the backlog or that replica's own output copy.
+    field!(
+        s,
+        "mem_total_replication_buffers",
+        "{}",
+        crate::replication::buffers::total(srv)
+    );
     field!(s, "mem_clients_slaves", "{}", replicas_mem);
     field!(s, "mem_clients_normal", "{}", clients_mem);
     field!(s, "mem_cluster_links", "0");

@@ -10,7 +10,7 @@ use crate::server::Server;
 
 /// mem_total_replication_buffers (server.repl_buffer_mem).
 pub fn total(srv: &Server) -> usize {
-    let backlog = srv.repl.backlog.as_ref().map_or(0, |b| b.histlen());
+    let backlog = srv.repl.backlog.as_ref().map_or(0, |b| b.mem());
     let replicas = srv
         .repl
         .replicas
