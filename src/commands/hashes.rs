@@ -228,7 +228,7 @@ fn hset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         };
         return Err(error::wrong_arity(name));
     }
-    let limits = Limits::from_config(&srv.config);
+    let limits = hash_limits(&srv.config);
     let h = write_or_create(&mut srv.dbs[c.db], a.get(1))?;
     h.try_conversion(a.iter().skip(2), limits);
     let mut created = 0;
@@ -250,7 +250,7 @@ fn hset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn hsetnx(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let limits = Limits::from_config(&srv.config);
+    let limits = hash_limits(&srv.config);
     let h = write_or_create(&mut srv.dbs[c.db], a.get(1))?;
     if h.exists(a.get(2)) {
         c.out.int(0);
@@ -374,7 +374,7 @@ fn hstrlen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 
 fn hincrby(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let incr = a.i64(3)?;
-    let limits = Limits::from_config(&srv.config);
+    let limits = hash_limits(&srv.config);
     let h = write_or_create(&mut srv.dbs[c.db], a.get(1))?;
     let r = h.incr_by(a.get(2), incr, limits);
     let empty = h.is_empty();
@@ -396,7 +396,7 @@ fn hincrbyfloat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         Some(v) if !v.is_finite() => return Err(CmdError::Static(error::VALUE_NAN_OR_INF)),
         Some(_) => {}
     }
-    let limits = Limits::from_config(&srv.config);
+    let limits = hash_limits(&srv.config);
     let h = write_or_create(&mut srv.dbs[c.db], a.get(1))?;
     let r = h.incr_by_float(a.get(2), incr, limits);
     if h.is_empty() {
@@ -532,4 +532,12 @@ fn hscan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         reply_lp(c, v);
     }
     Ok(())
+}
+
+/// hash-max-listpack-entries / -value as the hash type takes them.
+fn hash_limits(cfg: &crate::config::Config) -> Limits {
+    Limits {
+        entries: cfg.hash_max_listpack_entries,
+        value: cfg.hash_max_listpack_value,
+    }
 }

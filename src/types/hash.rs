@@ -16,11 +16,11 @@
 //! Values are handed out as [`LpValue`] views (integers stay integers for
 //! listpack entries, so HINCRBY does not format and reparse them).
 
-use crate::commands::debug::{mix_digest, xor_digest};
 use crate::ds::dict::Dict;
 use crate::ds::listpack::{self, Listpack, LpValue};
 use crate::ds::sds::Sds;
 use crate::error::{self, CmdError};
+use crate::util::digest::{mix_digest, xor_digest};
 use crate::util::num;
 use rand::Rng;
 
@@ -29,15 +29,6 @@ use rand::Rng;
 pub struct Limits {
     pub entries: usize,
     pub value: usize,
-}
-
-impl Limits {
-    pub fn from_config(cfg: &crate::config::Config) -> Limits {
-        Limits {
-            entries: cfg.hash_max_listpack_entries,
-            value: cfg.hash_max_listpack_value,
-        }
-    }
 }
 
 /// A hash value stored in the keyspace. 24 bytes: the listpack inline,

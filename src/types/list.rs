@@ -4,9 +4,9 @@
 //! operations the list commands and SORT need on top of it. Iteration
 //! yields borrowed `LpValue`s, so replies never allocate per element.
 
-use crate::commands::debug::mix_digest;
 use crate::ds::listpack::LpValue;
 use crate::ds::quicklist::{self, QlNode, Quicklist};
+use crate::util::digest::mix_digest;
 
 /// Which end of a list (Redis's LIST_HEAD / LIST_TAIL).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -16,10 +16,10 @@
 //! Intset members iterate in ascending order (what Redis replies for
 //! intset-encoded sets); hash-table order is unspecified.
 
-use crate::commands::debug::xor_digest;
 use crate::ds::dict::{self, Dict};
 use crate::ds::intset::{self, Intset};
 use crate::ds::sds::Sds;
+use crate::util::digest::xor_digest;
 use crate::util::num;
 use rand::Rng;
 

@@ -720,7 +720,7 @@ impl StreamValue {
     /// Mixes every entry into a DEBUG DIGEST as debug.c does: the ID as
     /// `ms.seq`, then each field and value (groups are not digested).
     pub fn digest(&self, digest: &mut [u8; 20]) {
-        let mix = crate::commands::debug::mix_digest;
+        let mix = crate::util::digest::mix_digest;
         self.range(StreamId::MIN, StreamId::MAX, false, |e| {
             mix(digest, format!("{}.{}", e.id.ms, e.id.seq).as_bytes());
             let mut buf = Vec::new();

@@ -194,7 +194,7 @@ impl ZSetValue {
 
     /// Mixes this value into a DEBUG DIGEST as Redis's xorObjectDigest does.
     pub fn digest(&self, digest: &mut [u8; 20]) {
-        use crate::commands::debug::{mix_digest, xor_digest};
+        use crate::util::digest::{mix_digest, xor_digest};
         let mut buf = Vec::with_capacity(32);
         let mut ib = [0u8; 20];
         for (m, s) in self.iter() {
