@@ -245,7 +245,9 @@ impl Client {
                 t.local_addr()
                     .map(|a| a.to_string())
                     .unwrap_or_else(|_| "?:0".into()),
-                t.peer_addr().map(|a| a.ip().is_loopback()).unwrap_or(false),
+                t.peer_addr()
+                    .map(|a| crate::util::net::is_local_peer(a.ip()))
+                    .unwrap_or(false),
                 false,
             ),
             Conn::Unix(u) => {

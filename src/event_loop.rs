@@ -133,7 +133,7 @@ fn accept_one(l: &Listener) -> io::Result<(Conn, bool)> {
         Listener::Tcp(l) => {
             let (s, addr) = l.accept()?;
             let _ = s.set_nodelay(true);
-            Ok((Conn::Tcp(s), addr.ip().is_loopback()))
+            Ok((Conn::Tcp(s), crate::util::net::is_local_peer(addr.ip())))
         }
         Listener::Unix(l) => {
             let (s, _) = l.accept()?;

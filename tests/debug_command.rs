@@ -352,6 +352,8 @@ fn client_eviction_buckets() {
         "100mb",
     ]);
     let mut c = s.conn();
+    // Redis buckets a client once its first command is done.
+    c.cmd(&["PING"]);
     let text = bulk_text(&c.cmd(&["DEBUG", "CLIENT-EVICTION"]));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 19, "{text}");

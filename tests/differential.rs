@@ -9,6 +9,8 @@
 //! - `@skip-reply`: send the next command to both but don't compare replies.
 //! - `@sorted`: compare the next reply as a sorted multiset of its flattened
 //!   elements (for SCAN/KEYS whose order legitimately differs).
+//! - `@args ARG...`: start both servers with these arguments (e.g.
+//!   `--enable-debug-command local`); read before the script runs.
 //! - `@replies N`: the next command produces N replies (SUBSCRIBE a b, or a
 //!   PUBLISH that also delivers a push to the publisher); all are compared.
 //!
@@ -98,19 +100,30 @@ fn split_args(line: &str) -> Result<Vec<Vec<u8>>, String> {
     }
 }
 
-fn start_subject() -> Server {
+fn start_subject(args: &[&str]) -> Server {
     if std::env::var_os("FERROKV_DIFF_SELF").is_some() {
-        RealRedis::start()
+        RealRedis::start_with(args)
     } else {
-        Server::start(&[])
+        Server::start(args)
     }
+}
+
+/// The server arguments of a script's `@args` lines (both servers get them).
+fn script_server_args(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("@args "))
+        .flat_map(|l| l.split_whitespace().map(str::to_string))
+        .collect()
 }
 
 fn run_script(name: &str) {
     let path = format!("{}/tests/scripts/{}.txt", env!("CARGO_MANIFEST_DIR"), name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {}", path, e));
-    let ours = start_subject();
-    let reference = RealRedis::start();
+    let server_args = script_server_args(&text);
+    let server_args: Vec<&str> = server_args.iter().map(String::as_str).collect();
+    let ours = start_subject(&server_args);
+    let reference = RealRedis::start_with(&server_args);
     let mut a = ours.conn();
     let mut b = reference.conn();
     // Fresh servers are empty anyway; FLUSHALL just in case.
@@ -152,6 +165,7 @@ fn run_script(name: &str) {
                 sorted_next = true;
                 continue;
             }
+            _ if line.starts_with("@args ") => continue,
             _ if line.starts_with("@replies ") => {
                 replies_next = line["@replies ".len()..]
                     .trim()
@@ -236,6 +250,58 @@ fn run_script(name: &str) {
     }
 }
 
+/// Every script under tests/scripts/ runs: they are discovered, not listed,
+/// a few at a time (each pair of servers is independent). With
+/// FERROKV_DIFF_ONLY=name[,name...] only those run.
+#[test]
+fn scripts() {
+    let dir = format!("{}/tests/scripts", env!("CARGO_MANIFEST_DIR"));
+    let only: Option<Vec<String>> = std::env::var("FERROKV_DIFF_ONLY")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {}", dir, e))
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".txt").map(str::to_string)
+        })
+        .filter(|n| only.as_ref().is_none_or(|o| o.contains(n)))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "no differential scripts found in {}", dir);
+    let queue = std::sync::Mutex::new(names.clone());
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| loop {
+                let Some(name) = queue.lock().unwrap().pop() else {
+                    return;
+                };
+                let r = std::panic::catch_unwind(|| run_script(&name));
+                if let Err(e) = r {
+                    let msg = e
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    failures.lock().unwrap().push(format!("[{}] {}", name, msg));
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    eprintln!("differential scripts run: {}", names.join(" "));
+    if !failures.is_empty() {
+        panic!(
+            "{} of {} scripts differ:\n{}",
+            failures.len(),
+            names.len(),
+            failures.join("\n\n")
+        );
+    }
+}
+
 #[test]
 fn split_args_like_redis_cli() {
     let v = split_args(r#"set "a b" 'c d' "\x41\n" e"#).unwrap();
@@ -254,51 +320,6 @@ fn split_args_like_redis_cli() {
         vec![b"set".to_vec(), vec![], vec![]]
     );
     assert!(split_args(r#"set "abc"#).is_err());
-}
-
-#[test]
-fn strings() {
-    run_script("strings");
-}
-
-#[test]
-fn strings_numeric() {
-    run_script("strings_numeric");
-}
-
-#[test]
-fn strings_ranges_lcs() {
-    run_script("strings_ranges_lcs");
-}
-
-#[test]
-fn keys() {
-    run_script("keys");
-}
-
-#[test]
-fn keys_expire() {
-    run_script("keys_expire");
-}
-
-#[test]
-fn keys_object_scan() {
-    run_script("keys_object_scan");
-}
-
-#[test]
-fn connection() {
-    run_script("connection");
-}
-
-#[test]
-fn resp3() {
-    run_script("resp3");
-}
-
-#[test]
-fn config() {
-    run_script("config");
 }
 
 #[test]
@@ -360,7 +381,7 @@ fn hello_reply_shape() {
             None => s,
         }
     }
-    let ours = start_subject();
+    let ours = start_subject(&[]);
     let reference = RealRedis::start();
     let mut a = ours.conn();
     let mut b = reference.conn();
@@ -383,62 +404,3 @@ fn hello_reply_shape() {
     ours.assert_no_panic();
 }
 
-#[test]
-fn hashes() {
-    run_script("hashes");
-}
-
-#[test]
-fn sets() {
-    run_script("sets");
-}
-
-#[test]
-fn lists() {
-    run_script("lists");
-}
-
-#[test]
-fn zsets() {
-    run_script("zsets");
-}
-
-#[test]
-fn geo() {
-    run_script("geo");
-}
-
-#[test]
-fn transactions() {
-    run_script("transactions");
-}
-
-#[test]
-fn pubsub() {
-    run_script("pubsub");
-}
-
-#[test]
-fn acl() {
-    run_script("acl");
-}
-
-#[test]
-fn protected() {
-    run_script("protected");
-}
-
-#[test]
-fn scripting() {
-    run_script("scripting");
-}
-
-#[test]
-fn streams() {
-    run_script("streams");
-}
-
-#[test]
-fn streams_groups() {
-    run_script("streams_groups");
-}

@@ -66,7 +66,7 @@ fn wait_acked(master: &Server, replica: &Server) {
             && text
                 .lines()
                 .filter(|l| l.starts_with("slave"))
-                .all(|l| l.contains(&format!("offset={},", off)))
+                .all(|l| l.contains(&format!("offset={},", off)) && l.contains("state=online"))
             && info_field(&mut r, "replication", "master_link_status").as_deref() == Some("up")
     });
     assert!(

@@ -183,6 +183,9 @@ fn kill_when_busy(srv: &Server, what: &str) {
 /// inside it) still answers BUSY to others and dies on SCRIPT KILL.
 #[test]
 fn busy_check_runs_inside_string_rep() {
+    if common::ferrokv_only("the busy-script check also runs inside string.rep and while compiling; Redis 7.0 stays deaf until they end") {
+        return;
+    }
     let srv = Server::start(&["--busy-reply-threshold", "10"]);
     let body = b"return #string.rep(string.rep('x', 1024), 600000)".to_vec();
     let h = eval_in_thread(srv.addr(), body);
@@ -197,6 +200,9 @@ fn busy_check_runs_inside_string_rep() {
 /// meanwhile and SCRIPT KILL stops the parse.
 #[test]
 fn busy_check_runs_while_compiling() {
+    if common::ferrokv_only("the busy-script check also runs inside string.rep and while compiling; Redis 7.0 stays deaf until they end") {
+        return;
+    }
     let srv = Server::start(&["--busy-reply-threshold", "10"]);
     let mut body = b"return 1 --[[ ".to_vec();
     body.resize(64 << 20, b'x');
@@ -214,6 +220,9 @@ fn busy_check_runs_while_compiling() {
 /// FUNCTION KILL stops it.
 #[test]
 fn busy_check_runs_while_compiling_a_library() {
+    if common::ferrokv_only("the busy-script check also runs inside string.rep and while compiling; Redis 7.0 stays deaf until they end") {
+        return;
+    }
     let srv = Server::start(&["--busy-reply-threshold", "10"]);
     let mut code =
         b"#!lua name=big\nredis.register_function('f', function() return 1 end) --[[ ".to_vec();

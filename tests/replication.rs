@@ -713,8 +713,18 @@ fn bind_source_addr_is_the_links_source_address() {
     let replica = Server::start(&["--bind-source-addr", "127.0.0.2"]);
     let mut r = replica.conn();
     r.cmd(&["REPLICAOF", "127.0.0.1", &master.port().to_string()]);
-    wait_link_up(&replica);
+    // Protected mode counts only 127.0.0.1 and ::1 as local (Redis's
+    // islocalClient), so the master refuses a link from 127.0.0.2 ...
+    let denied = poll_until(SYNC_DEADLINE, || {
+        replica
+            .log()
+            .contains("Error reply to PING from master: '-DENIED Redis is running in protected mode")
+    });
+    assert!(denied, "{}", replica.log());
+    // ... until protected mode is off.
     let mut m = master.conn();
+    assert_eq!(s(m.cmd(&["CONFIG", "SET", "protected-mode", "no"])), "+OK\r\n");
+    wait_link_up(&replica);
     let line = info_field(&mut m, "replication", "slave0").unwrap_or_default();
     assert!(line.starts_with("ip=127.0.0.2,"), "{line}");
 }

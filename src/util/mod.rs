@@ -1,7 +1,9 @@
 //! Helpers reproducing Redis's util.c behaviour exactly: glob matching,
-//! number parsing/formatting, LCS, and quoting of binary strings.
+//! number parsing/formatting, LCS, quoting of binary strings, and which
+//! peers count as local.
 pub mod digest;
 pub mod glob;
 pub mod lcs;
+pub mod net;
 pub mod num;
 pub mod repr;

@@ -24,7 +24,7 @@ function assert(c, m) { if (!c) { throw new Error("assert: " + m); } }
   await c.publish("ch", "hi"); await c.publish("px", "yo");
   await new Promise(r => setTimeout(r, 200));
   assert(got.join(",") === "ch:hi,p:px:yo", got.join(","));
-  await sub.unsubscribe(); await sub.pUnsubscribe();
+  await sub.unsubscribe("ch"); await sub.pUnsubscribe("p*");
   const s = await c.eval("return {KEYS[1], ARGV[1], 3}", { keys: ["k"], arguments: ["v"] }); assert(JSON.stringify(s) === '["k","v",3]', "eval");
   const info = await c.info(); assert(/redis_version/.test(info), "info");
   await sub.quit(); await c.quit();
