@@ -528,6 +528,8 @@ pub const FAILOVER_TARGET_NOT_ONLINE: &str = "ERR FAILOVER target replica is not
 pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
 pub const INVALID_MASTER_PORT: &str = "ERR Invalid master port";
 pub const REPLCONF_RDB_ONLY_RANGE: &str = "ERR value is out of range, value must between 0 and 1";
+pub const REPLCONF_FILTER_MISSING: &str = "ERR Missing rdb-filter-only values";
+pub const FILTERED_REPLICA_NEEDS_EOF: &str = "ERR Filtered replica requires EOF capability";
 pub const REPL_BGSAVE_FAILED: &str = "ERR BGSAVE failed, replication can't continue";
 pub const REPLICAOF_FROM_MASTER: &str = "ERR Command is not valid when client is a replica.";
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
@@ -537,6 +539,13 @@ pub const MASTERDOWN: &str =
     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 
 /// REPLCONF with an option it does not know.
+pub fn replconf_filter_unsupported(filter: &[u8]) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR Unsupported rdb-filter-only option: {}",
+        String::from_utf8_lossy(filter)
+    ))
+}
+
 pub fn replconf_unknown(opt: &[u8]) -> CmdError {
     CmdError::Formatted(format!(
         "ERR Unrecognized REPLCONF option: {}",

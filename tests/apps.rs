@@ -34,7 +34,10 @@ fn run_app(script: &str, modules: &str) {
                 python()
             );
         }
-        eprintln!("NOTICE: {} cannot import {modules}; SKIPPING {script}", python());
+        eprintln!(
+            "NOTICE: {} cannot import {modules}; SKIPPING {script}",
+            python()
+        );
         return;
     }
     let srv = Server::start(&[]);

@@ -269,7 +269,11 @@ fn scripts() {
         .filter(|n| only.as_ref().is_none_or(|o| o.contains(n)))
         .collect();
     names.sort();
-    assert!(!names.is_empty(), "no differential scripts found in {}", dir);
+    assert!(
+        !names.is_empty(),
+        "no differential scripts found in {}",
+        dir
+    );
     let queue = std::sync::Mutex::new(names.clone());
     let failures = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -403,4 +407,3 @@ fn hello_reply_shape() {
     );
     ours.assert_no_panic();
 }
-

@@ -263,7 +263,9 @@ fn error_values_that_crash_redis_are_error_replies() {
 /// table leaks, no shared environment changes, no finalizer ever runs.
 #[test]
 fn deprecated_api_is_guarded() {
-    if common::ferrokv_only("lua-enable-deprecated-api brings getfenv/setfenv/newproxy back with guards Redis lacks") {
+    if common::ferrokv_only(
+        "lua-enable-deprecated-api brings getfenv/setfenv/newproxy back with guards Redis lacks",
+    ) {
         return;
     }
     let srv = Server::start(&["--lua-enable-deprecated-api", "yes"]);

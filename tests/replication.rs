@@ -716,14 +716,17 @@ fn bind_source_addr_is_the_links_source_address() {
     // Protected mode counts only 127.0.0.1 and ::1 as local (Redis's
     // islocalClient), so the master refuses a link from 127.0.0.2 ...
     let denied = poll_until(SYNC_DEADLINE, || {
-        replica
-            .log()
-            .contains("Error reply to PING from master: '-DENIED Redis is running in protected mode")
+        replica.log().contains(
+            "Error reply to PING from master: '-DENIED Redis is running in protected mode",
+        )
     });
     assert!(denied, "{}", replica.log());
     // ... until protected mode is off.
     let mut m = master.conn();
-    assert_eq!(s(m.cmd(&["CONFIG", "SET", "protected-mode", "no"])), "+OK\r\n");
+    assert_eq!(
+        s(m.cmd(&["CONFIG", "SET", "protected-mode", "no"])),
+        "+OK\r\n"
+    );
     wait_link_up(&replica);
     let line = info_field(&mut m, "replication", "slave0").unwrap_or_default();
     assert!(line.starts_with("ip=127.0.0.2,"), "{line}");
@@ -789,4 +792,45 @@ fn writable_replica_expires_its_own_keys() {
         c.cmd(&["REPLICAOF", "NO", "ONE"]);
     }
     ours.assert_no_panic();
+}
+
+/// redis-cli --functions-rdb / --rdb (REPLCONF rdb-only + rdb-filter-only):
+/// the filtered snapshot holds the function libraries and no keys, the
+/// unfiltered one both; each loads into a fresh server. Bad filters get
+/// Redis's errors, and a filtered replica without EOF capability is
+/// refused.
+#[test]
+fn rdb_filter_only_functions_snapshot() {
+    let srv = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let mut c = srv.conn();
+    c.cmd(&["SET", "k1", "v1"]);
+    let lib = "#!lua name=mylib\nredis.register_function('myfunc', function() return 1 end)";
+    assert_eq!(s(c.cmd(&["FUNCTION", "LOAD", lib])), "$5\r\nmylib\r\n");
+    let dir = common::temp_dir("filter-rdb");
+    for (flag, file, keys) in [("--functions-rdb", "f.rdb", 0), ("--rdb", "a.rdb", 1)] {
+        let path = dir.join(file);
+        let out = common::redis_cli(srv.port(), &[flag, path.to_str().unwrap()]);
+        assert!(out.contains("Transfer finished with success"), "{out}");
+        let dir_s = dir.to_str().unwrap();
+        let loaded = Server::start(&["--dir", dir_s, "--dbfilename", file]);
+        let mut l = loaded.conn();
+        assert_eq!(l.cmd_int(&["DBSIZE"]), keys, "{flag}");
+        let libs = s(l.cmd(&["FUNCTION", "LIST"]));
+        assert!(libs.contains("mylib"), "{flag}: {libs}");
+    }
+    assert_eq!(
+        s(c.cmd(&["REPLCONF", "rdb-filter-only", "foo"])),
+        "-ERR Unsupported rdb-filter-only option: foo\r\n"
+    );
+    assert_eq!(
+        s(c.cmd(&["REPLCONF", "rdb-filter-only", "\"open"])),
+        "-ERR Missing rdb-filter-only values\r\n"
+    );
+    let mut r = srv.conn();
+    assert_eq!(s(r.cmd(&["REPLCONF", "rdb-filter-only", ""])), "+OK\r\n");
+    assert_eq!(
+        s(r.cmd(&["SYNC"])),
+        "-ERR Filtered replica requires EOF capability\r\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -67,7 +67,9 @@ fn ziplists_are_always_checked_deeply() {
 
 #[test]
 fn shallow_mode_keeps_deeply_corrupt_values_unreadable() {
-    if common::ferrokv_only("a value that fails the deep check stays unreadable where Redis 7.0 serves it or asserts") {
+    if common::ferrokv_only(
+        "a value that fails the deep check stays unreadable where Redis 7.0 serves it or asserts",
+    ) {
         return;
     }
     let srv = Server::start(&["--enable-debug-command", "yes"]);
@@ -114,7 +116,9 @@ fn shallow_mode_keeps_deeply_corrupt_values_unreadable() {
 
 #[test]
 fn duplicates_found_by_a_load_conversion_are_refused() {
-    if common::ferrokv_only("a listpack with duplicates found by a load-time conversion is refused; Redis 7.0 panics") {
+    if common::ferrokv_only(
+        "a listpack with duplicates found by a load-time conversion is refused; Redis 7.0 panics",
+    ) {
         return;
     }
     let srv = Server::start(&["--loglevel", "verbose", "--hash-max-listpack-entries", "1"]);
@@ -128,7 +132,9 @@ fn duplicates_found_by_a_load_conversion_are_refused() {
 
 #[test]
 fn clients_mode_skips_deep_checks_for_skip_sanitize_users() {
-    if common::ferrokv_only("a value that fails the deep check stays unreadable where Redis 7.0 serves it or asserts") {
+    if common::ferrokv_only(
+        "a value that fails the deep check stays unreadable where Redis 7.0 serves it or asserts",
+    ) {
         return;
     }
     let srv = Server::start(&["--sanitize-dump-payload", "clients"]);

@@ -83,6 +83,10 @@ pub struct SaveInfo {
     pub repl_offset: Option<i64>,
     /// aof-base aux field: 1 when this RDB is an AOF base (preamble).
     pub aof_base: bool,
+    /// A filtered snapshot for a replica (REPLCONF rdb-filter-only): leave
+    /// out the keys, the function libraries, or both.
+    pub exclude_data: bool,
+    pub exclude_functions: bool,
 }
 
 /// What loading found in the aux fields.
@@ -163,9 +167,11 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
         aux_int(b, b"repl-offset", off, c);
     }
     aux_int(b, b"aof-base", info.aof_base as i64, c);
-    for lib in srv.scripting.functions.libs.values() {
-        b.push(OPCODE_FUNCTION2);
-        save_raw_string(b, &lib.code, opts.compress);
+    if !info.exclude_functions {
+        for lib in srv.scripting.functions.libs.values() {
+            b.push(OPCODE_FUNCTION2);
+            save_raw_string(b, &lib.code, opts.compress);
+        }
     }
     out.flush_some()?;
     // rdb-key-save-delay (tests): microseconds to sleep per key saved.
@@ -176,7 +182,7 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
         .filter(|&d| d > 0)
         .map(|d| std::time::Duration::from_micros(d as u64));
     for db in &srv.dbs {
-        if db.dict.is_empty() {
+        if db.dict.is_empty() || info.exclude_data {
             continue;
         }
         let b = &mut out.buf;

@@ -73,9 +73,10 @@ pub fn is_fed(srv: &Server, t: usize) -> bool {
 }
 
 /// rdbSaveToSlavesSockets: forks the child writing the RDB into a pipe and
-/// sends +FULLRESYNC to every replica waiting for a snapshot (`cur` is the
-/// executing client, out of its slot). False when it could not start.
-pub fn start(srv: &mut Server, cur: Option<&mut Client>) -> bool {
+/// sends +FULLRESYNC to every replica waiting for a snapshot with
+/// requirements `req` (`cur` is the executing client, out of its slot).
+/// False when it could not start.
+pub fn start(srv: &mut Server, cur: Option<&mut Client>, req: u8) -> bool {
     if srv.child.is_some() || srv.repl.pipe.is_some() {
         return false;
     }
@@ -89,7 +90,7 @@ pub fn start(srv: &mut Server, cur: Option<&mut Client>) -> bool {
     };
     let offset = srv.repl.offset;
     srv.repl.seldb = None;
-    let save = master::sync_save_info(srv);
+    let save = master::sync_save_info(srv, req);
     let mark = super::random_replid();
     // Raw descriptors only: the closure is dropped in the parent too.
     let (w_fd, r_fd, exit_r_fd, exit_w_fd) = (
@@ -138,7 +139,7 @@ pub fn start(srv: &mut Server, cur: Option<&mut Client>) -> bool {
     // The replicas served by this child, told +FULLRESYNC now.
     let mut conns = Vec::new();
     if let Some(c) = cur {
-        if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+        if master::waits_for_snapshot(c, req) {
             master::setup_full_resync(srv, c, offset);
             conns.push((c.token, c.id));
         }
@@ -147,7 +148,7 @@ pub fn start(srv: &mut Server, cur: Option<&mut Client>) -> bool {
         let Some(mut c) = srv.clients.get_mut(t).and_then(|s| s.take()) else {
             continue;
         };
-        if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+        if master::waits_for_snapshot(&c, req) {
             master::setup_full_resync(srv, &mut c, offset);
             let _ = c.write_socket();
             conns.push((t, c.id));

@@ -66,7 +66,15 @@ pub struct ReplicaInfo {
     /// Online after a diskless transfer: the stream starts with its first
     /// REPLCONF ACK (repl_start_cmd_stream_on_ack).
     pub stream_on_ack: bool,
+    /// REPLCONF rdb-filter-only: what its snapshot leaves out
+    /// (REQ_EXCLUDE_* bits, Redis's slave_req). Only replicas with equal
+    /// requirements share a snapshot.
+    pub req: u8,
 }
+
+/// SLAVE_REQ_RDB_EXCLUDE_DATA / _FUNCTIONS.
+pub const REQ_EXCLUDE_DATA: u8 = 1;
+pub const REQ_EXCLUDE_FUNCTIONS: u8 = 2;
 
 impl ReplicaInfo {
     fn new() -> ReplicaInfo {
@@ -83,6 +91,7 @@ impl ReplicaInfo {
             initial_offset: 0,
             last_partial_write_ms: 0,
             stream_on_ack: false,
+            req: 0,
         }
     }
 
@@ -210,7 +219,21 @@ pub fn replconf_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult
                 return Err(CmdError::Static(error::REPLCONF_RDB_ONLY_RANGE));
             }
         } else if a.is(i, "rdb-filter-only") {
-            // Accepted: the snapshot always carries everything.
+            // Include filters; only "functions" exists (Redis 7.0).
+            let (mut words, mut ranges) = (Vec::new(), Vec::new());
+            if !crate::protocol::parse::split_args(v, &mut words, &mut ranges) {
+                return Err(CmdError::Static(error::REPLCONF_FILTER_MISSING));
+            }
+            let mut req = REQ_EXCLUDE_DATA | REQ_EXCLUDE_FUNCTIONS;
+            for &(s, e) in &ranges {
+                let f = &words[s..e];
+                if f.eq_ignore_ascii_case(b"functions") {
+                    req &= !REQ_EXCLUDE_FUNCTIONS;
+                } else {
+                    return Err(error::replconf_filter_unsupported(f));
+                }
+            }
+            info_mut(c).req = req;
         } else {
             return Err(error::replconf_unknown(a.get(i)));
         }
@@ -231,7 +254,11 @@ pub fn sync_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             return Err(CmdError::Static(error::NOMASTERLINK));
         }
     }
-    info_mut(c);
+    let r = info_mut(c);
+    if r.req != 0 && !r.capa_eof {
+        // Filtered snapshots only go over a socket.
+        return Err(CmdError::Static(error::FILTERED_REPLICA_NEEDS_EOF));
+    }
     info!("Replica {} asks for synchronization", replica_name(c));
     let psync = a.is(0, "psync");
     if psync && crate::util::num::parse_i64(a.get(2)).is_none() {
@@ -279,10 +306,13 @@ pub fn sync_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         info!("Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC");
         return Ok(());
     }
+    let req = c.repl.as_ref().map_or(0, |r| r.req);
     if srv.child.as_ref().map(|ch| ch.kind) == Some(ChildKind::ReplSync) {
+        // Disk snapshots carry everything: only an unfiltered replica
+        // attaches to one.
         let donor = srv.repl.replicas.iter().find_map(|&t| {
             let r = srv.clients.get(t)?.as_deref()?.repl.as_ref()?;
-            (r.state == RState::WaitBgsaveEnd).then_some(r.initial_offset)
+            (r.state == RState::WaitBgsaveEnd && req == 0).then_some(r.initial_offset)
         });
         if let Some(off) = donor {
             // Its stream since the fork is still in the backlog.
@@ -318,11 +348,12 @@ fn should_start_snapshot(srv: &Server) -> bool {
     }
     let now = clock::wall_ms();
     let (mut waiting, mut max_idle) = (0i64, 0i64);
+    let req = next_snapshot_req(srv, None);
     for &t in &srv.repl.replicas {
         let Some(c) = srv.clients.get(t).and_then(|s| s.as_deref()) else {
             continue;
         };
-        if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+        if c.repl.as_ref().map(|r| (r.state, r.req)) == Some((RState::WaitBgsaveStart, req)) {
             waiting += 1;
             max_idle = max_idle.max((now - c.last_interaction_ms) / 1000);
         }
@@ -332,6 +363,34 @@ fn should_start_snapshot(srv: &Server) -> bool {
         && (!diskless_sync(srv)
             || (max > 0 && waiting >= max)
             || max_idle >= srv.config.get_i64("repl-diskless-sync-delay"))
+}
+
+/// The requirements of the next snapshot: those of `cur` when it waits for
+/// one, else those of the first waiting replica (replicas with other
+/// requirements wait for a later snapshot).
+fn next_snapshot_req(srv: &Server, cur: Option<&Client>) -> u8 {
+    let waiting = |c: &Client| {
+        c.repl
+            .as_ref()
+            .filter(|r| r.state == RState::WaitBgsaveStart)
+            .map(|r| r.req)
+    };
+    cur.and_then(waiting)
+        .or_else(|| {
+            srv.repl.replicas.iter().find_map(|&t| {
+                srv.clients
+                    .get(t)
+                    .and_then(|s| s.as_deref())
+                    .and_then(waiting)
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// Whether client `c` is a replica waiting for a snapshot with
+/// requirements `req`.
+pub fn waits_for_snapshot(c: &Client, req: u8) -> bool {
+    c.repl.as_ref().map(|r| (r.state, r.req)) == Some((RState::WaitBgsaveStart, req))
 }
 
 /// replicationStartPendingFork.
@@ -417,12 +476,15 @@ fn try_partial(srv: &mut Server, c: &mut Client, replid: &[u8], off: &[u8]) -> b
 fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
     // Socket target when configured and every waiting replica reads an
     // EOF-marked stream (startBgsaveForReplication's mincapa).
+    let req = next_snapshot_req(srv, cur.as_deref());
     let waiting_capa = |c: &Client| {
         c.repl
             .as_ref()
-            .is_none_or(|r| r.state != RState::WaitBgsaveStart || r.capa_eof)
+            .is_none_or(|r| r.state != RState::WaitBgsaveStart || r.req != req || r.capa_eof)
     };
-    let socket = diskless_sync(srv)
+    // A filtered snapshot always goes over the socket (SYNC refused
+    // filtered replicas without the EOF capability).
+    let socket = (diskless_sync(srv) || req != 0)
         && cur.as_deref().is_none_or(waiting_capa)
         && srv.repl.replicas.iter().all(|&t| {
             srv.clients
@@ -435,7 +497,7 @@ fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
         if socket { "replicas sockets" } else { "disk" }
     );
     if socket {
-        if !super::diskless::start(srv, cur.as_deref_mut()) {
+        if !super::diskless::start(srv, cur.as_deref_mut(), req) {
             bgsave_failed(srv, cur);
         }
         return;
@@ -448,7 +510,7 @@ fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
     let offset = srv.repl.offset;
     // The stream re-selects its db after the snapshot.
     srv.repl.seldb = None;
-    let save = sync_save_info(srv);
+    let save = sync_save_info(srv, 0);
     let p2 = path.clone();
     let started = child::start(srv, ChildKind::ReplSync, move |srv: &Server| {
         let tmp = p2.with_extension("tmp");
@@ -465,7 +527,7 @@ fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
             info!("Background saving started by pid {}", pid);
             srv.repl.snapshot = Some(path);
             if let Some(c) = cur.as_deref_mut() {
-                if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+                if waits_for_snapshot(c, 0) {
                     setup_full_resync(srv, c, offset);
                 }
             }
@@ -473,7 +535,7 @@ fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
                 let Some(mut c) = srv.clients.get_mut(t).and_then(|s| s.take()) else {
                     continue;
                 };
-                if c.repl.as_ref().map(|r| r.state) == Some(RState::WaitBgsaveStart) {
+                if waits_for_snapshot(&c, 0) {
                     setup_full_resync(srv, &mut c, offset);
                     queue_flush(srv, &mut c);
                 }
@@ -490,7 +552,7 @@ fn start_snapshot(srv: &mut Server, mut cur: Option<&mut Client>) {
 /// The snapshot's save info (rdbPopulateSaveInfo): a replica's
 /// sub-replicas continue with the stream it proxies, in the db its
 /// master client is in; a master's stream re-selects (db 0).
-pub fn sync_save_info(srv: &Server) -> SaveInfo {
+pub fn sync_save_info(srv: &Server, req: u8) -> SaveInfo {
     let stream_db = srv
         .repl
         .link
@@ -501,7 +563,9 @@ pub fn sync_save_info(srv: &Server) -> SaveInfo {
         repl_stream_db: Some(stream_db),
         repl_id: Some(srv.repl.replid.clone()),
         repl_offset: Some(srv.repl.offset),
-        aof_base: false,
+        exclude_data: req & REQ_EXCLUDE_DATA != 0,
+        exclude_functions: req & REQ_EXCLUDE_FUNCTIONS != 0,
+        ..Default::default()
     }
 }
 

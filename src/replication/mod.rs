@@ -295,7 +295,7 @@ pub fn rdb_save_info(srv: &Server) -> crate::persist::rdb::SaveInfo {
         repl_stream_db: db,
         repl_id: db.map(|_| r.replid.clone()),
         repl_offset: db.map(|_| r.offset),
-        aof_base: false,
+        ..Default::default()
     }
 }
 

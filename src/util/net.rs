@@ -10,7 +10,10 @@ pub fn is_local_peer(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.octets() == [127, 0, 0, 1],
         IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.octets() == [127, 0, 0, 1])
+            v6.is_loopback()
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.octets() == [127, 0, 0, 1])
         }
     }
 }
