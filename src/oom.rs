@@ -22,18 +22,13 @@ const PATH: &str = "/proc/self/oom_score_adj";
 
 /// The three values of `oom-score-adj-values` (validated by config.rs).
 fn values(config: &Config) -> [i32; 3] {
-    let mut out = [0, 200, 800];
-    let raw = config.get("oom-score-adj-values").unwrap_or("");
-    for (o, v) in out.iter_mut().zip(raw.split_whitespace()) {
-        *o = v.parse().unwrap_or(*o);
-    }
-    out
+    config.oom_score_adj_values
 }
 
 /// Applies the configured score for `class`; Err (already logged) when
 /// the proc file cannot be read or written.
 pub fn apply(config: &Config, class: Class) -> Result<(), ()> {
-    let mode = config.get("oom-score-adj").unwrap_or("no");
+    let mode = config.oom_score_adj.as_str();
     let val = if mode != "no" {
         if !ADJUSTED.swap(true, Ordering::SeqCst) {
             match std::fs::read_to_string(PATH) {
@@ -62,10 +57,7 @@ pub fn apply(config: &Config, class: Class) -> Result<(), ()> {
 
 /// The class of this (parent) process: replica when `replicaof` is set.
 pub fn class_of(config: &Config) -> Class {
-    if config
-        .get("replicaof")
-        .is_some_and(|v| !v.trim().is_empty())
-    {
+    if config.replicaof.is_some() {
         Class::Replica
     } else {
         Class::Master
