@@ -52,6 +52,10 @@ pub enum Kind {
     /// flags, written space-separated.
     Flags(&'static [(&'static str, u32)]),
     Str,
+    /// A string with a structure of its own (save points, buffer limits,
+    /// event classes...): the function validates it and gives its
+    /// canonical text, or the reason it is refused.
+    Checked(fn(&str) -> Result<String, String>),
 }
 
 /// One directive.
@@ -250,7 +254,8 @@ fn canonical(def: &Def, raw: &str) -> Result<String, String> {
             Ok(format!("{}%", pct))
         }
         Kind::Flags(names) => flags_canonical(names, raw),
-        Kind::Str => special_canonical(def.name, raw),
+        Kind::Str => Ok(raw.to_string()),
+        Kind::Checked(check) => check(raw),
     }
 }
 
@@ -288,112 +293,126 @@ fn enum_error<'a>(names: impl Iterator<Item = &'a str>) -> String {
     )
 }
 
-/// Validation for the structured string directives.
-fn special_canonical(name: &str, raw: &str) -> Result<String, String> {
-    match name {
-        "save" => {
-            let parts: Vec<&str> = raw.split_whitespace().collect();
-            if !parts.len().is_multiple_of(2) || parts.iter().any(|p| p.parse::<u64>().is_err()) {
-                return Err("Invalid save parameters".to_string());
-            }
-            Ok(parts.join(" "))
+// Validators of the string directives with a structure of their own
+// (`Kind::Checked`): Ok is the canonical text, Err the reason.
+
+/// `save`: (seconds, changes) pairs.
+fn check_save(raw: &str) -> Result<String, String> {
+    let parts: Vec<&str> = raw.split_whitespace().collect();
+    if !parts.len().is_multiple_of(2) || parts.iter().any(|p| p.parse::<u64>().is_err()) {
+        return Err("Invalid save parameters".to_string());
+    }
+    Ok(parts.join(" "))
+}
+
+/// isValidAnnouncedHostname.
+fn check_hostname(raw: &str) -> Result<String, String> {
+    if raw.len() >= 256 {
+        return Err("Hostnames must be less than 256 characters".to_string());
+    }
+    if !raw
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err(
+            "Hostnames may only contain alphanumeric characters, hyphens or dots".to_string(),
+        );
+    }
+    Ok(raw.to_string())
+}
+
+/// isValidProcTitleTemplate: known variables, a non-empty title.
+fn check_proc_title(raw: &str) -> Result<String, String> {
+    let ok = crate::proctitle::expand(raw, |n| {
+        let known = crate::proctitle::TitleVars {
+            title: "",
+            bind0: None,
+            port: 1,
+            tls_port: 0,
+            unixsocket: "x",
+            config_file: None,
+            server_mode: "",
+        };
+        known.lookup(n)
+    });
+    match ok {
+        Some(t) if !t.is_empty() => Ok(raw.to_string()),
+        _ => Err("template format is invalid or contains unknown variables".to_string()),
+    }
+}
+
+/// Three scores between -2000 and 2000.
+fn check_oom_values(raw: &str) -> Result<String, String> {
+    let parts: Vec<&str> = raw.split_whitespace().collect();
+    if parts.len() != 3 {
+        return Err("wrong number of arguments".to_string());
+    }
+    if parts
+        .iter()
+        .any(|p| !p.parse::<i64>().is_ok_and(|v| (-2000..=2000).contains(&v)))
+    {
+        return Err(
+            "Invalid oom-score-adj-values, elements must be between -2000 and 2000.".to_string(),
+        );
+    }
+    Ok(parts.join(" "))
+}
+
+/// `<class> <hard> <soft> <seconds>`, repeated.
+fn check_obuf_limits(raw: &str) -> Result<String, String> {
+    let parts: Vec<&str> = raw.split_whitespace().collect();
+    if parts.is_empty() || !parts.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".to_string());
+    }
+    for chunk in parts.chunks(4) {
+        if !matches!(
+            chunk[0].to_ascii_lowercase().as_str(),
+            "normal" | "slave" | "replica" | "pubsub"
+        ) {
+            return Err(
+                "Invalid client class specified in buffer limit configuration.".to_string(),
+            );
         }
-        "cluster-announce-hostname" => {
-            // isValidAnnouncedHostname.
-            if raw.len() >= 256 {
-                return Err("Hostnames must be less than 256 characters".to_string());
-            }
-            if !raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-            {
+        if parse_memory(chunk[1]).is_none()
+            || parse_memory(chunk[2]).is_none()
+            || chunk[3].parse::<u64>().is_err()
+        {
+            return Err(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                    .to_string(),
+            );
+        }
+    }
+    Ok(raw.to_string())
+}
+
+/// Percentiles between 0 and 100.
+fn check_percentiles(raw: &str) -> Result<String, String> {
+    let mut out = Vec::new();
+    // A multi-argument directive: one value split on single spaces
+    // (sdssplitlen), "" meaning no percentiles.
+    if !raw.is_empty() {
+        for part in raw.split(' ') {
+            let v = crate::util::num::parse_f64(part.as_bytes()).ok_or_else(|| {
+                "Invalid latency-tracking-info-percentiles parameters".to_string()
+            })?;
+            if !(0.0..=100.0).contains(&v) {
                 return Err(
-                    "Hostnames may only contain alphanumeric characters, hyphens or dots"
+                    "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
                         .to_string(),
                 );
             }
-            Ok(raw.to_string())
+            out.push(percentile_name(v));
         }
-        "proc-title-template" => {
-            // isValidProcTitleTemplate: known variables, a non-empty title.
-            let ok = crate::proctitle::expand(raw, |n| {
-                let known = crate::proctitle::TitleVars {
-                    title: "",
-                    bind0: None,
-                    port: 1,
-                    tls_port: 0,
-                    unixsocket: "x",
-                    config_file: None,
-                    server_mode: "",
-                };
-                known.lookup(n)
-            });
-            match ok {
-                Some(t) if !t.is_empty() => Ok(raw.to_string()),
-                _ => Err("template format is invalid or contains unknown variables".to_string()),
-            }
-        }
-        "oom-score-adj-values" => {
-            let parts: Vec<&str> = raw.split_whitespace().collect();
-            if parts.len() != 3 {
-                return Err("wrong number of arguments".to_string());
-            }
-            if parts
-                .iter()
-                .any(|p| !p.parse::<i64>().is_ok_and(|v| (-2000..=2000).contains(&v)))
-            {
-                return Err(
-                    "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
-                        .to_string(),
-                );
-            }
-            Ok(parts.join(" "))
-        }
-        "client-output-buffer-limit" => {
-            let parts: Vec<&str> = raw.split_whitespace().collect();
-            if parts.is_empty() || !parts.len().is_multiple_of(4) {
-                return Err("Wrong number of arguments in buffer limit configuration.".to_string());
-            }
-            for chunk in parts.chunks(4) {
-                if !matches!(
-                    chunk[0].to_ascii_lowercase().as_str(),
-                    "normal" | "slave" | "replica" | "pubsub"
-                ) {
-                    return Err(
-                        "Invalid client class specified in buffer limit configuration.".to_string(),
-                    );
-                }
-                if parse_memory(chunk[1]).is_none()
-                    || parse_memory(chunk[2]).is_none()
-                    || chunk[3].parse::<u64>().is_err()
-                {
-                    return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".to_string());
-                }
-            }
-            Ok(raw.to_string())
-        }
-        "latency-tracking-info-percentiles" => {
-            let mut out = Vec::new();
-            // A multi-argument directive: one value split on single spaces
-            // (sdssplitlen), "" meaning no percentiles.
-            if !raw.is_empty() {
-                for part in raw.split(' ') {
-                    let v = crate::util::num::parse_f64(part.as_bytes()).ok_or_else(|| {
-                        "Invalid latency-tracking-info-percentiles parameters".to_string()
-                    })?;
-                    if !(0.0..=100.0).contains(&v) {
-                        return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".to_string());
-                    }
-                    out.push(percentile_name(v));
-                }
-            }
-            Ok(out.join(" "))
-        }
-        "notify-keyspace-events" => match crate::notify::parse_flags(raw) {
-            Some(f) => Ok(crate::notify::flags_to_string(f)),
-            None => Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
-        },
-        _ => Ok(raw.to_string()),
+    }
+    Ok(out.join(" "))
+}
+
+/// Event class characters.
+fn check_notify_events(raw: &str) -> Result<String, String> {
+    match crate::notify::parse_flags(raw) {
+        Some(f) => Ok(crate::notify::flags_to_string(f)),
+        None => Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
     }
 }
 
@@ -700,7 +719,7 @@ impl Config {
                     }
                     v
                 }
-            } else if matches!(def.kind, Kind::Str) {
+            } else if matches!(def.kind, Kind::Str | Kind::Checked(_)) {
                 // Only MULTI_ARG directives take several words.
                 if args.len() != 2 && !MULTI_ARG.contains(&def.name) {
                     return Err(err("wrong number of arguments"));
@@ -720,7 +739,8 @@ impl Config {
                 }
                 args[1].clone()
             };
-            if args.len() < 2 && !matches!(def.kind, Kind::Str | Kind::Flags(_)) {
+            if args.len() < 2 && !matches!(def.kind, Kind::Str | Kind::Checked(_) | Kind::Flags(_))
+            {
                 return Err(err("Bad directive or wrong number of arguments"));
             }
             self.set(def.name, &value, true).map_err(|e| match e {
@@ -882,14 +902,14 @@ impl Config {
             }
             return format!("{} {}\n", name, words.join(" "));
         }
-        if matches!(DEFS[i].kind, Kind::Str)
+        if matches!(DEFS[i].kind, Kind::Str | Kind::Checked(_))
             && name != "save"
             && name != "client-output-buffer-limit"
             && name != "bind"
             && name != "replicaof"
         {
             format!("{} {}\n", name, quote(v))
-        } else if matches!(DEFS[i].kind, Kind::Str) {
+        } else if matches!(DEFS[i].kind, Kind::Str | Kind::Checked(_)) {
             // Multi-word values: each word quoted on its own, so a quote in
             // a CONFIG SET bind address cannot unbalance the line.
             let words: Vec<String> = v.split(' ').map(quote).collect();
@@ -978,6 +998,46 @@ mod tests {
             c.set("databases", "3", false),
             Err(SetError::Immutable)
         ));
+    }
+
+    /// Every entry's field gives back the canonical text it stored: the
+    /// defaults, and a value of each kind.
+    #[test]
+    fn typed_fields_round_trip() {
+        let c = Config::new();
+        for (i, d) in DEFS.iter().enumerate() {
+            if d.name != "dir" {
+                assert_eq!(c.value(i), d.default, "{}", d.name);
+            }
+        }
+        let mut c = Config::new();
+        for (name, raw, shown) in [
+            ("maxmemory-policy", "ALLKEYS-LFU", "allkeys-lfu"),
+            ("maxmemory-clients", "10%", "10%"),
+            ("maxmemory-clients", "1k", "1000"),
+            ("shutdown-on-sigint", "now save", "save now"),
+            ("unixsocketperm", "750", "750"),
+            ("save", "10 20 30 40", "10 20 30 40"),
+            (
+                "client-output-buffer-limit",
+                "pubsub 1mb 2 3",
+                "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 2 3",
+            ),
+            ("notify-keyspace-events", "KEA", "AKE"),
+            ("latency-tracking-info-percentiles", "99.99 1", "99.99 1"),
+            ("replicaof", "10.0.0.1 6380", "10.0.0.1 6380"),
+            ("requirepass", "", ""),
+            ("hz", "1000", "500"),
+        ] {
+            c.set(name, raw, true).unwrap();
+            assert_eq!(c.display(name).as_deref(), Some(shown), "{name}");
+        }
+        assert_eq!(c.maxmemory_policy, MaxmemoryPolicy::AllKeysLfu);
+        assert_eq!(c.shutdown_on_sigint, SHUTDOWN_SAVE | SHUTDOWN_NOW);
+        assert_eq!(c.unixsocketperm, 0o750);
+        assert_eq!(c.replicaof, Some(("10.0.0.1".to_string(), 6380)));
+        assert_eq!(c.obuf.pubsub, (1 << 20, 2, 3));
+        assert_eq!(c.hz, 500);
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //! or MULTI_ARG. Included by `config.rs`, which owns parsing and CONFIG.
 
 use super::values::*;
+use super::{
+    check_hostname, check_notify_events, check_obuf_limits, check_oom_values, check_percentiles,
+    check_proc_title, check_save,
+};
 use super::{Access, ConfigError, Def, Kind};
 
 /// An entry before the table binds it to its field.
@@ -191,7 +195,7 @@ config_table! {
     always_show_logo: bool = imm("always-show-logo", BOOL, "no"),
     set_proc_title: bool = imm("set-proc-title", BOOL, "yes"),
     proc_title_template: String =
-        d("proc-title-template", STR, "{title} {listen-addr} {server-mode}"),
+        d("proc-title-template", Kind::Checked(check_proc_title), "{title} {listen-addr} {server-mode}"),
     crash_log_enabled: bool = d("crash-log-enabled", BOOL, "yes"),
     crash_memcheck_enabled: bool = d("crash-memcheck-enabled", BOOL, "yes"),
     use_exit_on_panic: bool = d("use-exit-on-panic", BOOL, "no"),
@@ -204,7 +208,7 @@ config_table! {
         imm("enable-module-command", Kind::Enum(ProtectedAccess::NAMES), "no"),
     // snapshotting
     /// (seconds, changes) pairs.
-    save: Vec<(i64, u64)> = d("save", STR, "3600 1 300 100 60 10000"),
+    save: Vec<(i64, u64)> = d("save", Kind::Checked(check_save), "3600 1 300 100 60 10000"),
     stop_writes_on_bgsave_error: bool = d("stop-writes-on-bgsave-error", BOOL, "yes"),
     rdbcompression: bool = d("rdbcompression", BOOL, "yes"),
     rdbchecksum: bool = imm("rdbchecksum", BOOL, "yes"),
@@ -280,7 +284,7 @@ config_table! {
     io_threads: i64 = imm("io-threads", int(1, 128), "1"),
     io_threads_do_reads: bool = imm("io-threads-do-reads", BOOL, "no"),
     oom_score_adj: OomScoreAdj = d("oom-score-adj", Kind::Enum(OomScoreAdj::NAMES), "no"),
-    oom_score_adj_values: [i32; 3] = d("oom-score-adj-values", STR, "0 200 800"),
+    oom_score_adj_values: [i32; 3] = d("oom-score-adj-values", Kind::Checked(check_oom_values), "0 200 800"),
     disable_thp: bool = imm("disable-thp", BOOL, "yes"),
     socket_mark_id: i64 = imm("socket-mark-id", int(0, u32::MAX as i64), "0"),
     server_cpulist: String = imm("server_cpulist", STR, ""),
@@ -316,7 +320,7 @@ config_table! {
     cluster_node_timeout: i64 = d("cluster-node-timeout", int(0, LL), "15000"),
     cluster_port: i64 = imm("cluster-port", int(0, 65535), "0"),
     cluster_announce_ip: String = d("cluster-announce-ip", STR, ""),
-    cluster_announce_hostname: String = d("cluster-announce-hostname", STR, ""),
+    cluster_announce_hostname: String = d("cluster-announce-hostname", Kind::Checked(check_hostname), ""),
     cluster_announce_port: i64 = d("cluster-announce-port", int(0, 65535), "0"),
     cluster_announce_bus_port: i64 = d("cluster-announce-bus-port", int(0, 65535), "0"),
     cluster_announce_tls_port: i64 = d("cluster-announce-tls-port", int(0, 65535), "0"),
@@ -362,10 +366,10 @@ config_table! {
     latency_monitor_threshold: i64 = d("latency-monitor-threshold", int(0, LL), "0"),
     latency_tracking: bool = d("latency-tracking", BOOL, "yes"),
     /// latency-tracking-info-percentiles.
-    latency_percentiles: Vec<f64> = d("latency-tracking-info-percentiles", STR, "50 99 99.9"),
+    latency_percentiles: Vec<f64> = d("latency-tracking-info-percentiles", Kind::Checked(check_percentiles), "50 99 99.9"),
     // events
     /// notify-keyspace-events as flag bits (crate::notify).
-    notify_flags: u32 = d("notify-keyspace-events", STR, ""),
+    notify_flags: u32 = d("notify-keyspace-events", Kind::Checked(check_notify_events), ""),
     // advanced
     // 512 is Redis 7.0's built-in default (the shipped redis.conf says 128).
     hash_max_listpack_entries: usize =
@@ -388,7 +392,7 @@ config_table! {
     obuf: ObufLimits =
         d(
             "client-output-buffer-limit",
-            STR,
+            Kind::Checked(check_obuf_limits),
             "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
         ),
     client_query_buffer_limit: usize =

@@ -88,7 +88,7 @@ impl Value for u8 {
 }
 
 /// u32: the bits of a MULTI_ARG enum (Kind::Flags), the event classes of
-/// notify-keyspace-events (Kind::Str), a file mode (Kind::Octal), or a
+/// notify-keyspace-events (Kind::Checked), a file mode (Kind::Octal), or a
 /// number (hz, active-expire-effort).
 impl Value for u32 {
     fn store(&mut self, kind: &Kind, v: &str) {
@@ -97,7 +97,7 @@ impl Value for u32 {
                 .split(' ')
                 .filter_map(|w| names.iter().find(|(n, _)| *n == w))
                 .fold(0, |acc, (_, bits)| acc | bits),
-            Kind::Str => crate::notify::parse_flags(v).unwrap_or(0),
+            Kind::Checked(_) => crate::notify::parse_flags(v).unwrap_or(0),
             Kind::Octal { .. } => u32::from_str_radix(v, 8).unwrap_or(0),
             _ => v.parse().unwrap_or(0),
         };
@@ -105,7 +105,7 @@ impl Value for u32 {
     fn show(&self, kind: &Kind) -> String {
         match kind {
             Kind::Flags(names) => flags_name(names, *self),
-            Kind::Str => crate::notify::flags_to_string(*self),
+            Kind::Checked(_) => crate::notify::flags_to_string(*self),
             Kind::Octal { .. } => format!("{:o}", self),
             _ => self.to_string(),
         }
