@@ -1028,6 +1028,10 @@ mod tests {
             ("replicaof", "10.0.0.1 6380", "10.0.0.1 6380"),
             ("requirepass", "", ""),
             ("hz", "1000", "500"),
+            // Printed from the typed value, as Redis prints them.
+            ("save", "007 5", "7 5"),
+            ("oom-score-adj-values", "+5 -0 007", "5 0 7"),
+            ("maxmemory-clients", "0%", "0"),
         ] {
             c.set(name, raw, true).unwrap();
             assert_eq!(c.display(name).as_deref(), Some(shown), "{name}");

@@ -269,6 +269,17 @@ config_enum!(
         NoEviction = "noeviction",
     }
 );
+impl MaxmemoryPolicy {
+    /// An LFU policy (Redis's MAXMEMORY_FLAG_LFU): objects keep LFU data.
+    pub fn is_lfu(self) -> bool {
+        matches!(self, Self::VolatileLfu | Self::AllKeysLfu)
+    }
+    /// An LRU policy (MAXMEMORY_FLAG_LRU).
+    pub fn is_lru(self) -> bool {
+        matches!(self, Self::VolatileLru | Self::AllKeysLru)
+    }
+}
+
 config_enum!(
     /// enable-protected-configs, enable-debug-command, enable-module-command.
     ProtectedAccess { No = "no", Yes = "yes", Local = "local" }

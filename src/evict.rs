@@ -32,10 +32,6 @@ impl Policy {
         )
     }
 
-    fn lfu(self) -> bool {
-        matches!(self, Policy::VolatileLfu | Policy::AllKeysLfu)
-    }
-
     fn random(self) -> bool {
         matches!(self, Policy::VolatileRandom | Policy::AllKeysRandom)
     }
@@ -64,7 +60,7 @@ pub fn apply_config(cfg: &Config) {
     MAXMEMORY.store(cfg.maxmemory, Ordering::Relaxed);
     crate::ds::dict::set_expand_guard(expand_allowed);
     let policy = cfg.maxmemory_policy;
-    LFU_ENABLED.store(policy.lfu(), Ordering::Relaxed);
+    LFU_ENABLED.store(policy.is_lfu(), Ordering::Relaxed);
     let factor = cfg.lfu_log_factor;
     LFU_LOG_FACTOR.store(factor, Ordering::Relaxed);
     let decay = cfg.lfu_decay_time;
@@ -428,7 +424,7 @@ fn populate_pool(
 /// Higher = better eviction candidate: idle ms for LRU, 255 - frequency
 /// for LFU.
 fn object_score(o: &Obj, policy: Policy) -> u64 {
-    if policy.lfu() {
+    if policy.is_lfu() {
         255 - decr_and_return(o.lru) as u64
     } else {
         clock::idle_secs(o.lru) * 1000

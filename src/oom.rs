@@ -4,7 +4,7 @@
 //! the server first changed it, and puts that score back when the feature
 //! is turned off.
 
-use crate::config::Config;
+use crate::config::{Config, OomScoreAdj};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use tracing::warn;
 
@@ -28,8 +28,8 @@ fn values(config: &Config) -> [i32; 3] {
 /// Applies the configured score for `class`; Err (already logged) when
 /// the proc file cannot be read or written.
 pub fn apply(config: &Config, class: Class) -> Result<(), ()> {
-    let mode = config.oom_score_adj.as_str();
-    let val = if mode != "no" {
+    let mode = config.oom_score_adj;
+    let val = if mode != OomScoreAdj::No {
         if !ADJUSTED.swap(true, Ordering::SeqCst) {
             match std::fs::read_to_string(PATH) {
                 Ok(s) => BASE.store(s.trim().parse().unwrap_or(0), Ordering::SeqCst),
@@ -41,7 +41,7 @@ pub fn apply(config: &Config, class: Class) -> Result<(), ()> {
             }
         }
         let mut v = values(config)[class as usize];
-        if mode == "yes" || mode == "relative" {
+        if mode == OomScoreAdj::Yes || mode == OomScoreAdj::Relative {
             v += BASE.load(Ordering::SeqCst);
         }
         v.clamp(-1000, 1000)

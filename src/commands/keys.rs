@@ -593,12 +593,12 @@ const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 const SHARED_INTEGERS: i64 = 10000;
 
 fn lfu_policy(srv: &Server) -> bool {
-    srv.config.maxmemory_policy.as_str().ends_with("lfu")
+    srv.config.maxmemory_policy.is_lfu()
 }
 
 fn lru_or_lfu_policy(srv: &Server) -> bool {
-    let p = srv.config.maxmemory_policy.as_str();
-    p.ends_with("lfu") || p.ends_with("lru")
+    let p = srv.config.maxmemory_policy;
+    p.is_lfu() || p.is_lru()
 }
 
 /// objectCommandLookupOrReply: replies nil and returns None if missing.

@@ -217,7 +217,7 @@ fn restore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         c.out.ok();
         return Ok(());
     }
-    let lfu = srv.config.maxmemory_policy.as_str().ends_with("lfu");
+    let lfu = srv.config.maxmemory_policy.is_lfu();
     let d = &mut srv.dbs[db];
     d.add(key, value);
     if ttl > 0 {

@@ -133,11 +133,11 @@ pub struct EncOpts {
 
 impl EncOpts {
     pub fn from_server(srv: &Server) -> EncOpts {
-        let policy = srv.config.maxmemory_policy.as_str();
+        let policy = srv.config.maxmemory_policy;
         EncOpts {
             compress: srv.config.rdbcompression,
-            lru: policy.ends_with("lru"),
-            lfu: policy.ends_with("lfu"),
+            lru: policy.is_lru(),
+            lfu: policy.is_lfu(),
         }
     }
 }

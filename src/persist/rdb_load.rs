@@ -267,7 +267,7 @@ fn load_opts<R: Read>(
     let mut freq: Option<u8> = None;
     let now = crate::clock::wall_ms();
     let lru_now = crate::clock::lru_clock();
-    let lfu = srv.config.maxmemory_policy.as_str().ends_with("lfu");
+    let lfu = srv.config.maxmemory_policy.is_lfu();
     let key_load_delay = srv.config.key_load_delay;
     let events_every = srv.config.loading_process_events_interval_bytes.max(1) as u64;
     let mut events_at = events_every;
