@@ -69,6 +69,8 @@ pub struct Def {
     /// daemonize, rdbchecksum...), so CONFIG SET + CONFIG REWRITE cannot
     /// point the server at arbitrary files.
     pub immutable: bool,
+    /// HIDDEN, MULTI_ARG, SENSITIVE (Redis's flags of the same names).
+    flags: u8,
     /// Reads and writes the directive's field of `Config` (bound by the
     /// table in `config_defs.rs`).
     access: Access,
@@ -526,7 +528,7 @@ impl Config {
         let mut out = Vec::new();
         for (i, d) in DEFS.iter().enumerate() {
             // Hidden directives answer only to their exact name.
-            if HIDDEN.contains(&d.name) {
+            if d.flags & HIDDEN != 0 {
                 continue;
             }
             for name in std::iter::once(d.name).chain(d.alias) {
@@ -565,10 +567,7 @@ impl Config {
     /// Is this directive's value a secret CONFIG SET hides from the slow
     /// log and MONITOR (Redis's SENSITIVE_CONFIG)?
     pub fn is_sensitive(name: &str) -> bool {
-        matches!(
-            Config::canonical_name(name),
-            Some("masterauth" | "masteruser" | "requirepass")
-        )
+        def_index(name).is_some_and(|i| DEFS[i].flags & SENSITIVE != 0)
     }
 
     /// Pushes the values kept outside `Config` for the hot paths
@@ -721,7 +720,7 @@ impl Config {
                 }
             } else if matches!(def.kind, Kind::Str | Kind::Checked(_)) {
                 // Only MULTI_ARG directives take several words.
-                if args.len() != 2 && !MULTI_ARG.contains(&def.name) {
+                if args.len() != 2 && def.flags & MULTI_ARG == 0 {
                     return Err(err("wrong number of arguments"));
                 }
                 args[1..].join(" ")
@@ -998,6 +997,19 @@ mod tests {
             c.set("databases", "3", false),
             Err(SetError::Immutable)
         ));
+    }
+
+    /// The entries' flags: HIDDEN names answer only by exact name,
+    /// SENSITIVE ones are known as such.
+    #[test]
+    fn entry_flags() {
+        let c = Config::new();
+        let all = c.matching(b"*");
+        assert!(!all.iter().any(|(n, _)| *n == "use-exit-on-panic"));
+        assert!(all.iter().any(|(n, _)| *n == "maxmemory"));
+        assert_eq!(c.display("use-exit-on-panic").as_deref(), Some("no"));
+        assert!(Config::is_sensitive("masterauth") && Config::is_sensitive("REQUIREPASS"));
+        assert!(!Config::is_sensitive("port"));
     }
 
     /// Every entry's field gives back the canonical text it stored: the

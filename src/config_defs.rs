@@ -28,6 +28,7 @@ pub(super) const fn d(name: &'static str, kind: Kind, default: &'static str) -> 
         kind,
         default,
         immutable: false,
+        flags: 0,
         access: UNBOUND,
     }
 }
@@ -88,25 +89,34 @@ pub const SHUTDOWN_NOSAVE: u32 = 2;
 pub const SHUTDOWN_NOW: u32 = 4;
 pub const SHUTDOWN_FORCE: u32 = 8;
 
-/// String directives Redis flags MULTI_ARG_CONFIG (several words on a
-/// line); every other directive takes exactly one argument.
-pub(super) const MULTI_ARG: &[&str] = &[
-    "bind",
-    "client-output-buffer-limit",
-    "oom-score-adj-values",
-    "latency-tracking-info-percentiles",
-];
-
-/// Directives Redis 7.0.15 flags HIDDEN_CONFIG: CONFIG GET shows them only
-/// when asked by exact name, not through a pattern.
-pub(super) const HIDDEN: &[&str] = &[
-    "use-exit-on-panic",
-    "lua-enable-deprecated-api",
-    "rdb-key-save-delay",
-    "key-load-delay",
-    "watchdog-period",
-    "loading-process-events-interval-bytes",
-];
+/// Directive flags (Redis's config flags of the same names).
+/// HIDDEN_CONFIG: CONFIG GET shows it only when asked by exact name, not
+/// through a pattern.
+pub(super) const HIDDEN: u8 = 1;
+/// MULTI_ARG_CONFIG, for string directives: several words on a line;
+/// every other string directive takes exactly one argument.
+pub(super) const MULTI_ARG: u8 = 2;
+/// SENSITIVE_CONFIG: CONFIG SET hides the value from the slow log and
+/// MONITOR.
+pub(super) const SENSITIVE: u8 = 4;
+pub(super) const fn hidden(d: Def) -> Def {
+    Def {
+        flags: d.flags | HIDDEN,
+        ..d
+    }
+}
+pub(super) const fn multi_arg(d: Def) -> Def {
+    Def {
+        flags: d.flags | MULTI_ARG,
+        ..d
+    }
+}
+pub(super) const fn sensitive(d: Def) -> Def {
+    Def {
+        flags: d.flags | SENSITIVE,
+        ..d
+    }
+}
 
 /// Declares `Config` with the fields listed under `other` plus one field
 /// per directive, and `DEFS`, each entry bound to its field (its `access`
@@ -171,7 +181,7 @@ config_table! {
     // network
     // Redis 7.0's built-in default: all interfaces, with protected mode
     // refusing non-loopback clients until a password is set.
-    bind: String = d("bind", STR, "* -::*"),
+    bind: String = multi_arg(d("bind", STR, "* -::*")),
     protected_mode: bool = d("protected-mode", BOOL, "yes"),
     port: u16 = d("port", int(0, 65535), "6379"),
     tcp_backlog: i32 = imm("tcp-backlog", int(0, I32), "511"),
@@ -195,11 +205,15 @@ config_table! {
     always_show_logo: bool = imm("always-show-logo", BOOL, "no"),
     set_proc_title: bool = imm("set-proc-title", BOOL, "yes"),
     proc_title_template: String =
-        d("proc-title-template", Kind::Checked(check_proc_title), "{title} {listen-addr} {server-mode}"),
+        d(
+            "proc-title-template",
+            Kind::Checked(check_proc_title),
+            "{title} {listen-addr} {server-mode}",
+        ),
     crash_log_enabled: bool = d("crash-log-enabled", BOOL, "yes"),
     crash_memcheck_enabled: bool = d("crash-memcheck-enabled", BOOL, "yes"),
-    use_exit_on_panic: bool = d("use-exit-on-panic", BOOL, "no"),
-    watchdog_period: i64 = d("watchdog-period", int(0, I32), "0"),
+    use_exit_on_panic: bool = hidden(d("use-exit-on-panic", BOOL, "no")),
+    watchdog_period: i64 = hidden(d("watchdog-period", int(0, I32), "0")),
     enable_protected_configs: ProtectedAccess =
         imm("enable-protected-configs", Kind::Enum(ProtectedAccess::NAMES), "no"),
     enable_debug_command: ProtectedAccess =
@@ -217,16 +231,16 @@ config_table! {
     dbfilename: String = d("dbfilename", STR, "dump.rdb"),
     rdb_del_sync_files: bool = d("rdb-del-sync-files", BOOL, "no"),
     loading_process_events_interval_bytes: i64 =
-        d("loading-process-events-interval-bytes", int(1024, I32), "2097152"),
+        hidden(d("loading-process-events-interval-bytes", int(1024, I32), "2097152")),
     dir: String = d("dir", STR, "./"),
-    rdb_key_save_delay: i64 = d("rdb-key-save-delay", int(i32::MIN as i64, I32), "0"),
-    key_load_delay: i64 = d("key-load-delay", int(i32::MIN as i64, I32), "0"),
+    rdb_key_save_delay: i64 = hidden(d("rdb-key-save-delay", int(i32::MIN as i64, I32), "0")),
+    key_load_delay: i64 = hidden(d("key-load-delay", int(i32::MIN as i64, I32), "0")),
     // replication
     // Changed by REPLICAOF / SLAVEOF, not by CONFIG SET.
     /// The master's host and port; None on a master.
     replicaof: Option<(String, u16)> = imm_al("replicaof", "slaveof", STR, ""),
-    masterauth: String = d("masterauth", STR, ""),
-    masteruser: String = d("masteruser", STR, ""),
+    masterauth: String = sensitive(d("masterauth", STR, "")),
+    masteruser: String = sensitive(d("masteruser", STR, "")),
     replica_serve_stale_data: bool =
         al("replica-serve-stale-data", "slave-serve-stale-data", BOOL, "yes"),
     replica_read_only: bool = al("replica-read-only", "slave-read-only", BOOL, "yes"),
@@ -260,7 +274,7 @@ config_table! {
     tracking_table_max_keys: usize = d("tracking-table-max-keys", int(0, LL), "1000000"),
     // security
     /// None when empty.
-    requirepass: Option<Vec<u8>> = d("requirepass", STR, ""),
+    requirepass: Option<Vec<u8>> = sensitive(d("requirepass", STR, "")),
     acllog_max_len: usize = d("acllog-max-len", int(0, LL), "128"),
     aclfile: String = imm("aclfile", STR, ""),
     acl_pubsub_default: AclPubsubDefault =
@@ -284,7 +298,11 @@ config_table! {
     io_threads: i64 = imm("io-threads", int(1, 128), "1"),
     io_threads_do_reads: bool = imm("io-threads-do-reads", BOOL, "no"),
     oom_score_adj: OomScoreAdj = d("oom-score-adj", Kind::Enum(OomScoreAdj::NAMES), "no"),
-    oom_score_adj_values: [i32; 3] = d("oom-score-adj-values", Kind::Checked(check_oom_values), "0 200 800"),
+    oom_score_adj_values: [i32; 3] = multi_arg(d(
+        "oom-score-adj-values",
+        Kind::Checked(check_oom_values),
+        "0 200 800",
+    )),
     disable_thp: bool = imm("disable-thp", BOOL, "yes"),
     socket_mark_id: i64 = imm("socket-mark-id", int(0, u32::MAX as i64), "0"),
     server_cpulist: String = imm("server_cpulist", STR, ""),
@@ -313,14 +331,15 @@ config_table! {
     shutdown_on_sigterm: u32 = d("shutdown-on-sigterm", Kind::Flags(SHUTDOWN_ON_SIG), "default"),
     // scripting
     busy_reply_threshold: i64 = al("busy-reply-threshold", "lua-time-limit", int(0, LL), "5000"),
-    lua_enable_deprecated_api: bool = imm("lua-enable-deprecated-api", BOOL, "no"),
+    lua_enable_deprecated_api: bool = hidden(imm("lua-enable-deprecated-api", BOOL, "no")),
     // cluster
     cluster_enabled: bool = imm("cluster-enabled", BOOL, "no"),
     cluster_config_file: String = imm("cluster-config-file", STR, "nodes.conf"),
     cluster_node_timeout: i64 = d("cluster-node-timeout", int(0, LL), "15000"),
     cluster_port: i64 = imm("cluster-port", int(0, 65535), "0"),
     cluster_announce_ip: String = d("cluster-announce-ip", STR, ""),
-    cluster_announce_hostname: String = d("cluster-announce-hostname", Kind::Checked(check_hostname), ""),
+    cluster_announce_hostname: String =
+        d("cluster-announce-hostname", Kind::Checked(check_hostname), ""),
     cluster_announce_port: i64 = d("cluster-announce-port", int(0, 65535), "0"),
     cluster_announce_bus_port: i64 = d("cluster-announce-bus-port", int(0, 65535), "0"),
     cluster_announce_tls_port: i64 = d("cluster-announce-tls-port", int(0, 65535), "0"),
@@ -366,7 +385,11 @@ config_table! {
     latency_monitor_threshold: i64 = d("latency-monitor-threshold", int(0, LL), "0"),
     latency_tracking: bool = d("latency-tracking", BOOL, "yes"),
     /// latency-tracking-info-percentiles.
-    latency_percentiles: Vec<f64> = d("latency-tracking-info-percentiles", Kind::Checked(check_percentiles), "50 99 99.9"),
+    latency_percentiles: Vec<f64> = multi_arg(d(
+        "latency-tracking-info-percentiles",
+        Kind::Checked(check_percentiles),
+        "50 99 99.9",
+    )),
     // events
     /// notify-keyspace-events as flag bits (crate::notify).
     notify_flags: u32 = d("notify-keyspace-events", Kind::Checked(check_notify_events), ""),
@@ -390,11 +413,11 @@ config_table! {
     activerehashing: bool = d("activerehashing", BOOL, "yes"),
     /// client-output-buffer-limit: hard, soft, seconds per class.
     obuf: ObufLimits =
-        d(
+        multi_arg(d(
             "client-output-buffer-limit",
             Kind::Checked(check_obuf_limits),
             "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-        ),
+        )),
     client_query_buffer_limit: usize =
         d("client-query-buffer-limit", mem(1024 * 1024, LL), "1073741824"),
     proto_max_bulk_len: i64 = d("proto-max-bulk-len", mem(1024 * 1024, LL), "536870912"),
