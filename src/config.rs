@@ -69,7 +69,8 @@ pub struct Def {
     /// daemonize, rdbchecksum...), so CONFIG SET + CONFIG REWRITE cannot
     /// point the server at arbitrary files.
     pub immutable: bool,
-    /// HIDDEN, MULTI_ARG, SENSITIVE (Redis's flags of the same names).
+    /// HIDDEN, MULTI_ARG, SENSITIVE, PROTECTED, DENY_LOADING (Redis's
+    /// flags of the same names).
     flags: u8,
     /// Reads and writes the directive's field of `Config` (bound by the
     /// table in `config_defs.rs`).
@@ -570,6 +571,18 @@ impl Config {
         def_index(name).is_some_and(|i| DEFS[i].flags & SENSITIVE != 0)
     }
 
+    /// Does CONFIG SET refuse this directive unless enable-protected-configs
+    /// allows it (PROTECTED_CONFIG: dir, dbfilename)?
+    pub fn is_protected(name: &str) -> bool {
+        def_index(name).is_some_and(|i| DEFS[i].flags & PROTECTED != 0)
+    }
+
+    /// Does CONFIG SET refuse this directive while the dataset is loading
+    /// (DENY_LOADING_CONFIG)?
+    pub fn denied_while_loading(name: &str) -> bool {
+        def_index(name).is_some_and(|i| DEFS[i].flags & DENY_LOADING != 0)
+    }
+
     /// Pushes the values kept outside `Config` for the hot paths
     /// (eviction's policy and LFU parameters, lazy-free flags).
     fn apply_globals(&self) {
@@ -999,8 +1012,8 @@ mod tests {
         ));
     }
 
-    /// The entries' flags: HIDDEN names answer only by exact name,
-    /// SENSITIVE ones are known as such.
+    /// The entries' flags: HIDDEN names answer only by exact name; the
+    /// SENSITIVE, PROTECTED and DENY_LOADING ones are known as such.
     #[test]
     fn entry_flags() {
         let c = Config::new();
@@ -1010,6 +1023,10 @@ mod tests {
         assert_eq!(c.display("use-exit-on-panic").as_deref(), Some("no"));
         assert!(Config::is_sensitive("masterauth") && Config::is_sensitive("REQUIREPASS"));
         assert!(!Config::is_sensitive("port"));
+        assert!(Config::is_protected("dir") && Config::is_protected("dbfilename"));
+        assert!(!Config::is_protected("appendonly"));
+        assert!(Config::denied_while_loading("appendonly") && Config::denied_while_loading("dir"));
+        assert!(!Config::denied_while_loading("dbfilename"));
     }
 
     /// Every entry's field gives back the canonical text it stored: the

@@ -5,8 +5,9 @@
 //! type (`config_values.rs`) stores the validated value and prints it back,
 //! so CONFIG GET/SET/REWRITE, config files and `--directive` arguments all
 //! go through this table, while the rest of the server reads typed fields
-//! (`srv.config.maxmemory_policy`). Also the directives Redis flags HIDDEN
-//! or MULTI_ARG. Included by `config.rs`, which owns parsing and CONFIG.
+//! (`srv.config.maxmemory_policy`). Each entry also carries Redis's flags
+//! (HIDDEN, MULTI_ARG, SENSITIVE, PROTECTED, DENY_LOADING). Included by
+//! `config.rs`, which owns parsing and CONFIG.
 
 use super::values::*;
 use super::{
@@ -99,6 +100,11 @@ pub(super) const MULTI_ARG: u8 = 2;
 /// SENSITIVE_CONFIG: CONFIG SET hides the value from the slow log and
 /// MONITOR.
 pub(super) const SENSITIVE: u8 = 4;
+/// PROTECTED_CONFIG: CONFIG SET refuses it unless enable-protected-configs
+/// allows it.
+pub(super) const PROTECTED: u8 = 8;
+/// DENY_LOADING_CONFIG: CONFIG SET refuses it while the dataset loads.
+pub(super) const DENY_LOADING: u8 = 16;
 pub(super) const fn hidden(d: Def) -> Def {
     Def {
         flags: d.flags | HIDDEN,
@@ -108,6 +114,18 @@ pub(super) const fn hidden(d: Def) -> Def {
 pub(super) const fn multi_arg(d: Def) -> Def {
     Def {
         flags: d.flags | MULTI_ARG,
+        ..d
+    }
+}
+pub(super) const fn protected(d: Def) -> Def {
+    Def {
+        flags: d.flags | PROTECTED,
+        ..d
+    }
+}
+pub(super) const fn deny_loading(d: Def) -> Def {
+    Def {
+        flags: d.flags | DENY_LOADING,
         ..d
     }
 }
@@ -228,11 +246,11 @@ config_table! {
     rdbchecksum: bool = imm("rdbchecksum", BOOL, "yes"),
     sanitize_dump_payload: SanitizeDumpPayload =
         d("sanitize-dump-payload", Kind::Enum(SanitizeDumpPayload::NAMES), "no"),
-    dbfilename: String = d("dbfilename", STR, "dump.rdb"),
+    dbfilename: String = protected(d("dbfilename", STR, "dump.rdb")),
     rdb_del_sync_files: bool = d("rdb-del-sync-files", BOOL, "no"),
     loading_process_events_interval_bytes: i64 =
         hidden(d("loading-process-events-interval-bytes", int(1024, I32), "2097152")),
-    dir: String = d("dir", STR, "./"),
+    dir: String = deny_loading(protected(d("dir", STR, "./"))),
     rdb_key_save_delay: i64 = hidden(d("rdb-key-save-delay", int(i32::MIN as i64, I32), "0")),
     key_load_delay: i64 = hidden(d("key-load-delay", int(i32::MIN as i64, I32), "0")),
     // replication
@@ -248,7 +266,7 @@ config_table! {
     repl_diskless_sync_delay: i64 = d("repl-diskless-sync-delay", int(0, I32), "5"),
     repl_diskless_sync_max_replicas: i64 = d("repl-diskless-sync-max-replicas", int(0, I32), "0"),
     repl_diskless_load: ReplDisklessLoad =
-        d("repl-diskless-load", Kind::Enum(ReplDisklessLoad::NAMES), "disabled"),
+        deny_loading(d("repl-diskless-load", Kind::Enum(ReplDisklessLoad::NAMES), "disabled")),
     repl_ping_replica_period: u64 =
         al("repl-ping-replica-period", "repl-ping-slave-period", int(1, I32), "10"),
     repl_timeout: i64 = d("repl-timeout", int(1, I32), "60"),
@@ -311,7 +329,7 @@ config_table! {
     bgsave_cpulist: String = imm("bgsave_cpulist", STR, ""),
     ignore_warnings: String = d("ignore-warnings", STR, ""),
     // append only
-    appendonly: bool = d("appendonly", BOOL, "no"),
+    appendonly: bool = deny_loading(d("appendonly", BOOL, "no")),
     appendfilename: String = imm("appendfilename", STR, "appendonly.aof"),
     appenddirname: String = imm("appenddirname", STR, "appendonlydir"),
     aof_disable_auto_gc: bool = d("aof-disable-auto-gc", BOOL, "no"),

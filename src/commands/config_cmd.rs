@@ -89,10 +89,6 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     )
 }];
 
-/// Directives CONFIG SET refuses unless enable-protected-configs allows it
-/// (Redis 7.0.15's PROTECTED_CONFIG flag).
-const PROTECTED: &[&str] = &["dir", "dbfilename"];
-
 const HELP: &[&str] = &[
     "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "GET <pattern>",
@@ -143,7 +139,7 @@ fn config_get(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 
 /// Is `name` protected and protected configs not enabled for this client?
 fn protected_denied(srv: &Server, c: &Client, name: &str) -> bool {
-    if !PROTECTED.contains(&name) {
+    if !Config::is_protected(name) {
         return false;
     }
     match srv.config.enable_protected_configs {
@@ -179,7 +175,7 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             return Err(error::config_set_duplicate(&typed));
         }
         // DENY_LOADING_CONFIG: not while the dataset is loading.
-        if srv.loading_events && matches!(canon, "appendonly" | "repl-diskless-load" | "dir") {
+        if srv.loading_events && Config::denied_while_loading(canon) {
             return Err(CmdError::Static(error::LOADING));
         }
         pairs.push((lower, args.str_lossy(i + 1)));
