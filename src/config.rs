@@ -14,8 +14,7 @@ mod defs;
 mod values;
 use defs::*;
 pub use defs::{
-    Config, DEFS, LOGLEVELS, MAXMEMORY_POLICIES, SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_NOW,
-    SHUTDOWN_SAVE,
+    Config, DEFS, LOGLEVELS, SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_NOW, SHUTDOWN_SAVE,
 };
 pub use values::{
     AclPubsubDefault, AppendFsync, ClusterEndpointType, MaxmemoryPolicy, ObufLimits, OomScoreAdj,

@@ -76,7 +76,6 @@ pub(super) const LL: i64 = i64::MAX;
 
 /// loglevel's names; `Config::loglevel` is the index (logging's levels).
 pub const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
-pub const MAXMEMORY_POLICIES: &[&str] = MaxmemoryPolicy::NAMES;
 /// shutdown_on_sig_enum: SHUTDOWN_SAVE, _NOSAVE, _NOW, _FORCE.
 pub const SHUTDOWN_ON_SIG: &[(&str, u32)] = &[
     ("default", 0),
