@@ -293,19 +293,15 @@ pub fn obuf_limit_reached(cfg: &crate::config::Config, c: &mut Client, now_ms: i
     }
     let (hard, soft, secs) = match class(c) {
         Class::Master => return false,
-        Class::Normal => cfg.obuf_normal,
+        Class::Normal => cfg.obuf.normal,
         Class::Replica => {
             // A replica's hard limit is at least the backlog's size
             // (Redis 7.0's shared replication buffer).
-            let (hard, soft, secs) = cfg.obuf_replica;
-            let backlog = cfg
-                .get("repl-backlog-size")
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(1 << 20)
-                .max(16 * 1024);
+            let (hard, soft, secs) = cfg.obuf.replica;
+            let backlog = (cfg.repl_backlog_size as u64).max(16 * 1024);
             (if hard > 0 { hard.max(backlog) } else { 0 }, soft, secs)
         }
-        Class::PubSub => cfg.obuf_pubsub,
+        Class::PubSub => cfg.obuf.pubsub,
     };
     let used = c.pending_output() as u64;
     if hard > 0 && used >= hard {

@@ -1,21 +1,37 @@
 //! Configuration: parsing of redis.conf syntax and `--directive value`
-//! arguments, validation, and the typed values the rest of the server reads
-//! (CONFIG GET/SET go through here). The directive table itself (names,
-//! kinds, defaults) is in `config_defs.rs`.
+//! arguments, validation (Redis 7.0.15's rules and error texts), CONFIG
+//! GET/SET/REWRITE. The directive table, which binds each directive to its
+//! typed field of `Config`, is `config_defs.rs`; how each field type stores
+//! and prints a value is `config_values.rs`. The rest of the server reads
+//! the typed fields (`srv.config.maxmemory_policy`), never strings.
 
 use crate::protocol::parse::split_args;
 use crate::util::glob::string_match;
 
 #[path = "config_defs.rs"]
 mod defs;
+#[path = "config_values.rs"]
+mod values;
 use defs::*;
-pub use defs::{DEFS, LOGLEVELS, MAXMEMORY_POLICIES};
+pub use defs::{
+    Config, DEFS, LOGLEVELS, SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_NOW, SHUTDOWN_SAVE,
+};
+pub use values::{
+    AclPubsubDefault, AppendFsync, ClusterEndpointType, MaxmemoryPolicy, ObufLimits, OomScoreAdj,
+    PropagationErrorBehavior, ProtectedAccess, ReplDisklessLoad, SanitizeDumpPayload, Supervised,
+    SyslogFacility, TlsAuthClients,
+};
 
 /// How a directive's value is parsed and printed.
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
     Bool,
     Int {
+        min: i64,
+        max: i64,
+    },
+    /// An integer written in octal (OCTAL_CONFIG: unixsocketperm).
+    Octal {
         min: i64,
         max: i64,
     },
@@ -35,6 +51,10 @@ pub enum Kind {
     /// flags, written space-separated.
     Flags(&'static [(&'static str, u32)]),
     Str,
+    /// A string with a structure of its own (save points, buffer limits,
+    /// event classes...): the function validates it and gives its
+    /// canonical text, or the reason it is refused.
+    Checked(fn(&str) -> Result<String, String>),
 }
 
 /// One directive.
@@ -48,6 +68,20 @@ pub struct Def {
     /// daemonize, rdbchecksum...), so CONFIG SET + CONFIG REWRITE cannot
     /// point the server at arbitrary files.
     pub immutable: bool,
+    /// HIDDEN, MULTI_ARG, SENSITIVE, PROTECTED, DENY_LOADING (Redis's
+    /// flags of the same names).
+    flags: u8,
+    /// Reads and writes the directive's field of `Config` (bound by the
+    /// table in `config_defs.rs`).
+    access: Access,
+}
+
+/// How a table entry reaches its typed field: `show` prints the value,
+/// `store` sets it from text already validated for the entry's kind.
+#[derive(Clone, Copy)]
+struct Access {
+    show: fn(&Config, &Kind) -> String,
+    store: fn(&mut Config, &Kind, &str),
 }
 
 /// The files a wildcard path names, sorted as glob(3) sorts them; each
@@ -104,84 +138,6 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-/// The parsed configuration. Values are stored as canonical strings in
-/// `DEFS` order; the fields the hot path reads are cached as typed values.
-#[derive(Clone)]
-pub struct Config {
-    values: Vec<String>,
-    /// Path of the config file given on the command line, if any.
-    pub config_file: Option<String>,
-    /// A `save` directive was loaded (file, stdin or command line): later
-    /// ones append to it instead of replacing the defaults (Redis's
-    /// static save_loaded).
-    save_loaded: bool,
-
-    // ---- cached typed values (refreshed by `refresh`) ----
-    pub port: u16,
-    pub databases: usize,
-    pub timeout_secs: i64,
-    pub maxclients: usize,
-    pub hz: u32,
-    pub proto_max_bulk_len: i64,
-    pub client_query_buffer_limit: usize,
-    pub requirepass: Option<Vec<u8>>,
-    /// `user <name> <rules...>` directives, applied at startup by ACL.
-    pub acl_users: Vec<Vec<String>>,
-    /// `rename-command old new` lines, applied to the command table once
-    /// it exists (main); each with its line for the error report.
-    pub renames: Vec<(ConfigError, String, String)>,
-    /// `loadmodule <path> [args]` lines (module paths): ferrokv has no
-    /// modules, so main refuses to start when there is one (Redis's
-    /// moduleLoadFromQueue when a module fails to load).
-    pub loadmodules: Vec<String>,
-    pub slowlog_log_slower_than: i64,
-    pub slowlog_max_len: usize,
-    pub latency_monitor_threshold: i64,
-    /// latency-tracking: per-command latency histograms.
-    pub latency_tracking: bool,
-    /// latency-tracking-info-percentiles, parsed.
-    pub latency_percentiles: Vec<f64>,
-    pub maxmemory: u64,
-    /// maxmemory-clients: bytes, or minus a percentage of maxmemory
-    /// (Redis's PERCENT_CONFIG encoding); 0 = off.
-    pub maxmemory_clients: i64,
-    pub active_expire_effort: u32,
-    pub activerehashing: bool,
-    pub hll_sparse_max_bytes: usize,
-    /// client-output-buffer-limit for the normal class: hard, soft, seconds.
-    pub obuf_normal: (u64, u64, u64),
-    pub obuf_pubsub: (u64, u64, u64),
-    pub obuf_replica: (u64, u64, u64),
-    pub loglevel: u8,
-    pub dynamic_hz: bool,
-    pub lazyfree_lazy_expire: bool,
-    /// min-replicas-to-write / min-replicas-max-lag (checked on every write).
-    pub min_replicas_to_write: i64,
-    pub min_replicas_max_lag: i64,
-    pub lazyfree_lazy_server_del: bool,
-    // Collection encoding thresholds (Redis 7.0 names; *-ziplist-* aliases).
-    pub list_max_listpack_size: i32,
-    pub list_compress_depth: i32,
-    pub hash_max_listpack_entries: usize,
-    pub hash_max_listpack_value: usize,
-    pub set_max_intset_entries: usize,
-    pub zset_max_listpack_entries: usize,
-    pub zset_max_listpack_value: usize,
-    /// notify-keyspace-events as flag bits (crate::notify).
-    pub notify_flags: u32,
-    // Append-only file.
-    pub appendonly: bool,
-    /// crate::persist::aof::FSYNC_*.
-    pub appendfsync: u8,
-    pub no_appendfsync_on_rewrite: bool,
-    pub auto_aof_rewrite_percentage: i64,
-    pub auto_aof_rewrite_min_size: u64,
-    pub aof_load_truncated: bool,
-    pub aof_use_rdb_preamble: bool,
-    pub aof_timestamp_enabled: bool,
-    pub aof_rewrite_incremental_fsync: bool,
-}
-
 fn def_index(name: &str) -> Option<usize> {
     DEFS.iter().position(|d| {
         d.name.eq_ignore_ascii_case(name) || d.alias.is_some_and(|a| a.eq_ignore_ascii_case(name))
@@ -208,7 +164,7 @@ pub fn parse_memory(s: &str) -> Option<i64> {
     } else {
         (lower.as_str(), 1)
     };
-    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit() || c == '-' as u8) {
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit() || c == b'-') {
         return None;
     }
     let n: i64 = digits.parse().ok()?;
@@ -230,7 +186,7 @@ fn canonical(def: &Def, raw: &str) -> Result<String, String> {
         Kind::Bool => parse_bool(raw)
             .map(|b| if b { "yes" } else { "no" }.to_string())
             .ok_or_else(|| "argument must be 'yes' or 'no'".to_string()),
-        Kind::Int { min, max } if def.name == "unixsocketperm" => {
+        Kind::Octal { min, max } => {
             // An octal mode, as Redis parses it (OCTAL_CONFIG).
             let n = i64::from_str_radix(raw, 8)
                 .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
@@ -300,7 +256,8 @@ fn canonical(def: &Def, raw: &str) -> Result<String, String> {
             Ok(format!("{}%", pct))
         }
         Kind::Flags(names) => flags_canonical(names, raw),
-        Kind::Str => special_canonical(def.name, raw),
+        Kind::Str => Ok(raw.to_string()),
+        Kind::Checked(check) => check(raw),
     }
 }
 
@@ -328,22 +285,7 @@ fn flags_canonical(names: &[(&str, u32)], raw: &str) -> Result<String, String> {
     if value & 1 != 0 && value & 2 != 0 {
         return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".to_string());
     }
-    if let Some((n, _)) = names.iter().find(|(_, v)| *v == value) {
-        return Ok(n.to_string());
-    }
-    let mut out: Vec<&str> = Vec::new();
-    let mut unmatched = value;
-    for (n, v) in names {
-        if *v != 0 && unmatched & v == *v {
-            out.push(n);
-            unmatched &= !v;
-        }
-    }
-    Ok(if unmatched != 0 {
-        "unknown".to_string()
-    } else {
-        out.join(" ")
-    })
+    Ok(values::flags_name(names, value))
 }
 
 fn enum_error<'a>(names: impl Iterator<Item = &'a str>) -> String {
@@ -353,112 +295,126 @@ fn enum_error<'a>(names: impl Iterator<Item = &'a str>) -> String {
     )
 }
 
-/// Validation for the structured string directives.
-fn special_canonical(name: &str, raw: &str) -> Result<String, String> {
-    match name {
-        "save" => {
-            let parts: Vec<&str> = raw.split_whitespace().collect();
-            if parts.len() % 2 != 0 || parts.iter().any(|p| p.parse::<u64>().is_err()) {
-                return Err("Invalid save parameters".to_string());
-            }
-            Ok(parts.join(" "))
+// Validators of the string directives with a structure of their own
+// (`Kind::Checked`): Ok is the canonical text, Err the reason.
+
+/// `save`: (seconds, changes) pairs.
+fn check_save(raw: &str) -> Result<String, String> {
+    let parts: Vec<&str> = raw.split_whitespace().collect();
+    if !parts.len().is_multiple_of(2) || parts.iter().any(|p| p.parse::<u64>().is_err()) {
+        return Err("Invalid save parameters".to_string());
+    }
+    Ok(parts.join(" "))
+}
+
+/// isValidAnnouncedHostname.
+fn check_hostname(raw: &str) -> Result<String, String> {
+    if raw.len() >= 256 {
+        return Err("Hostnames must be less than 256 characters".to_string());
+    }
+    if !raw
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err(
+            "Hostnames may only contain alphanumeric characters, hyphens or dots".to_string(),
+        );
+    }
+    Ok(raw.to_string())
+}
+
+/// isValidProcTitleTemplate: known variables, a non-empty title.
+fn check_proc_title(raw: &str) -> Result<String, String> {
+    let ok = crate::proctitle::expand(raw, |n| {
+        let known = crate::proctitle::TitleVars {
+            title: "",
+            bind0: None,
+            port: 1,
+            tls_port: 0,
+            unixsocket: "x",
+            config_file: None,
+            server_mode: "",
+        };
+        known.lookup(n)
+    });
+    match ok {
+        Some(t) if !t.is_empty() => Ok(raw.to_string()),
+        _ => Err("template format is invalid or contains unknown variables".to_string()),
+    }
+}
+
+/// Three scores between -2000 and 2000.
+fn check_oom_values(raw: &str) -> Result<String, String> {
+    let parts: Vec<&str> = raw.split_whitespace().collect();
+    if parts.len() != 3 {
+        return Err("wrong number of arguments".to_string());
+    }
+    if parts
+        .iter()
+        .any(|p| !p.parse::<i64>().is_ok_and(|v| (-2000..=2000).contains(&v)))
+    {
+        return Err(
+            "Invalid oom-score-adj-values, elements must be between -2000 and 2000.".to_string(),
+        );
+    }
+    Ok(parts.join(" "))
+}
+
+/// `<class> <hard> <soft> <seconds>`, repeated.
+fn check_obuf_limits(raw: &str) -> Result<String, String> {
+    let parts: Vec<&str> = raw.split_whitespace().collect();
+    if parts.is_empty() || !parts.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".to_string());
+    }
+    for chunk in parts.chunks(4) {
+        if !matches!(
+            chunk[0].to_ascii_lowercase().as_str(),
+            "normal" | "slave" | "replica" | "pubsub"
+        ) {
+            return Err(
+                "Invalid client class specified in buffer limit configuration.".to_string(),
+            );
         }
-        "cluster-announce-hostname" => {
-            // isValidAnnouncedHostname.
-            if raw.len() >= 256 {
-                return Err("Hostnames must be less than 256 characters".to_string());
-            }
-            if !raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-            {
+        if parse_memory(chunk[1]).is_none()
+            || parse_memory(chunk[2]).is_none()
+            || chunk[3].parse::<u64>().is_err()
+        {
+            return Err(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                    .to_string(),
+            );
+        }
+    }
+    Ok(raw.to_string())
+}
+
+/// Percentiles between 0 and 100.
+fn check_percentiles(raw: &str) -> Result<String, String> {
+    let mut out = Vec::new();
+    // A multi-argument directive: one value split on single spaces
+    // (sdssplitlen), "" meaning no percentiles.
+    if !raw.is_empty() {
+        for part in raw.split(' ') {
+            let v = crate::util::num::parse_f64(part.as_bytes()).ok_or_else(|| {
+                "Invalid latency-tracking-info-percentiles parameters".to_string()
+            })?;
+            if !(0.0..=100.0).contains(&v) {
                 return Err(
-                    "Hostnames may only contain alphanumeric characters, hyphens or dots"
+                    "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
                         .to_string(),
                 );
             }
-            Ok(raw.to_string())
+            out.push(percentile_name(v));
         }
-        "proc-title-template" => {
-            // isValidProcTitleTemplate: known variables, a non-empty title.
-            let ok = crate::proctitle::expand(raw, |n| {
-                let known = crate::proctitle::TitleVars {
-                    title: "",
-                    bind0: None,
-                    port: 1,
-                    tls_port: 0,
-                    unixsocket: "x",
-                    config_file: None,
-                    server_mode: "",
-                };
-                known.lookup(n)
-            });
-            match ok {
-                Some(t) if !t.is_empty() => Ok(raw.to_string()),
-                _ => Err("template format is invalid or contains unknown variables".to_string()),
-            }
-        }
-        "oom-score-adj-values" => {
-            let parts: Vec<&str> = raw.split_whitespace().collect();
-            if parts.len() != 3 {
-                return Err("wrong number of arguments".to_string());
-            }
-            if parts
-                .iter()
-                .any(|p| !p.parse::<i64>().is_ok_and(|v| (-2000..=2000).contains(&v)))
-            {
-                return Err(
-                    "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
-                        .to_string(),
-                );
-            }
-            Ok(parts.join(" "))
-        }
-        "client-output-buffer-limit" => {
-            let parts: Vec<&str> = raw.split_whitespace().collect();
-            if parts.is_empty() || parts.len() % 4 != 0 {
-                return Err("Wrong number of arguments in buffer limit configuration.".to_string());
-            }
-            for chunk in parts.chunks(4) {
-                if !matches!(
-                    chunk[0].to_ascii_lowercase().as_str(),
-                    "normal" | "slave" | "replica" | "pubsub"
-                ) {
-                    return Err(
-                        "Invalid client class specified in buffer limit configuration.".to_string(),
-                    );
-                }
-                if parse_memory(chunk[1]).is_none()
-                    || parse_memory(chunk[2]).is_none()
-                    || chunk[3].parse::<u64>().is_err()
-                {
-                    return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".to_string());
-                }
-            }
-            Ok(raw.to_string())
-        }
-        "latency-tracking-info-percentiles" => {
-            let mut out = Vec::new();
-            // A multi-argument directive: one value split on single spaces
-            // (sdssplitlen), "" meaning no percentiles.
-            if !raw.is_empty() {
-                for part in raw.split(' ') {
-                    let v = crate::util::num::parse_f64(part.as_bytes()).ok_or_else(|| {
-                        "Invalid latency-tracking-info-percentiles parameters".to_string()
-                    })?;
-                    if !(0.0..=100.0).contains(&v) {
-                        return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".to_string());
-                    }
-                    out.push(percentile_name(v));
-                }
-            }
-            Ok(out.join(" "))
-        }
-        "notify-keyspace-events" => match crate::notify::parse_flags(raw) {
-            Some(f) => Ok(crate::notify::flags_to_string(f)),
-            None => Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
-        },
-        _ => Ok(raw.to_string()),
+    }
+    Ok(out.join(" "))
+}
+
+/// Event class characters.
+fn check_notify_events(raw: &str) -> Result<String, String> {
+    match crate::notify::parse_flags(raw) {
+        Some(f) => Ok(crate::notify::flags_to_string(f)),
+        None => Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
     }
 }
 
@@ -485,86 +441,31 @@ impl Default for Config {
 
 impl Config {
     pub fn new() -> Config {
-        let mut c = Config {
-            values: DEFS.iter().map(|d| d.default.to_string()).collect(),
-            config_file: None,
-            save_loaded: false,
-            port: 6379,
-            databases: 16,
-            timeout_secs: 0,
-            maxclients: 10000,
-            hz: 10,
-            proto_max_bulk_len: 512 * 1024 * 1024,
-            client_query_buffer_limit: 1 << 30,
-            requirepass: None,
-            acl_users: Vec::new(),
-            renames: Vec::new(),
-            loadmodules: Vec::new(),
-            slowlog_log_slower_than: 10000,
-            slowlog_max_len: 128,
-            latency_monitor_threshold: 0,
-            latency_tracking: true,
-            latency_percentiles: Vec::new(),
-            maxmemory: 0,
-            maxmemory_clients: 0,
-            active_expire_effort: 1,
-            activerehashing: true,
-            hll_sparse_max_bytes: 3000,
-            obuf_normal: (0, 0, 0),
-            obuf_pubsub: (32 << 20, 8 << 20, 60),
-            obuf_replica: (256 << 20, 64 << 20, 60),
-            loglevel: 2,
-            dynamic_hz: true,
-            lazyfree_lazy_expire: false,
-            min_replicas_to_write: 0,
-            min_replicas_max_lag: 10,
-            lazyfree_lazy_server_del: false,
-            list_max_listpack_size: -2,
-            list_compress_depth: 0,
-            hash_max_listpack_entries: 512,
-            hash_max_listpack_value: 64,
-            set_max_intset_entries: 512,
-            zset_max_listpack_entries: 128,
-            zset_max_listpack_value: 64,
-            notify_flags: 0,
-            appendonly: false,
-            appendfsync: crate::persist::aof::FSYNC_EVERYSEC,
-            no_appendfsync_on_rewrite: false,
-            auto_aof_rewrite_percentage: 100,
-            auto_aof_rewrite_min_size: 64 << 20,
-            aof_load_truncated: true,
-            aof_use_rdb_preamble: true,
-            aof_timestamp_enabled: false,
-            aof_rewrite_incremental_fsync: true,
-        };
-        c.refresh();
+        let mut c = Config::blank();
+        for d in DEFS {
+            (d.access.store)(&mut c, &d.kind, d.default);
+        }
+        c.apply_globals();
         c
-    }
-
-    /// The canonical string value of a directive (None if unknown).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        def_index(name).map(|i| self.values[i].as_str())
-    }
-
-    pub fn get_i64(&self, name: &str) -> i64 {
-        self.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
     }
 
     /// A setting that turns on a feature ferrokv does not have yet (cluster
     /// mode, TLS): refused at startup and by CONFIG SET instead of being
     /// silently ignored.
     pub fn unsupported_feature(&self) -> Option<String> {
-        let on = |name: &str| self.get_bool(name);
-        if on("cluster-enabled") {
+        if self.cluster_enabled {
             return Some(
                 "cluster mode (cluster-enabled yes) is not supported by ferrokv yet".into(),
             );
         }
-        if self.get("tls-port").is_some_and(|p| p != "0") {
+        if self.tls_port != 0 {
             return Some("TLS (tls-port) is not supported by ferrokv yet".into());
         }
-        for name in ["tls-replication", "tls-cluster"] {
-            if on(name) {
+        for (name, on) in [
+            ("tls-replication", self.tls_replication),
+            ("tls-cluster", self.tls_cluster),
+        ] {
+            if on {
                 return Some(format!("TLS ({name} yes) is not supported by ferrokv yet"));
             }
         }
@@ -575,31 +476,23 @@ impl Config {
     /// `title` None means the original argv[0]. Nothing when
     /// `set-proc-title` is no.
     pub fn set_proc_title(&self, title: Option<&str>) {
-        if !self.get_bool("set-proc-title") {
+        if !self.set_proc_title {
             return;
         }
         let default = crate::proctitle::default_title();
-        let bind0 = self.get("bind").and_then(|b| b.split_whitespace().next());
+        let bind0 = self.bind.split_whitespace().next();
         let vars = crate::proctitle::TitleVars {
             title: title.unwrap_or(&default),
             bind0,
             port: self.port,
-            tls_port: self
-                .get("tls-port")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(0),
-            unixsocket: self.get("unixsocket").unwrap_or(""),
+            tls_port: self.tls_port as u16,
+            unixsocket: &self.unixsocket,
             config_file: self.config_file.as_deref(),
             server_mode: "",
         };
-        let template = self.get("proc-title-template").unwrap_or("{title}");
-        if let Some(t) = crate::proctitle::expand(template, |n| vars.lookup(n)) {
+        if let Some(t) = crate::proctitle::expand(&self.proc_title_template, |n| vars.lookup(n)) {
             crate::proctitle::set(&t);
         }
-    }
-
-    pub fn get_bool(&self, name: &str) -> bool {
-        self.get(name) == Some("yes")
     }
 
     /// Sets a directive. Err carries the reason text.
@@ -614,7 +507,7 @@ impl Config {
             if !startup || std::path::Path::new(&v).exists() {
                 std::env::set_current_dir(&v).map_err(|e| SetError::Invalid(e.to_string()))?;
             } else {
-                return Err(SetError::Invalid(format!("No such file or directory")));
+                return Err(SetError::Invalid("No such file or directory".to_string()));
             }
         }
         // updateHZ: out-of-range values are kept clamped (CONFIG GET shows
@@ -625,8 +518,8 @@ impl Config {
         } else {
             v
         };
-        self.values[i] = v;
-        self.refresh();
+        (def.access.store)(self, &def.kind, &v);
+        self.apply_globals();
         Ok(())
     }
 
@@ -635,7 +528,7 @@ impl Config {
         let mut out = Vec::new();
         for (i, d) in DEFS.iter().enumerate() {
             // Hidden directives answer only to their exact name.
-            if HIDDEN.contains(&d.name) {
+            if d.flags & HIDDEN != 0 {
                 continue;
             }
             for name in std::iter::once(d.name).chain(d.alias) {
@@ -658,7 +551,12 @@ impl Config {
                 return p.to_string_lossy().into_owned();
             }
         }
-        self.values[i].clone()
+        self.value(i)
+    }
+
+    /// The canonical text of directive `i`'s value.
+    fn value(&self, i: usize) -> String {
+        (DEFS[i].access.show)(self, &DEFS[i].kind)
     }
 
     /// Canonical directive name for a name or alias.
@@ -669,114 +567,27 @@ impl Config {
     /// Is this directive's value a secret CONFIG SET hides from the slow
     /// log and MONITOR (Redis's SENSITIVE_CONFIG)?
     pub fn is_sensitive(name: &str) -> bool {
-        matches!(
-            Config::canonical_name(name),
-            Some("masterauth" | "masteruser" | "requirepass")
-        )
+        def_index(name).is_some_and(|i| DEFS[i].flags & SENSITIVE != 0)
     }
 
-    fn refresh(&mut self) {
-        self.port = self.get_i64("port") as u16;
-        self.databases = self.get_i64("databases").max(1) as usize;
-        self.timeout_secs = self.get_i64("timeout");
-        self.maxclients = self.get_i64("maxclients") as usize;
-        self.hz = (self.get_i64("hz").clamp(1, 500)) as u32;
-        self.proto_max_bulk_len = self.get_i64("proto-max-bulk-len");
-        self.client_query_buffer_limit = self.get_i64("client-query-buffer-limit") as usize;
-        self.requirepass = self
-            .get("requirepass")
-            .filter(|p| !p.is_empty())
-            .map(|p| p.as_bytes().to_vec());
-        self.slowlog_log_slower_than = self.get_i64("slowlog-log-slower-than");
-        self.slowlog_max_len = self.get_i64("slowlog-max-len") as usize;
-        self.latency_monitor_threshold = self.get_i64("latency-monitor-threshold");
-        self.latency_tracking = self.get_bool("latency-tracking");
-        self.latency_percentiles = self
-            .get("latency-tracking-info-percentiles")
-            .unwrap_or("")
-            .split(' ')
-            .filter_map(|p| p.parse().ok())
-            .collect();
-        self.maxmemory = self.get_i64("maxmemory") as u64;
-        let mmc = self.get("maxmemory-clients").unwrap_or("0");
-        self.maxmemory_clients = match mmc.strip_suffix('%') {
-            Some(p) => -p.parse::<i64>().unwrap_or(0),
-            None => mmc.parse().unwrap_or(0),
-        };
+    /// Does CONFIG SET refuse this directive unless enable-protected-configs
+    /// allows it (PROTECTED_CONFIG: dir, dbfilename)?
+    pub fn is_protected(name: &str) -> bool {
+        def_index(name).is_some_and(|i| DEFS[i].flags & PROTECTED != 0)
+    }
+
+    /// Does CONFIG SET refuse this directive while the dataset is loading
+    /// (DENY_LOADING_CONFIG)?
+    pub fn denied_while_loading(name: &str) -> bool {
+        def_index(name).is_some_and(|i| DEFS[i].flags & DENY_LOADING != 0)
+    }
+
+    /// Pushes the values kept outside `Config` for the hot paths
+    /// (eviction's policy and LFU parameters, lazy-free flags).
+    fn apply_globals(&self) {
         crate::evict::apply_config(self);
-        self.active_expire_effort = self.get_i64("active-expire-effort") as u32;
-        self.activerehashing = self.get_bool("activerehashing");
-        self.hll_sparse_max_bytes = self.get_i64("hll-sparse-max-bytes") as usize;
-        self.dynamic_hz = self.get_bool("dynamic-hz");
-        self.lazyfree_lazy_expire = self.get_bool("lazyfree-lazy-expire");
         crate::db::set_lazy_expire(self.lazyfree_lazy_expire);
-        self.min_replicas_to_write = self.get_i64("min-replicas-to-write");
-        self.min_replicas_max_lag = self.get_i64("min-replicas-max-lag");
-        self.lazyfree_lazy_server_del = self.get_bool("lazyfree-lazy-server-del");
         crate::db::set_lazy_server_del(self.lazyfree_lazy_server_del);
-        self.list_max_listpack_size = self.get_i64("list-max-listpack-size") as i32;
-        self.list_compress_depth = self.get_i64("list-compress-depth") as i32;
-        self.hash_max_listpack_entries = self.get_i64("hash-max-listpack-entries").max(0) as usize;
-        self.hash_max_listpack_value = self.get_i64("hash-max-listpack-value").max(0) as usize;
-        self.set_max_intset_entries = self.get_i64("set-max-intset-entries").max(0) as usize;
-        self.zset_max_listpack_entries = self.get_i64("zset-max-listpack-entries").max(0) as usize;
-        self.zset_max_listpack_value = self.get_i64("zset-max-listpack-value").max(0) as usize;
-        self.notify_flags =
-            crate::notify::parse_flags(self.get("notify-keyspace-events").unwrap_or(""))
-                .unwrap_or(0);
-        self.appendonly = self.get_bool("appendonly");
-        self.appendfsync = match self.get("appendfsync") {
-            Some("always") => crate::persist::aof::FSYNC_ALWAYS,
-            Some("no") => crate::persist::aof::FSYNC_NO,
-            _ => crate::persist::aof::FSYNC_EVERYSEC,
-        };
-        self.no_appendfsync_on_rewrite = self.get_bool("no-appendfsync-on-rewrite");
-        self.auto_aof_rewrite_percentage = self.get_i64("auto-aof-rewrite-percentage");
-        self.auto_aof_rewrite_min_size = self.get_i64("auto-aof-rewrite-min-size").max(0) as u64;
-        self.aof_load_truncated = self.get_bool("aof-load-truncated");
-        self.aof_use_rdb_preamble = self.get_bool("aof-use-rdb-preamble");
-        self.aof_timestamp_enabled = self.get_bool("aof-timestamp-enabled");
-        self.aof_rewrite_incremental_fsync = self.get_bool("aof-rewrite-incremental-fsync");
-        self.loglevel = LOGLEVELS
-            .iter()
-            .position(|l| Some(*l) == self.get("loglevel"))
-            .unwrap_or(2) as u8;
-        let obl = self
-            .get("client-output-buffer-limit")
-            .unwrap_or("")
-            .to_string();
-        let parts: Vec<&str> = obl.split_whitespace().collect();
-        for chunk in parts.chunks(4) {
-            if chunk.len() < 4 {
-                break;
-            }
-            let lim = (
-                parse_memory(chunk[1]).unwrap_or(0) as u64,
-                parse_memory(chunk[2]).unwrap_or(0) as u64,
-                chunk[3].parse().unwrap_or(0),
-            );
-            match chunk[0].to_ascii_lowercase().as_str() {
-                "normal" => self.obuf_normal = lim,
-                "pubsub" => self.obuf_pubsub = lim,
-                _ => self.obuf_replica = lim,
-            }
-        }
-        // Normalise the printed form like Redis does (replica class is "slave").
-        let v = format!(
-            "normal {} {} {} slave {} {} {} pubsub {} {} {}",
-            self.obuf_normal.0,
-            self.obuf_normal.1,
-            self.obuf_normal.2,
-            self.obuf_replica.0,
-            self.obuf_replica.1,
-            self.obuf_replica.2,
-            self.obuf_pubsub.0,
-            self.obuf_pubsub.1,
-            self.obuf_pubsub.2
-        );
-        if let Some(i) = def_index("client-output-buffer-limit") {
-            self.values[i] = v;
-        }
     }
 
     /// Applies config text in redis.conf syntax. `save ""` clears, repeated
@@ -906,7 +717,7 @@ impl Config {
                     String::new()
                 } else {
                     let mut v = if self.save_loaded {
-                        self.values[i].clone()
+                        self.value(i)
                     } else {
                         String::new()
                     };
@@ -919,9 +730,9 @@ impl Config {
                     }
                     v
                 }
-            } else if matches!(def.kind, Kind::Str) {
+            } else if matches!(def.kind, Kind::Str | Kind::Checked(_)) {
                 // Only MULTI_ARG directives take several words.
-                if args.len() != 2 && !MULTI_ARG.contains(&def.name) {
+                if args.len() != 2 && def.flags & MULTI_ARG == 0 {
                     return Err(err("wrong number of arguments"));
                 }
                 args[1..].join(" ")
@@ -939,7 +750,8 @@ impl Config {
                 }
                 args[1].clone()
             };
-            if args.len() < 2 && !matches!(def.kind, Kind::Str | Kind::Flags(_)) {
+            if args.len() < 2 && !matches!(def.kind, Kind::Str | Kind::Checked(_) | Kind::Flags(_))
+            {
                 return Err(err("Bad directive or wrong number of arguments"));
             }
             self.set(def.name, &value, true).map_err(|e| match e {
@@ -1073,7 +885,7 @@ impl Config {
             // `dir` is always written, as the absolute working directory
             // (rewriteConfigDirOption): a relative value from the file would
             // resolve differently once the server has changed into it.
-            if !written[i] && (force_all || self.values[i] != d.default || d.name == "dir") {
+            if !written[i] && (force_all || self.value(i) != d.default || d.name == "dir") {
                 out.push_str(&self.directive_line(i));
             }
         }
@@ -1101,14 +913,14 @@ impl Config {
             }
             return format!("{} {}\n", name, words.join(" "));
         }
-        if matches!(DEFS[i].kind, Kind::Str)
+        if matches!(DEFS[i].kind, Kind::Str | Kind::Checked(_))
             && name != "save"
             && name != "client-output-buffer-limit"
             && name != "bind"
             && name != "replicaof"
         {
             format!("{} {}\n", name, quote(v))
-        } else if matches!(DEFS[i].kind, Kind::Str) {
+        } else if matches!(DEFS[i].kind, Kind::Str | Kind::Checked(_)) {
             // Multi-word values: each word quoted on its own, so a quote in
             // a CONFIG SET bind address cannot unbalance the line.
             let words: Vec<String> = v.split(' ').map(quote).collect();
@@ -1181,10 +993,13 @@ mod tests {
     #[test]
     fn defaults_and_set() {
         let mut c = Config::new();
-        assert_eq!(c.get("port"), Some("6379"));
-        assert_eq!(c.get("hash-max-ziplist-entries"), Some("512"));
+        assert_eq!(c.display("port").as_deref(), Some("6379"));
+        assert_eq!(
+            c.display("hash-max-ziplist-entries").as_deref(),
+            Some("512")
+        );
         c.set("maxmemory", "1mb", false).unwrap();
-        assert_eq!(c.get("maxmemory"), Some("1048576"));
+        assert_eq!(c.maxmemory, 1048576);
         assert!(matches!(
             c.set("maxclients", "abc", false),
             Err(SetError::Invalid(_))
@@ -1196,20 +1011,81 @@ mod tests {
         ));
     }
 
+    /// The entries' flags: HIDDEN names answer only by exact name; the
+    /// SENSITIVE, PROTECTED and DENY_LOADING ones are known as such.
+    #[test]
+    fn entry_flags() {
+        let c = Config::new();
+        let all = c.matching(b"*");
+        assert!(!all.iter().any(|(n, _)| *n == "use-exit-on-panic"));
+        assert!(all.iter().any(|(n, _)| *n == "maxmemory"));
+        assert_eq!(c.display("use-exit-on-panic").as_deref(), Some("no"));
+        assert!(Config::is_sensitive("masterauth") && Config::is_sensitive("REQUIREPASS"));
+        assert!(!Config::is_sensitive("port"));
+        assert!(Config::is_protected("dir") && Config::is_protected("dbfilename"));
+        assert!(!Config::is_protected("appendonly"));
+        assert!(Config::denied_while_loading("appendonly") && Config::denied_while_loading("dir"));
+        assert!(!Config::denied_while_loading("dbfilename"));
+    }
+
+    /// Every entry's field gives back the canonical text it stored: the
+    /// defaults, and a value of each kind.
+    #[test]
+    fn typed_fields_round_trip() {
+        let c = Config::new();
+        for (i, d) in DEFS.iter().enumerate() {
+            if d.name != "dir" {
+                assert_eq!(c.value(i), d.default, "{}", d.name);
+            }
+        }
+        let mut c = Config::new();
+        for (name, raw, shown) in [
+            ("maxmemory-policy", "ALLKEYS-LFU", "allkeys-lfu"),
+            ("maxmemory-clients", "10%", "10%"),
+            ("maxmemory-clients", "1k", "1000"),
+            ("shutdown-on-sigint", "now save", "save now"),
+            ("unixsocketperm", "750", "750"),
+            ("save", "10 20 30 40", "10 20 30 40"),
+            (
+                "client-output-buffer-limit",
+                "pubsub 1mb 2 3",
+                "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 2 3",
+            ),
+            ("notify-keyspace-events", "KEA", "AKE"),
+            ("latency-tracking-info-percentiles", "99.99 1", "99.99 1"),
+            ("replicaof", "10.0.0.1 6380", "10.0.0.1 6380"),
+            ("requirepass", "", ""),
+            ("hz", "1000", "500"),
+            // Printed from the typed value, as Redis prints them.
+            ("save", "007 5", "7 5"),
+            ("oom-score-adj-values", "+5 -0 007", "5 0 7"),
+            ("maxmemory-clients", "0%", "0"),
+        ] {
+            c.set(name, raw, true).unwrap();
+            assert_eq!(c.display(name).as_deref(), Some(shown), "{name}");
+        }
+        assert_eq!(c.maxmemory_policy, MaxmemoryPolicy::AllKeysLfu);
+        assert_eq!(c.shutdown_on_sigint, SHUTDOWN_SAVE | SHUTDOWN_NOW);
+        assert_eq!(c.unixsocketperm, 0o750);
+        assert_eq!(c.replicaof, Some(("10.0.0.1".to_string(), 6380)));
+        assert_eq!(c.obuf.pubsub, (1 << 20, 2, 3));
+        assert_eq!(c.hz, 500);
+    }
+
     #[test]
     fn file_syntax() {
         let mut c = Config::new();
         c.load_text("# comment\nport 7000\nsave \"\"\nloglevel warning\n")
             .unwrap();
         assert_eq!(c.port, 7000);
-        assert_eq!(c.get("save"), Some(""));
+        assert!(c.save.is_empty());
         let e = c.load_text("port 1\nbogus 1\n").unwrap_err();
         assert_eq!(e.line, 2);
         let text =
             Config::args_to_text(&["--port".into(), "7001".into(), "--save".into(), "".into()]);
         c.load_text(&text).unwrap();
         assert_eq!(c.port, 7001);
-        assert_eq!(c.get("save"), Some(""));
+        assert!(c.save.is_empty());
     }
 }
 

@@ -170,5 +170,8 @@ fn example_conf_is_current_and_loads() {
     );
     let mut c = super::Config::new();
     c.load_text(&text).expect("example loads");
-    assert_eq!(c.get("save"), Some("3600 1 300 100 60 10000"));
+    assert_eq!(
+        c.display("save").as_deref(),
+        Some("3600 1 300 100 60 10000")
+    );
 }

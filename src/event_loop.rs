@@ -85,26 +85,19 @@ pub fn listen(srv: &Server) -> Result<Vec<Listener>, String> {
     let tcp = crate::listen::listen_tcp(bind_value(srv), srv.config.port, backlog(srv))
         .map_err(|_| failed())?;
     let mut ls: Vec<Listener> = tcp.into_iter().map(Listener::Tcp).collect();
-    let perm = srv
-        .config
-        .get("unixsocketperm")
-        .and_then(|v| u32::from_str_radix(v, 8).ok())
-        .unwrap_or(0);
-    if let Some(u) = crate::listen::listen_unix(srv.config.get("unixsocket").unwrap_or(""), perm)? {
+    let perm = srv.config.unixsocketperm;
+    if let Some(u) = crate::listen::listen_unix(&srv.config.unixsocket, perm)? {
         ls.push(Listener::Unix(u));
     }
     Ok(ls)
 }
 
 fn bind_value(srv: &Server) -> &str {
-    srv.config.get("bind").unwrap_or("127.0.0.1")
+    &srv.config.bind
 }
 
 fn backlog(srv: &Server) -> i32 {
-    srv.config
-        .get("tcp-backlog")
-        .and_then(|v| v.parse::<i32>().ok())
-        .unwrap_or(511)
+    srv.config.tcp_backlog
 }
 
 /// Registers the listening sockets with the poller after startup or a
@@ -380,7 +373,7 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
     if srv.config.port != 0 {
         info!("Ready to accept connections");
     }
-    if let Some(path) = srv.config.get("unixsocket").filter(|p| !p.is_empty()) {
+    if let Some(path) = Some(&srv.config.unixsocket).filter(|p| !p.is_empty()) {
         info!("The server is now ready to accept connections at {}", path);
     }
     crate::supervise::notify_ready(srv.repl.is_replica());
@@ -540,10 +533,7 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: usize) {
             }
         };
         srv.stats.connections_received += 1;
-        if srv.acl.user(0).is_some_and(|d| d.nopass)
-            && srv.config.get_bool("protected-mode")
-            && !local
-        {
+        if srv.acl.user(0).is_some_and(|d| d.nopass) && srv.config.protected_mode && !local {
             use std::io::Write;
             let mut s = sock;
             let _ = s.write(crate::error::PROTECTED_MODE_DENIED.as_bytes());
@@ -571,13 +561,7 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: usize) {
             !srv.acl.auth_required(),
         );
         if !c.is_unix {
-            set_keepalive(
-                c.fd,
-                srv.config
-                    .get("tcp-keepalive")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0),
-            );
+            set_keepalive(c.fd, srv.config.tcp_keepalive);
         }
         srv.next_client_id += 1;
         let Some(sock) = c.sock.as_mut() else {

@@ -18,33 +18,10 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
-/// How keys are chosen for eviction (maxmemory-policy).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Policy {
-    NoEviction,
-    VolatileLru,
-    VolatileLfu,
-    VolatileRandom,
-    VolatileTtl,
-    AllKeysLru,
-    AllKeysLfu,
-    AllKeysRandom,
-}
+/// How keys are chosen for eviction: the maxmemory-policy value.
+pub use crate::config::MaxmemoryPolicy as Policy;
 
 impl Policy {
-    pub fn parse(name: &str) -> Policy {
-        match name {
-            "volatile-lru" => Policy::VolatileLru,
-            "volatile-lfu" => Policy::VolatileLfu,
-            "volatile-random" => Policy::VolatileRandom,
-            "volatile-ttl" => Policy::VolatileTtl,
-            "allkeys-lru" => Policy::AllKeysLru,
-            "allkeys-lfu" => Policy::AllKeysLfu,
-            "allkeys-random" => Policy::AllKeysRandom,
-            _ => Policy::NoEviction,
-        }
-    }
-
     fn volatile(self) -> bool {
         matches!(
             self,
@@ -53,10 +30,6 @@ impl Policy {
                 | Policy::VolatileRandom
                 | Policy::VolatileTtl
         )
-    }
-
-    fn lfu(self) -> bool {
-        matches!(self, Policy::VolatileLfu | Policy::AllKeysLfu)
     }
 
     fn random(self) -> bool {
@@ -86,17 +59,11 @@ const POOL_SIZE: usize = 16;
 pub fn apply_config(cfg: &Config) {
     MAXMEMORY.store(cfg.maxmemory, Ordering::Relaxed);
     crate::ds::dict::set_expand_guard(expand_allowed);
-    let policy = Policy::parse(cfg.get("maxmemory-policy").unwrap_or("noeviction"));
-    LFU_ENABLED.store(policy.lfu(), Ordering::Relaxed);
-    let factor = cfg
-        .get("lfu-log-factor")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let policy = cfg.maxmemory_policy;
+    LFU_ENABLED.store(policy.is_lfu(), Ordering::Relaxed);
+    let factor = cfg.lfu_log_factor;
     LFU_LOG_FACTOR.store(factor, Ordering::Relaxed);
-    let decay = cfg
-        .get("lfu-decay-time")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    let decay = cfg.lfu_decay_time;
     LFU_DECAY_TIME.store(decay, Ordering::Relaxed);
 }
 
@@ -265,30 +232,18 @@ pub fn perform_evictions(srv: &mut Server) -> Outcome {
     // eviction to its master (replica-ignore-maxmemory, the default).
     if srv.loading
         || srv.pause_active()
-        || (srv.repl.is_replica() && srv.config.get("replica-ignore-maxmemory") != Some("no"))
+        || (srv.repl.is_replica() && srv.config.replica_ignore_maxmemory)
     {
         return Outcome::Ok;
     }
-    let policy = Policy::parse(srv.config.get("maxmemory-policy").unwrap_or("noeviction"));
+    let policy = srv.config.maxmemory_policy;
     if policy == Policy::NoEviction {
         return Outcome::Fail;
     }
-    let samples = srv
-        .config
-        .get("maxmemory-samples")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(5)
-        .max(1);
-    let tenacity = srv
-        .config
-        .get("maxmemory-eviction-tenacity")
-        .and_then(|v| v.parse::<u32>().ok())
-        .unwrap_or(10);
+    let samples = srv.config.maxmemory_samples.max(1);
+    let tenacity = srv.config.maxmemory_eviction_tenacity;
     let limit = time_limit_us(tenacity);
-    let lazy = srv
-        .config
-        .get("lazyfree-lazy-eviction")
-        .is_some_and(|v| v == "yes");
+    let lazy = srv.config.lazyfree_lazy_eviction;
     let start = Instant::now();
     let mut pool = std::mem::take(&mut srv.evict_pool);
     let outcome = evict_loop(srv, &mut pool, policy, samples, lazy, to_free, limit, start);
@@ -469,7 +424,7 @@ fn populate_pool(
 /// Higher = better eviction candidate: idle ms for LRU, 255 - frequency
 /// for LFU.
 fn object_score(o: &Obj, policy: Policy) -> u64 {
-    if policy.lfu() {
+    if policy.is_lfu() {
         255 - decr_and_return(o.lru) as u64
     } else {
         clock::idle_secs(o.lru) * 1000

@@ -201,16 +201,14 @@ fn main() {
         }
     }
 
-    let logfile = config.get("logfile").unwrap_or("").to_string();
+    let logfile = config.logfile.clone();
     if let Some(why) = config.unsupported_feature() {
         eprintln!("Can't start: {}", why);
         std::process::exit(1);
     }
-    let syslog_ident = config.get("syslog-ident").unwrap_or("redis").to_string();
-    let syslog = config.get_bool("syslog-enabled").then(|| {
-        let facility = config
-            .get("syslog-facility")
-            .and_then(logging::syslog_facility);
+    let syslog_ident = config.syslog_ident.clone();
+    let syslog = config.syslog_enabled.then(|| {
+        let facility = logging::syslog_facility(config.syslog_facility.as_str());
         (syslog_ident.as_str(), facility.unwrap_or(libc::LOG_LOCAL0))
     });
     if let Err(e) = logging::init(&logfile, config.loglevel, syslog) {
@@ -218,15 +216,15 @@ fn main() {
         std::process::exit(1);
     }
     // redisIsSupervised, then daemonize unless supervised (as Redis).
-    let supervised = ferrokv::supervise::start(config.get("supervised").unwrap_or("no"));
-    if config.get_bool("daemonize") && !supervised {
+    let supervised = ferrokv::supervise::start(config.supervised.as_str());
+    if config.daemonize && !supervised {
         daemonize();
     }
     ferrokv::crash::init(
         REDIS_VERSION,
         &logfile,
-        config.get_bool("crash-log-enabled"),
-        config.get_bool("use-exit-on-panic"),
+        config.crash_log_enabled,
+        config.use_exit_on_panic,
     );
     let pid = std::process::id();
     warn!("oO0OoO0OoO0Oo ferrokv is starting oO0OoO0OoO0Oo");
@@ -238,7 +236,7 @@ fn main() {
         Some(f) => warn!("Configuration loaded from {}", f),
         None => warn!("Warning: no config file specified, using the default config. In order to specify a config file use ferrokv-server /path/to/redis.conf"),
     }
-    let pidfile = config.get("pidfile").unwrap_or("").to_string();
+    let pidfile = config.pidfile.clone();
     if !pidfile.is_empty() {
         let _ = std::fs::write(&pidfile, format!("{}\n", pid));
     }
@@ -259,7 +257,7 @@ fn main() {
         std::process::exit(1);
     }
     // initListeners: nothing to listen on is fatal.
-    if srv.config.port == 0 && srv.config.get("unixsocket").is_none_or(|u| u.is_empty()) {
+    if srv.config.port == 0 && srv.config.unixsocket.is_empty() {
         warn!("Configured to not listen anywhere, exiting.");
         std::process::exit(1);
     }
@@ -271,11 +269,7 @@ fn main() {
         }
     };
     srv.tcp_port = srv.config.port;
-    let wd = srv
-        .config
-        .get("watchdog-period")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let wd = srv.config.watchdog_period;
     if wd > 0 {
         ferrokv::crash::set_watchdog_period(wd, srv.hz);
     }
@@ -300,7 +294,7 @@ fn main() {
     load_data(&mut srv);
     // appendonly yes: the AOF is loaded instead of the RDB.
     ferrokv::persist::aof::load_at_startup(&mut srv);
-    let unixsocket = srv.config.get("unixsocket").unwrap_or("").to_string();
+    let unixsocket = srv.config.unixsocket.clone();
     let code = match event_loop::run(srv) {
         Ok(code) => code,
         Err(e) => {
@@ -320,7 +314,7 @@ fn main() {
 /// Loads the RDB file at startup (before "Ready to accept connections");
 /// the AOF, when enabled, is loaded instead by the AOF module.
 fn load_data(srv: &mut Server) {
-    if !srv.config.get_bool("appendonly") {
+    if !srv.config.appendonly {
         ferrokv::persist::rdb_server::load_at_startup(srv);
     }
 }

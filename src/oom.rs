@@ -4,7 +4,7 @@
 //! the server first changed it, and puts that score back when the feature
 //! is turned off.
 
-use crate::config::Config;
+use crate::config::{Config, OomScoreAdj};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use tracing::warn;
 
@@ -22,19 +22,14 @@ const PATH: &str = "/proc/self/oom_score_adj";
 
 /// The three values of `oom-score-adj-values` (validated by config.rs).
 fn values(config: &Config) -> [i32; 3] {
-    let mut out = [0, 200, 800];
-    let raw = config.get("oom-score-adj-values").unwrap_or("");
-    for (o, v) in out.iter_mut().zip(raw.split_whitespace()) {
-        *o = v.parse().unwrap_or(*o);
-    }
-    out
+    config.oom_score_adj_values
 }
 
 /// Applies the configured score for `class`; Err (already logged) when
 /// the proc file cannot be read or written.
 pub fn apply(config: &Config, class: Class) -> Result<(), ()> {
-    let mode = config.get("oom-score-adj").unwrap_or("no");
-    let val = if mode != "no" {
+    let mode = config.oom_score_adj;
+    let val = if mode != OomScoreAdj::No {
         if !ADJUSTED.swap(true, Ordering::SeqCst) {
             match std::fs::read_to_string(PATH) {
                 Ok(s) => BASE.store(s.trim().parse().unwrap_or(0), Ordering::SeqCst),
@@ -46,7 +41,7 @@ pub fn apply(config: &Config, class: Class) -> Result<(), ()> {
             }
         }
         let mut v = values(config)[class as usize];
-        if mode == "yes" || mode == "relative" {
+        if mode == OomScoreAdj::Yes || mode == OomScoreAdj::Relative {
             v += BASE.load(Ordering::SeqCst);
         }
         v.clamp(-1000, 1000)
@@ -62,10 +57,7 @@ pub fn apply(config: &Config, class: Class) -> Result<(), ()> {
 
 /// The class of this (parent) process: replica when `replicaof` is set.
 pub fn class_of(config: &Config) -> Class {
-    if config
-        .get("replicaof")
-        .is_some_and(|v| !v.trim().is_empty())
-    {
+    if config.replicaof.is_some() {
         Class::Replica
     } else {
         Class::Master

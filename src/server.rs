@@ -266,7 +266,7 @@ pub struct Server {
 impl Server {
     pub fn new(config: Config) -> Server {
         let now = clock::update();
-        crate::scripting::sandbox::set_deprecated_api(config.get_bool("lua-enable-deprecated-api"));
+        crate::scripting::sandbox::set_deprecated_api(config.lua_enable_deprecated_api);
         let mut rng = SmallRng::from_entropy();
         let run_id: String = (0..40)
             .map(|_| {
@@ -380,11 +380,7 @@ impl Server {
             .sum();
         // The shared replication buffer beyond the backlog's own size
         // (what replicas waiting for their snapshot hold).
-        let backlog_size = self
-            .config
-            .get("repl-backlog-size")
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(1 << 20);
+        let backlog_size = self.config.repl_backlog_size;
         let repl_extra = self
             .repl
             .backlog

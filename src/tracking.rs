@@ -153,11 +153,7 @@ pub fn limit_used_slots(srv: &mut Server) {
     if srv.tracking.clients == 0 || srv.tracking.keys.is_empty() {
         return;
     }
-    let max = srv
-        .config
-        .get("tracking-table-max-keys")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(1_000_000);
+    let max = srv.config.tracking_table_max_keys;
     if max > 0 && srv.tracking.keys.len() > max {
         limit_table(srv, max);
     }

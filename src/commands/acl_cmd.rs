@@ -40,7 +40,7 @@ pub static COMMANDS: &[CommandSpec] = &[container(
 )];
 
 fn pubsub_all(srv: &Server) -> bool {
-    srv.config.get("acl-pubsub-default") == Some("allchannels")
+    srv.config.acl_pubsub_default == crate::config::AclPubsubDefault::AllChannels
 }
 
 fn user_name(srv: &Server, c: &Client) -> Vec<u8> {
@@ -107,11 +107,7 @@ pub fn log_denied(
         ctime_ms: clock::wall_ms(),
         cinfo,
     };
-    let max = srv
-        .config
-        .get("acllog-max-len")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(128usize);
+    let max = srv.config.acllog_max_len;
     srv.acl.log_push(e, max);
 }
 
@@ -307,7 +303,7 @@ pub fn sync_requirepass(srv: &mut Server) {
 /// ACLLoadUsersAtStartup: `user` directives, or the aclfile (not both).
 pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     sync_requirepass(srv);
-    let file = srv.config.get("aclfile").unwrap_or("").to_string();
+    let file = srv.config.aclfile.clone();
     let users = std::mem::take(&mut srv.config.acl_users);
     if !file.is_empty() && !users.is_empty() {
         return Err("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into());
@@ -354,7 +350,7 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
 
 /// ACLLoadFromFile: all or nothing. Clients of replaced users are killed.
 fn load_file(srv: &mut Server, current: Option<&mut Client>) -> Result<(), String> {
-    let path = srv.config.get("aclfile").unwrap_or("").to_string();
+    let path = srv.config.aclfile.clone();
     let text = std::fs::read(&path).map_err(|e| {
         format!(
             "Error loading ACLs, opening file '{}': {}",
@@ -480,7 +476,7 @@ fn trim<'a>(mut s: &'a [u8], set: &[u8]) -> &'a [u8] {
 
 /// ACLSaveToFile: temp file + rename.
 fn save_file(srv: &Server) -> Result<(), String> {
-    let path = srv.config.get("aclfile").unwrap_or("").to_string();
+    let path = srv.config.aclfile.clone();
     let mut text = String::new();
     for &slot in srv.acl.by_name.values() {
         if let Some(u) = srv.acl.user(slot) {
@@ -662,7 +658,7 @@ fn acl_whoami(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
 }
 
 fn acl_load(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
-    if srv.config.get("aclfile").unwrap_or("").is_empty() {
+    if srv.config.aclfile.is_empty() {
         return Err(CmdError::Static(error::ACL_NO_FILE));
     }
     load_file(srv, Some(c)).map_err(|e| error::custom(format!("ERR {}", e)))?;
@@ -671,7 +667,7 @@ fn acl_load(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
 }
 
 fn acl_save(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
-    if srv.config.get("aclfile").unwrap_or("").is_empty() {
+    if srv.config.aclfile.is_empty() {
         return Err(CmdError::Static(error::ACL_NO_FILE));
     }
     save_file(srv).map_err(|_| CmdError::Static(error::ACL_SAVE_FAILED))?;

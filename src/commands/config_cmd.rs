@@ -3,7 +3,7 @@
 
 use super::{container, spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
 use crate::client::Client;
-use crate::config::{Config, SetError};
+use crate::config::{Config, ProtectedAccess, SetError};
 use crate::error::{self, CmdError, CmdResult};
 use crate::server::{CmdStats, Server};
 
@@ -89,10 +89,6 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     )
 }];
 
-/// Directives CONFIG SET refuses unless enable-protected-configs allows it
-/// (Redis 7.0.15's PROTECTED_CONFIG flag).
-const PROTECTED: &[&str] = &["dir", "dbfilename"];
-
 const HELP: &[&str] = &[
     "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "GET <pattern>",
@@ -143,13 +139,13 @@ fn config_get(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 
 /// Is `name` protected and protected configs not enabled for this client?
 fn protected_denied(srv: &Server, c: &Client, name: &str) -> bool {
-    if !PROTECTED.contains(&name) {
+    if !Config::is_protected(name) {
         return false;
     }
-    match srv.config.get("enable-protected-configs") {
-        Some("yes") => false,
-        Some("local") => !c.local,
-        _ => true,
+    match srv.config.enable_protected_configs {
+        ProtectedAccess::Yes => false,
+        ProtectedAccess::Local => !c.local,
+        ProtectedAccess::No => true,
     }
 }
 
@@ -179,7 +175,7 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             return Err(error::config_set_duplicate(&typed));
         }
         // DENY_LOADING_CONFIG: not while the dataset is loading.
-        if srv.loading_events && matches!(canon, "appendonly" | "repl-diskless-load" | "dir") {
+        if srv.loading_events && Config::denied_while_loading(canon) {
             return Err(CmdError::Static(error::LOADING));
         }
         pairs.push((lower, args.str_lossy(i + 1)));
@@ -212,17 +208,15 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     // New listening sockets before anything is applied: a failure leaves
     // the old ones and the old values (changeBindAddr / changeListenPort).
-    let bind_changed = next.get("bind") != srv.config.get("bind");
+    let bind_changed = next.bind != srv.config.bind;
     if bind_changed || next.port != srv.config.port {
         // Old or new, the sockets are new ones the poller must learn.
         srv.listeners_changed = true;
         if crate::listen::replace_tcp(
             &mut srv.listeners,
-            (next.get("bind").unwrap_or(""), next.port),
-            (srv.config.get("bind").unwrap_or(""), srv.config.port),
-            next.get("tcp-backlog")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(511),
+            (&next.bind, next.port),
+            (&srv.config.bind, srv.config.port),
+            next.tcp_backlog,
         )
         .is_err()
         {
@@ -292,21 +286,15 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     for (name, _) in &pairs {
         match crate::config::Config::canonical_name(name) {
-            Some("crash-log-enabled") => {
-                crate::crash::set_crash_log(srv.config.get_bool("crash-log-enabled"))
-            }
+            Some("crash-log-enabled") => crate::crash::set_crash_log(srv.config.crash_log_enabled),
             Some("use-exit-on-panic") => {
-                crate::crash::set_use_exit_on_panic(srv.config.get_bool("use-exit-on-panic"))
+                crate::crash::set_use_exit_on_panic(srv.config.use_exit_on_panic)
             }
             // resizeReplicationBacklog: at once, so a PSYNC right after
             // sees the new size.
             Some("repl-backlog-size") => crate::replication::resize_backlog(srv),
             Some("watchdog-period") => {
-                let ms = srv
-                    .config
-                    .get("watchdog-period")
-                    .and_then(|v| v.parse().ok());
-                crate::crash::set_watchdog_period(ms.unwrap_or(0), srv.hz);
+                crate::crash::set_watchdog_period(srv.config.watchdog_period, srv.hz);
             }
             _ => {}
         }
@@ -372,7 +360,7 @@ fn config_rewrite(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
         return Err(CmdError::Static(error::NO_CONFIG_FILE));
     }
     // ACL users go into the file too, unless an aclfile holds them.
-    let users: Vec<String> = if srv.config.get("aclfile").unwrap_or("").is_empty() {
+    let users: Vec<String> = if srv.config.aclfile.is_empty() {
         srv.acl
             .by_name
             .values()

@@ -344,7 +344,7 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
         s,
         "maxmemory_policy",
         "{}",
-        srv.config.get("maxmemory-policy").unwrap_or("noeviction")
+        srv.config.maxmemory_policy.as_str()
     );
     field!(s, "allocator_frag_ratio", "1.00");
     field!(s, "allocator_frag_bytes", "0");

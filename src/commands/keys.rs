@@ -98,7 +98,7 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
 /// DEL and UNLINK (delGenericCommand): UNLINK, and DEL with
 /// lazyfree-lazy-user-del, free big values on the lazy-free thread.
 fn del(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let lazy = a.is(0, "unlink") || srv.config.get_bool("lazyfree-lazy-user-del");
+    let lazy = a.is(0, "unlink") || srv.config.lazyfree_lazy_user_del;
     let mut n = 0;
     for k in a.iter().skip(1) {
         let db = &mut srv.dbs[c.db];
@@ -593,15 +593,12 @@ const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 const SHARED_INTEGERS: i64 = 10000;
 
 fn lfu_policy(srv: &Server) -> bool {
-    srv.config
-        .get("maxmemory-policy")
-        .is_some_and(|p| p.ends_with("lfu"))
+    srv.config.maxmemory_policy.is_lfu()
 }
 
 fn lru_or_lfu_policy(srv: &Server) -> bool {
-    srv.config
-        .get("maxmemory-policy")
-        .is_some_and(|p| p.ends_with("lfu") || p.ends_with("lru"))
+    let p = srv.config.maxmemory_policy;
+    p.is_lfu() || p.is_lru()
 }
 
 /// objectCommandLookupOrReply: replies nil and returns None if missing.

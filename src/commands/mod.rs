@@ -500,13 +500,13 @@ pub fn help_reply(c: &mut Client, cmd: &str, lines: &[&str]) {
 /// connections only): the error refusing protected command `name`, if any.
 fn protected_refusal(srv: &Server, c: &Client, name: &str) -> Option<&'static str> {
     let (setting, err) = match name {
-        "debug" => ("enable-debug-command", error::DEBUG_DISABLED),
-        "module" => ("enable-module-command", error::MODULE_DISABLED),
+        "debug" => (srv.config.enable_debug_command, error::DEBUG_DISABLED),
+        "module" => (srv.config.enable_module_command, error::MODULE_DISABLED),
         _ => return None,
     };
-    match srv.config.get(setting) {
-        Some("yes") => None,
-        Some("local") if c.local => None,
+    match setting {
+        crate::config::ProtectedAccess::Yes => None,
+        crate::config::ProtectedAccess::Local if c.local => None,
         _ => Some(err),
     }
 }

@@ -139,9 +139,9 @@ fn dump(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 /// (sanitize-dump-payload; `clients` skips the master, loading, and users
 /// with skip-sanitize-payload, as rdbLoadObject does).
 fn deep_sanitize(srv: &Server, c: &Client) -> bool {
-    match srv.config.get("sanitize-dump-payload") {
-        Some("yes") => true,
-        Some("clients") => {
+    match srv.config.sanitize_dump_payload {
+        crate::config::SanitizeDumpPayload::Yes => true,
+        crate::config::SanitizeDumpPayload::Clients => {
             let skip_user = srv
                 .acl
                 .user(c.user)
@@ -217,10 +217,7 @@ fn restore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         c.out.ok();
         return Ok(());
     }
-    let lfu = srv
-        .config
-        .get("maxmemory-policy")
-        .is_some_and(|p| p.ends_with("lfu"));
+    let lfu = srv.config.maxmemory_policy.is_lfu();
     let d = &mut srv.dbs[db];
     d.add(key, value);
     if ttl > 0 {

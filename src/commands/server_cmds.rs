@@ -274,7 +274,7 @@ fn dbsize(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
 /// lazyfree-lazy-user-flush decides. Ok(true) frees the data lazily.
 fn check_flush_args(srv: &Server, a: &Args) -> Result<bool, CmdError> {
     match a.len() {
-        1 => Ok(srv.config.get_bool("lazyfree-lazy-user-flush")),
+        1 => Ok(srv.config.lazyfree_lazy_user_flush),
         2 if a.is(1, "sync") => Ok(false),
         2 if a.is(1, "async") => Ok(true),
         _ => Err(CmdError::Syntax),

@@ -97,11 +97,7 @@ pub fn prepare(srv: &mut Server, mut f: ShutdownFlags) -> Prepared {
     srv.shutdown.flags = f;
     warn!("User requested shutdown...");
     crate::supervise::notify("STOPPING=1\n");
-    let timeout = srv
-        .config
-        .get("shutdown-timeout")
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(10);
+    let timeout = srv.config.shutdown_timeout;
     if !f.now && timeout != 0 && !is_ready(srv) {
         srv.shutdown.deadline_ms = crate::clock::wall_ms() + timeout * 1000;
         if srv.pause.is_none() {
@@ -253,7 +249,7 @@ pub fn finish(srv: &mut Server) -> bool {
             }
         }
     }
-    if let Some(p) = srv.config.get("pidfile").filter(|p| !p.is_empty()) {
+    if let Some(p) = Some(&srv.config.pidfile).filter(|p| !p.is_empty()) {
         info!("Removing the pid file.");
         let _ = std::fs::remove_file(p);
     }
@@ -269,7 +265,7 @@ pub fn finish(srv: &mut Server) -> bool {
     // that sees its connection close must find the port closed, whatever
     // order the exit closes descriptors in.
     srv.listeners.clear();
-    if let Some(u) = srv.config.get("unixsocket").filter(|u| !u.is_empty()) {
+    if let Some(u) = Some(&srv.config.unixsocket).filter(|u| !u.is_empty()) {
         info!("Removing the unix socket file.");
         if let Err(e) = std::fs::remove_file(u) {
             warn!("Error removing the unix socket file: {}", e);
@@ -292,22 +288,18 @@ pub fn exit_process() -> ! {
 
 /// The flags `shutdown-on-sigint` / `shutdown-on-sigterm` give.
 fn signal_flags(srv: &Server, sig: i32) -> ShutdownFlags {
-    let name = if sig == libc::SIGINT {
-        "shutdown-on-sigint"
+    use crate::config::{SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_NOW, SHUTDOWN_SAVE};
+    let bits = if sig == libc::SIGINT {
+        srv.config.shutdown_on_sigint
     } else {
-        "shutdown-on-sigterm"
+        srv.config.shutdown_on_sigterm
     };
-    let mut f = ShutdownFlags::default();
-    for w in srv.config.get(name).unwrap_or("").split_whitespace() {
-        match w.to_ascii_lowercase().as_str() {
-            "save" => f.save = true,
-            "nosave" => f.nosave = true,
-            "now" => f.now = true,
-            "force" => f.force = true,
-            _ => {}
-        }
+    ShutdownFlags {
+        save: bits & SHUTDOWN_SAVE != 0,
+        nosave: bits & SHUTDOWN_NOSAVE != 0,
+        now: bits & SHUTDOWN_NOW != 0,
+        force: bits & SHUTDOWN_FORCE != 0,
     }
-    f
 }
 
 /// From the cron (serverCron): starts a signalled shutdown, or finishes

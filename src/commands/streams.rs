@@ -177,11 +177,7 @@ fn parse_trim_args(
         return Err(CmdError::Static(error::STREAM_LIMIT_NEEDS_APPROX));
     }
     if t.approx && !limit_given {
-        let node = srv
-            .config
-            .get("stream-node-max-entries")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(100);
+        let node = srv.config.stream_node_max_entries;
         t.limit = (100 * node).clamp(1, 1_000_000);
         if node == 0 {
             t.limit = 10000;
@@ -192,15 +188,9 @@ fn parse_trim_args(
 
 /// (stream-node-max-bytes, stream-node-max-entries).
 fn node_limits(srv: &Server) -> (usize, usize) {
-    let get = |name: &str, def: usize| {
-        srv.config
-            .get(name)
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(def)
-    };
     (
-        get("stream-node-max-bytes", 4096),
-        get("stream-node-max-entries", 100),
+        srv.config.stream_node_max_bytes,
+        srv.config.stream_node_max_entries as usize,
     )
 }
 

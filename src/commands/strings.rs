@@ -317,7 +317,7 @@ fn getdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         // Propagated as the deletion it is (DEL, or UNLINK with
         // lazyfree-lazy-user-del), as Redis 7.0 does.
         if srv.prop.active() {
-            let del = propagate::del_command(srv.config.get_bool("lazyfree-lazy-user-del"));
+            let del = propagate::del_command(srv.config.lazyfree_lazy_user_del);
             propagate::rewrite(srv, c.db, &[del, a.get(1)]);
         }
     }

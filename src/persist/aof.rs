@@ -11,6 +11,7 @@ use super::aof_manifest::{self as manifest, Manifest};
 use super::child::{self, ChildKind};
 use crate::client::Client;
 use crate::commands::{Args, CommandSpec};
+use crate::config::AppendFsync;
 use crate::error::CmdResult;
 use crate::error::{self, CmdError};
 use crate::server::Server;
@@ -25,9 +26,9 @@ use tracing::{info, warn};
 pub use super::aof_load::load_at_startup;
 
 /// appendfsync policies.
-pub const FSYNC_NO: u8 = 0;
-pub const FSYNC_ALWAYS: u8 = 1;
-pub const FSYNC_EVERYSEC: u8 = 2;
+pub const FSYNC_NO: AppendFsync = AppendFsync::No;
+pub const FSYNC_ALWAYS: AppendFsync = AppendFsync::Always;
+pub const FSYNC_EVERYSEC: AppendFsync = AppendFsync::Everysec;
 
 /// Seconds between two logs of the same write error.
 const WRITE_ERROR_LOG_RATE: i64 = 30;
@@ -225,15 +226,12 @@ fn unixtime() -> i64 {
 
 /// `appenddirname` (relative to `dir`, the working directory).
 pub fn dir_path(srv: &Server) -> PathBuf {
-    PathBuf::from(srv.config.get("appenddirname").unwrap_or("appendonlydir"))
+    PathBuf::from(&srv.config.appenddirname)
 }
 
 /// `appendfilename`.
 pub fn file_name(srv: &Server) -> String {
-    srv.config
-        .get("appendfilename")
-        .unwrap_or("appendonly.aof")
-        .to_string()
+    srv.config.appendfilename.clone()
 }
 
 /// Is the AOF on or waiting for its first rewrite?
@@ -420,7 +418,7 @@ fn errno_text(e: &io::Error) -> String {
     }
 }
 
-fn try_fsync(srv: &mut Server, policy: u8, now: i64, sync_in_progress: bool) {
+fn try_fsync(srv: &mut Server, policy: AppendFsync, now: i64, sync_in_progress: bool) {
     if srv.config.no_appendfsync_on_rewrite && has_child(srv) {
         return;
     }
@@ -848,7 +846,7 @@ fn install_new_base(srv: &mut Server, tmpfile: &str) -> Result<(), ()> {
 /// aofDelHistoryFiles (not while `aof-disable-auto-gc` is yes: the history
 /// stays listed in the manifest).
 pub fn delete_history_files(srv: &mut Server) {
-    if srv.aof.manifest.history.is_empty() || srv.config.get_bool("aof-disable-auto-gc") {
+    if srv.aof.manifest.history.is_empty() || srv.config.aof_disable_auto_gc {
         return;
     }
     let dir = dir_path(srv);

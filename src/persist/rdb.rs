@@ -137,11 +137,11 @@ pub struct EncOpts {
 
 impl EncOpts {
     pub fn from_server(srv: &Server) -> EncOpts {
-        let policy = srv.config.get("maxmemory-policy").unwrap_or("");
+        let policy = srv.config.maxmemory_policy;
         EncOpts {
-            compress: srv.config.get_bool("rdbcompression"),
-            lru: policy.ends_with("lru"),
-            lfu: policy.ends_with("lfu"),
+            compress: srv.config.rdbcompression,
+            lru: policy.is_lru(),
+            lfu: policy.is_lfu(),
         }
     }
 }
@@ -150,7 +150,7 @@ impl EncOpts {
 /// checksum) for the dataset in `srv`.
 pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()> {
     let opts = EncOpts::from_server(srv);
-    let checksum = srv.config.get_bool("rdbchecksum");
+    let checksum = srv.config.rdbchecksum;
     let mut out = Out::new(w, checksum);
     let b = &mut out.buf;
     let c = opts.compress;
@@ -175,10 +175,7 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
     }
     out.flush_some()?;
     // rdb-key-save-delay (tests): microseconds to sleep per key saved.
-    let key_delay = srv
-        .config
-        .get("rdb-key-save-delay")
-        .and_then(|v| v.parse::<i64>().ok())
+    let key_delay = Some(srv.config.rdb_key_save_delay)
         .filter(|&d| d > 0)
         .map(|d| std::time::Duration::from_micros(d as u64));
     for db in &srv.dbs {

@@ -221,7 +221,7 @@ impl Limits {
             list_depth: c.list_compress_depth,
             // Loading skips deep checks unless sanitize-dump-payload is
             // yes (`clients` skips them while loading, as Redis does).
-            deep: c.get("sanitize-dump-payload") == Some("yes"),
+            deep: c.sanitize_dump_payload == crate::config::SanitizeDumpPayload::Yes,
         }
     }
 }
@@ -267,15 +267,9 @@ fn load_opts<R: Read>(
     let mut freq: Option<u8> = None;
     let now = crate::clock::wall_ms();
     let lru_now = crate::clock::lru_clock();
-    let lfu = srv
-        .config
-        .get("maxmemory-policy")
-        .is_some_and(|p| p.ends_with("lfu"));
-    let key_load_delay = srv.config.get_i64("key-load-delay");
-    let events_every = srv
-        .config
-        .get_i64("loading-process-events-interval-bytes")
-        .max(1) as u64;
+    let lfu = srv.config.maxmemory_policy.is_lfu();
+    let key_load_delay = srv.config.key_load_delay;
+    let events_every = srv.config.loading_process_events_interval_bytes.max(1) as u64;
     let mut events_at = events_every;
     loop {
         // rdbLoadProgressCallback: a startup load serves clients every
@@ -386,7 +380,7 @@ fn load_opts<R: Read>(
         if !is_replica && !info.aof_base && exp.is_some_and(|e| e < now) {
             info.keys_expired += 1;
             if srv.rdb.load_feeds_repl {
-                let del: &[u8] = if srv.config.get_bool("lazyfree-lazy-expire") {
+                let del: &[u8] = if srv.config.lazyfree_lazy_expire {
                     b"UNLINK"
                 } else {
                     b"DEL"
@@ -420,7 +414,7 @@ fn load_opts<R: Read>(
     let expected = rd.checksum();
     if ver >= 5 {
         let stored = u64::from_le_bytes(rd.arr()?);
-        if srv.config.get_bool("rdbchecksum") && !srv.skip_checksum_validation {
+        if srv.config.rdbchecksum && !srv.skip_checksum_validation {
             if stored == 0 {
                 warn!("RDB file was saved with checksum disabled: no check performed.");
             } else if stored != expected {
@@ -1110,7 +1104,7 @@ pub enum DumpError {
 /// deep checks as `sanitize-dump-payload` asks for a normal client
 /// (`clients` counts as deep: see `decode_dump_payload_with`).
 pub fn decode_dump_payload(srv: &Server, p: &[u8]) -> Result<Value, DumpError> {
-    let deep = srv.config.get("sanitize-dump-payload") != Some("no");
+    let deep = srv.config.sanitize_dump_payload != crate::config::SanitizeDumpPayload::No;
     decode_dump_payload_with(srv, p, deep)
 }
 

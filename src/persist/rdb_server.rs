@@ -70,23 +70,12 @@ impl Default for RdbState {
 
 /// The `save` directive's (seconds, changes) pairs.
 pub fn save_params(srv: &Server) -> Vec<(i64, u64)> {
-    let raw = srv.config.get("save").unwrap_or("");
-    let parts: Vec<&str> = raw.split_whitespace().collect();
-    parts
-        .chunks(2)
-        .filter_map(|p| match p {
-            [s, c] => Some((s.parse().ok()?, c.parse().ok()?)),
-            _ => None,
-        })
-        .collect()
+    srv.config.save.clone()
 }
 
 /// The RDB file name (relative to the working directory, i.e. `dir`).
 pub fn rdb_filename(srv: &Server) -> String {
-    srv.config
-        .get("dbfilename")
-        .unwrap_or("dump.rdb")
-        .to_string()
+    srv.config.dbfilename.clone()
 }
 
 /// The save info replication wants in the aux fields (rdbPopulateSaveInfo).
@@ -228,7 +217,7 @@ pub fn cron(srv: &mut Server) {
 /// and stop-writes-on-bgsave-error is on (writeCommandsDeniedByDiskError).
 pub fn writes_denied(srv: &Server) -> bool {
     !srv.rdb.last_bgsave_ok
-        && srv.config.get_bool("stop-writes-on-bgsave-error")
+        && srv.config.stop_writes_on_bgsave_error
         && !save_params(srv).is_empty()
 }
 
@@ -276,7 +265,7 @@ pub fn load_at_startup(srv: &mut Server) {
     srv.loading_events = srv.process_events_while_loading.is_some();
     // A master may expire keys while loading: their DELs go to a backlog
     // created first, so replicas that continue with PSYNC see them too.
-    let master = srv.config.get("replicaof").unwrap_or("").trim().is_empty();
+    let master = srv.config.replicaof.is_none();
     if master {
         crate::replication::create_backlog(srv);
         srv.rdb.load_feeds_repl = true;

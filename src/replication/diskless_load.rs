@@ -16,6 +16,7 @@
 //! `repl-timeout` as read timeout and clients are served every
 //! `loading-process-events-interval-bytes` by the loader's event hook.
 
+use crate::config::ReplDisklessLoad;
 use crate::ds::dict::Dict;
 use crate::ds::sds::Sds;
 use crate::object::Obj;
@@ -39,10 +40,10 @@ pub struct Stash {
 
 /// useDisklessLoad.
 pub fn use_diskless_load(srv: &Server) -> bool {
-    match srv.config.get("repl-diskless-load").unwrap_or("disabled") {
-        "swapdb" => true,
-        "on-empty-db" => srv.total_keys() == 0,
-        _ => false,
+    match srv.config.repl_diskless_load {
+        ReplDisklessLoad::Swapdb => true,
+        ReplDisklessLoad::OnEmptyDb => srv.total_keys() == 0,
+        ReplDisklessLoad::Disabled => false,
     }
 }
 
@@ -127,7 +128,7 @@ pub fn load(srv: &mut Server) {
     let leftover = std::mem::take(&mut l.buf);
     let (mark, len) = l.expected();
     let master_replid = l.master_replid().to_string();
-    let swapdb = srv.config.get("repl-diskless-load") == Some("swapdb");
+    let swapdb = srv.config.repl_diskless_load == ReplDisklessLoad::Swapdb;
     let async_loading = swapdb && master_replid == srv.repl.replid;
     // No AOF rewrite child while the dataset is replaced; the AOF restarts
     // from a rewrite of the new data afterwards (restartAOFAfterSYNC).
@@ -154,7 +155,7 @@ pub fn load(srv: &mut Server) {
         crate::persist::rdb_server::empty_data(srv);
     }
     info!("MASTER <-> REPLICA sync: Loading DB in memory");
-    let timeout = srv.config.get_i64("repl-timeout").max(1) * 1000;
+    let timeout = srv.config.repl_timeout.max(1) * 1000;
     set_blocking(&sock, Some(timeout));
     if async_loading {
         srv.async_loading = true;

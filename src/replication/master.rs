@@ -325,7 +325,7 @@ pub fn sync_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         info!("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
     } else if diskless_sync(srv)
         && c.repl.as_ref().is_some_and(|r| r.capa_eof)
-        && srv.config.get_i64("repl-diskless-sync-delay") > 0
+        && srv.config.repl_diskless_sync_delay > 0
     {
         // The fork waits in the cron for more replicas to arrive.
         info!("Delay next BGSAVE for diskless SYNC");
@@ -336,7 +336,7 @@ pub fn sync_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn diskless_sync(srv: &Server) -> bool {
-    srv.config.get_bool("repl-diskless-sync")
+    srv.config.repl_diskless_sync
 }
 
 /// shouldStartChildReplication: replicas wait for a snapshot and no child
@@ -358,11 +358,11 @@ fn should_start_snapshot(srv: &Server) -> bool {
             max_idle = max_idle.max((now - c.last_interaction_ms) / 1000);
         }
     }
-    let max = srv.config.get_i64("repl-diskless-sync-max-replicas");
+    let max = srv.config.repl_diskless_sync_max_replicas;
     waiting > 0
         && (!diskless_sync(srv)
             || (max > 0 && waiting >= max)
-            || max_idle >= srv.config.get_i64("repl-diskless-sync-delay"))
+            || max_idle >= srv.config.repl_diskless_sync_delay)
 }
 
 /// The requirements of the next snapshot: those of `cur` when it waits for
@@ -770,7 +770,7 @@ pub fn feed_replicas(srv: &mut Server, data: &[u8]) {
     if srv.repl.replicas.is_empty() {
         return;
     }
-    let (hard, soft, secs) = srv.config.obuf_replica;
+    let (hard, soft, secs) = srv.config.obuf.replica;
     let hard = replica_hard_limit(srv, hard);
     let offset = srv.repl.offset;
     for i in 0..srv.repl.replicas.len() {
@@ -1038,24 +1038,14 @@ pub fn cron(srv: &mut Server) {
     if srv.repl.replicas.is_empty() {
         return;
     }
-    let period = srv
-        .config
-        .get("repl-ping-replica-period")
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(10)
-        .max(1);
+    let period = srv.config.repl_ping_replica_period.max(1);
     if !srv.repl.is_replica()
         && srv.repl.cron_loops.is_multiple_of(period)
         && !super::failover::holds_pings(srv)
     {
         super::feed_raw(srv, b"*1\r\n$4\r\nPING\r\n");
     }
-    let timeout_ms = srv
-        .config
-        .get("repl-timeout")
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(60)
-        * 1000;
+    let timeout_ms = srv.config.repl_timeout * 1000;
     let now = clock::wall_ms();
     let tokens = srv.repl.replicas.clone();
     let socket_target = super::diskless::active(srv);

@@ -274,10 +274,7 @@ pub fn create_backlog(srv: &mut Server) {
 }
 
 pub fn backlog_size(srv: &Server) -> usize {
-    srv.config
-        .get("repl-backlog-size")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(1 << 20)
+    srv.config.repl_backlog_size
 }
 
 /// The replication aux fields of an RDB saved now (rdbPopulateSaveInfo):
@@ -312,7 +309,7 @@ pub fn restore_from_rdb(srv: &mut Server, info: &crate::persist::rdb::LoadInfo) 
     if id.len() != 40 {
         return false;
     }
-    let replica = !srv.config.get("replicaof").unwrap_or("").trim().is_empty();
+    let replica = srv.config.replicaof.is_some();
     let r = &mut srv.repl;
     if replica {
         r.replid = id.clone();
@@ -415,8 +412,7 @@ pub fn refuse_command(srv: &Server, c: &Client, flags: u32) -> Option<CmdError> 
         return Some(replica::readonly_error());
     }
     if let Some(l) = link {
-        if !l.connected() && flags & STALE == 0 && !srv.config.get_bool("replica-serve-stale-data")
-        {
+        if !l.connected() && flags & STALE == 0 && !srv.config.replica_serve_stale_data {
             return Some(CmdError::Static(error::MASTERDOWN));
         }
     }
@@ -428,7 +424,7 @@ pub fn running_stale(srv: &Server) -> bool {
     srv.repl
         .link
         .as_ref()
-        .is_some_and(|l| !l.connected() && !srv.config.get_bool("replica-serve-stale-data"))
+        .is_some_and(|l| !l.connected() && !srv.config.replica_serve_stale_data)
 }
 
 /// The same refusals for a command a script calls (scriptCall's order:
@@ -441,8 +437,7 @@ pub fn refuse_script_command(
     script_wrote: bool,
 ) -> Option<CmdError> {
     if let Some(l) = srv.repl.link.as_ref() {
-        if !l.connected() && flags & STALE == 0 && !srv.config.get_bool("replica-serve-stale-data")
-        {
+        if !l.connected() && flags & STALE == 0 && !srv.config.replica_serve_stale_data {
             return Some(CmdError::Static(error::SCRIPT_STALE));
         }
     }
@@ -565,9 +560,9 @@ pub fn info_section(srv: &Server, s: &mut String) {
         let _ = write!(
             s,
             "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
-            srv.config.get("replica-priority").unwrap_or("100"),
-            srv.config.get_bool("replica-read-only") as u8,
-            srv.config.get_bool("replica-announced") as u8
+            srv.config.replica_priority,
+            srv.config.replica_read_only as u8,
+            srv.config.replica_announced as u8
         );
     } else {
         s.push_str("role:master\r\n");

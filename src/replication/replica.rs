@@ -234,12 +234,8 @@ pub fn replicaof_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResul
 
 /// The `replicaof` directive at startup.
 pub fn configure_from_config(srv: &mut Server) {
-    let v = srv.config.get("replicaof").unwrap_or("").to_string();
-    let mut it = v.split_whitespace();
-    if let (Some(h), Some(p)) = (it.next(), it.next()) {
-        if let Ok(port) = p.parse::<u16>() {
-            set_master(srv, h.to_string(), port);
-        }
+    if let Some((h, port)) = srv.config.replicaof.clone() {
+        set_master(srv, h, port);
     }
 }
 
@@ -352,10 +348,7 @@ fn connect(srv: &mut Server) {
         warn!("Unable to connect to MASTER: can't resolve {}", l.host);
         return;
     };
-    let source = srv
-        .config
-        .get("bind-source-addr")
-        .and_then(|a| a.parse::<std::net::IpAddr>().ok());
+    let source = srv.config.bind_source_addr.parse::<std::net::IpAddr>().ok();
     let Some(l) = srv.repl.link.as_mut() else {
         return;
     };
@@ -524,19 +517,12 @@ fn process_input(srv: &mut Server) {
 /// Handles the reply to the last handshake command and sends the next
 /// one. False = the sync failed.
 fn handshake_step(srv: &mut Server, state: LState, line: &str) -> bool {
-    let auth = srv.config.get("masterauth").unwrap_or("").to_string();
-    let user = srv.config.get("masteruser").unwrap_or("").to_string();
-    let port = srv
-        .config
-        .get("replica-announce-port")
-        .and_then(|v| v.parse::<u16>().ok())
+    let auth = srv.config.masterauth.clone();
+    let user = srv.config.masteruser.clone();
+    let port = Some(srv.config.replica_announce_port)
         .filter(|&p| p != 0)
         .unwrap_or(srv.config.port);
-    let announce_ip = srv
-        .config
-        .get("replica-announce-ip")
-        .unwrap_or("")
-        .to_string();
+    let announce_ip = srv.config.replica_announce_ip.clone();
     let (replid, offset) = (srv.repl.replid.clone(), srv.repl.offset);
     // PSYNC ... FAILOVER while failing over to this master.
     let failover = super::failover::psync_suffix(srv);
@@ -694,7 +680,7 @@ fn psync_reply(srv: &mut Server, line: &str) -> bool {
 /// Receives the RDB payload; loads it when complete.
 fn transfer(srv: &mut Server) {
     let diskless = super::diskless_load::use_diskless_load(srv);
-    let swapdb = srv.config.get("repl-diskless-load") == Some("swapdb");
+    let swapdb = srv.config.repl_diskless_load == crate::config::ReplDisklessLoad::Swapdb;
     let Some(l) = srv.repl.link.as_mut() else {
         return;
     };
@@ -864,7 +850,7 @@ fn finish_full_sync(srv: &mut Server) {
     // until now a failed transfer left PSYNC possible.
     attach_to_new_master(srv);
     info!("MASTER <-> REPLICA sync: Flushing old data");
-    let lazy = srv.config.get_bool("replica-lazy-flush");
+    let lazy = srv.config.replica_lazy_flush;
     for db in srv.dbs.iter_mut() {
         db.flush_lazy(lazy);
     }
@@ -886,10 +872,7 @@ fn finish_full_sync(srv: &mut Server) {
     srv.loading_events = false;
     srv.loading = false;
     // rdb-del-sync-files: no RDB left behind when persistence is off.
-    if srv.config.get_bool("rdb-del-sync-files")
-        && srv.config.get("save").is_none_or(|v| v.trim().is_empty())
-        && !srv.config.appendonly
-    {
+    if srv.config.rdb_del_sync_files && srv.config.save.is_empty() && !srv.config.appendonly {
         let _ = std::fs::remove_file(&file);
     }
     if aof_was_on {
@@ -1123,12 +1106,7 @@ pub fn cron(srv: &mut Server) {
         return;
     };
     let now = clock::wall_ms();
-    let timeout_ms = srv
-        .config
-        .get("repl-timeout")
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(60)
-        * 1000;
+    let timeout_ms = srv.config.repl_timeout * 1000;
     match l.state {
         LState::Connect => {
             if now >= l.next_connect_ms {
@@ -1178,7 +1156,7 @@ pub fn cron(srv: &mut Server) {
 
 /// Is a write from this client refused (read-only replica)?
 pub fn refuses_write(srv: &Server, c: &Client) -> bool {
-    srv.repl.link.is_some() && !c.is_master && srv.config.get_bool("replica-read-only")
+    srv.repl.link.is_some() && !c.is_master && srv.config.replica_read_only
 }
 
 /// The READONLY error.

@@ -241,10 +241,7 @@ pub fn load_library(
 
 /// busy-reply-threshold (lua-time-limit) in ms; 0 = never busy.
 fn busy_threshold(srv: &Server) -> u128 {
-    srv.config
-        .get("busy-reply-threshold")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5000)
+    srv.config.busy_reply_threshold as u128
 }
 
 /// The flags of the script an EVAL / EVALSHA names, for the checks made
