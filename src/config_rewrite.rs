@@ -166,9 +166,9 @@ fn format_percentile(p: f64) -> String {
 }
 
 impl Config {
-    /// Rewrites the config file; `users` (ACL describe lines, `user ...`)
-    /// replace the file's `user` lines, or None when an aclfile holds the
-    /// users (their lines in this file are dropped).
+    /// Rewrites the config file; `users` (ACL describe lines, `user ...`;
+    /// empty when an aclfile holds the users) replace the file's `user`
+    /// lines; with None those lines are kept as they are.
     pub(super) fn rewrite_file(
         &self,
         users: Option<&[String]>,
@@ -184,14 +184,13 @@ impl Config {
         for i in 0..DEFS.len() {
             self.rewrite_directive(&mut st, i);
         }
-        match users {
-            Some(users) => {
-                for u in users {
-                    st.line("user", u.clone(), true);
-                }
-                st.processed("user");
+        // rewriteConfigUserOption; without a list the file's own `user`
+        // lines stay as they are.
+        if let Some(users) = users {
+            for u in users {
+                st.line("user", u.clone(), true);
             }
-            None => st.processed("user"),
+            st.processed("user");
         }
         st.processed("loadmodule");
         write_atomically(path, st.content().as_bytes()).map_err(|e| e.to_string())

@@ -355,22 +355,25 @@ fn config_resetstat(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     Ok(())
 }
 
+/// The `user` lines CONFIG REWRITE writes: every ACL user, unless an
+/// aclfile holds them (then none, and the file's user lines go).
+pub fn acl_user_lines(srv: &Server) -> Vec<String> {
+    if !srv.config.aclfile.is_empty() {
+        return Vec::new();
+    }
+    srv.acl
+        .by_name
+        .values()
+        .filter_map(|&s| srv.acl.user(s))
+        .map(|u| srv.acl.describe_line(u))
+        .collect()
+}
+
 fn config_rewrite(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     if srv.config.config_file.is_none() {
         return Err(CmdError::Static(error::NO_CONFIG_FILE));
     }
-    // ACL users go into the file too, unless an aclfile holds them.
-    let users: Vec<String> = if srv.config.aclfile.is_empty() {
-        srv.acl
-            .by_name
-            .values()
-            .filter_map(|&s| srv.acl.user(s))
-            .map(|u| srv.acl.describe_line(u))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    match srv.config.rewrite_with_users(Some(&users)) {
+    match srv.config.rewrite_with_users(Some(&acl_user_lines(srv))) {
         Ok(()) => {
             tracing::info!("CONFIG REWRITE executed with success.");
             c.out.ok();

@@ -388,7 +388,8 @@ pub fn restart_server(srv: &mut Server, graceful: bool, delay_ms: i64) {
         return;
     }
     if graceful && srv.config.config_file.is_some() {
-        if let Err(e) = srv.config.rewrite() {
+        let users = super::config_cmd::acl_user_lines(srv);
+        if let Err(e) = srv.config.rewrite_with_users(Some(&users)) {
             warn!("Can't restart: configuration rewrite process failed: {}", e);
             return;
         }
