@@ -5,7 +5,7 @@
 //! must accept it or both refuse it; when both accept, CONFIG GET of the
 //! directive must match. Differences by design are in `BY_DESIGN`.
 
-mod common;
+use crate::common;
 
 use common::{free_port, REDIS_SERVER};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! and Lua 5.1's known crashers (unpack overflow, bit.tohex). Each reply is
 //! compared byte for byte with Debian's redis-server 7.0.15.
 
-mod common;
+use crate::common;
 
 use common::{RawConn, RealRedis, Server};
 
