@@ -19,9 +19,10 @@
 
 use crate::client::Client;
 use crate::clock;
-use crate::commands::{self, Args};
+use crate::commands;
 use crate::error::{self, CmdError};
 use crate::object::ObjType;
+use crate::protocol::args::Args;
 use crate::server::Server;
 
 /// What a blocked client is waiting for.

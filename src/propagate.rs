@@ -154,7 +154,7 @@ pub fn queue_expired(srv: &mut Server) {
 pub fn after_command(
     srv: &mut Server,
     db: usize,
-    args: &crate::commands::Args,
+    args: &crate::protocol::args::Args,
     wrote: bool,
     self_propagates: bool,
     outermost: bool,

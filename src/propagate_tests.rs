@@ -3,8 +3,9 @@
 
 use super::*;
 use crate::client::Client;
-use crate::commands::{self, Args};
+use crate::commands;
 use crate::config::Config;
+use crate::protocol::args::Args;
 
 struct Harness {
     srv: Server,

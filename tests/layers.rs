@@ -78,7 +78,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ("src/object.rs", "commands", "not untangled yet"),
     ("src/persist/aof.rs", "commands", "not untangled yet"),
     ("src/persist/aof_load.rs", "commands", "not untangled yet"),
-    ("src/propagate.rs", "commands", "not untangled yet"),
     ("src/propagate.rs", "persist", "not untangled yet"),
     ("src/propagate.rs", "replication", "not untangled yet"),
     (
@@ -91,20 +90,13 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "commands",
         "not untangled yet",
     ),
-    ("src/replication/master.rs", "commands", "not untangled yet"),
     ("src/replication/mod.rs", "commands", "not untangled yet"),
-    (
-        "src/replication/replica.rs",
-        "commands",
-        "not untangled yet",
-    ),
     (
         "src/replication/replica.rs",
         "event_loop",
         "not untangled yet",
     ),
     ("src/scripting/api.rs", "commands", "not untangled yet"),
-    ("src/scripting/ldb.rs", "commands", "not untangled yet"),
     ("src/scripting/mod.rs", "commands", "not untangled yet"),
     ("src/scripting/mod.rs", "event_loop", "not untangled yet"),
     ("src/server.rs", "commands", "not untangled yet"),

@@ -5,10 +5,11 @@
 //! The client running the command is not in `srv.clients` while its handler
 //! runs, so LIST and KILL consider it explicitly.
 
-use super::{spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
+use super::{spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
 use crate::client::{Client, ReplyMode};
 use crate::clock;
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::{PauseKind, Server};
 use std::io::Write;
 

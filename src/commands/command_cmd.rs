@@ -4,11 +4,12 @@
 
 use super::meta::{self, keys::KeyRef};
 use super::{
-    container, reply_status_lines, spec, Args, CommandSpec, CommandTable, Entry, Group, FLAG_NAMES,
+    container, reply_status_lines, spec, CommandSpec, CommandTable, Entry, Group, FLAG_NAMES,
     LOADING, MOVABLE_KEYS, NOKEYS, NO_MANDATORY_KEYS, READONLY, STALE, WRITE,
 };
 use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::protocol::reply::ReplyBuf;
 use crate::server::Server;
 use crate::util::glob::string_match;

@@ -1,10 +1,11 @@
 //! CONFIG GET / SET / RESETSTAT / REWRITE / HELP (Redis's config.c
 //! `configGetCommand`, `configSetCommand`, ...).
 
-use super::{container, spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
+use super::{container, spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
 use crate::client::Client;
 use crate::config::{Config, SetError};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::{CmdStats, Server};
 
 const G: Group = Group::Server;

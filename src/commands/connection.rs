@@ -1,10 +1,11 @@
 //! Connection commands: PING ECHO QUIT RESET HELLO AUTH SELECT.
 
 use super::{
-    spec, Args, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, NO_AUTH, STALE,
+    spec, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, NO_AUTH, STALE,
 };
 use crate::client::{Client, ReplyMode};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::{Server, REDIS_VERSION};
 
 const G: Group = Group::Connection;

@@ -12,12 +12,13 @@
 //! the thing asked about does not exist.
 
 use super::reply_status_lines as reply_help;
-use super::{spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, PROTECTED, STALE};
+use super::{spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, PROTECTED, STALE};
 use crate::client::Client;
 use crate::clock;
 use crate::db::Db;
 use crate::error::{self, CmdError, CmdResult};
 use crate::object::{Obj, ObjType, Value};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::num;
 

@@ -2,15 +2,14 @@
 //! EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE, TOUCH, the
 //! EXPIRE family, TTL family, PERSIST and OBJECT.
 
-use super::{
-    container, spec, Args, CommandSpec, Group, FAST, KEY1, LOADING, READONLY, STALE, WRITE,
-};
+use super::{container, spec, CommandSpec, Group, FAST, KEY1, LOADING, READONLY, STALE, WRITE};
 use crate::client::Client;
 use crate::clock;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{Obj, Value};
 use crate::propagate;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::glob::string_match;
 use crate::util::num;

@@ -6,7 +6,7 @@
 mod sort;
 
 use super::{
-    spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, NOSCRIPT,
+    spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, NOSCRIPT,
     READONLY, WRITE,
 };
 use crate::blocking;
@@ -16,6 +16,7 @@ use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::list::{End, ListValue};
 use crate::util::num;

@@ -13,12 +13,13 @@
 //! A failure on a cached connection before anything was acknowledged is
 //! retried once on a fresh connection (never after a timeout).
 
-use super::{spec, Args, CommandSpec, Group, MOVABLE_KEYS, WRITE};
+use super::{spec, CommandSpec, Group, MOVABLE_KEYS, WRITE};
 use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
 use crate::migrate_conn::IoFail;
 use crate::notify;
 use crate::persist::rdb;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::num;
 use std::time::Duration;

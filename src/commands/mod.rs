@@ -7,7 +7,6 @@
 //! `client_cmd`, `config_cmd`, `info`, `debug`, `command_cmd`.
 
 pub mod acl_cmd;
-pub mod args;
 pub mod bitmap;
 pub mod client_cmd;
 pub mod cluster;
@@ -37,7 +36,7 @@ pub mod streams;
 pub mod strings;
 pub mod zsets;
 
-pub use args::Args;
+use crate::protocol::args::Args;
 
 use crate::client::{Client, ReplyMode};
 use crate::clock;

@@ -7,11 +7,12 @@
 //! Nothing is ever opened with dlopen.
 
 use super::{
-    container, spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, NO_ASYNC_LOADING,
+    container, spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, NO_ASYNC_LOADING,
     PROTECTED, STALE,
 };
 use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use tracing::{info, warn};
 

@@ -3,12 +3,12 @@
 //! check-and-set bookkeeping (`touch_key` marks watchers dirty).
 
 use super::{
-    spec, Args, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, SKIP_SLOWLOG,
-    STALE,
+    spec, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, SKIP_SLOWLOG, STALE,
 };
 use crate::client::Client;
 use crate::clock;
 use crate::error::{CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::Server;
 
 const G: Group = Group::Transactions;

@@ -7,11 +7,12 @@
 //! subscriber cannot grow memory without bound.
 
 use super::{
-    container, spec, Args, CommandSpec, Group, FAST, LOADING, MAY_REPLICATE, NOKEYS, NOSCRIPT,
-    PUBSUB, STALE,
+    container, spec, CommandSpec, Group, FAST, LOADING, MAY_REPLICATE, NOKEYS, NOSCRIPT, PUBSUB,
+    STALE,
 };
 use crate::client::Client;
 use crate::clock;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::glob::string_match;
 
@@ -319,7 +320,11 @@ pub fn unsubscribe_all(srv: &mut Server, c: &mut Client) {
     }
 }
 
-fn subscribe(srv: &mut Server, c: &mut Client, a: &super::Args) -> crate::error::CmdResult {
+fn subscribe(
+    srv: &mut Server,
+    c: &mut Client,
+    a: &crate::protocol::args::Args,
+) -> crate::error::CmdResult {
     do_subscribe(srv, c, a, Kind::Channel);
     Ok(())
 }

@@ -4,12 +4,12 @@
 //! The engine is in `crate::scripting`.
 
 use super::{
-    container, help_reply, spec, Args, CommandSpec, Group, ALLOW_BUSY, DENYOOM, LOADING,
-    MAY_REPLICATE, MOVABLE_KEYS, NOKEYS, NOSCRIPT, NO_MANDATORY_KEYS, READONLY, SKIP_MONITOR,
-    STALE, WRITE,
+    container, help_reply, spec, CommandSpec, Group, ALLOW_BUSY, DENYOOM, LOADING, MAY_REPLICATE,
+    MOVABLE_KEYS, NOKEYS, NOSCRIPT, NO_MANDATORY_KEYS, READONLY, SKIP_MONITOR, STALE, WRITE,
 };
 use crate::client::{Client, LuaDebug};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::scripting::{
     self, vm::VmKind, RunSpec, FLAG_ALLOW_OOM, FLAG_ALLOW_STALE, FLAG_EVAL_COMPAT, FLAG_NO_WRITES,
 };

@@ -4,12 +4,13 @@
 
 use super::reply_status_lines as reply_help;
 use super::{
-    container, spec, Args, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT,
+    container, spec, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT,
     NO_MULTI, READONLY, STALE, WRITE,
 };
 use crate::client::Client;
 use crate::clock;
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::{Server, ShutdownFlags};
 use std::fmt::Write as _;
 use tracing::warn;

@@ -10,7 +10,7 @@
 //! UNBLOCKED error, as blocked.c does.
 
 use super::streams::{parse_id, parse_interval, read_stream, reply_entry, write_stream};
-use super::{container, spec, Args, CommandSpec, Group, FAST, READONLY, WRITE};
+use super::{container, spec, CommandSpec, Group, FAST, READONLY, WRITE};
 use super::{DENYOOM, NOKEYS};
 use crate::blocking;
 use crate::client::Client;
@@ -19,6 +19,7 @@ use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
 use crate::propagate;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::stream::{StreamId, StreamValue};
 use crate::types::stream_groups::{Group as CGroup, INVALID_ENTRIES_READ};

@@ -5,8 +5,7 @@
 //! in `types::zset`.
 
 use super::{
-    spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, MOVABLE_KEYS, NOSCRIPT, READONLY,
-    WRITE,
+    spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, MOVABLE_KEYS, NOSCRIPT, READONLY, WRITE,
 };
 use crate::blocking;
 use crate::client::Client;
@@ -15,6 +14,7 @@ use crate::ds::zset::{ZAddFlags, ZAddOutcome};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::protocol::args::Args;
 use crate::protocol::reply::ReplyBuf;
 use crate::server::Server;
 use crate::types::set::SetValue;

@@ -10,9 +10,10 @@
 use super::aof_manifest::{self as manifest, Manifest};
 use super::child::{self, ChildKind};
 use crate::client::Client;
-use crate::commands::{Args, CommandSpec};
+use crate::commands::CommandSpec;
 use crate::error::CmdResult;
 use crate::error::{self, CmdError};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

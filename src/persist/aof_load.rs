@@ -9,7 +9,8 @@
 use super::aof;
 use super::aof_manifest::{self as manifest, AofInfo, Manifest};
 use crate::client::Client;
-use crate::commands::{self, Args};
+use crate::commands;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use std::fs;
 use std::io::Cursor;

@@ -18,10 +18,10 @@
 use super::is_replica_client;
 use crate::client::Client;
 use crate::clock;
-use crate::commands::Args;
 use crate::error::{self, CmdError, CmdResult};
 use crate::persist::child::{self, ChildKind};
 use crate::persist::rdb::{self, SaveInfo};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use std::fs::File;
 use std::io::{Read, Write};

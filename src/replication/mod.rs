@@ -24,10 +24,11 @@ pub mod replica_expire;
 
 use crate::client::Client;
 use crate::commands::{
-    spec, Args, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOSCRIPT, NO_ASYNC_LOADING,
+    spec, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOSCRIPT, NO_ASYNC_LOADING,
     NO_MULTI, STALE,
 };
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use backlog::Backlog;
 use std::fmt::Write as _;

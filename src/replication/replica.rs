@@ -13,10 +13,10 @@
 
 use crate::client::{Client, Conn};
 use crate::clock;
-use crate::commands::Args;
 use crate::error::{self, CmdError, CmdResult};
 use crate::event_loop;
 use crate::persist::rdb;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use mio::net::TcpStream;
 use mio::{Interest, Token};

@@ -5,7 +5,7 @@
 
 use super::vm::{push_error_msg, push_error_table, push_str, set_fn, set_num, to_bytes, LuaState};
 use super::{current_run, lua_conv};
-use crate::commands::Args;
+use crate::protocol::args::Args;
 use mlua::ffi;
 use std::cell::Cell;
 use std::os::raw::c_int;

@@ -37,8 +37,9 @@ pub mod sandbox;
 pub mod vm;
 
 use crate::client::Client;
-use crate::commands::{self, Args};
+use crate::commands;
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use mlua::ffi;
 use std::cell::Cell;
