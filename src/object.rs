@@ -281,7 +281,7 @@ impl Value {
             Value::ZSet(z) => z.digest(digest),
             Value::Stream(x) => x.digest(digest),
             // The payload's bytes stand for the contents.
-            Value::Corrupt(c) => crate::commands::debug::mix_digest(digest, &c.body),
+            Value::Corrupt(c) => crate::util::digest::mix_digest(digest, &c.body),
             _ => {}
         }
     }

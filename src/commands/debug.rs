@@ -768,7 +768,7 @@ fn protocol(c: &mut Client, name: &[u8]) -> CmdResult {
 
 // ---- DIGEST -----------------------------------------------------------------
 
-pub use crate::util::digest::{mix_digest, xor_digest};
+use crate::util::digest::{mix_digest, xor_digest};
 
 /// Redis's OBJ_* type numbers, hashed big-endian into each value digest.
 fn type_code(t: ObjType) -> u32 {
