@@ -96,6 +96,11 @@ fn glob_paths(pattern: &str) -> Vec<std::path::PathBuf> {
     found.into_iter().filter(|p| p.is_file()).collect()
 }
 
+/// appendfsync policies (`Config::appendfsync`).
+pub const FSYNC_NO: u8 = 0;
+pub const FSYNC_ALWAYS: u8 = 1;
+pub const FSYNC_EVERYSEC: u8 = 2;
+
 /// Errors from loading a config file or argument list.
 #[derive(Debug, Clone)]
 pub struct ConfigError {
@@ -171,7 +176,7 @@ pub struct Config {
     pub notify_flags: u32,
     // Append-only file.
     pub appendonly: bool,
-    /// crate::persist::aof::FSYNC_*.
+    /// FSYNC_* above.
     pub appendfsync: u8,
     pub no_appendfsync_on_rewrite: bool,
     pub auto_aof_rewrite_percentage: i64,
@@ -528,7 +533,7 @@ impl Config {
             zset_max_listpack_value: 64,
             notify_flags: 0,
             appendonly: false,
-            appendfsync: crate::persist::aof::FSYNC_EVERYSEC,
+            appendfsync: FSYNC_EVERYSEC,
             no_appendfsync_on_rewrite: false,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 << 20,
@@ -726,9 +731,9 @@ impl Config {
                 .unwrap_or(0);
         self.appendonly = self.get_bool("appendonly");
         self.appendfsync = match self.get("appendfsync") {
-            Some("always") => crate::persist::aof::FSYNC_ALWAYS,
-            Some("no") => crate::persist::aof::FSYNC_NO,
-            _ => crate::persist::aof::FSYNC_EVERYSEC,
+            Some("always") => FSYNC_ALWAYS,
+            Some("no") => FSYNC_NO,
+            _ => FSYNC_EVERYSEC,
         };
         self.no_appendfsync_on_rewrite = self.get_bool("no-appendfsync-on-rewrite");
         self.auto_aof_rewrite_percentage = self.get_i64("auto-aof-rewrite-percentage");

@@ -11,6 +11,7 @@ use super::aof_manifest::{self as manifest, Manifest};
 use super::child::{self, ChildKind};
 use crate::client::Client;
 use crate::commands::CommandSpec;
+use crate::config::{FSYNC_ALWAYS, FSYNC_EVERYSEC};
 use crate::error::CmdResult;
 use crate::error::{self, CmdError};
 use crate::protocol::args::Args;
@@ -24,11 +25,6 @@ use std::sync::Arc;
 use tracing::{info, warn};
 
 pub use super::aof_load::load_at_startup;
-
-/// appendfsync policies.
-pub const FSYNC_NO: u8 = 0;
-pub const FSYNC_ALWAYS: u8 = 1;
-pub const FSYNC_EVERYSEC: u8 = 2;
 
 /// Seconds between two logs of the same write error.
 const WRITE_ERROR_LOG_RATE: i64 = 30;
