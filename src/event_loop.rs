@@ -1023,7 +1023,7 @@ fn close_one(srv: &mut Server, poll: &Poll, t: usize) {
                 crate::replication::client_closed(srv, &mut c, t);
                 blocking::unblock(srv, &mut c);
                 commands::multi::unwatch_all(srv, &mut c);
-                commands::pubsub::unsubscribe_all(srv, &mut c);
+                crate::pubsub::unsubscribe_all(srv, &mut c);
                 crate::tracking::disable(srv, &mut c);
                 if c.paused {
                     srv.paused_clients -= 1;

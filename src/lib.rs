@@ -30,6 +30,7 @@ pub mod persist;
 pub mod proctitle;
 pub mod propagate;
 pub mod protocol;
+pub mod pubsub;
 pub mod replication;
 pub mod scripting;
 pub mod server;

@@ -73,7 +73,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ("src/client_mem.rs", "replication", "not untangled yet"),
     ("src/db.rs", "evict", "not untangled yet"),
     ("src/db.rs", "notify", "not untangled yet"),
-    ("src/notify.rs", "commands", "not untangled yet"),
     ("src/persist/aof.rs", "commands", "not untangled yet"),
     ("src/persist/aof_load.rs", "commands", "not untangled yet"),
     ("src/propagate.rs", "persist", "not untangled yet"),

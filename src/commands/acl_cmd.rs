@@ -552,13 +552,13 @@ fn kill_pubsub_clients_if_needed(srv: &mut Server, c: &mut Client, slot: usize, 
     };
     let mut tokens = Vec::new();
     for cl in srv.clients.iter_mut().filter_map(|x| x.as_deref_mut()) {
-        if cl.user == slot && super::pubsub::is_subscribed(cl) && violates(cl) {
+        if cl.user == slot && crate::pubsub::is_subscribed(cl) && violates(cl) {
             cl.close_asap = true;
             tokens.push(cl.token);
         }
     }
     srv.to_close.extend(tokens);
-    if c.user == slot && super::pubsub::is_subscribed(c) && violates(c) {
+    if c.user == slot && crate::pubsub::is_subscribed(c) && violates(c) {
         c.close_after_reply = true;
     }
 }

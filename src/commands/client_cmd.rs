@@ -306,7 +306,7 @@ pub fn cat_client_info(
     if cl.is_master {
         flags.push('M');
     }
-    if super::pubsub::is_subscribed(cl) {
+    if crate::pubsub::is_subscribed(cl) {
         flags.push('P');
     }
     if cl.multi.is_some() {

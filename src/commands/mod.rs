@@ -858,7 +858,7 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
         }
     }
     if c.out.resp == 2
-        && pubsub::is_subscribed(c)
+        && crate::pubsub::is_subscribed(c)
         && !pubsub::allowed_in_subscribed_context(&srv.commands.entries[idx].fullname)
     {
         let e = error::pubsub_context(&srv.commands.entries[idx].fullname);
