@@ -202,9 +202,9 @@ pub struct Client {
     /// While re-executing: the deadline the command first blocked with.
     pub block_deadline_override: Option<i64>,
     /// Inside MULTI: the queued transaction.
-    pub multi: Option<Box<crate::commands::multi::MultiState>>,
+    pub multi: Option<Box<crate::multi::MultiState>>,
     /// WATCHed keys.
-    pub watched: Vec<crate::commands::multi::WatchedKey>,
+    pub watched: Vec<crate::multi::WatchedKey>,
     /// Pub/Sub subscriptions: channels, patterns, shard channels.
     pub subs: Vec<Vec<u8>>,
     pub psubs: Vec<Vec<u8>>,
@@ -596,7 +596,7 @@ impl Client {
     #[inline]
     pub fn multi_mem(&self) -> usize {
         let queued = self.multi.as_ref().map_or(0, |m| m.mem);
-        queued + self.watched.capacity() * std::mem::size_of::<crate::commands::multi::WatchedKey>()
+        queued + self.watched.capacity() * std::mem::size_of::<crate::multi::WatchedKey>()
     }
 
     /// Pub/Sub subscriptions: this client's lists of channels and

@@ -1022,7 +1022,7 @@ fn close_one(srv: &mut Server, poll: &Poll, t: usize) {
                 crate::client_mem::forget(&mut srv.client_mem, &mut c);
                 crate::replication::client_closed(srv, &mut c, t);
                 blocking::unblock(srv, &mut c);
-                commands::multi::unwatch_all(srv, &mut c);
+                crate::multi::unwatch_all(srv, &mut c);
                 crate::pubsub::unsubscribe_all(srv, &mut c);
                 crate::tracking::disable(srv, &mut c);
                 if c.paused {

@@ -23,6 +23,7 @@ pub mod lazyfree;
 pub mod listen;
 pub mod logging;
 pub mod migrate_conn;
+pub mod multi;
 pub mod notify;
 pub mod object;
 pub mod oom;

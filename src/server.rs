@@ -415,7 +415,7 @@ impl Server {
         db: usize,
         key: &[u8],
     ) {
-        crate::commands::multi::touch_key(self, db, key);
+        crate::multi::touch_key(self, db, key);
         if self.tracking.clients > 0 {
             crate::tracking::invalidate_key(self, cur, key, true);
         }

@@ -114,7 +114,7 @@ fn quit(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
 
 fn reset(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     c.multi = None;
-    super::multi::unwatch_all(_srv, c);
+    crate::multi::unwatch_all(_srv, c);
     crate::pubsub::unsubscribe_all(_srv, c);
     c.db = 0;
     c.out.resp = 2;

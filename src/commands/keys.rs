@@ -363,7 +363,7 @@ fn copy(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         (v, db.get_expire(src))
     };
     if dbid != c.db {
-        super::multi::touch_key(srv, dbid, dst);
+        crate::multi::touch_key(srv, dbid, dst);
     }
     let ddb = &mut srv.dbs[dbid];
     if ddb.exists(dst) {
@@ -404,7 +404,7 @@ fn move_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         c.out.int(0);
         return Ok(());
     };
-    super::multi::touch_key(srv, dbid, key);
+    crate::multi::touch_key(srv, dbid, key);
     let ddb = &mut srv.dbs[dbid];
     ddb.add(key, value);
     if let Some(w) = expire {

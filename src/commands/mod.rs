@@ -1154,7 +1154,7 @@ fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
         srv.commands.entries[i].stats.rejected += 1;
         // EXEC itself rejected: the transaction is discarded (execCommandAbort).
         if srv.commands.entries[i].fullname == "exec" {
-            multi::discard_transaction(srv, c);
+            crate::multi::discard_transaction(srv, c);
             let e = error::exec_abort(e);
             count_error(srv, &e);
             srv.stats.error_watermark = srv.stats.total_error_replies;
