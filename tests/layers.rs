@@ -68,8 +68,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ("src/acl.rs", "commands", "not untangled yet"),
     ("src/blocking.rs", "commands", "not untangled yet"),
     ("src/blocking.rs", "replication", "not untangled yet"),
-    ("src/client.rs", "replication", "not untangled yet"),
-    ("src/client_mem.rs", "replication", "not untangled yet"),
     ("src/db.rs", "evict", "not untangled yet"),
     ("src/db.rs", "notify", "not untangled yet"),
     ("src/persist/aof.rs", "commands", "not untangled yet"),

@@ -16,8 +16,9 @@
 //! after their first REPLCONF ACK (Redis's repl_start_cmd_stream_on_ack),
 //! so the EOF mark is the last thing before the ACK.
 
-use super::master::{self, RState};
+use super::master;
 use crate::client::Client;
+use crate::client::RState;
 use crate::clock;
 use crate::persist::child::{self, ChildKind};
 use crate::server::Server;
