@@ -3,8 +3,10 @@
 //! lines ACL LIST and ACL SAVE print, password hashing, the ACL log and the
 //! per-command check `commands::execute` runs for restricted users.
 
-use crate::commands::meta::{self, Meta};
-use crate::commands::{CommandTable, MOVABLE_KEYS, NO_AUTH, READONLY, WRITE};
+use crate::cmdtable::{
+    meta::{self, Meta},
+    CommandTable, MOVABLE_KEYS, NO_AUTH, READONLY, WRITE,
+};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Category names in Redis's bit order (ACL CAT lists them so).

@@ -9,6 +9,7 @@ pub mod blocking;
 pub mod client;
 pub mod client_mem;
 pub mod clock;
+pub mod cmdtable;
 pub mod commands;
 pub mod config;
 pub mod crash;

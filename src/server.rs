@@ -4,7 +4,7 @@
 
 use crate::client::Client;
 use crate::clock;
-use crate::commands::CommandTable;
+use crate::cmdtable::CommandTable;
 use crate::config::Config;
 use crate::db::Db;
 use crate::expire;

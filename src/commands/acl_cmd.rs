@@ -3,10 +3,12 @@
 //! authentication, the per-command permission check, the ACL log, killing
 //! a deleted user's clients, requirepass and startup loading.
 
-use super::{container, spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
 use crate::acl::{self, Denied, LogEntry, User};
 use crate::client::Client;
 use crate::clock;
+use crate::cmdtable::{
+    container, spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE,
+};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::Server;

@@ -5,8 +5,8 @@
 //! type checks, encoding changes (a modified string becomes `raw`, as
 //! Redis's `dbUnshareStringValue` does), dirty accounting and replies.
 
-use super::{spec, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::client::Client;
+use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::ds::bitops::{self, BitError, BitOp, BitfieldOp};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;

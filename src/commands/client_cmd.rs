@@ -5,9 +5,9 @@
 //! The client running the command is not in `srv.clients` while its handler
 //! runs, so LIST and KILL consider it explicitly.
 
-use super::{spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
 use crate::client::{Client, ReplyMode};
 use crate::clock;
+use crate::cmdtable::{spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::{PauseKind, Server};
@@ -180,7 +180,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-pub static COMMANDS: &[CommandSpec] = &[super::container(
+pub static COMMANDS: &[CommandSpec] = &[crate::cmdtable::container(
     "client",
     G,
     "2.4.0",

@@ -4,11 +4,11 @@
 //! table, as in Redis, and reply that cluster support is disabled
 //! (cluster.c clusterCommand, askingCommand, readonlyCommand...).
 
-use super::{
+use crate::client::Client;
+use crate::cmdtable::{
     container, spec, CommandSpec, Group, ADMIN, FAST, LOADING, NOKEYS, NOSCRIPT, NO_ASYNC_LOADING,
     STALE,
 };
-use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::Server;

@@ -2,12 +2,14 @@
 //! GETKEYSANDFLAGS, HELP (Redis's server.c `commandCommand` family), plus
 //! the generator for README.md's list of supported commands.
 
-use super::meta::{self, keys::KeyRef};
-use super::{
-    container, reply_status_lines, spec, CommandSpec, CommandTable, Entry, Group, FLAG_NAMES,
-    LOADING, MOVABLE_KEYS, NOKEYS, NO_MANDATORY_KEYS, READONLY, STALE, WRITE,
-};
+use super::reply_status_lines;
 use crate::client::Client;
+use crate::cmdtable::{
+    container,
+    meta::{self, keys::KeyRef},
+    spec, CommandSpec, CommandTable, Entry, Group, FLAG_NAMES, LOADING, MOVABLE_KEYS, NOKEYS,
+    NO_MANDATORY_KEYS, READONLY, STALE, WRITE,
+};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::protocol::reply::ReplyBuf;

@@ -1,8 +1,10 @@
 //! CONFIG GET / SET / RESETSTAT / REWRITE / HELP (Redis's config.c
 //! `configGetCommand`, `configSetCommand`, ...).
 
-use super::{container, spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
 use crate::client::Client;
+use crate::cmdtable::{
+    container, spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE,
+};
 use crate::config::{Config, SetError};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;

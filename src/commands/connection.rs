@@ -1,9 +1,9 @@
 //! Connection commands: PING ECHO QUIT RESET HELLO AUTH SELECT.
 
-use super::{
+use crate::client::{Client, ReplyMode};
+use crate::cmdtable::{
     spec, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, NO_AUTH, STALE,
 };
-use crate::client::{Client, ReplyMode};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::{Server, REDIS_VERSION};

@@ -12,9 +12,11 @@
 //! the thing asked about does not exist.
 
 use super::reply_status_lines as reply_help;
-use super::{spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, PROTECTED, STALE};
 use crate::client::Client;
 use crate::clock;
+use crate::cmdtable::{
+    spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, PROTECTED, STALE,
+};
 use crate::db::Db;
 use crate::error::{self, CmdError, CmdResult};
 use crate::object::{Obj, ObjType, Value};

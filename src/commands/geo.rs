@@ -5,9 +5,9 @@
 //! or store. GEOSEARCH[STORE], GEORADIUS[BYMEMBER][_RO], GEODIST, GEOHASH,
 //! GEOPOS.
 
-use super::{spec, CommandSpec, Group, DENYOOM, KEY1, MOVABLE_KEYS, READONLY, WRITE};
 use crate::blocking;
 use crate::client::Client;
+use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, KEY1, MOVABLE_KEYS, READONLY, WRITE};
 use crate::ds::geohash::{self, Shape, ShapeKind};
 use crate::ds::skiplist::ZRangeSpec;
 use crate::error::{self, CmdError, CmdResult};

@@ -1,8 +1,8 @@
 //! Hash commands (Redis 7.0's t_hash.c command half): HSET and friends,
 //! counters, HRANDFIELD and HSCAN. The encodings live in `types::hash`.
 
-use super::{spec, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::client::Client;
+use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};

@@ -7,8 +7,10 @@
 //! HLL-specific errors), turns modified values into `raw` strings (Redis's
 //! `dbUnshareStringValue`) and counts dirty changes.
 
-use super::{spec, CommandSpec, Group, ADMIN, DENYOOM, FAST, MAY_REPLICATE, READONLY, WRITE};
 use crate::client::Client;
+use crate::cmdtable::{
+    spec, CommandSpec, Group, ADMIN, DENYOOM, FAST, MAY_REPLICATE, READONLY, WRITE,
+};
 use crate::db::Db;
 use crate::ds::hyperloglog::{self as hll, HllError};
 use crate::error::{self, CmdError, CmdResult};

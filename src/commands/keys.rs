@@ -2,9 +2,11 @@
 //! EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE, TOUCH, the
 //! EXPIRE family, TTL family, PERSIST and OBJECT.
 
-use super::{container, spec, CommandSpec, Group, FAST, KEY1, LOADING, READONLY, STALE, WRITE};
 use crate::client::Client;
 use crate::clock;
+use crate::cmdtable::{
+    container, spec, CommandSpec, Group, FAST, KEY1, LOADING, READONLY, STALE, WRITE,
+};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{Obj, Value};
@@ -26,7 +28,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("randomkey", 1, READONLY, (0, 0, 0), G, "1.0.0", "Returns a random key name from the database.", randomkey),
     spec("rename", 3, WRITE, (1, 2, 1), G, "1.0.0", "Renames a key and overwrites the destination.", rename),
     spec("renamenx", 3, WRITE | FAST, (1, 2, 1), G, "1.0.0", "Renames a key only when the target key name doesn't exist.", renamenx),
-    spec("copy", -3, WRITE | super::DENYOOM, (1, 2, 1), G, "6.2.0", "Copies the value of a key to a new key.", copy),
+    spec("copy", -3, WRITE | crate::cmdtable::DENYOOM, (1, 2, 1), G, "6.2.0", "Copies the value of a key to a new key.", copy),
     spec("move", 3, WRITE | FAST, KEY1, G, "1.0.0", "Moves a key to another database.", move_cmd),
     spec("touch", -2, READONLY | FAST, (1, -1, 1), G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", touch),
     spec("expire", -3, WRITE | FAST, KEY1, G, "1.0.0", "Sets the expiration time of a key in seconds.", expire),

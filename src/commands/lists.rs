@@ -5,12 +5,12 @@
 
 mod sort;
 
-use super::{
+use crate::blocking;
+use crate::client::Client;
+use crate::cmdtable::{
     spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, NOSCRIPT,
     READONLY, WRITE,
 };
-use crate::blocking;
-use crate::client::Client;
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};

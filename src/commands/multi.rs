@@ -2,10 +2,10 @@
 //! UNWATCH. The queue a client builds inside MULTI and WATCH's
 //! check-and-set bookkeeping are the `crate::multi` service.
 
-use super::{
+use crate::client::Client;
+use crate::cmdtable::{
     spec, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, SKIP_SLOWLOG, STALE,
 };
-use crate::client::Client;
 use crate::error::{CmdError, CmdResult};
 use crate::multi;
 use crate::protocol::args::Args;

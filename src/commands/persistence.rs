@@ -3,11 +3,11 @@
 //! restoreCommand), and RESTORE-ASKING, MIGRATE's RESTORE in cluster mode. LASTSAVE lives with the server commands; DEBUG RELOAD
 //! with DEBUG.
 
-use super::{
+use crate::client::Client;
+use crate::cmdtable::{
     spec, CommandSpec, Group, ADMIN, ASKING, DENYOOM, KEY1, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI,
     READONLY, WRITE,
 };
-use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::persist::rdb::{self, DumpError};

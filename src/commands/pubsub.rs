@@ -2,11 +2,11 @@
 //! their UNSUBSCRIBE forms, PUBLISH/SPUBLISH, PUBSUB introspection. The
 //! subscription tables and message delivery are the `crate::pubsub` service.
 
-use super::{
+use crate::client::Client;
+use crate::cmdtable::{
     container, spec, CommandSpec, Group, FAST, LOADING, MAY_REPLICATE, NOKEYS, NOSCRIPT, PUBSUB,
     STALE,
 };
-use crate::client::Client;
 use crate::protocol::args::Args;
 use crate::pubsub::{self, Kind};
 use crate::server::Server;

@@ -3,12 +3,12 @@
 //! slowlog.c and latency.c).
 
 use super::reply_status_lines as reply_help;
-use super::{
+use crate::client::Client;
+use crate::clock;
+use crate::cmdtable::{
     container, spec, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT,
     NO_MULTI, READONLY, STALE, WRITE,
 };
-use crate::client::Client;
-use crate::clock;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::{Server, ShutdownFlags};

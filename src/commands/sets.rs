@@ -7,8 +7,10 @@
 //! SDIFF's algorithm choice follow Redis so that reply order (sorted for
 //! intsets) and the destination encodings of the *STORE commands match.
 
-use super::{spec, CommandSpec, Group, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, READONLY, WRITE};
 use crate::client::Client;
+use crate::cmdtable::{
+    spec, CommandSpec, Group, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, READONLY, WRITE,
+};
 use crate::commands::keys::parse_cursor;
 use crate::db::Db;
 use crate::ds::sds::Sds;

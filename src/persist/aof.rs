@@ -10,7 +10,7 @@
 use super::aof_manifest::{self as manifest, Manifest};
 use super::child::{self, ChildKind};
 use crate::client::Client;
-use crate::commands::CommandSpec;
+use crate::cmdtable::CommandSpec;
 use crate::config::{FSYNC_ALWAYS, FSYNC_EVERYSEC};
 use crate::error::CmdResult;
 use crate::error::{self, CmdError};
@@ -1068,12 +1068,12 @@ pub fn write_denied(srv: &Server) -> Option<CmdError> {
 // ---- BGREWRITEAOF -----------------------------------------------------------
 
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
-    ..crate::commands::spec(
+    ..crate::cmdtable::spec(
         "bgrewriteaof",
         1,
-        crate::commands::ADMIN | crate::commands::NOSCRIPT | crate::commands::NO_ASYNC_LOADING,
-        crate::commands::NOKEYS,
-        crate::commands::Group::Server,
+        crate::cmdtable::ADMIN | crate::cmdtable::NOSCRIPT | crate::cmdtable::NO_ASYNC_LOADING,
+        crate::cmdtable::NOKEYS,
+        crate::cmdtable::Group::Server,
         "1.0.0",
         "Asynchronously rewrites the append-only file to disk.",
         bgrewriteaof,

@@ -409,7 +409,7 @@ fn script_call_checked(
     if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
         return Err("Wrong number of args calling Redis command from script".into());
     }
-    if spec.flags & commands::NOSCRIPT != 0 && !srv.scripting.allow_noscript {
+    if spec.flags & crate::cmdtable::NOSCRIPT != 0 && !srv.scripting.allow_noscript {
         return Err("This Redis command is not allowed from script".into());
     }
     commands::acl_cmd::check_script_call(srv, sc, idx, args)?;
@@ -420,7 +420,7 @@ fn script_call_checked(
     // SAFETY: the caller started this script and is neither freed nor
     // mutated until it ends (module doc); read only.
     let from_master = unsafe { (*ctx.caller).is_master };
-    if spec.flags & commands::DENYOOM != 0
+    if spec.flags & crate::cmdtable::DENYOOM != 0
         && !ctx.allow_oom
         && !ctx.wrote.get()
         && srv.config.maxmemory > 0
@@ -432,11 +432,11 @@ fn script_call_checked(
     }
     // May-replicate commands (PUBLISH, PFCOUNT) count as writes here, so
     // read-only scripts can run during CLIENT PAUSE WRITE.
-    if spec.flags & (commands::WRITE | commands::MAY_REPLICATE) != 0 && ctx.readonly {
+    if spec.flags & (crate::cmdtable::WRITE | crate::cmdtable::MAY_REPLICATE) != 0 && ctx.readonly {
         return Err("Write commands are not allowed from read-only scripts.".into());
     }
     ctx.wrote_before_call.set(ctx.wrote.get());
-    if spec.flags & commands::WRITE != 0 {
+    if spec.flags & crate::cmdtable::WRITE != 0 {
         ctx.wrote.set(true);
     }
     sc.out.buf = ctx.spare.take().unwrap_or_default();

@@ -8,8 +8,9 @@
 #![allow(dead_code)]
 
 use ferrokv::client::Client;
-use ferrokv::commands::{self, Args};
+use ferrokv::commands;
 use ferrokv::config::Config;
+use ferrokv::protocol::args::Args;
 use ferrokv::server::Server;
 
 /// A server plus one client talking to it.

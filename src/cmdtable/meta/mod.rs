@@ -400,7 +400,7 @@ pub fn reply_docs(out: &mut ReplyBuf, m: &Meta, has_subs: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::{CommandTable, MOVABLE_KEYS};
+    use crate::cmdtable::{CommandTable, MOVABLE_KEYS};
 
     #[test]
     fn sorted_and_found() {
