@@ -19,7 +19,6 @@
 
 use crate::client::Client;
 use crate::clock;
-use crate::commands;
 use crate::error::{self, CmdError};
 use crate::object::ObjType;
 use crate::protocol::args::Args;
@@ -299,7 +298,7 @@ fn reexecute(srv: &mut Server, c: &mut Client, argv: &[Vec<u8>]) {
     }
     let args = Args::new(&buf, &ranges);
     c.reexecuting = true;
-    commands::execute(srv, c, &args);
+    (srv.hooks.execute)(srv, c, &args);
     c.reexecuting = false;
 }
 

@@ -344,6 +344,7 @@ pub fn init(srv: &mut Server, listeners: Vec<Listener>) -> io::Result<()> {
     let io = Rc::new(RefCell::new(LoopIo { poll }));
     LOOP_IO.with(|l| *l.borrow_mut() = Some(io));
     srv.process_events_while_loading = Some(process_events_while_loading);
+    srv.process_events_while_busy = Some(process_events_while_busy);
     srv.free_client_now = Some(free_client_now);
     Ok(())
 }

@@ -7,11 +7,48 @@ use crate::clock;
 use crate::cmdtable::CommandTable;
 use crate::config::Config;
 use crate::db::Db;
+use crate::error::CmdError;
 use crate::expire;
+use crate::protocol::args::Args;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
+
+thread_local! {
+    /// Depth of command handlers currently running (EXEC and scripts
+    /// nest); `commands::execute` keeps it.
+    pub static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// How many handlers are running right now (0 between commands).
+pub fn nesting() -> u32 {
+    NESTING.with(|n| n.get())
+}
+
+/// Counts an error reply (INFO errorstats and total_error_replies).
+pub fn count_error(srv: &mut Server, e: &CmdError) {
+    srv.stats.total_error_replies += 1;
+    let code = e.code();
+    if let Some(n) = srv.stats.errorstats.get_mut(&code) {
+        *n += 1;
+    } else if srv.stats.errorstats.len() < 128 {
+        srv.stats.errorstats.insert(code, 1);
+    }
+}
+
+/// The calls the layers below the command layer make up into it, so that
+/// they do not import `commands`: replaying the AOF, re-running a blocked
+/// command and a script's `redis.call` execute commands. The command layer
+/// gives them to `Server::new` (`commands::hooks()`).
+#[derive(Clone, Copy)]
+pub struct CommandHooks {
+    /// `commands::execute`: runs one command for a client.
+    pub execute: fn(&mut Server, &mut Client, &Args),
+    /// scriptVerifyACL: a command a script calls, checked against the
+    /// script's user (denials are logged); Err is the script error.
+    pub check_script_call: fn(&mut Server, &Client, usize, &Args) -> Result<(), String>,
+}
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The Redis version we are compatible with; clients gate features on it.
@@ -249,6 +286,11 @@ pub struct Server {
     pub migrate: crate::migrate_conn::MigrateSockets,
     /// Serves clients during the startup load; installed by the event loop.
     pub process_events_while_loading: Option<fn(&mut Server)>,
+    /// Serves clients while a script runs past busy-reply-threshold;
+    /// installed by the event loop.
+    pub process_events_while_busy: Option<fn(&mut Server)>,
+    /// Calls into the command layer (given to `Server::new`).
+    pub hooks: CommandHooks,
     /// The startup load is serving clients: commands without the
     /// `loading` flag get -LOADING.
     pub loading_events: bool,
@@ -264,7 +306,9 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(config: Config) -> Server {
+    /// A server with `config`, the command table `commands` and the calls
+    /// into the command layer (`commands::table()`, `commands::hooks()`).
+    pub fn new(config: Config, commands: CommandTable, hooks: CommandHooks) -> Server {
         let now = clock::update();
         crate::scripting::sandbox::set_deprecated_api(config.get_bool("lua-enable-deprecated-api"));
         let mut rng = SmallRng::from_entropy();
@@ -276,7 +320,6 @@ impl Server {
             .collect();
         let dbs = (0..config.databases).map(Db::new).collect();
         let hz = config.hz;
-        let commands = CommandTable::build();
         let acl = Box::new(crate::acl::Acl::new(&commands));
         let mut srv = Server {
             config,
@@ -347,13 +390,15 @@ impl Server {
             child_info: Default::default(),
             migrate: Default::default(),
             process_events_while_loading: None,
+            process_events_while_busy: None,
+            hooks,
             loading_events: false,
             client_mem: Default::default(),
             free_client_now: None,
             async_loading: false,
         };
         srv.sync_notify_mask();
-        crate::commands::acl_cmd::sync_requirepass(&mut srv);
+        crate::acl::sync_requirepass(&mut srv);
         crate::client_mem::apply_config(&mut srv, None);
         srv
     }
@@ -429,7 +474,7 @@ impl Server {
         if self.prop.active() {
             // Expired keys reach the AOF / replicas before anything else.
             crate::propagate::queue_expired(self);
-            if crate::commands::nesting() == 0 {
+            if nesting() == 0 {
                 crate::propagate::flush(self);
             }
         }

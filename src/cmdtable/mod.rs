@@ -2,7 +2,7 @@
 //! a command's spec (`CommandSpec`: arity, flags, key positions, group,
 //! handler, subcommands), its flags, its ACL categories, and the table that
 //! looks commands up by name. The specs themselves are registered in
-//! `commands` (`CommandTable::build`); `meta/` holds the documentation and
+//! `commands` (`commands::table`); `meta/` holds the documentation and
 //! key specs generated from Redis's command JSON.
 //!
 //! It sits in the services layer, below the handlers, so that the ACL

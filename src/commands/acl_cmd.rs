@@ -169,34 +169,10 @@ pub fn authenticate(
     }
 }
 
-/// Why `user` may not run `args` (command `idx`), with the object the ACL
-/// log names (the command, or the key / channel refused); None = allowed.
-/// Would `user` be allowed to run `args` (command table index `idx`)?
-/// No ACL log entry (redis.acl_check_cmd).
-pub fn permitted(srv: &Server, user: usize, idx: usize, args: &Args) -> bool {
-    denial(srv, user, idx, args).is_none()
-}
-
-fn denial(srv: &Server, user: usize, idx: usize, args: &Args) -> Option<(Denied, Vec<u8>)> {
-    if srv.acl.unrestricted.get(user).copied().unwrap_or(true) {
-        return None;
-    }
-    let argv: Vec<&[u8]> = args.iter().collect();
-    let u = srv.acl.user(user)?;
-    let Err((reason, pos)) = srv.acl.check(u, idx, &argv) else {
-        return None;
-    };
-    let object = match reason {
-        Denied::Cmd => srv.acl.cmds[idx].fullname.as_bytes().to_vec(),
-        _ => argv.get(pos).map_or_else(Vec::new, |a| a.to_vec()),
-    };
-    Some((reason, object))
-}
-
 /// The permission check processCommand runs (only called for users
 /// without every permission).
 pub fn check_command(srv: &mut Server, c: &Client, idx: usize, args: &Args) -> CmdResult {
-    let Some((reason, object)) = denial(srv, c.user, idx, args) else {
+    let Some((reason, object)) = acl::denial(srv, c.user, idx, args) else {
         return Ok(());
     };
     let ctx = if c.multi.is_some() {
@@ -217,7 +193,7 @@ pub fn recheck_queued(srv: &mut Server, c: &Client, args: &Args) -> CmdResult {
     let Some(idx) = srv.commands.resolve(args) else {
         return Ok(());
     };
-    let Some((reason, object)) = denial(srv, c.user, idx, args) else {
+    let Some((reason, object)) = acl::denial(srv, c.user, idx, args) else {
         return Ok(());
     };
     log_for_args(srv, c, reason, "multi", &object, None, args);
@@ -236,7 +212,7 @@ pub fn check_script_call(
     idx: usize,
     args: &Args,
 ) -> Result<(), String> {
-    let Some((reason, object)) = denial(srv, sc.user, idx, args) else {
+    let Some((reason, object)) = acl::denial(srv, sc.user, idx, args) else {
         return Ok(());
     };
     // The log names the client that ran the script, not the script client.
@@ -281,35 +257,9 @@ pub fn kill_user_clients(srv: &mut Server, c: &mut Client, slot: usize) {
     }
 }
 
-/// Applies `requirepass` to the default user when it changed
-/// (ACLUpdateDefaultUserPassword).
-pub fn sync_requirepass(srv: &mut Server) {
-    let want = srv.config.requirepass.clone();
-    if srv.acl.applied_requirepass.as_ref() == Some(&want) {
-        return;
-    }
-    srv.acl.applied_requirepass = Some(want.clone());
-    let Some(mut d) = srv.acl.user(0).cloned() else {
-        return;
-    };
-    let cmds = &srv.acl.cmds;
-    let _ = d.apply(cmds, b"resetpass", false);
-    match &want {
-        Some(p) => {
-            let mut op = b">".to_vec();
-            op.extend_from_slice(p);
-            let _ = d.apply(cmds, &op, false);
-        }
-        None => {
-            let _ = d.apply(cmds, b"nopass", false);
-        }
-    }
-    srv.acl.put(d);
-}
-
 /// ACLLoadUsersAtStartup: `user` directives, or the aclfile (not both).
 pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
-    sync_requirepass(srv);
+    crate::acl::sync_requirepass(srv);
     let file = srv.config.get("aclfile").unwrap_or("").to_string();
     let users = std::mem::take(&mut srv.config.acl_users);
     if !file.is_empty() && !users.is_empty() {

@@ -857,7 +857,7 @@ fn unblock(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
                 // The UNBLOCKED error counts as an error reply, and the
                 // blocked command as failed (updateStatsOnUnblock). As in
                 // Redis, CLIENT UNBLOCK itself is then counted failed too.
-                super::count_error(srv, &CmdError::Static(error::UNBLOCKED));
+                crate::server::count_error(srv, &CmdError::Static(error::UNBLOCKED));
                 if let Some(i) = blocked_cmd {
                     srv.commands.entries[i].stats.failed += 1;
                 }
@@ -926,7 +926,11 @@ mod format_tests {
 
     #[test]
     fn client_list_line_has_redis_70_fields_in_order() {
-        let srv = Server::new(Config::new());
+        let srv = Server::new(
+            Config::new(),
+            crate::commands::table(),
+            crate::commands::hooks(),
+        );
         let (mut cl, _peer) = test_client(7);
         cl.name = Some(b"worker".to_vec());
         cl.no_evict = true;

@@ -45,7 +45,7 @@ use crate::cmdtable::{
     WRITE,
 };
 use crate::error::{self, CmdError};
-use crate::server::{Server, SlowlogEntry};
+use crate::server::{count_error, CommandHooks, Server, SlowlogEntry, NESTING};
 use std::time::Instant;
 
 /// Every command group's table, in one list.
@@ -83,12 +83,18 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(acl_cmd::COMMANDS)
 }
 
-impl CommandTable {
-    /// The command table: every group's commands (the single registration
-    /// point).
-    pub fn build() -> CommandTable {
-        CommandTable::new(all_specs())
+/// The calls the lower layers make into this one, handed to `Server::new`.
+pub fn hooks() -> CommandHooks {
+    CommandHooks {
+        execute,
+        check_script_call: acl_cmd::check_script_call,
     }
+}
+
+/// The command table: every group's commands (the single registration
+/// point), handed to `Server::new`.
+pub fn table() -> CommandTable {
+    CommandTable::new(all_specs())
 }
 
 /// An array of status lines: a HELP text already written out in full.
@@ -133,11 +139,6 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
     (arity > 0 && argc as i32 == arity) || (arity < 0 && argc as i32 >= -arity)
 }
 
-thread_local! {
-    /// Depth of handlers currently running (EXEC and scripts nest).
-    static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
 /// The flags of the commands queued in the client's transaction (Redis's
 /// mstate.cmd_flags and cmd_inv_flags).
 /// Returns (flags any of them has, flags all of them have).
@@ -167,11 +168,6 @@ fn multi_has_denyoom(srv: &Server, c: &Client) -> bool {
             .and_then(|name| srv.commands.lookup(name))
             .is_some_and(|i| srv.commands.entries[i].spec.flags & DENYOOM != 0)
     })
-}
-
-/// How many handlers are running right now (0 between commands).
-pub fn nesting() -> u32 {
-    NESTING.with(|n| n.get())
 }
 
 /// Commands that never propagate their own argv: what they ran inside
@@ -784,16 +780,6 @@ fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
     count_error(srv, e);
     srv.stats.error_watermark = srv.stats.total_error_replies;
     c.out.error(e);
-}
-
-pub(crate) fn count_error(srv: &mut Server, e: &CmdError) {
-    srv.stats.total_error_replies += 1;
-    let code = e.code();
-    if let Some(n) = srv.stats.errorstats.get_mut(&code) {
-        *n += 1;
-    } else if srv.stats.errorstats.len() < 128 {
-        srv.stats.errorstats.insert(code, 1);
-    }
 }
 
 /// Maximum args and bytes per arg a slow log entry keeps (Redis's values).

@@ -3,7 +3,8 @@
 //! runs a script atomically inside one command handler.
 //!
 //! redis.call() runs commands through the normal dispatcher
-//! (`commands::execute`) on a connection-less "script client"; its reply
+//! (`commands::execute`, reached through `srv.hooks` since the command
+//! layer sits above this one) on a connection-less "script client"; its reply
 //! bytes are parsed back into Lua values (`lua_conv`), so RESP2/RESP3
 //! conversions are exactly those of the protocol.
 //!
@@ -17,7 +18,8 @@
 //!
 //! Busy scripts: when busy-reply-threshold > 0 a count hook runs every
 //! 100000 Lua instructions. Past the threshold it lets the event loop serve
-//! other clients in a restricted mode (`event_loop::process_events_while_busy`):
+//! other clients in a restricted mode (`event_loop::process_events_while_busy`,
+//! installed as `srv.process_events_while_busy`):
 //! they get BUSY errors except for allow-busy commands (SCRIPT KILL,
 //! FUNCTION KILL, SHUTDOWN NOSAVE...). SCRIPT KILL sets the kill flag the hook
 //! then turns into a Lua error.
@@ -37,7 +39,6 @@ pub mod sandbox;
 pub mod vm;
 
 use crate::client::Client;
-use crate::commands;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::Server;
@@ -196,7 +197,9 @@ fn compile_busy(
         let srv = unsafe { &mut *srv_ptr };
         srv.scripting.running_eval = Some(is_eval);
         srv.scripting.busy_polling = true;
-        crate::event_loop::process_events_while_busy(srv);
+        if let Some(serve) = srv.process_events_while_busy {
+            serve(srv);
+        }
         srv.scripting.busy_polling = false;
         srv.scripting.running_eval = None;
         !COMPILE_KILLED.with(|k| k.get())
@@ -384,7 +387,7 @@ pub fn script_call(ctx: &RunCtx, args: &Args) -> Result<Vec<u8>, String> {
             Some(m) => m.split(' ').next().unwrap_or("ERR"),
             None => "ERR",
         };
-        commands::count_error(srv, &CmdError::Formatted(code.to_string()));
+        crate::server::count_error(srv, &CmdError::Formatted(code.to_string()));
         if let Some(i) = idx {
             srv.commands.entries[i].stats.rejected += 1;
         }
@@ -412,7 +415,7 @@ fn script_call_checked(
     if spec.flags & crate::cmdtable::NOSCRIPT != 0 && !srv.scripting.allow_noscript {
         return Err("This Redis command is not allowed from script".into());
     }
-    commands::acl_cmd::check_script_call(srv, sc, idx, args)?;
+    (srv.hooks.check_script_call)(srv, sc, idx, args)?;
     // scriptVerifyOOM: no eviction mid-script; until the script's first
     // write, a command that may grow memory is refused while over
     // maxmemory, unless the script has allow-oom (or the caller is the
@@ -442,7 +445,7 @@ fn script_call_checked(
     sc.out.buf = ctx.spare.take().unwrap_or_default();
     sc.out.buf.clear();
     sc.out.resp = ctx.resp.get();
-    commands::execute(srv, sc, args);
+    (srv.hooks.execute)(srv, sc, args);
     Ok(std::mem::take(&mut sc.out.buf))
 }
 
@@ -597,7 +600,7 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
                     let line = &c.out.buf[start + 1..];
                     let end = line.iter().position(|&b| b == b'\r').unwrap_or(line.len());
                     let msg = String::from_utf8_lossy(&line[..end]).into_owned();
-                    commands::count_error(srv, &CmdError::Formatted(msg));
+                    crate::server::count_error(srv, &CmdError::Formatted(msg));
                 }
             }
             Ok(())
@@ -701,7 +704,9 @@ fn hook_check() -> bool {
     // (the hook only fires while Lua code runs, never inside redis.call).
     let srv = unsafe { &mut *ctx.srv };
     srv.scripting.busy_polling = true;
-    crate::event_loop::process_events_while_busy(srv);
+    if let Some(serve) = srv.process_events_while_busy {
+        serve(srv);
+    }
     srv.scripting.busy_polling = false;
     ctx.kill.get()
 }

@@ -64,7 +64,7 @@ impl Reply {
 
 impl InProc {
     pub fn new(config: Config) -> InProc {
-        let srv = Server::new(config);
+        let srv = Server::new(config, commands::table(), commands::hooks());
         let mut c = Client::new_internal(1, ferrokv::clock::now_ms());
         c.user = ferrokv::acl::SUPERUSER;
         InProc { srv, c }
