@@ -852,7 +852,12 @@ fn unblock(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
                 .as_ref()
                 .and_then(|st| st.argv.first())
                 .and_then(|name| srv.commands.lookup(name));
-            let ok = crate::blocking::unblock_by_request(srv, &mut target, with_error);
+            let ok = crate::blocking::unblock_by_request(
+                srv,
+                &mut target,
+                with_error,
+                crate::replication::master::take_waiter,
+            );
             if ok && with_error {
                 // The UNBLOCKED error counts as an error reply, and the
                 // blocked command as failed (updateStatsOnUnblock). As in
