@@ -505,11 +505,15 @@ impl Server {
     pub fn sync_notify_mask(&mut self) {
         use crate::notify;
         let f = self.config.notify_flags;
-        let mask = if f & (notify::KEYSPACE | notify::KEYEVENT) != 0 {
-            f & (notify::NEW | notify::KEY_MISS)
-        } else {
-            0
-        };
+        let mut mask = 0;
+        if f & (notify::KEYSPACE | notify::KEYEVENT) != 0 {
+            if f & notify::NEW != 0 {
+                mask |= crate::db::LOG_NEW;
+            }
+            if f & notify::KEY_MISS != 0 {
+                mask |= crate::db::LOG_KEY_MISS;
+            }
+        }
         for db in &mut self.dbs {
             db.event_mask = mask;
             if mask == 0 {
