@@ -28,16 +28,7 @@ const SPIN_TIME: Duration = Duration::from_micros(20);
 /// budgets (client.rs): others are served in between.
 const TURN_TIME: Duration = Duration::from_millis(1);
 
-/// Listener tokens live above this; client tokens are slot indexes below it.
-const LISTENER_BASE: usize = usize::MAX / 2;
-
-/// The replica's link to its master during the handshake and RDB transfer
-/// (afterwards the socket is a client with a slot token).
-pub const MASTER_LINK_TOKEN: usize = LISTENER_BASE - 1;
-
-/// The read end of a diskless full sync's RDB pipe (master side).
-pub const RDB_PIPE_TOKEN: usize = LISTENER_BASE - 2;
-
+use crate::poller::{LISTENER_BASE, MASTER_LINK_TOKEN, RDB_PIPE_TOKEN};
 use crate::server::SHUTDOWN_SIGNAL;
 
 /// "temp-<pid>.rdb", the file a foreground save writes, for the signal
@@ -225,14 +216,6 @@ fn pop_fired() -> Option<Fired> {
     FIRED.with(|f| f.borrow_mut().pop_front())
 }
 
-/// Runs `f` with the poller's registry (replication registers the master
-/// link socket). None outside the event loop.
-pub fn with_registry<R>(f: impl FnOnce(&mio::Registry) -> R) -> Option<R> {
-    let io = LOOP_IO.with(|l| l.borrow().clone())?;
-    let g = io.try_borrow().ok()?;
-    Some(f(g.poll.registry()))
-}
-
 /// Serves other clients while a script runs past busy-reply-threshold
 /// (Redis's processEventsWhileBlocked): accepts connections, flushes
 /// output and executes input; `commands::execute` replies BUSY to
@@ -341,6 +324,7 @@ pub fn init(srv: &mut Server, listeners: Vec<Listener>) -> io::Result<()> {
     let poll = Poll::new()?;
     srv.listeners = listeners;
     register_listeners(srv, &poll);
+    crate::poller::install(poll.registry().try_clone()?);
     let io = Rc::new(RefCell::new(LoopIo { poll }));
     LOOP_IO.with(|l| *l.borrow_mut() = Some(io));
     srv.process_events_while_loading = Some(process_events_while_loading);

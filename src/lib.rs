@@ -29,6 +29,7 @@ pub mod notify;
 pub mod object;
 pub mod oom;
 pub mod persist;
+pub mod poller;
 pub mod proctitle;
 pub mod propagate;
 pub mod protocol;

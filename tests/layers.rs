@@ -25,6 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "proctitle",
             "supervise",
             "listen",
+            "poller",
         ],
     ),
     ("ds", &["ds"]),
@@ -68,16 +69,6 @@ const LAYERS: &[(&str, &[&str])] = &[
 const ALLOWED: &[(&str, &str, &str)] = &[
     ("src/propagate.rs", "persist", "not untangled yet"),
     ("src/propagate.rs", "replication", "not untangled yet"),
-    (
-        "src/replication/diskless.rs",
-        "event_loop",
-        "not untangled yet",
-    ),
-    (
-        "src/replication/replica.rs",
-        "event_loop",
-        "not untangled yet",
-    ),
     ("src/server.rs", "persist", "not untangled yet"),
     ("src/server.rs", "replication", "not untangled yet"),
     ("src/server.rs", "scripting", "not untangled yet"),
