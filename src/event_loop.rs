@@ -496,6 +496,8 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
             // can cancel it meanwhile).
             if !srv.pause_cron {
                 srv.cron();
+                crate::persist::rdb_server::cron(&mut srv);
+                crate::persist::aof::cron(&mut srv);
                 crate::replication::cron(&mut srv);
                 clients_cron(&mut srv);
                 if !srv.scripting.ldb_children.is_empty() {

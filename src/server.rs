@@ -37,17 +37,23 @@ pub fn count_error(srv: &mut Server, e: &CmdError) {
     }
 }
 
-/// The calls the layers below the command layer make up into it, so that
-/// they do not import `commands`: replaying the AOF, re-running a blocked
-/// command and a script's `redis.call` execute commands. The command layer
+/// Calls from lower layers up into higher ones, so that they need not
+/// import them (docs/ARCHITECTURE.md, "Layers"): replaying the AOF,
+/// re-running a blocked command and a script's `redis.call` execute
+/// commands; propagation feeds the AOF and the replicas. The command layer
 /// gives them to `Server::new` (`commands::hooks()`).
 #[derive(Clone, Copy)]
-pub struct CommandHooks {
+pub struct Hooks {
     /// `commands::execute`: runs one command for a client.
     pub execute: fn(&mut Server, &mut Client, &Args),
     /// scriptVerifyACL: a command a script calls, checked against the
     /// script's user (denials are logged); Err is the script error.
     pub check_script_call: fn(&mut Server, &Client, usize, &Args) -> Result<(), String>,
+    /// `persist::aof::feed`: one RESP-encoded command run in a db (or
+    /// `propagate::NO_DB`) to the AOF buffer.
+    pub feed_aof: fn(&mut Server, usize, &[u8]),
+    /// `replication::feed`: the same to the backlog and the replicas.
+    pub feed_replicas: fn(&mut Server, usize, &[u8]),
 }
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -289,8 +295,8 @@ pub struct Server {
     /// Serves clients while a script runs past busy-reply-threshold;
     /// installed by the event loop.
     pub process_events_while_busy: Option<fn(&mut Server)>,
-    /// Calls into the command layer (given to `Server::new`).
-    pub hooks: CommandHooks,
+    /// Calls up into the higher layers (given to `Server::new`).
+    pub hooks: Hooks,
     /// The startup load is serving clients: commands without the
     /// `loading` flag get -LOADING.
     pub loading_events: bool,
@@ -307,10 +313,10 @@ pub struct Server {
 
 impl Server {
     /// A server with `config`, the command table `commands` and the calls
-    /// into the command layer (`commands::table()`, `commands::hooks()`).
-    pub fn new(config: Config, commands: CommandTable, hooks: CommandHooks) -> Server {
+    /// up into the higher layers (`commands::table()`, `commands::hooks()`).
+    pub fn new(config: Config, commands: CommandTable, hooks: Hooks) -> Server {
         let now = clock::update();
-        crate::scripting::sandbox::set_deprecated_api(config.get_bool("lua-enable-deprecated-api"));
+        let lua_deprecated_api = config.get_bool("lua-enable-deprecated-api");
         let mut rng = SmallRng::from_entropy();
         let run_id: String = (0..40)
             .map(|_| {
@@ -379,7 +385,7 @@ impl Server {
             pubsub_patterns: HashMap::new(),
             pubsub_shard_channels: HashMap::new(),
             tracking: Default::default(),
-            scripting: crate::scripting::Scripting::new(),
+            scripting: crate::scripting::Scripting::new(lua_deprecated_api),
             client_tokens: HashMap::new(),
             prop: crate::propagate::Propagation::new(),
             child: None,
@@ -595,7 +601,8 @@ impl Server {
         crate::db::set_pause_until(self.pause.map_or(0, |(until, _)| until.max(1)));
     }
 
-    /// Runs `hz` times a second: expiry, rehashing, resizing, stats.
+    /// Runs `hz` times a second: expiry, rehashing, resizing, stats. The
+    /// event loop runs the persistence and replication crons after it.
     pub fn cron(&mut self) {
         let now = clock::update();
         self.cronloops += 1;
@@ -645,8 +652,6 @@ impl Server {
         if !self.migrate.is_empty() {
             self.migrate.close_timed_out(now / 1000);
         }
-        crate::persist::rdb_server::cron(self);
-        crate::persist::aof::cron(self);
         if self.config.dynamic_hz {
             // Redis doubles hz per 200 clients (MAX_CLIENTS_PER_CLOCK_TICK).
             let mut hz = self.config.hz;

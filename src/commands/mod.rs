@@ -45,7 +45,7 @@ use crate::cmdtable::{
     WRITE,
 };
 use crate::error::{self, CmdError};
-use crate::server::{count_error, CommandHooks, Server, SlowlogEntry, NESTING};
+use crate::server::{count_error, Hooks, Server, SlowlogEntry, NESTING};
 use std::time::Instant;
 
 /// Every command group's table, in one list.
@@ -83,11 +83,14 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(acl_cmd::COMMANDS)
 }
 
-/// The calls the lower layers make into this one, handed to `Server::new`.
-pub fn hooks() -> CommandHooks {
-    CommandHooks {
+/// The calls the lower layers make into this one and into persist and
+/// replication, handed to `Server::new`.
+pub fn hooks() -> Hooks {
+    Hooks {
         execute,
         check_script_call: acl_cmd::check_script_call,
+        feed_aof: crate::persist::aof::feed,
+        feed_replicas: crate::replication::feed,
     }
 }
 

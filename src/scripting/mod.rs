@@ -96,14 +96,11 @@ pub struct Scripting {
     pub ldb_children: Vec<i32>,
 }
 
-impl Default for Scripting {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Scripting {
-    pub fn new() -> Scripting {
+    /// The scripting state; `deprecated_api` is lua-enable-deprecated-api,
+    /// set before the first VM is created.
+    pub fn new(deprecated_api: bool) -> Scripting {
+        sandbox::set_deprecated_api(deprecated_api);
         Scripting {
             eval_vm: Vm::new(VmKind::Eval),
             scripts: HashMap::new(),
