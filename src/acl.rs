@@ -1,7 +1,8 @@
 //! ACL users, selectors and permission checks (Redis 7.0's acl.c): rule
 //! parsing (ACL SETUSER / `user` directives / the aclfile), the describe
-//! lines ACL LIST and ACL SAVE print, password hashing, the ACL log and the
-//! per-command check `commands::execute` runs for restricted users.
+//! lines ACL LIST and ACL SAVE print, password hashing, the ACL log, the
+//! permission check (`denial`: what refuses a command for a user; run by
+//! `acl_check` for `commands::execute`, EXEC and scripts) and requirepass.
 
 use crate::cmdtable::{
     meta::{self, Meta},

@@ -877,7 +877,7 @@ fn replica_replied(srv: &mut Server, c: &mut Client, out_before: usize) {
     }
     c.out.buf.truncate(out_before);
     let mut info = Vec::new();
-    commands::client_cmd::cat_client_info(&mut info, srv, c, clock::wall_ms(), None);
+    crate::client_info::cat_client_info(&mut info, srv, c, clock::wall_ms(), None);
     warn!(
         "Replica generated a reply to command '{}', disconnecting it: {}",
         name,
@@ -986,7 +986,7 @@ fn close_pending(srv: &mut Server, poll: &Poll) {
 fn free_client_now(srv: &mut Server, t: usize, reason: &str) {
     if let Some(Some(c)) = srv.clients.get(t) {
         let mut line = Vec::new();
-        commands::client_cmd::cat_client_info(&mut line, srv, c, clock::wall_ms(), None);
+        crate::client_info::cat_client_info(&mut line, srv, c, clock::wall_ms(), None);
         info!("{}: {}", reason, String::from_utf8_lossy(&line));
     }
     let Some(io) = LOOP_IO.with(|l| l.borrow().clone()) else {

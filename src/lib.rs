@@ -4,9 +4,11 @@
 //! socket to reply.
 
 pub mod acl;
+pub mod acl_check;
 pub mod alloc;
 pub mod blocking;
 pub mod client;
+pub mod client_info;
 pub mod client_mem;
 pub mod clock;
 pub mod cmdtable;

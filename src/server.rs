@@ -46,9 +46,6 @@ pub fn count_error(srv: &mut Server, e: &CmdError) {
 pub struct Hooks {
     /// `commands::execute`: runs one command for a client.
     pub execute: fn(&mut Server, &mut Client, &Args),
-    /// scriptVerifyACL: a command a script calls, checked against the
-    /// script's user (denials are logged); Err is the script error.
-    pub check_script_call: fn(&mut Server, &Client, usize, &Args) -> Result<(), String>,
     /// `persist::aof::feed`: one RESP-encoded command run in a db (or
     /// `propagate::NO_DB`) to the AOF buffer.
     pub feed_aof: fn(&mut Server, usize, &[u8]),

@@ -36,6 +36,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "server",
             "client",
+            "client_info",
             "client_mem",
             "cmdtable",
             "blocking",
@@ -44,6 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "tracking",
             "notify",
             "acl",
+            "acl_check",
             "propagate",
             "evict",
             "expire",

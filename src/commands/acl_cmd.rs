@@ -1,9 +1,11 @@
 //! The ACL command (SETUSER GETUSER DELUSER USERS LIST WHOAMI CAT GENPASS
-//! LOG DRYRUN LOAD SAVE HELP) and the glue the rest of the server uses:
-//! authentication, the per-command permission check, the ACL log, killing
-//! a deleted user's clients, requirepass and startup loading.
+//! LOG DRYRUN LOAD SAVE HELP) and the glue the other commands use:
+//! authentication, killing a deleted user's clients, argument redaction and
+//! startup loading. The permission checks and the ACL log entries are
+//! `crate::acl_check`'s.
 
-use crate::acl::{self, Denied, LogEntry, User};
+use crate::acl::{self, Denied, User};
+use crate::acl_check;
 use crate::client::Client;
 use crate::clock;
 use crate::cmdtable::{
@@ -46,12 +48,6 @@ fn pubsub_all(srv: &Server) -> bool {
     srv.config.get("acl-pubsub-default") == Some("allchannels")
 }
 
-fn user_name(srv: &Server, c: &Client) -> Vec<u8> {
-    srv.acl
-        .user(c.user)
-        .map_or_else(|| b"(superuser)".to_vec(), |u| u.name.clone())
-}
-
 /// Is argument `i` a secret MONITOR and the slow log show as "(redacted)"
 /// (redactClientCommandArgument: AUTH, HELLO ... AUTH, ACL SETUSER,
 /// MIGRATE ... AUTH/AUTH2, CONFIG SET of masterauth, masteruser,
@@ -84,61 +80,6 @@ pub fn redacted_arg(args: &Args, i: usize) -> bool {
     }
 }
 
-/// The name CLIENT LIST shows as `user=`.
-pub fn client_user_name(srv: &Server, c: &Client) -> String {
-    String::from_utf8_lossy(&user_name(srv, c)).into_owned()
-}
-
-/// addACLLogEntry.
-pub fn log_denied(
-    srv: &mut Server,
-    c: &Client,
-    reason: Denied,
-    context: &'static str,
-    object: &[u8],
-    username: Option<&[u8]>,
-    cur: &super::client_cmd::Current,
-) {
-    let mut cinfo = Vec::with_capacity(256);
-    super::client_cmd::cat_client_info(&mut cinfo, srv, c, clock::wall_ms(), Some(cur));
-    let e = LogEntry {
-        count: 1,
-        reason,
-        context,
-        object: object.to_vec(),
-        username: username.map_or_else(|| user_name(srv, c), |u| u.to_vec()),
-        ctime_ms: clock::wall_ms(),
-        cinfo,
-    };
-    let max = srv
-        .config
-        .get("acllog-max-len")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(128usize);
-    srv.acl.log_push(e, max);
-}
-
-/// log_denied for the client running `args`.
-fn log_for_args(
-    srv: &mut Server,
-    c: &Client,
-    reason: Denied,
-    context: &'static str,
-    object: &[u8],
-    username: Option<&[u8]>,
-    args: &Args,
-) {
-    let (cmd, argv_mem) = {
-        let cur = super::client_cmd::current_of(srv, args);
-        (cur.cmd.to_string(), cur.argv_mem)
-    };
-    let cur = super::client_cmd::Current {
-        cmd: &cmd,
-        argv_mem,
-    };
-    log_denied(srv, c, reason, context, object, username, &cur);
-}
-
 /// ACLAuthenticateUser: on success the client is that user's.
 pub fn authenticate(
     srv: &mut Server,
@@ -163,78 +104,10 @@ pub fn authenticate(
             } else {
                 "toplevel"
             };
-            log_for_args(srv, c, Denied::Auth, ctx, args.get(0), Some(user), args);
+            acl_check::log_for_args(srv, c, Denied::Auth, ctx, args.get(0), Some(user), args);
             Err(CmdError::Static(error::WRONGPASS))
         }
     }
-}
-
-/// The permission check processCommand runs (only called for users
-/// without every permission).
-pub fn check_command(srv: &mut Server, c: &Client, idx: usize, args: &Args) -> CmdResult {
-    let Some((reason, object)) = acl::denial(srv, c.user, idx, args) else {
-        return Ok(());
-    };
-    let ctx = if c.multi.is_some() {
-        "multi"
-    } else {
-        "toplevel"
-    };
-    log_for_args(srv, c, reason, ctx, &object, None, args);
-    Err(match reason {
-        Denied::Cmd => error::noperm_command(&srv.acl.cmds[idx].fullname),
-        Denied::Channel => CmdError::Static(error::NOPERM_CHANNELS),
-        _ => CmdError::Static(error::NOPERM_KEYS),
-    })
-}
-
-/// EXEC re-checks each queued command: the rules may have changed since.
-pub fn recheck_queued(srv: &mut Server, c: &Client, args: &Args) -> CmdResult {
-    let Some(idx) = srv.commands.resolve(args) else {
-        return Ok(());
-    };
-    let Some((reason, object)) = acl::denial(srv, c.user, idx, args) else {
-        return Ok(());
-    };
-    log_for_args(srv, c, reason, "multi", &object, None, args);
-    Err(error::acl_exec_changed(match reason {
-        Denied::Cmd => "no permission to execute the command or subcommand",
-        Denied::Key => "no permission to touch the specified keys",
-        Denied::Channel => "no permission to access one of the channels used as arguments",
-        Denied::Auth => "no permission",
-    }))
-}
-
-/// scriptVerifyACL: a command called from a script, for the script's user.
-pub fn check_script_call(
-    srv: &mut Server,
-    sc: &Client,
-    idx: usize,
-    args: &Args,
-) -> Result<(), String> {
-    let Some((reason, object)) = acl::denial(srv, sc.user, idx, args) else {
-        return Ok(());
-    };
-    // The log names the client that ran the script, not the script client.
-    match crate::scripting::current_run() {
-        Some(run) if !run.caller.is_null() => {
-            // SAFETY: the caller outlives the script run and is not
-            // mutated while a Lua callback runs (scripting module doc).
-            let caller = unsafe { &*run.caller };
-            let cur = super::client_cmd::Current {
-                cmd: run.caller_cmd,
-                argv_mem: run.caller_argv_mem,
-            };
-            log_denied(srv, caller, reason, "lua", &object, None, &cur);
-        }
-        _ => log_for_args(srv, sc, reason, "lua", &object, None, args),
-    }
-    Err(match reason {
-        Denied::Cmd => error::ACL_SCRIPT_CMD,
-        Denied::Channel => error::ACL_SCRIPT_CHANNEL,
-        _ => error::ACL_SCRIPT_KEY,
-    }
-    .to_string())
 }
 
 /// Closes every connection authenticated as user `slot` (the executing

@@ -315,13 +315,13 @@ fn report_context(srv: &mut Server, c: &Client, a: &Args) -> crate::crash::Repor
     let info = super::info::gen_info(srv, c, &[true; 64]);
     let now = clock::wall_ms();
     let mut clients = Vec::new();
-    let cur = super::client_cmd::current_of(srv, a);
+    let cur = crate::client_info::current_of(srv, a);
     let mut all: Vec<&Client> = srv.other_clients().collect();
     all.push(c);
     all.sort_by_key(|x| x.id);
     for cl in all {
         let is_cur = std::ptr::eq(cl, c);
-        super::client_cmd::cat_client_info(&mut clients, srv, cl, now, is_cur.then_some(&cur));
+        crate::client_info::cat_client_info(&mut clients, srv, cl, now, is_cur.then_some(&cur));
         clients.push(b'\n');
     }
     let mut client_lines = vec![

@@ -88,7 +88,6 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
 pub fn hooks() -> Hooks {
     Hooks {
         execute,
-        check_script_call: acl_cmd::check_script_call,
         feed_aof: crate::persist::aof::feed,
         feed_replicas: crate::replication::feed,
     }
@@ -337,7 +336,7 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
         && !c.reexecuting
         && (c.multi.is_none() || spec.flags & NO_MULTI == 0)
     {
-        if let Err(e) = acl_cmd::check_command(srv, c, idx, args) {
+        if let Err(e) = crate::acl_check::check_command(srv, c, idx, args) {
             reject(srv, c, Some(idx), &e);
             finish_reply(c, reply_start);
             return;
@@ -662,7 +661,7 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
 fn evict_clients_before(srv: &mut Server, c: &mut Client) -> bool {
     let mut line = Vec::new();
     if c.mem_bucket != crate::client_mem::NO_BUCKET {
-        client_cmd::cat_client_info(&mut line, srv, c, clock::wall_ms(), None);
+        crate::client_info::cat_client_info(&mut line, srv, c, clock::wall_ms(), None);
     }
     if crate::client_mem::evict_clients(srv, Some(c)) {
         tracing::info!("Evicting client: {}", String::from_utf8_lossy(&line));

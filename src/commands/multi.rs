@@ -130,7 +130,7 @@ fn exec(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
         }
         let args = Args::new(&buf, &ranges);
         // ACL rules may have changed since the command was queued.
-        if let Err(e) = super::acl_cmd::recheck_queued(srv, c, &args) {
+        if let Err(e) = crate::acl_check::recheck_queued(srv, c, &args) {
             crate::server::count_error(srv, &e);
             c.out.error(&e);
             continue;

@@ -412,7 +412,17 @@ fn script_call_checked(
     if spec.flags & crate::cmdtable::NOSCRIPT != 0 && !srv.scripting.allow_noscript {
         return Err("This Redis command is not allowed from script".into());
     }
-    (srv.hooks.check_script_call)(srv, sc, idx, args)?;
+    crate::acl_check::check_script_call(srv, sc, idx, args, || {
+        let run = current_run().filter(|run| !run.caller.is_null())?;
+        // SAFETY: the caller outlives the script run and is not mutated
+        // while a Lua callback runs (module doc).
+        let caller = unsafe { &*run.caller };
+        let cur = crate::client_info::Current {
+            cmd: run.caller_cmd,
+            argv_mem: run.caller_argv_mem,
+        };
+        Some((caller, cur))
+    })?;
     // scriptVerifyOOM: no eviction mid-script; until the script's first
     // write, a command that may grow memory is refused while over
     // maxmemory, unless the script has allow-oom (or the caller is the
