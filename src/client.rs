@@ -662,6 +662,12 @@ pub struct ReplicaInfo {
     pub stream_on_ack: bool,
 }
 
+impl Default for ReplicaInfo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl ReplicaInfo {
     pub fn new() -> ReplicaInfo {
         ReplicaInfo {
