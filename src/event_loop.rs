@@ -1,7 +1,9 @@
 //! The single-threaded event loop (Redis's ae + networking.c): accept
 //! connections, read every ready socket, execute every complete command in
 //! what was read, write replies with as few syscalls as possible, and run
-//! the cron `hz` times a second.
+//! the crons `hz` times a second. At startup it installs what the lower
+//! layers call back into: event processing while loading or while a script
+//! is busy, closing a client at once, the poller's registry.
 
 use crate::blocking;
 use crate::client::Client;

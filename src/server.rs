@@ -1,6 +1,8 @@
 //! Server state owned by the keyspace thread: databases, clients, config,
 //! command table, statistics, slow log and latency monitor — Redis's
-//! `struct redisServer` — plus the cron that runs `hz` times a second.
+//! `struct redisServer` — plus the cron that runs `hz` times a second, the
+//! error-reply counters, the depth of running handlers (`nesting`) and the
+//! hooks through which lower layers call up (`Hooks`).
 
 use crate::client::Client;
 use crate::clock;

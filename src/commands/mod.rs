@@ -1,6 +1,8 @@
-//! The command table — the one place a command is registered — and the
-//! dispatcher that looks a command up, checks arity and permissions, runs
-//! its handler and accounts for it (Redis's server.c `call()`).
+//! The command table's contents — `table()`, the one place a command is
+//! registered (the table's types are `crate::cmdtable`'s) — the hooks the
+//! lower layers call up through (`hooks()`), and the dispatcher that looks
+//! a command up, checks arity and permissions, runs its handler and
+//! accounts for it (Redis's server.c `call()`).
 //!
 //! Handlers live in one module per group, like Redis's t_string.c etc.:
 //! `strings`, `keys`, `bitmap`, `hyperloglog`, `connection`, `server_cmds`,
