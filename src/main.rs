@@ -244,7 +244,11 @@ fn main() {
     adjust_open_files_limit(config.maxclients);
     let _ = ferrokv::oom::update(&config);
     let renames = std::mem::take(&mut config.renames);
-    let mut srv = Server::new(config);
+    let mut srv = Server::new(
+        config,
+        ferrokv::commands::table(),
+        ferrokv::commands::hooks(),
+    );
     for (mut at, old, new) in renames {
         if let Err(reason) = srv.commands.rename(&old, &new) {
             at.reason = reason.to_string();

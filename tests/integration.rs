@@ -46,6 +46,7 @@ mod fuzz_smoke_harness;
 mod hashes;
 mod hostile_clients;
 mod latency_tracking;
+mod layers;
 mod lazyfree;
 mod loading;
 mod lua_sandbox;

@@ -1,13 +1,14 @@
 //! Hash commands (Redis 7.0's t_hash.c command half): HSET and friends,
 //! counters, HRANDFIELD and HSCAN. The encodings live in `types::hash`.
 
-use super::{spec, Args, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::client::Client;
+use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{Obj, Value};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::hash::{HashValue, Limits};
 use crate::util::glob::string_match;

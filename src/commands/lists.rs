@@ -5,17 +5,18 @@
 
 mod sort;
 
-use super::{
-    spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, NOSCRIPT,
-    READONLY, WRITE,
-};
 use crate::blocking;
 use crate::client::Client;
+use crate::cmdtable::{
+    spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, NOSCRIPT,
+    READONLY, WRITE,
+};
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::list::{End, ListValue};
 use crate::util::num;

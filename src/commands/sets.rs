@@ -7,10 +7,10 @@
 //! SDIFF's algorithm choice follow Redis so that reply order (sorted for
 //! intsets) and the destination encodings of the *STORE commands match.
 
-use super::{
-    spec, Args, CommandSpec, Group, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, READONLY, WRITE,
-};
 use crate::client::Client;
+use crate::cmdtable::{
+    spec, CommandSpec, Group, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, READONLY, WRITE,
+};
 use crate::commands::keys::parse_cursor;
 use crate::db::Db;
 use crate::ds::sds::Sds;
@@ -18,6 +18,7 @@ use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
 use crate::propagate;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::set::{Member, SetValue};
 use crate::util::glob::string_match;

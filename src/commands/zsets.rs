@@ -4,17 +4,17 @@
 //! (ZUNION/ZINTER/ZDIFF[STORE], ZINTERCARD) and ZSCAN. The encodings live
 //! in `types::zset`.
 
-use super::{
-    spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, MOVABLE_KEYS, NOSCRIPT, READONLY,
-    WRITE,
-};
 use crate::blocking;
 use crate::client::Client;
+use crate::cmdtable::{
+    spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, MOVABLE_KEYS, NOSCRIPT, READONLY, WRITE,
+};
 use crate::ds::skiplist::{parse_lex_range, parse_range, ZLexRangeSpec, ZRangeSpec};
 use crate::ds::zset::{ZAddFlags, ZAddOutcome};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::protocol::args::Args;
 use crate::protocol::reply::ReplyBuf;
 use crate::server::Server;
 use crate::types::set::SetValue;

@@ -23,11 +23,12 @@ pub mod replica;
 pub mod replica_expire;
 
 use crate::client::Client;
-use crate::commands::{
-    spec, Args, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOSCRIPT, NO_ASYNC_LOADING,
+use crate::cmdtable::{
+    spec, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOSCRIPT, NO_ASYNC_LOADING,
     NO_MULTI, STALE,
 };
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use backlog::Backlog;
 use std::fmt::Write as _;
@@ -403,7 +404,7 @@ pub fn client_closed(srv: &mut Server, c: &mut Client, t: usize) {
 /// not enough good replicas (min-replicas-to-write), a read-only replica,
 /// a replica whose link is down with replica-serve-stale-data no.
 pub fn refuse_command(srv: &Server, c: &Client, flags: u32) -> Option<CmdError> {
-    let write = flags & crate::commands::WRITE != 0;
+    let write = flags & crate::cmdtable::WRITE != 0;
     let link = srv.repl.link.as_ref();
     if write && link.is_none() && !master::enough_good_replicas(srv) {
         return Some(CmdError::Static(error::NOREPLICAS));
@@ -441,7 +442,7 @@ pub fn refuse_script_command(
             return Some(CmdError::Static(error::SCRIPT_STALE));
         }
     }
-    let write = flags & crate::commands::WRITE != 0 && !script_wrote;
+    let write = flags & crate::cmdtable::WRITE != 0 && !script_wrote;
     if write && replica::refuses_write(srv, c) {
         return Some(replica::readonly_error());
     }

@@ -5,7 +5,7 @@
 
 use super::vm::{push_error_msg, push_error_table, push_str, set_fn, set_num, to_bytes, LuaState};
 use super::{current_run, lua_conv};
-use crate::commands::Args;
+use crate::protocol::args::Args;
 use mlua::ffi;
 use std::cell::Cell;
 use std::os::raw::c_int;
@@ -435,7 +435,7 @@ unsafe fn redis_acl_check_cmd_impl(l: LuaState) -> Result<c_int, ()> {
     // The user of the client that runs the script (no ACL log entry).
     let allowed = srv.commands.resolve(&args).map(|idx| {
         let user = (*ctx.client).user;
-        crate::commands::acl_cmd::permitted(srv, user, idx, &args)
+        crate::acl::permitted(srv, user, idx, &args)
     });
     drop(buf);
     drop(ranges);

@@ -27,8 +27,8 @@
 use super::ldb_render::{self as render, c_str, Parsed};
 use super::vm::{self, LuaState};
 use crate::client::{Client, LuaDebug};
-use crate::commands::Args;
 use crate::error::{self, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use mlua::ffi;
 use std::cell::{Cell, RefCell};

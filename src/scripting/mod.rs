@@ -3,7 +3,8 @@
 //! runs a script atomically inside one command handler.
 //!
 //! redis.call() runs commands through the normal dispatcher
-//! (`commands::execute`) on a connection-less "script client"; its reply
+//! (`commands::execute`, reached through `srv.hooks` since the command
+//! layer sits above this one) on a connection-less "script client"; its reply
 //! bytes are parsed back into Lua values (`lua_conv`), so RESP2/RESP3
 //! conversions are exactly those of the protocol.
 //!
@@ -17,7 +18,8 @@
 //!
 //! Busy scripts: when busy-reply-threshold > 0 a count hook runs every
 //! 100000 Lua instructions. Past the threshold it lets the event loop serve
-//! other clients in a restricted mode (`event_loop::process_events_while_busy`):
+//! other clients in a restricted mode (`event_loop::process_events_while_busy`,
+//! installed as `srv.process_events_while_busy`):
 //! they get BUSY errors except for allow-busy commands (SCRIPT KILL,
 //! FUNCTION KILL, SHUTDOWN NOSAVE...). SCRIPT KILL sets the kill flag the hook
 //! then turns into a Lua error.
@@ -37,8 +39,8 @@ pub mod sandbox;
 pub mod vm;
 
 use crate::client::Client;
-use crate::commands::{self, Args};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use mlua::ffi;
 use std::cell::Cell;
@@ -94,14 +96,11 @@ pub struct Scripting {
     pub ldb_children: Vec<i32>,
 }
 
-impl Default for Scripting {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Scripting {
-    pub fn new() -> Scripting {
+    /// The scripting state; `deprecated_api` is lua-enable-deprecated-api,
+    /// set before the first VM is created.
+    pub fn new(deprecated_api: bool) -> Scripting {
+        sandbox::set_deprecated_api(deprecated_api);
         Scripting {
             eval_vm: Vm::new(VmKind::Eval),
             scripts: HashMap::new(),
@@ -195,7 +194,9 @@ fn compile_busy(
         let srv = unsafe { &mut *srv_ptr };
         srv.scripting.running_eval = Some(is_eval);
         srv.scripting.busy_polling = true;
-        crate::event_loop::process_events_while_busy(srv);
+        if let Some(serve) = srv.process_events_while_busy {
+            serve(srv);
+        }
         srv.scripting.busy_polling = false;
         srv.scripting.running_eval = None;
         !COMPILE_KILLED.with(|k| k.get())
@@ -380,7 +381,7 @@ pub fn script_call(ctx: &RunCtx, args: &Args) -> Result<Vec<u8>, String> {
             Some(m) => m.split(' ').next().unwrap_or("ERR"),
             None => "ERR",
         };
-        commands::count_error(srv, &CmdError::Formatted(code.to_string()));
+        crate::server::count_error(srv, &CmdError::Formatted(code.to_string()));
         if let Some(i) = idx {
             srv.commands.entries[i].stats.rejected += 1;
         }
@@ -405,10 +406,20 @@ fn script_call_checked(
     if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
         return Err("Wrong number of args calling Redis command from script".into());
     }
-    if spec.flags & commands::NOSCRIPT != 0 && !srv.scripting.allow_noscript {
+    if spec.flags & crate::cmdtable::NOSCRIPT != 0 && !srv.scripting.allow_noscript {
         return Err("This Redis command is not allowed from script".into());
     }
-    commands::acl_cmd::check_script_call(srv, sc, idx, args)?;
+    crate::acl_check::check_script_call(srv, sc, idx, args, || {
+        let run = current_run().filter(|run| !run.caller.is_null())?;
+        // SAFETY: the caller outlives the script run and is not mutated
+        // while a Lua callback runs (module doc).
+        let caller = unsafe { &*run.caller };
+        let cur = crate::client_info::Current {
+            cmd: run.caller_cmd,
+            argv_mem: run.caller_argv_mem,
+        };
+        Some((caller, cur))
+    })?;
     // scriptVerifyOOM: no eviction mid-script; until the script's first
     // write, a command that may grow memory is refused while over
     // maxmemory, unless the script has allow-oom (or the caller is the
@@ -416,7 +427,7 @@ fn script_call_checked(
     // SAFETY: the caller started this script and is neither freed nor
     // mutated until it ends (module doc); read only.
     let from_master = unsafe { (*ctx.caller).is_master };
-    if spec.flags & commands::DENYOOM != 0
+    if spec.flags & crate::cmdtable::DENYOOM != 0
         && !ctx.allow_oom
         && !ctx.wrote.get()
         && srv.config.maxmemory > 0
@@ -428,17 +439,17 @@ fn script_call_checked(
     }
     // May-replicate commands (PUBLISH, PFCOUNT) count as writes here, so
     // read-only scripts can run during CLIENT PAUSE WRITE.
-    if spec.flags & (commands::WRITE | commands::MAY_REPLICATE) != 0 && ctx.readonly {
+    if spec.flags & (crate::cmdtable::WRITE | crate::cmdtable::MAY_REPLICATE) != 0 && ctx.readonly {
         return Err("Write commands are not allowed from read-only scripts.".into());
     }
     ctx.wrote_before_call.set(ctx.wrote.get());
-    if spec.flags & commands::WRITE != 0 {
+    if spec.flags & crate::cmdtable::WRITE != 0 {
         ctx.wrote.set(true);
     }
     sc.out.buf = ctx.spare.take().unwrap_or_default();
     sc.out.buf.clear();
     sc.out.resp = ctx.resp.get();
-    commands::execute(srv, sc, args);
+    (srv.hooks.execute)(srv, sc, args);
     Ok(std::mem::take(&mut sc.out.buf))
 }
 
@@ -593,7 +604,7 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
                     let line = &c.out.buf[start + 1..];
                     let end = line.iter().position(|&b| b == b'\r').unwrap_or(line.len());
                     let msg = String::from_utf8_lossy(&line[..end]).into_owned();
-                    commands::count_error(srv, &CmdError::Formatted(msg));
+                    crate::server::count_error(srv, &CmdError::Formatted(msg));
                 }
             }
             Ok(())
@@ -697,7 +708,9 @@ fn hook_check() -> bool {
     // (the hook only fires while Lua code runs, never inside redis.call).
     let srv = unsafe { &mut *ctx.srv };
     srv.scripting.busy_polling = true;
-    crate::event_loop::process_events_while_busy(srv);
+    if let Some(serve) = srv.process_events_while_busy {
+        serve(srv);
+    }
     srv.scripting.busy_polling = false;
     ctx.kill.get()
 }
