@@ -6,7 +6,7 @@
 use super::vm::{push_error_msg, push_error_table, push_str, set_fn, set_num, to_bytes, LuaState};
 use super::{current_run, lua_conv};
 use crate::commands::Args;
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::cell::Cell;
 use std::os::raw::c_int;
 

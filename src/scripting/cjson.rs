@@ -7,7 +7,7 @@
 //! upvalue shared by the cjson functions, as lua-cjson does).
 
 use super::vm::{push_bytes, push_error_msg, to_bytes, LuaState};
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::io::Write;
 use std::os::raw::c_int;
 

@@ -15,7 +15,7 @@
 
 use super::vm::{push_error_table, set_fn, to_bytes, LuaState, Vm, VmKind};
 use crate::error::{self, CmdError};
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::os::raw::c_int;

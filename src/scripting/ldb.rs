@@ -30,7 +30,7 @@ use crate::client::{Client, LuaDebug};
 use crate::commands::Args;
 use crate::error::{self, CmdResult};
 use crate::server::Server;
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::cell::{Cell, RefCell};
 use std::ffi::CStr;
 use std::io;

@@ -7,7 +7,7 @@
 
 use super::vm::{to_bytes, LuaState};
 use crate::util::repr::quote_into;
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::os::raw::c_int;
 
 /// Longest request a debugger command may have (argument count and

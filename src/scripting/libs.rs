@@ -4,7 +4,7 @@
 //! lives in cjson.rs. Written in Rust against the Lua C API.
 
 use super::vm::{push_bytes, push_error_msg, set_fn, to_bytes, LuaState};
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::os::raw::c_int;
 
 /// Registers bit, struct, cmsgpack and cjson as globals.

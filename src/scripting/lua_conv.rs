@@ -15,7 +15,7 @@
 
 use super::vm::{push_bytes, push_error_table, to_bytes, LuaState};
 use crate::protocol::reply::ReplyBuf;
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::os::raw::c_int;
 
 /// Pushes the Lua value of the (complete, well-formed) reply in `buf`.

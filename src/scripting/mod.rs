@@ -40,7 +40,7 @@ use crate::client::Client;
 use crate::commands::{self, Args};
 use crate::error::{self, CmdError, CmdResult};
 use crate::server::Server;
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::os::raw::c_int;

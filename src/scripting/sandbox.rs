@@ -31,7 +31,7 @@
 //! the longjmp crosses only plain frames.
 
 use super::vm::{push_str, to_bytes, LuaState};
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};

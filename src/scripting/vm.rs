@@ -1,6 +1,6 @@
 //! The Lua 5.1 interpreter state (Redis's script_lua.c initialisation):
-//! a raw `lua_State` built with mlua's vendored Lua 5.1 and driven through
-//! `mlua::ffi`, because Redis semantics need things mlua's safe API does not
+//! a raw `lua_State` built with mlua-sys's vendored Lua 5.1 and driven
+//! through its raw C API, because Redis semantics need things mlua's safe API does not
 //! offer (raising tables as errors, Redis's exact error texts and stack
 //! levels, a count hook that may raise).
 //!
@@ -19,7 +19,7 @@
 //! `lua_error` with no Rust value left alive (the longjmp only crosses plain
 //! frames).
 
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
@@ -181,10 +181,10 @@ macro_rules! lua_cfn {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| $imp(l)));
             match r {
                 Ok(Ok(n)) => n,
-                Ok(Err(())) => mlua::ffi::lua_error(l),
+                Ok(Err(())) => mlua_sys::lua_error(l),
                 Err(_) => {
                     $crate::scripting::vm::push_str(l, "internal error in a scripting function");
-                    mlua::ffi::lua_error(l)
+                    mlua_sys::lua_error(l)
                 }
             }
         }
