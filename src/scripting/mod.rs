@@ -33,6 +33,7 @@ pub mod ldb;
 pub mod ldb_render;
 pub mod libs;
 pub mod lua_conv;
+pub mod lua_stack;
 pub mod sandbox;
 pub mod vm;
 

@@ -283,7 +283,8 @@ impl Vm {
                 ffi::lua_pushstring(l, name.as_ptr());
                 ffi::lua_call(l, 1, 0);
             }
-            super::libs::open_all(l);
+            let mut st = super::lua_stack::Stack::from_raw(l);
+            super::libs::open_all(&mut st);
             super::api::register(l);
 
             // The error handler keeps `debug` as an upvalue; then debug goes.

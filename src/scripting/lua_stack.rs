@@ -1,0 +1,837 @@
+//! A small safe wrapper over the Lua 5.1 C API: [`Stack`] (push / read /
+//! check / raw table helpers on one `lua_State`'s stack) and [`call`], the
+//! trampoline that turns a safe Rust function returning
+//! `Result<c_int, LuaError>` into a Lua C function ([`lua_fn!`]). The Rust
+//! libraries of the sandbox (bit, struct, cmsgpack in libs.rs, cjson.rs),
+//! the `redis.*` API (api.rs) and the RESP <-> Lua conversions
+//! (lua_conv.rs) are safe code over this module; the unsafe FFI calls they
+//! need are concentrated here. (vm.rs, sandbox.rs, functions.rs, ldb*.rs
+//! and the runner in mod.rs still drive the raw API, each unsafe block
+//! with its SAFETY comment.)
+//!
+//! # The longjmp rule
+//!
+//! Lua 5.1 (built as C) raises errors with `longjmp`. A longjmp that
+//! crosses a Rust frame holding a value with a destructor skips that
+//! destructor, which Rust does not allow. So:
+//!
+//! 1. Code that holds Rust values with destructors never calls a Lua API
+//!    function that can raise a Lua error other than a memory error. The
+//!    [`Stack`] methods only use such functions: raw table access on
+//!    values checked to be tables (no metamethods), no `luaL_check*`,
+//!    `lua_next` only through [`Stack::for_each_pair`], which keeps the
+//!    iteration key out of the body's reach, and `lua_rawset` only with a
+//!    key checked to be neither nil nor NaN.
+//! 2. Argument checks and errors are Rust values: a body returns
+//!    `Err(LuaError)`. [`call`] then pushes the error value, lets every
+//!    Rust value go out of scope, and only then raises (`lua_error`,
+//!    `luaL_argerror`, `luaL_typerror`) from a frame with no live
+//!    destructors. A Rust panic is caught there too and raised as a Lua
+//!    error (unwinding into Lua's C frames is not allowed either).
+//! 3. Memory errors remain: any allocating call (a push, a new table, a
+//!    table growing) raises `LUA_ERRMEM` when the system allocator fails.
+//!    Caller-sized allocations that can fail in practice (string.rep's
+//!    buffer) are made where no Rust value with a destructor is alive;
+//!    for the others the process is out of memory, where Rust's own
+//!    allocations abort it anyway. Table sizes passed to `lua_createtable`
+//!    are capped, so "table overflow" cannot come from a size hint.
+//!
+//! Hooks (mod.rs's count hook, the debugger's line hook) and the plain C
+//! functions of sandbox.rs follow rule 1 by holding no Rust value with a
+//! destructor when they raise.
+
+use mlua_sys as ffi;
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int};
+
+pub use super::vm::LuaState;
+
+/// A Lua value's type (`lua_type`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Type {
+    None,
+    Nil,
+    Boolean,
+    LightUserdata,
+    Number,
+    String,
+    Table,
+    Function,
+    Userdata,
+    Thread,
+}
+
+impl Type {
+    fn from_raw(t: c_int) -> Type {
+        match t {
+            ffi::LUA_TNIL => Type::Nil,
+            ffi::LUA_TBOOLEAN => Type::Boolean,
+            ffi::LUA_TLIGHTUSERDATA => Type::LightUserdata,
+            ffi::LUA_TNUMBER => Type::Number,
+            ffi::LUA_TSTRING => Type::String,
+            ffi::LUA_TTABLE => Type::Table,
+            ffi::LUA_TFUNCTION => Type::Function,
+            ffi::LUA_TUSERDATA => Type::Userdata,
+            ffi::LUA_TTHREAD => Type::Thread,
+            _ => Type::None,
+        }
+    }
+
+    /// Lua's name of the type (`lua_typename`; "no value" for none).
+    pub fn name(self) -> &'static str {
+        match self {
+            Type::None => "no value",
+            Type::Nil => "nil",
+            Type::Boolean => "boolean",
+            Type::LightUserdata | Type::Userdata => "userdata",
+            Type::Number => "number",
+            Type::String => "string",
+            Type::Table => "table",
+            Type::Function => "function",
+            Type::Thread => "thread",
+        }
+    }
+}
+
+/// An error a Rust C function raises, after it has returned ([`call`]).
+#[derive(Debug)]
+pub enum LuaError {
+    /// `luaL_error(msg)`: the message prefixed with the calling Lua line.
+    Msg(String),
+    /// A string raised as is (what `luaG_runerror` raises from a C frame).
+    Plain(String),
+    /// `luaL_argerror(narg, extramsg)`: "bad argument #n to 'f' (extramsg)".
+    Arg(c_int, Vec<u8>),
+    /// `luaL_typerror(narg, tname)`: "... (tname expected, got X)".
+    Type(c_int, &'static CStr),
+    /// A Redis error table `{err="CODE msg"}` (vm::push_error_table).
+    Table(Vec<u8>),
+    /// The value the body left on top of the stack is the error.
+    Top,
+    /// SCRIPT KILL / FUNCTION KILL (mod.rs's raise_killed).
+    Killed,
+}
+
+/// What [`call`] raises once the Rust values are gone (no destructor).
+#[derive(Clone, Copy)]
+enum Raise {
+    /// `lua_error` with the value on top.
+    Top,
+    /// `luaL_argerror(narg, <string on top>)`.
+    Arg(c_int),
+    /// `luaL_typerror(narg, tname)`.
+    Type(c_int, &'static CStr),
+    Killed,
+}
+
+/// A C function body: safe Rust over the stack of its call.
+pub type Body = fn(&mut Stack) -> Result<c_int, LuaError>;
+
+/// Runs `body` as the Lua C function called on `l` and returns its result
+/// count, or raises its error (see the module doc).
+///
+/// # Safety
+/// Only from a Lua C function (or hook-free C entry point) that Lua called
+/// with the valid state `l`; the caller's frame holds no Rust value with a
+/// destructor (the [`lua_fn!`] functions hold none).
+#[inline(always)]
+pub unsafe fn call(l: LuaState, body: Body) -> c_int {
+    let raise = {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: Lua called us with `l` valid; this Stack is the
+            // only handle used on it until the body returns.
+            let mut st = unsafe { Stack::from_raw(l) };
+            body(&mut st)
+        }));
+        match r {
+            Ok(Ok(n)) => return n,
+            // SAFETY: `l` is valid (as above).
+            Ok(Err(e)) => unsafe { push_error(l, e) },
+            Err(payload) => {
+                drop(payload);
+                // SAFETY: `l` is valid; a C function may always push at
+                // least LUA_MINSTACK values, and the panicking body's
+                // pushes count against its own checked growth.
+                unsafe {
+                    ffi::lua_checkstack(l, 1);
+                    push_bytes_raw(l, b"internal error in a scripting function");
+                }
+                Raise::Top
+            }
+        }
+    };
+    // Every Rust value of this call is gone: only plain frames are left
+    // between here and the Lua C frame that called us.
+    // SAFETY: `l` is valid and the error value (if any) is on top.
+    unsafe {
+        match raise {
+            Raise::Top => ffi::lua_error(l),
+            Raise::Arg(narg) => {
+                ffi::luaL_argerror(l, narg, ffi::lua_tostring(l, -1));
+            }
+            Raise::Type(narg, tname) => {
+                ffi::luaL_typerror(l, narg, tname.as_ptr());
+            }
+            Raise::Killed => super::raise_killed(l),
+        }
+        // luaL_argerror/luaL_typerror/raise_killed never return.
+        ffi::lua_error(l)
+    }
+}
+
+/// Pushes the Lua value of `e` (consuming it) and says how to raise it.
+///
+/// # Safety
+/// `l` valid.
+unsafe fn push_error(l: LuaState, e: LuaError) -> Raise {
+    // SAFETY: `l` is valid; at most four slots are needed and checked.
+    unsafe {
+        ffi::lua_checkstack(l, 4);
+        match e {
+            LuaError::Msg(m) => {
+                super::vm::push_error_msg(l, &m);
+                Raise::Top
+            }
+            LuaError::Plain(m) => {
+                push_bytes_raw(l, m.as_bytes());
+                Raise::Top
+            }
+            LuaError::Arg(narg, m) => {
+                // luaL_argerror reads it as a C string.
+                let m = m.split(|&b| b == 0).next().unwrap_or_default();
+                push_bytes_raw(l, m);
+                Raise::Arg(narg)
+            }
+            LuaError::Type(narg, tname) => Raise::Type(narg, tname),
+            LuaError::Table(m) => {
+                super::vm::push_error_table(l, &m);
+                Raise::Top
+            }
+            LuaError::Top => Raise::Top,
+            LuaError::Killed => Raise::Killed,
+        }
+    }
+}
+
+/// # Safety
+/// `l` valid with a free slot.
+#[inline]
+unsafe fn push_bytes_raw(l: LuaState, b: &[u8]) {
+    // SAFETY: the pointer/length pair is a live slice; Lua copies it.
+    unsafe { ffi::lua_pushlstring_(l, b.as_ptr() as *const c_char, b.len()) }
+}
+
+/// Defines `pub unsafe extern "C-unwind" fn $name`, a Lua C function
+/// running the safe body `$body: fn(&mut Stack) -> Result<c_int, LuaError>`
+/// through [`call`].
+#[macro_export]
+macro_rules! lua_fn {
+    ($name:ident, $body:path) => {
+        /// A Lua C function (see scripting::lua_stack for the error rule).
+        ///
+        /// # Safety
+        /// Only Lua calls it, with a valid state.
+        pub unsafe extern "C-unwind" fn $name(
+            l: $crate::scripting::lua_stack::LuaState,
+        ) -> std::os::raw::c_int {
+            // SAFETY: Lua calls this C function with a valid state, and
+            // this frame holds no Rust value.
+            unsafe { $crate::scripting::lua_stack::call(l, $body) }
+        }
+    };
+}
+
+/// Plain old data that may live in a Lua userdata: every bit pattern is a
+/// valid value and it needs no destructor.
+///
+/// # Safety
+/// Implement only for `Copy` types without padding-sensitive invariants,
+/// pointers or references, for which any bit pattern is valid.
+pub unsafe trait Plain: Copy + 'static {}
+
+/// The stack of one `lua_State`, as seen by one C function call (or by
+/// the runner between calls). Reading methods take `&self`, and so do the
+/// pushes, which never invalidate a value already on the stack; methods
+/// that remove or overwrite slots take `&mut self`, so a borrowed string
+/// ([`Stack::to_bytes`]) cannot outlive its value.
+pub struct Stack {
+    l: LuaState,
+    /// The lowest absolute index the current code may pop or rewrite
+    /// ([`Stack::for_each_pair`] raises it above its iteration key).
+    floor: c_int,
+}
+
+/// Largest size hint given to `lua_createtable` (hints only preallocate).
+const MAX_TABLE_HINT: usize = 1 << 16;
+
+impl Stack {
+    /// # Safety
+    /// `l` is a valid Lua state, used only through this `Stack` while the
+    /// `Stack` is in use: inside a C function Lua called, or on a state no
+    /// Lua code is running on.
+    pub unsafe fn from_raw(l: LuaState) -> Stack {
+        Stack { l, floor: 1 }
+    }
+
+    /// The raw state, for the modules that still use the C API directly.
+    pub fn raw(&self) -> LuaState {
+        self.l
+    }
+
+    /// Makes room for `n` more values; a stack overflow (beyond
+    /// LUAI_MAXCSTACK) is a bug of ours and panics ([`call`] raises it).
+    #[inline]
+    fn ensure(&self, n: c_int) {
+        // SAFETY: `l` valid (from_raw's contract); lua_checkstack only
+        // grows the stack (memory errors: module doc, rule 3).
+        if unsafe { ffi::lua_checkstack(self.l, n) } == 0 {
+            panic!("Lua stack overflow");
+        }
+    }
+
+    /// The number of values on the stack.
+    #[inline]
+    pub fn top(&self) -> c_int {
+        // SAFETY: `l` valid.
+        unsafe { ffi::lua_gettop(self.l) }
+    }
+
+    /// `idx` as an absolute index; pseudo-indices (registry, globals,
+    /// upvalues) stay as they are. Panics on a relative index below the
+    /// bottom of the stack.
+    #[inline]
+    pub fn abs(&self, idx: c_int) -> c_int {
+        if idx > 0 || idx <= ffi::LUA_REGISTRYINDEX {
+            return idx;
+        }
+        let top = self.top();
+        assert!(idx != 0 && -idx <= top, "invalid Lua stack index {idx}");
+        top + idx + 1
+    }
+
+    /// An index Lua may read: a slot up to the top (or above it, which
+    /// reads as none), or a pseudo-index.
+    #[inline]
+    fn readable(&self, idx: c_int) -> c_int {
+        if idx < 0 && idx > ffi::LUA_REGISTRYINDEX {
+            self.abs(idx)
+        } else {
+            assert!(idx != 0, "invalid Lua stack index 0");
+            // Positive indices past the top read as none (acceptable
+            // index), but must stay within the C function's stack space.
+            if idx > 0 && idx > self.top() {
+                return self.top() + 1;
+            }
+            idx
+        }
+    }
+
+    /// An existing stack slot at or above the floor (to rewrite).
+    #[inline]
+    fn writable(&self, idx: c_int) -> c_int {
+        let a = self.abs(idx);
+        assert!(
+            a >= self.floor && a <= self.top(),
+            "Lua stack index {idx} not writable here"
+        );
+        a
+    }
+
+    /// Sets the top to `n` values (`lua_settop`): pops, or pushes nils.
+    pub fn set_top(&mut self, n: c_int) {
+        assert!(n >= self.floor - 1, "Lua stack cut below its floor");
+        let top = self.top();
+        if n > top {
+            self.ensure(n - top);
+        }
+        // SAFETY: `l` valid; `n` is not below the floor and there is
+        // room for any nils pushed.
+        unsafe { ffi::lua_settop(self.l, n) }
+    }
+
+    /// Pops `n` values.
+    pub fn pop(&mut self, n: c_int) {
+        let top = self.top();
+        assert!(n >= 0 && n <= top, "Lua stack underflow");
+        self.set_top(top - n);
+    }
+
+    /// Moves the top value to `idx`, shifting the values above up.
+    pub fn insert(&mut self, idx: c_int) {
+        let a = self.writable(idx);
+        // SAFETY: `a` is an existing slot at or above the floor.
+        unsafe { ffi::lua_insert(self.l, a) }
+    }
+
+    /// Removes the value at `idx`, shifting the values above down.
+    pub fn remove(&mut self, idx: c_int) {
+        let a = self.writable(idx);
+        // SAFETY: `a` is an existing slot at or above the floor.
+        unsafe { ffi::lua_remove(self.l, a) }
+    }
+
+    /// The type of the value at `idx`.
+    #[inline]
+    pub fn type_of(&self, idx: c_int) -> Type {
+        let i = self.readable(idx);
+        // SAFETY: `i` is an acceptable index.
+        Type::from_raw(unsafe { ffi::lua_type(self.l, i) })
+    }
+
+    /// `lua_typename` of the value at `idx` ("no value" for none).
+    pub fn type_name(&self, idx: c_int) -> &'static str {
+        self.type_of(idx).name()
+    }
+
+    /// The number at `idx`, converting a numeric string; 0 otherwise.
+    #[inline]
+    pub fn to_number(&self, idx: c_int) -> f64 {
+        let i = self.readable(idx);
+        // SAFETY: acceptable index; lua_tonumber converts a copy.
+        unsafe { ffi::lua_tonumber(self.l, i) }
+    }
+
+    /// `lua_tointeger`: the number at `idx` cast as C casts; 0 if none.
+    #[inline]
+    pub fn to_integer(&self, idx: c_int) -> i64 {
+        let i = self.readable(idx);
+        // SAFETY: acceptable index; no conversion in place.
+        unsafe { ffi::lua_tointeger_(self.l, i) as i64 }
+    }
+
+    /// A number, or a string convertible to one (`lua_isnumber`).
+    #[inline]
+    pub fn is_number(&self, idx: c_int) -> bool {
+        let i = self.readable(idx);
+        // SAFETY: acceptable index; reads only.
+        unsafe { ffi::lua_isnumber(self.l, i) != 0 }
+    }
+
+    /// A string or a number (`lua_isstring`).
+    #[inline]
+    pub fn is_string(&self, idx: c_int) -> bool {
+        let i = self.readable(idx);
+        // SAFETY: acceptable index; reads only.
+        unsafe { ffi::lua_isstring(self.l, i) != 0 }
+    }
+
+    /// Lua truthiness of the value at `idx`.
+    #[inline]
+    pub fn to_boolean(&self, idx: c_int) -> bool {
+        let i = self.readable(idx);
+        // SAFETY: acceptable index; reads only.
+        unsafe { ffi::lua_toboolean(self.l, i) != 0 }
+    }
+
+    /// Is the value at `idx` the NULL light userdata (cjson.null)?
+    pub fn is_null_userdata(&self, idx: c_int) -> bool {
+        let i = self.readable(idx);
+        // SAFETY: acceptable index; only the pointer value is read.
+        self.type_of(idx) == Type::LightUserdata
+            && unsafe { ffi::lua_touserdata(self.l, i) }.is_null()
+    }
+
+    /// The bytes of the *string* at `idx` (numbers are not converted:
+    /// see [`Stack::coerce_to_string`]); borrowed while the value stays
+    /// on the stack.
+    #[inline]
+    pub fn to_bytes(&self, idx: c_int) -> Option<&[u8]> {
+        if self.type_of(idx) != Type::String {
+            return None;
+        }
+        let i = self.readable(idx);
+        let mut len = 0usize;
+        // SAFETY: a string value: lua_tolstring neither converts nor
+        // allocates, and returns its bytes, which live while the value is
+        // on the stack; popping needs `&mut self`, so the borrow of
+        // `self` keeps them alive.
+        unsafe {
+            let p = ffi::lua_tolstring(self.l, i, &mut len);
+            Some(std::slice::from_raw_parts(p as *const u8, len))
+        }
+    }
+
+    /// Converts a number at `idx` into its string in place (Lua's
+    /// `lua_tolstring`, "%.14g"); true if the value is now a string.
+    pub fn coerce_to_string(&mut self, idx: c_int) -> bool {
+        match self.type_of(idx) {
+            Type::String => true,
+            Type::Number => {
+                let a = self.writable(idx);
+                // SAFETY: an existing slot at or above the floor (never a
+                // lua_next key); the conversion only allocates.
+                unsafe { ffi::lua_tolstring(self.l, a, std::ptr::null_mut()) };
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The string at `idx`, or the string a number there converts to,
+    /// without changing the value (an owned copy).
+    pub fn to_string_lossless(&mut self, idx: c_int) -> Option<Vec<u8>> {
+        match self.type_of(idx) {
+            Type::String => self.to_bytes(idx).map(|b| b.to_vec()),
+            Type::Number => {
+                self.push_value(idx);
+                self.coerce_to_string(-1);
+                let v = self.to_bytes(-1).map(|b| b.to_vec());
+                self.pop(1);
+                v
+            }
+            _ => None,
+        }
+    }
+
+    // ---- argument checks (luaL_check* without raising) ----------------
+
+    /// `luaL_checknumber`.
+    pub fn check_number(&self, narg: c_int) -> Result<f64, LuaError> {
+        let n = self.to_number(narg);
+        if n == 0.0 && !self.is_number(narg) {
+            return Err(LuaError::Type(narg, c"number"));
+        }
+        Ok(n)
+    }
+
+    /// `luaL_checkinteger`.
+    pub fn check_integer(&self, narg: c_int) -> Result<i64, LuaError> {
+        let n = self.to_integer(narg);
+        if n == 0 && !self.is_number(narg) {
+            return Err(LuaError::Type(narg, c"number"));
+        }
+        Ok(n)
+    }
+
+    /// `luaL_optinteger`.
+    pub fn opt_integer(&self, narg: c_int, def: i64) -> Result<i64, LuaError> {
+        match self.type_of(narg) {
+            Type::None | Type::Nil => Ok(def),
+            _ => self.check_integer(narg),
+        }
+    }
+
+    /// `luaL_checklstring`: converts a number argument in place, as Lua's
+    /// does, then reads it with [`Stack::to_bytes`].
+    pub fn check_string(&mut self, narg: c_int) -> Result<(), LuaError> {
+        if self.coerce_to_string(narg) {
+            Ok(())
+        } else {
+            Err(LuaError::Type(narg, c"string"))
+        }
+    }
+
+    /// `luaL_checkany`.
+    pub fn check_any(&self, narg: c_int) -> Result<(), LuaError> {
+        if self.type_of(narg) == Type::None {
+            return Err(LuaError::Arg(narg, "value expected".into()));
+        }
+        Ok(())
+    }
+
+    // ---- pushes -------------------------------------------------------
+
+    #[inline]
+    pub fn push_nil(&self) {
+        self.ensure(1);
+        // SAFETY: `l` valid, a slot reserved.
+        unsafe { ffi::lua_pushnil(self.l) }
+    }
+
+    #[inline]
+    pub fn push_bool(&self, b: bool) {
+        self.ensure(1);
+        // SAFETY: `l` valid, a slot reserved.
+        unsafe { ffi::lua_pushboolean(self.l, b as c_int) }
+    }
+
+    #[inline]
+    pub fn push_number(&self, n: f64) {
+        self.ensure(1);
+        // SAFETY: `l` valid, a slot reserved.
+        unsafe { ffi::lua_pushnumber(self.l, n) }
+    }
+
+    #[inline]
+    pub fn push_integer(&self, n: i64) {
+        self.ensure(1);
+        // SAFETY: `l` valid, a slot reserved.
+        unsafe { ffi::lua_pushinteger(self.l, n as ffi::lua_Integer) }
+    }
+
+    #[inline]
+    pub fn push_bytes(&self, b: &[u8]) {
+        self.ensure(1);
+        // SAFETY: `l` valid, a slot reserved; Lua copies the bytes.
+        unsafe { push_bytes_raw(self.l, b) }
+    }
+
+    #[inline]
+    pub fn push_str(&self, s: &str) {
+        self.push_bytes(s.as_bytes());
+    }
+
+    /// Pushes a copy of the value at `idx`.
+    #[inline]
+    pub fn push_value(&self, idx: c_int) {
+        let i = self.readable(idx);
+        self.ensure(1);
+        // SAFETY: acceptable index, a slot reserved.
+        unsafe { ffi::lua_pushvalue(self.l, i) }
+    }
+
+    /// Pushes the NULL light userdata (cjson.null).
+    pub fn push_null_userdata(&self) {
+        self.ensure(1);
+        // SAFETY: `l` valid, a slot reserved; the pointer is never read.
+        unsafe { ffi::lua_pushlightuserdata(self.l, std::ptr::null_mut()) }
+    }
+
+    /// Pushes a C function (`lua_pushcfunction`).
+    pub fn push_fn(&self, f: ffi::lua_CFunction) {
+        self.ensure(1);
+        // SAFETY: `l` valid, a slot reserved.
+        unsafe { ffi::lua_pushcclosure(self.l, f, 0) }
+    }
+
+    /// Pops `n` values and pushes a C closure over them.
+    pub fn push_closure(&mut self, f: ffi::lua_CFunction, n: c_int) {
+        assert!(
+            n >= 0 && self.top() - n >= self.floor - 1,
+            "Lua stack underflow"
+        );
+        // SAFETY: `n` values above the floor are on the stack.
+        unsafe { ffi::lua_pushcclosure(self.l, f, n) }
+    }
+
+    /// Pushes a new table with room for `narr` array and `nrec` other
+    /// entries (capped hints).
+    #[inline]
+    pub fn new_table(&self, narr: usize, nrec: usize) {
+        self.ensure(1);
+        // SAFETY: `l` valid, a slot reserved; capped sizes cannot raise
+        // "table overflow".
+        unsafe {
+            ffi::lua_createtable(
+                self.l,
+                narr.min(MAX_TABLE_HINT) as c_int,
+                nrec.min(MAX_TABLE_HINT) as c_int,
+            )
+        }
+    }
+
+    /// Pushes a new userdata holding `v`.
+    pub fn push_userdata<T: Plain>(&self, v: T) {
+        self.ensure(1);
+        // SAFETY: `l` valid, a slot reserved; Lua returns a block of
+        // size_of::<T>() bytes aligned for any C type (LUAI_USER_ALIGNMENT_T),
+        // which `T: Plain` (no destructor, any bits valid) may occupy.
+        unsafe {
+            let p = ffi::lua_newuserdata(self.l, std::mem::size_of::<T>()) as *mut T;
+            p.write(v);
+        }
+    }
+
+    /// The `T` in the userdata at `idx` (a pseudo-index such as an
+    /// upvalue's too), if it is a full userdata of that size.
+    pub fn userdata_mut<T: Plain>(&mut self, idx: c_int) -> Option<&mut T> {
+        let i = self.readable(idx);
+        if self.type_of(idx) != Type::Userdata {
+            return None;
+        }
+        // SAFETY: a full userdata at an acceptable index: its block holds
+        // objlen bytes, aligned for any C type; when that is the size of
+        // `T`, a `T: Plain` may be read and written through it (every bit
+        // pattern valid). The userdata stays alive while it is reachable
+        // from the stack or an upvalue, and `&mut self` keeps it there.
+        unsafe {
+            if ffi::lua_objlen(self.l, i) != std::mem::size_of::<T>() {
+                return None;
+            }
+            (ffi::lua_touserdata(self.l, i) as *mut T).as_mut()
+        }
+    }
+
+    /// Pushes a fresh `len`-byte scratch buffer (a userdata) and returns
+    /// it; it lives while it stays on the stack. Raises a memory error
+    /// when `len` cannot be allocated: call it with no Rust value with a
+    /// destructor alive (module doc, rule 3).
+    #[allow(clippy::mut_from_ref)]
+    pub fn push_buffer(&self, len: usize) -> &mut [u8] {
+        self.ensure(1);
+        // SAFETY: `l` valid, a slot reserved; the block is new, so no
+        // other reference to it exists, and it cannot be freed before the
+        // borrow of `self` ends (popping needs `&mut self`).
+        unsafe {
+            let p = ffi::lua_newuserdata(self.l, len) as *mut u8;
+            std::slice::from_raw_parts_mut(p, len)
+        }
+    }
+
+    // ---- raw table access (no metamethods) ------------------------------
+
+    /// Panics unless `idx` holds a table; returns it as an index usable
+    /// after one more push.
+    #[inline]
+    fn table(&self, idx: c_int) -> c_int {
+        assert!(
+            self.type_of(idx) == Type::Table,
+            "Lua table expected at index {idx}"
+        );
+        self.readable(idx)
+    }
+
+    /// Pushes `t[i]` of the table at `t` (raw) and returns its type.
+    #[inline]
+    pub fn raw_get_index(&self, t: c_int, i: i64) -> Type {
+        let t = self.abs_table(t);
+        // Lua 5.1's API takes a C int; past it, the slot reads as nil.
+        let Ok(i) = c_int::try_from(i) else {
+            self.push_nil();
+            return Type::Nil;
+        };
+        self.ensure(1);
+        // SAFETY: `t` is the absolute index (or pseudo-index) of a table
+        // and a slot is reserved; raw access runs no metamethod.
+        unsafe { ffi::lua_rawgeti_(self.l, t, i) };
+        self.type_of(-1)
+    }
+
+    /// Pushes `t[name]` of the table at `t` (raw) and returns its type.
+    pub fn raw_get_field(&self, t: c_int, name: &CStr) -> Type {
+        let t = self.abs_table(t);
+        self.ensure(1);
+        // SAFETY: `t` is an absolute index or pseudo-index of a table;
+        // raw access runs no metamethod.
+        unsafe {
+            ffi::lua_pushstring_(self.l, name.as_ptr());
+            ffi::lua_rawget_(self.l, t);
+        }
+        self.type_of(-1)
+    }
+
+    /// `t[i] = <top>` (raw), popping the value.
+    #[inline]
+    pub fn raw_set_index(&mut self, t: c_int, i: i64) {
+        let t = self.abs_table(t);
+        assert!(self.top() > t.max(self.floor - 1), "Lua stack underflow");
+        let Ok(i) = c_int::try_from(i) else {
+            self.pop(1);
+            return;
+        };
+        // SAFETY: `t` is a table below the value on top, which is above
+        // the floor; raw access runs no metamethod, and an integer key is
+        // neither nil nor NaN.
+        unsafe { ffi::lua_rawseti_(self.l, t, i) }
+    }
+
+    /// `t[name] = <top>` (raw), popping the value.
+    pub fn raw_set_field(&mut self, t: c_int, name: &CStr) {
+        let t = self.abs_table(t);
+        assert!(self.top() > t.max(self.floor - 1), "Lua stack underflow");
+        self.push_bytes(name.to_bytes());
+        self.insert(-2);
+        // SAFETY: `t` is a table below key and value; raw access runs no
+        // metamethod and a string key cannot make lua_rawset raise.
+        unsafe { ffi::lua_rawset(self.l, t) }
+    }
+
+    /// `t[key] = value` (raw) with key and value on top, popping both.
+    /// A nil or NaN key is Lua's error ("table index is nil" / "... NaN").
+    pub fn raw_set(&mut self, t: c_int) -> Result<(), LuaError> {
+        let t = self.abs_table(t);
+        assert!(
+            self.top() - 2 >= t.max(self.floor - 1),
+            "Lua stack underflow"
+        );
+        let bad = match self.type_of(-2) {
+            Type::Nil => "table index is nil",
+            Type::Number if self.to_number(-2).is_nan() => "table index is NaN",
+            _ => {
+                // SAFETY: `t` is a table below key and value, which are
+                // above the floor; raw access runs no metamethod, and the
+                // key is neither nil nor NaN, so lua_rawset cannot raise
+                // (memory errors aside, module doc).
+                unsafe { ffi::lua_rawset(self.l, t) };
+                return Ok(());
+            }
+        };
+        self.pop(2);
+        Err(LuaError::Plain(bad.into()))
+    }
+
+    /// The absolute index (or pseudo-index) of the table at `t`.
+    #[inline]
+    fn abs_table(&self, t: c_int) -> c_int {
+        self.table(t);
+        self.abs(t)
+    }
+
+    /// The length of the table or string at `idx` (`lua_objlen`).
+    pub fn obj_len(&self, idx: c_int) -> usize {
+        let i = self.readable(idx);
+        // SAFETY: acceptable index; objlen reads only.
+        unsafe { ffi::lua_objlen(self.l, i) }
+    }
+
+    /// Iterates over the table at `t` (`lua_next` order). For each pair,
+    /// `f` sees a copy of the key at -2 and the value at -1 and may use the
+    /// stack above them freely (the iteration key below is out of its
+    /// reach); whatever it leaves there is popped. `f` returns
+    /// Ok(false) to stop early.
+    pub fn for_each_pair<E>(
+        &mut self,
+        t: c_int,
+        mut f: impl FnMut(&mut Stack) -> Result<bool, E>,
+    ) -> Result<(), E> {
+        let t = self.abs_table(t);
+        self.push_nil();
+        let key = self.top();
+        let floor = self.floor;
+        loop {
+            self.ensure(3);
+            // SAFETY: `t` is a table and the slot on top holds nil or the
+            // key lua_next returned last, untouched since (it is below
+            // the floor `f` runs with), so lua_next cannot raise.
+            if unsafe { ffi::lua_next(self.l, t) } == 0 {
+                return Ok(());
+            }
+            // key, value -> key, key copy, value
+            self.push_value(-2);
+            self.push_value(-2);
+            self.floor = key + 1;
+            // SAFETY: key + 1 is the old value's slot, above the floor.
+            unsafe { ffi::lua_remove(self.l, key + 1) };
+            let r = f(self);
+            assert!(self.top() >= key, "Lua stack cut below its floor");
+            self.floor = floor;
+            self.set_top(key);
+            match r {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.pop(1);
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.pop(1);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// [`Stack::for_each_pair`] for a body that cannot fail.
+    pub fn for_each(&mut self, t: c_int, mut f: impl FnMut(&mut Stack) -> bool) {
+        match self.for_each_pair::<std::convert::Infallible>(t, |st| Ok(f(st))) {
+            Ok(()) => {}
+            Err(e) => match e {},
+        }
+    }
+
+    // ---- misc -------------------------------------------------------------
+
+    /// The index of upvalue `n` of the running C function.
+    pub fn upvalue(n: c_int) -> c_int {
+        ffi::lua_upvalueindex(n)
+    }
+}
