@@ -210,10 +210,7 @@ pub fn breakpoint() -> bool {
 }
 
 /// redis.debug(...): logs `<debug> line N: ` and the arguments.
-///
-/// # Safety
-/// Valid state; the arguments are the C function's stack.
-pub unsafe fn debug(l: LuaState) {
+pub fn debug(st: &mut super::lua_stack::Stack) {
     if !is_active() {
         return;
     }
@@ -221,9 +218,12 @@ pub unsafe fn debug(l: LuaState) {
         return;
     };
     let mut s = format!("<debug> line {}: ", line).into_bytes();
-    let argc = ffi::lua_gettop(l);
+    let argc = st.top();
     for i in 1..=argc {
-        render::cat_value(l, i, &mut s);
+        // SAFETY: the Stack's state is valid and `i` is one of the C
+        // function's arguments; cat_value only reads and leaves the
+        // stack as it was.
+        unsafe { render::cat_value(st.raw(), i, &mut s) };
         if i != argc {
             s.extend_from_slice(b", ");
         }

@@ -278,13 +278,19 @@ impl Stack {
         self.l
     }
 
+    /// Makes room for `n` more values (`lua_checkstack`); false when the
+    /// stack cannot grow that far (LUAI_MAXCSTACK).
+    pub fn check_stack(&self, n: c_int) -> bool {
+        // SAFETY: `l` valid; lua_checkstack only grows the stack (memory
+        // errors: module doc, rule 3).
+        unsafe { ffi::lua_checkstack(self.l, n) != 0 }
+    }
+
     /// Makes room for `n` more values; a stack overflow (beyond
     /// LUAI_MAXCSTACK) is a bug of ours and panics ([`call`] raises it).
     #[inline]
     fn ensure(&self, n: c_int) {
-        // SAFETY: `l` valid (from_raw's contract); lua_checkstack only
-        // grows the stack (memory errors: module doc, rule 3).
-        if unsafe { ffi::lua_checkstack(self.l, n) } == 0 {
+        if !self.check_stack(n) {
             panic!("Lua stack overflow");
         }
     }
@@ -789,7 +795,7 @@ impl Stack {
         let key = self.top();
         let floor = self.floor;
         loop {
-            self.ensure(3);
+            self.ensure(2);
             // SAFETY: `t` is a table and the slot on top holds nil or the
             // key lua_next returned last, untouched since (it is below
             // the floor `f` runs with), so lua_next cannot raise.
@@ -798,10 +804,9 @@ impl Stack {
             }
             // key, value -> key, key copy, value
             self.push_value(-2);
-            self.push_value(-2);
+            // SAFETY: -2 (the value) is an existing slot above the key.
+            unsafe { ffi::lua_insert(self.l, -2) };
             self.floor = key + 1;
-            // SAFETY: key + 1 is the old value's slot, above the floor.
-            unsafe { ffi::lua_remove(self.l, key + 1) };
             let r = f(self);
             assert!(self.top() >= key, "Lua stack cut below its floor");
             self.floor = floor;

@@ -446,6 +446,27 @@ fn script_call_checked(
     Ok(std::mem::take(&mut sc.out.buf))
 }
 
+/// redis.set_repl: which targets the script's writes propagate to.
+pub(crate) fn set_script_repl_mask(ctx: &RunCtx, mask: u8) {
+    // SAFETY: see the module doc; no other reference to the server is
+    // live while a Lua callback runs.
+    let srv = unsafe { &mut *ctx.srv };
+    srv.prop.script_mask = mask;
+}
+
+/// redis.acl_check_cmd: may the script's user run `args`? None for an
+/// unknown command. (The user of the client that runs the script; no ACL
+/// log entry.)
+pub(crate) fn acl_check_script_cmd(ctx: &RunCtx, args: &Args) -> Option<bool> {
+    // SAFETY: see the module doc: the server and the script client are
+    // reached only through these pointers while the script runs, and
+    // nothing else holds a mutable reference during this callback.
+    let (srv, user) = unsafe { (&*ctx.srv, (*ctx.client).user) };
+    srv.commands
+        .resolve(args)
+        .map(|idx| commands::acl_cmd::permitted(srv, user, idx, args))
+}
+
 /// What to run and how.
 pub struct RunSpec<'a> {
     pub kind: VmKind,
@@ -589,7 +610,8 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
             }
         } else {
             let start = c.out.buf.len();
-            lua_conv::to_reply(l, &mut c.out, script_resp);
+            let mut st = lua_stack::Stack::from_raw(l);
+            lua_conv::to_reply(&mut st, &mut c.out, script_resp);
             if c.out.buf.get(start) == Some(&b'-') {
                 if uncounted {
                     srv.stats.failed_without_stats = true;

@@ -19,6 +19,7 @@
 //! `lua_error` with no Rust value left alive (the longjmp only crosses plain
 //! frames).
 
+use super::lua_stack::Stack;
 use mlua_sys as ffi;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
@@ -129,10 +130,7 @@ pub unsafe fn push_error_msg(l: LuaState, msg: &str) {
 /// Pushes a Redis error table `{err="CODE msg"}` the way luaPushErrorBuff
 /// builds it: "-CODE msg" keeps its code, a plain message gets "ERR ".
 /// While the Lua debugger steps, the error is logged to it too.
-///
-/// # Safety
-/// `l` valid with three free slots.
-pub unsafe fn push_error_table(l: LuaState, err: &[u8]) {
+pub fn error_table(st: &mut Stack, err: &[u8]) {
     // A debugging session that is stepping logs it (luaPushErrorBuff).
     super::ldb::log_error(err);
     let (code, msg): (&[u8], &[u8]) = if let Some(rest) = err.strip_prefix(b"-") {
@@ -162,9 +160,20 @@ pub unsafe fn push_error_table(l: LuaState, err: &[u8]) {
     full.extend_from_slice(code);
     full.push(b' ');
     full.extend_from_slice(m);
-    ffi::lua_createtable(l, 0, 1);
-    push_bytes(l, &full);
-    ffi::lua_setfield(l, -2, c"err".as_ptr());
+    st.new_table(0, 1);
+    st.push_bytes(&full);
+    st.raw_set_field(-2, c"err");
+}
+
+/// [`error_table`] on a raw state.
+///
+/// # Safety
+/// `l` valid, with no [`Stack`] of a caller in use on it at the same time.
+pub unsafe fn push_error_table(l: LuaState, err: &[u8]) {
+    // SAFETY: `l` is valid and this Stack is the only one in use until
+    // it goes (the caller's contract).
+    let mut st = unsafe { Stack::from_raw(l) };
+    error_table(&mut st, err);
 }
 
 /// Wraps an `*_impl` returning `Result<c_int, ()>` into a Lua C function.
@@ -283,9 +292,9 @@ impl Vm {
                 ffi::lua_pushstring(l, name.as_ptr());
                 ffi::lua_call(l, 1, 0);
             }
-            let mut st = super::lua_stack::Stack::from_raw(l);
+            let mut st = Stack::from_raw(l);
             super::libs::open_all(&mut st);
-            super::api::register(l);
+            super::api::register(&mut st);
 
             // The error handler keeps `debug` as an upvalue; then debug goes.
             let src = ERR_HANDLER_SRC.as_bytes();
