@@ -712,4 +712,12 @@ unsafe fn register_function_impl(l: LuaState) -> Result<c_int, ()> {
     }
     Ok(0)
 }
-crate::lua_cfn!(register_function, register_function_impl);
+fn register_function_body(
+    st: &mut super::lua_stack::Stack,
+) -> Result<c_int, super::lua_stack::LuaError> {
+    // SAFETY: the Stack's state is valid (Lua called the C function);
+    // register_function_impl leaves its error on top and raises nothing
+    // itself (luaL_ref/unref and raw reads only).
+    unsafe { register_function_impl(st.raw()) }.map_err(|()| super::lua_stack::LuaError::Top)
+}
+crate::lua_fn!(register_function, register_function_body);

@@ -334,9 +334,8 @@ fn special_to_reply(st: &mut Stack, out: &mut ReplyBuf, resp: u8) -> bool {
         let d = out.defer();
         let mut n = 0;
         st.for_each(-1, |st| {
-            // key copy, value -> value, key copy: each write pops its value.
-            st.insert(-2);
-            to_reply(st, out, resp); // key
+            st.push_value(-2);
+            to_reply(st, out, resp); // key (a copy)
             to_reply(st, out, resp); // value
             n += 1;
             true
@@ -351,6 +350,7 @@ fn special_to_reply(st: &mut Stack, out: &mut ReplyBuf, resp: u8) -> bool {
         let mut n = 0;
         st.for_each(-1, |st| {
             st.pop(1);
+            st.push_value(-1);
             to_reply(st, out, resp);
             n += 1;
             true

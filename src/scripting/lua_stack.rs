@@ -41,6 +41,7 @@
 //! destructor when they raise.
 
 use mlua_sys as ffi;
+use std::cell::Cell;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
@@ -138,9 +139,10 @@ pub type Body = fn(&mut Stack) -> Result<c_int, LuaError>;
 pub unsafe fn call(l: LuaState, body: Body) -> c_int {
     let raise = {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // SAFETY: Lua called us with `l` valid; this Stack is the
-            // only handle used on it until the body returns.
-            let mut st = unsafe { Stack::from_raw(l) };
+            // SAFETY: Lua called us with `l` valid and nothing pushed
+            // yet; this Stack is the only handle used on it until the
+            // body returns.
+            let mut st = unsafe { Stack::from_c_call(l) };
             body(&mut st)
         }));
         match r {
@@ -254,26 +256,63 @@ pub unsafe trait Plain: Copy + 'static {}
 /// pushes, which never invalidate a value already on the stack; methods
 /// that remove or overwrite slots take `&mut self`, so a borrowed string
 /// ([`Stack::to_bytes`]) cannot outlive its value.
+///
+/// Every index is checked (a bad one panics, which [`call`] turns into a
+/// Lua error). The top and the room Lua has guaranteed above it are
+/// tracked here, so the checks cost no extra call into Lua: while a
+/// `Stack` is in use, the state's stack changes only through it (see
+/// [`Stack::raw`]).
 pub struct Stack {
     l: LuaState,
     /// The lowest absolute index the current code may pop or rewrite
     /// ([`Stack::for_each_pair`] raises it above its iteration key).
     floor: c_int,
+    /// `lua_gettop`.
+    top: Cell<c_int>,
+    /// The highest index Lua has made room for (`lua_checkstack`; room is
+    /// never taken back during a C call, as the stack's in-use part
+    /// extends to the call's `ci->top`).
+    cap: Cell<c_int>,
 }
 
 /// Largest size hint given to `lua_createtable` (hints only preallocate).
 const MAX_TABLE_HINT: usize = 1 << 16;
 
+/// The room Lua guarantees a C function on entry (LUA_MINSTACK).
+const LUA_MINSTACK: c_int = 20;
+
 impl Stack {
     /// # Safety
-    /// `l` is a valid Lua state, used only through this `Stack` while the
-    /// `Stack` is in use: inside a C function Lua called, or on a state no
-    /// Lua code is running on.
+    /// `l` is a valid Lua state, whose stack changes only through this
+    /// `Stack` while the `Stack` is in use: inside a C function Lua
+    /// called, or on a state no Lua code is running on.
     pub unsafe fn from_raw(l: LuaState) -> Stack {
-        Stack { l, floor: 1 }
+        // SAFETY: `l` is valid (the caller's contract).
+        let top = unsafe { ffi::lua_gettop(l) };
+        Stack {
+            l,
+            floor: 1,
+            top: Cell::new(top),
+            cap: Cell::new(top),
+        }
+    }
+
+    /// [`Stack::from_raw`] at the entry of a C function, where Lua
+    /// guarantees LUA_MINSTACK free slots.
+    ///
+    /// # Safety
+    /// As [`Stack::from_raw`], called before the C function pushed or
+    /// popped anything.
+    unsafe fn from_c_call(l: LuaState) -> Stack {
+        // SAFETY: the caller's contract.
+        let st = unsafe { Stack::from_raw(l) };
+        st.cap.set(st.top.get() + LUA_MINSTACK);
+        st
     }
 
     /// The raw state, for the modules that still use the C API directly.
+    /// Code using it must leave the stack as it found it (or not use this
+    /// `Stack` afterwards).
     pub fn raw(&self) -> LuaState {
         self.l
     }
@@ -281,25 +320,45 @@ impl Stack {
     /// Makes room for `n` more values (`lua_checkstack`); false when the
     /// stack cannot grow that far (LUAI_MAXCSTACK).
     pub fn check_stack(&self, n: c_int) -> bool {
+        let want = self.top.get() + n;
+        if want <= self.cap.get() {
+            return true;
+        }
         // SAFETY: `l` valid; lua_checkstack only grows the stack (memory
         // errors: module doc, rule 3).
-        unsafe { ffi::lua_checkstack(self.l, n) != 0 }
+        let ok = unsafe { ffi::lua_checkstack(self.l, n) != 0 };
+        if ok {
+            self.cap.set(want);
+        }
+        ok
     }
 
     /// Makes room for `n` more values; a stack overflow (beyond
     /// LUAI_MAXCSTACK) is a bug of ours and panics ([`call`] raises it).
     #[inline]
     fn ensure(&self, n: c_int) {
+        if self.top.get() + n > self.cap.get() {
+            self.grow(n);
+        }
+    }
+
+    #[cold]
+    fn grow(&self, n: c_int) {
         if !self.check_stack(n) {
             panic!("Lua stack overflow");
         }
     }
 
+    /// Records `n` values pushed (negative: popped) by a Lua call.
+    #[inline]
+    fn moved(&self, n: c_int) {
+        self.top.set(self.top.get() + n);
+    }
+
     /// The number of values on the stack.
     #[inline]
     pub fn top(&self) -> c_int {
-        // SAFETY: `l` valid.
-        unsafe { ffi::lua_gettop(self.l) }
+        self.top.get()
     }
 
     /// `idx` as an absolute index; pseudo-indices (registry, globals,
@@ -310,25 +369,20 @@ impl Stack {
         if idx > 0 || idx <= ffi::LUA_REGISTRYINDEX {
             return idx;
         }
-        let top = self.top();
+        let top = self.top.get();
         assert!(idx != 0 && -idx <= top, "invalid Lua stack index {idx}");
         top + idx + 1
     }
 
-    /// An index Lua may read: a slot up to the top (or above it, which
+    /// An index Lua may read: a slot up to the top (an index above it
     /// reads as none), or a pseudo-index.
     #[inline]
     fn readable(&self, idx: c_int) -> c_int {
-        if idx < 0 && idx > ffi::LUA_REGISTRYINDEX {
-            self.abs(idx)
+        if idx > 0 {
+            // Past the top reads as none; keep it within the room made.
+            idx.min(self.top.get() + 1)
         } else {
-            assert!(idx != 0, "invalid Lua stack index 0");
-            // Positive indices past the top read as none (acceptable
-            // index), but must stay within the C function's stack space.
-            if idx > 0 && idx > self.top() {
-                return self.top() + 1;
-            }
-            idx
+            self.abs(idx)
         }
     }
 
@@ -337,7 +391,7 @@ impl Stack {
     fn writable(&self, idx: c_int) -> c_int {
         let a = self.abs(idx);
         assert!(
-            a >= self.floor && a <= self.top(),
+            a >= self.floor && a <= self.top.get(),
             "Lua stack index {idx} not writable here"
         );
         a
@@ -346,18 +400,19 @@ impl Stack {
     /// Sets the top to `n` values (`lua_settop`): pops, or pushes nils.
     pub fn set_top(&mut self, n: c_int) {
         assert!(n >= self.floor - 1, "Lua stack cut below its floor");
-        let top = self.top();
+        let top = self.top.get();
         if n > top {
             self.ensure(n - top);
         }
         // SAFETY: `l` valid; `n` is not below the floor and there is
         // room for any nils pushed.
         unsafe { ffi::lua_settop(self.l, n) }
+        self.top.set(n);
     }
 
     /// Pops `n` values.
     pub fn pop(&mut self, n: c_int) {
-        let top = self.top();
+        let top = self.top.get();
         assert!(n >= 0 && n <= top, "Lua stack underflow");
         self.set_top(top - n);
     }
@@ -374,6 +429,7 @@ impl Stack {
         let a = self.writable(idx);
         // SAFETY: `a` is an existing slot at or above the floor.
         unsafe { ffi::lua_remove(self.l, a) }
+        self.moved(-1);
     }
 
     /// The type of the value at `idx`.
@@ -432,8 +488,8 @@ impl Stack {
     /// Is the value at `idx` the NULL light userdata (cjson.null)?
     pub fn is_null_userdata(&self, idx: c_int) -> bool {
         let i = self.readable(idx);
-        // SAFETY: acceptable index; only the pointer value is read.
         self.type_of(idx) == Type::LightUserdata
+            // SAFETY: acceptable index; only the pointer value is read.
             && unsafe { ffi::lua_touserdata(self.l, i) }.is_null()
     }
 
@@ -442,16 +498,17 @@ impl Stack {
     /// on the stack.
     #[inline]
     pub fn to_bytes(&self, idx: c_int) -> Option<&[u8]> {
-        if self.type_of(idx) != Type::String {
-            return None;
-        }
         let i = self.readable(idx);
-        let mut len = 0usize;
-        // SAFETY: a string value: lua_tolstring neither converts nor
-        // allocates, and returns its bytes, which live while the value is
-        // on the stack; popping needs `&mut self`, so the borrow of
-        // `self` keeps them alive.
+        // SAFETY: acceptable index. For a string value lua_tolstring
+        // neither converts nor allocates, and returns its bytes, which
+        // live while the value is on the stack; removing or overwriting
+        // a slot needs `&mut self`, so the borrow of `self` keeps them
+        // alive.
         unsafe {
+            if ffi::lua_type(self.l, i) != ffi::LUA_TSTRING {
+                return None;
+            }
+            let mut len = 0usize;
             let p = ffi::lua_tolstring(self.l, i, &mut len);
             Some(std::slice::from_raw_parts(p as *const u8, len))
         }
@@ -530,7 +587,7 @@ impl Stack {
     /// `luaL_checkany`.
     pub fn check_any(&self, narg: c_int) -> Result<(), LuaError> {
         if self.type_of(narg) == Type::None {
-            return Err(LuaError::Arg(narg, "value expected".into()));
+            return Err(LuaError::Arg(narg, b"value expected".to_vec()));
         }
         Ok(())
     }
@@ -542,6 +599,7 @@ impl Stack {
         self.ensure(1);
         // SAFETY: `l` valid, a slot reserved.
         unsafe { ffi::lua_pushnil(self.l) }
+        self.moved(1);
     }
 
     #[inline]
@@ -549,6 +607,7 @@ impl Stack {
         self.ensure(1);
         // SAFETY: `l` valid, a slot reserved.
         unsafe { ffi::lua_pushboolean(self.l, b as c_int) }
+        self.moved(1);
     }
 
     #[inline]
@@ -556,6 +615,7 @@ impl Stack {
         self.ensure(1);
         // SAFETY: `l` valid, a slot reserved.
         unsafe { ffi::lua_pushnumber(self.l, n) }
+        self.moved(1);
     }
 
     #[inline]
@@ -563,6 +623,7 @@ impl Stack {
         self.ensure(1);
         // SAFETY: `l` valid, a slot reserved.
         unsafe { ffi::lua_pushinteger(self.l, n as ffi::lua_Integer) }
+        self.moved(1);
     }
 
     #[inline]
@@ -570,6 +631,7 @@ impl Stack {
         self.ensure(1);
         // SAFETY: `l` valid, a slot reserved; Lua copies the bytes.
         unsafe { push_bytes_raw(self.l, b) }
+        self.moved(1);
     }
 
     #[inline]
@@ -584,6 +646,7 @@ impl Stack {
         self.ensure(1);
         // SAFETY: acceptable index, a slot reserved.
         unsafe { ffi::lua_pushvalue(self.l, i) }
+        self.moved(1);
     }
 
     /// Pushes the NULL light userdata (cjson.null).
@@ -591,6 +654,7 @@ impl Stack {
         self.ensure(1);
         // SAFETY: `l` valid, a slot reserved; the pointer is never read.
         unsafe { ffi::lua_pushlightuserdata(self.l, std::ptr::null_mut()) }
+        self.moved(1);
     }
 
     /// Pushes a C function (`lua_pushcfunction`).
@@ -598,16 +662,19 @@ impl Stack {
         self.ensure(1);
         // SAFETY: `l` valid, a slot reserved.
         unsafe { ffi::lua_pushcclosure(self.l, f, 0) }
+        self.moved(1);
     }
 
     /// Pops `n` values and pushes a C closure over them.
     pub fn push_closure(&mut self, f: ffi::lua_CFunction, n: c_int) {
         assert!(
-            n >= 0 && self.top() - n >= self.floor - 1,
+            n >= 0 && self.top.get() - n >= self.floor - 1,
             "Lua stack underflow"
         );
+        self.ensure(1);
         // SAFETY: `n` values above the floor are on the stack.
         unsafe { ffi::lua_pushcclosure(self.l, f, n) }
+        self.moved(1 - n);
     }
 
     /// Pushes a new table with room for `narr` array and `nrec` other
@@ -624,27 +691,30 @@ impl Stack {
                 nrec.min(MAX_TABLE_HINT) as c_int,
             )
         }
+        self.moved(1);
     }
 
     /// Pushes a new userdata holding `v`.
     pub fn push_userdata<T: Plain>(&self, v: T) {
         self.ensure(1);
         // SAFETY: `l` valid, a slot reserved; Lua returns a block of
-        // size_of::<T>() bytes aligned for any C type (LUAI_USER_ALIGNMENT_T),
-        // which `T: Plain` (no destructor, any bits valid) may occupy.
+        // size_of::<T>() bytes aligned for any C type
+        // (LUAI_USER_ALIGNMENT_T), which `T: Plain` (no destructor, any
+        // bits valid) may occupy.
         unsafe {
             let p = ffi::lua_newuserdata(self.l, std::mem::size_of::<T>()) as *mut T;
             p.write(v);
         }
+        self.moved(1);
     }
 
     /// The `T` in the userdata at `idx` (a pseudo-index such as an
     /// upvalue's too), if it is a full userdata of that size.
     pub fn userdata_mut<T: Plain>(&mut self, idx: c_int) -> Option<&mut T> {
-        let i = self.readable(idx);
         if self.type_of(idx) != Type::Userdata {
             return None;
         }
+        let i = self.readable(idx);
         // SAFETY: a full userdata at an acceptable index: its block holds
         // objlen bytes, aligned for any C type; when that is the size of
         // `T`, a `T: Plain` may be read and written through it (every bit
@@ -668,23 +738,25 @@ impl Stack {
         // SAFETY: `l` valid, a slot reserved; the block is new, so no
         // other reference to it exists, and it cannot be freed before the
         // borrow of `self` ends (popping needs `&mut self`).
-        unsafe {
+        let b = unsafe {
             let p = ffi::lua_newuserdata(self.l, len) as *mut u8;
             std::slice::from_raw_parts_mut(p, len)
-        }
+        };
+        self.moved(1);
+        b
     }
 
     // ---- raw table access (no metamethods) ------------------------------
 
-    /// Panics unless `idx` holds a table; returns it as an index usable
-    /// after one more push.
+    /// The absolute index (or pseudo-index) of the table at `t`; panics
+    /// if it is not a table.
     #[inline]
-    fn table(&self, idx: c_int) -> c_int {
+    fn abs_table(&self, t: c_int) -> c_int {
         assert!(
-            self.type_of(idx) == Type::Table,
-            "Lua table expected at index {idx}"
+            self.type_of(t) == Type::Table,
+            "Lua table expected at index {t}"
         );
-        self.readable(idx)
+        self.abs(t)
     }
 
     /// Pushes `t[i]` of the table at `t` (raw) and returns its type.
@@ -700,6 +772,7 @@ impl Stack {
         // SAFETY: `t` is the absolute index (or pseudo-index) of a table
         // and a slot is reserved; raw access runs no metamethod.
         unsafe { ffi::lua_rawgeti_(self.l, t, i) };
+        self.moved(1);
         self.type_of(-1)
     }
 
@@ -707,12 +780,13 @@ impl Stack {
     pub fn raw_get_field(&self, t: c_int, name: &CStr) -> Type {
         let t = self.abs_table(t);
         self.ensure(1);
-        // SAFETY: `t` is an absolute index or pseudo-index of a table;
-        // raw access runs no metamethod.
+        // SAFETY: `t` is an absolute index or pseudo-index of a table and
+        // a slot is reserved; raw access runs no metamethod.
         unsafe {
             ffi::lua_pushstring_(self.l, name.as_ptr());
             ffi::lua_rawget_(self.l, t);
         }
+        self.moved(1);
         self.type_of(-1)
     }
 
@@ -720,7 +794,10 @@ impl Stack {
     #[inline]
     pub fn raw_set_index(&mut self, t: c_int, i: i64) {
         let t = self.abs_table(t);
-        assert!(self.top() > t.max(self.floor - 1), "Lua stack underflow");
+        assert!(
+            self.top.get() > t.max(self.floor - 1),
+            "Lua stack underflow"
+        );
         let Ok(i) = c_int::try_from(i) else {
             self.pop(1);
             return;
@@ -729,17 +806,22 @@ impl Stack {
         // the floor; raw access runs no metamethod, and an integer key is
         // neither nil nor NaN.
         unsafe { ffi::lua_rawseti_(self.l, t, i) }
+        self.moved(-1);
     }
 
     /// `t[name] = <top>` (raw), popping the value.
     pub fn raw_set_field(&mut self, t: c_int, name: &CStr) {
         let t = self.abs_table(t);
-        assert!(self.top() > t.max(self.floor - 1), "Lua stack underflow");
+        assert!(
+            self.top.get() > t.max(self.floor - 1),
+            "Lua stack underflow"
+        );
         self.push_bytes(name.to_bytes());
         self.insert(-2);
         // SAFETY: `t` is a table below key and value; raw access runs no
         // metamethod and a string key cannot make lua_rawset raise.
         unsafe { ffi::lua_rawset(self.l, t) }
+        self.moved(-2);
     }
 
     /// `t[key] = value` (raw) with key and value on top, popping both.
@@ -747,7 +829,7 @@ impl Stack {
     pub fn raw_set(&mut self, t: c_int) -> Result<(), LuaError> {
         let t = self.abs_table(t);
         assert!(
-            self.top() - 2 >= t.max(self.floor - 1),
+            self.top.get() - 2 >= t.max(self.floor - 1),
             "Lua stack underflow"
         );
         let bad = match self.type_of(-2) {
@@ -759,18 +841,12 @@ impl Stack {
                 // key is neither nil nor NaN, so lua_rawset cannot raise
                 // (memory errors aside, module doc).
                 unsafe { ffi::lua_rawset(self.l, t) };
+                self.moved(-2);
                 return Ok(());
             }
         };
         self.pop(2);
         Err(LuaError::Plain(bad.into()))
-    }
-
-    /// The absolute index (or pseudo-index) of the table at `t`.
-    #[inline]
-    fn abs_table(&self, t: c_int) -> c_int {
-        self.table(t);
-        self.abs(t)
     }
 
     /// The length of the table or string at `idx` (`lua_objlen`).
@@ -781,10 +857,10 @@ impl Stack {
     }
 
     /// Iterates over the table at `t` (`lua_next` order). For each pair,
-    /// `f` sees a copy of the key at -2 and the value at -1 and may use the
-    /// stack above them freely (the iteration key below is out of its
-    /// reach); whatever it leaves there is popped. `f` returns
-    /// Ok(false) to stop early.
+    /// `f` sees the key at -2 and the value at -1; the key (and what is
+    /// below it) is out of its reach: it may read the key, and use the
+    /// value's slot and the stack above freely. Whatever it leaves there
+    /// is popped. `f` returns Ok(false) to stop early.
     pub fn for_each_pair<E>(
         &mut self,
         t: c_int,
@@ -792,24 +868,24 @@ impl Stack {
     ) -> Result<(), E> {
         let t = self.abs_table(t);
         self.push_nil();
-        let key = self.top();
+        let key = self.top.get();
         let floor = self.floor;
+        // lua_next pushes one more value; the room made stays.
+        self.ensure(1);
         loop {
-            self.ensure(2);
-            // SAFETY: `t` is a table and the slot on top holds nil or the
-            // key lua_next returned last, untouched since (it is below
-            // the floor `f` runs with), so lua_next cannot raise.
+            // SAFETY: `t` is a table, and the slot on top holds nil or
+            // the key lua_next returned last, untouched since (it is below
+            // the floor `f` runs with), so lua_next cannot raise; a slot
+            // is reserved for the value.
             if unsafe { ffi::lua_next(self.l, t) } == 0 {
+                self.moved(-1);
                 return Ok(());
             }
-            // key, value -> key, key copy, value
-            self.push_value(-2);
-            // SAFETY: -2 (the value) is an existing slot above the key.
-            unsafe { ffi::lua_insert(self.l, -2) };
+            self.moved(1);
             self.floor = key + 1;
             let r = f(self);
-            assert!(self.top() >= key, "Lua stack cut below its floor");
             self.floor = floor;
+            assert!(self.top.get() >= key, "Lua stack cut below its floor");
             self.set_top(key);
             match r {
                 Ok(true) => {}
@@ -832,8 +908,6 @@ impl Stack {
             Err(e) => match e {},
         }
     }
-
-    // ---- misc -------------------------------------------------------------
 
     /// The index of upvalue `n` of the running C function.
     pub fn upvalue(n: c_int) -> c_int {

@@ -176,30 +176,6 @@ pub unsafe fn push_error_table(l: LuaState, err: &[u8]) {
     error_table(&mut st, err);
 }
 
-/// Wraps an `*_impl` returning `Result<c_int, ()>` into a Lua C function.
-#[macro_export]
-macro_rules! lua_cfn {
-    ($name:ident, $imp:path) => {
-        /// A Lua C function (see the module doc for the error convention).
-        ///
-        /// # Safety
-        /// Only Lua calls it, with a valid state.
-        pub unsafe extern "C-unwind" fn $name(
-            l: $crate::scripting::vm::LuaState,
-        ) -> std::os::raw::c_int {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| $imp(l)));
-            match r {
-                Ok(Ok(n)) => n,
-                Ok(Err(())) => mlua_sys::lua_error(l),
-                Err(_) => {
-                    $crate::scripting::vm::push_str(l, "internal error in a scripting function");
-                    mlua_sys::lua_error(l)
-                }
-            }
-        }
-    };
-}
-
 // ---- globals protection ----------------------------------------------------
 
 /// __index of the globals proxy: real globals lookup, error when missing.
@@ -235,7 +211,12 @@ unsafe fn globals_index_impl(l: LuaState) -> Result<c_int, ()> {
     );
     Err(())
 }
-crate::lua_cfn!(globals_index, globals_index_impl);
+fn globals_index_body(st: &mut Stack) -> Result<c_int, super::lua_stack::LuaError> {
+    // SAFETY: the Stack's state is valid (Lua called the C function);
+    // globals_index_impl only reads raw and leaves its error on top.
+    unsafe { globals_index_impl(st.raw()) }.map_err(|()| super::lua_stack::LuaError::Top)
+}
+crate::lua_fn!(globals_index, globals_index_body);
 
 /// Replaces the table named `name` in the real globals (at `real_globals`)
 /// by a read-only proxy (`sandbox::push_proxy`).
