@@ -62,14 +62,22 @@ impl Drop for Vm {
 /// `l` must be a valid Lua state with one free stack slot.
 #[inline]
 pub unsafe fn push_bytes(l: LuaState, b: &[u8]) {
-    ffi::lua_pushlstring(l, b.as_ptr() as *const c_char, b.len());
+    // SAFETY: the caller upholds this function's contract: `l` must be a valid Lua state with one
+    // free stack slot. nline]
+    unsafe {
+        ffi::lua_pushlstring(l, b.as_ptr() as *const c_char, b.len());
+    }
 }
 
 /// # Safety
 /// `l` must be a valid Lua state with one free stack slot.
 #[inline]
 pub unsafe fn push_str(l: LuaState, s: &str) {
-    push_bytes(l, s.as_bytes());
+    // SAFETY: the caller upholds this function's contract: `l` must be a valid Lua state with one
+    // free stack slot. nline]
+    unsafe {
+        push_bytes(l, s.as_bytes());
+    }
 }
 
 /// The string (or number converted in place) at `idx`.
@@ -79,12 +87,16 @@ pub unsafe fn push_str(l: LuaState, s: &str) {
 /// on the stack.
 #[inline]
 pub unsafe fn to_bytes<'a>(l: LuaState, idx: c_int) -> Option<&'a [u8]> {
-    let mut len = 0usize;
-    let p = ffi::lua_tolstring(l, idx, &mut len);
-    if p.is_null() {
-        None
-    } else {
-        Some(std::slice::from_raw_parts(p as *const u8, len))
+    // SAFETY: the caller upholds this function's contract: `l` must be valid; the returned slice
+    // lives as long as the value stays on the stack. nline]
+    unsafe {
+        let mut len = 0usize;
+        let p = ffi::lua_tolstring(l, idx, &mut len);
+        if p.is_null() {
+            None
+        } else {
+            Some(std::slice::from_raw_parts(p as *const u8, len))
+        }
     }
 }
 
@@ -95,8 +107,12 @@ pub unsafe fn to_bytes<'a>(l: LuaState, idx: c_int) -> Option<&'a [u8]> {
 /// # Safety
 /// `l` valid, a table on top, two free slots.
 pub unsafe fn push_raw_field(l: LuaState, name: &CStr) {
-    ffi::lua_pushstring(l, name.as_ptr());
-    ffi::lua_rawget(l, -2);
+    // SAFETY: the caller upholds this function's contract: `l` valid, a table on top, two free
+    // slots.
+    unsafe {
+        ffi::lua_pushstring(l, name.as_ptr());
+        ffi::lua_rawget(l, -2);
+    }
 }
 
 /// Sets `t[name] = f` for the table at `idx` (absolute index).
@@ -104,8 +120,11 @@ pub unsafe fn push_raw_field(l: LuaState, name: &CStr) {
 /// # Safety
 /// `l` valid, `idx` a table.
 pub unsafe fn set_fn(l: LuaState, idx: c_int, name: &CStr, f: ffi::lua_CFunction) {
-    ffi::lua_pushcfunction(l, f);
-    ffi::lua_setfield(l, idx, name.as_ptr());
+    // SAFETY: the caller upholds this function's contract: `l` valid, `idx` a table.
+    unsafe {
+        ffi::lua_pushcfunction(l, f);
+        ffi::lua_setfield(l, idx, name.as_ptr());
+    }
 }
 
 /// Sets `t[name] = n` for the table at `idx` (absolute index).
@@ -113,8 +132,11 @@ pub unsafe fn set_fn(l: LuaState, idx: c_int, name: &CStr, f: ffi::lua_CFunction
 /// # Safety
 /// `l` valid, `idx` a table.
 pub unsafe fn set_num(l: LuaState, idx: c_int, name: &CStr, n: f64) {
-    ffi::lua_pushnumber(l, n);
-    ffi::lua_setfield(l, idx, name.as_ptr());
+    // SAFETY: the caller upholds this function's contract: `l` valid, `idx` a table.
+    unsafe {
+        ffi::lua_pushnumber(l, n);
+        ffi::lua_setfield(l, idx, name.as_ptr());
+    }
 }
 
 /// Pushes `"<where>msg"` (luaL_error's message: the calling Lua line).
@@ -122,9 +144,12 @@ pub unsafe fn set_num(l: LuaState, idx: c_int, name: &CStr, n: f64) {
 /// # Safety
 /// `l` valid with two free slots.
 pub unsafe fn push_error_msg(l: LuaState, msg: &str) {
-    ffi::luaL_where(l, 1);
-    push_str(l, msg);
-    ffi::lua_concat(l, 2);
+    // SAFETY: the caller upholds this function's contract: `l` valid with two free slots.
+    unsafe {
+        ffi::luaL_where(l, 1);
+        push_str(l, msg);
+        ffi::lua_concat(l, 2);
+    }
 }
 
 /// Pushes a Redis error table `{err="CODE msg"}` the way luaPushErrorBuff
@@ -180,36 +205,39 @@ pub unsafe fn push_error_table(l: LuaState, err: &[u8]) {
 
 /// __index of the globals proxy: real globals lookup, error when missing.
 unsafe fn globals_index_impl(l: LuaState) -> Result<c_int, ()> {
-    // args: proxy, key
-    ffi::lua_pushvalue(l, 2);
-    ffi::lua_rawget(l, ffi::lua_upvalueindex(1));
-    if ffi::lua_type(l, -1) != ffi::LUA_TNIL {
-        return Ok(1);
+    // SAFETY: the caller upholds this function's contract (a valid state).
+    unsafe {
+        // args: proxy, key
+        ffi::lua_pushvalue(l, 2);
+        ffi::lua_rawget(l, ffi::lua_upvalueindex(1));
+        if ffi::lua_type(l, -1) != ffi::LUA_TNIL {
+            return Ok(1);
+        }
+        ffi::lua_pop(l, 1);
+        let name = match ffi::lua_type(l, 2) {
+            ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
+                ffi::lua_pushvalue(l, 2);
+                let n = String::from_utf8_lossy(to_bytes(l, -1).unwrap_or_default()).into_owned();
+                ffi::lua_pop(l, 1);
+                n
+            }
+            _ => {
+                push_error_msg(
+                    l,
+                    "Second argument to luaProtectedTableError must be a string or number",
+                );
+                return Err(());
+            }
+        };
+        push_error_msg(
+            l,
+            &format!(
+                "Script attempted to access nonexistent global variable '{}'",
+                name
+            ),
+        );
+        Err(())
     }
-    ffi::lua_pop(l, 1);
-    let name = match ffi::lua_type(l, 2) {
-        ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
-            ffi::lua_pushvalue(l, 2);
-            let n = String::from_utf8_lossy(to_bytes(l, -1).unwrap_or_default()).into_owned();
-            ffi::lua_pop(l, 1);
-            n
-        }
-        _ => {
-            push_error_msg(
-                l,
-                "Second argument to luaProtectedTableError must be a string or number",
-            );
-            return Err(());
-        }
-    };
-    push_error_msg(
-        l,
-        &format!(
-            "Script attempted to access nonexistent global variable '{}'",
-            name
-        ),
-    );
-    Err(())
 }
 fn globals_index_body(st: &mut Stack) -> Result<c_int, super::lua_stack::LuaError> {
     // SAFETY: the Stack's state is valid (Lua called the C function);
@@ -221,15 +249,18 @@ crate::lua_fn!(globals_index, globals_index_body);
 /// Replaces the table named `name` in the real globals (at `real_globals`)
 /// by a read-only proxy (`sandbox::push_proxy`).
 unsafe fn protect_library(l: LuaState, real_globals: c_int, name: &CStr) {
-    ffi::lua_getfield(l, real_globals, name.as_ptr());
-    if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
+    // SAFETY: the caller upholds this function's contract (a valid state).
+    unsafe {
+        ffi::lua_getfield(l, real_globals, name.as_ptr());
+        if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
+            ffi::lua_pop(l, 1);
+            return;
+        }
+        let real = ffi::lua_gettop(l);
+        super::sandbox::push_proxy(l, real, None);
+        ffi::lua_setfield(l, real_globals, name.as_ptr());
         ffi::lua_pop(l, 1);
-        return;
     }
-    let real = ffi::lua_gettop(l);
-    super::sandbox::push_proxy(l, real, None);
-    ffi::lua_setfield(l, real_globals, name.as_ptr());
-    ffi::lua_pop(l, 1);
 }
 
 // ---- the error handler -----------------------------------------------------
@@ -376,10 +407,13 @@ impl Vm {
     /// # Safety
     /// One value on the stack.
     pub unsafe fn set_real_global(&self, name: &CStr) {
-        ffi::lua_getfield(self.l, ffi::LUA_REGISTRYINDEX, REG_REAL_GLOBALS.as_ptr());
-        ffi::lua_insert(self.l, -2);
-        ffi::lua_setfield(self.l, -2, name.as_ptr());
-        ffi::lua_pop(self.l, 1);
+        // SAFETY: the caller upholds this function's contract: One value on the stack.
+        unsafe {
+            ffi::lua_getfield(self.l, ffi::LUA_REGISTRYINDEX, REG_REAL_GLOBALS.as_ptr());
+            ffi::lua_insert(self.l, -2);
+            ffi::lua_setfield(self.l, -2, name.as_ptr());
+            ffi::lua_pop(self.l, 1);
+        }
     }
 
     /// Memory used by the interpreter (INFO used_memory_lua).
@@ -397,9 +431,12 @@ impl Vm {
 /// # Safety
 /// Valid state.
 pub unsafe fn push_string_array(l: LuaState, items: &[&[u8]]) {
-    ffi::lua_createtable(l, items.len() as c_int, 0);
-    for (i, it) in items.iter().enumerate() {
-        push_bytes(l, it);
-        ffi::lua_rawseti(l, -2, (i + 1) as ffi::lua_Integer);
+    // SAFETY: the caller upholds this function's contract: Valid state.
+    unsafe {
+        ffi::lua_createtable(l, items.len() as c_int, 0);
+        for (i, it) in items.iter().enumerate() {
+            push_bytes(l, it);
+            ffi::lua_rawseti(l, -2, (i + 1) as ffi::lua_Integer);
+        }
     }
 }
