@@ -161,7 +161,8 @@ impl Functions {
     /// Switches the globals proxy's lookup table (upvalue 1 of its __index)
     /// to the load-time environment or back to the real globals.
     unsafe fn set_globals_source(&self, load: bool) {
-        // SAFETY: the caller upholds this function's contract (a valid state).
+        // SAFETY: `self.vm.l` is the valid state this Functions owns; no script runs on it now
+        // (called around FUNCTION LOAD), and the stack is left balanced.
         unsafe {
             let l = self.vm.l;
             ffi::lua_getfield(
@@ -518,7 +519,8 @@ fn valid_name(s: &str) -> bool {
 
 /// The message of a load-time error (luaExtractErrorInformation's msg).
 unsafe fn extract_err_msg(l: LuaState) -> String {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called with the valid functions VM state and the load's error value on top; raw
+    // reads only.
     unsafe {
         if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
             super::vm::push_raw_field(l, c"err");
@@ -535,7 +537,8 @@ unsafe fn extract_err_msg(l: LuaState) -> String {
 // ---- redis.register_function ------------------------------------------------
 
 unsafe fn register_function_impl(l: LuaState) -> Result<c_int, ()> {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called only by the register_function C function, with the state Lua passed it; its
+    // raises are left to the trampoline (errors pushed, Err returned).
     unsafe {
         let loading = LOADING.with(|c| c.borrow().is_some());
         if !loading {

@@ -491,7 +491,8 @@ pub unsafe extern "C-unwind" fn line_hook(l: LuaState, ar: *mut ffi::lua_Debug) 
 
 /// The hook's work; Some(message) is an error to raise in the script.
 unsafe fn hook_impl(l: LuaState, ar: *mut ffi::lua_Debug) -> Option<&'static str> {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called only by line_hook with the state and debug record Lua passed it, while a
+    // session is live.
     unsafe {
         let ctx = super::current_run()?;
         let ar = &mut *ar;
@@ -631,7 +632,8 @@ fn next_request() -> Result<Option<Vec<Vec<u8>>>, &'static str> {
 /// ldbRepl: serves debugger requests until one resumes the script.
 /// Ok(true) to go on, Ok(false) when the client disconnected.
 unsafe fn repl(l: LuaState) -> Result<bool, &'static str> {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called from the line hook with the state Lua passed it; only non-raising calls
+    // (debug info, raw reads, pushes, lua_pcall) are made.
     unsafe {
         loop {
             let Some(argv) = next_request()? else {
@@ -768,7 +770,7 @@ unsafe fn cstr_bytes<'a>(p: *const std::os::raw::c_char) -> Option<&'a [u8]> {
 
 /// ldbTrace: the script's frames, innermost first.
 unsafe fn trace(l: LuaState) {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called from the debugger's repl with the hook's valid state; reads debug info only.
     unsafe {
         let mut ar: ffi::lua_Debug = std::mem::zeroed();
         let mut level = 0;
@@ -800,7 +802,8 @@ unsafe fn trace(l: LuaState) {
 /// ldbPrint: the first local named `name` from the current frame outwards,
 /// else the globals KEYS and ARGV.
 unsafe fn print_var(l: LuaState, name: &[u8]) {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called from the debugger's repl with the hook's valid state; debug info and raw
+    // reads, stack left balanced.
     unsafe {
         let mut ar: ffi::lua_Debug = std::mem::zeroed();
         let mut level = 0;
@@ -839,7 +842,8 @@ unsafe fn print_var(l: LuaState, name: &[u8]) {
 
 /// ldbPrintAll: the current frame's locals.
 unsafe fn print_all(l: LuaState) {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called from the debugger's repl with the hook's valid state; debug info and raw
+    // reads, stack left balanced.
     unsafe {
         let mut ar: ffi::lua_Debug = std::mem::zeroed();
         let mut vars = 0;
@@ -869,7 +873,7 @@ unsafe fn print_all(l: LuaState) {
 /// its text, or the `err` field of a Redis error table (Redis 7.0.15
 /// crashes on a non-string error here).
 unsafe fn error_text(l: LuaState) -> Vec<u8> {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called with the hook's valid state and an error value on top; raw reads only.
     unsafe {
         if ffi::lua_type(l, -1) == ffi::LUA_TSTRING || ffi::lua_type(l, -1) == ffi::LUA_TNUMBER {
             return c_str(vm::to_bytes(l, -1).unwrap_or_default()).to_vec();
@@ -898,7 +902,8 @@ unsafe fn error_text(l: LuaState) -> Vec<u8> {
 /// expression, `return <code>`) and logs the result. It compiles as text
 /// in the script's protected globals, as a script does.
 unsafe fn eval(l: LuaState, argv: &[Vec<u8>]) {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called from the debugger's repl with the hook's valid state; the code runs under
+    // lua_pcall, so nothing raises past here.
     unsafe {
         let code = argv[1..].join(&b' ');
         let mut expr = b"return ".to_vec();
@@ -928,7 +933,8 @@ unsafe fn eval(l: LuaState, argv: &[Vec<u8>]) {
 /// ldbRedis: runs the command through redis.call while stepping, so that
 /// redis.call itself logs it and its reply.
 unsafe fn redis(l: LuaState, argv: &[Vec<u8>]) {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called from the debugger's repl with the hook's valid state; room is checked and
+    // redis.call runs under lua_pcall.
     unsafe {
         if ffi::lua_checkstack(l, argv.len() as c_int + 1) == 0 {
             log_reply(b"max lua stack reached");

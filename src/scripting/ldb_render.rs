@@ -235,7 +235,8 @@ pub unsafe fn cat_value(l: LuaState, idx: c_int, out: &mut Vec<u8>) {
 }
 
 unsafe fn cat_value_rec(l: LuaState, idx: c_int, level: u32, out: &mut Vec<u8>) {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: the contract of cat_value, which is its only caller (with itself): a valid state and
+    // index; reads only.
     unsafe {
         let idx = if idx < 0 {
             ffi::lua_gettop(l) + idx + 1

@@ -1,7 +1,7 @@
 //! The extra Lua libraries Redis bundles: `bit` (LuaBitOp semantics on 32
 //! bits), `struct` (Roberto Ierusalimschy's struct: pack/unpack/size) and
 //! `cmsgpack` (lua-cmsgpack: pack/unpack/unpack_one/unpack_limit); `cjson`
-//! lives in cjson.rs. Written in Rust against the Lua C API.
+//! lives in cjson.rs. Safe Rust over [`super::lua_stack::Stack`].
 
 use super::lua_stack::{LuaError, Stack, Type};
 use crate::lua_fn;

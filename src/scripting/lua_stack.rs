@@ -914,3 +914,167 @@ impl Stack {
         ffi::lua_upvalueindex(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bare Lua state for the tests.
+    struct State(LuaState);
+
+    impl State {
+        fn new() -> State {
+            // SAFETY: luaL_newstate has no preconditions.
+            let l = unsafe { ffi::luaL_newstate() };
+            assert!(!l.is_null());
+            State(l)
+        }
+
+        fn stack(&self) -> Stack {
+            // SAFETY: a valid state no Lua code runs on; each test uses
+            // one Stack at a time.
+            unsafe { Stack::from_raw(self.0) }
+        }
+
+        /// Calls the C function `f` with `args` under lua_pcall: its
+        /// results as strings, or its error message.
+        fn pcall(&self, f: ffi::lua_CFunction, args: &[&str]) -> Result<Vec<String>, String> {
+            let mut st = self.stack();
+            let base = st.top();
+            st.push_fn(f);
+            for a in args {
+                st.push_str(a);
+            }
+            // SAFETY: the function and its arguments are on the stack of
+            // the valid state; lua_pcall catches every error.
+            let rc = unsafe { ffi::lua_pcall(self.0, args.len() as c_int, ffi::LUA_MULTRET, 0) };
+            // SAFETY: the same state; only the top is read.
+            let mut st = unsafe { Stack::from_raw(self.0) };
+            let out: Vec<String> = (base + 1..=st.top())
+                .map(|i| {
+                    st.to_string_lossless(i)
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_else(|| st.type_name(i).to_string())
+                })
+                .collect();
+            st.set_top(base);
+            if rc == 0 {
+                Ok(out)
+            } else {
+                Err(out.join(""))
+            }
+        }
+    }
+
+    impl Drop for State {
+        fn drop(&mut self) {
+            // SAFETY: created by luaL_newstate, closed only here.
+            unsafe { ffi::lua_close(self.0) }
+        }
+    }
+
+    fn arg_error(_: &mut Stack) -> Result<c_int, LuaError> {
+        Err(LuaError::Arg(1, b"boom".to_vec()))
+    }
+    lua_fn!(c_arg_error, arg_error);
+
+    fn type_error(st: &mut Stack) -> Result<c_int, LuaError> {
+        st.check_integer(2)?;
+        Ok(0)
+    }
+    lua_fn!(c_type_error, type_error);
+
+    fn panics(_: &mut Stack) -> Result<c_int, LuaError> {
+        panic!("a bug");
+    }
+    lua_fn!(c_panics, panics);
+
+    /// Builds {10, 20, x=30} and sums it; with "cut" as argument the
+    /// callback tries to pop the iteration key (a bug: it panics).
+    fn sum_pairs(st: &mut Stack) -> Result<c_int, LuaError> {
+        let cut = st.to_bytes(1) == Some(b"cut");
+        st.new_table(2, 1);
+        for (i, v) in [10.0, 20.0].into_iter().enumerate() {
+            st.push_number(v);
+            st.raw_set_index(-2, i as i64 + 1);
+        }
+        st.push_number(30.0);
+        st.raw_set_field(-2, c"x");
+        let mut sum = 0.0;
+        st.for_each(-1, |st| {
+            sum += st.to_number(-1);
+            if cut {
+                st.pop(2);
+            }
+            true
+        });
+        st.push_number(sum);
+        Ok(1)
+    }
+    lua_fn!(c_sum_pairs, sum_pairs);
+
+    fn nan_key(st: &mut Stack) -> Result<c_int, LuaError> {
+        st.new_table(0, 0);
+        st.push_number(f64::NAN);
+        st.push_bool(true);
+        st.raw_set(-3)?;
+        Ok(1)
+    }
+    lua_fn!(c_nan_key, nan_key);
+
+    #[test]
+    fn errors_are_raised_after_the_body_returns() {
+        let s = State::new();
+        assert_eq!(
+            s.pcall(c_arg_error, &[]),
+            Err("bad argument #1 to '?' (boom)".into())
+        );
+        assert_eq!(
+            s.pcall(c_type_error, &["a"]),
+            Err("bad argument #2 to '?' (number expected, got no value)".into())
+        );
+        assert_eq!(
+            s.pcall(c_type_error, &["a", "x"]),
+            Err("bad argument #2 to '?' (number expected, got string)".into())
+        );
+        assert_eq!(s.pcall(c_type_error, &["a", "7"]), Ok(vec![]));
+        assert_eq!(
+            s.pcall(c_panics, &[]),
+            Err("internal error in a scripting function".into())
+        );
+        assert_eq!(s.pcall(c_nan_key, &[]), Err("table index is NaN".into()));
+        // The state is still usable and its stack balanced.
+        assert_eq!(s.stack().top(), 0);
+    }
+
+    #[test]
+    fn iteration_keeps_its_key_out_of_reach() {
+        let s = State::new();
+        assert_eq!(s.pcall(c_sum_pairs, &["ok"]), Ok(vec!["60".into()]));
+        assert_eq!(
+            s.pcall(c_sum_pairs, &["cut"]),
+            Err("internal error in a scripting function".into())
+        );
+        assert_eq!(s.stack().top(), 0);
+    }
+
+    #[test]
+    fn strings_and_numbers() {
+        let s = State::new();
+        let mut st = s.stack();
+        st.push_number(1.5);
+        st.push_str("x\0y");
+        assert_eq!(st.to_bytes(-1), Some(&b"x\0y"[..]));
+        // A number is not read as a string, nor converted by the lossless
+        // read.
+        assert_eq!(st.to_bytes(1), None);
+        assert_eq!(st.to_string_lossless(1), Some(b"1.5".to_vec()));
+        assert_eq!(st.type_of(1), Type::Number);
+        assert!(st.coerce_to_string(1));
+        assert_eq!(st.type_of(1), Type::String);
+        assert_eq!(st.type_of(5), Type::None);
+        assert_eq!(st.abs(-1), 2);
+        st.set_top(0);
+        assert_eq!(st.top(), 0);
+    }
+}

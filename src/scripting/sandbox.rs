@@ -95,7 +95,7 @@ pub(crate) unsafe fn see_through(l: LuaState, idx: c_int) {
 }
 
 unsafe fn abs_index(l: LuaState, idx: c_int) -> c_int {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called with a valid state and an index of its stack.
     unsafe {
         if idx > 0 || idx <= ffi::LUA_REGISTRYINDEX {
             idx
@@ -108,7 +108,8 @@ unsafe fn abs_index(l: LuaState, idx: c_int) -> c_int {
 /// Raises Redis's read-only error (no position prefix: in Redis it comes
 /// from the C API call, not from a Lua line).
 unsafe fn raise_readonly(l: LuaState) -> c_int {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called from the sandbox's C functions with the state Lua passed them, whose frames
+    // hold nothing with a destructor when this raises.
     unsafe {
         push_str(l, READONLY_ERR);
         ffi::lua_error(l)
@@ -320,7 +321,8 @@ unsafe extern "C-unwind" fn b_unpack(l: LuaState) -> c_int {
 
 /// load_aux: the function, or nil and the message.
 unsafe fn load_result(l: LuaState, status: c_int) -> c_int {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called from loadstring/load with their state and lua_load's result (function or
+    // message) on top.
     unsafe {
         if status == 0 {
             1
@@ -627,13 +629,15 @@ unsafe extern "C-unwind" fn udata_mt_newindex(l: LuaState) -> c_int {
 }
 
 unsafe fn is_gc_key(l: LuaState, idx: c_int) -> bool {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called from the sandbox's C functions with their state and an argument index; reads
+    // only.
     unsafe { to_bytes(l, idx) == Some(&b"__gc"[..]) && ffi::lua_type(l, idx) == ffi::LUA_TSTRING }
 }
 
 /// Is the table at `idx` the metatable of a userdata made by newproxy?
 unsafe fn is_udata_mt(l: LuaState, idx: c_int) -> bool {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called from the sandbox's C functions with their state and the index of a table;
+    // luaL_getmetafield reads raw.
     unsafe {
         if ffi::luaL_getmetafield(l, idx, c"__newindex".as_ptr()) == 0 {
             return false;

@@ -13,11 +13,9 @@
 //! writing raises "Attempt to modify a readonly table" (Redis 7.0's
 //! readonly globals).
 //!
-//! Error convention of every C function here: an `*_impl` function does the
-//! work with Rust values; on error it leaves the error value on the Lua stack
-//! and returns `Err(())`; the `extern "C-unwind"` wrapper then calls
-//! `lua_error` with no Rust value left alive (the longjmp only crosses plain
-//! frames).
+//! The C functions here follow lua_stack.rs's rule: their work returns a
+//! Result (the error left on the stack), and the [`crate::lua_fn!`]
+//! trampoline raises it once no Rust value is left alive.
 
 use super::lua_stack::Stack;
 use mlua_sys as ffi;
@@ -205,7 +203,8 @@ pub unsafe fn push_error_table(l: LuaState, err: &[u8]) {
 
 /// __index of the globals proxy: real globals lookup, error when missing.
 unsafe fn globals_index_impl(l: LuaState) -> Result<c_int, ()> {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called only by the globals __index C function with the state Lua passed it; raw
+    // reads, errors pushed and returned.
     unsafe {
         // args: proxy, key
         ffi::lua_pushvalue(l, 2);
@@ -249,7 +248,8 @@ crate::lua_fn!(globals_index, globals_index_body);
 /// Replaces the table named `name` in the real globals (at `real_globals`)
 /// by a read-only proxy (`sandbox::push_proxy`).
 unsafe fn protect_library(l: LuaState, real_globals: c_int, name: &CStr) {
-    // SAFETY: the caller upholds this function's contract (a valid state).
+    // SAFETY: called during Vm construction with the valid state and the real globals' absolute
+    // index; raw table fields only.
     unsafe {
         ffi::lua_getfield(l, real_globals, name.as_ptr());
         if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
