@@ -4,7 +4,7 @@
 //! the deterministic math.random/randomseed.
 
 use super::libs::set_fn;
-use super::lua_stack::{LuaError, Stack, Type};
+use super::lua_stack::{LuaError, Scalar, Stack, Type};
 use super::vm::{error_table, LuaState};
 use super::{current_run, lua_conv};
 use crate::commands::Args;
@@ -151,10 +151,9 @@ fn generic_call(st: &mut Stack, raise: bool) -> R {
     let mut bad = false;
     for j in 1..=argc {
         let start = buf.len();
-        match st.type_of(j) {
-            Type::Number => {
+        match st.scalar(j) {
+            Scalar::Num(n) => {
                 // %.17g, not Lua's lossy %.14g.
-                let n = st.to_number(j);
                 crate::util::num::format_g(n, 17, &mut buf);
                 if !n.is_finite() {
                     buf.truncate(start);
@@ -167,8 +166,8 @@ fn generic_call(st: &mut Stack, raise: bool) -> R {
                     });
                 }
             }
-            Type::String => buf.extend_from_slice(st.to_bytes(j).unwrap_or_default()),
-            _ => {
+            Scalar::Str(b) => buf.extend_from_slice(b),
+            Scalar::Other(_) => {
                 bad = true;
                 break;
             }

@@ -6,7 +6,7 @@
 //! depths, number precision, invalid numbers; kept per interpreter in an
 //! upvalue shared by the cjson functions, as lua-cjson does).
 
-use super::lua_stack::{LuaError, Plain, Stack, Type};
+use super::lua_stack::{LuaError, Plain, Scalar, Stack, Type};
 use crate::lua_fn;
 use mlua_sys as ffi;
 use std::ffi::CStr;
@@ -261,9 +261,15 @@ fn number(n: f64, c: &Cfg, out: &mut Vec<u8>) -> Result<(), String> {
 }
 
 fn encode(st: &mut Stack, out: &mut Vec<u8>, depth: usize, c: &Cfg) -> Result<(), String> {
-    match st.type_of(-1) {
-        Type::String => escape(st.to_bytes(-1).unwrap_or_default(), out),
-        Type::Number => number(st.to_number(-1), c, out)?,
+    let t = match st.scalar(-1) {
+        Scalar::Str(b) => {
+            escape(b, out);
+            return Ok(());
+        }
+        Scalar::Num(n) => return number(n, c, out),
+        Scalar::Other(t) => t,
+    };
+    match t {
         Type::Boolean => out.extend_from_slice(if st.to_boolean(-1) { b"true" } else { b"false" }),
         Type::Nil => out.extend_from_slice(b"null"),
         Type::LightUserdata if st.is_null_userdata(-1) => out.extend_from_slice(b"null"),
@@ -277,8 +283,7 @@ fn encode(st: &mut Stack, out: &mut Vec<u8>, depth: usize, c: &Cfg) -> Result<()
             let mut items = 0usize;
             let mut array = true;
             st.for_each(-1, |st| {
-                if st.type_of(-2) == Type::Number {
-                    let k = st.to_number(-2);
+                if let Scalar::Num(k) = st.scalar(-2) {
                     if k >= 1.0 && k.floor() == k {
                         max = max.max(k);
                         items += 1;
@@ -318,14 +323,14 @@ fn encode(st: &mut Stack, out: &mut Vec<u8>, depth: usize, c: &Cfg) -> Result<()
                         out.push(b',');
                     }
                     first = false;
-                    match st.type_of(-2) {
-                        Type::String => escape(st.to_bytes(-2).unwrap_or_default(), out),
-                        Type::Number => {
+                    match st.scalar(-2) {
+                        Scalar::Str(b) => escape(b, out),
+                        Scalar::Num(n) => {
                             out.push(b'"');
-                            number(st.to_number(-2), c, out)?;
+                            number(n, c, out)?;
                             out.push(b'"');
                         }
-                        _ => {
+                        Scalar::Other(_) => {
                             return Err(
                                 "Cannot serialise table: table key must be a number or string"
                                     .to_string(),

@@ -3,7 +3,7 @@
 //! `cmsgpack` (lua-cmsgpack: pack/unpack/unpack_one/unpack_limit); `cjson`
 //! lives in cjson.rs. Safe Rust over [`super::lua_stack::Stack`].
 
-use super::lua_stack::{LuaError, Stack, Type};
+use super::lua_stack::{LuaError, Scalar, Stack, Type};
 use crate::lua_fn;
 use mlua_sys as ffi;
 use std::ffi::CStr;
@@ -596,10 +596,8 @@ fn mp_len(out: &mut Vec<u8>, n: usize, fix: u8, fixmax: usize, b16: u8, b32: u8)
 
 /// Encodes the value at the top of the stack (not popped).
 fn mp_encode(st: &mut Stack, out: &mut Vec<u8>, level: usize) {
-    match st.type_of(-1) {
-        Type::Boolean => out.push(if st.to_boolean(-1) { 0xc3 } else { 0xc2 }),
-        Type::Number => {
-            let n = st.to_number(-1);
+    let t = match st.scalar(-1) {
+        Scalar::Num(n) => {
             if n.is_finite() && n.floor() == n && (i64::MIN as f64..i64::MAX as f64).contains(&n) {
                 mp_int(out, n as i64);
             } else {
@@ -612,9 +610,9 @@ fn mp_encode(st: &mut Stack, out: &mut Vec<u8>, level: usize) {
                     out.extend_from_slice(&n.to_be_bytes());
                 }
             }
+            return;
         }
-        Type::String => {
-            let s = st.to_bytes(-1).unwrap_or_default();
+        Scalar::Str(s) => {
             if s.len() < 32 {
                 out.push(0xa0 | s.len() as u8);
             } else if s.len() <= 0xff {
@@ -627,15 +625,19 @@ fn mp_encode(st: &mut Stack, out: &mut Vec<u8>, level: usize) {
                 out.extend_from_slice(&(s.len() as u32).to_be_bytes());
             }
             out.extend_from_slice(s);
+            return;
         }
+        Scalar::Other(t) => t,
+    };
+    match t {
+        Type::Boolean => out.push(if st.to_boolean(-1) { 0xc3 } else { 0xc2 }),
         Type::Table if level < MP_MAX_NESTING => {
             // Array iff all keys are integers 1..n.
             let mut count = 0usize;
             let mut max = 0f64;
             let mut is_array = true;
             st.for_each(-1, |st| {
-                if st.type_of(-2) == Type::Number {
-                    let k = st.to_number(-2);
+                if let Scalar::Num(k) = st.scalar(-2) {
                     if k > 0.0 && k.floor() == k {
                         max = max.max(k);
                         count += 1;

@@ -94,6 +94,14 @@ impl Type {
     }
 }
 
+/// A value read by [`Stack::scalar`].
+#[derive(Clone, Copy, Debug)]
+pub enum Scalar<'a> {
+    Str(&'a [u8]),
+    Num(f64),
+    Other(Type),
+}
+
 /// An error a Rust C function raises, after it has returned ([`call`]).
 #[derive(Debug)]
 pub enum LuaError {
@@ -511,6 +519,27 @@ impl Stack {
             let mut len = 0usize;
             let p = ffi::lua_tolstring(self.l, i, &mut len);
             Some(std::slice::from_raw_parts(p as *const u8, len))
+        }
+    }
+
+    /// The value at `idx` as a string, a number, or just its type: one
+    /// type check for the readers that take both.
+    #[inline]
+    pub fn scalar(&self, idx: c_int) -> Scalar<'_> {
+        let i = self.readable(idx);
+        // SAFETY: acceptable index; a string's bytes are read as in
+        // [`Stack::to_bytes`] (no conversion, borrowed from `self`), a
+        // number's value by lua_tonumber (a copy).
+        unsafe {
+            match ffi::lua_type(self.l, i) {
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(self.l, i, &mut len);
+                    Scalar::Str(std::slice::from_raw_parts(p as *const u8, len))
+                }
+                ffi::LUA_TNUMBER => Scalar::Num(ffi::lua_tonumber(self.l, i)),
+                t => Scalar::Other(Type::from_raw(t)),
+            }
         }
     }
 
