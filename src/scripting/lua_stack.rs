@@ -281,6 +281,9 @@ pub struct Stack {
     /// never taken back during a C call, as the stack's in-use part
     /// extends to the call's `ci->top`).
     cap: Cell<c_int>,
+    /// An absolute index known to hold a table (0: none): the last table
+    /// pushed or checked. Forgotten when its slot is popped or shifted.
+    table: Cell<c_int>,
 }
 
 /// Largest size hint given to `lua_createtable` (hints only preallocate).
@@ -302,6 +305,7 @@ impl Stack {
             floor: 1,
             top: Cell::new(top),
             cap: Cell::new(top),
+            table: Cell::new(0),
         }
     }
 
@@ -360,7 +364,24 @@ impl Stack {
     /// Records `n` values pushed (negative: popped) by a Lua call.
     #[inline]
     fn moved(&self, n: c_int) {
-        self.top.set(self.top.get() + n);
+        self.set_cached_top(self.top.get() + n);
+    }
+
+    /// The top is now `n`: a known table popped is forgotten.
+    #[inline]
+    fn set_cached_top(&self, n: c_int) {
+        self.top.set(n);
+        if self.table.get() > n {
+            self.table.set(0);
+        }
+    }
+
+    /// Slots from `a` up moved: a known table among them is forgotten.
+    #[inline]
+    fn shifted(&self, a: c_int) {
+        if self.table.get() >= a {
+            self.table.set(0);
+        }
     }
 
     /// The number of values on the stack.
@@ -415,7 +436,7 @@ impl Stack {
         // SAFETY: `l` valid; `n` is not below the floor and there is
         // room for any nils pushed.
         unsafe { ffi::lua_settop(self.l, n) }
-        self.top.set(n);
+        self.set_cached_top(n);
     }
 
     /// Pops `n` values.
@@ -430,6 +451,7 @@ impl Stack {
         let a = self.writable(idx);
         // SAFETY: `a` is an existing slot at or above the floor.
         unsafe { ffi::lua_insert(self.l, a) }
+        self.shifted(a);
     }
 
     /// Removes the value at `idx`, shifting the values above down.
@@ -437,6 +459,7 @@ impl Stack {
         let a = self.writable(idx);
         // SAFETY: `a` is an existing slot at or above the floor.
         unsafe { ffi::lua_remove(self.l, a) }
+        self.shifted(a);
         self.moved(-1);
     }
 
@@ -721,6 +744,7 @@ impl Stack {
             )
         }
         self.moved(1);
+        self.table.set(self.top.get());
     }
 
     /// Pushes a new userdata holding `v`.
@@ -781,11 +805,18 @@ impl Stack {
     /// if it is not a table.
     #[inline]
     fn abs_table(&self, t: c_int) -> c_int {
+        let a = self.abs(t);
+        if a > 0 && a == self.table.get() && a <= self.top.get() {
+            return a;
+        }
         assert!(
             self.type_of(t) == Type::Table,
             "Lua table expected at index {t}"
         );
-        self.abs(t)
+        if a > 0 {
+            self.table.set(a);
+        }
+        a
     }
 
     /// Pushes `t[i]` of the table at `t` (raw) and returns its type.
@@ -1050,6 +1081,28 @@ mod tests {
         Ok(1)
     }
     lua_fn!(c_nan_key, nan_key);
+
+    /// A table popped and replaced by a number in its slot: the Stack
+    /// must not treat the slot as a table any more.
+    fn stale_table(st: &mut Stack) -> Result<c_int, LuaError> {
+        st.new_table(0, 0);
+        st.raw_get_index(-1, 1);
+        st.set_top(0);
+        st.push_number(1.0);
+        st.push_number(2.0);
+        st.raw_set_index(1, 1);
+        Ok(0)
+    }
+    lua_fn!(c_stale_table, stale_table);
+
+    #[test]
+    fn a_popped_table_is_not_remembered() {
+        let s = State::new();
+        assert_eq!(
+            s.pcall(c_stale_table, &[]),
+            Err("internal error in a scripting function".into())
+        );
+    }
 
     #[test]
     fn errors_are_raised_after_the_body_returns() {
