@@ -3,6 +3,11 @@
 //! See docs/ARCHITECTURE.md for the module map and a command's path from
 //! socket to reply.
 
+// Every unsafe operation sits in its own `unsafe {}` block, with a
+// `// SAFETY:` comment saying why it holds (clippy checks the comments).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod acl;
 pub mod acl_check;
 pub mod alloc;

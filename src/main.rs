@@ -2,6 +2,11 @@
 //! configuration like redis-server, sets up logging, opens the listening
 //! sockets and hands over to the event loop.
 
+// As in lib.rs: unsafe operations in their own `unsafe {}` blocks, each
+// with a `// SAFETY:` comment.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 use ferrokv::config::Config;
 use ferrokv::server::{Server, REDIS_VERSION, VERSION};
 use ferrokv::{event_loop, logging};

@@ -35,6 +35,7 @@ pub mod ldb;
 pub mod ldb_render;
 pub mod libs;
 pub mod lua_conv;
+pub mod lua_stack;
 pub mod sandbox;
 pub mod vm;
 
@@ -42,7 +43,7 @@ use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::Server;
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::os::raw::c_int;
@@ -453,6 +454,27 @@ fn script_call_checked(
     Ok(std::mem::take(&mut sc.out.buf))
 }
 
+/// redis.set_repl: which targets the script's writes propagate to.
+pub(crate) fn set_script_repl_mask(ctx: &RunCtx, mask: u8) {
+    // SAFETY: see the module doc; no other reference to the server is
+    // live while a Lua callback runs.
+    let srv = unsafe { &mut *ctx.srv };
+    srv.prop.script_mask = mask;
+}
+
+/// redis.acl_check_cmd: may the script's user run `args`? None for an
+/// unknown command. (The user of the client that runs the script; no ACL
+/// log entry.)
+pub(crate) fn acl_check_script_cmd(ctx: &RunCtx, args: &Args) -> Option<bool> {
+    // SAFETY: see the module doc: the server and the script client are
+    // reached only through these pointers while the script runs, and
+    // nothing else holds a mutable reference during this callback.
+    let (srv, user) = unsafe { (&*ctx.srv, (*ctx.client).user) };
+    srv.commands
+        .resolve(args)
+        .map(|idx| crate::acl::permitted(srv, user, idx, args))
+}
+
 /// What to run and how.
 pub struct RunSpec<'a> {
     pub kind: VmKind,
@@ -596,7 +618,8 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
             }
         } else {
             let start = c.out.buf.len();
-            lua_conv::to_reply(l, &mut c.out, script_resp);
+            let mut st = lua_stack::Stack::from_raw(l);
+            lua_conv::to_reply(&mut st, &mut c.out, script_resp);
             if c.out.buf.get(start) == Some(&b'-') {
                 if uncounted {
                     srv.stats.failed_without_stats = true;
@@ -617,10 +640,13 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
 /// # Safety
 /// Value on top of the stack.
 unsafe fn set_real_global(l: LuaState, name: &std::ffi::CStr) {
-    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, vm::REG_REAL_GLOBALS.as_ptr());
-    ffi::lua_insert(l, -2);
-    ffi::lua_setfield(l, -2, name.as_ptr());
-    ffi::lua_pop(l, 1);
+    // SAFETY: the caller upholds this function's contract: Value on top of the stack.
+    unsafe {
+        ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, vm::REG_REAL_GLOBALS.as_ptr());
+        ffi::lua_insert(l, -2);
+        ffi::lua_setfield(l, -2, name.as_ptr());
+        ffi::lua_pop(l, 1);
+    }
 }
 
 /// The error reply for a failed script (luaCallFunction's error path):
@@ -629,38 +655,46 @@ unsafe fn set_real_global(l: LuaState, name: &std::ffi::CStr) {
 /// # Safety
 /// Error value on top of the stack (left there).
 unsafe fn error_from_lua(l: LuaState, funcname: &str) -> CmdError {
-    if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
-        let msg = vm::to_bytes(l, -1)
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_else(|| "execution failure".into());
-        let msg: String = msg.chars().take(100).collect();
-        return error::custom(format!("ERR Error running script {}, {}", funcname, msg));
-    }
-    let get = |name: &std::ffi::CStr| -> Option<String> {
-        vm::push_raw_field(l, name);
-        let v = if ffi::lua_isstring(l, -1) != 0 {
-            vm::to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned())
-        } else {
-            None
+    // SAFETY: the caller upholds this function's contract: Error value on top of the stack (left
+    // there).
+    unsafe {
+        if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
+            let msg = vm::to_bytes(l, -1)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_else(|| "execution failure".into());
+            let msg: String = msg.chars().take(100).collect();
+            return error::custom(format!("ERR Error running script {}, {}", funcname, msg));
+        }
+        let get = |name: &std::ffi::CStr| -> Option<String> {
+            vm::push_raw_field(l, name);
+            let v = if ffi::lua_isstring(l, -1) != 0 {
+                vm::to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned())
+            } else {
+                None
+            };
+            ffi::lua_pop(l, 1);
+            v
         };
-        ffi::lua_pop(l, 1);
-        v
-    };
-    let msg = get(c"err").unwrap_or_default();
-    let source = get(c"source");
-    let line = get(c"line");
-    let mut full = msg;
-    if let (Some(s), Some(n)) = (source, line) {
-        full.push_str(&format!(" script: {}, on {}:{}.", funcname, s, n));
+        let msg = get(c"err").unwrap_or_default();
+        let source = get(c"source");
+        let line = get(c"line");
+        let mut full = msg;
+        if let (Some(s), Some(n)) = (source, line) {
+            full.push_str(&format!(" script: {}, on {}:{}.", funcname, s, n));
+        }
+        error::custom(full)
     }
-    error::custom(full)
 }
 
 /// The count hook: past the busy threshold, serve other clients (BUSY) and
 /// honour SCRIPT KILL / SHUTDOWN NOSAVE.
 unsafe extern "C-unwind" fn count_hook(l: LuaState, _ar: *mut ffi::lua_Debug) {
-    if busy_check() {
-        raise_killed(l);
+    // SAFETY: Lua calls the hook with a valid state; busy_check returns a plain bool (its panics
+    // are caught), so nothing with a destructor is alive when raise_killed raises.
+    unsafe {
+        if busy_check() {
+            raise_killed(l);
+        }
     }
 }
 
@@ -675,9 +709,13 @@ pub(crate) fn busy_check() -> bool {
 /// # Safety
 /// Valid state; called from a hook or a C function (plain frames only).
 pub(crate) unsafe fn raise_killed(l: LuaState) {
-    ffi::lua_sethook(l, Some(count_hook), ffi::LUA_MASKCOUNT, 1);
-    vm::push_error_table(l, b"Script killed by user with SCRIPT KILL...");
-    ffi::lua_error(l);
+    // SAFETY: the caller upholds this function's contract: Valid state; called from a hook or a C
+    // function (plain frames only).
+    unsafe {
+        ffi::lua_sethook(l, Some(count_hook), ffi::LUA_MASKCOUNT, 1);
+        vm::push_error_table(l, b"Script killed by user with SCRIPT KILL...");
+        ffi::lua_error(l);
+    }
 }
 
 fn hook_check() -> bool {
