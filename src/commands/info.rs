@@ -72,7 +72,11 @@ fn info(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 
 /// Builds the INFO text for the selected sections (indices into SECTIONS).
 pub fn gen_info(srv: &mut Server, c: &Client, want: &[bool]) -> String {
-    let mut s = String::with_capacity(4096);
+    // Grown as Redis grows its sds (doubling), not reserved up front:
+    // used_memory is read midway, and a 4 KB reservation counted there
+    // left too little room under maxmemory for maxmemory.tcl's "is the
+    // memory limit honoured?".
+    let mut s = String::new();
     let mut n = 0;
     for (i, (name, _)) in SECTIONS.iter().enumerate() {
         if !want.get(i).copied().unwrap_or(false) {
