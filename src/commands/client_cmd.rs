@@ -5,6 +5,7 @@
 //! The client running the command is not in `srv.clients` while its handler
 //! runs, so LIST and KILL consider it explicitly.
 
+use super::fact;
 use super::{spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
 use crate::client::{Client, ReplyMode};
 use crate::clock;
@@ -26,7 +27,8 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "6.0.0",
         "Instructs the server whether to track the keys in the next request.",
         caching,
-    ),
+    )
+    .with(fact::KEEPS_CACHING),
     spec(
         "getname",
         2,

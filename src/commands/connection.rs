@@ -1,5 +1,6 @@
 //! Connection commands: PING ECHO QUIT RESET HELLO AUTH SELECT.
 
+use super::fact;
 use super::{
     spec, Args, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, NO_AUTH, STALE,
 };
@@ -19,7 +20,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.0.0",
         "Returns the server's liveliness response.",
         ping,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::DISK_ERROR_REFUSED),
     spec(
         "echo",
         2,
@@ -39,7 +41,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.0.0",
         "Closes the connection.",
         quit,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
     spec(
         "reset",
         1,
@@ -49,7 +52,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "6.2.0",
         "Resets the connection.",
         reset,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
     spec(
         "hello",
         -1,

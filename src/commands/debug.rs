@@ -12,7 +12,9 @@
 //! the thing asked about does not exist.
 
 use super::reply_status_lines as reply_help;
-use super::{spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, PROTECTED, STALE};
+use super::{
+    fact, spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, PROTECTED, STALE,
+};
 use crate::client::Client;
 use crate::clock;
 use crate::db::Db;
@@ -30,7 +32,8 @@ pub static COMMANDS: &[CommandSpec] = &[spec(
     "1.0.0",
     "A container for debugging commands.",
     debugCommand,
-)];
+)
+.with(fact::DEBUG_GATED)];
 
 /// Redis 7.0.15's DEBUG HELP, as built with jemalloc (Debian's package).
 const HELP: &[&str] = &[

@@ -5,6 +5,7 @@
 //! or store. GEOSEARCH[STORE], GEORADIUS[BYMEMBER][_RO], GEODIST, GEOHASH,
 //! GEOPOS.
 
+use super::WrittenKeys;
 use super::{spec, Args, CommandSpec, Group, DENYOOM, KEY1, MOVABLE_KEYS, READONLY, WRITE};
 use crate::blocking;
 use crate::client::Client;
@@ -26,12 +27,12 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("geodist", -4, READONLY, KEY1, G, "3.2.0", "Returns the distance between two members of a geospatial index", geodist),
     spec("geohash", -2, READONLY, KEY1, G, "3.2.0", "Returns members of a geospatial index as standard geohash strings", geohash_cmd),
     spec("geopos", -2, READONLY, KEY1, G, "3.2.0", "Returns longitude and latitude of members of a geospatial index", geopos),
-    spec("georadius", -6, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, G, "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", georadius),
+    spec("georadius", -6, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, G, "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", georadius).writing(WrittenKeys::StoreOption),
     spec("georadius_ro", -6, READONLY, KEY1, G, "3.2.10", "A read-only variant for GEORADIUS", georadius_ro),
-    spec("georadiusbymember", -5, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, G, "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", georadiusbymember),
+    spec("georadiusbymember", -5, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, G, "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", georadiusbymember).writing(WrittenKeys::StoreOption),
     spec("georadiusbymember_ro", -5, READONLY, KEY1, G, "3.2.10", "A read-only variant for GEORADIUSBYMEMBER", georadiusbymember_ro),
     spec("geosearch", -7, READONLY, KEY1, G, "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.", geosearch),
-    spec("geosearchstore", -8, WRITE | DENYOOM, (1, 2, 1), G, "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.", geosearchstore),
+    spec("geosearchstore", -8, WRITE | DENYOOM, (1, 2, 1), G, "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.", geosearchstore).writing(WrittenKeys::At(1)),
 ];
 
 // ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 use super::{
     container, spec, Args, CommandSpec, Group, FAST, KEY1, LOADING, READONLY, STALE, WRITE,
 };
+use super::{fact, WrittenKeys, TOUCHES_ARBITRARY_KEYS};
 use crate::client::Client;
 use crate::clock;
 use crate::error::{self, CmdError, CmdResult};
@@ -18,28 +19,28 @@ use crate::util::num;
 const G: Group = Group::Generic;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("del", -2, WRITE, (1, -1, 1), G, "1.0.0", "Deletes one or more keys.", del),
-    spec("unlink", -2, WRITE | FAST, (1, -1, 1), G, "4.0.0", "Asynchronously deletes one or more keys.", del),
-    spec("exists", -2, READONLY | FAST, (1, -1, 1), G, "1.0.0", "Determines whether one or more keys exist.", exists),
-    spec("type", 2, READONLY | FAST, KEY1, G, "1.0.0", "Determines the type of value stored at a key.", type_cmd),
+    spec("del", -2, WRITE, (1, -1, 1), G, "1.0.0", "Deletes one or more keys.", del).with(fact::WHOLE_KEYS),
+    spec("unlink", -2, WRITE | FAST, (1, -1, 1), G, "4.0.0", "Asynchronously deletes one or more keys.", del).with(fact::WHOLE_KEYS),
+    spec("exists", -2, READONLY | FAST, (1, -1, 1), G, "1.0.0", "Determines whether one or more keys exist.", exists).with(fact::WHOLE_KEYS),
+    spec("type", 2, READONLY | FAST, KEY1, G, "1.0.0", "Determines the type of value stored at a key.", type_cmd).with(fact::WHOLE_KEYS),
     spec("keys", 2, READONLY, (0, 0, 0), G, "1.0.0", "Returns all key names that match a pattern.", keys),
-    spec("scan", -2, READONLY, (0, 0, 0), G, "2.8.0", "Iterates over the key names in the database.", scan),
-    spec("randomkey", 1, READONLY, (0, 0, 0), G, "1.0.0", "Returns a random key name from the database.", randomkey),
-    spec("rename", 3, WRITE, (1, 2, 1), G, "1.0.0", "Renames a key and overwrites the destination.", rename),
-    spec("renamenx", 3, WRITE | FAST, (1, 2, 1), G, "1.0.0", "Renames a key only when the target key name doesn't exist.", renamenx),
-    spec("copy", -3, WRITE | super::DENYOOM, (1, 2, 1), G, "6.2.0", "Copies the value of a key to a new key.", copy),
-    spec("move", 3, WRITE | FAST, KEY1, G, "1.0.0", "Moves a key to another database.", move_cmd),
-    spec("touch", -2, READONLY | FAST, (1, -1, 1), G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", touch),
-    spec("expire", -3, WRITE | FAST, KEY1, G, "1.0.0", "Sets the expiration time of a key in seconds.", expire),
-    spec("pexpire", -3, WRITE | FAST, KEY1, G, "2.6.0", "Sets the expiration time of a key in milliseconds.", pexpire),
-    spec("expireat", -3, WRITE | FAST, KEY1, G, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", expireat),
-    spec("pexpireat", -3, WRITE | FAST, KEY1, G, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", pexpireat),
-    spec("ttl", 2, READONLY | FAST, KEY1, G, "1.0.0", "Returns the expiration time in seconds of a key.", ttl),
-    spec("pttl", 2, READONLY | FAST, KEY1, G, "2.6.0", "Returns the expiration time in milliseconds of a key.", pttl),
-    spec("expiretime", 2, READONLY | FAST, KEY1, G, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", expiretime),
-    spec("pexpiretime", 2, READONLY | FAST, KEY1, G, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", pexpiretime),
-    spec("persist", 2, WRITE | FAST, KEY1, G, "2.2.0", "Removes the expiration time of a key.", persist),
-    container("object", G, "2.2.3", "A container for object introspection commands.", OBJECT_SUBCOMMANDS),
+    spec("scan", -2, READONLY | TOUCHES_ARBITRARY_KEYS, (0, 0, 0), G, "2.8.0", "Iterates over the key names in the database.", scan),
+    spec("randomkey", 1, READONLY | TOUCHES_ARBITRARY_KEYS, (0, 0, 0), G, "1.0.0", "Returns a random key name from the database.", randomkey),
+    spec("rename", 3, WRITE, (1, 2, 1), G, "1.0.0", "Renames a key and overwrites the destination.", rename).with(fact::WHOLE_KEYS),
+    spec("renamenx", 3, WRITE | FAST, (1, 2, 1), G, "1.0.0", "Renames a key only when the target key name doesn't exist.", renamenx).with(fact::WHOLE_KEYS),
+    spec("copy", -3, WRITE | super::DENYOOM, (1, 2, 1), G, "6.2.0", "Copies the value of a key to a new key.", copy).with(fact::WHOLE_KEYS).writing(WrittenKeys::At(2)),
+    spec("move", 3, WRITE | FAST, KEY1, G, "1.0.0", "Moves a key to another database.", move_cmd).with(fact::WHOLE_KEYS),
+    spec("touch", -2, READONLY | FAST, (1, -1, 1), G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", touch).with(fact::WHOLE_KEYS),
+    spec("expire", -3, WRITE | FAST, KEY1, G, "1.0.0", "Sets the expiration time of a key in seconds.", expire).with(fact::WHOLE_KEYS),
+    spec("pexpire", -3, WRITE | FAST, KEY1, G, "2.6.0", "Sets the expiration time of a key in milliseconds.", pexpire).with(fact::WHOLE_KEYS),
+    spec("expireat", -3, WRITE | FAST, KEY1, G, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", expireat).with(fact::WHOLE_KEYS),
+    spec("pexpireat", -3, WRITE | FAST, KEY1, G, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", pexpireat).with(fact::WHOLE_KEYS),
+    spec("ttl", 2, READONLY | FAST, KEY1, G, "1.0.0", "Returns the expiration time in seconds of a key.", ttl).with(fact::WHOLE_KEYS),
+    spec("pttl", 2, READONLY | FAST, KEY1, G, "2.6.0", "Returns the expiration time in milliseconds of a key.", pttl).with(fact::WHOLE_KEYS),
+    spec("expiretime", 2, READONLY | FAST, KEY1, G, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", expiretime).with(fact::WHOLE_KEYS),
+    spec("pexpiretime", 2, READONLY | FAST, KEY1, G, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", pexpiretime).with(fact::WHOLE_KEYS),
+    spec("persist", 2, WRITE | FAST, KEY1, G, "2.2.0", "Removes the expiration time of a key.", persist).with(fact::WHOLE_KEYS),
+    container("object", G, "2.2.3", "A container for object introspection commands.", OBJECT_SUBCOMMANDS).with(fact::WHOLE_KEYS),
 ];
 
 static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[

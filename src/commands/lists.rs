@@ -5,6 +5,7 @@
 
 mod sort;
 
+use super::WrittenKeys;
 use super::{
     spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, NOSCRIPT,
     READONLY, WRITE,
@@ -47,7 +48,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "7.0.0", "Pop elements from a list, or block until one is available", blmpop),
     CommandSpec {
         acl: &["@set", "@sortedset", "@list", "@dangerous"],
-        ..spec("sort", -2, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, Group::Generic, "1.0.0", "Sort the elements in a list, set or sorted set", sort::sort)
+        ..spec("sort", -2, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, Group::Generic, "1.0.0", "Sort the elements in a list, set or sorted set", sort::sort).writing(WrittenKeys::StoreOption)
     },
     CommandSpec {
         acl: &["@set", "@sortedset", "@list", "@dangerous"],

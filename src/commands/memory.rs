@@ -7,6 +7,7 @@
 //! allocation, its dict entry and bucket share, and `Value::heap_size()` —
 //! to stay comparable with the `used_memory` delta of creating the key.
 
+use super::fact;
 use super::{container, spec, Args, CommandSpec, Group, LOADING, NOKEYS, READONLY, STALE};
 use crate::client::Client;
 use crate::db::Db;
@@ -28,6 +29,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
         "A container for memory diagnostics commands",
         SUBS,
     )
+    .with(fact::WHOLE_KEYS)
 }];
 
 /// One subcommand with its COMMAND DOCS complexity.

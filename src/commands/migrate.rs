@@ -13,6 +13,7 @@
 //! A failure on a cached connection before anything was acknowledged is
 //! retried once on a fresh connection (never after a timeout).
 
+use super::{fact, WrittenKeys};
 use super::{spec, Args, CommandSpec, Group, MOVABLE_KEYS, WRITE};
 use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
@@ -35,7 +36,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
         "2.6.0",
         "Atomically transfer a key from a Redis instance to another one.",
         migrate,
-    )
+    ).with(fact::WHOLE_KEYS).writing(WrittenKeys::ByHandler)
 }];
 
 /// The query is written to the target in chunks of this size.

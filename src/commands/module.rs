@@ -6,6 +6,7 @@
 //! allows it, exactly as Redis does, before authentication and ACLs.
 //! Nothing is ever opened with dlopen.
 
+use super::fact;
 use super::{
     container, spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, NO_ASYNC_LOADING,
     PROTECTED, STALE,
@@ -32,6 +33,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
             "Unload a module",
             module_unload,
         )
+        .with(fact::MODULE_GATED)
     },
     CommandSpec {
         complexity: "O(1)",
@@ -45,6 +47,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
             "Load a module",
             module_load,
         )
+        .with(fact::MODULE_GATED)
     },
     CommandSpec {
         complexity: "O(1)",
@@ -58,6 +61,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
             "Load a module with extended parameters",
             module_loadex,
         )
+        .with(fact::MODULE_GATED)
     },
     CommandSpec {
         complexity: "O(N) where N is the number of loaded modules.",

@@ -3,6 +3,7 @@
 //! restoreCommand), and RESTORE-ASKING, MIGRATE's RESTORE in cluster mode. LASTSAVE lives with the server commands; DEBUG RELOAD
 //! with DEBUG.
 
+use super::fact;
 use super::{
     spec, Args, CommandSpec, Group, ADMIN, ASKING, DENYOOM, KEY1, NOSCRIPT, NO_ASYNC_LOADING,
     NO_MULTI, READONLY, WRITE,
@@ -45,7 +46,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.6.0",
         "Returns a serialized representation of the value stored at a key.",
         dump,
-    ),
+    )
+    .with(fact::WHOLE_KEYS),
     CommandSpec {
         acl: &["@dangerous"],
         ..spec(
@@ -58,6 +60,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Creates a key from the serialized representation of a value.",
             restore,
         )
+        .with(fact::WHOLE_KEYS)
     },
     // What MIGRATE sends in cluster mode; the same as RESTORE here.
     CommandSpec {
@@ -72,6 +75,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "An internal command for migrating keys in a cluster",
             restore,
         )
+        .with(fact::WHOLE_KEYS)
     },
 ];
 

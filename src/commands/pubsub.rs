@@ -6,6 +6,7 @@
 //! over `client-output-buffer-limit pubsub` are disconnected, so a stalled
 //! subscriber cannot grow memory without bound.
 
+use super::fact;
 use super::{
     container, spec, Args, CommandSpec, Group, FAST, LOADING, MAY_REPLICATE, NOKEYS, NOSCRIPT,
     PUBSUB, STALE,
@@ -28,7 +29,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.0.0",
         "Listens for messages published to channels.",
         subscribe,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
     spec(
         "unsubscribe",
         -1,
@@ -38,7 +40,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.0.0",
         "Stops listening to messages posted to channels.",
         unsubscribe,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
     spec(
         "psubscribe",
         -2,
@@ -48,7 +51,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.0.0",
         "Listens for messages published to channels that match one or more patterns.",
         psubscribe,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
     spec(
         "punsubscribe",
         -1,
@@ -58,7 +62,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.0.0",
         "Stops listening to messages published to channels that match one or more patterns.",
         punsubscribe,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
     spec(
         "ssubscribe",
         -2,
@@ -68,7 +73,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Listens for messages published to shard channels.",
         ssubscribe,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
     spec(
         "sunsubscribe",
         -1,
@@ -78,7 +84,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Stops listening to messages posted to shard channels.",
         sunsubscribe,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
     spec(
         "publish",
         3,
@@ -196,22 +203,6 @@ impl Kind {
             Kind::Shard => b"sunsubscribe",
         }
     }
-}
-
-/// Commands a RESP2 client in subscribed mode may run.
-pub fn allowed_in_subscribed_context(fullname: &str) -> bool {
-    matches!(
-        fullname,
-        "subscribe"
-            | "unsubscribe"
-            | "psubscribe"
-            | "punsubscribe"
-            | "ssubscribe"
-            | "sunsubscribe"
-            | "ping"
-            | "quit"
-            | "reset"
-    )
 }
 
 fn client_list(c: &mut Client, k: Kind) -> &mut Vec<Vec<u8>> {

@@ -7,6 +7,7 @@
 //! SDIFF's algorithm choice follow Redis so that reply order (sorted for
 //! intsets) and the destination encodings of the *STORE commands match.
 
+use super::WrittenKeys;
 use super::{
     spec, Args, CommandSpec, Group, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, READONLY, WRITE,
 };
@@ -39,14 +40,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("scard", 2, READONLY | FAST, KEY1, G, "1.0.0", "Get the number of members in a set", scard),
     spec("spop", -2, WRITE | FAST, KEY1, G, "1.0.0", "Remove and return one or multiple random members from a set", spop),
     spec("srandmember", -2, READONLY, KEY1, G, "1.0.0", "Get one or multiple random members from a set", srandmember),
-    spec("smove", 4, WRITE | FAST, (1, 2, 1), G, "1.0.0", "Move a member from one set to another", smove),
+    spec("smove", 4, WRITE | FAST, (1, 2, 1), G, "1.0.0", "Move a member from one set to another", smove).writing(WrittenKeys::At(1)),
     spec("sinter", -2, READONLY, KEYS_ALL, G, "1.0.0", "Intersect multiple sets", sinter),
     spec("sintercard", -3, READONLY | MOVABLE_KEYS, NOKEYS, G, "7.0.0", "Intersect multiple sets and return the cardinality of the result", sintercard),
-    spec("sinterstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Intersect multiple sets and store the resulting set in a key", sinterstore),
+    spec("sinterstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Intersect multiple sets and store the resulting set in a key", sinterstore).writing(WrittenKeys::At(1)),
     spec("sunion", -2, READONLY, KEYS_ALL, G, "1.0.0", "Add multiple sets", sunion),
-    spec("sunionstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Add multiple sets and store the resulting set in a key", sunionstore),
+    spec("sunionstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Add multiple sets and store the resulting set in a key", sunionstore).writing(WrittenKeys::At(1)),
     spec("sdiff", -2, READONLY, KEYS_ALL, G, "1.0.0", "Subtract multiple sets", sdiff),
-    spec("sdiffstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Subtract multiple sets and store the resulting set in a key", sdiffstore),
+    spec("sdiffstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Subtract multiple sets and store the resulting set in a key", sdiffstore).writing(WrittenKeys::At(1)),
     spec("sscan", -3, READONLY, KEY1, G, "2.8.0", "Incrementally iterate Set elements", sscan),
 ];
 

@@ -4,6 +4,7 @@
 //! (ZUNION/ZINTER/ZDIFF[STORE], ZINTERCARD) and ZSCAN. The encodings live
 //! in `types::zset`.
 
+use super::WrittenKeys;
 use super::{
     spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, MOVABLE_KEYS, NOSCRIPT, READONLY,
     WRITE,
@@ -38,7 +39,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("zrank", 3, READONLY | FAST, (1, 1, 1), G, "2.0.0", "Determine the index of a member in a sorted set", zrank),
     spec("zrevrank", 3, READONLY | FAST, (1, 1, 1), G, "2.0.0", "Determine the index of a member in a sorted set, with scores ordered from high to low", zrevrank),
     spec("zrange", -4, READONLY, (1, 1, 1), G, "1.2.0", "Return a range of members in a sorted set", zrange),
-    spec("zrangestore", -5, WRITE | DENYOOM, (1, 2, 1), G, "6.2.0", "Store a range of members from sorted set into another key", zrangestore),
+    spec("zrangestore", -5, WRITE | DENYOOM, (1, 2, 1), G, "6.2.0", "Store a range of members from sorted set into another key", zrangestore).writing(WrittenKeys::At(1)),
     spec("zrangebyscore", -4, READONLY, (1, 1, 1), G, "1.0.5", "Return a range of members in a sorted set, by score", zrangebyscore),
     spec("zrevrangebyscore", -4, READONLY, (1, 1, 1), G, "2.2.0", "Return a range of members in a sorted set, by score, with scores ordered from high to low", zrevrangebyscore),
     spec("zrangebylex", -4, READONLY, (1, 1, 1), G, "2.8.9", "Return a range of members in a sorted set, by lexicographical range", zrangebylex),
@@ -51,9 +52,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("zunion", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), G, "6.2.0", "Add multiple sorted sets", zunion),
     spec("zinter", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), G, "6.2.0", "Intersect multiple sorted sets", zinter),
     spec("zdiff", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), G, "6.2.0", "Subtract multiple sorted sets", zdiff),
-    spec("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key", zunionstore),
-    spec("zinterstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "2.0.0", "Intersect multiple sorted sets and store the resulting sorted set in a new key", zinterstore),
-    spec("zdiffstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "6.2.0", "Subtract multiple sorted sets and store the resulting sorted set in a new key", zdiffstore),
+    spec("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key", zunionstore).writing(WrittenKeys::At(1)),
+    spec("zinterstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "2.0.0", "Intersect multiple sorted sets and store the resulting sorted set in a new key", zinterstore).writing(WrittenKeys::At(1)),
+    spec("zdiffstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "6.2.0", "Subtract multiple sorted sets and store the resulting sorted set in a new key", zdiffstore).writing(WrittenKeys::At(1)),
     spec("zintercard", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), G, "7.0.0", "Intersect multiple sorted sets and return the cardinality of the result", zintercard),
     spec("zremrangebyrank", 4, WRITE, (1, 1, 1), G, "2.0.0", "Remove all members in a sorted set within the given indexes", zremrangebyrank),
     spec("zremrangebyscore", 4, WRITE, (1, 1, 1), G, "1.2.0", "Remove all members in a sorted set within the given scores", zremrangebyscore),
