@@ -23,7 +23,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("unlink", -2, WRITE | FAST, (1, -1, 1), G, "4.0.0", "Asynchronously deletes one or more keys.", del).with(fact::WHOLE_KEYS),
     spec("exists", -2, READONLY | FAST, (1, -1, 1), G, "1.0.0", "Determines whether one or more keys exist.", exists).with(fact::WHOLE_KEYS),
     spec("type", 2, READONLY | FAST, KEY1, G, "1.0.0", "Determines the type of value stored at a key.", type_cmd).with(fact::WHOLE_KEYS),
-    spec("keys", 2, READONLY, (0, 0, 0), G, "1.0.0", "Returns all key names that match a pattern.", keys),
+    CommandSpec { acl: &["@dangerous"], ..spec("keys", 2, READONLY, (0, 0, 0), G, "1.0.0", "Returns all key names that match a pattern.", keys) },
     spec("scan", -2, READONLY | TOUCHES_ARBITRARY_KEYS, (0, 0, 0), G, "2.8.0", "Iterates over the key names in the database.", scan),
     spec("randomkey", 1, READONLY | TOUCHES_ARBITRARY_KEYS, (0, 0, 0), G, "1.0.0", "Returns a random key name from the database.", randomkey),
     spec("rename", 3, WRITE, (1, 2, 1), G, "1.0.0", "Renames a key and overwrites the destination.", rename).with(fact::WHOLE_KEYS),

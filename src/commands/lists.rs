@@ -5,21 +5,24 @@
 
 mod sort;
 
-use super::WrittenKeys;
+use super::{fact, WrittenKeys};
 use super::{
     spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, NOSCRIPT,
     READONLY, WRITE,
 };
-use crate::blocking;
+use crate::blocking::{self, BlockKind};
 use crate::client::Client;
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
-use crate::object::Value;
+use crate::object::{ObjType, Value};
 use crate::server::Server;
 use crate::types::list::{End, ListValue};
 use crate::util::num;
+
+/// Blocking list commands wait for a list.
+const LIST: BlockKind = BlockKind::Key(ObjType::List);
 
 const G: Group = Group::List;
 
@@ -48,11 +51,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "7.0.0", "Pop elements from a list, or block until one is available", blmpop),
     CommandSpec {
         acl: &["@set", "@sortedset", "@list", "@dangerous"],
-        ..spec("sort", -2, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, Group::Generic, "1.0.0", "Sort the elements in a list, set or sorted set", sort::sort).writing(WrittenKeys::StoreOption)
+        ..spec("sort", -2, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, Group::Generic, "1.0.0", "Sort the elements in a list, set or sorted set", sort::sort).writing(WrittenKeys::StoreOption).with(fact::OWN_CATEGORY)
     },
     CommandSpec {
         acl: &["@set", "@sortedset", "@list", "@dangerous"],
-        ..spec("sort_ro", -2, READONLY | MOVABLE_KEYS, KEY1, Group::Generic, "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", sort::sort_ro)
+        ..spec("sort_ro", -2, READONLY | MOVABLE_KEYS, KEY1, Group::Generic, "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", sort::sort_ro).with(fact::OWN_CATEGORY)
     },
 ];
 
@@ -574,14 +577,14 @@ fn rpoplpush(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     lmove_generic(srv, c, a.get(1), a.get(2), End::Tail, End::Head)
 }
 
-/// `blmoveGenericCommand`.
+/// `blmoveGenericCommand`; `brpoplpush`: BRPOPLPUSH rather than BLMOVE.
 fn blmove_generic(
     srv: &mut Server,
     c: &mut Client,
     a: &Args,
-    from: End,
-    to: End,
+    (from, to): (End, End),
     deadline: i64,
+    brpoplpush: bool,
 ) -> CmdResult {
     let src = a.get(1);
     let exists = list_write(&mut srv.dbs[c.db], src)?.is_some_and(|l| !l.is_empty());
@@ -589,7 +592,7 @@ fn blmove_generic(
         lmove_generic(srv, c, src, a.get(2), from, to)?;
         // Propagated as the non-blocking form: RPOPLPUSH for BRPOPLPUSH,
         // LMOVE for BLMOVE (Redis 7.0).
-        if a.get(0).eq_ignore_ascii_case(b"brpoplpush") {
+        if brpoplpush {
             crate::propagate::rewrite(srv, c.db, &[b"RPOPLPUSH", src, a.get(2)]);
         } else {
             let (f, t) = (end_name(from), end_name(to));
@@ -600,7 +603,7 @@ fn blmove_generic(
     if blocking::must_not_block(c) {
         c.out.null();
     } else {
-        blocking::block_on_keys(srv, c, &[src], deadline, a);
+        blocking::block_on_keys(srv, c, LIST, &[src], deadline, a);
     }
     Ok(())
 }
@@ -609,12 +612,12 @@ fn blmove(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let from = parse_end(a.get(3))?;
     let to = parse_end(a.get(4))?;
     let deadline = blocking::parse_timeout(a.get(5))?;
-    blmove_generic(srv, c, a, from, to, deadline)
+    blmove_generic(srv, c, a, (from, to), deadline, false)
 }
 
 fn brpoplpush(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let deadline = blocking::parse_timeout(a.get(3))?;
-    blmove_generic(srv, c, a, End::Tail, End::Head, deadline)
+    blmove_generic(srv, c, a, (End::Tail, End::Head), deadline, true)
 }
 
 // ---- multi-key pops -------------------------------------------------------
@@ -692,7 +695,7 @@ fn block_or_null(
         return;
     }
     let keys: Vec<&[u8]> = keys.map(|i| a.get(i)).collect();
-    blocking::block_on_keys(srv, c, &keys, deadline, a);
+    blocking::block_on_keys(srv, c, LIST, &keys, deadline, a);
 }
 
 fn blocking_pop(srv: &mut Server, c: &mut Client, a: &Args, end: End) -> CmdResult {

@@ -119,6 +119,9 @@ pub mod fact {
     pub const SCRIPT_SHA: u32 = 1 << 13;
     /// Runs a function named by its first argument: FCALL, FCALL_RO.
     pub const SCRIPT_FUNCTION: u32 = 1 << 14;
+    /// Its `acl` categories replace the one its group implies (SORT is not
+    /// @keyspace, WAIT is @connection).
+    pub const OWN_CATEGORY: u32 = 1 << 15;
 }
 
 /// Which keys a write command modifies, where that is narrower than its
@@ -360,17 +363,9 @@ impl CommandSpec {
         if self.flags & BLOCKING != 0 {
             v.push("@blocking");
         }
-        // Generic commands are @keyspace except these (their own lists).
-        let g = match self.name {
-            "sort" | "sort_ro" => "",
-            "wait" => "@connection",
-            _ => self.group.acl_category(),
-        };
-        if !g.is_empty() {
+        let g = self.group.acl_category();
+        if !g.is_empty() && self.facts & fact::OWN_CATEGORY == 0 {
             v.push(g);
-        }
-        if self.name == "keys" {
-            v.push("@dangerous");
         }
         v.extend_from_slice(self.acl);
         v

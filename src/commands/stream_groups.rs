@@ -12,12 +12,12 @@
 use super::streams::{parse_id, parse_interval, read_stream, reply_entry, write_stream};
 use super::{container, spec, Args, CommandSpec, Group, FAST, READONLY, WRITE};
 use super::{DENYOOM, NOKEYS};
-use crate::blocking;
+use crate::blocking::{self, BlockKind};
 use crate::client::Client;
 use crate::clock;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
-use crate::object::Value;
+use crate::object::{ObjType, Value};
 use crate::propagate;
 use crate::server::Server;
 use crate::types::stream::{StreamId, StreamValue};
@@ -559,7 +559,12 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
         clock::now_ms().saturating_add(ms)
     };
     let keys: Vec<&[u8]> = (0..n).map(|k| a.get(first + k)).collect();
-    blocking::block_on_keys(srv, c, &keys, deadline, a);
+    let kind = if xgroup {
+        BlockKind::StreamGroup
+    } else {
+        BlockKind::Key(ObjType::Stream)
+    };
+    blocking::block_on_keys(srv, c, kind, &keys, deadline, a);
     // Re-executions must read after the IDs resolved now, not a new `$`.
     if !xgroup {
         if let Some(st) = c.blocked.as_mut() {

@@ -9,13 +9,13 @@ use super::{
     spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, MOVABLE_KEYS, NOSCRIPT, READONLY,
     WRITE,
 };
-use crate::blocking;
+use crate::blocking::{self, BlockKind};
 use crate::client::Client;
 use crate::ds::skiplist::{parse_lex_range, parse_range, ZLexRangeSpec, ZRangeSpec};
 use crate::ds::zset::{ZAddFlags, ZAddOutcome};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
-use crate::object::Value;
+use crate::object::{ObjType, Value};
 use crate::protocol::reply::ReplyBuf;
 use crate::server::Server;
 use crate::types::set::SetValue;
@@ -830,7 +830,7 @@ fn zpop_blocking(
         c.out.null_array();
         return Ok(());
     }
-    blocking::block_on_keys(srv, c, keys, deadline, a);
+    blocking::block_on_keys(srv, c, BlockKind::Key(ObjType::ZSet), keys, deadline, a);
     Ok(())
 }
 

@@ -99,16 +99,20 @@ pub static COMMANDS: &[CommandSpec] = &[
             role_command,
         )
     },
-    spec(
-        "wait",
-        3,
-        NOSCRIPT,
-        NOKEYS,
-        Group::Generic,
-        "3.0.0",
-        "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
-        master::wait_command,
-    ),
+    CommandSpec {
+        acl: &["@connection"],
+        ..spec(
+            "wait",
+            3,
+            NOSCRIPT,
+            NOKEYS,
+            Group::Generic,
+            "3.0.0",
+            "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+            master::wait_command,
+        )
+        .with(crate::commands::fact::OWN_CATEGORY)
+    },
 ];
 
 /// Replication state of this server (both roles).
