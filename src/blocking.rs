@@ -2,8 +2,9 @@
 //! keys, woken when another client pushes to one of them, or timed out —
 //! Redis's blocked.c.
 //!
-//! A blocking command that finds nothing calls `block_on_keys`: the client
-//! keeps an owned copy of its argv and is queued (FIFO) on each key. Writers
+//! A blocking command that finds nothing calls `block_on_keys` with what it
+//! waits for (`BlockKind`, Redis's btype): the client keeps an owned copy
+//! of its argv and is queued (FIFO) on each key. Writers
 //! call `signal_key_ready`; after every command the event loop calls
 //! `serve_ready_keys`, which re-executes the blocked command of each waiting
 //! client in order until the key runs dry. Deadlines are kept in an ordered
