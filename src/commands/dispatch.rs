@@ -830,3 +830,71 @@ pub(crate) fn feed_monitors(srv: &mut Server, c: &Client, args: &Args) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{fact, CommandTable};
+
+    fn having(f: u32) -> Vec<String> {
+        let t = CommandTable::build();
+        let mut v: Vec<String> = t
+            .entries
+            .iter()
+            .filter(|e| e.spec.facts & f != 0)
+            .map(|e| e.fullname.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The facts standing for processCommand's and call()'s handler
+    /// comparisons name exactly the commands Redis 7.0.15 lists there.
+    #[test]
+    fn facts_name_the_commands_redis_compares() {
+        assert_eq!(
+            having(fact::NOT_QUEUED),
+            ["discard", "exec", "multi", "quit", "reset", "watch"]
+        );
+        assert_eq!(
+            having(fact::OOM_OK_IN_MULTI),
+            ["discard", "exec", "quit", "reset"]
+        );
+        assert_eq!(
+            having(fact::SUBSCRIBED_OK),
+            [
+                "ping",
+                "psubscribe",
+                "punsubscribe",
+                "quit",
+                "reset",
+                "ssubscribe",
+                "subscribe",
+                "sunsubscribe",
+                "unsubscribe"
+            ]
+        );
+        assert_eq!(having(fact::RUNS_QUEUED), ["exec"]);
+        assert_eq!(having(fact::DISK_ERROR_REFUSED), ["ping"]);
+        assert_eq!(
+            having(fact::UNTRACKED_READ),
+            ["eval_ro", "evalsha_ro", "fcall_ro"]
+        );
+        assert_eq!(
+            having(fact::EFFECTS_ONLY),
+            [
+                "eval",
+                "eval_ro",
+                "evalsha",
+                "evalsha_ro",
+                "exec",
+                "fcall",
+                "fcall_ro"
+            ]
+        );
+        assert_eq!(having(fact::KEEPS_CACHING), ["client|caching"]);
+        assert_eq!(
+            having(fact::DEBUG_GATED | fact::MODULE_GATED),
+            ["debug", "module|load", "module|loadex", "module|unload"]
+        );
+    }
+}
