@@ -5,6 +5,7 @@
 //! or store. GEOSEARCH[STORE], GEORADIUS[BYMEMBER][_RO], GEODIST, GEOHASH,
 //! GEOPOS.
 
+use super::typed::read;
 use super::WrittenKeys;
 use super::{spec, Args, CommandSpec, Group, DENYOOM, KEY1, MOVABLE_KEYS, READONLY, WRITE};
 use crate::blocking;
@@ -38,21 +39,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// The zset at `key` (lookupKeyRead + checkType): `Ok(None)` if missing.
-fn geo_read<'a>(
-    srv: &'a mut Server,
-    c: &Client,
-    key: &[u8],
-) -> Result<Option<&'a mut ZSetValue>, CmdError> {
-    match srv.dbs[c.db].lookup_read(key) {
-        None => Ok(None),
-        Some(o) => match &mut o.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
-}
 
 /// The zset at `key` without touching stats (already looked up once).
 fn geo_peek<'a>(srv: &'a Server, c: &Client, key: &[u8]) -> Option<&'a ZSetValue> {
@@ -188,7 +174,7 @@ fn geodist(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     } else if a.len() > 5 {
         return Err(CmdError::Syntax);
     }
-    let Some(z) = geo_read(srv, c, a.get(1))? else {
+    let Some(z) = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))? else {
         c.out.null();
         return Ok(());
     };
@@ -206,7 +192,7 @@ fn geodist(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn geohash_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let z = geo_read(srv, c, a.get(1))?;
+    let z = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?;
     c.out.array(a.len() - 2);
     for j in 2..a.len() {
         match z
@@ -222,7 +208,7 @@ fn geohash_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn geopos(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let z = geo_read(srv, c, a.get(1))?;
+    let z = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?;
     c.out.array(a.len() - 2);
     for j in 2..a.len() {
         match z
@@ -362,7 +348,7 @@ fn georadius_generic(
     nostore: bool,
 ) -> CmdResult {
     let src = a.get(src_idx);
-    let exists = geo_read(srv, c, src)?.is_some();
+    let exists = read::<ZSetValue>(&mut srv.dbs[c.db], src)?.is_some();
     let mut storekey: Option<&[u8]> = None;
     let mut storedist = false;
     let mut xy = [0.0f64; 2];

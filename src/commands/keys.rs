@@ -2,6 +2,7 @@
 //! EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE, TOUCH, the
 //! EXPIRE family, TTL family, PERSIST and OBJECT.
 
+use super::scan::{parse_cursor, reply_head, ScanOpts};
 use super::{
     container, spec, Args, CommandSpec, Group, FAST, KEY1, LOADING, READONLY, STALE, WRITE,
 };
@@ -160,75 +161,19 @@ fn keys(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Parses a SCAN cursor like Redis's parseScanCursorOrReply: `strtoul`
-/// over the whole string (no leading space; `+`/`-` accepted, `-N` wraps;
-/// "" is 0; overflow rejected).
-pub fn parse_cursor(b: &[u8]) -> Result<u64, CmdError> {
-    // parseScanCursorOrReply: C strtoul() must consume the whole (NUL-ended)
-    // string without ERANGE; a sign is accepted ("-1" wraps to 2^64-1), the
-    // empty string is 0, leading whitespace is refused.
-    let err = CmdError::Static(error::SCAN_CURSOR);
-    let s = b.split(|&c| c == 0).next().unwrap_or(b);
-    let (neg, digits) = match s.first() {
-        None => return Ok(0),
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        Some(_) => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(err);
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        v = v
-            .checked_mul(10)
-            .and_then(|x| x.checked_add((d - b'0') as u64))
-            .ok_or(err.clone())?;
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
-}
-
 fn scan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let cursor = parse_cursor(a.get(1))?;
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut typ: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < a.len() {
-        let more = a.len() - i - 1;
-        if a.is(i, "COUNT") && more >= 1 {
-            count = a.i64(i + 1)?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-        } else if a.is(i, "MATCH") && more >= 1 {
-            pattern = Some(a.get(i + 1));
-        } else if a.is(i, "TYPE") && more >= 1 {
-            typ = Some(a.get(i + 1));
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
-    let pattern = pattern.filter(|p| *p != b"*");
+    let opts = ScanOpts::parse(a, 2, true)?;
     let db = &mut srv.dbs[c.db];
     let mut found: Vec<crate::ds::sds::Sds> = Vec::new();
-    let mut cur = cursor;
-    let mut max_iter = count.saturating_mul(10);
-    loop {
-        cur = db.dict.scan(cur, |k, _| found.push(k.clone()));
-        max_iter -= 1;
-        if cur == 0 || max_iter <= 0 || found.len() as i64 >= count {
-            break;
-        }
-    }
+    let cur = db
+        .dict
+        .scan_batch(cursor, opts.count, 1, |k, _| found.push(k.clone()));
     found.retain(|k| {
-        if let Some(p) = pattern {
-            if !string_match(p, k, false) {
-                return false;
-            }
+        if !opts.matches(k) {
+            return false;
         }
-        if let Some(t) = typ {
+        if let Some(t) = opts.typ {
             // As Redis 7.0: the type check looks the key up (expiring it if
             // due) and a key that is gone has type "none".
             let name = match db.lookup_notouch(k) {
@@ -242,9 +187,7 @@ fn scan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         // Expired keys are filtered out and deleted (expireIfNeeded).
         !db.expire_if_needed(k)
     });
-    c.out.array(2);
-    c.out.bulk_str(&cur.to_string());
-    c.out.array(found.len());
+    reply_head(c, cur, found.len());
     for k in &found {
         c.out.bulk(k);
     }

@@ -5,6 +5,7 @@
 
 mod sort;
 
+use super::typed::{read, write};
 use super::{fact, WrittenKeys};
 use super::{
     spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, NOSCRIPT,
@@ -12,7 +13,6 @@ use super::{
 };
 use crate::blocking::{self, BlockKind};
 use crate::client::Client;
-use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
@@ -76,30 +76,6 @@ pub(crate) fn new_list(srv: &Server) -> ListValue {
         srv.config.list_max_listpack_size,
         srv.config.list_compress_depth,
     )
-}
-
-/// Looks a list up for writing: Ok(None) if missing, WRONGTYPE otherwise.
-#[inline]
-fn list_write<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut ListValue>, CmdError> {
-    match db.lookup_write(key) {
-        None => Ok(None),
-        Some(o) => match &mut o.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
-}
-
-/// Looks a list up for reading (hit/miss accounting).
-#[inline]
-fn list_read<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a ListValue>, CmdError> {
-    match db.lookup_read(key) {
-        None => Ok(None),
-        Some(o) => match &o.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
 }
 
 /// The keyspace event of a push onto `end`.
@@ -197,7 +173,7 @@ fn push_generic(srv: &mut Server, c: &mut Client, a: &Args, end: End, xx: bool) 
     let key = a.get(1);
     let fresh = new_list(srv);
     let db = &mut srv.dbs[c.db];
-    let len = match list_write(db, key)? {
+    let len = match write::<ListValue>(db, key)? {
         Some(l) => {
             for v in a.iter().skip(2) {
                 l.push(v, end);
@@ -257,7 +233,7 @@ fn pop_generic(srv: &mut Server, c: &mut Client, a: &Args, end: End) -> CmdResul
     };
     let key = a.get(1);
     let db = &mut srv.dbs[c.db];
-    let Some(l) = list_write(db, key)? else {
+    let Some(l) = write::<ListValue>(db, key)? else {
         if count.is_some() {
             c.out.null_array();
         } else {
@@ -300,7 +276,7 @@ fn rpop(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 // ---- reads ------------------------------------------------------------------
 
 fn llen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let n = list_read(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |l| l.len());
+    let n = read::<ListValue>(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |l| l.len());
     c.out.int(n as i64);
     Ok(())
 }
@@ -308,7 +284,7 @@ fn llen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 fn lrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let start = a.i64(2)?;
     let stop = a.i64(3)?;
-    let Some(l) = list_read(&mut srv.dbs[c.db], a.get(1))? else {
+    let Some(l) = read::<ListValue>(&mut srv.dbs[c.db], a.get(1))? else {
         c.out.empty_array();
         return Ok(());
     };
@@ -325,7 +301,7 @@ fn lrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn lindex(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let Some(l) = list_read(&mut srv.dbs[c.db], a.get(1))? else {
+    let Some(l) = read::<ListValue>(&mut srv.dbs[c.db], a.get(1))? else {
         c.out.null();
         return Ok(());
     };
@@ -368,7 +344,7 @@ fn lpos(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if from_tail {
         rank = rank.wrapping_neg();
     }
-    let Some(l) = list_read(&mut srv.dbs[c.db], a.get(1))? else {
+    let Some(l) = read::<ListValue>(&mut srv.dbs[c.db], a.get(1))? else {
         if count != -1 {
             c.out.empty_array();
         } else {
@@ -425,7 +401,7 @@ fn lpos(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 // ---- in-place edits ---------------------------------------------------------
 
 fn lset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let Some(l) = list_write(&mut srv.dbs[c.db], a.get(1))? else {
+    let Some(l) = write::<ListValue>(&mut srv.dbs[c.db], a.get(1))? else {
         return Err(CmdError::NoSuchKey);
     };
     let idx = a.i64(2)?;
@@ -447,7 +423,7 @@ fn linsert(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Err(CmdError::Syntax);
     };
     let key = a.get(1);
-    let Some(l) = list_write(&mut srv.dbs[c.db], key)? else {
+    let Some(l) = write::<ListValue>(&mut srv.dbs[c.db], key)? else {
         c.out.int(0);
         return Ok(());
     };
@@ -467,7 +443,7 @@ fn lrem(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let count = a.i64(2)?;
     let key = a.get(1);
     let db = &mut srv.dbs[c.db];
-    let Some(l) = list_write(db, key)? else {
+    let Some(l) = write::<ListValue>(db, key)? else {
         c.out.int(0);
         return Ok(());
     };
@@ -492,7 +468,7 @@ fn ltrim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let stop = a.i64(3)?;
     let key = a.get(1);
     let db = &mut srv.dbs[c.db];
-    let Some(l) = list_write(db, key)? else {
+    let Some(l) = write::<ListValue>(db, key)? else {
         c.out.ok();
         return Ok(());
     };
@@ -525,7 +501,7 @@ fn lmove_generic(
 ) -> CmdResult {
     let fresh = new_list(srv);
     let db = &mut srv.dbs[c.db];
-    match list_write(db, src)? {
+    match write::<ListValue>(db, src)? {
         Some(l) if !l.is_empty() => {}
         _ => {
             c.out.null();
@@ -533,10 +509,10 @@ fn lmove_generic(
         }
     }
     if src != dst {
-        list_write(db, dst)?;
+        write::<ListValue>(db, dst)?;
     }
     let mut val = Vec::new();
-    let Some(l) = list_write(db, src)? else {
+    let Some(l) = write::<ListValue>(db, src)? else {
         c.out.null();
         return Ok(());
     };
@@ -549,7 +525,7 @@ fn lmove_generic(
         if emptied {
             db.delete(src);
         }
-        match list_write(db, dst)? {
+        match write::<ListValue>(db, dst)? {
             Some(d) => d.push(&val, to),
             None => {
                 let mut d = fresh;
@@ -587,7 +563,7 @@ fn blmove_generic(
     brpoplpush: bool,
 ) -> CmdResult {
     let src = a.get(1);
-    let exists = list_write(&mut srv.dbs[c.db], src)?.is_some_and(|l| !l.is_empty());
+    let exists = write::<ListValue>(&mut srv.dbs[c.db], src)?.is_some_and(|l| !l.is_empty());
     if exists {
         lmove_generic(srv, c, src, a.get(2), from, to)?;
         // Propagated as the non-blocking form: RPOPLPUSH for BRPOPLPUSH,
@@ -637,7 +613,7 @@ fn pop_first_nonempty(
     for i in keys {
         let key = a.get(i);
         let db = &mut srv.dbs[c.db];
-        let Some(l) = list_write(db, key)? else {
+        let Some(l) = write::<ListValue>(db, key)? else {
             continue;
         };
         if l.is_empty() {

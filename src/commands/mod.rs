@@ -29,6 +29,7 @@ pub mod module;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
+pub mod scan;
 pub mod scripting;
 pub mod server_cmds;
 pub mod sets;
@@ -36,6 +37,7 @@ pub mod shutdown;
 pub mod stream_groups;
 pub mod streams;
 pub mod strings;
+pub mod typed;
 pub mod zsets;
 
 pub use args::Args;

@@ -9,7 +9,8 @@
 //! XREADGROUP re-run after its stream was deleted or replaced replies the
 //! UNBLOCKED error, as blocked.c does.
 
-use super::streams::{parse_id, parse_interval, read_stream, reply_entry, write_stream};
+use super::streams::{parse_id, parse_interval, reply_entry};
+use super::typed::{read, write};
 use super::{container, spec, Args, CommandSpec, Group, FAST, READONLY, WRITE};
 use super::{DENYOOM, NOKEYS};
 use crate::blocking::{self, BlockKind};
@@ -337,7 +338,7 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
     for k in 0..n {
         let key = a.get(first + k);
         let idarg = a.get(first + n + k);
-        let s = match read_stream(&mut srv.dbs[c.db], key) {
+        let s = match read::<StreamValue>(&mut srv.dbs[c.db], key) {
             // Woken up because the stream was deleted or replaced by
             // another type (blocked.c's unblockDeletedStreamReadgroupClients).
             Ok(None) | Err(CmdError::WrongType) if xgroup && c.reexecuting => {
@@ -382,7 +383,7 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
     let mut deferred = None;
     for (k, &gt) in ids.iter().enumerate() {
         let key = a.get(first + k);
-        let Some(s) = read_stream(&mut srv.dbs[c.db], key)? else {
+        let Some(s) = read::<StreamValue>(&mut srv.dbs[c.db], key)? else {
             continue;
         };
         let mut from = gt;
@@ -610,12 +611,13 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         b"setid" => xgroup_options(a, false)?,
         _ => (false, INVALID_ENTRIES_READ),
     };
-    let exists = write_stream(&mut srv.dbs[c.db], key)?.is_some();
+    let exists = write::<StreamValue>(&mut srv.dbs[c.db], key)?.is_some();
     if !exists && !mkstream {
         return Err(CmdError::Static(error::XGROUP_NEEDS_KEY));
     }
     let has_group = exists
-        && write_stream(&mut srv.dbs[c.db], key)?.is_some_and(|s| s.groups.get(gname).is_some());
+        && write::<StreamValue>(&mut srv.dbs[c.db], key)?
+            .is_some_and(|s| s.groups.get(gname).is_some());
     if !has_group && matches!(sub, b"setid" | b"createconsumer" | b"delconsumer") {
         return Err(error::nogroup_for_key(gname, key));
     }
@@ -623,7 +625,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         b"create" if a.len() <= 8 => {
             let idarg = a.get(4);
             let id = if idarg == b"$" {
-                write_stream(&mut srv.dbs[c.db], key)?.map_or(StreamId::MIN, |s| s.last_id)
+                write::<StreamValue>(&mut srv.dbs[c.db], key)?.map_or(StreamId::MIN, |s| s.last_id)
             } else {
                 parse_id(idarg, 0, true, false)?.0
             };
@@ -631,7 +633,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             if !exists {
                 db.get_or_create(key, || Value::Stream(Box::default()));
             }
-            let s = write_stream(db, key)?.ok_or(CmdError::WrongType)?;
+            let s = write::<StreamValue>(db, key)?.ok_or(CmdError::WrongType)?;
             if s.groups.create(gname, id, entries_read) {
                 c.out.ok();
                 srv.dirty += 1;
@@ -642,7 +644,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         b"setid" if a.len() == 5 || a.len() == 7 => {
             let idarg = a.get(4);
-            let s = write_stream(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
+            let s = write::<StreamValue>(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
             let id = if idarg == b"$" {
                 s.last_id
             } else {
@@ -657,7 +659,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             notify::event(srv, c, notify::STREAM, "xgroup-setid", key);
         }
         b"destroy" => {
-            let s = write_stream(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
+            let s = write::<StreamValue>(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
             if s.groups.destroy(gname) {
                 c.out.int(1);
                 srv.dirty += 1;
@@ -669,7 +671,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         b"createconsumer" => {
             let now = now_ms();
-            let s = write_stream(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
+            let s = write::<StreamValue>(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
             let created = s
                 .groups
                 .get_mut(gname)
@@ -681,7 +683,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             c.out.int(created as i64);
         }
         b"delconsumer" => {
-            let s = write_stream(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
+            let s = write::<StreamValue>(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
             let pending = s
                 .groups
                 .get_mut(gname)
@@ -734,7 +736,7 @@ fn xinfo_help(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
 fn xack(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let key = a.get(1);
     let gname = a.get(2);
-    let has = match read_stream(&mut srv.dbs[c.db], key)? {
+    let has = match read::<StreamValue>(&mut srv.dbs[c.db], key)? {
         Some(s) => s.groups.get(gname).is_some(),
         None => false,
     };
@@ -747,7 +749,9 @@ fn xack(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         ids.push(parse_id(a.get(i), 0, true, false)?.0);
     }
     let mut acked = 0;
-    if let Some(g) = read_stream(&mut srv.dbs[c.db], key)?.and_then(|s| s.groups.get_mut(gname)) {
+    if let Some(g) =
+        read::<StreamValue>(&mut srv.dbs[c.db], key)?.and_then(|s| s.groups.get_mut(gname))
+    {
         for id in ids {
             if g.ack(id) {
                 acked += 1;
@@ -799,7 +803,8 @@ fn xpending(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     let key = a.get(1);
     let gname = a.get(2);
-    let Some(g) = read_stream(&mut srv.dbs[c.db], key)?.and_then(|s| s.groups.get(gname)) else {
+    let Some(g) = read::<StreamValue>(&mut srv.dbs[c.db], key)?.and_then(|s| s.groups.get(gname))
+    else {
         return Err(error::nogroup_key_or_group(key, gname, false));
     };
     if justinfo {
@@ -879,7 +884,8 @@ fn xclaim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let key = a.get(1);
     let gname = a.get(2);
     let cname = a.get(3);
-    let has = read_stream(&mut srv.dbs[c.db], key)?.is_some_and(|s| s.groups.get(gname).is_some());
+    let has = read::<StreamValue>(&mut srv.dbs[c.db], key)?
+        .is_some_and(|s| s.groups.get(gname).is_some());
     if !has {
         return Err(error::nogroup_key_or_group(key, gname, false));
     }
@@ -934,7 +940,7 @@ fn xclaim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     } else {
         deliverytime = now;
     }
-    let Some(s) = read_stream(&mut srv.dbs[c.db], key)? else {
+    let Some(s) = read::<StreamValue>(&mut srv.dbs[c.db], key)? else {
         return Err(CmdError::NoSuchKey);
     };
     let mut props: Vec<Vec<Vec<u8>>> = Vec::new();
@@ -1058,7 +1064,7 @@ fn xautoclaim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         j += 1;
     }
-    let Some(s) = read_stream(&mut srv.dbs[c.db], key)? else {
+    let Some(s) = read::<StreamValue>(&mut srv.dbs[c.db], key)? else {
         return Err(error::nogroup_key_or_group(key, gname, false));
     };
     if s.groups.get(gname).is_none() {
@@ -1157,7 +1163,7 @@ fn xautoclaim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 fn xinfo(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let sub = a.get(1).to_ascii_lowercase();
     let key = a.get(2);
-    let Some(s) = read_stream(&mut srv.dbs[c.db], key)? else {
+    let Some(s) = read::<StreamValue>(&mut srv.dbs[c.db], key)? else {
         return Err(CmdError::NoSuchKey);
     };
     match sub.as_slice() {

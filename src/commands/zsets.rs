@@ -4,6 +4,8 @@
 //! (ZUNION/ZINTER/ZDIFF[STORE], ZINTERCARD) and ZSCAN. The encodings live
 //! in `types::zset`.
 
+use super::scan::{parse_cursor, reply_head, ScanOpts};
+use super::typed::{read, write};
 use super::WrittenKeys;
 use super::{
     spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, MOVABLE_KEYS, NOSCRIPT, READONLY,
@@ -20,7 +22,6 @@ use crate::protocol::reply::ReplyBuf;
 use crate::server::Server;
 use crate::types::set::SetValue;
 use crate::types::zset::{Member, ZSetValue};
-use crate::util::glob::string_match;
 use crate::util::num;
 use std::collections::HashMap;
 
@@ -68,36 +69,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// The zset at `key` for reading (lazy expiry), `None` if missing.
-fn zset_read<'a>(
-    srv: &'a mut Server,
-    c: &Client,
-    key: &[u8],
-) -> Result<Option<&'a mut ZSetValue>, CmdError> {
-    match srv.dbs[c.db].lookup_read(key) {
-        None => Ok(None),
-        Some(o) => match &mut o.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
-}
-
-/// The zset at `key` for writing.
-fn zset_write<'a>(
-    srv: &'a mut Server,
-    c: &Client,
-    key: &[u8],
-) -> Result<Option<&'a mut ZSetValue>, CmdError> {
-    match srv.dbs[c.db].lookup_write(key) {
-        None => Ok(None),
-        Some(o) => match &mut o.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
-}
 
 /// Deletes `key` if its zset became empty (Redis never keeps empty keys);
 /// true if it did.
@@ -193,7 +164,7 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, a: &Args, incr_cmd: bool) -> C
         srv.config.zset_max_listpack_entries,
         srv.config.zset_max_listpack_value,
     );
-    let exists = match zset_write(srv, c, key)? {
+    let exists = match write::<ZSetValue>(&mut srv.dbs[c.db], key)? {
         Some(_) => true,
         None => {
             if flags.xx {
@@ -211,7 +182,7 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, a: &Args, incr_cmd: bool) -> C
         let z = ZSetValue::create(a.get(idx + 1).len(), max_entries, max_value);
         srv.dbs[c.db].add(key, Value::ZSet(Box::new(z)));
     }
-    let Some(z) = zset_write(srv, c, key)? else {
+    let Some(z) = write::<ZSetValue>(&mut srv.dbs[c.db], key)? else {
         return Ok(());
     };
     let (mut added, mut updated, mut processed) = (0i64, 0i64, 0i64);
@@ -271,7 +242,7 @@ fn zincrby(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 
 fn zrem(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let key = a.get(1);
-    let Some(z) = zset_write(srv, c, key)? else {
+    let Some(z) = write::<ZSetValue>(&mut srv.dbs[c.db], key)? else {
         c.out.int(0);
         return Ok(());
     };
@@ -293,27 +264,29 @@ fn zrem(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn zcard(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let n = zset_read(srv, c, a.get(1))?.map_or(0, |z| z.len());
+    let n = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |z| z.len());
     c.out.int(n as i64);
     Ok(())
 }
 
 fn zcount(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let range = parse_range(a.get(2), a.get(3))?;
-    let n = zset_read(srv, c, a.get(1))?.map_or(0, |z| z.count_in_range(&range));
+    let n =
+        read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |z| z.count_in_range(&range));
     c.out.int(n as i64);
     Ok(())
 }
 
 fn zlexcount(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let range = parse_lex_range(a.get(2), a.get(3))?;
-    let n = zset_read(srv, c, a.get(1))?.map_or(0, |z| z.count_in_lex_range(&range));
+    let n = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?
+        .map_or(0, |z| z.count_in_lex_range(&range));
     c.out.int(n);
     Ok(())
 }
 
 fn zscore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    match zset_read(srv, c, a.get(1))?.and_then(|z| z.score(a.get(2))) {
+    match read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?.and_then(|z| z.score(a.get(2))) {
         Some(s) => c.out.double(s),
         None => c.out.null(),
     }
@@ -321,7 +294,7 @@ fn zscore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn zmscore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let z = zset_read(srv, c, a.get(1))?;
+    let z = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?;
     c.out.array(a.len() - 2);
     for j in 2..a.len() {
         match z.as_ref().and_then(|z| z.score(a.get(j))) {
@@ -333,7 +306,7 @@ fn zmscore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn zrank_generic(srv: &mut Server, c: &mut Client, a: &Args, rev: bool) -> CmdResult {
-    match zset_read(srv, c, a.get(1))?.and_then(|z| z.rank(a.get(2), rev)) {
+    match read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?.and_then(|z| z.rank(a.get(2), rev)) {
         Some(r) => c.out.int(r as i64),
         None => c.out.null(),
     }
@@ -467,7 +440,7 @@ fn zrange_generic(
     } else {
         Sink::Client { withscores }
     };
-    let z = zset_read(srv, c, key)?;
+    let z = read::<ZSetValue>(&mut srv.dbs[c.db], key)?;
     let count = match z {
         None => {
             if !store {
@@ -655,7 +628,7 @@ fn zremrange_generic(srv: &mut Server, c: &mut Client, a: &Args, rt: RangeType) 
         RangeType::Lex => Range::Lex(parse_lex_range(a.get(2), a.get(3))?),
         _ => Range::Rank(a.i64(2)?, a.i64(3)?),
     };
-    let Some(z) = zset_write(srv, c, key)? else {
+    let Some(z) = write::<ZSetValue>(&mut srv.dbs[c.db], key)? else {
         c.out.int(0);
         return Ok(());
     };
@@ -725,7 +698,7 @@ fn zpop_generic(
 ) -> Result<bool, CmdError> {
     let mut found = None;
     for &k in keys {
-        if zset_write(srv, c, k)?.is_some() {
+        if write::<ZSetValue>(&mut srv.dbs[c.db], k)?.is_some() {
             found = Some(k);
             break;
         }
@@ -744,7 +717,7 @@ fn zpop_generic(
     };
     let single = count == -1;
     let count = if single { 1 } else { count as usize };
-    let Some(z) = zset_write(srv, c, key)? else {
+    let Some(z) = write::<ZSetValue>(&mut srv.dbs[c.db], key)? else {
         return Ok(false);
     };
     let n = count.min(z.len());
@@ -821,7 +794,7 @@ fn zpop_blocking(
     nested: bool,
 ) -> CmdResult {
     for &k in keys {
-        if zset_write(srv, c, k)?.is_some() {
+        if write::<ZSetValue>(&mut srv.dbs[c.db], k)?.is_some() {
             zpop_generic(srv, c, &[k], max, true, count, nested, true)?;
             return Ok(());
         }
@@ -929,7 +902,7 @@ fn zrandmember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         } else {
             false
         };
-        if zset_read(srv, c, a.get(1))?.is_none() {
+        if read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?.is_none() {
             c.out.empty_array();
             return Ok(());
         }
@@ -980,7 +953,7 @@ fn zrandmember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    if zset_read(srv, c, a.get(1))?.is_none() {
+    if read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?.is_none() {
         c.out.null();
         return Ok(());
     }
@@ -1001,50 +974,23 @@ fn zrandmember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 // ---------------------------------------------------------------------------
 
 fn zscan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let cursor = super::keys::parse_cursor(a.get(2))?;
-    let Some(z) = zset_read(srv, c, a.get(1))? else {
-        c.out.array(2);
-        c.out.bulk(b"0");
-        c.out.array(0);
+    let cursor = parse_cursor(a.get(2))?;
+    let Some(z) = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))? else {
+        reply_head(c, 0, 0);
         return Ok(());
     };
     let z: &ZSetValue = z;
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < a.len() {
-        let more = a.len() - i - 1;
-        if a.is(i, "count") && more >= 1 {
-            count = a.i64(i + 1)?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-        } else if a.is(i, "match") && more >= 1 {
-            pattern = Some(a.get(i + 1));
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
-    let pattern = pattern.filter(|p| *p != b"*");
+    let opts = ScanOpts::parse(a, 3, false)?;
     let mut items: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut next = 0u64;
     match z.dict() {
         Some(d) => {
-            let mut cur = cursor;
-            let mut max_iter = count.saturating_mul(10);
-            loop {
-                cur = d.scan(cur, |k, v| {
-                    let mut s = Vec::with_capacity(24);
-                    num::format_double(*v, &mut s);
-                    items.push((k.as_bytes().to_vec(), s));
-                });
-                max_iter -= 1;
-                if cur == 0 || max_iter <= 0 || 2 * items.len() as i64 >= count {
-                    break;
-                }
-            }
-            next = cur;
+            // Redis counts members and scores in its reply list.
+            next = d.scan_batch(cursor, opts.count, 2, |k, v| {
+                let mut s = Vec::with_capacity(24);
+                num::format_double(*v, &mut s);
+                items.push((k.as_bytes().to_vec(), s));
+            });
         }
         None => {
             if let ZSetValue::Listpack(lp) = z {
@@ -1055,12 +1001,8 @@ fn zscan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             }
         }
     }
-    if let Some(p) = pattern {
-        items.retain(|(m, _)| string_match(p, m, false));
-    }
-    c.out.array(2);
-    c.out.bulk_str(&next.to_string());
-    c.out.array(2 * items.len());
+    items.retain(|(m, _)| opts.matches(m));
+    reply_head(c, next, 2 * items.len());
     for (m, s) in &items {
         c.out.bulk(m);
         c.out.bulk(s);
