@@ -892,6 +892,7 @@ mod tests {
             ]
         );
         assert_eq!(having(fact::KEEPS_CACHING), ["client|caching"]);
+        assert_eq!(having(fact::REPLICA_MAY_REPLY), ["replconf"]);
         assert_eq!(
             having(fact::DEBUG_GATED | fact::MODULE_GATED),
             ["debug", "module|load", "module|loadex", "module|unload"]

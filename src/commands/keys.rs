@@ -21,7 +21,7 @@ const G: Group = Group::Generic;
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec("del", -2, WRITE, (1, -1, 1), G, "1.0.0", "Deletes one or more keys.", del).with(fact::WHOLE_KEYS),
-    spec("unlink", -2, WRITE | FAST, (1, -1, 1), G, "4.0.0", "Asynchronously deletes one or more keys.", del).with(fact::WHOLE_KEYS),
+    spec("unlink", -2, WRITE | FAST, (1, -1, 1), G, "4.0.0", "Asynchronously deletes one or more keys.", unlink).with(fact::WHOLE_KEYS),
     spec("exists", -2, READONLY | FAST, (1, -1, 1), G, "1.0.0", "Determines whether one or more keys exist.", exists).with(fact::WHOLE_KEYS),
     spec("type", 2, READONLY | FAST, KEY1, G, "1.0.0", "Determines the type of value stored at a key.", type_cmd).with(fact::WHOLE_KEYS),
     CommandSpec { acl: &["@dangerous"], ..spec("keys", 2, READONLY, (0, 0, 0), G, "1.0.0", "Returns all key names that match a pattern.", keys) },
@@ -97,10 +97,18 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+fn del(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let lazy = srv.config.lazyfree_lazy_user_del;
+    del_generic(srv, c, a, lazy)
+}
+
+fn unlink(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    del_generic(srv, c, a, true)
+}
+
 /// DEL and UNLINK (delGenericCommand): UNLINK, and DEL with
 /// lazyfree-lazy-user-del, free big values on the lazy-free thread.
-fn del(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let lazy = a.is(0, "unlink") || srv.config.lazyfree_lazy_user_del;
+fn del_generic(srv: &mut Server, c: &mut Client, a: &Args, lazy: bool) -> CmdResult {
     let mut n = 0;
     for k in a.iter().skip(1) {
         let db = &mut srv.dbs[c.db];

@@ -124,6 +124,9 @@ pub mod fact {
     /// Its `acl` categories replace the one its group implies (SORT is not
     /// @keyspace, WAIT is @connection).
     pub const OWN_CATEGORY: u32 = 1 << 15;
+    /// A replica's link may get a reply to it without being dropped
+    /// (REPLCONF: an ACK can release the stream).
+    pub const REPLICA_MAY_REPLY: u32 = 1 << 16;
 }
 
 /// Which keys a write command modifies, where that is narrower than its

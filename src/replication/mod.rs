@@ -65,7 +65,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "3.0.0",
         "An internal command for configuring the replication stream",
         master::replconf_command,
-    ),
+    )
+    .with(crate::commands::fact::REPLICA_MAY_REPLY),
     spec(
         "replicaof",
         3,
