@@ -1,10 +1,15 @@
 //! ACL users, selectors and permission checks (Redis 7.0's acl.c): rule
 //! parsing (ACL SETUSER / `user` directives / the aclfile), the describe
-//! lines ACL LIST and ACL SAVE print, password hashing, the ACL log and the
-//! per-command check `commands::execute` runs for restricted users.
+//! lines ACL LIST and ACL SAVE print, password hashing, the ACL log, the
+//! permission check (`denial`: what refuses a command for a user; run by
+//! `acl_check` for `commands::execute`, EXEC and scripts) and requirepass.
 
-use crate::commands::meta::{self, Meta};
-use crate::commands::{CommandTable, MOVABLE_KEYS, NO_AUTH, READONLY, WRITE};
+use crate::cmdtable::{
+    meta::{self, Meta},
+    CommandTable, MOVABLE_KEYS, NO_AUTH, READONLY, WRITE,
+};
+use crate::protocol::args::Args;
+use crate::server::Server;
 use std::collections::{BTreeMap, VecDeque};
 
 /// Category names in Redis's bit order (ACL CAT lists them so).
@@ -944,6 +949,56 @@ fn write_reads(name: &str) -> bool {
     )
 }
 
+/// Would `user` be allowed to run `args` (command table index `idx`)?
+/// No ACL log entry (redis.acl_check_cmd).
+pub fn permitted(srv: &Server, user: usize, idx: usize, args: &Args) -> bool {
+    denial(srv, user, idx, args).is_none()
+}
+
+/// Why `user` may not run `args` (command `idx`), with the object the ACL
+/// log names (the command, or the key / channel refused); None = allowed.
+pub fn denial(srv: &Server, user: usize, idx: usize, args: &Args) -> Option<(Denied, Vec<u8>)> {
+    if srv.acl.unrestricted.get(user).copied().unwrap_or(true) {
+        return None;
+    }
+    let argv: Vec<&[u8]> = args.iter().collect();
+    let u = srv.acl.user(user)?;
+    let Err((reason, pos)) = srv.acl.check(u, idx, &argv) else {
+        return None;
+    };
+    let object = match reason {
+        Denied::Cmd => srv.acl.cmds[idx].fullname.as_bytes().to_vec(),
+        _ => argv.get(pos).map_or_else(Vec::new, |a| a.to_vec()),
+    };
+    Some((reason, object))
+}
+
+/// Applies `requirepass` to the default user when it changed
+/// (ACLUpdateDefaultUserPassword).
+pub fn sync_requirepass(srv: &mut Server) {
+    let want = srv.config.requirepass.clone();
+    if srv.acl.applied_requirepass.as_ref() == Some(&want) {
+        return;
+    }
+    srv.acl.applied_requirepass = Some(want.clone());
+    let Some(mut d) = srv.acl.user(0).cloned() else {
+        return;
+    };
+    let cmds = &srv.acl.cmds;
+    let _ = d.apply(cmds, b"resetpass", false);
+    match &want {
+        Some(p) => {
+            let mut op = b">".to_vec();
+            op.extend_from_slice(p);
+            let _ = d.apply(cmds, &op, false);
+        }
+        None => {
+            let _ = d.apply(cmds, b"nopass", false);
+        }
+    }
+    srv.acl.put(d);
+}
+
 /// The keys ACL checks for a command, with the permission each needs
 /// (ACLSelectorCheckCmd): found by Redis's key specs or getkeys function
 /// (getKeysFromCommandWithSpecs), ACCESS needing read and
@@ -1206,7 +1261,7 @@ mod tests {
 
     #[test]
     fn describe_default_and_new() {
-        let t = CommandTable::build();
+        let t = crate::commands::table();
         let acl = Acl::new(&t);
         let d = acl.user(0).unwrap();
         assert_eq!(acl.describe_line(d), "user default on nopass ~* &* +@all");
@@ -1216,7 +1271,7 @@ mod tests {
 
     #[test]
     fn rules_and_checks() {
-        let t = CommandTable::build();
+        let t = crate::commands::table();
         let mut acl = Acl::new(&t);
         let rules: Vec<Vec<u8>> = [
             "on", ">pw", "~k*", "%R~r*", "&ch", "-@all", "+@string", "-incr",
@@ -1264,7 +1319,7 @@ mod tests {
             v(&["on", "(~x +get)", "(~y +set)"])
         );
         assert_eq!(merge_selector_args(&v(&["on", "(~x", "+get"])), Err(1));
-        let t = CommandTable::build();
+        let t = crate::commands::table();
         let acl = Acl::new(&t);
         let err = |r: &str| {
             acl.staged(b"e", &[r.as_bytes().to_vec()], false)

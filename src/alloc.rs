@@ -13,7 +13,9 @@ static USED: AtomicUsize = AtomicUsize::new(0);
 unsafe impl GlobalAlloc for CountingAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
+        // SAFETY: the caller upholds GlobalAlloc::alloc's contract (a
+        // non-zero-size layout), passed on to System unchanged.
+        let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             USED.fetch_add(layout.size(), Ordering::Relaxed);
         }
@@ -22,7 +24,8 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
+        // SAFETY: as in alloc: the caller's layout, passed on unchanged.
+        let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
             USED.fetch_add(layout.size(), Ordering::Relaxed);
         }
@@ -31,13 +34,17 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
+        // SAFETY: `ptr` came from this allocator, i.e. from System, with
+        // `layout` (the caller's contract).
+        unsafe { System.dealloc(ptr, layout) };
         USED.fetch_sub(layout.size(), Ordering::Relaxed);
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
+        // SAFETY: `ptr` came from System with `layout` and `new_size` is
+        // valid for it (the caller's contract).
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             if new_size >= layout.size() {
                 USED.fetch_add(new_size - layout.size(), Ordering::Relaxed);

@@ -20,9 +20,9 @@
 
 use crate::client::Client;
 use crate::clock;
-use crate::commands::{self, Args};
 use crate::error::{self, CmdError};
 use crate::object::ObjType;
+use crate::protocol::args::Args;
 use crate::server::Server;
 
 /// What a blocked client waits for (Redis's `c->btype`), given by the
@@ -310,7 +310,7 @@ fn reexecute(srv: &mut Server, c: &mut Client, argv: &[Vec<u8>]) {
     }
     let args = Args::new(&buf, &ranges);
     c.reexecuting = true;
-    commands::execute(srv, c, &args);
+    (srv.hooks.execute)(srv, c, &args);
     c.reexecuting = false;
 }
 
@@ -345,8 +345,15 @@ pub fn next_deadline(srv: &Server) -> Option<i64> {
 }
 
 /// CLIENT UNBLOCK: unblocks `target` with a timeout-like null reply or the
-/// UNBLOCKED error. Returns false if it was not blocked.
-pub fn unblock_by_request(srv: &mut Server, target: &mut Client, with_error: bool) -> bool {
+/// UNBLOCKED error. Returns false if it was not blocked. `take_waiter` ends
+/// a WAIT of the client and returns its acknowledged replicas (the
+/// replication layer's `master::take_waiter`).
+pub fn unblock_by_request(
+    srv: &mut Server,
+    target: &mut Client,
+    with_error: bool,
+    take_waiter: fn(&mut Server, u64) -> Option<i64>,
+) -> bool {
     // A client blocked in SHUTDOWN waits for the shutdown's outcome.
     let in_shutdown = target
         .blocked
@@ -355,7 +362,7 @@ pub fn unblock_by_request(srv: &mut Server, target: &mut Client, with_error: boo
     if in_shutdown || unblock(srv, target).is_none() {
         return false;
     }
-    let waited = crate::replication::master::take_waiter(srv, target.id);
+    let waited = take_waiter(srv, target.id);
     if with_error {
         target.out.error(&CmdError::Static(error::UNBLOCKED));
     } else if let Some(acks) = waited {

@@ -1,5 +1,7 @@
 //! A connected client: its socket, query buffer and parse progress, reply
-//! buffer, selected db, protocol version and the state CLIENT LIST shows.
+//! buffer, selected db, protocol version and the state CLIENT LIST shows;
+//! for a replica connected to us, its synchronization state (`ReplicaInfo`,
+//! driven by `replication::master`).
 
 use crate::protocol::parse::ParseState;
 use crate::protocol::reply::ReplyBuf;
@@ -202,9 +204,9 @@ pub struct Client {
     /// While re-executing: the deadline the command first blocked with.
     pub block_deadline_override: Option<i64>,
     /// Inside MULTI: the queued transaction.
-    pub multi: Option<Box<crate::commands::multi::MultiState>>,
+    pub multi: Option<Box<crate::multi::MultiState>>,
     /// WATCHed keys.
-    pub watched: Vec<crate::commands::multi::WatchedKey>,
+    pub watched: Vec<crate::multi::WatchedKey>,
     /// Pub/Sub subscriptions: channels, patterns, shard channels.
     pub subs: Vec<Vec<u8>>,
     pub psubs: Vec<Vec<u8>>,
@@ -214,7 +216,7 @@ pub struct Client {
     /// This is the connection to our master (a replica's master client).
     pub is_master: bool,
     /// Replication state of a replica connected to us (REPLCONF/PSYNC).
-    pub repl: Option<Box<crate::replication::master::ReplicaInfo>>,
+    pub repl: Option<Box<ReplicaInfo>>,
     /// Replication offset right after this client's last propagated write
     /// (WAIT waits for it).
     pub woff: i64,
@@ -598,7 +600,7 @@ impl Client {
     #[inline]
     pub fn multi_mem(&self) -> usize {
         let queued = self.multi.as_ref().map_or(0, |m| m.mem);
-        queued + self.watched.capacity() * std::mem::size_of::<crate::commands::multi::WatchedKey>()
+        queued + self.watched.capacity() * std::mem::size_of::<crate::multi::WatchedKey>()
     }
 
     /// Pub/Sub subscriptions: this client's lists of channels and
@@ -621,5 +623,96 @@ impl Client {
     /// Memory used by this client's buffers (CLIENT LIST qbuf/omem).
     pub fn query_buf_size(&self) -> usize {
         self.qbuf.len()
+    }
+}
+
+/// Where a replica connected to us is in its synchronization
+/// (the replication service drives it).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RState {
+    /// Only REPLCONF seen so far: not a replica yet.
+    Handshake,
+    /// Waiting for a snapshot child to be started.
+    WaitBgsaveStart,
+    /// Our snapshot child is writing the RDB.
+    WaitBgsaveEnd,
+    /// Sending the RDB file.
+    SendBulk,
+    Online,
+}
+
+/// Per-client replication state of a replica connected to us.
+pub struct ReplicaInfo {
+    pub state: RState,
+    pub listening_port: u16,
+    pub ip: Option<String>,
+    pub capa_eof: bool,
+    pub capa_psync2: bool,
+    /// Old SYNC protocol: no +FULLRESYNC line.
+    pub pre_psync: bool,
+    pub ack_off: i64,
+    pub ack_time_ms: i64,
+    /// The RDB file being sent and the bytes left.
+    pub bulk: Option<(std::fs::File, u64)>,
+    /// The offset +FULLRESYNC announced.
+    pub initial_offset: i64,
+    /// Diskless transfer: when a write to it last stayed partial (0: none
+    /// pending), for the full-sync timeout.
+    pub last_partial_write_ms: i64,
+    /// Online after a diskless transfer: the stream starts with its first
+    /// REPLCONF ACK (repl_start_cmd_stream_on_ack).
+    pub stream_on_ack: bool,
+    /// REPLCONF rdb-filter-only: what its snapshot leaves out (the
+    /// replication master's REQ_EXCLUDE_* bits, Redis's slave_req). Only
+    /// replicas with equal requirements share a snapshot.
+    pub req: u8,
+}
+
+impl Default for ReplicaInfo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReplicaInfo {
+    pub fn new() -> ReplicaInfo {
+        ReplicaInfo {
+            state: RState::Handshake,
+            listening_port: 0,
+            ip: None,
+            capa_eof: false,
+            capa_psync2: false,
+            pre_psync: false,
+            ack_off: 0,
+            ack_time_ms: crate::clock::wall_ms(),
+            bulk: None,
+            initial_offset: 0,
+            last_partial_write_ms: 0,
+            stream_on_ack: false,
+            req: 0,
+        }
+    }
+
+    pub fn is_replica(&self) -> bool {
+        self.state != RState::Handshake
+    }
+
+    pub fn online(&self) -> bool {
+        self.state == RState::Online
+    }
+
+    /// Still needs the stream since its snapshot's fork from the backlog.
+    pub fn waits_for_stream(&self) -> bool {
+        matches!(self.state, RState::WaitBgsaveEnd | RState::SendBulk)
+            || (self.state == RState::Online && self.stream_on_ack)
+    }
+
+    /// The state INFO shows.
+    pub fn state_name(&self) -> &'static str {
+        match self.state {
+            RState::Handshake | RState::WaitBgsaveStart | RState::WaitBgsaveEnd => "wait_bgsave",
+            RState::SendBulk => "send_bulk",
+            RState::Online => "online",
+        }
     }
 }

@@ -70,7 +70,7 @@ pub enum Class {
 pub fn class(c: &Client) -> Class {
     if c.is_master {
         Class::Master
-    } else if crate::replication::is_replica_client(c) {
+    } else if c.repl.as_ref().is_some_and(|r| r.is_replica()) {
         Class::Replica
     } else if !c.subs.is_empty() || !c.psubs.is_empty() || !c.ssubs.is_empty() {
         Class::PubSub
@@ -82,7 +82,7 @@ pub fn class(c: &Client) -> Class {
 /// Is this client's memory in the total (a normal or pubsub client)?
 #[inline]
 fn counted(c: &Client) -> bool {
-    !c.is_master && !crate::replication::is_replica_client(c)
+    !c.is_master && !c.repl.as_ref().is_some_and(|r| r.is_replica())
 }
 
 /// getMemUsageBucket: log2 of the memory, clamped to the bucket range.

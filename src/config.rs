@@ -10,6 +10,8 @@ use crate::util::glob::string_match;
 
 #[path = "config_defs.rs"]
 mod defs;
+#[path = "config_rewrite.rs"]
+mod rewrite;
 #[path = "config_values.rs"]
 mod values;
 use defs::*;
@@ -78,6 +80,13 @@ pub struct Def {
 
 /// How a table entry reaches its typed field: `show` prints the value,
 /// `store` sets it from text already validated for the entry's kind.
+impl Def {
+    /// Redis's EMPTY_STRING_IS_NULL: an empty value means "not set".
+    fn empty_is_null(&self) -> bool {
+        self.flags & EMPTY_IS_NULL != 0
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Access {
     show: fn(&Config, &Kind) -> String,
@@ -832,102 +841,6 @@ impl Config {
             return Err("Bad address".to_string());
         }
         self.rewrite_file(None, true)
-    }
-
-    fn rewrite_file(&self, users: Option<&[String]>, force_all: bool) -> Result<(), String> {
-        let mut users_done = users.is_none();
-        let path = self
-            .config_file
-            .as_ref()
-            .ok_or("The server is running without a config file")?;
-        let old = std::fs::read_to_string(path).unwrap_or_default();
-        let mut out = String::new();
-        let mut written = vec![false; DEFS.len()];
-        for line in old.lines() {
-            let t = line.trim();
-            let name = t
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            if t.starts_with('#') || name.is_empty() {
-                out.push_str(line);
-                out.push('\n');
-                continue;
-            }
-            if name == "user" {
-                if let Some(u) = users.filter(|_| !users_done) {
-                    users_done = true;
-                    for l in u {
-                        out.push_str(l);
-                        out.push('\n');
-                    }
-                } else if users.is_none() {
-                    out.push_str(line);
-                    out.push('\n');
-                }
-                continue;
-            }
-            match def_index(&name) {
-                Some(i) => {
-                    if !written[i] {
-                        written[i] = true;
-                        out.push_str(&self.directive_line(i));
-                    }
-                }
-                None => {
-                    out.push_str(line);
-                    out.push('\n');
-                }
-            }
-        }
-        for (i, d) in DEFS.iter().enumerate() {
-            // `dir` is always written, as the absolute working directory
-            // (rewriteConfigDirOption): a relative value from the file would
-            // resolve differently once the server has changed into it.
-            if !written[i] && (force_all || self.value(i) != d.default || d.name == "dir") {
-                out.push_str(&self.directive_line(i));
-            }
-        }
-        if let Some(u) = users.filter(|_| !users_done) {
-            for l in u {
-                out.push_str(l);
-                out.push('\n');
-            }
-        }
-        std::fs::write(path, out).map_err(|e| e.to_string())
-    }
-
-    fn directive_line(&self, i: usize) -> String {
-        let name = DEFS[i].name;
-        let v = &self.display_value(i);
-        if name == "save" && v.is_empty() {
-            return "save \"\"\n".to_string();
-        }
-        if name == "replicaof" {
-            // rewriteConfigReplicaOfOption: `replicaof <host> <port>`, or
-            // no line at all without a master.
-            let words: Vec<String> = v.split_whitespace().map(quote).collect();
-            if words.is_empty() {
-                return String::new();
-            }
-            return format!("{} {}\n", name, words.join(" "));
-        }
-        if matches!(DEFS[i].kind, Kind::Str | Kind::Checked(_))
-            && name != "save"
-            && name != "client-output-buffer-limit"
-            && name != "bind"
-            && name != "replicaof"
-        {
-            format!("{} {}\n", name, quote(v))
-        } else if matches!(DEFS[i].kind, Kind::Str | Kind::Checked(_)) {
-            // Multi-word values: each word quoted on its own, so a quote in
-            // a CONFIG SET bind address cannot unbalance the line.
-            let words: Vec<String> = v.split(' ').map(quote).collect();
-            format!("{} {}\n", name, words.join(" "))
-        } else {
-            format!("{} {}\n", name, v)
-        }
     }
 }
 

@@ -104,6 +104,15 @@ pub(super) const SENSITIVE: u8 = 4;
 pub(super) const PROTECTED: u8 = 8;
 /// DENY_LOADING_CONFIG: CONFIG SET refuses it while the dataset loads.
 pub(super) const DENY_LOADING: u8 = 16;
+/// EMPTY_STRING_IS_NULL: an empty value is "not set" (CONFIG REWRITE
+/// writes no line for it).
+pub(super) const EMPTY_IS_NULL: u8 = 32;
+pub(super) const fn empty_null(d: Def) -> Def {
+    Def {
+        flags: d.flags | EMPTY_IS_NULL,
+        ..d
+    }
+}
 pub(super) const fn hidden(d: Def) -> Def {
     Def {
         flags: d.flags | HIDDEN,
@@ -202,7 +211,7 @@ config_table! {
     protected_mode: bool = d("protected-mode", BOOL, "yes"),
     port: u16 = d("port", int(0, 65535), "6379"),
     tcp_backlog: i32 = imm("tcp-backlog", int(0, I32), "511"),
-    unixsocket: String = imm("unixsocket", STR, ""),
+    unixsocket: String = empty_null(imm("unixsocket", STR, "")),
     /// A file mode, written in octal.
     unixsocketperm: u32 = imm("unixsocketperm", Kind::Octal { min: 0, max: 0o777 }, "0"),
     timeout_secs: i64 = d("timeout", int(0, I32), "0"),
@@ -210,7 +219,7 @@ config_table! {
     // general
     daemonize: bool = imm("daemonize", BOOL, "no"),
     supervised: Supervised = imm("supervised", Kind::Enum(Supervised::NAMES), "no"),
-    pidfile: String = imm("pidfile", STR, ""),
+    pidfile: String = empty_null(imm("pidfile", STR, "")),
     /// An index into LOGLEVELS.
     loglevel: u8 = d("loglevel", Kind::Enum(LOGLEVELS), "notice"),
     logfile: String = imm("logfile", STR, ""),
@@ -256,8 +265,8 @@ config_table! {
     // Changed by REPLICAOF / SLAVEOF, not by CONFIG SET.
     /// The master's host and port; None on a master.
     replicaof: Option<(String, u16)> = imm_al("replicaof", "slaveof", STR, ""),
-    masterauth: String = sensitive(d("masterauth", STR, "")),
-    masteruser: String = sensitive(d("masteruser", STR, "")),
+    masterauth: String = empty_null(sensitive(d("masterauth", STR, ""))),
+    masteruser: String = empty_null(sensitive(d("masteruser", STR, ""))),
     replica_serve_stale_data: bool =
         al("replica-serve-stale-data", "slave-serve-stale-data", BOOL, "yes"),
     replica_read_only: bool = al("replica-read-only", "slave-read-only", BOOL, "yes"),
@@ -277,8 +286,8 @@ config_table! {
     min_replicas_to_write: i64 =
         al("min-replicas-to-write", "min-slaves-to-write", int(0, I32), "0"),
     min_replicas_max_lag: i64 = al("min-replicas-max-lag", "min-slaves-max-lag", int(0, I32), "10"),
-    replica_announce_ip: String = al("replica-announce-ip", "slave-announce-ip", STR, ""),
-    bind_source_addr: String = d("bind-source-addr", STR, ""),
+    replica_announce_ip: String = empty_null(al("replica-announce-ip", "slave-announce-ip", STR, "")),
+    bind_source_addr: String = empty_null(d("bind-source-addr", STR, "")),
     replica_announce_port: u16 =
         al("replica-announce-port", "slave-announce-port", int(0, 65535), "0"),
     replica_lazy_flush: bool = al("replica-lazy-flush", "slave-lazy-flush", BOOL, "no"),
@@ -291,7 +300,7 @@ config_table! {
     tracking_table_max_keys: usize = d("tracking-table-max-keys", int(0, LL), "1000000"),
     // security
     /// None when empty.
-    requirepass: Option<Vec<u8>> = sensitive(d("requirepass", STR, "")),
+    requirepass: Option<Vec<u8>> = empty_null(sensitive(d("requirepass", STR, ""))),
     acllog_max_len: usize = d("acllog-max-len", int(0, LL), "128"),
     aclfile: String = imm("aclfile", STR, ""),
     acl_pubsub_default: AclPubsubDefault =
@@ -322,10 +331,10 @@ config_table! {
     )),
     disable_thp: bool = imm("disable-thp", BOOL, "yes"),
     socket_mark_id: i64 = imm("socket-mark-id", int(0, u32::MAX as i64), "0"),
-    server_cpulist: String = imm("server_cpulist", STR, ""),
-    bio_cpulist: String = imm("bio_cpulist", STR, ""),
-    aof_rewrite_cpulist: String = imm("aof_rewrite_cpulist", STR, ""),
-    bgsave_cpulist: String = imm("bgsave_cpulist", STR, ""),
+    server_cpulist: String = empty_null(imm("server_cpulist", STR, "")),
+    bio_cpulist: String = empty_null(imm("bio_cpulist", STR, "")),
+    aof_rewrite_cpulist: String = empty_null(imm("aof_rewrite_cpulist", STR, "")),
+    bgsave_cpulist: String = empty_null(imm("bgsave_cpulist", STR, "")),
     ignore_warnings: String = d("ignore-warnings", STR, ""),
     // append only
     appendonly: bool = deny_loading(d("appendonly", BOOL, "no")),
@@ -354,9 +363,9 @@ config_table! {
     cluster_config_file: String = imm("cluster-config-file", STR, "nodes.conf"),
     cluster_node_timeout: i64 = d("cluster-node-timeout", int(0, LL), "15000"),
     cluster_port: i64 = imm("cluster-port", int(0, 65535), "0"),
-    cluster_announce_ip: String = d("cluster-announce-ip", STR, ""),
+    cluster_announce_ip: String = empty_null(d("cluster-announce-ip", STR, "")),
     cluster_announce_hostname: String =
-        d("cluster-announce-hostname", Kind::Checked(check_hostname), ""),
+        empty_null(d("cluster-announce-hostname", Kind::Checked(check_hostname), "")),
     cluster_announce_port: i64 = d("cluster-announce-port", int(0, 65535), "0"),
     cluster_announce_bus_port: i64 = d("cluster-announce-bus-port", int(0, 65535), "0"),
     cluster_announce_tls_port: i64 = d("cluster-announce-tls-port", int(0, 65535), "0"),
@@ -376,22 +385,22 @@ config_table! {
     // TLS: accepted and validated; turning it on is refused until it
     // exists (see `Config::unsupported_feature`).
     tls_port: i64 = d("tls-port", int(0, 65535), "0"),
-    tls_cert_file: String = d("tls-cert-file", STR, ""),
-    tls_key_file: String = d("tls-key-file", STR, ""),
-    tls_key_file_pass: String = d("tls-key-file-pass", STR, ""),
-    tls_client_cert_file: String = d("tls-client-cert-file", STR, ""),
-    tls_client_key_file: String = d("tls-client-key-file", STR, ""),
-    tls_client_key_file_pass: String = d("tls-client-key-file-pass", STR, ""),
-    tls_dh_params_file: String = d("tls-dh-params-file", STR, ""),
-    tls_ca_cert_file: String = d("tls-ca-cert-file", STR, ""),
-    tls_ca_cert_dir: String = d("tls-ca-cert-dir", STR, ""),
+    tls_cert_file: String = empty_null(d("tls-cert-file", STR, "")),
+    tls_key_file: String = empty_null(d("tls-key-file", STR, "")),
+    tls_key_file_pass: String = empty_null(d("tls-key-file-pass", STR, "")),
+    tls_client_cert_file: String = empty_null(d("tls-client-cert-file", STR, "")),
+    tls_client_key_file: String = empty_null(d("tls-client-key-file", STR, "")),
+    tls_client_key_file_pass: String = empty_null(d("tls-client-key-file-pass", STR, "")),
+    tls_dh_params_file: String = empty_null(d("tls-dh-params-file", STR, "")),
+    tls_ca_cert_file: String = empty_null(d("tls-ca-cert-file", STR, "")),
+    tls_ca_cert_dir: String = empty_null(d("tls-ca-cert-dir", STR, "")),
     tls_auth_clients: TlsAuthClients =
         d("tls-auth-clients", Kind::Enum(TlsAuthClients::NAMES), "yes"),
     tls_replication: bool = d("tls-replication", BOOL, "no"),
     tls_cluster: bool = d("tls-cluster", BOOL, "no"),
-    tls_protocols: String = d("tls-protocols", STR, ""),
-    tls_ciphers: String = d("tls-ciphers", STR, ""),
-    tls_ciphersuites: String = d("tls-ciphersuites", STR, ""),
+    tls_protocols: String = empty_null(d("tls-protocols", STR, "")),
+    tls_ciphers: String = empty_null(d("tls-ciphers", STR, "")),
+    tls_ciphersuites: String = empty_null(d("tls-ciphersuites", STR, "")),
     tls_prefer_server_ciphers: bool = d("tls-prefer-server-ciphers", BOOL, "no"),
     tls_session_caching: bool = d("tls-session-caching", BOOL, "yes"),
     tls_session_cache_size: i64 = d("tls-session-cache-size", int(0, I32), "20480"),

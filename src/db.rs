@@ -5,7 +5,6 @@ use crate::clock;
 use crate::ds::dict::Dict;
 use crate::ds::sds::Sds;
 use crate::error::CmdError;
-use crate::notify;
 use crate::object::{Obj, ObjType, Value};
 
 /// Lazy expiry as Redis 7.0's expireIfNeeded on a replica: keys are never
@@ -85,6 +84,10 @@ pub fn set_pause_until(ms: i64) {
     PAUSE_UNTIL.store(ms, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// `Db::event_mask` bits: log the keys created / missed (keyspace events).
+pub const LOG_NEW: u32 = 1 << 0;
+pub const LOG_KEY_MISS: u32 = 1 << 1;
+
 pub struct Db {
     pub id: usize,
     pub dict: Dict<Sds, Obj>,
@@ -101,9 +104,9 @@ pub struct Db {
     /// Keys expired, created or missed since the server last drained this
     /// log (WATCH invalidation; keyspace events).
     pub events: Vec<(KeyEvent, Sds)>,
-    /// The `notify::NEW` / `notify::KEY_MISS` bits currently live, kept in
-    /// sync with notify-keyspace-events by `Server::sync_notify_mask` so
-    /// the hot paths only test a field.
+    /// The `LOG_NEW` / `LOG_KEY_MISS` bits currently live, kept in
+    /// sync with notify-keyspace-events (its `n` and `m` classes) by
+    /// `Server::sync_notify_mask` so the hot paths only test a field.
     pub event_mask: u32,
     /// How many entries of `events` `propagate::queue_expired` has seen.
     pub events_propagated: usize,
@@ -157,7 +160,7 @@ impl Db {
     /// Logs a "new" event for a key just created (dbAdd).
     #[inline]
     fn log_new(&mut self, key: &[u8]) {
-        if self.event_mask & notify::NEW != 0 {
+        if self.event_mask & LOG_NEW != 0 {
             self.events.push((KeyEvent::New, Sds::new(key)));
         }
     }
@@ -166,7 +169,7 @@ impl Db {
     #[inline]
     pub fn log_miss(&mut self, key: &[u8]) {
         self.stat_misses += 1;
-        if self.event_mask & notify::KEY_MISS != 0 {
+        if self.event_mask & LOG_KEY_MISS != 0 {
             self.events.push((KeyEvent::Miss, Sds::new(key)));
         }
     }
@@ -237,14 +240,14 @@ impl Db {
             self.dict.get_mut(key)
         } {
             Some(o) => {
-                crate::evict::touch(o);
+                crate::object::touch(o);
                 self.stat_hits += 1;
                 Some(o)
             }
             None => {
                 // (fields, not log_miss(): `o` above borrows self.dict.)
                 self.stat_misses += 1;
-                if self.event_mask & notify::KEY_MISS != 0 {
+                if self.event_mask & LOG_KEY_MISS != 0 {
                     self.events.push((KeyEvent::Miss, Sds::new(key)));
                 }
                 None
@@ -267,7 +270,7 @@ impl Db {
             }
             None => {
                 self.stat_misses += 1;
-                if self.event_mask & notify::KEY_MISS != 0 {
+                if self.event_mask & LOG_KEY_MISS != 0 {
                     self.events.push((KeyEvent::Miss, Sds::new(key)));
                 }
                 None
@@ -284,7 +287,7 @@ impl Db {
             self.dict.get_mut(key)
         } {
             Some(o) => {
-                crate::evict::touch(o);
+                crate::object::touch(o);
                 Some(o)
             }
             None => None,
@@ -319,7 +322,7 @@ impl Db {
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         // lookupKeyWrite first: a stale key expires ("expired", then "new").
         self.expire_if_needed(key);
-        let lru = crate::evict::initial_stamp();
+        let lru = crate::object::initial_stamp();
         let mut value = Some(value);
         let (slot, inserted) =
             self.dict
@@ -333,7 +336,7 @@ impl Db {
                 crate::lazyfree::free_value(old);
             }
             // dbOverwrite keeps an LFU counter; an LRU stamp restarts.
-            if !crate::evict::lfu_enabled() {
+            if !crate::object::lfu_enabled() {
                 slot.lru = lru;
             }
         }
@@ -351,7 +354,7 @@ impl Db {
     pub fn add(&mut self, key: &[u8], value: Value) {
         self.dict.insert(
             Sds::new(key),
-            Obj::new(value, crate::evict::initial_stamp()),
+            Obj::new(value, crate::object::initial_stamp()),
         );
         self.log_new(key);
         self.log_ready(key);
@@ -361,15 +364,15 @@ impl Db {
     /// (lookupKeyWrite + dbAdd, as the *WriteOrCreate helpers do).
     pub fn get_or_create(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Obj {
         self.expire_if_needed(key);
-        let lru = crate::evict::initial_stamp();
+        let lru = crate::object::initial_stamp();
         let (o, inserted) =
             self.dict
                 .get_or_insert_with(key, || Sds::new(key), || Obj::new(make(), lru));
         if !inserted {
-            crate::evict::touch(o);
+            crate::object::touch(o);
         }
         if inserted {
-            if self.event_mask & notify::NEW != 0 {
+            if self.event_mask & LOG_NEW != 0 {
                 self.events.push((KeyEvent::New, Sds::new(key)));
             }
             if self.waiters > 0 {

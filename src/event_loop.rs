@@ -1,14 +1,17 @@
 //! The single-threaded event loop (Redis's ae + networking.c): accept
 //! connections, read every ready socket, execute every complete command in
 //! what was read, write replies with as few syscalls as possible, and run
-//! the cron `hz` times a second.
+//! the crons `hz` times a second. At startup it installs what the lower
+//! layers call back into: event processing while loading or while a script
+//! is busy, closing a client at once, the poller's registry.
 
 use crate::blocking;
 use crate::client::Client;
 use crate::client::{Conn, ReadOutcome, CMD_BUDGET, READ_BUDGET};
 use crate::clock;
-use crate::commands::{self, Args};
+use crate::commands;
 use crate::error::CmdError;
+use crate::protocol::args::Args;
 use crate::protocol::parse::{self, ArgSource, ParseLimits, Parsed};
 use crate::server::Server;
 use mio::{Events, Interest, Poll, Token};
@@ -27,16 +30,7 @@ const SPIN_TIME: Duration = Duration::from_micros(20);
 /// budgets (client.rs): others are served in between.
 const TURN_TIME: Duration = Duration::from_millis(1);
 
-/// Listener tokens live above this; client tokens are slot indexes below it.
-const LISTENER_BASE: usize = usize::MAX / 2;
-
-/// The replica's link to its master during the handshake and RDB transfer
-/// (afterwards the socket is a client with a slot token).
-pub const MASTER_LINK_TOKEN: usize = LISTENER_BASE - 1;
-
-/// The read end of a diskless full sync's RDB pipe (master side).
-pub const RDB_PIPE_TOKEN: usize = LISTENER_BASE - 2;
-
+use crate::poller::{LISTENER_BASE, MASTER_LINK_TOKEN, RDB_PIPE_TOKEN};
 use crate::server::SHUTDOWN_SIGNAL;
 
 /// "temp-<pid>.rdb", the file a foreground save writes, for the signal
@@ -217,14 +211,6 @@ fn pop_fired() -> Option<Fired> {
     FIRED.with(|f| f.borrow_mut().pop_front())
 }
 
-/// Runs `f` with the poller's registry (replication registers the master
-/// link socket). None outside the event loop.
-pub fn with_registry<R>(f: impl FnOnce(&mio::Registry) -> R) -> Option<R> {
-    let io = LOOP_IO.with(|l| l.borrow().clone())?;
-    let g = io.try_borrow().ok()?;
-    Some(f(g.poll.registry()))
-}
-
 /// Serves other clients while a script runs past busy-reply-threshold
 /// (Redis's processEventsWhileBlocked): accepts connections, flushes
 /// output and executes input; `commands::execute` replies BUSY to
@@ -333,9 +319,11 @@ pub fn init(srv: &mut Server, listeners: Vec<Listener>) -> io::Result<()> {
     let poll = Poll::new()?;
     srv.listeners = listeners;
     register_listeners(srv, &poll);
+    crate::poller::install(poll.registry().try_clone()?);
     let io = Rc::new(RefCell::new(LoopIo { poll }));
     LOOP_IO.with(|l| *l.borrow_mut() = Some(io));
     srv.process_events_while_loading = Some(process_events_while_loading);
+    srv.process_events_while_busy = Some(process_events_while_busy);
     srv.free_client_now = Some(free_client_now);
     Ok(())
 }
@@ -503,6 +491,8 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
             // can cancel it meanwhile).
             if !srv.pause_cron {
                 srv.cron();
+                crate::persist::rdb_server::cron(&mut srv);
+                crate::persist::aof::cron(&mut srv);
                 crate::replication::cron(&mut srv);
                 clients_cron(&mut srv);
                 if !srv.scripting.ldb_children.is_empty() {
@@ -851,7 +841,7 @@ fn account_after_command(srv: &mut Server, c: &mut Client, qbuf_len: usize) {
 /// disconnected. REPLCONF is exempt (an ACK can release the stream).
 fn replica_replied(srv: &mut Server, c: &mut Client, out_before: usize) {
     let entry = c.last_cmd.and_then(|i| srv.commands.entries.get(i));
-    if entry.is_some_and(|e| e.spec.facts & crate::commands::fact::REPLICA_MAY_REPLY != 0) {
+    if entry.is_some_and(|e| e.spec.facts & crate::cmdtable::fact::REPLICA_MAY_REPLY != 0) {
         return;
     }
     let name = entry.map_or("<unknown>".to_string(), |e| e.fullname.to_string());
@@ -871,7 +861,7 @@ fn replica_replied(srv: &mut Server, c: &mut Client, out_before: usize) {
     }
     c.out.buf.truncate(out_before);
     let mut info = Vec::new();
-    commands::client_cmd::cat_client_info(&mut info, srv, c, clock::wall_ms(), None);
+    crate::client_info::cat_client_info(&mut info, srv, c, clock::wall_ms(), None);
     warn!(
         "Replica generated a reply to command '{}', disconnecting it: {}",
         name,
@@ -980,7 +970,7 @@ fn close_pending(srv: &mut Server, poll: &Poll) {
 fn free_client_now(srv: &mut Server, t: usize, reason: &str) {
     if let Some(Some(c)) = srv.clients.get(t) {
         let mut line = Vec::new();
-        commands::client_cmd::cat_client_info(&mut line, srv, c, clock::wall_ms(), None);
+        crate::client_info::cat_client_info(&mut line, srv, c, clock::wall_ms(), None);
         info!("{}: {}", reason, String::from_utf8_lossy(&line));
     }
     let Some(io) = LOOP_IO.with(|l| l.borrow().clone()) else {
@@ -1003,8 +993,8 @@ fn close_one(srv: &mut Server, poll: &Poll, t: usize) {
                 crate::client_mem::forget(&mut srv.client_mem, &mut c);
                 crate::replication::client_closed(srv, &mut c, t);
                 blocking::unblock(srv, &mut c);
-                commands::multi::unwatch_all(srv, &mut c);
-                commands::pubsub::unsubscribe_all(srv, &mut c);
+                crate::multi::unwatch_all(srv, &mut c);
+                crate::pubsub::unsubscribe_all(srv, &mut c);
                 crate::tracking::disable(srv, &mut c);
                 if c.paused {
                     srv.paused_clients -= 1;

@@ -1,5 +1,4 @@
-//! maxmemory eviction — Redis's evict.c: the LRU/LFU access stamps kept in
-//! every object's 24-bit `lru` field, the eviction pool that approximates
+//! maxmemory eviction — Redis's evict.c: the eviction pool that approximates
 //! LRU / LFU / TTL order by sampling `maxmemory-samples` keys per db, and
 //! `perform_evictions`, run before each command while used memory is over
 //! `maxmemory`, and between commands (`Server::eviction_scheduled`, Redis's
@@ -14,8 +13,7 @@ use crate::clock;
 use crate::config::Config;
 use crate::object::Obj;
 use crate::server::Server;
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// How keys are chosen for eviction: the maxmemory-policy value.
@@ -37,11 +35,6 @@ impl Policy {
     }
 }
 
-// The access-stamp settings, read on every key lookup: kept in statics so
-// `Db` needs no reference to the config.
-static LFU_ENABLED: AtomicBool = AtomicBool::new(false);
-static LFU_LOG_FACTOR: AtomicU32 = AtomicU32::new(10);
-static LFU_DECAY_TIME: AtomicU32 = AtomicU32::new(1);
 /// maxmemory, and the memory it does not count as of the last check, for
 /// the keyspace's table-growth guard (`expand_allowed`).
 static MAXMEMORY: AtomicU64 = AtomicU64::new(0);
@@ -49,9 +42,6 @@ static NOT_COUNTED: AtomicUsize = AtomicUsize::new(0);
 /// HASHTABLE_MAX_LOAD_FACTOR: past it a table grows regardless.
 const MAX_LOAD_FACTOR: f64 = 1.618;
 
-/// Counter a new object starts with (LFU_INIT_VAL), so new keys are not
-/// evicted before they had a chance to be used.
-const LFU_INIT_VAL: u32 = 5;
 /// Eviction pool size (EVPOOL_SIZE).
 const POOL_SIZE: usize = 16;
 
@@ -60,91 +50,7 @@ pub fn apply_config(cfg: &Config) {
     MAXMEMORY.store(cfg.maxmemory, Ordering::Relaxed);
     crate::ds::dict::set_expand_guard(expand_allowed);
     let policy = cfg.maxmemory_policy;
-    LFU_ENABLED.store(policy.is_lfu(), Ordering::Relaxed);
-    let factor = cfg.lfu_log_factor;
-    LFU_LOG_FACTOR.store(factor, Ordering::Relaxed);
-    let decay = cfg.lfu_decay_time;
-    LFU_DECAY_TIME.store(decay, Ordering::Relaxed);
-}
-
-/// Is an LFU policy selected (the `lru` field holds LFU data)?
-#[inline]
-pub fn lfu_enabled() -> bool {
-    LFU_ENABLED.load(Ordering::Relaxed)
-}
-
-/// The stamp a newly created object gets.
-#[inline]
-pub fn initial_stamp() -> u32 {
-    if lfu_enabled() {
-        (lfu_minutes() << 8) | LFU_INIT_VAL
-    } else {
-        clock::lru_clock()
-    }
-}
-
-/// Records an access to `o` (Redis's lookupKey touch / updateLFU).
-#[inline]
-pub fn touch(o: &mut Obj) {
-    if lfu_enabled() {
-        let counter = log_incr(decr_and_return(o.lru));
-        o.lru = (lfu_minutes() << 8) | counter;
-    } else {
-        o.lru = clock::lru_clock();
-    }
-}
-
-/// LFUGetTimeInMinutes: 16 bits of unix minutes.
-fn lfu_minutes() -> u32 {
-    ((clock::wall_ms() / 1000 / 60) & 65535) as u32
-}
-
-/// LFUDecrAndReturn: the counter after decaying one step per
-/// `lfu-decay-time` minutes since the last access (OBJECT FREQ).
-pub fn decr_and_return(stamp: u32) -> u32 {
-    let ldt = stamp >> 8;
-    let counter = stamp & 255;
-    let now = lfu_minutes();
-    let elapsed = if now >= ldt {
-        now - ldt
-    } else {
-        65535 - ldt + now
-    };
-    let decay = LFU_DECAY_TIME.load(Ordering::Relaxed);
-    let periods = if decay > 0 { elapsed / decay } else { 0 };
-    counter.saturating_sub(periods)
-}
-
-thread_local! {
-    static RNG: Cell<u64> = const { Cell::new(0x9E37_79B9_7F4A_7C15) };
-}
-
-/// A cheap uniform value in [0, 1) (xorshift64*).
-fn unit_random() -> f64 {
-    RNG.with(|r| {
-        let mut x = r.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        r.set(x);
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    })
-}
-
-/// LFULogIncr: increments the 8-bit counter with probability
-/// 1 / ((counter - LFU_INIT_VAL) * lfu-log-factor + 1).
-fn log_incr(counter: u32) -> u32 {
-    if counter >= 255 {
-        return 255;
-    }
-    let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
-    let factor = LFU_LOG_FACTOR.load(Ordering::Relaxed) as f64;
-    let p = 1.0 / (base * factor + 1.0);
-    if unit_random() < p {
-        counter + 1
-    } else {
-        counter
-    }
+    crate::object::set_access_stamps(policy.is_lfu(), cfg.lfu_log_factor, cfg.lfu_decay_time);
 }
 
 /// What `perform_evictions` achieved.
@@ -425,7 +331,7 @@ fn populate_pool(
 /// for LFU.
 fn object_score(o: &Obj, policy: Policy) -> u64 {
     if policy.is_lfu() {
-        255 - decr_and_return(o.lru) as u64
+        255 - crate::object::decr_and_return(o.lru) as u64
     } else {
         clock::idle_secs(o.lru) * 1000
     }
@@ -436,30 +342,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lfu_counter_grows_logarithmically_and_saturates() {
-        let mut c = LFU_INIT_VAL;
-        for _ in 0..100 {
-            c = log_incr(c);
-        }
-        // With factor 10, 100 hits reach roughly 10-20 (Redis's table).
-        assert!(c > LFU_INIT_VAL && c < 40, "{}", c);
-        assert_eq!(log_incr(255), 255);
-    }
-
-    #[test]
     fn time_limits_follow_tenacity() {
         assert_eq!(time_limit_us(10), Some(500));
         assert_eq!(time_limit_us(0), Some(0));
         assert_eq!(time_limit_us(100), None);
         assert!(time_limit_us(20).unwrap_or(0) > 500);
-    }
-
-    #[test]
-    fn decay_subtracts_one_per_period() {
-        let now = lfu_minutes();
-        let stamp = (now.wrapping_sub(3) & 65535) << 8 | 10;
-        LFU_DECAY_TIME.store(1, Ordering::Relaxed);
-        assert_eq!(decr_and_return(stamp), 7);
-        assert_eq!(decr_and_return((now << 8) | 10), 10);
     }
 }

@@ -3,12 +3,20 @@
 //! See docs/ARCHITECTURE.md for the module map and a command's path from
 //! socket to reply.
 
+// Every unsafe operation sits in its own `unsafe {}` block, with a
+// `// SAFETY:` comment saying why it holds (clippy checks the comments).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod acl;
+pub mod acl_check;
 pub mod alloc;
 pub mod blocking;
 pub mod client;
+pub mod client_info;
 pub mod client_mem;
 pub mod clock;
+pub mod cmdtable;
 pub mod commands;
 pub mod config;
 pub mod crash;
@@ -23,13 +31,16 @@ pub mod lazyfree;
 pub mod listen;
 pub mod logging;
 pub mod migrate_conn;
+pub mod multi;
 pub mod notify;
 pub mod object;
 pub mod oom;
 pub mod persist;
+pub mod poller;
 pub mod proctitle;
 pub mod propagate;
 pub mod protocol;
+pub mod pubsub;
 pub mod replication;
 pub mod scripting;
 pub mod server;

@@ -2,6 +2,11 @@
 //! configuration like redis-server, sets up logging, opens the listening
 //! sockets and hands over to the event loop.
 
+// As in lib.rs: unsafe operations in their own `unsafe {}` blocks, each
+// with a `// SAFETY:` comment.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 use ferrokv::config::Config;
 use ferrokv::server::{Server, REDIS_VERSION, VERSION};
 use ferrokv::{event_loop, logging};
@@ -244,7 +249,11 @@ fn main() {
     adjust_open_files_limit(config.maxclients);
     let _ = ferrokv::oom::update(&config);
     let renames = std::mem::take(&mut config.renames);
-    let mut srv = Server::new(config);
+    let mut srv = Server::new(
+        config,
+        ferrokv::commands::table(),
+        ferrokv::commands::hooks(),
+    );
     for (mut at, old, new) in renames {
         if let Err(reason) = srv.commands.rename(&old, &new) {
             at.reason = reason.to_string();

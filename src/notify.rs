@@ -4,7 +4,7 @@
 //! emit, with the same event names as Redis 7.0.
 
 use crate::client::Client;
-use crate::commands::pubsub::publish_message;
+use crate::pubsub::publish_message;
 use crate::server::Server;
 
 pub const KEYSPACE: u32 = 1 << 0; // K

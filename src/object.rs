@@ -1,11 +1,14 @@
 //! Values stored in the keyspace (Redis's `robj`): the type, the encoding
-//! that `OBJECT ENCODING` reports, and the LRU/LFU clock.
+//! that `OBJECT ENCODING` reports, and the LRU/LFU access stamp kept in
+//! every object's 24-bit `lru` field (set on creation, updated on access;
+//! the eviction service reads it and sets the policy).
 //!
 //! Strings follow Redis's three encodings: `int` (a number that round-trips
 //! through `string2ll`), `embstr` (≤ 44 bytes, never modified in place) and
 //! `raw` (anything larger, or any string changed by APPEND/SETRANGE/SETBIT).
 //! Short strings are kept inline in the 16-byte `Value` to save an allocation.
 
+use crate::clock;
 use crate::ds::sds::Sds;
 use crate::types::hash::HashValue;
 use crate::types::list::ListValue;
@@ -13,6 +16,8 @@ use crate::types::set::SetValue;
 use crate::types::stream::StreamValue;
 use crate::types::zset::ZSetValue;
 use crate::util::num;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT.
 pub const EMBSTR_SIZE_LIMIT: usize = 44;
@@ -281,7 +286,7 @@ impl Value {
             Value::ZSet(z) => z.digest(digest),
             Value::Stream(x) => x.digest(digest),
             // The payload's bytes stand for the contents.
-            Value::Corrupt(c) => crate::commands::debug::mix_digest(digest, &c.body),
+            Value::Corrupt(c) => crate::util::digest::mix_digest(digest, &c.body),
             _ => {}
         }
     }
@@ -311,9 +316,130 @@ impl Obj {
     }
 }
 
+// ---- LRU/LFU access stamps (Redis's evict.c LFU helpers, db.c updateLFU) ----
+
+// The access-stamp settings, read on every key lookup: kept in statics so
+// `Db` needs no reference to the config.
+static LFU_ENABLED: AtomicBool = AtomicBool::new(false);
+static LFU_LOG_FACTOR: AtomicU32 = AtomicU32::new(10);
+static LFU_DECAY_TIME: AtomicU32 = AtomicU32::new(1);
+
+/// Counter a new object starts with (LFU_INIT_VAL), so new keys are not
+/// evicted before they had a chance to be used.
+const LFU_INIT_VAL: u32 = 5;
+
+/// Copies the access-stamp settings (maxmemory-policy's LFU or LRU,
+/// lfu-log-factor, lfu-decay-time); the eviction service calls it when the
+/// config changes.
+pub fn set_access_stamps(lfu: bool, log_factor: u32, decay_time: u32) {
+    LFU_ENABLED.store(lfu, Ordering::Relaxed);
+    LFU_LOG_FACTOR.store(log_factor, Ordering::Relaxed);
+    LFU_DECAY_TIME.store(decay_time, Ordering::Relaxed);
+}
+
+/// Is an LFU policy selected (the `lru` field holds LFU data)?
+#[inline]
+pub fn lfu_enabled() -> bool {
+    LFU_ENABLED.load(Ordering::Relaxed)
+}
+
+/// The stamp a newly created object gets.
+#[inline]
+pub fn initial_stamp() -> u32 {
+    if lfu_enabled() {
+        (lfu_minutes() << 8) | LFU_INIT_VAL
+    } else {
+        clock::lru_clock()
+    }
+}
+
+/// Records an access to `o` (Redis's lookupKey touch / updateLFU).
+#[inline]
+pub fn touch(o: &mut Obj) {
+    if lfu_enabled() {
+        let counter = log_incr(decr_and_return(o.lru));
+        o.lru = (lfu_minutes() << 8) | counter;
+    } else {
+        o.lru = clock::lru_clock();
+    }
+}
+
+/// LFUGetTimeInMinutes: 16 bits of unix minutes.
+fn lfu_minutes() -> u32 {
+    ((clock::wall_ms() / 1000 / 60) & 65535) as u32
+}
+
+/// LFUDecrAndReturn: the counter after decaying one step per
+/// `lfu-decay-time` minutes since the last access (OBJECT FREQ).
+pub fn decr_and_return(stamp: u32) -> u32 {
+    let ldt = stamp >> 8;
+    let counter = stamp & 255;
+    let now = lfu_minutes();
+    let elapsed = if now >= ldt {
+        now - ldt
+    } else {
+        65535 - ldt + now
+    };
+    let decay = LFU_DECAY_TIME.load(Ordering::Relaxed);
+    let periods = if decay > 0 { elapsed / decay } else { 0 };
+    counter.saturating_sub(periods)
+}
+
+thread_local! {
+    static RNG: Cell<u64> = const { Cell::new(0x9E37_79B9_7F4A_7C15) };
+}
+
+/// A cheap uniform value in [0, 1) (xorshift64*).
+fn unit_random() -> f64 {
+    RNG.with(|r| {
+        let mut x = r.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        r.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    })
+}
+
+/// LFULogIncr: increments the 8-bit counter with probability
+/// 1 / ((counter - LFU_INIT_VAL) * lfu-log-factor + 1).
+fn log_incr(counter: u32) -> u32 {
+    if counter >= 255 {
+        return 255;
+    }
+    let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+    let factor = LFU_LOG_FACTOR.load(Ordering::Relaxed) as f64;
+    let p = 1.0 / (base * factor + 1.0);
+    if unit_random() < p {
+        counter + 1
+    } else {
+        counter
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lfu_counter_grows_logarithmically_and_saturates() {
+        let mut c = LFU_INIT_VAL;
+        for _ in 0..100 {
+            c = log_incr(c);
+        }
+        // With factor 10, 100 hits reach roughly 10-20 (Redis's table).
+        assert!(c > LFU_INIT_VAL && c < 40, "{}", c);
+        assert_eq!(log_incr(255), 255);
+    }
+
+    #[test]
+    fn decay_subtracts_one_per_period() {
+        let now = lfu_minutes();
+        let stamp = (now.wrapping_sub(3) & 65535) << 8 | 10;
+        LFU_DECAY_TIME.store(1, Ordering::Relaxed);
+        assert_eq!(decr_and_return(stamp), 7);
+        assert_eq!(decr_and_return((now << 8) | 10), 10);
+    }
 
     #[test]
     fn sizes_stay_compact() {

@@ -7,7 +7,8 @@
 //! db it ran in. Keys that expired while it ran are queued first, as DEL
 //! (UNLINK with lazyfree-lazy-expire). When the outermost command
 //! (EXEC, EVAL, FCALL, or a plain command) ends, the queue is handed to
-//! the AOF and the replication feed; more than one queued command is
+//! the AOF and the replication feed (`srv.hooks`: persist and replication
+//! sit above this module); more than one queued command is
 //! wrapped in MULTI/EXEC so replicas and AOF replay apply the unit
 //! atomically, as Redis 7.0's effects replication does.
 //!
@@ -154,7 +155,7 @@ pub fn queue_expired(srv: &mut Server) {
 pub fn after_command(
     srv: &mut Server,
     db: usize,
-    args: &crate::commands::Args,
+    args: &crate::protocol::args::Args,
     wrote: bool,
     self_propagates: bool,
     outermost: bool,
@@ -215,9 +216,9 @@ fn feed(srv: &mut Server, target: u8, db: usize, cmd: &[u8]) {
         return;
     }
     if target == TO_AOF {
-        crate::persist::aof::feed(srv, db, cmd);
+        (srv.hooks.feed_aof)(srv, db, cmd);
     } else {
-        crate::replication::feed(srv, db, cmd);
+        (srv.hooks.feed_replicas)(srv, db, cmd);
     }
 }
 

@@ -3,8 +3,9 @@
 
 use super::*;
 use crate::client::Client;
-use crate::commands::{self, Args};
+use crate::commands;
 use crate::config::Config;
+use crate::protocol::args::Args;
 
 struct Harness {
     srv: Server,
@@ -13,7 +14,11 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
-        let mut srv = Server::new(Config::new());
+        let mut srv = Server::new(
+            Config::new(),
+            crate::commands::table(),
+            crate::commands::hooks(),
+        );
         srv.prop.targets = TO_ALL;
         srv.prop.capture = Some(Vec::new());
         let c = Client::new_internal(1, crate::clock::now_ms());

@@ -1,17 +1,59 @@
 //! Server state owned by the keyspace thread: databases, clients, config,
 //! command table, statistics, slow log and latency monitor — Redis's
-//! `struct redisServer` — plus the cron that runs `hz` times a second.
+//! `struct redisServer` — plus the cron that runs `hz` times a second, the
+//! error-reply counters, the depth of running handlers (`nesting`) and the
+//! hooks through which lower layers call up (`Hooks`).
 
 use crate::client::Client;
 use crate::clock;
-use crate::commands::CommandTable;
+use crate::cmdtable::CommandTable;
 use crate::config::Config;
 use crate::db::Db;
+use crate::error::CmdError;
 use crate::expire;
+use crate::protocol::args::Args;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
+
+thread_local! {
+    /// Depth of command handlers currently running (EXEC and scripts
+    /// nest); `commands::execute` keeps it.
+    pub static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// How many handlers are running right now (0 between commands).
+pub fn nesting() -> u32 {
+    NESTING.with(|n| n.get())
+}
+
+/// Counts an error reply (INFO errorstats and total_error_replies).
+pub fn count_error(srv: &mut Server, e: &CmdError) {
+    srv.stats.total_error_replies += 1;
+    let code = e.code();
+    if let Some(n) = srv.stats.errorstats.get_mut(&code) {
+        *n += 1;
+    } else if srv.stats.errorstats.len() < 128 {
+        srv.stats.errorstats.insert(code, 1);
+    }
+}
+
+/// Calls from lower layers up into higher ones, so that they need not
+/// import them (docs/ARCHITECTURE.md, "Layers"): replaying the AOF,
+/// re-running a blocked command and a script's `redis.call` execute
+/// commands; propagation feeds the AOF and the replicas. The command layer
+/// gives them to `Server::new` (`commands::hooks()`).
+#[derive(Clone, Copy)]
+pub struct Hooks {
+    /// `commands::execute`: runs one command for a client.
+    pub execute: fn(&mut Server, &mut Client, &Args),
+    /// `persist::aof::feed`: one RESP-encoded command run in a db (or
+    /// `propagate::NO_DB`) to the AOF buffer.
+    pub feed_aof: fn(&mut Server, usize, &[u8]),
+    /// `replication::feed`: the same to the backlog and the replicas.
+    pub feed_replicas: fn(&mut Server, usize, &[u8]),
+}
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The Redis version we are compatible with; clients gate features on it.
@@ -249,6 +291,11 @@ pub struct Server {
     pub migrate: crate::migrate_conn::MigrateSockets,
     /// Serves clients during the startup load; installed by the event loop.
     pub process_events_while_loading: Option<fn(&mut Server)>,
+    /// Serves clients while a script runs past busy-reply-threshold;
+    /// installed by the event loop.
+    pub process_events_while_busy: Option<fn(&mut Server)>,
+    /// Calls up into the higher layers (given to `Server::new`).
+    pub hooks: Hooks,
     /// The startup load is serving clients: commands without the
     /// `loading` flag get -LOADING.
     pub loading_events: bool,
@@ -264,9 +311,11 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(config: Config) -> Server {
+    /// A server with `config`, the command table `commands` and the calls
+    /// up into the higher layers (`commands::table()`, `commands::hooks()`).
+    pub fn new(config: Config, commands: CommandTable, hooks: Hooks) -> Server {
         let now = clock::update();
-        crate::scripting::sandbox::set_deprecated_api(config.lua_enable_deprecated_api);
+        let lua_deprecated_api = config.lua_enable_deprecated_api;
         let mut rng = SmallRng::from_entropy();
         let run_id: String = (0..40)
             .map(|_| {
@@ -276,7 +325,6 @@ impl Server {
             .collect();
         let dbs = (0..config.databases).map(Db::new).collect();
         let hz = config.hz;
-        let commands = CommandTable::build();
         let acl = Box::new(crate::acl::Acl::new(&commands));
         let mut srv = Server {
             config,
@@ -336,7 +384,7 @@ impl Server {
             pubsub_patterns: HashMap::new(),
             pubsub_shard_channels: HashMap::new(),
             tracking: Default::default(),
-            scripting: crate::scripting::Scripting::new(),
+            scripting: crate::scripting::Scripting::new(lua_deprecated_api),
             client_tokens: HashMap::new(),
             prop: crate::propagate::Propagation::new(),
             child: None,
@@ -347,13 +395,15 @@ impl Server {
             child_info: Default::default(),
             migrate: Default::default(),
             process_events_while_loading: None,
+            process_events_while_busy: None,
+            hooks,
             loading_events: false,
             client_mem: Default::default(),
             free_client_now: None,
             async_loading: false,
         };
         srv.sync_notify_mask();
-        crate::commands::acl_cmd::sync_requirepass(&mut srv);
+        crate::acl::sync_requirepass(&mut srv);
         crate::client_mem::apply_config(&mut srv, None);
         srv
     }
@@ -411,7 +461,7 @@ impl Server {
         db: usize,
         key: &[u8],
     ) {
-        crate::commands::multi::touch_key(self, db, key);
+        crate::multi::touch_key(self, db, key);
         if self.tracking.clients > 0 {
             crate::tracking::invalidate_key(self, cur, key, true);
         }
@@ -425,7 +475,7 @@ impl Server {
         if self.prop.active() {
             // Expired keys reach the AOF / replicas before anything else.
             crate::propagate::queue_expired(self);
-            if crate::commands::nesting() == 0 {
+            if nesting() == 0 {
                 crate::propagate::flush(self);
             }
         }
@@ -456,11 +506,15 @@ impl Server {
     pub fn sync_notify_mask(&mut self) {
         use crate::notify;
         let f = self.config.notify_flags;
-        let mask = if f & (notify::KEYSPACE | notify::KEYEVENT) != 0 {
-            f & (notify::NEW | notify::KEY_MISS)
-        } else {
-            0
-        };
+        let mut mask = 0;
+        if f & (notify::KEYSPACE | notify::KEYEVENT) != 0 {
+            if f & notify::NEW != 0 {
+                mask |= crate::db::LOG_NEW;
+            }
+            if f & notify::KEY_MISS != 0 {
+                mask |= crate::db::LOG_KEY_MISS;
+            }
+        }
         for db in &mut self.dbs {
             db.event_mask = mask;
             if mask == 0 {
@@ -542,7 +596,8 @@ impl Server {
         crate::db::set_pause_until(self.pause.map_or(0, |(until, _)| until.max(1)));
     }
 
-    /// Runs `hz` times a second: expiry, rehashing, resizing, stats.
+    /// Runs `hz` times a second: expiry, rehashing, resizing, stats. The
+    /// event loop runs the persistence and replication crons after it.
     pub fn cron(&mut self) {
         let now = clock::update();
         self.cronloops += 1;
@@ -592,8 +647,6 @@ impl Server {
         if !self.migrate.is_empty() {
             self.migrate.close_timed_out(now / 1000);
         }
-        crate::persist::rdb_server::cron(self);
-        crate::persist::aof::cron(self);
         if self.config.dynamic_hz {
             // Redis doubles hz per 200 clients (MAX_CLIENTS_PER_CLOCK_TICK).
             let mut hz = self.config.hz;

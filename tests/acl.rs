@@ -4,7 +4,7 @@
 //! an aclfile, `user` directives, requirepass and killing a deleted user's
 //! clients.
 
-mod common;
+use crate::common;
 
 use common::{poll_until, temp_dir, Server};
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! truncated tails, CONFIG SET appendonly yes at runtime, pre-7.0 single
 //! file migration.
 
-mod common;
+use crate::common;
 
 use common::{flatten, poll_until, RawConn, RealRedis, Server};
 

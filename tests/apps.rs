@@ -6,7 +6,7 @@
 //! See docs/APPS.md for the full matrix, including the Node.js clients
 //! checked by hand.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use std::path::PathBuf;

@@ -5,7 +5,7 @@
 //!
 //! Run with FERROKV_TEST_REDIS=1 to check the tests against redis-server.
 
-mod common;
+use crate::common;
 
 use common::{escape, poll_until, RawConn, Server};
 use std::collections::HashMap;

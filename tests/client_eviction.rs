@@ -7,7 +7,7 @@
 //! over eviction, and CLIENT LIST shows the memory fields eviction uses.
 //! With FERROKV_TEST_REDIS=1 these run against redis-server 7.0 instead.
 
-mod common;
+use crate::common;
 
 use common::{poll_until, RawConn, Server};
 use std::time::Duration;

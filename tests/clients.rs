@@ -2,7 +2,7 @@
 //! and tokio), redis-cli (plain, --no-raw, -3, --pipe) and redis-py when it
 //! is installed.
 
-mod common;
+use crate::common;
 
 use common::{redis_cli, redis_cli_stdin, RealRedis, Server};
 use redis::{AsyncCommands, Commands};

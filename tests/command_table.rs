@@ -6,7 +6,7 @@
 //! (Redis lists those in its dict's order). Plus COMMAND GETKEYS /
 //! GETKEYSANDFLAGS, which follow the key specs, byte for byte.
 
-mod common;
+use crate::common;
 
 use common::{assert_reply, RawConn, RealRedis, Server};
 use std::collections::BTreeMap;

@@ -5,7 +5,7 @@
 //! must accept it or both refuse it; when both accept, CONFIG GET of the
 //! directive must match. Differences by design are in `BY_DESIGN`.
 
-mod common;
+use crate::common;
 
 use common::{free_port, REDIS_SERVER};
 use std::path::{Path, PathBuf};
@@ -15,22 +15,10 @@ use std::time::{Duration, Instant};
 const REDIS_CONF: &str = "/etc/redis/redis.conf";
 
 /// Lines whose outcome differs on purpose, with the reason.
-const BY_DESIGN: &[(&str, &str)] = &[
-    (
-        "cluster-enabled yes",
-        "no cluster mode yet: ferrokv refuses to start rather than run without it",
-    ),
-    // Until ferrokv refuses `loadmodule` (it has no modules), as Redis does
-    // for a module that cannot load.
-    (
-        "loadmodule /path/to/my_module.so",
-        "pending: loadmodule refusal",
-    ),
-    (
-        "loadmodule /path/to/other_module.so",
-        "pending: loadmodule refusal",
-    ),
-];
+const BY_DESIGN: &[(&str, &str)] = &[(
+    "cluster-enabled yes",
+    "no cluster mode yet: ferrokv refuses to start rather than run without it",
+)];
 
 /// Malformed or unusual lines beside the file's own.
 const EXTRA: &[&str] = &[
@@ -316,4 +304,113 @@ fn example_conf_is_accepted_by_both() {
     let ours = run(env!("CARGO_BIN_EXE_ferrokv-server"), &dir.0, &line, "save");
     assert!(ours.accepted, "ferrokv refuses redis.conf.example");
     assert_eq!(ours.get, theirs.get);
+}
+
+/// Starts `bin` with `conf` (cwd `dir`) on `port`, waiting until it answers.
+fn start_with_file(bin: &str, conf: &Path, dir: &Path, port: u16) -> Child {
+    let mut child = Command::new(bin)
+        .arg(conf)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ask(port, &[b"PING"]).is_some_and(|r| r.starts_with(b"+PONG")) {
+        assert!(
+            Instant::now() < deadline && !matches!(child.try_wait(), Ok(Some(_))),
+            "{bin} did not start with {}",
+            conf.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+/// CONFIG REWRITE writes the file Redis 7.0.15 writes: the same in-place
+/// replacements, `# ??? ` for lines it cannot read, blank lines for old
+/// lines no longer used, the signature, and the same appended lines (whose
+/// order Redis takes from a hash table, so they are compared as a set).
+#[test]
+fn config_rewrite_writes_what_redis_writes() {
+    let base = "# my comment\nport 1\n  maxmemory 1gb   \nsave 900 1\nsave 300 10\n\
+                slave-read-only yes\nrename-command FLUSHALL \"\"\nappendonly no\n\
+                logfile \"\"\nclient-output-buffer-limit pubsub 32mb 8mb 60\n\n";
+    // Appended after startup (the servers would refuse them at startup).
+    let later =
+        "bogus-directive 12\nunbalanced \"quote\n   # indented comment\n\n\n\nmaxmemory 5mb\n";
+    let sets: &[&[&str]] = &[
+        &["save", "100 1 200 2"],
+        &["oom-score-adj-values", "0 200 900"],
+        &["latency-tracking-info-percentiles", "50 99.9"],
+        &["maxmemory", "100mb"],
+        &["maxmemory-clients", "10%"],
+        &["notify-keyspace-events", "KEA"],
+        &["client-output-buffer-limit", "replica 64mb 16mb 30"],
+        &["masterauth", "x y\"z"],
+        &["hz", "20"],
+        &["maxmemory-policy", "allkeys-lru"],
+    ];
+    let mut files = Vec::new();
+    for (bin, tag) in [
+        (REDIS_SERVER, "rw-redis"),
+        (env!("CARGO_BIN_EXE_ferrokv-server"), "rw-ferrokv"),
+    ] {
+        let dir = temp_dir(tag);
+        let port = free_port();
+        let conf = dir.0.join("test.conf");
+        std::fs::write(&conf, base.replace("port 1\n", &format!("port {port}\n"))).unwrap();
+        let mut child = start_with_file(bin, &conf, &dir.0, port);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&conf)
+            .unwrap();
+        std::io::Write::write_all(&mut f, later.as_bytes()).unwrap();
+        for s in sets {
+            let args: Vec<&[u8]> = ["CONFIG", "SET", s[0], s[1]]
+                .iter()
+                .map(|a| a.as_bytes())
+                .collect();
+            assert_eq!(
+                ask(port, &args).as_deref(),
+                Some(&b"+OK\r\n"[..]),
+                "{bin}: {s:?}"
+            );
+        }
+        let acl: Vec<&[u8]> = vec![b"ACL", b"SETUSER", b"bob", b"on", b">pw", b"~k*", b"+get"];
+        assert_eq!(ask(port, &acl).as_deref(), Some(&b"+OK\r\n"[..]));
+        assert_eq!(
+            ask(port, &[b"CONFIG", b"REWRITE"]).as_deref(),
+            Some(&b"+OK\r\n"[..]),
+            "{bin}"
+        );
+        let text = std::fs::read_to_string(&conf).unwrap();
+        let _ = ask(port, &[b"SHUTDOWN", b"NOSAVE"]);
+        let _ = child.kill();
+        let _ = child.wait();
+        // The port and the absolute dir differ between the two runs.
+        let text = text
+            .replace(&format!("port {port}"), "port P")
+            .replace(&dir.0.display().to_string(), "DIR");
+        files.push(text);
+    }
+    let split = |t: &str| -> (String, Vec<String>) {
+        match t.split_once("# Generated by CONFIG REWRITE\n") {
+            Some((kept, added)) => {
+                let mut a: Vec<String> = added.lines().map(str::to_string).collect();
+                a.sort();
+                (kept.to_string(), a)
+            }
+            None => (t.to_string(), Vec::new()),
+        }
+    };
+    let (redis, ours) = (split(&files[0]), split(&files[1]));
+    assert_eq!(ours.0, redis.0, "the rewritten part of the old file");
+    assert_eq!(ours.1, redis.1, "the appended lines");
+    assert!(
+        files[1].contains("# ??? bogus-directive 12"),
+        "{}",
+        files[1]
+    );
 }

@@ -3,7 +3,7 @@
 //! the whole CONFIG SET is rolled back and the server keeps listening where
 //! it was.
 
-mod common;
+use crate::common;
 
 use common::{free_port, RawConn, Server};
 use std::net::TcpListener;

@@ -6,7 +6,7 @@
 //! allowed by enable-protected-configs), so CONFIG SET + CONFIG REWRITE +
 //! SHUTDOWN cannot be used to write or delete arbitrary files.
 
-mod common;
+use crate::common;
 
 use common::{escape, flatten, RawConn, RealRedis, Server};
 

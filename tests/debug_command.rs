@@ -4,7 +4,7 @@
 //! watchdog, PAUSE-CRON, SET-SKIP-CHECKSUM-VALIDATION, CHANGE-REPL-ID and
 //! the reply buffer resizing that CLIENT LIST's rbs/rbp show.
 
-mod common;
+use crate::common;
 
 use common::{assert_same_replies, escape, poll_until, RawConn, RealRedis, Server};
 use std::time::Duration;

@@ -17,7 +17,7 @@
 //! Set FERROKV_DIFF_SELF=1 to run the scripts against two real redis-servers,
 //! which validates that a script has no legitimately differing lines.
 
-mod common;
+use crate::common;
 
 use common::{escape, flatten, RealRedis, Server};
 

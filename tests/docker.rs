@@ -13,7 +13,7 @@
 //! FERROKV_REQUIRE_DOCKER=1 once it has started dockerd, and then a
 //! missing docker fails the test instead.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -5,7 +5,7 @@
 //! with the OOM error, and evictions raise the `evicted` event.
 //! With FERROKV_TEST_REDIS=1 these run against redis-server 7.0 instead.
 
-mod common;
+use crate::common;
 
 use common::{RawConn, Server};
 use std::time::Duration;

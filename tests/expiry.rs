@@ -1,7 +1,7 @@
 //! Key expiry: active expiry (the background cycle removes keys nobody
 //! reads), lazy expiry on access, and TTL semantics across commands.
 
-mod common;
+use crate::common;
 
 use common::{poll_until, Server};
 use std::io::{Read, Write};

@@ -5,7 +5,7 @@
 //! replication id and offset (repl-id / repl-offset aux fields) so its
 //! replicas continue with PSYNC, keys that expired while loading included.
 
-mod common;
+use crate::common;
 
 use common::{poll_until, temp_dir, RawConn, Server};
 use std::time::Duration;

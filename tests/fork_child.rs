@@ -4,7 +4,7 @@
 //! at once, and it dies with its parent instead of saving on for seconds.
 //! Its log lines carry its own pid and role 'C'.
 
-mod common;
+use crate::common;
 
 use common::{poll_until, RawConn, Server};
 use std::io::{Read, Write};

@@ -10,7 +10,7 @@
 //! FUZZ_CONTINUE=1 (report every mismatch, resync with FLUSHALL, fail at
 //! the end instead of on the first one).
 
-mod common;
+use crate::common;
 
 use common::{escape, flatten, RealRedis, Server};
 use rand::rngs::StdRng;

@@ -15,7 +15,7 @@
 //!
 //! Env: FUZZ_SEED (default fixed), FUZZ_ITERS (default 4000).
 
-mod common;
+use crate::common;
 
 use common::{escape, RealRedis, Server};
 use rand::rngs::StdRng;

@@ -13,7 +13,7 @@
 //! SCAN (cursor 0, COUNT >= 10 over <= 8 keys: always one full pass) and
 //! KEYS are compared as sorted multisets, HELLO replies only by type.
 
-mod common;
+use crate::common;
 
 use common::{escape, flatten, RealRedis, Server};
 use rand::rngs::SmallRng;

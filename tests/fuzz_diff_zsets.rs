@@ -7,7 +7,7 @@
 //!
 //! FUZZ_SEED / FUZZ_ITERS override the fixed default seed / command count.
 
-mod common;
+use crate::common;
 
 use common::{escape, flatten, RawConn, RealRedis, Server};
 

@@ -3,10 +3,8 @@
 //! loop (tests/support/parse_driver.rs), whole and in random chunks, with
 //! a fixed seed so failures reproduce.
 
-#[path = "support/mutate.rs"]
-mod mutate;
-#[path = "support/parse_driver.rs"]
-mod parse_driver;
+use crate::mutate;
+use crate::parse_driver;
 
 use mutate::mutate;
 

@@ -6,22 +6,15 @@
 //! reproduce; FERROKV_FUZZ_SEED / FERROKV_FUZZ_CASES override the seed and
 //! the case count.
 
-mod common;
-#[path = "support/config_driver.rs"]
-mod config_driver;
-#[path = "support/inline_driver.rs"]
-mod inline_driver;
-#[path = "support/inproc.rs"]
-mod inproc;
-#[path = "support/lua_driver.rs"]
-mod lua_driver;
-#[path = "support/parse_driver.rs"]
-mod parse_driver;
-#[path = "support/restore_driver.rs"]
-mod restore_driver;
+use crate::common;
+use crate::config_driver;
+use crate::inline_driver;
+use crate::inproc;
+use crate::lua_driver;
 
-#[path = "support/mutate.rs"]
-mod mutate;
+use crate::restore_driver;
+
+use crate::mutate;
 use common::env_u64;
 use mutate::mutate;
 use rand::rngs::StdRng;

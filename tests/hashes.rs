@@ -2,7 +2,7 @@
 //! byte for byte): reply lengths, distinctness, membership and pairing, on
 //! both encodings and under RESP2/RESP3.
 
-mod common;
+use crate::common;
 
 use common::{flatten, Server};
 use std::collections::HashSet;

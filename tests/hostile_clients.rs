@@ -4,7 +4,7 @@
 //! another one keeps getting its replies. tests/hostile_soak.rs mixes them
 //! all (a separate binary, so it does not share the CPU with these).
 
-mod common;
+use crate::common;
 
 use common::{flood, poll_until, rss_bytes, RawConn, Server};
 use std::io::Write;

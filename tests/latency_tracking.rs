@@ -4,7 +4,7 @@
 //! latency-tracking-info-percentiles configs (errors compared byte for byte
 //! with a real redis-server 7.0) and CONFIG RESETSTAT.
 
-mod common;
+use crate::common;
 
 use common::{assert_same_replies, RawConn, RealRedis, Server};
 

@@ -5,7 +5,7 @@
 //! freed in place. Also: the memory of one huge command's query buffer is
 //! given back while the client stays busy (clientsCronResizeQueryBuffer).
 
-mod common;
+use crate::common;
 
 use common::{poll_until, RawConn, Server};
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! CONFIG SET works except for the directives denied while loading, and a
 //! SIGTERM ends the server without waiting for the load to finish.
 
-mod common;
+use crate::common;
 
 use common::{poll_until, RawConn, Server};
 use std::process::{Child, Command, Stdio};

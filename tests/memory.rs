@@ -3,7 +3,7 @@
 //! growth (INFO memory) caused by creating them. Also checks the MEMORY
 //! STATS key layout and the small subcommands.
 
-mod common;
+use crate::common;
 
 use common::{flatten, RawConn, Server};
 use std::time::Duration;

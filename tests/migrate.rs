@@ -8,7 +8,7 @@
 //! replica as DEL, the slow log's redaction and COMMAND GETKEYS; and the
 //! source-side errors compared byte for byte with real Redis.
 
-mod common;
+use crate::common;
 
 use common::{assert_reply, poll_until, RawConn, RealRedis, Server};
 use std::net::TcpListener;

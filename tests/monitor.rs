@@ -2,7 +2,7 @@
 //! prints it (`+<secs>.<usecs> [<db> <addr>] "arg" ...`), compared line by
 //! line with a real Redis after normalising timestamps and ports.
 
-mod common;
+use crate::common;
 
 use common::{escape, RawConn, RealRedis, Server};
 

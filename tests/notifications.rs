@@ -4,7 +4,7 @@
 //! frames, command by command (each command is followed by a `PUBLISH
 //! sentinel <n>` and the subscriber reads until that message arrives).
 
-mod common;
+use crate::common;
 
 use common::{escape, poll_until, RawConn, RealRedis, Server};
 use std::time::Duration;

@@ -6,7 +6,7 @@
 //! and EXEC is held when it queued a write; keys do not expire while
 //! paused; COMMAND INFO does not show `may_replicate`.
 
-mod common;
+use crate::common;
 
 use common::{escape, poll_until, RawConn, RealRedis, Server};
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! the snapshot of fork time; SHUTDOWN saves and a restart restores;
 //! corrupt files make the server exit cleanly.
 
-mod common;
+use crate::common;
 
 use common::{flatten, RawConn, RealRedis, Server};
 use std::path::{Path, PathBuf};

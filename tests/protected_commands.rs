@@ -4,7 +4,7 @@
 //! LOAD of a file that cannot be loaded fails with Redis's reply. The
 //! default ("no") is covered by tests/scripts/protected.txt.
 
-mod common;
+use crate::common;
 
 use common::{escape, RawConn, RealRedis, Server};
 

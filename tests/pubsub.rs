@@ -3,7 +3,7 @@
 //! subscribers, shard channels, cleanup on disconnect, the pubsub output
 //! buffer limit against a stalled subscriber, and redis-py.
 
-mod common;
+use crate::common;
 
 use common::{assert_reply, escape, poll_until, RawConn, Server};
 use std::time::Duration;

@@ -7,7 +7,7 @@
 //! are read-only; WAIT counts acknowledging replicas; a replica never
 //! expires keys itself.
 
-mod common;
+use crate::common;
 
 use common::{flatten, poll_until, RawConn, RealRedis, Server};
 use std::time::Duration;

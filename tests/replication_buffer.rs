@@ -6,7 +6,7 @@
 //! backlog size; a writable replica expires the keys its own clients
 //! wrote with a TTL; an error the master's stream causes is logged.
 
-mod common;
+use crate::common;
 
 use common::{poll_until, RawConn, RealRedis, Server};
 use std::time::Duration;

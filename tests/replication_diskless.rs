@@ -8,7 +8,7 @@
 //! and keep it when the transfer fails. A replica link that produces a
 //! reply is disconnected.
 
-mod common;
+use crate::common;
 
 use common::{poll_until, RawConn, RealRedis, Server};
 use std::time::Duration;

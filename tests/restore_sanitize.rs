@@ -6,7 +6,7 @@
 //! survives DEBUG RELOAD; a listpack with duplicates that must be converted
 //! is refused ("listpack with dup elements", where Redis panics).
 
-mod common;
+use crate::common;
 
 use common::Server;
 

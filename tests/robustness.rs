@@ -2,7 +2,7 @@
 //! The server must answer protocol errors exactly like Redis 7.0, close the
 //! offending connection, keep serving well-behaved clients and never panic.
 
-mod common;
+use crate::common;
 
 use common::{escape, poll_until, RawConn, RealRedis, Server};
 use rand::{Rng, SeedableRng};

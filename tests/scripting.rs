@@ -3,7 +3,7 @@
 //! SCRIPT LOAD, the `Script` type's NOSCRIPT -> EVAL fallback, FCALL, and
 //! the busy-script path (BUSY replies, SCRIPT KILL, UNKILLABLE).
 
-mod common;
+use crate::common;
 
 use common::Server;
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@
 //! keeps them and serves nobody else meanwhile, a vanished client lets the
 //! script finish, SIGTERM ends a SYNC session, SHUTDOWN kills forked ones.
 
-mod common;
+use crate::common;
 
 use common::{escape, RawConn, RealRedis, Server};
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! persisted in RDB and AOF and replicated — checked with real redis-server
 //! 7.0 on the other end of the replication link.
 
-mod common;
+use crate::common;
 
 use common::{poll_until, temp_dir, RawConn, RealRedis, Server};
 use std::time::Duration;

@@ -6,7 +6,7 @@
 //! the new master and new writes reach the remaining replica.
 //! With FERROKV_TEST_REDIS=1 the data nodes are real redis-servers.
 
-mod common;
+use crate::common;
 
 use common::{free_port, poll_until, temp_dir, RawConn, Server, REDIS_SERVER};
 use std::process::{Child, Command, Stdio};

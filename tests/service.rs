@@ -6,7 +6,7 @@
 //! load; the container defaults (`FERROKV_CONTAINER`) and the
 //! `--check-ping` health check client.
 
-mod common;
+use crate::common;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! driven by random sampling (DEBUG HTSTATS-KEY shows the tables), and
 //! SMOVE touching the destination for WATCH only when the member was added.
 
-mod common;
+use crate::common;
 
 use common::{poll_until, RawConn, Server};
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! analysis, for both set encodings, plus the encodings a real
 //! redis-server 7.0 ends up with after the same pops.
 
-mod common;
+use crate::common;
 
 use common::{flatten, RawConn, RealRedis, Server};
 use std::collections::{BTreeSet, HashMap};

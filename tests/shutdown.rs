@@ -6,7 +6,7 @@
 //! a second SIGINT during the final save exits and removes the temp RDB;
 //! a save is never propagated to replicas.
 
-mod common;
+use crate::common;
 
 use common::{poll_until, temp_dir, RawConn, Server};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! parse, config errors naming file/line/directive with exit code 1, and
 //! `Failed listening on port` when the port is taken.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

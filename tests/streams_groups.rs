@@ -6,7 +6,7 @@
 //! and DUMP/RESTORE and RDB files with consumer groups round-tripping with
 //! a real redis-server 7.0 byte for byte.
 
-mod common;
+use crate::common;
 
 use common::{flatten, poll_until, RawConn, RealRedis, Server};
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! tracking client receives (replies and invalidation pushes, in order)
 //! must be identical, apart from client ids.
 
-mod common;
+use crate::common;
 
 use common::{escape, RawConn, RealRedis, Server};
 

@@ -2,7 +2,7 @@
 //! redis crate and redis-py, MULTI/EXEC atomicity against a concurrent
 //! reader, and every way a WATCH gets invalidated (or must not be).
 
-mod common;
+use crate::common;
 
 use common::{assert_reply, escape, poll_until, RawConn, Server};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

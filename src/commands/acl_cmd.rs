@@ -1,13 +1,18 @@
 //! The ACL command (SETUSER GETUSER DELUSER USERS LIST WHOAMI CAT GENPASS
-//! LOG DRYRUN LOAD SAVE HELP) and the glue the rest of the server uses:
-//! authentication, the per-command permission check, the ACL log, killing
-//! a deleted user's clients, requirepass and startup loading.
+//! LOG DRYRUN LOAD SAVE HELP) and the glue the other commands use:
+//! authentication, killing a deleted user's clients, argument redaction and
+//! startup loading. The permission checks and the ACL log entries are
+//! `crate::acl_check`'s.
 
-use super::{container, spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
-use crate::acl::{self, Denied, LogEntry, User};
+use crate::acl::{self, Denied, User};
+use crate::acl_check;
 use crate::client::Client;
 use crate::clock;
+use crate::cmdtable::{
+    container, spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE,
+};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::Server;
 
 const G: Group = Group::Server;
@@ -43,12 +48,6 @@ fn pubsub_all(srv: &Server) -> bool {
     srv.config.acl_pubsub_default == crate::config::AclPubsubDefault::AllChannels
 }
 
-fn user_name(srv: &Server, c: &Client) -> Vec<u8> {
-    srv.acl
-        .user(c.user)
-        .map_or_else(|| b"(superuser)".to_vec(), |u| u.name.clone())
-}
-
 /// Is argument `i` a secret MONITOR and the slow log show as "(redacted)"
 /// (redactClientCommandArgument: AUTH, HELLO ... AUTH, ACL SETUSER,
 /// MIGRATE ... AUTH/AUTH2, CONFIG SET of masterauth, masteruser,
@@ -81,57 +80,6 @@ pub fn redacted_arg(args: &Args, i: usize) -> bool {
     }
 }
 
-/// The name CLIENT LIST shows as `user=`.
-pub fn client_user_name(srv: &Server, c: &Client) -> String {
-    String::from_utf8_lossy(&user_name(srv, c)).into_owned()
-}
-
-/// addACLLogEntry.
-pub fn log_denied(
-    srv: &mut Server,
-    c: &Client,
-    reason: Denied,
-    context: &'static str,
-    object: &[u8],
-    username: Option<&[u8]>,
-    cur: &super::client_cmd::Current,
-) {
-    let mut cinfo = Vec::with_capacity(256);
-    super::client_cmd::cat_client_info(&mut cinfo, srv, c, clock::wall_ms(), Some(cur));
-    let e = LogEntry {
-        count: 1,
-        reason,
-        context,
-        object: object.to_vec(),
-        username: username.map_or_else(|| user_name(srv, c), |u| u.to_vec()),
-        ctime_ms: clock::wall_ms(),
-        cinfo,
-    };
-    let max = srv.config.acllog_max_len;
-    srv.acl.log_push(e, max);
-}
-
-/// log_denied for the client running `args`.
-fn log_for_args(
-    srv: &mut Server,
-    c: &Client,
-    reason: Denied,
-    context: &'static str,
-    object: &[u8],
-    username: Option<&[u8]>,
-    args: &Args,
-) {
-    let (cmd, argv_mem) = {
-        let cur = super::client_cmd::current_of(srv, args);
-        (cur.cmd.to_string(), cur.argv_mem)
-    };
-    let cur = super::client_cmd::Current {
-        cmd: &cmd,
-        argv_mem,
-    };
-    log_denied(srv, c, reason, context, object, username, &cur);
-}
-
 /// ACLAuthenticateUser: on success the client is that user's.
 pub fn authenticate(
     srv: &mut Server,
@@ -156,102 +104,10 @@ pub fn authenticate(
             } else {
                 "toplevel"
             };
-            log_for_args(srv, c, Denied::Auth, ctx, args.get(0), Some(user), args);
+            acl_check::log_for_args(srv, c, Denied::Auth, ctx, args.get(0), Some(user), args);
             Err(CmdError::Static(error::WRONGPASS))
         }
     }
-}
-
-/// Why `user` may not run `args` (command `idx`), with the object the ACL
-/// log names (the command, or the key / channel refused); None = allowed.
-/// Would `user` be allowed to run `args` (command table index `idx`)?
-/// No ACL log entry (redis.acl_check_cmd).
-pub fn permitted(srv: &Server, user: usize, idx: usize, args: &Args) -> bool {
-    denial(srv, user, idx, args).is_none()
-}
-
-fn denial(srv: &Server, user: usize, idx: usize, args: &Args) -> Option<(Denied, Vec<u8>)> {
-    if srv.acl.unrestricted.get(user).copied().unwrap_or(true) {
-        return None;
-    }
-    let argv: Vec<&[u8]> = args.iter().collect();
-    let u = srv.acl.user(user)?;
-    let Err((reason, pos)) = srv.acl.check(u, idx, &argv) else {
-        return None;
-    };
-    let object = match reason {
-        Denied::Cmd => srv.acl.cmds[idx].fullname.as_bytes().to_vec(),
-        _ => argv.get(pos).map_or_else(Vec::new, |a| a.to_vec()),
-    };
-    Some((reason, object))
-}
-
-/// The permission check processCommand runs (only called for users
-/// without every permission).
-pub fn check_command(srv: &mut Server, c: &Client, idx: usize, args: &Args) -> CmdResult {
-    let Some((reason, object)) = denial(srv, c.user, idx, args) else {
-        return Ok(());
-    };
-    let ctx = if c.multi.is_some() {
-        "multi"
-    } else {
-        "toplevel"
-    };
-    log_for_args(srv, c, reason, ctx, &object, None, args);
-    Err(match reason {
-        Denied::Cmd => error::noperm_command(&srv.acl.cmds[idx].fullname),
-        Denied::Channel => CmdError::Static(error::NOPERM_CHANNELS),
-        _ => CmdError::Static(error::NOPERM_KEYS),
-    })
-}
-
-/// EXEC re-checks each queued command: the rules may have changed since.
-pub fn recheck_queued(srv: &mut Server, c: &Client, args: &Args) -> CmdResult {
-    let Some(idx) = srv.commands.resolve(args) else {
-        return Ok(());
-    };
-    let Some((reason, object)) = denial(srv, c.user, idx, args) else {
-        return Ok(());
-    };
-    log_for_args(srv, c, reason, "multi", &object, None, args);
-    Err(error::acl_exec_changed(match reason {
-        Denied::Cmd => "no permission to execute the command or subcommand",
-        Denied::Key => "no permission to touch the specified keys",
-        Denied::Channel => "no permission to access one of the channels used as arguments",
-        Denied::Auth => "no permission",
-    }))
-}
-
-/// scriptVerifyACL: a command called from a script, for the script's user.
-pub fn check_script_call(
-    srv: &mut Server,
-    sc: &Client,
-    idx: usize,
-    args: &Args,
-) -> Result<(), String> {
-    let Some((reason, object)) = denial(srv, sc.user, idx, args) else {
-        return Ok(());
-    };
-    // The log names the client that ran the script, not the script client.
-    match crate::scripting::current_run() {
-        Some(run) if !run.caller.is_null() => {
-            // SAFETY: the caller outlives the script run and is not
-            // mutated while a Lua callback runs (scripting module doc).
-            let caller = unsafe { &*run.caller };
-            let cur = super::client_cmd::Current {
-                cmd: run.caller_cmd,
-                argv_mem: run.caller_argv_mem,
-            };
-            log_denied(srv, caller, reason, "lua", &object, None, &cur);
-        }
-        _ => log_for_args(srv, sc, reason, "lua", &object, None, args),
-    }
-    Err(match reason {
-        Denied::Cmd => error::ACL_SCRIPT_CMD,
-        Denied::Channel => error::ACL_SCRIPT_CHANNEL,
-        _ => error::ACL_SCRIPT_KEY,
-    }
-    .to_string())
 }
 
 /// Closes every connection authenticated as user `slot` (the executing
@@ -274,35 +130,9 @@ pub fn kill_user_clients(srv: &mut Server, c: &mut Client, slot: usize) {
     }
 }
 
-/// Applies `requirepass` to the default user when it changed
-/// (ACLUpdateDefaultUserPassword).
-pub fn sync_requirepass(srv: &mut Server) {
-    let want = srv.config.requirepass.clone();
-    if srv.acl.applied_requirepass.as_ref() == Some(&want) {
-        return;
-    }
-    srv.acl.applied_requirepass = Some(want.clone());
-    let Some(mut d) = srv.acl.user(0).cloned() else {
-        return;
-    };
-    let cmds = &srv.acl.cmds;
-    let _ = d.apply(cmds, b"resetpass", false);
-    match &want {
-        Some(p) => {
-            let mut op = b">".to_vec();
-            op.extend_from_slice(p);
-            let _ = d.apply(cmds, &op, false);
-        }
-        None => {
-            let _ = d.apply(cmds, b"nopass", false);
-        }
-    }
-    srv.acl.put(d);
-}
-
 /// ACLLoadUsersAtStartup: `user` directives, or the aclfile (not both).
 pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
-    sync_requirepass(srv);
+    crate::acl::sync_requirepass(srv);
     let file = srv.config.aclfile.clone();
     let users = std::mem::take(&mut srv.config.acl_users);
     if !file.is_empty() && !users.is_empty() {
@@ -547,13 +377,13 @@ fn kill_pubsub_clients_if_needed(srv: &mut Server, c: &mut Client, slot: usize, 
     };
     let mut tokens = Vec::new();
     for cl in srv.clients.iter_mut().filter_map(|x| x.as_deref_mut()) {
-        if cl.user == slot && super::pubsub::is_subscribed(cl) && violates(cl) {
+        if cl.user == slot && crate::pubsub::is_subscribed(cl) && violates(cl) {
             cl.close_asap = true;
             tokens.push(cl.token);
         }
     }
     srv.to_close.extend(tokens);
-    if c.user == slot && super::pubsub::is_subscribed(c) && violates(c) {
+    if c.user == slot && crate::pubsub::is_subscribed(c) && violates(c) {
         c.close_after_reply = true;
     }
 }

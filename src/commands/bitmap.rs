@@ -5,13 +5,14 @@
 //! type checks, encoding changes (a modified string becomes `raw`, as
 //! Redis's `dbUnshareStringValue` does), dirty accounting and replies.
 
-use super::WrittenKeys;
-use super::{spec, Args, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::client::Client;
+use crate::cmdtable::WrittenKeys;
+use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::ds::bitops::{self, BitError, BitOp, BitfieldOp};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::protocol::args::Args;
 use crate::server::Server;
 
 const G: Group = Group::Bitmap;

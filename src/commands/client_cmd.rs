@@ -5,13 +5,13 @@
 //! The client running the command is not in `srv.clients` while its handler
 //! runs, so LIST and KILL consider it explicitly.
 
-use super::fact;
-use super::{spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
 use crate::client::{Client, ReplyMode};
 use crate::clock;
+use crate::cmdtable::fact;
+use crate::cmdtable::{spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::{PauseKind, Server};
-use std::io::Write;
 
 const G: Group = Group::Connection;
 const NS: u32 = NOSCRIPT | LOADING | STALE;
@@ -181,7 +181,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-pub static COMMANDS: &[CommandSpec] = &[super::container(
+pub static COMMANDS: &[CommandSpec] = &[crate::cmdtable::container(
     "client",
     G,
     "2.4.0",
@@ -281,143 +281,6 @@ fn client_type(c: &Client) -> ClientType {
     }
 }
 
-/// What only the executing client has: its command and its argv.
-pub struct Current<'a> {
-    pub cmd: &'a str,
-    pub argv_mem: usize,
-}
-
-/// Size of the static reply buffer Redis reports as obl/rbs.
-const REPLY_CHUNK: usize = 16 * 1024;
-
-/// Appends one CLIENT LIST line (no trailing newline) in Redis 7.0's format.
-pub fn cat_client_info(
-    out: &mut Vec<u8>,
-    srv: &Server,
-    cl: &Client,
-    now_ms: i64,
-    current: Option<&Current>,
-) {
-    let mut flags = String::new();
-    if cl.is_monitor {
-        flags.push('O');
-    } else if crate::replication::is_replica_client(cl) {
-        flags.push('S');
-    }
-    if cl.is_master {
-        flags.push('M');
-    }
-    if super::pubsub::is_subscribed(cl) {
-        flags.push('P');
-    }
-    if cl.multi.is_some() {
-        flags.push('x');
-    }
-    if cl.blocked.is_some() || cl.paused {
-        flags.push('b');
-    }
-    if srv.cas_dirty.contains(&cl.id) {
-        flags.push('d');
-    }
-    if cl.close_after_reply {
-        flags.push('c');
-    }
-    if cl.close_asap {
-        flags.push('A');
-    }
-    if cl.is_unix {
-        flags.push('U');
-    }
-    if cl.no_evict {
-        flags.push('e');
-    }
-    if flags.is_empty() {
-        flags.push('N');
-    }
-    let cmd = match current {
-        Some(cur) => cur.cmd,
-        None => cl
-            .last_cmd
-            .and_then(|i| srv.commands.entries.get(i))
-            .map_or("NULL", |e| e.fullname.as_str()),
-    };
-    let argv_mem = current.map_or(0, |c| c.argv_mem);
-    // The executing client's query buffer still holds the command being
-    // run, as Redis's does until the whole batch is processed. A big
-    // argument being received shows only its own bytes, as Redis keeps
-    // just that argument in its buffer.
-    let qbuf = match (current, cl.parse.big_bulk()) {
-        (Some(_), _) => cl.qend,
-        (None, Some((start, _))) => cl.qend.saturating_sub(start),
-        (None, None) => cl.qend - cl.qstart,
-    };
-    // While a client's command runs the event loop holds its query buffer
-    // (`qbuf_held` is its size then).
-    let qbuf_len = if current.is_some() {
-        cl.qbuf_held.max(cl.qbuf.len())
-    } else {
-        cl.qbuf.len()
-    };
-    let qbuf_cap = cl.qbuf_mem(qbuf_len).max(qbuf);
-    let qbuf_free = qbuf_cap.saturating_sub(qbuf);
-    let pending = cl.pending_output();
-    let rbs = cl.rbuf_size;
-    let rbp = cl.rbuf_peak;
-    let obl = pending.min(rbs);
-    let omem = pending - obl;
-    let oll = omem.div_ceil(REPLY_CHUNK);
-    let tot_mem = cl.memory_usage_with(qbuf_len) + argv_mem;
-    let now_s = now_ms / 1000;
-    let _ = write!(
-        out,
-        "id={} addr={} laddr={} fd={} name=",
-        cl.id, cl.addr, cl.laddr, cl.fd
-    );
-    if let Some(n) = &cl.name {
-        out.extend_from_slice(n);
-    }
-    let _ = write!(
-        out,
-        " age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} \
-         argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r \
-         cmd={} user={} redir=-1 resp={}",
-        now_s - cl.ctime_ms / 1000,
-        now_s - cl.last_interaction_ms / 1000,
-        flags,
-        cl.db,
-        cl.subs.len(),
-        cl.psubs.len(),
-        cl.ssubs.len(),
-        cl.multi.as_ref().map_or(-1, |m| m.commands.len() as i64),
-        qbuf,
-        qbuf_free,
-        argv_mem,
-        cl.multi_mem(),
-        rbs,
-        rbp,
-        obl,
-        oll,
-        omem,
-        tot_mem,
-        cmd,
-        super::acl_cmd::client_user_name(srv, cl),
-        cl.out.resp
-    );
-}
-
-/// The executing client's command name and argv size, for its own line.
-pub fn current_of<'a>(srv: &'a Server, a: &Args) -> Current<'a> {
-    let cmd = srv
-        .commands
-        .resolve(a)
-        .and_then(|i| srv.commands.entries.get(i))
-        .map_or("NULL", |e| e.fullname.as_str());
-    Current {
-        cmd,
-        argv_mem: a.iter().map(|x| x.len()).sum(),
-    }
-}
-
 fn id(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     c.out.int(c.id as i64);
     Ok(())
@@ -425,8 +288,8 @@ fn id(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
 
 fn info(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let mut o = Vec::with_capacity(512);
-    let cur = current_of(srv, a);
-    cat_client_info(&mut o, srv, c, clock::wall_ms(), Some(&cur));
+    let cur = crate::client_info::current_of(srv, a);
+    crate::client_info::cat_client_info(&mut o, srv, c, clock::wall_ms(), Some(&cur));
     o.push(b'\n');
     c.out.verbatim(&o, "txt");
     Ok(())
@@ -434,7 +297,7 @@ fn info(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 
 fn list(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let now = clock::wall_ms();
-    let cur = current_of(srv, a);
+    let cur = crate::client_info::current_of(srv, a);
     let mut o = Vec::new();
     if a.len() == 4 && a.is(2, "type") {
         let Some(t) = client_type_by_name(a.get(3)) else {
@@ -448,7 +311,7 @@ fn list(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
                 continue;
             }
             let is_cur = std::ptr::eq(cl, &*c);
-            cat_client_info(&mut o, srv, cl, now, is_cur.then_some(&cur));
+            crate::client_info::cat_client_info(&mut o, srv, cl, now, is_cur.then_some(&cur));
             o.push(b'\n');
         }
     } else if a.len() > 3 && a.is(2, "id") {
@@ -461,10 +324,10 @@ fn list(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         for want in ids {
             if want == c.id as i64 {
-                cat_client_info(&mut o, srv, c, now, Some(&cur));
+                crate::client_info::cat_client_info(&mut o, srv, c, now, Some(&cur));
                 o.push(b'\n');
             } else if let Some(cl) = srv.other_clients().find(|x| x.id as i64 == want) {
-                cat_client_info(&mut o, srv, cl, now, None);
+                crate::client_info::cat_client_info(&mut o, srv, cl, now, None);
                 o.push(b'\n');
             }
         }
@@ -476,7 +339,7 @@ fn list(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         all.sort_by_key(|x| x.id);
         for cl in all {
             let is_cur = std::ptr::eq(cl, &*c);
-            cat_client_info(&mut o, srv, cl, now, is_cur.then_some(&cur));
+            crate::client_info::cat_client_info(&mut o, srv, cl, now, is_cur.then_some(&cur));
             o.push(b'\n');
         }
     }
@@ -853,12 +716,17 @@ fn unblock(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
                 .as_ref()
                 .and_then(|st| st.argv.first())
                 .and_then(|name| srv.commands.lookup(name));
-            let ok = crate::blocking::unblock_by_request(srv, &mut target, with_error);
+            let ok = crate::blocking::unblock_by_request(
+                srv,
+                &mut target,
+                with_error,
+                crate::replication::master::take_waiter,
+            );
             if ok && with_error {
                 // The UNBLOCKED error counts as an error reply, and the
                 // blocked command as failed (updateStatsOnUnblock). As in
                 // Redis, CLIENT UNBLOCK itself is then counted failed too.
-                super::count_error(srv, &CmdError::Static(error::UNBLOCKED));
+                crate::server::count_error(srv, &CmdError::Static(error::UNBLOCKED));
                 if let Some(i) = blocked_cmd {
                     srv.commands.entries[i].stats.failed += 1;
                 }
@@ -904,88 +772,5 @@ mod tests {
     fn help_text_shape() {
         assert!(HELP[0].starts_with("CLIENT <subcommand>"));
         assert_eq!(HELP.last(), Some(&"    Prints this help."));
-    }
-}
-
-#[cfg(test)]
-mod format_tests {
-    use super::*;
-    use crate::config::Config;
-
-    /// A real loopback connection to build a `Client` from.
-    fn test_client(id: u64) -> (Client, std::net::TcpStream) {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let peer = std::net::TcpStream::connect(l.local_addr().expect("addr")).expect("connect");
-        let (s, _) = l.accept().expect("accept");
-        s.set_nonblocking(true).expect("nonblocking");
-        let sock = mio::net::TcpStream::from_std(s);
-        (
-            Client::new(id, 0, crate::client::Conn::Tcp(sock), 1_000_000, true),
-            peer,
-        )
-    }
-
-    #[test]
-    fn client_list_line_has_redis_70_fields_in_order() {
-        let srv = Server::new(Config::new());
-        let (mut cl, _peer) = test_client(7);
-        cl.name = Some(b"worker".to_vec());
-        cl.no_evict = true;
-        let mut out = Vec::new();
-        let cur = Current {
-            cmd: "client|list",
-            argv_mem: 10,
-        };
-        cat_client_info(&mut out, &srv, &cl, 1_003_500, Some(&cur));
-        let line = String::from_utf8(out).expect("utf8");
-        let keys: Vec<&str> = line
-            .split(' ')
-            .map(|kv| kv.split('=').next().unwrap_or(""))
-            .collect();
-        assert_eq!(
-            keys,
-            [
-                "id",
-                "addr",
-                "laddr",
-                "fd",
-                "name",
-                "age",
-                "idle",
-                "flags",
-                "db",
-                "sub",
-                "psub",
-                "ssub",
-                "multi",
-                "qbuf",
-                "qbuf-free",
-                "argv-mem",
-                "multi-mem",
-                "rbs",
-                "rbp",
-                "obl",
-                "oll",
-                "omem",
-                "tot-mem",
-                "events",
-                "cmd",
-                "user",
-                "redir",
-                "resp"
-            ]
-        );
-        assert!(line.starts_with("id=7 addr=127.0.0.1:"));
-        assert!(line.contains(" name=worker age=3 idle=3 flags=e db=0 "));
-        assert!(line.contains(" argv-mem=10 multi-mem=0 "));
-        assert!(line.ends_with(" events=r cmd=client|list user=default redir=-1 resp=2"));
-
-        let mut out = Vec::new();
-        cl.no_evict = false;
-        cl.is_monitor = true;
-        cat_client_info(&mut out, &srv, &cl, 1_000_000, None);
-        let line = String::from_utf8(out).expect("utf8");
-        assert!(line.contains(" flags=O "));
-        assert!(line.contains(" cmd=NULL "));
     }
 }

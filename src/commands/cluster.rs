@@ -4,12 +4,13 @@
 //! table, as in Redis, and reply that cluster support is disabled
 //! (cluster.c clusterCommand, askingCommand, readonlyCommand...).
 
-use super::{
-    container, spec, Args, CommandSpec, Group, ADMIN, FAST, LOADING, NOKEYS, NOSCRIPT,
-    NO_ASYNC_LOADING, STALE,
-};
 use crate::client::Client;
+use crate::cmdtable::{
+    container, spec, CommandSpec, Group, ADMIN, FAST, LOADING, NOKEYS, NOSCRIPT, NO_ASYNC_LOADING,
+    STALE,
+};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::Server;
 
 const G: Group = Group::Cluster;

@@ -2,13 +2,16 @@
 //! GETKEYSANDFLAGS, HELP (Redis's server.c `commandCommand` family), plus
 //! the generator for README.md's list of supported commands.
 
-use super::meta::{self, keys::KeyRef};
-use super::{
-    container, reply_status_lines, spec, Args, CommandSpec, CommandTable, Entry, Group, FLAG_NAMES,
-    LOADING, MOVABLE_KEYS, NOKEYS, NO_MANDATORY_KEYS, READONLY, STALE, WRITE,
-};
+use super::reply_status_lines;
 use crate::client::Client;
+use crate::cmdtable::{
+    container,
+    meta::{self, keys::KeyRef},
+    spec, CommandSpec, CommandTable, Entry, Group, FLAG_NAMES, LOADING, MOVABLE_KEYS, NOKEYS,
+    NO_MANDATORY_KEYS, READONLY, STALE, WRITE,
+};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::protocol::reply::ReplyBuf;
 use crate::server::Server;
 use crate::util::glob::string_match;
@@ -580,7 +583,7 @@ mod tests {
     fn readme_command_list_is_current() {
         let text = std::fs::read_to_string(readme_path()).expect("read README.md");
         let (_, block, _) = split_readme(&text);
-        let want = supported_commands_markdown(&CommandTable::build());
+        let want = supported_commands_markdown(&crate::commands::table());
         assert_eq!(
             block, want,
             "README.md command list is stale: run `cargo test regenerate_readme_command_list -- --ignored`"
@@ -592,14 +595,14 @@ mod tests {
     fn regenerate_readme_command_list() {
         let text = std::fs::read_to_string(readme_path()).expect("read README.md");
         let (before, _, after) = split_readme(&text);
-        let want = supported_commands_markdown(&CommandTable::build());
+        let want = supported_commands_markdown(&crate::commands::table());
         std::fs::write(readme_path(), format!("{}{}{}", before, want, after))
             .expect("write README.md");
     }
 
     #[test]
     fn key_positions_ranges() {
-        let t = CommandTable::build();
+        let t = crate::commands::table();
         let get = t.entries[t.lookup(b"get").unwrap()].spec;
         assert_eq!(key_positions(get, 2), vec![1]);
         if let Some(i) = t.lookup(b"mset") {
@@ -609,7 +612,7 @@ mod tests {
 
     #[test]
     fn fullname_lookup() {
-        let t = CommandTable::build();
+        let t = crate::commands::table();
         assert!(lookup_by_fullname(&t, b"config|get").is_some());
         assert!(lookup_by_fullname(&t, b"CONFIG").is_some());
         assert!(lookup_by_fullname(&t, b"config|nope").is_none());

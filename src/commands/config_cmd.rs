@@ -1,10 +1,13 @@
 //! CONFIG GET / SET / RESETSTAT / REWRITE / HELP (Redis's config.c
 //! `configGetCommand`, `configSetCommand`, ...).
 
-use super::{container, spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
 use crate::client::Client;
+use crate::cmdtable::{
+    container, spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE,
+};
 use crate::config::{Config, ProtectedAccess, SetError};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::{CmdStats, Server};
 
 const G: Group = Group::Server;
@@ -263,7 +266,7 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         srv.config.set_proc_title(None);
     }
     if srv.config.appendonly != old_appendonly {
-        let in_exec = crate::commands::nesting() > 1;
+        let in_exec = crate::server::nesting() > 1;
         if crate::persist::aof::config_changed(srv, in_exec).is_err() {
             srv.config.set("appendonly", "no", true).ok();
             return Err(error::config_set_failed(
@@ -279,7 +282,7 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     // requirepass sets the default user's password (ACLUpdateDefaultUserPassword).
     if pairs.iter().any(|(n, _)| n == "requirepass") {
         srv.acl.applied_requirepass = None;
-        crate::commands::acl_cmd::sync_requirepass(srv);
+        crate::acl::sync_requirepass(srv);
     }
     if srv.config.loglevel != old_loglevel {
         crate::logging::set_verbosity(srv.config.loglevel);
@@ -355,22 +358,25 @@ fn config_resetstat(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     Ok(())
 }
 
+/// The `user` lines CONFIG REWRITE writes: every ACL user, unless an
+/// aclfile holds them (then none, and the file's user lines go).
+pub fn acl_user_lines(srv: &Server) -> Vec<String> {
+    if !srv.config.aclfile.is_empty() {
+        return Vec::new();
+    }
+    srv.acl
+        .by_name
+        .values()
+        .filter_map(|&s| srv.acl.user(s))
+        .map(|u| srv.acl.describe_line(u))
+        .collect()
+}
+
 fn config_rewrite(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     if srv.config.config_file.is_none() {
         return Err(CmdError::Static(error::NO_CONFIG_FILE));
     }
-    // ACL users go into the file too, unless an aclfile holds them.
-    let users: Vec<String> = if srv.config.aclfile.is_empty() {
-        srv.acl
-            .by_name
-            .values()
-            .filter_map(|&s| srv.acl.user(s))
-            .map(|u| srv.acl.describe_line(u))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    match srv.config.rewrite_with_users(Some(&users)) {
+    match srv.config.rewrite_with_users(Some(&acl_user_lines(srv))) {
         Ok(()) => {
             tracing::info!("CONFIG REWRITE executed with success.");
             c.out.ok();

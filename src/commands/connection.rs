@@ -1,11 +1,12 @@
 //! Connection commands: PING ECHO QUIT RESET HELLO AUTH SELECT.
 
-use super::fact;
-use super::{
-    spec, Args, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, NO_AUTH, STALE,
-};
 use crate::client::{Client, ReplyMode};
+use crate::cmdtable::fact;
+use crate::cmdtable::{
+    spec, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, NO_AUTH, STALE,
+};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::{Server, REDIS_VERSION};
 
 const G: Group = Group::Connection;
@@ -90,7 +91,7 @@ fn ping(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if a.len() > 2 {
         return Err(error::wrong_arity("ping"));
     }
-    if c.out.resp == 2 && super::pubsub::is_subscribed(c) {
+    if c.out.resp == 2 && crate::pubsub::is_subscribed(c) {
         c.out.array(2);
         c.out.bulk(b"pong");
         c.out.bulk(if a.len() == 2 { a.get(1) } else { b"" });
@@ -117,8 +118,8 @@ fn quit(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
 
 fn reset(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     c.multi = None;
-    super::multi::unwatch_all(_srv, c);
-    super::pubsub::unsubscribe_all(_srv, c);
+    crate::multi::unwatch_all(_srv, c);
+    crate::pubsub::unsubscribe_all(_srv, c);
     c.db = 0;
     c.out.resp = 2;
     c.name = None;

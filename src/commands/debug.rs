@@ -12,14 +12,16 @@
 //! the thing asked about does not exist.
 
 use super::reply_status_lines as reply_help;
-use super::{
-    fact, spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, PROTECTED, STALE,
-};
 use crate::client::Client;
 use crate::clock;
+use crate::cmdtable::fact;
+use crate::cmdtable::{
+    spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, PROTECTED, STALE,
+};
 use crate::db::Db;
 use crate::error::{self, CmdError, CmdResult};
 use crate::object::{Obj, ObjType, Value};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::num;
 
@@ -315,13 +317,13 @@ fn report_context(srv: &mut Server, c: &Client, a: &Args) -> crate::crash::Repor
     let info = super::info::gen_info(srv, c, &[true; 64]);
     let now = clock::wall_ms();
     let mut clients = Vec::new();
-    let cur = super::client_cmd::current_of(srv, a);
+    let cur = crate::client_info::current_of(srv, a);
     let mut all: Vec<&Client> = srv.other_clients().collect();
     all.push(c);
     all.sort_by_key(|x| x.id);
     for cl in all {
         let is_cur = std::ptr::eq(cl, c);
-        super::client_cmd::cat_client_info(&mut clients, srv, cl, now, is_cur.then_some(&cur));
+        crate::client_info::cat_client_info(&mut clients, srv, cl, now, is_cur.then_some(&cur));
         clients.push(b'\n');
     }
     let mut client_lines = vec![
@@ -770,7 +772,7 @@ fn protocol(c: &mut Client, name: &[u8]) -> CmdResult {
 
 // ---- DIGEST -----------------------------------------------------------------
 
-pub use crate::util::digest::{mix_digest, xor_digest};
+use crate::util::digest::{mix_digest, xor_digest};
 
 /// Redis's OBJ_* type numbers, hashed big-endian into each value digest.
 fn type_code(t: ObjType) -> u32 {

@@ -19,27 +19,18 @@
 //! Redis's flags (`CommandSpec::flags`) and ferrokv's own (`fact::*`,
 //! `WrittenKeys`); no command name is compared here.
 
-use super::{
-    acl_cmd, client_cmd, command_keys, fact, multi, pubsub, scripting, Args, CommandSpec,
-    WrittenKeys, ADMIN, ALLOW_BUSY, DENYOOM, FAST, LOADING, MAY_REPLICATE, NO_ASYNC_LOADING,
-    NO_AUTH, NO_MULTI, PROTECTED, READONLY, SKIP_MONITOR, SKIP_SLOWLOG, STALE,
-    TOUCHES_ARBITRARY_KEYS, WRITE,
-};
+use super::{command_keys, scripting};
 use crate::client::{Client, ReplyMode};
 use crate::clock;
+use crate::cmdtable::{
+    fact, CommandSpec, WrittenKeys, ADMIN, ALLOW_BUSY, DENYOOM, FAST, LOADING, MAY_REPLICATE,
+    NO_ASYNC_LOADING, NO_AUTH, NO_MULTI, PROTECTED, READONLY, SKIP_MONITOR, SKIP_SLOWLOG, STALE,
+    TOUCHES_ARBITRARY_KEYS, WRITE,
+};
 use crate::error::{self, CmdError, CmdResult};
-use crate::server::{Server, SlowlogEntry};
+use crate::protocol::args::Args;
+use crate::server::{count_error, Server, SlowlogEntry, NESTING};
 use std::time::Instant;
-
-thread_local! {
-    /// Depth of handlers currently running (EXEC and scripts nest).
-    static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-/// How many handlers are running right now (0 between commands).
-pub fn nesting() -> u32 {
-    NESTING.with(|n| n.get())
-}
 
 /// Why the dispatcher refuses a command. Each variant carries what its
 /// error reply needs; `error` words it (through error.rs).
@@ -51,7 +42,7 @@ pub enum Refusal {
     /// enable-debug-command / enable-module-command: the error to give.
     Protected(&'static str),
     NoAuth,
-    /// The ACL denial, as acl_cmd words it.
+    /// The ACL denial, as acl_check words it.
     Acl(CmdError),
     /// A script (or function) is busy: BUSY, as scripting words it.
     Busy(CmdError),
@@ -259,7 +250,7 @@ fn check_access(srv: &mut Server, c: &Client, cmd: Cmd, args: &Args) -> Result<(
         && !c.reexecuting
         && (c.multi.is_none() || flags & NO_MULTI == 0)
     {
-        acl_cmd::check_command(srv, c, cmd.idx, args).map_err(Refusal::Acl)?;
+        crate::acl_check::check_command(srv, c, cmd.idx, args).map_err(Refusal::Acl)?;
     }
     Ok(())
 }
@@ -418,7 +409,7 @@ fn check_persistence_and_loading(srv: &Server, c: &Client, cmd: Cmd) -> Result<(
 fn check_context(srv: &mut Server, c: &mut Client, cmd: Cmd, args: &Args) -> Result<(), Stop> {
     let spec = cmd.spec;
     let refused = |r| Err(Stop::Refused(Some(cmd.idx), r));
-    if c.out.resp == 2 && pubsub::is_subscribed(c) && spec.facts & fact::SUBSCRIBED_OK == 0 {
+    if c.out.resp == 2 && crate::pubsub::is_subscribed(c) && spec.facts & fact::SUBSCRIBED_OK == 0 {
         return refused(Refusal::SubscribedContext);
     }
     if c.multi.is_some() && spec.flags & NO_MULTI != 0 {
@@ -481,7 +472,7 @@ fn multi_has_denyoom(srv: &Server, c: &Client) -> bool {
 fn evict_clients_before(srv: &mut Server, c: &mut Client) -> bool {
     let mut line = Vec::new();
     if c.mem_bucket != crate::client_mem::NO_BUCKET {
-        client_cmd::cat_client_info(&mut line, srv, c, clock::wall_ms(), None);
+        crate::client_info::cat_client_info(&mut line, srv, c, clock::wall_ms(), None);
     }
     if crate::client_mem::evict_clients(srv, Some(c)) {
         tracing::info!("Evicting client: {}", String::from_utf8_lossy(&line));
@@ -731,7 +722,7 @@ fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
         srv.commands.entries[i].stats.rejected += 1;
         // EXEC itself rejected: the transaction is discarded (execCommandAbort).
         if srv.commands.entries[i].spec.facts & fact::RUNS_QUEUED != 0 {
-            multi::discard_transaction(srv, c);
+            crate::multi::discard_transaction(srv, c);
             let e = error::exec_abort(e);
             count_error(srv, &e);
             srv.stats.error_watermark = srv.stats.total_error_replies;
@@ -742,16 +733,6 @@ fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
     count_error(srv, e);
     srv.stats.error_watermark = srv.stats.total_error_replies;
     c.out.error(e);
-}
-
-pub(crate) fn count_error(srv: &mut Server, e: &CmdError) {
-    srv.stats.total_error_replies += 1;
-    let code = e.code();
-    if let Some(n) = srv.stats.errorstats.get_mut(&code) {
-        *n += 1;
-    } else if srv.stats.errorstats.len() < 128 {
-        srv.stats.errorstats.insert(code, 1);
-    }
 }
 
 /// Maximum args and bytes per arg a slow log entry keeps (Redis's values).
@@ -771,7 +752,7 @@ fn slowlog_push(srv: &mut Server, c: &Client, args: &Args, dur_us: u64) {
             v.push(format!("... ({} more arguments)", argc - keep + 1).into_bytes());
             break;
         }
-        let a = if acl_cmd::redacted_arg(args, i) {
+        let a = if super::acl_cmd::redacted_arg(args, i) {
             b"(redacted)".as_slice()
         } else {
             args.get(i)
@@ -814,7 +795,7 @@ pub(crate) fn feed_monitors(srv: &mut Server, c: &Client, args: &Args) {
     )
     .into_bytes();
     for (i, a) in args.iter().enumerate() {
-        let a = if acl_cmd::redacted_arg(args, i) {
+        let a = if super::acl_cmd::redacted_arg(args, i) {
             b"(redacted)".as_slice()
         } else {
             a
@@ -833,10 +814,10 @@ pub(crate) fn feed_monitors(srv: &mut Server, c: &Client, args: &Args) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{fact, CommandTable};
+    use crate::cmdtable::fact;
 
     fn having(f: u32) -> Vec<String> {
-        let t = CommandTable::build();
+        let t = crate::commands::table();
         let mut v: Vec<String> = t
             .entries
             .iter()

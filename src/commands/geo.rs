@@ -6,15 +6,16 @@
 //! GEOPOS.
 
 use super::typed::read;
-use super::WrittenKeys;
-use super::{spec, Args, CommandSpec, Group, DENYOOM, KEY1, MOVABLE_KEYS, READONLY, WRITE};
 use crate::blocking;
 use crate::client::Client;
+use crate::cmdtable::WrittenKeys;
+use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, KEY1, MOVABLE_KEYS, READONLY, WRITE};
 use crate::ds::geohash::{self, Shape, ShapeKind};
 use crate::ds::skiplist::ZRangeSpec;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::zset::ZSetValue;
 use crate::util::num;

@@ -3,13 +3,14 @@
 
 use super::scan::{parse_cursor, reply_head, ScanOpts};
 use super::typed::{read, write};
-use super::{spec, Args, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::client::Client;
+use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::hash::{HashValue, Limits};
 use crate::util::num;

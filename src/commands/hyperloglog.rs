@@ -7,14 +7,17 @@
 //! HLL-specific errors), turns modified values into `raw` strings (Redis's
 //! `dbUnshareStringValue`) and counts dirty changes.
 
-use super::WrittenKeys;
-use super::{spec, Args, CommandSpec, Group, ADMIN, DENYOOM, FAST, MAY_REPLICATE, READONLY, WRITE};
 use crate::client::Client;
+use crate::cmdtable::WrittenKeys;
+use crate::cmdtable::{
+    spec, CommandSpec, Group, ADMIN, DENYOOM, FAST, MAY_REPLICATE, READONLY, WRITE,
+};
 use crate::db::Db;
 use crate::ds::hyperloglog::{self as hll, HllError};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::protocol::args::Args;
 use crate::server::Server;
 
 const G: Group = Group::HyperLogLog;

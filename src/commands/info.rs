@@ -2,10 +2,11 @@
 //! (Redis's server.c `genRedisInfoString`): `# Section` headers,
 //! `field:value` lines, a blank line between sections.
 
-use super::{spec, Args, CommandSpec, Group, LOADING, NOKEYS, SENTINEL, STALE};
 use crate::client::Client;
 use crate::clock;
+use crate::cmdtable::{spec, CommandSpec, Group, LOADING, NOKEYS, SENTINEL, STALE};
 use crate::error::CmdResult;
+use crate::protocol::args::Args;
 use crate::server::{Server, REDIS_VERSION, VERSION};
 use std::fmt::Write;
 

@@ -3,16 +3,17 @@
 //! EXPIRE family, TTL family, PERSIST and OBJECT.
 
 use super::scan::{parse_cursor, reply_head, ScanOpts};
-use super::{
-    container, spec, Args, CommandSpec, Group, FAST, KEY1, LOADING, READONLY, STALE, WRITE,
-};
-use super::{fact, WrittenKeys, TOUCHES_ARBITRARY_KEYS};
 use crate::client::Client;
 use crate::clock;
+use crate::cmdtable::{
+    container, spec, CommandSpec, Group, FAST, KEY1, LOADING, READONLY, STALE, WRITE,
+};
+use crate::cmdtable::{fact, WrittenKeys, TOUCHES_ARBITRARY_KEYS};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{Obj, Value};
 use crate::propagate;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::glob::string_match;
 use crate::util::num;
@@ -29,7 +30,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("randomkey", 1, READONLY | TOUCHES_ARBITRARY_KEYS, (0, 0, 0), G, "1.0.0", "Returns a random key name from the database.", randomkey),
     spec("rename", 3, WRITE, (1, 2, 1), G, "1.0.0", "Renames a key and overwrites the destination.", rename).with(fact::WHOLE_KEYS),
     spec("renamenx", 3, WRITE | FAST, (1, 2, 1), G, "1.0.0", "Renames a key only when the target key name doesn't exist.", renamenx).with(fact::WHOLE_KEYS),
-    spec("copy", -3, WRITE | super::DENYOOM, (1, 2, 1), G, "6.2.0", "Copies the value of a key to a new key.", copy).with(fact::WHOLE_KEYS).writing(WrittenKeys::At(2)),
+    spec("copy", -3, WRITE | crate::cmdtable::DENYOOM, (1, 2, 1), G, "6.2.0", "Copies the value of a key to a new key.", copy).with(fact::WHOLE_KEYS).writing(WrittenKeys::At(2)),
     spec("move", 3, WRITE | FAST, KEY1, G, "1.0.0", "Moves a key to another database.", move_cmd).with(fact::WHOLE_KEYS),
     spec("touch", -2, READONLY | FAST, (1, -1, 1), G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", touch).with(fact::WHOLE_KEYS),
     spec("expire", -3, WRITE | FAST, KEY1, G, "1.0.0", "Sets the expiration time of a key in seconds.", expire).with(fact::WHOLE_KEYS),
@@ -316,7 +317,7 @@ fn copy(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         (v, db.get_expire(src))
     };
     if dbid != c.db {
-        super::multi::touch_key(srv, dbid, dst);
+        crate::multi::touch_key(srv, dbid, dst);
     }
     let ddb = &mut srv.dbs[dbid];
     if ddb.exists(dst) {
@@ -357,7 +358,7 @@ fn move_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         c.out.int(0);
         return Ok(());
     };
-    super::multi::touch_key(srv, dbid, key);
+    crate::multi::touch_key(srv, dbid, key);
     let ddb = &mut srv.dbs[dbid];
     ddb.add(key, value);
     if let Some(w) = expire {
@@ -608,7 +609,7 @@ fn object_freq(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if !lfu {
         return Err(CmdError::Static(error::OBJECT_FREQ_NOT_LFU));
     }
-    c.out.int(crate::evict::decr_and_return(o.lru) as i64);
+    c.out.int(crate::object::decr_and_return(o.lru) as i64);
     Ok(())
 }
 

@@ -6,17 +6,18 @@
 mod sort;
 
 use super::typed::{read, write};
-use super::{fact, WrittenKeys};
-use super::{
-    spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, NOSCRIPT,
-    READONLY, WRITE,
-};
 use crate::blocking::{self, BlockKind};
 use crate::client::Client;
+use crate::cmdtable::{fact, WrittenKeys};
+use crate::cmdtable::{
+    spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, NOSCRIPT,
+    READONLY, WRITE,
+};
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{ObjType, Value};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::list::{End, ListValue};
 use crate::util::num;

@@ -7,13 +7,14 @@
 //! allocation, its dict entry and bucket share, and `Value::heap_size()` —
 //! to stay comparable with the `used_memory` delta of creating the key.
 
-use super::fact;
-use super::{container, spec, Args, CommandSpec, Group, LOADING, NOKEYS, READONLY, STALE};
 use crate::client::Client;
+use crate::cmdtable::fact;
+use crate::cmdtable::{container, spec, CommandSpec, Group, LOADING, NOKEYS, READONLY, STALE};
 use crate::db::Db;
 use crate::ds::sds::Sds;
 use crate::error::{CmdError, CmdResult};
 use crate::object::Obj;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::num;
 use std::mem::size_of;
@@ -40,7 +41,7 @@ const fn sub(
     keys: (i32, i32, i32),
     summary: &'static str,
     complexity: &'static str,
-    handler: super::Handler,
+    handler: crate::cmdtable::Handler,
 ) -> CommandSpec {
     CommandSpec {
         complexity,

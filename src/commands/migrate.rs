@@ -13,13 +13,14 @@
 //! A failure on a cached connection before anything was acknowledged is
 //! retried once on a fresh connection (never after a timeout).
 
-use super::{fact, WrittenKeys};
-use super::{spec, Args, CommandSpec, Group, MOVABLE_KEYS, WRITE};
 use crate::client::Client;
+use crate::cmdtable::{fact, WrittenKeys};
+use crate::cmdtable::{spec, CommandSpec, Group, MOVABLE_KEYS, WRITE};
 use crate::error::{self, CmdError, CmdResult};
 use crate::migrate_conn::IoFail;
 use crate::notify;
 use crate::persist::rdb;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::num;
 use std::time::Duration;
@@ -110,32 +111,6 @@ pub fn redacted(a: &Args, i: usize) -> bool {
     let mut r = Vec::new();
     let _ = parse_options(a, &mut r);
     r.contains(&i)
-}
-
-/// The key positions COMMAND GETKEYS reports (migrateGetKeys): the key
-/// argument, or everything after KEYS when the key argument is empty.
-pub fn key_positions(argv: &[&[u8]]) -> Vec<usize> {
-    let (mut first, mut num) = (3, 1);
-    let mut i = 6;
-    while i < argv.len() {
-        let a = argv[i];
-        if a.eq_ignore_ascii_case(b"keys") {
-            if !argv[3].is_empty() {
-                num = 0;
-            } else {
-                first = i + 1;
-                num = argv.len() - first;
-            }
-            break;
-        }
-        if a.eq_ignore_ascii_case(b"auth") {
-            i += 1;
-        } else if a.eq_ignore_ascii_case(b"auth2") {
-            i += 2;
-        }
-        i += 1;
-    }
-    (first..first + num).filter(|&p| p < argv.len()).collect()
 }
 
 /// How one attempt on a connection ended.

@@ -6,13 +6,14 @@
 //! allows it, exactly as Redis does, before authentication and ACLs.
 //! Nothing is ever opened with dlopen.
 
-use super::fact;
-use super::{
-    container, spec, Args, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, NO_ASYNC_LOADING,
+use crate::client::Client;
+use crate::cmdtable::fact;
+use crate::cmdtable::{
+    container, spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, NO_ASYNC_LOADING,
     PROTECTED, STALE,
 };
-use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use tracing::{info, warn};
 

@@ -3,16 +3,17 @@
 //! restoreCommand), and RESTORE-ASKING, MIGRATE's RESTORE in cluster mode. LASTSAVE lives with the server commands; DEBUG RELOAD
 //! with DEBUG.
 
-use super::fact;
-use super::{
-    spec, Args, CommandSpec, Group, ADMIN, ASKING, DENYOOM, KEY1, NOSCRIPT, NO_ASYNC_LOADING,
-    NO_MULTI, READONLY, WRITE,
-};
 use crate::client::Client;
+use crate::cmdtable::fact;
+use crate::cmdtable::{
+    spec, CommandSpec, Group, ADMIN, ASKING, DENYOOM, KEY1, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI,
+    READONLY, WRITE,
+};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::persist::rdb::{self, DumpError};
 use crate::persist::rdb_server;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::num;
 

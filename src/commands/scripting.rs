@@ -3,13 +3,15 @@
 //! LOAD/DELETE/LIST/FLUSH/DUMP/RESTORE/STATS/KILL/HELP, FCALL, FCALL_RO.
 //! The engine is in `crate::scripting`.
 
-use super::{
-    container, fact, help_reply, spec, Args, CommandSpec, Group, ALLOW_BUSY, DENYOOM, LOADING,
-    MAY_REPLICATE, MOVABLE_KEYS, NOKEYS, NOSCRIPT, NO_MANDATORY_KEYS, READONLY, SKIP_MONITOR,
-    STALE, WRITE,
-};
+use super::help_reply;
 use crate::client::{Client, LuaDebug};
+use crate::cmdtable::fact;
+use crate::cmdtable::{
+    container, spec, CommandSpec, Group, ALLOW_BUSY, DENYOOM, LOADING, MAY_REPLICATE, MOVABLE_KEYS,
+    NOKEYS, NOSCRIPT, NO_MANDATORY_KEYS, READONLY, SKIP_MONITOR, STALE, WRITE,
+};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::scripting::{
     self, vm::VmKind, RunSpec, FLAG_ALLOW_OOM, FLAG_ALLOW_STALE, FLAG_EVAL_COMPAT, FLAG_NO_WRITES,
 };
@@ -218,10 +220,10 @@ fn script_precheck(srv: &Server, c: &Client, flags: u32) -> CmdResult {
     let no_writes = flags & FLAG_NO_WRITES != 0;
     let mut cmd_flags = 0;
     if !no_writes {
-        cmd_flags |= super::WRITE;
+        cmd_flags |= crate::cmdtable::WRITE;
     }
     if flags & FLAG_ALLOW_STALE != 0 {
-        cmd_flags |= super::STALE;
+        cmd_flags |= crate::cmdtable::STALE;
     }
     // processCommand's order: OOM, MISCONF, then the replica checks.
     let allow_oom = flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES) != 0;

@@ -3,13 +3,14 @@
 //! slowlog.c and latency.c).
 
 use super::reply_status_lines as reply_help;
-use super::{
-    container, spec, Args, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT,
-    NO_MULTI, READONLY, STALE, WRITE,
-};
 use crate::client::Client;
 use crate::clock;
+use crate::cmdtable::{
+    container, spec, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT,
+    NO_MULTI, READONLY, STALE, WRITE,
+};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::{Server, ShutdownFlags};
 use std::fmt::Write as _;
 use tracing::warn;
@@ -283,7 +284,7 @@ fn check_flush_args(srv: &Server, a: &Args) -> Result<bool, CmdError> {
 
 fn flushdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let lazy = check_flush_args(srv, a)?;
-    super::multi::touch_all_in_db(srv, c.db, None);
+    crate::multi::touch_all_in_db(srv, c.db, None);
     crate::tracking::invalidate_all(srv, Some(c));
     let n = srv.dbs[c.db].flush_lazy(lazy);
     srv.dirty += n as u64;
@@ -298,7 +299,7 @@ fn flushdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 fn flushall(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let lazy = check_flush_args(srv, a)?;
     for db in 0..srv.dbs.len() {
-        super::multi::touch_all_in_db(srv, db, None);
+        crate::multi::touch_all_in_db(srv, db, None);
     }
     crate::tracking::invalidate_all(srv, Some(c));
     let n: usize = srv.dbs.iter_mut().map(|d| d.flush_lazy(lazy)).sum();
@@ -327,8 +328,8 @@ fn swapdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     let (lo, hi) = (x.min(y) as usize, x.max(y) as usize);
     if lo != hi {
-        super::multi::touch_all_in_db(srv, lo, Some(hi));
-        super::multi::touch_all_in_db(srv, hi, Some(lo));
+        crate::multi::touch_all_in_db(srv, lo, Some(hi));
+        crate::multi::touch_all_in_db(srv, hi, Some(lo));
         // Blocked XREADGROUPs whose stream swaps away are unblocked.
         crate::blocking::signal_deleted_streams(srv, lo, Some(hi));
         crate::blocking::signal_deleted_streams(srv, hi, Some(lo));
@@ -388,7 +389,8 @@ pub fn restart_server(srv: &mut Server, graceful: bool, delay_ms: i64) {
         return;
     }
     if graceful && srv.config.config_file.is_some() {
-        if let Err(e) = srv.config.rewrite() {
+        let users = super::config_cmd::acl_user_lines(srv);
+        if let Err(e) = srv.config.rewrite_with_users(Some(&users)) {
             warn!("Can't restart: configuration rewrite process failed: {}", e);
             return;
         }

@@ -9,17 +9,18 @@
 
 use super::scan::{parse_cursor, reply_head, ScanOpts};
 use super::typed::{read, write};
-use super::WrittenKeys;
-use super::{
-    spec, Args, CommandSpec, Group, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, READONLY, WRITE,
-};
 use crate::client::Client;
+use crate::cmdtable::WrittenKeys;
+use crate::cmdtable::{
+    spec, CommandSpec, Group, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, READONLY, WRITE,
+};
 use crate::db::Db;
 use crate::ds::sds::Sds;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
 use crate::propagate;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::set::{Member, SetValue};
 use crate::util::num;

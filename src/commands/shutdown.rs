@@ -15,9 +15,9 @@
 //! to SHUTDOWN", writes resume. SHUTDOWN ABORT cancels a pending one.
 
 use crate::client::Client;
-use crate::commands::Args;
 use crate::error::{self, CmdError, CmdResult};
 use crate::persist::child::ChildKind;
+use crate::protocol::args::Args;
 use crate::server::{Server, ShutdownFlags, LAST_SIGNAL, PAUSE_DURING_SHUTDOWN, SHUTDOWN_SIGNAL};
 use std::sync::atomic::Ordering;
 use tracing::{info, warn};

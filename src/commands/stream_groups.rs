@@ -11,15 +11,17 @@
 
 use super::streams::{parse_id, parse_interval, reply_entry};
 use super::typed::{read, write};
-use super::{container, spec, Args, CommandSpec, Group, FAST, READONLY, WRITE};
-use super::{DENYOOM, NOKEYS};
 use crate::blocking::{self, BlockKind};
 use crate::client::Client;
 use crate::clock;
+use crate::cmdtable::{
+    container, spec, CommandSpec, Group, DENYOOM, FAST, NOKEYS, READONLY, WRITE,
+};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{ObjType, Value};
 use crate::propagate;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::stream::{StreamId, StreamValue};
 use crate::types::stream_groups::{Group as CGroup, INVALID_ENTRIES_READ};
@@ -28,10 +30,10 @@ const G: Group = Group::Stream;
 const K2: (i32, i32, i32) = (2, 2, 1);
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("xack", -4, WRITE | FAST, super::KEY1, G, "5.0.0", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.", xack),
-    spec("xpending", -3, READONLY, super::KEY1, G, "5.0.0", "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.", xpending),
-    spec("xclaim", -6, WRITE | FAST, super::KEY1, G, "5.0.0", "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.", xclaim),
-    spec("xautoclaim", -6, WRITE | FAST, super::KEY1, G, "6.2.0", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.", xautoclaim),
+    spec("xack", -4, WRITE | FAST, crate::cmdtable::KEY1, G, "5.0.0", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.", xack),
+    spec("xpending", -3, READONLY, crate::cmdtable::KEY1, G, "5.0.0", "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.", xpending),
+    spec("xclaim", -6, WRITE | FAST, crate::cmdtable::KEY1, G, "5.0.0", "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.", xclaim),
+    spec("xautoclaim", -6, WRITE | FAST, crate::cmdtable::KEY1, G, "6.2.0", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.", xautoclaim),
     container("xgroup", G, "5.0.0", "A container for consumer groups commands", XGROUP_SUBCOMMANDS),
     container("xinfo", G, "5.0.0", "A container for stream introspection commands", XINFO_SUBCOMMANDS),
 ];
@@ -90,7 +92,7 @@ static XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
     spec(
         "help",
         2,
-        super::LOADING | super::STALE,
+        crate::cmdtable::LOADING | crate::cmdtable::STALE,
         NOKEYS,
         G,
         "5.0.0",
@@ -133,7 +135,7 @@ static XINFO_SUBCOMMANDS: &[CommandSpec] = &[
     spec(
         "help",
         2,
-        super::LOADING | super::STALE,
+        crate::cmdtable::LOADING | crate::cmdtable::STALE,
         NOKEYS,
         G,
         "5.0.0",

@@ -4,14 +4,16 @@
 
 use super::stream_groups::{xread, xreadgroup};
 use super::typed::{read, write};
-use super::{spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS};
-use super::{READONLY, WRITE};
 use crate::blocking;
 use crate::client::Client;
 use crate::clock;
+use crate::cmdtable::{
+    spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, READONLY, WRITE,
+};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::stream::{EntryRef, StreamId, StreamValue, Trim};
 

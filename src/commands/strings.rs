@@ -1,14 +1,15 @@
 //! String commands (Redis's t_string.c): GET/SET and friends, counters,
 //! ranges and LCS.
 
-use super::{spec, Args, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::client::Client;
 use crate::clock;
+use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::db::Db;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{ObjType, Value};
 use crate::propagate;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::{lcs, num};
 

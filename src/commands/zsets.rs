@@ -6,18 +6,18 @@
 
 use super::scan::{parse_cursor, reply_head, ScanOpts};
 use super::typed::{read, write};
-use super::WrittenKeys;
-use super::{
-    spec, Args, CommandSpec, Group, BLOCKING, DENYOOM, FAST, MOVABLE_KEYS, NOSCRIPT, READONLY,
-    WRITE,
-};
 use crate::blocking::{self, BlockKind};
 use crate::client::Client;
+use crate::cmdtable::WrittenKeys;
+use crate::cmdtable::{
+    spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, MOVABLE_KEYS, NOSCRIPT, READONLY, WRITE,
+};
 use crate::ds::skiplist::{parse_lex_range, parse_range, ZLexRangeSpec, ZRangeSpec};
 use crate::ds::zset::{ZAddFlags, ZAddOutcome};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{ObjType, Value};
+use crate::protocol::args::Args;
 use crate::protocol::reply::ReplyBuf;
 use crate::server::Server;
 use crate::types::set::SetValue;

@@ -16,6 +16,8 @@ pub struct Sds(NonNull<u8>);
 
 // SAFETY: Sds owns its allocation exclusively, like Box<[u8]>.
 unsafe impl Send for Sds {}
+// SAFETY: a shared &Sds only reads the bytes (no interior mutability),
+// like &Box<[u8]>.
 unsafe impl Sync for Sds {}
 
 impl Sds {

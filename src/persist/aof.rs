@@ -10,10 +10,11 @@
 use super::aof_manifest::{self as manifest, Manifest};
 use super::child::{self, ChildKind};
 use crate::client::Client;
-use crate::commands::{Args, CommandSpec};
+use crate::cmdtable::CommandSpec;
 use crate::config::AppendFsync;
 use crate::error::CmdResult;
 use crate::error::{self, CmdError};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -1069,12 +1070,12 @@ pub fn write_denied(srv: &Server) -> Option<CmdError> {
 // ---- BGREWRITEAOF -----------------------------------------------------------
 
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
-    ..crate::commands::spec(
+    ..crate::cmdtable::spec(
         "bgrewriteaof",
         1,
-        crate::commands::ADMIN | crate::commands::NOSCRIPT | crate::commands::NO_ASYNC_LOADING,
-        crate::commands::NOKEYS,
-        crate::commands::Group::Server,
+        crate::cmdtable::ADMIN | crate::cmdtable::NOSCRIPT | crate::cmdtable::NO_ASYNC_LOADING,
+        crate::cmdtable::NOKEYS,
+        crate::cmdtable::Group::Server,
         "1.0.0",
         "Asynchronously rewrites the append-only file to disk.",
         bgrewriteaof,
@@ -1082,7 +1083,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
 }];
 
 fn bgrewriteaof(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
-    let in_exec = c.multi.is_some() || crate::commands::nesting() > 1;
+    let in_exec = c.multi.is_some() || crate::server::nesting() > 1;
     if srv
         .child
         .as_ref()

@@ -2,14 +2,15 @@
 //! loadAppendOnlyFiles / loadSingleAppendOnlyFile: read the manifest
 //! (migrating a pre-7.0 single `appendonly.aof` into the directory), load
 //! the base (an RDB preamble or commands), then every INCR file, replaying
-//! commands through the normal dispatcher with an internal client while
+//! commands through the normal dispatcher (`srv.hooks.execute`, installed
+//! by the command layer) with an internal client while
 //! key expiry and propagation are off. A truncated tail of the last file is
 //! cut off when aof-load-truncated allows it.
 
 use super::aof;
 use super::aof_manifest::{self as manifest, AofInfo, Manifest};
 use crate::client::Client;
-use crate::commands::{self, Args};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use std::fs;
 use std::io::Cursor;
@@ -428,7 +429,7 @@ fn load_single(srv: &mut Server, dir: &Path, name: &str, aof_filename: &str) -> 
         if cmd_name.eq_ignore_ascii_case(b"multi") {
             valid_before_multi = valid_up_to;
         }
-        commands::execute(srv, &mut client, &args);
+        (srv.hooks.execute)(srv, &mut client, &args);
         client.out.buf.clear();
         pos = next;
         valid_up_to = pos;

@@ -70,10 +70,18 @@ fn saved(srv: &Server) -> Vec<u8> {
 
 #[test]
 fn roundtrip_keeps_keys_and_reencodes_identically() {
-    let mut srv = Server::new(Config::new());
+    let mut srv = Server::new(
+        Config::new(),
+        crate::commands::table(),
+        crate::commands::hooks(),
+    );
     populate(&mut srv);
     let first = saved(&srv);
-    let mut other = Server::new(Config::new());
+    let mut other = Server::new(
+        Config::new(),
+        crate::commands::table(),
+        crate::commands::hooks(),
+    );
     let info = rdb::load_rdb(&mut other, &first[..], false).unwrap();
     assert_eq!(info.keys_loaded, 10);
     assert_eq!(other.dbs[0].len(), 9);
@@ -91,10 +99,18 @@ fn roundtrip_keeps_keys_and_reencodes_identically() {
 
 #[test]
 fn truncated_and_corrupted_files_fail_cleanly() {
-    let mut srv = Server::new(Config::new());
+    let mut srv = Server::new(
+        Config::new(),
+        crate::commands::table(),
+        crate::commands::hooks(),
+    );
     populate(&mut srv);
     let good = saved(&srv);
-    let mut target = Server::new(Config::new());
+    let mut target = Server::new(
+        Config::new(),
+        crate::commands::table(),
+        crate::commands::hooks(),
+    );
     for n in 0..good.len() {
         empty_data(&mut target);
         match rdb::load_rdb(&mut target, &good[..n], false) {
@@ -122,7 +138,11 @@ fn truncated_and_corrupted_files_fail_cleanly() {
 
 #[test]
 fn dump_payload_garbage_never_panics() {
-    let srv = Server::new(Config::new());
+    let srv = Server::new(
+        Config::new(),
+        crate::commands::table(),
+        crate::commands::hooks(),
+    );
     let mut rng = rand::rngs::SmallRng::seed_from_u64(11);
     for len in 0..400usize {
         let mut body: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
@@ -203,7 +223,11 @@ fn exercise(st: &mut StreamValue) {
 
 #[test]
 fn stream_groups_roundtrip_and_corrupt_payloads_never_panic() {
-    let srv = Server::new(Config::new());
+    let srv = Server::new(
+        Config::new(),
+        crate::commands::table(),
+        crate::commands::hooks(),
+    );
     let v = Value::Stream(Box::new(stream_with_groups()));
     let good = rdb::dump_payload(rdb::EncOpts::from_server(&srv), &v);
     let back = rdb::decode_dump_payload(&srv, &good).expect("decodes");

@@ -16,8 +16,9 @@
 //! after their first REPLCONF ACK (Redis's repl_start_cmd_stream_on_ack),
 //! so the EOF mark is the last thing before the ACK.
 
-use super::master::{self, RState};
+use super::master;
 use crate::client::Client;
+use crate::client::RState;
 use crate::clock;
 use crate::persist::child::{self, ChildKind};
 use crate::server::Server;
@@ -156,10 +157,10 @@ pub fn start(srv: &mut Server, cur: Option<&mut Client>, req: u8) -> bool {
         srv.clients[t] = Some(c);
     }
     let raw = rdb_r.as_raw_fd();
-    let reg = crate::event_loop::with_registry(|r| {
+    let reg = crate::poller::with_registry(|r| {
         r.register(
             &mut mio::unix::SourceFd(&raw),
-            mio::Token(crate::event_loop::RDB_PIPE_TOKEN),
+            mio::Token(crate::poller::RDB_PIPE_TOKEN),
             mio::Interest::READABLE,
         )
     });
@@ -184,7 +185,7 @@ pub fn start(srv: &mut Server, cur: Option<&mut Client>, req: u8) -> bool {
 fn close_read(p: &mut PipeXfer) {
     if let Some(fd) = p.read.take() {
         let raw = fd.as_raw_fd();
-        crate::event_loop::with_registry(|r| r.deregister(&mut mio::unix::SourceFd(&raw)));
+        crate::poller::with_registry(|r| r.deregister(&mut mio::unix::SourceFd(&raw)));
     }
 }
 

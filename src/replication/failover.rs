@@ -18,8 +18,9 @@
 
 use super::{is_replica_client, master, replica};
 use crate::client::Client;
-use crate::commands::{spec, Args, CommandSpec, Group, ADMIN, NOSCRIPT, STALE};
+use crate::cmdtable::{spec, CommandSpec, Group, ADMIN, NOSCRIPT, STALE};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::{Server, PAUSE_DURING_FAILOVER};
 use tracing::{info, warn};
 

@@ -16,12 +16,12 @@
 //! by the cron as Redis's replicationStartPendingFork.
 
 use super::is_replica_client;
-use crate::client::Client;
+use crate::client::{Client, RState, ReplicaInfo};
 use crate::clock;
-use crate::commands::Args;
 use crate::error::{self, CmdError, CmdResult};
 use crate::persist::child::{self, ChildKind};
 use crate::persist::rdb::{self, SaveInfo};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -32,92 +32,9 @@ const BULK_CHUNK: usize = 256 * 1024;
 /// Chunks sent to one replica per event-loop iteration at most.
 const BULK_BUDGET: usize = 4;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum RState {
-    /// Only REPLCONF seen so far: not a replica yet.
-    Handshake,
-    /// Waiting for a snapshot child to be started.
-    WaitBgsaveStart,
-    /// Our snapshot child is writing the RDB.
-    WaitBgsaveEnd,
-    /// Sending the RDB file.
-    SendBulk,
-    Online,
-}
-
-/// Per-client replication state of a replica connected to us.
-pub struct ReplicaInfo {
-    pub state: RState,
-    pub listening_port: u16,
-    pub ip: Option<String>,
-    pub capa_eof: bool,
-    pub capa_psync2: bool,
-    /// Old SYNC protocol: no +FULLRESYNC line.
-    pub pre_psync: bool,
-    pub ack_off: i64,
-    pub ack_time_ms: i64,
-    /// The RDB file being sent and the bytes left.
-    bulk: Option<(File, u64)>,
-    /// The offset +FULLRESYNC announced.
-    pub initial_offset: i64,
-    /// Diskless transfer: when a write to it last stayed partial (0: none
-    /// pending), for the full-sync timeout.
-    pub last_partial_write_ms: i64,
-    /// Online after a diskless transfer: the stream starts with its first
-    /// REPLCONF ACK (repl_start_cmd_stream_on_ack).
-    pub stream_on_ack: bool,
-    /// REPLCONF rdb-filter-only: what its snapshot leaves out
-    /// (REQ_EXCLUDE_* bits, Redis's slave_req). Only replicas with equal
-    /// requirements share a snapshot.
-    pub req: u8,
-}
-
-/// SLAVE_REQ_RDB_EXCLUDE_DATA / _FUNCTIONS.
+/// SLAVE_REQ_RDB_EXCLUDE_DATA / _FUNCTIONS (`ReplicaInfo::req`).
 pub const REQ_EXCLUDE_DATA: u8 = 1;
 pub const REQ_EXCLUDE_FUNCTIONS: u8 = 2;
-
-impl ReplicaInfo {
-    fn new() -> ReplicaInfo {
-        ReplicaInfo {
-            state: RState::Handshake,
-            listening_port: 0,
-            ip: None,
-            capa_eof: false,
-            capa_psync2: false,
-            pre_psync: false,
-            ack_off: 0,
-            ack_time_ms: clock::wall_ms(),
-            bulk: None,
-            initial_offset: 0,
-            last_partial_write_ms: 0,
-            stream_on_ack: false,
-            req: 0,
-        }
-    }
-
-    pub fn is_replica(&self) -> bool {
-        self.state != RState::Handshake
-    }
-
-    pub fn online(&self) -> bool {
-        self.state == RState::Online
-    }
-
-    /// Still needs the stream since its snapshot's fork from the backlog.
-    fn waits_for_stream(&self) -> bool {
-        matches!(self.state, RState::WaitBgsaveEnd | RState::SendBulk)
-            || (self.state == RState::Online && self.stream_on_ack)
-    }
-
-    /// The state INFO shows.
-    pub fn state_name(&self) -> &'static str {
-        match self.state {
-            RState::Handshake | RState::WaitBgsaveStart | RState::WaitBgsaveEnd => "wait_bgsave",
-            RState::SendBulk => "send_bulk",
-            RState::Online => "online",
-        }
-    }
-}
 
 /// A client blocked in WAIT.
 pub struct Waiter {

@@ -23,11 +23,12 @@ pub mod replica;
 pub mod replica_expire;
 
 use crate::client::Client;
-use crate::commands::{
-    spec, Args, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOSCRIPT, NO_ASYNC_LOADING,
+use crate::cmdtable::{
+    spec, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOSCRIPT, NO_ASYNC_LOADING,
     NO_MULTI, STALE,
 };
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::Server;
 use backlog::Backlog;
 use std::fmt::Write as _;
@@ -66,7 +67,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "An internal command for configuring the replication stream",
         master::replconf_command,
     )
-    .with(crate::commands::fact::REPLICA_MAY_REPLY),
+    .with(crate::cmdtable::fact::REPLICA_MAY_REPLY),
     spec(
         "replicaof",
         3,
@@ -112,7 +113,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
             master::wait_command,
         )
-        .with(crate::commands::fact::OWN_CATEGORY)
+        .with(crate::cmdtable::fact::OWN_CATEGORY)
     },
 ];
 
@@ -408,7 +409,7 @@ pub fn client_closed(srv: &mut Server, c: &mut Client, t: usize) {
 /// not enough good replicas (min-replicas-to-write), a read-only replica,
 /// a replica whose link is down with replica-serve-stale-data no.
 pub fn refuse_command(srv: &Server, c: &Client, flags: u32) -> Option<CmdError> {
-    let write = flags & crate::commands::WRITE != 0;
+    let write = flags & crate::cmdtable::WRITE != 0;
     let link = srv.repl.link.as_ref();
     if write && link.is_none() && !master::enough_good_replicas(srv) {
         return Some(CmdError::Static(error::NOREPLICAS));
@@ -446,7 +447,7 @@ pub fn refuse_script_command(
             return Some(CmdError::Static(error::SCRIPT_STALE));
         }
     }
-    let write = flags & crate::commands::WRITE != 0 && !script_wrote;
+    let write = flags & crate::cmdtable::WRITE != 0 && !script_wrote;
     if write && replica::refuses_write(srv, c) {
         return Some(replica::readonly_error());
     }

@@ -3,7 +3,7 @@
 //! client and replicationSendAck).
 //!
 //! The link to the master is a non-blocking socket registered with the
-//! event loop under `event_loop::MASTER_LINK_TOKEN` while the handshake
+//! event loop under `poller::MASTER_LINK_TOKEN` while the handshake
 //! (PING, AUTH, REPLCONF listening-port, REPLCONF capa, PSYNC) and the RDB
 //! transfer run. Once synchronized, the socket becomes a regular client
 //! flagged `is_master`: the event loop parses and executes its stream like
@@ -13,10 +13,10 @@
 
 use crate::client::{Client, Conn};
 use crate::clock;
-use crate::commands::Args;
 use crate::error::{self, CmdError, CmdResult};
-use crate::event_loop;
 use crate::persist::rdb;
+use crate::poller;
+use crate::protocol::args::Args;
 use crate::server::Server;
 use mio::net::TcpStream;
 use mio::{Interest, Token};
@@ -149,7 +149,7 @@ impl Link {
     /// it blocking).
     pub(super) fn take_sock(&mut self) -> Option<TcpStream> {
         let mut s = self.sock.take()?;
-        event_loop::with_registry(|r| {
+        poller::with_registry(|r| {
             let _ = r.deregister(&mut s);
         });
         Some(s)
@@ -158,10 +158,10 @@ impl Link {
     /// Gives the socket back after a diskless load, with the bytes read
     /// past the RDB.
     pub(super) fn restore_sock(&mut self, mut s: TcpStream, rest: Vec<u8>) {
-        let reg = event_loop::with_registry(|r| {
+        let reg = poller::with_registry(|r| {
             r.register(
                 &mut s,
-                Token(event_loop::MASTER_LINK_TOKEN),
+                Token(poller::MASTER_LINK_TOKEN),
                 Interest::READABLE | Interest::WRITABLE,
             )
         });
@@ -258,7 +258,7 @@ fn drop_master_client(srv: &mut Server, l: &mut Link) {
         }
     }
     if let Some(mut s) = l.sock.take() {
-        event_loop::with_registry(|r| {
+        poller::with_registry(|r| {
             let _ = r.deregister(&mut s);
         });
     }
@@ -359,10 +359,10 @@ fn connect(srv: &mut Server) {
             return;
         }
     };
-    let reg = event_loop::with_registry(|r| {
+    let reg = poller::with_registry(|r| {
         r.register(
             &mut sock,
-            Token(event_loop::MASTER_LINK_TOKEN),
+            Token(poller::MASTER_LINK_TOKEN),
             Interest::READABLE | Interest::WRITABLE,
         )
     });
@@ -385,7 +385,7 @@ fn cancel(srv: &mut Server) {
         return;
     };
     if let Some(mut s) = l.sock.take() {
-        event_loop::with_registry(|r| {
+        poller::with_registry(|r| {
             let _ = r.deregister(&mut s);
         });
     }
@@ -955,7 +955,7 @@ fn become_connected(srv: &mut Server, db: usize) {
             srv.clients.len() - 1
         }
     };
-    let reg = event_loop::with_registry(|r| {
+    let reg = poller::with_registry(|r| {
         r.reregister(
             &mut sock,
             Token(slot),

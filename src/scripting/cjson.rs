@@ -6,24 +6,25 @@
 //! depths, number precision, invalid numbers; kept per interpreter in an
 //! upvalue shared by the cjson functions, as lua-cjson does).
 
-use super::vm::{push_bytes, push_error_msg, to_bytes, LuaState};
-use mlua::ffi;
-use std::io::Write;
+use super::lua_stack::{LuaError, Plain, Scalar, Stack, Type};
+use crate::lua_fn;
+use mlua_sys as ffi;
+use std::ffi::CStr;
 use std::os::raw::c_int;
 
 const MAX_DEPTH: usize = 1000;
 
-/// # Safety
-/// Valid state.
-pub unsafe fn open(l: LuaState) {
-    ffi::lua_createtable(l, 0, 16);
-    let t = ffi::lua_gettop(l);
+type R = Result<c_int, LuaError>;
+
+/// Registers the `cjson` global.
+pub fn open(st: &mut Stack) {
+    st.new_table(0, 16);
+    let t = st.top();
     // The configuration every function shares (lua-cjson keeps it in an
     // upvalue too): plain data, so the userdata needs no finalizer.
-    let cfg = ffi::lua_newuserdata(l, std::mem::size_of::<Cfg>()) as *mut Cfg;
-    cfg.write(Cfg::default());
-    let cfg_idx = ffi::lua_gettop(l);
-    let fns: [(&std::ffi::CStr, ffi::lua_CFunction); 9] = [
+    st.push_userdata(Cfg::default());
+    let cfg_idx = st.top();
+    let fns: [(&CStr, ffi::lua_CFunction); 9] = [
         (c"encode", json_encode),
         (c"decode", json_decode),
         (c"encode_sparse_array", cfg_encode_sparse_array),
@@ -35,18 +36,18 @@ pub unsafe fn open(l: LuaState) {
         (c"decode_invalid_numbers", cfg_decode_invalid_numbers),
     ];
     for (name, f) in fns {
-        ffi::lua_pushvalue(l, cfg_idx);
-        ffi::lua_pushcclosure(l, f, 1);
-        ffi::lua_setfield(l, t, name.as_ptr());
+        st.push_value(cfg_idx);
+        st.push_closure(f, 1);
+        st.raw_set_field(t, name);
     }
-    ffi::lua_pop(l, 1);
-    ffi::lua_pushlightuserdata(l, std::ptr::null_mut());
-    ffi::lua_setfield(l, t, c"null".as_ptr());
-    super::vm::push_str(l, "cjson");
-    ffi::lua_setfield(l, t, c"_NAME".as_ptr());
-    super::vm::push_str(l, "2.1.0");
-    ffi::lua_setfield(l, t, c"_VERSION".as_ptr());
-    ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"cjson".as_ptr());
+    st.pop(1);
+    st.push_null_userdata();
+    st.raw_set_field(t, c"null");
+    st.push_str("cjson");
+    st.raw_set_field(t, c"_NAME");
+    st.push_str("2.1.0");
+    st.raw_set_field(t, c"_VERSION");
+    st.raw_set_field(ffi::LUA_GLOBALSINDEX, c"cjson");
 }
 
 /// lua-cjson's configuration (json_config_t), with its defaults.
@@ -80,117 +81,145 @@ impl Default for Cfg {
     }
 }
 
+// SAFETY: plain integers: no destructor, every bit pattern valid.
+unsafe impl Plain for Cfg {}
+
 /// The configuration of the running cjson function (upvalue 1).
-///
-/// # Safety
-/// Only from the functions `open` registers.
-unsafe fn cfg<'a>(l: LuaState) -> &'a mut Cfg {
-    &mut *(ffi::lua_touserdata(l, ffi::lua_upvalueindex(1)) as *mut Cfg)
+fn cfg(st: &mut Stack) -> &mut Cfg {
+    st.userdata_mut::<Cfg>(Stack::upvalue(1))
+        .expect("cjson functions have their configuration as upvalue 1")
 }
 
 /// json_arg_init: at most `args` arguments, missing ones as nil.
-unsafe fn cfg_args<'a>(l: LuaState, args: c_int) -> &'a mut Cfg {
-    if ffi::lua_gettop(l) > args {
-        ffi::luaL_argerror(l, args + 1, c"found too many arguments".as_ptr());
+fn cfg_args(st: &mut Stack, args: c_int) -> Result<(), LuaError> {
+    if st.top() > args {
+        return Err(LuaError::Arg(args + 1, "found too many arguments".into()));
     }
-    while ffi::lua_gettop(l) < args {
-        ffi::lua_pushnil(l);
+    while st.top() < args {
+        st.push_nil();
     }
-    cfg(l)
+    Ok(())
 }
 
-/// json_integer_option.
-unsafe fn integer_option(l: LuaState, idx: c_int, setting: &mut c_int, min: c_int, max: c_int) {
-    if ffi::lua_isnil(l, idx) == 0 {
-        let v = ffi::luaL_checkinteger(l, idx) as c_int;
+/// json_integer_option, on the setting `field` selects.
+fn integer_option(
+    st: &mut Stack,
+    idx: c_int,
+    field: fn(&mut Cfg) -> &mut c_int,
+    min: c_int,
+    max: c_int,
+) -> Result<(), LuaError> {
+    if st.type_of(idx) != Type::Nil {
+        let v = st.check_integer(idx)? as c_int;
         if v < min || v > max {
-            // A NUL-terminated message on the stack: nothing to drop when
-            // luaL_argerror raises.
-            let mut msg = [0u8; 64];
-            let mut w = std::io::Cursor::new(&mut msg[..63]);
-            let _ = write!(w, "expected integer between {min} and {max}");
-            ffi::luaL_argerror(l, 1, msg.as_ptr() as *const std::os::raw::c_char);
+            return Err(LuaError::Arg(
+                1,
+                format!("expected integer between {min} and {max}").into(),
+            ));
         }
-        *setting = v;
+        *field(cfg(st)) = v;
     }
-    ffi::lua_pushinteger(l, *setting as ffi::lua_Integer);
+    let v = *field(cfg(st));
+    st.push_integer(v as i64);
+    Ok(())
 }
 
 /// json_enum_option; `options` None means off/on with booleans.
-unsafe fn enum_option(
-    l: LuaState,
+fn enum_option(
+    st: &mut Stack,
     idx: c_int,
-    setting: &mut c_int,
-    options: Option<&[&std::ffi::CStr]>,
-) {
-    const BOOL: [&std::ffi::CStr; 2] = [c"off", c"on"];
+    field: fn(&mut Cfg) -> &mut c_int,
+    options: Option<&[&str]>,
+) -> Result<(), LuaError> {
+    const BOOL: [&str; 2] = ["off", "on"];
     let opts = options.unwrap_or(&BOOL);
-    if ffi::lua_isnil(l, idx) == 0 {
-        if ffi::lua_type(l, idx) == ffi::LUA_TBOOLEAN {
-            *setting = ffi::lua_toboolean(l, idx);
+    if st.type_of(idx) != Type::Nil {
+        let v = if st.type_of(idx) == Type::Boolean {
+            st.to_boolean(idx) as c_int
         } else {
-            let mut ptrs: [*const std::os::raw::c_char; 4] = [std::ptr::null(); 4];
-            for (i, o) in opts.iter().enumerate().take(3) {
-                ptrs[i] = o.as_ptr();
+            // luaL_checkoption: compared (and shown) as a C string.
+            st.check_string(idx)?;
+            let name = st.to_bytes(idx).unwrap_or_default();
+            let name = name.split(|&b| b == 0).next().unwrap_or_default();
+            match opts.iter().position(|o| o.as_bytes() == name) {
+                Some(i) => i as c_int,
+                None => {
+                    let mut m = b"invalid option '".to_vec();
+                    m.extend_from_slice(name);
+                    m.push(b'\'');
+                    return Err(LuaError::Arg(idx, m));
+                }
             }
-            *setting = ffi::luaL_checkoption(l, idx, std::ptr::null(), ptrs.as_ptr());
-        }
+        };
+        *field(cfg(st)) = v;
     }
-    if *setting == 0 || *setting == 1 {
-        ffi::lua_pushboolean(l, *setting);
+    let v = *field(cfg(st));
+    if v == 0 || v == 1 {
+        st.push_bool(v != 0);
     } else {
-        ffi::lua_pushstring(l, opts[*setting as usize].as_ptr());
+        st.push_str(opts[v as usize]);
     }
+    Ok(())
 }
 
-unsafe extern "C-unwind" fn cfg_encode_sparse_array(l: LuaState) -> c_int {
-    let c = cfg_args(l, 3);
-    enum_option(l, 1, &mut c.sparse_convert, None);
-    integer_option(l, 2, &mut c.sparse_ratio, 0, c_int::MAX);
-    integer_option(l, 3, &mut c.sparse_safe, 0, c_int::MAX);
-    3
+fn cfg_encode_sparse_array_body(st: &mut Stack) -> R {
+    cfg_args(st, 3)?;
+    enum_option(st, 1, |c| &mut c.sparse_convert, None)?;
+    integer_option(st, 2, |c| &mut c.sparse_ratio, 0, c_int::MAX)?;
+    integer_option(st, 3, |c| &mut c.sparse_safe, 0, c_int::MAX)?;
+    Ok(3)
 }
+lua_fn!(cfg_encode_sparse_array, cfg_encode_sparse_array_body);
 
-unsafe extern "C-unwind" fn cfg_encode_max_depth(l: LuaState) -> c_int {
-    let c = cfg_args(l, 1);
-    integer_option(l, 1, &mut c.encode_max_depth, 1, c_int::MAX);
-    1
+fn cfg_encode_max_depth_body(st: &mut Stack) -> R {
+    cfg_args(st, 1)?;
+    integer_option(st, 1, |c| &mut c.encode_max_depth, 1, c_int::MAX)?;
+    Ok(1)
 }
+lua_fn!(cfg_encode_max_depth, cfg_encode_max_depth_body);
 
-unsafe extern "C-unwind" fn cfg_decode_max_depth(l: LuaState) -> c_int {
-    let c = cfg_args(l, 1);
-    integer_option(l, 1, &mut c.decode_max_depth, 1, c_int::MAX);
-    1
+fn cfg_decode_max_depth_body(st: &mut Stack) -> R {
+    cfg_args(st, 1)?;
+    integer_option(st, 1, |c| &mut c.decode_max_depth, 1, c_int::MAX)?;
+    Ok(1)
 }
+lua_fn!(cfg_decode_max_depth, cfg_decode_max_depth_body);
 
-unsafe extern "C-unwind" fn cfg_encode_number_precision(l: LuaState) -> c_int {
-    let c = cfg_args(l, 1);
-    integer_option(l, 1, &mut c.precision, 1, 14);
-    1
+fn cfg_encode_number_precision_body(st: &mut Stack) -> R {
+    cfg_args(st, 1)?;
+    integer_option(st, 1, |c| &mut c.precision, 1, 14)?;
+    Ok(1)
 }
+lua_fn!(
+    cfg_encode_number_precision,
+    cfg_encode_number_precision_body
+);
 
-unsafe extern "C-unwind" fn cfg_encode_keep_buffer(l: LuaState) -> c_int {
-    let c = cfg_args(l, 1);
-    enum_option(l, 1, &mut c.keep_buffer, None);
-    1
+fn cfg_encode_keep_buffer_body(st: &mut Stack) -> R {
+    cfg_args(st, 1)?;
+    enum_option(st, 1, |c| &mut c.keep_buffer, None)?;
+    Ok(1)
 }
+lua_fn!(cfg_encode_keep_buffer, cfg_encode_keep_buffer_body);
 
-unsafe extern "C-unwind" fn cfg_encode_invalid_numbers(l: LuaState) -> c_int {
-    let c = cfg_args(l, 1);
+fn cfg_encode_invalid_numbers_body(st: &mut Stack) -> R {
+    cfg_args(st, 1)?;
     enum_option(
-        l,
+        st,
         1,
-        &mut c.encode_invalid_numbers,
-        Some(&[c"off", c"on", c"null"]),
-    );
-    1
+        |c| &mut c.encode_invalid_numbers,
+        Some(&["off", "on", "null"]),
+    )?;
+    Ok(1)
 }
+lua_fn!(cfg_encode_invalid_numbers, cfg_encode_invalid_numbers_body);
 
-unsafe extern "C-unwind" fn cfg_decode_invalid_numbers(l: LuaState) -> c_int {
-    let c = cfg_args(l, 1);
-    enum_option(l, 1, &mut c.decode_invalid_numbers, None);
-    1
+fn cfg_decode_invalid_numbers_body(st: &mut Stack) -> R {
+    cfg_args(st, 1)?;
+    enum_option(st, 1, |c| &mut c.decode_invalid_numbers, None)?;
+    Ok(1)
 }
+lua_fn!(cfg_decode_invalid_numbers, cfg_decode_invalid_numbers_body);
 
 fn num_g(n: f64, precision: c_int, out: &mut Vec<u8>) {
     crate::util::num::format_g(n, precision as usize, out);
@@ -231,44 +260,39 @@ fn number(n: f64, c: &Cfg, out: &mut Vec<u8>) -> Result<(), String> {
     Ok(())
 }
 
-unsafe fn encode(l: LuaState, out: &mut Vec<u8>, depth: usize, c: &Cfg) -> Result<(), String> {
-    match ffi::lua_type(l, -1) {
-        ffi::LUA_TSTRING => escape(to_bytes(l, -1).unwrap_or_default(), out),
-        ffi::LUA_TNUMBER => number(ffi::lua_tonumber(l, -1), c, out)?,
-        ffi::LUA_TBOOLEAN => out.extend_from_slice(if ffi::lua_toboolean(l, -1) != 0 {
-            b"true"
-        } else {
-            b"false"
-        }),
-        ffi::LUA_TNIL => out.extend_from_slice(b"null"),
-        ffi::LUA_TLIGHTUSERDATA if ffi::lua_touserdata(l, -1).is_null() => {
-            out.extend_from_slice(b"null")
+fn encode(st: &mut Stack, out: &mut Vec<u8>, depth: usize, c: &Cfg) -> Result<(), String> {
+    let t = match st.scalar(-1) {
+        Scalar::Str(b) => {
+            escape(b, out);
+            return Ok(());
         }
-        ffi::LUA_TTABLE => {
+        Scalar::Num(n) => return number(n, c, out),
+        Scalar::Other(t) => t,
+    };
+    match t {
+        Type::Boolean => out.extend_from_slice(if st.to_boolean(-1) { b"true" } else { b"false" }),
+        Type::Nil => out.extend_from_slice(b"null"),
+        Type::LightUserdata if st.is_null_userdata(-1) => out.extend_from_slice(b"null"),
+        Type::Table => {
             let depth = depth + 1;
             if depth > c.encode_max_depth as usize {
                 return Err(format!("Cannot serialise, excessive nesting ({})", depth));
             }
-            ffi::lua_checkstack(l, 3);
             // lua_array_length: all keys positive integers?
             let mut max = 0f64;
             let mut items = 0usize;
             let mut array = true;
-            ffi::lua_pushnil(l);
-            while ffi::lua_next(l, -2) != 0 {
-                ffi::lua_pop(l, 1);
-                if ffi::lua_type(l, -1) == ffi::LUA_TNUMBER {
-                    let k = ffi::lua_tonumber(l, -1);
+            st.for_each(-1, |st| {
+                if let Scalar::Num(k) = st.scalar(-2) {
                     if k >= 1.0 && k.floor() == k {
                         max = max.max(k);
                         items += 1;
-                        continue;
+                        return true;
                     }
                 }
                 array = false;
-                ffi::lua_pop(l, 1);
-                break;
-            }
+                false
+            });
             if array
                 && c.sparse_ratio > 0
                 && max > (items as f64) * c.sparse_ratio as f64
@@ -285,79 +309,63 @@ unsafe fn encode(l: LuaState, out: &mut Vec<u8>, depth: usize, c: &Cfg) -> Resul
                     if j > 1 {
                         out.push(b',');
                     }
-                    ffi::lua_rawgeti(l, -1, j as ffi::lua_Integer);
-                    let r = encode(l, out, depth, c);
-                    ffi::lua_pop(l, 1);
+                    st.raw_get_index(-1, j as i64);
+                    let r = encode(st, out, depth, c);
+                    st.pop(1);
                     r?;
                 }
                 out.push(b']');
             } else {
                 out.push(b'{');
                 let mut first = true;
-                ffi::lua_pushnil(l);
-                while ffi::lua_next(l, -2) != 0 {
+                st.for_each_pair(-1, |st| {
                     if !first {
                         out.push(b',');
                     }
                     first = false;
-                    match ffi::lua_type(l, -2) {
-                        ffi::LUA_TSTRING => escape(to_bytes(l, -2).unwrap_or_default(), out),
-                        ffi::LUA_TNUMBER => {
+                    match st.scalar(-2) {
+                        Scalar::Str(b) => escape(b, out),
+                        Scalar::Num(n) => {
                             out.push(b'"');
-                            if let Err(e) = number(ffi::lua_tonumber(l, -2), c, out) {
-                                ffi::lua_pop(l, 2);
-                                return Err(e);
-                            }
+                            number(n, c, out)?;
                             out.push(b'"');
                         }
-                        _ => {
-                            ffi::lua_pop(l, 2);
+                        Scalar::Other(_) => {
                             return Err(
                                 "Cannot serialise table: table key must be a number or string"
-                                    .into(),
-                            );
+                                    .to_string(),
+                            )
                         }
                     }
                     out.push(b':');
-                    let r = encode(l, out, depth, c);
-                    ffi::lua_pop(l, 1);
-                    if let Err(e) = r {
-                        ffi::lua_pop(l, 1);
-                        return Err(e);
-                    }
-                }
+                    encode(st, out, depth, c)?;
+                    Ok(true)
+                })?;
                 out.push(b'}');
             }
         }
-        t => {
-            let name = std::ffi::CStr::from_ptr(ffi::lua_typename(l, t))
-                .to_string_lossy()
-                .into_owned();
-            return Err(format!("Cannot serialise {}: type not supported", name));
-        }
+        t => return Err(format!("Cannot serialise {}: type not supported", t.name())),
     }
     Ok(())
 }
 
-unsafe fn json_encode_impl(l: LuaState) -> Result<c_int, ()> {
-    if ffi::lua_gettop(l) != 1 {
-        push_error_msg(l, "bad argument #1 to 'encode' (expected 1 argument)");
-        return Err(());
+fn json_encode_body(st: &mut Stack) -> R {
+    if st.top() != 1 {
+        return Err(LuaError::Msg(
+            "bad argument #1 to 'encode' (expected 1 argument)".into(),
+        ));
     }
     let mut out = Vec::new();
-    let c = *cfg(l);
-    match encode(l, &mut out, 0, &c) {
+    let c = *cfg(st);
+    match encode(st, &mut out, 0, &c) {
         Ok(()) => {
-            push_bytes(l, &out);
+            st.push_bytes(&out);
             Ok(1)
         }
-        Err(m) => {
-            push_error_msg(l, &m);
-            Err(())
-        }
+        Err(m) => Err(LuaError::Msg(m)),
     }
 }
-crate::lua_cfn!(json_encode, json_encode_impl);
+lua_fn!(json_encode, json_encode_body);
 
 // ---- decode -------------------------------------------------------------------
 
@@ -584,13 +592,12 @@ fn parse_error(exp: &str, tk: &Token) -> String {
 }
 
 /// Pushes the value starting with token `tk`.
-unsafe fn value(l: LuaState, ps: &mut Parser, tk: Token) -> Result<(), String> {
-    ffi::lua_checkstack(l, 3);
+fn value(st: &mut Stack, ps: &mut Parser, tk: Token) -> Result<(), String> {
     match tk.t {
-        Tok::Str => push_bytes(l, &tk.s),
-        Tok::Num => ffi::lua_pushnumber(l, tk.n),
-        Tok::Bool => ffi::lua_pushboolean(l, tk.b as c_int),
-        Tok::Null => ffi::lua_pushlightuserdata(l, std::ptr::null_mut()),
+        Tok::Str => st.push_bytes(&tk.s),
+        Tok::Num => st.push_number(tk.n),
+        Tok::Bool => st.push_bool(tk.b),
+        Tok::Null => st.push_null_userdata(),
         Tok::ObjBegin | Tok::ArrBegin => {
             ps.depth += 1;
             if ps.depth > ps.max_depth {
@@ -600,33 +607,36 @@ unsafe fn value(l: LuaState, ps: &mut Parser, tk: Token) -> Result<(), String> {
                     tk.index + 1
                 ));
             }
-            ffi::lua_createtable(l, 0, 0);
+            st.new_table(0, 0);
             if tk.t == Tok::ObjBegin {
                 let mut t = ps.next();
                 if t.t != Tok::ObjEnd {
                     loop {
                         if t.t != Tok::Str {
-                            ffi::lua_pop(l, 1);
+                            st.pop(1);
                             return Err(parse_error("object key string", &t));
                         }
-                        push_bytes(l, &t.s);
+                        st.push_bytes(&t.s);
                         let c = ps.next();
                         if c.t != Tok::Colon {
-                            ffi::lua_pop(l, 2);
+                            st.pop(2);
                             return Err(parse_error("colon", &c));
                         }
                         let v = ps.next();
-                        if let Err(e) = value(l, ps, v) {
-                            ffi::lua_pop(l, 2);
+                        if let Err(e) = value(st, ps, v) {
+                            st.pop(2);
                             return Err(e);
                         }
-                        ffi::lua_rawset(l, -3);
+                        // A string key: never nil or NaN.
+                        if st.raw_set(-3).is_err() {
+                            unreachable!("string keys are valid table keys");
+                        }
                         let sep = ps.next();
                         if sep.t == Tok::ObjEnd {
                             break;
                         }
                         if sep.t != Tok::Comma {
-                            ffi::lua_pop(l, 1);
+                            st.pop(1);
                             return Err(parse_error("comma or object end", &sep));
                         }
                         t = ps.next();
@@ -634,21 +644,21 @@ unsafe fn value(l: LuaState, ps: &mut Parser, tk: Token) -> Result<(), String> {
                 }
             } else {
                 let mut t = ps.next();
-                let mut i: ffi::lua_Integer = 1;
+                let mut i: i64 = 1;
                 if t.t != Tok::ArrEnd {
                     loop {
-                        if let Err(e) = value(l, ps, t) {
-                            ffi::lua_pop(l, 1);
+                        if let Err(e) = value(st, ps, t) {
+                            st.pop(1);
                             return Err(e);
                         }
-                        ffi::lua_rawseti(l, -2, i);
+                        st.raw_set_index(-2, i);
                         i += 1;
                         let sep = ps.next();
                         if sep.t == Tok::ArrEnd {
                             break;
                         }
                         if sep.t != Tok::Comma {
-                            ffi::lua_pop(l, 1);
+                            st.pop(1);
                             return Err(parse_error("comma or array end", &sep));
                         }
                         t = ps.next();
@@ -662,23 +672,23 @@ unsafe fn value(l: LuaState, ps: &mut Parser, tk: Token) -> Result<(), String> {
     Ok(())
 }
 
-unsafe fn json_decode_impl(l: LuaState) -> Result<c_int, ()> {
-    if ffi::lua_gettop(l) != 1 {
-        push_error_msg(l, "bad argument #1 to 'decode' (expected 1 argument)");
-        return Err(());
+fn json_decode_body(st: &mut Stack) -> R {
+    if st.top() != 1 {
+        return Err(LuaError::Msg(
+            "bad argument #1 to 'decode' (expected 1 argument)".into(),
+        ));
     }
-    let Some(data) = to_bytes(l, 1).map(|d| d.to_vec()) else {
-        push_error_msg(
-            l,
-            "bad argument #1 to 'decode' (string expected, got no value)",
-        );
-        return Err(());
+    let Some(data) = st.to_string_lossless(1) else {
+        return Err(LuaError::Msg(
+            "bad argument #1 to 'decode' (string expected, got no value)".into(),
+        ));
     };
     if data.len() >= 2 && (data[0] == 0 || data[1] == 0) {
-        push_error_msg(l, "JSON parser does not support UTF-16 or UTF-32");
-        return Err(());
+        return Err(LuaError::Msg(
+            "JSON parser does not support UTF-16 or UTF-32".into(),
+        ));
     }
-    let c = *cfg(l);
+    let c = *cfg(st);
     let mut ps = Parser {
         d: &data,
         p: 0,
@@ -687,10 +697,10 @@ unsafe fn json_decode_impl(l: LuaState) -> Result<c_int, ()> {
         invalid_numbers: c.decode_invalid_numbers != 0,
     };
     let first = ps.next();
-    let r = value(l, &mut ps, first).and_then(|()| {
+    let r = value(st, &mut ps, first).and_then(|()| {
         let t = ps.next();
         if t.t != Tok::End {
-            ffi::lua_pop(l, 1);
+            st.pop(1);
             Err(parse_error("the end", &t))
         } else {
             Ok(())
@@ -698,10 +708,7 @@ unsafe fn json_decode_impl(l: LuaState) -> Result<c_int, ()> {
     });
     match r {
         Ok(()) => Ok(1),
-        Err(m) => {
-            push_error_msg(l, &m);
-            Err(())
-        }
+        Err(m) => Err(LuaError::Msg(m)),
     }
 }
-crate::lua_cfn!(json_decode, json_decode_impl);
+lua_fn!(json_decode, json_decode_body);

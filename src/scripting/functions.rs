@@ -15,7 +15,7 @@
 
 use super::vm::{push_error_table, set_fn, to_bytes, LuaState, Vm, VmKind};
 use crate::error::{self, CmdError};
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::os::raw::c_int;
@@ -67,17 +67,21 @@ pub const LOAD_TIMEOUT_MS: u64 = 500;
 /// with "FUNCTION LOAD timeout", raised on every instruction from then on
 /// so pcall cannot swallow it.
 unsafe extern "C-unwind" fn load_hook(l: LuaState, _ar: *mut ffi::lua_Debug) {
-    let over = LOADING.with(|c| {
-        c.try_borrow().ok().is_some_and(|c| {
-            c.as_ref().is_some_and(|ctx| {
-                ctx.timeout_ms > 0 && ctx.start.elapsed().as_millis() as u64 > ctx.timeout_ms
+    // SAFETY: Lua calls the hook with a valid state; the LOADING borrow ends before the raise, so
+    // nothing with a destructor is alive then.
+    unsafe {
+        let over = LOADING.with(|c| {
+            c.try_borrow().ok().is_some_and(|c| {
+                c.as_ref().is_some_and(|ctx| {
+                    ctx.timeout_ms > 0 && ctx.start.elapsed().as_millis() as u64 > ctx.timeout_ms
+                })
             })
-        })
-    });
-    if over {
-        ffi::lua_sethook(l, Some(load_hook), ffi::LUA_MASKCOUNT, 1);
-        push_error_table(l, b"FUNCTION LOAD timeout");
-        ffi::lua_error(l);
+        });
+        if over {
+            ffi::lua_sethook(l, Some(load_hook), ffi::LUA_MASKCOUNT, 1);
+            push_error_table(l, b"FUNCTION LOAD timeout");
+            ffi::lua_error(l);
+        }
     }
 }
 
@@ -157,30 +161,34 @@ impl Functions {
     /// Switches the globals proxy's lookup table (upvalue 1 of its __index)
     /// to the load-time environment or back to the real globals.
     unsafe fn set_globals_source(&self, load: bool) {
-        let l = self.vm.l;
-        ffi::lua_getfield(
-            l,
-            ffi::LUA_REGISTRYINDEX,
-            super::vm::REG_GLOBALS_INDEX.as_ptr(),
-        );
-        if load {
-            ffi::lua_rawgeti(
-                l,
-                ffi::LUA_REGISTRYINDEX,
-                self.load_env_ref as ffi::lua_Integer,
-            );
-        } else {
+        // SAFETY: `self.vm.l` is the valid state this Functions owns; no script runs on it now
+        // (called around FUNCTION LOAD), and the stack is left balanced.
+        unsafe {
+            let l = self.vm.l;
             ffi::lua_getfield(
                 l,
                 ffi::LUA_REGISTRYINDEX,
-                super::vm::REG_REAL_GLOBALS.as_ptr(),
+                super::vm::REG_GLOBALS_INDEX.as_ptr(),
             );
-        }
-        if ffi::lua_type(l, -2) == ffi::LUA_TFUNCTION {
-            ffi::lua_setupvalue(l, -2, 1);
-            ffi::lua_pop(l, 1);
-        } else {
-            ffi::lua_pop(l, 2);
+            if load {
+                ffi::lua_rawgeti(
+                    l,
+                    ffi::LUA_REGISTRYINDEX,
+                    self.load_env_ref as ffi::lua_Integer,
+                );
+            } else {
+                ffi::lua_getfield(
+                    l,
+                    ffi::LUA_REGISTRYINDEX,
+                    super::vm::REG_REAL_GLOBALS.as_ptr(),
+                );
+            }
+            if ffi::lua_type(l, -2) == ffi::LUA_TFUNCTION {
+                ffi::lua_setupvalue(l, -2, 1);
+                ffi::lua_pop(l, 1);
+            } else {
+                ffi::lua_pop(l, 2);
+            }
         }
     }
 
@@ -511,205 +519,222 @@ fn valid_name(s: &str) -> bool {
 
 /// The message of a load-time error (luaExtractErrorInformation's msg).
 unsafe fn extract_err_msg(l: LuaState) -> String {
-    if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
-        super::vm::push_raw_field(l, c"err");
-        let m = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
-        ffi::lua_pop(l, 1);
-        m.unwrap_or_default()
-    } else {
-        let m = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
-        format!("ERR {}", m.unwrap_or_default())
+    // SAFETY: called with the valid functions VM state and the load's error value on top; raw
+    // reads only.
+    unsafe {
+        if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+            super::vm::push_raw_field(l, c"err");
+            let m = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+            ffi::lua_pop(l, 1);
+            m.unwrap_or_default()
+        } else {
+            let m = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+            format!("ERR {}", m.unwrap_or_default())
+        }
     }
 }
 
 // ---- redis.register_function ------------------------------------------------
 
 unsafe fn register_function_impl(l: LuaState) -> Result<c_int, ()> {
-    let loading = LOADING.with(|c| c.borrow().is_some());
-    if !loading {
-        push_error_table(
-            l,
-            b"redis.register_function can only be called on FUNCTION LOAD command",
-        );
-        return Err(());
-    }
-    let argc = ffi::lua_gettop(l);
-    if !(1..=2).contains(&argc) {
-        push_error_table(l, b"wrong number of arguments to redis.register_function");
-        return Err(());
-    }
-    let mut name: Option<String> = None;
-    let mut desc: Option<Vec<u8>> = None;
-    let mut flags = 0u32;
-    let mut fn_ref: Option<c_int> = None;
-    let fail = |l: LuaState, fn_ref: Option<c_int>, msg: &str| {
-        if let Some(r) = fn_ref {
-            ffi::luaL_unref(l, ffi::LUA_REGISTRYINDEX, r);
-        }
-        push_error_table(l, msg.as_bytes());
-    };
-    if argc == 2 {
-        if ffi::lua_isstring(l, 1) == 0 {
-            fail(
+    // SAFETY: called only by the register_function C function, with the state Lua passed it; its
+    // raises are left to the trampoline (errors pushed, Err returned).
+    unsafe {
+        let loading = LOADING.with(|c| c.borrow().is_some());
+        if !loading {
+            push_error_table(
                 l,
-                None,
-                "first argument to redis.register_function must be a string",
+                b"redis.register_function can only be called on FUNCTION LOAD command",
             );
             return Err(());
         }
-        name = Some(String::from_utf8_lossy(to_bytes(l, 1).unwrap_or_default()).into_owned());
-        if ffi::lua_type(l, 2) != ffi::LUA_TFUNCTION {
-            fail(
-                l,
-                None,
-                "second argument to redis.register_function must be a function",
-            );
+        let argc = ffi::lua_gettop(l);
+        if !(1..=2).contains(&argc) {
+            push_error_table(l, b"wrong number of arguments to redis.register_function");
             return Err(());
         }
-        ffi::lua_pushvalue(l, 2);
-        fn_ref = Some(ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX));
-    } else {
-        if ffi::lua_type(l, 1) != ffi::LUA_TTABLE {
-            fail(l, None, "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).");
-            return Err(());
-        }
-        ffi::lua_pushnil(l);
-        while ffi::lua_next(l, 1) != 0 {
-            if ffi::lua_type(l, -2) != ffi::LUA_TSTRING {
+        let mut name: Option<String> = None;
+        let mut desc: Option<Vec<u8>> = None;
+        let mut flags = 0u32;
+        let mut fn_ref: Option<c_int> = None;
+        let fail = |l: LuaState, fn_ref: Option<c_int>, msg: &str| {
+            if let Some(r) = fn_ref {
+                ffi::luaL_unref(l, ffi::LUA_REGISTRYINDEX, r);
+            }
+            push_error_table(l, msg.as_bytes());
+        };
+        if argc == 2 {
+            if ffi::lua_isstring(l, 1) == 0 {
                 fail(
                     l,
-                    fn_ref,
-                    "named argument key given to redis.register_function is not a string",
+                    None,
+                    "first argument to redis.register_function must be a string",
                 );
                 return Err(());
             }
-            let key = to_bytes(l, -2).unwrap_or_default().to_ascii_lowercase();
-            match &key[..] {
-                b"function_name" => {
-                    if ffi::lua_isstring(l, -1) == 0 {
-                        fail(l, fn_ref, "function_name argument given to redis.register_function must be a string");
-                        return Err(());
-                    }
-                    ffi::lua_pushvalue(l, -1);
-                    name = Some(
-                        String::from_utf8_lossy(to_bytes(l, -1).unwrap_or_default()).into_owned(),
+            name = Some(String::from_utf8_lossy(to_bytes(l, 1).unwrap_or_default()).into_owned());
+            if ffi::lua_type(l, 2) != ffi::LUA_TFUNCTION {
+                fail(
+                    l,
+                    None,
+                    "second argument to redis.register_function must be a function",
+                );
+                return Err(());
+            }
+            ffi::lua_pushvalue(l, 2);
+            fn_ref = Some(ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX));
+        } else {
+            if ffi::lua_type(l, 1) != ffi::LUA_TTABLE {
+                fail(l, None, "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).");
+                return Err(());
+            }
+            ffi::lua_pushnil(l);
+            while ffi::lua_next(l, 1) != 0 {
+                if ffi::lua_type(l, -2) != ffi::LUA_TSTRING {
+                    fail(
+                        l,
+                        fn_ref,
+                        "named argument key given to redis.register_function is not a string",
                     );
-                    ffi::lua_pop(l, 1);
+                    return Err(());
                 }
-                b"description" => {
-                    if ffi::lua_isstring(l, -1) == 0 {
-                        fail(l, fn_ref, "description argument given to redis.register_function must be a string");
-                        return Err(());
+                let key = to_bytes(l, -2).unwrap_or_default().to_ascii_lowercase();
+                match &key[..] {
+                    b"function_name" => {
+                        if ffi::lua_isstring(l, -1) == 0 {
+                            fail(l, fn_ref, "function_name argument given to redis.register_function must be a string");
+                            return Err(());
+                        }
+                        ffi::lua_pushvalue(l, -1);
+                        name = Some(
+                            String::from_utf8_lossy(to_bytes(l, -1).unwrap_or_default())
+                                .into_owned(),
+                        );
+                        ffi::lua_pop(l, 1);
                     }
-                    ffi::lua_pushvalue(l, -1);
-                    desc = Some(to_bytes(l, -1).unwrap_or_default().to_vec());
-                    ffi::lua_pop(l, 1);
-                }
-                b"callback" => {
-                    if ffi::lua_type(l, -1) != ffi::LUA_TFUNCTION {
-                        fail(
+                    b"description" => {
+                        if ffi::lua_isstring(l, -1) == 0 {
+                            fail(l, fn_ref, "description argument given to redis.register_function must be a string");
+                            return Err(());
+                        }
+                        ffi::lua_pushvalue(l, -1);
+                        desc = Some(to_bytes(l, -1).unwrap_or_default().to_vec());
+                        ffi::lua_pop(l, 1);
+                    }
+                    b"callback" => {
+                        if ffi::lua_type(l, -1) != ffi::LUA_TFUNCTION {
+                            fail(
                             l,
                             fn_ref,
                             "callback argument given to redis.register_function must be a function",
                         );
-                        return Err(());
-                    }
-                    if let Some(r) = fn_ref {
-                        ffi::luaL_unref(l, ffi::LUA_REGISTRYINDEX, r);
-                    }
-                    fn_ref = Some(ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX));
-                    continue;
-                }
-                b"flags" => {
-                    if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
-                        fail(l, fn_ref, "flags argument to redis.register_function must be a table representing function flags");
-                        return Err(());
-                    }
-                    let mut j = 1;
-                    loop {
-                        ffi::lua_rawgeti(l, -1, j);
-                        j += 1;
-                        if ffi::lua_type(l, -1) == ffi::LUA_TNIL {
-                            ffi::lua_pop(l, 1);
-                            break;
+                            return Err(());
                         }
-                        let f = if ffi::lua_isstring(l, -1) != 0 {
-                            let s = to_bytes(l, -1).unwrap_or_default();
-                            super::FLAG_NAMES
-                                .iter()
-                                .find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(s))
-                                .map(|(v, _)| *v)
-                        } else {
-                            None
-                        };
-                        ffi::lua_pop(l, 1);
-                        match f {
-                            Some(v) => flags |= v,
-                            None => {
-                                fail(l, fn_ref, "unknown flag given");
-                                return Err(());
+                        if let Some(r) = fn_ref {
+                            ffi::luaL_unref(l, ffi::LUA_REGISTRYINDEX, r);
+                        }
+                        fn_ref = Some(ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX));
+                        continue;
+                    }
+                    b"flags" => {
+                        if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
+                            fail(l, fn_ref, "flags argument to redis.register_function must be a table representing function flags");
+                            return Err(());
+                        }
+                        let mut j = 1;
+                        loop {
+                            ffi::lua_rawgeti(l, -1, j);
+                            j += 1;
+                            if ffi::lua_type(l, -1) == ffi::LUA_TNIL {
+                                ffi::lua_pop(l, 1);
+                                break;
+                            }
+                            let f = if ffi::lua_isstring(l, -1) != 0 {
+                                let s = to_bytes(l, -1).unwrap_or_default();
+                                super::FLAG_NAMES
+                                    .iter()
+                                    .find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(s))
+                                    .map(|(v, _)| *v)
+                            } else {
+                                None
+                            };
+                            ffi::lua_pop(l, 1);
+                            match f {
+                                Some(v) => flags |= v,
+                                None => {
+                                    fail(l, fn_ref, "unknown flag given");
+                                    return Err(());
+                                }
                             }
                         }
                     }
+                    _ => {
+                        fail(
+                            l,
+                            fn_ref,
+                            "unknown argument given to redis.register_function",
+                        );
+                        return Err(());
+                    }
                 }
-                _ => {
-                    fail(
-                        l,
-                        fn_ref,
-                        "unknown argument given to redis.register_function",
-                    );
-                    return Err(());
-                }
+                ffi::lua_pop(l, 1);
             }
-            ffi::lua_pop(l, 1);
+            if name.is_none() {
+                fail(
+                    l,
+                    fn_ref,
+                    "redis.register_function must get a function name argument",
+                );
+                return Err(());
+            }
+            if fn_ref.is_none() {
+                fail(
+                    l,
+                    None,
+                    "redis.register_function must get a callback argument",
+                );
+                return Err(());
+            }
         }
-        if name.is_none() {
-            fail(
-                l,
-                fn_ref,
-                "redis.register_function must get a function name argument",
-            );
+        let (Some(name), Some(fn_ref)) = (name, fn_ref) else {
             return Err(());
-        }
-        if fn_ref.is_none() {
-            fail(
-                l,
-                None,
-                "redis.register_function must get a callback argument",
-            );
-            return Err(());
-        }
-    }
-    let (Some(name), Some(fn_ref)) = (name, fn_ref) else {
-        return Err(());
-    };
-    if !valid_name(&name) {
-        fail(l, Some(fn_ref), "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
-        return Err(());
-    }
-    let dup = LOADING.with(|c| {
-        let mut c = c.borrow_mut();
-        let Some(ctx) = c.as_mut() else {
-            return true;
         };
-        if ctx.functions.contains_key(&name) {
-            return true;
+        if !valid_name(&name) {
+            fail(l, Some(fn_ref), "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+            return Err(());
         }
-        ctx.functions.insert(
-            name.clone(),
-            FunctionInfo {
-                name: name.clone(),
-                desc,
-                flags,
-                fn_ref,
-            },
-        );
-        false
-    });
-    if dup {
-        fail(l, Some(fn_ref), "Function already exists in the library");
-        return Err(());
+        let dup = LOADING.with(|c| {
+            let mut c = c.borrow_mut();
+            let Some(ctx) = c.as_mut() else {
+                return true;
+            };
+            if ctx.functions.contains_key(&name) {
+                return true;
+            }
+            ctx.functions.insert(
+                name.clone(),
+                FunctionInfo {
+                    name: name.clone(),
+                    desc,
+                    flags,
+                    fn_ref,
+                },
+            );
+            false
+        });
+        if dup {
+            fail(l, Some(fn_ref), "Function already exists in the library");
+            return Err(());
+        }
+        Ok(0)
     }
-    Ok(0)
 }
-crate::lua_cfn!(register_function, register_function_impl);
+fn register_function_body(
+    st: &mut super::lua_stack::Stack,
+) -> Result<c_int, super::lua_stack::LuaError> {
+    // SAFETY: the Stack's state is valid (Lua called the C function);
+    // register_function_impl leaves its error on top and raises nothing
+    // itself (luaL_ref/unref and raw reads only).
+    unsafe { register_function_impl(st.raw()) }.map_err(|()| super::lua_stack::LuaError::Top)
+}
+crate::lua_fn!(register_function, register_function_body);

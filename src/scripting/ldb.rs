@@ -27,10 +27,10 @@
 use super::ldb_render::{self as render, c_str, Parsed};
 use super::vm::{self, LuaState};
 use crate::client::{Client, LuaDebug};
-use crate::commands::Args;
 use crate::error::{self, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::Server;
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::cell::{Cell, RefCell};
 use std::ffi::CStr;
 use std::io;
@@ -210,10 +210,7 @@ pub fn breakpoint() -> bool {
 }
 
 /// redis.debug(...): logs `<debug> line N: ` and the arguments.
-///
-/// # Safety
-/// Valid state; the arguments are the C function's stack.
-pub unsafe fn debug(l: LuaState) {
+pub fn debug(st: &mut super::lua_stack::Stack) {
     if !is_active() {
         return;
     }
@@ -221,9 +218,12 @@ pub unsafe fn debug(l: LuaState) {
         return;
     };
     let mut s = format!("<debug> line {}: ", line).into_bytes();
-    let argc = ffi::lua_gettop(l);
+    let argc = st.top();
     for i in 1..=argc {
-        render::cat_value(l, i, &mut s);
+        // SAFETY: the Stack's state is valid and `i` is one of the C
+        // function's arguments; cat_value only reads and leaves the
+        // stack as it was.
+        unsafe { render::cat_value(st.raw(), i, &mut s) };
         if i != argc {
             s.extend_from_slice(b", ");
         }
@@ -236,9 +236,12 @@ pub unsafe fn debug(l: LuaState) {
 /// # Safety
 /// Valid state with a value on top.
 unsafe fn log_stack_value(l: LuaState, prefix: &str) {
-    let mut s = prefix.as_bytes().to_vec();
-    render::cat_value(l, -1, &mut s);
-    with(|ses| ses.log_with_maxlen(s));
+    // SAFETY: the caller upholds this function's contract: Valid state with a value on top.
+    unsafe {
+        let mut s = prefix.as_bytes().to_vec();
+        render::cat_value(l, -1, &mut s);
+        with(|ses| ses.log_with_maxlen(s));
+    }
 }
 
 // ---- the client's socket -------------------------------------------------------
@@ -472,76 +475,85 @@ pub fn kill_forked_sessions(srv: &mut Server) {
 /// Installed by `scripting::run` on the EVAL interpreter while a session
 /// and its RunCtx are live.
 pub unsafe extern "C-unwind" fn line_hook(l: LuaState, ar: *mut ffi::lua_Debug) {
-    let raise =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook_impl(l, ar))).unwrap_or(None);
-    if let Some(msg) = raise {
-        // Nothing of Rust's is alive here: the longjmp crosses plain frames.
-        vm::push_error_table(l, msg.as_bytes());
-        ffi::lua_error(l);
+    // SAFETY: Lua calls the hook with a valid state and debug record while a session and its
+    // RunCtx are live (installed only then); the raise happens after the hook's work returned,
+    // with no Rust value alive.
+    unsafe {
+        let raise = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook_impl(l, ar)))
+            .unwrap_or(None);
+        if let Some(msg) = raise {
+            // Nothing of Rust's is alive here: the longjmp crosses plain frames.
+            vm::push_error_table(l, msg.as_bytes());
+            ffi::lua_error(l);
+        }
     }
 }
 
 /// The hook's work; Some(message) is an error to raise in the script.
 unsafe fn hook_impl(l: LuaState, ar: *mut ffi::lua_Debug) -> Option<&'static str> {
-    let ctx = super::current_run()?;
-    let ar = &mut *ar;
-    let event = ar.event;
-    ffi::lua_getstack(l, 0, ar);
-    ffi::lua_getinfo(l, c"Sl".as_ptr(), ar);
-    let line = ar.currentline;
-    let (bp, step, luabp) = with(|s| {
-        s.currentline = line;
-        (s.bp.contains(&line) || s.luabp, s.step, s.luabp)
-    })?;
-    // Lines of other chunks (the debugger's eval code) do not stop.
-    let short_src = CStr::from_ptr(ar.short_src.as_ptr()).to_bytes();
-    if !short_src.windows(11).any(|w| w == b"user_script") {
-        return None;
-    }
-    let mut timeout = false;
-    if event == ffi::LUA_HOOKCOUNT && !step && !bp {
-        let limit = match ctx.threshold_ms {
-            0 => DEFAULT_TIMEOUT_MS,
-            t => t,
-        };
-        if ctx.start.get().elapsed().as_millis() < limit {
+    // SAFETY: called only by line_hook with the state and debug record Lua passed it, while a
+    // session is live.
+    unsafe {
+        let ctx = super::current_run()?;
+        let ar = &mut *ar;
+        let event = ar.event;
+        ffi::lua_getstack(l, 0, ar);
+        ffi::lua_getinfo(l, c"Sl".as_ptr(), ar);
+        let line = ar.currentline;
+        let (bp, step, luabp) = with(|s| {
+            s.currentline = line;
+            (s.bp.contains(&line) || s.luabp, s.step, s.luabp)
+        })?;
+        // Lines of other chunks (the debugger's eval code) do not stop.
+        let short_src = CStr::from_ptr(ar.short_src.as_ptr()).to_bytes();
+        if !short_src.windows(11).any(|w| w == b"user_script") {
             return None;
         }
-        timeout = true;
-    }
-    if !(step || bp || timeout) {
-        return None;
-    }
-    let reason = if bp {
-        if luabp {
-            "redis.breakpoint() called"
+        let mut timeout = false;
+        if event == ffi::LUA_HOOKCOUNT && !step && !bp {
+            let limit = match ctx.threshold_ms {
+                0 => DEFAULT_TIMEOUT_MS,
+                t => t,
+            };
+            if ctx.start.get().elapsed().as_millis() < limit {
+                return None;
+            }
+            timeout = true;
+        }
+        if !(step || bp || timeout) {
+            return None;
+        }
+        let reason = if bp {
+            if luabp {
+                "redis.breakpoint() called"
+            } else {
+                "break point"
+            }
+        } else if timeout {
+            "timeout reached, infinite loop?"
         } else {
-            "break point"
+            "step over"
+        };
+        with(|s| {
+            s.step = false;
+            s.luabp = false;
+            s.log(format!("* Stopped at {}, stop reason = {}", line, reason));
+            s.log_source_line(line);
+        });
+        send_logs();
+        match repl(l) {
+            Err(msg) => return Some(msg),
+            Ok(false) if timeout => {
+                // The client is gone and the script loops: stop it, or the
+                // server would stay blocked for good.
+                return Some("timeout during Lua debugging with client closing connection");
+            }
+            Ok(_) => {}
         }
-    } else if timeout {
-        "timeout reached, infinite loop?"
-    } else {
-        "step over"
-    };
-    with(|s| {
-        s.step = false;
-        s.luabp = false;
-        s.log(format!("* Stopped at {}, stop reason = {}", line, reason));
-        s.log_source_line(line);
-    });
-    send_logs();
-    match repl(l) {
-        Err(msg) => return Some(msg),
-        Ok(false) if timeout => {
-            // The client is gone and the script loops: stop it, or the
-            // server would stay blocked for good.
-            return Some("timeout during Lua debugging with client closing connection");
-        }
-        Ok(_) => {}
+        ctx.start.set(Instant::now());
+        crate::clock::update();
+        None
     }
-    ctx.start.set(Instant::now());
-    crate::clock::update();
-    None
 }
 
 // ---- the REPL ----------------------------------------------------------------------
@@ -620,56 +632,60 @@ fn next_request() -> Result<Option<Vec<Vec<u8>>>, &'static str> {
 /// ldbRepl: serves debugger requests until one resumes the script.
 /// Ok(true) to go on, Ok(false) when the client disconnected.
 unsafe fn repl(l: LuaState) -> Result<bool, &'static str> {
-    loop {
-        let Some(argv) = next_request()? else {
-            return Ok(false);
-        };
-        let name = c_str(&argv[0]).to_ascii_lowercase();
-        let argc = argv.len();
-        match &name[..] {
-            b"h" | b"help" => {
-                with(|s| HELP.iter().for_each(|h| s.log(*h)));
-            }
-            b"s" | b"step" | b"n" | b"next" => {
-                with(|s| s.step = true);
-                return Ok(true);
-            }
-            b"c" | b"continue" => return Ok(true),
-            b"t" | b"trace" => trace(l),
-            b"m" | b"maxlen" => with(|s| maxlen(s, &argv)).unwrap_or(()),
-            b"b" | b"break" => with(|s| break_cmd(s, &argv)).unwrap_or(()),
-            b"e" | b"eval" => eval(l, &argv),
-            b"a" | b"abort" => return Err("script aborted for user request"),
-            b"r" | b"redis" if argc > 1 => redis(l, &argv),
-            b"p" | b"print" => {
-                if argc == 2 {
-                    print_var(l, c_str(&argv[1]));
-                } else {
-                    print_all(l);
+    // SAFETY: called from the line hook with the state Lua passed it; only non-raising calls
+    // (debug info, raw reads, pushes, lua_pcall) are made.
+    unsafe {
+        loop {
+            let Some(argv) = next_request()? else {
+                return Ok(false);
+            };
+            let name = c_str(&argv[0]).to_ascii_lowercase();
+            let argc = argv.len();
+            match &name[..] {
+                b"h" | b"help" => {
+                    with(|s| HELP.iter().for_each(|h| s.log(*h)));
                 }
-            }
-            b"l" | b"list" => with(|s| {
-                let mut around = s.currentline as i64;
-                if argc > 1 {
-                    let n = render::atoi(&argv[1]);
-                    if n > 0 {
-                        around = n;
+                b"s" | b"step" | b"n" | b"next" => {
+                    with(|s| s.step = true);
+                    return Ok(true);
+                }
+                b"c" | b"continue" => return Ok(true),
+                b"t" | b"trace" => trace(l),
+                b"m" | b"maxlen" => with(|s| maxlen(s, &argv)).unwrap_or(()),
+                b"b" | b"break" => with(|s| break_cmd(s, &argv)).unwrap_or(()),
+                b"e" | b"eval" => eval(l, &argv),
+                b"a" | b"abort" => return Err("script aborted for user request"),
+                b"r" | b"redis" if argc > 1 => redis(l, &argv),
+                b"p" | b"print" => {
+                    if argc == 2 {
+                        print_var(l, c_str(&argv[1]));
+                    } else {
+                        print_all(l);
                     }
                 }
-                let ctx = if argc > 2 { render::atoi(&argv[2]) } else { 5 };
-                s.list(around, ctx);
-            })
-            .unwrap_or(()),
-            b"w" | b"whole" => with(|s| s.list(1, 1_000_000)).unwrap_or(()),
-            _ => {
-                with(|s| {
-                    s.log(
+                b"l" | b"list" => with(|s| {
+                    let mut around = s.currentline as i64;
+                    if argc > 1 {
+                        let n = render::atoi(&argv[1]);
+                        if n > 0 {
+                            around = n;
+                        }
+                    }
+                    let ctx = if argc > 2 { render::atoi(&argv[2]) } else { 5 };
+                    s.list(around, ctx);
+                })
+                .unwrap_or(()),
+                b"w" | b"whole" => with(|s| s.list(1, 1_000_000)).unwrap_or(()),
+                _ => {
+                    with(|s| {
+                        s.log(
                         "<error> Unknown Redis Lua debugger command or wrong number of arguments.",
                     )
-                });
+                    });
+                }
             }
+            send_logs();
         }
-        send_logs();
     }
 }
 
@@ -747,96 +763,109 @@ fn break_cmd(s: &mut Session, argv: &[Vec<u8>]) {
 /// # Safety
 /// `p` null or a NUL-terminated string alive for the returned lifetime.
 unsafe fn cstr_bytes<'a>(p: *const std::os::raw::c_char) -> Option<&'a [u8]> {
-    (!p.is_null()).then(|| CStr::from_ptr(p).to_bytes())
+    // SAFETY: the caller upholds this function's contract: `p` null or a NUL-terminated string
+    // alive for the returned lifetime.
+    unsafe { (!p.is_null()).then(|| CStr::from_ptr(p).to_bytes()) }
 }
 
 /// ldbTrace: the script's frames, innermost first.
 unsafe fn trace(l: LuaState) {
-    let mut ar: ffi::lua_Debug = std::mem::zeroed();
-    let mut level = 0;
-    while ffi::lua_getstack(l, level, &mut ar) != 0 {
-        ffi::lua_getinfo(l, c"Snl".as_ptr(), &mut ar);
-        let short_src = CStr::from_ptr(ar.short_src.as_ptr()).to_bytes();
-        if short_src.windows(11).any(|w| w == b"user_script") {
-            let mut m = if level == 0 {
-                b"In ".to_vec()
-            } else {
-                b"From ".to_vec()
-            };
-            m.extend_from_slice(cstr_bytes(ar.name).unwrap_or(b"top level"));
-            m.push(b':');
-            let line = ar.currentline;
-            with(|s| {
-                s.log(m);
-                s.log_source_line(line);
-            });
+    // SAFETY: called from the debugger's repl with the hook's valid state; reads debug info only.
+    unsafe {
+        let mut ar: ffi::lua_Debug = std::mem::zeroed();
+        let mut level = 0;
+        while ffi::lua_getstack(l, level, &mut ar) != 0 {
+            ffi::lua_getinfo(l, c"Snl".as_ptr(), &mut ar);
+            let short_src = CStr::from_ptr(ar.short_src.as_ptr()).to_bytes();
+            if short_src.windows(11).any(|w| w == b"user_script") {
+                let mut m = if level == 0 {
+                    b"In ".to_vec()
+                } else {
+                    b"From ".to_vec()
+                };
+                m.extend_from_slice(cstr_bytes(ar.name).unwrap_or(b"top level"));
+                m.push(b':');
+                let line = ar.currentline;
+                with(|s| {
+                    s.log(m);
+                    s.log_source_line(line);
+                });
+            }
+            level += 1;
         }
-        level += 1;
-    }
-    if level == 0 {
-        with(|s| s.log("<error> Can't retrieve Lua stack."));
+        if level == 0 {
+            with(|s| s.log("<error> Can't retrieve Lua stack."));
+        }
     }
 }
 
 /// ldbPrint: the first local named `name` from the current frame outwards,
 /// else the globals KEYS and ARGV.
 unsafe fn print_var(l: LuaState, name: &[u8]) {
-    let mut ar: ffi::lua_Debug = std::mem::zeroed();
-    let mut level = 0;
-    while ffi::lua_getstack(l, level, &mut ar) != 0 {
-        level += 1;
-        let mut i = 1;
-        loop {
-            let local = ffi::lua_getlocal(l, &ar, i);
-            let Some(local) = cstr_bytes(local) else {
-                break;
-            };
-            i += 1;
-            if local == name {
-                log_stack_value(l, "<value> ");
+    // SAFETY: called from the debugger's repl with the hook's valid state; debug info and raw
+    // reads, stack left balanced.
+    unsafe {
+        let mut ar: ffi::lua_Debug = std::mem::zeroed();
+        let mut level = 0;
+        while ffi::lua_getstack(l, level, &mut ar) != 0 {
+            level += 1;
+            let mut i = 1;
+            loop {
+                let local = ffi::lua_getlocal(l, &ar, i);
+                let Some(local) = cstr_bytes(local) else {
+                    break;
+                };
+                i += 1;
+                if local == name {
+                    log_stack_value(l, "<value> ");
+                    ffi::lua_pop(l, 1);
+                    return;
+                }
                 ffi::lua_pop(l, 1);
-                return;
             }
-            ffi::lua_pop(l, 1);
         }
-    }
-    if name == b"ARGV" || name == b"KEYS" {
-        // The real globals table, read raw (no metamethod can run).
-        ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, vm::REG_REAL_GLOBALS.as_ptr());
-        if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
-            vm::push_raw_field(l, if name == b"ARGV" { c"ARGV" } else { c"KEYS" });
+        if name == b"ARGV" || name == b"KEYS" {
+            // The real globals table, read raw (no metamethod can run).
+            ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, vm::REG_REAL_GLOBALS.as_ptr());
+            if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+                vm::push_raw_field(l, if name == b"ARGV" { c"ARGV" } else { c"KEYS" });
+            } else {
+                ffi::lua_pushnil(l);
+            }
+            log_stack_value(l, "<value> ");
+            ffi::lua_pop(l, 2);
         } else {
-            ffi::lua_pushnil(l);
+            with(|s| s.log("No such variable."));
         }
-        log_stack_value(l, "<value> ");
-        ffi::lua_pop(l, 2);
-    } else {
-        with(|s| s.log("No such variable."));
     }
 }
 
 /// ldbPrintAll: the current frame's locals.
 unsafe fn print_all(l: LuaState) {
-    let mut ar: ffi::lua_Debug = std::mem::zeroed();
-    let mut vars = 0;
-    if ffi::lua_getstack(l, 0, &mut ar) != 0 {
-        let mut i = 1;
-        loop {
-            let local = ffi::lua_getlocal(l, &ar, i);
-            let Some(local) = cstr_bytes(local) else {
-                break;
-            };
-            i += 1;
-            if !local.windows(12).any(|w| w == b"(*temporary)") {
-                let prefix = format!("<value> {} = ", String::from_utf8_lossy(local));
-                log_stack_value(l, &prefix);
-                vars += 1;
+    // SAFETY: called from the debugger's repl with the hook's valid state; debug info and raw
+    // reads, stack left balanced.
+    unsafe {
+        let mut ar: ffi::lua_Debug = std::mem::zeroed();
+        let mut vars = 0;
+        if ffi::lua_getstack(l, 0, &mut ar) != 0 {
+            let mut i = 1;
+            loop {
+                let local = ffi::lua_getlocal(l, &ar, i);
+                let Some(local) = cstr_bytes(local) else {
+                    break;
+                };
+                i += 1;
+                if !local.windows(12).any(|w| w == b"(*temporary)") {
+                    let prefix = format!("<value> {} = ", String::from_utf8_lossy(local));
+                    log_stack_value(l, &prefix);
+                    vars += 1;
+                }
+                ffi::lua_pop(l, 1);
             }
-            ffi::lua_pop(l, 1);
         }
-    }
-    if vars == 0 {
-        with(|s| s.log("No local variables in the current context."));
+        if vars == 0 {
+            with(|s| s.log("No local variables in the current context."));
+        }
     }
 }
 
@@ -844,70 +873,81 @@ unsafe fn print_all(l: LuaState) {
 /// its text, or the `err` field of a Redis error table (Redis 7.0.15
 /// crashes on a non-string error here).
 unsafe fn error_text(l: LuaState) -> Vec<u8> {
-    if ffi::lua_type(l, -1) == ffi::LUA_TSTRING || ffi::lua_type(l, -1) == ffi::LUA_TNUMBER {
-        return c_str(vm::to_bytes(l, -1).unwrap_or_default()).to_vec();
-    }
-    if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
-        vm::push_raw_field(l, c"err");
-        let t = if ffi::lua_type(l, -1) == ffi::LUA_TSTRING {
-            Some(c_str(vm::to_bytes(l, -1).unwrap_or_default()).to_vec())
-        } else {
-            None
-        };
-        ffi::lua_pop(l, 1);
-        if let Some(t) = t {
-            return t;
+    // SAFETY: called with the hook's valid state and an error value on top; raw reads only.
+    unsafe {
+        if ffi::lua_type(l, -1) == ffi::LUA_TSTRING || ffi::lua_type(l, -1) == ffi::LUA_TNUMBER {
+            return c_str(vm::to_bytes(l, -1).unwrap_or_default()).to_vec();
         }
+        if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+            vm::push_raw_field(l, c"err");
+            let t = if ffi::lua_type(l, -1) == ffi::LUA_TSTRING {
+                Some(c_str(vm::to_bytes(l, -1).unwrap_or_default()).to_vec())
+            } else {
+                None
+            };
+            ffi::lua_pop(l, 1);
+            if let Some(t) = t {
+                return t;
+            }
+        }
+        let tn = CStr::from_ptr(ffi::lua_typename(l, ffi::lua_type(l, -1))).to_bytes();
+        let mut m = b"(error object is a ".to_vec();
+        m.extend_from_slice(tn);
+        m.extend_from_slice(b" value)");
+        m
     }
-    let tn = CStr::from_ptr(ffi::lua_typename(l, ffi::lua_type(l, -1))).to_bytes();
-    let mut m = b"(error object is a ".to_vec();
-    m.extend_from_slice(tn);
-    m.extend_from_slice(b" value)");
-    m
 }
 
 /// ldbEval: runs the arguments, joined, as Lua code (first as an
 /// expression, `return <code>`) and logs the result. It compiles as text
 /// in the script's protected globals, as a script does.
 unsafe fn eval(l: LuaState, argv: &[Vec<u8>]) {
-    let code = argv[1..].join(&b' ');
-    let mut expr = b"return ".to_vec();
-    expr.extend_from_slice(&code);
-    let compiled = match super::sandbox::compile(l, &expr, c"@ldb_eval", None) {
-        Ok(()) => Ok(()),
-        Err(_) => super::sandbox::compile(l, &code, c"@ldb_eval", None),
-    };
-    if let Err(msg) = compiled {
-        let mut m = b"<error> ".to_vec();
-        m.extend_from_slice(c_str(msg.as_bytes()));
-        with(|s| s.log(m));
-        return;
-    }
-    if ffi::lua_pcall(l, 0, 1, 0) != 0 {
-        let mut m = b"<error> ".to_vec();
-        m.extend_from_slice(&error_text(l));
+    // SAFETY: called from the debugger's repl with the hook's valid state; the code runs under
+    // lua_pcall, so nothing raises past here.
+    unsafe {
+        let code = argv[1..].join(&b' ');
+        let mut expr = b"return ".to_vec();
+        expr.extend_from_slice(&code);
+        let compiled = match super::sandbox::compile(l, &expr, c"@ldb_eval", None) {
+            Ok(()) => Ok(()),
+            Err(_) => super::sandbox::compile(l, &code, c"@ldb_eval", None),
+        };
+        if let Err(msg) = compiled {
+            let mut m = b"<error> ".to_vec();
+            m.extend_from_slice(c_str(msg.as_bytes()));
+            with(|s| s.log(m));
+            return;
+        }
+        if ffi::lua_pcall(l, 0, 1, 0) != 0 {
+            let mut m = b"<error> ".to_vec();
+            m.extend_from_slice(&error_text(l));
+            ffi::lua_pop(l, 1);
+            with(|s| s.log(m));
+            return;
+        }
+        log_stack_value(l, "<retval> ");
         ffi::lua_pop(l, 1);
-        with(|s| s.log(m));
-        return;
     }
-    log_stack_value(l, "<retval> ");
-    ffi::lua_pop(l, 1);
 }
 
 /// ldbRedis: runs the command through redis.call while stepping, so that
 /// redis.call itself logs it and its reply.
 unsafe fn redis(l: LuaState, argv: &[Vec<u8>]) {
-    if ffi::lua_checkstack(l, argv.len() as c_int + 1) == 0 {
-        log_reply(b"max lua stack reached");
-        return;
+    // SAFETY: called from the debugger's repl with the hook's valid state; room is checked and
+    // redis.call runs under lua_pcall.
+    unsafe {
+        if ffi::lua_checkstack(l, argv.len() as c_int + 1) == 0 {
+            log_reply(b"max lua stack reached");
+            return;
+        }
+        ffi::lua_pushcfunction(l, super::api::redis_call);
+        for a in &argv[1..] {
+            vm::push_bytes(l, a);
+        }
+        with(|s| s.step = true);
+        // Errors were logged by redis.call; the result is not shown again.
+        ffi::lua_pcall(l, argv.len() as c_int - 1, 1, 0);
+        with(|s| s.step = false);
+        ffi::lua_pop(l, 1);
     }
-    ffi::lua_pushcfunction(l, super::api::redis_call);
-    for a in &argv[1..] {
-        vm::push_bytes(l, a);
-    }
-    with(|s| s.step = true);
-    // Errors were logged by redis.call; the result is not shown again.
-    ffi::lua_pcall(l, argv.len() as c_int - 1, 1, 0);
-    with(|s| s.step = false);
-    ffi::lua_pop(l, 1);
 }

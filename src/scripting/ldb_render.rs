@@ -7,7 +7,7 @@
 
 use super::vm::{to_bytes, LuaState};
 use crate::util::repr::quote_into;
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::os::raw::c_int;
 
 /// Longest request a debugger command may have (argument count and
@@ -229,86 +229,95 @@ const MAX_VALUES_DEPTH: u32 = (ffi::LUA_MINSTACK / 2) as u32;
 /// Valid state; `idx` a valid index. Reads only (`lua_next` over a
 /// table, `lua_tolstring` on strings only): nothing here raises.
 pub unsafe fn cat_value(l: LuaState, idx: c_int, out: &mut Vec<u8>) {
-    cat_value_rec(l, idx, 0, out)
+    // SAFETY: the caller upholds this function's contract: Valid state; `idx` a valid index. Reads
+    // only (`lua_next` over a table, `lua_tolstring` on strings only): nothing here raises.
+    unsafe { cat_value_rec(l, idx, 0, out) }
 }
 
 unsafe fn cat_value_rec(l: LuaState, idx: c_int, level: u32, out: &mut Vec<u8>) {
-    let idx = if idx < 0 {
-        ffi::lua_gettop(l) + idx + 1
-    } else {
-        idx
-    };
-    if level == MAX_VALUES_DEPTH {
-        out.extend_from_slice(b"<max recursion level reached! Nested table?>");
-        return;
-    }
-    let level = level + 1;
-    let t = ffi::lua_type(l, idx);
-    match t {
-        ffi::LUA_TSTRING => quote_into(to_bytes(l, idx).unwrap_or_default(), out),
-        ffi::LUA_TBOOLEAN => out.extend_from_slice(if ffi::lua_toboolean(l, idx) != 0 {
-            b"true"
+    // SAFETY: the contract of cat_value, which is its only caller (with itself): a valid state and
+    // index; reads only.
+    unsafe {
+        let idx = if idx < 0 {
+            ffi::lua_gettop(l) + idx + 1
         } else {
-            b"false"
-        }),
-        ffi::LUA_TNUMBER => format_pct_g(ffi::lua_tonumber(l, idx), out),
-        ffi::LUA_TNIL => out.extend_from_slice(b"nil"),
-        ffi::LUA_TTABLE => {
-            if ffi::lua_checkstack(l, 5) == 0 {
-                out.extend_from_slice(b"<max recursion level reached! Nested table?>");
-                return;
-            }
-            // A protected table (the globals, a library) is shown with its
-            // contents, as Redis shows its read-only tables.
-            ffi::lua_pushvalue(l, idx);
-            let top = ffi::lua_gettop(l);
-            super::sandbox::see_through(l, top);
-            let idx = top;
-            let mut expected = 1.0;
-            let mut is_array = true;
-            let mut as_array = Vec::new();
-            let mut as_map = Vec::new();
-            ffi::lua_pushnil(l);
-            while ffi::lua_next(l, idx) != 0 {
-                if is_array
-                    && (ffi::lua_type(l, -2) != ffi::LUA_TNUMBER
-                        || ffi::lua_tonumber(l, -2) != expected)
-                {
-                    is_array = false;
-                }
-                cat_value_rec(l, -1, level, &mut as_array);
-                as_array.extend_from_slice(b"; ");
-                as_map.push(b'[');
-                cat_value_rec(l, -2, level, &mut as_map);
-                as_map.extend_from_slice(b"]=");
-                cat_value_rec(l, -1, level, &mut as_map);
-                as_map.extend_from_slice(b"; ");
-                ffi::lua_pop(l, 1);
-                expected += 1.0;
-            }
-            ffi::lua_pop(l, 1);
-            let repr = if is_array { as_array } else { as_map };
-            out.push(b'{');
-            out.extend_from_slice(&repr[..repr.len().saturating_sub(2)]);
-            out.push(b'}');
+            idx
+        };
+        if level == MAX_VALUES_DEPTH {
+            out.extend_from_slice(b"<max recursion level reached! Nested table?>");
+            return;
         }
-        ffi::LUA_TFUNCTION | ffi::LUA_TUSERDATA | ffi::LUA_TTHREAD | ffi::LUA_TLIGHTUSERDATA => {
-            let p = ffi::lua_topointer(l, idx);
-            let name = match t {
-                ffi::LUA_TFUNCTION => "function",
-                ffi::LUA_TUSERDATA => "userdata",
-                ffi::LUA_TTHREAD => "thread",
-                _ => "light-userdata",
-            };
-            // glibc's %p.
-            let ptr = if p.is_null() {
-                "(nil)".to_string()
+        let level = level + 1;
+        let t = ffi::lua_type(l, idx);
+        match t {
+            ffi::LUA_TSTRING => quote_into(to_bytes(l, idx).unwrap_or_default(), out),
+            ffi::LUA_TBOOLEAN => out.extend_from_slice(if ffi::lua_toboolean(l, idx) != 0 {
+                b"true"
             } else {
-                format!("{:p}", p)
-            };
-            out.extend_from_slice(format!("\"{}@{}\"", name, ptr).as_bytes());
+                b"false"
+            }),
+            ffi::LUA_TNUMBER => format_pct_g(ffi::lua_tonumber(l, idx), out),
+            ffi::LUA_TNIL => out.extend_from_slice(b"nil"),
+            ffi::LUA_TTABLE => {
+                if ffi::lua_checkstack(l, 5) == 0 {
+                    out.extend_from_slice(b"<max recursion level reached! Nested table?>");
+                    return;
+                }
+                // A protected table (the globals, a library) is shown with its
+                // contents, as Redis shows its read-only tables.
+                ffi::lua_pushvalue(l, idx);
+                let top = ffi::lua_gettop(l);
+                super::sandbox::see_through(l, top);
+                let idx = top;
+                let mut expected = 1.0;
+                let mut is_array = true;
+                let mut as_array = Vec::new();
+                let mut as_map = Vec::new();
+                ffi::lua_pushnil(l);
+                while ffi::lua_next(l, idx) != 0 {
+                    if is_array
+                        && (ffi::lua_type(l, -2) != ffi::LUA_TNUMBER
+                            || ffi::lua_tonumber(l, -2) != expected)
+                    {
+                        is_array = false;
+                    }
+                    cat_value_rec(l, -1, level, &mut as_array);
+                    as_array.extend_from_slice(b"; ");
+                    as_map.push(b'[');
+                    cat_value_rec(l, -2, level, &mut as_map);
+                    as_map.extend_from_slice(b"]=");
+                    cat_value_rec(l, -1, level, &mut as_map);
+                    as_map.extend_from_slice(b"; ");
+                    ffi::lua_pop(l, 1);
+                    expected += 1.0;
+                }
+                ffi::lua_pop(l, 1);
+                let repr = if is_array { as_array } else { as_map };
+                out.push(b'{');
+                out.extend_from_slice(&repr[..repr.len().saturating_sub(2)]);
+                out.push(b'}');
+            }
+            ffi::LUA_TFUNCTION
+            | ffi::LUA_TUSERDATA
+            | ffi::LUA_TTHREAD
+            | ffi::LUA_TLIGHTUSERDATA => {
+                let p = ffi::lua_topointer(l, idx);
+                let name = match t {
+                    ffi::LUA_TFUNCTION => "function",
+                    ffi::LUA_TUSERDATA => "userdata",
+                    ffi::LUA_TTHREAD => "thread",
+                    _ => "light-userdata",
+                };
+                // glibc's %p.
+                let ptr = if p.is_null() {
+                    "(nil)".to_string()
+                } else {
+                    format!("{:p}", p)
+                };
+                out.extend_from_slice(format!("\"{}@{}\"", name, ptr).as_bytes());
+            }
+            _ => out.extend_from_slice(b"\"<unknown-lua-type>\""),
         }
-        _ => out.extend_from_slice(b"\"<unknown-lua-type>\""),
     }
 }
 

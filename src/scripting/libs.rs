@@ -1,126 +1,142 @@
 //! The extra Lua libraries Redis bundles: `bit` (LuaBitOp semantics on 32
 //! bits), `struct` (Roberto Ierusalimschy's struct: pack/unpack/size) and
 //! `cmsgpack` (lua-cmsgpack: pack/unpack/unpack_one/unpack_limit); `cjson`
-//! lives in cjson.rs. Written in Rust against the Lua C API.
+//! lives in cjson.rs. Safe Rust over [`super::lua_stack::Stack`].
 
-use super::vm::{push_bytes, push_error_msg, set_fn, to_bytes, LuaState};
-use mlua::ffi;
+use super::lua_stack::{LuaError, Scalar, Stack, Type};
+use crate::lua_fn;
+use mlua_sys as ffi;
+use std::ffi::CStr;
 use std::os::raw::c_int;
 
+type R = Result<c_int, LuaError>;
+
+/// Sets `t[name] = f` for the table at `t` (raw).
+pub(crate) fn set_fn(st: &mut Stack, t: c_int, name: &CStr, f: ffi::lua_CFunction) {
+    st.push_fn(f);
+    st.raw_set_field(t, name);
+}
+
 /// Registers bit, struct, cmsgpack and cjson as globals.
-///
-/// # Safety
-/// Valid state.
-pub unsafe fn open_all(l: LuaState) {
-    ffi::lua_createtable(l, 0, 12);
-    let t = ffi::lua_gettop(l);
-    set_fn(l, t, c"tobit", bit_tobit);
-    set_fn(l, t, c"bnot", bit_bnot);
-    set_fn(l, t, c"band", bit_band);
-    set_fn(l, t, c"bor", bit_bor);
-    set_fn(l, t, c"bxor", bit_bxor);
-    set_fn(l, t, c"lshift", bit_lshift);
-    set_fn(l, t, c"rshift", bit_rshift);
-    set_fn(l, t, c"arshift", bit_arshift);
-    set_fn(l, t, c"rol", bit_rol);
-    set_fn(l, t, c"ror", bit_ror);
-    set_fn(l, t, c"bswap", bit_bswap);
-    set_fn(l, t, c"tohex", bit_tohex);
-    ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"bit".as_ptr());
+pub fn open_all(st: &mut Stack) {
+    st.new_table(0, 12);
+    let t = st.top();
+    set_fn(st, t, c"tobit", bit_tobit);
+    set_fn(st, t, c"bnot", bit_bnot);
+    set_fn(st, t, c"band", bit_band);
+    set_fn(st, t, c"bor", bit_bor);
+    set_fn(st, t, c"bxor", bit_bxor);
+    set_fn(st, t, c"lshift", bit_lshift);
+    set_fn(st, t, c"rshift", bit_rshift);
+    set_fn(st, t, c"arshift", bit_arshift);
+    set_fn(st, t, c"rol", bit_rol);
+    set_fn(st, t, c"ror", bit_ror);
+    set_fn(st, t, c"bswap", bit_bswap);
+    set_fn(st, t, c"tohex", bit_tohex);
+    st.raw_set_field(ffi::LUA_GLOBALSINDEX, c"bit");
 
-    ffi::lua_createtable(l, 0, 3);
-    let t = ffi::lua_gettop(l);
-    set_fn(l, t, c"pack", struct_pack);
-    set_fn(l, t, c"unpack", struct_unpack);
-    set_fn(l, t, c"size", struct_size);
-    ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"struct".as_ptr());
+    st.new_table(0, 3);
+    let t = st.top();
+    set_fn(st, t, c"pack", struct_pack);
+    set_fn(st, t, c"unpack", struct_unpack);
+    set_fn(st, t, c"size", struct_size);
+    st.raw_set_field(ffi::LUA_GLOBALSINDEX, c"struct");
 
-    ffi::lua_createtable(l, 0, 8);
-    let t = ffi::lua_gettop(l);
-    set_fn(l, t, c"pack", mp_pack);
-    set_fn(l, t, c"unpack", mp_unpack);
-    set_fn(l, t, c"unpack_one", mp_unpack_one);
-    set_fn(l, t, c"unpack_limit", mp_unpack_limit);
-    super::vm::push_str(l, "lua-cmsgpack");
-    ffi::lua_setfield(l, t, c"_NAME".as_ptr());
-    super::vm::push_str(l, "lua-cmsgpack 0.4.0");
-    ffi::lua_setfield(l, t, c"_VERSION".as_ptr());
-    ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"cmsgpack".as_ptr());
+    st.new_table(0, 8);
+    let t = st.top();
+    set_fn(st, t, c"pack", mp_pack);
+    set_fn(st, t, c"unpack", mp_unpack);
+    set_fn(st, t, c"unpack_one", mp_unpack_one);
+    set_fn(st, t, c"unpack_limit", mp_unpack_limit);
+    st.push_str("lua-cmsgpack");
+    st.raw_set_field(t, c"_NAME");
+    st.push_str("lua-cmsgpack 0.4.0");
+    st.raw_set_field(t, c"_VERSION");
+    st.raw_set_field(ffi::LUA_GLOBALSINDEX, c"cmsgpack");
 
-    super::cjson::open(l);
+    super::cjson::open(st);
 }
 
 // ---- bit ----------------------------------------------------------------------
 
 /// LuaBitOp's barg: the number normalised to 32 bits (2^52+2^51 trick).
-unsafe fn barg(l: LuaState, idx: c_int) -> u32 {
-    let n = ffi::luaL_checknumber(l, idx) + 6755399441055744.0;
-    n.to_bits() as u32
+fn barg(st: &Stack, idx: c_int) -> Result<u32, LuaError> {
+    let n = st.check_number(idx)? + 6755399441055744.0;
+    Ok(n.to_bits() as u32)
 }
 
-unsafe fn bret(l: LuaState, b: u32) -> c_int {
-    ffi::lua_pushnumber(l, b as i32 as f64);
-    1
+fn bret(st: &Stack, b: u32) -> R {
+    st.push_number(b as i32 as f64);
+    Ok(1)
 }
 
-unsafe extern "C-unwind" fn bit_tobit(l: LuaState) -> c_int {
-    let b = barg(l, 1);
-    bret(l, b)
+fn bit_tobit_body(st: &mut Stack) -> R {
+    let b = barg(st, 1)?;
+    bret(st, b)
 }
-unsafe extern "C-unwind" fn bit_bnot(l: LuaState) -> c_int {
-    let b = barg(l, 1);
-    bret(l, !b)
+fn bit_bnot_body(st: &mut Stack) -> R {
+    let b = barg(st, 1)?;
+    bret(st, !b)
 }
-unsafe extern "C-unwind" fn bit_bswap(l: LuaState) -> c_int {
-    let b = barg(l, 1);
-    bret(l, b.swap_bytes())
+fn bit_bswap_body(st: &mut Stack) -> R {
+    let b = barg(st, 1)?;
+    bret(st, b.swap_bytes())
 }
+lua_fn!(bit_tobit, bit_tobit_body);
+lua_fn!(bit_bnot, bit_bnot_body);
+lua_fn!(bit_bswap, bit_bswap_body);
 
-unsafe fn fold(l: LuaState, f: fn(u32, u32) -> u32) -> c_int {
-    let mut b = barg(l, 1);
-    let n = ffi::lua_gettop(l);
-    for i in 2..=n {
-        b = f(b, barg(l, i));
+fn fold(st: &Stack, f: fn(u32, u32) -> u32) -> R {
+    let mut b = barg(st, 1)?;
+    for i in 2..=st.top() {
+        b = f(b, barg(st, i)?);
     }
-    bret(l, b)
+    bret(st, b)
 }
-unsafe extern "C-unwind" fn bit_band(l: LuaState) -> c_int {
-    fold(l, |a, b| a & b)
+fn bit_band_body(st: &mut Stack) -> R {
+    fold(st, |a, b| a & b)
 }
-unsafe extern "C-unwind" fn bit_bor(l: LuaState) -> c_int {
-    fold(l, |a, b| a | b)
+fn bit_bor_body(st: &mut Stack) -> R {
+    fold(st, |a, b| a | b)
 }
-unsafe extern "C-unwind" fn bit_bxor(l: LuaState) -> c_int {
-    fold(l, |a, b| a ^ b)
+fn bit_bxor_body(st: &mut Stack) -> R {
+    fold(st, |a, b| a ^ b)
 }
+lua_fn!(bit_band, bit_band_body);
+lua_fn!(bit_bor, bit_bor_body);
+lua_fn!(bit_bxor, bit_bxor_body);
 
-unsafe fn shift(l: LuaState, f: fn(u32, u32) -> u32) -> c_int {
-    let b = barg(l, 1);
-    let n = barg(l, 2) & 31;
-    bret(l, f(b, n))
+fn shift(st: &Stack, f: fn(u32, u32) -> u32) -> R {
+    let b = barg(st, 1)?;
+    let n = barg(st, 2)? & 31;
+    bret(st, f(b, n))
 }
-unsafe extern "C-unwind" fn bit_lshift(l: LuaState) -> c_int {
-    shift(l, |b, n| b << n)
+fn bit_lshift_body(st: &mut Stack) -> R {
+    shift(st, |b, n| b << n)
 }
-unsafe extern "C-unwind" fn bit_rshift(l: LuaState) -> c_int {
-    shift(l, |b, n| b >> n)
+fn bit_rshift_body(st: &mut Stack) -> R {
+    shift(st, |b, n| b >> n)
 }
-unsafe extern "C-unwind" fn bit_arshift(l: LuaState) -> c_int {
-    shift(l, |b, n| ((b as i32) >> n) as u32)
+fn bit_arshift_body(st: &mut Stack) -> R {
+    shift(st, |b, n| ((b as i32) >> n) as u32)
 }
-unsafe extern "C-unwind" fn bit_rol(l: LuaState) -> c_int {
-    shift(l, |b, n| b.rotate_left(n))
+fn bit_rol_body(st: &mut Stack) -> R {
+    shift(st, |b, n| b.rotate_left(n))
 }
-unsafe extern "C-unwind" fn bit_ror(l: LuaState) -> c_int {
-    shift(l, |b, n| b.rotate_right(n))
+fn bit_ror_body(st: &mut Stack) -> R {
+    shift(st, |b, n| b.rotate_right(n))
 }
+lua_fn!(bit_lshift, bit_lshift_body);
+lua_fn!(bit_rshift, bit_rshift_body);
+lua_fn!(bit_arshift, bit_arshift_body);
+lua_fn!(bit_rol, bit_rol_body);
+lua_fn!(bit_ror, bit_ror_body);
 
-unsafe extern "C-unwind" fn bit_tohex(l: LuaState) -> c_int {
-    let b = barg(l, 1);
-    let mut n: i32 = if ffi::lua_type(l, 2) <= ffi::LUA_TNIL {
-        8
-    } else {
-        barg(l, 2) as i32
+fn bit_tohex_body(st: &mut Stack) -> R {
+    let b = barg(st, 1)?;
+    let mut n: i32 = match st.type_of(2) {
+        Type::None | Type::Nil => 8,
+        _ => barg(st, 2)? as i32,
     };
     let upper = n < 0;
     if upper {
@@ -139,9 +155,10 @@ unsafe extern "C-unwind" fn bit_tohex(l: LuaState) -> c_int {
         buf[i] = digits[(v & 15) as usize];
         v >>= 4;
     }
-    push_bytes(l, &buf[..n]);
-    1
+    st.push_bytes(&buf[..n]);
+    Ok(1)
 }
+lua_fn!(bit_tohex, bit_tohex_body);
 
 // ---- struct -------------------------------------------------------------------
 
@@ -234,12 +251,12 @@ fn put_int(out: &mut Vec<u8>, v: u64, little: bool, size: usize) {
     out.extend_from_slice(&bytes);
 }
 
-unsafe fn struct_pack_impl(l: LuaState) -> Result<c_int, ()> {
+fn struct_pack_body(st: &mut Stack) -> R {
     const FNAME: &str = "pack";
-    let fmt = to_bytes(l, 1).map(|f| f.to_vec());
-    let Some(fmt) = fmt else {
-        push_error_msg(l, "bad argument #1 to 'pack' (string expected)");
-        return Err(());
+    let Some(fmt) = st.to_string_lossless(1) else {
+        return Err(LuaError::Msg(String::from(
+            "bad argument #1 to 'pack' (string expected)",
+        )));
     };
     let mut h = Header {
         little: true,
@@ -248,49 +265,40 @@ unsafe fn struct_pack_impl(l: LuaState) -> Result<c_int, ()> {
     let mut arg = 2;
     let mut out = Vec::new();
     let mut i = 0;
-    let fail = |l: LuaState, m: String| {
-        push_error_msg(l, &m);
-        Err(())
-    };
+    let fail = |m: String| Err(LuaError::Msg(m));
     while i < fmt.len() {
         let opt = fmt[i];
         i += 1;
         let size = match optsize(opt, &fmt, &mut i) {
             Ok(s) => s,
-            Err(m) => return fail(l, m),
+            Err(m) => return fail(m),
         };
         let toalign = gettoalign(out.len(), &h, opt, size);
         out.resize(out.len() + toalign, 0);
         match opt {
             b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
-                if ffi::lua_isnumber(l, arg) == 0 {
-                    return fail(
-                        l,
-                        format!(
-                            "bad argument #{} to 'pack' (number expected, got {})",
-                            arg,
-                            type_name(l, arg)
-                        ),
-                    );
+                if !st.is_number(arg) {
+                    return fail(format!(
+                        "bad argument #{} to 'pack' (number expected, got {})",
+                        arg,
+                        st.type_name(arg)
+                    ));
                 }
-                let n = ffi::lua_tonumber(l, arg);
+                let n = st.to_number(arg);
                 arg += 1;
                 let v = if n < 0.0 { n as i64 as u64 } else { n as u64 };
                 put_int(&mut out, v, h.little, size);
             }
             b'x' => out.push(0),
             b'f' => {
-                if ffi::lua_isnumber(l, arg) == 0 {
-                    return fail(
-                        l,
-                        format!(
-                            "bad argument #{} to 'pack' (number expected, got {})",
-                            arg,
-                            type_name(l, arg)
-                        ),
-                    );
+                if !st.is_number(arg) {
+                    return fail(format!(
+                        "bad argument #{} to 'pack' (number expected, got {})",
+                        arg,
+                        st.type_name(arg)
+                    ));
                 }
-                let f = ffi::lua_tonumber(l, arg) as f32;
+                let f = st.to_number(arg) as f32;
                 arg += 1;
                 let b = if h.little {
                     f.to_le_bytes()
@@ -300,17 +308,14 @@ unsafe fn struct_pack_impl(l: LuaState) -> Result<c_int, ()> {
                 out.extend_from_slice(&b);
             }
             b'd' => {
-                if ffi::lua_isnumber(l, arg) == 0 {
-                    return fail(
-                        l,
-                        format!(
-                            "bad argument #{} to 'pack' (number expected, got {})",
-                            arg,
-                            type_name(l, arg)
-                        ),
-                    );
+                if !st.is_number(arg) {
+                    return fail(format!(
+                        "bad argument #{} to 'pack' (number expected, got {})",
+                        arg,
+                        st.type_name(arg)
+                    ));
                 }
-                let d = ffi::lua_tonumber(l, arg);
+                let d = st.to_number(arg);
                 arg += 1;
                 let b = if h.little {
                     d.to_le_bytes()
@@ -320,15 +325,13 @@ unsafe fn struct_pack_impl(l: LuaState) -> Result<c_int, ()> {
                 out.extend_from_slice(&b);
             }
             b'c' | b's' => {
-                let Some(s) = to_bytes(l, arg) else {
-                    return fail(
-                        l,
-                        format!(
-                            "bad argument #{} to 'pack' (string expected, got {})",
-                            arg,
-                            type_name(l, arg)
-                        ),
-                    );
+                st.coerce_to_string(arg);
+                let Some(s) = st.to_bytes(arg) else {
+                    return fail(format!(
+                        "bad argument #{} to 'pack' (string expected, got {})",
+                        arg,
+                        st.type_name(arg)
+                    ));
                 };
                 let mut size = size;
                 if opt == b'c' {
@@ -336,10 +339,10 @@ unsafe fn struct_pack_impl(l: LuaState) -> Result<c_int, ()> {
                         size = s.len();
                     }
                     if s.len() < size {
-                        return fail(
-                            l,
-                            format!("bad argument #{} to 'pack' (string too short)", arg),
-                        );
+                        return fail(format!(
+                            "bad argument #{} to 'pack' (string too short)",
+                            arg
+                        ));
                     }
                     out.extend_from_slice(&s[..size]);
                 } else {
@@ -351,60 +354,42 @@ unsafe fn struct_pack_impl(l: LuaState) -> Result<c_int, ()> {
             _ => match controloptions(opt, &fmt, &mut i, &mut h) {
                 Ok(true) => {}
                 Ok(false) => {
-                    return fail(
-                        l,
-                        format!(
-                            "bad argument #1 to '{}' (invalid format option '{}')",
-                            FNAME, opt as char
-                        ),
-                    )
+                    return fail(format!(
+                        "bad argument #1 to '{}' (invalid format option '{}')",
+                        FNAME, opt as char
+                    ))
                 }
-                Err(m) => return fail(l, m),
+                Err(m) => return fail(m),
             },
         }
     }
-    push_bytes(l, &out);
+    st.push_bytes(&out);
     Ok(1)
 }
-crate::lua_cfn!(struct_pack, struct_pack_impl);
+lua_fn!(struct_pack, struct_pack_body);
 
-unsafe fn type_name(l: LuaState, idx: c_int) -> String {
-    let t = ffi::lua_type(l, idx);
-    if t == ffi::LUA_TNONE {
-        return "no value".into();
-    }
-    std::ffi::CStr::from_ptr(ffi::lua_typename(l, t))
-        .to_string_lossy()
-        .into_owned()
-}
-
-unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
+fn struct_unpack_body(st: &mut Stack) -> R {
     const FNAME: &str = "unpack";
-    let Some(fmt) = to_bytes(l, 1).map(|f| f.to_vec()) else {
-        push_error_msg(l, "bad argument #1 to 'unpack' (string expected)");
-        return Err(());
+    let Some(fmt) = st.to_string_lossless(1) else {
+        return Err(LuaError::Msg(String::from(
+            "bad argument #1 to 'unpack' (string expected)",
+        )));
     };
-    let Some(data) = to_bytes(l, 2).map(|f| f.to_vec()) else {
-        push_error_msg(
-            l,
-            &format!(
-                "bad argument #2 to 'unpack' (string expected, got {})",
-                type_name(l, 2)
-            ),
-        );
-        return Err(());
+    let Some(data) = st.to_string_lossless(2) else {
+        return Err(LuaError::Msg(format!(
+            "bad argument #2 to 'unpack' (string expected, got {})",
+            st.type_name(2)
+        )));
     };
-    let start = if ffi::lua_type(l, 3) > ffi::LUA_TNIL {
-        ffi::lua_tonumber(l, 3) as i64
+    let start = if !matches!(st.type_of(3), Type::None | Type::Nil) {
+        st.to_number(3) as i64
     } else {
         1
     };
     if start < 1 {
-        push_error_msg(
-            l,
+        return Err(LuaError::Msg(String::from(
             "bad argument #3 to 'unpack' (offset must be 1 or greater)",
-        );
-        return Err(());
+        )));
     }
     let mut pos = (start - 1) as usize;
     let mut h = Header {
@@ -413,26 +398,19 @@ unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
     };
     let mut i = 0;
     let mut n = 0;
-    ffi::lua_settop(l, 2);
-    let fail = |l: LuaState, m: String| {
-        push_error_msg(l, &m);
-        Err(())
-    };
+    st.set_top(2);
+    let fail = |m: String| Err(LuaError::Msg(m));
     while i < fmt.len() {
         let opt = fmt[i];
         i += 1;
         let size = match optsize(opt, &fmt, &mut i) {
             Ok(s) => s,
-            Err(m) => return fail(l, m),
+            Err(m) => return fail(m),
         };
         pos += gettoalign(pos, &h, opt, size);
         if pos.checked_add(size).is_none_or(|e| e > data.len()) {
-            return fail(
-                l,
-                "bad argument #2 to 'unpack' (data string too short)".into(),
-            );
+            return fail("bad argument #2 to 'unpack' (data string too short)".into());
         }
-        ffi::lua_checkstack(l, 2);
         match opt {
             b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
                 let mut bytes = data[pos..pos + size].to_vec();
@@ -452,7 +430,7 @@ unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
                 } else {
                     v as f64
                 };
-                ffi::lua_pushnumber(l, res);
+                st.push_number(res);
                 n += 1;
             }
             b'x' => {}
@@ -463,7 +441,7 @@ unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
                 } else {
                     f32::from_be_bytes(b)
                 };
-                ffi::lua_pushnumber(l, f as f64);
+                st.push_number(f as f64);
                 n += 1;
             }
             b'd' => {
@@ -473,35 +451,32 @@ unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
                 } else {
                     f64::from_be_bytes(b)
                 };
-                ffi::lua_pushnumber(l, d);
+                st.push_number(d);
                 n += 1;
             }
             b'c' => {
                 let mut size = size;
                 if size == 0 {
-                    if n == 0 || ffi::lua_isnumber(l, -1) == 0 {
-                        return fail(l, "format 'c0' needs a previous size".into());
+                    if n == 0 || !st.is_number(-1) {
+                        return fail("format 'c0' needs a previous size".into());
                     }
-                    size = ffi::lua_tonumber(l, -1) as usize;
-                    ffi::lua_pop(l, 1);
+                    size = st.to_number(-1) as usize;
+                    st.pop(1);
                     n -= 1;
                     if pos.checked_add(size).is_none_or(|e| e > data.len()) {
-                        return fail(
-                            l,
-                            "bad argument #2 to 'unpack' (data string too short)".into(),
-                        );
+                        return fail("bad argument #2 to 'unpack' (data string too short)".into());
                     }
                 }
-                push_bytes(l, &data[pos..pos + size]);
+                st.push_bytes(&data[pos..pos + size]);
                 n += 1;
                 pos += size;
                 continue;
             }
             b's' => {
                 let Some(z) = data[pos..].iter().position(|&b| b == 0) else {
-                    return fail(l, "unfinished string in data".into());
+                    return fail("unfinished string in data".into());
                 };
-                push_bytes(l, &data[pos..pos + z]);
+                st.push_bytes(&data[pos..pos + z]);
                 n += 1;
                 pos += z + 1;
                 continue;
@@ -509,28 +484,26 @@ unsafe fn struct_unpack_impl(l: LuaState) -> Result<c_int, ()> {
             _ => match controloptions(opt, &fmt, &mut i, &mut h) {
                 Ok(true) => {}
                 Ok(false) => {
-                    return fail(
-                        l,
-                        format!(
-                            "bad argument #1 to '{}' (invalid format option '{}')",
-                            FNAME, opt as char
-                        ),
-                    )
+                    return fail(format!(
+                        "bad argument #1 to '{}' (invalid format option '{}')",
+                        FNAME, opt as char
+                    ))
                 }
-                Err(m) => return fail(l, m),
+                Err(m) => return fail(m),
             },
         }
         pos += size;
     }
-    ffi::lua_pushnumber(l, (pos + 1) as f64);
+    st.push_number((pos + 1) as f64);
     Ok(n + 1)
 }
-crate::lua_cfn!(struct_unpack, struct_unpack_impl);
+lua_fn!(struct_unpack, struct_unpack_body);
 
-unsafe fn struct_size_impl(l: LuaState) -> Result<c_int, ()> {
-    let Some(fmt) = to_bytes(l, 1).map(|f| f.to_vec()) else {
-        push_error_msg(l, "bad argument #1 to 'size' (string expected)");
-        return Err(());
+fn struct_size_body(st: &mut Stack) -> R {
+    let Some(fmt) = st.to_string_lossless(1) else {
+        return Err(LuaError::Msg(String::from(
+            "bad argument #1 to 'size' (string expected)",
+        )));
     };
     let mut h = Header {
         little: true,
@@ -544,41 +517,33 @@ unsafe fn struct_size_impl(l: LuaState) -> Result<c_int, ()> {
         let size = match optsize(opt, &fmt, &mut i) {
             Ok(s) => s,
             Err(m) => {
-                push_error_msg(l, &m);
-                return Err(());
+                return Err(LuaError::Msg(m));
             }
         };
         pos += gettoalign(pos, &h, opt, size);
         if opt == b's' || (opt == b'c' && size == 0) {
-            push_error_msg(
-                l,
+            return Err(LuaError::Msg(String::from(
                 "bad argument #1 to 'size' (options 'c0' - 's' have undefined sizes)",
-            );
-            return Err(());
+            )));
         }
         match controloptions(opt, &fmt, &mut i, &mut h) {
             Err(m) => {
-                push_error_msg(l, &m);
-                return Err(());
+                return Err(LuaError::Msg(m));
             }
             Ok(false) if !b"bBhHlLTiIxfdcs".contains(&opt) => {
-                push_error_msg(
-                    l,
-                    &format!(
-                        "bad argument #1 to 'size' (invalid format option '{}')",
-                        opt as char
-                    ),
-                );
-                return Err(());
+                return Err(LuaError::Msg(format!(
+                    "bad argument #1 to 'size' (invalid format option '{}')",
+                    opt as char
+                )));
             }
             _ => {}
         }
         pos += size;
     }
-    ffi::lua_pushnumber(l, pos as f64);
+    st.push_number(pos as f64);
     Ok(1)
 }
-crate::lua_cfn!(struct_size, struct_size_impl);
+lua_fn!(struct_size, struct_size_body);
 
 // ---- cmsgpack -----------------------------------------------------------------
 
@@ -630,15 +595,9 @@ fn mp_len(out: &mut Vec<u8>, n: usize, fix: u8, fixmax: usize, b16: u8, b32: u8)
 }
 
 /// Encodes the value at the top of the stack (not popped).
-unsafe fn mp_encode(l: LuaState, out: &mut Vec<u8>, level: usize) {
-    match ffi::lua_type(l, -1) {
-        ffi::LUA_TBOOLEAN => out.push(if ffi::lua_toboolean(l, -1) != 0 {
-            0xc3
-        } else {
-            0xc2
-        }),
-        ffi::LUA_TNUMBER => {
-            let n = ffi::lua_tonumber(l, -1);
+fn mp_encode(st: &mut Stack, out: &mut Vec<u8>, level: usize) {
+    let t = match st.scalar(-1) {
+        Scalar::Num(n) => {
             if n.is_finite() && n.floor() == n && (i64::MIN as f64..i64::MAX as f64).contains(&n) {
                 mp_int(out, n as i64);
             } else {
@@ -651,9 +610,9 @@ unsafe fn mp_encode(l: LuaState, out: &mut Vec<u8>, level: usize) {
                     out.extend_from_slice(&n.to_be_bytes());
                 }
             }
+            return;
         }
-        ffi::LUA_TSTRING => {
-            let s = to_bytes(l, -1).unwrap_or_default();
+        Scalar::Str(s) => {
             if s.len() < 32 {
                 out.push(0xa0 | s.len() as u8);
             } else if s.len() <= 0xff {
@@ -666,84 +625,82 @@ unsafe fn mp_encode(l: LuaState, out: &mut Vec<u8>, level: usize) {
                 out.extend_from_slice(&(s.len() as u32).to_be_bytes());
             }
             out.extend_from_slice(s);
+            return;
         }
-        ffi::LUA_TTABLE if level < MP_MAX_NESTING => {
-            ffi::lua_checkstack(l, 3);
+        Scalar::Other(t) => t,
+    };
+    match t {
+        Type::Boolean => out.push(if st.to_boolean(-1) { 0xc3 } else { 0xc2 }),
+        Type::Table if level < MP_MAX_NESTING => {
             // Array iff all keys are integers 1..n.
             let mut count = 0usize;
             let mut max = 0f64;
             let mut is_array = true;
-            ffi::lua_pushnil(l);
-            while ffi::lua_next(l, -2) != 0 {
-                ffi::lua_pop(l, 1);
-                if ffi::lua_type(l, -1) == ffi::LUA_TNUMBER {
-                    let k = ffi::lua_tonumber(l, -1);
+            st.for_each(-1, |st| {
+                if let Scalar::Num(k) = st.scalar(-2) {
                     if k > 0.0 && k.floor() == k {
                         max = max.max(k);
                         count += 1;
-                        continue;
+                        return true;
                     }
                 }
                 is_array = false;
-                ffi::lua_pop(l, 1);
-                break;
-            }
+                false
+            });
             if is_array && max as usize == count {
                 mp_len(out, count, 0x90, 15, 0xdc, 0xdd);
                 for j in 1..=count {
-                    ffi::lua_rawgeti(l, -1, j as ffi::lua_Integer);
-                    mp_encode(l, out, level + 1);
-                    ffi::lua_pop(l, 1);
+                    st.raw_get_index(-1, j as i64);
+                    mp_encode(st, out, level + 1);
+                    st.pop(1);
                 }
             } else {
                 let mut n = 0usize;
-                ffi::lua_pushnil(l);
-                while ffi::lua_next(l, -2) != 0 {
-                    ffi::lua_pop(l, 1);
+                st.for_each(-1, |_| {
                     n += 1;
-                }
+                    true
+                });
                 mp_len(out, n, 0x80, 15, 0xde, 0xdf);
-                ffi::lua_pushnil(l);
-                while ffi::lua_next(l, -2) != 0 {
-                    ffi::lua_pushvalue(l, -2);
-                    mp_encode(l, out, level + 1);
-                    ffi::lua_pop(l, 1);
-                    mp_encode(l, out, level + 1);
-                    ffi::lua_pop(l, 1);
-                }
+                st.for_each(-1, |st| {
+                    st.push_value(-2);
+                    mp_encode(st, out, level + 1);
+                    st.pop(1);
+                    mp_encode(st, out, level + 1);
+                    true
+                });
             }
         }
         _ => out.push(0xc0),
     }
 }
 
-unsafe fn mp_pack_impl(l: LuaState) -> Result<c_int, ()> {
-    let n = ffi::lua_gettop(l);
+fn mp_pack_body(st: &mut Stack) -> R {
+    let n = st.top();
     if n == 0 {
-        push_error_msg(
-            l,
+        return Err(LuaError::Msg(String::from(
             "bad argument #0 to 'pack' (MessagePack pack needs input.)",
-        );
-        return Err(());
+        )));
     }
     let mut out = Vec::new();
     for i in 1..=n {
-        ffi::lua_pushvalue(l, i);
-        mp_encode(l, &mut out, 0);
-        ffi::lua_pop(l, 1);
+        st.push_value(i);
+        mp_encode(st, &mut out, 0);
+        st.pop(1);
     }
-    push_bytes(l, &out);
+    st.push_bytes(&out);
     Ok(1)
 }
-crate::lua_cfn!(mp_pack, mp_pack_impl);
+lua_fn!(mp_pack, mp_pack_body);
 
 enum MpErr {
     Eof,
     Bad,
+    /// A NaN map key (Lua's "table index is NaN").
+    Lua(LuaError),
 }
 
 /// Decodes one value at `*p`, pushing it.
-unsafe fn mp_decode(l: LuaState, b: &[u8], p: &mut usize) -> Result<(), MpErr> {
+fn mp_decode(st: &mut Stack, b: &[u8], p: &mut usize) -> Result<(), MpErr> {
     fn take<'a>(b: &'a [u8], p: &mut usize, n: usize) -> Result<&'a [u8], MpErr> {
         let s = b
             .get(*p..p.checked_add(n).ok_or(MpErr::Eof)?)
@@ -754,132 +711,127 @@ unsafe fn mp_decode(l: LuaState, b: &[u8], p: &mut usize) -> Result<(), MpErr> {
     fn be(s: &[u8]) -> u64 {
         s.iter().fold(0u64, |a, &x| (a << 8) | x as u64)
     }
-    ffi::lua_checkstack(l, 3);
     let t = take(b, p, 1)?[0];
     match t {
-        0x00..=0x7f => ffi::lua_pushnumber(l, t as f64),
-        0x80..=0x8f => return mp_map(l, b, p, (t & 0x0f) as usize),
-        0x90..=0x9f => return mp_array(l, b, p, (t & 0x0f) as usize),
-        0xa0..=0xbf => push_bytes(l, take(b, p, (t & 0x1f) as usize)?),
-        0xc0 => ffi::lua_pushnil(l),
-        0xc2 => ffi::lua_pushboolean(l, 0),
-        0xc3 => ffi::lua_pushboolean(l, 1),
+        0x00..=0x7f => st.push_number(t as f64),
+        0x80..=0x8f => return mp_map(st, b, p, (t & 0x0f) as usize),
+        0x90..=0x9f => return mp_array(st, b, p, (t & 0x0f) as usize),
+        0xa0..=0xbf => st.push_bytes(take(b, p, (t & 0x1f) as usize)?),
+        0xc0 => st.push_nil(),
+        0xc2 => st.push_bool(false),
+        0xc3 => st.push_bool(true),
         0xc4 | 0xd9 => {
             let n = take(b, p, 1)?[0] as usize;
-            push_bytes(l, take(b, p, n)?)
+            st.push_bytes(take(b, p, n)?)
         }
         0xc5 | 0xda => {
             let n = be(take(b, p, 2)?) as usize;
-            push_bytes(l, take(b, p, n)?)
+            st.push_bytes(take(b, p, n)?)
         }
         0xc6 | 0xdb => {
             let n = be(take(b, p, 4)?) as usize;
-            push_bytes(l, take(b, p, n)?)
+            st.push_bytes(take(b, p, n)?)
         }
         0xca => {
             let v = f32::from_bits(be(take(b, p, 4)?) as u32);
-            ffi::lua_pushnumber(l, v as f64)
+            st.push_number(v as f64)
         }
-        0xcb => ffi::lua_pushnumber(l, f64::from_bits(be(take(b, p, 8)?))),
-        0xcc => ffi::lua_pushnumber(l, be(take(b, p, 1)?) as f64),
-        0xcd => ffi::lua_pushnumber(l, be(take(b, p, 2)?) as f64),
-        0xce => ffi::lua_pushnumber(l, be(take(b, p, 4)?) as f64),
-        0xcf => ffi::lua_pushnumber(l, be(take(b, p, 8)?) as f64),
-        0xd0 => ffi::lua_pushnumber(l, be(take(b, p, 1)?) as u8 as i8 as f64),
-        0xd1 => ffi::lua_pushnumber(l, be(take(b, p, 2)?) as u16 as i16 as f64),
-        0xd2 => ffi::lua_pushnumber(l, be(take(b, p, 4)?) as u32 as i32 as f64),
-        0xd3 => ffi::lua_pushnumber(l, be(take(b, p, 8)?) as i64 as f64),
+        0xcb => st.push_number(f64::from_bits(be(take(b, p, 8)?))),
+        0xcc => st.push_number(be(take(b, p, 1)?) as f64),
+        0xcd => st.push_number(be(take(b, p, 2)?) as f64),
+        0xce => st.push_number(be(take(b, p, 4)?) as f64),
+        0xcf => st.push_number(be(take(b, p, 8)?) as f64),
+        0xd0 => st.push_number(be(take(b, p, 1)?) as u8 as i8 as f64),
+        0xd1 => st.push_number(be(take(b, p, 2)?) as u16 as i16 as f64),
+        0xd2 => st.push_number(be(take(b, p, 4)?) as u32 as i32 as f64),
+        0xd3 => st.push_number(be(take(b, p, 8)?) as i64 as f64),
         0xdc => {
             let n = be(take(b, p, 2)?) as usize;
-            return mp_array(l, b, p, n);
+            return mp_array(st, b, p, n);
         }
         0xdd => {
             let n = be(take(b, p, 4)?) as usize;
-            return mp_array(l, b, p, n);
+            return mp_array(st, b, p, n);
         }
         0xde => {
             let n = be(take(b, p, 2)?) as usize;
-            return mp_map(l, b, p, n);
+            return mp_map(st, b, p, n);
         }
         0xdf => {
             let n = be(take(b, p, 4)?) as usize;
-            return mp_map(l, b, p, n);
+            return mp_map(st, b, p, n);
         }
-        0xe0..=0xff => ffi::lua_pushnumber(l, t as i8 as f64),
+        0xe0..=0xff => st.push_number(t as i8 as f64),
         _ => return Err(MpErr::Bad),
     }
     Ok(())
 }
 
-unsafe fn mp_array(l: LuaState, b: &[u8], p: &mut usize, n: usize) -> Result<(), MpErr> {
-    ffi::lua_createtable(l, n.min(1024) as c_int, 0);
+fn mp_array(st: &mut Stack, b: &[u8], p: &mut usize, n: usize) -> Result<(), MpErr> {
+    st.new_table(n.min(1024), 0);
     for j in 1..=n {
-        if let Err(e) = mp_decode(l, b, p) {
-            ffi::lua_pop(l, 1);
+        if let Err(e) = mp_decode(st, b, p) {
+            st.pop(1);
             return Err(e);
         }
-        ffi::lua_rawseti(l, -2, j as ffi::lua_Integer);
+        st.raw_set_index(-2, j as i64);
     }
     Ok(())
 }
 
-unsafe fn mp_map(l: LuaState, b: &[u8], p: &mut usize, n: usize) -> Result<(), MpErr> {
-    ffi::lua_createtable(l, 0, n.min(1024) as c_int);
+fn mp_map(st: &mut Stack, b: &[u8], p: &mut usize, n: usize) -> Result<(), MpErr> {
+    st.new_table(0, n.min(1024));
     for _ in 0..n {
-        if let Err(e) = mp_decode(l, b, p) {
-            ffi::lua_pop(l, 1);
+        if let Err(e) = mp_decode(st, b, p) {
+            st.pop(1);
             return Err(e);
         }
-        if let Err(e) = mp_decode(l, b, p) {
-            ffi::lua_pop(l, 2);
+        if let Err(e) = mp_decode(st, b, p) {
+            st.pop(2);
             return Err(e);
         }
-        if ffi::lua_type(l, -2) == ffi::LUA_TNIL {
-            ffi::lua_pop(l, 2);
-        } else {
-            ffi::lua_rawset(l, -3);
+        if st.type_of(-2) == Type::Nil {
+            st.pop(2);
+        } else if let Err(e) = st.raw_set(-3) {
+            st.pop(1);
+            return Err(MpErr::Lua(e));
         }
     }
     Ok(())
 }
 
 /// Shared by unpack / unpack_one / unpack_limit.
-unsafe fn mp_unpack_full(l: LuaState, limit: i64, offset: i64) -> Result<c_int, ()> {
-    let Some(data) = to_bytes(l, 1).map(|d| d.to_vec()) else {
-        push_error_msg(l, "bad argument #1 to 'unpack' (string expected)");
-        return Err(());
+fn mp_unpack_full(st: &mut Stack, limit: i64, offset: i64) -> R {
+    let Some(data) = st.to_string_lossless(1) else {
+        return Err(LuaError::Msg(
+            "bad argument #1 to 'unpack' (string expected)".into(),
+        ));
     };
     if offset < 0 || limit < 0 {
-        push_error_msg(
-            l,
-            &format!(
-                "Invalid request to unpack with offset of {} and limit of {}.",
-                offset,
-                data.len()
-            ),
-        );
-        return Err(());
+        return Err(LuaError::Msg(format!(
+            "Invalid request to unpack with offset of {} and limit of {}.",
+            offset,
+            data.len()
+        )));
     }
     let mut p = offset as usize;
     if p > data.len() {
-        push_error_msg(l, "Start offset greater than input length.");
-        return Err(());
+        return Err(LuaError::Msg(
+            "Start offset greater than input length.".into(),
+        ));
     }
-    let top = ffi::lua_gettop(l);
+    let top = st.top();
     let mut count = 0i64;
     while p < data.len() && (limit == 0 || count < limit) {
-        match mp_decode(l, &data, &mut p) {
+        match mp_decode(st, &data, &mut p) {
             Ok(()) => count += 1,
             Err(e) => {
-                ffi::lua_settop(l, top);
-                push_error_msg(
-                    l,
-                    match e {
-                        MpErr::Eof => "Missing bytes in input.",
-                        MpErr::Bad => "Bad data format in input.",
-                    },
-                );
-                return Err(());
+                st.set_top(top);
+                return Err(match e {
+                    MpErr::Eof => LuaError::Msg("Missing bytes in input.".into()),
+                    MpErr::Bad => LuaError::Msg("Bad data format in input.".into()),
+                    MpErr::Lua(e) => e,
+                });
             }
         }
     }
@@ -888,25 +840,25 @@ unsafe fn mp_unpack_full(l: LuaState, limit: i64, offset: i64) -> Result<c_int, 
     }
     // unpack_one/limit: the next offset (or -1) goes first.
     let next = if p < data.len() { p as f64 } else { -1.0 };
-    ffi::lua_pushnumber(l, next);
-    ffi::lua_insert(l, top + 1);
+    st.push_number(next);
+    st.insert(top + 1);
     Ok(count as c_int + 1)
 }
 
-unsafe fn mp_unpack_impl(l: LuaState) -> Result<c_int, ()> {
-    mp_unpack_full(l, 0, 0)
+fn mp_unpack_body(st: &mut Stack) -> R {
+    mp_unpack_full(st, 0, 0)
 }
-unsafe fn mp_unpack_one_impl(l: LuaState) -> Result<c_int, ()> {
-    let off = ffi::luaL_optinteger(l, 2, 0) as i64;
-    ffi::lua_settop(l, 1);
-    mp_unpack_full(l, 1, off)
+fn mp_unpack_one_body(st: &mut Stack) -> R {
+    let off = st.opt_integer(2, 0)?;
+    st.set_top(1);
+    mp_unpack_full(st, 1, off)
 }
-unsafe fn mp_unpack_limit_impl(l: LuaState) -> Result<c_int, ()> {
-    let limit = ffi::luaL_checkinteger(l, 2) as i64;
-    let off = ffi::luaL_optinteger(l, 3, 0) as i64;
-    ffi::lua_settop(l, 1);
-    mp_unpack_full(l, limit, off)
+fn mp_unpack_limit_body(st: &mut Stack) -> R {
+    let limit = st.check_integer(2)?;
+    let off = st.opt_integer(3, 0)?;
+    st.set_top(1);
+    mp_unpack_full(st, limit, off)
 }
-crate::lua_cfn!(mp_unpack, mp_unpack_impl);
-crate::lua_cfn!(mp_unpack_one, mp_unpack_one_impl);
-crate::lua_cfn!(mp_unpack_limit, mp_unpack_limit_impl);
+lua_fn!(mp_unpack, mp_unpack_body);
+lua_fn!(mp_unpack_one, mp_unpack_one_body);
+lua_fn!(mp_unpack_limit, mp_unpack_limit_body);

@@ -13,22 +13,18 @@
 //! tables: err / ok / double / big_number / verbatim_string / map / set
 //! fields, else an array up to the first nil; anything else -> nil.
 
-use super::vm::{push_bytes, push_error_table, to_bytes, LuaState};
+use super::lua_stack::{Stack, Type};
+use super::vm::error_table;
 use crate::protocol::reply::ReplyBuf;
-use mlua::ffi;
-use std::os::raw::c_int;
 
 /// Pushes the Lua value of the (complete, well-formed) reply in `buf`.
-///
-/// # Safety
-/// Valid state.
-pub unsafe fn push_reply(l: LuaState, buf: &[u8]) {
+pub fn push_reply(st: &mut Stack, buf: &[u8]) {
     let mut p = 0;
     if buf.is_empty() {
-        ffi::lua_pushnil(l);
+        st.push_nil();
         return;
     }
-    parse(l, buf, &mut p, true);
+    parse(st, buf, &mut p, true);
 }
 
 fn line<'a>(b: &'a [u8], p: &mut usize) -> &'a [u8] {
@@ -47,24 +43,21 @@ fn num(s: &[u8]) -> i64 {
 }
 
 /// Parses one value at `*p`; pushes it when `push` (else just skips it).
-unsafe fn parse(l: LuaState, b: &[u8], p: &mut usize, push: bool) {
+fn parse(st: &mut Stack, b: &[u8], p: &mut usize, push: bool) {
     if *p >= b.len() {
         if push {
-            ffi::lua_pushnil(l);
+            st.push_nil();
         }
         return;
-    }
-    if push {
-        ffi::lua_checkstack(l, 5);
     }
     let t = b[*p];
     match t {
         b'+' => {
             let s = line(b, p);
             if push {
-                ffi::lua_createtable(l, 0, 1);
-                push_bytes(l, s);
-                ffi::lua_setfield(l, -2, c"ok".as_ptr());
+                st.new_table(0, 1);
+                st.push_bytes(s);
+                st.raw_set_field(-2, c"ok");
             }
         }
         b'-' => {
@@ -73,22 +66,22 @@ unsafe fn parse(l: LuaState, b: &[u8], p: &mut usize, push: bool) {
                 let mut v = Vec::with_capacity(s.len() + 1);
                 v.push(b'-');
                 v.extend_from_slice(s);
-                push_error_table(l, &v);
-                ffi::lua_pushboolean(l, 1);
-                ffi::lua_setfield(l, -2, c"ignore_error_stats_update".as_ptr());
+                error_table(st, &v);
+                st.push_bool(true);
+                st.raw_set_field(-2, c"ignore_error_stats_update");
             }
         }
         b':' => {
             let n = num(line(b, p));
             if push {
-                ffi::lua_pushnumber(l, n as f64);
+                st.push_number(n as f64);
             }
         }
         b'$' | b'=' => {
             let n = num(line(b, p));
             if n < 0 {
                 if push {
-                    ffi::lua_pushboolean(l, 0);
+                    st.push_bool(false);
                 }
                 return;
             }
@@ -100,83 +93,85 @@ unsafe fn parse(l: LuaState, b: &[u8], p: &mut usize, push: bool) {
             }
             let s = &b[start..end];
             if t == b'$' {
-                push_bytes(l, s);
+                st.push_bytes(s);
             } else {
                 let (fmt, text) = if s.len() >= 4 {
                     (&s[..3], &s[4..])
                 } else {
                     (&b""[..], s)
                 };
-                ffi::lua_createtable(l, 0, 1);
-                ffi::lua_createtable(l, 0, 2);
-                push_bytes(l, text);
-                ffi::lua_setfield(l, -2, c"string".as_ptr());
-                push_bytes(l, fmt);
-                ffi::lua_setfield(l, -2, c"format".as_ptr());
-                ffi::lua_setfield(l, -2, c"verbatim_string".as_ptr());
+                st.new_table(0, 1);
+                st.new_table(0, 2);
+                st.push_bytes(text);
+                st.raw_set_field(-2, c"string");
+                st.push_bytes(fmt);
+                st.raw_set_field(-2, c"format");
+                st.raw_set_field(-2, c"verbatim_string");
             }
         }
         b'*' | b'>' => {
             let n = num(line(b, p));
             if n < 0 {
                 if push {
-                    ffi::lua_pushboolean(l, 0);
+                    st.push_bool(false);
                 }
                 return;
             }
             if push {
-                ffi::lua_createtable(l, n.min(1024) as c_int, 0);
+                st.new_table(n.min(1024) as usize, 0);
             }
             for j in 0..n {
-                parse(l, b, p, push);
+                parse(st, b, p, push);
                 if push {
-                    ffi::lua_rawseti(l, -2, (j + 1) as ffi::lua_Integer);
+                    st.raw_set_index(-2, j + 1);
                 }
             }
         }
         b'%' | b'~' => {
             let n = num(line(b, p));
             if push {
-                ffi::lua_createtable(l, 0, 1);
-                ffi::lua_createtable(l, 0, n.clamp(0, 1024) as c_int);
+                st.new_table(0, 1);
+                st.new_table(0, n.clamp(0, 1024) as usize);
             }
             for _ in 0..n.max(0) {
-                parse(l, b, p, push);
+                parse(st, b, p, push);
                 if t == b'%' {
-                    parse(l, b, p, push);
+                    parse(st, b, p, push);
                 } else if push {
-                    ffi::lua_pushboolean(l, 1);
+                    st.push_bool(true);
                 }
                 if push {
-                    if ffi::lua_type(l, -2) == ffi::LUA_TNIL {
-                        ffi::lua_pop(l, 2);
+                    if st.type_of(-2) == Type::Nil {
+                        st.pop(2);
                     } else {
-                        ffi::lua_rawset(l, -3);
+                        // Keys are never NaN (RESP integers are finite; doubles
+                        // become tables), and nil ones are skipped above.
+                        let _ = st.raw_set(-3);
                     }
                 }
             }
             if push {
                 let name = if t == b'%' { c"map" } else { c"set" };
-                ffi::lua_setfield(l, -2, name.as_ptr());
+                st.raw_set_field(-2, name);
             }
         }
         b'|' => {
             let n = num(line(b, p));
             for _ in 0..n.max(0) * 2 {
-                parse(l, b, p, false);
+                parse(st, b, p, false);
             }
-            parse(l, b, p, push);
+            parse(st, b, p, push);
         }
         b'_' => {
             line(b, p);
             if push {
-                ffi::lua_pushnil(l);
+                st.push_nil();
             }
         }
         b'#' => {
             let s = line(b, p);
             if push {
-                ffi::lua_pushboolean(l, (s == b"t") as c_int);
+                st.push_bool(s == b"t");
             }
         }
         b',' => {
@@ -188,23 +183,23 @@ unsafe fn parse(l: LuaState, b: &[u8], p: &mut usize, push: bool) {
                     b"nan" | b"-nan" => f64::NAN,
                     _ => crate::util::num::parse_f64(s).unwrap_or(0.0),
                 };
-                ffi::lua_createtable(l, 0, 1);
-                ffi::lua_pushnumber(l, v);
-                ffi::lua_setfield(l, -2, c"double".as_ptr());
+                st.new_table(0, 1);
+                st.push_number(v);
+                st.raw_set_field(-2, c"double");
             }
         }
         b'(' => {
             let s = line(b, p);
             if push {
-                ffi::lua_createtable(l, 0, 1);
-                push_bytes(l, s);
-                ffi::lua_setfield(l, -2, c"big_number".as_ptr());
+                st.new_table(0, 1);
+                st.push_bytes(s);
+                st.raw_set_field(-2, c"big_number");
             }
         }
         _ => {
             *p = b.len();
             if push {
-                ffi::lua_pushnil(l);
+                st.push_nil();
             }
         }
     }
@@ -229,27 +224,22 @@ pub fn map_crlf(s: &[u8]) -> Vec<u8> {
 
 /// Rawgets `t[name]` for the table at -1 and returns its type (value
 /// left on the stack).
-unsafe fn field(l: LuaState, name: &std::ffi::CStr) -> c_int {
-    ffi::lua_pushstring(l, name.as_ptr());
-    ffi::lua_rawget(l, -2);
-    ffi::lua_type(l, -1)
+fn field(st: &Stack, name: &std::ffi::CStr) -> Type {
+    st.raw_get_field(-1, name)
 }
 
 /// Writes the value on top of the stack as a reply into `out`, popping it.
 /// `script_resp` is the protocol the script selected (booleans).
-///
-/// # Safety
-/// Valid state with a value on top.
-pub unsafe fn to_reply(l: LuaState, out: &mut ReplyBuf, script_resp: u8) {
-    if ffi::lua_checkstack(l, 4) == 0 {
+pub fn to_reply(st: &mut Stack, out: &mut ReplyBuf, script_resp: u8) {
+    if !st.check_stack(4) {
         out.error_str("ERR reached lua stack limit");
-        ffi::lua_pop(l, 1);
+        st.pop(1);
         return;
     }
-    match ffi::lua_type(l, -1) {
-        ffi::LUA_TSTRING => out.bulk(to_bytes(l, -1).unwrap_or_default()),
-        ffi::LUA_TBOOLEAN => {
-            let b = ffi::lua_toboolean(l, -1) != 0;
+    match st.type_of(-1) {
+        Type::String => out.bulk(st.to_bytes(-1).unwrap_or_default()),
+        Type::Boolean => {
+            let b = st.to_boolean(-1);
             if script_resp == 2 {
                 if b {
                     out.int(1);
@@ -260,104 +250,115 @@ pub unsafe fn to_reply(l: LuaState, out: &mut ReplyBuf, script_resp: u8) {
                 out.boolean(b);
             }
         }
-        ffi::LUA_TNUMBER => out.int(lua_number_to_i64(ffi::lua_tonumber(l, -1))),
-        ffi::LUA_TTABLE => {
-            table_to_reply(l, out, script_resp);
+        Type::Number => out.int(lua_number_to_i64(st.to_number(-1))),
+        Type::Table => {
+            table_to_reply(st, out, script_resp);
             return;
         }
         _ => out.null(),
     }
-    ffi::lua_pop(l, 1);
+    st.pop(1);
 }
 
-unsafe fn table_to_reply(l: LuaState, out: &mut ReplyBuf, resp: u8) {
-    if field(l, c"err") == ffi::LUA_TSTRING {
-        let msg = map_crlf(to_bytes(l, -1).unwrap_or_default());
-        out.error_str(&String::from_utf8_lossy(&msg));
-        ffi::lua_pop(l, 2);
+/// A table as a reply. Deeply nested tables recurse through here and
+/// [`to_reply`], so both stay small; the special tables are handled out
+/// of line.
+fn table_to_reply(st: &mut Stack, out: &mut ReplyBuf, resp: u8) {
+    if special_to_reply(st, out, resp) {
         return;
     }
-    ffi::lua_pop(l, 1);
-    if field(l, c"ok") == ffi::LUA_TSTRING {
-        let s = to_bytes(l, -1).unwrap_or_default();
-        let s = s.split(|&b| b == 0).next().unwrap_or_default();
-        out.simple_bytes(&map_crlf(s));
-        ffi::lua_pop(l, 2);
-        return;
-    }
-    ffi::lua_pop(l, 1);
-    if field(l, c"double") == ffi::LUA_TNUMBER {
-        out.double(ffi::lua_tonumber(l, -1));
-        ffi::lua_pop(l, 2);
-        return;
-    }
-    ffi::lua_pop(l, 1);
-    if field(l, c"big_number") == ffi::LUA_TSTRING {
-        out.big_number(&map_crlf(to_bytes(l, -1).unwrap_or_default()));
-        ffi::lua_pop(l, 2);
-        return;
-    }
-    ffi::lua_pop(l, 1);
-    if field(l, c"verbatim_string") == ffi::LUA_TTABLE {
-        if field(l, c"format") == ffi::LUA_TSTRING {
-            let fmt = String::from_utf8_lossy(to_bytes(l, -1).unwrap_or_default()).into_owned();
-            ffi::lua_pushstring(l, c"string".as_ptr());
-            ffi::lua_rawget(l, -3);
-            if ffi::lua_type(l, -1) == ffi::LUA_TSTRING {
-                let s = to_bytes(l, -1).unwrap_or_default();
-                let fmt3: String = fmt.chars().take(3).collect();
-                out.verbatim(s, &fmt3);
-                ffi::lua_pop(l, 4);
-                return;
-            }
-            ffi::lua_pop(l, 1);
-        }
-        ffi::lua_pop(l, 1);
-    }
-    ffi::lua_pop(l, 1);
-    if field(l, c"map") == ffi::LUA_TTABLE {
-        let d = out.defer();
-        let mut n = 0;
-        ffi::lua_pushnil(l);
-        while ffi::lua_next(l, -2) != 0 {
-            ffi::lua_pushvalue(l, -2);
-            to_reply(l, out, resp); // key
-            to_reply(l, out, resp); // value
-            n += 1;
-        }
-        out.set_map(d, n);
-        ffi::lua_pop(l, 2);
-        return;
-    }
-    ffi::lua_pop(l, 1);
-    if field(l, c"set") == ffi::LUA_TTABLE {
-        let d = out.defer();
-        let mut n = 0;
-        ffi::lua_pushnil(l);
-        while ffi::lua_next(l, -2) != 0 {
-            ffi::lua_pop(l, 1);
-            ffi::lua_pushvalue(l, -1);
-            to_reply(l, out, resp);
-            n += 1;
-        }
-        out.set_set(d, n);
-        ffi::lua_pop(l, 2);
-        return;
-    }
-    ffi::lua_pop(l, 1);
     let d = out.defer();
     let mut n = 0;
-    let mut j: ffi::lua_Integer = 1;
+    let mut j: i64 = 1;
     loop {
-        ffi::lua_rawgeti(l, -1, j);
+        st.raw_get_index(-1, j);
         j += 1;
-        if ffi::lua_type(l, -1) == ffi::LUA_TNIL {
-            ffi::lua_pop(l, 1);
+        if st.type_of(-1) == Type::Nil {
+            st.pop(1);
             break;
         }
-        to_reply(l, out, resp);
+        to_reply(st, out, resp);
         n += 1;
     }
     out.set_array(d, n);
-    ffi::lua_pop(l, 1);
+    st.pop(1);
+}
+
+/// The tables with an err / ok / double / big_number / verbatim_string /
+/// map / set field: written (and popped) here, true; false for an array.
+#[inline(never)]
+fn special_to_reply(st: &mut Stack, out: &mut ReplyBuf, resp: u8) -> bool {
+    if field(st, c"err") == Type::String {
+        let msg = map_crlf(st.to_bytes(-1).unwrap_or_default());
+        out.error_str(&String::from_utf8_lossy(&msg));
+        st.pop(2);
+        return true;
+    }
+    st.pop(1);
+    if field(st, c"ok") == Type::String {
+        let s = st.to_bytes(-1).unwrap_or_default();
+        let s = s.split(|&b| b == 0).next().unwrap_or_default();
+        out.simple_bytes(&map_crlf(s));
+        st.pop(2);
+        return true;
+    }
+    st.pop(1);
+    if field(st, c"double") == Type::Number {
+        out.double(st.to_number(-1));
+        st.pop(2);
+        return true;
+    }
+    st.pop(1);
+    if field(st, c"big_number") == Type::String {
+        out.big_number(&map_crlf(st.to_bytes(-1).unwrap_or_default()));
+        st.pop(2);
+        return true;
+    }
+    st.pop(1);
+    if field(st, c"verbatim_string") == Type::Table {
+        if field(st, c"format") == Type::String {
+            let fmt = String::from_utf8_lossy(st.to_bytes(-1).unwrap_or_default()).into_owned();
+            if st.raw_get_field(-2, c"string") == Type::String {
+                let s = st.to_bytes(-1).unwrap_or_default();
+                let fmt3: String = fmt.chars().take(3).collect();
+                out.verbatim(s, &fmt3);
+                st.pop(4);
+                return true;
+            }
+            st.pop(1);
+        }
+        st.pop(1);
+    }
+    st.pop(1);
+    if field(st, c"map") == Type::Table {
+        let d = out.defer();
+        let mut n = 0;
+        st.for_each(-1, |st| {
+            st.push_value(-2);
+            to_reply(st, out, resp); // key (a copy)
+            to_reply(st, out, resp); // value
+            n += 1;
+            true
+        });
+        out.set_map(d, n);
+        st.pop(2);
+        return true;
+    }
+    st.pop(1);
+    if field(st, c"set") == Type::Table {
+        let d = out.defer();
+        let mut n = 0;
+        st.for_each(-1, |st| {
+            st.pop(1);
+            st.push_value(-1);
+            to_reply(st, out, resp);
+            n += 1;
+            true
+        });
+        out.set_set(d, n);
+        st.pop(2);
+        return true;
+    }
+    st.pop(1);
+    false
 }

@@ -3,7 +3,8 @@
 //! runs a script atomically inside one command handler.
 //!
 //! redis.call() runs commands through the normal dispatcher
-//! (`commands::execute`) on a connection-less "script client"; its reply
+//! (`commands::execute`, reached through `srv.hooks` since the command
+//! layer sits above this one) on a connection-less "script client"; its reply
 //! bytes are parsed back into Lua values (`lua_conv`), so RESP2/RESP3
 //! conversions are exactly those of the protocol.
 //!
@@ -17,7 +18,8 @@
 //!
 //! Busy scripts: when busy-reply-threshold > 0 a count hook runs every
 //! 100000 Lua instructions. Past the threshold it lets the event loop serve
-//! other clients in a restricted mode (`event_loop::process_events_while_busy`):
+//! other clients in a restricted mode (`event_loop::process_events_while_busy`,
+//! installed as `srv.process_events_while_busy`):
 //! they get BUSY errors except for allow-busy commands (SCRIPT KILL,
 //! FUNCTION KILL, SHUTDOWN NOSAVE...). SCRIPT KILL sets the kill flag the hook
 //! then turns into a Lua error.
@@ -33,14 +35,15 @@ pub mod ldb;
 pub mod ldb_render;
 pub mod libs;
 pub mod lua_conv;
+pub mod lua_stack;
 pub mod sandbox;
 pub mod vm;
 
 use crate::client::Client;
-use crate::commands::{self, Args};
 use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::args::Args;
 use crate::server::Server;
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::os::raw::c_int;
@@ -94,14 +97,11 @@ pub struct Scripting {
     pub ldb_children: Vec<i32>,
 }
 
-impl Default for Scripting {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Scripting {
-    pub fn new() -> Scripting {
+    /// The scripting state; `deprecated_api` is lua-enable-deprecated-api,
+    /// set before the first VM is created.
+    pub fn new(deprecated_api: bool) -> Scripting {
+        sandbox::set_deprecated_api(deprecated_api);
         Scripting {
             eval_vm: Vm::new(VmKind::Eval),
             scripts: HashMap::new(),
@@ -195,7 +195,9 @@ fn compile_busy(
         let srv = unsafe { &mut *srv_ptr };
         srv.scripting.running_eval = Some(is_eval);
         srv.scripting.busy_polling = true;
-        crate::event_loop::process_events_while_busy(srv);
+        if let Some(serve) = srv.process_events_while_busy {
+            serve(srv);
+        }
         srv.scripting.busy_polling = false;
         srv.scripting.running_eval = None;
         !COMPILE_KILLED.with(|k| k.get())
@@ -380,7 +382,7 @@ pub fn script_call(ctx: &RunCtx, args: &Args) -> Result<Vec<u8>, String> {
             Some(m) => m.split(' ').next().unwrap_or("ERR"),
             None => "ERR",
         };
-        commands::count_error(srv, &CmdError::Formatted(code.to_string()));
+        crate::server::count_error(srv, &CmdError::Formatted(code.to_string()));
         if let Some(i) = idx {
             srv.commands.entries[i].stats.rejected += 1;
         }
@@ -405,10 +407,20 @@ fn script_call_checked(
     if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
         return Err("Wrong number of args calling Redis command from script".into());
     }
-    if spec.flags & commands::NOSCRIPT != 0 && !srv.scripting.allow_noscript {
+    if spec.flags & crate::cmdtable::NOSCRIPT != 0 && !srv.scripting.allow_noscript {
         return Err("This Redis command is not allowed from script".into());
     }
-    commands::acl_cmd::check_script_call(srv, sc, idx, args)?;
+    crate::acl_check::check_script_call(srv, sc, idx, args, || {
+        let run = current_run().filter(|run| !run.caller.is_null())?;
+        // SAFETY: the caller outlives the script run and is not mutated
+        // while a Lua callback runs (module doc).
+        let caller = unsafe { &*run.caller };
+        let cur = crate::client_info::Current {
+            cmd: run.caller_cmd,
+            argv_mem: run.caller_argv_mem,
+        };
+        Some((caller, cur))
+    })?;
     // scriptVerifyOOM: no eviction mid-script; until the script's first
     // write, a command that may grow memory is refused while over
     // maxmemory, unless the script has allow-oom (or the caller is the
@@ -416,7 +428,7 @@ fn script_call_checked(
     // SAFETY: the caller started this script and is neither freed nor
     // mutated until it ends (module doc); read only.
     let from_master = unsafe { (*ctx.caller).is_master };
-    if spec.flags & commands::DENYOOM != 0
+    if spec.flags & crate::cmdtable::DENYOOM != 0
         && !ctx.allow_oom
         && !ctx.wrote.get()
         && srv.config.maxmemory > 0
@@ -428,18 +440,39 @@ fn script_call_checked(
     }
     // May-replicate commands (PUBLISH, PFCOUNT) count as writes here, so
     // read-only scripts can run during CLIENT PAUSE WRITE.
-    if spec.flags & (commands::WRITE | commands::MAY_REPLICATE) != 0 && ctx.readonly {
+    if spec.flags & (crate::cmdtable::WRITE | crate::cmdtable::MAY_REPLICATE) != 0 && ctx.readonly {
         return Err("Write commands are not allowed from read-only scripts.".into());
     }
     ctx.wrote_before_call.set(ctx.wrote.get());
-    if spec.flags & commands::WRITE != 0 {
+    if spec.flags & crate::cmdtable::WRITE != 0 {
         ctx.wrote.set(true);
     }
     sc.out.buf = ctx.spare.take().unwrap_or_default();
     sc.out.buf.clear();
     sc.out.resp = ctx.resp.get();
-    commands::execute(srv, sc, args);
+    (srv.hooks.execute)(srv, sc, args);
     Ok(std::mem::take(&mut sc.out.buf))
+}
+
+/// redis.set_repl: which targets the script's writes propagate to.
+pub(crate) fn set_script_repl_mask(ctx: &RunCtx, mask: u8) {
+    // SAFETY: see the module doc; no other reference to the server is
+    // live while a Lua callback runs.
+    let srv = unsafe { &mut *ctx.srv };
+    srv.prop.script_mask = mask;
+}
+
+/// redis.acl_check_cmd: may the script's user run `args`? None for an
+/// unknown command. (The user of the client that runs the script; no ACL
+/// log entry.)
+pub(crate) fn acl_check_script_cmd(ctx: &RunCtx, args: &Args) -> Option<bool> {
+    // SAFETY: see the module doc: the server and the script client are
+    // reached only through these pointers while the script runs, and
+    // nothing else holds a mutable reference during this callback.
+    let (srv, user) = unsafe { (&*ctx.srv, (*ctx.client).user) };
+    srv.commands
+        .resolve(args)
+        .map(|idx| crate::acl::permitted(srv, user, idx, args))
 }
 
 /// What to run and how.
@@ -585,7 +618,8 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
             }
         } else {
             let start = c.out.buf.len();
-            lua_conv::to_reply(l, &mut c.out, script_resp);
+            let mut st = lua_stack::Stack::from_raw(l);
+            lua_conv::to_reply(&mut st, &mut c.out, script_resp);
             if c.out.buf.get(start) == Some(&b'-') {
                 if uncounted {
                     srv.stats.failed_without_stats = true;
@@ -593,7 +627,7 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
                     let line = &c.out.buf[start + 1..];
                     let end = line.iter().position(|&b| b == b'\r').unwrap_or(line.len());
                     let msg = String::from_utf8_lossy(&line[..end]).into_owned();
-                    commands::count_error(srv, &CmdError::Formatted(msg));
+                    crate::server::count_error(srv, &CmdError::Formatted(msg));
                 }
             }
             Ok(())
@@ -606,10 +640,13 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
 /// # Safety
 /// Value on top of the stack.
 unsafe fn set_real_global(l: LuaState, name: &std::ffi::CStr) {
-    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, vm::REG_REAL_GLOBALS.as_ptr());
-    ffi::lua_insert(l, -2);
-    ffi::lua_setfield(l, -2, name.as_ptr());
-    ffi::lua_pop(l, 1);
+    // SAFETY: the caller upholds this function's contract: Value on top of the stack.
+    unsafe {
+        ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, vm::REG_REAL_GLOBALS.as_ptr());
+        ffi::lua_insert(l, -2);
+        ffi::lua_setfield(l, -2, name.as_ptr());
+        ffi::lua_pop(l, 1);
+    }
 }
 
 /// The error reply for a failed script (luaCallFunction's error path):
@@ -618,38 +655,46 @@ unsafe fn set_real_global(l: LuaState, name: &std::ffi::CStr) {
 /// # Safety
 /// Error value on top of the stack (left there).
 unsafe fn error_from_lua(l: LuaState, funcname: &str) -> CmdError {
-    if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
-        let msg = vm::to_bytes(l, -1)
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_else(|| "execution failure".into());
-        let msg: String = msg.chars().take(100).collect();
-        return error::custom(format!("ERR Error running script {}, {}", funcname, msg));
-    }
-    let get = |name: &std::ffi::CStr| -> Option<String> {
-        vm::push_raw_field(l, name);
-        let v = if ffi::lua_isstring(l, -1) != 0 {
-            vm::to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned())
-        } else {
-            None
+    // SAFETY: the caller upholds this function's contract: Error value on top of the stack (left
+    // there).
+    unsafe {
+        if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
+            let msg = vm::to_bytes(l, -1)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_else(|| "execution failure".into());
+            let msg: String = msg.chars().take(100).collect();
+            return error::custom(format!("ERR Error running script {}, {}", funcname, msg));
+        }
+        let get = |name: &std::ffi::CStr| -> Option<String> {
+            vm::push_raw_field(l, name);
+            let v = if ffi::lua_isstring(l, -1) != 0 {
+                vm::to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned())
+            } else {
+                None
+            };
+            ffi::lua_pop(l, 1);
+            v
         };
-        ffi::lua_pop(l, 1);
-        v
-    };
-    let msg = get(c"err").unwrap_or_default();
-    let source = get(c"source");
-    let line = get(c"line");
-    let mut full = msg;
-    if let (Some(s), Some(n)) = (source, line) {
-        full.push_str(&format!(" script: {}, on {}:{}.", funcname, s, n));
+        let msg = get(c"err").unwrap_or_default();
+        let source = get(c"source");
+        let line = get(c"line");
+        let mut full = msg;
+        if let (Some(s), Some(n)) = (source, line) {
+            full.push_str(&format!(" script: {}, on {}:{}.", funcname, s, n));
+        }
+        error::custom(full)
     }
-    error::custom(full)
 }
 
 /// The count hook: past the busy threshold, serve other clients (BUSY) and
 /// honour SCRIPT KILL / SHUTDOWN NOSAVE.
 unsafe extern "C-unwind" fn count_hook(l: LuaState, _ar: *mut ffi::lua_Debug) {
-    if busy_check() {
-        raise_killed(l);
+    // SAFETY: Lua calls the hook with a valid state; busy_check returns a plain bool (its panics
+    // are caught), so nothing with a destructor is alive when raise_killed raises.
+    unsafe {
+        if busy_check() {
+            raise_killed(l);
+        }
     }
 }
 
@@ -664,9 +709,13 @@ pub(crate) fn busy_check() -> bool {
 /// # Safety
 /// Valid state; called from a hook or a C function (plain frames only).
 pub(crate) unsafe fn raise_killed(l: LuaState) {
-    ffi::lua_sethook(l, Some(count_hook), ffi::LUA_MASKCOUNT, 1);
-    vm::push_error_table(l, b"Script killed by user with SCRIPT KILL...");
-    ffi::lua_error(l);
+    // SAFETY: the caller upholds this function's contract: Valid state; called from a hook or a C
+    // function (plain frames only).
+    unsafe {
+        ffi::lua_sethook(l, Some(count_hook), ffi::LUA_MASKCOUNT, 1);
+        vm::push_error_table(l, b"Script killed by user with SCRIPT KILL...");
+        ffi::lua_error(l);
+    }
 }
 
 fn hook_check() -> bool {
@@ -697,7 +746,9 @@ fn hook_check() -> bool {
     // (the hook only fires while Lua code runs, never inside redis.call).
     let srv = unsafe { &mut *ctx.srv };
     srv.scripting.busy_polling = true;
-    crate::event_loop::process_events_while_busy(srv);
+    if let Some(serve) = srv.process_events_while_busy {
+        serve(srv);
+    }
     srv.scripting.busy_polling = false;
     ctx.kill.get()
 }

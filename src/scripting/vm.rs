@@ -1,6 +1,6 @@
 //! The Lua 5.1 interpreter state (Redis's script_lua.c initialisation):
-//! a raw `lua_State` built with mlua's vendored Lua 5.1 and driven through
-//! `mlua::ffi`, because Redis semantics need things mlua's safe API does not
+//! a raw `lua_State` built with mlua-sys's vendored Lua 5.1 and driven
+//! through its raw C API, because Redis semantics need things mlua's safe API does not
 //! offer (raising tables as errors, Redis's exact error texts and stack
 //! levels, a count hook that may raise).
 //!
@@ -13,13 +13,12 @@
 //! writing raises "Attempt to modify a readonly table" (Redis 7.0's
 //! readonly globals).
 //!
-//! Error convention of every C function here: an `*_impl` function does the
-//! work with Rust values; on error it leaves the error value on the Lua stack
-//! and returns `Err(())`; the `extern "C-unwind"` wrapper then calls
-//! `lua_error` with no Rust value left alive (the longjmp only crosses plain
-//! frames).
+//! The C functions here follow lua_stack.rs's rule: their work returns a
+//! Result (the error left on the stack), and the [`crate::lua_fn!`]
+//! trampoline raises it once no Rust value is left alive.
 
-use mlua::ffi;
+use super::lua_stack::Stack;
+use mlua_sys as ffi;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
@@ -61,14 +60,22 @@ impl Drop for Vm {
 /// `l` must be a valid Lua state with one free stack slot.
 #[inline]
 pub unsafe fn push_bytes(l: LuaState, b: &[u8]) {
-    ffi::lua_pushlstring(l, b.as_ptr() as *const c_char, b.len());
+    // SAFETY: the caller upholds this function's contract: `l` must be a valid Lua state with one
+    // free stack slot. nline]
+    unsafe {
+        ffi::lua_pushlstring(l, b.as_ptr() as *const c_char, b.len());
+    }
 }
 
 /// # Safety
 /// `l` must be a valid Lua state with one free stack slot.
 #[inline]
 pub unsafe fn push_str(l: LuaState, s: &str) {
-    push_bytes(l, s.as_bytes());
+    // SAFETY: the caller upholds this function's contract: `l` must be a valid Lua state with one
+    // free stack slot. nline]
+    unsafe {
+        push_bytes(l, s.as_bytes());
+    }
 }
 
 /// The string (or number converted in place) at `idx`.
@@ -78,12 +85,16 @@ pub unsafe fn push_str(l: LuaState, s: &str) {
 /// on the stack.
 #[inline]
 pub unsafe fn to_bytes<'a>(l: LuaState, idx: c_int) -> Option<&'a [u8]> {
-    let mut len = 0usize;
-    let p = ffi::lua_tolstring(l, idx, &mut len);
-    if p.is_null() {
-        None
-    } else {
-        Some(std::slice::from_raw_parts(p as *const u8, len))
+    // SAFETY: the caller upholds this function's contract: `l` must be valid; the returned slice
+    // lives as long as the value stays on the stack. nline]
+    unsafe {
+        let mut len = 0usize;
+        let p = ffi::lua_tolstring(l, idx, &mut len);
+        if p.is_null() {
+            None
+        } else {
+            Some(std::slice::from_raw_parts(p as *const u8, len))
+        }
     }
 }
 
@@ -94,8 +105,12 @@ pub unsafe fn to_bytes<'a>(l: LuaState, idx: c_int) -> Option<&'a [u8]> {
 /// # Safety
 /// `l` valid, a table on top, two free slots.
 pub unsafe fn push_raw_field(l: LuaState, name: &CStr) {
-    ffi::lua_pushstring(l, name.as_ptr());
-    ffi::lua_rawget(l, -2);
+    // SAFETY: the caller upholds this function's contract: `l` valid, a table on top, two free
+    // slots.
+    unsafe {
+        ffi::lua_pushstring(l, name.as_ptr());
+        ffi::lua_rawget(l, -2);
+    }
 }
 
 /// Sets `t[name] = f` for the table at `idx` (absolute index).
@@ -103,8 +118,11 @@ pub unsafe fn push_raw_field(l: LuaState, name: &CStr) {
 /// # Safety
 /// `l` valid, `idx` a table.
 pub unsafe fn set_fn(l: LuaState, idx: c_int, name: &CStr, f: ffi::lua_CFunction) {
-    ffi::lua_pushcfunction(l, f);
-    ffi::lua_setfield(l, idx, name.as_ptr());
+    // SAFETY: the caller upholds this function's contract: `l` valid, `idx` a table.
+    unsafe {
+        ffi::lua_pushcfunction(l, f);
+        ffi::lua_setfield(l, idx, name.as_ptr());
+    }
 }
 
 /// Sets `t[name] = n` for the table at `idx` (absolute index).
@@ -112,8 +130,11 @@ pub unsafe fn set_fn(l: LuaState, idx: c_int, name: &CStr, f: ffi::lua_CFunction
 /// # Safety
 /// `l` valid, `idx` a table.
 pub unsafe fn set_num(l: LuaState, idx: c_int, name: &CStr, n: f64) {
-    ffi::lua_pushnumber(l, n);
-    ffi::lua_setfield(l, idx, name.as_ptr());
+    // SAFETY: the caller upholds this function's contract: `l` valid, `idx` a table.
+    unsafe {
+        ffi::lua_pushnumber(l, n);
+        ffi::lua_setfield(l, idx, name.as_ptr());
+    }
 }
 
 /// Pushes `"<where>msg"` (luaL_error's message: the calling Lua line).
@@ -121,18 +142,18 @@ pub unsafe fn set_num(l: LuaState, idx: c_int, name: &CStr, n: f64) {
 /// # Safety
 /// `l` valid with two free slots.
 pub unsafe fn push_error_msg(l: LuaState, msg: &str) {
-    ffi::luaL_where(l, 1);
-    push_str(l, msg);
-    ffi::lua_concat(l, 2);
+    // SAFETY: the caller upholds this function's contract: `l` valid with two free slots.
+    unsafe {
+        ffi::luaL_where(l, 1);
+        push_str(l, msg);
+        ffi::lua_concat(l, 2);
+    }
 }
 
 /// Pushes a Redis error table `{err="CODE msg"}` the way luaPushErrorBuff
 /// builds it: "-CODE msg" keeps its code, a plain message gets "ERR ".
 /// While the Lua debugger steps, the error is logged to it too.
-///
-/// # Safety
-/// `l` valid with three free slots.
-pub unsafe fn push_error_table(l: LuaState, err: &[u8]) {
+pub fn error_table(st: &mut Stack, err: &[u8]) {
     // A debugging session that is stepping logs it (luaPushErrorBuff).
     super::ldb::log_error(err);
     let (code, msg): (&[u8], &[u8]) = if let Some(rest) = err.strip_prefix(b"-") {
@@ -162,84 +183,84 @@ pub unsafe fn push_error_table(l: LuaState, err: &[u8]) {
     full.extend_from_slice(code);
     full.push(b' ');
     full.extend_from_slice(m);
-    ffi::lua_createtable(l, 0, 1);
-    push_bytes(l, &full);
-    ffi::lua_setfield(l, -2, c"err".as_ptr());
+    st.new_table(0, 1);
+    st.push_bytes(&full);
+    st.raw_set_field(-2, c"err");
 }
 
-/// Wraps an `*_impl` returning `Result<c_int, ()>` into a Lua C function.
-#[macro_export]
-macro_rules! lua_cfn {
-    ($name:ident, $imp:path) => {
-        /// A Lua C function (see the module doc for the error convention).
-        ///
-        /// # Safety
-        /// Only Lua calls it, with a valid state.
-        pub unsafe extern "C-unwind" fn $name(
-            l: $crate::scripting::vm::LuaState,
-        ) -> std::os::raw::c_int {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| $imp(l)));
-            match r {
-                Ok(Ok(n)) => n,
-                Ok(Err(())) => mlua::ffi::lua_error(l),
-                Err(_) => {
-                    $crate::scripting::vm::push_str(l, "internal error in a scripting function");
-                    mlua::ffi::lua_error(l)
-                }
-            }
-        }
-    };
+/// [`error_table`] on a raw state.
+///
+/// # Safety
+/// `l` valid, with no [`Stack`] of a caller in use on it at the same time.
+pub unsafe fn push_error_table(l: LuaState, err: &[u8]) {
+    // SAFETY: `l` is valid and this Stack is the only one in use until
+    // it goes (the caller's contract).
+    let mut st = unsafe { Stack::from_raw(l) };
+    error_table(&mut st, err);
 }
 
 // ---- globals protection ----------------------------------------------------
 
 /// __index of the globals proxy: real globals lookup, error when missing.
 unsafe fn globals_index_impl(l: LuaState) -> Result<c_int, ()> {
-    // args: proxy, key
-    ffi::lua_pushvalue(l, 2);
-    ffi::lua_rawget(l, ffi::lua_upvalueindex(1));
-    if ffi::lua_type(l, -1) != ffi::LUA_TNIL {
-        return Ok(1);
+    // SAFETY: called only by the globals __index C function with the state Lua passed it; raw
+    // reads, errors pushed and returned.
+    unsafe {
+        // args: proxy, key
+        ffi::lua_pushvalue(l, 2);
+        ffi::lua_rawget(l, ffi::lua_upvalueindex(1));
+        if ffi::lua_type(l, -1) != ffi::LUA_TNIL {
+            return Ok(1);
+        }
+        ffi::lua_pop(l, 1);
+        let name = match ffi::lua_type(l, 2) {
+            ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
+                ffi::lua_pushvalue(l, 2);
+                let n = String::from_utf8_lossy(to_bytes(l, -1).unwrap_or_default()).into_owned();
+                ffi::lua_pop(l, 1);
+                n
+            }
+            _ => {
+                push_error_msg(
+                    l,
+                    "Second argument to luaProtectedTableError must be a string or number",
+                );
+                return Err(());
+            }
+        };
+        push_error_msg(
+            l,
+            &format!(
+                "Script attempted to access nonexistent global variable '{}'",
+                name
+            ),
+        );
+        Err(())
     }
-    ffi::lua_pop(l, 1);
-    let name = match ffi::lua_type(l, 2) {
-        ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
-            ffi::lua_pushvalue(l, 2);
-            let n = String::from_utf8_lossy(to_bytes(l, -1).unwrap_or_default()).into_owned();
-            ffi::lua_pop(l, 1);
-            n
-        }
-        _ => {
-            push_error_msg(
-                l,
-                "Second argument to luaProtectedTableError must be a string or number",
-            );
-            return Err(());
-        }
-    };
-    push_error_msg(
-        l,
-        &format!(
-            "Script attempted to access nonexistent global variable '{}'",
-            name
-        ),
-    );
-    Err(())
 }
-crate::lua_cfn!(globals_index, globals_index_impl);
+fn globals_index_body(st: &mut Stack) -> Result<c_int, super::lua_stack::LuaError> {
+    // SAFETY: the Stack's state is valid (Lua called the C function);
+    // globals_index_impl only reads raw and leaves its error on top.
+    unsafe { globals_index_impl(st.raw()) }.map_err(|()| super::lua_stack::LuaError::Top)
+}
+crate::lua_fn!(globals_index, globals_index_body);
 
 /// Replaces the table named `name` in the real globals (at `real_globals`)
 /// by a read-only proxy (`sandbox::push_proxy`).
 unsafe fn protect_library(l: LuaState, real_globals: c_int, name: &CStr) {
-    ffi::lua_getfield(l, real_globals, name.as_ptr());
-    if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
+    // SAFETY: called during Vm construction with the valid state and the real globals' absolute
+    // index; raw table fields only.
+    unsafe {
+        ffi::lua_getfield(l, real_globals, name.as_ptr());
+        if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
+            ffi::lua_pop(l, 1);
+            return;
+        }
+        let real = ffi::lua_gettop(l);
+        super::sandbox::push_proxy(l, real, None);
+        ffi::lua_setfield(l, real_globals, name.as_ptr());
         ffi::lua_pop(l, 1);
-        return;
     }
-    let real = ffi::lua_gettop(l);
-    super::sandbox::push_proxy(l, real, None);
-    ffi::lua_setfield(l, real_globals, name.as_ptr());
-    ffi::lua_pop(l, 1);
 }
 
 // ---- the error handler -----------------------------------------------------
@@ -283,8 +304,9 @@ impl Vm {
                 ffi::lua_pushstring(l, name.as_ptr());
                 ffi::lua_call(l, 1, 0);
             }
-            super::libs::open_all(l);
-            super::api::register(l);
+            let mut st = Stack::from_raw(l);
+            super::libs::open_all(&mut st);
+            super::api::register(&mut st);
 
             // The error handler keeps `debug` as an upvalue; then debug goes.
             let src = ERR_HANDLER_SRC.as_bytes();
@@ -385,10 +407,13 @@ impl Vm {
     /// # Safety
     /// One value on the stack.
     pub unsafe fn set_real_global(&self, name: &CStr) {
-        ffi::lua_getfield(self.l, ffi::LUA_REGISTRYINDEX, REG_REAL_GLOBALS.as_ptr());
-        ffi::lua_insert(self.l, -2);
-        ffi::lua_setfield(self.l, -2, name.as_ptr());
-        ffi::lua_pop(self.l, 1);
+        // SAFETY: the caller upholds this function's contract: One value on the stack.
+        unsafe {
+            ffi::lua_getfield(self.l, ffi::LUA_REGISTRYINDEX, REG_REAL_GLOBALS.as_ptr());
+            ffi::lua_insert(self.l, -2);
+            ffi::lua_setfield(self.l, -2, name.as_ptr());
+            ffi::lua_pop(self.l, 1);
+        }
     }
 
     /// Memory used by the interpreter (INFO used_memory_lua).
@@ -406,9 +431,12 @@ impl Vm {
 /// # Safety
 /// Valid state.
 pub unsafe fn push_string_array(l: LuaState, items: &[&[u8]]) {
-    ffi::lua_createtable(l, items.len() as c_int, 0);
-    for (i, it) in items.iter().enumerate() {
-        push_bytes(l, it);
-        ffi::lua_rawseti(l, -2, (i + 1) as ffi::lua_Integer);
+    // SAFETY: the caller upholds this function's contract: Valid state.
+    unsafe {
+        ffi::lua_createtable(l, items.len() as c_int, 0);
+        for (i, it) in items.iter().enumerate() {
+            push_bytes(l, it);
+            ffi::lua_rawseti(l, -2, (i + 1) as ffi::lua_Integer);
+        }
     }
 }

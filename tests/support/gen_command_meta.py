@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates src/commands/meta/data_*.rs from Redis 7.0.15's command JSON.
+"""Generates src/cmdtable/meta/data_*.rs from Redis 7.0.15's command JSON.
 
     tests/support/gen_command_meta.py [REDIS_SRC]
 
@@ -11,7 +11,7 @@ group, complexity, doc flags, deprecation, history, arguments) and its keys
 (COMMAND INFO: tips, key specs; COMMAND GETKEYS: the key-finding function)
 becomes one `Meta` per command and subcommand, sorted by full name, split
 over a few files. Arity, flags and ACL categories stay in the command table
-(`CommandSpec`), which src/commands/meta/mod.rs's tests check against this.
+(`CommandSpec`), which src/cmdtable/meta/mod.rs's tests check against this.
 """
 import glob
 import json
@@ -19,7 +19,7 @@ import os
 import sys
 
 SRC = sys.argv[1] if len(sys.argv) > 1 else "/tmp/suite/redis-7.0.15"
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "commands", "meta")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "cmdtable", "meta")
 PARTS = 3
 
 ARG_KINDS = {

@@ -8,8 +8,9 @@
 #![allow(dead_code)]
 
 use ferrokv::client::Client;
-use ferrokv::commands::{self, Args};
+use ferrokv::commands;
 use ferrokv::config::Config;
+use ferrokv::protocol::args::Args;
 use ferrokv::server::Server;
 
 /// A server plus one client talking to it.
@@ -63,7 +64,7 @@ impl Reply {
 
 impl InProc {
     pub fn new(config: Config) -> InProc {
-        let srv = Server::new(config);
+        let srv = Server::new(config, commands::table(), commands::hooks());
         let mut c = Client::new_internal(1, ferrokv::clock::now_ms());
         c.user = ferrokv::acl::SUPERUSER;
         InProc { srv, c }

@@ -28,7 +28,7 @@
 
 use crate::inproc::{InProc, Reply};
 use ferrokv::config::Config;
-use mlua::ffi;
+use mlua_sys as ffi;
 use std::cell::Cell;
 use std::os::raw::{c_int, c_void};
 

@@ -7,12 +7,12 @@
 //! SORT is not a hot path: elements are copied out of the source value
 //! first, because the BY/GET lookups need the keyspace mutably.
 
+use crate::protocol::args::Args;
 use std::cmp::Ordering;
 
 use super::new_list;
 use crate::blocking;
 use crate::client::Client;
-use crate::commands::Args;
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};

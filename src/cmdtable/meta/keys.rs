@@ -206,7 +206,7 @@ fn using_function(g: GetKeys, argv: &[&[u8]]) -> Vec<KeyRef> {
             v.extend(store.map(|p| key(p, kf::OW | kf::UPDATE)));
             v
         }
-        GetKeys::Migrate => crate::commands::migrate::key_positions(argv)
+        GetKeys::Migrate => migrate_key_positions(argv)
             .into_iter()
             .map(|p| key(p, kf::RW | kf::ACCESS | kf::DELETE))
             .collect(),
@@ -285,6 +285,32 @@ fn using_function(g: GetKeys, argv: &[&[u8]]) -> Vec<KeyRef> {
             vec![key(1, flags)]
         }
     }
+}
+
+/// The key positions COMMAND GETKEYS reports (migrateGetKeys): the key
+/// argument, or everything after KEYS when the key argument is empty.
+fn migrate_key_positions(argv: &[&[u8]]) -> Vec<usize> {
+    let (mut first, mut num) = (3, 1);
+    let mut i = 6;
+    while i < argv.len() {
+        let a = argv[i];
+        if a.eq_ignore_ascii_case(b"keys") {
+            if !argv[3].is_empty() {
+                num = 0;
+            } else {
+                first = i + 1;
+                num = argv.len() - first;
+            }
+            break;
+        }
+        if a.eq_ignore_ascii_case(b"auth") {
+            i += 1;
+        } else if a.eq_ignore_ascii_case(b"auth2") {
+            i += 2;
+        }
+        i += 1;
+    }
+    (first..first + num).filter(|&p| p < argv.len()).collect()
 }
 
 #[cfg(test)]

@@ -400,7 +400,7 @@ pub fn reply_docs(out: &mut ReplyBuf, m: &Meta, has_subs: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::{CommandTable, MOVABLE_KEYS};
+    use crate::cmdtable::MOVABLE_KEYS;
 
     #[test]
     fn sorted_and_found() {
@@ -458,7 +458,7 @@ mod tests {
 
     #[test]
     fn command_table_agrees_with_key_specs() {
-        let t = CommandTable::build();
+        let t = crate::commands::table();
         let mut bad = Vec::new();
         for e in &t.entries {
             if !e.spec.subcommands.is_empty() {
@@ -491,7 +491,7 @@ mod tests {
 
     #[test]
     fn every_command_has_docs() {
-        let t = CommandTable::build();
+        let t = crate::commands::table();
         let missing: Vec<&str> = t
             .entries
             .iter()
