@@ -71,7 +71,7 @@ fn pipelined_sets(count: usize) -> Vec<u8> {
 
 fn big_bulk(len: usize) -> Vec<u8> {
     let mut buf = format!("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${len}\r\n").into_bytes();
-    buf.extend(std::iter::repeat(b'v').take(len));
+    buf.extend(std::iter::repeat_n(b'v', len));
     buf.extend_from_slice(b"\r\n");
     buf
 }

@@ -44,6 +44,8 @@ with open(os.path.join(tests, 'integration.rs'), 'w') as f:
             '//! module here (one compile and link instead of one per file, which\n'
             '//! matters on a 2-core CI machine). Run one file\'s tests with\n'
             '//! `cargo test --test integration <file>::`.\n\n'
+            '// Tuple-heavy test-case types read better spelled out.\n'
+            '#![allow(clippy::type_complexity)]\n\n'
             'mod common;\n')
     for m in sorted(support):
         f.write('#[path = "%s"]\nmod %s;\n' % (support[m], m))

@@ -71,7 +71,7 @@ pub fn parse_timeout(arg: &[u8]) -> Result<i64, CmdError> {
     let secs =
         crate::util::num::parse_long_double(arg).ok_or(CmdError::Static(error::TIMEOUT_INVALID))?;
     let ms = secs * 1000.0;
-    if !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_807e18).contains(&ms) {
+    if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&ms) {
         return Err(CmdError::Static(error::TIMEOUT_NEGATIVE));
     }
     let ms = ms.trunc() as i64;

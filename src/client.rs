@@ -426,7 +426,7 @@ impl Client {
                     self.total_net_in += n as u64;
                     self.qbuf_peak = self.qbuf_peak.max(self.qend - self.qstart);
                     if self.qend - self.qstart > query_limit {
-                        return Err(io::Error::new(io::ErrorKind::Other, "query buffer limit"));
+                        return Err(io::Error::other("query buffer limit"));
                     }
                     // A short read means the socket is drained (epoll(7)): no
                     // need for a second read just to see EAGAIN.

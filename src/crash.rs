@@ -273,7 +273,7 @@ impl LogFd {
         let mut l = LineBuf::new();
         // SAFETY: getpid / time are async-signal-safe.
         let (pid, now) = unsafe { (libc::getpid(), libc::time(std::ptr::null_mut())) };
-        let _ = write!(l, "{}:signal-handler ({}) {}\n", pid, now, msg);
+        let _ = writeln!(l, "{}:signal-handler ({}) {}", pid, now, msg);
         self.write(l.as_bytes());
     }
 }
@@ -933,7 +933,7 @@ mod tests {
     #[test]
     fn resolves_own_functions() {
         let t = Symtab::load().expect("symbol table of the test binary");
-        let addr = demangles_legacy_names as usize;
+        let addr = demangles_legacy_names as *const () as usize;
         let (name, off) = t.resolve(addr as u64).expect("resolves a test function");
         assert!(name.contains("demangles_legacy_names"), "{name}");
         assert_eq!(off, 0);

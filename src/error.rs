@@ -385,30 +385,6 @@ pub fn custom(msg: String) -> CmdError {
     CmdError::Formatted(sanitize(msg))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_command_text() {
-        let e = unknown_command(b"foo", &[b"a", b"b"]);
-        assert_eq!(
-            e.message(),
-            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
-        );
-        assert_eq!(
-            unknown_command(b"foo", &[]).message(),
-            "ERR unknown command 'foo', with args beginning with: "
-        );
-    }
-
-    #[test]
-    fn codes() {
-        assert_eq!(CmdError::WrongType.code(), "WRONGTYPE");
-        assert_eq!(CmdError::Syntax.code(), "ERR");
-    }
-}
-
 // --- sorted sets (t_zset.c) ---
 pub const ZADD_GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
 pub const ZADD_INCR_PAIR: &str = "ERR INCR option supports a single increment-element pair";
@@ -744,4 +720,28 @@ pub fn block_from_script(cmd: &str) -> CmdError {
 /// FUNCTION LOAD with an argument other than REPLACE before the code.
 pub fn unknown_option_given(opt: &str) -> CmdError {
     CmdError::Formatted(format!("ERR Unknown option given: {}", opt))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_command_text() {
+        let e = unknown_command(b"foo", &[b"a", b"b"]);
+        assert_eq!(
+            e.message(),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
+        assert_eq!(
+            unknown_command(b"foo", &[]).message(),
+            "ERR unknown command 'foo', with args beginning with: "
+        );
+    }
+
+    #[test]
+    fn codes() {
+        assert_eq!(CmdError::WrongType.code(), "WRONGTYPE");
+        assert_eq!(CmdError::Syntax.code(), "ERR");
+    }
 }

@@ -426,12 +426,11 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
                 if let Some(Some(c)) = srv.clients.get_mut(t) {
                     c.writable = true;
                     replica = c.repl.is_some();
-                    if c.pending_output() > 0 {
-                        if c.write_socket().is_err() {
-                            srv.to_close.push(t);
-                        } else if c.close_after_reply && c.pending_output() == 0 {
-                            srv.to_close.push(t);
-                        }
+                    if c.pending_output() > 0
+                        && (c.write_socket().is_err()
+                            || (c.close_after_reply && c.pending_output() == 0))
+                    {
+                        srv.to_close.push(t);
                     }
                 }
                 if replica {
@@ -654,7 +653,7 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
         }
         // And about a millisecond of work, checked every 32 commands (the
         // clock is read only by clients that pipeline that deep).
-        if executed > 0 && executed % 32 == 0 {
+        if executed > 0 && executed.is_multiple_of(32) {
             match turn_clock {
                 None => turn_clock = Some(Instant::now()),
                 Some(t0) if t0.elapsed() >= TURN_TIME => {
@@ -1017,7 +1016,6 @@ fn close_one(srv: &mut Server, poll: &Poll, t: usize) {
 
 /// Per-client housekeeping: idle timeouts, output flushing for clients that
 /// got output from others (MONITOR), query buffer shrinking.
-
 fn clients_cron(srv: &mut Server) {
     let now = clock::wall_ms();
     let timeout_ms = srv.config.timeout_secs * 1000;

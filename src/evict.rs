@@ -193,7 +193,7 @@ fn evict_loop(
         // what the evictions themselves add (invalidation messages in
         // client buffers) must not feed further eviction (Redis computes
         // it once).
-        if freed_keys % 16 == 0 {
+        if freed_keys.is_multiple_of(16) {
             match memory_over_limit(srv) {
                 None => break,
                 Some(left) => to_free = to_free.min(left),

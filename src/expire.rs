@@ -98,7 +98,7 @@ pub fn active_expire_cycle(srv: &mut Server, _kind: CycleKind) {
                     (db.avg_ttl / 50) * 49 + avg / 50
                 };
             }
-            if iteration % 16 == 0 && start.elapsed().as_micros() as u64 > time_limit_us {
+            if iteration.is_multiple_of(16) && start.elapsed().as_micros() as u64 > time_limit_us {
                 timed_out = true;
                 srv.stats.expired_time_cap_reached += 1;
                 break;

@@ -381,7 +381,7 @@ pub fn decr_and_return(stamp: u32) -> u32 {
         65535 - ldt + now
     };
     let decay = LFU_DECAY_TIME.load(Ordering::Relaxed);
-    let periods = if decay > 0 { elapsed / decay } else { 0 };
+    let periods = elapsed.checked_div(decay).unwrap_or(0);
     counter.saturating_sub(periods)
 }
 

@@ -702,7 +702,7 @@ fn last_incr_aof(dir: &Path) -> String {
         .lines()
         .filter(|l| l.contains("type i"))
         .filter_map(|l| l.split_whitespace().nth(1))
-        .last()
+        .next_back()
         .unwrap_or_default()
         .to_string();
     let bytes = std::fs::read(dir.join("appendonlydir").join(name)).unwrap_or_default();

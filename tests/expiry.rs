@@ -47,7 +47,7 @@ fn active_expiry_removes_unread_keys() {
     while got < want {
         let r = reader.read(&mut chunk).expect("reading SET replies");
         assert!(r > 0, "connection closed after {} reply bytes", got);
-        if bad.is_none() && chunk[..r].iter().any(|&b| b == b'-') {
+        if bad.is_none() && chunk[..r].contains(&b'-') {
             bad = Some(String::from_utf8_lossy(&chunk[..r]).into_owned());
         }
         got += r;

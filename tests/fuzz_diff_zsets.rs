@@ -80,7 +80,7 @@ impl Gen {
             "(b",
         ]
         .iter()
-        .map(|s| b(s))
+        .map(b)
         .collect();
         members.push(b"b\x00c".to_vec());
         members.push(b"\xff".to_vec());

@@ -86,7 +86,7 @@ fn gen_input(rng: &mut StdRng) -> Vec<u8> {
 
 #[test]
 fn parser_loop_survives_random_input() {
-    let mut rng = StdRng::seed_from_u64(0x6665_7272_6f6b_76);
+    let mut rng = StdRng::seed_from_u64(0x0066_6572_726f_6b76);
     let mut errors = 0;
     let mut commands = 0;
     for _ in 0..CASES {

@@ -22,7 +22,7 @@ use rand::{Rng, SeedableRng};
 use std::path::Path;
 
 fn rng(salt: u64) -> StdRng {
-    StdRng::seed_from_u64(env_u64("FERROKV_FUZZ_SEED").unwrap_or(0x6665_7272_6f6b_76) ^ salt)
+    StdRng::seed_from_u64(env_u64("FERROKV_FUZZ_SEED").unwrap_or(0x0066_6572_726f_6b76) ^ salt)
 }
 
 fn cases(default: usize) -> usize {

@@ -119,7 +119,7 @@ fn hostile_soak() {
         }
         assert_eq!(r, b"+OK\r\n", "SET {key}");
         written += 1;
-        if written % 500 == 0 {
+        if written.is_multiple_of(500) {
             max_rss = max_rss.max(rss_bytes(srv.pid()));
         }
     }

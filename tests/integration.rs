@@ -3,6 +3,9 @@
 //! matters on a 2-core CI machine). Run one file's tests with
 //! `cargo test --test integration <file>::`.
 
+// Tuple-heavy test-case types read better spelled out.
+#![allow(clippy::type_complexity)]
+
 mod common;
 #[path = "support/config_driver.rs"]
 mod config_driver;

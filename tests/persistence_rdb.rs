@@ -983,7 +983,7 @@ fn dump_matches_redis_for_tricky_and_random_strings() {
         while v.len() < len {
             let b = rng.gen_range(0..alphabet) as u8;
             let n = if runs { rng.gen_range(1..20) } else { 1 };
-            v.extend(std::iter::repeat(b).take(n));
+            v.extend(std::iter::repeat_n(b, n));
         }
         v.truncate(len);
         if i % 5 == 0 {

@@ -72,10 +72,10 @@ fn protocol_cases() -> Vec<(&'static str, Vec<u8>)> {
     big_inline.insert(0, b' ');
     v.push(("inline > 64KB", big_inline));
     let mut mbulk = b"*".to_vec();
-    mbulk.extend(std::iter::repeat(b'1').take(70 * 1024));
+    mbulk.extend(std::iter::repeat_n(b'1', 70 * 1024));
     v.push(("mbulk count line > 64KB", mbulk));
     let mut bulk = b"*1\r\n$".to_vec();
-    bulk.extend(std::iter::repeat(b'1').take(70 * 1024));
+    bulk.extend(std::iter::repeat_n(b'1', 70 * 1024));
     v.push(("bulk count line > 64KB", bulk));
     v
 }

@@ -590,7 +590,7 @@ fn script_error_stats_match_redis() {
                     .filter(|f| !f.starts_with("usec"))
                     .collect::<Vec<_>>()
                     .join(",")
-                    .replace(|ch: char| ch == '\r', "")
+                    .replace('\r', "")
             })
             .map(|l| match l.split_once("calls=") {
                 Some((name, rest)) if l.starts_with("cmdstat_") => format!("{name}calls={rest}"),

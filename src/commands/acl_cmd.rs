@@ -71,7 +71,7 @@ pub fn redacted_arg(args: &Args, i: usize) -> bool {
         // CONFIG SET name value ...: the values of sensitive directives
         // (only once the pairs are complete: else it is a syntax error).
         args.is(1, "set")
-            && args.len() % 2 == 0
+            && args.len().is_multiple_of(2)
             && i >= 3
             && i % 2 == 1
             && std::str::from_utf8(args.get(i - 1)).is_ok_and(crate::config::Config::is_sensitive)

@@ -421,7 +421,7 @@ fn expire_generic(
     // Redis validates the options before the time argument.
     let mut when = a.i64(2)?;
     if seconds {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Err(error::invalid_expire(name));
         }
         when *= 1000;

@@ -350,7 +350,7 @@ fn mget(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn mset_generic(srv: &mut Server, c: &mut Client, a: &Args, nx: bool) -> CmdResult {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         let name = if nx { "msetnx" } else { "mset" };
         return Err(error::wrong_arity(name));
     }

@@ -475,9 +475,8 @@ pub fn cron(srv: &mut Server) {
         }
     }
     if srv.aof.state != AofState::Off {
-        if srv.aof.flush_postponed_start != 0 {
-            flush(srv, false);
-        } else if !srv.aof.last_write_ok {
+        // A postponed flush, or one retried after a write error.
+        if srv.aof.flush_postponed_start != 0 || !srv.aof.last_write_ok {
             flush(srv, false);
         }
     }

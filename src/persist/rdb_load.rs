@@ -433,7 +433,7 @@ fn load_opts<R: Read>(
 /// once in `-usec` calls (key-load-delay, a test hook).
 fn debug_delay(usec: i64) {
     let usec = if usec < 0 {
-        (rand::random::<u64>() % usec.unsigned_abs() == 0) as u64
+        rand::random::<u64>().is_multiple_of(usec.unsigned_abs()) as u64
     } else {
         usec as u64
     };

@@ -374,7 +374,7 @@ pub fn script_call(ctx: &RunCtx, args: &Args) -> Result<Vec<u8>, String> {
     // script client is live while a Lua callback runs.
     let srv = unsafe { &mut *ctx.srv };
     let idx = srv.commands.resolve(args);
-    script_call_checked(ctx, srv, idx, args).map_err(|e| {
+    script_call_checked(ctx, srv, idx, args).inspect_err(|e| {
         // scriptCall's error path: the error counts now (afterErrorReply)
         // and the command as rejected; the Lua error table is flagged so
         // the script's reply does not count it again.
@@ -387,7 +387,6 @@ pub fn script_call(ctx: &RunCtx, args: &Args) -> Result<Vec<u8>, String> {
             srv.commands.entries[i].stats.rejected += 1;
         }
         srv.stats.error_watermark = srv.stats.total_error_replies;
-        e
     })
 }
 

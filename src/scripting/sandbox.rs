@@ -480,8 +480,7 @@ unsafe extern "C-unwind" fn text_reader(
         if src.pos > 0 {
             if let Some(f) = src.between.as_mut() {
                 // A panic must not unwind into the parser.
-                let go =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f())).unwrap_or(true);
+                let go = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(true);
                 if !go {
                     src.stopped = true;
                     *size = 0;

@@ -245,7 +245,7 @@ fn using_function(g: GetKeys, argv: &[&[u8]]) -> Vec<KeyRef> {
                 return Vec::new();
             };
             let num = argc - s - 1;
-            if num == 0 || num % 2 != 0 {
+            if num == 0 || !num.is_multiple_of(2) {
                 return Vec::new();
             }
             (s + 1..s + 1 + num / 2).map(|p| key(p, 0)).collect()
