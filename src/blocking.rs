@@ -2,8 +2,9 @@
 //! keys, woken when another client pushes to one of them, or timed out —
 //! Redis's blocked.c.
 //!
-//! A blocking command that finds nothing calls `block_on_keys`: the client
-//! keeps an owned copy of its argv and is queued (FIFO) on each key. Writers
+//! A blocking command that finds nothing calls `block_on_keys` with what it
+//! waits for (`BlockKind`, Redis's btype): the client keeps an owned copy
+//! of its argv and is queued (FIFO) on each key. Writers
 //! call `signal_key_ready`; after every command the event loop calls
 //! `serve_ready_keys`, which re-executes the blocked command of each waiting
 //! client in order until the key runs dry. Deadlines are kept in an ordered
@@ -24,8 +25,35 @@ use crate::object::ObjType;
 use crate::protocol::args::Args;
 use crate::server::Server;
 
+/// What a blocked client waits for (Redis's `c->btype`), given by the
+/// command that blocks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum BlockKind {
+    /// A key holding this type to be ready: BLPOP, BZPOPMIN, XREAD...
+    Key(ObjType),
+    /// XREADGROUP: a stream key; one that vanishes unblocks it with an
+    /// error (Redis's `bpop.xread_group`).
+    StreamGroup,
+    /// WAIT: replica acknowledgements.
+    Wait,
+    /// SHUTDOWN: the shutdown's outcome.
+    Shutdown,
+}
+
+impl BlockKind {
+    /// The value type a key must hold to serve the client.
+    fn awaited_type(self) -> Option<ObjType> {
+        match self {
+            BlockKind::Key(t) => Some(t),
+            BlockKind::StreamGroup => Some(ObjType::Stream),
+            BlockKind::Wait | BlockKind::Shutdown => None,
+        }
+    }
+}
+
 /// What a blocked client is waiting for.
 pub struct BlockedState {
+    pub kind: BlockKind,
     pub db: usize,
     pub keys: Vec<Vec<u8>>,
     /// Unix ms; 0 = no deadline.
@@ -66,6 +94,7 @@ pub fn parse_timeout(arg: &[u8]) -> Result<i64, CmdError> {
 pub fn block_on_keys(
     srv: &mut Server,
     c: &mut Client,
+    kind: BlockKind,
     keys: &[&[u8]],
     deadline_ms: i64,
     args: &Args,
@@ -88,6 +117,7 @@ pub fn block_on_keys(
     srv.blocked_clients += 1;
     srv.dbs[c.db].waiters += 1;
     c.blocked = Some(Box::new(BlockedState {
+        kind,
         db: c.db,
         keys: owned,
         deadline_ms,
@@ -193,11 +223,14 @@ pub fn signal_deleted_streams(srv: &mut Server, emptied: usize, replaced_with: O
     }
 }
 
-/// Is this blocked command an XREADGROUP (which a vanished stream key
+/// Is the client blocked in an XREADGROUP (which a vanished stream key
 /// unblocks with an error)?
-fn is_xreadgroup(argv: &[Vec<u8>]) -> bool {
-    argv.first()
-        .is_some_and(|n| n.eq_ignore_ascii_case(b"xreadgroup"))
+fn in_xreadgroup(srv: &Server, t: usize) -> bool {
+    srv.clients
+        .get(t)
+        .and_then(|s| s.as_deref())
+        .and_then(|c| c.blocked.as_ref())
+        .is_some_and(|st| st.kind == BlockKind::StreamGroup)
 }
 
 /// Re-executes the blocked commands of clients waiting on ready keys.
@@ -218,17 +251,14 @@ pub fn serve_ready_keys(srv: &mut Server) -> Vec<usize> {
             let mut xreadgroup_waiting: Option<bool> = None;
             for &t in &waiting {
                 let ty = srv.dbs[db].lookup_notouch(&key).map(|o| o.value.obj_type());
-                let (waits_for, xreadgroup) = srv
+                let kind = srv
                     .clients
                     .get(t)
                     .and_then(|s| s.as_deref())
                     .and_then(|c| c.blocked.as_ref())
-                    .map_or((None, false), |st| {
-                        (
-                            st.argv.first().and_then(|name| awaited_type(name)),
-                            is_xreadgroup(&st.argv),
-                        )
-                    });
+                    .map(|st| st.kind);
+                let waits_for = kind.and_then(BlockKind::awaited_type);
+                let xreadgroup = kind == Some(BlockKind::StreamGroup);
                 match ty {
                     // A blocked XREADGROUP whose stream is gone is answered
                     // (its re-execution replies the UNBLOCKED error).
@@ -236,15 +266,8 @@ pub fn serve_ready_keys(srv: &mut Server) -> Vec<usize> {
                     // Once the key is gone the rest keep their place, unless
                     // an XREADGROUP further on is to be answered.
                     None => {
-                        let xrg = *xreadgroup_waiting.get_or_insert_with(|| {
-                            waiting.iter().any(|&w| {
-                                srv.clients
-                                    .get(w)
-                                    .and_then(|s| s.as_deref())
-                                    .and_then(|c| c.blocked.as_ref())
-                                    .is_some_and(|st| is_xreadgroup(&st.argv))
-                            })
-                        });
+                        let xrg = *xreadgroup_waiting
+                            .get_or_insert_with(|| waiting.iter().any(|&w| in_xreadgroup(srv, w)));
                         if !xrg {
                             break;
                         }
@@ -275,17 +298,6 @@ pub fn serve_ready_keys(srv: &mut Server) -> Vec<usize> {
         }
     }
     served
-}
-
-/// The value type a blocking command waits for.
-fn awaited_type(cmd: &[u8]) -> Option<ObjType> {
-    let lower = cmd.to_ascii_lowercase();
-    Some(match lower.as_slice() {
-        b"blpop" | b"brpop" | b"brpoplpush" | b"blmove" | b"blmpop" => ObjType::List,
-        b"bzpopmin" | b"bzpopmax" | b"bzmpop" => ObjType::ZSet,
-        b"xread" | b"xreadgroup" => ObjType::Stream,
-        _ => return None,
-    })
 }
 
 /// Runs a blocked command again from its owned argv.
@@ -346,8 +358,7 @@ pub fn unblock_by_request(
     let in_shutdown = target
         .blocked
         .as_ref()
-        .and_then(|st| st.argv.first())
-        .is_some_and(|n| n.eq_ignore_ascii_case(b"shutdown"));
+        .is_some_and(|st| st.kind == BlockKind::Shutdown);
     if in_shutdown || unblock(srv, target).is_none() {
         return false;
     }

@@ -839,13 +839,11 @@ fn account_after_command(srv: &mut Server, c: &mut Client, qbuf_len: usize) {
 /// (_addReplyToBufferOrList): the reply is dropped and the replica
 /// disconnected. REPLCONF is exempt (an ACK can release the stream).
 fn replica_replied(srv: &mut Server, c: &mut Client, out_before: usize) {
-    let name = c
-        .last_cmd
-        .and_then(|i| srv.commands.entries.get(i))
-        .map_or("<unknown>".to_string(), |e| e.fullname.to_string());
-    if name == "replconf" {
+    let entry = c.last_cmd.and_then(|i| srv.commands.entries.get(i));
+    if entry.is_some_and(|e| e.spec.facts & crate::cmdtable::fact::REPLICA_MAY_REPLY != 0) {
         return;
     }
+    let name = entry.map_or("<unknown>".to_string(), |e| e.fullname.to_string());
     let reply = &c.out.buf[out_before..];
     if reply.first() == Some(&b'-') {
         let end = reply

@@ -1,7 +1,8 @@
 //! The command table's types (Redis's `redisCommand` and the command dict):
 //! a command's spec (`CommandSpec`: arity, flags, key positions, group,
-//! handler, subcommands), its flags, its ACL categories, and the table that
-//! looks commands up by name. The specs themselves are registered in
+//! handler, subcommands), its flags, ferrokv's own dispatcher facts
+//! (`fact`, `WrittenKeys`), its ACL categories, and the table that looks
+//! commands up by name. The specs themselves are registered in
 //! `commands` (`commands::table`); `meta/` holds the documentation and
 //! key specs generated from Redis's command JSON.
 //!
@@ -42,6 +43,74 @@ pub const NO_ASYNC_LOADING: u32 = 1 << 18;
 pub const NO_MULTI: u32 = 1 << 19;
 pub const MOVABLE_KEYS: u32 = 1 << 20;
 pub const ALLOW_BUSY: u32 = 1 << 21;
+/// SCAN, RANDOMKEY: may expire many keys (hidden in COMMAND INFO, as in Redis).
+pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 22;
+
+/// ferrokv's own facts about a command, for the dispatcher's special
+/// cases where Redis compares `c->cmd->proc` with a handler instead of
+/// testing a CMD_* flag. Kept apart from `CommandSpec::flags` (Redis's).
+pub mod fact {
+    /// EXEC: the checks that look at flags see the queued commands' too
+    /// (processCommand's `proc == execCommand` terms), and refusing it
+    /// discards the transaction.
+    pub const RUNS_QUEUED: u32 = 1 << 0;
+    /// Runs at once inside MULTI instead of being queued.
+    pub const NOT_QUEUED: u32 = 1 << 1;
+    /// Not refused under OOM inside MULTI (processCommand's reject_cmd_on_oom).
+    pub const OOM_OK_IN_MULTI: u32 = 1 << 2;
+    /// Allowed in a RESP2 subscribed context.
+    pub const SUBSCRIBED_OK: u32 = 1 << 3;
+    /// Refused after a persistence error although it does not write (PING).
+    pub const DISK_ERROR_REFUSED: u32 = 1 << 4;
+    /// Never propagates its own argv: what it runs propagates instead
+    /// (EXEC and scripts: effects replication).
+    pub const EFFECTS_ONLY: u32 = 1 << 5;
+    /// Read-only but not tracked itself: the reads it runs record the
+    /// caller's declared keys (read-only scripts, as call() does).
+    pub const UNTRACKED_READ: u32 = 1 << 6;
+    /// Does not end CLIENT CACHING's one-command scope (CLIENT CACHING).
+    pub const KEEPS_CACHING: u32 = 1 << 7;
+    /// Its confirmations are pushes, which CLIENT REPLY OFF/SKIP does not
+    /// silence (Redis's CLIENT_PUSHING): (un)subscribe commands.
+    pub const PUSH_REPLY: u32 = 1 << 8;
+    /// Handles keys only as a whole (existence, TTL, name, serialization,
+    /// deletion): runs on values kept as bytes (`Value::Corrupt`), which
+    /// every other command refuses. Set on a container, it covers its
+    /// subcommands.
+    pub const WHOLE_KEYS: u32 = 1 << 9;
+    /// CMD_PROTECTED gated by enable-debug-command.
+    pub const DEBUG_GATED: u32 = 1 << 10;
+    /// CMD_PROTECTED gated by enable-module-command.
+    pub const MODULE_GATED: u32 = 1 << 11;
+    /// Runs a script given as its first argument: EVAL, EVAL_RO (its
+    /// flags come from the script's shebang).
+    pub const SCRIPT_BODY: u32 = 1 << 12;
+    /// Runs a cached script named by SHA1: EVALSHA, EVALSHA_RO.
+    pub const SCRIPT_SHA: u32 = 1 << 13;
+    /// Runs a function named by its first argument: FCALL, FCALL_RO.
+    pub const SCRIPT_FUNCTION: u32 = 1 << 14;
+    /// Its `acl` categories replace the one its group implies (SORT is not
+    /// @keyspace, WAIT is @connection).
+    pub const OWN_CATEGORY: u32 = 1 << 15;
+    /// A replica's link may get a reply to it without being dropped
+    /// (REPLCONF: an ACK can release the stream).
+    pub const REPLICA_MAY_REPLY: u32 = 1 << 16;
+}
+
+/// Which keys a write command modifies, where that is narrower than its
+/// declared key range (Redis signals only the destination of BITOP,
+/// *STORE commands, PFMERGE, COPY; SORT/GEORADIUS name theirs in an option).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum WrittenKeys {
+    /// Every key of the declared range.
+    Declared,
+    /// Only the argument at this position.
+    At(u8),
+    /// The argument after a STORE or STOREDIST option.
+    StoreOption,
+    /// The handler signals the keys it changed itself (MIGRATE).
+    ByHandler,
+}
 
 /// (may_replicate, sentinel and protected are never shown, as in Redis.)
 pub const FLAG_NAMES: &[(u32, &str)] = &[
@@ -150,6 +219,10 @@ pub struct CommandSpec {
     pub subcommands: &'static [CommandSpec],
     /// Extra ACL categories beyond those derived from flags and group.
     pub acl: &'static [&'static str],
+    /// ferrokv's own dispatcher facts (`fact::*`).
+    pub facts: u32,
+    /// The keys a write signals as modified.
+    pub writes: WrittenKeys,
 }
 
 /// Builds a `CommandSpec` with defaults for the rarely set fields.
@@ -178,6 +251,8 @@ pub const fn spec(
         handler,
         subcommands: &[],
         acl: &[],
+        facts: 0,
+        writes: WrittenKeys::Declared,
     }
 }
 
@@ -203,6 +278,8 @@ pub const fn container(
         handler: container_placeholder,
         subcommands,
         acl: &[],
+        facts: 0,
+        writes: WrittenKeys::Declared,
     }
 }
 
@@ -216,6 +293,18 @@ pub const NOKEYS: (i32, i32, i32) = (0, 0, 0);
 pub const KEY1: (i32, i32, i32) = (1, 1, 1);
 
 impl CommandSpec {
+    /// The spec with ferrokv's facts `f` (`fact::*`) added.
+    pub const fn with(mut self, f: u32) -> CommandSpec {
+        self.facts |= f;
+        self
+    }
+
+    /// The spec with the keys it writes narrowed to `w`.
+    pub const fn writing(mut self, w: WrittenKeys) -> CommandSpec {
+        self.writes = w;
+        self
+    }
+
     /// ACL categories as COMMAND INFO lists them.
     pub fn acl_categories(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
@@ -247,17 +336,9 @@ impl CommandSpec {
         if self.flags & BLOCKING != 0 {
             v.push("@blocking");
         }
-        // Generic commands are @keyspace except these (their own lists).
-        let g = match self.name {
-            "sort" | "sort_ro" => "",
-            "wait" => "@connection",
-            _ => self.group.acl_category(),
-        };
-        if !g.is_empty() {
+        let g = self.group.acl_category();
+        if !g.is_empty() && self.facts & fact::OWN_CATEGORY == 0 {
             v.push(g);
-        }
-        if self.name == "keys" {
-            v.push("@dangerous");
         }
         v.extend_from_slice(self.acl);
         v

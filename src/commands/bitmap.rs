@@ -6,6 +6,7 @@
 //! Redis's `dbUnshareStringValue` does), dirty accounting and replies.
 
 use crate::client::Client;
+use crate::cmdtable::WrittenKeys;
 use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::ds::bitops::{self, BitError, BitOp, BitfieldOp};
 use crate::error::{self, CmdError, CmdResult};
@@ -22,7 +23,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("getbit", 3, READONLY | FAST, KEY1, G, "2.2.0", "Returns the bit value at offset in the string value stored at key", getbit),
     spec("bitcount", -2, READONLY, KEY1, G, "2.6.0", "Count set bits in a string", bitcount),
     spec("bitpos", -3, READONLY, KEY1, G, "2.8.7", "Find first bit set or clear in a string", bitpos),
-    spec("bitop", -4, WRITE | DENYOOM, (2, -1, 1), G, "2.6.0", "Perform bitwise operations between strings", bitop),
+    spec("bitop", -4, WRITE | DENYOOM, (2, -1, 1), G, "2.6.0", "Perform bitwise operations between strings", bitop).writing(WrittenKeys::At(2)),
     spec("bitfield", -2, WRITE | DENYOOM, KEY1, G, "3.2.0", "Perform arbitrary bitfield integer operations on strings", bitfield),
     spec("bitfield_ro", -2, READONLY | FAST, KEY1, G, "6.0.0", "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD", bitfield_ro),
 ];

@@ -7,6 +7,7 @@
 
 use crate::client::{Client, ReplyMode};
 use crate::clock;
+use crate::cmdtable::fact;
 use crate::cmdtable::{spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
@@ -26,7 +27,8 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "6.0.0",
         "Instructs the server whether to track the keys in the next request.",
         caching,
-    ),
+    )
+    .with(fact::KEEPS_CACHING),
     spec(
         "getname",
         2,

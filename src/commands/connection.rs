@@ -1,6 +1,7 @@
 //! Connection commands: PING ECHO QUIT RESET HELLO AUTH SELECT.
 
 use crate::client::{Client, ReplyMode};
+use crate::cmdtable::fact;
 use crate::cmdtable::{
     spec, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, NO_AUTH, STALE,
 };
@@ -20,7 +21,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.0.0",
         "Returns the server's liveliness response.",
         ping,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::DISK_ERROR_REFUSED),
     spec(
         "echo",
         2,
@@ -40,7 +42,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.0.0",
         "Closes the connection.",
         quit,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
     spec(
         "reset",
         1,
@@ -50,7 +53,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "6.2.0",
         "Resets the connection.",
         reset,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
     spec(
         "hello",
         -1,

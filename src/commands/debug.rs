@@ -14,6 +14,7 @@
 use super::reply_status_lines as reply_help;
 use crate::client::Client;
 use crate::clock;
+use crate::cmdtable::fact;
 use crate::cmdtable::{
     spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, PROTECTED, STALE,
 };
@@ -33,7 +34,8 @@ pub static COMMANDS: &[CommandSpec] = &[spec(
     "1.0.0",
     "A container for debugging commands.",
     debugCommand,
-)];
+)
+.with(fact::DEBUG_GATED)];
 
 /// Redis 7.0.15's DEBUG HELP, as built with jemalloc (Debian's package).
 const HELP: &[&str] = &[

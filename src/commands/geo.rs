@@ -5,8 +5,10 @@
 //! or store. GEOSEARCH[STORE], GEORADIUS[BYMEMBER][_RO], GEODIST, GEOHASH,
 //! GEOPOS.
 
+use super::typed::read;
 use crate::blocking;
 use crate::client::Client;
+use crate::cmdtable::WrittenKeys;
 use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, KEY1, MOVABLE_KEYS, READONLY, WRITE};
 use crate::ds::geohash::{self, Shape, ShapeKind};
 use crate::ds::skiplist::ZRangeSpec;
@@ -27,32 +29,17 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("geodist", -4, READONLY, KEY1, G, "3.2.0", "Returns the distance between two members of a geospatial index", geodist),
     spec("geohash", -2, READONLY, KEY1, G, "3.2.0", "Returns members of a geospatial index as standard geohash strings", geohash_cmd),
     spec("geopos", -2, READONLY, KEY1, G, "3.2.0", "Returns longitude and latitude of members of a geospatial index", geopos),
-    spec("georadius", -6, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, G, "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", georadius),
+    spec("georadius", -6, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, G, "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", georadius).writing(WrittenKeys::StoreOption),
     spec("georadius_ro", -6, READONLY, KEY1, G, "3.2.10", "A read-only variant for GEORADIUS", georadius_ro),
-    spec("georadiusbymember", -5, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, G, "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", georadiusbymember),
+    spec("georadiusbymember", -5, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, G, "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", georadiusbymember).writing(WrittenKeys::StoreOption),
     spec("georadiusbymember_ro", -5, READONLY, KEY1, G, "3.2.10", "A read-only variant for GEORADIUSBYMEMBER", georadiusbymember_ro),
     spec("geosearch", -7, READONLY, KEY1, G, "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.", geosearch),
-    spec("geosearchstore", -8, WRITE | DENYOOM, (1, 2, 1), G, "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.", geosearchstore),
+    spec("geosearchstore", -8, WRITE | DENYOOM, (1, 2, 1), G, "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.", geosearchstore).writing(WrittenKeys::At(1)),
 ];
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// The zset at `key` (lookupKeyRead + checkType): `Ok(None)` if missing.
-fn geo_read<'a>(
-    srv: &'a mut Server,
-    c: &Client,
-    key: &[u8],
-) -> Result<Option<&'a mut ZSetValue>, CmdError> {
-    match srv.dbs[c.db].lookup_read(key) {
-        None => Ok(None),
-        Some(o) => match &mut o.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
-}
 
 /// The zset at `key` without touching stats (already looked up once).
 fn geo_peek<'a>(srv: &'a Server, c: &Client, key: &[u8]) -> Option<&'a ZSetValue> {
@@ -188,7 +175,7 @@ fn geodist(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     } else if a.len() > 5 {
         return Err(CmdError::Syntax);
     }
-    let Some(z) = geo_read(srv, c, a.get(1))? else {
+    let Some(z) = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))? else {
         c.out.null();
         return Ok(());
     };
@@ -206,7 +193,7 @@ fn geodist(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn geohash_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let z = geo_read(srv, c, a.get(1))?;
+    let z = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?;
     c.out.array(a.len() - 2);
     for j in 2..a.len() {
         match z
@@ -222,7 +209,7 @@ fn geohash_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn geopos(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let z = geo_read(srv, c, a.get(1))?;
+    let z = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?;
     c.out.array(a.len() - 2);
     for j in 2..a.len() {
         match z
@@ -362,7 +349,7 @@ fn georadius_generic(
     nostore: bool,
 ) -> CmdResult {
     let src = a.get(src_idx);
-    let exists = geo_read(srv, c, src)?.is_some();
+    let exists = read::<ZSetValue>(&mut srv.dbs[c.db], src)?.is_some();
     let mut storekey: Option<&[u8]> = None;
     let mut storedist = false;
     let mut xy = [0.0f64; 2];

@@ -1,17 +1,18 @@
 //! Hash commands (Redis 7.0's t_hash.c command half): HSET and friends,
 //! counters, HRANDFIELD and HSCAN. The encodings live in `types::hash`.
 
+use super::scan::{parse_cursor, reply_head, ScanOpts};
+use super::typed::{read, write};
 use crate::client::Client;
 use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
 use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
-use crate::object::{Obj, Value};
+use crate::object::Value;
 use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::hash::{HashValue, Limits};
-use crate::util::glob::string_match;
 use crate::util::num;
 
 const G: Group = Group::Hash;
@@ -179,30 +180,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// Looks a hash up for reading: Ok(None) when missing, WRONGTYPE for other types.
-fn read_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut HashValue>, CmdError> {
-    match db.lookup_read(key) {
-        None => Ok(None),
-        Some(Obj {
-            value: Value::Hash(h),
-            ..
-        }) => Ok(Some(h)),
-        Some(_) => Err(CmdError::WrongType),
-    }
-}
-
-/// Looks a hash up for writing: Ok(None) when missing.
-fn write_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut HashValue>, CmdError> {
-    match db.lookup_write(key) {
-        None => Ok(None),
-        Some(Obj {
-            value: Value::Hash(h),
-            ..
-        }) => Ok(Some(h)),
-        Some(_) => Err(CmdError::WrongType),
-    }
-}
-
 /// `hashTypeLookupWriteOrCreate`: the hash at `key`, created empty when
 /// missing (every caller adds at least one field before returning).
 fn write_or_create<'a>(db: &'a mut Db, key: &[u8]) -> Result<&'a mut HashValue, CmdError> {
@@ -266,7 +243,7 @@ fn hsetnx(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn hget(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    match read_hash(&mut srv.dbs[c.db], a.get(1))?.and_then(|h| h.get(a.get(2))) {
+    match read::<HashValue>(&mut srv.dbs[c.db], a.get(1))?.and_then(|h| h.get(a.get(2))) {
         Some(v) => reply_lp(c, v),
         None => c.out.null(),
     }
@@ -274,7 +251,7 @@ fn hget(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn hmget(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let h = read_hash(&mut srv.dbs[c.db], a.get(1))?;
+    let h = read::<HashValue>(&mut srv.dbs[c.db], a.get(1))?;
     c.out.array(a.len() - 2);
     for f in a.iter().skip(2) {
         match h.as_ref().and_then(|h| h.get(f)) {
@@ -287,7 +264,7 @@ fn hmget(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 
 /// HGETALL / HKEYS / HVALS (`genericHgetallCommand`).
 fn getall(srv: &mut Server, c: &mut Client, a: &Args, keys: bool, vals: bool) -> CmdResult {
-    let Some(h) = read_hash(&mut srv.dbs[c.db], a.get(1))? else {
+    let Some(h) = read::<HashValue>(&mut srv.dbs[c.db], a.get(1))? else {
         if keys && vals {
             c.out.map(0);
         } else {
@@ -326,7 +303,7 @@ fn hvals(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 fn hdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let db = &mut srv.dbs[c.db];
     let key = a.get(1);
-    let Some(h) = write_hash(db, key)? else {
+    let Some(h) = write::<HashValue>(db, key)? else {
         c.out.int(0);
         return Ok(());
     };
@@ -356,19 +333,20 @@ fn hdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn hexists(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let found = read_hash(&mut srv.dbs[c.db], a.get(1))?.is_some_and(|h| h.exists(a.get(2)));
+    let found =
+        read::<HashValue>(&mut srv.dbs[c.db], a.get(1))?.is_some_and(|h| h.exists(a.get(2)));
     c.out.int(found as i64);
     Ok(())
 }
 
 fn hlen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let n = read_hash(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |h| h.len());
+    let n = read::<HashValue>(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |h| h.len());
     c.out.int(n as i64);
     Ok(())
 }
 
 fn hstrlen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let n = read_hash(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |h| h.strlen(a.get(2)));
+    let n = read::<HashValue>(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |h| h.strlen(a.get(2)));
     c.out.int(n as i64);
     Ok(())
 }
@@ -414,7 +392,7 @@ fn hincrbyfloat(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 
 fn hrandfield(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if a.len() < 3 {
-        match read_hash(&mut srv.dbs[c.db], a.get(1))? {
+        match read::<HashValue>(&mut srv.dbs[c.db], a.get(1))? {
             None => c.out.null(),
             Some(h) => match h.random_pair(&mut srv.rng) {
                 Some((f, _)) => reply_lp(c, f),
@@ -435,7 +413,7 @@ fn hrandfield(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if withvalues && !(i64::MIN / 2..=i64::MAX / 2).contains(&l) {
         return Err(CmdError::Static(error::VALUE_OUT_OF_RANGE));
     }
-    let Some(h) = read_hash(&mut srv.dbs[c.db], a.get(1))? else {
+    let Some(h) = read::<HashValue>(&mut srv.dbs[c.db], a.get(1))? else {
         c.out.array(0);
         return Ok(());
     };
@@ -490,44 +468,20 @@ fn hrandfield(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn hscan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let cursor = super::keys::parse_cursor(a.get(2))?;
-    let Some(h) = read_hash(&mut srv.dbs[c.db], a.get(1))? else {
-        c.out.array(2);
-        c.out.bulk(b"0");
-        c.out.array(0);
+    let cursor = parse_cursor(a.get(2))?;
+    let Some(h) = read::<HashValue>(&mut srv.dbs[c.db], a.get(1))? else {
+        reply_head(c, 0, 0);
         return Ok(());
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < a.len() {
-        let more = a.len() - i - 1;
-        if a.is(i, "COUNT") && more >= 1 {
-            count = a.i64(i + 1)?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-        } else if a.is(i, "MATCH") && more >= 1 {
-            pattern = Some(a.get(i + 1));
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
-    let pattern = pattern.filter(|p| *p != b"*");
+    let opts = ScanOpts::parse(a, 3, false)?;
     let mut found: Vec<(LpValue<'_>, LpValue<'_>)> = Vec::new();
     let mut tmp = [0u8; 20];
-    let next = h.scan(cursor, count as usize, |f, v| {
-        if let Some(p) = pattern {
-            if !string_match(p, f.as_bytes(&mut tmp), false) {
-                return;
-            }
+    let next = h.scan(cursor, opts.count, |f, v| {
+        if opts.matches(f.as_bytes(&mut tmp)) {
+            found.push((f, v));
         }
-        found.push((f, v));
     });
-    c.out.array(2);
-    c.out.bulk_str(&next.to_string());
-    c.out.array(found.len() * 2);
+    reply_head(c, next, found.len() * 2);
     for (f, v) in found {
         reply_lp(c, f);
         reply_lp(c, v);

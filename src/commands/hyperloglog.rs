@@ -8,6 +8,7 @@
 //! `dbUnshareStringValue`) and counts dirty changes.
 
 use crate::client::Client;
+use crate::cmdtable::WrittenKeys;
 use crate::cmdtable::{
     spec, CommandSpec, Group, ADMIN, DENYOOM, FAST, MAY_REPLICATE, READONLY, WRITE,
 };
@@ -25,7 +26,7 @@ const G: Group = Group::HyperLogLog;
 pub static COMMANDS: &[CommandSpec] = &[
     spec("pfadd", -2, WRITE | DENYOOM | FAST, (1, 1, 1), G, "2.8.9", "Adds the specified elements to the specified HyperLogLog.", pfadd),
     spec("pfcount", -2, READONLY | MAY_REPLICATE, (1, -1, 1), G, "2.8.9", "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).", pfcount),
-    spec("pfmerge", -2, WRITE | DENYOOM, (1, -1, 1), G, "2.8.9", "Merge N different HyperLogLogs into a single one.", pfmerge),
+    spec("pfmerge", -2, WRITE | DENYOOM, (1, -1, 1), G, "2.8.9", "Merge N different HyperLogLogs into a single one.", pfmerge).writing(WrittenKeys::At(1)),
     spec("pfdebug", 3, WRITE | DENYOOM | ADMIN, (2, 2, 1), G, "2.8.9", "Internal commands for debugging HyperLogLog values", pfdebug),
     spec("pfselftest", 1, ADMIN, (0, 0, 0), G, "2.8.9", "An internal command for testing HyperLogLog values", pfselftest),
 ];

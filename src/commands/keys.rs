@@ -2,11 +2,13 @@
 //! EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE, TOUCH, the
 //! EXPIRE family, TTL family, PERSIST and OBJECT.
 
+use super::scan::{parse_cursor, reply_head, ScanOpts};
 use crate::client::Client;
 use crate::clock;
 use crate::cmdtable::{
     container, spec, CommandSpec, Group, FAST, KEY1, LOADING, READONLY, STALE, WRITE,
 };
+use crate::cmdtable::{fact, WrittenKeys, TOUCHES_ARBITRARY_KEYS};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{Obj, Value};
@@ -19,28 +21,28 @@ use crate::util::num;
 const G: Group = Group::Generic;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("del", -2, WRITE, (1, -1, 1), G, "1.0.0", "Deletes one or more keys.", del),
-    spec("unlink", -2, WRITE | FAST, (1, -1, 1), G, "4.0.0", "Asynchronously deletes one or more keys.", del),
-    spec("exists", -2, READONLY | FAST, (1, -1, 1), G, "1.0.0", "Determines whether one or more keys exist.", exists),
-    spec("type", 2, READONLY | FAST, KEY1, G, "1.0.0", "Determines the type of value stored at a key.", type_cmd),
-    spec("keys", 2, READONLY, (0, 0, 0), G, "1.0.0", "Returns all key names that match a pattern.", keys),
-    spec("scan", -2, READONLY, (0, 0, 0), G, "2.8.0", "Iterates over the key names in the database.", scan),
-    spec("randomkey", 1, READONLY, (0, 0, 0), G, "1.0.0", "Returns a random key name from the database.", randomkey),
-    spec("rename", 3, WRITE, (1, 2, 1), G, "1.0.0", "Renames a key and overwrites the destination.", rename),
-    spec("renamenx", 3, WRITE | FAST, (1, 2, 1), G, "1.0.0", "Renames a key only when the target key name doesn't exist.", renamenx),
-    spec("copy", -3, WRITE | crate::cmdtable::DENYOOM, (1, 2, 1), G, "6.2.0", "Copies the value of a key to a new key.", copy),
-    spec("move", 3, WRITE | FAST, KEY1, G, "1.0.0", "Moves a key to another database.", move_cmd),
-    spec("touch", -2, READONLY | FAST, (1, -1, 1), G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", touch),
-    spec("expire", -3, WRITE | FAST, KEY1, G, "1.0.0", "Sets the expiration time of a key in seconds.", expire),
-    spec("pexpire", -3, WRITE | FAST, KEY1, G, "2.6.0", "Sets the expiration time of a key in milliseconds.", pexpire),
-    spec("expireat", -3, WRITE | FAST, KEY1, G, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", expireat),
-    spec("pexpireat", -3, WRITE | FAST, KEY1, G, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", pexpireat),
-    spec("ttl", 2, READONLY | FAST, KEY1, G, "1.0.0", "Returns the expiration time in seconds of a key.", ttl),
-    spec("pttl", 2, READONLY | FAST, KEY1, G, "2.6.0", "Returns the expiration time in milliseconds of a key.", pttl),
-    spec("expiretime", 2, READONLY | FAST, KEY1, G, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", expiretime),
-    spec("pexpiretime", 2, READONLY | FAST, KEY1, G, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", pexpiretime),
-    spec("persist", 2, WRITE | FAST, KEY1, G, "2.2.0", "Removes the expiration time of a key.", persist),
-    container("object", G, "2.2.3", "A container for object introspection commands.", OBJECT_SUBCOMMANDS),
+    spec("del", -2, WRITE, (1, -1, 1), G, "1.0.0", "Deletes one or more keys.", del).with(fact::WHOLE_KEYS),
+    spec("unlink", -2, WRITE | FAST, (1, -1, 1), G, "4.0.0", "Asynchronously deletes one or more keys.", unlink).with(fact::WHOLE_KEYS),
+    spec("exists", -2, READONLY | FAST, (1, -1, 1), G, "1.0.0", "Determines whether one or more keys exist.", exists).with(fact::WHOLE_KEYS),
+    spec("type", 2, READONLY | FAST, KEY1, G, "1.0.0", "Determines the type of value stored at a key.", type_cmd).with(fact::WHOLE_KEYS),
+    CommandSpec { acl: &["@dangerous"], ..spec("keys", 2, READONLY, (0, 0, 0), G, "1.0.0", "Returns all key names that match a pattern.", keys) },
+    spec("scan", -2, READONLY | TOUCHES_ARBITRARY_KEYS, (0, 0, 0), G, "2.8.0", "Iterates over the key names in the database.", scan),
+    spec("randomkey", 1, READONLY | TOUCHES_ARBITRARY_KEYS, (0, 0, 0), G, "1.0.0", "Returns a random key name from the database.", randomkey),
+    spec("rename", 3, WRITE, (1, 2, 1), G, "1.0.0", "Renames a key and overwrites the destination.", rename).with(fact::WHOLE_KEYS),
+    spec("renamenx", 3, WRITE | FAST, (1, 2, 1), G, "1.0.0", "Renames a key only when the target key name doesn't exist.", renamenx).with(fact::WHOLE_KEYS),
+    spec("copy", -3, WRITE | crate::cmdtable::DENYOOM, (1, 2, 1), G, "6.2.0", "Copies the value of a key to a new key.", copy).with(fact::WHOLE_KEYS).writing(WrittenKeys::At(2)),
+    spec("move", 3, WRITE | FAST, KEY1, G, "1.0.0", "Moves a key to another database.", move_cmd).with(fact::WHOLE_KEYS),
+    spec("touch", -2, READONLY | FAST, (1, -1, 1), G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", touch).with(fact::WHOLE_KEYS),
+    spec("expire", -3, WRITE | FAST, KEY1, G, "1.0.0", "Sets the expiration time of a key in seconds.", expire).with(fact::WHOLE_KEYS),
+    spec("pexpire", -3, WRITE | FAST, KEY1, G, "2.6.0", "Sets the expiration time of a key in milliseconds.", pexpire).with(fact::WHOLE_KEYS),
+    spec("expireat", -3, WRITE | FAST, KEY1, G, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", expireat).with(fact::WHOLE_KEYS),
+    spec("pexpireat", -3, WRITE | FAST, KEY1, G, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", pexpireat).with(fact::WHOLE_KEYS),
+    spec("ttl", 2, READONLY | FAST, KEY1, G, "1.0.0", "Returns the expiration time in seconds of a key.", ttl).with(fact::WHOLE_KEYS),
+    spec("pttl", 2, READONLY | FAST, KEY1, G, "2.6.0", "Returns the expiration time in milliseconds of a key.", pttl).with(fact::WHOLE_KEYS),
+    spec("expiretime", 2, READONLY | FAST, KEY1, G, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", expiretime).with(fact::WHOLE_KEYS),
+    spec("pexpiretime", 2, READONLY | FAST, KEY1, G, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", pexpiretime).with(fact::WHOLE_KEYS),
+    spec("persist", 2, WRITE | FAST, KEY1, G, "2.2.0", "Removes the expiration time of a key.", persist).with(fact::WHOLE_KEYS),
+    container("object", G, "2.2.3", "A container for object introspection commands.", OBJECT_SUBCOMMANDS).with(fact::WHOLE_KEYS),
 ];
 
 static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
@@ -96,10 +98,18 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+fn del(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    let lazy = srv.config.lazyfree_lazy_user_del;
+    del_generic(srv, c, a, lazy)
+}
+
+fn unlink(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    del_generic(srv, c, a, true)
+}
+
 /// DEL and UNLINK (delGenericCommand): UNLINK, and DEL with
 /// lazyfree-lazy-user-del, free big values on the lazy-free thread.
-fn del(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let lazy = a.is(0, "unlink") || srv.config.lazyfree_lazy_user_del;
+fn del_generic(srv: &mut Server, c: &mut Client, a: &Args, lazy: bool) -> CmdResult {
     let mut n = 0;
     for k in a.iter().skip(1) {
         let db = &mut srv.dbs[c.db];
@@ -160,75 +170,19 @@ fn keys(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Parses a SCAN cursor like Redis's parseScanCursorOrReply: `strtoul`
-/// over the whole string (no leading space; `+`/`-` accepted, `-N` wraps;
-/// "" is 0; overflow rejected).
-pub fn parse_cursor(b: &[u8]) -> Result<u64, CmdError> {
-    // parseScanCursorOrReply: C strtoul() must consume the whole (NUL-ended)
-    // string without ERANGE; a sign is accepted ("-1" wraps to 2^64-1), the
-    // empty string is 0, leading whitespace is refused.
-    let err = CmdError::Static(error::SCAN_CURSOR);
-    let s = b.split(|&c| c == 0).next().unwrap_or(b);
-    let (neg, digits) = match s.first() {
-        None => return Ok(0),
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        Some(_) => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(err);
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        v = v
-            .checked_mul(10)
-            .and_then(|x| x.checked_add((d - b'0') as u64))
-            .ok_or(err.clone())?;
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
-}
-
 fn scan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let cursor = parse_cursor(a.get(1))?;
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut typ: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < a.len() {
-        let more = a.len() - i - 1;
-        if a.is(i, "COUNT") && more >= 1 {
-            count = a.i64(i + 1)?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-        } else if a.is(i, "MATCH") && more >= 1 {
-            pattern = Some(a.get(i + 1));
-        } else if a.is(i, "TYPE") && more >= 1 {
-            typ = Some(a.get(i + 1));
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
-    let pattern = pattern.filter(|p| *p != b"*");
+    let opts = ScanOpts::parse(a, 2, true)?;
     let db = &mut srv.dbs[c.db];
     let mut found: Vec<crate::ds::sds::Sds> = Vec::new();
-    let mut cur = cursor;
-    let mut max_iter = count.saturating_mul(10);
-    loop {
-        cur = db.dict.scan(cur, |k, _| found.push(k.clone()));
-        max_iter -= 1;
-        if cur == 0 || max_iter <= 0 || found.len() as i64 >= count {
-            break;
-        }
-    }
+    let cur = db
+        .dict
+        .scan_batch(cursor, opts.count, 1, |k, _| found.push(k.clone()));
     found.retain(|k| {
-        if let Some(p) = pattern {
-            if !string_match(p, k, false) {
-                return false;
-            }
+        if !opts.matches(k) {
+            return false;
         }
-        if let Some(t) = typ {
+        if let Some(t) = opts.typ {
             // As Redis 7.0: the type check looks the key up (expiring it if
             // due) and a key that is gone has type "none".
             let name = match db.lookup_notouch(k) {
@@ -242,9 +196,7 @@ fn scan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         // Expired keys are filtered out and deleted (expireIfNeeded).
         !db.expire_if_needed(k)
     });
-    c.out.array(2);
-    c.out.bulk_str(&cur.to_string());
-    c.out.array(found.len());
+    reply_head(c, cur, found.len());
     for k in &found {
         c.out.bulk(k);
     }

@@ -5,21 +5,25 @@
 
 mod sort;
 
-use crate::blocking;
+use super::typed::{read, write};
+use crate::blocking::{self, BlockKind};
 use crate::client::Client;
+use crate::cmdtable::{fact, WrittenKeys};
 use crate::cmdtable::{
     spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, NOSCRIPT,
     READONLY, WRITE,
 };
-use crate::db::Db;
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
-use crate::object::Value;
+use crate::object::{ObjType, Value};
 use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::list::{End, ListValue};
 use crate::util::num;
+
+/// Blocking list commands wait for a list.
+const LIST: BlockKind = BlockKind::Key(ObjType::List);
 
 const G: Group = Group::List;
 
@@ -48,11 +52,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "7.0.0", "Pop elements from a list, or block until one is available", blmpop),
     CommandSpec {
         acl: &["@set", "@sortedset", "@list", "@dangerous"],
-        ..spec("sort", -2, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, Group::Generic, "1.0.0", "Sort the elements in a list, set or sorted set", sort::sort)
+        ..spec("sort", -2, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, Group::Generic, "1.0.0", "Sort the elements in a list, set or sorted set", sort::sort).writing(WrittenKeys::StoreOption).with(fact::OWN_CATEGORY)
     },
     CommandSpec {
         acl: &["@set", "@sortedset", "@list", "@dangerous"],
-        ..spec("sort_ro", -2, READONLY | MOVABLE_KEYS, KEY1, Group::Generic, "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", sort::sort_ro)
+        ..spec("sort_ro", -2, READONLY | MOVABLE_KEYS, KEY1, Group::Generic, "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", sort::sort_ro).with(fact::OWN_CATEGORY)
     },
 ];
 
@@ -73,30 +77,6 @@ pub(crate) fn new_list(srv: &Server) -> ListValue {
         srv.config.list_max_listpack_size,
         srv.config.list_compress_depth,
     )
-}
-
-/// Looks a list up for writing: Ok(None) if missing, WRONGTYPE otherwise.
-#[inline]
-fn list_write<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut ListValue>, CmdError> {
-    match db.lookup_write(key) {
-        None => Ok(None),
-        Some(o) => match &mut o.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
-}
-
-/// Looks a list up for reading (hit/miss accounting).
-#[inline]
-fn list_read<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a ListValue>, CmdError> {
-    match db.lookup_read(key) {
-        None => Ok(None),
-        Some(o) => match &o.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
 }
 
 /// The keyspace event of a push onto `end`.
@@ -194,7 +174,7 @@ fn push_generic(srv: &mut Server, c: &mut Client, a: &Args, end: End, xx: bool) 
     let key = a.get(1);
     let fresh = new_list(srv);
     let db = &mut srv.dbs[c.db];
-    let len = match list_write(db, key)? {
+    let len = match write::<ListValue>(db, key)? {
         Some(l) => {
             for v in a.iter().skip(2) {
                 l.push(v, end);
@@ -254,7 +234,7 @@ fn pop_generic(srv: &mut Server, c: &mut Client, a: &Args, end: End) -> CmdResul
     };
     let key = a.get(1);
     let db = &mut srv.dbs[c.db];
-    let Some(l) = list_write(db, key)? else {
+    let Some(l) = write::<ListValue>(db, key)? else {
         if count.is_some() {
             c.out.null_array();
         } else {
@@ -297,7 +277,7 @@ fn rpop(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 // ---- reads ------------------------------------------------------------------
 
 fn llen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let n = list_read(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |l| l.len());
+    let n = read::<ListValue>(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |l| l.len());
     c.out.int(n as i64);
     Ok(())
 }
@@ -305,7 +285,7 @@ fn llen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 fn lrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let start = a.i64(2)?;
     let stop = a.i64(3)?;
-    let Some(l) = list_read(&mut srv.dbs[c.db], a.get(1))? else {
+    let Some(l) = read::<ListValue>(&mut srv.dbs[c.db], a.get(1))? else {
         c.out.empty_array();
         return Ok(());
     };
@@ -322,7 +302,7 @@ fn lrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn lindex(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let Some(l) = list_read(&mut srv.dbs[c.db], a.get(1))? else {
+    let Some(l) = read::<ListValue>(&mut srv.dbs[c.db], a.get(1))? else {
         c.out.null();
         return Ok(());
     };
@@ -365,7 +345,7 @@ fn lpos(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if from_tail {
         rank = rank.wrapping_neg();
     }
-    let Some(l) = list_read(&mut srv.dbs[c.db], a.get(1))? else {
+    let Some(l) = read::<ListValue>(&mut srv.dbs[c.db], a.get(1))? else {
         if count != -1 {
             c.out.empty_array();
         } else {
@@ -422,7 +402,7 @@ fn lpos(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 // ---- in-place edits ---------------------------------------------------------
 
 fn lset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let Some(l) = list_write(&mut srv.dbs[c.db], a.get(1))? else {
+    let Some(l) = write::<ListValue>(&mut srv.dbs[c.db], a.get(1))? else {
         return Err(CmdError::NoSuchKey);
     };
     let idx = a.i64(2)?;
@@ -444,7 +424,7 @@ fn linsert(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Err(CmdError::Syntax);
     };
     let key = a.get(1);
-    let Some(l) = list_write(&mut srv.dbs[c.db], key)? else {
+    let Some(l) = write::<ListValue>(&mut srv.dbs[c.db], key)? else {
         c.out.int(0);
         return Ok(());
     };
@@ -464,7 +444,7 @@ fn lrem(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let count = a.i64(2)?;
     let key = a.get(1);
     let db = &mut srv.dbs[c.db];
-    let Some(l) = list_write(db, key)? else {
+    let Some(l) = write::<ListValue>(db, key)? else {
         c.out.int(0);
         return Ok(());
     };
@@ -489,7 +469,7 @@ fn ltrim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let stop = a.i64(3)?;
     let key = a.get(1);
     let db = &mut srv.dbs[c.db];
-    let Some(l) = list_write(db, key)? else {
+    let Some(l) = write::<ListValue>(db, key)? else {
         c.out.ok();
         return Ok(());
     };
@@ -522,7 +502,7 @@ fn lmove_generic(
 ) -> CmdResult {
     let fresh = new_list(srv);
     let db = &mut srv.dbs[c.db];
-    match list_write(db, src)? {
+    match write::<ListValue>(db, src)? {
         Some(l) if !l.is_empty() => {}
         _ => {
             c.out.null();
@@ -530,10 +510,10 @@ fn lmove_generic(
         }
     }
     if src != dst {
-        list_write(db, dst)?;
+        write::<ListValue>(db, dst)?;
     }
     let mut val = Vec::new();
-    let Some(l) = list_write(db, src)? else {
+    let Some(l) = write::<ListValue>(db, src)? else {
         c.out.null();
         return Ok(());
     };
@@ -546,7 +526,7 @@ fn lmove_generic(
         if emptied {
             db.delete(src);
         }
-        match list_write(db, dst)? {
+        match write::<ListValue>(db, dst)? {
             Some(d) => d.push(&val, to),
             None => {
                 let mut d = fresh;
@@ -574,22 +554,22 @@ fn rpoplpush(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     lmove_generic(srv, c, a.get(1), a.get(2), End::Tail, End::Head)
 }
 
-/// `blmoveGenericCommand`.
+/// `blmoveGenericCommand`; `brpoplpush`: BRPOPLPUSH rather than BLMOVE.
 fn blmove_generic(
     srv: &mut Server,
     c: &mut Client,
     a: &Args,
-    from: End,
-    to: End,
+    (from, to): (End, End),
     deadline: i64,
+    brpoplpush: bool,
 ) -> CmdResult {
     let src = a.get(1);
-    let exists = list_write(&mut srv.dbs[c.db], src)?.is_some_and(|l| !l.is_empty());
+    let exists = write::<ListValue>(&mut srv.dbs[c.db], src)?.is_some_and(|l| !l.is_empty());
     if exists {
         lmove_generic(srv, c, src, a.get(2), from, to)?;
         // Propagated as the non-blocking form: RPOPLPUSH for BRPOPLPUSH,
         // LMOVE for BLMOVE (Redis 7.0).
-        if a.get(0).eq_ignore_ascii_case(b"brpoplpush") {
+        if brpoplpush {
             crate::propagate::rewrite(srv, c.db, &[b"RPOPLPUSH", src, a.get(2)]);
         } else {
             let (f, t) = (end_name(from), end_name(to));
@@ -600,7 +580,7 @@ fn blmove_generic(
     if blocking::must_not_block(c) {
         c.out.null();
     } else {
-        blocking::block_on_keys(srv, c, &[src], deadline, a);
+        blocking::block_on_keys(srv, c, LIST, &[src], deadline, a);
     }
     Ok(())
 }
@@ -609,12 +589,12 @@ fn blmove(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let from = parse_end(a.get(3))?;
     let to = parse_end(a.get(4))?;
     let deadline = blocking::parse_timeout(a.get(5))?;
-    blmove_generic(srv, c, a, from, to, deadline)
+    blmove_generic(srv, c, a, (from, to), deadline, false)
 }
 
 fn brpoplpush(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let deadline = blocking::parse_timeout(a.get(3))?;
-    blmove_generic(srv, c, a, End::Tail, End::Head, deadline)
+    blmove_generic(srv, c, a, (End::Tail, End::Head), deadline, true)
 }
 
 // ---- multi-key pops -------------------------------------------------------
@@ -634,7 +614,7 @@ fn pop_first_nonempty(
     for i in keys {
         let key = a.get(i);
         let db = &mut srv.dbs[c.db];
-        let Some(l) = list_write(db, key)? else {
+        let Some(l) = write::<ListValue>(db, key)? else {
             continue;
         };
         if l.is_empty() {
@@ -692,7 +672,7 @@ fn block_or_null(
         return;
     }
     let keys: Vec<&[u8]> = keys.map(|i| a.get(i)).collect();
-    blocking::block_on_keys(srv, c, &keys, deadline, a);
+    blocking::block_on_keys(srv, c, LIST, &keys, deadline, a);
 }
 
 fn blocking_pop(srv: &mut Server, c: &mut Client, a: &Args, end: End) -> CmdResult {

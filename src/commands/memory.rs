@@ -8,6 +8,7 @@
 //! to stay comparable with the `used_memory` delta of creating the key.
 
 use crate::client::Client;
+use crate::cmdtable::fact;
 use crate::cmdtable::{container, spec, CommandSpec, Group, LOADING, NOKEYS, READONLY, STALE};
 use crate::db::Db;
 use crate::ds::sds::Sds;
@@ -29,6 +30,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
         "A container for memory diagnostics commands",
         SUBS,
     )
+    .with(fact::WHOLE_KEYS)
 }];
 
 /// One subcommand with its COMMAND DOCS complexity.

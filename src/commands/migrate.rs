@@ -14,6 +14,7 @@
 //! retried once on a fresh connection (never after a timeout).
 
 use crate::client::Client;
+use crate::cmdtable::{fact, WrittenKeys};
 use crate::cmdtable::{spec, CommandSpec, Group, MOVABLE_KEYS, WRITE};
 use crate::error::{self, CmdError, CmdResult};
 use crate::migrate_conn::IoFail;
@@ -36,7 +37,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
         "2.6.0",
         "Atomically transfer a key from a Redis instance to another one.",
         migrate,
-    )
+    ).with(fact::WHOLE_KEYS).writing(WrittenKeys::ByHandler)
 }];
 
 /// The query is written to the target in chunks of this size.

@@ -7,6 +7,7 @@
 //! Nothing is ever opened with dlopen.
 
 use crate::client::Client;
+use crate::cmdtable::fact;
 use crate::cmdtable::{
     container, spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, NO_ASYNC_LOADING,
     PROTECTED, STALE,
@@ -33,6 +34,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
             "Unload a module",
             module_unload,
         )
+        .with(fact::MODULE_GATED)
     },
     CommandSpec {
         complexity: "O(1)",
@@ -46,6 +48,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
             "Load a module",
             module_load,
         )
+        .with(fact::MODULE_GATED)
     },
     CommandSpec {
         complexity: "O(1)",
@@ -59,6 +62,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
             "Load a module with extended parameters",
             module_loadex,
         )
+        .with(fact::MODULE_GATED)
     },
     CommandSpec {
         complexity: "O(N) where N is the number of loaded modules.",

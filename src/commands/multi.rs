@@ -3,6 +3,7 @@
 //! check-and-set bookkeeping are the `crate::multi` service.
 
 use crate::client::Client;
+use crate::cmdtable::fact;
 use crate::cmdtable::{
     spec, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, SKIP_SLOWLOG, STALE,
 };
@@ -24,7 +25,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.2.0",
         "Starts a transaction.",
         multi,
-    ),
+    )
+    .with(fact::NOT_QUEUED),
     spec(
         "exec",
         1,
@@ -34,7 +36,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.2.0",
         "Executes all commands in a transaction.",
         exec,
-    ),
+    )
+    .with(fact::RUNS_QUEUED | fact::EFFECTS_ONLY | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
     spec(
         "discard",
         1,
@@ -44,7 +47,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.0.0",
         "Discards a transaction.",
         discard,
-    ),
+    )
+    .with(fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
     spec(
         "watch",
         -2,
@@ -54,7 +58,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.2.0",
         "Monitors changes to keys to determine the execution of a transaction.",
         watch,
-    ),
+    )
+    .with(fact::NOT_QUEUED | fact::WHOLE_KEYS),
     spec(
         "unwatch",
         1,
@@ -66,14 +71,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         unwatch,
     ),
 ];
-
-/// Commands that run immediately even inside MULTI (processCommand's list).
-pub fn runs_inside_multi(fullname: &str) -> bool {
-    matches!(
-        fullname,
-        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-    )
-}
 
 fn multi(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     if c.multi.is_some() {

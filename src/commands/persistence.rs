@@ -4,6 +4,7 @@
 //! with DEBUG.
 
 use crate::client::Client;
+use crate::cmdtable::fact;
 use crate::cmdtable::{
     spec, CommandSpec, Group, ADMIN, ASKING, DENYOOM, KEY1, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI,
     READONLY, WRITE,
@@ -46,7 +47,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.6.0",
         "Returns a serialized representation of the value stored at a key.",
         dump,
-    ),
+    )
+    .with(fact::WHOLE_KEYS),
     CommandSpec {
         acl: &["@dangerous"],
         ..spec(
@@ -59,6 +61,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Creates a key from the serialized representation of a value.",
             restore,
         )
+        .with(fact::WHOLE_KEYS)
     },
     // What MIGRATE sends in cluster mode; the same as RESTORE here.
     CommandSpec {
@@ -73,6 +76,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "An internal command for migrating keys in a cluster",
             restore,
         )
+        .with(fact::WHOLE_KEYS)
     },
 ];
 

@@ -3,6 +3,7 @@
 //! subscription tables and message delivery are the `crate::pubsub` service.
 
 use crate::client::Client;
+use crate::cmdtable::fact;
 use crate::cmdtable::{
     container, spec, CommandSpec, Group, FAST, LOADING, MAY_REPLICATE, NOKEYS, NOSCRIPT, PUBSUB,
     STALE,
@@ -25,7 +26,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.0.0",
         "Listens for messages published to channels.",
         subscribe,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
     spec(
         "unsubscribe",
         -1,
@@ -35,7 +37,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.0.0",
         "Stops listening to messages posted to channels.",
         unsubscribe,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
     spec(
         "psubscribe",
         -2,
@@ -45,7 +48,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.0.0",
         "Listens for messages published to channels that match one or more patterns.",
         psubscribe,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
     spec(
         "punsubscribe",
         -1,
@@ -55,7 +59,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.0.0",
         "Stops listening to messages published to channels that match one or more patterns.",
         punsubscribe,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
     spec(
         "ssubscribe",
         -2,
@@ -65,7 +70,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Listens for messages published to shard channels.",
         ssubscribe,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
     spec(
         "sunsubscribe",
         -1,
@@ -75,7 +81,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Stops listening to messages posted to shard channels.",
         sunsubscribe,
-    ),
+    )
+    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
     spec(
         "publish",
         3,
@@ -169,22 +176,6 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         pubsub_help,
     ),
 ];
-
-/// Commands a RESP2 client in subscribed mode may run.
-pub fn allowed_in_subscribed_context(fullname: &str) -> bool {
-    matches!(
-        fullname,
-        "subscribe"
-            | "unsubscribe"
-            | "psubscribe"
-            | "punsubscribe"
-            | "ssubscribe"
-            | "sunsubscribe"
-            | "ping"
-            | "quit"
-            | "reset"
-    )
-}
 
 fn reply_sub(c: &mut Client, what: &[u8], name: Option<&[u8]>, count: i64) {
     c.out.push(3);

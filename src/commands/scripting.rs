@@ -5,6 +5,7 @@
 
 use super::help_reply;
 use crate::client::{Client, LuaDebug};
+use crate::cmdtable::fact;
 use crate::cmdtable::{
     container, spec, CommandSpec, Group, ALLOW_BUSY, DENYOOM, LOADING, MAY_REPLICATE, MOVABLE_KEYS,
     NOKEYS, NOSCRIPT, NO_MANDATORY_KEYS, READONLY, SKIP_MONITOR, STALE, WRITE,
@@ -19,6 +20,10 @@ use crate::util::glob;
 
 const G: Group = Group::Scripting;
 const EVALF: u32 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS;
+/// Scripts propagate what they run, not themselves.
+const EFFECTS: u32 = fact::EFFECTS_ONLY;
+/// Read-only scripts are not tracked themselves either.
+const EFFECTS_RO: u32 = fact::EFFECTS_ONLY | fact::UNTRACKED_READ;
 
 static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
     spec(
@@ -178,12 +183,12 @@ static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
 
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("eval", -3, EVALF | MAY_REPLICATE, NOKEYS, G, "2.6.0", "Execute a Lua script server side", eval),
-    spec("evalsha", -3, EVALF | MAY_REPLICATE, NOKEYS, G, "2.6.0", "Execute a Lua script server side", evalsha),
-    spec("eval_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Execute a read-only Lua script server side", eval_ro),
-    spec("evalsha_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Execute a read-only Lua script server side", evalsha_ro),
-    spec("fcall", -3, EVALF | MAY_REPLICATE, NOKEYS, G, "7.0.0", "Invoke a function", fcall),
-    spec("fcall_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Invoke a read-only function", fcall_ro),
+    spec("eval", -3, EVALF | MAY_REPLICATE, NOKEYS, G, "2.6.0", "Execute a Lua script server side", eval).with(fact::SCRIPT_BODY | EFFECTS),
+    spec("evalsha", -3, EVALF | MAY_REPLICATE, NOKEYS, G, "2.6.0", "Execute a Lua script server side", evalsha).with(fact::SCRIPT_SHA | EFFECTS),
+    spec("eval_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Execute a read-only Lua script server side", eval_ro).with(fact::SCRIPT_BODY | EFFECTS_RO),
+    spec("evalsha_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Execute a read-only Lua script server side", evalsha_ro).with(fact::SCRIPT_SHA | EFFECTS_RO),
+    spec("fcall", -3, EVALF | MAY_REPLICATE, NOKEYS, G, "7.0.0", "Invoke a function", fcall).with(fact::SCRIPT_FUNCTION | EFFECTS),
+    spec("fcall_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Invoke a read-only function", fcall_ro).with(fact::SCRIPT_FUNCTION | EFFECTS_RO),
     container("script", G, "2.6.0", "A container for Lua scripts management commands", SCRIPT_SUBCOMMANDS),
     container("function", G, "7.0.0", "A container for function commands", FUNCTION_SUBCOMMANDS),
 ];
@@ -239,19 +244,22 @@ fn script_precheck(srv: &Server, c: &Client, flags: u32) -> CmdResult {
 }
 
 /// getCommandFlags: the flags checks before execution use (pause, and so
-/// on) for command `name` with first argument `arg1`. A script that
+/// on) for command `cmd` with first argument `arg1`. A script that
 /// declares flags replaces the command's write / deny-oom / stale flags
 /// with its own (scriptFlagsToCmdFlags).
-pub fn effective_flags(srv: &Server, name: &str, arg1: &[u8], flags: u32) -> u32 {
-    let script = match name {
-        "eval" | "eval_ro" => scripting::eval_script_flags(srv, arg1, false),
-        "evalsha" | "evalsha_ro" => scripting::eval_script_flags(srv, arg1, true),
-        "fcall" | "fcall_ro" => srv
-            .scripting
+pub fn effective_flags(srv: &Server, cmd: &CommandSpec, arg1: &[u8]) -> u32 {
+    const SCRIPTS: u32 = fact::SCRIPT_BODY | fact::SCRIPT_SHA | fact::SCRIPT_FUNCTION;
+    let flags = cmd.flags;
+    if cmd.facts & SCRIPTS == 0 {
+        return flags;
+    }
+    let script = if cmd.facts & fact::SCRIPT_FUNCTION != 0 {
+        srv.scripting
             .functions
             .get(&String::from_utf8_lossy(arg1))
-            .map(|f| f.flags),
-        _ => return flags,
+            .map(|f| f.flags)
+    } else {
+        scripting::eval_script_flags(srv, arg1, cmd.facts & fact::SCRIPT_SHA != 0)
     };
     let Some(sf) = script else {
         return flags;

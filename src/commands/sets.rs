@@ -7,11 +7,13 @@
 //! SDIFF's algorithm choice follow Redis so that reply order (sorted for
 //! intsets) and the destination encodings of the *STORE commands match.
 
+use super::scan::{parse_cursor, reply_head, ScanOpts};
+use super::typed::{read, write};
 use crate::client::Client;
+use crate::cmdtable::WrittenKeys;
 use crate::cmdtable::{
     spec, CommandSpec, Group, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, READONLY, WRITE,
 };
-use crate::commands::keys::parse_cursor;
 use crate::db::Db;
 use crate::ds::sds::Sds;
 use crate::error::{self, CmdError, CmdResult};
@@ -21,7 +23,6 @@ use crate::propagate;
 use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::set::{Member, SetValue};
-use crate::util::glob::string_match;
 use crate::util::num;
 use rand::Rng;
 use std::collections::HashSet;
@@ -40,14 +41,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("scard", 2, READONLY | FAST, KEY1, G, "1.0.0", "Get the number of members in a set", scard),
     spec("spop", -2, WRITE | FAST, KEY1, G, "1.0.0", "Remove and return one or multiple random members from a set", spop),
     spec("srandmember", -2, READONLY, KEY1, G, "1.0.0", "Get one or multiple random members from a set", srandmember),
-    spec("smove", 4, WRITE | FAST, (1, 2, 1), G, "1.0.0", "Move a member from one set to another", smove),
+    spec("smove", 4, WRITE | FAST, (1, 2, 1), G, "1.0.0", "Move a member from one set to another", smove).writing(WrittenKeys::At(1)),
     spec("sinter", -2, READONLY, KEYS_ALL, G, "1.0.0", "Intersect multiple sets", sinter),
     spec("sintercard", -3, READONLY | MOVABLE_KEYS, NOKEYS, G, "7.0.0", "Intersect multiple sets and return the cardinality of the result", sintercard),
-    spec("sinterstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Intersect multiple sets and store the resulting set in a key", sinterstore),
+    spec("sinterstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Intersect multiple sets and store the resulting set in a key", sinterstore).writing(WrittenKeys::At(1)),
     spec("sunion", -2, READONLY, KEYS_ALL, G, "1.0.0", "Add multiple sets", sunion),
-    spec("sunionstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Add multiple sets and store the resulting set in a key", sunionstore),
+    spec("sunionstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Add multiple sets and store the resulting set in a key", sunionstore).writing(WrittenKeys::At(1)),
     spec("sdiff", -2, READONLY, KEYS_ALL, G, "1.0.0", "Subtract multiple sets", sdiff),
-    spec("sdiffstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Subtract multiple sets and store the resulting set in a key", sdiffstore),
+    spec("sdiffstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Subtract multiple sets and store the resulting set in a key", sdiffstore).writing(WrittenKeys::At(1)),
     spec("sscan", -3, READONLY, KEY1, G, "2.8.0", "Incrementally iterate Set elements", sscan),
 ];
 
@@ -59,28 +60,6 @@ const SPOP_MOVE_STRATEGY_MUL: usize = 5;
 const SRANDMEMBER_SUB_STRATEGY_MUL: usize = 3;
 
 // ---- helpers ----------------------------------------------------------------
-
-/// `lookupKeyRead` + `checkType(OBJ_SET)`.
-fn read_set<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut SetValue>, CmdError> {
-    match db.lookup_read(key) {
-        None => Ok(None),
-        Some(o) => match &mut o.value {
-            Value::Set(s) => Ok(Some(&mut **s)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
-}
-
-/// `lookupKeyWrite` + `checkType(OBJ_SET)`.
-fn write_set<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut SetValue>, CmdError> {
-    match db.lookup_write(key) {
-        None => Ok(None),
-        Some(o) => match &mut o.value {
-            Value::Set(s) => Ok(Some(&mut **s)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
-}
 
 /// A set already looked up (no side effects): for holding several at once.
 fn peek_set<'a>(db: &'a Db, key: &[u8]) -> Option<&'a SetValue> {
@@ -160,7 +139,7 @@ fn sadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let key = a.get(1);
     let db = &mut srv.dbs[c.db];
     let mut added = 0u64;
-    match write_set(db, key)? {
+    match write::<SetValue>(db, key)? {
         Some(s) => {
             for i in 2..a.len() {
                 added += s.add(a.get(i), max) as u64;
@@ -185,7 +164,7 @@ fn sadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 fn srem(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let key = a.get(1);
     let db = &mut srv.dbs[c.db];
-    let Some(s) = write_set(db, key)? else {
+    let Some(s) = write::<SetValue>(db, key)? else {
         c.out.int(0);
         return Ok(());
     };
@@ -219,7 +198,7 @@ fn smembers(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn sismember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let found = match read_set(&mut srv.dbs[c.db], a.get(1))? {
+    let found = match read::<SetValue>(&mut srv.dbs[c.db], a.get(1))? {
         Some(s) => s.contains(a.get(2)),
         None => false,
     };
@@ -228,7 +207,7 @@ fn sismember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn smismember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let s = read_set(&mut srv.dbs[c.db], a.get(1))?;
+    let s = read::<SetValue>(&mut srv.dbs[c.db], a.get(1))?;
     c.out.array(a.len() - 2);
     for i in 2..a.len() {
         let found = s.as_ref().is_some_and(|s| s.contains(a.get(i)));
@@ -238,7 +217,7 @@ fn smismember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn scard(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let n = read_set(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |s| s.len());
+    let n = read::<SetValue>(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |s| s.len());
     c.out.int(n as i64);
     Ok(())
 }
@@ -252,7 +231,7 @@ fn spop(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let key = a.get(1);
     let db = &mut srv.dbs[c.db];
     let rng = &mut srv.rng;
-    let Some(s) = write_set(db, key)? else {
+    let Some(s) = write::<SetValue>(db, key)? else {
         c.out.null();
         return Ok(());
     };
@@ -287,7 +266,7 @@ fn spop_with_count(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let key = a.get(1);
     let db = &mut srv.dbs[c.db];
     let rng = &mut srv.rng;
-    let Some(s) = write_set(db, key)? else {
+    let Some(s) = write::<SetValue>(db, key)? else {
         c.out.set(0);
         return Ok(());
     };
@@ -371,7 +350,7 @@ fn srandmember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     let db = &mut srv.dbs[c.db];
     let rng = &mut srv.rng;
-    let set = read_set(db, a.get(1))?.map(|s| {
+    let set = read::<SetValue>(db, a.get(1))?.map(|s| {
         s.rehash_for_random(1);
         &*s
     });
@@ -391,7 +370,7 @@ fn srandmember_with_count(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResu
     let db = &mut srv.dbs[c.db];
     let rng = &mut srv.rng;
     let (cfg, stats) = (&srv.config, &mut srv.stats);
-    let Some(s) = read_set(db, a.get(1))? else {
+    let Some(s) = read::<SetValue>(db, a.get(1))? else {
         c.out.empty_array();
         return Ok(());
     };
@@ -568,7 +547,7 @@ fn sinter_generic(
     let db = &mut srv.dbs[c.db];
     let mut empty = false;
     for j in 0..n {
-        if read_set(db, a.get(first + j))?.is_none() {
+        if read::<SetValue>(db, a.get(first + j))?.is_none() {
             empty = true;
         }
     }
@@ -672,7 +651,7 @@ fn sunion_diff_generic(
     let n = a.len() - first;
     let db = &mut srv.dbs[c.db];
     for j in 0..n {
-        read_set(db, a.get(first + j))?;
+        read::<SetValue>(db, a.get(first + j))?;
     }
     let mut sets: Vec<Option<(&[u8], &SetValue)>> = (0..n)
         .map(|j| {
@@ -756,63 +735,28 @@ fn sunion_diff_generic(
 
 fn sscan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let cursor = parse_cursor(a.get(2))?;
-    let Some(s) = read_set(&mut srv.dbs[c.db], a.get(1))? else {
-        c.out.array(2);
-        c.out.bulk(b"0");
-        c.out.array(0);
+    let Some(s) = read::<SetValue>(&mut srv.dbs[c.db], a.get(1))? else {
+        reply_head(c, 0, 0);
         return Ok(());
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < a.len() {
-        let more = a.len() - i;
-        if a.is(i, "COUNT") && more >= 2 {
-            count = a.i64(i + 1)?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-        } else if a.is(i, "MATCH") && more >= 2 {
-            pattern = Some(a.get(i + 1));
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
-    let pattern = pattern.filter(|p| *p != b"*");
-    let keep = |b: &[u8]| pattern.is_none_or(|p| string_match(p, b, false));
+    let opts = ScanOpts::parse(a, 3, false)?;
     let mut tmp = [0u8; 20];
     match s {
         SetValue::Intset(is) => {
             let found: Vec<i64> = is
                 .iter()
-                .filter(|&v| keep(num::format_i64(v, &mut tmp)))
+                .filter(|&v| opts.matches(num::format_i64(v, &mut tmp)))
                 .collect();
-            c.out.array(2);
-            c.out.bulk(b"0");
-            c.out.array(found.len());
+            reply_head(c, 0, found.len());
             for v in found {
                 c.out.bulk_i64(v);
             }
         }
         SetValue::Hash(d) => {
             let mut found: Vec<&Sds> = Vec::new();
-            let mut cur = cursor;
-            let mut max_iter = count.saturating_mul(10);
-            loop {
-                cur = d.scan_keys(cur, &mut found);
-                if cur == 0 || max_iter == 0 {
-                    break;
-                }
-                max_iter -= 1;
-                if found.len() as u64 >= count as u64 {
-                    break;
-                }
-            }
-            found.retain(|k| keep(k.as_bytes()));
-            c.out.array(2);
-            c.out.bulk(cur.to_string().as_bytes());
-            c.out.array(found.len());
+            let cur = d.scan_batch(cursor, opts.count, 1, |k, _| found.push(k));
+            found.retain(|k| opts.matches(k.as_bytes()));
+            reply_head(c, cur, found.len());
             for k in found {
                 c.out.bulk(k.as_bytes());
             }

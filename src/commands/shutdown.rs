@@ -174,6 +174,7 @@ pub fn abort_shutdown(srv: &mut Server) -> bool {
 fn block(srv: &mut Server, c: &mut Client, a: &Args) {
     srv.blocked_clients += 1;
     c.blocked = Some(Box::new(crate::blocking::BlockedState {
+        kind: crate::blocking::BlockKind::Shutdown,
         db: c.db,
         keys: Vec::new(),
         deadline_ms: 0,

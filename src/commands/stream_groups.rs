@@ -9,8 +9,9 @@
 //! XREADGROUP re-run after its stream was deleted or replaced replies the
 //! UNBLOCKED error, as blocked.c does.
 
-use super::streams::{parse_id, parse_interval, read_stream, reply_entry, write_stream};
-use crate::blocking;
+use super::streams::{parse_id, parse_interval, reply_entry};
+use super::typed::{read, write};
+use crate::blocking::{self, BlockKind};
 use crate::client::Client;
 use crate::clock;
 use crate::cmdtable::{
@@ -18,7 +19,7 @@ use crate::cmdtable::{
 };
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
-use crate::object::Value;
+use crate::object::{ObjType, Value};
 use crate::propagate;
 use crate::protocol::args::Args;
 use crate::server::Server;
@@ -339,7 +340,7 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
     for k in 0..n {
         let key = a.get(first + k);
         let idarg = a.get(first + n + k);
-        let s = match read_stream(&mut srv.dbs[c.db], key) {
+        let s = match read::<StreamValue>(&mut srv.dbs[c.db], key) {
             // Woken up because the stream was deleted or replaced by
             // another type (blocked.c's unblockDeletedStreamReadgroupClients).
             Ok(None) | Err(CmdError::WrongType) if xgroup && c.reexecuting => {
@@ -384,7 +385,7 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
     let mut deferred = None;
     for (k, &gt) in ids.iter().enumerate() {
         let key = a.get(first + k);
-        let Some(s) = read_stream(&mut srv.dbs[c.db], key)? else {
+        let Some(s) = read::<StreamValue>(&mut srv.dbs[c.db], key)? else {
             continue;
         };
         let mut from = gt;
@@ -561,7 +562,12 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
         clock::now_ms().saturating_add(ms)
     };
     let keys: Vec<&[u8]> = (0..n).map(|k| a.get(first + k)).collect();
-    blocking::block_on_keys(srv, c, &keys, deadline, a);
+    let kind = if xgroup {
+        BlockKind::StreamGroup
+    } else {
+        BlockKind::Key(ObjType::Stream)
+    };
+    blocking::block_on_keys(srv, c, kind, &keys, deadline, a);
     // Re-executions must read after the IDs resolved now, not a new `$`.
     if !xgroup {
         if let Some(st) = c.blocked.as_mut() {
@@ -607,12 +613,13 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         b"setid" => xgroup_options(a, false)?,
         _ => (false, INVALID_ENTRIES_READ),
     };
-    let exists = write_stream(&mut srv.dbs[c.db], key)?.is_some();
+    let exists = write::<StreamValue>(&mut srv.dbs[c.db], key)?.is_some();
     if !exists && !mkstream {
         return Err(CmdError::Static(error::XGROUP_NEEDS_KEY));
     }
     let has_group = exists
-        && write_stream(&mut srv.dbs[c.db], key)?.is_some_and(|s| s.groups.get(gname).is_some());
+        && write::<StreamValue>(&mut srv.dbs[c.db], key)?
+            .is_some_and(|s| s.groups.get(gname).is_some());
     if !has_group && matches!(sub, b"setid" | b"createconsumer" | b"delconsumer") {
         return Err(error::nogroup_for_key(gname, key));
     }
@@ -620,7 +627,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         b"create" if a.len() <= 8 => {
             let idarg = a.get(4);
             let id = if idarg == b"$" {
-                write_stream(&mut srv.dbs[c.db], key)?.map_or(StreamId::MIN, |s| s.last_id)
+                write::<StreamValue>(&mut srv.dbs[c.db], key)?.map_or(StreamId::MIN, |s| s.last_id)
             } else {
                 parse_id(idarg, 0, true, false)?.0
             };
@@ -628,7 +635,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             if !exists {
                 db.get_or_create(key, || Value::Stream(Box::default()));
             }
-            let s = write_stream(db, key)?.ok_or(CmdError::WrongType)?;
+            let s = write::<StreamValue>(db, key)?.ok_or(CmdError::WrongType)?;
             if s.groups.create(gname, id, entries_read) {
                 c.out.ok();
                 srv.dirty += 1;
@@ -639,7 +646,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         b"setid" if a.len() == 5 || a.len() == 7 => {
             let idarg = a.get(4);
-            let s = write_stream(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
+            let s = write::<StreamValue>(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
             let id = if idarg == b"$" {
                 s.last_id
             } else {
@@ -654,7 +661,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             notify::event(srv, c, notify::STREAM, "xgroup-setid", key);
         }
         b"destroy" => {
-            let s = write_stream(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
+            let s = write::<StreamValue>(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
             if s.groups.destroy(gname) {
                 c.out.int(1);
                 srv.dirty += 1;
@@ -666,7 +673,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         b"createconsumer" => {
             let now = now_ms();
-            let s = write_stream(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
+            let s = write::<StreamValue>(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
             let created = s
                 .groups
                 .get_mut(gname)
@@ -678,7 +685,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             c.out.int(created as i64);
         }
         b"delconsumer" => {
-            let s = write_stream(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
+            let s = write::<StreamValue>(&mut srv.dbs[c.db], key)?.ok_or(CmdError::NoSuchKey)?;
             let pending = s
                 .groups
                 .get_mut(gname)
@@ -731,7 +738,7 @@ fn xinfo_help(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
 fn xack(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let key = a.get(1);
     let gname = a.get(2);
-    let has = match read_stream(&mut srv.dbs[c.db], key)? {
+    let has = match read::<StreamValue>(&mut srv.dbs[c.db], key)? {
         Some(s) => s.groups.get(gname).is_some(),
         None => false,
     };
@@ -744,7 +751,9 @@ fn xack(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         ids.push(parse_id(a.get(i), 0, true, false)?.0);
     }
     let mut acked = 0;
-    if let Some(g) = read_stream(&mut srv.dbs[c.db], key)?.and_then(|s| s.groups.get_mut(gname)) {
+    if let Some(g) =
+        read::<StreamValue>(&mut srv.dbs[c.db], key)?.and_then(|s| s.groups.get_mut(gname))
+    {
         for id in ids {
             if g.ack(id) {
                 acked += 1;
@@ -796,7 +805,8 @@ fn xpending(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     let key = a.get(1);
     let gname = a.get(2);
-    let Some(g) = read_stream(&mut srv.dbs[c.db], key)?.and_then(|s| s.groups.get(gname)) else {
+    let Some(g) = read::<StreamValue>(&mut srv.dbs[c.db], key)?.and_then(|s| s.groups.get(gname))
+    else {
         return Err(error::nogroup_key_or_group(key, gname, false));
     };
     if justinfo {
@@ -876,7 +886,8 @@ fn xclaim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let key = a.get(1);
     let gname = a.get(2);
     let cname = a.get(3);
-    let has = read_stream(&mut srv.dbs[c.db], key)?.is_some_and(|s| s.groups.get(gname).is_some());
+    let has = read::<StreamValue>(&mut srv.dbs[c.db], key)?
+        .is_some_and(|s| s.groups.get(gname).is_some());
     if !has {
         return Err(error::nogroup_key_or_group(key, gname, false));
     }
@@ -931,7 +942,7 @@ fn xclaim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     } else {
         deliverytime = now;
     }
-    let Some(s) = read_stream(&mut srv.dbs[c.db], key)? else {
+    let Some(s) = read::<StreamValue>(&mut srv.dbs[c.db], key)? else {
         return Err(CmdError::NoSuchKey);
     };
     let mut props: Vec<Vec<Vec<u8>>> = Vec::new();
@@ -1055,7 +1066,7 @@ fn xautoclaim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         j += 1;
     }
-    let Some(s) = read_stream(&mut srv.dbs[c.db], key)? else {
+    let Some(s) = read::<StreamValue>(&mut srv.dbs[c.db], key)? else {
         return Err(error::nogroup_key_or_group(key, gname, false));
     };
     if s.groups.get(gname).is_none() {
@@ -1154,7 +1165,7 @@ fn xautoclaim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 fn xinfo(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let sub = a.get(1).to_ascii_lowercase();
     let key = a.get(2);
-    let Some(s) = read_stream(&mut srv.dbs[c.db], key)? else {
+    let Some(s) = read::<StreamValue>(&mut srv.dbs[c.db], key)? else {
         return Err(CmdError::NoSuchKey);
     };
     match sub.as_slice() {

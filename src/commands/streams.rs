@@ -3,16 +3,16 @@
 //! XDEL, XTRIM and XREAD (including BLOCK). The data lives in `types::stream`.
 
 use super::stream_groups::{xread, xreadgroup};
+use super::typed::{read, write};
 use crate::blocking;
 use crate::client::Client;
 use crate::clock;
 use crate::cmdtable::{
     spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, READONLY, WRITE,
 };
-use crate::db::Db;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
-use crate::object::{Obj, Value};
+use crate::object::Value;
 use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::stream::{EntryRef, StreamId, StreamValue, Trim};
@@ -30,34 +30,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "5.0.0", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.", xread),
     spec("xreadgroup", -7, WRITE | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "5.0.0", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.", xreadgroup),
 ];
-
-pub(super) fn read_stream<'a>(
-    db: &'a mut Db,
-    key: &[u8],
-) -> Result<Option<&'a mut StreamValue>, CmdError> {
-    match db.lookup_read(key) {
-        None => Ok(None),
-        Some(Obj {
-            value: Value::Stream(s),
-            ..
-        }) => Ok(Some(s)),
-        Some(_) => Err(CmdError::WrongType),
-    }
-}
-
-pub(super) fn write_stream<'a>(
-    db: &'a mut Db,
-    key: &[u8],
-) -> Result<Option<&'a mut StreamValue>, CmdError> {
-    match db.lookup_write(key) {
-        None => Ok(None),
-        Some(Obj {
-            value: Value::Stream(s),
-            ..
-        }) => Ok(Some(s)),
-        Some(_) => Err(CmdError::WrongType),
-    }
-}
 
 fn parse_u64(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 20 || !b.iter().all(u8::is_ascii_digit) {
@@ -221,14 +193,14 @@ fn xadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let key = a.get(1);
     let (max_bytes, max_entries) = node_limits(srv);
     let db = &mut srv.dbs[c.db];
-    if write_stream(db, key)?.is_none() {
+    if write::<StreamValue>(db, key)?.is_none() {
         if nomkstream {
             c.out.null();
             return Ok(());
         }
         db.get_or_create(key, || Value::Stream(Box::default()));
     }
-    let s = write_stream(db, key)?.ok_or(CmdError::WrongType)?;
+    let s = write::<StreamValue>(db, key)?.ok_or(CmdError::WrongType)?;
     let last = s.last_id;
     let too_small = CmdError::Static(error::STREAM_ID_TOO_SMALL);
     let id = match explicit {
@@ -305,7 +277,7 @@ fn xadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn xlen(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let n = read_stream(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |s| s.len());
+    let n = read::<StreamValue>(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |s| s.len());
     c.out.int(n as i64);
     Ok(())
 }
@@ -356,7 +328,7 @@ fn range_generic(srv: &mut Server, c: &mut Client, a: &Args, rev: bool) -> CmdRe
             return Err(CmdError::Syntax);
         }
     }
-    let Some(s) = read_stream(&mut srv.dbs[c.db], a.get(1))? else {
+    let Some(s) = read::<StreamValue>(&mut srv.dbs[c.db], a.get(1))? else {
         c.out.array(0);
         return Ok(());
     };
@@ -395,7 +367,7 @@ fn xrevrange(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 fn xdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let key = a.get(1);
     // A missing key replies 0 before the IDs are parsed.
-    if write_stream(&mut srv.dbs[c.db], key)?.is_none() {
+    if write::<StreamValue>(&mut srv.dbs[c.db], key)?.is_none() {
         c.out.int(0);
         return Ok(());
     }
@@ -404,7 +376,7 @@ fn xdel(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         ids.push(parse_id(a.get(i), 0, true, false)?.0);
     }
     let mut deleted = 0;
-    if let Some(s) = write_stream(&mut srv.dbs[c.db], key)? {
+    if let Some(s) = write::<StreamValue>(&mut srv.dbs[c.db], key)? {
         deleted = s.xdel(&ids);
     }
     if deleted > 0 {
@@ -421,7 +393,7 @@ fn xtrim(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Err(CmdError::Syntax);
     };
     let key = a.get(1);
-    let (n, len_after) = match write_stream(&mut srv.dbs[c.db], key)? {
+    let (n, len_after) = match write::<StreamValue>(&mut srv.dbs[c.db], key)? {
         Some(s) => (s.trim(how, t.approx, t.limit), s.len()),
         None => (0, 0),
     };
@@ -466,7 +438,7 @@ fn xsetid(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
     }
     let key = a.get(1);
-    let Some(s) = write_stream(&mut srv.dbs[c.db], key)? else {
+    let Some(s) = write::<StreamValue>(&mut srv.dbs[c.db], key)? else {
         return Err(CmdError::NoSuchKey);
     };
     if let Some(top) = s.edge_id(false) {

@@ -4,8 +4,11 @@
 //! (ZUNION/ZINTER/ZDIFF[STORE], ZINTERCARD) and ZSCAN. The encodings live
 //! in `types::zset`.
 
-use crate::blocking;
+use super::scan::{parse_cursor, reply_head, ScanOpts};
+use super::typed::{read, write};
+use crate::blocking::{self, BlockKind};
 use crate::client::Client;
+use crate::cmdtable::WrittenKeys;
 use crate::cmdtable::{
     spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, MOVABLE_KEYS, NOSCRIPT, READONLY, WRITE,
 };
@@ -13,13 +16,12 @@ use crate::ds::skiplist::{parse_lex_range, parse_range, ZLexRangeSpec, ZRangeSpe
 use crate::ds::zset::{ZAddFlags, ZAddOutcome};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
-use crate::object::Value;
+use crate::object::{ObjType, Value};
 use crate::protocol::args::Args;
 use crate::protocol::reply::ReplyBuf;
 use crate::server::Server;
 use crate::types::set::SetValue;
 use crate::types::zset::{Member, ZSetValue};
-use crate::util::glob::string_match;
 use crate::util::num;
 use std::collections::HashMap;
 
@@ -38,7 +40,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("zrank", 3, READONLY | FAST, (1, 1, 1), G, "2.0.0", "Determine the index of a member in a sorted set", zrank),
     spec("zrevrank", 3, READONLY | FAST, (1, 1, 1), G, "2.0.0", "Determine the index of a member in a sorted set, with scores ordered from high to low", zrevrank),
     spec("zrange", -4, READONLY, (1, 1, 1), G, "1.2.0", "Return a range of members in a sorted set", zrange),
-    spec("zrangestore", -5, WRITE | DENYOOM, (1, 2, 1), G, "6.2.0", "Store a range of members from sorted set into another key", zrangestore),
+    spec("zrangestore", -5, WRITE | DENYOOM, (1, 2, 1), G, "6.2.0", "Store a range of members from sorted set into another key", zrangestore).writing(WrittenKeys::At(1)),
     spec("zrangebyscore", -4, READONLY, (1, 1, 1), G, "1.0.5", "Return a range of members in a sorted set, by score", zrangebyscore),
     spec("zrevrangebyscore", -4, READONLY, (1, 1, 1), G, "2.2.0", "Return a range of members in a sorted set, by score, with scores ordered from high to low", zrevrangebyscore),
     spec("zrangebylex", -4, READONLY, (1, 1, 1), G, "2.8.9", "Return a range of members in a sorted set, by lexicographical range", zrangebylex),
@@ -51,9 +53,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("zunion", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), G, "6.2.0", "Add multiple sorted sets", zunion),
     spec("zinter", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), G, "6.2.0", "Intersect multiple sorted sets", zinter),
     spec("zdiff", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), G, "6.2.0", "Subtract multiple sorted sets", zdiff),
-    spec("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key", zunionstore),
-    spec("zinterstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "2.0.0", "Intersect multiple sorted sets and store the resulting sorted set in a new key", zinterstore),
-    spec("zdiffstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "6.2.0", "Subtract multiple sorted sets and store the resulting sorted set in a new key", zdiffstore),
+    spec("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key", zunionstore).writing(WrittenKeys::At(1)),
+    spec("zinterstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "2.0.0", "Intersect multiple sorted sets and store the resulting sorted set in a new key", zinterstore).writing(WrittenKeys::At(1)),
+    spec("zdiffstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "6.2.0", "Subtract multiple sorted sets and store the resulting sorted set in a new key", zdiffstore).writing(WrittenKeys::At(1)),
     spec("zintercard", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), G, "7.0.0", "Intersect multiple sorted sets and return the cardinality of the result", zintercard),
     spec("zremrangebyrank", 4, WRITE, (1, 1, 1), G, "2.0.0", "Remove all members in a sorted set within the given indexes", zremrangebyrank),
     spec("zremrangebyscore", 4, WRITE, (1, 1, 1), G, "1.2.0", "Remove all members in a sorted set within the given scores", zremrangebyscore),
@@ -67,36 +69,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// The zset at `key` for reading (lazy expiry), `None` if missing.
-fn zset_read<'a>(
-    srv: &'a mut Server,
-    c: &Client,
-    key: &[u8],
-) -> Result<Option<&'a mut ZSetValue>, CmdError> {
-    match srv.dbs[c.db].lookup_read(key) {
-        None => Ok(None),
-        Some(o) => match &mut o.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
-}
-
-/// The zset at `key` for writing.
-fn zset_write<'a>(
-    srv: &'a mut Server,
-    c: &Client,
-    key: &[u8],
-) -> Result<Option<&'a mut ZSetValue>, CmdError> {
-    match srv.dbs[c.db].lookup_write(key) {
-        None => Ok(None),
-        Some(o) => match &mut o.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
-}
 
 /// Deletes `key` if its zset became empty (Redis never keeps empty keys);
 /// true if it did.
@@ -192,7 +164,7 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, a: &Args, incr_cmd: bool) -> C
         srv.config.zset_max_listpack_entries,
         srv.config.zset_max_listpack_value,
     );
-    let exists = match zset_write(srv, c, key)? {
+    let exists = match write::<ZSetValue>(&mut srv.dbs[c.db], key)? {
         Some(_) => true,
         None => {
             if flags.xx {
@@ -210,7 +182,7 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, a: &Args, incr_cmd: bool) -> C
         let z = ZSetValue::create(a.get(idx + 1).len(), max_entries, max_value);
         srv.dbs[c.db].add(key, Value::ZSet(Box::new(z)));
     }
-    let Some(z) = zset_write(srv, c, key)? else {
+    let Some(z) = write::<ZSetValue>(&mut srv.dbs[c.db], key)? else {
         return Ok(());
     };
     let (mut added, mut updated, mut processed) = (0i64, 0i64, 0i64);
@@ -270,7 +242,7 @@ fn zincrby(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 
 fn zrem(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let key = a.get(1);
-    let Some(z) = zset_write(srv, c, key)? else {
+    let Some(z) = write::<ZSetValue>(&mut srv.dbs[c.db], key)? else {
         c.out.int(0);
         return Ok(());
     };
@@ -292,27 +264,29 @@ fn zrem(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn zcard(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let n = zset_read(srv, c, a.get(1))?.map_or(0, |z| z.len());
+    let n = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |z| z.len());
     c.out.int(n as i64);
     Ok(())
 }
 
 fn zcount(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let range = parse_range(a.get(2), a.get(3))?;
-    let n = zset_read(srv, c, a.get(1))?.map_or(0, |z| z.count_in_range(&range));
+    let n =
+        read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?.map_or(0, |z| z.count_in_range(&range));
     c.out.int(n as i64);
     Ok(())
 }
 
 fn zlexcount(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let range = parse_lex_range(a.get(2), a.get(3))?;
-    let n = zset_read(srv, c, a.get(1))?.map_or(0, |z| z.count_in_lex_range(&range));
+    let n = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?
+        .map_or(0, |z| z.count_in_lex_range(&range));
     c.out.int(n);
     Ok(())
 }
 
 fn zscore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    match zset_read(srv, c, a.get(1))?.and_then(|z| z.score(a.get(2))) {
+    match read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?.and_then(|z| z.score(a.get(2))) {
         Some(s) => c.out.double(s),
         None => c.out.null(),
     }
@@ -320,7 +294,7 @@ fn zscore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn zmscore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let z = zset_read(srv, c, a.get(1))?;
+    let z = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?;
     c.out.array(a.len() - 2);
     for j in 2..a.len() {
         match z.as_ref().and_then(|z| z.score(a.get(j))) {
@@ -332,7 +306,7 @@ fn zmscore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn zrank_generic(srv: &mut Server, c: &mut Client, a: &Args, rev: bool) -> CmdResult {
-    match zset_read(srv, c, a.get(1))?.and_then(|z| z.rank(a.get(2), rev)) {
+    match read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?.and_then(|z| z.rank(a.get(2), rev)) {
         Some(r) => c.out.int(r as i64),
         None => c.out.null(),
     }
@@ -466,7 +440,7 @@ fn zrange_generic(
     } else {
         Sink::Client { withscores }
     };
-    let z = zset_read(srv, c, key)?;
+    let z = read::<ZSetValue>(&mut srv.dbs[c.db], key)?;
     let count = match z {
         None => {
             if !store {
@@ -654,7 +628,7 @@ fn zremrange_generic(srv: &mut Server, c: &mut Client, a: &Args, rt: RangeType) 
         RangeType::Lex => Range::Lex(parse_lex_range(a.get(2), a.get(3))?),
         _ => Range::Rank(a.i64(2)?, a.i64(3)?),
     };
-    let Some(z) = zset_write(srv, c, key)? else {
+    let Some(z) = write::<ZSetValue>(&mut srv.dbs[c.db], key)? else {
         c.out.int(0);
         return Ok(());
     };
@@ -724,7 +698,7 @@ fn zpop_generic(
 ) -> Result<bool, CmdError> {
     let mut found = None;
     for &k in keys {
-        if zset_write(srv, c, k)?.is_some() {
+        if write::<ZSetValue>(&mut srv.dbs[c.db], k)?.is_some() {
             found = Some(k);
             break;
         }
@@ -743,7 +717,7 @@ fn zpop_generic(
     };
     let single = count == -1;
     let count = if single { 1 } else { count as usize };
-    let Some(z) = zset_write(srv, c, key)? else {
+    let Some(z) = write::<ZSetValue>(&mut srv.dbs[c.db], key)? else {
         return Ok(false);
     };
     let n = count.min(z.len());
@@ -820,7 +794,7 @@ fn zpop_blocking(
     nested: bool,
 ) -> CmdResult {
     for &k in keys {
-        if zset_write(srv, c, k)?.is_some() {
+        if write::<ZSetValue>(&mut srv.dbs[c.db], k)?.is_some() {
             zpop_generic(srv, c, &[k], max, true, count, nested, true)?;
             return Ok(());
         }
@@ -829,7 +803,7 @@ fn zpop_blocking(
         c.out.null_array();
         return Ok(());
     }
-    blocking::block_on_keys(srv, c, keys, deadline, a);
+    blocking::block_on_keys(srv, c, BlockKind::Key(ObjType::ZSet), keys, deadline, a);
     Ok(())
 }
 
@@ -928,7 +902,7 @@ fn zrandmember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         } else {
             false
         };
-        if zset_read(srv, c, a.get(1))?.is_none() {
+        if read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?.is_none() {
             c.out.empty_array();
             return Ok(());
         }
@@ -979,7 +953,7 @@ fn zrandmember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    if zset_read(srv, c, a.get(1))?.is_none() {
+    if read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))?.is_none() {
         c.out.null();
         return Ok(());
     }
@@ -1000,50 +974,23 @@ fn zrandmember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 // ---------------------------------------------------------------------------
 
 fn zscan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
-    let cursor = super::keys::parse_cursor(a.get(2))?;
-    let Some(z) = zset_read(srv, c, a.get(1))? else {
-        c.out.array(2);
-        c.out.bulk(b"0");
-        c.out.array(0);
+    let cursor = parse_cursor(a.get(2))?;
+    let Some(z) = read::<ZSetValue>(&mut srv.dbs[c.db], a.get(1))? else {
+        reply_head(c, 0, 0);
         return Ok(());
     };
     let z: &ZSetValue = z;
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < a.len() {
-        let more = a.len() - i - 1;
-        if a.is(i, "count") && more >= 1 {
-            count = a.i64(i + 1)?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-        } else if a.is(i, "match") && more >= 1 {
-            pattern = Some(a.get(i + 1));
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
-    let pattern = pattern.filter(|p| *p != b"*");
+    let opts = ScanOpts::parse(a, 3, false)?;
     let mut items: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut next = 0u64;
     match z.dict() {
         Some(d) => {
-            let mut cur = cursor;
-            let mut max_iter = count.saturating_mul(10);
-            loop {
-                cur = d.scan(cur, |k, v| {
-                    let mut s = Vec::with_capacity(24);
-                    num::format_double(*v, &mut s);
-                    items.push((k.as_bytes().to_vec(), s));
-                });
-                max_iter -= 1;
-                if cur == 0 || max_iter <= 0 || 2 * items.len() as i64 >= count {
-                    break;
-                }
-            }
-            next = cur;
+            // Redis counts members and scores in its reply list.
+            next = d.scan_batch(cursor, opts.count, 2, |k, v| {
+                let mut s = Vec::with_capacity(24);
+                num::format_double(*v, &mut s);
+                items.push((k.as_bytes().to_vec(), s));
+            });
         }
         None => {
             if let ZSetValue::Listpack(lp) = z {
@@ -1054,12 +1001,8 @@ fn zscan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             }
         }
     }
-    if let Some(p) = pattern {
-        items.retain(|(m, _)| string_match(p, m, false));
-    }
-    c.out.array(2);
-    c.out.bulk_str(&next.to_string());
-    c.out.array(2 * items.len());
+    items.retain(|(m, _)| opts.matches(m));
+    reply_head(c, next, 2 * items.len());
     for (m, s) in &items {
         c.out.bulk(m);
         c.out.bulk(s);

@@ -878,6 +878,33 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
         self.scan_inner(cursor, f)
     }
 
+    /// The loop of Redis's scanGenericCommand: `scan` steps from `cursor`
+    /// until the cursor wraps to 0, `count` reply elements were gathered
+    /// (each entry gives `per_entry`: 1 for keys and set members, 2 for
+    /// field-value and member-score pairs), or 10×count extra steps passed
+    /// (maxiterations). Returns the next cursor.
+    pub fn scan_batch<'a, F: FnMut(&'a K, &'a V)>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        per_entry: usize,
+        mut f: F,
+    ) -> u64 {
+        let mut gathered = 0usize;
+        let mut max_iter = count.saturating_mul(10);
+        let mut cur = cursor;
+        loop {
+            cur = self.scan_inner(cur, |k, v| {
+                gathered += per_entry;
+                f(k, v);
+            });
+            if cur == 0 || max_iter == 0 || gathered >= count {
+                return cur;
+            }
+            max_iter -= 1;
+        }
+    }
+
     /// `scan` with the entry lifetime tied to `self` (for collecting refs).
     fn scan_inner<'a, F: FnMut(&'a K, &'a V)>(&'a self, cursor: u64, mut f: F) -> u64 {
         if self.is_empty() {

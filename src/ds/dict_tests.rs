@@ -483,6 +483,33 @@ fn scan_simple_full_cycle() {
     assert_eq!(d.scan(0, |_, _| {}), 0);
 }
 
+/// scan_batch: each call gathers at least `count` reply elements unless
+/// the cursor wrapped, and the calls together visit every entry.
+#[test]
+fn scan_batch_gathers_count_and_completes() {
+    let d: Dict<Vec<u8>, usize> = (0..1000).map(|i| (k(i), i)).collect();
+    for per_entry in [1, 2] {
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        loop {
+            let mut got = 0;
+            cursor = d.scan_batch(cursor, 10, per_entry, |_, v| {
+                seen.insert(*v);
+                got += per_entry;
+            });
+            if cursor == 0 {
+                break;
+            }
+            assert!(got >= 10, "{got} elements");
+        }
+        assert_eq!(seen.len(), 1000);
+    }
+    // At most 10×count + 1 buckets per call (maxiterations): an empty
+    // dict answers at once.
+    let empty: Dict<Vec<u8>, usize> = Dict::new();
+    assert_eq!(empty.scan_batch(5, 1, 1, |_, _| {}), 0);
+}
+
 /// Deterministic growth and shrink in the middle of a scan.
 #[test]
 fn scan_across_grow_and_shrink() {

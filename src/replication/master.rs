@@ -841,6 +841,7 @@ pub fn wait_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     });
     srv.blocked_clients += 1;
     c.blocked = Some(Box::new(crate::blocking::BlockedState {
+        kind: crate::blocking::BlockKind::Wait,
         db: c.db,
         keys: Vec::new(),
         deadline_ms: 0,

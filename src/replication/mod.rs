@@ -66,7 +66,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "3.0.0",
         "An internal command for configuring the replication stream",
         master::replconf_command,
-    ),
+    )
+    .with(crate::cmdtable::fact::REPLICA_MAY_REPLY),
     spec(
         "replicaof",
         3,
@@ -100,16 +101,20 @@ pub static COMMANDS: &[CommandSpec] = &[
             role_command,
         )
     },
-    spec(
-        "wait",
-        3,
-        NOSCRIPT,
-        NOKEYS,
-        Group::Generic,
-        "3.0.0",
-        "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
-        master::wait_command,
-    ),
+    CommandSpec {
+        acl: &["@connection"],
+        ..spec(
+            "wait",
+            3,
+            NOSCRIPT,
+            NOKEYS,
+            Group::Generic,
+            "3.0.0",
+            "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+            master::wait_command,
+        )
+        .with(crate::cmdtable::fact::OWN_CATEGORY)
+    },
 ];
 
 /// Replication state of this server (both roles).

@@ -489,22 +489,9 @@ impl HashValue {
                 }
                 0
             }
+            // Redis counts fields and values in its reply list.
             HashValue::Table(d) => {
-                let mut visited = 0usize;
-                let mut cur = cursor;
-                let mut max_iter = count.saturating_mul(10);
-                loop {
-                    cur = d.scan_refs(cur, |k, v| {
-                        visited += 1;
-                        f(LpValue::Str(k), LpValue::Str(v));
-                    });
-                    // Redis counts fields and values in its reply list.
-                    if cur == 0 || max_iter == 0 || visited.saturating_mul(2) >= count {
-                        break;
-                    }
-                    max_iter -= 1;
-                }
-                cur
+                d.scan_batch(cursor, count, 2, |k, v| f(LpValue::Str(k), LpValue::Str(v)))
             }
         }
     }
