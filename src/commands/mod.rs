@@ -5,8 +5,13 @@
 //! server.c `processCommand` and `call()`) is `dispatch`.
 //!
 //! Handlers live in one module per group, like Redis's t_string.c etc.:
-//! `strings`, `keys`, `bitmap`, `hyperloglog`, `connection`, `server_cmds`,
-//! `client_cmd`, `config_cmd`, `info`, `debug`, `command_cmd`.
+//! `strings`, `keys`, `bitmap`, `hyperloglog`, `lists`, `hashes`, `sets`,
+//! `zsets`, `geo`, `streams` + `stream_groups`, `multi`, `pubsub`,
+//! `scripting`, `persistence`, `connection`, `server_cmds`, `client_cmd`,
+//! `config_cmd`, `acl_cmd`, `info`, `memory`, `debug`, `command_cmd`,
+//! `module`, `migrate`, `cluster`, `shutdown`; `typed` (the "value at key
+//! must be type T" getters) and `scan` (SCAN/HSCAN/SSCAN/ZSCAN) are shared
+//! by them.
 
 pub mod acl_cmd;
 pub mod bitmap;

@@ -1,6 +1,8 @@
-//! Stream commands, the subset applications such as RQ need (Redis 7.0's
-//! t_stream.c without consumer groups): XADD, XLEN, XRANGE, XREVRANGE,
-//! XDEL, XTRIM and XREAD (including BLOCK). The data lives in `types::stream`.
+//! Stream commands without consumer groups (Redis 7.0's t_stream.c): XADD,
+//! XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XSETID and XREAD
+//! (including BLOCK; XREAD and XREADGROUP share their code in
+//! `stream_groups.rs`, which has the consumer-group commands and XINFO). The data
+//! lives in `types::stream` and `types::stream_groups`.
 
 use super::stream_groups::{xread, xreadgroup};
 use super::typed::{read, write};
