@@ -459,7 +459,7 @@ impl Config {
     }
 
     /// A setting that turns on a feature ferrokv does not have yet (cluster
-    /// mode, TLS replication): refused at startup and by CONFIG SET instead of being
+    /// mode): refused at startup and by CONFIG SET instead of being
     /// silently ignored.
     pub fn unsupported_feature(&self) -> Option<String> {
         if self.cluster_enabled {
@@ -467,11 +467,8 @@ impl Config {
                 "cluster mode (cluster-enabled yes) is not supported by ferrokv yet".into(),
             );
         }
-        // tls-port and tls-cluster work (the latter acts in cluster mode
-        // only, as in Redis); the replica's TLS link is not built yet.
-        if self.tls_replication {
-            return Some("TLS (tls-replication yes) is not supported by ferrokv yet".into());
-        }
+        // TLS (tls-port, tls-replication) works; tls-cluster acts in
+        // cluster mode only, as in Redis.
         None
     }
 

@@ -42,11 +42,16 @@ impl Certs {
                 CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
                     .unwrap();
             p.distinguished_name.push(DnType::CommonName, cn);
-            p.extended_key_usages = vec![if client {
-                ExtendedKeyUsagePurpose::ClientAuth
+            // A server's certificate is also its client certificate on a
+            // replica's link to its master.
+            p.extended_key_usages = if client {
+                vec![ExtendedKeyUsagePurpose::ClientAuth]
             } else {
-                ExtendedKeyUsagePurpose::ServerAuth
-            }];
+                vec![
+                    ExtendedKeyUsagePurpose::ServerAuth,
+                    ExtendedKeyUsagePurpose::ClientAuth,
+                ]
+            };
             let cert = p.signed_by(&key, &ca, &ca_key).unwrap();
             write(&format!("{name}.crt"), &cert.pem());
             write(&format!("{name}.key"), &key.serialize_pem());
@@ -561,4 +566,102 @@ fn encrypted_key_with_passphrase() {
         "{}",
         srv.log()
     );
+}
+
+/// Waits until `replica` (plaintext port) reports its link up and holds
+/// `key` = `want`.
+fn wait_replicated(replica: &Server, key: &str, want: &str) {
+    let ok = poll_until(Duration::from_secs(20), || {
+        redis_cli(replica.port(), &["info", "replication"]).contains("master_link_status:up")
+            && redis_cli(replica.port(), &["get", key]).trim() == want
+    });
+    assert!(ok, "replica did not sync:\n{}", replica.log());
+}
+
+/// tls-replication: a ferrokv replica of a ferrokv master over TLS (full
+/// sync with a disk and a diskless master, the stream, a partial resync
+/// after the link drops), and a real redis-server replica of the ferrokv
+/// TLS master.
+#[test]
+fn replication_over_tls() {
+    let certs = Certs::new();
+    for diskless in ["no", "yes"] {
+        let (master, mtls) = start(
+            &certs,
+            &[
+                "--repl-diskless-sync",
+                diskless,
+                "--repl-diskless-sync-delay",
+                "0",
+            ],
+        );
+        redis_cli(master.port(), &["set", "before", "1"]);
+        let port = mtls.to_string();
+        let (replica, _) = start(
+            &certs,
+            &[
+                "--tls-replication",
+                "yes",
+                "--replicaof",
+                "127.0.0.1",
+                &port,
+            ],
+        );
+        wait_replicated(&replica, "before", "1");
+        redis_cli(master.port(), &["set", "after", "2"]);
+        wait_replicated(&replica, "after", "2");
+        // The master sees its replica on the TLS port.
+        let info = redis_cli(master.port(), &["info", "replication"]);
+        assert!(info.contains("connected_slaves:1"), "{info}");
+        // A dropped link resumes with a partial resync.
+        redis_cli(master.port(), &["client", "kill", "type", "replica"]);
+        redis_cli(master.port(), &["set", "later", "3"]);
+        wait_replicated(&replica, "later", "3");
+        assert!(
+            poll_until(Duration::from_secs(10), || master
+                .log()
+                .contains("Partial resynchronization request from")),
+            "{}",
+            master.log()
+        );
+        master.assert_no_panic();
+        replica.assert_no_panic();
+    }
+    if !Path::new(common::REDIS_SERVER).exists() {
+        eprintln!("SKIP: redis-server not installed");
+        return;
+    }
+    let (master, mtls) = start(&certs, &[]);
+    redis_cli(master.port(), &["set", "k", "v"]);
+    let port = mtls.to_string();
+    let (redis, _) = start_with(
+        &certs,
+        &[
+            "--tls-replication",
+            "yes",
+            "--replicaof",
+            "127.0.0.1",
+            &port,
+        ],
+        RealRedis::start_with,
+    );
+    wait_replicated(&redis, "k", "v");
+    redis_cli(master.port(), &["set", "k2", "v2"]);
+    wait_replicated(&redis, "k2", "v2");
+    // And a ferrokv replica of a real redis-server TLS master.
+    let (rmaster, rtls) = start_with(&certs, &[], RealRedis::start_with);
+    redis_cli(rmaster.port(), &["set", "from-redis", "yes"]);
+    let port = rtls.to_string();
+    let (replica, _) = start(
+        &certs,
+        &[
+            "--tls-replication",
+            "yes",
+            "--replicaof",
+            "127.0.0.1",
+            &port,
+        ],
+    );
+    wait_replicated(&replica, "from-redis", "yes");
+    master.assert_no_panic();
 }
