@@ -665,3 +665,44 @@ fn replication_over_tls() {
     wait_replicated(&replica, "from-redis", "yes");
     master.assert_no_panic();
 }
+
+/// redis-py with ssl=True (skipped where redis-py is missing; CI installs it).
+#[test]
+fn redis_py_over_tls() {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import redis"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        println!("NOTICE: python3 redis module not installed; skipping the redis-py TLS test");
+        return;
+    }
+    let certs = Certs::new();
+    let (srv, tls) = start(&certs, &[]);
+    let code = format!(
+        "import redis\n\
+         r = redis.Redis(host='localhost', port={tls}, ssl=True, ssl_ca_certs='{ca}', ssl_certfile='{crt}', ssl_keyfile='{key}')\n\
+         assert r.ping()\n\
+         r.set('a', 'x' * 300000)\n\
+         assert r.get('a') == b'x' * 300000\n\
+         p = r.pipeline()\n\
+         for i in range(1000): p.incr('n')\n\
+         assert p.execute()[-1] == 1000\n\
+         print('ok')\n",
+        ca = certs.path("ca.crt"),
+        crt = certs.path("client.crt"),
+        key = certs.path("client.key"),
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &code])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "redis-py failed:\nstdout: {}\nstderr: {}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        srv.log()
+    );
+    srv.assert_no_panic();
+}
