@@ -142,6 +142,7 @@ pub fn replace_tcp(
 }
 
 /// `replace_tcp` for the TLS sockets (CONFIG SET tls-port, or bind).
+#[allow(clippy::result_unit_err)] // the contract of replace_tcp
 pub fn replace_tls(
     listeners: &mut Vec<Listener>,
     new: (&str, u16),

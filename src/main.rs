@@ -260,8 +260,8 @@ fn main() {
     // initServer: a TLS context when TLS is in use (tlsConfigure).
     if ferrokv::tls::wanted(&srv.config) {
         match ferrokv::tls::configure(&srv.config) {
-            Ok(ctx) => srv.tls.ctx = Some(std::sync::Arc::new(ctx)),
-            Err(()) => {
+            Some(ctx) => srv.tls.ctx = Some(std::sync::Arc::new(ctx)),
+            None => {
                 warn!("Failed to configure TLS. Check logs for more info.");
                 std::process::exit(1);
             }

@@ -93,9 +93,9 @@ pub fn context_inputs(cfg: &Config) -> Vec<String> {
 }
 
 /// tlsConfigure: builds the contexts from the directives, logging what
-/// went wrong with Redis's wording. Err(()) once logged.
-pub fn configure(cfg: &Config) -> Result<TlsContext, ()> {
-    build(cfg).map_err(|msg| warn!("{}", msg))
+/// went wrong with Redis's wording (None once logged).
+pub fn configure(cfg: &Config) -> Option<TlsContext> {
+    build(cfg).map_err(|msg| warn!("{}", msg)).ok()
 }
 
 fn build(cfg: &Config) -> Result<TlsContext, String> {
@@ -169,7 +169,7 @@ fn build(cfg: &Config) -> Result<TlsContext, String> {
         };
         let mut sc = b
             .with_single_cert(certs.clone(), key.clone_key())
-            .map_err(|e| format!("Failed to load private key: {}: {}", cfg.tls_key_file, e))?;
+            .map_err(|e| cert_key_error(&cfg.tls_cert_file, &cfg.tls_key_file, e))?;
         sc.ignore_client_order = cfg.tls_prefer_server_ciphers;
         sc.session_storage = cache.clone();
         if !cfg.tls_session_caching {
@@ -215,15 +215,20 @@ fn client_config(
     server_certs: Vec<CertificateDer<'static>>,
     server_key: PrivateKeyDer<'static>,
 ) -> Result<ClientConfig, String> {
-    let (certs, key) =
-        if !cfg.tls_client_cert_file.is_empty() && !cfg.tls_client_key_file.is_empty() {
-            (
-                load_certs(&cfg.tls_client_cert_file)?,
-                load_key(&cfg.tls_client_key_file, &cfg.tls_client_key_file_pass)?,
-            )
-        } else {
-            (server_certs, server_key)
-        };
+    let own = !cfg.tls_client_cert_file.is_empty() && !cfg.tls_client_key_file.is_empty();
+    let (certs, key) = if own {
+        (
+            load_certs(&cfg.tls_client_cert_file)?,
+            load_key(&cfg.tls_client_key_file, &cfg.tls_client_key_file_pass)?,
+        )
+    } else {
+        (server_certs, server_key)
+    };
+    let (cert_file, key_file) = if own {
+        (&cfg.tls_client_cert_file, &cfg.tls_client_key_file)
+    } else {
+        (&cfg.tls_cert_file, &cfg.tls_key_file)
+    };
     let roots = roots.unwrap_or_else(|| Arc::new(RootCertStore::empty()));
     let verifier = stream::CaOnlyVerifier::new(roots, provider.clone())?;
     let b = ClientConfig::builder_with_provider(provider)
@@ -231,12 +236,25 @@ fn client_config(
         .map_err(|e| format!("Failed to configure TLS protocols: {}", e))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier));
-    b.with_client_auth_cert(certs, key).map_err(|e| {
-        format!(
-            "Failed to load private key: {}: {}",
-            cfg.tls_client_key_file, e
-        )
-    })
+    b.with_client_auth_cert(certs, key)
+        .map_err(|e| cert_key_error(cert_file, key_file, e))
+}
+
+/// Why a certificate and key pair was refused, in Redis's wording for the
+/// file at fault.
+fn cert_key_error(cert_file: &str, key_file: &str, e: rustls::Error) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(ce) => {
+            let why = format!("{:?}", ce);
+            let why = if why.contains("UnsupportedCertVersion") {
+                "an X.509 v1 certificate (no extensions), which rustls does not accept: issue a v3 certificate".to_string()
+            } else {
+                why
+            };
+            format!("Failed to load certificate: {}: {}", cert_file, why)
+        }
+        e => format!("Failed to load private key: {}: {}", key_file, e),
+    }
 }
 
 /// parseProtocolsConfig: "TLSv1.2 TLSv1.3" (case-insensitive); empty means
@@ -317,17 +335,58 @@ fn find_suite(name: &str) -> Option<SupportedCipherSuite> {
         .copied()
 }
 
-/// The suites from tls-ciphers (TLSv1.2, OpenSSL cipher list syntax:
-/// names separated by ':', ',' or ' ') and tls-ciphersuites (TLSv1.3,
-/// ':'-separated), in the order given (the server's preference with
+/// The TLSv1.2 suites an OpenSSL cipher-string keyword selects among
+/// those rustls has (all are ECDHE with AEAD ciphers, so "high"
+/// strength), matched on the IANA name. None: not a keyword.
+fn keyword_suites(word: &str) -> Option<Vec<SupportedCipherSuite>> {
+    let has = |part: &'static str| move |n: &str| n.contains(part);
+    let pred: Box<dyn Fn(&str) -> bool> = match word {
+        "DEFAULT" | "ALL" | "HIGH" | "TLSv1.2" | "SSLv3" | "ECDHE" | "EECDH" | "kECDHE"
+        | "kEECDH" | "AEAD" | "FIPS" | "SECURE" => Box::new(|_| true),
+        "AESGCM" => Box::new(has("GCM")),
+        "AES" => Box::new(has("_AES_")),
+        "AES128" => Box::new(has("AES_128")),
+        "AES256" => Box::new(has("AES_256")),
+        "CHACHA20" => Box::new(has("CHACHA20")),
+        "ECDSA" | "aECDSA" => Box::new(has("ECDSA")),
+        "RSA" | "aRSA" => Box::new(has("_RSA_")),
+        "SHA256" => Box::new(has("SHA256")),
+        "SHA384" => Box::new(has("SHA384")),
+        _ => return None,
+    };
+    Some(
+        provider::ALL_CIPHER_SUITES
+            .iter()
+            .filter(|s| matches!(s, SupportedCipherSuite::Tls12(_)))
+            .filter(|s| pred(&format!("{:?}", s.suite())))
+            .copied()
+            .collect(),
+    )
+}
+
+/// The suites from tls-ciphers (TLSv1.2, an OpenSSL cipher string: items
+/// separated by ':', ',' or ' ') and tls-ciphersuites (TLSv1.3, names
+/// separated by ':'), in the order given (the server's preference with
 /// tls-prefer-server-ciphers). An empty directive keeps rustls's defaults
-/// for its version; a name rustls does not implement is refused with
-/// Redis's "Failed to configure ciphers" line and the name.
+/// for its version. In a cipher string, keywords (DEFAULT, HIGH, AESGCM,
+/// ECDSA...) select among rustls's suites, `!X` / `-X` remove what X
+/// names (excluding something rustls does not have, such as `!aNULL` or
+/// `!MD5`, changes nothing), `+X` and `@STRENGTH` (ordering) are ignored.
+/// A name or keyword that would add something rustls does not implement
+/// is refused with Redis's "Failed to configure ciphers" line and why.
 fn cipher_suites(
     ciphers: &str,
     ciphersuites: &str,
     versions: &[&'static rustls::SupportedProtocolVersion],
 ) -> Result<Vec<SupportedCipherSuite>, String> {
+    let known = |tls13: bool| {
+        SUITE_NAMES
+            .iter()
+            .filter(|(o, _)| o.starts_with("TLS_") == tls13)
+            .map(|(o, _)| *o)
+            .collect::<Vec<_>>()
+            .join(":")
+    };
     let pick = |list: &str, tls13: bool, what: &str| -> Result<Vec<SupportedCipherSuite>, String> {
         if list.trim().is_empty() {
             return Ok(provider::DEFAULT_CIPHER_SUITES
@@ -336,26 +395,59 @@ fn cipher_suites(
                 .copied()
                 .collect());
         }
-        let mut out = Vec::new();
-        for name in list.split([':', ',', ' ']).filter(|n| !n.is_empty()) {
-            match find_suite(name) {
-                Some(s) if matches!(s, SupportedCipherSuite::Tls13(_)) == tls13 => out.push(s),
-                _ => {
-                    return Err(format!(
-                        "Failed to configure {}: {} ({} is not a {} cipher suite rustls implements; known: {})",
-                        what,
-                        list,
-                        name,
-                        if tls13 { "TLSv1.3" } else { "TLSv1.2" },
-                        SUITE_NAMES
-                            .iter()
-                            .filter(|(o, _)| o.starts_with("TLS_") == tls13)
-                            .map(|(o, _)| *o)
-                            .collect::<Vec<_>>()
-                            .join(":")
-                    ))
+        let refuse = |name: &str| {
+            format!(
+                "Failed to configure {}: {} ({} is not a {} cipher suite rustls implements; known: {})",
+                what,
+                list,
+                name,
+                if tls13 { "TLSv1.3" } else { "TLSv1.2" },
+                known(tls13)
+            )
+        };
+        let mut out: Vec<SupportedCipherSuite> = Vec::new();
+        let mut removed: Vec<SupportedCipherSuite> = Vec::new();
+        for item in list.split([':', ',', ' ']).filter(|n| !n.is_empty()) {
+            let select = |name: &str| -> Option<Vec<SupportedCipherSuite>> {
+                match find_suite(name) {
+                    Some(s) if matches!(s, SupportedCipherSuite::Tls13(_)) == tls13 => {
+                        Some(vec![s])
+                    }
+                    Some(_) => None,
+                    None if !tls13 => keyword_suites(name),
+                    None => None,
+                }
+            };
+            if tls13 {
+                out.extend(select(item).ok_or_else(|| refuse(item))?);
+                continue;
+            }
+            if let Some(x) = item.strip_prefix(['!', '-']) {
+                for s in select(x).unwrap_or_default() {
+                    out.retain(|o| o.suite() != s.suite());
+                    if item.starts_with('!') {
+                        removed.push(s);
+                    }
+                }
+                continue;
+            }
+            if item.starts_with('+') || item.starts_with('@') {
+                continue;
+            }
+            for s in select(item).ok_or_else(|| refuse(item))? {
+                let gone = removed.iter().any(|r| r.suite() == s.suite());
+                if !gone && !out.iter().any(|o| o.suite() == s.suite()) {
+                    out.push(s);
                 }
             }
+        }
+        if !tls13 && out.is_empty() {
+            return Err(format!(
+                "Failed to configure {}: {} (it selects none of the cipher suites rustls implements: {})",
+                what,
+                list,
+                known(false)
+            ));
         }
         Ok(out)
     };
@@ -503,8 +595,8 @@ pub fn config_set(
         && (srv.tls.ctx.is_none() || context_inputs(next) != context_inputs(&srv.config));
     let ctx = if rebuild {
         match configure(next) {
-            Ok(c) => Some(Arc::new(c)),
-            Err(()) => {
+            Some(c) => Some(Arc::new(c)),
+            None => {
                 tracing::warn!(
                     "Failed applying new configuration. Possibly related to new {} setting. Restoring previous settings.",
                     first_tls()
@@ -546,4 +638,56 @@ pub fn config_set(
         srv.tcp_port = new_port;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(ciphers: &str) -> Result<Vec<String>, String> {
+        let v = [&rustls::version::TLS12, &rustls::version::TLS13];
+        cipher_suites(ciphers, "", &v).map(|s| {
+            s.iter()
+                .filter(|s| matches!(s, SupportedCipherSuite::Tls12(_)))
+                .map(|s| format!("{:?}", s.suite()))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn openssl_cipher_strings() {
+        // Common configurations keep working.
+        assert_eq!(names("DEFAULT").unwrap().len(), 6);
+        assert_eq!(names("HIGH:!aNULL:!MD5").unwrap().len(), 6);
+        assert_eq!(names("DEFAULT:!MEDIUM:@STRENGTH").unwrap().len(), 6);
+        assert_eq!(
+            names("ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256").unwrap(),
+            [
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+            ]
+        );
+        assert_eq!(names("AESGCM:!ECDSA").unwrap().len(), 2);
+        assert_eq!(names("DEFAULT:-CHACHA20").unwrap().len(), 4);
+        // Something rustls does not have is refused, with the known names.
+        for bad in [
+            "AES128-SHA256:AES256-SHA256",
+            "DEFAULT:RC4-MD5",
+            "NOPE",
+            "!ECDSA:!RSA",
+        ] {
+            let e = names(bad).unwrap_err();
+            assert!(
+                e.starts_with(&format!("Failed to configure ciphers: {bad} (")),
+                "{e}"
+            );
+            assert!(e.contains("ECDHE-RSA-AES128-GCM-SHA256"), "{e}");
+        }
+        let v = [&rustls::version::TLS13];
+        assert!(
+            cipher_suites("", "TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256", &v)
+                .unwrap_err()
+                .contains("TLS_AES_128_CCM_SHA256 is not a TLSv1.3 cipher suite")
+        );
+    }
 }
