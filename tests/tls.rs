@@ -585,7 +585,8 @@ fn wait_replicated(replica: &Server, key: &str, want: &str) {
 #[test]
 fn replication_over_tls() {
     let certs = Certs::new();
-    for diskless in ["no", "yes"] {
+    // (master's repl-diskless-sync, replica's repl-diskless-load)
+    for (diskless, load) in [("no", "disabled"), ("yes", "disabled"), ("yes", "swapdb")] {
         let (master, mtls) = start(
             &certs,
             &[
@@ -593,9 +594,13 @@ fn replication_over_tls() {
                 diskless,
                 "--repl-diskless-sync-delay",
                 "0",
+                "--enable-debug-command",
+                "yes",
             ],
         );
         redis_cli(master.port(), &["set", "before", "1"]);
+        // Enough data for the transfer to span many TLS records.
+        redis_cli(master.port(), &["debug", "populate", "20000"]);
         let port = mtls.to_string();
         let (replica, _) = start(
             &certs,
@@ -605,9 +610,19 @@ fn replication_over_tls() {
                 "--replicaof",
                 "127.0.0.1",
                 &port,
+                "--repl-diskless-load",
+                load,
             ],
         );
         wait_replicated(&replica, "before", "1");
+        if load == "swapdb" {
+            // Loaded straight from the TLS stream.
+            assert!(
+                replica.log().contains("Swapping active DB with loaded DB"),
+                "{}",
+                replica.log()
+            );
+        }
         redis_cli(master.port(), &["set", "after", "2"]);
         wait_replicated(&replica, "after", "2");
         // The master sees its replica on the TLS port.
@@ -704,5 +719,43 @@ fn redis_py_over_tls() {
         String::from_utf8_lossy(&out.stderr),
         srv.log()
     );
+    srv.assert_no_panic();
+}
+
+/// A flood of full handshakes (connect, handshake, one command, close) from
+/// several threads, and connections that never start one, while a
+/// well-behaved TLS client keeps being served.
+#[test]
+fn handshake_flood() {
+    let certs = Certs::new();
+    let (srv, tls) = start(&certs, &["--maxclients", "1000"]);
+    let cfg = client_config(&certs, true);
+    let idle: Vec<TcpStream> = (0..100)
+        .map(|_| TcpStream::connect(("127.0.0.1", tls)).unwrap())
+        .collect();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (cfg, stop) = (cfg.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while n < 100 && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let mut c = TlsConn::connect_with(cfg.clone(), tls);
+                    assert_eq!(c.cmd(&["ping"]), "+PONG\r\n");
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let mut good = TlsConn::connect(&certs, tls);
+    for i in 0..200 {
+        assert_eq!(good.cmd(&["incr", "n"]), format!(":{}\r\n", i + 1));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let done: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert!(done > 0);
+    drop(idle);
+    assert_eq!(good.cmd(&["get", "n"]), "$3\r\n200\r\n");
     srv.assert_no_panic();
 }

@@ -20,7 +20,6 @@ use crate::error::{self, CmdError, CmdResult};
 use crate::event_loop;
 use crate::persist::rdb;
 use crate::server::Server;
-use mio::net::TcpStream;
 use mio::{Interest, Token};
 use std::io::{self, Read, Write};
 use std::net::ToSocketAddrs;
@@ -149,29 +148,17 @@ impl Link {
 
     /// Takes the link socket out of the event loop (a diskless load reads
     /// it blocking).
-    pub(super) fn take_sock(&mut self) -> Option<TcpStream> {
-        let mut s = match self.sock.take()? {
-            Conn::Tcp(s) => s,
-            // Never taken: a TLS link loads through a file (`transfer`).
-            other => {
-                self.sock = Some(other);
-                return None;
-            }
-        };
+    pub(super) fn take_sock(&mut self) -> Option<Conn> {
+        let mut s = self.sock.take()?;
         event_loop::with_registry(|r| {
             let _ = r.deregister(&mut s);
         });
         Some(s)
     }
 
-    /// The link is a TLS stream (tls-replication).
-    fn is_tls(&self) -> bool {
-        matches!(self.sock, Some(Conn::Tls(_)))
-    }
-
     /// Gives the socket back after a diskless load, with the bytes read
     /// past the RDB.
-    pub(super) fn restore_sock(&mut self, mut s: TcpStream, rest: Vec<u8>) {
+    pub(super) fn restore_sock(&mut self, mut s: Conn, rest: Vec<u8>) {
         let reg = event_loop::with_registry(|r| {
             r.register(
                 &mut s,
@@ -182,7 +169,7 @@ impl Link {
         if let Some(Err(e)) = reg {
             warn!("Error registering the master link: {}", e);
         }
-        self.sock = Some(Conn::Tcp(s));
+        self.sock = Some(s);
         self.buf = rest;
     }
 
@@ -719,10 +706,7 @@ fn psync_reply(srv: &mut Server, line: &str) -> bool {
 
 /// Receives the RDB payload; loads it when complete.
 fn transfer(srv: &mut Server) {
-    // A TLS link loads through a file: the diskless loader reads a
-    // plain socket, blocking.
-    let diskless = super::diskless_load::use_diskless_load(srv)
-        && !srv.repl.link.as_ref().is_some_and(|l| l.is_tls());
+    let diskless = super::diskless_load::use_diskless_load(srv);
     let swapdb = srv.config.repl_diskless_load == crate::config::ReplDisklessLoad::Swapdb;
     let Some(l) = srv.repl.link.as_mut() else {
         return;

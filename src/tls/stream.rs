@@ -128,6 +128,28 @@ impl TlsStream {
     }
 }
 
+impl TlsStream {
+    /// Plaintext that is there, reading the socket only when none is (a
+    /// blocking reader's semantics: the diskless RDB load reads the link
+    /// with the socket made blocking). Ok(0) at the end of the stream.
+    pub fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.conn.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) => return Err(e),
+            }
+            if self.eof {
+                return Ok(0);
+            }
+            if self.fill()?.is_none() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+        }
+    }
+}
+
 impl Read for TlsStream {
     /// Fills `buf` with plaintext until it is full or the socket has
     /// nothing more (so a short read means EAGAIN was seen, as for a
