@@ -8,6 +8,10 @@
 #   benches/compare.sh --memory          bytes per key for 1M small string keys
 #   benches/compare.sh --fanout          PUBLISH to 1000 subscribers (benches/pubsub_fanout.py)
 #   benches/compare.sh --collections-memory  bytes per key for hashes, sets and sorted sets
+#   benches/compare.sh --tls             SET/GET over TLS (-P 1, -P 16), new TLS connections
+#                                        per second, and the loss against each server's
+#                                        own plaintext port (certificates made with the
+#                                        openssl CLI in the temp dir)
 #
 # Environment (defaults in brackets):
 #   ROUNDS [3]       alternating rounds (ferrokv, redis, ferrokv, redis, ...)
@@ -44,8 +48,9 @@ case "${1:-}" in
 --latency-growth) MODE=latency ;;
 --memory) MODE=memory ;;
 --collections-memory) MODE=cmemory ;;
+--tls) MODE=tls ;;
 -h | --help)
-    sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 *)
@@ -527,8 +532,79 @@ mode_fanout() {
     done
 }
 
+# ---------------------------------------------------------------- TLS
+tls_certs() { # DIR: a CA, a server and a client certificate (v3, RSA 2048)
+    local d=$1
+    mkdir -p "$d"
+    (
+        cd "$d"
+        openssl req -x509 -new -nodes -newkey rsa:2048 -keyout ca.key -sha256 -days 2 \
+            -subj "/CN=bench CA" -out ca.crt
+        for n in server client; do
+            openssl req -new -nodes -newkey rsa:2048 -keyout $n.key -subj "/CN=$n" -out $n.csr
+            printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >$n.ext
+            openssl x509 -req -sha256 -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+                -extfile $n.ext -in $n.csr -out $n.crt
+        done
+    ) >/dev/null 2>&1
+}
+
+# tls_bench PORT TLS? ARGS... -> requests per second of each test, space-separated
+tls_bench() {
+    local port=$1 tls=$2
+    shift 2
+    local t=()
+    [ "$tls" = 1 ] && t=(--tls --cacert "$WORK/certs/ca.crt" --cert "$WORK/certs/client.crt"
+        --key "$WORK/certs/client.key")
+    redis-benchmark -p "$port" "${t[@]}" -c "$CLIENTS" -r "$KEYSPACE" --csv "$@" 2>/dev/null |
+        grep -v '^"test"' | cut -d, -f2 | tr -d '"' | tr '\n' ' '
+}
+
+mode_tls() {
+    tls_certs "$WORK/certs"
+    local c=$WORK/certs r s port tport
+    : >"$WORK/tls"
+    for r in $(seq 1 "$ROUNDS"); do
+        for s in ferrokv redis; do
+            echo "tls round $r/$ROUNDS: $s" >&2
+            port=$(free_port)
+            tport=$(free_port)
+            SERVER_ARGS="${SERVER_ARGS:-} --tls-port $tport --tls-cert-file $c/server.crt
+                --tls-key-file $c/server.key --tls-ca-cert-file $c/ca.crt" start_server "$s" "$port"
+            echo "$s $(tls_bench "$tport" 1 -t set,get -n "$N" -P 1)" \
+                "$(tls_bench "$tport" 1 -t set,get -n "$N" -P 16)" \
+                "$(tls_bench "$tport" 1 -t ping_mbulk -n $((N / 40)) -k 0)" \
+                "$(tls_bench "$port" 0 -t set,get -n "$N" -P 1)" \
+                "$(tls_bench "$port" 0 -t set,get -n "$N" -P 16)" >>"$WORK/tls"
+            kill "$SERVER_PID"
+            wait "$SERVER_PID" 2>/dev/null || true
+        done
+    done
+    header
+    echo
+    echo "redis-benchmark --tls (client certificates, RSA 2048) -c $CLIENTS, median of" \
+        "$ROUNDS alternating rounds; new connections: PING with -k 0 (a TLS handshake per" \
+        "request); loss: TLS requests/s as a share of the same server's plaintext port."
+    echo
+    echo "| server | TLS SET -P1 | TLS GET -P1 | TLS SET -P16 | TLS GET -P16 | new TLS conns/s | TLS/plain SET -P1 | TLS/plain GET -P16 |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    for s in ferrokv redis; do
+        # columns: 2 tSET1 3 tGET1 4 tSET16 5 tGET16 6 conn 7 pSET1 8 pGET1 9 pSET16 10 pGET16
+        awk -v s=$s '$1 == s' "$WORK/tls" | awk -v s=$s '
+            function med(col,   n, i, j, t, v) { n = 0
+                for (i = 1; i <= NR; i++) v[++n] = row[i, col]
+                for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+                return v[int((n + 1) / 2)] }
+            { for (k = 2; k <= NF; k++) row[NR, k] = $k }
+            END { printf "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f%% | %.0f%% |\n", s,
+                  med(2), med(3), med(4), med(5), med(6),
+                  100 * med(2) / med(7), 100 * med(5) / med(10) }'
+    done
+}
+
 case $MODE in
 compare) mode_compare ;;
+tls) mode_tls ;;
 callgrind) mode_callgrind ;;
 fanout) mode_fanout ;;
 latency) mode_latency ;;

@@ -8,10 +8,55 @@ use crate::protocol::reply::ReplyBuf;
 use mio::net::{TcpStream, UnixStream};
 use std::io::{self, Read, Write};
 
-/// A client connection: TCP, or a unix domain socket (`unixsocket`).
+/// A client connection: TCP, a unix domain socket (`unixsocket`), or TLS
+/// over TCP (`tls-port`, and a replica's TLS link to its master).
 pub enum Conn {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<crate::tls::TlsStream>),
+}
+
+impl Conn {
+    /// The TCP socket under a TCP or TLS connection.
+    pub fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Conn::Tcp(s) => Some(s),
+            Conn::Tls(t) => Some(&t.sock),
+            Conn::Unix(_) => None,
+        }
+    }
+
+    /// TLS bytes (handshake, alerts, the tail of a reply) wait for the
+    /// socket to be writable.
+    #[inline]
+    pub fn tls_wants_write(&self) -> bool {
+        matches!(self, Conn::Tls(t) if t.wants_write())
+    }
+
+    /// Writes what TLS still holds; Ok(true) when nothing is left.
+    #[inline]
+    pub fn flush_tls(&mut self) -> io::Result<bool> {
+        match self {
+            Conn::Tls(t) => t.flush_tls(),
+            _ => Ok(true),
+        }
+    }
+
+    /// Ends a TLS session cleanly (close_notify) before the socket closes.
+    pub fn close_notify(&mut self) {
+        if let Conn::Tls(t) = self {
+            t.close_notify();
+        }
+    }
+
+    /// Shuts the socket down both ways (CLIENT KILL).
+    pub fn shutdown(&self) {
+        let _ = match self {
+            Conn::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+            Conn::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+            Conn::Tls(t) => t.sock.shutdown(std::net::Shutdown::Both),
+        };
+    }
 }
 
 impl Read for Conn {
@@ -20,6 +65,7 @@ impl Read for Conn {
         match self {
             Conn::Tcp(s) => s.read(buf),
             Conn::Unix(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
         }
     }
 }
@@ -30,6 +76,7 @@ impl Write for Conn {
         match self {
             Conn::Tcp(s) => s.write(buf),
             Conn::Unix(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -42,18 +89,21 @@ impl mio::event::Source for Conn {
         match self {
             Conn::Tcp(s) => s.register(r, t, i),
             Conn::Unix(s) => s.register(r, t, i),
+            Conn::Tls(s) => s.register(r, t, i),
         }
     }
     fn reregister(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
         match self {
             Conn::Tcp(s) => s.reregister(r, t, i),
             Conn::Unix(s) => s.reregister(r, t, i),
+            Conn::Tls(s) => s.reregister(r, t, i),
         }
     }
     fn deregister(&mut self, r: &mio::Registry) -> io::Result<()> {
         match self {
             Conn::Tcp(s) => s.deregister(r),
             Conn::Unix(s) => s.deregister(r),
+            Conn::Tls(s) => s.deregister(r),
         }
     }
 }
@@ -239,19 +289,22 @@ impl Client {
     pub fn new(id: u64, token: usize, sock: Conn, now_ms: i64, authenticated: bool) -> Client {
         use std::os::unix::io::AsRawFd;
         let (fd, addr, laddr, local, is_unix) = match &sock {
-            Conn::Tcp(t) => (
-                t.as_raw_fd(),
-                t.peer_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_else(|_| "?:0".into()),
-                t.local_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_else(|_| "?:0".into()),
-                t.peer_addr()
-                    .map(|a| crate::util::net::is_local_peer(a.ip()))
-                    .unwrap_or(false),
-                false,
-            ),
+            Conn::Tcp(_) | Conn::Tls(_) => {
+                let t = sock.tcp().expect("a TCP socket");
+                (
+                    t.as_raw_fd(),
+                    t.peer_addr()
+                        .map(|a| a.to_string())
+                        .unwrap_or_else(|_| "?:0".into()),
+                    t.local_addr()
+                        .map(|a| a.to_string())
+                        .unwrap_or_else(|_| "?:0".into()),
+                    t.peer_addr()
+                        .map(|a| crate::util::net::is_local_peer(a.ip()))
+                        .unwrap_or(false),
+                    false,
+                )
+            }
             Conn::Unix(u) => {
                 // Redis shows the socket path with port 0 for both ends.
                 let path = u
@@ -431,6 +484,11 @@ impl Client {
                     // A short read means the socket is drained (epoll(7)): no
                     // need for a second read just to see EAGAIN.
                     if n < room {
+                        // A TLS stream that ended after this data: read
+                        // again to see the end.
+                        if matches!(sock, Conn::Tls(t) if t.at_eof()) {
+                            continue;
+                        }
                         return Ok(ReadOutcome::Drained);
                     }
                     if got >= budget {
@@ -518,6 +576,16 @@ impl Client {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
+            }
+        }
+        // TLS may still hold the tail of the output (the socket filled):
+        // writable events flush it (`Conn::tls_wants_write`).
+        if let Some(sock @ Conn::Tls(_)) = self.sock.as_mut() {
+            if !sock.flush_tls()? {
+                self.writable = false;
+                self.out.buf.clear();
+                self.out_pos = 0;
+                return Ok(false);
             }
         }
         self.out.buf.clear();

@@ -459,7 +459,7 @@ impl Config {
     }
 
     /// A setting that turns on a feature ferrokv does not have yet (cluster
-    /// mode, TLS): refused at startup and by CONFIG SET instead of being
+    /// mode): refused at startup and by CONFIG SET instead of being
     /// silently ignored.
     pub fn unsupported_feature(&self) -> Option<String> {
         if self.cluster_enabled {
@@ -467,17 +467,8 @@ impl Config {
                 "cluster mode (cluster-enabled yes) is not supported by ferrokv yet".into(),
             );
         }
-        if self.tls_port != 0 {
-            return Some("TLS (tls-port) is not supported by ferrokv yet".into());
-        }
-        for (name, on) in [
-            ("tls-replication", self.tls_replication),
-            ("tls-cluster", self.tls_cluster),
-        ] {
-            if on {
-                return Some(format!("TLS ({name} yes) is not supported by ferrokv yet"));
-            }
-        }
+        // TLS (tls-port, tls-replication) works; tls-cluster acts in
+        // cluster mode only, as in Redis.
         None
     }
 

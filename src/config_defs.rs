@@ -382,8 +382,8 @@ config_table! {
     cluster_link_sendbuf_limit: u64 = d("cluster-link-sendbuf-limit", mem(0, LL), "0"),
     cluster_preferred_endpoint_type: ClusterEndpointType =
         d("cluster-preferred-endpoint-type", Kind::Enum(ClusterEndpointType::NAMES), "ip"),
-    // TLS: accepted and validated; turning it on is refused until it
-    // exists (see `Config::unsupported_feature`).
+    // TLS (src/tls/): the context is built from these at startup and
+    // rebuilt by CONFIG SET (`tls::config_set`).
     tls_port: i64 = d("tls-port", int(0, 65535), "0"),
     tls_cert_file: String = empty_null(d("tls-cert-file", STR, "")),
     tls_key_file: String = empty_null(d("tls-key-file", STR, "")),

@@ -38,6 +38,26 @@ const ACTING: &[&str] = &[
     "acl-pubsub-default",
     "stream-node-max-bytes",
     "stream-node-max-entries",
+    // TLS (tls-cluster acts in cluster mode only)
+    "tls-port",
+    "tls-cert-file",
+    "tls-key-file",
+    "tls-key-file-pass",
+    "tls-client-cert-file",
+    "tls-client-key-file",
+    "tls-client-key-file-pass",
+    "tls-dh-params-file",
+    "tls-ca-cert-file",
+    "tls-ca-cert-dir",
+    "tls-auth-clients",
+    "tls-replication",
+    "tls-protocols",
+    "tls-ciphers",
+    "tls-ciphersuites",
+    "tls-prefer-server-ciphers",
+    "tls-session-caching",
+    "tls-session-cache-size",
+    "tls-session-cache-timeout",
     // replication
     "replicaof",
     "masterauth",
@@ -107,7 +127,7 @@ fn render() -> String {
          # Every directive ferrokv accepts, with its built-in default. Directives\n\
          # preceded by '# [stored]' are accepted, validated and reported by CONFIG GET\n\
          # so existing redis.conf files and clients keep working, but the feature\n\
-         # behind them is not built yet (cluster, TLS, modules, some tunables).\n\
+         # behind them is not built yet (cluster, modules, some tunables).\n\
          #\n\
          # Usage: ferrokv-server /path/to/this.conf [--directive value ...]\n\
          # Units: 1k = 1000 bytes, 1kb = 1024 bytes; m/mb and g/gb likewise.\n\

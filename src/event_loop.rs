@@ -79,6 +79,10 @@ pub fn listen(srv: &Server) -> Result<Vec<Listener>, String> {
     let tcp = crate::listen::listen_tcp(bind_value(srv), srv.config.port, backlog(srv))
         .map_err(|_| failed())?;
     let mut ls: Vec<Listener> = tcp.into_iter().map(Listener::Tcp).collect();
+    let tls_port = srv.config.tls_port as u16;
+    let tls = crate::listen::listen_tcp(bind_value(srv), tls_port, backlog(srv))
+        .map_err(|_| format!("Failed listening on port {} (TLS), aborting.", tls_port))?;
+    ls.extend(tls.into_iter().map(Listener::Tls));
     let perm = srv.config.unixsocketperm;
     if let Some(u) = crate::listen::listen_unix(&srv.config.unixsocket, perm)? {
         ls.push(Listener::Unix(u));
@@ -115,12 +119,32 @@ fn register_listeners(srv: &mut Server, poll: &Poll) {
 }
 
 /// Accepts one connection: the stream and whether the peer is local.
-fn accept_one(l: &Listener) -> io::Result<(Conn, bool)> {
+/// A TLS listener's connection starts its handshake with `tls` (None: the
+/// TLS context cannot serve this tls-auth-clients mode, the connection is
+/// closed).
+fn accept_one(
+    l: &Listener,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+) -> io::Result<(Conn, bool)> {
     match l {
         Listener::Tcp(l) => {
             let (s, addr) = l.accept()?;
             let _ = s.set_nodelay(true);
             Ok((Conn::Tcp(s), crate::util::net::is_local_peer(addr.ip())))
+        }
+        Listener::Tls(l) => {
+            let (s, addr) = l.accept()?;
+            let _ = s.set_nodelay(true);
+            let Some(cfg) = tls else {
+                return Err(io::Error::other(
+                    "TLS is not configured for this tls-auth-clients mode",
+                ));
+            };
+            let t = crate::tls::TlsStream::server(s, cfg)?;
+            Ok((
+                Conn::Tls(Box::new(t)),
+                crate::util::net::is_local_peer(addr.ip()),
+            ))
         }
         Listener::Unix(l) => {
             let (s, _) = l.accept()?;
@@ -358,7 +382,7 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
     let mut events = Events::with_capacity(1024);
     let mut next_cron = Instant::now();
     let mut busy_last = false;
-    if srv.config.port != 0 {
+    if srv.config.port != 0 || srv.config.tls_port != 0 {
         info!("Ready to accept connections");
     }
     if let Some(path) = Some(&srv.config.unixsocket).filter(|p| !p.is_empty()) {
@@ -426,9 +450,12 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
                 if let Some(Some(c)) = srv.clients.get_mut(t) {
                     c.writable = true;
                     replica = c.repl.is_some();
-                    if c.pending_output() > 0
+                    // TLS: handshake bytes or a reply's tail may wait too.
+                    let tls_pending =
+                        |c: &Client| c.sock.as_ref().is_some_and(|s| s.tls_wants_write());
+                    if (c.pending_output() > 0 || tls_pending(c))
                         && (c.write_socket().is_err()
-                            || (c.close_after_reply && c.pending_output() == 0))
+                            || (c.close_after_reply && c.pending_output() == 0 && !tls_pending(c)))
                     {
                         srv.to_close.push(t);
                     }
@@ -512,10 +539,20 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: usize) {
         let Some(l) = srv.listeners.get(listener) else {
             return;
         };
-        let (sock, local) = match accept_one(l) {
+        let tls = if l.is_tls() {
+            srv.tls.server_config(srv.config.tls_auth_clients)
+        } else {
+            None
+        };
+        let (sock, local) = match accept_one(l, tls) {
             Ok(s) => s,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if l.is_tls() => {
+                // This connection only (the next may be accepted).
+                warn!("Error accepting a client connection: {}", e);
+                continue;
+            }
             Err(e) => {
                 warn!("Accepting client connection: {}", e);
                 return;
@@ -1000,6 +1037,7 @@ fn close_one(srv: &mut Server, poll: &Poll, t: usize) {
                 }
                 srv.client_tokens.remove(&c.id);
                 if let Some(sock) = c.sock.as_mut() {
+                    sock.close_notify();
                     let _ = poll.registry().deregister(sock);
                 }
                 srv.stats.net_input_closed += c.total_net_in;

@@ -50,6 +50,7 @@ pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod supervise;
+pub mod tls;
 pub mod tracking;
 pub mod types;
 pub mod util;

@@ -1,5 +1,5 @@
 //! Listening sockets (Redis's listenToPort / anetTcpServer): the TCP
-//! sockets named by `bind` and `port`, and the unix socket. Part of the
+//! sockets named by `bind` and `port` (and `tls-port`), and the unix socket. Part of the
 //! base layer: it reads no server state, only the values it is given, so
 //! startup and CONFIG SET port/bind open sockets the same way.
 
@@ -7,23 +7,29 @@ use mio::net::{TcpListener, UnixListener};
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
-/// A listening socket: TCP, or the unix domain socket.
+/// A listening socket: TCP, TLS (a TCP socket on `tls-port` whose
+/// connections start a TLS handshake), or the unix domain socket.
 pub enum Listener {
     Tcp(TcpListener),
     Unix(UnixListener),
+    Tls(TcpListener),
 }
 
 impl Listener {
     /// The socket, for (de)registering with the poller.
     pub fn source(&mut self) -> &mut dyn mio::event::Source {
         match self {
-            Listener::Tcp(l) => l,
+            Listener::Tcp(l) | Listener::Tls(l) => l,
             Listener::Unix(l) => l,
         }
     }
 
     pub fn is_tcp(&self) -> bool {
         matches!(self, Listener::Tcp(_))
+    }
+
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Listener::Tls(_))
     }
 }
 
@@ -132,7 +138,29 @@ pub fn replace_tcp(
     old: (&str, u16),
     backlog: i32,
 ) -> Result<(), ()> {
-    listeners.retain(|l| !l.is_tcp());
+    replace(listeners, new, old, backlog, false)
+}
+
+/// `replace_tcp` for the TLS sockets (CONFIG SET tls-port, or bind).
+#[allow(clippy::result_unit_err)] // the contract of replace_tcp
+pub fn replace_tls(
+    listeners: &mut Vec<Listener>,
+    new: (&str, u16),
+    old: (&str, u16),
+    backlog: i32,
+) -> Result<(), ()> {
+    replace(listeners, new, old, backlog, true)
+}
+
+fn replace(
+    listeners: &mut Vec<Listener>,
+    new: (&str, u16),
+    old: (&str, u16),
+    backlog: i32,
+    tls: bool,
+) -> Result<(), ()> {
+    let kind = |l: &Listener| if tls { l.is_tls() } else { l.is_tcp() };
+    listeners.retain(|l| !kind(l));
     let (tcp, r) = match listen_tcp(new.0, new.1, backlog) {
         Ok(t) => (t, Ok(())),
         Err(()) => (
@@ -140,10 +168,23 @@ pub fn replace_tcp(
             Err(()),
         ),
     };
-    // TCP sockets first, as at startup.
-    let rest = std::mem::take(listeners);
-    listeners.extend(tcp.into_iter().map(Listener::Tcp));
-    listeners.extend(rest);
+    let wrap = if tls { Listener::Tls } else { Listener::Tcp };
+    let (first, rest): (Vec<Listener>, Vec<Listener>) = std::mem::take(listeners)
+        .into_iter()
+        .partition(|l| l.is_tcp());
+    // TCP sockets first, then TLS, then the unix socket, as at startup.
+    if tls {
+        listeners.extend(first);
+        let (tls_old, unix): (Vec<Listener>, Vec<Listener>) =
+            rest.into_iter().partition(|l| l.is_tls());
+        listeners.extend(tls_old);
+        listeners.extend(tcp.into_iter().map(wrap));
+        listeners.extend(unix);
+    } else {
+        listeners.extend(tcp.into_iter().map(wrap));
+        listeners.extend(first);
+        listeners.extend(rest);
+    }
     r
 }
 

@@ -266,7 +266,17 @@ fn main() {
         std::process::exit(1);
     }
     // initListeners: nothing to listen on is fatal.
-    if srv.config.port == 0 && srv.config.unixsocket.is_empty() {
+    // initServer: a TLS context when TLS is in use (tlsConfigure).
+    if ferrokv::tls::wanted(&srv.config) {
+        match ferrokv::tls::configure(&srv.config) {
+            Some(ctx) => srv.tls.ctx = Some(std::sync::Arc::new(ctx)),
+            None => {
+                warn!("Failed to configure TLS. Check logs for more info.");
+                std::process::exit(1);
+            }
+        }
+    }
+    if srv.config.port == 0 && srv.config.tls_port == 0 && srv.config.unixsocket.is_empty() {
         warn!("Configured to not listen anywhere, exiting.");
         std::process::exit(1);
     }
@@ -277,7 +287,11 @@ fn main() {
             std::process::exit(1);
         }
     };
-    srv.tcp_port = srv.config.port;
+    srv.tcp_port = if srv.config.port != 0 {
+        srv.config.port
+    } else {
+        srv.config.tls_port as u16
+    };
     let wd = srv.config.watchdog_period;
     if wd > 0 {
         ferrokv::crash::set_watchdog_period(wd, srv.hz);

@@ -258,6 +258,9 @@ pub struct Server {
     /// port/bind replaced the TCP ones).
     pub listeners: Vec<crate::listen::Listener>,
     pub listeners_changed: bool,
+    /// The TLS contexts (tls-port, tls-replication), rebuilt by CONFIG SET
+    /// of a tls-* file or setting.
+    pub tls: crate::tls::Tls,
     /// WATCH: (db, key) -> (id of a client watching it, whether the key was
     /// already logically expired when it ran WATCH).
     pub watched_keys: HashMap<(usize, Vec<u8>), Vec<(u64, bool)>>,
@@ -378,6 +381,7 @@ impl Server {
             resume_input: std::collections::VecDeque::new(),
             listeners: Vec::new(),
             listeners_changed: true,
+            tls: crate::tls::Tls::default(),
             watched_keys: HashMap::new(),
             cas_dirty: std::collections::HashSet::new(),
             pubsub_channels: HashMap::new(),

@@ -76,6 +76,7 @@ mod sets_random;
 mod shutdown;
 mod startup;
 mod streams_groups;
+mod tls;
 mod tracking;
 mod transactions;
 

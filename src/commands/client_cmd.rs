@@ -428,14 +428,8 @@ fn kill(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             killed += 1;
             // Redis frees the client at once: its peer sees the connection
             // end before this command's reply goes out.
-            match cl.sock.as_ref() {
-                Some(crate::client::Conn::Tcp(s)) => {
-                    let _ = s.shutdown(std::net::Shutdown::Both);
-                }
-                Some(crate::client::Conn::Unix(s)) => {
-                    let _ = s.shutdown(std::net::Shutdown::Both);
-                }
-                None => {}
+            if let Some(s) = cl.sock.as_ref() {
+                s.shutdown();
             }
         }
     }

@@ -245,6 +245,12 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         }
         srv.tcp_port = next.port;
     }
+    if next.tls_port != 0 || srv.config.tls_port != 0 || crate::tls::wanted(&next) {
+        let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
+        if let Err((name, why)) = crate::tls::config_set(srv, &next, &names) {
+            return Err(error::config_set_failed(&name, why));
+        }
+    }
     if pairs.iter().any(|(n, _)| n.starts_with("oom-score-adj"))
         && crate::oom::update(&next).is_err()
     {

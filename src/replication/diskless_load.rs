@@ -15,7 +15,10 @@
 //! The load is synchronous, as in Redis: the socket is made blocking with
 //! `repl-timeout` as read timeout and clients are served every
 //! `loading-process-events-interval-bytes` by the loader's event hook.
+//! A TLS link (tls-replication) is read the same way, through its TLS
+//! stream over the blocking socket.
 
+use crate::client::Conn;
 use crate::config::ReplDisklessLoad;
 use crate::ds::dict::Dict;
 use crate::ds::sds::Sds;
@@ -75,13 +78,20 @@ fn events_with_old_data(srv: &mut Server) {
     }
 }
 
-/// Reads the socket, retrying interrupted reads (the watchdog's SIGALRM).
-struct SockReader<'a>(&'a TcpStream);
+/// Reads the socket (or the TLS stream over it: what is there, blocking
+/// only when nothing is), retrying interrupted reads (the watchdog's
+/// SIGALRM).
+struct SockReader<'a>(&'a mut Conn);
 
 impl Read for SockReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            match (&mut &*self.0).read(buf) {
+            let r = match &mut *self.0 {
+                Conn::Tcp(s) => (&mut &*s).read(buf),
+                Conn::Tls(t) => t.read_some(buf),
+                Conn::Unix(_) => Err(io::ErrorKind::Unsupported.into()),
+            };
+            match r {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 r => return r,
             }
@@ -122,7 +132,7 @@ pub fn load(srv: &mut Server) {
     let Some(l) = srv.repl.link.as_mut() else {
         return;
     };
-    let Some(sock) = l.take_sock() else {
+    let Some(mut sock) = l.take_sock() else {
         return;
     };
     let leftover = std::mem::take(&mut l.buf);
@@ -156,7 +166,9 @@ pub fn load(srv: &mut Server) {
     }
     info!("MASTER <-> REPLICA sync: Loading DB in memory");
     let timeout = srv.config.repl_timeout.max(1) * 1000;
-    set_blocking(&sock, Some(timeout));
+    if let Some(t) = sock.tcp() {
+        set_blocking(t, Some(timeout));
+    }
     if async_loading {
         srv.async_loading = true;
     } else {
@@ -166,7 +178,7 @@ pub fn load(srv: &mut Server) {
     srv.rdb.loading_total_bytes = len.unwrap_or(0);
     srv.rdb.loading_loaded_bytes = 0;
     srv.loading_events = srv.process_events_while_loading.is_some();
-    let src = io::Cursor::new(leftover).chain(SockReader(&sock));
+    let src = io::Cursor::new(leftover).chain(SockReader(&mut sock));
     let src = src.take(len.unwrap_or(u64::MAX));
     let mut rd = BufReader::with_capacity(1 << 16, src);
     let mut res = crate::persist::rdb::load_rdb(srv, &mut rd, true);
@@ -217,7 +229,9 @@ pub fn load(srv: &mut Server) {
         info!("MASTER <-> REPLICA sync: Discarding old DB in background");
     }
     srv.dirty += 1;
-    set_blocking(&sock, None);
+    if let Some(t) = sock.tcp() {
+        set_blocking(t, None);
+    }
     if let Some(l) = srv.repl.link.as_mut() {
         l.restore_sock(sock, rest);
     }

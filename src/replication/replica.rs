@@ -9,7 +9,9 @@
 //! flagged `is_master`: the event loop parses and executes its stream like
 //! any client's, and `after_master_command` discards the replies, tracks
 //! the applied offset and proxies the applied bytes to our own backlog
-//! and sub-replicas.
+//! and sub-replicas. With `tls-replication yes` the link is a TLS
+//! stream (`crate::tls`) from the connect on; its handshake runs inside
+//! the link's reads and writable events.
 
 use crate::client::{Client, Conn};
 use crate::clock;
@@ -18,7 +20,6 @@ use crate::persist::rdb;
 use crate::poller;
 use crate::protocol::args::Args;
 use crate::server::Server;
-use mio::net::TcpStream;
 use mio::{Interest, Token};
 use std::io::{self, Read, Write};
 use std::net::ToSocketAddrs;
@@ -70,7 +71,7 @@ pub struct Link {
     pub host: String,
     pub port: u16,
     pub state: LState,
-    sock: Option<TcpStream>,
+    sock: Option<Conn>,
     pub(super) buf: Vec<u8>,
     sink: Option<Sink>,
     expect: Option<Expect>,
@@ -147,7 +148,7 @@ impl Link {
 
     /// Takes the link socket out of the event loop (a diskless load reads
     /// it blocking).
-    pub(super) fn take_sock(&mut self) -> Option<TcpStream> {
+    pub(super) fn take_sock(&mut self) -> Option<Conn> {
         let mut s = self.sock.take()?;
         poller::with_registry(|r| {
             let _ = r.deregister(&mut s);
@@ -157,7 +158,7 @@ impl Link {
 
     /// Gives the socket back after a diskless load, with the bytes read
     /// past the RDB.
-    pub(super) fn restore_sock(&mut self, mut s: TcpStream, rest: Vec<u8>) {
+    pub(super) fn restore_sock(&mut self, mut s: Conn, rest: Vec<u8>) {
         let reg = poller::with_registry(|r| {
             r.register(
                 &mut s,
@@ -352,12 +353,29 @@ fn connect(srv: &mut Server) {
     let Some(l) = srv.repl.link.as_mut() else {
         return;
     };
-    let mut sock = match crate::listen::connect_from(addr, source) {
+    let sock = match crate::listen::connect_from(addr, source) {
         Ok(s) => s,
         Err(e) => {
             warn!("Unable to connect to MASTER: {}", e);
             return;
         }
+    };
+    let _ = sock.set_nodelay(true);
+    // tls-replication: a TLS client from the start (connTLSConnect).
+    let mut sock = if srv.config.tls_replication {
+        let Some(ctx) = srv.tls.ctx.as_ref() else {
+            warn!("Unable to connect to MASTER: TLS is not configured");
+            return;
+        };
+        match crate::tls::TlsStream::client(sock, ctx.client.clone(), &l.host) {
+            Ok(t) => Conn::Tls(Box::new(t)),
+            Err(e) => {
+                warn!("Unable to connect to MASTER: {}", e);
+                return;
+            }
+        }
+    } else {
+        Conn::Tcp(sock)
     };
     let reg = poller::with_registry(|r| {
         r.register(
@@ -370,7 +388,6 @@ fn connect(srv: &mut Server) {
         warn!("Unable to connect to MASTER: {}", e);
         return;
     }
-    let _ = sock.set_nodelay(true);
     l.sock = Some(sock);
     l.buf.clear();
     l.sink = None;
@@ -410,8 +427,18 @@ pub fn link_event(srv: &mut Server) {
     let Some(l) = srv.repl.link.as_mut() else {
         return;
     };
+    // TLS: handshake records or a command's tail wait for writability.
+    if let Some(s) = l.sock.as_mut() {
+        if let Err(e) = s.flush_tls() {
+            warn!("Error condition on socket for SYNC: {}", e);
+            cancel(srv);
+            return;
+        }
+    }
     if l.state == LState::Connecting {
-        let Some(s) = l.sock.as_ref() else { return };
+        let Some(s) = l.sock.as_ref().and_then(|s| s.tcp()) else {
+            return;
+        };
         if let Ok(Some(e)) | Err(e) = s.take_error() {
             warn!("Error condition on socket for SYNC: {}", e);
             cancel(srv);
@@ -969,7 +996,7 @@ fn become_connected(srv: &mut Server, db: usize) {
         return;
     }
     let now = clock::wall_ms();
-    let mut c = Client::new(srv.next_client_id, slot, Conn::Tcp(sock), now, true);
+    let mut c = Client::new(srv.next_client_id, slot, sock, now, true);
     srv.next_client_id += 1;
     c.is_master = true;
     // No ACL user: the master link may run anything (Redis's NULL user).
