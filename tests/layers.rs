@@ -59,6 +59,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config_rewrite",
             "oom",
             "migrate_conn",
+            "tls",
         ],
     ),
     (
