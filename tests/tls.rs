@@ -759,3 +759,34 @@ fn handshake_flood() {
     assert_eq!(good.cmd(&["get", "n"]), "$3\r\n200\r\n");
     srv.assert_no_panic();
 }
+
+/// The `redis` crate with its rustls TLS feature (rediss://, a custom CA
+/// and a client certificate).
+#[test]
+fn redis_crate_over_tls() {
+    let certs = Certs::new();
+    let (srv, tls) = start(&certs, &[]);
+    let read = |n: &str| std::fs::read(certs.path(n)).unwrap();
+    let client = redis::Client::build_with_tls(
+        format!("rediss://localhost:{tls}/"),
+        redis::TlsCertificates {
+            client_tls: Some(redis::ClientTlsConfig {
+                client_cert: read("client.crt"),
+                client_key: read("client.key"),
+            }),
+            root_cert: Some(read("ca.crt")),
+        },
+    )
+    .unwrap();
+    let mut con = client.get_connection().unwrap();
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut con).unwrap();
+    let v: String = redis::cmd("GET").arg("k").query(&mut con).unwrap();
+    assert_eq!(v, "v");
+    let mut pipe = redis::pipe();
+    for _ in 0..500 {
+        pipe.cmd("INCR").arg("n");
+    }
+    let out: Vec<i64> = pipe.query(&mut con).unwrap();
+    assert_eq!(out.last(), Some(&500));
+    srv.assert_no_panic();
+}
