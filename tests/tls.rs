@@ -308,9 +308,10 @@ fn config_set_cert_applies_to_new_connections() {
     );
     // (Redis puts OpenSSL's error code before the reason.)
     assert!(
-        srv.log().lines().any(|l| l
-            .contains("Failed to load certificate: /nonexistent.crt: ")
-            && l.ends_with("No such file or directory")),
+        srv.log().lines().any(
+            |l| l.contains("Failed to load certificate: /nonexistent.crt: ")
+                && l.ends_with("No such file or directory")
+        ),
         "{}",
         srv.log()
     );
@@ -330,7 +331,11 @@ fn config_set_cert_applies_to_new_connections() {
     assert_eq!(new.peer_cert(), pem_der(&certs.path("server2.crt")));
     // The connection made before keeps working.
     assert_eq!(old.cmd(&["ping"]), "+PONG\r\n");
-    // Unknown cipher names and TLSv1.1 are refused, nothing changes.
+    // Unknown cipher names and TLSv1.1 are refused, nothing changes
+    // (where OpenSSL ignores unknown names as long as one matches).
+    if common::ferrokv_only("a cipher list naming a suite rustls lacks is refused") {
+        return;
+    }
     for (name, value) in [
         ("tls-ciphers", "ECDHE-RSA-AES128-GCM-SHA256:NO-SUCH-CIPHER"),
         ("tls-ciphersuites", "TLS_AES_128_CCM_SHA256"),
