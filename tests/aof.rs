@@ -818,12 +818,18 @@ fn failed_first_rewrite_then_retry_keeps_the_new_incr_file() {
             > round));
     }
     ok(&mut c, &["SET", "after", "1"]);
+    // The retry may be scheduled a cron tick after the killed child is
+    // reaped (Redis): wait for its manifest, not only for "no rewrite".
+    let want =
+        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n";
+    assert!(
+        poll_until(DEADLINE, || manifest_text(&dir.0) == want),
+        "manifest: {:?}\n{}",
+        manifest_text(&dir.0),
+        srv.log()
+    );
     wait_rewrite_done(&mut c);
     assert_eq!(info_field(&mut c, "aof_enabled"), "1");
-    assert_eq!(
-        manifest_text(&dir.0),
-        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
-    );
     assert!(
         !srv.log().contains("Error trying to rename"),
         "{}",
