@@ -33,6 +33,14 @@ impl Conn {
         matches!(self, Conn::Tls(t) if t.wants_write())
     }
 
+    /// A TLS connection whose handshake is not done yet: a reply written
+    /// now waits inside TLS, so a client closing after its reply (a
+    /// protected-mode refusal) must keep reading the handshake first.
+    #[inline]
+    pub fn tls_handshaking(&self) -> bool {
+        matches!(self, Conn::Tls(t) if t.is_handshaking())
+    }
+
     /// Writes what TLS still holds; Ok(true) when nothing is left.
     #[inline]
     pub fn flush_tls(&mut self) -> io::Result<bool> {

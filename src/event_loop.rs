@@ -455,7 +455,9 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
                         |c: &Client| c.sock.as_ref().is_some_and(|s| s.tls_wants_write());
                     if (c.pending_output() > 0 || tls_pending(c))
                         && (c.write_socket().is_err()
-                            || (c.close_after_reply && c.pending_output() == 0 && !tls_pending(c)))
+                            || (c.close_after_reply
+                                && c.pending_output() == 0
+                                && !tls_unfinished(c)))
                     {
                         srv.to_close.push(t);
                     }
@@ -559,11 +561,19 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: usize) {
             }
         };
         srv.stats.connections_received += 1;
+        // Protected mode: the refusal text, then close. On a TLS
+        // connection it can only go out once the handshake is done, so the
+        // client is created with the text as its reply (Redis refuses in
+        // clientAcceptHandler, after the handshake, too).
+        let mut deny_after_handshake = false;
         if srv.acl.user(0).is_some_and(|d| d.nopass) && srv.config.protected_mode && !local {
-            use std::io::Write;
-            let mut s = sock;
-            let _ = s.write(crate::error::PROTECTED_MODE_DENIED.as_bytes());
-            continue;
+            if !matches!(sock, Conn::Tls(_)) {
+                use std::io::Write;
+                let mut s = sock;
+                let _ = s.write(crate::error::PROTECTED_MODE_DENIED.as_bytes());
+                continue;
+            }
+            deny_after_handshake = true;
         }
         if srv.nclients >= srv.config.maxclients {
             use std::io::Write;
@@ -589,6 +599,10 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: usize) {
         if !c.is_unix {
             set_keepalive(c.fd, srv.config.tcp_keepalive);
         }
+        if deny_after_handshake {
+            c.out.raw(crate::error::PROTECTED_MODE_DENIED.as_bytes());
+            c.close_after_reply = true;
+        }
         srv.next_client_id += 1;
         let Some(sock) = c.sock.as_mut() else {
             continue;
@@ -610,14 +624,25 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: usize) {
     }
 }
 
+/// TLS still holds bytes for the client, or its handshake (which a reply
+/// written now waits for) is not done: a client closing after its reply
+/// is closed only once this is false.
+fn tls_unfinished(c: &Client) -> bool {
+    c.sock
+        .as_ref()
+        .is_some_and(|s| s.tls_wants_write() || s.tls_handshaking())
+}
+
 fn handle_readable(srv: &mut Server, t: usize) {
     let limit = srv.config.client_query_buffer_limit;
     let Some(Some(c)) = srv.clients.get_mut(t) else {
         return;
     };
-    if c.close_asap || c.close_after_reply {
+    let handshaking = c.sock.as_ref().is_some_and(|s| s.tls_handshaking());
+    if c.close_asap || (c.close_after_reply && !handshaking) {
         // Input after a protocol error or QUIT is ignored (Redis's
-        // CLIENT_CLOSE_AFTER_REPLY).
+        // CLIENT_CLOSE_AFTER_REPLY); a TLS handshake still runs, so that
+        // a reply waiting for it (a refusal) can go out.
         return;
     }
     match c.read_socket(limit) {
@@ -846,7 +871,7 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
             c.write_queued = true;
             srv.to_flush.push(t);
         }
-    } else if c.close_after_reply && c.pending_output() == 0 {
+    } else if c.close_after_reply && c.pending_output() == 0 && !tls_unfinished(&c) {
         close = true;
     }
     if close {
@@ -964,7 +989,7 @@ fn handle_pending_writes(srv: &mut Server) {
             srv.stats.io_writes += 1;
             match c.write_socket() {
                 Ok(done) => {
-                    if done && c.close_after_reply {
+                    if done && c.close_after_reply && !tls_unfinished(c) {
                         srv.to_close.push(t);
                         continue;
                     }
@@ -980,7 +1005,7 @@ fn handle_pending_writes(srv: &mut Server) {
                 let q = c.qbuf.len();
                 crate::client_mem::update(&mut srv.client_mem, c, q);
             }
-        } else if c.close_after_reply {
+        } else if c.close_after_reply && !tls_unfinished(c) {
             srv.to_close.push(t);
             continue;
         }

@@ -797,3 +797,63 @@ fn redis_crate_over_tls() {
     assert_eq!(out.last(), Some(&500));
     srv.assert_no_panic();
 }
+
+/// A TCP connection to 127.0.0.1:`port` from the source address `src`
+/// (another loopback address, which protected mode counts as remote).
+fn tcp_from(src: [u8; 4], port: u16) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let addr = |ip: [u8; 4], port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes(ip),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let (from, to) = (addr(src, 0), addr([127, 0, 0, 1], port));
+    // SAFETY: plain socket calls on a descriptor this function creates and
+    // hands to the TcpStream, with valid sockaddr_in values and lengths.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket");
+        assert_eq!(
+            libc::bind(fd, &from as *const _ as *const libc::sockaddr, len),
+            0,
+            "bind"
+        );
+        assert_eq!(
+            libc::connect(fd, &to as *const _ as *const libc::sockaddr, len),
+            0,
+            "connect"
+        );
+        TcpStream::from_raw_fd(fd)
+    }
+}
+
+/// Protected mode refuses a remote TLS client with Redis's DENIED text,
+/// sent after the handshake (as Redis's clientAcceptHandler does), not a
+/// bare close.
+#[test]
+fn protected_mode_refusal_reaches_tls_clients() {
+    let certs = Certs::new();
+    let (ours, our_tls) = start(&certs, &[]);
+    let (redis, redis_tls) = start_with(&certs, &[], RealRedis::start_with);
+    for (srv, port) in [(&ours, our_tls), (&redis, redis_tls)] {
+        let sock = tcp_from([127, 0, 0, 2], port);
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(client_config(&certs, true), name).unwrap();
+        let mut s = rustls::StreamOwned::new(conn, sock);
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        let text = String::from_utf8_lossy(&got);
+        assert!(
+            text.starts_with("-DENIED Redis is running in protected mode"),
+            "{text:?}\n{}",
+            srv.log()
+        );
+    }
+    ours.assert_no_panic();
+}
