@@ -245,7 +245,7 @@ impl Config {
                 self.notify_flags != 0,
             ),
             "client-output-buffer-limit" => {
-                let default = ObufDefaults::get();
+                let default = obuf_defaults();
                 for (class, now, def) in [
                     ("normal", self.obuf.normal, default.normal),
                     ("replica", self.obuf.replica, default.replica),
@@ -319,19 +319,17 @@ impl Config {
     }
 }
 
-/// client-output-buffer-limit's defaults, per class.
-struct ObufDefaults;
-
-impl ObufDefaults {
-    fn get() -> super::ObufLimits {
-        let mut c = Config::new();
-        let i = DEFS
-            .iter()
-            .position(|d| d.name == "client-output-buffer-limit")
-            .expect("client-output-buffer-limit is a directive");
-        (DEFS[i].access.store)(&mut c, &DEFS[i].kind, DEFS[i].default);
-        c.obuf
-    }
+/// client-output-buffer-limit's defaults, per class (its table entry's
+/// default text, parsed as a value of that directive is).
+fn obuf_defaults() -> super::ObufLimits {
+    use super::values::Value;
+    let def = DEFS
+        .iter()
+        .find(|d| d.name == "client-output-buffer-limit")
+        .expect("client-output-buffer-limit is a directive");
+    let mut limits = super::ObufLimits::default();
+    limits.store(&def.kind, def.default);
+    limits
 }
 
 /// rewriteConfigOverwriteFile: a temporary file beside `path`, fsync,
