@@ -15,7 +15,7 @@ thread_local! {
         let mut c = Config::new();
         // Corrupt content must be caught by the decoders, not the CRC.
         let _ = c.set("rdbchecksum", "no", true);
-        Server::new(c)
+        Server::new(c, ferrokv::commands::table(), ferrokv::commands::hooks())
     });
 }
 
