@@ -857,3 +857,40 @@ fn protected_mode_refusal_reaches_tls_clients() {
     }
     ours.assert_no_panic();
 }
+
+/// Connects with `cfg` (which keeps the sessions it was given), runs a PING
+/// so that TLSv1.3 tickets sent after the handshake are read, and says
+/// whether the handshake resumed an earlier session.
+fn resumed(cfg: &Arc<rustls::ClientConfig>, port: u16) -> bool {
+    let mut c = TlsConn::connect_with(cfg.clone(), port);
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    c.s.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+}
+
+/// tls-session-caching resumes sessions for tls-session-cache-timeout
+/// seconds, then makes the client do a full handshake again (both servers;
+/// the wait is the behaviour under test, so it is a real sleep).
+#[test]
+fn session_resumption_honours_cache_timeout() {
+    let certs = Certs::new();
+    let extra = ["--tls-session-cache-timeout", "1"];
+    let (ours, our_tls) = start(&certs, &extra);
+    let (redis, redis_tls) = start_with(&certs, &extra, RealRedis::start_with);
+    for (srv, port) in [(&ours, our_tls), (&redis, redis_tls)] {
+        let cfg = client_config(&certs, true);
+        assert!(!resumed(&cfg, port), "first connection\n{}", srv.log());
+        assert!(resumed(&cfg, port), "at once\n{}", srv.log());
+        // Both the TLSv1.3 ticket just issued and any older one expire.
+        std::thread::sleep(Duration::from_millis(2500));
+        assert!(!resumed(&cfg, port), "after the timeout\n{}", srv.log());
+        assert!(resumed(&cfg, port), "a new session\n{}", srv.log());
+    }
+    // Without caching ferrokv gives no session to resume (Redis still
+    // resumes through OpenSSL's stateless tickets: docs/COMPATIBILITY.md).
+    let (off, off_tls) = start(&certs, &["--tls-session-caching", "no"]);
+    let cfg = client_config(&certs, true);
+    assert!(!resumed(&cfg, off_tls));
+    assert!(!resumed(&cfg, off_tls));
+    ours.assert_no_panic();
+    off.assert_no_panic();
+}

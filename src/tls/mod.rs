@@ -11,6 +11,7 @@
 //! only (`tls-dh-params-file` is read but has no effect), encrypted keys in
 //! PKCS#8 form only.
 
+pub mod session_cache;
 pub mod stream;
 
 use crate::config::Config;
@@ -155,7 +156,10 @@ fn build(cfg: &Config) -> Result<TlsContext, String> {
             0 => 1 << 20,
             n => n as usize,
         };
-        rustls::server::ServerSessionMemoryCache::new(size)
+        session_cache::TimedSessionCache::new(
+            size,
+            std::time::Duration::from_secs(cfg.tls_session_cache_timeout as u64),
+        )
     } else {
         Arc::new(rustls::server::NoServerSessionStorage {})
     };
