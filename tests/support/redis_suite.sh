@@ -3,7 +3,7 @@
 # in both of the suite's modes, and prints a per-unit table beside Redis
 # 7.0.15's own counts. Not part of `cargo test` (it takes an hour or more).
 #
-#   tests/support/redis_suite.sh [-m external|normal|both] [-s ferrokv|redis] [unit ...]
+#   tests/support/redis_suite.sh [-m external|normal|both] [-s ferrokv|redis] [-t] [unit ...]
 #
 #   -m external  the harness talks to one server we start per unit
 #                (--host/--port); tests tagged external:skip are skipped.
@@ -15,6 +15,12 @@
 #   -s redis     run Debian's redis-server instead, to measure the reference
 #                counts; with REF_UPDATE=1 they replace
 #                tests/support/redis_suite_ref.tsv.
+#   -t           over TLS: the harness's --tls (it needs tcl-tls and the
+#                openssl command, installed from Debian when missing), with
+#                certificates made by the suite's utils/gen-test-certs.sh;
+#                in external mode the server listens on tls-port only. The
+#                unit list then includes unit/tls, and results are kept
+#                apart (mode names external-tls / normal-tls).
 #
 # Results go to $WORK/results/<server>-<mode>.tsv (unit, passed, failed,
 # how it ended) and logs to $WORK/logs/<server>-<mode>/. At the end the table
@@ -44,11 +50,13 @@ REF=$ROOT/tests/support/redis_suite_ref.tsv
 BASEPORT=${BASEPORT:-}
 mode=both
 server=ferrokv
+tls=
 ext_pid=
-while getopts "m:s:" o; do
+while getopts "m:s:t" o; do
     case $o in
     m) mode=$OPTARG ;;
     s) server=$OPTARG ;;
+    t) tls=-tls ;;
     *) sed -n 2,30p "$0"; exit 2 ;;
     esac
 done
@@ -90,16 +98,27 @@ else
     SERVER_BIN=/usr/bin/redis-server
 fi
 prepare_tree() {
-    TREE=$WORK/$server-$1/redis-7.0.15
+    TREE=$WORK/$server-$1$tls/redis-7.0.15
     if [ ! -d "$TREE" ]; then
-        mkdir -p "$WORK/$server-$1" && cp -a "$PRISTINE" "$WORK/$server-$1/" || exit 1
+        mkdir -p "$WORK/$server-$1$tls" && cp -a "$PRISTINE" "$WORK/$server-$1$tls/" || exit 1
     fi
     mkdir -p "$TREE/src"
     for b in redis-cli redis-benchmark redis-check-aof redis-check-rdb; do
         ln -sf "/usr/bin/$b" "$TREE/src/$b"
     done
     ln -sf "$SERVER_BIN" "$TREE/src/redis-server"
+    if [ -n "$tls" ] && [ ! -f "$TREE/tests/tls/redis.crt" ]; then
+        (cd "$TREE" && ./utils/gen-test-certs.sh >/dev/null 2>&1) ||
+            { echo "utils/gen-test-certs.sh failed" >&2; exit 1; }
+    fi
 }
+if [ -n "$tls" ]; then
+    if ! echo 'package require tls' | tclsh >/dev/null 2>&1 || ! command -v openssl >/dev/null; then
+        apt-get install -y -qq tcl-tls openssl >/dev/null || { echo "needs tcl-tls and openssl" >&2; exit 1; }
+    fi
+fi
+# The harness's and redis-cli's TLS options, relative to the tree.
+TLS_CLI=(--tls --cert tests/tls/client.crt --key tests/tls/client.key --cacert tests/tls/ca.crt)
 if [ -z "$BASEPORT" ]; then
     if [ "$server" = redis ]; then BASEPORT=21111; else BASEPORT=25211; fi
 fi
@@ -109,7 +128,8 @@ fi
 # start servers themselves).
 all_units() {
     sed -n '/^set ::all_tests {/,/^}/p' "$PRISTINE/tests/test_helper.tcl" | sed '1d;$d' |
-        awk '{print $1}' | grep -v -e cluster -e moduleapi -e '^unit/tls$'
+        awk '{print $1}' | grep -v -e cluster -e moduleapi |
+        if [ -n "$tls" ]; then cat; else grep -v '^unit/tls$'; fi
 }
 
 # Prints "passed failed ending" for a log.
@@ -135,7 +155,9 @@ summarize() {
 run_mode() {
     local m=$1
     shift
-    local units=("$@") logs=$WORK/logs/$server-$m res=$WORK/results/$server-$m.tsv
+    local units=("$@") logs=$WORK/logs/$server-$m$tls res=$WORK/results/$server-$m$tls.tsv
+    local cli=() harness=()
+    [ -n "$tls" ] && cli=("${TLS_CLI[@]}") harness=(--tls)
     prepare_tree "$m"
     mkdir -p "$logs" "$WORK/results"
     if [ ${#units[@]} -eq 0 ]; then
@@ -152,26 +174,32 @@ run_mode() {
             # (redis-server renames its process title: kill by pid.)
             [ -n "$ext_pid" ] && kill -9 "$ext_pid" 2>/dev/null
             for _ in $(seq 50); do
-                redis-cli -p "$PORT" ping >/dev/null 2>&1 || break
+                (cd "$TREE" && redis-cli -p "$PORT" "${cli[@]}" ping >/dev/null 2>&1) || break
                 sleep 0.1
             done
-            local sdir=$WORK/ext-data
+            local sdir=$WORK/ext-data listen=(--port "$PORT")
+            [ -n "$tls" ] && listen=(--port 0 --tls-port "$PORT"
+                --tls-cert-file "$TREE/tests/tls/server.crt"
+                --tls-key-file "$TREE/tests/tls/server.key"
+                --tls-client-cert-file "$TREE/tests/tls/client.crt"
+                --tls-client-key-file "$TREE/tests/tls/client.key"
+                --tls-ca-cert-file "$TREE/tests/tls/ca.crt")
             rm -rf "$sdir" && mkdir -p "$sdir"
-            "$SERVER_BIN" --port "$PORT" --bind 127.0.0.1 --save "" --dir "$sdir" \
+            "$SERVER_BIN" "${listen[@]}" --bind 127.0.0.1 --save "" --dir "$sdir" \
                 --logfile "$sdir/server.log" --enable-debug-command yes >/dev/null 2>&1 &
             ext_pid=$!
             disown
             for _ in $(seq 50); do
-                redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG && break
+                (cd "$TREE" && redis-cli -p "$PORT" "${cli[@]}" ping 2>/dev/null) | grep -q PONG && break
                 sleep 0.1
             done
             (cd "$TREE" && timeout "$UNIT_TIMEOUT" tclsh tests/test_helper.tcl \
                 --host 127.0.0.1 --port "$PORT" --clients 1 --timeout "$TEST_TIMEOUT" \
-                --baseport "$BASEPORT" --portcount 4000 --single "$u") >"$log" 2>&1
+                --baseport "$BASEPORT" --portcount 4000 "${harness[@]}" --single "$u") >"$log" 2>&1
         else
             (cd "$TREE" && timeout "$UNIT_TIMEOUT" tclsh tests/test_helper.tcl \
                 --clients 1 --timeout "$TEST_TIMEOUT" --baseport "$BASEPORT" \
-                --portcount 4000 --single "$u") >"$log" 2>&1
+                --portcount 4000 "${harness[@]}" --single "$u") >"$log" 2>&1
             # A harness killed by the unit timeout leaves its servers.
             for p in $(pgrep -f '^src/redis-server '); do
                 [ "$(readlink /proc/"$p"/cwd 2>/dev/null)" = "$TREE" ] && kill -9 "$p"
@@ -183,7 +211,7 @@ run_mode() {
         grep -v -P "^\Q$u\E\t" "$res" >"$res.tmp" 2>/dev/null
         printf '%s\t%s\n' "$u" "$line" >>"$res.tmp"
         mv "$res.tmp" "$res"
-        printf '%-9s %-40s %s\n' "$m" "$u" "$line" | tr '\t' ' '
+        printf '%-13s %-40s %s\n' "$m$tls" "$u" "$line" | tr '\t' ' '
     done
     [ -n "$ext_pid" ] && kill -9 "$ext_pid" 2>/dev/null
     ext_pid=
@@ -200,7 +228,7 @@ if [ "$server" = redis ]; then
     if [ "${REF_UPDATE:-0}" = 1 ]; then
         {
             echo -e "# mode\tunit\tpassed\tfailed\tending  (Debian redis-server 7.0.15, $(nproc) cores, $(date -u +%F))"
-            for m in external normal; do
+            for m in external normal external-tls normal-tls; do
                 [ -f "$WORK/results/redis-$m.tsv" ] &&
                     sed "s/^/$m\t/" "$WORK/results/redis-$m.tsv"
             done
@@ -215,7 +243,7 @@ echo
 echo "| mode | unit | Redis 7.0.15 passes | ferrokv passes | ferrokv fails | ferrokv run |"
 echo "|---|---|---:|---:|---:|---|"
 tot_r=0 tot_f=0 tot_e=0
-for m in external normal; do
+for m in external normal external-tls normal-tls; do
     res=$WORK/results/ferrokv-$m.tsv
     [ -f "$res" ] || continue
     while IFS=$'\t' read -r u ok err stop; do
