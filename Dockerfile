@@ -40,7 +40,8 @@ WORKDIR /data
 VOLUME /data
 EXPOSE 6379
 # `--check-ping` sends PING to the port(s) the server (process 1) listens
-# on, found through /proc; healthy on +PONG (or -NOAUTH).
+# on, found through /proc (over TLS for a tls-port); healthy on +PONG (or
+# -NOAUTH).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["/usr/local/bin/ferrokv-server", "--check-ping"]
 # SIGTERM (docker stop) shuts down cleanly: the final RDB save when save

@@ -894,3 +894,40 @@ fn session_resumption_honours_cache_timeout() {
     ours.assert_no_panic();
     off.assert_no_panic();
 }
+
+/// `ferrokv-server --check-ping` (the container health check) on a server
+/// listening on tls-port only: up with and without tls-auth-clients, down
+/// once the server is gone.
+#[test]
+fn check_ping_reaches_a_tls_only_server() {
+    if common::ferrokv_only("--check-ping is ferrokv's own health check") {
+        return;
+    }
+    let certs = Certs::new();
+    let check = |port: u16| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
+            .args(["--check-ping", &format!("127.0.0.1:{port}")])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    for (auth, want) in [("no", "PONG"), ("yes", "up (TLS")] {
+        let (srv, port) = start(&certs, &["--tls-auth-clients", auth]);
+        // TLS only from now on.
+        assert_eq!(redis_cli(srv.port(), &["config", "set", "port", "0"]).trim(), "OK");
+        assert!(TcpStream::connect(("127.0.0.1", srv.port())).is_err());
+        let (code, text) = check(port);
+        assert_eq!(
+            code,
+            Some(0),
+            "tls-auth-clients {auth}: {text}\n{}",
+            srv.log()
+        );
+        assert!(text.starts_with(want), "tls-auth-clients {auth}: {text}");
+        drop(srv);
+        let (code, text) = check(port);
+        assert_eq!(code, Some(1), "after the server is gone: {text}");
+    }
+}
