@@ -22,6 +22,11 @@ use std::collections::HashMap;
 /// A command handler: reads `args`, writes the reply into `client.out`.
 pub type Handler = fn(&mut Server, &mut Client, &Args) -> CmdResult;
 
+/// Whether argument `i` of a command is a secret the slow log and
+/// MONITOR show as "(redacted)" (the arguments Redis's handlers pass to
+/// redactClientCommandArgument).
+pub type Redactor = fn(&Args, usize) -> bool;
+
 // Command flags (Redis's CMD_*). COMMAND INFO prints their names.
 pub const WRITE: u32 = 1 << 0;
 pub const READONLY: u32 = 1 << 1;
@@ -94,6 +99,9 @@ pub mod fact {
     /// A replica's link may get a reply to it without being dropped
     /// (REPLCONF: an ACK can release the stream).
     pub const REPLICA_MAY_REPLY: u32 = 1 << 16;
+    /// Opens a transaction (MULTI): loading the AOF, an incomplete one is
+    /// cut back to before it.
+    pub const OPENS_TRANSACTION: u32 = 1 << 17;
 }
 
 /// Which keys a write command modifies, where that is narrower than its
@@ -220,6 +228,8 @@ pub struct CommandSpec {
     pub getkeys: Option<meta::GetKeys>,
     /// Its channel arguments' flags (`chan::*`), 0: none.
     pub channels: u8,
+    /// The secret arguments it hides from the slow log and MONITOR.
+    pub redact: Option<Redactor>,
 }
 
 /// Flags Redis keeps off COMMAND INFO: a spec adds them with `.hidden`.
@@ -236,6 +246,7 @@ pub const fn cmd(name: &'static str, handler: Handler) -> CommandSpec {
         writes: WrittenKeys::Declared,
         getkeys: None,
         channels: 0,
+        redact: None,
     }
 }
 
@@ -279,6 +290,12 @@ impl CommandSpec {
     /// The spec naming channels with flags `c` (`chan::*`).
     pub const fn channels(mut self, c: u8) -> CommandSpec {
         self.channels = c;
+        self
+    }
+
+    /// The spec hiding the arguments `r` says are secret.
+    pub const fn redacting(mut self, r: Redactor) -> CommandSpec {
+        self.redact = Some(r);
         self
     }
 }

@@ -25,7 +25,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
     cmd("load", acl_load),
     cmd("log", acl_log),
     cmd("save", acl_save),
-    cmd("setuser", acl_setuser),
+    cmd("setuser", acl_setuser).redacting(setuser_redacted),
     cmd("users", acl_users),
     cmd("whoami", acl_whoami),
 ];
@@ -36,36 +36,9 @@ fn pubsub_all(srv: &Server) -> bool {
     srv.config.acl_pubsub_default == crate::config::AclPubsubDefault::AllChannels
 }
 
-/// Is argument `i` a secret MONITOR and the slow log show as "(redacted)"
-/// (redactClientCommandArgument: AUTH, HELLO ... AUTH, ACL SETUSER,
-/// MIGRATE ... AUTH/AUTH2, CONFIG SET of masterauth, masteruser,
-/// requirepass)?
-pub fn redacted_arg(args: &Args, i: usize) -> bool {
-    if i == 0 {
-        return false;
-    }
-    let name = args.get(0);
-    if name.eq_ignore_ascii_case(b"auth") {
-        true
-    } else if name.eq_ignore_ascii_case(b"acl") {
-        i >= 2 && args.is(1, "setuser")
-    } else if name.eq_ignore_ascii_case(b"hello") {
-        (2..args.len())
-            .find(|&j| args.is(j, "auth") && j + 2 < args.len())
-            .is_some_and(|j| i == j + 1 || i == j + 2)
-    } else if name.eq_ignore_ascii_case(b"migrate") {
-        super::migrate::redacted(args, i)
-    } else if name.eq_ignore_ascii_case(b"config") {
-        // CONFIG SET name value ...: the values of sensitive directives
-        // (only once the pairs are complete: else it is a syntax error).
-        args.is(1, "set")
-            && args.len().is_multiple_of(2)
-            && i >= 3
-            && i % 2 == 1
-            && std::str::from_utf8(args.get(i - 1)).is_ok_and(crate::config::Config::is_sensitive)
-    } else {
-        false
-    }
+/// ACL SETUSER hides its rules (they may hold passwords).
+fn setuser_redacted(_: &Args, i: usize) -> bool {
+    i >= 2
 }
 
 /// ACLAuthenticateUser: on success the client is that user's.

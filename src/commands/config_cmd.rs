@@ -2,7 +2,6 @@
 //! `configGetCommand`, `configSetCommand`, ...).
 
 use crate::client::Client;
-use crate::cmdtable::meta::GetKeys;
 use crate::cmdtable::{cmd, container, CommandSpec};
 use crate::config::{Config, ProtectedAccess, SetError};
 use crate::error::{self, CmdError, CmdResult};
@@ -14,7 +13,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
     cmd("resetstat", config_resetstat),
     cmd("rewrite", config_rewrite),
     cmd("get", config_get),
-    cmd("set", config_set).getkeys(GetKeys::Set),
+    cmd("set", config_set).redacting(set_redacted),
 ];
 
 pub static COMMANDS: &[CommandSpec] = &[container("config", SUBCOMMANDS)];
@@ -77,6 +76,15 @@ fn protected_denied(srv: &Server, c: &Client, name: &str) -> bool {
         ProtectedAccess::Local => !c.local,
         ProtectedAccess::No => true,
     }
+}
+
+/// CONFIG SET name value ... hides the values of sensitive directives
+/// (only once the pairs are complete: else it is a syntax error).
+fn set_redacted(a: &Args, i: usize) -> bool {
+    a.len().is_multiple_of(2)
+        && i >= 3
+        && i % 2 == 1
+        && std::str::from_utf8(a.get(i - 1)).is_ok_and(crate::config::Config::is_sensitive)
 }
 
 fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {

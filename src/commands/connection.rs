@@ -12,8 +12,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd("echo", echo),
     cmd("quit", quit).with(fact::SUBSCRIBED_OK | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
     cmd("reset", reset).with(fact::SUBSCRIBED_OK | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
-    cmd("hello", hello),
-    cmd("auth", auth),
+    cmd("hello", hello).redacting(hello_redacted),
+    cmd("auth", auth).redacting(auth_redacted),
     cmd("select", select),
 ];
 
@@ -60,6 +60,18 @@ fn reset(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     c.authenticated = !_srv.acl.auth_required();
     c.out.simple("RESET");
     Ok(())
+}
+
+/// AUTH hides its arguments (username, password).
+fn auth_redacted(_: &Args, i: usize) -> bool {
+    i >= 1
+}
+
+/// HELLO hides the username and password after AUTH.
+fn hello_redacted(a: &Args, i: usize) -> bool {
+    (2..a.len())
+        .find(|&j| a.is(j, "auth") && j + 2 < a.len())
+        .is_some_and(|j| i == j + 1 || i == j + 2)
 }
 
 fn auth(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {

@@ -23,9 +23,9 @@ use super::{command_keys, scripting};
 use crate::client::{Client, ReplyMode};
 use crate::clock;
 use crate::cmdtable::{
-    fact, CommandSpec, WrittenKeys, ADMIN, ALLOW_BUSY, DENYOOM, FAST, LOADING, MAY_REPLICATE,
-    NO_ASYNC_LOADING, NO_AUTH, NO_MULTI, PROTECTED, READONLY, SKIP_MONITOR, SKIP_SLOWLOG, STALE,
-    TOUCHES_ARBITRARY_KEYS, WRITE,
+    fact, CommandSpec, Redactor, WrittenKeys, ADMIN, ALLOW_BUSY, DENYOOM, FAST, LOADING,
+    MAY_REPLICATE, NO_ASYNC_LOADING, NO_AUTH, NO_MULTI, PROTECTED, READONLY, SKIP_MONITOR,
+    SKIP_SLOWLOG, STALE, TOUCHES_ARBITRARY_KEYS, WRITE,
 };
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
@@ -566,7 +566,7 @@ fn after_call(srv: &mut Server, c: &mut Client, args: &Args, cmd: Cmd, r: CmdRes
     // Monitors see a command after it ran (so SELECT shows the new db, and
     // commands queued in MULTI appear when EXEC runs them), as call() does.
     if !srv.monitors.is_empty() && cmd.flags & (SKIP_MONITOR | ADMIN) == 0 && !c.reexecuting {
-        feed_monitors(srv, c, args);
+        feed_monitors(srv, c, args, cmd.spec.redact);
     }
     let ok = r.is_ok();
     if let Err(e) = &r {
@@ -576,7 +576,7 @@ fn after_call(srv: &mut Server, c: &mut Client, args: &Args, cmd: Cmd, r: CmdRes
     update_stats(srv, c, cmd.idx, dur_us);
     signal_keys(srv, c, cmd, args, b.dirty);
     if cmd.flags & SKIP_SLOWLOG == 0 {
-        slowlog_push(srv, c, args, dur_us);
+        slowlog_push(srv, c, args, dur_us, cmd.spec.redact);
         let ms = dur_us / 1000;
         if ms > 0 {
             let ev = if cmd.flags & FAST != 0 {
@@ -745,7 +745,8 @@ fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
 const SLOWLOG_MAX_ARGC: usize = 32;
 const SLOWLOG_MAX_ARGLEN: usize = 128;
 
-fn slowlog_push(srv: &mut Server, c: &Client, args: &Args, dur_us: u64) {
+/// A slow log entry for the command; `redact` hides its secrets.
+fn slowlog_push(srv: &mut Server, c: &Client, args: &Args, dur_us: u64, redact: Option<Redactor>) {
     let thr = srv.config.slowlog_log_slower_than;
     if thr < 0 || (dur_us as i64) < thr {
         return;
@@ -758,7 +759,7 @@ fn slowlog_push(srv: &mut Server, c: &Client, args: &Args, dur_us: u64) {
             v.push(format!("... ({} more arguments)", argc - keep + 1).into_bytes());
             break;
         }
-        let a = if super::acl_cmd::redacted_arg(args, i) {
+        let a = if redact.is_some_and(|r| r(args, i)) {
             b"(redacted)".as_slice()
         } else {
             args.get(i)
@@ -789,8 +790,9 @@ fn slowlog_push(srv: &mut Server, c: &Client, args: &Args, dur_us: u64) {
 }
 
 /// Sends the command to every MONITOR client, formatted as Redis does:
-/// `+<secs>.<usecs> [<db> <addr>] "arg" "arg"`.
-pub(crate) fn feed_monitors(srv: &mut Server, c: &Client, args: &Args) {
+/// `+<secs>.<usecs> [<db> <addr>] "arg" "arg"`, the secrets `redact`
+/// names shown as "(redacted)".
+pub(crate) fn feed_monitors(srv: &mut Server, c: &Client, args: &Args, redact: Option<Redactor>) {
     let us = clock::wall_us();
     let mut line = format!(
         "+{}.{:06} [{} {}]",
@@ -801,7 +803,7 @@ pub(crate) fn feed_monitors(srv: &mut Server, c: &Client, args: &Args) {
     )
     .into_bytes();
     for (i, a) in args.iter().enumerate() {
-        let a = if super::acl_cmd::redacted_arg(args, i) {
+        let a = if redact.is_some_and(|r| r(args, i)) {
             b"(redacted)".as_slice()
         } else {
             a

@@ -27,6 +27,7 @@ use crate::util::num;
 use std::time::Duration;
 
 pub static COMMANDS: &[CommandSpec] = &[cmd("migrate", migrate)
+    .redacting(redacted)
     .getkeys(GetKeys::Migrate)
     .with(fact::WHOLE_KEYS)
     .writing(WrittenKeys::ByHandler)];
@@ -98,7 +99,7 @@ fn parse_options(a: &Args, redacted: &mut Vec<usize>) -> Result<Options, CmdErro
 
 /// Does MIGRATE hide argument `i` (a password or username) from the slow
 /// log and MONITOR (redactClientCommandArgument)?
-pub fn redacted(a: &Args, i: usize) -> bool {
+fn redacted(a: &Args, i: usize) -> bool {
     let mut r = Vec::new();
     let _ = parse_options(a, &mut r);
     r.contains(&i)

@@ -11,7 +11,7 @@ use crate::protocol::args::Args;
 use crate::server::Server;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    cmd("multi", multi).with(fact::NOT_QUEUED),
+    cmd("multi", multi).with(fact::NOT_QUEUED | fact::OPENS_TRANSACTION),
     cmd("exec", exec)
         .with(fact::RUNS_QUEUED | fact::EFFECTS_ONLY | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
     cmd("discard", discard).with(fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),

@@ -192,7 +192,7 @@ fn eval_generic(
 /// flagged skip_monitor, and feed monitors themselves, as evalCommand does).
 fn feed_script_monitors(srv: &mut Server, c: &Client, args: &Args) {
     if !srv.monitors.is_empty() {
-        super::feed_monitors(srv, c, args);
+        super::feed_monitors(srv, c, args, None);
     }
 }
 
