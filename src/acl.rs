@@ -5,37 +5,16 @@
 //! `acl_check` for `commands::execute`, EXEC and scripts) and requirepass.
 
 use crate::cmdtable::{
-    meta::{self, Meta},
-    CommandTable, MOVABLE_KEYS, NO_AUTH, READONLY, WRITE,
+    cat, chan,
+    meta::{self, GetKeys, Meta},
+    CommandTable, NO_AUTH,
 };
 use crate::protocol::args::Args;
 use crate::server::Server;
 use std::collections::{BTreeMap, VecDeque};
 
 /// Category names in Redis's bit order (ACL CAT lists them so).
-pub const CATEGORIES: &[&str] = &[
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
+pub const CATEGORIES: &[&str] = cat::NAMES;
 
 /// The user slot of internal clients (master link, AOF loading): no ACL
 /// user, every permission (Redis's NULL `c->user`).
@@ -90,12 +69,11 @@ pub struct CmdInfo {
     pub subs: Vec<usize>,
     pub parent: Option<usize>,
     pub no_auth: bool,
-    /// Command flags and first/last/step key positions.
-    pub flags: u32,
-    pub keys: (i32, i32, i32),
-    pub arity: i32,
-    /// Redis's key specs and getkeys function (how ACL finds keys).
-    pub meta: Option<&'static Meta>,
+    /// Redis's key specs and getkeys function: how ACL finds keys.
+    pub meta: &'static Meta,
+    pub getkeys: Option<GetKeys>,
+    /// The flags of its channel arguments (`chan::*`).
+    pub channels: u8,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -670,22 +648,15 @@ impl Acl {
     pub fn new(table: &CommandTable) -> Acl {
         let mut cmds = Vec::with_capacity(table.entries.len());
         for e in &table.entries {
-            let cats = e
-                .spec
-                .acl_categories()
-                .iter()
-                .filter_map(|c| category_flag(c.trim_start_matches('@').as_bytes()))
-                .fold(0, |a, b| a | b);
             cmds.push(CmdInfo {
                 fullname: e.fullname.clone(),
-                cats,
+                cats: e.meta.acl,
                 subs: e.subs.iter().map(|&(_, i)| i).collect(),
                 parent: e.parent,
-                no_auth: e.spec.flags & NO_AUTH != 0,
-                flags: e.spec.flags,
-                keys: (e.spec.first_key, e.spec.last_key, e.spec.step),
-                arity: e.spec.arity,
+                no_auth: e.flags & NO_AUTH != 0,
                 meta: e.meta,
+                getkeys: e.spec.getkeys,
+                channels: e.spec.channels,
             });
         }
         let mut acl = Acl {
@@ -815,7 +786,6 @@ impl Acl {
         if !s.command_allowed(&self.cmds, id, args) {
             return Err((Denied::Cmd, 0));
         }
-        let name = self.cmds[id].fullname.as_str();
         if !s.allkeys {
             let ks = keys.get_or_insert_with(|| acl_keys(&self.cmds[id], args));
             for &(pos, perm) in ks.iter() {
@@ -826,15 +796,19 @@ impl Acl {
                 }
             }
         }
-        if !s.allchannels {
-            let (range, literal) = match name {
-                "publish" | "spublish" => (1..2.min(args.len()), false),
-                "subscribe" | "ssubscribe" => (1..args.len(), false),
-                "psubscribe" => (1..args.len(), true),
-                _ => (0..0, false),
+        // Channels published to or subscribed to (not unsubscribed from),
+        // as getChannelsFromCommand finds them.
+        let ch = self.cmds[id].channels;
+        if !s.allchannels && ch & (chan::PUBLISH | chan::SUBSCRIBE) != 0 {
+            let end = if ch & chan::PUBLISH != 0 {
+                2
+            } else {
+                args.len()
             };
-            for j in range {
-                if !channel_ok(&s.channels, args[j], literal) {
+            let literal = ch & chan::PATTERN != 0;
+            let names = args.iter().enumerate().take(end).skip(1);
+            for (j, name) in names {
+                if !channel_ok(&s.channels, name, literal) {
                     return Err((Denied::Channel, j));
                 }
             }
@@ -899,56 +873,6 @@ fn channel_ok(list: &[Vec<u8>], ch: &[u8], literal: bool) -> bool {
     })
 }
 
-/// Write commands whose keys are also read (Redis's CMD_KEY_ACCESS on a
-/// write key spec): they need both %R and %W.
-fn write_reads(name: &str) -> bool {
-    matches!(
-        name,
-        "incr"
-            | "decr"
-            | "incrby"
-            | "decrby"
-            | "incrbyfloat"
-            | "getset"
-            | "getdel"
-            | "getex"
-            | "lpop"
-            | "rpop"
-            | "blpop"
-            | "brpop"
-            | "lmpop"
-            | "blmpop"
-            | "spop"
-            | "zpopmin"
-            | "zpopmax"
-            | "bzpopmin"
-            | "bzpopmax"
-            | "zmpop"
-            | "bzmpop"
-            | "zincrby"
-            | "hincrby"
-            | "hincrbyfloat"
-            | "setbit"
-            | "bitfield"
-            | "xautoclaim"
-            | "xclaim"
-            | "xreadgroup"
-            | "rename"
-            | "renamenx"
-            | "move"
-            | "migrate"
-            | "eval"
-            | "evalsha"
-            | "fcall"
-            | "pfcount"
-            | "lmove"
-            | "blmove"
-            | "rpoplpush"
-            | "brpoplpush"
-            | "smove"
-    )
-}
-
 /// Would `user` be allowed to run `args` (command table index `idx`)?
 /// No ACL log entry (redis.acl_check_cmd).
 pub fn permitted(srv: &Server, user: usize, idx: usize, args: &Args) -> bool {
@@ -1002,16 +926,12 @@ pub fn sync_requirepass(srv: &mut Server) {
 /// The keys ACL checks for a command, with the permission each needs
 /// (ACLSelectorCheckCmd): found by Redis's key specs or getkeys function
 /// (getKeysFromCommandWithSpecs), ACCESS needing read and
-/// INSERT/DELETE/UPDATE write permission; commands without generated
-/// metadata use [`key_refs`].
+/// INSERT/DELETE/UPDATE write permission.
 pub fn acl_keys(c: &CmdInfo, args: &[&[u8]]) -> Vec<(usize, u8)> {
-    let Some(m) = c.meta else {
-        return key_refs(c, args);
-    };
-    if !meta::keys::has_keys(m) {
+    if !meta::keys::has_keys(c.meta, c.getkeys) {
         return Vec::new();
     }
-    meta::keys::get_keys(m, c.arity, args)
+    meta::keys::get_keys(c.meta, c.getkeys, args)
         .into_iter()
         .map(|k| (k.pos, key_perm(k.flags)))
         .collect()
@@ -1027,174 +947,6 @@ fn key_perm(flags: u16) -> u8 {
         p |= PERM_WRITE;
     }
     p
-}
-
-/// The keys a command names, with the permission each needs (read,
-/// write or both), including movable-key commands (getKeysFromCommand):
-/// ferrokv's own extraction, for commands without Redis's key specs.
-pub fn key_refs(c: &CmdInfo, args: &[&[u8]]) -> Vec<(usize, u8)> {
-    let name = c.fullname.as_str();
-    let argc = args.len();
-    let base = if c.flags & WRITE != 0 {
-        if write_reads(name) {
-            PERM_ALL
-        } else {
-            PERM_WRITE
-        }
-    } else if c.flags & READONLY != 0 {
-        PERM_READ
-    } else {
-        PERM_ALL
-    };
-    // numkeys at `i` with keys from `i + 1`; an invalid count means no keys
-    // at all (an invalid key spec).
-    let num = |i: usize| -> Option<usize> {
-        let n = args.get(i).and_then(|a| crate::util::num::parse_i64(a))?;
-        if n < 1 || n as usize > argc.saturating_sub(i + 1) {
-            return None;
-        }
-        Some(n as usize)
-    };
-    let range = |from: usize, n: usize, perm: u8| -> Vec<(usize, u8)> {
-        (from..(from + n).min(argc)).map(|i| (i, perm)).collect()
-    };
-    let mut v: Vec<(usize, u8)> = Vec::new();
-    match name {
-        "eval" | "evalsha" | "fcall" => return num(2).map_or(v, |n| range(3, n, PERM_ALL)),
-        "eval_ro" | "evalsha_ro" | "fcall_ro" => {
-            return num(2).map_or(v, |n| range(3, n, PERM_READ))
-        }
-        "zunionstore" | "zinterstore" | "zdiffstore" => {
-            let Some(n) = num(2) else { return v };
-            v.push((1, PERM_WRITE));
-            v.extend(range(3, n, PERM_READ));
-            return v;
-        }
-        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" => {
-            return num(1).map_or(v, |n| range(2, n, PERM_READ))
-        }
-        "lmpop" | "zmpop" => return num(1).map_or(v, |n| range(2, n, PERM_ALL)),
-        "blmpop" | "bzmpop" => return num(2).map_or(v, |n| range(3, n, PERM_ALL)),
-        // Key specs without ACCESS/INSERT/DELETE/UPDATE need no permission.
-        "exists" | "touch" | "watch" => return (1..argc).map(|i| (i, 0)).collect(),
-        "hexists" | "hstrlen" | "sismember" | "hlen" | "llen" | "scard" | "strlen" | "type"
-        | "xlen" | "zcard" => return vec![(1, 0)],
-        "bitfield" => {
-            // bitfieldGetKeys: read-only when only GET/OVERFLOW are used.
-            let mut ro = true;
-            let mut i = 2;
-            while i < argc {
-                let rem = argc - i - 1;
-                let a = args[i];
-                if a.eq_ignore_ascii_case(b"GET") && rem >= 2 {
-                    i += 2;
-                } else if a.eq_ignore_ascii_case(b"OVERFLOW") && rem >= 1 {
-                    i += 1;
-                } else {
-                    ro = false;
-                    break;
-                }
-                i += 1;
-            }
-            return vec![(1, if ro { PERM_READ } else { PERM_ALL })];
-        }
-        // Shard channels are NOT_KEY key specs: no keys for ACL.
-        "ssubscribe" | "sunsubscribe" | "spublish" => return v,
-        "pfdebug" => return vec![(2, PERM_READ)],
-        "set" if args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"GET")) => {
-            return vec![(1, PERM_ALL)]
-        }
-        "pfmerge" => {
-            v.push((1, PERM_ALL));
-            v.extend((2..argc).map(|i| (i, PERM_READ)));
-            return v;
-        }
-        "sort" | "sort_ro" | "georadius" | "georadiusbymember" => {
-            v.push((1, PERM_READ));
-            let mut i = match name {
-                "sort_ro" => argc,
-                "georadius" => 6,
-                "georadiusbymember" => 5,
-                _ => 2,
-            };
-            // Only the last STORE counts, as SORT itself uses the last one
-            // (sortGetKeys / georadiusGetKeys).
-            let mut store = None;
-            while i + 1 < argc {
-                let a = args[i];
-                if a.eq_ignore_ascii_case(b"STORE") || a.eq_ignore_ascii_case(b"STOREDIST") {
-                    store = Some(i + 1);
-                    i += 1;
-                }
-                i += 1;
-            }
-            v.extend(store.map(|p| (p, PERM_WRITE)));
-            return v;
-        }
-        "xread" | "xreadgroup" => {
-            let perm = if name == "xread" { PERM_READ } else { PERM_ALL };
-            if let Some(p) = args.iter().position(|a| a.eq_ignore_ascii_case(b"STREAMS")) {
-                let n = (argc - p - 1) / 2;
-                return range(p + 1, n, perm);
-            }
-            return v;
-        }
-        "migrate" => {
-            if args.get(3).is_some_and(|k| !k.is_empty()) {
-                return vec![(3, PERM_ALL)];
-            }
-            if let Some(p) = args
-                .iter()
-                .skip(6)
-                .position(|a| a.eq_ignore_ascii_case(b"KEYS"))
-            {
-                return range(p + 7, argc, PERM_ALL);
-            }
-            return v;
-        }
-        _ => {}
-    }
-    if c.flags & MOVABLE_KEYS != 0 && c.keys.0 <= 0 {
-        return v;
-    }
-    let (first, last, step) = c.keys;
-    if first <= 0 {
-        return v;
-    }
-    let last = if last < 0 { argc as i32 + last } else { last };
-    let mut i = first;
-    while i <= last && (i as usize) < argc {
-        v.push((i as usize, base));
-        i += step.max(1);
-    }
-    // Commands writing only some of their keys.
-    let dest = match name {
-        "bitop" => Some(2),
-        "sinterstore" | "sunionstore" | "sdiffstore" | "zrangestore" | "geosearchstore" => Some(1),
-        "copy" | "lmove" | "blmove" | "rpoplpush" | "brpoplpush" | "smove" | "rename"
-        | "renamenx" => Some(2),
-        _ => None,
-    };
-    if let Some(d) = dest {
-        let src_perm = if matches!(
-            name,
-            "copy"
-                | "sinterstore"
-                | "sunionstore"
-                | "sdiffstore"
-                | "zrangestore"
-                | "geosearchstore"
-                | "bitop"
-        ) {
-            PERM_READ
-        } else {
-            PERM_ALL
-        };
-        for r in v.iter_mut() {
-            r.1 = if r.0 == d { PERM_WRITE } else { src_perm };
-        }
-    }
-    v
 }
 
 /// Hex SHA-256 of a password (ACLHashPassword).

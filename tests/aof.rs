@@ -511,6 +511,40 @@ fn truncated_tail() {
     assert_eq!(val(&mut c, &["DBSIZE"]), "3");
 }
 
+/// A transaction left open at the end of the AOF (MULTI and a command, no
+/// EXEC) is cut off from its MULTI on (MULTI is a table fact for the
+/// loader, as Redis compares the command with multiCommand).
+#[test]
+fn open_multi_at_the_tail_is_reverted() {
+    let dir = TempDir::new("aof-open-multi");
+    let opts = ["--aof-use-rdb-preamble", "no"];
+    {
+        let srv = start(&dir.0, &opts);
+        let mut c = conn_loaded(&srv);
+        ok(&mut c, &["SET", "a", "1"]);
+    }
+    let m = manifest_text(&dir.0);
+    let last = m
+        .lines()
+        .rfind(|l| l.ends_with("type i"))
+        .and_then(|l| l.split(' ').nth(1))
+        .expect("an incr file")
+        .to_string();
+    let p = dir.0.join("appendonlydir").join(last);
+    let mut data = std::fs::read(&p).expect("read incr");
+    let valid = data.len();
+    data.extend_from_slice(b"*1\r\n$5\r\nmulti\r\n*3\r\n$3\r\nSET\r\n$2\r\nin\r\n$1\r\n1\r\n");
+    std::fs::write(&p, data).expect("write incr");
+    let srv = start(&dir.0, &opts);
+    let mut c = conn_loaded(&srv);
+    assert_eq!(val(&mut c, &["GET", "a"]), "1");
+    assert_eq!(val(&mut c, &["EXISTS", "in"]), "0");
+    assert!(srv
+        .log()
+        .contains("Revert incomplete MULTI/EXEC transaction in AOF file"));
+    assert_eq!(std::fs::read(&p).expect("read incr").len(), valid);
+}
+
 #[test]
 fn config_set_appendonly_at_runtime() {
     let dir = TempDir::new("aof-runtime");

@@ -4,8 +4,11 @@
 //! complexity, doc flags, history, arguments) of every command must be the
 //! same, in RESP3, up to the order of set members and of subcommands
 //! (Redis lists those in its dict's order). Plus COMMAND GETKEYS /
-//! GETKEYSANDFLAGS, which follow the key specs, byte for byte.
+//! GETKEYSANDFLAGS, which follow the key specs, byte for byte. And the
+//! generated half of the command table (src/cmdtable/meta/data*.rs) is
+//! what tests/support/command_table_gen.rs renders from a live Redis.
 
+use crate::command_table_gen;
 use crate::common;
 
 use common::{assert_reply, RawConn, RealRedis, Server};
@@ -267,4 +270,54 @@ fn cluster_commands_match_redis() {
         "{}",
         list
     );
+}
+
+/// The checked-in command data is what the generator renders from a live
+/// redis-server 7.0.15; FERROKV_REGEN_COMMAND_TABLE=1 rewrites it instead.
+#[test]
+fn generated_command_table_is_redis() {
+    if !common::have_real_redis("the generated command table (src/cmdtable/meta/data*.rs)") {
+        return;
+    }
+    let theirs = RealRedis::start();
+    let mut r = resp3(&theirs);
+    let files =
+        command_table_gen::render(&r.cmd(&["COMMAND", "INFO"]), &r.cmd(&["COMMAND", "DOCS"]));
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(command_table_gen::DIR);
+    let parts_dir = dir.join("data");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&parts_dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| format!("data/{}", e.file_name().to_string_lossy()))
+                .collect()
+        })
+        .unwrap_or_default();
+    on_disk.push("data.rs".into());
+    on_disk.sort();
+    let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    names.sort();
+    if std::env::var_os("FERROKV_REGEN_COMMAND_TABLE").is_some_and(|v| v == "1") {
+        for stale in on_disk.iter().filter(|n| !names.contains(n)) {
+            let _ = std::fs::remove_file(dir.join(stale));
+        }
+        std::fs::create_dir_all(&parts_dir).expect("create data/");
+        for (name, text) in &files {
+            std::fs::write(dir.join(name), text).expect("write generated file");
+        }
+        eprintln!("rewrote {} files under {}", files.len(), dir.display());
+        return;
+    }
+    assert_eq!(
+        on_disk, names,
+        "generated files differ: run with FERROKV_REGEN_COMMAND_TABLE=1"
+    );
+    for (name, text) in &files {
+        let have = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        assert!(
+            have == *text,
+            "{}/{} is not what redis-server 7.0.15 reports: run this test with FERROKV_REGEN_COMMAND_TABLE=1",
+            command_table_gen::DIR,
+            name
+        );
+    }
 }

@@ -6,6 +6,8 @@
 // Tuple-heavy test-case types read better spelled out.
 #![allow(clippy::type_complexity)]
 
+#[path = "support/command_table_gen.rs"]
+mod command_table_gen;
 mod common;
 #[path = "support/config_driver.rs"]
 mod config_driver;

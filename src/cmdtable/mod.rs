@@ -1,10 +1,12 @@
-//! The command table's types (Redis's `redisCommand` and the command dict):
-//! a command's spec (`CommandSpec`: arity, flags, key positions, group,
-//! handler, subcommands), its flags, ferrokv's own dispatcher facts
-//! (`fact`, `WrittenKeys`), its ACL categories, and the table that looks
-//! commands up by name. The specs themselves are registered in
-//! `commands` (`commands::table`); `meta/` holds the documentation and
-//! key specs generated from Redis's command JSON.
+//! The command table (Redis's `redisCommand` and the command dict). Every
+//! fact Redis reports about a command (arity, flags, key positions and key
+//! specs, ACL categories, tips, documentation) is in `meta/`, generated
+//! from a live redis-server 7.0.15. What ferrokv registers for a command
+//! (`CommandSpec`, in `commands::table`) is only what Redis does not
+//! report: the handler, the flags COMMAND INFO hides, the getkeys function,
+//! the channel arguments, and ferrokv's own dispatcher facts (`fact`,
+//! `WrittenKeys`). `CommandTable` joins the two by full name and looks
+//! commands up by name.
 //!
 //! It sits in the services layer, below the handlers, so that the ACL
 //! check and the layers above read command facts without importing them.
@@ -19,6 +21,11 @@ use std::collections::HashMap;
 
 /// A command handler: reads `args`, writes the reply into `client.out`.
 pub type Handler = fn(&mut Server, &mut Client, &Args) -> CmdResult;
+
+/// Whether argument `i` of a command is a secret the slow log and
+/// MONITOR show as "(redacted)" (the arguments Redis's handlers pass to
+/// redactClientCommandArgument).
+pub type Redactor = fn(&Args, usize) -> bool;
 
 // Command flags (Redis's CMD_*). COMMAND INFO prints their names.
 pub const WRITE: u32 = 1 << 0;
@@ -48,7 +55,7 @@ pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 22;
 
 /// ferrokv's own facts about a command, for the dispatcher's special
 /// cases where Redis compares `c->cmd->proc` with a handler instead of
-/// testing a CMD_* flag. Kept apart from `CommandSpec::flags` (Redis's).
+/// testing a CMD_* flag. Kept apart from Redis's flags (`Entry::flags`).
 pub mod fact {
     /// EXEC: the checks that look at flags see the queued commands' too
     /// (processCommand's `proc == execCommand` terms), and refusing it
@@ -89,12 +96,12 @@ pub mod fact {
     pub const SCRIPT_SHA: u32 = 1 << 13;
     /// Runs a function named by its first argument: FCALL, FCALL_RO.
     pub const SCRIPT_FUNCTION: u32 = 1 << 14;
-    /// Its `acl` categories replace the one its group implies (SORT is not
-    /// @keyspace, WAIT is @connection).
-    pub const OWN_CATEGORY: u32 = 1 << 15;
     /// A replica's link may get a reply to it without being dropped
     /// (REPLCONF: an ACK can release the stream).
     pub const REPLICA_MAY_REPLY: u32 = 1 << 16;
+    /// Opens a transaction (MULTI): loading the AOF, an incomplete one is
+    /// cut back to before it.
+    pub const OPENS_TRANSACTION: u32 = 1 << 17;
 }
 
 /// Which keys a write command modifies, where that is narrower than its
@@ -136,161 +143,124 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (ALLOW_BUSY, "allow_busy"),
 ];
 
-/// The command groups COMMAND DOCS reports (and ACL categories derive from).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Group {
-    Generic,
-    String,
-    Bitmap,
-    HyperLogLog,
-    Connection,
-    Server,
-    List,
-    Hash,
-    Set,
-    SortedSet,
-    Geo,
-    Transactions,
-    PubSub,
-    Scripting,
-    Stream,
-    Cluster,
+/// ACL categories (Redis's ACL_CATEGORY_*), as bits in Redis's order:
+/// COMMAND INFO and ACL CAT list them so.
+pub mod cat {
+    pub const KEYSPACE: u32 = 1 << 0;
+    pub const READ: u32 = 1 << 1;
+    pub const WRITE: u32 = 1 << 2;
+    pub const SET: u32 = 1 << 3;
+    pub const SORTEDSET: u32 = 1 << 4;
+    pub const LIST: u32 = 1 << 5;
+    pub const HASH: u32 = 1 << 6;
+    pub const STRING: u32 = 1 << 7;
+    pub const BITMAP: u32 = 1 << 8;
+    pub const HYPERLOGLOG: u32 = 1 << 9;
+    pub const GEO: u32 = 1 << 10;
+    pub const STREAM: u32 = 1 << 11;
+    pub const PUBSUB: u32 = 1 << 12;
+    pub const ADMIN: u32 = 1 << 13;
+    pub const FAST: u32 = 1 << 14;
+    pub const SLOW: u32 = 1 << 15;
+    pub const BLOCKING: u32 = 1 << 16;
+    pub const DANGEROUS: u32 = 1 << 17;
+    pub const CONNECTION: u32 = 1 << 18;
+    pub const TRANSACTION: u32 = 1 << 19;
+    pub const SCRIPTING: u32 = 1 << 20;
+    /// The names, bit 0 first.
+    pub const NAMES: &[&str] = &[
+        "keyspace",
+        "read",
+        "write",
+        "set",
+        "sortedset",
+        "list",
+        "hash",
+        "string",
+        "bitmap",
+        "hyperloglog",
+        "geo",
+        "stream",
+        "pubsub",
+        "admin",
+        "fast",
+        "slow",
+        "blocking",
+        "dangerous",
+        "connection",
+        "transaction",
+        "scripting",
+    ];
 }
 
-impl Group {
-    pub fn name(self) -> &'static str {
-        match self {
-            Group::Generic => "generic",
-            Group::String => "string",
-            Group::Bitmap => "bitmap",
-            Group::HyperLogLog => "hyperloglog",
-            Group::Connection => "connection",
-            Group::Server => "server",
-            Group::List => "list",
-            Group::Hash => "hash",
-            Group::Set => "set",
-            Group::SortedSet => "sorted-set",
-            Group::Geo => "geo",
-            Group::Transactions => "transactions",
-            Group::PubSub => "pubsub",
-            Group::Scripting => "scripting",
-            Group::Stream => "stream",
-            Group::Cluster => "cluster",
-        }
-    }
-
-    fn acl_category(self) -> &'static str {
-        match self {
-            Group::Generic => "@keyspace",
-            Group::String => "@string",
-            Group::Bitmap => "@bitmap",
-            Group::HyperLogLog => "@hyperloglog",
-            Group::Connection => "@connection",
-            Group::Server => "",
-            Group::List => "@list",
-            Group::Hash => "@hash",
-            Group::Set => "@set",
-            Group::SortedSet => "@sortedset",
-            Group::Geo => "@geo",
-            Group::Transactions => "@transaction",
-            Group::PubSub => "",
-            Group::Scripting => "@scripting",
-            Group::Stream => "@stream",
-            Group::Cluster => "",
-        }
-    }
+/// Where a command names Pub/Sub channels (Redis's `commands_with_channels`
+/// table, keyed by handler there): the flags of every channel argument.
+/// PUBLISH names one channel at argument 1; the others every argument
+/// from 1 on.
+pub mod chan {
+    /// The arguments are patterns (matched literally by the ACL check).
+    pub const PATTERN: u8 = 1 << 0;
+    pub const PUBLISH: u8 = 1 << 1;
+    pub const SUBSCRIBE: u8 = 1 << 2;
+    pub const UNSUBSCRIBE: u8 = 1 << 3;
 }
 
-/// Everything known about one command or subcommand.
+/// Commands Redis 7.0.15 has that ferrokv does not implement: the only
+/// entries of the generated data without a `CommandSpec`.
+pub const NOT_IMPLEMENTED: &[&str] = &["lolwut"];
+
+/// What ferrokv registers for a command or subcommand: only what Redis's
+/// COMMAND INFO / DOCS do not report. Arity, flags, key positions and key
+/// specs, ACL categories and the documentation come from the generated
+/// `meta` entry of the same full name.
 pub struct CommandSpec {
     /// Lowercase name (for a subcommand, just the subcommand part).
     pub name: &'static str,
-    /// Redis arity: N = exactly N args (incl. name), -N = at least N.
-    pub arity: i32,
-    pub flags: u32,
-    pub first_key: i32,
-    pub last_key: i32,
-    pub step: i32,
-    pub group: Group,
-    pub since: &'static str,
-    pub summary: &'static str,
-    pub complexity: &'static str,
     pub handler: Handler,
     pub subcommands: &'static [CommandSpec],
-    /// Extra ACL categories beyond those derived from flags and group.
-    pub acl: &'static [&'static str],
+    /// Redis's flags that COMMAND INFO hides (`HIDDEN_FLAGS`).
+    pub hidden: u32,
     /// ferrokv's own dispatcher facts (`fact::*`).
     pub facts: u32,
     /// The keys a write signals as modified.
     pub writes: WrittenKeys,
+    /// Redis's getkeys_proc, if the command has one.
+    pub getkeys: Option<meta::GetKeys>,
+    /// Its channel arguments' flags (`chan::*`), 0: none.
+    pub channels: u8,
+    /// The secret arguments it hides from the slow log and MONITOR.
+    pub redact: Option<Redactor>,
 }
 
-/// Builds a `CommandSpec` with defaults for the rarely set fields.
-#[allow(clippy::too_many_arguments)]
-pub const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: (i32, i32, i32),
-    group: Group,
-    since: &'static str,
-    summary: &'static str,
-    handler: Handler,
-) -> CommandSpec {
+/// Flags Redis keeps off COMMAND INFO: a spec adds them with `.hidden`.
+pub const HIDDEN_FLAGS: u32 = MAY_REPLICATE | SENTINEL | PROTECTED | TOUCHES_ARBITRARY_KEYS;
+
+/// A command (or subcommand) run by `handler`.
+pub const fn cmd(name: &'static str, handler: Handler) -> CommandSpec {
     CommandSpec {
         name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        step: keys.2,
-        group,
-        since,
-        summary,
-        complexity: "",
         handler,
         subcommands: &[],
-        acl: &[],
+        hidden: 0,
         facts: 0,
         writes: WrittenKeys::Declared,
+        getkeys: None,
+        channels: 0,
+        redact: None,
     }
 }
 
 /// A container command (CONFIG, CLIENT, ...) whose subcommands are specs.
-pub const fn container(
-    name: &'static str,
-    group: Group,
-    since: &'static str,
-    summary: &'static str,
-    subcommands: &'static [CommandSpec],
-) -> CommandSpec {
+pub const fn container(name: &'static str, subcommands: &'static [CommandSpec]) -> CommandSpec {
     CommandSpec {
-        name,
-        arity: -2,
-        flags: 0,
-        first_key: 0,
-        last_key: 0,
-        step: 0,
-        group,
-        since,
-        summary,
-        complexity: "",
-        handler: container_placeholder,
         subcommands,
-        acl: &[],
-        facts: 0,
-        writes: WrittenKeys::Declared,
+        ..cmd(name, container_placeholder)
     }
 }
 
 fn container_placeholder(_: &mut Server, _: &mut Client, _: &Args) -> CmdResult {
     Err(CmdError::Syntax)
 }
-
-/// No keys: (0, 0, 0).
-pub const NOKEYS: (i32, i32, i32) = (0, 0, 0);
-/// One key at position 1.
-pub const KEY1: (i32, i32, i32) = (1, 1, 1);
 
 impl CommandSpec {
     /// The spec with ferrokv's facts `f` (`fact::*`) added.
@@ -305,57 +275,89 @@ impl CommandSpec {
         self
     }
 
-    /// ACL categories as COMMAND INFO lists them.
-    pub fn acl_categories(&self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        // A container is implicitly @slow only (plus what it declares).
-        if !self.subcommands.is_empty() {
-            v.push("@slow");
-            v.extend_from_slice(self.acl);
-            return v;
-        }
-        if self.flags & WRITE != 0 {
-            v.push("@write");
-        }
-        // Redis never puts script commands in @read (setImplicitACLCategories).
-        if self.flags & READONLY != 0 && self.group != Group::Scripting {
-            v.push("@read");
-        }
-        if self.flags & ADMIN != 0 {
-            v.push("@admin");
-            v.push("@dangerous");
-        }
-        if self.flags & PUBSUB != 0 {
-            v.push("@pubsub");
-        }
-        if self.flags & FAST != 0 {
-            v.push("@fast");
-        } else {
-            v.push("@slow");
-        }
-        if self.flags & BLOCKING != 0 {
-            v.push("@blocking");
-        }
-        let g = self.group.acl_category();
-        if !g.is_empty() && self.facts & fact::OWN_CATEGORY == 0 {
-            v.push(g);
-        }
-        v.extend_from_slice(self.acl);
-        v
+    /// The spec with Redis's hidden flags `f` (within `HIDDEN_FLAGS`).
+    pub const fn hidden(mut self, f: u32) -> CommandSpec {
+        self.hidden |= f;
+        self
+    }
+
+    /// The spec with Redis's getkeys function `g`.
+    pub const fn getkeys(mut self, g: meta::GetKeys) -> CommandSpec {
+        self.getkeys = Some(g);
+        self
+    }
+
+    /// The spec naming channels with flags `c` (`chan::*`).
+    pub const fn channels(mut self, c: u8) -> CommandSpec {
+        self.channels = c;
+        self
+    }
+
+    /// The spec hiding the arguments `r` says are secret.
+    pub const fn redacting(mut self, r: Redactor) -> CommandSpec {
+        self.redact = Some(r);
+        self
     }
 }
 
 /// One registered command or subcommand, with its statistics.
 pub struct Entry {
+    /// What ferrokv registered: handler, facts...
     pub spec: &'static CommandSpec,
+    /// What Redis says about it (arity, flags, keys, docs...).
+    pub meta: &'static meta::Meta,
+    /// Redis's flags: the reported ones and the spec's hidden ones.
+    pub flags: u32,
+    pub arity: i32,
     /// "get", or "config|get" for a subcommand.
     pub fullname: String,
     pub stats: CmdStats,
     /// For containers: subcommand name -> entry index.
     pub subs: Vec<(&'static str, usize)>,
     pub parent: Option<usize>,
-    /// Documentation and key specs (COMMAND DOCS / INFO / GETKEYS).
-    pub meta: Option<&'static meta::Meta>,
+}
+
+impl Entry {
+    fn new(spec: &'static CommandSpec, fullname: String, parent: Option<usize>) -> Entry {
+        let meta = meta::lookup(&fullname).unwrap_or_else(|| {
+            panic!(
+                "command {} is not in Redis 7.0.15's command data (src/cmdtable/meta/data)",
+                fullname
+            )
+        });
+        assert!(
+            spec.hidden & !HIDDEN_FLAGS == 0,
+            "{}: COMMAND INFO reports these flags; the generated data has them",
+            fullname
+        );
+        let prefix = format!("{}|", fullname);
+        let mut want: Vec<&str> = meta::all()
+            .filter_map(|m| m.name.strip_prefix(prefix.as_str()))
+            .collect();
+        let mut have: Vec<&str> = spec.subcommands.iter().map(|s| s.name).collect();
+        want.sort_unstable();
+        have.sort_unstable();
+        assert_eq!(
+            have, want,
+            "{}: subcommands registered vs Redis's",
+            fullname
+        );
+        Entry {
+            spec,
+            meta,
+            flags: meta.flags | spec.hidden,
+            arity: meta.arity,
+            fullname,
+            stats: CmdStats::default(),
+            subs: Vec::new(),
+            parent,
+        }
+    }
+
+    /// Redis's (first, last, step) key positions.
+    pub fn keys(&self) -> (i32, i32, i32) {
+        self.meta.keys
+    }
 }
 
 /// All commands, looked up by lowercase name.
@@ -387,8 +389,10 @@ impl std::hash::Hasher for FnvHasher {
 }
 
 impl CommandTable {
-    /// The table of `specs` (each with its subcommands), with their
-    /// documentation and key specs from `meta`.
+    /// The table of `specs` (each with its subcommands), each joined with
+    /// Redis's facts about it from `meta` by full name. Panics when a spec
+    /// names a command (or subcommand) Redis does not have, or registers
+    /// another set of subcommands than Redis's.
     pub fn new(specs: impl Iterator<Item = &'static CommandSpec>) -> CommandTable {
         let mut t = CommandTable {
             entries: Vec::new(),
@@ -396,30 +400,28 @@ impl CommandTable {
         };
         for spec in specs {
             let idx = t.entries.len();
-            t.entries.push(Entry {
-                spec,
-                fullname: spec.name.to_string(),
-                stats: CmdStats::default(),
-                subs: Vec::new(),
-                parent: None,
-                meta: meta::lookup(spec.name),
-            });
-            t.by_name.insert(spec.name.as_bytes().into(), idx);
+            t.entries
+                .push(Entry::new(spec, spec.name.to_string(), None));
+            let dup = t.by_name.insert(spec.name.as_bytes().into(), idx);
+            assert!(dup.is_none(), "{} registered twice", spec.name);
             for sub in spec.subcommands {
                 let sidx = t.entries.len();
                 let fullname = format!("{}|{}", spec.name, sub.name);
-                t.entries.push(Entry {
-                    spec: sub,
-                    meta: meta::lookup(&fullname),
-                    fullname,
-                    stats: CmdStats::default(),
-                    subs: Vec::new(),
-                    parent: Some(idx),
-                });
+                t.entries.push(Entry::new(sub, fullname, Some(idx)));
                 t.entries[idx].subs.push((sub.name, sidx));
             }
         }
         t
+    }
+
+    /// Redis's commands (and subcommands) no spec registered.
+    pub fn unregistered(&self) -> Vec<&'static str> {
+        let have: std::collections::HashSet<&str> =
+            self.entries.iter().map(|e| e.meta.name).collect();
+        meta::all()
+            .map(|m| m.name)
+            .filter(|n| !have.contains(n))
+            .collect()
     }
 
     /// Looks a command up by (any-case) name.

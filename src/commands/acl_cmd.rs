@@ -8,76 +8,37 @@ use crate::acl::{self, Denied, User};
 use crate::acl_check;
 use crate::client::Client;
 use crate::clock;
-use crate::cmdtable::{
-    container, spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE,
-};
+use crate::cmdtable::{cmd, container, CommandSpec};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::Server;
 
-const G: Group = Group::Server;
-const SUB: u32 = NOSCRIPT | LOADING | STALE;
-const ADM: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
-
 #[rustfmt::skip]
 static SUBCOMMANDS: &[CommandSpec] = &[
-    spec("cat", -2, SUB, NOKEYS, G, "6.0.0", "List the ACL categories or the commands inside a category", acl_cat),
-    spec("deluser", -3, ADM, NOKEYS, G, "6.0.0", "Remove the specified ACL users and the associated rules", acl_deluser),
-    spec("dryrun", -4, ADM, NOKEYS, G, "7.0.0", "Returns whether the user can execute the given command without executing the command.", acl_dryrun),
-    spec("genpass", -2, SUB, NOKEYS, G, "6.0.0", "Generate a pseudorandom secure password to use for ACL users", acl_genpass),
-    spec("getuser", 3, ADM, NOKEYS, G, "6.0.0", "Get the rules for a specific ACL user", acl_getuser),
-    spec("help", 2, LOADING | STALE, NOKEYS, G, "6.0.0", "Show helpful text about the different subcommands", acl_help),
-    spec("list", 2, ADM, NOKEYS, G, "6.0.0", "List the current ACL rules in ACL config file format", acl_list),
-    spec("load", 2, ADM, NOKEYS, G, "6.0.0", "Reload the ACLs from the configured ACL file", acl_load),
-    spec("log", -2, ADM, NOKEYS, G, "6.0.0", "List latest events denied because of ACLs in place", acl_log),
-    spec("save", 2, ADM, NOKEYS, G, "6.0.0", "Save the current ACL rules in the configured ACL file", acl_save),
-    spec("setuser", -3, ADM, NOKEYS, G, "6.0.0", "Modify or create the rules for a specific ACL user", acl_setuser),
-    spec("users", 2, ADM, NOKEYS, G, "6.0.0", "List the username of all the configured ACL rules", acl_users),
-    spec("whoami", 2, SUB, NOKEYS, G, "6.0.0", "Return the name of the user associated to the current connection", acl_whoami),
+    cmd("cat", acl_cat),
+    cmd("deluser", acl_deluser),
+    cmd("dryrun", acl_dryrun),
+    cmd("genpass", acl_genpass),
+    cmd("getuser", acl_getuser),
+    cmd("help", acl_help),
+    cmd("list", acl_list),
+    cmd("load", acl_load),
+    cmd("log", acl_log),
+    cmd("save", acl_save),
+    cmd("setuser", acl_setuser).redacting(setuser_redacted),
+    cmd("users", acl_users),
+    cmd("whoami", acl_whoami),
 ];
 
-pub static COMMANDS: &[CommandSpec] = &[container(
-    "acl",
-    G,
-    "6.0.0",
-    "A container for Access List Control commands ",
-    SUBCOMMANDS,
-)];
+pub static COMMANDS: &[CommandSpec] = &[container("acl", SUBCOMMANDS)];
 
 fn pubsub_all(srv: &Server) -> bool {
     srv.config.acl_pubsub_default == crate::config::AclPubsubDefault::AllChannels
 }
 
-/// Is argument `i` a secret MONITOR and the slow log show as "(redacted)"
-/// (redactClientCommandArgument: AUTH, HELLO ... AUTH, ACL SETUSER,
-/// MIGRATE ... AUTH/AUTH2, CONFIG SET of masterauth, masteruser,
-/// requirepass)?
-pub fn redacted_arg(args: &Args, i: usize) -> bool {
-    if i == 0 {
-        return false;
-    }
-    let name = args.get(0);
-    if name.eq_ignore_ascii_case(b"auth") {
-        true
-    } else if name.eq_ignore_ascii_case(b"acl") {
-        i >= 2 && args.is(1, "setuser")
-    } else if name.eq_ignore_ascii_case(b"hello") {
-        (2..args.len())
-            .find(|&j| args.is(j, "auth") && j + 2 < args.len())
-            .is_some_and(|j| i == j + 1 || i == j + 2)
-    } else if name.eq_ignore_ascii_case(b"migrate") {
-        super::migrate::redacted(args, i)
-    } else if name.eq_ignore_ascii_case(b"config") {
-        // CONFIG SET name value ...: the values of sensitive directives
-        // (only once the pairs are complete: else it is a syntax error).
-        args.is(1, "set")
-            && args.len().is_multiple_of(2)
-            && i >= 3
-            && i % 2 == 1
-            && std::str::from_utf8(args.get(i - 1)).is_ok_and(crate::config::Config::is_sensitive)
-    } else {
-        false
-    }
+/// ACL SETUSER hides its rules (they may hold passwords).
+fn setuser_redacted(_: &Args, i: usize) -> bool {
+    i >= 2
 }
 
 /// ACLAuthenticateUser: on success the client is that user's.
@@ -612,7 +573,7 @@ fn acl_dryrun(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         .commands
         .resolve(&sub)
         .ok_or_else(|| error::acl_dryrun_command(a.get(3)))?;
-    let arity = srv.commands.entries[idx].spec.arity;
+    let arity = srv.commands.entries[idx].arity;
     let n = argv.len() as i32;
     if (arity > 0 && arity != n) || n < -arity {
         return Err(error::wrong_arity(&srv.commands.entries[idx].fullname));

@@ -6,8 +6,9 @@
 //! Redis's `dbUnshareStringValue` does), dirty accounting and replies.
 
 use crate::client::Client;
+use crate::cmdtable::meta::GetKeys;
 use crate::cmdtable::WrittenKeys;
-use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
+use crate::cmdtable::{cmd, CommandSpec};
 use crate::ds::bitops::{self, BitError, BitOp, BitfieldOp};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
@@ -15,17 +16,15 @@ use crate::object::Value;
 use crate::protocol::args::Args;
 use crate::server::Server;
 
-const G: Group = Group::Bitmap;
-
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("setbit", 4, WRITE | DENYOOM, KEY1, G, "2.2.0", "Sets or clears the bit at offset in the string value stored at key", setbit),
-    spec("getbit", 3, READONLY | FAST, KEY1, G, "2.2.0", "Returns the bit value at offset in the string value stored at key", getbit),
-    spec("bitcount", -2, READONLY, KEY1, G, "2.6.0", "Count set bits in a string", bitcount),
-    spec("bitpos", -3, READONLY, KEY1, G, "2.8.7", "Find first bit set or clear in a string", bitpos),
-    spec("bitop", -4, WRITE | DENYOOM, (2, -1, 1), G, "2.6.0", "Perform bitwise operations between strings", bitop).writing(WrittenKeys::At(2)),
-    spec("bitfield", -2, WRITE | DENYOOM, KEY1, G, "3.2.0", "Perform arbitrary bitfield integer operations on strings", bitfield),
-    spec("bitfield_ro", -2, READONLY | FAST, KEY1, G, "6.0.0", "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD", bitfield_ro),
+    cmd("setbit", setbit),
+    cmd("getbit", getbit),
+    cmd("bitcount", bitcount),
+    cmd("bitpos", bitpos),
+    cmd("bitop", bitop).writing(WrittenKeys::At(2)),
+    cmd("bitfield", bitfield).getkeys(GetKeys::Bitfield),
+    cmd("bitfield_ro", bitfield_ro),
 ];
 
 /// Maps a `bitops` parsing error to the reply error (same texts).

@@ -5,10 +5,9 @@
 use super::reply_status_lines;
 use crate::client::Client;
 use crate::cmdtable::{
-    container,
+    cat, cmd, container,
     meta::{self, keys::KeyRef},
-    spec, CommandSpec, CommandTable, Entry, Group, FLAG_NAMES, LOADING, MOVABLE_KEYS, NOKEYS,
-    NO_MANDATORY_KEYS, READONLY, STALE, WRITE,
+    CommandSpec, CommandTable, Entry, FLAG_NAMES, NO_MANDATORY_KEYS,
 };
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
@@ -16,125 +15,20 @@ use crate::protocol::reply::ReplyBuf;
 use crate::server::Server;
 use crate::util::glob::string_match;
 
-const G: Group = Group::Server;
-const F: u32 = LOADING | STALE;
-const ACL: &[&str] = &["@connection"];
-
 static SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        complexity: "O(1)",
-        acl: ACL,
-        ..spec(
-            "count",
-            2,
-            F,
-            NOKEYS,
-            G,
-            "2.8.13",
-            "Get total number of Redis commands",
-            command_count,
-        )
-    },
-    CommandSpec {
-        complexity: "O(N) where N is the number of commands to look up",
-        acl: ACL,
-        ..spec(
-            "docs",
-            -2,
-            F,
-            NOKEYS,
-            G,
-            "7.0.0",
-            "Get array of specific Redis command documentation",
-            command_docs,
-        )
-    },
-    CommandSpec {
-        complexity: "O(N) where N is the number of arguments to the command",
-        acl: ACL,
-        ..spec(
-            "getkeys",
-            -4,
-            F,
-            NOKEYS,
-            G,
-            "2.8.13",
-            "Extract keys given a full Redis command",
-            command_getkeys,
-        )
-    },
-    CommandSpec {
-        complexity: "O(N) where N is the number of arguments to the command",
-        acl: ACL,
-        ..spec(
-            "getkeysandflags",
-            -4,
-            F,
-            NOKEYS,
-            G,
-            "7.0.0",
-            "Extract keys and access flags given a full Redis command",
-            command_getkeysandflags,
-        )
-    },
-    CommandSpec {
-        complexity: "O(1)",
-        acl: ACL,
-        ..spec(
-            "help",
-            2,
-            F,
-            NOKEYS,
-            G,
-            "5.0.0",
-            "Show helpful text about the different subcommands",
-            command_help,
-        )
-    },
-    CommandSpec {
-        complexity: "O(N) where N is the number of commands to look up",
-        acl: ACL,
-        ..spec(
-            "info",
-            -2,
-            F,
-            NOKEYS,
-            G,
-            "2.8.13",
-            "Get array of specific Redis command details, or all when no argument is given.",
-            command_info,
-        )
-    },
-    CommandSpec {
-        complexity: "O(N) where N is the total number of Redis commands",
-        acl: ACL,
-        ..spec(
-            "list",
-            -2,
-            F,
-            NOKEYS,
-            G,
-            "7.0.0",
-            "Get an array of Redis command names",
-            command_list,
-        )
-    },
+    cmd("count", command_count),
+    cmd("docs", command_docs),
+    cmd("getkeys", command_getkeys),
+    cmd("getkeysandflags", command_getkeysandflags),
+    cmd("help", command_help),
+    cmd("info", command_info),
+    cmd("list", command_list),
 ];
 
 /// COMMAND itself is callable without a subcommand (arity -1).
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
-    arity: -1,
-    flags: F,
-    complexity: "O(N) where N is the total number of Redis commands",
-    acl: ACL,
     handler: command_all,
-    ..container(
-        "command",
-        G,
-        "2.8.13",
-        "Get array of Redis command details",
-        SUBCOMMANDS,
-    )
+    ..container("command", SUBCOMMANDS)
 }];
 
 const HELP: &[&str] = &[
@@ -161,127 +55,38 @@ const HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// Redis lists ACL categories in the order of its category bits.
-const ACL_ORDER: &[&str] = &[
-    "@keyspace",
-    "@read",
-    "@write",
-    "@set",
-    "@sortedset",
-    "@list",
-    "@hash",
-    "@string",
-    "@bitmap",
-    "@hyperloglog",
-    "@geo",
-    "@stream",
-    "@pubsub",
-    "@admin",
-    "@fast",
-    "@slow",
-    "@blocking",
-    "@dangerous",
-    "@connection",
-    "@transaction",
-    "@scripting",
-];
-
 /// Finds a command by name or by "container|sub" (Redis's
 /// lookupCommandBySds).
 fn lookup_by_fullname(t: &CommandTable, name: &[u8]) -> Option<usize> {
     t.lookup_fullname(name)
 }
 
-/// Key-spec flags derived from the command flags.
-fn key_flags(spec: &CommandSpec) -> &'static [&'static str] {
-    if spec.flags & WRITE != 0 {
-        &["RW"]
-    } else if spec.flags & READONLY != 0 {
-        &["RO", "access"]
-    } else {
-        &[]
-    }
-}
-
-fn reply_key_spec(out: &mut ReplyBuf, s: &CommandSpec) {
-    let flags = key_flags(s);
-    out.map(3);
-    out.bulk_str("flags");
-    out.set(flags.len());
-    for f in flags {
-        out.simple(f);
-    }
-    out.bulk_str("begin_search");
-    out.map(2);
-    out.bulk_str("type");
-    out.bulk_str("index");
-    out.bulk_str("spec");
-    out.map(1);
-    out.bulk_str("index");
-    out.int(s.first_key as i64);
-    out.bulk_str("find_keys");
-    out.map(2);
-    out.bulk_str("type");
-    out.bulk_str("range");
-    out.bulk_str("spec");
-    out.map(3);
-    out.bulk_str("lastkey");
-    let last = if s.last_key < 0 {
-        s.last_key
-    } else {
-        s.last_key - s.first_key
-    };
-    out.int(last as i64);
-    out.bulk_str("keystep");
-    out.int(s.step as i64);
-    out.bulk_str("limit");
-    out.int(0);
-}
-
 /// One COMMAND INFO entry: name, arity, flags, first, last, step, ACL
 /// categories, tips, key specs, subcommands.
 fn reply_info(out: &mut ReplyBuf, t: &CommandTable, idx: usize) {
     let e = &t.entries[idx];
-    let s = e.spec;
+    let m = e.meta;
     out.array(10);
     out.bulk_str(&e.fullname);
-    out.int(s.arity as i64);
-    let nflags = FLAG_NAMES.iter().filter(|(f, _)| s.flags & f != 0).count();
+    out.int(m.arity as i64);
+    let nflags = FLAG_NAMES.iter().filter(|(f, _)| m.flags & f != 0).count();
     out.set(nflags);
     for (f, name) in FLAG_NAMES {
-        if s.flags & f != 0 {
+        if m.flags & f != 0 {
             out.simple(name);
         }
     }
-    out.int(s.first_key as i64);
-    out.int(s.last_key as i64);
-    out.int(s.step as i64);
-    let mut cats = s.acl_categories();
-    cats.sort_by_key(|c| {
-        ACL_ORDER
-            .iter()
-            .position(|o| o == c)
-            .unwrap_or(ACL_ORDER.len())
-    });
-    out.set(cats.len());
-    for cat in cats {
-        out.simple(cat);
-    }
-    match e.meta {
-        Some(m) => {
-            meta::reply_tips(out, m);
-            meta::reply_key_specs(out, m);
-        }
-        None => {
-            out.set(0);
-            if s.first_key > 0 {
-                out.set(1);
-                reply_key_spec(out, s);
-            } else {
-                out.set(0);
-            }
+    out.int(m.keys.0 as i64);
+    out.int(m.keys.1 as i64);
+    out.int(m.keys.2 as i64);
+    out.set(m.acl.count_ones() as usize);
+    for (bit, name) in cat::NAMES.iter().enumerate() {
+        if m.acl & (1 << bit) != 0 {
+            out.simple(&format!("@{}", name));
         }
     }
+    meta::reply_tips(out, m);
+    meta::reply_key_specs(out, m);
     if e.subs.is_empty() {
         out.set(0);
     } else {
@@ -292,28 +97,11 @@ fn reply_info(out: &mut ReplyBuf, t: &CommandTable, idx: usize) {
     }
 }
 
-/// One COMMAND DOCS value: the generated documentation (summary, since,
-/// group, complexity, history, arguments...) or, for a command Redis does
-/// not have, what the table says; then the subcommands.
+/// One COMMAND DOCS value: the documentation (summary, since, group,
+/// complexity, history, arguments...), then the subcommands.
 fn reply_docs(out: &mut ReplyBuf, t: &CommandTable, idx: usize) {
     let e = &t.entries[idx];
-    let s = e.spec;
-    if let Some(m) = e.meta {
-        meta::reply_docs(out, m, !e.subs.is_empty());
-    } else {
-        let n = 3 + (!s.complexity.is_empty()) as usize + (!e.subs.is_empty()) as usize;
-        out.map(n);
-        out.bulk_str("summary");
-        out.bulk_str(s.summary);
-        out.bulk_str("since");
-        out.bulk_str(s.since);
-        out.bulk_str("group");
-        out.bulk_str(s.group.name());
-        if !s.complexity.is_empty() {
-            out.bulk_str("complexity");
-            out.bulk_str(s.complexity);
-        }
-    }
+    meta::reply_docs(out, e.meta, !e.subs.is_empty());
     if !e.subs.is_empty() {
         out.bulk_str("subcommands");
         out.map(e.subs.len());
@@ -391,10 +179,9 @@ fn command_list(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             Box::new(|_| false)
         } else if args.is(3, "aclcat") {
             Box::new(move |e: &Entry| {
-                e.spec
-                    .acl_categories()
-                    .iter()
-                    .any(|cat| cat.as_bytes()[1..].eq_ignore_ascii_case(&arg))
+                cat::NAMES.iter().enumerate().any(|(bit, n)| {
+                    e.meta.acl & (1 << bit) != 0 && n.as_bytes().eq_ignore_ascii_case(&arg)
+                })
             })
         } else if args.is(3, "pattern") {
             Box::new(move |e: &Entry| string_match(&arg, e.fullname.as_bytes(), true))
@@ -417,26 +204,6 @@ fn command_list(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Positions of the keys in `argv` (the full command) for `spec`.
-fn key_positions(s: &CommandSpec, argc: usize) -> Vec<usize> {
-    let mut v = Vec::new();
-    if s.first_key <= 0 || s.step <= 0 {
-        return v;
-    }
-    let argc = argc as i32;
-    let last = if s.last_key < 0 {
-        argc + s.last_key
-    } else {
-        s.last_key
-    };
-    let mut i = s.first_key;
-    while i <= last && i < argc {
-        v.push(i as usize);
-        i += s.step;
-    }
-    v
-}
-
 /// Shared part of GETKEYS / GETKEYSANDFLAGS (getKeysSubcommandImpl): the
 /// keys of the command in `args[2..]`, positions relative to `args`.
 fn getkeys_common(srv: &Server, args: &Args) -> Result<Vec<KeyRef>, CmdError> {
@@ -451,25 +218,16 @@ fn getkeys_common(srv: &Server, args: &Args) -> Result<Vec<KeyRef>, CmdError> {
             .ok_or(CmdError::Static(error::INVALID_COMMAND_SPECIFIED))?;
     }
     let e = &t.entries[idx];
-    let s = e.spec;
-    let movable = s.flags & MOVABLE_KEYS != 0;
-    let has_keys = match e.meta {
-        Some(m) => meta::keys::has_keys(m),
-        None => s.first_key > 0 || movable,
-    };
-    if !has_keys {
+    if !meta::keys::has_keys(e.meta, e.spec.getkeys) {
         return Err(CmdError::Static(error::COMMAND_NO_KEYS));
     }
-    let arity = s.arity;
+    let arity = e.arity;
     if (arity > 0 && arity as usize != n) || (n as i32) < -arity {
         return Err(CmdError::Static(error::INVALID_COMMAND_ARGC));
     }
     let argv: Vec<&[u8]> = (2..args.len()).map(|i| args.get(i)).collect();
-    let keys = match e.meta {
-        Some(m) => meta::keys::get_keys(m, arity, &argv),
-        None => fallback_keys(srv, idx, &argv),
-    };
-    if keys.is_empty() && s.flags & NO_MANDATORY_KEYS == 0 {
+    let keys = meta::keys::get_keys(e.meta, e.spec.getkeys, &argv);
+    if keys.is_empty() && e.flags & NO_MANDATORY_KEYS == 0 {
         return Err(CmdError::Static(error::INVALID_COMMAND_ARGS));
     }
     Ok(keys
@@ -479,30 +237,6 @@ fn getkeys_common(srv: &Server, args: &Args) -> Result<Vec<KeyRef>, CmdError> {
             flags: k.flags,
         })
         .collect())
-}
-
-/// Keys of a command without generated key specs: its key range, or for
-/// movable keys the extraction ACL checks use; flags from the command's.
-fn fallback_keys(srv: &Server, idx: usize, argv: &[&[u8]]) -> Vec<KeyRef> {
-    let s = srv.commands.entries[idx].spec;
-    let flags = if s.flags & WRITE != 0 {
-        meta::kf::RW
-    } else if s.flags & READONLY != 0 {
-        meta::kf::RO | meta::kf::ACCESS
-    } else {
-        0
-    };
-    let mut pos: Vec<usize> = if s.flags & MOVABLE_KEYS != 0 {
-        crate::acl::key_refs(&srv.acl.cmds[idx], argv)
-            .into_iter()
-            .map(|(p, _)| p)
-            .collect()
-    } else {
-        key_positions(s, argv.len())
-    };
-    pos.sort_unstable();
-    pos.dedup();
-    pos.into_iter().map(|pos| KeyRef { pos, flags }).collect()
 }
 
 fn command_getkeys(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
@@ -529,7 +263,7 @@ fn command_getkeysandflags(srv: &mut Server, c: &mut Client, args: &Args) -> Cmd
 pub fn supported_commands_markdown(table: &CommandTable) -> String {
     let mut rows: Vec<(&'static str, Vec<String>)> = Vec::new();
     for e in table.top_level() {
-        let g = e.spec.group.name();
+        let g = e.meta.group;
         let mut item = format!("`{}`", e.spec.name.to_ascii_uppercase());
         if !e.subs.is_empty() {
             let mut subs: Vec<String> =
@@ -598,16 +332,6 @@ mod tests {
         let want = supported_commands_markdown(&crate::commands::table());
         std::fs::write(readme_path(), format!("{}{}{}", before, want, after))
             .expect("write README.md");
-    }
-
-    #[test]
-    fn key_positions_ranges() {
-        let t = crate::commands::table();
-        let get = t.entries[t.lookup(b"get").unwrap()].spec;
-        assert_eq!(key_positions(get, 2), vec![1]);
-        if let Some(i) = t.lookup(b"mset") {
-            assert_eq!(key_positions(t.entries[i].spec, 5), vec![1, 3]);
-        }
     }
 
     #[test]

@@ -2,95 +2,21 @@
 //! `configGetCommand`, `configSetCommand`, ...).
 
 use crate::client::Client;
-use crate::cmdtable::{
-    container, spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, STALE,
-};
+use crate::cmdtable::{cmd, container, CommandSpec};
 use crate::config::{Config, ProtectedAccess, SetError};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::{CmdStats, Server};
 
-const G: Group = Group::Server;
-const SUBFLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
-
 static SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        complexity: "O(1)",
-        ..spec(
-            "help",
-            2,
-            LOADING | STALE,
-            NOKEYS,
-            G,
-            "5.0.0",
-            "Show helpful text about the different subcommands",
-            config_help,
-        )
-    },
-    CommandSpec {
-        complexity: "O(1)",
-        ..spec(
-            "resetstat",
-            2,
-            SUBFLAGS,
-            NOKEYS,
-            G,
-            "2.0.0",
-            "Reset the stats returned by INFO",
-            config_resetstat,
-        )
-    },
-    CommandSpec {
-        complexity: "O(1)",
-        ..spec(
-            "rewrite",
-            2,
-            SUBFLAGS,
-            NOKEYS,
-            G,
-            "2.8.0",
-            "Rewrite the configuration file with the in memory configuration",
-            config_rewrite,
-        )
-    },
-    CommandSpec {
-        complexity: "O(N) when N is the number of configuration parameters provided",
-        ..spec(
-            "get",
-            -3,
-            SUBFLAGS,
-            NOKEYS,
-            G,
-            "2.0.0",
-            "Get the values of configuration parameters",
-            config_get,
-        )
-    },
-    CommandSpec {
-        complexity: "O(N) when N is the number of configuration parameters provided",
-        ..spec(
-            "set",
-            -4,
-            SUBFLAGS,
-            NOKEYS,
-            G,
-            "2.0.0",
-            "Set configuration parameters to the given values",
-            config_set,
-        )
-    },
+    cmd("help", config_help),
+    cmd("resetstat", config_resetstat),
+    cmd("rewrite", config_rewrite),
+    cmd("get", config_get),
+    cmd("set", config_set).redacting(set_redacted),
 ];
 
-pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
-    complexity: "Depends on subcommand.",
-    ..container(
-        "config",
-        G,
-        "2.0.0",
-        "A container for server configuration commands",
-        SUBCOMMANDS,
-    )
-}];
+pub static COMMANDS: &[CommandSpec] = &[container("config", SUBCOMMANDS)];
 
 const HELP: &[&str] = &[
     "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -150,6 +76,15 @@ fn protected_denied(srv: &Server, c: &Client, name: &str) -> bool {
         ProtectedAccess::Local => !c.local,
         ProtectedAccess::No => true,
     }
+}
+
+/// CONFIG SET name value ... hides the values of sensitive directives
+/// (only once the pairs are complete: else it is a syntax error).
+fn set_redacted(a: &Args, i: usize) -> bool {
+    a.len().is_multiple_of(2)
+        && i >= 3
+        && i % 2 == 1
+        && std::str::from_utf8(a.get(i - 1)).is_ok_and(crate::config::Config::is_sensitive)
 }
 
 fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {

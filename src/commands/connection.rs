@@ -2,89 +2,19 @@
 
 use crate::client::{Client, ReplyMode};
 use crate::cmdtable::fact;
-use crate::cmdtable::{
-    spec, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, NO_AUTH, STALE,
-};
+use crate::cmdtable::{cmd, CommandSpec};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::{Server, REDIS_VERSION};
 
-const G: Group = Group::Connection;
-
 pub static COMMANDS: &[CommandSpec] = &[
-    spec(
-        "ping",
-        -1,
-        FAST,
-        NOKEYS,
-        G,
-        "1.0.0",
-        "Returns the server's liveliness response.",
-        ping,
-    )
-    .with(fact::SUBSCRIBED_OK | fact::DISK_ERROR_REFUSED),
-    spec(
-        "echo",
-        2,
-        FAST | LOADING | STALE,
-        NOKEYS,
-        G,
-        "1.0.0",
-        "Returns the given string.",
-        echo,
-    ),
-    spec(
-        "quit",
-        -1,
-        ALLOW_BUSY | NOSCRIPT | STALE | LOADING | FAST | NO_AUTH,
-        NOKEYS,
-        G,
-        "1.0.0",
-        "Closes the connection.",
-        quit,
-    )
-    .with(fact::SUBSCRIBED_OK | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
-    spec(
-        "reset",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
-        NOKEYS,
-        G,
-        "6.2.0",
-        "Resets the connection.",
-        reset,
-    )
-    .with(fact::SUBSCRIBED_OK | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
-    spec(
-        "hello",
-        -1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
-        NOKEYS,
-        G,
-        "6.0.0",
-        "Handshakes with the Redis server.",
-        hello,
-    ),
-    spec(
-        "auth",
-        -2,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
-        NOKEYS,
-        G,
-        "1.0.0",
-        "Authenticates the connection.",
-        auth,
-    ),
-    spec(
-        "select",
-        2,
-        LOADING | STALE | FAST,
-        NOKEYS,
-        G,
-        "1.0.0",
-        "Changes the selected database.",
-        select,
-    ),
+    cmd("ping", ping).with(fact::SUBSCRIBED_OK | fact::DISK_ERROR_REFUSED),
+    cmd("echo", echo),
+    cmd("quit", quit).with(fact::SUBSCRIBED_OK | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
+    cmd("reset", reset).with(fact::SUBSCRIBED_OK | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
+    cmd("hello", hello).redacting(hello_redacted),
+    cmd("auth", auth).redacting(auth_redacted),
+    cmd("select", select),
 ];
 
 fn ping(_srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
@@ -130,6 +60,18 @@ fn reset(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     c.authenticated = !_srv.acl.auth_required();
     c.out.simple("RESET");
     Ok(())
+}
+
+/// AUTH hides its arguments (username, password).
+fn auth_redacted(_: &Args, i: usize) -> bool {
+    i >= 1
+}
+
+/// HELLO hides the username and password after AUTH.
+fn hello_redacted(a: &Args, i: usize) -> bool {
+    (2..a.len())
+        .find(|&j| a.is(j, "auth") && j + 2 < a.len())
+        .is_some_and(|j| i == j + 1 || i == j + 2)
 }
 
 fn auth(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {

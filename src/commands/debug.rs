@@ -15,9 +15,7 @@ use super::reply_status_lines as reply_help;
 use crate::client::Client;
 use crate::clock;
 use crate::cmdtable::fact;
-use crate::cmdtable::{
-    spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, PROTECTED, STALE,
-};
+use crate::cmdtable::{cmd, CommandSpec, PROTECTED};
 use crate::db::Db;
 use crate::error::{self, CmdError, CmdResult};
 use crate::object::{Obj, ObjType, Value};
@@ -25,17 +23,9 @@ use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::num;
 
-pub static COMMANDS: &[CommandSpec] = &[spec(
-    "debug",
-    -2,
-    ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED,
-    NOKEYS,
-    Group::Server,
-    "1.0.0",
-    "A container for debugging commands.",
-    debugCommand,
-)
-.with(fact::DEBUG_GATED)];
+pub static COMMANDS: &[CommandSpec] = &[cmd("debug", debugCommand)
+    .hidden(PROTECTED)
+    .with(fact::DEBUG_GATED)];
 
 /// Redis 7.0.15's DEBUG HELP, as built with jemalloc (Debian's package).
 const HELP: &[&str] = &[

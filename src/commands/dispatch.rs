@@ -16,16 +16,16 @@
 //!   events, the slow log and latency, CLIENT REPLY.
 //!
 //! Which commands get special treatment is a fact of the command table:
-//! Redis's flags (`CommandSpec::flags`) and ferrokv's own (`fact::*`,
+//! Redis's flags (`Entry::flags`) and ferrokv's own (`fact::*`,
 //! `WrittenKeys`); no command name is compared here.
 
 use super::{command_keys, scripting};
 use crate::client::{Client, ReplyMode};
 use crate::clock;
 use crate::cmdtable::{
-    fact, CommandSpec, WrittenKeys, ADMIN, ALLOW_BUSY, DENYOOM, FAST, LOADING, MAY_REPLICATE,
-    NO_ASYNC_LOADING, NO_AUTH, NO_MULTI, PROTECTED, READONLY, SKIP_MONITOR, SKIP_SLOWLOG, STALE,
-    TOUCHES_ARBITRARY_KEYS, WRITE,
+    fact, CommandSpec, Redactor, WrittenKeys, ADMIN, ALLOW_BUSY, DENYOOM, FAST, LOADING,
+    MAY_REPLICATE, NO_ASYNC_LOADING, NO_AUTH, NO_MULTI, PROTECTED, READONLY, SKIP_MONITOR,
+    SKIP_SLOWLOG, STALE, TOUCHES_ARBITRARY_KEYS, WRITE,
 };
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
@@ -106,6 +106,10 @@ struct Cmd {
     /// The top-level entry (a container for a subcommand).
     top: usize,
     spec: &'static CommandSpec,
+    /// Redis's flags (`Entry::flags`).
+    flags: u32,
+    /// Its first, last, step key positions.
+    keys: (i32, i32, i32),
     depth: u32,
 }
 
@@ -180,10 +184,13 @@ fn stopped(srv: &mut Server, c: &mut Client, args: &Args, stop: Stop, reply_star
 #[inline]
 fn precheck(srv: &mut Server, c: &mut Client, args: &Args, depth: u32) -> Result<Cmd, Stop> {
     let (top, idx) = resolve(srv, args)?;
+    let e = &srv.commands.entries[idx];
     let cmd = Cmd {
         idx,
         top,
-        spec: srv.commands.entries[idx].spec,
+        spec: e.spec,
+        flags: e.flags,
+        keys: e.meta.keys,
         depth,
     };
     let refused = |r| Stop::Refused(Some(idx), r);
@@ -210,7 +217,7 @@ fn resolve(srv: &Server, args: &Args) -> Result<(usize, usize), Stop> {
     if !table.entries[top].subs.is_empty() {
         // A container whose own arity allows it (COMMAND) runs bare.
         if args.len() < 2 {
-            if !arity_ok(table.entries[top].spec.arity, args.len()) {
+            if !arity_ok(table.entries[top].arity, args.len()) {
                 return Err(Stop::Refused(Some(top), Refusal::WrongArity));
             }
         } else {
@@ -219,7 +226,7 @@ fn resolve(srv: &Server, args: &Args) -> Result<(usize, usize), Stop> {
                 .ok_or(Stop::Refused(Some(top), Refusal::UnknownSubcommand))?;
         }
     }
-    if !arity_ok(table.entries[idx].spec.arity, args.len()) {
+    if !arity_ok(table.entries[idx].arity, args.len()) {
         return Err(Stop::Refused(Some(idx), Refusal::WrongArity));
     }
     Ok((top, idx))
@@ -228,7 +235,7 @@ fn resolve(srv: &Server, args: &Args) -> Result<(usize, usize), Stop> {
 /// Protected commands, authentication, ACLs.
 #[inline]
 fn check_access(srv: &mut Server, c: &Client, cmd: Cmd, args: &Args) -> Result<(), Refusal> {
-    let flags = cmd.spec.flags;
+    let flags = cmd.flags;
     // DEBUG and MODULE LOAD/LOADEX/UNLOAD: refused by configuration before
     // authentication and ACLs are looked at (processCommand, CMD_PROTECTED).
     if flags & PROTECTED != 0 {
@@ -277,7 +284,7 @@ fn protected_refusal(srv: &Server, c: &Client, spec: &CommandSpec) -> Option<&'s
 /// replication refusals (min-replicas, read-only replica, stale data).
 #[inline]
 fn check_busy_and_replication(srv: &Server, c: &Client, cmd: Cmd) -> Result<(), Refusal> {
-    let flags = cmd.spec.flags;
+    let flags = cmd.flags;
     if srv.scripting.busy_polling && flags & ALLOW_BUSY == 0 {
         // A slow script replayed from the AOF: loading is refused first,
         // as processCommand checks it before the busy script.
@@ -312,9 +319,9 @@ fn replication_refusal(srv: &Server, c: &Client, cmd: Cmd) -> Result<(), Refusal
     let flags = if spec.facts & fact::RUNS_QUEUED != 0 {
         let (any, all) = queued_flags(srv, c);
         // Stale-safe only if every queued command is (cmd_inv_flags).
-        (spec.flags | any) & !STALE | (all & STALE)
+        (cmd.flags | any) & !STALE | (all & STALE)
     } else {
-        spec.flags
+        cmd.flags
     };
     let script = crate::scripting::current_run().filter(|_| cmd.depth > 0);
     let refused = if let Some(run) = script {
@@ -363,7 +370,7 @@ fn oom_refuses(srv: &mut Server, c: &mut Client, cmd: Cmd) -> bool {
     }
     let spec = cmd.spec;
     let queued_in_multi = c.multi.is_some() && spec.facts & fact::OOM_OK_IN_MULTI == 0;
-    oom && (spec.flags & DENYOOM != 0
+    oom && (cmd.flags & DENYOOM != 0
         || queued_in_multi
         || (spec.facts & fact::RUNS_QUEUED != 0 && multi_has_denyoom(srv, c)))
 }
@@ -372,7 +379,7 @@ fn oom_refuses(srv: &mut Server, c: &mut Client, cmd: Cmd) -> bool {
 #[inline]
 fn check_persistence_and_loading(srv: &Server, c: &Client, cmd: Cmd) -> Result<(), Refusal> {
     let spec = cmd.spec;
-    let write_like = spec.flags & WRITE != 0 || spec.facts & fact::DISK_ERROR_REFUSED != 0;
+    let write_like = cmd.flags & WRITE != 0 || spec.facts & fact::DISK_ERROR_REFUSED != 0;
     // The master's stream is applied regardless (obey_client).
     if write_like && !c.is_master {
         if crate::persist::rdb_server::writes_denied(srv) {
@@ -391,9 +398,9 @@ fn check_persistence_and_loading(srv: &Server, c: &Client, cmd: Cmd) -> Result<(
     // An async load (replica, swapdb) only refuses `no-async-loading`.
     if srv.loading_events && cmd.depth == 0 {
         let denied = if srv.async_loading {
-            spec.flags & NO_ASYNC_LOADING != 0
+            cmd.flags & NO_ASYNC_LOADING != 0
         } else {
-            spec.flags & LOADING == 0
+            cmd.flags & LOADING == 0
                 || (spec.facts & fact::RUNS_QUEUED != 0 && queued_flags(srv, c).1 & LOADING == 0)
         };
         if denied {
@@ -412,7 +419,7 @@ fn check_context(srv: &mut Server, c: &mut Client, cmd: Cmd, args: &Args) -> Res
     if c.out.resp == 2 && crate::pubsub::is_subscribed(c) && spec.facts & fact::SUBSCRIBED_OK == 0 {
         return refused(Refusal::SubscribedContext);
     }
-    if c.multi.is_some() && spec.flags & NO_MULTI != 0 {
+    if c.multi.is_some() && cmd.flags & NO_MULTI != 0 {
         return refused(Refusal::NotAllowedInMulti);
     }
     // CLIENT PAUSE holds a command that passed every check (replicas are
@@ -420,7 +427,7 @@ fn check_context(srv: &mut Server, c: &mut Client, cmd: Cmd, args: &Args) -> Res
     if srv.pause.is_some() && cmd.depth == 0 && !c.reexecuting && c.repl.is_none() {
         const W: u32 = WRITE | MAY_REPLICATE;
         let arg1 = if args.len() > 1 { args.get(1) } else { b"" };
-        let flags = scripting::effective_flags(srv, spec, arg1);
+        let flags = scripting::effective_flags(srv, cmd.idx, arg1);
         let runs_queued = spec.facts & fact::RUNS_QUEUED != 0;
         let w = flags & W != 0 || (runs_queued && queued_flags(srv, c).0 & W != 0);
         if srv.paused_for(w) {
@@ -445,9 +452,8 @@ pub fn queued_flags(srv: &Server, c: &Client) -> (u32, u32) {
         .iter()
         .filter_map(|argv| {
             let i = srv.commands.lookup(argv.first()?)?;
-            let spec = srv.commands.entries[i].spec;
             let arg1 = argv.get(1).map_or(&b""[..], |a| a.as_slice());
-            Some(scripting::effective_flags(srv, spec, arg1))
+            Some(scripting::effective_flags(srv, i, arg1))
         })
         .fold((0, u32::MAX), |(any, all), f| (any | f, all & f))
 }
@@ -461,7 +467,7 @@ fn multi_has_denyoom(srv: &Server, c: &Client) -> bool {
     m.commands.iter().any(|argv| {
         argv.first()
             .and_then(|name| srv.commands.lookup(name))
-            .is_some_and(|i| srv.commands.entries[i].spec.flags & DENYOOM != 0)
+            .is_some_and(|i| srv.commands.entries[i].flags & DENYOOM != 0)
     })
 }
 
@@ -553,14 +559,14 @@ fn after_call(srv: &mut Server, c: &mut Client, args: &Args, cmd: Cmd, r: CmdRes
             srv.dirty > b.dirty,
             spec.facts & fact::EFFECTS_ONLY == 0,
             cmd.depth == 0,
-            spec.flags & TOUCHES_ARBITRARY_KEYS != 0,
+            cmd.flags & TOUCHES_ARBITRARY_KEYS != 0,
         );
     }
     let dur_us = b.start.elapsed().as_micros() as u64;
     // Monitors see a command after it ran (so SELECT shows the new db, and
     // commands queued in MULTI appear when EXEC runs them), as call() does.
-    if !srv.monitors.is_empty() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 && !c.reexecuting {
-        feed_monitors(srv, c, args);
+    if !srv.monitors.is_empty() && cmd.flags & (SKIP_MONITOR | ADMIN) == 0 && !c.reexecuting {
+        feed_monitors(srv, c, args, cmd.spec.redact);
     }
     let ok = r.is_ok();
     if let Err(e) = &r {
@@ -569,11 +575,11 @@ fn after_call(srv: &mut Server, c: &mut Client, args: &Args, cmd: Cmd, r: CmdRes
     }
     update_stats(srv, c, cmd.idx, dur_us);
     signal_keys(srv, c, cmd, args, b.dirty);
-    if spec.flags & SKIP_SLOWLOG == 0 {
-        slowlog_push(srv, c, args, dur_us);
+    if cmd.flags & SKIP_SLOWLOG == 0 {
+        slowlog_push(srv, c, args, dur_us, cmd.spec.redact);
         let ms = dur_us / 1000;
         if ms > 0 {
-            let ev = if spec.flags & FAST != 0 {
+            let ev = if cmd.flags & FAST != 0 {
                 "fast-command"
             } else {
                 "command"
@@ -632,13 +638,13 @@ fn signal_keys(srv: &mut Server, c: &mut Client, cmd: Cmd, args: &Args, dirty_be
             || srv.tracking.clients > 0
             || (srv.repl.is_replica() && !c.is_master))
     {
-        touch_command_keys(srv, c, spec, args);
+        touch_command_keys(srv, c, cmd, args);
     }
     // Read-only scripts are not tracked themselves: the read commands they
     // run record the caller's declared keys (call()).
-    if spec.flags & READONLY != 0 && spec.facts & fact::UNTRACKED_READ == 0 {
+    if cmd.flags & READONLY != 0 && spec.facts & fact::UNTRACKED_READ == 0 {
         if c.tracking.is_some() {
-            let keys: Vec<&[u8]> = command_keys(spec, args).collect();
+            let keys: Vec<&[u8]> = command_keys(cmd.keys, args).collect();
             crate::tracking::remember_keys(srv, c, keys.into_iter());
         } else if cmd.depth > 0 {
             track_for_script_caller(srv, c);
@@ -682,10 +688,10 @@ fn finish_reply(c: &mut Client, reply_start: usize) {
 /// A write command changed the dataset: the keys it writes count as
 /// modified (Redis's signalModifiedKey, done centrally) for WATCH and
 /// client-side caching.
-fn touch_command_keys(srv: &mut Server, c: &mut Client, spec: &CommandSpec, args: &Args) {
+fn touch_command_keys(srv: &mut Server, c: &mut Client, cmd: Cmd, args: &Args) {
     let db = c.db;
     let mut written: Vec<&[u8]> = Vec::new();
-    match spec.writes {
+    match cmd.spec.writes {
         WrittenKeys::At(i) => written.push(args.get(i as usize)),
         WrittenKeys::ByHandler => {}
         WrittenKeys::StoreOption => {
@@ -699,7 +705,7 @@ fn touch_command_keys(srv: &mut Server, c: &mut Client, spec: &CommandSpec, args
                 i += 1;
             }
         }
-        WrittenKeys::Declared => written.extend(command_keys(spec, args)),
+        WrittenKeys::Declared => written.extend(command_keys(cmd.keys, args)),
     }
     let replica_client = srv.repl.is_replica() && !c.is_master;
     for key in written {
@@ -739,7 +745,8 @@ fn reject(srv: &mut Server, c: &mut Client, idx: Option<usize>, e: &CmdError) {
 const SLOWLOG_MAX_ARGC: usize = 32;
 const SLOWLOG_MAX_ARGLEN: usize = 128;
 
-fn slowlog_push(srv: &mut Server, c: &Client, args: &Args, dur_us: u64) {
+/// A slow log entry for the command; `redact` hides its secrets.
+fn slowlog_push(srv: &mut Server, c: &Client, args: &Args, dur_us: u64, redact: Option<Redactor>) {
     let thr = srv.config.slowlog_log_slower_than;
     if thr < 0 || (dur_us as i64) < thr {
         return;
@@ -752,7 +759,7 @@ fn slowlog_push(srv: &mut Server, c: &Client, args: &Args, dur_us: u64) {
             v.push(format!("... ({} more arguments)", argc - keep + 1).into_bytes());
             break;
         }
-        let a = if super::acl_cmd::redacted_arg(args, i) {
+        let a = if redact.is_some_and(|r| r(args, i)) {
             b"(redacted)".as_slice()
         } else {
             args.get(i)
@@ -783,8 +790,9 @@ fn slowlog_push(srv: &mut Server, c: &Client, args: &Args, dur_us: u64) {
 }
 
 /// Sends the command to every MONITOR client, formatted as Redis does:
-/// `+<secs>.<usecs> [<db> <addr>] "arg" "arg"`.
-pub(crate) fn feed_monitors(srv: &mut Server, c: &Client, args: &Args) {
+/// `+<secs>.<usecs> [<db> <addr>] "arg" "arg"`, the secrets `redact`
+/// names shown as "(redacted)".
+pub(crate) fn feed_monitors(srv: &mut Server, c: &Client, args: &Args, redact: Option<Redactor>) {
     let us = clock::wall_us();
     let mut line = format!(
         "+{}.{:06} [{} {}]",
@@ -795,7 +803,7 @@ pub(crate) fn feed_monitors(srv: &mut Server, c: &Client, args: &Args) {
     )
     .into_bytes();
     for (i, a) in args.iter().enumerate() {
-        let a = if super::acl_cmd::redacted_arg(args, i) {
+        let a = if redact.is_some_and(|r| r(args, i)) {
             b"(redacted)".as_slice()
         } else {
             a

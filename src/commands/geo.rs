@@ -8,8 +8,9 @@
 use super::typed::read;
 use crate::blocking;
 use crate::client::Client;
+use crate::cmdtable::meta::GetKeys;
 use crate::cmdtable::WrittenKeys;
-use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, KEY1, MOVABLE_KEYS, READONLY, WRITE};
+use crate::cmdtable::{cmd, CommandSpec};
 use crate::ds::geohash::{self, Shape, ShapeKind};
 use crate::ds::skiplist::ZRangeSpec;
 use crate::error::{self, CmdError, CmdResult};
@@ -21,20 +22,18 @@ use crate::types::zset::ZSetValue;
 use crate::util::num;
 use std::cmp::Ordering;
 
-const G: Group = Group::Geo;
-
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("geoadd", -5, WRITE | DENYOOM, KEY1, G, "3.2.0", "Add one or more geospatial items in the geospatial index represented using a sorted set", geoadd),
-    spec("geodist", -4, READONLY, KEY1, G, "3.2.0", "Returns the distance between two members of a geospatial index", geodist),
-    spec("geohash", -2, READONLY, KEY1, G, "3.2.0", "Returns members of a geospatial index as standard geohash strings", geohash_cmd),
-    spec("geopos", -2, READONLY, KEY1, G, "3.2.0", "Returns longitude and latitude of members of a geospatial index", geopos),
-    spec("georadius", -6, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, G, "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", georadius).writing(WrittenKeys::StoreOption),
-    spec("georadius_ro", -6, READONLY, KEY1, G, "3.2.10", "A read-only variant for GEORADIUS", georadius_ro),
-    spec("georadiusbymember", -5, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, G, "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", georadiusbymember).writing(WrittenKeys::StoreOption),
-    spec("georadiusbymember_ro", -5, READONLY, KEY1, G, "3.2.10", "A read-only variant for GEORADIUSBYMEMBER", georadiusbymember_ro),
-    spec("geosearch", -7, READONLY, KEY1, G, "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.", geosearch),
-    spec("geosearchstore", -8, WRITE | DENYOOM, (1, 2, 1), G, "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.", geosearchstore).writing(WrittenKeys::At(1)),
+    cmd("geoadd", geoadd),
+    cmd("geodist", geodist),
+    cmd("geohash", geohash_cmd),
+    cmd("geopos", geopos),
+    cmd("georadius", georadius).getkeys(GetKeys::Georadius).writing(WrittenKeys::StoreOption),
+    cmd("georadius_ro", georadius_ro),
+    cmd("georadiusbymember", georadiusbymember).getkeys(GetKeys::Georadius).writing(WrittenKeys::StoreOption),
+    cmd("georadiusbymember_ro", georadiusbymember_ro),
+    cmd("geosearch", geosearch),
+    cmd("geosearchstore", geosearchstore).writing(WrittenKeys::At(1)),
 ];
 
 // ---------------------------------------------------------------------------

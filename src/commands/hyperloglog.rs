@@ -9,9 +9,7 @@
 
 use crate::client::Client;
 use crate::cmdtable::WrittenKeys;
-use crate::cmdtable::{
-    spec, CommandSpec, Group, ADMIN, DENYOOM, FAST, MAY_REPLICATE, READONLY, WRITE,
-};
+use crate::cmdtable::{cmd, CommandSpec, MAY_REPLICATE};
 use crate::db::Db;
 use crate::ds::hyperloglog::{self as hll, HllError};
 use crate::error::{self, CmdError, CmdResult};
@@ -20,15 +18,13 @@ use crate::object::Value;
 use crate::protocol::args::Args;
 use crate::server::Server;
 
-const G: Group = Group::HyperLogLog;
-
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("pfadd", -2, WRITE | DENYOOM | FAST, (1, 1, 1), G, "2.8.9", "Adds the specified elements to the specified HyperLogLog.", pfadd),
-    spec("pfcount", -2, READONLY | MAY_REPLICATE, (1, -1, 1), G, "2.8.9", "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).", pfcount),
-    spec("pfmerge", -2, WRITE | DENYOOM, (1, -1, 1), G, "2.8.9", "Merge N different HyperLogLogs into a single one.", pfmerge).writing(WrittenKeys::At(1)),
-    spec("pfdebug", 3, WRITE | DENYOOM | ADMIN, (2, 2, 1), G, "2.8.9", "Internal commands for debugging HyperLogLog values", pfdebug),
-    spec("pfselftest", 1, ADMIN, (0, 0, 0), G, "2.8.9", "An internal command for testing HyperLogLog values", pfselftest),
+    cmd("pfadd", pfadd),
+    cmd("pfcount", pfcount).hidden(MAY_REPLICATE),
+    cmd("pfmerge", pfmerge).writing(WrittenKeys::At(1)),
+    cmd("pfdebug", pfdebug),
+    cmd("pfselftest", pfselftest),
 ];
 
 /// Maps a `hyperloglog` error to the reply error (same texts).

@@ -4,26 +4,13 @@
 
 use crate::client::Client;
 use crate::clock;
-use crate::cmdtable::{spec, CommandSpec, Group, LOADING, NOKEYS, SENTINEL, STALE};
+use crate::cmdtable::{cmd, CommandSpec, SENTINEL};
 use crate::error::CmdResult;
 use crate::protocol::args::Args;
 use crate::server::{Server, REDIS_VERSION, VERSION};
 use std::fmt::Write;
 
-pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
-    complexity: "O(1)",
-    acl: &["@dangerous"],
-    ..spec(
-        "info",
-        -1,
-        LOADING | STALE | SENTINEL,
-        NOKEYS,
-        Group::Server,
-        "1.0.0",
-        "Get information and statistics about the server",
-        info,
-    )
-}];
+pub static COMMANDS: &[CommandSpec] = &[cmd("info", info).hidden(SENTINEL)];
 
 /// Every section in output order, and whether "default" includes it.
 const SECTIONS: &[(&str, bool)] = &[

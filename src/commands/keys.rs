@@ -5,9 +5,7 @@
 use super::scan::{parse_cursor, reply_head, ScanOpts};
 use crate::client::Client;
 use crate::clock;
-use crate::cmdtable::{
-    container, spec, CommandSpec, Group, FAST, KEY1, LOADING, READONLY, STALE, WRITE,
-};
+use crate::cmdtable::{cmd, container, CommandSpec};
 use crate::cmdtable::{fact, WrittenKeys, TOUCHES_ARBITRARY_KEYS};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
@@ -18,84 +16,39 @@ use crate::server::Server;
 use crate::util::glob::string_match;
 use crate::util::num;
 
-const G: Group = Group::Generic;
-
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("del", -2, WRITE, (1, -1, 1), G, "1.0.0", "Deletes one or more keys.", del).with(fact::WHOLE_KEYS),
-    spec("unlink", -2, WRITE | FAST, (1, -1, 1), G, "4.0.0", "Asynchronously deletes one or more keys.", unlink).with(fact::WHOLE_KEYS),
-    spec("exists", -2, READONLY | FAST, (1, -1, 1), G, "1.0.0", "Determines whether one or more keys exist.", exists).with(fact::WHOLE_KEYS),
-    spec("type", 2, READONLY | FAST, KEY1, G, "1.0.0", "Determines the type of value stored at a key.", type_cmd).with(fact::WHOLE_KEYS),
-    CommandSpec { acl: &["@dangerous"], ..spec("keys", 2, READONLY, (0, 0, 0), G, "1.0.0", "Returns all key names that match a pattern.", keys) },
-    spec("scan", -2, READONLY | TOUCHES_ARBITRARY_KEYS, (0, 0, 0), G, "2.8.0", "Iterates over the key names in the database.", scan),
-    spec("randomkey", 1, READONLY | TOUCHES_ARBITRARY_KEYS, (0, 0, 0), G, "1.0.0", "Returns a random key name from the database.", randomkey),
-    spec("rename", 3, WRITE, (1, 2, 1), G, "1.0.0", "Renames a key and overwrites the destination.", rename).with(fact::WHOLE_KEYS),
-    spec("renamenx", 3, WRITE | FAST, (1, 2, 1), G, "1.0.0", "Renames a key only when the target key name doesn't exist.", renamenx).with(fact::WHOLE_KEYS),
-    spec("copy", -3, WRITE | crate::cmdtable::DENYOOM, (1, 2, 1), G, "6.2.0", "Copies the value of a key to a new key.", copy).with(fact::WHOLE_KEYS).writing(WrittenKeys::At(2)),
-    spec("move", 3, WRITE | FAST, KEY1, G, "1.0.0", "Moves a key to another database.", move_cmd).with(fact::WHOLE_KEYS),
-    spec("touch", -2, READONLY | FAST, (1, -1, 1), G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", touch).with(fact::WHOLE_KEYS),
-    spec("expire", -3, WRITE | FAST, KEY1, G, "1.0.0", "Sets the expiration time of a key in seconds.", expire).with(fact::WHOLE_KEYS),
-    spec("pexpire", -3, WRITE | FAST, KEY1, G, "2.6.0", "Sets the expiration time of a key in milliseconds.", pexpire).with(fact::WHOLE_KEYS),
-    spec("expireat", -3, WRITE | FAST, KEY1, G, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", expireat).with(fact::WHOLE_KEYS),
-    spec("pexpireat", -3, WRITE | FAST, KEY1, G, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", pexpireat).with(fact::WHOLE_KEYS),
-    spec("ttl", 2, READONLY | FAST, KEY1, G, "1.0.0", "Returns the expiration time in seconds of a key.", ttl).with(fact::WHOLE_KEYS),
-    spec("pttl", 2, READONLY | FAST, KEY1, G, "2.6.0", "Returns the expiration time in milliseconds of a key.", pttl).with(fact::WHOLE_KEYS),
-    spec("expiretime", 2, READONLY | FAST, KEY1, G, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", expiretime).with(fact::WHOLE_KEYS),
-    spec("pexpiretime", 2, READONLY | FAST, KEY1, G, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", pexpiretime).with(fact::WHOLE_KEYS),
-    spec("persist", 2, WRITE | FAST, KEY1, G, "2.2.0", "Removes the expiration time of a key.", persist).with(fact::WHOLE_KEYS),
-    container("object", G, "2.2.3", "A container for object introspection commands.", OBJECT_SUBCOMMANDS).with(fact::WHOLE_KEYS),
+    cmd("del", del).with(fact::WHOLE_KEYS),
+    cmd("unlink", unlink).with(fact::WHOLE_KEYS),
+    cmd("exists", exists).with(fact::WHOLE_KEYS),
+    cmd("type", type_cmd).with(fact::WHOLE_KEYS),
+    cmd("keys", keys),
+    cmd("scan", scan).hidden(TOUCHES_ARBITRARY_KEYS),
+    cmd("randomkey", randomkey).hidden(TOUCHES_ARBITRARY_KEYS),
+    cmd("rename", rename).with(fact::WHOLE_KEYS),
+    cmd("renamenx", renamenx).with(fact::WHOLE_KEYS),
+    cmd("copy", copy)
+        .with(fact::WHOLE_KEYS)
+        .writing(WrittenKeys::At(2)),
+    cmd("move", move_cmd).with(fact::WHOLE_KEYS),
+    cmd("touch", touch).with(fact::WHOLE_KEYS),
+    cmd("expire", expire).with(fact::WHOLE_KEYS),
+    cmd("pexpire", pexpire).with(fact::WHOLE_KEYS),
+    cmd("expireat", expireat).with(fact::WHOLE_KEYS),
+    cmd("pexpireat", pexpireat).with(fact::WHOLE_KEYS),
+    cmd("ttl", ttl).with(fact::WHOLE_KEYS),
+    cmd("pttl", pttl).with(fact::WHOLE_KEYS),
+    cmd("expiretime", expiretime).with(fact::WHOLE_KEYS),
+    cmd("pexpiretime", pexpiretime).with(fact::WHOLE_KEYS),
+    cmd("persist", persist).with(fact::WHOLE_KEYS),
+    container("object", OBJECT_SUBCOMMANDS).with(fact::WHOLE_KEYS),
 ];
 
 static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
-    spec(
-        "encoding",
-        3,
-        READONLY,
-        (2, 2, 1),
-        G,
-        "2.2.3",
-        "Returns the internal encoding of a Redis object.",
-        object_encoding,
-    ),
-    spec(
-        "refcount",
-        3,
-        READONLY,
-        (2, 2, 1),
-        G,
-        "2.2.3",
-        "Returns the reference count of a value of a key.",
-        object_refcount,
-    ),
-    spec(
-        "idletime",
-        3,
-        READONLY,
-        (2, 2, 1),
-        G,
-        "2.2.3",
-        "Returns the time since the last access to a Redis object.",
-        object_idletime,
-    ),
-    spec(
-        "freq",
-        3,
-        READONLY,
-        (2, 2, 1),
-        G,
-        "4.0.0",
-        "Returns the logarithmic access frequency counter of a Redis object.",
-        object_freq,
-    ),
-    spec(
-        "help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        G,
-        "6.2.0",
-        "Returns helpful text about the different subcommands.",
-        object_help,
-    ),
+    cmd("encoding", object_encoding),
+    cmd("refcount", object_refcount),
+    cmd("idletime", object_idletime),
+    cmd("freq", object_freq),
+    cmd("help", object_help),
 ];
 
 fn del(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {

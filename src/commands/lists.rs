@@ -8,11 +8,9 @@ mod sort;
 use super::typed::{read, write};
 use crate::blocking::{self, BlockKind};
 use crate::client::Client;
-use crate::cmdtable::{fact, WrittenKeys};
-use crate::cmdtable::{
-    spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, NOSCRIPT,
-    READONLY, WRITE,
-};
+use crate::cmdtable::meta::GetKeys;
+use crate::cmdtable::CommandSpec;
+use crate::cmdtable::{cmd, WrittenKeys};
 use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
@@ -25,39 +23,33 @@ use crate::util::num;
 /// Blocking list commands wait for a list.
 const LIST: BlockKind = BlockKind::Key(ObjType::List);
 
-const G: Group = Group::List;
-
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("lpush", -3, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Prepend one or multiple elements to a list", lpush),
-    spec("rpush", -3, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Append one or multiple elements to a list", rpush),
-    spec("lpushx", -3, WRITE | DENYOOM | FAST, KEY1, G, "2.2.0", "Prepend an element to a list, only if the list exists", lpushx),
-    spec("rpushx", -3, WRITE | DENYOOM | FAST, KEY1, G, "2.2.0", "Append an element to a list, only if the list exists", rpushx),
-    spec("lpop", -2, WRITE | FAST, KEY1, G, "1.0.0", "Remove and get the first elements in a list", lpop),
-    spec("rpop", -2, WRITE | FAST, KEY1, G, "1.0.0", "Remove and get the last elements in a list", rpop),
-    spec("llen", 2, READONLY | FAST, KEY1, G, "1.0.0", "Get the length of a list", llen),
-    spec("lrange", 4, READONLY, KEY1, G, "1.0.0", "Get a range of elements from a list", lrange),
-    spec("lindex", 3, READONLY, KEY1, G, "1.0.0", "Get an element from a list by its index", lindex),
-    spec("lset", 4, WRITE | DENYOOM, KEY1, G, "1.0.0", "Set the value of an element in a list by its index", lset),
-    spec("linsert", 5, WRITE | DENYOOM, KEY1, G, "2.2.0", "Insert an element before or after another element in a list", linsert),
-    spec("lrem", 4, WRITE, KEY1, G, "1.0.0", "Remove elements from a list", lrem),
-    spec("ltrim", 4, WRITE, KEY1, G, "1.0.0", "Trim a list to the specified range", ltrim),
-    spec("lpos", -3, READONLY, KEY1, G, "6.0.6", "Return the index of matching elements on a list", lpos),
-    spec("lmove", 5, WRITE | DENYOOM, (1, 2, 1), G, "6.2.0", "Pop an element from a list, push it to another list and return it", lmove),
-    spec("rpoplpush", 3, WRITE | DENYOOM, (1, 2, 1), G, "1.2.0", "Remove the last element in a list, prepend it to another list and return it", rpoplpush),
-    spec("lmpop", -4, WRITE | MOVABLE_KEYS, NOKEYS, G, "7.0.0", "Pop elements from a list", lmpop),
-    spec("blpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), G, "2.0.0", "Remove and get the first element in a list, or block until one is available", blpop),
-    spec("brpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), G, "2.0.0", "Remove and get the last element in a list, or block until one is available", brpop),
-    spec("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, (1, 2, 1), G, "6.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available", blmove),
-    spec("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, (1, 2, 1), G, "2.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available", brpoplpush),
-    spec("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "7.0.0", "Pop elements from a list, or block until one is available", blmpop),
-    CommandSpec {
-        acl: &["@set", "@sortedset", "@list", "@dangerous"],
-        ..spec("sort", -2, WRITE | DENYOOM | MOVABLE_KEYS, KEY1, Group::Generic, "1.0.0", "Sort the elements in a list, set or sorted set", sort::sort).writing(WrittenKeys::StoreOption).with(fact::OWN_CATEGORY)
-    },
-    CommandSpec {
-        acl: &["@set", "@sortedset", "@list", "@dangerous"],
-        ..spec("sort_ro", -2, READONLY | MOVABLE_KEYS, KEY1, Group::Generic, "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", sort::sort_ro).with(fact::OWN_CATEGORY)
-    },
+    cmd("lpush", lpush),
+    cmd("rpush", rpush),
+    cmd("lpushx", lpushx),
+    cmd("rpushx", rpushx),
+    cmd("lpop", lpop),
+    cmd("rpop", rpop),
+    cmd("llen", llen),
+    cmd("lrange", lrange),
+    cmd("lindex", lindex),
+    cmd("lset", lset),
+    cmd("linsert", linsert),
+    cmd("lrem", lrem),
+    cmd("ltrim", ltrim),
+    cmd("lpos", lpos),
+    cmd("lmove", lmove),
+    cmd("rpoplpush", rpoplpush),
+    cmd("lmpop", lmpop).getkeys(GetKeys::NUMKEYS_AT_1),
+    cmd("blpop", blpop),
+    cmd("brpop", brpop),
+    cmd("blmove", blmove),
+    cmd("brpoplpush", brpoplpush),
+    cmd("blmpop", blmpop).getkeys(GetKeys::NUMKEYS_AT_2),
+    cmd("sort", sort::sort)
+        .getkeys(GetKeys::Sort)
+        .writing(WrittenKeys::StoreOption),
+    cmd("sort_ro", sort::sort_ro).getkeys(GetKeys::SortRo),
 ];
 
 // ---- helpers ----------------------------------------------------------------

@@ -9,7 +9,7 @@
 
 use crate::client::Client;
 use crate::cmdtable::fact;
-use crate::cmdtable::{container, spec, CommandSpec, Group, LOADING, NOKEYS, READONLY, STALE};
+use crate::cmdtable::{cmd, container, CommandSpec};
 use crate::db::Db;
 use crate::ds::sds::Sds;
 use crate::error::{CmdError, CmdResult};
@@ -19,93 +19,15 @@ use crate::server::Server;
 use crate::util::num;
 use std::mem::size_of;
 
-const G: Group = Group::Server;
-
-pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
-    complexity: "Depends on subcommand.",
-    ..container(
-        "memory",
-        G,
-        "4.0.0",
-        "A container for memory diagnostics commands",
-        SUBS,
-    )
-    .with(fact::WHOLE_KEYS)
-}];
-
-/// One subcommand with its COMMAND DOCS complexity.
-const fn sub(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: (i32, i32, i32),
-    summary: &'static str,
-    complexity: &'static str,
-    handler: crate::cmdtable::Handler,
-) -> CommandSpec {
-    CommandSpec {
-        complexity,
-        ..spec(name, arity, flags, keys, G, "4.0.0", summary, handler)
-    }
-}
-
-const SLOW: &str = "Depends on how much memory is allocated, could be slow";
+pub static COMMANDS: &[CommandSpec] = &[container("memory", SUBS).with(fact::WHOLE_KEYS)];
 
 static SUBS: &[CommandSpec] = &[
-    sub(
-        "doctor",
-        2,
-        0,
-        NOKEYS,
-        "Outputs memory problems report",
-        "O(1)",
-        doctor,
-    ),
-    sub(
-        "help",
-        2,
-        LOADING | STALE,
-        NOKEYS,
-        "Show helpful text about the different subcommands",
-        "O(1)",
-        help,
-    ),
-    sub(
-        "malloc-stats",
-        2,
-        0,
-        NOKEYS,
-        "Show allocator internal stats",
-        SLOW,
-        malloc_stats,
-    ),
-    sub(
-        "purge",
-        2,
-        0,
-        NOKEYS,
-        "Ask the allocator to release memory",
-        SLOW,
-        purge,
-    ),
-    sub(
-        "stats",
-        2,
-        0,
-        NOKEYS,
-        "Show memory usage details",
-        "O(1)",
-        stats,
-    ),
-    sub(
-        "usage",
-        -3,
-        READONLY,
-        (2, 2, 1),
-        "Estimate the memory usage of a key",
-        "O(N) where N is the number of samples.",
-        usage,
-    ),
+    cmd("doctor", doctor),
+    cmd("help", help),
+    cmd("malloc-stats", malloc_stats),
+    cmd("purge", purge),
+    cmd("stats", stats),
+    cmd("usage", usage),
 ];
 
 /// Bytes of one keyspace dict entry: the chain link, the key handle and the

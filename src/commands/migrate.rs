@@ -14,8 +14,9 @@
 //! retried once on a fresh connection (never after a timeout).
 
 use crate::client::Client;
-use crate::cmdtable::{fact, WrittenKeys};
-use crate::cmdtable::{spec, CommandSpec, Group, MOVABLE_KEYS, WRITE};
+use crate::cmdtable::meta::GetKeys;
+use crate::cmdtable::CommandSpec;
+use crate::cmdtable::{cmd, fact, WrittenKeys};
 use crate::error::{self, CmdError, CmdResult};
 use crate::migrate_conn::IoFail;
 use crate::notify;
@@ -25,20 +26,11 @@ use crate::server::Server;
 use crate::util::num;
 use std::time::Duration;
 
-pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
-    acl: &["@dangerous"],
-    complexity: "This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.",
-    ..spec(
-        "migrate",
-        -6,
-        WRITE | MOVABLE_KEYS,
-        (3, 3, 1),
-        Group::Generic,
-        "2.6.0",
-        "Atomically transfer a key from a Redis instance to another one.",
-        migrate,
-    ).with(fact::WHOLE_KEYS).writing(WrittenKeys::ByHandler)
-}];
+pub static COMMANDS: &[CommandSpec] = &[cmd("migrate", migrate)
+    .redacting(redacted)
+    .getkeys(GetKeys::Migrate)
+    .with(fact::WHOLE_KEYS)
+    .writing(WrittenKeys::ByHandler)];
 
 /// The query is written to the target in chunks of this size.
 const WRITE_CHUNK: usize = 64 * 1024;
@@ -107,7 +99,7 @@ fn parse_options(a: &Args, redacted: &mut Vec<usize>) -> Result<Options, CmdErro
 
 /// Does MIGRATE hide argument `i` (a password or username) from the slow
 /// log and MONITOR (redactClientCommandArgument)?
-pub fn redacted(a: &Args, i: usize) -> bool {
+fn redacted(a: &Args, i: usize) -> bool {
     let mut r = Vec::new();
     let _ = parse_options(a, &mut r);
     r.contains(&i)

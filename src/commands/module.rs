@@ -8,100 +8,28 @@
 
 use crate::client::Client;
 use crate::cmdtable::fact;
-use crate::cmdtable::{
-    container, spec, CommandSpec, Group, ADMIN, LOADING, NOKEYS, NOSCRIPT, NO_ASYNC_LOADING,
-    PROTECTED, STALE,
-};
+use crate::cmdtable::{cmd, container, CommandSpec, PROTECTED};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::Server;
 use tracing::{info, warn};
 
-const G: Group = Group::Server;
-const LOADFLAGS: u32 = NO_ASYNC_LOADING | ADMIN | NOSCRIPT | PROTECTED;
-
 // In Redis's COMMAND INFO order.
 static SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        complexity: "O(1)",
-        ..spec(
-            "unload",
-            3,
-            LOADFLAGS,
-            NOKEYS,
-            G,
-            "4.0.0",
-            "Unload a module",
-            module_unload,
-        )
-        .with(fact::MODULE_GATED)
-    },
-    CommandSpec {
-        complexity: "O(1)",
-        ..spec(
-            "load",
-            -3,
-            LOADFLAGS,
-            NOKEYS,
-            G,
-            "4.0.0",
-            "Load a module",
-            module_load,
-        )
-        .with(fact::MODULE_GATED)
-    },
-    CommandSpec {
-        complexity: "O(1)",
-        ..spec(
-            "loadex",
-            -3,
-            LOADFLAGS,
-            NOKEYS,
-            G,
-            "7.0.0",
-            "Load a module with extended parameters",
-            module_loadex,
-        )
-        .with(fact::MODULE_GATED)
-    },
-    CommandSpec {
-        complexity: "O(N) where N is the number of loaded modules.",
-        ..spec(
-            "list",
-            2,
-            ADMIN | NOSCRIPT,
-            NOKEYS,
-            G,
-            "4.0.0",
-            "List all modules loaded by the server",
-            module_list,
-        )
-    },
-    CommandSpec {
-        complexity: "O(1)",
-        ..spec(
-            "help",
-            2,
-            LOADING | STALE,
-            NOKEYS,
-            G,
-            "5.0.0",
-            "Show helpful text about the different subcommands",
-            module_help,
-        )
-    },
+    cmd("unload", module_unload)
+        .hidden(PROTECTED)
+        .with(fact::MODULE_GATED),
+    cmd("load", module_load)
+        .hidden(PROTECTED)
+        .with(fact::MODULE_GATED),
+    cmd("loadex", module_loadex)
+        .hidden(PROTECTED)
+        .with(fact::MODULE_GATED),
+    cmd("list", module_list),
+    cmd("help", module_help),
 ];
 
-pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
-    complexity: "Depends on subcommand.",
-    ..container(
-        "module",
-        G,
-        "4.0.0",
-        "A container for module commands",
-        SUBCOMMANDS,
-    )
-}];
+pub static COMMANDS: &[CommandSpec] = &[container("module", SUBCOMMANDS)];
 
 const HELP: &[&str] = &[
     "LIST",

@@ -4,72 +4,19 @@
 
 use crate::client::Client;
 use crate::cmdtable::fact;
-use crate::cmdtable::{
-    spec, CommandSpec, Group, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT, SKIP_SLOWLOG, STALE,
-};
+use crate::cmdtable::{cmd, CommandSpec};
 use crate::error::{CmdError, CmdResult};
 use crate::multi;
 use crate::protocol::args::Args;
 use crate::server::Server;
 
-const G: Group = Group::Transactions;
-const CTL: u32 = NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY;
-
 pub static COMMANDS: &[CommandSpec] = &[
-    spec(
-        "multi",
-        1,
-        CTL,
-        NOKEYS,
-        G,
-        "1.2.0",
-        "Starts a transaction.",
-        multi,
-    )
-    .with(fact::NOT_QUEUED),
-    spec(
-        "exec",
-        1,
-        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
-        NOKEYS,
-        G,
-        "1.2.0",
-        "Executes all commands in a transaction.",
-        exec,
-    )
-    .with(fact::RUNS_QUEUED | fact::EFFECTS_ONLY | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
-    spec(
-        "discard",
-        1,
-        CTL,
-        NOKEYS,
-        G,
-        "2.0.0",
-        "Discards a transaction.",
-        discard,
-    )
-    .with(fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
-    spec(
-        "watch",
-        -2,
-        CTL,
-        (1, -1, 1),
-        G,
-        "2.2.0",
-        "Monitors changes to keys to determine the execution of a transaction.",
-        watch,
-    )
-    .with(fact::NOT_QUEUED | fact::WHOLE_KEYS),
-    spec(
-        "unwatch",
-        1,
-        CTL,
-        NOKEYS,
-        G,
-        "2.2.0",
-        "Forgets about watched keys of a transaction.",
-        unwatch,
-    ),
+    cmd("multi", multi).with(fact::NOT_QUEUED | fact::OPENS_TRANSACTION),
+    cmd("exec", exec)
+        .with(fact::RUNS_QUEUED | fact::EFFECTS_ONLY | fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
+    cmd("discard", discard).with(fact::NOT_QUEUED | fact::OOM_OK_IN_MULTI),
+    cmd("watch", watch).with(fact::NOT_QUEUED | fact::WHOLE_KEYS),
+    cmd("unwatch", unwatch),
 ];
 
 fn multi(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {

@@ -5,10 +5,7 @@
 
 use crate::client::Client;
 use crate::cmdtable::fact;
-use crate::cmdtable::{
-    spec, CommandSpec, Group, ADMIN, ASKING, DENYOOM, KEY1, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI,
-    READONLY, WRITE,
-};
+use crate::cmdtable::{cmd, CommandSpec};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::persist::rdb::{self, DumpError};
@@ -18,66 +15,12 @@ use crate::server::Server;
 use crate::util::num;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec(
-        "save",
-        1,
-        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
-        (0, 0, 0),
-        Group::Server,
-        "1.0.0",
-        "Synchronously saves the database(s) to disk.",
-        save,
-    ),
-    spec(
-        "bgsave",
-        -1,
-        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
-        (0, 0, 0),
-        Group::Server,
-        "1.0.0",
-        "Asynchronously saves the database(s) to disk.",
-        bgsave,
-    ),
-    spec(
-        "dump",
-        2,
-        READONLY,
-        KEY1,
-        Group::Generic,
-        "2.6.0",
-        "Returns a serialized representation of the value stored at a key.",
-        dump,
-    )
-    .with(fact::WHOLE_KEYS),
-    CommandSpec {
-        acl: &["@dangerous"],
-        ..spec(
-            "restore",
-            -4,
-            WRITE | DENYOOM,
-            KEY1,
-            Group::Generic,
-            "2.6.0",
-            "Creates a key from the serialized representation of a value.",
-            restore,
-        )
-        .with(fact::WHOLE_KEYS)
-    },
+    cmd("save", save),
+    cmd("bgsave", bgsave),
+    cmd("dump", dump).with(fact::WHOLE_KEYS),
+    cmd("restore", restore).with(fact::WHOLE_KEYS),
     // What MIGRATE sends in cluster mode; the same as RESTORE here.
-    CommandSpec {
-        acl: &["@keyspace", "@dangerous"],
-        ..spec(
-            "restore-asking",
-            -4,
-            WRITE | DENYOOM | ASKING,
-            KEY1,
-            Group::Server,
-            "3.0.0",
-            "An internal command for migrating keys in a cluster",
-            restore,
-        )
-        .with(fact::WHOLE_KEYS)
-    },
+    cmd("restore-asking", restore).with(fact::WHOLE_KEYS),
 ];
 
 fn save(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {

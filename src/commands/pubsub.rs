@@ -4,177 +4,47 @@
 
 use crate::client::Client;
 use crate::cmdtable::fact;
-use crate::cmdtable::{
-    container, spec, CommandSpec, Group, FAST, LOADING, MAY_REPLICATE, NOKEYS, NOSCRIPT, PUBSUB,
-    STALE,
-};
+use crate::cmdtable::{chan, cmd, container, CommandSpec, MAY_REPLICATE};
 use crate::protocol::args::Args;
 use crate::pubsub::{self, Kind};
 use crate::server::Server;
 use crate::util::glob::string_match;
 
-const G: Group = Group::PubSub;
-const SUBF: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
-
 pub static COMMANDS: &[CommandSpec] = &[
-    spec(
-        "subscribe",
-        -2,
-        SUBF,
-        NOKEYS,
-        G,
-        "2.0.0",
-        "Listens for messages published to channels.",
-        subscribe,
-    )
-    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
-    spec(
-        "unsubscribe",
-        -1,
-        SUBF,
-        NOKEYS,
-        G,
-        "2.0.0",
-        "Stops listening to messages posted to channels.",
-        unsubscribe,
-    )
-    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
-    spec(
-        "psubscribe",
-        -2,
-        SUBF,
-        NOKEYS,
-        G,
-        "2.0.0",
-        "Listens for messages published to channels that match one or more patterns.",
-        psubscribe,
-    )
-    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
-    spec(
-        "punsubscribe",
-        -1,
-        SUBF,
-        NOKEYS,
-        G,
-        "2.0.0",
-        "Stops listening to messages published to channels that match one or more patterns.",
-        punsubscribe,
-    )
-    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
-    spec(
-        "ssubscribe",
-        -2,
-        SUBF,
-        (1, -1, 1),
-        G,
-        "7.0.0",
-        "Listens for messages published to shard channels.",
-        ssubscribe,
-    )
-    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
-    spec(
-        "sunsubscribe",
-        -1,
-        SUBF,
-        (1, -1, 1),
-        G,
-        "7.0.0",
-        "Stops listening to messages posted to shard channels.",
-        sunsubscribe,
-    )
-    .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
-    spec(
-        "publish",
-        3,
-        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
-        NOKEYS,
-        G,
-        "2.0.0",
-        "Posts a message to a channel.",
-        publish,
-    ),
-    spec(
-        "spublish",
-        3,
-        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
-        KEY1_SPEC,
-        G,
-        "7.0.0",
-        "Post a message to a shard channel",
-        spublish,
-    ),
-    container(
-        "pubsub",
-        G,
-        "2.8.0",
-        "A container for Pub/Sub commands.",
-        PUBSUB_SUBCOMMANDS,
-    ),
+    cmd("subscribe", subscribe)
+        .channels(chan::SUBSCRIBE)
+        .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
+    cmd("unsubscribe", unsubscribe)
+        .channels(chan::UNSUBSCRIBE)
+        .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
+    cmd("psubscribe", psubscribe)
+        .channels(chan::PATTERN | chan::SUBSCRIBE)
+        .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
+    cmd("punsubscribe", punsubscribe)
+        .channels(chan::PATTERN | chan::UNSUBSCRIBE)
+        .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
+    cmd("ssubscribe", ssubscribe)
+        .channels(chan::SUBSCRIBE)
+        .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
+    cmd("sunsubscribe", sunsubscribe)
+        .channels(chan::UNSUBSCRIBE)
+        .with(fact::SUBSCRIBED_OK | fact::PUSH_REPLY),
+    cmd("publish", publish)
+        .hidden(MAY_REPLICATE)
+        .channels(chan::PUBLISH),
+    cmd("spublish", spublish)
+        .hidden(MAY_REPLICATE)
+        .channels(chan::PUBLISH),
+    container("pubsub", PUBSUB_SUBCOMMANDS),
 ];
 
-const KEY1_SPEC: (i32, i32, i32) = (1, 1, 1);
-
 static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
-    spec(
-        "channels",
-        -2,
-        PUBSUB | LOADING | STALE,
-        NOKEYS,
-        G,
-        "2.8.0",
-        "Returns the active channels.",
-        pubsub_channels,
-    ),
-    spec(
-        "numsub",
-        -2,
-        PUBSUB | LOADING | STALE,
-        NOKEYS,
-        G,
-        "2.8.0",
-        "Returns a count of subscribers to channels.",
-        pubsub_numsub,
-    ),
-    spec(
-        "numpat",
-        2,
-        PUBSUB | LOADING | STALE,
-        NOKEYS,
-        G,
-        "2.8.0",
-        "Returns a count of unique pattern subscriptions.",
-        pubsub_numpat,
-    ),
-    spec(
-        "shardchannels",
-        -2,
-        PUBSUB | LOADING | STALE,
-        NOKEYS,
-        G,
-        "7.0.0",
-        "Returns the active shard channels.",
-        pubsub_shardchannels,
-    ),
-    spec(
-        "shardnumsub",
-        -2,
-        PUBSUB | LOADING | STALE,
-        NOKEYS,
-        G,
-        "7.0.0",
-        "Returns the count of subscribers of shard channels.",
-        pubsub_shardnumsub,
-    ),
-    spec(
-        "help",
-        2,
-        LOADING | STALE,
-        NOKEYS,
-        G,
-        "6.2.0",
-        "Returns helpful text about the different subcommands.",
-        pubsub_help,
-    ),
+    cmd("channels", pubsub_channels),
+    cmd("numsub", pubsub_numsub),
+    cmd("numpat", pubsub_numpat),
+    cmd("shardchannels", pubsub_shardchannels),
+    cmd("shardnumsub", pubsub_shardnumsub),
+    cmd("help", pubsub_help),
 ];
 
 fn reply_sub(c: &mut Client, what: &[u8], name: Option<&[u8]>, count: i64) {

@@ -6,10 +6,8 @@
 use super::help_reply;
 use crate::client::{Client, LuaDebug};
 use crate::cmdtable::fact;
-use crate::cmdtable::{
-    container, spec, CommandSpec, Group, ALLOW_BUSY, DENYOOM, LOADING, MAY_REPLICATE, MOVABLE_KEYS,
-    NOKEYS, NOSCRIPT, NO_MANDATORY_KEYS, READONLY, SKIP_MONITOR, STALE, WRITE,
-};
+use crate::cmdtable::meta::GetKeys;
+use crate::cmdtable::{cmd, container, CommandSpec, DENYOOM, MAY_REPLICATE, STALE, WRITE};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::scripting::{
@@ -18,179 +16,42 @@ use crate::scripting::{
 use crate::server::Server;
 use crate::util::glob;
 
-const G: Group = Group::Scripting;
-const EVALF: u32 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS;
 /// Scripts propagate what they run, not themselves.
 const EFFECTS: u32 = fact::EFFECTS_ONLY;
 /// Read-only scripts are not tracked themselves either.
 const EFFECTS_RO: u32 = fact::EFFECTS_ONLY | fact::UNTRACKED_READ;
 
 static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
-    spec(
-        "load",
-        3,
-        NOSCRIPT | STALE,
-        NOKEYS,
-        G,
-        "2.6.0",
-        "Load the specified Lua script into the script cache.",
-        script_load,
-    ),
-    spec(
-        "exists",
-        -3,
-        NOSCRIPT,
-        NOKEYS,
-        G,
-        "2.6.0",
-        "Check existence of scripts in the script cache.",
-        script_exists,
-    ),
-    spec(
-        "flush",
-        -2,
-        NOSCRIPT,
-        NOKEYS,
-        G,
-        "2.6.0",
-        "Remove all the scripts from the script cache.",
-        script_flush,
-    ),
-    spec(
-        "kill",
-        2,
-        NOSCRIPT | ALLOW_BUSY,
-        NOKEYS,
-        G,
-        "2.6.0",
-        "Kill the script currently in execution.",
-        script_kill,
-    ),
-    spec(
-        "debug",
-        3,
-        NOSCRIPT,
-        NOKEYS,
-        G,
-        "3.2.0",
-        "Set the debug mode for executed scripts.",
-        script_debug,
-    ),
-    spec(
-        "help",
-        2,
-        LOADING | STALE,
-        NOKEYS,
-        G,
-        "5.0.0",
-        "Show helpful text about the different subcommands",
-        script_help,
-    ),
+    cmd("load", script_load),
+    cmd("exists", script_exists),
+    cmd("flush", script_flush),
+    cmd("kill", script_kill),
+    cmd("debug", script_debug),
+    cmd("help", script_help),
 ];
 
 static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
-    spec(
-        "load",
-        -3,
-        WRITE | DENYOOM | NOSCRIPT,
-        NOKEYS,
-        G,
-        "7.0.0",
-        "Create a function with the given arguments (name, code, description)",
-        function_load,
-    ),
-    spec(
-        "delete",
-        3,
-        WRITE | NOSCRIPT,
-        NOKEYS,
-        G,
-        "7.0.0",
-        "Delete a function by name",
-        function_delete,
-    ),
-    spec(
-        "list",
-        -2,
-        NOSCRIPT,
-        NOKEYS,
-        G,
-        "7.0.0",
-        "List information about all the functions",
-        function_list,
-    ),
-    spec(
-        "flush",
-        -2,
-        WRITE | NOSCRIPT,
-        NOKEYS,
-        G,
-        "7.0.0",
-        "Deleting all functions",
-        function_flush,
-    ),
-    spec(
-        "dump",
-        2,
-        NOSCRIPT,
-        NOKEYS,
-        G,
-        "7.0.0",
-        "Dump all functions into a serialized binary payload",
-        function_dump,
-    ),
-    spec(
-        "restore",
-        -3,
-        WRITE | DENYOOM | NOSCRIPT,
-        NOKEYS,
-        G,
-        "7.0.0",
-        "Restore all the functions on the given payload",
-        function_restore,
-    ),
-    spec(
-        "stats",
-        2,
-        NOSCRIPT | ALLOW_BUSY,
-        NOKEYS,
-        G,
-        "7.0.0",
-        "Return information about the function currently running (name, description, duration)",
-        function_stats,
-    ),
-    spec(
-        "kill",
-        2,
-        NOSCRIPT | ALLOW_BUSY,
-        NOKEYS,
-        G,
-        "7.0.0",
-        "Kill the function currently in execution.",
-        function_kill,
-    ),
-    spec(
-        "help",
-        2,
-        LOADING | STALE,
-        NOKEYS,
-        G,
-        "7.0.0",
-        "Show helpful text about the different subcommands",
-        function_help,
-    ),
+    cmd("load", function_load),
+    cmd("delete", function_delete),
+    cmd("list", function_list),
+    cmd("flush", function_flush),
+    cmd("dump", function_dump),
+    cmd("restore", function_restore),
+    cmd("stats", function_stats),
+    cmd("kill", function_kill),
+    cmd("help", function_help),
 ];
 
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("eval", -3, EVALF | MAY_REPLICATE, NOKEYS, G, "2.6.0", "Execute a Lua script server side", eval).with(fact::SCRIPT_BODY | EFFECTS),
-    spec("evalsha", -3, EVALF | MAY_REPLICATE, NOKEYS, G, "2.6.0", "Execute a Lua script server side", evalsha).with(fact::SCRIPT_SHA | EFFECTS),
-    spec("eval_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Execute a read-only Lua script server side", eval_ro).with(fact::SCRIPT_BODY | EFFECTS_RO),
-    spec("evalsha_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Execute a read-only Lua script server side", evalsha_ro).with(fact::SCRIPT_SHA | EFFECTS_RO),
-    spec("fcall", -3, EVALF | MAY_REPLICATE, NOKEYS, G, "7.0.0", "Invoke a function", fcall).with(fact::SCRIPT_FUNCTION | EFFECTS),
-    spec("fcall_ro", -3, EVALF | READONLY, NOKEYS, G, "7.0.0", "Invoke a read-only function", fcall_ro).with(fact::SCRIPT_FUNCTION | EFFECTS_RO),
-    container("script", G, "2.6.0", "A container for Lua scripts management commands", SCRIPT_SUBCOMMANDS),
-    container("function", G, "7.0.0", "A container for function commands", FUNCTION_SUBCOMMANDS),
+    cmd("eval", eval).hidden(MAY_REPLICATE).getkeys(GetKeys::NUMKEYS_AT_2).with(fact::SCRIPT_BODY | EFFECTS),
+    cmd("evalsha", evalsha).hidden(MAY_REPLICATE).getkeys(GetKeys::NUMKEYS_AT_2).with(fact::SCRIPT_SHA | EFFECTS),
+    cmd("eval_ro", eval_ro).getkeys(GetKeys::NUMKEYS_AT_2).with(fact::SCRIPT_BODY | EFFECTS_RO),
+    cmd("evalsha_ro", evalsha_ro).getkeys(GetKeys::NUMKEYS_AT_2).with(fact::SCRIPT_SHA | EFFECTS_RO),
+    cmd("fcall", fcall).hidden(MAY_REPLICATE).getkeys(GetKeys::NUMKEYS_AT_2).with(fact::SCRIPT_FUNCTION | EFFECTS),
+    cmd("fcall_ro", fcall_ro).getkeys(GetKeys::NUMKEYS_AT_2).with(fact::SCRIPT_FUNCTION | EFFECTS_RO),
+    container("script", SCRIPT_SUBCOMMANDS),
+    container("function", FUNCTION_SUBCOMMANDS),
 ];
 
 /// (keys, args) of an EVAL/FCALL call.
@@ -244,12 +105,13 @@ fn script_precheck(srv: &Server, c: &Client, flags: u32) -> CmdResult {
 }
 
 /// getCommandFlags: the flags checks before execution use (pause, and so
-/// on) for command `cmd` with first argument `arg1`. A script that
+/// on) for command entry `idx` with first argument `arg1`. A script that
 /// declares flags replaces the command's write / deny-oom / stale flags
 /// with its own (scriptFlagsToCmdFlags).
-pub fn effective_flags(srv: &Server, cmd: &CommandSpec, arg1: &[u8]) -> u32 {
+pub fn effective_flags(srv: &Server, idx: usize, arg1: &[u8]) -> u32 {
     const SCRIPTS: u32 = fact::SCRIPT_BODY | fact::SCRIPT_SHA | fact::SCRIPT_FUNCTION;
-    let flags = cmd.flags;
+    let e = &srv.commands.entries[idx];
+    let (flags, cmd) = (e.flags, e.spec);
     if cmd.facts & SCRIPTS == 0 {
         return flags;
     }
@@ -330,7 +192,7 @@ fn eval_generic(
 /// flagged skip_monitor, and feed monitors themselves, as evalCommand does).
 fn feed_script_monitors(srv: &mut Server, c: &Client, args: &Args) {
     if !srv.monitors.is_empty() {
-        super::feed_monitors(srv, c, args);
+        super::feed_monitors(srv, c, args, None);
     }
 }
 

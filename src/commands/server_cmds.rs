@@ -5,252 +5,41 @@
 use super::reply_status_lines as reply_help;
 use crate::client::Client;
 use crate::clock;
-use crate::cmdtable::{
-    container, spec, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOKEYS, NOSCRIPT,
-    NO_MULTI, READONLY, STALE, WRITE,
-};
+use crate::cmdtable::{cmd, container, CommandSpec};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::{Server, ShutdownFlags};
 use std::fmt::Write as _;
 use tracing::warn;
 
-const G: Group = Group::Server;
-const ADM: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
-
-/// A spec with extra ACL categories (COMMAND INFO lists them).
-const fn with_acl(s: CommandSpec, acl: &'static [&'static str]) -> CommandSpec {
-    CommandSpec { acl, ..s }
-}
-
-const KEYSPACE_DANGEROUS: &[&str] = &["@keyspace", "@dangerous"];
-
 static SLOWLOG_SUBS: &[CommandSpec] = &[
-    spec(
-        "get",
-        -2,
-        ADMIN | LOADING | STALE,
-        NOKEYS,
-        G,
-        "2.2.12",
-        "Returns the slow log's entries.",
-        slowlog_get,
-    ),
-    spec(
-        "help",
-        2,
-        LOADING | STALE,
-        NOKEYS,
-        G,
-        "6.2.0",
-        "Show helpful text about the different subcommands",
-        slowlog_help,
-    ),
-    spec(
-        "len",
-        2,
-        ADMIN | LOADING | STALE,
-        NOKEYS,
-        G,
-        "2.2.12",
-        "Returns the number of entries in the slow log.",
-        slowlog_len,
-    ),
-    spec(
-        "reset",
-        2,
-        ADMIN | LOADING | STALE,
-        NOKEYS,
-        G,
-        "2.2.12",
-        "Clears all entries from the slow log.",
-        slowlog_reset,
-    ),
+    cmd("get", slowlog_get),
+    cmd("help", slowlog_help),
+    cmd("len", slowlog_len),
+    cmd("reset", slowlog_reset),
 ];
 
 static LATENCY_SUBS: &[CommandSpec] = &[
-    spec(
-        "doctor",
-        2,
-        ADM,
-        NOKEYS,
-        G,
-        "2.8.13",
-        "Returns a human-readable latency analysis report.",
-        latency_doctor,
-    ),
-    spec(
-        "graph",
-        3,
-        ADM,
-        NOKEYS,
-        G,
-        "2.8.13",
-        "Return a latency graph for the event.",
-        latency_graph,
-    ),
-    spec(
-        "help",
-        2,
-        LOADING | STALE,
-        NOKEYS,
-        G,
-        "2.8.13",
-        "Returns helpful text about the different subcommands.",
-        latency_help,
-    ),
-    spec(
-        "histogram",
-        -2,
-        ADM,
-        NOKEYS,
-        G,
-        "7.0.0",
-        "Return the cumulative distribution of latencies of a subset of commands or all.",
-        latency_histogram,
-    ),
-    spec(
-        "history",
-        3,
-        ADM,
-        NOKEYS,
-        G,
-        "2.8.13",
-        "Returns timestamp-latency samples for an event.",
-        latency_history,
-    ),
-    spec(
-        "latest",
-        2,
-        ADM,
-        NOKEYS,
-        G,
-        "2.8.13",
-        "Returns the latest latency samples for all events.",
-        latency_latest,
-    ),
-    spec(
-        "reset",
-        -2,
-        ADM,
-        NOKEYS,
-        G,
-        "2.8.13",
-        "Resets the latency data for one or more events.",
-        latency_reset,
-    ),
+    cmd("doctor", latency_doctor),
+    cmd("graph", latency_graph),
+    cmd("help", latency_help),
+    cmd("histogram", latency_histogram),
+    cmd("history", latency_history),
+    cmd("latest", latency_latest),
+    cmd("reset", latency_reset),
 ];
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec(
-        "time",
-        1,
-        LOADING | STALE | FAST,
-        NOKEYS,
-        G,
-        "2.6.0",
-        "Returns the server time.",
-        time,
-    ),
-    with_acl(
-        spec(
-            "lastsave",
-            1,
-            LOADING | STALE | FAST,
-            NOKEYS,
-            G,
-            "1.0.0",
-            "Returns the Unix timestamp of the last successful save to disk.",
-            lastsave,
-        ),
-        &["@admin", "@dangerous"],
-    ),
-    with_acl(
-        spec(
-            "dbsize",
-            1,
-            READONLY | FAST,
-            NOKEYS,
-            G,
-            "1.0.0",
-            "Returns the number of keys in the database.",
-            dbsize,
-        ),
-        &["@keyspace"],
-    ),
-    with_acl(
-        spec(
-            "flushdb",
-            -1,
-            WRITE,
-            NOKEYS,
-            G,
-            "1.0.0",
-            "Remove all keys from the current database.",
-            flushdb,
-        ),
-        KEYSPACE_DANGEROUS,
-    ),
-    with_acl(
-        spec(
-            "flushall",
-            -1,
-            WRITE,
-            NOKEYS,
-            G,
-            "1.0.0",
-            "Removes all keys from all databases.",
-            flushall,
-        ),
-        KEYSPACE_DANGEROUS,
-    ),
-    with_acl(
-        spec(
-            "swapdb",
-            3,
-            WRITE | FAST,
-            NOKEYS,
-            G,
-            "4.0.0",
-            "Swaps two Redis databases.",
-            swapdb,
-        ),
-        KEYSPACE_DANGEROUS,
-    ),
-    spec(
-        "monitor",
-        1,
-        ADM,
-        NOKEYS,
-        G,
-        "1.0.0",
-        "Listens for all requests received by the server in real-time.",
-        monitor,
-    ),
-    spec(
-        "shutdown",
-        -1,
-        ADM | NO_MULTI | ALLOW_BUSY,
-        NOKEYS,
-        G,
-        "1.0.0",
-        "Synchronously saves the database(s) to disk and shuts down the Redis server.",
-        super::shutdown::shutdown_command,
-    ),
-    container(
-        "slowlog",
-        G,
-        "2.2.12",
-        "A container for slow log commands.",
-        SLOWLOG_SUBS,
-    ),
-    container(
-        "latency",
-        G,
-        "2.8.13",
-        "A container for latency diagnostics commands.",
-        LATENCY_SUBS,
-    ),
+    cmd("time", time),
+    cmd("lastsave", lastsave),
+    cmd("dbsize", dbsize),
+    cmd("flushdb", flushdb),
+    cmd("flushall", flushall),
+    cmd("swapdb", swapdb),
+    cmd("monitor", monitor),
+    cmd("shutdown", super::shutdown::shutdown_command),
+    container("slowlog", SLOWLOG_SUBS),
+    container("latency", LATENCY_SUBS),
 ];
 
 fn time(_srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {

@@ -10,10 +10,9 @@
 use super::scan::{parse_cursor, reply_head, ScanOpts};
 use super::typed::{read, write};
 use crate::client::Client;
+use crate::cmdtable::meta::GetKeys;
 use crate::cmdtable::WrittenKeys;
-use crate::cmdtable::{
-    spec, CommandSpec, Group, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, READONLY, WRITE,
-};
+use crate::cmdtable::{cmd, CommandSpec};
 use crate::db::Db;
 use crate::ds::sds::Sds;
 use crate::error::{self, CmdError, CmdResult};
@@ -27,29 +26,25 @@ use crate::util::num;
 use rand::Rng;
 use std::collections::HashSet;
 
-const G: Group = Group::Set;
-/// All arguments from 1 are keys.
-const KEYS_ALL: (i32, i32, i32) = (1, -1, 1);
-
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("sadd", -3, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Add one or more members to a set", sadd),
-    spec("srem", -3, WRITE | FAST, KEY1, G, "1.0.0", "Remove one or more members from a set", srem),
-    spec("smembers", 2, READONLY, KEY1, G, "1.0.0", "Get all the members in a set", smembers),
-    spec("sismember", 3, READONLY | FAST, KEY1, G, "1.0.0", "Determine if a given value is a member of a set", sismember),
-    spec("smismember", -3, READONLY | FAST, KEY1, G, "6.2.0", "Returns the membership associated with the given elements for a set", smismember),
-    spec("scard", 2, READONLY | FAST, KEY1, G, "1.0.0", "Get the number of members in a set", scard),
-    spec("spop", -2, WRITE | FAST, KEY1, G, "1.0.0", "Remove and return one or multiple random members from a set", spop),
-    spec("srandmember", -2, READONLY, KEY1, G, "1.0.0", "Get one or multiple random members from a set", srandmember),
-    spec("smove", 4, WRITE | FAST, (1, 2, 1), G, "1.0.0", "Move a member from one set to another", smove).writing(WrittenKeys::At(1)),
-    spec("sinter", -2, READONLY, KEYS_ALL, G, "1.0.0", "Intersect multiple sets", sinter),
-    spec("sintercard", -3, READONLY | MOVABLE_KEYS, NOKEYS, G, "7.0.0", "Intersect multiple sets and return the cardinality of the result", sintercard),
-    spec("sinterstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Intersect multiple sets and store the resulting set in a key", sinterstore).writing(WrittenKeys::At(1)),
-    spec("sunion", -2, READONLY, KEYS_ALL, G, "1.0.0", "Add multiple sets", sunion),
-    spec("sunionstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Add multiple sets and store the resulting set in a key", sunionstore).writing(WrittenKeys::At(1)),
-    spec("sdiff", -2, READONLY, KEYS_ALL, G, "1.0.0", "Subtract multiple sets", sdiff),
-    spec("sdiffstore", -3, WRITE | DENYOOM, KEYS_ALL, G, "1.0.0", "Subtract multiple sets and store the resulting set in a key", sdiffstore).writing(WrittenKeys::At(1)),
-    spec("sscan", -3, READONLY, KEY1, G, "2.8.0", "Incrementally iterate Set elements", sscan),
+    cmd("sadd", sadd),
+    cmd("srem", srem),
+    cmd("smembers", smembers),
+    cmd("sismember", sismember),
+    cmd("smismember", smismember),
+    cmd("scard", scard),
+    cmd("spop", spop),
+    cmd("srandmember", srandmember),
+    cmd("smove", smove).writing(WrittenKeys::At(1)),
+    cmd("sinter", sinter),
+    cmd("sintercard", sintercard).getkeys(GetKeys::NUMKEYS_AT_1),
+    cmd("sinterstore", sinterstore).writing(WrittenKeys::At(1)),
+    cmd("sunion", sunion),
+    cmd("sunionstore", sunionstore).writing(WrittenKeys::At(1)),
+    cmd("sdiff", sdiff),
+    cmd("sdiffstore", sdiffstore).writing(WrittenKeys::At(1)),
+    cmd("sscan", sscan),
 ];
 
 /// SPOP: above this ratio of popped to remaining members, build the

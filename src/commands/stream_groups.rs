@@ -14,9 +14,7 @@ use super::typed::{read, write};
 use crate::blocking::{self, BlockKind};
 use crate::client::Client;
 use crate::clock;
-use crate::cmdtable::{
-    container, spec, CommandSpec, Group, DENYOOM, FAST, NOKEYS, READONLY, WRITE,
-};
+use crate::cmdtable::{cmd, container, CommandSpec};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{ObjType, Value};
@@ -26,122 +24,29 @@ use crate::server::Server;
 use crate::types::stream::{StreamId, StreamValue};
 use crate::types::stream_groups::{Group as CGroup, INVALID_ENTRIES_READ};
 
-const G: Group = Group::Stream;
-const K2: (i32, i32, i32) = (2, 2, 1);
-
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("xack", -4, WRITE | FAST, crate::cmdtable::KEY1, G, "5.0.0", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.", xack),
-    spec("xpending", -3, READONLY, crate::cmdtable::KEY1, G, "5.0.0", "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.", xpending),
-    spec("xclaim", -6, WRITE | FAST, crate::cmdtable::KEY1, G, "5.0.0", "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.", xclaim),
-    spec("xautoclaim", -6, WRITE | FAST, crate::cmdtable::KEY1, G, "6.2.0", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.", xautoclaim),
-    container("xgroup", G, "5.0.0", "A container for consumer groups commands", XGROUP_SUBCOMMANDS),
-    container("xinfo", G, "5.0.0", "A container for stream introspection commands", XINFO_SUBCOMMANDS),
+    cmd("xack", xack),
+    cmd("xpending", xpending),
+    cmd("xclaim", xclaim),
+    cmd("xautoclaim", xautoclaim),
+    container("xgroup", XGROUP_SUBCOMMANDS),
+    container("xinfo", XINFO_SUBCOMMANDS),
 ];
 
 static XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
-    spec(
-        "create",
-        -5,
-        WRITE | DENYOOM,
-        K2,
-        G,
-        "5.0.0",
-        "Create a consumer group.",
-        xgroup,
-    ),
-    spec(
-        "setid",
-        -5,
-        WRITE,
-        K2,
-        G,
-        "5.0.0",
-        "Set a consumer group to an arbitrary last delivered ID value.",
-        xgroup,
-    ),
-    spec(
-        "destroy",
-        4,
-        WRITE,
-        K2,
-        G,
-        "5.0.0",
-        "Destroy a consumer group.",
-        xgroup,
-    ),
-    spec(
-        "createconsumer",
-        5,
-        WRITE | DENYOOM,
-        K2,
-        G,
-        "6.2.0",
-        "Create a consumer in a consumer group.",
-        xgroup,
-    ),
-    spec(
-        "delconsumer",
-        5,
-        WRITE,
-        K2,
-        G,
-        "5.0.0",
-        "Delete a consumer from a consumer group.",
-        xgroup,
-    ),
-    spec(
-        "help",
-        2,
-        crate::cmdtable::LOADING | crate::cmdtable::STALE,
-        NOKEYS,
-        G,
-        "5.0.0",
-        "Show helpful text about the different subcommands",
-        xgroup_help,
-    ),
+    cmd("create", xgroup),
+    cmd("setid", xgroup),
+    cmd("destroy", xgroup),
+    cmd("createconsumer", xgroup),
+    cmd("delconsumer", xgroup),
+    cmd("help", xgroup_help),
 ];
 
 static XINFO_SUBCOMMANDS: &[CommandSpec] = &[
-    spec(
-        "consumers",
-        4,
-        READONLY,
-        K2,
-        G,
-        "5.0.0",
-        "List the consumers in a consumer group",
-        xinfo,
-    ),
-    spec(
-        "groups",
-        3,
-        READONLY,
-        K2,
-        G,
-        "5.0.0",
-        "List the consumer groups of a stream",
-        xinfo,
-    ),
-    spec(
-        "stream",
-        -3,
-        READONLY,
-        K2,
-        G,
-        "5.0.0",
-        "Get information about a stream",
-        xinfo,
-    ),
-    spec(
-        "help",
-        2,
-        crate::cmdtable::LOADING | crate::cmdtable::STALE,
-        NOKEYS,
-        G,
-        "5.0.0",
-        "Show helpful text about the different subcommands",
-        xinfo_help,
-    ),
+    cmd("consumers", xinfo),
+    cmd("groups", xinfo),
+    cmd("stream", xinfo),
+    cmd("help", xinfo_help),
 ];
 
 fn now_ms() -> i64 {

@@ -9,9 +9,8 @@ use super::typed::{read, write};
 use crate::blocking;
 use crate::client::Client;
 use crate::clock;
-use crate::cmdtable::{
-    spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, KEY1, MOVABLE_KEYS, NOKEYS, READONLY, WRITE,
-};
+use crate::cmdtable::meta::GetKeys;
+use crate::cmdtable::{cmd, CommandSpec};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
@@ -19,18 +18,16 @@ use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::stream::{EntryRef, StreamId, StreamValue, Trim};
 
-const G: Group = Group::Stream;
-
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("xadd", -5, WRITE | DENYOOM | FAST, KEY1, G, "5.0.0", "Appends a new entry to a stream", xadd),
-    spec("xlen", 2, READONLY | FAST, KEY1, G, "5.0.0", "Return the number of entries in a stream", xlen),
-    spec("xrange", -4, READONLY, KEY1, G, "5.0.0", "Return a range of elements in a stream, with IDs matching the specified IDs interval", xrange),
-    spec("xrevrange", -4, READONLY, KEY1, G, "5.0.0", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE", xrevrange),
-    spec("xdel", -3, WRITE | FAST, KEY1, G, "5.0.0", "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.", xdel),
-    spec("xtrim", -4, WRITE, KEY1, G, "5.0.0", "Trims the stream to (approximately if '~' is passed) a certain size", xtrim),
-    spec("xsetid", -3, WRITE | DENYOOM | FAST, KEY1, G, "5.0.0", "An internal command for replicating stream values", xsetid),
-    spec("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "5.0.0", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.", xread),
-    spec("xreadgroup", -7, WRITE | BLOCKING | MOVABLE_KEYS, NOKEYS, G, "5.0.0", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.", xreadgroup),
+    cmd("xadd", xadd),
+    cmd("xlen", xlen),
+    cmd("xrange", xrange),
+    cmd("xrevrange", xrevrange),
+    cmd("xdel", xdel),
+    cmd("xtrim", xtrim),
+    cmd("xsetid", xsetid),
+    cmd("xread", xread).getkeys(GetKeys::Xread),
+    cmd("xreadgroup", xreadgroup).getkeys(GetKeys::Xread),
 ];
 
 fn parse_u64(b: &[u8]) -> Option<u64> {

@@ -3,7 +3,8 @@
 
 use crate::client::Client;
 use crate::clock;
-use crate::cmdtable::{spec, CommandSpec, Group, DENYOOM, FAST, KEY1, READONLY, WRITE};
+use crate::cmdtable::meta::GetKeys;
+use crate::cmdtable::{cmd, CommandSpec};
 use crate::db::Db;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
@@ -13,31 +14,29 @@ use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::{lcs, num};
 
-const G: Group = Group::String;
-
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("get", 2, READONLY | FAST, KEY1, G, "1.0.0", "Returns the string value of a key.", get),
-    spec("set", -3, WRITE | DENYOOM, KEY1, G, "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", set),
-    spec("setnx", 3, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Set the string value of a key only when the key doesn't exist.", setnx),
-    spec("setex", 4, WRITE | DENYOOM, KEY1, G, "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", setex),
-    spec("psetex", 4, WRITE | DENYOOM, KEY1, G, "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", psetex),
-    spec("getex", -2, WRITE | FAST, KEY1, G, "6.2.0", "Returns the string value of a key after setting its expiration time.", getex),
-    spec("getdel", 2, WRITE | FAST, KEY1, G, "6.2.0", "Returns the string value of a key after deleting the key.", getdel),
-    spec("getset", 3, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Returns the previous string value of a key after setting it to a new value.", getset),
-    spec("mget", -2, READONLY | FAST, (1, -1, 1), G, "1.0.0", "Atomically returns the string values of one or more keys.", mget),
-    spec("mset", -3, WRITE | DENYOOM, (1, -1, 2), G, "1.0.1", "Atomically creates or modifies the string values of one or more keys.", mset),
-    spec("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), G, "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", msetnx),
-    spec("append", 3, WRITE | DENYOOM | FAST, KEY1, G, "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", append),
-    spec("strlen", 2, READONLY | FAST, KEY1, G, "2.2.0", "Returns the length of a string value.", strlen),
-    spec("incr", 2, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", incr),
-    spec("decr", 2, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", decr),
-    spec("incrby", 3, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrby),
-    spec("decrby", 3, WRITE | DENYOOM | FAST, KEY1, G, "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", decrby),
-    spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, KEY1, G, "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrbyfloat),
-    spec("getrange", 4, READONLY, KEY1, G, "2.4.0", "Returns a substring of the string stored at a key.", getrange),
-    spec("substr", 4, READONLY, KEY1, G, "1.0.0", "Returns a substring from a string value.", getrange),
-    spec("setrange", 4, WRITE | DENYOOM, KEY1, G, "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", setrange),
-    spec("lcs", -3, READONLY, (1, 2, 1), G, "7.0.0", "Finds the longest common substring.", lcs_cmd),
+    cmd("get", get),
+    cmd("set", set).getkeys(GetKeys::Set),
+    cmd("setnx", setnx),
+    cmd("setex", setex),
+    cmd("psetex", psetex),
+    cmd("getex", getex),
+    cmd("getdel", getdel),
+    cmd("getset", getset),
+    cmd("mget", mget),
+    cmd("mset", mset),
+    cmd("msetnx", msetnx),
+    cmd("append", append),
+    cmd("strlen", strlen),
+    cmd("incr", incr),
+    cmd("decr", decr),
+    cmd("incrby", incrby),
+    cmd("decrby", decrby),
+    cmd("incrbyfloat", incrbyfloat),
+    cmd("getrange", getrange),
+    cmd("substr", getrange),
+    cmd("setrange", setrange),
+    cmd("lcs", lcs_cmd),
 ];
 
 #[inline]

@@ -8,10 +8,9 @@ use super::scan::{parse_cursor, reply_head, ScanOpts};
 use super::typed::{read, write};
 use crate::blocking::{self, BlockKind};
 use crate::client::Client;
+use crate::cmdtable::meta::GetKeys;
 use crate::cmdtable::WrittenKeys;
-use crate::cmdtable::{
-    spec, CommandSpec, Group, BLOCKING, DENYOOM, FAST, MOVABLE_KEYS, NOSCRIPT, READONLY, WRITE,
-};
+use crate::cmdtable::{cmd, CommandSpec};
 use crate::ds::skiplist::{parse_lex_range, parse_range, ZLexRangeSpec, ZRangeSpec};
 use crate::ds::zset::{ZAddFlags, ZAddOutcome};
 use crate::error::{self, CmdError, CmdResult};
@@ -25,45 +24,43 @@ use crate::types::zset::{Member, ZSetValue};
 use crate::util::num;
 use std::collections::HashMap;
 
-const G: Group = Group::SortedSet;
-
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("zadd", -4, WRITE | DENYOOM | FAST, (1, 1, 1), G, "1.2.0", "Add one or more members to a sorted set, or update its score if it already exists", zadd),
-    spec("zincrby", 4, WRITE | DENYOOM | FAST, (1, 1, 1), G, "1.2.0", "Increment the score of a member in a sorted set", zincrby),
-    spec("zrem", -3, WRITE | FAST, (1, 1, 1), G, "1.2.0", "Remove one or more members from a sorted set", zrem),
-    spec("zcard", 2, READONLY | FAST, (1, 1, 1), G, "1.2.0", "Get the number of members in a sorted set", zcard),
-    spec("zcount", 4, READONLY | FAST, (1, 1, 1), G, "2.0.0", "Count the members in a sorted set with scores within the given values", zcount),
-    spec("zlexcount", 4, READONLY | FAST, (1, 1, 1), G, "2.8.9", "Count the number of members in a sorted set between a given lexicographical range", zlexcount),
-    spec("zscore", 3, READONLY | FAST, (1, 1, 1), G, "1.2.0", "Get the score associated with the given member in a sorted set", zscore),
-    spec("zmscore", -3, READONLY | FAST, (1, 1, 1), G, "6.2.0", "Get the score associated with the given members in a sorted set", zmscore),
-    spec("zrank", 3, READONLY | FAST, (1, 1, 1), G, "2.0.0", "Determine the index of a member in a sorted set", zrank),
-    spec("zrevrank", 3, READONLY | FAST, (1, 1, 1), G, "2.0.0", "Determine the index of a member in a sorted set, with scores ordered from high to low", zrevrank),
-    spec("zrange", -4, READONLY, (1, 1, 1), G, "1.2.0", "Return a range of members in a sorted set", zrange),
-    spec("zrangestore", -5, WRITE | DENYOOM, (1, 2, 1), G, "6.2.0", "Store a range of members from sorted set into another key", zrangestore).writing(WrittenKeys::At(1)),
-    spec("zrangebyscore", -4, READONLY, (1, 1, 1), G, "1.0.5", "Return a range of members in a sorted set, by score", zrangebyscore),
-    spec("zrevrangebyscore", -4, READONLY, (1, 1, 1), G, "2.2.0", "Return a range of members in a sorted set, by score, with scores ordered from high to low", zrevrangebyscore),
-    spec("zrangebylex", -4, READONLY, (1, 1, 1), G, "2.8.9", "Return a range of members in a sorted set, by lexicographical range", zrangebylex),
-    spec("zrevrangebylex", -4, READONLY, (1, 1, 1), G, "2.8.9", "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", zrevrangebylex),
-    spec("zrevrange", -4, READONLY, (1, 1, 1), G, "1.2.0", "Return a range of members in a sorted set, by index, with scores ordered from high to low", zrevrange),
-    spec("zpopmin", -2, WRITE | FAST, (1, 1, 1), G, "5.0.0", "Remove and return members with the lowest scores in a sorted set", zpopmin),
-    spec("zpopmax", -2, WRITE | FAST, (1, 1, 1), G, "5.0.0", "Remove and return members with the highest scores in a sorted set", zpopmax),
-    spec("zmpop", -4, WRITE | MOVABLE_KEYS, (0, 0, 0), G, "7.0.0", "Remove and return members with scores in a sorted set", zmpop),
-    spec("zrandmember", -2, READONLY, (1, 1, 1), G, "6.2.0", "Get one or multiple random elements from a sorted set", zrandmember),
-    spec("zunion", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), G, "6.2.0", "Add multiple sorted sets", zunion),
-    spec("zinter", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), G, "6.2.0", "Intersect multiple sorted sets", zinter),
-    spec("zdiff", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), G, "6.2.0", "Subtract multiple sorted sets", zdiff),
-    spec("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key", zunionstore).writing(WrittenKeys::At(1)),
-    spec("zinterstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "2.0.0", "Intersect multiple sorted sets and store the resulting sorted set in a new key", zinterstore).writing(WrittenKeys::At(1)),
-    spec("zdiffstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), G, "6.2.0", "Subtract multiple sorted sets and store the resulting sorted set in a new key", zdiffstore).writing(WrittenKeys::At(1)),
-    spec("zintercard", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), G, "7.0.0", "Intersect multiple sorted sets and return the cardinality of the result", zintercard),
-    spec("zremrangebyrank", 4, WRITE, (1, 1, 1), G, "2.0.0", "Remove all members in a sorted set within the given indexes", zremrangebyrank),
-    spec("zremrangebyscore", 4, WRITE, (1, 1, 1), G, "1.2.0", "Remove all members in a sorted set within the given scores", zremrangebyscore),
-    spec("zremrangebylex", 4, WRITE, (1, 1, 1), G, "2.8.9", "Remove all members in a sorted set between the given lexicographical range", zremrangebylex),
-    spec("zscan", -3, READONLY, (1, 1, 1), G, "2.8.0", "Incrementally iterate sorted sets elements and associated scores", zscan),
-    spec("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, (1, -2, 1), G, "5.0.0", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", bzpopmin),
-    spec("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, (1, -2, 1), G, "5.0.0", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", bzpopmax),
-    spec("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, (0, 0, 0), G, "7.0.0", "Remove and return members with scores in a sorted set or block until one is available", bzmpop),
+    cmd("zadd", zadd),
+    cmd("zincrby", zincrby),
+    cmd("zrem", zrem),
+    cmd("zcard", zcard),
+    cmd("zcount", zcount),
+    cmd("zlexcount", zlexcount),
+    cmd("zscore", zscore),
+    cmd("zmscore", zmscore),
+    cmd("zrank", zrank),
+    cmd("zrevrank", zrevrank),
+    cmd("zrange", zrange),
+    cmd("zrangestore", zrangestore).writing(WrittenKeys::At(1)),
+    cmd("zrangebyscore", zrangebyscore),
+    cmd("zrevrangebyscore", zrevrangebyscore),
+    cmd("zrangebylex", zrangebylex),
+    cmd("zrevrangebylex", zrevrangebylex),
+    cmd("zrevrange", zrevrange),
+    cmd("zpopmin", zpopmin),
+    cmd("zpopmax", zpopmax),
+    cmd("zmpop", zmpop).getkeys(GetKeys::NUMKEYS_AT_1),
+    cmd("zrandmember", zrandmember),
+    cmd("zunion", zunion).getkeys(GetKeys::NUMKEYS_AT_1),
+    cmd("zinter", zinter).getkeys(GetKeys::NUMKEYS_AT_1),
+    cmd("zdiff", zdiff).getkeys(GetKeys::NUMKEYS_AT_1),
+    cmd("zunionstore", zunionstore).getkeys(GetKeys::STORE_NUMKEYS).writing(WrittenKeys::At(1)),
+    cmd("zinterstore", zinterstore).getkeys(GetKeys::STORE_NUMKEYS).writing(WrittenKeys::At(1)),
+    cmd("zdiffstore", zdiffstore).getkeys(GetKeys::STORE_NUMKEYS).writing(WrittenKeys::At(1)),
+    cmd("zintercard", zintercard).getkeys(GetKeys::NUMKEYS_AT_1),
+    cmd("zremrangebyrank", zremrangebyrank),
+    cmd("zremrangebyscore", zremrangebyscore),
+    cmd("zremrangebylex", zremrangebylex),
+    cmd("zscan", zscan),
+    cmd("bzpopmin", bzpopmin),
+    cmd("bzpopmax", bzpopmax),
+    cmd("bzmpop", bzmpop).getkeys(GetKeys::NUMKEYS_AT_2),
 ];
 
 // ---------------------------------------------------------------------------

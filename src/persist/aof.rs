@@ -1068,18 +1068,7 @@ pub fn write_denied(srv: &Server) -> Option<CmdError> {
 
 // ---- BGREWRITEAOF -----------------------------------------------------------
 
-pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
-    ..crate::cmdtable::spec(
-        "bgrewriteaof",
-        1,
-        crate::cmdtable::ADMIN | crate::cmdtable::NOSCRIPT | crate::cmdtable::NO_ASYNC_LOADING,
-        crate::cmdtable::NOKEYS,
-        crate::cmdtable::Group::Server,
-        "1.0.0",
-        "Asynchronously rewrites the append-only file to disk.",
-        bgrewriteaof,
-    )
-}];
+pub static COMMANDS: &[CommandSpec] = &[crate::cmdtable::cmd("bgrewriteaof", bgrewriteaof)];
 
 fn bgrewriteaof(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     let in_exec = c.multi.is_some() || crate::server::nesting() > 1;

@@ -417,7 +417,7 @@ fn load_single(srv: &mut Server, dir: &Path, name: &str, aof_filename: &str) -> 
         };
         let args = Args::new(&data, &ranges);
         let cmd_name = args.get(0);
-        if srv.commands.lookup(cmd_name).is_none() {
+        let Some(idx) = srv.commands.lookup(cmd_name) else {
             warn!(
                 "Unknown command '{}' reading the append only file {}",
                 String::from_utf8_lossy(cmd_name),
@@ -425,8 +425,9 @@ fn load_single(srv: &mut Server, dir: &Path, name: &str, aof_filename: &str) -> 
             );
             srv.prop.targets = saved_targets;
             return LoadResult::Failed;
-        }
-        if cmd_name.eq_ignore_ascii_case(b"multi") {
+        };
+        let facts = srv.commands.entries[idx].spec.facts;
+        if facts & crate::cmdtable::fact::OPENS_TRANSACTION != 0 {
             valid_before_multi = valid_up_to;
         }
         (srv.hooks.execute)(srv, &mut client, &args);

@@ -18,22 +18,13 @@
 
 use super::{is_replica_client, master, replica};
 use crate::client::Client;
-use crate::cmdtable::{spec, CommandSpec, Group, ADMIN, NOSCRIPT, STALE};
+use crate::cmdtable::{cmd, CommandSpec};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::{Server, PAUSE_DURING_FAILOVER};
 use tracing::{info, warn};
 
-pub static COMMANDS: &[CommandSpec] = &[spec(
-    "failover",
-    -1,
-    ADMIN | NOSCRIPT | STALE,
-    (0, 0, 0),
-    Group::Server,
-    "6.2.0",
-    "Start a coordinated failover between this server and one of its replicas.",
-    failover_command,
-)];
+pub static COMMANDS: &[CommandSpec] = &[cmd("failover", failover_command)];
 
 /// Where a failover stands (server.failover_state).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]

@@ -23,98 +23,21 @@ pub mod replica;
 pub mod replica_expire;
 
 use crate::client::Client;
-use crate::cmdtable::{
-    spec, CommandSpec, Group, ADMIN, ALLOW_BUSY, FAST, LOADING, NOSCRIPT, NO_ASYNC_LOADING,
-    NO_MULTI, STALE,
-};
+use crate::cmdtable::{cmd, CommandSpec, STALE};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::Server;
 use backlog::Backlog;
 use std::fmt::Write as _;
 
-const NOKEYS: (i32, i32, i32) = (0, 0, 0);
-const G: Group = Group::Server;
-
 pub static COMMANDS: &[CommandSpec] = &[
-    spec(
-        "sync",
-        1,
-        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
-        NOKEYS,
-        G,
-        "1.0.0",
-        "Internal command used for replication",
-        master::sync_command,
-    ),
-    spec(
-        "psync",
-        -3,
-        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
-        NOKEYS,
-        G,
-        "2.8.0",
-        "Internal command used for replication",
-        master::sync_command,
-    ),
-    spec(
-        "replconf",
-        -1,
-        ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
-        NOKEYS,
-        G,
-        "3.0.0",
-        "An internal command for configuring the replication stream",
-        master::replconf_command,
-    )
-    .with(crate::cmdtable::fact::REPLICA_MAY_REPLY),
-    spec(
-        "replicaof",
-        3,
-        ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING,
-        NOKEYS,
-        G,
-        "5.0.0",
-        "Make the server a replica of another instance, or promote it as master.",
-        replica::replicaof_command,
-    ),
-    spec(
-        "slaveof",
-        3,
-        ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING,
-        NOKEYS,
-        G,
-        "1.0.0",
-        "Make the server a replica of another instance, or promote it as master.",
-        replica::replicaof_command,
-    ),
-    CommandSpec {
-        acl: &["@admin", "@dangerous"],
-        ..spec(
-            "role",
-            1,
-            NOSCRIPT | LOADING | STALE | FAST,
-            NOKEYS,
-            G,
-            "2.8.12",
-            "Return the role of the instance in the context of replication",
-            role_command,
-        )
-    },
-    CommandSpec {
-        acl: &["@connection"],
-        ..spec(
-            "wait",
-            3,
-            NOSCRIPT,
-            NOKEYS,
-            Group::Generic,
-            "3.0.0",
-            "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
-            master::wait_command,
-        )
-        .with(crate::cmdtable::fact::OWN_CATEGORY)
-    },
+    cmd("sync", master::sync_command),
+    cmd("psync", master::sync_command),
+    cmd("replconf", master::replconf_command).with(crate::cmdtable::fact::REPLICA_MAY_REPLY),
+    cmd("replicaof", replica::replicaof_command),
+    cmd("slaveof", replica::replicaof_command),
+    cmd("role", role_command),
+    cmd("wait", master::wait_command),
 ];
 
 /// Replication state of this server (both roles).

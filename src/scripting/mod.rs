@@ -401,12 +401,15 @@ fn script_call_checked(
     let Some(idx) = idx else {
         return Err("Unknown Redis command called from script".into());
     };
-    let spec = srv.commands.entries[idx].spec;
+    let (arity, flags) = (
+        srv.commands.entries[idx].arity,
+        srv.commands.entries[idx].flags,
+    );
     let argc = args.len() as i32;
-    if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
+    if (arity > 0 && argc != arity) || (arity < 0 && argc < -arity) {
         return Err("Wrong number of args calling Redis command from script".into());
     }
-    if spec.flags & crate::cmdtable::NOSCRIPT != 0 && !srv.scripting.allow_noscript {
+    if flags & crate::cmdtable::NOSCRIPT != 0 && !srv.scripting.allow_noscript {
         return Err("This Redis command is not allowed from script".into());
     }
     crate::acl_check::check_script_call(srv, sc, idx, args, || {
@@ -427,7 +430,7 @@ fn script_call_checked(
     // SAFETY: the caller started this script and is neither freed nor
     // mutated until it ends (module doc); read only.
     let from_master = unsafe { (*ctx.caller).is_master };
-    if spec.flags & crate::cmdtable::DENYOOM != 0
+    if flags & crate::cmdtable::DENYOOM != 0
         && !ctx.allow_oom
         && !ctx.wrote.get()
         && srv.config.maxmemory > 0
@@ -439,11 +442,11 @@ fn script_call_checked(
     }
     // May-replicate commands (PUBLISH, PFCOUNT) count as writes here, so
     // read-only scripts can run during CLIENT PAUSE WRITE.
-    if spec.flags & (crate::cmdtable::WRITE | crate::cmdtable::MAY_REPLICATE) != 0 && ctx.readonly {
+    if flags & (crate::cmdtable::WRITE | crate::cmdtable::MAY_REPLICATE) != 0 && ctx.readonly {
         return Err("Write commands are not allowed from read-only scripts.".into());
     }
     ctx.wrote_before_call.set(ctx.wrote.get());
-    if spec.flags & crate::cmdtable::WRITE != 0 {
+    if flags & crate::cmdtable::WRITE != 0 {
         ctx.wrote.set(true);
     }
     sc.out.buf = ctx.spare.take().unwrap_or_default();

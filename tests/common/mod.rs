@@ -690,3 +690,23 @@ pub fn ferrokv_only(why: &str) -> bool {
     );
     true
 }
+
+/// Whether redis-server 7.0 is installed for a test that needs it. When it
+/// is not: under CI (which installs it) the test fails; elsewhere a loud
+/// SKIP line names what was not checked and the caller returns.
+pub fn have_real_redis(what: &str) -> bool {
+    if std::path::Path::new(REDIS_SERVER).exists() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false") {
+        panic!(
+            "{} is missing, so {} cannot be checked (CI is set: install redis-server as .ci/run does)",
+            REDIS_SERVER, what
+        );
+    }
+    eprintln!(
+        "\n*** SKIPPED {}: {} is missing (install redis-server 7.0.15).\n",
+        what, REDIS_SERVER
+    );
+    false
+}

@@ -12,26 +12,27 @@ pub struct KeyRef {
     pub flags: u16,
 }
 
-/// doesCommandHaveKeys: a getkeys function or a key spec that names keys.
-pub fn has_keys(m: &Meta) -> bool {
-    m.getkeys.is_some() || m.key_specs.iter().any(|k| k.flags & kf::NOT_KEY == 0)
+/// doesCommandHaveKeys: a getkeys function `g` or a key spec that names
+/// keys.
+pub fn has_keys(m: &Meta, g: Option<GetKeys>) -> bool {
+    g.is_some() || m.key_specs.iter().any(|k| k.flags & kf::NOT_KEY == 0)
 }
 
 /// getKeysFromCommandWithSpecs: the key specs when they are complete and
-/// their flags fixed, else the getkeys function. `argv` is the whole
-/// command; `arity` the command's.
-pub fn get_keys(m: &Meta, arity: i32, argv: &[&[u8]]) -> Vec<KeyRef> {
+/// their flags fixed, else the command's getkeys function `g`. `argv` is
+/// the whole command.
+pub fn get_keys(m: &Meta, g: Option<GetKeys>, argv: &[&[u8]]) -> Vec<KeyRef> {
     let has_keyspec = m.key_specs.iter().any(|k| k.flags & kf::NOT_KEY == 0);
     let varflags = m
         .key_specs
         .iter()
         .any(|k| k.flags & kf::VARIABLE_FLAGS != 0);
     if has_keyspec && !varflags {
-        if let Some(keys) = using_key_specs(m, arity, argv) {
+        if let Some(keys) = using_key_specs(m, m.arity, argv) {
             return keys;
         }
     }
-    match m.getkeys {
+    match g {
         Some(g) => using_function(g, argv),
         None => Vec::new(),
     }
@@ -315,14 +316,14 @@ fn migrate_key_positions(argv: &[&[u8]]) -> Vec<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::lookup;
     use super::*;
 
     fn keys(cmd: &str, arity: i32) -> Vec<(String, u16)> {
         let argv: Vec<&[u8]> = cmd.split(' ').map(|s| s.as_bytes()).collect();
-        let name = cmd.split(' ').next().unwrap_or("").to_ascii_lowercase();
-        let m = lookup(&name).expect("meta");
-        get_keys(m, arity, &argv)
+        let t = crate::commands::table();
+        let e = &t.entries[t.lookup(argv[0]).expect("command")];
+        assert_eq!(e.arity, arity);
+        get_keys(e.meta, e.spec.getkeys, &argv)
             .into_iter()
             .map(|k| (String::from_utf8_lossy(argv[k.pos]).into_owned(), k.flags))
             .collect()

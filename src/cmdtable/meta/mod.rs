@@ -1,32 +1,37 @@
-//! The documentation and key half of the command table: for every command
-//! and subcommand Redis 7.0.15 has, what COMMAND DOCS says about it
-//! (summary, since, group, complexity, doc flags, deprecation, history,
-//! arguments) and what COMMAND INFO says about its keys (key specs, tips),
-//! plus which of Redis's key-finding functions COMMAND GETKEYS falls back
-//! to (`keys`).
+//! What Redis 7.0.15 says about every command and subcommand it has, as
+//! COMMAND INFO and COMMAND DOCS report it: arity, flags, key positions,
+//! ACL categories, tips, key specs, and the documentation (summary, since,
+//! group, complexity, doc flags, deprecation, history, arguments); `keys`
+//! finds a command's keys from its key specs, or with Redis's getkeys
+//! functions (COMMAND GETKEYS/GETKEYSANDFLAGS, the ACL check).
 //!
-//! `data_*.rs` are generated from Redis's own src/commands/*.json by
-//! tests/support/gen_command_meta.py; this file holds their types, the
-//! lookup by full name and the COMMAND INFO / DOCS replies built from them.
-//! Arity, command flags and ACL categories stay in `CommandSpec`; the tests
-//! below check that its key positions and movablekeys flag agree with the
-//! key specs here, as Redis derives them (populateCommandLegacyRangeSpec).
+//! `data.rs` and `data/part_*.rs` are generated from a live redis-server
+//! 7.0.15 by tests/support/command_table_gen.rs (the integration test
+//! `command_table::generated_command_table_is_redis` checks them, and
+//! rewrites them with FERROKV_REGEN_COMMAND_TABLE=1); this file holds
+//! their types, the lookup by full name and the COMMAND INFO / DOCS
+//! replies built from them.
 
 pub mod keys;
 
 #[rustfmt::skip]
-mod data_1;
-#[rustfmt::skip]
-mod data_2;
-#[rustfmt::skip]
-mod data_3;
+mod data;
 
 use crate::protocol::reply::ReplyBuf;
 
-/// One command's (or subcommand's) documentation and key specs.
+/// One command's (or subcommand's) facts, as Redis reports them.
 pub struct Meta {
     /// Full name, lowercase: "get", "config|get".
     pub name: &'static str,
+    /// N = exactly N args (with the name), -N = at least N.
+    pub arity: i32,
+    /// Redis's flags (crate::cmdtable::WRITE...), those COMMAND INFO shows.
+    pub flags: u32,
+    /// COMMAND INFO's first key, last key, step.
+    pub keys: (i32, i32, i32),
+    /// ACL categories (crate::cmdtable::cat bits).
+    pub acl: u32,
+    pub tips: &'static [&'static str],
     pub summary: Option<&'static str>,
     pub since: Option<&'static str>,
     pub group: &'static str,
@@ -35,10 +40,7 @@ pub struct Meta {
     pub deprecated_since: Option<&'static str>,
     pub replaced_by: Option<&'static str>,
     pub history: &'static [(&'static str, &'static str)],
-    pub tips: &'static [&'static str],
     pub key_specs: &'static [KeySpec],
-    /// Redis's getkeys_proc, if the command has one.
-    pub getkeys: Option<GetKeys>,
     pub args: &'static [Arg],
 }
 
@@ -140,6 +142,28 @@ pub enum GetKeys {
     Bitfield,
 }
 
+impl GetKeys {
+    /// sintercardGetKeys, zunionInterDiffGetKeys, lmpopGetKeys,
+    /// zmpopGetKeys: numkeys at 1, the keys after it.
+    pub const NUMKEYS_AT_1: GetKeys = GetKeys::Generic {
+        store: 0,
+        count: 1,
+        first: 2,
+    };
+    /// evalGetKeys, functionGetKeys, blmpopGetKeys: numkeys at 2.
+    pub const NUMKEYS_AT_2: GetKeys = GetKeys::Generic {
+        store: 0,
+        count: 2,
+        first: 3,
+    };
+    /// zunionInterDiffStoreGetKeys: a destination at 1, numkeys at 2.
+    pub const STORE_NUMKEYS: GetKeys = GetKeys::Generic {
+        store: 1,
+        count: 2,
+        first: 3,
+    };
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArgKind {
     String,
@@ -182,15 +206,18 @@ pub struct Arg {
     pub args: &'static [Arg],
 }
 
+/// Every command and subcommand Redis has, by full name.
+pub fn all() -> impl Iterator<Item = &'static Meta> {
+    data::PARTS.iter().flat_map(|p| p.iter())
+}
+
 /// The metadata of a command by full name ("get", "config|get").
 pub fn lookup(fullname: &str) -> Option<&'static Meta> {
-    [data_1::PART, data_2::PART, data_3::PART]
-        .into_iter()
-        .find_map(|part| {
-            part.binary_search_by(|m| m.name.cmp(fullname))
-                .ok()
-                .map(|i| &part[i])
-        })
+    data::PARTS.into_iter().find_map(|part| {
+        part.binary_search_by(|m| m.name.cmp(fullname))
+            .ok()
+            .map(|i| &part[i])
+    })
 }
 
 /// A set of flag names, in table order.
@@ -404,7 +431,7 @@ mod tests {
 
     #[test]
     fn sorted_and_found() {
-        for part in [data_1::PART, data_2::PART, data_3::PART] {
+        for part in data::PARTS {
             assert!(part.windows(2).all(|w| w[0].name < w[1].name));
         }
         assert!(lookup("get").is_some());
@@ -456,48 +483,37 @@ mod tests {
         ((first, last, 1), movable)
     }
 
+    /// Our reading of key specs agrees with Redis's own legacy range and
+    /// movablekeys flag; a command whose key specs cannot find all its
+    /// keys with their flags has a getkeys function, and only a movable
+    /// command or one whose key flags vary has one (as in Redis).
     #[test]
-    fn command_table_agrees_with_key_specs() {
+    fn key_ranges_agree_with_key_specs() {
         let t = crate::commands::table();
         let mut bad = Vec::new();
         for e in &t.entries {
-            if !e.spec.subcommands.is_empty() {
-                continue;
-            }
-            let Some(m) = lookup(&e.fullname) else {
-                continue;
-            };
-            // (A getkeys function alone does not make a command movable:
-            // SET has one.)
-            let (range, movable) = legacy_range(m);
-            let s = e.spec;
-            if (s.first_key, s.last_key, s.step) != range
-                || (s.flags & MOVABLE_KEYS != 0) != movable
+            let m = e.meta;
+            let (range, movable_specs) = legacy_range(m);
+            let movable = m.flags & MOVABLE_KEYS != 0;
+            let specs_fall_short = m.key_specs.iter().any(|k| {
+                k.flags & (kf::INCOMPLETE | kf::VARIABLE_FLAGS) != 0
+                    || matches!(k.bs, BeginSearch::Unknown)
+            });
+            let varflags = m
+                .key_specs
+                .iter()
+                .any(|k| k.flags & kf::VARIABLE_FLAGS != 0);
+            if m.keys != range
+                || movable != movable_specs
+                || (specs_fall_short && e.spec.getkeys.is_none())
+                || (e.spec.getkeys.is_some() && !movable && !varflags)
             {
                 bad.push(format!(
-                    "{}: table ({}, {}, {}) movable {}, key specs {:?} movable {}",
-                    e.fullname,
-                    s.first_key,
-                    s.last_key,
-                    s.step,
-                    s.flags & MOVABLE_KEYS != 0,
-                    range,
-                    movable
+                    "{}: INFO {:?} movable {}, key specs {:?} movable {}, getkeys {:?}",
+                    e.fullname, m.keys, movable, range, movable_specs, e.spec.getkeys
                 ));
             }
         }
         assert!(bad.is_empty(), "{}", bad.join("\n"));
-    }
-
-    #[test]
-    fn every_command_has_docs() {
-        let t = crate::commands::table();
-        let missing: Vec<&str> = t
-            .entries
-            .iter()
-            .filter(|e| lookup(&e.fullname).is_none())
-            .map(|e| e.fullname.as_str())
-            .collect();
-        assert!(missing.is_empty(), "no docs for {:?}", missing);
     }
 }
