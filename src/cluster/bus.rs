@@ -545,7 +545,7 @@ fn decode_ping(
             // steps by the full 32 bits when processing); the full value
             // is the one that makes both agree.
             let len = be32(rest, 0);
-            if (len as usize) < EXT_HEADER_LEN || len % 8 != 0 {
+            if (len as usize) < EXT_HEADER_LEN || !len.is_multiple_of(8) {
                 return Err(BusError::ExtPadding {
                     msg_type: mtype,
                     len,
