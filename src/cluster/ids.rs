@@ -18,10 +18,10 @@ impl NodeId {
     /// All zeros: the bus's "no node" (a master's `slaveof` field).
     pub const NULL: NodeId = NodeId([0; NAME_LEN]);
 
-    /// `s` when it is a valid node id: 40 characters of `0-9a-f`
-    /// (cluster.c verifyClusterNodeId).
+    /// `s` when it is a valid node id: 40 characters of `0-9a-z` (cluster.c
+    /// verifyClusterNodeId accepts any lower-case letter, not only hex).
     pub fn parse(s: &[u8]) -> Option<NodeId> {
-        if s.len() != NAME_LEN || !s.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+        if s.len() != NAME_LEN || !s.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'z')) {
             return None;
         }
         let mut id = [0u8; NAME_LEN];
@@ -220,6 +220,7 @@ mod tests {
         );
         assert!(NodeId::parse(b"9087A3db5510457a43be71532f486c938cbbc4bb").is_none());
         assert!(NodeId::parse(b"9087a3db").is_none());
+        assert!(NodeId::parse(b"zzzzzzzz5510457a43be71532f486c938cbbc4bb").is_some());
         assert!(NodeId::parse(NodeId::random().as_bytes()).is_some());
         assert!(NodeId::NULL.is_null());
     }

@@ -10,4 +10,11 @@
 
 pub mod bus;
 pub mod ids;
+pub mod nodes_conf;
+pub mod render;
 pub mod slot;
+pub mod state;
+
+/// Failure reports stay valid for this many node timeouts
+/// (CLUSTER_FAIL_REPORT_VALIDITY_MULT).
+pub const FAIL_REPORT_VALIDITY_MULT: i64 = 2;
