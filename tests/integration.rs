@@ -6,6 +6,8 @@
 // Tuple-heavy test-case types read better spelled out.
 #![allow(clippy::type_complexity)]
 
+#[path = "support/cluster_node.rs"]
+mod cluster_node;
 mod common;
 #[path = "support/config_driver.rs"]
 mod config_driver;
@@ -29,6 +31,7 @@ mod bitmap_hll;
 mod blocking_lists;
 mod client_eviction;
 mod clients;
+mod cluster_bus;
 mod command_table;
 mod config_file_fidelity;
 mod config_listen;
