@@ -32,6 +32,8 @@ mod blocking_lists;
 mod client_eviction;
 mod clients;
 mod cluster_bus;
+mod cluster_keyslot;
+mod cluster_nodes_conf;
 mod command_table;
 mod config_file_fidelity;
 mod config_listen;
