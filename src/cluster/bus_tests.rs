@@ -511,3 +511,33 @@ proptest! {
         }
     }
 }
+
+/// A PONG a real redis-server 7.0.15 sent (the node announcing hostname
+/// `host-two` in a 3-master, 3-replica cluster, answering a bare MEET):
+/// three gossip entries and the hostname extension.
+#[test]
+fn decodes_a_real_pong() {
+    let raw = include_bytes!("../../tests/support/cluster/pong-33002.bin");
+    let m = decode(raw).unwrap();
+    assert_eq!(
+        m.header.sender.to_string(),
+        "716584544922bc633aa290473996208280c80bcd"
+    );
+    assert_eq!((m.header.port, m.header.cport), (33002, 43002));
+    assert_eq!(m.header.myslots.ranges(), vec![(5461, 10922)]);
+    assert_eq!(m.header.config_epoch, 2);
+    assert_eq!(m.header.current_epoch, 6);
+    assert!(m.header.flags.any(NodeFlags::MASTER));
+    let Body::Pong(p) = &m.body else {
+        panic!("{:?}", m.body)
+    };
+    assert_eq!(p.gossip.len(), 3);
+    for g in &p.gossip {
+        assert_eq!(g.ip, b"127.0.0.1");
+        assert!((33001..=33006).contains(&g.port), "{g:?}");
+        assert_eq!(g.cport, g.port + 10000);
+        assert!(NodeId::parse(g.name.as_bytes()).is_some());
+    }
+    assert_eq!(p.extensions, vec![PingExt::Hostname(b"host-two".to_vec())]);
+    assert_eq!(m.encode(), raw.to_vec());
+}
