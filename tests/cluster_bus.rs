@@ -15,6 +15,8 @@ use std::time::Duration;
 use cluster_node::{listen_in_range, RealClusterNode};
 use ferrokv::cluster::bus::{self, Body, Gossip, Header, Message, Ping, PingExt};
 use ferrokv::cluster::ids::{NodeFlags, NodeId, SlotBitmap};
+use ferrokv::cluster::outgoing::{self, HeaderOpts, PingKind};
+use ferrokv::cluster::state::ClusterState;
 
 const DEADLINE: Duration = Duration::from_secs(15);
 
@@ -264,9 +266,9 @@ fn real_node_meets_a_fake_node() {
     assert!(line.contains(" 5 connected "), "{line}");
 }
 
-/// The fake node sends a MEET it encoded to the real node's bus port: the
-/// real node answers PONG, adds a handshake node, connects back, PINGs,
-/// and takes our PONG's name.
+/// The fake node sends a MEET built from its state (`outgoing`) to the
+/// real node's bus port: the real node answers PONG, adds a handshake
+/// node, connects back, PINGs, and takes our PONG's name.
 #[test]
 fn fake_node_meets_a_real_node() {
     let real = RealClusterNode::start(&[]);
@@ -280,10 +282,21 @@ fn fake_node_meets_a_real_node() {
         config_epoch: 0,
         hostname: b"fake",
     };
+    // The fake node's own state: what `outgoing` builds its messages from.
+    let mut st = ClusterState::new(fake.id, 0);
+    let me = st.myself;
+    {
+        let n = st.node_mut(me);
+        n.ip = "127.0.0.1".into();
+        n.port = fake.port;
+        n.cport = fake.cport;
+        n.hostname = "fake".into();
+    }
+    let opts = HeaderOpts::default();
     let mut inbound = TcpStream::connect(("127.0.0.1", real.bus_port())).unwrap();
     inbound.set_read_timeout(Some(DEADLINE)).unwrap();
     inbound
-        .write_all(&fake.msg(Body::Meet(fake.ping_body(vec![]))).encode())
+        .write_all(&outgoing::ping(&st, PingKind::Meet, &[], &opts).encode())
         .unwrap();
     let (raw, m) = read_msg(&mut inbound);
     assert!(matches!(m.body, Body::Pong(_)), "{:?}", m.body);
@@ -306,7 +319,7 @@ fn fake_node_meets_a_real_node() {
     let (raw, m) = read_msg(&mut link);
     assert!(matches!(m.body, Body::Ping(_)), "{:?}", m.body);
     assert_eq!(m.encode(), raw, "re-encoded PING differs");
-    link.write_all(&fake.msg(Body::Pong(fake.ping_body(vec![]))).encode())
+    link.write_all(&outgoing::ping(&st, PingKind::Pong, &[], &opts).encode())
         .unwrap();
     let line = wait_line(&real, &fake.id, |l| !l.contains("handshake"));
     assert!(line.contains(&addr), "{line}");
