@@ -21,6 +21,7 @@ pub mod client;
 pub mod client_info;
 pub mod client_mem;
 pub mod clock;
+pub mod cluster;
 pub mod cmdtable;
 pub mod commands;
 pub mod config;

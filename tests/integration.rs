@@ -6,6 +6,8 @@
 // Tuple-heavy test-case types read better spelled out.
 #![allow(clippy::type_complexity)]
 
+#[path = "support/cluster_node.rs"]
+mod cluster_node;
 #[path = "support/command_table_gen.rs"]
 mod command_table_gen;
 mod common;
@@ -31,6 +33,9 @@ mod bitmap_hll;
 mod blocking_lists;
 mod client_eviction;
 mod clients;
+mod cluster_bus;
+mod cluster_keyslot;
+mod cluster_nodes_conf;
 mod command_table;
 mod config_file_fidelity;
 mod config_listen;

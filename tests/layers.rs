@@ -60,6 +60,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "oom",
             "migrate_conn",
             "tls",
+            "cluster",
         ],
     ),
     (

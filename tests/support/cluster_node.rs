@@ -1,0 +1,158 @@
+//! Real redis-server cluster nodes for the cluster tests: each runs under
+//! `timeout` (so a killed test run leaves no server behind for long), on a
+//! port from 33000-33999 whose bus port (+10000) is free too, in its own
+//! directory, and is killed when dropped. Also a port allocator from the
+//! same range for the tests' own listeners.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+
+pub const REDIS_SERVER: &str = "/usr/bin/redis-server";
+/// The longest a test's redis-server may live (the `timeout` guard).
+const LIFETIME_SECS: u32 = 600;
+
+static NEXT: AtomicU16 = AtomicU16::new(0);
+
+/// A port in 33000..34000 that is free now, with `port + bus_offset` free
+/// too (0: only the port itself).
+pub fn free_port_in_range(bus_offset: u16) -> u16 {
+    if NEXT.load(Ordering::Relaxed) == 0 {
+        // Spread concurrent test processes over the range.
+        let start = (std::process::id() % 1000) as u16;
+        let _ = NEXT.compare_exchange(0, start.max(1), Ordering::Relaxed, Ordering::Relaxed);
+    }
+    for _ in 0..1000 {
+        let p = 33000 + NEXT.fetch_add(1, Ordering::Relaxed) % 1000;
+        let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if free(p) && (bus_offset == 0 || free(p + bus_offset)) {
+            return p;
+        }
+    }
+    panic!("no free port in 33000-33999");
+}
+
+/// A listener on a port from the range.
+pub fn listen_in_range() -> TcpListener {
+    for _ in 0..100 {
+        if let Ok(l) = TcpListener::bind(("127.0.0.1", free_port_in_range(0))) {
+            return l;
+        }
+    }
+    panic!("cannot listen in 33000-33999");
+}
+
+/// A real redis-server started with `--cluster-enabled yes`.
+pub struct RealClusterNode {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl RealClusterNode {
+    /// Starts a node; `extra` are more `--directive value` arguments.
+    /// `prepare` may write files (nodes.conf) into its directory first.
+    pub fn start_with(extra: &[&str], prepare: impl Fn(&std::path::Path, u16)) -> RealClusterNode {
+        assert!(
+            std::path::Path::new(REDIS_SERVER).exists(),
+            "redis-server 7.0 not found: install redis-server (CI's .ci/run does)"
+        );
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port_in_range(10000);
+            let dir = std::env::temp_dir().join(format!(
+                "ferrokv-cluster-{}-{}",
+                std::process::id(),
+                port
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("node dir");
+            prepare(&dir, port);
+            let child = Command::new("timeout")
+                .args(["-s", "KILL", &LIFETIME_SECS.to_string(), REDIS_SERVER])
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--cluster-enabled", "yes", "--cluster-config-file"])
+                .arg(dir.join("nodes.conf"))
+                .arg("--dir")
+                .arg(&dir)
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .args(["--loglevel", "verbose", "--logfile"])
+                .arg(dir.join("log"))
+                .args(extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn timeout redis-server");
+            let mut node = RealClusterNode { child, port, dir };
+            let end = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < end {
+                if let Ok(Some(_)) = node.child.try_wait() {
+                    break;
+                }
+                // Ready once both the client and the bus port accept.
+                if TcpStream::connect(("127.0.0.1", port)).is_ok()
+                    && TcpStream::connect(("127.0.0.1", port + 10000)).is_ok()
+                {
+                    return node;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            last = node.log();
+        }
+        panic!("redis-server cluster node did not start; last log:\n{last}");
+    }
+
+    pub fn start(extra: &[&str]) -> RealClusterNode {
+        Self::start_with(extra, |_, _| {})
+    }
+
+    pub fn bus_port(&self) -> u16 {
+        self.port + 10000
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+
+    /// Runs a command through redis-cli and returns its raw output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for RealClusterNode {
+    fn drop(&mut self) {
+        // The child is `timeout`; the server is its child (found through
+        // /proc): kill the server, then reap `timeout`.
+        let pid = self.child.id();
+        if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+            for c in children.split_whitespace() {
+                if let Ok(c) = c.parse::<i32>() {
+                    // SAFETY: kill(2) on a pid we spawned (timeout's child).
+                    unsafe { libc::kill(c, libc::SIGKILL) };
+                }
+            }
+        }
+        // `timeout` exits once it has reaped the server.
+        let end = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < end && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("(cluster node dir kept at {})", self.dir.display());
+        }
+    }
+}
