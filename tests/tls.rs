@@ -934,3 +934,29 @@ fn check_ping_reaches_a_tls_only_server() {
         assert_eq!(code, Some(1), "after the server is gone: {text}");
     }
 }
+
+/// CONFIG SET bind on a server listening on tls-port only: a failure is
+/// named after bind with Redis's text, and the TLS port keeps serving.
+#[test]
+fn config_set_bind_failure_on_tls_only_server() {
+    let certs = Certs::new();
+    let (ours, our_tls) = start(&certs, &[]);
+    let (redis, redis_tls) = start_with(&certs, &[], RealRedis::start_with);
+    for (srv, port) in [(&ours, our_tls), (&redis, redis_tls)] {
+        let mut c = TlsConn::connect(&certs, port);
+        assert_eq!(c.cmd(&["CONFIG", "SET", "port", "0"]), "+OK\r\n");
+        let e = c.cmd(&["CONFIG", "SET", "bind", "999.999.999.999"]);
+        assert_eq!(
+            e,
+            "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n",
+            "{}",
+            srv.log()
+        );
+        assert_eq!(
+            c.cmd(&["CONFIG", "GET", "bind"]),
+            "*2\r\n$4\r\nbind\r\n$9\r\n127.0.0.1\r\n"
+        );
+        assert_eq!(TlsConn::connect(&certs, port).cmd(&["PING"]), "+PONG\r\n");
+    }
+    ours.assert_no_panic();
+}

@@ -183,6 +183,16 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if next.tls_port != 0 || srv.config.tls_port != 0 || crate::tls::wanted(&next) {
         let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
         if let Err((name, why)) = crate::tls::config_set(srv, &next, &names) {
+            if bind_changed || next.port != srv.config.port {
+                // The TCP sockets were replaced above: back to the old ones.
+                let _ = crate::listen::replace_tcp(
+                    &mut srv.listeners,
+                    (&srv.config.bind, srv.config.port),
+                    (&next.bind, next.port),
+                    next.tcp_backlog,
+                );
+                srv.tcp_port = srv.config.port;
+            }
             return Err(error::config_set_failed(&name, why));
         }
     }

@@ -626,13 +626,26 @@ pub fn config_set(
         )
         .is_err()
         {
+            // Named after whichever of bind and tls-port came first (Redis
+            // rebinds both kinds of socket in applyBind, with its text).
+            let bind_first = next.bind != srv.config.bind
+                && names
+                    .iter()
+                    .find(|n| **n == "bind" || **n == "tls-port")
+                    .is_some_and(|n| *n == "bind");
+            let name = if bind_first { "bind" } else { "tls-port" };
             tracing::warn!(
-                "Failed applying new configuration. Possibly related to new tls-port setting. Restoring previous settings."
+                "Failed applying new configuration. Possibly related to new {} setting. Restoring previous settings.",
+                name
             );
-            return Err((
-                "tls-port".into(),
-                "Unable to listen on this port. Check server logs.",
-            ));
+            return Err(if bind_first {
+                ("bind".into(), "Failed to bind to specified addresses.")
+            } else {
+                (
+                    "tls-port".into(),
+                    "Unable to listen on this port. Check server logs.",
+                )
+            });
         }
     }
     if let Some(c) = ctx {
