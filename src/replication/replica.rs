@@ -546,9 +546,15 @@ fn process_input(srv: &mut Server) {
 fn handshake_step(srv: &mut Server, state: LState, line: &str) -> bool {
     let auth = srv.config.masterauth.clone();
     let user = srv.config.masteruser.clone();
+    // slave-announce-port, else tls-port under tls-replication, else port
+    // (syncWithMaster's listening-port).
     let port = Some(srv.config.replica_announce_port)
         .filter(|&p| p != 0)
-        .unwrap_or(srv.config.port);
+        .unwrap_or(if srv.config.tls_replication && srv.config.tls_port != 0 {
+            srv.config.tls_port as u16
+        } else {
+            srv.config.port
+        });
     let announce_ip = srv.config.replica_announce_ip.clone();
     let (replid, offset) = (srv.repl.replid.clone(), srv.repl.offset);
     // PSYNC ... FAILOVER while failing over to this master.
