@@ -759,11 +759,11 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                 let args = Args::new(buf, &argv);
                 if c.is_master {
                     // The master's stream: replies dropped, offset tracked.
-                    crate::replication::replica::before_master_command(&mut c);
+                    crate::replication::replica::before_master_command(srv, &mut c);
                     let out_before = c.out.buf.len();
                     commands::execute(srv, &mut c, &args);
                     if c.held_by_pause {
-                        crate::replication::replica::after_held_master_command();
+                        crate::replication::replica::after_held_master_command(srv);
                         hold_for_pause(srv, &mut c, cmd_start);
                         queued_for_later = true;
                         break;

@@ -29,7 +29,7 @@ use crate::cmdtable::{
 };
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
-use crate::server::{count_error, Server, SlowlogEntry, NESTING};
+use crate::server::{count_error, Server, SlowlogEntry};
 use std::time::Instant;
 
 /// Why the dispatcher refuses a command. Each variant carries what its
@@ -113,7 +113,7 @@ struct Cmd {
 /// level, `c` is the tracking module's current client for the duration,
 /// and the invalidations held for it follow its reply.
 pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
-    if NESTING.with(|n| n.get()) > 0 {
+    if srv.nesting > 0 {
         execute_command(srv, c, args);
         return;
     }
@@ -131,7 +131,7 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
     // mstime) and starts its timer. Nested calls (scripts, EXEC) keep the
     // outer command's time, as Redis 7.0 freezes time during a script.
     let start = Instant::now();
-    let depth = NESTING.with(|n| n.get());
+    let depth = srv.nesting;
     let now = if c.reexecuting || depth == 0 {
         clock::update_from(start)
     } else {
@@ -501,12 +501,12 @@ fn call(srv: &mut Server, c: &mut Client, args: &Args, cmd: Cmd) -> CmdResult {
         }
         srv.tracking.in_call = true;
     }
-    NESTING.with(|n| n.set(n.get() + 1));
+    srv.nesting += 1;
     let result = match corrupt_value_refusal(srv, c, cmd, args) {
         Some(e) => Err(e),
         None => (cmd.spec.handler)(srv, c, args),
     };
-    NESTING.with(|n| n.set(n.get() - 1));
+    srv.nesting -= 1;
     result
 }
 

@@ -1082,7 +1082,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
 }];
 
 fn bgrewriteaof(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
-    let in_exec = c.multi.is_some() || crate::server::nesting() > 1;
+    let in_exec = c.multi.is_some() || srv.nesting > 1;
     if srv
         .child
         .as_ref()

@@ -15,6 +15,7 @@
 
 use crate::client::{Client, Conn};
 use crate::clock;
+use crate::db::ExpireMode;
 use crate::error::{self, CmdError, CmdResult};
 use crate::persist::rdb;
 use crate::poller;
@@ -301,7 +302,7 @@ pub(super) fn set_master(srv: &mut Server, host: String, port: u16) {
     srv.repl.link = Some(Box::new(l));
     crate::logging::set_replica(true);
     srv.prop.targets &= !crate::propagate::TO_REPL;
-    crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
+    srv.update_db_state(|s| s.expire_mode = ExpireMode::ReportOnly);
     let _ = crate::oom::update(&srv.config);
     connect(srv);
 }
@@ -326,7 +327,7 @@ pub(super) fn unset_master(srv: &mut Server) {
     );
     r.seldb = None;
     disconnect_replicas(srv);
-    crate::db::set_expire_mode(crate::db::EXPIRE_DELETE);
+    srv.update_db_state(|s| s.expire_mode = ExpireMode::Delete);
     if srv.repl.backlog.is_some() {
         srv.prop.targets |= crate::propagate::TO_REPL;
     }
@@ -1059,15 +1060,15 @@ pub fn resume_master_input(srv: &mut Server, id: Option<u64>) {
 }
 
 /// Before a command from the master runs: it sees keys as the master does.
-pub fn before_master_command(c: &mut Client) {
-    crate::db::set_expire_mode(crate::db::EXPIRE_NEVER);
+pub fn before_master_command(srv: &mut Server, c: &mut Client) {
+    srv.update_db_state(|s| s.expire_mode = ExpireMode::Never);
     // An unknown command leaves no name (Redis's NULL lastcmd).
     c.last_cmd = None;
 }
 
 /// After CLIENT PAUSE held a command from the master (it runs later).
-pub fn after_held_master_command() {
-    crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
+pub fn after_held_master_command(srv: &mut Server) {
+    srv.update_db_state(|s| s.expire_mode = ExpireMode::ReportOnly);
 }
 
 /// afterErrorReply for the master client: an error a command from the
@@ -1099,7 +1100,7 @@ fn log_error_to_master(srv: &mut Server, c: &Client, at: usize) {
 /// After a command from the master ran: drop its reply, answer GETACK,
 /// account the applied bytes and proxy them to our backlog/replicas.
 pub fn after_master_command(srv: &mut Server, c: &mut Client, raw: &[u8], out_before: usize) {
-    crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
+    srv.update_db_state(|s| s.expire_mode = ExpireMode::ReportOnly);
     if c.out.buf.get(out_before) == Some(&b'-') {
         log_error_to_master(srv, c, out_before);
     }
