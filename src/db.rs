@@ -340,10 +340,8 @@ impl Db {
 
     /// dbAdd(): the caller knows the key is absent.
     pub fn add(&mut self, key: &[u8], value: Value) {
-        self.dict.insert(
-            Sds::new(key),
-            Obj::new(value, self.state.stamps.initial()),
-        );
+        self.dict
+            .insert(Sds::new(key), Obj::new(value, self.state.stamps.initial()));
         self.log_new(key);
         self.log_ready(key);
     }

@@ -300,7 +300,10 @@ fn populate_pool(
         let mut sample = Vec::with_capacity(samples);
         db.dict.some_entries(&mut srv.rng, samples, &mut sample);
         for (k, o) in sample {
-            picked.push((k.as_bytes().to_vec(), object_score(o, policy, db.state.stamps.decay_time)));
+            picked.push((
+                k.as_bytes().to_vec(),
+                object_score(o, policy, db.state.stamps.decay_time),
+            ));
         }
     }
     for (key, score) in picked {

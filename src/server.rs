@@ -287,6 +287,9 @@ pub struct Server {
     pub child_info: crate::persist::childinfo::Stats,
     /// MIGRATE's cached connections to target instances.
     pub migrate: crate::migrate_conn::MigrateSockets,
+    /// The event loop's poll state (its registry, the events not handled
+    /// yet), shared by the loop when it starts (`event_loop::init`).
+    pub io: Option<std::rc::Rc<crate::poller::LoopIo>>,
     /// Serves clients during the startup load; installed by the event loop.
     pub process_events_while_loading: Option<fn(&mut Server)>,
     /// Serves clients while a script runs past busy-reply-threshold;
@@ -395,6 +398,7 @@ impl Server {
             rdb: Default::default(),
             child_info: Default::default(),
             migrate: Default::default(),
+            io: None,
             process_events_while_loading: None,
             process_events_while_busy: None,
             hooks,

@@ -18,12 +18,13 @@ use crate::clock;
 use crate::db::ExpireMode;
 use crate::error::{self, CmdError, CmdResult};
 use crate::persist::rdb;
-use crate::poller;
+use crate::poller::{self, LoopIo};
 use crate::protocol::args::Args;
 use crate::server::Server;
 use mio::{Interest, Token};
 use std::io::{self, Read, Write};
 use std::net::ToSocketAddrs;
+use std::rc::Rc;
 use tracing::{info, warn};
 
 /// Where the link to the master is.
@@ -149,9 +150,9 @@ impl Link {
 
     /// Takes the link socket out of the event loop (a diskless load reads
     /// it blocking).
-    pub(super) fn take_sock(&mut self) -> Option<Conn> {
+    pub(super) fn take_sock(&mut self, io: &Option<Rc<LoopIo>>) -> Option<Conn> {
         let mut s = self.sock.take()?;
-        poller::with_registry(|r| {
+        poller::with_registry(io, |r| {
             let _ = r.deregister(&mut s);
         });
         Some(s)
@@ -159,8 +160,8 @@ impl Link {
 
     /// Gives the socket back after a diskless load, with the bytes read
     /// past the RDB.
-    pub(super) fn restore_sock(&mut self, mut s: Conn, rest: Vec<u8>) {
-        let reg = poller::with_registry(|r| {
+    pub(super) fn restore_sock(&mut self, io: &Option<Rc<LoopIo>>, mut s: Conn, rest: Vec<u8>) {
+        let reg = poller::with_registry(io, |r| {
             r.register(
                 &mut s,
                 Token(poller::MASTER_LINK_TOKEN),
@@ -260,7 +261,7 @@ fn drop_master_client(srv: &mut Server, l: &mut Link) {
         }
     }
     if let Some(mut s) = l.sock.take() {
-        poller::with_registry(|r| {
+        poller::with_registry(&srv.io, |r| {
             let _ = r.deregister(&mut s);
         });
     }
@@ -378,7 +379,7 @@ fn connect(srv: &mut Server) {
     } else {
         Conn::Tcp(sock)
     };
-    let reg = poller::with_registry(|r| {
+    let reg = poller::with_registry(&srv.io, |r| {
         r.register(
             &mut sock,
             Token(poller::MASTER_LINK_TOKEN),
@@ -403,7 +404,7 @@ fn cancel(srv: &mut Server) {
         return;
     };
     if let Some(mut s) = l.sock.take() {
-        poller::with_registry(|r| {
+        poller::with_registry(&srv.io, |r| {
             let _ = r.deregister(&mut s);
         });
     }
@@ -983,7 +984,7 @@ fn become_connected(srv: &mut Server, db: usize) {
             srv.clients.len() - 1
         }
     };
-    let reg = poller::with_registry(|r| {
+    let reg = poller::with_registry(&srv.io, |r| {
         r.reregister(
             &mut sock,
             Token(slot),
