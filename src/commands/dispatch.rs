@@ -297,7 +297,7 @@ fn check_busy_and_replication(srv: &Server, c: &Client, cmd: Cmd) -> Result<(), 
     // Commands run by EXEC were checked when queued (and EXEC itself is
     // checked): a REPLICAOF inside the transaction does not fail the rest.
     if (srv.repl.link.is_some() || srv.config.min_replicas_to_write > 0)
-        && !(cmd.depth > 0 && crate::scripting::current_run().is_none())
+        && !(cmd.depth > 0 && srv.scripting.current_run().is_none())
     {
         return replication_refusal(srv, c, cmd);
     }
@@ -316,7 +316,7 @@ fn replication_refusal(srv: &Server, c: &Client, cmd: Cmd) -> Result<(), Refusal
     } else {
         spec.flags
     };
-    let script = crate::scripting::current_run().filter(|_| cmd.depth > 0);
+    let script = srv.scripting.current_run().filter(|_| cmd.depth > 0);
     let refused = if let Some(run) = script {
         crate::replication::refuse_script_command(srv, c, flags, run.wrote_before_call.get())
     } else {
@@ -658,7 +658,7 @@ fn signal_keys(srv: &mut Server, c: &mut Client, cmd: Cmd, args: &Args, dirty_be
 /// A read run by a script whose caller tracks keys: the caller's declared
 /// keys are remembered for it.
 fn track_for_script_caller(srv: &mut Server, c: &Client) {
-    if let Some(run) = crate::scripting::current_run() {
+    if let Some(run) = srv.scripting.current_run() {
         if let Some((id, keys)) = &run.track_caller {
             if std::ptr::eq(run.client as *const Client, c) {
                 crate::tracking::remember_keys_for(srv, *id, keys.iter().map(|k| k.as_slice()));

@@ -20,7 +20,7 @@
 use super::lua_stack::Stack;
 use mlua_sys as ffi;
 use std::ffi::CStr;
-use std::os::raw::{c_char, c_int};
+use std::os::raw::{c_char, c_int, c_void};
 
 pub type LuaState = *mut ffi::lua_State;
 
@@ -51,6 +51,51 @@ impl Drop for Vm {
     fn drop(&mut self) {
         // SAFETY: `l` was created by luaL_newstate and is closed only here.
         unsafe { ffi::lua_close(self.l) }
+    }
+}
+
+// ---- per-interpreter context slots ---------------------------------------------
+
+/// The Lua C functions and hooks receive only the `lua_State`. What they
+/// need of the command running them (the script's `RunCtx`, a FUNCTION
+/// LOAD's registrations) is stored in that interpreter's registry as a
+/// light userdata, under a key that is the address of a static (Lua's
+/// idiom for a C library's private registry key), by the code that runs
+/// Lua and for as long as it runs it. No global holds it, and a callback
+/// can only see the context of its own interpreter.
+pub type SlotKey = &'static u8;
+
+/// Stores `p` in slot `key` of `l`'s registry; returns what was there.
+///
+/// # Safety
+/// `l` valid, two free stack slots, no Lua code running on it; `p` stays
+/// valid until it is replaced.
+pub unsafe fn set_slot(l: LuaState, key: SlotKey, p: *const c_void) -> *const c_void {
+    // SAFETY: the caller's contract; raw accesses run no metamethod.
+    unsafe {
+        let prev = get_slot(l, key);
+        ffi::lua_pushlightuserdata(l, key as *const u8 as *mut c_void);
+        ffi::lua_pushlightuserdata(l, p as *mut c_void);
+        ffi::lua_rawset(l, ffi::LUA_REGISTRYINDEX);
+        prev
+    }
+}
+
+/// The pointer in slot `key` of `l`'s registry (null when none).
+///
+/// # Safety
+/// `l` valid, one free stack slot (a C function or hook that has not
+/// pushed anything yet has LUA_MINSTACK); the stack is left as found.
+#[inline]
+pub unsafe fn get_slot(l: LuaState, key: SlotKey) -> *const c_void {
+    // SAFETY: the caller's contract; a raw get runs no metamethod and
+    // allocates nothing.
+    unsafe {
+        ffi::lua_pushlightuserdata(l, key as *const u8 as *mut c_void);
+        ffi::lua_rawget(l, ffi::LUA_REGISTRYINDEX);
+        let p = ffi::lua_touserdata(l, -1);
+        ffi::lua_settop(l, -2);
+        p
     }
 }
 
@@ -155,7 +200,7 @@ pub unsafe fn push_error_msg(l: LuaState, msg: &str) {
 /// While the Lua debugger steps, the error is logged to it too.
 pub fn error_table(st: &mut Stack, err: &[u8]) {
     // A debugging session that is stepping logs it (luaPushErrorBuff).
-    super::ldb::log_error(err);
+    super::ldb::log_error(st, err);
     let (code, msg): (&[u8], &[u8]) = if let Some(rest) = err.strip_prefix(b"-") {
         match rest.iter().position(|&b| b == b' ') {
             Some(p) => (&rest[..p], &rest[p + 1..]),
