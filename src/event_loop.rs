@@ -32,7 +32,7 @@ use crate::poller::{LISTENER_BASE, MASTER_LINK_TOKEN, RDB_PIPE_TOKEN};
 use crate::server::SHUTDOWN_SIGNAL;
 
 /// "temp-<pid>.rdb", the file a foreground save writes, for the signal
-/// handler to remove (rdbRemoveTempFile).
+/// handler to remove (rdbRemoveTempFile). Global: read by the handler.
 static TEMP_RDB: std::sync::OnceLock<std::ffi::CString> = std::sync::OnceLock::new();
 
 extern "C" fn on_signal(sig: libc::c_int) {

@@ -36,7 +36,9 @@ impl Policy {
 }
 
 /// maxmemory, and the memory it does not count as of the last check, for
-/// the keyspace's table-growth guard (`expand_allowed`).
+/// the keyspace's table-growth guard (`expand_allowed`). Global: the guard
+/// is a plain function pointer the `ds::dict` layer calls while a table
+/// grows, with no server to read them from.
 static MAXMEMORY: AtomicU64 = AtomicU64::new(0);
 static NOT_COUNTED: AtomicUsize = AtomicUsize::new(0);
 /// HASHTABLE_MAX_LOAD_FACTOR: past it a table grows regardless.

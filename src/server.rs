@@ -47,6 +47,8 @@ pub struct Hooks {
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The Redis version we are compatible with; clients gate features on it.
 pub const REDIS_VERSION: &str = "7.0.15";
+// Global (these two): set by the SIGTERM / SIGINT handler, which can
+// reach nothing else.
 /// Set by the SIGTERM / SIGINT handler (Redis's shutdown_asap): the cron
 /// starts the shutdown; it stays set until the shutdown is cancelled
 /// (a failed final save, SHUTDOWN ABORT), so that a second SIGINT while
