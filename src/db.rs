@@ -1,5 +1,8 @@
 //! One logical database (SELECT n): the main dict of keys and the expires
-//! dict, with lazy expiry on access — Redis's db.c.
+//! dict, with lazy expiry on access — Redis's db.c. What lazy expiry,
+//! value freeing and access stamps depend on (a replica's expire mode, the
+//! AOF load, CLIENT PAUSE, lazyfree and LFU settings) is the server's
+//! `DbState`, of which each `Db` holds a copy.
 
 use crate::clock;
 use crate::ds::dict::Dict;
