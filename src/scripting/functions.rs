@@ -13,7 +13,7 @@
 //! uncompressed and read both plain and LZF-compressed ones, so payloads
 //! are exchangeable with Redis 7.0. RDB persistence itself comes later.
 
-use super::vm::{get_slot, push_error_table, set_fn, set_slot, to_bytes, LuaState, Vm, VmKind};
+use super::vm::{ctx_of, push_error_table, set_fn, to_bytes, LuaState, Vm, VmKind};
 use crate::error::{self, CmdError};
 use mlua_sys as ffi;
 use std::cell::RefCell;
@@ -84,19 +84,16 @@ unsafe extern "C-unwind" fn load_hook(l: LuaState, _ar: *mut ffi::lua_Debug) {
     }
 }
 
-/// The registry slot (`vm::set_slot`) of the FUNCTION LOAD in progress:
-/// `finish_load` stores its `RefCell<LoadCtx>` there while the library's
-/// top-level code runs.
-static LOAD_SLOT: u8 = 0;
-
-/// The FUNCTION LOAD in progress on `l`'s interpreter, if any.
+/// The FUNCTION LOAD in progress on `l`'s interpreter, if any:
+/// `finish_load` stores its `RefCell<LoadCtx>` in the interpreter's
+/// context (`vm::VmCtx::load`) while the library's top-level code runs.
 ///
 /// # Safety
-/// `l` valid with one free stack slot.
+/// `l` valid.
 unsafe fn loading_of<'a>(l: LuaState) -> Option<&'a RefCell<LoadCtx>> {
-    // SAFETY: the caller's contract; the slot holds a LoadCtx only while
-    // `finish_load` keeps it alive on its stack (it clears the slot after).
-    unsafe { (get_slot(l, &LOAD_SLOT) as *const RefCell<LoadCtx>).as_ref() }
+    // SAFETY: the caller's contract; `load` holds a LoadCtx only while
+    // `finish_load` keeps it alive on its stack (it clears it after).
+    unsafe { (ctx_of(l)?.load.get() as *const RefCell<LoadCtx>).as_ref() }
 }
 
 impl Default for Functions {
@@ -256,16 +253,15 @@ impl Functions {
         // no RunCtx, so redis.call is unavailable (as in Redis). `load`
         // outlives the run: the slot is cleared right after it.
         let err = unsafe {
-            set_slot(
-                l,
-                &LOAD_SLOT,
-                &load as *const RefCell<LoadCtx> as *const c_void,
-            );
+            self.vm
+                .ctx()
+                .load
+                .set(&load as *const RefCell<LoadCtx> as *const c_void);
             self.set_globals_source(true);
             ffi::lua_sethook(l, Some(load_hook), ffi::LUA_MASKCOUNT, 100_000);
             let rc = ffi::lua_pcall(l, 0, 0, 0);
             ffi::lua_sethook(l, None, 0, 0);
-            set_slot(l, &LOAD_SLOT, std::ptr::null());
+            self.vm.ctx().load.set(std::ptr::null());
             self.set_globals_source(false);
             if rc != 0 {
                 let msg = extract_err_msg(l);

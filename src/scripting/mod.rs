@@ -10,7 +10,7 @@
 //!
 //! While a script runs, the Lua callbacks reach the server through the raw
 //! pointers in [`RunCtx`], which `run` stores for the duration of the run
-//! in the interpreter's registry (`vm::set_slot`; callbacks get it with
+//! in the interpreter's context (`vm::VmCtx`; callbacks get it with
 //! [`run_of`]) and in `Scripting::current` (for the command layer:
 //! `Scripting::current_run`). SAFETY argument: the handler that starts the script derives the
 //! pointers from its `&mut Server` / the script client it owns, then does not
@@ -392,29 +392,21 @@ impl RunCtx {
     }
 }
 
-/// The registry slot (`vm::set_slot`) of the running script's RunCtx.
-static RUN_SLOT: u8 = 0;
-
 /// The context of the script running on the interpreter of `st` (a Lua
 /// C function's stack), if any.
 pub fn run_of<'a>(st: &Stack) -> Option<&'a RunCtx> {
-    if !st.check_stack(1) {
-        return None;
-    }
-    // SAFETY: a valid state with a free slot; `get_slot` leaves the stack
-    // as it found it, so `st`'s view stays true.
+    // SAFETY: the Stack's state is valid.
     unsafe { run_of_state(st.raw()) }
 }
 
 /// [`run_of`] for a hook or raw C function.
 ///
 /// # Safety
-/// `l` valid with one free stack slot (a hook or a C function that has not
-/// pushed anything yet).
+/// `l` valid.
 pub unsafe fn run_of_state<'a>(l: LuaState) -> Option<&'a RunCtx> {
-    // SAFETY: the caller's contract; the slot holds a RunCtx only while
-    // `run` keeps it alive on its stack (it restores the slot after).
-    unsafe { (vm::get_slot(l, &RUN_SLOT) as *const RunCtx).as_ref() }
+    // SAFETY: the caller's contract; `run` stores a RunCtx there only
+    // while it keeps it alive on its stack (it restores the slot after).
+    unsafe { (vm::ctx_of(l)?.run.get() as *const RunCtx).as_ref() }
 }
 
 /// Returns the reply buffer to the script client for reuse.
@@ -604,10 +596,8 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
         let p = &ctx as *const RunCtx;
         let prev = (*ctx.srv).scripting.current;
         (*ctx.srv).scripting.current = p;
-        (
-            vm::set_slot(l, &RUN_SLOT, p as *const std::ffi::c_void),
-            prev,
-        )
+        let vmctx = vm::ctx_of(l).expect("a Vm's interpreter");
+        (vmctx.run.replace(p as *const std::ffi::c_void), prev)
     };
     // SAFETY: as above.
     let rc = unsafe {
@@ -642,9 +632,11 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
     };
     // redis.set_repl lasts for this script only.
     // SAFETY: the script is over; ctx.srv is the server that ran it, `l`
-    // its interpreter (the pcall left one result, room for two more).
+    // its interpreter.
     unsafe {
-        vm::set_slot(l, &RUN_SLOT, prev_slot);
+        if let Some(vmctx) = vm::ctx_of(l) {
+            vmctx.run.set(prev_slot);
+        }
         (*ctx.srv).scripting.current = prev_current;
         (*ctx.srv).prop.script_mask = crate::propagate::TO_ALL;
     }
@@ -774,11 +766,8 @@ unsafe extern "C-unwind" fn count_hook(l: LuaState, _ar: *mut ffi::lua_Debug) {
 
 /// The busy check for long C functions (string.rep): true = killed.
 pub(crate) fn busy_check(st: &Stack) -> bool {
-    if !st.check_stack(1) {
-        return false;
-    }
     let l = st.raw();
-    // SAFETY: a valid state with a free slot, left as found.
+    // SAFETY: the Stack's state is valid.
     std::panic::catch_unwind(|| unsafe { hook_check(l) }).unwrap_or(false)
 }
 
@@ -798,7 +787,7 @@ pub(crate) unsafe fn raise_killed(l: LuaState) {
 }
 
 /// # Safety
-/// `l` valid with one free stack slot (see [`run_of_state`]).
+/// `l` valid.
 unsafe fn hook_check(l: LuaState) -> bool {
     // SAFETY: the caller's contract.
     let Some(ctx) = (unsafe { run_of_state(l) }) else {
