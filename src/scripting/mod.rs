@@ -12,9 +12,9 @@
 //! pointers in [`RunCtx`], which `run` stores for the duration of the run
 //! in the interpreter's context (`vm::VmCtx`; callbacks get it with
 //! [`run_of`]) and in `Scripting::current` (for the command layer:
-//! `Scripting::current_run`). SAFETY argument: the handler that starts the script derives the
-//! pointers from its `&mut Server` / the script client it owns, then does not
-//! touch either until `lua_pcall` returns; the script runs synchronously on
+//! `Scripting::current_run`). SAFETY argument: the handler that starts the
+//! script derives the pointers from its `&mut Server` / the script client
+//! it owns, then does not touch either until `lua_pcall` returns; the script runs synchronously on
 //! this thread; callbacks never keep a reference across a return to Lua, so
 //! at any time exactly one live `&mut Server` exists.
 //!
@@ -596,8 +596,10 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
         let p = &ctx as *const RunCtx;
         let prev = (*ctx.srv).scripting.current;
         (*ctx.srv).scripting.current = p;
-        let vmctx = vm::ctx_of(l).expect("a Vm's interpreter");
-        (vmctx.run.replace(p as *const std::ffi::c_void), prev)
+        let prev_slot = vm::ctx_of(l).map_or(std::ptr::null(), |v| {
+            v.run.replace(p as *const std::ffi::c_void)
+        });
+        (prev_slot, prev)
     };
     // SAFETY: as above.
     let rc = unsafe {
@@ -755,7 +757,7 @@ unsafe fn error_from_lua(l: LuaState, funcname: &str) -> CmdError {
 /// The count hook: past the busy threshold, serve other clients (BUSY) and
 /// honour SCRIPT KILL / SHUTDOWN NOSAVE.
 unsafe extern "C-unwind" fn count_hook(l: LuaState, _ar: *mut ffi::lua_Debug) {
-    // SAFETY: Lua calls the hook with a valid state; busy_check returns a plain bool (its panics
+    // SAFETY: Lua calls the hook with a valid state; hook_check returns a plain bool (its panics
     // are caught), so nothing with a destructor is alive when raise_killed raises.
     unsafe {
         if std::panic::catch_unwind(|| hook_check(l)).unwrap_or(false) {
