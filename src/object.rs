@@ -1,7 +1,8 @@
 //! Values stored in the keyspace (Redis's `robj`): the type, the encoding
 //! that `OBJECT ENCODING` reports, and the LRU/LFU access stamp kept in
-//! every object's 24-bit `lru` field (set on creation, updated on access;
-//! the eviction service reads it and sets the policy).
+//! every object's 24-bit `lru` field (set on creation, updated on access
+//! with the `AccessStamps` settings each `Db` holds; the eviction service
+//! reads it).
 //!
 //! Strings follow Redis's three encodings: `int` (a number that round-trips
 //! through `string2ll`), `embstr` (≤ 44 bytes, never modified in place) and
