@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub struct CountingAlloc;
 
+// Global: the global allocator has no other place to count in, and every
+// thread allocates.
 static USED: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: delegates to System and only adds bookkeeping.

@@ -1,6 +1,11 @@
 //! The cached clock: Redis keeps `server.mstime` and the LRU clock in
 //! globals refreshed once per command; so do we, in relaxed atomics that
-//! compile to plain loads on the single keyspace thread.
+//! compile to plain loads on the single keyspace thread. It stays global
+//! on purpose: it is read on the hot path by every lookup of a key with a
+//! TTL and every access stamp (in `Db` and `object`, which have no
+//! server) and refreshed once per command; a per-Db copy would cost a
+//! store per database on every command, passing it down an argument on
+//! every lookup. It coordinates nothing: it is a cache of the OS clock.
 
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

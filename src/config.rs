@@ -582,12 +582,12 @@ impl Config {
         def_index(name).is_some_and(|i| DEFS[i].flags & DENY_LOADING != 0)
     }
 
-    /// Pushes the values kept outside `Config` for the hot paths
-    /// (eviction's policy and LFU parameters, lazy-free flags).
+    /// Pushes the value kept outside `Config` for the keyspace's
+    /// table-growth guard (maxmemory, read by `ds::dict`). The settings
+    /// `Db` acts on (lazy-free flags, access stamps) are copied by
+    /// `Server::sync_db_config` instead.
     fn apply_globals(&self) {
         crate::evict::apply_config(self);
-        crate::db::set_lazy_expire(self.lazyfree_lazy_expire);
-        crate::db::set_lazy_server_del(self.lazyfree_lazy_server_del);
     }
 
     /// Applies config text in redis.conf syntax. `save ""` clears, repeated

@@ -35,6 +35,9 @@ const REPORT_DEADLINE_MS: i32 = 10_000;
 const KIND_CRASH: u8 = 1;
 const KIND_WATCHDOG: u8 = 2;
 
+// Global: everything below is read by the fatal-signal handlers and the
+// watchdog's SIGALRM handler (and handed to the reporter thread), which
+// can reach nothing but statics.
 static LOG_PATH: OnceLock<Option<CString>> = OnceLock::new();
 /// The Redis version reports name ("Redis 7.0.15 crashed by signal").
 static VERSION: OnceLock<&'static str> = OnceLock::new();

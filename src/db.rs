@@ -1,27 +1,52 @@
 //! One logical database (SELECT n): the main dict of keys and the expires
-//! dict, with lazy expiry on access — Redis's db.c.
+//! dict, with lazy expiry on access — Redis's db.c. What lazy expiry,
+//! value freeing and access stamps depend on (a replica's expire mode, the
+//! AOF load, CLIENT PAUSE, lazyfree and LFU settings) is the server's
+//! `DbState`, of which each `Db` holds a copy.
 
 use crate::clock;
 use crate::ds::dict::Dict;
 use crate::ds::sds::Sds;
 use crate::error::CmdError;
-use crate::object::{Obj, ObjType, Value};
+use crate::object::{AccessStamps, Obj, ObjType, Value};
 
 /// Lazy expiry as Redis 7.0's expireIfNeeded on a replica: keys are never
 /// deleted by the replica itself; a logically expired key reads as
-/// missing for normal clients (REPORT_ONLY) and as present for commands
-/// from the master (NEVER). Masters delete (DELETE, the default).
-pub const EXPIRE_DELETE: u8 = 0;
-pub const EXPIRE_REPORT_ONLY: u8 = 1;
-pub const EXPIRE_NEVER: u8 = 2;
-
-thread_local! {
-    static EXPIRE_MODE: std::cell::Cell<u8> = const { std::cell::Cell::new(EXPIRE_DELETE) };
+/// missing for normal clients (`ReportOnly`) and as present for commands
+/// from the master (`Never`). Masters delete (`Delete`, the default).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum ExpireMode {
+    #[default]
+    Delete,
+    ReportOnly,
+    Never,
 }
 
-/// Sets how lazy expiry behaves (see `EXPIRE_DELETE`).
-pub fn set_expire_mode(mode: u8) {
-    EXPIRE_MODE.with(|m| m.set(mode));
+/// The server state and settings `Db`'s own methods act on: how lazy
+/// expiry behaves, how removed values are freed, how objects are stamped.
+/// `Server` owns the master copy (`Server::db_state`) and copies it into
+/// every db whenever it changes (`Server::update_db_state`), so a `Db`
+/// needs no reference to the server and no global holds it. Dbs are
+/// created only by `Server::new`; SWAPDB and a swapdb diskless load swap
+/// the dbs' tables, never the `Db`s, so every db always holds the
+/// current state.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct DbState {
+    pub expire_mode: ExpireMode,
+    /// The AOF is being loaded: keys do not expire meanwhile
+    /// (keyIsExpired's `server.loading`).
+    pub loading: bool,
+    /// While CLIENT PAUSE lasts (until this unix ms; 0 = no pause),
+    /// expired keys read as missing but are not deleted (expireIfNeeded's
+    /// checkClientPauseTimeoutAndReturnIfPaused).
+    pub pause_until: i64,
+    /// lazyfree-lazy-expire: expired keys are freed by `lazyfree`.
+    pub lazy_expire: bool,
+    /// lazyfree-lazy-server-del: values overwritten by `Db::set` are freed
+    /// by `lazyfree`.
+    pub lazy_server_del: bool,
+    /// LRU / LFU access stamps (maxmemory-policy, lfu-*).
+    pub stamps: AccessStamps,
 }
 
 /// Keyspace events raised from inside `Db` itself, where Redis raises them
@@ -38,25 +63,6 @@ pub enum KeyEvent {
     Miss,
 }
 
-/// lazyfree-lazy-expire: expired keys are freed by `lazyfree` (kept in
-/// step with the config).
-static LAZY_EXPIRE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// lazyfree-lazy-server-del: values overwritten by `Db::set` are freed by
-/// `lazyfree`.
-static LAZY_SERVER_DEL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Sets whether expired keys are freed lazily (lazyfree-lazy-expire).
-pub fn set_lazy_expire(on: bool) {
-    LAZY_EXPIRE.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Sets whether overwritten values are freed lazily
-/// (lazyfree-lazy-server-del).
-pub fn set_lazy_server_del(on: bool) {
-    LAZY_SERVER_DEL.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
 /// Frees a value that left the keyspace: on the lazy-free thread when
 /// `lazy` (and the value is big), otherwise in place.
 #[inline]
@@ -64,24 +70,6 @@ pub fn free_value(o: Obj, lazy: bool) {
     if lazy {
         crate::lazyfree::free_value(o.value);
     }
-}
-
-/// Set while data is loaded at startup: keys do not expire meanwhile.
-static LOADING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Marks the start / end of loading (see `Db::expire_if_needed`).
-pub fn set_loading(on: bool) {
-    LOADING.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// While CLIENT PAUSE lasts (until this unix ms; 0 = no pause), expired
-/// keys read as missing but are not deleted (expireIfNeeded's
-/// checkClientPauseTimeoutAndReturnIfPaused).
-static PAUSE_UNTIL: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-
-/// Records the end of a CLIENT PAUSE (0 = none).
-pub fn set_pause_until(ms: i64) {
-    PAUSE_UNTIL.store(ms, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// `Db::event_mask` bits: log the keys created / missed (keyspace events).
@@ -117,6 +105,8 @@ pub struct Db {
     pub waiters: usize,
     /// Keys to signal as ready, drained by `blocking::serve_ready_keys`.
     pub ready_log: Vec<Sds>,
+    /// The server's copy of `DbState` (kept by `Server::update_db_state`).
+    pub state: DbState,
 }
 
 impl Db {
@@ -137,6 +127,7 @@ impl Db {
             events_propagated: 0,
             waiters: 0,
             ready_log: Vec::new(),
+            state: DbState::default(),
         }
     }
 
@@ -192,7 +183,7 @@ impl Db {
     }
 
     /// Deletes the key if its TTL has passed. Returns true if it did (or,
-    /// on a replica, if the key is logically expired: see `set_expire_mode`).
+    /// on a replica, if the key is logically expired: see `ExpireMode`).
     #[inline]
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
         self.expire_if_needed_mode(key, false)
@@ -206,15 +197,15 @@ impl Db {
             Some(when) if when <= clock::now_ms() => {
                 // Keys never expire while the AOF/RDB is loading
                 // (keyIsExpired); checked only for keys past their time.
-                if LOADING.load(std::sync::atomic::Ordering::Relaxed) {
+                if self.state.loading {
                     return false;
                 }
-                match EXPIRE_MODE.with(|m| m.get()) {
-                    EXPIRE_NEVER => return false,
-                    EXPIRE_REPORT_ONLY if !force => return true,
+                match self.state.expire_mode {
+                    ExpireMode::Never => return false,
+                    ExpireMode::ReportOnly if !force => return true,
                     _ => {}
                 }
-                let paused = PAUSE_UNTIL.load(std::sync::atomic::Ordering::Relaxed);
+                let paused = self.state.pause_until;
                 if paused != 0 && clock::wall_ms() < paused {
                     return true;
                 }
@@ -222,7 +213,7 @@ impl Db {
                     self.expires.remove(key);
                     self.log_if_stream(key, &old);
                     self.events.push((KeyEvent::Expired, k));
-                    free_value(old, LAZY_EXPIRE.load(std::sync::atomic::Ordering::Relaxed));
+                    free_value(old, self.state.lazy_expire);
                 }
                 self.stat_expired += 1;
                 true
@@ -240,7 +231,7 @@ impl Db {
             self.dict.get_mut(key)
         } {
             Some(o) => {
-                crate::object::touch(o);
+                self.state.stamps.touch(o);
                 self.stat_hits += 1;
                 Some(o)
             }
@@ -287,7 +278,7 @@ impl Db {
             self.dict.get_mut(key)
         } {
             Some(o) => {
-                crate::object::touch(o);
+                self.state.stamps.touch(o);
                 Some(o)
             }
             None => None,
@@ -322,7 +313,7 @@ impl Db {
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         // lookupKeyWrite first: a stale key expires ("expired", then "new").
         self.expire_if_needed(key);
-        let lru = crate::object::initial_stamp();
+        let lru = self.state.stamps.initial();
         let mut value = Some(value);
         let (slot, inserted) =
             self.dict
@@ -332,11 +323,11 @@ impl Db {
             let old = std::mem::replace(&mut slot.value, v);
             // dbOverwrite frees the old value lazily with
             // lazyfree-lazy-server-del.
-            if !inserted && LAZY_SERVER_DEL.load(std::sync::atomic::Ordering::Relaxed) {
+            if !inserted && self.state.lazy_server_del {
                 crate::lazyfree::free_value(old);
             }
             // dbOverwrite keeps an LFU counter; an LRU stamp restarts.
-            if !crate::object::lfu_enabled() {
+            if !self.state.stamps.lfu {
                 slot.lru = lru;
             }
         }
@@ -352,10 +343,8 @@ impl Db {
 
     /// dbAdd(): the caller knows the key is absent.
     pub fn add(&mut self, key: &[u8], value: Value) {
-        self.dict.insert(
-            Sds::new(key),
-            Obj::new(value, crate::object::initial_stamp()),
-        );
+        self.dict
+            .insert(Sds::new(key), Obj::new(value, self.state.stamps.initial()));
         self.log_new(key);
         self.log_ready(key);
     }
@@ -364,12 +353,12 @@ impl Db {
     /// (lookupKeyWrite + dbAdd, as the *WriteOrCreate helpers do).
     pub fn get_or_create(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Obj {
         self.expire_if_needed(key);
-        let lru = crate::object::initial_stamp();
+        let lru = self.state.stamps.initial();
         let (o, inserted) =
             self.dict
                 .get_or_insert_with(key, || Sds::new(key), || Obj::new(make(), lru));
         if !inserted {
-            crate::object::touch(o);
+            self.state.stamps.touch(o);
         }
         if inserted {
             if self.event_mask & LOG_NEW != 0 {
@@ -388,7 +377,7 @@ impl Db {
             self.expires.remove(key);
             self.log_if_stream(key, &old);
             self.events.push((KeyEvent::Expired, k));
-            free_value(old, LAZY_EXPIRE.load(std::sync::atomic::Ordering::Relaxed));
+            free_value(old, self.state.lazy_expire);
         }
     }
 

@@ -15,8 +15,6 @@ use crate::protocol::args::Args;
 use crate::protocol::parse::{self, ArgSource, ParseLimits, Parsed};
 use crate::server::Server;
 use mio::{Events, Interest, Poll, Token};
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::io;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -34,7 +32,7 @@ use crate::poller::{LISTENER_BASE, MASTER_LINK_TOKEN, RDB_PIPE_TOKEN};
 use crate::server::SHUTDOWN_SIGNAL;
 
 /// "temp-<pid>.rdb", the file a foreground save writes, for the signal
-/// handler to remove (rdbRemoveTempFile).
+/// handler to remove (rdbRemoveTempFile). Global: read by the handler.
 static TEMP_RDB: std::sync::OnceLock<std::ffi::CString> = std::sync::OnceLock::new();
 
 extern "C" fn on_signal(sig: libc::c_int) {
@@ -100,14 +98,13 @@ fn backlog(srv: &Server) -> i32 {
 
 /// Registers the listening sockets with the poller after startup or a
 /// CONFIG SET port/bind (which closed the old ones, so epoll forgot them).
-fn register_listeners(srv: &mut Server, poll: &Poll) {
+fn register_listeners(srv: &mut Server, reg: &mio::Registry) {
     for (i, l) in srv.listeners.iter_mut().enumerate() {
         let t = Token(LISTENER_BASE + i);
-        let r = poll.registry().register(l.source(), t, Interest::READABLE);
+        let r = reg.register(l.source(), t, Interest::READABLE);
         let r = match r {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                poll.registry()
-                    .reregister(l.source(), t, Interest::READABLE)
+                reg.reregister(l.source(), t, Interest::READABLE)
             }
             r => r,
         };
@@ -195,46 +192,6 @@ fn set_keepalive(fd: i32, secs: i64) {
     }
 }
 
-/// The poller, shared with the busy-script path.
-struct LoopIo {
-    poll: Poll,
-}
-
-thread_local! {
-    static LOOP_IO: RefCell<Option<Rc<RefCell<LoopIo>>>> = const { RefCell::new(None) };
-    static MISSED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
-    /// Events the poller reported that are not handled yet. A busy script's
-    /// event processing drains them too: edge-triggered readiness is
-    /// reported once, so an event left here while a script runs would
-    /// otherwise never be seen (the client's SCRIPT KILL never read).
-    static FIRED: RefCell<VecDeque<Fired>> = const { RefCell::new(VecDeque::new()) };
-}
-
-/// One readiness event: token, readable (or closed/error), writable.
-#[derive(Clone, Copy)]
-struct Fired {
-    token: usize,
-    readable: bool,
-    writable: bool,
-}
-
-fn push_fired(events: &Events) {
-    FIRED.with(|f| {
-        let mut f = f.borrow_mut();
-        for ev in events.iter() {
-            f.push_back(Fired {
-                token: ev.token().0,
-                readable: ev.is_readable() || ev.is_read_closed() || ev.is_error(),
-                writable: ev.is_writable(),
-            });
-        }
-    });
-}
-
-fn pop_fired() -> Option<Fired> {
-    FIRED.with(|f| f.borrow_mut().pop_front())
-}
-
 /// Serves other clients while a script runs past busy-reply-threshold
 /// (Redis's processEventsWhileBlocked): accepts connections, flushes
 /// output and executes input; `commands::execute` replies BUSY to
@@ -242,36 +199,34 @@ fn pop_fired() -> Option<Fired> {
 /// Events of clients that are out of their slot (the one running the
 /// script) are remembered and handled by the main loop afterwards.
 pub fn process_events_while_busy(srv: &mut Server) {
-    let Some(io) = LOOP_IO.with(|l| l.borrow().clone()) else {
+    let Some(io) = srv.io.clone() else {
         return;
     };
     let mut events = Events::with_capacity(256);
     {
-        let Ok(mut g) = io.try_borrow_mut() else {
+        let Ok(mut poll) = io.poll.try_borrow_mut() else {
             return;
         };
-        if g.poll.poll(&mut events, Some(Duration::ZERO)).is_ok() {
-            push_fired(&events);
+        if poll.poll(&mut events, Some(Duration::ZERO)).is_ok() {
+            io.push_fired(&events);
         }
     }
     // Every fired event: those the outer loop had not reached when the
     // script started, then the new ones. The master link waits for the
     // main loop (its stream is held while a script is busy).
     let mut deferred = Vec::new();
-    while let Some(ev) = pop_fired() {
+    while let Some(ev) = io.pop_fired() {
         let t = ev.token;
         if t == MASTER_LINK_TOKEN || t == RDB_PIPE_TOKEN {
             deferred.push(ev);
             continue;
         }
         if t >= LISTENER_BASE {
-            if let Ok(g) = io.try_borrow() {
-                accept_all(srv, &g.poll, t - LISTENER_BASE);
-            }
+            accept_all(srv, io.registry(), t - LISTENER_BASE);
             continue;
         }
         let Some(Some(c)) = srv.clients.get_mut(t) else {
-            MISSED.with(|m| m.borrow_mut().push(t));
+            io.missed.borrow_mut().push(t);
             continue;
         };
         if ev.writable {
@@ -284,7 +239,7 @@ pub fn process_events_while_busy(srv: &mut Server) {
             handle_readable(srv, t);
         }
     }
-    FIRED.with(|f| f.borrow_mut().extend(deferred));
+    io.fired.borrow_mut().extend(deferred);
     // Clients with input already buffered (or more to read) get their
     // BUSY replies, and their SCRIPT KILL runs, now as well.
     serve_resumable(srv);
@@ -342,10 +297,8 @@ pub fn init(srv: &mut Server, listeners: Vec<Listener>) -> io::Result<()> {
     install_signal_handlers();
     let poll = Poll::new()?;
     srv.listeners = listeners;
-    register_listeners(srv, &poll);
-    crate::poller::install(poll.registry().try_clone()?);
-    let io = Rc::new(RefCell::new(LoopIo { poll }));
-    LOOP_IO.with(|l| *l.borrow_mut() = Some(io));
+    register_listeners(srv, poll.registry());
+    srv.io = Some(Rc::new(crate::poller::LoopIo::new(poll)?));
     srv.process_events_while_loading = Some(process_events_while_loading);
     srv.process_events_while_busy = Some(process_events_while_busy);
     srv.free_client_now = Some(free_client_now);
@@ -363,18 +316,15 @@ fn process_events_while_loading(srv: &mut Server) {
 
 /// Closes the clients queued for closing (outside the main loop).
 fn close_pending_now(srv: &mut Server) {
-    let Some(io) = LOOP_IO.with(|l| l.borrow().clone()) else {
+    let Some(io) = srv.io.clone() else {
         return;
     };
-    let Ok(g) = io.try_borrow() else {
-        return;
-    };
-    close_pending(srv, &g.poll);
+    close_pending(srv, io.registry());
 }
 
 /// The main loop, after `init` and the data load.
 pub fn run(mut srv: Server) -> io::Result<i32> {
-    let Some(io) = LOOP_IO.with(|l| l.borrow().clone()) else {
+    let Some(io) = srv.io.clone() else {
         return Err(io::Error::other("event loop not initialised"));
     };
     // `replicaof` in the config: start connecting to the master.
@@ -392,7 +342,7 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
 
     loop {
         if srv.listeners_changed {
-            register_listeners(&mut srv, &io.borrow().poll);
+            register_listeners(&mut srv, io.registry());
         }
         let now = Instant::now();
         let mut timeout = next_cron.saturating_duration_since(now);
@@ -418,7 +368,7 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
         let polled = loop {
             let spinning = spin_until.is_some_and(|u| Instant::now() < u);
             let t = if spinning { Duration::ZERO } else { timeout };
-            let r = io.borrow_mut().poll.poll(&mut events, Some(t));
+            let r = io.poll.borrow_mut().poll(&mut events, Some(t));
             if !spinning || r.is_err() || !events.is_empty() {
                 break r;
             }
@@ -429,8 +379,8 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
                 return Err(e);
             }
         }
-        push_fired(&events);
-        while let Some(ev) = pop_fired() {
+        io.push_fired(&events);
+        while let Some(ev) = io.pop_fired() {
             let t = ev.token;
             if t == MASTER_LINK_TOKEN {
                 crate::replication::replica::link_event(&mut srv);
@@ -441,8 +391,7 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
                 continue;
             }
             if t >= LISTENER_BASE {
-                let g = io.borrow();
-                accept_all(&mut srv, &g.poll, t - LISTENER_BASE);
+                accept_all(&mut srv, io.registry(), t - LISTENER_BASE);
                 continue;
             }
             if ev.writable {
@@ -473,7 +422,8 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
         }
         // Sockets whose events a busy script's event processing consumed
         // while their client was executing (see process_events_while_busy).
-        for t in MISSED.with(|m| std::mem::take(&mut *m.borrow_mut())) {
+        let missed = std::mem::take(&mut *io.missed.borrow_mut());
+        for t in missed {
             handle_readable(&mut srv, t);
         }
         // Clients whose input can run again (unblocked, flushed, out of
@@ -511,7 +461,7 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
         if srv.client_mem.over_limit() {
             crate::client_mem::evict_clients(&mut srv, None);
         }
-        close_pending(&mut srv, &io.borrow().poll);
+        close_pending(&mut srv, io.registry());
 
         if Instant::now() >= next_cron {
             // DEBUG PAUSE-CRON stops all of it, as serverCron returns early.
@@ -530,13 +480,13 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
                 // replicas finishes here (the process exits).
                 crate::commands::shutdown::cron(&mut srv);
             }
-            close_pending(&mut srv, &io.borrow().poll);
+            close_pending(&mut srv, io.registry());
             next_cron = Instant::now() + Duration::from_millis(1000 / srv.hz.max(1) as u64);
         }
     }
 }
 
-fn accept_all(srv: &mut Server, poll: &Poll, listener: usize) {
+fn accept_all(srv: &mut Server, reg: &mio::Registry, listener: usize) {
     loop {
         let Some(l) = srv.listeners.get(listener) else {
             return;
@@ -607,10 +557,7 @@ fn accept_all(srv: &mut Server, poll: &Poll, listener: usize) {
         let Some(sock) = c.sock.as_mut() else {
             continue;
         };
-        if let Err(e) =
-            poll.registry()
-                .register(sock, Token(slot), Interest::READABLE | Interest::WRITABLE)
-        {
+        if let Err(e) = reg.register(sock, Token(slot), Interest::READABLE | Interest::WRITABLE) {
             warn!("Error registering fd event for the new client: {}", e);
             srv.free_slots.push(slot);
             continue;
@@ -759,11 +706,11 @@ pub fn process_client_input(srv: &mut Server, t: usize) {
                 let args = Args::new(buf, &argv);
                 if c.is_master {
                     // The master's stream: replies dropped, offset tracked.
-                    crate::replication::replica::before_master_command(&mut c);
+                    crate::replication::replica::before_master_command(srv, &mut c);
                     let out_before = c.out.buf.len();
                     commands::execute(srv, &mut c, &args);
                     if c.held_by_pause {
-                        crate::replication::replica::after_held_master_command();
+                        crate::replication::replica::after_held_master_command(srv);
                         hold_for_pause(srv, &mut c, cmd_start);
                         queued_for_later = true;
                         break;
@@ -1020,9 +967,9 @@ fn handle_pending_writes(srv: &mut Server) {
     }
 }
 
-fn close_pending(srv: &mut Server, poll: &Poll) {
+fn close_pending(srv: &mut Server, reg: &mio::Registry) {
     while let Some(t) = srv.to_close.pop() {
-        close_one(srv, poll, t);
+        close_one(srv, reg, t);
     }
 }
 
@@ -1034,20 +981,16 @@ fn free_client_now(srv: &mut Server, t: usize, reason: &str) {
         crate::client_info::cat_client_info(&mut line, srv, c, clock::wall_ms(), None);
         info!("{}: {}", reason, String::from_utf8_lossy(&line));
     }
-    let Some(io) = LOOP_IO.with(|l| l.borrow().clone()) else {
+    let Some(io) = srv.io.clone() else {
         srv.to_close.push(t);
         return;
     };
-    let Ok(g) = io.try_borrow() else {
-        srv.to_close.push(t);
-        return;
-    };
-    close_one(srv, &g.poll, t);
+    close_one(srv, io.registry(), t);
 }
 
 /// Frees one client: its subscriptions, watches, blocking and tracking
 /// state, its memory accounting and its socket.
-fn close_one(srv: &mut Server, poll: &Poll, t: usize) {
+fn close_one(srv: &mut Server, reg: &mio::Registry, t: usize) {
     {
         if let Some(slot) = srv.clients.get_mut(t) {
             if let Some(mut c) = slot.take() {
@@ -1063,7 +1006,7 @@ fn close_one(srv: &mut Server, poll: &Poll, t: usize) {
                 srv.client_tokens.remove(&c.id);
                 if let Some(sock) = c.sock.as_mut() {
                     sock.close_notify();
-                    let _ = poll.registry().deregister(sock);
+                    let _ = reg.deregister(sock);
                 }
                 srv.stats.net_input_closed += c.total_net_in;
                 srv.stats.net_output_closed += c.total_net_out;

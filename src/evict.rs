@@ -36,7 +36,9 @@ impl Policy {
 }
 
 /// maxmemory, and the memory it does not count as of the last check, for
-/// the keyspace's table-growth guard (`expand_allowed`).
+/// the keyspace's table-growth guard (`expand_allowed`). Global: the guard
+/// is a plain function pointer the `ds::dict` layer calls while a table
+/// grows, with no server to read them from.
 static MAXMEMORY: AtomicU64 = AtomicU64::new(0);
 static NOT_COUNTED: AtomicUsize = AtomicUsize::new(0);
 /// HASHTABLE_MAX_LOAD_FACTOR: past it a table grows regardless.
@@ -49,8 +51,6 @@ const POOL_SIZE: usize = 16;
 pub fn apply_config(cfg: &Config) {
     MAXMEMORY.store(cfg.maxmemory, Ordering::Relaxed);
     crate::ds::dict::set_expand_guard(expand_allowed);
-    let policy = cfg.maxmemory_policy;
-    crate::object::set_access_stamps(policy.is_lfu(), cfg.lfu_log_factor, cfg.lfu_decay_time);
 }
 
 /// What `perform_evictions` achieved.
@@ -292,7 +292,7 @@ fn populate_pool(
             let score = match policy {
                 Policy::VolatileTtl => u64::MAX - when.max(0) as u64,
                 _ => match db.dict.get(k.as_bytes()) {
-                    Some(o) => object_score(o, policy),
+                    Some(o) => object_score(o, policy, db.state.stamps.decay_time),
                     None => continue,
                 },
             };
@@ -302,7 +302,10 @@ fn populate_pool(
         let mut sample = Vec::with_capacity(samples);
         db.dict.some_entries(&mut srv.rng, samples, &mut sample);
         for (k, o) in sample {
-            picked.push((k.as_bytes().to_vec(), object_score(o, policy)));
+            picked.push((
+                k.as_bytes().to_vec(),
+                object_score(o, policy, db.state.stamps.decay_time),
+            ));
         }
     }
     for (key, score) in picked {
@@ -329,9 +332,9 @@ fn populate_pool(
 
 /// Higher = better eviction candidate: idle ms for LRU, 255 - frequency
 /// for LFU.
-fn object_score(o: &Obj, policy: Policy) -> u64 {
+fn object_score(o: &Obj, policy: Policy, decay_time: u32) -> u64 {
     if policy.is_lfu() {
-        255 - crate::object::decr_and_return(o.lru) as u64
+        255 - crate::object::decr_and_return(o.lru, decay_time) as u64
     } else {
         clock::idle_secs(o.lru) * 1000
     }

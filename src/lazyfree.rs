@@ -24,6 +24,7 @@ use std::sync::OnceLock;
 /// Values whose free effort is above this go to the background thread.
 pub const LAZYFREE_THRESHOLD: usize = 64;
 
+// Global atomics: shared with the lazy-free thread.
 /// Objects queued and not yet freed (INFO lazyfree_pending_objects).
 static PENDING: AtomicUsize = AtomicUsize::new(0);
 /// Objects freed by the thread (INFO lazyfreed_objects).

@@ -14,6 +14,8 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
+// Global: the log formatter runs in `tracing`'s subscriber, on any thread
+// (lazy-free, fsync, crash reporter), with no server at hand.
 /// 0 debug, 1 verbose, 2 notice, 3 warning (Redis's verbosity numbers).
 static VERBOSITY: AtomicU8 = AtomicU8::new(2);
 

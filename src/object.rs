@@ -1,7 +1,8 @@
 //! Values stored in the keyspace (Redis's `robj`): the type, the encoding
 //! that `OBJECT ENCODING` reports, and the LRU/LFU access stamp kept in
-//! every object's 24-bit `lru` field (set on creation, updated on access;
-//! the eviction service reads it and sets the policy).
+//! every object's 24-bit `lru` field (set on creation, updated on access
+//! with the `AccessStamps` settings each `Db` holds; the eviction service
+//! reads it).
 //!
 //! Strings follow Redis's three encodings: `int` (a number that round-trips
 //! through `string2ll`), `embstr` (≤ 44 bytes, never modified in place) and
@@ -17,7 +18,6 @@ use crate::types::stream::StreamValue;
 use crate::types::zset::ZSetValue;
 use crate::util::num;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT.
 pub const EMBSTR_SIZE_LIMIT: usize = 44;
@@ -75,7 +75,8 @@ pub struct CorruptValue {
 }
 
 /// How many [`CorruptValue`]s exist (commands check keys for them only
-/// while there are any).
+/// while there are any). Global and atomic: kept by the values' own
+/// constructor and `Drop`, which may run on the lazy-free thread.
 static CORRUPT_LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 impl CorruptValue {
@@ -318,49 +319,53 @@ impl Obj {
 
 // ---- LRU/LFU access stamps (Redis's evict.c LFU helpers, db.c updateLFU) ----
 
-// The access-stamp settings, read on every key lookup: kept in statics so
-// `Db` needs no reference to the config.
-static LFU_ENABLED: AtomicBool = AtomicBool::new(false);
-static LFU_LOG_FACTOR: AtomicU32 = AtomicU32::new(10);
-static LFU_DECAY_TIME: AtomicU32 = AtomicU32::new(1);
+/// The access-stamp settings (maxmemory-policy's LFU or LRU,
+/// lfu-log-factor, lfu-decay-time), read on every key lookup. Each `Db`
+/// keeps a copy (`DbState::stamps`), which `Server` refreshes from the
+/// config; no global holds them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct AccessStamps {
+    /// An LFU policy is selected (the `lru` field holds LFU data).
+    pub lfu: bool,
+    pub log_factor: u32,
+    pub decay_time: u32,
+}
+
+impl Default for AccessStamps {
+    /// Redis's defaults: LRU stamps, lfu-log-factor 10, lfu-decay-time 1.
+    fn default() -> AccessStamps {
+        AccessStamps {
+            lfu: false,
+            log_factor: 10,
+            decay_time: 1,
+        }
+    }
+}
 
 /// Counter a new object starts with (LFU_INIT_VAL), so new keys are not
 /// evicted before they had a chance to be used.
 const LFU_INIT_VAL: u32 = 5;
 
-/// Copies the access-stamp settings (maxmemory-policy's LFU or LRU,
-/// lfu-log-factor, lfu-decay-time); the eviction service calls it when the
-/// config changes.
-pub fn set_access_stamps(lfu: bool, log_factor: u32, decay_time: u32) {
-    LFU_ENABLED.store(lfu, Ordering::Relaxed);
-    LFU_LOG_FACTOR.store(log_factor, Ordering::Relaxed);
-    LFU_DECAY_TIME.store(decay_time, Ordering::Relaxed);
-}
-
-/// Is an LFU policy selected (the `lru` field holds LFU data)?
-#[inline]
-pub fn lfu_enabled() -> bool {
-    LFU_ENABLED.load(Ordering::Relaxed)
-}
-
-/// The stamp a newly created object gets.
-#[inline]
-pub fn initial_stamp() -> u32 {
-    if lfu_enabled() {
-        (lfu_minutes() << 8) | LFU_INIT_VAL
-    } else {
-        clock::lru_clock()
+impl AccessStamps {
+    /// The stamp a newly created object gets.
+    #[inline]
+    pub fn initial(&self) -> u32 {
+        if self.lfu {
+            (lfu_minutes() << 8) | LFU_INIT_VAL
+        } else {
+            clock::lru_clock()
+        }
     }
-}
 
-/// Records an access to `o` (Redis's lookupKey touch / updateLFU).
-#[inline]
-pub fn touch(o: &mut Obj) {
-    if lfu_enabled() {
-        let counter = log_incr(decr_and_return(o.lru));
-        o.lru = (lfu_minutes() << 8) | counter;
-    } else {
-        o.lru = clock::lru_clock();
+    /// Records an access to `o` (Redis's lookupKey touch / updateLFU).
+    #[inline]
+    pub fn touch(&self, o: &mut Obj) {
+        if self.lfu {
+            let counter = log_incr(decr_and_return(o.lru, self.decay_time), self.log_factor);
+            o.lru = (lfu_minutes() << 8) | counter;
+        } else {
+            o.lru = clock::lru_clock();
+        }
     }
 }
 
@@ -369,9 +374,9 @@ fn lfu_minutes() -> u32 {
     ((clock::wall_ms() / 1000 / 60) & 65535) as u32
 }
 
-/// LFUDecrAndReturn: the counter after decaying one step per
-/// `lfu-decay-time` minutes since the last access (OBJECT FREQ).
-pub fn decr_and_return(stamp: u32) -> u32 {
+/// LFUDecrAndReturn: the counter after decaying one step per `decay`
+/// (lfu-decay-time) minutes since the last access (OBJECT FREQ).
+pub fn decr_and_return(stamp: u32, decay: u32) -> u32 {
     let ldt = stamp >> 8;
     let counter = stamp & 255;
     let now = lfu_minutes();
@@ -380,12 +385,13 @@ pub fn decr_and_return(stamp: u32) -> u32 {
     } else {
         65535 - ldt + now
     };
-    let decay = LFU_DECAY_TIME.load(Ordering::Relaxed);
     let periods = elapsed.checked_div(decay).unwrap_or(0);
     counter.saturating_sub(periods)
 }
 
 thread_local! {
+    // Stays thread-local: it coordinates nothing, it only has to be cheap
+    // (one per LFU access) and need not be reproducible.
     static RNG: Cell<u64> = const { Cell::new(0x9E37_79B9_7F4A_7C15) };
 }
 
@@ -403,12 +409,12 @@ fn unit_random() -> f64 {
 
 /// LFULogIncr: increments the 8-bit counter with probability
 /// 1 / ((counter - LFU_INIT_VAL) * lfu-log-factor + 1).
-fn log_incr(counter: u32) -> u32 {
+fn log_incr(counter: u32, log_factor: u32) -> u32 {
     if counter >= 255 {
         return 255;
     }
     let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
-    let factor = LFU_LOG_FACTOR.load(Ordering::Relaxed) as f64;
+    let factor = log_factor as f64;
     let p = 1.0 / (base * factor + 1.0);
     if unit_random() < p {
         counter + 1
@@ -425,20 +431,19 @@ mod tests {
     fn lfu_counter_grows_logarithmically_and_saturates() {
         let mut c = LFU_INIT_VAL;
         for _ in 0..100 {
-            c = log_incr(c);
+            c = log_incr(c, 10);
         }
         // With factor 10, 100 hits reach roughly 10-20 (Redis's table).
         assert!(c > LFU_INIT_VAL && c < 40, "{}", c);
-        assert_eq!(log_incr(255), 255);
+        assert_eq!(log_incr(255, 10), 255);
     }
 
     #[test]
     fn decay_subtracts_one_per_period() {
         let now = lfu_minutes();
         let stamp = (now.wrapping_sub(3) & 65535) << 8 | 10;
-        LFU_DECAY_TIME.store(1, Ordering::Relaxed);
-        assert_eq!(decr_and_return(stamp), 7);
-        assert_eq!(decr_and_return((now << 8) | 10), 10);
+        assert_eq!(decr_and_return(stamp, 1), 7);
+        assert_eq!(decr_and_return((now << 8) | 10, 1), 10);
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub enum Class {
     BgChild = 2,
 }
 
+// Global: the process's own oom_score_adj as it was before we changed it
+// (a property of the process, read once; a forked child adjusts itself).
 static ADJUSTED: AtomicBool = AtomicBool::new(false);
 static BASE: AtomicI32 = AtomicI32::new(0);
 const PATH: &str = "/proc/self/oom_score_adj";

@@ -14,6 +14,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
+// Global: the process's own argv/environment memory (captured by an
+// `.init_array` constructor before main), a property of the process.
 static ARGC: AtomicI32 = AtomicI32::new(0);
 static ARGV: AtomicPtr<*mut c_char> = AtomicPtr::new(std::ptr::null_mut());
 /// The writable area: start and length (0 until `init`).

@@ -17,17 +17,6 @@ use rand::{Rng, SeedableRng};
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-thread_local! {
-    /// Depth of command handlers currently running (EXEC and scripts
-    /// nest); `commands::execute` keeps it.
-    pub static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-/// How many handlers are running right now (0 between commands).
-pub fn nesting() -> u32 {
-    NESTING.with(|n| n.get())
-}
-
 /// Counts an error reply (INFO errorstats and total_error_replies).
 pub fn count_error(srv: &mut Server, e: &CmdError) {
     srv.stats.total_error_replies += 1;
@@ -58,6 +47,8 @@ pub struct Hooks {
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The Redis version we are compatible with; clients gate features on it.
 pub const REDIS_VERSION: &str = "7.0.15";
+// Global (these two): set by the SIGTERM / SIGINT handler, which can
+// reach nothing else.
 /// Set by the SIGTERM / SIGINT handler (Redis's shutdown_asap): the cron
 /// starts the shutdown; it stays set until the shutdown is cancelled
 /// (a failed final save, SHUTDOWN ABORT), so that a second SIGINT while
@@ -181,6 +172,9 @@ pub struct Server {
     /// ACL users and log.
     pub acl: Box<crate::acl::Acl>,
     pub dbs: Vec<Db>,
+    /// What every db's lazy expiry, freeing and access stamps act on;
+    /// each `Db` holds a copy (`update_db_state`).
+    pub db_state: crate::db::DbState,
     /// Client slots indexed by mio token; the client executing a command
     /// is temporarily taken out of its slot.
     pub clients: Vec<Option<Box<Client>>>,
@@ -234,6 +228,9 @@ pub struct Server {
     /// The eviction pool, kept between evictions (EvictionPoolLRU).
     pub evict_pool: Vec<crate::evict::Candidate>,
     pub loading: bool,
+    /// Depth of command handlers running right now (0 between commands;
+    /// EXEC and scripts nest), kept by `commands::execute`.
+    pub nesting: u32,
     /// (db, key) -> tokens of clients blocked on it, in arrival order.
     pub blocking_keys: HashMap<(usize, Vec<u8>), VecDeque<usize>>,
     /// Keys signalled by writers since the last serve.
@@ -292,6 +289,9 @@ pub struct Server {
     pub child_info: crate::persist::childinfo::Stats,
     /// MIGRATE's cached connections to target instances.
     pub migrate: crate::migrate_conn::MigrateSockets,
+    /// The event loop's poll state (its registry, the events not handled
+    /// yet), shared by the loop when it starts (`event_loop::init`).
+    pub io: Option<std::rc::Rc<crate::poller::LoopIo>>,
     /// Serves clients during the startup load; installed by the event loop.
     pub process_events_while_loading: Option<fn(&mut Server)>,
     /// Serves clients while a script runs past busy-reply-threshold;
@@ -333,6 +333,7 @@ impl Server {
             config,
             acl,
             dbs,
+            db_state: Default::default(),
             clients: Vec::new(),
             free_slots: Vec::new(),
             nclients: 0,
@@ -371,6 +372,7 @@ impl Server {
             expire_db_cursor: 0,
             evict_pool: Vec::new(),
             loading: false,
+            nesting: 0,
             blocking_keys: HashMap::new(),
             ready_keys: Vec::new(),
             block_deadlines: std::collections::BTreeSet::new(),
@@ -398,6 +400,7 @@ impl Server {
             rdb: Default::default(),
             child_info: Default::default(),
             migrate: Default::default(),
+            io: None,
             process_events_while_loading: None,
             process_events_while_busy: None,
             hooks,
@@ -407,6 +410,7 @@ impl Server {
             async_loading: false,
         };
         srv.sync_notify_mask();
+        srv.sync_db_config();
         crate::acl::sync_requirepass(&mut srv);
         crate::client_mem::apply_config(&mut srv, None);
         srv
@@ -479,7 +483,7 @@ impl Server {
         if self.prop.active() {
             // Expired keys reach the AOF / replicas before anything else.
             crate::propagate::queue_expired(self);
-            if nesting() == 0 {
+            if self.nesting == 0 {
                 crate::propagate::flush(self);
             }
         }
@@ -503,6 +507,35 @@ impl Server {
                 }
             }
         }
+    }
+
+    /// Changes the state every `Db` acts on (`DbState`: lazy expiry mode,
+    /// AOF loading, CLIENT PAUSE, config mirrors) and copies it into every
+    /// db.
+    pub fn update_db_state(&mut self, f: impl FnOnce(&mut crate::db::DbState)) {
+        f(&mut self.db_state);
+        let s = self.db_state;
+        for db in &mut self.dbs {
+            db.state = s;
+        }
+    }
+
+    /// Copies the config's part of `DbState` (lazyfree-lazy-expire,
+    /// lazyfree-lazy-server-del, maxmemory-policy's LRU/LFU, lfu-log-factor,
+    /// lfu-decay-time) into every db: at startup and after CONFIG SET.
+    pub fn sync_db_config(&mut self) {
+        let c = &self.config;
+        let (lazy_expire, lazy_server_del) = (c.lazyfree_lazy_expire, c.lazyfree_lazy_server_del);
+        let stamps = crate::object::AccessStamps {
+            lfu: c.maxmemory_policy.is_lfu(),
+            log_factor: c.lfu_log_factor,
+            decay_time: c.lfu_decay_time,
+        };
+        self.update_db_state(|s| {
+            s.lazy_expire = lazy_expire;
+            s.lazy_server_del = lazy_server_del;
+            s.stamps = stamps;
+        });
     }
 
     /// Copies the NEW / KEY_MISS bits of notify-keyspace-events into every
@@ -597,7 +630,8 @@ impl Server {
             (Some((a, PauseKind::Write)), Some((b, _))) => Some((a.max(b), PauseKind::Write)),
             (c, i) => c.or(i),
         };
-        crate::db::set_pause_until(self.pause.map_or(0, |(until, _)| until.max(1)));
+        let until = self.pause.map_or(0, |(until, _)| until.max(1));
+        self.update_db_state(|s| s.pause_until = until);
     }
 
     /// Runs `hz` times a second: expiry, rehashing, resizing, stats. The
@@ -712,3 +746,7 @@ impl Server {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;

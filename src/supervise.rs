@@ -23,6 +23,8 @@ const MODE_UPSTART: u8 = 1;
 const MODE_SYSTEMD: u8 = 2;
 const MODE_AUTO: u8 = 3;
 
+// Global: the signal handlers (SIGTERM's STOPPING=1) and the shutdown
+// path reach supervision through these, not through the server.
 /// Redis's server.supervised_mode: the configured mode, replaced by the
 /// detected one when `auto` found a supervisor.
 static MODE: AtomicU8 = AtomicU8::new(MODE_NONE);

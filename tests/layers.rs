@@ -9,6 +9,10 @@
 //! It sees paths, not method calls: a method of an allowed state type
 //! called through a `Server` field is invisible here (docs/ARCHITECTURE.md
 //! lists the ones in use).
+//!
+//! It also fails on process-wide mutable state (`thread_local!`, static
+//! atomics, cells, locks) outside the modules `GLOBALS` lists with their
+//! reasons (docs/ARCHITECTURE.md, "State ownership").
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -423,4 +427,107 @@ fn scanner_sees_groups_and_skips_comments_and_tests() {
         "use crate::a;\n#[cfg(test)]\nmod tests {\n    use crate::b;\n}\nuse crate::c;\n",
     );
     assert_eq!(t.join("\n").matches("crate::").count(), 2);
+}
+
+/// Files that may hold process-wide mutable state (a `thread_local!` or a
+/// `static` atomic, cell, lock or `OnceLock`), with the reason; anything
+/// else lives in `Server` / `Db` or in the frame that uses it
+/// (docs/ARCHITECTURE.md, "State ownership"). Each static says why where
+/// it is declared.
+const GLOBALS: &[(&str, &str)] = &[
+    ("src/crash.rs", "fatal-signal and watchdog handlers"),
+    ("src/server.rs", "SIGTERM/SIGINT handler flags"),
+    (
+        "src/event_loop.rs",
+        "the temp RDB the SIGINT handler removes",
+    ),
+    (
+        "src/supervise.rs",
+        "the SIGTERM path notifies the supervisor",
+    ),
+    ("src/alloc.rs", "the global allocator's counter"),
+    ("src/logging.rs", "the log formatter runs on any thread"),
+    ("src/proctitle.rs", "the process's argv memory"),
+    ("src/oom.rs", "the process's starting oom score"),
+    ("src/clock.rs", "the cached clock, read on every lookup"),
+    (
+        "src/ds/dict.rs",
+        "table policy and growth guard of the ds layer",
+    ),
+    (
+        "src/evict.rs",
+        "the values the ds layer's growth guard reads",
+    ),
+    ("src/lazyfree.rs", "shared with the lazy-free thread"),
+    ("src/object.rs", "Drop-kept count; the LFU counter's RNG"),
+    ("src/persist/childinfo.rs", "a forked child's own reporting"),
+    (
+        "src/scripting/sandbox.rs",
+        "an immutable setting read at VM creation",
+    ),
+    ("src/scripting/api.rs", "math.random's RNG"),
+];
+
+/// Does this (stripped) line declare process-wide mutable state?
+fn declares_global(line: &str) -> bool {
+    let t = line.trim_start();
+    if t.starts_with("thread_local!") {
+        return true;
+    }
+    let t = t.strip_prefix("pub ").unwrap_or(t);
+    let t = t.strip_prefix("pub(crate) ").unwrap_or(t);
+    let Some(rest) = t.strip_prefix("static ") else {
+        return false;
+    };
+    if rest.starts_with("mut ") {
+        return true;
+    }
+    let ty = rest.split_once(':').map_or("", |(_, ty)| ty);
+    [
+        "Atomic", "Cell", "RefCell", "Mutex", "RwLock", "OnceLock", "LazyLock",
+    ]
+    .iter()
+    .any(|k| ty.contains(k))
+}
+
+#[test]
+fn hidden_state_is_listed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let mut offences = Vec::new();
+    let mut used = vec![false; GLOBALS.len()];
+    for f in &files {
+        let rel = f
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.ends_with("_tests.rs") {
+            continue;
+        }
+        let text = fs::read_to_string(f).expect("read source");
+        for (n, line) in without_test_items(&strip(&text)).iter().enumerate() {
+            if !declares_global(line) {
+                continue;
+            }
+            match GLOBALS.iter().position(|(g, _)| *g == rel) {
+                Some(k) => used[k] = true,
+                None => offences.push(format!("{rel}:{}: {}", n + 1, line.trim())),
+            }
+        }
+    }
+    offences.extend(
+        GLOBALS
+            .iter()
+            .zip(&used)
+            .filter(|(_, u)| !**u)
+            .map(|((f, _), _)| format!("{f}: no global left; remove it from GLOBALS")),
+    );
+    assert!(
+        offences.is_empty(),
+        "process-wide state outside the listed modules (keep it in Server / Db, or list it \
+         in GLOBALS with its reason; docs/ARCHITECTURE.md, \"State ownership\"):\n{}",
+        offences.join("\n")
+    );
 }

@@ -213,11 +213,12 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let old_loglevel = srv.config.loglevel;
     let old_appendonly = srv.config.appendonly;
     srv.config = next;
+    srv.sync_db_config();
     if pairs.iter().any(|(n, _)| n == "proc-title-template") {
         srv.config.set_proc_title(None);
     }
     if srv.config.appendonly != old_appendonly {
-        let in_exec = crate::server::nesting() > 1;
+        let in_exec = srv.nesting > 1;
         if crate::persist::aof::config_changed(srv, in_exec).is_err() {
             srv.config.set("appendonly", "no", true).ok();
             return Err(error::config_set_failed(

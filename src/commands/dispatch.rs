@@ -29,7 +29,7 @@ use crate::cmdtable::{
 };
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
-use crate::server::{count_error, Server, SlowlogEntry, NESTING};
+use crate::server::{count_error, Server, SlowlogEntry};
 use std::time::Instant;
 
 /// Why the dispatcher refuses a command. Each variant carries what its
@@ -117,7 +117,7 @@ struct Cmd {
 /// level, `c` is the tracking module's current client for the duration,
 /// and the invalidations held for it follow its reply.
 pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
-    if NESTING.with(|n| n.get()) > 0 {
+    if srv.nesting > 0 {
         execute_command(srv, c, args);
         return;
     }
@@ -135,7 +135,7 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
     // mstime) and starts its timer. Nested calls (scripts, EXEC) keep the
     // outer command's time, as Redis 7.0 freezes time during a script.
     let start = Instant::now();
-    let depth = NESTING.with(|n| n.get());
+    let depth = srv.nesting;
     let now = if c.reexecuting || depth == 0 {
         clock::update_from(start)
     } else {
@@ -304,7 +304,7 @@ fn check_busy_and_replication(srv: &Server, c: &Client, cmd: Cmd) -> Result<(), 
     // Commands run by EXEC were checked when queued (and EXEC itself is
     // checked): a REPLICAOF inside the transaction does not fail the rest.
     if (srv.repl.link.is_some() || srv.config.min_replicas_to_write > 0)
-        && !(cmd.depth > 0 && crate::scripting::current_run().is_none())
+        && !(cmd.depth > 0 && srv.scripting.current_run().is_none())
     {
         return replication_refusal(srv, c, cmd);
     }
@@ -323,7 +323,7 @@ fn replication_refusal(srv: &Server, c: &Client, cmd: Cmd) -> Result<(), Refusal
     } else {
         cmd.flags
     };
-    let script = crate::scripting::current_run().filter(|_| cmd.depth > 0);
+    let script = srv.scripting.current_run().filter(|_| cmd.depth > 0);
     let refused = if let Some(run) = script {
         crate::replication::refuse_script_command(srv, c, flags, run.wrote_before_call.get())
     } else {
@@ -507,12 +507,12 @@ fn call(srv: &mut Server, c: &mut Client, args: &Args, cmd: Cmd) -> CmdResult {
         }
         srv.tracking.in_call = true;
     }
-    NESTING.with(|n| n.set(n.get() + 1));
+    srv.nesting += 1;
     let result = match corrupt_value_refusal(srv, c, cmd, args) {
         Some(e) => Err(e),
         None => (cmd.spec.handler)(srv, c, args),
     };
-    NESTING.with(|n| n.set(n.get() - 1));
+    srv.nesting -= 1;
     result
 }
 
@@ -664,7 +664,7 @@ fn signal_keys(srv: &mut Server, c: &mut Client, cmd: Cmd, args: &Args, dirty_be
 /// A read run by a script whose caller tracks keys: the caller's declared
 /// keys are remembered for it.
 fn track_for_script_caller(srv: &mut Server, c: &Client) {
-    if let Some(run) = crate::scripting::current_run() {
+    if let Some(run) = srv.scripting.current_run() {
         if let Some((id, keys)) = &run.track_caller {
             if std::ptr::eq(run.client as *const Client, c) {
                 crate::tracking::remember_keys_for(srv, *id, keys.iter().map(|k| k.as_slice()));

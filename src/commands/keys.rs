@@ -562,7 +562,8 @@ fn object_freq(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     if !lfu {
         return Err(CmdError::Static(error::OBJECT_FREQ_NOT_LFU));
     }
-    c.out.int(crate::object::decr_and_return(o.lru) as i64);
+    c.out
+        .int(crate::object::decr_and_return(o.lru, srv.config.lfu_decay_time) as i64);
     Ok(())
 }
 

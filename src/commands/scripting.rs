@@ -299,8 +299,8 @@ fn script_flush(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     Ok(())
 }
 
-fn script_kill(_srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
-    scripting::kill(true)?;
+fn script_kill(srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
+    scripting::kill(srv, true)?;
     c.out.ok();
     Ok(())
 }
@@ -538,7 +538,7 @@ fn function_restore(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult 
 fn function_stats(srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
     c.out.map(2);
     c.out.bulk(b"running_script");
-    match scripting::current_run() {
+    match srv.scripting.current_run() {
         Some(ctx) if !ctx.eval_mode => {
             c.out.map(3);
             c.out.bulk(b"name");
@@ -564,8 +564,8 @@ fn function_stats(srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
     Ok(())
 }
 
-fn function_kill(_srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
-    scripting::kill(false)?;
+fn function_kill(srv: &mut Server, c: &mut Client, _args: &Args) -> CmdResult {
+    scripting::kill(srv, false)?;
     c.out.ok();
     Ok(())
 }

@@ -198,7 +198,7 @@ fn read_generic(srv: &mut Server, c: &mut Client, a: &Args, xgroup: bool) -> Cmd
         if a.is(i, "BLOCK") && more >= 1 {
             // No sense in blocking inside Lua: refused outright (Redis
             // keeps this special case for backward compatibility).
-            if crate::scripting::current_run().is_some() {
+            if srv.scripting.current_run().is_some() {
                 return Err(error::block_from_script(&a.str_lossy(0)));
             }
             let ms = crate::util::num::parse_i64(a.get(i + 1))

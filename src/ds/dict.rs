@@ -42,6 +42,8 @@ const GETFAIR_NUM_ENTRIES: usize = 15;
 // Hashing
 // ---------------------------------------------------------------------------
 
+/// Global: one random key for the process, fixed once (as Redis's
+/// dict_hash_function_seed).
 static HASH_KEY: OnceLock<(u64, u64)> = OnceLock::new();
 
 /// The process-wide random 128-bit SipHash key.
@@ -163,11 +165,15 @@ pub enum ResizePolicy {
     Forbid = 2,
 }
 
+/// Global: every table (keyspace, sets, hashes...) consults it when it
+/// grows or rehashes, and none has a server to read it from; it changes
+/// when a fork child starts or ends (copy-on-write).
 static RESIZE_POLICY: AtomicU8 = AtomicU8::new(ResizePolicy::Enable as u8);
 
 /// Decides whether a guarded dict may grow its table by `more_mem` bytes
 /// at load factor `ratio` (Redis's dictType `expandAllowed`: the keyspace
-/// does not grow past maxmemory). Installed once by a higher layer.
+/// does not grow past maxmemory). Installed once by a higher layer (a
+/// fixed function pointer: global, like the policy above).
 static EXPAND_GUARD: OnceLock<fn(usize, f64) -> bool> = OnceLock::new();
 
 /// Installs the expansion guard used by dicts marked with

@@ -1071,7 +1071,7 @@ pub fn write_denied(srv: &Server) -> Option<CmdError> {
 pub static COMMANDS: &[CommandSpec] = &[crate::cmdtable::cmd("bgrewriteaof", bgrewriteaof)];
 
 fn bgrewriteaof(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
-    let in_exec = c.multi.is_some() || crate::server::nesting() > 1;
+    let in_exec = c.multi.is_some() || srv.nesting > 1;
     if srv
         .child
         .as_ref()

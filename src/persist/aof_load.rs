@@ -65,7 +65,7 @@ pub fn load_at_startup(srv: &mut Server) {
 /// they were: replayed commands are not calls (Redis runs their handlers
 /// directly).
 fn load_quietly(srv: &mut Server, am: &mut Manifest, dir: &Path, fname: &str) -> LoadResult {
-    crate::db::set_loading(true);
+    srv.update_db_state(|s| s.loading = true);
     srv.loading = true;
     let cmd_stats: Vec<_> = srv
         .commands
@@ -89,7 +89,7 @@ fn load_quietly(srv: &mut Server, am: &mut Manifest, dir: &Path, fname: &str) ->
         srv.slowlog.pop_front();
     }
     srv.loading = false;
-    crate::db::set_loading(false);
+    srv.update_db_state(|s| s.loading = false);
     ret
 }
 

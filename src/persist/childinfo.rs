@@ -45,6 +45,8 @@ const FINAL_RDB: u64 = 2;
 const FINAL_AOF: u64 = 3;
 const MSG_LEN: usize = 32;
 
+// Global: the forked child's own reporting state, reached from the RDB and
+// AOF writers (`key_saved`), which borrow the server read-only.
 /// In the child: the pipe's write end (-1 in the parent).
 static CHILD_FD: AtomicI32 = AtomicI32::new(-1);
 static KEYS: AtomicU64 = AtomicU64::new(0);

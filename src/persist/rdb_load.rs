@@ -352,7 +352,12 @@ fn load_opts<R: Read>(
         }
         let value = load_object(&mut rd, t, &lim).inspect_err(|e| {
             if let LoadError::Corrupt(msg) = e {
-                report_object_error(at, &key, t, msg);
+                srv.rdb.load_error = Some(ErrorContext {
+                    offset: at,
+                    key: key.to_vec(),
+                    rdb_type: t,
+                    msg: msg.to_string(),
+                });
             }
         })?;
         let body = rd.capture.take();
@@ -496,33 +501,13 @@ fn aux_field(k: &[u8], v: &[u8], info: &mut LoadInfo, now: i64) {
 }
 
 /// Where the last object that failed to load was (for the startup load's
-/// redis-check-rdb style report).
+/// redis-check-rdb style report), kept in `RdbState::load_error`.
+#[derive(Debug)]
 pub struct ErrorContext {
     pub offset: u64,
     pub key: Vec<u8>,
     pub rdb_type: u8,
     pub msg: String,
-}
-
-thread_local! {
-    static LAST_ERROR: std::cell::RefCell<Option<ErrorContext>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-fn report_object_error(offset: u64, key: &[u8], t: u8, msg: &str) {
-    LAST_ERROR.with(|e| {
-        *e.borrow_mut() = Some(ErrorContext {
-            offset,
-            key: key.to_vec(),
-            rdb_type: t,
-            msg: msg.to_string(),
-        })
-    });
-}
-
-/// The context of the last object that failed to load, if any.
-pub fn take_error_context() -> Option<ErrorContext> {
-    LAST_ERROR.with(|e| e.borrow_mut().take())
 }
 
 /// redis-check-rdb's names of the RDB object types.

@@ -45,6 +45,8 @@ pub struct RdbState {
     pub loading_start_time: i64,
     pub loading_total_bytes: u64,
     pub loading_loaded_bytes: u64,
+    /// The object the last load failed on (`rdb_load::ErrorContext`).
+    pub load_error: Option<crate::persist::rdb_load::ErrorContext>,
 }
 
 impl Default for RdbState {
@@ -64,6 +66,7 @@ impl Default for RdbState {
             loading_start_time: 0,
             loading_total_bytes: 0,
             loading_loaded_bytes: 0,
+            load_error: None,
         }
     }
 }
@@ -296,7 +299,7 @@ pub fn load_at_startup(srv: &mut Server) {
             );
             // Redis then runs redis-check-rdb on the file, which reports
             // the failed object on stdout; this is the error part of it.
-            if let Some(ctx) = crate::persist::rdb_load::take_error_context() {
+            if let Some(ctx) = srv.rdb.load_error.take() {
                 use std::io::Write;
                 let mut out = std::io::stdout().lock();
                 let _ = write!(

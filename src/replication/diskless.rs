@@ -157,7 +157,7 @@ pub fn start(srv: &mut Server, cur: Option<&mut Client>, req: u8) -> bool {
         srv.clients[t] = Some(c);
     }
     let raw = rdb_r.as_raw_fd();
-    let reg = crate::poller::with_registry(|r| {
+    let reg = crate::poller::with_registry(&srv.io, |r| {
         r.register(
             &mut mio::unix::SourceFd(&raw),
             mio::Token(crate::poller::RDB_PIPE_TOKEN),
@@ -182,10 +182,10 @@ pub fn start(srv: &mut Server, cur: Option<&mut Client>, req: u8) -> bool {
 }
 
 /// Stops watching and closes the read end of the pipe.
-fn close_read(p: &mut PipeXfer) {
+fn close_read(io: &Option<std::rc::Rc<crate::poller::LoopIo>>, p: &mut PipeXfer) {
     if let Some(fd) = p.read.take() {
         let raw = fd.as_raw_fd();
-        crate::poller::with_registry(|r| r.deregister(&mut mio::unix::SourceFd(&raw)));
+        crate::poller::with_registry(io, |r| r.deregister(&mut mio::unix::SourceFd(&raw)));
     }
 }
 
@@ -242,7 +242,7 @@ pub fn pipe_readable(srv: &mut Server) {
         if n == 0 {
             // EOF: the child wrote everything; let it exit.
             let still_up = p.conns.len();
-            close_read(p);
+            close_read(&srv.io, p);
             p.exit = None;
             warn!(
                 "Diskless rdb transfer, done reading from pipe, {} replicas still up.",
@@ -381,7 +381,7 @@ pub fn child_done(srv: &mut Server, ok: bool, cur: Option<&mut Client>) {
     } else {
         warn!("Background transfer error");
     }
-    close_read(&mut p);
+    close_read(&srv.io, &mut p);
     drop(p);
     if let Some(c) = cur {
         replica_done(srv, c, ok);

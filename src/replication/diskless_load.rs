@@ -132,7 +132,7 @@ pub fn load(srv: &mut Server) {
     let Some(l) = srv.repl.link.as_mut() else {
         return;
     };
-    let Some(mut sock) = l.take_sock() else {
+    let Some(mut sock) = l.take_sock(&srv.io) else {
         return;
     };
     let leftover = std::mem::take(&mut l.buf);
@@ -233,7 +233,7 @@ pub fn load(srv: &mut Server) {
         set_blocking(t, None);
     }
     if let Some(l) = srv.repl.link.as_mut() {
-        l.restore_sock(sock, rest);
+        l.restore_sock(&srv.io, sock, rest);
     }
     if aof_was_on {
         let _ = crate::persist::aof::start(srv, false);

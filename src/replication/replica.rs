@@ -15,14 +15,16 @@
 
 use crate::client::{Client, Conn};
 use crate::clock;
+use crate::db::ExpireMode;
 use crate::error::{self, CmdError, CmdResult};
 use crate::persist::rdb;
-use crate::poller;
+use crate::poller::{self, LoopIo};
 use crate::protocol::args::Args;
 use crate::server::Server;
 use mio::{Interest, Token};
 use std::io::{self, Read, Write};
 use std::net::ToSocketAddrs;
+use std::rc::Rc;
 use tracing::{info, warn};
 
 /// Where the link to the master is.
@@ -148,9 +150,9 @@ impl Link {
 
     /// Takes the link socket out of the event loop (a diskless load reads
     /// it blocking).
-    pub(super) fn take_sock(&mut self) -> Option<Conn> {
+    pub(super) fn take_sock(&mut self, io: &Option<Rc<LoopIo>>) -> Option<Conn> {
         let mut s = self.sock.take()?;
-        poller::with_registry(|r| {
+        poller::with_registry(io, |r| {
             let _ = r.deregister(&mut s);
         });
         Some(s)
@@ -158,8 +160,8 @@ impl Link {
 
     /// Gives the socket back after a diskless load, with the bytes read
     /// past the RDB.
-    pub(super) fn restore_sock(&mut self, mut s: Conn, rest: Vec<u8>) {
-        let reg = poller::with_registry(|r| {
+    pub(super) fn restore_sock(&mut self, io: &Option<Rc<LoopIo>>, mut s: Conn, rest: Vec<u8>) {
+        let reg = poller::with_registry(io, |r| {
             r.register(
                 &mut s,
                 Token(poller::MASTER_LINK_TOKEN),
@@ -259,7 +261,7 @@ fn drop_master_client(srv: &mut Server, l: &mut Link) {
         }
     }
     if let Some(mut s) = l.sock.take() {
-        poller::with_registry(|r| {
+        poller::with_registry(&srv.io, |r| {
             let _ = r.deregister(&mut s);
         });
     }
@@ -301,7 +303,7 @@ pub(super) fn set_master(srv: &mut Server, host: String, port: u16) {
     srv.repl.link = Some(Box::new(l));
     crate::logging::set_replica(true);
     srv.prop.targets &= !crate::propagate::TO_REPL;
-    crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
+    srv.update_db_state(|s| s.expire_mode = ExpireMode::ReportOnly);
     let _ = crate::oom::update(&srv.config);
     connect(srv);
 }
@@ -326,7 +328,7 @@ pub(super) fn unset_master(srv: &mut Server) {
     );
     r.seldb = None;
     disconnect_replicas(srv);
-    crate::db::set_expire_mode(crate::db::EXPIRE_DELETE);
+    srv.update_db_state(|s| s.expire_mode = ExpireMode::Delete);
     if srv.repl.backlog.is_some() {
         srv.prop.targets |= crate::propagate::TO_REPL;
     }
@@ -377,7 +379,7 @@ fn connect(srv: &mut Server) {
     } else {
         Conn::Tcp(sock)
     };
-    let reg = poller::with_registry(|r| {
+    let reg = poller::with_registry(&srv.io, |r| {
         r.register(
             &mut sock,
             Token(poller::MASTER_LINK_TOKEN),
@@ -402,7 +404,7 @@ fn cancel(srv: &mut Server) {
         return;
     };
     if let Some(mut s) = l.sock.take() {
-        poller::with_registry(|r| {
+        poller::with_registry(&srv.io, |r| {
             let _ = r.deregister(&mut s);
         });
     }
@@ -988,7 +990,7 @@ fn become_connected(srv: &mut Server, db: usize) {
             srv.clients.len() - 1
         }
     };
-    let reg = poller::with_registry(|r| {
+    let reg = poller::with_registry(&srv.io, |r| {
         r.reregister(
             &mut sock,
             Token(slot),
@@ -1065,15 +1067,15 @@ pub fn resume_master_input(srv: &mut Server, id: Option<u64>) {
 }
 
 /// Before a command from the master runs: it sees keys as the master does.
-pub fn before_master_command(c: &mut Client) {
-    crate::db::set_expire_mode(crate::db::EXPIRE_NEVER);
+pub fn before_master_command(srv: &mut Server, c: &mut Client) {
+    srv.update_db_state(|s| s.expire_mode = ExpireMode::Never);
     // An unknown command leaves no name (Redis's NULL lastcmd).
     c.last_cmd = None;
 }
 
 /// After CLIENT PAUSE held a command from the master (it runs later).
-pub fn after_held_master_command() {
-    crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
+pub fn after_held_master_command(srv: &mut Server) {
+    srv.update_db_state(|s| s.expire_mode = ExpireMode::ReportOnly);
 }
 
 /// afterErrorReply for the master client: an error a command from the
@@ -1105,7 +1107,7 @@ fn log_error_to_master(srv: &mut Server, c: &Client, at: usize) {
 /// After a command from the master ran: drop its reply, answer GETACK,
 /// account the applied bytes and proxy them to our backlog/replicas.
 pub fn after_master_command(srv: &mut Server, c: &mut Client, raw: &[u8], out_before: usize) {
-    crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
+    srv.update_db_state(|s| s.expire_mode = ExpireMode::ReportOnly);
     if c.out.buf.get(out_before) == Some(&b'-') {
         log_error_to_master(srv, c, out_before);
     }

@@ -6,6 +6,7 @@
 //! delete them: they are remembered here, with the dbs they were written
 //! in, and deleted by the cron once their time has passed.
 
+use crate::db::ExpireMode;
 use crate::server::Server;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -40,7 +41,7 @@ pub fn cycle(srv: &mut Server) {
     let now = crate::clock::update();
     let keys = std::mem::take(&mut srv.repl.replica_keys.keys);
     let mut keep = HashMap::with_capacity(keys.len());
-    crate::db::set_expire_mode(crate::db::EXPIRE_DELETE);
+    srv.update_db_state(|s| s.expire_mode = ExpireMode::Delete);
     for (key, bits) in keys {
         if start.elapsed() > Duration::from_millis(1) {
             keep.insert(key, bits);
@@ -63,7 +64,7 @@ pub fn cycle(srv: &mut Server) {
             keep.insert(key, left);
         }
     }
-    crate::db::set_expire_mode(crate::db::EXPIRE_REPORT_ONLY);
+    srv.update_db_state(|s| s.expire_mode = ExpireMode::ReportOnly);
     srv.repl.replica_keys.keys = keep;
     srv.drain_key_events(None);
 }

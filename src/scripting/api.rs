@@ -6,7 +6,7 @@
 use super::libs::set_fn;
 use super::lua_stack::{LuaError, Scalar, Stack, Type};
 use super::vm::{error_table, LuaState};
-use super::{current_run, lua_conv};
+use super::{lua_conv, run_of};
 use crate::lua_fn;
 use crate::protocol::args::Args;
 use mlua_sys as ffi;
@@ -110,7 +110,7 @@ fn string_rep_body(st: &mut Stack) -> R {
         since_check += step;
         if since_check >= REP_CHUNK {
             since_check = 0;
-            if super::busy_check() {
+            if super::busy_check(st) {
                 return Err(LuaError::Killed);
             }
         }
@@ -133,7 +133,7 @@ fn call_error(st: &mut Stack, raise: bool, msg: &[u8]) -> R {
 }
 
 fn generic_call(st: &mut Stack, raise: bool) -> R {
-    let Some(ctx) = current_run() else {
+    let Some(ctx) = run_of(st) else {
         return Err(LuaError::Table(
             b"redis.call/pcall can only be called inside a script invocation".to_vec(),
         ));
@@ -190,7 +190,7 @@ fn generic_call(st: &mut Stack, raise: bool) -> R {
         return Ok(1);
     }
     let args = Args::new(&buf, &ranges);
-    super::ldb::log_redis_command(&args);
+    super::ldb::log_redis_command(ctx, &args);
     ctx.in_call.set(true);
     let res = super::script_call(ctx, &args);
     ctx.in_call.set(false);
@@ -209,7 +209,7 @@ fn generic_call(st: &mut Stack, raise: bool) -> R {
         Ok(reply) => {
             let is_err = reply.first() == Some(&b'-');
             lua_conv::push_reply(st, &reply);
-            super::ldb::log_redis_reply(&reply);
+            super::ldb::log_redis_reply(ctx, &reply);
             super::give_back_reply_buf(ctx, reply);
             if raise && is_err {
                 Err(LuaError::Top)
@@ -349,7 +349,7 @@ fn redis_log_body(st: &mut Stack) -> R {
 lua_fn!(redis_log, redis_log_body);
 
 fn redis_setresp_body(st: &mut Stack) -> R {
-    let Some(ctx) = current_run() else {
+    let Some(ctx) = run_of(st) else {
         return Err(LuaError::Table(
             b"redis.setresp can only be called inside a script invocation".to_vec(),
         ));
@@ -369,7 +369,7 @@ fn redis_setresp_body(st: &mut Stack) -> R {
 lua_fn!(redis_setresp, redis_setresp_body);
 
 fn redis_set_repl_body(st: &mut Stack) -> R {
-    let Some(ctx) = current_run() else {
+    let Some(ctx) = run_of(st) else {
         return Err(LuaError::Table(
             b"redis.set_repl can only be called inside a script invocation".to_vec(),
         ));
@@ -401,7 +401,7 @@ lua_fn!(redis_replicate_commands, redis_replicate_commands_body);
 /// redis.breakpoint(): in a debugging session, stop at the next line
 /// (true); otherwise false.
 fn redis_breakpoint_body(st: &mut Stack) -> R {
-    let on = std::panic::catch_unwind(super::ldb::breakpoint).unwrap_or(false);
+    let on = super::ldb::breakpoint(st);
     st.push_bool(on);
     Ok(1)
 }
@@ -415,7 +415,7 @@ fn redis_debug_body(st: &mut Stack) -> R {
 lua_fn!(redis_debug, redis_debug_body);
 
 fn redis_acl_check_cmd_body(st: &mut Stack) -> R {
-    let Some(ctx) = current_run() else {
+    let Some(ctx) = run_of(st) else {
         return Err(LuaError::Table(
             b"redis.acl_check_cmd can only be called inside a script invocation".to_vec(),
         ));
@@ -455,6 +455,8 @@ lua_fn!(redis_acl_check_cmd, redis_acl_check_cmd_body);
 
 thread_local! {
     /// redisLrand48's 48-bit state (rand.c), shared by both interpreters.
+    /// Stays thread-local: an RNG that coordinates nothing (Redis keeps it
+    /// global too), reached from math.random's C function.
     static RAND48: Cell<u64> = const { Cell::new(0x1234_ABCD_330E) };
 }
 
@@ -469,7 +471,7 @@ fn lrand48() -> i32 {
 const LRAND48_MAX: i64 = i32::MAX as i64;
 
 fn math_random_body(st: &mut Stack) -> R {
-    if current_run().is_none() {
+    if run_of(st).is_none() {
         return Err(LuaError::Msg(
             "math.random can only be called inside a script invocation".into(),
         ));
@@ -499,7 +501,7 @@ fn math_random_body(st: &mut Stack) -> R {
 lua_fn!(math_random, math_random_body);
 
 fn math_randomseed_body(st: &mut Stack) -> R {
-    if current_run().is_none() {
+    if run_of(st).is_none() {
         return Err(LuaError::Msg(
             "math.randomseed can only be called inside a script invocation".into(),
         ));

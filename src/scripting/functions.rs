@@ -13,12 +13,12 @@
 //! uncompressed and read both plain and LZF-compressed ones, so payloads
 //! are exchangeable with Redis 7.0. RDB persistence itself comes later.
 
-use super::vm::{push_error_table, set_fn, to_bytes, LuaState, Vm, VmKind};
+use super::vm::{ctx_of, push_error_table, set_fn, to_bytes, LuaState, Vm, VmKind};
 use crate::error::{self, CmdError};
 use mlua_sys as ffi;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::os::raw::c_int;
+use std::os::raw::{c_int, c_void};
 
 pub struct FunctionInfo {
     pub name: String,
@@ -67,14 +67,13 @@ pub const LOAD_TIMEOUT_MS: u64 = 500;
 /// with "FUNCTION LOAD timeout", raised on every instruction from then on
 /// so pcall cannot swallow it.
 unsafe extern "C-unwind" fn load_hook(l: LuaState, _ar: *mut ffi::lua_Debug) {
-    // SAFETY: Lua calls the hook with a valid state; the LOADING borrow ends before the raise, so
-    // nothing with a destructor is alive then.
+    // SAFETY: Lua calls the hook with a valid state (and LUA_MINSTACK free
+    // slots); the LoadCtx borrow ends before the raise, so nothing with a
+    // destructor is alive then.
     unsafe {
-        let over = LOADING.with(|c| {
-            c.try_borrow().ok().is_some_and(|c| {
-                c.as_ref().is_some_and(|ctx| {
-                    ctx.timeout_ms > 0 && ctx.start.elapsed().as_millis() as u64 > ctx.timeout_ms
-                })
+        let over = loading_of(l).is_some_and(|c| {
+            c.try_borrow().ok().is_some_and(|ctx| {
+                ctx.timeout_ms > 0 && ctx.start.elapsed().as_millis() as u64 > ctx.timeout_ms
             })
         });
         if over {
@@ -85,8 +84,16 @@ unsafe extern "C-unwind" fn load_hook(l: LuaState, _ar: *mut ffi::lua_Debug) {
     }
 }
 
-thread_local! {
-    static LOADING: RefCell<Option<LoadCtx>> = const { RefCell::new(None) };
+/// The FUNCTION LOAD in progress on `l`'s interpreter, if any:
+/// `finish_load` stores its `RefCell<LoadCtx>` in the interpreter's
+/// context (`vm::VmCtx::load`) while the library's top-level code runs.
+///
+/// # Safety
+/// `l` valid.
+unsafe fn loading_of<'a>(l: LuaState) -> Option<&'a RefCell<LoadCtx>> {
+    // SAFETY: the caller's contract; `load` holds a LoadCtx only while
+    // `finish_load` keeps it alive on its stack (it clears it after).
+    unsafe { (ctx_of(l)?.load.get() as *const RefCell<LoadCtx>).as_ref() }
 }
 
 impl Default for Functions {
@@ -236,21 +243,25 @@ impl Functions {
         name: String,
         timeout_ms: u64,
     ) -> Result<String, CmdError> {
-        LOADING.with(|c| {
-            *c.borrow_mut() = Some(LoadCtx {
-                functions: BTreeMap::new(),
-                start: std::time::Instant::now(),
-                timeout_ms,
-            })
+        let load = RefCell::new(LoadCtx {
+            functions: BTreeMap::new(),
+            start: std::time::Instant::now(),
+            timeout_ms,
         });
         let l = self.vm.l;
         // SAFETY: the compiled chunk is on the stack; the load runs with
-        // no RunCtx, so redis.call is unavailable (as in Redis).
+        // no RunCtx, so redis.call is unavailable (as in Redis). `load`
+        // outlives the run: the slot is cleared right after it.
         let err = unsafe {
+            self.vm
+                .ctx()
+                .load
+                .set(&load as *const RefCell<LoadCtx> as *const c_void);
             self.set_globals_source(true);
             ffi::lua_sethook(l, Some(load_hook), ffi::LUA_MASKCOUNT, 100_000);
             let rc = ffi::lua_pcall(l, 0, 0, 0);
             ffi::lua_sethook(l, None, 0, 0);
+            self.vm.ctx().load.set(std::ptr::null());
             self.set_globals_source(false);
             if rc != 0 {
                 let msg = extract_err_msg(l);
@@ -260,8 +271,7 @@ impl Functions {
                 None
             }
         };
-        let ctx = LOADING.with(|c| c.borrow_mut().take());
-        let functions = ctx.map(|c| c.functions).unwrap_or_default();
+        let functions = load.into_inner().functions;
         let unref_all = |fs: &BTreeMap<String, FunctionInfo>| {
             for f in fs.values() {
                 // SAFETY: refs created by register_function in this state.
@@ -540,14 +550,13 @@ unsafe fn register_function_impl(l: LuaState) -> Result<c_int, ()> {
     // SAFETY: called only by the register_function C function, with the state Lua passed it; its
     // raises are left to the trampoline (errors pushed, Err returned).
     unsafe {
-        let loading = LOADING.with(|c| c.borrow().is_some());
-        if !loading {
+        let Some(load) = loading_of(l) else {
             push_error_table(
                 l,
                 b"redis.register_function can only be called on FUNCTION LOAD command",
             );
             return Err(());
-        }
+        };
         let argc = ffi::lua_gettop(l);
         if !(1..=2).contains(&argc) {
             push_error_table(l, b"wrong number of arguments to redis.register_function");
@@ -703,25 +712,21 @@ unsafe fn register_function_impl(l: LuaState) -> Result<c_int, ()> {
             fail(l, Some(fn_ref), "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
             return Err(());
         }
-        let dup = LOADING.with(|c| {
-            let mut c = c.borrow_mut();
-            let Some(ctx) = c.as_mut() else {
-                return true;
-            };
-            if ctx.functions.contains_key(&name) {
-                return true;
+        let dup = match load.try_borrow_mut() {
+            Ok(mut ctx) if !ctx.functions.contains_key(&name) => {
+                ctx.functions.insert(
+                    name.clone(),
+                    FunctionInfo {
+                        name: name.clone(),
+                        desc,
+                        flags,
+                        fn_ref,
+                    },
+                );
+                false
             }
-            ctx.functions.insert(
-                name.clone(),
-                FunctionInfo {
-                    name: name.clone(),
-                    desc,
-                    flags,
-                    fn_ref,
-                },
-            );
-            false
-        });
+            _ => true,
+        };
         if dup {
             fail(l, Some(fn_ref), "Function already exists in the library");
             return Err(());

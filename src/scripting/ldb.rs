@@ -17,21 +17,26 @@
 //! reply, then the connection is closed. A client that disconnects (or a
 //! SIGTERM to a SYNC server) ends the stepping: the script runs to its end.
 //!
-//! The session state lives in a thread-local. Its `RefCell` is borrowed
-//! only for plain Rust work, never across a call into Lua, and the errors
+//! The session state (`Ses`) lives in `eval_with_debugging`'s frame for
+//! the length of the EVAL; the server (`Scripting::ldb`) and the script's
+//! `RunCtx` point to it meanwhile, which is how the line hook and the
+//! `redis.*` callbacks reach it. Its `RefCell` is borrowed only for plain
+//! Rust work, never across a call into Lua, and the errors
 //! the debugger raises in Lua (`abort`, "protocol error") are raised by the
 //! hook's `extern "C-unwind"` wrapper once every Rust value is dropped.
 //! Debugger `eval` code compiles as text only in the script's own
 //! protected environment (sandbox.rs); the debugger adds no other way in.
 
 use super::ldb_render::{self as render, c_str, Parsed};
+use super::lua_stack::Stack;
 use super::vm::{self, LuaState};
+use super::RunCtx;
 use crate::client::{Client, LuaDebug};
 use crate::error::{self, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::Server;
 use mlua_sys as ffi;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::ffi::CStr;
 use std::io;
 use std::os::raw::{c_int, c_void};
@@ -53,7 +58,7 @@ const SEND_TIMEOUT_MS: c_int = 5000;
 const DEFAULT_TIMEOUT_MS: u128 = 5000;
 
 /// One debugging session (Redis's `struct ldbState` while `active`).
-struct Session {
+pub struct Session {
     fd: i32,
     forked: bool,
     logs: Vec<Vec<u8>>,
@@ -71,15 +76,12 @@ struct Session {
     maxlen_hint_sent: bool,
 }
 
-thread_local! {
-    static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
-    /// A session runs (what the hot paths check first).
-    static ACTIVE: Cell<bool> = const { Cell::new(false) };
-}
+/// A session as the server and the script's RunCtx reach it.
+pub type Ses = RefCell<Session>;
 
-/// Runs `f` on the active session. `f` must not call into Lua.
-fn with<R>(f: impl FnOnce(&mut Session) -> R) -> Option<R> {
-    SESSION.with(|s| s.borrow_mut().as_mut().map(f))
+/// Runs `f` on the session. `f` must not call into Lua.
+fn with<R>(ses: &Ses, f: impl FnOnce(&mut Session) -> R) -> Option<R> {
+    ses.try_borrow_mut().ok().map(|mut s| f(&mut s))
 }
 
 impl Session {
@@ -152,30 +154,36 @@ impl Session {
 
 // ---- what the rest of the scripting layer asks -------------------------------
 
-/// Is a debugging session running (ldb.active)?
-pub fn is_active() -> bool {
-    ACTIVE.with(|a| a.get())
+/// ldbIsEnabled: a session runs and steps, so redis.call logs its
+/// command, reply and errors.
+fn logging_enabled(ses: &Ses) -> bool {
+    with(ses, |s| s.step).unwrap_or(false)
 }
 
-/// ldbIsEnabled: active and stepping, so redis.call logs its command,
-/// reply and errors.
-fn logging_enabled() -> bool {
-    is_active() && with(|s| s.step).unwrap_or(false)
+/// The session of the script running on `st`'s interpreter, if any.
+fn session_of<'a>(st: &Stack) -> Option<&'a Ses> {
+    super::run_of(st)?.ldb()
 }
 
 /// luaPushErrorBuff's log of an error pushed to Lua while stepping.
-pub fn log_error(err: &[u8]) {
-    if logging_enabled() {
+pub fn log_error(st: &Stack, err: &[u8]) {
+    let Some(ses) = session_of(st) else {
+        return;
+    };
+    if logging_enabled(ses) {
         let mut s = b"<error> ".to_vec();
         s.extend_from_slice(c_str(err));
-        with(|ses| ses.log(s));
+        with(ses, |ses| ses.log(s));
     }
 }
 
 /// The `<redis>` log of a command a script runs while stepping (the first
 /// ten arguments).
-pub fn log_redis_command(args: &Args) {
-    if !logging_enabled() {
+pub fn log_redis_command(ctx: &RunCtx, args: &Args) {
+    let Some(ses) = ctx.ldb() else {
+        return;
+    };
+    if !logging_enabled(ses) {
         return;
     }
     let mut s = b"<redis>".to_vec();
@@ -187,34 +195,34 @@ pub fn log_redis_command(args: &Args) {
         s.push(b' ');
         s.extend_from_slice(args.get(j));
     }
-    with(|ses| ses.log(s));
+    with(ses, |ses| ses.log(s));
 }
 
 /// The `<reply>` log of a command's reply while stepping.
-pub fn log_redis_reply(reply: &[u8]) {
-    if logging_enabled() {
-        log_reply(reply);
+pub fn log_redis_reply(ctx: &RunCtx, reply: &[u8]) {
+    if let Some(ses) = ctx.ldb().filter(|ses| logging_enabled(ses)) {
+        log_reply(ses, reply);
     }
 }
 
 /// ldbLogRedisReply.
-fn log_reply(reply: &[u8]) {
+fn log_reply(ses: &Ses, reply: &[u8]) {
     let mut s = b"<reply> ".to_vec();
     render::reply_to_human(reply, 0, &mut s);
-    with(|ses| ses.log_with_maxlen(s));
+    with(ses, |ses| ses.log_with_maxlen(s));
 }
 
 /// redis.breakpoint(): in a session, stop at the next line.
-pub fn breakpoint() -> bool {
-    is_active() && with(|s| s.luabp = true).is_some()
+pub fn breakpoint(st: &Stack) -> bool {
+    session_of(st).is_some_and(|ses| with(ses, |s| s.luabp = true).is_some())
 }
 
 /// redis.debug(...): logs `<debug> line N: ` and the arguments.
-pub fn debug(st: &mut super::lua_stack::Stack) {
-    if !is_active() {
+pub fn debug(st: &mut Stack) {
+    let Some(ses) = session_of(st) else {
         return;
-    }
-    let Some(line) = with(|s| s.currentline) else {
+    };
+    let Some(line) = with(ses, |s| s.currentline) else {
         return;
     };
     let mut s = format!("<debug> line {}: ", line).into_bytes();
@@ -228,19 +236,19 @@ pub fn debug(st: &mut super::lua_stack::Stack) {
             s.extend_from_slice(b", ");
         }
     }
-    with(|ses| ses.log(s));
+    with(ses, |ses| ses.log(s));
 }
 
 /// Logs the value on top of the stack after `prefix` (ldbLogStackValue).
 ///
 /// # Safety
 /// Valid state with a value on top.
-unsafe fn log_stack_value(l: LuaState, prefix: &str) {
+unsafe fn log_stack_value(ses: &Ses, l: LuaState, prefix: &str) {
     // SAFETY: the caller upholds this function's contract: Valid state with a value on top.
     unsafe {
         let mut s = prefix.as_bytes().to_vec();
         render::cat_value(l, -1, &mut s);
-        with(|ses| ses.log_with_maxlen(s));
+        with(ses, |ses| ses.log_with_maxlen(s));
     }
 }
 
@@ -254,8 +262,12 @@ const SHUTDOWN_CHECK_MS: c_int = 100;
 /// without a deadline (None). False on timeout or error, and, in the
 /// server itself (not in a forked session), when SIGTERM/SIGINT asked for
 /// a shutdown: Redis's blocking read returns EINTR then.
-fn wait_fd(fd: i32, events: libc::c_short, timeout_ms: Option<c_int>) -> bool {
-    let watch_shutdown = with(|s| !s.forked).unwrap_or(false);
+fn wait_fd(
+    fd: i32,
+    events: libc::c_short,
+    timeout_ms: Option<c_int>,
+    watch_shutdown: bool,
+) -> bool {
     loop {
         if watch_shutdown && crate::server::SHUTDOWN_SIGNAL.load(Ordering::SeqCst) {
             return false;
@@ -281,8 +293,8 @@ fn wait_fd(fd: i32, events: libc::c_short, timeout_ms: Option<c_int>) -> bool {
 
 /// Writes `buf` to the client, giving up when a part is not accepted
 /// within 5 s or on an error (Redis ignores those: the next read sees the
-/// connection gone).
-fn write_all(fd: i32, mut buf: &[u8]) {
+/// connection gone). `watch_shutdown`: see [`wait_fd`].
+fn write_all(fd: i32, mut buf: &[u8], watch_shutdown: bool) {
     while !buf.is_empty() {
         // SAFETY: writing from a live slice to a descriptor of ours.
         let n = unsafe { libc::write(fd, buf.as_ptr() as *const c_void, buf.len()) };
@@ -294,7 +306,7 @@ fn write_all(fd: i32, mut buf: &[u8]) {
         match e.kind() {
             io::ErrorKind::Interrupted => {}
             io::ErrorKind::WouldBlock if n < 0 => {
-                if !wait_fd(fd, libc::POLLOUT, Some(SEND_TIMEOUT_MS)) {
+                if !wait_fd(fd, libc::POLLOUT, Some(SEND_TIMEOUT_MS), watch_shutdown) {
                     return;
                 }
             }
@@ -306,10 +318,10 @@ fn write_all(fd: i32, mut buf: &[u8]) {
 /// Reads what the client sent, waiting without a deadline (connRead on a
 /// blocking socket). None when the client is gone, on an error, or when
 /// a shutdown was signalled meanwhile (see [`wait_fd`]).
-fn read_some(fd: i32) -> Option<Vec<u8>> {
+fn read_some(fd: i32, watch_shutdown: bool) -> Option<Vec<u8>> {
     let mut buf = [0u8; READ_CHUNK];
     loop {
-        if !wait_fd(fd, libc::POLLIN, None) {
+        if !wait_fd(fd, libc::POLLIN, None, watch_shutdown) {
             return None;
         }
         // SAFETY: reading into a live stack buffer of READ_CHUNK bytes.
@@ -328,9 +340,9 @@ fn read_some(fd: i32) -> Option<Vec<u8>> {
 }
 
 /// ldbSendLogs: sends and forgets the pending logs.
-fn send_logs() {
-    if let Some((fd, proto)) = with(|s| (s.fd, s.take_logs())) {
-        write_all(fd, &proto);
+fn send_logs(ses: &Ses) {
+    if let Some((fd, proto, forked)) = with(ses, |s| (s.fd, s.take_logs(), s.forked)) {
+        write_all(fd, &proto, !forked);
     }
 }
 
@@ -367,15 +379,17 @@ pub fn eval_with_debugging(
     } else {
         warn!("Redis synchronous debugging eval session started");
     }
-    start_session(c.fd, forked, body);
+    let ses: Ses = RefCell::new(start_session(c.fd, forked, body));
+    // The session lives in this frame until the EVAL is over; the server
+    // points to it meanwhile (`run` hands the pointer to the RunCtx).
+    srv.scripting.ldb = &ses;
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| eval(srv, c)));
+    // No session may outlive its EVAL.
+    srv.scripting.ldb = std::ptr::null();
     match r {
-        Ok(r) => end_session(c, r),
+        Ok(r) => end_session(ses, c, r),
         Err(panic) => {
-            // No session may outlive its EVAL; a forked child never goes
-            // back to the event loop.
-            SESSION.with(|s| s.borrow_mut().take());
-            ACTIVE.with(|a| a.set(false));
+            // A forked child never goes back to the event loop.
             if forked {
                 // SAFETY: the child ends here without running the parent's
                 // destructors or atexit handlers.
@@ -396,7 +410,7 @@ fn strerror(e: &io::Error) -> String {
 
 /// ldbEnable + ldbStartSession: a fresh state that stops at the first
 /// line, with the source split in lines (trailing newlines dropped).
-fn start_session(fd: i32, forked: bool, body: &[u8]) {
+fn start_session(fd: i32, forked: bool, body: &[u8]) -> Session {
     let mut src = body;
     while let Some((&last, rest)) = src.split_last() {
         if last == b'\n' || last == b'\r' {
@@ -410,36 +424,31 @@ fn start_session(fd: i32, forked: bool, body: &[u8]) {
     } else {
         src.split(|&b| b == b'\n').map(|l| l.to_vec()).collect()
     };
-    SESSION.with(|s| {
-        *s.borrow_mut() = Some(Session {
-            fd,
-            forked,
-            logs: Vec::new(),
-            bp: Vec::new(),
-            step: true,
-            luabp: false,
-            src: lines,
-            currentline: 0,
-            cbuf: Vec::new(),
-            maxlen: MAXLEN_DEFAULT,
-            maxlen_hint_sent: false,
-        })
-    });
-    ACTIVE.with(|a| a.set(true));
+    Session {
+        fd,
+        forked,
+        logs: Vec::new(),
+        bp: Vec::new(),
+        step: true,
+        luabp: false,
+        src: lines,
+        currentline: 0,
+        cbuf: Vec::new(),
+        maxlen: MAXLEN_DEFAULT,
+        maxlen_hint_sent: false,
+    }
 }
 
 /// ldbEndSession: `<endsession>`, then the EVAL reply and the end of the
 /// connection. A forked child writes the reply itself and exits here.
-fn end_session(c: &mut Client, r: CmdResult) -> CmdResult {
-    with(|s| s.log("<endsession>"));
-    send_logs();
-    let session = SESSION.with(|s| s.borrow_mut().take());
-    ACTIVE.with(|a| a.set(false));
-    if session.as_ref().is_some_and(|s| s.forked) {
+fn end_session(ses: Ses, c: &mut Client, r: CmdResult) -> CmdResult {
+    with(&ses, |s| s.log("<endsession>"));
+    send_logs(&ses);
+    if ses.into_inner().forked {
         if let Err(e) = &r {
             c.out.error(e);
         }
-        write_all(c.fd, &c.out.buf[c.out_pos..]);
+        write_all(c.fd, &c.out.buf[c.out_pos..], false);
         warn!("Lua debugging session child exiting");
         // SAFETY: the debugging child ends here without running the
         // parent's destructors or atexit handlers on its copied state.
@@ -494,13 +503,14 @@ unsafe fn hook_impl(l: LuaState, ar: *mut ffi::lua_Debug) -> Option<&'static str
     // SAFETY: called only by line_hook with the state and debug record Lua passed it, while a
     // session is live.
     unsafe {
-        let ctx = super::current_run()?;
+        let ctx = super::run_of_state(l)?;
+        let ses = ctx.ldb()?;
         let ar = &mut *ar;
         let event = ar.event;
         ffi::lua_getstack(l, 0, ar);
         ffi::lua_getinfo(l, c"Sl".as_ptr(), ar);
         let line = ar.currentline;
-        let (bp, step, luabp) = with(|s| {
+        let (bp, step, luabp) = with(ses, |s| {
             s.currentline = line;
             (s.bp.contains(&line) || s.luabp, s.step, s.luabp)
         })?;
@@ -534,14 +544,14 @@ unsafe fn hook_impl(l: LuaState, ar: *mut ffi::lua_Debug) -> Option<&'static str
         } else {
             "step over"
         };
-        with(|s| {
+        with(ses, |s| {
             s.step = false;
             s.luabp = false;
             s.log(format!("* Stopped at {}, stop reason = {}", line, reason));
             s.log_source_line(line);
         });
-        send_logs();
-        match repl(l) {
+        send_logs(ses);
+        match repl(ses, l) {
             Err(msg) => return Some(msg),
             Ok(false) if timeout => {
                 // The client is gone and the script loops: stop it, or the
@@ -593,29 +603,29 @@ const HELP: &[&str] = &[
 
 /// The next request from the client: Ok(None) when it is gone, Err for an
 /// error to raise in the script.
-fn next_request() -> Result<Option<Vec<Vec<u8>>>, &'static str> {
+fn next_request(ses: &Ses) -> Result<Option<Vec<Vec<u8>>>, &'static str> {
     loop {
-        let (parsed, fd) = with(|s| (render::parse_command(&s.cbuf), s.fd))
+        let (parsed, fd, forked) = with(ses, |s| (render::parse_command(&s.cbuf), s.fd, s.forked))
             .ok_or("the debugging session ended")?;
         match parsed {
             Parsed::Command(argv) => {
                 // Whatever followed the request in the buffer is dropped,
                 // as Redis does.
-                with(|s| s.cbuf.clear());
+                with(ses, |s| s.cbuf.clear());
                 return Ok(Some(argv));
             }
             Parsed::ProtocolError => return Err("protocol error"),
             Parsed::More => {}
         }
-        let Some(data) = read_some(fd) else {
+        let Some(data) = read_some(fd, !forked) else {
             // The script runs on without user input.
-            with(|s| {
+            with(ses, |s| {
                 s.step = false;
                 s.bp.clear();
             });
             return Ok(None);
         };
-        let overflow = with(|s| {
+        let overflow = with(ses, |s| {
             s.cbuf.extend_from_slice(&data);
             let over = s.cbuf.len() > MAX_CLIENT_BUF;
             if over {
@@ -631,39 +641,39 @@ fn next_request() -> Result<Option<Vec<Vec<u8>>>, &'static str> {
 
 /// ldbRepl: serves debugger requests until one resumes the script.
 /// Ok(true) to go on, Ok(false) when the client disconnected.
-unsafe fn repl(l: LuaState) -> Result<bool, &'static str> {
+unsafe fn repl(ses: &Ses, l: LuaState) -> Result<bool, &'static str> {
     // SAFETY: called from the line hook with the state Lua passed it; only non-raising calls
     // (debug info, raw reads, pushes, lua_pcall) are made.
     unsafe {
         loop {
-            let Some(argv) = next_request()? else {
+            let Some(argv) = next_request(ses)? else {
                 return Ok(false);
             };
             let name = c_str(&argv[0]).to_ascii_lowercase();
             let argc = argv.len();
             match &name[..] {
                 b"h" | b"help" => {
-                    with(|s| HELP.iter().for_each(|h| s.log(*h)));
+                    with(ses, |s| HELP.iter().for_each(|h| s.log(*h)));
                 }
                 b"s" | b"step" | b"n" | b"next" => {
-                    with(|s| s.step = true);
+                    with(ses, |s| s.step = true);
                     return Ok(true);
                 }
                 b"c" | b"continue" => return Ok(true),
-                b"t" | b"trace" => trace(l),
-                b"m" | b"maxlen" => with(|s| maxlen(s, &argv)).unwrap_or(()),
-                b"b" | b"break" => with(|s| break_cmd(s, &argv)).unwrap_or(()),
-                b"e" | b"eval" => eval(l, &argv),
+                b"t" | b"trace" => trace(ses, l),
+                b"m" | b"maxlen" => with(ses, |s| maxlen(s, &argv)).unwrap_or(()),
+                b"b" | b"break" => with(ses, |s| break_cmd(s, &argv)).unwrap_or(()),
+                b"e" | b"eval" => eval(ses, l, &argv),
                 b"a" | b"abort" => return Err("script aborted for user request"),
-                b"r" | b"redis" if argc > 1 => redis(l, &argv),
+                b"r" | b"redis" if argc > 1 => redis(ses, l, &argv),
                 b"p" | b"print" => {
                     if argc == 2 {
-                        print_var(l, c_str(&argv[1]));
+                        print_var(ses, l, c_str(&argv[1]));
                     } else {
-                        print_all(l);
+                        print_all(ses, l);
                     }
                 }
-                b"l" | b"list" => with(|s| {
+                b"l" | b"list" => with(ses, |s| {
                     let mut around = s.currentline as i64;
                     if argc > 1 {
                         let n = render::atoi(&argv[1]);
@@ -675,16 +685,16 @@ unsafe fn repl(l: LuaState) -> Result<bool, &'static str> {
                     s.list(around, ctx);
                 })
                 .unwrap_or(()),
-                b"w" | b"whole" => with(|s| s.list(1, 1_000_000)).unwrap_or(()),
+                b"w" | b"whole" => with(ses, |s| s.list(1, 1_000_000)).unwrap_or(()),
                 _ => {
-                    with(|s| {
+                    with(ses, |s| {
                         s.log(
                         "<error> Unknown Redis Lua debugger command or wrong number of arguments.",
                     )
                     });
                 }
             }
-            send_logs();
+            send_logs(ses);
         }
     }
 }
@@ -769,7 +779,7 @@ unsafe fn cstr_bytes<'a>(p: *const std::os::raw::c_char) -> Option<&'a [u8]> {
 }
 
 /// ldbTrace: the script's frames, innermost first.
-unsafe fn trace(l: LuaState) {
+unsafe fn trace(ses: &Ses, l: LuaState) {
     // SAFETY: called from the debugger's repl with the hook's valid state; reads debug info only.
     unsafe {
         let mut ar: ffi::lua_Debug = std::mem::zeroed();
@@ -786,7 +796,7 @@ unsafe fn trace(l: LuaState) {
                 m.extend_from_slice(cstr_bytes(ar.name).unwrap_or(b"top level"));
                 m.push(b':');
                 let line = ar.currentline;
-                with(|s| {
+                with(ses, |s| {
                     s.log(m);
                     s.log_source_line(line);
                 });
@@ -794,14 +804,14 @@ unsafe fn trace(l: LuaState) {
             level += 1;
         }
         if level == 0 {
-            with(|s| s.log("<error> Can't retrieve Lua stack."));
+            with(ses, |s| s.log("<error> Can't retrieve Lua stack."));
         }
     }
 }
 
 /// ldbPrint: the first local named `name` from the current frame outwards,
 /// else the globals KEYS and ARGV.
-unsafe fn print_var(l: LuaState, name: &[u8]) {
+unsafe fn print_var(ses: &Ses, l: LuaState, name: &[u8]) {
     // SAFETY: called from the debugger's repl with the hook's valid state; debug info and raw
     // reads, stack left balanced.
     unsafe {
@@ -817,7 +827,7 @@ unsafe fn print_var(l: LuaState, name: &[u8]) {
                 };
                 i += 1;
                 if local == name {
-                    log_stack_value(l, "<value> ");
+                    log_stack_value(ses, l, "<value> ");
                     ffi::lua_pop(l, 1);
                     return;
                 }
@@ -832,16 +842,16 @@ unsafe fn print_var(l: LuaState, name: &[u8]) {
             } else {
                 ffi::lua_pushnil(l);
             }
-            log_stack_value(l, "<value> ");
+            log_stack_value(ses, l, "<value> ");
             ffi::lua_pop(l, 2);
         } else {
-            with(|s| s.log("No such variable."));
+            with(ses, |s| s.log("No such variable."));
         }
     }
 }
 
 /// ldbPrintAll: the current frame's locals.
-unsafe fn print_all(l: LuaState) {
+unsafe fn print_all(ses: &Ses, l: LuaState) {
     // SAFETY: called from the debugger's repl with the hook's valid state; debug info and raw
     // reads, stack left balanced.
     unsafe {
@@ -857,14 +867,14 @@ unsafe fn print_all(l: LuaState) {
                 i += 1;
                 if !local.windows(12).any(|w| w == b"(*temporary)") {
                     let prefix = format!("<value> {} = ", String::from_utf8_lossy(local));
-                    log_stack_value(l, &prefix);
+                    log_stack_value(ses, l, &prefix);
                     vars += 1;
                 }
                 ffi::lua_pop(l, 1);
             }
         }
         if vars == 0 {
-            with(|s| s.log("No local variables in the current context."));
+            with(ses, |s| s.log("No local variables in the current context."));
         }
     }
 }
@@ -901,7 +911,7 @@ unsafe fn error_text(l: LuaState) -> Vec<u8> {
 /// ldbEval: runs the arguments, joined, as Lua code (first as an
 /// expression, `return <code>`) and logs the result. It compiles as text
 /// in the script's protected globals, as a script does.
-unsafe fn eval(l: LuaState, argv: &[Vec<u8>]) {
+unsafe fn eval(ses: &Ses, l: LuaState, argv: &[Vec<u8>]) {
     // SAFETY: called from the debugger's repl with the hook's valid state; the code runs under
     // lua_pcall, so nothing raises past here.
     unsafe {
@@ -915,39 +925,39 @@ unsafe fn eval(l: LuaState, argv: &[Vec<u8>]) {
         if let Err(msg) = compiled {
             let mut m = b"<error> ".to_vec();
             m.extend_from_slice(c_str(msg.as_bytes()));
-            with(|s| s.log(m));
+            with(ses, |s| s.log(m));
             return;
         }
         if ffi::lua_pcall(l, 0, 1, 0) != 0 {
             let mut m = b"<error> ".to_vec();
             m.extend_from_slice(&error_text(l));
             ffi::lua_pop(l, 1);
-            with(|s| s.log(m));
+            with(ses, |s| s.log(m));
             return;
         }
-        log_stack_value(l, "<retval> ");
+        log_stack_value(ses, l, "<retval> ");
         ffi::lua_pop(l, 1);
     }
 }
 
 /// ldbRedis: runs the command through redis.call while stepping, so that
 /// redis.call itself logs it and its reply.
-unsafe fn redis(l: LuaState, argv: &[Vec<u8>]) {
+unsafe fn redis(ses: &Ses, l: LuaState, argv: &[Vec<u8>]) {
     // SAFETY: called from the debugger's repl with the hook's valid state; room is checked and
     // redis.call runs under lua_pcall.
     unsafe {
         if ffi::lua_checkstack(l, argv.len() as c_int + 1) == 0 {
-            log_reply(b"max lua stack reached");
+            log_reply(ses, b"max lua stack reached");
             return;
         }
         ffi::lua_pushcfunction(l, super::api::redis_call);
         for a in &argv[1..] {
             vm::push_bytes(l, a);
         }
-        with(|s| s.step = true);
+        with(ses, |s| s.step = true);
         // Errors were logged by redis.call; the result is not shown again.
         ffi::lua_pcall(l, argv.len() as c_int - 1, 1, 0);
-        with(|s| s.step = false);
+        with(ses, |s| s.step = false);
         ffi::lua_pop(l, 1);
     }
 }

@@ -9,10 +9,12 @@
 //! conversions are exactly those of the protocol.
 //!
 //! While a script runs, the Lua callbacks reach the server through the raw
-//! pointers in [`RunCtx`], registered in a thread-local for the duration of
-//! the run. SAFETY argument: the handler that starts the script derives the
-//! pointers from its `&mut Server` / the script client it owns, then does not
-//! touch either until `lua_pcall` returns; the script runs synchronously on
+//! pointers in [`RunCtx`], which `run` stores for the duration of the run
+//! in the interpreter's context (`vm::VmCtx`; callbacks get it with
+//! [`run_of`]) and in `Scripting::current` (for the command layer:
+//! `Scripting::current_run`). SAFETY argument: the handler that starts the
+//! script derives the pointers from its `&mut Server` / the script client
+//! it owns, then does not touch either until `lua_pcall` returns; the script runs synchronously on
 //! this thread; callbacks never keep a reference across a return to Lua, so
 //! at any time exactly one live `&mut Server` exists.
 //!
@@ -43,6 +45,7 @@ use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::Server;
+use lua_stack::Stack;
 use mlua_sys as ffi;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -95,6 +98,17 @@ pub struct Scripting {
     pub allow_noscript: bool,
     /// Pids of the forked Lua debugging sessions (SCRIPT DEBUG YES).
     pub ldb_children: Vec<i32>,
+    /// The running script's context (null between scripts), set by `run`
+    /// for as long as the script runs; read through `current_run`.
+    current: *const RunCtx,
+    /// Set while a script body or library compiles (Some(true) for EVAL):
+    /// SCRIPT KILL / FUNCTION KILL then stop the parse.
+    compiling: Option<bool>,
+    /// SCRIPT KILL / FUNCTION KILL asked to stop the parse in progress.
+    compile_killed: bool,
+    /// The Lua debugging session of the EVAL in progress (null when none),
+    /// owned by `ldb::eval_with_debugging`'s frame while it lasts.
+    pub(crate) ldb: *const ldb::Ses,
 }
 
 impl Scripting {
@@ -112,7 +126,25 @@ impl Scripting {
             running_eval: None,
             allow_noscript: false,
             ldb_children: Vec::new(),
+            current: std::ptr::null(),
+            compiling: None,
+            compile_killed: false,
+            ldb: std::ptr::null(),
         }
+    }
+
+    /// Does a Lua debugging session run (Redis's ldb.active)?
+    pub fn ldb_active(&self) -> bool {
+        !self.ldb.is_null()
+    }
+
+    /// The running script's context, if a script runs (a busy script's
+    /// event processing, a command it called).
+    pub fn current_run<'a>(&self) -> Option<&'a RunCtx> {
+        // SAFETY: `current` is set only while `run` keeps the RunCtx alive
+        // on its stack; callers use the reference within the command that
+        // the script runs or that runs during it.
+        unsafe { self.current.as_ref() }
     }
 
     /// SCRIPT FLUSH: a fresh interpreter and an empty cache.
@@ -148,13 +180,6 @@ fn compile_error(m: String) -> CmdError {
     error::custom(format!("ERR Error compiling script (new function): {}", m))
 }
 
-thread_local! {
-    /// Set while a script body or library compiles (Some(true) for EVAL):
-    /// SCRIPT KILL / FUNCTION KILL then stop the parse.
-    static COMPILING: Cell<Option<bool>> = const { Cell::new(None) };
-    static COMPILE_KILLED: Cell<bool> = const { Cell::new(false) };
-}
-
 /// Compiles `code` in `l` with Redis's busy handling: a body so large that
 /// parsing it outlasts busy-reply-threshold logs "Slow script detected",
 /// lets other clients in (they get BUSY), and can be stopped by SCRIPT KILL
@@ -170,14 +195,20 @@ fn compile_busy(
     name: &str,
 ) -> Result<(), String> {
     let threshold = busy_threshold(srv);
+    srv.scripting.compiling = Some(is_eval);
+    srv.scripting.compile_killed = false;
     let srv_ptr = srv as *mut Server;
     let start = Instant::now();
     let mut logged = false;
     let mut between = || -> bool {
-        if COMPILE_KILLED.with(|k| k.get()) {
+        // SAFETY: no reference to the server is live while the parser
+        // runs (the caller holds only the raw interpreter pointer `l`).
+        if unsafe { (*srv_ptr).scripting.compile_killed } {
             return false;
         }
-        if threshold == 0 || start.elapsed().as_millis() < threshold || ldb::is_active() {
+        // SAFETY: as above; a read of a plain field.
+        let debugging = unsafe { (*srv_ptr).scripting.ldb_active() };
+        if threshold == 0 || start.elapsed().as_millis() < threshold || debugging {
             return true;
         }
         if !logged {
@@ -200,15 +231,15 @@ fn compile_busy(
         }
         srv.scripting.busy_polling = false;
         srv.scripting.running_eval = None;
-        !COMPILE_KILLED.with(|k| k.get())
+        !srv.scripting.compile_killed
     };
-    COMPILING.with(|c| c.set(Some(is_eval)));
-    COMPILE_KILLED.with(|k| k.set(false));
     // SAFETY: `l` is a live interpreter of the server's; the server is
     // reached only through `between` until the parse returns.
     let r = unsafe { sandbox::compile(l, code, chunkname, Some(&mut between)) };
-    COMPILING.with(|c| c.set(None));
-    COMPILE_KILLED.with(|k| k.set(false));
+    // SAFETY: the parse is over; `between` is not called again.
+    let srv = unsafe { &mut *srv_ptr };
+    srv.scripting.compiling = None;
+    srv.scripting.compile_killed = false;
     r
 }
 
@@ -348,17 +379,34 @@ pub struct RunCtx {
     pub threshold_ms: u128,
     /// A spare reply buffer for the script client (reused between calls).
     pub spare: Cell<Option<Vec<u8>>>,
+    /// The Lua debugging session this script runs under (null: none).
+    ldb: *const ldb::Ses,
 }
 
-thread_local! {
-    static CURRENT: Cell<*const RunCtx> = const { Cell::new(std::ptr::null()) };
+impl RunCtx {
+    /// The Lua debugging session this script runs under, if any.
+    pub fn ldb<'a>(&self) -> Option<&'a ldb::Ses> {
+        // SAFETY: `ldb::eval_with_debugging` keeps the session alive in its
+        // frame until the EVAL, and so this run, is over.
+        unsafe { self.ldb.as_ref() }
+    }
 }
 
-/// The running script's context, if any.
-pub fn current_run<'a>() -> Option<&'a RunCtx> {
-    let p = CURRENT.with(|c| c.get());
-    // SAFETY: set only while `run` keeps the RunCtx alive on its stack.
-    unsafe { p.as_ref() }
+/// The context of the script running on the interpreter of `st` (a Lua
+/// C function's stack), if any.
+pub fn run_of<'a>(st: &Stack) -> Option<&'a RunCtx> {
+    // SAFETY: the Stack's state is valid.
+    unsafe { run_of_state(st.raw()) }
+}
+
+/// [`run_of`] for a hook or raw C function.
+///
+/// # Safety
+/// `l` valid.
+pub unsafe fn run_of_state<'a>(l: LuaState) -> Option<&'a RunCtx> {
+    // SAFETY: the caller's contract; `run` stores a RunCtx there only
+    // while it keeps it alive on its stack (it restores the slot after).
+    unsafe { (vm::ctx_of(l)?.run.get() as *const RunCtx).as_ref() }
 }
 
 /// Returns the reply buffer to the script client for reuse.
@@ -413,7 +461,7 @@ fn script_call_checked(
         return Err("This Redis command is not allowed from script".into());
     }
     crate::acl_check::check_script_call(srv, sc, idx, args, || {
-        let run = current_run().filter(|run| !run.caller.is_null())?;
+        let run = Some(ctx).filter(|run| !run.caller.is_null())?;
         // SAFETY: the caller outlives the script run and is not mutated
         // while a Lua callback runs (module doc).
         let caller = unsafe { &*run.caller };
@@ -538,10 +586,25 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
         start: Cell::new(Instant::now()),
         threshold_ms: threshold,
         spare: Cell::new(None),
+        ldb: if eval_mode {
+            srv.scripting.ldb
+        } else {
+            std::ptr::null()
+        },
     };
-    let prev = CURRENT.with(|cur| cur.replace(&ctx as *const RunCtx));
     // SAFETY: `l` is a valid interpreter; from here until lua_pcall
-    // returns, the server is reached only through `ctx` (module doc).
+    // returns, the server is reached only through `ctx` (module doc). The
+    // RunCtx stays on this stack until both pointers to it are restored.
+    let (prev_slot, prev_current) = unsafe {
+        let p = &ctx as *const RunCtx;
+        let prev = (*ctx.srv).scripting.current;
+        (*ctx.srv).scripting.current = p;
+        let prev_slot = vm::ctx_of(l).map_or(std::ptr::null(), |v| {
+            v.run.replace(p as *const std::ffi::c_void)
+        });
+        (prev_slot, prev)
+    };
+    // SAFETY: as above.
     let rc = unsafe {
         let base = ffi::lua_gettop(l);
         ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, vm::REG_ERR_HANDLER.as_ptr());
@@ -558,7 +621,7 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
             vm::push_string_array(l, spec.args);
             2
         };
-        if eval_mode && ldb::is_active() {
+        if !ctx.ldb.is_null() {
             ffi::lua_sethook(
                 l,
                 Some(ldb::line_hook),
@@ -572,10 +635,16 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
         ffi::lua_sethook(l, None, 0, 0);
         (rc, base, errfunc)
     };
-    CURRENT.with(|cur| cur.set(prev));
     // redis.set_repl lasts for this script only.
-    // SAFETY: the script is over; ctx.srv is the server that ran it.
-    unsafe { (*ctx.srv).prop.script_mask = crate::propagate::TO_ALL };
+    // SAFETY: the script is over; ctx.srv is the server that ran it, `l`
+    // its interpreter.
+    unsafe {
+        if let Some(vmctx) = vm::ctx_of(l) {
+            vmctx.run.set(prev_slot);
+        }
+        (*ctx.srv).scripting.current = prev_current;
+        (*ctx.srv).prop.script_mask = crate::propagate::TO_ALL;
+    }
     if ctx.timedout.get() {
         tracing::warn!(
             "Slow script finished after {} ms",
@@ -691,18 +760,20 @@ unsafe fn error_from_lua(l: LuaState, funcname: &str) -> CmdError {
 /// The count hook: past the busy threshold, serve other clients (BUSY) and
 /// honour SCRIPT KILL / SHUTDOWN NOSAVE.
 unsafe extern "C-unwind" fn count_hook(l: LuaState, _ar: *mut ffi::lua_Debug) {
-    // SAFETY: Lua calls the hook with a valid state; busy_check returns a plain bool (its panics
+    // SAFETY: Lua calls the hook with a valid state; hook_check returns a plain bool (its panics
     // are caught), so nothing with a destructor is alive when raise_killed raises.
     unsafe {
-        if busy_check() {
+        if std::panic::catch_unwind(|| hook_check(l)).unwrap_or(false) {
             raise_killed(l);
         }
     }
 }
 
 /// The busy check for long C functions (string.rep): true = killed.
-pub(crate) fn busy_check() -> bool {
-    std::panic::catch_unwind(hook_check).unwrap_or(false)
+pub(crate) fn busy_check(st: &Stack) -> bool {
+    let l = st.raw();
+    // SAFETY: the Stack's state is valid.
+    std::panic::catch_unwind(|| unsafe { hook_check(l) }).unwrap_or(false)
 }
 
 /// Raises the kill error, and keeps raising on every instruction so pcall
@@ -720,8 +791,11 @@ pub(crate) unsafe fn raise_killed(l: LuaState) {
     }
 }
 
-fn hook_check() -> bool {
-    let Some(ctx) = current_run() else {
+/// # Safety
+/// `l` valid.
+unsafe fn hook_check(l: LuaState) -> bool {
+    // SAFETY: the caller's contract.
+    let Some(ctx) = (unsafe { run_of_state(l) }) else {
         return false;
     };
     if ctx.kill.get() {
@@ -731,7 +805,7 @@ fn hook_check() -> bool {
     // busy hook then).
     if ctx.threshold_ms == 0
         || ctx.start.get().elapsed().as_millis() < ctx.threshold_ms
-        || ldb::is_active()
+        || !ctx.ldb.is_null()
     {
         return false;
     }
@@ -756,9 +830,9 @@ fn hook_check() -> bool {
 }
 
 /// SCRIPT KILL / FUNCTION KILL (scriptKill).
-pub fn kill(is_eval: bool) -> CmdResult {
-    let Some(ctx) = current_run() else {
-        if let Some(compiling_eval) = COMPILING.with(|c| c.get()) {
+pub fn kill(srv: &mut Server, is_eval: bool) -> CmdResult {
+    let Some(ctx) = srv.scripting.current_run() else {
+        if let Some(compiling_eval) = srv.scripting.compiling {
             if compiling_eval != is_eval {
                 return Err(CmdError::Static(if compiling_eval {
                     error::BUSY_SCRIPT
@@ -766,7 +840,7 @@ pub fn kill(is_eval: bool) -> CmdResult {
                     error::BUSY_FUNCTION
                 }));
             }
-            COMPILE_KILLED.with(|k| k.set(true));
+            srv.scripting.compile_killed = true;
             return Ok(());
         }
         return Err(CmdError::Static(error::SCRIPT_NOTBUSY));

@@ -545,6 +545,8 @@ pub unsafe fn compile<'a>(
 
 /// `lua-enable-deprecated-api` (Debian's Redis 7.0.15, immutable, default
 /// no): whether VMs created from now on get getfenv/setfenv/newproxy.
+/// Global: an immutable setting stored once at startup, read wherever a
+/// VM is created (SCRIPT FLUSH, FUNCTION FLUSH/RESTORE, a swapdb load).
 static DEPRECATED_API: AtomicBool = AtomicBool::new(false);
 
 /// Set at startup from the config, before the VMs are created.

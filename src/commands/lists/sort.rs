@@ -207,7 +207,7 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
     };
     // A set has no meaningful order: when storing, or for a script (whose
     // effects must replicate deterministically), sort it.
-    let from_script = crate::scripting::current_run().is_some();
+    let from_script = srv.scripting.current_run().is_some();
     if dontsort && matches!(kind, Kind::Set) && (store.is_some() || from_script) {
         dontsort = false;
         alpha = true;
