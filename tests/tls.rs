@@ -916,7 +916,10 @@ fn check_ping_reaches_a_tls_only_server() {
     for (auth, want) in [("no", "PONG"), ("yes", "up (TLS")] {
         let (srv, port) = start(&certs, &["--tls-auth-clients", auth]);
         // TLS only from now on.
-        assert_eq!(redis_cli(srv.port(), &["config", "set", "port", "0"]).trim(), "OK");
+        assert_eq!(
+            redis_cli(srv.port(), &["config", "set", "port", "0"]).trim(),
+            "OK"
+        );
         assert!(TcpStream::connect(("127.0.0.1", srv.port())).is_err());
         let (code, text) = check(port);
         assert_eq!(
