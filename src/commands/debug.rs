@@ -576,6 +576,13 @@ fn sdslen(srv: &mut Server, c: &mut Client, key: &[u8]) -> CmdResult {
         return Err(CmdError::NoSuchKey);
     };
     let (len, avail, zmalloc) = match &o.value {
+        // A raw string nobody modified (one allocation here): Redis's
+        // sdsnewlen without spare room.
+        Value::Emb(s) if s.len() > crate::object::EMBSTR_SIZE_LIMIT => (
+            s.len(),
+            0,
+            jemalloc_usable(sds_header(s.len(), false) + s.len() + 1),
+        ),
         Value::Inline(_) | Value::Emb(_) => {
             let len = o.value.str_len().unwrap_or(0);
             // One allocation: robj (16) + sdshdr8 + bytes + NUL.
