@@ -468,4 +468,16 @@ mod tests {
         let mut t = [0u8; 20];
         assert_eq!(v.str_bytes(&mut t).unwrap(), b"abcd");
     }
+
+    #[test]
+    fn long_unmodified_strings_are_one_allocation() {
+        let mut v = Value::from_bytes(&[b'x'; 100]);
+        assert!(matches!(v, Value::Emb(_)));
+        assert_eq!(v.encoding_name(), "raw");
+        assert_eq!(v.heap_size(), 104);
+        v.make_raw().unwrap().extend_from_slice(b"y");
+        assert!(matches!(v, Value::Raw(_)));
+        assert_eq!(v.encoding_name(), "raw");
+        assert_eq!(v.str_len(), Some(101));
+    }
 }

@@ -577,12 +577,12 @@ fn sdslen(srv: &mut Server, c: &mut Client, key: &[u8]) -> CmdResult {
     };
     let (len, avail, zmalloc) = match &o.value {
         // A raw string nobody modified (one allocation here): Redis's
-        // sdsnewlen without spare room.
-        Value::Emb(s) if s.len() > crate::object::EMBSTR_SIZE_LIMIT => (
-            s.len(),
-            0,
-            jemalloc_usable(sds_header(s.len(), false) + s.len() + 1),
-        ),
+        // sdsnewlen, whose spare room is the allocator's rounding.
+        Value::Emb(s) if s.len() > crate::object::EMBSTR_SIZE_LIMIT => {
+            let hdr = sds_header(s.len(), false);
+            let usable = jemalloc_usable(hdr + s.len() + 1);
+            (s.len(), usable - hdr - s.len() - 1, usable)
+        }
         Value::Inline(_) | Value::Emb(_) => {
             let len = o.value.str_len().unwrap_or(0);
             // One allocation: robj (16) + sdshdr8 + bytes + NUL.
