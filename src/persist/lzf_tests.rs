@@ -136,14 +136,18 @@ pub(super) fn sample_inputs(seed: u64, count: usize) -> Vec<Vec<u8>> {
     v
 }
 
+/// liblzf 3.6's `unsigned lzf_compress(const void *, unsigned, void *,
+/// unsigned)`.
+type LzfFn = unsafe extern "C" fn(
+    *const libc::c_void,
+    libc::c_uint,
+    *mut libc::c_void,
+    libc::c_uint,
+) -> libc::c_uint;
+
 /// liblzf 3.6's `lzf_compress` from the system library, if installed.
 struct SysLzf {
-    compress: unsafe extern "C" fn(
-        *const libc::c_void,
-        libc::c_uint,
-        *mut libc::c_void,
-        libc::c_uint,
-    ) -> libc::c_uint,
+    compress: LzfFn,
 }
 
 impl SysLzf {
@@ -162,7 +166,7 @@ impl SysLzf {
                 return None;
             }
             Some(SysLzf {
-                compress: std::mem::transmute::<*mut libc::c_void, _>(f),
+                compress: std::mem::transmute::<*mut libc::c_void, LzfFn>(f),
             })
         }
     }
