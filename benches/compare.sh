@@ -8,6 +8,8 @@
 #   benches/compare.sh --memory          bytes per key for 1M small string keys
 #   benches/compare.sh --fanout          PUBLISH to 1000 subscribers (benches/pubsub_fanout.py)
 #   benches/compare.sh --collections-memory  bytes per key for hashes, sets and sorted sets
+#   benches/compare.sh --save            SAVE and BGSAVE time per value shape (compressible,
+#                                        incompressible, small, large strings, collections)
 #   benches/compare.sh --tls             SET/GET over TLS (-P 1, -P 16), new TLS connections
 #                                        per second, and the loss against each server's
 #                                        own plaintext port (certificates made with the
@@ -31,6 +33,9 @@
 #   LG_N [5000000]   requests (and -r range) for --latency-growth
 #   MEM_KEYS [1000000] keys for --memory
 #   CM_KEYS [10000]  keys per type for --collections-memory
+#   SAVE_KEYS [1000000] string keys per shape for --save (collections: SAVE_KEYS/100 keys)
+#   SAVE_SHAPES [compressible,incompressible,small,large,hash,zset,set,list]
+#   FPORT, RPORT     ports for ferrokv and redis [random free ports]
 #   FERROKV_BIN      server binary [$CARGO_TARGET_DIR/release/ferrokv-server]
 #   REDIS_SERVER     [/usr/bin/redis-server]
 #   KEEP_WORK=1      keep the temp dir (logs; callgrind dumps for callgrind_annotate)
@@ -49,8 +54,9 @@ case "${1:-}" in
 --memory) MODE=memory ;;
 --collections-memory) MODE=cmemory ;;
 --tls) MODE=tls ;;
+--save) MODE=save ;;
 -h | --help)
-    sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 *)
@@ -70,6 +76,8 @@ CG_TESTS=${CG_TESTS:-set get}
 LG_N=${LG_N:-5000000}
 MEM_KEYS=${MEM_KEYS:-1000000}
 CM_KEYS=${CM_KEYS:-10000}
+SAVE_KEYS=${SAVE_KEYS:-1000000}
+SAVE_SHAPES=${SAVE_SHAPES:-compressible,incompressible,small,large,hash,zset,set,list}
 REDIS_SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -264,8 +272,8 @@ header() {
         "redis $("$REDIS_SERVER" --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') -->"
 }
 
-FPORT=$(free_port)
-RPORT=$(free_port)
+FPORT=${FPORT:-$(free_port)}
+RPORT=${RPORT:-$(free_port)}
 while [ "$RPORT" = "$FPORT" ]; do RPORT=$(free_port); done
 
 # ---------------------------------------------------------------- compare
@@ -504,6 +512,107 @@ mode_cmemory() {
     done
 }
 
+# ---------------------------------------------------------------- save
+# save_load SHAPE PORT: fills an empty server with one value shape.
+save_load() {
+    local shape=$1 port=$2 n=$SAVE_KEYS c=$((SAVE_KEYS / 100)) k=$((SAVE_KEYS / 10000))
+    [ "$k" -lt 1 ] && k=1
+    case $shape in
+    compressible) redis-cli -p "$port" debug populate "$n" key 100 >/dev/null ;;
+    small) redis-cli -p "$port" debug populate "$n" >/dev/null ;;
+    *)
+        [ -f "$WORK/$shape.resp" ] || awk -v shape="$shape" -v n="$n" -v c="$c" -v k="$k" '
+            function rnd(len,   s, j) { s = ""; for (j = 0; j < len; j++) s = s sprintf("%c", 33 + int(rand() * 94)); return s }
+            function words(len,   s) { s = ""; while (length(s) < len) s = s w[int(rand() * 8)] " "; return substr(s, 1, len) }
+            function bulk(s) { return "$" length(s) "\r\n" s "\r\n" }
+            BEGIN { srand(1); split("redis ferrokv snapshot value key:1234 the of 42", w, " ")
+                if (shape == "incompressible") { for (i = 0; i < 997; i++) pool[i] = rnd(100)
+                    for (i = 0; i < n; i++) printf "*3\r\n$3\r\nSET\r\n%s%s", bulk("key:" i), bulk(pool[i % 997]) }
+                if (shape == "large") { for (i = 0; i < 97; i++) pool[i] = words(10240)
+                    for (i = 0; i < c; i++) printf "*3\r\n$3\r\nSET\r\n%s%s", bulk("key:" i), bulk(pool[i % 97]) }
+                if (shape == "hash") for (i = 0; i < c; i++) { printf "*202\r\n$4\r\nHSET\r\n%s", bulk("hash:" i)
+                    for (j = 0; j < 100; j++) printf "%s%s", bulk("field:" j), bulk("value:" j) }
+                if (shape == "zset") for (i = 0; i < k; i++) { printf "*%d\r\n$4\r\nZADD\r\n%s", 20002, bulk("zset:" i)
+                    for (j = 0; j < 10000; j++) printf "%s%s", bulk(j ""), bulk("member:" j) }
+                if (shape == "set") for (i = 0; i < k; i++) { printf "*%d\r\n$4\r\nSADD\r\n%s", 10002, bulk("set:" i)
+                    for (j = 0; j < 10000; j++) printf "%s", bulk("member:" j) }
+                if (shape == "list") for (i = 0; i < k; i++) { printf "*%d\r\n$5\r\nRPUSH\r\n%s", 10002, bulk("list:" i)
+                    for (j = 0; j < 10000; j++) printf "%s", bulk("element:" j) }
+            }' >"$WORK/$shape.resp"
+        redis-cli -p "$port" --pipe <"$WORK/$shape.resp" >/dev/null
+        ;;
+    esac
+}
+
+# save_time PORT save|bgsave -> seconds until the RDB is written
+save_time() {
+    local port=$1 how=$2 t0 t1
+    t0=$EPOCHREALTIME
+    if [ "$how" = save ]; then
+        redis-cli -p "$port" save >/dev/null
+    else
+        redis-cli -p "$port" bgsave >/dev/null
+        while redis-cli -p "$port" info persistence | grep -q '^rdb_bgsave_in_progress:1'; do
+            sleep 0.01
+        done
+    fi
+    t1=$EPOCHREALTIME
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+
+mode_save() {
+    SERVER_ARGS="${SERVER_ARGS:-} --enable-debug-command yes" start_server ferrokv "$FPORT"
+    SERVER_ARGS="${SERVER_ARGS:-} --enable-debug-command yes" start_server redis "$RPORT"
+    local shape r port name
+    : >"$WORK/save"
+    IFS=, read -r -a shapes <<<"$SAVE_SHAPES"
+    for shape in "${shapes[@]}"; do
+        for port in "$FPORT" "$RPORT"; do
+            redis-cli -p "$port" flushall >/dev/null
+            save_load "$shape" "$port"
+        done
+        for r in $(seq 1 "$ROUNDS"); do
+            echo "save round $r/$ROUNDS $shape" >&2
+            for name in ferrokv redis; do
+                port=$([ $name = ferrokv ] && echo "$FPORT" || echo "$RPORT")
+                echo "$name $shape $(dbsize "$port") $(save_time "$port" save) $(save_time "$port" bgsave)" \
+                    "$(stat -c %s "$WORK/$name-dir/dump.rdb")" >>"$WORK/save"
+            done
+        done
+    done
+    header
+    echo
+    echo "SAVE and BGSAVE (until rdb_bgsave_in_progress:0, fork included), median of $ROUNDS" \
+        "alternating rounds; speed = redis time / ferrokv time (> 1: ferrokv faster)." \
+        "compressible = DEBUG POPULATE $SAVE_KEYS key 100; small = DEBUG POPULATE $SAVE_KEYS;" \
+        "incompressible = 100 random printable bytes; large = 10 KB of text; hash = 100 fields" \
+        "(listpack); zset, set, list = 10000 elements per key."
+    echo
+    echo "| shape | keys | ferrokv SAVE s | redis SAVE s | SAVE speed | ferrokv BGSAVE s | redis BGSAVE s | BGSAVE speed | RDB bytes ferrokv / redis |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for shape in "${shapes[@]}"; do
+        awk -v t="$shape" '
+            function median(arr, k,   i, j, tmp) {
+                for (i = 2; i <= k; i++) { tmp = arr[i]; j = i - 1
+                    while (j >= 1 && arr[j] > tmp) { arr[j + 1] = arr[j]; j-- }
+                    arr[j + 1] = tmp }
+                return (k % 2) ? arr[(k + 1) / 2] : (arr[k / 2] + arr[k / 2 + 1]) / 2
+            }
+            $2 == t { s = $1; c[s]++; keys = $3; sv[s, c[s]] = $4; bg[s, c[s]] = $5; sz[s] = $6 }
+            END {
+                for (si = 1; si <= 2; si++) {
+                    s = si == 1 ? "ferrokv" : "redis"; k = c[s]
+                    for (i = 1; i <= k; i++) { a[i] = sv[s, i] } S[s] = median(a, k)
+                    for (i = 1; i <= k; i++) { a[i] = bg[s, i] } B[s] = median(a, k)
+                }
+                printf "| %s | %s | %.3f | %.3f | %.2f | %.3f | %.3f | %.2f | %s / %s |\n", t, keys,
+                    S["ferrokv"], S["redis"], (S["ferrokv"] > 0 ? S["redis"] / S["ferrokv"] : 0),
+                    B["ferrokv"], B["redis"], (B["ferrokv"] > 0 ? B["redis"] / B["ferrokv"] : 0),
+                    sz["ferrokv"], sz["redis"]
+            }' "$WORK/save"
+    done
+}
+
 # ---------------------------------------------------------------- pub/sub fan-out
 mode_fanout() {
     start_server ferrokv "$FPORT"
@@ -610,4 +719,5 @@ fanout) mode_fanout ;;
 latency) mode_latency ;;
 memory) mode_memory ;;
 cmemory) mode_cmemory ;;
+save) mode_save ;;
 esac

@@ -68,6 +68,7 @@ mod pause;
 mod persistence_rdb;
 mod protected_commands;
 mod pubsub;
+mod rdb_lzf;
 mod replication;
 mod replication_buffer;
 mod replication_diskless;

@@ -566,6 +566,19 @@ fn sdslen(srv: &mut Server, c: &mut Client, key: &[u8]) -> CmdResult {
         return Err(CmdError::NoSuchKey);
     };
     let (len, avail, zmalloc) = match &o.value {
+        // A raw string nobody modified (one allocation here): Redis's
+        // sdsnewlen, whose spare room is the allocator's rounding, which
+        // trimStringObjectIfNeeded drops when it exceeds a tenth.
+        Value::Emb(s) if s.len() > crate::object::EMBSTR_SIZE_LIMIT => {
+            let hdr = sds_header(s.len(), false);
+            let usable = jemalloc_usable(hdr + s.len() + 1);
+            let spare = usable - hdr - s.len() - 1;
+            (
+                s.len(),
+                if spare > s.len() / 10 { 0 } else { spare },
+                usable,
+            )
+        }
         Value::Inline(_) | Value::Emb(_) => {
             let len = o.value.str_len().unwrap_or(0);
             // One allocation: robj (16) + sdshdr8 + bytes + NUL.

@@ -71,8 +71,14 @@ pub const QUICKLIST_NODE_PACKED: u64 = 2;
 pub const STREAM_ITEM_FLAG_DELETED: i64 = 1;
 pub const STREAM_ITEM_FLAG_SAMEFIELDS: i64 = 2;
 
-/// The CRC-64 Redis uses (Jones polynomial, reflected).
-pub static CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
+/// The CRC-64 Redis uses (Jones polynomial, reflected), slicing by 16
+/// bytes (the crate's default table works a byte at a time, about 5x
+/// slower; Redis's crcspeed slices by 8).
+pub static CRC64: crc::Crc<u64, crc::Table<16>> =
+    crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
+
+/// A running CRC64 (RDB files, replication streams).
+pub type Crc64Digest = crc::Digest<'static, u64, crc::Table<16>>;
 
 /// What goes into the aux fields besides the fixed ones.
 #[derive(Clone, Debug, Default)]
@@ -218,7 +224,7 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
 /// Buffers output, feeds the checksum and writes in large chunks.
 struct Out<W: Write> {
     w: W,
-    digest: Option<crc::Digest<'static, u64>>,
+    digest: Option<Crc64Digest>,
     buf: Vec<u8>,
 }
 

@@ -37,7 +37,7 @@ pub const UNEXPECTED_EOF: &str = "Unexpected EOF reading RDB file";
 /// The reader: tracks the CRC-64 of everything consumed.
 pub struct Rd<R: Read> {
     r: R,
-    digest: crc::Digest<'static, u64>,
+    digest: crate::persist::rdb::Crc64Digest,
     pub pos: u64,
     /// Set (to what was found) when a value passed Redis's shallow checks
     /// but failed a deep one while deep checks were off (`Limits::deep`).
