@@ -963,3 +963,103 @@ fn config_set_bind_failure_on_tls_only_server() {
     }
     ours.assert_no_panic();
 }
+
+/// One Lua debugger session over TLS (SCRIPT DEBUG `mode`): stop at the
+/// first line, step, continue, then the EVAL reply and the close.
+fn ldb_over_tls(certs: &Certs, port: u16, mode: &str) -> Vec<String> {
+    let mut c = TlsConn::connect(certs, port);
+    let mut out = vec![c.cmd(&["SCRIPT", "DEBUG", mode])];
+    c.send(&[
+        "EVAL",
+        "local a = 1\nredis.call('set', 'k', a)\nreturn a",
+        "0",
+    ]);
+    out.push(String::from_utf8_lossy(&c.reply()).into_owned());
+    for step in ["s", "print", "c"] {
+        out.push(c.cmd(&[step]));
+    }
+    out.push(String::from_utf8_lossy(&c.reply()).into_owned());
+    let mut rest = Vec::new();
+    let _ = c.s.read_to_end(&mut rest);
+    out.push(String::from_utf8_lossy(&rest).into_owned());
+    out
+}
+
+/// A debugging session typed into redis-cli --tls (an OpenSSL client).
+fn ldb_with_cli(certs: &Certs, port: u16, mode: &str) -> String {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("redis-cli")
+        .args(["--tls", "--cacert", &certs.path("ca.crt")])
+        .args(["--cert", &certs.path("client.crt")])
+        .args(["--key", &certs.path("client.key")])
+        .args(["-p", &port.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("redis-cli");
+    let script = format!(
+        "SCRIPT DEBUG {mode}\nEVAL \"local a = 1\\nredis.call('set', 'k', a)\\nreturn a\" 0\ns\nprint\nc\n"
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// SCRIPT DEBUG SYNC and YES work over TLS (the debugger speaks through
+/// the client's TLS connection; a forked session's parent leaves the
+/// connection to the child): a rustls client's whole transcript, and
+/// redis-cli's against Redis's (SYNC; Redis's YES fails over TLS).
+#[test]
+fn lua_debugger_over_tls() {
+    let certs = Certs::new();
+    let (ours, our_tls) = start(&certs, &[]);
+    let redis = common::have_real_redis("the debugger over TLS against Redis's")
+        .then(|| start_with(&certs, &[], RealRedis::start_with));
+    // Under FERROKV_TEST_REDIS only what Redis also does is checked.
+    let redis_only = common::ferrokv_only(
+        "Redis 7.0 closes a rustls client's debugging session and fails YES over TLS",
+    );
+    for mode in ["SYNC", "YES"] {
+        if redis_only && mode == "YES" {
+            continue;
+        }
+        if !redis_only {
+            let got = ldb_over_tls(&certs, our_tls, mode);
+            assert_eq!(got[0], "+OK\r\n");
+            assert!(got[1].contains("* Stopped at 1"), "{mode}: {got:?}");
+            assert!(got[2].contains("* Stopped at 2"), "{mode}: {got:?}");
+            assert!(got[3].contains("<value> a = 1"), "{mode}: {got:?}");
+            assert!(got[4].contains("<endsession>"), "{mode}: {got:?}");
+            assert_eq!(got[5], ":1\r\n", "{mode}: {got:?}");
+            assert_eq!(got[6], "", "{mode}: the connection closes after the reply");
+        }
+        let cli = ldb_with_cli(&certs, our_tls, mode);
+        assert!(
+            cli.contains("<value> a = 1") && cli.contains("(integer) 1"),
+            "{cli}"
+        );
+        // Redis 7.0.15's forked (YES) session does not work over TLS: the
+        // EVAL gets no reply and the debugger's commands reach the server
+        // as unknown commands (docs/COMPATIBILITY.md), so only SYNC is
+        // compared.
+        if let (Some((redis, redis_tls)), "SYNC") = (&redis, mode) {
+            assert_eq!(
+                cli,
+                ldb_with_cli(&certs, *redis_tls, mode),
+                "{mode}\n{}",
+                redis.log()
+            );
+        }
+        // The server still serves others.
+        assert_eq!(
+            TlsConn::connect(&certs, our_tls).cmd(&["PING"]),
+            "+PONG\r\n"
+        );
+    }
+    ours.assert_no_panic();
+}

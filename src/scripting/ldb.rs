@@ -2,7 +2,8 @@
 //! `SCRIPT DEBUG YES|SYNC` a client's next EVAL runs as a debugging
 //! session. A line hook stops the script before a line runs (first line,
 //! `step`, breakpoints, `redis.breakpoint()`, or a script running past the
-//! busy threshold) and then talks to the client directly on its socket, as
+//! busy threshold) and then talks to the client directly on its connection
+//! (TCP, unix socket or TLS, taken from the client for the session), as
 //! Redis does: requests are read with a blocking wait without a deadline,
 //! answers ("logs") are written as a multi-bulk of status replies, with a
 //! 5 s limit per write. The event loop is not re-entered.
@@ -31,7 +32,7 @@ use super::ldb_render::{self as render, c_str, Parsed};
 use super::lua_stack::Stack;
 use super::vm::{self, LuaState};
 use super::RunCtx;
-use crate::client::{Client, LuaDebug};
+use crate::client::{Client, Conn, LuaDebug};
 use crate::error::{self, CmdResult};
 use crate::protocol::args::Args;
 use crate::server::Server;
@@ -39,7 +40,8 @@ use mlua_sys as ffi;
 use std::cell::RefCell;
 use std::ffi::CStr;
 use std::io;
-use std::os::raw::{c_int, c_void};
+use std::io::{Read, Write};
+use std::os::raw::c_int;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use tracing::warn;
@@ -59,6 +61,10 @@ const DEFAULT_TIMEOUT_MS: u128 = 5000;
 
 /// One debugging session (Redis's `struct ldbState` while `active`).
 pub struct Session {
+    /// The client's connection, taken from it for the session (plain TCP,
+    /// unix socket or TLS: the debugger speaks through it as Redis's
+    /// connRead/connWrite do), and its descriptor for waiting.
+    conn: Option<Conn>,
     fd: i32,
     forked: bool,
     logs: Vec<Vec<u8>>,
@@ -291,26 +297,31 @@ fn wait_fd(
     }
 }
 
-/// Writes `buf` to the client, giving up when a part is not accepted
-/// within 5 s or on an error (Redis ignores those: the next read sees the
-/// connection gone). `watch_shutdown`: see [`wait_fd`].
-fn write_all(fd: i32, mut buf: &[u8], watch_shutdown: bool) {
-    while !buf.is_empty() {
-        // SAFETY: writing from a live slice to a descriptor of ours.
-        let n = unsafe { libc::write(fd, buf.as_ptr() as *const c_void, buf.len()) };
-        if n > 0 {
-            buf = &buf[n as usize..];
-            continue;
-        }
-        let e = io::Error::last_os_error();
-        match e.kind() {
-            io::ErrorKind::Interrupted => {}
-            io::ErrorKind::WouldBlock if n < 0 => {
-                if !wait_fd(fd, libc::POLLOUT, Some(SEND_TIMEOUT_MS), watch_shutdown) {
+/// Writes `buf` to the client (and, over TLS, the records it becomes),
+/// giving up when a part is not accepted within 5 s or on an error (Redis
+/// ignores those: the next read sees the connection gone).
+/// `watch_shutdown`: see [`wait_fd`].
+fn write_all(conn: &mut Conn, fd: i32, mut buf: &[u8], watch_shutdown: bool) {
+    let wait = || wait_fd(fd, libc::POLLOUT, Some(SEND_TIMEOUT_MS), watch_shutdown);
+    loop {
+        let r = if buf.is_empty() {
+            match conn.flush_tls() {
+                Ok(true) => return,
+                Ok(false) => Err(io::ErrorKind::WouldBlock.into()),
+                Err(e) => Err(e),
+            }
+        } else {
+            conn.write(buf).map(|n| buf = &buf[n..])
+        };
+        match r {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if !wait() {
                     return;
                 }
             }
-            _ => return,
+            Err(_) => return,
         }
     }
 }
@@ -318,31 +329,38 @@ fn write_all(fd: i32, mut buf: &[u8], watch_shutdown: bool) {
 /// Reads what the client sent, waiting without a deadline (connRead on a
 /// blocking socket). None when the client is gone, on an error, or when
 /// a shutdown was signalled meanwhile (see [`wait_fd`]).
-fn read_some(fd: i32, watch_shutdown: bool) -> Option<Vec<u8>> {
+fn read_some(conn: &mut Conn, fd: i32, watch_shutdown: bool) -> Option<Vec<u8>> {
     let mut buf = [0u8; READ_CHUNK];
     loop {
-        if !wait_fd(fd, libc::POLLIN, None, watch_shutdown) {
-            return None;
-        }
-        // SAFETY: reading into a live stack buffer of READ_CHUNK bytes.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut c_void, buf.len()) };
-        if n > 0 {
-            return Some(buf[..n as usize].to_vec());
-        }
-        if n == 0 {
-            return None;
-        }
-        match io::Error::last_os_error().kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => {}
-            _ => return None,
+        // Read first: TLS may hold decrypted bytes the socket no longer
+        // signals.
+        match conn.read(&mut buf) {
+            Ok(0) => return None,
+            Ok(n) => return Some(buf[..n].to_vec()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if !wait_fd(fd, libc::POLLIN, None, watch_shutdown) {
+                    return None;
+                }
+            }
+            Err(_) => return None,
         }
     }
 }
 
+/// Runs `f` with the session's connection, taken out of the session so
+/// that no borrow of it is held while `f` blocks.
+fn with_conn<R>(ses: &Ses, f: impl FnOnce(&mut Conn, i32, bool) -> R) -> Option<R> {
+    let (mut conn, fd, forked) = with(ses, |s| Some((s.conn.take()?, s.fd, s.forked)))??;
+    let r = f(&mut conn, fd, forked);
+    with(ses, |s| s.conn = Some(conn));
+    Some(r)
+}
+
 /// ldbSendLogs: sends and forgets the pending logs.
 fn send_logs(ses: &Ses) {
-    if let Some((fd, proto, forked)) = with(ses, |s| (s.fd, s.take_logs(), s.forked)) {
-        write_all(fd, &proto, !forked);
+    if let Some(proto) = with(ses, |s| s.take_logs()) {
+        with_conn(ses, |conn, fd, forked| write_all(conn, fd, &proto, !forked));
     }
 }
 
@@ -369,7 +387,14 @@ pub fn eval_with_debugging(
             }
             Ok(0) => warn!("Redis forked for debugging eval"),
             Ok(pid) => {
-                // The child owns the session; our copy of the client goes.
+                // The child owns the session; our copy of the client goes,
+                // without a word on the connection the child now speaks
+                // on (no TLS close_notify, no shutdown), and out of our
+                // poller first (the child keeps the socket open, so
+                // closing our descriptor would not remove it).
+                if let Some(mut sock) = c.sock.take() {
+                    crate::poller::with_registry(&srv.io, |r| r.deregister(&mut sock));
+                }
                 srv.scripting.ldb_children.push(pid);
                 c.lua_debug = LuaDebug::Off;
                 c.close_asap = true;
@@ -379,7 +404,8 @@ pub fn eval_with_debugging(
     } else {
         warn!("Redis synchronous debugging eval session started");
     }
-    let ses: Ses = RefCell::new(start_session(c.fd, forked, body));
+    // The session speaks through the client's connection until it ends.
+    let ses: Ses = RefCell::new(start_session(c.sock.take(), c.fd, forked, body));
     // The session lives in this frame until the EVAL is over; the server
     // points to it meanwhile (`run` hands the pointer to the RunCtx).
     srv.scripting.ldb = &ses;
@@ -389,6 +415,7 @@ pub fn eval_with_debugging(
     match r {
         Ok(r) => end_session(ses, c, r),
         Err(panic) => {
+            c.sock = ses.into_inner().conn;
             // A forked child never goes back to the event loop.
             if forked {
                 // SAFETY: the child ends here without running the parent's
@@ -410,7 +437,7 @@ fn strerror(e: &io::Error) -> String {
 
 /// ldbEnable + ldbStartSession: a fresh state that stops at the first
 /// line, with the source split in lines (trailing newlines dropped).
-fn start_session(fd: i32, forked: bool, body: &[u8]) -> Session {
+fn start_session(conn: Option<Conn>, fd: i32, forked: bool, body: &[u8]) -> Session {
     let mut src = body;
     while let Some((&last, rest)) = src.split_last() {
         if last == b'\n' || last == b'\r' {
@@ -425,6 +452,7 @@ fn start_session(fd: i32, forked: bool, body: &[u8]) -> Session {
         src.split(|&b| b == b'\n').map(|l| l.to_vec()).collect()
     };
     Session {
+        conn,
         fd,
         forked,
         logs: Vec::new(),
@@ -444,11 +472,16 @@ fn start_session(fd: i32, forked: bool, body: &[u8]) -> Session {
 fn end_session(ses: Ses, c: &mut Client, r: CmdResult) -> CmdResult {
     with(&ses, |s| s.log("<endsession>"));
     send_logs(&ses);
-    if ses.into_inner().forked {
+    let ses = ses.into_inner();
+    // The connection goes back to the client (which the reply then ends).
+    c.sock = ses.conn;
+    if ses.forked {
         if let Err(e) = &r {
             c.out.error(e);
         }
-        write_all(c.fd, &c.out.buf[c.out_pos..], false);
+        if let Some(conn) = c.sock.as_mut() {
+            write_all(conn, c.fd, &c.out.buf[c.out_pos..], false);
+        }
         warn!("Lua debugging session child exiting");
         // SAFETY: the debugging child ends here without running the
         // parent's destructors or atexit handlers on its copied state.
@@ -605,8 +638,8 @@ const HELP: &[&str] = &[
 /// error to raise in the script.
 fn next_request(ses: &Ses) -> Result<Option<Vec<Vec<u8>>>, &'static str> {
     loop {
-        let (parsed, fd, forked) = with(ses, |s| (render::parse_command(&s.cbuf), s.fd, s.forked))
-            .ok_or("the debugging session ended")?;
+        let parsed =
+            with(ses, |s| render::parse_command(&s.cbuf)).ok_or("the debugging session ended")?;
         match parsed {
             Parsed::Command(argv) => {
                 // Whatever followed the request in the buffer is dropped,
@@ -617,7 +650,8 @@ fn next_request(ses: &Ses) -> Result<Option<Vec<Vec<u8>>>, &'static str> {
             Parsed::ProtocolError => return Err("protocol error"),
             Parsed::More => {}
         }
-        let Some(data) = read_some(fd, !forked) else {
+        let Some(data) = with_conn(ses, |conn, fd, forked| read_some(conn, fd, !forked)).flatten()
+        else {
             // The script runs on without user input.
             with(ses, |s| {
                 s.step = false;
