@@ -1063,3 +1063,27 @@ fn lua_debugger_over_tls() {
     }
     ours.assert_no_panic();
 }
+
+/// Without a CA, a server that checks no certificates (tls-auth-clients
+/// no, no tls-replication) starts and serves TLS, as Redis does.
+#[test]
+fn no_ca_needed_without_client_certificates() {
+    let certs = Certs::new();
+    for start_fn in [Server::start, RealRedis::start_with] {
+        let tls_port = free_port();
+        let port = tls_port.to_string();
+        let (cert, key) = (certs.path("server.crt"), certs.path("server.key"));
+        let srv = start_fn(&[
+            "--tls-port",
+            &port,
+            "--tls-cert-file",
+            &cert,
+            "--tls-key-file",
+            &key,
+            "--tls-auth-clients",
+            "no",
+        ]);
+        let mut c = TlsConn::connect_with(client_config(&certs, false), tls_port);
+        assert_eq!(c.cmd(&["PING"]), "+PONG\r\n", "{}", srv.log());
+    }
+}

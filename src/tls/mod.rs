@@ -233,7 +233,6 @@ fn client_config(
     } else {
         (&cfg.tls_cert_file, &cfg.tls_key_file)
     };
-    let roots = roots.unwrap_or_else(|| Arc::new(RootCertStore::empty()));
     let verifier = stream::CaOnlyVerifier::new(roots, provider.clone())?;
     let b = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)

@@ -228,24 +228,34 @@ impl mio::event::Source for TlsStream {
 
 /// The replica's check of its master's certificate, as Redis's (OpenSSL
 /// SSL_VERIFY_PEER without a host name): the chain must lead to the CA,
-/// the name in it is not compared with the address dialled.
+/// the name in it is not compared with the address dialled. Without a CA
+/// (allowed while tls-replication and tls-auth-clients are off, as in
+/// Redis) no certificate is trusted.
 #[derive(Debug)]
-pub struct CaOnlyVerifier(Arc<WebPkiServerVerifier>);
+pub struct CaOnlyVerifier {
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
 
 impl CaOnlyVerifier {
     pub fn new(
-        roots: Arc<rustls::RootCertStore>,
+        roots: Option<Arc<rustls::RootCertStore>>,
         provider: Arc<rustls::crypto::CryptoProvider>,
     ) -> Result<CaOnlyVerifier, String> {
-        WebPkiServerVerifier::builder_with_provider(roots, provider)
-            .build()
-            .map(CaOnlyVerifier)
-            .map_err(|e| {
-                format!(
-                    "Failed to configure CA certificate(s) file/directory: {}",
-                    e
-                )
-            })
+        let webpki = match roots {
+            Some(roots) => Some(
+                WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+                    .build()
+                    .map_err(|e| {
+                        format!(
+                            "Failed to configure CA certificate(s) file/directory: {}",
+                            e
+                        )
+                    })?,
+            ),
+            None => None,
+        };
+        Ok(CaOnlyVerifier { webpki, provider })
     }
 }
 
@@ -258,9 +268,12 @@ impl ServerCertVerifier for CaOnlyVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        let Some(webpki) = &self.webpki else {
+            return Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer,
+            ));
+        };
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
         {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
@@ -274,7 +287,12 @@ impl ServerCertVerifier for CaOnlyVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -282,9 +300,16 @@ impl ServerCertVerifier for CaOnlyVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
