@@ -454,3 +454,20 @@ fn replica_output_buffers_do_not_count_for_eviction() {
     assert_eq!(info_field(&mut m, "memory", "mem_clients_slaves"), 0);
     m.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
 }
+
+/// The LZF compressor's scratch table (256 KB, first used by DUMP or SAVE)
+/// is not dataset memory: it does not count toward used_memory, so it
+/// cannot make maxmemory evict keys (it did, once).
+#[test]
+fn compressor_scratch_is_not_used_memory() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    c.cmd(&["SET", "template", VALUE]);
+    let before = info_field(&mut c, "memory", "used_memory");
+    assert!(c.cmd(&["DUMP", "template"]).starts_with(b"$"));
+    let after = info_field(&mut c, "memory", "used_memory");
+    assert!(
+        after < before + 128 * 1024,
+        "used_memory {before} -> {after} after one DUMP"
+    );
+}

@@ -446,6 +446,10 @@ const GLOBALS: &[(&str, &str)] = &[
         "the SIGTERM path notifies the supervisor",
     ),
     ("src/alloc.rs", "the global allocator's counter"),
+    (
+        "src/persist/lzf.rs",
+        "the compressor's scratch hash table per compressing thread (liblzf's stack table)",
+    ),
     ("src/logging.rs", "the log formatter runs on any thread"),
     ("src/proctitle.rs", "the process's argv memory"),
     ("src/oom.rs", "the process's starting oom score"),

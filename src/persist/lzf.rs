@@ -54,26 +54,54 @@ const MAX_REF: usize = (1 << 8) + (1 << 3);
 /// The compressor's hash table: `slots[h]` is `base + position` of the
 /// last position hashed to `h`; values below `base` belong to earlier
 /// calls and read as empty.
+///
+/// Its 256 KB come from the system allocator directly, not through the
+/// counting global allocator: like liblzf's table on the stack in Redis,
+/// it is scratch space, not dataset memory, and counting it in
+/// used_memory would make the first DUMP or SAVE look like a 256 KB write
+/// to maxmemory (and evict keys for it).
 struct Table {
-    slots: Box<[u32]>,
+    slots: std::ptr::NonNull<u32>,
     base: u32,
 }
 
 impl Table {
+    fn layout() -> std::alloc::Layout {
+        std::alloc::Layout::new::<[u32; HSIZE]>()
+    }
+
     fn new() -> Table {
-        Table {
-            slots: vec![0u32; HSIZE].into_boxed_slice(),
-            base: 1,
-        }
+        use std::alloc::GlobalAlloc;
+        // SAFETY: a non-zero-sized layout; the memory is zeroed, which is a
+        // valid [u32; HSIZE], and freed with the same layout in Drop.
+        let p = unsafe { std::alloc::System.alloc_zeroed(Self::layout()) } as *mut u32;
+        let Some(slots) = std::ptr::NonNull::new(p) else {
+            std::alloc::handle_alloc_error(Self::layout())
+        };
+        Table { slots, base: 1 }
+    }
+
+    fn slots(&mut self) -> &mut [u32] {
+        // SAFETY: `slots` points to HSIZE initialised u32s owned by this
+        // table; the &mut self borrow makes the slice exclusive.
+        unsafe { std::slice::from_raw_parts_mut(self.slots.as_ptr(), HSIZE) }
     }
 
     /// Makes room for `in_len` positions above `base` (the caller checked
     /// `in_len < u32::MAX`).
     fn begin(&mut self, in_len: usize) {
         if (u32::MAX - self.base) as usize <= in_len {
-            self.slots.fill(0);
+            self.slots().fill(0);
             self.base = 1;
         }
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        use std::alloc::GlobalAlloc;
+        // SAFETY: allocated in `new` by System with this layout.
+        unsafe { std::alloc::System.dealloc(self.slots.as_ptr() as *mut u8, Self::layout()) }
     }
 }
 
@@ -106,7 +134,8 @@ pub fn compress_into(input: &[u8], out_len: usize, out: &mut Vec<u8>) -> Option<
     let n = TABLE.with(|t| {
         let t = &mut *t.borrow_mut();
         t.begin(input.len());
-        let r = compress_with(&mut t.slots, t.base, input, &mut out[start..]);
+        let base = t.base;
+        let r = compress_with(t.slots(), base, input, &mut out[start..]);
         t.base += input.len() as u32;
         r
     });
