@@ -77,18 +77,69 @@ impl Drop for Vm {
 /// the `lua_State`. The code that runs Lua sets it for as long as it runs
 /// it; no global holds it, and a callback sees only its own interpreter's.
 ///
-/// It hangs off the interpreter itself, as the opaque pointer Lua keeps for
-/// its allocator (`lua_getallocf`): `luaL_newstate` leaves it null and its
-/// allocator (lauxlib's `l_alloc`) ignores it. Reading it costs a few
-/// instructions and no stack slot; a registry entry instead (a light
-/// userdata key) measured about 700 more instructions per EVALSHA of two
-/// `redis.call`s (callgrind).
+/// It hangs off the interpreter itself, as the opaque pointer of its
+/// allocator (`lua_getallocf`), which is ours (`vm_alloc`: lauxlib's
+/// realloc/free allocator, plus an optional heap limit kept here). Reading
+/// it costs a few instructions and no stack slot; a registry entry instead
+/// (a light userdata key) measured about 700 more instructions per EVALSHA
+/// of two `redis.call`s (callgrind).
 #[derive(Default)]
 pub struct VmCtx {
     /// The running script's `RunCtx` (`scripting::run`), or null.
     pub run: Cell<*const c_void>,
     /// The FUNCTION LOAD in progress (`functions::finish_load`), or null.
     pub load: Cell<*const c_void>,
+    /// Bytes the interpreter's heap may hold (0: no limit; Redis has none,
+    /// the fuzz harness sets one with `set_heap_limit`).
+    heap_limit: Cell<usize>,
+    /// Bytes it holds (tracked from the allocator's switch to `vm_alloc`).
+    heap_used: Cell<usize>,
+}
+
+/// The interpreter's allocator: lauxlib's `l_alloc` (libc realloc/free,
+/// outside Rust's counting allocator, as before) with `VmCtx`'s limit.
+/// Past the limit it refuses, and Lua raises "not enough memory".
+unsafe extern "C" fn vm_alloc(
+    ud: *mut c_void,
+    ptr: *mut c_void,
+    osize: usize,
+    nsize: usize,
+) -> *mut c_void {
+    // SAFETY: `ud` is the interpreter's VmCtx, set with this allocator by
+    // `Vm::new`, alive until the state is closed.
+    let ctx = unsafe { &*(ud as *const VmCtx) };
+    // Lua 5.1 passes osize 0 for a new block (ptr NULL).
+    let old = if ptr.is_null() { 0 } else { osize };
+    if nsize == 0 {
+        // SAFETY: `ptr` came from realloc (this function or l_alloc).
+        unsafe { libc::free(ptr) };
+        ctx.heap_used.set(ctx.heap_used.get().saturating_sub(old));
+        return std::ptr::null_mut();
+    }
+    let limit = ctx.heap_limit.get();
+    if limit != 0 && nsize > old && ctx.heap_used.get() + (nsize - old) > limit {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: as above; realloc(NULL, n) allocates.
+    let p = unsafe { libc::realloc(ptr, nsize) };
+    if !p.is_null() {
+        ctx.heap_used
+            .set(ctx.heap_used.get().saturating_sub(old) + nsize);
+    }
+    p
+}
+
+/// Caps the heap of the interpreter `l` belongs to at `bytes` (0: no cap).
+/// For harnesses that run hostile scripts in-process (the fuzz targets):
+/// the server itself sets none, as Redis sets none.
+///
+/// # Safety
+/// `l` valid, created by `Vm::new`, not running.
+pub unsafe fn set_heap_limit(l: LuaState, bytes: usize) {
+    // SAFETY: the caller's contract.
+    if let Some(ctx) = unsafe { ctx_of(l) } {
+        ctx.heap_limit.set(bytes);
+    }
 }
 
 /// The context of the interpreter `l` belongs to (None for a state that
@@ -346,13 +397,13 @@ impl Vm {
         unsafe {
             let l = ffi::luaL_newstate();
             assert!(!l.is_null(), "cannot create the Lua state");
-            // The allocator's opaque pointer carries the context (see
-            // `VmCtx`); the allocator itself stays lauxlib's.
-            let ctx = Box::into_raw(Box::default());
-            let mut ud: *mut c_void = std::ptr::null_mut();
-            let alloc = ffi::lua_getallocf(l, &mut ud);
-            assert!(ud.is_null(), "the Lua allocator's ud is in use");
-            ffi::lua_setallocf(l, alloc, ctx as *mut c_void);
+            // Our allocator, whose opaque pointer carries the context (see
+            // `VmCtx`), counting from what luaL_newstate allocated.
+            let ctx: *mut VmCtx = Box::into_raw(Box::default());
+            let used = (ffi::lua_gc(l, ffi::LUA_GCCOUNT, 0) as usize) * 1024
+                + ffi::lua_gc(l, ffi::LUA_GCCOUNTB, 0) as usize;
+            (*ctx).heap_used.set(used);
+            ffi::lua_setallocf(l, vm_alloc, ctx as *mut c_void);
             let libs: [(&CStr, ffi::lua_CFunction); 5] = [
                 (c"", ffi::luaopen_base),
                 (c"table", ffi::luaopen_table),

@@ -13,8 +13,8 @@
 //!   SCRIPT KILL path does (so `pcall` inside the script cannot swallow it).
 //!   FUNCTION LOAD runs the library body with no hook at all in ferrokv, so
 //!   the same hook bounds it too.
-//! - each interpreter's allocator is wrapped (`lua_setallocf`) by one that
-//!   refuses to grow the Lua heap past `LUA_MEM_CAP`, so `string.rep` and
+//! - each interpreter's heap is capped at `LUA_MEM_CAP` (the server's
+//!   allocator limit, `vm::set_heap_limit`), so `string.rep` and
 //!   doubling loops fail with "not enough memory" instead of exhausting the
 //!   machine;
 //! - proto-max-bulk-len is at its 1 MB minimum, bounding string commands
@@ -30,7 +30,7 @@ use crate::inproc::{InProc, Reply};
 use ferrokv::config::Config;
 use mlua_sys as ffi;
 use std::cell::Cell;
-use std::os::raw::{c_int, c_void};
+use std::os::raw::c_int;
 
 /// Lua instructions one command may run before the harness stops it.
 pub const INSTRUCTION_BUDGET: i64 = 300_000;
@@ -41,8 +41,6 @@ pub const LUA_MEM_CAP: usize = 64 << 20;
 
 thread_local! {
     static BUDGET: Cell<i64> = const { Cell::new(0) };
-    /// Bytes in use, per interpreter kind (0 eval, 1 functions).
-    static HEAP: [Cell<usize>; 2] = const { [Cell::new(0), Cell::new(0)] };
 }
 
 /// The budget hook: charged every HOOK_EVERY instructions; once the budget
@@ -70,59 +68,13 @@ unsafe extern "C-unwind" fn budget_hook(l: *mut ffi::lua_State, _ar: *mut ffi::l
     }
 }
 
-/// Allocator with a heap cap; `ud` points at this interpreter's HEAP cell.
-unsafe extern "C" fn capped_alloc(
-    ud: *mut c_void,
-    ptr: *mut c_void,
-    osize: usize,
-    nsize: usize,
-) -> *mut c_void {
-    // SAFETY: `ud` is the address of a HEAP cell of this thread (set by
-    // `install`), which lives as long as the thread; Lua calls its
-    // allocator only on the thread running the interpreter.
-    let used = unsafe { &*(ud as *const Cell<usize>) };
-    // Lua 5.1 passes osize 0 for a new block (ptr NULL).
-    let old = if ptr.is_null() { 0 } else { osize };
-    if nsize == 0 {
-        // SAFETY: `ptr` was allocated by malloc/realloc (this function or
-        // Lua's default l_alloc, which uses the same libc allocator).
-        unsafe { libc_free(ptr) };
-        used.set(used.get().saturating_sub(old));
-        return std::ptr::null_mut();
-    }
-    if nsize > old && used.get() + (nsize - old) > LUA_MEM_CAP {
-        return std::ptr::null_mut(); // Lua raises "not enough memory"
-    }
-    // SAFETY: as above; realloc(NULL, n) allocates.
-    let p = unsafe { libc_realloc(ptr, nsize) };
-    if !p.is_null() {
-        used.set(used.get().saturating_sub(old) + nsize);
-    }
-    p
-}
-
-extern "C" {
-    #[link_name = "realloc"]
-    fn libc_realloc(p: *mut c_void, n: usize) -> *mut c_void;
-    #[link_name = "free"]
-    fn libc_free(p: *mut c_void);
-}
-
-/// Puts the harness allocator (if not there yet) and the budget hook on
-/// interpreter `l`; `kind` 0 = eval, 1 = functions.
-fn install(l: *mut ffi::lua_State, kind: usize) {
-    // SAFETY: `l` is a live interpreter owned by the server, not running
-    // (between commands); the HEAP cell outlives it on this thread.
+/// Caps the heap of interpreter `l` (the server's own allocator limit,
+/// `vm::set_heap_limit`) and puts the budget hook on it.
+fn install(l: *mut ffi::lua_State) {
+    // SAFETY: `l` is a live interpreter owned by the server and made by
+    // its `Vm::new`, not running (between commands).
     unsafe {
-        let mut ud = std::ptr::null_mut();
-        let f = ffi::lua_getallocf(l, &mut ud);
-        if f as usize != capped_alloc as ffi::lua_Alloc as usize {
-            let used = (ffi::lua_gc(l, ffi::LUA_GCCOUNT, 0) as usize) * 1024
-                + ffi::lua_gc(l, ffi::LUA_GCCOUNTB, 0) as usize;
-            let cell = HEAP.with(|h| &h[kind] as *const Cell<usize>);
-            (*cell).set(used);
-            ffi::lua_setallocf(l, capped_alloc, cell as *mut c_void);
-        }
+        ferrokv::scripting::vm::set_heap_limit(l, LUA_MEM_CAP);
         ffi::lua_sethook(l, Some(budget_hook), ffi::LUA_MASKCOUNT, HOOK_EVERY);
     }
 }
@@ -188,8 +140,8 @@ impl LuaHarness {
     pub fn call(&mut self, argv: &[&[u8]]) -> Reply {
         let ev = self.p.srv.scripting.eval_vm.l;
         let fv = self.p.srv.scripting.functions.vm.l;
-        install(ev, 0);
-        install(fv, 1);
+        install(ev);
+        install(fv);
         BUDGET.with(|b| b.set(INSTRUCTION_BUDGET));
         let (ev_top, fv_top) = (stack_top(ev), stack_top(fv));
         let r = self.p.call(argv);
