@@ -262,7 +262,12 @@ fn forced_failover_goes_ahead_after_the_timeout() {
     let mut r = replica.conn();
     assert_eq!(role(&mut r), "master");
     wait_acked(&replica, &master);
-    assert_eq!(r.cmd(&["GET", "case"]), b"$1\r\n3\r\n");
+    // FORCE may lose what the target had not read yet (Redis documents the
+    // data loss): whether the resumed target reads the old master's stream
+    // or its PSYNC FAILOVER first is a race. Either way both agree.
+    let got = r.cmd(&["GET", "case"]);
+    assert!(got == b"$1\r\n3\r\n" || got == b"$-1\r\n", "{got:?}");
+    assert_eq!(master.conn().cmd(&["GET", "case"]), got);
     assert!(master.log().contains("time out exceeded, failing over."));
 }
 
