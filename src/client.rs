@@ -259,6 +259,13 @@ pub struct Client {
     pub held_by_pause: bool,
     /// The blocked command is being re-executed (not a new call).
     pub reexecuting: bool,
+    /// ASKING (CLIENT_ASKING): 2 right after ASKING, 1 for the command
+    /// after it, then 0 (the dispatcher counts it down after each command
+    /// outside MULTI, as resetClient clears the flag).
+    pub cluster_asking: u8,
+    /// READONLY (CLIENT_READONLY): reads of its master's slots served by a
+    /// replica.
+    pub cluster_readonly: bool,
     /// While re-executing: the deadline the command first blocked with.
     pub block_deadline_override: Option<i64>,
     /// Inside MULTI: the queued transaction.
@@ -395,6 +402,8 @@ impl Client {
             paused: false,
             held_by_pause: false,
             reexecuting: false,
+            cluster_asking: 0,
+            cluster_readonly: false,
             block_deadline_override: None,
             multi: None,
             watched: Vec::new(),

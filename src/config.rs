@@ -462,11 +462,6 @@ impl Config {
     /// mode): refused at startup and by CONFIG SET instead of being
     /// silently ignored.
     pub fn unsupported_feature(&self) -> Option<String> {
-        if self.cluster_enabled {
-            return Some(
-                "cluster mode (cluster-enabled yes) is not supported by ferrokv yet".into(),
-            );
-        }
         // TLS (tls-port, tls-replication) works; tls-cluster acts in
         // cluster mode only, as in Redis.
         None

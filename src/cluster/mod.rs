@@ -11,6 +11,7 @@
 
 pub mod bus;
 pub mod ids;
+pub mod local;
 pub mod nodes_conf;
 pub mod outgoing;
 pub mod render;
