@@ -5,24 +5,29 @@
 //!
 //! Redis threads the dict entries of a slot onto a doubly linked list
 //! through entry metadata. ferrokv keeps its dict unchanged: each slot has
-//! its own small hash set of key names, created with the slot's first key
-//! and dropped with its last. The index exists only in cluster mode
+//! its own small hash map of key names, created with the slot's first key
+//! and dropped with its last; each key carries its creation sequence
+//! number so GETKEYSINSLOT lists them newest first, as Redis's list
+//! (keys are added at its head) does. The index exists only in cluster mode
 //! (`Db::slots` is None otherwise), so standalone pays one untaken branch
 //! where a key is created or removed.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use crate::util::slot::{key_hash_slot, CLUSTER_SLOTS};
 
 /// Keys by hash slot.
 pub struct SlotKeys {
-    sets: Vec<Option<Box<HashSet<Box<[u8]>>>>>,
+    sets: Vec<Option<Box<HashMap<Box<[u8]>, u64>>>>,
+    /// The next creation sequence number.
+    seq: u64,
 }
 
 impl Default for SlotKeys {
     fn default() -> Self {
         SlotKeys {
             sets: (0..CLUSTER_SLOTS).map(|_| None).collect(),
+            seq: 0,
         }
     }
 }
@@ -31,7 +36,10 @@ impl SlotKeys {
     /// A key was created.
     pub fn add(&mut self, key: &[u8]) {
         let s = key_hash_slot(key) as usize;
-        self.sets[s].get_or_insert_with(Default::default).insert(key.into());
+        self.seq += 1;
+        self.sets[s]
+            .get_or_insert_with(Default::default)
+            .insert(key.into(), self.seq);
     }
 
     /// A key was removed.
@@ -58,12 +66,14 @@ impl SlotKeys {
             .map_or(0, |s| s.len())
     }
 
-    /// Up to `max` keys of `slot`.
+    /// Up to `max` keys of `slot`, the most recently created first.
     pub fn keys(&self, slot: usize, max: usize) -> Vec<&[u8]> {
-        match self.sets.get(slot).and_then(|s| s.as_ref()) {
-            Some(set) => set.iter().take(max).map(|k| &k[..]).collect(),
-            None => Vec::new(),
-        }
+        let Some(set) = self.sets.get(slot).and_then(|s| s.as_ref()) else {
+            return Vec::new();
+        };
+        let mut v: Vec<(u64, &[u8])> = set.iter().map(|(k, &n)| (n, &k[..])).collect();
+        v.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        v.into_iter().take(max).map(|(_, k)| k).collect()
     }
 }
 
@@ -76,6 +86,10 @@ mod tests {
         let mut s = SlotKeys::default();
         s.add(b"{a}1");
         s.add(b"{a}2");
+        s.add(b"{a}3");
+        let a = key_hash_slot(b"a") as usize;
+        assert_eq!(s.keys(a, 2), vec![&b"{a}3"[..], b"{a}2"]);
+        s.remove(b"{a}3");
         s.add(b"foo");
         let a = key_hash_slot(b"a") as usize;
         assert_eq!(s.count(a), 2);

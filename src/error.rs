@@ -751,7 +751,8 @@ mod tests {
 pub const CLUSTER_INVALID_SLOT: &str = "ERR Invalid or out of range slot";
 pub const CLUSTER_INVALID_SLOT_SHORT: &str = "ERR Invalid slot";
 pub const CLUSTER_INVALID_SLOT_OR_KEYS: &str = "ERR Invalid slot or number of keys";
-pub const CLUSTER_FLUSHSLOTS_NOT_EMPTY: &str = "ERR DB must be empty to perform CLUSTER FLUSHSLOTS.";
+pub const CLUSTER_FLUSHSLOTS_NOT_EMPTY: &str =
+    "ERR DB must be empty to perform CLUSTER FLUSHSLOTS.";
 pub const CLUSTER_SETSLOT_REPLICA: &str = "ERR Please use SETSLOT only with masters.";
 pub const CLUSTER_TARGET_NOT_MASTER: &str = "ERR Target node is not a master";
 pub const CLUSTER_SETSLOT_SYNTAX: &str =
@@ -808,7 +809,10 @@ pub fn cluster_unknown_node_about(name: &[u8]) -> CmdError {
 }
 
 pub fn cluster_unknown_node(name: &[u8]) -> CmdError {
-    CmdError::Formatted(format!("ERR Unknown node {}", String::from_utf8_lossy(name)))
+    CmdError::Formatted(format!(
+        "ERR Unknown node {}",
+        String::from_utf8_lossy(name)
+    ))
 }
 
 pub fn cluster_slot_has_keys(slot: usize) -> CmdError {
@@ -836,3 +840,8 @@ pub fn cluster_redirect(ask: bool, slot: usize, endpoint: &str, port: u16) -> Cm
         port
     ))
 }
+pub const CLUSTER_MOVE: &str = "ERR MOVE is not allowed in cluster mode";
+pub const CLUSTER_COPY_DB: &str = "ERR Copying to another database is not allowed in cluster mode";
+pub const CLUSTER_REPLICAOF: &str = "ERR REPLICAOF not allowed in cluster mode.";
+pub const CLUSTER_FAILOVER_CMD: &str =
+    "ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.";

@@ -80,11 +80,7 @@ fn lock_file(path: &PathBuf) -> Result<File, ()> {
                 path.display()
             );
         } else {
-            warn!(
-                "Impossible to lock {}: {}",
-                path.display(),
-                strerror(&e)
-            );
+            warn!("Impossible to lock {}: {}", path.display(), strerror(&e));
         }
         return Err(());
     }

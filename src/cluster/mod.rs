@@ -15,6 +15,7 @@ pub mod local;
 pub mod nodes_conf;
 pub mod outgoing;
 pub mod render;
+pub mod route;
 pub mod slot;
 pub mod state;
 

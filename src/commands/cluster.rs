@@ -350,7 +350,11 @@ fn delslotsrange(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 }
 
 /// A node named by a command argument that must be a master.
-fn master_arg(cl: &Cluster, name: &[u8], unknown: fn(&[u8]) -> CmdError) -> Result<NodeIdx, CmdError> {
+fn master_arg(
+    cl: &Cluster,
+    name: &[u8],
+    unknown: fn(&[u8]) -> CmdError,
+) -> Result<NodeIdx, CmdError> {
     let n = cl.state.lookup_str(name).ok_or_else(|| unknown(name))?;
     if cl.state.node(n).is_replica() {
         return Err(CmdError::Static(error::CLUSTER_TARGET_NOT_MASTER));
@@ -447,7 +451,9 @@ fn saveconfig(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
         Ok(()) => c.out.ok(),
         Err(e) => {
             let s = e.to_string();
-            let s = s.find(" (os error").map_or(s.clone(), |p| s[..p].to_string());
+            let s = s
+                .find(" (os error")
+                .map_or(s.clone(), |p| s[..p].to_string());
             return Err(error::cluster_save_failed(&s));
         }
     }

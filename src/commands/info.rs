@@ -163,7 +163,11 @@ fn server_section(srv: &Server, s: &mut String) {
         s,
         "redis_mode",
         "{}",
-        if srv.cluster.is_some() { "cluster" } else { "standalone" }
+        if srv.cluster.is_some() {
+            "cluster"
+        } else {
+            "standalone"
+        }
     );
     field!(s, "os", "{}", os_name());
     field!(s, "arch_bits", "64");
