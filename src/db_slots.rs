@@ -72,7 +72,7 @@ impl SlotKeys {
             return Vec::new();
         };
         let mut v: Vec<(u64, &[u8])> = set.iter().map(|(k, &n)| (n, &k[..])).collect();
-        v.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        v.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
         v.into_iter().take(max).map(|(_, k)| k).collect()
     }
 }

@@ -722,30 +722,6 @@ pub fn unknown_option_given(opt: &str) -> CmdError {
     CmdError::Formatted(format!("ERR Unknown option given: {}", opt))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_command_text() {
-        let e = unknown_command(b"foo", &[b"a", b"b"]);
-        assert_eq!(
-            e.message(),
-            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
-        );
-        assert_eq!(
-            unknown_command(b"foo", &[]).message(),
-            "ERR unknown command 'foo', with args beginning with: "
-        );
-    }
-
-    #[test]
-    fn codes() {
-        assert_eq!(CmdError::WrongType.code(), "WRONGTYPE");
-        assert_eq!(CmdError::Syntax.code(), "ERR");
-    }
-}
-
 // ---- Cluster mode (cluster.c clusterCommand, clusterRedirectClient) --------
 
 pub const CLUSTER_INVALID_SLOT: &str = "ERR Invalid or out of range slot";
@@ -845,3 +821,27 @@ pub const CLUSTER_COPY_DB: &str = "ERR Copying to another database is not allowe
 pub const CLUSTER_REPLICAOF: &str = "ERR REPLICAOF not allowed in cluster mode.";
 pub const CLUSTER_FAILOVER_CMD: &str =
     "ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_command_text() {
+        let e = unknown_command(b"foo", &[b"a", b"b"]);
+        assert_eq!(
+            e.message(),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
+        assert_eq!(
+            unknown_command(b"foo", &[]).message(),
+            "ERR unknown command 'foo', with args beginning with: "
+        );
+    }
+
+    #[test]
+    fn codes() {
+        assert_eq!(CmdError::WrongType.code(), "WRONGTYPE");
+        assert_eq!(CmdError::Syntax.code(), "ERR");
+    }
+}

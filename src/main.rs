@@ -333,7 +333,7 @@ fn main() {
     // appendonly yes: the AOF is loaded instead of the RDB.
     ferrokv::persist::aof::load_at_startup(&mut srv);
     // verifyClusterConfigWithData.
-    if srv.cluster.is_some() && srv.dbs.iter().skip(1).any(|d| d.dict.len() > 0) {
+    if srv.cluster.is_some() && srv.dbs.iter().skip(1).any(|d| !d.dict.is_empty()) {
         warn!("You can't have keys in a DB different than DB 0 when in Cluster mode. Exiting.");
         std::process::exit(1);
     }

@@ -240,7 +240,7 @@ fn getkeysinslot(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 
 fn flushslots(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     cluster(srv)?;
-    if srv.dbs[0].dict.len() != 0 {
+    if !srv.dbs[0].dict.is_empty() {
         return Err(CmdError::Static(error::CLUSTER_FLUSHSLOTS_NOT_EMPTY));
     }
     let cl = cluster(srv)?;
@@ -259,15 +259,15 @@ fn check_slots(
     start: usize,
     end: usize,
 ) -> Result<(), CmdError> {
-    for s in start..=end {
+    for (s, count) in seen.iter_mut().enumerate().take(end + 1).skip(start) {
         let owner = cl.state.slot_owner(s);
         if del && owner.is_none() {
             return Err(error::cluster_slot_unassigned(s));
         } else if !del && owner.is_some() {
             return Err(error::cluster_slot_busy(s));
         }
-        seen[s] += 1;
-        if seen[s] == 2 {
+        *count += 1;
+        if *count == 2 {
             return Err(error::cluster_slot_twice(s));
         }
     }
@@ -494,7 +494,7 @@ fn reset(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     } else {
         false
     };
-    let has_keys = srv.dbs[c.db].dict.len() != 0;
+    let has_keys = !srv.dbs[c.db].dict.is_empty();
     let cl = cluster(srv)?;
     let me = cl.state.myself;
     if cl.state.node(me).is_master() && has_keys {
