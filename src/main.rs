@@ -207,10 +207,6 @@ fn main() {
     }
 
     let logfile = config.logfile.clone();
-    if let Some(why) = config.unsupported_feature() {
-        eprintln!("Can't start: {}", why);
-        std::process::exit(1);
-    }
     let syslog_ident = config.syslog_ident.clone();
     let syslog = config.syslog_enabled.then(|| {
         let facility = logging::syslog_facility(config.syslog_facility.as_str());
@@ -333,9 +329,20 @@ fn main() {
     // appendonly yes: the AOF is loaded instead of the RDB.
     ferrokv::persist::aof::load_at_startup(&mut srv);
     // verifyClusterConfigWithData.
-    if srv.cluster.is_some() && srv.dbs.iter().skip(1).any(|d| !d.dict.is_empty()) {
-        warn!("You can't have keys in a DB different than DB 0 when in Cluster mode. Exiting.");
-        std::process::exit(1);
+    if let Some(mut cl) = srv.cluster.take() {
+        let replica = cl.state.myself_node().is_replica();
+        if !replica && srv.dbs.iter().skip(1).any(|d| !d.dict.is_empty()) {
+            warn!("You can't have keys in a DB different than DB 0 when in Cluster mode. Exiting.");
+            std::process::exit(1);
+        }
+        let index = srv.dbs[0].slots.as_deref();
+        if cl
+            .verify_with_data(|s| index.map_or(0, |i| i.count(s)))
+            .is_err()
+        {
+            std::process::exit(1);
+        }
+        srv.cluster = Some(cl);
     }
     let unixsocket = srv.config.unixsocket.clone();
     let code = match event_loop::run(srv) {

@@ -114,6 +114,31 @@ fn single_node_serves_every_slot_and_keeps_nodes_conf() {
         conf.ends_with("vars currentEpoch 0 lastVoteEpoch 0\n"),
         "{conf}"
     );
+    assert_eq!(node.cli(&["save"]), "OK\n");
+    let rdb = std::fs::read(node.dir.join("dump.rdb")).unwrap();
+    drop(node);
+    // Restarted on its data with no slots (verifyClusterConfigWithData):
+    // the slots holding keys are taken.
+    let no_slots = conf.replace(" 0-16383\n", "\n");
+    let node = RealClusterNode::start_ferrokv(&[], |dir, _| {
+        std::fs::write(dir.join("nodes.conf"), &no_slots).unwrap();
+        std::fs::write(dir.join("dump.rdb"), &rdb).unwrap();
+    });
+    let foo = key_hash_slot(b"foo");
+    assert!(
+        node.log().contains(&format!(
+            "I have keys for unassigned slot {foo}. Taking responsibility for it."
+        )),
+        "{}",
+        node.log()
+    );
+    assert_eq!(
+        node.cli(&["cluster", "countkeysinslot", &foo.to_string()]),
+        "1\n"
+    );
+    assert!(std::fs::read_to_string(node.dir.join("nodes.conf"))
+        .unwrap()
+        .contains(&format!(" {foo}")));
     drop(node);
     let node = RealClusterNode::start_ferrokv(&[], |dir, _| {
         std::fs::write(dir.join("nodes.conf"), &conf).unwrap();

@@ -237,6 +237,50 @@ impl Cluster {
         }
     }
 
+    /// verifyClusterConfigWithData's slot part, after the data is loaded:
+    /// a slot holding keys (`keys_in(slot)` > 0) that is neither mine nor
+    /// importing is taken when unassigned, else set importing from its
+    /// owner; the config is saved if anything changed. (The caller checks
+    /// that dbs other than 0 are empty.) Replicas are not checked.
+    pub fn verify_with_data(&mut self, keys_in: impl Fn(usize) -> usize) -> Result<(), ()> {
+        let me = self.state.myself;
+        if self.state.node(me).is_replica() {
+            return Ok(());
+        }
+        let mut changed = false;
+        for s in 0..super::slot::CLUSTER_SLOTS {
+            if keys_in(s) == 0 {
+                continue;
+            }
+            let owner = self.state.slot_owner(s);
+            if owner == Some(me) || self.state.importing_slots_from[s].is_some() {
+                continue;
+            }
+            changed = true;
+            match owner {
+                None => {
+                    warn!(
+                        "I have keys for unassigned slot {}. Taking responsibility for it.",
+                        s
+                    );
+                    self.state.add_slot(me, s);
+                }
+                Some(o) => {
+                    warn!(
+                        "I have keys for slot {}, but the slot is assigned to another node. \
+                         Setting it to importing state.",
+                        s
+                    );
+                    self.state.importing_slots_from[s] = Some(o);
+                }
+            }
+        }
+        if changed {
+            self.save_or_die(true)?;
+        }
+        Ok(())
+    }
+
     /// Closes the lock file (a forked child must not keep it).
     pub fn lock_fd(&self) -> Option<i32> {
         self.lock.as_ref().map(|f| f.as_raw_fd())
