@@ -401,4 +401,25 @@ fn redirections_match_real_redis() {
             assert_eq!(got, want, "{v:?}");
         }
     }
+
+    // A client blocked on a key whose slot moves away gets -MOVED
+    // (clusterRedirectBlockedClientIfNeeded).
+    let k = key_in_slot(6000);
+    let mut replies = Vec::new();
+    for node in [&real, &ours] {
+        let mut b = RawConn::connect(node.port);
+        b.send(&[b"BLPOP", k.as_bytes(), b"0"]);
+        let mut c = RawConn::connect(node.port);
+        assert!(poll_until(Duration::from_secs(5), || c
+            .cmd_str(&["INFO", "clients"])
+            .contains("blocked_clients:1")));
+        assert_eq!(
+            c.cmd(&["CLUSTER", "SETSLOT", "6000", "NODE", OTHER]),
+            b"+OK\r\n"
+        );
+        b.set_read_timeout(Duration::from_secs(10));
+        replies.push(String::from_utf8_lossy(&b.read_reply()).into_owned());
+    }
+    assert_eq!(replies[1], replies[0]);
+    assert_eq!(replies[0], "-MOVED 6000 127.0.0.1:7777\r\n");
 }

@@ -177,6 +177,69 @@ pub fn node_by_query(
     Ok(Some(slot))
 }
 
+/// clusterRedirectBlockedClientIfNeeded for every client blocked on keys
+/// (run from the clients cron): the cluster down, or the slot of its
+/// first key no longer served here nor imported, unblocks it with the
+/// redirection. Returns the clients to flush.
+pub fn redirect_blocked_clients(srv: &mut Server) -> Vec<usize> {
+    use crate::blocking::BlockKind;
+    let mut done = Vec::new();
+    if srv.blocked_clients == 0 {
+        return done;
+    }
+    for t in 0..srv.clients.len() {
+        let redir = {
+            let (Some(cl), Some(Some(c))) = (srv.cluster.as_deref(), srv.clients.get(t)) else {
+                continue;
+            };
+            let Some(b) = c.blocked.as_ref() else {
+                continue;
+            };
+            if !matches!(b.kind, BlockKind::Key(_) | BlockKind::StreamGroup) {
+                continue;
+            }
+            let st = &cl.state;
+            if st.state == super::state::Health::Fail {
+                Some(Redir::DownState)
+            } else if let Some(key) = b.keys.first() {
+                let slot = key_hash_slot(key) as usize;
+                let mut node = st.slot_owner(slot);
+                let me = st.myself_node();
+                let write = c
+                    .last_cmd
+                    .is_some_and(|i| srv.commands.entries[i].flags & crate::cmdtable::WRITE != 0);
+                if c.cluster_readonly && !write && me.is_replica() && me.replica_of == node {
+                    node = Some(st.myself);
+                }
+                if node != Some(st.myself) && st.importing_slots_from[slot].is_none() {
+                    Some(match node {
+                        None => Redir::DownUnbound,
+                        Some(n) => Redir::Moved(n, slot),
+                    })
+                } else {
+                    None
+                }
+            } else {
+                None
+            }
+        };
+        let Some(r) = redir else {
+            continue;
+        };
+        let e = redirect_error(srv, r);
+        let Some(mut c) = srv.clients.get_mut(t).and_then(|s| s.take()) else {
+            continue;
+        };
+        if crate::blocking::unblock(srv, &mut c).is_some() {
+            crate::server::count_error(srv, &e);
+            c.out.error(&e);
+            done.push(t);
+        }
+        srv.clients[t] = Some(c);
+    }
+    done
+}
+
 /// clusterRedirectClient's error for `r`.
 pub fn redirect_error(srv: &Server, r: Redir) -> CmdError {
     match r {
