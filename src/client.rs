@@ -259,10 +259,13 @@ pub struct Client {
     pub held_by_pause: bool,
     /// The blocked command is being re-executed (not a new call).
     pub reexecuting: bool,
-    /// ASKING (CLIENT_ASKING): 2 right after ASKING, 1 for the command
-    /// after it, then 0 (the dispatcher counts it down after each command
-    /// outside MULTI, as resetClient clears the flag).
-    pub cluster_asking: u8,
+    /// ASKING (CLIENT_ASKING): set by ASKING; the dispatcher's cluster
+    /// check moves it to `cluster_asking_now` for the next command and
+    /// clears it (outside MULTI, and at EXEC), as resetClient does after
+    /// each command; all of it only in cluster mode.
+    pub cluster_asking: bool,
+    /// ASKING applies to the command being run (and its script's calls).
+    pub cluster_asking_now: bool,
     /// READONLY (CLIENT_READONLY): reads of its master's slots served by a
     /// replica.
     pub cluster_readonly: bool,
@@ -402,7 +405,8 @@ impl Client {
             paused: false,
             held_by_pause: false,
             reexecuting: false,
-            cluster_asking: 0,
+            cluster_asking: false,
+            cluster_asking_now: false,
             cluster_readonly: false,
             block_deadline_override: None,
             multi: None,

@@ -157,7 +157,7 @@ pub fn node_by_query(
         let to = st.migrating_slots_to[slot].unwrap_or(me);
         return Err(Redir::Ask(to, slot));
     }
-    if importing && (c.cluster_asking > 0 || cmd_flags & ASKING != 0) {
+    if importing && (c.cluster_asking_now || cmd_flags & ASKING != 0) {
         if multiple && missing > 0 {
             return Err(Redir::Unstable);
         }

@@ -591,7 +591,7 @@ fn links(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
 
 fn asking(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     cluster(srv)?;
-    c.cluster_asking = 2;
+    c.cluster_asking = true;
     c.out.ok();
     Ok(())
 }

@@ -127,10 +127,6 @@ pub fn execute(srv: &mut Server, c: &mut Client, args: &Args) {
     }
     srv.tracking.current = c.id;
     execute_command(srv, c, args);
-    // resetClient: ASKING lasts for the next command (outside MULTI).
-    if c.cluster_asking > 0 && c.multi.is_none() {
-        c.cluster_asking -= 1;
-    }
     srv.tracking.in_call = false;
     if !srv.tracking.pending.is_empty() {
         crate::tracking::flush_pending(srv, c);
@@ -233,10 +229,18 @@ fn precheck(srv: &mut Server, c: &mut Client, args: &Args, depth: u32) -> Result
 /// nor commands run by EXEC or scripts: those are checked by their caller).
 #[cold]
 #[inline(never)]
-fn check_cluster(srv: &mut Server, c: &Client, cmd: Cmd, args: &Args) -> Result<(), Refusal> {
+fn check_cluster(srv: &mut Server, c: &mut Client, cmd: Cmd, args: &Args) -> Result<(), Refusal> {
     use crate::cluster::route::{self, QueryCmd};
     let e = &srv.commands.entries[cmd.idx];
     let runs_queued = cmd.spec.facts & fact::RUNS_QUEUED != 0;
+    // ASKING holds for this one command (resetClient clears it after each
+    // command outside MULTI, and after EXEC).
+    if cmd.depth == 0 && !c.reexecuting {
+        c.cluster_asking_now = c.cluster_asking;
+        if c.multi.is_none() || runs_queued {
+            c.cluster_asking = false;
+        }
+    }
     if c.is_master || cmd.depth > 0 || c.reexecuting || !route::routed(e, runs_queued) {
         return Ok(());
     }
