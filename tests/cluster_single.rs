@@ -422,4 +422,23 @@ fn redirections_match_real_redis() {
     }
     assert_eq!(replies[1], replies[0]);
     assert_eq!(replies[0], "-MOVED 6000 127.0.0.1:7777\r\n");
+
+    // Deleting a slot unsubscribes its shard channels (removeChannelsInSlot).
+    let ch = key_in_slot(3000);
+    let mut replies = Vec::new();
+    for node in [&real, &ours] {
+        let mut sub = RawConn::connect(node.port);
+        let first = sub.cmd(&["SSUBSCRIBE", &ch]);
+        let mut c = RawConn::connect(node.port);
+        assert_eq!(c.cmd(&["CLUSTER", "DELSLOTS", "3000"]), b"+OK\r\n");
+        sub.set_read_timeout(Duration::from_secs(10));
+        let pushed = sub.read_reply();
+        replies.push((
+            String::from_utf8_lossy(&first).into_owned(),
+            String::from_utf8_lossy(&pushed).into_owned(),
+            String::from_utf8_lossy(&sub.cmd(&["PING"])).into_owned(),
+        ));
+    }
+    assert_eq!(replies[1], replies[0]);
+    assert!(replies[0].1.contains("sunsubscribe"), "{:?}", replies[0]);
 }
