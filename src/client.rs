@@ -259,6 +259,16 @@ pub struct Client {
     pub held_by_pause: bool,
     /// The blocked command is being re-executed (not a new call).
     pub reexecuting: bool,
+    /// ASKING (CLIENT_ASKING): set by ASKING; the dispatcher's cluster
+    /// check moves it to `cluster_asking_now` for the next command and
+    /// clears it (outside MULTI, and at EXEC), as resetClient does after
+    /// each command; all of it only in cluster mode.
+    pub cluster_asking: bool,
+    /// ASKING applies to the command being run (and its script's calls).
+    pub cluster_asking_now: bool,
+    /// READONLY (CLIENT_READONLY): reads of its master's slots served by a
+    /// replica.
+    pub cluster_readonly: bool,
     /// While re-executing: the deadline the command first blocked with.
     pub block_deadline_override: Option<i64>,
     /// Inside MULTI: the queued transaction.
@@ -395,6 +405,9 @@ impl Client {
             paused: false,
             held_by_pause: false,
             reexecuting: false,
+            cluster_asking: false,
+            cluster_asking_now: false,
+            cluster_readonly: false,
             block_deadline_override: None,
             multi: None,
             watched: Vec::new(),

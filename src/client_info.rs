@@ -54,6 +54,9 @@ pub fn cat_client_info(
     if cl.is_unix {
         flags.push('U');
     }
+    if cl.cluster_readonly {
+        flags.push('r');
+    }
     if cl.no_evict {
         flags.push('e');
     }

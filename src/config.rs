@@ -458,20 +458,6 @@ impl Config {
         c
     }
 
-    /// A setting that turns on a feature ferrokv does not have yet (cluster
-    /// mode): refused at startup and by CONFIG SET instead of being
-    /// silently ignored.
-    pub fn unsupported_feature(&self) -> Option<String> {
-        if self.cluster_enabled {
-            return Some(
-                "cluster mode (cluster-enabled yes) is not supported by ferrokv yet".into(),
-            );
-        }
-        // TLS (tls-port, tls-replication) works; tls-cluster acts in
-        // cluster mode only, as in Redis.
-        None
-    }
-
     /// Sets the process title from `proc-title-template` (redisSetProcTitle);
     /// `title` None means the original argv[0]. Nothing when
     /// `set-proc-title` is no.
@@ -488,7 +474,11 @@ impl Config {
             tls_port: self.tls_port as u16,
             unixsocket: &self.unixsocket,
             config_file: self.config_file.as_deref(),
-            server_mode: "",
+            server_mode: if self.cluster_enabled {
+                "[cluster]"
+            } else {
+                ""
+            },
         };
         if let Some(t) = crate::proctitle::expand(&self.proc_title_template, |n| vars.lookup(n)) {
             crate::proctitle::set(&t);

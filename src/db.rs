@@ -107,6 +107,9 @@ pub struct Db {
     pub ready_log: Vec<Sds>,
     /// The server's copy of `DbState` (kept by `Server::update_db_state`).
     pub state: DbState,
+    /// Cluster mode, db 0: the keys by hash slot (`db_slots`); None
+    /// otherwise. Kept by every path that creates or removes a key.
+    pub slots: Option<Box<crate::db_slots::SlotKeys>>,
 }
 
 impl Db {
@@ -128,6 +131,7 @@ impl Db {
             waiters: 0,
             ready_log: Vec::new(),
             state: DbState::default(),
+            slots: None,
         }
     }
 
@@ -210,6 +214,9 @@ impl Db {
                     return true;
                 }
                 if let Some((k, old)) = self.dict.remove(key) {
+                    if let Some(sk) = self.slots.as_mut() {
+                        sk.remove(key);
+                    }
                     self.expires.remove(key);
                     self.log_if_stream(key, &old);
                     self.events.push((KeyEvent::Expired, k));
@@ -332,6 +339,9 @@ impl Db {
             }
         }
         if inserted {
+            if let Some(sk) = self.slots.as_mut() {
+                sk.add(key);
+            }
             self.log_new(key);
         } else if !keep_ttl && !self.expires.is_empty() {
             self.expires.remove(key);
@@ -345,6 +355,9 @@ impl Db {
     pub fn add(&mut self, key: &[u8], value: Value) {
         self.dict
             .insert(Sds::new(key), Obj::new(value, self.state.stamps.initial()));
+        if let Some(sk) = self.slots.as_mut() {
+            sk.add(key);
+        }
         self.log_new(key);
         self.log_ready(key);
     }
@@ -361,6 +374,9 @@ impl Db {
             self.state.stamps.touch(o);
         }
         if inserted {
+            if let Some(sk) = self.slots.as_mut() {
+                sk.add(key);
+            }
             if self.event_mask & LOG_NEW != 0 {
                 self.events.push((KeyEvent::New, Sds::new(key)));
             }
@@ -374,6 +390,9 @@ impl Db {
     /// Removes a key because it expired (active expiry), logging it.
     pub fn delete_expired(&mut self, key: &[u8]) {
         if let Some((k, old)) = self.dict.remove(key) {
+            if let Some(sk) = self.slots.as_mut() {
+                sk.remove(key);
+            }
             self.expires.remove(key);
             self.log_if_stream(key, &old);
             self.events.push((KeyEvent::Expired, k));
@@ -384,6 +403,9 @@ impl Db {
     /// Removes a key and its TTL. Returns the removed object.
     pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
         let (_, obj) = self.dict.remove(key)?;
+        if let Some(sk) = self.slots.as_mut() {
+            sk.remove(key);
+        }
         if !self.expires.is_empty() {
             self.expires.remove(key);
         }
@@ -424,6 +446,16 @@ impl Db {
         self.expires.remove(key).is_some()
     }
 
+    /// Turns the per-slot key index on (cluster mode) and fills it from
+    /// the keys present; also rebuilds it after the dict was replaced.
+    pub fn index_slots(&mut self) {
+        let mut sk = Box::<crate::db_slots::SlotKeys>::default();
+        for (k, _) in self.dict.iter() {
+            sk.add(k);
+        }
+        self.slots = Some(sk);
+    }
+
     /// FLUSHDB: drops every key; returns how many there were.
     pub fn flush(&mut self) -> usize {
         self.flush_lazy(false)
@@ -440,6 +472,9 @@ impl Db {
                     self.ready_log.push(k.clone());
                 }
             }
+        }
+        if let Some(sk) = self.slots.as_mut() {
+            sk.clear();
         }
         let dict = std::mem::replace(&mut self.dict, Dict::new_guarded());
         let expires = std::mem::replace(&mut self.expires, Dict::new_guarded());

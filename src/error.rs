@@ -722,6 +722,106 @@ pub fn unknown_option_given(opt: &str) -> CmdError {
     CmdError::Formatted(format!("ERR Unknown option given: {}", opt))
 }
 
+// ---- Cluster mode (cluster.c clusterCommand, clusterRedirectClient) --------
+
+pub const CLUSTER_INVALID_SLOT: &str = "ERR Invalid or out of range slot";
+pub const CLUSTER_INVALID_SLOT_SHORT: &str = "ERR Invalid slot";
+pub const CLUSTER_INVALID_SLOT_OR_KEYS: &str = "ERR Invalid slot or number of keys";
+pub const CLUSTER_FLUSHSLOTS_NOT_EMPTY: &str =
+    "ERR DB must be empty to perform CLUSTER FLUSHSLOTS.";
+pub const CLUSTER_SETSLOT_REPLICA: &str = "ERR Please use SETSLOT only with masters.";
+pub const CLUSTER_TARGET_NOT_MASTER: &str = "ERR Target node is not a master";
+pub const CLUSTER_SETSLOT_SYNTAX: &str =
+    "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP";
+pub const CLUSTER_EPOCH_OTHER_NODES: &str =
+    "ERR The user can assign a config epoch only when the node does not know any other node.";
+pub const CLUSTER_EPOCH_NONZERO: &str = "ERR Node config epoch is already non-zero";
+pub const CLUSTER_RESET_WITH_KEYS: &str =
+    "ERR CLUSTER RESET can't be called with master nodes containing keys";
+pub const CLUSTER_FORGET_MYSELF: &str = "ERR I tried hard but I can't forget myself...";
+pub const CLUSTER_FORGET_MASTER: &str = "ERR Can't forget my master!";
+pub const CLUSTER_SELECT: &str = "ERR SELECT is not allowed in cluster mode";
+pub const CLUSTER_SWAPDB: &str = "ERR SWAPDB is not allowed in cluster mode";
+pub const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
+pub const TRYAGAIN: &str = "TRYAGAIN Multiple keys request during rehashing of slot";
+pub const CLUSTERDOWN: &str = "CLUSTERDOWN The cluster is down";
+pub const CLUSTERDOWN_RO: &str = "CLUSTERDOWN The cluster is down and only accepts read commands";
+pub const CLUSTERDOWN_UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
+pub const SCRIPT_NON_LOCAL_KEY: &str =
+    "ERR Script attempted to access a non local key in a cluster node";
+
+pub fn cluster_slot_busy(slot: usize) -> CmdError {
+    CmdError::Formatted(format!("ERR Slot {} is already busy", slot))
+}
+
+pub fn cluster_slot_unassigned(slot: usize) -> CmdError {
+    CmdError::Formatted(format!("ERR Slot {} is already unassigned", slot))
+}
+
+pub fn cluster_slot_twice(slot: usize) -> CmdError {
+    CmdError::Formatted(format!("ERR Slot {} specified multiple times", slot))
+}
+
+pub fn cluster_slot_range_order(start: usize, end: usize) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR start slot number {} is greater than end slot number {}",
+        start, end
+    ))
+}
+
+pub fn cluster_not_owner(slot: usize) -> CmdError {
+    CmdError::Formatted(format!("ERR I'm not the owner of hash slot {}", slot))
+}
+
+pub fn cluster_already_owner(slot: usize) -> CmdError {
+    CmdError::Formatted(format!("ERR I'm already the owner of hash slot {}", slot))
+}
+
+pub fn cluster_unknown_node_about(name: &[u8]) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR I don't know about node {}",
+        String::from_utf8_lossy(name)
+    ))
+}
+
+pub fn cluster_unknown_node(name: &[u8]) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR Unknown node {}",
+        String::from_utf8_lossy(name)
+    ))
+}
+
+pub fn cluster_slot_has_keys(slot: usize) -> CmdError {
+    CmdError::Formatted(format!(
+        "ERR Can't assign hashslot {} to a different node while I still hold keys for this hash slot.",
+        slot
+    ))
+}
+
+pub fn cluster_invalid_epoch(epoch: i64) -> CmdError {
+    CmdError::Formatted(format!("ERR Invalid config epoch specified: {}", epoch))
+}
+
+pub fn cluster_save_failed(e: &str) -> CmdError {
+    CmdError::Formatted(format!("ERR error saving the cluster node config: {}", e))
+}
+
+/// -MOVED / -ASK (clusterRedirectClient).
+pub fn cluster_redirect(ask: bool, slot: usize, endpoint: &str, port: u16) -> CmdError {
+    CmdError::Formatted(format!(
+        "{} {} {}:{}",
+        if ask { "ASK" } else { "MOVED" },
+        slot,
+        endpoint,
+        port
+    ))
+}
+pub const CLUSTER_MOVE: &str = "ERR MOVE is not allowed in cluster mode";
+pub const CLUSTER_COPY_DB: &str = "ERR Copying to another database is not allowed in cluster mode";
+pub const CLUSTER_REPLICAOF: &str = "ERR REPLICAOF not allowed in cluster mode.";
+pub const CLUSTER_FAILOVER_CMD: &str =
+    "ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -473,6 +473,10 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
                 crate::persist::aof::cron(&mut srv);
                 crate::replication::cron(&mut srv);
                 clients_cron(&mut srv);
+                if srv.cluster.is_some() {
+                    let done = crate::cluster::route::redirect_blocked_clients(&mut srv);
+                    srv.to_flush.extend(done);
+                }
                 if !srv.scripting.ldb_children.is_empty() {
                     crate::scripting::ldb::reap_children(&mut srv);
                 }

@@ -27,6 +27,7 @@ pub mod commands;
 pub mod config;
 pub mod crash;
 pub mod db;
+pub mod db_slots;
 pub mod ds;
 pub mod error;
 pub mod event_loop;

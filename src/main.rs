@@ -207,10 +207,6 @@ fn main() {
     }
 
     let logfile = config.logfile.clone();
-    if let Some(why) = config.unsupported_feature() {
-        eprintln!("Can't start: {}", why);
-        std::process::exit(1);
-    }
     let syslog_ident = config.syslog_ident.clone();
     let syslog = config.syslog_enabled.then(|| {
         let facility = logging::syslog_facility(config.syslog_facility.as_str());
@@ -296,11 +292,26 @@ fn main() {
     if wd > 0 {
         ferrokv::crash::set_watchdog_period(wd, srv.hz);
     }
+    // clusterInit (before the listeners' mode line, as Redis).
+    if srv.config.cluster_enabled {
+        match ferrokv::cluster::local::Cluster::init(&srv.config, ferrokv::clock::wall_ms()) {
+            Ok(c) => {
+                srv.cluster = Some(Box::new(c));
+                srv.dbs[0].index_slots();
+            }
+            Err(()) => std::process::exit(1),
+        }
+    }
+    let mode = if srv.cluster.is_some() {
+        "cluster"
+    } else {
+        "standalone"
+    };
     info!(
-        "ferrokv {} (Redis {} compatible) 64 bit, standalone mode, Port: {} PID: {}",
-        VERSION, REDIS_VERSION, srv.tcp_port, pid
+        "ferrokv {} (Redis {} compatible) 64 bit, {} mode, Port: {} PID: {}",
+        VERSION, REDIS_VERSION, mode, srv.tcp_port, pid
     );
-    info!("Running mode=standalone, port={}.", srv.tcp_port);
+    info!("Running mode={}, port={}.", mode, srv.tcp_port);
     warn!("Server initialized");
     // moduleLoadFromQueue: ferrokv has no modules, so a `loadmodule`
     // line is a module that cannot load, and the server aborts as Redis.
@@ -317,6 +328,22 @@ fn main() {
     load_data(&mut srv);
     // appendonly yes: the AOF is loaded instead of the RDB.
     ferrokv::persist::aof::load_at_startup(&mut srv);
+    // verifyClusterConfigWithData.
+    if let Some(mut cl) = srv.cluster.take() {
+        let replica = cl.state.myself_node().is_replica();
+        if !replica && srv.dbs.iter().skip(1).any(|d| !d.dict.is_empty()) {
+            warn!("You can't have keys in a DB different than DB 0 when in Cluster mode. Exiting.");
+            std::process::exit(1);
+        }
+        let index = srv.dbs[0].slots.as_deref();
+        if cl
+            .verify_with_data(|s| index.map_or(0, |i| i.count(s)))
+            .is_err()
+        {
+            std::process::exit(1);
+        }
+        srv.cluster = Some(cl);
+    }
     let unixsocket = srv.config.unixsocket.clone();
     let code = match event_loop::run(srv) {
         Ok(code) => code,

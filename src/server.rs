@@ -289,6 +289,9 @@ pub struct Server {
     pub child_info: crate::persist::childinfo::Stats,
     /// MIGRATE's cached connections to target instances.
     pub migrate: crate::migrate_conn::MigrateSockets,
+    /// Cluster mode (`cluster-enabled yes`): this node's cluster; None in
+    /// standalone mode. Set up by main before the event loop starts.
+    pub cluster: Option<Box<crate::cluster::local::Cluster>>,
     /// The event loop's poll state (its registry, the events not handled
     /// yet), shared by the loop when it starts (`event_loop::init`).
     pub io: Option<std::rc::Rc<crate::poller::LoopIo>>,
@@ -400,6 +403,7 @@ impl Server {
             rdb: Default::default(),
             child_info: Default::default(),
             migrate: Default::default(),
+            cluster: None,
             io: None,
             process_events_while_loading: None,
             process_events_while_busy: None,
@@ -682,6 +686,9 @@ impl Server {
             self.drain_key_events(None);
         }
         self.databases_cron();
+        if let Some(cl) = self.cluster.as_mut() {
+            cl.update_state(&self.config, now);
+        }
         if !self.migrate.is_empty() {
             self.migrate.close_timed_out(now / 1000);
         }

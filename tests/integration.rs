@@ -36,6 +36,7 @@ mod clients;
 mod cluster_bus;
 mod cluster_keyslot;
 mod cluster_nodes_conf;
+mod cluster_single;
 mod command_table;
 mod config_file_fidelity;
 mod config_listen;

@@ -38,7 +38,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("ds", &["ds"]),
     ("types", &["types"]),
-    ("keyspace", &["db", "object", "lazyfree"]),
+    ("keyspace", &["db", "db_slots", "object", "lazyfree"]),
     (
         "services",
         &[

@@ -11,9 +11,11 @@
 
 pub mod bus;
 pub mod ids;
+pub mod local;
 pub mod nodes_conf;
 pub mod outgoing;
 pub mod render;
+pub mod route;
 pub mod slot;
 pub mod state;
 

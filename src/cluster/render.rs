@@ -212,7 +212,7 @@ pub fn info(st: &ClusterState) -> String {
 }
 
 /// The endpoint a client should use for a node (getPreferredEndpoint).
-fn preferred_endpoint(n: &Node, e: ClusterEndpointType) -> &str {
+pub fn preferred_endpoint(n: &Node, e: ClusterEndpointType) -> &str {
     match e {
         ClusterEndpointType::Ip => &n.ip,
         ClusterEndpointType::Hostname if n.hostname.is_empty() => "?",

@@ -102,6 +102,9 @@ pub mod fact {
     /// Opens a transaction (MULTI): loading the AOF, an incomplete one is
     /// cut back to before it.
     pub const OPENS_TRANSACTION: u32 = 1 << 17;
+    /// Moves keys to another node (MIGRATE): in cluster mode it runs
+    /// locally on a migrating or importing slot (getNodeByQuery).
+    pub const MIGRATES: u32 = 1 << 18;
 }
 
 /// Which keys a write command modifies, where that is narrower than its

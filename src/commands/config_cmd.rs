@@ -133,17 +133,6 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             });
         }
     }
-    if let Some(why) = next.unsupported_feature() {
-        let name = pairs
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .find(|n| n.starts_with("tls-") || n.starts_with("cluster-"))
-            .unwrap_or("tls-port");
-        if let Some(d) = &cwd {
-            let _ = std::env::set_current_dir(d);
-        }
-        return Err(error::config_set_failed(name, &why));
-    }
     // New listening sockets before anything is applied: a failure leaves
     // the old ones and the old values (changeBindAddr / changeListenPort).
     let bind_changed = next.bind != srv.config.bind;
@@ -216,6 +205,15 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     srv.sync_db_config();
     if pairs.iter().any(|(n, _)| n == "proc-title-template") {
         srv.config.set_proc_title(None);
+    }
+    // clusterUpdateMyselfAnnouncedPorts / Ip / Hostname.
+    if pairs
+        .iter()
+        .any(|(n, _)| n.starts_with("cluster-announce-"))
+    {
+        if let Some(cl) = srv.cluster.as_deref_mut() {
+            cl.apply_config(&srv.config);
+        }
     }
     if srv.config.appendonly != old_appendonly {
         let in_exec = srv.nesting > 1;

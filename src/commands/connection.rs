@@ -162,6 +162,9 @@ fn select(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let id = crate::util::num::parse_i64(a.get(1)).ok_or(CmdError::Static(
         "ERR value is not an integer or out of range",
     ))?;
+    if srv.cluster.is_some() && id != 0 {
+        return Err(CmdError::Static(crate::error::CLUSTER_SELECT));
+    }
     if id < 0 || id as usize >= srv.dbs.len() {
         return Err(CmdError::DbIndexOutOfRange);
     }

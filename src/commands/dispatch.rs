@@ -60,6 +60,9 @@ pub enum Refusal {
     SubscribedContext,
     /// CMD_NO_MULTI inside MULTI.
     NotAllowedInMulti,
+    /// Cluster mode: another node serves the keys, or none can
+    /// (MOVED, ASK, CROSSSLOT, TRYAGAIN, CLUSTERDOWN), as route words it.
+    Cluster(CmdError),
 }
 
 impl Refusal {
@@ -83,6 +86,7 @@ impl Refusal {
             Refusal::Loading => CmdError::Static(error::LOADING),
             Refusal::SubscribedContext => error::pubsub_context(fullname()),
             Refusal::NotAllowedInMulti => CmdError::Static(error::NOT_ALLOWED_IN_MULTI),
+            Refusal::Cluster(e) => e,
         }
     }
 }
@@ -165,6 +169,22 @@ fn execute_command(srv: &mut Server, c: &mut Client, args: &Args) {
 #[inline(never)]
 fn stopped(srv: &mut Server, c: &mut Client, args: &Args, stop: Stop, reply_start: usize) {
     match stop {
+        Stop::Refused(idx, Refusal::Cluster(e)) => {
+            // A redirected EXEC discards the transaction and replies the
+            // redirection itself (no EXECABORT).
+            if let Some(i) =
+                idx.filter(|&i| srv.commands.entries[i].spec.facts & fact::RUNS_QUEUED != 0)
+            {
+                crate::multi::discard_transaction(srv, c);
+                c.last_cmd = Some(i);
+                srv.commands.entries[i].stats.rejected += 1;
+                count_error(srv, &e);
+                srv.stats.error_watermark = srv.stats.total_error_replies;
+                c.out.error(&e);
+            } else {
+                reject(srv, c, idx, &e);
+            }
+        }
         Stop::Refused(idx, r) => {
             let e = r.error(srv, idx, args);
             reject(srv, c, idx, &e);
@@ -195,11 +215,77 @@ fn precheck(srv: &mut Server, c: &mut Client, args: &Args, depth: u32) -> Result
     };
     let refused = |r| Stop::Refused(Some(idx), r);
     check_access(srv, c, cmd, args).map_err(refused)?;
+    if srv.cluster.is_some() {
+        check_cluster(srv, c, cmd, args).map_err(refused)?;
+    }
     check_busy_and_replication(srv, c, cmd).map_err(refused)?;
     check_memory(srv, c, cmd)?;
     check_persistence_and_loading(srv, c, cmd).map_err(refused)?;
     check_context(srv, c, cmd, args)?;
     Ok(cmd)
+}
+
+/// processCommand's cluster redirection (not for the master's stream,
+/// nor commands run by EXEC or scripts: those are checked by their caller).
+#[cold]
+#[inline(never)]
+fn check_cluster(srv: &mut Server, c: &mut Client, cmd: Cmd, args: &Args) -> Result<(), Refusal> {
+    use crate::cluster::route::{self, QueryCmd};
+    let e = &srv.commands.entries[cmd.idx];
+    let runs_queued = cmd.spec.facts & fact::RUNS_QUEUED != 0;
+    // ASKING holds for this one command (resetClient clears it after each
+    // command outside MULTI, and after EXEC).
+    if cmd.depth == 0 && !c.reexecuting {
+        c.cluster_asking_now = c.cluster_asking;
+        if c.multi.is_none() || runs_queued {
+            c.cluster_asking = false;
+        }
+    }
+    if c.is_master || cmd.depth > 0 || c.reexecuting || !route::routed(e, runs_queued) {
+        return Ok(());
+    }
+    let mut cmds = Vec::new();
+    let (flags, write);
+    if runs_queued {
+        let Some(m) = c.multi.as_ref() else {
+            return Ok(());
+        };
+        for argv in &m.commands {
+            let Some(i) = resolve_argv(srv, argv) else {
+                continue;
+            };
+            cmds.push(QueryCmd {
+                entry: &srv.commands.entries[i],
+                argv: argv.iter().map(|a| a.as_slice()).collect(),
+            });
+        }
+        flags = e.flags;
+        write = queued_flags(srv, c).0 & WRITE != 0;
+    } else {
+        let arg1 = if args.len() > 1 { args.get(1) } else { b"" };
+        flags = scripting::effective_flags(srv, cmd.idx, arg1);
+        write = flags & WRITE != 0;
+        cmds.push(QueryCmd {
+            entry: e,
+            argv: args.iter().collect(),
+        });
+    }
+    let shard = route::is_pubsubshard(e);
+    match route::node_by_query(srv, c, &cmds, flags, write, shard) {
+        Ok(_) => Ok(()),
+        Err(r) => Err(Refusal::Cluster(route::redirect_error(srv, r))),
+    }
+}
+
+/// A queued command's entry (its subcommand's for a container).
+fn resolve_argv(srv: &Server, argv: &[Vec<u8>]) -> Option<usize> {
+    let top = srv.commands.lookup(argv.first()?)?;
+    match argv.get(1) {
+        Some(sub) if !srv.commands.entries[top].subs.is_empty() => {
+            srv.commands.lookup_sub(top, sub)
+        }
+        _ => Some(top),
+    }
 }
 
 fn arity_ok(arity: i32, argc: usize) -> bool {
@@ -863,6 +949,7 @@ mod tests {
             ]
         );
         assert_eq!(having(fact::RUNS_QUEUED), ["exec"]);
+        assert_eq!(having(fact::MIGRATES), ["migrate"]);
         assert_eq!(having(fact::DISK_ERROR_REFUSED), ["ping"]);
         assert_eq!(
             having(fact::UNTRACKED_READ),

@@ -85,7 +85,11 @@ pub fn gen_info(srv: &mut Server, c: &Client, want: &[bool]) -> String {
             "commandstats" => commandstats_section(srv, &mut s),
             "errorstats" => errorstats_section(srv, &mut s),
             "latencystats" => latencystats_section(srv, &mut s),
-            "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+            "cluster" => s.push_str(if srv.cluster.is_some() {
+                "# Cluster\r\ncluster_enabled:1\r\n"
+            } else {
+                "# Cluster\r\ncluster_enabled:0\r\n"
+            }),
             _ => keyspace_section(srv, &mut s),
         }
     }
@@ -155,7 +159,16 @@ fn server_section(srv: &Server, s: &mut String) {
     field!(s, "redis_git_sha1", "00000000");
     field!(s, "redis_git_dirty", "0");
     field!(s, "redis_build_id", "0");
-    field!(s, "redis_mode", "standalone");
+    field!(
+        s,
+        "redis_mode",
+        "{}",
+        if srv.cluster.is_some() {
+            "cluster"
+        } else {
+            "standalone"
+        }
+    );
     field!(s, "os", "{}", os_name());
     field!(s, "arch_bits", "64");
     field!(s, "monotonic_clock", "POSIX clock_gettime");

@@ -257,6 +257,9 @@ fn copy(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         i += 1;
     }
+    if srv.cluster.is_some() && (c.db != 0 || dbid != 0) {
+        return Err(CmdError::Static(error::CLUSTER_COPY_DB));
+    }
     if src == dst && dbid == c.db {
         return Err(CmdError::Static(error::SAME_OBJECT));
     }
@@ -293,6 +296,9 @@ fn copy(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
 }
 
 fn move_cmd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if srv.cluster.is_some() {
+        return Err(CmdError::Static(error::CLUSTER_MOVE));
+    }
     let key = a.get(1);
     let dbid = parse_db_index(srv, a.get(2))?;
     if dbid == c.db {

@@ -29,7 +29,7 @@ use std::time::Duration;
 pub static COMMANDS: &[CommandSpec] = &[cmd("migrate", migrate)
     .redacting(redacted)
     .getkeys(GetKeys::Migrate)
-    .with(fact::WHOLE_KEYS)
+    .with(fact::WHOLE_KEYS | fact::MIGRATES)
     .writing(WrittenKeys::ByHandler)];
 
 /// The query is written to the target in chunks of this size.

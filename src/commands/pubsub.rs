@@ -47,7 +47,7 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
     cmd("help", pubsub_help),
 ];
 
-fn reply_sub(c: &mut Client, what: &[u8], name: Option<&[u8]>, count: i64) {
+pub(crate) fn reply_sub(c: &mut Client, what: &[u8], name: Option<&[u8]>, count: i64) {
     c.out.push(3);
     c.out.bulk(what);
     match name {

@@ -109,6 +109,9 @@ fn db_index(b: &[u8]) -> Option<i64> {
 }
 
 fn swapdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if srv.cluster.is_some() {
+        return Err(CmdError::Static(error::CLUSTER_SWAPDB));
+    }
     let x = db_index(a.get(1)).ok_or(CmdError::Static(error::SWAPDB_INDEX))?;
     let y = db_index(a.get(2)).ok_or(CmdError::Static(error::SWAPDB_INDEX2))?;
     let n = srv.dbs.len() as i64;

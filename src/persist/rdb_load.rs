@@ -408,6 +408,9 @@ fn load_opts<R: Read>(
         }
         let lru = lru_or_lfu(lfu, idl, frq.map(u64::from)).unwrap_or(lru_now);
         d.dict.insert_new(Sds::new(&key), Obj::new(value, lru));
+        if let Some(sk) = d.slots.as_mut() {
+            sk.add(&key);
+        }
         if let Some(e) = exp {
             d.expires.insert(Sds::new(&key), e);
         }

@@ -56,6 +56,9 @@ fn swap_stash(srv: &mut Server, st: &mut Stash) {
         std::mem::swap(&mut db.dict, dict);
         std::mem::swap(&mut db.expires, expires);
         db.expires_cursor = 0;
+        if db.slots.is_some() {
+            db.index_slots();
+        }
     }
     std::mem::swap(&mut srv.scripting.functions, &mut st.functions);
 }

@@ -84,6 +84,9 @@ fn parse_long(arg: &[u8]) -> Result<i64, CmdError> {
 
 /// FAILOVER [TO <host> <port> [FORCE]] [ABORT] [TIMEOUT <ms>]
 fn failover_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if srv.cluster.is_some() {
+        return Err(CmdError::Static(crate::error::CLUSTER_FAILOVER_CMD));
+    }
     if a.len() == 2 && a.is(1, "abort") {
         if !srv.repl.failover.active() {
             return Err(CmdError::Static(error::NO_FAILOVER_IN_PROGRESS));

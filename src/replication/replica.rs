@@ -198,6 +198,9 @@ impl Link {
 
 /// REPLICAOF host port | REPLICAOF NO ONE (also SLAVEOF).
 pub fn replicaof_command(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
+    if srv.cluster.is_some() {
+        return Err(CmdError::Static(error::CLUSTER_REPLICAOF));
+    }
     if srv.repl.failover.active() {
         return Err(CmdError::Static(error::REPLICAOF_WHILE_FAILING_OVER));
     }

@@ -361,6 +361,12 @@ pub struct RunCtx {
     pub readonly: bool,
     /// The script may run deny-oom commands under OOM (scriptVerifyOOM).
     pub allow_oom: bool,
+    /// See `RunSpec::allow_cross_slot`.
+    pub allow_cross_slot: bool,
+    /// Cluster mode: the slot the script's keys hash to so far (the
+    /// declared keys', then the first key a command touched); -1 for none
+    /// (the caller's c->slot in Redis).
+    pub slot: Cell<i32>,
     pub eval_mode: bool,
     /// The sha (EVAL) or function name (FCALL) for error messages.
     pub funcname: String,
@@ -471,6 +477,7 @@ fn script_call_checked(
         };
         Some((caller, cur))
     })?;
+    verify_cluster_state(ctx, srv, idx, args)?;
     // scriptVerifyOOM: no eviction mid-script; until the script's first
     // write, a command that may grow memory is refused while over
     // maxmemory, unless the script has allow-oom (or the caller is the
@@ -504,6 +511,50 @@ fn script_call_checked(
     Ok(std::mem::take(&mut sc.out.buf))
 }
 
+/// scriptVerifyClusterState: in cluster mode a script's command may only
+/// touch keys this node serves, all in one slot unless the script allows
+/// cross-slot keys (not checked for the master's stream).
+fn verify_cluster_state(ctx: &RunCtx, srv: &Server, idx: usize, args: &Args) -> Result<(), String> {
+    use crate::cluster::route::{self, QueryCmd, Redir};
+    if srv.cluster.is_none() {
+        return Ok(());
+    }
+    // SAFETY: the caller outlives the script run and is not mutated while
+    // a Lua callback runs (module doc); read only.
+    let caller = unsafe { &*ctx.caller };
+    if caller.is_master {
+        return Ok(());
+    }
+    let e = &srv.commands.entries[idx];
+    let q = [QueryCmd {
+        entry: e,
+        argv: args.iter().collect(),
+    }];
+    let write = e.flags & crate::cmdtable::WRITE != 0;
+    match route::node_by_query(srv, caller, &q, e.flags, write, route::is_pubsubshard(e)) {
+        Err(Redir::DownRoState) => Err(
+            "Script attempted to execute a write command while the cluster is down and readonly"
+                .into(),
+        ),
+        Err(Redir::DownState) => {
+            Err("Script attempted to execute a command while the cluster is down".into())
+        }
+        Err(_) => Err("Script attempted to access a non local key in a cluster node".into()),
+        Ok(Some(slot)) if !ctx.allow_cross_slot => {
+            let slot = slot as i32;
+            if ctx.slot.get() == -1 {
+                ctx.slot.set(slot);
+            } else if ctx.slot.get() != slot {
+                return Err(
+                    "Script attempted to access keys that do not hash to the same slot".into(),
+                );
+            }
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+    }
+}
+
 /// redis.set_repl: which targets the script's writes propagate to.
 pub(crate) fn set_script_repl_mask(ctx: &RunCtx, mask: u8) {
     // SAFETY: see the module doc; no other reference to the server is
@@ -534,6 +585,9 @@ pub struct RunSpec<'a> {
     pub readonly: bool,
     /// `allow-oom` (or `no-writes`): deny-oom commands run under OOM.
     pub allow_oom: bool,
+    /// Cluster mode: commands may touch keys of several slots
+    /// (`allow-cross-slot-keys`, or an EVAL script without a shebang).
+    pub allow_cross_slot: bool,
     pub funcname: String,
     /// The FCALL command as sent (FUNCTION STATS shows it); empty for EVAL.
     pub call_argv: Vec<Vec<u8>>,
@@ -575,6 +629,11 @@ pub fn run(srv: &mut Server, c: &mut Client, spec: RunSpec) -> CmdResult {
             .then(|| (c.id, spec.keys.iter().map(|k| k.to_vec()).collect())),
         readonly: spec.readonly,
         allow_oom: spec.allow_oom,
+        allow_cross_slot: spec.allow_cross_slot,
+        slot: Cell::new(match spec.keys.first() {
+            Some(k) if srv.cluster.is_some() => crate::cluster::slot::key_hash_slot(k) as i32,
+            _ => -1,
+        }),
         eval_mode,
         funcname: spec.funcname,
         resp: Cell::new(2),

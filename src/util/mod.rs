@@ -1,5 +1,6 @@
 //! Helpers reproducing Redis's util.c behaviour exactly: glob matching,
-//! number parsing/formatting, LCS, quoting of binary strings, and which
+//! number parsing/formatting, LCS, quoting of binary strings, hash slots
+//! (cluster.c keyHashSlot), and which
 //! peers count as local.
 pub mod digest;
 pub mod glob;
@@ -7,3 +8,4 @@ pub mod lcs;
 pub mod net;
 pub mod num;
 pub mod repr;
+pub mod slot;

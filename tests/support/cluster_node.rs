@@ -60,6 +60,26 @@ impl RealClusterNode {
             std::path::Path::new(REDIS_SERVER).exists(),
             "redis-server 7.0 not found: install redis-server (CI's .ci/run does)"
         );
+        Self::start_bin(REDIS_SERVER, true, extra, prepare)
+    }
+
+    /// A ferrokv node started as the real ones are (it has no bus yet:
+    /// ready once its client port accepts).
+    pub fn start_ferrokv(
+        extra: &[&str],
+        prepare: impl Fn(&std::path::Path, u16),
+    ) -> RealClusterNode {
+        Self::start_bin(env!("CARGO_BIN_EXE_ferrokv-server"), false, extra, prepare)
+    }
+
+    /// Starts `bin` in cluster mode in a fresh directory (`prepare` may
+    /// write files there first); `bus`: wait for the bus port too.
+    pub fn start_bin(
+        bin: &str,
+        bus: bool,
+        extra: &[&str],
+        prepare: impl Fn(&std::path::Path, u16),
+    ) -> RealClusterNode {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port_in_range(10000);
@@ -72,7 +92,7 @@ impl RealClusterNode {
             std::fs::create_dir_all(&dir).expect("node dir");
             prepare(&dir, port);
             let child = Command::new("timeout")
-                .args(["-s", "KILL", &LIFETIME_SECS.to_string(), REDIS_SERVER])
+                .args(["-s", "KILL", &LIFETIME_SECS.to_string(), bin])
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--cluster-enabled", "yes", "--cluster-config-file"])
                 .arg(dir.join("nodes.conf"))
@@ -95,7 +115,7 @@ impl RealClusterNode {
                 }
                 // Ready once both the client and the bus port accept.
                 if TcpStream::connect(("127.0.0.1", port)).is_ok()
-                    && TcpStream::connect(("127.0.0.1", port + 10000)).is_ok()
+                    && (!bus || TcpStream::connect(("127.0.0.1", port + 10000)).is_ok())
                 {
                     return node;
                 }
@@ -103,7 +123,7 @@ impl RealClusterNode {
             }
             last = node.log();
         }
-        panic!("redis-server cluster node did not start; last log:\n{last}");
+        panic!("{bin} cluster node did not start; last log:\n{last}");
     }
 
     pub fn start(extra: &[&str]) -> RealClusterNode {

@@ -165,7 +165,7 @@ fn key(pos: usize, flags: u16) -> KeyRef {
 }
 
 /// Redis's getkeys_proc functions, with the flags they report.
-fn using_function(g: GetKeys, argv: &[&[u8]]) -> Vec<KeyRef> {
+pub fn using_function(g: GetKeys, argv: &[&[u8]]) -> Vec<KeyRef> {
     let argc = argv.len();
     let is = |i: usize, s: &str| argv[i].eq_ignore_ascii_case(s.as_bytes());
     match g {
