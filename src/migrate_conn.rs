@@ -8,6 +8,7 @@
 //! by the caller's timeout, as Redis's syncio.c is: the whole write of one
 //! chunk, or the reading of one reply line, must finish within `timeout`.
 
+use crate::util::num::atoi;
 use rand::Rng;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -129,28 +130,6 @@ fn cache_name(host: &[u8], port: &[u8]) -> Vec<u8> {
     n.push(b':');
     n.extend_from_slice(port);
     n
-}
-
-/// atoi(): leading whitespace, an optional sign, then digits; 0 otherwise.
-fn atoi(b: &[u8]) -> i64 {
-    let s = b.iter().skip_while(|c| c.is_ascii_whitespace());
-    let mut neg = false;
-    let mut v: i64 = 0;
-    for (i, &c) in s.enumerate() {
-        if i == 0 && (c == b'-' || c == b'+') {
-            neg = c == b'-';
-            continue;
-        }
-        if !c.is_ascii_digit() {
-            break;
-        }
-        v = v.saturating_mul(10).saturating_add((c - b'0') as i64);
-    }
-    if neg {
-        -v
-    } else {
-        v
-    }
 }
 
 /// Connects to `host`:`port` as Redis's connBlockingConnect does: a

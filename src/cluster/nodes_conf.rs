@@ -19,6 +19,7 @@
 //! Redis holds on the file to keep two servers off one nodes.conf is the
 //! server's to take (on the renamed file after each save).
 
+use crate::util::num::atoi;
 use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
@@ -59,36 +60,6 @@ impl std::error::Error for ConfError {}
 pub struct Loaded {
     pub state: ClusterState,
     pub warnings: Vec<String>,
-}
-
-/// C's atoi: optional blanks and sign, then digits; anything else stops
-/// (no digits: 0).
-fn atoi(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut v: i64 = 0;
-    while i < s.len() && s[i].is_ascii_digit() {
-        v = v.saturating_mul(10).saturating_add((s[i] - b'0') as i64);
-        i += 1;
-    }
-    if neg {
-        -v
-    } else {
-        v
-    }
 }
 
 /// C's strtoull for the epochs (digits only; a leading `-` negates

@@ -22,6 +22,7 @@ use crate::object::{Obj, ObjType, Value};
 use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::num;
+use crate::util::num::atoi;
 
 pub static COMMANDS: &[CommandSpec] = &[cmd("debug", debugCommand)
     .hidden(PROTECTED)
@@ -487,16 +488,6 @@ fn value_dict_stats(v: &Value) -> Option<String> {
         _ => return None,
     };
     Some(stats_buf(s))
-}
-
-/// C `atoi`: optional whitespace and sign, then digits; 0 if none.
-fn atoi(b: &[u8]) -> i64 {
-    let s = std::str::from_utf8(b).unwrap_or("").trim_start();
-    let end = s
-        .char_indices()
-        .find(|&(i, ch)| !(ch.is_ascii_digit() || (i == 0 && (ch == '-' || ch == '+'))))
-        .map_or(s.len(), |(i, _)| i);
-    s[..end].parse::<i64>().unwrap_or(0)
 }
 
 /// C `strtod` on the longest numeric prefix; 0 if there is none.

@@ -12,6 +12,7 @@ use super::aof_manifest::{self as manifest, AofInfo, Manifest};
 use crate::client::Client;
 use crate::protocol::args::Args;
 use crate::server::Server;
+use crate::util::num::atoi;
 use std::fs;
 use std::io::Cursor;
 use std::path::Path;
@@ -264,27 +265,6 @@ fn read_line(data: &[u8], pos: usize) -> Result<(&[u8], usize), Stop> {
     match rest.iter().position(|&c| c == b'\n') {
         Some(p) => Ok((&rest[..p + 1], pos + p + 1)),
         None => Err(Stop::Eof),
-    }
-}
-
-fn atoi(b: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
-        i += 1;
-    }
-    let neg = i < b.len() && b[i] == b'-';
-    if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
-        i += 1;
-    }
-    let mut v: i64 = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
-        v = v.saturating_mul(10).saturating_add((b[i] - b'0') as i64);
-        i += 1;
-    }
-    if neg {
-        -v
-    } else {
-        v
     }
 }
 

@@ -32,31 +32,9 @@ pub fn c_str(b: &[u8]) -> &[u8] {
     }
 }
 
-/// C's `atoi`: leading blanks, a sign, then digits; anything else ends it.
+/// C's `atoi`, which returns an int (`util::num::atoi` truncated to 32 bits).
 pub fn atoi(b: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut v: i64 = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
-        v = v.saturating_mul(10).saturating_add((b[i] - b'0') as i64);
-        i += 1;
-    }
-    // atoi returns an int.
-    let v = if neg { -v } else { v };
-    v as i32 as i64
+    crate::util::num::atoi(b) as i32 as i64
 }
 
 /// `strstr(buf + from, "\r\n")` on a C string: the CRLF's position.

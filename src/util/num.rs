@@ -54,6 +54,37 @@ fn strict_magnitude(d: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+/// C's `atoi` (what Redis uses where it does not validate): leading
+/// blanks (isspace), an optional sign, then digits; anything else ends the
+/// number, and no digits give 0. Saturates instead of overflowing.
+pub fn atoi(b: &[u8]) -> i64 {
+    let mut i = 0;
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+        i += 1;
+    }
+    let neg = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let mut v: i64 = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        v = v.saturating_mul(10).saturating_add((b[i] - b'0') as i64);
+        i += 1;
+    }
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
 /// Redis `string2ll`: the exact strict signed 64-bit integer parser.
 ///
 /// ```

@@ -4,6 +4,7 @@
 //! and GETKEYSANDFLAGS report, with each key's flags.
 
 use super::{kf, BeginSearch, FindKeys, GetKeys, Meta};
+use crate::util::num::atoi;
 
 /// A key argument: its position in argv and its key-spec flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,34 +131,6 @@ fn using_key_specs(m: &Meta, arity: i32, argv: &[&[u8]]) -> Option<Vec<KeyRef>> 
         }
     }
     Some(keys)
-}
-
-/// C's atoi (genericGetKeys reads the key count with it).
-fn atoi(b: &[u8]) -> i64 {
-    let mut it = b.iter().skip_while(|c| c.is_ascii_whitespace()).peekable();
-    let neg = match it.peek() {
-        Some(b'-') => {
-            it.next();
-            true
-        }
-        Some(b'+') => {
-            it.next();
-            false
-        }
-        _ => false,
-    };
-    let mut v: i64 = 0;
-    for &c in it {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        v = v.saturating_mul(10).saturating_add((c - b'0') as i64);
-    }
-    if neg {
-        -v
-    } else {
-        v
-    }
 }
 
 fn key(pos: usize, flags: u16) -> KeyRef {
