@@ -162,10 +162,11 @@ fn allkeys_lru_evicts_idle_keys_first() {
     for i in 0..500 {
         c.cmd(&["SET", &format!("new:{}", i), VALUE]);
     }
-    // Room for about half of these keys.
     let used = info_field(&mut c, "memory", "used_memory");
-    // Room for all but a fifth of the keys.
-    let limit = used - (used - before) / 5;
+    // Room for all but an eighth of what the keys took: the old keys alone
+    // can make that room, even counting the table growth that eviction
+    // does not give back (it shrinks in the cron).
+    let limit = used - (used - before) / 8;
     c.cmd(&["CONFIG", "SET", "maxmemory", &limit.to_string()]);
     for i in 0..50 {
         c.cmd(&["SET", &format!("newer:{}", i), VALUE]);
