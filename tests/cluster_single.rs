@@ -483,3 +483,48 @@ fn redirections_match_real_redis() {
     assert_eq!(replies[1], replies[0]);
     assert!(replies[0].1.contains("sunsubscribe"), "{:?}", replies[0]);
 }
+
+/// What a MONITOR on a plain redis-server sees while `node` MIGRATEs one
+/// key to it (the verb, key and REPLACE of the restore command).
+fn migrate_seen_by_target(node: &RealClusterNode) -> Vec<String> {
+    let target = crate::common::RealRedis::start_with(&[]);
+    let mut m = RawConn::connect(target.port());
+    assert_eq!(m.cmd(&["MONITOR"]), b"+OK\r\n");
+    assert_eq!(node.cli(&["set", "mk", "v"]), "OK\n");
+    let port = target.port().to_string();
+    let r = node.cli(&["migrate", "127.0.0.1", &port, "mk", "0", "5000", "replace"]);
+    assert_eq!(r, "OK\n", "{}", node.log());
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let line = String::from_utf8_lossy(&m.read_reply()).to_string();
+        // +<time> [0 <addr>] "VERB" "key" ... : keep the quoted words but
+        // the payload (binary) and the TTL.
+        let words: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+        if let Some(verb) = words.first() {
+            seen.push(verb.to_string());
+            if words.len() > 1 && verb.starts_with("RESTORE") {
+                seen.push(words[1].to_string());
+                seen.push(words.last().unwrap_or(&"").to_string());
+            }
+        }
+    }
+    let mut t = target.conn();
+    assert_eq!(t.cmd(&["GET", "mk"]), b"$1\r\nv\r\n");
+    seen
+}
+
+/// MIGRATE from a cluster node sends RESTORE-ASKING (the target may be
+/// importing the slot), as a real cluster node does.
+#[test]
+fn migrate_from_a_cluster_node_sends_restore_asking() {
+    let ours = RealClusterNode::start_ferrokv(&[], |_, _| {});
+    let theirs = RealClusterNode::start(&[]);
+    for n in [&ours, &theirs] {
+        assert_eq!(n.cli(&["cluster", "addslotsrange", "0", "16383"]), "OK\n");
+        wait_ok(n);
+    }
+    let a = migrate_seen_by_target(&ours);
+    let b = migrate_seen_by_target(&theirs);
+    assert_eq!(a, b);
+    assert!(a.contains(&"RESTORE-ASKING".to_string()), "{a:?}");
+}

@@ -167,7 +167,14 @@ fn append_restores<'k>(
         let payload = rdb::dump_payload(opts, &o.value);
         let mut tmp = [0u8; 20];
         let ttl = num::format_i64(ttl, &mut tmp);
-        let mut argv: Vec<&[u8]> = vec![b"RESTORE", k, ttl, &payload];
+        // In cluster mode the target may be importing the slot: RESTORE-ASKING
+        // carries the ASKING flag (as Redis's migrateCommand chooses).
+        let verb: &[u8] = if srv.cluster.is_some() {
+            b"RESTORE-ASKING"
+        } else {
+            b"RESTORE"
+        };
+        let mut argv: Vec<&[u8]> = vec![verb, k, ttl, &payload];
         if dbid_replace {
             argv.push(b"REPLACE");
         }

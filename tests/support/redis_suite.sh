@@ -64,29 +64,8 @@ shift $((OPTIND - 1))
 case $server in ferrokv | redis) ;; *) echo "-s ferrokv|redis" >&2; exit 2 ;; esac
 
 # --- Redis's source, through the package client, with Debian's patches ---
-PRISTINE=$WORK/redis-7.0.15
-mkdir -p "$WORK"
-if [ ! -d "$PRISTINE" ]; then
-    if ! ls "$WORK"/redis_7.0.15.orig.tar.gz >/dev/null 2>&1; then
-        f=/etc/apt/sources.list.d/debian.sources
-        if [ -f "$f" ] && ! grep -q '^Types:.*deb-src' "$f"; then
-            sed -i 's/^Types: deb$/Types: deb deb-src/' "$f" && apt-get update -qq
-        fi
-        (cd "$WORK" && apt-get source --download-only redis) || exit 1
-    fi
-    tar xzf "$WORK"/redis_7.0.15.orig.tar.gz -C "$WORK" || exit 1
-    # Debian's redis-server carries its security patches, some of which
-    # change tests: apply them all, in series order, as the package build does.
-    deb=$(ls "$WORK"/redis_7.0.15-*.debian.tar.xz 2>/dev/null | head -1)
-    if [ -n "$deb" ]; then
-        tar xJf "$deb" -C "$WORK" || exit 1
-        while read -r p; do
-            [ -z "$p" ] || [ "${p#\#}" != "$p" ] && continue
-            patch -d "$PRISTINE" -p1 -N -s <"$WORK/debian/patches/$p" >/dev/null ||
-                echo "note: debian patch $p did not apply cleanly" >&2
-        done <"$WORK/debian/patches/series"
-    fi
-fi
+# shellcheck source=tests/support/redis_source.sh
+. "$ROOT/tests/support/redis_source.sh"
 
 # A private copy of the suite per server and mode (the harness empties its
 # tests/tmp when it starts, so two runs must not share a tree): src/redis-server
