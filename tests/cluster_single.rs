@@ -528,3 +528,58 @@ fn migrate_from_a_cluster_node_sends_restore_asking() {
     assert_eq!(a, b);
     assert!(a.contains(&"RESTORE-ASKING".to_string()), "{a:?}");
 }
+
+/// A snapshot child does not keep nodes.conf's lock descriptor (Redis's
+/// closeChildUnusedResourceAfterFork): only the server itself holds it.
+#[test]
+fn snapshot_child_does_not_hold_the_nodes_conf_lock() {
+    // 200 keys at 50 ms each: the child saves for 10 s.
+    let node = RealClusterNode::start_ferrokv(
+        &[
+            "--rdb-key-save-delay",
+            "50000",
+            "--enable-debug-command",
+            "yes",
+        ],
+        |_, _| {},
+    );
+    assert_eq!(
+        node.cli(&["cluster", "addslotsrange", "0", "16383"]),
+        "OK\n"
+    );
+    node.cli(&["debug", "populate", "200"]);
+    let pid: i32 = node
+        .cli(&["info", "server"])
+        .lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|p| p.trim().parse().ok())
+        .expect("process_id");
+    assert!(node.cli(&["bgsave"]).contains("Background saving started"));
+    let children = format!("/proc/{pid}/task/{pid}/children");
+    let child: i32 = std::fs::read_to_string(&children)
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("the snapshot child");
+    // Every descriptor of `p` that names a file, by path.
+    let files = |p: i32| -> Vec<String> {
+        std::fs::read_dir(format!("/proc/{p}/fd"))
+            .expect("fd list")
+            .flatten()
+            .filter_map(|e| std::fs::read_link(e.path()).ok())
+            .map(|t| t.to_string_lossy().to_string())
+            .collect()
+    };
+    // The child is saving (its temp file is open); nodes.conf is not open
+    // in it; the server keeps its own lock descriptor.
+    let ok = poll_until(Duration::from_secs(5), || {
+        let f = files(child);
+        f.iter().any(|p| p.contains("temp-")) && !f.iter().any(|p| p.ends_with("nodes.conf"))
+    });
+    assert!(ok, "child descriptors: {:?}", files(child));
+    assert!(node
+        .cli(&["info", "persistence"])
+        .contains("rdb_bgsave_in_progress:1"));
+    assert!(files(pid).iter().any(|p| p.ends_with("nodes.conf")));
+}

@@ -281,7 +281,7 @@ impl Cluster {
         Ok(())
     }
 
-    /// Closes the lock file (a forked child must not keep it).
+    /// The descriptor holding the flock (a forked child closes its copy).
     pub fn lock_fd(&self) -> Option<i32> {
         self.lock.as_ref().map(|f| f.as_raw_fd())
     }

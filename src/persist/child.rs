@@ -105,6 +105,7 @@ where
         crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Forbid);
         die_with_parent(parent);
         close_inherited_sockets(None);
+        close_cluster_lock(srv);
         super::childinfo::child_started(info_pipe);
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(srv)));
         let code = match ok {
@@ -162,11 +163,24 @@ pub fn fork_debug_session(srv: &mut Server, keep_fd: i32) -> io::Result<i32> {
         crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Forbid);
         die_with_parent(parent);
         close_inherited_sockets(Some(keep_fd));
+        close_cluster_lock(srv);
         return Ok(0);
     }
     srv.stats.latest_fork_usec = fork_start.elapsed().as_micros() as u64;
     srv.stats.total_forks += 1;
     Ok(pid)
+}
+
+/// In a forked child: closes the descriptor holding nodes.conf's flock
+/// (closeChildUnusedResourceAfterFork), so a child that outlives its
+/// parent does not keep a restarted node from taking the lock. The lock
+/// stays with the parent's own descriptor.
+fn close_cluster_lock(srv: &Server) {
+    if let Some(fd) = srv.cluster.as_ref().and_then(|c| c.lock_fd()) {
+        // SAFETY: closing our copy of a descriptor in the child, whose
+        // `File` is never dropped (the child leaves through _exit).
+        unsafe { libc::close(fd) };
+    }
 }
 
 /// Reaps a finished debugging session child; true once it is gone.
