@@ -17,6 +17,12 @@ pub enum Conn {
 }
 
 impl Conn {
+    /// Plain TCP or a unix socket: what a TLS cluster reports plaintext
+    /// ports to (Redis: a connection whose type is not TLS).
+    pub fn is_plaintext(&self) -> bool {
+        !matches!(self, Conn::Tls(_))
+    }
+
     /// The TCP socket under a TCP or TLS connection.
     pub fn tcp(&self) -> Option<&TcpStream> {
         match self {
@@ -304,6 +310,13 @@ pub struct Client {
 }
 
 impl Client {
+    /// On a plaintext connection (TCP or unix socket; a script's client has
+    /// none): a TLS cluster reports such clients the nodes' plaintext
+    /// ports (CLUSTER SLOTS / NODES / REPLICAS, MOVED and ASK), as Redis.
+    pub fn plaintext_conn(&self) -> bool {
+        self.sock.as_ref().is_some_and(|s| s.is_plaintext())
+    }
+
     pub fn new(id: u64, token: usize, sock: Conn, now_ms: i64, authenticated: bool) -> Client {
         use std::os::unix::io::AsRawFd;
         let (fd, addr, laddr, local, is_unix) = match &sock {

@@ -1090,3 +1090,58 @@ fn no_ca_needed_without_client_certificates() {
         assert_eq!(c.cmd(&["PING"]), "+PONG\r\n", "{}", srv.log());
     }
 }
+
+/// In a TLS cluster (tls-cluster yes) clients on the plaintext port are
+/// given the nodes' plaintext ports (CLUSTER SLOTS, CLUSTER NODES) and TLS
+/// clients the TLS ones, as Redis 7.0 does.
+#[test]
+fn tls_cluster_reports_plaintext_ports_to_plaintext_clients() {
+    let certs = Certs::new();
+    let run = |f: fn(&[&str]) -> Server| -> Vec<String> {
+        let cport = free_port().to_string();
+        let (srv, tls_port) = start_with(
+            &certs,
+            &[
+                "--cluster-enabled",
+                "yes",
+                "--tls-cluster",
+                "yes",
+                "--cluster-port",
+                &cport,
+            ],
+            f,
+        );
+        let p = srv.port();
+        assert_eq!(
+            redis_cli(p, &["cluster", "addslotsrange", "0", "16383"]).trim(),
+            "OK"
+        );
+        let myid = redis_cli(p, &["cluster", "myid"]).trim().to_string();
+        let norm = |s: String| {
+            s.replace(&myid, "<id>")
+                .replace(&tls_port.to_string(), "<tls-port>")
+                .replace(&cport, "<cport>")
+                .replace(&p.to_string(), "<plain-port>")
+                .split_whitespace()
+                .filter(|w| !w.chars().all(|c| c.is_ascii_digit()) || w.len() < 6)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut out = Vec::new();
+        for args in [&["cluster", "slots"][..], &["cluster", "nodes"][..]] {
+            out.push(norm(redis_cli(p, args)));
+            out.push(norm(cli_tls(&certs, tls_port, true, args)));
+        }
+        out
+    };
+    let ours = run(Server::start);
+    let theirs = run(RealRedis::start_with);
+    assert_eq!(ours, theirs);
+    assert!(ours[0].contains("<plain-port>"), "{ours:?}");
+    assert!(ours[1].contains("<tls-port>"), "{ours:?}");
+    assert!(
+        ours[2].contains(" :<plain-port>@<cport>"),
+        "{ours:?}"
+    );
+    assert!(ours[3].contains(" :<tls-port>@<cport>"), "{ours:?}");
+}

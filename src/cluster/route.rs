@@ -226,10 +226,10 @@ pub fn redirect_blocked_clients(srv: &mut Server) -> Vec<usize> {
         let Some(r) = redir else {
             continue;
         };
-        let e = redirect_error(srv, r);
         let Some(mut c) = srv.clients.get_mut(t).and_then(|s| s.take()) else {
             continue;
         };
+        let e = redirect_error(srv, r, c.plaintext_conn());
         if crate::blocking::unblock(srv, &mut c).is_some() {
             crate::server::count_error(srv, &e);
             c.out.error(&e);
@@ -240,8 +240,10 @@ pub fn redirect_blocked_clients(srv: &mut Server) -> Vec<usize> {
     done
 }
 
-/// clusterRedirectClient's error for `r`.
-pub fn redirect_error(srv: &Server, r: Redir) -> CmdError {
+/// clusterRedirectClient's error for `r`, to a client on a plaintext
+/// connection or not (a TLS cluster gives plaintext clients the nodes'
+/// plaintext ports).
+pub fn redirect_error(srv: &Server, r: Redir, plaintext: bool) -> CmdError {
     match r {
         Redir::CrossSlot => CmdError::Static(error::CROSSSLOT),
         Redir::Unstable => CmdError::Static(error::TRYAGAIN),
@@ -255,7 +257,12 @@ pub fn redirect_error(srv: &Server, r: Redir) -> CmdError {
             let node = cl.state.node(n);
             let endpoint =
                 super::render::preferred_endpoint(node, srv.config.cluster_preferred_endpoint_type);
-            error::cluster_redirect(matches!(r, Redir::Ask(..)), slot, endpoint, node.port)
+            let port = if srv.config.tls_cluster && plaintext && node.pport != 0 {
+                node.pport
+            } else {
+                node.port
+            };
+            error::cluster_redirect(matches!(r, Redir::Ask(..)), slot, endpoint, port)
         }
     }
 }

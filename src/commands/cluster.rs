@@ -81,11 +81,11 @@ fn changed(srv: &mut Server, fsync: bool) {
     }
 }
 
-fn reply_opts(srv: &Server) -> ReplyOpts {
+fn reply_opts(srv: &Server, c: &Client) -> ReplyOpts {
     ReplyOpts {
         endpoint: srv.config.cluster_preferred_endpoint_type,
         tls_cluster: srv.config.tls_cluster,
-        client_plaintext: true,
+        client_plaintext: c.plaintext_conn(),
         my_repl_offset: srv.repl.offset,
     }
 }
@@ -215,7 +215,7 @@ fn myid(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
 }
 
 fn nodes(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
-    let use_pport = srv.config.tls_cluster;
+    let use_pport = srv.config.tls_cluster && c.plaintext_conn();
     let cl = cluster(srv)?;
     let text = render::nodes_description(&cl.state, NodeFlags::NONE, use_pport);
     c.out.verbatim(text.as_bytes(), "txt");
@@ -223,14 +223,14 @@ fn nodes(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
 }
 
 fn slots(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
-    let o = reply_opts(srv);
+    let o = reply_opts(srv, c);
     let cl = cluster(srv)?;
     render::slots_reply(&cl.state, &mut c.out, &o);
     Ok(())
 }
 
 fn shards(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
-    let o = reply_opts(srv);
+    let o = reply_opts(srv, c);
     let cl = cluster(srv)?;
     render::shards_reply(&cl.state, &mut c.out, &o);
     Ok(())
@@ -619,7 +619,7 @@ fn forget(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 }
 
 fn replicas(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    let use_pport = srv.config.tls_cluster;
+    let use_pport = srv.config.tls_cluster && c.plaintext_conn();
     let cl = cluster(srv)?;
     let name = args.get(2);
     let n = cl

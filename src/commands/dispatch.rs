@@ -273,7 +273,11 @@ fn check_cluster(srv: &mut Server, c: &mut Client, cmd: Cmd, args: &Args) -> Res
     let shard = route::is_pubsubshard(e);
     match route::node_by_query(srv, c, &cmds, flags, write, shard) {
         Ok(_) => Ok(()),
-        Err(r) => Err(Refusal::Cluster(route::redirect_error(srv, r))),
+        Err(r) => Err(Refusal::Cluster(route::redirect_error(
+            srv,
+            r,
+            c.plaintext_conn(),
+        ))),
     }
 }
 
