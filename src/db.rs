@@ -217,7 +217,7 @@ impl Db {
                     if let Some(sk) = self.slots.as_mut() {
                         sk.remove(key);
                     }
-                    self.expires.remove(key);
+                    self.expires.remove_value(key);
                     self.log_if_stream(key, &old);
                     self.events.push((KeyEvent::Expired, k));
                     free_value(old, self.state.lazy_expire);
@@ -322,9 +322,9 @@ impl Db {
         self.expire_if_needed(key);
         let lru = self.state.stamps.initial();
         let mut value = Some(value);
-        let (slot, inserted) =
-            self.dict
-                .get_or_insert_with(key, || Sds::new(key), || Obj::new(Value::Int(0), lru));
+        let (slot, inserted) = self
+            .dict
+            .get_or_insert_with(key, || Obj::new(Value::Int(0), lru));
         let signal = self.waiters > 0 && (inserted || slot.value.obj_type() == ObjType::Stream);
         if let Some(v) = value.take() {
             let old = std::mem::replace(&mut slot.value, v);
@@ -344,7 +344,7 @@ impl Db {
             }
             self.log_new(key);
         } else if !keep_ttl && !self.expires.is_empty() {
-            self.expires.remove(key);
+            self.expires.remove_value(key);
         }
         if signal {
             self.ready_log.push(Sds::new(key));
@@ -354,7 +354,7 @@ impl Db {
     /// dbAdd(): the caller knows the key is absent.
     pub fn add(&mut self, key: &[u8], value: Value) {
         self.dict
-            .insert(Sds::new(key), Obj::new(value, self.state.stamps.initial()));
+            .insert(key, Obj::new(value, self.state.stamps.initial()));
         if let Some(sk) = self.slots.as_mut() {
             sk.add(key);
         }
@@ -367,9 +367,7 @@ impl Db {
     pub fn get_or_create(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Obj {
         self.expire_if_needed(key);
         let lru = self.state.stamps.initial();
-        let (o, inserted) =
-            self.dict
-                .get_or_insert_with(key, || Sds::new(key), || Obj::new(make(), lru));
+        let (o, inserted) = self.dict.get_or_insert_with(key, || Obj::new(make(), lru));
         if !inserted {
             self.state.stamps.touch(o);
         }
@@ -393,7 +391,7 @@ impl Db {
             if let Some(sk) = self.slots.as_mut() {
                 sk.remove(key);
             }
-            self.expires.remove(key);
+            self.expires.remove_value(key);
             self.log_if_stream(key, &old);
             self.events.push((KeyEvent::Expired, k));
             free_value(old, self.state.lazy_expire);
@@ -402,12 +400,12 @@ impl Db {
 
     /// Removes a key and its TTL. Returns the removed object.
     pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
-        let (_, obj) = self.dict.remove(key)?;
+        let obj = self.dict.remove_value(key)?;
         if let Some(sk) = self.slots.as_mut() {
             sk.remove(key);
         }
         if !self.expires.is_empty() {
-            self.expires.remove(key);
+            self.expires.remove_value(key);
         }
         self.log_if_stream(key, &obj);
         Some(obj)
@@ -434,16 +432,13 @@ impl Db {
     pub fn set_expire(&mut self, key: &[u8], when_ms: i64) {
         match self.expires.get_mut(key) {
             Some(w) => *w = when_ms,
-            None => self
-                .expires
-                .insert(Sds::new(key), when_ms)
-                .map_or((), |_| ()),
+            None => self.expires.insert_new(key, when_ms),
         }
     }
 
     /// PERSIST: true if a TTL was removed.
     pub fn remove_expire(&mut self, key: &[u8]) -> bool {
-        self.expires.remove(key).is_some()
+        self.expires.remove_value(key).is_some()
     }
 
     /// Turns the per-slot key index on (cluster mode) and fills it from
@@ -469,7 +464,7 @@ impl Db {
         if self.waiters > 0 {
             for (k, o) in self.dict.iter() {
                 if o.value.obj_type() == ObjType::Stream {
-                    self.ready_log.push(k.clone());
+                    self.ready_log.push(Sds::new(k));
                 }
             }
         }

@@ -228,11 +228,9 @@ fn pick_victim(
             let key = if policy.volatile() {
                 db.expires
                     .random_entry(&mut srv.rng)
-                    .map(|(k, _)| k.as_bytes().to_vec())
+                    .map(|(k, _)| k.to_vec())
             } else {
-                db.dict
-                    .random_entry(&mut srv.rng)
-                    .map(|(k, _)| k.as_bytes().to_vec())
+                db.dict.random_entry(&mut srv.rng).map(|(k, _)| k.to_vec())
             };
             if let Some(k) = key {
                 srv.evict_next_db = dbi + 1;
@@ -291,19 +289,19 @@ fn populate_pool(
         for (k, &when) in sample {
             let score = match policy {
                 Policy::VolatileTtl => u64::MAX - when.max(0) as u64,
-                _ => match db.dict.get(k.as_bytes()) {
+                _ => match db.dict.get(k) {
                     Some(o) => object_score(o, policy, db.state.stamps.decay_time),
                     None => continue,
                 },
             };
-            picked.push((k.as_bytes().to_vec(), score));
+            picked.push((k.to_vec(), score));
         }
     } else {
         let mut sample = Vec::with_capacity(samples);
         db.dict.some_entries(&mut srv.rng, samples, &mut sample);
         for (k, o) in sample {
             picked.push((
-                k.as_bytes().to_vec(),
+                k.to_vec(),
                 object_score(o, policy, db.state.stamps.decay_time),
             ));
         }

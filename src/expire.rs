@@ -70,7 +70,7 @@ pub fn active_expire_cycle(srv: &mut Server, _kind: CycleKind) {
                 let next = db.expires.scan(cursor, |k, &when| {
                     sampled += 1;
                     if when <= now {
-                        keys.push(k.clone());
+                        keys.push(crate::ds::sds::Sds::new(k));
                     } else {
                         ttl_sum += (when - now) as i128;
                         ttl_samples += 1;

@@ -803,7 +803,7 @@ pub fn dataset_digest(srv: &Server) -> [u8; 20] {
         }
         mix_digest(&mut fin, &(j as u32).to_be_bytes());
         for (k, o) in db.dict.iter() {
-            let key: &[u8] = k.as_ref();
+            let key: &[u8] = k;
             let mut d = [0u8; 20];
             mix_digest(&mut d, key);
             xor_object_digest(db, key, &mut d, o);

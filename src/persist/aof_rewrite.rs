@@ -93,7 +93,7 @@ pub fn write_commands<W: Write>(srv: &Server, w: &mut W) -> io::Result<()> {
         bulk_i64(w, j as i64)?;
         for (k, o) in db.dict.iter() {
             super::childinfo::key_saved();
-            let key = k.as_bytes();
+            let key = k;
             let mut tmp = [0u8; 20];
             match &o.value {
                 Value::List(l) => variadic(w, b"RPUSH", key, l.len(), 1, l.iter(), |w, v| {

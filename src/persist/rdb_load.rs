@@ -407,12 +407,12 @@ fn load_opts<R: Read>(
             ));
         }
         let lru = lru_or_lfu(lfu, idl, frq.map(u64::from)).unwrap_or(lru_now);
-        d.dict.insert_new(Sds::new(&key), Obj::new(value, lru));
+        d.dict.insert_new(&key, Obj::new(value, lru));
         if let Some(sk) = d.slots.as_mut() {
             sk.add(&key);
         }
         if let Some(e) = exp {
-            d.expires.insert(Sds::new(&key), e);
+            d.expires.insert(&key, e);
         }
         info.keys_loaded += 1;
         if key_load_delay != 0 {
@@ -912,7 +912,7 @@ fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &Limits) -> Result<Value
             if d.contains_key(&f) {
                 return dup();
             }
-            d.insert_new(Sds::new(&f), Sds::new(&v));
+            d.insert_new(&f, Sds::new(&v));
         }
         Ok(Value::Hash(Box::new(HashValue::Table(Box::new(d)))))
     }

@@ -51,7 +51,7 @@ impl Clone for HashValue {
             HashValue::Table(d) => {
                 let mut n = Dict::with_capacity(d.len());
                 for (k, v) in d.iter() {
-                    n.insert(k.clone(), v.clone());
+                    n.insert(k, v.clone());
                 }
                 HashValue::Table(Box::new(n))
             }
@@ -78,7 +78,7 @@ fn lp_fit(lp: &mut Listpack) {
 /// Iterator over (field, value) pairs.
 pub enum Iter<'a> {
     Lp(listpack::Iter<'a>),
-    Ht(crate::ds::dict::Iter<'a, Sds, Sds>),
+    Ht(crate::ds::dict::Iter<'a, Sds>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -129,7 +129,7 @@ impl HashValue {
                 let mut sampled = 0usize;
                 let mut bytes = 0usize;
                 for (k, v) in d.iter().take(SAMPLES) {
-                    bytes += k.alloc_size() + v.alloc_size();
+                    bytes += k.len() + v.alloc_size();
                     sampled += 1;
                 }
                 let elems = (bytes * d.len()).checked_div(sampled).unwrap_or(0);
@@ -213,7 +213,7 @@ impl HashValue {
         let mut vb = [0u8; 20];
         let mut it = lp.iter();
         while let (Some(f), Some(v)) = (it.next(), it.next()) {
-            d.insert(Sds::new(f.as_bytes(&mut fb)), Sds::new(v.as_bytes(&mut vb)));
+            d.insert(f.as_bytes(&mut fb), Sds::new(v.as_bytes(&mut vb)));
         }
         *self = HashValue::Table(Box::new(d));
     }
@@ -272,7 +272,7 @@ impl HashValue {
                     *v = Sds::new(value);
                     true
                 } else {
-                    d.insert_new(Sds::new(field), Sds::new(value));
+                    d.insert_new(field, Sds::new(value));
                     false
                 }
             }
@@ -294,7 +294,7 @@ impl HashValue {
                 true
             }
             HashValue::Table(d) => {
-                if d.remove(field).is_none() {
+                if d.remove_value(field).is_none() {
                     return false;
                 }
                 if d.needs_shrink() {
