@@ -1,9 +1,10 @@
-//! `Sds`: a compact, immutable, heap-allocated byte string used for keys.
+//! `Sds`: a compact, immutable, heap-allocated byte string (string values,
+//! hash values, skiplist elements, and the owned keys `Dict::remove` hands
+//! back; the dicts themselves keep keys inside their entries).
 //!
-//! Redis keys are `sds` strings: one allocation holding a small header and
-//! the bytes. A Rust `Box<[u8]>` is a 16-byte fat pointer; `Sds` is a thin
-//! 8-byte pointer to `[len: u32][bytes...]`, which keeps a keyspace dict entry
-//! (next pointer, key, value) within a 48-byte malloc chunk.
+//! Like Redis's `sds`, one allocation holds a small header and the bytes. A
+//! Rust `Box<[u8]>` is a 16-byte fat pointer; `Sds` is a thin 8-byte
+//! pointer to `[len: u32][bytes...]`, so a value holding one stays small.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::fmt;
