@@ -168,7 +168,7 @@ fn randomkey(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
                 return Ok(());
             }
         };
-        let all_volatile = db.expires.len() == db.dict.len();
+        let all_volatile = db.expires_len() == db.dict.len();
         tries += 1;
         if all_volatile && tries > 100 {
             c.out.bulk(&key);

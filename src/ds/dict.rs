@@ -329,6 +329,8 @@ pub struct Dict<K, V> {
     rehash_idx: usize,
     /// Growth asks the expansion guard first (the keyspace's dicts).
     guarded: bool,
+    /// How many entries carry an extra (see [`Dict::set_extra`]).
+    extras: usize,
     /// The owned key type `remove` and `drain` hand back (keys are stored
     /// as bytes inside the entries).
     _key: std::marker::PhantomData<fn() -> K>,
@@ -347,6 +349,7 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
             ht: [Table::default(), Table::default()],
             rehash_idx: 0,
             guarded: false,
+            extras: 0,
             _key: std::marker::PhantomData,
         }
     }
@@ -402,6 +405,108 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     /// key length and key.
     pub fn entry_size(klen: usize) -> usize {
         Entry::<V>::alloc_size(klen)
+    }
+
+    // ----- extras ---------------------------------------------------------
+    //
+    // Any entry can carry one 8-byte extra, stored after its key in the same
+    // allocation (the keyspace keeps a key's expire time there, so a TTL
+    // costs no second dict entry). Only entries that have one pay for it.
+
+    /// How many entries carry an extra.
+    #[inline]
+    pub fn extra_count(&self) -> usize {
+        self.extras
+    }
+
+    /// The extra of `key`'s entry (None if the key is absent or has none).
+    #[inline]
+    pub fn get_extra(&self, key: &[u8]) -> Option<u64> {
+        if self.extras == 0 {
+            return None;
+        }
+        self.find_entry(key).and_then(|e| e.extra())
+    }
+
+    /// The value and the extra of `key`'s entry.
+    #[inline]
+    pub fn get_with_extra(&self, key: &[u8]) -> Option<(&V, Option<u64>)> {
+        self.find_entry(key).map(|e| (e.val(), e.extra()))
+    }
+
+    /// Sets (`Some`) or removes (`None`) the extra of `key`'s entry.
+    /// Returns None if the key is absent, else `Some(previous extra)`.
+    /// Adding or removing one reallocates the entry (in its chain).
+    pub fn set_extra(&mut self, key: &[u8], extra: Option<u64>) -> Option<Option<u64>> {
+        if self.is_empty() {
+            return None;
+        }
+        let h = hash_bytes(key);
+        let tables = if self.is_rehashing() { 2 } else { 1 };
+        for t in self.ht[..tables].iter_mut() {
+            let m = t.mask();
+            let Some(bucket) = t.buckets.get_mut(h as usize & m) else {
+                continue;
+            };
+            if let Some(e) = find_slot(bucket, key) {
+                let old = e.set_extra(extra);
+                match (old.is_some(), extra.is_some()) {
+                    (false, true) => self.extras += 1,
+                    (true, false) => self.extras -= 1,
+                    _ => {}
+                }
+                return Some(old);
+            }
+        }
+        None
+    }
+
+    /// Inserts a key the caller knows is absent, with an optional extra.
+    pub fn insert_new_with_extra(&mut self, key: &[u8], val: V, extra: Option<u64>) {
+        debug_assert!(!self.contains_key(key), "insert_new: key already present");
+        self.prepare_add();
+        let h = hash_bytes(key);
+        let t = if self.is_rehashing() {
+            &mut self.ht[1]
+        } else {
+            &mut self.ht[0]
+        };
+        let m = t.mask();
+        let slot = &mut t.buckets[h as usize & m];
+        let next = slot.take();
+        *slot = Some(Entry::with_extra(key, val, next, extra));
+        t.used += 1;
+        if extra.is_some() {
+            self.extras += 1;
+        }
+    }
+
+    /// Like [`Dict::iter`], with each entry's extra.
+    pub fn iter_extra(&self) -> impl Iterator<Item = (&[u8], &V, Option<u64>)> + '_ {
+        let mut it = self.iter();
+        std::iter::from_fn(move || it.next_entry().map(|e| (e.key(), e.val(), e.extra())))
+    }
+
+    /// [`Dict::scan`] with each entry's extra.
+    pub fn scan_extra<F: FnMut(&[u8], &V, Option<u64>)>(&self, cursor: u64, mut f: F) -> u64 {
+        self.scan_entries(cursor, |e| f(e.key(), e.val(), e.extra()))
+    }
+
+    /// [`Dict::some_entries`] with each entry's extra.
+    pub fn some_entries_extra<'a, R: Rng + ?Sized>(
+        &'a self,
+        rng: &mut R,
+        count: usize,
+        out: &mut Vec<(&'a [u8], &'a V, Option<u64>)>,
+    ) -> usize {
+        let base = out.len();
+        self.sample_some(rng, count, |slot, e| {
+            let x = (e.key(), e.val(), e.extra());
+            match out.get_mut(base + slot) {
+                Some(o) => *o = x,
+                None => out.push(x),
+            }
+        })
     }
 
     // ----- lookups --------------------------------------------------------
@@ -599,6 +704,9 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
             if let Some(mut e) = slot.take() {
                 *slot = e.next_mut().take();
                 t.used -= 1;
+                if e.extra().is_some() {
+                    self.extras -= 1;
+                }
                 return Some(e.into_val_with(take_key));
             }
         }
@@ -609,6 +717,7 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     pub fn clear(&mut self) {
         self.ht = [Table::default(), Table::default()];
         self.rehash_idx = 0;
+        self.extras = 0;
     }
 
     /// Keep only the entries for which `f` returns true.
@@ -624,6 +733,9 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
                         *b = Some(e);
                     } else {
                         t.used -= 1;
+                        if e.extra().is_some() {
+                            self.extras -= 1;
+                        }
                     }
                 }
             }
@@ -907,13 +1019,18 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
 
     /// `scan` with the entry lifetime tied to `self` (for collecting refs).
     fn scan_inner<'a, F: FnMut(&'a [u8], &'a V)>(&'a self, cursor: u64, mut f: F) -> u64 {
+        self.scan_entries(cursor, |e| f(e.key(), e.val()))
+    }
+
+    /// One SCAN step over whole entries.
+    fn scan_entries<'a, F: FnMut(&'a Entry<V>)>(&'a self, cursor: u64, mut f: F) -> u64 {
         if self.is_empty() {
             return 0;
         }
         let mut visit = |t: &'a Table<V>, idx: u64| {
             let mut cur = t.buckets.get(idx as usize).and_then(|b| b.as_ref());
             while let Some(e) = cur {
-                f(e.key(), e.val());
+                f(e);
                 cur = e.next().as_ref();
             }
         };
@@ -997,13 +1114,13 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     /// tables (at most `count*10` steps), collecting up to `count` entries.
     /// The chains of the buckets visited are read to their end with
     /// reservoir sampling, as Redis 7.0 does, so the tail of a long chain
-    /// can be picked too: `f(slot, key, value)` stores into `slot < count`
+    /// can be picked too: `f(slot, entry)` stores into `slot < count`
     /// (possibly replacing an earlier pick). Returns how many slots hold one.
     fn sample_some<'a, R: Rng + ?Sized>(
         &'a self,
         rng: &mut R,
         count: usize,
-        mut f: impl FnMut(usize, &'a [u8], &'a V),
+        mut f: impl FnMut(usize, &'a Entry<V>),
     ) -> usize {
         let count = count.min(self.len());
         if count == 0 {
@@ -1046,11 +1163,11 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
                         let mut cur = Some(head);
                         while let Some(e) = cur {
                             if stored < count {
-                                f(stored, e.key(), e.val());
+                                f(stored, e);
                             } else {
                                 let r = (rng.gen::<u64>() % (stored as u64 + 1)) as usize;
                                 if r < count {
-                                    f(r, e.key(), e.val());
+                                    f(r, e);
                                 }
                             }
                             stored += 1;
@@ -1076,9 +1193,12 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
         out: &mut Vec<(&'a [u8], &'a V)>,
     ) -> usize {
         let base = out.len();
-        self.sample_some(rng, count, |slot, k, v| match out.get_mut(base + slot) {
-            Some(e) => *e = (k, v),
-            None => out.push((k, v)),
+        self.sample_some(rng, count, |slot, e| {
+            let x = (e.key(), e.val());
+            match out.get_mut(base + slot) {
+                Some(o) => *o = x,
+                None => out.push(x),
+            }
         })
     }
 
@@ -1103,9 +1223,9 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     /// [`Dict::random_entry`]. Fairer on tables with uneven chains.
     pub fn fair_random_entry<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(&[u8], &V)> {
         let mut buf: [Option<(&[u8], &V)>; GETFAIR_NUM_ENTRIES] = [None; GETFAIR_NUM_ENTRIES];
-        let n = self.sample_some(rng, GETFAIR_NUM_ENTRIES, |slot, k, v| {
-            if let Some(e) = buf.get_mut(slot) {
-                *e = Some((k, v));
+        let n = self.sample_some(rng, GETFAIR_NUM_ENTRIES, |slot, e| {
+            if let Some(b) = buf.get_mut(slot) {
+                *b = Some((e.key(), e.val()));
             }
         });
         if n == 0 {
@@ -1232,21 +1352,29 @@ pub struct Iter<'a, V> {
     remaining: usize,
 }
 
-impl<'a, V> Iterator for Iter<'a, V> {
-    type Item = (&'a [u8], &'a V);
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<'a, V> Iter<'a, V> {
+    /// The next whole entry.
+    fn next_entry(&mut self) -> Option<&'a Entry<V>> {
         loop {
             if let Some(e) = self.cur {
                 self.cur = e.next().as_ref();
                 self.remaining = self.remaining.saturating_sub(1);
-                return Some((e.key(), e.val()));
+                return Some(e);
             }
             if self.remaining == 0 {
                 return None;
             }
             self.cur = self.buckets.next()?.as_ref();
         }
+    }
+}
+
+impl<'a, V> Iterator for Iter<'a, V> {
+    type Item = (&'a [u8], &'a V);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_entry().map(|e| (e.key(), e.val()))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -1,17 +1,20 @@
 //! `ds::dict_entry` — the entry of a [`super::dict::Dict`]: one heap
-//! allocation holding the chain link, the value and the key's bytes,
+//! allocation holding the chain link, the value, the key's bytes and an
+//! optional 8-byte extra (the keyspace keeps a key's expire time there),
 //!
 //! ```text
-//! [ next: 8 ][ val: size_of::<V>() ][ klen: u32 ][ key bytes ... ]
+//! [ next: 8 ][ val: size_of::<V>() ][ klen: u32 ][ key bytes ... ][ extra: 8 ]?
 //! ```
 //!
 //! so a key costs no allocation of its own (Redis's dictEntry points to a
-//! separate sds key). `Entry` is an owning thin pointer (8 bytes, null =
+//! separate sds key), and an expire time no second entry. The top bit of
+//! `klen` says whether the extra is there; it is stored unaligned right
+//! after the key, and adding or removing it reallocates the entry. `Entry` is an owning thin pointer (8 bytes, null =
 //! `None` in an `Option<Entry>`: a bucket is one word and a zeroed bucket
 //! array is all empty). Everything unsafe about the layout lives here; the
 //! dict sees `next`, `val` and `key()` accessors.
 
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::alloc::{alloc, dealloc, handle_alloc_error, realloc, Layout};
 use std::marker::PhantomData;
 use std::mem;
 use std::ptr::{self, NonNull};
@@ -42,6 +45,12 @@ unsafe impl<V: Send> Send for Entry<V> {}
 // SAFETY: &Entry only gives out &V and the immutable key bytes.
 unsafe impl<V: Sync> Sync for Entry<V> {}
 
+/// `klen`'s top bit: an 8-byte extra follows the key.
+const HAS_EXTRA: u32 = 1 << 31;
+/// Longest key an entry holds (the protocol caps keys far below it).
+const MAX_KLEN: usize = (HAS_EXTRA - 1) as usize;
+const EXTRA: usize = mem::size_of::<u64>();
+
 impl<V> Entry<V> {
     /// Offset of the `u32` key length: right after the head (a multiple of
     /// the head's alignment, at least 8 because of `next`).
@@ -56,20 +65,29 @@ impl<V> Entry<V> {
         Self::KEY_OFF + klen
     }
 
+    /// The layout of an entry with a `klen`-byte key, and the extra if
+    /// `extra`.
     #[inline]
-    fn layout(klen: usize) -> Layout {
-        match Layout::from_size_align(Self::KEY_OFF + klen, mem::align_of::<Node<V>>()) {
+    fn layout(klen: usize, extra: bool) -> Layout {
+        let size = Self::KEY_OFF + klen + if extra { EXTRA } else { 0 };
+        match Layout::from_size_align(size, mem::align_of::<Node<V>>()) {
             Ok(l) => l,
             Err(_) => handle_alloc_error(Layout::new::<Node<V>>()),
         }
     }
 
-    /// A new entry holding a copy of `key` (at most `u32::MAX` bytes; the
+    /// A new entry holding a copy of `key` (at most 2^31 - 1 bytes; the
     /// protocol caps keys far below that), `val` and `next`.
     #[inline]
     pub(super) fn new(key: &[u8], val: V, next: Link<V>) -> Entry<V> {
-        let key = &key[..key.len().min(u32::MAX as usize)];
-        let layout = Self::layout(key.len());
+        Self::with_extra(key, val, next, None)
+    }
+
+    /// [`Entry::new`] with the optional extra.
+    #[inline]
+    pub(super) fn with_extra(key: &[u8], val: V, next: Link<V>, extra: Option<u64>) -> Entry<V> {
+        let key = &key[..key.len().min(MAX_KLEN)];
+        let layout = Self::layout(key.len(), extra.is_some());
         // SAFETY: the layout is non-zero-sized (it holds at least the head
         // and the length). Every part is written before the entry is used:
         // the head with ptr::write, the length and the key bytes after it,
@@ -80,8 +98,12 @@ impl<V> Entry<V> {
                 handle_alloc_error(layout)
             };
             ptr::write(nn.as_ptr(), Node { next, val });
-            (p.add(Self::KLEN_OFF) as *mut u32).write(key.len() as u32);
+            let flag = if extra.is_some() { HAS_EXTRA } else { 0 };
+            (p.add(Self::KLEN_OFF) as *mut u32).write(key.len() as u32 | flag);
             ptr::copy_nonoverlapping(key.as_ptr(), p.add(Self::KEY_OFF), key.len());
+            if let Some(x) = extra {
+                (p.add(Self::KEY_OFF + key.len()) as *mut u64).write_unaligned(x);
+            }
             Entry {
                 ptr: nn,
                 _owns: PhantomData,
@@ -89,13 +111,83 @@ impl<V> Entry<V> {
         }
     }
 
+    /// The raw length word: key length and the HAS_EXTRA bit.
+    #[inline]
+    fn klen_word(&self) -> u32 {
+        // SAFETY: written by `with_extra`; KLEN_OFF is a multiple of 8, so
+        // the u32 is aligned.
+        unsafe { ((self.ptr.as_ptr() as *const u8).add(Self::KLEN_OFF) as *const u32).read() }
+    }
+
     #[inline]
     fn klen(&self) -> usize {
-        // SAFETY: written by `new`; KLEN_OFF is a multiple of 8, so the u32
-        // is aligned.
-        unsafe {
-            ((self.ptr.as_ptr() as *const u8).add(Self::KLEN_OFF) as *const u32).read() as usize
+        (self.klen_word() & !HAS_EXTRA) as usize
+    }
+
+    #[inline]
+    fn has_extra(&self) -> bool {
+        self.klen_word() & HAS_EXTRA != 0
+    }
+
+    /// This entry's layout (as allocated).
+    #[inline]
+    fn own_layout(&self) -> Layout {
+        Self::layout(self.klen(), self.has_extra())
+    }
+
+    /// The extra, if the entry has one.
+    #[inline]
+    pub(super) fn extra(&self) -> Option<u64> {
+        if !self.has_extra() {
+            return None;
         }
+        // SAFETY: with HAS_EXTRA set, 8 bytes after the key are inside the
+        // allocation and were written by `with_extra` or `set_extra`.
+        Some(unsafe {
+            ((self.ptr.as_ptr() as *const u8).add(Self::KEY_OFF + self.klen()) as *const u64)
+                .read_unaligned()
+        })
+    }
+
+    /// Sets or removes the extra; returns the previous one. Overwrites it
+    /// in place when the entry has one, otherwise reallocates: the entry
+    /// may move, so whatever links to it must be `&mut` to this very
+    /// `Entry` (the dict calls this on the link itself).
+    pub(super) fn set_extra(&mut self, extra: Option<u64>) -> Option<u64> {
+        let old = self.extra();
+        let klen = self.klen();
+        match (old.is_some(), extra) {
+            (true, Some(x)) => {
+                // SAFETY: as in `extra`: the 8 bytes are ours.
+                unsafe {
+                    ((self.ptr.as_ptr() as *mut u8).add(Self::KEY_OFF + klen) as *mut u64)
+                        .write_unaligned(x)
+                };
+            }
+            (false, None) => {}
+            (had, _) => {
+                let old_layout = Self::layout(klen, had);
+                let new_layout = Self::layout(klen, extra.is_some());
+                // SAFETY: the block was allocated with `old_layout`;
+                // realloc keeps its first min(old, new) bytes (head, length
+                // word, key) and the alignment. On failure the old block is
+                // untouched and we abort. Afterwards the length word and the
+                // extra are rewritten to match the new size.
+                unsafe {
+                    let p = realloc(self.ptr.as_ptr() as *mut u8, old_layout, new_layout.size());
+                    let Some(nn) = NonNull::new(p as *mut Node<V>) else {
+                        handle_alloc_error(new_layout)
+                    };
+                    self.ptr = nn;
+                    let flag = if extra.is_some() { HAS_EXTRA } else { 0 };
+                    (p.add(Self::KLEN_OFF) as *mut u32).write(klen as u32 | flag);
+                    if let Some(x) = extra {
+                        (p.add(Self::KEY_OFF + klen) as *mut u64).write_unaligned(x);
+                    }
+                }
+            }
+        }
+        old
     }
 
     /// The key's bytes.
@@ -166,7 +258,7 @@ impl<V> Entry<V> {
     #[inline]
     pub(super) fn into_val_with<R>(self, key: impl FnOnce(&[u8]) -> R) -> (R, V) {
         let k = key(self.key());
-        let klen = self.klen();
+        let layout = self.own_layout();
         let p = self.ptr.as_ptr();
         mem::forget(self);
         // SAFETY: `p` is the live allocation `self` owned (forgotten above,
@@ -175,7 +267,7 @@ impl<V> Entry<V> {
         unsafe {
             let Node { next, val } = ptr::read(p);
             drop(next);
-            dealloc(p as *mut u8, Self::layout(klen));
+            dealloc(p as *mut u8, layout);
             (k, val)
         }
     }
@@ -183,7 +275,7 @@ impl<V> Entry<V> {
 
 impl<V> Drop for Entry<V> {
     fn drop(&mut self) {
-        let klen = self.klen();
+        let layout = self.own_layout();
         let p = self.ptr.as_ptr();
         // SAFETY: the head is initialised; it is dropped in place once
         // (dropping `next` recurses along a chain, which the dict avoids by
@@ -191,7 +283,7 @@ impl<V> Drop for Entry<V> {
         // freed with its layout.
         unsafe {
             ptr::drop_in_place(p);
-            dealloc(p as *mut u8, Self::layout(klen));
+            dealloc(p as *mut u8, layout);
         }
     }
 }

@@ -801,3 +801,70 @@ fn random_picks_advance_rehashing() {
     d.rehash_for_random(1);
     assert!(!d.is_rehashing());
 }
+
+#[test]
+fn extras_follow_their_entries() {
+    let _g = policy_lock();
+    let mut d: Dict<Vec<u8>, usize> = Dict::new();
+    for i in 0..1000 {
+        d.insert(k(i), i);
+    }
+    // Every third key gets an extra, some while the table rehashes.
+    for i in (0..1000).step_by(3) {
+        assert_eq!(d.set_extra(&k(i), Some(i as u64 * 7)), Some(None));
+        d.insert(k(1000 + i), i);
+    }
+    assert_eq!(d.set_extra(b"absent", Some(1)), None);
+    assert_eq!(d.extra_count(), 334);
+    check_invariants(&d);
+    finish(&mut d);
+    for i in 0..1000 {
+        let want = (i % 3 == 0).then_some(i as u64 * 7);
+        assert_eq!(d.get_extra(&k(i)), want, "key {i}");
+        assert_eq!(d.get(&k(i)), Some(&i));
+        assert_eq!(d.get_with_extra(&k(i)), Some((&i, want)));
+    }
+    // Overwrite in place, remove, and the value survives the reallocation.
+    assert_eq!(d.set_extra(&k(3), Some(5)), Some(Some(21)));
+    assert_eq!(d.set_extra(&k(6), None), Some(Some(42)));
+    assert_eq!(d.set_extra(&k(6), None), Some(None));
+    assert_eq!(d.get(&k(6)), Some(&6));
+    assert_eq!(d.extra_count(), 333);
+    // Replacing a value keeps the extra (Db::set clears it itself).
+    d.insert(k(3), 33);
+    assert_eq!(d.get_with_extra(&k(3)), Some((&33, Some(5))));
+    // Iteration, SCAN and sampling see the extras.
+    let n = d.iter_extra().filter(|(_, _, x)| x.is_some()).count();
+    assert_eq!(n, 333);
+    let mut seen = HashSet::new();
+    let mut cursor = 0;
+    loop {
+        cursor = d.scan_extra(cursor, |key, _, x| {
+            if x.is_some() {
+                seen.insert(key.to_vec());
+            }
+        });
+        if cursor == 0 {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 333);
+    let mut rng = SmallRng::seed_from_u64(7);
+    let mut out = Vec::new();
+    d.some_entries_extra(&mut rng, 50, &mut out);
+    for (key, _, x) in &out {
+        assert_eq!(d.get_extra(key), *x);
+    }
+    // Removal, retain and clear keep the count.
+    assert!(d.remove(&k(0)).is_some());
+    assert_eq!(d.remove_value(&k(9)), Some(9));
+    assert_eq!(d.extra_count(), 331);
+    d.retain(|key, _| key != k(12).as_slice() && key != k(13).as_slice());
+    assert_eq!(d.extra_count(), 330);
+    d.insert_new_with_extra(b"new", 1, Some(u64::MAX));
+    assert_eq!(d.get_extra(b"new"), Some(u64::MAX));
+    assert_eq!(d.extra_count(), 331);
+    check_invariants(&d);
+    d.clear();
+    assert_eq!(d.extra_count(), 0);
+}

@@ -138,10 +138,10 @@ pub fn write_commands<W: Write>(srv: &Server, w: &mut W) -> io::Result<()> {
                     bulk(w, b)?;
                 }
             }
-            if let Some(when) = db.expires.get(key) {
+            if let Some(when) = db.get_expire(key) {
                 w.write_all(b"*3\r\n$9\r\nPEXPIREAT\r\n")?;
                 bulk(w, key)?;
-                bulk_i64(w, *when)?;
+                bulk_i64(w, when)?;
             }
         }
     }

@@ -193,12 +193,12 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
         save_len(b, db.id as u64);
         b.push(OPCODE_RESIZEDB);
         save_len(b, db.dict.len() as u64);
-        save_len(b, db.expires.len() as u64);
-        for (key, obj) in db.dict.iter() {
+        save_len(b, db.expires_len() as u64);
+        for (key, obj, expire) in db.dict.iter_extra() {
             let b = &mut out.buf;
-            if let Some(&when) = db.expires.get(key) {
+            if let Some(when) = expire {
                 b.push(OPCODE_EXPIRETIME_MS);
-                b.extend_from_slice(&when.to_le_bytes());
+                b.extend_from_slice(&(when as i64).to_le_bytes());
             }
             if opts.lru {
                 b.push(OPCODE_IDLE);

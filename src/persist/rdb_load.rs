@@ -407,12 +407,10 @@ fn load_opts<R: Read>(
             ));
         }
         let lru = lru_or_lfu(lfu, idl, frq.map(u64::from)).unwrap_or(lru_now);
-        d.dict.insert_new(&key, Obj::new(value, lru));
+        d.dict
+            .insert_new_with_extra(&key, Obj::new(value, lru), exp.map(|e| e as u64));
         if let Some(sk) = d.slots.as_mut() {
             sk.add(&key);
-        }
-        if let Some(e) = exp {
-            d.expires.insert(&key, e);
         }
         info.keys_loaded += 1;
         if key_load_delay != 0 {
