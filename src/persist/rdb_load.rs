@@ -905,12 +905,12 @@ fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &Limits) -> Result<Value
         }
         Ok(Value::Hash(Box::new(HashValue::Listpack(lp))))
     } else {
-        let mut d: Dict<Sds, Sds> = Dict::with_capacity(pairs.len());
+        let mut d: Dict<Sds, crate::ds::sds::SmallSds> = Dict::with_capacity(pairs.len());
         for (f, v) in pairs {
             if d.contains_key(&f) {
                 return dup();
             }
-            d.insert_new(&f, Sds::new(&v));
+            d.insert_new(&f, crate::ds::sds::SmallSds::new(&v));
         }
         Ok(Value::Hash(Box::new(HashValue::Table(Box::new(d)))))
     }
