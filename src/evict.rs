@@ -237,7 +237,19 @@ fn pick_victim(
         }
         return None;
     }
+    let mut rounds = 0u32;
     loop {
+        rounds += 1;
+        if policy.volatile() && rounds > 16 && pool.is_empty() {
+            // Sampling the main table keeps missing the few keys with a
+            // TTL: take the first one a scan meets.
+            for dbi in 0..srv.dbs.len() {
+                if let Some(k) = random_volatile_key(&srv.dbs[dbi], &mut srv.rng) {
+                    return Some((dbi, k));
+                }
+            }
+            return None;
+        }
         let mut sampled_any = false;
         for dbi in 0..srv.dbs.len() {
             let db = &srv.dbs[dbi];

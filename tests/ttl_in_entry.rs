@@ -126,3 +126,28 @@ fn volatile_eviction_finds_sparse_ttls() {
     assert!(!line.contains("expires=30,"), "nothing evicted: {line}");
     srv.assert_no_panic();
 }
+
+#[test]
+fn volatile_eviction_finds_a_single_ttl_among_many_keys() {
+    let srv = Server::start(&["--enable-debug-command", "yes"]);
+    let mut c = srv.conn();
+    assert_eq!(
+        c.cmd_str(&["DEBUG", "POPULATE", "100000", "plain"]),
+        "+OK\r\n"
+    );
+    c.cmd(&["SET", "lonely", &"x".repeat(5000), "EX", "10000"]);
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "volatile-lru"]);
+    c.cmd_str(&["INFO", "memory"]);
+    let used: i64 = c
+        .cmd_str(&["INFO", "memory"])
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory");
+    c.cmd(&["CONFIG", "SET", "maxmemory", &(used - 2000).to_string()]);
+    let reply = c.cmd_str(&["SET", "trigger", "x"]);
+    assert_eq!(reply, "+OK\r\n");
+    assert_eq!(c.cmd_int(&["EXISTS", "lonely"]), 0);
+    assert_eq!(c.cmd_int(&["DBSIZE"]), 100001);
+    srv.assert_no_panic();
+}
