@@ -31,7 +31,8 @@
 #   CG_N [20000]     requests per callgrind run (a run of CG_N/10 is subtracted)
 #   CG_TESTS ["set get"] redis-benchmark tests measured by --callgrind
 #   LG_N [5000000]   requests (and -r range) for --latency-growth
-#   MEM_KEYS [1000000] keys for --memory
+#   MEM_KEYS [1000000] keys for --memory (10000000 for the 10M-key variant: ~1-2 GB per server)
+#   MEM_TTL [0]      1: --memory sets every key with EX 1000000 (a TTL on every key)
 #   CM_KEYS [10000]  keys per type for --collections-memory
 #   SAVE_KEYS [1000000] string keys per shape for --save (collections: SAVE_KEYS/100 keys)
 #   SAVE_SHAPES [compressible,incompressible,small,large,hash,zset,set,list]
@@ -75,6 +76,7 @@ CG_N=${CG_N:-20000}
 CG_TESTS=${CG_TESTS:-set get}
 LG_N=${LG_N:-5000000}
 MEM_KEYS=${MEM_KEYS:-1000000}
+MEM_TTL=${MEM_TTL:-0}
 CM_KEYS=${CM_KEYS:-10000}
 SAVE_KEYS=${SAVE_KEYS:-1000000}
 SAVE_SHAPES=${SAVE_SHAPES:-compressible,incompressible,small,large,hash,zset,set,list}
@@ -421,11 +423,15 @@ mode_latency() {
 mode_memory() {
     local name port pid um0 um1 rss0 rss1 irss0 irss1 keys
     # 16-byte names "key:%012d", 3-byte values, as raw RESP for redis-cli --pipe.
-    awk -v n="$MEM_KEYS" 'BEGIN { for (i = 0; i < n; i++)
-        printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$3\r\nxxx\r\n", i }' >"$WORK/load.resp"
+    # With MEM_TTL=1 every SET carries EX 1000000 (a TTL on every key).
+    awk -v n="$MEM_KEYS" -v ttl="$MEM_TTL" 'BEGIN { for (i = 0; i < n; i++)
+        if (ttl == 1)
+            printf "*5\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$3\r\nxxx\r\n$2\r\nEX\r\n$7\r\n1000000\r\n", i
+        else
+            printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$3\r\nxxx\r\n", i }' >"$WORK/load.resp"
     header
     echo
-    echo "$MEM_KEYS keys, 16-byte names, 3-byte values, loaded with redis-cli --pipe." \
+    echo "$MEM_KEYS keys, 16-byte names, 3-byte values$([ "$MEM_TTL" = 1 ] && echo ', a TTL (EX 1000000) on every key'), loaded with redis-cli --pipe." \
         "Bytes per key = (after - before) / $MEM_KEYS; keys = DBSIZE after loading. RSS is VmRSS from /proc."
     echo
     echo "| server | used_memory B/key | used_memory_rss B/key | RSS B/key | keys |"

@@ -31,7 +31,7 @@ fn bench_insert(c: &mut Criterion) {
         b.iter_batched(
             || ks.clone(),
             |ks| {
-                let mut d = Dict::new();
+                let mut d: Dict<Vec<u8>, u64> = Dict::new();
                 for (i, k) in ks.into_iter().enumerate() {
                     d.insert(k, i as u64);
                 }
@@ -85,7 +85,7 @@ fn bench_rehash(c: &mut Criterion) {
                 let mut d: Dict<Vec<u8>, u64> = Dict::new();
                 d.expand(base.len());
                 for (k, v) in base.iter() {
-                    d.insert_new(k.clone(), *v);
+                    d.insert_new(k, *v);
                 }
                 while d.rehash_steps(1000) {}
                 d.expand(2 * base.bucket_count());

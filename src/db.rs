@@ -1,5 +1,6 @@
-//! One logical database (SELECT n): the main dict of keys and the expires
-//! dict, with lazy expiry on access — Redis's db.c. What lazy expiry,
+//! One logical database (SELECT n): the dict of keys, each key's expire
+//! time kept in its own entry (the dict entry's extra: no second table),
+//! with lazy expiry on access — Redis's db.c. What lazy expiry,
 //! value freeing and access stamps depend on (a replica's expire mode, the
 //! AOF load, CLIENT PAUSE, lazyfree and LFU settings) is the server's
 //! `DbState`, of which each `Db` holds a copy.
@@ -78,10 +79,12 @@ pub const LOG_KEY_MISS: u32 = 1 << 1;
 
 pub struct Db {
     pub id: usize,
+    /// The keys. A key with a TTL carries its absolute unix time in ms as
+    /// its entry's extra (`Dict::get_extra`, as `u64` bits of the `i64`);
+    /// `dict.extra_count()` is how many keys have one (Redis's expires
+    /// dict size).
     pub dict: Dict<Sds, Obj>,
-    /// Keys with a TTL -> absolute unix time in ms.
-    pub expires: Dict<Sds, i64>,
-    /// Where the active expire cycle resumes its scan of `expires`.
+    /// Where the active expire cycle resumes its scan of the keys.
     pub expires_cursor: u64,
     /// Running average TTL of sampled keys (INFO keyspace avg_ttl).
     pub avg_ttl: i64,
@@ -119,7 +122,6 @@ impl Db {
             // The keyspace does not grow its tables past maxmemory
             // (evict::expand_allowed).
             dict: Dict::new_guarded(),
-            expires: Dict::new_guarded(),
             expires_cursor: 0,
             avg_ttl: 0,
             stat_expired: 0,
@@ -180,10 +182,13 @@ impl Db {
     /// The key's expire time in ms, if it has one.
     #[inline]
     pub fn get_expire(&self, key: &[u8]) -> Option<i64> {
-        if self.expires.is_empty() {
-            return None;
-        }
-        self.expires.get(key).copied()
+        self.dict.get_extra(key).map(|x| x as i64)
+    }
+
+    /// How many keys have a TTL (Redis's `dictSize(db->expires)`).
+    #[inline]
+    pub fn expires_len(&self) -> usize {
+        self.dict.extra_count()
     }
 
     /// Deletes the key if its TTL has passed. Returns true if it did (or,
@@ -217,7 +222,6 @@ impl Db {
                     if let Some(sk) = self.slots.as_mut() {
                         sk.remove(key);
                     }
-                    self.expires.remove(key);
                     self.log_if_stream(key, &old);
                     self.events.push((KeyEvent::Expired, k));
                     free_value(old, self.state.lazy_expire);
@@ -322,9 +326,9 @@ impl Db {
         self.expire_if_needed(key);
         let lru = self.state.stamps.initial();
         let mut value = Some(value);
-        let (slot, inserted) =
-            self.dict
-                .get_or_insert_with(key, || Sds::new(key), || Obj::new(Value::Int(0), lru));
+        let (slot, inserted) = self
+            .dict
+            .get_or_insert_with(key, || Obj::new(Value::Int(0), lru));
         let signal = self.waiters > 0 && (inserted || slot.value.obj_type() == ObjType::Stream);
         if let Some(v) = value.take() {
             let old = std::mem::replace(&mut slot.value, v);
@@ -343,8 +347,8 @@ impl Db {
                 sk.add(key);
             }
             self.log_new(key);
-        } else if !keep_ttl && !self.expires.is_empty() {
-            self.expires.remove(key);
+        } else if !keep_ttl && self.dict.extra_count() > 0 {
+            self.dict.set_extra(key, None);
         }
         if signal {
             self.ready_log.push(Sds::new(key));
@@ -354,7 +358,7 @@ impl Db {
     /// dbAdd(): the caller knows the key is absent.
     pub fn add(&mut self, key: &[u8], value: Value) {
         self.dict
-            .insert(Sds::new(key), Obj::new(value, self.state.stamps.initial()));
+            .insert(key, Obj::new(value, self.state.stamps.initial()));
         if let Some(sk) = self.slots.as_mut() {
             sk.add(key);
         }
@@ -367,9 +371,7 @@ impl Db {
     pub fn get_or_create(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Obj {
         self.expire_if_needed(key);
         let lru = self.state.stamps.initial();
-        let (o, inserted) =
-            self.dict
-                .get_or_insert_with(key, || Sds::new(key), || Obj::new(make(), lru));
+        let (o, inserted) = self.dict.get_or_insert_with(key, || Obj::new(make(), lru));
         if !inserted {
             self.state.stamps.touch(o);
         }
@@ -393,7 +395,6 @@ impl Db {
             if let Some(sk) = self.slots.as_mut() {
                 sk.remove(key);
             }
-            self.expires.remove(key);
             self.log_if_stream(key, &old);
             self.events.push((KeyEvent::Expired, k));
             free_value(old, self.state.lazy_expire);
@@ -402,12 +403,9 @@ impl Db {
 
     /// Removes a key and its TTL. Returns the removed object.
     pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
-        let (_, obj) = self.dict.remove(key)?;
+        let obj = self.dict.remove_value(key)?;
         if let Some(sk) = self.slots.as_mut() {
             sk.remove(key);
-        }
-        if !self.expires.is_empty() {
-            self.expires.remove(key);
         }
         self.log_if_stream(key, &obj);
         Some(obj)
@@ -432,18 +430,13 @@ impl Db {
 
     /// Sets an absolute expire time in ms (the key must exist).
     pub fn set_expire(&mut self, key: &[u8], when_ms: i64) {
-        match self.expires.get_mut(key) {
-            Some(w) => *w = when_ms,
-            None => self
-                .expires
-                .insert(Sds::new(key), when_ms)
-                .map_or((), |_| ()),
-        }
+        let set = self.dict.set_extra(key, Some(when_ms as u64));
+        debug_assert!(set.is_some(), "set_expire on a missing key");
     }
 
     /// PERSIST: true if a TTL was removed.
     pub fn remove_expire(&mut self, key: &[u8]) -> bool {
-        self.expires.remove(key).is_some()
+        matches!(self.dict.set_extra(key, None), Some(Some(_)))
     }
 
     /// Turns the per-slot key index on (cluster mode) and fills it from
@@ -469,7 +462,7 @@ impl Db {
         if self.waiters > 0 {
             for (k, o) in self.dict.iter() {
                 if o.value.obj_type() == ObjType::Stream {
-                    self.ready_log.push(k.clone());
+                    self.ready_log.push(Sds::new(k));
                 }
             }
         }
@@ -477,9 +470,8 @@ impl Db {
             sk.clear();
         }
         let dict = std::mem::replace(&mut self.dict, Dict::new_guarded());
-        let expires = std::mem::replace(&mut self.expires, Dict::new_guarded());
         if lazy && n > 0 {
-            crate::lazyfree::free_db(dict, expires);
+            crate::lazyfree::free_db(dict);
         }
         self.expires_cursor = 0;
         self.avg_ttl = 0;

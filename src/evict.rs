@@ -226,13 +226,9 @@ fn pick_victim(
             let dbi = (srv.evict_next_db + i) % n;
             let db = &srv.dbs[dbi];
             let key = if policy.volatile() {
-                db.expires
-                    .random_entry(&mut srv.rng)
-                    .map(|(k, _)| k.as_bytes().to_vec())
+                random_volatile_key(db, &mut srv.rng)
             } else {
-                db.dict
-                    .random_entry(&mut srv.rng)
-                    .map(|(k, _)| k.as_bytes().to_vec())
+                db.dict.random_entry(&mut srv.rng).map(|(k, _)| k.to_vec())
             };
             if let Some(k) = key {
                 srv.evict_next_db = dbi + 1;
@@ -241,12 +237,24 @@ fn pick_victim(
         }
         return None;
     }
+    let mut rounds = 0u32;
     loop {
+        rounds += 1;
+        if policy.volatile() && rounds > 16 && pool.is_empty() {
+            // Sampling the main table keeps missing the few keys with a
+            // TTL: take the first one a scan meets.
+            for dbi in 0..srv.dbs.len() {
+                if let Some(k) = random_volatile_key(&srv.dbs[dbi], &mut srv.rng) {
+                    return Some((dbi, k));
+                }
+            }
+            return None;
+        }
         let mut sampled_any = false;
         for dbi in 0..srv.dbs.len() {
             let db = &srv.dbs[dbi];
             let total = if policy.volatile() {
-                db.expires.len()
+                db.expires_len()
             } else {
                 db.dict.len()
             };
@@ -263,13 +271,56 @@ fn pick_victim(
         while let Some(c) = pool.pop() {
             let db = &srv.dbs[c.db];
             let exists = if policy.volatile() {
-                db.expires.contains_key(&c.key)
+                db.dict.get_extra(&c.key).is_some()
             } else {
                 db.dict.contains_key(&c.key)
             };
             if exists {
                 return Some((c.db, c.key));
             }
+        }
+    }
+}
+
+/// A random key with a TTL (volatile-random): random keys of the main table
+/// until one has a TTL, then, if 100 picks found none (few keys have one),
+/// the first one a SCAN from a random cursor meets. None if no key has one.
+fn random_volatile_key<R: rand::Rng + ?Sized>(db: &crate::db::Db, rng: &mut R) -> Option<Vec<u8>> {
+    if db.expires_len() == 0 {
+        return None;
+    }
+    for _ in 0..100 {
+        let (k, _) = db.dict.random_entry(rng)?;
+        if db.dict.get_extra(k).is_some() {
+            return Some(k.to_vec());
+        }
+    }
+    let start: u64 = rng.gen();
+    let mut cursor = start;
+    let mut found = None;
+    loop {
+        cursor = db.dict.scan_extra(cursor, |k, _, extra| {
+            if found.is_none() && extra.is_some() {
+                found = Some(k.to_vec());
+            }
+        });
+        if found.is_some() {
+            return found;
+        }
+        if cursor == 0 {
+            break;
+        }
+    }
+    // Wrapped: the part of the table before the random start.
+    cursor = 0;
+    loop {
+        cursor = db.dict.scan_extra(cursor, |k, _, extra| {
+            if found.is_none() && extra.is_some() {
+                found = Some(k.to_vec());
+            }
+        });
+        if found.is_some() || cursor == 0 {
+            return found;
         }
     }
 }
@@ -286,24 +337,29 @@ fn populate_pool(
     let db = &srv.dbs[dbi];
     let mut picked: Vec<(Vec<u8>, u64)> = Vec::with_capacity(samples);
     if policy.volatile() {
-        let mut sample = Vec::with_capacity(samples);
-        db.expires.some_entries(&mut srv.rng, samples, &mut sample);
-        for (k, &when) in sample {
+        // TTLs live in the keys' entries: sample the main table, as many
+        // more keys as there are keys per key with a TTL (at most 64
+        // times more), and keep those with one.
+        let share = (db.dict.len() / db.expires_len().max(1)).clamp(1, 64);
+        let mut sample = Vec::with_capacity(samples * share);
+        db.dict
+            .some_entries_extra(&mut srv.rng, samples * share, &mut sample);
+        for (k, o, extra) in sample {
+            let Some(when) = extra.map(|x| x as i64) else {
+                continue;
+            };
             let score = match policy {
                 Policy::VolatileTtl => u64::MAX - when.max(0) as u64,
-                _ => match db.dict.get(k.as_bytes()) {
-                    Some(o) => object_score(o, policy, db.state.stamps.decay_time),
-                    None => continue,
-                },
+                _ => object_score(o, policy, db.state.stamps.decay_time),
             };
-            picked.push((k.as_bytes().to_vec(), score));
+            picked.push((k.to_vec(), score));
         }
     } else {
         let mut sample = Vec::with_capacity(samples);
         db.dict.some_entries(&mut srv.rng, samples, &mut sample);
         for (k, o) in sample {
             picked.push((
-                k.as_bytes().to_vec(),
+                k.to_vec(),
                 object_score(o, policy, db.state.stamps.decay_time),
             ));
         }

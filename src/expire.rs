@@ -2,6 +2,13 @@
 //! samples keys with a TTL in each db, deletes the expired ones, and keeps
 //! going on a db while more than `acceptable_stale`% of the sample was
 //! expired — bounded by a time budget of a percentage of the tick.
+//!
+//! Expire times live in the keys' own dict entries (no expires table), so
+//! the sample is taken by SCANning the main table from the db's cursor,
+//! counting only the keys that have a TTL: as many buckets as Redis visits
+//! in its expires table, times the share of keys without a TTL, at most
+//! `MAX_BUCKETS_PER_LOOP` per loop. Where few keys have a TTL, a full pass
+//! over the keyspace therefore takes several cron ticks.
 
 use crate::clock;
 use crate::server::Server;
@@ -16,6 +23,9 @@ const KEYS_PER_LOOP: u64 = 20;
 const SLOW_TIME_PERC: u64 = 25;
 const ACCEPTABLE_STALE: u64 = 10;
 const DBS_PER_CALL: usize = 16;
+/// At most this many buckets of the main table are visited per sampling
+/// loop (each entry read is a likely cache miss: ~1-2 ms).
+const MAX_BUCKETS_PER_LOOP: u64 = 20_000;
 
 /// checkAlreadyExpired: is an absolute expire time a deletion right away?
 /// Not while loading (AOF replay) nor on a replica: the key keeps a TTL in
@@ -52,14 +62,17 @@ pub fn active_expire_cycle(srv: &mut Server, _kind: CycleKind) {
         srv.expire_db_cursor = srv.expire_db_cursor.wrapping_add(1);
         loop {
             let db = &mut srv.dbs[dbi];
-            let num = db.expires.len() as u64;
+            let num = db.expires_len() as u64;
             if num == 0 {
                 db.avg_ttl = 0;
                 break;
             }
             iteration += 1;
             let want = num.min(keys_per_loop);
-            let max_buckets = want * 20;
+            // Redis visits want*20 buckets of its expires table; the main
+            // table has len/num keys per key with a TTL.
+            let share = (db.dict.len() as u64 / num).max(1);
+            let max_buckets = (want * 20).saturating_mul(share).min(MAX_BUCKETS_PER_LOOP);
             let mut sampled = 0u64;
             let mut checked_buckets = 0u64;
             let mut ttl_sum = 0i128;
@@ -67,10 +80,13 @@ pub fn active_expire_cycle(srv: &mut Server, _kind: CycleKind) {
             keys.clear();
             while sampled < want && checked_buckets < max_buckets {
                 let cursor = db.expires_cursor;
-                let next = db.expires.scan(cursor, |k, &when| {
+                let next = db.dict.scan_extra(cursor, |k, _, extra| {
+                    let Some(when) = extra.map(|x| x as i64) else {
+                        return;
+                    };
                     sampled += 1;
                     if when <= now {
-                        keys.push(k.clone());
+                        keys.push(crate::ds::sds::Sds::new(k));
                     } else {
                         ttl_sum += (when - now) as i128;
                         ttl_samples += 1;

@@ -32,11 +32,7 @@ static FREED: AtomicU64 = AtomicU64::new(0);
 
 enum Job {
     Value(Value),
-    Db {
-        dict: Dict<Sds, Obj>,
-        expires: Dict<Sds, i64>,
-        keys: usize,
-    },
+    Db { dict: Dict<Sds, Obj>, keys: usize },
 }
 
 static QUEUE: OnceLock<Option<Sender<Job>>> = OnceLock::new();
@@ -56,13 +52,8 @@ fn queue() -> Option<&'static Sender<Job>> {
                                 drop(v);
                                 1
                             }
-                            Job::Db {
-                                dict,
-                                expires,
-                                keys,
-                            } => {
+                            Job::Db { dict, keys } => {
                                 drop(dict);
-                                drop(expires);
                                 keys
                             }
                         };
@@ -118,15 +109,11 @@ pub fn free_value(v: Value) {
 }
 
 /// emptyDbAsync: frees a database's dicts (taken out of it) on the thread.
-pub fn free_db(dict: Dict<Sds, Obj>, expires: Dict<Sds, i64>) {
+pub fn free_db(dict: Dict<Sds, Obj>) {
     let keys = dict.len();
     let Some(q) = queue() else { return };
     PENDING.fetch_add(keys, Ordering::AcqRel);
-    if let Err(e) = q.send(Job::Db {
-        dict,
-        expires,
-        keys,
-    }) {
+    if let Err(e) = q.send(Job::Db { dict, keys }) {
         PENDING.fetch_sub(keys, Ordering::AcqRel);
         drop(e);
     }

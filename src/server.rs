@@ -729,9 +729,6 @@ impl Server {
             if db.dict.needs_shrink() {
                 db.dict.shrink_to_fit();
             }
-            if db.expires.needs_shrink() {
-                db.expires.shrink_to_fit();
-            }
             self.resize_db_cursor = (self.resize_db_cursor + 1) % n;
         }
         if self.config.activerehashing {
@@ -740,9 +737,6 @@ impl Server {
                 let mut worked = false;
                 if db.dict.is_rehashing() {
                     db.dict.rehash_for(std::time::Duration::from_millis(1));
-                    worked = true;
-                } else if db.expires.is_rehashing() {
-                    db.expires.rehash_for(std::time::Duration::from_millis(1));
                     worked = true;
                 }
                 if worked {

@@ -720,7 +720,7 @@ fn keyspace_section(srv: &Server, s: &mut String) {
             "db{}:keys={},expires={},avg_ttl={}\r\n",
             i,
             db.len(),
-            db.expires.len(),
+            db.expires_len(),
             db.avg_ttl
         );
     }

@@ -7,6 +7,7 @@ use crate::client::Client;
 use crate::clock;
 use crate::cmdtable::{cmd, container, CommandSpec};
 use crate::cmdtable::{fact, WrittenKeys, TOUCHES_ARBITRARY_KEYS};
+use crate::ds::sds::Sds;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::{Obj, Value};
@@ -130,7 +131,7 @@ fn scan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let mut found: Vec<crate::ds::sds::Sds> = Vec::new();
     let cur = db
         .dict
-        .scan_batch(cursor, opts.count, 1, |k, _| found.push(k.clone()));
+        .scan_batch(cursor, opts.count, 1, |k, _| found.push(Sds::new(k)));
     found.retain(|k| {
         if !opts.matches(k) {
             return false;
@@ -161,13 +162,13 @@ fn randomkey(srv: &mut Server, c: &mut Client, _a: &Args) -> CmdResult {
     let mut tries = 0;
     loop {
         let key = match db.dict.fair_random_entry(&mut srv.rng) {
-            Some((k, _)) => k.clone(),
+            Some((k, _)) => k.to_vec(),
             None => {
                 c.out.null();
                 return Ok(());
             }
         };
-        let all_volatile = db.expires.len() == db.dict.len();
+        let all_volatile = db.expires_len() == db.dict.len();
         tries += 1;
         if all_volatile && tries > 100 {
             c.out.bulk(&key);

@@ -11,6 +11,7 @@ use crate::client::Client;
 use crate::cmdtable::fact;
 use crate::cmdtable::{cmd, container, CommandSpec};
 use crate::db::Db;
+use crate::ds::dict::Dict;
 use crate::ds::sds::Sds;
 use crate::error::{CmdError, CmdResult};
 use crate::object::Obj;
@@ -30,11 +31,14 @@ static SUBS: &[CommandSpec] = &[
     cmd("usage", usage),
 ];
 
-/// Bytes of one keyspace dict entry: the chain link, the key handle and the
-/// inline `Obj` (the dict's `Entry<Sds, Obj>`, all 8-byte aligned fields).
-pub const MAIN_ENTRY: usize = size_of::<usize>() + size_of::<Sds>() + size_of::<Obj>();
-/// Bytes of one expires dict entry (`Entry<Sds, i64>`).
-pub const EXPIRE_ENTRY: usize = size_of::<usize>() + size_of::<Sds>() + size_of::<i64>();
+/// Bytes of one keyspace dict entry with a `klen`-byte key: the chain
+/// link, the inline `Obj`, the key's length and bytes, in one allocation.
+pub fn main_entry(klen: usize) -> usize {
+    Dict::<Sds, Obj>::entry_size(klen)
+}
+/// Bytes a TTL adds to its key's entry (the expire time, stored after
+/// the key).
+pub const EXPIRE_EXTRA: usize = size_of::<i64>();
 /// Bytes of one bucket slot (`Option<Box<Entry>>`).
 const BUCKET: usize = size_of::<usize>();
 
@@ -44,19 +48,16 @@ fn bucket_share(buckets: usize, len: usize) -> usize {
     (buckets * BUCKET).checked_div(len).unwrap_or(0)
 }
 
-/// Estimated bytes held for `key` in `db`: key allocation, dict entry and
-/// bucket share in the main table (and in the expires table when it has a
-/// TTL), plus the value's heap size. None if the key is not in the dict.
+/// Estimated bytes held for `key` in `db`: its dict entry (key and, with a
+/// TTL, the 8-byte expire time included) and bucket share, plus the value's
+/// heap size. None if the key is not in the dict.
 pub fn key_usage(db: &Db, key: &[u8]) -> Option<usize> {
-    let (k, o) = db.dict.get_key_value(key)?;
-    let mut n = k.alloc_size()
-        + MAIN_ENTRY
+    let (o, expire) = db.dict.get_with_extra(key)?;
+    let mut n = main_entry(key.len())
         + bucket_share(db.dict.bucket_count(), db.dict.len())
         + o.value.heap_size();
-    if let Some((ek, _)) = db.expires.get_key_value(key) {
-        n += ek.alloc_size()
-            + EXPIRE_ENTRY
-            + bucket_share(db.expires.bucket_count(), db.expires.len());
+    if expire.is_some() {
+        n += EXPIRE_EXTRA;
     }
     Some(n)
 }
@@ -148,11 +149,8 @@ fn overhead_data(srv: &mut Server, c: &Client) -> Overhead {
             continue;
         }
         let main = db.dict.mem_overhead();
-        let expires = if db.expires.is_empty() {
-            0
-        } else {
-            db.expires.mem_overhead()
-        };
+        // A TTL is 8 bytes in its key's entry (no table of its own).
+        let expires = db.expires_len() * EXPIRE_EXTRA;
         total += main + expires;
         total_keys += keys;
         dbs.push((db.id, main, expires));
@@ -399,8 +397,8 @@ mod tests {
 
     #[test]
     fn entry_sizes() {
-        assert_eq!(MAIN_ENTRY, 40);
-        assert_eq!(EXPIRE_ENTRY, 24);
+        // link + Obj (24) + u32 length + key.
+        assert_eq!(main_entry(16), 8 + 24 + 4 + 16);
         assert_eq!(bucket_share(1024, 1000), 8);
         assert_eq!(bucket_share(4, 0), 0);
     }

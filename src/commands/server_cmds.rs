@@ -129,7 +129,6 @@ fn swapdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         let (d1, d2) = (&mut left[lo], &mut right[0]);
         // The keyspace moves; ids and per-db counters stay with the index.
         std::mem::swap(&mut d1.dict, &mut d2.dict);
-        std::mem::swap(&mut d1.expires, &mut d2.expires);
         std::mem::swap(&mut d1.avg_ttl, &mut d2.avg_ttl);
         std::mem::swap(&mut d1.expires_cursor, &mut d2.expires_cursor);
         // Clients blocked on a key that now exists in their db are served

@@ -14,7 +14,6 @@ use crate::cmdtable::meta::GetKeys;
 use crate::cmdtable::WrittenKeys;
 use crate::cmdtable::{cmd, CommandSpec};
 use crate::db::Db;
-use crate::ds::sds::Sds;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
@@ -748,12 +747,12 @@ fn sscan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             }
         }
         SetValue::Hash(d) => {
-            let mut found: Vec<&Sds> = Vec::new();
+            let mut found: Vec<&[u8]> = Vec::new();
             let cur = d.scan_batch(cursor, opts.count, 1, |k, _| found.push(k));
-            found.retain(|k| opts.matches(k.as_bytes()));
+            found.retain(|k| opts.matches(k));
             reply_head(c, cur, found.len());
             for k in found {
-                c.out.bulk(k.as_bytes());
+                c.out.bulk(k);
             }
         }
     }

@@ -986,7 +986,7 @@ fn zscan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             next = d.scan_batch(cursor, opts.count, 2, |k, v| {
                 let mut s = Vec::with_capacity(24);
                 num::format_double(*v, &mut s);
-                items.push((k.as_bytes().to_vec(), s));
+                items.push((k.to_vec(), s));
             });
         }
         None => {

@@ -15,9 +15,12 @@
 //!   [`Dict::some_entries`] (eviction sampling), [`Dict::stats`]
 //!   (`DEBUG HTSTATS` text) and memory accounting.
 //!
-//! Keys are anything that is `AsRef<[u8]>`; all lookups take `&[u8]`.
-//! Per-entry memory is one `Box<Entry>` = `{ next, key, val }` (no cached
-//! hash); each bucket is one nullable pointer (8 bytes).
+//! Keys are stored as bytes inside the entries: insertions take anything
+//! `AsRef<[u8]>`, lookups `&[u8]`, and iteration, SCAN and sampling hand out
+//! `&[u8]`; `K` is only the owned key type `remove` and `drain` rebuild
+//! (`remove_value` builds none). Per-entry memory is one allocation,
+//! `[next][val][u32 key length][key bytes]` (`dict_entry`, no cached hash,
+//! no separate key allocation); each bucket is one nullable pointer (8 bytes).
 
 use rand::Rng;
 use std::fmt;
@@ -200,44 +203,35 @@ pub fn resize_policy() -> ResizePolicy {
 // Tables
 // ---------------------------------------------------------------------------
 
-struct Entry<K, V> {
-    next: Link<K, V>,
-    key: K,
-    val: V,
-}
+use super::dict_entry::{Entry, Link};
 
-type Link<K, V> = Option<Box<Entry<K, V>>>;
-
-/// Drop a chain iteratively (the derived drop would recurse once per node).
-fn drop_chain<K, V>(mut cur: Link<K, V>) {
+/// Drop a chain iteratively (a recursive drop would nest once per node).
+fn drop_chain<V>(mut cur: Link<V>) {
     while let Some(mut e) = cur {
-        cur = e.next.take();
+        cur = e.next_mut().take();
     }
 }
 
 /// Walk `slot`'s chain to the link holding `key`, or to the trailing `None`.
 #[inline]
-fn find_slot<'a, K: AsRef<[u8]>, V>(
-    mut slot: &'a mut Link<K, V>,
-    key: &[u8],
-) -> &'a mut Link<K, V> {
+fn find_slot<'a, V>(mut slot: &'a mut Link<V>, key: &[u8]) -> &'a mut Link<V> {
     loop {
-        if !matches!(slot, Some(e) if e.key.as_ref() != key) {
+        if !matches!(slot, Some(e) if e.key() != key) {
             return slot;
         }
         match slot {
-            Some(e) => slot = &mut e.next,
+            Some(e) => slot = e.next_mut(),
             None => return slot,
         }
     }
 }
 
-struct Table<K, V> {
-    buckets: Box<[Link<K, V>]>,
+struct Table<V> {
+    buckets: Box<[Link<V>]>,
     used: usize,
 }
 
-impl<K, V> Default for Table<K, V> {
+impl<V> Default for Table<V> {
     fn default() -> Self {
         Table {
             buckets: Box::default(),
@@ -246,7 +240,7 @@ impl<K, V> Default for Table<K, V> {
     }
 }
 
-impl<K, V> Drop for Table<K, V> {
+impl<V> Drop for Table<V> {
     fn drop(&mut self) {
         for b in self.buckets.iter_mut() {
             drop_chain(b.take());
@@ -254,7 +248,7 @@ impl<K, V> Drop for Table<K, V> {
     }
 }
 
-impl<K: AsRef<[u8]>, V> Table<K, V> {
+impl<V> Table<V> {
     /// Allocate `n` empty buckets, `None` if the allocation fails.
     fn try_with_size(n: usize) -> Option<Self> {
         if n == 0 {
@@ -263,14 +257,14 @@ impl<K: AsRef<[u8]>, V> Table<K, V> {
                 used: 0,
             });
         }
-        let layout = std::alloc::Layout::array::<Link<K, V>>(n).ok()?;
+        let layout = std::alloc::Layout::array::<Link<V>>(n).ok()?;
         // SAFETY: `Link` is `Option<Box<Entry>>`, for which Rust guarantees
         // that the all-zero bit pattern is `None`. A zeroed allocation is
         // therefore `n` valid empty buckets, and large ones come straight
         // from mmap'd zero pages, so expanding a big table costs no upfront
         // memset (the latency spike Redis avoids with calloc too).
         unsafe {
-            let p = std::alloc::alloc_zeroed(layout) as *mut Link<K, V>;
+            let p = std::alloc::alloc_zeroed(layout) as *mut Link<V>;
             if p.is_null() {
                 return None;
             }
@@ -295,26 +289,26 @@ impl<K: AsRef<[u8]>, V> Table<K, V> {
     }
 
     #[inline]
-    fn find(&self, h: u64, key: &[u8]) -> Option<&Entry<K, V>> {
-        let mut cur = self.buckets.get(h as usize & self.mask())?.as_deref();
+    fn find(&self, h: u64, key: &[u8]) -> Option<&Entry<V>> {
+        let mut cur = self.buckets.get(h as usize & self.mask())?.as_ref();
         while let Some(e) = cur {
-            if e.key.as_ref() == key {
+            if e.key() == key {
                 return Some(e);
             }
-            cur = e.next.as_deref();
+            cur = e.next().as_ref();
         }
         None
     }
 
     #[inline]
-    fn find_mut(&mut self, h: u64, key: &[u8]) -> Option<&mut Entry<K, V>> {
+    fn find_mut(&mut self, h: u64, key: &[u8]) -> Option<&mut Entry<V>> {
         let m = self.mask();
-        let mut cur = self.buckets.get_mut(h as usize & m)?.as_deref_mut();
+        let mut cur = self.buckets.get_mut(h as usize & m)?.as_mut();
         while let Some(e) = cur {
-            if e.key.as_ref() == key {
+            if e.key() == key {
                 return Some(e);
             }
-            cur = e.next.as_deref_mut();
+            cur = e.next_mut().as_mut();
         }
         None
     }
@@ -330,26 +324,33 @@ impl<K: AsRef<[u8]>, V> Table<K, V> {
 /// buckets `[0, rehash_idx)` of `ht[0]` are already empty. New entries always
 /// go to the target table while rehashing.
 pub struct Dict<K, V> {
-    ht: [Table<K, V>; 2],
+    ht: [Table<V>; 2],
     /// Next bucket of `ht[0]` to migrate; meaningful only while rehashing.
     rehash_idx: usize,
     /// Growth asks the expansion guard first (the keyspace's dicts).
     guarded: bool,
+    /// How many entries carry an extra (see [`Dict::set_extra`]).
+    extras: usize,
+    /// The owned key type `remove` and `drain` hand back (keys are stored
+    /// as bytes inside the entries).
+    _key: std::marker::PhantomData<fn() -> K>,
 }
 
-impl<K: AsRef<[u8]>, V> Default for Dict<K, V> {
+impl<K: for<'k> From<&'k [u8]>, V> Default for Dict<K, V> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<K: AsRef<[u8]>, V> Dict<K, V> {
+impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     /// An empty dict; no memory is allocated until the first insertion.
     pub fn new() -> Self {
         Dict {
             ht: [Table::default(), Table::default()],
             rehash_idx: 0,
             guarded: false,
+            extras: 0,
+            _key: std::marker::PhantomData,
         }
     }
 
@@ -390,18 +391,128 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
         self.ht[0].size() + self.ht[1].size()
     }
 
-    /// Bytes used by the dict itself: the struct, both bucket arrays and one
-    /// entry box per element. Heap memory owned by keys/values is not counted.
+    /// Bytes used by the dict itself: the struct, both bucket arrays and
+    /// each entry's fixed part (link, value, key length). The key bytes,
+    /// which live in the entries too, are not counted (callers add each
+    /// key's length), nor is heap memory the values own.
     pub fn mem_overhead(&self) -> usize {
         mem::size_of::<Self>()
-            + self.bucket_count() * mem::size_of::<Link<K, V>>()
-            + self.len() * mem::size_of::<Entry<K, V>>()
+            + self.bucket_count() * mem::size_of::<Link<V>>()
+            + self.len() * Entry::<V>::alloc_size(0)
+    }
+
+    /// Bytes one entry with a `klen`-byte key allocates: its link, value,
+    /// key length and key.
+    pub fn entry_size(klen: usize) -> usize {
+        Entry::<V>::alloc_size(klen)
+    }
+
+    // ----- extras ---------------------------------------------------------
+    //
+    // Any entry can carry one 8-byte extra, stored after its key in the same
+    // allocation (the keyspace keeps a key's expire time there, so a TTL
+    // costs no second dict entry). Only entries that have one pay for it.
+
+    /// How many entries carry an extra.
+    #[inline]
+    pub fn extra_count(&self) -> usize {
+        self.extras
+    }
+
+    /// The extra of `key`'s entry (None if the key is absent or has none).
+    #[inline]
+    pub fn get_extra(&self, key: &[u8]) -> Option<u64> {
+        if self.extras == 0 {
+            return None;
+        }
+        self.find_entry(key).and_then(|e| e.extra())
+    }
+
+    /// The value and the extra of `key`'s entry.
+    #[inline]
+    pub fn get_with_extra(&self, key: &[u8]) -> Option<(&V, Option<u64>)> {
+        self.find_entry(key).map(|e| (e.val(), e.extra()))
+    }
+
+    /// Sets (`Some`) or removes (`None`) the extra of `key`'s entry.
+    /// Returns None if the key is absent, else `Some(previous extra)`.
+    /// Adding or removing one reallocates the entry (in its chain).
+    pub fn set_extra(&mut self, key: &[u8], extra: Option<u64>) -> Option<Option<u64>> {
+        if self.is_empty() {
+            return None;
+        }
+        let h = hash_bytes(key);
+        let tables = if self.is_rehashing() { 2 } else { 1 };
+        for t in self.ht[..tables].iter_mut() {
+            let m = t.mask();
+            let Some(bucket) = t.buckets.get_mut(h as usize & m) else {
+                continue;
+            };
+            if let Some(e) = find_slot(bucket, key) {
+                let old = e.set_extra(extra);
+                match (old.is_some(), extra.is_some()) {
+                    (false, true) => self.extras += 1,
+                    (true, false) => self.extras -= 1,
+                    _ => {}
+                }
+                return Some(old);
+            }
+        }
+        None
+    }
+
+    /// Inserts a key the caller knows is absent, with an optional extra.
+    pub fn insert_new_with_extra(&mut self, key: &[u8], val: V, extra: Option<u64>) {
+        debug_assert!(!self.contains_key(key), "insert_new: key already present");
+        self.prepare_add();
+        let h = hash_bytes(key);
+        let t = if self.is_rehashing() {
+            &mut self.ht[1]
+        } else {
+            &mut self.ht[0]
+        };
+        let m = t.mask();
+        let slot = &mut t.buckets[h as usize & m];
+        let next = slot.take();
+        *slot = Some(Entry::with_extra(key, val, next, extra));
+        t.used += 1;
+        if extra.is_some() {
+            self.extras += 1;
+        }
+    }
+
+    /// Like [`Dict::iter`], with each entry's extra.
+    pub fn iter_extra(&self) -> impl Iterator<Item = (&[u8], &V, Option<u64>)> + '_ {
+        let mut it = self.iter();
+        std::iter::from_fn(move || it.next_entry().map(|e| (e.key(), e.val(), e.extra())))
+    }
+
+    /// [`Dict::scan`] with each entry's extra.
+    pub fn scan_extra<F: FnMut(&[u8], &V, Option<u64>)>(&self, cursor: u64, mut f: F) -> u64 {
+        self.scan_entries(cursor, |e| f(e.key(), e.val(), e.extra()))
+    }
+
+    /// [`Dict::some_entries`] with each entry's extra.
+    pub fn some_entries_extra<'a, R: Rng + ?Sized>(
+        &'a self,
+        rng: &mut R,
+        count: usize,
+        out: &mut Vec<(&'a [u8], &'a V, Option<u64>)>,
+    ) -> usize {
+        let base = out.len();
+        self.sample_some(rng, count, |slot, e| {
+            let x = (e.key(), e.val(), e.extra());
+            match out.get_mut(base + slot) {
+                Some(o) => *o = x,
+                None => out.push(x),
+            }
+        })
     }
 
     // ----- lookups --------------------------------------------------------
 
     #[inline]
-    fn find_entry(&self, key: &[u8]) -> Option<&Entry<K, V>> {
+    fn find_entry(&self, key: &[u8]) -> Option<&Entry<V>> {
         if self.is_empty() {
             return None;
         }
@@ -420,13 +531,13 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     /// not advance the rehash.
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&V> {
-        self.find_entry(key).map(|e| &e.val)
+        self.find_entry(key).map(|e| e.val())
     }
 
     /// Read-only lookup returning the stored key too.
     #[inline]
-    pub fn get_key_value(&self, key: &[u8]) -> Option<(&K, &V)> {
-        self.find_entry(key).map(|e| (&e.key, &e.val))
+    pub fn get_key_value(&self, key: &[u8]) -> Option<(&[u8], &V)> {
+        self.find_entry(key).map(|e| (e.key(), e.val()))
     }
 
     #[inline]
@@ -441,7 +552,7 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     }
 
     /// Mutable lookup returning the stored key; performs one rehash step.
-    pub fn get_key_value_mut(&mut self, key: &[u8]) -> Option<(&K, &mut V)> {
+    pub fn get_key_value_mut(&mut self, key: &[u8]) -> Option<(&[u8], &mut V)> {
         if self.is_empty() {
             return None;
         }
@@ -450,10 +561,10 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
         let rehashing = self.is_rehashing();
         let [t0, t1] = &mut self.ht;
         if let Some(e) = t0.find_mut(h, key) {
-            return Some((&e.key, &mut e.val));
+            return Some(e.key_val_mut());
         }
         if rehashing {
-            t1.find_mut(h, key).map(|e| (&e.key, &mut e.val))
+            t1.find_mut(h, key).map(|e| e.key_val_mut())
         } else {
             None
         }
@@ -478,38 +589,32 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     }
 
     /// Insert or replace. If `key` is present the value is replaced, the old
-    /// key is kept and the old value returned.
-    pub fn insert(&mut self, key: K, val: V) -> Option<V> {
+    /// key is kept and the old value returned. The key's bytes are copied
+    /// into the entry.
+    pub fn insert(&mut self, key: impl AsRef<[u8]>, val: V) -> Option<V> {
+        let key = key.as_ref();
         self.prepare_add();
-        let h = hash_bytes(key.as_ref());
+        let h = hash_bytes(key);
         let rehashing = self.is_rehashing();
         let [t0, t1] = &mut self.ht;
         // Masks are in range: prepare_add() allocated ht[0]; ht[1] is
         // allocated whenever `rehashing`.
         let m0 = t0.mask();
-        let s0 = find_slot(&mut t0.buckets[h as usize & m0], key.as_ref());
+        let s0 = find_slot(&mut t0.buckets[h as usize & m0], key);
         match s0 {
-            Some(e) => Some(mem::replace(&mut e.val, val)),
+            Some(e) => Some(mem::replace(e.val_mut(), val)),
             None if !rehashing => {
-                *s0 = Some(Box::new(Entry {
-                    next: None,
-                    key,
-                    val,
-                }));
+                *s0 = Some(Entry::new(key, val, None));
                 t0.used += 1;
                 None
             }
             None => {
                 let m1 = t1.mask();
-                let s1 = find_slot(&mut t1.buckets[h as usize & m1], key.as_ref());
+                let s1 = find_slot(&mut t1.buckets[h as usize & m1], key);
                 match s1 {
-                    Some(e) => Some(mem::replace(&mut e.val, val)),
+                    Some(e) => Some(mem::replace(e.val_mut(), val)),
                     None => {
-                        *s1 = Some(Box::new(Entry {
-                            next: None,
-                            key,
-                            val,
-                        }));
+                        *s1 = Some(Entry::new(key, val, None));
                         t1.used += 1;
                         None
                     }
@@ -519,13 +624,11 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     }
 
     /// Insert a key the caller knows is absent (no chain walk).
-    pub fn insert_new(&mut self, key: K, val: V) {
-        debug_assert!(
-            !self.contains_key(key.as_ref()),
-            "insert_new: key already present"
-        );
+    pub fn insert_new(&mut self, key: impl AsRef<[u8]>, val: V) {
+        let key = key.as_ref();
+        debug_assert!(!self.contains_key(key), "insert_new: key already present");
         self.prepare_add();
-        let h = hash_bytes(key.as_ref());
+        let h = hash_bytes(key);
         let t = if self.is_rehashing() {
             &mut self.ht[1]
         } else {
@@ -534,52 +637,37 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
         let m = t.mask();
         let slot = &mut t.buckets[h as usize & m];
         let next = slot.take();
-        *slot = Some(Box::new(Entry { next, key, val }));
+        *slot = Some(Entry::new(key, val, next));
         t.used += 1;
     }
 
-    /// Look `key` up, inserting `(make_key(), make_val())` if absent.
-    /// Returns the value and whether it was inserted. `make_key()` must
-    /// return a key equal to `key`.
+    /// Look `key` up, inserting `(key, make_val())` if absent. Returns the
+    /// value and whether it was inserted.
     pub fn get_or_insert_with(
         &mut self,
         key: &[u8],
-        make_key: impl FnOnce() -> K,
         make_val: impl FnOnce() -> V,
     ) -> (&mut V, bool) {
         self.prepare_add();
         let h = hash_bytes(key);
         let rehashing = self.is_rehashing();
         let [t0, t1] = &mut self.ht;
-        let new_entry = || {
-            let k = make_key();
-            debug_assert_eq!(
-                k.as_ref(),
-                key,
-                "get_or_insert_with: make_key() differs from key"
-            );
-            Box::new(Entry {
-                next: None,
-                key: k,
-                val: make_val(),
-            })
-        };
         let m0 = t0.mask();
         let s0 = find_slot(&mut t0.buckets[h as usize & m0], key);
         match s0 {
-            Some(e) => (&mut e.val, false),
+            Some(e) => (e.val_mut(), false),
             None if !rehashing => {
                 t0.used += 1;
-                (&mut s0.insert(new_entry()).val, true)
+                (s0.insert(Entry::new(key, make_val(), None)).val_mut(), true)
             }
             None => {
                 let m1 = t1.mask();
                 let s1 = find_slot(&mut t1.buckets[h as usize & m1], key);
                 match s1 {
-                    Some(e) => (&mut e.val, false),
+                    Some(e) => (e.val_mut(), false),
                     None => {
                         t1.used += 1;
-                        (&mut s1.insert(new_entry()).val, true)
+                        (s1.insert(Entry::new(key, make_val(), None)).val_mut(), true)
                     }
                 }
             }
@@ -590,6 +678,17 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
 
     /// Remove `key`, returning the stored key and value. One rehash step.
     pub fn remove(&mut self, key: &[u8]) -> Option<(K, V)> {
+        self.remove_with(key, |k| K::from(k))
+    }
+
+    /// Remove `key`, returning only the value (no key is built).
+    pub fn remove_value(&mut self, key: &[u8]) -> Option<V> {
+        self.remove_with(key, |_| ()).map(|(_, v)| v)
+    }
+
+    /// Remove `key`; `take_key` sees the stored key before the entry is
+    /// freed. One rehash step.
+    fn remove_with<R>(&mut self, key: &[u8], take_key: impl FnOnce(&[u8]) -> R) -> Option<(R, V)> {
         if self.is_empty() {
             return None;
         }
@@ -603,10 +702,12 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
             };
             let slot = find_slot(bucket, key);
             if let Some(mut e) = slot.take() {
-                *slot = e.next.take();
+                *slot = e.next_mut().take();
                 t.used -= 1;
-                let Entry { key, val, .. } = *e;
-                return Some((key, val));
+                if e.extra().is_some() {
+                    self.extras -= 1;
+                }
+                return Some(e.into_val_with(take_key));
             }
         }
         None
@@ -616,20 +717,25 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     pub fn clear(&mut self) {
         self.ht = [Table::default(), Table::default()];
         self.rehash_idx = 0;
+        self.extras = 0;
     }
 
     /// Keep only the entries for which `f` returns true.
-    pub fn retain<F: FnMut(&K, &mut V) -> bool>(&mut self, mut f: F) {
+    pub fn retain<F: FnMut(&[u8], &mut V) -> bool>(&mut self, mut f: F) {
         for t in self.ht.iter_mut() {
             for b in t.buckets.iter_mut() {
                 let mut cur = b.take();
                 while let Some(mut e) = cur {
-                    cur = e.next.take();
-                    if f(&e.key, &mut e.val) {
-                        e.next = b.take();
+                    cur = e.next_mut().take();
+                    let (k, v) = e.key_val_mut();
+                    if f(k, v) {
+                        *e.next_mut() = b.take();
                         *b = Some(e);
                     } else {
                         t.used -= 1;
+                        if e.extra().is_some() {
+                            self.extras -= 1;
+                        }
                     }
                 }
             }
@@ -710,7 +816,7 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
             .max(DICT_HT_INITIAL_SIZE)
             .checked_next_power_of_two()
             .unwrap_or(usize::MAX);
-        let more = next.saturating_mul(mem::size_of::<Link<K, V>>());
+        let more = next.saturating_mul(mem::size_of::<Link<V>>());
         guard(more, used as f64 / size as f64)
     }
 
@@ -790,10 +896,10 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
             };
             let mut cur = slot.take();
             while let Some(mut e) = cur {
-                cur = e.next.take();
+                cur = e.next_mut().take();
                 // m1 < t1.size(), so the index is in range.
-                let dst = &mut t1.buckets[hash_bytes(e.key.as_ref()) as usize & m1];
-                e.next = dst.take();
+                let dst = &mut t1.buckets[hash_bytes(e.key()) as usize & m1];
+                *e.next_mut() = dst.take();
                 *dst = Some(e);
                 t0.used -= 1;
                 t1.used += 1;
@@ -824,8 +930,8 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
 
     // ----- iteration ------------------------------------------------------
 
-    /// Iterate over `(&K, &V)` in both tables (unspecified order).
-    pub fn iter(&self) -> Iter<'_, K, V> {
+    /// Iterate over `(&[u8], &V)` in both tables (unspecified order).
+    pub fn iter(&self) -> Iter<'_, V> {
         Iter {
             buckets: self.ht[0].buckets.iter().chain(self.ht[1].buckets.iter()),
             cur: None,
@@ -833,8 +939,8 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
         }
     }
 
-    /// Iterate over `(&K, &mut V)` in both tables.
-    pub fn iter_mut(&mut self) -> IterMut<'_, K, V> {
+    /// Iterate over `(&[u8], &mut V)` in both tables.
+    pub fn iter_mut(&mut self) -> IterMut<'_, V> {
         let remaining = self.len();
         let [t0, t1] = &mut self.ht;
         IterMut {
@@ -844,7 +950,7 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
         }
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> + '_ {
         self.iter().map(|(k, _)| k)
     }
 
@@ -870,17 +976,17 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     /// Every element present for the whole duration of a full scan is
     /// reported at least once, even across expands, shrinks and rehash steps
     /// between calls; some may be reported more than once.
-    pub fn scan<F: FnMut(&K, &V)>(&self, cursor: u64, f: F) -> u64 {
+    pub fn scan<F: FnMut(&[u8], &V)>(&self, cursor: u64, f: F) -> u64 {
         self.scan_inner(cursor, f)
     }
 
     /// [`Dict::scan`] collecting key references into `out`.
-    pub fn scan_keys<'a>(&'a self, cursor: u64, out: &mut Vec<&'a K>) -> u64 {
+    pub fn scan_keys<'a>(&'a self, cursor: u64, out: &mut Vec<&'a [u8]>) -> u64 {
         self.scan_inner(cursor, |k, _| out.push(k))
     }
 
     /// [`Dict::scan`] with entry references that live as long as `self`.
-    pub fn scan_refs<'a, F: FnMut(&'a K, &'a V)>(&'a self, cursor: u64, f: F) -> u64 {
+    pub fn scan_refs<'a, F: FnMut(&'a [u8], &'a V)>(&'a self, cursor: u64, f: F) -> u64 {
         self.scan_inner(cursor, f)
     }
 
@@ -889,7 +995,7 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     /// (each entry gives `per_entry`: 1 for keys and set members, 2 for
     /// field-value and member-score pairs), or 10×count extra steps passed
     /// (maxiterations). Returns the next cursor.
-    pub fn scan_batch<'a, F: FnMut(&'a K, &'a V)>(
+    pub fn scan_batch<'a, F: FnMut(&'a [u8], &'a V)>(
         &'a self,
         cursor: u64,
         count: usize,
@@ -912,15 +1018,20 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     }
 
     /// `scan` with the entry lifetime tied to `self` (for collecting refs).
-    fn scan_inner<'a, F: FnMut(&'a K, &'a V)>(&'a self, cursor: u64, mut f: F) -> u64 {
+    fn scan_inner<'a, F: FnMut(&'a [u8], &'a V)>(&'a self, cursor: u64, mut f: F) -> u64 {
+        self.scan_entries(cursor, |e| f(e.key(), e.val()))
+    }
+
+    /// One SCAN step over whole entries.
+    fn scan_entries<'a, F: FnMut(&'a Entry<V>)>(&'a self, cursor: u64, mut f: F) -> u64 {
         if self.is_empty() {
             return 0;
         }
-        let mut visit = |t: &'a Table<K, V>, idx: u64| {
-            let mut cur = t.buckets.get(idx as usize).and_then(|b| b.as_deref());
+        let mut visit = |t: &'a Table<V>, idx: u64| {
+            let mut cur = t.buckets.get(idx as usize).and_then(|b| b.as_ref());
             while let Some(e) = cur {
-                f(&e.key, &e.val);
-                cur = e.next.as_deref();
+                f(e);
+                cur = e.next().as_ref();
             }
         };
         let next = |v: u64, mask: u64| (v | !mask).reverse_bits().wrapping_add(1).reverse_bits();
@@ -955,12 +1066,12 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     /// Redis `dictGetRandomKey`: a random non-empty bucket (respecting the
     /// rehash index), then a random element of its chain. Not perfectly
     /// uniform (elements in long chains are under-represented).
-    pub fn random_entry<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(&K, &V)> {
+    pub fn random_entry<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(&[u8], &V)> {
         if self.is_empty() {
             return None;
         }
         let [t0, t1] = &self.ht;
-        let head: &Entry<K, V> = if self.is_rehashing() {
+        let head: &Entry<V> = if self.is_rehashing() {
             let s0 = t0.size();
             let slots = s0 + t1.size();
             if slots <= self.rehash_idx {
@@ -973,7 +1084,7 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
                 } else {
                     t0.buckets.get(h)
                 };
-                if let Some(e) = b.and_then(|b| b.as_deref()) {
+                if let Some(e) = b.and_then(|b| b.as_ref()) {
                     break e;
                 }
             }
@@ -981,7 +1092,7 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
             let m = t0.mask();
             loop {
                 let h = rng.gen::<u64>() as usize & m;
-                if let Some(e) = t0.buckets.get(h).and_then(|b| b.as_deref()) {
+                if let Some(e) = t0.buckets.get(h).and_then(|b| b.as_ref()) {
                     break e;
                 }
             }
@@ -990,26 +1101,26 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
         let mut c = Some(head);
         while let Some(e) = c {
             len += 1;
-            c = e.next.as_deref();
+            c = e.next().as_ref();
         }
         let mut e = head;
         for _ in 0..rng.gen_range(0..len) {
-            e = e.next.as_deref()?;
+            e = e.next().as_ref()?;
         }
-        Some((&e.key, &e.val))
+        Some((e.key(), e.val()))
     }
 
     /// Redis `dictGetSomeKeys` core: walk from a random position over both
     /// tables (at most `count*10` steps), collecting up to `count` entries.
     /// The chains of the buckets visited are read to their end with
     /// reservoir sampling, as Redis 7.0 does, so the tail of a long chain
-    /// can be picked too: `f(slot, key, value)` stores into `slot < count`
+    /// can be picked too: `f(slot, entry)` stores into `slot < count`
     /// (possibly replacing an earlier pick). Returns how many slots hold one.
     fn sample_some<'a, R: Rng + ?Sized>(
         &'a self,
         rng: &mut R,
         count: usize,
-        mut f: impl FnMut(usize, &'a K, &'a V),
+        mut f: impl FnMut(usize, &'a Entry<V>),
     ) -> usize {
         let count = count.min(self.len());
         if count == 0 {
@@ -1039,7 +1150,7 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
                 let Some(b) = self.ht[j].buckets.get(i) else {
                     continue;
                 };
-                match b.as_deref() {
+                match b.as_ref() {
                     None => {
                         emptylen += 1;
                         if emptylen >= 5 && emptylen > count {
@@ -1052,15 +1163,15 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
                         let mut cur = Some(head);
                         while let Some(e) = cur {
                             if stored < count {
-                                f(stored, &e.key, &e.val);
+                                f(stored, e);
                             } else {
                                 let r = (rng.gen::<u64>() % (stored as u64 + 1)) as usize;
                                 if r < count {
-                                    f(r, &e.key, &e.val);
+                                    f(r, e);
                                 }
                             }
                             stored += 1;
-                            cur = e.next.as_deref();
+                            cur = e.next().as_ref();
                         }
                         if stored >= count {
                             return count;
@@ -1079,12 +1190,15 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
         &'a self,
         rng: &mut R,
         count: usize,
-        out: &mut Vec<(&'a K, &'a V)>,
+        out: &mut Vec<(&'a [u8], &'a V)>,
     ) -> usize {
         let base = out.len();
-        self.sample_some(rng, count, |slot, k, v| match out.get_mut(base + slot) {
-            Some(e) => *e = (k, v),
-            None => out.push((k, v)),
+        self.sample_some(rng, count, |slot, e| {
+            let x = (e.key(), e.val());
+            match out.get_mut(base + slot) {
+                Some(o) => *o = x,
+                None => out.push(x),
+            }
         })
     }
 
@@ -1107,11 +1221,11 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     /// Redis `dictGetFairRandomKey`: sample 15 entries with
     /// [`Dict::some_entries`] and pick one, falling back to
     /// [`Dict::random_entry`]. Fairer on tables with uneven chains.
-    pub fn fair_random_entry<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(&K, &V)> {
-        let mut buf: [Option<(&K, &V)>; GETFAIR_NUM_ENTRIES] = [None; GETFAIR_NUM_ENTRIES];
-        let n = self.sample_some(rng, GETFAIR_NUM_ENTRIES, |slot, k, v| {
-            if let Some(e) = buf.get_mut(slot) {
-                *e = Some((k, v));
+    pub fn fair_random_entry<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(&[u8], &V)> {
+        let mut buf: [Option<(&[u8], &V)>; GETFAIR_NUM_ENTRIES] = [None; GETFAIR_NUM_ENTRIES];
+        let n = self.sample_some(rng, GETFAIR_NUM_ENTRIES, |slot, e| {
+            if let Some(b) = buf.get_mut(slot) {
+                *b = Some((e.key(), e.val()));
             }
         });
         if n == 0 {
@@ -1151,7 +1265,7 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
         let mut clvector = [0usize; DICT_STATS_VECTLEN];
         let (mut slots, mut maxchainlen, mut totchainlen) = (0usize, 0usize, 0usize);
         for b in t.buckets.iter() {
-            let mut cur = b.as_deref();
+            let mut cur = b.as_ref();
             if cur.is_none() {
                 clvector[0] += 1;
                 continue;
@@ -1160,7 +1274,7 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
             let mut chainlen = 0usize;
             while let Some(e) = cur {
                 chainlen += 1;
-                cur = e.next.as_deref();
+                cur = e.next().as_ref();
             }
             clvector[chainlen.min(DICT_STATS_VECTLEN - 1)] += 1;
             maxchainlen = maxchainlen.max(chainlen);
@@ -1200,13 +1314,13 @@ impl<K: AsRef<[u8]>, V> Dict<K, V> {
     }
 }
 
-impl<K: AsRef<[u8]> + fmt::Debug, V: fmt::Debug> fmt::Debug for Dict<K, V> {
+impl<K: for<'k> From<&'k [u8]> + fmt::Debug, V: fmt::Debug> fmt::Debug for Dict<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl<K: AsRef<[u8]>, V> Extend<(K, V)> for Dict<K, V> {
+impl<K: for<'k> From<&'k [u8]> + AsRef<[u8]>, V> Extend<(K, V)> for Dict<K, V> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (k, v) in iter {
             self.insert(k, v);
@@ -1214,7 +1328,7 @@ impl<K: AsRef<[u8]>, V> Extend<(K, V)> for Dict<K, V> {
     }
 }
 
-impl<K: AsRef<[u8]>, V> FromIterator<(K, V)> for Dict<K, V> {
+impl<K: for<'k> From<&'k [u8]> + AsRef<[u8]>, V> FromIterator<(K, V)> for Dict<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut d = Dict::new();
         d.extend(iter);
@@ -1226,33 +1340,41 @@ impl<K: AsRef<[u8]>, V> FromIterator<(K, V)> for Dict<K, V> {
 // Iterators
 // ---------------------------------------------------------------------------
 
-type BucketIter<'a, K, V> =
-    std::iter::Chain<std::slice::Iter<'a, Link<K, V>>, std::slice::Iter<'a, Link<K, V>>>;
-type BucketIterMut<'a, K, V> =
-    std::iter::Chain<std::slice::IterMut<'a, Link<K, V>>, std::slice::IterMut<'a, Link<K, V>>>;
+type BucketIter<'a, V> =
+    std::iter::Chain<std::slice::Iter<'a, Link<V>>, std::slice::Iter<'a, Link<V>>>;
+type BucketIterMut<'a, V> =
+    std::iter::Chain<std::slice::IterMut<'a, Link<V>>, std::slice::IterMut<'a, Link<V>>>;
 
-/// Iterator over `(&K, &V)`; see [`Dict::iter`].
-pub struct Iter<'a, K, V> {
-    buckets: BucketIter<'a, K, V>,
-    cur: Option<&'a Entry<K, V>>,
+/// Iterator over `(&[u8], &V)`; see [`Dict::iter`].
+pub struct Iter<'a, V> {
+    buckets: BucketIter<'a, V>,
+    cur: Option<&'a Entry<V>>,
     remaining: usize,
 }
 
-impl<'a, K, V> Iterator for Iter<'a, K, V> {
-    type Item = (&'a K, &'a V);
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<'a, V> Iter<'a, V> {
+    /// The next whole entry.
+    fn next_entry(&mut self) -> Option<&'a Entry<V>> {
         loop {
             if let Some(e) = self.cur {
-                self.cur = e.next.as_deref();
+                self.cur = e.next().as_ref();
                 self.remaining = self.remaining.saturating_sub(1);
-                return Some((&e.key, &e.val));
+                return Some(e);
             }
             if self.remaining == 0 {
                 return None;
             }
-            self.cur = self.buckets.next()?.as_deref();
+            self.cur = self.buckets.next()?.as_ref();
         }
+    }
+}
+
+impl<'a, V> Iterator for Iter<'a, V> {
+    type Item = (&'a [u8], &'a V);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_entry().map(|e| (e.key(), e.val()))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -1260,30 +1382,30 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
     }
 }
 
-impl<K, V> ExactSizeIterator for Iter<'_, K, V> {}
+impl<V> ExactSizeIterator for Iter<'_, V> {}
 
-/// Iterator over `(&K, &mut V)`; see [`Dict::iter_mut`].
-pub struct IterMut<'a, K, V> {
-    buckets: BucketIterMut<'a, K, V>,
-    cur: Option<&'a mut Entry<K, V>>,
+/// Iterator over `(&[u8], &mut V)`; see [`Dict::iter_mut`].
+pub struct IterMut<'a, V> {
+    buckets: BucketIterMut<'a, V>,
+    cur: Option<&'a mut Entry<V>>,
     remaining: usize,
 }
 
-impl<'a, K, V> Iterator for IterMut<'a, K, V> {
-    type Item = (&'a K, &'a mut V);
+impl<'a, V> Iterator for IterMut<'a, V> {
+    type Item = (&'a [u8], &'a mut V);
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(e) = self.cur.take() {
-                let Entry { next, key, val } = e;
-                self.cur = next.as_deref_mut();
+                let (next, key, val) = e.parts_mut();
+                self.cur = next.as_mut();
                 self.remaining = self.remaining.saturating_sub(1);
-                return Some((&*key, val));
+                return Some((key, val));
             }
             if self.remaining == 0 {
                 return None;
             }
-            self.cur = self.buckets.next()?.as_deref_mut();
+            self.cur = self.buckets.next()?.as_mut();
         }
     }
 
@@ -1292,27 +1414,27 @@ impl<'a, K, V> Iterator for IterMut<'a, K, V> {
     }
 }
 
-impl<K, V> ExactSizeIterator for IterMut<'_, K, V> {}
+impl<V> ExactSizeIterator for IterMut<'_, V> {}
 
 /// Owning iterator; see [`Dict::drain`] / `into_iter`.
 pub struct IntoIter<K, V> {
-    tables: [Table<K, V>; 2],
+    _key: std::marker::PhantomData<fn() -> K>,
+    tables: [Table<V>; 2],
     table: usize,
     bucket: usize,
-    cur: Link<K, V>,
+    cur: Link<V>,
     remaining: usize,
 }
 
-impl<K, V> Iterator for IntoIter<K, V> {
+impl<K: for<'k> From<&'k [u8]>, V> Iterator for IntoIter<K, V> {
     type Item = (K, V);
 
     fn next(&mut self) -> Option<(K, V)> {
         loop {
             if let Some(mut e) = self.cur.take() {
-                self.cur = e.next.take();
+                self.cur = e.next_mut().take();
                 self.remaining = self.remaining.saturating_sub(1);
-                let Entry { key, val, .. } = *e;
-                return Some((key, val));
+                return Some(e.into_val_with(|k| K::from(k)));
             }
             if self.remaining == 0 {
                 return None;
@@ -1336,7 +1458,7 @@ impl<K, V> Iterator for IntoIter<K, V> {
     }
 }
 
-impl<K, V> ExactSizeIterator for IntoIter<K, V> {}
+impl<K: for<'k> From<&'k [u8]>, V> ExactSizeIterator for IntoIter<K, V> {}
 
 impl<K, V> Drop for IntoIter<K, V> {
     fn drop(&mut self) {
@@ -1346,7 +1468,7 @@ impl<K, V> Drop for IntoIter<K, V> {
     }
 }
 
-impl<K: AsRef<[u8]>, V> IntoIterator for Dict<K, V> {
+impl<K: for<'k> From<&'k [u8]>, V> IntoIterator for Dict<K, V> {
     type Item = (K, V);
     type IntoIter = IntoIter<K, V>;
 
@@ -1354,6 +1476,7 @@ impl<K: AsRef<[u8]>, V> IntoIterator for Dict<K, V> {
         let remaining = self.len();
         let Dict { ht, .. } = self;
         IntoIter {
+            _key: std::marker::PhantomData,
             tables: ht,
             table: 0,
             bucket: 0,
@@ -1363,20 +1486,20 @@ impl<K: AsRef<[u8]>, V> IntoIterator for Dict<K, V> {
     }
 }
 
-impl<'a, K: AsRef<[u8]>, V> IntoIterator for &'a Dict<K, V> {
-    type Item = (&'a K, &'a V);
-    type IntoIter = Iter<'a, K, V>;
+impl<'a, K: for<'k> From<&'k [u8]>, V> IntoIterator for &'a Dict<K, V> {
+    type Item = (&'a [u8], &'a V);
+    type IntoIter = Iter<'a, V>;
 
-    fn into_iter(self) -> Iter<'a, K, V> {
+    fn into_iter(self) -> Iter<'a, V> {
         self.iter()
     }
 }
 
-impl<'a, K: AsRef<[u8]>, V> IntoIterator for &'a mut Dict<K, V> {
-    type Item = (&'a K, &'a mut V);
-    type IntoIter = IterMut<'a, K, V>;
+impl<'a, K: for<'k> From<&'k [u8]>, V> IntoIterator for &'a mut Dict<K, V> {
+    type Item = (&'a [u8], &'a mut V);
+    type IntoIter = IterMut<'a, V>;
 
-    fn into_iter(self) -> IterMut<'a, K, V> {
+    fn into_iter(self) -> IterMut<'a, V> {
         self.iter_mut()
     }
 }

@@ -25,19 +25,19 @@ fn finish(d: &mut Dict<Vec<u8>, usize>) {
 }
 
 /// Structural invariants of the two tables.
-fn check_invariants<K: AsRef<[u8]>, V>(d: &Dict<K, V>) {
+fn check_invariants<K: for<'k> From<&'k [u8]>, V>(d: &Dict<K, V>) {
     for (j, t) in d.ht.iter().enumerate() {
         assert!(t.size() == 0 || t.size().is_power_of_two());
         let mut n = 0;
         for (i, b) in t.buckets.iter().enumerate() {
-            let mut cur = b.as_deref();
+            let mut cur = b.as_ref();
             if j == 0 && d.is_rehashing() && i < d.rehash_idx {
                 assert!(cur.is_none(), "bucket before rehash_idx not empty");
             }
             while let Some(e) = cur {
-                assert_eq!(hash_bytes(e.key.as_ref()) as usize & t.mask(), i);
+                assert_eq!(hash_bytes(e.key()) as usize & t.mask(), i);
                 n += 1;
-                cur = e.next.as_deref();
+                cur = e.next().as_ref();
             }
         }
         assert_eq!(n, t.used, "used count of table {j}");
@@ -51,11 +51,10 @@ fn check_invariants<K: AsRef<[u8]>, V>(d: &Dict<K, V>) {
 
 #[test]
 fn link_is_one_pointer() {
-    assert_eq!(
-        mem::size_of::<Link<Vec<u8>, u64>>(),
-        mem::size_of::<usize>()
-    );
-    assert_eq!(mem::size_of::<Entry<Vec<u8>, u64>>(), 8 + 24 + 8);
+    assert_eq!(mem::size_of::<Link<u64>>(), mem::size_of::<usize>());
+    // One allocation: link, value, u32 key length, key bytes.
+    assert_eq!(Dict::<Vec<u8>, u64>::entry_size(16), 8 + 8 + 4 + 16);
+    assert_eq!(Dict::<Vec<u8>, ()>::entry_size(3), 8 + 4 + 3);
 }
 
 #[test]
@@ -173,7 +172,7 @@ fn shrink() {
     assert!(!e.needs_shrink());
     assert_eq!(
         e.mem_overhead(),
-        mem::size_of::<Dict<Vec<u8>, usize>>() + 4 * 8 + mem::size_of::<Entry<Vec<u8>, usize>>()
+        mem::size_of::<Dict<Vec<u8>, usize>>() + 4 * 8 + Dict::<Vec<u8>, usize>::entry_size(0)
     );
 }
 
@@ -204,68 +203,36 @@ fn resize_policies() {
     assert_eq!(resize_policy(), ResizePolicy::Enable);
 }
 
-#[derive(Debug, Clone)]
-struct TaggedKey {
-    bytes: Vec<u8>,
-    tag: u32,
-}
-impl AsRef<[u8]> for TaggedKey {
-    fn as_ref(&self) -> &[u8] {
-        &self.bytes
-    }
-}
-
 #[test]
-fn replace_keeps_old_key() {
-    let mut d: Dict<TaggedKey, u32> = Dict::new();
-    assert_eq!(
-        d.insert(
-            TaggedKey {
-                bytes: b"a".to_vec(),
-                tag: 1
-            },
-            10
-        ),
-        None
-    );
-    assert_eq!(
-        d.insert(
-            TaggedKey {
-                bytes: b"a".to_vec(),
-                tag: 2
-            },
-            20
-        ),
-        Some(10)
-    );
+fn replace_and_get_or_insert() {
+    let mut d: Dict<Vec<u8>, u32> = Dict::new();
+    assert_eq!(d.insert(b"a", 10), None);
+    assert_eq!(d.insert(String::from("a"), 20), Some(10));
     assert_eq!(d.len(), 1);
     let (key, val) = d.get_key_value(b"a").expect("present");
-    assert_eq!((key.tag, *val), (1, 20));
-    let (v, inserted) = d.get_or_insert_with(
-        b"a",
-        || TaggedKey {
-            bytes: b"a".to_vec(),
-            tag: 3,
-        },
-        || 30,
-    );
+    assert_eq!((key, *val), (&b"a"[..], 20));
+    let (v, inserted) = d.get_or_insert_with(b"a", || 30);
     assert!(!inserted);
     *v += 1;
     assert_eq!(d.get(b"a"), Some(&21));
-    let (v, inserted) = d.get_or_insert_with(
-        b"b",
-        || TaggedKey {
-            bytes: b"b".to_vec(),
-            tag: 4,
-        },
-        || 40,
-    );
+    let (v, inserted) = d.get_or_insert_with(b"b", || 40);
     assert!(inserted);
     assert_eq!(*v, 40);
     let (rk, rv) = d.remove(b"a").expect("present");
-    assert_eq!((rk.tag, rv), (1, 21));
+    assert_eq!((rk, rv), (b"a".to_vec(), 21));
     assert_eq!(d.remove(b"a").map(|(_, v)| v), None);
-    assert_eq!(d.len(), 1);
+    assert_eq!(d.remove_value(b"b"), Some(40));
+    assert_eq!(d.remove_value(b"b"), None);
+    assert!(d.is_empty());
+    // Empty and long keys round-trip through the entry.
+    let long = vec![7u8; 70_000];
+    d.insert(b"", 1);
+    d.insert(&long, 2);
+    assert_eq!(d.get(b""), Some(&1));
+    assert_eq!(
+        d.get_key_value(&long).map(|(k, v)| (k.len(), *v)),
+        Some((70_000, 2))
+    );
 }
 
 #[test]
@@ -294,7 +261,7 @@ fn remove_during_rehash() {
     }
     // Removing everything during a rehash completes it cleanly.
     d.expand(10_000);
-    let keys: Vec<Vec<u8>> = d.keys().cloned().collect();
+    let keys: Vec<Vec<u8>> = d.keys().map(|k| k.to_vec()).collect();
     for key in keys {
         assert!(d.remove(&key).is_some());
     }
@@ -374,21 +341,9 @@ fn stats_text() {
         "Hash table 0 stats (main hash table):\nNo stats available for empty dictionaries\n"
     );
     // Build a known layout by hand: bucket 0 holds 2, bucket 1 holds 1.
-    let mut t: Table<Vec<u8>, u32> = Table::try_with_size(4).expect("alloc");
-    t.buckets[0] = Some(Box::new(Entry {
-        next: Some(Box::new(Entry {
-            next: None,
-            key: b"b".to_vec(),
-            val: 2,
-        })),
-        key: b"a".to_vec(),
-        val: 1,
-    }));
-    t.buckets[1] = Some(Box::new(Entry {
-        next: None,
-        key: b"c".to_vec(),
-        val: 3,
-    }));
+    let mut t: Table<u32> = Table::try_with_size(4).expect("alloc");
+    t.buckets[0] = Some(Entry::new(b"a", 1, Some(Entry::new(b"b", 2, None))));
+    t.buckets[1] = Some(Entry::new(b"c", 3, None));
     t.used = 3;
     d.ht[0] = t;
     let expected = "Hash table 0 stats (main hash table):\n table size: 4\n number of elements: 3\n \
@@ -566,7 +521,7 @@ fn drop_million_entries() {
     let mut d: Dict<Vec<u8>, u32> = Dict::new();
     d.expand(1 << 20);
     for i in 0..1_000_000u32 {
-        d.insert_new(i.to_le_bytes().to_vec(), i);
+        d.insert_new(i.to_le_bytes(), i);
     }
     assert_eq!(d.len(), 1_000_000);
     drop(d);
@@ -574,14 +529,10 @@ fn drop_million_entries() {
     // tiny table): drop, and partial into_iter drop, must not recurse.
     let build = || {
         let mut d: Dict<Vec<u8>, u32> = Dict::new();
-        let mut t: Table<Vec<u8>, u32> = Table::try_with_size(4).expect("alloc");
-        let mut head: Link<Vec<u8>, u32> = None;
+        let mut t: Table<u32> = Table::try_with_size(4).expect("alloc");
+        let mut head: Link<u32> = None;
         for i in 0..1_000_000u32 {
-            head = Some(Box::new(Entry {
-                next: head,
-                key: Vec::new(),
-                val: i,
-            }));
+            head = Some(Entry::new(b"", i, head));
         }
         t.buckets[0] = head;
         t.used = 1_000_000;
@@ -647,7 +598,7 @@ proptest! {
                     }
                 }
                 Op::GetOrInsert(a, v) => {
-                    let (dv, ins) = d.get_or_insert_with(&pk(a), || pk(a), || v);
+                    let (dv, ins) = d.get_or_insert_with(&pk(a), || v);
                     let was = m.contains_key(&pk(a));
                     let mv = m.entry(pk(a)).or_insert(v);
                     prop_assert_eq!(ins, !was);
@@ -670,7 +621,7 @@ proptest! {
             }
             check_invariants(&d);
             prop_assert_eq!(d.len(), m.len());
-            let got: HashMap<Vec<u8>, u32> = d.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            let got: HashMap<Vec<u8>, u32> = d.iter().map(|(k, v)| (k.to_vec(), *v)).collect();
             prop_assert_eq!(&got, &m);
             for key in m.keys() {
                 prop_assert!(d.contains_key(key));
@@ -849,4 +800,71 @@ fn random_picks_advance_rehashing() {
     assert!(d.is_rehashing());
     d.rehash_for_random(1);
     assert!(!d.is_rehashing());
+}
+
+#[test]
+fn extras_follow_their_entries() {
+    let _g = policy_lock();
+    let mut d: Dict<Vec<u8>, usize> = Dict::new();
+    for i in 0..1000 {
+        d.insert(k(i), i);
+    }
+    // Every third key gets an extra, some while the table rehashes.
+    for i in (0..1000).step_by(3) {
+        assert_eq!(d.set_extra(&k(i), Some(i as u64 * 7)), Some(None));
+        d.insert(k(1000 + i), i);
+    }
+    assert_eq!(d.set_extra(b"absent", Some(1)), None);
+    assert_eq!(d.extra_count(), 334);
+    check_invariants(&d);
+    finish(&mut d);
+    for i in 0..1000 {
+        let want = (i % 3 == 0).then_some(i as u64 * 7);
+        assert_eq!(d.get_extra(&k(i)), want, "key {i}");
+        assert_eq!(d.get(&k(i)), Some(&i));
+        assert_eq!(d.get_with_extra(&k(i)), Some((&i, want)));
+    }
+    // Overwrite in place, remove, and the value survives the reallocation.
+    assert_eq!(d.set_extra(&k(3), Some(5)), Some(Some(21)));
+    assert_eq!(d.set_extra(&k(6), None), Some(Some(42)));
+    assert_eq!(d.set_extra(&k(6), None), Some(None));
+    assert_eq!(d.get(&k(6)), Some(&6));
+    assert_eq!(d.extra_count(), 333);
+    // Replacing a value keeps the extra (Db::set clears it itself).
+    d.insert(k(3), 33);
+    assert_eq!(d.get_with_extra(&k(3)), Some((&33, Some(5))));
+    // Iteration, SCAN and sampling see the extras.
+    let n = d.iter_extra().filter(|(_, _, x)| x.is_some()).count();
+    assert_eq!(n, 333);
+    let mut seen = HashSet::new();
+    let mut cursor = 0;
+    loop {
+        cursor = d.scan_extra(cursor, |key, _, x| {
+            if x.is_some() {
+                seen.insert(key.to_vec());
+            }
+        });
+        if cursor == 0 {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 333);
+    let mut rng = SmallRng::seed_from_u64(7);
+    let mut out = Vec::new();
+    d.some_entries_extra(&mut rng, 50, &mut out);
+    for (key, _, x) in &out {
+        assert_eq!(d.get_extra(key), *x);
+    }
+    // Removal, retain and clear keep the count.
+    assert!(d.remove(&k(0)).is_some());
+    assert_eq!(d.remove_value(&k(9)), Some(9));
+    assert_eq!(d.extra_count(), 331);
+    d.retain(|key, _| key != k(12).as_slice() && key != k(13).as_slice());
+    assert_eq!(d.extra_count(), 330);
+    d.insert_new_with_extra(b"new", 1, Some(u64::MAX));
+    assert_eq!(d.get_extra(b"new"), Some(u64::MAX));
+    assert_eq!(d.extra_count(), 331);
+    check_invariants(&d);
+    d.clear();
+    assert_eq!(d.extra_count(), 0);
 }

@@ -3,6 +3,7 @@
 //! hyperloglog.c): each in its own module with property tests.
 pub mod bitops;
 pub mod dict;
+mod dict_entry;
 pub mod geohash;
 pub mod hdr;
 pub mod hyperloglog;

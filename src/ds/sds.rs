@@ -1,9 +1,10 @@
-//! `Sds`: a compact, immutable, heap-allocated byte string used for keys.
+//! `Sds`: a compact, immutable, heap-allocated byte string (string values,
+//! hash values, skiplist elements, and the owned keys `Dict::remove` hands
+//! back; the dicts themselves keep keys inside their entries).
 //!
-//! Redis keys are `sds` strings: one allocation holding a small header and
-//! the bytes. A Rust `Box<[u8]>` is a 16-byte fat pointer; `Sds` is a thin
-//! 8-byte pointer to `[len: u32][bytes...]`, which keeps a keyspace dict entry
-//! (next pointer, key, value) within a 48-byte malloc chunk.
+//! Like Redis's `sds`, one allocation holds a small header and the bytes. A
+//! Rust `Box<[u8]>` is a 16-byte fat pointer; `Sds` is a thin 8-byte
+//! pointer to `[len: u32][bytes...]`, so a value holding one stays small.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::fmt;
@@ -144,6 +145,88 @@ impl fmt::Debug for Sds {
     }
 }
 
+/// Bytes a [`SmallSds`] keeps inline.
+pub const SMALL_INLINE: usize = 14;
+
+/// A byte string in 16 bytes: up to [`SMALL_INLINE`] bytes inline (no
+/// allocation), longer ones as an [`Sds`]. Hash tables keep their values
+/// in it, so a short value lives in the field's dict entry.
+#[derive(Clone)]
+pub enum SmallSds {
+    Inline { len: u8, buf: [u8; SMALL_INLINE] },
+    Heap(Sds),
+}
+
+impl SmallSds {
+    #[inline]
+    pub fn new(b: &[u8]) -> SmallSds {
+        if b.len() <= SMALL_INLINE {
+            let mut buf = [0u8; SMALL_INLINE];
+            buf[..b.len()].copy_from_slice(b);
+            SmallSds::Inline {
+                len: b.len() as u8,
+                buf,
+            }
+        } else {
+            SmallSds::Heap(Sds::new(b))
+        }
+    }
+
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            SmallSds::Inline { len, buf } => &buf[..*len as usize],
+            SmallSds::Heap(s) => s.as_bytes(),
+        }
+    }
+
+    /// Heap bytes it holds (0 inline).
+    pub fn alloc_size(&self) -> usize {
+        match self {
+            SmallSds::Inline { .. } => 0,
+            SmallSds::Heap(s) => s.alloc_size(),
+        }
+    }
+}
+
+impl std::ops::Deref for SmallSds {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl AsRef<[u8]> for SmallSds {
+    #[inline]
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl From<&[u8]> for SmallSds {
+    fn from(b: &[u8]) -> SmallSds {
+        SmallSds::new(b)
+    }
+}
+
+impl PartialEq for SmallSds {
+    fn eq(&self, other: &SmallSds) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+impl Eq for SmallSds {}
+
+impl fmt::Debug for SmallSds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "SmallSds({:?})",
+            String::from_utf8_lossy(self.as_bytes())
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +252,18 @@ mod tests {
             let c = s.clone();
             drop(s);
             prop_assert_eq!(c.as_bytes(), &v[..]);
+        }
+    }
+
+    #[test]
+    fn small_sds_inline_and_heap() {
+        assert_eq!(std::mem::size_of::<SmallSds>(), 16);
+        for n in [0usize, 1, 14, 15, 100] {
+            let b: Vec<u8> = (0..n as u8).collect();
+            let s = SmallSds::new(&b);
+            assert_eq!(s.as_bytes(), &b[..]);
+            assert_eq!(s.clone(), s);
+            assert_eq!(s.alloc_size() == 0, n <= SMALL_INLINE);
         }
     }
 }

@@ -121,7 +121,7 @@ impl SkiplistZset {
             Ok(ZAddOutcome::Updated(score))
         } else if !flags.xx {
             self.zsl.insert(score, Sds::new(ele));
-            self.dict.insert_new(Sds::new(ele), score);
+            self.dict.insert_new(ele, score);
             Ok(ZAddOutcome::Added(score))
         } else {
             Ok(ZAddOutcome::Nop)
@@ -130,8 +130,8 @@ impl SkiplistZset {
 
     /// `zsetRemoveFromSkiplist`: true if `ele` was a member.
     pub fn remove(&mut self, ele: &[u8]) -> bool {
-        match self.dict.remove(ele) {
-            Some((_, score)) => {
+        match self.dict.remove_value(ele) {
+            Some(score) => {
                 self.zsl.delete(score, ele);
                 true
             }
@@ -234,7 +234,7 @@ impl SkiplistZset {
 
     fn forget(&mut self, removed: Vec<(f64, Sds)>) -> usize {
         for (_, e) in &removed {
-            self.dict.remove(e.as_bytes());
+            self.dict.remove_value(e.as_bytes());
         }
         removed.len()
     }

@@ -93,7 +93,7 @@ pub fn write_commands<W: Write>(srv: &Server, w: &mut W) -> io::Result<()> {
         bulk_i64(w, j as i64)?;
         for (k, o) in db.dict.iter() {
             super::childinfo::key_saved();
-            let key = k.as_bytes();
+            let key = k;
             let mut tmp = [0u8; 20];
             match &o.value {
                 Value::List(l) => variadic(w, b"RPUSH", key, l.len(), 1, l.iter(), |w, v| {
@@ -138,10 +138,10 @@ pub fn write_commands<W: Write>(srv: &Server, w: &mut W) -> io::Result<()> {
                     bulk(w, b)?;
                 }
             }
-            if let Some(when) = db.expires.get(key) {
+            if let Some(when) = db.get_expire(key) {
                 w.write_all(b"*3\r\n$9\r\nPEXPIREAT\r\n")?;
                 bulk(w, key)?;
-                bulk_i64(w, *when)?;
+                bulk_i64(w, when)?;
             }
         }
     }

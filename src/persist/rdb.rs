@@ -193,12 +193,12 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
         save_len(b, db.id as u64);
         b.push(OPCODE_RESIZEDB);
         save_len(b, db.dict.len() as u64);
-        save_len(b, db.expires.len() as u64);
-        for (key, obj) in db.dict.iter() {
+        save_len(b, db.expires_len() as u64);
+        for (key, obj, expire) in db.dict.iter_extra() {
             let b = &mut out.buf;
-            if let Some(&when) = db.expires.get(key.as_bytes()) {
+            if let Some(when) = expire {
                 b.push(OPCODE_EXPIRETIME_MS);
-                b.extend_from_slice(&when.to_le_bytes());
+                b.extend_from_slice(&(when as i64).to_le_bytes());
             }
             if opts.lru {
                 b.push(OPCODE_IDLE);
@@ -208,7 +208,7 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
                 b.push((obj.lru & 0xff) as u8);
             }
             b.push(object_type(&obj.value));
-            save_raw_string(b, key.as_bytes(), opts.compress);
+            save_raw_string(b, key, opts.compress);
             save_object(b, &obj.value, opts);
             out.flush_some()?;
             super::childinfo::key_saved();
@@ -383,7 +383,7 @@ pub fn save_object(b: &mut Vec<u8>, v: &Value, opts: EncOpts) {
             SetValue::Hash(d) => {
                 save_len(b, d.len() as u64);
                 for (m, _) in d.iter() {
-                    save_raw_string(b, m.as_bytes(), c);
+                    save_raw_string(b, m, c);
                 }
             }
         },
@@ -403,7 +403,7 @@ pub fn save_object(b: &mut Vec<u8>, v: &Value, opts: EncOpts) {
             HashValue::Table(d) => {
                 save_len(b, d.len() as u64);
                 for (f, v) in d.iter() {
-                    save_raw_string(b, f.as_bytes(), c);
+                    save_raw_string(b, f, c);
                     save_raw_string(b, v.as_bytes(), c);
                 }
             }

@@ -407,12 +407,10 @@ fn load_opts<R: Read>(
             ));
         }
         let lru = lru_or_lfu(lfu, idl, frq.map(u64::from)).unwrap_or(lru_now);
-        d.dict.insert_new(Sds::new(&key), Obj::new(value, lru));
+        d.dict
+            .insert_new_with_extra(&key, Obj::new(value, lru), exp.map(|e| e as u64));
         if let Some(sk) = d.slots.as_mut() {
             sk.add(&key);
-        }
-        if let Some(e) = exp {
-            d.expires.insert(Sds::new(&key), e);
         }
         info.keys_loaded += 1;
         if key_load_delay != 0 {
@@ -907,12 +905,12 @@ fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &Limits) -> Result<Value
         }
         Ok(Value::Hash(Box::new(HashValue::Listpack(lp))))
     } else {
-        let mut d: Dict<Sds, Sds> = Dict::with_capacity(pairs.len());
+        let mut d: Dict<Sds, crate::ds::sds::SmallSds> = Dict::with_capacity(pairs.len());
         for (f, v) in pairs {
             if d.contains_key(&f) {
                 return dup();
             }
-            d.insert_new(Sds::new(&f), Sds::new(&v));
+            d.insert_new(&f, crate::ds::sds::SmallSds::new(&v));
         }
         Ok(Value::Hash(Box::new(HashValue::Table(Box::new(d)))))
     }

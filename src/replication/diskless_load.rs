@@ -32,11 +32,11 @@ use std::io::{self, BufReader, Read};
 use std::os::fd::AsRawFd;
 use tracing::{info, warn};
 
-/// The dataset kept aside during a swapdb load: per db its keys and
-/// expires, and the function libraries; plus the loader's own event hook,
+/// The dataset kept aside during a swapdb load: per db its keys (with
+/// their expire times), and the function libraries; plus the loader's own event hook,
 /// wrapped while the stash exists.
 pub struct Stash {
-    data: Vec<(Dict<Sds, Obj>, Dict<Sds, i64>)>,
+    data: Vec<Dict<Sds, Obj>>,
     functions: Functions,
     events: Option<fn(&mut Server)>,
 }
@@ -52,9 +52,8 @@ pub fn use_diskless_load(srv: &Server) -> bool {
 
 /// Exchanges the live dataset with the stash (both ways).
 fn swap_stash(srv: &mut Server, st: &mut Stash) {
-    for (db, (dict, expires)) in srv.dbs.iter_mut().zip(st.data.iter_mut()) {
+    for (db, dict) in srv.dbs.iter_mut().zip(st.data.iter_mut()) {
         std::mem::swap(&mut db.dict, dict);
-        std::mem::swap(&mut db.expires, expires);
         db.expires_cursor = 0;
         if db.slots.is_some() {
             db.index_slots();
@@ -152,7 +151,7 @@ pub fn load(srv: &mut Server) {
     if swapdb {
         let n = srv.dbs.len();
         srv.repl.load_stash = Some(Box::new(Stash {
-            data: (0..n).map(|_| (Dict::new(), Dict::new())).collect(),
+            data: (0..n).map(|_| Dict::new()).collect(),
             functions: Functions::new(),
             events: srv.process_events_while_loading,
         }));

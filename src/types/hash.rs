@@ -5,7 +5,8 @@
 //!   insertion order. Used while the hash has at most
 //!   `hash-max-listpack-entries` fields and every field/value is at most
 //!   `hash-max-listpack-value` bytes.
-//! - `hashtable`: a [`Dict`] of field → value, both [`Sds`].
+//! - `hashtable`: a [`Dict`] of field → value: the field's bytes in the
+//!   dict entry, the value a [`SmallSds`] (inline up to 14 bytes).
 //!
 //! Conversion is one way (listpack → hashtable), at exactly the points
 //! Redis 7.0 converts: [`HashValue::try_conversion`] before a write looks at
@@ -18,7 +19,7 @@
 
 use crate::ds::dict::Dict;
 use crate::ds::listpack::{self, Listpack, LpValue};
-use crate::ds::sds::Sds;
+use crate::ds::sds::{Sds, SmallSds};
 use crate::error::{self, CmdError};
 use crate::util::digest::{mix_digest, xor_digest};
 use crate::util::num;
@@ -35,7 +36,7 @@ pub struct Limits {
 /// the (rarer, bigger) hashtable boxed.
 pub enum HashValue {
     Listpack(Listpack),
-    Table(Box<Dict<Sds, Sds>>),
+    Table(Box<Dict<Sds, SmallSds>>),
 }
 
 impl Default for HashValue {
@@ -51,7 +52,7 @@ impl Clone for HashValue {
             HashValue::Table(d) => {
                 let mut n = Dict::with_capacity(d.len());
                 for (k, v) in d.iter() {
-                    n.insert(k.clone(), v.clone());
+                    n.insert(k, v.clone());
                 }
                 HashValue::Table(Box::new(n))
             }
@@ -78,7 +79,7 @@ fn lp_fit(lp: &mut Listpack) {
 /// Iterator over (field, value) pairs.
 pub enum Iter<'a> {
     Lp(listpack::Iter<'a>),
-    Ht(crate::ds::dict::Iter<'a, Sds, Sds>),
+    Ht(crate::ds::dict::Iter<'a, SmallSds>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -129,7 +130,7 @@ impl HashValue {
                 let mut sampled = 0usize;
                 let mut bytes = 0usize;
                 for (k, v) in d.iter().take(SAMPLES) {
-                    bytes += k.alloc_size() + v.alloc_size();
+                    bytes += k.len() + v.alloc_size();
                     sampled += 1;
                 }
                 let elems = (bytes * d.len()).checked_div(sampled).unwrap_or(0);
@@ -208,12 +209,12 @@ impl HashValue {
         let HashValue::Listpack(lp) = self else {
             return;
         };
-        let mut d: Dict<Sds, Sds> = Dict::with_capacity(lp.len() / 2);
+        let mut d: Dict<Sds, SmallSds> = Dict::with_capacity(lp.len() / 2);
         let mut fb = [0u8; 20];
         let mut vb = [0u8; 20];
         let mut it = lp.iter();
         while let (Some(f), Some(v)) = (it.next(), it.next()) {
-            d.insert(Sds::new(f.as_bytes(&mut fb)), Sds::new(v.as_bytes(&mut vb)));
+            d.insert(f.as_bytes(&mut fb), SmallSds::new(v.as_bytes(&mut vb)));
         }
         *self = HashValue::Table(Box::new(d));
     }
@@ -269,10 +270,10 @@ impl HashValue {
             }
             HashValue::Table(d) => {
                 if let Some(v) = d.get_mut(field) {
-                    *v = Sds::new(value);
+                    *v = SmallSds::new(value);
                     true
                 } else {
-                    d.insert_new(Sds::new(field), Sds::new(value));
+                    d.insert_new(field, SmallSds::new(value));
                     false
                 }
             }
@@ -294,7 +295,7 @@ impl HashValue {
                 true
             }
             HashValue::Table(d) => {
-                if d.remove(field).is_none() {
+                if d.remove_value(field).is_none() {
                     return false;
                 }
                 if d.needs_shrink() {

@@ -83,7 +83,7 @@ impl Popped {
 /// Iterator over a set's members (ascending for intsets).
 pub enum Iter<'a> {
     Int(intset::Iter<'a>),
-    Hash(dict::Iter<'a, Sds, ()>),
+    Hash(dict::Iter<'a, ()>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -93,7 +93,7 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<Member<'a>> {
         match self {
             Iter::Int(it) => it.next().map(Member::Int),
-            Iter::Hash(it) => it.next().map(|(k, _)| Member::Str(k.as_bytes())),
+            Iter::Hash(it) => it.next().map(|(k, _)| Member::Str(k)),
         }
     }
 
@@ -119,7 +119,7 @@ impl Clone for SetValue {
             SetValue::Hash(d) => {
                 let mut nd = Dict::with_capacity(d.len());
                 for (k, _) in d.iter() {
-                    nd.insert_new(k.clone(), ());
+                    nd.insert_new(k, ());
                 }
                 SetValue::Hash(Box::new(nd))
             }
@@ -192,7 +192,7 @@ impl SetValue {
             + match self {
                 SetValue::Intset(is) => is.heap_size(),
                 SetValue::Hash(d) => {
-                    d.mem_overhead() + d.iter().map(|(k, _)| k.alloc_size()).sum::<usize>()
+                    d.mem_overhead() + d.iter().map(|(k, _)| k.len()).sum::<usize>()
                 }
             }
     }
@@ -225,7 +225,7 @@ impl SetValue {
             let mut d = Dict::with_capacity(is.len());
             let mut tmp = [0u8; 20];
             for v in is.iter() {
-                d.insert_new(Sds::new(num::format_i64(v, &mut tmp)), ());
+                d.insert_new(num::format_i64(v, &mut tmp), ());
             }
             *self = SetValue::Hash(Box::new(d));
         }
@@ -267,7 +267,7 @@ impl SetValue {
     pub fn remove(&mut self, value: &[u8]) -> bool {
         match self {
             SetValue::Hash(d) => {
-                if d.remove(value).is_some() {
+                if d.remove_value(value).is_some() {
                     if d.needs_shrink() {
                         d.shrink_to_fit();
                     }
@@ -332,9 +332,7 @@ impl SetValue {
     pub fn random<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<Member<'_>> {
         match self {
             SetValue::Intset(is) => is.random(rng).map(Member::Int),
-            SetValue::Hash(d) => d
-                .fair_random_entry(rng)
-                .map(|(k, _)| Member::Str(k.as_bytes())),
+            SetValue::Hash(d) => d.fair_random_entry(rng).map(|(k, _)| Member::Str(k)),
         }
     }
 
@@ -356,7 +354,7 @@ impl SetValue {
             }
             SetValue::Hash(d) => {
                 d.rehash_for_random(1);
-                let key: Vec<u8> = d.fair_random_entry(rng)?.0.as_bytes().to_vec();
+                let key: Vec<u8> = d.fair_random_entry(rng)?.0.to_vec();
                 let (k, _) = d.remove(&key)?;
                 if d.needs_shrink() {
                     d.shrink_to_fit();
@@ -374,7 +372,7 @@ impl SetValue {
 
 #[inline]
 fn add_to_dict(d: &mut Dict<Sds, ()>, value: &[u8]) -> bool {
-    let (_, inserted) = d.get_or_insert_with(value, || Sds::new(value), || ());
+    let (_, inserted) = d.get_or_insert_with(value, || ());
     inserted
 }
 

@@ -85,7 +85,7 @@ fn member_cmp(m: LpValue<'_>, ele: &[u8]) -> std::cmp::Ordering {
 
 fn sl_insert(z: &mut SkiplistZset, ele: &[u8], score: f64) {
     z.zsl.insert(score, Sds::new(ele));
-    z.dict.insert_new(Sds::new(ele), score);
+    z.dict.insert_new(ele, score);
 }
 
 /// Iterator over (member, score) pairs of either encoding.
@@ -181,9 +181,9 @@ impl ZSetValue {
             ZSetValue::Skiplist(z) => {
                 // Node: score, element, backward link, boxed levels (1.33
                 // on average, 16 bytes each); the element is held twice
-                // (dict key and skiplist node).
+                // (its bytes in the dict entry, and an Sds in the node).
                 let node = 8 + std::mem::size_of::<Sds>() + 4 + 16 + 22;
-                let eles: usize = z.dict.keys().map(|k| 2 * k.alloc_size()).sum();
+                let eles: usize = z.dict.keys().map(|k| 2 * k.len() + 4).sum();
                 me + std::mem::size_of::<SkiplistZset>()
                     + z.dict.mem_overhead()
                     + z.len() * node

@@ -1,0 +1,289 @@
+//! `ds::dict_entry` — the entry of a [`super::dict::Dict`]: one heap
+//! allocation holding the chain link, the value, the key's bytes and an
+//! optional 8-byte extra (the keyspace keeps a key's expire time there),
+//!
+//! ```text
+//! [ next: 8 ][ val: size_of::<V>() ][ klen: u32 ][ key bytes ... ][ extra: 8 ]?
+//! ```
+//!
+//! so a key costs no allocation of its own (Redis's dictEntry points to a
+//! separate sds key), and an expire time no second entry. The top bit of
+//! `klen` says whether the extra is there; it is stored unaligned right
+//! after the key, and adding or removing it reallocates the entry. `Entry` is an owning thin pointer (8 bytes, null =
+//! `None` in an `Option<Entry>`: a bucket is one word and a zeroed bucket
+//! array is all empty). Everything unsafe about the layout lives here; the
+//! dict sees `next`, `val` and `key()` accessors.
+
+use std::alloc::{alloc, dealloc, handle_alloc_error, realloc, Layout};
+use std::marker::PhantomData;
+use std::mem;
+use std::ptr::{self, NonNull};
+
+/// The fixed-size head of an entry; the key's length and bytes follow it
+/// in the same allocation.
+#[repr(C)]
+struct Node<V> {
+    next: Link<V>,
+    val: V,
+}
+
+/// A bucket or a chain link: null when empty.
+pub(super) type Link<V> = Option<Entry<V>>;
+
+/// An owned dict entry (see the module doc). `repr(transparent)` around a
+/// `NonNull`, so `Option<Entry<V>>` is one pointer and all-zero bits are
+/// `None` (the null-pointer optimisation `std::option` guarantees).
+#[repr(transparent)]
+pub(super) struct Entry<V> {
+    ptr: NonNull<Node<V>>,
+    _owns: PhantomData<Node<V>>,
+}
+
+// SAFETY: an Entry owns its allocation exclusively (like Box<Node<V>>);
+// sending it sends the value.
+unsafe impl<V: Send> Send for Entry<V> {}
+// SAFETY: &Entry only gives out &V and the immutable key bytes.
+unsafe impl<V: Sync> Sync for Entry<V> {}
+
+/// `klen`'s top bit: an 8-byte extra follows the key.
+const HAS_EXTRA: u32 = 1 << 31;
+/// Longest key an entry holds (the protocol caps keys far below it).
+const MAX_KLEN: usize = (HAS_EXTRA - 1) as usize;
+const EXTRA: usize = mem::size_of::<u64>();
+
+impl<V> Entry<V> {
+    /// Offset of the `u32` key length: right after the head (a multiple of
+    /// the head's alignment, at least 8 because of `next`).
+    const KLEN_OFF: usize = mem::size_of::<Node<V>>();
+    /// Offset of the key's first byte.
+    const KEY_OFF: usize = Self::KLEN_OFF + mem::size_of::<u32>();
+
+    /// Bytes an entry with a `klen`-byte key allocates (what used_memory
+    /// counts for it).
+    #[inline]
+    pub(super) fn alloc_size(klen: usize) -> usize {
+        Self::KEY_OFF + klen
+    }
+
+    /// The layout of an entry with a `klen`-byte key, and the extra if
+    /// `extra`.
+    #[inline]
+    fn layout(klen: usize, extra: bool) -> Layout {
+        let size = Self::KEY_OFF + klen + if extra { EXTRA } else { 0 };
+        match Layout::from_size_align(size, mem::align_of::<Node<V>>()) {
+            Ok(l) => l,
+            Err(_) => handle_alloc_error(Layout::new::<Node<V>>()),
+        }
+    }
+
+    /// A new entry holding a copy of `key` (at most 2^31 - 1 bytes; the
+    /// protocol caps keys far below that), `val` and `next`.
+    #[inline]
+    pub(super) fn new(key: &[u8], val: V, next: Link<V>) -> Entry<V> {
+        Self::with_extra(key, val, next, None)
+    }
+
+    /// [`Entry::new`] with the optional extra.
+    #[inline]
+    pub(super) fn with_extra(key: &[u8], val: V, next: Link<V>, extra: Option<u64>) -> Entry<V> {
+        let key = &key[..key.len().min(MAX_KLEN)];
+        let layout = Self::layout(key.len(), extra.is_some());
+        // SAFETY: the layout is non-zero-sized (it holds at least the head
+        // and the length). Every part is written before the entry is used:
+        // the head with ptr::write, the length and the key bytes after it,
+        // all inside the allocation (KEY_OFF + len bytes).
+        unsafe {
+            let p = alloc(layout);
+            let Some(nn) = NonNull::new(p as *mut Node<V>) else {
+                handle_alloc_error(layout)
+            };
+            ptr::write(nn.as_ptr(), Node { next, val });
+            let flag = if extra.is_some() { HAS_EXTRA } else { 0 };
+            (p.add(Self::KLEN_OFF) as *mut u32).write(key.len() as u32 | flag);
+            ptr::copy_nonoverlapping(key.as_ptr(), p.add(Self::KEY_OFF), key.len());
+            if let Some(x) = extra {
+                (p.add(Self::KEY_OFF + key.len()) as *mut u64).write_unaligned(x);
+            }
+            Entry {
+                ptr: nn,
+                _owns: PhantomData,
+            }
+        }
+    }
+
+    /// The raw length word: key length and the HAS_EXTRA bit.
+    #[inline]
+    fn klen_word(&self) -> u32 {
+        // SAFETY: written by `with_extra`; KLEN_OFF is a multiple of 8, so
+        // the u32 is aligned.
+        unsafe { ((self.ptr.as_ptr() as *const u8).add(Self::KLEN_OFF) as *const u32).read() }
+    }
+
+    #[inline]
+    fn klen(&self) -> usize {
+        (self.klen_word() & !HAS_EXTRA) as usize
+    }
+
+    #[inline]
+    fn has_extra(&self) -> bool {
+        self.klen_word() & HAS_EXTRA != 0
+    }
+
+    /// This entry's layout (as allocated).
+    #[inline]
+    fn own_layout(&self) -> Layout {
+        Self::layout(self.klen(), self.has_extra())
+    }
+
+    /// The extra, if the entry has one.
+    #[inline]
+    pub(super) fn extra(&self) -> Option<u64> {
+        if !self.has_extra() {
+            return None;
+        }
+        // SAFETY: with HAS_EXTRA set, 8 bytes after the key are inside the
+        // allocation and were written by `with_extra` or `set_extra`.
+        Some(unsafe {
+            ((self.ptr.as_ptr() as *const u8).add(Self::KEY_OFF + self.klen()) as *const u64)
+                .read_unaligned()
+        })
+    }
+
+    /// Sets or removes the extra; returns the previous one. Overwrites it
+    /// in place when the entry has one, otherwise reallocates: the entry
+    /// may move, so whatever links to it must be `&mut` to this very
+    /// `Entry` (the dict calls this on the link itself).
+    pub(super) fn set_extra(&mut self, extra: Option<u64>) -> Option<u64> {
+        let old = self.extra();
+        let klen = self.klen();
+        match (old.is_some(), extra) {
+            (true, Some(x)) => {
+                // SAFETY: as in `extra`: the 8 bytes are ours.
+                unsafe {
+                    ((self.ptr.as_ptr() as *mut u8).add(Self::KEY_OFF + klen) as *mut u64)
+                        .write_unaligned(x)
+                };
+            }
+            (false, None) => {}
+            (had, _) => {
+                let old_layout = Self::layout(klen, had);
+                let new_layout = Self::layout(klen, extra.is_some());
+                // SAFETY: the block was allocated with `old_layout`;
+                // realloc keeps its first min(old, new) bytes (head, length
+                // word, key) and the alignment. On failure the old block is
+                // untouched and we abort. Afterwards the length word and the
+                // extra are rewritten to match the new size.
+                unsafe {
+                    let p = realloc(self.ptr.as_ptr() as *mut u8, old_layout, new_layout.size());
+                    let Some(nn) = NonNull::new(p as *mut Node<V>) else {
+                        handle_alloc_error(new_layout)
+                    };
+                    self.ptr = nn;
+                    let flag = if extra.is_some() { HAS_EXTRA } else { 0 };
+                    (p.add(Self::KLEN_OFF) as *mut u32).write(klen as u32 | flag);
+                    if let Some(x) = extra {
+                        (p.add(Self::KEY_OFF + klen) as *mut u64).write_unaligned(x);
+                    }
+                }
+            }
+        }
+        old
+    }
+
+    /// The key's bytes.
+    #[inline]
+    pub(super) fn key(&self) -> &[u8] {
+        // SAFETY: `klen` initialised bytes follow KEY_OFF (see `new`); they
+        // are never written after creation and live as long as `self`.
+        unsafe {
+            std::slice::from_raw_parts(
+                (self.ptr.as_ptr() as *const u8).add(Self::KEY_OFF),
+                self.klen(),
+            )
+        }
+    }
+
+    #[inline]
+    pub(super) fn next(&self) -> &Link<V> {
+        // SAFETY: the head is initialised and owned by self.
+        unsafe { &(*self.ptr.as_ptr()).next }
+    }
+
+    #[inline]
+    pub(super) fn next_mut(&mut self) -> &mut Link<V> {
+        // SAFETY: as `next`, with exclusive access through &mut self.
+        unsafe { &mut (*self.ptr.as_ptr()).next }
+    }
+
+    #[inline]
+    pub(super) fn val(&self) -> &V {
+        // SAFETY: the head is initialised and owned by self.
+        unsafe { &(*self.ptr.as_ptr()).val }
+    }
+
+    #[inline]
+    pub(super) fn val_mut(&mut self) -> &mut V {
+        // SAFETY: as `val`, with exclusive access through &mut self.
+        unsafe { &mut (*self.ptr.as_ptr()).val }
+    }
+
+    /// The key and the value, the value mutable.
+    #[inline]
+    pub(super) fn key_val_mut(&mut self) -> (&[u8], &mut V) {
+        let p = self.ptr.as_ptr();
+        // SAFETY: the key bytes (after KEY_OFF) and the value (inside the
+        // head) do not overlap, so a shared borrow of one and a unique
+        // borrow of the other can coexist; both live as long as &mut self.
+        unsafe {
+            let key = std::slice::from_raw_parts((p as *const u8).add(Self::KEY_OFF), self.klen());
+            (key, &mut (*p).val)
+        }
+    }
+
+    /// The link, the key and the value (disjoint borrows, for IterMut).
+    #[inline]
+    pub(super) fn parts_mut(&mut self) -> (&mut Link<V>, &[u8], &mut V) {
+        let p = self.ptr.as_ptr();
+        // SAFETY: `next`, `val` and the key bytes are three disjoint parts
+        // of the allocation owned by self.
+        unsafe {
+            let key = std::slice::from_raw_parts((p as *const u8).add(Self::KEY_OFF), self.klen());
+            (&mut (*p).next, key, &mut (*p).val)
+        }
+    }
+
+    /// Frees the entry, returning its value; the key is handed to `key`
+    /// first (to copy it out, or not). The entry's `next` must have been
+    /// taken (it is dropped otherwise).
+    #[inline]
+    pub(super) fn into_val_with<R>(self, key: impl FnOnce(&[u8]) -> R) -> (R, V) {
+        let k = key(self.key());
+        let layout = self.own_layout();
+        let p = self.ptr.as_ptr();
+        mem::forget(self);
+        // SAFETY: `p` is the live allocation `self` owned (forgotten above,
+        // so it is freed exactly once, here): the head is read out by value
+        // and the memory released with the layout it was allocated with.
+        unsafe {
+            let Node { next, val } = ptr::read(p);
+            drop(next);
+            dealloc(p as *mut u8, layout);
+            (k, val)
+        }
+    }
+}
+
+impl<V> Drop for Entry<V> {
+    fn drop(&mut self) {
+        let layout = self.own_layout();
+        let p = self.ptr.as_ptr();
+        // SAFETY: the head is initialised; it is dropped in place once
+        // (dropping `next` recurses along a chain, which the dict avoids by
+        // taking `next` first: see `drop_chain`), then the allocation is
+        // freed with its layout.
+        unsafe {
+            ptr::drop_in_place(p);
+            dealloc(p as *mut u8, layout);
+        }
+    }
+}
