@@ -1,11 +1,13 @@
 //! Redis's `zskiplist` (the skiplist half of t_zset.c), with the member
 //! stored inside the node.
 //!
-//! Each node is one allocation: a header (score, backward link, member
-//! length, height), its levels (forward link and span, 16 bytes each) inline,
-//! then the member's bytes. A search step reads the score and the level it
-//! follows from the node's first bytes; the member is only compared on equal
-//! scores and sits right behind the levels. The header node has all
+//! Each node is one allocation: its levels (forward link, the forward
+//! node's score, span: 24 bytes each; level 0 last), the header (score,
+//! backward link, member length, height; the node pointer points here), then
+//! the member's bytes. A link caches the score of the node it points to, so a
+//! search step reads only the current node's level and touches the next node
+//! only when it moves there or the scores tie (then the header and member,
+//! which are adjacent, decide). The header node has all
 //! [`ZSKIPLIST_MAXLEVEL`] levels, as in Redis.
 //!
 //! The sorted set's dict keys on the nodes themselves ([`MemberKey`]: a
@@ -83,53 +85,50 @@ fn node_layout(height: usize, len: usize) -> Layout {
 /// A new unlinked node of `height` levels holding (score, ele). Members
 /// longer than `u32::MAX` bytes are truncated (the protocol caps bulk strings
 /// far below that).
+///
+/// The allocation holds, in address order: the levels from the highest down
+/// to level 0, the header (where the node pointer points), the member. A
+/// search step at a node reads only its level; comparing a member reads the
+/// header and the member, which are adjacent.
 fn alloc_node(height: usize, score: f64, ele: &[u8]) -> *mut NodeHdr {
     let ele = &ele[..ele.len().min(u32::MAX as usize)];
     let layout = node_layout(height, ele.len());
     // SAFETY: the layout is non-zero sized (HDR > 0); every byte of the
-    // header, the levels and the member is written before anyone reads it.
+    // levels, the header and the member is written before anyone reads it;
+    // the header sits height * LVL bytes into the allocation (8-aligned).
     unsafe {
-        let p = alloc(layout) as *mut NodeHdr;
-        if p.is_null() {
+        let base = alloc(layout);
+        if base.is_null() {
             handle_alloc_error(layout);
         }
+        let p = base.add(height * LVL) as *mut NodeHdr;
         p.write(NodeHdr {
             score,
             backward: ptr::null_mut(),
             len: ele.len() as u32,
             height: height as u32,
         });
-        let l = levels(p);
         for i in 0..height {
-            l.add(i).write(Level {
+            lvl(p, i).write(Level {
                 forward: ptr::null_mut(),
                 score: 0.0,
                 span: 0,
             });
         }
-        ptr::copy_nonoverlapping(ele.as_ptr(), l.add(height) as *mut u8, ele.len());
+        ptr::copy_nonoverlapping(ele.as_ptr(), (p as *mut u8).add(HDR), ele.len());
         p
     }
 }
 
-/// The first level of node `x`.
-///
-/// # Safety
-/// `x` must be a live node.
-#[inline(always)]
-unsafe fn levels(x: *mut NodeHdr) -> *mut Level {
-    // SAFETY: the levels follow the header inside x's allocation.
-    unsafe { (x as *mut u8).add(HDR) as *mut Level }
-}
-
-/// Level `i` of node `x`.
+/// Level `i` of node `x`: the levels lie below the header, level 0 right
+/// before it.
 ///
 /// # Safety
 /// `x` must be a live node with more than `i` levels.
 #[inline(always)]
 unsafe fn lvl(x: *mut NodeHdr, i: usize) -> *mut Level {
     // SAFETY: i < height, so the level is inside x's allocation.
-    unsafe { levels(x).add(i) }
+    unsafe { (x as *mut u8).sub((i + 1) * LVL) as *mut Level }
 }
 
 /// The member bytes of node `x`.
@@ -138,12 +137,8 @@ unsafe fn lvl(x: *mut NodeHdr, i: usize) -> *mut Level {
 /// `x` must be a live node, and stay live and unchanged for `'a`.
 #[inline(always)]
 unsafe fn member<'a>(x: *const NodeHdr) -> &'a [u8] {
-    // SAFETY: len bytes after the levels were initialised in alloc_node.
-    unsafe {
-        let h = &*x;
-        let p = (x as *const u8).add(HDR + h.height as usize * LVL);
-        std::slice::from_raw_parts(p, h.len as usize)
-    }
+    // SAFETY: len bytes after the header were initialised in alloc_node.
+    unsafe { std::slice::from_raw_parts((x as *const u8).add(HDR), (*x).len as usize) }
 }
 
 /// Frees node `x`.
@@ -151,10 +146,12 @@ unsafe fn member<'a>(x: *const NodeHdr) -> &'a [u8] {
 /// # Safety
 /// `x` must be a live node that nothing links to or will read again.
 unsafe fn free_node(x: *mut NodeHdr) {
-    // SAFETY: allocated by alloc_node with this very layout.
+    // SAFETY: allocated by alloc_node with this very layout, at the address
+    // height * LVL bytes below the header.
     unsafe {
-        let layout = node_layout((*x).height as usize, (*x).len as usize);
-        dealloc(x as *mut u8, layout);
+        let h = (*x).height as usize;
+        let layout = node_layout(h, (*x).len as usize);
+        dealloc((x as *mut u8).sub(h * LVL), layout);
     }
 }
 
@@ -771,9 +768,9 @@ impl Skiplist {
         // stays allocated and is linked again at once.
         unsafe {
             let back = (*x).backward;
-            let next = (*lvl(x, 0)).forward;
+            let next = *lvl(x, 0);
             if (back.is_null() || (*back).score < new_score)
-                && (next.is_null() || (*next).score > new_score)
+                && (next.forward.is_null() || next.score > new_score)
             {
                 // The links into x cache its score: x's predecessor at each
                 // of its levels is update[i].
@@ -794,6 +791,8 @@ impl Skiplist {
     /// `zslGetRank`: 1-based rank of (score, ele), `None` if absent.
     pub fn rank(&self, score: f64, ele: &[u8]) -> Option<usize> {
         let mut x = self.header;
+        // x's score, from the link followed to it (only used once x moved).
+        let mut xs = f64::NAN;
         let mut rank = 0;
         // SAFETY: only live nodes are reached; levels read are below each
         // node's height (see find_update).
@@ -806,11 +805,12 @@ impl Skiplist {
                     {
                         rank += l.span;
                         x = l.forward;
+                        xs = l.score;
                     } else {
                         break;
                     }
                 }
-                if x != self.header && (*x).score == score && member(x) == ele {
+                if x != self.header && xs == score && member(x) == ele {
                     return Some(rank);
                 }
             }
