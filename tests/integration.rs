@@ -88,6 +88,7 @@ mod streams_groups;
 mod tls;
 mod tracking;
 mod transactions;
+mod zset_skiplist;
 
 /// A file under tests/ that no test binary compiles would never run.
 #[test]
