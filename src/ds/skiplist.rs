@@ -546,8 +546,8 @@ impl Skiplist {
     }
 
     /// `zslRandomLevel`: level k+1 with probability 0.75 * 0.25^k, capped at
-    /// 32. Each pair of low zero bits of one xorshift64* draw is one more
-    /// level (probability 1/4 each).
+    /// 32. Each pair of leading zero bits of one xorshift64* draw (its high
+    /// bits are the well-mixed ones) is one more level (probability 1/4 each).
     fn random_level(&mut self) -> usize {
         let mut x = self.rng;
         x ^= x >> 12;
@@ -555,7 +555,7 @@ impl Skiplist {
         x ^= x >> 27;
         self.rng = x;
         let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        (1 + (r.trailing_zeros() / 2) as usize).min(ZSKIPLIST_MAXLEVEL)
+        (1 + (r.leading_zeros() / 2) as usize).min(ZSKIPLIST_MAXLEVEL)
     }
 
     /// The per-level predecessors of (score, ele): the `update[]` of

@@ -273,13 +273,23 @@ fn random_level_distribution() {
     let mut zsl: Skiplist = Skiplist::with_seed(1);
     let n = 100_000;
     let mut counts = [0usize; ZSKIPLIST_MAXLEVEL + 1];
+    let (mut prev, mut both_tall) = (1, 0usize);
     for _ in 0..n {
-        counts[zsl.random_level()] += 1;
+        let l = zsl.random_level();
+        counts[l] += 1;
+        if l >= 2 && prev >= 2 {
+            both_tall += 1;
+        }
+        prev = l;
     }
     assert_eq!(counts[0], 0);
-    // P(level == 1) = 0.75, P(level == 2) = 0.1875.
-    assert!((counts[1] as f64 / n as f64 - 0.75).abs() < 0.01);
-    assert!((counts[2] as f64 / n as f64 - 0.1875).abs() < 0.01);
+    // P(level == 1) = 0.75, P(level == 2) = 0.1875, P(level == 3) = 0.047.
+    let frac = |c: usize| c as f64 / n as f64;
+    assert!((frac(counts[1]) - 0.75).abs() < 0.01);
+    assert!((frac(counts[2]) - 0.1875).abs() < 0.01);
+    assert!((frac(counts[3]) - 0.046875).abs() < 0.005);
+    // Consecutive draws independent: P(both >= 2) = 1/16.
+    assert!((frac(both_tall) - 0.0625).abs() < 0.005);
 }
 
 #[test]
