@@ -135,8 +135,8 @@ impl SkiplistZset {
             return Err(nan());
         }
         let mut score = score;
-        if let Some((k, _)) = self.dict.get_key_value(ele) {
-            let cur = k.score();
+        // A mutable lookup moves the dict's rehash along, as dictFind does.
+        if let Some(cur) = self.dict.get_key_value_mut(ele).map(|(k, _)| k.score()) {
             if flags.nx {
                 return Ok(ZAddOutcome::Nop);
             }
