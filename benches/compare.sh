@@ -23,13 +23,24 @@
 #   PIPELINES ["1 16"]
 #   TESTS [PING_INLINE,SET,GET,INCR,MSET]   redis-benchmark -t names, plus the
 #                    custom workloads EVALSHA (INCR+EXPIRE script), LINDEX_MID
-#                    (middle of a 1M list) and ZRANK_1M (~630k-member zset); collection
+#                    (middle of a 1M list), ZRANK_1M (~630k-member zset; ZADD_1M,
+#                    ZSCORE_1M and ZRANGE_1M (0 10) use the same set, -r 1000000 is
+#                    best with them); collection
 #                    tests work too (LPUSH,RPUSH,LPOP,RPOP,SADD,SPOP,HSET,ZADD,ZPOPMIN,
 #                    LRANGE_100,LRANGE_300,LRANGE_500,LRANGE_600). redis-benchmark
 #                    fills "mylist" with an LPUSH run before each LRANGE_* test; the
 #                    CPU of an equal LPUSH-only run is subtracted from those rows.
 #   CG_N [20000]     requests per callgrind run (a run of CG_N/10 is subtracted)
-#   CG_TESTS ["set get"] redis-benchmark tests measured by --callgrind
+#   CG_TESTS ["set get"] redis-benchmark tests measured by --callgrind, plus the
+#                    sorted-set workloads zadd_new (ZADD of new members, random
+#                    scores), zadd_upd (ZADD new random scores to existing members),
+#                    zscore, zrank, zrange (ZRANGE 0 10), zrem (random existing
+#                    members), each run against a set of CG_ZSET_SIZES members
+#                    ("m:%012d", random scores) loaded with redis-cli --pipe while
+#                    instrumentation is off; e.g. CG_TESTS="zadd_new zadd_upd zscore zrank zrange zrem"
+#   CG_ZSET_SIZES ["100000 1000000"] sorted-set sizes for the zset callgrind tests
+#   CG_CACHE=1       also simulate the caches (--cache-sim=yes) and report D1 and LL
+#                    data misses per request
 #   LG_N [5000000]   requests (and -r range) for --latency-growth
 #   MEM_KEYS [1000000] keys for --memory (10000000 for the 10M-key variant: ~1-2 GB per server)
 #   MEM_TTL [0]      1: --memory sets every key with EX 1000000 (a TTL on every key)
@@ -57,7 +68,7 @@ case "${1:-}" in
 --tls) MODE=tls ;;
 --save) MODE=save ;;
 -h | --help)
-    sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n "2,$(($(grep -n "^set -euo" "$0" | cut -d: -f1) - 1))p" "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 *)
@@ -74,6 +85,7 @@ PIPELINES=${PIPELINES:-"1 16"}
 TESTS=${TESTS:-PING_INLINE,SET,GET,INCR,MSET}
 CG_N=${CG_N:-20000}
 CG_TESTS=${CG_TESTS:-set get}
+CG_ZSET_SIZES=${CG_ZSET_SIZES:-100000 1000000}
 LG_N=${LG_N:-5000000}
 MEM_KEYS=${MEM_KEYS:-1000000}
 MEM_TTL=${MEM_TTL:-0}
@@ -233,6 +245,19 @@ bench() {
         fi
         custom=(ZRANK bigzset member:__rand_int__)
         ;;
+    zadd_1m | zscore_1m | zrange_1m)
+        # The ~630k-member sorted set of ZRANK_1M: ZADD random scores to
+        # random members (mostly updates), ZSCORE, ZRANGE 0 10.
+        if [ "$(redis-cli -p "$port" EXISTS bigzset)" != 1 ]; then
+            redis-benchmark -p "$port" -c 1 -n 1000000 -r 1000000 -P 1000 \
+                ZADD bigzset __rand_int__ member:__rand_int__ >/dev/null 2>&1
+        fi
+        case $lc in
+        zadd_1m) custom=(ZADD bigzset __rand_int__ member:__rand_int__) ;;
+        zscore_1m) custom=(ZSCORE bigzset member:__rand_int__) ;;
+        *) custom=(ZRANGE bigzset 0 10) ;;
+        esac
+        ;;
     esac
     t0=$(cpu_ticks "$pid")
     if [ ${#custom[@]} -gt 0 ]; then
@@ -336,7 +361,8 @@ mode_compare() {
 }
 
 # ---------------------------------------------------------------- callgrind
-# Total Ir counted since the last zeroing, read from a fresh dump.
+# Totals counted since the last zeroing, read from a fresh dump:
+# "Ir D1-data-misses LL-data-misses" (the misses are 0 without CG_CACHE=1).
 cg_dump_ir() { # PID OUTPREFIX
     local pid=$1 prefix=$2 before after f
     before=$( (ls "$prefix".* 2>/dev/null || true) | wc -l)
@@ -348,29 +374,83 @@ cg_dump_ir() { # PID OUTPREFIX
     done
     f=$(ls -t "$prefix".* | head -n 1)
     sleep 0.2 # let the dump finish writing
-    awk '/^(summary|totals):/ {print $2; exit}' "$f"
+    awk '/^events:/ { for (i = 2; i <= NF; i++) ev[$i] = i - 1 }
+         /^(summary|totals):/ { for (i = 2; i <= NF; i++) v[i - 1] = $i
+             d1 = v[ev["D1mr"]] + v[ev["D1mw"]]; ll = v[ev["DLmr"]] + v[ev["DLmw"]]
+             print v[ev["Ir"]] + 0, d1 + 0, ll + 0; exit }' "$f"
+}
+
+# The sorted-set callgrind workloads: redis-benchmark arguments for TEST on
+# the key of a SIZE-member set (empty for other tests).
+cg_zset_cmd() { # TEST SIZE
+    local k="zs:$2"
+    case $1 in
+    zadd_new) echo "-r 1000000000 ZADD $k __rand_int__ new:__rand_int__" ;;
+    zadd_upd) echo "-r $2 ZADD $k __rand_int__ m:__rand_int__" ;;
+    zscore) echo "-r $2 ZSCORE $k m:__rand_int__" ;;
+    zrank) echo "-r $2 ZRANK $k m:__rand_int__" ;;
+    zrange) echo "-r $2 ZRANGE $k 0 10" ;;
+    zrem) echo "-r $2 ZREM $k m:__rand_int__" ;;
+    esac
 }
 
 mode_callgrind() {
     local small=$((CG_N / 10))
-    echo "| server | Ir per SET | Ir per GET |" >"$WORK/cg.md"
-    echo "|---|---:|---:|" >>"$WORK/cg.md"
-    local name port pid test n ir
+    local name port pid test n ir size sizes rows=() plain=() args
     declare -A IR
+    for test in $CG_TESTS; do
+        if [ -n "$(cg_zset_cmd "$test" 1)" ]; then
+            for size in $CG_ZSET_SIZES; do rows+=("$test:$size"); done
+            sizes=1
+        else
+            rows+=("$test")
+            plain+=("$test")
+        fi
+    done
+    if [ -n "${sizes:-}" ]; then
+        # SIZE members "m:%012d" (redis-benchmark's __rand_int__ format) with
+        # random integer scores, 1000 per ZADD, the same file for both servers.
+        for size in $CG_ZSET_SIZES; do
+            awk -v n="$size" 'BEGIN { srand(1); k = "zs:" n
+                for (i = 0; i < n; i += 1000) { c = (n - i < 1000) ? n - i : 1000
+                    printf "*%d\r\n$4\r\nZADD\r\n$%d\r\n%s\r\n", 2 + 2 * c, length(k), k
+                    for (j = i; j < i + c; j++) { s = int(rand() * 1e9); m = sprintf("m:%012d", j)
+                        printf "$%d\r\n%d\r\n$%d\r\n%s\r\n", length(s ""), s, length(m), m } } }' \
+                >"$WORK/zs.$size.resp"
+        done
+    fi
+    local cache=()
+    [ -n "${CG_CACHE:-}" ] && cache=(--cache-sim=yes)
     for name in ferrokv redis; do
         port=$([ $name = ferrokv ] && echo "$FPORT" || echo "$RPORT")
-        start_server "$name" "$port" valgrind --tool=callgrind \
+        start_server "$name" "$port" valgrind --tool=callgrind --instr-atstart=no "${cache[@]}" \
             --callgrind-out-file="$WORK/cg.$name.out" --dump-instr=no --compress-strings=no
         pid=$SERVER_PID
-        # Warm up: create the keys and grow buffers before measuring.
-        redis-benchmark -p "$port" -c "$CLIENTS" -n "$CG_N" -r "$KEYSPACE" -P 16 \
-            -t "${CG_TESTS// /,}" -q >/dev/null 2>&1
-        for test in $CG_TESTS; do
+        # Warm up: create the keys and grow buffers before measuring; load the
+        # sorted sets with instrumentation off (fast).
+        if [ ${#plain[@]} -gt 0 ]; then
+            redis-benchmark -p "$port" -c "$CLIENTS" -n "$CG_N" -r "$KEYSPACE" -P 16 \
+                -t "$(IFS=,; echo "${plain[*]}")" -q >/dev/null 2>&1
+        fi
+        if [ -n "${sizes:-}" ]; then
+            for size in $CG_ZSET_SIZES; do
+                echo "callgrind $name: loading a $size-member sorted set" >&2
+                redis-cli -p "$port" --pipe <"$WORK/zs.$size.resp" >/dev/null
+            done
+        fi
+        callgrind_control -i on "$pid" >/dev/null
+        for test in "${rows[@]}"; do
             for n in "$CG_N" "$small"; do
                 echo "callgrind $name $test -n $n" >&2
                 callgrind_control -z "$pid" >/dev/null
-                redis-benchmark -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" -P 16 -t "$test" \
-                    -q >/dev/null 2>&1
+                if [ "$test" != "${test%:*}" ]; then
+                    # shellcheck disable=SC2046
+                    redis-benchmark -p "$port" -c "$CLIENTS" -n "$n" -P 16 \
+                        $(cg_zset_cmd "${test%:*}" "${test#*:}") >/dev/null 2>&1
+                else
+                    redis-benchmark -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" -P 16 -t "$test" \
+                        -q >/dev/null 2>&1
+                fi
                 ir=$(cg_dump_ir "$pid" "$WORK/cg.$name.out")
                 IR[$name, $test, $n]=$ir
             done
@@ -381,15 +461,25 @@ mode_callgrind() {
     header
     echo
     echo "User-space instructions (callgrind Ir) per request, -c $CLIENTS -P 16 -r $KEYSPACE:" \
-        "(Ir(n=$CG_N) - Ir(n=$small)) / $((CG_N - small)), so connection setup cancels out."
+        "(Ir(n=$CG_N) - Ir(n=$small)) / $((CG_N - small)), so connection setup cancels out." \
+        "zset rows: the test on a sorted set of the size after the colon (see --help)."
     echo
-    echo "| test | ferrokv Ir/req | redis Ir/req | ratio |"
-    echo "|---|---:|---:|---:|"
-    for test in $CG_TESTS; do
+    if [ -n "${CG_CACHE:-}" ]; then
+        echo "| test | ferrokv Ir/req | redis Ir/req | ratio | ferrokv D1 miss/req | redis D1 miss/req | ferrokv LL miss/req | redis LL miss/req |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    else
+        echo "| test | ferrokv Ir/req | redis Ir/req | ratio |"
+        echo "|---|---:|---:|---:|"
+    fi
+    for test in "${rows[@]}"; do
         awk -v t="${test^^}" -v fb="${IR[ferrokv, $test, $CG_N]}" -v fs="${IR[ferrokv, $test, $small]}" \
             -v rb="${IR[redis, $test, $CG_N]}" -v rs="${IR[redis, $test, $small]}" -v d=$((CG_N - small)) \
-            'BEGIN { f = (fb - fs) / d; r = (rb - rs) / d
-                     printf "| %s | %.0f | %.0f | %.2f |\n", t, f, r, (r > 0 ? f / r : 0) }'
+            -v cache="${CG_CACHE:-}" \
+            'BEGIN { split(fb, A, " "); split(fs, B, " "); split(rb, C, " "); split(rs, D, " ")
+                     for (i = 1; i <= 3; i++) { f[i] = (A[i] - B[i]) / d; r[i] = (C[i] - D[i]) / d }
+                     printf "| %s | %.0f | %.0f | %.2f |", t, f[1], r[1], (r[1] > 0 ? f[1] / r[1] : 0)
+                     if (cache != "") printf " %.1f | %.1f | %.1f | %.1f |", f[2], r[2], f[3], r[3]
+                     printf "\n" }'
     done
 }
 

@@ -89,6 +89,7 @@ mod tls;
 mod tracking;
 mod transactions;
 mod ttl_in_entry;
+mod zset_skiplist;
 
 /// A file under tests/ that no test binary compiles would never run.
 #[test]

@@ -1139,9 +1139,6 @@ fn tls_cluster_reports_plaintext_ports_to_plaintext_clients() {
     assert_eq!(ours, theirs);
     assert!(ours[0].contains("<plain-port>"), "{ours:?}");
     assert!(ours[1].contains("<tls-port>"), "{ours:?}");
-    assert!(
-        ours[2].contains(" :<plain-port>@<cport>"),
-        "{ours:?}"
-    );
+    assert!(ours[2].contains(" :<plain-port>@<cport>"), "{ours:?}");
     assert!(ours[3].contains(" :<tls-port>@<cport>"), "{ours:?}");
 }

@@ -983,9 +983,9 @@ fn zscan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     match z.dict() {
         Some(d) => {
             // Redis counts members and scores in its reply list.
-            next = d.scan_batch(cursor, opts.count, 2, |k, v| {
+            next = d.scan_batch(cursor, opts.count, 2, |k, node| {
                 let mut s = Vec::with_capacity(24);
-                num::format_double(*v, &mut s);
+                num::format_double(node.score(), &mut s);
                 items.push((k.to_vec(), s));
             });
         }

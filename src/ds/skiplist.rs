@@ -1,103 +1,171 @@
-//! Redis's `zskiplist` (the skiplist half of t_zset.c), as an arena.
+//! Redis's `zskiplist` (the skiplist half of t_zset.c), with the member
+//! stored inside the node.
 //!
-//! Nodes live in a `Vec<Option<Node>>` with a free list; links are `u32`
-//! indices ([`NodeId`]) instead of pointers, so the structure is entirely safe
-//! Rust. The header is kept apart (`head`, [`ZSKIPLIST_MAXLEVEL`] levels) and
-//! addressed by the private sentinel `HEAD`; `NIL` is the null link.
+//! Each node is one allocation: its levels (forward link, the forward
+//! node's score, span: 24 bytes each; level 0 last), the header (score,
+//! backward link, member length, height; the node pointer points here), then
+//! the member's bytes. A link caches the score of the node it points to, so a
+//! search step reads only the current node's level and touches the next node
+//! only when it moves there or the scores tie (then the header and member,
+//! which are adjacent, decide). The header node has all
+//! [`ZSKIPLIST_MAXLEVEL`] levels, as in Redis.
+//!
+//! The sorted set's dict maps each member to its node ([`MemberKey`]: a
+//! pointer to a node whose `AsRef<[u8]>` is the member), so a lookup lands
+//! on the node that holds the score. (The dict embeds its own copy of the
+//! member in the entry, where Redis shares one sds between dict and
+//! skiplist.) [`Skiplist::update_score`] keeps the node (it relinks it when
+//! the order changes), so the dict's node pointers stay valid across score
+//! updates.
 //!
 //! Everything else is Redis 7.0: ordering by score, then by element bytes
-//! (`sdscmp`, i.e. memcmp then length); random levels from `zslRandomLevel`
-//! (p = 0.25, max 32); spans so ranks are O(log n); a backward link at level
-//! 0; `zslUpdateScore`'s in-place update when the neighbours allow it; score
-//! and lex range specs with Redis's parsing (`zslParseRange` uses plain
-//! `strtod`, so `""` means 0 and leading spaces are accepted) and error texts.
+//! (`sdscmp`, i.e. memcmp then length); random levels with p = 0.25 and at
+//! most 32 (`zslRandomLevel`'s distribution, drawn from one 64-bit random
+//! number); spans so ranks are O(log n); a backward link at level 0;
+//! `zslUpdateScore`'s in-place update when the neighbours allow it; score and
+//! lex range specs with Redis's parsing (`zslParseRange` uses plain `strtod`,
+//! so `""` means 0 and leading spaces are accepted) and error texts.
 //!
-//! Node ids stay valid until that node is deleted (a deleted id may be reused
-//! by a later insert). Public methods taking a [`NodeId`] return `None` for
-//! ids that do not name a live node. Callers must not insert an element that
-//! is already present, nor a NaN score (the zset's dict guarantees both).
+//! Nodes are handed out as [`NodeRef`]s borrowed from the list, so no handle
+//! outlives a mutation. Callers must not insert an element that is already
+//! present, nor a NaN score (the zset's dict guarantees both).
+//!
+//! Safety invariant of this module (relied on by every `unsafe` block below):
+//! `header` and every node reachable from it through forward or backward
+//! links were allocated by [`alloc_node`], are owned by this list alone and
+//! are freed exactly once, by [`Skiplist::free_unlinked`] after unlinking or by
+//! `Drop`; a level index is always below the node's height.
 
-use crate::ds::sds::Sds;
 use crate::error::{self, CmdError};
 use crate::util::num::parse_f64;
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cmp::Ordering;
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
 
 /// `ZSKIPLIST_MAXLEVEL`.
 pub const ZSKIPLIST_MAXLEVEL: usize = 32;
 /// `ZSKIPLIST_P`.
 pub const ZSKIPLIST_P: f64 = 0.25;
 
-/// Index of a node in the skiplist's arena.
-pub type NodeId = u32;
-
-/// Null link.
-const NIL: u32 = u32::MAX;
-/// The header node (not in the arena).
-const HEAD: u32 = u32::MAX - 1;
-
-#[derive(Clone, Copy, Debug)]
-struct Level {
-    forward: u32,
-    /// Number of level-0 steps this link jumps (0 for the header's unused
-    /// levels). u32 keeps a level in 8 bytes, so four fit inline in a node
-    /// (a sorted set is limited to 4G members, as node ids are u32 too).
-    span: u32,
-}
-
-const EMPTY_LEVEL: Level = Level {
-    forward: NIL,
-    span: 0,
-};
-
-/// A node's levels: inline for the common heights (with p = 0.25, 99.6%
-/// of nodes have at most four levels), so a search step touches one cache line
-/// per node as Redis's flexible-array nodes do; boxed for taller nodes.
-#[derive(Debug)]
-enum Levels {
-    Inline(u8, [Level; 4]),
-    Heap(Box<[Level]>),
-}
-
-impl Levels {
-    fn new(n: usize) -> Levels {
-        if n <= 4 {
-            Levels::Inline(n as u8, [EMPTY_LEVEL; 4])
-        } else {
-            Levels::Heap(vec![EMPTY_LEVEL; n].into_boxed_slice())
-        }
-    }
-}
-
-impl std::ops::Deref for Levels {
-    type Target = [Level];
-    #[inline]
-    fn deref(&self) -> &[Level] {
-        match self {
-            Levels::Inline(n, a) => &a[..*n as usize],
-            Levels::Heap(b) => b,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Levels {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut [Level] {
-        match self {
-            Levels::Inline(n, a) => &mut a[..*n as usize],
-            Levels::Heap(b) => b,
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Node<E> {
+/// Node header; the levels and the member bytes follow it in the same
+/// allocation.
+#[repr(C)]
+struct NodeHdr {
     score: f64,
-    ele: E,
-    /// Previous node at level 0, `NIL` for the first node.
-    backward: u32,
-    levels: Levels,
+    /// Previous node at level 0, null for the first node.
+    backward: *mut NodeHdr,
+    /// Member length in bytes.
+    len: u32,
+    /// Number of levels (1..=32).
+    height: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Level {
+    forward: *mut NodeHdr,
+    /// The score of `forward` (meaningless when it is null): a search step
+    /// that stops before `forward` never touches that node.
+    score: f64,
+    /// Number of level-0 steps this link jumps (for a link to the end: the
+    /// nodes after this one; 0 for the header's unused levels).
+    span: usize,
+}
+
+const HDR: usize = std::mem::size_of::<NodeHdr>();
+const LVL: usize = std::mem::size_of::<Level>();
+
+fn node_layout(height: usize, len: usize) -> Layout {
+    match Layout::from_size_align(HDR + height * LVL + len, std::mem::align_of::<NodeHdr>()) {
+        Ok(l) => l,
+        Err(_) => handle_alloc_error(Layout::new::<NodeHdr>()),
+    }
+}
+
+/// A new unlinked node of `height` levels holding (score, ele). Members
+/// longer than `u32::MAX` bytes are truncated (the protocol caps bulk strings
+/// far below that).
+///
+/// The allocation holds, in address order: the levels from the highest down
+/// to level 0, the header (where the node pointer points), the member. A
+/// search step at a node reads only its level; comparing a member reads the
+/// header and the member, which are adjacent.
+fn alloc_node(height: usize, score: f64, ele: &[u8]) -> *mut NodeHdr {
+    let ele = &ele[..ele.len().min(u32::MAX as usize)];
+    let layout = node_layout(height, ele.len());
+    // SAFETY: the layout is non-zero sized (HDR > 0); every byte of the
+    // levels, the header and the member is written before anyone reads it;
+    // the header sits height * LVL bytes into the allocation (8-aligned).
+    unsafe {
+        let base = alloc(layout);
+        if base.is_null() {
+            handle_alloc_error(layout);
+        }
+        let p = base.add(height * LVL) as *mut NodeHdr;
+        p.write(NodeHdr {
+            score,
+            backward: ptr::null_mut(),
+            len: ele.len() as u32,
+            height: height as u32,
+        });
+        for i in 0..height {
+            lvl(p, i).write(Level {
+                forward: ptr::null_mut(),
+                score: 0.0,
+                span: 0,
+            });
+        }
+        ptr::copy_nonoverlapping(ele.as_ptr(), (p as *mut u8).add(HDR), ele.len());
+        p
+    }
+}
+
+/// Level `i` of node `x`: the levels lie below the header, level 0 right
+/// before it.
+///
+/// # Safety
+/// `x` must be a live node with more than `i` levels.
+#[inline(always)]
+unsafe fn lvl(x: *mut NodeHdr, i: usize) -> *mut Level {
+    // SAFETY: i < height, so the level is inside x's allocation.
+    unsafe { (x as *mut u8).sub((i + 1) * LVL) as *mut Level }
+}
+
+/// The member bytes of node `x`.
+///
+/// # Safety
+/// `x` must be a live node, and stay live and unchanged for `'a`.
+#[inline(always)]
+unsafe fn member<'a>(x: *const NodeHdr) -> &'a [u8] {
+    // SAFETY: len bytes after the header were initialised in alloc_node.
+    unsafe { std::slice::from_raw_parts((x as *const u8).add(HDR), (*x).len as usize) }
+}
+
+/// Frees node `x`.
+///
+/// # Safety
+/// `x` must be a live node that nothing links to or will read again.
+unsafe fn free_node(x: *mut NodeHdr) {
+    // SAFETY: allocated by alloc_node with this very layout, at the address
+    // height * LVL bytes below the header.
+    unsafe {
+        let h = (*x).height as usize;
+        let layout = node_layout(h, (*x).len as usize);
+        dealloc((x as *mut u8).sub(h * LVL), layout);
+    }
+}
+
+/// True if the node a link `l` points to sorts strictly before (score, ele);
+/// false for a link to the end. The node is only read on equal scores.
+///
+/// # Safety
+/// `l.forward` must be null or a live node.
+#[inline(always)]
+unsafe fn before(l: Level, score: f64, ele: &[u8]) -> bool {
+    // SAFETY: the caller's guarantee.
+    !l.forward.is_null()
+        && (l.score < score || (l.score == score && unsafe { member(l.forward) } < ele))
 }
 
 /// `zrangespec`: a score interval, each end inclusive or exclusive.
@@ -284,46 +352,163 @@ pub fn parse_lex_range(min: &[u8], max: &[u8]) -> Result<ZLexRangeSpec, CmdError
     }
 }
 
+/// A node of a [`Skiplist`], borrowed from it (valid until the list is next
+/// mutated).
+#[derive(Clone, Copy)]
+pub struct NodeRef<'a> {
+    p: NonNull<NodeHdr>,
+    _list: PhantomData<&'a Skiplist>,
+}
+
+impl<'a> NodeRef<'a> {
+    fn new(p: *mut NodeHdr) -> Option<NodeRef<'a>> {
+        NonNull::new(p).map(|p| NodeRef {
+            p,
+            _list: PhantomData,
+        })
+    }
+
+    /// The node's score.
+    #[inline]
+    pub fn score(self) -> f64 {
+        // SAFETY: a NodeRef borrows the list, so its node is live.
+        unsafe { (*self.p.as_ptr()).score }
+    }
+
+    /// The node's member.
+    #[inline]
+    pub fn member(self) -> &'a [u8] {
+        // SAFETY: the node is live and unchanged while the list is borrowed
+        // for 'a.
+        unsafe { member(self.p.as_ptr()) }
+    }
+
+    /// (score, member).
+    #[inline]
+    pub fn get(self) -> (f64, &'a [u8]) {
+        (self.score(), self.member())
+    }
+}
+
+impl std::fmt::Debug for NodeRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NodeRef({}, {:?})", self.score(), self.member())
+    }
+}
+
+impl PartialEq for NodeRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.p == other.p
+    }
+}
+
+/// A handle that names a node of a skiplist (the sorted set's dict value):
+/// its `AsRef<[u8]>` is the node's member, [`MemberKey::score`] the node's
+/// score. Made only by the unsafe [`Skiplist::insert_keyed`], whose caller
+/// keeps every handle from outliving its node (the sorted set removes the
+/// dict entry before the node). Not `Clone`, so a borrowed handle cannot be
+/// copied out of its dict.
+pub struct MemberKey(NonNull<NodeHdr>);
+
+// SAFETY: a MemberKey only reads an immutable part of a node (the member
+// bytes) plus the score, which only the owning zset's `&mut` methods change;
+// it is as thread-safe as a shared reference into the zset.
+unsafe impl Send for MemberKey {}
+// SAFETY: as for Send: no interior mutability.
+unsafe impl Sync for MemberKey {}
+
+impl MemberKey {
+    /// The score stored in the node.
+    #[inline]
+    pub fn score(&self) -> f64 {
+        // SAFETY: insert_keyed's contract: the node outlives the key.
+        unsafe { (*self.0.as_ptr()).score }
+    }
+
+    /// The member.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: insert_keyed's contract: the node outlives the key; the
+        // member bytes never change.
+        unsafe { member(self.0.as_ptr()) }
+    }
+}
+
+impl AsRef<[u8]> for MemberKey {
+    #[inline]
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for MemberKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+type Update = [*mut NodeHdr; ZSKIPLIST_MAXLEVEL];
+
 /// `zskiplist`: see the module docs.
-pub struct Skiplist<E = Sds> {
-    nodes: Vec<Option<Node<E>>>,
-    free: Vec<u32>,
-    head: [Level; ZSKIPLIST_MAXLEVEL],
-    tail: u32,
+pub struct Skiplist {
+    /// The header node (ZSKIPLIST_MAXLEVEL levels, empty member).
+    header: *mut NodeHdr,
+    tail: *mut NodeHdr,
     /// Levels in use (1..=32), as `zsl->level`.
     level: usize,
     length: usize,
-    rng: SmallRng,
+    /// xorshift64* state for the random levels (never 0).
+    rng: u64,
 }
 
-impl<E: AsRef<[u8]>> Default for Skiplist<E> {
+// SAFETY: the list owns all its nodes exclusively (see the module's safety
+// invariant), like a Box tree; moving it to another thread moves them all.
+unsafe impl Send for Skiplist {}
+// SAFETY: `&self` methods only read nodes (no interior mutability).
+unsafe impl Sync for Skiplist {}
+
+impl Default for Skiplist {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E: AsRef<[u8]> + std::fmt::Debug> std::fmt::Debug for Skiplist<E> {
+impl std::fmt::Debug for Skiplist {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
 }
 
-impl<E: AsRef<[u8]>> Skiplist<E> {
+impl Drop for Skiplist {
+    fn drop(&mut self) {
+        // SAFETY: level 0 reaches every node once; each is freed after its
+        // successor was read; the header last.
+        unsafe {
+            let mut x = (*lvl(self.header, 0)).forward;
+            while !x.is_null() {
+                let next = (*lvl(x, 0)).forward;
+                free_node(x);
+                x = next;
+            }
+            free_node(self.header);
+        }
+    }
+}
+
+impl Skiplist {
     /// `zslCreate`, with a level generator seeded from the thread RNG.
     pub fn new() -> Self {
-        Self::with_seed(rand::thread_rng().gen())
+        Self::with_seed(rand::random())
     }
 
     /// A skiplist whose random levels are reproducible.
     pub fn with_seed(seed: u64) -> Self {
         Skiplist {
-            nodes: Vec::new(),
-            free: Vec::new(),
-            head: [EMPTY_LEVEL; ZSKIPLIST_MAXLEVEL],
-            tail: NIL,
+            header: alloc_node(ZSKIPLIST_MAXLEVEL, 0.0, b""),
+            tail: ptr::null_mut(),
             level: 1,
             length: 0,
-            rng: SmallRng::seed_from_u64(seed),
+            rng: seed | 1,
         }
     }
 
@@ -342,185 +527,214 @@ impl<E: AsRef<[u8]>> Skiplist<E> {
         self.level
     }
 
-    // ----- arena access (internal ids are always live) -----
-
-    fn node(&self, x: u32) -> &Node<E> {
-        match self.nodes.get(x as usize) {
-            Some(Some(n)) => n,
-            _ => unreachable!("skiplist: dangling internal link {x}"),
+    /// Heap bytes of all nodes, the header included (MEMORY USAGE).
+    pub fn heap_size(&self) -> usize {
+        let mut n = node_layout(ZSKIPLIST_MAXLEVEL, 0).size();
+        let mut x = self.first_ptr();
+        while !x.is_null() {
+            // SAFETY: x is a live node reached from the header.
+            unsafe {
+                n += node_layout((*x).height as usize, (*x).len as usize).size();
+                x = (*lvl(x, 0)).forward;
+            }
         }
+        n
     }
 
-    fn node_mut(&mut self, x: u32) -> &mut Node<E> {
-        match self.nodes.get_mut(x as usize) {
-            Some(Some(n)) => n,
-            _ => unreachable!("skiplist: dangling internal link {x}"),
-        }
+    #[inline]
+    fn first_ptr(&self) -> *mut NodeHdr {
+        // SAFETY: the header is live and has every level.
+        unsafe { (*lvl(self.header, 0)).forward }
     }
 
-    fn lvl(&self, x: u32, i: usize) -> Level {
-        if x == HEAD {
-            self.head[i]
-        } else {
-            self.node(x).levels[i]
-        }
-    }
-
-    fn lvl_mut(&mut self, x: u32, i: usize) -> &mut Level {
-        if x == HEAD {
-            &mut self.head[i]
-        } else {
-            &mut self.node_mut(x).levels[i]
-        }
-    }
-
-    /// The live node behind a caller-supplied id.
-    fn live(&self, id: NodeId) -> Option<&Node<E>> {
-        self.nodes.get(id as usize)?.as_ref()
-    }
-
-    /// True if node `x` sorts strictly before (score, ele).
-    fn before(&self, x: u32, score: f64, ele: &[u8]) -> bool {
-        let n = self.node(x);
-        n.score < score || (n.score == score && n.ele.as_ref() < ele)
-    }
-
-    /// `zslRandomLevel`.
+    /// `zslRandomLevel`: level k+1 with probability 0.75 * 0.25^k, capped at
+    /// 32. Each pair of leading zero bits of one xorshift64* draw (its high
+    /// bits are the well-mixed ones) is one more level (probability 1/4 each).
     fn random_level(&mut self) -> usize {
-        let mut level = 1;
-        while ((self.rng.gen::<u32>() & 0xFFFF) as f64) < ZSKIPLIST_P * 0xFFFF as f64 {
-            level += 1;
-        }
-        level.min(ZSKIPLIST_MAXLEVEL)
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        (1 + (r.leading_zeros() / 2) as usize).min(ZSKIPLIST_MAXLEVEL)
     }
 
     /// The per-level predecessors of (score, ele): the `update[]` of
     /// zslInsert/zslDelete, plus the rank crossed to reach each.
-    fn find_update(
-        &self,
-        score: f64,
-        ele: &[u8],
-    ) -> ([u32; ZSKIPLIST_MAXLEVEL], [usize; ZSKIPLIST_MAXLEVEL]) {
-        let mut update = [HEAD; ZSKIPLIST_MAXLEVEL];
+    #[inline]
+    fn find_update(&self, score: f64, ele: &[u8]) -> (Update, [usize; ZSKIPLIST_MAXLEVEL]) {
+        let mut update = [self.header; ZSKIPLIST_MAXLEVEL];
         let mut rank = [0usize; ZSKIPLIST_MAXLEVEL];
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
-            loop {
-                let l = self.lvl(x, i);
-                if l.forward != NIL && self.before(l.forward, score, ele) {
-                    rank[i] += l.span as usize;
-                    x = l.forward;
-                } else {
-                    break;
+        let mut x = self.header;
+        let mut r = 0;
+        // SAFETY: only live nodes are reached (module invariant), and x
+        // has more than i levels whenever its level i is read (x is the
+        // header or was reached through a level-i link).
+        unsafe {
+            for i in (0..self.level).rev() {
+                loop {
+                    let l = *lvl(x, i);
+                    if before(l, score, ele) {
+                        r += l.span;
+                        x = l.forward;
+                    } else {
+                        break;
+                    }
                 }
+                rank[i] = r;
+                update[i] = x;
             }
-            update[i] = x;
         }
         (update, rank)
     }
 
-    /// `zslInsert`. The caller guarantees `ele` is not present and `score`
-    /// is not NaN.
-    pub fn insert(&mut self, score: f64, ele: E) -> NodeId {
-        debug_assert!(!score.is_nan());
-        let (mut update, mut rank) = self.find_update(score, ele.as_ref());
-        let level = self.random_level();
-        if level > self.level {
-            for i in self.level..level {
-                rank[i] = 0;
-                update[i] = HEAD;
-                self.head[i].span = self.length as u32;
+    /// Links the unlinked node `x` at its (score, member) position, given
+    /// its predecessors.
+    ///
+    /// # Safety
+    /// `x` is a live node not linked into the list; `update`/`rank` come
+    /// from `find_update` for x's score and member on the current list.
+    unsafe fn link(
+        &mut self,
+        x: *mut NodeHdr,
+        mut update: Update,
+        mut rank: [usize; ZSKIPLIST_MAXLEVEL],
+    ) {
+        // SAFETY: the caller's guarantee plus the module invariant; every
+        // update[i] has more than i levels.
+        unsafe {
+            let level = (*x).height as usize;
+            if level > self.level {
+                for i in self.level..level {
+                    rank[i] = 0;
+                    update[i] = self.header;
+                    (*lvl(self.header, i)).span = self.length;
+                }
+                self.level = level;
             }
-            self.level = level;
-        }
-        let mut levels = Levels::new(level);
-        for (i, l) in levels.iter_mut().enumerate() {
-            let u = self.lvl(update[i], i);
-            l.forward = u.forward;
-            l.span = u.span - (rank[0] - rank[i]) as u32;
-        }
-        let first_fwd = levels[0].forward;
-        let node = Node {
-            score,
-            ele,
-            backward: if update[0] == HEAD { NIL } else { update[0] },
-            levels,
-        };
-        let id = match self.free.pop() {
-            Some(id) => {
-                self.nodes[id as usize] = Some(node);
-                id
+            let score = (*x).score;
+            for i in 0..level {
+                let u = lvl(update[i], i);
+                let d = rank[0] - rank[i];
+                *lvl(x, i) = Level {
+                    forward: (*u).forward,
+                    score: (*u).score,
+                    span: (*u).span - d,
+                };
+                *u = Level {
+                    forward: x,
+                    score,
+                    span: d + 1,
+                };
             }
-            None => {
-                self.nodes.push(Some(node));
-                (self.nodes.len() - 1) as u32
+            for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
+                (*lvl(u, i)).span += 1;
             }
-        };
-        for (i, &u) in update.iter().enumerate().take(level) {
-            let span = (rank[0] - rank[i] + 1) as u32;
-            *self.lvl_mut(u, i) = Level { forward: id, span };
-        }
-        for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
-            self.lvl_mut(u, i).span += 1;
-        }
-        if first_fwd != NIL {
-            self.node_mut(first_fwd).backward = id;
-        } else {
-            self.tail = id;
+            (*x).backward = if update[0] == self.header {
+                ptr::null_mut()
+            } else {
+                update[0]
+            };
+            let f = (*lvl(x, 0)).forward;
+            if f.is_null() {
+                self.tail = x;
+            } else {
+                (*f).backward = x;
+            }
         }
         self.length += 1;
-        id
     }
 
-    /// `zslDeleteNode` + free: unlinks `x` (whose predecessors are `update`)
-    /// and returns its element.
-    fn delete_node(&mut self, x: u32, update: &[u32; ZSKIPLIST_MAXLEVEL]) -> (f64, E) {
-        for (i, &u) in update.iter().enumerate().take(self.level) {
-            let ul = self.lvl(u, i);
-            if ul.forward == x {
-                let xl = self.node(x).levels[i];
-                *self.lvl_mut(u, i) = Level {
-                    forward: xl.forward,
-                    span: ul.span + xl.span - 1,
-                };
+    /// `zslInsert`, returning the node's raw pointer.
+    fn insert_ptr(&mut self, score: f64, ele: &[u8]) -> *mut NodeHdr {
+        debug_assert!(!score.is_nan());
+        let (update, rank) = self.find_update(score, ele);
+        let x = alloc_node(self.random_level(), score, ele);
+        // SAFETY: x is a fresh unlinked node; update/rank were computed for
+        // its key on the unchanged list.
+        unsafe { self.link(x, update, rank) };
+        x
+    }
+
+    /// `zslInsert`. The caller guarantees `ele` is not present and `score`
+    /// is not NaN.
+    pub fn insert(&mut self, score: f64, ele: &[u8]) -> NodeRef<'_> {
+        let x = self.insert_ptr(score, ele);
+        match NodeRef::new(x) {
+            Some(n) => n,
+            None => unreachable!("alloc_node never returns null"),
+        }
+    }
+
+    /// Like [`Skiplist::insert`], returning a dict key for the new node.
+    ///
+    /// # Safety
+    /// The caller must drop the key before the node is deleted (by any of
+    /// the delete methods) or the list is dropped, and must not use it from
+    /// another list. [`Skiplist::update_score`] keeps the node.
+    pub unsafe fn insert_keyed(&mut self, score: f64, ele: &[u8]) -> MemberKey {
+        let x = self.insert_ptr(score, ele);
+        match NonNull::new(x) {
+            Some(p) => MemberKey(p),
+            None => unreachable!("alloc_node never returns null"),
+        }
+    }
+
+    /// `zslDeleteNode`: unlinks `x` (whose predecessors are `update`),
+    /// leaving it allocated.
+    ///
+    /// # Safety
+    /// `x` is a linked node and `update` its predecessors on the current list.
+    unsafe fn unlink(&mut self, x: *mut NodeHdr, update: &Update) {
+        // SAFETY: the caller's guarantee plus the module invariant.
+        unsafe {
+            for (i, &u) in update.iter().enumerate().take(self.level) {
+                let ul = lvl(u, i);
+                if (*ul).forward == x {
+                    let xl = *lvl(x, i);
+                    *ul = Level {
+                        forward: xl.forward,
+                        score: xl.score,
+                        span: (*ul).span + xl.span - 1,
+                    };
+                } else {
+                    (*ul).span -= 1;
+                }
+            }
+            let f = (*lvl(x, 0)).forward;
+            if f.is_null() {
+                self.tail = (*x).backward;
             } else {
-                self.lvl_mut(u, i).span -= 1;
+                (*f).backward = (*x).backward;
+            }
+            while self.level > 1 && (*lvl(self.header, self.level - 1)).forward.is_null() {
+                self.level -= 1;
             }
         }
-        let (fwd, back) = {
-            let n = self.node(x);
-            (n.levels[0].forward, n.backward)
-        };
-        if fwd != NIL {
-            self.node_mut(fwd).backward = back;
-        } else {
-            self.tail = back;
-        }
-        while self.level > 1 && self.head[self.level - 1].forward == NIL {
-            self.level -= 1;
-        }
         self.length -= 1;
-        let node = match self.nodes[x as usize].take() {
-            Some(n) => n,
-            None => unreachable!("skiplist: deleting a free slot"),
-        };
-        self.free.push(x);
-        if self.length == 0 {
-            // Reclaim the arena when the list empties.
-            self.nodes.clear();
-            self.free.clear();
+    }
+
+    /// Frees a node after [`Skiplist::unlink`], calling `on_remove` with
+    /// its score and member first.
+    ///
+    /// # Safety
+    /// `x` was just unlinked from this list.
+    unsafe fn free_unlinked(&mut self, x: *mut NodeHdr, on_remove: &mut impl FnMut(f64, &[u8])) {
+        // SAFETY: x is live until freed here; nothing links to it anymore.
+        unsafe {
+            on_remove((*x).score, member(x));
+            free_node(x);
         }
-        (node.score, node.ele)
     }
 
     /// The node holding exactly (score, ele), with its `update[]`.
-    fn find_exact(&self, score: f64, ele: &[u8]) -> Option<(u32, [u32; ZSKIPLIST_MAXLEVEL])> {
+    fn find_exact(&self, score: f64, ele: &[u8]) -> Option<(*mut NodeHdr, Update)> {
         let (update, _) = self.find_update(score, ele);
-        let x = self.lvl(update[0], 0).forward;
-        if x != NIL {
-            let n = self.node(x);
-            if n.score == score && n.ele.as_ref() == ele {
+        // SAFETY: update[0] is live (header or node).
+        unsafe {
+            let x = (*lvl(update[0], 0)).forward;
+            if !x.is_null() && (*x).score == score && member(x) == ele {
                 return Some((x, update));
             }
         }
@@ -529,56 +743,76 @@ impl<E: AsRef<[u8]>> Skiplist<E> {
 
     /// `zslDelete`: removes (score, ele); false if it is not there.
     pub fn delete(&mut self, score: f64, ele: &[u8]) -> bool {
-        self.take(score, ele).is_some()
-    }
-
-    /// Like [`Skiplist::delete`] but hands back the stored element.
-    pub fn take(&mut self, score: f64, ele: &[u8]) -> Option<E> {
-        let (x, update) = self.find_exact(score, ele)?;
-        Some(self.delete_node(x, &update).1)
+        match self.find_exact(score, ele) {
+            Some((x, update)) => {
+                // SAFETY: x is linked and update its predecessors.
+                unsafe {
+                    self.unlink(x, &update);
+                    self.free_unlinked(x, &mut |_, _| {});
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// `zslUpdateScore`: moves (cur_score, ele) to `new_score`, in place when
     /// the neighbours' scores still bracket the new one, otherwise by
-    /// unlinking and reinserting the same element. Returns the node's id, or
-    /// `None` if (cur_score, ele) is not present (Redis asserts instead).
-    pub fn update_score(&mut self, cur_score: f64, ele: &[u8], new_score: f64) -> Option<NodeId> {
+    /// unlinking the node and linking it again at its new position (the node
+    /// and its height are kept, so dict keys stay valid). False if
+    /// (cur_score, ele) is not present (Redis asserts instead).
+    pub fn update_score(&mut self, cur_score: f64, ele: &[u8], new_score: f64) -> bool {
         debug_assert!(!new_score.is_nan());
-        let (x, update) = self.find_exact(cur_score, ele)?;
-        let (back, fwd) = {
-            let n = self.node(x);
-            (n.backward, n.levels[0].forward)
+        let Some((x, update)) = self.find_exact(cur_score, ele) else {
+            return false;
         };
-        if (back == NIL || self.node(back).score < new_score)
-            && (fwd == NIL || self.node(fwd).score > new_score)
-        {
-            self.node_mut(x).score = new_score;
-            return Some(x);
+        // SAFETY: x is linked and update its predecessors; after unlink, x
+        // stays allocated and is linked again at once.
+        unsafe {
+            let back = (*x).backward;
+            let next = *lvl(x, 0);
+            if (back.is_null() || (*back).score < new_score)
+                && (next.forward.is_null() || next.score > new_score)
+            {
+                // The links into x cache its score: x's predecessor at each
+                // of its levels is update[i].
+                (*x).score = new_score;
+                for (i, &u) in update.iter().enumerate().take((*x).height as usize) {
+                    (*lvl(u, i)).score = new_score;
+                }
+                return true;
+            }
+            self.unlink(x, &update);
+            (*x).score = new_score;
+            let (update, rank) = self.find_update(new_score, member(x));
+            self.link(x, update, rank);
         }
-        let (_, e) = self.delete_node(x, &update);
-        Some(self.insert(new_score, e))
+        true
     }
 
     /// `zslGetRank`: 1-based rank of (score, ele), `None` if absent.
     pub fn rank(&self, score: f64, ele: &[u8]) -> Option<usize> {
-        let mut x = HEAD;
+        let mut x = self.header;
+        // x's score, from the link followed to it (only used once x moved).
+        let mut xs = f64::NAN;
         let mut rank = 0;
-        for i in (0..self.level).rev() {
-            loop {
-                let l = self.lvl(x, i);
-                if l.forward != NIL && {
-                    let n = self.node(l.forward);
-                    n.score < score || (n.score == score && n.ele.as_ref() <= ele)
-                } {
-                    rank += l.span as usize;
-                    x = l.forward;
-                } else {
-                    break;
+        // SAFETY: only live nodes are reached; levels read are below each
+        // node's height (see find_update).
+        unsafe {
+            for i in (0..self.level).rev() {
+                loop {
+                    let l = *lvl(x, i);
+                    if !l.forward.is_null()
+                        && (l.score < score || (l.score == score && member(l.forward) <= ele))
+                    {
+                        rank += l.span;
+                        x = l.forward;
+                        xs = l.score;
+                    } else {
+                        break;
+                    }
                 }
-            }
-            if x != HEAD {
-                let n = self.node(x);
-                if n.score == score && n.ele.as_ref() == ele {
+                if x != self.header && xs == score && member(x) == ele {
                     return Some(rank);
                 }
             }
@@ -586,687 +820,402 @@ impl<E: AsRef<[u8]>> Skiplist<E> {
         None
     }
 
-    /// `zslGetElementByRank` (1-based): the node id at `rank`.
-    pub fn node_by_rank(&self, rank: usize) -> Option<NodeId> {
+    /// `zslGetElementByRank` (1-based): the node at `rank`.
+    pub fn node_by_rank(&self, rank: usize) -> Option<NodeRef<'_>> {
         if rank == 0 || rank > self.length {
             return None;
         }
-        let mut x = HEAD;
+        let mut x = self.header;
         let mut traversed = 0;
-        for i in (0..self.level).rev() {
-            loop {
-                let l = self.lvl(x, i);
-                if l.forward != NIL && traversed + l.span as usize <= rank {
-                    traversed += l.span as usize;
-                    x = l.forward;
-                } else {
-                    break;
+        // SAFETY: as in rank().
+        unsafe {
+            for i in (0..self.level).rev() {
+                loop {
+                    let l = *lvl(x, i);
+                    if !l.forward.is_null() && traversed + l.span <= rank {
+                        traversed += l.span;
+                        x = l.forward;
+                    } else {
+                        break;
+                    }
                 }
-            }
-            if traversed == rank {
-                return Some(x);
+                if traversed == rank {
+                    return NodeRef::new(x);
+                }
             }
         }
         None
     }
 
     /// The (score, element) at 1-based `rank`.
-    pub fn by_rank(&self, rank: usize) -> Option<(f64, &E)> {
-        self.get(self.node_by_rank(rank)?)
-    }
-
-    /// Score and element of a live node.
-    pub fn get(&self, id: NodeId) -> Option<(f64, &E)> {
-        self.live(id).map(|n| (n.score, &n.ele))
+    pub fn by_rank(&self, rank: usize) -> Option<(f64, &[u8])> {
+        self.node_by_rank(rank).map(NodeRef::get)
     }
 
     /// First node (lowest score), if any.
-    pub fn first(&self) -> Option<NodeId> {
-        let f = self.head[0].forward;
-        (f != NIL).then_some(f)
+    pub fn first(&self) -> Option<NodeRef<'_>> {
+        NodeRef::new(self.first_ptr())
     }
 
     /// Last node (highest score), if any.
-    pub fn last(&self) -> Option<NodeId> {
-        (self.tail != NIL).then_some(self.tail)
+    pub fn last(&self) -> Option<NodeRef<'_>> {
+        NodeRef::new(self.tail)
     }
 
-    /// The node after `id` at level 0.
-    pub fn next(&self, id: NodeId) -> Option<NodeId> {
-        let f = self.live(id)?.levels[0].forward;
-        (f != NIL).then_some(f)
+    /// The node after `n` at level 0.
+    pub fn next<'a>(&'a self, n: NodeRef<'a>) -> Option<NodeRef<'a>> {
+        // SAFETY: n is a live node of a list borrowed for 'a.
+        NodeRef::new(unsafe { (*lvl(n.p.as_ptr(), 0)).forward })
     }
 
-    /// The node before `id` (its backward link).
-    pub fn prev(&self, id: NodeId) -> Option<NodeId> {
-        let b = self.live(id)?.backward;
-        (b != NIL).then_some(b)
+    /// The node before `n` (its backward link).
+    pub fn prev<'a>(&'a self, n: NodeRef<'a>) -> Option<NodeRef<'a>> {
+        // SAFETY: as in next().
+        NodeRef::new(unsafe { (*n.p.as_ptr()).backward })
+    }
+
+    /// Walks down from the header, following each level while `go` holds
+    /// for the next node (its cached score, and the node for its member);
+    /// returns the last node passed (the header if none).
+    #[inline]
+    fn descend(&self, go: impl Fn(f64, NodeRef<'_>) -> bool) -> *mut NodeHdr {
+        let mut x = self.header;
+        // SAFETY: as in rank().
+        unsafe {
+            for i in (0..self.level).rev() {
+                loop {
+                    let l = *lvl(x, i);
+                    match NodeRef::new(l.forward) {
+                        Some(f) if go(l.score, f) => x = l.forward,
+                        _ => break,
+                    }
+                }
+            }
+        }
+        x
     }
 
     /// `zslIsInRange`.
     pub fn is_in_range(&self, range: &ZRangeSpec) -> bool {
-        if range.is_empty() || self.tail == NIL {
-            return false;
+        match (self.first(), self.last()) {
+            (Some(f), Some(l)) if !range.is_empty() => {
+                range.value_gte_min(l.score()) && range.value_lte_max(f.score())
+            }
+            _ => false,
         }
-        range.value_gte_min(self.node(self.tail).score)
-            && range.value_lte_max(self.node(self.head[0].forward).score)
     }
 
     /// `zslFirstInRange`: the lowest node within `range`.
-    pub fn first_in_range(&self, range: &ZRangeSpec) -> Option<NodeId> {
+    pub fn first_in_range(&self, range: &ZRangeSpec) -> Option<NodeRef<'_>> {
         if !self.is_in_range(range) {
             return None;
         }
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.lvl(x, i).forward;
-                if f != NIL && !range.value_gte_min(self.node(f).score) {
-                    x = f;
-                } else {
-                    break;
-                }
-            }
-        }
-        let x = self.lvl(x, 0).forward;
-        (x != NIL && range.value_lte_max(self.node(x).score)).then_some(x)
+        let x = self.descend(|s, _| !range.value_gte_min(s));
+        // SAFETY: x is live (header or node).
+        let n = NodeRef::new(unsafe { (*lvl(x, 0)).forward })?;
+        range.value_lte_max(n.score()).then_some(n)
     }
 
     /// `zslLastInRange`: the highest node within `range`.
-    pub fn last_in_range(&self, range: &ZRangeSpec) -> Option<NodeId> {
+    pub fn last_in_range(&self, range: &ZRangeSpec) -> Option<NodeRef<'_>> {
         if !self.is_in_range(range) {
             return None;
         }
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.lvl(x, i).forward;
-                if f != NIL && range.value_lte_max(self.node(f).score) {
-                    x = f;
-                } else {
-                    break;
-                }
-            }
+        let x = self.descend(|s, _| range.value_lte_max(s));
+        if x == self.header {
+            return None;
         }
-        (x != HEAD && range.value_gte_min(self.node(x).score)).then_some(x)
+        let n = NodeRef::new(x)?;
+        range.value_gte_min(n.score()).then_some(n)
     }
 
     /// `zslIsInLexRange`.
     pub fn is_in_lex_range(&self, range: &ZLexRangeSpec) -> bool {
-        if range.is_empty() || self.tail == NIL {
-            return false;
+        match (self.first(), self.last()) {
+            (Some(f), Some(l)) if !range.is_empty() => {
+                range.value_gte_min(l.member()) && range.value_lte_max(f.member())
+            }
+            _ => false,
         }
-        range.value_gte_min(self.node(self.tail).ele.as_ref())
-            && range.value_lte_max(self.node(self.head[0].forward).ele.as_ref())
     }
 
     /// `zslFirstInLexRange` (meaningful when all scores are equal).
-    pub fn first_in_lex_range(&self, range: &ZLexRangeSpec) -> Option<NodeId> {
+    pub fn first_in_lex_range(&self, range: &ZLexRangeSpec) -> Option<NodeRef<'_>> {
         if !self.is_in_lex_range(range) {
             return None;
         }
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.lvl(x, i).forward;
-                if f != NIL && !range.value_gte_min(self.node(f).ele.as_ref()) {
-                    x = f;
-                } else {
-                    break;
-                }
-            }
-        }
-        let x = self.lvl(x, 0).forward;
-        (x != NIL && range.value_lte_max(self.node(x).ele.as_ref())).then_some(x)
+        let x = self.descend(|_, n| !range.value_gte_min(n.member()));
+        // SAFETY: x is live (header or node).
+        let n = NodeRef::new(unsafe { (*lvl(x, 0)).forward })?;
+        range.value_lte_max(n.member()).then_some(n)
     }
 
     /// `zslLastInLexRange`.
-    pub fn last_in_lex_range(&self, range: &ZLexRangeSpec) -> Option<NodeId> {
+    pub fn last_in_lex_range(&self, range: &ZLexRangeSpec) -> Option<NodeRef<'_>> {
         if !self.is_in_lex_range(range) {
             return None;
         }
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.lvl(x, i).forward;
-                if f != NIL && range.value_lte_max(self.node(f).ele.as_ref()) {
-                    x = f;
-                } else {
-                    break;
-                }
-            }
+        let x = self.descend(|_, n| range.value_lte_max(n.member()));
+        if x == self.header {
+            return None;
         }
-        (x != HEAD && range.value_gte_min(self.node(x).ele.as_ref())).then_some(x)
+        let n = NodeRef::new(x)?;
+        range.value_gte_min(n.member()).then_some(n)
     }
 
     /// Walks to the last node for which `skip` holds at every level, then
     /// deletes following nodes while `keep` holds (the shared shape of the
-    /// zslDeleteRangeBy* functions). Returns the removed (score, element)s.
+    /// zslDeleteRangeBy* functions), calling `on_remove` with each removed
+    /// (score, element) before it is freed. Returns the number removed.
     fn delete_while(
         &mut self,
         skip: impl Fn(f64, &[u8]) -> bool,
         keep: impl Fn(f64, &[u8]) -> bool,
-    ) -> Vec<(f64, E)> {
-        let mut update = [HEAD; ZSKIPLIST_MAXLEVEL];
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.lvl(x, i).forward;
-                if f != NIL && {
-                    let n = self.node(f);
-                    skip(n.score, n.ele.as_ref())
-                } {
-                    x = f;
-                } else {
-                    break;
+        on_remove: &mut impl FnMut(f64, &[u8]),
+    ) -> usize {
+        let mut update = [self.header; ZSKIPLIST_MAXLEVEL];
+        let mut x = self.header;
+        let mut removed = 0;
+        // SAFETY: as in find_update; each node is unlinked with its
+        // predecessors (which stay the same while deleting a run), its
+        // successor read before it is freed.
+        unsafe {
+            for i in (0..self.level).rev() {
+                loop {
+                    let l = *lvl(x, i);
+                    if !l.forward.is_null() && skip(l.score, member(l.forward)) {
+                        x = l.forward;
+                    } else {
+                        break;
+                    }
                 }
+                update[i] = x;
             }
-            update[i] = x;
-        }
-        let mut removed = Vec::new();
-        let mut x = self.lvl(x, 0).forward;
-        while x != NIL && {
-            let n = self.node(x);
-            keep(n.score, n.ele.as_ref())
-        } {
-            let next = self.node(x).levels[0].forward;
-            removed.push(self.delete_node(x, &update));
-            x = next;
+            let mut x = (*lvl(x, 0)).forward;
+            while !x.is_null() && keep((*x).score, member(x)) {
+                let next = (*lvl(x, 0)).forward;
+                self.unlink(x, &update);
+                self.free_unlinked(x, on_remove);
+                removed += 1;
+                x = next;
+            }
         }
         removed
     }
 
-    /// `zslDeleteRangeByScore`: removes every element with a score in `range`.
-    pub fn delete_range_by_score(&mut self, range: &ZRangeSpec) -> Vec<(f64, E)> {
+    /// `zslDeleteRangeByScore`: removes every element with a score in
+    /// `range`; `on_remove` sees each before it goes. Returns the count.
+    pub fn delete_range_by_score(
+        &mut self,
+        range: &ZRangeSpec,
+        mut on_remove: impl FnMut(f64, &[u8]),
+    ) -> usize {
         let r = *range;
         self.delete_while(
             move |s, _| !r.value_gte_min(s),
             move |s, _| r.value_lte_max(s),
+            &mut on_remove,
         )
     }
 
     /// `zslDeleteRangeByLex`: removes every element within `range`.
-    pub fn delete_range_by_lex(&mut self, range: &ZLexRangeSpec) -> Vec<(f64, E)> {
+    pub fn delete_range_by_lex(
+        &mut self,
+        range: &ZLexRangeSpec,
+        mut on_remove: impl FnMut(f64, &[u8]),
+    ) -> usize {
         self.delete_while(
             |_, e| !range.value_gte_min(e),
             |_, e| range.value_lte_max(e),
+            &mut on_remove,
         )
     }
 
     /// `zslDeleteRangeByRank`: removes ranks `start..=end` (1-based).
-    pub fn delete_range_by_rank(&mut self, start: usize, end: usize) -> Vec<(f64, E)> {
-        let mut update = [HEAD; ZSKIPLIST_MAXLEVEL];
-        let mut x = HEAD;
+    pub fn delete_range_by_rank(
+        &mut self,
+        start: usize,
+        end: usize,
+        mut on_remove: impl FnMut(f64, &[u8]),
+    ) -> usize {
+        let mut update = [self.header; ZSKIPLIST_MAXLEVEL];
+        let mut x = self.header;
         let mut traversed = 0;
-        for i in (0..self.level).rev() {
-            loop {
-                let l = self.lvl(x, i);
-                if l.forward != NIL && traversed + (l.span as usize) < start {
-                    traversed += l.span as usize;
-                    x = l.forward;
-                } else {
-                    break;
+        let mut removed = 0;
+        // SAFETY: as in delete_while.
+        unsafe {
+            for i in (0..self.level).rev() {
+                loop {
+                    let l = *lvl(x, i);
+                    if !l.forward.is_null() && traversed + l.span < start {
+                        traversed += l.span;
+                        x = l.forward;
+                    } else {
+                        break;
+                    }
                 }
+                update[i] = x;
             }
-            update[i] = x;
-        }
-        traversed += 1;
-        let mut removed = Vec::new();
-        let mut x = self.lvl(x, 0).forward;
-        while x != NIL && traversed <= end {
-            let next = self.node(x).levels[0].forward;
-            removed.push(self.delete_node(x, &update));
             traversed += 1;
-            x = next;
+            let mut x = (*lvl(x, 0)).forward;
+            while !x.is_null() && traversed <= end {
+                let next = (*lvl(x, 0)).forward;
+                self.unlink(x, &update);
+                self.free_unlinked(x, &mut on_remove);
+                removed += 1;
+                traversed += 1;
+                x = next;
+            }
         }
         removed
     }
 
     /// All (score, element) pairs in order.
-    pub fn iter(&self) -> Iter<'_, E> {
+    pub fn iter(&self) -> Iter<'_> {
         Iter {
-            zsl: self,
-            cur: self.head[0].forward,
+            cur: self.first_ptr(),
             reverse: false,
+            _list: PhantomData,
         }
     }
 
-    /// Iterates forward starting at (and including) `id`.
-    pub fn iter_from(&self, id: NodeId) -> Iter<'_, E> {
+    /// Iterates forward starting at (and including) `n`.
+    pub fn iter_from<'a>(&'a self, n: NodeRef<'a>) -> Iter<'a> {
         Iter {
-            zsl: self,
-            cur: if self.live(id).is_some() { id } else { NIL },
+            cur: n.p.as_ptr(),
             reverse: false,
+            _list: PhantomData,
         }
     }
 
-    /// Iterates backward starting at (and including) `id`.
-    pub fn rev_iter_from(&self, id: NodeId) -> Iter<'_, E> {
+    /// Iterates backward starting at (and including) `n`.
+    pub fn rev_iter_from<'a>(&'a self, n: NodeRef<'a>) -> Iter<'a> {
         Iter {
-            zsl: self,
-            cur: if self.live(id).is_some() { id } else { NIL },
+            cur: n.p.as_ptr(),
             reverse: true,
+            _list: PhantomData,
         }
     }
 
     /// All pairs from the highest to the lowest.
-    pub fn rev_iter(&self) -> Iter<'_, E> {
+    pub fn rev_iter(&self) -> Iter<'_> {
         Iter {
-            zsl: self,
             cur: self.tail,
             reverse: true,
+            _list: PhantomData,
         }
     }
 
     /// Checks every structural invariant (links, backward pointers, spans,
     /// order, level bookkeeping); for tests and DEBUG-style self checks.
     pub fn check_invariants(&self) -> Result<(), String> {
-        // Level 0: order, backward links, tail, length.
-        let mut pos = std::collections::HashMap::new();
-        let mut prev = NIL;
-        let mut x = self.head[0].forward;
-        let mut n = 0usize;
-        while x != NIL {
-            n += 1;
-            pos.insert(x, n);
-            let node = self.live(x).ok_or("dangling level-0 link")?;
-            if node.backward != prev {
-                return Err(format!("bad backward link at rank {n}"));
-            }
-            if prev != NIL {
-                let p = self.node(prev);
-                let ord = p
-                    .score
-                    .partial_cmp(&node.score)
-                    .ok_or("NaN score")?
-                    .then_with(|| p.ele.as_ref().cmp(node.ele.as_ref()));
-                if ord != Ordering::Less {
-                    return Err(format!("order violated at rank {n}"));
+        // SAFETY: only links of live nodes are followed, each level below
+        // the node's height (checked before use).
+        unsafe {
+            // Level 0: order, backward links, tail, length.
+            let mut pos = std::collections::HashMap::new();
+            let mut prev: *mut NodeHdr = ptr::null_mut();
+            let mut x = self.first_ptr();
+            let mut n = 0usize;
+            while !x.is_null() {
+                n += 1;
+                if n > self.length {
+                    return Err("more nodes than length".into());
                 }
-            }
-            if node.levels.is_empty() || node.levels.len() > self.level {
-                return Err(format!("bad node level at rank {n}"));
-            }
-            prev = x;
-            x = node.levels[0].forward;
-        }
-        if n != self.length || self.tail != prev {
-            return Err("length or tail mismatch".into());
-        }
-        // Every level: spans equal rank differences; header spans of unused
-        // links count the remaining elements.
-        for i in 0..ZSKIPLIST_MAXLEVEL {
-            if i >= self.level {
-                if self.head[i].forward != NIL {
-                    return Err(format!("link above zsl->level at {i}"));
+                pos.insert(x, n);
+                if (*x).backward != prev {
+                    return Err(format!("bad backward link at rank {n}"));
                 }
-                continue;
-            }
-            let mut x = HEAD;
-            let mut r = 0usize;
-            loop {
-                let l = self.lvl(x, i);
-                if l.forward == NIL {
-                    if x == HEAD && i > 0 {
-                        return Err(format!("empty level {i} below zsl->level"));
+                let h = (*x).height as usize;
+                if h == 0 || h > self.level {
+                    return Err(format!("bad node level at rank {n}"));
+                }
+                if !prev.is_null() {
+                    let ord = (*prev)
+                        .score
+                        .partial_cmp(&(*x).score)
+                        .ok_or("NaN score")?
+                        .then_with(|| member(prev).cmp(member(x)));
+                    if ord != Ordering::Less {
+                        return Err(format!("order violated at rank {n}"));
                     }
-                    // A link to the end spans the elements after its node.
-                    if l.span as usize != self.length - r {
-                        return Err(format!("end span mismatch at level {i} rank {r}"));
+                }
+                prev = x;
+                x = (*lvl(x, 0)).forward;
+            }
+            if n != self.length || self.tail != prev {
+                return Err("length or tail mismatch".into());
+            }
+            // Every level: spans equal rank differences; links to the end
+            // span the elements after their node.
+            for i in 0..ZSKIPLIST_MAXLEVEL {
+                let hl = *lvl(self.header, i);
+                if i >= self.level {
+                    if !hl.forward.is_null() {
+                        return Err(format!("link above zsl->level at {i}"));
                     }
-                    break;
+                    continue;
                 }
-                let fr = *pos.get(&l.forward).ok_or("link to unlisted node")?;
-                if fr - r != l.span as usize {
-                    return Err(format!("span mismatch at level {i} rank {r}"));
+                let mut x = self.header;
+                let mut r = 0usize;
+                loop {
+                    let l = *lvl(x, i);
+                    if l.forward.is_null() {
+                        if x == self.header && i > 0 {
+                            return Err(format!("empty level {i} below zsl->level"));
+                        }
+                        if l.span != self.length - r {
+                            return Err(format!("end span mismatch at level {i} rank {r}"));
+                        }
+                        break;
+                    }
+                    let fr = *pos.get(&l.forward).ok_or("link to unlisted node")?;
+                    if l.score.to_bits() != (*l.forward).score.to_bits() {
+                        return Err(format!("stale cached score at level {i} rank {r}"));
+                    }
+                    if fr <= r || fr - r != l.span {
+                        return Err(format!("span mismatch at level {i} rank {r}"));
+                    }
+                    if (*l.forward).height as usize <= i {
+                        return Err(format!("link at level {i} to a lower node"));
+                    }
+                    r = fr;
+                    x = l.forward;
                 }
-                r = fr;
-                x = l.forward;
             }
         }
         Ok(())
     }
 }
 
-/// Iterator over (score, &element), forward or backward.
-pub struct Iter<'a, E> {
-    zsl: &'a Skiplist<E>,
-    cur: u32,
+/// Iterator over (score, element), forward or backward.
+pub struct Iter<'a> {
+    cur: *mut NodeHdr,
     reverse: bool,
+    _list: PhantomData<&'a Skiplist>,
 }
 
-impl<'a, E: AsRef<[u8]>> Iterator for Iter<'a, E> {
-    type Item = (f64, &'a E);
+impl<'a> Iterator for Iter<'a> {
+    type Item = (f64, &'a [u8]);
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.cur == NIL {
+        let x = self.cur;
+        if x.is_null() {
             return None;
         }
-        let n = self.zsl.node(self.cur);
-        self.cur = if self.reverse {
-            n.backward
-        } else {
-            n.levels[0].forward
-        };
-        Some((n.score, &n.ele))
+        // SAFETY: the iterator borrows the list for 'a, so x and its
+        // neighbours are live and unchanged.
+        unsafe {
+            self.cur = if self.reverse {
+                (*x).backward
+            } else {
+                (*lvl(x, 0)).forward
+            };
+            Some(((*x).score, member(x)))
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    type Model = Vec<(f64, Vec<u8>)>;
-
-    fn key_cmp(a: &(f64, Vec<u8>), b: (f64, &[u8])) -> Ordering {
-        a.0.partial_cmp(&b.0)
-            .unwrap()
-            .then_with(|| a.1.as_slice().cmp(b.1))
-    }
-
-    fn model_insert(m: &mut Model, score: f64, ele: &[u8]) {
-        let pos = m.partition_point(|e| key_cmp(e, (score, ele)) == Ordering::Less);
-        m.insert(pos, (score, ele.to_vec()));
-    }
-
-    fn same(zsl: &Skiplist<Vec<u8>>, m: &Model) -> Result<(), TestCaseError> {
-        if let Err(e) = zsl.check_invariants() {
-            return Err(TestCaseError::fail(e));
-        }
-        prop_assert_eq!(zsl.len(), m.len());
-        let got: Vec<(f64, Vec<u8>)> = zsl.iter().map(|(s, e)| (s, e.clone())).collect();
-        prop_assert_eq!(&got, m);
-        let back: Vec<(f64, Vec<u8>)> = zsl.rev_iter().map(|(s, e)| (s, e.clone())).collect();
-        prop_assert!(back.iter().rev().eq(m.iter()));
-        Ok(())
-    }
-
-    fn score() -> impl Strategy<Value = f64> {
-        prop_oneof![
-            Just(f64::NEG_INFINITY),
-            Just(f64::INFINITY),
-            Just(0.0),
-            Just(-0.0),
-            Just(1.0),
-            Just(1.5),
-            Just(-2.0),
-            (-20i32..20).prop_map(|v| v as f64 / 4.0),
-        ]
-    }
-
-    fn ele() -> impl Strategy<Value = Vec<u8>> {
-        proptest::collection::vec(
-            prop_oneof![Just(b'a'), Just(b'b'), Just(0u8), Just(0xffu8)],
-            0..4,
-        )
-    }
-
-    fn range() -> impl Strategy<Value = ZRangeSpec> {
-        (score(), score(), any::<bool>(), any::<bool>()).prop_map(|(min, max, minex, maxex)| {
-            ZRangeSpec {
-                min,
-                max,
-                minex,
-                maxex,
-            }
-        })
-    }
-
-    fn lex_bound() -> impl Strategy<Value = LexBound> {
-        prop_oneof![
-            1 => Just(LexBound::NegInf),
-            1 => Just(LexBound::PosInf),
-            3 => ele().prop_map(LexBound::Incl),
-            3 => ele().prop_map(LexBound::Excl),
-        ]
-    }
-
-    #[derive(Debug, Clone)]
-    enum Op {
-        Insert(f64, Vec<u8>),
-        Delete(usize),
-        DeleteMissing(f64, Vec<u8>),
-        Update(usize, f64),
-        DelScore(ZRangeSpec),
-        DelRank(usize, usize),
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            8 => (score(), ele()).prop_map(|(s, e)| Op::Insert(s, e)),
-            3 => any::<usize>().prop_map(Op::Delete),
-            1 => (score(), ele()).prop_map(|(s, e)| Op::DeleteMissing(s, e)),
-            4 => (any::<usize>(), score()).prop_map(|(i, s)| Op::Update(i, s)),
-            1 => range().prop_map(Op::DelScore),
-            1 => (0usize..40, 0usize..40).prop_map(|(a, b)| Op::DelRank(a, b)),
-        ]
-    }
-
-    fn check_queries(
-        zsl: &Skiplist<Vec<u8>>,
-        m: &Model,
-        r: &ZRangeSpec,
-    ) -> Result<(), TestCaseError> {
-        for (i, (s, e)) in m.iter().enumerate() {
-            prop_assert_eq!(zsl.rank(*s, e), Some(i + 1));
-            let (bs, be) = zsl.by_rank(i + 1).unwrap();
-            prop_assert_eq!((bs, be), (*s, e));
-        }
-        prop_assert_eq!(zsl.by_rank(0), None);
-        prop_assert_eq!(zsl.by_rank(m.len() + 1), None);
-        prop_assert_eq!(zsl.rank(0.25, b"zzzz"), None);
-        let inr = |x: &(f64, Vec<u8>)| r.value_gte_min(x.0) && r.value_lte_max(x.0);
-        let first = zsl
-            .first_in_range(r)
-            .map(|id| zsl.get(id).unwrap().1.clone());
-        prop_assert_eq!(first, m.iter().find(|x| inr(x)).map(|x| x.1.clone()));
-        let last = zsl
-            .last_in_range(r)
-            .map(|id| zsl.get(id).unwrap().1.clone());
-        prop_assert_eq!(last, m.iter().rev().find(|x| inr(x)).map(|x| x.1.clone()));
-        // Walking from the first in-range node yields exactly the range.
-        if let Some(id) = zsl.first_in_range(r) {
-            let walk: Vec<&Vec<u8>> = zsl
-                .iter_from(id)
-                .take_while(|(s, _)| r.value_lte_max(*s))
-                .map(|(_, e)| e)
-                .collect();
-            let want: Vec<&Vec<u8>> = m.iter().filter(|x| inr(x)).map(|x| &x.1).collect();
-            prop_assert_eq!(walk, want);
-        }
-        if let Some(id) = zsl.last_in_range(r) {
-            let n = zsl
-                .rev_iter_from(id)
-                .take_while(|(s, _)| r.value_gte_min(*s))
-                .count();
-            prop_assert_eq!(n, m.iter().filter(|x| inr(x)).count());
-        }
-        Ok(())
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(200))]
-
-        #[test]
-        fn matches_sorted_vec(seed in any::<u64>(), ops in proptest::collection::vec(op(), 0..120), q in range()) {
-            let mut zsl: Skiplist<Vec<u8>> = Skiplist::with_seed(seed);
-            let mut m: Model = Vec::new();
-            for op in ops {
-                match op {
-                    Op::Insert(s, e) => {
-                        if m.iter().any(|x| x.1 == e) { continue; }
-                        let id = zsl.insert(s, e.clone());
-                        prop_assert_eq!(zsl.get(id), Some((s, &e)));
-                        model_insert(&mut m, s, &e);
-                    }
-                    Op::Delete(i) => {
-                        if m.is_empty() { continue; }
-                        let (s, e) = m.remove(i % m.len());
-                        prop_assert!(zsl.delete(s, &e));
-                        prop_assert!(!zsl.delete(s, &e));
-                    }
-                    Op::DeleteMissing(s, e) => {
-                        let present = m.iter().position(|x| x.0 == s && x.1 == e);
-                        prop_assert_eq!(zsl.delete(s, &e), present.is_some());
-                        if let Some(p) = present { m.remove(p); }
-                    }
-                    Op::Update(i, ns) => {
-                        if m.is_empty() { continue; }
-                        let (s, e) = m.remove(i % m.len());
-                        let id = zsl.update_score(s, &e, ns).unwrap();
-                        prop_assert_eq!(zsl.get(id), Some((ns, &e)));
-                        model_insert(&mut m, ns, &e);
-                    }
-                    Op::DelScore(r) => {
-                        let got = zsl.delete_range_by_score(&r);
-                        let want: Model = m.iter().filter(|x| r.value_gte_min(x.0) && r.value_lte_max(x.0)).cloned().collect();
-                        m.retain(|x| !(r.value_gte_min(x.0) && r.value_lte_max(x.0)));
-                        prop_assert_eq!(got, want);
-                    }
-                    Op::DelRank(a, b) => {
-                        let got = zsl.delete_range_by_rank(a, b);
-                        let (lo, hi) = (a.max(1), b.min(m.len()));
-                        let want: Model = if lo <= hi { m.drain(lo - 1..hi).collect() } else { vec![] };
-                        prop_assert_eq!(got, want);
-                    }
-                }
-                same(&zsl, &m)?;
-            }
-            check_queries(&zsl, &m, &q)?;
-        }
-
-        #[test]
-        fn lex_ranges_equal_scores(
-            seed in any::<u64>(),
-            eles in proptest::collection::btree_set(ele(), 0..30),
-            min in lex_bound(),
-            max in lex_bound(),
-            del in any::<bool>(),
-        ) {
-            let mut zsl: Skiplist<Vec<u8>> = Skiplist::with_seed(seed);
-            for e in &eles {
-                zsl.insert(3.0, e.clone());
-            }
-            let r = ZLexRangeSpec { min, max };
-            let inr = |e: &Vec<u8>| r.value_gte_min(e) && r.value_lte_max(e);
-            let want: Vec<Vec<u8>> = eles.iter().filter(|e| inr(e)).cloned().collect();
-            let first = zsl.first_in_lex_range(&r).map(|id| zsl.get(id).unwrap().1.clone());
-            prop_assert_eq!(first, want.first().cloned());
-            let last = zsl.last_in_lex_range(&r).map(|id| zsl.get(id).unwrap().1.clone());
-            prop_assert_eq!(last, want.last().cloned());
-            if !want.is_empty() {
-                prop_assert!(!r.is_empty());
-            }
-            if del {
-                let got: Vec<Vec<u8>> = zsl.delete_range_by_lex(&r).into_iter().map(|x| x.1).collect();
-                prop_assert_eq!(got, want.clone());
-                prop_assert_eq!(zsl.len(), eles.len() - want.len());
-                zsl.check_invariants().map_err(TestCaseError::fail)?;
-            }
-        }
-    }
-
-    #[test]
-    fn parse_range_like_strtod() {
-        let ok = |a: &[u8], b: &[u8]| parse_range(a, b).unwrap();
-        assert_eq!(
-            ok(b"", b"("),
-            ZRangeSpec {
-                min: 0.0,
-                max: 0.0,
-                minex: false,
-                maxex: true
-            }
-        );
-        assert_eq!(ok(b" 1", b"+inf").min, 1.0);
-        assert_eq!(ok(b"1e400", b"-inf").min, f64::INFINITY);
-        assert_eq!(ok(b"1e-400", b"(-Infinity").max, f64::NEG_INFINITY);
-        assert_eq!(ok(b"0x10", b"1\0junk"), ok(b"16", b"1"));
-        let err = CmdError::Static("ERR min or max is not a float");
-        for bad in [
-            &b"1 "[..],
-            b" ",
-            b"nan",
-            b"(nan",
-            b"abc",
-            b"((1",
-            b"1e",
-            b"inf1",
-        ] {
-            assert_eq!(parse_range(bad, b"1"), Err(err.clone()), "{bad:?}");
-            assert_eq!(parse_range(b"1", bad), Err(err.clone()), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn parse_lex() {
-        use LexBound::*;
-        let r = parse_lex_range(b"-", b"+").unwrap();
-        assert_eq!((r.min, r.max), (NegInf, PosInf));
-        let r = parse_lex_range(b"(a", b"[").unwrap();
-        assert_eq!((r.min, r.max), (Excl(b"a".to_vec()), Incl(vec![])));
-        let err = CmdError::Static("ERR min or max not valid string range item");
-        for bad in [&b"a"[..], b"", b"+x", b"-1"] {
-            assert_eq!(parse_lex_range(bad, b"+"), Err(err.clone()));
-            assert_eq!(parse_lex_range(b"-", bad), Err(err.clone()));
-        }
-        // Empty-range rules of zslIsInLexRange (sdscmplex with ex flags).
-        let spec = |a: &[u8], b: &[u8]| parse_lex_range(a, b).unwrap();
-        assert!(spec(b"-", b"-").is_empty());
-        assert!(spec(b"+", b"+").is_empty());
-        assert!(spec(b"+", b"-").is_empty());
-        assert!(spec(b"(a", b"[a").is_empty());
-        assert!(!spec(b"[a", b"[a").is_empty());
-        assert!(spec(b"[b", b"[a").is_empty());
-        assert!(!spec(b"-", b"[a").is_empty());
-    }
-
-    #[test]
-    fn random_level_distribution() {
-        let mut zsl: Skiplist<Vec<u8>> = Skiplist::with_seed(1);
-        let n = 100_000;
-        let mut counts = [0usize; ZSKIPLIST_MAXLEVEL + 1];
-        for _ in 0..n {
-            counts[zsl.random_level()] += 1;
-        }
-        assert_eq!(counts[0], 0);
-        // P(level == 1) = 0.75, P(level == 2) = 0.1875.
-        assert!((counts[1] as f64 / n as f64 - 0.75).abs() < 0.01);
-        assert!((counts[2] as f64 / n as f64 - 0.1875).abs() < 0.01);
-    }
-
-    #[test]
-    fn update_in_place_and_ids() {
-        let mut zsl: Skiplist<Vec<u8>> = Skiplist::with_seed(5);
-        let a = zsl.insert(1.0, b"a".to_vec());
-        zsl.insert(3.0, b"c".to_vec());
-        // 1 -> 2 keeps the node between its neighbours: same id, in place.
-        assert_eq!(zsl.update_score(1.0, b"a", 2.0), Some(a));
-        assert_eq!(zsl.update_score(2.0, b"zz", 2.0), None);
-        let id = zsl.update_score(2.0, b"a", 10.0).unwrap();
-        assert_eq!(zsl.get(id), Some((10.0, &b"a".to_vec())));
-        assert_eq!(zsl.rank(10.0, b"a"), Some(2));
-        assert_eq!(zsl.first().and_then(|f| zsl.next(f)), Some(id));
-        assert_eq!(zsl.prev(zsl.first().unwrap()), None);
-        assert_eq!(zsl.get(12345), None);
-        assert_eq!(zsl.iter_from(999).count(), 0);
-        assert!(zsl.delete(10.0, b"a") && zsl.delete(3.0, b"c"));
-        assert!(zsl.is_empty() && zsl.first().is_none() && zsl.last().is_none());
-        zsl.check_invariants().unwrap();
-    }
-
-    #[test]
-    fn many_nodes_invariants() {
-        let mut zsl: Skiplist<Vec<u8>> = Skiplist::with_seed(9);
-        for i in 0..5000u32 {
-            zsl.insert((i % 97) as f64, i.to_be_bytes().to_vec());
-        }
-        zsl.check_invariants().unwrap();
-        assert!(zsl.levels() > 3);
-        for i in (0..5000u32).step_by(3) {
-            assert!(zsl.delete((i % 97) as f64, &i.to_be_bytes()));
-        }
-        zsl.check_invariants().unwrap();
-        assert_eq!(zsl.len(), 5000 - 1667);
-    }
-}
+#[path = "skiplist_tests.rs"]
+mod tests;

@@ -1,6 +1,10 @@
-//! The skiplist encoding of a sorted set (t_zset.c's `zset`): a member →
-//! score dict for O(1) lookups plus a [`Skiplist`] for order, ranks and
-//! ranges. Every mutator here keeps the two in sync.
+//! The skiplist encoding of a sorted set (t_zset.c's `zset`): a member
+//! dict for O(1) lookups plus a [`Skiplist`] for order, ranks and ranges.
+//! The dict maps each member (its bytes embedded in the dict entry, as
+//! every dict of ours stores keys) to its skiplist node ([`MemberKey`]), so
+//! a dict hit lands on the node holding the score. Every mutator here keeps
+//! the two in sync, and removes an entry from the dict before its node is
+//! freed (the contract of [`Skiplist::insert_keyed`]).
 //!
 //! [`SkiplistZset::zadd`] follows `zsetAdd` (7.0) for the skiplist encoding:
 //! NX/XX/GT/LT/INCR flags, the NaN check after an increment, and the
@@ -9,12 +13,12 @@
 
 use crate::ds::dict::Dict;
 use crate::ds::sds::Sds;
-use crate::ds::skiplist::{Skiplist, ZLexRangeSpec, ZRangeSpec};
+use crate::ds::skiplist::{MemberKey, Skiplist, ZLexRangeSpec, ZRangeSpec};
 use crate::error::{self, CmdError};
 
 /// Skiplist item to (member, score).
-fn out((s, e): (f64, &Sds)) -> (&[u8], f64) {
-    (e.as_bytes(), s)
+fn out((s, e): (f64, &[u8])) -> (&[u8], f64) {
+    (e, s)
 }
 
 /// `ZADD_IN_*` flags.
@@ -57,11 +61,14 @@ impl ZAddOutcome {
     }
 }
 
-/// A sorted set in skiplist encoding.
+/// A sorted set in skiplist encoding. The fields are private: every key of
+/// `dict` must name a live node of `zsl`.
 #[derive(Default)]
 pub struct SkiplistZset {
-    pub dict: Dict<Sds, f64>,
-    pub zsl: Skiplist<Sds>,
+    // Declared first, so it is dropped before the nodes (its keys are never
+    // dereferenced on drop anyway).
+    dict: Dict<Sds, MemberKey>,
+    zsl: Skiplist,
 }
 
 impl SkiplistZset {
@@ -83,6 +90,40 @@ impl SkiplistZset {
         self.zsl.is_empty()
     }
 
+    /// The member dict (ZSCAN, DEBUG HTSTATS): keys are the members, each
+    /// value the member's node ([`MemberKey::score`]).
+    pub fn dict(&self) -> &Dict<Sds, MemberKey> {
+        &self.dict
+    }
+
+    /// The skiplist, for ordered reads.
+    pub fn zsl(&self) -> &Skiplist {
+        &self.zsl
+    }
+
+    /// Sizes the dict for `n` members (`dictExpand` before a conversion).
+    pub fn reserve(&mut self, n: usize) {
+        self.dict.expand(n);
+    }
+
+    /// Adds a member known to be absent (`zslInsert` + `dictAdd`), as
+    /// conversions and freshly built results do. The score must not be NaN.
+    pub fn insert_new(&mut self, ele: &[u8], score: f64) {
+        debug_assert!(!self.dict.contains_key(ele) && !score.is_nan());
+        // SAFETY: the key goes into our dict, which drops it (remove, or
+        // forget during range deletes) before the node is freed, and both
+        // die together.
+        let key = unsafe { self.zsl.insert_keyed(score, ele) };
+        self.dict.insert_new(ele, key);
+    }
+
+    /// Heap bytes: nodes (members included), the dict's table and entries
+    /// (each with its copy of the member).
+    pub fn heap_size(&self) -> usize {
+        let keys: usize = self.dict.keys().map(|k| k.len()).sum();
+        std::mem::size_of::<Self>() + self.zsl.heap_size() + self.dict.mem_overhead() + keys
+    }
+
     /// `zsetAdd` for the skiplist encoding. `Err` carries
     /// "ERR resulting score is not a number (NaN)" (`ZADD_OUT_NAN`), for a
     /// NaN input or an INCR that produced NaN (e.g. `+inf` + `-inf`).
@@ -98,7 +139,8 @@ impl SkiplistZset {
             return Err(nan());
         }
         let mut score = score;
-        if let Some(&cur) = self.dict.get(ele) {
+        // A mutable lookup moves the dict's rehash along, as dictFind does.
+        if let Some(cur) = self.dict.get_mut(ele).map(|k| k.score()) {
             if flags.nx {
                 return Ok(ZAddOutcome::Nop);
             }
@@ -114,14 +156,11 @@ impl SkiplistZset {
             if score == cur {
                 return Ok(ZAddOutcome::Unchanged(score));
             }
+            // The node (and so the dict key) is kept.
             self.zsl.update_score(cur, ele, score);
-            if let Some(v) = self.dict.get_mut(ele) {
-                *v = score;
-            }
             Ok(ZAddOutcome::Updated(score))
         } else if !flags.xx {
-            self.zsl.insert(score, Sds::new(ele));
-            self.dict.insert_new(ele, score);
+            self.insert_new(ele, score);
             Ok(ZAddOutcome::Added(score))
         } else {
             Ok(ZAddOutcome::Nop)
@@ -130,18 +169,17 @@ impl SkiplistZset {
 
     /// `zsetRemoveFromSkiplist`: true if `ele` was a member.
     pub fn remove(&mut self, ele: &[u8]) -> bool {
-        match self.dict.remove_value(ele) {
-            Some(score) => {
-                self.zsl.delete(score, ele);
-                true
-            }
-            None => false,
-        }
+        // The key leaves the dict (and is dropped) before the node goes.
+        let Some(score) = self.dict.remove_value(ele).map(|key| key.score()) else {
+            return false;
+        };
+        self.zsl.delete(score, ele);
+        true
     }
 
     /// `zsetScore`.
     pub fn score(&self, ele: &[u8]) -> Option<f64> {
-        self.dict.get(ele).copied()
+        self.dict.get(ele).map(|k| k.score())
     }
 
     /// `zsetRank`: 0-based rank, from the highest score when `reverse`.
@@ -158,7 +196,7 @@ impl SkiplistZset {
             return None;
         }
         let rank = if reverse { len - index } else { index + 1 };
-        self.zsl.by_rank(rank).map(|(s, e)| (e.as_bytes(), s))
+        self.zsl.by_rank(rank).map(|(s, e)| (e, s))
     }
 
     /// Members with 0-based indexes `start..=end` (already clamped by the
@@ -171,15 +209,15 @@ impl SkiplistZset {
         let end = end.min(len - 1);
         let n = end - start + 1;
         let first = if reverse { len - start } else { start + 1 };
-        let Some(id) = self.zsl.node_by_rank(first) else {
+        let Some(node) = self.zsl.node_by_rank(first) else {
             return Vec::new();
         };
         let it = if reverse {
-            self.zsl.rev_iter_from(id)
+            self.zsl.rev_iter_from(node)
         } else {
-            self.zsl.iter_from(id)
+            self.zsl.iter_from(node)
         };
-        it.take(n).map(|(s, e)| (e.as_bytes(), s)).collect()
+        it.take(n).map(out).collect()
     }
 
     /// Members with scores in `range`, ascending (or descending).
@@ -214,7 +252,7 @@ impl SkiplistZset {
                 Some(id) => self
                     .zsl
                     .rev_iter_from(id)
-                    .take_while(|(_, e)| range.value_gte_min(e.as_bytes()))
+                    .take_while(|(_, e)| range.value_gte_min(e))
                     .map(out)
                     .collect(),
                 None => Vec::new(),
@@ -224,7 +262,7 @@ impl SkiplistZset {
                 Some(id) => self
                     .zsl
                     .iter_from(id)
-                    .take_while(|(_, e)| range.value_lte_max(e.as_bytes()))
+                    .take_while(|(_, e)| range.value_lte_max(e))
                     .map(out)
                     .collect(),
                 None => Vec::new(),
@@ -232,41 +270,40 @@ impl SkiplistZset {
         }
     }
 
-    fn forget(&mut self, removed: Vec<(f64, Sds)>) -> usize {
-        for (_, e) in &removed {
-            self.dict.remove_value(e.as_bytes());
-        }
-        removed.len()
-    }
-
     /// ZREMRANGEBYSCORE: removes members with scores in `range`; returns the count.
     pub fn remove_range_by_score(&mut self, range: &ZRangeSpec) -> usize {
-        let removed = self.zsl.delete_range_by_score(range);
-        self.forget(removed)
+        let dict = &mut self.dict;
+        // Each key leaves the dict before its node is freed.
+        self.zsl.delete_range_by_score(range, |_, e| {
+            dict.remove_value(e);
+        })
     }
 
     /// ZREMRANGEBYLEX.
     pub fn remove_range_by_lex(&mut self, range: &ZLexRangeSpec) -> usize {
-        let removed = self.zsl.delete_range_by_lex(range);
-        self.forget(removed)
+        let dict = &mut self.dict;
+        self.zsl.delete_range_by_lex(range, |_, e| {
+            dict.remove_value(e);
+        })
     }
 
     /// ZREMRANGEBYRANK with 0-based inclusive indexes.
     pub fn remove_range_by_index(&mut self, start: usize, end: usize) -> usize {
-        let removed = self
-            .zsl
-            .delete_range_by_rank(start + 1, end.saturating_add(1));
-        self.forget(removed)
+        let dict = &mut self.dict;
+        self.zsl
+            .delete_range_by_rank(start + 1, end.saturating_add(1), |_, e| {
+                dict.remove_value(e);
+            })
     }
 
     /// Members and scores in ascending order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> + '_ {
-        self.zsl.iter().map(|(s, e)| (e.as_bytes(), s))
+        self.zsl.iter().map(out)
     }
 
     /// Members and scores in descending order.
     pub fn rev_iter(&self) -> impl Iterator<Item = (&[u8], f64)> + '_ {
-        self.zsl.rev_iter().map(|(s, e)| (e.as_bytes(), s))
+        self.zsl.rev_iter().map(out)
     }
 }
 
@@ -333,7 +370,7 @@ mod tests {
         assert_eq!(z.rank(b"zz", false), None);
         assert!(z.remove(b"a") && !z.remove(b"a"));
         assert_eq!(z.rank(b"b", false), Some(0));
-        assert_eq!(z.dict.len(), z.zsl.len());
+        assert_eq!(z.dict().len(), z.zsl().len());
     }
 
     #[test]
@@ -379,7 +416,7 @@ mod tests {
         assert_eq!(eq.remove_range_by_lex(&lr), 2);
         assert_eq!(eq.score(b"b"), None);
         assert_eq!(eq.iter().count(), 1);
-        assert_eq!((z.len(), z.dict.len()), (3, 3));
+        assert_eq!((z.len(), z.dict().len()), (3, 3));
     }
 
     fn score() -> impl Strategy<Value = f64> {
@@ -429,8 +466,8 @@ mod tests {
                 };
                 prop_assert_eq!(z.zadd(&ele, s, f).map_err(|_| ()), want);
                 prop_assert_eq!(z.len(), m.len());
-                prop_assert_eq!(z.dict.len(), m.len());
-                z.zsl.check_invariants().map_err(TestCaseError::fail)?;
+                prop_assert_eq!(z.dict().len(), m.len());
+                z.zsl().check_invariants().map_err(TestCaseError::fail)?;
             }
             let mut sorted: Vec<(f64, Vec<u8>)> = m.iter().map(|(k, v)| (*v, k.clone())).collect();
             sorted.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap().then_with(|| a.1.cmp(&b.1)));

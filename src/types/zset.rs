@@ -17,7 +17,7 @@
 use crate::ds::dict::Dict;
 use crate::ds::listpack::{Listpack, LpValue};
 use crate::ds::sds::Sds;
-use crate::ds::skiplist::{self, ZLexRangeSpec, ZRangeSpec};
+use crate::ds::skiplist::{self, MemberKey, ZLexRangeSpec, ZRangeSpec};
 use crate::ds::zset::{SkiplistZset, ZAddFlags, ZAddOutcome};
 use crate::error::{self, CmdError};
 use crate::util::num;
@@ -84,8 +84,7 @@ fn member_cmp(m: LpValue<'_>, ele: &[u8]) -> std::cmp::Ordering {
 }
 
 fn sl_insert(z: &mut SkiplistZset, ele: &[u8], score: f64) {
-    z.zsl.insert(score, Sds::new(ele));
-    z.dict.insert_new(ele, score);
+    z.insert_new(ele, score);
 }
 
 /// Iterator over (member, score) pairs of either encoding.
@@ -95,7 +94,7 @@ pub enum ZIter<'a> {
         p: Option<usize>,
         rev: bool,
     },
-    Sl(skiplist::Iter<'a, Sds>),
+    Sl(skiplist::Iter<'a>),
     Empty,
 }
 
@@ -115,7 +114,7 @@ impl<'a> Iterator for ZIter<'a> {
                 };
                 Some(item)
             }
-            ZIter::Sl(it) => it.next().map(|(s, e)| (LpValue::Str(e.as_bytes()), s)),
+            ZIter::Sl(it) => it.next().map(|(s, e)| (LpValue::Str(e), s)),
             ZIter::Empty => None,
         }
     }
@@ -178,17 +177,7 @@ impl ZSetValue {
         let me = std::mem::size_of::<ZSetValue>();
         match self {
             ZSetValue::Listpack(lp) => me + lp.capacity(),
-            ZSetValue::Skiplist(z) => {
-                // Node: score, element, backward link, boxed levels (1.33
-                // on average, 16 bytes each); the element is held twice
-                // (its bytes in the dict entry, and an Sds in the node).
-                let node = 8 + std::mem::size_of::<Sds>() + 4 + 16 + 22;
-                let eles: usize = z.dict.keys().map(|k| 2 * k.len() + 4).sum();
-                me + std::mem::size_of::<SkiplistZset>()
-                    + z.dict.mem_overhead()
-                    + z.len() * node
-                    + eles
-            }
+            ZSetValue::Skiplist(z) => me + z.heap_size(),
         }
     }
 
@@ -241,9 +230,10 @@ impl ZSetValue {
             }
             ZSetValue::Skiplist(z) => {
                 let r = if rev { len - rank } else { rank + 1 };
-                match z.zsl.node_by_rank(r) {
-                    Some(id) if rev => ZIter::Sl(z.zsl.rev_iter_from(id)),
-                    Some(id) => ZIter::Sl(z.zsl.iter_from(id)),
+                let zsl = z.zsl();
+                match zsl.node_by_rank(r) {
+                    Some(n) if rev => ZIter::Sl(zsl.rev_iter_from(n)),
+                    Some(n) => ZIter::Sl(zsl.iter_from(n)),
                     None => ZIter::Empty,
                 }
             }
@@ -267,14 +257,15 @@ impl ZSetValue {
                 ZIter::Lp { lp, p, rev }
             }
             ZSetValue::Skiplist(z) => {
-                let id = if rev {
-                    z.zsl.last_in_range(range)
+                let zsl = z.zsl();
+                let n = if rev {
+                    zsl.last_in_range(range)
                 } else {
-                    z.zsl.first_in_range(range)
+                    zsl.first_in_range(range)
                 };
-                match id {
-                    Some(id) if rev => ZIter::Sl(z.zsl.rev_iter_from(id)),
-                    Some(id) => ZIter::Sl(z.zsl.iter_from(id)),
+                match n {
+                    Some(n) if rev => ZIter::Sl(zsl.rev_iter_from(n)),
+                    Some(n) => ZIter::Sl(zsl.iter_from(n)),
                     None => ZIter::Empty,
                 }
             }
@@ -315,14 +306,15 @@ impl ZSetValue {
                 ZIter::Lp { lp, p, rev }
             }
             ZSetValue::Skiplist(z) => {
-                let id = if rev {
-                    z.zsl.last_in_lex_range(range)
+                let zsl = z.zsl();
+                let n = if rev {
+                    zsl.last_in_lex_range(range)
                 } else {
-                    z.zsl.first_in_lex_range(range)
+                    zsl.first_in_lex_range(range)
                 };
-                match id {
-                    Some(id) if rev => ZIter::Sl(z.zsl.rev_iter_from(id)),
-                    Some(id) => ZIter::Sl(z.zsl.iter_from(id)),
+                match n {
+                    Some(n) if rev => ZIter::Sl(zsl.rev_iter_from(n)),
+                    Some(n) => ZIter::Sl(zsl.iter_from(n)),
                     None => ZIter::Empty,
                 }
             }
@@ -355,18 +347,15 @@ impl ZSetValue {
             // Redis counts by the ranks of the first and last nodes in
             // range, which differs from a scan when scores are mixed.
             ZSetValue::Skiplist(z) => {
-                let rank_of = |id| {
-                    z.zsl
-                        .get(id)
-                        .and_then(|(s, e)| z.zsl.rank(s, e.as_ref()))
-                        .unwrap_or(0) as i64
-                };
-                let len = z.zsl.len() as i64;
-                let Some(first) = z.zsl.first_in_lex_range(range) else {
+                let zsl = z.zsl();
+                let rank_of =
+                    |n: skiplist::NodeRef<'_>| zsl.rank(n.score(), n.member()).unwrap_or(0) as i64;
+                let len = zsl.len() as i64;
+                let Some(first) = zsl.first_in_lex_range(range) else {
                     return 0;
                 };
                 let mut count = len - (rank_of(first) - 1);
-                if let Some(last) = z.zsl.last_in_lex_range(range) {
+                if let Some(last) = zsl.last_in_lex_range(range) {
                     count -= len - rank_of(last);
                 }
                 count
@@ -453,7 +442,7 @@ impl ZSetValue {
     pub fn convert_to_skiplist(&mut self) {
         if let ZSetValue::Listpack(lp) = self {
             let mut z = SkiplistZset::new();
-            z.dict.expand(lp.len() / 2);
+            z.reserve(lp.len() / 2);
             let mut ib = [0u8; 20];
             for (m, s) in (ZIter::Lp {
                 lp,
@@ -540,10 +529,11 @@ impl ZSetValue {
         }
     }
 
-    /// The member → score dict of the skiplist encoding (ZSCAN).
-    pub fn dict(&self) -> Option<&Dict<Sds, f64>> {
+    /// The member dict of the skiplist encoding (ZSCAN); each value is the
+    /// member's node, carrying its score.
+    pub fn dict(&self) -> Option<&Dict<Sds, MemberKey>> {
         match self {
-            ZSetValue::Skiplist(z) => Some(&z.dict),
+            ZSetValue::Skiplist(z) => Some(z.dict()),
             ZSetValue::Listpack(_) => None,
         }
     }

@@ -459,6 +459,38 @@ fn hex_to_bin(int: &[u8], frac: &[u8], exp: i64) -> (u128, bool, i64) {
 /// (any case, optional sign); rejects NaN, leading whitespace, trailing bytes,
 /// the empty string, overflow to ±inf and underflow to zero.
 pub fn parse_f64(b: &[u8]) -> Option<f64> {
+    if let Some(v) = small_int_f64(b) {
+        return Some(v);
+    }
+    parse_f64_general(b)
+}
+
+/// The common case of [`parse_f64`]: an optional sign and 1 to 15 decimal
+/// digits. Below 10^15 < 2^53 every such integer is an exact f64, which is
+/// what strtod returns for it (`-0` gives -0.0).
+#[inline]
+fn small_int_f64(b: &[u8]) -> Option<f64> {
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + d as u64;
+    }
+    let v = v as f64;
+    Some(if neg { -v } else { v })
+}
+
+fn parse_f64_general(b: &[u8]) -> Option<f64> {
     let (neg, syn) = scan_float(b)?;
     let mag = match syn {
         FloatSyntax::Inf => f64::INFINITY,
@@ -1223,6 +1255,35 @@ mod tests {
     }
     fn incr(a: &str, b: &str) -> String {
         String::from_utf8(incr_by_float(a.as_bytes(), b.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn parse_f64_small_int_fast_path_is_exact() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        for i in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = 1 + (i as usize % 17);
+            let mut s = match i % 3 {
+                0 => String::from("-"),
+                1 => String::from("+"),
+                _ => String::new(),
+            };
+            let v = x.to_string();
+            s.push_str(&format!("{:0>w$}", v, w = digits)[..digits]);
+            let b = s.as_bytes();
+            let want = parse_f64_general(b);
+            let got = parse_f64(b);
+            assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{s}");
+        }
+        assert_eq!(
+            parse_f64(b"-0").map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
+        for bad in [&b""[..], b"-", b"+", b"1a", b" 1", b"1 "] {
+            assert_eq!(parse_f64(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
