@@ -1,19 +1,24 @@
-//! Redis Cluster, the foundation (not wired into the server yet): hash
-//! slots (`slot`), node names, flags and slot bitmaps (`ids`), the cluster
-//! bus wire format (`bus`), the cluster state (`state`), nodes.conf
-//! (`nodes_conf`), the messages built from the state (`outgoing`) and the
-//! CLUSTER NODES / SLOTS / SHARDS / INFO replies rendered from it
-//! (`render`). Facts come from Redis 7.0.15's cluster.h and cluster.c;
-//! docs/CLUSTER.md describes the next steps.
+//! Redis Cluster: hash slots (`slot`), node names, flags and slot bitmaps
+//! (`ids`), the cluster bus wire format (`bus`), the cluster state
+//! (`state`), nodes.conf (`nodes_conf`), the messages built from the state
+//! (`outgoing`), the protocol run on received messages and by the cron
+//! (`process`), bus links (`link`), this node's cluster (`local`), command
+//! routing (`route`) and the CLUSTER NODES / SLOTS / SHARDS / INFO replies
+//! rendered from the state (`render`). The IO (listener, connects, reads,
+//! writes, the cron) is the driver's, `crate::cluster_bus`, a layer up.
+//! Facts come from Redis 7.0.15's cluster.h and cluster.c; docs/CLUSTER.md
+//! describes the next steps.
 //!
 //! Layer: services. It uses the protocol layer (reply encoding, request
 //! splitting), the config types, and nothing above services.
 
 pub mod bus;
 pub mod ids;
+pub mod link;
 pub mod local;
 pub mod nodes_conf;
 pub mod outgoing;
+pub mod process;
 pub mod render;
 pub mod route;
 pub mod slot;

@@ -2,10 +2,10 @@
 //! clusterCommand, askingCommand, readonlyCommand, readwriteCommand).
 //! Outside cluster mode (`srv.cluster` None) every one of them replies
 //! that cluster support is disabled, as Redis started with
-//! `cluster-enabled no`. In cluster mode the subcommands that act on this
-//! node's state are served; those that need the cluster bus (MEET,
-//! FORGET's blacklist broadcast, REPLICATE, FAILOVER) are not yet and
-//! reply as the disabled ones do. Every change is saved to nodes.conf and
+//! `cluster-enabled no`. In cluster mode the subcommands are served but
+//! REPLICATE and FAILOVER (the failover step), which reply as the
+//! disabled ones do. MEET starts a handshake the bus driver
+//! (`cluster_bus`) carries out; LINKS lists its links. Every change is saved to nodes.conf and
 //! the cluster health re-evaluated before the reply (Redis does both
 //! before its next sleep).
 
@@ -37,7 +37,7 @@ static CLUSTER_SUBCOMMANDS: &[CommandSpec] = &[
     cmd("info", info),
     cmd("keyslot", keyslot),
     cmd("links", links),
-    cmd("meet", disabled),
+    cmd("meet", meet),
     cmd("myid", myid),
     cmd("nodes", nodes),
     cmd("replicas", replicas),
@@ -579,7 +579,7 @@ fn reset(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     for idx in cl.state.node_indexes() {
         if idx != me {
-            cl.state.del_node(idx);
+            cl.del_node(idx);
         }
     }
     if hard {
@@ -610,9 +610,10 @@ fn forget(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if cl.state.node(me).is_replica() && cl.state.node(me).replica_of == Some(n) {
         return Err(CmdError::Static(error::CLUSTER_FORGET_MASTER));
     }
-    // (The blacklist that keeps gossip from re-adding it comes with the
-    // bus.)
-    cl.state.del_node(n);
+    // Gossip must not add it back for a minute.
+    let name = cl.state.node(n).name;
+    cl.state.blacklist_add(name, crate::clock::wall_ms() / 1000);
+    cl.del_node(n);
     changed(srv, false);
     c.out.ok();
     Ok(())
@@ -653,10 +654,47 @@ fn count_failure_reports(srv: &mut Server, c: &mut Client, args: &Args) -> CmdRe
 }
 
 fn links(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
-    cluster(srv)?;
-    // No bus yet: no links.
-    c.out.array(0);
+    let cl = cluster(srv)?;
+    crate::cluster_bus::links_reply(cl, &mut c.out);
     Ok(())
+}
+
+/// CLUSTER MEET ip port [cport]: a handshake with that address (the cron
+/// connects and sends MEET).
+fn meet(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let cl = cluster(srv)?;
+    if args.len() != 4 && args.len() != 5 {
+        return Err(error::subcommand_syntax(args.get(1), "CLUSTER"));
+    }
+    let port = parse_i64(args.get(3)).ok_or_else(|| {
+        CmdError::Formatted(format!(
+            "ERR Invalid TCP base port specified: {}",
+            String::from_utf8_lossy(args.get(3))
+        ))
+    })?;
+    let cport = if args.len() == 5 {
+        parse_i64(args.get(4)).ok_or_else(|| {
+            CmdError::Formatted(format!(
+                "ERR Invalid TCP bus port specified: {}",
+                String::from_utf8_lossy(args.get(4))
+            ))
+        })?
+    } else {
+        port + crate::cluster::nodes_conf::PORT_INCR as i64
+    };
+    let ip = String::from_utf8_lossy(args.get(2)).into_owned();
+    let now = crate::clock::wall_ms();
+    match crate::cluster::process::start_handshake(&mut cl.state, &ip, port, cport, now) {
+        Err(crate::cluster::process::HandshakeError::Invalid) => Err(CmdError::Formatted(format!(
+            "ERR Invalid node address specified: {}:{}",
+            ip,
+            String::from_utf8_lossy(args.get(3))
+        ))),
+        _ => {
+            c.out.ok();
+            Ok(())
+        }
+    }
 }
 
 fn asking(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {

@@ -281,7 +281,7 @@ fn disconnect_replicas(srv: &mut Server) {
     }
 }
 
-pub(super) fn set_master(srv: &mut Server, host: String, port: u16) {
+pub fn set_master(srv: &mut Server, host: String, port: u16) {
     let mut psync_ok = true;
     // A master continues its own stream as a replica: from its last
     // selected db (replicationCacheMasterUsingMyself).
