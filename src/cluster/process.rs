@@ -932,3 +932,7 @@ pub fn start_handshake(
     n.cport = cport;
     Ok(st.add_node(n))
 }
+
+#[cfg(test)]
+#[path = "process_tests.rs"]
+mod tests;
