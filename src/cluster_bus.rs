@@ -565,9 +565,23 @@ pub fn cron(srv: &mut Server) {
         };
         process::cron_checks(&mut cl.state, &ctx, &ctime, &mut out)
     };
-    // (A replica's replication start, manual failover timeouts, the
-    // replica's failover and replica migration: the failover step.)
     apply(srv, None, out);
+    // A replica whose replication is off (a restart) starts it once its
+    // master's address is known.
+    if srv.repl.link.is_none() {
+        if let Some(cl) = srv.cluster.as_deref() {
+            let me = cl.state.myself_node();
+            let master = me.replica_of.filter(|_| me.is_replica());
+            if let Some(m) = master.and_then(|m| cl.state.get(m)) {
+                if !m.flags.any(NodeFlags::NOADDR) && !m.ip.is_empty() {
+                    let (ip, port) = (m.ip.clone(), m.port);
+                    crate::replication::replica::set_master(srv, ip, port);
+                }
+            }
+        }
+    }
+    // (Manual failover timeouts, the replica's failover and replica
+    // migration: the failover step.)
     let Some(cl) = srv.cluster.as_deref_mut() else {
         return;
     };

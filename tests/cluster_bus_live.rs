@@ -264,6 +264,57 @@ fn ferrokv_and_real_redis_nodes_meet() {
     wait_push(&mut sub, &resp(&[b"subscribe", b"c"], Some(1)));
     real.cli(&["publish", "c", "from-redis"]);
     wait_push(&mut sub, &resp(&[b"message", b"c", b"from-redis"], None));
+    // Replicas through CLUSTER REPLICATE: ours of the real master, a real
+    // one of ours. Everybody sees them as replicas; the data flows.
+    let our_rep = RealClusterNode::start_ferrokv(&["--cluster-node-timeout", "3000"], |_, _| {});
+    let real_rep = RealClusterNode::start(&["--cluster-node-timeout", "3000"]);
+    our_rep.cli(&["cluster", "meet", "127.0.0.1", &p]);
+    real_rep.cli(&["cluster", "meet", "127.0.0.1", &p]);
+    for (rep, master_id) in [(&our_rep, &real_id), (&real_rep, &our_id)] {
+        assert!(
+            poll_until(DEADLINE, || rep
+                .cli(&["cluster", "replicate", master_id])
+                .trim()
+                == "OK"),
+            "{}",
+            rep.cli(&["cluster", "nodes"])
+        );
+    }
+    assert_eq!(
+        ours.cli(&["cluster", "replicate", &our_id]).trim(),
+        "ERR Can't replicate myself"
+    );
+    let our_rep_id = our_rep.cli(&["cluster", "myid"]).trim().to_string();
+    let real_rep_id = real_rep.cli(&["cluster", "myid"]).trim().to_string();
+    for n in [&ours, &real, &our_rep, &real_rep] {
+        assert!(
+            poll_until(DEADLINE, || nodes_line(n, &our_rep_id)
+                .contains(&format!("slave {real_id} "))
+                && nodes_line(n, &real_rep_id)
+                    .contains(&format!("slave {our_id} "))),
+            "{}",
+            n.cli(&["cluster", "nodes"])
+        );
+    }
+    let mine = (0..)
+        .map(|i| format!("o{i}"))
+        .find(|k| key_hash_slot(k.as_bytes()) < 8192)
+        .unwrap_or_default();
+    assert_eq!(ours.cli(&["set", &mine, "ours"]).trim(), "OK");
+    assert_eq!(real.cli(&["set", &k, "theirs"]).trim(), "OK");
+    for (rep, key, want) in [(&our_rep, &k, "theirs"), (&real_rep, &mine, "ours")] {
+        assert!(
+            poll_until(DEADLINE, || {
+                let mut c = RawConn::connect(rep.port);
+                c.cmd_str(&["READONLY"]);
+                c.cmd_str(&["GET", key]) == format!("${}\r\n{}\r\n", want.len(), want)
+            }),
+            "{}",
+            rep.cli(&["info", "replication"])
+        );
+    }
+    // A replica redirects writes to its master.
+    assert!(our_rep.cli(&["set", &k, "x"]).starts_with("MOVED "));
     // A third node, a real one, met through the real node, is learnt
     // from gossip (its exact name) and connected to.
     let third = RealClusterNode::start(&["--cluster-node-timeout", "3000"]);

@@ -3,8 +3,7 @@
 //! Outside cluster mode (`srv.cluster` None) every one of them replies
 //! that cluster support is disabled, as Redis started with
 //! `cluster-enabled no`. In cluster mode the subcommands are served but
-//! REPLICATE and FAILOVER (the failover step), which reply as the
-//! disabled ones do. MEET starts a handshake the bus driver
+//! FAILOVER (the failover step), which replies as the disabled ones do. MEET starts a handshake the bus driver
 //! (`cluster_bus`) carries out; LINKS lists its links. Every change is saved to nodes.conf and
 //! the cluster health re-evaluated before the reply (Redis does both
 //! before its next sleep).
@@ -41,7 +40,7 @@ static CLUSTER_SUBCOMMANDS: &[CommandSpec] = &[
     cmd("myid", myid),
     cmd("nodes", nodes),
     cmd("replicas", replicas),
-    cmd("replicate", disabled),
+    cmd("replicate", replicate),
     cmd("reset", reset),
     cmd("saveconfig", saveconfig),
     cmd("set-config-epoch", set_config_epoch),
@@ -565,8 +564,15 @@ fn reset(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if cl.state.node(me).is_master() && has_keys {
         return Err(CmdError::Static(error::CLUSTER_RESET_WITH_KEYS));
     }
-    // clusterReset: (a replica turning master comes with the bus)
-    cl.state.set_node_as_master(me);
+    // clusterReset: a replica turns master, its data dropped.
+    if cl.state.node(me).is_replica() {
+        cl.state.set_node_as_master(me);
+        crate::replication::replica::unset_master(srv);
+        crate::persist::rdb_server::empty_data(srv);
+    }
+    let Some(cl) = srv.cluster.as_deref_mut() else {
+        return Err(CmdError::Static(error::CLUSTER_DISABLED));
+    };
     let mine: Vec<bool> = (0..CLUSTER_SLOTS).map(|s| serves_slot(cl, s)).collect();
     remove_channels_in_slots(srv, c, &mine);
     let Some(cl) = srv.cluster.as_deref_mut() else {
@@ -656,6 +662,39 @@ fn count_failure_reports(srv: &mut Server, c: &mut Client, args: &Args) -> CmdRe
 fn links(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     let cl = cluster(srv)?;
     crate::cluster_bus::links_reply(cl, &mut c.out);
+    Ok(())
+}
+
+/// CLUSTER REPLICATE node-id: myself becomes a replica of that master
+/// (clusterSetMaster: replication points at it).
+fn replicate(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let has_keys = !srv.dbs[0].dict.is_empty();
+    let cl = cluster(srv)?;
+    let name = args.get(2);
+    let n = cl
+        .state
+        .lookup_str(name)
+        .ok_or_else(|| error::cluster_unknown_node(name))?;
+    let me = cl.state.myself;
+    if n == me {
+        return Err(CmdError::Static("ERR Can't replicate myself"));
+    }
+    if cl.state.node(n).is_replica() {
+        return Err(CmdError::Static(
+            "ERR I can only replicate a master, not a replica.",
+        ));
+    }
+    if cl.state.node(me).is_master() && (cl.state.node(me).numslots != 0 || has_keys) {
+        return Err(CmdError::Static(
+            "ERR To set a master the node must be empty and without assigned slots.",
+        ));
+    }
+    let mut effects = Vec::new();
+    crate::cluster::process::set_my_master(&mut cl.state, n, &mut effects);
+    let (ip, port) = (cl.state.node(n).ip.clone(), cl.state.node(n).port);
+    crate::replication::replica::set_master(srv, ip, port);
+    changed(srv, false);
+    c.out.ok();
     Ok(())
 }
 
