@@ -5,7 +5,9 @@
 //! of ferrokv and real redis-server 7.0.15 nodes, and failure detection
 //! (a SIGKILLed master goes PFAIL then FAIL by quorum, the cluster fails
 //! for lack of coverage and is ok again once the node restarts with its
-//! nodes.conf). Every wait is a poll with a deadline.
+//! nodes.conf), and a slot moved with SETSLOT / MIGRATE (RESTORE-ASKING)
+//! until its master, emptied, becomes a replica. Every wait is a poll
+//! with a deadline.
 
 use std::process::Command;
 use std::time::Duration;
@@ -377,4 +379,126 @@ fn a_killed_master_is_failed_and_comes_back() {
     assert!(!nodes_line(&nodes[0], &dead_id).contains("fail"));
     let cnt = nodes[0].cli(&["cluster", "count-failure-reports", &dead_id]);
     assert!(cnt.trim().parse::<i64>().is_ok(), "{cnt}");
+}
+
+/// A slot moved with plain commands: MIGRATE reaches the importing node
+/// (RESTORE-ASKING), and a master that gives its last slot away through
+/// SETSLOT NODE turns into a replica of the new owner. DEBUG CLUSTERLINK
+/// KILL drops a link the cron reconnects.
+#[test]
+fn a_slot_moves_and_an_emptied_master_becomes_a_replica() {
+    let a = RealClusterNode::start_ferrokv(
+        &[
+            "--cluster-node-timeout",
+            "3000",
+            "--enable-debug-command",
+            "yes",
+        ],
+        |_, _| {},
+    );
+    let b = RealClusterNode::start_ferrokv(&["--cluster-node-timeout", "3000"], |_, _| {});
+    assert_eq!(
+        a.cli(&["cluster", "addslotsrange", "0", "16383"]).trim(),
+        "OK"
+    );
+    let pb = b.port.to_string();
+    a.cli(&["cluster", "meet", "127.0.0.1", &pb]);
+    let (ida, idb) = (
+        a.cli(&["cluster", "myid"]).trim().to_string(),
+        b.cli(&["cluster", "myid"]).trim().to_string(),
+    );
+    assert!(
+        poll_until(DEADLINE, || nodes_line(&b, &ida)
+            .contains(" connected 0-16383")),
+        "{}",
+        b.cli(&["cluster", "nodes"])
+    );
+    wait_state(&a, "ok");
+    wait_state(&b, "ok");
+    assert_eq!(a.cli(&["set", "foo", "bar"]).trim(), "OK");
+    let slot = key_hash_slot(b"foo").to_string();
+    let mv = |from: &RealClusterNode, to: &RealClusterNode, from_id: &str, to_id: &str| {
+        assert_eq!(
+            to.cli(&["cluster", "setslot", &slot, "importing", from_id])
+                .trim(),
+            "OK"
+        );
+        assert_eq!(
+            from.cli(&["cluster", "setslot", &slot, "migrating", to_id])
+                .trim(),
+            "OK"
+        );
+        let p = to.port.to_string();
+        assert_eq!(
+            from.cli(&["migrate", "127.0.0.1", &p, "", "0", "5000", "keys", "foo"])
+                .trim(),
+            "OK"
+        );
+        assert_eq!(
+            to.cli(&["cluster", "setslot", &slot, "node", to_id]).trim(),
+            "OK"
+        );
+        assert_eq!(
+            from.cli(&["cluster", "setslot", &slot, "node", to_id])
+                .trim(),
+            "OK"
+        );
+    };
+    mv(&a, &b, &ida, &idb);
+    assert_eq!(b.cli(&["get", "foo"]).trim(), "bar");
+    assert!(a.cli(&["get", "foo"]).starts_with("MOVED "));
+    // Both agree, through the bus, that b owns it.
+    assert!(
+        poll_until(DEADLINE, || nodes_line(&b, &idb)
+            .ends_with(&format!("connected {slot}"))),
+        "{}",
+        b.cli(&["cluster", "nodes"])
+    );
+    // Back: b gives its only slot away and becomes a's replica.
+    mv(&b, &a, &idb, &ida);
+    assert!(
+        poll_until(DEADLINE, || nodes_line(&b, &idb)
+            .contains(&format!("myself,slave {ida} "))
+            && nodes_line(&a, &idb).contains(&format!("slave {ida} "))),
+        "{}\n{}",
+        b.cli(&["cluster", "nodes"]),
+        b.log()
+    );
+    assert!(b
+        .log()
+        .contains(&format!("Reconfiguring myself as a replica of {ida}")));
+    assert!(
+        poll_until(DEADLINE, || b
+            .cli(&["info", "replication"])
+            .contains("master_link_status:up")),
+        "{}",
+        b.cli(&["info", "replication"])
+    );
+    // DEBUG CLUSTERLINK KILL: the link goes, the cron reconnects.
+    let to_link_ctime = || {
+        let l = a.cli(&["cluster", "links"]);
+        let lines: Vec<&str> = l.lines().collect();
+        lines
+            .iter()
+            .position(|&x| x == "to")
+            .and_then(|i| lines.get(i + 4))
+            .map(|s| s.to_string())
+    };
+    let before = to_link_ctime();
+    assert!(before.is_some());
+    assert_eq!(
+        a.cli(&["debug", "clusterlink", "kill", "to", &idb]).trim(),
+        "OK"
+    );
+    assert!(a
+        .cli(&["debug", "clusterlink", "kill", "sideways", &idb])
+        .starts_with("ERR Unknown direction sideways"));
+    assert!(
+        poll_until(DEADLINE, || {
+            let now = to_link_ctime();
+            now.is_some() && now != before
+        }),
+        "{}",
+        a.cli(&["cluster", "links"])
+    );
 }

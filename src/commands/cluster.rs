@@ -425,6 +425,8 @@ fn setslot(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     let slot = slot_arg(args.get(2))?;
     let action = args.get(3).to_ascii_lowercase();
+    // SETSLOT NODE taking my last slot: myself becomes its replica.
+    let mut become_replica_of: Option<(String, u16)> = None;
     let me = cl.state.myself;
     match (action.as_slice(), args.len()) {
         (b"migrating", 5) => {
@@ -473,12 +475,13 @@ fn setslot(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
                 && cl.state.node(me).numslots == 0
                 && srv.config.cluster_allow_replica_migration
             {
-                // clusterSetMaster needs replication driven by the bus
-                // (next step): the node stays a master without slots.
                 tracing::warn!(
                     "Configuration change detected. Reconfiguring myself as a replica of {}",
                     cl.state.node(n).name
                 );
+                let mut effects = Vec::new();
+                crate::cluster::process::set_my_master(&mut cl.state, n, &mut effects);
+                become_replica_of = Some((cl.state.node(n).ip.clone(), cl.state.node(n).port));
             }
             if n == me && cl.state.importing_slots_from[slot].is_some() {
                 if cl.bump_epoch() {
@@ -488,6 +491,9 @@ fn setslot(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             }
         }
         _ => return Err(CmdError::Static(error::CLUSTER_SETSLOT_SYNTAX)),
+    }
+    if let Some((ip, port)) = become_replica_of {
+        crate::replication::replica::set_master(srv, ip, port);
     }
     changed(srv, false);
     c.out.ok();
