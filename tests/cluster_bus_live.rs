@@ -176,6 +176,13 @@ fn three_ferrokv_nodes_form_a_cluster() {
     assert!(stat("cluster_stats_messages_ping_sent") > 0, "{info}");
     assert!(stat("cluster_stats_messages_pong_received") > 0, "{info}");
     assert!(stat("cluster_known_nodes") == 3, "{info}");
+    let mem = nodes[0].cli(&["info", "memory"]);
+    let links_mem: u64 = mem
+        .lines()
+        .find_map(|l| l.strip_prefix("mem_cluster_links:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(links_mem > 0, "{mem}");
 
     // PUBLISH on one node reaches a subscriber on another.
     let mut sub = RawConn::connect(nodes[1].port);

@@ -113,6 +113,16 @@ impl Cluster {
         self.state.del_node(idx);
     }
 
+    /// What the links use (INFO mem_cluster_links: the link, its send
+    /// buffer's allocation, its receive buffer's).
+    pub fn links_memory(&self) -> usize {
+        self.links
+            .iter()
+            .flatten()
+            .map(|l| std::mem::size_of::<Link>() + l.sndbuf.capacity() + l.rcvbuf.capacity())
+            .sum()
+    }
+
     /// Every node's outbound then inbound link in node order (CLUSTER
     /// LINKS): (id, link).
     pub fn links_in_node_order(&self) -> Vec<(usize, &Link)> {
