@@ -674,6 +674,28 @@ pub fn before_sleep(srv: &mut Server) {
     }
 }
 
+/// clusterBroadcastPong(CLUSTER_BROADCAST_ALL): a PONG to every node with
+/// a link (not in handshake), to spread a configuration change at once.
+pub fn broadcast_pong(srv: &mut Server) {
+    let o = header_opts_of(&srv.config.cluster_announce_ip, srv.repl.offset);
+    let Some(cl) = srv.cluster.as_deref_mut() else {
+        return;
+    };
+    let ids: Vec<usize> = cl
+        .state
+        .iter()
+        .filter(|(_, n)| !n.flags.any(NodeFlags::MYSELF | NodeFlags::HANDSHAKE))
+        .filter_map(|(_, n)| n.link)
+        .collect();
+    for &id in &ids {
+        let m = process::ping_message(&cl.state, PingKind::Pong, &o);
+        send(cl, id, &m);
+    }
+    for id in ids {
+        flush_link(srv, id);
+    }
+}
+
 /// clusterPropagatePublish: PUBLISH to every node, SPUBLISH to the nodes
 /// serving my slots (my master and its replicas, or mine).
 pub fn propagate_publish(srv: &mut Server, channel: &[u8], message: &[u8], sharded: bool) {

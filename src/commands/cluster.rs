@@ -427,6 +427,7 @@ fn setslot(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let action = args.get(3).to_ascii_lowercase();
     // SETSLOT NODE taking my last slot: myself becomes its replica.
     let mut become_replica_of: Option<(String, u16)> = None;
+    let mut broadcast_pong = false;
     let me = cl.state.myself;
     match (action.as_slice(), args.len()) {
         (b"migrating", 5) => {
@@ -488,12 +489,17 @@ fn setslot(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
                     tracing::warn!("configEpoch updated after importing slot {}", slot);
                 }
                 cl.state.importing_slots_from[slot] = None;
+                // Let the other nodes know at once.
+                broadcast_pong = true;
             }
         }
         _ => return Err(CmdError::Static(error::CLUSTER_SETSLOT_SYNTAX)),
     }
     if let Some((ip, port)) = become_replica_of {
         crate::replication::replica::set_master(srv, ip, port);
+    }
+    if broadcast_pong {
+        crate::cluster_bus::broadcast_pong(srv);
     }
     changed(srv, false);
     c.out.ok();
