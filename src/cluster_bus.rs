@@ -45,6 +45,10 @@ pub fn listen(srv: &mut Server) -> Result<(), ()> {
     } else {
         base + crate::cluster::nodes_conf::PORT_INCR
     };
+    if srv.config.tls_cluster {
+        // (Our own line: Redis would speak TLS on the bus.)
+        warn!("tls-cluster: the cluster bus does not speak TLS yet; it stays plaintext.");
+    }
     let ls = crate::listen::listen_tcp(&srv.config.bind, cport as u16, srv.config.tcp_backlog);
     match ls {
         Ok(ls) if !ls.is_empty() => {
