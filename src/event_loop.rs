@@ -217,7 +217,7 @@ pub fn process_events_while_busy(srv: &mut Server) {
     let mut deferred = Vec::new();
     while let Some(ev) = io.pop_fired() {
         let t = ev.token;
-        if t == MASTER_LINK_TOKEN || t == RDB_PIPE_TOKEN {
+        if t == MASTER_LINK_TOKEN || t == RDB_PIPE_TOKEN || crate::poller::is_cluster_token(t) {
             deferred.push(ev);
             continue;
         }
@@ -299,6 +299,7 @@ pub fn init(srv: &mut Server, listeners: Vec<Listener>) -> io::Result<()> {
     srv.listeners = listeners;
     register_listeners(srv, poll.registry());
     srv.io = Some(Rc::new(crate::poller::LoopIo::new(poll)?));
+    crate::cluster_bus::register(srv);
     srv.process_events_while_loading = Some(process_events_while_loading);
     srv.process_events_while_busy = Some(process_events_while_busy);
     srv.free_client_now = Some(free_client_now);
@@ -390,6 +391,10 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
                 crate::replication::diskless::pipe_readable(&mut srv);
                 continue;
             }
+            if crate::poller::is_cluster_token(t) {
+                crate::cluster_bus::event(&mut srv, t, ev.readable, ev.writable);
+                continue;
+            }
             if t >= LISTENER_BASE {
                 accept_all(&mut srv, io.registry(), t - LISTENER_BASE);
                 continue;
@@ -450,6 +455,9 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
         // The AOF is written before any reply leaves (beforeSleep).
         crate::persist::aof::before_sleep(&mut srv);
         crate::replication::before_sleep(&mut srv);
+        if srv.cluster.is_some() {
+            crate::cluster_bus::before_sleep(&mut srv);
+        }
         if !srv.to_flush.is_empty() {
             handle_pending_writes(&mut srv);
         }
@@ -474,6 +482,7 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
                 crate::replication::cron(&mut srv);
                 clients_cron(&mut srv);
                 if srv.cluster.is_some() {
+                    crate::cluster_bus::cron(&mut srv);
                     let done = crate::cluster::route::redirect_blocked_clients(&mut srv);
                     srv.to_flush.extend(done);
                 }

@@ -22,6 +22,7 @@ pub mod client_info;
 pub mod client_mem;
 pub mod clock;
 pub mod cluster;
+pub mod cluster_bus;
 pub mod cmdtable;
 pub mod commands;
 pub mod config;

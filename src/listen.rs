@@ -73,7 +73,7 @@ fn resolve(addr: &str, port: u16) -> Result<SocketAddr, String> {
 }
 
 /// strerror's text alone, as Redis logs it (without Rust's " (os error N)").
-fn os_message(e: &io::Error) -> String {
+pub fn os_message(e: &io::Error) -> String {
     let m = e.to_string();
     match m.find(" (os error ") {
         Some(i) => m[..i].to_string(),

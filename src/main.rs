@@ -298,6 +298,9 @@ fn main() {
             Ok(c) => {
                 srv.cluster = Some(Box::new(c));
                 srv.dbs[0].index_slots();
+                if ferrokv::cluster_bus::listen(&mut srv).is_err() {
+                    std::process::exit(1);
+                }
             }
             Err(()) => std::process::exit(1),
         }

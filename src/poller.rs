@@ -21,6 +21,18 @@ pub const MASTER_LINK_TOKEN: usize = LISTENER_BASE - 1;
 /// The read end of a diskless full sync's RDB pipe (master side).
 pub const RDB_PIPE_TOKEN: usize = LISTENER_BASE - 2;
 
+/// Cluster bus listeners: `CLUSTER_LISTENER_BASE + i` (at most 32).
+pub const CLUSTER_LISTENER_BASE: usize = LISTENER_BASE - 64;
+
+/// Cluster bus links: `CLUSTER_LINK_BASE + link id`, up to the bus
+/// listeners' tokens.
+pub const CLUSTER_LINK_BASE: usize = LISTENER_BASE / 2;
+
+/// True for a cluster bus token (a listener or a link).
+pub fn is_cluster_token(t: usize) -> bool {
+    (CLUSTER_LINK_BASE..CLUSTER_LISTENER_BASE + 32).contains(&t)
+}
+
 /// One readiness event: token, readable (or closed/error), writable.
 #[derive(Clone, Copy)]
 pub struct Fired {

@@ -147,7 +147,7 @@ fn real_node_loads_our_nodes_conf() {
         let n = st.node_mut(idx);
         n.ping_sent = f[4].parse().unwrap();
         n.pong_received = f[5].parse().unwrap();
-        n.link = f[7] == "connected";
+        n.link = (f[7] == "connected").then_some(0);
     }
     let mut a: Vec<String> = nodes_description(&st, NodeFlags::NONE, false)
         .lines()

@@ -34,6 +34,7 @@ mod blocking_lists;
 mod client_eviction;
 mod clients;
 mod cluster_bus;
+mod cluster_bus_live;
 mod cluster_keyslot;
 mod cluster_nodes_conf;
 mod cluster_single;

@@ -69,7 +69,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "persist/replication/scripting",
-        &["persist", "replication", "scripting"],
+        &["persist", "replication", "scripting", "cluster_bus"],
     ),
     ("commands", &["commands"]),
     (

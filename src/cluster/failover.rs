@@ -546,7 +546,7 @@ pub fn manual_failover_refusal(st: &ClusterState, mode: ManualMode) -> Option<&'
         return Some("I'm a replica but my master is unknown to me");
     };
     let m = st.node(m);
-    if mode == ManualMode::Default && (m.failed() || !m.link) {
+    if mode == ManualMode::Default && (m.failed() || m.link.is_none()) {
         return Some("Master is down or failed, please use CLUSTER FAILOVER FORCE");
     }
     None

@@ -47,7 +47,7 @@ fn world(me: u8) -> World {
     }
     for (i, n) in [a, b, c].into_iter().enumerate() {
         st.node_mut(n).config_epoch = i as u64 + 1;
-        st.node_mut(n).link = true;
+        st.node_mut(n).link = Some(0);
     }
     st.current_epoch = 3;
     st.size = 3;
@@ -304,14 +304,14 @@ fn manual_failover_waits_for_the_paused_masters_offset() {
         manual_failover_refusal(&m.st, ManualMode::Default),
         Some("You should send CLUSTER FAILOVER to a replica")
     );
-    m.st.node_mut(m.r1).link = false;
-    w.st.node_mut(w.b).link = false;
+    m.st.node_mut(m.r1).link = None;
+    w.st.node_mut(w.b).link = None;
     assert_eq!(
         manual_failover_refusal(&w.st, ManualMode::Default),
         Some("Master is down or failed, please use CLUSTER FAILOVER FORCE")
     );
     assert_eq!(manual_failover_refusal(&w.st, ManualMode::Force), None);
-    w.st.node_mut(w.b).link = true;
+    w.st.node_mut(w.b).link = Some(0);
     // Start: MFSTART to the master.
     let fx = start_manual_failover(&mut w.st, &mut el, ManualMode::Default, now);
     assert_eq!(logs(&fx), ["Manual failover user request accepted."]);

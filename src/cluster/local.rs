@@ -1,9 +1,10 @@
-//! Cluster mode on this node (`cluster-enabled yes`), without the bus:
-//! startup (cluster.c clusterInit: lock nodes.conf, load it or create
+//! Cluster mode on this node (`cluster-enabled yes`): startup (cluster.c clusterInit: lock nodes.conf, load it or create
 //! myself, save), saving nodes.conf after every change (each save
 //! replaces the file, so the lock is taken again on the new file), and
 //! the cluster health (clusterUpdateState: a master starts in `fail` and
-//! is not declared `ok` before CLUSTER_WRITABLE_DELAY has passed).
+//! is not declared `ok` before CLUSTER_WRITABLE_DELAY has passed, nor
+//! within the rejoin delay after being in a minority partition); it also
+//! holds the bus links and listeners the driver (`cluster_bus`) works.
 //!
 //! The server holds a `Cluster` in `Server::cluster` (None outside cluster
 //! mode). Log lines are Redis 7.0.15's.
@@ -26,6 +27,11 @@ use crate::config::Config;
 /// first state evaluation (CLUSTER_WRITABLE_DELAY).
 pub const WRITABLE_DELAY_MS: i64 = 2000;
 
+/// A master that was in a minority partition waits the node timeout,
+/// within these bounds, before turning `ok` (CLUSTER_MIN/MAX_REJOIN_DELAY).
+pub const MIN_REJOIN_DELAY_MS: i64 = 500;
+pub const MAX_REJOIN_DELAY_MS: i64 = 5000;
+
 /// This node's cluster: the state, nodes.conf and its lock.
 pub struct Cluster {
     pub state: ClusterState,
@@ -36,6 +42,17 @@ pub struct Cluster {
     /// When the state was first evaluated (clusterUpdateState's
     /// first_call_time); 0 before.
     first_update_ms: i64,
+    /// When the state last found this node in a minority partition.
+    among_minority_ms: i64,
+    /// The bus links (a slab; see `link`).
+    pub links: Vec<Option<super::link::Link>>,
+    /// The bus listening sockets (cluster-port or port + 10000).
+    pub bus_listeners: Vec<mio::net::TcpListener>,
+    /// clusterBeforeSleep's to-do flags (`process::todo`).
+    pub todo: u8,
+    /// clusterCron runs so far, and when it last ran (unix ms).
+    pub cron_runs: u64,
+    pub last_cron_ms: i64,
 }
 
 /// An io error's text without Rust's " (os error N)" suffix (strerror).
@@ -110,6 +127,12 @@ impl Cluster {
             path,
             lock: Some(lock),
             first_update_ms: 0,
+            among_minority_ms: 0,
+            links: Vec::new(),
+            bus_listeners: Vec::new(),
+            todo: 0,
+            cron_runs: 0,
+            last_cron_ms: 0,
         };
         if text.is_empty() {
             cluster.state = ClusterState::new(NodeId::random(), now);
@@ -197,9 +220,9 @@ impl Cluster {
         }
     }
 
-    /// clusterUpdateState (without the bus's rejoin delay: a node alone
-    /// is never in the minority).
+    /// clusterUpdateState.
     pub fn update_state(&mut self, config: &Config, now: i64) {
+        self.todo &= !super::process::todo::UPDATE_STATE;
         if self.first_update_ms == 0 {
             self.first_update_ms = now;
         }
@@ -209,10 +232,20 @@ impl Cluster {
         {
             return;
         }
-        let new = self
-            .state
-            .evaluate_state(config.cluster_require_full_coverage);
+        let (new, minority) = self.state.evaluate(config.cluster_require_full_coverage);
+        if minority {
+            self.among_minority_ms = now;
+        }
         if new != self.state.state {
+            let rejoin_delay = config
+                .cluster_node_timeout
+                .clamp(MIN_REJOIN_DELAY_MS, MAX_REJOIN_DELAY_MS);
+            if new == Health::Ok
+                && self.state.myself_node().is_master()
+                && now - self.among_minority_ms < rejoin_delay
+            {
+                return;
+            }
             warn!(
                 "Cluster state changed: {}",
                 if new == Health::Ok { "ok" } else { "fail" }

@@ -124,7 +124,9 @@ pub fn choose_gossip(st: &ClusterState, rng: &mut impl Rng) -> Vec<NodeIdx> {
         if idx == st.myself || n.timed_out() {
             continue;
         }
-        if n.flags.any(NodeFlags::HANDSHAKE | NodeFlags::NOADDR) || (!n.link && n.numslots == 0) {
+        if n.flags.any(NodeFlags::HANDSHAKE | NodeFlags::NOADDR)
+            || (n.link.is_none() && n.numslots == 0)
+        {
             fresh -= 1;
             continue;
         }
@@ -323,7 +325,7 @@ mod tests {
             .map(|i| st.add_node(Node::new(NodeId([b'0' + i; 40]), NodeFlags::MASTER, 1)))
             .collect();
         for &i in &ids {
-            st.node_mut(i).link = true;
+            st.node_mut(i).link = Some(0);
         }
         // 11 nodes: wanted = max(3, 1) = 3, never myself, no repeats.
         for _ in 0..50 {
@@ -337,7 +339,7 @@ mod tests {
         // Handshake nodes and disconnected slot-less nodes are skipped;
         // PFAIL nodes come last, as many as the stat counts.
         st.node_mut(ids[0]).flags.insert(NodeFlags::HANDSHAKE);
-        st.node_mut(ids[1]).link = false;
+        st.node_mut(ids[1]).link = None;
         st.node_mut(ids[2]).flags.insert(NodeFlags::PFAIL);
         st.stats_pfail_nodes = 1;
         for _ in 0..50 {

@@ -101,7 +101,7 @@ pub fn node_description(
         n.ping_sent,
         n.pong_received,
         st.effective_epoch(idx),
-        if n.link || n.is_myself() {
+        if n.link.is_some() || n.is_myself() {
             "connected"
         } else {
             "disconnected"

@@ -97,7 +97,7 @@ fn captured_state_at(shards: &[u8]) -> (ClusterState, ReplyOpts) {
         let n = st.node_mut(idx);
         n.ping_sent = f[4].parse().unwrap();
         n.pong_received = f[5].parse().unwrap();
-        n.link = f[7] == "connected";
+        n.link = (f[7] == "connected").then_some(0);
     }
     let mut opts = ReplyOpts::default();
     for (id, off) in captured_offsets(shards) {

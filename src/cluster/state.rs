@@ -69,10 +69,11 @@ pub struct Node {
     /// Plaintext client port when `port` is TLS, else 0.
     pub pport: u16,
     pub cport: u16,
-    /// Whether an outgoing bus link to it is up (the event loop's link
-    /// will live here); myself counts as connected.
-    pub link: bool,
-    pub inbound_link: bool,
+    /// Its outbound bus link (the driver's link id), if connected or
+    /// connecting; myself counts as connected.
+    pub link: Option<usize>,
+    /// The inbound link it talks to us on, once identified.
+    pub inbound_link: Option<usize>,
     pub fail_reports: Vec<FailReport>,
 }
 
@@ -101,8 +102,8 @@ impl Node {
             port: 0,
             pport: 0,
             cport: 0,
-            link: false,
-            inbound_link: false,
+            link: None,
+            inbound_link: None,
             fail_reports: Vec::new(),
         }
     }
@@ -149,7 +150,14 @@ pub struct ClusterState {
     pub stats_bus_messages_received: [u64; msg_type::COUNT],
     pub stats_pfail_nodes: u64,
     pub stat_cluster_links_buffer_limit_exceeded: u64,
+    /// Forgotten nodes gossip must not re-add before the unix time (s)
+    /// stored (the nodes black list of CLUSTER FORGET).
+    pub blacklist: BTreeMap<NodeId, i64>,
 }
+
+/// How long CLUSTER FORGET keeps a node out, in seconds
+/// (CLUSTER_BLACKLIST_TTL).
+pub const BLACKLIST_TTL: i64 = 60;
 
 impl ClusterState {
     /// A state knowing only myself, a master with no slots (clusterInit
@@ -172,6 +180,7 @@ impl ClusterState {
             stats_bus_messages_received: [0; msg_type::COUNT],
             stats_pfail_nodes: 0,
             stat_cluster_links_buffer_limit_exceeded: 0,
+            blacklist: BTreeMap::new(),
         };
         st.myself = st.add_node(Node::new(
             myself,
@@ -234,6 +243,15 @@ impl ClusterState {
         self.nodes[idx.0 as usize]
             .as_mut()
             .expect("live node index")
+    }
+
+    /// The node at `idx`, None when deleted.
+    pub fn get(&self, idx: NodeIdx) -> Option<&Node> {
+        self.nodes.get(idx.0 as usize).and_then(|n| n.as_ref())
+    }
+
+    pub fn get_mut(&mut self, idx: NodeIdx) -> Option<&mut Node> {
+        self.nodes.get_mut(idx.0 as usize).and_then(|n| n.as_mut())
     }
 
     pub fn myself_node(&self) -> &Node {
@@ -495,11 +513,30 @@ impl ClusterState {
         Some(v)
     }
 
+    /// clusterBlacklistAddNode: `name` stays out for BLACKLIST_TTL seconds
+    /// from `now_s` (expired entries are dropped first).
+    pub fn blacklist_add(&mut self, name: NodeId, now_s: i64) {
+        self.blacklist.retain(|_, &mut exp| exp >= now_s);
+        self.blacklist.insert(name, now_s + BLACKLIST_TTL);
+    }
+
+    /// clusterBlacklistExists (expired entries are dropped first).
+    pub fn blacklisted(&mut self, name: &NodeId, now_s: i64) -> bool {
+        self.blacklist.retain(|_, &mut exp| exp >= now_s);
+        self.blacklist.contains_key(name)
+    }
+
     /// Recomputes `size` and `state` from the slot table and the nodes'
     /// flags (clusterUpdateState without its timing: the writable delay
     /// after a start and the rejoin delay after a partition are the
     /// caller's to apply). Returns the state it computed.
     pub fn evaluate_state(&mut self, require_full_coverage: bool) -> Health {
+        self.evaluate(require_full_coverage).0
+    }
+
+    /// `evaluate_state`, also telling whether this node is in a minority
+    /// partition (fewer reachable masters than a majority).
+    pub fn evaluate(&mut self, require_full_coverage: bool) -> (Health, bool) {
         let mut health = Health::Ok;
         if require_full_coverage
             && self
@@ -520,10 +557,11 @@ impl ClusterState {
             }
         }
         self.size = size;
-        if reachable < size / 2 + 1 {
+        let minority = reachable < size / 2 + 1;
+        if minority {
             health = Health::Fail;
         }
-        health
+        (health, minority)
     }
 }
 

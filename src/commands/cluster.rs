@@ -2,10 +2,9 @@
 //! clusterCommand, askingCommand, readonlyCommand, readwriteCommand).
 //! Outside cluster mode (`srv.cluster` None) every one of them replies
 //! that cluster support is disabled, as Redis started with
-//! `cluster-enabled no`. In cluster mode the subcommands that act on this
-//! node's state are served; those that need the cluster bus (MEET,
-//! FORGET's blacklist broadcast, REPLICATE, FAILOVER) are not yet and
-//! reply as the disabled ones do. Every change is saved to nodes.conf and
+//! `cluster-enabled no`. In cluster mode the subcommands are served but
+//! FAILOVER (the failover step), which replies as the disabled ones do. MEET starts a handshake the bus driver
+//! (`cluster_bus`) carries out; LINKS lists its links. Every change is saved to nodes.conf and
 //! the cluster health re-evaluated before the reply (Redis does both
 //! before its next sleep).
 
@@ -37,11 +36,11 @@ static CLUSTER_SUBCOMMANDS: &[CommandSpec] = &[
     cmd("info", info),
     cmd("keyslot", keyslot),
     cmd("links", links),
-    cmd("meet", disabled),
+    cmd("meet", meet),
     cmd("myid", myid),
     cmd("nodes", nodes),
     cmd("replicas", replicas),
-    cmd("replicate", disabled),
+    cmd("replicate", replicate),
     cmd("reset", reset),
     cmd("saveconfig", saveconfig),
     cmd("set-config-epoch", set_config_epoch),
@@ -426,6 +425,9 @@ fn setslot(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     let slot = slot_arg(args.get(2))?;
     let action = args.get(3).to_ascii_lowercase();
+    // SETSLOT NODE taking my last slot: myself becomes its replica.
+    let mut become_replica_of: Option<(String, u16)> = None;
+    let mut broadcast_pong = false;
     let me = cl.state.myself;
     match (action.as_slice(), args.len()) {
         (b"migrating", 5) => {
@@ -474,21 +476,30 @@ fn setslot(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
                 && cl.state.node(me).numslots == 0
                 && srv.config.cluster_allow_replica_migration
             {
-                // clusterSetMaster needs replication driven by the bus
-                // (next step): the node stays a master without slots.
                 tracing::warn!(
                     "Configuration change detected. Reconfiguring myself as a replica of {}",
                     cl.state.node(n).name
                 );
+                let mut effects = Vec::new();
+                crate::cluster::process::set_my_master(&mut cl.state, n, &mut effects);
+                become_replica_of = Some((cl.state.node(n).ip.clone(), cl.state.node(n).port));
             }
             if n == me && cl.state.importing_slots_from[slot].is_some() {
                 if cl.bump_epoch() {
                     tracing::warn!("configEpoch updated after importing slot {}", slot);
                 }
                 cl.state.importing_slots_from[slot] = None;
+                // Let the other nodes know at once.
+                broadcast_pong = true;
             }
         }
         _ => return Err(CmdError::Static(error::CLUSTER_SETSLOT_SYNTAX)),
+    }
+    if let Some((ip, port)) = become_replica_of {
+        crate::replication::replica::set_master(srv, ip, port);
+    }
+    if broadcast_pong {
+        crate::cluster_bus::broadcast_pong(srv);
     }
     changed(srv, false);
     c.out.ok();
@@ -565,8 +576,15 @@ fn reset(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if cl.state.node(me).is_master() && has_keys {
         return Err(CmdError::Static(error::CLUSTER_RESET_WITH_KEYS));
     }
-    // clusterReset: (a replica turning master comes with the bus)
-    cl.state.set_node_as_master(me);
+    // clusterReset: a replica turns master, its data dropped.
+    if cl.state.node(me).is_replica() {
+        cl.state.set_node_as_master(me);
+        crate::replication::replica::unset_master(srv);
+        crate::persist::rdb_server::empty_data(srv);
+    }
+    let Some(cl) = srv.cluster.as_deref_mut() else {
+        return Err(CmdError::Static(error::CLUSTER_DISABLED));
+    };
     let mine: Vec<bool> = (0..CLUSTER_SLOTS).map(|s| serves_slot(cl, s)).collect();
     remove_channels_in_slots(srv, c, &mine);
     let Some(cl) = srv.cluster.as_deref_mut() else {
@@ -579,7 +597,7 @@ fn reset(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     for idx in cl.state.node_indexes() {
         if idx != me {
-            cl.state.del_node(idx);
+            cl.del_node(idx);
         }
     }
     if hard {
@@ -610,9 +628,10 @@ fn forget(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if cl.state.node(me).is_replica() && cl.state.node(me).replica_of == Some(n) {
         return Err(CmdError::Static(error::CLUSTER_FORGET_MASTER));
     }
-    // (The blacklist that keeps gossip from re-adding it comes with the
-    // bus.)
-    cl.state.del_node(n);
+    // Gossip must not add it back for a minute.
+    let name = cl.state.node(n).name;
+    cl.state.blacklist_add(name, crate::clock::wall_ms() / 1000);
+    cl.del_node(n);
     changed(srv, false);
     c.out.ok();
     Ok(())
@@ -653,10 +672,80 @@ fn count_failure_reports(srv: &mut Server, c: &mut Client, args: &Args) -> CmdRe
 }
 
 fn links(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
-    cluster(srv)?;
-    // No bus yet: no links.
-    c.out.array(0);
+    let cl = cluster(srv)?;
+    crate::cluster_bus::links_reply(cl, &mut c.out);
     Ok(())
+}
+
+/// CLUSTER REPLICATE node-id: myself becomes a replica of that master
+/// (clusterSetMaster: replication points at it).
+fn replicate(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let has_keys = !srv.dbs[0].dict.is_empty();
+    let cl = cluster(srv)?;
+    let name = args.get(2);
+    let n = cl
+        .state
+        .lookup_str(name)
+        .ok_or_else(|| error::cluster_unknown_node(name))?;
+    let me = cl.state.myself;
+    if n == me {
+        return Err(CmdError::Static("ERR Can't replicate myself"));
+    }
+    if cl.state.node(n).is_replica() {
+        return Err(CmdError::Static(
+            "ERR I can only replicate a master, not a replica.",
+        ));
+    }
+    if cl.state.node(me).is_master() && (cl.state.node(me).numslots != 0 || has_keys) {
+        return Err(CmdError::Static(
+            "ERR To set a master the node must be empty and without assigned slots.",
+        ));
+    }
+    let mut effects = Vec::new();
+    crate::cluster::process::set_my_master(&mut cl.state, n, &mut effects);
+    let (ip, port) = (cl.state.node(n).ip.clone(), cl.state.node(n).port);
+    crate::replication::replica::set_master(srv, ip, port);
+    changed(srv, false);
+    c.out.ok();
+    Ok(())
+}
+
+/// CLUSTER MEET ip port [cport]: a handshake with that address (the cron
+/// connects and sends MEET).
+fn meet(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let cl = cluster(srv)?;
+    if args.len() != 4 && args.len() != 5 {
+        return Err(error::subcommand_syntax(args.get(1), "CLUSTER"));
+    }
+    let port = parse_i64(args.get(3)).ok_or_else(|| {
+        CmdError::Formatted(format!(
+            "ERR Invalid TCP base port specified: {}",
+            String::from_utf8_lossy(args.get(3))
+        ))
+    })?;
+    let cport = if args.len() == 5 {
+        parse_i64(args.get(4)).ok_or_else(|| {
+            CmdError::Formatted(format!(
+                "ERR Invalid TCP bus port specified: {}",
+                String::from_utf8_lossy(args.get(4))
+            ))
+        })?
+    } else {
+        port + crate::cluster::nodes_conf::PORT_INCR as i64
+    };
+    let ip = String::from_utf8_lossy(args.get(2)).into_owned();
+    let now = crate::clock::wall_ms();
+    match crate::cluster::process::start_handshake(&mut cl.state, &ip, port, cport, now) {
+        Err(crate::cluster::process::HandshakeError::Invalid) => Err(CmdError::Formatted(format!(
+            "ERR Invalid node address specified: {}:{}",
+            ip,
+            String::from_utf8_lossy(args.get(3))
+        ))),
+        _ => {
+            c.out.ok();
+            Ok(())
+        }
+    }
 }
 
 fn asking(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {

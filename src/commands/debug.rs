@@ -296,7 +296,30 @@ fn debugCommand(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         (b"replybuffer", 4) => replybuffer(srv, c, a)?,
         (b"clusterlink", 5) if a.is(2, "kill") => {
-            return Err(CmdError::Static(error::DEBUG_CLUSTER_ONLY));
+            let Some(cl) = srv.cluster.as_deref_mut() else {
+                return Err(CmdError::Static(error::DEBUG_CLUSTER_ONLY));
+            };
+            let name = a.get(4);
+            let n = cl
+                .state
+                .lookup_str(name)
+                .ok_or_else(|| error::cluster_unknown_node(name))?;
+            let (to, from) = (cl.state.node(n).link, cl.state.node(n).inbound_link);
+            let kill: Vec<usize> = match a.get(3).to_ascii_lowercase().as_slice() {
+                b"from" => from.into_iter().collect(),
+                b"to" => to.into_iter().collect(),
+                b"all" => to.into_iter().chain(from).collect(),
+                _ => {
+                    return Err(CmdError::Formatted(format!(
+                        "ERR Unknown direction {}",
+                        String::from_utf8_lossy(a.get(3))
+                    )))
+                }
+            };
+            for id in kill {
+                cl.free_link(id);
+            }
+            c.out.ok();
         }
         _ => return Err(error::subcommand_syntax(a.get(1), "debug")),
     }

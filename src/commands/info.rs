@@ -377,7 +377,12 @@ fn memory_section(srv: &mut Server, c: &Client, s: &mut String) {
     );
     field!(s, "mem_clients_slaves", "{}", replicas_mem);
     field!(s, "mem_clients_normal", "{}", clients_mem);
-    field!(s, "mem_cluster_links", "0");
+    field!(
+        s,
+        "mem_cluster_links",
+        "{}",
+        srv.cluster.as_deref().map_or(0, |cl| cl.links_memory())
+    );
     field!(s, "mem_aof_buffer", "{}", srv.aof.buf.capacity());
     field!(s, "mem_allocator", "libc");
     field!(s, "active_defrag_running", "0");

@@ -140,7 +140,7 @@ fn migrate(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
 }
 
-/// Appends RESTORE commands for `keys` (those not expired by now) to
+/// Appends RESTORE (RESTORE-ASKING in cluster mode) commands for `keys` (those not expired by now) to
 /// `cmd`; returns the keys included.
 fn append_restores<'k>(
     srv: &Server,
@@ -167,14 +167,13 @@ fn append_restores<'k>(
         let payload = rdb::dump_payload(opts, &o.value);
         let mut tmp = [0u8; 20];
         let ttl = num::format_i64(ttl, &mut tmp);
-        // In cluster mode the target may be importing the slot: RESTORE-ASKING
-        // carries the ASKING flag (as Redis's migrateCommand chooses).
-        let verb: &[u8] = if srv.cluster.is_some() {
+        // A cluster node's target may be importing the slot: RESTORE-ASKING.
+        let name: &[u8] = if srv.cluster.is_some() {
             b"RESTORE-ASKING"
         } else {
             b"RESTORE"
         };
-        let mut argv: Vec<&[u8]> = vec![verb, k, ttl, &payload];
+        let mut argv: Vec<&[u8]> = vec![name, k, ttl, &payload];
         if dbid_replace {
             argv.push(b"REPLACE");
         }

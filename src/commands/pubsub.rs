@@ -111,17 +111,29 @@ fn sunsubscribe(srv: &mut Server, c: &mut Client, a: &Args) -> crate::error::Cmd
     Ok(())
 }
 
+/// pubsubPublishMessageAndPropagateToCluster: a cluster node sends it
+/// over the bus (every node for PUBLISH, my shard for SPUBLISH); a
+/// standalone one to its replicas (not written to the AOF).
+fn publish_and_propagate(srv: &mut Server, c: &mut Client, a: &Args, sharded: bool) -> i64 {
+    let n = pubsub::publish_message(srv, Some(c), a.get(1), a.get(2), sharded);
+    if srv.cluster.is_some() {
+        crate::cluster_bus::propagate_publish(srv, a.get(1), a.get(2), sharded);
+    } else {
+        let name: &[u8] = if sharded { b"SPUBLISH" } else { b"PUBLISH" };
+        let argv: [&[u8]; 3] = [name, a.get(1), a.get(2)];
+        crate::propagate::also_propagate(srv, c.db, &argv, crate::propagate::TO_REPL);
+    }
+    n
+}
+
 fn publish(srv: &mut Server, c: &mut Client, a: &Args) -> crate::error::CmdResult {
-    let n = pubsub::publish_message(srv, Some(c), a.get(1), a.get(2), false);
-    // Replicas deliver it to their own subscribers (not written to the AOF).
-    let argv: [&[u8]; 3] = [b"PUBLISH", a.get(1), a.get(2)];
-    crate::propagate::also_propagate(srv, c.db, &argv, crate::propagate::TO_REPL);
+    let n = publish_and_propagate(srv, c, a, false);
     c.out.int(n);
     Ok(())
 }
 
 fn spublish(srv: &mut Server, c: &mut Client, a: &Args) -> crate::error::CmdResult {
-    let n = pubsub::publish_message(srv, Some(c), a.get(1), a.get(2), true);
+    let n = publish_and_propagate(srv, c, a, true);
     c.out.int(n);
     Ok(())
 }

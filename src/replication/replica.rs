@@ -281,7 +281,7 @@ fn disconnect_replicas(srv: &mut Server) {
     }
 }
 
-pub(super) fn set_master(srv: &mut Server, host: String, port: u16) {
+pub fn set_master(srv: &mut Server, host: String, port: u16) {
     let mut psync_ok = true;
     // A master continues its own stream as a replica: from its last
     // selected db (replicationCacheMasterUsingMyself).
@@ -313,7 +313,7 @@ pub(super) fn set_master(srv: &mut Server, host: String, port: u16) {
 
 /// REPLICAOF NO ONE: we become a master, keeping the old history as
 /// replid2 so our replicas can continue with PSYNC.
-pub(super) fn unset_master(srv: &mut Server) {
+pub fn unset_master(srv: &mut Server) {
     let Some(mut l) = srv.repl.link.take() else {
         return;
     };

@@ -50,6 +50,28 @@ pub struct RealClusterNode {
     child: Child,
     pub port: u16,
     pub dir: PathBuf,
+    bin: String,
+    bus: bool,
+    extra: Vec<String>,
+}
+
+fn spawn(bin: &str, port: u16, dir: &std::path::Path, extra: &[String]) -> Child {
+    Command::new("timeout")
+        .args(["-s", "KILL", &LIFETIME_SECS.to_string(), bin])
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--cluster-enabled", "yes", "--cluster-config-file"])
+        .arg(dir.join("nodes.conf"))
+        .arg("--dir")
+        .arg(dir)
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .args(["--loglevel", "verbose", "--logfile"])
+        .arg(dir.join("log"))
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn timeout redis-server")
 }
 
 impl RealClusterNode {
@@ -63,13 +85,13 @@ impl RealClusterNode {
         Self::start_bin(REDIS_SERVER, true, extra, prepare)
     }
 
-    /// A ferrokv node started as the real ones are (it has no bus yet:
-    /// ready once its client port accepts).
+    /// A ferrokv node started as the real ones are (ready once its client
+    /// and bus ports accept).
     pub fn start_ferrokv(
         extra: &[&str],
         prepare: impl Fn(&std::path::Path, u16),
     ) -> RealClusterNode {
-        Self::start_bin(env!("CARGO_BIN_EXE_ferrokv-server"), false, extra, prepare)
+        Self::start_bin(env!("CARGO_BIN_EXE_ferrokv-server"), true, extra, prepare)
     }
 
     /// Starts `bin` in cluster mode in a fresh directory (`prepare` may
@@ -91,39 +113,73 @@ impl RealClusterNode {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("node dir");
             prepare(&dir, port);
-            let child = Command::new("timeout")
-                .args(["-s", "KILL", &LIFETIME_SECS.to_string(), bin])
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--cluster-enabled", "yes", "--cluster-config-file"])
-                .arg(dir.join("nodes.conf"))
-                .arg("--dir")
-                .arg(&dir)
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-                .args(["--loglevel", "verbose", "--logfile"])
-                .arg(dir.join("log"))
-                .args(extra)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn timeout redis-server");
-            let mut node = RealClusterNode { child, port, dir };
-            let end = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < end {
-                if let Ok(Some(_)) = node.child.try_wait() {
-                    break;
-                }
-                // Ready once both the client and the bus port accept.
-                if TcpStream::connect(("127.0.0.1", port)).is_ok()
-                    && (!bus || TcpStream::connect(("127.0.0.1", port + 10000)).is_ok())
-                {
-                    return node;
-                }
-                std::thread::sleep(Duration::from_millis(10));
+            let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+            let child = spawn(bin, port, &dir, &extra);
+            let mut node = RealClusterNode {
+                child,
+                port,
+                dir,
+                bin: bin.to_string(),
+                bus,
+                extra,
+            };
+            if node.wait_ready() {
+                return node;
             }
             last = node.log();
         }
         panic!("{bin} cluster node did not start; last log:\n{last}");
+    }
+
+    /// Ready once both the client and the bus port accept.
+    fn wait_ready(&mut self) -> bool {
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && (!self.bus || TcpStream::connect(("127.0.0.1", self.port + 10000)).is_ok())
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    /// SIGKILLs the server (its directory stays); `restart` starts it
+    /// again on the same port and files.
+    pub fn kill9(&mut self) {
+        self.kill_server();
+    }
+
+    /// Starts the server again after `kill9` (same port, directory,
+    /// nodes.conf and arguments); panics if it does not come up.
+    pub fn restart(&mut self) {
+        self.child = spawn(&self.bin, self.port, &self.dir, &self.extra);
+        assert!(self.wait_ready(), "node did not restart:\n{}", self.log());
+    }
+
+    fn kill_server(&mut self) {
+        // The child is `timeout`; the server is its child (found through
+        // /proc): kill the server, then reap `timeout`.
+        let pid = self.child.id();
+        if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+            for c in children.split_whitespace() {
+                if let Ok(c) = c.parse::<i32>() {
+                    // SAFETY: kill(2) on a pid we spawned (timeout's child).
+                    unsafe { libc::kill(c, libc::SIGKILL) };
+                }
+            }
+        }
+        // `timeout` exits once it has reaped the server.
+        let end = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < end && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn start(extra: &[&str]) -> RealClusterNode {
@@ -151,24 +207,7 @@ impl RealClusterNode {
 
 impl Drop for RealClusterNode {
     fn drop(&mut self) {
-        // The child is `timeout`; the server is its child (found through
-        // /proc): kill the server, then reap `timeout`.
-        let pid = self.child.id();
-        if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
-            for c in children.split_whitespace() {
-                if let Ok(c) = c.parse::<i32>() {
-                    // SAFETY: kill(2) on a pid we spawned (timeout's child).
-                    unsafe { libc::kill(c, libc::SIGKILL) };
-                }
-            }
-        }
-        // `timeout` exits once it has reaped the server.
-        let end = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < end && matches!(self.child.try_wait(), Ok(None)) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill_server();
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.dir);
         } else {

@@ -102,12 +102,12 @@ if [ -z "$BASEPORT" ]; then
     if [ "$server" = redis ]; then BASEPORT=21111; else BASEPORT=25211; fi
 fi
 
-# Units: the suite's own list (test_helper.tcl), less what needs cluster
-# mode, modules or TLS. External mode runs only unit/ (integration/ units
-# start servers themselves).
+# Units: the suite's own list (test_helper.tcl), less what needs modules
+# or TLS. External mode runs only unit/ (integration/ units start servers
+# themselves) and not the cluster units (all tagged external:skip).
 all_units() {
     sed -n '/^set ::all_tests {/,/^}/p' "$PRISTINE/tests/test_helper.tcl" | sed '1d;$d' |
-        awk '{print $1}' | grep -v -e cluster -e moduleapi |
+        awk '{print $1}' | grep -v -e moduleapi |
         if [ -n "$tls" ]; then cat; else grep -v '^unit/tls$'; fi
 }
 
@@ -141,7 +141,7 @@ run_mode() {
     mkdir -p "$logs" "$WORK/results"
     if [ ${#units[@]} -eq 0 ]; then
         if [ "$m" = external ]; then
-            mapfile -t units < <(all_units | grep '^unit/')
+            mapfile -t units < <(all_units | grep '^unit/' | grep -v cluster)
         else
             mapfile -t units < <(all_units)
         fi
