@@ -466,6 +466,7 @@ pub const NUMKEYS_TOO_BIG: &str = "ERR Number of keys can't be greater than numb
 pub const NUMKEYS_NEGATIVE: &str = "ERR Number of keys can't be negative";
 pub const SCRIPT_FLUSH_OPTION: &str = "ERR SCRIPT FLUSH only support SYNC|ASYNC option";
 pub const FUNCTION_FLUSH_OPTION: &str = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option";
+pub const SCRIPT_NO_CLUSTER: &str = "ERR Can not run script on cluster, 'no-cluster' flag is set.";
 pub const SCRIPT_RO_WRITE: &str =
     "ERR Can not execute a script with write flag using *_ro command.";
 pub const FUNCTION_NOT_FOUND: &str = "ERR Function not found";

@@ -583,3 +583,28 @@ fn snapshot_child_does_not_hold_the_nodes_conf_lock() {
         .contains("rdb_bgsave_in_progress:1"));
     assert!(files(pid).iter().any(|p| p.ends_with("nodes.conf")));
 }
+
+/// Scripts and functions flagged `no-cluster` do not run on a cluster
+/// node (scriptPrepareForRun), with Redis's error; unflagged ones do.
+#[test]
+fn no_cluster_scripts_are_refused_like_redis() {
+    let run = |n: &RealClusterNode| -> Vec<String> {
+        assert_eq!(n.cli(&["cluster", "addslotsrange", "0", "16383"]), "OK\n");
+        wait_ok(n);
+        let lib = "#!lua name=t\nredis.register_function{function_name='f', callback=function() return 'hello' end, flags={'no-cluster'}}\nredis.register_function('g', function() return 'hi' end)";
+        vec![
+            n.cli(&["function", "load", lib]),
+            n.cli(&["fcall", "f", "0"]),
+            n.cli(&["fcall_ro", "f", "0"]),
+            n.cli(&["fcall", "g", "0"]),
+            n.cli(&["eval", "#!lua flags=no-cluster\nreturn 1", "0"]),
+            n.cli(&["eval_ro", "#!lua flags=no-cluster\nreturn 1", "0"]),
+            n.cli(&["eval", "#!lua\nreturn 1", "0"]),
+            n.cli(&["eval", "return 1", "0"]),
+        ]
+    };
+    let ours = run(&RealClusterNode::start_ferrokv(&[], |_, _| {}));
+    let theirs = run(&RealClusterNode::start(&[]));
+    assert_eq!(ours, theirs);
+    assert!(ours[1].contains("'no-cluster' flag is set"), "{ours:?}");
+}

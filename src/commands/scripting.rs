@@ -77,6 +77,15 @@ fn split_keys<'a>(args: &'a Args<'a>, bad_numkeys: CmdError) -> Result<KeysArgs<
 /// script counts as a write (NOREPLICAS, a read-only replica, MISCONF) and,
 /// unless also `allow-oom`, as deny-oom (refused while over maxmemory);
 /// without `allow-stale` a stale replica refuses it (MASTERDOWN).
+/// scriptPrepareForRun's first check: a script flagged `no-cluster` does
+/// not run on a cluster node.
+fn no_cluster_check(srv: &Server, flags: u32) -> CmdResult {
+    if flags & scripting::FLAG_NO_CLUSTER != 0 && srv.cluster.is_some() {
+        return Err(CmdError::Static(error::SCRIPT_NO_CLUSTER));
+    }
+    Ok(())
+}
+
 fn script_precheck(srv: &Server, c: &Client, flags: u32) -> CmdResult {
     let no_writes = flags & FLAG_NO_WRITES != 0;
     let mut cmd_flags = 0;
@@ -161,6 +170,9 @@ fn eval_generic(
     };
     let (flags, fn_ref) = (script.flags, script.fn_ref);
     let compat = flags & FLAG_EVAL_COMPAT != 0;
+    if !compat {
+        no_cluster_check(srv, flags)?;
+    }
     if ro && !compat && flags & FLAG_NO_WRITES == 0 {
         return Err(CmdError::Static(error::SCRIPT_RO_WRITE));
     }
@@ -237,6 +249,7 @@ fn fcall_generic(srv: &mut Server, c: &mut Client, args: &Args, ro: bool) -> Cmd
     let Some(f) = srv.scripting.functions.get(&name) else {
         return Err(CmdError::Static(error::FUNCTION_NOT_FOUND));
     };
+    no_cluster_check(srv, f.flags)?;
     if ro && f.flags & FLAG_NO_WRITES == 0 {
         return Err(CmdError::Static(error::SCRIPT_RO_WRITE));
     }
