@@ -309,7 +309,18 @@ pub struct Client {
     pub qbuf_big: bool,
 }
 
+/// The id of the client replaying the AOF (Redis's CLIENT_ID_AOF).
+pub const AOF_CLIENT_ID: u64 = u64::MAX;
+
 impl Client {
+    /// mustObeyClient: the master's stream and the AOF replay are applied
+    /// whatever the checks for ordinary clients say (cluster redirection,
+    /// persistence errors).
+    #[inline]
+    pub fn must_obey(&self) -> bool {
+        self.is_master || self.id == AOF_CLIENT_ID
+    }
+
     /// On a plaintext connection (TCP or unix socket; a script's client has
     /// none): a TLS cluster reports such clients the nodes' plaintext
     /// ports (CLUSTER SLOTS / NODES / REPLICAS, MOVED and ASK), as Redis.

@@ -608,3 +608,31 @@ fn no_cluster_scripts_are_refused_like_redis() {
     assert_eq!(ours, theirs);
     assert!(ours[1].contains("'no-cluster' flag is set"), "{ours:?}");
 }
+
+/// The AOF replay is not redirected (mustObeyClient): a restarted node
+/// loads every key of its AOF although its cluster is not up yet while it
+/// loads (Redis's tests/cluster 04-resharding restarts every node), as a
+/// real node does.
+#[test]
+fn aof_replay_ignores_the_cluster_state() {
+    let run = |n: &mut RealClusterNode| -> String {
+        assert_eq!(n.cli(&["cluster", "addslotsrange", "0", "16383"]), "OK\n");
+        wait_ok(n);
+        for i in 0..50 {
+            assert_eq!(n.cli(&["rpush", &format!("{{bar}}{i}"), "x"]), "1\n");
+        }
+        n.kill9();
+        n.restart();
+        let mut size = String::new();
+        poll_until(Duration::from_secs(10), || {
+            size = n.cli(&["dbsize"]);
+            size == "50\n"
+        });
+        size
+    };
+    let args = ["--appendonly", "yes"];
+    let ours = run(&mut RealClusterNode::start_ferrokv(&args, |_, _| {}));
+    let theirs = run(&mut RealClusterNode::start(&args));
+    assert_eq!(theirs, "50\n");
+    assert_eq!(ours, "50\n");
+}

@@ -241,7 +241,8 @@ fn check_cluster(srv: &mut Server, c: &mut Client, cmd: Cmd, args: &Args) -> Res
             c.cluster_asking = false;
         }
     }
-    if c.is_master || cmd.depth > 0 || c.reexecuting || !route::routed(e, runs_queued) {
+    // Not for the master's stream or the AOF replay (mustObeyClient).
+    if c.must_obey() || cmd.depth > 0 || c.reexecuting || !route::routed(e, runs_queued) {
         return Ok(());
     }
     let mut cmds = Vec::new();
@@ -470,8 +471,9 @@ fn oom_refuses(srv: &mut Server, c: &mut Client, cmd: Cmd) -> bool {
 fn check_persistence_and_loading(srv: &Server, c: &Client, cmd: Cmd) -> Result<(), Refusal> {
     let spec = cmd.spec;
     let write_like = cmd.flags & WRITE != 0 || spec.facts & fact::DISK_ERROR_REFUSED != 0;
-    // The master's stream is applied regardless (obey_client).
-    if write_like && !c.is_master {
+    // The master's stream and the AOF replay are applied regardless
+    // (mustObeyClient).
+    if write_like && !c.must_obey() {
         if crate::persist::rdb_server::writes_denied(srv) {
             return Err(Refusal::Misconf);
         }

@@ -9,7 +9,7 @@
 
 use super::aof;
 use super::aof_manifest::{self as manifest, AofInfo, Manifest};
-use crate::client::Client;
+use crate::client::{Client, AOF_CLIENT_ID};
 use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::num::atoi;
@@ -29,9 +29,6 @@ enum LoadResult {
     Failed,
     Truncated,
 }
-
-/// The id of the client replaying the AOF (CLIENT_ID_AOF).
-const AOF_CLIENT_ID: u64 = u64::MAX;
 
 fn fatal(msg: &str) -> ! {
     warn!("{}", msg);
