@@ -73,8 +73,10 @@ summarize() {
     plain=$(sed 's/\x1b\[[0-9;]*m//g' "$1")
     # "HH:MM:SS> description: OK" / "...: FAILED: ..." (instances.tcl's test).
     ok=$(grep -c -E '^[0-9]{2}:[0-9]{2}:[0-9]{2}> .*: OK$' <<<"$plain")
-    err=$(grep -c -E '^[0-9]{2}:[0-9]{2}:[0-9]{2}> .*: FAILED|^FAILED: caught an error' <<<"$plain")
-    stop=$(grep -m1 -E '^FAILED: caught an error|Jumping to next unit' <<<"$plain" | cut -c1-90 | tr '\t' ' ')
+    # (An error that is not an assertion is printed right after the
+    # test's progress output, on the same line.)
+    err=$(grep -c -E '^[0-9]{2}:[0-9]{2}:[0-9]{2}> .*: FAILED|FAILED: caught an error' <<<"$plain")
+    stop=$(grep -m1 -o -E 'FAILED: caught an error.*|Jumping to next unit.*' <<<"$plain" | cut -c1-90 | tr '\t' ' ')
     if grep -q -e 'GOOD! No errors.' -e 'test(s) failed.' <<<"$plain"; then
         if [ -n "$stop" ]; then stop="STOPPED $stop"; else stop=done; fi
     else
