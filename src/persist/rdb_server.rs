@@ -236,7 +236,8 @@ pub fn load_file(srv: &mut Server) -> Result<Option<LoadInfo>, LoadError> {
     srv.rdb.loading_start_time = crate::clock::wall_ms() / 1000;
     srv.rdb.loading_total_bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
     srv.rdb.loading_loaded_bytes = 0;
-    let r = rdb::load_rdb(srv, BufReader::with_capacity(1 << 16, f), false);
+    let replica = !crate::replication::i_am_master(srv);
+    let r = rdb::load_rdb(srv, BufReader::with_capacity(1 << 16, f), replica);
     srv.loading = false;
     let info = r?;
     record_load(srv, &info);
@@ -374,12 +375,13 @@ pub fn debug_reload(
         empty_data(srv);
     }
     let name = rdb_filename(srv);
+    let replica = !crate::replication::i_am_master(srv);
     let res = File::open(&name).map_err(LoadError::Io).and_then(|f| {
         let r = BufReader::with_capacity(1 << 16, f);
         if merge {
             crate::persist::rdb_load::load_merge(srv, r)
         } else {
-            rdb::load_rdb(srv, r, false)
+            rdb::load_rdb(srv, r, replica)
         }
     });
     match res {

@@ -122,6 +122,16 @@ impl Default for ReplState {
     }
 }
 
+/// iAmMaster: not a replica, in standalone (no REPLICAOF) or in cluster
+/// mode (myself is a master). A replica keeps the keys it loads whose TTL
+/// has passed: its master's DELs remove them.
+pub fn i_am_master(srv: &Server) -> bool {
+    match srv.cluster.as_deref() {
+        Some(cl) => !cl.state.myself_node().is_replica(),
+        None => !srv.repl.is_replica(),
+    }
+}
+
 /// A new random 40-hex-digit replication id.
 pub fn random_replid() -> String {
     use rand::{Rng, SeedableRng};
