@@ -53,6 +53,9 @@ pub struct Cluster {
     /// clusterCron runs so far, and when it last ran (unix ms).
     pub cron_runs: u64,
     pub last_cron_ms: i64,
+    /// The election and manual failover bookkeeping (driven by
+    /// `cluster_failover`).
+    pub election: super::failover::Election,
 }
 
 /// An io error's text without Rust's " (os error N)" suffix (strerror).
@@ -133,6 +136,7 @@ impl Cluster {
             todo: 0,
             cron_runs: 0,
             last_cron_ms: 0,
+            election: Default::default(),
         };
         if text.is_empty() {
             cluster.state = ClusterState::new(NodeId::random(), now);
