@@ -216,7 +216,11 @@ fn connect_done(srv: &mut Server, id: usize) -> bool {
     } else {
         PingKind::Ping
     };
-    let o = header_opts_of(&srv.config.cluster_announce_ip, srv.repl.offset, cl.election.mf_end != 0);
+    let o = header_opts_of(
+        &srv.config.cluster_announce_ip,
+        srv.repl.offset,
+        cl.election.mf_end != 0,
+    );
     let m = process::ping_message(&cl.state, kind, &o);
     let now = crate::clock::wall_ms();
     let node = cl.state.node_mut(n);
@@ -399,7 +403,11 @@ fn handle_frame(srv: &mut Server, id: usize, frame: &[u8]) -> bool {
             node_timeout: srv.config.cluster_node_timeout,
             announce_ip_set: !srv.config.cluster_announce_ip.is_empty(),
             allow_replica_migration: srv.config.cluster_allow_replica_migration,
-            hdr: header_opts_of(&srv.config.cluster_announce_ip, srv.repl.offset, cl.election.mf_end != 0),
+            hdr: header_opts_of(
+                &srv.config.cluster_announce_ip,
+                srv.repl.offset,
+                cl.election.mf_end != 0,
+            ),
             keys_in_slot: &keys_in,
         };
         process::process(&mut cl.state, &ctx, &view, &msg)
@@ -557,7 +565,11 @@ pub fn cron(srv: &mut Server) {
             node_timeout,
             announce_ip_set: !srv.config.cluster_announce_ip.is_empty(),
             allow_replica_migration: srv.config.cluster_allow_replica_migration,
-            hdr: header_opts_of(&srv.config.cluster_announce_ip, srv.repl.offset, cl.election.mf_end != 0),
+            hdr: header_opts_of(
+                &srv.config.cluster_announce_ip,
+                srv.repl.offset,
+                cl.election.mf_end != 0,
+            ),
             keys_in_slot: &keys_in,
         };
         if cl.cron_runs % 10 == 0 {
@@ -689,7 +701,9 @@ pub fn broadcast_pong(srv: &mut Server) {
     let o = header_opts_of(
         &srv.config.cluster_announce_ip,
         srv.repl.offset,
-        srv.cluster.as_deref().is_some_and(|c| c.election.mf_end != 0),
+        srv.cluster
+            .as_deref()
+            .is_some_and(|c| c.election.mf_end != 0),
     );
     let Some(cl) = srv.cluster.as_deref_mut() else {
         return;
@@ -715,7 +729,9 @@ pub fn propagate_publish(srv: &mut Server, channel: &[u8], message: &[u8], shard
     let o = header_opts_of(
         &srv.config.cluster_announce_ip,
         srv.repl.offset,
-        srv.cluster.as_deref().is_some_and(|c| c.election.mf_end != 0),
+        srv.cluster
+            .as_deref()
+            .is_some_and(|c| c.election.mf_end != 0),
     );
     let Some(cl) = srv.cluster.as_deref_mut() else {
         return;
