@@ -470,10 +470,14 @@ fn apply(srv: &mut Server, link: Option<usize>, out: Outcome) {
             }
             Effect::DelKeysInSlot(slot) => del_keys_in_slot(srv, slot),
             Effect::ReplicateFrom(n) => {
+                // clusterSetMaster ends any manual failover (a master that
+                // paused its writes for one lifts the pause).
+                let reset = crate::cluster::failover::reset_manual_failover(&mut cl.election);
                 if let Some(node) = cl.state.get(n) {
                     let (ip, port) = (node.ip.clone(), node.port);
                     crate::replication::replica::set_master(srv, ip, port);
                 }
+                crate::cluster_failover::apply(srv, reset);
             }
         }
     }

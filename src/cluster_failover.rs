@@ -214,10 +214,10 @@ pub fn on_message(srv: &mut Server, msg: &Message) {
                 now,
             ));
         }
-        Body::FailoverAuthAck => {
-            if failover::receive_auth_ack(&cl.state, &mut cl.election, sender, h.current_epoch) {
-                cl.todo |= todo::HANDLE_FAILOVER;
-            }
+        Body::FailoverAuthAck
+            if failover::receive_auth_ack(&cl.state, &mut cl.election, sender, h.current_epoch) =>
+        {
+            cl.todo |= todo::HANDLE_FAILOVER;
         }
         Body::MfStart => {
             if let Some(f) = failover::receive_mfstart(&cl.state, &mut cl.election, sender, now) {

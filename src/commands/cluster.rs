@@ -697,8 +697,10 @@ fn replicate(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     let mut effects = Vec::new();
     crate::cluster::process::set_my_master(&mut cl.state, n, &mut effects);
+    let reset = crate::cluster::failover::reset_manual_failover(&mut cl.election);
     let (ip, port) = (cl.state.node(n).ip.clone(), cl.state.node(n).port);
     crate::replication::replica::set_master(srv, ip, port);
+    crate::cluster_failover::apply(srv, reset);
     changed(srv, false);
     c.out.ok();
     Ok(())
