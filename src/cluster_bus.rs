@@ -7,7 +7,9 @@
 //! messages (`bus::decode`; a refused message is logged and dropped),
 //! runs `process` and carries out its effects (sends, link frees, pub/sub
 //! deliveries, key deletion, replication), and runs clusterCron every
-//! 100 ms and clusterBeforeSleep before the loop sleeps.
+//! 100 ms and clusterBeforeSleep before the loop sleeps. The failover
+//! parts of processing, the cron and before-sleep are `cluster_failover`'s
+//! (called from here; it uses `send` / `flush_link` / `header_opts_of`).
 //!
 //! Layer: persist/replication (it points replication at a new master and
 //! deletes keys); the state, the protocol and the links' bookkeeping stay
