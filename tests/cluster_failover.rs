@@ -5,7 +5,9 @@
 //! restarted with its nodes.conf, rejoins as a replica of the new one.
 //! CLUSTER FAILOVER (default: the master pauses and the replica catches up
 //! first, so no write is lost) and TAKEOVER swap the roles; Redis's
-//! refusals and syntax errors. Every wait is a poll with a deadline.
+//! refusals and syntax errors. Mixed clusters: a real redis-server replica
+//! promoted by ferrokv masters' votes, and a ferrokv replica by real
+//! masters' votes. Every wait is a poll with a deadline.
 
 use std::process::Command;
 use std::time::Duration;
@@ -30,8 +32,20 @@ fn wait_state(node: &RealClusterNode, state: &str) {
 
 /// Six ferrokv nodes made a cluster of three masters with a replica each.
 fn six_nodes() -> Vec<RealClusterNode> {
+    six_nodes_of(|_| true)
+}
+
+/// Six nodes, ferrokv where `ferrokv(i)` (else real redis-server 7.0.15):
+/// the first three become the masters, the last three their replicas.
+fn six_nodes_of(ferrokv: impl Fn(usize) -> bool) -> Vec<RealClusterNode> {
     let nodes: Vec<RealClusterNode> = (0..6)
-        .map(|_| RealClusterNode::start_ferrokv(TIMEOUT, |_, _| {}))
+        .map(|i| {
+            if ferrokv(i) {
+                RealClusterNode::start_ferrokv(TIMEOUT, |_, _| {})
+            } else {
+                RealClusterNode::start_with(TIMEOUT, |_, _| {})
+            }
+        })
         .collect();
     let addrs: Vec<String> = nodes
         .iter()
@@ -216,4 +230,39 @@ fn manual_failover_and_takeover_swap_roles() {
     }
     write_keys(&nodes[m], 110, 120);
     assert_eq!(nodes[m].cli(&["dbsize"]).trim(), "120");
+}
+
+/// A mixed cluster: the replica of a killed master is promoted by the
+/// votes of the two other masters, with real and ferrokv nodes on either
+/// side.
+fn mixed_failover(ferrokv_masters: bool) {
+    let mut nodes = six_nodes_of(|i| (i < 3) == ferrokv_masters);
+    let slot = key_hash_slot(b"fo") as usize;
+    let (m, r) = pair_for(&nodes, slot);
+    let new_id = myid(&nodes[r]);
+    write_keys(&nodes[m], 0, 20);
+    assert!(poll_until(DEADLINE, || nodes[r].cli(&["dbsize"]).trim() == "20"));
+    nodes[m].kill9();
+    let others: Vec<&RealClusterNode> = (0..6).filter(|&i| i != m).map(|i| &nodes[i]).collect();
+    wait_master_everywhere(&others, &new_id, slot);
+    for n in &others {
+        wait_state(n, "ok");
+    }
+    write_keys(&nodes[r], 20, 30);
+    assert_eq!(nodes[r].cli(&["dbsize"]).trim(), "30");
+    let voters: String = (0..3).filter(|&i| i != m).map(|i| nodes[i].log()).collect();
+    assert!(
+        voters.contains(&format!("Failover auth granted to {new_id}")),
+        "{voters}"
+    );
+}
+
+#[test]
+fn a_real_replica_is_promoted_by_ferrokv_votes() {
+    mixed_failover(true);
+}
+
+#[test]
+fn a_ferrokv_replica_is_promoted_by_real_votes() {
+    mixed_failover(false);
 }
