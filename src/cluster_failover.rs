@@ -8,7 +8,9 @@
 //! send buffers), log lines at warning level, nodes.conf saves and state
 //! updates (as before-sleep to-dos), replication changes and the write
 //! pause of a master in a manual failover. CLUSTER FAILOVER
-//! [FORCE|TAKEOVER] starts here too.
+//! [FORCE|TAKEOVER] starts here too. Myself's NOFAILOVER flag follows
+//! cluster-replica-no-failover (clusterUpdateMyselfFlags, cron and
+//! before sleep).
 
 use tracing::warn;
 
@@ -240,6 +242,7 @@ pub fn cron(srv: &mut Server) {
     let Some(cl) = srv.cluster.as_deref_mut() else {
         return;
     };
+    cl.update_myself_flags(&srv.config);
     let mut fx = failover::manual_failover_check_timeout(&mut cl.election, now);
     let st = &cl.state;
     let me = st.myself_node();
@@ -284,6 +287,7 @@ pub fn before_sleep(srv: &mut Server) {
     let Some(cl) = srv.cluster.as_deref_mut() else {
         return;
     };
+    cl.update_myself_flags(&srv.config);
     let flags = cl.todo;
     cl.todo &= !(todo::HANDLE_FAILOVER | todo::HANDLE_MANUALFAILOVER);
     let mut fx = Vec::new();
