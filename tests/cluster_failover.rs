@@ -266,3 +266,22 @@ fn a_real_replica_is_promoted_by_ferrokv_votes() {
 fn a_ferrokv_replica_is_promoted_by_real_votes() {
     mixed_failover(false);
 }
+
+/// cluster-replica-no-failover sets myself's `nofailover` flag (CLUSTER
+/// NODES and nodes.conf), and clears it again.
+#[test]
+fn no_failover_config_flags_myself() {
+    let n = RealClusterNode::start_ferrokv(TIMEOUT, |_, _| {});
+    let id = myid(&n);
+    let flags = |n: &RealClusterNode| line(n, &id).split(' ').nth(2).unwrap_or("").to_string();
+    assert_eq!(flags(&n), "myself,master");
+    n.cli(&["config", "set", "cluster-replica-no-failover", "yes"]);
+    assert!(poll_until(DEADLINE, || flags(&n) == "myself,master,nofailover"));
+    assert!(poll_until(DEADLINE, || std::fs::read_to_string(
+        n.dir.join("nodes.conf")
+    )
+    .unwrap_or_default()
+    .contains("myself,master,nofailover")));
+    n.cli(&["config", "set", "cluster-replica-no-failover", "no"]);
+    assert!(poll_until(DEADLINE, || flags(&n) == "myself,master"));
+}
