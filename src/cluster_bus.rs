@@ -7,7 +7,9 @@
 //! messages (`bus::decode`; a refused message is logged and dropped),
 //! runs `process` and carries out its effects (sends, link frees, pub/sub
 //! deliveries, key deletion, replication), and runs clusterCron every
-//! 100 ms and clusterBeforeSleep before the loop sleeps.
+//! 100 ms and clusterBeforeSleep before the loop sleeps. The failover
+//! parts of processing, the cron and before-sleep are `cluster_failover`'s
+//! (called from here; it uses `send` / `flush_link` / `header_opts_of`).
 //!
 //! Layer: persist/replication (it points replication at a new master and
 //! deletes keys); the state, the protocol and the links' bookkeeping stay
@@ -216,7 +218,11 @@ fn connect_done(srv: &mut Server, id: usize) -> bool {
     } else {
         PingKind::Ping
     };
-    let o = header_opts_of(&srv.config.cluster_announce_ip, srv.repl.offset);
+    let o = header_opts_of(
+        &srv.config.cluster_announce_ip,
+        srv.repl.offset,
+        cl.election.mf_end != 0,
+    );
     let m = process::ping_message(&cl.state, kind, &o);
     let now = crate::clock::wall_ms();
     let node = cl.state.node_mut(n);
@@ -237,17 +243,19 @@ fn connect_done(srv: &mut Server, id: usize) -> bool {
     true
 }
 
-fn header_opts_of(announce_ip: &str, offset: i64) -> HeaderOpts<'_> {
+/// The header options of our messages: a master flags PAUSED while a
+/// replica's manual failover is in progress (`mf_paused`).
+pub(crate) fn header_opts_of(announce_ip: &str, offset: i64, mf_paused: bool) -> HeaderOpts<'_> {
     HeaderOpts {
         announce_ip,
         repl_offset: offset.max(0) as u64,
-        mf_paused: false,
+        mf_paused,
     }
 }
 
 /// clusterSendMessage: appends to the send buffer (written by
 /// `flush_link`) and counts the message.
-fn send(cl: &mut Cluster, id: usize, m: &Message) {
+pub(crate) fn send(cl: &mut Cluster, id: usize, m: &Message) {
     let Some(l) = cl.link_mut(id) else {
         return;
     };
@@ -259,7 +267,7 @@ fn send(cl: &mut Cluster, id: usize, m: &Message) {
 }
 
 /// Writes what the link's buffer holds; an error frees the link.
-fn flush_link(srv: &mut Server, id: usize) {
+pub(crate) fn flush_link(srv: &mut Server, id: usize) {
     let Some(cl) = srv.cluster.as_deref_mut() else {
         return;
     };
@@ -397,13 +405,18 @@ fn handle_frame(srv: &mut Server, id: usize, frame: &[u8]) -> bool {
             node_timeout: srv.config.cluster_node_timeout,
             announce_ip_set: !srv.config.cluster_announce_ip.is_empty(),
             allow_replica_migration: srv.config.cluster_allow_replica_migration,
-            hdr: header_opts_of(&srv.config.cluster_announce_ip, srv.repl.offset),
+            hdr: header_opts_of(
+                &srv.config.cluster_announce_ip,
+                srv.repl.offset,
+                cl.election.mf_end != 0,
+            ),
             keys_in_slot: &keys_in,
         };
         process::process(&mut cl.state, &ctx, &view, &msg)
     };
     let gone = out.link_gone;
     apply(srv, Some(id), out);
+    crate::cluster_failover::on_message(srv, &msg);
     !gone
         && srv
             .cluster
@@ -459,10 +472,14 @@ fn apply(srv: &mut Server, link: Option<usize>, out: Outcome) {
             }
             Effect::DelKeysInSlot(slot) => del_keys_in_slot(srv, slot),
             Effect::ReplicateFrom(n) => {
+                // clusterSetMaster ends any manual failover (a master that
+                // paused its writes for one lifts the pause).
+                let reset = crate::cluster::failover::reset_manual_failover(&mut cl.election);
                 if let Some(node) = cl.state.get(n) {
                     let (ip, port) = (node.ip.clone(), node.port);
                     crate::replication::replica::set_master(srv, ip, port);
                 }
+                crate::cluster_failover::apply(srv, reset);
             }
         }
     }
@@ -554,7 +571,11 @@ pub fn cron(srv: &mut Server) {
             node_timeout,
             announce_ip_set: !srv.config.cluster_announce_ip.is_empty(),
             allow_replica_migration: srv.config.cluster_allow_replica_migration,
-            hdr: header_opts_of(&srv.config.cluster_announce_ip, srv.repl.offset),
+            hdr: header_opts_of(
+                &srv.config.cluster_announce_ip,
+                srv.repl.offset,
+                cl.election.mf_end != 0,
+            ),
             keys_in_slot: &keys_in,
         };
         if cl.cron_runs % 10 == 0 {
@@ -584,8 +605,9 @@ pub fn cron(srv: &mut Server) {
             }
         }
     }
-    // (Manual failover timeouts, the replica's failover and replica
-    // migration: the failover step.)
+    // Manual failover timeouts, the replica's failover and replica
+    // migration.
+    crate::cluster_failover::cron(srv);
     let Some(cl) = srv.cluster.as_deref_mut() else {
         return;
     };
@@ -664,6 +686,7 @@ fn connect(srv: &mut Server, idx: NodeIdx, now: i64) {
 
 /// clusterBeforeSleep: the state update and the nodes.conf save asked for.
 pub fn before_sleep(srv: &mut Server) {
+    crate::cluster_failover::before_sleep(srv);
     let Some(cl) = srv.cluster.as_deref_mut() else {
         return;
     };
@@ -681,7 +704,13 @@ pub fn before_sleep(srv: &mut Server) {
 /// clusterBroadcastPong(CLUSTER_BROADCAST_ALL): a PONG to every node with
 /// a link (not in handshake), to spread a configuration change at once.
 pub fn broadcast_pong(srv: &mut Server) {
-    let o = header_opts_of(&srv.config.cluster_announce_ip, srv.repl.offset);
+    let o = header_opts_of(
+        &srv.config.cluster_announce_ip,
+        srv.repl.offset,
+        srv.cluster
+            .as_deref()
+            .is_some_and(|c| c.election.mf_end != 0),
+    );
     let Some(cl) = srv.cluster.as_deref_mut() else {
         return;
     };
@@ -703,7 +732,13 @@ pub fn broadcast_pong(srv: &mut Server) {
 /// clusterPropagatePublish: PUBLISH to every node, SPUBLISH to the nodes
 /// serving my slots (my master and its replicas, or mine).
 pub fn propagate_publish(srv: &mut Server, channel: &[u8], message: &[u8], sharded: bool) {
-    let o = header_opts_of(&srv.config.cluster_announce_ip, srv.repl.offset);
+    let o = header_opts_of(
+        &srv.config.cluster_announce_ip,
+        srv.repl.offset,
+        srv.cluster
+            .as_deref()
+            .is_some_and(|c| c.election.mf_end != 0),
+    );
     let Some(cl) = srv.cluster.as_deref_mut() else {
         return;
     };

@@ -23,6 +23,7 @@ pub mod client_mem;
 pub mod clock;
 pub mod cluster;
 pub mod cluster_bus;
+pub mod cluster_failover;
 pub mod cmdtable;
 pub mod commands;
 pub mod config;

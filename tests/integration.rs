@@ -35,6 +35,7 @@ mod client_eviction;
 mod clients;
 mod cluster_bus;
 mod cluster_bus_live;
+mod cluster_failover;
 mod cluster_keyslot;
 mod cluster_nodes_conf;
 mod cluster_single;

@@ -69,7 +69,13 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "persist/replication/scripting",
-        &["persist", "replication", "scripting", "cluster_bus"],
+        &[
+            "persist",
+            "replication",
+            "scripting",
+            "cluster_bus",
+            "cluster_failover",
+        ],
     ),
     ("commands", &["commands"]),
     (

@@ -834,3 +834,25 @@ fn rdb_filter_only_functions_snapshot() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// CLIENT KILL of the master client takes the link down at once, as
+/// Redis frees the client there (repl_down_since is the kill's time): an
+/// INFO in the same transaction already sees the link down.
+#[test]
+fn killing_the_master_client_takes_the_link_down_at_once() {
+    let master = Server::start(&[]);
+    let replica = Server::start(&["--replicaof", "127.0.0.1", &master.port().to_string()]);
+    wait_link_up(&replica);
+    let mut r = replica.conn();
+    assert_eq!(s(r.cmd(&["MULTI"])), "+OK\r\n");
+    r.cmd(&["CLIENT", "KILL", "TYPE", "master"]);
+    r.cmd(&["INFO", "replication"]);
+    let out = arr(r.cmd(&["EXEC"]));
+    assert!(out.first().is_some_and(|k| k.ends_with('1')), "{out:?}");
+    assert!(
+        out.get(1)
+            .is_some_and(|i| i.contains("master_link_status:down")),
+        "{out:?}"
+    );
+    wait_link_up(&replica);
+}

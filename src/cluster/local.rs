@@ -17,9 +17,10 @@ use std::path::PathBuf;
 
 use tracing::{info, warn};
 
-use super::ids::NodeId;
+use super::ids::{NodeFlags, NodeId};
 use super::nodes_conf::{self, PORT_INCR};
 use super::outgoing::announced_ports;
+use super::process::todo;
 use super::state::{ClusterState, Health};
 use crate::config::Config;
 
@@ -53,6 +54,9 @@ pub struct Cluster {
     /// clusterCron runs so far, and when it last ran (unix ms).
     pub cron_runs: u64,
     pub last_cron_ms: i64,
+    /// The election and manual failover bookkeeping (driven by
+    /// `cluster_failover`).
+    pub election: super::failover::Election,
 }
 
 /// An io error's text without Rust's " (os error N)" suffix (strerror).
@@ -133,6 +137,7 @@ impl Cluster {
             todo: 0,
             cron_runs: 0,
             last_cron_ms: 0,
+            election: Default::default(),
         };
         if text.is_empty() {
             cluster.state = ClusterState::new(NodeId::random(), now);
@@ -173,7 +178,25 @@ impl Cluster {
             return Err(());
         }
         cluster.apply_config(config);
+        cluster.update_myself_flags(config);
         Ok(cluster)
+    }
+
+    /// clusterUpdateMyselfFlags: myself's NOFAILOVER follows
+    /// cluster-replica-no-failover; a change is saved and the state
+    /// updated before sleeping.
+    pub fn update_myself_flags(&mut self, config: &Config) {
+        let me = self.state.myself;
+        let n = self.state.node_mut(me);
+        let old = n.flags;
+        if config.cluster_replica_no_failover {
+            n.flags.insert(NodeFlags::NOFAILOVER);
+        } else {
+            n.flags.remove(NodeFlags::NOFAILOVER);
+        }
+        if n.flags != old {
+            self.todo |= todo::SAVE_CONFIG | todo::UPDATE_STATE;
+        }
     }
 
     /// Myself's announced ports, ip and hostname from the config

@@ -12,9 +12,9 @@
 //! 7.0.15's (warn = LL_WARNING, info = NOTICE, debug = VERBOSE, trace =
 //! DEBUG).
 //!
-//! Failover (FAILOVER_AUTH_REQUEST / ACK, MFSTART, the replica's election
-//! and manual failover) is the next step: those messages are counted and
-//! otherwise ignored here.
+//! Failover (FAILOVER_AUTH_REQUEST / ACK, MFSTART, a paused master's
+//! offset) is left to `cluster_failover`, which runs `cluster::failover`'s
+//! steps after this processing: here those messages are only counted.
 
 use tracing::{debug, info, trace, warn};
 
@@ -202,7 +202,7 @@ pub fn process(st: &mut ClusterState, ctx: &Ctx, link: &LinkView, msg: &Message)
         n.repl_offset = h.offset as i64;
         n.repl_offset_time = now;
         // (A replica in a manual failover takes its master's paused
-        // offset here: the failover step.)
+        // offset: `cluster_failover::on_message`.)
     }
 
     let is_ping = matches!(t, msg_type::PING | msg_type::PONG | msg_type::MEET);
@@ -435,7 +435,7 @@ pub fn process(st: &mut ClusterState, ctx: &Ctx, link: &LinkView, msg: &Message)
             }
         }
         Body::FailoverAuthRequest | Body::FailoverAuthAck | Body::MfStart => {
-            // Failover: the next step (see the module doc).
+            // Failover: `cluster_failover::on_message` (module doc).
         }
         Body::Update {
             config_epoch,

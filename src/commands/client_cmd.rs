@@ -266,16 +266,28 @@ fn kill(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             && want_user.is_none_or(|u| cl.user == u)
     };
     let mut killed = 0i64;
+    let mut masters = Vec::new();
     for cl in srv.clients.iter_mut().filter_map(|x| x.as_deref_mut()) {
         if matches(cl) {
             cl.close_asap = true;
             srv.to_close.push(cl.token);
             killed += 1;
+            if cl.is_master {
+                masters.push(cl.token);
+            }
             // Redis frees the client at once: its peer sees the connection
             // end before this command's reply goes out.
             if let Some(s) = cl.sock.as_ref() {
                 s.shutdown();
             }
+        }
+    }
+    // The master link is down from now (repl_down_since, the data age a
+    // cluster replica's failover checks), as Redis frees the client here.
+    for t in masters {
+        if let Some(mut m) = srv.clients.get_mut(t).and_then(|x| x.take()) {
+            crate::replication::replica::master_link_lost(srv, &mut m);
+            srv.clients[t] = Some(m);
         }
     }
     let close_self = !skipme && matches(c);

@@ -2,9 +2,9 @@
 //! clusterCommand, askingCommand, readonlyCommand, readwriteCommand).
 //! Outside cluster mode (`srv.cluster` None) every one of them replies
 //! that cluster support is disabled, as Redis started with
-//! `cluster-enabled no`. In cluster mode the subcommands are served but
-//! FAILOVER (the failover step), which replies as the disabled ones do. MEET starts a handshake the bus driver
-//! (`cluster_bus`) carries out; LINKS lists its links. Every change is saved to nodes.conf and
+//! `cluster-enabled no`. In cluster mode every subcommand is served; MEET
+//! starts a handshake the bus driver (`cluster_bus`) carries out, FAILOVER
+//! a manual failover (`cluster_failover`); LINKS lists its links. Every change is saved to nodes.conf and
 //! the cluster health re-evaluated before the reply (Redis does both
 //! before its next sleep).
 
@@ -28,7 +28,7 @@ static CLUSTER_SUBCOMMANDS: &[CommandSpec] = &[
     cmd("countkeysinslot", countkeysinslot),
     cmd("delslots", delslots),
     cmd("delslotsrange", delslotsrange),
-    cmd("failover", disabled),
+    cmd("failover", failover),
     cmd("flushslots", flushslots),
     cmd("forget", forget),
     cmd("getkeysinslot", getkeysinslot),
@@ -56,12 +56,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd("readonly", readonly),
     cmd("readwrite", readwrite),
 ];
-
-/// A cluster command with cluster support disabled (or one that needs the
-/// bus, not there yet).
-fn disabled(_: &mut Server, _: &mut Client, _: &Args) -> CmdResult {
-    Err(CmdError::Static(error::CLUSTER_DISABLED))
-}
 
 /// This node's cluster, or the "cluster support disabled" error.
 fn cluster(srv: &mut Server) -> Result<&mut Cluster, CmdError> {
@@ -703,9 +697,28 @@ fn replicate(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     let mut effects = Vec::new();
     crate::cluster::process::set_my_master(&mut cl.state, n, &mut effects);
+    let reset = crate::cluster::failover::reset_manual_failover(&mut cl.election);
     let (ip, port) = (cl.state.node(n).ip.clone(), cl.state.node(n).port);
     crate::replication::replica::set_master(srv, ip, port);
+    crate::cluster_failover::apply(srv, reset);
     changed(srv, false);
+    c.out.ok();
+    Ok(())
+}
+
+/// CLUSTER FAILOVER [FORCE|TAKEOVER]: a manual failover of this replica
+/// (`cluster_failover`).
+fn failover(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    use crate::cluster::failover::ManualMode;
+    cluster(srv)?;
+    let mode = match args.len() {
+        2 => ManualMode::Default,
+        3 if args.get(2).eq_ignore_ascii_case(b"force") => ManualMode::Force,
+        3 if args.get(2).eq_ignore_ascii_case(b"takeover") => ManualMode::Takeover,
+        _ => return Err(CmdError::Syntax),
+    };
+    crate::cluster_failover::manual_failover(srv, mode)
+        .map_err(|e| CmdError::Formatted(format!("ERR {e}")))?;
     c.out.ok();
     Ok(())
 }
