@@ -19,14 +19,7 @@ use ferrokv::cluster::slot::key_hash_slot;
 const DEADLINE: Duration = Duration::from_secs(30);
 
 fn wait_state(node: &RealClusterNode, state: &str) {
-    let want = format!("cluster_state:{state}");
-    assert!(
-        poll_until(DEADLINE, || node.cli(&["cluster", "info"]).contains(&want)),
-        "{want} never reached on {}:\n{}\n{}",
-        node.port,
-        node.cli(&["cluster", "nodes"]),
-        node.log()
-    );
+    node.wait_state(state, DEADLINE);
 }
 
 /// `redis-cli --cluster <args>` (bounded by `timeout`): its output.

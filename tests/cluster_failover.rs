@@ -20,14 +20,7 @@ const DEADLINE: Duration = Duration::from_secs(30);
 const TIMEOUT: &[&str] = &["--cluster-node-timeout", "1000"];
 
 fn wait_state(node: &RealClusterNode, state: &str) {
-    let want = format!("cluster_state:{state}");
-    assert!(
-        poll_until(DEADLINE, || node.cli(&["cluster", "info"]).contains(&want)),
-        "{want} never reached on {}:\n{}\n{}",
-        node.port,
-        node.cli(&["cluster", "nodes"]),
-        node.log()
-    );
+    node.wait_state(state, DEADLINE);
 }
 
 /// Six ferrokv nodes made a cluster of three masters with a replica each.

@@ -15,6 +15,8 @@
 //!   [`Dict::some_entries`] (eviction sampling), [`Dict::stats`]
 //!   (`DEBUG HTSTATS` text) and memory accounting.
 //!
+//! The iterators live in `dict_iter.rs` (a child module).
+//!
 //! Keys are stored as bytes inside the entries: insertions take anything
 //! `AsRef<[u8]>`, lookups `&[u8]`, and iteration, SCAN and sampling hand out
 //! `&[u8]`; `K` is only the owned key type `remove` and `drain` rebuild
@@ -462,6 +464,7 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     }
 
     /// Inserts a key the caller knows is absent, with an optional extra.
+    #[inline]
     pub fn insert_new_with_extra(&mut self, key: &[u8], val: V, extra: Option<u64>) {
         debug_assert!(!self.contains_key(key), "insert_new: key already present");
         self.prepare_add();
@@ -624,21 +627,9 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     }
 
     /// Insert a key the caller knows is absent (no chain walk).
+    #[inline]
     pub fn insert_new(&mut self, key: impl AsRef<[u8]>, val: V) {
-        let key = key.as_ref();
-        debug_assert!(!self.contains_key(key), "insert_new: key already present");
-        self.prepare_add();
-        let h = hash_bytes(key);
-        let t = if self.is_rehashing() {
-            &mut self.ht[1]
-        } else {
-            &mut self.ht[0]
-        };
-        let m = t.mask();
-        let slot = &mut t.buckets[h as usize & m];
-        let next = slot.take();
-        *slot = Some(Entry::new(key, val, next));
-        t.used += 1;
+        self.insert_new_with_extra(key.as_ref(), val, None);
     }
 
     /// Look `key` up, inserting `(key, make_val())` if absent. Returns the
@@ -1337,172 +1328,12 @@ impl<K: for<'k> From<&'k [u8]> + AsRef<[u8]>, V> FromIterator<(K, V)> for Dict<K
 }
 
 // ---------------------------------------------------------------------------
-// Iterators
+// Iterators (dict_iter.rs)
 // ---------------------------------------------------------------------------
 
-type BucketIter<'a, V> =
-    std::iter::Chain<std::slice::Iter<'a, Link<V>>, std::slice::Iter<'a, Link<V>>>;
-type BucketIterMut<'a, V> =
-    std::iter::Chain<std::slice::IterMut<'a, Link<V>>, std::slice::IterMut<'a, Link<V>>>;
-
-/// Iterator over `(&[u8], &V)`; see [`Dict::iter`].
-pub struct Iter<'a, V> {
-    buckets: BucketIter<'a, V>,
-    cur: Option<&'a Entry<V>>,
-    remaining: usize,
-}
-
-impl<'a, V> Iter<'a, V> {
-    /// The next whole entry.
-    fn next_entry(&mut self) -> Option<&'a Entry<V>> {
-        loop {
-            if let Some(e) = self.cur {
-                self.cur = e.next().as_ref();
-                self.remaining = self.remaining.saturating_sub(1);
-                return Some(e);
-            }
-            if self.remaining == 0 {
-                return None;
-            }
-            self.cur = self.buckets.next()?.as_ref();
-        }
-    }
-}
-
-impl<'a, V> Iterator for Iter<'a, V> {
-    type Item = (&'a [u8], &'a V);
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        self.next_entry().map(|e| (e.key(), e.val()))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
-    }
-}
-
-impl<V> ExactSizeIterator for Iter<'_, V> {}
-
-/// Iterator over `(&[u8], &mut V)`; see [`Dict::iter_mut`].
-pub struct IterMut<'a, V> {
-    buckets: BucketIterMut<'a, V>,
-    cur: Option<&'a mut Entry<V>>,
-    remaining: usize,
-}
-
-impl<'a, V> Iterator for IterMut<'a, V> {
-    type Item = (&'a [u8], &'a mut V);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(e) = self.cur.take() {
-                let (next, key, val) = e.parts_mut();
-                self.cur = next.as_mut();
-                self.remaining = self.remaining.saturating_sub(1);
-                return Some((key, val));
-            }
-            if self.remaining == 0 {
-                return None;
-            }
-            self.cur = self.buckets.next()?.as_mut();
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
-    }
-}
-
-impl<V> ExactSizeIterator for IterMut<'_, V> {}
-
-/// Owning iterator; see [`Dict::drain`] / `into_iter`.
-pub struct IntoIter<K, V> {
-    _key: std::marker::PhantomData<fn() -> K>,
-    tables: [Table<V>; 2],
-    table: usize,
-    bucket: usize,
-    cur: Link<V>,
-    remaining: usize,
-}
-
-impl<K: for<'k> From<&'k [u8]>, V> Iterator for IntoIter<K, V> {
-    type Item = (K, V);
-
-    fn next(&mut self) -> Option<(K, V)> {
-        loop {
-            if let Some(mut e) = self.cur.take() {
-                self.cur = e.next_mut().take();
-                self.remaining = self.remaining.saturating_sub(1);
-                return Some(e.into_val_with(|k| K::from(k)));
-            }
-            if self.remaining == 0 {
-                return None;
-            }
-            let t = self.tables.get_mut(self.table)?;
-            match t.buckets.get_mut(self.bucket) {
-                Some(b) => {
-                    self.cur = b.take();
-                    self.bucket += 1;
-                }
-                None => {
-                    self.table += 1;
-                    self.bucket = 0;
-                }
-            }
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
-    }
-}
-
-impl<K: for<'k> From<&'k [u8]>, V> ExactSizeIterator for IntoIter<K, V> {}
-
-impl<K, V> Drop for IntoIter<K, V> {
-    fn drop(&mut self) {
-        // The tables drop themselves iteratively; only the detached chain
-        // needs care.
-        drop_chain(self.cur.take());
-    }
-}
-
-impl<K: for<'k> From<&'k [u8]>, V> IntoIterator for Dict<K, V> {
-    type Item = (K, V);
-    type IntoIter = IntoIter<K, V>;
-
-    fn into_iter(self) -> IntoIter<K, V> {
-        let remaining = self.len();
-        let Dict { ht, .. } = self;
-        IntoIter {
-            _key: std::marker::PhantomData,
-            tables: ht,
-            table: 0,
-            bucket: 0,
-            cur: None,
-            remaining,
-        }
-    }
-}
-
-impl<'a, K: for<'k> From<&'k [u8]>, V> IntoIterator for &'a Dict<K, V> {
-    type Item = (&'a [u8], &'a V);
-    type IntoIter = Iter<'a, V>;
-
-    fn into_iter(self) -> Iter<'a, V> {
-        self.iter()
-    }
-}
-
-impl<'a, K: for<'k> From<&'k [u8]>, V> IntoIterator for &'a mut Dict<K, V> {
-    type Item = (&'a [u8], &'a mut V);
-    type IntoIter = IterMut<'a, V>;
-
-    fn into_iter(self) -> IterMut<'a, V> {
-        self.iter_mut()
-    }
-}
+#[path = "dict_iter.rs"]
+mod iter;
+pub use iter::{IntoIter, Iter, IterMut};
 
 // ---------------------------------------------------------------------------
 // Tests

@@ -186,6 +186,19 @@ impl RealClusterNode {
         Self::start_with(extra, |_, _| {})
     }
 
+    /// Waits until CLUSTER INFO says `cluster_state:<state>`; panics with
+    /// the node's view and log after `deadline`.
+    pub fn wait_state(&self, state: &str, deadline: Duration) {
+        let want = format!("cluster_state:{state}");
+        assert!(
+            crate::common::poll_until(deadline, || self.cli(&["cluster", "info"]).contains(&want)),
+            "{want} never reached on {}:\n{}\n{}",
+            self.port,
+            self.cli(&["cluster", "nodes"]),
+            self.log()
+        );
+    }
+
     pub fn bus_port(&self) -> u16 {
         self.port + 10000
     }
