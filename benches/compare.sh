@@ -14,6 +14,10 @@
 #                                        per second, and the loss against each server's
 #                                        own plaintext port (certificates made with the
 #                                        openssl CLI in the temp dir)
+#   benches/compare.sh --cluster         scale-out: redis-benchmark --cluster against 3 masters
+#                                        versus one node; requests per server CPU-second, the
+#                                        cluster's CPU per request against one node's, the
+#                                        cost of a MOVED reply, idle gossip CPU
 #
 # Environment (defaults in brackets):
 #   ROUNDS [3]       alternating rounds (ferrokv, redis, ferrokv, redis, ...)
@@ -46,6 +50,8 @@
 #   MEM_TTL [0]      1: --memory sets every key with EX 1000000 (a TTL on every key)
 #   CM_KEYS [10000]  keys per type for --collections-memory
 #   SAVE_KEYS [1000000] string keys per shape for --save (collections: SAVE_KEYS/100 keys)
+#   CL_TESTS [set,get] redis-benchmark tests for --cluster (at -P CL_PIPE [16])
+#   CL_IDLE [10]     seconds of idle 3-node cluster measured for gossip CPU
 #   SAVE_SHAPES [compressible,incompressible,small,large,hash,zset,set,list]
 #   FPORT, RPORT     ports for ferrokv and redis [random free ports]
 #   FERROKV_BIN      server binary [$CARGO_TARGET_DIR/release/ferrokv-server]
@@ -67,6 +73,7 @@ case "${1:-}" in
 --collections-memory) MODE=cmemory ;;
 --tls) MODE=tls ;;
 --save) MODE=save ;;
+--cluster) MODE=cluster ;;
 -h | --help)
     sed -n "2,$(($(grep -n "^set -euo" "$0" | cut -d: -f1) - 1))p" "$0" | sed 's/^# \{0,1\}//'
     exit 0
@@ -91,6 +98,9 @@ MEM_KEYS=${MEM_KEYS:-1000000}
 MEM_TTL=${MEM_TTL:-0}
 CM_KEYS=${CM_KEYS:-10000}
 SAVE_KEYS=${SAVE_KEYS:-1000000}
+CL_TESTS=${CL_TESTS:-set,get}
+CL_PIPE=${CL_PIPE:-16}
+CL_IDLE=${CL_IDLE:-10}
 SAVE_SHAPES=${SAVE_SHAPES:-compressible,incompressible,small,large,hash,zset,set,list}
 REDIS_SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
 
@@ -171,7 +181,8 @@ start_server() {
     rm -rf "$dir" && mkdir -p "$dir"
     # shellcheck disable=SC2206
     local extra=(${SERVER_ARGS:-})
-    if [ "$name" = ferrokv ]; then
+    # Names may carry a suffix (ferrokv-c1, redis-c1: cluster nodes).
+    if [ "${name%%-*}" = ferrokv ]; then
         cmd=("$FERROKV_BIN" --port "$port" --bind 127.0.0.1 --save '' --appendonly no
             --dir "$dir" "${extra[@]}")
     else
@@ -807,6 +818,164 @@ mode_tls() {
     done
 }
 
+# ---------------------------------------------------------------- cluster scale-out
+# A port whose cluster bus port (+10000) is free too.
+free_cluster_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 20000))
+        if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] &&
+            [ -z "$(ss -Htan "sport = :$((p + 10000))" 2>/dev/null)" ]; then
+            echo "$p"
+            return
+        fi
+    done
+}
+
+# Sum of the CPU ticks of the given pids.
+cpu_ticks_sum() {
+    local pid t=0
+    for pid in "$@"; do t=$((t + $(cpu_ticks "$pid"))); done
+    echo "$t"
+}
+
+# cl_run TEST PIDS... -- redis-benchmark ARGS...  -> "rps cpu_us_per_req"
+cl_run() {
+    local test=$1 pids=() t0 t1 out
+    shift
+    while [ "$1" != -- ]; do pids+=("$1"); shift; done
+    shift
+    t0=$(cpu_ticks_sum "${pids[@]}")
+    out=$(redis-benchmark "$@" -c "$CLIENTS" -n "$N" -r "$KEYSPACE" -t "$test" --csv 2>/dev/null)
+    t1=$(cpu_ticks_sum "${pids[@]}")
+    echo "$out" | awk -F'"?,"?' -v t="$test" -v ticks=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$N" '
+        NR > 1 { gsub(/"/, ""); split($1, a, " ");
+                 if (toupper(a[1]) == toupper(t)) { printf "%s %.3f\n", $2, ticks * 1e6 / hz / n; found = 1; exit } }
+        END { if (!found) print "0 0" }'
+}
+
+# One round for server kind $1: a plain node, a one-node cluster, a
+# three-master cluster; rows "kind test setup rps cpu_us" into $WORK/cluster.
+cluster_round() {
+    local kind=$1 port pid ports=() pids=() i test cl_args
+    cl_args="--cluster-enabled yes --cluster-node-timeout 5000"
+    port=$(free_cluster_port)
+    start_server "$kind-plain" "$port"
+    pid=$SERVER_PID
+    for test in ${CL_TESTS//,/ }; do
+        echo "$kind $test plain $(cl_run "$test" "$pid" -- -p "$port" -P "$CL_PIPE")" >>"$WORK/cluster"
+    done
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+
+    # One node owning every slot: the cost of cluster mode itself.
+    port=$(free_cluster_port)
+    SERVER_ARGS="${SERVER_ARGS:-} $cl_args" start_server "$kind-one" "$port"
+    pid=$SERVER_PID
+    redis-cli -p "$port" CLUSTER ADDSLOTSRANGE 0 16383 >/dev/null
+    cluster_wait_ok "$port"
+    for test in ${CL_TESTS//,/ }; do
+        # (redis-benchmark --cluster refuses a one-node cluster; every key
+        # is owned here, so nothing is redirected.)
+        echo "$kind $test one $(cl_run "$test" "$pid" -- -p "$port" -P "$CL_PIPE")" >>"$WORK/cluster"
+    done
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+
+    for i in 1 2 3; do
+        port=$(free_cluster_port)
+        SERVER_ARGS="${SERVER_ARGS:-} $cl_args" start_server "$kind-c$i" "$port"
+        ports+=("$port")
+        pids+=("$SERVER_PID")
+    done
+    redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-yes >"$WORK/$kind-create.log" 2>&1
+    for port in "${ports[@]}"; do cluster_wait_ok "$port"; done
+    for test in ${CL_TESTS//,/ }; do
+        echo "$kind $test three $(cl_run "$test" "${pids[@]}" -- -p "${ports[0]}" -P "$CL_PIPE" --cluster)" >>"$WORK/cluster"
+    done
+    # The cost of a MOVED reply: N GETs of a key the first node does not
+    # own, against N GETs of one it owns, each sent with redis-cli --pipe
+    # (redis-benchmark stops at the first error reply).
+    local k own='' other=''
+    for k in $(seq 0 99); do
+        case $(redis-cli -p "${ports[0]}" GET "k$k" 2>&1) in
+        MOVED*) [ -z "$other" ] && other=k$k ;;
+        *) [ -z "$own" ] && own=k$k ;;
+        esac
+    done
+    echo "$kind get served $(cl_pipe "${ports[0]}" "${pids[0]}" "$own")" >>"$WORK/cluster"
+    echo "$kind get moved $(cl_pipe "${ports[0]}" "${pids[0]}" "$other")" >>"$WORK/cluster"
+    local t0 t1
+    t0=$(cpu_ticks_sum "${pids[@]}")
+    sleep "$CL_IDLE"
+    t1=$(cpu_ticks_sum "${pids[@]}")
+    echo "$kind idle three 0 $(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v s="$CL_IDLE" \
+        'BEGIN { printf "%.3f", t * 1000 / hz / s / 3 }')" >>"$WORK/cluster"
+    for pid in "${pids[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null || true; done
+}
+
+# cl_pipe PORT PID KEY: N GETs of KEY through redis-cli --pipe -> "rps cpu_us_per_req"
+cl_pipe() {
+    local port=$1 pid=$2 key=$3 t0 t1 s0 s1
+    awk -v n="$N" -v k="$key" 'BEGIN { for (i = 0; i < n; i++) printf "*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", length(k), k }' >"$WORK/pipe.resp"
+    s0=$(date +%s%N)
+    t0=$(cpu_ticks "$pid")
+    redis-cli -p "$port" --pipe <"$WORK/pipe.resp" >/dev/null 2>&1 || true
+    t1=$(cpu_ticks "$pid")
+    s1=$(date +%s%N)
+    awk -v n="$N" -v ticks=$((t1 - t0)) -v hz="$CLK_TCK" -v ns=$((s1 - s0)) \
+        'BEGIN { printf "%.0f %.3f\n", n * 1e9 / ns, ticks * 1e6 / hz / n }'
+}
+
+cluster_wait_ok() {
+    local i
+    for i in $(seq 1 300); do
+        redis-cli -p "$1" CLUSTER INFO 2>/dev/null | grep -q '^cluster_state:ok' && return 0
+        sleep 0.1
+    done
+    echo "cluster on port $1 did not reach cluster_state:ok" >&2
+    exit 1
+}
+
+mode_cluster() {
+    : >"$WORK/cluster"
+    local r kind
+    for r in $(seq 1 "$ROUNDS"); do
+        for kind in ferrokv redis; do
+            echo "cluster round $r/$ROUNDS: $kind" >&2
+            cluster_round "$kind"
+        done
+    done
+    header
+    echo
+    echo "redis-benchmark -c $CLIENTS -n $N -r $KEYSPACE -P $CL_PIPE, median of $ROUNDS alternating" \
+        "rounds. plain: one node, cluster mode off; one: one node owning all 16384 slots," \
+        "redis-benchmark --cluster; three: three masters (redis-cli --cluster create)," \
+        "redis-benchmark --cluster, CPU summed over the three servers. CPU/req: server CPU" \
+        "(utime+stime) per request; req per CPU-s: requests per second of server CPU." \
+        "served / moved: redis-cli --pipe of $N GETs of one key to the first of the three," \
+        "a key it owns / a key it answers MOVED for, CPU of that node per request. idle: CPU ms per second per node of the idle" \
+        "three-node cluster over ${CL_IDLE} s (gossip; cluster-node-timeout 5000)." \
+        "This machine has $(nproc) cores for all servers and the client together."
+    echo
+    echo "| server | test | setup | ops/s | CPU µs/req | req per CPU-s | vs plain CPU/req |"
+    echo "|---|---|---|---:|---:|---:|---:|"
+    for kind in ferrokv redis; do
+        awk -v k=$kind '$1 == k' "$WORK/cluster" | awk '
+            function med(key,   n, i, j, t, v, c) { n = 0
+                for (i = 1; i <= cnt[key]; i++) v[++n] = val[key, i]
+                for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+                return v[int((n + 1) / 2)] }
+            { key = $2 " " $3; if (!(key in cnt)) order[++nk] = key
+              cnt[key]++; val[key " rps", cnt[key]] = $4; val[key " cpu", cnt[key]] = $5
+              cnt[key " rps"] = cnt[key]; cnt[key " cpu"] = cnt[key]; kind = $1 }
+            END { for (i = 1; i <= nk; i++) { split(order[i], a, " ")
+                    rps = med(order[i] " rps"); cpu = med(order[i] " cpu")
+                    if (a[1] == "idle") { printf "| %s | idle | three | | %.3f ms/s per node | | |\n", kind, cpu; continue }
+                    base = med(a[1] " plain cpu")
+                    printf "| %s | %s | %s | %.0f | %.3f | %.0f | %s |\n", kind, a[1], a[2], rps, cpu,
+                        (cpu > 0 ? 1e6 / cpu : 0), (base > 0 ? sprintf("%.2f×", cpu / base) : "") } }'
+    done
+}
+
 case $MODE in
 compare) mode_compare ;;
 tls) mode_tls ;;
@@ -816,4 +985,5 @@ latency) mode_latency ;;
 memory) mode_memory ;;
 cmemory) mode_cmemory ;;
 save) mode_save ;;
+cluster) mode_cluster ;;
 esac
