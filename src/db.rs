@@ -77,13 +77,18 @@ pub fn free_value(o: Obj, lazy: bool) {
 pub const LOG_NEW: u32 = 1 << 0;
 pub const LOG_KEY_MISS: u32 = 1 << 1;
 
+/// The keys of a db: each entry holds the key, its value, its LRU/LFU
+/// stamp (the meta word) and, for a key with a TTL, its expire time (the
+/// extra): see `ds::dict_entry`.
+pub type Keyspace = Dict<Sds, Obj, true>;
+
 pub struct Db {
     pub id: usize,
     /// The keys. A key with a TTL carries its absolute unix time in ms as
     /// its entry's extra (`Dict::get_extra`, as `u64` bits of the `i64`);
     /// `dict.extra_count()` is how many keys have one (Redis's expires
     /// dict size).
-    pub dict: Dict<Sds, Obj>,
+    pub dict: Keyspace,
     /// Where the active expire cycle resumes its scan of the keys.
     pub expires_cursor: u64,
     /// Running average TTL of sampled keys (INFO keyspace avg_ttl).
@@ -239,10 +244,10 @@ impl Db {
         match if expired {
             None
         } else {
-            self.dict.get_mut(key)
+            self.dict.get_mut_meta(key)
         } {
-            Some(o) => {
-                self.state.stamps.touch(o);
+            Some((o, lru)) => {
+                self.state.stamps.touch(lru);
                 self.stat_hits += 1;
                 Some(o)
             }
@@ -286,10 +291,10 @@ impl Db {
         match if expired {
             None
         } else {
-            self.dict.get_mut(key)
+            self.dict.get_mut_meta(key)
         } {
-            Some(o) => {
-                self.state.stamps.touch(o);
+            Some((o, lru)) => {
+                self.state.stamps.touch(lru);
                 Some(o)
             }
             None => None,
@@ -314,6 +319,19 @@ impl Db {
         }
     }
 
+    /// The LRU/LFU stamp of `key` (Redis's robj lru field), without
+    /// touching it or expiring the key.
+    #[inline]
+    pub fn lru(&self, key: &[u8]) -> Option<u32> {
+        self.dict.get_meta(key)
+    }
+
+    /// Sets the LRU/LFU stamp of `key` (RESTORE IDLETIME / FREQ, RDB
+    /// loading); false if the key is absent.
+    pub fn set_lru(&mut self, key: &[u8], lru: u32) -> bool {
+        self.dict.set_meta(key, lru)
+    }
+
     /// Does the key exist (after lazy expiry)?
     pub fn exists(&mut self, key: &[u8]) -> bool {
         !self.expire_if_needed(key) && self.dict.contains_key(key)
@@ -326,9 +344,9 @@ impl Db {
         self.expire_if_needed(key);
         let lru = self.state.stamps.initial();
         let mut value = Some(value);
-        let (slot, inserted) = self
-            .dict
-            .get_or_insert_with(key, || Obj::new(Value::Int(0), lru));
+        let (slot, slot_lru, inserted) =
+            self.dict
+                .get_or_insert_with_meta(key, || Obj::new(Value::Int(0)), lru);
         let signal = self.waiters > 0 && (inserted || slot.value.obj_type() == ObjType::Stream);
         if let Some(v) = value.take() {
             let old = std::mem::replace(&mut slot.value, v);
@@ -339,7 +357,7 @@ impl Db {
             }
             // dbOverwrite keeps an LFU counter; an LRU stamp restarts.
             if !self.state.stamps.lfu {
-                slot.lru = lru;
+                *slot_lru = lru;
             }
         }
         if inserted {
@@ -358,7 +376,7 @@ impl Db {
     /// dbAdd(): the caller knows the key is absent.
     pub fn add(&mut self, key: &[u8], value: Value) {
         self.dict
-            .insert(key, Obj::new(value, self.state.stamps.initial()));
+            .insert_meta(key, Obj::new(value), self.state.stamps.initial());
         if let Some(sk) = self.slots.as_mut() {
             sk.add(key);
         }
@@ -371,9 +389,11 @@ impl Db {
     pub fn get_or_create(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Obj {
         self.expire_if_needed(key);
         let lru = self.state.stamps.initial();
-        let (o, inserted) = self.dict.get_or_insert_with(key, || Obj::new(make(), lru));
+        let (o, o_lru, inserted) = self
+            .dict
+            .get_or_insert_with_meta(key, || Obj::new(make()), lru);
         if !inserted {
-            self.state.stamps.touch(o);
+            self.state.stamps.touch(o_lru);
         }
         if inserted {
             if let Some(sk) = self.slots.as_mut() {

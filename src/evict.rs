@@ -11,7 +11,6 @@
 
 use crate::clock;
 use crate::config::Config;
-use crate::object::Obj;
 use crate::server::Server;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -343,24 +342,25 @@ fn populate_pool(
         let share = (db.dict.len() / db.expires_len().max(1)).clamp(1, 64);
         let mut sample = Vec::with_capacity(samples * share);
         db.dict
-            .some_entries_extra(&mut srv.rng, samples * share, &mut sample);
-        for (k, o, extra) in sample {
+            .some_entries_meta(&mut srv.rng, samples * share, &mut sample);
+        for (k, _, extra, lru) in sample {
             let Some(when) = extra.map(|x| x as i64) else {
                 continue;
             };
             let score = match policy {
                 Policy::VolatileTtl => u64::MAX - when.max(0) as u64,
-                _ => object_score(o, policy, db.state.stamps.decay_time),
+                _ => object_score(lru, policy, db.state.stamps.decay_time),
             };
             picked.push((k.to_vec(), score));
         }
     } else {
         let mut sample = Vec::with_capacity(samples);
-        db.dict.some_entries(&mut srv.rng, samples, &mut sample);
-        for (k, o) in sample {
+        db.dict
+            .some_entries_meta(&mut srv.rng, samples, &mut sample);
+        for (k, _, _, lru) in sample {
             picked.push((
                 k.to_vec(),
-                object_score(o, policy, db.state.stamps.decay_time),
+                object_score(lru, policy, db.state.stamps.decay_time),
             ));
         }
     }
@@ -387,12 +387,12 @@ fn populate_pool(
 }
 
 /// Higher = better eviction candidate: idle ms for LRU, 255 - frequency
-/// for LFU.
-fn object_score(o: &Obj, policy: Policy, decay_time: u32) -> u64 {
+/// for LFU; `lru` is the key's stamp.
+fn object_score(lru: u32, policy: Policy, decay_time: u32) -> u64 {
     if policy.is_lfu() {
-        255 - crate::object::decr_and_return(o.lru, decay_time) as u64
+        255 - crate::object::decr_and_return(lru, decay_time) as u64
     } else {
-        clock::idle_secs(o.lru) * 1000
+        clock::idle_secs(lru) * 1000
     }
 }
 

@@ -11,9 +11,8 @@
 //! INFO's `lazyfree_pending_objects` and `lazyfreed_objects` come from
 //! here (CONFIG RESETSTAT clears the latter).
 
-use crate::ds::dict::Dict;
-use crate::ds::sds::Sds;
-use crate::object::{Obj, Value};
+use crate::db::Keyspace;
+use crate::object::Value;
 use crate::types::hash::HashValue;
 use crate::types::set::SetValue;
 use crate::types::zset::ZSetValue;
@@ -32,7 +31,7 @@ static FREED: AtomicU64 = AtomicU64::new(0);
 
 enum Job {
     Value(Value),
-    Db { dict: Dict<Sds, Obj>, keys: usize },
+    Db { dict: Keyspace, keys: usize },
 }
 
 static QUEUE: OnceLock<Option<Sender<Job>>> = OnceLock::new();
@@ -109,7 +108,7 @@ pub fn free_value(v: Value) {
 }
 
 /// emptyDbAsync: frees a database's dicts (taken out of it) on the thread.
-pub fn free_db(dict: Dict<Sds, Obj>) {
+pub fn free_db(dict: Keyspace) {
     let keys = dict.len();
     let Some(q) = queue() else { return };
     PENDING.fetch_add(keys, Ordering::AcqRel);

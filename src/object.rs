@@ -129,12 +129,12 @@ impl Drop for CorruptValue {
     }
 }
 
-/// The value plus its access clock (Redis's 24-bit lru field).
+/// A keyspace value (Redis's robj). Its access clock (Redis's 24-bit lru
+/// field: LRU clock in seconds, or LFU data when the maxmemory policy is
+/// an LFU one, 16-bit minutes + 8-bit counter) is the meta word of the
+/// key's dict entry, where it costs no padding (`Db::lru`).
 pub struct Obj {
     pub value: Value,
-    /// LRU clock in seconds (low 24 bits), or LFU data when the maxmemory
-    /// policy is an LFU one (16-bit minutes + 8-bit counter).
-    pub lru: u32,
 }
 
 /// The type names TYPE and SCAN TYPE use.
@@ -320,8 +320,8 @@ impl Clone for Value {
 }
 
 impl Obj {
-    pub fn new(value: Value, lru: u32) -> Obj {
-        Obj { value, lru }
+    pub fn new(value: Value) -> Obj {
+        Obj { value }
     }
 }
 
@@ -365,14 +365,15 @@ impl AccessStamps {
         }
     }
 
-    /// Records an access to `o` (Redis's lookupKey touch / updateLFU).
+    /// Records an access to the object whose stamp is `lru` (Redis's
+    /// lookupKey touch / updateLFU).
     #[inline]
-    pub fn touch(&self, o: &mut Obj) {
+    pub fn touch(&self, lru: &mut u32) {
         if self.lfu {
-            let counter = log_incr(decr_and_return(o.lru, self.decay_time), self.log_factor);
-            o.lru = (lfu_minutes() << 8) | counter;
+            let counter = log_incr(decr_and_return(*lru, self.decay_time), self.log_factor);
+            *lru = (lfu_minutes() << 8) | counter;
         } else {
-            o.lru = clock::lru_clock();
+            *lru = clock::lru_clock();
         }
     }
 }
@@ -457,7 +458,8 @@ mod tests {
     #[test]
     fn sizes_stay_compact() {
         assert_eq!(std::mem::size_of::<Value>(), 16);
-        assert_eq!(std::mem::size_of::<Obj>(), 24);
+        // The LRU/LFU stamp lives in the dict entry's meta word.
+        assert_eq!(std::mem::size_of::<Obj>(), 16);
     }
 
     #[test]

@@ -535,13 +535,14 @@ fn object(srv: &mut Server, c: &mut Client, key: &[u8]) -> CmdResult {
     let Some(o) = srv.dbs[c.db].dict.get(key) else {
         return Err(CmdError::NoSuchKey);
     };
+    let lru = srv.dbs[c.db].lru(key).unwrap_or(0);
     let mut line = format!(
         "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
         o as *const Obj,
         o.value.encoding_name(),
         serialized_len(srv, &o.value),
-        o.lru,
-        clock::idle_secs(o.lru)
+        lru,
+        clock::idle_secs(lru)
     );
     if let Value::List(l) = &o.value {
         let ql = l.quicklist();

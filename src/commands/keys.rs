@@ -554,23 +554,24 @@ fn object_idletime(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         return Err(CmdError::Static(error::OBJECT_IDLETIME_LFU));
     }
-    if let Some(o) = object_lookup(srv, c, a.get(2)) {
-        let idle = clock::idle_secs(o.lru);
-        c.out.int(idle as i64);
+    if object_lookup(srv, c, a.get(2)).is_some() {
+        let lru = srv.dbs[c.db].lru(a.get(2)).unwrap_or(0);
+        c.out.int(clock::idle_secs(lru) as i64);
     }
     Ok(())
 }
 
 fn object_freq(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let lfu = lfu_policy(srv);
-    let Some(o) = object_lookup(srv, c, a.get(2)) else {
+    if object_lookup(srv, c, a.get(2)).is_none() {
         return Ok(());
-    };
+    }
     if !lfu {
         return Err(CmdError::Static(error::OBJECT_FREQ_NOT_LFU));
     }
+    let lru = srv.dbs[c.db].lru(a.get(2)).unwrap_or(0);
     c.out
-        .int(crate::object::decr_and_return(o.lru, srv.config.lfu_decay_time) as i64);
+        .int(crate::object::decr_and_return(lru, srv.config.lfu_decay_time) as i64);
     Ok(())
 }
 

@@ -11,10 +11,7 @@ use crate::client::Client;
 use crate::cmdtable::fact;
 use crate::cmdtable::{cmd, container, CommandSpec};
 use crate::db::Db;
-use crate::ds::dict::Dict;
-use crate::ds::sds::Sds;
 use crate::error::{CmdError, CmdResult};
-use crate::object::Obj;
 use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::util::num;
@@ -32,9 +29,10 @@ static SUBS: &[CommandSpec] = &[
 ];
 
 /// Bytes of one keyspace dict entry with a `klen`-byte key: the chain
-/// link, the inline `Obj`, the key's length and bytes, in one allocation.
+/// link, the inline `Obj`, the key's length, its LRU/LFU stamp and the
+/// key's bytes, in one allocation.
 pub fn main_entry(klen: usize) -> usize {
-    Dict::<Sds, Obj>::entry_size(klen)
+    crate::db::Keyspace::entry_size(klen)
 }
 /// Bytes a TTL adds to its key's entry (the expire time, stored after
 /// the key).
@@ -397,8 +395,10 @@ mod tests {
 
     #[test]
     fn entry_sizes() {
-        // link + Obj (24) + u32 length + key.
-        assert_eq!(main_entry(16), 8 + 24 + 4 + 16);
+        // link + Obj (16) + u32 length + u32 LRU/LFU stamp + key: 48
+        // bytes for a 16-byte key, 56 with a TTL (one 64-byte malloc
+        // chunk either way).
+        assert_eq!(main_entry(16), 8 + 16 + 4 + 4 + 16);
         assert_eq!(bucket_share(1024, 1000), 8);
         assert_eq!(bucket_share(4, 0), 0);
     }

@@ -173,8 +173,8 @@ fn restore(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     }
     let lru =
         crate::persist::rdb_load::lru_or_lfu(lfu, idle.map(|i| i as u64), freq.map(|f| f as u64));
-    if let (Some(o), Some(lru)) = (d.dict.get_mut(key), lru) {
-        o.lru = lru;
+    if let Some(lru) = lru {
+        d.set_lru(key, lru);
     }
     if ttl > 0 && !absttl {
         // Propagated with the absolute time, as Redis 7.0 rewrites it.

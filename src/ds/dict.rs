@@ -208,7 +208,7 @@ pub fn resize_policy() -> ResizePolicy {
 use super::dict_entry::{Entry, Link};
 
 /// Drop a chain iteratively (a recursive drop would nest once per node).
-fn drop_chain<V>(mut cur: Link<V>) {
+fn drop_chain<V, const M: bool>(mut cur: Link<V, M>) {
     while let Some(mut e) = cur {
         cur = e.next_mut().take();
     }
@@ -216,7 +216,7 @@ fn drop_chain<V>(mut cur: Link<V>) {
 
 /// Walk `slot`'s chain to the link holding `key`, or to the trailing `None`.
 #[inline]
-fn find_slot<'a, V>(mut slot: &'a mut Link<V>, key: &[u8]) -> &'a mut Link<V> {
+fn find_slot<'a, V, const M: bool>(mut slot: &'a mut Link<V, M>, key: &[u8]) -> &'a mut Link<V, M> {
     loop {
         if !matches!(slot, Some(e) if e.key() != key) {
             return slot;
@@ -228,12 +228,12 @@ fn find_slot<'a, V>(mut slot: &'a mut Link<V>, key: &[u8]) -> &'a mut Link<V> {
     }
 }
 
-struct Table<V> {
-    buckets: Box<[Link<V>]>,
+struct Table<V, const M: bool> {
+    buckets: Box<[Link<V, M>]>,
     used: usize,
 }
 
-impl<V> Default for Table<V> {
+impl<V, const M: bool> Default for Table<V, M> {
     fn default() -> Self {
         Table {
             buckets: Box::default(),
@@ -242,7 +242,7 @@ impl<V> Default for Table<V> {
     }
 }
 
-impl<V> Drop for Table<V> {
+impl<V, const M: bool> Drop for Table<V, M> {
     fn drop(&mut self) {
         for b in self.buckets.iter_mut() {
             drop_chain(b.take());
@@ -250,7 +250,7 @@ impl<V> Drop for Table<V> {
     }
 }
 
-impl<V> Table<V> {
+impl<V, const M: bool> Table<V, M> {
     /// Allocate `n` empty buckets, `None` if the allocation fails.
     fn try_with_size(n: usize) -> Option<Self> {
         if n == 0 {
@@ -259,14 +259,14 @@ impl<V> Table<V> {
                 used: 0,
             });
         }
-        let layout = std::alloc::Layout::array::<Link<V>>(n).ok()?;
+        let layout = std::alloc::Layout::array::<Link<V, M>>(n).ok()?;
         // SAFETY: `Link` is `Option<Box<Entry>>`, for which Rust guarantees
         // that the all-zero bit pattern is `None`. A zeroed allocation is
         // therefore `n` valid empty buckets, and large ones come straight
         // from mmap'd zero pages, so expanding a big table costs no upfront
         // memset (the latency spike Redis avoids with calloc too).
         unsafe {
-            let p = std::alloc::alloc_zeroed(layout) as *mut Link<V>;
+            let p = std::alloc::alloc_zeroed(layout) as *mut Link<V, M>;
             if p.is_null() {
                 return None;
             }
@@ -291,7 +291,7 @@ impl<V> Table<V> {
     }
 
     #[inline]
-    fn find(&self, h: u64, key: &[u8]) -> Option<&Entry<V>> {
+    fn find(&self, h: u64, key: &[u8]) -> Option<&Entry<V, M>> {
         let mut cur = self.buckets.get(h as usize & self.mask())?.as_ref();
         while let Some(e) = cur {
             if e.key() == key {
@@ -303,7 +303,7 @@ impl<V> Table<V> {
     }
 
     #[inline]
-    fn find_mut(&mut self, h: u64, key: &[u8]) -> Option<&mut Entry<V>> {
+    fn find_mut(&mut self, h: u64, key: &[u8]) -> Option<&mut Entry<V, M>> {
         let m = self.mask();
         let mut cur = self.buckets.get_mut(h as usize & m)?.as_mut();
         while let Some(e) = cur {
@@ -325,8 +325,8 @@ impl<V> Table<V> {
 /// `ht[0]` is the main table; while rehashing, `ht[1]` is the target and
 /// buckets `[0, rehash_idx)` of `ht[0]` are already empty. New entries always
 /// go to the target table while rehashing.
-pub struct Dict<K, V> {
-    ht: [Table<V>; 2],
+pub struct Dict<K, V, const M: bool = false> {
+    ht: [Table<V, M>; 2],
     /// Next bucket of `ht[0]` to migrate; meaningful only while rehashing.
     rehash_idx: usize,
     /// Growth asks the expansion guard first (the keyspace's dicts).
@@ -338,13 +338,13 @@ pub struct Dict<K, V> {
     _key: std::marker::PhantomData<fn() -> K>,
 }
 
-impl<K: for<'k> From<&'k [u8]>, V> Default for Dict<K, V> {
+impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Default for Dict<K, V, M> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
+impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
     /// An empty dict; no memory is allocated until the first insertion.
     pub fn new() -> Self {
         Dict {
@@ -399,14 +399,14 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     /// key's length), nor is heap memory the values own.
     pub fn mem_overhead(&self) -> usize {
         mem::size_of::<Self>()
-            + self.bucket_count() * mem::size_of::<Link<V>>()
-            + self.len() * Entry::<V>::alloc_size(0)
+            + self.bucket_count() * mem::size_of::<Link<V, M>>()
+            + self.len() * Entry::<V, M>::alloc_size(0)
     }
 
     /// Bytes one entry with a `klen`-byte key allocates: its link, value,
     /// key length and key.
     pub fn entry_size(klen: usize) -> usize {
-        Entry::<V>::alloc_size(klen)
+        Entry::<V, M>::alloc_size(klen)
     }
 
     // ----- extras ---------------------------------------------------------
@@ -515,7 +515,7 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     // ----- lookups --------------------------------------------------------
 
     #[inline]
-    fn find_entry(&self, key: &[u8]) -> Option<&Entry<V>> {
+    fn find_entry(&self, key: &[u8]) -> Option<&Entry<V, M>> {
         if self.is_empty() {
             return None;
         }
@@ -639,6 +639,17 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
         key: &[u8],
         make_val: impl FnOnce() -> V,
     ) -> (&mut V, bool) {
+        let (e, inserted) = self.entry_or_insert(key, || (make_val(), 0));
+        (e.val_mut(), inserted)
+    }
+
+    /// The entry of `key`, inserting one made of `make()`'s value and meta
+    /// word if absent; whether it was inserted.
+    fn entry_or_insert(
+        &mut self,
+        key: &[u8],
+        make: impl FnOnce() -> (V, u32),
+    ) -> (&mut Entry<V, M>, bool) {
         self.prepare_add();
         let h = hash_bytes(key);
         let rehashing = self.is_rehashing();
@@ -646,22 +657,43 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
         let m0 = t0.mask();
         let s0 = find_slot(&mut t0.buckets[h as usize & m0], key);
         match s0 {
-            Some(e) => (e.val_mut(), false),
+            Some(e) => (e, false),
             None if !rehashing => {
                 t0.used += 1;
-                (s0.insert(Entry::new(key, make_val(), None)).val_mut(), true)
+                let (v, meta) = make();
+                (s0.insert(Entry::with_meta(key, v, None, None, meta)), true)
             }
             None => {
                 let m1 = t1.mask();
                 let s1 = find_slot(&mut t1.buckets[h as usize & m1], key);
                 match s1 {
-                    Some(e) => (e.val_mut(), false),
+                    Some(e) => (e, false),
                     None => {
                         t1.used += 1;
-                        (s1.insert(Entry::new(key, make_val(), None)).val_mut(), true)
+                        let (v, meta) = make();
+                        (s1.insert(Entry::with_meta(key, v, None, None, meta)), true)
                     }
                 }
             }
+        }
+    }
+
+    /// `key`'s entry, mutable, without a rehash step.
+    #[inline]
+    fn find_entry_mut(&mut self, key: &[u8]) -> Option<&mut Entry<V, M>> {
+        if self.is_empty() {
+            return None;
+        }
+        let h = hash_bytes(key);
+        let rehashing = self.is_rehashing();
+        let [t0, t1] = &mut self.ht;
+        if let Some(e) = t0.find_mut(h, key) {
+            return Some(e);
+        }
+        if rehashing {
+            t1.find_mut(h, key)
+        } else {
+            None
         }
     }
 
@@ -807,7 +839,7 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
             .max(DICT_HT_INITIAL_SIZE)
             .checked_next_power_of_two()
             .unwrap_or(usize::MAX);
-        let more = next.saturating_mul(mem::size_of::<Link<V>>());
+        let more = next.saturating_mul(mem::size_of::<Link<V, M>>());
         guard(more, used as f64 / size as f64)
     }
 
@@ -922,7 +954,7 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     // ----- iteration ------------------------------------------------------
 
     /// Iterate over `(&[u8], &V)` in both tables (unspecified order).
-    pub fn iter(&self) -> Iter<'_, V> {
+    pub fn iter(&self) -> Iter<'_, V, M> {
         Iter {
             buckets: self.ht[0].buckets.iter().chain(self.ht[1].buckets.iter()),
             cur: None,
@@ -931,7 +963,7 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     }
 
     /// Iterate over `(&[u8], &mut V)` in both tables.
-    pub fn iter_mut(&mut self) -> IterMut<'_, V> {
+    pub fn iter_mut(&mut self) -> IterMut<'_, V, M> {
         let remaining = self.len();
         let [t0, t1] = &mut self.ht;
         IterMut {
@@ -954,7 +986,7 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     }
 
     /// Take every entry out, leaving the dict empty (and unallocated).
-    pub fn drain(&mut self) -> IntoIter<K, V> {
+    pub fn drain(&mut self) -> IntoIter<K, V, M> {
         mem::take(self).into_iter()
     }
 
@@ -1014,11 +1046,11 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     }
 
     /// One SCAN step over whole entries.
-    fn scan_entries<'a, F: FnMut(&'a Entry<V>)>(&'a self, cursor: u64, mut f: F) -> u64 {
+    fn scan_entries<'a, F: FnMut(&'a Entry<V, M>)>(&'a self, cursor: u64, mut f: F) -> u64 {
         if self.is_empty() {
             return 0;
         }
-        let mut visit = |t: &'a Table<V>, idx: u64| {
+        let mut visit = |t: &'a Table<V, M>, idx: u64| {
             let mut cur = t.buckets.get(idx as usize).and_then(|b| b.as_ref());
             while let Some(e) = cur {
                 f(e);
@@ -1062,7 +1094,7 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
             return None;
         }
         let [t0, t1] = &self.ht;
-        let head: &Entry<V> = if self.is_rehashing() {
+        let head: &Entry<V, M> = if self.is_rehashing() {
             let s0 = t0.size();
             let slots = s0 + t1.size();
             if slots <= self.rehash_idx {
@@ -1111,7 +1143,7 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
         &'a self,
         rng: &mut R,
         count: usize,
-        mut f: impl FnMut(usize, &'a Entry<V>),
+        mut f: impl FnMut(usize, &'a Entry<V, M>),
     ) -> usize {
         let count = count.min(self.len());
         if count == 0 {
@@ -1305,13 +1337,130 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V> {
     }
 }
 
-impl<K: for<'k> From<&'k [u8]> + fmt::Debug, V: fmt::Debug> fmt::Debug for Dict<K, V> {
+// ---------------------------------------------------------------------------
+// Meta words
+// ---------------------------------------------------------------------------
+
+/// A `Dict<K, V, true>` keeps a 32-bit meta word in every entry, beside
+/// the key's length (no extra bytes for the keyspace's 16-byte values: see
+/// `dict_entry`). The keyspace keeps each key's LRU/LFU stamp there.
+impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V, true> {
+    /// The meta word of `key`'s entry.
+    #[inline]
+    pub fn get_meta(&self, key: &[u8]) -> Option<u32> {
+        self.find_entry(key).map(|e| e.meta())
+    }
+
+    /// Sets the meta word of `key`'s entry; false if the key is absent.
+    pub fn set_meta(&mut self, key: &[u8], meta: u32) -> bool {
+        match self.find_entry_mut(key) {
+            Some(e) => {
+                e.set_meta(meta);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// [`Dict::get_mut`] with the meta word (one rehash step).
+    #[inline]
+    pub fn get_mut_meta(&mut self, key: &[u8]) -> Option<(&mut V, &mut u32)> {
+        if self.is_empty() {
+            return None;
+        }
+        self.rehash_step();
+        self.find_entry_mut(key).map(|e| e.val_meta_mut())
+    }
+
+    /// [`Dict::get_or_insert_with`] with the meta word (`meta` for a new
+    /// entry).
+    pub fn get_or_insert_with_meta(
+        &mut self,
+        key: &[u8],
+        make_val: impl FnOnce() -> V,
+        meta: u32,
+    ) -> (&mut V, &mut u32, bool) {
+        let (e, inserted) = self.entry_or_insert(key, || (make_val(), meta));
+        let (v, m) = e.val_meta_mut();
+        (v, m, inserted)
+    }
+
+    /// [`Dict::insert`] with the meta word (set on the new or kept entry).
+    pub fn insert_meta(&mut self, key: &[u8], val: V, meta: u32) -> Option<V> {
+        let mut slot = Some(val);
+        let (e, inserted) = self.entry_or_insert(key, || {
+            let v = slot.take();
+            // The closure runs at most once, and only when the value is
+            // still in `slot`.
+            match v {
+                Some(v) => (v, meta),
+                None => unreachable!("entry_or_insert calls make once"),
+            }
+        });
+        e.set_meta(meta);
+        if inserted {
+            return None;
+        }
+        slot.map(|v| mem::replace(e.val_mut(), v))
+    }
+
+    /// [`Dict::insert_new_with_extra`] with the meta word.
+    #[inline]
+    pub fn insert_new_meta(&mut self, key: &[u8], val: V, extra: Option<u64>, meta: u32) {
+        debug_assert!(!self.contains_key(key), "insert_new: key already present");
+        self.prepare_add();
+        let h = hash_bytes(key);
+        let t = if self.is_rehashing() {
+            &mut self.ht[1]
+        } else {
+            &mut self.ht[0]
+        };
+        let m = t.mask();
+        let slot = &mut t.buckets[h as usize & m];
+        let next = slot.take();
+        *slot = Some(Entry::with_meta(key, val, next, extra, meta));
+        t.used += 1;
+        if extra.is_some() {
+            self.extras += 1;
+        }
+    }
+
+    /// Like [`Dict::iter_extra`], with each entry's meta word.
+    pub fn iter_meta(&self) -> impl Iterator<Item = (&[u8], &V, Option<u64>, u32)> + '_ {
+        let mut it = self.iter();
+        std::iter::from_fn(move || {
+            it.next_entry()
+                .map(|e| (e.key(), e.val(), e.extra(), e.meta()))
+        })
+    }
+
+    /// [`Dict::some_entries_extra`] with each entry's meta word.
+    pub fn some_entries_meta<'a, R: Rng + ?Sized>(
+        &'a self,
+        rng: &mut R,
+        count: usize,
+        out: &mut Vec<(&'a [u8], &'a V, Option<u64>, u32)>,
+    ) -> usize {
+        let base = out.len();
+        self.sample_some(rng, count, |slot, e| {
+            let x = (e.key(), e.val(), e.extra(), e.meta());
+            match out.get_mut(base + slot) {
+                Some(o) => *o = x,
+                None => out.push(x),
+            }
+        })
+    }
+}
+
+impl<K: for<'k> From<&'k [u8]> + fmt::Debug, V: fmt::Debug, const M: bool> fmt::Debug
+    for Dict<K, V, M>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl<K: for<'k> From<&'k [u8]> + AsRef<[u8]>, V> Extend<(K, V)> for Dict<K, V> {
+impl<K: for<'k> From<&'k [u8]> + AsRef<[u8]>, V, const M: bool> Extend<(K, V)> for Dict<K, V, M> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (k, v) in iter {
             self.insert(k, v);
@@ -1319,7 +1468,9 @@ impl<K: for<'k> From<&'k [u8]> + AsRef<[u8]>, V> Extend<(K, V)> for Dict<K, V> {
     }
 }
 
-impl<K: for<'k> From<&'k [u8]> + AsRef<[u8]>, V> FromIterator<(K, V)> for Dict<K, V> {
+impl<K: for<'k> From<&'k [u8]> + AsRef<[u8]>, V, const M: bool> FromIterator<(K, V)>
+    for Dict<K, V, M>
+{
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut d = Dict::new();
         d.extend(iter);

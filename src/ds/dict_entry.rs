@@ -1,18 +1,24 @@
 //! `ds::dict_entry` — the entry of a [`super::dict::Dict`]: one heap
-//! allocation holding the chain link, the value, the key's bytes and an
-//! optional 8-byte extra (the keyspace keeps a key's expire time there),
+//! allocation holding the chain link, the value, the key's bytes, for
+//! dicts with `M = true` a 32-bit meta word, and an optional 8-byte extra
+//! (the keyspace keeps a key's LRU/LFU stamp in the meta word and its
+//! expire time in the extra),
 //!
 //! ```text
-//! [ next: 8 ][ val: size_of::<V>() ][ klen: u32 ][ key bytes ... ][ extra: 8 ]?
+//! [ next: 8 ][ val: size_of::<V>() ][ klen: u32 ][ meta: u32 ]?M [ key bytes ... ][ extra: 8 ]?
 //! ```
 //!
 //! so a key costs no allocation of its own (Redis's dictEntry points to a
-//! separate sds key), and an expire time no second entry. The top bit of
+//! separate sds key), and an expire time no second entry. The meta word
+//! sits in what would otherwise be the value's tail padding: the keyspace
+//! stores a 16-byte value, so `next + value + klen + meta` is 32 bytes
+//! and a 16-byte key makes 48 (56 with an expire time: both one 64-byte
+//! malloc chunk). The top bit of
 //! `klen` says whether the extra is there; it is stored unaligned right
 //! after the key, and adding or removing it reallocates the entry. `Entry` is an owning thin pointer (8 bytes, null =
 //! `None` in an `Option<Entry>`: a bucket is one word and a zeroed bucket
 //! array is all empty). Everything unsafe about the layout lives here; the
-//! dict sees `next`, `val` and `key()` accessors.
+//! dict sees `next`, `val`, `meta` and `key()` accessors.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, realloc, Layout};
 use std::marker::PhantomData;
@@ -22,28 +28,28 @@ use std::ptr::{self, NonNull};
 /// The fixed-size head of an entry; the key's length and bytes follow it
 /// in the same allocation.
 #[repr(C)]
-struct Node<V> {
-    next: Link<V>,
+struct Node<V, const M: bool> {
+    next: Link<V, M>,
     val: V,
 }
 
 /// A bucket or a chain link: null when empty.
-pub(super) type Link<V> = Option<Entry<V>>;
+pub(super) type Link<V, const M: bool> = Option<Entry<V, M>>;
 
 /// An owned dict entry (see the module doc). `repr(transparent)` around a
 /// `NonNull`, so `Option<Entry<V>>` is one pointer and all-zero bits are
 /// `None` (the null-pointer optimisation `std::option` guarantees).
 #[repr(transparent)]
-pub(super) struct Entry<V> {
-    ptr: NonNull<Node<V>>,
-    _owns: PhantomData<Node<V>>,
+pub(super) struct Entry<V, const M: bool> {
+    ptr: NonNull<Node<V, M>>,
+    _owns: PhantomData<Node<V, M>>,
 }
 
 // SAFETY: an Entry owns its allocation exclusively (like Box<Node<V>>);
 // sending it sends the value.
-unsafe impl<V: Send> Send for Entry<V> {}
+unsafe impl<V: Send, const M: bool> Send for Entry<V, M> {}
 // SAFETY: &Entry only gives out &V and the immutable key bytes.
-unsafe impl<V: Sync> Sync for Entry<V> {}
+unsafe impl<V: Sync, const M: bool> Sync for Entry<V, M> {}
 
 /// `klen`'s top bit: an 8-byte extra follows the key.
 const HAS_EXTRA: u32 = 1 << 31;
@@ -51,12 +57,15 @@ const HAS_EXTRA: u32 = 1 << 31;
 const MAX_KLEN: usize = (HAS_EXTRA - 1) as usize;
 const EXTRA: usize = mem::size_of::<u64>();
 
-impl<V> Entry<V> {
+impl<V, const M: bool> Entry<V, M> {
     /// Offset of the `u32` key length: right after the head (a multiple of
     /// the head's alignment, at least 8 because of `next`).
-    const KLEN_OFF: usize = mem::size_of::<Node<V>>();
+    const KLEN_OFF: usize = mem::size_of::<Node<V, M>>();
+    /// Offset of the meta word (`M` only): right after the length, so
+    /// 4-byte aligned.
+    const META_OFF: usize = Self::KLEN_OFF + mem::size_of::<u32>();
     /// Offset of the key's first byte.
-    const KEY_OFF: usize = Self::KLEN_OFF + mem::size_of::<u32>();
+    const KEY_OFF: usize = Self::META_OFF + if M { mem::size_of::<u32>() } else { 0 };
 
     /// Bytes an entry with a `klen`-byte key allocates (what used_memory
     /// counts for it).
@@ -70,22 +79,39 @@ impl<V> Entry<V> {
     #[inline]
     fn layout(klen: usize, extra: bool) -> Layout {
         let size = Self::KEY_OFF + klen + if extra { EXTRA } else { 0 };
-        match Layout::from_size_align(size, mem::align_of::<Node<V>>()) {
+        match Layout::from_size_align(size, mem::align_of::<Node<V, M>>()) {
             Ok(l) => l,
-            Err(_) => handle_alloc_error(Layout::new::<Node<V>>()),
+            Err(_) => handle_alloc_error(Layout::new::<Node<V, M>>()),
         }
     }
 
     /// A new entry holding a copy of `key` (at most 2^31 - 1 bytes; the
     /// protocol caps keys far below that), `val` and `next`.
     #[inline]
-    pub(super) fn new(key: &[u8], val: V, next: Link<V>) -> Entry<V> {
+    pub(super) fn new(key: &[u8], val: V, next: Link<V, M>) -> Entry<V, M> {
         Self::with_extra(key, val, next, None)
     }
 
     /// [`Entry::new`] with the optional extra.
     #[inline]
-    pub(super) fn with_extra(key: &[u8], val: V, next: Link<V>, extra: Option<u64>) -> Entry<V> {
+    pub(super) fn with_extra(
+        key: &[u8],
+        val: V,
+        next: Link<V, M>,
+        extra: Option<u64>,
+    ) -> Entry<V, M> {
+        Self::with_meta(key, val, next, extra, 0)
+    }
+
+    /// [`Entry::with_extra`] with the meta word (ignored unless `M`).
+    #[inline]
+    pub(super) fn with_meta(
+        key: &[u8],
+        val: V,
+        next: Link<V, M>,
+        extra: Option<u64>,
+        meta: u32,
+    ) -> Entry<V, M> {
         let key = &key[..key.len().min(MAX_KLEN)];
         let layout = Self::layout(key.len(), extra.is_some());
         // SAFETY: the layout is non-zero-sized (it holds at least the head
@@ -94,12 +120,15 @@ impl<V> Entry<V> {
         // all inside the allocation (KEY_OFF + len bytes).
         unsafe {
             let p = alloc(layout);
-            let Some(nn) = NonNull::new(p as *mut Node<V>) else {
+            let Some(nn) = NonNull::new(p as *mut Node<V, M>) else {
                 handle_alloc_error(layout)
             };
             ptr::write(nn.as_ptr(), Node { next, val });
             let flag = if extra.is_some() { HAS_EXTRA } else { 0 };
             (p.add(Self::KLEN_OFF) as *mut u32).write(key.len() as u32 | flag);
+            if M {
+                (p.add(Self::META_OFF) as *mut u32).write(meta);
+            }
             ptr::copy_nonoverlapping(key.as_ptr(), p.add(Self::KEY_OFF), key.len());
             if let Some(x) = extra {
                 (p.add(Self::KEY_OFF + key.len()) as *mut u64).write_unaligned(x);
@@ -170,12 +199,12 @@ impl<V> Entry<V> {
                 let new_layout = Self::layout(klen, extra.is_some());
                 // SAFETY: the block was allocated with `old_layout`;
                 // realloc keeps its first min(old, new) bytes (head, length
-                // word, key) and the alignment. On failure the old block is
+                // word, meta word, key) and the alignment. On failure the old block is
                 // untouched and we abort. Afterwards the length word and the
                 // extra are rewritten to match the new size.
                 unsafe {
                     let p = realloc(self.ptr.as_ptr() as *mut u8, old_layout, new_layout.size());
-                    let Some(nn) = NonNull::new(p as *mut Node<V>) else {
+                    let Some(nn) = NonNull::new(p as *mut Node<V, M>) else {
                         handle_alloc_error(new_layout)
                     };
                     self.ptr = nn;
@@ -188,6 +217,42 @@ impl<V> Entry<V> {
             }
         }
         old
+    }
+
+    /// The meta word (0 unless `M`).
+    #[inline]
+    pub(super) fn meta(&self) -> u32 {
+        if !M {
+            return 0;
+        }
+        // SAFETY: with M, META_OFF (KLEN_OFF + 4: 4-byte aligned) holds a
+        // u32 written by `with_meta` or `set_meta`.
+        unsafe { ((self.ptr.as_ptr() as *const u8).add(Self::META_OFF) as *const u32).read() }
+    }
+
+    /// Sets the meta word (nothing unless `M`).
+    #[inline]
+    pub(super) fn set_meta(&mut self, meta: u32) {
+        if M {
+            // SAFETY: as in `meta`, with exclusive access through &mut self.
+            unsafe { ((self.ptr.as_ptr() as *mut u8).add(Self::META_OFF) as *mut u32).write(meta) }
+        }
+    }
+
+    /// The value and the meta word, both mutable (disjoint parts).
+    #[inline]
+    pub(super) fn val_meta_mut(&mut self) -> (&mut V, &mut u32) {
+        assert!(M, "a dict without meta words");
+        let p = self.ptr.as_ptr();
+        // SAFETY: the value (inside the head) and the meta word (after the
+        // head and the length) do not overlap; with M the word is inside
+        // the allocation and aligned; both live as long as &mut self.
+        unsafe {
+            (
+                &mut (*p).val,
+                &mut *((p as *mut u8).add(Self::META_OFF) as *mut u32),
+            )
+        }
     }
 
     /// The key's bytes.
@@ -204,13 +269,13 @@ impl<V> Entry<V> {
     }
 
     #[inline]
-    pub(super) fn next(&self) -> &Link<V> {
+    pub(super) fn next(&self) -> &Link<V, M> {
         // SAFETY: the head is initialised and owned by self.
         unsafe { &(*self.ptr.as_ptr()).next }
     }
 
     #[inline]
-    pub(super) fn next_mut(&mut self) -> &mut Link<V> {
+    pub(super) fn next_mut(&mut self) -> &mut Link<V, M> {
         // SAFETY: as `next`, with exclusive access through &mut self.
         unsafe { &mut (*self.ptr.as_ptr()).next }
     }
@@ -242,7 +307,7 @@ impl<V> Entry<V> {
 
     /// The link, the key and the value (disjoint borrows, for IterMut).
     #[inline]
-    pub(super) fn parts_mut(&mut self) -> (&mut Link<V>, &[u8], &mut V) {
+    pub(super) fn parts_mut(&mut self) -> (&mut Link<V, M>, &[u8], &mut V) {
         let p = self.ptr.as_ptr();
         // SAFETY: `next`, `val` and the key bytes are three disjoint parts
         // of the allocation owned by self.
@@ -273,7 +338,7 @@ impl<V> Entry<V> {
     }
 }
 
-impl<V> Drop for Entry<V> {
+impl<V, const M: bool> Drop for Entry<V, M> {
     fn drop(&mut self) {
         let layout = self.own_layout();
         let p = self.ptr.as_ptr();

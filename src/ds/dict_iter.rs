@@ -4,21 +4,21 @@
 
 use super::*;
 
-pub(super) type BucketIter<'a, V> =
-    std::iter::Chain<std::slice::Iter<'a, Link<V>>, std::slice::Iter<'a, Link<V>>>;
-pub(super) type BucketIterMut<'a, V> =
-    std::iter::Chain<std::slice::IterMut<'a, Link<V>>, std::slice::IterMut<'a, Link<V>>>;
+pub(super) type BucketIter<'a, V, const M: bool> =
+    std::iter::Chain<std::slice::Iter<'a, Link<V, M>>, std::slice::Iter<'a, Link<V, M>>>;
+pub(super) type BucketIterMut<'a, V, const M: bool> =
+    std::iter::Chain<std::slice::IterMut<'a, Link<V, M>>, std::slice::IterMut<'a, Link<V, M>>>;
 
 /// Iterator over `(&[u8], &V)`; see [`Dict::iter`].
-pub struct Iter<'a, V> {
-    pub(super) buckets: BucketIter<'a, V>,
-    pub(super) cur: Option<&'a Entry<V>>,
+pub struct Iter<'a, V, const M: bool = false> {
+    pub(super) buckets: BucketIter<'a, V, M>,
+    pub(super) cur: Option<&'a Entry<V, M>>,
     pub(super) remaining: usize,
 }
 
-impl<'a, V> Iter<'a, V> {
+impl<'a, V, const M: bool> Iter<'a, V, M> {
     /// The next whole entry.
-    pub(super) fn next_entry(&mut self) -> Option<&'a Entry<V>> {
+    pub(super) fn next_entry(&mut self) -> Option<&'a Entry<V, M>> {
         loop {
             if let Some(e) = self.cur {
                 self.cur = e.next().as_ref();
@@ -33,7 +33,7 @@ impl<'a, V> Iter<'a, V> {
     }
 }
 
-impl<'a, V> Iterator for Iter<'a, V> {
+impl<'a, V, const M: bool> Iterator for Iter<'a, V, M> {
     type Item = (&'a [u8], &'a V);
 
     #[inline]
@@ -46,16 +46,16 @@ impl<'a, V> Iterator for Iter<'a, V> {
     }
 }
 
-impl<V> ExactSizeIterator for Iter<'_, V> {}
+impl<V, const M: bool> ExactSizeIterator for Iter<'_, V, M> {}
 
 /// Iterator over `(&[u8], &mut V)`; see [`Dict::iter_mut`].
-pub struct IterMut<'a, V> {
-    pub(super) buckets: BucketIterMut<'a, V>,
-    pub(super) cur: Option<&'a mut Entry<V>>,
+pub struct IterMut<'a, V, const M: bool = false> {
+    pub(super) buckets: BucketIterMut<'a, V, M>,
+    pub(super) cur: Option<&'a mut Entry<V, M>>,
     pub(super) remaining: usize,
 }
 
-impl<'a, V> Iterator for IterMut<'a, V> {
+impl<'a, V, const M: bool> Iterator for IterMut<'a, V, M> {
     type Item = (&'a [u8], &'a mut V);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -78,19 +78,19 @@ impl<'a, V> Iterator for IterMut<'a, V> {
     }
 }
 
-impl<V> ExactSizeIterator for IterMut<'_, V> {}
+impl<V, const M: bool> ExactSizeIterator for IterMut<'_, V, M> {}
 
 /// Owning iterator; see [`Dict::drain`] / `into_iter`.
-pub struct IntoIter<K, V> {
+pub struct IntoIter<K, V, const M: bool = false> {
     pub(super) _key: std::marker::PhantomData<fn() -> K>,
-    pub(super) tables: [Table<V>; 2],
+    pub(super) tables: [Table<V, M>; 2],
     pub(super) table: usize,
     pub(super) bucket: usize,
-    pub(super) cur: Link<V>,
+    pub(super) cur: Link<V, M>,
     pub(super) remaining: usize,
 }
 
-impl<K: for<'k> From<&'k [u8]>, V> Iterator for IntoIter<K, V> {
+impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Iterator for IntoIter<K, V, M> {
     type Item = (K, V);
 
     fn next(&mut self) -> Option<(K, V)> {
@@ -122,9 +122,9 @@ impl<K: for<'k> From<&'k [u8]>, V> Iterator for IntoIter<K, V> {
     }
 }
 
-impl<K: for<'k> From<&'k [u8]>, V> ExactSizeIterator for IntoIter<K, V> {}
+impl<K: for<'k> From<&'k [u8]>, V, const M: bool> ExactSizeIterator for IntoIter<K, V, M> {}
 
-impl<K, V> Drop for IntoIter<K, V> {
+impl<K, V, const M: bool> Drop for IntoIter<K, V, M> {
     fn drop(&mut self) {
         // The tables drop themselves iteratively; only the detached chain
         // needs care.
@@ -132,11 +132,11 @@ impl<K, V> Drop for IntoIter<K, V> {
     }
 }
 
-impl<K: for<'k> From<&'k [u8]>, V> IntoIterator for Dict<K, V> {
+impl<K: for<'k> From<&'k [u8]>, V, const M: bool> IntoIterator for Dict<K, V, M> {
     type Item = (K, V);
-    type IntoIter = IntoIter<K, V>;
+    type IntoIter = IntoIter<K, V, M>;
 
-    fn into_iter(self) -> IntoIter<K, V> {
+    fn into_iter(self) -> IntoIter<K, V, M> {
         let remaining = self.len();
         let Dict { ht, .. } = self;
         IntoIter {
@@ -150,20 +150,20 @@ impl<K: for<'k> From<&'k [u8]>, V> IntoIterator for Dict<K, V> {
     }
 }
 
-impl<'a, K: for<'k> From<&'k [u8]>, V> IntoIterator for &'a Dict<K, V> {
+impl<'a, K: for<'k> From<&'k [u8]>, V, const M: bool> IntoIterator for &'a Dict<K, V, M> {
     type Item = (&'a [u8], &'a V);
-    type IntoIter = Iter<'a, V>;
+    type IntoIter = Iter<'a, V, M>;
 
-    fn into_iter(self) -> Iter<'a, V> {
+    fn into_iter(self) -> Iter<'a, V, M> {
         self.iter()
     }
 }
 
-impl<'a, K: for<'k> From<&'k [u8]>, V> IntoIterator for &'a mut Dict<K, V> {
+impl<'a, K: for<'k> From<&'k [u8]>, V, const M: bool> IntoIterator for &'a mut Dict<K, V, M> {
     type Item = (&'a [u8], &'a mut V);
-    type IntoIter = IterMut<'a, V>;
+    type IntoIter = IterMut<'a, V, M>;
 
-    fn into_iter(self) -> IterMut<'a, V> {
+    fn into_iter(self) -> IterMut<'a, V, M> {
         self.iter_mut()
     }
 }

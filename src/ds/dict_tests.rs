@@ -25,7 +25,7 @@ fn finish(d: &mut Dict<Vec<u8>, usize>) {
 }
 
 /// Structural invariants of the two tables.
-fn check_invariants<K: for<'k> From<&'k [u8]>, V>(d: &Dict<K, V>) {
+fn check_invariants<K: for<'k> From<&'k [u8]>, V, const M: bool>(d: &Dict<K, V, M>) {
     for (j, t) in d.ht.iter().enumerate() {
         assert!(t.size() == 0 || t.size().is_power_of_two());
         let mut n = 0;
@@ -51,7 +51,7 @@ fn check_invariants<K: for<'k> From<&'k [u8]>, V>(d: &Dict<K, V>) {
 
 #[test]
 fn link_is_one_pointer() {
-    assert_eq!(mem::size_of::<Link<u64>>(), mem::size_of::<usize>());
+    assert_eq!(mem::size_of::<Link<u64, false>>(), mem::size_of::<usize>());
     // One allocation: link, value, u32 key length, key bytes.
     assert_eq!(Dict::<Vec<u8>, u64>::entry_size(16), 8 + 8 + 4 + 16);
     assert_eq!(Dict::<Vec<u8>, ()>::entry_size(3), 8 + 4 + 3);
@@ -341,7 +341,7 @@ fn stats_text() {
         "Hash table 0 stats (main hash table):\nNo stats available for empty dictionaries\n"
     );
     // Build a known layout by hand: bucket 0 holds 2, bucket 1 holds 1.
-    let mut t: Table<u32> = Table::try_with_size(4).expect("alloc");
+    let mut t: Table<u32, false> = Table::try_with_size(4).expect("alloc");
     t.buckets[0] = Some(Entry::new(b"a", 1, Some(Entry::new(b"b", 2, None))));
     t.buckets[1] = Some(Entry::new(b"c", 3, None));
     t.used = 3;
@@ -529,8 +529,8 @@ fn drop_million_entries() {
     // tiny table): drop, and partial into_iter drop, must not recurse.
     let build = || {
         let mut d: Dict<Vec<u8>, u32> = Dict::new();
-        let mut t: Table<u32> = Table::try_with_size(4).expect("alloc");
-        let mut head: Link<u32> = None;
+        let mut t: Table<u32, false> = Table::try_with_size(4).expect("alloc");
+        let mut head: Link<u32, false> = None;
         for i in 0..1_000_000u32 {
             head = Some(Entry::new(b"", i, head));
         }
@@ -867,4 +867,70 @@ fn extras_follow_their_entries() {
     check_invariants(&d);
     d.clear();
     assert_eq!(d.extra_count(), 0);
+}
+
+#[test]
+fn meta_words_follow_their_entries() {
+    let _g = policy_lock();
+    // The keyspace's shape: a 16-byte value, so the meta word fills what
+    // would be the value's padding: link 8 + value 16 + klen 4 + meta 4.
+    assert_eq!(
+        Dict::<Vec<u8>, [u64; 2], true>::entry_size(16),
+        8 + 16 + 4 + 4 + 16
+    );
+    assert_eq!(Dict::<Vec<u8>, u64, true>::entry_size(3), 8 + 8 + 4 + 4 + 3);
+    let mut d: Dict<Vec<u8>, usize, true> = Dict::new();
+    for i in 0..1000 {
+        let (v, m, inserted) = d.get_or_insert_with_meta(&k(i), || i, i as u32 * 3);
+        assert!(inserted);
+        assert_eq!((*v, *m), (i, i as u32 * 3));
+    }
+    check_invariants(&d);
+    // Extras reallocate entries; the meta word moves with them, also
+    // while the table rehashes.
+    for i in (0..1000).step_by(2) {
+        d.set_extra(&k(i), Some(i as u64));
+    }
+    while d.rehash_steps(100) {}
+    for i in 0..1000 {
+        assert_eq!(d.get_meta(&k(i)), Some(i as u32 * 3), "key {i}");
+    }
+    for i in (0..1000).step_by(4) {
+        d.set_extra(&k(i), None);
+    }
+    for i in 0..1000 {
+        assert_eq!(d.get_meta(&k(i)), Some(i as u32 * 3), "key {i}");
+        assert_eq!(d.get(&k(i)), Some(&i));
+    }
+    // Updates through get_mut_meta, set_meta and insert_meta.
+    let (v, m) = d.get_mut_meta(&k(5)).expect("present");
+    *v = 55;
+    *m = 7;
+    assert_eq!((d.get(&k(5)), d.get_meta(&k(5))), (Some(&55), Some(7)));
+    assert!(d.set_meta(&k(6), 8));
+    assert!(!d.set_meta(b"absent", 8));
+    assert_eq!(d.insert_meta(&k(6), 66, 9), Some(6));
+    assert_eq!((d.get(&k(6)), d.get_meta(&k(6))), (Some(&66), Some(9)));
+    assert_eq!(d.insert_meta(b"fresh", 1, 10), None);
+    d.insert_new_meta(b"fresher", 2, Some(3), 11);
+    assert_eq!(d.get_meta(b"fresher"), Some(11));
+    assert_eq!(d.get_extra(b"fresher"), Some(3));
+    // Existing entries keep their meta on get_or_insert_with_meta.
+    let (_, m, inserted) = d.get_or_insert_with_meta(&k(7), || 0, 99);
+    assert!(!inserted);
+    assert_eq!(*m, 21);
+    // Iteration and sampling see them.
+    for (key, v, _, m) in d.iter_meta() {
+        assert_eq!(d.get_meta(key), Some(m));
+        assert_eq!(d.get(key), Some(v));
+    }
+    let mut rng = SmallRng::seed_from_u64(9);
+    let mut out = Vec::new();
+    d.some_entries_meta(&mut rng, 40, &mut out);
+    assert!(!out.is_empty());
+    for (key, _, x, m) in &out {
+        assert_eq!(d.get_meta(key), Some(*m));
+        assert_eq!(d.get_extra(key), *x);
+    }
+    check_invariants(&d);
 }

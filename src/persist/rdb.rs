@@ -194,7 +194,7 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
         b.push(OPCODE_RESIZEDB);
         save_len(b, db.dict.len() as u64);
         save_len(b, db.expires_len() as u64);
-        for (key, obj, expire) in db.dict.iter_extra() {
+        for (key, obj, expire, lru) in db.dict.iter_meta() {
             let b = &mut out.buf;
             if let Some(when) = expire {
                 b.push(OPCODE_EXPIRETIME_MS);
@@ -202,10 +202,10 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
             }
             if opts.lru {
                 b.push(OPCODE_IDLE);
-                save_len(b, crate::clock::idle_secs(obj.lru));
+                save_len(b, crate::clock::idle_secs(lru));
             } else if opts.lfu {
                 b.push(OPCODE_FREQ);
-                b.push((obj.lru & 0xff) as u8);
+                b.push((lru & 0xff) as u8);
             }
             b.push(object_type(&obj.value));
             save_raw_string(b, key, opts.compress);

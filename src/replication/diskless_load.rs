@@ -20,9 +20,7 @@
 
 use crate::client::Conn;
 use crate::config::ReplDisklessLoad;
-use crate::ds::dict::Dict;
-use crate::ds::sds::Sds;
-use crate::object::Obj;
+use crate::db::Keyspace;
 use crate::persist::rdb::LoadError;
 use crate::persist::rdb_load::UNEXPECTED_EOF;
 use crate::scripting::functions::Functions;
@@ -36,7 +34,7 @@ use tracing::{info, warn};
 /// their expire times), and the function libraries; plus the loader's own event hook,
 /// wrapped while the stash exists.
 pub struct Stash {
-    data: Vec<Dict<Sds, Obj>>,
+    data: Vec<Keyspace>,
     functions: Functions,
     events: Option<fn(&mut Server)>,
 }
@@ -151,7 +149,7 @@ pub fn load(srv: &mut Server) {
     if swapdb {
         let n = srv.dbs.len();
         srv.repl.load_stash = Some(Box::new(Stash {
-            data: (0..n).map(|_| Dict::new()).collect(),
+            data: (0..n).map(|_| Keyspace::new()).collect(),
             functions: Functions::new(),
             events: srv.process_events_while_loading,
         }));
