@@ -372,7 +372,8 @@ impl ClusterState {
     }
 
     /// Myself is `owner`'s master or one of its replicas
-    /// (clusterGetNodesServingMySlots(owner) holds myself).
+    /// (clusterGetNodesServingMySlots(owner) holds myself; as
+    /// `nodes_serving_slots_of` without its list, for every `del_slot`).
     pub fn serves_node_slots(&self, owner: NodeIdx) -> bool {
         let o = self.node(owner);
         let primary = if o.is_master() {
@@ -627,6 +628,29 @@ mod tests {
         assert_eq!(st.lookup(&id(b'e')), Some(d));
         assert_eq!(st.lookup(&id(b'd')), None);
         assert_eq!(st.len(), 3);
+    }
+
+    #[test]
+    fn slots_lost_by_the_nodes_myself_serves_are_noted() {
+        let mut st = ClusterState::new(id(b'a'), 1);
+        let me = st.myself;
+        let m = st.add_node(Node::new(id(b'b'), NodeFlags::MASTER, 1));
+        let other = st.add_node(Node::new(id(b'c'), NodeFlags::MASTER, 1));
+        st.add_slot(me, 1);
+        st.add_slot(m, 2);
+        st.add_slot(other, 3);
+        // A master: its own slots only.
+        for s in 1..=3 {
+            st.del_slot(s);
+        }
+        assert_eq!(std::mem::take(&mut st.channel_slots_lost), vec![1]);
+        // A replica: its master's slots too.
+        st.set_replica_of(me, m);
+        st.add_slot(m, 2);
+        st.add_slot(other, 3);
+        st.del_node_slots(other);
+        st.del_slot(2);
+        assert_eq!(st.channel_slots_lost, vec![2]);
     }
 
     #[test]
