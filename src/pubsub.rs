@@ -157,7 +157,8 @@ pub fn shard_unsubscribe_slots(srv: &mut Server, mut cur: Option<&mut Client>, s
                 }
             }
         }
-        srv.pubsub_shard_channels.remove(&ch);
+        // (`remove_one` dropped the channel with its last subscriber; a
+        // client out of its slot running a busy script keeps it.)
     }
 }
 
