@@ -10,6 +10,10 @@
 //! 100 ms and clusterBeforeSleep before the loop sleeps. The failover
 //! parts of processing, the cron and before-sleep are `cluster_failover`'s
 //! (called from here; it uses `send` / `flush_link` / `header_opts_of`).
+//! The links are served while a script is busy or data loads too
+//! (`event_while_blocked`); slots myself stops serving lose their shard
+//! channels' subscribers (`drop_lost_slot_channels`); DEBUG
+//! DROP-CLUSTER-PACKET-FILTER drops received messages of one type.
 //!
 //! Layer: persist/replication (it points replication at a new master and
 //! deletes keys); the state, the protocol and the links' bookkeeping stay
@@ -104,6 +108,20 @@ pub fn event(srv: &mut Server, token: usize, readable: bool, writable: bool) {
     }
     if readable {
         read_link(srv, id);
+    }
+}
+
+/// `event` while a script is busy or data loads (from the event loop's
+/// processEventsWhileBlocked): a change of master myself must follow
+/// waits for the main loop (`Cluster::deferred_master`).
+pub fn event_while_blocked(srv: &mut Server, token: usize, readable: bool, writable: bool) {
+    let Some(cl) = srv.cluster.as_deref_mut() else {
+        return;
+    };
+    let was = std::mem::replace(&mut cl.blocked, true);
+    event(srv, token, readable, writable);
+    if let Some(cl) = srv.cluster.as_deref_mut() {
+        cl.blocked = was;
     }
 }
 
@@ -220,7 +238,7 @@ fn connect_done(srv: &mut Server, id: usize) -> bool {
     };
     let o = header_opts_of(
         &srv.config.cluster_announce_ip,
-        srv.repl.offset,
+        srv.repl.bus_offset(cl.state.myself_node().is_replica()),
         cl.election.mf_end != 0,
     );
     let m = process::ping_message(&cl.state, kind, &o);
@@ -241,6 +259,16 @@ fn connect_done(srv: &mut Server, id: usize) -> bool {
     send(cl, id, &m);
     flush_link(srv, id);
     true
+}
+
+/// The replication offset in our headers (`ReplState::bus_offset` for
+/// myself's cluster role).
+pub(crate) fn my_bus_offset(srv: &Server) -> i64 {
+    let replica = srv
+        .cluster
+        .as_deref()
+        .is_some_and(|c| c.state.myself_node().is_replica());
+    srv.repl.bus_offset(replica)
 }
 
 /// The header options of our messages: a master flags PAUSED while a
@@ -377,6 +405,16 @@ fn handle_frame(srv: &mut Server, id: usize, frame: &[u8]) -> bool {
             return true;
         }
     };
+    if let Some(cl) = srv.cluster.as_deref_mut() {
+        let t = msg.body.msg_type();
+        if i64::from(t) == cl.drop_packet_filter {
+            if (t as usize) < msg_type::COUNT {
+                cl.state.stats_bus_messages_received[t as usize] += 1;
+            }
+            warn!("Dropping packet that matches debug drop filter");
+            return true;
+        }
+    }
     trace!(
         "--- Processing packet of type {}, {} bytes",
         bus::type_name(msg.body.msg_type()),
@@ -407,7 +445,7 @@ fn handle_frame(srv: &mut Server, id: usize, frame: &[u8]) -> bool {
             allow_replica_migration: srv.config.cluster_allow_replica_migration,
             hdr: header_opts_of(
                 &srv.config.cluster_announce_ip,
-                srv.repl.offset,
+                srv.repl.bus_offset(cl.state.myself_node().is_replica()),
                 cl.election.mf_end != 0,
             ),
             keys_in_slot: &keys_in,
@@ -471,6 +509,7 @@ fn apply(srv: &mut Server, link: Option<usize>, out: Outcome) {
                 crate::pubsub::publish_message(srv, None, &channel, &message, sharded);
             }
             Effect::DelKeysInSlot(slot) => del_keys_in_slot(srv, slot),
+            Effect::ReplicateFrom(n) if cl.blocked => cl.deferred_master = Some(n),
             Effect::ReplicateFrom(n) => {
                 // clusterSetMaster ends any manual failover (a master that
                 // paused its writes for one lifts the pause).
@@ -483,6 +522,7 @@ fn apply(srv: &mut Server, link: Option<usize>, out: Outcome) {
             }
         }
     }
+    drop_lost_slot_channels(srv, None);
     if let Some(cl) = srv.cluster.as_deref_mut() {
         cl.todo |= out.todo;
     }
@@ -491,6 +531,20 @@ fn apply(srv: &mut Server, link: Option<usize>, out: Outcome) {
     for id in touched {
         flush_link(srv, id);
     }
+}
+
+/// removeChannelsInSlot for the slots myself stopped serving since the
+/// last call (`channel_slots_lost`, filled by every `del_slot`: SETSLOT,
+/// DELSLOTS, UPDATE, a master turning replica...); `cur` is the client
+/// running the current command, if any.
+pub fn drop_lost_slot_channels(srv: &mut Server, cur: Option<&mut crate::client::Client>) {
+    let slots = match srv.cluster.as_deref_mut() {
+        Some(cl) if !cl.state.channel_slots_lost.is_empty() => {
+            std::mem::take(&mut cl.state.channel_slots_lost)
+        }
+        _ => return,
+    };
+    crate::pubsub::shard_unsubscribe_slots(srv, cur, &slots);
 }
 
 /// delKeysInSlot: the keys of a slot this node lost are deleted (7.0
@@ -519,6 +573,18 @@ pub fn cron(srv: &mut Server) {
         return;
     }
     cl.last_cron_ms = now;
+    if let Some(n) = cl.deferred_master.take() {
+        if cl.state.myself_node().replica_of == Some(n) {
+            let out = Outcome {
+                effects: vec![Effect::ReplicateFrom(n)],
+                ..Outcome::default()
+            };
+            apply(srv, None, out);
+        }
+    }
+    let Some(cl) = srv.cluster.as_deref_mut() else {
+        return;
+    };
     cl.cron_runs += 1;
     let node_timeout = srv.config.cluster_node_timeout;
     let handshake_timeout = node_timeout.max(1000);
@@ -573,7 +639,7 @@ pub fn cron(srv: &mut Server) {
             allow_replica_migration: srv.config.cluster_allow_replica_migration,
             hdr: header_opts_of(
                 &srv.config.cluster_announce_ip,
-                srv.repl.offset,
+                srv.repl.bus_offset(cl.state.myself_node().is_replica()),
                 cl.election.mf_end != 0,
             ),
             keys_in_slot: &keys_in,
@@ -706,7 +772,7 @@ pub fn before_sleep(srv: &mut Server) {
 pub fn broadcast_pong(srv: &mut Server) {
     let o = header_opts_of(
         &srv.config.cluster_announce_ip,
-        srv.repl.offset,
+        my_bus_offset(srv),
         srv.cluster
             .as_deref()
             .is_some_and(|c| c.election.mf_end != 0),
@@ -734,7 +800,7 @@ pub fn broadcast_pong(srv: &mut Server) {
 pub fn propagate_publish(srv: &mut Server, channel: &[u8], message: &[u8], sharded: bool) {
     let o = header_opts_of(
         &srv.config.cluster_announce_ip,
-        srv.repl.offset,
+        my_bus_offset(srv),
         srv.cluster
             .as_deref()
             .is_some_and(|c| c.election.mf_end != 0),

@@ -36,7 +36,7 @@ fn env(srv: &Server, now: i64) -> Env {
         validity_factor: srv.config.cluster_replica_validity_factor,
         repl_ping_period: srv.config.repl_ping_replica_period as i64,
         no_failover: srv.config.cluster_replica_no_failover,
-        my_offset: srv.repl.offset,
+        my_offset: crate::cluster_bus::my_bus_offset(srv),
         data_age,
         random: rand::random(),
     }
@@ -47,7 +47,7 @@ fn message(srv: &Server, body: Body, extra_mflags0: u8) -> Option<Message> {
     let cl = srv.cluster.as_deref()?;
     let o = header_opts_of(
         &srv.config.cluster_announce_ip,
-        srv.repl.offset,
+        crate::cluster_bus::my_bus_offset(srv),
         cl.election.mf_end != 0,
     );
     let mut header = outgoing::header(&cl.state, &o);
@@ -81,7 +81,11 @@ fn send_ping_to(srv: &mut Server, kind: PingKind, to: impl Fn(NodeIdx) -> bool) 
         .cluster
         .as_deref()
         .is_some_and(|c| c.election.mf_end != 0);
-    let o = header_opts_of(&srv.config.cluster_announce_ip, srv.repl.offset, paused);
+    let o = header_opts_of(
+        &srv.config.cluster_announce_ip,
+        crate::cluster_bus::my_bus_offset(srv),
+        paused,
+    );
     let Some(cl) = srv.cluster.as_deref_mut() else {
         return;
     };

@@ -213,12 +213,18 @@ pub fn process_events_while_busy(srv: &mut Server) {
     }
     // Every fired event: those the outer loop had not reached when the
     // script started, then the new ones. The master link waits for the
-    // main loop (its stream is held while a script is busy).
+    // main loop (its stream is held while a script is busy). The cluster
+    // bus is served (processEventsWhileBlocked's file events): a loading
+    // or busy node answers pings, so it is not flagged failing.
     let mut deferred = Vec::new();
     while let Some(ev) = io.pop_fired() {
         let t = ev.token;
-        if t == MASTER_LINK_TOKEN || t == RDB_PIPE_TOKEN || crate::poller::is_cluster_token(t) {
+        if t == MASTER_LINK_TOKEN || t == RDB_PIPE_TOKEN {
             deferred.push(ev);
+            continue;
+        }
+        if crate::poller::is_cluster_token(t) {
+            crate::cluster_bus::event_while_blocked(srv, t, ev.readable, ev.writable);
             continue;
         }
         if t >= LISTENER_BASE {

@@ -2,7 +2,8 @@
 //! subscription tables (each client's lists and the server's maps from
 //! channel or pattern to subscribers), dropping a client's subscriptions,
 //! and publishing a message to every receiver (used by PUBLISH/SPUBLISH and
-//! by keyspace notifications). The commands are in `commands::pubsub`.
+//! by keyspace notifications), dropping the shard channels of slots this
+//! node stopped serving. The commands are in `commands::pubsub`.
 //!
 //! A published message is serialized once per protocol version and the
 //! same bytes are appended to every receiver's output buffer. Receivers
@@ -109,6 +110,55 @@ pub fn unsubscribe_all(srv: &mut Server, c: &mut Client) {
                 }
             }
         }
+    }
+}
+
+/// removeChannelsInSlot for each slot of `slots`: every shard channel
+/// hashing to one of them is unsubscribed for all its clients, each told
+/// with an `sunsubscribe` message (pubsubShardUnsubscribeAllClients).
+/// `cur` is the client running the current command, if any (it is out of
+/// its slot meanwhile).
+pub fn shard_unsubscribe_slots(srv: &mut Server, mut cur: Option<&mut Client>, slots: &[usize]) {
+    if srv.pubsub_shard_channels.is_empty() || slots.is_empty() {
+        return;
+    }
+    let mut gone: Vec<(u16, Vec<u8>)> = srv
+        .pubsub_shard_channels
+        .keys()
+        .map(|ch| (crate::util::slot::key_hash_slot(ch), ch))
+        .filter(|(s, _)| slots.contains(&(*s as usize)))
+        .map(|(s, ch)| (s, ch.clone()))
+        .collect();
+    gone.sort();
+    for (_, ch) in gone {
+        let tokens = srv
+            .pubsub_shard_channels
+            .get(&ch)
+            .cloned()
+            .unwrap_or_default();
+        for t in tokens {
+            let unsub = |srv: &mut Server, sc: &mut Client| {
+                if remove_one(srv, sc, Kind::Shard, &ch) {
+                    let n = sub_count(sc, Kind::Shard);
+                    sc.out.push(3);
+                    sc.out.bulk(Kind::Shard.unsub_name());
+                    sc.out.bulk(&ch);
+                    sc.out.int(n);
+                }
+            };
+            match cur.as_deref_mut() {
+                Some(c) if c.token == t => unsub(srv, c),
+                _ => {
+                    if let Some(mut sc) = srv.clients.get_mut(t).and_then(|s| s.take()) {
+                        unsub(srv, &mut sc);
+                        srv.clients[t] = Some(sc);
+                        srv.to_flush.push(t);
+                    }
+                }
+            }
+        }
+        // (`remove_one` dropped the channel with its last subscriber; a
+        // client out of its slot running a busy script keeps it.)
     }
 }
 

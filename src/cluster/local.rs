@@ -57,6 +57,16 @@ pub struct Cluster {
     /// The election and manual failover bookkeeping (driven by
     /// `cluster_failover`).
     pub election: super::failover::Election,
+    /// DEBUG DROP-CLUSTER-PACKET-FILTER: bus messages of this type are
+    /// dropped on receipt (counted, not processed); -1 drops none
+    /// (server.cluster_drop_packet_filter).
+    pub drop_packet_filter: i64,
+    /// Bus events are being served while a script is busy or data loads
+    /// (`cluster_bus::event_while_blocked`).
+    pub blocked: bool,
+    /// A master myself turned replica of while `blocked`: replication
+    /// follows it from the next cron run.
+    pub deferred_master: Option<super::state::NodeIdx>,
 }
 
 /// An io error's text without Rust's " (os error N)" suffix (strerror).
@@ -138,6 +148,9 @@ impl Cluster {
             cron_runs: 0,
             last_cron_ms: 0,
             election: Default::default(),
+            drop_packet_filter: -1,
+            blocked: false,
+            deferred_master: None,
         };
         if text.is_empty() {
             cluster.state = ClusterState::new(NodeId::random(), now);

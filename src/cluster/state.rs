@@ -153,6 +153,10 @@ pub struct ClusterState {
     /// Forgotten nodes gossip must not re-add before the unix time (s)
     /// stored (the nodes black list of CLUSTER FORGET).
     pub blacklist: BTreeMap<NodeId, i64>,
+    /// Slots unassigned (`del_slot`) while myself served them (as their
+    /// owner or a replica of it): the driver drops their shard channels
+    /// (clusterDelSlot's removeChannelsInSlot) and empties the list.
+    pub channel_slots_lost: Vec<usize>,
 }
 
 /// How long CLUSTER FORGET keeps a node out, in seconds
@@ -181,6 +185,7 @@ impl ClusterState {
             stats_pfail_nodes: 0,
             stat_cluster_links_buffer_limit_exceeded: 0,
             blacklist: BTreeMap::new(),
+            channel_slots_lost: Vec::new(),
         };
         st.myself = st.add_node(Node::new(
             myself,
@@ -349,10 +354,14 @@ impl ClusterState {
     }
 
     /// Unassigns `slot` (clusterDelSlot); false when it was unassigned.
+    /// A slot myself served is noted in `channel_slots_lost`.
     pub fn del_slot(&mut self, slot: usize) -> bool {
         let Some(owner) = self.slots[slot] else {
             return false;
         };
+        if self.serves_node_slots(owner) {
+            self.channel_slots_lost.push(slot);
+        }
         let n = self.node_mut(owner);
         if n.slots.get(slot) {
             n.slots.clear(slot);
@@ -360,6 +369,22 @@ impl ClusterState {
         }
         self.slots[slot] = None;
         true
+    }
+
+    /// Myself is `owner`'s master or one of its replicas
+    /// (clusterGetNodesServingMySlots(owner) holds myself; as
+    /// `nodes_serving_slots_of` without its list, for every `del_slot`).
+    pub fn serves_node_slots(&self, owner: NodeIdx) -> bool {
+        let o = self.node(owner);
+        let primary = if o.is_master() {
+            Some(owner)
+        } else {
+            o.replica_of
+        };
+        let Some(p) = primary else {
+            return false;
+        };
+        p == self.myself || self.node(p).replicas.contains(&self.myself)
     }
 
     /// Unassigns every slot `idx` claims; returns how many
@@ -603,6 +628,29 @@ mod tests {
         assert_eq!(st.lookup(&id(b'e')), Some(d));
         assert_eq!(st.lookup(&id(b'd')), None);
         assert_eq!(st.len(), 3);
+    }
+
+    #[test]
+    fn slots_lost_by_the_nodes_myself_serves_are_noted() {
+        let mut st = ClusterState::new(id(b'a'), 1);
+        let me = st.myself;
+        let m = st.add_node(Node::new(id(b'b'), NodeFlags::MASTER, 1));
+        let other = st.add_node(Node::new(id(b'c'), NodeFlags::MASTER, 1));
+        st.add_slot(me, 1);
+        st.add_slot(m, 2);
+        st.add_slot(other, 3);
+        // A master: its own slots only.
+        for s in 1..=3 {
+            st.del_slot(s);
+        }
+        assert_eq!(std::mem::take(&mut st.channel_slots_lost), vec![1]);
+        // A replica: its master's slots too.
+        st.set_replica_of(me, m);
+        st.add_slot(m, 2);
+        st.add_slot(other, 3);
+        st.del_node_slots(other);
+        st.del_slot(2);
+        assert_eq!(st.channel_slots_lost, vec![2]);
     }
 
     #[test]

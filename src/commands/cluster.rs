@@ -79,48 +79,15 @@ fn reply_opts(srv: &Server, c: &Client) -> ReplyOpts {
         endpoint: srv.config.cluster_preferred_endpoint_type,
         tls_cluster: srv.config.tls_cluster,
         client_plaintext: c.plaintext_conn(),
-        my_repl_offset: srv.repl.offset,
+        my_repl_offset: crate::cluster_bus::my_bus_offset(srv),
     }
 }
 
-/// removeChannelsInSlot for `slots` (slots this node served that were
-/// just unassigned): the shard channels hashing to them are dropped, each
-/// subscriber told with an `sunsubscribe` message (`c` is the client
-/// running the command, out of its slot meanwhile).
-fn remove_channels_in_slots(srv: &mut Server, c: &mut Client, slots: &[bool]) {
-    use crate::pubsub::Kind;
-    if srv.pubsub_shard_channels.is_empty() {
-        return;
-    }
-    let gone: Vec<Vec<u8>> = srv
-        .pubsub_shard_channels
-        .keys()
-        .filter(|ch| slots[key_hash_slot(ch) as usize])
-        .cloned()
-        .collect();
-    for ch in gone {
-        let tokens = srv
-            .pubsub_shard_channels
-            .get(&ch)
-            .cloned()
-            .unwrap_or_default();
-        for t in tokens {
-            let unsub = |srv: &mut Server, sc: &mut Client| {
-                if crate::pubsub::remove_one(srv, sc, Kind::Shard, &ch) {
-                    let n = crate::pubsub::sub_count(sc, Kind::Shard);
-                    super::pubsub::reply_sub(sc, Kind::Shard.unsub_name(), Some(&ch), n);
-                }
-            };
-            if t == c.token {
-                unsub(srv, c);
-            } else if let Some(mut sc) = srv.clients.get_mut(t).and_then(|s| s.take()) {
-                unsub(srv, &mut sc);
-                srv.clients[t] = Some(sc);
-                srv.to_flush.push(t);
-            }
-        }
-        srv.pubsub_shard_channels.remove(&ch);
-    }
+/// removeChannelsInSlot for the slots myself stopped serving
+/// (`channel_slots_lost`); `c`, the client running the command, may be one
+/// of the subscribers.
+fn remove_channels_in_slots(srv: &mut Server, c: &mut Client) {
+    crate::cluster_bus::drop_lost_slot_channels(srv, Some(c));
 }
 
 /// Keys of `slot` in db 0 (countKeysInSlot).
@@ -278,9 +245,8 @@ fn flushslots(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     }
     let cl = cluster(srv)?;
     let me = cl.state.myself;
-    let mine: Vec<bool> = (0..CLUSTER_SLOTS).map(|s| serves_slot(cl, s)).collect();
     cl.state.del_node_slots(me);
-    remove_channels_in_slots(srv, c, &mine);
+    remove_channels_in_slots(srv, c);
     changed(srv, false);
     c.out.ok();
     Ok(())
@@ -312,14 +278,12 @@ fn check_slots(
 /// clusterUpdateSlots: the marked slots added to myself or deleted (an
 /// importing state is closed either way).
 fn update_slots(srv: &mut Server, c: &mut Client, seen: &[u8], del: bool) {
-    let mut mine = vec![false; CLUSTER_SLOTS];
     if let Some(cl) = srv.cluster.as_deref_mut() {
         let me = cl.state.myself;
         for (s, &n) in seen.iter().enumerate() {
             if n != 0 {
                 cl.state.importing_slots_from[s] = None;
                 if del {
-                    mine[s] = serves_slot(cl, s);
                     cl.state.del_slot(s);
                 } else {
                     cl.state.add_slot(me, s);
@@ -328,19 +292,9 @@ fn update_slots(srv: &mut Server, c: &mut Client, seen: &[u8], del: bool) {
         }
     }
     if del {
-        remove_channels_in_slots(srv, c, &mine);
+        remove_channels_in_slots(srv, c);
     }
     changed(srv, false);
-}
-
-/// Myself serves `slot`: its owner is myself or my master
-/// (clusterDelSlot's clusterGetNodesServingMySlots check).
-fn serves_slot(cl: &Cluster, slot: usize) -> bool {
-    let Some(owner) = cl.state.slot_owner(slot) else {
-        return false;
-    };
-    let me = cl.state.myself;
-    owner == me || cl.state.node(me).replica_of == Some(owner)
 }
 
 fn add_or_del_slots(srv: &mut Server, c: &mut Client, args: &Args, del: bool) -> CmdResult {
@@ -455,15 +409,11 @@ fn setslot(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             if keys == 0 {
                 cl.state.migrating_slots_to[slot] = None;
             }
-            if serves_slot(cl, slot) {
-                let mut mine = vec![false; CLUSTER_SLOTS];
-                mine[slot] = true;
-                remove_channels_in_slots(srv, c, &mine);
-            }
+            cl.state.del_slot(slot);
+            remove_channels_in_slots(srv, c);
             let Some(cl) = srv.cluster.as_deref_mut() else {
                 return Err(CmdError::Static(error::CLUSTER_DISABLED));
             };
-            cl.state.del_slot(slot);
             cl.state.add_slot(n, slot);
             if was_mine
                 && n != me
@@ -579,16 +529,15 @@ fn reset(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let Some(cl) = srv.cluster.as_deref_mut() else {
         return Err(CmdError::Static(error::CLUSTER_DISABLED));
     };
-    let mine: Vec<bool> = (0..CLUSTER_SLOTS).map(|s| serves_slot(cl, s)).collect();
-    remove_channels_in_slots(srv, c, &mine);
-    let Some(cl) = srv.cluster.as_deref_mut() else {
-        return Err(CmdError::Static(error::CLUSTER_DISABLED));
-    };
     for s in 0..CLUSTER_SLOTS {
         cl.state.importing_slots_from[s] = None;
         cl.state.migrating_slots_to[s] = None;
         cl.state.del_slot(s);
     }
+    remove_channels_in_slots(srv, c);
+    let Some(cl) = srv.cluster.as_deref_mut() else {
+        return Err(CmdError::Static(error::CLUSTER_DISABLED));
+    };
     for idx in cl.state.node_indexes() {
         if idx != me {
             cl.del_node(idx);

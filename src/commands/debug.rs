@@ -185,7 +185,10 @@ fn debugCommand(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             c.out.ok();
         }
         (b"drop-cluster-packet-filter", 3) => {
-            a.i64(2)?;
+            let t = a.i64(2)?;
+            if let Some(cl) = srv.cluster.as_deref_mut() {
+                cl.drop_packet_filter = t;
+            }
             c.out.ok();
         }
         (b"object", 3) => object(srv, c, a.get(2))?,

@@ -114,6 +114,21 @@ impl ReplState {
     pub fn is_replica(&self) -> bool {
         self.link.is_some()
     }
+
+    /// The offset a cluster node announces on the bus (clusterBuildMessageHdr):
+    /// a master its master_repl_offset, a replica (`myself_replica`: its
+    /// cluster role) replicationGetSlaveOffset, the master's stream it
+    /// processed, or 0 without a master history (no REPLICAOF, or a full
+    /// sync replacing the data: the master sees the replica "loading").
+    pub fn bus_offset(&self, myself_replica: bool) -> i64 {
+        if !myself_replica {
+            return self.offset;
+        }
+        match self.link.as_deref() {
+            Some(l) if l.has_master_history() => self.offset.max(0),
+            _ => 0,
+        }
+    }
 }
 
 impl Default for ReplState {

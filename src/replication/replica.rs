@@ -121,6 +121,13 @@ impl Link {
         self.state == LState::Connected
     }
 
+    /// Our data is the master's history up to our offset (Redis has a
+    /// master or cached master client): false while a full sync replaces
+    /// the data, or after one failed.
+    pub fn has_master_history(&self) -> bool {
+        self.psync_ok
+    }
+
     pub fn sync_in_progress(&self) -> bool {
         self.state == LState::Transfer
     }
