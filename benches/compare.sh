@@ -14,6 +14,10 @@
 #                                        per second, and the loss against each server's
 #                                        own plaintext port (certificates made with the
 #                                        openssl CLI in the temp dir)
+#   benches/compare.sh --lazyfree        how long UNLINK of a big set and FLUSHALL of many keys
+#                                        hold the event loop with lazyfree on (the commands'
+#                                        own time, and the slowest PING of a client pinging
+#                                        meanwhile)
 #   benches/compare.sh --cluster         scale-out: redis-benchmark --cluster against 3 masters
 #                                        versus one node; requests per server CPU-second, the
 #                                        cluster's CPU per request against one node's, the
@@ -50,6 +54,8 @@
 #   MEM_TTL [0]      1: --memory sets every key with EX 1000000 (a TTL on every key)
 #   CM_KEYS [10000]  keys per type for --collections-memory
 #   SAVE_KEYS [1000000] string keys per shape for --save (collections: SAVE_KEYS/100 keys)
+#   LF_KEYS [10000000] keys (DEBUG POPULATE) FLUSHALL frees for --lazyfree
+#   LF_SET [1000000] members of the set UNLINK frees for --lazyfree
 #   CL_TESTS [set,get] redis-benchmark tests for --cluster (at -P CL_PIPE [16])
 #   CL_IDLE [10]     seconds of idle 3-node cluster measured for gossip CPU
 #   SAVE_SHAPES [compressible,incompressible,small,large,hash,zset,set,list]
@@ -74,6 +80,7 @@ case "${1:-}" in
 --tls) MODE=tls ;;
 --save) MODE=save ;;
 --cluster) MODE=cluster ;;
+--lazyfree) MODE=lazyfree ;;
 -h | --help)
     sed -n "2,$(($(grep -n "^set -euo" "$0" | cut -d: -f1) - 1))p" "$0" | sed 's/^# \{0,1\}//'
     exit 0
@@ -98,6 +105,8 @@ MEM_KEYS=${MEM_KEYS:-1000000}
 MEM_TTL=${MEM_TTL:-0}
 CM_KEYS=${CM_KEYS:-10000}
 SAVE_KEYS=${SAVE_KEYS:-1000000}
+LF_KEYS=${LF_KEYS:-10000000}
+LF_SET=${LF_SET:-1000000}
 CL_TESTS=${CL_TESTS:-set,get}
 CL_PIPE=${CL_PIPE:-16}
 CL_IDLE=${CL_IDLE:-10}
@@ -976,6 +985,54 @@ mode_cluster() {
     done
 }
 
+# ---------------------------------------------------------------- lazyfree
+# usec_per_call of a command from INFO commandstats.
+cmd_usec() { # PORT CMD
+    redis-cli -p "$1" info commandstats | tr -d '\r' |
+        awk -F'[:,=]' -v c="cmdstat_$2" '$1 == c { for (i = 2; i < NF; i++) if ($i == "usec") print $(i + 1) }'
+}
+
+mode_lazyfree() {
+    local name port pid bpid
+    awk -v n="$LF_SET" 'BEGIN { for (i = 0; i < n; i += 1000) {
+        m = (n - i < 1000) ? n - i : 1000; printf "*%d\r\n$4\r\nSADD\r\n$6\r\nbigset\r\n", m + 2
+        for (j = 0; j < m; j++) { e = sprintf("member:%010d", i + j); printf "$%d\r\n%s\r\n", length(e), e } } }' >"$WORK/set.resp"
+    header
+    echo
+    echo "lazyfree-lazy-user-del / -user-flush yes. UNLINK of a $LF_SET-member set, then FLUSHALL" \
+        "of $LF_KEYS keys (DEBUG POPULATE), while one client PINGs without pause (redis-benchmark" \
+        "-c 1 -P 1 PING). usec: the command's own time (INFO commandstats); max PING ms: the" \
+        "slowest PING reply of that client over the whole run."
+    echo
+    echo "| server | UNLINK usec | FLUSHALL usec | max PING ms | PING p99 ms | keys freed |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    for name in ferrokv redis; do
+        port=$([ $name = ferrokv ] && echo "$FPORT" || echo "$RPORT")
+        SERVER_ARGS="${SERVER_ARGS:-} --lazyfree-lazy-user-del yes --lazyfree-lazy-user-flush yes --enable-debug-command yes" \
+            start_server "$name" "$port"
+        pid=$SERVER_PID
+        echo "lazyfree $name: loading" >&2
+        redis-cli -p "$port" DEBUG POPULATE "$LF_KEYS" key 10 >/dev/null
+        redis-cli -p "$port" --pipe <"$WORK/set.resp" >/dev/null
+        local keys
+        keys=$(dbsize "$port")
+        redis-cli -p "$port" CONFIG RESETSTAT >/dev/null
+        redis-benchmark -p "$port" -c 1 -P 1 -n 300000 --precision 3 -t ping_mbulk --csv \
+            >"$WORK/ping-$name.csv" 2>/dev/null &
+        bpid=$!
+        sleep 1
+        redis-cli -p "$port" UNLINK bigset >/dev/null
+        sleep 1
+        redis-cli -p "$port" FLUSHALL >/dev/null
+        wait "$bpid" || true
+        echo "| $name | $(cmd_usec "$port" unlink) | $(cmd_usec "$port" flushall) |" \
+            "$(awk -F'"?,"?' 'NR == 2 { gsub(/"/, ""); print $8 " | " $7 }' "$WORK/ping-$name.csv") |" \
+            "$keys |"
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
 case $MODE in
 compare) mode_compare ;;
 tls) mode_tls ;;
@@ -986,4 +1043,5 @@ memory) mode_memory ;;
 cmemory) mode_cmemory ;;
 save) mode_save ;;
 cluster) mode_cluster ;;
+lazyfree) mode_lazyfree ;;
 esac
