@@ -956,8 +956,8 @@ mode_cluster() {
     header
     echo
     echo "redis-benchmark -c $CLIENTS -n $N -r $KEYSPACE -P $CL_PIPE, median of $ROUNDS alternating" \
-        "rounds. plain: one node, cluster mode off; one: one node owning all 16384 slots," \
-        "redis-benchmark --cluster; three: three masters (redis-cli --cluster create)," \
+        "rounds. plain: one node, cluster mode off; one: one node owning all 16384 slots" \
+        "(plain redis-benchmark: it refuses --cluster against one node); three: three masters (redis-cli --cluster create)," \
         "redis-benchmark --cluster, CPU summed over the three servers. CPU/req: server CPU" \
         "(utime+stime) per request; req per CPU-s: requests per second of server CPU." \
         "served / moved: redis-cli --pipe of $N GETs of one key to the first of the three," \
