@@ -18,6 +18,10 @@
 #                                        hold the event loop with lazyfree on (the commands'
 #                                        own time, and the slowest PING of a client pinging
 #                                        meanwhile)
+#   benches/compare.sh --cow             BGSAVE under a write load: the whole server's peak
+#                                        memory (parent RSS + the child's private dirty
+#                                        pages, /proc smaps_rollup, sampled every 20 ms)
+#                                        against the dataset, and rdb_last_cow_size
 #   benches/compare.sh --cluster         scale-out: redis-benchmark --cluster against 3 masters
 #                                        versus one node; requests per server CPU-second, the
 #                                        cluster's CPU per request against one node's, the
@@ -56,6 +60,9 @@
 #   SAVE_KEYS [1000000] string keys per shape for --save (collections: SAVE_KEYS/100 keys)
 #   LF_KEYS [10000000] keys (DEBUG POPULATE) FLUSHALL frees for --lazyfree
 #   LF_SET [1000000] members of the set UNLINK frees for --lazyfree
+#   COW_KEYS [2000000] keys (DEBUG POPULATE COW_KEYS key 100) for --cow; the write
+#                    load is redis-benchmark SET -P 16 of 100-byte values over the
+#                    same key names (key:0 .. key:COW_KEYS-1) until the BGSAVE ends
 #   CL_TESTS [set,get] redis-benchmark tests for --cluster (at -P CL_PIPE [16])
 #   CL_IDLE [10]     seconds of idle 3-node cluster measured for gossip CPU
 #   SAVE_SHAPES [compressible,incompressible,small,large,hash,zset,set,list]
@@ -80,6 +87,7 @@ case "${1:-}" in
 --tls) MODE=tls ;;
 --save) MODE=save ;;
 --cluster) MODE=cluster ;;
+--cow) MODE=cow ;;
 --lazyfree) MODE=lazyfree ;;
 -h | --help)
     sed -n "2,$(($(grep -n "^set -euo" "$0" | cut -d: -f1) - 1))p" "$0" | sed 's/^# \{0,1\}//'
@@ -107,6 +115,7 @@ CM_KEYS=${CM_KEYS:-10000}
 SAVE_KEYS=${SAVE_KEYS:-1000000}
 LF_KEYS=${LF_KEYS:-10000000}
 LF_SET=${LF_SET:-1000000}
+COW_KEYS=${COW_KEYS:-2000000}
 CL_TESTS=${CL_TESTS:-set,get}
 CL_PIPE=${CL_PIPE:-16}
 CL_IDLE=${CL_IDLE:-10}
@@ -1033,6 +1042,72 @@ mode_lazyfree() {
     done
 }
 
+# ---------------------------------------------------------------- copy-on-write
+# Private_Dirty bytes of a pid (0 once it is gone).
+private_dirty() {
+    awk '/^Private_Dirty:/ {print $2 * 1024; found = 1} END {if (!found) print 0}' \
+        "/proc/$1/smaps_rollup" 2>/dev/null || echo 0
+}
+
+mode_cow() {
+    local name port pid bpid child used0 rss0 peak t0 t1 cow
+    header
+    echo
+    echo "BGSAVE of $COW_KEYS keys (DEBUG POPULATE $COW_KEYS key 100) while redis-benchmark" \
+        "-c 50 -P 16 SETs 100-byte values over the same key names. dataset: used_memory before" \
+        "the BGSAVE; peak: the largest parent RSS + child Private_Dirty sampled every 20 ms;" \
+        "base: parent RSS before. rdb_last_cow_size as each server reports it."
+    echo
+    echo "| server | dataset MB | base RSS MB | peak MB | peak / dataset | parent RSS peak MB | child dirty peak MB | BGSAVE s | writes/s | rdb_last_cow_size MB |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for name in ferrokv redis; do
+        port=$([ $name = ferrokv ] && echo "$FPORT" || echo "$RPORT")
+        SERVER_ARGS="${SERVER_ARGS:-} --enable-debug-command yes" start_server "$name" "$port"
+        pid=$SERVER_PID
+        echo "cow $name: loading" >&2
+        redis-cli -p "$port" DEBUG POPULATE "$COW_KEYS" key 100 >/dev/null
+        sleep 1
+        used0=$(info_field "$port" used_memory)
+        rss0=$(rss_bytes "$pid")
+        redis-benchmark -p "$port" -c 50 -P 16 -n 100000000 -r "$COW_KEYS" -d 100 -t set --csv \
+            >"$WORK/cow-$name.csv" 2>/dev/null &
+        bpid=$!
+        sleep 2
+        local w0 w1
+        w0=$(redis-cli -p "$port" info stats | tr -d '\r' | awk -F: '$1 == "total_commands_processed" {print $2}')
+        t0=$(date +%s%N)
+        redis-cli -p "$port" BGSAVE >/dev/null
+        peak=0
+        local peak_parent=0 peak_child=0
+        while :; do
+            child=$(pgrep -P "$pid" | head -n 1 || true)
+            local cur prss pcd
+            prss=$(rss_bytes "$pid")
+            pcd=$([ -n "$child" ] && private_dirty "$child" || echo 0)
+            cur=$((prss + pcd))
+            [ "$cur" -gt "$peak" ] && peak=$cur
+            [ "$prss" -gt "$peak_parent" ] && peak_parent=$prss
+            [ "$pcd" -gt "$peak_child" ] && peak_child=$pcd
+            if [ "$(redis-cli -p "$port" info persistence | tr -d '\r' |
+                awk -F: '$1 == "rdb_bgsave_in_progress" {print $2}')" = 0 ]; then
+                break
+            fi
+            sleep 0.02
+        done
+        t1=$(date +%s%N)
+        w1=$(redis-cli -p "$port" info stats | tr -d '\r' | awk -F: '$1 == "total_commands_processed" {print $2}')
+        kill "$bpid" 2>/dev/null || true
+        wait "$bpid" 2>/dev/null || true
+        cow=$(redis-cli -p "$port" info persistence | tr -d '\r' | awk -F: '$1 == "rdb_last_cow_size" {print $2}')
+        awk -v s="$name" -v u="$used0" -v r="$rss0" -v p="$peak" -v t0="$t0" -v t1="$t1" \
+            -v w0="$w0" -v w1="$w1" -v cow="$cow" -v pp="$peak_parent" -v pc="$peak_child" 'BEGIN { secs = (t1 - t0) / 1e9
+            printf "| %s | %.0f | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.0f | %.0f |\n", s, u / 1048576, r / 1048576,
+                p / 1048576, p / u, pp / 1048576, pc / 1048576, secs, (w1 - w0) / secs, cow / 1048576 }'
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
 case $MODE in
 compare) mode_compare ;;
 tls) mode_tls ;;
@@ -1043,5 +1118,6 @@ memory) mode_memory ;;
 cmemory) mode_cmemory ;;
 save) mode_save ;;
 cluster) mode_cluster ;;
+cow) mode_cow ;;
 lazyfree) mode_lazyfree ;;
 esac
