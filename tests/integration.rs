@@ -39,6 +39,7 @@ mod cluster_failover;
 mod cluster_keyslot;
 mod cluster_nodes_conf;
 mod cluster_single;
+mod cluster_tls;
 mod command_table;
 mod config_file_fidelity;
 mod config_listen;
