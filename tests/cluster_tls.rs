@@ -4,7 +4,9 @@
 //! a ferrokv node and a real redis-server 7.0.15 node meet and gossip both
 //! ways; a plaintext connection (or a plaintext node's MEET, or a TLS peer
 //! without a client certificate) to a TLS bus port is dropped and the node
-//! carries on. Each node has a plaintext port (the tests' redis-cli) and a
+//! carries on; MIGRATE from a tls-cluster node connects with TLS (to
+//! ferrokv and real targets, its failure on a plaintext port as Redis's).
+//! Each node has a plaintext port (the tests' redis-cli) and a
 //! TLS port, with its bus on port + 10000; every wait is a poll with a
 //! deadline.
 
@@ -356,4 +358,53 @@ fn plaintext_on_a_tls_bus_is_dropped() {
         "{}",
         node.log()
     );
+}
+
+/// MIGRATE from a tls-cluster node connects with TLS (Redis's
+/// migrateGetSocket): to a TLS port it moves the key; to a plaintext port
+/// the handshake fails and the reply is Redis's.
+#[test]
+fn migrate_from_a_tls_cluster_node_speaks_tls() {
+    let certs = Certs::new();
+    let ours = ferrokv(&certs, &[]);
+    let real = tls_node(REDIS_SERVER, &certs, &[]);
+    for n in [&ours, &real] {
+        assert_eq!(
+            n.cli(&["cluster", "addslotsrange", "0", "16383"]).trim(),
+            "OK"
+        );
+        n.wait_state("ok", DEADLINE);
+    }
+    let (target, target_tls) = crate::tls::start(&certs, &[]);
+    let (real_target, real_target_tls) =
+        crate::tls::start_with(&certs, &[], crate::common::RealRedis::start_with);
+    let mut replies = Vec::new();
+    for (src, name) in [(&ours, "ours"), (&real, "real")] {
+        for (t, tls) in [(&target, target_tls), (&real_target, real_target_tls)] {
+            let key = format!("k-{name}-{}", t.port());
+            assert_eq!(src.cli(&["set", &key, "v"]).trim(), "OK");
+            let p = tls.to_string();
+            assert_eq!(
+                src.cli(&["migrate", "127.0.0.1", &p, &key, "0", "5000"])
+                    .trim(),
+                "OK",
+                "{name} to {p}: {}",
+                src.log()
+            );
+            let mut c = crate::common::RawConn::connect(t.port());
+            assert_eq!(c.cmd_str(&["GET", &key]), "$1\r\nv\r\n");
+            assert_eq!(src.cli(&["exists", &key]).trim(), "0");
+            // The plaintext port: no TLS handshake there.
+            assert_eq!(src.cli(&["set", &key, "v"]).trim(), "OK");
+            let p = t.port().to_string();
+            replies.push(
+                src.cli(&["migrate", "127.0.0.1", &p, &key, "0", "2000"])
+                    .trim()
+                    .to_string(),
+            );
+        }
+    }
+    assert_eq!(replies[0], replies[2], "{replies:?}");
+    assert_eq!(replies[1], replies[3], "{replies:?}");
+    assert!(replies[0].starts_with("IOERR"), "{replies:?}");
 }

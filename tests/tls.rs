@@ -85,11 +85,11 @@ impl Drop for Certs {
     }
 }
 
-fn start(certs: &Certs, extra: &[&str]) -> (Server, u16) {
+pub(crate) fn start(certs: &Certs, extra: &[&str]) -> (Server, u16) {
     start_with(certs, extra, Server::start)
 }
 
-fn start_with(certs: &Certs, extra: &[&str], f: fn(&[&str]) -> Server) -> (Server, u16) {
+pub(crate) fn start_with(certs: &Certs, extra: &[&str], f: fn(&[&str]) -> Server) -> (Server, u16) {
     for _ in 0..5 {
         let tls_port = free_port();
         let mut args = certs.args(tls_port);
