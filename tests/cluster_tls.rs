@@ -7,8 +7,9 @@
 //! carries on; MIGRATE from a tls-cluster node connects with TLS (to
 //! ferrokv and real targets, its failure on a plaintext port as Redis's).
 //! Each node has a plaintext port (the tests' redis-cli) and a
-//! TLS port, with its bus on port + 10000; every wait is a poll with a
-//! deadline.
+//! TLS port, with its bus on port + 10000, except in the TLS-only cluster
+//! (port 0) made by `redis-cli --tls --cluster create`; every wait is a
+//! poll with a deadline.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -407,4 +408,84 @@ fn migrate_from_a_tls_cluster_node_speaks_tls() {
     assert_eq!(replies[0], replies[2], "{replies:?}");
     assert_eq!(replies[1], replies[3], "{replies:?}");
     assert!(replies[0].starts_with("IOERR"), "{replies:?}");
+}
+
+/// Nodes serving TLS only (port 0) form a cluster with `redis-cli --tls
+/// --cluster create`, their buses on cluster-port.
+#[test]
+fn tls_only_nodes_join_with_redis_cli_cluster_create() {
+    let certs = Certs::new();
+    let nodes: Vec<(crate::common::Server, u16)> = (0..3)
+        .map(|_| {
+            let cport = free_port_in_range(0).to_string();
+            let (srv, tls) = crate::tls::start(
+                &certs,
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--tls-cluster",
+                    "yes",
+                    "--cluster-port",
+                    &cport,
+                    "--cluster-node-timeout",
+                    "3000",
+                ],
+            );
+            // TLS only from now on.
+            assert_eq!(
+                crate::common::redis_cli(srv.port(), &["config", "set", "port", "0"]).trim(),
+                "OK"
+            );
+            (srv, tls)
+        })
+        .collect();
+    let addrs: Vec<String> = nodes
+        .iter()
+        .map(|(_, p)| format!("127.0.0.1:{p}"))
+        .collect();
+    let tls_args = [
+        "--tls".to_string(),
+        "--cacert".into(),
+        certs.path("ca.crt"),
+        "--cert".into(),
+        certs.path("client.crt"),
+        "--key".into(),
+        certs.path("client.key"),
+    ];
+    let out = std::process::Command::new("timeout")
+        .args(["60", "redis-cli"])
+        .args(&tls_args)
+        .args(["--cluster", "create"])
+        .args(&addrs)
+        .arg("--cluster-yes")
+        .output()
+        .expect("redis-cli");
+    let out = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.contains("[OK] All 16384 slots covered."),
+        "{out}\n{}",
+        nodes[0].0.log()
+    );
+    for (srv, tls) in &nodes {
+        assert!(
+            poll_until(DEADLINE, || cli_tls(
+                &certs,
+                *tls,
+                true,
+                &["cluster", "info"]
+            )
+            .contains("cluster_state:ok")),
+            "{}\n{}",
+            cli_tls(&certs, *tls, true, &["cluster", "nodes"]),
+            srv.log()
+        );
+        let view = cli_tls(&certs, *tls, true, &["cluster", "nodes"]);
+        assert_eq!(
+            view.lines()
+                .filter(|l| l.contains("master") && l.contains(" connected "))
+                .count(),
+            3,
+            "{view}"
+        );
+    }
 }
