@@ -170,7 +170,9 @@ fn accept_all(srv: &mut Server, i: usize) {
                         "Error creating an accepting connection for cluster node: {}",
                         e
                     );
-                    return;
+                    // (Redis returns; readiness here is edge-triggered,
+                    // so the backlog is drained.)
+                    continue;
                 }
             }
         } else {
