@@ -7,7 +7,14 @@
 //! messages (`bus::decode`; a refused message is logged and dropped),
 //! runs `process` and carries out its effects (sends, link frees, pub/sub
 //! deliveries, key deletion, replication), and runs clusterCron every
-//! 100 ms and clusterBeforeSleep before the loop sleeps. The failover
+//! 100 ms and clusterBeforeSleep before the loop sleeps. Under
+//! `tls-cluster` the links speak TLS (Redis's connCreateTLS /
+//! connCreateAcceptedTLS): accepted ones with the server certificate,
+//! client certificates required and checked against the CA, outbound
+//! ones with the client context (tls-client-cert-file, else the server
+//! certificate), the peer's certificate checked against the CA; an
+//! outbound link counts as connected once its handshake is done, an
+//! inbound one handshakes inside its first reads. The failover
 //! parts of processing, the cron and before-sleep are `cluster_failover`'s
 //! (called from here; it uses `send` / `flush_link` / `header_opts_of`).
 //! The links are served while a script is busy or data loads too
@@ -25,6 +32,7 @@ use std::net::SocketAddr;
 use mio::{Interest, Token};
 use tracing::{debug, trace, warn};
 
+use crate::client::Conn;
 use crate::cluster::bus::{self, msg_type, BusError, Message};
 use crate::cluster::ids::NodeFlags;
 use crate::cluster::link::Link;
@@ -32,6 +40,7 @@ use crate::cluster::local::Cluster;
 use crate::cluster::outgoing::{self, HeaderOpts, PingKind};
 use crate::cluster::process::{self, todo, Ctx, Effect, LinkView, Outcome};
 use crate::cluster::state::NodeIdx;
+use crate::config::TlsAuthClients;
 use crate::poller::{self, CLUSTER_LINK_BASE, CLUSTER_LISTENER_BASE};
 use crate::server::Server;
 
@@ -51,10 +60,6 @@ pub fn listen(srv: &mut Server) -> Result<(), ()> {
     } else {
         base + crate::cluster::nodes_conf::PORT_INCR
     };
-    if srv.config.tls_cluster {
-        // (Our own line: Redis would speak TLS on the bus.)
-        warn!("tls-cluster: the cluster bus does not speak TLS yet; it stays plaintext.");
-    }
     let ls = crate::listen::listen_tcp(&srv.config.bind, cport as u16, srv.config.tcp_backlog);
     match ls {
         Ok(ls) if !ls.is_empty() => {
@@ -100,10 +105,14 @@ pub fn event(srv: &mut Server, token: usize, readable: bool, writable: bool) {
         return;
     };
     if !l.connected {
-        if !(readable || writable) || !connect_done(srv, id) {
-            return;
+        if (readable || writable) && connect_done(srv, id) {
+            // What arrived with the handshake (edge-triggered readiness
+            // does not come back for it).
+            read_link(srv, id);
         }
-    } else if writable {
+        return;
+    }
+    if writable {
         flush_link(srv, id);
     }
     if readable {
@@ -157,19 +166,45 @@ fn accept_all(srv: &mut Server, i: usize) {
             }
         };
         let _ = s.set_nodelay(true);
+        let local_ip = s
+            .local_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        let stream = if srv.config.tls_cluster {
+            // Client certificates are required whatever tls-auth-clients
+            // says (TLS_CLIENT_AUTH_YES).
+            let t = srv
+                .tls
+                .server_config(TlsAuthClients::Yes)
+                .ok_or_else(|| io::Error::other("TLS is not configured"))
+                .and_then(|cfg| crate::tls::TlsStream::server(s, cfg));
+            match t {
+                Ok(mut t) => {
+                    t.set_quiet();
+                    Conn::Tls(Box::new(t))
+                }
+                Err(e) => {
+                    debug!(
+                        "Error creating an accepting connection for cluster node: {}",
+                        e
+                    );
+                    // (Redis returns; readiness here is edge-triggered,
+                    // so the backlog is drained.)
+                    continue;
+                }
+            }
+        } else {
+            Conn::Tcp(s)
+        };
         debug!(
             "Accepting cluster node connection from {}:{}",
             addr.ip(),
             addr.port()
         );
         let now = crate::clock::wall_ms();
-        let mut link = Link::new(s, None, now);
+        let mut link = Link::new(stream, None, now);
         link.peer_ip = addr.ip().to_string();
-        link.local_ip = link
-            .stream
-            .local_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default();
+        link.local_ip = local_ip;
         let id = cl.add_link(link);
         let mut l = cl.links[id].take();
         let ok = l.as_mut().is_some_and(|l| register_link(srv, l, id));
@@ -192,39 +227,50 @@ fn connect_done(srv: &mut Server, id: usize) -> bool {
     let Some(l) = cl.link_mut(id) else {
         return false;
     };
-    let err = match l.stream.take_error() {
-        Ok(Some(e)) | Err(e) => Some(e),
-        Ok(None) => match l.stream.peer_addr() {
+    let Some(sock) = l.stream.tcp() else {
+        return false;
+    };
+    let err = match sock.take_error() {
+        Ok(Some(e)) | Err(e) => Some(crate::listen::os_message(&e)),
+        Ok(None) => match sock.peer_addr() {
             Ok(_) => None,
             Err(e) if e.kind() == io::ErrorKind::NotConnected => return false,
-            Err(e) => Some(e),
+            Err(e) => Some(crate::listen::os_message(&e)),
         },
+    };
+    // Under tls-cluster the link is up once the handshake is done.
+    let err = match (err, &mut l.stream) {
+        (None, Conn::Tls(t)) => match t.handshake() {
+            Ok(true) => None,
+            Ok(false) => return false,
+            Err(e) => Some(e.to_string()),
+        },
+        (err, _) => err,
     };
     let node = l.node;
     if let Some(e) = err {
         if let Some(n) = node.and_then(|n| cl.state.get(n)) {
             debug!(
                 "Connection with Node {} at {}:{} failed: {}",
-                n.name,
-                n.ip,
-                n.cport,
-                crate::listen::os_message(&e)
+                n.name, n.ip, n.cport, e
             );
         }
         cl.free_link(id);
         return false;
     }
     l.connected = true;
-    l.peer_ip = l
+    let (peer, local) = l
         .stream
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    l.local_ip = l
-        .stream
-        .local_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+        .tcp()
+        .map(|s| (s.peer_addr(), s.local_addr()))
+        .unzip();
+    let ip = |a: Option<io::Result<SocketAddr>>| {
+        a.and_then(|a| a.ok())
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default()
+    };
+    l.peer_ip = ip(peer);
+    l.local_ip = ip(local);
     let Some(n) = node.filter(|&n| cl.state.get(n).is_some()) else {
         return true;
     };
@@ -305,9 +351,10 @@ pub(crate) fn flush_link(srv: &mut Server, id: usize) {
     if !l.connected {
         return;
     }
+    // TLS bytes a full socket held back (a write waits for them).
+    let mut failed = l.stream.flush_tls().is_err();
     let mut written = 0;
-    let mut failed = false;
-    while written < l.sndbuf.len() {
+    while !failed && written < l.sndbuf.len() {
         match l.stream.write(&l.sndbuf[written..]) {
             Ok(0) => {
                 failed = true;
@@ -347,7 +394,11 @@ fn read_link(srv: &mut Server, id: usize) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                trace!("I/O error reading from node link: {}", e);
+                if l.inbound && l.stream.tls_handshaking() {
+                    debug!("Error accepting cluster node connection: {}", e);
+                } else {
+                    trace!("I/O error reading from node link: {}", e);
+                }
                 free_link(srv, id);
                 return;
             }
@@ -739,6 +790,32 @@ fn connect(srv: &mut Server, idx: NodeIdx, now: i64) {
         }
     };
     let _ = stream.set_nodelay(true);
+    let stream = if srv.config.tls_cluster {
+        let t = srv
+            .tls
+            .ctx
+            .as_ref()
+            .ok_or_else(|| io::Error::other("TLS is not configured"))
+            .and_then(|c| crate::tls::TlsStream::client(stream, c.client.clone(), &n.ip));
+        match t {
+            Ok(t) => Conn::Tls(Box::new(t)),
+            Err(e) => {
+                trace!(
+                    "Unable to connect to Cluster Node [{}]:{} -> {}",
+                    n.ip,
+                    n.cport,
+                    e
+                );
+                let n = cl.state.node_mut(idx);
+                if n.ping_sent == 0 {
+                    n.ping_sent = now;
+                }
+                return;
+            }
+        }
+    } else {
+        Conn::Tcp(stream)
+    };
     let id = cl.add_link(Link::new(stream, Some(idx), now));
     let mut l = cl.links[id].take();
     let ok = l.as_mut().is_some_and(|l| register_link(srv, l, id));
@@ -850,7 +927,7 @@ pub fn links_reply(cl: &Cluster, out: &mut crate::protocol::reply::ReplyBuf) {
         out.bulk(b"events");
         let ev: &[u8] = if !l.connected {
             b"w"
-        } else if l.sndbuf.is_empty() {
+        } else if l.sndbuf.is_empty() && !l.stream.tls_wants_write() {
             b"r"
         } else {
             b"rw"

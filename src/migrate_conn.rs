@@ -2,7 +2,10 @@
 //! `migrate_cached_sockets`): one blocking TCP connection per "host:port"
 //! as MIGRATE named it, reused by later MIGRATEs, remembering the db last
 //! SELECTed on it. At most 64 are kept (a random one is dropped to make
-//! room); the cron closes those idle for more than 10 seconds.
+//! room); the cron closes those idle for more than 10 seconds. Under
+//! `tls-cluster` they are TLS (Redis's connCreateTLS in migrateGetSocket):
+//! the handshake is made at connect time within the timeout, with the
+//! client context (`tls::TlsContext::client`).
 //!
 //! All I/O here is synchronous on the calling (keyspace) thread and bounded
 //! by the caller's timeout, as Redis's syncio.c is: the whole write of one
@@ -12,6 +15,7 @@ use crate::util::num::atoi;
 use rand::Rng;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// MIGRATE_SOCKET_CACHE_ITEMS.
@@ -29,10 +33,49 @@ pub enum IoFail {
     Other,
 }
 
+/// A blocking connection, TCP or TLS over TCP.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn sock(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(t) => &t.sock,
+        }
+    }
+
+    fn set_write_timeout(&self, t: Duration) -> io::Result<()> {
+        self.sock().set_write_timeout(Some(t))
+    }
+
+    fn set_read_timeout(&self, t: Duration) -> io::Result<()> {
+        self.sock().set_read_timeout(Some(t))
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            // rustls writes what it encrypted at the next I/O: flushed
+            // now, so the timeout applies to it.
+            Stream::Tls(t) => t.write(buf).and_then(|n| t.flush().map(|_| n)),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(t) => t.read(buf),
+        }
+    }
+}
+
 /// One cached connection (migrateCachedSocket).
 pub struct CachedSocket {
     name: Vec<u8>,
-    stream: TcpStream,
+    stream: Stream,
     /// Bytes read past the last line returned.
     rbuf: Vec<u8>,
     /// The db selected on the target, -1 when unknown.
@@ -49,7 +92,7 @@ impl CachedSocket {
         while pos < buf.len() {
             let left = remaining(end)?;
             self.stream
-                .set_write_timeout(Some(left))
+                .set_write_timeout(left)
                 .map_err(|_| IoFail::Other)?;
             match self.stream.write(&buf[pos..]) {
                 Ok(0) => return Err(IoFail::Other),
@@ -85,7 +128,7 @@ impl CachedSocket {
             }
             let left = remaining(end)?;
             self.stream
-                .set_read_timeout(Some(left))
+                .set_read_timeout(left)
                 .map_err(|_| IoFail::Other)?;
             let mut chunk = [0u8; 4096];
             match self.stream.read(&mut chunk) {
@@ -137,8 +180,15 @@ fn cache_name(host: &[u8], port: &[u8]) -> Vec<u8> {
 /// then a wait of up to `timeout` for it to become writable — whose outcome
 /// Redis ignores: a refused or still pending connection only shows when
 /// MIGRATE writes to it ("error or timeout writing"). None when the name
-/// does not resolve or every address fails immediately.
-fn connect(host: &[u8], port: &[u8], timeout: Duration) -> Option<TcpStream> {
+/// does not resolve or every address fails immediately, or (`tls`) when
+/// the TLS handshake does not complete within `timeout` (Redis's
+/// connTLSBlockingConnect, the socket's timeouts set to it).
+fn connect(
+    host: &[u8],
+    port: &[u8],
+    timeout: Duration,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Option<Stream> {
     let host = std::str::from_utf8(host).ok()?;
     let port = u16::try_from(atoi(port)).ok()?;
     let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs().ok()?.collect();
@@ -156,10 +206,29 @@ fn connect(host: &[u8], port: &[u8], timeout: Duration) -> Option<TcpStream> {
             let _ = poll.registry().deregister(&mut s);
         }
     }
-    let s = TcpStream::from(s);
+    let mut s = TcpStream::from(s);
     s.set_nonblocking(false).ok()?;
+    let Some(cfg) = tls else {
+        let _ = s.set_nodelay(true);
+        return Some(Stream::Plain(s));
+    };
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .ok()
+        .or_else(|| rustls::pki_types::ServerName::try_from("redis").ok())?;
+    let mut conn = rustls::ClientConnection::new(cfg, name).ok()?;
+    let end = Instant::now() + timeout;
+    while conn.is_handshaking() {
+        let left = remaining(end).ok()?;
+        s.set_read_timeout(Some(left)).ok()?;
+        s.set_write_timeout(Some(left)).ok()?;
+        match conn.complete_io(&mut s) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
     let _ = s.set_nodelay(true);
-    Some(s)
+    Some(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, s))))
 }
 
 impl MigrateSockets {
@@ -175,6 +244,7 @@ impl MigrateSockets {
     /// The cached connection to `host`:`port`, or a new one
     /// (migrateGetSocket), as an index for `at` (valid until the cache
     /// changes). None when no connection could be made within `timeout`.
+    /// `tls`: the client config of a new connection's TLS (tls-cluster).
     pub fn get(
         &mut self,
         host: &[u8],
@@ -182,6 +252,7 @@ impl MigrateSockets {
         timeout: Duration,
         now_secs: i64,
         rng: &mut impl Rng,
+        tls: Option<Arc<rustls::ClientConfig>>,
     ) -> Option<usize> {
         let name = cache_name(host, port);
         if let Some(i) = self.socks.iter().position(|s| s.name == name) {
@@ -193,7 +264,7 @@ impl MigrateSockets {
             let victim = rng.gen_range(0..self.socks.len());
             self.socks.swap_remove(victim);
         }
-        let stream = connect(host, port, timeout)?;
+        let stream = connect(host, port, timeout, tls)?;
         self.socks.push(CachedSocket {
             name,
             stream,
@@ -243,7 +314,7 @@ mod tests {
         let mut rng = rand::thread_rng();
         let t = Duration::from_secs(5);
         let i = cache
-            .get(b"127.0.0.1", port.as_bytes(), t, 100, &mut rng)
+            .get(b"127.0.0.1", port.as_bytes(), t, 100, &mut rng, None)
             .expect("connect");
         let s = cache.at(i);
         let (mut peer, _) = l.accept().unwrap();
@@ -254,7 +325,7 @@ mod tests {
         drop(peer);
         assert_eq!(s.read_line(t), Err(IoFail::Other));
         assert_eq!(
-            cache.get(b"127.0.0.1", port.as_bytes(), t, 105, &mut rng),
+            cache.get(b"127.0.0.1", port.as_bytes(), t, 105, &mut rng, None),
             Some(0)
         );
         assert_eq!(cache.len(), 1);

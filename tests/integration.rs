@@ -40,6 +40,7 @@ mod cluster_keyslot;
 mod cluster_nodes_conf;
 mod cluster_single;
 mod cluster_slot_events;
+mod cluster_tls;
 mod command_table;
 mod config_file_fidelity;
 mod config_listen;

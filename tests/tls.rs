@@ -17,12 +17,12 @@ use std::time::Duration;
 
 /// A CA, two server certificates (the second for reload tests) and a
 /// client certificate, as PEM files in a temp directory.
-struct Certs {
+pub(crate) struct Certs {
     dir: PathBuf,
 }
 
 impl Certs {
-    fn new() -> Certs {
+    pub(crate) fn new() -> Certs {
         let dir = common::temp_dir("tls-certs");
         let ca_key = KeyPair::generate().unwrap();
         let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -59,13 +59,13 @@ impl Certs {
         Certs { dir }
     }
 
-    fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         self.dir.join(name).to_string_lossy().into_owned()
     }
 
     /// The directives of a TLS server on `tls_port` (client certificates
     /// required: Redis's default tls-auth-clients yes).
-    fn args(&self, tls_port: u16) -> Vec<String> {
+    pub(crate) fn args(&self, tls_port: u16) -> Vec<String> {
         vec![
             "--tls-port".into(),
             tls_port.to_string(),
@@ -85,11 +85,11 @@ impl Drop for Certs {
     }
 }
 
-fn start(certs: &Certs, extra: &[&str]) -> (Server, u16) {
+pub(crate) fn start(certs: &Certs, extra: &[&str]) -> (Server, u16) {
     start_with(certs, extra, Server::start)
 }
 
-fn start_with(certs: &Certs, extra: &[&str], f: fn(&[&str]) -> Server) -> (Server, u16) {
+pub(crate) fn start_with(certs: &Certs, extra: &[&str], f: fn(&[&str]) -> Server) -> (Server, u16) {
     for _ in 0..5 {
         let tls_port = free_port();
         let mut args = certs.args(tls_port);
@@ -104,7 +104,7 @@ fn start_with(certs: &Certs, extra: &[&str], f: fn(&[&str]) -> Server) -> (Serve
 }
 
 /// redis-cli --tls with the CA, and the client certificate when `cert`.
-fn cli_tls(certs: &Certs, port: u16, cert: bool, args: &[&str]) -> String {
+pub(crate) fn cli_tls(certs: &Certs, port: u16, cert: bool, args: &[&str]) -> String {
     let mut v = vec!["--tls".to_string(), "--cacert".into(), certs.path("ca.crt")];
     if cert {
         v.extend([
@@ -125,7 +125,7 @@ struct TlsConn {
     buf: Vec<u8>,
 }
 
-fn client_config(certs: &Certs, with_cert: bool) -> Arc<rustls::ClientConfig> {
+pub(crate) fn client_config(certs: &Certs, with_cert: bool) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(certs.path("ca.crt")).unwrap() {
         roots.add(c.unwrap()).unwrap();

@@ -1,5 +1,7 @@
-//! Cluster bus links (cluster.h clusterLink): one TCP connection to or
-//! from another node, with its receive and send buffers. The links live in
+//! Cluster bus links (cluster.h clusterLink): one connection to or from
+//! another node, plain TCP or TLS (`tls-cluster`: `Conn::Tls`, the
+//! plaintext a `tls::TlsStream` carries), with its receive and send
+//! buffers (plaintext; TLS holds at most one write's worth more). The links live in
 //! `Cluster::links` (a slab: a link's id is its index, and its poller
 //! token is `poller::CLUSTER_LINK_BASE + id`); a node refers to its
 //! outbound and inbound link by id (`Node::link`, `Node::inbound_link`).
@@ -9,17 +11,20 @@
 
 use super::local::Cluster;
 use super::state::NodeIdx;
+use crate::client::Conn;
 
 /// One bus connection.
 pub struct Link {
-    pub stream: mio::net::TcpStream,
+    pub stream: Conn,
     /// The node it talks to: set at creation for an outbound link, once
     /// the sender is known for an inbound one.
     pub node: Option<NodeIdx>,
     pub inbound: bool,
     /// Creation time (unix ms).
     pub ctime: i64,
-    /// An outbound connect has completed (inbound links always have).
+    /// An outbound connect has completed, with its TLS handshake under
+    /// tls-cluster (inbound links always have: their handshake runs
+    /// inside their first reads).
     pub connected: bool,
     pub rcvbuf: Vec<u8>,
     /// Bytes not written yet.
@@ -30,7 +35,7 @@ pub struct Link {
 }
 
 impl Link {
-    pub fn new(stream: mio::net::TcpStream, node: Option<NodeIdx>, now: i64) -> Link {
+    pub fn new(stream: Conn, node: Option<NodeIdx>, now: i64) -> Link {
         Link {
             stream,
             inbound: node.is_none(),

@@ -197,7 +197,16 @@ fn attempt(
 ) -> Attempt {
     let (host, port) = (a.get(1), a.get(2));
     let now_secs = crate::clock::now_ms() / 1000;
-    let Some(sock) = srv.migrate.get(host, port, timeout, now_secs, &mut srv.rng) else {
+    // Under tls-cluster the connection is TLS (migrateGetSocket).
+    let tls = match (srv.config.tls_cluster, srv.tls.ctx.as_ref()) {
+        (false, _) => None,
+        (true, Some(ctx)) => Some(ctx.client.clone()),
+        (true, None) => return Attempt::Done(Err(CmdError::Static(error::MIGRATE_CONNECT))),
+    };
+    let Some(sock) = srv
+        .migrate
+        .get(host, port, timeout, now_secs, &mut srv.rng, tls)
+    else {
         return Attempt::Done(Err(CmdError::Static(error::MIGRATE_CONNECT)));
     };
     let mut cmd = Vec::new();

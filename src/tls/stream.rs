@@ -26,6 +26,9 @@ pub struct TlsStream {
     conn: Connection,
     /// The peer closed the TCP connection.
     eof: bool,
+    /// The owner logs a failed accept itself (the cluster bus, in its own
+    /// words), so `fill` does not.
+    quiet: bool,
 }
 
 impl TlsStream {
@@ -36,6 +39,7 @@ impl TlsStream {
             sock,
             conn: Connection::Server(conn),
             eof: false,
+            quiet: false,
         })
     }
 
@@ -49,6 +53,7 @@ impl TlsStream {
             sock,
             conn: Connection::Client(conn),
             eof: false,
+            quiet: false,
         })
     }
 
@@ -62,6 +67,37 @@ impl TlsStream {
 
     pub fn is_handshaking(&self) -> bool {
         self.conn.is_handshaking()
+    }
+
+    /// A failed accept is not logged here: the owner (the cluster bus)
+    /// logs it in its own words.
+    pub fn set_quiet(&mut self) {
+        self.quiet = true;
+    }
+
+    /// Drives the handshake without blocking (the cluster bus's outbound
+    /// links, which send nothing before it is done): Ok(true) once it is
+    /// done, Ok(false) while it waits for the socket (every read went to
+    /// EAGAIN, or the socket is full: readiness comes back), Err when it
+    /// failed or the peer closed.
+    pub fn handshake(&mut self) -> io::Result<bool> {
+        loop {
+            if !self.flush_tls()? {
+                return Ok(false);
+            }
+            if !self.conn.is_handshaking() {
+                return Ok(true);
+            }
+            if self.eof {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed during the TLS handshake",
+                ));
+            }
+            if self.fill()?.is_none() {
+                return Ok(false);
+            }
+        }
     }
 
     /// TLS bytes are waiting for the socket.
@@ -115,7 +151,7 @@ impl TlsStream {
             }
             // Nothing more is sent (no close_notify after the alert).
             self.eof = true;
-            if server && handshaking {
+            if server && handshaking && !self.quiet {
                 tracing::warn!("Error accepting a client connection: {}", e);
             }
             return Err(io::Error::new(io::ErrorKind::InvalidData, e));

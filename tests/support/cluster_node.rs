@@ -102,6 +102,18 @@ impl RealClusterNode {
         extra: &[&str],
         prepare: impl Fn(&std::path::Path, u16),
     ) -> RealClusterNode {
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        Self::start_bin_for_port(bin, bus, |_| extra.clone(), prepare)
+    }
+
+    /// `start_bin` with the extra arguments made for the port chosen (a
+    /// TLS node's tls-port and cluster-port).
+    pub fn start_bin_for_port(
+        bin: &str,
+        bus: bool,
+        extra: impl Fn(u16) -> Vec<String>,
+        prepare: impl Fn(&std::path::Path, u16),
+    ) -> RealClusterNode {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port_in_range(10000);
@@ -113,7 +125,7 @@ impl RealClusterNode {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("node dir");
             prepare(&dir, port);
-            let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+            let extra = extra(port);
             let child = spawn(bin, port, &dir, &extra);
             let mut node = RealClusterNode {
                 child,

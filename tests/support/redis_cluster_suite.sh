@@ -5,13 +5,18 @@
 # redis-server, one test file at a time, and prints a per-file table beside
 # Redis's own counts. Not part of `cargo test`.
 #
-#   tests/support/redis_cluster_suite.sh [-s ferrokv|redis] [file ...]
+#   tests/support/redis_cluster_suite.sh [-s ferrokv|redis] [-t] [file ...]
 #
 #   file         a test file's name or prefix (00-base, 04-resharding...);
 #                default: every file of tests/cluster/tests.
 #   -s redis     run Debian's redis-server, to measure the reference counts;
 #                with REF_UPDATE=1 they replace
 #                tests/support/redis_cluster_suite_ref.tsv.
+#   -t           over TLS (the harness's --tls: tls-port, tls-cluster and
+#                tls-replication on every instance, certificates made by
+#                Redis's utils/gen-test-certs.sh); results and logs are
+#                named with -tls. The reference column stays the plaintext
+#                run's (over TLS 15-cluster-slots has one test more).
 #
 # Each file runs alone (run.tcl --single), under FILE_TIMEOUT seconds
 # (default 900), with fresh instances: an assertion failure makes the
@@ -19,8 +24,8 @@
 # early stop from hiding the other files, and the table says how each run
 # ended ("done" when the harness reached its summary).
 #
-# Results: $WORK/results/cluster-<server>.tsv (file, passed, failed, ending),
-# logs in $WORK/logs/cluster-<server>/. Environment: WORK (default
+# Results: $WORK/results/cluster-<server>[-tls].tsv (file, passed, failed,
+# ending), logs in $WORK/logs/cluster-<server>[-tls]/. Environment: WORK (default
 # /tmp/ferrokv-redis-suite), BIN (ferrokv's binary, default
 # target/release/ferrokv-server), CLUSTER_BASEPORT (first instance port; the
 # harness also needs the bus ports 10000 above; default 30000 for redis and
@@ -32,10 +37,13 @@ WORK=${WORK:-/tmp/ferrokv-redis-suite}
 FILE_TIMEOUT=${FILE_TIMEOUT:-900}
 REF=$ROOT/tests/support/redis_cluster_suite_ref.tsv
 server=ferrokv
-while getopts "s:" o; do
+tls=()
+tag=
+while getopts "s:t" o; do
     case $o in
     s) server=$OPTARG ;;
-    *) sed -n 2,27p "$0"; exit 2 ;;
+    t) tls=(--tls) tag=-tls ;;
+    *) sed -n 2,33p "$0"; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -66,6 +74,9 @@ for b in redis-cli redis-benchmark redis-check-aof redis-check-rdb; do
 done
 ln -sf "$SERVER_BIN" "$TREE/src/redis-server"
 sed -i "s/^set ::redis_base_port .*/set ::redis_base_port $BASE/" "$TREE/tests/instances.tcl"
+if [ -n "$tag" ] && [ ! -f "$TREE/tests/tls/ca.crt" ]; then
+    (cd "$TREE" && bash utils/gen-test-certs.sh >/dev/null 2>&1) || exit 1
+fi
 
 # Prints "passed failed ending" for a log.
 summarize() {
@@ -89,13 +100,13 @@ files=("$@")
 if [ ${#files[@]} -eq 0 ]; then
     mapfile -t files < <(cd "$TREE/tests/cluster/tests" && ls -- *.tcl | sed 's/\.tcl$//')
 fi
-logs=$WORK/logs/cluster-$server res=$WORK/results/cluster-$server.tsv
+logs=$WORK/logs/cluster-$server$tag res=$WORK/results/cluster-$server$tag.tsv
 mkdir -p "$logs" "$WORK/results"
 touch "$res"
 for f in "${files[@]}"; do
     f=${f%.tcl}
     log=$logs/$f.log
-    (cd "$TREE" && timeout "$FILE_TIMEOUT" tclsh tests/cluster/run.tcl --single "$f") >"$log" 2>&1
+    (cd "$TREE" && timeout "$FILE_TIMEOUT" tclsh tests/cluster/run.tcl --single "$f" "${tls[@]}") >"$log" 2>&1
     # A run killed by the timeout leaves its instances.
     for p in $(pgrep -f 'src/redis-server'); do
         case "$(readlink /proc/"$p"/cwd 2>/dev/null)" in "$TREE"/*) kill -9 "$p" ;; esac
@@ -108,7 +119,7 @@ for f in "${files[@]}"; do
 done
 
 if [ "$server" = redis ]; then
-    if [ "${REF_UPDATE:-0}" = 1 ]; then
+    if [ "${REF_UPDATE:-0}" = 1 ] && [ -z "$tag" ]; then
         {
             echo -e "# file\tpassed\tfailed\tending  (Debian redis-server 7.0.15, $(nproc) cores, $(date -u +%F))"
             sort "$res"
