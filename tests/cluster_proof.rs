@@ -16,9 +16,9 @@
 //!   (tests/cluster_failover.rs covers the election's details).
 //! - Mixed clusters, 3 ferrokv masters + 3 real redis-server 7.0.15
 //!   replicas and the reverse: roles as created, `check` clean, CLUSTER
-//!   FAILOVER promoting a replica of the other kind, slots with keys
-//!   resharded from a ferrokv master to a Redis master and back (MIGRATE
-//!   both ways), a master SIGKILLed and replaced by its replica of the
+//!   FAILOVER promoting a replica of the other kind, slots with keys (of
+//!   every type and encoding) resharded from a ferrokv master to a Redis
+//!   master and back (MIGRATE both ways, values compared), a master SIGKILLed and replaced by its replica of the
 //!   other kind, no key lost.
 //! - A ferrokv node joins a 3-master Redis 7.0.15 cluster with `--cluster
 //!   add-node`, gets slots with keys from `--cluster rebalance
@@ -585,6 +585,173 @@ fn key_in_slot(slot: usize) -> String {
         .expect("some key hashes to every slot")
 }
 
+/// Keys of every type, small and large encodings (listpack / intset
+/// and hashtable / quicklist / skiplist, a stream with a consumer group
+/// and pending entries, a HyperLogLog, a TTL), under hash tag `{tag}`.
+fn write_typed(c: &mut redis::cluster::ClusterConnection, tag: &str) {
+    let k = |name: &str| format!("{{{tag}}}{name}");
+    let q = |c: &mut redis::cluster::ClusterConnection, cmd: &mut redis::Cmd| {
+        cmd.query::<redis::Value>(c).expect("typed write");
+    };
+    q(c, redis::cmd("SET").arg(k("big")).arg("x".repeat(200_000)));
+    q(c, redis::cmd("SET").arg(k("int")).arg(12345));
+    q(
+        c,
+        redis::cmd("SET")
+            .arg(k("ttl"))
+            .arg("v")
+            .arg("PX")
+            .arg(100_000_000),
+    );
+    let mut hs = redis::cmd("HSET");
+    hs.arg(k("hs"));
+    for i in 0..5 {
+        hs.arg(format!("f{i}")).arg(format!("v{i}"));
+    }
+    q(c, &mut hs);
+    let mut hb = redis::cmd("HSET");
+    hb.arg(k("hb"));
+    for i in 0..600 {
+        hb.arg(format!("f{i}")).arg(format!("v{i}").repeat(20));
+    }
+    q(c, &mut hb);
+    let mut lb = redis::cmd("RPUSH");
+    lb.arg(k("lb"));
+    for i in 0..3000 {
+        lb.arg(format!("e{i}").repeat(30));
+    }
+    q(c, &mut lb);
+    q(c, redis::cmd("RPUSH").arg(k("ls")).arg("a").arg("b"));
+    q(
+        c,
+        redis::cmd("SADD")
+            .arg(k("si"))
+            .arg(&(0..50).collect::<Vec<i32>>()),
+    );
+    let mut sb = redis::cmd("SADD");
+    sb.arg(k("sb"));
+    for i in 0..1000 {
+        sb.arg(format!("m{i}"));
+    }
+    q(c, &mut sb);
+    let mut zb = redis::cmd("ZADD");
+    zb.arg(k("zb"));
+    for i in 0..500 {
+        zb.arg(i as f64 * 1.5).arg(format!("m{i}"));
+    }
+    q(c, &mut zb);
+    q(
+        c,
+        redis::cmd("ZADD")
+            .arg(k("zs"))
+            .arg(1)
+            .arg("a")
+            .arg(2.5)
+            .arg("b"),
+    );
+    for i in 0..200 {
+        q(
+            c,
+            redis::cmd("XADD")
+                .arg(k("x"))
+                .arg(format!("{}-1", i + 1))
+                .arg("k")
+                .arg(i),
+        );
+    }
+    q(
+        c,
+        redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(k("x"))
+            .arg("g")
+            .arg("0"),
+    );
+    q(
+        c,
+        redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg("g")
+            .arg("c1")
+            .arg("COUNT")
+            .arg(50)
+            .arg("STREAMS")
+            .arg(k("x"))
+            .arg(">"),
+    );
+    let mut pf = redis::cmd("PFADD");
+    pf.arg(k("hll"));
+    for i in 0..300 {
+        pf.arg(format!("h{i}"));
+    }
+    q(c, &mut pf);
+}
+
+/// What reading `write_typed`'s keys returns (set members and the large
+/// hash's pairs sorted; the TTL as "still far away").
+fn read_typed(c: &mut redis::cluster::ClusterConnection, tag: &str) -> Vec<String> {
+    let k = |name: &str| format!("{{{tag}}}{name}");
+    let q = |c: &mut redis::cluster::ClusterConnection, cmd: &mut redis::Cmd| {
+        format!("{:?}", cmd.query::<redis::Value>(c).expect("typed read"))
+    };
+    let sorted = |c: &mut redis::cluster::ClusterConnection, key: String| {
+        let mut m: Vec<String> = redis::cmd("SMEMBERS").arg(key).query(c).expect("SMEMBERS");
+        m.sort();
+        m.join(",")
+    };
+    // A hash table's order is its own: compare the pairs sorted.
+    let hash = |c: &mut redis::cluster::ClusterConnection, key: String| {
+        let mut m: Vec<(String, String)> =
+            redis::cmd("HGETALL").arg(key).query(c).expect("HGETALL");
+        m.sort();
+        format!("{m:?}")
+    };
+    let pttl: i64 = redis::cmd("PTTL").arg(k("ttl")).query(c).expect("PTTL");
+    vec![
+        q(c, redis::cmd("GET").arg(k("big"))),
+        q(c, redis::cmd("GET").arg(k("int"))),
+        (pttl > 90_000_000).to_string(),
+        q(c, redis::cmd("HGETALL").arg(k("hs"))),
+        hash(c, k("hb")),
+        q(c, redis::cmd("LRANGE").arg(k("lb")).arg(0).arg(-1)),
+        q(c, redis::cmd("LRANGE").arg(k("ls")).arg(0).arg(-1)),
+        sorted(c, k("si")),
+        sorted(c, k("sb")),
+        q(
+            c,
+            redis::cmd("ZRANGE")
+                .arg(k("zb"))
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES"),
+        ),
+        q(
+            c,
+            redis::cmd("ZRANGE")
+                .arg(k("zs"))
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES"),
+        ),
+        q(c, redis::cmd("XRANGE").arg(k("x")).arg("-").arg("+")),
+        q(c, redis::cmd("XINFO").arg("GROUPS").arg(k("x"))),
+        q(c, redis::cmd("XPENDING").arg(k("x")).arg("g")),
+        q(c, redis::cmd("PFCOUNT").arg(k("hll"))),
+    ]
+}
+
+/// `read_typed` results compared one read at a time (the values are large:
+/// a difference is shown by index, cut short).
+fn assert_same_typed(got: &[String], want: &[String], what: &str) {
+    assert_eq!(got.len(), want.len());
+    let cut = |s: &str| s.chars().take(300).collect::<String>();
+    let diff: Vec<String> = (0..got.len())
+        .filter(|&i| got[i] != want[i])
+        .map(|i| format!("read {i}: got {} want {}", cut(&got[i]), cut(&want[i])))
+        .collect();
+    assert!(diff.is_empty(), "{what}:\n{}", diff.join("\n"));
+}
+
 // ---------------------------------------------------------------------------
 // The tests.
 
@@ -863,7 +1030,27 @@ fn mixed_cluster(ferrokv_masters: bool) {
     let (fk, rd) = if is_ferrokv(0) { (0, r1) } else { (r1, 0) };
     assert!(is_ferrokv(fk) && !is_ferrokv(rd));
     let refs: Vec<&RealClusterNode> = nodes.iter().collect();
+    // Keys of every type in slots about to move (hash tags in fk's lowest
+    // slots, which reshard takes first).
+    let fk_slots = owned(&nodes[0], &ids[fk]);
+    let tags: Vec<String> = (0..)
+        .map(|i| format!("t{i}"))
+        .filter(|t| fk_slots[..300].contains(&(key_hash_slot(t.as_bytes()) as usize)))
+        .take(4)
+        .collect();
+    for t in &tags {
+        write_typed(&mut c, t);
+    }
+    let typed: Vec<Vec<String>> = tags.iter().map(|t| read_typed(&mut c, t)).collect();
     let there = reshard(&nodes[fk], &refs, &ids[fk], &ids[rd], 300);
+    let mut c = crate_client(&nodes[1]);
+    for (t, want) in tags.iter().zip(&typed) {
+        assert_same_typed(
+            &read_typed(&mut c, t),
+            want,
+            &format!("{t} after MIGRATE to Redis"),
+        );
+    }
     let keys_moved: i64 = there
         .iter()
         .map(|s| {
@@ -890,6 +1077,14 @@ fn mixed_cluster(ferrokv_masters: bool) {
         .sum();
     assert!(keys_back > 100, "{keys_back}");
     assert_check_clean(&nodes[fk]);
+    let mut c = crate_client(&nodes[1]);
+    for (t, want) in tags.iter().zip(&typed) {
+        assert_same_typed(
+            &read_typed(&mut c, t),
+            want,
+            &format!("{t} after MIGRATE back"),
+        );
+    }
     crate_verify(&mut crate_client(&nodes[2]), "mx", 0..20_000);
 
     // kill -9 of master 2: its replica (the other kind) takes over.
