@@ -332,13 +332,16 @@ impl Router {
     }
 
     fn conn(&mut self, port: u16) -> redis::RedisResult<&mut redis::Connection> {
-        if !self.conns.contains_key(&port) {
-            let c = redis::Client::open(format!("redis://127.0.0.1:{port}/"))?;
-            let conn = c.get_connection_with_timeout(Duration::from_secs(2))?;
-            conn.set_read_timeout(Some(Duration::from_secs(5)))?;
-            self.conns.insert(port, conn);
+        use std::collections::hash_map::Entry;
+        match self.conns.entry(port) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => {
+                let c = redis::Client::open(format!("redis://127.0.0.1:{port}/"))?;
+                let conn = c.get_connection_with_timeout(Duration::from_secs(2))?;
+                conn.set_read_timeout(Some(Duration::from_secs(5)))?;
+                Ok(e.insert(conn))
+            }
         }
-        Ok(self.conns.get_mut(&port).expect("just inserted"))
     }
 
     /// The slot map from the first node answering CLUSTER NODES.
@@ -626,7 +629,7 @@ fn write_typed(c: &mut redis::cluster::ClusterConnection, tag: &str) {
         c,
         redis::cmd("SADD")
             .arg(k("si"))
-            .arg(&(0..50).collect::<Vec<i32>>()),
+            .arg((0..50).collect::<Vec<i32>>()),
     );
     let mut sb = redis::cmd("SADD");
     sb.arg(k("sb"));
@@ -989,8 +992,8 @@ fn mixed_cluster(ferrokv_masters: bool) {
     // redis-cli made the first three masters and gave each one replica.
     for n in &nodes {
         let v = view(n);
-        for i in 0..3 {
-            assert!(v.flags(&ids[i]).contains("master"), "{}", v.flags(&ids[i]));
+        for id in &ids[..3] {
+            assert!(v.flags(id).contains("master"), "{}", v.flags(id));
         }
         let mut masters: Vec<&str> = (3..6).map(|i| v.master_of(&ids[i])).collect();
         masters.sort();
