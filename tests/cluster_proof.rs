@@ -18,7 +18,8 @@
 //!   replicas and the reverse: roles as created, `check` clean, CLUSTER
 //!   FAILOVER promoting a replica of the other kind, slots with keys (of
 //!   every type and encoding) resharded from a ferrokv master to a Redis
-//!   master and back (MIGRATE both ways, values compared), a master SIGKILLed and replaced by its replica of the
+//!   master and back (MIGRATE both ways, values compared) while a client
+//!   writes (only redirections seen, nothing lost), a master SIGKILLed and replaced by its replica of the
 //!   other kind, no key lost.
 //! - A ferrokv node joins a 3-master Redis 7.0.15 cluster with `--cluster
 //!   add-node`, gets slots with keys from `--cluster rebalance
@@ -1045,6 +1046,10 @@ fn mixed_cluster(ferrokv_masters: bool) {
         write_typed(&mut c, t);
     }
     let typed: Vec<Vec<String>> = tags.iter().map(|t| read_typed(&mut c, t)).collect();
+    // A client writes all along: ASK from one kind, ASKING on the other.
+    let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
+    let writer = Writer::start(&ports);
+    writer.wait_progress(100);
     let there = reshard(&nodes[fk], &refs, &ids[fk], &ids[rd], 300);
     let mut c = crate_client(&nodes[1]);
     for (t, want) in tags.iter().zip(&typed) {
@@ -1089,6 +1094,16 @@ fn mixed_cluster(ferrokv_masters: bool) {
         );
     }
     crate_verify(&mut crate_client(&nodes[2]), "mx", 0..20_000);
+    writer.wait_progress(100);
+    let (acked, router) = writer.finish();
+    assert!(
+        router.errors.is_empty() && router.outages == 0,
+        "the writer saw errors other than redirections: {:?} ({} outages)",
+        router.errors,
+        router.outages
+    );
+    assert!(router.redirections > 0);
+    verify_writer_keys(&nodes[2], acked);
 
     // kill -9 of master 2: its replica (the other kind) takes over.
     let v = view(&nodes[0]);
