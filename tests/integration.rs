@@ -38,6 +38,7 @@ mod cluster_bus_live;
 mod cluster_failover;
 mod cluster_keyslot;
 mod cluster_nodes_conf;
+mod cluster_proof;
 mod cluster_single;
 mod cluster_slot_events;
 mod cluster_tls;

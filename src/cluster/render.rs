@@ -123,12 +123,30 @@ pub fn node_description(
         }
     }
     if n.is_myself() {
-        for s in 0..CLUSTER_SLOTS {
-            if let Some(to) = st.migrating_slots_to[s] {
-                let _ = write!(ci, " [{}->-{}]", s, st.node(to).name);
-            } else if let Some(from) = st.importing_slots_from[s] {
-                let _ = write!(ci, " [{}-<-{}]", s, st.node(from).name);
+        // Open slots in slot order, a migrating one shown as such even if
+        // also importing. (Plain loops: this runs on every nodes.conf save,
+        // and unoptimized test builds pay for iterator adapters.)
+        let mut open: Vec<(usize, bool, NodeIdx)> = Vec::new();
+        let mut s = 0;
+        for to in &st.migrating_slots_to {
+            if let Some(to) = to {
+                open.push((s, true, *to));
             }
+            s += 1;
+        }
+        s = 0;
+        for from in &st.importing_slots_from {
+            if let Some(from) = from {
+                if st.migrating_slots_to[s].is_none() {
+                    open.push((s, false, *from));
+                }
+            }
+            s += 1;
+        }
+        open.sort_unstable_by_key(|&(s, _, _)| s);
+        for (s, migrating, other) in open {
+            let arrow = if migrating { "->-" } else { "-<-" };
+            let _ = write!(ci, " [{}{}{}]", s, arrow, st.node(other).name);
         }
     }
     ci

@@ -563,13 +563,20 @@ impl ClusterState {
     /// partition (fewer reachable masters than a majority).
     pub fn evaluate(&mut self, require_full_coverage: bool) -> (Health, bool) {
         let mut health = Health::Ok;
-        if require_full_coverage
-            && self
-                .slots
-                .iter()
-                .any(|s| s.is_none_or(|n| self.node(n).failed()))
-        {
-            health = Health::Fail;
+        // Every slot assigned to a node not failing. A node's bitmap and
+        // count are the slot table's view of it (add_slot / del_slot change
+        // both), so this is per node, not per slot: the state is evaluated
+        // after every change (each SETSLOT of a reshard).
+        if require_full_coverage {
+            let mut assigned = 0;
+            let mut owner_failed = false;
+            for (_, n) in self.iter() {
+                assigned += n.numslots;
+                owner_failed |= n.numslots > 0 && n.failed();
+            }
+            if assigned < CLUSTER_SLOTS || owner_failed {
+                health = Health::Fail;
+            }
         }
         let mut size = 0;
         let mut reachable = 0;
@@ -670,6 +677,76 @@ mod tests {
         assert!(!st.node(me).flags.any(NodeFlags::MIGRATE_TO));
         assert!(st.node(m).replicas.is_empty());
         assert!(!st.node(m).flags.any(NodeFlags::MIGRATE_TO));
+    }
+
+    /// The per-node coverage check agrees with a walk of the slot table
+    /// through slot moves, node deletions and failures.
+    #[test]
+    fn coverage_by_node_matches_the_slot_table() {
+        let mut st = ClusterState::new(id(b'a'), 1);
+        let nodes: Vec<NodeIdx> = std::iter::once(st.myself)
+            .chain((b'b'..=b'e').map(|c| st.add_node(Node::new(id(c), NodeFlags::MASTER, 1))))
+            .collect();
+        let mut seed: u64 = 42;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for s in 0..CLUSTER_SLOTS {
+            st.add_slot(nodes[s % 5], s);
+        }
+        for step in 0..400 {
+            match next(4) {
+                0 => {
+                    let s = next(CLUSTER_SLOTS);
+                    st.del_slot(s);
+                }
+                1 => {
+                    let s = next(CLUSTER_SLOTS);
+                    let to = nodes[next(5)];
+                    st.del_slot(s);
+                    st.add_slot(to, s);
+                }
+                2 => {
+                    let n = nodes[1 + next(4)];
+                    if st.nodes[n.0 as usize].is_some() {
+                        let f = &mut st.node_mut(n).flags;
+                        if f.any(NodeFlags::FAIL) {
+                            f.remove(NodeFlags::FAIL);
+                        } else {
+                            f.insert(NodeFlags::FAIL);
+                        }
+                    }
+                }
+                _ => {
+                    if step % 97 == 0 {
+                        let n = nodes[1 + next(4)];
+                        if st.nodes[n.0 as usize].is_some() {
+                            st.del_node(n);
+                        }
+                    } else {
+                        for s in 0..CLUSTER_SLOTS {
+                            if st.slot_owner(s).is_none() {
+                                st.add_slot(st.myself, s);
+                            }
+                        }
+                    }
+                }
+            }
+            let walk = st
+                .slots
+                .iter()
+                .all(|o| o.is_some_and(|n| !st.node(n).failed()));
+            // Without the coverage rule only the majority rule is left.
+            let majority = st.evaluate_state(false) == Health::Ok;
+            assert_eq!(
+                st.evaluate_state(true) == Health::Ok,
+                walk && majority,
+                "step {step}"
+            );
+        }
     }
 
     #[test]
