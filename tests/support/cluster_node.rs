@@ -1,8 +1,11 @@
 //! Real redis-server cluster nodes for the cluster tests: each runs under
 //! `timeout` (so a killed test run leaves no server behind for long), on a
-//! port from 33000-33999 whose bus port (+10000) is free too, in its own
+//! port from 22000-22699 whose bus port (+10000) is free too, in its own
 //! directory, and is killed when dropped. Also a port allocator from the
-//! same range for the tests' own listeners.
+//! same range for the tests' own listeners. Both the ports and their bus
+//! ports stay below Linux's ephemeral range (32768-60999), so an outgoing
+//! connection of another test cannot take a node's port between the
+//! check and the server's bind.
 #![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
@@ -17,22 +20,26 @@ const LIFETIME_SECS: u32 = 600;
 
 static NEXT: AtomicU16 = AtomicU16::new(0);
 
-/// A port in 33000..34000 that is free now, with `port + bus_offset` free
+/// The range's first port and size.
+const FIRST: u16 = 22000;
+const SPAN: u16 = 700;
+
+/// A port in FIRST..FIRST + SPAN that is free now, with `port + bus_offset` free
 /// too (0: only the port itself).
 pub fn free_port_in_range(bus_offset: u16) -> u16 {
     if NEXT.load(Ordering::Relaxed) == 0 {
         // Spread concurrent test processes over the range.
-        let start = (std::process::id() % 1000) as u16;
+        let start = (std::process::id() % SPAN as u32) as u16;
         let _ = NEXT.compare_exchange(0, start.max(1), Ordering::Relaxed, Ordering::Relaxed);
     }
-    for _ in 0..1000 {
-        let p = 33000 + NEXT.fetch_add(1, Ordering::Relaxed) % 1000;
+    for _ in 0..SPAN {
+        let p = FIRST + NEXT.fetch_add(1, Ordering::Relaxed) % SPAN;
         let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
         if free(p) && (bus_offset == 0 || free(p + bus_offset)) {
             return p;
         }
     }
-    panic!("no free port in 33000-33999");
+    panic!("no free port in {FIRST}-{}", FIRST + SPAN - 1);
 }
 
 /// A listener on a port from the range.
@@ -42,7 +49,7 @@ pub fn listen_in_range() -> TcpListener {
             return l;
         }
     }
-    panic!("cannot listen in 33000-33999");
+    panic!("cannot listen in {FIRST}-{}", FIRST + SPAN - 1);
 }
 
 /// A real redis-server started with `--cluster-enabled yes`.
