@@ -15,7 +15,8 @@
 //!   [`Dict::some_entries`] (eviction sampling), [`Dict::stats`]
 //!   (`DEBUG HTSTATS` text) and memory accounting.
 //!
-//! The iterators live in `dict_iter.rs` (a child module).
+//! The iterators live in `dict_iter.rs`, the API of dicts with a meta
+//! word per entry (`Dict<K, V, true>`) in `dict_meta.rs` (child modules).
 //!
 //! Keys are stored as bytes inside the entries: insertions take anything
 //! `AsRef<[u8]>`, lookups `&[u8]`, and iteration, SCAN and sampling hand out
@@ -466,6 +467,13 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
     /// Inserts a key the caller knows is absent, with an optional extra.
     #[inline]
     pub fn insert_new_with_extra(&mut self, key: &[u8], val: V, extra: Option<u64>) {
+        self.insert_new_entry(key, val, extra, 0);
+    }
+
+    /// Inserts a key the caller knows is absent, with its extra and meta
+    /// word (ignored unless `M`).
+    #[inline]
+    fn insert_new_entry(&mut self, key: &[u8], val: V, extra: Option<u64>, meta: u32) {
         debug_assert!(!self.contains_key(key), "insert_new: key already present");
         self.prepare_add();
         let h = hash_bytes(key);
@@ -477,7 +485,7 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
         let m = t.mask();
         let slot = &mut t.buckets[h as usize & m];
         let next = slot.take();
-        *slot = Some(Entry::with_extra(key, val, next, extra));
+        *slot = Some(Entry::with_meta(key, val, next, extra, meta));
         t.used += 1;
         if extra.is_some() {
             self.extras += 1;
@@ -1337,121 +1345,6 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Meta words
-// ---------------------------------------------------------------------------
-
-/// A `Dict<K, V, true>` keeps a 32-bit meta word in every entry, beside
-/// the key's length (no extra bytes for the keyspace's 16-byte values: see
-/// `dict_entry`). The keyspace keeps each key's LRU/LFU stamp there.
-impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V, true> {
-    /// The meta word of `key`'s entry.
-    #[inline]
-    pub fn get_meta(&self, key: &[u8]) -> Option<u32> {
-        self.find_entry(key).map(|e| e.meta())
-    }
-
-    /// Sets the meta word of `key`'s entry; false if the key is absent.
-    pub fn set_meta(&mut self, key: &[u8], meta: u32) -> bool {
-        match self.find_entry_mut(key) {
-            Some(e) => {
-                e.set_meta(meta);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// [`Dict::get_mut`] with the meta word (one rehash step).
-    #[inline]
-    pub fn get_mut_meta(&mut self, key: &[u8]) -> Option<(&mut V, &mut u32)> {
-        if self.is_empty() {
-            return None;
-        }
-        self.rehash_step();
-        self.find_entry_mut(key).map(|e| e.val_meta_mut())
-    }
-
-    /// [`Dict::get_or_insert_with`] with the meta word (`meta` for a new
-    /// entry).
-    pub fn get_or_insert_with_meta(
-        &mut self,
-        key: &[u8],
-        make_val: impl FnOnce() -> V,
-        meta: u32,
-    ) -> (&mut V, &mut u32, bool) {
-        let (e, inserted) = self.entry_or_insert(key, || (make_val(), meta));
-        let (v, m) = e.val_meta_mut();
-        (v, m, inserted)
-    }
-
-    /// [`Dict::insert`] with the meta word (set on the new or kept entry).
-    pub fn insert_meta(&mut self, key: &[u8], val: V, meta: u32) -> Option<V> {
-        let mut slot = Some(val);
-        let (e, inserted) = self.entry_or_insert(key, || {
-            let v = slot.take();
-            // The closure runs at most once, and only when the value is
-            // still in `slot`.
-            match v {
-                Some(v) => (v, meta),
-                None => unreachable!("entry_or_insert calls make once"),
-            }
-        });
-        e.set_meta(meta);
-        if inserted {
-            return None;
-        }
-        slot.map(|v| mem::replace(e.val_mut(), v))
-    }
-
-    /// [`Dict::insert_new_with_extra`] with the meta word.
-    #[inline]
-    pub fn insert_new_meta(&mut self, key: &[u8], val: V, extra: Option<u64>, meta: u32) {
-        debug_assert!(!self.contains_key(key), "insert_new: key already present");
-        self.prepare_add();
-        let h = hash_bytes(key);
-        let t = if self.is_rehashing() {
-            &mut self.ht[1]
-        } else {
-            &mut self.ht[0]
-        };
-        let m = t.mask();
-        let slot = &mut t.buckets[h as usize & m];
-        let next = slot.take();
-        *slot = Some(Entry::with_meta(key, val, next, extra, meta));
-        t.used += 1;
-        if extra.is_some() {
-            self.extras += 1;
-        }
-    }
-
-    /// Like [`Dict::iter_extra`], with each entry's meta word.
-    pub fn iter_meta(&self) -> impl Iterator<Item = (&[u8], &V, Option<u64>, u32)> + '_ {
-        let mut it = self.iter();
-        std::iter::from_fn(move || {
-            it.next_entry()
-                .map(|e| (e.key(), e.val(), e.extra(), e.meta()))
-        })
-    }
-
-    /// [`Dict::some_entries_extra`] with each entry's meta word.
-    pub fn some_entries_meta<'a, R: Rng + ?Sized>(
-        &'a self,
-        rng: &mut R,
-        count: usize,
-        out: &mut Vec<(&'a [u8], &'a V, Option<u64>, u32)>,
-    ) -> usize {
-        let base = out.len();
-        self.sample_some(rng, count, |slot, e| {
-            let x = (e.key(), e.val(), e.extra(), e.meta());
-            match out.get_mut(base + slot) {
-                Some(o) => *o = x,
-                None => out.push(x),
-            }
-        })
-    }
-}
-
 impl<K: for<'k> From<&'k [u8]> + fmt::Debug, V: fmt::Debug, const M: bool> fmt::Debug
     for Dict<K, V, M>
 {
@@ -1479,8 +1372,11 @@ impl<K: for<'k> From<&'k [u8]> + AsRef<[u8]>, V, const M: bool> FromIterator<(K,
 }
 
 // ---------------------------------------------------------------------------
-// Iterators (dict_iter.rs)
+// Meta words (dict_meta.rs) and iterators (dict_iter.rs)
 // ---------------------------------------------------------------------------
+
+#[path = "dict_meta.rs"]
+mod meta;
 
 #[path = "dict_iter.rs"]
 mod iter;
