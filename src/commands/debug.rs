@@ -510,7 +510,7 @@ fn value_dict_stats(v: &Value) -> Option<String> {
             HashValue::Table(d) => d.stats(),
             HashValue::Listpack(_) => return None,
         },
-        Value::ZSet(z) => z.dict()?.stats(),
+        Value::ZSet(z) => z.index()?.stats(),
         _ => return None,
     };
     Some(stats_buf(s))

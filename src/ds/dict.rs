@@ -1271,69 +1271,80 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
 
     fn stats_ht(&self, idx: usize, out: &mut String) {
         let t = &self.ht[idx];
-        if t.used == 0 {
-            // Redis 7.0 prints the table header here too.
-            let _ = write!(
-                out,
-                "Hash table {} stats ({}):\nNo stats available for empty dictionaries\n",
-                idx,
-                if idx == 0 {
-                    "main hash table"
-                } else {
-                    "rehashing target"
-                }
-            );
-            return;
-        }
-        let mut clvector = [0usize; DICT_STATS_VECTLEN];
-        let (mut slots, mut maxchainlen, mut totchainlen) = (0usize, 0usize, 0usize);
-        for b in t.buckets.iter() {
+        let chains = t.buckets.iter().map(|b| {
+            let mut n = 0usize;
             let mut cur = b.as_ref();
-            if cur.is_none() {
-                clvector[0] += 1;
-                continue;
-            }
-            slots += 1;
-            let mut chainlen = 0usize;
             while let Some(e) = cur {
-                chainlen += 1;
+                n += 1;
                 cur = e.next().as_ref();
             }
-            clvector[chainlen.min(DICT_STATS_VECTLEN - 1)] += 1;
-            maxchainlen = maxchainlen.max(chainlen);
-            totchainlen += chainlen;
-        }
+            n
+        });
+        write_table_stats(out, idx, t.size(), t.used, chains);
+    }
+}
+
+/// One table's part of Redis `dictGetStats` (`DEBUG HTSTATS`): `chains`
+/// gives each bucket's chain length (0 for an empty one), in bucket order.
+/// Shared by [`Dict`] and the sorted set's member index.
+pub(crate) fn write_table_stats(
+    out: &mut String,
+    idx: usize,
+    size: usize,
+    used: usize,
+    chains: impl Iterator<Item = usize>,
+) {
+    let name = if idx == 0 {
+        "main hash table"
+    } else {
+        "rehashing target"
+    };
+    if used == 0 {
+        // Redis 7.0 prints the table header here too.
         let _ = write!(
             out,
-            "Hash table {} stats ({}):\n table size: {}\n number of elements: {}\n \
-             different slots: {}\n max chain length: {}\n avg chain length (counted): {:.2}\n \
-             avg chain length (computed): {:.2}\n Chain length distribution:\n",
-            idx,
-            if idx == 0 {
-                "main hash table"
-            } else {
-                "rehashing target"
-            },
-            t.size(),
-            t.used,
-            slots,
-            maxchainlen,
-            totchainlen as f32 / slots as f32,
-            t.used as f32 / slots as f32,
+            "Hash table {idx} stats ({name}):\nNo stats available for empty dictionaries\n"
         );
-        // Like Redis, the last (">= 49") bucket of the vector is not printed.
-        for (i, &n) in clvector.iter().enumerate().take(DICT_STATS_VECTLEN - 1) {
-            if n == 0 {
-                continue;
-            }
-            let _ = writeln!(
-                out,
-                "   {}: {} ({:.2}%)",
-                i,
-                n,
-                (n as f32 / t.size() as f32) * 100.0
-            );
+        return;
+    }
+    let mut clvector = [0usize; DICT_STATS_VECTLEN];
+    let (mut slots, mut maxchainlen, mut totchainlen) = (0usize, 0usize, 0usize);
+    for chainlen in chains {
+        if chainlen == 0 {
+            clvector[0] += 1;
+            continue;
         }
+        slots += 1;
+        clvector[chainlen.min(DICT_STATS_VECTLEN - 1)] += 1;
+        maxchainlen = maxchainlen.max(chainlen);
+        totchainlen += chainlen;
+    }
+    let _ = write!(
+        out,
+        "Hash table {} stats ({}):\n table size: {}\n number of elements: {}\n \
+         different slots: {}\n max chain length: {}\n avg chain length (counted): {:.2}\n \
+         avg chain length (computed): {:.2}\n Chain length distribution:\n",
+        idx,
+        name,
+        size,
+        used,
+        slots,
+        maxchainlen,
+        totchainlen as f32 / slots as f32,
+        used as f32 / slots as f32,
+    );
+    // Like Redis, the last (">= 49") bucket of the vector is not printed.
+    for (i, &n) in clvector.iter().enumerate().take(DICT_STATS_VECTLEN - 1) {
+        if n == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "   {}: {} ({:.2}%)",
+            i,
+            n,
+            (n as f32 / size as f32) * 100.0
+        );
     }
 }
 
