@@ -140,9 +140,6 @@ fn big_zset_updates_match_redis() {
     let (ou, ru) = (usage(&mut a), usage(&mut b));
     // The member lives once, in its node; the index costs a link in the
     // node plus a bucket (Redis: a 24-byte dictEntry, a bucket and an sds).
-    assert!(
-        ou > 0 && ou <= ru,
-        "MEMORY USAGE ours {ou} vs Redis {ru}"
-    );
+    assert!(ou > 0 && ou <= ru, "MEMORY USAGE ours {ou} vs Redis {ru}");
     ours.assert_no_panic();
 }

@@ -192,6 +192,17 @@ pub fn set_resize_policy(p: ResizePolicy) {
     RESIZE_POLICY.store(p as u8, Ordering::Relaxed);
 }
 
+/// Tests that depend on (or change) the global resize policy hold this
+/// lock (the dict's and the sorted-set index's); taking it resets the
+/// policy to `Enable`.
+#[cfg(test)]
+pub(crate) fn policy_lock_for_tests() -> std::sync::MutexGuard<'static, ()> {
+    static POLICY_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let g = POLICY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    set_resize_policy(ResizePolicy::Enable);
+    g
+}
+
 /// Current process-wide resize policy.
 pub fn resize_policy() -> ResizePolicy {
     match RESIZE_POLICY.load(Ordering::Relaxed) {

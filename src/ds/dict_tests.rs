@@ -5,15 +5,10 @@ use proptest::prelude::*;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
-
-/// Tests that depend on (or change) the global resize policy hold this.
-static POLICY_LOCK: Mutex<()> = Mutex::new(());
+use std::sync::MutexGuard;
 
 fn policy_lock() -> MutexGuard<'static, ()> {
-    let g = POLICY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    set_resize_policy(ResizePolicy::Enable);
-    g
+    policy_lock_for_tests()
 }
 
 fn k(i: usize) -> Vec<u8> {

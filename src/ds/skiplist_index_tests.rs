@@ -4,6 +4,7 @@
 
 use super::super::Skiplist;
 use super::*;
+use crate::ds::dict::{policy_lock_for_tests, set_resize_policy};
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};
 
@@ -45,6 +46,7 @@ proptest! {
     fn matches_hashmap_model(
         ops in proptest::collection::vec((0u8..5, 0u16..400), 0..600)
     ) {
+        let _g = policy_lock_for_tests();
         let mut p = Pair::new();
         let mut m: HashMap<Vec<u8>, f64> = HashMap::new();
         for (step, (op, k)) in ops.into_iter().enumerate() {
@@ -87,6 +89,7 @@ proptest! {
         muts in proptest::collection::vec((0u8..3, 0u16..1200), 0..400),
         per_call in 1usize..8,
     ) {
+        let _g = policy_lock_for_tests();
         let mut p = Pair::new();
         let mut live: HashSet<Vec<u8>> = HashSet::new();
         for k in 0..initial {
@@ -143,6 +146,7 @@ proptest! {
 
 #[test]
 fn grows_rehashes_and_shrinks() {
+    let _g = policy_lock_for_tests();
     let mut p = Pair::new();
     for k in 0..5000u16 {
         p.insert(&name(k), k as f64);
@@ -167,7 +171,9 @@ fn grows_rehashes_and_shrinks() {
     assert!(p.index.stats().ends_with(
         "Hash table 1 stats (rehashing target):\nNo stats available for empty dictionaries\n"
     ));
-    p.index.rehash_steps(1);
+    while p.index.stats().contains("No stats available") {
+        p.index.rehash_steps(1);
+    }
     assert!(p
         .index
         .stats()
@@ -197,4 +203,47 @@ fn grows_rehashes_and_shrinks() {
     // A length no allocation can hold is refused, not an abort.
     let mut huge = MemberIndex::new();
     assert!(!huge.expand(usize::MAX / 4));
+}
+
+#[test]
+fn resize_policy_is_respected() {
+    let _g = policy_lock_for_tests();
+    let mut p = Pair::new();
+    for k in 0..8u16 {
+        p.insert(&name(k), k as f64);
+    }
+    while p.index.rehash_steps(10) {}
+    assert_eq!(p.index.bucket_count(), 8);
+    // A fork child is alive: no growth until the load factor passes 5.
+    set_resize_policy(ResizePolicy::Avoid);
+    for k in 8..48u16 {
+        p.insert(&name(k), k as f64);
+    }
+    assert_eq!((p.index.bucket_count(), p.index.is_rehashing()), (8, false));
+    for k in 48..60u16 {
+        p.insert(&name(k), k as f64);
+    }
+    // Load factor past 5 forces growth (8 -> 64 buckets: a size ratio of 8,
+    // so the rehash runs under Avoid too).
+    while p.index.rehash_steps(10) {}
+    assert_eq!(p.index.bucket_count(), 64);
+    // Forbid (in the child): no growth at any load factor, no shrinking.
+    set_resize_policy(ResizePolicy::Forbid);
+    for k in 60..500u16 {
+        p.insert(&name(k), k as f64);
+    }
+    assert_eq!(
+        (p.index.bucket_count(), p.index.is_rehashing()),
+        (64, false)
+    );
+    for k in 0..498u16 {
+        assert_eq!(p.remove(&name(k)), Some(k as f64));
+    }
+    assert!(!p.index.shrink_to_fit());
+    set_resize_policy(ResizePolicy::Enable);
+    while p.index.rehash_steps(10) {}
+    assert!(p.index.needs_shrink() && p.index.shrink_to_fit());
+    while p.index.rehash_steps(10) {}
+    assert_eq!((p.index.bucket_count(), p.index.len()), (4, 2));
+    p.index.check_invariants().unwrap();
 }
