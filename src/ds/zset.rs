@@ -120,7 +120,7 @@ impl SkiplistZset {
         std::mem::size_of::<Self>() + self.zsl.heap_size() + self.index.heap_size()
     }
 
-    /// Redis shrinks the member dict after deletions (`htNeedsResize` then
+    /// Redis shrinks its member dict after deletions (`htNeedsResize` then
     /// `dictResize`, in zsetDel and zremrangeGeneric).
     fn shrink_if_needed(&mut self) {
         if self.index.needs_shrink() {

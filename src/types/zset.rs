@@ -6,7 +6,7 @@
 //!   integral values up to ±2^62 as integers, -0 included; else `%.17g`,
 //!   `inf`/`-inf`), so the listpack bytes match Redis's,
 //!   and are read back with `strtod` (`zzlGetScore`).
-//! - skiplist: [`SkiplistZset`] (dict + skiplist).
+//! - skiplist: [`SkiplistZset`] (member index + skiplist, each member stored once).
 //!
 //! Conversions follow 7.0: listpack → skiplist in [`ZSetValue::add`] when an
 //! insert would exceed `zset-max-listpack-entries` or the member is longer
