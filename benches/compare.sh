@@ -7,7 +7,8 @@
 #   benches/compare.sh --latency-growth  max latency while the keyspace grows to millions of keys
 #   benches/compare.sh --memory          bytes per key for 1M small string keys
 #   benches/compare.sh --fanout          PUBLISH to 1000 subscribers (benches/pubsub_fanout.py)
-#   benches/compare.sh --collections-memory  bytes per key for hashes, sets and sorted sets
+#   benches/compare.sh --collections-memory  bytes per key for hashes, sets and sorted sets, and per
+#                                        member of one big (skiplist) sorted set (with RSS)
 #   benches/compare.sh --save            SAVE and BGSAVE time per value shape (compressible,
 #                                        incompressible, small, large strings, collections)
 #   benches/compare.sh --tls             SET/GET over TLS (-P 1, -P 16), new TLS connections
