@@ -124,34 +124,6 @@ pub fn hash_bytes_nocase(b: &[u8]) -> u64 {
     hash_bytes(&lower)
 }
 
-#[cfg(test)]
-mod siphash_tests {
-    /// The reference SipHash-2-4 vectors (key 00..0f, message 00..n-1)
-    /// validate the round function shared with SipHash-1-2.
-    #[test]
-    fn siphash24_reference_vectors() {
-        let k0 = u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]);
-        let k1 = u64::from_le_bytes([8, 9, 10, 11, 12, 13, 14, 15]);
-        let msg: Vec<u8> = (0u8..64).collect();
-        assert_eq!(
-            super::siphash::<2, 4>(k0, k1, &msg[..0]),
-            0x726fdb47dd0e0e31
-        );
-        assert_eq!(
-            super::siphash::<2, 4>(k0, k1, &msg[..1]),
-            0x74f839c593dc67fd
-        );
-        assert_eq!(
-            super::siphash::<2, 4>(k0, k1, &msg[..8]),
-            0x93f5f5799a932462
-        );
-        assert_eq!(
-            super::siphash::<2, 4>(k0, k1, &msg[..15]),
-            0xa129ca6149be45e5
-        );
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Resize policy
 // ---------------------------------------------------------------------------
