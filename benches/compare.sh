@@ -7,7 +7,8 @@
 #   benches/compare.sh --latency-growth  max latency while the keyspace grows to millions of keys
 #   benches/compare.sh --memory          bytes per key for 1M small string keys
 #   benches/compare.sh --fanout          PUBLISH to 1000 subscribers (benches/pubsub_fanout.py)
-#   benches/compare.sh --collections-memory  bytes per key for hashes, sets and sorted sets
+#   benches/compare.sh --collections-memory  bytes per key for hashes, sets and sorted sets, and per
+#                                        member of one big (skiplist) sorted set (with RSS)
 #   benches/compare.sh --save            SAVE and BGSAVE time per value shape (compressible,
 #                                        incompressible, small, large strings, collections)
 #   benches/compare.sh --tls             SET/GET over TLS (-P 1, -P 16), new TLS connections
@@ -57,6 +58,8 @@
 #   MEM_KEYS [1000000] keys for --memory (10000000 for the 10M-key variant: ~1-2 GB per server)
 #   MEM_TTL [0]      1: --memory sets every key with EX 1000000 (a TTL on every key)
 #   CM_KEYS [10000]  keys per type for --collections-memory
+#   CM_ZSL [1000000] members of the one big sorted set (skiplist encoding) of
+#                    --collections-memory (16-byte members, integer scores)
 #   SAVE_KEYS [1000000] string keys per shape for --save (collections: SAVE_KEYS/100 keys)
 #   LF_KEYS [10000000] keys (DEBUG POPULATE) FLUSHALL frees for --lazyfree
 #   LF_SET [1000000] members of the set UNLINK frees for --lazyfree
@@ -119,6 +122,7 @@ COW_KEYS=${COW_KEYS:-2000000}
 CL_TESTS=${CL_TESTS:-set,get}
 CL_PIPE=${CL_PIPE:-16}
 CL_IDLE=${CL_IDLE:-10}
+CM_ZSL=${CM_ZSL:-1000000}
 SAVE_SHAPES=${SAVE_SHAPES:-compressible,incompressible,small,large,hash,zset,set,list}
 REDIS_SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
 
@@ -594,24 +598,36 @@ mode_cmemory() {
         k = sprintf("zset:%010d", i); printf "*202\r\n$4\r\nZADD\r\n$%d\r\n%s\r\n", length(k), k
         for (j = 0; j < 100; j++) { m = "member:" j
             printf "$%d\r\n%d\r\n$%d\r\n%s\r\n", length(j ""), j, length(m), m } } }' >"$WORK/zset.resp"
-    local name port pid type um0 um1 usage enc keys
+    # One big sorted set (skiplist encoding): CM_ZSL 16-byte members
+    # (member:%09d), integer scores, ZADDs of 1000 members.
+    awk -v n="$CM_ZSL" 'BEGIN { k = "zsetsl:0000000001"
+        for (i = 0; i < n; i += 1000) { c = (n - i < 1000) ? n - i : 1000
+            printf "*%d\r\n$4\r\nZADD\r\n$%d\r\n%s\r\n", 2 + 2 * c, length(k), k
+            for (j = i; j < i + c; j++) { m = sprintf("member:%09d", j)
+                printf "$%d\r\n%d\r\n$%d\r\n%s\r\n", length(j ""), j, length(m), m } } }' >"$WORK/zsetsl.resp"
+    local name port pid type um0 um1 usage enc keys rss0 rss1
     : >"$WORK/cm"
     for name in ferrokv redis; do
         port=$([ $name = ferrokv ] && echo "$FPORT" || echo "$RPORT")
         start_server "$name" "$port"
         pid=$SERVER_PID
-        for type in hash set zset; do
+        # The big sorted set first: its RSS delta must not reuse pages freed
+        # by an earlier FLUSHALL.
+        for type in zsetsl hash set zset; do
             echo "collections-memory $name $type" >&2
             redis-cli -p "$port" flushall >/dev/null
             sleep 0.5
             um0=$(info_field "$port" used_memory)
+            rss0=$(rss_bytes "$pid")
             redis-cli -p "$port" --pipe <"$WORK/$type.resp" >/dev/null
             sleep 0.5 # let the --pipe client's buffers be freed
             um1=$(info_field "$port" used_memory)
-            usage=$(redis-cli -p "$port" memory usage "$type:0000000001")
+            rss1=$(rss_bytes "$pid")
+            usage=$(redis-cli -p "$port" memory usage "$type:0000000001" samples 0)
             enc=$(redis-cli -p "$port" object encoding "$type:0000000001")
             keys=$(dbsize "$port")
-            echo "$name $type $um0 $um1 $usage $enc $keys" >>"$WORK/cm"
+            [ "$type" = zsetsl ] && keys=$(redis-cli -p "$port" zcard "$type:0000000001")
+            echo "$name $type $um0 $um1 $usage $enc $keys $rss0 $rss1" >>"$WORK/cm"
         done
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
@@ -619,19 +635,23 @@ mode_cmemory() {
     header
     echo
     echo "$CM_KEYS keys per type loaded with redis-cli --pipe after FLUSHALL: hash = 100 fields" \
-        "(field:N value:N), set = integers 0..499, zset = 100 members (score N, member:N)." \
-        "used_memory B/key = INFO used_memory delta / keys; MEMORY USAGE of one key."
+        "(field:N value:N), set = integers 0..499, zset = 100 members (score N, member:N);" \
+        "zsetsl = one sorted set of $CM_ZSL members (member:%09d, score N; skiplist encoding)," \
+        "per member. used_memory and RSS (VmRSS) B/key = delta over the load / keys (members" \
+        "for zsetsl); MEMORY USAGE (SAMPLES 0) of one key."
     echo
-    echo "| type | encoding (ferrokv / redis) | ferrokv used_memory B/key | redis used_memory B/key | ratio | ferrokv MEMORY USAGE | redis MEMORY USAGE | ratio |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|"
-    for type in hash set zset; do
+    echo "| type | encoding (ferrokv / redis) | ferrokv used_memory B/key | redis used_memory B/key | ratio | ferrokv RSS B/key | redis RSS B/key | ratio | ferrokv MEMORY USAGE | redis MEMORY USAGE | ratio |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for type in hash set zset zsetsl; do
         awk -v t="$type" '
-            $2 == t { u0[$1] = $3; u1[$1] = $4; mu[$1] = $5; en[$1] = $6; k[$1] = $7 }
+            $2 == t { u0[$1] = $3; u1[$1] = $4; mu[$1] = $5; en[$1] = $6; k[$1] = $7; r0[$1] = $8; r1[$1] = $9 }
             END {
                 f = (k["ferrokv"] > 0) ? (u1["ferrokv"] - u0["ferrokv"]) / k["ferrokv"] : 0
                 r = (k["redis"] > 0) ? (u1["redis"] - u0["redis"]) / k["redis"] : 0
-                printf "| %s | %s / %s | %.1f | %.1f | %.2f | %s | %s | %s |\n", t, en["ferrokv"], en["redis"],
-                    f, r, (r > 0 ? f / r : 0), mu["ferrokv"], mu["redis"],
+                fr = (k["ferrokv"] > 0) ? (r1["ferrokv"] - r0["ferrokv"]) / k["ferrokv"] : 0
+                rr = (k["redis"] > 0) ? (r1["redis"] - r0["redis"]) / k["redis"] : 0
+                printf "| %s | %s / %s | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f | %s | %s | %s |\n", t, en["ferrokv"], en["redis"],
+                    f, r, (r > 0 ? f / r : 0), fr, rr, (rr > 0 ? fr / rr : 0), mu["ferrokv"], mu["redis"],
                     (mu["redis"] > 0 ? sprintf("%.2f", mu["ferrokv"] / mu["redis"]) : "n/a")
             }' "$WORK/cm"
     done

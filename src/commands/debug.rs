@@ -497,7 +497,7 @@ fn stats_buf(mut s: String) -> String {
 }
 
 /// The dictGetStats text of a value's hash table: a hashtable-encoded set
-/// or hash, or the member dict of a skiplist-encoded sorted set.
+/// or hash, or the member index of a skiplist-encoded sorted set.
 fn value_dict_stats(v: &Value) -> Option<String> {
     use crate::types::hash::HashValue;
     use crate::types::set::SetValue;
@@ -510,7 +510,7 @@ fn value_dict_stats(v: &Value) -> Option<String> {
             HashValue::Table(d) => d.stats(),
             HashValue::Listpack(_) => return None,
         },
-        Value::ZSet(z) => z.dict()?.stats(),
+        Value::ZSet(z) => z.index()?.stats(),
         _ => return None,
     };
     Some(stats_buf(s))

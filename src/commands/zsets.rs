@@ -980,12 +980,12 @@ fn zscan(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let opts = ScanOpts::parse(a, 3, false)?;
     let mut items: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut next = 0u64;
-    match z.dict() {
+    match z.index() {
         Some(d) => {
             // Redis counts members and scores in its reply list.
-            next = d.scan_batch(cursor, opts.count, 2, |k, node| {
+            next = d.scan_batch(cursor, opts.count, 2, |k, score| {
                 let mut s = Vec::with_capacity(24);
-                num::format_double(node.score(), &mut s);
+                num::format_double(score, &mut s);
                 items.push((k.to_vec(), s));
             });
         }

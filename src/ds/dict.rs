@@ -125,34 +125,6 @@ pub fn hash_bytes_nocase(b: &[u8]) -> u64 {
     hash_bytes(&lower)
 }
 
-#[cfg(test)]
-mod siphash_tests {
-    /// The reference SipHash-2-4 vectors (key 00..0f, message 00..n-1)
-    /// validate the round function shared with SipHash-1-2.
-    #[test]
-    fn siphash24_reference_vectors() {
-        let k0 = u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]);
-        let k1 = u64::from_le_bytes([8, 9, 10, 11, 12, 13, 14, 15]);
-        let msg: Vec<u8> = (0u8..64).collect();
-        assert_eq!(
-            super::siphash::<2, 4>(k0, k1, &msg[..0]),
-            0x726fdb47dd0e0e31
-        );
-        assert_eq!(
-            super::siphash::<2, 4>(k0, k1, &msg[..1]),
-            0x74f839c593dc67fd
-        );
-        assert_eq!(
-            super::siphash::<2, 4>(k0, k1, &msg[..8]),
-            0x93f5f5799a932462
-        );
-        assert_eq!(
-            super::siphash::<2, 4>(k0, k1, &msg[..15]),
-            0xa129ca6149be45e5
-        );
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Resize policy
 // ---------------------------------------------------------------------------
@@ -191,6 +163,17 @@ pub fn set_expand_guard(f: fn(usize, f64) -> bool) {
 /// Set the process-wide resize policy.
 pub fn set_resize_policy(p: ResizePolicy) {
     RESIZE_POLICY.store(p as u8, Ordering::Relaxed);
+}
+
+/// Tests that depend on (or change) the global resize policy hold this
+/// lock (the dict's and the sorted-set index's); taking it resets the
+/// policy to `Enable`.
+#[cfg(test)]
+pub(crate) fn policy_lock_for_tests() -> std::sync::MutexGuard<'static, ()> {
+    static POLICY_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let g = POLICY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    set_resize_policy(ResizePolicy::Enable);
+    g
 }
 
 /// Current process-wide resize policy.
@@ -1279,69 +1262,80 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
 
     fn stats_ht(&self, idx: usize, out: &mut String) {
         let t = &self.ht[idx];
-        if t.used == 0 {
-            // Redis 7.0 prints the table header here too.
-            let _ = write!(
-                out,
-                "Hash table {} stats ({}):\nNo stats available for empty dictionaries\n",
-                idx,
-                if idx == 0 {
-                    "main hash table"
-                } else {
-                    "rehashing target"
-                }
-            );
-            return;
-        }
-        let mut clvector = [0usize; DICT_STATS_VECTLEN];
-        let (mut slots, mut maxchainlen, mut totchainlen) = (0usize, 0usize, 0usize);
-        for b in t.buckets.iter() {
+        let chains = t.buckets.iter().map(|b| {
+            let mut n = 0usize;
             let mut cur = b.as_ref();
-            if cur.is_none() {
-                clvector[0] += 1;
-                continue;
-            }
-            slots += 1;
-            let mut chainlen = 0usize;
             while let Some(e) = cur {
-                chainlen += 1;
+                n += 1;
                 cur = e.next().as_ref();
             }
-            clvector[chainlen.min(DICT_STATS_VECTLEN - 1)] += 1;
-            maxchainlen = maxchainlen.max(chainlen);
-            totchainlen += chainlen;
-        }
+            n
+        });
+        write_table_stats(out, idx, t.size(), t.used, chains);
+    }
+}
+
+/// One table's part of Redis `dictGetStats` (`DEBUG HTSTATS`): `chains`
+/// gives each bucket's chain length (0 for an empty one), in bucket order.
+/// Shared by [`Dict`] and the sorted set's member index.
+pub(crate) fn write_table_stats(
+    out: &mut String,
+    idx: usize,
+    size: usize,
+    used: usize,
+    chains: impl Iterator<Item = usize>,
+) {
+    let name = if idx == 0 {
+        "main hash table"
+    } else {
+        "rehashing target"
+    };
+    if used == 0 {
+        // Redis 7.0 prints the table header here too.
         let _ = write!(
             out,
-            "Hash table {} stats ({}):\n table size: {}\n number of elements: {}\n \
-             different slots: {}\n max chain length: {}\n avg chain length (counted): {:.2}\n \
-             avg chain length (computed): {:.2}\n Chain length distribution:\n",
-            idx,
-            if idx == 0 {
-                "main hash table"
-            } else {
-                "rehashing target"
-            },
-            t.size(),
-            t.used,
-            slots,
-            maxchainlen,
-            totchainlen as f32 / slots as f32,
-            t.used as f32 / slots as f32,
+            "Hash table {idx} stats ({name}):\nNo stats available for empty dictionaries\n"
         );
-        // Like Redis, the last (">= 49") bucket of the vector is not printed.
-        for (i, &n) in clvector.iter().enumerate().take(DICT_STATS_VECTLEN - 1) {
-            if n == 0 {
-                continue;
-            }
-            let _ = writeln!(
-                out,
-                "   {}: {} ({:.2}%)",
-                i,
-                n,
-                (n as f32 / t.size() as f32) * 100.0
-            );
+        return;
+    }
+    let mut clvector = [0usize; DICT_STATS_VECTLEN];
+    let (mut slots, mut maxchainlen, mut totchainlen) = (0usize, 0usize, 0usize);
+    for chainlen in chains {
+        if chainlen == 0 {
+            clvector[0] += 1;
+            continue;
         }
+        slots += 1;
+        clvector[chainlen.min(DICT_STATS_VECTLEN - 1)] += 1;
+        maxchainlen = maxchainlen.max(chainlen);
+        totchainlen += chainlen;
+    }
+    let _ = write!(
+        out,
+        "Hash table {} stats ({}):\n table size: {}\n number of elements: {}\n \
+         different slots: {}\n max chain length: {}\n avg chain length (counted): {:.2}\n \
+         avg chain length (computed): {:.2}\n Chain length distribution:\n",
+        idx,
+        name,
+        size,
+        used,
+        slots,
+        maxchainlen,
+        totchainlen as f32 / slots as f32,
+        used as f32 / slots as f32,
+    );
+    // Like Redis, the last (">= 49") bucket of the vector is not printed.
+    for (i, &n) in clvector.iter().enumerate().take(DICT_STATS_VECTLEN - 1) {
+        if n == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "   {}: {} ({:.2}%)",
+            i,
+            n,
+            (n as f32 / size as f32) * 100.0
+        );
     }
 }
 

@@ -5,15 +5,10 @@ use proptest::prelude::*;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
-
-/// Tests that depend on (or change) the global resize policy hold this.
-static POLICY_LOCK: Mutex<()> = Mutex::new(());
+use std::sync::MutexGuard;
 
 fn policy_lock() -> MutexGuard<'static, ()> {
-    let g = POLICY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    set_resize_policy(ResizePolicy::Enable);
-    g
+    policy_lock_for_tests()
 }
 
 fn k(i: usize) -> Vec<u8> {
@@ -933,4 +928,31 @@ fn meta_words_follow_their_entries() {
         assert_eq!(d.get_extra(key), *x);
     }
     check_invariants(&d);
+}
+
+mod siphash_tests {
+    /// The reference SipHash-2-4 vectors (key 00..0f, message 00..n-1)
+    /// validate the round function shared with SipHash-1-2.
+    #[test]
+    fn siphash24_reference_vectors() {
+        let k0 = u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]);
+        let k1 = u64::from_le_bytes([8, 9, 10, 11, 12, 13, 14, 15]);
+        let msg: Vec<u8> = (0u8..64).collect();
+        assert_eq!(
+            super::siphash::<2, 4>(k0, k1, &msg[..0]),
+            0x726fdb47dd0e0e31
+        );
+        assert_eq!(
+            super::siphash::<2, 4>(k0, k1, &msg[..1]),
+            0x74f839c593dc67fd
+        );
+        assert_eq!(
+            super::siphash::<2, 4>(k0, k1, &msg[..8]),
+            0x93f5f5799a932462
+        );
+        assert_eq!(
+            super::siphash::<2, 4>(k0, k1, &msg[..15]),
+            0xa129ca6149be45e5
+        );
+    }
 }

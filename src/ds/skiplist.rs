@@ -3,20 +3,20 @@
 //!
 //! Each node is one allocation: its levels (forward link, the forward
 //! node's score, span: 24 bytes each; level 0 last), the header (score,
-//! backward link, member length, height; the node pointer points here), then
-//! the member's bytes. A link caches the score of the node it points to, so a
-//! search step reads only the current node's level and touches the next node
-//! only when it moves there or the scores tie (then the header and member,
-//! which are adjacent, decide). The header node has all
-//! [`ZSKIPLIST_MAXLEVEL`] levels, as in Redis.
+//! backward link, member-index chain link, member length, height; the node
+//! pointer points here), then the member's bytes. A link caches the score of
+//! the node it points to, so a search step reads only the current node's
+//! level and touches the next node only when it moves there or the scores tie
+//! (then the header and member, which are adjacent, decide). The header node
+//! has all [`ZSKIPLIST_MAXLEVEL`] levels, as in Redis.
 //!
-//! The sorted set's dict maps each member to its node ([`MemberKey`]: a
-//! pointer to a node whose `AsRef<[u8]>` is the member), so a lookup lands
-//! on the node that holds the score. (The dict embeds its own copy of the
-//! member in the entry, where Redis shares one sds between dict and
-//! skiplist.) [`Skiplist::update_score`] keeps the node (it relinks it when
-//! the order changes), so the dict's node pointers stay valid across score
-//! updates.
+//! The member bytes live only here: the sorted set's member index
+//! ([`MemberIndex`], in `skiplist_index.rs`) is a chained hash table whose
+//! chains run through the nodes themselves (the header's `hnext`), so a
+//! member costs one 8-byte link plus its bucket share, where Redis has a
+//! 24-byte dictEntry sharing the node's sds. [`Skiplist::update_score`] keeps
+//! the node (it relinks it when the order changes), so the index stays
+//! valid across score updates.
 //!
 //! Everything else is Redis 7.0: ordering by score, then by element bytes
 //! (`sdscmp`, i.e. memcmp then length); random levels with p = 0.25 and at
@@ -28,7 +28,7 @@
 //!
 //! Nodes are handed out as [`NodeRef`]s borrowed from the list, so no handle
 //! outlives a mutation. Callers must not insert an element that is already
-//! present, nor a NaN score (the zset's dict guarantees both).
+//! present, nor a NaN score (the zset's index guarantees both).
 //!
 //! Safety invariant of this module (relied on by every `unsafe` block below):
 //! `header` and every node reachable from it through forward or backward
@@ -55,6 +55,9 @@ struct NodeHdr {
     score: f64,
     /// Previous node at level 0, null for the first node.
     backward: *mut NodeHdr,
+    /// Next node in the same bucket of the sorted set's member index
+    /// ([`MemberIndex`]), null at a chain's end; the skiplist never reads it.
+    hnext: *mut NodeHdr,
     /// Member length in bytes.
     len: u32,
     /// Number of levels (1..=32).
@@ -106,6 +109,7 @@ fn alloc_node(height: usize, score: f64, ele: &[u8]) -> *mut NodeHdr {
         p.write(NodeHdr {
             score,
             backward: ptr::null_mut(),
+            hnext: ptr::null_mut(),
             len: ele.len() as u32,
             height: height as u32,
         });
@@ -402,50 +406,11 @@ impl PartialEq for NodeRef<'_> {
     }
 }
 
-/// A handle that names a node of a skiplist (the sorted set's dict value):
-/// its `AsRef<[u8]>` is the node's member, [`MemberKey::score`] the node's
-/// score. Made only by the unsafe [`Skiplist::insert_keyed`], whose caller
-/// keeps every handle from outliving its node (the sorted set removes the
-/// dict entry before the node). Not `Clone`, so a borrowed handle cannot be
-/// copied out of its dict.
-pub struct MemberKey(NonNull<NodeHdr>);
-
-// SAFETY: a MemberKey only reads an immutable part of a node (the member
-// bytes) plus the score, which only the owning zset's `&mut` methods change;
-// it is as thread-safe as a shared reference into the zset.
-unsafe impl Send for MemberKey {}
-// SAFETY: as for Send: no interior mutability.
-unsafe impl Sync for MemberKey {}
-
-impl MemberKey {
-    /// The score stored in the node.
-    #[inline]
-    pub fn score(&self) -> f64 {
-        // SAFETY: insert_keyed's contract: the node outlives the key.
-        unsafe { (*self.0.as_ptr()).score }
-    }
-
-    /// The member.
-    #[inline]
-    pub fn as_bytes(&self) -> &[u8] {
-        // SAFETY: insert_keyed's contract: the node outlives the key; the
-        // member bytes never change.
-        unsafe { member(self.0.as_ptr()) }
-    }
-}
-
-impl AsRef<[u8]> for MemberKey {
-    #[inline]
-    fn as_ref(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-impl std::fmt::Debug for MemberKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
-    }
-}
+/// A raw handle to a node of a [`Skiplist`], as the sorted set's member
+/// index ([`MemberIndex`]) stores them. It carries no lifetime: reading
+/// through it is unsafe, and only this module and the index do.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct NodePtr(NonNull<NodeHdr>);
 
 type Update = [*mut NodeHdr; ZSKIPLIST_MAXLEVEL];
 
@@ -667,16 +632,14 @@ impl Skiplist {
         }
     }
 
-    /// Like [`Skiplist::insert`], returning a dict key for the new node.
-    ///
-    /// # Safety
-    /// The caller must drop the key before the node is deleted (by any of
-    /// the delete methods) or the list is dropped, and must not use it from
-    /// another list. [`Skiplist::update_score`] keeps the node.
-    pub unsafe fn insert_keyed(&mut self, score: f64, ele: &[u8]) -> MemberKey {
+    /// Like [`Skiplist::insert`], returning a raw handle to the new node
+    /// for the member index. The node lives until it is deleted (by any of
+    /// the delete methods) or the list is dropped; [`Skiplist::update_score`]
+    /// keeps it.
+    pub fn insert_node(&mut self, score: f64, ele: &[u8]) -> NodePtr {
         let x = self.insert_ptr(score, ele);
         match NonNull::new(x) {
-            Some(p) => MemberKey(p),
+            Some(p) => NodePtr(p),
             None => unreachable!("alloc_node never returns null"),
         }
     }
@@ -759,7 +722,7 @@ impl Skiplist {
     /// `zslUpdateScore`: moves (cur_score, ele) to `new_score`, in place when
     /// the neighbours' scores still bracket the new one, otherwise by
     /// unlinking the node and linking it again at its new position (the node
-    /// and its height are kept, so dict keys stay valid). False if
+    /// and its height are kept, so the member index stays valid). False if
     /// (cur_score, ele) is not present (Redis asserts instead).
     pub fn update_score(&mut self, cur_score: f64, ele: &[u8], new_score: f64) -> bool {
         debug_assert!(!new_score.is_nan());
@@ -1215,6 +1178,10 @@ impl<'a> Iterator for Iter<'a> {
         }
     }
 }
+
+#[path = "skiplist_index.rs"]
+mod index;
+pub use index::MemberIndex;
 
 #[cfg(test)]
 #[path = "skiplist_tests.rs"]

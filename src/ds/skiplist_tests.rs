@@ -315,29 +315,37 @@ fn update_in_place_and_nodes() {
 }
 
 #[test]
-fn keyed_nodes_survive_relinking() {
+fn indexed_nodes_survive_relinking() {
     let mut zsl = Skiplist::with_seed(7);
-    // SAFETY: the keys are dropped before the nodes are deleted.
-    let keys: Vec<MemberKey> = (0..200u32)
-        .map(|i| unsafe { zsl.insert_keyed(i as f64, format!("m{i}").as_bytes()) })
-        .collect();
+    let mut index = MemberIndex::new();
+    for i in 0..200u32 {
+        let node = zsl.insert_node(i as f64, format!("m{i}").as_bytes());
+        // SAFETY: the node is fresh; nodes leave the index before they are
+        // deleted below.
+        unsafe { index.insert(node) };
+    }
     // Reverse the order: every node is unlinked and linked again.
-    for (i, k) in keys.iter().enumerate() {
-        assert_eq!(k.score(), i as f64);
-        let m = k.as_bytes().to_vec();
-        assert!(zsl.update_score(i as f64, &m, 1000.0 - i as f64));
+    for i in 0..200u32 {
+        let m = format!("m{i}");
+        assert_eq!(index.get(m.as_bytes()).map(|n| n.score()), Some(i as f64));
+        assert!(zsl.update_score(i as f64, m.as_bytes(), 1000.0 - i as f64));
     }
     zsl.check_invariants().unwrap();
-    for (i, k) in keys.iter().enumerate() {
-        assert_eq!(k.as_bytes(), format!("m{i}").as_bytes());
-        assert_eq!(k.score(), 1000.0 - i as f64);
-        assert_eq!(zsl.rank(k.score(), k.as_bytes()), Some(200 - i));
+    index.check_invariants().unwrap();
+    for i in 0..200usize {
+        let m = format!("m{i}");
+        let n = index.get(m.as_bytes()).unwrap();
+        assert_eq!((n.member(), n.score()), (m.as_bytes(), 1000.0 - i as f64));
+        assert_eq!(zsl.rank(n.score(), n.member()), Some(200 - i));
     }
-    drop(keys);
     let mut n = 0;
-    zsl.delete_range_by_rank(1, 100, |_, _| n += 1);
-    assert_eq!((n, zsl.len()), (100, 100));
+    zsl.delete_range_by_rank(1, 100, |_, e| {
+        assert!(index.remove(e).is_some());
+        n += 1;
+    });
+    assert_eq!((n, zsl.len(), index.len()), (100, 100, 100));
     zsl.check_invariants().unwrap();
+    index.check_invariants().unwrap();
 }
 
 #[test]

@@ -1,19 +1,17 @@
 //! The skiplist encoding of a sorted set (t_zset.c's `zset`): a member
-//! dict for O(1) lookups plus a [`Skiplist`] for order, ranks and ranges.
-//! The dict maps each member (its bytes embedded in the dict entry, as
-//! every dict of ours stores keys) to its skiplist node ([`MemberKey`]), so
-//! a dict hit lands on the node holding the score. Every mutator here keeps
-//! the two in sync, and removes an entry from the dict before its node is
-//! freed (the contract of [`Skiplist::insert_keyed`]).
+//! index for O(1) lookups plus a [`Skiplist`] for order, ranks and ranges.
+//! The member bytes live once, in the skiplist node; the index
+//! ([`MemberIndex`]) is a hash table whose chains run through the nodes, so
+//! a lookup lands on the node holding the score. Every mutator here keeps
+//! the two in sync, and takes a node out of the index before the node is
+//! freed (the contract of [`MemberIndex::insert`]).
 //!
 //! [`SkiplistZset::zadd`] follows `zsetAdd` (7.0) for the skiplist encoding:
 //! NX/XX/GT/LT/INCR flags, the NaN check after an increment, and the
 //! in-place `zslUpdateScore` path. Conversions to/from listpack are the
 //! caller's business.
 
-use crate::ds::dict::Dict;
-use crate::ds::sds::Sds;
-use crate::ds::skiplist::{MemberKey, Skiplist, ZLexRangeSpec, ZRangeSpec};
+use crate::ds::skiplist::{MemberIndex, Skiplist, ZLexRangeSpec, ZRangeSpec};
 use crate::error::{self, CmdError};
 
 /// Skiplist item to (member, score).
@@ -61,13 +59,13 @@ impl ZAddOutcome {
     }
 }
 
-/// A sorted set in skiplist encoding. The fields are private: every key of
-/// `dict` must name a live node of `zsl`.
+/// A sorted set in skiplist encoding. The fields are private: `index`
+/// chains exactly the live nodes of `zsl`.
 #[derive(Default)]
 pub struct SkiplistZset {
-    // Declared first, so it is dropped before the nodes (its keys are never
-    // dereferenced on drop anyway).
-    dict: Dict<Sds, MemberKey>,
+    // Declared first, so it is dropped before the nodes (its drop never
+    // reads them anyway).
+    index: MemberIndex,
     zsl: Skiplist,
 }
 
@@ -75,7 +73,7 @@ impl SkiplistZset {
     /// An empty set.
     pub fn new() -> Self {
         SkiplistZset {
-            dict: Dict::new(),
+            index: MemberIndex::new(),
             zsl: Skiplist::new(),
         }
     }
@@ -90,10 +88,9 @@ impl SkiplistZset {
         self.zsl.is_empty()
     }
 
-    /// The member dict (ZSCAN, DEBUG HTSTATS): keys are the members, each
-    /// value the member's node ([`MemberKey::score`]).
-    pub fn dict(&self) -> &Dict<Sds, MemberKey> {
-        &self.dict
+    /// The member index (ZSCAN, DEBUG HTSTATS-KEY).
+    pub fn index(&self) -> &MemberIndex {
+        &self.index
     }
 
     /// The skiplist, for ordered reads.
@@ -101,27 +98,34 @@ impl SkiplistZset {
         &self.zsl
     }
 
-    /// Sizes the dict for `n` members (`dictExpand` before a conversion).
+    /// Sizes the index for `n` members (`dictExpand` before a conversion).
     pub fn reserve(&mut self, n: usize) {
-        self.dict.expand(n);
+        self.index.expand(n);
     }
 
     /// Adds a member known to be absent (`zslInsert` + `dictAdd`), as
     /// conversions and freshly built results do. The score must not be NaN.
     pub fn insert_new(&mut self, ele: &[u8], score: f64) {
-        debug_assert!(!self.dict.contains_key(ele) && !score.is_nan());
-        // SAFETY: the key goes into our dict, which drops it (remove, or
-        // forget during range deletes) before the node is freed, and both
-        // die together.
-        let key = unsafe { self.zsl.insert_keyed(score, ele) };
-        self.dict.insert_new(ele, key);
+        debug_assert!(self.index.get(ele).is_none() && !score.is_nan());
+        let node = self.zsl.insert_node(score, ele);
+        // SAFETY: `node` is a fresh node of our skiplist holding a member
+        // the index lacks; every path that frees a node of `zsl` (remove,
+        // the range deletes) takes it out of the index first, and drop
+        // frees the nodes after the index, which never reads them then.
+        unsafe { self.index.insert(node) };
     }
 
-    /// Heap bytes: nodes (members included), the dict's table and entries
-    /// (each with its copy of the member).
+    /// Heap bytes: the nodes (members included) and the index's buckets.
     pub fn heap_size(&self) -> usize {
-        let keys: usize = self.dict.keys().map(|k| k.len()).sum();
-        std::mem::size_of::<Self>() + self.zsl.heap_size() + self.dict.mem_overhead() + keys
+        std::mem::size_of::<Self>() + self.zsl.heap_size() + self.index.heap_size()
+    }
+
+    /// Redis shrinks its member dict after deletions (`htNeedsResize` then
+    /// `dictResize`, in zsetDel and zremrangeGeneric).
+    fn shrink_if_needed(&mut self) {
+        if self.index.needs_shrink() {
+            self.index.shrink_to_fit();
+        }
     }
 
     /// `zsetAdd` for the skiplist encoding. `Err` carries
@@ -139,8 +143,8 @@ impl SkiplistZset {
             return Err(nan());
         }
         let mut score = score;
-        // A mutable lookup moves the dict's rehash along, as dictFind does.
-        if let Some(cur) = self.dict.get_mut(ele).map(|k| k.score()) {
+        // A mutable lookup moves the index's rehash along, as dictFind does.
+        if let Some(cur) = self.index.get_mut(ele).map(|n| n.score()) {
             if flags.nx {
                 return Ok(ZAddOutcome::Nop);
             }
@@ -156,7 +160,7 @@ impl SkiplistZset {
             if score == cur {
                 return Ok(ZAddOutcome::Unchanged(score));
             }
-            // The node (and so the dict key) is kept.
+            // The node (and so its place in the index) is kept.
             self.zsl.update_score(cur, ele, score);
             Ok(ZAddOutcome::Updated(score))
         } else if !flags.xx {
@@ -169,17 +173,18 @@ impl SkiplistZset {
 
     /// `zsetRemoveFromSkiplist`: true if `ele` was a member.
     pub fn remove(&mut self, ele: &[u8]) -> bool {
-        // The key leaves the dict (and is dropped) before the node goes.
-        let Some(score) = self.dict.remove_value(ele).map(|key| key.score()) else {
+        // The node leaves the index before it is freed.
+        let Some(score) = self.index.remove(ele) else {
             return false;
         };
         self.zsl.delete(score, ele);
+        self.shrink_if_needed();
         true
     }
 
     /// `zsetScore`.
     pub fn score(&self, ele: &[u8]) -> Option<f64> {
-        self.dict.get(ele).map(|k| k.score())
+        self.index.get(ele).map(|n| n.score())
     }
 
     /// `zsetRank`: 0-based rank, from the highest score when `reverse`.
@@ -272,28 +277,35 @@ impl SkiplistZset {
 
     /// ZREMRANGEBYSCORE: removes members with scores in `range`; returns the count.
     pub fn remove_range_by_score(&mut self, range: &ZRangeSpec) -> usize {
-        let dict = &mut self.dict;
-        // Each key leaves the dict before its node is freed.
-        self.zsl.delete_range_by_score(range, |_, e| {
-            dict.remove_value(e);
-        })
+        let index = &mut self.index;
+        // Each node leaves the index before it is freed.
+        let n = self.zsl.delete_range_by_score(range, |_, e| {
+            index.remove(e);
+        });
+        self.shrink_if_needed();
+        n
     }
 
     /// ZREMRANGEBYLEX.
     pub fn remove_range_by_lex(&mut self, range: &ZLexRangeSpec) -> usize {
-        let dict = &mut self.dict;
-        self.zsl.delete_range_by_lex(range, |_, e| {
-            dict.remove_value(e);
-        })
+        let index = &mut self.index;
+        let n = self.zsl.delete_range_by_lex(range, |_, e| {
+            index.remove(e);
+        });
+        self.shrink_if_needed();
+        n
     }
 
     /// ZREMRANGEBYRANK with 0-based inclusive indexes.
     pub fn remove_range_by_index(&mut self, start: usize, end: usize) -> usize {
-        let dict = &mut self.dict;
-        self.zsl
+        let index = &mut self.index;
+        let n = self
+            .zsl
             .delete_range_by_rank(start + 1, end.saturating_add(1), |_, e| {
-                dict.remove_value(e);
-            })
+                index.remove(e);
+            });
+        self.shrink_if_needed();
+        n
     }
 
     /// Members and scores in ascending order.
@@ -370,7 +382,7 @@ mod tests {
         assert_eq!(z.rank(b"zz", false), None);
         assert!(z.remove(b"a") && !z.remove(b"a"));
         assert_eq!(z.rank(b"b", false), Some(0));
-        assert_eq!(z.dict().len(), z.zsl().len());
+        assert_eq!(z.index().len(), z.zsl().len());
     }
 
     #[test]
@@ -416,7 +428,7 @@ mod tests {
         assert_eq!(eq.remove_range_by_lex(&lr), 2);
         assert_eq!(eq.score(b"b"), None);
         assert_eq!(eq.iter().count(), 1);
-        assert_eq!((z.len(), z.dict().len()), (3, 3));
+        assert_eq!((z.len(), z.index().len()), (3, 3));
     }
 
     fn score() -> impl Strategy<Value = f64> {
@@ -466,7 +478,7 @@ mod tests {
                 };
                 prop_assert_eq!(z.zadd(&ele, s, f).map_err(|_| ()), want);
                 prop_assert_eq!(z.len(), m.len());
-                prop_assert_eq!(z.dict().len(), m.len());
+                prop_assert_eq!(z.index().len(), m.len());
                 z.zsl().check_invariants().map_err(TestCaseError::fail)?;
             }
             let mut sorted: Vec<(f64, Vec<u8>)> = m.iter().map(|(k, v)| (*v, k.clone())).collect();

@@ -6,7 +6,7 @@
 //!   integral values up to ±2^62 as integers, -0 included; else `%.17g`,
 //!   `inf`/`-inf`), so the listpack bytes match Redis's,
 //!   and are read back with `strtod` (`zzlGetScore`).
-//! - skiplist: [`SkiplistZset`] (dict + skiplist).
+//! - skiplist: [`SkiplistZset`] (member index + skiplist, each member stored once).
 //!
 //! Conversions follow 7.0: listpack → skiplist in [`ZSetValue::add`] when an
 //! insert would exceed `zset-max-listpack-entries` or the member is longer
@@ -14,10 +14,8 @@
 //! freshly built results (ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE/ZRANGESTORE),
 //! see [`ZSetValue::from_sorted`] (`zsetConvertToListpackIfNeeded`).
 
-use crate::ds::dict::Dict;
 use crate::ds::listpack::{Listpack, LpValue};
-use crate::ds::sds::Sds;
-use crate::ds::skiplist::{self, MemberKey, ZLexRangeSpec, ZRangeSpec};
+use crate::ds::skiplist::{self, MemberIndex, ZLexRangeSpec, ZRangeSpec};
 use crate::ds::zset::{SkiplistZset, ZAddFlags, ZAddOutcome};
 use crate::error::{self, CmdError};
 use crate::util::num;
@@ -529,11 +527,11 @@ impl ZSetValue {
         }
     }
 
-    /// The member dict of the skiplist encoding (ZSCAN); each value is the
-    /// member's node, carrying its score.
-    pub fn dict(&self) -> Option<&Dict<Sds, MemberKey>> {
+    /// The member index of the skiplist encoding (ZSCAN, DEBUG
+    /// HTSTATS-KEY).
+    pub fn index(&self) -> Option<&MemberIndex> {
         match self {
-            ZSetValue::Skiplist(z) => Some(z.dict()),
+            ZSetValue::Skiplist(z) => Some(z.index()),
             ZSetValue::Listpack(_) => None,
         }
     }
