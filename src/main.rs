@@ -132,6 +132,7 @@ fn container_defaults(raw: &mut Vec<String>, config: &mut Config) {
 }
 
 fn main() {
+    ferrokv::alloc::tune_system_allocator();
     // `--check-ping [addr]`: the container HEALTHCHECK's PING client.
     let argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
