@@ -95,3 +95,31 @@ pub fn tune_system_allocator() {
         libc::mallopt(libc::M_MXFAST, 0);
     }
 }
+
+/// Redis's checkTHPEnabled warning.
+pub const THP_WARNING: &str = "You have Transparent Huge Pages (THP) support enabled in your kernel. \
+This will create latency and memory usage issues with Redis. \
+To fix this issue run the command 'echo madvise > /sys/kernel/mm/transparent_hugepage/enabled' as root, \
+and add it to your /etc/rc.local in order to retain the setting after a reboot. \
+Redis must be restarted after THP is disabled (set to 'madvise' or 'never').";
+
+/// Whether the kernel's transparent huge pages are "always" on.
+pub fn thp_always() -> bool {
+    std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+        .is_ok_and(|s| s.contains("[always]"))
+}
+
+/// Turns transparent huge pages off for this process (Redis's THPDisable:
+/// prctl PR_SET_THP_DISABLE); true if it worked.
+pub fn disable_thp() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl with PR_SET_THP_DISABLE takes integer arguments
+        // only and changes a flag of this process.
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0 }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}

@@ -31,7 +31,12 @@ static FREED: AtomicU64 = AtomicU64::new(0);
 
 enum Job {
     Value(Value),
-    Db { dict: Keyspace, keys: usize },
+    Db {
+        dict: Keyspace,
+        keys: usize,
+    },
+    /// A big empty bucket array a dict dropped (not an object: not counted).
+    Buckets(Box<[u64]>),
 }
 
 static QUEUE: OnceLock<Option<Sender<Job>>> = OnceLock::new();
@@ -55,6 +60,10 @@ fn queue() -> Option<&'static Sender<Job>> {
                                 drop(dict);
                                 keys
                             }
+                            Job::Buckets(b) => {
+                                drop(b);
+                                continue;
+                            }
                         };
                         PENDING.fetch_sub(n, Ordering::AcqRel);
                         FREED.fetch_add(n as u64, Ordering::AcqRel);
@@ -64,6 +73,24 @@ fn queue() -> Option<&'static Sender<Job>> {
                 .map(|_| tx)
         })
         .as_ref()
+}
+
+/// Has the dicts hand their big empty bucket arrays to the thread (the old
+/// table at the end of a rehash: unmapping it took milliseconds of the
+/// event loop at 10M keys).
+pub fn install_dict_hook() {
+    crate::ds::dict::set_big_free_hook(free_buckets);
+}
+
+fn free_buckets(b: Box<[u64]>) {
+    match queue() {
+        Some(q) => {
+            if let Err(e) = q.send(Job::Buckets(b)) {
+                drop(e);
+            }
+        }
+        None => drop(b),
+    }
 }
 
 /// lazyfreeGetFreeEffort: about how many allocations freeing `v` takes.

@@ -133,6 +133,7 @@ fn container_defaults(raw: &mut Vec<String>, config: &mut Config) {
 
 fn main() {
     ferrokv::alloc::tune_system_allocator();
+    ferrokv::lazyfree::install_dict_hook();
     // `--check-ping [addr]`: the container HEALTHCHECK's PING client.
     let argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
@@ -317,6 +318,12 @@ fn main() {
     );
     info!("Running mode={}, port={}.", mode, srv.tcp_port);
     warn!("Server initialized");
+    // linuxMemoryWarnings' THP part: with THP "always", disable-thp turns
+    // it off for this process (copy-on-write of 2 MB pages after fork,
+    // latency), else Redis's warning.
+    if ferrokv::alloc::thp_always() && !(srv.config.disable_thp && ferrokv::alloc::disable_thp()) {
+        warn!("WARNING {}", ferrokv::alloc::THP_WARNING);
+    }
     // moduleLoadFromQueue: ferrokv has no modules, so a `loadmodule`
     // line is a module that cannot load, and the server aborts as Redis.
     if let Some(path) = srv.config.loadmodules.first() {

@@ -228,10 +228,44 @@ impl<V, const M: bool> Default for Table<V, M> {
 
 impl<V, const M: bool> Drop for Table<V, M> {
     fn drop(&mut self) {
-        for b in self.buckets.iter_mut() {
-            drop_chain(b.take());
+        // An empty table (the old one at the end of a rehash) has no chain
+        // to walk: walking 2^23 empty buckets took milliseconds.
+        if self.used > 0 {
+            for b in self.buckets.iter_mut() {
+                drop_chain(b.take());
+            }
+        }
+        if self.buckets.len() >= BIG_BUCKET_ARRAY {
+            if let Some(free) = BIG_FREE.get() {
+                let buckets = mem::take(&mut self.buckets);
+                let n = buckets.len();
+                // SAFETY: every bucket is None now (the chains were taken
+                // above, or `used` was 0), so no entry is owned any more;
+                // `Link` is one pointer (size 8, align 8, as u64 is), so
+                // the same allocation is a valid `[u64]` of length n and is
+                // freed with the layout it was allocated with.
+                let words = unsafe {
+                    let p = Box::into_raw(buckets) as *mut Link<V, M> as *mut u64;
+                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, n))
+                };
+                free(words);
+            }
         }
     }
+}
+
+/// Bucket arrays of at least this many buckets (8 MiB) are freed by the
+/// hook below when one is installed: unmapping a big array that was
+/// written costs milliseconds of kernel time.
+const BIG_BUCKET_ARRAY: usize = 1 << 20;
+
+/// Frees big empty bucket arrays away from the caller (the lazy-free
+/// thread). Installed once by a higher layer; global like the policy.
+static BIG_FREE: OnceLock<fn(Box<[u64]>)> = OnceLock::new();
+
+/// Installs the function that frees big empty bucket arrays.
+pub fn set_big_free_hook(f: fn(Box<[u64]>)) {
+    let _ = BIG_FREE.set(f);
 }
 
 impl<V, const M: bool> Table<V, M> {
