@@ -176,6 +176,22 @@ pub(crate) fn policy_lock_for_tests() -> std::sync::MutexGuard<'static, ()> {
     g
 }
 
+/// Whether a rehash between tables of `s0` and `s1` buckets may advance
+/// under the current policy, as Redis 7.0's dictRehash decides: always
+/// under `Enable`, never under `Forbid`, under `Avoid` only when the sizes
+/// differ by [`DICT_FORCE_RESIZE_RATIO`] or more.
+pub(crate) fn rehash_allowed(s0: usize, s1: usize) -> bool {
+    let (s0, s1) = (s0.max(1), s1.max(1));
+    match resize_policy() {
+        ResizePolicy::Enable => true,
+        ResizePolicy::Forbid => false,
+        ResizePolicy::Avoid => {
+            let ratio = if s1 > s0 { s1 / s0 } else { s0 / s1 };
+            ratio >= DICT_FORCE_RESIZE_RATIO
+        }
+    }
+}
+
 /// Current process-wide resize policy.
 pub fn resize_policy() -> ResizePolicy {
     match RESIZE_POLICY.load(Ordering::Relaxed) {
@@ -899,16 +915,8 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
         if !self.is_rehashing() {
             return false;
         }
-        let (s0, s1) = (self.ht[0].size().max(1), self.ht[1].size().max(1));
-        match resize_policy() {
-            ResizePolicy::Enable => {}
-            ResizePolicy::Forbid => return false,
-            ResizePolicy::Avoid => {
-                let ratio = if s1 > s0 { s1 / s0 } else { s0 / s1 };
-                if ratio < DICT_FORCE_RESIZE_RATIO {
-                    return false;
-                }
-            }
+        if !rehash_allowed(self.ht[0].size(), self.ht[1].size()) {
+            return false;
         }
         self.rehash_unchecked(n)
     }

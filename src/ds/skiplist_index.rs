@@ -23,8 +23,8 @@
 
 use super::{member, NodeHdr, NodePtr, NodeRef};
 use crate::ds::dict::{
-    hash_bytes, resize_policy, write_table_stats, ResizePolicy, DICT_FORCE_RESIZE_RATIO,
-    DICT_HT_INITIAL_SIZE, HASHTABLE_MIN_FILL,
+    hash_bytes, rehash_allowed, resize_policy, write_table_stats, ResizePolicy,
+    DICT_FORCE_RESIZE_RATIO, DICT_HT_INITIAL_SIZE, HASHTABLE_MIN_FILL,
 };
 use std::mem;
 use std::ptr;
@@ -334,16 +334,8 @@ impl MemberIndex {
         if !self.is_rehashing() {
             return false;
         }
-        let (s0, s1) = (self.ht[0].size().max(1), self.ht[1].size().max(1));
-        match resize_policy() {
-            ResizePolicy::Enable => {}
-            ResizePolicy::Forbid => return false,
-            ResizePolicy::Avoid => {
-                let ratio = if s1 > s0 { s1 / s0 } else { s0 / s1 };
-                if ratio < DICT_FORCE_RESIZE_RATIO {
-                    return false;
-                }
-            }
+        if !rehash_allowed(self.ht[0].size(), self.ht[1].size()) {
+            return false;
         }
         let mut empty_visits = n.saturating_mul(10);
         let mut n = n;
