@@ -214,6 +214,28 @@ fn drop_chain<V, const M: bool>(mut cur: Link<V, M>) {
     }
 }
 
+/// `key`'s entry in `bucket`'s chain, or else the bucket's head link,
+/// where a new entry goes. Inserting at the head (as Redis's dictAddRaw)
+/// writes no existing entry: appending wrote the chain's last entry, so
+/// under a fork every insert copied an old page (BGSAVE under a write
+/// load copied nearly the whole dataset).
+#[inline]
+fn find_or_head<'a, V, const M: bool>(
+    bucket: &'a mut Link<V, M>,
+    key: &[u8],
+) -> Result<&'a mut Entry<V, M>, &'a mut Link<V, M>> {
+    let head: *mut Link<V, M> = bucket;
+    // SAFETY: `head` comes from the unique borrow `bucket`, valid for 'a.
+    // The walk's reborrow is either returned (found) or dead before the
+    // second one is made (not found), so at most one reference derived
+    // from `head` is live at a time.
+    match find_slot(unsafe { &mut *head }, key) {
+        Some(e) => Ok(e),
+        // SAFETY: see above: the walk's reborrow ended with `None`.
+        None => Err(unsafe { &mut *head }),
+    }
+}
+
 /// Walk `slot`'s chain to the link holding `key`, or to the trailing `None`.
 #[inline]
 fn find_slot<'a, V, const M: bool>(mut slot: &'a mut Link<V, M>, key: &[u8]) -> &'a mut Link<V, M> {
@@ -644,21 +666,21 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
         // Masks are in range: prepare_add() allocated ht[0]; ht[1] is
         // allocated whenever `rehashing`.
         let m0 = t0.mask();
-        let s0 = find_slot(&mut t0.buckets[h as usize & m0], key);
-        match s0 {
-            Some(e) => Some(mem::replace(e.val_mut(), val)),
-            None if !rehashing => {
-                *s0 = Some(Entry::new(key, val, None));
+        match find_or_head(&mut t0.buckets[h as usize & m0], key) {
+            Ok(e) => Some(mem::replace(e.val_mut(), val)),
+            Err(head) if !rehashing => {
+                let next = head.take();
+                *head = Some(Entry::new(key, val, next));
                 t0.used += 1;
                 None
             }
-            None => {
+            Err(_) => {
                 let m1 = t1.mask();
-                let s1 = find_slot(&mut t1.buckets[h as usize & m1], key);
-                match s1 {
-                    Some(e) => Some(mem::replace(e.val_mut(), val)),
-                    None => {
-                        *s1 = Some(Entry::new(key, val, None));
+                match find_or_head(&mut t1.buckets[h as usize & m1], key) {
+                    Ok(e) => Some(mem::replace(e.val_mut(), val)),
+                    Err(head) => {
+                        let next = head.take();
+                        *head = Some(Entry::new(key, val, next));
                         t1.used += 1;
                         None
                     }
@@ -696,23 +718,29 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
         let rehashing = self.is_rehashing();
         let [t0, t1] = &mut self.ht;
         let m0 = t0.mask();
-        let s0 = find_slot(&mut t0.buckets[h as usize & m0], key);
-        match s0 {
-            Some(e) => (e, false),
-            None if !rehashing => {
+        match find_or_head(&mut t0.buckets[h as usize & m0], key) {
+            Ok(e) => (e, false),
+            Err(head) if !rehashing => {
                 t0.used += 1;
                 let (v, meta) = make();
-                (s0.insert(Entry::with_meta(key, v, None, None, meta)), true)
+                let next = head.take();
+                (
+                    head.insert(Entry::with_meta(key, v, next, None, meta)),
+                    true,
+                )
             }
-            None => {
+            Err(_) => {
                 let m1 = t1.mask();
-                let s1 = find_slot(&mut t1.buckets[h as usize & m1], key);
-                match s1 {
-                    Some(e) => (e, false),
-                    None => {
+                match find_or_head(&mut t1.buckets[h as usize & m1], key) {
+                    Ok(e) => (e, false),
+                    Err(head) => {
                         t1.used += 1;
                         let (v, meta) = make();
-                        (s1.insert(Entry::with_meta(key, v, None, None, meta)), true)
+                        let next = head.take();
+                        (
+                            head.insert(Entry::with_meta(key, v, next, None, meta)),
+                            true,
+                        )
                     }
                 }
             }
