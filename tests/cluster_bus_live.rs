@@ -84,22 +84,6 @@ fn resp(parts: &[&[u8]], count: Option<i64>) -> Vec<u8> {
     out
 }
 
-/// Reads replies from `conn` until one is `want`.
-fn wait_push(conn: &mut RawConn, want: &[u8]) {
-    conn.set_read_timeout(Duration::from_millis(200));
-    let end = std::time::Instant::now() + DEADLINE;
-    let mut seen = Vec::new();
-    while std::time::Instant::now() < end {
-        if let Ok(Some(r)) = conn.try_read_reply() {
-            if r == want {
-                return;
-            }
-            seen.push(String::from_utf8_lossy(&r).into_owned());
-        }
-    }
-    panic!("no {:?}; saw {seen:?}", String::from_utf8_lossy(want));
-}
-
 #[test]
 fn three_ferrokv_nodes_form_a_cluster() {
     let nodes = three_ferrokv_nodes(&["--cluster-node-timeout", "3000"]);
@@ -180,9 +164,9 @@ fn three_ferrokv_nodes_form_a_cluster() {
     // PUBLISH on one node reaches a subscriber on another.
     let mut sub = RawConn::connect(nodes[1].port);
     sub.send(&[b"SUBSCRIBE", b"news"]);
-    wait_push(&mut sub, &resp(&[b"subscribe", b"news"], Some(1)));
+    sub.wait_for_reply(&resp(&[b"subscribe", b"news"], Some(1)), DEADLINE);
     assert_eq!(nodes[0].cli(&["publish", "news", "hello"]).trim(), "0");
-    wait_push(&mut sub, &resp(&[b"message", b"news", b"hello"], None));
+    sub.wait_for_reply(&resp(&[b"message", b"news", b"hello"], None), DEADLINE);
     // SPUBLISH reaches the shard channel's subscribers on its node.
     let ch = (0..)
         .map(|i| format!("sch{i}"))
@@ -190,13 +174,13 @@ fn three_ferrokv_nodes_form_a_cluster() {
         .unwrap_or_default();
     let mut ssub = RawConn::connect(nodes[2].port);
     ssub.send(&[b"SSUBSCRIBE", ch.as_bytes()]);
-    wait_push(&mut ssub, &resp(&[b"ssubscribe", ch.as_bytes()], Some(1)));
+    ssub.wait_for_reply(&resp(&[b"ssubscribe", ch.as_bytes()], Some(1)), DEADLINE);
     let out = Command::new("redis-cli")
         .args(["-c", "-p", &nodes[0].port.to_string(), "spublish", &ch, "x"])
         .output()
         .expect("redis-cli");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
-    wait_push(&mut ssub, &resp(&[b"smessage", ch.as_bytes(), b"x"], None));
+    ssub.wait_for_reply(&resp(&[b"smessage", ch.as_bytes(), b"x"], None), DEADLINE);
 }
 
 #[test]
@@ -258,14 +242,14 @@ fn ferrokv_and_real_redis_nodes_meet() {
     )));
     let mut sub = RawConn::connect(real.port);
     sub.send(&[b"SUBSCRIBE", b"c"]);
-    wait_push(&mut sub, &resp(&[b"subscribe", b"c"], Some(1)));
+    sub.wait_for_reply(&resp(&[b"subscribe", b"c"], Some(1)), DEADLINE);
     ours.cli(&["publish", "c", "from-ferrokv"]);
-    wait_push(&mut sub, &resp(&[b"message", b"c", b"from-ferrokv"], None));
+    sub.wait_for_reply(&resp(&[b"message", b"c", b"from-ferrokv"], None), DEADLINE);
     let mut sub = RawConn::connect(ours.port);
     sub.send(&[b"SUBSCRIBE", b"c"]);
-    wait_push(&mut sub, &resp(&[b"subscribe", b"c"], Some(1)));
+    sub.wait_for_reply(&resp(&[b"subscribe", b"c"], Some(1)), DEADLINE);
     real.cli(&["publish", "c", "from-redis"]);
-    wait_push(&mut sub, &resp(&[b"message", b"c", b"from-redis"], None));
+    sub.wait_for_reply(&resp(&[b"message", b"c", b"from-redis"], None), DEADLINE);
     // Replicas through CLUSTER REPLICATE: ours of the real master, a real
     // one of ours. Everybody sees them as replicas; the data flows.
     let our_rep = RealClusterNode::start_ferrokv(&["--cluster-node-timeout", "3000"], |_, _| {});

@@ -69,22 +69,6 @@ fn shard_health(n: &RealClusterNode, id: &str) -> Option<String> {
     lines.get(at + h + 1).map(|s| s.to_string())
 }
 
-/// Reads replies until one is `want`.
-fn wait_reply(conn: &mut RawConn, want: &[u8]) {
-    conn.set_read_timeout(Duration::from_millis(200));
-    let end = std::time::Instant::now() + DEADLINE;
-    let mut seen = Vec::new();
-    while std::time::Instant::now() < end {
-        if let Ok(Some(r)) = conn.try_read_reply() {
-            if r == want {
-                return;
-            }
-            seen.push(String::from_utf8_lossy(&r).into_owned());
-        }
-    }
-    panic!("no {:?}; saw {seen:?}", String::from_utf8_lossy(want));
-}
-
 #[test]
 fn replica_subscribers_are_unsubscribed_when_the_master_loses_the_slot() {
     let (a, b, r) = (node(&[]), node(&[]), node(&[]));
@@ -108,9 +92,9 @@ fn replica_subscribers_are_unsubscribed_when_the_master_loses_the_slot() {
     assert!(slot >= 8192, "{slot}");
     let mut sub = RawConn::connect(r.port);
     sub.send(&[b"SSUBSCRIBE", channel.as_bytes()]);
-    wait_reply(
-        &mut sub,
+    sub.wait_for_reply(
         b"*3\r\n$10\r\nssubscribe\r\n$10\r\nmychannel1\r\n:1\r\n",
+        DEADLINE,
     );
     // The slot goes to b; the replica learns it from b over the bus.
     let (ida, idb, s) = (myid(&a), myid(&b), slot.to_string());
@@ -130,9 +114,9 @@ fn replica_subscribers_are_unsubscribed_when_the_master_loses_the_slot() {
         b.cli(&["cluster", "setslot", &s, "node", &idb]).trim(),
         "OK"
     );
-    wait_reply(
-        &mut sub,
+    sub.wait_for_reply(
         b"*3\r\n$12\r\nsunsubscribe\r\n$10\r\nmychannel1\r\n:0\r\n",
+        DEADLINE,
     );
     // The channel is gone from the replica's tables too.
     assert_eq!(r.cli(&["pubsub", "shardchannels"]).trim(), "");

@@ -435,6 +435,23 @@ impl RawConn {
         self.stream.write_all(bytes)
     }
 
+    /// Reads replies until one is `want` (pushes a client waits for),
+    /// failing after `deadline` with the replies seen.
+    pub fn wait_for_reply(&mut self, want: &[u8], deadline: Duration) {
+        self.set_read_timeout(Duration::from_millis(200));
+        let end = std::time::Instant::now() + deadline;
+        let mut seen = Vec::new();
+        while std::time::Instant::now() < end {
+            if let Ok(Some(r)) = self.try_read_reply() {
+                if r == want {
+                    return;
+                }
+                seen.push(String::from_utf8_lossy(&r).into_owned());
+            }
+        }
+        panic!("no {:?}; saw {seen:?}", String::from_utf8_lossy(want));
+    }
+
     /// Reads exactly one complete reply; `Ok(None)` on EOF before any byte
     /// of it arrived.
     pub fn try_read_reply(&mut self) -> io::Result<Option<Vec<u8>>> {
