@@ -543,6 +543,19 @@ mode_latency() {
 }
 
 # ---------------------------------------------------------------- memory
+# Polls DEBUG HTSTATS 0 until db 0's dict is not rehashing (deadline in
+# seconds); says so on stderr if it still is.
+wait_rehash_done() {
+    local port=$1 deadline=$((SECONDS + $2))
+    while redis-cli -p "$port" DEBUG HTSTATS 0 2>/dev/null | grep -q "rehashing target"; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "port $port: still rehashing after $2 s" >&2
+            return 0
+        fi
+        sleep 0.5
+    done
+}
+
 mode_memory() {
     local name port pid um0 um1 rss0 rss1 irss0 irss1 keys
     # 16-byte names "key:%012d", 3-byte values, as raw RESP for redis-cli --pipe.
@@ -561,7 +574,7 @@ mode_memory() {
     echo "|---|---:|---:|---:|---:|"
     for name in ferrokv redis; do
         port=$([ $name = ferrokv ] && echo "$FPORT" || echo "$RPORT")
-        start_server "$name" "$port"
+        SERVER_ARGS="${SERVER_ARGS:-} --enable-debug-command yes" start_server "$name" "$port"
         pid=$SERVER_PID
         echo "memory $name" >&2
         sleep 1
@@ -569,6 +582,10 @@ mode_memory() {
         irss0=$(info_field "$port" used_memory_rss)
         rss0=$(rss_bytes "$pid")
         redis-cli -p "$port" --pipe <"$WORK/load.resp" >/dev/null
+        # Both servers finish an incremental rehash from their cron (1 ms per
+        # tick): until then the old bucket array is counted too (at 10M keys
+        # the 2^23-slot table, 6.7 B/key). Wait for it, up to 5 minutes.
+        wait_rehash_done "$port" 300
         sleep 1.5 # Redis refreshes used_memory_rss from its cron
         um1=$(info_field "$port" used_memory)
         irss1=$(info_field "$port" used_memory_rss)

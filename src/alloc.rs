@@ -1,7 +1,10 @@
 //! A counting global allocator: wraps the system allocator and keeps the
 //! number of live heap bytes, which INFO reports as `used_memory` and
 //! maxmemory checks against (Redis gets the same figure from zmalloc).
-//! Also the system allocator's tuning at startup ([`tune_system_allocator`]).
+//! Also the system allocator's tuning at startup ([`tune_system_allocator`]),
+//! and [`slab`], the header-less size classes the dicts' entries come from.
+
+pub mod slab;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

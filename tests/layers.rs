@@ -453,6 +453,10 @@ const GLOBALS: &[(&str, &str)] = &[
     ),
     ("src/alloc.rs", "the global allocator's counter"),
     (
+        "src/alloc/slab.rs",
+        "the slab's chunks and free chains, shared by every thread (as malloc's arenas)",
+    ),
+    (
         "src/persist/lzf.rs",
         "the compressor's scratch hash table per compressing thread (liblzf's stack table)",
     ),

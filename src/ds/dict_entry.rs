@@ -12,15 +12,18 @@
 //! separate sds key), and an expire time no second entry. The meta word
 //! sits in what would otherwise be the value's tail padding: the keyspace
 //! stores a 16-byte value, so `next + value + klen + meta` is 32 bytes
-//! and a 16-byte key makes 48 (56 with an expire time: both one 64-byte
-//! malloc chunk). The top bit of
+//! and a 16-byte key makes 48 (56 with an expire time). Entries of up to
+//! 256 bytes come from `alloc::slab`, which serves exact 8-byte size
+//! classes with no header, so those 48 and 56 bytes are all they take
+//! (malloc made both a 64-byte chunk). The top bit of
 //! `klen` says whether the extra is there; it is stored unaligned right
 //! after the key, and adding or removing it reallocates the entry. `Entry` is an owning thin pointer (8 bytes, null =
 //! `None` in an `Option<Entry>`: a bucket is one word and a zeroed bucket
 //! array is all empty). Everything unsafe about the layout lives here; the
 //! dict sees `next`, `val`, `meta` and `key()` accessors.
 
-use std::alloc::{alloc, dealloc, handle_alloc_error, realloc, Layout};
+use crate::alloc::slab;
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::marker::PhantomData;
 use std::mem;
 use std::ptr::{self, NonNull};
@@ -66,6 +69,42 @@ impl<V, const M: bool> Entry<V, M> {
     const META_OFF: usize = Self::KLEN_OFF + mem::size_of::<u32>();
     /// Offset of the key's first byte.
     const KEY_OFF: usize = Self::META_OFF + if M { mem::size_of::<u32>() } else { 0 };
+
+    /// Whether entries of this type fit the slab's alignment (all dicts'
+    /// do: their head is a pointer and a value of at most 8-byte
+    /// alignment); entries up to `slab::MAX_SIZE` bytes then come from the
+    /// slab, without malloc's header and rounding.
+    const SLAB: bool = mem::align_of::<Node<V, M>>() <= slab::GRANULE;
+
+    /// Allocates a block for `layout` (aborting when memory runs out).
+    #[inline]
+    fn raw_alloc(layout: Layout) -> NonNull<Node<V, M>> {
+        let p = if Self::SLAB && layout.size() <= slab::MAX_SIZE {
+            slab::alloc(layout.size())
+        } else {
+            // SAFETY: the layout is non-zero-sized (head + length word).
+            unsafe { alloc(layout) }
+        };
+        match NonNull::new(p as *mut Node<V, M>) {
+            Some(nn) => nn,
+            None => handle_alloc_error(layout),
+        }
+    }
+
+    /// Frees a block [`Self::raw_alloc`] returned for `layout`.
+    ///
+    /// # Safety
+    /// `p` came from `raw_alloc(layout)` and is not used afterwards.
+    #[inline]
+    unsafe fn raw_dealloc(p: *mut u8, layout: Layout) {
+        if Self::SLAB && layout.size() <= slab::MAX_SIZE {
+            // SAFETY: the caller's contract; the same size picks the slab.
+            unsafe { slab::dealloc(p, layout.size()) }
+        } else {
+            // SAFETY: the caller's contract; allocated by `alloc(layout)`.
+            unsafe { dealloc(p, layout) }
+        }
+    }
 
     /// Bytes an entry with a `klen`-byte key allocates (what used_memory
     /// counts for it).
@@ -119,10 +158,8 @@ impl<V, const M: bool> Entry<V, M> {
         // the head with ptr::write, the length and the key bytes after it,
         // all inside the allocation (KEY_OFF + len bytes).
         unsafe {
-            let p = alloc(layout);
-            let Some(nn) = NonNull::new(p as *mut Node<V, M>) else {
-                handle_alloc_error(layout)
-            };
+            let nn = Self::raw_alloc(layout);
+            let p = nn.as_ptr() as *mut u8;
             ptr::write(nn.as_ptr(), Node { next, val });
             let flag = if extra.is_some() { HAS_EXTRA } else { 0 };
             (p.add(Self::KLEN_OFF) as *mut u32).write(key.len() as u32 | flag);
@@ -197,16 +234,19 @@ impl<V, const M: bool> Entry<V, M> {
             (had, _) => {
                 let old_layout = Self::layout(klen, had);
                 let new_layout = Self::layout(klen, extra.is_some());
-                // SAFETY: the block was allocated with `old_layout`;
-                // realloc keeps its first min(old, new) bytes (head, length
-                // word, meta word, key) and the alignment. On failure the old block is
-                // untouched and we abort. Afterwards the length word and the
-                // extra are rewritten to match the new size.
+                // SAFETY: the new block gets the old one's first
+                // min(old, new) bytes (head, length word, meta word, key:
+                // the head is moved, not duplicated, as the old block is
+                // freed without dropping anything), then the old block is
+                // freed with the layout it was allocated with. Afterwards
+                // the length word and the extra are rewritten to match the
+                // new size.
                 unsafe {
-                    let p = realloc(self.ptr.as_ptr() as *mut u8, old_layout, new_layout.size());
-                    let Some(nn) = NonNull::new(p as *mut Node<V, M>) else {
-                        handle_alloc_error(new_layout)
-                    };
+                    let nn = Self::raw_alloc(new_layout);
+                    let p = nn.as_ptr() as *mut u8;
+                    let old = self.ptr.as_ptr() as *mut u8;
+                    ptr::copy_nonoverlapping(old, p, old_layout.size().min(new_layout.size()));
+                    Self::raw_dealloc(old, old_layout);
                     self.ptr = nn;
                     let flag = if extra.is_some() { HAS_EXTRA } else { 0 };
                     (p.add(Self::KLEN_OFF) as *mut u32).write(klen as u32 | flag);
@@ -332,7 +372,7 @@ impl<V, const M: bool> Entry<V, M> {
         unsafe {
             let Node { next, val } = ptr::read(p);
             drop(next);
-            dealloc(p as *mut u8, layout);
+            Self::raw_dealloc(p as *mut u8, layout);
             (k, val)
         }
     }
@@ -348,7 +388,7 @@ impl<V, const M: bool> Drop for Entry<V, M> {
         // freed with its layout.
         unsafe {
             ptr::drop_in_place(p);
-            dealloc(p as *mut u8, layout);
+            Self::raw_dealloc(p as *mut u8, layout);
         }
     }
 }

@@ -5,7 +5,11 @@
 //! Like Redis's `sds`, one allocation holds a small header and the bytes. A
 //! Rust `Box<[u8]>` is a 16-byte fat pointer; `Sds` is a thin 8-byte
 //! pointer to `[len: u32][bytes...]`, so a value holding one stays small.
+//! Strings of up to `slab::MAX_SIZE - 4` bytes live in `alloc::slab`'s
+//! exact 8-byte size classes (a 100-byte value takes 104 bytes, not
+//! malloc's 112-byte chunk), longer ones in malloc.
 
+use crate::alloc::slab;
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::fmt;
 use std::ptr::NonNull;
@@ -41,7 +45,11 @@ impl Sds {
         // SAFETY: layout has non-zero size; we initialise header and bytes
         // before anyone reads them.
         unsafe {
-            let p = alloc(layout);
+            let p = if layout.size() <= slab::MAX_SIZE {
+                slab::alloc(layout.size())
+            } else {
+                alloc(layout)
+            };
             let Some(nn) = NonNull::new(p) else {
                 handle_alloc_error(layout)
             };
@@ -77,8 +85,15 @@ impl Sds {
 impl Drop for Sds {
     fn drop(&mut self) {
         let layout = Self::layout(self.len());
-        // SAFETY: allocated in `new` with the same layout.
-        unsafe { dealloc(self.0.as_ptr(), layout) }
+        // SAFETY: allocated in `new` with the same layout, so the same size
+        // picks the slab or malloc.
+        unsafe {
+            if layout.size() <= slab::MAX_SIZE {
+                slab::dealloc(self.0.as_ptr(), layout.size())
+            } else {
+                dealloc(self.0.as_ptr(), layout)
+            }
+        }
     }
 }
 

@@ -36,6 +36,7 @@
 //! are freed exactly once, by [`Skiplist::free_unlinked`] after unlinking or by
 //! `Drop`; a level index is always below the node's height.
 
+use crate::alloc::slab;
 use crate::error::{self, CmdError};
 use crate::util::num::parse_f64;
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
@@ -101,7 +102,14 @@ fn alloc_node(height: usize, score: f64, ele: &[u8]) -> *mut NodeHdr {
     // levels, the header and the member is written before anyone reads it;
     // the header sits height * LVL bytes into the allocation (8-aligned).
     unsafe {
-        let base = alloc(layout);
+        // Nodes of up to slab::MAX_SIZE bytes (most: a one- or two-level
+        // node with a member of up to ~180 bytes) take exactly their size
+        // from the slab, without malloc's header and rounding.
+        let base = if layout.size() <= slab::MAX_SIZE {
+            slab::alloc(layout.size())
+        } else {
+            alloc(layout)
+        };
         if base.is_null() {
             handle_alloc_error(layout);
         }
@@ -156,7 +164,12 @@ unsafe fn free_node(x: *mut NodeHdr) {
     unsafe {
         let h = (*x).height as usize;
         let layout = node_layout(h, (*x).len as usize);
-        dealloc((x as *mut u8).sub(h * LVL), layout);
+        let base = (x as *mut u8).sub(h * LVL);
+        if layout.size() <= slab::MAX_SIZE {
+            slab::dealloc(base, layout.size())
+        } else {
+            dealloc(base, layout)
+        }
     }
 }
 

@@ -1,0 +1,454 @@
+//! `alloc::slab` — exact-size slots for the dicts' entries (`ds::dict_entry`):
+//! small blocks of 8 to 256 bytes, in 8-byte size classes, carved from
+//! 1 MiB chunks with no per-block header.
+//!
+//! Why: a dict entry of the keyspace is 48 bytes for a 16-byte key, and
+//! glibc's malloc makes that a 64-byte chunk (an 8-byte header, 16-byte
+//! rounding): a third of every small key's memory. Here a 48-byte entry
+//! takes 48 bytes and a TTL's 8 more bytes take exactly 8.
+//!
+//! How:
+//! - every thread keeps, per class, up to two chains of free slots of at
+//!   most [`BATCH`] slots (`cur`, `spare`): allocating pops `cur`, freeing
+//!   pushes on it, both without locking or atomics;
+//! - full chains move to and from a global list of chains under a spin
+//!   lock, one chain (32 slots) at a time; slots the global list lacks are
+//!   carved from the current chunk. A thread that frees millions of slots
+//!   (the lazy-free thread dropping a big dict) returns them 32 at a time,
+//!   so the event loop's allocations rarely meet the lock held;
+//! - a free slot's first 8 bytes link it to the next one of its chain;
+//! - chunks come from `mmap` and are never unmapped: freed slots are
+//!   reused by new blocks of their class (as a slab allocator does), so
+//!   RSS after deleting keys stays until keys of the same size come back
+//!   (glibc's heap does not shrink under small live chunks either);
+//! - used_memory (`super::USED`) counts the slots handed out, at their
+//!   class size, not the chunks: free slots show as fragmentation in INFO;
+//! - the lock is taken around `fork` (`pthread_atfork`), so a child never
+//!   inherits it held by a thread it does not have.
+//!
+//! Blocks are 8-byte aligned; callers needing more use the global
+//! allocator.
+
+use std::cell::UnsafeCell;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
+
+/// Size-class granularity, and the alignment of every slot.
+pub const GRANULE: usize = 8;
+/// The largest block the slab serves.
+pub const MAX_SIZE: usize = 256;
+const NCLASS: usize = MAX_SIZE / GRANULE;
+/// Slots per chain moved between a thread and the global list.
+pub const BATCH: u32 = 32;
+/// Bytes mapped at a time.
+const CHUNK: usize = 1 << 20;
+
+/// A chain of free slots, linked through their first word.
+#[derive(Clone, Copy)]
+struct Chain {
+    head: *mut u8,
+    len: u32,
+}
+
+impl Chain {
+    const EMPTY: Chain = Chain {
+        head: ptr::null_mut(),
+        len: 0,
+    };
+
+    /// Pops a slot (the chain must not be empty).
+    ///
+    /// # Safety
+    /// `len > 0`, and every slot of the chain is a free slot whose first
+    /// word links to the next.
+    #[inline]
+    unsafe fn pop(&mut self) -> *mut u8 {
+        let p = self.head;
+        // SAFETY: the caller's contract: `p` is a free slot of at least 8
+        // bytes, 8-aligned, holding the next link.
+        self.head = unsafe { (p as *mut *mut u8).read() };
+        self.len -= 1;
+        p
+    }
+
+    /// Pushes a free slot.
+    ///
+    /// # Safety
+    /// `p` is a slot of this chain's class (at least 8 bytes, 8-aligned)
+    /// that nothing uses any more.
+    #[inline]
+    unsafe fn push(&mut self, p: *mut u8) {
+        // SAFETY: the caller's contract: `p` is ours to write.
+        unsafe { (p as *mut *mut u8).write(self.head) };
+        self.head = p;
+        self.len += 1;
+    }
+}
+
+/// The global side: full chains per class and the chunk being carved.
+struct Global {
+    lock: AtomicBool,
+    inner: UnsafeCell<GlobalInner>,
+}
+
+struct GlobalInner {
+    chains: [Vec<Chain>; NCLASS],
+    bump: *mut u8,
+    end: *mut u8,
+    /// Bytes mapped so far (MEMORY MALLOC-STATS / tests).
+    mapped: usize,
+}
+
+// SAFETY: `inner` is only touched while `lock` is held (`Global::with`);
+// the raw pointers are slots and chunks no thread owns exclusively.
+unsafe impl Sync for Global {}
+
+// Global: every thread allocating dict entries shares the chunks and the
+// chains of free slots (as malloc's arenas are shared).
+static GLOBAL: Global = Global {
+    lock: AtomicBool::new(false),
+    inner: UnsafeCell::new(GlobalInner {
+        chains: [const { Vec::new() }; NCLASS],
+        bump: ptr::null_mut(),
+        end: ptr::null_mut(),
+        mapped: 0,
+    }),
+};
+
+static ATFORK: Once = Once::new();
+
+extern "C" fn fork_prepare() {
+    GLOBAL.acquire();
+}
+
+extern "C" fn fork_release() {
+    GLOBAL.lock.store(false, Ordering::Release);
+}
+
+impl Global {
+    fn acquire(&self) {
+        let mut spins = 0u32;
+        while self
+            .lock
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// Runs `f` on the global state with the lock held.
+    fn with<R>(&self, f: impl FnOnce(&mut GlobalInner) -> R) -> R {
+        ATFORK.call_once(|| {
+            // SAFETY: registers plain extern "C" functions that only take
+            // and release the spin lock.
+            unsafe {
+                libc::pthread_atfork(Some(fork_prepare), Some(fork_release), Some(fork_release));
+            }
+        });
+        self.acquire();
+        // SAFETY: the lock is held, so this is the only reference to inner
+        // until it is released below; `f` cannot re-enter the slab (it only
+        // uses the global allocator, through Vec).
+        let r = f(unsafe { &mut *self.inner.get() });
+        self.lock.store(false, Ordering::Release);
+        r
+    }
+}
+
+impl GlobalInner {
+    /// A chain of free slots of class `c` (size `size`): a returned one,
+    /// else up to BATCH slots carved from the chunk.
+    fn take(&mut self, c: usize, size: usize) -> Chain {
+        if let Some(ch) = self.chains[c].pop() {
+            return ch;
+        }
+        let want = size * BATCH as usize;
+        if (self.end as usize) - (self.bump as usize) < want {
+            self.map_chunk();
+        }
+        let mut ch = Chain::EMPTY;
+        for _ in 0..BATCH {
+            let p = self.bump;
+            // SAFETY: `want` bytes from `bump` lie inside the chunk (checked
+            // above, and a chunk holds at least BATCH slots of MAX_SIZE);
+            // each slot is fresh memory nobody else references.
+            unsafe {
+                self.bump = p.add(size);
+                ch.push(p);
+            }
+        }
+        ch
+    }
+
+    fn map_chunk(&mut self) {
+        // SAFETY: an anonymous private mapping; no pointer is involved.
+        let p = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                CHUNK,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            std::alloc::handle_alloc_error(std::alloc::Layout::new::<[u8; CHUNK]>());
+        }
+        self.bump = p as *mut u8;
+        // SAFETY: the end of the mapping just made.
+        self.end = unsafe { self.bump.add(CHUNK) };
+        self.mapped += CHUNK;
+    }
+}
+
+/// A thread's chains, per class.
+struct Local {
+    cur: [Chain; NCLASS],
+    spare: [Chain; NCLASS],
+}
+
+/// The wrapper whose Drop hands a finishing thread's free slots back.
+struct LocalCell(UnsafeCell<Local>);
+
+impl Drop for LocalCell {
+    fn drop(&mut self) {
+        let l = self.0.get_mut();
+        GLOBAL.with(|g| {
+            for c in 0..NCLASS {
+                for ch in [l.cur[c], l.spare[c]] {
+                    if ch.len > 0 {
+                        g.chains[c].push(ch);
+                    }
+                }
+            }
+        });
+    }
+}
+
+thread_local! {
+    static LOCAL: LocalCell = const {
+        LocalCell(UnsafeCell::new(Local {
+            cur: [Chain::EMPTY; NCLASS],
+            spare: [Chain::EMPTY; NCLASS],
+        }))
+    };
+}
+
+/// The slot size for a block of `size` bytes (1..=MAX_SIZE).
+#[inline]
+pub fn class_size(size: usize) -> usize {
+    (size + GRANULE - 1) & !(GRANULE - 1)
+}
+
+#[inline]
+fn class_of(size: usize) -> usize {
+    class_size(size) / GRANULE - 1
+}
+
+/// A block of `size` bytes (1..=[`MAX_SIZE`]), 8-byte aligned,
+/// uninitialised.
+#[inline]
+pub fn alloc(size: usize) -> *mut u8 {
+    debug_assert!(size > 0 && size <= MAX_SIZE);
+    let c = class_of(size);
+    let slot = class_size(size);
+    super::USED.fetch_add(slot, Ordering::Relaxed);
+    let r = LOCAL.try_with(|l| {
+        // SAFETY: the thread's own cell, used by no other reference while
+        // this closure runs (the slab does not re-enter itself).
+        let l = unsafe { &mut *l.0.get() };
+        if l.cur[c].len == 0 {
+            if l.spare[c].len > 0 {
+                l.cur[c] = std::mem::replace(&mut l.spare[c], Chain::EMPTY);
+            } else {
+                l.cur[c] = GLOBAL.with(|g| g.take(c, slot));
+            }
+        }
+        // SAFETY: `cur` holds at least one free slot of class c.
+        unsafe { l.cur[c].pop() }
+    });
+    match r {
+        Ok(p) => p,
+        // The thread is exiting (its cell is gone): take a slot from the
+        // global list directly and give the rest of the chain back.
+        Err(_) => GLOBAL.with(|g| {
+            let mut ch = g.take(c, slot);
+            // SAFETY: `take` returns a non-empty chain of free slots.
+            let p = unsafe { ch.pop() };
+            if ch.len > 0 {
+                g.chains[c].push(ch);
+            }
+            p
+        }),
+    }
+}
+
+/// Frees a block [`alloc`] returned for the same `size`.
+///
+/// # Safety
+/// `p` came from [`alloc`] with a size of the same class, and is not used
+/// after this call.
+#[inline]
+pub unsafe fn dealloc(p: *mut u8, size: usize) {
+    let c = class_of(size);
+    super::USED.fetch_sub(class_size(size), Ordering::Relaxed);
+    let r = LOCAL.try_with(|l| {
+        // SAFETY: as in `alloc`.
+        let l = unsafe { &mut *l.0.get() };
+        // SAFETY: the caller's contract: `p` is a free slot of class c.
+        unsafe { l.cur[c].push(p) };
+        if l.cur[c].len == BATCH {
+            let full = std::mem::replace(&mut l.cur[c], Chain::EMPTY);
+            let old = std::mem::replace(&mut l.spare[c], full);
+            if old.len > 0 {
+                GLOBAL.with(|g| g.chains[c].push(old));
+            }
+        }
+    });
+    if r.is_err() {
+        let mut ch = Chain::EMPTY;
+        // SAFETY: as above.
+        unsafe { ch.push(p) };
+        GLOBAL.with(|g| g.chains[c].push(ch));
+    }
+}
+
+/// Bytes of chunks mapped so far.
+pub fn mapped_bytes() -> usize {
+    GLOBAL.with(|g| g.mapped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_distinct_aligned_and_reused() {
+        let mut seen = std::collections::HashSet::new();
+        let mut blocks = Vec::new();
+        for i in 0..5000usize {
+            let size = 1 + i % MAX_SIZE;
+            let p = alloc(size);
+            assert_eq!(p as usize % GRANULE, 0);
+            // SAFETY: `size` bytes of a fresh block.
+            unsafe { ptr::write_bytes(p, (i % 251) as u8, size) };
+            assert!(seen.insert(p as usize));
+            blocks.push((p, size, (i % 251) as u8));
+        }
+        for &(p, size, b) in &blocks {
+            // SAFETY: blocks are live and were filled above.
+            let s = unsafe { std::slice::from_raw_parts(p, size) };
+            assert!(s.iter().all(|&x| x == b), "a block was overwritten");
+        }
+        for &(p, size, _) in &blocks {
+            // SAFETY: each block is freed once, with its size.
+            unsafe { dealloc(p, size) };
+        }
+        // Freed slots come back before new memory is carved.
+        let p = alloc(48);
+        assert!(seen.contains(&(p as usize)));
+        // SAFETY: just allocated.
+        unsafe { dealloc(p, 48) };
+    }
+
+    #[test]
+    fn frees_from_another_thread_are_reused() {
+        // A class no other test uses, so their threads cannot take the
+        // returned chains meanwhile.
+        const SIZE: usize = 232;
+        let ptrs: Vec<usize> = (0..10 * BATCH as usize)
+            .map(|_| alloc(SIZE) as usize)
+            .collect();
+        let set: std::collections::HashSet<usize> = ptrs.iter().copied().collect();
+        std::thread::spawn(move || {
+            for p in ptrs {
+                // SAFETY: blocks from `alloc(SIZE)`, freed once.
+                unsafe { dealloc(p as *mut u8, SIZE) };
+            }
+        })
+        .join()
+        .unwrap();
+        // The other thread's chains went back to the global list (full
+        // ones as it freed, the rest when it exited).
+        let again: Vec<*mut u8> = (0..10 * BATCH as usize).map(|_| alloc(SIZE)).collect();
+        let reused = again
+            .iter()
+            .filter(|p| set.contains(&(**p as usize)))
+            .count();
+        assert!(reused >= 8 * BATCH as usize, "reused {reused}");
+        for p in again {
+            // SAFETY: freed once.
+            unsafe { dealloc(p, SIZE) };
+        }
+    }
+
+    #[test]
+    fn threads_passing_blocks_keep_their_contents() {
+        // Four threads allocate blocks of random sizes, fill them with a
+        // pattern, and hand half of them to the next thread, which checks
+        // and frees them: no block is ever handed out twice or overwritten.
+        use rand::{Rng, SeedableRng};
+        let n = 4;
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..n)
+            .map(|_| std::sync::mpsc::channel::<(usize, usize, u8)>())
+            .unzip();
+        let mut rxs: Vec<_> = rxs.into_iter().map(Some).collect();
+        let handles: Vec<_> = (0..n)
+            .map(|t| {
+                let tx = txs[(t + 1) % n].clone();
+                let rx = rxs[t].take().unwrap();
+                std::thread::spawn(move || {
+                    let mut rng = rand::rngs::StdRng::seed_from_u64(t as u64);
+                    let check = |(p, size, b): (usize, usize, u8)| {
+                        // SAFETY: a live block of `size` bytes filled with b.
+                        let s = unsafe { std::slice::from_raw_parts(p as *const u8, size) };
+                        assert!(s.iter().all(|&x| x == b), "block corrupted");
+                        // SAFETY: freed once, by its last holder.
+                        unsafe { dealloc(p as *mut u8, size) };
+                    };
+                    let mut mine = Vec::new();
+                    for i in 0..20_000usize {
+                        let size = rng.gen_range(1..=MAX_SIZE);
+                        let p = alloc(size);
+                        let b = (i % 251) as u8;
+                        // SAFETY: a fresh block of `size` bytes.
+                        unsafe { ptr::write_bytes(p, b, size) };
+                        if rng.gen_bool(0.5) {
+                            let _ = tx.send((p as usize, size, b));
+                        } else {
+                            mine.push((p as usize, size, b));
+                        }
+                        if mine.len() > 500 {
+                            check(mine.swap_remove(rng.gen_range(0..mine.len())));
+                        }
+                        while let Ok(x) = rx.try_recv() {
+                            check(x);
+                        }
+                    }
+                    drop(tx);
+                    mine.into_iter().for_each(check);
+                    rx
+                })
+            })
+            .collect();
+        drop(txs);
+        let rxs: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        for rx in rxs {
+            for (p, size, b) in rx.try_iter() {
+                // SAFETY: as in `check`.
+                let s = unsafe { std::slice::from_raw_parts(p as *const u8, size) };
+                assert!(s.iter().all(|&x| x == b));
+                // SAFETY: freed once.
+                unsafe { dealloc(p as *mut u8, size) };
+            }
+        }
+    }
+}
