@@ -57,6 +57,7 @@
 #   LG_N [5000000]   requests (and -r range) for --latency-growth
 #   MEM_KEYS [1000000] keys for --memory (10000000 for the 10M-key variant: ~1-2 GB per server)
 #   MEM_TTL [0]      1: --memory sets every key with EX 1000000 (a TTL on every key)
+#   MEM_VSIZE [3]    value size in bytes for --memory (e.g. 100)
 #   CM_KEYS [10000]  keys per type for --collections-memory
 #   CM_ZSL [1000000] members of the one big sorted set (skiplist encoding) of
 #                    --collections-memory (16-byte members, integer scores)
@@ -114,6 +115,7 @@ CG_ZSET_SIZES=${CG_ZSET_SIZES:-100000 1000000}
 LG_N=${LG_N:-5000000}
 MEM_KEYS=${MEM_KEYS:-1000000}
 MEM_TTL=${MEM_TTL:-0}
+MEM_VSIZE=${MEM_VSIZE:-3}
 CM_KEYS=${CM_KEYS:-10000}
 SAVE_KEYS=${SAVE_KEYS:-1000000}
 LF_KEYS=${LF_KEYS:-10000000}
@@ -558,16 +560,18 @@ wait_rehash_done() {
 
 mode_memory() {
     local name port pid um0 um1 rss0 rss1 irss0 irss1 keys
-    # 16-byte names "key:%012d", 3-byte values, as raw RESP for redis-cli --pipe.
+    # 16-byte names "key:%012d", MEM_VSIZE-byte values, as raw RESP for redis-cli --pipe.
     # With MEM_TTL=1 every SET carries EX 1000000 (a TTL on every key).
-    awk -v n="$MEM_KEYS" -v ttl="$MEM_TTL" 'BEGIN { for (i = 0; i < n; i++)
+    awk -v n="$MEM_KEYS" -v ttl="$MEM_TTL" -v vs="$MEM_VSIZE" 'BEGIN {
+        v = ""; for (j = 0; j < vs; j++) v = v "x"
+        for (i = 0; i < n; i++)
         if (ttl == 1)
-            printf "*5\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$3\r\nxxx\r\n$2\r\nEX\r\n$7\r\n1000000\r\n", i
+            printf "*5\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$%d\r\n%s\r\n$2\r\nEX\r\n$7\r\n1000000\r\n", i, vs, v
         else
-            printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$3\r\nxxx\r\n", i }' >"$WORK/load.resp"
+            printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$%d\r\n%s\r\n", i, vs, v }' >"$WORK/load.resp"
     header
     echo
-    echo "$MEM_KEYS keys, 16-byte names, 3-byte values$([ "$MEM_TTL" = 1 ] && echo ', a TTL (EX 1000000) on every key'), loaded with redis-cli --pipe." \
+    echo "$MEM_KEYS keys, 16-byte names, $MEM_VSIZE-byte values$([ "$MEM_TTL" = 1 ] && echo ', a TTL (EX 1000000) on every key'), loaded with redis-cli --pipe." \
         "Bytes per key = (after - before) / $MEM_KEYS; keys = DBSIZE after loading. RSS is VmRSS from /proc."
     echo
     echo "| server | used_memory B/key | used_memory_rss B/key | RSS B/key | keys |"
