@@ -71,6 +71,7 @@ fn hset(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         i += 2;
     }
+    h.fit();
     srv.dirty += ((a.len() - 2) / 2) as u64;
     notify::event(srv, c, notify::HASH, "hset", a.get(1));
     if a.get(0)[1].eq_ignore_ascii_case(&b's') {

@@ -34,7 +34,7 @@ impl<'a> Args<'a> {
         }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + Clone + '_ {
         self.ranges.iter().map(move |&(o, l)| &self.buf[o..o + l])
     }
 
