@@ -48,19 +48,24 @@ fn filled(ks: &[[u8; 16]]) -> Dict<Vec<u8>, u64> {
     d
 }
 
-/// Lookups per timed pass: all keys for small dicts, a fixed sample for big
-/// ones (random positions, so caches miss as in a server).
+/// Lookups per timed pass: all keys for small dicts, 100k for big ones,
+/// visited in a scattered order (a stride co-prime with the length, so
+/// every visited key is distinct), so caches miss as in a server.
 fn probe(ks: &[[u8; 16]]) -> Vec<&[u8; 16]> {
-    let m = ks.len().min(100_000);
-    let step = (ks.len() / m).max(1);
-    // A stride co-prime with the length walks the table out of order.
-    let mut out = Vec::with_capacity(m);
-    let mut i = 0usize;
-    for _ in 0..m {
-        out.push(&ks[i % ks.len()]);
-        i = i.wrapping_add(step * 7919 + 1);
+    fn gcd(a: usize, b: usize) -> usize {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
     }
-    out
+    let len = ks.len();
+    let m = len.min(100_000);
+    let mut stride = 7919 * (len / m).max(1) + 1;
+    while gcd(stride, len) != 1 {
+        stride += 1;
+    }
+    (0..m).map(|j| &ks[(j * stride) % len]).collect()
 }
 
 fn bench(c: &mut Criterion) {
