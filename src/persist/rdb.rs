@@ -77,8 +77,9 @@ pub const STREAM_ITEM_FLAG_SAMEFIELDS: i64 = 2;
 pub static CRC64: crc::Crc<u64, crc::Table<16>> =
     crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
 
-/// A running CRC64 (RDB files, replication streams).
-pub type Crc64Digest = crc::Digest<'static, u64, crc::Table<16>>;
+/// A running CRC64 (RDB files, replication streams): carry-less
+/// multiplication where the CPU has it (`crc64`).
+pub type Crc64Digest = crate::persist::crc64::Digest;
 
 /// What goes into the aux fields besides the fixed ones.
 #[derive(Clone, Debug, Default)]
@@ -232,7 +233,7 @@ impl<W: Write> Out<W> {
     fn new(w: W, checksum: bool) -> Self {
         Out {
             w,
-            digest: checksum.then(|| CRC64.digest()),
+            digest: checksum.then(Crc64Digest::new),
             buf: Vec::with_capacity(1 << 16),
         }
     }
