@@ -48,6 +48,11 @@ pub struct RdbState {
     pub loading_loaded_bytes: u64,
     /// The object the last load failed on (`rdb_load::ErrorContext`).
     pub load_error: Option<crate::persist::rdb_load::ErrorContext>,
+    /// The file the running BGSAVE's rename will replace, opened before
+    /// the fork: its blocks are freed when the parent closes this last
+    /// handle in the background after the child is done, not by the
+    /// child's rename.
+    pub replaced: Option<File>,
 }
 
 impl Default for RdbState {
@@ -68,6 +73,7 @@ impl Default for RdbState {
             loading_total_bytes: 0,
             loading_loaded_bytes: 0,
             load_error: None,
+            replaced: None,
         }
     }
 }
@@ -184,8 +190,21 @@ impl Write for AutoSync {
 }
 
 /// Writes the dataset to `filename` via `temp-<pid>.rdb` (rdbSave's file
-/// handling); used by SAVE in the parent and by BGSAVE in the child.
+/// handling); used by BGSAVE in the child.
 pub fn write_file(srv: &Server, filename: &str, info: &SaveInfo) -> io::Result<()> {
+    write_file_keeping_old(srv, filename, info, false).map(|_| ())
+}
+
+/// `write_file`; with `keep_old`, the file the rename replaces is opened
+/// first and returned: its blocks are then freed when that last handle is
+/// closed, which the caller leaves to a background thread, instead of by
+/// the rename (10 ms for a 33 MB file here).
+fn write_file_keeping_old(
+    srv: &Server,
+    filename: &str,
+    info: &SaveInfo,
+    keep_old: bool,
+) -> io::Result<Option<File>> {
     let tmp = format!("temp-{}.rdb", std::process::id());
     let f = match File::create(&tmp) {
         Ok(f) => f,
@@ -211,6 +230,11 @@ pub fn write_file(srv: &Server, filename: &str, info: &SaveInfo) -> io::Result<(
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
+    let old = if keep_old {
+        File::open(filename).ok()
+    } else {
+        None
+    };
     if let Err(e) = std::fs::rename(&tmp, filename) {
         let cwd = std::env::current_dir()
             .map(|p| p.to_string_lossy().into_owned())
@@ -223,15 +247,19 @@ pub fn write_file(srv: &Server, filename: &str, info: &SaveInfo) -> io::Result<(
         return Err(e);
     }
     info!("DB saved on disk");
-    Ok(())
+    Ok(old)
 }
 
 /// rdbSave in the parent (SAVE, SHUTDOWN, FLUSHALL, DEBUG RELOAD).
 pub fn save(srv: &mut Server) -> io::Result<()> {
     let name = rdb_filename(srv);
     let info = save_info(srv);
-    match write_file(srv, &name, &info) {
-        Ok(()) => {
+    match write_file_keeping_old(srv, &name, &info, true) {
+        Ok(old) => {
+            // The replaced file's blocks are freed in the background.
+            if let Some(f) = old {
+                srv.aof.bg_close(f);
+            }
             srv.dirty = 0;
             srv.lastsave = crate::clock::wall_ms() / 1000;
             srv.rdb.last_bgsave_ok = true;
@@ -257,6 +285,7 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
     srv.rdb.last_bgsave_try = now / 1000;
     let name = rdb_filename(srv);
     let info = save_info(srv);
+    let replaced = File::open(&name).ok();
     match child::start(srv, ChildKind::Rdb, move |s: &Server| {
         write_file(s, &name, &info)
     }) {
@@ -265,6 +294,7 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
             srv.rdb.bgsave_start_ms = now;
             srv.rdb.child_pid = pid;
             srv.rdb.bgsave_scheduled = false;
+            srv.rdb.replaced = replaced;
             Ok(pid)
         }
         Err(e) => {
@@ -278,6 +308,9 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
 /// backgroundSaveDoneHandlerDisk.
 pub fn bgsave_done(srv: &mut Server, ok: bool) {
     let now = crate::clock::wall_ms();
+    if let Some(f) = srv.rdb.replaced.take() {
+        srv.aof.bg_close(f);
+    }
     if ok {
         info!("Background saving terminated with success");
         srv.dirty = srv.dirty.saturating_sub(srv.rdb.dirty_before_bgsave);
