@@ -1,10 +1,12 @@
 //! Criterion benches for the LZF codec RDB files use
 //! (`ferrokv::persist::lzf`), side by side with the system liblzf.so.1
 //! that Debian's redis-server links (loaded with dlopen; its rows are
-//! skipped when the library is not installed). Inputs: 100-byte DEBUG
-//! POPULATE values (`value:N` padded with zeros), 100 random bytes (no
-//! match: the budget check fails), 1 KB of text and a 64 KB
-//! listpack-like blob. Compare `ferrokv/*` with `liblzf/*` per input.
+//! skipped when the library is not installed). Inputs (benches/lzf_inputs.rs):
+//! 100-byte DEBUG POPULATE values (`value:N` padded with zeros), 100
+//! random bytes (no match: the budget check fails), 1 KB of text with
+//! short matches, 10 KB of text, a 100-field hash listpack, an 8 KB
+//! quicklist node and a 64 KB listpack-like blob. Compare `ferrokv/*`
+//! with `liblzf/*` per input (or run the interleaved `lzf_speed` test).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ferrokv::persist::lzf;
@@ -51,63 +53,33 @@ fn call(f: LzfFn, input: &[u8], out: &mut [u8]) -> usize {
     }
 }
 
-fn inputs() -> Vec<(&'static str, Vec<u8>)> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let mut populate = b"value:123456".to_vec();
-    populate.resize(100, 0);
-    let random: Vec<u8> = (0..100).map(|_| rnd() as u8).collect();
-    let words = [
-        "redis ",
-        "ferrokv ",
-        "snapshot ",
-        "key:",
-        "value ",
-        "1234 ",
-        "\n",
-    ];
-    let mut text = Vec::new();
-    while text.len() < 1024 {
-        text.extend_from_slice(words[rnd() as usize % words.len()].as_bytes());
-    }
-    text.truncate(1024);
-    let mut blob = Vec::new();
-    let mut i = 0u64;
-    while blob.len() < 65536 {
-        blob.extend_from_slice(format!("\x0cfield:{i}\x07value:{}", rnd() % 1000).as_bytes());
-        i += 1;
-    }
-    blob.truncate(65536);
-    vec![
-        ("populate_100", populate),
-        ("random_100", random),
-        ("text_1k", text),
-        ("blob_64k", blob),
-    ]
-}
+#[path = "lzf_inputs.rs"]
+mod lzf_inputs;
+use lzf_inputs::inputs;
 
 fn bench_compress(c: &mut Criterion) {
     let sys = liblzf();
     let mut g = c.benchmark_group("lzf_compress");
-    for (name, inp) in inputs() {
-        g.throughput(Throughput::Bytes(inp.len() as u64));
-        let budget = inp.len() - 4;
-        let mut out = Vec::with_capacity(budget);
+    for (name, set) in inputs() {
+        // One pass over the set's strings, with RDB's budget (len - 4).
+        g.throughput(Throughput::Bytes(set.iter().map(|s| s.len() as u64).sum()));
+        let mut out = Vec::with_capacity(1 << 17);
         g.bench_function(format!("ferrokv/{name}"), |b| {
             b.iter(|| {
-                out.clear();
-                black_box(lzf::compress_into(black_box(&inp), budget, &mut out))
+                for s in &set {
+                    out.clear();
+                    black_box(lzf::compress_into(black_box(s), s.len() - 4, &mut out));
+                }
             })
         });
         if let Some((comp, _)) = sys {
-            let mut buf = vec![0u8; budget];
+            let mut buf = vec![0u8; 1 << 17];
             g.bench_function(format!("liblzf/{name}"), |b| {
-                b.iter(|| black_box(call(comp, black_box(&inp), &mut buf)))
+                b.iter(|| {
+                    for s in &set {
+                        black_box(call(comp, black_box(s), &mut buf[..s.len() - 4]));
+                    }
+                })
             });
         }
     }
@@ -117,21 +89,42 @@ fn bench_compress(c: &mut Criterion) {
 fn bench_decompress(c: &mut Criterion) {
     let sys = liblzf();
     let mut g = c.benchmark_group("lzf_decompress");
-    for (name, inp) in inputs() {
-        let Some(comp) = lzf::compress(&inp, inp.len() - 4) else {
+    for (name, set) in inputs() {
+        let Some(comp) = set
+            .iter()
+            .map(|s| lzf::compress(s, s.len() - 4))
+            .collect::<Option<Vec<_>>>()
+        else {
             continue;
         };
-        g.throughput(Throughput::Bytes(inp.len() as u64));
+        g.throughput(Throughput::Bytes(set.iter().map(|s| s.len() as u64).sum()));
         g.bench_function(format!("ferrokv/{name}"), |b| {
-            b.iter(|| black_box(lzf::decompress(black_box(&comp), inp.len())))
+            b.iter(|| {
+                for (s, c) in set.iter().zip(&comp) {
+                    black_box(lzf::decompress(black_box(c), s.len()));
+                }
+            })
         });
         if let Some((_, dec)) = sys {
             g.bench_function(format!("liblzf/{name}"), |b| {
-                // Allocate the output as our decompress does.
+                // Into a fresh allocation, as ours and Redis's loading
+                // (sdsnewlen(SDS_NOINIT)) do.
                 b.iter(|| {
-                    let mut out = vec![0u8; inp.len()];
-                    black_box(call(dec, black_box(&comp), &mut out));
-                    out
+                    for (s, c) in set.iter().zip(&comp) {
+                        let mut out = Vec::<u8>::with_capacity(s.len());
+                        // SAFETY: liblzf writes at most s.len() bytes into
+                        // the capacity; the length is set to what it wrote.
+                        unsafe {
+                            let k = dec(
+                                c.as_ptr().cast(),
+                                c.len() as libc::c_uint,
+                                out.as_mut_ptr().cast(),
+                                s.len() as libc::c_uint,
+                            );
+                            out.set_len(k as usize);
+                        }
+                        black_box(out);
+                    }
                 })
             });
         }

@@ -28,7 +28,7 @@ const SPIN_TIME: Duration = Duration::from_micros(20);
 /// budgets (client.rs): others are served in between.
 const TURN_TIME: Duration = Duration::from_millis(1);
 
-use crate::poller::{LISTENER_BASE, MASTER_LINK_TOKEN, RDB_PIPE_TOKEN};
+use crate::poller::{CHILD_EXIT_TOKEN, LISTENER_BASE, MASTER_LINK_TOKEN, RDB_PIPE_TOKEN};
 use crate::server::SHUTDOWN_SIGNAL;
 
 /// "temp-<pid>.rdb", the file a foreground save writes, for the signal
@@ -219,7 +219,7 @@ pub fn process_events_while_busy(srv: &mut Server) {
     let mut deferred = Vec::new();
     while let Some(ev) = io.pop_fired() {
         let t = ev.token;
-        if t == MASTER_LINK_TOKEN || t == RDB_PIPE_TOKEN {
+        if t == MASTER_LINK_TOKEN || t == RDB_PIPE_TOKEN || t == CHILD_EXIT_TOKEN {
             deferred.push(ev);
             continue;
         }
@@ -395,6 +395,10 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
             }
             if t == RDB_PIPE_TOKEN {
                 crate::replication::diskless::pipe_readable(&mut srv);
+                continue;
+            }
+            if t == CHILD_EXIT_TOKEN {
+                crate::persist::child::exit_event(&mut srv);
                 continue;
             }
             if crate::poller::is_cluster_token(t) {

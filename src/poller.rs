@@ -21,6 +21,10 @@ pub const MASTER_LINK_TOKEN: usize = LISTENER_BASE - 1;
 /// The read end of a diskless full sync's RDB pipe (master side).
 pub const RDB_PIPE_TOKEN: usize = LISTENER_BASE - 2;
 
+/// The running fork child's pidfd (persist::child): readable once it has
+/// exited.
+pub const CHILD_EXIT_TOKEN: usize = LISTENER_BASE - 3;
+
 /// Cluster bus listeners: `CLUSTER_LISTENER_BASE + i` (at most 32).
 pub const CLUSTER_LISTENER_BASE: usize = LISTENER_BASE - 64;
 

@@ -186,6 +186,15 @@ impl Aof {
         self.bio.as_ref()
     }
 
+    /// Closes `f` in the background thread (bioCreateCloseJob): the last
+    /// handle of a file replaced by a rename, whose blocks are freed on
+    /// that close (the old dump.rdb after a SAVE).
+    pub fn bg_close(&mut self, f: File) {
+        if let Some(b) = self.bio() {
+            let _ = b.tx.send(BioJob::Close(f));
+        }
+    }
+
     /// Redis's bg_unlink: the name goes away now (a file created again
     /// under it right after is safe), the slow close of a big file happens
     /// in the background thread.

@@ -2,6 +2,7 @@
 //! (the library Debian's redis-server links) over many generated inputs.
 
 use super::*;
+use proptest::prelude::*;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -148,13 +149,15 @@ type LzfFn = unsafe extern "C" fn(
 /// liblzf 3.6's `lzf_compress` from the system library, if installed.
 struct SysLzf {
     compress: LzfFn,
+    decompress: LzfFn,
 }
 
 impl SysLzf {
     fn open() -> Option<SysLzf> {
-        // SAFETY: dlopen/dlsym with NUL-terminated names; the symbol is
+        // SAFETY: dlopen/dlsym with NUL-terminated names; the symbols are
         // liblzf 3.6's `unsigned lzf_compress(const void *, unsigned,
-        // void *, unsigned)`, the signature we cast it to. The handle is
+        // void *, unsigned)` and lzf_decompress (same signature), the
+        // signature we cast them to. The handle is
         // never closed, so the function stays valid.
         unsafe {
             let h = libc::dlopen(c"liblzf.so.1".as_ptr(), libc::RTLD_NOW);
@@ -162,12 +165,32 @@ impl SysLzf {
                 return None;
             }
             let f = libc::dlsym(h, c"lzf_compress".as_ptr());
-            if f.is_null() {
+            let d = libc::dlsym(h, c"lzf_decompress".as_ptr());
+            if f.is_null() || d.is_null() {
                 return None;
             }
             Some(SysLzf {
                 compress: std::mem::transmute::<*mut libc::c_void, LzfFn>(f),
+                decompress: std::mem::transmute::<*mut libc::c_void, LzfFn>(d),
             })
+        }
+    }
+
+    /// Calls `f` (lzf_compress or lzf_decompress) on the whole of `input`
+    /// into `out_len` bytes at `out`; returns its result (0: did not fit
+    /// or corrupt).
+    ///
+    /// # Safety
+    /// `out` is valid for writes of `out_len` bytes.
+    unsafe fn raw(&self, f: LzfFn, input: &[u8], out: *mut u8, out_len: usize) -> usize {
+        // SAFETY: input is valid for its length, out for out_len (caller).
+        unsafe {
+            f(
+                input.as_ptr().cast(),
+                input.len() as libc::c_uint,
+                out.cast(),
+                out_len as libc::c_uint,
+            ) as usize
         }
     }
 
@@ -245,61 +268,281 @@ fn matches_system_liblzf() {
         .unwrap();
 }
 
-/// Interleaved timing against the system liblzf (release builds only:
-/// `cargo test --release --lib lzf_speed -- --ignored --nocapture`).
+/// One generated input for the property tests: `style` picks the kind
+/// (few symbols, words, a repeated chunk with mutations, random bytes,
+/// listpack-like records, runs of one byte), `len` its length.
+fn styled_input(rng: &mut SmallRng, style: u8, len: usize) -> Vec<u8> {
+    match style % 6 {
+        0 => {
+            let k = rng.gen_range(1..=16u8);
+            (0..len).map(|_| b'a' + rng.gen_range(0..k)).collect()
+        }
+        1 => {
+            let words = [
+                "redis ",
+                "ferrokv ",
+                "snapshot ",
+                "key:",
+                "42 ",
+                "\n",
+                "the ",
+            ];
+            let mut s = Vec::with_capacity(len + 16);
+            while s.len() < len {
+                s.extend_from_slice(words[rng.gen_range(0..words.len())].as_bytes());
+            }
+            s.truncate(len);
+            s
+        }
+        2 => {
+            let chunk: Vec<u8> = (0..rng.gen_range(1..300)).map(|_| rng.gen()).collect();
+            let mut s: Vec<u8> = chunk.iter().cycle().take(len).copied().collect();
+            for _ in 0..rng.gen_range(0..=len / 50 + 1) {
+                if !s.is_empty() {
+                    let p = rng.gen_range(0..s.len());
+                    s[p] = rng.gen();
+                }
+            }
+            s
+        }
+        3 => (0..len).map(|_| rng.gen()).collect(),
+        4 => {
+            let mut s = Vec::with_capacity(len + 32);
+            let mut i = rng.gen_range(0..1000u32);
+            while s.len() < len {
+                let f = format!("field:{i}");
+                let v = format!("value:{}", rng.gen_range(0..100_000u32));
+                s.push(f.len() as u8 | 0x80);
+                s.extend_from_slice(f.as_bytes());
+                s.push(f.len() as u8 + 1);
+                s.push(v.len() as u8 | 0x80);
+                s.extend_from_slice(v.as_bytes());
+                s.push(v.len() as u8 + 1);
+                i += 1;
+            }
+            s.truncate(len);
+            s
+        }
+        _ => {
+            let mut s = Vec::with_capacity(len);
+            while s.len() < len {
+                let b: u8 = rng.gen();
+                let n = rng.gen_range(1..600).min(len - s.len());
+                s.extend(std::iter::repeat_n(b, n));
+            }
+            s
+        }
+    }
+}
+
+/// Property test: for generated inputs of every style and any output
+/// budget, our compressor gives the system liblzf's bytes (or fails where
+/// it fails), and the output decompresses back.
+#[test]
+fn prop_same_bytes_as_system_liblzf() {
+    use proptest::test_runner::{Config, TestRunner};
+    let Some(sys) = SysLzf::open() else {
+        eprintln!("liblzf.so.1 not installed: comparison with liblzf skipped");
+        return;
+    };
+    std::thread::Builder::new()
+        .stack_size(4 << 20)
+        .spawn(move || {
+            let mut runner = TestRunner::new(Config {
+                cases: 3000,
+                ..Config::default()
+            });
+            let strategy = (
+                any::<u64>(),
+                0u8..6,
+                prop_oneof![0usize..64, 0usize..600, 0usize..20_000, 60_000usize..70_000],
+                0u32..=1100,
+            );
+            runner
+                .run(&strategy, |(seed, style, len, per_mille)| {
+                    let mut rng = SmallRng::seed_from_u64(seed);
+                    let inp = styled_input(&mut rng, style, len);
+                    // Budgets from 1 to 110% of the length (+16).
+                    let out_len =
+                        1 + (inp.len() * per_mille as usize / 1000) + per_mille as usize / 70;
+                    let ours = compress(&inp, out_len);
+                    let theirs = sys.compress(&inp, out_len);
+                    prop_assert_eq!(
+                        &ours,
+                        &theirs,
+                        "style {} len {} out_len {}",
+                        style,
+                        len,
+                        out_len
+                    );
+                    if let Some(c) = &ours {
+                        let back = decompress(c, inp.len());
+                        prop_assert_eq!(back.as_deref(), Some(&inp[..]));
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+/// Fuzz-style test of the decompressor, which writes without bounds
+/// checks: on arbitrary bytes (and on valid streams with bytes flipped)
+/// it agrees with the system liblzf's lzf_decompress: Some exactly when
+/// liblzf fills the whole `out_len` without error, with the same bytes.
+#[test]
+fn prop_decompress_agrees_with_system_liblzf() {
+    use proptest::test_runner::{Config, TestRunner};
+    let Some(sys) = SysLzf::open() else {
+        eprintln!("liblzf.so.1 not installed: comparison with liblzf skipped");
+        return;
+    };
+    let mut runner = TestRunner::new(Config {
+        cases: 4000,
+        ..Config::default()
+    });
+    let strategy = (any::<u64>(), 0u8..6, 0usize..3000, 0usize..4, 0usize..5000);
+    runner
+        .run(&strategy, |(seed, style, len, flips, out_len)| {
+            let mut rng = SmallRng::seed_from_u64(seed);
+            let inp = styled_input(&mut rng, style, len);
+            // A valid stream with a few bytes changed, or raw bytes.
+            let mut stream = compress(&inp, inp.len() + 40).unwrap_or_else(|| inp.clone());
+            for _ in 0..flips {
+                if !stream.is_empty() {
+                    let p = rng.gen_range(0..stream.len());
+                    stream[p] = rng.gen();
+                }
+            }
+            let out_len = if flips == 0 && out_len % 2 == 0 {
+                inp.len()
+            } else {
+                out_len
+            };
+            let ours = decompress(&stream, out_len);
+            if out_len == 0 || stream.is_empty() {
+                // (liblzf is not asked: it returns 0 for both an error and
+                // an empty result, and reads a first byte of even an empty
+                // input.)
+                prop_assert_eq!(ours.is_some(), stream.is_empty() && out_len == 0);
+                return Ok(());
+            }
+            let mut buf = vec![0u8; out_len];
+            // SAFETY: buf holds out_len bytes.
+            let n = unsafe { sys.raw(sys.decompress, &stream, buf.as_mut_ptr(), out_len) };
+            let theirs = (n == out_len).then_some(buf);
+            prop_assert_eq!(ours, theirs);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[path = "../../benches/lzf_inputs.rs"]
+mod bench_inputs;
+
+/// Interleaved timing against the system liblzf, compressing (with
+/// RDB's budget, `len - 4`) and decompressing each input set of
+/// benches/lzf_inputs.rs (a pass over the set's strings), twice: the set
+/// as it is, and its first string alone over and over (which the branch
+/// predictor learns, as with a dataset of equal values). Prints the median
+/// of 7 rounds of the ratio of our time to liblzf's. Release builds only:
+/// `cargo test --release --lib lzf_speed -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn lzf_speed() {
     let Some(sys) = SysLzf::open() else { return };
-    let mut text = Vec::new();
-    let words = [
-        "redis ",
-        "ferrokv ",
-        "snapshot ",
-        "key:",
-        "value ",
-        "1234 ",
-        "\n",
-    ];
-    let mut x = 12345u64;
-    while text.len() < 1024 {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        text.extend_from_slice(words[(x >> 33) as usize % words.len()].as_bytes());
-    }
-    text.truncate(1024);
-    let mut pop = b"value:123456".to_vec();
-    pop.resize(100, 0);
-    for (name, inp) in [("text_1k", text), ("populate_100", pop)] {
-        let budget = inp.len() - 4;
-        let mut buf = vec![0u8; budget];
-        let mut out = Vec::with_capacity(budget);
-        let n = 200_000 / (inp.len() / 100);
-        for round in 0..5 {
-            let t = std::time::Instant::now();
-            for _ in 0..n {
-                out.clear();
-                std::hint::black_box(compress_into(std::hint::black_box(&inp), budget, &mut out));
+    let time = |n: usize, f: &mut dyn FnMut()| {
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        t.elapsed().as_nanos() as f64 / n as f64
+    };
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for repeat in [false, true] {
+        eprintln!(
+            "{}",
+            if repeat {
+                "one string of each set, over and over:"
+            } else {
+                "each set of different strings:"
             }
-            let ours = t.elapsed().as_nanos() as f64 / n as f64;
-            let t = std::time::Instant::now();
-            for _ in 0..n {
-                // SAFETY: valid buffers for the lengths passed.
-                std::hint::black_box(unsafe {
-                    (sys.compress)(
-                        inp.as_ptr().cast(),
-                        inp.len() as libc::c_uint,
-                        buf.as_mut_ptr().cast(),
-                        budget as libc::c_uint,
-                    )
+        );
+        for (name, mut set) in bench_inputs::inputs() {
+            if repeat {
+                set.truncate(1);
+            }
+            let total: usize = set.iter().map(|s| s.len()).sum();
+            let comp: Vec<Option<Vec<u8>>> = set.iter().map(|s| compress(s, s.len() - 4)).collect();
+            let mut buf = vec![0u8; 1 << 17];
+            let mut out = Vec::with_capacity(1 << 17);
+            let n = (20_000_000 / total).max(1);
+            let (mut c, mut d) = (Vec::new(), Vec::new());
+            let (mut c_ns, mut d_ns) = ((0.0, 0.0), (0.0, 0.0));
+            for _ in 0..7 {
+                let ours = time(n, &mut || {
+                    for s in &set {
+                        out.clear();
+                        let r = compress_into(std::hint::black_box(s), s.len() - 4, &mut out);
+                        std::hint::black_box(r);
+                    }
                 });
+                let theirs = time(n, &mut || {
+                    for s in &set {
+                        // SAFETY: buf holds 128 KB, more than any budget.
+                        let k = unsafe { sys.raw(sys.compress, s, buf.as_mut_ptr(), s.len() - 4) };
+                        std::hint::black_box(k);
+                    }
+                });
+                c.push(ours / theirs);
+                c_ns = (ours / set.len() as f64, theirs / set.len() as f64);
+                if comp.iter().all(|c| c.is_some()) {
+                    let ours = time(n, &mut || {
+                        for (s, c) in set.iter().zip(&comp) {
+                            let c = c.as_deref().unwrap_or_default();
+                            std::hint::black_box(decompress(std::hint::black_box(c), s.len()));
+                        }
+                    });
+                    // Into a fresh allocation, as ours and Redis's loading
+                    // (sdsnewlen(SDS_NOINIT)) do.
+                    let theirs = time(n, &mut || {
+                        for (s, c) in set.iter().zip(&comp) {
+                            let c = c.as_deref().unwrap_or_default();
+                            let mut o = Vec::<u8>::with_capacity(s.len());
+                            // SAFETY: liblzf writes at most s.len() bytes
+                            // into the capacity; the length is set to what
+                            // it wrote.
+                            unsafe {
+                                let k = sys.raw(sys.decompress, c, o.as_mut_ptr(), s.len());
+                                o.set_len(k);
+                            }
+                            std::hint::black_box(o);
+                        }
+                    });
+                    d.push(ours / theirs);
+                    d_ns = (ours / set.len() as f64, theirs / set.len() as f64);
+                }
             }
-            let theirs = t.elapsed().as_nanos() as f64 / n as f64;
-            eprintln!(
-                "{name} round {round}: ferrokv {ours:.0} ns, liblzf {theirs:.0} ns, ratio {:.2}",
-                ours / theirs
+            eprint!(
+                "  {name:14} compress {:.2}x liblzf's time ({:.0} / {:.0} ns per string)",
+                median(c),
+                c_ns.0,
+                c_ns.1
             );
+            if !d.is_empty() {
+                eprint!(
+                    ", decompress {:.2}x ({:.0} / {:.0} ns)",
+                    median(d),
+                    d_ns.0,
+                    d_ns.1
+                );
+            }
+            eprintln!();
         }
     }
 }

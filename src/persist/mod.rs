@@ -8,6 +8,7 @@ pub mod aof_manifest;
 pub mod aof_rewrite;
 pub mod child;
 pub mod childinfo;
+pub mod crc64;
 pub mod lzf;
 pub mod rdb;
 pub mod rdb_legacy;

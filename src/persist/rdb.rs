@@ -77,8 +77,9 @@ pub const STREAM_ITEM_FLAG_SAMEFIELDS: i64 = 2;
 pub static CRC64: crc::Crc<u64, crc::Table<16>> =
     crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
 
-/// A running CRC64 (RDB files, replication streams).
-pub type Crc64Digest = crc::Digest<'static, u64, crc::Table<16>>;
+/// A running CRC64 (RDB files, replication streams): carry-less
+/// multiplication where the CPU has it (`crc64`).
+pub type Crc64Digest = crate::persist::crc64::Digest;
 
 /// What goes into the aux fields besides the fixed ones.
 #[derive(Clone, Debug, Default)]
@@ -232,7 +233,7 @@ impl<W: Write> Out<W> {
     fn new(w: W, checksum: bool) -> Self {
         Out {
             w,
-            digest: checksum.then(|| CRC64.digest()),
+            digest: checksum.then(Crc64Digest::new),
             buf: Vec::with_capacity(1 << 16),
         }
     }
@@ -317,17 +318,63 @@ pub fn save_raw_string(b: &mut Vec<u8>, s: &[u8], compress: bool) {
             }
         }
     }
-    if compress && s.len() > 20 {
-        if let Some(c) = lzf::compress(s, s.len() - 4) {
-            b.push(0xc0 | ENC_LZF);
-            save_len(b, c.len() as u64);
-            save_len(b, s.len() as u64);
-            b.extend_from_slice(&c);
-            return;
-        }
+    if compress && s.len() > 20 && save_lzf_string(b, s) {
+        return;
     }
     save_len(b, s.len() as u64);
     b.extend_from_slice(s);
+}
+
+/// `rdbSaveLen` into a buffer: the bytes `save_len` writes for `n`, and
+/// how many.
+fn encode_len(n: u64) -> ([u8; 9], usize) {
+    let mut e = [0u8; 9];
+    let k = if n < 1 << 6 {
+        e[0] = n as u8;
+        1
+    } else if n < 1 << 14 {
+        e[0] = 0x40 | (n >> 8) as u8;
+        e[1] = n as u8;
+        2
+    } else if n <= u32::MAX as u64 {
+        e[0] = 0x80;
+        e[1..5].copy_from_slice(&(n as u32).to_be_bytes());
+        5
+    } else {
+        e[0] = 0x81;
+        e[1..9].copy_from_slice(&n.to_be_bytes());
+        9
+    };
+    (e, k)
+}
+
+/// `rdbSaveLzfStringObject`: the LZF form of `s` (longer than 20 bytes)
+/// when it fits in `len - 4` bytes: the encoding byte, the compressed and
+/// the original length, the compressed bytes. Compresses straight into
+/// `b` after room for the longest header the budget allows, then writes
+/// the header, moving the bytes down when the compressed length takes a
+/// shorter length encoding than the budget would (no buffer of its own,
+/// no second copy). False, with `b` as it was, when it does not fit.
+fn save_lzf_string(b: &mut Vec<u8>, s: &[u8]) -> bool {
+    let out_len = s.len() - 4;
+    let start = b.len();
+    let (orig, orig_k) = encode_len(s.len() as u64);
+    let room = 1 + encode_len(out_len as u64).1 + orig_k;
+    b.resize(start + room, 0);
+    let Some(clen) = lzf::compress_into(s, out_len, b) else {
+        b.truncate(start);
+        return false;
+    };
+    let (comp, comp_k) = encode_len(clen as u64);
+    let head = 1 + comp_k + orig_k;
+    if head < room {
+        b.copy_within(start + room..start + room + clen, start + head);
+        b.truncate(start + head + clen);
+    }
+    b[start] = 0xc0 | ENC_LZF;
+    b[start + 1..start + 1 + comp_k].copy_from_slice(&comp[..comp_k]);
+    b[start + 1 + comp_k..start + head].copy_from_slice(&orig[..orig_k]);
+    true
 }
 
 /// `rdbSaveLongLongAsStringObject` (int-encoded string objects).

@@ -57,7 +57,7 @@ impl<R: Read> Rd<R> {
     pub fn new(r: R) -> Self {
         Rd {
             r,
-            digest: CRC64.digest(),
+            digest: crate::persist::rdb::Crc64Digest::new(),
             pos: 0,
             tainted: None,
             capture: None,

@@ -1,7 +1,8 @@
 //! The server side of RDB persistence (Redis's rdbSave / rdbSaveBackground
 //! / backgroundSaveDoneHandler / serverCron save points / loadDataFromDisk):
 //! writing `dbfilename` in the working directory (`dir`, where the config
-//! chdir'ed) through `temp-<pid>.rdb` + fsync + rename, forking BGSAVE
+//! chdir'ed) through `temp-<pid>.rdb` (written out as it goes under
+//! rdb-save-incremental-fsync) + fsync + rename, forking BGSAVE
 //! children, save points, the MISCONF state after a failed background
 //! save, startup loading and DEBUG RELOAD.
 
@@ -47,6 +48,11 @@ pub struct RdbState {
     pub loading_loaded_bytes: u64,
     /// The object the last load failed on (`rdb_load::ErrorContext`).
     pub load_error: Option<crate::persist::rdb_load::ErrorContext>,
+    /// The file the running BGSAVE's rename will replace, opened before
+    /// the fork: its blocks are freed when the parent closes this last
+    /// handle in the background after the child is done, not by the
+    /// child's rename.
+    pub replaced: Option<File>,
 }
 
 impl Default for RdbState {
@@ -67,6 +73,7 @@ impl Default for RdbState {
             loading_total_bytes: 0,
             loading_loaded_bytes: 0,
             load_error: None,
+            replaced: None,
         }
     }
 }
@@ -86,9 +93,118 @@ fn save_info(srv: &Server) -> SaveInfo {
     crate::replication::rdb_save_info(srv)
 }
 
+/// rdb-save-incremental-fsync: how much of the file may be written and
+/// not yet on disk (Redis: 4 MB written plus the 4 MB before them).
+const AUTOSYNC_BYTES: u64 = 4 << 20;
+/// ... and how often the kernel is asked to start writing it out.
+const WRITE_OUT_BYTES: u64 = 1 << 20;
+
+/// The temp RDB file under rdb-save-incremental-fsync, after Redis 7.0's
+/// rioFileWrite with autosync: each time another MB has been written the
+/// kernel is asked to start writing it out (sync_file_range
+/// SYNC_FILE_RANGE_WRITE, which does not wait), and the write-out of what
+/// lies more than 4 MB back is waited for, so at most about 8 MB of the
+/// file are ever unwritten, as in Redis (which starts a write-out every
+/// 4 MB). The disk works while the dataset is still being encoded and the
+/// final fsync finds little left to write: with the whole file left to
+/// it, the fsync of a 33 MB SAVE took 17 ms on the test machine; with 4 MB
+/// write-outs that of a 5 MB one still took 5.5 ms. Without
+/// sync_file_range (not Linux), an fdatasync every 4 MB, as Redis.
+struct AutoSync {
+    file: File,
+    on: bool,
+    /// Bytes written so far.
+    written: u64,
+    /// Write-out was started for the bytes below this.
+    started: u64,
+    /// Write-out was waited for below this.
+    waited: u64,
+}
+
+impl AutoSync {
+    fn new(file: File, on: bool) -> AutoSync {
+        AutoSync {
+            file,
+            on,
+            written: 0,
+            started: 0,
+            waited: 0,
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn sync(&mut self) -> io::Result<()> {
+        use std::os::unix::io::AsRawFd;
+        if self.written - self.started < WRITE_OUT_BYTES {
+            return Ok(());
+        }
+        let fd = self.file.as_raw_fd();
+        let range = |from: u64, to: u64, flags: libc::c_uint| -> io::Result<()> {
+            // SAFETY: sync_file_range on our own open descriptor, for a
+            // range of it; it passes no memory.
+            let r = unsafe { libc::sync_file_range(fd, from as i64, (to - from) as i64, flags) };
+            if r == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        };
+        range(self.started, self.written, libc::SYNC_FILE_RANGE_WRITE)?;
+        self.started = self.written;
+        if self.started - self.waited >= 2 * AUTOSYNC_BYTES {
+            let to = self.started - AUTOSYNC_BYTES;
+            range(
+                self.waited,
+                to,
+                libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                    | libc::SYNC_FILE_RANGE_WRITE
+                    | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+            )?;
+            self.waited = to;
+        }
+        Ok(())
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn sync(&mut self) -> io::Result<()> {
+        if self.written - self.started >= AUTOSYNC_BYTES {
+            self.file.sync_data()?;
+            self.started = self.written;
+        }
+        Ok(())
+    }
+}
+
+impl Write for AutoSync {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.on {
+            self.sync()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// Writes the dataset to `filename` via `temp-<pid>.rdb` (rdbSave's file
-/// handling); used by SAVE in the parent and by BGSAVE in the child.
+/// handling); used by BGSAVE in the child.
 pub fn write_file(srv: &Server, filename: &str, info: &SaveInfo) -> io::Result<()> {
+    write_file_keeping_old(srv, filename, info, false).map(|_| ())
+}
+
+/// `write_file`; with `keep_old`, the file the rename replaces is opened
+/// first and returned: its blocks are then freed when that last handle is
+/// closed, which the caller leaves to a background thread, instead of by
+/// the rename (10 ms for a 33 MB file here).
+fn write_file_keeping_old(
+    srv: &Server,
+    filename: &str,
+    info: &SaveInfo,
+    keep_old: bool,
+) -> io::Result<Option<File>> {
     let tmp = format!("temp-{}.rdb", std::process::id());
     let f = match File::create(&tmp) {
         Ok(f) => f,
@@ -103,16 +219,22 @@ pub fn write_file(srv: &Server, filename: &str, info: &SaveInfo) -> io::Result<(
             return Err(e);
         }
     };
+    let f = AutoSync::new(f, srv.config.rdb_save_incremental_fsync);
     let mut w = BufWriter::with_capacity(1 << 16, f);
     let res = rdb::write_rdb(srv, &mut w, info)
         .and_then(|_| w.flush())
-        .and_then(|_| w.get_ref().sync_all());
+        .and_then(|_| w.get_ref().file.sync_all());
     drop(w);
     if let Err(e) = res {
         warn!("Write error saving DB on disk: {}", e);
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
+    let old = if keep_old {
+        File::open(filename).ok()
+    } else {
+        None
+    };
     if let Err(e) = std::fs::rename(&tmp, filename) {
         let cwd = std::env::current_dir()
             .map(|p| p.to_string_lossy().into_owned())
@@ -125,15 +247,19 @@ pub fn write_file(srv: &Server, filename: &str, info: &SaveInfo) -> io::Result<(
         return Err(e);
     }
     info!("DB saved on disk");
-    Ok(())
+    Ok(old)
 }
 
 /// rdbSave in the parent (SAVE, SHUTDOWN, FLUSHALL, DEBUG RELOAD).
 pub fn save(srv: &mut Server) -> io::Result<()> {
     let name = rdb_filename(srv);
     let info = save_info(srv);
-    match write_file(srv, &name, &info) {
-        Ok(()) => {
+    match write_file_keeping_old(srv, &name, &info, true) {
+        Ok(old) => {
+            // The replaced file's blocks are freed in the background.
+            if let Some(f) = old {
+                srv.aof.bg_close(f);
+            }
             srv.dirty = 0;
             srv.lastsave = crate::clock::wall_ms() / 1000;
             srv.rdb.last_bgsave_ok = true;
@@ -159,6 +285,7 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
     srv.rdb.last_bgsave_try = now / 1000;
     let name = rdb_filename(srv);
     let info = save_info(srv);
+    let replaced = File::open(&name).ok();
     match child::start(srv, ChildKind::Rdb, move |s: &Server| {
         write_file(s, &name, &info)
     }) {
@@ -167,6 +294,7 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
             srv.rdb.bgsave_start_ms = now;
             srv.rdb.child_pid = pid;
             srv.rdb.bgsave_scheduled = false;
+            srv.rdb.replaced = replaced;
             Ok(pid)
         }
         Err(e) => {
@@ -180,6 +308,9 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
 /// backgroundSaveDoneHandlerDisk.
 pub fn bgsave_done(srv: &mut Server, ok: bool) {
     let now = crate::clock::wall_ms();
+    if let Some(f) = srv.rdb.replaced.take() {
+        srv.aof.bg_close(f);
+    }
     if ok {
         info!("Background saving terminated with success");
         srv.dirty = srv.dirty.saturating_sub(srv.rdb.dirty_before_bgsave);

@@ -257,3 +257,49 @@ fn stream_groups_roundtrip_and_corrupt_payloads_never_panic() {
     }
     assert!(accepted > 0);
 }
+
+/// `save_raw_string` compresses into the output buffer itself: its bytes
+/// are those of the compressed form built apart (encoding byte, both
+/// lengths, the LZF bytes), around the sizes where the compressed
+/// length's encoding is shorter than the budget's (64 and 16384 bytes),
+/// after earlier bytes in the buffer, and plain when LZF does not fit.
+#[test]
+fn lzf_strings_compress_in_place() {
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+    let mut lens: Vec<usize> = (21..140).collect();
+    lens.extend(16_370..16_400);
+    lens.extend([20_000, 70_000, 100_000]);
+    for len in lens {
+        for kind in 0..3 {
+            let s: Vec<u8> = match kind {
+                0 => (0..len).map(|i| b"abcab"[i % 5]).collect(),
+                1 => (0..len).map(|_| rng.gen()).collect(),
+                _ => (0..len)
+                    .map(|i| {
+                        if rng.gen_range(0..8) == 0 {
+                            rng.gen()
+                        } else {
+                            (i % 7) as u8
+                        }
+                    })
+                    .collect(),
+            };
+            let mut want = b"prefix".to_vec();
+            match crate::persist::lzf::compress(&s, len - 4) {
+                Some(c) => {
+                    want.push(0xc3);
+                    rdb::save_len(&mut want, c.len() as u64);
+                    rdb::save_len(&mut want, len as u64);
+                    want.extend_from_slice(&c);
+                }
+                None => {
+                    rdb::save_len(&mut want, len as u64);
+                    want.extend_from_slice(&s);
+                }
+            }
+            let mut got = b"prefix".to_vec();
+            rdb::save_raw_string(&mut got, &s, true);
+            assert_eq!(got, want, "len {len} kind {kind}");
+        }
+    }
+}
