@@ -544,7 +544,12 @@ fn restarted_cluster_replica_keeps_expired_keys() {
     });
     replica.restart();
     // The load keeps them (what follows depends on the resync: a full one
-    // replaces the data with the master's).
+    // replaces the data with the master's). The node answers (LOADING)
+    // while it loads, so wait for the load's log line.
+    poll_until(Duration::from_secs(20), || {
+        let log = replica.log();
+        log[log.rfind("Node configuration loaded").unwrap_or(0)..].contains("Done loading RDB")
+    });
     let log = replica.log();
     let after = &log[log.rfind("Node configuration loaded").unwrap_or(0)..];
     assert!(
