@@ -562,6 +562,25 @@ fn failed_bgsave_denies_writes_with_misconf() {
     let r = fc.cmd_str(&["PING"]);
     assert!(r.starts_with("-MISCONF"), "{}", r);
     assert_eq!(fc.cmd_str(&["GET", "a"]), "$1\r\n1\r\n");
+    // A script's write is refused too, with or without a shebang, but its
+    // reads and PING are not (scriptVerifyWriteCommandAllow; the script's
+    // own client once passed for the AOF client and wrote).
+    let r = fc.cmd_str(&["EVAL", "return redis.call('set','b',1)", "1", "b"]);
+    assert!(r.starts_with("-MISCONF"), "{}", r);
+    let r = fc.cmd_str(&["EVAL", "#!lua\nreturn redis.call('set','b',1)", "1", "b"]);
+    assert!(r.starts_with("-MISCONF"), "{}", r);
+    let r = fc.cmd_str(&["EVAL", "return redis.pcall('incr','b')", "1", "b"]);
+    assert!(r.starts_with("-MISCONF"), "{}", r);
+    assert_eq!(fc.cmd_str(&["EXISTS", "b"]), ":0\r\n");
+    assert_eq!(
+        fc.cmd_str(&[
+            "EVAL",
+            "redis.call('get','a') return redis.call('ping')",
+            "1",
+            "a"
+        ]),
+        "+PONG\r\n"
+    );
     assert_eq!(fc.cmd_str(&["SAVE"]), "-ERR\r\n");
     assert_eq!(
         fc.cmd_str(&["SHUTDOWN"]),

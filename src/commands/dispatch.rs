@@ -470,10 +470,23 @@ fn oom_refuses(srv: &mut Server, c: &mut Client, cmd: Cmd) -> bool {
 #[inline]
 fn check_persistence_and_loading(srv: &Server, c: &Client, cmd: Cmd) -> Result<(), Refusal> {
     let spec = cmd.spec;
-    let write_like = cmd.flags & WRITE != 0 || spec.facts & fact::DISK_ERROR_REFUSED != 0;
     // The master's stream and the AOF replay are applied regardless
-    // (mustObeyClient).
-    if write_like && !c.must_obey() {
+    // (mustObeyClient). A command a script calls is checked against the
+    // script's caller, only if it writes (PING is not refused there), and
+    // not once the script has written: it cannot be failed halfway
+    // (scriptVerifyWriteCommandAllow). The script's own client has the AOF
+    // client's id, so it must not be asked.
+    let (write_like, obeyed) = match srv.scripting.current_run().filter(|_| cmd.depth > 0) {
+        Some(run) => (
+            cmd.flags & WRITE != 0,
+            run.caller_must_obey() || run.wrote_before_call.get(),
+        ),
+        None => (
+            cmd.flags & WRITE != 0 || spec.facts & fact::DISK_ERROR_REFUSED != 0,
+            c.must_obey(),
+        ),
+    };
+    if write_like && !obeyed {
         if crate::persist::rdb_server::writes_denied(srv) {
             return Err(Refusal::Misconf);
         }

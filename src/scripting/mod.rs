@@ -390,6 +390,15 @@ pub struct RunCtx {
 }
 
 impl RunCtx {
+    /// Whether the client that runs the script must be obeyed (the master
+    /// or the AOF: Redis's mustObeyClient(run_ctx->original_client)); the
+    /// script's own client is never asked.
+    pub fn caller_must_obey(&self) -> bool {
+        // SAFETY: the caller outlives the script run and is not mutated
+        // while a Lua callback runs (module doc); read only.
+        unsafe { (*self.caller).must_obey() }
+    }
+
     /// The Lua debugging session this script runs under, if any.
     pub fn ldb<'a>(&self) -> Option<&'a ldb::Ses> {
         // SAFETY: `ldb::eval_with_debugging` keeps the session alive in its
