@@ -12,8 +12,12 @@
 //!   most [`BATCH`] slots (`cur`, `spare`): allocating pops `cur`, freeing
 //!   pushes on it, both without locking or atomics;
 //! - full chains move to and from a global list of chains under a spin
-//!   lock, one chain (32 slots) at a time; slots the global list lacks are
-//!   carved from the current chunk. A thread that frees millions of slots
+//!   lock, one chain (32 slots) at a time. When neither the thread nor
+//!   the global list has a free slot of the class (a bitmask read without
+//!   the lock says so), the slot is cut from the thread's own 64 KiB
+//!   region of fresh memory, taken from the current chunk: slots of all
+//!   classes come from it in allocation order, so a key's entry and its
+//!   value lie side by side as malloc puts them. A thread that frees millions of slots
 //!   (the lazy-free thread dropping a big dict) returns them 32 at a time,
 //!   so the event loop's allocations rarely meet the lock held;
 //! - a free slot's first 8 bytes link it to the next one of its chain;
@@ -31,7 +35,7 @@
 
 use std::cell::UnsafeCell;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Once;
 
 /// Size-class granularity, and the alignment of every slot.
@@ -89,6 +93,10 @@ impl Chain {
 /// The global side: full chains per class and the chunk being carved.
 struct Global {
     lock: AtomicBool,
+    /// Bit c: the global list holds chains of class c (read without the
+    /// lock, so a thread growing into fresh memory takes no lock to learn
+    /// there is nothing to reuse).
+    nonempty: AtomicU32,
     inner: UnsafeCell<GlobalInner>,
 }
 
@@ -108,6 +116,7 @@ unsafe impl Sync for Global {}
 // chains of free slots (as malloc's arenas are shared).
 static GLOBAL: Global = Global {
     lock: AtomicBool::new(false),
+    nonempty: AtomicU32::new(0),
     inner: UnsafeCell::new(GlobalInner {
         chains: [const { Vec::new() }; NCLASS],
         bump: ptr::null_mut(),
@@ -163,28 +172,32 @@ impl Global {
 }
 
 impl GlobalInner {
-    /// A chain of free slots of class `c` (size `size`): a returned one,
-    /// else up to BATCH slots carved from the chunk.
-    fn take(&mut self, c: usize, size: usize) -> Chain {
-        if let Some(ch) = self.chains[c].pop() {
-            return ch;
-        }
-        let want = size * BATCH as usize;
-        if (self.end as usize) - (self.bump as usize) < want {
-            self.map_chunk();
-        }
-        let mut ch = Chain::EMPTY;
-        for _ in 0..BATCH {
-            let p = self.bump;
-            // SAFETY: `want` bytes from `bump` lie inside the chunk (checked
-            // above, and a chunk holds at least BATCH slots of MAX_SIZE);
-            // each slot is fresh memory nobody else references.
-            unsafe {
-                self.bump = p.add(size);
-                ch.push(p);
-            }
+    /// A chain of free slots of class `c` others gave back, if any.
+    fn take_chain(&mut self, c: usize) -> Option<Chain> {
+        let ch = self.chains[c].pop();
+        if self.chains[c].is_empty() {
+            GLOBAL.nonempty.fetch_and(!(1 << c), Ordering::Relaxed);
         }
         ch
+    }
+
+    /// Gives back a chain of free slots of class `c`.
+    fn push_chain(&mut self, c: usize, ch: Chain) {
+        self.chains[c].push(ch);
+        GLOBAL.nonempty.fetch_or(1 << c, Ordering::Relaxed);
+    }
+
+    /// `n` fresh bytes (8-aligned, n <= CHUNK) from the current chunk, a
+    /// new one when it has fewer left (the rest of the old one, under
+    /// REGION bytes, stays unused).
+    fn carve(&mut self, n: usize) -> *mut u8 {
+        if (self.end as usize) - (self.bump as usize) < n {
+            self.map_chunk();
+        }
+        let p = self.bump;
+        // SAFETY: n bytes from bump lie inside the chunk (checked above).
+        self.bump = unsafe { p.add(n) };
+        p
     }
 
     fn map_chunk(&mut self) {
@@ -213,7 +226,18 @@ impl GlobalInner {
 struct Local {
     cur: [Chain; NCLASS],
     spare: [Chain; NCLASS],
+    /// The thread's region of fresh memory: new slots of every class are
+    /// cut from it in allocation order, so blocks allocated together (a
+    /// key's entry and its value) lie side by side, as malloc puts them,
+    /// and a lookup that reads both touches one page. (Carving each class
+    /// in batches put an entry and its value kilobytes apart: SAVE of 1M
+    /// 100-byte values took 0.48 s instead of 0.31.)
+    bump: *mut u8,
+    end: *mut u8,
 }
+
+/// Bytes of fresh memory a thread takes from the global chunk at a time.
+const REGION: usize = 64 << 10;
 
 /// The wrapper whose Drop hands a finishing thread's free slots back.
 struct LocalCell(UnsafeCell<Local>);
@@ -225,7 +249,7 @@ impl Drop for LocalCell {
             for c in 0..NCLASS {
                 for ch in [l.cur[c], l.spare[c]] {
                     if ch.len > 0 {
-                        g.chains[c].push(ch);
+                        g.push_chain(c, ch);
                     }
                 }
             }
@@ -238,6 +262,8 @@ thread_local! {
         LocalCell(UnsafeCell::new(Local {
             cur: [Chain::EMPTY; NCLASS],
             spare: [Chain::EMPTY; NCLASS],
+            bump: ptr::null_mut(),
+            end: ptr::null_mut(),
         }))
     };
 }
@@ -268,25 +294,41 @@ pub fn alloc(size: usize) -> *mut u8 {
         if l.cur[c].len == 0 {
             if l.spare[c].len > 0 {
                 l.cur[c] = std::mem::replace(&mut l.spare[c], Chain::EMPTY);
-            } else {
-                l.cur[c] = GLOBAL.with(|g| g.take(c, slot));
+            } else if GLOBAL.nonempty.load(Ordering::Relaxed) & (1 << c) != 0 {
+                if let Some(ch) = GLOBAL.with(|g| g.take_chain(c)) {
+                    l.cur[c] = ch;
+                }
             }
         }
-        // SAFETY: `cur` holds at least one free slot of class c.
-        unsafe { l.cur[c].pop() }
+        if l.cur[c].len > 0 {
+            // SAFETY: `cur` holds at least one free slot of class c.
+            return unsafe { l.cur[c].pop() };
+        }
+        // Nothing to reuse: the next slot of the thread's fresh region.
+        if (l.end as usize) - (l.bump as usize) < slot {
+            l.bump = GLOBAL.with(|g| g.carve(REGION));
+            // SAFETY: carve returned REGION bytes.
+            l.end = unsafe { l.bump.add(REGION) };
+        }
+        let p = l.bump;
+        // SAFETY: `slot` bytes from bump lie inside the region (checked).
+        l.bump = unsafe { p.add(slot) };
+        p
     });
     match r {
         Ok(p) => p,
-        // The thread is exiting (its cell is gone): take a slot from the
-        // global list directly and give the rest of the chain back.
-        Err(_) => GLOBAL.with(|g| {
-            let mut ch = g.take(c, slot);
-            // SAFETY: `take` returns a non-empty chain of free slots.
-            let p = unsafe { ch.pop() };
-            if ch.len > 0 {
-                g.chains[c].push(ch);
+        // The thread is exiting (its cell is gone): reuse a slot from the
+        // global list, else carve one.
+        Err(_) => GLOBAL.with(|g| match g.take_chain(c) {
+            Some(mut ch) => {
+                // SAFETY: chains on the global list are never empty.
+                let p = unsafe { ch.pop() };
+                if ch.len > 0 {
+                    g.push_chain(c, ch);
+                }
+                p
             }
-            p
+            None => g.carve(slot),
         }),
     }
 }
@@ -309,7 +351,7 @@ pub unsafe fn dealloc(p: *mut u8, size: usize) {
             let full = std::mem::replace(&mut l.cur[c], Chain::EMPTY);
             let old = std::mem::replace(&mut l.spare[c], full);
             if old.len > 0 {
-                GLOBAL.with(|g| g.chains[c].push(old));
+                GLOBAL.with(|g| g.push_chain(c, old));
             }
         }
     });
@@ -317,7 +359,7 @@ pub unsafe fn dealloc(p: *mut u8, size: usize) {
         let mut ch = Chain::EMPTY;
         // SAFETY: as above.
         unsafe { ch.push(p) };
-        GLOBAL.with(|g| g.chains[c].push(ch));
+        GLOBAL.with(|g| g.push_chain(c, ch));
     }
 }
 
