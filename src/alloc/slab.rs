@@ -363,6 +363,43 @@ pub unsafe fn dealloc(p: *mut u8, size: usize) {
     }
 }
 
+/// Whether a block of `layout` is a slab slot (small enough, and at most
+/// the slots' alignment).
+#[inline]
+fn fits(layout: std::alloc::Layout) -> bool {
+    layout.size() <= MAX_SIZE && layout.align() <= GRANULE && layout.size() > 0
+}
+
+/// A block for `layout`: a slab slot when it fits, else one from the
+/// global allocator (null if that fails).
+#[inline]
+pub fn alloc_block(layout: std::alloc::Layout) -> *mut u8 {
+    if fits(layout) {
+        alloc(layout.size())
+    } else {
+        // SAFETY: a non-zero-sized layout (a zero-sized one fits nothing
+        // here and the global allocator would be asked for it: callers
+        // never pass one, their blocks hold a header).
+        unsafe { std::alloc::alloc(layout) }
+    }
+}
+
+/// Frees a block [`alloc_block`] returned.
+///
+/// # Safety
+/// `p` came from `alloc_block(layout)` with this very layout and is not
+/// used afterwards.
+#[inline]
+pub unsafe fn dealloc_block(p: *mut u8, layout: std::alloc::Layout) {
+    if fits(layout) {
+        // SAFETY: the caller's contract; the same layout picked the slab.
+        unsafe { dealloc(p, layout.size()) }
+    } else {
+        // SAFETY: the caller's contract; the same layout picked malloc.
+        unsafe { std::alloc::dealloc(p, layout) }
+    }
+}
+
 /// Bytes of chunks mapped so far.
 pub fn mapped_bytes() -> usize {
     GLOBAL.with(|g| g.mapped)

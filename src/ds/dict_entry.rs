@@ -23,7 +23,7 @@
 //! dict sees `next`, `val`, `meta` and `key()` accessors.
 
 use crate::alloc::slab;
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::alloc::{handle_alloc_error, Layout};
 use std::marker::PhantomData;
 use std::mem;
 use std::ptr::{self, NonNull};
@@ -70,22 +70,12 @@ impl<V, const M: bool> Entry<V, M> {
     /// Offset of the key's first byte.
     const KEY_OFF: usize = Self::META_OFF + if M { mem::size_of::<u32>() } else { 0 };
 
-    /// Whether entries of this type fit the slab's alignment (all dicts'
-    /// do: their head is a pointer and a value of at most 8-byte
-    /// alignment); entries up to `slab::MAX_SIZE` bytes then come from the
-    /// slab, without malloc's header and rounding.
-    const SLAB: bool = mem::align_of::<Node<V, M>>() <= slab::GRANULE;
-
-    /// Allocates a block for `layout` (aborting when memory runs out).
+    /// Allocates a block for `layout` (aborting when memory runs out):
+    /// entries of up to `slab::MAX_SIZE` bytes are slab slots, without
+    /// malloc's header and rounding.
     #[inline]
     fn raw_alloc(layout: Layout) -> NonNull<Node<V, M>> {
-        let p = if Self::SLAB && layout.size() <= slab::MAX_SIZE {
-            slab::alloc(layout.size())
-        } else {
-            // SAFETY: the layout is non-zero-sized (head + length word).
-            unsafe { alloc(layout) }
-        };
-        match NonNull::new(p as *mut Node<V, M>) {
+        match NonNull::new(slab::alloc_block(layout) as *mut Node<V, M>) {
             Some(nn) => nn,
             None => handle_alloc_error(layout),
         }
@@ -97,13 +87,8 @@ impl<V, const M: bool> Entry<V, M> {
     /// `p` came from `raw_alloc(layout)` and is not used afterwards.
     #[inline]
     unsafe fn raw_dealloc(p: *mut u8, layout: Layout) {
-        if Self::SLAB && layout.size() <= slab::MAX_SIZE {
-            // SAFETY: the caller's contract; the same size picks the slab.
-            unsafe { slab::dealloc(p, layout.size()) }
-        } else {
-            // SAFETY: the caller's contract; allocated by `alloc(layout)`.
-            unsafe { dealloc(p, layout) }
-        }
+        // SAFETY: the caller's contract (raw_alloc used alloc_block).
+        unsafe { slab::dealloc_block(p, layout) }
     }
 
     /// Bytes an entry with a `klen`-byte key allocates (what used_memory

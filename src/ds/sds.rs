@@ -10,7 +10,7 @@
 //! malloc's 112-byte chunk), longer ones in malloc.
 
 use crate::alloc::slab;
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::alloc::{handle_alloc_error, Layout};
 use std::fmt;
 use std::ptr::NonNull;
 
@@ -45,11 +45,7 @@ impl Sds {
         // SAFETY: layout has non-zero size; we initialise header and bytes
         // before anyone reads them.
         unsafe {
-            let p = if layout.size() <= slab::MAX_SIZE {
-                slab::alloc(layout.size())
-            } else {
-                alloc(layout)
-            };
+            let p = slab::alloc_block(layout);
             let Some(nn) = NonNull::new(p) else {
                 handle_alloc_error(layout)
             };
@@ -85,15 +81,8 @@ impl Sds {
 impl Drop for Sds {
     fn drop(&mut self) {
         let layout = Self::layout(self.len());
-        // SAFETY: allocated in `new` with the same layout, so the same size
-        // picks the slab or malloc.
-        unsafe {
-            if layout.size() <= slab::MAX_SIZE {
-                slab::dealloc(self.0.as_ptr(), layout.size())
-            } else {
-                dealloc(self.0.as_ptr(), layout)
-            }
-        }
+        // SAFETY: allocated in `new` by alloc_block with the same layout.
+        unsafe { slab::dealloc_block(self.0.as_ptr(), layout) }
     }
 }
 

@@ -39,7 +39,7 @@
 use crate::alloc::slab;
 use crate::error::{self, CmdError};
 use crate::util::num::parse_f64;
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::alloc::{handle_alloc_error, Layout};
 use std::cmp::Ordering;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
@@ -105,11 +105,7 @@ fn alloc_node(height: usize, score: f64, ele: &[u8]) -> *mut NodeHdr {
         // Nodes of up to slab::MAX_SIZE bytes (most: a one- or two-level
         // node with a member of up to ~180 bytes) take exactly their size
         // from the slab, without malloc's header and rounding.
-        let base = if layout.size() <= slab::MAX_SIZE {
-            slab::alloc(layout.size())
-        } else {
-            alloc(layout)
-        };
+        let base = slab::alloc_block(layout);
         if base.is_null() {
             handle_alloc_error(layout);
         }
@@ -164,12 +160,7 @@ unsafe fn free_node(x: *mut NodeHdr) {
     unsafe {
         let h = (*x).height as usize;
         let layout = node_layout(h, (*x).len as usize);
-        let base = (x as *mut u8).sub(h * LVL);
-        if layout.size() <= slab::MAX_SIZE {
-            slab::dealloc(base, layout.size())
-        } else {
-            dealloc(base, layout)
-        }
+        slab::dealloc_block((x as *mut u8).sub(h * LVL), layout);
     }
 }
 
