@@ -1,6 +1,6 @@
-//! `alloc::slab` — exact-size slots for the dicts' entries (`ds::dict_entry`):
-//! small blocks of 8 to 256 bytes, in 8-byte size classes, carved from
-//! 1 MiB chunks with no per-block header.
+//! `alloc::slab` — exact-size slots for small blocks (the dicts' entries,
+//! `Sds` strings, skiplist nodes): 8 to 256 bytes, in 8-byte size classes,
+//! carved from 1 MiB chunks with no per-block header.
 //!
 //! Why: a dict entry of the keyspace is 48 bytes for a 16-byte key, and
 //! glibc's malloc makes that a 64-byte chunk (an 8-byte header, 16-byte
@@ -9,7 +9,7 @@
 //!
 //! How:
 //! - every thread keeps, per class, up to two chains of free slots of at
-//!   most [`BATCH`] slots (`cur`, `spare`): allocating pops `cur`, freeing
+//!   most 32 slots (`cur`, `spare`): allocating pops `cur`, freeing
 //!   pushes on it, both without locking or atomics;
 //! - full chains move to and from a global list of chains under a spin
 //!   lock, one chain (32 slots) at a time. When neither the thread nor
@@ -30,8 +30,9 @@
 //! - the lock is taken around `fork` (`pthread_atfork`), so a child never
 //!   inherits it held by a thread it does not have.
 //!
-//! Blocks are 8-byte aligned; callers needing more use the global
-//! allocator.
+//! Callers go through [`alloc_block`] / [`dealloc_block`], which hand
+//! blocks too big or too aligned for a slot (over 256 bytes, over 8-byte
+//! alignment) to the global allocator.
 
 use std::cell::UnsafeCell;
 use std::ptr;
@@ -44,7 +45,7 @@ pub const GRANULE: usize = 8;
 pub const MAX_SIZE: usize = 256;
 const NCLASS: usize = MAX_SIZE / GRANULE;
 /// Slots per chain moved between a thread and the global list.
-pub const BATCH: u32 = 32;
+const BATCH: u32 = 32;
 /// Bytes mapped at a time.
 const CHUNK: usize = 1 << 20;
 
@@ -104,8 +105,6 @@ struct GlobalInner {
     chains: [Vec<Chain>; NCLASS],
     bump: *mut u8,
     end: *mut u8,
-    /// Bytes mapped so far (MEMORY MALLOC-STATS / tests).
-    mapped: usize,
 }
 
 // SAFETY: `inner` is only touched while `lock` is held (`Global::with`);
@@ -121,7 +120,6 @@ static GLOBAL: Global = Global {
         chains: [const { Vec::new() }; NCLASS],
         bump: ptr::null_mut(),
         end: ptr::null_mut(),
-        mapped: 0,
     }),
 };
 
@@ -218,7 +216,6 @@ impl GlobalInner {
         self.bump = p as *mut u8;
         // SAFETY: the end of the mapping just made.
         self.end = unsafe { self.bump.add(CHUNK) };
-        self.mapped += CHUNK;
     }
 }
 
@@ -270,7 +267,7 @@ thread_local! {
 
 /// The slot size for a block of `size` bytes (1..=MAX_SIZE).
 #[inline]
-pub fn class_size(size: usize) -> usize {
+fn class_size(size: usize) -> usize {
     (size + GRANULE - 1) & !(GRANULE - 1)
 }
 
@@ -282,7 +279,7 @@ fn class_of(size: usize) -> usize {
 /// A block of `size` bytes (1..=[`MAX_SIZE`]), 8-byte aligned,
 /// uninitialised.
 #[inline]
-pub fn alloc(size: usize) -> *mut u8 {
+fn alloc(size: usize) -> *mut u8 {
     debug_assert!(size > 0 && size <= MAX_SIZE);
     let c = class_of(size);
     let slot = class_size(size);
@@ -339,7 +336,7 @@ pub fn alloc(size: usize) -> *mut u8 {
 /// `p` came from [`alloc`] with a size of the same class, and is not used
 /// after this call.
 #[inline]
-pub unsafe fn dealloc(p: *mut u8, size: usize) {
+unsafe fn dealloc(p: *mut u8, size: usize) {
     let c = class_of(size);
     super::USED.fetch_sub(class_size(size), Ordering::Relaxed);
     let r = LOCAL.try_with(|l| {
@@ -398,11 +395,6 @@ pub unsafe fn dealloc_block(p: *mut u8, layout: std::alloc::Layout) {
         // SAFETY: the caller's contract; the same layout picked malloc.
         unsafe { std::alloc::dealloc(p, layout) }
     }
-}
-
-/// Bytes of chunks mapped so far.
-pub fn mapped_bytes() -> usize {
-    GLOBAL.with(|g| g.mapped)
 }
 
 #[cfg(test)]
