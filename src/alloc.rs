@@ -2,8 +2,11 @@
 //! number of live heap bytes, which INFO reports as `used_memory` and
 //! maxmemory checks against (Redis gets the same figure from zmalloc).
 //! Also the system allocator's tuning at startup ([`tune_system_allocator`]),
-//! and [`slab`], the header-less size classes the dicts' entries come from.
+//! [`slab`], the header-less size classes the dicts' entries come from,
+//! and [`prefault`], which faults in a big dict's next table off the
+//! event loop.
 
+pub mod prefault;
 pub mod slab;
 
 use std::alloc::{GlobalAlloc, Layout, System};

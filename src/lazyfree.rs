@@ -61,7 +61,7 @@ fn queue() -> Option<&'static Sender<Job>> {
                                 keys
                             }
                             Job::Buckets(b) => {
-                                drop(b);
+                                crate::alloc::prefault::release(b);
                                 continue;
                             }
                         };

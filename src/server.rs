@@ -729,6 +729,8 @@ impl Server {
             if db.dict.needs_shrink() {
                 db.dict.shrink_to_fit();
             }
+            // A prefaulted next table that came back after the last SET.
+            db.dict.start_prepared_rehash();
             self.resize_db_cursor = (self.resize_db_cursor + 1) % n;
         }
         if self.config.activerehashing {

@@ -457,6 +457,10 @@ const GLOBALS: &[(&str, &str)] = &[
         "the slab's chunks and free chains, shared by every thread (as malloc's arenas)",
     ),
     (
+        "src/alloc/prefault.rs",
+        "the one prefault worker's queue, used by every dict",
+    ),
+    (
         "src/persist/lzf.rs",
         "the compressor's scratch hash table per compressing thread (liblzf's stack table)",
     ),

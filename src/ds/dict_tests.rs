@@ -956,3 +956,76 @@ mod siphash_tests {
         );
     }
 }
+
+/// Fills a dict to load 1 at `PREFAULT_MIN_BUCKETS` buckets and adds one
+/// more key: the next table goes to `alloc::prefault`.
+fn dict_with_pending_table() -> Dict<Vec<u8>, usize> {
+    let mut d = Dict::new();
+    d.expand(PREFAULT_MIN_BUCKETS);
+    for i in 0..=PREFAULT_MIN_BUCKETS {
+        d.insert(k(i), i);
+    }
+    d
+}
+
+#[test]
+fn big_table_grows_into_a_prefaulted_table() {
+    let _g = policy_lock();
+    let mut d = dict_with_pending_table();
+    // Growth went on in the old table while the next one is prefaulted.
+    assert!(d.pending.is_some());
+    assert!(!d.is_rehashing());
+    assert_eq!(d.bucket_count(), PREFAULT_MIN_BUCKETS);
+    // The cron's call starts the rehash once the table is back.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !d.start_prepared_rehash() {
+        assert!(
+            Instant::now() < deadline,
+            "prefaulted table never came back"
+        );
+        std::thread::yield_now();
+    }
+    assert!(d.pending.is_none());
+    assert!(d.is_rehashing());
+    assert_eq!(d.bucket_count(), 3 * PREFAULT_MIN_BUCKETS);
+    check_invariants(&d);
+    // Every key is found during and after the rehash.
+    for i in (0..=PREFAULT_MIN_BUCKETS).step_by(97) {
+        assert_eq!(d.get(&k(i)), Some(&i));
+    }
+    finish(&mut d);
+    assert_eq!(d.bucket_count(), 2 * PREFAULT_MIN_BUCKETS);
+    assert_eq!(d.len(), PREFAULT_MIN_BUCKETS + 1);
+    check_invariants(&d);
+}
+
+#[test]
+fn prefault_wait_is_bounded_by_the_load_limit() {
+    let _g = policy_lock();
+    let mut d = dict_with_pending_table();
+    // Inserting up to load 2 never waits forever: past it the dict grows
+    // the usual way (or the prefaulted table came back first).
+    let mut i = PREFAULT_MIN_BUCKETS + 1;
+    while !d.is_rehashing() {
+        assert!(i <= 2 * PREFAULT_MIN_BUCKETS + 1, "no growth at load 2");
+        d.insert(k(i), i);
+        i += 1;
+    }
+    assert!(d.pending.is_none());
+    assert_eq!(d.bucket_count(), 3 * PREFAULT_MIN_BUCKETS);
+    finish(&mut d);
+    assert_eq!(d.len(), i);
+    check_invariants(&d);
+}
+
+#[test]
+fn dict_dropped_or_cleared_while_its_table_is_prefaulted() {
+    let _g = policy_lock();
+    let d = dict_with_pending_table();
+    drop(d);
+    let mut d = dict_with_pending_table();
+    d.clear();
+    assert!(d.pending.is_none() && d.is_empty());
+    d.insert(k(1), 1);
+    assert_eq!(d.get(&k(1)), Some(&1));
+}

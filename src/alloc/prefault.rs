@@ -1,0 +1,195 @@
+//! `alloc::prefault` — faults in the pages of a big zeroed block on a
+//! background thread, before its owner starts writing it.
+//!
+//! Why: a dict that outgrows a table of millions of buckets allocates the
+//! next one zeroed, which the kernel maps lazily. The inserts that follow
+//! land in random buckets, so nearly each of the first ~100k inserts
+//! touched a fresh page and paid a page fault (several microseconds in a
+//! VM): growing past 2^22, 2^23 and 2^24 keys made event-loop turns of 2
+//! to 4 ms where 1 ms was usual. Touching the pages here first moves that
+//! cost off the event loop; the dict keeps inserting into its old table
+//! (its load a little above 1) until the block comes back.
+//!
+//! How: [`submit`] hands the block to one worker thread, started on first
+//! use; the worker owns it while it writes one zero word per 4 KiB page
+//! (the block stays all zero), then puts it back in the job.
+//! [`Ticket::try_take`] returns it once that is done. A ticket dropped
+//! before then leaves the block to the worker, which frees it. Nothing is
+//! shared while the worker writes: the block moves between the threads by
+//! value, under the job's mutex.
+//!
+//! [`release`] is the other end: it returns a big block's pages a
+//! megabyte at a time before freeing it (for the lazy-free thread).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Words per 4 KiB page.
+const PAGE_WORDS: usize = 4096 / std::mem::size_of::<u64>();
+
+struct Job {
+    done: AtomicBool,
+    block: Mutex<Option<Box<[u64]>>>,
+}
+
+/// A block being prefaulted; see [`Ticket::try_take`].
+pub struct Ticket(Arc<Job>);
+
+impl Ticket {
+    /// The block, once every page of it has been touched; `None` before.
+    pub fn try_take(&self) -> Option<Box<[u64]>> {
+        if !self.0.done.load(Ordering::Acquire) {
+            return None;
+        }
+        self.0
+            .block
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+}
+
+/// Global: the one worker's queue, started on first use (`None` when the
+/// thread could not be spawned).
+static QUEUE: OnceLock<Option<Mutex<Sender<Arc<Job>>>>> = OnceLock::new();
+
+fn queue() -> Option<&'static Mutex<Sender<Arc<Job>>>> {
+    QUEUE
+        .get_or_init(|| {
+            let (tx, rx) = channel::<Arc<Job>>();
+            std::thread::Builder::new()
+                .name("prefault".into())
+                .spawn(move || {
+                    idle_priority();
+                    while let Ok(job) = rx.recv() {
+                        run(job);
+                    }
+                })
+                .ok()
+                .map(|_| Mutex::new(tx))
+        })
+        .as_ref()
+}
+
+/// Puts the calling thread in `SCHED_IDLE`: it runs only on a CPU with
+/// nothing else to do, so it never takes the event loop's CPU (at normal
+/// priority on a 2-core machine it preempted the loop for a 4 ms slice).
+/// When it cannot run, the dict grows the usual way at its load limit.
+fn idle_priority() {
+    // SAFETY: sched_setscheduler with pid 0 changes the calling thread
+    // only, and reads `param` only for the call.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+    }
+}
+
+fn run(job: Arc<Job>) {
+    let mut block = job.block.lock().unwrap_or_else(|e| e.into_inner()).take();
+    // No work for a block whose ticket is gone (only this Arc is left):
+    // it is freed when `job` drops.
+    if Arc::strong_count(&job) > 1 {
+        if let Some(b) = block.as_mut() {
+            touch(b);
+        }
+    }
+    *job.block.lock().unwrap_or_else(|e| e.into_inner()) = block;
+    job.done.store(true, Ordering::Release);
+}
+
+/// Writes one zero word per page of `b` (which is all zero already).
+fn touch(b: &mut [u64]) {
+    for i in (0..b.len()).step_by(PAGE_WORDS) {
+        // SAFETY: `i < b.len()`, so the pointer is in bounds, aligned and
+        // exclusively ours (`&mut`). Volatile, so the store of the value
+        // the word already holds is not optimised away.
+        unsafe { std::ptr::write_volatile(b.as_mut_ptr().add(i), 0) };
+    }
+}
+
+/// Gives the pages of a big block back to the kernel a megabyte at a
+/// time (`MADV_DONTNEED`), then frees it. For a background thread: a
+/// single `munmap` of a 64 MiB table that was written held the process's
+/// memory-map lock for milliseconds, and the event loop's page faults and
+/// slab `mmap`s waited on it (a 20 ms turn at 10M keys); `MADV_DONTNEED`
+/// shares that lock with them.
+pub fn release(mut block: Box<[u64]>) {
+    const STEP: usize = 1 << 20;
+    let start = block.as_mut_ptr() as usize;
+    let end = start + std::mem::size_of_val(&*block);
+    let mut p = (start + 4095) & !4095;
+    while p + 4096 <= end {
+        let len = STEP.min((end - p) & !4095);
+        // SAFETY: [p, p + len) is whole pages inside `block`, which this
+        // function owns and frees right after without reading it (its
+        // words read as zero after MADV_DONTNEED, as after a write).
+        unsafe { libc::madvise(p as *mut libc::c_void, len, libc::MADV_DONTNEED) };
+        p += len;
+    }
+    drop(block);
+}
+
+/// Queues `block` for prefaulting; gives it back when no worker thread
+/// could be started.
+pub fn submit(block: Box<[u64]>) -> Result<Ticket, Box<[u64]>> {
+    let Some(q) = queue() else {
+        return Err(block);
+    };
+    let job = Arc::new(Job {
+        done: AtomicBool::new(false),
+        block: Mutex::new(Some(block)),
+    });
+    let sent = q
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send(Arc::clone(&job));
+    match sent {
+        Ok(()) => Ok(Ticket(job)),
+        // The worker is gone (it never panics, but then): the block was
+        // not handed over, give it back.
+        Err(_) => Err(job
+            .block
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn block_comes_back_zeroed_and_whole() {
+        let n = 3 * PAGE_WORDS + 7;
+        let t = submit(vec![0u64; n].into_boxed_slice()).expect("worker");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let b = loop {
+            if let Some(b) = t.try_take() {
+                break b;
+            }
+            assert!(Instant::now() < deadline, "prefault never finished");
+            std::thread::yield_now();
+        };
+        assert_eq!(b.len(), n);
+        assert!(b.iter().all(|&w| w == 0));
+        // Taken once.
+        assert!(t.try_take().is_none());
+    }
+
+    #[test]
+    fn dropped_ticket_leaves_the_block_to_the_worker() {
+        let t = submit(vec![0u64; PAGE_WORDS].into_boxed_slice()).expect("worker");
+        drop(t);
+        // The worker still runs later jobs.
+        let t2 = submit(vec![0u64; 1].into_boxed_slice()).expect("worker");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while t2.try_take().is_none() {
+            assert!(Instant::now() < deadline, "prefault never finished");
+            std::thread::yield_now();
+        }
+    }
+}
