@@ -54,7 +54,12 @@
 #   CG_ZSET_SIZES ["100000 1000000"] sorted-set sizes for the zset callgrind tests
 #   CG_CACHE=1       also simulate the caches (--cache-sim=yes) and report D1 and LL
 #                    data misses per request
-#   LG_N [5000000]   requests (and -r range) for --latency-growth
+#   LG_N [5000000]   requests for --latency-growth
+#   LG_RANGE [LG_N]  -r range of its random keys (LG_RANGE=1000000000 with
+#                    LG_N=20200000 grows the keyspace to ~20M distinct keys)
+#   LG_PIN [unset]   1: --latency-growth pins the server to CPU 1 and
+#                    redis-benchmark to CPU 0 (taskset), so the client's own
+#                    scheduling does not show as server latency
 #   MEM_KEYS [1000000] keys for --memory (10000000 for the 10M-key variant: ~1-2 GB per server)
 #   MEM_TTL [0]      1: --memory sets every key with EX 1000000 (a TTL on every key)
 #   MEM_VSIZE [3]    value size in bytes for --memory (e.g. 100)
@@ -113,6 +118,14 @@ CG_N=${CG_N:-20000}
 CG_TESTS=${CG_TESTS:-set get}
 CG_ZSET_SIZES=${CG_ZSET_SIZES:-100000 1000000}
 LG_N=${LG_N:-5000000}
+LG_RANGE=${LG_RANGE:-$LG_N}
+LG_PIN=${LG_PIN:-}
+LG_SERVER_PIN=
+LG_CLIENT_PIN=
+if [ -n "$LG_PIN" ]; then
+    LG_SERVER_PIN="taskset -c 1"
+    LG_CLIENT_PIN="taskset -c 0"
+fi
 MEM_KEYS=${MEM_KEYS:-1000000}
 MEM_TTL=${MEM_TTL:-0}
 MEM_VSIZE=${MEM_VSIZE:-3}
@@ -519,33 +532,57 @@ mode_callgrind() {
 }
 
 # ---------------------------------------------------------------- latency growth
+# One growth run: redis-benchmark SET at -P 16 with random keys over
+# LG_RANGE, LG_N requests, its full percentile distribution kept (no
+# --csv). Prints "ops/s p50 p99 p99.9 max" in ms from that distribution.
+growth_bench() {
+    local port=$1 out
+    out=$($LG_CLIENT_PIN redis-benchmark -p "$port" -c "$CLIENTS" -n "$LG_N" -r "$LG_RANGE" \
+        -P 16 -t set 2>/dev/null | tr '\r' '\n')
+    echo "$out" | awk '
+        # "99.900% <= 2.345 milliseconds (cumulative count N)": the first
+        # line at or past each percentile (HdrHistogram prints steps, not
+        # every value).
+        /^ *[0-9.]+% <= [0-9.]+ milliseconds/ {
+            p = $1; sub(/%/, "", p); p += 0; v = $3 + 0
+            if (p >= 50 && p50 == "") p50 = v
+            if (p >= 99 && p99 == "") p99 = v
+            if (p >= 99.9 && p999 == "") p999 = v
+            max = v }
+        /throughput summary:/ { ops = $3 }
+        END { printf "%s %s %s %s %s\n", ops + 0, p50, p99, p999, max }'
+}
+
 mode_latency() {
-    local name port pid out
+    local name port pid out t0 t1
     header
     echo
-    echo "Keyspace growth: redis-benchmark -t set -c $CLIENTS -r $LG_N -n $LG_N -P 16" \
-        "(random keys: about 63% of the range ends up distinct)."
+    echo "Keyspace growth: redis-benchmark -t set -c $CLIENTS -n $LG_N -r $LG_RANGE -P 16" \
+        "(random keys over the range: keys = the distinct ones that arrived)." \
+        "$([ -n "$LG_PIN" ] && echo "Server pinned to CPU 1, redis-benchmark to CPU 0 (LG_PIN=1).")"
     echo
-    echo "max ms: the slowest reply redis-benchmark saw; monitor: the largest pause the server's" \
-        "own latency monitor recorded (latency-monitor-threshold 1, LATENCY LATEST: max ms and event)."
+    echo "Latencies (ms) from redis-benchmark's own percentile distribution; max: the slowest reply it saw;" \
+        "monitor: the largest pause the server's own latency monitor recorded" \
+        "(latency-monitor-threshold 1, LATENCY LATEST: max ms and event)."
     echo
-    echo "| server | ops/s | p50 ms | p99 ms | max ms | monitor max ms | keys | server CPU s |"
-    echo "|---|---:|---:|---:|---:|---|---:|---:|"
+    echo "| server | ops/s | p50 | p99 | p99.9 | max | monitor max ms | keys | server CPU s |"
+    echo "|---|---:|---:|---:|---:|---:|---|---:|---:|"
     for name in ferrokv redis; do
         port=$([ $name = ferrokv ] && echo "$FPORT" || echo "$RPORT")
-        SERVER_ARGS="${SERVER_ARGS:-} --latency-monitor-threshold 1" start_server "$name" "$port"
+        SERVER_ARGS="${SERVER_ARGS:-} --latency-monitor-threshold 1" start_server "$name" "$port" $LG_SERVER_PIN
         pid=$SERVER_PID
         echo "latency-growth $name" >&2
-        KEYSPACE=$LG_N
-        out=$(bench "$port" "$pid" SET 16 "$LG_N")
+        t0=$(cpu_ticks "$pid")
+        out=$(growth_bench "$port")
+        t1=$(cpu_ticks "$pid")
         local keys mon
         keys=$(dbsize "$port")
         # LATENCY LATEST: event, time, latest ms, max ms per event.
         mon=$(redis-cli -p "$port" LATENCY LATEST | awk '
             NR % 4 == 1 { ev = $0 } NR % 4 == 0 && $0 + 0 > m { m = $0 + 0; e = ev }
             END { if (m == "") print "none"; else printf "%d (%s)", m, e }')
-        echo "$name $out $keys" | awk -v n="$LG_N" -v mon="$mon" '
-            { printf "| %s | %.0f | %s | %s | %s | %s | %s | %.1f |\n", $1, $2, $3, $4, $5, mon, $7, $6 * n / 1e6 }'
+        echo "$name $out $keys $((t1 - t0))" | awk -v mon="$mon" -v hz="$CLK_TCK" '
+            { printf "| %s | %.0f | %s | %s | %s | %s | %s | %s | %.1f |\n", $1, $2, $3, $4, $5, $6, mon, $7, $8 / hz }'
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
