@@ -299,6 +299,23 @@ impl<V, const M: bool> Drop for Table<V, M> {
     }
 }
 
+/// A next table being prefaulted (see [`Dict::grow_prefaulted`]). Dropped
+/// unused (the dict cleared or dropped), a table that already came back is
+/// freed as big bucket arrays are, off the event loop; one still with the
+/// worker is freed by it.
+struct Pending(prefault::Ticket);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(words) = self.0.try_take() {
+            match BIG_FREE.get() {
+                Some(free) if words.len() >= BIG_BUCKET_ARRAY => free(words),
+                _ => drop(words),
+            }
+        }
+    }
+}
+
 /// Bucket arrays of at least this many buckets (8 MiB) are freed by the
 /// hook below when one is installed: unmapping a big array that was
 /// written costs milliseconds of kernel time.
@@ -434,7 +451,7 @@ pub struct Dict<K, V, const M: bool = false> {
     /// The next, bigger table while `alloc::prefault` touches its pages
     /// (tables of [`PREFAULT_MIN_BUCKETS`] or more): growth goes on in
     /// `ht[0]` until it comes back, then the rehash into it starts.
-    pending: Option<prefault::Ticket>,
+    pending: Option<Pending>,
     /// The owned key type `remove` and `drain` hand back (keys are stored
     /// as bytes inside the entries).
     _key: std::marker::PhantomData<fn() -> K>,
@@ -948,10 +965,10 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
     /// Growth of a big table (see `alloc::prefault`): the first call
     /// allocates the next table and has its pages touched off the event
     /// loop; later ones start the rehash into it once it is back. True
-    /// when handled (waiting or started), false when the caller should
-    /// grow the usual way: the load reached [`PREFAULT_MAX_LOAD`] first,
-    /// or the table came back too small (entries were added meanwhile by a
-    /// path that does not wait).
+    /// when handled (waiting or started); when the load reaches
+    /// [`PREFAULT_MAX_LOAD`] first, the dict grows to the same size without
+    /// the prefault. False when the caller should grow the usual way (no
+    /// memory for the table, or it came back too small).
     #[cold]
     fn grow_prefaulted(&mut self, used: usize) -> bool {
         if self.start_prepared_rehash() {
@@ -962,8 +979,10 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
             if used < size.saturating_mul(PREFAULT_MAX_LOAD) {
                 return true;
             }
+            // The worker did not get a CPU in time: the same 2x table,
+            // unprefaulted (next_power_of_two(used + 1) would be 4x).
             self.pending = None;
-            return false;
+            return self.expand_to(size * 2);
         }
         let Some(next) = (used + 1).checked_next_power_of_two() else {
             return false;
@@ -972,7 +991,7 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
             return false;
         };
         match prefault::submit(t.into_words()) {
-            Ok(ticket) => self.pending = Some(ticket),
+            Ok(ticket) => self.pending = Some(Pending(ticket)),
             // No worker thread: use the table as it is.
             Err(words) => {
                 self.ht[1] = Table::from_words(words);
@@ -989,12 +1008,14 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
         if self.is_rehashing() {
             return false;
         }
-        let Some(words) = self.pending.as_ref().and_then(|t| t.try_take()) else {
+        let Some(words) = self.pending.as_ref().and_then(|p| p.0.try_take()) else {
             return false;
         };
         self.pending = None;
         let t = Table::from_words(words);
-        if t.size() <= self.ht[0].size() || t.size() < self.ht[0].used {
+        // Still a growth the dict needs (not after a shrink, say).
+        let (size, used) = (self.ht[0].size(), self.ht[0].used);
+        if t.size() <= size || t.size() < used || used < size {
             return false;
         }
         self.ht[1] = t;

@@ -1012,6 +1012,8 @@ fn prefault_wait_is_bounded_by_the_load_limit() {
         i += 1;
     }
     assert!(d.pending.is_none());
+    // The prefaulted table, or at load 2 (the worker runs only on an idle
+    // CPU) one of the same size, not prefaulted.
     assert_eq!(d.bucket_count(), 3 * PREFAULT_MIN_BUCKETS);
     finish(&mut d);
     assert_eq!(d.len(), i);
