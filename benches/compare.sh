@@ -57,9 +57,10 @@
 #   LG_N [5000000]   requests for --latency-growth
 #   LG_RANGE [LG_N]  -r range of its random keys (LG_RANGE=1000000000 with
 #                    LG_N=20200000 grows the keyspace to ~20M distinct keys)
-#   LG_PIN [unset]   1: --latency-growth pins the server to CPU 1 and
-#                    redis-benchmark to CPU 0 (taskset), so the client's own
-#                    scheduling does not show as server latency
+#   LG_PIN [unset]   1: --latency-growth pins redis-benchmark to CPU 0
+#                    (taskset), so it does not hop onto the server's CPU; the
+#                    servers stay unpinned (a server pinned to one CPU has its
+#                    background threads preempt its event loop)
 #   MEM_KEYS [1000000] keys for --memory (10000000 for the 10M-key variant: ~1-2 GB per server)
 #   MEM_TTL [0]      1: --memory sets every key with EX 1000000 (a TTL on every key)
 #   MEM_VSIZE [3]    value size in bytes for --memory (e.g. 100)
@@ -120,10 +121,8 @@ CG_ZSET_SIZES=${CG_ZSET_SIZES:-100000 1000000}
 LG_N=${LG_N:-5000000}
 LG_RANGE=${LG_RANGE:-$LG_N}
 LG_PIN=${LG_PIN:-}
-LG_SERVER_PIN=
 LG_CLIENT_PIN=
 if [ -n "$LG_PIN" ]; then
-    LG_SERVER_PIN="taskset -c 1"
     LG_CLIENT_PIN="taskset -c 0"
 fi
 MEM_KEYS=${MEM_KEYS:-1000000}
@@ -559,7 +558,7 @@ mode_latency() {
     echo
     echo "Keyspace growth: redis-benchmark -t set -c $CLIENTS -n $LG_N -r $LG_RANGE -P 16" \
         "(random keys over the range: keys = the distinct ones that arrived)." \
-        "$([ -n "$LG_PIN" ] && echo "Server pinned to CPU 1, redis-benchmark to CPU 0 (LG_PIN=1).")"
+        "$([ -n "$LG_PIN" ] && echo "redis-benchmark pinned to CPU 0 (LG_PIN=1).")"
     echo
     echo "Latencies (ms) from redis-benchmark's own percentile distribution; max: the slowest reply it saw;" \
         "monitor: the largest pause the server's own latency monitor recorded" \
@@ -569,7 +568,7 @@ mode_latency() {
     echo "|---|---:|---:|---:|---:|---:|---|---:|---:|"
     for name in ferrokv redis; do
         port=$([ $name = ferrokv ] && echo "$FPORT" || echo "$RPORT")
-        SERVER_ARGS="${SERVER_ARGS:-} --latency-monitor-threshold 1" start_server "$name" "$port" $LG_SERVER_PIN
+        SERVER_ARGS="${SERVER_ARGS:-} --latency-monitor-threshold 1" start_server "$name" "$port"
         pid=$SERVER_PID
         echo "latency-growth $name" >&2
         t0=$(cpu_ticks "$pid")
