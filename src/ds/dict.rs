@@ -43,8 +43,8 @@ pub const DICT_FORCE_RESIZE_RATIO: usize = 5;
 /// whose pages `alloc::prefault` touched first (see `Dict::grow_prefaulted`).
 pub const PREFAULT_MIN_BUCKETS: usize = 1 << 18;
 /// While that next table is being prefaulted the old one keeps filling, up
-/// to this load factor; past it the dict grows the usual way.
-const PREFAULT_MAX_LOAD: usize = 2;
+/// to this load factor; past it the dict grows without the prefault.
+pub const PREFAULT_MAX_LOAD: usize = 2;
 /// Minimal fill percentage below which a table should be shrunk
 /// (`HASHTABLE_MIN_FILL`).
 pub const HASHTABLE_MIN_FILL: usize = 10;
@@ -299,13 +299,27 @@ impl<V, const M: bool> Drop for Table<V, M> {
     }
 }
 
-/// A next table being prefaulted (see [`Dict::grow_prefaulted`]). Dropped
-/// unused (the dict cleared or dropped), a table that already came back is
-/// freed as big bucket arrays are, off the event loop; one still with the
-/// worker is freed by it.
-struct Pending(prefault::Ticket);
+/// A next table being prefaulted (see [`Dict::grow_prefaulted`]; the
+/// sorted-set member index grows the same way). Dropped unused (the dict
+/// cleared or dropped), a table that already came back is freed as big
+/// bucket arrays are, off the event loop; one still with the worker is
+/// freed by it.
+pub(crate) struct PendingTable(prefault::Ticket);
 
-impl Drop for Pending {
+impl PendingTable {
+    /// Hands a fresh all-zero bucket array to the prefault worker; gives
+    /// it back when there is no worker.
+    pub(crate) fn submit(words: Box<[u64]>) -> Result<PendingTable, Box<[u64]>> {
+        prefault::submit(words).map(PendingTable)
+    }
+
+    /// The array once its pages are touched (still all zero).
+    pub(crate) fn try_take(&self) -> Option<Box<[u64]>> {
+        self.0.try_take()
+    }
+}
+
+impl Drop for PendingTable {
     fn drop(&mut self) {
         if let Some(words) = self.0.try_take() {
             match BIG_FREE.get() {
@@ -451,7 +465,7 @@ pub struct Dict<K, V, const M: bool = false> {
     /// The next, bigger table while `alloc::prefault` touches its pages
     /// (tables of [`PREFAULT_MIN_BUCKETS`] or more): growth goes on in
     /// `ht[0]` until it comes back, then the rehash into it starts.
-    pending: Option<Pending>,
+    pending: Option<PendingTable>,
     /// The owned key type `remove` and `drain` hand back (keys are stored
     /// as bytes inside the entries).
     _key: std::marker::PhantomData<fn() -> K>,
@@ -990,8 +1004,8 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
         let Some(t) = Table::<V, M>::try_with_size(next) else {
             return false;
         };
-        match prefault::submit(t.into_words()) {
-            Ok(ticket) => self.pending = Some(Pending(ticket)),
+        match PendingTable::submit(t.into_words()) {
+            Ok(p) => self.pending = Some(p),
             // No worker thread: use the table as it is.
             Err(words) => {
                 self.ht[1] = Table::from_words(words);
@@ -1008,7 +1022,7 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
         if self.is_rehashing() {
             return false;
         }
-        let Some(words) = self.pending.as_ref().and_then(|p| p.0.try_take()) else {
+        let Some(words) = self.pending.as_ref().and_then(|p| p.try_take()) else {
             return false;
         };
         self.pending = None;

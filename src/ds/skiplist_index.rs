@@ -23,8 +23,9 @@
 
 use super::{member, NodeHdr, NodePtr, NodeRef};
 use crate::ds::dict::{
-    hash_bytes, rehash_allowed, resize_policy, write_table_stats, ResizePolicy,
-    DICT_FORCE_RESIZE_RATIO, DICT_HT_INITIAL_SIZE, HASHTABLE_MIN_FILL,
+    hash_bytes, rehash_allowed, resize_policy, write_table_stats, PendingTable, ResizePolicy,
+    DICT_FORCE_RESIZE_RATIO, DICT_HT_INITIAL_SIZE, HASHTABLE_MIN_FILL, PREFAULT_MAX_LOAD,
+    PREFAULT_MIN_BUCKETS,
 };
 use std::mem;
 use std::ptr;
@@ -37,6 +38,36 @@ struct Table {
 }
 
 impl Table {
+    /// A fresh table's buckets as plain words (see `Dict`'s twin); its
+    /// buckets are not walked.
+    fn into_words(mut self) -> Box<[u64]> {
+        assert_eq!(self.used, 0, "into_words on a table with members");
+        let buckets = mem::take(&mut self.buckets);
+        let n = buckets.len();
+        // SAFETY: a fresh table: every bucket is null and no node is
+        // reachable; a `*mut NodeHdr` is 8 bytes, 8-aligned, as u64 is, so
+        // the allocation is a valid `[u64]` of length n with the same
+        // layout.
+        unsafe {
+            let p = Box::into_raw(buckets) as *mut *mut NodeHdr as *mut u64;
+            Box::from_raw(ptr::slice_from_raw_parts_mut(p, n))
+        }
+    }
+
+    /// An empty table from the all-zero words `into_words` gave and the
+    /// prefault worker gave back (not rewritten: see `Dict`'s twin).
+    fn from_words(words: Box<[u64]>) -> Table {
+        let n = words.len();
+        debug_assert!(words.iter().all(|&w| w == 0));
+        // SAFETY: every word is zero, i.e. a null pointer; same size and
+        // alignment, so a valid `[*mut NodeHdr]` of length n.
+        let buckets = unsafe {
+            let p = Box::into_raw(words) as *mut u64 as *mut *mut NodeHdr;
+            Box::from_raw(ptr::slice_from_raw_parts_mut(p, n))
+        };
+        Table { buckets, used: 0 }
+    }
+
     /// `n` empty buckets, `None` if the allocation fails (a RESTORE payload
     /// can claim any length).
     fn try_with_size(n: usize) -> Option<Table> {
@@ -111,6 +142,9 @@ pub struct MemberIndex {
     ht: [Table; 2],
     /// Next bucket of `ht[0]` to migrate; meaningful only while rehashing.
     rehash_idx: usize,
+    /// The next table while its pages are faulted in (big indexes grow
+    /// as big dicts do: `Dict::grow_prefaulted`).
+    pending: Option<PendingTable>,
 }
 
 // SAFETY: the index only points at nodes of the skiplist it sits beside in
@@ -298,10 +332,61 @@ impl MemberIndex {
                 ResizePolicy::Avoid => used / size > DICT_FORCE_RESIZE_RATIO,
                 ResizePolicy::Forbid => false,
             };
-            if grow {
+            if grow && !(size >= PREFAULT_MIN_BUCKETS && self.grow_prefaulted(used)) {
                 self.expand_to(used + 1);
             }
         }
+    }
+
+    /// `Dict::grow_prefaulted` for the index: the next table is faulted in
+    /// off the event loop while inserts fill the old one (up to load 2).
+    #[cold]
+    fn grow_prefaulted(&mut self, used: usize) -> bool {
+        if self.start_prepared_rehash() {
+            return true;
+        }
+        let size = self.ht[0].size();
+        if self.pending.is_some() {
+            if used < size.saturating_mul(PREFAULT_MAX_LOAD) {
+                return true;
+            }
+            self.pending = None;
+            return self.expand_to(size * 2);
+        }
+        let Some(t) = (used + 1)
+            .checked_next_power_of_two()
+            .and_then(Table::try_with_size)
+        else {
+            return false;
+        };
+        match PendingTable::submit(t.into_words()) {
+            Ok(p) => self.pending = Some(p),
+            Err(words) => {
+                self.ht[1] = Table::from_words(words);
+                self.rehash_idx = 0;
+            }
+        }
+        true
+    }
+
+    /// Starts the rehash into a prefaulted table that came back, while
+    /// the index still needs it. True when a rehash started.
+    fn start_prepared_rehash(&mut self) -> bool {
+        if self.is_rehashing() {
+            return false;
+        }
+        let Some(words) = self.pending.as_ref().and_then(|p| p.try_take()) else {
+            return false;
+        };
+        self.pending = None;
+        let t = Table::from_words(words);
+        let (size, used) = (self.ht[0].size(), self.ht[0].used);
+        if t.size() <= size || t.size() < used || used < size {
+            return false;
+        }
+        self.ht[1] = t;
+        self.rehash_idx = 0;
+        true
     }
 
     /// `htNeedsResize`: more than 4 buckets and fill below 10%.

@@ -247,3 +247,38 @@ fn resize_policy_is_respected() {
     assert_eq!((p.index.bucket_count(), p.index.len()), (4, 2));
     p.index.check_invariants().unwrap();
 }
+
+#[test]
+fn big_index_grows_into_a_prefaulted_table() {
+    let _g = policy_lock_for_tests();
+    let n = PREFAULT_MIN_BUCKETS;
+    let big = |k: usize| format!("m:{k}").into_bytes();
+    let mut p = Pair::new();
+    p.index.expand(n);
+    // Load 1, then one more member: the next table goes to the worker and
+    // the index keeps filling its table.
+    for k in 0..=n {
+        p.insert(&big(k), k as f64);
+    }
+    assert!(p.index.pending.is_some() || p.index.is_rehashing());
+    assert_eq!(
+        p.index.bucket_count() - n,
+        if p.index.is_rehashing() { 2 * n } else { 0 }
+    );
+    // Inserting on: the prefaulted table (or, at load 2 without it, one of
+    // the same size) is rehashed into.
+    let mut k = n + 1;
+    while !p.index.is_rehashing() {
+        assert!(k <= 2 * n + 1, "no growth at load 2");
+        p.insert(&big(k), k as f64);
+        k += 1;
+    }
+    assert!(p.index.pending.is_none());
+    assert_eq!(p.index.bucket_count(), 3 * n);
+    for j in (0..k).step_by(101) {
+        assert_eq!(p.index.get(&big(j)).map(|x| x.score()), Some(j as f64));
+    }
+    while p.index.rehash_steps(100) {}
+    assert_eq!((p.index.bucket_count(), p.index.len()), (2 * n, k));
+    p.index.check_invariants().unwrap();
+}
