@@ -25,7 +25,6 @@
 //! `[next][val][u32 key length][key bytes]` (`dict_entry`, no cached hash,
 //! no separate key allocation); each bucket is one nullable pointer (8 bytes).
 
-use crate::alloc::prefault;
 use rand::Rng;
 use std::fmt;
 use std::fmt::Write as _;
@@ -39,12 +38,6 @@ pub const DICT_HT_INITIAL_SIZE: usize = 4;
 /// Load factor above which we expand even when resizing is avoided
 /// (`dict_force_resize_ratio`).
 pub const DICT_FORCE_RESIZE_RATIO: usize = 5;
-/// Tables of at least this many buckets (2 MiB) grow into a next table
-/// whose pages `alloc::prefault` touched first (see `Dict::grow_prefaulted`).
-pub const PREFAULT_MIN_BUCKETS: usize = 1 << 18;
-/// While that next table is being prefaulted the old one keeps filling, up
-/// to this load factor; past it the dict grows without the prefault.
-pub const PREFAULT_MAX_LOAD: usize = 2;
 /// Minimal fill percentage below which a table should be shrunk
 /// (`HASHTABLE_MIN_FILL`).
 pub const HASHTABLE_MIN_FILL: usize = 10;
@@ -299,37 +292,6 @@ impl<V, const M: bool> Drop for Table<V, M> {
     }
 }
 
-/// A next table being prefaulted (see [`Dict::grow_prefaulted`]; the
-/// sorted-set member index grows the same way). Dropped unused (the dict
-/// cleared or dropped), a table that already came back is freed as big
-/// bucket arrays are, off the event loop; one still with the worker is
-/// freed by it.
-pub(crate) struct PendingTable(prefault::Ticket);
-
-impl PendingTable {
-    /// Hands a fresh all-zero bucket array to the prefault worker; gives
-    /// it back when there is no worker.
-    pub(crate) fn submit(words: Box<[u64]>) -> Result<PendingTable, Box<[u64]>> {
-        prefault::submit(words).map(PendingTable)
-    }
-
-    /// The array once its pages are touched (still all zero).
-    pub(crate) fn try_take(&self) -> Option<Box<[u64]>> {
-        self.0.try_take()
-    }
-}
-
-impl Drop for PendingTable {
-    fn drop(&mut self) {
-        if let Some(words) = self.0.try_take() {
-            match BIG_FREE.get() {
-                Some(free) if words.len() >= BIG_BUCKET_ARRAY => free(words),
-                _ => drop(words),
-            }
-        }
-    }
-}
-
 /// Bucket arrays of at least this many buckets (8 MiB) are freed by the
 /// hook below when one is installed: unmapping a big array that was
 /// written costs milliseconds of kernel time.
@@ -344,42 +306,16 @@ pub fn set_big_free_hook(f: fn(Box<[u64]>)) {
     let _ = BIG_FREE.set(f);
 }
 
+/// Frees an empty bucket array given as words: a big one through the hook
+/// above (off the event loop), a small one here.
+fn free_bucket_words(words: Box<[u64]>) {
+    match BIG_FREE.get() {
+        Some(free) if words.len() >= BIG_BUCKET_ARRAY => free(words),
+        _ => drop(words),
+    }
+}
+
 impl<V, const M: bool> Table<V, M> {
-    /// A fresh table's bucket array as plain words, for
-    /// `alloc::prefault`. Only for a table no entry was ever put in: its
-    /// buckets are not walked (that would touch every page).
-    fn into_words(mut self) -> Box<[u64]> {
-        assert_eq!(self.used, 0, "into_words on a table with entries");
-        debug_assert!(self.buckets.iter().all(|b| b.is_none()));
-        let buckets = mem::take(&mut self.buckets);
-        let n = buckets.len();
-        // SAFETY: every bucket is None (a fresh table: `used` is 0 and no
-        // entry was ever linked in), so no entry is owned; `Link` is one
-        // pointer (size 8, align 8, as u64 is), so the same allocation is
-        // a valid `[u64]` of length n, freed later with the same layout.
-        unsafe {
-            let p = Box::into_raw(buckets) as *mut Link<V, M> as *mut u64;
-            Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, n))
-        }
-    }
-
-    /// An empty table from the words [`Table::into_words`] gave and
-    /// `alloc::prefault` gave back (it writes only zeros). Not rewritten
-    /// here: that would cost the event loop what the prefault saved.
-    fn from_words(words: Box<[u64]>) -> Self {
-        let n = words.len();
-        debug_assert!(words.iter().all(|&w| w == 0));
-        // SAFETY: every word is zero (above), and the all-zero bit pattern of
-        // `Link` (an `Option` of a non-null pointer) is `None`; size and
-        // alignment are the same (8), so the allocation is a valid
-        // `[Link]` of length n freed with the layout it has.
-        let buckets = unsafe {
-            let p = Box::into_raw(words) as *mut u64 as *mut Link<V, M>;
-            Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, n))
-        };
-        Table { buckets, used: 0 }
-    }
-
     /// Allocate `n` empty buckets, `None` if the allocation fails.
     fn try_with_size(n: usize) -> Option<Self> {
         if n == 0 {
@@ -465,7 +401,7 @@ pub struct Dict<K, V, const M: bool = false> {
     /// The next, bigger table while `alloc::prefault` touches its pages
     /// (tables of [`PREFAULT_MIN_BUCKETS`] or more): growth goes on in
     /// `ht[0]` until it comes back, then the rehash into it starts.
-    pending: Option<PendingTable>,
+    pending: grow::NextTable,
     /// The owned key type `remove` and `drain` hand back (keys are stored
     /// as bytes inside the entries).
     _key: std::marker::PhantomData<fn() -> K>,
@@ -485,7 +421,7 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
             rehash_idx: 0,
             guarded: false,
             extras: 0,
-            pending: None,
+            pending: grow::NextTable::default(),
             _key: std::marker::PhantomData,
         }
     }
@@ -888,7 +824,7 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
         self.ht = [Table::default(), Table::default()];
         self.rehash_idx = 0;
         self.extras = 0;
-        self.pending = None;
+        self.pending.clear();
     }
 
     /// Keep only the entries for which `f` returns true.
@@ -974,67 +910,6 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
                 self.expand_to(used + 1);
             }
         }
-    }
-
-    /// Growth of a big table (see `alloc::prefault`): the first call
-    /// allocates the next table and has its pages touched off the event
-    /// loop; later ones start the rehash into it once it is back. True
-    /// when handled (waiting or started); when the load reaches
-    /// [`PREFAULT_MAX_LOAD`] first, the dict grows to the same size without
-    /// the prefault. False when the caller should grow the usual way (no
-    /// memory for the table, or it came back too small).
-    #[cold]
-    fn grow_prefaulted(&mut self, used: usize) -> bool {
-        if self.start_prepared_rehash() {
-            return true;
-        }
-        let size = self.ht[0].size();
-        if self.pending.is_some() {
-            if used < size.saturating_mul(PREFAULT_MAX_LOAD) {
-                return true;
-            }
-            // The worker did not get a CPU in time: the same 2x table,
-            // unprefaulted (next_power_of_two(used + 1) would be 4x).
-            self.pending = None;
-            return self.expand_to(size * 2);
-        }
-        let Some(next) = (used + 1).checked_next_power_of_two() else {
-            return false;
-        };
-        let Some(t) = Table::<V, M>::try_with_size(next) else {
-            return false;
-        };
-        match PendingTable::submit(t.into_words()) {
-            Ok(p) => self.pending = Some(p),
-            // No worker thread: use the table as it is.
-            Err(words) => {
-                self.ht[1] = Table::from_words(words);
-                self.rehash_idx = 0;
-            }
-        }
-        true
-    }
-
-    /// Starts the rehash into a prefaulted table that has come back (the
-    /// server's cron calls it too, so a dict that stopped growing does not
-    /// hold a touched table unused). True when a rehash started.
-    pub fn start_prepared_rehash(&mut self) -> bool {
-        if self.is_rehashing() {
-            return false;
-        }
-        let Some(words) = self.pending.as_ref().and_then(|p| p.try_take()) else {
-            return false;
-        };
-        self.pending = None;
-        let t = Table::from_words(words);
-        // Still a growth the dict needs (not after a shrink, say).
-        let (size, used) = (self.ht[0].size(), self.ht[0].used);
-        if t.size() <= size || t.size() < used || used < size {
-            return false;
-        }
-        self.ht[1] = t;
-        self.rehash_idx = 0;
-        true
     }
 
     /// dictTypeExpandAllowed: asks the guard about the table the next
@@ -1581,6 +1456,10 @@ impl<K: for<'k> From<&'k [u8]> + AsRef<[u8]>, V, const M: bool> FromIterator<(K,
 
 #[path = "dict_meta.rs"]
 mod meta;
+
+#[path = "dict_grow.rs"]
+pub(crate) mod grow;
+pub use grow::{PREFAULT_MAX_LOAD, PREFAULT_MIN_BUCKETS};
 
 #[path = "dict_iter.rs"]
 mod iter;

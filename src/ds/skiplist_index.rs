@@ -22,10 +22,10 @@
 //! reads the nodes.
 
 use super::{member, NodeHdr, NodePtr, NodeRef};
+use crate::ds::dict::grow::{Grow, NextTable};
 use crate::ds::dict::{
-    hash_bytes, rehash_allowed, resize_policy, write_table_stats, PendingTable, ResizePolicy,
-    DICT_FORCE_RESIZE_RATIO, DICT_HT_INITIAL_SIZE, HASHTABLE_MIN_FILL, PREFAULT_MAX_LOAD,
-    PREFAULT_MIN_BUCKETS,
+    hash_bytes, rehash_allowed, resize_policy, write_table_stats, ResizePolicy,
+    DICT_FORCE_RESIZE_RATIO, DICT_HT_INITIAL_SIZE, HASHTABLE_MIN_FILL, PREFAULT_MIN_BUCKETS,
 };
 use std::mem;
 use std::ptr;
@@ -144,7 +144,7 @@ pub struct MemberIndex {
     rehash_idx: usize,
     /// The next table while its pages are faulted in (big indexes grow
     /// as big dicts do: `Dict::grow_prefaulted`).
-    pending: Option<PendingTable>,
+    pending: NextTable,
 }
 
 // SAFETY: the index only points at nodes of the skiplist it sits beside in
@@ -339,54 +339,21 @@ impl MemberIndex {
     }
 
     /// `Dict::grow_prefaulted` for the index: the next table is faulted in
-    /// off the event loop while inserts fill the old one (up to load 2).
+    /// off the event loop while inserts fill the old one.
     #[cold]
     fn grow_prefaulted(&mut self, used: usize) -> bool {
-        if self.start_prepared_rehash() {
-            return true;
-        }
         let size = self.ht[0].size();
-        if self.pending.is_some() {
-            if used < size.saturating_mul(PREFAULT_MAX_LOAD) {
-                return true;
-            }
-            self.pending = None;
-            return self.expand_to(size * 2);
-        }
-        let Some(t) = (used + 1)
-            .checked_next_power_of_two()
-            .and_then(Table::try_with_size)
-        else {
-            return false;
-        };
-        match PendingTable::submit(t.into_words()) {
-            Ok(p) => self.pending = Some(p),
-            Err(words) => {
+        let fresh = |n| Table::try_with_size(n).map(Table::into_words);
+        match self.pending.step(size, used, fresh) {
+            Grow::Install(words) => {
                 self.ht[1] = Table::from_words(words);
                 self.rehash_idx = 0;
+                true
             }
+            Grow::Wait => true,
+            Grow::Unprefaulted(n) => self.expand_to(n),
+            Grow::Usual => false,
         }
-        true
-    }
-
-    /// Starts the rehash into a prefaulted table that came back, while
-    /// the index still needs it. True when a rehash started.
-    fn start_prepared_rehash(&mut self) -> bool {
-        if self.is_rehashing() {
-            return false;
-        }
-        let Some(words) = self.pending.as_ref().and_then(|p| p.try_take()) else {
-            return false;
-        };
-        self.pending = None;
-        let t = Table::from_words(words);
-        let (size, used) = (self.ht[0].size(), self.ht[0].used);
-        if t.size() <= size || t.size() < used || used < size {
-            return false;
-        }
-        self.ht[1] = t;
-        self.rehash_idx = 0;
-        true
     }
 
     /// `htNeedsResize`: more than 4 buckets and fill below 10%.
