@@ -4,7 +4,9 @@
 //! many nodes) and whole databases emptied by FLUSHALL/FLUSHDB ASYNC are
 //! dropped on a background thread, so UNLINK and friends return at once.
 //! Smaller values are dropped in place, as Redis does. The thread only
-//! runs destructors: a queued value is unreachable from the keyspace.
+//! runs destructors (and gives a big bucket array's pages back before
+//! freeing it: `alloc::prefault::release`): a queued value is unreachable
+//! from the keyspace.
 //!
 //! Callers choose when to free lazily (UNLINK always; DEL, expiry,
 //! eviction, overwrites and flushes by the `lazyfree-lazy-*` configs).

@@ -4,9 +4,9 @@
 //! Why: a dict that outgrows a table of millions of buckets allocates the
 //! next one zeroed, which the kernel maps lazily. The inserts that follow
 //! land in random buckets, so nearly each of the first ~100k inserts
-//! touched a fresh page and paid a page fault (several microseconds in a
-//! VM): growing past 2^22, 2^23 and 2^24 keys made event-loop turns of 2
-//! to 4 ms where 1 ms was usual. Touching the pages here first moves that
+//! touched a fresh page and paid a page fault: growing past 2^22, 2^23 and
+//! 2^24 keys made event-loop turns of 2 to 4 ms where 1 ms was usual (the
+//! worker faults in 256 MiB in about 90 ms, ~1.3 us a page). Touching the pages here first moves that
 //! cost off the event loop; the dict keeps inserting into its old table
 //! (its load a little above 1) until the block comes back.
 //!
@@ -52,9 +52,9 @@ impl Ticket {
 
 /// Global: the one worker's queue, started on first use (`None` when the
 /// thread could not be spawned).
-static QUEUE: OnceLock<Option<Mutex<Sender<Arc<Job>>>>> = OnceLock::new();
+static QUEUE: OnceLock<Option<Sender<Arc<Job>>>> = OnceLock::new();
 
-fn queue() -> Option<&'static Mutex<Sender<Arc<Job>>>> {
+fn queue() -> Option<&'static Sender<Arc<Job>>> {
     QUEUE
         .get_or_init(|| {
             let (tx, rx) = channel::<Arc<Job>>();
@@ -67,15 +67,15 @@ fn queue() -> Option<&'static Mutex<Sender<Arc<Job>>>> {
                     }
                 })
                 .ok()
-                .map(|_| Mutex::new(tx))
+                .map(|_| tx)
         })
         .as_ref()
 }
 
 /// Puts the calling thread in `SCHED_IDLE`: it runs only on a CPU with
-/// nothing else to do, so it never takes the event loop's CPU (at normal
-/// priority on a 2-core machine it preempted the loop for a 4 ms slice).
-/// When it cannot run, the dict grows the usual way at its load limit.
+/// nothing else to do, so it does not compete with the event loop and the
+/// clients for the CPUs. When it cannot run, the dict grows without it at
+/// its load limit.
 fn idle_priority() {
     // SAFETY: sched_setscheduler with pid 0 changes the calling thread
     // only, and reads `param` only for the call.
@@ -110,10 +110,11 @@ fn touch(b: &mut [u64]) {
 
 /// Gives the pages of a big block back to the kernel a megabyte at a
 /// time (`MADV_DONTNEED`), then frees it. For a background thread: a
-/// single `munmap` of a 64 MiB table that was written held the process's
-/// memory-map lock for milliseconds, and the event loop's page faults and
-/// slab `mmap`s waited on it (a 20 ms turn at 10M keys); `MADV_DONTNEED`
-/// shares that lock with them.
+/// single `munmap` of a written 64 MiB table holds the process's
+/// memory-map lock while it frees every page, and the event loop's own
+/// `mmap`s wait for it (a 21 ms turn was seen at 10.19M keys, about when
+/// the 2^23-bucket table was unmapped); `MADV_DONTNEED` takes that lock
+/// shared, a megabyte at a time.
 pub fn release(mut block: Box<[u64]>) {
     const STEP: usize = 1 << 20;
     let start = block.as_mut_ptr() as usize;
@@ -140,11 +141,7 @@ pub fn submit(block: Box<[u64]>) -> Result<Ticket, Box<[u64]>> {
         done: AtomicBool::new(false),
         block: Mutex::new(Some(block)),
     });
-    let sent = q
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .send(Arc::clone(&job));
-    match sent {
+    match q.send(Arc::clone(&job)) {
         Ok(()) => Ok(Ticket(job)),
         // The worker is gone (it never panics, but then): the block was
         // not handed over, give it back.

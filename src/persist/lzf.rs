@@ -267,12 +267,9 @@ unsafe fn compress_raw(
             cur.wrapping_sub(prev) as usize
         }};
     }
-    // One more literal byte (liblzf's else branch).
-    macro_rules! literal {
+    // One more literal byte, the budget already checked.
+    macro_rules! push_literal {
         ($byte:expr) => {{
-            if op >= out_len {
-                return None;
-            }
             put!(op, $byte);
             op += 1;
             ip += 1;
@@ -282,6 +279,15 @@ unsafe fn compress_raw(
                 lit = 0;
                 op += 1;
             }
+        }};
+    }
+    // One more literal byte (liblzf's else branch).
+    macro_rules! literal {
+        ($byte:expr) => {{
+            if op >= out_len {
+                return None;
+            }
+            push_literal!($byte);
         }};
     }
     // Before a back reference: the budget check, then stop the literal run
@@ -425,15 +431,7 @@ unsafe fn compress_raw(
         return None;
     }
     while ip < in_len {
-        put!(op, byte!(ip));
-        op += 1;
-        ip += 1;
-        lit += 1;
-        if lit == MAX_LIT {
-            put!(op - lit - 1, (lit - 1) as u8);
-            lit = 0;
-            op += 1;
-        }
+        push_literal!(byte!(ip));
     }
     put!(op - lit - 1, (lit as u8).wrapping_sub(1));
     op -= (lit == 0) as usize;
