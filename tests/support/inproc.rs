@@ -20,7 +20,7 @@ pub struct InProc {
 }
 
 /// A decoded reply (enough of RESP2/RESP3 for the harnesses' checks).
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reply {
     Status(Vec<u8>),
     Error(Vec<u8>),

@@ -76,7 +76,9 @@ fn sorted_pairs(r: Reply) -> Reply {
     match r {
         Reply::Array(Some(items)) => {
             let mut pairs: Vec<Vec<Reply>> = items.chunks(2).map(|c| c.to_vec()).collect();
-            pairs.sort_by_key(|p| format!("{p:?}"));
+            // By the bytes: two members that differ only in bytes that are not
+            // UTF-8 print alike, and a Debug sort kept them in dict order.
+            pairs.sort();
             Reply::Array(Some(pairs.into_iter().flatten().collect()))
         }
         r => r,
@@ -86,7 +88,7 @@ fn sorted_pairs(r: Reply) -> Reply {
 fn sorted(r: Reply) -> Reply {
     match r {
         Reply::Array(Some(mut items)) => {
-            items.sort_by_key(|i| format!("{i:?}"));
+            items.sort();
             Reply::Array(Some(items))
         }
         r => r,
