@@ -48,6 +48,10 @@ pub struct DbState {
     pub lazy_server_del: bool,
     /// LRU / LFU access stamps (maxmemory-policy, lfu-*).
     pub stamps: AccessStamps,
+    /// A fork child (BGSAVE, BGREWRITEAOF, full sync) is running: lookups
+    /// do not update access stamps (lookupKey's `!hasActiveChildProcess()`),
+    /// so reads do not copy pages the child shares.
+    pub child_active: bool,
 }
 
 /// Keyspace events raised from inside `Db` itself, where Redis raises them
@@ -247,7 +251,9 @@ impl Db {
             self.dict.get_mut_meta(key)
         } {
             Some((o, lru)) => {
-                self.state.stamps.touch(lru);
+                if !self.state.child_active {
+                    self.state.stamps.touch(lru);
+                }
                 self.stat_hits += 1;
                 Some(o)
             }
@@ -294,7 +300,9 @@ impl Db {
             self.dict.get_mut_meta(key)
         } {
             Some((o, lru)) => {
-                self.state.stamps.touch(lru);
+                if !self.state.child_active {
+                    self.state.stamps.touch(lru);
+                }
                 Some(o)
             }
             None => None,
@@ -392,7 +400,7 @@ impl Db {
         let (o, o_lru, inserted) = self
             .dict
             .get_or_insert_with_meta(key, || Obj::new(make()), lru);
-        if !inserted {
+        if !inserted && !self.state.child_active {
             self.state.stamps.touch(o_lru);
         }
         if inserted {

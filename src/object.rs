@@ -369,11 +369,16 @@ impl AccessStamps {
     /// lookupKey touch / updateLFU).
     #[inline]
     pub fn touch(&self, lru: &mut u32) {
-        if self.lfu {
+        let stamp = if self.lfu {
             let counter = log_incr(decr_and_return(*lru, self.decay_time), self.log_factor);
-            *lru = (lfu_minutes() << 8) | counter;
+            (lfu_minutes() << 8) | counter
         } else {
-            *lru = clock::lru_clock();
+            clock::lru_clock()
+        };
+        // The LRU clock ticks once a second: a key read again within it
+        // keeps its stamp, and its entry's cache line stays clean.
+        if *lru != stamp {
+            *lru = stamp;
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use common::{RawConn, Server};
+use common::{poll_until, RawConn, Server};
 use std::time::Duration;
 
 fn info_field(c: &mut RawConn, section: &str, field: &str) -> u64 {
@@ -471,4 +471,43 @@ fn compressor_scratch_is_not_used_memory() {
         after < before + 128 * 1024,
         "used_memory {before} -> {after} after one DUMP"
     );
+}
+
+/// lookupKey's `!hasActiveChildProcess()`: while a fork child runs, reads
+/// and writes leave the LRU stamp alone (as Redis 7.0.15 does for GET,
+/// TOUCH and a write lookup; checked by hand against it) (a stamp write would copy the page
+/// the child shares); once it is gone they update it again.
+#[test]
+fn lookups_leave_the_lru_alone_while_a_child_runs() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    c.cmd(&["SET", "template", "v"]);
+    let dump = c.cmd(&["DUMP", "template"]);
+    let body = dump.iter().position(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let payload = dump[body..dump.len() - 2].to_vec();
+    let r = c.cmd_bytes(&[b"RESTORE", b"k", b"0", &payload, b"IDLETIME", b"100000"]);
+    assert_eq!(r, b"+OK\r\n");
+    c.cmd(&["DEL", "template"]);
+    // One key, saved in 2 s: the child outlives the checks below.
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "2000000"]);
+    assert_eq!(c.cmd(&["BGSAVE"]), b"+Background saving started\r\n");
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_bgsave_in_progress"),
+        1
+    );
+    c.cmd(&["GET", "k"]);
+    c.cmd(&["TOUCH", "k"]);
+    c.cmd(&["HSET", "k", "f", "v"]); // WRONGTYPE, after a write lookup
+    let idle = c.cmd_int(&["OBJECT", "IDLETIME", "k"]);
+    assert!(idle >= 100000, "idle time {idle} during the child");
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    assert!(
+        poll_until(Duration::from_secs(20), || {
+            info_field(&mut c, "persistence", "rdb_bgsave_in_progress") == 0
+        }),
+        "the BGSAVE child did not finish"
+    );
+    c.cmd(&["GET", "k"]);
+    let idle = c.cmd_int(&["OBJECT", "IDLETIME", "k"]);
+    assert!(idle < 100, "idle time {idle} after the child");
 }

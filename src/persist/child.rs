@@ -142,10 +142,23 @@ where
         start_ms: crate::clock::wall_ms(),
         pidfd,
     });
-    // While a child shares our pages, hash tables grow only when badly
-    // overloaded and do not shrink (updateDictResizePolicy).
-    crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Avoid);
+    set_child_active(srv, true);
     Ok(pid)
+}
+
+/// What the parent changes while a fork child shares its pages
+/// (updateDictResizePolicy, and lookupKey's `hasActiveChildProcess()`
+/// test): hash tables grow only when badly overloaded and do not shrink,
+/// and key lookups leave the LRU/LFU stamps alone, so neither a rehash
+/// nor a read copies pages the child still reads.
+fn set_child_active(srv: &mut Server, active: bool) {
+    use crate::ds::dict::{set_resize_policy, ResizePolicy};
+    set_resize_policy(if active {
+        ResizePolicy::Avoid
+    } else {
+        ResizePolicy::Enable
+    });
+    srv.update_db_state(|s| s.child_active = active);
 }
 
 /// Opens a pidfd for `pid` and registers it with the event loop, which
@@ -328,7 +341,7 @@ pub fn reap(srv: &mut Server) -> Option<(ChildKind, bool)> {
         unwatch_exit(srv, &info);
     }
     srv.child_info.child_done();
-    crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Enable);
+    set_child_active(srv, false);
     if r < 0 {
         warn!(
             "waitpid() returned an error: {}",
@@ -352,7 +365,7 @@ pub fn reap(srv: &mut Server) -> Option<(ChildKind, bool)> {
 pub fn kill(srv: &mut Server) {
     if let Some(info) = srv.child.take() {
         unwatch_exit(srv, &info);
-        crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Enable);
+        set_child_active(srv, false);
         let mut status = 0;
         // SAFETY: signalling and reaping our own child.
         unsafe {
