@@ -52,6 +52,7 @@ fn queue() -> Option<&'static Sender<Job>> {
             std::thread::Builder::new()
                 .name("bio_lazy_free".into())
                 .spawn(move || {
+                    crate::util::affinity::enter_background_thread();
                     for job in rx {
                         let n = match job {
                             Job::Value(v) => {

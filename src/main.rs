@@ -246,6 +246,8 @@ fn main() {
 
     adjust_open_files_limit(config.maxclients);
     let _ = ferrokv::oom::update(&config);
+    // Before any background thread starts: what they run on.
+    ferrokv::util::affinity::init(&config.bio_cpulist);
     let renames = std::mem::take(&mut config.renames);
     let mut srv = Server::new(
         config,
@@ -356,6 +358,8 @@ fn main() {
         srv.cluster = Some(cl);
     }
     let unixsocket = srv.config.unixsocket.clone();
+    // main(): the event loop is pinned after the data is loaded.
+    ferrokv::util::affinity::set_current_thread(&srv.config.server_cpulist);
     let code = match event_loop::run(srv) {
         Ok(code) => code,
         Err(e) => {

@@ -46,6 +46,7 @@ mod command_table;
 mod config_file_fidelity;
 mod config_listen;
 mod config_set_all;
+mod cpu_affinity;
 mod debug_command;
 mod differential;
 mod docker;

@@ -461,6 +461,10 @@ const GLOBALS: &[(&str, &str)] = &[
         "the one prefault worker's queue, used by every dict",
     ),
     (
+        "src/util/affinity.rs",
+        "the CPU set background threads move to as they start, on any thread",
+    ),
+    (
         "src/persist/lzf.rs",
         "the compressor's scratch hash table per compressing thread (liblzf's stack table)",
     ),

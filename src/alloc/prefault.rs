@@ -61,6 +61,7 @@ fn queue() -> Option<&'static Sender<Arc<Job>>> {
             std::thread::Builder::new()
                 .name("prefault".into())
                 .spawn(move || {
+                    crate::util::affinity::enter_background_thread();
                     idle_priority();
                     while let Ok(job) = rx.recv() {
                         run(job);

@@ -70,6 +70,7 @@ impl Bio {
         std::thread::Builder::new()
             .name("bio_aof".into())
             .spawn(move || {
+                crate::util::affinity::enter_background_thread();
                 while let Ok(job) = rx.recv() {
                     match job {
                         BioJob::Fsync(f) => {

@@ -108,6 +108,10 @@ where
             ChildKind::AofRewrite => "redis-aof-rewrite",
             ChildKind::Rdb | ChildKind::ReplSync => "redis-rdb-bgsave",
         }));
+        crate::util::affinity::set_current_thread(match kind {
+            ChildKind::AofRewrite => &srv.config.aof_rewrite_cpulist,
+            ChildKind::Rdb | ChildKind::ReplSync => &srv.config.bgsave_cpulist,
+        });
         // Redis's updateDictResizePolicy in a fork child: tables stay as
         // they are, so copy-on-write pages are not touched.
         crate::ds::dict::set_resize_policy(crate::ds::dict::ResizePolicy::Forbid);

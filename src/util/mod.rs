@@ -1,7 +1,8 @@
 //! Helpers reproducing Redis's util.c behaviour exactly: glob matching,
 //! number parsing/formatting, LCS, quoting of binary strings, hash slots
-//! (cluster.c keyHashSlot), and which
-//! peers count as local.
+//! (cluster.c keyHashSlot), which
+//! peers count as local, and CPU affinity from cpulists (setcpuaffinity.c).
+pub mod affinity;
 pub mod digest;
 pub mod glob;
 pub mod lcs;
