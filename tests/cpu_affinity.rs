@@ -36,17 +36,13 @@ fn threads_named(pid: u32, comm: &str) -> Vec<u32> {
     out
 }
 
-/// The CPU the loop and the others go to: the last one this process may
-/// use (0 on a one-CPU machine, where both lists name the same CPU).
+/// The CPUs the loop and the others go to: the first and the last one
+/// this process may use (the same one on a one-CPU machine).
 fn two_cpus() -> (String, String) {
     let me = allowed(std::process::id(), std::process::id());
-    let last: usize = me
-        .split(',')
-        .next_back()
-        .and_then(|r| r.split('-').next_back())
-        .and_then(|n| n.parse().ok())
-        .expect("a CPU");
-    ("0".to_string(), last.to_string())
+    let first = me.split([',', '-']).next().expect("a CPU").to_string();
+    let last = me.split([',', '-']).next_back().expect("a CPU").to_string();
+    (first, last)
 }
 
 #[test]
