@@ -511,3 +511,35 @@ fn lookups_leave_the_lru_alone_while_a_child_runs() {
     let idle = c.cmd_int(&["OBJECT", "IDLETIME", "k"]);
     assert!(idle < 100, "idle time {idle} after the child");
 }
+
+/// The same for LFU counters: a key at frequency 0 (whose next access
+/// always counts) stays at 0 through reads during a BGSAVE and goes to 1
+/// with the first read after it (as Redis 7.0.15, checked by hand).
+#[test]
+fn lfu_counters_wait_for_the_child_too() {
+    let srv = Server::start(&["--maxmemory-policy", "allkeys-lfu"]);
+    let mut c = srv.conn();
+    c.cmd(&["SET", "template", "v"]);
+    let dump = c.cmd(&["DUMP", "template"]);
+    let body = dump.iter().position(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let payload = dump[body..dump.len() - 2].to_vec();
+    let r = c.cmd_bytes(&[b"RESTORE", b"k", b"0", &payload, b"FREQ", b"0"]);
+    assert_eq!(r, b"+OK\r\n");
+    c.cmd(&["DEL", "template"]);
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "2000000"]);
+    assert_eq!(c.cmd(&["BGSAVE"]), b"+Background saving started\r\n");
+    for _ in 0..3 {
+        c.cmd(&["GET", "k"]);
+    }
+    c.cmd(&["TOUCH", "k"]);
+    assert_eq!(c.cmd_int(&["OBJECT", "FREQ", "k"]), 0);
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    assert!(
+        poll_until(Duration::from_secs(20), || {
+            info_field(&mut c, "persistence", "rdb_bgsave_in_progress") == 0
+        }),
+        "the BGSAVE child did not finish"
+    );
+    c.cmd(&["GET", "k"]);
+    assert_eq!(c.cmd_int(&["OBJECT", "FREQ", "k"]), 1);
+}
