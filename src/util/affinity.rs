@@ -38,8 +38,7 @@ fn next_num(s: &[u8], i: usize) -> Option<(u64, usize)> {
 }
 
 /// The index just after the next `sep` at or after `from` (`next_token`).
-fn next_token(s: &[u8], from: Option<usize>, sep: u8) -> Option<usize> {
-    let from = from?;
+fn next_token(s: &[u8], from: usize, sep: u8) -> Option<usize> {
     s.get(from..)?
         .iter()
         .position(|&b| b == sep)
@@ -55,22 +54,18 @@ pub fn parse(list: &str) -> Option<Vec<usize>> {
     // Index after the last number read (Redis's `end`).
     let mut end = None;
     while let Some(p) = q {
-        q = next_token(s, Some(p), b',');
+        q = next_token(s, p, b',');
         let (a, e) = next_num(s, p)?;
         let (mut b, mut stride) = (a, 1);
         end = Some(e);
-        let c1 = next_token(s, Some(e), b'-');
-        let c2 = next_token(s, Some(e), b',');
+        let c1 = next_token(s, e, b'-');
+        let c2 = next_token(s, e, b',');
         let before_comma = |c: Option<usize>| c.is_some_and(|c| c2.is_none_or(|c2| c < c2));
         if before_comma(c1) {
             let (v, e) = next_num(s, c1?)?;
             b = v;
             end = Some(e);
-            let c3 = if e < s.len() {
-                next_token(s, Some(e), b':')
-            } else {
-                None
-            };
+            let c3 = next_token(s, e, b':');
             if before_comma(c3) {
                 let (v, e) = next_num(s, c3?)?;
                 if v == 0 {
@@ -115,9 +110,6 @@ fn set_current(set: &libc::cpu_set_t) {
 /// Pins the calling thread to `list` (`redisSetCpuAffinity`); an empty or
 /// unparsable list changes nothing.
 pub fn set_current_thread(list: &str) {
-    if list.is_empty() {
-        return;
-    }
     if let Some(cpus) = parse(list) {
         set_current(&cpu_set(&cpus));
     }
@@ -128,12 +120,10 @@ pub fn set_current_thread(list: &str) {
 /// current set. Later calls change nothing.
 pub fn init(bio_cpulist: &str) {
     BACKGROUND.get_or_init(|| {
-        if !bio_cpulist.is_empty() {
-            if let Some(cpus) = parse(bio_cpulist) {
-                return Some(cpu_set(&cpus));
-            }
+        if let Some(cpus) = parse(bio_cpulist) {
+            return Some(cpu_set(&cpus));
         }
-        // SAFETY: as in `cpu_set`; sched_getaffinity fills `set`.
+        // SAFETY: all zeros is a valid (empty) cpu_set_t, filled below.
         let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
         // SAFETY: pid 0 is the calling thread; `set` has the size given.
         let ok =
