@@ -250,9 +250,10 @@ impl Db {
         } else {
             self.dict.get_mut_meta(key)
         } {
-            Some((o, lru)) => {
+            Some((o, mut lru)) => {
                 if !self.state.child_active {
-                    self.state.stamps.touch(lru);
+                    let stamps = self.state.stamps;
+                    lru.update(|s| stamps.touch(s));
                 }
                 self.stat_hits += 1;
                 Some(o)
@@ -299,9 +300,10 @@ impl Db {
         } else {
             self.dict.get_mut_meta(key)
         } {
-            Some((o, lru)) => {
+            Some((o, mut lru)) => {
                 if !self.state.child_active {
-                    self.state.stamps.touch(lru);
+                    let stamps = self.state.stamps;
+                    lru.update(|s| stamps.touch(s));
                 }
                 Some(o)
             }
@@ -352,7 +354,7 @@ impl Db {
         self.expire_if_needed(key);
         let lru = self.state.stamps.initial();
         let mut value = Some(value);
-        let (slot, slot_lru, inserted) =
+        let (slot, mut slot_lru, inserted) =
             self.dict
                 .get_or_insert_with_meta(key, || Obj::new(Value::Int(0)), lru);
         let signal = self.waiters > 0 && (inserted || slot.value.obj_type() == ObjType::Stream);
@@ -365,7 +367,7 @@ impl Db {
             }
             // dbOverwrite keeps an LFU counter; an LRU stamp restarts.
             if !self.state.stamps.lfu {
-                *slot_lru = lru;
+                slot_lru.set(lru);
             }
         }
         if inserted {
@@ -397,11 +399,12 @@ impl Db {
     pub fn get_or_create(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Obj {
         self.expire_if_needed(key);
         let lru = self.state.stamps.initial();
-        let (o, o_lru, inserted) = self
-            .dict
-            .get_or_insert_with_meta(key, || Obj::new(make()), lru);
+        let (o, mut o_lru, inserted) =
+            self.dict
+                .get_or_insert_with_meta(key, || Obj::new(make()), lru);
         if !inserted && !self.state.child_active {
-            self.state.stamps.touch(o_lru);
+            let stamps = self.state.stamps;
+            o_lru.update(|s| stamps.touch(s));
         }
         if inserted {
             if let Some(sk) = self.slots.as_mut() {

@@ -38,7 +38,7 @@ enum Job {
         keys: usize,
     },
     /// A big empty bucket array a dict dropped (not an object: not counted).
-    Buckets(Box<[u64]>),
+    Buckets(crate::alloc::prefault::Block),
 }
 
 static QUEUE: OnceLock<Option<Sender<Job>>> = OnceLock::new();
@@ -85,7 +85,7 @@ pub fn install_dict_hook() {
     crate::ds::dict::set_big_free_hook(free_buckets);
 }
 
-fn free_buckets(b: Box<[u64]>) {
+fn free_buckets(b: crate::alloc::prefault::Block) {
     match queue() {
         Some(q) => {
             if let Err(e) = q.send(Job::Buckets(b)) {

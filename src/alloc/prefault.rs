@@ -20,17 +20,106 @@
 //!
 //! [`release`] is the other end: it returns a big block's pages a
 //! megabyte at a time before freeing it (for the lazy-free thread).
+//!
+//! A block is a [`Block`]: a bucket array of any element type (the dicts'
+//! 4-byte links, the sorted-set index's 8-byte pointers) as raw zeroed
+//! memory that remembers its layout.
 
+use std::alloc::Layout;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Words per 4 KiB page.
-const PAGE_WORDS: usize = 4096 / std::mem::size_of::<u64>();
+/// Bytes per page.
+const PAGE: usize = 4096;
+
+/// An all-zero array of `len` elements of some type, owned as raw memory
+/// (what a fresh bucket array is between its table and the worker, or
+/// the lazy-free thread). Freed with the layout it was allocated with.
+pub struct Block {
+    ptr: NonNull<u8>,
+    layout: Layout,
+    len: usize,
+}
+
+// SAFETY: a Block owns its allocation exclusively and holds no references.
+unsafe impl Send for Block {}
+
+impl Block {
+    /// Takes an array's memory over.
+    ///
+    /// # Safety
+    /// No element of `b` needs dropping (they are all "empty" zero bits).
+    pub unsafe fn from_boxed<T>(b: Box<[T]>) -> Block {
+        let len = b.len();
+        let layout = Layout::for_value(&*b);
+        let raw = Box::into_raw(b) as *mut T as *mut u8;
+        Block {
+            // SAFETY: Box pointers are never null.
+            ptr: unsafe { NonNull::new_unchecked(raw) },
+            layout,
+            len,
+        }
+    }
+
+    /// The array back, as `[T]`: `None` (the block kept) when `T` is not
+    /// the type the block was made from (its layout differs).
+    ///
+    /// # Safety
+    /// All-zero bits are a valid `T` (the block only ever holds zeros).
+    pub unsafe fn into_boxed<T>(self) -> Result<Box<[T]>, Block> {
+        if Layout::array::<T>(self.len).ok() != Some(self.layout) {
+            return Err(self);
+        }
+        let p = self.ptr.as_ptr() as *mut T;
+        let len = self.len;
+        std::mem::forget(self);
+        // SAFETY: the allocation came from a Box<[T]> of `len` elements
+        // (same layout), and its bytes are valid T's (caller's contract).
+        Ok(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, len)) })
+    }
+
+    /// Elements in the array.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the array has no element.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether every byte is zero (debug checks).
+    pub fn is_zero(&self) -> bool {
+        self.bytes().iter().all(|&b| b == 0)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the block owns `layout.size()` initialised bytes (a zero
+        // size is a dangling but aligned pointer, valid for no bytes).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.layout.size()) }
+    }
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Block({} elements, {:?})", self.len, self.layout)
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        if self.layout.size() > 0 {
+            // SAFETY: allocated by a Box with this layout, freed once.
+            unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+        }
+    }
+}
 
 struct Job {
     done: AtomicBool,
-    block: Mutex<Option<Box<[u64]>>>,
+    block: Mutex<Option<Block>>,
 }
 
 /// A block being prefaulted; see [`Ticket::try_take`].
@@ -38,7 +127,7 @@ pub struct Ticket(Arc<Job>);
 
 impl Ticket {
     /// The block, once every page of it has been touched; `None` before.
-    pub fn try_take(&self) -> Option<Box<[u64]>> {
+    pub fn try_take(&self) -> Option<Block> {
         if !self.0.done.load(Ordering::Acquire) {
             return None;
         }
@@ -99,13 +188,13 @@ fn run(job: Arc<Job>) {
     job.done.store(true, Ordering::Release);
 }
 
-/// Writes one zero word per page of `b` (which is all zero already).
-fn touch(b: &mut [u64]) {
-    for i in (0..b.len()).step_by(PAGE_WORDS) {
-        // SAFETY: `i < b.len()`, so the pointer is in bounds, aligned and
+/// Writes one zero byte per page of `b` (which is all zero already).
+fn touch(b: &mut Block) {
+    for i in (0..b.layout.size()).step_by(PAGE) {
+        // SAFETY: `i < size`, so the pointer is in bounds and the block is
         // exclusively ours (`&mut`). Volatile, so the store of the value
-        // the word already holds is not optimised away.
-        unsafe { std::ptr::write_volatile(b.as_mut_ptr().add(i), 0) };
+        // the byte already holds is not optimised away.
+        unsafe { std::ptr::write_volatile(b.ptr.as_ptr().add(i), 0) };
     }
 }
 
@@ -116,10 +205,10 @@ fn touch(b: &mut [u64]) {
 /// `mmap`s wait for it (a 21 ms turn was seen at 10.19M keys, about when
 /// the 2^23-bucket table was unmapped); `MADV_DONTNEED` takes that lock
 /// shared, a megabyte at a time.
-pub fn release(mut block: Box<[u64]>) {
+pub fn release(block: Block) {
     const STEP: usize = 1 << 20;
-    let start = block.as_mut_ptr() as usize;
-    let end = start + std::mem::size_of_val(&*block);
+    let start = block.ptr.as_ptr() as usize;
+    let end = start + block.layout.size();
     let mut p = (start + 4095) & !4095;
     while p + 4096 <= end {
         let len = STEP.min((end - p) & !4095);
@@ -134,7 +223,7 @@ pub fn release(mut block: Box<[u64]>) {
 
 /// Queues `block` for prefaulting; gives it back when no worker thread
 /// could be started.
-pub fn submit(block: Box<[u64]>) -> Result<Ticket, Box<[u64]>> {
+pub fn submit(block: Block) -> Result<Ticket, Block> {
     let Some(q) = queue() else {
         return Err(block);
     };
@@ -146,12 +235,10 @@ pub fn submit(block: Box<[u64]>) -> Result<Ticket, Box<[u64]>> {
         Ok(()) => Ok(Ticket(job)),
         // The worker is gone (it never panics, but then): the block was
         // not handed over, give it back.
-        Err(_) => Err(job
-            .block
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .unwrap_or_default()),
+        Err(_) => match job.block.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some(b) => Err(b),
+            None => unreachable!("the block is only taken by the worker or a ticket"),
+        },
     }
 }
 
@@ -160,10 +247,17 @@ mod tests {
     use super::*;
     use std::time::{Duration, Instant};
 
+    const PAGE_WORDS: usize = PAGE / 8;
+
+    fn zeros(n: usize) -> Block {
+        // SAFETY: u64 zeros need no drop.
+        unsafe { Block::from_boxed(vec![0u64; n].into_boxed_slice()) }
+    }
+
     #[test]
     fn block_comes_back_zeroed_and_whole() {
         let n = 3 * PAGE_WORDS + 7;
-        let t = submit(vec![0u64; n].into_boxed_slice()).expect("worker");
+        let t = submit(zeros(n)).expect("worker");
         let deadline = Instant::now() + Duration::from_secs(30);
         let b = loop {
             if let Some(b) = t.try_take() {
@@ -173,17 +267,20 @@ mod tests {
             std::thread::yield_now();
         };
         assert_eq!(b.len(), n);
-        assert!(b.iter().all(|&w| w == 0));
+        assert!(b.is_zero());
+        // SAFETY: zeros are u64s; the block came from a [u64].
+        let words = unsafe { b.into_boxed::<u64>() }.expect("same layout");
+        assert_eq!(words.len(), n);
         // Taken once.
         assert!(t.try_take().is_none());
     }
 
     #[test]
     fn dropped_ticket_leaves_the_block_to_the_worker() {
-        let t = submit(vec![0u64; PAGE_WORDS].into_boxed_slice()).expect("worker");
+        let t = submit(zeros(PAGE_WORDS)).expect("worker");
         drop(t);
         // The worker still runs later jobs.
-        let t2 = submit(vec![0u64; 1].into_boxed_slice()).expect("worker");
+        let t2 = submit(zeros(1)).expect("worker");
         let deadline = Instant::now() + Duration::from_secs(30);
         while t2.try_take().is_none() {
             assert!(Instant::now() < deadline, "prefault never finished");

@@ -21,10 +21,16 @@
 //!   (the lazy-free thread dropping a big dict) returns them 32 at a time,
 //!   so the event loop's allocations rarely meet the lock held;
 //! - a free slot's first 8 bytes link it to the next one of its chain;
-//! - chunks come from `mmap` and are never unmapped: freed slots are
-//!   reused by new blocks of their class (as a slab allocator does), so
-//!   RSS after deleting keys stays until keys of the same size come back
-//!   (glibc's heap does not shrink under small live chunks either);
+//! - chunks are carved from one reserved range of address space, the
+//!   arena (32 GiB, `PROT_NONE` until a chunk is made writable), and never
+//!   given back: freed slots are reused by new blocks of their class (as
+//!   a slab allocator does), so RSS after deleting keys stays until keys
+//!   of the same size come back (glibc's heap does not shrink under small
+//!   live chunks either). One range lets a dict entry be named by a 32-bit
+//!   handle, its 8-byte granule in the arena ([`alloc_entry`],
+//!   [`entry_ptr`]): the dicts' buckets and chain links are 4 bytes. Once
+//!   the arena is full, other blocks go to the global allocator and a new
+//!   entry that finds no free slot is an out-of-memory abort;
 //! - used_memory (`super::USED`) counts the slots handed out, at their
 //!   class size, not the chunks: free slots show as fragmentation in INFO;
 //! - the lock is taken around `fork` (`pthread_atfork`), so a child never
@@ -38,12 +44,14 @@
 //! allocator: AddressSanitizer then checks each dict entry, string and
 //! skiplist node for overflows and use after free, and LeakSanitizer sees
 //! the pointers they hold (it does not scan our `mmap`ed chunks, so a
-//! value owned only by a slab-held entry looked leaked). The slab itself
-//! is covered by its unit tests and by every other test and benchmark.
+//! value owned only by a slab-held entry looked leaked); an entry's handle
+//! is then its index in a table of those blocks. The slab itself is
+//! covered by its unit tests and by every other test and benchmark.
 
 use std::cell::UnsafeCell;
+use std::num::NonZeroU32;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Once;
 
 /// Size-class granularity, and the alignment of every slot.
@@ -53,8 +61,19 @@ pub const MAX_SIZE: usize = 256;
 const NCLASS: usize = MAX_SIZE / GRANULE;
 /// Slots per chain moved between a thread and the global list.
 const BATCH: u32 = 32;
-/// Bytes mapped at a time.
+/// Bytes made writable at a time.
 const CHUNK: usize = 1 << 20;
+/// The arena reserved first: what 32-bit handles of 8-byte granules reach.
+const ARENA_MAX: usize = 1 << 35;
+/// The smallest arena tried when the address space is limited (a smaller
+/// reservation is tried after each failure, halving).
+const ARENA_MIN: usize = 1 << 28;
+
+/// The arena's first byte (0 until it is reserved) and its length. Set
+/// once, under the global lock, before any chunk exists; read without it
+/// (an entry's handle reaches a thread only after its block was carved).
+static ARENA_START: AtomicUsize = AtomicUsize::new(0);
+static ARENA_LEN: AtomicUsize = AtomicUsize::new(0);
 
 /// A chain of free slots, linked through their first word.
 #[derive(Clone, Copy)]
@@ -112,6 +131,8 @@ struct GlobalInner {
     chains: [Vec<Chain>; NCLASS],
     bump: *mut u8,
     end: *mut u8,
+    /// The arena's first chunk not carved yet.
+    next_chunk: usize,
 }
 
 // SAFETY: `inner` is only touched while `lock` is held (`Global::with`);
@@ -127,6 +148,7 @@ static GLOBAL: Global = Global {
         chains: [const { Vec::new() }; NCLASS],
         bump: ptr::null_mut(),
         end: ptr::null_mut(),
+        next_chunk: 0,
     }),
 };
 
@@ -194,10 +216,10 @@ impl GlobalInner {
 
     /// `n` fresh bytes (8-aligned, n <= CHUNK) from the current chunk, a
     /// new one when it has fewer left (the rest of the old one, under
-    /// REGION bytes, stays unused).
+    /// REGION bytes, stays unused); null once the arena is full.
     fn carve(&mut self, n: usize) -> *mut u8 {
-        if (self.end as usize) - (self.bump as usize) < n {
-            self.map_chunk();
+        if (self.end as usize) - (self.bump as usize) < n && !self.next_chunk() {
+            return ptr::null_mut();
         }
         let p = self.bump;
         // SAFETY: n bytes from bump lie inside the chunk (checked above).
@@ -205,25 +227,67 @@ impl GlobalInner {
         p
     }
 
-    fn map_chunk(&mut self) {
+    /// Makes the arena's next chunk writable and carves from it; false
+    /// when the arena is full (or could not be reserved at all).
+    fn next_chunk(&mut self) -> bool {
+        if self.next_chunk == 0 {
+            self.next_chunk = reserve_arena();
+        }
+        let start = ARENA_START.load(Ordering::Relaxed);
+        let end = start + ARENA_LEN.load(Ordering::Relaxed);
+        if self.next_chunk == 0 || self.next_chunk + CHUNK > end {
+            return false;
+        }
+        let p = self.next_chunk as *mut libc::c_void;
+        // SAFETY: [p, p + CHUNK) lies inside the arena, reserved by this
+        // process and not in use yet (chunks are handed out once).
+        if unsafe { libc::mprotect(p, CHUNK, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
+            return false;
+        }
+        self.bump = p as *mut u8;
+        // SAFETY: the end of the chunk just made writable.
+        self.end = unsafe { self.bump.add(CHUNK) };
+        self.next_chunk += CHUNK;
+        true
+    }
+}
+
+/// Reserves the arena (inaccessible until chunks of it are made
+/// writable, so it counts toward no commit limit; `MAP_NORESERVE` for the
+/// same reason) and publishes its range; returns its start, 0 when even
+/// the smallest size failed. The first granule is never handed out: a
+/// handle is never 0.
+fn reserve_arena() -> usize {
+    let mut len = ARENA_MAX;
+    while len >= ARENA_MIN {
         // SAFETY: an anonymous private mapping; no pointer is involved.
         let p = unsafe {
             libc::mmap(
                 ptr::null_mut(),
-                CHUNK,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
                 0,
             )
         };
-        if p == libc::MAP_FAILED {
-            std::alloc::handle_alloc_error(std::alloc::Layout::new::<[u8; CHUNK]>());
+        if p != libc::MAP_FAILED {
+            // Slots start one chunk in: handle 0 (granule 0) stays unused.
+            let start = p as usize;
+            ARENA_START.store(start, Ordering::Relaxed);
+            ARENA_LEN.store(len, Ordering::Relaxed);
+            return start + CHUNK;
         }
-        self.bump = p as *mut u8;
-        // SAFETY: the end of the mapping just made.
-        self.end = unsafe { self.bump.add(CHUNK) };
+        len /= 2;
     }
+    0
+}
+
+/// Whether `p` is a block of the arena (not one of the global allocator).
+#[inline]
+fn in_arena(p: *mut u8) -> bool {
+    (p as usize).wrapping_sub(ARENA_START.load(Ordering::Relaxed))
+        < ARENA_LEN.load(Ordering::Relaxed)
 }
 
 /// A thread's chains, per class.
@@ -284,13 +348,13 @@ fn class_of(size: usize) -> usize {
 }
 
 /// A block of `size` bytes (1..=[`MAX_SIZE`]), 8-byte aligned,
-/// uninitialised.
+/// uninitialised, in the arena; null when the arena is full and no freed
+/// slot of the class is left.
 #[inline]
 fn alloc(size: usize) -> *mut u8 {
     debug_assert!(size > 0 && size <= MAX_SIZE);
     let c = class_of(size);
     let slot = class_size(size);
-    super::USED.fetch_add(slot, Ordering::Relaxed);
     let r = LOCAL.try_with(|l| {
         // SAFETY: the thread's own cell, used by no other reference while
         // this closure runs (the slab does not re-enter itself).
@@ -310,7 +374,11 @@ fn alloc(size: usize) -> *mut u8 {
         }
         // Nothing to reuse: the next slot of the thread's fresh region.
         if (l.end as usize) - (l.bump as usize) < slot {
-            l.bump = GLOBAL.with(|g| g.carve(REGION));
+            let region = GLOBAL.with(|g| g.carve(REGION));
+            if region.is_null() {
+                return ptr::null_mut();
+            }
+            l.bump = region;
             // SAFETY: carve returned REGION bytes.
             l.end = unsafe { l.bump.add(REGION) };
         }
@@ -319,7 +387,7 @@ fn alloc(size: usize) -> *mut u8 {
         l.bump = unsafe { p.add(slot) };
         p
     });
-    match r {
+    let p = match r {
         Ok(p) => p,
         // The thread is exiting (its cell is gone): reuse a slot from the
         // global list, else carve one.
@@ -334,7 +402,11 @@ fn alloc(size: usize) -> *mut u8 {
             }
             None => g.carve(slot),
         }),
+    };
+    if !p.is_null() {
+        super::USED.fetch_add(slot, Ordering::Relaxed);
     }
+    p
 }
 
 /// Frees a block [`alloc`] returned for the same `size`.
@@ -374,18 +446,20 @@ fn fits(layout: std::alloc::Layout) -> bool {
     !cfg!(fuzzing) && layout.size() <= MAX_SIZE && layout.align() <= GRANULE && layout.size() > 0
 }
 
-/// A block for `layout`: a slab slot when it fits, else one from the
-/// global allocator (null if that fails).
+/// A block for `layout`: a slab slot when it fits (and the arena has
+/// room), else one from the global allocator (null if that fails).
 #[inline]
 pub fn alloc_block(layout: std::alloc::Layout) -> *mut u8 {
     if fits(layout) {
-        alloc(layout.size())
-    } else {
-        // SAFETY: a non-zero-sized layout (a zero-sized one fits nothing
-        // here and the global allocator would be asked for it: callers
-        // never pass one, their blocks hold a header).
-        unsafe { std::alloc::alloc(layout) }
+        let p = alloc(layout.size());
+        if !p.is_null() {
+            return p;
+        }
     }
+    // SAFETY: a non-zero-sized layout (a zero-sized one fits nothing
+    // here and the global allocator would be asked for it: callers
+    // never pass one, their blocks hold a header).
+    unsafe { std::alloc::alloc(layout) }
 }
 
 /// Frees a block [`alloc_block`] returned.
@@ -395,13 +469,139 @@ pub fn alloc_block(layout: std::alloc::Layout) -> *mut u8 {
 /// used afterwards.
 #[inline]
 pub unsafe fn dealloc_block(p: *mut u8, layout: std::alloc::Layout) {
-    if fits(layout) {
-        // SAFETY: the caller's contract; the same layout picked the slab.
+    if fits(layout) && in_arena(p) {
+        // SAFETY: the caller's contract; a slot of the arena of this size.
         unsafe { dealloc(p, layout.size()) }
     } else {
-        // SAFETY: the caller's contract; the same layout picked malloc.
+        // SAFETY: the caller's contract; not in the arena, so from malloc.
         unsafe { std::alloc::dealloc(p, layout) }
     }
+}
+
+/// A dict entry's block: named by a 32-bit handle (see the module doc).
+/// `None` when there is no memory for it. `size` is 1..=[`MAX_SIZE`].
+#[cfg(not(fuzzing))]
+#[inline]
+pub fn alloc_entry(size: usize) -> Option<NonZeroU32> {
+    assert!(size > 0 && size <= MAX_SIZE, "dict entries are slab slots");
+    let p = alloc(size);
+    if p.is_null() {
+        return None;
+    }
+    let g = (p as usize - entry_base()) / GRANULE;
+    // The arena is at most ARENA_MAX bytes, so g < 2^32; never 0 (the
+    // arena's first chunk is not carved).
+    NonZeroU32::new(g as u32)
+}
+
+/// Frees an entry's block.
+///
+/// # Safety
+/// `h` came from [`alloc_entry`] with this `size`, and neither it nor the
+/// block is used afterwards.
+#[cfg(not(fuzzing))]
+#[inline]
+pub unsafe fn dealloc_entry(h: NonZeroU32, size: usize) {
+    // SAFETY: the caller's contract: a live slot of this size.
+    unsafe { dealloc(entry_ptr(h), size) }
+}
+
+/// The block an entry's handle names.
+#[cfg(not(fuzzing))]
+#[inline]
+pub fn entry_ptr(h: NonZeroU32) -> *mut u8 {
+    (entry_base() + h.get() as usize * GRANULE) as *mut u8
+}
+
+/// Handle 0 names the arena's first byte.
+#[cfg(not(fuzzing))]
+#[inline]
+fn entry_base() -> usize {
+    ARENA_START.load(Ordering::Relaxed)
+}
+
+/// Under cargo-fuzz an entry is a block of the global allocator and its
+/// handle an index into this table of them (the table itself is a
+/// global-allocator block LeakSanitizer scans).
+#[cfg(fuzzing)]
+mod fuzz_handles {
+    use std::num::NonZeroU32;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Mutex, OnceLock};
+
+    const SLOTS: usize = 1 << 22;
+    static TABLE: OnceLock<Box<[AtomicUsize]>> = OnceLock::new();
+    /// Free slots, and the next never-used one.
+    static FREE: Mutex<(Vec<u32>, u32)> = Mutex::new((Vec::new(), 1));
+
+    fn table() -> &'static [AtomicUsize] {
+        TABLE.get_or_init(|| (0..SLOTS).map(|_| AtomicUsize::new(0)).collect())
+    }
+
+    pub fn alloc(size: usize) -> Option<NonZeroU32> {
+        let layout = std::alloc::Layout::from_size_align(size, 8).ok()?;
+        // SAFETY: a non-zero size (the caller asserts it).
+        let p = unsafe { std::alloc::alloc(layout) };
+        if p.is_null() {
+            return None;
+        }
+        let mut f = FREE.lock().unwrap_or_else(|e| e.into_inner());
+        let h = match f.0.pop() {
+            Some(h) => h,
+            None => {
+                let h = f.1;
+                assert!((h as usize) < SLOTS, "fuzz entry table full");
+                f.1 += 1;
+                h
+            }
+        };
+        table()[h as usize].store(p as usize, Ordering::Release);
+        NonZeroU32::new(h)
+    }
+
+    pub fn ptr(h: NonZeroU32) -> *mut u8 {
+        table()[h.get() as usize].load(Ordering::Acquire) as *mut u8
+    }
+
+    /// # Safety
+    /// As `super::dealloc_entry`.
+    pub unsafe fn dealloc(h: NonZeroU32, size: usize) {
+        let p = table()[h.get() as usize].swap(0, Ordering::AcqRel) as *mut u8;
+        if let Ok(layout) = std::alloc::Layout::from_size_align(size, 8) {
+            // SAFETY: allocated by `alloc` above with this layout.
+            unsafe { std::alloc::dealloc(p, layout) };
+        }
+        FREE.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .push(h.get());
+    }
+}
+
+/// As the non-fuzzing [`alloc_entry`].
+#[cfg(fuzzing)]
+#[inline]
+pub fn alloc_entry(size: usize) -> Option<NonZeroU32> {
+    assert!(size > 0 && size <= MAX_SIZE, "dict entries are slab slots");
+    fuzz_handles::alloc(size)
+}
+
+/// As the non-fuzzing [`dealloc_entry`].
+///
+/// # Safety
+/// As the non-fuzzing one.
+#[cfg(fuzzing)]
+#[inline]
+pub unsafe fn dealloc_entry(h: NonZeroU32, size: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { fuzz_handles::dealloc(h, size) }
+}
+
+/// As the non-fuzzing [`entry_ptr`].
+#[cfg(fuzzing)]
+#[inline]
+pub fn entry_ptr(h: NonZeroU32) -> *mut u8 {
+    fuzz_handles::ptr(h)
 }
 
 #[cfg(test)]

@@ -29,16 +29,16 @@ static SUBS: &[CommandSpec] = &[
 ];
 
 /// Bytes of one keyspace dict entry with a `klen`-byte key: the chain
-/// link, the inline `Obj`, the key's length, its LRU/LFU stamp and the
-/// key's bytes, in one allocation.
+/// link, the word holding the key's length and its LRU/LFU stamp, the
+/// inline `Obj` and the key's bytes, in one slab block.
 pub fn main_entry(klen: usize) -> usize {
     crate::db::Keyspace::entry_size(klen)
 }
 /// Bytes a TTL adds to its key's entry (the expire time, stored after
 /// the key).
 pub const EXPIRE_EXTRA: usize = size_of::<i64>();
-/// Bytes of one bucket slot (`Option<Box<Entry>>`).
-const BUCKET: usize = size_of::<usize>();
+/// Bytes of one bucket slot (a 32-bit entry handle).
+const BUCKET: usize = crate::ds::dict::BUCKET_BYTES;
 
 /// A dict's bucket array divided among its elements (what each key adds to
 /// the table on average).
@@ -395,11 +395,10 @@ mod tests {
 
     #[test]
     fn entry_sizes() {
-        // link + Obj (16) + u32 length + u32 LRU/LFU stamp + key: 48
-        // bytes for a 16-byte key, 56 with a TTL (one 64-byte malloc
-        // chunk either way).
-        assert_eq!(main_entry(16), 8 + 16 + 4 + 4 + 16);
-        assert_eq!(bucket_share(1024, 1000), 8);
+        // link 4 + word (length, LRU/LFU stamp) 4 + Obj 16 + key: 40
+        // bytes for a 16-byte key, 48 with a TTL (exact slab classes).
+        assert_eq!(main_entry(16), 4 + 4 + 16 + 16);
+        assert_eq!(bucket_share(1024, 1000), 4);
         assert_eq!(bucket_share(4, 0), 0);
     }
 }

@@ -21,9 +21,10 @@
 //! Keys are stored as bytes inside the entries: insertions take anything
 //! `AsRef<[u8]>`, lookups `&[u8]`, and iteration, SCAN and sampling hand out
 //! `&[u8]`; `K` is only the owned key type `remove` and `drain` rebuild
-//! (`remove_value` builds none). Per-entry memory is one allocation,
-//! `[next][val][u32 key length][key bytes]` (`dict_entry`, no cached hash,
-//! no separate key allocation); each bucket is one nullable pointer (8 bytes).
+//! (`remove_value` builds none). Per-entry memory is one slab block,
+//! `[next 4][length/flags/meta word 4][val][key bytes]` (`dict_entry`, no
+//! cached hash, no separate key allocation up to 126 bytes); each bucket
+//! and chain link is a 32-bit handle of such a block (4 bytes).
 
 use rand::Rng;
 use std::fmt;
@@ -206,6 +207,11 @@ pub fn resize_policy() -> ResizePolicy {
 // ---------------------------------------------------------------------------
 
 use super::dict_entry::{Entry, Link};
+pub use super::dict_entry::{MetaMut, META_MAX};
+
+/// Bytes of one bucket (and of one chain link): a 32-bit entry handle.
+pub const BUCKET_BYTES: usize = mem::size_of::<Link<(), false>>();
+use crate::alloc::prefault::Block;
 
 /// Drop a chain iteratively (a recursive drop would nest once per node).
 fn drop_chain<V, const M: bool>(mut cur: Link<V, M>) {
@@ -276,39 +282,31 @@ impl<V, const M: bool> Drop for Table<V, M> {
         if self.buckets.len() >= BIG_BUCKET_ARRAY {
             if let Some(free) = BIG_FREE.get() {
                 let buckets = mem::take(&mut self.buckets);
-                let n = buckets.len();
                 // SAFETY: every bucket is None now (the chains were taken
-                // above, or `used` was 0), so no entry is owned any more;
-                // `Link` is one pointer (size 8, align 8, as u64 is), so
-                // the same allocation is a valid `[u64]` of length n and is
-                // freed with the layout it was allocated with.
-                let words = unsafe {
-                    let p = Box::into_raw(buckets) as *mut Link<V, M> as *mut u64;
-                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, n))
-                };
-                free(words);
+                // above, or `used` was 0), so no entry is owned any more.
+                free(unsafe { Block::from_boxed(buckets) });
             }
         }
     }
 }
 
-/// Bucket arrays of at least this many buckets (8 MiB) are freed by the
+/// Bucket arrays of at least this many buckets (4 MiB) are freed by the
 /// hook below when one is installed: unmapping a big array that was
 /// written costs milliseconds of kernel time.
 const BIG_BUCKET_ARRAY: usize = 1 << 20;
 
 /// Frees big empty bucket arrays away from the caller (the lazy-free
 /// thread). Installed once by a higher layer; global like the policy.
-static BIG_FREE: OnceLock<fn(Box<[u64]>)> = OnceLock::new();
+static BIG_FREE: OnceLock<fn(Block)> = OnceLock::new();
 
 /// Installs the function that frees big empty bucket arrays.
-pub fn set_big_free_hook(f: fn(Box<[u64]>)) {
+pub fn set_big_free_hook(f: fn(Block)) {
     let _ = BIG_FREE.set(f);
 }
 
 /// Frees an empty bucket array given as words: a big one through the hook
 /// above (off the event loop), a small one here.
-fn free_bucket_words(words: Box<[u64]>) {
+fn free_bucket_words(words: Block) {
     match BIG_FREE.get() {
         Some(free) if words.len() >= BIG_BUCKET_ARRAY => free(words),
         _ => drop(words),
@@ -325,8 +323,8 @@ impl<V, const M: bool> Table<V, M> {
             });
         }
         let layout = std::alloc::Layout::array::<Link<V, M>>(n).ok()?;
-        // SAFETY: `Link` is `Option<Box<Entry>>`, for which Rust guarantees
-        // that the all-zero bit pattern is `None`. A zeroed allocation is
+        // SAFETY: `Link` is `Option<Entry>`, an `Option` of a `NonZeroU32`
+        // handle, whose all-zero bit pattern is `None`. A zeroed allocation is
         // therefore `n` valid empty buckets, and large ones come straight
         // from mmap'd zero pages, so expanding a big table costs no upfront
         // memset (the latency spike Redis avoids with calloc too).

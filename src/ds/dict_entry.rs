@@ -1,116 +1,139 @@
-//! `ds::dict_entry` — the entry of a [`super::dict::Dict`]: one heap
-//! allocation holding the chain link, the value, the key's bytes, for
-//! dicts with `M = true` a 32-bit meta word, and an optional 8-byte extra
-//! (the keyspace keeps a key's LRU/LFU stamp in the meta word and its
-//! expire time in the extra),
+//! `ds::dict_entry` — the entry of a [`super::dict::Dict`]: one slab block
+//! holding the chain link, a word with the key's length and flags (and,
+//! for dicts with `M = true`, a 24-bit meta word), the value, the key's
+//! bytes and an optional 8-byte extra (the keyspace keeps a key's LRU/LFU
+//! stamp in the meta bits and its expire time in the extra),
 //!
 //! ```text
-//! [ next: 8 ][ val: size_of::<V>() ][ klen: u32 ][ meta: u32 ]?M [ key bytes ... ][ extra: 8 ]?
+//! [ next: 4 ][ word: 4 ][ val: size_of::<V>() ][ key bytes ... ][ extra: 8 ]?
+//! word = meta << 8 (M only) | HAS_EXTRA 0x80 | klen 0..=126, or 127: long key
 //! ```
 //!
 //! so a key costs no allocation of its own (Redis's dictEntry points to a
-//! separate sds key), and an expire time no second entry. The meta word
-//! sits in what would otherwise be the value's tail padding: the keyspace
-//! stores a 16-byte value, so `next + value + klen + meta` is 32 bytes
-//! and a 16-byte key makes 48 (56 with an expire time). Entries of up to
-//! 256 bytes come from `alloc::slab`, which serves exact 8-byte size
-//! classes with no header, so those 48 and 56 bytes are all they take
-//! (malloc made both a 64-byte chunk). The top bit of
-//! `klen` says whether the extra is there; it is stored unaligned right
-//! after the key, and adding or removing it reallocates the entry. `Entry` is an owning thin pointer (8 bytes, null =
-//! `None` in an `Option<Entry>`: a bucket is one word and a zeroed bucket
-//! array is all empty). Everything unsafe about the layout lives here; the
-//! dict sees `next`, `val`, `meta` and `key()` accessors.
+//! separate sds key), and an expire time no second entry. Links are
+//! 32-bit handles of slab blocks (`alloc::slab::alloc_entry`: the block's
+//! 8-byte granule in the slab's arena), so a bucket and a chain link take
+//! 4 bytes: the keyspace stores a 16-byte value, so `next + word + value`
+//! is 24 bytes and a 16-byte key makes 40 (48 with an expire time), exact
+//! 8-byte slab classes with no header. A key longer than 126 bytes is a
+//! separate allocation the entry points to (`[len: 8][pointer: 8]` in
+//! place of the bytes). The extra is stored unaligned right after the key
+//! (or that reference); adding or removing it reallocates the entry.
+//! `Entry` is an owning handle (4 bytes, 0 = `None` in an `Option<Entry>`:
+//! a zeroed bucket array is all empty). Everything unsafe about the
+//! layout lives here; the dict sees `next`, `val`, `meta` and `key()`
+//! accessors.
 
 use crate::alloc::slab;
 use std::alloc::{handle_alloc_error, Layout};
 use std::marker::PhantomData;
 use std::mem;
-use std::ptr::{self, NonNull};
+use std::num::NonZeroU32;
+use std::ptr;
 
-/// The fixed-size head of an entry; the key's length and bytes follow it
-/// in the same allocation.
+/// The fixed-size head of an entry; the key's bytes follow it in the same
+/// block.
 #[repr(C)]
 struct Node<V, const M: bool> {
     next: Link<V, M>,
+    word: u32,
     val: V,
 }
 
-/// A bucket or a chain link: null when empty.
+/// A bucket or a chain link: `None` when empty.
 pub(super) type Link<V, const M: bool> = Option<Entry<V, M>>;
 
 /// An owned dict entry (see the module doc). `repr(transparent)` around a
-/// `NonNull`, so `Option<Entry<V>>` is one pointer and all-zero bits are
-/// `None` (the null-pointer optimisation `std::option` guarantees).
+/// `NonZeroU32` handle, so `Option<Entry<V>>` is 4 bytes and all-zero
+/// bits are `None`.
 #[repr(transparent)]
 pub(super) struct Entry<V, const M: bool> {
-    ptr: NonNull<Node<V, M>>,
+    h: NonZeroU32,
     _owns: PhantomData<Node<V, M>>,
 }
 
-// SAFETY: an Entry owns its allocation exclusively (like Box<Node<V>>);
-// sending it sends the value.
+// SAFETY: an Entry owns its block exclusively (like Box<Node<V>>); sending
+// it sends the value. The slab's blocks are valid on every thread.
 unsafe impl<V: Send, const M: bool> Send for Entry<V, M> {}
 // SAFETY: &Entry only gives out &V and the immutable key bytes.
 unsafe impl<V: Sync, const M: bool> Sync for Entry<V, M> {}
 
-/// `klen`'s top bit: an 8-byte extra follows the key.
-const HAS_EXTRA: u32 = 1 << 31;
-/// Longest key an entry holds (the protocol caps keys far below it).
-const MAX_KLEN: usize = (HAS_EXTRA - 1) as usize;
+/// The word's key length bits; [`LONG`] there means the key is elsewhere.
+const KLEN_MASK: u32 = 0x7f;
+const LONG: u32 = KLEN_MASK;
+/// The longest key kept in the entry itself.
+const INLINE_MAX: usize = LONG as usize - 1;
+/// The word's bit saying an 8-byte extra follows the key.
+const HAS_EXTRA: u32 = 0x80;
+/// Where the meta bits start (`M` only): 24 of them.
+const META_SHIFT: u32 = 8;
+/// The largest meta value.
+pub const META_MAX: u32 = (1 << 24) - 1;
 const EXTRA: usize = mem::size_of::<u64>();
+/// A long key's reference: its length and the pointer to its bytes.
+const LONG_REF: usize = 2 * mem::size_of::<u64>();
+
+/// The meta bits of one entry, writable (see `Dict::get_mut_meta`): a
+/// view of the entry's word that leaves the key length and flags alone.
+pub struct MetaMut<'a>(&'a mut u32);
+
+impl MetaMut<'_> {
+    /// The meta value (24 bits).
+    #[inline]
+    pub fn get(&self) -> u32 {
+        *self.0 >> META_SHIFT
+    }
+
+    /// Sets the meta value (its low 24 bits).
+    #[inline]
+    pub fn set(&mut self, meta: u32) {
+        *self.0 = (*self.0 & 0xff) | ((meta & META_MAX) << META_SHIFT);
+    }
+
+    /// Runs `f` on the meta value and stores the result only if it
+    /// changed (an unchanged stamp leaves the entry's cache line clean).
+    #[inline]
+    pub fn update(&mut self, f: impl FnOnce(&mut u32)) {
+        let old = self.get();
+        let mut m = old;
+        f(&mut m);
+        if m != old {
+            self.set(m);
+        }
+    }
+}
 
 impl<V, const M: bool> Entry<V, M> {
-    /// Offset of the `u32` key length: right after the head (a multiple of
-    /// the head's alignment, at least 8 because of `next`).
-    const KLEN_OFF: usize = mem::size_of::<Node<V, M>>();
-    /// Offset of the meta word (`M` only): right after the length, so
-    /// 4-byte aligned.
-    const META_OFF: usize = Self::KLEN_OFF + mem::size_of::<u32>();
-    /// Offset of the key's first byte.
-    const KEY_OFF: usize = Self::META_OFF + if M { mem::size_of::<u32>() } else { 0 };
+    /// Offset of the key's first byte: right after the head.
+    const KEY_OFF: usize = mem::size_of::<Node<V, M>>();
+    /// The slab's slots are 8-byte aligned: no value may need more.
+    const ALIGN_OK: () = assert!(mem::align_of::<Node<V, M>>() <= slab::GRANULE);
 
-    /// Allocates a block for `layout` (aborting when memory runs out):
-    /// entries of up to `slab::MAX_SIZE` bytes are slab slots, without
-    /// malloc's header and rounding.
+    /// The bytes the key takes in the entry: itself, or the reference to
+    /// a long key.
     #[inline]
-    fn raw_alloc(layout: Layout) -> NonNull<Node<V, M>> {
-        match NonNull::new(slab::alloc_block(layout) as *mut Node<V, M>) {
-            Some(nn) => nn,
-            None => handle_alloc_error(layout),
+    fn key_room(klen: usize) -> usize {
+        if klen > INLINE_MAX {
+            LONG_REF
+        } else {
+            klen
         }
     }
 
-    /// Frees a block [`Self::raw_alloc`] returned for `layout`.
-    ///
-    /// # Safety
-    /// `p` came from `raw_alloc(layout)` and is not used afterwards.
+    /// The entry's block size for a `klen`-byte key, with the extra or not.
     #[inline]
-    unsafe fn raw_dealloc(p: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract (raw_alloc used alloc_block).
-        unsafe { slab::dealloc_block(p, layout) }
+    fn size(klen: usize, extra: bool) -> usize {
+        Self::KEY_OFF + Self::key_room(klen) + if extra { EXTRA } else { 0 }
     }
 
-    /// Bytes an entry with a `klen`-byte key allocates (what used_memory
-    /// counts for it).
+    /// Bytes an entry with a `klen`-byte key allocates, a long key's own
+    /// block included (what used_memory counts for it).
     #[inline]
     pub(super) fn alloc_size(klen: usize) -> usize {
-        Self::KEY_OFF + klen
+        Self::size(klen, false) + if klen > INLINE_MAX { klen } else { 0 }
     }
 
-    /// The layout of an entry with a `klen`-byte key, and the extra if
-    /// `extra`.
-    #[inline]
-    fn layout(klen: usize, extra: bool) -> Layout {
-        let size = Self::KEY_OFF + klen + if extra { EXTRA } else { 0 };
-        match Layout::from_size_align(size, mem::align_of::<Node<V, M>>()) {
-            Ok(l) => l,
-            Err(_) => handle_alloc_error(Layout::new::<Node<V, M>>()),
-        }
-    }
-
-    /// A new entry holding a copy of `key` (at most 2^31 - 1 bytes; the
-    /// protocol caps keys far below that), `val` and `next`.
+    /// A new entry holding a copy of `key`, `val` and `next`.
     #[inline]
     pub(super) fn new(key: &[u8], val: V, next: Link<V, M>) -> Entry<V, M> {
         Self::with_extra(key, val, next, None)
@@ -127,7 +150,20 @@ impl<V, const M: bool> Entry<V, M> {
         Self::with_meta(key, val, next, extra, 0)
     }
 
-    /// [`Entry::with_extra`] with the meta word (ignored unless `M`).
+    /// A block of `size` bytes from the slab (aborting when memory runs
+    /// out, as a failed allocation does).
+    #[inline]
+    fn alloc(size: usize) -> NonZeroU32 {
+        let () = Self::ALIGN_OK;
+        match slab::alloc_entry(size) {
+            Some(h) => h,
+            None => handle_alloc_error(
+                Layout::from_size_align(size, slab::GRANULE).unwrap_or(Layout::new::<u64>()),
+            ),
+        }
+    }
+
+    /// [`Entry::with_extra`] with the meta value (ignored unless `M`).
     #[inline]
     pub(super) fn with_meta(
         key: &[u8],
@@ -136,54 +172,104 @@ impl<V, const M: bool> Entry<V, M> {
         extra: Option<u64>,
         meta: u32,
     ) -> Entry<V, M> {
-        let key = &key[..key.len().min(MAX_KLEN)];
-        let layout = Self::layout(key.len(), extra.is_some());
-        // SAFETY: the layout is non-zero-sized (it holds at least the head
-        // and the length). Every part is written before the entry is used:
-        // the head with ptr::write, the length and the key bytes after it,
-        // all inside the allocation (KEY_OFF + len bytes).
+        let long = key.len() > INLINE_MAX;
+        let h = Self::alloc(Self::size(key.len(), extra.is_some()));
+        let mut word = if long { LONG } else { key.len() as u32 };
+        if extra.is_some() {
+            word |= HAS_EXTRA;
+        }
+        if M {
+            word |= (meta & META_MAX) << META_SHIFT;
+        }
+        let p = slab::entry_ptr(h);
+        // SAFETY: the block holds `size` bytes, 8-aligned (the slab's
+        // granule, at least the head's alignment: ALIGN_OK). Every part is
+        // written before the entry is used: the head with ptr::write, then
+        // the key bytes (or a long key's reference) and the extra, all
+        // inside the block (KEY_OFF + key_room + extra bytes).
         unsafe {
-            let nn = Self::raw_alloc(layout);
-            let p = nn.as_ptr() as *mut u8;
-            ptr::write(nn.as_ptr(), Node { next, val });
-            let flag = if extra.is_some() { HAS_EXTRA } else { 0 };
-            (p.add(Self::KLEN_OFF) as *mut u32).write(key.len() as u32 | flag);
-            if M {
-                (p.add(Self::META_OFF) as *mut u32).write(meta);
+            ptr::write(p as *mut Node<V, M>, Node { next, word, val });
+            let k = p.add(Self::KEY_OFF);
+            if long {
+                let bytes = Box::into_raw(key.to_vec().into_boxed_slice()) as *mut u8;
+                (k as *mut u64).write_unaligned(key.len() as u64);
+                (k.add(8) as *mut u64).write_unaligned(bytes as u64);
+            } else {
+                ptr::copy_nonoverlapping(key.as_ptr(), k, key.len());
             }
-            ptr::copy_nonoverlapping(key.as_ptr(), p.add(Self::KEY_OFF), key.len());
             if let Some(x) = extra {
-                (p.add(Self::KEY_OFF + key.len()) as *mut u64).write_unaligned(x);
+                (k.add(Self::key_room(key.len())) as *mut u64).write_unaligned(x);
             }
-            Entry {
-                ptr: nn,
-                _owns: PhantomData,
-            }
+        }
+        Entry {
+            h,
+            _owns: PhantomData,
         }
     }
 
-    /// The raw length word: key length and the HAS_EXTRA bit.
     #[inline]
-    fn klen_word(&self) -> u32 {
-        // SAFETY: written by `with_extra`; KLEN_OFF is a multiple of 8, so
-        // the u32 is aligned.
-        unsafe { ((self.ptr.as_ptr() as *const u8).add(Self::KLEN_OFF) as *const u32).read() }
+    fn node(&self) -> *mut Node<V, M> {
+        slab::entry_ptr(self.h) as *mut Node<V, M>
+    }
+
+    /// The word: key length, flags, meta.
+    #[inline]
+    fn word(&self) -> u32 {
+        // SAFETY: the head is initialised and owned by self.
+        unsafe { (*self.node()).word }
+    }
+
+    #[inline]
+    fn is_long(&self) -> bool {
+        self.word() & KLEN_MASK == LONG
+    }
+
+    #[inline]
+    fn key_ptr(&self) -> *mut u8 {
+        // SAFETY: KEY_OFF is inside the block (its head's end).
+        unsafe { (self.node() as *mut u8).add(Self::KEY_OFF) }
+    }
+
+    /// A long key's length and bytes.
+    #[inline]
+    fn long_key(&self) -> (usize, *mut u8) {
+        let k = self.key_ptr();
+        // SAFETY: a long entry holds its key's reference (16 bytes) at
+        // KEY_OFF, written by `with_meta`.
+        unsafe {
+            (
+                (k as *const u64).read_unaligned() as usize,
+                (k.add(8) as *const u64).read_unaligned() as *mut u8,
+            )
+        }
     }
 
     #[inline]
     fn klen(&self) -> usize {
-        (self.klen_word() & !HAS_EXTRA) as usize
+        if self.is_long() {
+            self.long_key().0
+        } else {
+            (self.word() & KLEN_MASK) as usize
+        }
     }
 
     #[inline]
     fn has_extra(&self) -> bool {
-        self.klen_word() & HAS_EXTRA != 0
+        self.word() & HAS_EXTRA != 0
     }
 
-    /// This entry's layout (as allocated).
+    /// The block's size (as allocated).
     #[inline]
-    fn own_layout(&self) -> Layout {
-        Self::layout(self.klen(), self.has_extra())
+    fn own_size(&self) -> usize {
+        Self::size(self.klen(), self.has_extra())
+    }
+
+    /// The extra's address (meaningful only with HAS_EXTRA).
+    #[inline]
+    fn extra_ptr(&self) -> *mut u8 {
+        // SAFETY: the extra follows the key room, inside the block when
+        // HAS_EXTRA is set (callers check it before reading).
+        unsafe { self.key_ptr().add(Self::key_room(self.klen())) }
     }
 
     /// The extra, if the entry has one.
@@ -192,12 +278,9 @@ impl<V, const M: bool> Entry<V, M> {
         if !self.has_extra() {
             return None;
         }
-        // SAFETY: with HAS_EXTRA set, 8 bytes after the key are inside the
-        // allocation and were written by `with_extra` or `set_extra`.
-        Some(unsafe {
-            ((self.ptr.as_ptr() as *const u8).add(Self::KEY_OFF + self.klen()) as *const u64)
-                .read_unaligned()
-        })
+        // SAFETY: with HAS_EXTRA set, 8 bytes after the key room are
+        // inside the block and were written by `with_meta` or `set_extra`.
+        Some(unsafe { (self.extra_ptr() as *const u64).read_unaligned() })
     }
 
     /// Sets or removes the extra; returns the previous one. Overwrites it
@@ -206,37 +289,35 @@ impl<V, const M: bool> Entry<V, M> {
     /// `Entry` (the dict calls this on the link itself).
     pub(super) fn set_extra(&mut self, extra: Option<u64>) -> Option<u64> {
         let old = self.extra();
-        let klen = self.klen();
         match (old.is_some(), extra) {
             (true, Some(x)) => {
                 // SAFETY: as in `extra`: the 8 bytes are ours.
-                unsafe {
-                    ((self.ptr.as_ptr() as *mut u8).add(Self::KEY_OFF + klen) as *mut u64)
-                        .write_unaligned(x)
-                };
+                unsafe { (self.extra_ptr() as *mut u64).write_unaligned(x) };
             }
             (false, None) => {}
             (had, _) => {
-                let old_layout = Self::layout(klen, had);
-                let new_layout = Self::layout(klen, extra.is_some());
-                // SAFETY: the new block gets the old one's first
-                // min(old, new) bytes (head, length word, meta word, key:
-                // the head is moved, not duplicated, as the old block is
-                // freed without dropping anything), then the old block is
-                // freed with the layout it was allocated with. Afterwards
-                // the length word and the extra are rewritten to match the
-                // new size.
+                let klen = self.klen();
+                let old_size = Self::size(klen, had);
+                let new_size = Self::size(klen, extra.is_some());
+                let h = Self::alloc(new_size);
+                // SAFETY: the new block gets the old one's head and key
+                // room (KEY_OFF + key_room bytes, in both): the head is
+                // moved, not duplicated, as the old block is freed without
+                // dropping anything; a long key's bytes stay where they
+                // are, owned by the new block's reference. Then the old
+                // block is freed with its size, and the word and the extra
+                // are rewritten to match the new block.
                 unsafe {
-                    let nn = Self::raw_alloc(new_layout);
-                    let p = nn.as_ptr() as *mut u8;
-                    let old = self.ptr.as_ptr() as *mut u8;
-                    ptr::copy_nonoverlapping(old, p, old_layout.size().min(new_layout.size()));
-                    Self::raw_dealloc(old, old_layout);
-                    self.ptr = nn;
-                    let flag = if extra.is_some() { HAS_EXTRA } else { 0 };
-                    (p.add(Self::KLEN_OFF) as *mut u32).write(klen as u32 | flag);
+                    let p = slab::entry_ptr(h);
+                    let old_p = self.node() as *mut u8;
+                    ptr::copy_nonoverlapping(old_p, p, old_size.min(new_size));
+                    slab::dealloc_entry(self.h, old_size);
+                    self.h = h;
+                    let node = self.node();
+                    (*node).word =
+                        ((*node).word & !HAS_EXTRA) | if extra.is_some() { HAS_EXTRA } else { 0 };
                     if let Some(x) = extra {
-                        (p.add(Self::KEY_OFF + klen) as *mut u64).write_unaligned(x);
+                        (self.extra_ptr() as *mut u64).write_unaligned(x);
                     }
                 }
             }
@@ -244,101 +325,109 @@ impl<V, const M: bool> Entry<V, M> {
         old
     }
 
-    /// The meta word (0 unless `M`).
+    /// The meta value (0 unless `M`).
     #[inline]
     pub(super) fn meta(&self) -> u32 {
         if !M {
             return 0;
         }
-        // SAFETY: with M, META_OFF (KLEN_OFF + 4: 4-byte aligned) holds a
-        // u32 written by `with_meta` or `set_meta`.
-        unsafe { ((self.ptr.as_ptr() as *const u8).add(Self::META_OFF) as *const u32).read() }
+        self.word() >> META_SHIFT
     }
 
-    /// Sets the meta word (nothing unless `M`).
+    /// Sets the meta value (its low 24 bits; nothing unless `M`).
     #[inline]
     pub(super) fn set_meta(&mut self, meta: u32) {
         if M {
-            // SAFETY: as in `meta`, with exclusive access through &mut self.
-            unsafe { ((self.ptr.as_ptr() as *mut u8).add(Self::META_OFF) as *mut u32).write(meta) }
+            // SAFETY: the head is ours, exclusively through &mut self.
+            MetaMut(unsafe { &mut (*self.node()).word }).set(meta);
         }
     }
 
-    /// The value and the meta word, both mutable (disjoint parts).
+    /// The value and the meta bits, both mutable (disjoint parts).
     #[inline]
-    pub(super) fn val_meta_mut(&mut self) -> (&mut V, &mut u32) {
+    pub(super) fn val_meta_mut(&mut self) -> (&mut V, MetaMut<'_>) {
         assert!(M, "a dict without meta words");
-        let p = self.ptr.as_ptr();
-        // SAFETY: the value (inside the head) and the meta word (after the
-        // head and the length) do not overlap; with M the word is inside
-        // the allocation and aligned; both live as long as &mut self.
-        unsafe {
-            (
-                &mut (*p).val,
-                &mut *((p as *mut u8).add(Self::META_OFF) as *mut u32),
-            )
-        }
+        let p = self.node();
+        // SAFETY: the value and the word are distinct fields of the head,
+        // which lives as long as &mut self.
+        unsafe { (&mut (*p).val, MetaMut(&mut (*p).word)) }
     }
 
     /// The key's bytes.
     #[inline]
     pub(super) fn key(&self) -> &[u8] {
-        // SAFETY: `klen` initialised bytes follow KEY_OFF (see `new`); they
-        // are never written after creation and live as long as `self`.
-        unsafe {
-            std::slice::from_raw_parts(
-                (self.ptr.as_ptr() as *const u8).add(Self::KEY_OFF),
-                self.klen(),
+        let (p, len) = if self.is_long() {
+            let (len, p) = self.long_key();
+            (p as *const u8, len)
+        } else {
+            (
+                self.key_ptr() as *const u8,
+                (self.word() & KLEN_MASK) as usize,
             )
-        }
+        };
+        // SAFETY: `len` initialised bytes at `p` (in the block, or the long
+        // key's own block); never written after creation, they live as
+        // long as `self`.
+        unsafe { std::slice::from_raw_parts(p, len) }
     }
 
     #[inline]
     pub(super) fn next(&self) -> &Link<V, M> {
         // SAFETY: the head is initialised and owned by self.
-        unsafe { &(*self.ptr.as_ptr()).next }
+        unsafe { &(*self.node()).next }
     }
 
     #[inline]
     pub(super) fn next_mut(&mut self) -> &mut Link<V, M> {
         // SAFETY: as `next`, with exclusive access through &mut self.
-        unsafe { &mut (*self.ptr.as_ptr()).next }
+        unsafe { &mut (*self.node()).next }
     }
 
     #[inline]
     pub(super) fn val(&self) -> &V {
         // SAFETY: the head is initialised and owned by self.
-        unsafe { &(*self.ptr.as_ptr()).val }
+        unsafe { &(*self.node()).val }
     }
 
     #[inline]
     pub(super) fn val_mut(&mut self) -> &mut V {
         // SAFETY: as `val`, with exclusive access through &mut self.
-        unsafe { &mut (*self.ptr.as_ptr()).val }
+        unsafe { &mut (*self.node()).val }
     }
 
     /// The key and the value, the value mutable.
     #[inline]
     pub(super) fn key_val_mut(&mut self) -> (&[u8], &mut V) {
-        let p = self.ptr.as_ptr();
-        // SAFETY: the key bytes (after KEY_OFF) and the value (inside the
-        // head) do not overlap, so a shared borrow of one and a unique
-        // borrow of the other can coexist; both live as long as &mut self.
-        unsafe {
-            let key = std::slice::from_raw_parts((p as *const u8).add(Self::KEY_OFF), self.klen());
-            (key, &mut (*p).val)
-        }
+        let key = self.key() as *const [u8];
+        // SAFETY: the key bytes (after the head, or in the long key's own
+        // block) and the value (inside the head) do not overlap, so a
+        // shared borrow of one and a unique borrow of the other can
+        // coexist; both live as long as &mut self.
+        unsafe { (&*key, &mut (*self.node()).val) }
     }
 
     /// The link, the key and the value (disjoint borrows, for IterMut).
     #[inline]
     pub(super) fn parts_mut(&mut self) -> (&mut Link<V, M>, &[u8], &mut V) {
-        let p = self.ptr.as_ptr();
+        let key = self.key() as *const [u8];
+        let p = self.node();
         // SAFETY: `next`, `val` and the key bytes are three disjoint parts
-        // of the allocation owned by self.
-        unsafe {
-            let key = std::slice::from_raw_parts((p as *const u8).add(Self::KEY_OFF), self.klen());
-            (&mut (*p).next, key, &mut (*p).val)
+        // of the blocks owned by self.
+        unsafe { (&mut (*p).next, &*key, &mut (*p).val) }
+    }
+
+    /// Frees a long key's own block (the entry is being freed).
+    ///
+    /// # Safety
+    /// Called once, as the entry's block is freed; the key is not read
+    /// afterwards.
+    #[inline]
+    unsafe fn free_long_key(&self) {
+        if self.is_long() {
+            let (len, p) = self.long_key();
+            // SAFETY: the block `with_meta` made from a boxed slice of
+            // `len` bytes, freed once (the caller's contract).
+            drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, len)) });
         }
     }
 
@@ -348,16 +437,18 @@ impl<V, const M: bool> Entry<V, M> {
     #[inline]
     pub(super) fn into_val_with<R>(self, key: impl FnOnce(&[u8]) -> R) -> (R, V) {
         let k = key(self.key());
-        let layout = self.own_layout();
-        let p = self.ptr.as_ptr();
-        mem::forget(self);
-        // SAFETY: `p` is the live allocation `self` owned (forgotten above,
-        // so it is freed exactly once, here): the head is read out by value
-        // and the memory released with the layout it was allocated with.
+        let size = self.own_size();
+        let h = self.h;
+        let p = self.node();
+        // SAFETY: `p` is the live block `self` owned (forgotten below, so
+        // it is freed exactly once, here): the long key's block is freed,
+        // the head read out by value and the block released with its size.
         unsafe {
-            let Node { next, val } = ptr::read(p);
+            self.free_long_key();
+            mem::forget(self);
+            let Node { next, val, .. } = ptr::read(p);
             drop(next);
-            Self::raw_dealloc(p as *mut u8, layout);
+            slab::dealloc_entry(h, size);
             (k, val)
         }
     }
@@ -365,15 +456,78 @@ impl<V, const M: bool> Entry<V, M> {
 
 impl<V, const M: bool> Drop for Entry<V, M> {
     fn drop(&mut self) {
-        let layout = self.own_layout();
-        let p = self.ptr.as_ptr();
+        let size = self.own_size();
+        let p = self.node();
         // SAFETY: the head is initialised; it is dropped in place once
         // (dropping `next` recurses along a chain, which the dict avoids by
-        // taking `next` first: see `drop_chain`), then the allocation is
-        // freed with its layout.
+        // taking `next` first: see `drop_chain`), the long key's block
+        // freed, then the block freed with its size.
         unsafe {
+            self.free_long_key();
             ptr::drop_in_place(p);
-            Self::raw_dealloc(p as *mut u8, layout);
+            slab::dealloc_entry(self.h, size);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type E = Entry<[u64; 2], true>;
+
+    #[test]
+    fn links_are_four_bytes_and_the_keyspace_head_is_24() {
+        assert_eq!(mem::size_of::<Link<[u64; 2], true>>(), 4);
+        assert_eq!(E::KEY_OFF, 24);
+        assert_eq!(E::size(16, false), 40);
+        assert_eq!(E::size(16, true), 48);
+        assert_eq!(Entry::<(), false>::KEY_OFF, 8);
+    }
+
+    #[test]
+    fn keys_of_every_length_keep_their_bytes_meta_and_extra() {
+        for len in [0usize, 1, 16, 125, 126, 127, 128, 300, 70_000] {
+            let key: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
+            let mut e = E::with_meta(&key, [len as u64, 9], None, None, META_MAX);
+            assert_eq!(e.key(), &key[..], "len {len}");
+            assert_eq!(e.meta(), META_MAX);
+            assert_eq!(e.extra(), None);
+            e.set_extra(Some(u64::MAX - 1));
+            assert_eq!(e.key(), &key[..]);
+            assert_eq!(e.extra(), Some(u64::MAX - 1));
+            assert_eq!(e.meta(), META_MAX);
+            {
+                let (v, mut m) = e.val_meta_mut();
+                v[1] = 10;
+                m.set(5);
+                m.update(|x| *x += 1);
+            }
+            assert_eq!(e.meta(), 6);
+            assert_eq!(e.extra(), Some(u64::MAX - 1));
+            assert_eq!(e.set_extra(None), Some(u64::MAX - 1));
+            assert_eq!(e.extra(), None);
+            assert_eq!(e.key(), &key[..]);
+            let (k, v) = e.into_val_with(|k| k.to_vec());
+            assert_eq!(k, key);
+            assert_eq!(v, [len as u64, 10]);
+        }
+    }
+
+    #[test]
+    fn chains_drop_every_entry_and_value() {
+        use std::rc::Rc;
+        let live = Rc::new(());
+        let mut head: Link<Rc<()>, false> = None;
+        for i in 0..100u32 {
+            let key = vec![b'k'; (i as usize * 3) % 200];
+            head = Some(Entry::new(&key, Rc::clone(&live), head));
+        }
+        assert_eq!(Rc::strong_count(&live), 101);
+        // Unlinked one by one, as the dict's drop_chain does.
+        while let Some(mut e) = head {
+            head = e.next_mut().take();
+        }
+        assert_eq!(Rc::strong_count(&live), 1);
     }
 }

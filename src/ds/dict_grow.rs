@@ -9,7 +9,7 @@
 //! back (all-zero words are empty buckets for both).
 
 use super::{Dict, Link, Table};
-use crate::alloc::prefault;
+use crate::alloc::prefault::{self, Block};
 use std::mem;
 
 /// Tables of at least this many buckets (2 MiB) grow into a next table
@@ -35,7 +35,7 @@ impl Drop for PendingTable {
 /// What a growing table does next (see [`NextTable::step`]).
 pub(crate) enum Grow {
     /// Start rehashing into these all-zero words (the next table).
-    Install(Box<[u64]>),
+    Install(Block),
     /// Keep filling the current table: the next one is being prefaulted.
     Wait,
     /// The worker had no idle CPU before the load limit: grow to this
@@ -54,7 +54,7 @@ impl NextTable {
     /// The prefaulted table, once it is back and still a growth a table
     /// of `size` buckets holding `used` entries needs (not after a
     /// shrink, say); dropped when it is not.
-    pub(crate) fn ready(&mut self, size: usize, used: usize) -> Option<Box<[u64]>> {
+    pub(crate) fn ready(&mut self, size: usize, used: usize) -> Option<Block> {
         let words = self.0.as_ref()?.0.try_take()?;
         self.0 = None;
         let n = words.len();
@@ -72,7 +72,7 @@ impl NextTable {
         &mut self,
         size: usize,
         used: usize,
-        fresh: impl FnOnce(usize) -> Option<Box<[u64]>>,
+        fresh: impl FnOnce(usize) -> Option<Block>,
     ) -> Grow {
         if let Some(words) = self.ready(size, used) {
             return Grow::Install(words);
@@ -110,39 +110,28 @@ impl NextTable {
 }
 
 impl<V, const M: bool> Table<V, M> {
-    /// A fresh table's bucket array as plain words, for
+    /// A fresh table's bucket array as a raw block, for
     /// `alloc::prefault`. Only for a table no entry was ever put in: its
     /// buckets are not walked (that would touch every page).
-    fn into_words(mut self) -> Box<[u64]> {
+    fn into_words(mut self) -> Block {
         assert_eq!(self.used, 0, "into_words on a table with entries");
         debug_assert!(self.buckets.iter().all(|b| b.is_none()));
         let buckets = mem::take(&mut self.buckets);
-        let n = buckets.len();
         // SAFETY: every bucket is None (a fresh table: `used` is 0 and no
-        // entry was ever linked in), so no entry is owned; `Link` is one
-        // pointer (size 8, align 8, as u64 is), so the same allocation is
-        // a valid `[u64]` of length n, freed later with the same layout.
-        unsafe {
-            let p = Box::into_raw(buckets) as *mut Link<V, M> as *mut u64;
-            Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, n))
-        }
+        // entry was ever linked in), so nothing needs dropping.
+        unsafe { Block::from_boxed(buckets) }
     }
 
-    /// An empty table from the words [`Table::into_words`] gave and
+    /// An empty table from the block [`Table::into_words`] gave and
     /// `alloc::prefault` gave back (it writes only zeros). Not rewritten
-    /// here: that would cost the event loop what the prefault saved.
-    fn from_words(words: Box<[u64]>) -> Self {
-        let n = words.len();
-        debug_assert!(words.iter().all(|&w| w == 0));
-        // SAFETY: every word is zero (above), and the all-zero bit pattern of
-        // `Link` (an `Option` of a non-null pointer) is `None`; size and
-        // alignment are the same (8), so the allocation is a valid
-        // `[Link]` of length n freed with the layout it has.
-        let buckets = unsafe {
-            let p = Box::into_raw(words) as *mut u64 as *mut Link<V, M>;
-            Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, n))
-        };
-        Table { buckets, used: 0 }
+    /// here: that would cost the event loop what the prefault saved. None
+    /// if the block is not a bucket array of this table type.
+    fn from_words(words: Block) -> Option<Self> {
+        debug_assert!(words.is_zero());
+        // SAFETY: every byte is zero, and the all-zero bit pattern of
+        // `Link` (an `Option` of a non-zero handle) is `None`.
+        let buckets = unsafe { words.into_boxed::<Link<V, M>>() }.ok()?;
+        Some(Table { buckets, used: 0 })
     }
 }
 
@@ -156,11 +145,14 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
         let size = self.ht[0].size();
         let fresh = |n| Table::<V, M>::try_with_size(n).map(Table::into_words);
         match self.pending.step(size, used, fresh) {
-            Grow::Install(words) => {
-                self.ht[1] = Table::from_words(words);
-                self.rehash_idx = 0;
-                true
-            }
+            Grow::Install(words) => match Table::from_words(words) {
+                Some(t) => {
+                    self.ht[1] = t;
+                    self.rehash_idx = 0;
+                    true
+                }
+                None => false,
+            },
             Grow::Wait => true,
             Grow::Unprefaulted(n) => self.expand_to(n),
             Grow::Usual => false,
@@ -177,7 +169,10 @@ impl<K: for<'k> From<&'k [u8]>, V, const M: bool> Dict<K, V, M> {
         let Some(words) = self.pending.ready(self.ht[0].size(), self.ht[0].used) else {
             return false;
         };
-        self.ht[1] = Table::from_words(words);
+        let Some(t) = Table::from_words(words) else {
+            return false;
+        };
+        self.ht[1] = t;
         self.rehash_idx = 0;
         true
     }

@@ -1,13 +1,14 @@
-//! The API of dicts whose entries carry a 32-bit meta word
+//! The API of dicts whose entries carry a 24-bit meta value
 //! (`Dict<K, V, true>`; the keyspace keeps each key's LRU/LFU stamp in
 //! it): read, set, insert with it, iterate and sample with it. A child
 //! module of `dict`, so it sees the tables and entries.
 
 use super::*;
 
-/// A `Dict<K, V, true>` keeps a 32-bit meta word in every entry, beside
-/// the key's length (no extra bytes for the keyspace's 16-byte values: see
-/// `dict_entry`). The keyspace keeps each key's LRU/LFU stamp there.
+/// A `Dict<K, V, true>` keeps a 24-bit meta value in every entry, in the
+/// word that holds the key's length (no extra bytes: see `dict_entry`).
+/// The keyspace keeps each key's LRU/LFU stamp there (24 bits, as Redis's
+/// robj lru field). Values are stored modulo 2^24.
 impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V, true> {
     /// The meta word of `key`'s entry.
     #[inline]
@@ -28,7 +29,7 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V, true> {
 
     /// [`Dict::get_mut`] with the meta word (one rehash step).
     #[inline]
-    pub fn get_mut_meta(&mut self, key: &[u8]) -> Option<(&mut V, &mut u32)> {
+    pub fn get_mut_meta(&mut self, key: &[u8]) -> Option<(&mut V, MetaMut<'_>)> {
         if self.is_empty() {
             return None;
         }
@@ -43,7 +44,7 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V, true> {
         key: &[u8],
         make_val: impl FnOnce() -> V,
         meta: u32,
-    ) -> (&mut V, &mut u32, bool) {
+    ) -> (&mut V, MetaMut<'_>, bool) {
         let (e, inserted) = self.entry_or_insert(key, || (make_val(), meta));
         let (v, m) = e.val_meta_mut();
         (v, m, inserted)

@@ -45,11 +45,14 @@ fn check_invariants<K: for<'k> From<&'k [u8]>, V, const M: bool>(d: &Dict<K, V, 
 }
 
 #[test]
-fn link_is_one_pointer() {
-    assert_eq!(mem::size_of::<Link<u64, false>>(), mem::size_of::<usize>());
-    // One allocation: link, value, u32 key length, key bytes.
-    assert_eq!(Dict::<Vec<u8>, u64>::entry_size(16), 8 + 8 + 4 + 16);
-    assert_eq!(Dict::<Vec<u8>, ()>::entry_size(3), 8 + 4 + 3);
+fn link_is_a_32_bit_handle() {
+    assert_eq!(mem::size_of::<Link<u64, false>>(), 4);
+    assert_eq!(BUCKET_BYTES, 4);
+    // One block: link, word (key length, flags), value, key bytes.
+    assert_eq!(Dict::<Vec<u8>, u64>::entry_size(16), 4 + 4 + 8 + 16);
+    assert_eq!(Dict::<Vec<u8>, ()>::entry_size(3), 4 + 4 + 3);
+    // Keys over 126 bytes are their own block, referenced by 16 bytes.
+    assert_eq!(Dict::<Vec<u8>, ()>::entry_size(127), 4 + 4 + 16 + 127);
 }
 
 #[test]
@@ -167,7 +170,7 @@ fn shrink() {
     assert!(!e.needs_shrink());
     assert_eq!(
         e.mem_overhead(),
-        mem::size_of::<Dict<Vec<u8>, usize>>() + 4 * 8 + Dict::<Vec<u8>, usize>::entry_size(0)
+        mem::size_of::<Dict<Vec<u8>, usize>>() + 4 * 4 + Dict::<Vec<u8>, usize>::entry_size(0)
     );
 }
 
@@ -867,18 +870,18 @@ fn extras_follow_their_entries() {
 #[test]
 fn meta_words_follow_their_entries() {
     let _g = policy_lock();
-    // The keyspace's shape: a 16-byte value, so the meta word fills what
-    // would be the value's padding: link 8 + value 16 + klen 4 + meta 4.
+    // The keyspace's shape: a 16-byte value after the 4-byte link and the
+    // word holding the key length, flags and the 24-bit meta value.
     assert_eq!(
         Dict::<Vec<u8>, [u64; 2], true>::entry_size(16),
-        8 + 16 + 4 + 4 + 16
+        4 + 4 + 16 + 16
     );
-    assert_eq!(Dict::<Vec<u8>, u64, true>::entry_size(3), 8 + 8 + 4 + 4 + 3);
+    assert_eq!(Dict::<Vec<u8>, u64, true>::entry_size(3), 4 + 4 + 8 + 3);
     let mut d: Dict<Vec<u8>, usize, true> = Dict::new();
     for i in 0..1000 {
         let (v, m, inserted) = d.get_or_insert_with_meta(&k(i), || i, i as u32 * 3);
         assert!(inserted);
-        assert_eq!((*v, *m), (i, i as u32 * 3));
+        assert_eq!((*v, m.get()), (i, i as u32 * 3));
     }
     check_invariants(&d);
     // Extras reallocate entries; the meta word moves with them, also
@@ -898,9 +901,9 @@ fn meta_words_follow_their_entries() {
         assert_eq!(d.get(&k(i)), Some(&i));
     }
     // Updates through get_mut_meta, set_meta and insert_meta.
-    let (v, m) = d.get_mut_meta(&k(5)).expect("present");
+    let (v, mut m) = d.get_mut_meta(&k(5)).expect("present");
     *v = 55;
-    *m = 7;
+    m.set(7);
     assert_eq!((d.get(&k(5)), d.get_meta(&k(5))), (Some(&55), Some(7)));
     assert!(d.set_meta(&k(6), 8));
     assert!(!d.set_meta(b"absent", 8));
@@ -913,7 +916,7 @@ fn meta_words_follow_their_entries() {
     // Existing entries keep their meta on get_or_insert_with_meta.
     let (_, m, inserted) = d.get_or_insert_with_meta(&k(7), || 0, 99);
     assert!(!inserted);
-    assert_eq!(*m, 21);
+    assert_eq!(m.get(), 21);
     // Iteration and sampling see them.
     for (key, v, _, m) in d.iter_meta() {
         assert_eq!(d.get_meta(key), Some(m));

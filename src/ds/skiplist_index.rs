@@ -22,6 +22,7 @@
 //! reads the nodes.
 
 use super::{member, NodeHdr, NodePtr, NodeRef};
+use crate::alloc::prefault::Block;
 use crate::ds::dict::grow::{Grow, NextTable};
 use crate::ds::dict::{
     hash_bytes, rehash_allowed, resize_policy, write_table_stats, ResizePolicy,
@@ -38,34 +39,24 @@ struct Table {
 }
 
 impl Table {
-    /// A fresh table's buckets as plain words (see `Dict`'s twin); its
+    /// A fresh table's buckets as a raw block (see `Dict`'s twin); its
     /// buckets are not walked.
-    fn into_words(mut self) -> Box<[u64]> {
+    fn into_words(mut self) -> Block {
         assert_eq!(self.used, 0, "into_words on a table with members");
         let buckets = mem::take(&mut self.buckets);
-        let n = buckets.len();
         // SAFETY: a fresh table: every bucket is null and no node is
-        // reachable; a `*mut NodeHdr` is 8 bytes, 8-aligned, as u64 is, so
-        // the allocation is a valid `[u64]` of length n with the same
-        // layout.
-        unsafe {
-            let p = Box::into_raw(buckets) as *mut *mut NodeHdr as *mut u64;
-            Box::from_raw(ptr::slice_from_raw_parts_mut(p, n))
-        }
+        // reachable, so nothing needs dropping.
+        unsafe { Block::from_boxed(buckets) }
     }
 
-    /// An empty table from the all-zero words `into_words` gave and the
-    /// prefault worker gave back (not rewritten: see `Dict`'s twin).
-    fn from_words(words: Box<[u64]>) -> Table {
-        let n = words.len();
-        debug_assert!(words.iter().all(|&w| w == 0));
-        // SAFETY: every word is zero, i.e. a null pointer; same size and
-        // alignment, so a valid `[*mut NodeHdr]` of length n.
-        let buckets = unsafe {
-            let p = Box::into_raw(words) as *mut u64 as *mut *mut NodeHdr;
-            Box::from_raw(ptr::slice_from_raw_parts_mut(p, n))
-        };
-        Table { buckets, used: 0 }
+    /// An empty table from the all-zero block `into_words` gave and the
+    /// prefault worker gave back (not rewritten: see `Dict`'s twin); None
+    /// if the block is not a bucket array of this table type.
+    fn from_words(words: Block) -> Option<Table> {
+        debug_assert!(words.is_zero());
+        // SAFETY: every byte is zero, i.e. every bucket a null pointer.
+        let buckets = unsafe { words.into_boxed::<*mut NodeHdr>() }.ok()?;
+        Some(Table { buckets, used: 0 })
     }
 
     /// `n` empty buckets, `None` if the allocation fails (a RESTORE payload
@@ -345,11 +336,14 @@ impl MemberIndex {
         let size = self.ht[0].size();
         let fresh = |n| Table::try_with_size(n).map(Table::into_words);
         match self.pending.step(size, used, fresh) {
-            Grow::Install(words) => {
-                self.ht[1] = Table::from_words(words);
-                self.rehash_idx = 0;
-                true
-            }
+            Grow::Install(words) => match Table::from_words(words) {
+                Some(t) => {
+                    self.ht[1] = t;
+                    self.rehash_idx = 0;
+                    true
+                }
+                None => false,
+            },
             Grow::Wait => true,
             Grow::Unprefaulted(n) => self.expand_to(n),
             Grow::Usual => false,
