@@ -356,7 +356,7 @@ impl Db {
         let mut value = Some(value);
         let (slot, mut slot_lru, inserted) =
             self.dict
-                .get_or_insert_with_meta(key, || Obj::new(Value::Int(0)), lru);
+                .get_or_insert_with_meta(key, || Obj::new(Value::int(0)), lru);
         let signal = self.waiters > 0 && (inserted || slot.value.obj_type() == ObjType::Stream);
         if let Some(v) = value.take() {
             let old = std::mem::replace(&mut slot.value, v);

@@ -137,7 +137,7 @@ pub const NOT_ALLOWED_IN_MULTI: &str = "ERR Command not allowed inside a transac
 pub const NO_CONFIG_FILE: &str = "ERR The server is running without a config file";
 pub const INVALID_COMMAND_SPECIFIED: &str = "ERR Invalid command specified";
 /// A command reading a value kept as bytes because it failed the DUMP
-/// payload integrity check (`object::Value::Corrupt`).
+/// payload integrity check (`object::ValueRef::Corrupt`).
 pub const CORRUPT_VALUE: &str = "ERR The value at this key failed the payload integrity check (restored with sanitize-dump-payload no) and cannot be read";
 pub const SORT_BY_DENIED: &str =
     "ERR BY option of SORT denied due to insufficient ACL permissions.";

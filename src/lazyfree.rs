@@ -15,6 +15,7 @@
 
 use crate::db::Keyspace;
 use crate::object::Value;
+use crate::object::ValueRef;
 use crate::types::hash::HashValue;
 use crate::types::set::SetValue;
 use crate::types::zset::ZSetValue;
@@ -98,21 +99,21 @@ fn free_buckets(b: crate::alloc::prefault::Block) {
 
 /// lazyfreeGetFreeEffort: about how many allocations freeing `v` takes.
 pub fn free_effort(v: &Value) -> usize {
-    match v {
-        Value::List(l) => l.quicklist().node_count(),
-        Value::Set(s) => match s.as_ref() {
+    match v.get() {
+        ValueRef::List(l) => l.quicklist().node_count(),
+        ValueRef::Set(s) => match s {
             SetValue::Hash(_) => s.len(),
             SetValue::Intset(_) => 1,
         },
-        Value::ZSet(z) => match z.as_ref() {
+        ValueRef::ZSet(z) => match z {
             ZSetValue::Skiplist(_) => z.len(),
             ZSetValue::Listpack(_) => 1,
         },
-        Value::Hash(h) => match h.as_ref() {
+        ValueRef::Hash(h) => match h {
             HashValue::Table(_) => h.len(),
             HashValue::Listpack(_) => 1,
         },
-        Value::Stream(s) => {
+        ValueRef::Stream(s) => {
             // Every node is an allocation; every group too, with its PEL
             // (the first group's PEL stands for all, as in Redis).
             let groups = s.groups.len();

@@ -7,8 +7,9 @@
 //! Strings follow Redis's three encodings: `int` (a number that round-trips
 //! through `string2ll`), `embstr` (≤ 44 bytes, never modified in place) and
 //! `raw` (anything larger, or any string changed by APPEND/SETRANGE/SETBIT).
-//! Short strings are kept inline in the 16-byte `Value` to save an allocation.
-//! A string that was never modified is one `Sds` allocation whatever its
+//! Strings of up to 7 bytes and integers of up to 60 bits are the 8-byte
+//! `Value` word itself (no allocation); everything else is one tagged
+//! pointer (see [`Value`]). A string that was never modified is one `Sds` allocation whatever its
 //! length (`Emb`, reported as `raw` above 44 bytes, as Redis's SET leaves
 //! it); only in-place modification turns it into a growable `Raw` buffer.
 //! A `Box<Vec<u8>>` for every large value cost a second allocation and
@@ -28,43 +29,263 @@ use std::cell::Cell;
 /// Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT.
 pub const EMBSTR_SIZE_LIMIT: usize = 44;
 /// Bytes a string can keep inline in `Value` without a heap allocation.
-pub const INLINE_CAP: usize = 14;
+pub const INLINE_CAP: usize = 7;
 
-/// A short string stored inline (reported as `embstr`).
-#[derive(Clone, Copy)]
-pub struct InlineStr {
-    len: u8,
-    buf: [u8; INLINE_CAP],
+/// A keyspace value in one tagged word (8 bytes): the three low bits say
+/// what it is; a heap value is an 8-aligned pointer with its tag in those
+/// bits, a short string (up to [`INLINE_CAP`] bytes) or an integer of up
+/// to 60 bits is the word itself. Read it through [`Value::get`] and
+/// [`Value::get_mut`] ([`ValueRef`], [`ValueMut`]); build it with the
+/// constructors below. Its encodings, as OBJECT ENCODING reports them:
+///
+/// - `int`: an integer (one of more than 60 bits is boxed);
+/// - `embstr`: up to 7 bytes inline, or an unmodified string of up to 44
+///   bytes as one `Sds` allocation;
+/// - `raw`: an unmodified longer string (still one `Sds`), or any string
+///   modified in place (a growable `Box<Vec<u8>>`);
+/// - collections and streams behind a pointer;
+/// - `Corrupt`: a RESTORE / RDB payload that passed Redis's shallow checks
+///   but failed ferrokv's deep ones while deep sanitization was off
+///   (`sanitize-dump-payload no`): kept as its bytes, so the key exists
+///   (TYPE, DEL, DUMP...) but commands reading its contents are refused.
+pub struct Value(u64);
+
+const TAG: u64 = 7;
+/// An integer (bit 3 clear, the number in bits 4..64) or an inline string
+/// (bit 3 set, its length in bits 4..8, its bytes in the other 7 bytes).
+const T_IMM: u64 = 0;
+const T_EMB: u64 = 1;
+const T_RAW: u64 = 2;
+const T_LIST: u64 = 3;
+const T_HASH: u64 = 4;
+const T_SET: u64 = 5;
+const T_ZSET: u64 = 6;
+/// A boxed [`Other`]: streams, corrupt payloads, integers of over 60 bits.
+const T_OTHER: u64 = 7;
+const IMM_STR: u64 = 8;
+const IMM_INT_MIN: i64 = -(1 << 59);
+const IMM_INT_MAX: i64 = (1 << 59) - 1;
+/// Where an inline string's bytes start in the word's memory: the byte
+/// that holds the tag is the least significant one.
+const INLINE_OFF: usize = if cfg!(target_endian = "little") { 1 } else { 0 };
+
+/// The rarer values behind [`T_OTHER`].
+enum Other {
+    Int(i64),
+    Stream(Box<StreamValue>),
+    Corrupt(Box<CorruptValue>),
 }
 
-impl InlineStr {
+/// A view of a [`Value`] (what the enum used to be).
+pub enum ValueRef<'a> {
+    Int(i64),
+    /// embstr of up to [`INLINE_CAP`] bytes.
+    Inline(&'a [u8]),
+    /// An unmodified string in one `Sds`: embstr up to 44 bytes, raw above.
+    Emb(&'a [u8]),
+    /// raw string: any length, modified in place.
+    Raw(&'a Vec<u8>),
+    List(&'a ListValue),
+    Hash(&'a HashValue),
+    Set(&'a SetValue),
+    ZSet(&'a ZSetValue),
+    Stream(&'a StreamValue),
+    Corrupt(&'a CorruptValue),
+}
+
+/// A mutable view of a [`Value`] (strings other than raw ones are
+/// replaced, not changed in place).
+pub enum ValueMut<'a> {
+    Int(i64),
+    Inline(&'a [u8]),
+    Emb(&'a [u8]),
+    Raw(&'a mut Vec<u8>),
+    List(&'a mut ListValue),
+    Hash(&'a mut HashValue),
+    Set(&'a mut SetValue),
+    ZSet(&'a mut ZSetValue),
+    Stream(&'a mut StreamValue),
+    Corrupt(&'a CorruptValue),
+}
+
+// SAFETY: a Value owns what its pointer names (as the Box or Sds it was
+// made from would), and those are Send and Sync (checked below).
+unsafe impl Send for Value {}
+// SAFETY: as above; &Value only gives out shared views.
+unsafe impl Sync for Value {}
+
+#[allow(dead_code)]
+fn value_parts_are_send_and_sync() {
+    fn ok<T: Send + Sync>() {}
+    ok::<Sds>();
+    ok::<Vec<u8>>();
+    ok::<ListValue>();
+    ok::<HashValue>();
+    ok::<SetValue>();
+    ok::<ZSetValue>();
+    ok::<StreamValue>();
+    ok::<CorruptValue>();
+}
+
+impl Value {
     #[inline]
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len as usize]
+    fn tag(&self) -> u64 {
+        self.0 & TAG
+    }
+
+    #[inline]
+    fn ptr<T>(&self) -> *mut T {
+        (self.0 & !TAG) as usize as *mut T
+    }
+
+    #[inline]
+    fn boxed<T>(b: Box<T>, tag: u64) -> Value {
+        let p = Box::into_raw(b) as usize as u64;
+        debug_assert_eq!(p & TAG, 0, "boxed values are 8-aligned");
+        Value(p | tag)
+    }
+
+    /// An integer value (encoding `int`).
+    #[inline]
+    pub fn int(n: i64) -> Value {
+        if (IMM_INT_MIN..=IMM_INT_MAX).contains(&n) {
+            Value(((n as u64) << 4) | T_IMM)
+        } else {
+            Value::boxed(Box::new(Other::Int(n)), T_OTHER)
+        }
+    }
+
+    pub fn list(l: ListValue) -> Value {
+        Value::boxed(Box::new(l), T_LIST)
+    }
+
+    pub fn hash(h: HashValue) -> Value {
+        Value::boxed(Box::new(h), T_HASH)
+    }
+
+    pub fn set(v: SetValue) -> Value {
+        Value::boxed(Box::new(v), T_SET)
+    }
+
+    pub fn zset(z: ZSetValue) -> Value {
+        Value::boxed(Box::new(z), T_ZSET)
+    }
+
+    pub fn stream(x: StreamValue) -> Value {
+        Value::boxed(Box::new(Other::Stream(Box::new(x))), T_OTHER)
+    }
+
+    pub fn corrupt(c: CorruptValue) -> Value {
+        Value::boxed(Box::new(Other::Corrupt(Box::new(c))), T_OTHER)
+    }
+
+    fn emb(s: Sds) -> Value {
+        let p = s.into_raw().as_ptr() as usize as u64;
+        debug_assert_eq!(p & TAG, 0, "Sds blocks are 8-aligned");
+        Value(p | T_EMB)
+    }
+
+    /// A short string inline (`b.len() <= INLINE_CAP`).
+    #[inline]
+    fn inline(b: &[u8]) -> Value {
+        debug_assert!(b.len() <= INLINE_CAP);
+        let mut w = [0u8; 8];
+        w[INLINE_OFF..INLINE_OFF + b.len()].copy_from_slice(b);
+        Value(u64::from_ne_bytes(w) | ((b.len() as u64) << 4) | IMM_STR | T_IMM)
+    }
+
+    /// The bytes of an inline string (the word is one).
+    #[inline]
+    fn inline_bytes(&self) -> &[u8] {
+        let len = ((self.0 >> 4) & 15) as usize;
+        // SAFETY: the word's own 8 bytes, borrowed with self; INLINE_OFF
+        // + len <= 8 (len <= INLINE_CAP = 7, set by `inline`).
+        unsafe {
+            std::slice::from_raw_parts((&self.0 as *const u64 as *const u8).add(INLINE_OFF), len)
+        }
+    }
+
+    /// What the value is, borrowed.
+    #[inline]
+    pub fn get(&self) -> ValueRef<'_> {
+        // SAFETY: in every arm, a pointer tag names the live block of that
+        // type this value owns, borrowed for as long as &self.
+        unsafe {
+            match self.tag() {
+                T_IMM if self.0 & IMM_STR != 0 => ValueRef::Inline(self.inline_bytes()),
+                T_IMM => ValueRef::Int((self.0 as i64) >> 4),
+                T_EMB => ValueRef::Emb(Sds::bytes_at(std::ptr::NonNull::new_unchecked(self.ptr()))),
+                T_RAW => ValueRef::Raw(&*self.ptr::<Vec<u8>>()),
+                T_LIST => ValueRef::List(&*self.ptr::<ListValue>()),
+                T_HASH => ValueRef::Hash(&*self.ptr::<HashValue>()),
+                T_SET => ValueRef::Set(&*self.ptr::<SetValue>()),
+                T_ZSET => ValueRef::ZSet(&*self.ptr::<ZSetValue>()),
+                _ => match &*self.ptr::<Other>() {
+                    Other::Int(n) => ValueRef::Int(*n),
+                    Other::Stream(x) => ValueRef::Stream(x),
+                    Other::Corrupt(c) => ValueRef::Corrupt(c),
+                },
+            }
+        }
+    }
+
+    /// What the value is, mutable.
+    #[inline]
+    pub fn get_mut(&mut self) -> ValueMut<'_> {
+        // SAFETY: in every arm, as in `get`, with exclusive access through
+        // &mut self.
+        unsafe {
+            match self.tag() {
+                T_IMM if self.0 & IMM_STR != 0 => ValueMut::Inline(self.inline_bytes()),
+                T_IMM => ValueMut::Int((self.0 as i64) >> 4),
+                T_EMB => ValueMut::Emb(Sds::bytes_at(std::ptr::NonNull::new_unchecked(self.ptr()))),
+                T_RAW => ValueMut::Raw(&mut *self.ptr::<Vec<u8>>()),
+                T_LIST => ValueMut::List(&mut *self.ptr::<ListValue>()),
+                T_HASH => ValueMut::Hash(&mut *self.ptr::<HashValue>()),
+                T_SET => ValueMut::Set(&mut *self.ptr::<SetValue>()),
+                T_ZSET => ValueMut::ZSet(&mut *self.ptr::<ZSetValue>()),
+                _ => match &mut *self.ptr::<Other>() {
+                    Other::Int(n) => ValueMut::Int(*n),
+                    Other::Stream(x) => ValueMut::Stream(x),
+                    Other::Corrupt(c) => ValueMut::Corrupt(c),
+                },
+            }
+        }
+    }
+
+    /// The stream, if the value is one, moved out.
+    pub fn into_stream(self) -> Option<Box<StreamValue>> {
+        if !matches!(self.get(), ValueRef::Stream(_)) {
+            return None;
+        }
+        let p = self.ptr::<Other>();
+        std::mem::forget(self);
+        // SAFETY: a stream's word owns a Box<Other>; `self` was forgotten,
+        // so the box is taken back (and freed) once, here.
+        match *unsafe { Box::from_raw(p) } {
+            Other::Stream(x) => Some(x),
+            _ => None,
+        }
     }
 }
 
-/// A keyspace value. 16 bytes; collections live behind a Box.
-pub enum Value {
-    /// Integer-encoded string.
-    Int(i64),
-    /// embstr up to INLINE_CAP bytes, no allocation.
-    Inline(InlineStr),
-    /// embstr of INLINE_CAP+1 ..= 44 bytes, or an unmodified raw string
-    /// (longer than 44 bytes): one allocation either way.
-    Emb(Sds),
-    /// raw string: any length, modifiable in place.
-    Raw(Box<Vec<u8>>),
-    List(Box<ListValue>),
-    Hash(Box<HashValue>),
-    Set(Box<SetValue>),
-    ZSet(Box<ZSetValue>),
-    Stream(Box<StreamValue>),
-    /// A RESTORE / RDB payload that passed Redis's shallow checks but
-    /// failed ferrokv's deep ones while deep sanitization was off
-    /// (`sanitize-dump-payload no`): kept as its bytes, so the key exists
-    /// (TYPE, DEL, DUMP...) but commands reading its contents are refused.
-    Corrupt(Box<CorruptValue>),
+impl Drop for Value {
+    fn drop(&mut self) {
+        // SAFETY: in every arm, the tag names the type of the block this
+        // value owns; it is freed once, here.
+        unsafe {
+            match self.tag() {
+                T_IMM => {}
+                T_EMB => drop(Sds::from_raw(std::ptr::NonNull::new_unchecked(self.ptr()))),
+                T_RAW => drop(Box::from_raw(self.ptr::<Vec<u8>>())),
+                T_LIST => drop(Box::from_raw(self.ptr::<ListValue>())),
+                T_HASH => drop(Box::from_raw(self.ptr::<HashValue>())),
+                T_SET => drop(Box::from_raw(self.ptr::<SetValue>())),
+                T_ZSET => drop(Box::from_raw(self.ptr::<ZSetValue>())),
+                _ => drop(Box::from_raw(self.ptr::<Other>())),
+            }
+        }
+    }
 }
 
 /// The payload of a [`Value::Corrupt`].
@@ -179,7 +400,7 @@ impl Value {
     pub fn from_bytes(b: &[u8]) -> Value {
         if b.len() <= 20 {
             if let Some(n) = num::parse_i64(b) {
-                return Value::Int(n);
+                return Value::int(n);
             }
         }
         Value::embstr(b)
@@ -189,48 +410,46 @@ impl Value {
     /// conversion): what Redis does for values it does not try to encode.
     pub fn embstr(b: &[u8]) -> Value {
         if b.len() <= INLINE_CAP {
-            let mut buf = [0u8; INLINE_CAP];
-            buf[..b.len()].copy_from_slice(b);
-            Value::Inline(InlineStr {
-                len: b.len() as u8,
-                buf,
-            })
+            Value::inline(b)
         } else if b.len() <= Sds::MAX_LEN {
-            Value::Emb(Sds::new(b))
+            Value::emb(Sds::new(b))
         } else {
-            Value::Raw(Box::new(b.to_vec()))
+            Value::raw(b.to_vec())
         }
     }
 
     pub fn raw(v: Vec<u8>) -> Value {
-        Value::Raw(Box::new(v))
+        Value::boxed(Box::new(v), T_RAW)
     }
 
     pub fn obj_type(&self) -> ObjType {
-        match self {
-            Value::Int(_) | Value::Inline(_) | Value::Emb(_) | Value::Raw(_) => ObjType::String,
-            Value::List(_) => ObjType::List,
-            Value::Hash(_) => ObjType::Hash,
-            Value::Set(_) => ObjType::Set,
-            Value::ZSet(_) => ObjType::ZSet,
-            Value::Stream(_) => ObjType::Stream,
-            Value::Corrupt(c) => c.obj_type,
+        match self.tag() {
+            T_IMM | T_EMB | T_RAW => ObjType::String,
+            T_LIST => ObjType::List,
+            T_HASH => ObjType::Hash,
+            T_SET => ObjType::Set,
+            T_ZSET => ObjType::ZSet,
+            _ => match self.get() {
+                ValueRef::Int(_) => ObjType::String,
+                ValueRef::Corrupt(c) => c.obj_type,
+                _ => ObjType::Stream,
+            },
         }
     }
 
     /// OBJECT ENCODING's answer.
     pub fn encoding_name(&self) -> &'static str {
-        match self {
-            Value::Int(_) => "int",
-            Value::Emb(s) if s.len() > EMBSTR_SIZE_LIMIT => "raw",
-            Value::Inline(_) | Value::Emb(_) => "embstr",
-            Value::Raw(_) => "raw",
-            Value::List(l) => l.encoding_name(),
-            Value::Hash(h) => h.encoding_name(),
-            Value::Set(v) => v.encoding_name(),
-            Value::ZSet(z) => z.encoding_name(),
-            Value::Stream(_) => "stream",
-            Value::Corrupt(c) => c.encoding,
+        match self.get() {
+            ValueRef::Int(_) => "int",
+            ValueRef::Emb(s) if s.len() > EMBSTR_SIZE_LIMIT => "raw",
+            ValueRef::Inline(_) | ValueRef::Emb(_) => "embstr",
+            ValueRef::Raw(_) => "raw",
+            ValueRef::List(l) => l.encoding_name(),
+            ValueRef::Hash(h) => h.encoding_name(),
+            ValueRef::Set(v) => v.encoding_name(),
+            ValueRef::ZSet(z) => z.encoding_name(),
+            ValueRef::Stream(_) => "stream",
+            ValueRef::Corrupt(c) => c.encoding,
         }
     }
 
@@ -242,11 +461,10 @@ impl Value {
     /// Returns None for non-string types.
     #[inline]
     pub fn str_bytes<'a>(&'a self, tmp: &'a mut [u8; 20]) -> Option<&'a [u8]> {
-        match self {
-            Value::Int(n) => Some(num::format_i64(*n, tmp)),
-            Value::Inline(s) => Some(s.as_bytes()),
-            Value::Emb(s) => Some(s.as_bytes()),
-            Value::Raw(v) => Some(v.as_slice()),
+        match self.get() {
+            ValueRef::Int(n) => Some(num::format_i64(n, tmp)),
+            ValueRef::Inline(s) | ValueRef::Emb(s) => Some(s),
+            ValueRef::Raw(v) => Some(v.as_slice()),
             _ => None,
         }
     }
@@ -260,42 +478,48 @@ impl Value {
     /// Converts a string value to the raw encoding and returns its buffer
     /// for in-place modification (APPEND, SETRANGE, SETBIT...).
     pub fn make_raw(&mut self) -> Option<&mut Vec<u8>> {
-        if !matches!(self, Value::Raw(_)) {
+        if self.tag() != T_RAW {
             let mut tmp = [0u8; 20];
             let bytes = self.str_bytes(&mut tmp)?.to_vec();
-            *self = Value::Raw(Box::new(bytes));
+            *self = Value::raw(bytes);
         }
-        match self {
-            Value::Raw(v) => Some(v),
+        match self.get_mut() {
+            ValueMut::Raw(v) => Some(v),
             _ => None,
         }
     }
 
     /// Approximate heap bytes owned by this value (MEMORY USAGE).
     pub fn heap_size(&self) -> usize {
-        match self {
-            Value::Int(_) | Value::Inline(_) => 0,
-            Value::Emb(s) => s.alloc_size(),
-            Value::Raw(v) => std::mem::size_of::<Vec<u8>>() + v.capacity(),
-            Value::List(l) => l.heap_size(),
-            Value::Hash(h) => h.heap_size(),
-            Value::Set(v) => v.heap_size(),
-            Value::ZSet(z) => z.heap_size(),
-            Value::Stream(x) => x.heap_size(),
-            Value::Corrupt(c) => c.body.capacity(),
-        }
+        let other = if self.tag() == T_OTHER {
+            std::mem::size_of::<Other>()
+        } else {
+            0
+        };
+        other
+            + match self.get() {
+                ValueRef::Int(_) | ValueRef::Inline(_) => 0,
+                ValueRef::Emb(s) => Sds::alloc_size_for(s.len()),
+                ValueRef::Raw(v) => std::mem::size_of::<Vec<u8>>() + v.capacity(),
+                ValueRef::List(l) => l.heap_size(),
+                ValueRef::Hash(h) => h.heap_size(),
+                ValueRef::Set(v) => v.heap_size(),
+                ValueRef::ZSet(z) => z.heap_size(),
+                ValueRef::Stream(x) => x.heap_size(),
+                ValueRef::Corrupt(c) => c.body.capacity(),
+            }
     }
 
     /// Mixes a collection into a DEBUG DIGEST (strings are handled by the caller).
     pub fn collection_digest(&self, digest: &mut [u8; 20]) {
-        match self {
-            Value::List(l) => l.digest(digest),
-            Value::Hash(h) => h.digest(digest),
-            Value::Set(v) => v.digest(digest),
-            Value::ZSet(z) => z.digest(digest),
-            Value::Stream(x) => x.digest(digest),
+        match self.get() {
+            ValueRef::List(l) => l.digest(digest),
+            ValueRef::Hash(h) => h.digest(digest),
+            ValueRef::Set(v) => v.digest(digest),
+            ValueRef::ZSet(z) => z.digest(digest),
+            ValueRef::Stream(x) => x.digest(digest),
             // The payload's bytes stand for the contents.
-            Value::Corrupt(c) => crate::util::digest::mix_digest(digest, &c.body),
+            ValueRef::Corrupt(c) => crate::util::digest::mix_digest(digest, &c.body),
             _ => {}
         }
     }
@@ -304,17 +528,17 @@ impl Value {
 impl Clone for Value {
     /// A deep copy (COPY, and later RDB/replication helpers).
     fn clone(&self) -> Value {
-        match self {
-            Value::Int(n) => Value::Int(*n),
-            Value::Inline(s) => Value::Inline(*s),
-            Value::Emb(s) => Value::Emb(s.clone()),
-            Value::Raw(b) => Value::Raw(b.clone()),
-            Value::List(l) => Value::List(l.clone()),
-            Value::Hash(h) => Value::Hash(h.clone()),
-            Value::Set(v) => Value::Set(v.clone()),
-            Value::ZSet(z) => Value::ZSet(z.clone()),
-            Value::Stream(x) => Value::Stream(x.clone()),
-            Value::Corrupt(c) => Value::Corrupt(c.clone()),
+        match self.get() {
+            ValueRef::Int(n) => Value::int(n),
+            ValueRef::Inline(s) => Value::inline(s),
+            ValueRef::Emb(s) => Value::emb(Sds::new(s)),
+            ValueRef::Raw(b) => Value::raw(b.clone()),
+            ValueRef::List(l) => Value::list(l.clone()),
+            ValueRef::Hash(h) => Value::hash(h.clone()),
+            ValueRef::Set(v) => Value::set(v.clone()),
+            ValueRef::ZSet(z) => Value::zset(z.clone()),
+            ValueRef::Stream(x) => Value::stream(x.clone()),
+            ValueRef::Corrupt(c) => Value::corrupt(c.clone()),
         }
     }
 }
@@ -462,9 +686,52 @@ mod tests {
 
     #[test]
     fn sizes_stay_compact() {
-        assert_eq!(std::mem::size_of::<Value>(), 16);
+        assert_eq!(std::mem::size_of::<Value>(), 8);
         // The LRU/LFU stamp lives in the dict entry's meta word.
-        assert_eq!(std::mem::size_of::<Obj>(), 16);
+        assert_eq!(std::mem::size_of::<Obj>(), 8);
+    }
+
+    #[test]
+    fn every_kind_round_trips_through_the_word() {
+        for n in [
+            0,
+            1,
+            -1,
+            IMM_INT_MAX,
+            IMM_INT_MIN,
+            IMM_INT_MAX + 1,
+            IMM_INT_MIN - 1,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let v = Value::int(n);
+            assert!(matches!(v.get(), ValueRef::Int(m) if m == n), "{n}");
+            assert!(matches!(v.clone().get(), ValueRef::Int(m) if m == n), "{n}");
+            assert_eq!(v.encoding_name(), "int");
+            assert_eq!(v.obj_type(), ObjType::String);
+        }
+        for len in 0..=60usize {
+            let b: Vec<u8> = (0..len)
+                .map(|i| (i as u8).wrapping_mul(37) | 0x80)
+                .collect();
+            let v = Value::embstr(&b);
+            let mut t = [0u8; 20];
+            assert_eq!(v.str_bytes(&mut t), Some(&b[..]));
+            assert_eq!(v.clone().str_bytes(&mut t), Some(&b[..]));
+            assert_eq!(v.encoding_name(), if len > 44 { "raw" } else { "embstr" });
+            assert_eq!(v.heap_size() == 0, len <= INLINE_CAP);
+        }
+        let mut r = Value::raw(b"ab".to_vec());
+        r.make_raw().unwrap().push(b'c');
+        assert!(matches!(r.get(), ValueRef::Raw(v) if v == b"abc"));
+        let v = Value::list(ListValue::default());
+        assert_eq!(v.obj_type(), ObjType::List);
+        let v = Value::stream(StreamValue::default());
+        assert_eq!(v.obj_type(), ObjType::Stream);
+        assert_eq!(v.encoding_name(), "stream");
+        assert!(v.clone().into_stream().is_some());
+        assert!(Value::int(i64::MAX).into_stream().is_none());
+        assert!(Value::int(5).into_stream().is_none());
     }
 
     #[test]
@@ -484,11 +751,11 @@ mod tests {
     #[test]
     fn long_unmodified_strings_are_one_allocation() {
         let mut v = Value::from_bytes(&[b'x'; 100]);
-        assert!(matches!(v, Value::Emb(_)));
+        assert!(matches!(v.get(), ValueRef::Emb(_)));
         assert_eq!(v.encoding_name(), "raw");
         assert_eq!(v.heap_size(), 104);
         v.make_raw().unwrap().extend_from_slice(b"y");
-        assert!(matches!(v, Value::Raw(_)));
+        assert!(matches!(v.get(), ValueRef::Raw(_)));
         assert_eq!(v.encoding_name(), "raw");
         assert_eq!(v.str_len(), Some(101));
     }

@@ -81,7 +81,7 @@ pub mod fact {
     /// silence (Redis's CLIENT_PUSHING): (un)subscribe commands.
     pub const PUSH_REPLY: u32 = 1 << 8;
     /// Handles keys only as a whole (existence, TTL, name, serialization,
-    /// deletion): runs on values kept as bytes (`Value::Corrupt`), which
+    /// deletion): runs on values kept as bytes (`ValueRef::Corrupt`), which
     /// every other command refuses. Set on a container, it covers its
     /// subcommands.
     pub const WHOLE_KEYS: u32 = 1 << 9;

@@ -18,6 +18,7 @@ use crate::cmdtable::fact;
 use crate::cmdtable::{cmd, CommandSpec, PROTECTED};
 use crate::db::Db;
 use crate::error::{self, CmdError, CmdResult};
+use crate::object::ValueRef;
 use crate::object::{Obj, ObjType, Value};
 use crate::protocol::args::Args;
 use crate::server::Server;
@@ -501,16 +502,16 @@ fn stats_buf(mut s: String) -> String {
 fn value_dict_stats(v: &Value) -> Option<String> {
     use crate::types::hash::HashValue;
     use crate::types::set::SetValue;
-    let s = match v {
-        Value::Set(s) => match &**s {
+    let s = match v.get() {
+        ValueRef::Set(s) => match s {
             SetValue::Hash(d) => d.stats(),
             SetValue::Intset(_) => return None,
         },
-        Value::Hash(h) => match &**h {
+        ValueRef::Hash(h) => match h {
             HashValue::Table(d) => d.stats(),
             HashValue::Listpack(_) => return None,
         },
-        Value::ZSet(z) => z.index()?.stats(),
+        ValueRef::ZSet(z) => z.index()?.stats(),
         _ => return None,
     };
     Some(stats_buf(s))
@@ -547,7 +548,7 @@ fn object(srv: &mut Server, c: &mut Client, key: &[u8]) -> CmdResult {
         lru,
         clock::idle_secs(lru)
     );
-    if let Value::List(l) = &o.value {
+    if let ValueRef::List(l) = o.value.get() {
         let ql = l.quicklist();
         let nodes = ql.node_count();
         let size: usize = ql.nodes().map(|n| n.listpack().bytes_len()).sum();
@@ -583,11 +584,11 @@ fn sdslen(srv: &mut Server, c: &mut Client, key: &[u8]) -> CmdResult {
     let Some(o) = srv.dbs[c.db].dict.get(key) else {
         return Err(CmdError::NoSuchKey);
     };
-    let (len, avail, zmalloc) = match &o.value {
+    let (len, avail, zmalloc) = match o.value.get() {
         // A raw string nobody modified (one allocation here): Redis's
         // sdsnewlen, whose spare room is the allocator's rounding, which
         // trimStringObjectIfNeeded drops when it exceeds a tenth.
-        Value::Emb(s) if s.len() > crate::object::EMBSTR_SIZE_LIMIT => {
+        ValueRef::Emb(s) if s.len() > crate::object::EMBSTR_SIZE_LIMIT => {
             let hdr = sds_header(s.len(), false);
             let usable = jemalloc_usable(hdr + s.len() + 1);
             let spare = usable - hdr - s.len() - 1;
@@ -597,12 +598,12 @@ fn sdslen(srv: &mut Server, c: &mut Client, key: &[u8]) -> CmdResult {
                 usable,
             )
         }
-        Value::Inline(_) | Value::Emb(_) => {
+        ValueRef::Inline(_) | ValueRef::Emb(_) => {
             let len = o.value.str_len().unwrap_or(0);
             // One allocation: robj (16) + sdshdr8 + bytes + NUL.
             (len, 0, jemalloc_usable(16 + 3 + len + 1) - 16)
         }
-        Value::Raw(v) => {
+        ValueRef::Raw(v) => {
             let cap = v.capacity().max(v.len());
             (
                 v.len(),
@@ -651,12 +652,12 @@ fn print_structure(srv: &mut Server, c: &mut Client, a: &Args, listpack: bool) -
     };
     let mut out = String::new();
     if listpack {
-        match &o.value {
-            Value::Hash(h) => match &**h {
+        match o.value.get() {
+            ValueRef::Hash(h) => match h {
                 HashValue::Listpack(lp) => repr(lp, &mut out),
                 HashValue::Table(_) => return Err(CmdError::Static(error::DEBUG_NOT_LISTPACK)),
             },
-            Value::ZSet(z) => match &**z {
+            ValueRef::ZSet(z) => match z {
                 ZSetValue::Listpack(lp) => repr(lp, &mut out),
                 ZSetValue::Skiplist(_) => return Err(CmdError::Static(error::DEBUG_NOT_LISTPACK)),
             },
@@ -665,7 +666,7 @@ fn print_structure(srv: &mut Server, c: &mut Client, a: &Args, listpack: bool) -
         print!("{}", out);
         c.out.simple("Listpack structure printed on stdout");
     } else {
-        let Value::List(l) = &o.value else {
+        let ValueRef::List(l) = o.value.get() else {
             return Err(CmdError::Static(error::DEBUG_NOT_QUICKLIST));
         };
         let full = a.len() == 4 && atoi(a.get(3)) != 0;

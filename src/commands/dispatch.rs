@@ -621,7 +621,7 @@ fn call(srv: &mut Server, c: &mut Client, args: &Args, cmd: Cmd) -> CmdResult {
     result
 }
 
-/// The error for a command that would read a `Value::Corrupt` among its
+/// The error for a command that would read a `ValueRef::Corrupt` among its
 /// keys (checked only while such values exist).
 #[inline]
 fn corrupt_value_refusal(srv: &mut Server, c: &Client, cmd: Cmd, args: &Args) -> Option<CmdError> {
@@ -641,7 +641,7 @@ fn corrupt_key_among(srv: &mut Server, c: &Client, idx: usize, args: &Args) -> O
     for (pos, _) in keys {
         let k = argv.get(pos)?;
         if let Some(o) = db.lookup_notouch(k) {
-            if matches!(o.value, crate::object::Value::Corrupt(_)) {
+            if matches!(o.value.get(), crate::object::ValueRef::Corrupt(_)) {
                 return Some(CmdError::Static(error::CORRUPT_VALUE));
             }
         }

@@ -16,6 +16,7 @@ use crate::ds::skiplist::ZRangeSpec;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::object::ValueRef;
 use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::zset::ZSetValue;
@@ -42,8 +43,8 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 /// The zset at `key` without touching stats (already looked up once).
 fn geo_peek<'a>(srv: &'a Server, c: &Client, key: &[u8]) -> Option<&'a ZSetValue> {
-    match srv.dbs[c.db].dict.get(key).map(|o| &o.value) {
-        Some(Value::ZSet(z)) => Some(z),
+    match srv.dbs[c.db].dict.get(key).map(|o| o.value.get()) {
+        Some(ValueRef::ZSet(z)) => Some(z),
         _ => None,
     }
 }
@@ -562,7 +563,7 @@ fn georadius_generic(
                     srv.config.zset_max_listpack_entries,
                     srv.config.zset_max_listpack_value,
                 );
-                srv.dbs[c.db].set(dst, Value::ZSet(Box::new(z)), false);
+                srv.dbs[c.db].set(dst, Value::zset(z), false);
                 let db = c.db;
                 srv.signal_modified_key(Some(&mut *c), db, dst);
                 let ev = if search {

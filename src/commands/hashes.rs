@@ -10,6 +10,7 @@ use crate::ds::listpack::LpValue;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::object::ValueMut;
 use crate::protocol::args::Args;
 use crate::server::Server;
 use crate::types::hash::{HashValue, Limits};
@@ -37,8 +38,12 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// `hashTypeLookupWriteOrCreate`: the hash at `key`, created empty when
 /// missing (every caller adds at least one field before returning).
 fn write_or_create<'a>(db: &'a mut Db, key: &[u8]) -> Result<&'a mut HashValue, CmdError> {
-    match &mut db.get_or_create(key, || Value::Hash(Box::default())).value {
-        Value::Hash(h) => Ok(h),
+    match db
+        .get_or_create(key, || Value::hash(Default::default()))
+        .value
+        .get_mut()
+    {
+        ValueMut::Hash(h) => Ok(h),
         _ => Err(CmdError::WrongType),
     }
 }

@@ -15,6 +15,7 @@ use crate::ds::hyperloglog::{self as hll, HllError};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::object::ValueRef;
 use crate::protocol::args::Args;
 use crate::server::Server;
 
@@ -41,10 +42,9 @@ fn hll_err(e: HllError) -> CmdError {
 /// slice, which fails validation with the same error.
 #[inline]
 fn hll_bytes(v: &Value) -> &[u8] {
-    match v {
-        Value::Inline(s) => s.as_bytes(),
-        Value::Emb(s) => s.as_bytes(),
-        Value::Raw(b) => b.as_slice(),
+    match v.get() {
+        ValueRef::Inline(s) | ValueRef::Emb(s) => s,
+        ValueRef::Raw(b) => b.as_slice(),
         _ => &[],
     }
 }

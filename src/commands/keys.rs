@@ -10,7 +10,8 @@ use crate::cmdtable::{fact, WrittenKeys, TOUCHES_ARBITRARY_KEYS};
 use crate::ds::sds::Sds;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
-use crate::object::{Obj, Value};
+use crate::object::Obj;
+use crate::object::ValueRef;
 use crate::propagate;
 use crate::protocol::args::Args;
 use crate::server::Server;
@@ -536,8 +537,8 @@ fn object_refcount(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     // LFU policy (MAXMEMORY_FLAG_NO_SHARED_INTEGERS).
     let shared_ok = srv.config.maxmemory == 0 || !lru_or_lfu_policy(srv);
     if let Some(o) = object_lookup(srv, c, a.get(2)) {
-        let rc = match o.value {
-            Value::Int(n) if shared_ok && (0..SHARED_INTEGERS).contains(&n) => SHARED_REFCOUNT,
+        let rc = match o.value.get() {
+            ValueRef::Int(n) if shared_ok && (0..SHARED_INTEGERS).contains(&n) => SHARED_REFCOUNT,
             _ => 1,
         };
         c.out.int(rc);

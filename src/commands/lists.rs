@@ -183,7 +183,7 @@ fn push_generic(srv: &mut Server, c: &mut Client, a: &Args, end: End, xx: bool) 
                 l.push(v, end);
             }
             let n = l.len();
-            db.add(key, Value::List(Box::new(l)));
+            db.add(key, Value::list(l));
             n
         }
     };
@@ -523,7 +523,7 @@ fn lmove_generic(
             None => {
                 let mut d = fresh;
                 d.push(&val, to);
-                db.add(dst, Value::List(Box::new(d)));
+                db.add(dst, Value::list(d));
             }
         }
     }

@@ -395,9 +395,9 @@ mod tests {
 
     #[test]
     fn entry_sizes() {
-        // link 4 + word (length, LRU/LFU stamp) 4 + Obj 16 + key: 40
-        // bytes for a 16-byte key, 48 with a TTL (exact slab classes).
-        assert_eq!(main_entry(16), 4 + 4 + 16 + 16);
+        // link 4 + word (length, LRU/LFU stamp) 4 + Obj 8 + key: 32
+        // bytes for a 16-byte key, 40 with a TTL (exact slab classes).
+        assert_eq!(main_entry(16), 4 + 4 + 8 + 16);
         assert_eq!(bucket_share(1024, 1000), 4);
         assert_eq!(bucket_share(4, 0), 0);
     }

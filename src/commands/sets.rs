@@ -17,6 +17,7 @@ use crate::db::Db;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
 use crate::object::Value;
+use crate::object::{ValueMut, ValueRef};
 use crate::propagate;
 use crate::protocol::args::Args;
 use crate::server::Server;
@@ -58,8 +59,8 @@ const SRANDMEMBER_SUB_STRATEGY_MUL: usize = 3;
 /// A set already looked up (no side effects): for holding several at once.
 fn peek_set<'a>(db: &'a Db, key: &[u8]) -> Option<&'a SetValue> {
     match db.dict.get(key) {
-        Some(o) => match &o.value {
-            Value::Set(s) => Some(&**s),
+        Some(o) => match o.value.get() {
+            ValueRef::Set(s) => Some(s),
             _ => None,
         },
         None => None,
@@ -108,7 +109,7 @@ fn store_result(srv: &mut Server, c: &mut Client, dst: &[u8], set: SetValue, eve
     let db = &mut srv.dbs[c.db];
     if !set.is_empty() {
         let n = set.len();
-        db.set(dst, Value::Set(Box::new(set)), false);
+        db.set(dst, Value::set(set), false);
         c.out.int(n as i64);
         notify::event(srv, c, notify::SET, event, dst);
         srv.dirty += 1;
@@ -144,7 +145,7 @@ fn sadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             for i in 2..a.len() {
                 added += s.add(a.get(i), max) as u64;
             }
-            db.add(key, Value::Set(Box::new(s)));
+            db.add(key, Value::set(s));
         }
     }
     srv.dirty += added;
@@ -434,7 +435,7 @@ fn smove(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     let (src, dst, ele) = (a.get(1), a.get(2), a.get(3));
     let max = srv.config.set_max_intset_entries;
     let db = &mut srv.dbs[c.db];
-    let is_set = |v: &Value| matches!(v, Value::Set(_));
+    let is_set = |v: &Value| matches!(v.get(), ValueRef::Set(_));
     let src_state = db.lookup_write(src).map(|o| is_set(&o.value));
     let dst_state = db.lookup_write(dst).map(|o| is_set(&o.value));
     let Some(src_is_set) = src_state else {
@@ -449,8 +450,8 @@ fn smove(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         c.out.int(found as i64);
         return Ok(());
     }
-    let (removed, emptied) = match db.dict.get_mut(src).map(|o| &mut o.value) {
-        Some(Value::Set(s)) => {
+    let (removed, emptied) = match db.dict.get_mut(src).map(|o| o.value.get_mut()) {
+        Some(ValueMut::Set(s)) => {
             let r = s.remove(ele);
             (r, s.is_empty())
         }
@@ -469,12 +470,12 @@ fn smove(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         notify::event(srv, c, notify::GENERIC, "del", src);
     }
     let db = &mut srv.dbs[c.db];
-    let added = match db.dict.get_mut(dst).map(|o| &mut o.value) {
-        Some(Value::Set(s)) => s.add(ele, max),
+    let added = match db.dict.get_mut(dst).map(|o| o.value.get_mut()) {
+        Some(ValueMut::Set(s)) => s.add(ele, max),
         _ => {
             let mut s = SetValue::new_for(ele);
             s.add(ele, max);
-            db.add(dst, Value::Set(Box::new(s)));
+            db.add(dst, Value::set(s));
             true
         }
     };

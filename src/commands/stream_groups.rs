@@ -538,7 +538,7 @@ fn xgroup(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             };
             let db = &mut srv.dbs[c.db];
             if !exists {
-                db.get_or_create(key, || Value::Stream(Box::default()));
+                db.get_or_create(key, || Value::stream(Default::default()));
             }
             let s = write::<StreamValue>(db, key)?.ok_or(CmdError::WrongType)?;
             if s.groups.create(gname, id, entries_read) {

@@ -197,7 +197,7 @@ fn xadd(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
             c.out.null();
             return Ok(());
         }
-        db.get_or_create(key, || Value::Stream(Box::default()));
+        db.get_or_create(key, || Value::stream(Default::default()));
     }
     let s = write::<StreamValue>(db, key)?.ok_or(CmdError::WrongType)?;
     let last = s.last_id;

@@ -8,6 +8,7 @@ use crate::cmdtable::{cmd, CommandSpec};
 use crate::db::Db;
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
+use crate::object::ValueRef;
 use crate::object::{ObjType, Value};
 use crate::propagate;
 use crate::protocol::args::Args;
@@ -422,21 +423,21 @@ fn incr_by(srv: &mut Server, c: &mut Client, key: &[u8], by: i64) -> CmdResult {
     let db = db(srv, c);
     let new = match db.lookup_write(key) {
         None => {
-            db.add(key, Value::Int(by));
+            db.add(key, Value::int(by));
             by
         }
         Some(o) => {
-            let cur = match &o.value {
-                Value::Int(n) => *n,
-                v if v.obj_type() != ObjType::String => return Err(CmdError::WrongType),
-                v => {
+            let cur = match o.value.get() {
+                ValueRef::Int(n) => n,
+                _ if o.value.obj_type() != ObjType::String => return Err(CmdError::WrongType),
+                _ => {
                     let mut tmp = [0u8; 20];
-                    let b = v.str_bytes(&mut tmp).unwrap_or(b"");
+                    let b = o.value.str_bytes(&mut tmp).unwrap_or(b"");
                     num::parse_i64(b).ok_or(CmdError::NotInteger)?
                 }
             };
             let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
-            o.value = Value::Int(new);
+            o.value = Value::int(new);
             new
         }
     };

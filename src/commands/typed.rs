@@ -4,7 +4,7 @@
 
 use crate::db::Db;
 use crate::error::CmdError;
-use crate::object::Value;
+use crate::object::{Value, ValueMut};
 use crate::types::hash::HashValue;
 use crate::types::list::ListValue;
 use crate::types::set::SetValue;
@@ -22,8 +22,8 @@ macro_rules! typed {
         impl Typed for $t {
             #[inline]
             fn of(v: &mut Value) -> Option<&mut Self> {
-                match v {
-                    Value::$variant(x) => Some(&mut **x),
+                match v.get_mut() {
+                    ValueMut::$variant(x) => Some(x),
                     _ => None,
                 }
             }

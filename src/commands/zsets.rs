@@ -15,6 +15,7 @@ use crate::ds::skiplist::{parse_lex_range, parse_range, ZLexRangeSpec, ZRangeSpe
 use crate::ds::zset::{ZAddFlags, ZAddOutcome};
 use crate::error::{self, CmdError, CmdResult};
 use crate::notify;
+use crate::object::ValueRef;
 use crate::object::{ObjType, Value};
 use crate::protocol::args::Args;
 use crate::protocol::reply::ReplyBuf;
@@ -72,7 +73,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 fn delete_if_empty(srv: &mut Server, c: &Client, key: &[u8]) -> bool {
     let db = &mut srv.dbs[c.db];
     match db.dict.get(key) {
-        Some(o) if matches!(&o.value, Value::ZSet(z) if z.is_empty()) => db.delete(key),
+        Some(o) if matches!(o.value.get(), ValueRef::ZSet(z) if z.is_empty()) => db.delete(key),
         _ => false,
     }
 }
@@ -177,7 +178,7 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, a: &Args, incr_cmd: bool) -> C
     };
     if !exists {
         let z = ZSetValue::create(a.get(idx + 1).len(), max_entries, max_value);
-        srv.dbs[c.db].add(key, Value::ZSet(Box::new(z)));
+        srv.dbs[c.db].add(key, Value::zset(z));
     }
     let Some(z) = write::<ZSetValue>(&mut srv.dbs[c.db], key)? else {
         return Ok(());
@@ -572,7 +573,7 @@ fn store_result(
             srv.config.zset_max_listpack_entries,
             srv.config.zset_max_listpack_value,
         );
-        srv.dbs[c.db].set(dst, Value::ZSet(Box::new(z)), false);
+        srv.dbs[c.db].set(dst, Value::zset(z), false);
         srv.dirty += 1;
         notify::event(srv, c, notify::ZSET, event, dst);
         blocking::signal_key_ready(srv, c.db, dst);
@@ -905,7 +906,7 @@ fn zrandmember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         }
         let (dbs, rng) = (&srv.dbs, &mut srv.rng);
         let (cfg, stats) = (&srv.config, &mut srv.stats);
-        let Some(Value::ZSet(z)) = dbs[c.db].dict.get(a.get(1)).map(|o| &o.value) else {
+        let Some(ValueRef::ZSet(z)) = dbs[c.db].dict.get(a.get(1)).map(|o| o.value.get()) else {
             return Ok(());
         };
         let size = z.len();
@@ -955,7 +956,7 @@ fn zrandmember(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         return Ok(());
     }
     let (dbs, rng) = (&srv.dbs, &mut srv.rng);
-    let Some(Value::ZSet(z)) = dbs[c.db].dict.get(a.get(1)).map(|o| &o.value) else {
+    let Some(ValueRef::ZSet(z)) = dbs[c.db].dict.get(a.get(1)).map(|o| o.value.get()) else {
         return Ok(());
     };
     let i = rng.gen_range(0..z.len().max(1));
@@ -1122,7 +1123,7 @@ fn zsetop_generic(
         // (a missing one raises "keymiss").
         let o = db.lookup_read(k);
         if let Some(o) = o {
-            if !matches!(o.value, Value::ZSet(_) | Value::Set(_)) {
+            if !matches!(o.value.get(), ValueRef::ZSet(_) | ValueRef::Set(_)) {
                 return Err(CmdError::WrongType);
             }
         }
@@ -1175,9 +1176,9 @@ fn zsetop_generic(
             .iter()
             .zip(&weights)
             .map(|(k, &w)| {
-                let s = match db.dict.get(k).map(|o| &o.value) {
-                    Some(Value::ZSet(z)) => Src::Z(z),
-                    Some(Value::Set(s)) => {
+                let s = match db.dict.get(k).map(|o| o.value.get()) {
+                    Some(ValueRef::ZSet(z)) => Src::Z(z),
+                    Some(ValueRef::Set(s)) => {
                         let v = set_members(s);
                         let h = v.iter().map(|m| (m.clone(), ())).collect();
                         Src::S(h, v)

@@ -31,7 +31,9 @@ impl Sds {
 
     fn layout(len: usize) -> Layout {
         // Alignment 4 for the u32 header; size never zero because of the header.
-        match Layout::from_size_align(HEADER + len, 4) {
+        // 8-aligned (a slab slot's alignment anyway): `object::Value` keeps
+        // its tag in the pointer's three low bits.
+        match Layout::from_size_align(HEADER + len, 8) {
             Ok(l) => l,
             Err(_) => handle_alloc_error(Layout::new::<u32>()),
         }
@@ -74,7 +76,44 @@ impl Sds {
 
     /// Bytes of heap this string occupies (for MEMORY USAGE estimates).
     pub fn alloc_size(&self) -> usize {
-        HEADER + self.len()
+        Self::alloc_size_for(self.len())
+    }
+
+    /// Bytes a string of `len` bytes allocates.
+    pub fn alloc_size_for(len: usize) -> usize {
+        HEADER + len
+    }
+
+    /// The block, 8-aligned, its ownership moved to the caller (who gives
+    /// it back with [`Sds::from_raw`]).
+    #[inline]
+    pub fn into_raw(self) -> NonNull<u8> {
+        let p = self.0;
+        std::mem::forget(self);
+        p
+    }
+
+    /// The string [`Sds::into_raw`] gave out.
+    ///
+    /// # Safety
+    /// `p` came from `into_raw` and no other `Sds` owns it.
+    #[inline]
+    pub unsafe fn from_raw(p: NonNull<u8>) -> Sds {
+        Sds(p)
+    }
+
+    /// The bytes of the string at `p`, without owning it.
+    ///
+    /// # Safety
+    /// `p` came from [`Sds::into_raw`] and its string lives (unchanged)
+    /// for `'a`.
+    #[inline]
+    pub unsafe fn bytes_at<'a>(p: NonNull<u8>) -> &'a [u8] {
+        // SAFETY: the caller's contract: a live string's header and bytes.
+        unsafe {
+            let len = (p.as_ptr() as *const u32).read() as usize;
+            std::slice::from_raw_parts(p.as_ptr().add(HEADER), len)
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! holding at most 64 items, and PEXPIREAT for keys with a TTL.
 
 use crate::ds::listpack::LpValue;
-use crate::object::Value;
+use crate::object::ValueRef;
 use crate::server::Server;
 use crate::types::set::Member;
 use std::io::{self, Write};
@@ -95,28 +95,32 @@ pub fn write_commands<W: Write>(srv: &Server, w: &mut W) -> io::Result<()> {
             super::childinfo::key_saved();
             let key = k;
             let mut tmp = [0u8; 20];
-            match &o.value {
-                Value::List(l) => variadic(w, b"RPUSH", key, l.len(), 1, l.iter(), |w, v| {
+            match o.value.get() {
+                ValueRef::List(l) => variadic(w, b"RPUSH", key, l.len(), 1, l.iter(), |w, v| {
                     bulk_lp(w, &v)
                 })?,
-                Value::Set(s) => variadic(w, b"SADD", key, s.len(), 1, s.iter(), |w, m| match m {
-                    Member::Int(n) => bulk_i64(w, n),
-                    Member::Str(b) => bulk(w, b),
-                })?,
-                Value::ZSet(z) => {
+                ValueRef::Set(s) => {
+                    variadic(w, b"SADD", key, s.len(), 1, s.iter(), |w, m| match m {
+                        Member::Int(n) => bulk_i64(w, n),
+                        Member::Str(b) => bulk(w, b),
+                    })?
+                }
+                ValueRef::ZSet(z) => {
                     variadic(w, b"ZADD", key, z.len(), 2, z.iter(), |w, (m, score)| {
                         bulk_double(w, score)?;
                         bulk_lp(w, &m)
                     })?
                 }
-                Value::Hash(h) => variadic(w, b"HMSET", key, h.len(), 2, h.iter(), |w, (f, v)| {
-                    bulk_lp(w, &f)?;
-                    bulk_lp(w, &v)
-                })?,
-                Value::Stream(s) => rewrite_stream(w, key, s)?,
+                ValueRef::Hash(h) => {
+                    variadic(w, b"HMSET", key, h.len(), 2, h.iter(), |w, (f, v)| {
+                        bulk_lp(w, &f)?;
+                        bulk_lp(w, &v)
+                    })?
+                }
+                ValueRef::Stream(s) => rewrite_stream(w, key, s)?,
                 // A payload kept as bytes (sanitize-dump-payload no) goes
                 // back the way it came.
-                Value::Corrupt(_) => {
+                ValueRef::Corrupt(_) => {
                     let opts = crate::persist::rdb::EncOpts {
                         compress: false,
                         lru: false,
@@ -129,8 +133,8 @@ pub fn write_commands<W: Write>(srv: &Server, w: &mut W) -> io::Result<()> {
                     bulk(w, &p)?;
                     w.write_all(b"$7\r\nREPLACE\r\n")?;
                 }
-                v => {
-                    let Some(b) = v.str_bytes(&mut tmp) else {
+                _ => {
+                    let Some(b) = o.value.str_bytes(&mut tmp) else {
                         continue;
                     };
                     w.write_all(b"*3\r\n$3\r\nSET\r\n")?;

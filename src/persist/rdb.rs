@@ -11,6 +11,7 @@
 //! are integer-encoded or LZF-compressed under Redis's rules.
 
 use crate::object::Value;
+use crate::object::ValueRef;
 use crate::persist::lzf;
 use crate::server::Server;
 use crate::types::hash::HashValue;
@@ -389,35 +390,34 @@ fn save_ll_string(b: &mut Vec<u8>, v: i64) {
 
 /// `rdbSaveObjectType`.
 pub fn object_type(v: &Value) -> u8 {
-    match v {
-        Value::Int(_) | Value::Inline(_) | Value::Emb(_) | Value::Raw(_) => TYPE_STRING,
-        Value::List(_) => TYPE_LIST_QUICKLIST_2,
-        Value::Set(s) => match **s {
+    match v.get() {
+        ValueRef::Int(_) | ValueRef::Inline(_) | ValueRef::Emb(_) | ValueRef::Raw(_) => TYPE_STRING,
+        ValueRef::List(_) => TYPE_LIST_QUICKLIST_2,
+        ValueRef::Set(s) => match s {
             SetValue::Intset(_) => TYPE_SET_INTSET,
             _ => TYPE_SET,
         },
-        Value::ZSet(z) => match **z {
+        ValueRef::ZSet(z) => match z {
             ZSetValue::Listpack(_) => TYPE_ZSET_LISTPACK,
             ZSetValue::Skiplist(_) => TYPE_ZSET_2,
         },
-        Value::Hash(h) => match **h {
+        ValueRef::Hash(h) => match h {
             HashValue::Listpack(_) => TYPE_HASH_LISTPACK,
             HashValue::Table(_) => TYPE_HASH,
         },
-        Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
-        Value::Corrupt(c) => c.rdb_type,
+        ValueRef::Stream(_) => TYPE_STREAM_LISTPACKS_2,
+        ValueRef::Corrupt(c) => c.rdb_type,
     }
 }
 
 /// `rdbSaveObject`: the value body (after the type byte and key).
 pub fn save_object(b: &mut Vec<u8>, v: &Value, opts: EncOpts) {
     let c = opts.compress;
-    match v {
-        Value::Int(n) => save_ll_string(b, *n),
-        Value::Inline(s) => save_raw_string(b, s.as_bytes(), c),
-        Value::Emb(s) => save_raw_string(b, s.as_bytes(), c),
-        Value::Raw(s) => save_raw_string(b, s, c),
-        Value::List(l) => {
+    match v.get() {
+        ValueRef::Int(n) => save_ll_string(b, n),
+        ValueRef::Inline(s) | ValueRef::Emb(s) => save_raw_string(b, s, c),
+        ValueRef::Raw(s) => save_raw_string(b, s, c),
+        ValueRef::List(l) => {
             let ql = l.quicklist();
             save_len(b, ql.node_count() as u64);
             for node in ql.nodes() {
@@ -425,7 +425,7 @@ pub fn save_object(b: &mut Vec<u8>, v: &Value, opts: EncOpts) {
                 save_raw_string(b, node.listpack().as_bytes(), c);
             }
         }
-        Value::Set(s) => match &**s {
+        ValueRef::Set(s) => match s {
             SetValue::Intset(is) => save_raw_string(b, is.as_bytes(), c),
             SetValue::Hash(d) => {
                 save_len(b, d.len() as u64);
@@ -434,7 +434,7 @@ pub fn save_object(b: &mut Vec<u8>, v: &Value, opts: EncOpts) {
                 }
             }
         },
-        Value::ZSet(z) => match &**z {
+        ValueRef::ZSet(z) => match z {
             ZSetValue::Listpack(lp) => save_raw_string(b, lp.as_bytes(), c),
             ZSetValue::Skiplist(z) => {
                 save_len(b, z.len() as u64);
@@ -445,7 +445,7 @@ pub fn save_object(b: &mut Vec<u8>, v: &Value, opts: EncOpts) {
                 }
             }
         },
-        Value::Hash(h) => match &**h {
+        ValueRef::Hash(h) => match h {
             HashValue::Listpack(lp) => save_raw_string(b, lp.as_bytes(), c),
             HashValue::Table(d) => {
                 save_len(b, d.len() as u64);
@@ -455,9 +455,9 @@ pub fn save_object(b: &mut Vec<u8>, v: &Value, opts: EncOpts) {
                 }
             }
         },
-        Value::Stream(s) => save_stream(b, s, c),
+        ValueRef::Stream(s) => save_stream(b, s, c),
         // Written back as it came (RESTORE with sanitize-dump-payload no).
-        Value::Corrupt(x) => b.extend_from_slice(&x.body),
+        ValueRef::Corrupt(x) => b.extend_from_slice(&x.body),
     }
 }
 

@@ -6,7 +6,7 @@
 //! `sanitize-dump-payload` decides what a failed deep check means: with
 //! deep sanitization (and for what Redis always checks) an error with
 //! Redis's reason text; without it the value is kept as its bytes
-//! (`Value::Corrupt`, see `deep_fail`).
+//! (`ValueRef::Corrupt`, see `deep_fail`).
 
 use crate::ds::dict::Dict;
 use crate::ds::intset::Intset;
@@ -565,7 +565,7 @@ fn can_taint(t: u8) -> bool {
 }
 
 /// A value kept as its RDB body because it failed a deep check that was
-/// off (`Value::Corrupt`), typed as Redis would type it.
+/// off (`ValueRef::Corrupt`), typed as Redis would type it.
 fn corrupt_value(t: u8, body: Vec<u8>, reason: String) -> Value {
     let (ty, enc) = match t {
         TYPE_SET_INTSET => (ObjType::Set, "intset"),
@@ -574,7 +574,7 @@ fn corrupt_value(t: u8, body: Vec<u8>, reason: String) -> Value {
         TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => (ObjType::Stream, "stream"),
         _ => (ObjType::List, "quicklist"),
     };
-    Value::Corrupt(Box::new(CorruptValue::new(ty, enc, t, body, reason)))
+    Value::corrupt(CorruptValue::new(ty, enc, t, body, reason))
 }
 
 /// lpValidateIntegrity without `deep`: the header's size matches and the
@@ -613,7 +613,7 @@ pub fn load_object<R: Read>(
             if l.is_empty() {
                 return Ok(None);
             }
-            Value::List(Box::new(l))
+            Value::list(l)
         }
         TYPE_SET => {
             let n = rd.load_len()?;
@@ -631,7 +631,7 @@ pub fn load_object<R: Read>(
             if s.is_empty() {
                 return Ok(None);
             }
-            Value::Set(Box::new(s))
+            Value::set(s)
         }
         TYPE_ZSET | TYPE_ZSET_2 => {
             let n = rd.load_len()?;
@@ -711,7 +711,7 @@ pub fn load_object<R: Read>(
             if l.is_empty() {
                 return Ok(None);
             }
-            Value::List(Box::new(l))
+            Value::list(l)
         }
         TYPE_LIST_ZIPLIST => {
             let blob = rd.string()?;
@@ -725,7 +725,7 @@ pub fn load_object<R: Read>(
             if l.is_empty() {
                 return Ok(None);
             }
-            Value::List(Box::new(l))
+            Value::list(l)
         }
         TYPE_SET_INTSET => {
             let blob = rd.string()?;
@@ -740,7 +740,7 @@ pub fn load_object<R: Read>(
             if s.len() > lim.set_intset {
                 s.convert_to_hashtable();
             }
-            Value::Set(Box::new(s))
+            Value::set(s)
         }
         TYPE_HASH_ZIPMAP => {
             let blob = rd.string()?;
@@ -820,7 +820,7 @@ pub fn load_object<R: Read>(
                 if h.len() > lim.hash_entries {
                     h.convert_to_table();
                 }
-                Value::Hash(Box::new(h))
+                Value::hash(h)
             } else {
                 let mut it = lp.iter();
                 while let (Some(_), Some(s)) = (it.next(), it.next()) {
@@ -840,7 +840,7 @@ pub fn load_object<R: Read>(
                 if z.len() > lim.zset_entries {
                     z.convert_to_skiplist();
                 }
-                Value::ZSet(Box::new(z))
+                Value::zset(z)
             }
         }
         TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => match load_stream(rd, t, lim)? {
@@ -880,11 +880,11 @@ fn zset_from_items(mut items: Vec<(Vec<u8>, f64)>, lim: &Limits) -> Result<Value
             return corrupt("Duplicate zset fields detected");
         }
     }
-    Ok(Value::ZSet(Box::new(ZSetValue::from_sorted(
+    Ok(Value::zset(ZSetValue::from_sorted(
         &items,
         lim.zset_entries,
         lim.zset_value,
-    ))))
+    )))
 }
 
 fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &Limits) -> Result<Value, LoadError> {
@@ -903,7 +903,7 @@ fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &Limits) -> Result<Value
             lp.append(f);
             lp.append(v);
         }
-        Ok(Value::Hash(Box::new(HashValue::Listpack(lp))))
+        Ok(Value::hash(HashValue::Listpack(lp)))
     } else {
         let mut d: Dict<Sds, crate::ds::sds::SmallSds> = Dict::with_capacity(pairs.len());
         for (f, v) in pairs {
@@ -912,7 +912,7 @@ fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &Limits) -> Result<Value
             }
             d.insert_new(&f, crate::ds::sds::SmallSds::new(&v));
         }
-        Ok(Value::Hash(Box::new(HashValue::Table(Box::new(d)))))
+        Ok(Value::hash(HashValue::Table(Box::new(d))))
     }
 }
 
@@ -1067,7 +1067,7 @@ fn load_stream<R: Read>(rd: &mut Rd<R>, t: u8, lim: &Limits) -> Result<Option<Va
     if rd.tainted.is_some() {
         return Ok(None);
     }
-    Ok(Some(Value::Stream(Box::new(s))))
+    Ok(Some(Value::stream(s)))
 }
 
 fn decode_id(raw: [u8; 16]) -> StreamId {
@@ -1099,7 +1099,7 @@ pub fn decode_dump_payload(srv: &Server, p: &[u8]) -> Result<Value, DumpError> {
 /// that is not the master and whose user lacks skip-sanitize-payload).
 /// ferrokv runs its deep checks in any case; when deep checks are off,
 /// a payload that passes Redis's shallow checks but fails a deep one is
-/// accepted as a [`Value::Corrupt`] (the key exists, its contents are
+/// accepted as a `ValueRef::Corrupt` (the key exists, its contents are
 /// unreadable) where Redis would store it and may crash later. Every
 /// refusal is logged at verbose level with Redis's reason text.
 pub fn decode_dump_payload_with(srv: &Server, p: &[u8], deep: bool) -> Result<Value, DumpError> {

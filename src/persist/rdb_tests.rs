@@ -22,27 +22,27 @@ fn populate(srv: &mut Server) {
     for i in 0..300 {
         l.push(format!("item-{}", i).as_bytes(), End::Tail);
     }
-    db.add(b"list", Value::List(Box::new(l)));
+    db.add(b"list", Value::list(l));
     let mut s = SetValue::new_intset();
     for i in 0..10 {
         s.add(i.to_string().as_bytes(), 512);
     }
-    db.add(b"intset", Value::Set(Box::new(s)));
+    db.add(b"intset", Value::set(s));
     let mut s = SetValue::new_intset();
     s.add(b"a", 512);
     s.add(b"b", 512);
-    db.add(b"set", Value::Set(Box::new(s)));
+    db.add(b"set", Value::set(s));
     let items: Vec<(Vec<u8>, f64)> = (0..5).map(|i| (vec![b'm', b'0' + i], i as f64)).collect();
     db.add(
         b"zset",
-        Value::ZSet(Box::new(ZSetValue::from_sorted(&items, 128, 64))),
+        Value::zset(ZSetValue::from_sorted(&items, 128, 64)),
     );
     let items: Vec<(Vec<u8>, f64)> = (0..200u32)
         .map(|i| (format!("m{:04}", i).into_bytes(), i as f64 * 0.5))
         .collect();
     db.add(
         b"bigzset",
-        Value::ZSet(Box::new(ZSetValue::from_sorted(&items, 128, 64))),
+        Value::zset(ZSetValue::from_sorted(&items, 128, 64)),
     );
     let mut st = StreamValue::default();
     for i in 1..=30u64 {
@@ -57,7 +57,7 @@ fn populate(srv: &mut Server) {
         );
     }
     st.xdel(&[StreamId { ms: 101, seq: 5 }]);
-    db.add(b"stream", Value::Stream(Box::new(st)));
+    db.add(b"stream", Value::stream(st));
     db.set_expire(b"emb", crate::clock::wall_ms() + 1_000_000);
     srv.dbs[2].add(b"other", Value::from_bytes(b"x"));
 }
@@ -228,7 +228,7 @@ fn stream_groups_roundtrip_and_corrupt_payloads_never_panic() {
         crate::commands::table(),
         crate::commands::hooks(),
     );
-    let v = Value::Stream(Box::new(stream_with_groups()));
+    let v = Value::stream(stream_with_groups());
     let good = rdb::dump_payload(rdb::EncOpts::from_server(&srv), &v);
     let back = rdb::decode_dump_payload(&srv, &good).expect("decodes");
     assert_eq!(
@@ -250,7 +250,10 @@ fn stream_groups_roundtrip_and_corrupt_payloads_never_panic() {
         body.extend_from_slice(&rdb::RDB_VERSION.to_le_bytes());
         let crc = rdb::CRC64.checksum(&body);
         body.extend_from_slice(&crc.to_le_bytes());
-        if let Ok(Value::Stream(mut st)) = rdb::decode_dump_payload(&srv, &body) {
+        if let Some(mut st) = rdb::decode_dump_payload(&srv, &body)
+            .ok()
+            .and_then(|v| v.into_stream())
+        {
             accepted += 1;
             exercise(&mut st);
         }

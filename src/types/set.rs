@@ -184,7 +184,7 @@ impl SetValue {
     }
 
     /// Heap bytes owned (MEMORY USAGE), counting this value's own box in
-    /// `Value::Set`: 16 bytes plus the exact intset blob (Redis: a 16-byte
+    /// the value's box: 16 bytes plus the exact intset blob (Redis: a 16-byte
     /// robj plus the blob), or the dict (struct, buckets, entries) plus
     /// each member's allocation.
     pub fn heap_size(&self) -> usize {

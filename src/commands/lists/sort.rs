@@ -7,6 +7,7 @@
 //! SORT is not a hot path: elements are copied out of the source value
 //! first, because the BY/GET lookups need the keyspace mutably.
 
+use crate::object::{ValueMut, ValueRef};
 use crate::protocol::args::Args;
 use std::cmp::Ordering;
 
@@ -76,8 +77,8 @@ fn lookup_by_pattern(db: &mut Db, pattern: &[u8], subst: &[u8]) -> Option<Vec<u8
     key.extend_from_slice(postfix);
     let o = db.lookup_read(&key)?;
     match field {
-        Some(f) => match &o.value {
-            Value::Hash(h) => hash_field(h, f),
+        Some(f) => match o.value.get() {
+            ValueRef::Hash(h) => hash_field(h, f),
             _ => None,
         },
         None => {
@@ -188,7 +189,7 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
     let mut found = db.lookup_read(key);
     // Redis 7.0's SORT destructively converts a listpack zset first.
     if let Some(o) = found.as_deref_mut() {
-        if let Value::ZSet(z) = &mut o.value {
+        if let ValueMut::ZSet(z) = o.value.get_mut() {
             z.convert_to_skiplist();
         }
     }
@@ -199,10 +200,10 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
         Set,
         ZSet,
     }
-    let kind = match found.as_ref().map(|o| &o.value) {
-        None | Some(Value::List(_)) => Kind::List,
-        Some(Value::Set(_)) => Kind::Set,
-        Some(Value::ZSet(_)) => Kind::ZSet,
+    let kind = match found.as_ref().map(|o| o.value.get()) {
+        None | Some(ValueRef::List(_)) => Kind::List,
+        Some(ValueRef::Set(_)) => Kind::Set,
+        Some(ValueRef::ZSet(_)) => Kind::ZSet,
         Some(_) => return Err(CmdError::WrongType),
     };
     // A set has no meaningful order: when storing, or for a script (whose
@@ -220,16 +221,16 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
         score: 0.0,
         cmp: None,
     };
-    let vectorlen: i64 = match found.as_ref().map(|o| &o.value) {
-        Some(Value::List(l)) => l.len() as i64,
+    let vectorlen: i64 = match found.as_ref().map(|o| o.value.get()) {
+        Some(ValueRef::List(l)) => l.len() as i64,
         _ => 0,
     };
     let (mut start, mut end);
-    match found.map(|o| &o.value) {
+    match found.map(|o| o.value.get()) {
         None => {
             (start, end) = limits(0, limit_start, limit_count);
         }
-        Some(Value::List(l)) => {
+        Some(ValueRef::List(l)) => {
             (start, end) = limits(vectorlen, limit_start, limit_count);
             if dontsort {
                 // Load just the requested range, in the requested direction.
@@ -249,11 +250,11 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
                 vector.extend(l.iter().map(|v| item(v.to_vec())));
             }
         }
-        Some(Value::Set(s)) => {
+        Some(ValueRef::Set(s)) => {
             vector.extend(set_members(s).into_iter().map(item));
             (start, end) = limits(vector.len() as i64, limit_start, limit_count);
         }
-        Some(Value::ZSet(z)) => {
+        Some(ValueRef::ZSet(z)) => {
             let members = zset_members(z);
             (start, end) = limits(members.len() as i64, limit_start, limit_count);
             if dontsort {
@@ -374,7 +375,7 @@ fn sort_generic(srv: &mut Server, c: &mut Client, a: &Args, readonly: bool) -> C
                 }
             }
             if outputlen > 0 {
-                db.set(dest, Value::List(Box::new(list)), false);
+                db.set(dest, Value::list(list), false);
                 srv.dirty += outputlen as u64;
                 notify::event(srv, c, notify::LIST, "sortstore", dest);
                 blocking::signal_key_ready(srv, c.db, dest);
