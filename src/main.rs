@@ -320,6 +320,12 @@ fn main() {
     );
     info!("Running mode={}, port={}.", mode, srv.tcp_port);
     warn!("Server initialized");
+    if let Some(mib) = ferrokv::alloc::slab::arena_shortfall_mib() {
+        warn!(
+            "WARNING the slab arena that holds dict entries is only {} MB (the address space is limited, ulimit -v): commands that add keys are refused with OOM once it is nearly full.",
+            mib
+        );
+    }
     // linuxMemoryWarnings' THP part: with THP "always", disable-thp turns
     // it off for this process (copy-on-write of 2 MB pages after fork,
     // latency), else Redis's warning.

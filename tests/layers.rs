@@ -454,7 +454,7 @@ const GLOBALS: &[(&str, &str)] = &[
     ("src/alloc.rs", "the global allocator's counter"),
     (
         "src/alloc/slab.rs",
-        "the slab's chunks and free chains, shared by every thread (as malloc's arenas)",
+        "the slab's arena (its reserved range, which entry handles index), chunks and free chains, shared by every thread (as malloc's arenas); under cargo-fuzz the table of entry blocks",
     ),
     (
         "src/alloc/prefault.rs",

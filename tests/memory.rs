@@ -138,6 +138,40 @@ fn memory_usage_tracks_used_memory() {
     srv.assert_no_panic();
 }
 
+/// The slab's arena (dict entries, short strings) nearly full: commands
+/// that may add data are refused with the OOM error, as under maxmemory,
+/// reads still work, and writes come back once keys are deleted; the
+/// server never aborts. An address-space limit makes the server reserve
+/// a small arena (it says how big in its log) instead of 32 GiB.
+#[test]
+fn a_nearly_full_arena_refuses_writes_instead_of_aborting() {
+    let srv = Server::start_with_address_space_limit(500 << 20, &["--enable-debug-command", "yes"]);
+    let log = srv.log();
+    let mib: u64 = log
+        .split("the slab arena that holds dict entries is only ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no arena size in the log:\n{log}"));
+    assert_eq!(mib, 256, "the arena reserved under the limit");
+    // Each key: a 32-byte entry and a 208-byte slot for its 200-byte value.
+    // Fill to 15/16 of the arena: past its last eighth (the headroom), not
+    // past its end.
+    let keys = (mib << 20) * 15 / 16 / 240;
+    let mut c = srv.conn();
+    let populate = c.cmd_str(&["DEBUG", "POPULATE", &keys.to_string(), "key", "200"]);
+    assert_eq!(populate, "+OK\r\n");
+    let r = c.cmd_str(&["SET", "one-more", "x"]);
+    assert!(r.starts_with("-OOM "), "{r}");
+    let r = c.cmd_str(&["RPUSH", "list", "x"]);
+    assert!(r.starts_with("-OOM "), "{r}");
+    assert_eq!(c.cmd_str(&["EXISTS", "key:1"]), ":1\r\n");
+    assert_eq!(c.cmd_str(&["STRLEN", "key:1"]), ":200\r\n");
+    assert_eq!(c.cmd_str(&["FLUSHALL", "SYNC"]), "+OK\r\n");
+    assert_eq!(c.cmd_str(&["SET", "one-more", "x"]), "+OK\r\n");
+    srv.assert_no_panic();
+}
+
 #[test]
 fn memory_subcommands() {
     let srv = Server::start(&[]);

@@ -74,6 +74,8 @@ const ARENA_MIN: usize = 1 << 28;
 /// (an entry's handle reaches a thread only after its block was carved).
 static ARENA_START: AtomicUsize = AtomicUsize::new(0);
 static ARENA_LEN: AtomicUsize = AtomicUsize::new(0);
+/// Bytes of the arena's slots handed out (at their class size).
+static ARENA_IN_USE: AtomicUsize = AtomicUsize::new(0);
 
 /// A chain of free slots, linked through their first word.
 #[derive(Clone, Copy)]
@@ -283,6 +285,20 @@ fn reserve_arena() -> usize {
     0
 }
 
+/// The arena's size in MiB when it is smaller than the 32 GiB wanted
+/// (reserving it now if no block was allocated yet), for the startup log.
+pub fn arena_shortfall_mib() -> Option<usize> {
+    if ARENA_LEN.load(Ordering::Relaxed) == 0 {
+        GLOBAL.with(|g| {
+            if g.next_chunk == 0 {
+                g.next_chunk = reserve_arena();
+            }
+        });
+    }
+    let len = ARENA_LEN.load(Ordering::Relaxed);
+    (len < ARENA_MAX).then_some(len >> 20)
+}
+
 /// Whether `p` is a block of the arena (not one of the global allocator).
 #[inline]
 fn in_arena(p: *mut u8) -> bool {
@@ -405,8 +421,19 @@ fn alloc(size: usize) -> *mut u8 {
     };
     if !p.is_null() {
         super::USED.fetch_add(slot, Ordering::Relaxed);
+        ARENA_IN_USE.fetch_add(slot, Ordering::Relaxed);
     }
     p
+}
+
+/// Whether the arena is nearly full: its slots in use leave less than an
+/// eighth of it, at most 1 GiB, free. Commands that may add data are then
+/// refused as under maxmemory, before a new dict entry finds no room
+/// (which aborts).
+pub fn arena_nearly_full() -> bool {
+    let len = ARENA_LEN.load(Ordering::Relaxed);
+    let headroom = (len / 8).min(1 << 30);
+    len > 0 && ARENA_IN_USE.load(Ordering::Relaxed) + headroom > len
 }
 
 /// Frees a block [`alloc`] returned for the same `size`.
@@ -418,6 +445,7 @@ fn alloc(size: usize) -> *mut u8 {
 unsafe fn dealloc(p: *mut u8, size: usize) {
     let c = class_of(size);
     super::USED.fetch_sub(class_size(size), Ordering::Relaxed);
+    ARENA_IN_USE.fetch_sub(class_size(size), Ordering::Relaxed);
     let r = LOCAL.try_with(|l| {
         // SAFETY: as in `alloc`.
         let l = unsafe { &mut *l.0.get() };

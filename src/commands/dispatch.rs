@@ -440,6 +440,11 @@ fn check_memory(srv: &mut Server, c: &mut Client, cmd: Cmd) -> Result<(), Stop> 
     if srv.config.maxmemory > 0 && cmd.depth == 0 && oom_refuses(srv, c, cmd) {
         return Err(Stop::Refused(Some(cmd.idx), Refusal::Oom));
     }
+    // The slab's arena (dict entries) nearly full: refuse what may grow
+    // it, as maxmemory does, rather than abort when it is.
+    if cmd.depth == 0 && cmd.flags & DENYOOM != 0 && crate::alloc::slab::arena_nearly_full() {
+        return Err(Stop::Refused(Some(cmd.idx), Refusal::Oom));
+    }
     if srv.tracking.clients > 0 && cmd.depth == 0 {
         crate::tracking::limit_used_slots(srv);
         if !srv.tracking.pending.is_empty() {

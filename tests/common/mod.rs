@@ -87,7 +87,33 @@ impl Server {
             // enable-debug-command no), so the tests check the same thing.
             return RealRedis::start_with(extra_args);
         }
-        Self::spawn_retry("ferrokv", env!("CARGO_BIN_EXE_ferrokv-server"), |port| {
+        Self::spawn_retry(
+            "ferrokv",
+            env!("CARGO_BIN_EXE_ferrokv-server"),
+            &[],
+            |port| {
+                let mut v: Vec<String> = vec![
+                    "--port".into(),
+                    port.to_string(),
+                    "--bind".into(),
+                    "127.0.0.1".into(),
+                    "--save".into(),
+                    "".into(),
+                    "--logfile".into(),
+                    "".into(),
+                ];
+                v.extend(extra_args.iter().map(|s| s.to_string()));
+                v
+            },
+        )
+    }
+
+    /// Starts ferrokv as [`Server::start`] does, under `prlimit --as=N`
+    /// (an address-space limit of `bytes`, which caps the slab's arena).
+    pub fn start_with_address_space_limit(bytes: u64, extra_args: &[&str]) -> Server {
+        let limit = format!("--as={bytes}");
+        let bin = env!("CARGO_BIN_EXE_ferrokv-server");
+        Self::spawn_retry("ferrokv", "prlimit", &[&limit, bin], |port| {
             let mut v: Vec<String> = vec![
                 "--port".into(),
                 port.to_string(),
@@ -103,7 +129,14 @@ impl Server {
         })
     }
 
-    fn spawn_retry(name: &'static str, bin: &str, args: impl Fn(u16) -> Vec<String>) -> Server {
+    /// Spawns `bin` with `pre` (a wrapper's own arguments and the server
+    /// binary, when `bin` is a wrapper), then `--dir` and `args(port)`.
+    fn spawn_retry(
+        name: &'static str,
+        bin: &str,
+        pre: &[&str],
+        args: impl Fn(u16) -> Vec<String>,
+    ) -> Server {
         let mut last_log = String::new();
         for _attempt in 0..5 {
             let port = free_port();
@@ -113,6 +146,7 @@ impl Server {
             let log2 = log.try_clone().expect("clone log file");
             // `--dir` first: a test's own `--dir` in `args` overrides it.
             let child = Command::new(bin)
+                .args(pre)
                 .arg("--dir")
                 .arg(&work_dir)
                 .args(args(port))
@@ -249,7 +283,7 @@ impl RealRedis {
         if !std::path::Path::new(REDIS_SERVER).exists() {
             panic!("redis-server 7.0 not found: install redis-server (CI's .ci/run does)");
         }
-        Server::spawn_retry("redis-server", REDIS_SERVER, |port| {
+        Server::spawn_retry("redis-server", REDIS_SERVER, &[], |port| {
             let mut v: Vec<String> = vec![
                 "--port".into(),
                 port.to_string(),
