@@ -270,9 +270,25 @@ impl Value {
 }
 
 impl Drop for Value {
+    #[inline]
     fn drop(&mut self) {
+        // Integers and inline strings own nothing: no call for them.
+        if self.tag() != T_IMM {
+            // SAFETY: this is the value's drop.
+            unsafe { self.drop_heap() };
+        }
+    }
+}
+
+impl Value {
+    /// Frees what a heap value's pointer names.
+    ///
+    /// # Safety
+    /// Only from `Drop`: the value is not used afterwards.
+    #[inline(never)]
+    unsafe fn drop_heap(&mut self) {
         // SAFETY: in every arm, the tag names the type of the block this
-        // value owns; it is freed once, here.
+        // value owns; it is freed once, here (the caller's contract).
         unsafe {
             match self.tag() {
                 T_IMM => {}
@@ -288,7 +304,7 @@ impl Drop for Value {
     }
 }
 
-/// The payload of a [`Value::Corrupt`].
+/// The payload of a [`ValueRef::Corrupt`].
 #[derive(Debug)]
 pub struct CorruptValue {
     /// The type Redis would have given the value.

@@ -74,6 +74,20 @@ const ARENA_MIN: usize = 1 << 28;
 /// (an entry's handle reaches a thread only after its block was carved).
 static ARENA_START: AtomicUsize = AtomicUsize::new(0);
 static ARENA_LEN: AtomicUsize = AtomicUsize::new(0);
+/// The arena's start again, as a plain word for [`entry_ptr`]: written
+/// once, under the global lock, before any block (so any handle) exists,
+/// and only read afterwards, so the reads need no atomic (and the
+/// compiler may keep the value in a register along a chain walk).
+struct BaseCell(UnsafeCell<usize>);
+// SAFETY: see above: one write, before any reader can have a handle (a
+// handle reaches a thread after the lock that ordered the write).
+unsafe impl Sync for BaseCell {}
+static ENTRY_BASE: BaseCell = BaseCell(UnsafeCell::new(0));
+
+/// [`arena_nearly_full`]'s threshold: the arena's length less an eighth,
+/// at most 1 GiB (usize::MAX until the arena is reserved).
+static ARENA_SOFT_LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
+
 /// Bytes of the arena's slots handed out (at their class size).
 static ARENA_IN_USE: AtomicUsize = AtomicUsize::new(0);
 
@@ -276,8 +290,12 @@ fn reserve_arena() -> usize {
         if p != libc::MAP_FAILED {
             // Slots start one chunk in: handle 0 (granule 0) stays unused.
             let start = p as usize;
+            // SAFETY: called with the global lock held, once (next_chunk
+            // is 0 only until this returns), before any block exists.
+            unsafe { *ENTRY_BASE.0.get() = start };
             ARENA_START.store(start, Ordering::Relaxed);
             ARENA_LEN.store(len, Ordering::Relaxed);
+            ARENA_SOFT_LIMIT.store(len - (len / 8).min(1 << 30), Ordering::Relaxed);
             return start + CHUNK;
         }
         len /= 2;
@@ -430,10 +448,9 @@ fn alloc(size: usize) -> *mut u8 {
 /// eighth of it, at most 1 GiB, free. Commands that may add data are then
 /// refused as under maxmemory, before a new dict entry finds no room
 /// (which aborts).
+#[inline]
 pub fn arena_nearly_full() -> bool {
-    let len = ARENA_LEN.load(Ordering::Relaxed);
-    let headroom = (len / 8).min(1 << 30);
-    len > 0 && ARENA_IN_USE.load(Ordering::Relaxed) + headroom > len
+    ARENA_IN_USE.load(Ordering::Relaxed) > ARENA_SOFT_LIMIT.load(Ordering::Relaxed)
 }
 
 /// Frees a block [`alloc`] returned for the same `size`.
@@ -545,7 +562,8 @@ pub fn entry_ptr(h: NonZeroU32) -> *mut u8 {
 #[cfg(not(fuzzing))]
 #[inline]
 fn entry_base() -> usize {
-    ARENA_START.load(Ordering::Relaxed)
+    // SAFETY: written once before any handle exists (see ENTRY_BASE).
+    unsafe { *ENTRY_BASE.0.get() }
 }
 
 /// Under cargo-fuzz an entry is a block of the global allocator and its

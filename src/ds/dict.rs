@@ -246,7 +246,7 @@ fn find_or_head<'a, V, const M: bool>(
 #[inline]
 fn find_slot<'a, V, const M: bool>(mut slot: &'a mut Link<V, M>, key: &[u8]) -> &'a mut Link<V, M> {
     loop {
-        if !matches!(slot, Some(e) if e.key() != key) {
+        if !matches!(slot, Some(e) if !e.key_is(key)) {
             return slot;
         }
         match slot {
@@ -357,7 +357,7 @@ impl<V, const M: bool> Table<V, M> {
     fn find(&self, h: u64, key: &[u8]) -> Option<&Entry<V, M>> {
         let mut cur = self.buckets.get(h as usize & self.mask())?.as_ref();
         while let Some(e) = cur {
-            if e.key() == key {
+            if e.key_is(key) {
                 return Some(e);
             }
             cur = e.next().as_ref();
@@ -370,7 +370,7 @@ impl<V, const M: bool> Table<V, M> {
         let m = self.mask();
         let mut cur = self.buckets.get_mut(h as usize & m)?.as_mut();
         while let Some(e) = cur {
-            if e.key() == key {
+            if e.key_is(key) {
                 return Some(e);
             }
             cur = e.next_mut().as_mut();
