@@ -293,6 +293,7 @@ impl Db {
     }
 
     /// Looks a key up for writing (no hit/miss accounting).
+    #[inline]
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Obj> {
         let expired = self.expire_if_needed_mode(key, true);
         match if expired {

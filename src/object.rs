@@ -253,6 +253,44 @@ impl Value {
         }
     }
 
+    /// The list, if the value is one (one tag test: the collection
+    /// handlers' getter, `commands::typed`).
+    #[inline]
+    pub fn as_list_mut(&mut self) -> Option<&mut ListValue> {
+        // SAFETY: the tag says the pointer names this value's ListValue.
+        (self.tag() == T_LIST).then(|| unsafe { &mut *self.ptr::<ListValue>() })
+    }
+
+    /// As [`Value::as_list_mut`], for a hash.
+    #[inline]
+    pub fn as_hash_mut(&mut self) -> Option<&mut HashValue> {
+        // SAFETY: the tag says the pointer names this value's HashValue.
+        (self.tag() == T_HASH).then(|| unsafe { &mut *self.ptr::<HashValue>() })
+    }
+
+    /// As [`Value::as_list_mut`], for a set.
+    #[inline]
+    pub fn as_set_mut(&mut self) -> Option<&mut SetValue> {
+        // SAFETY: the tag says the pointer names this value's SetValue.
+        (self.tag() == T_SET).then(|| unsafe { &mut *self.ptr::<SetValue>() })
+    }
+
+    /// As [`Value::as_list_mut`], for a sorted set.
+    #[inline]
+    pub fn as_zset_mut(&mut self) -> Option<&mut ZSetValue> {
+        // SAFETY: the tag says the pointer names this value's ZSetValue.
+        (self.tag() == T_ZSET).then(|| unsafe { &mut *self.ptr::<ZSetValue>() })
+    }
+
+    /// As [`Value::as_list_mut`], for a stream.
+    #[inline]
+    pub fn as_stream_mut(&mut self) -> Option<&mut StreamValue> {
+        match self.get_mut() {
+            ValueMut::Stream(x) => Some(x),
+            _ => None,
+        }
+    }
+
     /// The stream, if the value is one, moved out.
     pub fn into_stream(self) -> Option<Box<StreamValue>> {
         if !matches!(self.get(), ValueRef::Stream(_)) {

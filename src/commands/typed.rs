@@ -4,7 +4,7 @@
 
 use crate::db::Db;
 use crate::error::CmdError;
-use crate::object::{Value, ValueMut};
+use crate::object::Value;
 use crate::types::hash::HashValue;
 use crate::types::list::ListValue;
 use crate::types::set::SetValue;
@@ -18,24 +18,21 @@ pub trait Typed {
 }
 
 macro_rules! typed {
-    ($t:ty, $variant:ident) => {
+    ($t:ty, $getter:ident) => {
         impl Typed for $t {
             #[inline]
             fn of(v: &mut Value) -> Option<&mut Self> {
-                match v.get_mut() {
-                    ValueMut::$variant(x) => Some(x),
-                    _ => None,
-                }
+                v.$getter()
             }
         }
     };
 }
 
-typed!(ListValue, List);
-typed!(HashValue, Hash);
-typed!(SetValue, Set);
-typed!(ZSetValue, ZSet);
-typed!(StreamValue, Stream);
+typed!(ListValue, as_list_mut);
+typed!(HashValue, as_hash_mut);
+typed!(SetValue, as_set_mut);
+typed!(ZSetValue, as_zset_mut);
+typed!(StreamValue, as_stream_mut);
 
 /// The `T` at `key` for reading (lazy expiry, hit/miss accounting):
 /// Ok(None) when missing, WRONGTYPE when it holds another type.
