@@ -106,8 +106,13 @@ impl MetaMut<'_> {
 impl<V, const M: bool> Entry<V, M> {
     /// Offset of the key's first byte: right after the head.
     const KEY_OFF: usize = mem::size_of::<Node<V, M>>();
-    /// The slab's slots are 8-byte aligned: no value may need more.
-    const ALIGN_OK: () = assert!(mem::align_of::<Node<V, M>>() <= slab::GRANULE);
+    /// The slab's slots are 8-byte aligned: no value may need more; and
+    /// the longest entry (an inline key of INLINE_MAX bytes and the extra)
+    /// must be a slab slot.
+    const ALIGN_OK: () = assert!(
+        mem::align_of::<Node<V, M>>() <= slab::GRANULE
+            && mem::size_of::<Node<V, M>>() + INLINE_MAX + EXTRA <= slab::MAX_SIZE
+    );
 
     /// The bytes the key takes in the entry: itself, or the reference to
     /// a long key.
