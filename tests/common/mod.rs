@@ -76,6 +76,25 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
+/// ferrokv's arguments in tests: `port` on loopback, no snapshots, the
+/// log on stdout, then `extra`.
+fn ferrokv_args(port: u16, extra: &[&str]) -> Vec<String> {
+    let port = port.to_string();
+    let fixed = [
+        "--port",
+        &port,
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--logfile",
+        "",
+    ];
+    let mut v: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
 impl Server {
     /// Starts ferrokv with `--save "" --logfile ""` plus `extra_args`.
     ///
@@ -87,25 +106,8 @@ impl Server {
             // enable-debug-command no), so the tests check the same thing.
             return RealRedis::start_with(extra_args);
         }
-        Self::spawn_retry(
-            "ferrokv",
-            env!("CARGO_BIN_EXE_ferrokv-server"),
-            &[],
-            |port| {
-                let mut v: Vec<String> = vec![
-                    "--port".into(),
-                    port.to_string(),
-                    "--bind".into(),
-                    "127.0.0.1".into(),
-                    "--save".into(),
-                    "".into(),
-                    "--logfile".into(),
-                    "".into(),
-                ];
-                v.extend(extra_args.iter().map(|s| s.to_string()));
-                v
-            },
-        )
+        let bin = env!("CARGO_BIN_EXE_ferrokv-server");
+        Self::spawn_retry("ferrokv", bin, &[], |port| ferrokv_args(port, extra_args))
     }
 
     /// Starts ferrokv as [`Server::start`] does, under `prlimit --as=N`
@@ -114,18 +116,7 @@ impl Server {
         let limit = format!("--as={bytes}");
         let bin = env!("CARGO_BIN_EXE_ferrokv-server");
         Self::spawn_retry("ferrokv", "prlimit", &[&limit, bin], |port| {
-            let mut v: Vec<String> = vec![
-                "--port".into(),
-                port.to_string(),
-                "--bind".into(),
-                "127.0.0.1".into(),
-                "--save".into(),
-                "".into(),
-                "--logfile".into(),
-                "".into(),
-            ];
-            v.extend(extra_args.iter().map(|s| s.to_string()));
-            v
+            ferrokv_args(port, extra_args)
         })
     }
 
