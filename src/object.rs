@@ -291,7 +291,8 @@ impl Value {
         }
     }
 
-    /// The stream, if the value is one, moved out.
+    /// The stream, if the value is one, moved out (tests).
+    #[cfg(test)]
     pub fn into_stream(self) -> Option<Box<StreamValue>> {
         if !matches!(self.get(), ValueRef::Stream(_)) {
             return None;

@@ -28,9 +28,11 @@
 //!   of the same size come back (glibc's heap does not shrink under small
 //!   live chunks either). One range lets a dict entry be named by a 32-bit
 //!   handle, its 8-byte granule in the arena ([`alloc_entry`],
-//!   [`entry_ptr`]): the dicts' buckets and chain links are 4 bytes. Once
-//!   the arena is full, other blocks go to the global allocator and a new
-//!   entry that finds no free slot is an out-of-memory abort;
+//!   [`entry_ptr`]): the dicts' buckets and chain links are 4 bytes. Near
+//!   its end ([`arena_nearly_full`]) the dispatcher refuses commands that
+//!   may add data; once it is full, other blocks go to the global
+//!   allocator and a new entry that finds no free slot is an out-of-memory
+//!   abort;
 //! - used_memory (`super::USED`) counts the slots handed out, at their
 //!   class size, not the chunks: free slots show as fragmentation in INFO;
 //! - the lock is taken around `fork` (`pthread_atfork`), so a child never
