@@ -96,7 +96,8 @@ pub(crate) fn start_with(certs: &Certs, extra: &[&str], f: fn(&[&str]) -> Server
         args.extend(extra.iter().map(|s| s.to_string()));
         let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
         let srv = f(&a);
-        if TcpStream::connect(("127.0.0.1", tls_port)).is_ok() {
+        // Ours, not another test's server that took the port first.
+        if crate::common::listens_on(srv.pid(), tls_port) {
             return (srv, tls_port);
         }
     }

@@ -37,6 +37,40 @@ fn log_path(tag: &str) -> PathBuf {
     ))
 }
 
+/// True when process `pid` holds a TCP socket listening on `port` (read
+/// from /proc: the listening sockets' inodes against the process's fds).
+pub fn listens_on(pid: u32, port: u16) -> bool {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // sl local_address rem_address st ... uid timeout inode
+            let (Some(local), Some(st), Some(inode)) = (f.get(1), f.get(3), f.get(9)) else {
+                continue;
+            };
+            let lport = local
+                .rsplit(':')
+                .next()
+                .and_then(|h| u16::from_str_radix(h, 16).ok());
+            if *st == "0A" && lport == Some(port) {
+                inodes.push(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return false;
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .any(|l| inodes.iter().any(|i| l.as_os_str() == i.as_str()))
+}
+
 /// Polls `f` until it returns true; returns false when `deadline` passes.
 pub fn poll_until(deadline: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + deadline;
@@ -182,6 +216,16 @@ impl Server {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return Err(true);
             }
+            // The port is only ours once our process listens on it: a
+            // server that lost the port race exits, and another test's
+            // server may be answering there meanwhile.
+            if !listens_on(self.child.id(), self.port) {
+                if Instant::now() >= end {
+                    return Err(false);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
             if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
                 // Ready means answering, not still loading its data (a
                 // server that loads a big AOF replies -LOADING meanwhile).
@@ -211,7 +255,6 @@ impl Server {
     pub fn port(&self) -> u16 {
         self.port
     }
-
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
