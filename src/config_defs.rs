@@ -251,6 +251,9 @@ config_table! {
     save: Vec<(i64, u64)> = d("save", Kind::Checked(check_save), "3600 1 300 100 60 10000"),
     stop_writes_on_bgsave_error: bool = d("stop-writes-on-bgsave-error", BOOL, "yes"),
     rdbcompression: bool = d("rdbcompression", BOOL, "yes"),
+    // ferrokv's own: BGSAVE without fork (persist::snapshot). Hidden, as
+    // Redis's own extras are, so CONFIG GET * lists what Redis lists.
+    bgsave_forkless: bool = hidden(d("bgsave-forkless", BOOL, "no")),
     rdbchecksum: bool = imm("rdbchecksum", BOOL, "yes"),
     sanitize_dump_payload: SanitizeDumpPayload =
         d("sanitize-dump-payload", Kind::Enum(SanitizeDumpPayload::NAMES), "no"),

@@ -13,6 +13,7 @@ const ACTING: &[&str] = &[
     "rdbchecksum",
     "stop-writes-on-bgsave-error",
     "rdb-key-save-delay",
+    "bgsave-forkless",
     "rdb-del-sync-files",
     "appendonly",
     "appendfilename",

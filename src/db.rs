@@ -122,6 +122,9 @@ pub struct Db {
     /// Cluster mode, db 0: the keys by hash slot (`db_slots`); None
     /// otherwise. Kept by every path that creates or removes a key.
     pub slots: Option<Box<crate::db_slots::SlotKeys>>,
+    /// A fork-less snapshot of this db's keys in progress (`db_snap`):
+    /// every path that changes a key calls `snap_guard` first.
+    pub snap: Option<Box<crate::db_snap::DbSnap>>,
 }
 
 impl Db {
@@ -143,6 +146,16 @@ impl Db {
             ready_log: Vec::new(),
             state: DbState::default(),
             slots: None,
+            snap: None,
+        }
+    }
+
+    /// Before `key` changes (or is created): a running fork-less snapshot
+    /// writes out the key's group first if it has not yet.
+    #[inline]
+    fn snap_guard(&mut self, key: &[u8]) {
+        if let Some(s) = self.snap.as_mut() {
+            s.before_write(&self.dict, key);
         }
     }
 
@@ -227,6 +240,7 @@ impl Db {
                 if paused != 0 && clock::wall_ms() < paused {
                     return true;
                 }
+                self.snap_guard(key);
                 if let Some((k, old)) = self.dict.remove(key) {
                     if let Some(sk) = self.slots.as_mut() {
                         sk.remove(key);
@@ -245,6 +259,8 @@ impl Db {
     /// Looks a key up for reading (counts hits/misses, touches the LRU).
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Obj> {
         let expired = self.expire_if_needed(key);
+        // (The object is handed out mutable: a snapshot writes it first.)
+        self.snap_guard(key);
         match if expired {
             None
         } else {
@@ -273,6 +289,7 @@ impl Db {
     /// hits/misses and raises "keymiss", but leaves the LRU alone.
     pub fn lookup_read_notouch(&mut self, key: &[u8]) -> Option<&mut Obj> {
         let expired = self.expire_if_needed(key);
+        self.snap_guard(key);
         match if expired {
             None
         } else {
@@ -296,6 +313,7 @@ impl Db {
     #[inline]
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Obj> {
         let expired = self.expire_if_needed_mode(key, true);
+        self.snap_guard(key);
         match if expired {
             None
         } else {
@@ -318,6 +336,7 @@ impl Db {
         if self.expire_if_needed(key) {
             return None;
         }
+        self.snap_guard(key);
         self.dict.get_mut(key)
     }
 
@@ -340,6 +359,7 @@ impl Db {
     /// Sets the LRU/LFU stamp of `key` (RESTORE IDLETIME / FREQ, RDB
     /// loading); false if the key is absent.
     pub fn set_lru(&mut self, key: &[u8], lru: u32) -> bool {
+        self.snap_guard(key);
         self.dict.set_meta(key, lru)
     }
 
@@ -353,6 +373,7 @@ impl Db {
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         // lookupKeyWrite first: a stale key expires ("expired", then "new").
         self.expire_if_needed(key);
+        self.snap_guard(key);
         let lru = self.state.stamps.initial();
         let mut value = Some(value);
         let (slot, mut slot_lru, inserted) =
@@ -386,6 +407,7 @@ impl Db {
 
     /// dbAdd(): the caller knows the key is absent.
     pub fn add(&mut self, key: &[u8], value: Value) {
+        self.snap_guard(key);
         self.dict
             .insert_meta(key, Obj::new(value), self.state.stamps.initial());
         if let Some(sk) = self.slots.as_mut() {
@@ -399,6 +421,7 @@ impl Db {
     /// (lookupKeyWrite + dbAdd, as the *WriteOrCreate helpers do).
     pub fn get_or_create(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Obj {
         self.expire_if_needed(key);
+        self.snap_guard(key);
         let lru = self.state.stamps.initial();
         let (o, mut o_lru, inserted) =
             self.dict
@@ -423,6 +446,7 @@ impl Db {
 
     /// Removes a key because it expired (active expiry), logging it.
     pub fn delete_expired(&mut self, key: &[u8]) {
+        self.snap_guard(key);
         if let Some((k, old)) = self.dict.remove(key) {
             if let Some(sk) = self.slots.as_mut() {
                 sk.remove(key);
@@ -435,6 +459,7 @@ impl Db {
 
     /// Removes a key and its TTL. Returns the removed object.
     pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
+        self.snap_guard(key);
         let obj = self.dict.remove_value(key)?;
         if let Some(sk) = self.slots.as_mut() {
             sk.remove(key);
@@ -462,12 +487,14 @@ impl Db {
 
     /// Sets an absolute expire time in ms (the key must exist).
     pub fn set_expire(&mut self, key: &[u8], when_ms: i64) {
+        self.snap_guard(key);
         let set = self.dict.set_extra(key, Some(when_ms as u64));
         debug_assert!(set.is_some(), "set_expire on a missing key");
     }
 
     /// PERSIST: true if a TTL was removed.
     pub fn remove_expire(&mut self, key: &[u8]) -> bool {
+        self.snap_guard(key);
         matches!(self.dict.set_extra(key, None), Some(Some(_)))
     }
 
@@ -481,6 +508,14 @@ impl Db {
         self.slots = Some(sk);
     }
 
+    /// A running fork-less snapshot writes out every key it has not yet
+    /// (before the keys are replaced wholesale).
+    pub fn snap_finish(&mut self) {
+        if let Some(s) = self.snap.as_mut() {
+            s.finish(&self.dict);
+        }
+    }
+
     /// FLUSHDB: drops every key; returns how many there were.
     pub fn flush(&mut self) -> usize {
         self.flush_lazy(false)
@@ -489,6 +524,9 @@ impl Db {
     /// emptyData for one db: with `lazy` (FLUSHALL/FLUSHDB ASYNC,
     /// lazyfree-lazy-user-flush) the old dicts are freed by `lazyfree`.
     pub fn flush_lazy(&mut self, lazy: bool) -> usize {
+        // A running snapshot keeps the keys as they were: it writes the
+        // rest out first (FLUSHALL stops it before that instead).
+        self.snap_finish();
         let n = self.dict.len();
         // Streams leave too (emptyDbStructure's scanDatabaseForDeletedStreams).
         if self.waiters > 0 {

@@ -358,7 +358,10 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
         }
         let now = Instant::now();
         let mut timeout = next_cron.saturating_duration_since(now);
-        if !srv.resume_input.is_empty() || srv.eviction_scheduled {
+        if !srv.resume_input.is_empty()
+            || srv.eviction_scheduled
+            || crate::persist::snapshot::wants_step(&srv)
+        {
             timeout = Duration::ZERO;
         }
         if let Some(deadline) = blocking::next_deadline(&srv) {
@@ -466,6 +469,10 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
         }
         if !srv.tracking.prefixes.is_empty() {
             crate::tracking::broadcast_pending(&mut srv);
+        }
+        // A fork-less BGSAVE's share of this turn.
+        if srv.snapshot.is_some() {
+            crate::persist::snapshot::step(&mut srv);
         }
         // The AOF is written before any reply leaves (beforeSleep).
         crate::persist::aof::before_sleep(&mut srv);

@@ -30,6 +30,7 @@ pub mod config;
 pub mod crash;
 pub mod db;
 pub mod db_slots;
+pub mod db_snap;
 pub mod ds;
 pub mod error;
 pub mod event_loop;

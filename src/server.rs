@@ -277,6 +277,8 @@ pub struct Server {
     pub prop: crate::propagate::Propagation,
     /// The forked child writing a snapshot, if any.
     pub child: Option<crate::persist::child::ChildInfo>,
+    /// A fork-less BGSAVE in progress (then `child` has its pid 0).
+    pub snapshot: Option<Box<crate::persist::snapshot::Snapshot>>,
     /// The append-only file (server.aof_*).
     pub aof: crate::persist::aof::Aof,
     /// Replication: ids, offset, backlog, replicas, the master link.
@@ -397,6 +399,7 @@ impl Server {
             client_tokens: HashMap::new(),
             prop: crate::propagate::Propagation::new(),
             child: None,
+            snapshot: None,
             aof: crate::persist::aof::Aof::new(),
             repl: Box::new(crate::replication::ReplState::new()),
             evict_next_db: 0,
@@ -719,14 +722,16 @@ impl Server {
     /// amount per tick (Redis's databasesCron).
     fn databases_cron(&mut self) {
         // Not while a fork child shares our pages (Redis's databasesCron).
-        if self.child.is_some() {
+        // A fork-less snapshot shares nothing: only a db it is writing
+        // must not shrink (its keys keep their hash groups).
+        if self.child.is_some() && self.snapshot.is_none() {
             return;
         }
         let n = self.dbs.len();
         let per_call = n.min(16);
         for _ in 0..per_call {
             let db = &mut self.dbs[self.resize_db_cursor % n];
-            if db.dict.needs_shrink() {
+            if db.snap.is_none() && db.dict.needs_shrink() {
                 db.dict.shrink_to_fit();
             }
             // A prefaulted next table that came back after the last SET.

@@ -54,6 +54,7 @@ mod eviction;
 mod expiry;
 mod failover;
 mod fork_child;
+mod forkless_bgsave;
 mod fuzz_diff_collections;
 mod fuzz_diff_streams;
 mod fuzz_diff_strings;

@@ -38,7 +38,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("ds", &["ds"]),
     ("types", &["types"]),
-    ("keyspace", &["db", "db_slots", "object", "lazyfree"]),
+    (
+        "keyspace",
+        &["db", "db_slots", "db_snap", "object", "lazyfree"],
+    ),
     (
         "services",
         &[

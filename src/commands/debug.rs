@@ -712,7 +712,11 @@ fn populate(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
     };
     let prefix: &[u8] = if a.len() >= 4 { a.get(3) } else { b"key" };
     let db = &mut srv.dbs[c.db];
-    db.dict.expand(db.dict.len() + count.min(1 << 24) as usize);
+    // (Not under a fork-less snapshot: the expansion may shrink a sparse
+    // table, and the snapshot's hash groups need the size it started at.)
+    if db.snap.is_none() {
+        db.dict.expand(db.dict.len() + count.min(1 << 24) as usize);
+    }
     let mut key = Vec::with_capacity(prefix.len() + 21);
     let mut val = Vec::with_capacity(valsize.max(26));
     for j in 0..count {

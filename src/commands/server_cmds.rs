@@ -91,6 +91,11 @@ fn flushall(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         crate::multi::touch_all_in_db(srv, db, None);
     }
     crate::tracking::invalidate_all(srv, Some(c));
+    // A fork-less BGSAVE is stopped before the keys go (it would write
+    // them out first); after_flushall kills a forked one.
+    if srv.snapshot.is_some() {
+        crate::persist::rdb_server::kill_bgsave(srv);
+    }
     let n: usize = srv.dbs.iter_mut().map(|d| d.flush_lazy(lazy)).sum();
     srv.dirty += n as u64;
     // flushAllDataAndResetRDB: a running BGSAVE is killed and, with save
@@ -129,6 +134,8 @@ fn swapdb(srv: &mut Server, c: &mut Client, a: &Args) -> CmdResult {
         let (d1, d2) = (&mut left[lo], &mut right[0]);
         // The keyspace moves; ids and per-db counters stay with the index.
         std::mem::swap(&mut d1.dict, &mut d2.dict);
+        // A fork-less snapshot's state goes with the keys it describes.
+        std::mem::swap(&mut d1.snap, &mut d2.snap);
         std::mem::swap(&mut d1.avg_ttl, &mut d2.avg_ttl);
         std::mem::swap(&mut d1.expires_cursor, &mut d2.expires_cursor);
         // Clients blocked on a key that now exists in their db are served

@@ -100,4 +100,46 @@ impl<K: for<'k> From<&'k [u8]>, V> Dict<K, V, true> {
             }
         })
     }
+
+    /// The group mask of a fork-less snapshot: the smaller table's mask.
+    /// An entry's group is `hash & mask`; it stays in its group across
+    /// rehashing as long as no table smaller than `mask + 1` buckets is
+    /// made (the keyspace does not shrink while a snapshot runs). None
+    /// for a dict without buckets.
+    pub fn group_mask(&self) -> Option<usize> {
+        let sizes = [self.ht[0].size(), self.ht[1].size()];
+        sizes.into_iter().filter(|&s| s > 0).min().map(|s| s - 1)
+    }
+
+    /// The group of `key` under `mask` (see [`Dict::group_mask`]).
+    #[inline]
+    pub fn group_of(key: &[u8], mask: usize) -> usize {
+        hash_bytes(key) as usize & mask
+    }
+
+    /// Calls `f` with every entry of group `group` under `mask` (key,
+    /// value, extra, meta), in both tables. Panics in debug builds if a
+    /// table is smaller than the group mask allows.
+    pub fn for_each_in_group(
+        &self,
+        group: usize,
+        mask: usize,
+        mut f: impl FnMut(&[u8], &V, Option<u64>, u32),
+    ) {
+        for t in &self.ht {
+            if t.size() == 0 {
+                continue;
+            }
+            debug_assert!(t.size() > mask, "table shrank below the group mask");
+            let mut i = group;
+            while i < t.size() {
+                let mut cur = t.buckets[i].as_ref();
+                while let Some(e) = cur {
+                    f(e.key(), e.val(), e.extra(), e.meta());
+                    cur = e.next().as_ref();
+                }
+                i += mask + 1;
+            }
+        }
+    }
 }

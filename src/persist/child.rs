@@ -334,6 +334,11 @@ fn close_inherited_sockets(keep: Option<libc::c_int>) {
 /// the kind and whether it succeeded, or None while it still runs.
 pub fn reap(srv: &mut Server) -> Option<(ChildKind, bool)> {
     let info = srv.child.as_ref()?;
+    if info.pid == super::snapshot::FORKLESS_PID {
+        let ok = super::snapshot::poll_done(srv)?;
+        srv.child = None;
+        return Some((ChildKind::Rdb, ok));
+    }
     let mut status: libc::c_int = 0;
     // SAFETY: plain waitpid on our own child.
     let r = unsafe { libc::waitpid(info.pid, &mut status, libc::WNOHANG) };
@@ -367,6 +372,15 @@ pub fn reap(srv: &mut Server) -> Option<(ChildKind, bool)> {
 /// Kills the running child (SHUTDOWN, BGSAVE cancelled, replicas gone) and
 /// waits for it.
 pub fn kill(srv: &mut Server) {
+    if srv
+        .child
+        .as_ref()
+        .is_some_and(|c| c.pid == super::snapshot::FORKLESS_PID)
+    {
+        srv.child = None;
+        super::snapshot::abort(srv);
+        return;
+    }
     if let Some(info) = srv.child.take() {
         unwatch_exit(srv, &info);
         set_child_active(srv, false);

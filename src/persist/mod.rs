@@ -16,3 +16,4 @@ pub mod rdb_load;
 pub mod rdb_server;
 #[cfg(test)]
 mod rdb_tests;
+pub mod snapshot;

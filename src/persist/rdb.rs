@@ -10,8 +10,8 @@
 //! writes: listpack and intset blobs are copied byte for byte, strings
 //! are integer-encoded or LZF-compressed under Redis's rules.
 
-use crate::object::Value;
 use crate::object::ValueRef;
+use crate::object::{Obj, Value};
 use crate::persist::lzf;
 use crate::server::Server;
 use crate::types::hash::HashValue;
@@ -160,7 +160,33 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
     let opts = EncOpts::from_server(srv);
     let checksum = srv.config.rdbchecksum;
     let mut out = Out::new(w, checksum);
-    let b = &mut out.buf;
+    write_header(&mut out.buf, srv, info, opts);
+    out.flush_some()?;
+    // rdb-key-save-delay (tests): microseconds to sleep per key saved.
+    let key_delay = Some(srv.config.rdb_key_save_delay)
+        .filter(|&d| d > 0)
+        .map(|d| std::time::Duration::from_micros(d as u64));
+    for db in &srv.dbs {
+        if db.dict.is_empty() || info.exclude_data {
+            continue;
+        }
+        write_db_start(&mut out.buf, db.id, db.dict.len(), db.expires_len());
+        for (key, obj, expire, lru) in db.dict.iter_meta() {
+            write_key(&mut out.buf, key, obj, expire, lru, opts);
+            out.flush_some()?;
+            super::childinfo::key_saved();
+            if let Some(d) = key_delay {
+                std::thread::sleep(d);
+            }
+        }
+    }
+    out.buf.push(OPCODE_EOF);
+    out.finish()
+}
+
+/// The RDB's start: magic, version, aux fields and the function
+/// libraries (up to the first db).
+pub fn write_header(b: &mut Vec<u8>, srv: &Server, info: &SaveInfo, opts: EncOpts) {
     let c = opts.compress;
     b.extend_from_slice(format!("REDIS{:04}", RDB_VERSION).as_bytes());
     aux_str(b, b"redis-ver", crate::server::REDIS_VERSION.as_bytes(), c);
@@ -181,46 +207,53 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, info: &SaveInfo) -> io::Result<()
             save_raw_string(b, &lib.code, opts.compress);
         }
     }
-    out.flush_some()?;
-    // rdb-key-save-delay (tests): microseconds to sleep per key saved.
-    let key_delay = Some(srv.config.rdb_key_save_delay)
-        .filter(|&d| d > 0)
-        .map(|d| std::time::Duration::from_micros(d as u64));
-    for db in &srv.dbs {
-        if db.dict.is_empty() || info.exclude_data {
-            continue;
-        }
-        let b = &mut out.buf;
-        b.push(OPCODE_SELECTDB);
-        save_len(b, db.id as u64);
-        b.push(OPCODE_RESIZEDB);
-        save_len(b, db.dict.len() as u64);
-        save_len(b, db.expires_len() as u64);
-        for (key, obj, expire, lru) in db.dict.iter_meta() {
-            let b = &mut out.buf;
-            if let Some(when) = expire {
-                b.push(OPCODE_EXPIRETIME_MS);
-                b.extend_from_slice(&(when as i64).to_le_bytes());
-            }
-            if opts.lru {
-                b.push(OPCODE_IDLE);
-                save_len(b, crate::clock::idle_secs(lru));
-            } else if opts.lfu {
-                b.push(OPCODE_FREQ);
-                b.push((lru & 0xff) as u8);
-            }
-            b.push(object_type(&obj.value));
-            save_raw_string(b, key, opts.compress);
-            save_object(b, &obj.value, opts);
-            out.flush_some()?;
-            super::childinfo::key_saved();
-            if let Some(d) = key_delay {
-                std::thread::sleep(d);
-            }
-        }
+}
+
+/// SELECTDB and the RESIZEDB hint (`keys`, `expires`) before a db's keys.
+pub fn write_db_start(b: &mut Vec<u8>, id: usize, keys: usize, expires: usize) {
+    b.push(OPCODE_SELECTDB);
+    save_len(b, id as u64);
+    b.push(OPCODE_RESIZEDB);
+    save_len(b, keys as u64);
+    save_len(b, expires as u64);
+}
+
+/// SELECTDB alone: records of db `id` follow (a fork-less snapshot
+/// interleaves dbs).
+pub fn write_select(b: &mut Vec<u8>, id: usize) {
+    b.push(OPCODE_SELECTDB);
+    save_len(b, id as u64);
+}
+
+/// The end of the data: the EOF opcode (the checksum follows it).
+pub fn write_eof(b: &mut Vec<u8>) {
+    b.push(OPCODE_EOF);
+}
+
+/// One key's record (rdbSaveKeyValuePair): expire time, IDLE or FREQ,
+/// type, key, value.
+pub fn write_key(
+    b: &mut Vec<u8>,
+    key: &[u8],
+    obj: &Obj,
+    expire: Option<u64>,
+    lru: u32,
+    opts: EncOpts,
+) {
+    if let Some(when) = expire {
+        b.push(OPCODE_EXPIRETIME_MS);
+        b.extend_from_slice(&(when as i64).to_le_bytes());
     }
-    out.buf.push(OPCODE_EOF);
-    out.finish()
+    if opts.lru {
+        b.push(OPCODE_IDLE);
+        save_len(b, crate::clock::idle_secs(lru));
+    } else if opts.lfu {
+        b.push(OPCODE_FREQ);
+        b.push((lru & 0xff) as u8);
+    }
+    b.push(object_type(&obj.value));
+    save_raw_string(b, key, opts.compress);
+    save_object(b, &obj.value, opts);
 }
 
 /// Buffers output, feeds the checksum and writes in large chunks.

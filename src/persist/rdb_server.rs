@@ -89,7 +89,7 @@ pub fn rdb_filename(srv: &Server) -> String {
 }
 
 /// The save info replication wants in the aux fields (rdbPopulateSaveInfo).
-fn save_info(srv: &Server) -> SaveInfo {
+pub(super) fn save_info(srv: &Server) -> SaveInfo {
     crate::replication::rdb_save_info(srv)
 }
 
@@ -110,7 +110,7 @@ const WRITE_OUT_BYTES: u64 = 1 << 20;
 /// it, the fsync of a 33 MB SAVE took 17 ms on the test machine; with 4 MB
 /// write-outs that of a 5 MB one still took 5.5 ms. Without
 /// sync_file_range (not Linux), an fdatasync every 4 MB, as Redis.
-struct AutoSync {
+pub(super) struct AutoSync {
     file: File,
     on: bool,
     /// Bytes written so far.
@@ -122,7 +122,12 @@ struct AutoSync {
 }
 
 impl AutoSync {
-    fn new(file: File, on: bool) -> AutoSync {
+    /// fsync of the whole file.
+    pub(super) fn sync_all(&self) -> io::Result<()> {
+        self.file.sync_all()
+    }
+
+    pub(super) fn new(file: File, on: bool) -> AutoSync {
         AutoSync {
             file,
             on,
@@ -286,6 +291,24 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
     let name = rdb_filename(srv);
     let info = save_info(srv);
     let replaced = File::open(&name).ok();
+    if srv.config.bgsave_forkless {
+        return match super::snapshot::start(srv, name, &info) {
+            Ok(()) => {
+                let pid = std::process::id() as i32;
+                info!("Background saving started (fork-less)");
+                srv.rdb.bgsave_start_ms = now;
+                srv.rdb.child_pid = pid;
+                srv.rdb.bgsave_scheduled = false;
+                srv.rdb.replaced = replaced;
+                Ok(pid)
+            }
+            Err(e) => {
+                srv.rdb.last_bgsave_ok = false;
+                warn!("Can't save in background: {}", e);
+                Err(e)
+            }
+        };
+    }
     match child::start(srv, ChildKind::Rdb, move |s: &Server| {
         write_file(s, &name, &info)
     }) {
@@ -471,12 +494,20 @@ pub fn empty_data(srv: &mut Server) {
     srv.scripting.functions.flush();
 }
 
-/// FLUSHALL's persistence side (flushAllDataAndResetRDB).
-pub fn after_flushall(srv: &mut Server) {
+/// Kills a running BGSAVE (killRDBChild for CHILD_TYPE_RDB) and removes
+/// its temp file.
+pub fn kill_bgsave(srv: &mut Server) {
     if srv.child.as_ref().is_some_and(|c| c.kind == ChildKind::Rdb) {
         let pid = srv.rdb.child_pid;
         child::kill(srv);
         let _ = std::fs::remove_file(format!("temp-{}.rdb", pid));
+    }
+}
+
+/// FLUSHALL's persistence side (flushAllDataAndResetRDB).
+pub fn after_flushall(srv: &mut Server) {
+    if srv.child.as_ref().is_some_and(|c| c.kind == ChildKind::Rdb) {
+        kill_bgsave(srv);
     } else if srv
         .child
         .as_ref()

@@ -147,6 +147,11 @@ pub fn load(srv: &mut Server) {
         crate::persist::aof::stop(srv);
     }
     if swapdb {
+        // A fork-less snapshot in progress writes the rest of the old
+        // data out now: its keys leave the keyspace for the stash.
+        for db in srv.dbs.iter_mut() {
+            db.snap_finish();
+        }
         let n = srv.dbs.len();
         srv.repl.load_stash = Some(Box::new(Stash {
             data: (0..n).map(|_| Keyspace::new()).collect(),
