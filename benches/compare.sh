@@ -19,7 +19,7 @@
 #                                        hold the event loop with lazyfree on (the commands'
 #                                        own time, and the slowest PING of a client pinging
 #                                        meanwhile)
-#   benches/compare.sh --cow             BGSAVE under a write load: the whole server's peak
+#   benches/compare.sh --cow             BGSAVE under a write load (forked, fork-less, Redis): the whole server's peak
 #                                        memory (parent RSS + the child's private dirty
 #                                        pages, /proc smaps_rollup, sampled every 20 ms)
 #                                        against the dataset, and rdb_last_cow_size
@@ -70,9 +70,10 @@
 #   SAVE_KEYS [1000000] string keys per shape for --save (collections: SAVE_KEYS/100 keys)
 #   LF_KEYS [10000000] keys (DEBUG POPULATE) FLUSHALL frees for --lazyfree
 #   LF_SET [1000000] members of the set UNLINK frees for --lazyfree
-#   COW_KEYS [2000000] keys (DEBUG POPULATE COW_KEYS key 100) for --cow; the write
-#                    load is redis-benchmark SET -P 16 of 100-byte values over the
-#                    same key names (key:0 .. key:COW_KEYS-1) until the BGSAVE ends
+#   COW_KEYS [2000000] keys of 100-byte values for --cow, named as redis-benchmark
+#                    -r names them (key:000000000000 ..); the write load is
+#                    redis-benchmark SET -P 16 -r COW_KEYS over those same keys (so
+#                    the dataset keeps its size) until the BGSAVE ends
 #   CL_TESTS [set,get] redis-benchmark tests for --cluster (at -P CL_PIPE [16])
 #   CL_IDLE [10]     seconds of idle 3-node cluster measured for gossip CPU
 #   SAVE_SHAPES [compressible,incompressible,small,large,hash,zset,set,list]
@@ -1139,19 +1140,27 @@ mode_cow() {
     local name port pid bpid child used0 rss0 peak t0 t1 cow
     header
     echo
-    echo "BGSAVE of $COW_KEYS keys (DEBUG POPULATE $COW_KEYS key 100) while redis-benchmark" \
+    echo "BGSAVE of $COW_KEYS keys of 100-byte values while redis-benchmark" \
         "-c 50 -P 16 SETs 100-byte values over the same key names. dataset: used_memory before" \
         "the BGSAVE; peak: the largest parent RSS + child Private_Dirty sampled every 20 ms;" \
         "base: parent RSS before. rdb_last_cow_size as each server reports it."
     echo
     echo "| server | dataset MB | base RSS MB | peak MB | peak / dataset | parent RSS peak MB | child dirty peak MB | BGSAVE s | writes/s | rdb_last_cow_size MB |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    for name in ferrokv redis; do
-        port=$([ $name = ferrokv ] && echo "$FPORT" || echo "$RPORT")
-        SERVER_ARGS="${SERVER_ARGS:-} --enable-debug-command yes" start_server "$name" "$port"
+    # ferrokv-forkless: the same binary with bgsave-forkless yes (no child;
+    # its peak is the parent's RSS alone).
+    for name in ferrokv ferrokv-forkless redis; do
+        port=$([ $name = redis ] && echo "$RPORT" || echo "$FPORT")
+        local more=""
+        [ $name = ferrokv-forkless ] && more="--bgsave-forkless yes"
+        SERVER_ARGS="${SERVER_ARGS:-} --enable-debug-command yes $more" start_server "$name" "$port"
         pid=$SERVER_PID
         echo "cow $name: loading" >&2
-        redis-cli -p "$port" DEBUG POPULATE "$COW_KEYS" key 100 >/dev/null
+        # The key names redis-benchmark -r writes: it overwrites, the
+        # dataset does not grow during the run.
+        awk -v n="$COW_KEYS" 'BEGIN { v = sprintf("%100s", ""); gsub(/ /, "x", v)
+            for (i = 0; i < n; i++) printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$100\r\n%s\r\n", i, v }' |
+            redis-cli -p "$port" --pipe >/dev/null
         sleep 1
         used0=$(info_field "$port" used_memory)
         rss0=$(rss_bytes "$pid")
