@@ -74,6 +74,7 @@
 #                    -r names them (key:000000000000 ..); the write load is
 #                    redis-benchmark SET -P 16 -r COW_KEYS over those same keys (so
 #                    the dataset keeps its size) until the BGSAVE ends
+#   COW_CMD [BGSAVE] what --cow measures: BGSAVE, or BGREWRITEAOF (appendonly yes)
 #   CL_TESTS [set,get] redis-benchmark tests for --cluster (at -P CL_PIPE [16])
 #   CL_IDLE [10]     seconds of idle 3-node cluster measured for gossip CPU
 #   SAVE_SHAPES [compressible,incompressible,small,large,hash,zset,set,list]
@@ -1140,12 +1141,18 @@ mode_cow() {
     local name port pid bpid child used0 rss0 peak t0 t1 cow
     header
     echo
-    echo "BGSAVE of $COW_KEYS keys of 100-byte values while redis-benchmark" \
+    # COW_CMD=BGREWRITEAOF: the same for an AOF rewrite (appendonly yes,
+    # RDB preamble), with aof_rewrite_in_progress / aof_last_cow_size.
+    local cmd=${COW_CMD:-BGSAVE} prog=rdb_bgsave_in_progress cowf=rdb_last_cow_size aof=""
+    if [ "$cmd" = BGREWRITEAOF ]; then
+        prog=aof_rewrite_in_progress cowf=aof_last_cow_size aof="--appendonly yes"
+    fi
+    echo "$cmd of $COW_KEYS keys of 100-byte values while redis-benchmark" \
         "-c 50 -P 16 SETs 100-byte values over the same key names. dataset: used_memory before" \
         "the BGSAVE; peak: the largest parent RSS + child Private_Dirty sampled every 20 ms;" \
-        "base: parent RSS before. rdb_last_cow_size as each server reports it."
+        "base: parent RSS before. $cowf as each server reports it."
     echo
-    echo "| server | dataset MB | base RSS MB | peak MB | peak / dataset | parent RSS peak MB | child dirty peak MB | BGSAVE s | writes/s | rdb_last_cow_size MB |"
+    echo "| server | dataset MB | base RSS MB | peak MB | peak / dataset | parent RSS peak MB | child dirty peak MB | $cmd s | writes/s | $cowf MB |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     # ferrokv-forkless: the same binary with bgsave-forkless yes (no child;
     # its peak is the parent's RSS alone).
@@ -1153,7 +1160,7 @@ mode_cow() {
         port=$([ $name = redis ] && echo "$RPORT" || echo "$FPORT")
         local more=""
         [ $name = ferrokv-forkless ] && more="--bgsave-forkless yes"
-        SERVER_ARGS="${SERVER_ARGS:-} --enable-debug-command yes $more" start_server "$name" "$port"
+        SERVER_ARGS="${SERVER_ARGS:-} --enable-debug-command yes $more $aof" start_server "$name" "$port"
         pid=$SERVER_PID
         echo "cow $name: loading" >&2
         # The key names redis-benchmark -r writes: it overwrites, the
@@ -1171,7 +1178,7 @@ mode_cow() {
         local w0 w1
         w0=$(redis-cli -p "$port" info stats | tr -d '\r' | awk -F: '$1 == "total_commands_processed" {print $2}')
         t0=$(date +%s%N)
-        redis-cli -p "$port" BGSAVE >/dev/null
+        redis-cli -p "$port" "$cmd" >/dev/null
         peak=0
         local peak_parent=0 peak_child=0
         while :; do
@@ -1184,7 +1191,7 @@ mode_cow() {
             [ "$prss" -gt "$peak_parent" ] && peak_parent=$prss
             [ "$pcd" -gt "$peak_child" ] && peak_child=$pcd
             if [ "$(redis-cli -p "$port" info persistence | tr -d '\r' |
-                awk -F: '$1 == "rdb_bgsave_in_progress" {print $2}')" = 0 ]; then
+                awk -F: -v f="$prog" '$1 == f {print $2}')" = 0 ]; then
                 break
             fi
             sleep 0.02
@@ -1193,7 +1200,7 @@ mode_cow() {
         w1=$(redis-cli -p "$port" info stats | tr -d '\r' | awk -F: '$1 == "total_commands_processed" {print $2}')
         kill "$bpid" 2>/dev/null || true
         wait "$bpid" 2>/dev/null || true
-        cow=$(redis-cli -p "$port" info persistence | tr -d '\r' | awk -F: '$1 == "rdb_last_cow_size" {print $2}')
+        cow=$(redis-cli -p "$port" info persistence | tr -d '\r' | awk -F: -v f="$cowf" '$1 == f {print $2}')
         awk -v s="$name" -v u="$used0" -v r="$rss0" -v p="$peak" -v t0="$t0" -v t1="$t1" \
             -v w0="$w0" -v w1="$w1" -v cow="$cow" -v pp="$peak_parent" -v pc="$peak_child" 'BEGIN { secs = (t1 - t0) / 1e9
             printf "| %s | %.0f | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.0f | %.0f |\n", s, u / 1048576, r / 1048576,

@@ -235,3 +235,85 @@ fn reads_and_expiry_during_the_snapshot_leave_it_whole() {
     assert_eq!(digest, before);
     srv.assert_no_panic();
 }
+
+#[test]
+fn aof_rewrite_writes_the_base_of_its_start_and_the_rest_goes_to_the_incr_file() {
+    let srv = start(&["--appendonly", "yes"]);
+    let mut c = srv.conn();
+    c.cmd(&["DEBUG", "POPULATE", "200000", "key", "30"]);
+    let mut setup = Vec::new();
+    for i in 0..300 {
+        setup.push(cmd(&["HSET", &format!("h:{i}"), "a", "1", "b", "2"]));
+        setup.push(cmd(&["ZADD", &format!("z:{i}"), "1", "a"]));
+    }
+    pipeline(&mut c, &setup);
+    // An earlier rewrite (the one appendonly yes may still run) first.
+    assert!(common::poll_until(Duration::from_secs(60), || info_field(
+        &mut c,
+        "persistence",
+        "aof_rewrite_in_progress"
+    ) == "0"));
+    let before = c.cmd_str(&["DEBUG", "DIGEST"]);
+    let mut w = vec![cmd(&["BGREWRITEAOF"])];
+    for i in 0..3000 {
+        w.push(cmd(&["SET", &format!("key:{i}"), "changed"]));
+        w.push(cmd(&["DEL", &format!("key:{}", i + 10000)]));
+        w.push(cmd(&["SET", &format!("new:{i}"), "x"]));
+    }
+    for i in 0..300 {
+        w.push(cmd(&["HDEL", &format!("h:{i}"), "a"]));
+        w.push(cmd(&["ZINCRBY", &format!("z:{i}"), "5", "a"]));
+    }
+    pipeline(&mut c, &w);
+    assert!(common::poll_until(Duration::from_secs(60), || info_field(
+        &mut c,
+        "persistence",
+        "aof_rewrite_in_progress"
+    ) == "0"));
+    assert_eq!(
+        info_field(&mut c, "persistence", "aof_last_bgrewrite_status"),
+        "ok"
+    );
+    assert!(srv
+        .log()
+        .contains("Background append only file rewriting started (fork-less)"));
+    assert_eq!(info_field(&mut c, "stats", "total_forks"), "0");
+    let after = c.cmd_str(&["DEBUG", "DIGEST"]);
+    assert_ne!(before, after);
+    // The new base alone (an RDB) is the dataset of the start.
+    let dir = dir_of(&mut c);
+    let aof_dir = format!("{dir}/appendonlydir");
+    let manifest =
+        std::fs::read_to_string(format!("{aof_dir}/appendonly.aof.manifest")).expect("manifest");
+    let base = manifest
+        .lines()
+        .find(|l| l.contains("type b"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("a base in the manifest")
+        .to_string();
+    let (digest, _, _) = {
+        let r = RealRedis::start_with(&[
+            "--dir",
+            &aof_dir,
+            "--dbfilename",
+            &base,
+            "--enable-debug-command",
+            "yes",
+        ]);
+        let mut rc = r.conn();
+        (rc.cmd_str(&["DEBUG", "DIGEST"]), 0, 0)
+    };
+    assert_eq!(digest, before, "the base is not the dataset at the rewrite");
+    // Base plus incr: the dataset now, as Redis loads the whole AOF.
+    let r = RealRedis::start_with(&[
+        "--dir",
+        &dir,
+        "--appendonly",
+        "yes",
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let mut rc = r.conn();
+    assert_eq!(rc.cmd_str(&["DEBUG", "DIGEST"]), after);
+    srv.assert_no_panic();
+}

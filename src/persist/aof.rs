@@ -648,6 +648,9 @@ pub fn rewrite_background(srv: &mut Server) -> Result<(), ()> {
         return Err(());
     }
     srv.aof.rewrites += 1;
+    if srv.config.bgsave_forkless && srv.config.aof_use_rdb_preamble {
+        return rewrite_forkless(srv);
+    }
     let r = child::start(srv, ChildKind::AofRewrite, |s: &Server| {
         let pid = std::process::id() as i32;
         let tmp = format!("temp-rewriteaof-bg-{}.aof", pid);
@@ -670,6 +673,40 @@ pub fn rewrite_background(srv: &mut Server) -> Result<(), ()> {
             srv.aof.last_bgrewrite_ok = false;
             warn!(
                 "Can't rewrite append only file in background: fork: {}",
+                errno_text(&e)
+            );
+            Err(())
+        }
+    }
+}
+
+/// `rewrite_background` without a fork (`bgsave-forkless`, RDB preamble
+/// only): `persist::snapshot` writes the base; its end comes to
+/// `rewrite_done` as a child's would.
+fn rewrite_forkless(srv: &mut Server) -> Result<(), ()> {
+    let pid = std::process::id() as i32;
+    let target = super::snapshot::Target {
+        kind: ChildKind::AofRewrite,
+        tmp: format!("temp-rewriteaof-{}.aof", pid),
+        filename: format!("temp-rewriteaof-bg-{}.aof", pid),
+        autosync: srv.config.aof_rewrite_incremental_fsync,
+    };
+    let info = crate::persist::rdb::SaveInfo {
+        aof_base: true,
+        ..Default::default()
+    };
+    match super::snapshot::start(srv, target, &info) {
+        Ok(()) => {
+            info!("Background append only file rewriting started (fork-less)");
+            srv.aof.child_pid = pid;
+            srv.aof.rewrite_scheduled = false;
+            srv.aof.rewrite_time_start = unixtime();
+            Ok(())
+        }
+        Err(e) => {
+            srv.aof.last_bgrewrite_ok = false;
+            warn!(
+                "Can't rewrite append only file in background: {}",
                 errno_text(&e)
             );
             Err(())

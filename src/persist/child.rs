@@ -335,9 +335,10 @@ fn close_inherited_sockets(keep: Option<libc::c_int>) {
 pub fn reap(srv: &mut Server) -> Option<(ChildKind, bool)> {
     let info = srv.child.as_ref()?;
     if info.pid == super::snapshot::FORKLESS_PID {
+        let kind = info.kind;
         let ok = super::snapshot::poll_done(srv)?;
         srv.child = None;
-        return Some((ChildKind::Rdb, ok));
+        return Some((kind, ok));
     }
     let mut status: libc::c_int = 0;
     // SAFETY: plain waitpid on our own child.

@@ -292,7 +292,13 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
     let info = save_info(srv);
     let replaced = File::open(&name).ok();
     if srv.config.bgsave_forkless {
-        return match super::snapshot::start(srv, name, &info) {
+        let target = super::snapshot::Target {
+            kind: ChildKind::Rdb,
+            tmp: format!("temp-{}.rdb", std::process::id()),
+            filename: name,
+            autosync: srv.config.rdb_save_incremental_fsync,
+        };
+        return match super::snapshot::start(srv, target, &info) {
             Ok(()) => {
                 let pid = std::process::id() as i32;
                 info!("Background saving started (fork-less)");

@@ -62,19 +62,37 @@ pub struct Snapshot {
     finish_sent: bool,
 }
 
-/// Starts a fork-less BGSAVE of the dataset into `filename` (via
-/// `temp-<pid>.rdb`). Fails when another child runs or the temp file
-/// cannot be created.
-pub fn start(srv: &mut Server, filename: String, info: &SaveInfo) -> io::Result<()> {
+/// Where a snapshot goes and who hears of its end.
+pub struct Target {
+    /// `ChildKind::Rdb` (BGSAVE) or `ChildKind::AofRewrite` (an AOF base
+    /// with the RDB preamble): `child::check_children` routes the end.
+    pub kind: ChildKind,
+    /// Written to this, then renamed to `filename`.
+    pub tmp: String,
+    pub filename: String,
+    /// Incremental fsync while writing (rdb-save-incremental-fsync /
+    /// aof-rewrite-incremental-fsync).
+    pub autosync: bool,
+}
+
+/// Starts a fork-less snapshot of the dataset into `t.filename` (via
+/// `t.tmp`). Fails when another child runs or the temp file cannot be
+/// created.
+pub fn start(srv: &mut Server, t: Target, info: &SaveInfo) -> io::Result<()> {
     if srv.child.is_some() {
         return Err(io::Error::new(
             io::ErrorKind::WouldBlock,
             "another child process is active",
         ));
     }
-    let tmp = format!("temp-{}.rdb", std::process::id());
+    let Target {
+        kind,
+        tmp,
+        filename,
+        autosync,
+    } = t;
     let file = File::create(&tmp).inspect_err(|e| {
-        warn!("Failed opening the temp RDB file {} for saving: {}", tmp, e);
+        warn!("Failed opening the temp file {} for saving: {}", tmp, e);
     })?;
     let opts = EncOpts::from_server(srv);
     let mut head = Vec::with_capacity(1 << 12);
@@ -91,7 +109,6 @@ pub fn start(srv: &mut Server, filename: String, info: &SaveInfo) -> io::Result<
     let queued = Arc::new(AtomicUsize::new(head.len()));
     let q = queued.clone();
     let checksum = srv.config.rdbchecksum;
-    let autosync = srv.config.rdb_save_incremental_fsync;
     let cpus = srv.config.bgsave_cpulist.clone();
     let spawned = std::thread::Builder::new()
         .name("bgsave_forkless".into())
@@ -121,7 +138,7 @@ pub fn start(srv: &mut Server, filename: String, info: &SaveInfo) -> io::Result<
     }));
     srv.child = Some(ChildInfo {
         pid: FORKLESS_PID,
-        kind: ChildKind::Rdb,
+        kind,
         start_ms: crate::clock::wall_ms(),
         pidfd: -1,
     });
@@ -251,7 +268,9 @@ pub fn poll_done(srv: &mut Server) -> Option<bool> {
     }
     match r {
         Ok(()) => {
-            info!("DB saved on disk");
+            if srv.child.as_ref().is_some_and(|c| c.kind == ChildKind::Rdb) {
+                info!("DB saved on disk");
+            }
             Some(true)
         }
         Err(e) => {
