@@ -363,6 +363,10 @@ pub fn run(mut srv: Server) -> io::Result<i32> {
             || crate::persist::snapshot::wants_step(&srv)
         {
             timeout = Duration::ZERO;
+        } else if srv.snapshot.is_some() {
+            // A fork-less snapshot waits for its writer (a full queue, or
+            // the end): look again soon.
+            timeout = timeout.min(Duration::from_millis(1));
         }
         if let Some(deadline) = blocking::next_deadline(&srv) {
             let wait = (deadline - clock::wall_ms()).max(0) as u64;

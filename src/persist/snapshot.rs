@@ -60,6 +60,8 @@ pub struct Snapshot {
     announced: Vec<usize>,
     /// `Finish` was sent: only the writer's answer is awaited.
     finish_sent: bool,
+    /// Keys written by the dbs already retired.
+    keys_retired: u64,
 }
 
 /// Where a snapshot goes and who hears of its end.
@@ -135,7 +137,12 @@ pub fn start(srv: &mut Server, t: Target, info: &SaveInfo) -> io::Result<()> {
         last_db: None,
         announced: Vec::new(),
         finish_sent: false,
+        keys_retired: 0,
     }));
+    // INFO's current_save_keys_* and current_fork_perc follow the
+    // traversal (no pipe: the numbers are ours).
+    let keys_total = srv.dbs.iter().map(|d| d.dict.len() as u64).sum();
+    srv.child_info.child_started(None, keys_total);
     srv.child = Some(ChildInfo {
         pid: FORKLESS_PID,
         kind,
@@ -210,6 +217,13 @@ pub fn step(srv: &mut Server) {
             }
         }
         let chunk = snap.collect(srv);
+        srv.child_info.keys_processed = snap.keys_retired
+            + srv
+                .dbs
+                .iter()
+                .filter_map(|d| d.snap.as_ref())
+                .map(|s| s.keys)
+                .sum::<u64>();
         if !chunk.is_empty() {
             snap.queued.fetch_add(chunk.len(), Ordering::Relaxed);
             let _ = snap.tx.send(Msg::Data(chunk));
@@ -223,7 +237,13 @@ pub fn step(srv: &mut Server) {
             snap.finish_sent = true;
         }
     }
+    let waiting = snap.finish_sent;
     srv.snapshot = Some(snap);
+    // The writer's answer ends it as soon as it comes, as a child is
+    // reaped at once through its pidfd (not under DEBUG PAUSE-CRON).
+    if waiting && !srv.pause_cron {
+        super::child::check_children(srv);
+    }
 }
 
 impl Snapshot {
@@ -246,6 +266,7 @@ impl Snapshot {
                 chunk.append(&mut s.out);
             }
             if s.finished() {
+                self.keys_retired += s.keys;
                 db.snap = None;
             }
         }
@@ -265,6 +286,17 @@ pub fn poll_done(srv: &mut Server) -> Option<bool> {
     srv.snapshot = None;
     for db in srv.dbs.iter_mut() {
         db.snap = None;
+    }
+    // Nothing was copied on write.
+    let aof = srv
+        .child
+        .as_ref()
+        .is_some_and(|c| c.kind == ChildKind::AofRewrite);
+    srv.child_info.child_done();
+    if aof {
+        srv.child_info.last_aof_cow = 0;
+    } else {
+        srv.child_info.last_rdb_cow = 0;
     }
     match r {
         Ok(()) => {
@@ -292,4 +324,5 @@ pub fn abort(srv: &mut Server) {
     for db in srv.dbs.iter_mut() {
         db.snap = None;
     }
+    srv.child_info.child_done();
 }
