@@ -168,10 +168,19 @@ fn render() -> String {
         } else {
             v.to_string()
         };
+        if OWN.contains(&d.name) {
+            out.push_str("# (ferrokv only; redis-server refuses it)\n");
+            out.push_str(&format!("# {} {}\n\n", d.name, shown));
+            continue;
+        }
         out.push_str(&format!("{} {}\n\n", d.name, shown));
     }
     out
 }
+
+/// ferrokv's own directives: redis-server refuses them, so the example
+/// shows them commented out (the file stays one Redis accepts).
+const OWN: &[&str] = &["bgsave-forkless"];
 
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/redis.conf.example");
 

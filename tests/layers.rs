@@ -98,6 +98,7 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ("src/server.rs", "persist::child::ChildInfo", STATE),
     ("src/server.rs", "persist::childinfo::Stats", STATE),
     ("src/server.rs", "persist::rdb_server::RdbState", STATE),
+    ("src/server.rs", "persist::snapshot::Snapshot", STATE),
     ("src/server.rs", "replication::ReplState", STATE),
     ("src/server.rs", "scripting::Scripting", STATE),
 ];
