@@ -226,9 +226,16 @@ pub fn step(srv: &mut Server) {
                 .sum::<u64>();
         if !chunk.is_empty() {
             snap.queued.fetch_add(chunk.len(), Ordering::Relaxed);
-            let _ = snap.tx.send(Msg::Data(chunk));
+            if snap.tx.send(Msg::Data(chunk)).is_err() {
+                // The writer failed and is gone (a full disk): stop
+                // encoding; its error ends the snapshot below.
+                for db in srv.dbs.iter_mut() {
+                    db.snap = None;
+                }
+                snap.finish_sent = true;
+            }
         }
-        if srv.dbs.iter().all(|d| d.snap.is_none()) {
+        if !snap.finish_sent && srv.dbs.iter().all(|d| d.snap.is_none()) {
             let mut end = Vec::new();
             rdb::write_eof(&mut end);
             snap.queued.fetch_add(end.len(), Ordering::Relaxed);
