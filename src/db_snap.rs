@@ -111,3 +111,156 @@ impl DbSnap {
         self.step(dict, usize::MAX);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+    use crate::object::Value;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// (value, expire) of every key: what a snapshot must hold.
+    type Image = BTreeMap<Vec<u8>, (Vec<u8>, Option<u64>)>;
+
+    fn image(db: &Db) -> Image {
+        db.dict
+            .iter_meta()
+            .map(|(k, o, extra, _)| {
+                let mut tmp = [0u8; 20];
+                let v = o.value.str_bytes(&mut tmp).unwrap_or_default().to_vec();
+                (k.to_vec(), (v, extra))
+            })
+            .collect()
+    }
+
+    /// Records as `emit` below writes them, back into an image; panics on
+    /// a key written twice.
+    fn parse(mut b: &[u8]) -> Image {
+        let mut out = Image::new();
+        let mut take = |b: &mut &[u8], n: usize| {
+            let (x, rest) = b.split_at(n);
+            *b = rest;
+            x.to_vec()
+        };
+        while !b.is_empty() {
+            let kl = u32::from_le_bytes(take(&mut b, 4).try_into().unwrap()) as usize;
+            let k = take(&mut b, kl);
+            let vl = u32::from_le_bytes(take(&mut b, 4).try_into().unwrap()) as usize;
+            let v = take(&mut b, vl);
+            let has = take(&mut b, 1)[0] == 1;
+            let e = u64::from_le_bytes(take(&mut b, 8).try_into().unwrap());
+            let e = has.then_some(e);
+            assert!(
+                out.insert(k.clone(), (v, e)).is_none(),
+                "{k:?} written twice"
+            );
+        }
+        out
+    }
+
+    fn emit() -> Emit {
+        Box::new(|b, k, o, extra, _| {
+            let mut tmp = [0u8; 20];
+            let v = o.value.str_bytes(&mut tmp).unwrap_or_default();
+            b.extend_from_slice(&(k.len() as u32).to_le_bytes());
+            b.extend_from_slice(k);
+            b.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            b.extend_from_slice(v);
+            b.push(extra.is_some() as u8);
+            b.extend_from_slice(&extra.unwrap_or(0).to_le_bytes());
+        })
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(u16, u16),
+        Del(u16),
+        Expire(u16, bool),
+        Persist(u16),
+        Append(u16),
+        Read(u16),
+        Step(u16),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        // Keys up to 600 while 200 exist at the start: new keys grow and
+        // rehash the table during the snapshot.
+        prop_oneof![
+            (0..600u16, any::<u16>()).prop_map(|(k, v)| Op::Set(k, v)),
+            (0..600u16).prop_map(Op::Del),
+            (0..600u16, any::<bool>()).prop_map(|(k, p)| Op::Expire(k, p)),
+            (0..600u16).prop_map(Op::Persist),
+            (0..600u16).prop_map(Op::Append),
+            (0..600u16).prop_map(Op::Read),
+            (1..400u16).prop_map(Op::Step),
+        ]
+    }
+
+    fn key(k: u16) -> Vec<u8> {
+        format!("key:{k}").into_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Whatever happens to the keys while it runs, the snapshot holds
+        /// each key of its start exactly once, as it was then.
+        #[test]
+        fn prop_snapshot_is_the_start(ops in proptest::collection::vec(op(), 1..300)) {
+            let mut db = Db::new(0);
+            let now = crate::clock::now_ms() as u64;
+            for k in 0..200u16 {
+                db.add(&key(k), Value::from_bytes(format!("v{k}").as_bytes()));
+                if k % 7 == 0 {
+                    // Already past its time: lazy expiry deletes it later.
+                    db.set_expire(&key(k), now as i64 - 1000);
+                } else if k % 5 == 0 {
+                    db.set_expire(&key(k), now as i64 + 3_600_000);
+                }
+            }
+            let want = image(&db);
+            db.snap = DbSnap::new(0, &db.dict, emit());
+            let mut got = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Set(k, v) => db.set(&key(k), Value::from_bytes(format!("n{v}").as_bytes()), false),
+                    Op::Del(k) => {
+                        db.delete(&key(k));
+                    }
+                    Op::Expire(k, past) => {
+                        if db.lookup_write(&key(k)).is_some() {
+                            let t = if past { now as i64 - 1 } else { now as i64 + 99_000 };
+                            db.set_expire(&key(k), t);
+                        }
+                    }
+                    Op::Persist(k) => {
+                        db.remove_expire(&key(k));
+                    }
+                    Op::Append(k) => {
+                        if let Some(o) = db.lookup_write(&key(k)) {
+                            if let Some(v) = o.value.make_raw() {
+                                v.extend_from_slice(b"+");
+                            }
+                        }
+                    }
+                    Op::Read(k) => {
+                        db.lookup_read(&key(k));
+                    }
+                    Op::Step(budget) => {
+                        if let Some(s) = db.snap.as_mut() {
+                            s.step(&db.dict, budget as usize);
+                            got.append(&mut s.out);
+                        }
+                    }
+                }
+            }
+            if let Some(s) = db.snap.as_mut() {
+                s.finish(&db.dict);
+                got.append(&mut s.out);
+                prop_assert!(s.finished());
+            }
+            prop_assert_eq!(parse(&got), want);
+        }
+    }
+}
