@@ -85,11 +85,20 @@ impl DbSnap {
     }
 
     /// The traversal: writes out groups until `budget` bytes were added
-    /// to `out` or all are done. True when all are done.
-    pub fn step(&mut self, dict: &Keyspace, budget: usize) -> bool {
+    /// to `out`, `deadline` passed (looked at every 32 groups) or all are
+    /// done. True when all are done.
+    pub fn step(
+        &mut self,
+        dict: &Keyspace,
+        budget: usize,
+        deadline: Option<std::time::Instant>,
+    ) -> bool {
         let start = self.out.len();
         while self.next <= self.mask {
             if self.out.len() - start >= budget {
+                return false;
+            }
+            if self.next % 32 == 0 && deadline.is_some_and(|d| std::time::Instant::now() >= d) {
                 return false;
             }
             let g = self.next;
@@ -108,7 +117,7 @@ impl DbSnap {
 
     /// Writes out every group not yet written (before the db is emptied).
     pub fn finish(&mut self, dict: &Keyspace) {
-        self.step(dict, usize::MAX);
+        self.step(dict, usize::MAX, None);
     }
 }
 
@@ -249,7 +258,7 @@ mod tests {
                     }
                     Op::Step(budget) => {
                         if let Some(s) = db.snap.as_mut() {
-                            s.step(&db.dict, budget as usize);
+                            s.step(&db.dict, budget as usize, None);
                             got.append(&mut s.out);
                         }
                     }

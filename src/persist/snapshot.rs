@@ -33,9 +33,14 @@ use tracing::{info, warn};
 /// `ChildInfo::pid` of a fork-less snapshot (no process).
 pub const FORKLESS_PID: i32 = 0;
 
-/// Bytes of records one loop turn's traversal writes at most (about half
-/// a millisecond of encoding small keys).
+/// Bytes of records one loop turn's traversal writes at most...
 const STEP_BYTES: usize = 64 << 10;
+
+/// ... and the time it may take: under load the clients' batches and the
+/// traversal alternate, and every turn's share is added to the wait of
+/// the clients served next (64 KiB of compressible 100-byte values alone
+/// took over a millisecond).
+const STEP_TIME: std::time::Duration = std::time::Duration::from_micros(250);
 
 /// The traversal pauses while this much waits for the writer thread (a
 /// slow disk must not turn the snapshot into memory).
@@ -204,12 +209,13 @@ pub fn step(srv: &mut Server) {
     if !snap.finish_sent {
         if snap.queued.load(Ordering::Relaxed) < MAX_QUEUED {
             let mut left = STEP_BYTES;
+            let deadline = std::time::Instant::now() + STEP_TIME;
             for db in srv.dbs.iter_mut() {
                 let Some(s) = db.snap.as_mut() else {
                     continue;
                 };
                 let before = s.out.len();
-                let all = s.step(&db.dict, left);
+                let all = s.step(&db.dict, left, Some(deadline));
                 left = left.saturating_sub(s.out.len() - before);
                 if !all || left == 0 {
                     break;
