@@ -340,7 +340,7 @@ dbsize() {
     case $v in '' | *[!0-9]*) echo n/a ;; *) echo "$v" ;; esac
 }
 
-rss_bytes() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
+rss_bytes() { awk '/^VmRSS:/ {printf "%.0f\n", $2 * 1024}' "/proc/$1/status"; }
 
 header() {
     echo "<!-- $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cpus, $(uname -sr)," \
@@ -1133,7 +1133,8 @@ mode_lazyfree() {
 # ---------------------------------------------------------------- copy-on-write
 # Private_Dirty bytes of a pid (0 once it is gone).
 private_dirty() {
-    awk '/^Private_Dirty:/ {print $2 * 1024; found = 1} END {if (!found) print 0}' \
+    # (%.0f: mawk prints big products as 2.1e+09.)
+    awk '/^Private_Dirty:/ {printf "%.0f\n", $2 * 1024; found = 1} END {if (!found) print 0}' \
         "/proc/$1/smaps_rollup" 2>/dev/null || echo 0
 }
 
