@@ -1146,7 +1146,10 @@ mode_cow() {
     # RDB preamble), with aof_rewrite_in_progress / aof_last_cow_size.
     local cmd=${COW_CMD:-BGSAVE} prog=rdb_bgsave_in_progress cowf=rdb_last_cow_size aof=""
     if [ "$cmd" = BGREWRITEAOF ]; then
-        prog=aof_rewrite_in_progress cowf=aof_last_cow_size aof="--appendonly yes"
+        # No automatic rewrite: one started by the fill would make the
+        # measured BGREWRITEAOF a no-op ("already in progress").
+        prog=aof_rewrite_in_progress cowf=aof_last_cow_size
+        aof="--appendonly yes --auto-aof-rewrite-percentage 0"
     fi
     echo "$cmd of $COW_KEYS keys of 100-byte values while redis-benchmark" \
         "-c 50 -P 16 SETs 100-byte values over the same key names. dataset: used_memory before" \

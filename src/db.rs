@@ -152,8 +152,10 @@ impl Db {
 
     /// Before `key` changes (or is created): a running fork-less snapshot
     /// writes out the key's group first if it has not yet.
+    /// (Public for the RDB loader's direct inserts: DEBUG RELOAD NOFLUSH
+    /// and MERGE load into a live keyspace.)
     #[inline]
-    fn snap_guard(&mut self, key: &[u8]) {
+    pub fn snap_guard(&mut self, key: &[u8]) {
         if let Some(s) = self.snap.as_mut() {
             s.before_write(&self.dict, key);
         }

@@ -317,3 +317,33 @@ fn aof_rewrite_writes_the_base_of_its_start_and_the_rest_goes_to_the_incr_file()
     assert_eq!(rc.cmd_str(&["DEBUG", "DIGEST"]), after);
     srv.assert_no_panic();
 }
+
+#[test]
+fn debug_reload_during_the_snapshot_saves_beside_it() {
+    // DEBUG RELOAD's foreground SAVE runs while the fork-less BGSAVE
+    // writes its own temp file; then BGSAVE's file replaces dump.rdb, as
+    // a child's does in Redis.
+    let srv = start(&[]);
+    let mut c = srv.conn();
+    c.cmd(&["DEBUG", "POPULATE", "200000", "key", "50"]);
+    let before = c.cmd_str(&["DEBUG", "DIGEST"]);
+    let mut buf = encode(&[b"BGSAVE"]);
+    buf.extend(encode(&[b"SET", b"key:1", b"changed"]));
+    buf.extend(encode(&[b"DEBUG", b"RELOAD", b"NOFLUSH"]));
+    buf.extend(encode(&[b"SET", b"new", b"x"]));
+    c.send_raw(&buf);
+    assert_eq!(c.read_reply(), b"+Background saving started\r\n");
+    assert_eq!(c.read_reply(), b"+OK\r\n");
+    let reload = String::from_utf8_lossy(&c.read_reply()).into_owned();
+    assert_eq!(c.read_reply(), b"+OK\r\n");
+    wait_done(&mut c);
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_last_bgsave_status"),
+        "ok"
+    );
+    let dir = dir_of(&mut c);
+    let (digest, n0, _) = redis_view(&dir, false);
+    assert_eq!(digest, before, "DEBUG RELOAD answered {reload}");
+    assert_eq!(n0, 200000);
+    srv.assert_no_panic();
+}

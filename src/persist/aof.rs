@@ -687,7 +687,8 @@ fn rewrite_forkless(srv: &mut Server) -> Result<(), ()> {
     let pid = std::process::id() as i32;
     let target = super::snapshot::Target {
         kind: ChildKind::AofRewrite,
-        tmp: format!("temp-rewriteaof-{}.aof", pid),
+        // (Not the name a foreground rewrite of this process writes.)
+        tmp: format!("temp-rewriteaof-forkless-{}.aof", pid),
         filename: format!("temp-rewriteaof-bg-{}.aof", pid),
         autosync: srv.config.aof_rewrite_incremental_fsync,
     };

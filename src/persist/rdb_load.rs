@@ -407,6 +407,7 @@ fn load_opts<R: Read>(
             ));
         }
         let lru = lru_or_lfu(lfu, idl, frq.map(u64::from)).unwrap_or(lru_now);
+        d.snap_guard(&key);
         d.dict
             .insert_new_meta(&key, Obj::new(value), exp.map(|e| e as u64), lru);
         if let Some(sk) = d.slots.as_mut() {

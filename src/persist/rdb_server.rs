@@ -294,7 +294,9 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
     if srv.config.bgsave_forkless {
         let target = super::snapshot::Target {
             kind: ChildKind::Rdb,
-            tmp: format!("temp-{}.rdb", std::process::id()),
+            // Not temp-<pid>.rdb: a foreground SAVE (DEBUG RELOAD) may run
+            // meanwhile and writes that one.
+            tmp: format!("temp-{}-forkless.rdb", std::process::id()),
             filename: name,
             autosync: srv.config.rdb_save_incremental_fsync,
         };
