@@ -98,7 +98,9 @@ impl DbSnap {
             if self.out.len() - start >= budget {
                 return false;
             }
-            if self.next % 32 == 0 && deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            if self.next.is_multiple_of(32)
+                && deadline.is_some_and(|d| std::time::Instant::now() >= d)
+            {
                 return false;
             }
             let g = self.next;
@@ -147,7 +149,7 @@ mod tests {
     /// a key written twice.
     fn parse(mut b: &[u8]) -> Image {
         let mut out = Image::new();
-        let mut take = |b: &mut &[u8], n: usize| {
+        let take = |b: &mut &[u8], n: usize| {
             let (x, rest) = b.split_at(n);
             *b = rest;
             x.to_vec()
