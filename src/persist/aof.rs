@@ -648,22 +648,34 @@ pub fn rewrite_background(srv: &mut Server) -> Result<(), ()> {
         return Err(());
     }
     srv.aof.rewrites += 1;
-    if srv.config.bgsave_forkless && srv.config.aof_use_rdb_preamble {
-        return rewrite_forkless(srv);
-    }
-    let r = child::start(srv, ChildKind::AofRewrite, |s: &Server| {
-        let pid = std::process::id() as i32;
-        let tmp = format!("temp-rewriteaof-bg-{}.aof", pid);
-        rewrite_to_file(s, Path::new(&tmp), pid)?;
-        info!("Successfully created the temporary AOF base file {}", tmp);
-        Ok(())
-    });
+    let forkless = srv.config.bgsave_forkless && srv.config.aof_use_rdb_preamble;
+    let r = if forkless {
+        start_forkless(srv)
+    } else {
+        child::start(srv, ChildKind::AofRewrite, |s: &Server| {
+            let pid = std::process::id() as i32;
+            let tmp = format!("temp-rewriteaof-bg-{}.aof", pid);
+            rewrite_to_file(s, Path::new(&tmp), pid)?;
+            info!("Successfully created the temporary AOF base file {}", tmp);
+            Ok(())
+        })
+    };
+    rewrite_started(srv, r, forkless)
+}
+
+/// The rewrite's start, forked or fork-less: the state of a running
+/// rewrite, or the failure.
+fn rewrite_started(srv: &mut Server, r: io::Result<i32>, forkless: bool) -> Result<(), ()> {
     match r {
         Ok(pid) => {
-            info!(
-                "Background append only file rewriting started by pid {}",
-                pid
-            );
+            if forkless {
+                info!("Background append only file rewriting started (fork-less)");
+            } else {
+                info!(
+                    "Background append only file rewriting started by pid {}",
+                    pid
+                );
+            }
             srv.aof.child_pid = pid;
             srv.aof.rewrite_scheduled = false;
             srv.aof.rewrite_time_start = unixtime();
@@ -672,7 +684,8 @@ pub fn rewrite_background(srv: &mut Server) -> Result<(), ()> {
         Err(e) => {
             srv.aof.last_bgrewrite_ok = false;
             warn!(
-                "Can't rewrite append only file in background: fork: {}",
+                "Can't rewrite append only file in background: {}{}",
+                if forkless { "" } else { "fork: " },
                 errno_text(&e)
             );
             Err(())
@@ -680,10 +693,10 @@ pub fn rewrite_background(srv: &mut Server) -> Result<(), ()> {
     }
 }
 
-/// `rewrite_background` without a fork (`bgsave-forkless`, RDB preamble
-/// only): `persist::snapshot` writes the base; its end comes to
-/// `rewrite_done` as a child's would.
-fn rewrite_forkless(srv: &mut Server) -> Result<(), ()> {
+/// The fork-less rewrite (`bgsave-forkless`, RDB preamble only):
+/// `persist::snapshot` writes the base; its end comes to `rewrite_done`
+/// as a child's would. Returns our pid, which names its files.
+fn start_forkless(srv: &mut Server) -> io::Result<i32> {
     let pid = std::process::id() as i32;
     let target = super::snapshot::Target {
         kind: ChildKind::AofRewrite,
@@ -696,23 +709,7 @@ fn rewrite_forkless(srv: &mut Server) -> Result<(), ()> {
         aof_base: true,
         ..Default::default()
     };
-    match super::snapshot::start(srv, target, &info) {
-        Ok(()) => {
-            info!("Background append only file rewriting started (fork-less)");
-            srv.aof.child_pid = pid;
-            srv.aof.rewrite_scheduled = false;
-            srv.aof.rewrite_time_start = unixtime();
-            Ok(())
-        }
-        Err(e) => {
-            srv.aof.last_bgrewrite_ok = false;
-            warn!(
-                "Can't rewrite append only file in background: {}",
-                errno_text(&e)
-            );
-            Err(())
-        }
-    }
+    super::snapshot::start(srv, target, &info).map(|()| pid)
 }
 
 /// aof-rewrite-incremental-fsync: fsync every 4 MB written (rioSetAutoSync).

@@ -291,7 +291,8 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
     let name = rdb_filename(srv);
     let info = save_info(srv);
     let replaced = File::open(&name).ok();
-    if srv.config.bgsave_forkless {
+    let forkless = srv.config.bgsave_forkless;
+    let started = if forkless {
         let target = super::snapshot::Target {
             kind: ChildKind::Rdb,
             // Not temp-<pid>.rdb: a foreground SAVE (DEBUG RELOAD) may run
@@ -300,28 +301,19 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
             filename: name,
             autosync: srv.config.rdb_save_incremental_fsync,
         };
-        return match super::snapshot::start(srv, target, &info) {
-            Ok(()) => {
-                let pid = std::process::id() as i32;
-                info!("Background saving started (fork-less)");
-                srv.rdb.bgsave_start_ms = now;
-                srv.rdb.child_pid = pid;
-                srv.rdb.bgsave_scheduled = false;
-                srv.rdb.replaced = replaced;
-                Ok(pid)
-            }
-            Err(e) => {
-                srv.rdb.last_bgsave_ok = false;
-                warn!("Can't save in background: {}", e);
-                Err(e)
-            }
-        };
-    }
-    match child::start(srv, ChildKind::Rdb, move |s: &Server| {
-        write_file(s, &name, &info)
-    }) {
+        super::snapshot::start(srv, target, &info).map(|()| std::process::id() as i32)
+    } else {
+        child::start(srv, ChildKind::Rdb, move |s: &Server| {
+            write_file(s, &name, &info)
+        })
+    };
+    match started {
         Ok(pid) => {
-            info!("Background saving started by pid {}", pid);
+            if forkless {
+                info!("Background saving started (fork-less)");
+            } else {
+                info!("Background saving started by pid {}", pid);
+            }
             srv.rdb.bgsave_start_ms = now;
             srv.rdb.child_pid = pid;
             srv.rdb.bgsave_scheduled = false;
@@ -330,7 +322,8 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
         }
         Err(e) => {
             srv.rdb.last_bgsave_ok = false;
-            warn!("Can't save in background: fork: {}", e);
+            let how = if forkless { "" } else { "fork: " };
+            warn!("Can't save in background: {}{}", how, e);
             Err(e)
         }
     }
