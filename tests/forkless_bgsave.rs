@@ -22,15 +22,20 @@ fn info_field(c: &mut RawConn, section: &str, name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn wait_done(c: &mut RawConn) {
+/// Waits until INFO persistence's `field` (an *_in_progress flag) is 0.
+fn wait_zero(c: &mut RawConn, field: &str) {
     assert!(
         common::poll_until(Duration::from_secs(60), || info_field(
             c,
             "persistence",
-            "rdb_bgsave_in_progress"
+            field
         ) == "0"),
-        "BGSAVE did not end"
+        "{field} did not drop to 0"
     );
+}
+
+fn wait_done(c: &mut RawConn) {
+    wait_zero(c, "rdb_bgsave_in_progress");
 }
 
 /// The server's working directory (where dump.rdb goes).
@@ -248,11 +253,7 @@ fn aof_rewrite_writes_the_base_of_its_start_and_the_rest_goes_to_the_incr_file()
     }
     pipeline(&mut c, &setup);
     // An earlier rewrite (the one appendonly yes may still run) first.
-    assert!(common::poll_until(Duration::from_secs(60), || info_field(
-        &mut c,
-        "persistence",
-        "aof_rewrite_in_progress"
-    ) == "0"));
+    wait_zero(&mut c, "aof_rewrite_in_progress");
     let before = c.cmd_str(&["DEBUG", "DIGEST"]);
     let mut w = vec![cmd(&["BGREWRITEAOF"])];
     for i in 0..3000 {
@@ -265,11 +266,7 @@ fn aof_rewrite_writes_the_base_of_its_start_and_the_rest_goes_to_the_incr_file()
         w.push(cmd(&["ZINCRBY", &format!("z:{i}"), "5", "a"]));
     }
     pipeline(&mut c, &w);
-    assert!(common::poll_until(Duration::from_secs(60), || info_field(
-        &mut c,
-        "persistence",
-        "aof_rewrite_in_progress"
-    ) == "0"));
+    wait_zero(&mut c, "aof_rewrite_in_progress");
     assert_eq!(
         info_field(&mut c, "persistence", "aof_last_bgrewrite_status"),
         "ok"
@@ -291,18 +288,16 @@ fn aof_rewrite_writes_the_base_of_its_start_and_the_rest_goes_to_the_incr_file()
         .and_then(|l| l.split_whitespace().nth(1))
         .expect("a base in the manifest")
         .to_string();
-    let (digest, _, _) = {
-        let r = RealRedis::start_with(&[
-            "--dir",
-            &aof_dir,
-            "--dbfilename",
-            &base,
-            "--enable-debug-command",
-            "yes",
-        ]);
-        let mut rc = r.conn();
-        (rc.cmd_str(&["DEBUG", "DIGEST"]), 0, 0)
-    };
+    let r = RealRedis::start_with(&[
+        "--dir",
+        &aof_dir,
+        "--dbfilename",
+        &base,
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let digest = r.conn().cmd_str(&["DEBUG", "DIGEST"]);
+    drop(r);
     assert_eq!(digest, before, "the base is not the dataset at the rewrite");
     // Base plus incr: the dataset now, as Redis loads the whole AOF.
     let r = RealRedis::start_with(&[
